@@ -1,0 +1,147 @@
+"""Study config: load, validate against ``workflow/schemas/study.schema.yaml``, fill defaults.
+
+The schema is the single source of defaults; a study file states only what differs. Beyond the
+schema, :func:`check_study` enforces the rules JSON Schema cannot express (unique visit labels,
+non-overlapping windows, exactly one reference arm for a parallel design, ...).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from hepatrial.errors import ConfigError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+
+
+def load_schema(name: str) -> dict:
+    return _load_yaml(SCHEMA_DIR / f"{name}.schema.yaml")
+
+
+def _extend_with_default(validator_class):
+    """A validator that fills ``default`` values while it validates (jsonschema FAQ pattern)."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for prop, subschema in properties.items():
+                if "default" in subschema and prop not in instance:
+                    instance[prop] = copy.deepcopy(subschema["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _extend_with_default(jsonschema.Draft202012Validator)
+
+
+def validate_with_defaults(instance: dict, schema: dict, source: str) -> dict:
+    instance = copy.deepcopy(instance)
+    # Two passes: the first fills defaults, whose own sub-defaults the second fills.
+    for _ in range(2):
+        errors = sorted(_Validator(schema).iter_errors(instance), key=lambda e: list(e.path))
+        if errors:
+            e = errors[0]
+            where = "/".join(str(p) for p in e.path) or "(top level)"
+            raise ConfigError(f"{source}: {where}: {e.message}")
+    return instance
+
+
+def check_study(cfg: dict, source: str) -> None:
+    """Rules beyond the schema. Raises ConfigError naming the key."""
+    labels = [a["label"] for a in cfg["arms"]]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"{source}: arms: duplicate arm label")
+    refs = [a["label"] for a in cfg["arms"] if a.get("reference")]
+    if cfg["study"]["design"] == "parallel":
+        if len(cfg["arms"]) < 2:
+            raise ConfigError(f"{source}: arms: a parallel design needs at least two arms")
+        if len(refs) != 1:
+            raise ConfigError(
+                f"{source}: arms: a parallel design needs exactly one arm with reference: true "
+                f"(found {len(refs)}); the reference arm must be one of the arms {labels}")
+    vlabels = [v["label"] for v in cfg["visits"]]
+    if len(set(vlabels)) != len(vlabels):
+        raise ConfigError(f"{source}: visits: duplicate visit label")
+    if len({v["avisitn"] for v in cfg["visits"]}) != len(vlabels):
+        raise ConfigError(f"{source}: visits: duplicate avisitn")
+    wins = sorted((v["window"][0], v["window"][1], v["label"]) for v in cfg["visits"])
+    for lo, hi, lab in wins:
+        if lo > hi:
+            raise ConfigError(f"{source}: visits: {lab}: window [{lo}, {hi}] has low > high")
+        if lo <= 0 <= hi:
+            pass  # windows are in study days; day 0 does not exist, harmless
+    for (lo1, hi1, lab1), (lo2, hi2, lab2) in zip(wins, wins[1:]):
+        if lo2 <= hi1:
+            raise ConfigError(
+                f"{source}: visits: windows of {lab1} [{lo1}, {hi1}] and {lab2} [{lo2}, {hi2}] overlap")
+    for v in cfg["visits"]:
+        if not (v["window"][0] <= v["target_day"] <= v["window"][1]):
+            raise ConfigError(f"{source}: visits: {v['label']}: target_day outside its window")
+    if sum(bool(v.get("baseline")) for v in cfg["visits"]) > 1:
+        raise ConfigError(f"{source}: visits: more than one visit has baseline: true")
+    pv = cfg["endpoints"]["primary_visit"]
+    if pv not in vlabels and cfg["study"]["design"] == "parallel":
+        raise ConfigError(f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}")
+    if cfg.get("cut_date"):
+        try:
+            dt.date.fromisoformat(cfg["cut_date"])
+        except ValueError:
+            raise ConfigError(f"{source}: cut_date: {cfg['cut_date']!r} is not an ISO date") from None
+
+
+def complete_arms(cfg: dict) -> None:
+    """Fill arm values and codes, and an Okabe-Ito colour-blind-safe colour per arm."""
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+    for i, arm in enumerate(cfg["arms"]):
+        arm.setdefault("arm", arm["label"])
+        arm.setdefault("code", i + 1)
+        arm.setdefault("colour", palette[i % len(palette)])
+
+
+def load_study(path: str | Path) -> dict:
+    """Read, validate and complete a study config."""
+    path = Path(path)
+    raw = _load_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a study config is a mapping of keys")
+    cfg = validate_with_defaults(raw, load_schema("study"), str(path))
+    complete_arms(cfg)
+    check_study(cfg, str(path))
+    return cfg
+
+
+def reference_arm(cfg: dict) -> str | None:
+    for a in cfg["arms"]:
+        if a.get("reference"):
+            return a["label"]
+    return None
+
+
+def cut_date(cfg: dict, cut_dir: str | Path) -> dt.date:
+    """The data cut date: ``cut_date`` in the config, else the cut folder's name."""
+    if cfg.get("cut_date"):
+        return dt.date.fromisoformat(cfg["cut_date"])
+    name = Path(cut_dir).name
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        raise ConfigError(
+            f"cannot tell the cut date: the cut folder {name!r} is not an ISO date and the study "
+            f"config has no cut_date") from None

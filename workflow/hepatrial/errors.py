@@ -1,0 +1,33 @@
+"""Project exceptions. Each message says what is wrong and where, in one line."""
+
+
+class HepatrialError(Exception):
+    """Base class: an error the user can act on (printed as one line, no traceback)."""
+
+
+class DataContractError(HepatrialError):
+    """Input data break ../shared/DATA_CONTRACT.md.
+
+    The message names the file, the source row number (1-based, header excluded) and the column.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
+                 column: str | None = None):
+        where = []
+        if file is not None:
+            where.append(f"file {file}")
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column}")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix + message)
+        self.file, self.row, self.column = file, row, column
+
+
+class ConfigError(HepatrialError):
+    """The study config is invalid (names the key and what is expected)."""
+
+
+class ConvergenceError(HepatrialError):
+    """A model did not converge under any of the pre-specified settings."""
