@@ -1,0 +1,21 @@
+# hepatrial: the DAG from a data cut to ADaM, ARD, tables, figures and DSMB reports.
+# Run: snakemake --cores 2 [--config study=config/studies/<id>.yaml cut=data/<id>/<cut>]
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,173 @@
+"""The input data contract (../shared/DATA_CONTRACT.md, version 1) as data.
+
+``DOMAINS`` lists, per SDTM domain, the columns the pipeline needs (fatal when absent), the
+columns it expects (a WARNING finding and an all-missing column when absent), the date columns
+and whether partial dates are allowed there, and the controlled terms it checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ISO_FULL = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+ISO_PARTIAL = r"^\d{4}(-\d{2})?$"
+
+# Tokens read as missing in character columns (besides the empty cell the contract defines).
+MISSING_TOKENS = ("NA", "N/A", ".", "NAN", "NULL")
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    name: str
+    required_domain: bool
+    required: tuple[str, ...]
+    expected: tuple[str, ...] = ()
+    dates: tuple[str, ...] = ()
+    partial_dates: tuple[str, ...] = ()     # date columns where YYYY / YYYY-MM is allowed
+    numeric: tuple[str, ...] = ()           # must parse as numbers when present
+    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> allowed (upper case)
+    main_date: str | None = None           # the date that places the record in time (data cut)
+
+
+DOMAINS: dict[str, DomainSpec] = {
+    "DM": DomainSpec(
+        "DM", True,
+        required=("STUDYID", "USUBJID", "SITEID", "ARM", "ACTARM", "RFSTDTC", "AGE", "SEX"),
+        expected=("RFICDTC", "DTHDTC", "DTHFL", "RACE", "COUNTRY"),
+        dates=("RFSTDTC", "RFICDTC", "DTHDTC", "RFENDTC"),
+        partial_dates=("DTHDTC",),
+        numeric=("AGE",),
+        terms={"SEX": ("M", "F", "U", "UNDIFFERENTIATED"), "DTHFL": ("Y",)},
+        main_date=None,
+    ),
+    "DS": DomainSpec(
+        "DS", True,
+        required=("USUBJID", "DSDECOD", "DSSTDTC"),
+        expected=("DSCAT",),
+        dates=("DSSTDTC",),
+        terms={"DSCAT": ("PROTOCOL MILESTONE", "DISPOSITION EVENT", "OTHER EVENT")},
+        main_date="DSSTDTC",
+    ),
+    "SV": DomainSpec(
+        "SV", False,
+        required=("USUBJID", "SVSTDTC"),
+        expected=("VISITNUM", "VISIT"),
+        dates=("SVSTDTC",),
+        numeric=("VISITNUM",),
+        main_date="SVSTDTC",
+    ),
+    "EX": DomainSpec(
+        "EX", True,
+        required=("USUBJID", "EXSTDTC"),
+        expected=("EXTRT", "EXDOSE", "EXDOSU"),
+        dates=("EXSTDTC",),
+        numeric=("EXDOSE",),
+        main_date="EXSTDTC",
+    ),
+    "LB": DomainSpec(
+        "LB", True,
+        required=("USUBJID", "LBTESTCD", "LBDTC"),
+        expected=("LBTEST", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTAT", "VISITNUM", "VISIT"),
+        dates=("LBDTC",),
+        numeric=("VISITNUM",),
+        terms={"LBSTAT": ("NOT DONE",)},
+        main_date="LBDTC",
+    ),
+    "RS": DomainSpec(
+        "RS", False,
+        required=("USUBJID", "RSTESTCD", "RSORRES", "RSDTC"),
+        expected=("VISITNUM", "VISIT"),
+        dates=("RSDTC",),
+        numeric=("VISITNUM",),
+        main_date="RSDTC",
+    ),
+    "QS": DomainSpec(
+        "QS", False,
+        required=("USUBJID", "QSCAT", "QSTESTCD", "QSDTC"),
+        expected=("QSORRES", "QSSTRESN", "VISITNUM", "VISIT"),
+        dates=("QSDTC",),
+        numeric=("QSSTRESN", "VISITNUM"),
+        main_date="QSDTC",
+    ),
+    "AE": DomainSpec(
+        "AE", True,
+        required=("USUBJID", "AEDECOD", "AESTDTC"),
+        expected=("AETERM", "AEBODSYS", "AEENDTC", "AESER", "AEREL", "AEOUT"),
+        dates=("AESTDTC", "AEENDTC"),
+        partial_dates=("AESTDTC", "AEENDTC"),
+        numeric=("AETOXGR",),
+        terms={"AESER": ("Y", "N"), "AETOXGR": ("1", "2", "3", "4", "5"),
+               "AESEV": ("MILD", "MODERATE", "SEVERE")},
+        main_date="AESTDTC",
+    ),
+    "CE": DomainSpec(
+        "CE", False,
+        required=("USUBJID", "CEDECOD", "CESTDTC"),
+        dates=("CESTDTC",),
+        partial_dates=("CESTDTC",),
+        main_date="CESTDTC",
+    ),
+    "PR": DomainSpec(
+        "PR", False,
+        required=("USUBJID", "PRDECOD", "PRSTDTC"),
+        dates=("PRSTDTC",),
+        partial_dates=("PRSTDTC",),
+        main_date="PRSTDTC",
+    ),
+    "MH": DomainSpec(
+        "MH", False,
+        required=("USUBJID", "MHDECOD"),
+        dates=("MHSTDTC",),
+        partial_dates=("MHSTDTC",),
+        main_date=None,
+    ),
+}
+
+# Arm values SDTM uses for subjects outside the randomised arms (SDTMIG 3.x).
+NON_ARM_VALUES = ("SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT")
+
+CE_TERMS = ("VARICEAL BLEEDING", "ASCITES", "HEPATIC ENCEPHALOPATHY", "SPONTANEOUS BACTERIAL PERITONITIS",
+            "HEPATORENAL SYNDROME", "HEPATOCELLULAR CARCINOMA", "LIVER FAILURE",
+            "ACUTE-ON-CHRONIC LIVER FAILURE")
+DECOMP_TERMS = ("VARICEAL BLEEDING", "ASCITES", "HEPATIC ENCEPHALOPATHY",
+                "SPONTANEOUS BACTERIAL PERITONITIS", "HEPATORENAL SYNDROME")
+PR_TERMS = ("LIVER TRANSPLANT", "HAEMODIALYSIS", "PARACENTESIS", "TIPS")
+
+# Lab tests the pipeline knows, with their standard unit and the accepted input units with the
+# factor that converts them to it (value_std = value * factor). Unit strings are compared after
+# lower-casing and removing spaces; "µ"/"μ" read as "u".
+LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {
+    "BILI": ("umol/L", {"umol/l": 1.0, "mg/dl": 17.1}),
+    "CREAT": ("umol/L", {"umol/l": 1.0, "mg/dl": 88.4}),
+    "ALB": ("g/L", {"g/l": 1.0, "g/dl": 10.0}),
+    "SODIUM": ("mmol/L", {"mmol/l": 1.0, "meq/l": 1.0}),
+    "INR": ("", {"": 1.0, "ratio": 1.0, "1": 1.0, "inr": 1.0}),
+    "PT": ("s", {"s": 1.0, "sec": 1.0, "seconds": 1.0}),
+    "PTCONT": ("s", {"s": 1.0, "sec": 1.0, "seconds": 1.0}),
+    "PTACT": ("%", {"%": 1.0}),
+}
+# Tests every score needs: an unknown unit on one of these is fatal.
+SCORE_TESTS = ("BILI", "CREAT", "INR", "ALB", "SODIUM", "PT", "PTCONT")
+KNOWN_LAB_TESTS = ("BILI", "CREAT", "INR", "PT", "PTCONT", "PTACT", "ALB", "SODIUM", "ALT", "AST",
+                   "GGT", "ALP", "CHE", "PLAT", "WBC", "HGB", "AFP", "AFPL3", "PIVKA2", "CEA",
+                   "CA199", "CA153", "HBVDNA", "IGA", "IGG", "IGM", "IGE", "CD3", "CD4", "CD8",
+                   "TREG", "TH17", "LSM")
+# Values that cannot be real (standard units); flagged ERROR and not used for scores.
+MUST_BE_POSITIVE = ("BILI", "CREAT", "INR", "PT", "PTCONT")
+
+# RS tests with their allowed results (upper case).
+RS_TERMS: dict[str, tuple[str, ...]] = {
+    "ASCITES": ("NONE", "MILD", "MODERATE-SEVERE", "1", "2", "3"),
+    "HEGRADE": tuple(str(i) for i in range(5)),
+    "ECOG": tuple(str(i) for i in range(6)),
+    "SOFA": tuple(str(i) for i in range(25)),
+    "ISHAKF": tuple(str(i) for i in range(7)),
+    "ISHAKI": tuple(str(i) for i in range(19)),
+}
+# QS categories with their item codes and allowed numeric range.
+QS_ITEMS: dict[str, dict[str, tuple[float, float]]] = {
+    "CLDQ": {f"CLDQ{i:02d}": (1, 7) for i in range(1, 30)},
+    "EQ-5D-5L": {**{f"EQ5D010{i}": (1, 5) for i in range(1, 6)}, "EQ5D0106": (0, 100)},
+    "SF-36": {f"SF36{i:02d}": (1, {1: 5, 2: 5, 20: 5, 21: 6, 22: 5, 32: 5, 33: 5, 34: 5, 35: 5, 36: 5}.get(
+        i, 3 if 3 <= i <= 12 else 2 if 13 <= i <= 19 else 6)) for i in range(1, 37)},
+}

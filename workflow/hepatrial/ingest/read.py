@@ -1,0 +1,114 @@
+"""Locate and read the domain files of a data cut (CSV, Parquet or SAS XPT v5).
+
+Every column is read as text, names are upper-cased and trimmed, the study config's
+``column_map`` renames are applied, and ``SRCROW`` (1-based data row number in the source
+file, header excluded) is added so every later row can be traced back to its source.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+from hepatrial.errors import DataContractError
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".xpt": "xpt"}
+
+
+def locate_domains(cut_dir: str | Path) -> dict[str, Path]:
+    """Map domain code (upper case) -> file. Two formats of one domain is an error."""
+    cut_dir = Path(cut_dir)
+    if not cut_dir.is_dir():
+        raise DataContractError(f"data cut folder {cut_dir} does not exist")
+    found: dict[str, Path] = {}
+    for p in sorted(cut_dir.iterdir()):
+        ext = p.suffix.lower()
+        if not p.is_file() or ext not in FORMATS:
+            continue
+        dom = p.stem.upper()
+        if dom in found:
+            raise DataContractError(
+                f"domain {dom} is present as both {found[dom].name} and {p.name}; keep exactly one",
+                file=p.name)
+        found[dom] = p
+    return found
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise DataContractError("file is empty (no header row)", file=path.name)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n")  # 0-based line index = data row number
+        raise DataContractError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
+            file=path.name, row=line if line > 0 else None, column=None) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        return pl.read_csv(io.StringIO(text), infer_schema=False,
+                           raise_if_empty=True, truncate_ragged_lines=False)
+    except Exception as exc:  # polars raises several types for malformed CSV
+        msg = " ".join(str(exc).split())[:200]
+        raise DataContractError(f"cannot parse CSV: {msg}", file=path.name) from None
+
+
+def _to_text(df: pl.DataFrame) -> pl.DataFrame:
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype == pl.Utf8:
+            exprs.append(pl.col(name))
+        elif dtype.is_float():
+            # 45.0 -> "45", 1.25 -> "1.25": integral floats lose the ".0" as a CSV would show them
+            exprs.append(pl.when(pl.col(name).is_nan()).then(None)
+                         .when(pl.col(name) == pl.col(name).round(0))
+                         .then(pl.col(name).cast(pl.Int64, strict=False).cast(pl.Utf8))
+                         .otherwise(pl.col(name).cast(pl.Utf8)).alias(name))
+        else:
+            exprs.append(pl.col(name).cast(pl.Utf8))
+    return df.select(exprs)
+
+
+def _read_parquet(path: Path) -> pl.DataFrame:
+    try:
+        return _to_text(pl.read_parquet(path))
+    except Exception as exc:
+        raise DataContractError(f"cannot read Parquet: {' '.join(str(exc).split())[:200]}",
+                                file=path.name) from None
+
+
+def _read_xpt(path: Path) -> pl.DataFrame:
+    import pyreadstat
+
+    try:
+        pdf, _meta = pyreadstat.read_xport(str(path))
+    except Exception as exc:
+        raise DataContractError(f"cannot read SAS transport file: {' '.join(str(exc).split())[:200]}",
+                                file=path.name) from None
+    df = pl.from_pandas(pdf)
+    # XPT has no null for character variables: an empty string is missing
+    df = _to_text(df)
+    return df.with_columns(pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+                           for c in df.columns)
+
+
+def read_domain(path: Path, column_map: dict[str, str] | None = None) -> pl.DataFrame:
+    """Read one domain file as text columns with upper-case names and SRCROW."""
+    fmt = FORMATS[path.suffix.lower()]
+    df = {"csv": _read_csv, "parquet": _read_parquet, "xpt": _read_xpt}[fmt](path)
+    names = [c.strip().upper() for c in df.columns]
+    mapping = {k.strip().upper(): v.strip().upper() for k, v in (column_map or {}).items()}
+    names = [mapping.get(n, n) for n in names]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataContractError(f"column {dupes[0]} appears more than once (names are case-insensitive)",
+                                file=path.name, column=dupes[0])
+    if "SRCROW" in names:
+        raise DataContractError("column name SRCROW is reserved by the pipeline", file=path.name,
+                                column="SRCROW")
+    df.columns = names
+    return df.with_row_index("SRCROW", offset=1).with_columns(pl.col("SRCROW").cast(pl.Int64))

@@ -1,0 +1,92 @@
+"""Harmonise lab units: LBSTRESN / LBSTRESU / LBSTNRLO / LBSTNRHI in one standard unit per test.
+
+The standard value comes from LBSTRESN/LBSTRESU when the export has them, else from
+LBORRES/LBORRESU. Known tests are converted with the contract's factors (bilirubin mg/dL x 17.1
+= umol/L, creatinine mg/dL x 88.4 = umol/L, albumin g/dL x 10 = g/L, sodium mEq/L = mmol/L);
+other tests pass through in their own unit.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hepatrial.contract import LAB_UNITS, MUST_BE_POSITIVE, SCORE_TESTS
+from hepatrial.errors import DataContractError
+from hepatrial.ingest.findings import Findings
+
+
+def unit_key(expr: pl.Expr) -> pl.Expr:
+    return (expr.fill_null("").str.to_lowercase().str.replace_all(r"\s+", "")
+            .str.replace_all("µ", "u").str.replace_all("μ", "u"))
+
+
+def _conversion_table() -> pl.DataFrame:
+    rows = [{"LBTESTCD": t, "_ukey": k, "_factor": f, "_stdu": std}
+            for t, (std, units) in LAB_UNITS.items() for k, f in units.items()]
+    return pl.DataFrame(rows)
+
+
+def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findings) -> pl.DataFrame:
+    """Add LBSTRESN (float), LBSTRESU, LBSTNRLO, LBSTNRHI in the standard unit of each test."""
+    lb = lb.with_columns(pl.col("LBTESTCD").str.to_uppercase())
+    has_std = "LBSTRESN" in lb.columns and "LBSTRESU" in lb.columns
+    orres = pl.col("LBORRES") if "LBORRES" in lb.columns else pl.lit(None, pl.Utf8)
+    orresu = pl.col("LBORRESU") if "LBORRESU" in lb.columns else pl.lit(None, pl.Utf8)
+    if has_std:
+        use_std = pl.col("LBSTRESN").is_not_null()
+        val_txt = pl.when(use_std).then(pl.col("LBSTRESN")).otherwise(orres)
+        unit = pl.when(use_std).then(pl.col("LBSTRESU")).otherwise(orresu)
+    else:
+        val_txt, unit = orres, orresu
+    lb = lb.with_columns(val_txt.alias("_val_txt"), unit.alias("_unit"),
+                         val_txt.cast(pl.Float64, strict=False).alias("_val"),
+                         unit_key(unit).alias("_ukey"))
+    lb = lb.join(_conversion_table(), on=["LBTESTCD", "_ukey"], how="left")
+    known = pl.col("LBTESTCD").is_in(list(LAB_UNITS))
+    has_value = pl.col("_val_txt").is_not_null()
+    unknown_unit = known & has_value & pl.col("_factor").is_null()
+    bad = lb.filter(unknown_unit & pl.col("LBTESTCD").is_in(list(SCORE_TESTS)))
+    if bad.height:
+        r = bad.row(0, named=True)
+        col = "LBSTRESU" if has_std and r.get("LBSTRESN") is not None else "LBORRESU"
+        raise DataContractError(
+            f"unknown unit {r['_unit']!r} for {r['LBTESTCD']} (USUBJID {r['USUBJID']}); accepted: "
+            f"{sorted(k or '(empty)' for k in LAB_UNITS[r['LBTESTCD']][1])}", file=file, row=r["SRCROW"], column=col)
+    findings.add_rows(lb.filter(unknown_unit).with_columns(pl.col("_unit").alias("LBORRESU")),
+                      "ERROR", "LB", file, "LB_UNIT_UNKNOWN", "unknown unit for this test; value not used",
+                      column="LBORRESU")
+    not_num = has_value & pl.col("_val").is_null()
+    findings.add_rows(lb.filter(not_num).with_columns(pl.col("_val_txt").alias("LBORRES")), "WARNING", "LB",
+                      file, "LB_RESULT_NOT_NUMERIC", "result is not numeric; carried as text (AVALC), no AVAL",
+                      column="LBORRES")
+    factor = pl.when(known).then(pl.col("_factor")).otherwise(1.0)
+    std_unit = pl.when(known).then(pl.col("_stdu")).otherwise(pl.col("_unit"))
+    rng = [pl.col(c).cast(pl.Float64, strict=False) if c in lb.columns else pl.lit(None, pl.Float64)
+           for c in ("LBORNRLO", "LBORNRHI")]
+    # Reference ranges are in the reported unit; with LBSTRESN given they are taken as standard.
+    lb = lb.with_columns(
+        (pl.col("_val") * factor).alias("LBSTRESN"),
+        std_unit.alias("LBSTRESU"),
+        pl.col("_val_txt").alias("LBSTRESC"),
+        (rng[0] * factor).alias("LBSTNRLO"),
+        (rng[1] * factor).alias("LBSTNRHI"),
+    )
+    # several units for one unconverted test
+    multi = (lb.filter(~known & pl.col("_val").is_not_null())
+             .group_by("LBTESTCD").agg(pl.col("_unit").drop_nulls().unique().sort(), pl.col("SRCROW").min())
+             .filter(pl.col("_unit").list.len() > 1).sort("LBTESTCD"))
+    for r in multi.iter_rows(named=True):
+        findings.add("WARNING", "LB", file, "LB_UNITS_MIXED",
+                     f"{r['LBTESTCD']} reported in several units {r['_unit']} with no known conversion; "
+                     "carried as reported", row=r["SRCROW"], column="LBORRESU")
+    nonpos = pl.col("LBTESTCD").is_in(list(MUST_BE_POSITIVE)) & (pl.col("LBSTRESN") <= 0)
+    findings.add_rows(lb.filter(nonpos).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)), "ERROR", "LB", file,
+                      "LB_NOT_POSITIVE", "value must be positive; set missing (not used for scores)",
+                      column="LBSTRESN")
+    lb = lb.with_columns(pl.when(nonpos | unknown_unit).then(None).otherwise(pl.col("LBSTRESN")).alias("LBSTRESN"))
+    for test, (lo, hi) in sorted(cfg.get("plausibility", {}).items()):
+        out = (pl.col("LBTESTCD") == test) & ~pl.col("LBSTRESN").is_between(lo, hi)
+        findings.add_rows(lb.filter(out).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)), "WARNING", "LB", file,
+                          "LB_IMPLAUSIBLE", f"outside the plausible range [{lo}, {hi}] (standard unit); carried",
+                          column="LBSTRESN")
+    return lb.drop("_val_txt", "_unit", "_val", "_ukey", "_factor", "_stdu")

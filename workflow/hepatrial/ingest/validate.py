@@ -1,0 +1,253 @@
+"""Validate each domain against the contract (pandera) and across domains.
+
+What is fatal, what is flagged, and what happens to the value is decided here, rule by rule;
+the README's "Validation rules" table lists the same rules. Row-level checks are pandera
+checks on the text columns; their failure cases (row index, column, check name) become
+findings rows naming the source file row.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import polars as pl
+
+from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_PARTIAL, MISSING_TOKENS, NON_ARM_VALUES,
+                                QS_ITEMS, RS_TERMS, DomainSpec)
+from hepatrial.ingest.findings import Findings
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pandera.polars as pa
+
+# rule -> (severity, what happens, message)
+RULES: dict[str, tuple[str, str, str]] = {
+    "USUBJID_MISSING": ("FATAL", "stop", "USUBJID is missing"),
+    "USUBJID_DUPLICATE": ("FATAL", "stop", "duplicate USUBJID in DM (one row per subject)"),
+    "DATE_NOT_ISO": ("FATAL", "stop", "date is not ISO 8601 (YYYY-MM-DD or YYYY-MM-DDThh:mm)"),
+    "DATE_PARTIAL_NOT_ALLOWED": ("FATAL", "stop", "partial date where the contract allows none"),
+    "DATE_IMPOSSIBLE": ("FATAL", "stop", "not a calendar date"),
+    "NOT_NUMERIC": ("ERROR", "set missing", "value is not a number; treated as missing"),
+    "TERM_UNKNOWN": ("ERROR", "set missing", "value is not in the controlled terms; treated as missing"),
+}
+
+
+def _iso_ok(col: str, partial: bool) -> pl.Expr:
+    pat = ISO_FULL if not partial else f"({ISO_FULL})|({ISO_PARTIAL})"
+    return pl.col(col).is_null() | pl.col(col).str.contains(pat)
+
+
+def _partial_only(col: str) -> pl.Expr:
+    return pl.col(col).is_null() | ~pl.col(col).str.contains(ISO_PARTIAL)
+
+
+def date_is_real(col: str) -> pl.Expr:
+    """True when a full date's YYYY-MM-DD part is a calendar date (partial dates: month 1-12)."""
+    c = pl.col(col)
+    full = c.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_not_null()
+    month = c.str.slice(5, 2).cast(pl.Int32, strict=False)
+    partial = (c.str.len_chars() == 4) | ((c.str.len_chars() == 7) & month.is_between(1, 12))
+    not_iso = ~c.str.contains(f"({ISO_FULL})|({ISO_PARTIAL})")  # reported by DATE_NOT_ISO instead
+    return c.is_null() | not_iso | pl.when(c.str.len_chars() >= 10).then(full).otherwise(partial)
+
+
+def _is_number(col: str) -> pl.Expr:
+    return pl.col(col).is_null() | pl.col(col).cast(pl.Float64, strict=False).is_finite().fill_null(False)
+
+
+def _check(expr_fn, name: str) -> "pa.Check":
+    return pa.Check(lambda data: data.lazyframe.select(expr_fn(data.key)), name=name)
+
+
+def build_schema(spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[str, ...]]) -> "pa.DataFrameSchema":
+    """The pandera schema of one domain, restricted to the columns present."""
+    cols: dict[str, pa.Column] = {}
+
+    def add(col: str, check: "pa.Check") -> None:
+        if col in columns:
+            cols.setdefault(col, pa.Column(pl.Utf8, nullable=True, checks=[]))
+            cols[col].checks.append(check)
+
+    if "USUBJID" in columns:
+        cols["USUBJID"] = pa.Column(pl.Utf8, nullable=True, unique=False, checks=[
+            _check(lambda k: pl.col(k).is_not_null(), "USUBJID_MISSING")])
+        if spec.name == "DM":
+            cols["USUBJID"].checks.append(
+                _check(lambda k: pl.col(k).is_null() | ~pl.col(k).is_duplicated(), "USUBJID_DUPLICATE"))
+    for d in spec.dates:
+        partial = d in spec.partial_dates
+        add(d, _check(lambda k: _iso_ok(k, True), "DATE_NOT_ISO"))
+        if not partial:
+            add(d, _check(_partial_only, "DATE_PARTIAL_NOT_ALLOWED"))
+        add(d, _check(date_is_real, "DATE_IMPOSSIBLE"))
+    for n in spec.numeric:
+        add(n, _check(_is_number, "NOT_NUMERIC"))
+    for col, terms in allowed.items():
+        add(col, _check(lambda k, t=terms: pl.col(k).is_null() | pl.col(k).is_in(list(t)), "TERM_UNKNOWN"))
+    return pa.DataFrameSchema(cols, strict=False)
+
+
+def run_schema(df: pl.DataFrame, schema: "pa.DataFrameSchema") -> pl.DataFrame:
+    """Failure cases as (row position, column, rule)."""
+    empty = pl.DataFrame(schema={"pos": pl.Int64, "column": pl.Utf8, "rule": pl.Utf8})
+    if df.height == 0 or not schema.columns:
+        return empty
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            schema.validate(df, lazy=True)
+        except pa.errors.SchemaErrors as exc:
+            fc = exc.failure_cases
+            return (fc.filter(pl.col("index").is_not_null())
+                    .select(pl.col("index").cast(pl.Int64).alias("pos"), pl.col("column").cast(pl.Utf8),
+                            pl.col("check").cast(pl.Utf8).alias("rule"))
+                    .unique().sort(["pos", "column", "rule"]))
+    return empty
+
+
+def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
+    """Trim spaces and read missing tokens ("NA", ".", ...) as missing; one INFO finding per column."""
+    out = []
+    for c in df.columns:
+        if c == "SRCROW" or df.schema[c] != pl.Utf8:
+            out.append(pl.col(c))
+            continue
+        trimmed = pl.col(c).str.strip_chars()
+        out.append(pl.when(trimmed.str.to_uppercase().is_in(list(MISSING_TOKENS)) | (trimmed == ""))
+                   .then(None).otherwise(trimmed).alias(c))
+        spaced = df.filter(pl.col(c).is_not_null() & (pl.col(c) != pl.col(c).str.strip_chars())
+                           & (pl.col(c).str.strip_chars() != ""))
+        if spaced.height:
+            findings.add("INFO", domain, file, "SPACES_TRIMMED",
+                         f"{spaced.height} value(s) had leading/trailing spaces; trimmed (first at this row)",
+                         row=int(spaced["SRCROW"][0]), column=c, value=spaced[c][0],
+                         usubjid=spaced["USUBJID"][0] if "USUBJID" in df.columns else None)
+        tok = df.filter(pl.col(c).str.strip_chars().str.to_uppercase().is_in(list(MISSING_TOKENS)))
+        if tok.height:
+            findings.add("INFO", domain, file, "MISSING_TOKEN",
+                         f"{tok.height} value(s) {sorted(set(tok[c].to_list()))} read as missing (first at this row)",
+                         row=int(tok["SRCROW"][0]), column=c, value=tok[c][0],
+                         usubjid=tok["USUBJID"][0] if "USUBJID" in df.columns else None)
+    return df.select(out)
+
+
+def upper_case_terms(df: pl.DataFrame, cols: list[str], domain: str, file: str, findings: Findings) -> pl.DataFrame:
+    for c in cols:
+        if c not in df.columns:
+            continue
+        changed = df.filter(pl.col(c).is_not_null() & (pl.col(c) != pl.col(c).str.to_uppercase()))
+        if changed.height:
+            findings.add("INFO", domain, file, "TERM_CASE",
+                         f"{changed.height} controlled-term value(s) not in upper case; upper-cased (first at this row)",
+                         row=int(changed["SRCROW"][0]), column=c, value=changed[c][0],
+                         usubjid=changed["USUBJID"][0] if "USUBJID" in df.columns else None)
+            df = df.with_columns(pl.col(c).str.to_uppercase())
+    return df
+
+
+def domain_terms(spec: DomainSpec, cfg: dict) -> dict[str, tuple[str, ...]]:
+    """Controlled terms checked row by row (ARM/ACTARM are checked by :func:`check_arms`)."""
+    return dict(spec.terms)
+
+
+def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: dict,
+                    findings: Findings) -> pl.DataFrame:
+    """Row-level contract checks of one domain. Returns the frame with unusable values set missing."""
+    from hepatrial.errors import DataContractError
+
+    missing_req = [c for c in spec.required if c not in df.columns]
+    if spec.name == "LB" and not ({"LBORRES", "LBORRESU"} <= set(df.columns)
+                                  or {"LBSTRESN", "LBSTRESU"} <= set(df.columns)):
+        missing_req.append("LBORRES/LBORRESU (or LBSTRESN/LBSTRESU)")
+    if spec.name == "QS" and not ({"QSORRES", "QSSTRESN"} & set(df.columns)):
+        missing_req.append("QSSTRESN (or QSORRES)")
+    if spec.name == "DM":
+        missing_req += [c for c in cfg["strata"] if c not in df.columns]
+    if missing_req:
+        raise DataContractError(f"required column {missing_req[0]} is missing", file=file,
+                                column=missing_req[0].split(" ")[0].split("/")[0])
+    for c in spec.expected:
+        if c not in df.columns:
+            findings.add("WARNING", spec.name, file, "COLUMN_ABSENT",
+                         "expected column absent; read as all missing", column=c)
+            df = df.with_columns(pl.lit(None, pl.Utf8).alias(c))
+    df = normalise_text(df, spec.name, file, findings)
+    terms = domain_terms(spec, cfg)
+    df = upper_case_terms(df, list(terms), spec.name, file, findings)
+    fails = run_schema(df, build_schema(spec, df.columns, terms))
+    if fails.height:
+        fails = fails.join(df.with_row_index("pos").select(pl.col("pos").cast(pl.Int64), "SRCROW",
+                                                          *(["USUBJID"] if "USUBJID" in df.columns else [])),
+                           on="pos", how="left")
+        for (rule, column), grp in fails.group_by(["rule", "column"], maintain_order=True):
+            sev, _action, msg = RULES[rule]
+            vals = df.select("SRCROW", column).join(grp.select("SRCROW"), on="SRCROW", how="semi")
+            rows = grp.join(vals, on="SRCROW", how="left")
+            findings.add_rows(rows, sev, spec.name, file, rule, msg, column=column)
+            if sev == "ERROR":
+                bad = grp["SRCROW"].implode()
+                df = df.with_columns(pl.when(pl.col("SRCROW").is_in(bad)).then(None)
+                                     .otherwise(pl.col(column)).alias(column))
+    return df
+
+
+def check_arms(dm: pl.DataFrame, cfg: dict, file: str, findings: Findings) -> pl.DataFrame:
+    """ARM/ACTARM must be a configured arm or an SDTM non-arm value (case-insensitive; fatal otherwise).
+
+    Values are rewritten to the config's spelling of the arm (an INFO finding when the case differed).
+    """
+    from hepatrial.errors import DataContractError
+
+    canon = {a["arm"].upper(): a["arm"] for a in cfg["arms"]}
+    canon.update({v: v.title() for v in NON_ARM_VALUES if v not in canon})
+    for col in ("ARM", "ACTARM"):
+        up = pl.col(col).str.to_uppercase()
+        bad = dm.filter(pl.col(col).is_not_null() & ~up.is_in(sorted(canon)))
+        if bad.height:
+            r = bad.row(0, named=True)
+            raise DataContractError(
+                f"unknown arm {r[col]!r} (study config arms: {[a['arm'] for a in cfg['arms']]}; "
+                f"USUBJID {r['USUBJID']})", file=file, row=r["SRCROW"], column=col)
+        fixed = up.replace_strict(canon, default=None)
+        changed = dm.filter(pl.col(col).is_not_null() & (pl.col(col) != fixed))
+        if changed.height:
+            findings.add("INFO", "DM", file, "ARM_CASE",
+                         f"{changed.height} {col} value(s) differ from the study config only in case or spacing; "
+                         "rewritten to the config's spelling (first at this row)",
+                         row=int(changed["SRCROW"][0]), column=col, value=changed[col][0],
+                         usubjid=changed["USUBJID"][0])
+        dm = dm.with_columns(fixed.alias(col))
+    return dm
+
+
+def check_rs_values(rs: pl.DataFrame, file: str, findings: Findings) -> pl.DataFrame:
+    rs = rs.with_columns(pl.col("RSTESTCD").str.to_uppercase(), pl.col("RSORRES").str.to_uppercase())
+    conds = [(pl.col("RSTESTCD") == t) & pl.col("RSORRES").is_not_null() & ~pl.col("RSORRES").is_in(list(v))
+             for t, v in RS_TERMS.items()]
+    bad_expr = pl.any_horizontal(conds)
+    bad = rs.filter(bad_expr)
+    findings.add_rows(bad, "ERROR", "RS", file, "RS_RESULT_INVALID",
+                      "result not allowed for this RSTESTCD; treated as missing", column="RSORRES")
+    return rs.with_columns(pl.when(bad_expr).then(None).otherwise(pl.col("RSORRES")).alias("RSORRES"))
+
+
+def check_qs_values(qs: pl.DataFrame, file: str, findings: Findings) -> pl.DataFrame:
+    """QSSTRESN from QSSTRESN or QSORRES; out-of-range item responses are set missing."""
+    qs = qs.with_columns(pl.col("QSCAT").str.to_uppercase(), pl.col("QSTESTCD").str.to_uppercase())
+    num = pl.coalesce(pl.col("QSSTRESN").cast(pl.Float64, strict=False),
+                      pl.col("QSORRES").cast(pl.Float64, strict=False))
+    qs = qs.with_columns(num.alias("QSSTRESN_NUM"))
+    rng = pl.DataFrame([{"QSCAT": cat, "QSTESTCD": item, "_lo": float(lo), "_hi": float(hi)}
+                        for cat, items in QS_ITEMS.items() for item, (lo, hi) in items.items()])
+    qs = qs.join(rng, on=["QSCAT", "QSTESTCD"], how="left")
+    out = pl.col("_lo").is_not_null() & pl.col("QSSTRESN_NUM").is_not_null() & (
+        ~pl.col("QSSTRESN_NUM").is_between(pl.col("_lo"), pl.col("_hi"))
+        | ((pl.col("QSSTRESN_NUM") != pl.col("QSSTRESN_NUM").round(0)) & (pl.col("QSTESTCD") != "EQ5D0106")))
+    findings.add_rows(qs.filter(out).with_columns(pl.col("QSSTRESN_NUM").cast(pl.Utf8).alias("QSSTRESN")),
+                      "ERROR", "QS", file, "QS_OUT_OF_RANGE",
+                      "item response outside the instrument's codes; treated as missing", column="QSSTRESN")
+    unknown = qs.filter(pl.col("QSCAT").is_in(list(QS_ITEMS)) & pl.col("_lo").is_null())
+    findings.add_rows(unknown, "WARNING", "QS", file, "QS_ITEM_UNKNOWN",
+                      "item code not part of this questionnaire; carried, not scored", column="QSTESTCD")
+    return (qs.with_columns(pl.when(out).then(None).otherwise(pl.col("QSSTRESN_NUM")).alias("QSSTRESN"))
+              .drop("QSSTRESN_NUM", "_lo", "_hi"))

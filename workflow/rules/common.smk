@@ -1,0 +1,38 @@
+# Shared helpers: the study config, the cut, and the paths every rule uses.
+import sys
+from pathlib import Path
+
+from hepatrial.config import cut_date, load_study
+from hepatrial.contract import DOMAINS
+from hepatrial.errors import HepatrialError
+
+try:
+    STUDY = load_study(config["study"])
+    CUT_DATE = cut_date(STUDY, config["cut"])
+except HepatrialError as exc:
+    sys.exit(f"ERROR: {exc}")
+
+STUDY_ID = STUDY["study"]["id"]
+CUT = Path(config["cut"]).name
+RES = f"{config['results_dir']}/{STUDY_ID}/{CUT}"
+REP = f"{config['reports_dir']}/{STUDY_ID}/{CUT}"
+SDTM_DOMAINS = [d.lower() for d in DOMAINS]
+
+
+def cut_files():
+    """Every file of the data cut, so that a changed input reruns the DAG."""
+    folder = Path(config["cut"])
+    if not folder.is_dir():
+        sys.exit(f"ERROR: data cut folder {folder} does not exist")
+    return sorted(str(p) for p in folder.iterdir() if p.is_file())
+
+
+def sdtm(domain):
+    return f"{RES}/sdtm/{domain}.parquet"
+
+
+def all_outputs():
+    return [
+        f"{RES}/validation/findings.csv",
+        f"{RES}/validation/accounting.csv",
+    ]

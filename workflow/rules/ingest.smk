@@ -1,0 +1,16 @@
+rule ingest:
+    """Read the cut, validate it against the data contract, harmonise units, apply the data cut."""
+    input:
+        cut=cut_files(),
+        study=config["study"],
+    output:
+        sdtm=[sdtm(d) for d in SDTM_DOMAINS],
+        findings=f"{RES}/validation/findings.csv",
+        accounting=f"{RES}/validation/accounting.csv",
+        exclusions=f"{RES}/validation/exclusions.csv",
+    params:
+        cut_dir=config["cut"],
+    log:
+        f"{RES}/logs/ingest.log",
+    script:
+        "../scripts/ingest.py"
