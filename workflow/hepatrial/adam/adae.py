@@ -1,0 +1,95 @@
+"""ADAE (one record per AE) and ADCE (one record per clinical event), OCCDS structure."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from hepatrial.adam.adsl import RELATED_TERMS
+from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
+
+ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",
+             "TRTSDT", "TRTEDT", "ORIGDT"]
+
+
+def compute_imputed_start(dtc: str, floor: str) -> pl.Expr:
+    """Start date imputation (contract): first day of the period, but never before ``floor``
+    (first dose) when ``floor`` falls in the same period. Complete dates are taken as they are."""
+    prec = dtc_precision(dtc)
+    early, late = dtc_earliest(dtc), dtc_latest(dtc)
+    same_period = pl.col(floor).is_not_null() & (pl.col(floor) >= early) & (pl.col(floor) <= late)
+    return (pl.when(prec == "D").then(dtc_date(dtc))
+            .when(same_period).then(pl.col(floor))
+            .otherwise(early))
+
+
+def compute_imputation_flag(dtc: str) -> pl.Expr:
+    """"D" day imputed, "M" month and day imputed (ADaM --DTF), null for complete dates."""
+    prec = dtc_precision(dtc)
+    return pl.when(prec == "M").then(pl.lit("D")).when(prec == "Y").then(pl.lit("M"))
+
+
+def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+    """ADAE: ASTDT (imputed, ASTDTF), AENDT, ASTDY, TRTEMFL, AESER, ATOXGR, AREL, FATALFL.
+
+    TRTEMFL = "Y" when the subject was dosed and the AE starts on or after the first dose and no
+    later than the last dose + ``ae.followup_days``; an AE with no start date counts as
+    treatment-emergent (conservative).
+    """
+    fu = study["ae"]["followup_days"]
+    keep = [c for c in ADSL_KEEP if c in adsl.columns]
+    ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
+    rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
+    grade = pl.col("AETOXGR").cast(pl.Float64, strict=False).cast(pl.Int64, strict=False) \
+        if "AETOXGR" in ae.columns else pl.lit(None, pl.Int64)
+    ae = ae.with_columns(
+        compute_imputed_start("AESTDTC", "TRTSDT").alias("ASTDT"),
+        compute_imputation_flag("AESTDTC").alias("ASTDTF"),
+        pl.when(dtc_precision("AEENDTC") == "D").then(dtc_date("AEENDTC"))
+        .otherwise(dtc_latest("AEENDTC")).alias("AENDT"),
+        compute_imputation_flag("AEENDTC").alias("AENDTF"),
+        grade.alias("ATOXGR"),
+        pl.when(rel == "").then(None).when(rel.is_in(list(RELATED_TERMS))).then(pl.lit("Y"))
+        .otherwise(pl.lit("N")).alias("AREL"),
+    )
+    dosed = pl.col("TRTSDT").is_not_null()
+    teae = dosed & (pl.col("ASTDT").is_null()
+                    | ((pl.col("ASTDT") >= pl.col("TRTSDT"))
+                       & (pl.col("ASTDT") <= pl.col("TRTEDT") + pl.duration(days=fu))))
+    fatal = (pl.col("AEOUT").fill_null("").str.to_uppercase() == "FATAL") | (pl.col("ATOXGR") == 5)
+    wd = (pl.col("AEACN").fill_null("").str.to_uppercase().is_in(["DRUG WITHDRAWN", "DRUG DISCONTINUED"])
+          if "AEACN" in ae.columns else pl.lit(False))
+    ae = ae.with_columns(
+        pl.when(teae).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
+        pl.when(fatal).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("FATALFL"),
+        pl.when(wd).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AEWDFL"),
+        ((pl.col("ASTDT") - pl.col("TRTSDT")).dt.total_days() + 1).alias("_d"),
+        pl.lit("AE").alias("SRCDOM"),
+    ).with_columns(pl.when(pl.col("_d") <= 0).then(pl.col("_d") - 1).otherwise(pl.col("_d")).cast(pl.Int64)
+                   .alias("ASTDY")).drop("_d")
+    cols = keep + ["AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC", "ASTDT", "ASTDTF", "AENDT", "AENDTF",
+                   "ASTDY", "AESER", "AESEV", "AETOXGR", "ATOXGR", "AEREL", "AREL", "AEOUT", "AEACN", "TRTEMFL",
+                   "FATALFL", "AEWDFL", "SRCDOM", "SRCROW"]
+    return ae.select([c for c in cols if c in ae.columns]).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)
+
+
+def create_adce(dataset_ce: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """ADCE: every clinical event with ASTDT (imputed as AE start dates, floor = origin), ASTDY and
+    category flags (decompensation, HCC, liver failure), for listings and traceability."""
+    from hepatrial.contract import DECOMP_TERMS
+
+    keep = [c for c in ADSL_KEEP if c in adsl.columns]
+    ce = dataset_ce.join(adsl.select(keep), on="USUBJID", how="left")
+    dec = pl.col("CEDECOD").str.to_uppercase()
+    ce = ce.with_columns(
+        compute_imputed_start("CESTDTC", "ORIGDT").alias("ASTDT"),
+        compute_imputation_flag("CESTDTC").alias("ASTDTF"),
+        pl.when(dec.is_in(list(DECOMP_TERMS))).then(pl.lit("DECOMP"))
+        .when(dec == "HEPATOCELLULAR CARCINOMA").then(pl.lit("HCC"))
+        .when(dec.is_in(["LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE"])).then(pl.lit("LIVFAIL"))
+        .otherwise(pl.lit("OTHER")).alias("CECAT"),
+        pl.lit("CE").alias("SRCDOM"))
+    ce = ce.with_columns(((pl.col("ASTDT") - pl.col("ORIGDT")).dt.total_days()).alias("_d")).with_columns(
+        pl.when(pl.col("_d") >= 0).then(pl.col("_d") + 1).otherwise(pl.col("_d")).cast(pl.Int64).alias("ASTDY"),
+        pl.when(pl.col("_d") >= 0).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL")).drop("_d")
+    cols = keep + ["CEDECOD", "CESTDTC", "ASTDT", "ASTDTF", "ASTDY", "CECAT", "ONTRTFL", "SRCDOM", "SRCROW"]
+    return ce.select([c for c in cols if c in ce.columns]).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)

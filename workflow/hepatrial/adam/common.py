@@ -1,0 +1,147 @@
+"""Derivations shared by the BDS datasets (ADLB, ADEFF, ADQS), admiral style.
+
+Each ``derive_*`` adds variables to its first argument and depends only on its arguments.
+Conventions (sponsor decisions, set in the study config):
+- analysis day ADY: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0),
+  as SDTM --DY;
+- analysis visits: the config's windows (in ADY); a record outside every window keeps
+  AVISIT "UNSCHEDULED" and is not analysed (ANL01FL missing);
+- within a subject, parameter and visit, the record closest to the visit's target day has
+  ANL01FL = "Y"; ties go to the earlier record, then to the earlier source row;
+- baseline (ABLFL = "Y"): the last non-missing AVAL on or before the origin (config
+  ``baseline.rule``), no earlier than ``baseline.earliest_day``; it takes AVISIT "BASELINE"
+  (the config's baseline visit label) and ANL01FL = "Y", whatever window it fell in.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+BY = ["USUBJID", "PARAMCD"]
+
+
+def compute_ady(adt: str = "ADT", origin: str = "ORIGDT") -> pl.Expr:
+    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0)."""
+    diff = (pl.col(adt) - pl.col(origin)).dt.total_days()
+    return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
+
+
+def derive_vars_dy(dataset: pl.DataFrame, adt: str = "ADT", origin: str = "ORIGDT") -> pl.DataFrame:
+    return dataset.with_columns(compute_ady(adt, origin).alias("ADY"))
+
+
+def visit_table(visits: list[dict]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [{"AVISIT": v["label"], "AVISITN": float(v["avisitn"]), "_target": v["target_day"],
+          "_lo": v["window"][0], "_hi": v["window"][1], "_isbl": bool(v.get("baseline"))} for v in visits],
+        schema={"AVISIT": pl.Utf8, "AVISITN": pl.Float64, "_target": pl.Int64, "_lo": pl.Int64, "_hi": pl.Int64,
+                "_isbl": pl.Boolean})
+
+
+def derive_vars_avisit(dataset: pl.DataFrame, visits: list[dict]) -> pl.DataFrame:
+    """AVISIT/AVISITN from the window holding ADY (windows do not overlap; the config checks it).
+
+    Adds ``AWTARGET`` (target day) and ``AWTDIFF`` (|ADY - target|). Records outside every window get
+    AVISIT "UNSCHEDULED" and AVISITN null.
+    """
+    vt = visit_table(visits)
+    ady = pl.col("ADY")
+    avisit = pl.lit(None, pl.Utf8)
+    avisitn = pl.lit(None, pl.Float64)
+    target = pl.lit(None, pl.Int64)
+    for r in reversed(vt.to_dicts()):
+        inside = ady.is_between(r["_lo"], r["_hi"])
+        avisit = pl.when(inside).then(pl.lit(r["AVISIT"])).otherwise(avisit)
+        avisitn = pl.when(inside).then(pl.lit(r["AVISITN"])).otherwise(avisitn)
+        target = pl.when(inside).then(pl.lit(r["_target"])).otherwise(target)
+    return dataset.with_columns(
+        pl.when(ady.is_null()).then(None).otherwise(avisit.fill_null("UNSCHEDULED")).alias("AVISIT"),
+        avisitn.alias("AVISITN"),
+        target.alias("AWTARGET"),
+        (ady - target).abs().alias("AWTDIFF"),
+    )
+
+
+def _flag_chosen(dataset: pl.DataFrame, eligible: pl.Expr, order: list[str], by: list[str],
+                 pick: str, name: str) -> pl.DataFrame:
+    """Flag (``name`` = "Y") the one eligible record per ``by`` group that sorts first (``pick="first"``)
+    or last (``"last"``) on ``order``."""
+    df = dataset.with_row_index("_rid")
+    chosen = (df.filter(eligible).sort([*by, *order], nulls_last=True)
+              .group_by(by, maintain_order=True).agg(pl.col("_rid").first() if pick == "first"
+                                                     else pl.col("_rid").last()))
+    ids = chosen["_rid"].implode()
+    return df.with_columns(pl.when(pl.col("_rid").is_in(ids)).then(pl.lit("Y")).otherwise(None)
+                           .alias(name)).drop("_rid")
+
+
+def derive_var_ablfl(dataset: pl.DataFrame, rule: str = "last_on_or_before_origin",
+                     earliest_day: int = -28, by: list[str] = BY) -> pl.DataFrame:
+    """ABLFL = "Y" on the baseline record of each subject and parameter.
+
+    Baseline = the last record with non-missing AVAL (or AVALC when AVAL is missing) whose ADY is
+    on or before day 1 (``last_on_or_before_origin``) or before day 1 (``last_before_origin``) and
+    not before ``earliest_day``. Ties on the same day go to the later source row (SRCROW).
+    """
+    last_day = 1 if rule == "last_on_or_before_origin" else -1
+    has_val = pl.col("AVAL").is_not_null()
+    if "AVALC" in dataset.columns:
+        has_val = has_val | pl.col("AVALC").is_not_null()
+    cand = has_val & pl.col("ADY").is_between(earliest_day, last_day)
+    return _flag_chosen(dataset, cand, ["ADT", "SRCROW"], by, "last", "ABLFL")
+
+
+def derive_var_anl01fl(dataset: pl.DataFrame, baseline_label: str | None = "BASELINE",
+                       baseline_avisitn: float = 0.0, by: list[str] = BY) -> pl.DataFrame:
+    """ANL01FL = "Y" on the one record analysed per subject, parameter and post-baseline visit.
+
+    The baseline record (ABLFL = "Y") takes AVISIT = ``baseline_label`` and ANL01FL = "Y"; other
+    records in the baseline window are not analysed. Post-baseline (ADY > 1): the record with
+    non-missing AVAL closest to the target day (ties: the earlier day, then the earlier source row).
+    """
+    df = dataset
+    if baseline_label is not None:
+        df = df.with_columns(
+            pl.when(pl.col("ABLFL") == "Y").then(pl.lit(baseline_label)).otherwise(pl.col("AVISIT")).alias("AVISIT"),
+            pl.when(pl.col("ABLFL") == "Y").then(pl.lit(float(baseline_avisitn)))
+            .otherwise(pl.col("AVISITN")).alias("AVISITN"))
+    is_bl_visit = (pl.col("AVISIT") == baseline_label) if baseline_label is not None else pl.lit(False)
+    eligible = (pl.col("AVAL").is_not_null() & pl.col("AVISITN").is_not_null() & ~is_bl_visit
+                & (pl.col("ADY") > 1))
+    df = _flag_chosen(df, eligible, ["AWTDIFF", "ADY", "SRCROW"], [*by, "AVISIT"], "first", "_post")
+    return df.with_columns(pl.when((pl.col("ABLFL") == "Y") | (pl.col("_post") == "Y")).then(pl.lit("Y"))
+                           .otherwise(None).alias("ANL01FL")).drop("_post")
+
+
+def derive_var_base(dataset: pl.DataFrame, source: str = "AVAL", new: str = "BASE",
+                    by: list[str] = BY) -> pl.DataFrame:
+    bl = (dataset.filter(pl.col("ABLFL") == "Y").select(*by, pl.col(source).alias(new))
+          .unique(subset=by, keep="first"))
+    return dataset.drop(new, strict=False).join(bl, on=by, how="left")
+
+
+def derive_var_chg(dataset: pl.DataFrame) -> pl.DataFrame:
+    """CHG = AVAL - BASE on post-baseline records (missing on baseline and pre-baseline records)."""
+    post = pl.col("ADY") > 1
+    return dataset.with_columns(pl.when(post & (pl.col("ABLFL").is_null())).then(pl.col("AVAL") - pl.col("BASE"))
+                                .otherwise(None).alias("CHG"))
+
+
+def derive_var_pchg(dataset: pl.DataFrame) -> pl.DataFrame:
+    """PCHG = 100 x CHG / BASE (missing when BASE is 0 or missing)."""
+    return dataset.with_columns(pl.when(pl.col("BASE") != 0).then(100 * pl.col("CHG") / pl.col("BASE"))
+                                .otherwise(None).alias("PCHG"))
+
+
+def derive_bds_timing(dataset: pl.DataFrame, study: dict) -> pl.DataFrame:
+    """ADY, AVISIT/AVISITN, ABLFL, ANL01FL, BASE, CHG, PCHG in one chain (for every BDS dataset)."""
+    bl = next((v for v in study["visits"] if v.get("baseline")), None)
+    bl_label, bl_n = (bl["label"], bl["avisitn"]) if bl else ("BASELINE", 0.0)
+    return (dataset
+            .pipe(derive_vars_dy)
+            .pipe(derive_vars_avisit, study["visits"])
+            .pipe(derive_var_ablfl, study["baseline"]["rule"], study["baseline"]["earliest_day"])
+            .pipe(derive_var_anl01fl, bl_label, bl_n)
+            .pipe(derive_var_base)
+            .pipe(derive_var_chg)
+            .pipe(derive_var_pchg))
