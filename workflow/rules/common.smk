@@ -35,4 +35,6 @@ def all_outputs():
     return [
         f"{RES}/validation/findings.csv",
         f"{RES}/validation/accounting.csv",
+        f"{RES}/validation/traceability.csv",
+        *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
     ]

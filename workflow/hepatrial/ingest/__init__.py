@@ -43,17 +43,21 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
         findings.add("INFO", dom, located[dom].name, "DOMAIN_NOT_USED",
                      "domain is not part of the contract; not read")
     frames, files, rows_in = {}, {}, {}
-    for dom in DOMAINS:
-        if dom not in located:
-            continue
-        path = located[dom]
-        df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
-        files[dom], rows_in[dom] = path.name, df.height
-        if df.height == 0:
-            if dom == "DM":
-                raise DataContractError("DM has a header but no rows: no subjects", file=path.name)
-            findings.add("WARNING", dom, path.name, "DOMAIN_EMPTY", "file has a header but no rows")
-        df = validate_domain(df, DOMAINS[dom], path.name, cfg, findings)
+    for dom, spec in DOMAINS.items():
+        if dom in located:
+            path = located[dom]
+            df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
+            files[dom], rows_in[dom] = path.name, df.height
+            if df.height == 0:
+                if dom == "DM":
+                    raise DataContractError("DM has a header but no rows: no subjects", file=path.name)
+                findings.add("WARNING", dom, path.name, "DOMAIN_EMPTY", "file has a header but no rows")
+        else:  # an optional domain that is absent: no rows, same columns and types as a present one
+            df = pl.DataFrame(schema={"SRCROW": pl.Int64, **{c: pl.Utf8 for c in (*spec.required, *spec.expected,
+                                                                                 *spec.numeric)}})
+            files[dom], rows_in[dom] = "(absent)", 0
+            findings.add("INFO", dom, None, "DOMAIN_ABSENT", "optional domain not in the cut; read as no records")
+        df = validate_domain(df, spec, files[dom], cfg, findings)
         if dom == "DM":
             df = check_arms(df, cfg, path.name, findings)
         elif dom == "LB":
@@ -105,10 +109,7 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     sdtm_dir.mkdir(parents=True, exist_ok=True)
     validation_dir.mkdir(parents=True, exist_ok=True)
     for dom in DOMAINS:
-        df = frames.get(dom)
-        if df is None:  # optional domain absent: an empty frame with its required columns
-            df = pl.DataFrame(schema={"SRCROW": pl.Int64, **{c: pl.Utf8 for c in DOMAINS[dom].required}})
-        df.sort("SRCROW").write_parquet(sdtm_dir / f"{dom.lower()}.parquet", statistics=False)
+        frames[dom].sort("SRCROW").write_parquet(sdtm_dir / f"{dom.lower()}.parquet", statistics=False)
     findings.frame().write_csv(validation_dir / "findings.csv")
     acct.write_csv(validation_dir / "accounting.csv")
     exclusions.write_csv(validation_dir / "exclusions.csv")

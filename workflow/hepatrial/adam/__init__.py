@@ -1,0 +1,106 @@
+"""ADaM datasets from the clean SDTM domains: one ``build_*`` per Snakemake rule (I/O here,
+derivations in the modules)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from hepatrial.config import cut_date, load_study
+from hepatrial.adam.adae import create_adae, create_adce
+from hepatrial.adam.adeff import create_adeff
+from hepatrial.adam.adlb import EXCL_SCHEMA, create_adlb
+from hepatrial.adam.adqs import create_adqs
+from hepatrial.adam.adsl import create_adsl_core, derive_vars_baseline_scores
+from hepatrial.adam.adtte import create_adtte
+from hepatrial.adam.io import write_adam
+
+LABELS = {"adsl": "Subject-Level Analysis Dataset", "adlb": "Laboratory Analysis Dataset",
+          "adeff": "Liver Scores Analysis Dataset", "adqs": "Questionnaire Analysis Dataset",
+          "adtte": "Time-to-Event Analysis Dataset", "adae": "Adverse Events Analysis Dataset",
+          "adce": "Clinical Events Analysis Dataset"}
+
+
+def read_sdtm(sdtm_dir: str | Path) -> dict[str, pl.DataFrame]:
+    return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
+
+
+def _write(df: pl.DataFrame, parquet: str | Path, name: str, xpt: bool = True) -> None:
+    write_adam(df, parquet, Path(parquet).with_suffix(".xpt") if xpt else None, name.upper(), LABELS.get(name, ""))
+
+
+def _write_excl(excl: pl.DataFrame | None, path: str | Path) -> None:
+    (excl if excl is not None else pl.DataFrame(schema=EXCL_SCHEMA)).cast(EXCL_SCHEMA).sort(
+        ["domain", "row"]).write_csv(path)
+
+
+def build_adsl_core(sdtm_dir, study_path, cut_dir, out: str | Path) -> None:
+    study = load_study(study_path)
+    _write(create_adsl_core(read_sdtm(sdtm_dir), study, cut_date(study, cut_dir)), out, "adslcore", xpt=False)
+
+
+def build_adlb(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
+    adlb, excl = create_adlb(read_sdtm(sdtm_dir)["LB"], pl.read_parquet(adsl_path), load_study(study_path))
+    _write(adlb, out, "adlb")
+    _write_excl(excl, excl_out)
+
+
+def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
+    d = read_sdtm(sdtm_dir)
+    adeff, excl = create_adeff(d["LB"], d["RS"], d["PR"], pl.read_parquet(adsl_path), load_study(study_path))
+    _write(adeff, out, "adeff")
+    _write_excl(excl, excl_out)
+
+
+def build_adqs(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
+    adqs, excl = create_adqs(read_sdtm(sdtm_dir)["QS"], pl.read_parquet(adsl_path), load_study(study_path))
+    _write(adqs, out, "adqs")
+    _write_excl(excl, excl_out)
+
+
+def build_adtte(sdtm_dir, adsl_path, study_path, out) -> None:
+    _write(create_adtte(pl.read_parquet(adsl_path), read_sdtm(sdtm_dir)["CE"], load_study(study_path)), out, "adtte")
+
+
+def build_adae(sdtm_dir, adsl_path, study_path, out_ae, out_ce) -> None:
+    d, adsl, study = read_sdtm(sdtm_dir), pl.read_parquet(adsl_path), load_study(study_path)
+    _write(create_adae(d["AE"], adsl, study), out_ae, "adae")
+    _write(create_adce(d["CE"], adsl), out_ce, "adce")
+
+
+def build_adsl(adsl_core_path, adeff_path, study_path, out) -> None:
+    study = load_study(study_path)
+    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), pl.read_parquet(adeff_path),
+                                       study["scores"]["meld_primary"])
+    _write(adsl, out, "adsl")
+
+
+TRACED = {"LB": ["adlb"], "QS": ["adqs"], "RS": ["adeff"], "AE": ["adae"], "CE": ["adce"]}
+
+
+def trace_rows(sdtm_dir, adam_dir, ingest_exclusions, adam_exclusions: list, out) -> pl.DataFrame:
+    """Nothing lost: every LB, QS, RS, AE and CE source row is in an ADaM dataset (by SRCROW) or in
+    an exclusions listing with a reason. Writes one row per domain; a row unaccounted for is a bug."""
+    sdtm = read_sdtm(sdtm_dir)
+    ex = pl.concat([pl.read_csv(p, schema=EXCL_SCHEMA) for p in [ingest_exclusions, *adam_exclusions]])
+    rows = []
+    for dom, datasets in TRACED.items():
+        src = sdtm[dom]
+        n_in = src.height + ex.filter((pl.col("domain") == dom) & (pl.col("file") != f"{dom.lower()} (sdtm)")).height
+        in_adam = pl.concat([pl.read_parquet(Path(adam_dir) / f"{d}.parquet").filter(
+            pl.col("SRCDOM").is_null() | (pl.col("SRCDOM") == dom)).select("SRCROW") for d in datasets]
+        ).drop_nulls().unique()
+        ex_dom = ex.filter(pl.col("domain") == dom)
+        ex_adam = ex_dom.filter(pl.col("file") == f"{dom.lower()} (sdtm)")
+        traced = src.select("SRCROW").join(in_adam, on="SRCROW", how="semi")
+        excluded = src.select("SRCROW").join(ex_adam.select(pl.col("row").alias("SRCROW")), on="SRCROW", how="semi")
+        lost = src.height - traced.height - excluded.height
+        rows.append({"domain": dom, "rows_in": n_in, "excluded_at_ingest": n_in - src.height,
+                     "in_adam": traced.height, "excluded_at_adam": excluded.height, "unaccounted": lost})
+    out_df = pl.DataFrame(rows)
+    out_df.write_csv(out)
+    bad = out_df.filter(pl.col("unaccounted") != 0)
+    if bad.height:
+        raise AssertionError(f"rows unaccounted for between SDTM and ADaM: {bad.to_dicts()}")
+    return out_df
