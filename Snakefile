@@ -14,6 +14,8 @@ validate(config, "workflow/schemas/config.schema.yaml")
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/survival.smk"
 
 
 rule all:

@@ -38,3 +38,22 @@ def all_outputs():
         f"{RES}/validation/traceability.csv",
         *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
     ]
+
+
+def bds_params():
+    """(paramcd, dataset) of every BDS parameter summarised by visit: MMRM ones first, then DESC ones."""
+    seen = {}
+    for p in STUDY["endpoints"]["mmrm_params"] + STUDY["endpoints"]["desc_params"]:
+        seen.setdefault(p["paramcd"], p.get("dataset", "adeff"))
+    return seen
+
+
+def bds_dataset(wildcards):
+    return f"{RES}/adam/{bds_params()[wildcards.paramcd]}.parquet"
+
+
+def ard_parts():
+    parts = [f"{RES}/ard/parts/desc_{p}.parquet" for p in bds_params()]
+    parts += [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
+    parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet"]
+    return parts

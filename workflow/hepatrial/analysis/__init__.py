@@ -1,0 +1,1 @@
+"""Analyses that read ADaM and write ARD rows."""

@@ -1,0 +1,53 @@
+"""Population and arm helpers shared by the analyses."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from hepatrial.ard import POOLED
+
+POP_FLAG = {"ITT": "ITTFL", "SAFETY": "SAFFL", "PP": "PPFL", "COMPLETERS": "COMPLFL", "ENROLLED": "ENRLFL"}
+# Efficacy populations are analysed by planned arm, safety by actual arm (ICH E9 / E3 convention).
+ARM_VAR = {"SAFETY": "TRT01A"}
+
+
+def population_flag(study: dict, population: str) -> str:
+    return study["populations"].get(population, POP_FLAG.get(population, population))
+
+
+def arm_var(population: str) -> str:
+    return ARM_VAR.get(population, "TRT01P")
+
+
+def arm_labels(study: dict) -> list[str]:
+    return [a["label"] for a in study["arms"]]
+
+
+def with_pooled(df: pl.DataFrame, arm_col: str = "ARM") -> pl.DataFrame:
+    """Rows once per arm and once more with arm = "ALL"."""
+    return pl.concat([df, df.with_columns(pl.lit(POOLED).alias(arm_col))], how="vertical")
+
+
+def select_population(df: pl.DataFrame, study: dict, population: str) -> pl.DataFrame:
+    """Subjects of the population, with ARM = the planned (or actual, for SAFETY) arm label."""
+    flag, av = population_flag(study, population), arm_var(population)
+    out = df.filter(pl.col(flag) == "Y") if flag in df.columns else df
+    return out.filter(pl.col(av).is_not_null()).with_columns(pl.col(av).alias("ARM"))
+
+
+def quantile_sas5(values: np.ndarray, p: float) -> float:
+    """Percentile by SAS PCTLDEF=5 (the PROC MEANS/UNIVARIATE default; R quantile type 2):
+    with n p = j + g, x(j+1) if g > 0, else the mean of x(j) and x(j+1)."""
+    x = np.sort(values)
+    n = len(x)
+    if n == 0:
+        return float("nan")
+    np_ = n * p
+    j = int(np.floor(np_ + 1e-12))
+    g = np_ - j
+    if g > 1e-12:
+        return float(x[min(j, n - 1)])
+    if j == 0:
+        return float(x[0])
+    return float((x[j - 1] + x[min(j, n - 1)]) / 2)
