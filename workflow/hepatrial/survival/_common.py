@@ -73,30 +73,57 @@ class Groups:
 
 def as_groups(group: Any, n: int, name: str = "group",
               order: Sequence[Any] | None = None) -> Groups:
-    """Encode labels; order = ``order`` if given, else sorted unique values (as R factor levels).
+    """Encode labels as 0..G-1; labels become str.
 
-    ``group=None`` gives one group labelled ``ALL``.
+    Order: ``order`` if given, else the level order of a polars Enum / pandas Categorical, else
+    sorted unique values (as R's default factor levels). ``group=None`` gives one group ``ALL``.
     """
     if group is None:
         return Groups(np.zeros(n, dtype=np.int64), (ALL_LABEL,))
+    if order is None:
+        order = _categorical_order(group)
     g = _to_numpy(group, name)
     if g.shape[0] != n:
         raise SurvivalInputError(f"{name} has length {g.shape[0]}, time has length {n}")
-    if g.dtype.kind in "fc" and np.any(np.isnan(g.astype(np.complex128).real)):
+    if g.dtype.kind == "f" and np.any(np.isnan(g)):
         raise SurvivalInputError(f"{name} has missing values")
-    if g.dtype == object and any(v is None for v in g):
-        raise SurvivalInputError(f"{name} has missing values")
+    if g.dtype == object:
+        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in g):
+            raise SurvivalInputError(f"{name} has missing values")
+        g = g.astype(str)
     uniq, codes = np.unique(g, return_inverse=True)
     labels = tuple(str(u) for u in uniq)
     if order is not None:
         order_s = [str(o) for o in order]
         missing = sorted(set(labels) - set(order_s))
         if missing:
-            raise SurvivalInputError(f"{name} values {missing} are not in the given order {order_s}")
+            raise SurvivalInputError(
+                f"{name} values {missing} are not in the given order {order_s}")
         pos = {lab: i for i, lab in enumerate(order_s)}
         remap = np.array([pos[lab] for lab in labels], dtype=np.int64)
         return Groups(remap[codes].astype(np.int64), tuple(order_s))
     return Groups(codes.astype(np.int64), labels)
+
+
+def _categorical_order(group: Any) -> list[str] | None:
+    """Level order of a polars Enum/Categorical-with-order or pandas Categorical, else None.
+
+    Only levels present in the data are kept (empty levels give no group).
+    """
+    dtype = getattr(group, "dtype", None)
+    try:
+        import polars as pl
+
+        if isinstance(group, pl.Series) and isinstance(dtype, pl.Enum):
+            present = set(group.drop_nulls().cast(pl.String).to_list())
+            return [c for c in dtype.categories.to_list() if c in present]
+    except ImportError:  # pragma: no cover
+        pass
+    cat = getattr(group, "cat", None)
+    if cat is not None and hasattr(cat, "categories"):
+        present = {str(v) for v in group.dropna().astype(str)}
+        return [str(c) for c in cat.categories if str(c) in present]
+    return None
 
 
 def zcrit(conf_level: float) -> float:

@@ -4,12 +4,15 @@ Equivalents
 -----------
 - CIF and its default variance: R ``survival::survfit(Surv(time, factor(status)) ~ group)``
   (multi-state, ``summary(fit, times)$pstate / $std.err / $lower / $upper``), whose standard
-  error is the infinitesimal-jackknife (IJ) estimate; SAS PROC LIFETEST with EVENTCODE= uses
-  the delta method instead (see ``variance="delta"``).
+  error is the infinitesimal-jackknife (IJ) estimate. The point estimate equals SAS PROC
+  LIFETEST ``TIME t*status(0) / EVENTCODE=k``; SAS's standard errors are ERROR=AALEN or
+  ERROR=DELTA (Marubini & Valsecchi), neither of which is the IJ estimate.
 - ``variance="delta"``: the delta-method variance of R ``cmprsk::cuminc`` (``timepoints()$var``),
-  with the same tie correction (1 - (d - 1)/(n - 1)).
+  with the same tie correction (1 - (d - 1)/(n - 1)); conceptually SAS ERROR=DELTA (not
+  verified against SAS output).
 - :func:`gray_test`: Gray (1988) test of equality of the cumulative incidence of a cause across
-  groups, as ``cmprsk::cuminc(...)$Tests`` (rho = 0 by default, optional strata).
+  groups, as ``cmprsk::cuminc(...)$Tests`` (rho = 0 by default, optional strata) and SAS PROC
+  LIFETEST EVENTCODE= with STRATA (GrayTest table; not verified against SAS output).
 
 Estimator: with distinct times t_j, n_j at risk (time >= t_j), d_kj events of cause k and
 d_j = sum_k d_kj, overall event-free survival S(t_j) = prod_{l <= j} (1 - d_l / n_l) and
@@ -94,8 +97,9 @@ class AJFit:
            conf_level: float = 0.95) -> dict:
         """CIF of ``cause`` at landmark times (R ``summary(fit, times, extend = TRUE)``).
 
-        Before the first observed time the CIF is 0 with SE 0 and NaN limits (log, log-log);
-        after the last it is carried forward with 0 at risk.
+        Before the first observed time the CIF is 0 with SE 0 and limits [0, 0] (as R's
+        summary); at later times with CIF 0 the log and log-log limits are NaN (R: NA). After
+        the last observed time the estimate is carried forward with 0 at risk.
 
         Returns a dict of arrays ``time, n_risk, n_event_cum, cif, se, lower, upper``.
         """
@@ -113,8 +117,12 @@ class AJFit:
             se = np.where(before, 0.0, self.se(variance)[j, k])
             nev = np.where(before, 0, np.cumsum(self.n_event[:, k])[j])
         lower, upper = confint(cif, se, logse=False, conf_type=conf_type, conf_level=conf_level)
+        lower = np.where(before, 0.0, lower)  # R summary.survfit fills [0, 0] before t_1
+        upper = np.where(before, 0.0, upper)
         first_ge = np.searchsorted(self.time, t, side="left")
         n_risk = np.append(self.n_risk, 0)[first_ge]
+        if self.n == 0:  # empty group: nothing estimable
+            cif, se, lower, upper = (np.full(t.size, np.nan) for _ in range(4))
         return {"time": t, "n_risk": n_risk.astype(np.int64),
                 "n_event_cum": nev.astype(np.int64), "cif": cif, "se": se, "lower": lower,
                 "upper": upper}

@@ -15,6 +15,8 @@ Score and information follow by differentiation; Newton-Raphson from beta = 0 wi
 on centred covariates, to |delta l| < 1e-12 (relative) and max|step| < 1e-10. Variance = inverse
 information at the estimate (model-based, as ``coxph`` without ``cluster``/``robust``).
 Everything is vectorised over subjects and tied events (reverse cumulative sums).
+A monotone likelihood (infinite estimate, e.g. no events in one arm) raises
+:class:`hepatrial.errors.ConvergenceError`, where R only warns and reports a huge HR.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from hepatrial.survival._common import (
 )
 
 TIES = ("efron", "breslow")
+# |coef| x SD(covariate) beyond this = monotone likelihood (HR > e^15 per SD): not estimable
+MONOTONE_LIMIT = 15.0
 
 
 class _PartialLikelihood:
@@ -245,6 +249,13 @@ def cox_ph(time: Any, event: Any, group: Any = None, *, reference: Any = None,
         raise SurvivalInputError("cox_ph: no events")
     lik = _PartialLikelihood(t, e, x, s.codes, ties)
     beta, ll, info, ll0, u0, info0, it = _newton(lik, x.shape[1])
+    scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    if (not np.all(np.isfinite(beta)) or np.any(np.abs(beta) * scale > MONOTONE_LIMIT)
+            or not np.all(np.isfinite(info))
+            or np.linalg.cond(info / np.outer(scale, scale)) > 1e12):
+        raise ConvergenceError(
+            "Cox model: monotone likelihood, a coefficient is infinite (e.g. an arm or "
+            f"stratum level with no events); terms {names}")
     vcov = np.linalg.inv(info)
     se = np.sqrt(np.diag(vcov))
     zstat = beta / se

@@ -72,7 +72,8 @@ class KMFit:
     def at(self, times: Any, conf_type: str = "log-log", conf_level: float = 0.95) -> dict:
         """Estimates at landmark times, as R ``summary(fit, times = times, extend = TRUE)``.
 
-        Returns a dict of arrays: ``time, n_risk, n_event_cum, surv, se, lower, upper``.
+        Returns a dict of arrays: ``time, n_risk, n_event_cum, surv, se, lower, upper``
+        (all NaN estimates for a group without subjects).
         """
         t = as_times(times)
         idx = step_index(self.time, t)
@@ -89,6 +90,8 @@ class KMFit:
         first_ge = np.searchsorted(self.time, t, side="left")
         n_risk_full = np.append(self.n_risk, 0)
         n_risk = n_risk_full[first_ge]
+        if self.n == 0:  # empty group: nothing estimable
+            surv, se, lower, upper = (np.full(t.size, np.nan) for _ in range(4))
         return {"time": t, "n_risk": n_risk.astype(np.int64),
                 "n_event_cum": np.asarray(n_event_cum, dtype=np.int64),
                 "surv": surv, "se": se, "lower": lower, "upper": upper}
