@@ -6,7 +6,7 @@ rule adsl_core:
     output:
         f"{RES}/adam/adsl_core.parquet",
     params:
-        cut_dir=config["cut"],
+        cut_date=str(CUT_DATE),
     log:
         f"{RES}/logs/adsl_core.log",
     script:

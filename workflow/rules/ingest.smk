@@ -9,7 +9,7 @@ rule ingest:
         accounting=f"{RES}/validation/accounting.csv",
         exclusions=f"{RES}/validation/exclusions.csv",
     params:
-        cut_dir=config["cut"],
+        cut_date=str(CUT_DATE),
     log:
         f"{RES}/logs/ingest.log",
     script:

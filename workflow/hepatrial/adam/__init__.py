@@ -3,11 +3,12 @@ derivations in the modules)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
 
-from hepatrial.config import cut_date, load_study
+from hepatrial.config import load_study
 from hepatrial.adam.adae import create_adae, create_adce
 from hepatrial.adam.adeff import create_adeff
 from hepatrial.adam.adlb import EXCL_SCHEMA, create_adlb
@@ -35,9 +36,10 @@ def _write_excl(excl: pl.DataFrame | None, path: str | Path) -> None:
         ["domain", "row"]).write_csv(path)
 
 
-def build_adsl_core(sdtm_dir, study_path, cut_dir, out: str | Path) -> None:
+def build_adsl_core(sdtm_dir, study_path, cut: str, out: str | Path) -> None:
+    """``cut``: the data cut date (ISO)."""
     study = load_study(study_path)
-    _write(create_adsl_core(read_sdtm(sdtm_dir), study, cut_date(study, cut_dir)), out, "adslcore", xpt=False)
+    _write(create_adsl_core(read_sdtm(sdtm_dir), study, dt.date.fromisoformat(cut)), out, "adslcore", xpt=False)
 
 
 def build_adlb(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:

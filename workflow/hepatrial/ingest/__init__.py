@@ -92,10 +92,16 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
 
 
 def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
-               validation_dir: str | Path) -> dict[str, pl.DataFrame]:
-    """Run the ingest step and write its outputs. Returns the clean domains."""
+               validation_dir: str | Path, cut: str | None = None) -> dict[str, pl.DataFrame]:
+    """Run the ingest step and write its outputs. Returns the clean domains.
+
+    ``cut`` is the data cut date (ISO); by default the study config's ``cut_date`` or the cut
+    folder's name.
+    """
+    import datetime as dt
+
     cfg = study if isinstance(study, dict) else load_study(study)
-    cut = cut_date(cfg, cut_dir)
+    cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
     frames, files, rows_in = read_and_validate(cut_dir, cfg, findings)
     frames, excl1 = exclude_unknown_subjects(frames, files, findings)

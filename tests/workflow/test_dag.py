@@ -1,0 +1,89 @@
+"""The DAG as a user runs it: lint, dry run, a full run on a tiny cut, a fatal input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import tinycut
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def snakemake(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *args],
+                          cwd=cwd, capture_output=True, text=True)
+
+
+def config_args(tmp_path: Path, cut: Path, study: Path) -> list[str]:
+    return ["--config", f"study={study}", f"cut={cut}", f"results_dir={tmp_path / 'results'}",
+            f"reports_dir={tmp_path / 'reports'}"]
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    cut = tinycut.write_cut(tmp_path / "2024-06-30")
+    study = tinycut.write_study(tmp_path / "study.yaml")
+    return cut, study
+
+
+def test_lint_has_only_the_conda_finding(tiny, tmp_path):
+    cut, study = tiny
+    out = snakemake("--lint", *config_args(tmp_path, cut, study))
+    lints = [ln.strip() for ln in out.stdout.splitlines() + out.stderr.splitlines() if ln.strip().startswith("* ")]
+    assert lints, out.stdout + out.stderr
+    # One Python environment for the whole DAG (STYLE.md): the per-rule conda lint is deliberate.
+    assert all("conda environment or container" in ln for ln in lints), lints
+
+
+def test_dry_run_plans_the_dag(tiny, tmp_path):
+    cut, study = tiny
+    out = snakemake("-n", *config_args(tmp_path, cut, study))
+    assert out.returncode == 0, out.stderr
+    for rule in ("ingest", "adsl_core", "adam_bds", "adtte", "adae", "adsl", "trace_rows"):
+        assert rule in out.stdout
+
+
+def test_tiny_cut_runs_end_to_end_and_reruns_as_noop(tiny, tmp_path):
+    cut, study = tiny
+    out = snakemake(*config_args(tmp_path, cut, study))
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = tmp_path / "results" / "TINY" / "2024-06-30"
+    acct = pl.read_csv(res / "validation/accounting.csv").filter(pl.col("category") != "excluded_by_reason")
+    wide = acct.pivot(on="category", index="domain", values="n")
+    assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
+    trace = pl.read_csv(res / "validation/traceability.csv")
+    assert trace["unaccounted"].sum() == 0 and trace.filter(pl.col("domain") == "LB")["in_adam"][0] == 35
+    for name in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce"):
+        assert (res / "adam" / f"{name}.parquet").exists() and (res / "adam" / f"{name}.xpt").exists()
+    adsl = pl.read_parquet(res / "adam/adsl.parquet")
+    assert adsl.height == 4 and adsl.filter(pl.col("USUBJID") == "T-001")["BLMELD"][0] == 27.0
+    again = snakemake(*config_args(tmp_path, cut, study))
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_fatal_input_one_line_no_traceback_no_outputs(tmp_path):
+    doms = tinycut.domains()
+    doms["lb"][1]["LBORRESU"] = "furlongs"
+    cut = tinycut.write_cut(tmp_path / "2024-06-30", doms)
+    study = tinycut.write_study(tmp_path / "study.yaml")
+    out = snakemake(*config_args(tmp_path, cut, study))
+    assert out.returncode != 0
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
+    assert errors == ["ERROR: file lb.csv, row 2, column LBORRESU: unknown unit 'furlongs' for CREAT "
+                      "(USUBJID T-001); accepted: ['mg/dl', 'umol/l']"]
+    assert "Traceback" not in out.stderr
+    res = tmp_path / "results" / "TINY" / "2024-06-30"
+    assert not list(res.rglob("*.parquet")) and not (res / "validation/findings.csv").exists()
+
+
+def test_bad_study_config_one_line(tiny, tmp_path):
+    cut, _ = tiny
+    bad = tinycut.write_study(tmp_path / "bad.yaml", tinycut.STUDY_YAML.replace("reference: true", "reference: false"))
+    out = snakemake(*config_args(tmp_path, cut, bad))
+    assert out.returncode != 0
+    assert "exactly one arm with reference: true" in out.stderr and "Traceback" not in out.stderr
