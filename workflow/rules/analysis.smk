@@ -48,3 +48,16 @@ rule ard:
         f"{RES}/logs/ard.log",
     script:
         "../scripts/ard.py"
+
+
+rule mmrm:
+    """MMRM of the change from baseline by visit for one parameter (ARD MMRM_LSMEAN/DIFF/FIT, LMM_*)."""
+    input:
+        data=bds_dataset,
+        study=config["study"],
+    output:
+        f"{RES}/ard/parts/mmrm_{{paramcd}}.parquet",
+    log:
+        f"{RES}/logs/mmrm_{{paramcd}}.log",
+    script:
+        "../scripts/mmrm.py"

@@ -21,3 +21,10 @@ def run_safety(adae_path, adsl_path, study_path, out) -> None:
 
 def run_disposition(adsl_path, study_path, out) -> None:
     write_part(disposition(pl.read_parquet(adsl_path), load_study(study_path)), out)
+
+
+def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
+    from hepatrial.analysis.mmrm import mmrm_ard
+
+    study = load_study(study_path)
+    write_part(mmrm_ard(pl.read_parquet(data_path), study, paramcd, "ITT"), out)

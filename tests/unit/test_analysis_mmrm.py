@@ -1,0 +1,81 @@
+"""The MMRM analysis step (ADaM -> ARD) against R nlme::gls + emmeans on the synthetic trial.
+
+The same rows as tests/reference/mmrm/data_synthetic.csv are dressed as an ADEFF parameter; the
+ARD rows must reproduce R's LS means, differences and REML log-likelihood
+(tests/reference/mmrm/ref_syn_un_*.csv, made by mmrm_reference.R).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from hepatrial.analysis.mmrm import mmrm_ard
+from hepatrial.config import validate_with_defaults, load_schema, complete_arms
+
+REF = Path(__file__).resolve().parents[1] / "reference" / "mmrm"
+
+
+def synthetic_study(design: str = "parallel") -> dict:
+    raw = {
+        "study": {"id": "SYN", "design": design},
+        "arms": [{"label": "Active"}, {"label": "Placebo", "reference": design == "parallel"}],
+        "visits": [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True}]
+        + [{"label": f"WEEK{w}", "avisitn": w, "target_day": 7 * w + 1, "window": [7 * w - 6, 7 * w + 6]}
+           for w in (4, 8, 12, 24)],
+        "strata": ["STRATUM"],
+        "endpoints": {"primary_visit": "WEEK24"},
+    }
+    cfg = validate_with_defaults(raw, load_schema("study"), "synthetic")
+    complete_arms(cfg)
+    return cfg
+
+
+def synthetic_adeff() -> pl.DataFrame:
+    d = pl.read_csv(REF / "data_synthetic.csv")
+    return d.select("USUBJID", "STRATUM", "AVISIT", "BASE", "CHG",
+                    pl.col("ARM").alias("TRT01P"), pl.lit("MELD").alias("PARAMCD"), pl.lit("Y").alias("ANL01FL"),
+                    pl.lit("Y").alias("ITTFL"))
+
+
+def test_mmrm_ard_matches_r_on_synthetic_trial():
+    ard = mmrm_ard(synthetic_adeff(), synthetic_study(), "MELD")
+    ls = pl.read_csv(REF / "ref_syn_un_lsmeans.csv")
+    got = ard.filter(pl.col("analysis") == "MMRM_LSMEAN")
+    for r in ls.iter_rows(named=True):
+        sel = got.filter((pl.col("arm") == r["ARM"]) & (pl.col("avisit") == r["AVISIT"]))
+        val = dict(zip(sel["stat"], sel["value"]))
+        assert val["lsmean"] == pytest.approx(r["emmean"], rel=1e-4)
+        assert val["se"] == pytest.approx(r["SE"], rel=1e-4)
+    diffs = pl.read_csv(REF / "ref_syn_un_diffs.csv")
+    got = ard.filter(pl.col("analysis") == "MMRM_DIFF")
+    assert set(got["comparator"]) == {"Placebo"} and set(got["arm"]) == {"Active"}
+    for r in diffs.iter_rows(named=True):
+        val = dict(zip(*got.filter(pl.col("avisit") == r["AVISIT"]).select("stat", "value")))
+        assert val["estimate"] == pytest.approx(r["estimate"], rel=1e-4)
+        assert val["se"] == pytest.approx(r["SE"], rel=1e-4)
+        assert val["lower"] == pytest.approx(r["lower.CL"], rel=1e-3)
+    fit = pl.read_csv(REF / "ref_syn_un_fit.csv").row(0, named=True)
+    val = dict(zip(*ard.filter(pl.col("analysis") == "MMRM_FIT").select("stat", "value")))
+    assert val["reml_loglik"] == pytest.approx(fit["logLik"], rel=1e-6)
+    assert (val["n_subjects"], val["n_obs"], val["converged"]) == (300, 1063, 1)
+    assert ard.filter(pl.col("analysis") == "MMRM_FIT")["method"][0].startswith("UN REML Satterthwaite")
+    # the sensitivity model is reported alongside
+    assert ard.filter(pl.col("analysis") == "LMM_DIFF").height == 4 * 5
+
+
+def test_single_arm_design_gets_within_arm_change_and_no_diffs():
+    study = synthetic_study("single_arm")
+    data = synthetic_adeff().filter(pl.col("TRT01P") == "Active")
+    ard = mmrm_ard(data, study, "MELD")
+    assert ard.filter(pl.col("analysis") == "MMRM_DIFF").height == 0
+    ls = ard.filter((pl.col("analysis") == "MMRM_LSMEAN") & (pl.col("stat") == "lsmean"))
+    assert set(ls["arm"]) == {"Active"} and ls.height == 4
+
+
+def test_too_little_data_is_reported_not_raised():
+    ard = mmrm_ard(synthetic_adeff().head(4), synthetic_study(), "MELD")
+    fit = dict(zip(*ard.select("stat", "value")))
+    assert fit["converged"] == 0 and ard["method"][0].startswith("not estimable")

@@ -1,0 +1,118 @@
+"""MMRM of the change from baseline by visit, written as ARD rows (MMRM_LSMEAN, MMRM_DIFF, MMRM_FIT),
+with the random-intercept-and-slope LMM as a sensitivity analysis (LMM_LSMEAN, LMM_DIFF).
+
+Model (SAP wording): the change from baseline at each post-baseline visit is analysed with a mixed
+model for repeated measures with fixed effects for the baseline value (config ``mmrm.covariates``),
+the randomisation strata (config ``strata``), arm, visit and the arm-by-visit interaction, and an
+unstructured within-subject covariance (config ``mmrm.covariance``), estimated by REML. If the model
+does not converge, the pre-specified structures of ``mmrm.fallback`` are tried in order (default
+UN, heterogeneous Toeplitz, heterogeneous AR(1), compound symmetry); the structure used is reported.
+Denominator df by Satterthwaite (config ``mmrm.df``: or Kenward-Roger, or residual). LS means
+weight factor levels equally (``mmrm.lsmeans_weights``: or proportionally, SAS OBSMARGINS).
+Designs without a comparator (single arm, dose escalation) get LS means per arm (within-arm mean
+change by visit) and no differences.
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from hepatrial.analysis.common import select_population
+from hepatrial.ard import ard_rows
+from hepatrial.errors import ConvergenceError
+from hepatrial.models.mmrm import MMRM, fit_random_slope_lmm
+
+DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", "residual": "residual df"}
+
+
+def mmrm_data(dataset: pl.DataFrame, study: dict, paramcd: str, population: str) -> tuple[pl.DataFrame, list[str]]:
+    """Analysed post-baseline records with a change from baseline, and the visit order."""
+    bl = {v["label"] for v in study["visits"] if v.get("baseline")}
+    df = select_population(dataset.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")),
+                           study, population)
+    df = df.filter(~pl.col("AVISIT").is_in(sorted(bl)) & (pl.col("AVISIT") != "UNSCHEDULED")
+                   & pl.col("CHG").is_not_null() & pl.col("BASE").is_not_null())
+    present = set(df["AVISIT"].unique().to_list())
+    order = [v["label"] for v in sorted(study["visits"], key=lambda v: v["avisitn"]) if v["label"] in present]
+    return df, order
+
+
+def _not_estimable(paramcd: str, population: str, reason: str, n_subj: int, n_obs: int) -> pl.DataFrame:
+    rows = [{"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": s, "value": v,
+             "method": f"not estimable: {reason}"}
+            for s, v in (("converged", 0), ("n_subjects", n_subj), ("n_obs", n_obs))]
+    return ard_rows(rows)
+
+
+def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str = "ITT") -> pl.DataFrame:
+    cfg = study["mmrm"]
+    df, order = mmrm_data(dataset, study, paramcd, population)
+    arms = [a["label"] for a in study["arms"] if a["label"] in set(df["ARM"].unique().to_list())]
+    parallel = study["study"]["design"] == "parallel"
+    ref = next((a["label"] for a in study["arms"] if a.get("reference")), None) if parallel else None
+    n_subj, n_obs = df["USUBJID"].n_unique(), df.height
+    if not order or n_subj < 3:
+        return _not_estimable(paramcd, population, "fewer than 3 subjects with a post-baseline change", n_subj, n_obs)
+    if parallel and (ref not in arms or len(arms) < 2):
+        return _not_estimable(paramcd, population, "the reference arm or a test arm has no data", n_subj, n_obs)
+    covariates = [c for c in cfg["covariates"] if c in df.columns]
+    factors = [c for c in study["strata"] if c in df.columns and df[c].n_unique() > 1]
+    model = MMRM(covariance=cfg["covariance"], method=cfg["method"], df=cfg["df"], fallback=cfg["fallback"],
+                 lsmeans_weights=cfg["lsmeans_weights"])
+    try:
+        model.fit(df, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=order, arm="ARM",
+                  arm_levels=arms if not parallel else [ref] + [a for a in arms if a != ref], reference=ref,
+                  covariates=covariates, factors=factors)
+    except (ConvergenceError, ValueError, ArithmeticError) as exc:  # too little data is not a crash
+        return _not_estimable(paramcd, population, " ".join(str(exc).split())[:200], n_subj, n_obs)
+    method = f"{model.covariance_used_} {cfg['method']} {DF_LABEL.get(cfg['df'], cfg['df'])}"
+    terms = " + ".join(["CHG ~ " + " + ".join(covariates + factors + ["ARM", "AVISIT", "ARM*AVISIT"])])
+    rows = []
+    for r in model.lsmeans_.iter_rows(named=True):
+        for stat in ("n", "lsmean", "se", "df", "lower", "upper"):
+            rows.append({"analysis": "MMRM_LSMEAN", "paramcd": paramcd, "population": population, "arm": r["arm"],
+                         "avisit": r["visit"], "stat": stat, "value": r[stat], "method": method})
+    if parallel:
+        for r in model.diffs_.iter_rows(named=True):
+            for stat in ("estimate", "se", "df", "lower", "upper", "p"):
+                rows.append({"analysis": "MMRM_DIFF", "paramcd": paramcd, "population": population,
+                             "arm": r["arm"], "comparator": r["reference"], "avisit": r["visit"], "stat": stat,
+                             "value": r[stat], "method": method})
+    for stat, value in (("reml_loglik" if cfg["method"] == "REML" else "ml_loglik", model.loglik_),
+                        ("aic", model.aic_), ("n_subjects", model.n_subjects_), ("n_obs", model.n_obs_),
+                        ("converged", 1)):
+        rows.append({"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": stat,
+                     "value": value, "method": f"{method}; {terms}"})
+    rows += _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study)
+    return ard_rows(rows)
+
+
+def _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study) -> list[dict]:
+    """Sensitivity: random intercept and slope on visit time (weeks = target day / 7)."""
+    target = {v["label"]: v["target_day"] / 7.0 for v in study["visits"]}
+    try:
+        res = fit_random_slope_lmm(df, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=order,
+                                   time={v: target[v] for v in order}, arm="ARM",
+                                   arm_levels=[ref] + [a for a in arms if a != ref] if parallel else arms,
+                                   reference=ref, covariates=covariates, factors=factors)
+    except Exception as exc:  # noqa: BLE001 - a failed sensitivity fit is reported, never fatal
+        return [{"analysis": "LMM_FIT", "paramcd": paramcd, "population": population, "stat": "converged",
+                 "value": 0, "method": f"random intercept and slope LMM failed: {' '.join(str(exc).split())[:150]}"}]
+    method = "random intercept and slope LMM (statsmodels MixedLM, REML), Wald normal CI"
+    rows = [{"analysis": "LMM_FIT", "paramcd": paramcd, "population": population, "stat": "converged",
+             "value": 1 if res["converged"] else 0, "method": method}]
+    for r in res["lsmeans"].iter_rows(named=True):
+        for stat in ("lsmean", "se", "lower", "upper"):
+            rows.append({"analysis": "LMM_LSMEAN", "paramcd": paramcd, "population": population, "arm": r["arm"],
+                         "avisit": r["visit"], "stat": stat, "value": r[stat], "method": method})
+    if parallel:
+        for r in res["diffs"].iter_rows(named=True):
+            for stat in ("estimate", "se", "lower", "upper", "p"):
+                v = r[stat]
+                rows.append({"analysis": "LMM_DIFF", "paramcd": paramcd, "population": population, "arm": r["arm"],
+                             "comparator": r["reference"], "avisit": r["visit"], "stat": stat,
+                             "value": None if v is None or (isinstance(v, float) and math.isnan(v)) else v,
+                             "method": method})
+    return rows
