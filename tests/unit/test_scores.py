@@ -41,12 +41,12 @@ def unos(**cols):
 # ------------------------------------------------------------------------------------------
 def test_round_half_up_rounds_ties_up_not_to_even():
     # half-even would give 1.8, 0.2, 0.12, 2, 0; half-up (SAS ROUND, by hand) gives:
-    got = ev({"x": [1.85, 0.25, 0.125, 2.5, 0.5, 1.84, -2.5]},
-             scores.round_half_up("x", 1).alias("d1"))
-    assert got[:2] == [1.9, 0.3]
+    got = ev({"x": [1.85, 0.25, 1.84]}, scores.round_half_up("x", 1))
+    assert got == [1.9, 0.3, 1.8]  # 1.84 is not a tie
     assert ev({"x": [0.125]}, scores.round_half_up("x", 2)) == [0.13]
-    assert ev({"x": [2.5, 0.5, 1.49, -2.5]}, scores.round_half_up("x", 0)) == [3.0, 1.0, 1.0, -3.0]
-    assert got[5] == 1.8  # 1.84 is not a tie
+    assert ev({"x": [2.5, 0.5, 1.49]}, scores.round_half_up("x", 0)) == [3.0, 1.0, 1.0]
+    # negative ties go up too (documented; no rounded score can be negative)
+    assert ev({"x": [-2.5, -2.6]}, scores.round_half_up("x", 0)) == [-2.0, -3.0]
 
 
 def test_round_half_up_is_robust_to_binary_representation():
@@ -54,6 +54,11 @@ def test_round_half_up_is_robust_to_binary_representation():
     # while a genuinely smaller value (1.8499) rounds down.
     below = math.nextafter(1.85, 0.0)  # 1.8499999999999999
     assert ev({"x": [below, 1.8499, None]}, scores.round_half_up("x", 1)) == [1.9, 1.8, None]
+    # 18.499999999999996 (one ulp below 18.5) -> 19; without the epsilon floor(18.999...) = 18
+    assert ev({"x": [math.nextafter(18.5, 0.0), 18.4999]}, scores.round_half_up("x", 0)) == [
+        19.0, 18.0]
+    # the classic: 1.005 is held as 1.00499999999999989..., x 100 = 100.49999999999999 -> 1.01
+    assert ev({"x": [1.005]}, scores.round_half_up("x", 2)) == [1.01]
 
 
 # ------------------------------------------------------------------------------------------
@@ -334,12 +339,14 @@ def test_ctp_inr_boundaries():
 
 
 def test_ctp_pt_prolongation_boundaries():
-    # PT - control: 15.9 - 12 = 3.9, 16 - 12 = 4, 17.3 - 11.3 = 6.000000000000002 (counts as 6),
-    # 18.1 - 12 = 6.1
-    frame = pl.DataFrame({"PT": [15.9, 16.0, 17.3, 18.1], "PTCONT": [12.0, 12.0, 11.3, 12.0]})
+    # PT - control: 15.9 - 12 = 3.9 (1), 16 - 12 = 4 (2), 18 - 12 = 6 (2), 18.1 - 12 = 6.1 (3);
+    # in float64 16.4 - 12.4 = 3.9999999999999982 and 16.1 - 10.1 = 6.000000000000002: both are
+    # exactly 4 and 6 s to a person and must score 2 points
+    frame = pl.DataFrame({"PT": [15.9, 16.0, 18.0, 18.1, 16.4, 16.1],
+                          "PTCONT": [12.0, 12.0, 12.0, 12.0, 12.4, 10.1]})
     prolong = scores.compute_pt_prolongation("PT", "PTCONT")
     got = frame.select(scores.compute_ctp_points_ptprolong(prolong)).to_series().to_list()
-    assert got == [1, 2, 2, 3]
+    assert got == [1, 2, 2, 3, 2, 2]
 
 
 def test_ascites_and_he_mapping_from_rs():

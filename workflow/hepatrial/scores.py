@@ -16,11 +16,11 @@ Conventions (all functions)
   with dialysis and missing creatinine). This keeps the availability of a score independent of
   its value. ``NaN`` is treated as null. A laboratory value <= 0 is not a measurement (and has no
   logarithm): it gives a null score, it is never set to 1.0 by the lower bounds.
-* **Rounding** is *half away from zero* (= half up for the positive values these scores take),
-  as SAS ``ROUND(x, unit)`` does and as a person rounds by hand, made robust to binary floating
-  point by adding ``ROUND_EPSILON`` (1e-9) to the magnitude of the value scaled to the rounding
-  unit: a bracket that a human computes as exactly 1.85 but that float64 holds as
-  1.8499999999999999 is rounded to 1.9. R's ``round()`` rounds half to even on the binary value
+* **Rounding** is *half up* (:func:`round_half_up`; for the positive values these scores take
+  the same as SAS ``ROUND(x, unit)``) as a person rounds by hand, made robust to binary floating
+  point by adding ``ROUND_EPSILON`` (1e-9) to the value scaled to the rounding unit: a bracket
+  that a human computes as exactly 1.85 but that float64 holds as 1.8499999999999999 is rounded
+  to 1.9. R's ``round()`` rounds half to even on the binary value
   and can differ at exact ties (use e.g. ``janitor::round_half_up`` when checking in R).
 * **Cut-offs** (CTP) are compared on the converted value rounded to ``COMPARE_DECIMALS`` (10)
   decimals, so that 51.3 umol/L / 17.1 = 2.9999999999999996 and 3.0 mg/dL converted upstream to
@@ -137,14 +137,20 @@ def _cmp(x: pl.Expr) -> pl.Expr:
 
 
 def round_half_up(x: IntoScoreExpr, decimals: int = 0) -> pl.Expr:
-    """Round half away from zero, robust to binary representation.
+    """Round half up, robust to binary representation.
 
-    ``sign(x) * floor(|x| * 10**d + 0.5 + 1e-9) / 10**d``. For the (positive) clinical scores
-    this is "round half up", the rule of SAS ``ROUND(x, 10**-d)`` and of hand calculation:
-    1.85 -> 1.9, 0.25 -> 0.3, 2.5 -> 3 (half to even, R's and polars' default, gives 1.8 or
-    1.9, 0.2, 2). The 1e-9 (``ROUND_EPSILON``, in units of the last kept decimal) absorbs
-    float64 error such as 1.8499999999999999 for a hand-computed 1.85; a true value within
-    1e-9 units below a tie is rounded up as well, which no clinical input can distinguish.
+    ``floor(x * 10**d + 0.5 + 1e-9) / 10**d``: ties go up, as in SAS ``ROUND(x, 10**-d)`` and in
+    hand calculation, for the positive values every rounded score here takes (MELD, MELD-Na
+    and MELD 3.0 are >= 6 before rounding, by their bounds): 1.85 -> 1.9, 0.25 -> 0.3,
+    2.5 -> 3 (half to even, the default of R ``round()``, polars and SAS ``ROUNDE``, gives
+    1.8, 0.2, 2). For a negative tie
+    the result is the upper neighbour (-2.5 -> -2; SAS ``ROUND`` gives -3); no score uses that.
+    The 1e-9 (``ROUND_EPSILON``, in units of the last kept decimal) absorbs float64 error such as
+    1.8499999999999999 for a hand-computed 1.85; a true value within 1e-9 units below a tie is
+    rounded up as well, which no clinical input can distinguish.
+
+    ``x`` is referenced once, so composing scores does not multiply the expression tree. NaN
+    stays NaN.
 
     Parameters
     ----------
@@ -159,9 +165,12 @@ def round_half_up(x: IntoScoreExpr, decimals: int = 0) -> pl.Expr:
         Float64; null where ``x`` is null.
     """
     scale = 10.0**decimals
-    e = _num(x)
-    rounded = (e.abs() * scale + 0.5 + ROUND_EPSILON).floor()
-    return pl.when(e < 0).then(-rounded).otherwise(rounded) / scale
+    units = (_expr(x).cast(pl.Float64) * scale + 0.5 + ROUND_EPSILON).floor()
+    if decimals <= 0:
+        return units / scale if decimals else units
+    # units / 10**d is a near-exact multiple of 10**-d; the final round() only returns the
+    # float64 nearest to that decimal (polars may divide as a multiplication by 0.1).
+    return (units / scale).round(decimals)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,12 +284,14 @@ def compute_meld_na(meld_i: IntoScoreExpr, sodium: IntoScoreExpr) -> pl.Expr:
         Float64, integer-valued, at most 40; null when MELD(i) or sodium is null, including when
         MELD(i) <= 11 (see the module docstring: availability never depends on the value).
     """
-    m = _num(meld_i)
+    # meld_i is typically a whole compute_meld_unos() expression: it is referenced as few times
+    # as possible (3 + the NaN check; nulls propagate through the arithmetic).
+    m = _expr(meld_i).cast(pl.Float64)
     na_raw = _lab(sodium)
-    na = na_raw.clip(125.0, 137.0)
-    d = 137.0 - na
-    value = pl.when(m > 11).then(m + 1.32 * d - 0.033 * m * d).otherwise(m)
-    return _all_present(round_half_up(value, 0).clip(upper_bound=MELD_CAP), [m, na_raw])
+    d = 137.0 - na_raw.clip(125.0, 137.0)
+    value = m + pl.when(m > 11).then(d * (1.32 - 0.033 * m)).otherwise(0.0)
+    result = round_half_up(value, 0).clip(upper_bound=MELD_CAP)
+    return pl.when(na_raw.is_not_null() & m.is_not_nan()).then(result)
 
 
 def compute_meld3(
@@ -317,7 +328,7 @@ def compute_meld3(
     bili, inr, creat, sodium, alb : str, polars.Expr or number
         umol/L, unitless, umol/L, mmol/L, g/L.
     female : str, polars.Expr or bool
-        True (or 1) for female sex.
+        True (or 1) for female sex, e.g. ``pl.col("SEX") == "F"``; null gives a null score.
     dialysis : str, polars.Expr or bool, default False
         As in :func:`compute_meld_unos`; null gives a null score.
     rounded, capped : bool, default True
@@ -470,15 +481,15 @@ def compute_pt_prolongation(pt: IntoScoreExpr, ptcont: IntoScoreExpr) -> pl.Expr
 
     Null when either is null or <= 0. The difference may be negative (PT shorter than control).
     """
-    p, c = _lab(pt), _lab(ptcont)
-    return _all_present(p - c, [p, c])
+    return _lab(pt) - _lab(ptcont)
 
 
 def compute_ctp_points_ptprolong(ptprolong: IntoScoreExpr) -> pl.Expr:
     """CTP points for PT prolongation (s): < 4 -> 1, 4 to 6 -> 2, > 6 -> 3 (Int32).
 
     The prolongation (see :func:`compute_pt_prolongation`) is rounded to 10 decimals before the
-    comparison, so 17.3 - 11.3 = 6.000000000000002 counts as 6 (2 points).
+    comparison, so 16.1 - 10.1 = 6.000000000000002 counts as 6 and 16.4 - 12.4 =
+    3.9999999999999982 as 4 (2 points each).
     """
     return _points_low_good(_cmp(_num(ptprolong)), 4.0, 6.0)
 
@@ -640,17 +651,11 @@ def compute_ctp_score(
 def compute_ctp_class(score: IntoScoreExpr) -> pl.Expr:
     """Child-Pugh class from the CTP score (PARAMCD ``CTPCLASS``): A 5-6, B 7-9, C 10-15.
 
-    Returns a String expression; null for a null score or one outside 5-15.
+    Returns a String expression; null for a null score or one that is not an integer 5-15.
     """
-    s = _num(score)
-    return (
-        pl.when((s >= 5) & (s <= 6))
-        .then(pl.lit("A"))
-        .when((s >= 7) & (s <= 9))
-        .then(pl.lit("B"))
-        .when((s >= 10) & (s <= 15))
-        .then(pl.lit("C"))
-        .otherwise(pl.lit(None, dtype=pl.String))
+    classes = {float(k): ("A" if k <= 6 else "B" if k <= 9 else "C") for k in range(5, 16)}
+    return _expr(score).cast(pl.Float64).replace_strict(
+        list(classes), list(classes.values()), default=None, return_dtype=pl.String
     )
 
 

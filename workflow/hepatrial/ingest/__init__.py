@@ -16,7 +16,7 @@ from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import EXCL_SCHEMA, apply_cut, cross_checks, exclude_unknown_subjects
 from hepatrial.ingest.findings import Findings
-from hepatrial.ingest.read import locate_domains, read_domain
+from hepatrial.ingest.read import has_bom, locate_domains, read_domain
 from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
 
@@ -48,6 +48,8 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
             path = located[dom]
             df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
             files[dom], rows_in[dom] = path.name, df.height
+            if has_bom(path):
+                findings.add("INFO", dom, path.name, "BOM_REMOVED", "file starts with a UTF-8 byte-order mark; removed")
             if df.height == 0:
                 if dom == "DM":
                     raise DataContractError("DM has a header but no rows: no subjects", file=path.name)

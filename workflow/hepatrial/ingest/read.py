@@ -47,7 +47,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
         raise DataContractError(
             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
             file=path.name, row=line if line > 0 else None, column=None) from None
-    if text.startswith("\ufeff"):
+    if text.startswith("\ufeff"):  # a byte-order mark: removed, and noted by the caller
         text = text[1:]
     try:
         return pl.read_csv(io.StringIO(text), infer_schema=False,
@@ -94,6 +94,11 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     df = _to_text(df)
     return df.with_columns(pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
                            for c in df.columns)
+
+
+def has_bom(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return path.suffix.lower() == ".csv" and fh.read(3) == b"\xef\xbb\xbf"
 
 
 def read_domain(path: Path, column_map: dict[str, str] | None = None) -> pl.DataFrame:

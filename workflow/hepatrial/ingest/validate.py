@@ -122,7 +122,8 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
                          f"{spaced.height} value(s) had leading/trailing spaces; trimmed (first at this row)",
                          row=int(spaced["SRCROW"][0]), column=c, value=spaced[c][0],
                          usubjid=spaced["USUBJID"][0] if "USUBJID" in df.columns else None)
-        tok = df.filter(pl.col(c).str.strip_chars().str.to_uppercase().is_in(list(MISSING_TOKENS)))
+        tok = df.filter(pl.col(c).str.strip_chars().str.to_uppercase().is_in(list(MISSING_TOKENS))
+                        | ((pl.col(c) != "") & (pl.col(c).str.strip_chars() == "")))
         if tok.height:
             findings.add("INFO", domain, file, "MISSING_TOKEN",
                          f"{tok.height} value(s) {sorted(set(tok[c].to_list()))} read as missing (first at this row)",

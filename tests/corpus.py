@@ -1,0 +1,330 @@
+"""A corpus of malformed data cuts, each one mutation away from a base cut, with its expected outcome.
+
+``make_base_cut`` trims the bundled cut (data/UCMSC-DC-RCT/2025-06-30) to its first subjects so each
+case runs quickly through the DAG; ``CASES`` lists the mutations. Outcomes:
+
+- ``fatal``: the DAG stops with one ``ERROR:`` line containing every fragment (file, row, column);
+- ``flagged``: the DAG completes and findings.csv holds the rule;
+- ``excluded``: the DAG completes and the exclusions list the row with the reason.
+
+Run ``python tests/corpus.py OUT_DIR`` to write every case as a folder (cut + study config) to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "UCMSC-DC-RCT" / "2025-06-30"
+STUDY = ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml"
+CUT_NAME = "2025-06-30"
+
+
+def make_base_cut(dst: Path, n_subjects: int = 10) -> Path:
+    """The bundled cut restricted to its first ``n_subjects`` randomised subjects (CSV)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    if BUNDLED.is_dir():
+        doms = {p.stem: pl.read_csv(p, infer_schema=False) for p in sorted(BUNDLED.glob("*.csv"))}
+    else:  # the simulator makes the same kind of cut
+        from hepatrial.config import load_study
+        from hepatrial.simulate import simulate_trial
+
+        import datetime as dt
+        sim = simulate_trial(load_study(STUDY), 40, 20250630, dt.date(2025, 6, 30))
+        doms = {k.lower(): v.select(pl.all().cast(pl.Utf8)) for k, v in sim.items()}
+    dm = doms["dm"]
+    keep = dm.filter(pl.col("ARM") != "Screen Failure")["USUBJID"].head(n_subjects).to_list()
+    keep += dm.filter(pl.col("ARM") == "Screen Failure")["USUBJID"].head(1).to_list()
+    for name, df in doms.items():
+        df.filter(pl.col("USUBJID").is_in(keep)).write_csv(dst / f"{name}.csv")
+    return dst
+
+
+# --------------------------------------------------------------------------------------------
+def read(cut: Path, dom: str) -> pl.DataFrame:
+    return pl.read_csv(cut / f"{dom}.csv", infer_schema=False)
+
+
+def write(cut: Path, dom: str, df: pl.DataFrame) -> None:
+    df.write_csv(cut / f"{dom}.csv")
+
+
+def set_cell(cut: Path, dom: str, row: int, col: str, value: str | None) -> None:
+    df = read(cut, dom).with_row_index("_r", offset=1)
+    df = df.with_columns(pl.when(pl.col("_r") == row).then(pl.lit(value, pl.Utf8)).otherwise(pl.col(col)).alias(col))
+    write(cut, dom, df.drop("_r"))
+
+
+def first_row(cut: Path, dom: str, cond: pl.Expr) -> int:
+    df = read(cut, dom).with_row_index("_r", offset=1).filter(cond)
+    return int(df["_r"][0])
+
+
+def value(cut: Path, dom: str, row: int, col: str) -> str:
+    return read(cut, dom)[col][row - 1]
+
+
+@dataclass
+class Case:
+    name: str
+    outcome: str                         # fatal | flagged | excluded
+    mutate: Callable[[Path, Path], dict] = field(repr=False)  # (cut, study yaml) -> format values
+    expect: tuple[str, ...]              # fatal: message fragments; flagged: rule; excluded: reason
+
+    def build(self, base: Path, dst: Path) -> tuple[Path, Path, tuple[str, ...]]:
+        cut = dst / CUT_NAME
+        shutil.copytree(base, cut)
+        study = dst / "study.yaml"
+        shutil.copy(STUDY, study)
+        fmt = self.mutate(cut, study) or {}
+        return cut, study, tuple(e.format(**fmt) for e in self.expect)
+
+
+def _lab_row(test: str):
+    return lambda cut: first_row(cut, "lb", (pl.col("LBTESTCD") == test) & pl.col("LBORRES").is_not_null())
+
+
+def cell(dom: str, col: str, new: str | None, where: Callable[[Path], int] | int = 2):
+    def m(cut: Path, study: Path) -> dict:
+        row = where(cut) if callable(where) else where
+        set_cell(cut, dom, row, col, new)
+        return {"row": row}
+    return m
+
+
+def drop_column(dom: str, col: str):
+    def m(cut, study):
+        write(cut, dom, read(cut, dom).drop(col))
+    return m
+
+
+def rename_column(dom: str, old: str, new: str):
+    def m(cut, study):
+        write(cut, dom, read(cut, dom).rename({old: new}))
+    return m
+
+
+def delete_file(dom: str):
+    def m(cut, study):
+        (cut / f"{dom}.csv").unlink()
+    return m
+
+
+def raw_bytes(dom: str, fn: Callable[[bytes], bytes]):
+    def m(cut, study):
+        p = cut / f"{dom}.csv"
+        p.write_bytes(fn(p.read_bytes()))
+    return m
+
+
+def study_text(fn: Callable[[str], str]):
+    def m(cut, study):
+        study.write_text(fn(study.read_text()))
+    return m
+
+
+def also_format(dom: str, fmt: str):
+    def m(cut, study):
+        df = read(cut, dom)
+        if fmt == "parquet":
+            df.write_parquet(cut / f"{dom}.parquet")
+        else:
+            import pyreadstat
+            pyreadstat.write_xport(df.to_pandas(), str(cut / f"{dom}.xpt"), file_format_version=5)
+    return m
+
+
+def duplicate_dm_row(cut, study):
+    dm = read(cut, "dm")
+    write(cut, "dm", pl.concat([dm, dm.head(1)]))
+    return {"row": 1}
+
+
+def subject_not_in_dm(cut, study):
+    row = _lab_row("ALB")(cut)
+    set_cell(cut, "lb", row, "USUBJID", "NOT-IN-DM-999")
+    return {"row": row}
+
+
+def visit_before_consent(cut, study):
+    row = _lab_row("ALB")(cut)
+    subj = value(cut, "lb", row, "USUBJID")
+    ic = read(cut, "dm").filter(pl.col("USUBJID") == subj)["RFICDTC"][0]
+    import datetime as dt
+    set_cell(cut, "lb", row, "LBDTC", str(dt.date.fromisoformat(ic[:10]) - dt.timedelta(days=30)))
+    return {"row": row}
+
+
+def death_before_randomisation(cut, study):
+    dm = read(cut, "dm")
+    row = first_row(cut, "dm", pl.col("RFSTDTC").is_not_null() & pl.col("DTHDTC").is_null())
+    subj = dm["USUBJID"][row - 1]
+    rand = read(cut, "ds").filter((pl.col("USUBJID") == subj) & (pl.col("DSDECOD") == "RANDOMIZED"))["DSSTDTC"][0]
+    import datetime as dt
+    set_cell(cut, "dm", row, "DTHDTC", str(dt.date.fromisoformat(rand[:10]) - dt.timedelta(days=5)))
+    set_cell(cut, "dm", row, "DTHFL", "Y")
+    return {"row": row}
+
+
+def transplant_after_death(cut, study):
+    dm = read(cut, "dm")
+    row = first_row(cut, "dm", pl.col("RFSTDTC").is_not_null() & pl.col("DTHDTC").is_null())
+    subj = dm["USUBJID"][row - 1]
+    set_cell(cut, "dm", row, "DTHDTC", "2024-06-01")
+    set_cell(cut, "dm", row, "DTHFL", "Y")
+    pr = read(cut, "pr")
+    new = pl.DataFrame([{c: None for c in pr.columns}]).cast(pl.Utf8).with_columns(
+        pl.lit(subj).alias("USUBJID"), pl.lit("LIVER TRANSPLANT").alias("PRDECOD"), pl.lit("2024-06-20").alias("PRSTDTC"))
+    write(cut, "pr", pl.concat([pr, new.select(pr.columns)]))
+    return {"row": pr.height + 1}
+
+
+def ae_after_cut(cut, study):
+    row = 1
+    set_cell(cut, "ae", row, "AESTDTC", "2025-07-15")
+    return {"row": row}
+
+
+def header_only(dom: str):
+    def m(cut, study):
+        write(cut, dom, read(cut, dom).head(0))
+    return m
+
+
+def lab_duplicate(cut, study):
+    lb = read(cut, "lb")
+    row = _lab_row("BILI")(cut)
+    write(cut, "lb", pl.concat([lb, lb.slice(row - 1, 1)]))
+
+
+def extra_domain(cut, study):
+    pl.DataFrame({"USUBJID": ["X"], "VSTESTCD": ["SYSBP"]}).write_csv(cut / "vs.csv")
+
+
+def wrong_type_all_ages(cut, study):
+    dm = read(cut, "dm")
+    write(cut, "dm", dm.with_columns(pl.lit("forty").alias("AGE")))
+
+
+def duplicate_column(cut, study):
+    p = cut / "ce.csv"
+    lines = p.read_text().splitlines()
+    lines[0] = lines[0].replace("CEDECOD", "cestdtc", 1)
+    p.write_text("\n".join(lines) + "\n")
+
+
+def ragged(cut, study):
+    p = cut / "sv.csv"
+    lines = p.read_text().splitlines()
+    lines[3] = lines[3] + ",EXTRA,MORE"
+    p.write_text("\n".join(lines) + "\n")
+
+
+def bad_parquet(cut, study):
+    (cut / "sv.csv").unlink()
+    (cut / "sv.parquet").write_bytes(b"PAR1 this is not parquet")
+
+
+def first_randomised_row(cut):
+    return first_row(cut, "dm", pl.col("RFSTDTC").is_not_null())
+
+
+CASES: list[Case] = [
+    # -- structure ------------------------------------------------------------------------
+    Case("missing_domain_dm", "fatal", delete_file("dm"), ("required domain DM is missing",)),
+    Case("missing_domain_lb", "fatal", delete_file("lb"), ("required domain LB is missing",)),
+    Case("missing_domain_ex", "fatal", delete_file("ex"), ("required domain EX is missing",)),
+    Case("missing_column_lb_usubjid", "fatal", drop_column("lb", "USUBJID"), ("file lb.csv", "column USUBJID")),
+    Case("renamed_column_lbtestcd", "fatal", rename_column("lb", "LBTESTCD", "TESTCD"), ("file lb.csv", "column LBTESTCD")),
+    Case("missing_column_aedecod", "fatal", drop_column("ae", "AEDECOD"), ("file ae.csv", "column AEDECOD")),
+    Case("missing_column_dm_arm", "fatal", drop_column("dm", "ARM"), ("file dm.csv", "column ARM")),
+    Case("missing_strata_column", "fatal", drop_column("dm", "CTPSTRAT"), ("file dm.csv", "column CTPSTRAT")),
+    Case("duplicate_column_case_insensitive", "fatal", duplicate_column, ("file ce.csv", "column CESTDTC")),
+    Case("ragged_csv_line", "fatal", ragged, ("file sv.csv", "cannot parse CSV")),
+    Case("unreadable_parquet", "fatal", bad_parquet, ("file sv.parquet", "cannot read Parquet")),
+    Case("both_csv_and_parquet", "fatal", also_format("lb", "parquet"), ("both lb.csv and lb.parquet",)),
+    Case("both_csv_and_xpt", "fatal", also_format("ce", "xpt"), ("both ce.csv and ce.xpt",)),
+    Case("empty_file", "fatal", raw_bytes("ae", lambda b: b""), ("file ae.csv", "file is empty")),
+    Case("header_only_dm", "fatal", header_only("dm"), ("file dm.csv", "no subjects")),
+    Case("latin1_file", "fatal", raw_bytes("ae", lambda b: b.replace(b"\n", "\nh\xe9patique".encode("latin-1") + b"\n", 1)
+                                            if False else b.decode().replace("Pyrexia", "Pyr\xe9xie", 1).encode("latin-1")),
+         ("file ae.csv", "not valid UTF-8")),
+    # -- keys and controlled terms ----------------------------------------------------------
+    Case("unknown_arm", "fatal", cell("dm", "ARM", "Aspirin", 2), ("file dm.csv", "row 2", "column ARM", "unknown arm")),
+    Case("duplicate_usubjid_dm", "fatal", duplicate_dm_row, ("file dm.csv", "column USUBJID", "duplicate USUBJID")),
+    Case("missing_usubjid_value", "fatal", cell("lb", "USUBJID", None, 5), ("file lb.csv", "row 5", "column USUBJID")),
+    Case("subject_in_lb_not_in_dm", "excluded", subject_not_in_dm, ("lb.csv", "{row}", "subject not in DM")),
+    Case("lower_case_terms", "flagged", cell("ae", "AESER", "n", 1), ("TERM_CASE",)),
+    Case("lower_case_arm", "flagged", cell("dm", "ARM", "placebo", lambda c: first_row(c, "dm", pl.col("ARM") == "Placebo")),
+         ("ARM_CASE",)),
+    Case("trailing_spaces", "flagged", cell("dm", "RACE", "ASIAN   ", 1), ("SPACES_TRIMMED",)),
+    Case("na_token", "flagged", cell("dm", "RACE", "NA", 1), ("MISSING_TOKEN",)),
+    Case("dot_token", "flagged", cell("ae", "AEOUT", ".", 1), ("MISSING_TOKEN",)),
+    Case("blank_spaces_as_missing", "flagged", cell("dm", "COUNTRY", "   ", 2), ("MISSING_TOKEN",)),
+    Case("aeser_not_allowed", "flagged", cell("ae", "AESER", "MAYBE", 1), ("TERM_UNKNOWN",)),
+    Case("aetoxgr_not_allowed", "flagged", cell("ae", "AETOXGR", "7", 1), ("TERM_UNKNOWN",)),
+    Case("sex_not_allowed", "flagged", cell("dm", "SEX", "X", 1), ("TERM_UNKNOWN",)),
+    Case("age_not_numeric", "flagged", cell("dm", "AGE", "forty", 1), ("NOT_NUMERIC",)),
+    Case("wrong_type_age_column", "flagged", wrong_type_all_ages, ("NOT_NUMERIC",)),
+    Case("rs_result_invalid", "flagged", cell("rs", "RSORRES", "LOTS", lambda c: first_row(c, "rs", pl.col("RSTESTCD") == "ASCITES")),
+         ("RS_RESULT_INVALID",)),
+    Case("qs_out_of_range", "flagged", cell("qs", "QSSTRESN", "9", lambda c: first_row(c, "qs", pl.col("QSTESTCD") == "CLDQ01")),
+         ("QS_OUT_OF_RANGE",)),
+    Case("qs_unknown_item", "flagged", cell("qs", "QSTESTCD", "CLDQ31", lambda c: first_row(c, "qs", pl.col("QSTESTCD") == "CLDQ01")),
+         ("QS_ITEM_UNKNOWN",)),
+    Case("bom", "flagged", raw_bytes("dm", lambda b: b"\xef\xbb\xbf" + b), ("BOM_REMOVED",)),
+    Case("header_only_ce", "flagged", header_only("ce"), ("DOMAIN_EMPTY",)),
+    Case("extra_domain", "flagged", extra_domain, ("DOMAIN_NOT_USED",)),
+    # -- units and values --------------------------------------------------------------------
+    Case("unknown_unit_bili", "fatal", cell("lb", "LBORRESU", "furlongs", _lab_row("BILI")),
+         ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit")),
+    Case("unknown_unit_creat", "fatal", cell("lb", "LBORRESU", "mmol/L", _lab_row("CREAT")),
+         ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit")),
+    Case("unknown_unit_alb", "fatal", cell("lb", "LBORRESU", "mg/L", _lab_row("ALB")),
+         ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit")),
+    Case("unknown_unit_sodium", "fatal", cell("lb", "LBORRESU", "g/L", _lab_row("SODIUM")),
+         ("file lb.csv", "row {row}", "column LBORRESU")),
+    Case("zero_bilirubin", "flagged", cell("lb", "LBORRES", "0", _lab_row("BILI")), ("LB_NOT_POSITIVE",)),
+    Case("negative_creatinine", "flagged", cell("lb", "LBORRES", "-12", _lab_row("CREAT")), ("LB_NOT_POSITIVE",)),
+    Case("inr_50", "flagged", cell("lb", "LBORRES", "50", _lab_row("INR")), ("LB_IMPLAUSIBLE",)),
+    Case("lab_text_result", "flagged", cell("lb", "LBORRES", "<5", _lab_row("BILI")), ("LB_RESULT_NOT_NUMERIC",)),
+    Case("lab_duplicate", "flagged", lab_duplicate, ("LB_DUPLICATE",)),
+    # -- dates -------------------------------------------------------------------------------------
+    Case("non_iso_date", "fatal", cell("lb", "LBDTC", "14/03/2024", 3), ("file lb.csv", "row 3", "column LBDTC", "not ISO 8601")),
+    Case("excel_serial_date", "fatal", cell("ex", "EXSTDTC", "45123", 1), ("file ex.csv", "row 1", "column EXSTDTC")),
+    Case("impossible_date", "fatal", cell("ae", "AESTDTC", "2024-02-30", 1), ("file ae.csv", "row 1", "column AESTDTC", "not a calendar date")),
+    Case("impossible_month", "fatal", cell("ae", "AESTDTC", "2024-13", 1), ("file ae.csv", "row 1", "column AESTDTC", "not a calendar date")),
+    Case("partial_date_not_allowed_lb", "fatal", cell("lb", "LBDTC", "2024-03", 4), ("file lb.csv", "row 4", "column LBDTC", "partial date")),
+    Case("partial_date_not_allowed_ds", "fatal", cell("ds", "DSSTDTC", "2024", 1), ("file ds.csv", "row 1", "column DSSTDTC", "partial date")),
+    Case("missing_lab_date", "excluded", cell("lb", "LBDTC", None, 6), ("lb.csv", "{row}", "missing LBDTC")),
+    Case("visit_before_consent", "flagged", visit_before_consent, ("BEFORE_CONSENT",)),
+    Case("death_before_randomisation", "flagged", death_before_randomisation, ("DEATH_BEFORE_RANDOMISATION",)),
+    Case("transplant_after_death", "flagged", transplant_after_death, ("TRANSPLANT_AFTER_DEATH",)),
+    Case("death_flag_without_date", "flagged", cell("dm", "DTHFL", "Y", lambda c: first_row(c, "dm", pl.col("DTHDTC").is_null())),
+         ("DEATH_FLAG_DATE",)),
+    Case("record_after_cut", "excluded", ae_after_cut, ("ae.csv", "{row}", "dated after the data cut")),
+    # -- config ---------------------------------------------------------------------------------------
+    Case("cut_before_first_randomisation", "fatal", study_text(lambda t: t + '\ncut_date: "2020-01-01"\n'),
+         ("before the first randomisation",)),
+    Case("config_unknown_visit", "fatal", study_text(lambda t: t.replace("primary_visit: WEEK 24", "primary_visit: WEEK 99")),
+         ("primary_visit", "unknown visit 'WEEK 99'")),
+    Case("config_overlapping_windows", "fatal", study_text(lambda t: t.replace("window: [127, 210]", "window: [120, 210]")),
+         ("windows of WEEK 12", "overlap")),
+    Case("config_reference_arm_missing", "fatal", study_text(lambda t: t.replace("    reference: true\n", "")),
+         ("exactly one arm with reference: true",)),
+    Case("config_not_yaml", "fatal", study_text(lambda t: t + "\n  : : [\n"), ("not valid YAML",)),
+]
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1])
+    base = make_base_cut(out / "_base")
+    for case in CASES:
+        case.build(base, out / case.name)
+    print(f"{len(CASES)} cases written to {out}")
