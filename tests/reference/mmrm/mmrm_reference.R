@@ -8,11 +8,14 @@
 #   ref_<data>_<cov>_fit.csv                     logLik, AIC, sigma, n obs, covariance matrix entries
 #   ref_<data>_<cov>_coef.csv                    fixed effects (treatment contrasts) and vcov diag
 #   ref_<data>_<cov>_lsmeans.csv                 emmeans(~ ARM | AVISIT, mode = "satterthwaite")
-#   ref_<data>_<cov>_lsmeans_prop.csv            same, weights = "proportional" (synthetic only)
+#   ref_<data>_<cov>_lsmeans_prop.csv            same, observed-margin weights for STRATUM (synthetic)
 #   ref_<data>_<cov>_diffs.csv                   trt.vs.ctrl contrasts per visit
 #   ref_<data>_<cov>_type3.csv                   marginal (type III, contr.sum) Wald F tests
 #   ref_<data>_<cov>_satt_exact.csv              deterministic Satterthwaite df for the UN fits
-#                                                (see below)
+#                                                with an accurate Hessian (see satt_exact below)
+#   ref_<data>_un_kr_diffs.csv, ref_<data>_un_kr_type3.csv
+#                                                Kenward-Roger (linear) SE/df of the differences
+#                                                and F tests, independent R code (kr_linear)
 # <cov> is un (corSymm + varIdent), cs (corCompSymm), ar1 (corAR1).
 #
 # Versions used: see ref_session.txt written at the end.
@@ -110,11 +113,17 @@ prep <- function(d, arms, visits) {
   d
 }
 
-# Deterministic Satterthwaite df for a contrast k (rows of K): proper partial derivatives of
-# vcov(beta) w.r.t. nlme's "natural" variance parameters (those of apVar, incl. log sigma),
-# computed numerically with numDeriv from an explicit rebuild of Sigma, and A = fit$apVar.
+# Deterministic Satterthwaite df for the contrasts in the rows of K:
+#   df = 2 (k'Phi k)^2 / (g' A g),  g_j = d(k'Phi k)/d par_j,
+# with par = nlme's "natural" variance parameters (corSymm: log((1+r)/(1-r)); varIdent: log SD
+# ratios; log sigma), Phi rebuilt explicitly from par, g by numDeriv::jacobian and A the inverse
+# of minus the numDeriv::hessian of the REML log-likelihood (also rebuilt explicitly; it
+# reproduces logLik(fit)). Returned: df with this accurate A ("df") and with nlme's apVar
+# ("df_apvar", what emmeans uses; apVar comes from nlme's fdHess, whose finite-difference
+# Hessian is off by up to ~5% here).
 satt_exact <- function(fit, d, form, K) {
   X <- model.matrix(form, d)
+  y <- d$CHG
   pars <- attr(fit$apVar, "Pars")
   nv <- nlevels(d$AVISIT)
   vnames <- attr(fit$modelStruct$varStruct, "groupNames")
@@ -134,24 +143,138 @@ satt_exact <- function(fit, d, form, K) {
     s^2 * diag(delta) %*% R %*% diag(delta)
   }
   subj <- split(seq_len(nrow(d)), d$USUBJID)
-  vb <- function(p) {
+  pieces <- function(p) {
     S <- build_sigma(p)
     XtVX <- matrix(0, ncol(X), ncol(X))
+    XtVy <- rep(0, ncol(X))
+    yVy <- 0
+    ld <- 0
     for (ix in subj) {
       v <- d$VISITIDX[ix]
+      Si <- S[v, v, drop = FALSE]
+      Wi <- solve(Si)
       Xi <- X[ix, , drop = FALSE]
-      XtVX <- XtVX + t(Xi) %*% solve(S[v, v, drop = FALSE], Xi)
+      yi <- y[ix]
+      XtVX <- XtVX + t(Xi) %*% Wi %*% Xi
+      XtVy <- XtVy + drop(t(Xi) %*% Wi %*% yi)
+      yVy <- yVy + sum(yi * (Wi %*% yi))
+      ld <- ld + as.numeric(determinant(Si)$modulus)
     }
-    solve(XtVX)
+    list(XtVX = XtVX, XtVy = XtVy, yVy = yVy, ld = ld)
   }
-  # check: the rebuilt covariance reproduces vcov(fit)
+  vb <- function(p) solve(pieces(p)$XtVX)
+  reml <- function(p) {
+    a <- pieces(p)
+    b <- solve(a$XtVX, a$XtVy)
+    -0.5 * (a$ld + a$yVy - sum(b * a$XtVy) + as.numeric(determinant(a$XtVX)$modulus) +
+              (nrow(X) - ncol(X)) * log(2 * pi))
+  }
   chk <- max(abs(vb(pars) - vcov(fit)))
   if (chk > 1e-6 * max(abs(vcov(fit)))) stop("Sigma rebuild does not reproduce vcov: ", chk)
-  f <- function(p) as.vector(K %*% vb(p) %*% t(K))
+  if (abs(reml(pars) - as.numeric(logLik(fit))) > 1e-6) stop("REML rebuild failed")
+  A <- solve(-numDeriv::hessian(reml, pars))
   J <- numDeriv::jacobian(function(p) diag(K %*% vb(p) %*% t(K)), pars)
   est <- diag(K %*% vcov(fit) %*% t(K))
-  varest <- rowSums((J %*% fit$apVar) * J)
-  2 * est^2 / varest
+  list(df = 2 * est^2 / rowSums((J %*% A) * J),
+       df_apvar = 2 * est^2 / rowSums((J %*% fit$apVar) * J))
+}
+
+# Kenward-Roger (1997), linear form (no second-derivative term), written out independently of
+# the Python code: nlme's natural parametrisation, numDeriv derivatives of Sigma, W = inverse of
+# minus the numDeriv Hessian of the REML log-likelihood. The linear-form adjustment does not
+# depend on the parametrisation, so it must agree with hepatrial's (Cholesky parametrisation).
+#   Phi_A = Phi + 2 Phi { sum_ij W_ij (Q_ij - P_i Phi P_j) } Phi
+#   P_i = -X' V^-1 V_i V^-1 X,  Q_ij = X' V^-1 V_i V^-1 V_j V^-1 X
+# df of one contrast: m = 2 / (a' W a), a_i = l' Phi P_i Phi l / l' Phi l; F tests: KR's m and
+# lambda (as R mmrm h_kr_df), F* = lambda (L b)' (L Phi_A L')^-1 (L b) / c.
+kr_linear <- function(fit, d, form, Ks, Ltests) {
+  X <- model.matrix(form, d)
+  y <- d$CHG
+  pars <- attr(fit$apVar, "Pars")
+  nv <- nlevels(d$AVISIT)
+  vnames <- attr(fit$modelStruct$varStruct, "groupNames")
+  build_sigma <- function(p) {
+    ncor <- nv * (nv - 1) / 2
+    z <- p[1:ncor]
+    r <- (exp(z) - 1) / (exp(z) + 1)
+    R <- diag(nv)
+    R[lower.tri(R)] <- r
+    R <- t(R)
+    R[lower.tri(R)] <- t(R)[lower.tri(R)]
+    delta <- c(1, exp(p[(ncor + 1):(ncor + nv - 1)]))
+    names(delta) <- vnames
+    delta <- delta[levels(d$AVISIT)]
+    exp(p[length(p)])^2 * diag(delta) %*% R %*% diag(delta)
+  }
+  subj <- split(seq_len(nrow(d)), d$USUBJID)
+  reml <- function(p) {
+    S <- build_sigma(p)
+    XtVX <- 0; XtVy <- 0; yVy <- 0; ld <- 0
+    for (ix in subj) {
+      v <- d$VISITIDX[ix]; Si <- S[v, v, drop = FALSE]; Wi <- solve(Si)
+      Xi <- X[ix, , drop = FALSE]; yi <- y[ix]
+      XtVX <- XtVX + t(Xi) %*% Wi %*% Xi; XtVy <- XtVy + drop(t(Xi) %*% Wi %*% yi)
+      yVy <- yVy + sum(yi * (Wi %*% yi)); ld <- ld + as.numeric(determinant(Si)$modulus)
+    }
+    b <- solve(XtVX, XtVy)
+    -0.5 * (ld + yVy - sum(b * XtVy) + as.numeric(determinant(XtVX)$modulus) +
+              (nrow(X) - ncol(X)) * log(2 * pi))
+  }
+  W <- solve(-numDeriv::hessian(reml, pars))
+  S <- build_sigma(pars)
+  q <- length(pars)
+  J <- numDeriv::jacobian(function(p) as.vector(build_sigma(p)), pars)
+  dS <- lapply(seq_len(q), function(k) matrix(J[, k], nv, nv))
+  pdim <- ncol(X)
+  P <- replicate(q, matrix(0, pdim, pdim), simplify = FALSE)
+  Q <- replicate(q * q, matrix(0, pdim, pdim), simplify = FALSE)
+  XtVX <- matrix(0, pdim, pdim)
+  for (ix in subj) {
+    v <- d$VISITIDX[ix]; Wi <- solve(S[v, v, drop = FALSE]); Xi <- X[ix, , drop = FALSE]
+    WX <- Wi %*% Xi
+    XtVX <- XtVX + t(Xi) %*% WX
+    G <- lapply(dS, function(D) D[v, v, drop = FALSE])
+    for (i in seq_len(q)) {
+      P[[i]] <- P[[i]] - t(WX) %*% G[[i]] %*% WX
+      for (j in seq_len(q)) {
+        Q[[(i - 1) * q + j]] <- Q[[(i - 1) * q + j]] + t(WX) %*% G[[i]] %*% Wi %*% G[[j]] %*% WX
+      }
+    }
+  }
+  Phi <- solve(XtVX)
+  stopifnot(max(abs(Phi - vcov(fit))) < 1e-6 * max(abs(vcov(fit))))
+  inner <- matrix(0, pdim, pdim)
+  for (i in seq_len(q)) for (j in seq_len(q)) {
+    inner <- inner + W[i, j] * (Q[[(i - 1) * q + j]] - P[[i]] %*% Phi %*% P[[j]])
+  }
+  PhiA <- Phi + 2 * Phi %*% inner %*% Phi
+  one_d <- function(l) {
+    v <- drop(t(l) %*% Phi %*% l)
+    a <- sapply(P, function(Pi) drop(t(l) %*% Phi %*% Pi %*% Phi %*% l)) / v
+    c(se = sqrt(drop(t(l) %*% PhiA %*% l)), df = 2 / drop(t(a) %*% W %*% a))
+  }
+  multi_d <- function(L) {
+    nl <- nrow(L)
+    Mm <- t(L) %*% solve(L %*% Phi %*% t(L)) %*% L
+    Xs <- lapply(P, function(Pi) Mm %*% Phi %*% Pi %*% Phi)
+    tr <- sapply(Xs, function(M) sum(diag(M)))
+    a1 <- drop(t(tr) %*% W %*% tr)
+    a2 <- 0
+    for (i in seq_len(q)) for (j in seq_len(q)) a2 <- a2 + W[i, j] * sum(diag(Xs[[i]] %*% Xs[[j]]))
+    b <- (a1 + 6 * a2) / (2 * nl)
+    e_star <- 1 / (1 - a2 / nl)
+    g <- ((nl + 1) * a1 - (nl + 4) * a2) / ((nl + 2) * a2)
+    den <- 3 * nl + 2 - 2 * g
+    c1 <- g / den; c2 <- (nl - g) / den; c3 <- (nl + 2 - g) / den
+    v_star <- 2 / nl * (1 + c1 * b) / (1 - c2 * b)^2 / (1 - c3 * b)
+    rho <- v_star / (2 * e_star^2)
+    m <- 4 + (nl + 2) / (nl * rho - 1)
+    lambda <- m / (e_star * (m - 2))
+    est <- L %*% coef(fit)
+    Fst <- drop(t(est) %*% solve(L %*% PhiA %*% t(L), est)) / nl
+    c(F = lambda * Fst, num_df = nl, den_df = m)
+  }
+  list(one = t(apply(Ks, 1, one_d)), multi = t(sapply(Ltests, multi_d)))
 }
 
 run_one <- function(d, dname, cov, arms, visits, covariates) {
@@ -195,8 +318,11 @@ run_one <- function(d, dname, cov, arms, visits, covariates) {
   wcsv(ctd, paste0(tag, "_diffs.csv"))
   if (!is.null(d$STRATUM)) {
     set.seed(1)
+    # observed-margin weights given explicitly: emmeans' weights = "proportional" uses the
+    # varIdent variance weights as frequency weights for gls fits with varIdent (UN here), so
+    # the observation proportions (SAS OBSMARGINS) are passed as a numeric vector instead.
     emp <- emmeans(fit, ~ ARM | AVISIT, mode = "satterthwaite", data = d,
-                   weights = "proportional")
+                   weights = as.numeric(table(d$STRATUM)))
     wcsv(as.data.frame(confint(emp)), paste0(tag, "_lsmeans_prop.csv"))
   }
 
@@ -219,10 +345,19 @@ run_one <- function(d, dname, cov, arms, visits, covariates) {
     cgrid <- ct@grid
     wcsv(rbind(
       data.frame(kind = "lsmean", ARM = as.character(grid$ARM), AVISIT = as.character(grid$AVISIT),
-                 df = dfs_ls),
+                 df = dfs_ls$df, df_apvar = dfs_ls$df_apvar),
       data.frame(kind = "diff", ARM = as.character(cgrid$contrast),
-                 AVISIT = as.character(cgrid$AVISIT), df = dfs_ct)),
+                 AVISIT = as.character(cgrid$AVISIT), df = dfs_ct$df, df_apvar = dfs_ct$df_apvar)),
       paste0(tag, "_satt_exact.csv"))
+    # Kenward-Roger (linear) for the per-visit differences and two type III terms
+    cn <- names(coef(fit))
+    Lint <- diag(length(cn))[grepl(":", cn), , drop = FALSE]
+    Lbase <- diag(length(cn))[cn == "BASE", , drop = FALSE]
+    kr <- kr_linear(fit, d, form, Ldf, list(BASE = Lbase, `ARM:AVISIT` = Lint))
+    wcsv(data.frame(AVISIT = as.character(cgrid$AVISIT), se_kr = kr$one[, "se"],
+                    df_kr = kr$one[, "df"]), paste0(tag, "_kr_diffs.csv"))
+    wcsv(data.frame(term = rownames(kr$multi), kr$multi, check.names = FALSE),
+         paste0(tag, "_kr_type3.csv"))
   }
   invisible(fit)
 }

@@ -113,6 +113,8 @@ class CovStructure:
         self.name = name
         self.T = T
         self._lag = np.abs(np.subtract.outer(np.arange(T), np.arange(T)))
+        self._tril = np.tril_indices(T)
+        self._tril_diag = self._tril[0] == self._tril[1]
 
     # -- parameter bookkeeping ---------------------------------------------------------------
     @property
@@ -149,13 +151,7 @@ class CovStructure:
         T = self.T
         dtype = np.result_type(theta, float)
         if self.name == "UN":
-            L = np.zeros((T, T), dtype=dtype)
-            rows, cols = np.tril_indices(T)
-            vals = theta.astype(dtype, copy=True)
-            diag = rows == cols
-            vals[diag] = np.exp(vals[diag])
-            L[rows, cols] = vals
-            return L @ L.T
+            return self._un_L(theta) @ self._un_L(theta).T
         if self.name in ("CS", "AR1"):
             s2 = np.exp(theta[0])
             if T == 1:
@@ -167,6 +163,14 @@ class CovStructure:
             return (sd * sd).reshape(1, 1)
         R = self._corr(theta[T:])
         return sd[:, None] * R * sd[None, :]
+
+    def _un_L(self, theta):
+        T = self.T
+        L = np.zeros((T, T), dtype=np.result_type(theta, float))
+        vals = theta.astype(L.dtype, copy=True)
+        vals[self._tril_diag] = np.exp(vals[self._tril_diag])
+        L[self._tril] = vals
+        return L
 
     def _corr(self, t):
         T = self.T
@@ -188,6 +192,16 @@ class CovStructure:
         """``dSigma/dtheta`` as an array ``(n_theta, T, T)`` (complex-step, machine precision)."""
         theta = np.asarray(theta, dtype=float)
         q = theta.size
+        if self.name == "UN":
+            # Sigma = L L', dSigma/dL_ab = c (e_a L[:, b]' + L[:, b] e_a'), c = L_ab if diagonal
+            L = self._un_L(theta)
+            rows, cols = self._tril
+            c = np.where(self._tril_diag, L[rows, cols], 1.0)
+            Lb = L[:, cols].T * c[:, None]  # (q, T)
+            out = np.zeros((q, self.T, self.T))
+            out[np.arange(q), rows, :] += Lb
+            out[np.arange(q), :, rows] += Lb
+            return out
         out = np.empty((q, self.T, self.T))
         for k in range(q):
             tc = theta.astype(complex)

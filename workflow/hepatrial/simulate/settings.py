@@ -1,7 +1,7 @@
 """The simulator's settings: the study config's ``simulation:`` block, completed.
 
-Order of precedence: the block's own keys, then the named preset (``presets.yaml`` beside this
-module), then the defaults of ``workflow/schemas/simulation.schema.yaml``. The block is validated
+Order of precedence: the block's own keys, then the named preset (``x-presets`` in
+``workflow/schemas/simulation.schema.yaml``), then that schema's defaults. The block is validated
 here (the study schema lets any keys through), and the study facts the simulator needs (arms,
 sites, enrolment period) are resolved into one flat :class:`Plan`.
 """
@@ -12,15 +12,11 @@ import copy
 import datetime as dt
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from hepatrial.config import load_schema, validate_with_defaults
 from hepatrial.errors import ConfigError
-
-PRESETS_FILE = Path(__file__).with_name("presets.yaml")
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -36,19 +32,19 @@ def _deep_merge(base: dict, over: dict) -> dict:
 def resolve_simulation(block: dict | None, source: str = "simulation") -> dict:
     """Preset + block, validated against the simulation schema with its defaults filled."""
     block = dict(block or {})
-    with open(PRESETS_FILE, encoding="utf-8") as fh:
-        presets = yaml.safe_load(fh)
+    schema = load_schema("simulation")
+    presets = schema["x-presets"]
     name = block.get("preset", "decompensated_cirrhosis")
     if name not in presets:
         raise ConfigError(f"{source}: preset: unknown preset {name!r}; known: {sorted(presets)}")
     merged = _deep_merge(presets[name] or {}, block)
-    return validate_with_defaults(merged, load_schema("simulation"), source)
+    return validate_with_defaults(merged, schema, source)
 
 
 @dataclass
 class ArmPlan:
-    label: str          # the study config's label
-    arm: str            # DM.ARM / ACTARM
+    label: str  # the study config's label
+    arm: str  # DM.ARM / ACTARM
     armcd: str
     extrt: str
     exdose: float
@@ -69,15 +65,15 @@ class Plan:
     block_size: int
     n_sites: int
     enrol_days: int
-    start_day: int                 # study_start as days since 1970-01-01
+    start_day: int  # study_start as days since 1970-01-01
     visit: list[str]
-    visitnum: np.ndarray           # float
-    nominal_day: np.ndarray        # int
+    visitnum: np.ndarray  # float
+    nominal_day: np.ndarray  # int
     screen_range: tuple[int, int]
     labs: list[str]
-    rs: np.ndarray                 # bool
-    qs: np.ndarray                 # bool
-    infusion_visit: np.ndarray     # indices into the schedule
+    rs: np.ndarray  # bool
+    qs: np.ndarray  # bool
+    infusion_visit: np.ndarray  # indices into the schedule
     day1_visit: int
     cholestatic: tuple[str, ...]
     strata: list[str]
@@ -103,22 +99,31 @@ def make_plan(study_cfg: dict) -> Plan:
     for a in study_cfg["arms"]:
         s = per_arm.get(a["label"], {})
         ref = bool(a.get("reference"))
-        arms.append(ArmPlan(
-            label=a["label"], arm=a.get("arm", a["label"]),
-            armcd=s.get("armcd", _armcd(a["label"])),
-            extrt=s.get("extrt", "PLACEBO" if ref else a["label"].upper()),
-            exdose=float(s.get("exdose", 0.0 if ref else 6.0e7)),
-            exdosu=s.get("exdosu", "cells"),
-            effect_scale=float(s.get("effect_scale", 0.0 if ref else 1.0)),
-            infusion_reaction_prob=float(s.get("infusion_reaction_prob", 0.05 if ref else 0.20)),
-        ))
+        arms.append(
+            ArmPlan(
+                label=a["label"],
+                arm=a.get("arm", a["label"]),
+                armcd=s.get("armcd", _armcd(a["label"])),
+                extrt=s.get("extrt", "PLACEBO" if ref else a["label"].upper()),
+                exdose=float(s.get("exdose", 0.0 if ref else 6.0e7)),
+                exdosu=s.get("exdosu", "cells"),
+                effect_scale=float(s.get("effect_scale", 0.0 if ref else 1.0)),
+                infusion_reaction_prob=float(
+                    s.get("infusion_reaction_prob", 0.05 if ref else 0.20)
+                ),
+            )
+        )
     allocation = sim["allocation"] or [1] * len(arms)
     if len(allocation) != len(arms):
-        raise ConfigError(f"{sid}: simulation/allocation: {len(allocation)} ratios for {len(arms)} arms")
+        raise ConfigError(
+            f"{sid}: simulation/allocation: {len(allocation)} ratios for {len(arms)} arms"
+        )
     block = sim["block_size"]
     if randomized and block % sum(allocation):
-        raise ConfigError(f"{sid}: simulation/block_size: {block} is not a multiple of the allocation "
-                          f"total {sum(allocation)}")
+        raise ConfigError(
+            f"{sid}: simulation/block_size: {block} is not a multiple of the allocation "
+            f"total {sum(allocation)}"
+        )
 
     sched = sim["schedule"]
     days = [v["day"] for v in sched]
@@ -127,12 +132,16 @@ def make_plan(study_cfg: dict) -> Plan:
     if 1 not in days:
         raise ConfigError(f"{sid}: simulation/schedule: no visit on day 1")
     if days[0] >= 1:
-        raise ConfigError(f"{sid}: simulation/schedule: the first visit must be a screening visit before day 1")
+        raise ConfigError(
+            f"{sid}: simulation/schedule: the first visit must be a screening visit before day 1"
+        )
     rng0 = sched[0].get("day_range", [days[0], days[0]])
     inf_idx = []
     for d in sim["infusion_days"]:
         if d not in days:
-            raise ConfigError(f"{sid}: simulation/infusion_days: day {d} is not a scheduled visit day")
+            raise ConfigError(
+                f"{sid}: simulation/infusion_days: day {d} is not a scheduled visit day"
+            )
         inf_idx.append(days.index(d))
     try:
         start = dt.date.fromisoformat(sim["study_start"])
@@ -140,9 +149,14 @@ def make_plan(study_cfg: dict) -> Plan:
         raise ConfigError(f"{sid}: simulation/study_start: not an ISO date") from None
 
     return Plan(
-        studyid=sid, design=design, randomized=randomized, arms=arms, allocation=list(allocation),
-        block_size=block, n_sites=int(study_cfg["study"].get("sites", 8)),
-        enrol_days=int(round(float(study_cfg["study"].get("enrolment_months", 18)) * 30.4375)),
+        studyid=sid,
+        design=design,
+        randomized=randomized,
+        arms=arms,
+        allocation=list(allocation),
+        block_size=block,
+        n_sites=int(study_cfg["study"].get("sites", 8)),
+        enrol_days=round(float(study_cfg["study"].get("enrolment_months", 18)) * 30.4375),
         start_day=(start - dt.date(1970, 1, 1)).days,
         visit=[v["visit"] for v in sched],
         visitnum=np.array([v["visitnum"] for v in sched], dtype=float),
@@ -153,8 +167,13 @@ def make_plan(study_cfg: dict) -> Plan:
         qs=np.array([v.get("qs", False) for v in sched]),
         infusion_visit=np.array(inf_idx, dtype=np.int64),
         day1_visit=days.index(1),
-        cholestatic=tuple(x.upper() for x in study_cfg.get("etiology", {}).get(
-            "cholestatic", ["PBC", "PSC", "PRIMARY BILIARY CHOLANGITIS", "PRIMARY SCLEROSING CHOLANGITIS"])),
+        cholestatic=tuple(
+            x.upper()
+            for x in study_cfg.get("etiology", {}).get(
+                "cholestatic",
+                ["PBC", "PSC", "PRIMARY BILIARY CHOLANGITIS", "PRIMARY SCLEROSING CHOLANGITIS"],
+            )
+        ),
         strata=list(study_cfg.get("strata", [])),
         sim=sim,
     )

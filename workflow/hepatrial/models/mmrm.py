@@ -1,0 +1,848 @@
+r"""Mixed model for repeated measures (MMRM) and a random-slope sensitivity model.
+
+Model
+-----
+For subject :math:`i` with observed visits :math:`O_i \subseteq \{1..T\}`
+
+.. math::
+
+    y_i = X_i \beta + \varepsilon_i, \qquad \varepsilon_i \sim N(0, \Sigma_{g(i)}[O_i, O_i]),
+
+subjects independent. The fixed effects are (R formula / SAS MODEL statement)
+``CHG ~ BASE + STRATUM + ARM * AVISIT`` - intercept, continuous covariates, additive factors,
+arm, visit and arm-by-visit (treatment coding: first level of each factor, the reference arm
+and the first visit are the baselines; the column order is R's). :math:`\Sigma` is a
+:math:`T \times T` covariance matrix with structure UN, CS, CSH, AR1, AR1H or TOEPH
+(:mod:`hepatrial.models.mmrm_cov`); optionally one per arm (``group_covariance=True``; SAS
+``REPEATED / GROUP=ARM``). Subjects with missing visits contribute the sub-block of
+:math:`\Sigma` of their observed visits (missing at random under likelihood inference).
+
+Equivalents::
+
+    SAS:  PROC MIXED METHOD=REML;  CLASS USUBJID ARM AVISIT STRATUM;
+          MODEL CHG = BASE STRATUM ARM AVISIT ARM*AVISIT / DDFM=SATTERTHWAITE (or KR);
+          REPEATED AVISIT / SUBJECT=USUBJID TYPE=UN;
+          LSMEANS ARM*AVISIT / DIFF CL;
+    R:    nlme::gls(CHG ~ BASE + STRATUM + ARM*AVISIT,
+                    correlation = corSymm(form = ~ VISITIDX | USUBJID),
+                    weights = varIdent(form = ~ 1 | AVISIT), method = "REML")
+          emmeans::emmeans(fit, ~ ARM | AVISIT, mode = "satterthwaite")
+          mmrm::mmrm(CHG ~ BASE + STRATUM + ARM*AVISIT + us(AVISIT | USUBJID),
+                     method = "Kenward-Roger-Linear")
+
+Estimation
+----------
+REML (default) or ML, maximised for the response divided by its SD (``response_scale_``;
+the results are transformed back exactly). The likelihood is evaluated from per-missingness-pattern sufficient
+statistics (:mod:`hepatrial.models.mmrm_core`) with an analytic score for every structure
+(``dSigma/dtheta`` by complex-step differentiation). UN is parametrised by the Cholesky factor
+of :math:`\Sigma` with log-diagonal. Start: the pairwise-complete covariance of OLS residuals.
+Optimiser cascade: BFGS, L-BFGS-B, Nelder-Mead, trust-constr (scipy); each result is polished by
+Newton steps on the observed Hessian (central differences of the analytic score). A fit is
+*converged* when the Newton decrement :math:`g'(-H)^{-1}g < 10^{-8}` and :math:`-H` is
+positive definite. Otherwise the next structure in ``fallback`` is tried; the structure used
+is ``covariance_used_``; if none converges :class:`hepatrial.errors.ConvergenceError`.
+
+The REML log-likelihood is on nlme's scale (``logLik(gls)``: no :math:`\log|X'X|` term);
+``aic_`` follows nlme (``-2 ll + 2 (p + q)``, :math:`p` fixed effects, :math:`q` covariance
+parameters); SAS's REML AIC is ``-2 ll + 2 q``, i.e. ``aic_ - 2 p``.
+
+Inference (``df=``)
+-------------------
+``"satterthwaite"`` (SAS ``DDFM=SATTERTHWAITE``; R mmrm ``method = "Satterthwaite"``;
+lmerTest)
+    For a contrast :math:`l'\beta`: :math:`\nu = 2 (l'\Phi l)^2 / (g' A g)`, with
+    :math:`g_j = \partial (l'\Phi l) / \partial\theta_j` (analytic), :math:`\Phi =
+    (X'V^{-1}X)^{-1}` and :math:`A` the inverse *observed* information of :math:`\theta`.
+    The value does not depend on the parametrisation of :math:`\theta` (at the optimum).
+    The Hessian is central differences of the analytic score (accurate to about 1e-8
+    relative). R emmeans ``mode = "satterthwaite"`` on a gls fit computes the same quantity
+    with ``A = fit$apVar`` (nlme's finite-difference Hessian, ``fdHess``) and, for
+    ``corSymm``, a simulation-based gradient ("appx-satterthwaite"). For CS/AR1 fits this
+    module agrees with emmeans to < 0.1%; for corSymm + varIdent (UN) nlme's ``apVar`` is
+    itself off by up to ~5% (checked against ``numDeriv::hessian`` of the same REML
+    likelihood), so emmeans' df differ from the exact value by up to ~3%; against the
+    exact value (tests/reference/mmrm, ``satt_exact``) this module agrees to < 0.1%.
+``"kenward_roger"`` (SAS ``DDFM=KR`` for TYPE=UN/CS whose SAS parameters enter
+:math:`\Sigma` linearly; R mmrm ``"Kenward-Roger-Linear"``)
+    Adjusted covariance :math:`\Phi_A = \Phi + 2\Phi\{\sum_{ij} A_{ij}(Q_{ij} -
+    P_i\Phi P_j)\}\Phi` (Kenward & Roger 1997 without the second-derivative term
+    :math:`R_{ij}`). This expression does not depend on the parametrisation; for UN, SAS
+    parametrises by the elements :math:`\sigma_{ij}` so :math:`R_{ij}=0` and it *is* SAS's
+    KR. ``vcov_`` is :math:`\Phi_A`. df for one contrast: :math:`m = 2/(a'Aa)` (identical to
+    the Satterthwaite df, as in mmrm/SAS); F tests: KR's :math:`m` and scale
+    :math:`\lambda` (mmrm ``h_kr_df``), :math:`F^* = \lambda F` with :math:`F` from
+    :math:`\Phi_A`.
+``"kenward_roger_full"``
+    Adds :math:`-\tfrac14 R_{ij}` computed in *this module's* parametrisation. Unlike the
+    linear form it depends on the parametrisation (for UN it is not SAS's KR and not mmrm's
+    ``"Kenward-Roger"``, which uses yet another parametrisation); kept for sensitivity only.
+``"residual"`` (SAS ``DDFM=RESIDUAL``)
+    :math:`N - \mathrm{rank}(X)`, :math:`N` the number of observations.
+``"asymptotic"``: normal (infinite df).
+
+LS means (SAS LSMEANS, emmeans): per arm and visit at covariates' means over the analysis rows;
+other factors weighted equally (``lsmeans_weights="equal"``, emmeans default / SAS default) or
+by their observed marginal proportions over the analysis rows (``"proportional"``, SAS
+``OBSMARGINS``; emmeans ``weights = "proportional"`` for models without variance weights. For a
+gls fit with ``varIdent`` emmeans uses the variance weights as frequency weights, so its
+"proportional" LS means differ; pass the observed counts as a numeric ``weights`` vector to
+reproduce ours). Type III tests: for covariates and additive factors the coefficients
+themselves; for ARM, AVISIT and ARM:AVISIT the contrasts of the equally weighted ARM x AVISIT
+cell means (SAS type III; R ``anova.gls(type = "marginal")`` with ``contr.sum``); F with
+Satterthwaite (Fai-Cornelius / lmerTest), KR or residual denominator df.
+
+Kenward-Roger checks (tests/unit/test_mmrm.py): with complete balanced data and a model in
+which every subject has the same design per visit (``ARM * AVISIT`` without covariates), the
+linear KR adjustment is exactly zero, the one-df df are ``N - 2`` and the ARM:AVISIT F test is
+Hotelling's exact two-sample F with ``(T-1, N-T)`` df - the exactness property of Kenward &
+Roger (1997). On the same data the ``"kenward_roger_full"`` adjustment is non-zero: for UN the
+linear and non-linear KR do not coincide in general, and only the linear one is
+parametrisation-free. For structures whose SAS parameters enter Sigma non-linearly (AR(1)'s
+rho, Toeplitz bands, ...) SAS's KR keeps an R_ij term, so ``"kenward_roger"`` is the linear
+approximation there. No SAS or R mmrm output was available to compare KR numerically (R
+``mmrm`` is not installable here; ``pbkrtest`` only handles lme4 random-effects models);
+tests/reference/mmrm checks the UN fits against an independent R implementation of the same
+formulas in nlme's parametrisation (``kr_linear`` in mmrm_reference.R): adjusted SEs, df and
+F agree to ~1e-5.
+
+Reference agreement (tests/reference/mmrm, R 4.2 nlme 3.1-162 emmeans 1.8.4-1, PBC albumin and
+a synthetic MAR trial, UN/CS/AR1): log-likelihood < 1e-10 relative; fixed effects, LS means,
+contrasts, SEs and type III F < 1e-4 (UN ~1e-5: nlme stops slightly short of the maximum);
+Satterthwaite df < 0.1% of emmeans for CS/AR1 and < 1e-4 of an exact R computation for UN.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import scipy.linalg as sla
+from scipy import optimize
+
+from ..errors import ConvergenceError, DataContractError
+from .mmrm_core import Design, Engine, build_patterns
+from .mmrm_cov import STRUCTURES, CovStructure
+from .mmrm_infer import (
+    kr_adjusted_vcov,
+    kr_df,
+    satterthwaite_1d,
+    satterthwaite_md,
+    t_summary,
+)
+
+_DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,
+                "se": pl.Float64, "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+                "t": pl.Float64, "p": pl.Float64}
+
+
+class MMRMDataError(DataContractError, ValueError):
+    """The data cannot be analysed by the MMRM as specified (unknown visit or arm level,
+    duplicate subject-visit rows, rank-deficient fixed-effects design, ...)."""
+
+
+DF_METHODS = ("satterthwaite", "kenward_roger", "kenward_roger_full", "residual", "asymptotic")
+
+
+# ----------------------------------------------------------------------------------------------
+# data -> design
+# ----------------------------------------------------------------------------------------------
+def _as_polars(data) -> pl.DataFrame:
+    if isinstance(data, pl.DataFrame):
+        return data
+    try:
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            return pl.from_pandas(data)
+    except ImportError:  # pragma: no cover
+        pass
+    raise TypeError("data must be a polars or pandas DataFrame")
+
+
+def _levels(series: pl.Series) -> list:
+    return sorted(series.drop_nulls().unique().to_list())
+
+
+def _codes(series: pl.Series, levels: list) -> np.ndarray:
+    """Integer codes of ``series`` in ``levels`` (all values must be in ``levels``)."""
+    lut = pl.DataFrame({"__v": pl.Series(levels, dtype=series.dtype),
+                        "__c": np.arange(len(levels), dtype=np.int64)})
+    out = pl.DataFrame({"__v": series}).join(lut, on="__v", how="left", maintain_order="left")
+    return out["__c"].to_numpy()
+
+
+@dataclass
+class _Meta:
+    visit_levels: list
+    arm_levels: list  # in output order
+    reference: object
+    coding_arms: list  # reference first
+    factor_levels: dict
+    covariates: list
+    factors: list
+    cov_means: np.ndarray
+    factor_props: dict
+    cell_n: np.ndarray  # (n_arms in coding order, T)
+    n_missing_response: int
+    y_scale: float
+    n_dropped_incomplete: int
+
+
+def _build_design(data, response, subject, visit, visit_order, arm, arm_levels, reference,
+                  covariates, factors, group_covariance):
+    df = _as_polars(data)
+    needed = [response, subject, visit, arm, *covariates, *factors]
+    missing_cols = [c for c in needed if c not in df.columns]
+    if missing_cols:
+        raise MMRMDataError(f"columns not found: {missing_cols}")
+    df = df.select(needed)
+    n0 = df.height
+    df = df.filter(pl.col(response).is_not_null() & pl.col(response).is_not_nan()
+                   if df.schema[response].is_float() else pl.col(response).is_not_null())
+    n_missing_response = n0 - df.height
+    n1 = df.height
+    df = df.drop_nulls()
+    n_dropped = n1 - df.height
+
+    visit_levels = list(visit_order) if visit_order is not None else _levels(df[visit])
+    bad = set(df[visit].unique().to_list()) - set(visit_levels)
+    if bad:
+        raise MMRMDataError(f"visits not in visit_order: {sorted(map(str, bad))}",
+                                column=visit)
+    arm_levels = list(arm_levels) if arm_levels is not None else _levels(df[arm])
+    bad = set(df[arm].unique().to_list()) - set(arm_levels)
+    if bad:
+        raise MMRMDataError(f"arms not in arm_levels: {sorted(map(str, bad))}", column=arm)
+    if reference is None:
+        reference = arm_levels[0]
+    if reference not in arm_levels:
+        raise MMRMDataError(f"reference arm {reference!r} not in arm levels", column=arm)
+    coding_arms = [reference] + [a for a in arm_levels if a != reference]
+    T, A = len(visit_levels), len(coding_arms)
+
+    vis = _codes(df[visit], visit_levels)
+    armc = _codes(df[arm], coding_arms)
+    subj = df[subject].cast(pl.Utf8)
+    subjects = subj.unique().sort().to_numpy()
+    sidx = (subj.rank("dense") - 1).cast(pl.Int64).to_numpy()
+    ns = subjects.size
+    if np.unique(sidx * T + vis).size != sidx.size:
+        raise MMRMDataError(f"more than one row per {subject} x {visit}")
+    if np.unique(sidx * A + armc).size != ns:
+        raise MMRMDataError(f"{arm} is not constant within {subject}", column=arm)
+
+    # row-level design matrix, R column order
+    n = df.height
+    cols, names, terms = [np.ones(n)], ["(Intercept)"], {}
+    for c in covariates:
+        terms[c] = [len(names)]
+        cols.append(df[c].cast(pl.Float64).to_numpy())
+        names.append(c)
+    factor_levels, factor_codes = {}, {}
+    for f in factors:
+        levs = _levels(df[f])
+        factor_levels[f] = levs
+        codes = _codes(df[f], levs)
+        factor_codes[f] = codes
+        terms[f] = []
+        for j in range(1, len(levs)):
+            terms[f].append(len(names))
+            cols.append((codes == j).astype(float))
+            names.append(f"{f}{levs[j]}")
+    terms[arm] = []
+    for a in range(1, A):
+        terms[arm].append(len(names))
+        cols.append((armc == a).astype(float))
+        names.append(f"{arm}{coding_arms[a]}")
+    terms[visit] = []
+    for v in range(1, T):
+        terms[visit].append(len(names))
+        cols.append((vis == v).astype(float))
+        names.append(f"{visit}{visit_levels[v]}")
+    terms[f"{arm}:{visit}"] = []
+    for a in range(1, A):
+        for v in range(1, T):
+            terms[f"{arm}:{visit}"].append(len(names))
+            cols.append(((armc == a) & (vis == v)).astype(float))
+            names.append(f"{arm}{coding_arms[a]}:{visit}{visit_levels[v]}")
+    Xr = np.column_stack(cols)
+    XtX = Xr.T @ Xr
+    sc = np.sqrt(np.diag(XtX))
+    if np.any(sc == 0) or np.linalg.matrix_rank(XtX / np.outer(sc, sc), tol=1e-10) < Xr.shape[1]:
+        raise MMRMDataError("the fixed-effects design is rank deficient (an arm x visit "
+                                "cell or a factor level without data?)")
+    p = Xr.shape[1]
+    y = df[response].cast(pl.Float64).to_numpy()
+    # the likelihood is maximised for y / y_scale (makes the optimiser tolerances and the
+    # finite-difference steps scale-free); results are transformed back exactly
+    y_scale = float(np.std(y)) if n > 1 and np.std(y) > 0 else 1.0
+    y = y / y_scale
+
+    Xs = np.zeros((ns, T, p))
+    Ys = np.full((ns, T), np.nan)
+    obs = np.zeros((ns, T), dtype=bool)
+    Xs[sidx, vis] = Xr
+    Ys[sidx, vis] = y
+    obs[sidx, vis] = True
+    subj_arm = np.zeros(ns, dtype=np.int64)
+    subj_arm[sidx] = armc
+    group = subj_arm if group_covariance else np.zeros(ns, dtype=np.int64)
+
+    design = Design(Xs=Xs, Ys=Ys, obs=obs, group=group, col_names=names, terms=terms,
+                    subjects=subjects)
+    design.patterns = build_patterns(Xs, Ys, obs, group)
+    cell_n = np.zeros((A, T), dtype=np.int64)
+    np.add.at(cell_n, (armc, vis), 1)
+    meta = _Meta(
+        visit_levels=visit_levels, arm_levels=list(arm_levels), reference=reference,
+        coding_arms=coding_arms, factor_levels=factor_levels, covariates=list(covariates),
+        factors=list(factors),
+        cov_means=np.array([Xr[:, terms[c][0]].mean() for c in covariates]),
+        factor_props={f: np.bincount(factor_codes[f], minlength=len(factor_levels[f])) / n
+                      for f in factors},
+        cell_n=cell_n, n_missing_response=n_missing_response, n_dropped_incomplete=n_dropped,
+        y_scale=y_scale,
+    )
+    return design, meta, Xr, y, sidx, vis
+
+
+def _empirical_cov(Xr, y, sidx, vis, ns, T, groups_of_subject, n_groups):
+    """Pairwise-complete covariance of OLS residuals (per covariance group), made PD."""
+    beta = np.linalg.solve(Xr.T @ Xr, Xr.T @ y)
+    r = y - Xr @ beta
+    out = []
+    for g in range(n_groups):
+        R = np.zeros((ns, T))
+        Mk = np.zeros((ns, T))
+        R[sidx, vis] = r
+        Mk[sidx, vis] = 1.0
+        keep = groups_of_subject == g
+        R, Mk = R[keep], Mk[keep]
+        cnt = Mk.T @ Mk
+        with np.errstate(invalid="ignore", divide="ignore"):
+            S = (R.T @ R) / cnt
+        var = np.diag(S).copy()
+        good = np.isfinite(var) & (var > 0)
+        fill = np.nanmean(var[good]) if good.any() else max(np.var(r), 1e-8)
+        var[~good] = fill
+        sd = np.sqrt(var)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            C = S / np.outer(np.sqrt(np.abs(np.diag(S))), np.sqrt(np.abs(np.diag(S))))
+        C[~np.isfinite(C)] = 0.0
+        C = np.clip(C, -0.99, 0.99)
+        np.fill_diagonal(C, 1.0)
+        w, U = np.linalg.eigh(C)
+        w = np.clip(w, 1e-3, None)
+        C = U @ np.diag(w) @ U.T
+        d = np.sqrt(np.diag(C))
+        C = C / np.outer(d, d)
+        out.append(C * np.outer(sd, sd))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# optimisation
+# ----------------------------------------------------------------------------------------------
+def _newton_polish(eng: Engine, theta, max_iter=30, tol=1e-12):
+    """Newton steps on the observed Hessian with step halving; returns theta, H, decrement."""
+    cur = eng.evaluate(theta, grad=True)
+    H = None
+    dec = np.inf
+    for _ in range(max_iter):
+        H = eng.hessian(theta)
+        if not np.all(np.isfinite(H)):
+            return theta, H, np.inf
+        try:
+            c = sla.cho_factor(-H)
+        except np.linalg.LinAlgError:
+            return theta, H, np.inf
+        step = sla.cho_solve(c, cur["grad"])
+        dec = float(cur["grad"] @ step)
+        if dec < tol:
+            break
+        t = 1.0
+        improved = False
+        while t > 1e-6:
+            cand = eng.evaluate(theta + t * step, grad=True)
+            if np.isfinite(cand["ll"]) and cand["ll"] >= cur["ll"] - 1e-12 * abs(cur["ll"]):
+                theta, cur, improved = theta + t * step, cand, True
+                break
+            t /= 2
+        if not improved:
+            break
+    H = eng.hessian(theta)
+    try:
+        c = sla.cho_factor(-H)
+        dec = float(cur["grad"] @ sla.cho_solve(c, cur["grad"]))
+    except (np.linalg.LinAlgError, ValueError):
+        dec = np.inf
+    return theta, H, dec
+
+
+def _check(eng: Engine, theta, H, dec, tol_dec=1e-8):
+    for S in eng.sigmas(theta):
+        ev = np.linalg.eigvalsh(S)
+        if not np.all(np.isfinite(ev)) or ev.min() <= 1e-8 * ev.max():
+            return False, "fitted covariance matrix is singular (boundary)"
+    if not np.all(np.isfinite(H)) or not np.isfinite(dec):
+        return False, "Hessian not negative definite or not finite"
+    w = np.linalg.eigvalsh(-H)
+    if w.min() <= 1e-10 * max(w.max(), 1e-300):
+        return False, "Hessian not negative definite"
+    if dec > tol_dec:
+        return False, f"gradient not zero (Newton decrement {dec:.3g})"
+    return True, "converged"
+
+
+def _optimise(eng: Engine, theta0, methods=("BFGS", "L-BFGS-B", "Nelder-Mead", "trust-constr")):
+    N = max(eng.N, 1)
+    q = theta0.size
+
+    def fun(th):
+        r = eng.evaluate(th, grad=True)
+        if not np.isfinite(r["ll"]):
+            return 1e300, np.zeros_like(th)
+        return -r["ll"] / N, -r["grad"] / N
+
+    def f_only(th):
+        return fun(th)[0]
+
+    best = np.asarray(theta0, dtype=float)
+    best_f = f_only(best)
+    log = []
+    for m in methods:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if m == "Nelder-Mead":
+                    res = optimize.minimize(f_only, best, method=m, options={
+                        "maxfev": 200 * q, "xatol": 1e-9, "fatol": 1e-13, "adaptive": True})
+                elif m == "trust-constr":
+                    res = optimize.minimize(fun, best, jac=True, method=m,
+                                            hess=optimize.BFGS(),
+                                            options={"maxiter": 500, "gtol": 1e-10})
+                elif m == "L-BFGS-B":
+                    res = optimize.minimize(fun, best, jac=True, method=m, options={
+                        "maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
+                else:
+                    res = optimize.minimize(fun, best, jac=True, method=m,
+                                            options={"maxiter": 5000, "gtol": 1e-9})
+        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
+            log.append((m, f"failed: {exc}"))
+            continue
+        if np.isfinite(res.fun) and res.fun <= best_f:
+            best, best_f = np.asarray(res.x, float), float(res.fun)
+        theta, H, dec = _newton_polish(eng, best)
+        ok, msg = _check(eng, theta, H, dec)
+        log.append((m, msg))
+        if ok:
+            return theta, H, True, m, log
+        if f_only(theta) <= best_f:
+            best, best_f = theta, f_only(theta)
+        if "singular" in msg:
+            # likelihood increases towards the boundary: no optimiser can fix this
+            break
+    return best, None, False, None, log
+
+
+# ----------------------------------------------------------------------------------------------
+# the estimator
+# ----------------------------------------------------------------------------------------------
+class MMRM:
+    """Mixed model for repeated measures (see the module docstring for the model and methods).
+
+    Parameters
+    ----------
+    covariance : {"UN", "CS", "CSH", "AR1", "AR1H", "TOEPH"}
+        Covariance structure tried first (SAS ``TYPE=``).
+    method : {"REML", "ML"}
+    df : {"satterthwaite", "kenward_roger", "kenward_roger_full", "residual", "asymptotic"}
+        Denominator degrees of freedom (SAS ``DDFM=``); see the module docstring.
+    fallback : sequence of str or None
+        Structures to try, in order, after ``covariance`` fails to converge.
+    group_covariance : bool
+        Separate covariance matrix (same structure) per arm (SAS ``GROUP=ARM``).
+    lsmeans_weights : {"equal", "proportional"}
+    alpha : float
+        Two-sided level of the confidence intervals (0.05 gives 95% CIs).
+
+    Attributes
+    ----------
+    beta_ : ndarray, fixed effects (names in ``coef_names_``)
+    vcov_ : ndarray, their covariance (Kenward-Roger adjusted for the KR methods)
+    vcov_model_ : ndarray, the unadjusted ``(X'V^-1X)^-1``
+    cov_matrix_ : ndarray (T, T), fitted Sigma (dict arm -> Sigma if ``group_covariance``)
+    theta_ : ndarray, covariance parameters (see :mod:`hepatrial.models.mmrm_cov`) of the
+        response divided by ``response_scale_`` (its SD; the fit is done on that scale)
+    theta_vcov_ : ndarray, inverse observed information of ``theta_`` (REML or ML)
+    covariance_used_ : str
+    converged_ : bool
+    optimizer_ : str, the optimiser of the cascade that converged
+    fit_attempts_ : list of (structure, optimiser log)
+    loglik_, aic_, bic_ : float (nlme conventions, see module docstring)
+    n_subjects_, n_obs_, n_missing_response_, n_dropped_incomplete_ : int
+    n_patterns_ : int, number of missingness patterns
+    coef_table_, lsmeans_, diffs_, type3_ : polars.DataFrame
+    """
+
+    def __init__(self, covariance="UN", method="REML", df="satterthwaite",
+                 fallback=("UN", "TOEPH", "AR1H", "CS"), group_covariance=False,
+                 lsmeans_weights="equal", alpha=0.05):
+        self.covariance = covariance.upper()
+        if self.covariance not in STRUCTURES:
+            raise ValueError(f"covariance must be one of {STRUCTURES}")
+        self.method = method.upper()
+        if self.method not in ("REML", "ML"):
+            raise ValueError("method must be 'REML' or 'ML'")
+        if df not in DF_METHODS:
+            raise ValueError(f"df must be one of {DF_METHODS}")
+        if df.startswith("kenward") and self.method != "REML":
+            raise ValueError("Kenward-Roger requires method='REML'")
+        self.df = df
+        self.fallback = tuple(s.upper() for s in (fallback or ()))
+        self.group_covariance = bool(group_covariance)
+        if lsmeans_weights not in ("equal", "proportional"):
+            raise ValueError("lsmeans_weights must be 'equal' or 'proportional'")
+        self.lsmeans_weights = lsmeans_weights
+        self.alpha = alpha
+
+    # ------------------------------------------------------------------------------------------
+    def fit(self, data, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=None,
+            arm="ARM", arm_levels=None, reference=None, covariates=("BASE",), factors=()):
+        """Fit the MMRM.
+
+        Parameters
+        ----------
+        data : polars.DataFrame or pandas.DataFrame
+            Long format, one row per subject and visit. Rows with a missing response are
+            dropped (count in ``n_missing_response_``); rows with other missing model
+            variables too (``n_dropped_incomplete_``).
+        response, subject, visit, arm : str
+            Column names.
+        visit_order : sequence, optional
+            Visit levels in time order (default: sorted values).
+        arm_levels : sequence, optional
+            Arm levels in output order (default: sorted values).
+        reference : optional
+            Reference (control) arm; default the first of ``arm_levels``.
+        covariates : sequence of str
+            Continuous covariates (common slope across visits), e.g. ``["BASE"]``.
+        factors : sequence of str
+            Additive categorical covariates (e.g. randomisation strata).
+
+        Returns
+        -------
+        self
+        """
+        covariates, factors = list(covariates or ()), list(factors or ())
+        design, meta, Xr, y, sidx, vis = _build_design(
+            data, response, subject, visit, visit_order, arm, arm_levels, reference,
+            covariates, factors, self.group_covariance)
+        T = len(meta.visit_levels)
+        n_groups = len(meta.coding_arms) if self.group_covariance else 1
+        S_emp = _empirical_cov(Xr, y, sidx, vis, design.subjects.size, T, design.group,
+                               n_groups)
+        seq = [self.covariance] + [s for s in self.fallback if s != self.covariance]
+        attempts = []
+        for name in seq:
+            structs = [CovStructure(name, T) for _ in range(n_groups)]
+            eng = Engine(design, structs, reml=self.method == "REML")
+            theta0 = np.concatenate([s.start(S) for s, S in zip(structs, S_emp)])
+            theta, H, ok, opt, log = _optimise(eng, theta0)
+            attempts.append((name, log))
+            if ok:
+                break
+        else:
+            raise ConvergenceError(
+                "MMRM did not converge under any covariance structure: "
+                + "; ".join(f"{n}: {lg[-1][1] if lg else 'no attempt'}" for n, lg in attempts))
+
+        self.fit_attempts_ = attempts
+        self.covariance_used_ = name
+        self.converged_ = True
+        self.optimizer_ = opt
+        self._design, self._meta, self._engine = design, meta, eng
+        self._names = dict(response=response, subject=subject, visit=visit, arm=arm)
+        ev = eng.evaluate(theta)
+        self.theta_ = theta
+        self.hessian_ = H
+        self.theta_vcov_ = np.linalg.inv(-H)
+        sc = meta.y_scale
+        self.response_scale_ = sc
+        self.beta_ = ev["beta"] * sc
+        self.coef_names_ = design.col_names
+        self.vcov_model_ = ev["M"] * sc ** 2
+        S = [Sg * sc ** 2 for Sg in ev["S"]]
+        self.cov_matrix_ = ({a: S[g] for g, a in enumerate(meta.coding_arms)}
+                            if self.group_covariance else S[0])
+        p, q = design.p, eng.n_theta
+        self.loglik_ = ev["ll"] - (design.n_obs - (p if self.method == "REML" else 0)) * np.log(sc)
+        self.aic_ = -2 * self.loglik_ + 2 * (p + q)
+        n_eff = design.n_obs - (p if self.method == "REML" else 0)
+        self.bic_ = -2 * self.loglik_ + np.log(n_eff) * (p + q)
+        self.n_subjects_ = int(design.subjects.size)
+        self.n_obs_ = design.n_obs
+        self.n_missing_response_ = meta.n_missing_response
+        self.n_dropped_incomplete_ = meta.n_dropped_incomplete
+        self.n_patterns_ = len(design.patterns)
+        self._inference_setup(ev)
+        self._tables()
+        return self
+
+    # ------------------------------------------------------------------------------------------
+    def _inference_setup(self, ev):
+        """Satterthwaite / KR ingredients. Computed for the scaled response y / s (theta is
+        the same parameter for both: Sigma_y(theta) = s^2 Sigma_z(theta), so A is unchanged and
+        dPhi/dtheta, Phi and Phi_A scale by s^2)."""
+        eng, A = self._engine, self.theta_vcov_
+        s2 = self.response_scale_ ** 2
+        Phi = ev["M"]
+        self._K = None
+        self._D = None
+        if self.df in ("residual", "asymptotic"):
+            self.vcov_ = self.vcov_model_
+            return
+        full = self.df == "kenward_roger_full"
+        need_q = self.df.startswith("kenward")
+        if need_q:
+            K, Q, R = eng.kr_components(self.theta_, ev["W"], second_order=full)
+        else:
+            K = self._k_only(ev["W"])
+        self._K = K
+        self._D = s2 * np.einsum("ab,qbc,cd->qad", Phi, K, Phi, optimize=True)  # dPhi/dtheta
+        if need_q:
+            self.vcov_ = s2 * kr_adjusted_vcov(Phi, K, Q, A, R if full else None)
+        else:
+            self.vcov_ = self.vcov_model_
+
+    def _k_only(self, Ws):
+        eng = self._engine
+        WDW, _ = eng._wdw(self.theta_, Ws)
+        K = np.zeros((eng.n_theta, eng.p, eng.p))
+        for pat, Aw in zip(eng.d.patterns, WDW):
+            k = pat.vis.size
+            K += (Aw.reshape(eng.n_theta, k * k) @ pat.AXX2.T).reshape(eng.n_theta, eng.p, eng.p)
+        return K
+
+    def _df_1d(self, l):
+        if self.df == "residual":
+            # N - rank(X); X has full column rank (checked in _build_design)
+            return float(self.n_obs_ - self._design.p)
+        if self.df == "asymptotic":
+            return np.inf
+        return satterthwaite_1d(l, self.vcov_model_, self._D, self.theta_vcov_)
+
+    def contrast(self, L):
+        """Estimate, SE and df of the rows of ``L`` (each a contrast of ``beta_``)."""
+        L = np.atleast_2d(np.asarray(L, float))
+        est = L @ self.beta_
+        se = np.sqrt(np.einsum("ia,ab,ib->i", L, self.vcov_, L))
+        df = np.array([self._df_1d(l) for l in L])
+        return est, se, df
+
+    def f_test(self, L):
+        """Wald F test of ``L beta = 0``: (num_df, den_df, F, p)."""
+        from scipy import stats
+
+        L = np.atleast_2d(np.asarray(L, float))
+        c = L.shape[0]
+        if self.df in ("residual", "asymptotic"):
+            est = L @ self.beta_
+            F = float(est @ np.linalg.solve(L @ self.vcov_ @ L.T, est) / c)
+            ddf = self._df_1d(L[0])
+        elif self.df.startswith("kenward"):
+            est = L @ self.beta_
+            F = float(est @ np.linalg.solve(L @ self.vcov_ @ L.T, est) / c)
+            ddf, lam = kr_df(L, self.vcov_model_, self._D, self.theta_vcov_)
+            F = F * lam
+        else:
+            c, ddf, F = satterthwaite_md(L, self.beta_, self.vcov_model_, self._D,
+                                         self.theta_vcov_)
+        p = float(stats.f.sf(F, c, ddf)) if np.isfinite(ddf) else float(stats.chi2.sf(F * c, c))
+        return c, float(ddf), float(F), p
+
+    # ------------------------------------------------------------------------------------------
+    def _cell_rows(self, weights=None):
+        """L rows of the LS means: array (n_arms in coding order, T, p)."""
+        meta, d = self._meta, self._design
+        weights = weights or self.lsmeans_weights
+        A, T, p = len(meta.coding_arms), len(meta.visit_levels), d.p
+        base = np.zeros(p)
+        base[0] = 1.0
+        for c, m in zip(meta.covariates, meta.cov_means):
+            base[d.terms[c][0]] = m
+        for f in meta.factors:
+            K = len(meta.factor_levels[f])
+            w = np.full(K, 1.0 / K) if weights == "equal" else meta.factor_props[f]
+            base[d.terms[f]] = w[1:]
+        arm, visit = self._names["arm"], self._names["visit"]
+        out = np.tile(base, (A, T, 1))
+        for a in range(1, A):
+            out[a, :, d.terms[arm][a - 1]] = 1.0
+        for v in range(1, T):
+            out[:, v, d.terms[visit][v - 1]] = 1.0
+        it = d.terms[f"{arm}:{visit}"]
+        for a in range(1, A):
+            for v in range(1, T):
+                out[a, v, it[(a - 1) * (T - 1) + (v - 1)]] = 1.0
+        return out
+
+    def lsmeans(self, weights=None) -> pl.DataFrame:
+        """LS means per arm and visit (``weights`` overrides ``lsmeans_weights``)."""
+        meta = self._meta
+        rows = self._cell_rows(weights)
+        recs = []
+        for arm_name in meta.arm_levels:
+            a = meta.coding_arms.index(arm_name)
+            est, se, df = self.contrast(rows[a])
+            lo, hi, _, _ = t_summary(est, se, df, self.alpha)
+            for v, vis in enumerate(meta.visit_levels):
+                recs.append({"arm": arm_name, "visit": vis, "n": int(meta.cell_n[a, v]),
+                             "lsmean": est[v], "se": se[v], "df": df[v], "lower": lo[v],
+                             "upper": hi[v]})
+        return pl.DataFrame(recs)
+
+    def _tables(self):
+        meta, d = self._meta, self._design
+        self.coef_table_ = pl.DataFrame({
+            "term": d.col_names, "estimate": self.beta_,
+            "se": np.sqrt(np.diag(self.vcov_))})
+        self.lsmeans_ = self.lsmeans()
+        rows = self._cell_rows()
+        recs = []
+        for arm_name in meta.arm_levels:
+            if arm_name == meta.reference:
+                continue
+            a = meta.coding_arms.index(arm_name)
+            L = rows[a] - rows[0]
+            est, se, df = self.contrast(L)
+            lo, hi, t, p = t_summary(est, se, df, self.alpha)
+            for v, vis in enumerate(meta.visit_levels):
+                recs.append({"arm": arm_name, "reference": meta.reference, "visit": vis,
+                             "estimate": est[v], "se": se[v], "df": df[v], "lower": lo[v],
+                             "upper": hi[v], "t": t[v], "p": p[v]})
+        self.diffs_ = pl.DataFrame(recs, schema=_DIFF_SCHEMA if not recs else None)
+        self.type3_ = self._type3(rows)
+
+    def type3_contrasts(self) -> dict:
+        """SAS-style type III hypothesis matrices per model term (rows: contrasts of beta)."""
+        meta, d = self._meta, self._design
+        rows = self._cell_rows("equal")
+        A, T, p = rows.shape
+        arm, visit = self._names["arm"], self._names["visit"]
+        out = {}
+        for c in meta.covariates:
+            L = np.zeros((1, p))
+            L[0, d.terms[c][0]] = 1.0
+            out[c] = L
+        for f in meta.factors:
+            idx = d.terms[f]
+            L = np.zeros((len(idx), p))
+            L[np.arange(len(idx)), idx] = 1.0
+            out[f] = L
+        am = rows.mean(axis=1)  # arm margins
+        if A > 1:
+            out[arm] = am[1:] - am[0]
+        vm = rows.mean(axis=0)
+        if T > 1:
+            out[visit] = vm[1:] - vm[0]
+        if A > 1 and T > 1:
+            out[f"{arm}:{visit}"] = np.array([
+                rows[a, v] - rows[a, 0] - rows[0, v] + rows[0, 0]
+                for a in range(1, A) for v in range(1, T)])
+        return out
+
+    def _type3(self, rows):
+        recs = []
+        for term, L in self.type3_contrasts().items():
+            c, ddf, F, pv = self.f_test(L)
+            recs.append({"term": term, "num_df": c, "den_df": ddf, "F": F, "p": pv})
+        return pl.DataFrame(recs)
+
+
+# ----------------------------------------------------------------------------------------------
+# sensitivity model
+# ----------------------------------------------------------------------------------------------
+def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT",
+                         visit_order=None, time=None, arm="ARM", arm_levels=None,
+                         reference=None, covariates=("BASE",), factors=(), reml=True,
+                         alpha=0.05):
+    r"""Random-intercept-and-slope linear mixed model (sensitivity analysis to the MMRM).
+
+    Model (statsmodels ``MixedLM``; R ``lme4::lmer(CHG ~ BASE + STRATUM + ARM*AVISIT +
+    (1 + TIME | USUBJID))``; SAS ``PROC MIXED; RANDOM INTERCEPT TIME / SUBJECT=USUBJID
+    TYPE=UN``):
+
+    .. math::
+
+        y_{ij} = x_{ij}'\beta + b_{0i} + b_{1i} t_j + e_{ij},\quad
+        (b_{0i}, b_{1i}) \sim N(0, G),\ e_{ij} \sim N(0, \sigma^2),
+
+    with the same fixed effects as :class:`MMRM` (visit as a factor, so the mean trajectory
+    is unstructured) and ``t_j`` the visit time. The within-subject covariance is therefore
+    :math:`Z G Z' + \sigma^2 I` instead of an unstructured :math:`\Sigma`.
+
+    Parameters
+    ----------
+    time : dict or None
+        Visit -> numeric time (e.g. weeks). Default: ``0, 1, ..., T-1`` in ``visit_order``.
+    Other parameters as in :meth:`MMRM.fit`.
+
+    Returns
+    -------
+    dict
+        ``lsmeans`` and ``diffs`` (polars DataFrames as in :class:`MMRM`, LS means with equal
+        factor weights; inference is Wald with *normal* quantiles - statsmodels provides no
+        small-sample df), ``beta``, ``vcov``, ``coef_names``, ``G`` (random-effects
+        covariance), ``sigma2``, ``loglik``, ``converged``.
+    """
+    import statsmodels.api as sm
+
+    design, meta, Xr, y, sidx, vis = _build_design(
+        data, response, subject, visit, visit_order, arm, arm_levels, reference,
+        list(covariates or ()), list(factors or ()), False)
+    y = y * meta.y_scale  # _build_design returns the scaled response
+    tmap = time or {v: float(i) for i, v in enumerate(meta.visit_levels)}
+    tvec = np.array([float(tmap[meta.visit_levels[v]]) for v in vis])
+    Z = np.column_stack([np.ones_like(tvec), tvec])
+    model = sm.MixedLM(y, Xr, groups=sidx, exog_re=Z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit(reml=reml, method=["lbfgs", "bfgs", "nm"])
+    p = Xr.shape[1]
+    beta = np.asarray(res.fe_params)
+    V = np.asarray(res.cov_params())[:p, :p]
+
+    # LS means with the MMRM machinery (same L rows)
+    tmp = MMRM.__new__(MMRM)
+    tmp._meta, tmp._design = meta, design
+    tmp._names = dict(response=response, subject=subject, visit=visit, arm=arm)
+    tmp.lsmeans_weights = "equal"
+    rows = tmp._cell_rows("equal")
+    recs, drecs = [], []
+    for arm_name in meta.arm_levels:
+        a = meta.coding_arms.index(arm_name)
+        est = rows[a] @ beta
+        se = np.sqrt(np.einsum("ia,ab,ib->i", rows[a], V, rows[a]))
+        lo, hi, _, _ = t_summary(est, se, np.full(est.size, np.inf), alpha)
+        for v, visn in enumerate(meta.visit_levels):
+            recs.append({"arm": arm_name, "visit": visn, "n": int(meta.cell_n[a, v]),
+                         "lsmean": est[v], "se": se[v], "df": np.inf, "lower": lo[v],
+                         "upper": hi[v]})
+        if arm_name != meta.reference:
+            L = rows[a] - rows[0]
+            est = L @ beta
+            se = np.sqrt(np.einsum("ia,ab,ib->i", L, V, L))
+            lo, hi, t, pv = t_summary(est, se, np.full(est.size, np.inf), alpha)
+            for v, visn in enumerate(meta.visit_levels):
+                drecs.append({"arm": arm_name, "reference": meta.reference, "visit": visn,
+                              "estimate": est[v], "se": se[v], "df": np.inf, "lower": lo[v],
+                              "upper": hi[v], "t": t[v], "p": pv[v]})
+    return {
+        "lsmeans": pl.DataFrame(recs), "diffs": pl.DataFrame(drecs), "beta": beta, "vcov": V,
+        "coef_names": design.col_names, "G": np.asarray(res.cov_re), "sigma2": float(res.scale),
+        "loglik": float(res.llf), "converged": bool(res.converged),
+    }
