@@ -120,9 +120,22 @@ def test_bad_dates_are_fatal(tmp_path, value, fragment):
     fatal(tmp_path, mutate("lb", 4, LBDTC=value), "lb.csv", "row 4", "column LBDTC", fragment)
 
 
-def test_partial_ae_date_allowed(tmp_path):
+def test_partial_ae_date_allowed_and_flagged(tmp_path):
     findings, *_ = run(tmp_path)
-    assert findings.filter(pl.col("domain") == "AE").filter(pl.col("severity") != "INFO").height == 0
+    ae = findings.filter(pl.col("domain") == "AE")
+    # tiny cut AE row 2 has AESTDTC "2024-02": carried with a WARNING, never fatal
+    assert ae.select("severity", "row", "rule").rows() == [("WARNING", "2", "PARTIAL_DATE")]
+
+
+def test_visit_outside_protocol_window_flagged(tmp_path):
+    doms = tinycut.domains()
+    for r in doms["lb"]:
+        if r["USUBJID"] == "T-003" and r["LBDTC"] == "2024-03-01":
+            r["VISIT"] = "WEEK 4"
+    text = tinycut.STUDY_YAML.replace("window: [15, 42]}", "window: [15, 42], protocol_window: [22, 29]}")
+    findings, *_ = run(tmp_path, doms, study_text=text)
+    # T-003 randomised 2024-02-01: 2024-03-01 is day 30, one day outside [22, 29]
+    assert findings.filter(pl.col("rule") == "OUT_OF_PROTOCOL_WINDOW").height == 5
 
 
 def test_subject_not_in_dm_excluded_with_reason(tmp_path):

@@ -36,6 +36,7 @@ def all_outputs():
         f"{RES}/validation/findings.csv",
         f"{RES}/validation/accounting.csv",
         f"{RES}/validation/traceability.csv",
+        f"{RES}/ard/ard.parquet",
         *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
     ]
 

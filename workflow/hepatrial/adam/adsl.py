@@ -183,7 +183,9 @@ def derive_vars_etiology(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
 def create_adsl_core(domains: dict[str, pl.DataFrame], study: dict, cut: dt.date) -> pl.DataFrame:
     """ADSL without the baseline scores. ``domains`` holds the clean SDTM frames by upper-case code."""
     dm = domains["DM"]
-    extra = [c for c in dict.fromkeys(study["baseline_columns"] + study["strata"]) if c in dm.columns]
+    fixed = {"STUDYID", "USUBJID", "SUBJID", "SITEID", "ARM", "ACTARM", "AGE", "SEX", "RACE", "COUNTRY",
+             "RFSTDTC", "RFICDTC", "DTHDTC"}
+    extra = [c for c in dict.fromkeys(study["baseline_columns"] + study["strata"]) if c in dm.columns and c not in fixed]
     adsl = dm.select(
         "STUDYID", "USUBJID", *(["SUBJID"] if "SUBJID" in dm.columns else []), "SITEID", "ARM", "ACTARM",
         pl.col("AGE").cast(pl.Float64, strict=False).alias("AGE"), "SEX", "RACE", "COUNTRY", "RFSTDTC", "RFICDTC",

@@ -14,7 +14,8 @@ import polars as pl
 from hepatrial.config import cut_date, load_study
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.cut import EXCL_SCHEMA, apply_cut, cross_checks, exclude_unknown_subjects
+from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
+                                  flag_partial_dates)
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain
 from hepatrial.ingest.units import harmonise_lab_units
@@ -109,6 +110,8 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     frames, excl1 = exclude_unknown_subjects(frames, files, findings)
     frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
     cross_checks(frames, files, DOMAINS, findings)
+    check_windows(frames, files, cfg, findings)
+    flag_partial_dates(frames, files, DOMAINS, findings)
     exclusions = (pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA)
                   .sort(["domain", "row"]))
     acct = accounting(rows_in, frames, exclusions, files)

@@ -118,6 +118,59 @@ def exclude_unknown_subjects(frames: dict[str, pl.DataFrame], files: dict[str, s
     return out, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 
+def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: dict, findings: Findings) -> None:
+    """Out-of-window visits (WARNING, carried): a scheduled record (VISIT given) whose day from the
+    origin falls outside every analysis window, or in the window of another visit than the one its
+    VISIT names (when VISIT uses the config's visit labels). Windowing in ADaM decides what is analysed."""
+    from hepatrial.adam.common import compute_ady
+
+    dm, ds = frames["DM"], frames["DS"]
+    first, second = ("RANDDT", "_fd") if cfg["origin"] == "randomization" else ("_fd", "RANDDT")
+    origin = (dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd")).join(randomisation_dates(ds), on="USUBJID",
+                                                                         how="left")
+              .select("USUBJID", pl.coalesce(first, second).alias("ORIGDT")))
+    labels = {v["label"].upper() for v in cfg["visits"]}
+    for dom, col in (("LB", "LBDTC"), ("RS", "RSDTC"), ("QS", "QSDTC")):
+        df = frames.get(dom)
+        if df is None or df.height == 0 or "VISIT" not in df.columns:
+            continue
+        d = (df.filter(pl.col("VISIT").is_not_null()).join(origin, on="USUBJID", how="inner")
+             .with_columns(dtc_date(col).alias("ADT")).with_columns(compute_ady("ADT", "ORIGDT").alias("ADY")))
+        win = pl.lit(None, pl.Utf8)
+        for v in reversed(cfg["visits"]):
+            win = pl.when(pl.col("ADY").is_between(v["window"][0], v["window"][1])).then(pl.lit(v["label"])).otherwise(win)
+        d = d.with_columns(win.alias("_win"), pl.col("VISIT").str.to_uppercase().alias("_vis"))
+        d = d.filter(pl.col("ADY").is_not_null())
+        outside = d.filter(pl.col("_win").is_null() & ~pl.col("_vis").str.contains("UNSCHED|SCREEN"))
+        findings.add_rows(outside, "WARNING", dom, files[dom], "OUT_OF_WINDOW",
+                          "scheduled visit outside every analysis window; carried as UNSCHEDULED, not analysed",
+                          column=col)
+        moved = d.filter(pl.col("_win").is_not_null() & pl.col("_vis").is_in(sorted(labels))
+                         & (pl.col("_vis") != pl.col("_win").str.to_uppercase()))
+        findings.add_rows(moved, "WARNING", dom, files[dom], "VISIT_WINDOW_MISMATCH",
+                          "visit date falls in the analysis window of another visit; windowed by its date",
+                          column=col)
+        pw = [(v["label"].upper(), *v["protocol_window"]) for v in cfg["visits"] if v.get("protocol_window")]
+        if pw:
+            pwin = pl.DataFrame(pw, schema={"_vis": pl.Utf8, "_plo": pl.Int64, "_phi": pl.Int64}, orient="row")
+            late = d.join(pwin, on="_vis", how="inner").filter(~pl.col("ADY").is_between(pl.col("_plo"), pl.col("_phi")))
+            findings.add_rows(late, "WARNING", dom, files[dom], "OUT_OF_PROTOCOL_WINDOW",
+                              "visit outside its protocol window (protocol deviation); analysed by its date",
+                              column=col)
+
+
+def flag_partial_dates(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, findings: Findings) -> None:
+    """Partial dates where the contract allows them: WARNING, carried and imputed in ADaM."""
+    from hepatrial.dates import dtc_precision
+
+    for dom, df in frames.items():
+        for col in specs[dom].partial_dates:
+            if col in df.columns:
+                part = df.filter(dtc_precision(col).is_in(["M", "Y"]))
+                findings.add_rows(part, "WARNING", dom, files[dom], "PARTIAL_DATE",
+                                  "partial date; imputed in ADaM by the documented rule (flag --DTF)", column=col)
+
+
 def cross_checks(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, findings: Findings) -> None:
     """Consistency across domains: flagged, never changed."""
     dm, ds = frames["DM"], frames["DS"]

@@ -59,6 +59,13 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
     findings.add_rows(lb.filter(not_num).with_columns(pl.col("_val_txt").alias("LBORRES")), "WARNING", "LB",
                       file, "LB_RESULT_NOT_NUMERIC", "result is not numeric; carried as text (AVALC), no AVAL",
                       column="LBORRES")
+    conv = (lb.filter(known & pl.col("_factor").is_not_null() & (pl.col("_factor") != 1.0))
+            .group_by("LBTESTCD", "_unit").agg(pl.len(), pl.col("SRCROW").min(), pl.col("_stdu").first())
+            .sort("LBTESTCD", "_unit"))
+    for r in conv.iter_rows(named=True):
+        findings.add("INFO", "LB", file, "LB_UNIT_CONVERTED",
+                     f"{r['len']} {r['LBTESTCD']} value(s) in {r['_unit']} converted to {r['_stdu']} (first at this row)",
+                     row=r["SRCROW"], column="LBORRESU", value=r["_unit"])
     factor = pl.when(known).then(pl.col("_factor")).otherwise(1.0)
     std_unit = pl.when(known).then(pl.col("_stdu")).otherwise(pl.col("_unit"))
     rng = [pl.col(c).cast(pl.Float64, strict=False) if c in lb.columns else pl.lit(None, pl.Float64)
