@@ -16,6 +16,9 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/survival.smk"
+include: "workflow/rules/tlf_common.smk"
+include: "workflow/rules/tlf.smk"
+include: "workflow/rules/dlt.smk"
 
 
 rule all:

@@ -70,6 +70,7 @@ def test_parallel_two_arms_row_keys():
     assert keys(ard) == {
         *{("KM", "TFS", a, "") for a in ("A", "B", "ALL")},
         *{("KM_MEDIAN", "TFS", a, "") for a in ("A", "B", "ALL")},
+        *{("KM_EVENTS", "TFS", a, "") for a in ("A", "B", "ALL")},
         *{("CIF", p, a, "") for p in ("TFS_DEATH", "TFS_LTX") for a in ("A", "B", "ALL")},
         ("LOGRANK", "TFS", "A", "B"), ("COX", "TFS", "A", "B"),
         ("GRAY", "TFS_DEATH", "A", "B"), ("GRAY", "TFS_LTX", "A", "B"),
@@ -102,6 +103,10 @@ def test_km_values_by_arm_and_pooled():
     assert [val(ard, "KM", a, "n_event_cum", 5) for a in ("A", "B", "ALL")] == [2, 2, 4]
     assert [val(ard, "KM_MEDIAN", a, "median") for a in ("A", "B", "ALL")] == [3.0, 5.0, 5.0]
     assert method(ard, "KM") == {"KM log-log Greenwood"}
+    # KM_EVENTS by hand: arm A 2 events (S01, S03) of 4, arm B 2 (S06, S07) of 4
+    assert [val(ard, "KM_EVENTS", a, "n_event") for a in ("A", "B", "ALL")] == [2, 2, 4]
+    assert [val(ard, "KM_EVENTS", a, "n_censor") for a in ("A", "B", "ALL")] == [2, 2, 4]
+    assert val(ard, "KM_EVENTS", "ALL", "pct_event") == pytest.approx(50.0)
 
 
 def test_cif_paramcds_follow_crcode():
@@ -132,7 +137,7 @@ def test_cif_of_a_clinical_event_parameter_and_none_for_os():
     assert ltx["value"].is_nan().all() and "no events of this cause" in ltx["method"][0]
     os_ = adtte([(s, a, t, c, 1 if c == 0 else 0, x) for s, a, t, c, _, x in BASE], "OS")
     ard, _ = survival_ard(os_, study(), "OS")
-    assert set(ard["analysis"]) == {"KM", "KM_MEDIAN", "LOGRANK", "COX"}
+    assert set(ard["analysis"]) == {"KM", "KM_EVENTS", "KM_MEDIAN", "LOGRANK", "COX"}
 
 
 def test_comparisons_match_the_estimators_with_the_reference_arm():
@@ -165,7 +170,7 @@ def test_no_comparisons_without_a_parallel_design(design):
     d = adtte().with_columns(pl.col("TRT01P").replace({"A": "Cohort 1", "B": "Cohort 2"}))
     cfg = study(arms=("Cohort 1", "Cohort 2"), reference=None, design=design)
     ard, km = survival_ard(d, cfg, "TFS")
-    assert set(ard["analysis"]) == {"KM", "KM_MEDIAN", "CIF"}
+    assert set(ard["analysis"]) == {"KM", "KM_EVENTS", "KM_MEDIAN", "CIF"}
     assert set(ard["arm"]) == {"Cohort 1", "Cohort 2", "ALL"}
     assert set(ard["comparator"]) == {""}
     assert km["arm"].unique().sort().to_list() == ["ALL", "Cohort 1", "Cohort 2"]

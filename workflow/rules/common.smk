@@ -37,6 +37,7 @@ def all_outputs():
         f"{RES}/validation/accounting.csv",
         f"{RES}/validation/traceability.csv",
         f"{RES}/ard/ard.parquet",
+        *tlf_outputs(),
         *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
     ]
 
@@ -57,5 +58,8 @@ def ard_parts():
     parts = [f"{RES}/ard/parts/desc_{p}.parquet" for p in bds_params()]
     parts += [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
     parts += [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
-    parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet"]
+    parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",
+              f"{RES}/ard/parts/baseline.parquet"]
+    if STUDY["study"]["design"] == "dose_escalation":
+        parts.append(f"{RES}/ard/parts/dlt.parquet")
     return parts

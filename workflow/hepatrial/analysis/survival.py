@@ -137,6 +137,10 @@ def _km_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float]
     m_km, m_med = "KM log-log Greenwood", "KM median, log-log CI"
     tables = []
     for arm, df in groups.items():
+        n, n_ev = df.height, int((df["CNSR"] == 0).sum()) if df.height else 0
+        pct = (lambda k: 100.0 * k / n) if n else (lambda k: None)  # noqa: E731
+        out.add("KM_EVENTS", arm, {"n": n, "n_event": n_ev, "pct_event": pct(n_ev), "n_censor": n - n_ev,
+                                   "pct_censor": pct(n - n_ev)}, "subjects, events (CNSR = 0) and censored")
         if df.height == 0:
             for t in landmarks:
                 out.add("KM", arm, {"n_risk": 0, "n_event_cum": 0}, m_km, time=t)

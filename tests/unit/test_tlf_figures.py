@@ -1,0 +1,102 @@
+"""Figures: valid PNG of the documented size and a PDF, byte-identical on rerun; KM risk table = ARD n_risk."""
+
+from __future__ import annotations
+
+import struct
+
+import polars as pl
+import pytest
+
+from hepatrial.tlf import figures as G
+from hepatrial.tlf.tables import ARD
+from test_tlf_data import CUT, adeff, adtte, build_ard, km_step, study
+
+DPI = 30  # low resolution keeps the tests fast; the rules write 300 dpi
+SIZE = {"mmrm": (7, 5), "observed": (7, 5), "labs": (9, 4), "spaghetti": (8, 4.5), "waterfall": (7, 5),
+        "km": (7.5, 5.5), "cif": (8, 4.5), "forest": (7.5, 5.5), "ctp_shift": (7, 5)}
+
+
+@pytest.fixture(scope="module")
+def ard(tmp_path_factory):
+    st = study(tmp_path_factory.mktemp("f"))
+    return ARD(build_ard(st), st, CUT)
+
+
+def plot_of(kind: str, ard: ARD):
+    if kind == "mmrm":
+        return G.fig_mmrm(ard, "MELD")
+    if kind == "observed":
+        return G.fig_observed(ard, "MELD")
+    if kind == "labs":
+        return G.fig_labs(ard, ["BILI", "ALB", "INR"])
+    if kind == "spaghetti":
+        return G.fig_spaghetti(adeff(), ard, "MELD")
+    if kind == "waterfall":
+        return G.fig_waterfall(adeff(), ard, "MELD")
+    if kind == "km":
+        return G.fig_km(km_step(ard.study).rename({"arm": "group"}), ard, "TFS")
+    if kind == "cif":
+        tab, labels = G.cif_steps(adtte(), "DECOMP", ard.study)
+        return G.fig_cif(tab, ard, "DECOMP", labels)
+    if kind == "forest":
+        return G.fig_forest(ard)
+    return G.fig_ctp_shift(ard)
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.mark.parametrize("kind", sorted(SIZE))
+def test_figure_is_a_png_of_the_documented_size_and_a_pdf(kind, ard, tmp_path):
+    png, pdf = tmp_path / f"{kind}.png", tmp_path / f"{kind}.pdf"
+    G.save(plot_of(kind, ard), png, pdf, dpi=DPI)
+    w, h = SIZE[kind]
+    assert png_size(png) == (round(w * DPI), round(h * DPI))
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert b"tEXt" not in png.read_bytes()  # no Software chunk
+    assert b"CreationDate" not in pdf.read_bytes()
+
+
+def test_figures_are_byte_identical_on_rerun(ard, tmp_path):
+    out = []
+    for run in ("a", "b"):
+        png, pdf = tmp_path / f"km_{run}.png", tmp_path / f"km_{run}.pdf"
+        G.save(plot_of("km", ard), png, pdf, dpi=DPI)
+        out.append((png.read_bytes(), pdf.read_bytes()))
+    assert out[0] == out[1]
+
+
+def test_km_risk_table_equals_ard_n_risk_at_the_landmarks(ard):
+    step = km_step(ard.study).rename({"arm": "group"})
+    groups = ard.arms
+    rc = pl.from_pandas(G.km_risk_table(step, ard, "TFS", groups)[["group", "time", "n_risk"]])
+    landmarks = ard.rows("KM", paramcd="TFS", stat="n_risk")
+    assert landmarks.height > 0
+    for r in landmarks.filter(pl.col("arm").is_in(groups)).iter_rows(named=True):
+        drawn = rc.filter((pl.col("group") == r["arm"]) & (pl.col("time") == r["time"]))["n_risk"].to_list()
+        assert drawn == [int(r["value"])], r
+    # and the numbers drawn are exactly that table (the plot's text layer)
+    plot = G.fig_km(step, ard, "TFS")
+    text = [lyr.geom.data for lyr in plot.layers if "n_risk" in getattr(lyr.geom.data, "columns", [])]
+    assert len(text) == 1 and text[0]["label"].tolist() == [str(x) for x in rc["n_risk"].to_list()]
+    # at day 0 everyone is at risk
+    assert rc.filter(pl.col("time") == 0)["n_risk"].to_list() == [3, 3]
+
+
+def test_risk_counts_use_the_first_step_at_or_after_the_time():
+    step = pl.DataFrame({"group": ["A"] * 3, "time": [5.0, 10.0, 20.0], "n_risk": [4, 3, 1]})
+    got = G.risk_counts(step, [0.0, 5.0, 6.0, 20.0, 21.0], ["A"])["n_risk"].to_list()
+    assert got == [4, 4, 3, 1, 0]
+
+
+def test_arm_colours_and_order_from_the_config(ard):
+    assert G.arm_colours(ard.study) == {"UC-MSC": "#0072B2", "Placebo": "#E69F00"}  # Okabe-Ito defaults
+
+
+def test_figure_without_data_says_so(ard):
+    empty = ARD(ard.df.filter(pl.col("analysis") != "MMRM_LSMEAN"), ard.study, CUT)
+    plot = G.fig_mmrm(empty, "MELD")
+    assert plot.data["t"].tolist() == ["No MMRM results in the ARD of this cut"]

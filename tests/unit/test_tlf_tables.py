@@ -1,0 +1,207 @@
+"""Tables from the ARD: every number shown is an ARD value after formatting (read back from the CSV)."""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+
+import polars as pl
+import pytest
+
+from hepatrial.tlf import format as F
+from hepatrial.tlf.render import write_csv
+from hepatrial.tlf.tables import ARD, TABLES, build_table, listing_deaths, listing_sae
+from test_tlf_data import CUT, adae, adsl, build_ard, study
+
+NUM = re.compile(r"-?\d+(?:\.\d+)?")
+SUMMARY = sorted(TABLES) + ["mmrm_MELD", "desc_MELD", "desc_BILI"]
+
+
+@pytest.fixture(scope="module")
+def parallel(tmp_path_factory):
+    st = study(tmp_path_factory.mktemp("p"))
+    return ARD(build_ard(st), st, CUT)
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    st = study(tmp_path_factory.mktemp("s"), "single_arm")
+    return ARD(build_ard(st), st, CUT)
+
+
+def read_back(table, tmp_path) -> list[dict]:
+    path = tmp_path / f"{table.name}.csv"
+    write_csv(table, path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def cell(rows, group, label, column):
+    hits = [r[column] for r in rows if r["group"] == group and r["label"] == label]
+    assert len(hits) == 1, (group, label, hits)
+    return hits[0]
+
+
+def formatted_values(ard: ARD, analyses: list[str]) -> set[str]:
+    """Every ARD value of ``analyses`` as any of the table formats could show it."""
+    out = set()
+    for v in ard.df.filter(pl.col("analysis").is_in(analyses))["value"].to_list():
+        if v is None or math.isnan(v):
+            continue
+        out |= {F.round_half_up(v, d) for d in range(5)}
+        out.add(F.round_half_up(100 * v, 1))  # survival and cumulative incidence shown as %
+    return out
+
+
+@pytest.mark.parametrize("name", SUMMARY)
+def test_every_number_in_the_table_is_a_formatted_ard_value(name, parallel, tmp_path):
+    table = build_table(name, parallel, "tlf_test")
+    analyses = re.match(r"Source: ARD analyses (.*?); rule", table.source).group(1).split(", ")
+    allowed = formatted_values(parallel, analyses)
+    rows = read_back(table, tmp_path)
+    assert rows, name
+    checked = 0
+    for r in rows:
+        for col in table.columns:
+            text = r[col].replace("<0.001", "").replace(">0.999", "")
+            if text == "0" and "0" not in allowed:
+                # AE_INCIDENCE has no row for an arm without the event: the table shows 0
+                arm = next(a for a in parallel.arms + ["ALL"] if col.startswith(a if a != "ALL" else "Total"))
+                assert name == "ae_soc_pt" and parallel.get("AE_INCIDENCE", r["label"], arm, "n_subjects",
+                                                            "SAFETY") is None, (name, r, col)
+                continue
+            for token in NUM.findall(text):
+                assert token in allowed, (name, r["group"], r["label"], col, r[col])
+                checked += 1
+    assert checked > 0, name
+    for col in table.columns:  # the N of every column header is the ARD BIGN
+        m = re.search(r"\(N=(\d+)\)", col)
+        if m:
+            assert m.group(1) in formatted_values(parallel, ["BIGN"])
+
+
+def test_headers_carry_n_per_arm_in_config_order_then_total(parallel):
+    assert build_table("baseline", parallel, "r").columns == ["UC-MSC (N=3)", "Placebo (N=3)", "Total (N=6)"]
+    assert build_table("ae_overview", parallel, "r").columns == ["UC-MSC (N=3)", "Placebo (N=2)", "Total (N=5)"]
+    assert build_table("mmrm_MELD", parallel, "r").columns == ["UC-MSC (N=3)", "Placebo (N=3)"]
+
+
+def test_baseline_cells(parallel, tmp_path):
+    rows = read_back(build_table("baseline", parallel, "r"), tmp_path)
+    assert cell(rows, "Age (years)", "Mean (SD)", "UC-MSC (N=3)") == "52.0 (8.19)"   # mean 52, SD sqrt(67)
+    assert cell(rows, "Age (years)", "Min, Max", "Total (N=6)") == "38, 70"
+    assert cell(rows, "Sex, n (%)", "Missing", "Placebo (N=3)") == "1 (33.3)"
+    assert cell(rows, "Sex, n (%)", "Missing", "UC-MSC (N=3)") == "0"
+    assert cell(rows, "MELD at baseline", "n", "Placebo (N=3)") == "2"
+    # every CTP class is listed, the absent one with zero counts from the ARD
+    assert [r["label"] for r in rows if r["group"] == "CTP class at baseline, n (%)"] == ["A", "B", "C"]
+    assert cell(rows, "CTP class at baseline, n (%)", "A", "Total (N=6)") == "0"
+
+
+def test_disposition_cells_and_footnotes(parallel, tmp_path):
+    t = build_table("disposition", parallel, "tlf_disposition")
+    rows = read_back(t, tmp_path)
+    assert cell(rows, "", "Randomised (ITT)", "Total (N=6)") == "6 (100.0)"
+    assert cell(rows, "", "Discontinued the study", "UC-MSC (N=3)") == "1 (33.3)"
+    assert cell(rows, "", "Death", "UC-MSC (N=3)") == "1 (33.3)"
+    assert cell(rows, "", "Treated (at least one infusion)", "Placebo (N=3)") == "2 (66.7)"
+    assert any("% of ITT in arm" in f for f in t.footnotes)
+    assert "rule tlf_disposition" in t.source and CUT in t.source
+
+
+def test_mmrm_cells_decimals_p_and_covariance(parallel, tmp_path):
+    t = build_table("mmrm_MELD", parallel, "r")
+    rows = read_back(t, tmp_path)
+    assert cell(rows, "WEEK 8", "LS mean (SE)", "UC-MSC (N=3)") == "-2.6 (0.46)"
+    assert cell(rows, "WEEK 8", "95% CI", "Placebo (N=3)") == "(-0.6, 1.5)"
+    assert cell(rows, "WEEK 8", "Difference vs Placebo (SE)", "UC-MSC (N=3)") == "-3.0 (0.64)"
+    assert cell(rows, "WEEK 8", "Difference vs Placebo (SE)", "Placebo (N=3)") == ""
+    assert cell(rows, "WEEK 8", "p-value", "UC-MSC (N=3)") == "<0.001"
+    assert cell(rows, "WEEK 4", "p-value", "UC-MSC (N=3)") == "0.052"
+    assert [r["group"] for r in rows][0] == "WEEK 4"
+    assert any("Covariance structure used and model: TOEPH;" in f for f in t.footnotes)
+    assert any("UN REML Satterthwaite" in f for f in t.footnotes)
+
+
+def test_km_risk_counts_and_comparisons(parallel, tmp_path):
+    rows = read_back(build_table("km", parallel, "r"), tmp_path)
+    for arm, col in (("UC-MSC", "UC-MSC (N=3)"), ("Placebo", "Placebo (N=3)"), ("ALL", "Total (N=6)")):
+        n = parallel.get("KM", "TFS", arm, "n_risk", "ITT", time=28.0)
+        assert cell(rows, "Transplant-free survival", "At risk at day 28 (week 4)", col) == F.fmt_int(n)
+    assert cell(rows, "Transplant-free survival", "Events, n (%)", "Total (N=6)") == "2 (33.3)"
+    assert cell(rows, "Transplant-free survival", "Censored, n (%)", "UC-MSC (N=3)") == "2 (66.7)"
+    # the survival rule writes KM_EVENTS for every parameter, so every group shows its events
+    assert {r["group"] for r in rows if r["label"].startswith("Events")} == {r["group"] for r in rows}
+    labels = [r["label"] for r in rows if r["group"] == "Transplant-free survival"]
+    assert any(lab.startswith("Log-rank test p-value") for lab in labels)
+    assert any(lab.startswith("Hazard ratio vs Placebo (95% CI)") for lab in labels)
+
+
+def test_ae_soc_pt_sorted_by_frequency_with_events(parallel, tmp_path):
+    rows = read_back(build_table("ae_soc_pt", parallel, "r"), tmp_path)
+    socs = list(dict.fromkeys(r["group"] for r in rows))
+    assert socs == ["General disorders and administration site conditions", "Hepatobiliary disorders"]
+    gen = [r["label"] for r in rows if r["group"] == socs[0]]
+    assert gen == [socs[0], "Pyrexia", "Fatigue"]
+    assert cell(rows, socs[0], "Pyrexia", "UC-MSC (N=3)") == "1 (33.3) [2]"
+    assert cell(rows, socs[0], "Pyrexia", "Placebo (N=2)") == "1 (50.0) [1]"
+    assert cell(rows, socs[0], "Fatigue", "Placebo (N=2)") == "0"
+
+
+def test_lab_shift_and_abnormal_cells(parallel, tmp_path):
+    rows = read_back(build_table("lab_shift", parallel, "r"), tmp_path)
+    g = "Total bilirubin (umol/L): UC-MSC (N=3)"
+    assert cell(rows, g, "Baseline HIGH", "Worst post-baseline: NORMAL") == "1 (33.3)"
+    assert cell(rows, g, "Total", "Total") == "3 (100.0)"
+    rows = read_back(build_table("lab_abn", parallel, "r"), tmp_path)
+    assert cell(rows, "Total bilirubin (umol/L)", "WEEK 4", "Placebo (N=2)") == "2/2 (100.0)"
+    assert cell(rows, "Total bilirubin (umol/L)", "WEEK 4", "Total (N=5)") == "2/4 (50.0)"
+
+
+def test_desc_table_observed_and_change(parallel, tmp_path):
+    rows = read_back(build_table("desc_MELD", parallel, "r"), tmp_path)
+    # WEEK 8 change: UC-MSC -3, -3 -> mean -3.0 (SD 0.00)
+    labels = [(r["group"], r["label"]) for r in rows]
+    i = labels.index(("WEEK 8", "Change from baseline"))
+    assert rows[i + 2]["label"] == "Mean (SD)" and rows[i + 2]["UC-MSC (N=3)"] == "-3.0 (0.00)"
+    assert rows[i + 1]["Placebo (N=3)"] == "3"
+
+
+def test_single_arm_design_has_no_comparisons(single, tmp_path):
+    km = read_back(build_table("km", single, "r"), tmp_path)
+    assert not any(r["label"].startswith(("Log-rank", "Hazard", "Cox")) for r in km)
+    cif = read_back(build_table("cif", single, "r"), tmp_path)
+    assert not any("Gray" in r["label"] for r in cif)
+    sub = build_table("subgroup", single, "r")
+    assert sub.rows[0].label.startswith("No data")
+    assert build_table("baseline", single, "r").columns == ["UC-MSC (N=3)", "Placebo (N=3)", "Total (N=6)"]
+
+
+def test_mmrm_without_differences_shows_ls_means_only(parallel):
+    df = parallel.df.filter(pl.col("analysis") != "MMRM_DIFF")
+    t = build_table("mmrm_MELD", ARD(df, parallel.study, CUT), "r")
+    assert t.rows and not any(r.label.startswith(("Difference", "p-value")) for r in t.rows)
+
+
+def test_table_without_ard_rows_says_so(parallel):
+    t = build_table("mmrm_CTPSCORE", parallel, "r")
+    assert [r.label for r in t.rows] == ["No data for this table in the ARD of this cut."]
+
+
+def test_unknown_table_name_is_a_user_error(parallel):
+    from hepatrial.errors import HepatrialError
+
+    with pytest.raises(HepatrialError, match="unknown table"):
+        build_table("nonsense", parallel, "r")
+
+
+def test_listings_from_adam(tmp_path, parallel):
+    st = parallel.study
+    sae = read_back(listing_sae(adae(), adsl(), st, CUT), tmp_path)
+    assert [(r["group"], r["label"], r["Grade"]) for r in sae] == [("UC-MSC", "S3", "5"), ("Placebo", "S4", "3")]
+    assert sae[0]["Preferred term (reported term)"] == "Hepatic failure (liver failure {acute})"
+    deaths = read_back(listing_deaths(adsl(), adae(), st, CUT), tmp_path)
+    assert len(deaths) == 1
+    assert (deaths[0]["label"], deaths[0]["Date of death"], deaths[0]["Study day"]) == ("S3", "2024-03-01", "52")
+    assert deaths[0]["Fatal AE (preferred term)"] == "Hepatic failure"

@@ -1,0 +1,87 @@
+"""The tlf rules under Snakemake, and ``snakemake --report`` offline.
+
+The ARD, ADaM and KM step tables of the literal data (test_tlf_data) are written where the upstream
+rules would put them; ``--allowed-rules`` keeps the run to the TLF rules, so the test takes seconds
+instead of the whole DAG. Runs the real rule files (workflow/rules/tlf.smk) through the project's
+Snakefile.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
+
+ROOT = Path(__file__).resolve().parents[2]
+TLF_RULES = ["tlf_disposition", "tlf_baseline", "tlf_exposure", "tlf_mmrm", "tlf_desc_efficacy", "tlf_desc_labs",
+             "tlf_desc_qol", "tlf_km", "tlf_cif", "tlf_ae_overview", "tlf_ae_soc_pt", "tlf_lab_shift", "tlf_lab_abn",
+             "tlf_subgroup", "tlf_listing_sae", "tlf_listing_deaths", "tlf_fig_mmrm", "tlf_fig_observed_efficacy",
+             "tlf_fig_observed_labs", "tlf_fig_observed_qol", "tlf_fig_labs", "tlf_fig_spaghetti",
+             "tlf_fig_waterfall", "tlf_fig_forest", "tlf_fig_ctp_shift", "tlf_fig_km", "tlf_fig_cif"]
+RUN = ["tables/disposition.csv", "tables/mmrm_MELD.rtf", "tables/km.html", "tables/l_deaths.csv",
+       "figures/km_TFS.png", "figures/forest_MELD.png"]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("wf")
+    st = study(tmp)
+    cut = tmp / "cut" / "2024-06-30"
+    cut.mkdir(parents=True)
+    res = tmp / "res" / "LIT" / "2024-06-30"
+    for sub in ("adam", "ard/km"):
+        (res / sub).mkdir(parents=True)
+    for name, df in (("adsl", adsl()), ("adeff", adeff()), ("adlb", adlb()), ("adae", adae()), ("adtte", adtte())):
+        df.write_parquet(res / "adam" / f"{name}.parquet")
+    build_ard(st).write_parquet(res / "ard" / "ard.parquet")
+    for p in ("TFS", "DECOMP"):
+        km_step(st, p).write_parquet(res / "ard" / "km" / f"{p}.parquet")
+    # The project's Snakefile, with the tlf rules added when it does not include them yet.
+    snakefile = tmp / "Snakefile"
+    has_tlf = "tlf.smk" in (ROOT / "Snakefile").read_text()
+    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n'
+                         + ("" if has_tlf else f'include: "{ROOT / "workflow/rules/tlf.smk"}"\n')
+                         + "\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n")
+    return {"tmp": tmp, "res": res, "snakefile": snakefile, "study": tmp / "study_parallel.yaml", "cut": cut}
+
+
+def snakemake(project, *args) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(project["snakefile"]), "--cores", "2", "--nolock",
+           "--config", f"study={project['study']}", f"cut={project['cut']}",
+           f"results_dir={project['tmp'] / 'res'}", f"reports_dir={project['tmp'] / 'rep'}",
+           "--allowed-rules", *TLF_RULES, "all_tlf", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.workflow
+def test_every_tlf_output_has_a_rule(project):
+    out = snakemake(project, "--dry-run", "--", "all_tlf")
+    assert out.returncode == 0, out.stderr[-3000:]
+    jobs = dict(re.findall(r"^(tlf_\w+)\s+(\d+)$", out.stdout, re.M))
+    assert int(jobs["tlf_fig_km"]) == 2 and int(jobs["tlf_fig_cif"]) == 2  # TFS and DECOMP
+    assert int(jobs["tlf_mmrm"]) == 2  # MELD and CTPSCORE (the schema's default mmrm_params)
+    assert "tlf_subgroup" in jobs and "tlf_listing_sae" in jobs
+
+
+@pytest.mark.workflow
+def test_rules_write_outputs_and_the_report_builds_offline(project):
+    targets = [str(project["res"] / t) for t in RUN]
+    out = snakemake(project, "--", *targets)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for t in targets:
+        assert Path(t).stat().st_size > 0, t
+    head = (project["res"] / "tables" / "disposition.csv").read_text().splitlines()[0]
+    assert head == "group,label,UC-MSC (N=3),Placebo (N=3),Total (N=6)"
+    assert (project["res"] / "tables" / "mmrm_MELD.rtf").read_text().startswith("{\\rtf1")
+    report = project["tmp"] / "report.html"
+    out = snakemake(project, "--report", str(report), "--", *targets)
+    assert out.returncode == 0, out.stderr[-3000:]
+    html = report.read_text(encoding="utf-8")
+    assert "km_TFS.png" in html and "disposition.csv" in html
+    assert "Survival" in html and "Disposition" in html  # report categories
+    assert not re.search(r"<script[^>]+src=\"https?://", html)  # self-contained: no external scripts

@@ -1,0 +1,431 @@
+"""Figures (plotnine), PNG and PDF, byte-identical across reruns.
+
+Group-level figures read the ARD (``DESC``, ``MMRM_LSMEAN``, ``SUBGROUP``, ``SHIFT_CTP``) or the
+Kaplan-Meier step table the survival rule writes beside it; individual-level figures (spaghetti,
+waterfall) read ADEFF. Arm colours and order come from the study config (Okabe-Ito by default).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import plotnine as p9  # noqa: E402
+import polars as pl  # noqa: E402
+
+from hepatrial.tlf import format as F  # noqa: E402
+from hepatrial.tlf.tables import ARD, CAT_LABEL, VAR_LABEL, param_label  # noqa: E402
+
+WIDTH, HEIGHT = 7.0, 5.0
+DPI = 300
+PNG_METADATA = {"Software": None}
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+CTP_COLOURS = {"A": "#009E73", "B": "#E69F00", "C": "#D55E00", "Missing": "#999999"}
+
+
+def arm_colours(study: dict) -> dict[str, str]:
+    return {a["label"]: a["colour"] for a in study["arms"]}
+
+
+def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
+    return p9.theme_bw(base_size=10) + p9.theme(figure_size=size, legend_position="bottom",
+                                                panel_grid_minor=p9.element_blank(),
+                                                plot_title=p9.element_text(size=11))
+
+
+def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
+    """PNG (``dpi``) and PDF with no creation date, producer or software version in the metadata,
+    so that a rerun writes the same bytes."""
+    fig = plot.draw()
+    try:
+        Path(png).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(png, dpi=dpi, metadata=PNG_METADATA)
+        if pdf is not None:
+            fig.savefig(pdf, metadata=PDF_METADATA)
+    finally:
+        plt.close(fig)
+
+
+def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
+    vis = sorted(ard.study["visits"], key=lambda v: v["avisitn"])
+    pos = {v["label"]: float(v["avisitn"]) for v in vis}
+    return pos, [pos[v["label"]] for v in vis], [_short_visit(v["label"]) for v in vis]
+
+
+def _short_visit(label: str) -> str:
+    """Axis label of a visit: the week number for ``WEEK n``, ``BL`` for the baseline."""
+    if label.upper().startswith("WEEK "):
+        return label[5:]
+    return "BL" if label.upper() == "BASELINE" else label
+
+
+def _empty(title: str, message: str) -> p9.ggplot:
+    return (p9.ggplot(pd.DataFrame({"x": [0.0], "y": [0.0], "t": [message]}), p9.aes("x", "y", label="t"))
+            + p9.geom_text(size=10) + p9.labs(title=title, x="", y="") + _theme()
+            + p9.theme(axis_text=p9.element_blank(), axis_ticks=p9.element_blank()))
+
+
+def _arm_scales(study: dict, aesthetics=("colour", "fill")) -> list:
+    cols = arm_colours(study)
+    order = list(cols)
+    return [p9.scale_colour_manual(values=cols, limits=order, name="Arm") if "colour" in aesthetics else None,
+            p9.scale_fill_manual(values=cols, limits=order, name="Arm") if "fill" in aesthetics else None]
+
+
+def _add(plot, layers):
+    for layer in layers:
+        if layer is not None:
+            plot = plot + layer
+    return plot
+
+
+def _dodge(ard: ARD, width: float) -> dict[str, float]:
+    k = len(ard.arms)
+    return {a: (i - (k - 1) / 2) * width for i, a in enumerate(ard.arms)}
+
+
+def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
+    """LS mean change from baseline with 95% CI by visit and arm (ARD MMRM_LSMEAN)."""
+    title = f"{param_label(paramcd)}: LS mean change from baseline (MMRM)"
+    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd).filter(pl.col("arm").is_in(ard.arms))
+    if df.height == 0:
+        return _empty(title, "No MMRM results in the ARD of this cut")
+    pos, breaks, labels = _visit_axis(ard)
+    wide = df.pivot(on="stat", index=["arm", "avisit"], values="value").filter(pl.col("avisit").is_in(list(pos)))
+    dodge = _dodge(ard, max(breaks) / 120 if breaks else 0.3)
+    pdf = wide.with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")).to_pandas()
+    pdf["x"] = pdf["x"] + pdf["arm"].map(dodge)
+    fit = ard.rows("MMRM_FIT", paramcd=paramcd)
+    # the method names the structure first ("UN REML Satterthwaite; CHG ~ ..."): keep that part
+    cov = ", ".join(sorted({m.split(";")[0] for m in fit["method"].drop_nulls().to_list()})) if fit.height else ""
+    plot = (p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm"))
+            + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
+            + p9.geom_line() + p9.geom_point(size=2)
+            + p9.geom_errorbar(p9.aes(ymin="lower", ymax="upper"), width=max(breaks) / 60 if breaks else 0.5)
+            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+            + p9.labs(y="LS mean change from baseline (95% CI)", title=title,
+                      caption=f"Mixed model for repeated measures; covariance {cov}" if cov else None)
+            + _theme())
+    return _add(plot, _arm_scales(ard.study, ("colour",)))
+
+
+def observed_summary(ard: ARD, code: str) -> pl.DataFrame:
+    """DESC rows of one code as columns arm, avisit, n, mean, sd, se (= sd / sqrt(n))."""
+    df = ard.rows("DESC", paramcd=code).filter(pl.col("arm").is_in(ard.arms))
+    if df.height == 0:
+        return pl.DataFrame()
+    wide = df.pivot(on="stat", index=["arm", "avisit"], values="value")
+    for c in ("mean", "sd"):
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c))
+    return wide.with_columns((pl.col("sd") / pl.col("n").sqrt()).alias("se"))
+
+
+def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
+    """Observed mean (change from baseline) +/- SE by visit and arm with n under each visit (ARD DESC)."""
+    code = paramcd + ("_CHG" if change else "")
+    what = "mean change from baseline" if change else "mean"
+    title = f"{param_label(paramcd)}: observed {what} (± SE)"
+    wide = observed_summary(ard, code)
+    if wide.height == 0:
+        return _empty(title, "No descriptive statistics in the ARD of this cut")
+    pos, breaks, labels = _visit_axis(ard)
+    wide = wide.filter(pl.col("avisit").is_in(list(pos))).with_columns(
+        pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x0"))
+    dodge = _dodge(ard, max(breaks) / 120 if breaks else 0.3)
+    pdf = wide.to_pandas()
+    pdf["x"] = pdf["x0"] + pdf["arm"].map(dodge)
+    lo = np.nanmin((pdf["mean"] - pdf["se"].fillna(0)).to_numpy(dtype=float))
+    hi = np.nanmax((pdf["mean"] + pdf["se"].fillna(0)).to_numpy(dtype=float))
+    lo, hi = (min(lo, 0.0), max(hi, 0.0)) if change else (lo, hi)
+    span = (hi - lo) or 1.0
+    # The n table under the x axis, one line per arm (same x positions as the visits).
+    ntab = pdf[["arm", "x0", "n"]].copy()
+    ntab["y"] = [lo - span * (0.12 + 0.07 * ard.arms.index(a)) for a in ntab["arm"]]
+    ntab["label"] = [F.fmt_int(v) for v in ntab["n"]]
+    heading = pd.DataFrame({"x": [min(breaks)], "y": [lo - span * 0.05], "label": ["Subjects (n)"]})
+    plot = (p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
+            + p9.geom_line() + p9.geom_point(size=2)
+            + p9.geom_errorbar(p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5)
+            + p9.geom_text(p9.aes("x0", "y", label="label", colour="arm"), data=ntab, size=7, show_legend=False)
+            + p9.geom_text(p9.aes("x", "y", label="label"), data=heading, size=7, colour="black",
+                           inherit_aes=False, ha="left")
+            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+            + p9.labs(y=f"Observed {what} (± SE)", title=title)
+            + _theme())
+    if change:
+        plot = plot + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
+    return _add(plot, _arm_scales(ard.study, ("colour",)))
+
+
+def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
+    """Mean +/- SE of the observed values of several labs by visit and arm, one panel per lab (ARD DESC)."""
+    frames = []
+    for p in params:
+        w = observed_summary(ard, p)
+        if w.height:
+            frames.append(w.select("arm", "avisit", "n", "mean", "se").with_columns(
+                pl.lit(param_label(p)).alias("param")))
+    title = "Laboratory values by visit: mean (± SE)"
+    if not frames:
+        return _empty(title, "No laboratory summaries in the ARD of this cut")
+    pos, breaks, labels = _visit_axis(ard)
+    df = pl.concat(frames).filter(pl.col("avisit").is_in(list(pos))).with_columns(
+        pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x"))
+    pdf = df.to_pandas()
+    pdf["x"] = pdf["x"] + pdf["arm"].map(_dodge(ard, max(breaks) / 120 if breaks else 0.3))
+    pdf["param"] = pd.Categorical(pdf["param"], categories=[param_label(p) for p in params])
+    plot = (p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
+            + p9.geom_line() + p9.geom_point(size=1.5)
+            + p9.geom_errorbar(p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5)
+            + p9.facet_wrap("param", scales="free_y", ncol=len(params))
+            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+            + p9.labs(y="Mean (± SE)", title=title) + _theme((9.0, 4.0))
+            + p9.theme(axis_text_x=p9.element_text(rotation=90)))
+    return _add(plot, _arm_scales(ard.study, ("colour",)))
+
+
+def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
+    """Individual trajectories by analysis visit, one panel per arm, with the arm's median (ARD DESC)."""
+    title = f"{param_label(paramcd)}: individual trajectories and median by arm"
+    pos, breaks, labels = _visit_axis(ard)
+    df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y") & (pl.col("ITTFL") == "Y")
+                       & pl.col("AVISIT").is_in(list(pos)) & pl.col("AVAL").is_not_null())
+          .select("USUBJID", pl.col("TRT01P").alias("arm"), "AVISIT", "AVAL")
+          .with_columns(pl.col("AVISIT").replace_strict(pos, return_dtype=pl.Float64).alias("x")))
+    if df.height == 0:
+        return _empty(title, "No data")
+    med = (ard.rows("DESC", paramcd=paramcd, stat="median").filter(pl.col("arm").is_in(ard.arms)
+                                                                    & pl.col("avisit").is_in(list(pos)))
+           .with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")))
+    pdf = df.to_pandas()
+    pdf["arm"] = pd.Categorical(pdf["arm"], categories=ard.arms)
+    mdf = med.to_pandas()
+    mdf["arm"] = pd.Categorical(mdf["arm"], categories=ard.arms)
+    plot = (p9.ggplot(pdf, p9.aes("x", "AVAL", group="USUBJID"))
+            + p9.geom_line(colour="#9E9E9E", alpha=0.35, size=0.3)
+            + p9.geom_line(p9.aes("x", "value", colour="arm", group="arm"), data=mdf, size=1.4, inherit_aes=False)
+            + p9.facet_wrap("arm")
+            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+            + p9.labs(y=param_label(paramcd), title=title, caption="Thick line: median (ARD DESC)")
+            + _theme((8.0, 4.5)) + p9.theme(legend_position="none"))
+    return _add(plot, _arm_scales(ard.study, ("colour",)))
+
+
+def fig_waterfall(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
+    """Each ITT subject's change from baseline at the primary visit, sorted, coloured by arm."""
+    visit = ard.study["endpoints"]["primary_visit"]
+    title = f"{param_label(paramcd)}: change from baseline at {visit} by subject"
+    df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y") & (pl.col("ITTFL") == "Y")
+                       & (pl.col("AVISIT") == visit) & pl.col("CHG").is_not_null())
+          .select("USUBJID", pl.col("TRT01P").alias("arm"), "CHG")
+          .sort(["CHG", "USUBJID"], descending=[True, False]).with_row_index("rank", offset=1))
+    if df.height == 0:
+        return _empty(title, f"No change from baseline at {visit} in this cut")
+    pdf = df.to_pandas()
+    plot = (p9.ggplot(pdf, p9.aes("rank", "CHG", fill="arm"))
+            + p9.geom_col(width=0.85)
+            + p9.geom_hline(yintercept=0, colour="#333333")
+            + p9.labs(x="Subjects, ordered by change", y=f"Change from baseline at {visit}", title=title,
+                      caption=f"{len(pdf)} ITT subjects with a value at {visit}")
+            + _theme() + p9.theme(axis_text_x=p9.element_blank(), axis_ticks_major_x=p9.element_blank()))
+    return _add(plot, _arm_scales(ard.study, ("fill",)))
+
+
+def fig_ctp_shift(ard: ARD) -> p9.ggplot:
+    """CTP class at baseline against the class at the primary visit, stacked bars by arm (ARD SHIFT_CTP)."""
+    df = ard.rows("SHIFT_CTP", stat="n").filter(pl.col("arm").is_in(ard.arms))
+    visit = df["avisit"][0] if df.height else ard.study["endpoints"]["primary_visit"]
+    title = f"Child-Turcotte-Pugh class: baseline to {visit}"
+    if df.height == 0 or df["value"].sum() == 0:
+        return _empty(title, "No CTP class shift in the ARD of this cut")
+    parts = df["paramcd"].str.split("|")
+    df = df.with_columns(parts.list.get(1).alias("base"), parts.list.get(2).alias("post")).filter(
+        pl.col("value") > 0)
+    pdf = df.to_pandas()
+    pdf["arm"] = pd.Categorical(pdf["arm"], categories=ard.arms)
+    levels = ["A", "B", "C", "Missing"]
+    pdf["base"] = pd.Categorical(pdf["base"], categories=levels)
+    pdf["post"] = pd.Categorical(pdf["post"], categories=levels[::-1])
+    return (p9.ggplot(pdf, p9.aes("base", "value", fill="post"))
+            + p9.geom_col(width=0.7, colour="white")
+            + p9.facet_wrap("arm")
+            + p9.scale_fill_manual(values=CTP_COLOURS, breaks=levels, name=f"Class at {visit}")
+            + p9.labs(x="CTP class at baseline", y="Subjects (n)", title=title,
+                      caption="Missing: no CTP class at the visit (death, transplant, withdrawal or not yet reached)")
+            + _theme())
+
+
+def fig_forest(ard: ARD) -> p9.ggplot:
+    """Treatment effect on the change from baseline at the primary visit by subgroup (ARD SUBGROUP)."""
+    sg = ard.rows("SUBGROUP")
+    title = "Subgroup analysis"
+    if sg.height == 0 or not ard.tests:
+        return _empty(title, "No subgroup estimates in the ARD (single-arm design or none configured)")
+    param = sg["paramcd"][0].split("|")[0]
+    visit = sg["avisit"][0]
+    test = ard.tests[0]
+    wide = (sg.filter((pl.col("arm") == test) & pl.col("stat").is_in(["estimate", "lower", "upper", "n"]))
+            .pivot(on="stat", index="paramcd", values="value"))
+    keys = sorted(wide["paramcd"].to_list(), key=lambda k: (k != f"{param}|ALL", k))
+    labels = []
+    for k in keys:
+        sub = k.split("|", 1)[1]
+        var, _, level = sub.partition("=")
+        level_label = CAT_LABEL.get(var, {}).get(level, level)
+        name = "All subjects" if sub == "ALL" else f"{VAR_LABEL.get(var, var)}: {level_label}"
+        n = wide.filter(pl.col("paramcd") == k)["n"][0]
+        labels.append(f"{name} (n={F.fmt_int(n)})")
+    pdf = wide.to_pandas().set_index("paramcd").loc[keys].reset_index()
+    pdf["label"] = pd.Categorical(labels, categories=labels[::-1])
+    pdf = pdf.dropna(subset=["estimate"])
+    title = f"{param_label(param)}: change from baseline at {visit} by subgroup"
+    return (p9.ggplot(pdf, p9.aes("estimate", "label"))
+            + p9.geom_vline(xintercept=0, linetype="dashed", colour="#666666")
+            + p9.geom_errorbarh(p9.aes(xmin="lower", xmax="upper"), height=0.25)
+            + p9.geom_point(shape="s", size=2.5, colour=arm_colours(ard.study)[test])
+            + p9.labs(x=f"{test} minus {ard.reference} (95% CI); < 0 favours {test}", y="", title=title,
+                      caption="ANCOVA on baseline and arm within each subgroup (ARD SUBGROUP); exploratory")
+            + _theme((7.5, 5.5)))
+
+
+def risk_counts(step: pl.DataFrame, times: list[float], groups: list[str]) -> pl.DataFrame:
+    """Subjects at risk at each time from a KM step table: n_risk of the first step at or after the
+    time (0 after the last), as R ``summary(survfit, times=)`` and the ARD KM ``n_risk``."""
+    rows = []
+    for g in groups:
+        s = step.filter(pl.col("group") == g).sort("time")
+        tt, nr = s["time"].to_numpy(), s["n_risk"].to_numpy()
+        for t in times:
+            i = np.searchsorted(tt, t, side="left")
+            rows.append({"group": g, "time": float(t), "n_risk": int(nr[i]) if i < len(tt) else 0})
+    return pl.DataFrame(rows, schema={"group": pl.Utf8, "time": pl.Float64, "n_risk": pl.Int64})
+
+
+def risk_times(ard: ARD, paramcd: str, step: pl.DataFrame, every: float = 84.0) -> list[float]:
+    """0, every ``every`` days up to the last follow-up, and the ARD KM landmark times."""
+    tmax = float(step["time"].max()) if step.height else 0.0
+    grid = set(np.arange(0.0, tmax + 1e-9, every).tolist()) | {0.0}
+    grid |= {float(x) for x in ard.rows("KM", paramcd=paramcd)["time"].drop_nulls().to_list() if x <= tmax}
+    return sorted(grid)
+
+
+def km_risk_table(step: pl.DataFrame, ard: ARD, paramcd: str, groups: list[str]) -> pd.DataFrame:
+    """The number-at-risk table drawn under the KM curves: group, time, n_risk, text label and y position."""
+    rc = risk_counts(step, risk_times(ard, paramcd, step), groups).to_pandas()
+    rc["y"] = [-0.17 - 0.08 * groups.index(g) for g in rc["group"]]
+    rc["label"] = rc["n_risk"].astype(str)
+    rc["arm"] = rc["group"]
+    return rc
+
+
+def _steps(s: pd.DataFrame, ycols: list[str]) -> pd.DataFrame:
+    """Right-continuous step coordinates (for ribbons): each value held until the next time."""
+    t = np.concatenate([[0.0], s["time"].to_numpy(float)])
+    out = {"time": np.repeat(t, 2)[1:]}
+    for c in ycols:
+        v = np.concatenate([[1.0 if c != "cif" else 0.0], s[c].to_numpy(float)])
+        out[c] = np.repeat(v, 2)[:-1]
+    return pd.DataFrame(out)
+
+
+def fig_km(step: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
+    """Kaplan-Meier curves by arm with the 95% CI band, censoring marks (+) and the number at risk under
+    the x axis (from the KM step table; equal to the ARD KM n_risk at the landmarks)."""
+    title = f"{param_label(paramcd)}: Kaplan-Meier estimate by arm"
+    groups = [a for a in ard.arms if a in set(step["group"].to_list())] if step.height else []
+    if not groups:
+        return _empty(title, "No Kaplan-Meier step table for this parameter")
+    curves, bands, cens = [], [], []
+    for g in groups:
+        s = step.filter(pl.col("group") == g).sort("time").to_pandas()
+        st = _steps(s, ["surv", "lower", "upper"])
+        st["arm"] = g
+        bands.append(st)
+        c = pd.DataFrame({"time": np.concatenate([[0.0], s["time"]]), "surv": np.concatenate([[1.0], s["surv"]])})
+        c["arm"] = g
+        curves.append(c)
+        cs = s[s["n_censor"] > 0][["time", "surv"]].copy()
+        cs["arm"] = g
+        cens.append(cs)
+    curves, bands, cens = pd.concat(curves), pd.concat(bands), pd.concat(cens)
+    times = risk_times(ard, paramcd, step)
+    rc = km_risk_table(step, ard, paramcd, groups)
+    xmax = max([*times, float(step["time"].max())])
+    arm_lab = pd.DataFrame({"x": [-0.05 * xmax] * len(groups), "y": [-0.17 - 0.08 * i for i in range(len(groups))],
+                            "label": groups, "arm": groups})
+    head = pd.DataFrame({"x": [-0.19 * xmax], "y": [-0.08], "label": ["Number at risk"]})
+    bands["lower"] = bands["lower"].fillna(bands["surv"])
+    bands["upper"] = bands["upper"].fillna(bands["surv"])
+    plot = (p9.ggplot(curves, p9.aes("time", "surv", colour="arm"))
+            + p9.geom_ribbon(p9.aes("time", ymin="lower", ymax="upper", fill="arm"), data=bands, alpha=0.15,
+                             colour=None, inherit_aes=False)
+            + p9.geom_step(direction="hv", size=0.8)
+            + p9.geom_point(p9.aes("time", "surv", colour="arm"), data=cens, shape="+", size=2.2)
+            + p9.geom_hline(yintercept=0, colour="#BBBBBB", size=0.3)
+            + p9.geom_text(p9.aes("time", "y", label="label", colour="arm"), data=rc, size=7, show_legend=False)
+            + p9.geom_text(p9.aes("x", "y", label="label", colour="arm"), data=arm_lab, size=7, ha="right",
+                           show_legend=False, inherit_aes=False)
+            + p9.geom_text(p9.aes("x", "y", label="label"), data=head, size=7, ha="left", inherit_aes=False)
+            + p9.scale_y_continuous(breaks=[0, 0.25, 0.5, 0.75, 1.0], labels=["0", "25", "50", "75", "100"],
+                                    limits=(-0.17 - 0.08 * len(groups), 1.02))
+            + p9.scale_x_continuous(breaks=times, limits=(-0.2 * xmax, xmax * 1.04))
+            + p9.labs(x="Days since randomisation", y="Event-free (%)", title=title,
+                      caption="Shaded: 95% CI (log-log); +: censored")
+            + _theme((7.5, 5.5)))
+    return _add(plot, _arm_scales(ard.study))
+
+
+def fig_cif(cif: pl.DataFrame, ard: ARD, paramcd: str, cause_labels: dict[int, str]) -> p9.ggplot:
+    """Cumulative incidence (Aalen-Johansen) by arm and cause, one panel per cause."""
+    title = f"{param_label(paramcd)}: cumulative incidence by arm"
+    if cif.height == 0:
+        return _empty(title, "No events")
+    frames = []
+    for (g, c), s in cif.sort("time").group_by(["group", "cause"], maintain_order=True):
+        st = _steps(s.to_pandas(), ["cif"])
+        st["arm"], st["cause"] = g, cause_labels.get(int(c), str(c))
+        frames.append(st)
+    pdf = pd.concat(frames)
+    pdf["cause"] = pd.Categorical(pdf["cause"], categories=[cause_labels[k] for k in sorted(cause_labels)])
+    plot = (p9.ggplot(pdf, p9.aes("time", "cif", colour="arm"))
+            + p9.geom_path(size=0.8)
+            + p9.facet_wrap("cause")
+            + p9.scale_y_continuous(labels=lambda v: [f"{100 * x:.0f}" for x in v], name="Cumulative incidence (%)")
+            + p9.labs(x="Days since randomisation", title=title,
+                      caption="Aalen-Johansen estimator; competing events as coded in ADTTE (CRCODE)")
+            + _theme((8.0, 4.5)))
+    return _add(plot, _arm_scales(ard.study, ("colour",)))
+
+
+def cif_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> tuple[pl.DataFrame, dict[int, str]]:
+    """The Aalen-Johansen step table of one ADTTE parameter (ITT, planned arm) via
+    :func:`hepatrial.survival.cif_table`; returns it with the labels of the causes present."""
+    from hepatrial.survival import cif_table
+
+    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
+    labels = {1: param_label(paramcd).replace("Time to ", "").capitalize(), 2: "Death", 3: "Liver transplant"}
+    if paramcd == "TFS":
+        labels = {2: "Death without transplant", 3: "Liver transplant"}
+    causes = sorted(c for c in set(d["CRCODE"].to_list()) if c and c in labels)
+    if d.height == 0 or not causes:
+        return pl.DataFrame(), {}
+    arms = [a["label"] for a in study["arms"] if a["label"] in set(d["TRT01P"].to_list())]
+    tab = cif_table(d["AVAL"].to_numpy(), d["CRCODE"].to_numpy(), d["TRT01P"].to_list(), causes=causes,
+                    group_order=arms)
+    return tab, {c: labels[c] for c in causes}
+
+
+def km_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> pl.DataFrame:
+    """Kaplan-Meier step table (columns as the survival rule's ``ard/km/<PARAMCD>.parquet``)."""
+    from hepatrial.survival import km_table
+
+    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
+    arms = [a["label"] for a in study["arms"] if a["label"] in set(d["TRT01P"].to_list())]
+    return km_table(d["AVAL"].to_numpy(), 1 - d["CNSR"].to_numpy(), d["TRT01P"].to_list(), group_order=arms)
+

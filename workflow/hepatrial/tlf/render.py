@@ -1,0 +1,102 @@
+"""Three renderings of one :class:`~hepatrial.tlf.tables.Table`: CSV (for QC), RTF (rtflite) and HTML
+(great_tables). All three are byte-identical across reruns of the same inputs."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import polars as pl
+
+from hepatrial.tlf.tables import Table
+
+INDENT = "\u00a0\u00a0\u00a0"
+
+
+def write_csv(t: Table, path: str | Path) -> None:
+    """The body: columns ``group``, ``label`` and one per header; cells exactly as in the RTF and HTML."""
+    t.frame().write_csv(path)
+
+
+def _rtf_text(s: str) -> str:
+    # rtflite writes text verbatim: braces and backslashes would break the RTF group structure.
+    return s.replace("\\", "/").replace("{", "(").replace("}", ")")
+
+
+def _grouped(t: Table) -> bool:
+    return t.group_rows and any(r.group for r in t.rows)
+
+
+def write_rtf(t: Table, path: str | Path) -> None:
+    """RTF (landscape, page x of y). Group rows are rtflite ``page_by`` rows (SAS PROC REPORT BY lines),
+    repeated with the column header on every page. Cell attributes are given for one row and recycled:
+    per-row attribute matrices are not kept aligned across rtflite's page breaks."""
+    import rtflite as rtf
+
+    ncol = len(t.columns) + 1
+    grouped = _grouped(t)
+    data = {"label": ["   " * r.indent + _rtf_text(r.label) for r in t.rows]}
+    for j in range(len(t.columns)):
+        data[f"c{j}"] = [_rtf_text(r.cells[j]) for r in t.rows]
+    df = pl.DataFrame(data, schema={k: pl.Utf8 for k in data})
+    if grouped:
+        df = df.insert_column(0, pl.Series("group", [_rtf_text(r.group) for r in t.rows], dtype=pl.Utf8))
+    widths = t.widths or ([3.0] + [1.4] * (ncol - 1) if ncol <= 6 else [2.2] + [1.0] * (ncol - 1))
+    body_widths = ([1.0] if grouped else []) + widths
+    nbody = len(body_widths)
+    body = rtf.RTFBody(
+        col_rel_width=body_widths,
+        text_justification=[(["l"] if grouped else []) + ["l"] + ["c"] * (ncol - 1)],
+        border_top=[[""] * nbody], border_bottom=[[""] * nbody],
+        **({"page_by": ["group"], "new_page": False, "pageby_row": "first_row"} if grouped else {}))
+    header = [_rtf_text(t.stub_header or " ")] + [_rtf_text(c) for c in t.columns]
+    doc = rtf.RTFDocument(
+        df=df,
+        rtf_page=rtf.RTFPage(orientation="landscape"),
+        rtf_page_header=rtf.RTFPageHeader(),  # "Page x of y"
+        rtf_title=rtf.RTFTitle(text=[_rtf_text(t.title), _rtf_text(t.population)], text_convert=[False]),
+        rtf_column_header=[rtf.RTFColumnHeader(text=header, col_rel_width=widths,
+                                               text_justification=[["l"] + ["c"] * (ncol - 1)])],
+        rtf_body=body,
+        rtf_footnote=rtf.RTFFootnote(text=[_rtf_text(x) for x in t.footnotes] or [" "], text_convert=[False]),
+        rtf_source=rtf.RTFSource(text=[_rtf_text(t.source)], text_convert=[False]),
+    )
+    with contextlib.redirect_stdout(io.StringIO()):  # rtflite prints the path it writes
+        doc.write_rtf(str(path))
+
+
+def to_html(t: Table) -> str:
+    from great_tables import GT, html, loc, style
+
+    df = t.frame().with_columns(
+        pl.Series("label", [INDENT * r.indent + r.label for r in t.rows], dtype=pl.Utf8))
+    groups = _grouped(t)
+    gt = GT(df.to_pandas(), rowname_col="label", groupname_col="group" if groups else None, id=t.name)
+    if not groups:
+        gt = gt.cols_hide("group")
+    gt = (gt.tab_header(title=t.title, subtitle=t.population)
+          .tab_stubhead(label=t.stub_header or "")
+          .cols_align("center", columns=t.columns)
+          .tab_options(table_font_size="12px", row_group_font_weight="bold", heading_title_font_size="15px"))
+    for note in t.footnotes:
+        gt = gt.tab_source_note(note)
+    gt = gt.tab_source_note(html(f"<em>{_esc(t.source)}</em>"))
+    gt = gt.tab_style(style=style.text(whitespace="pre"), locations=loc.stub())
+    return gt.as_raw_html(make_page=True)
+
+
+def _esc(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def write_html(t: Table, path: str | Path) -> None:
+    Path(path).write_text(to_html(t), encoding="utf-8")
+
+
+def write_all(t: Table, csv: str | Path, rtf: str | Path, html: str | Path) -> None:
+    for p in (csv, rtf, html):
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
+    write_csv(t, csv)
+    write_rtf(t, rtf)
+    write_html(t, html)
