@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.contract import DECOMP_TERMS
-from hepatrial.dates import dtc_earliest
+from hepatrial.dates import dtc_earliest, dtc_latest
 
 PARAMS = {
     "TFS": "Transplant-free survival (days)",
@@ -73,11 +73,14 @@ def derive_param_os(base: pl.DataFrame, censor_at_transplant: bool) -> pl.DataFr
 
 def first_ce_event(dataset_ce: pl.DataFrame, base: pl.DataFrame, terms: tuple[str, ...]) -> pl.DataFrame:
     """USUBJID -> first event date on or after the origin among ``terms`` (partial dates: first day of
-    the period, never before the origin), with its source row."""
+    the period, never before the origin when the origin is in the period), with its source row."""
     ce = (dataset_ce.filter(pl.col("CEDECOD").str.to_uppercase().is_in(list(terms)))
           .join(base.select("USUBJID", "STARTDT"), on="USUBJID", how="inner")
           .with_columns(dtc_earliest("CESTDTC").alias("_e"), pl.col("CESTDTC").str.len_chars().alias("_n")))
-    ce = ce.with_columns(pl.when(pl.col("_n") < 10).then(pl.max_horizontal("_e", "STARTDT"))
+    # a partial date is raised to the origin only when the origin falls in its period (contract);
+    # a period wholly before the origin (medical history) stays before it and is not an event
+    in_period = (pl.col("_n") < 10) & (dtc_latest("CESTDTC") >= pl.col("STARTDT"))
+    ce = ce.with_columns(pl.when(in_period).then(pl.max_horizontal("_e", "STARTDT"))
                          .otherwise(pl.col("_e")).alias("_evdt"))
     ce = ce.filter(pl.col("_evdt") >= pl.col("STARTDT"))
     return (ce.sort(["USUBJID", "_evdt", "SRCROW"]).group_by("USUBJID", maintain_order=True).first()

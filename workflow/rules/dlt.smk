@@ -1,0 +1,14 @@
+rule dlt:
+    """Dose escalation: DLTs per dose cohort and the protocol's escalation rule, MTD and RP2D
+    (ARD DLT, ESCALATION; docs/designs.md)."""
+    input:
+        adae=f"{RES}/adam/adae.parquet",
+        adsl=f"{RES}/adam/adsl.parquet",
+        ex=sdtm("ex"),
+        study=config["study"],
+    output:
+        f"{RES}/ard/parts/dlt.parquet",
+    log:
+        f"{RES}/logs/dlt.log",
+    script:
+        "../scripts/dlt.py"
