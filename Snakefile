@@ -19,6 +19,7 @@ include: "workflow/rules/survival.smk"
 include: "workflow/rules/tlf_common.smk"
 include: "workflow/rules/tlf.smk"
 include: "workflow/rules/dlt.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

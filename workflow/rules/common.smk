@@ -38,6 +38,7 @@ def all_outputs():
         f"{RES}/validation/traceability.csv",
         f"{RES}/ard/ard.parquet",
         *tlf_outputs(),
+        *report_outputs(),
         *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
     ]
 
@@ -59,7 +60,7 @@ def ard_parts():
     parts += [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
     parts += [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
     parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",
-              f"{RES}/ard/parts/baseline.parquet"]
+              f"{RES}/ard/parts/baseline.parquet", f"{RES}/ard/parts/dsmb.parquet"]
     if STUDY["study"]["design"] == "dose_escalation":
         parts.append(f"{RES}/ard/parts/dlt.parquet")
     return parts

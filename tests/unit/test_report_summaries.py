@@ -1,0 +1,136 @@
+"""DSMB summaries (ARD rows the reports add) and listings, on hand-written subjects."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from hepatrial.report import summaries
+
+D = dt.date
+STUDY = {"study": {"id": "S"}, "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
+         "populations": {"ITT": "ITTFL", "SAFETY": "SAFFL"}, "planned_infusions": 3, "baseline_columns": ["ETIOLOGY"], "strata": [],
+         "visits": [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
+                    {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
+                    {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]}]}
+
+
+def _adsl():
+    return pl.DataFrame({
+        "USUBJID": ["S1", "S2", "S3", "S4", "S5"], "SITEID": ["01", "01", "02", "02", "02"],
+        "TRT01P": ["Active", "Control", "Active", "Control", None], "TRT01A": ["Active", "Control", "Active", "Control", None],
+        "ITTFL": ["Y", "Y", "Y", "Y", "N"], "SAFFL": ["Y", "Y", "Y", "N", "N"],
+        "AGE": [50.0, 60.0, 40.0, 70.0, 30.0], "SEX": ["M", "F", "M", "M", "F"], "RACE": ["A"] * 5,
+        "ETIOLOGY": ["HBV", "HBV", "PBC", None, "HBV"], "BLMELD": [10.0, 20.0, None, 15.0, None],
+        "BLCTPS": [7.0, 8.0, 9.0, 10.0, None], "BLCTPC": ["B", "B", "B", "C", None],
+        "NINFUS": [3, 1, 2, 0, 0],
+        "RANDDT": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 5), D(2024, 3, 1), None],
+        "ORIGDT": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 5), D(2024, 3, 1), None],
+        "EOSSTT": ["ONGOING", "DISCONTINUED", "ONGOING", "ONGOING", "DISCONTINUED"],
+        "DCSREAS": [None, "DEATH", None, None, "SCREEN FAILURE"],
+        "LSTALVDT": [D(2024, 3, 20), D(2024, 2, 1), D(2024, 3, 5), D(2024, 3, 1), None],
+        "DTHFL": [None, "Y", None, None, None], "DTHDT": [None, D(2024, 2, 10), None, None, None],
+        "LTXDT": [None, None, D(2024, 3, 1), None, None],
+    })
+
+
+def _get(ard, analysis, paramcd, arm, stat, avisit=""):
+    r = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd) & (pl.col("arm") == arm)
+                   & (pl.col("stat") == stat) & (pl.col("avisit") == avisit))
+    assert r.height == 1, (analysis, paramcd, arm, stat, avisit, r)
+    return r["value"][0]
+
+
+def test_baseline_by_planned_arm_and_pooled():
+    ard = summaries.summarise_baseline(_adsl(), STUDY)
+    assert _get(ard, "BASELINE", "AGE", "ALL", "n") == 4 and _get(ard, "BASELINE", "AGE", "ALL", "mean") == 55.0
+    assert _get(ard, "BASELINE", "AGE", "Active", "median") == 45.0
+    assert _get(ard, "BASELINE", "BLMELD", "Active", "n") == 1
+    assert _get(ard, "BASELINE", "ETIOLOGY=Missing", "Control", "n") == 1
+    assert _get(ard, "BASELINE", "SEX=M", "ALL", "pct") == 75.0
+
+
+def test_exposure_counts_infusions_and_never_doses():
+    ard = summaries.summarise_exposure(_adsl(), STUDY)
+    assert _get(ard, "EXPOSURE", "NINFUS", "ALL", "n") == 3  # safety population: S1, S2, S3
+    assert _get(ard, "EXPOSURE", "NINFUS=3", "Active", "n") == 1
+    assert _get(ard, "EXPOSURE", "NINFUS=0", "ALL", "n") == 0  # planned levels shown even when empty
+    assert not any("DOSE" in p for p in ard["paramcd"].to_list())
+
+
+def test_deaths_and_transplants():
+    ard = summaries.summarise_deaths(_adsl(), STUDY)
+    assert _get(ard, "DEATHS", "DEATH", "ALL", "n") == 1 and _get(ard, "DEATHS", "DEATH", "Control", "pct") == 50.0
+    assert _get(ard, "DEATHS", "LTX", "Active", "n") == 1 and _get(ard, "DEATHS", "DEATH OR LTX", "ALL", "n") == 2
+
+
+def test_enrolment_by_month_and_site_cumulative():
+    ard = summaries.summarise_enrolment(_adsl(), STUDY)
+    assert _get(ard, "ENROLMENT", "ALL SITES", "ALL", "n", "2024-01") == 2
+    assert _get(ard, "ENROLMENT", "ALL SITES", "ALL", "n_cum", "2024-03") == 4
+    assert _get(ard, "ENROLMENT", "SITE 02", "ALL", "n_cum", "2024-02") == 1
+    assert _get(ard, "ENROLMENT", "SITE 01", "Control", "n_cum", "2024-03") == 1
+    assert _get(ard, "ENROLMENT", "SCREENED", "ALL", "n") == 5 and _get(ard, "ENROLMENT", "SCREEN FAILURE", "ALL", "n") == 1
+
+
+def test_missed_and_overdue_visits():
+    # cut 2024-03-20. S1: origin 01-10, cut day 71 -> WEEK 4 (15-42) and WEEK 8 (43-70) expected;
+    #   visits on day 29 only -> WEEK 8 missed. S2 died day 22 (02-10): follow-up ends day 13 at last alive
+    #   (02-01) -> nothing expected. S3: origin 02-05, cut day 45: WEEK 4 expected and attended (day 29, no lab);
+    #   WEEK 8 target 57 not reached -> not overdue. S4: origin 03-01, cut day 20: nothing due.
+    sv = pl.DataFrame({"USUBJID": ["S1", "S3"], "SVSTDTC": ["2024-02-07", "2024-03-04"]})
+    adlb = pl.DataFrame({"USUBJID": ["S1"], "ADY": [29]})
+    ard = summaries.summarise_visits(_adsl(), sv, adlb, STUDY, D(2024, 3, 20))
+    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "expected", "WEEK 4") == 2
+    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "missed", "WEEK 4") == 0
+    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 4") == 1
+    assert _get(ard, "DQ_VISITS", "VISITS", "Active", "missed", "WEEK 8") == 1
+    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "overdue", "WEEK 8") == 0
+    # at cut 2024-04-05 S3 is on day 61: WEEK 8 target passed, window open, no visit -> overdue
+    later = summaries.summarise_visits(_adsl(), sv, adlb, STUDY, D(2024, 4, 5))
+    assert _get(later, "DQ_VISITS", "VISITS", "ALL", "overdue", "WEEK 8") == 1
+
+
+def test_findings_summary_by_domain_severity_rule():
+    f = pl.DataFrame({"severity": ["WARNING", "WARNING", "ERROR"], "domain": ["LB", "LB", "AE"],
+                      "USUBJID": ["S1", "S1", None], "rule": ["R1", "R1", "R2"]})
+    ard = summaries.summarise_findings(f)
+    assert _get(ard, "DQ_FINDINGS", "LB|WARNING|R1", "ALL", "n") == 2
+    assert _get(ard, "DQ_FINDINGS", "LB|WARNING|R1", "ALL", "n_subjects") == 1
+    assert set(ard["arm"].to_list()) == {"ALL"}
+
+
+def test_lab_shift_worst_post_baseline():
+    adlb = pl.DataFrame({"USUBJID": ["S1", "S1", "S1", "S3", "S3"], "PARAMCD": ["BILI"] * 5,
+                         "ADY": [1, 29, 57, 1, 29], "ANRIND": ["NORMAL", "LOW", "HIGH", "LOW", "LOW"],
+                         "BNRIND": ["NORMAL", "NORMAL", "NORMAL", "LOW", "LOW"]})
+    ard = summaries.summarise_lab_shifts(adlb, _adsl(), STUDY)
+    assert _get(ard, "LAB_SHIFT", "BILI|NORMAL|HIGH", "Active", "n") == 1
+    assert _get(ard, "LAB_SHIFT", "BILI|LOW|LOW", "Active", "n") == 1
+    assert _get(ard, "LAB_SHIFT", "BILI|LOW|LOW", "Active", "pct") == 50.0
+    assert _get(ard, "LAB_SHIFT", "BILI|NORMAL|LOW", "ALL", "n") == 0
+
+
+def test_death_listing_has_day_and_fatal_terms():
+    adae = pl.DataFrame({"USUBJID": ["S2", "S2"], "AEDECOD": ["Sepsis", "Hepatic failure"], "FATALFL": ["Y", "Y"],
+                         "AEOUT": ["FATAL", "FATAL"]})
+    out = summaries.list_deaths(_adsl(), adae)
+    assert out.to_dicts() == [{"USUBJID": "S2", "SITEID": "01", "arm": "Control", "DTHDT": D(2024, 2, 10),
+                               "DTHDY": 22, "CAUSE": "Hepatic failure; Sepsis", "LTXDT": None}]
+
+
+def test_report_ard_takes_an_analysis_from_the_ard_when_the_ard_has_it(tmp_path):
+    from hepatrial.ard import ard_rows, finalise
+    from hepatrial.report.run import report_ard
+
+    def write(name, rows):
+        finalise(ard_rows(rows)).write_parquet(tmp_path / name)
+        return tmp_path / name
+
+    row = {"analysis": "BASELINE", "paramcd": "AGE", "population": "ITT", "arm": "ALL", "stat": "n"}
+    ard = write("ard.parquet", [dict(row, value=10.0)])
+    part = write("part.parquet", [dict(row, analysis="DEATHS", paramcd="DEATH", value=1.0)])
+    fallback = write("fallback.parquet", [dict(row, value=99.0), dict(row, analysis="EXPOSURE", value=3.0)])
+    out = report_ard(ard, part, fallback)
+    assert sorted(out.select("analysis", "value").rows()) == [("BASELINE", 10.0), ("DEATHS", 1.0), ("EXPOSURE", 3.0)]

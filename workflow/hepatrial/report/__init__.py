@@ -1,0 +1,1 @@
+"""DSMB open and closed reports: summaries, the blinding gate, cut-to-cut comparison, rendering."""

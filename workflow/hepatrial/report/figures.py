@@ -1,0 +1,86 @@
+"""Report figures as PNG bytes (matplotlib Agg), reproducible: fixed size and dpi, no metadata
+(``Software`` removed), fonts from matplotlib's bundled DejaVu Sans."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "hepatrial",
+                     "axes.spines.top": False, "axes.spines.right": False})
+POOLED_COLOUR = "#333333"
+SITE_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000")
+
+
+def png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _month_start(m: str) -> dt.date:
+    return dt.date.fromisoformat(m + "-01")
+
+
+def enrolment_figure(series: dict[str, list[tuple[str, float]]], colours: dict[str, str], planned: int | None,
+                     months_planned: float | None, title: str) -> bytes:
+    """Cumulative randomised subjects by month per series, with the planned linear accrual line
+    (planned subjects over ``enrolment_months`` from the first month of randomisation)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    first = None
+    for name, pts in series.items():
+        if not pts:
+            continue
+        xs = [_month_start(m) for m, _ in pts]
+        first = min(first, xs[0]) if first else xs[0]
+        ax.step(xs, [v for _, v in pts], where="post", label=name, color=colours.get(name, POOLED_COLOUR), lw=1.4)
+    if planned and months_planned and first:
+        end = first + dt.timedelta(days=round(30.4375 * months_planned))
+        ax.plot([first, end], [0, planned], ls="--", color="#888888", lw=1, label=f"plan ({planned} in "
+                f"{months_planned:g} months)")
+    ax.set_ylabel("subjects randomised (cumulative)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=3, frameon=False, loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return png(fig)
+
+
+def km_figure(curves: dict[str, tuple[list[float], list[float]]], colours: dict[str, str], title: str,
+              ylabel: str = "event-free probability") -> bytes:
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for name, (t, s) in curves.items():
+        ax.step(t, s, where="post", label=name, color=colours.get(name, POOLED_COLOUR), lw=1.4)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("days from the analysis origin (day 1)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    fig.tight_layout()
+    return png(fig)
+
+
+def lsmean_figure(series: dict[str, list[tuple[str, float, float, float]]], colours: dict[str, str],
+                  title: str) -> bytes:
+    """LS means with 95% CI by visit, per arm (slightly dodged)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    visits = list(dict.fromkeys(v for pts in series.values() for v, *_ in pts))
+    for k, (name, pts) in enumerate(series.items()):
+        xs = [visits.index(v) + (k - (len(series) - 1) / 2) * 0.08 for v, *_ in pts]
+        ys = [m for _, m, _, _ in pts]
+        err = [[m - lo for _, m, lo, _ in pts], [hi - m for _, m, _, hi in pts]]
+        ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, capsize=2, lw=1.2, label=name,
+                    color=colours.get(name, POOLED_COLOUR))
+    ax.set_xticks(range(len(visits)), visits, fontsize=7)
+    ax.axhline(0, color="#999999", lw=0.6)
+    ax.set_ylabel("LS mean change (95% CI)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return png(fig)

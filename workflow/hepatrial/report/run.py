@@ -1,0 +1,178 @@
+"""Entry points of the report rules (workflow/rules/report.smk): read files, call the package,
+write files. One function per rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+from hepatrial.ard import finalise
+from hepatrial.config import load_study
+from hepatrial.errors import ConfigError, HepatrialError
+from hepatrial.manifest import input_manifest_hash, write_json
+from hepatrial.report import blinding, compare, content, summaries
+from hepatrial.report.document import write_document
+
+
+def _write(df: pl.DataFrame, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.write_parquet(path, statistics=False)
+
+
+def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
+    return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
+
+
+def report_ard(ard_path, *extra_paths) -> pl.DataFrame:
+    """The cut's ARD plus the DSMB summaries and fallbacks, each analysis taken from the ARD when the
+    ARD holds it (a number is computed once)."""
+    ard = pl.read_parquet(ard_path)
+    have = set(ard["analysis"].unique().to_list())
+    extra = [pl.read_parquet(p) for p in extra_paths if p]
+    extra = [e.filter(~pl.col("analysis").is_in(list(have))) for e in extra]
+    return finalise(pl.concat([ard, *extra], how="vertical"))
+
+
+def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_fallback, out_saes,
+                  out_deaths) -> None:
+    study = load_study(study_path)
+    adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
+    part, fallback = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb), pl.read_parquet(sv),
+                                               pl.read_csv(findings, infer_schema_length=0), study,
+                                               dt.date.fromisoformat(cut_date))
+    _write(part, out_part)
+    _write(fallback, out_fallback)
+    _write(summaries.list_saes(adae_df), out_saes)
+    _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
+
+
+def previous_cut_date(previous_cut: str | Path) -> dt.date:
+    name = Path(previous_cut).name
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        raise ConfigError(f"previous_cut: the folder name {name!r} is not an ISO date (the previous cut's date "
+                          f"is read from it)") from None
+
+
+def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[str], ard_out, log) -> None:
+    """Ingest and analyse the previous cut with this pipeline: the same DAG, run by Snakemake into
+    ``<workdir>``, on a copy of the study config with the previous cut's date; then copy its clean
+    SDTM and its ARD beside the current cut's results."""
+    workdir = Path(workdir)
+    prev_date = previous_cut_date(previous_cut)
+    raw = yaml.safe_load(Path(study_path).read_text(encoding="utf-8"))
+    raw["cut_date"] = prev_date.isoformat()
+    raw["previous_cut"] = None
+    workdir.mkdir(parents=True, exist_ok=True)
+    cfg = workdir / "study.yaml"
+    cfg.write_text(yaml.safe_dump(raw, sort_keys=True), encoding="utf-8")
+    study = load_study(cfg)
+    res = workdir / "results" / study["study"]["id"] / Path(previous_cut).name
+    target = res / "ard" / "ard.parquet"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--cores", "1", "--nolock",
+           "--config", f"study={cfg}", f"cut={previous_cut}", f"results_dir={workdir / 'results'}",
+           f"reports_dir={workdir / 'reports'}", "--", str(target)]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    Path(log).write_text(out.stdout + out.stderr)
+    if out.returncode != 0:
+        errs = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR")]
+        raise HepatrialError(f"the previous cut {previous_cut} could not be processed: "
+                             f"{errs[0] if errs else 'see ' + str(log)}")
+    for o in sdtm_outs:
+        Path(o).write_bytes((res / "sdtm" / Path(o).name).read_bytes())
+    Path(ard_out).write_bytes(target.read_bytes())
+
+
+def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, part, fallback, adsl, previous_cut, outs: dict) -> None:
+    prev, cur = _domains(prev_sdtm), _domains(cur_sdtm)
+    arm = pl.read_parquet(adsl).select("USUBJID", pl.coalesce("TRT01P", "TRT01A", "ARM").alias("arm"))
+    with_arm = lambda df: df.join(arm, on="USUBJID", how="left")  # noqa: E731
+    _write(with_arm(compare.new_subjects(prev, cur)), outs["new_subjects"])
+    _write(with_arm(compare.new_events(prev, cur)), outs["new_events"])
+    _write(with_arm(compare.compare_sdtm(prev, cur, previous_cut_date(previous_cut))), outs["changes"])
+    _write(compare.estimate_movement(pl.read_parquet(prev_ard), report_ard(cur_ard, part, fallback)),
+           outs["estimates"])
+
+
+def _compare_parts(paths: dict | None) -> dict[str, pl.DataFrame] | None:
+    if not paths:
+        return None
+    return {k: pl.read_parquet(v) for k, v in paths.items()}
+
+
+def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths: dict | None, outs: dict) -> None:
+    """The blinding gate of the open report (see hepatrial.report.blinding)."""
+    study = load_study(study_path)
+    comp = _compare_parts(compare_paths)
+    pooled_compare = None
+    if comp is not None:
+        pooled_compare = compare.summarise_open(comp["new_subjects"], comp["new_events"], comp["changes"],
+                                                blinding.ARM_COLUMNS)
+    frames = blinding.build_open_inputs(report_ard(ard, part, fallback), pl.read_parquet(saes), pl.read_parquet(deaths), study,
+                                        pooled_compare)
+    for name in ("pooled_ard", "saes", "deaths"):
+        _write(frames[name], outs[name])
+    if "compare" in outs:
+        _write(frames["compare"], outs["compare"])
+
+
+def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], study_path,
+                      compare_paths: dict | None, outs: dict, key_out) -> None:
+    study = load_study(study_path)
+    codes = blinding.arm_codes(study)
+    frames = {
+        "ard": blinding.code_ard(report_ard(ard, part, fallback), study),
+        "saes": blinding.code_column(pl.read_parquet(saes), study),
+        "deaths": blinding.code_column(pl.read_parquet(deaths), study),
+    }
+    km = [pl.read_parquet(p) for p in km_paths]
+    frames["km"] = blinding.code_column(pl.concat(km, how="vertical") if km else pl.DataFrame(
+        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}), study)
+    comp = _compare_parts(compare_paths)
+    if comp is not None:
+        for k, df in comp.items():
+            frames[f"compare_{k}"] = _code_estimates(df, study) if k == "estimates" else blinding.code_column(df, study)
+    blinding.assert_masked(frames, study)
+    for name, df in frames.items():
+        _write(df, outs[name])
+    write_json({"arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
+                "masked": bool(study.get("masked_dsmb", True))}, outs["arms"])
+    write_json({"masked": bool(study.get("masked_dsmb", True)),
+                "key": {c["display"]: c["label"] for c in codes}}, key_out)
+
+
+def _code_estimates(df: pl.DataFrame, study: dict) -> pl.DataFrame:
+    """Estimate movement with arms coded: both columns re-oriented as the ARD is."""
+    base = df.select(*compare.KEYS)
+    prev = blinding.code_ard(base.with_columns(df["previous"].alias("value"), pl.lit("").alias("method")), study)
+    cur = blinding.code_ard(base.with_columns(df["current"].alias("value"), pl.lit("").alias("method")), study)
+    out = prev.rename({"value": "previous"}).drop("method").join(
+        cur.rename({"value": "current"}).drop("method"), on=compare.KEYS, how="full", coalesce=True, nulls_equal=True)
+    return out.with_columns((pl.col("current") - pl.col("previous")).alias("change")).sort(compare.KEYS,
+                                                                                         nulls_last=False)
+
+
+def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out) -> None:
+    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs))
+    doc = content.open_document(pl.read_parquet(pooled_ard), pl.read_parquet(saes), pl.read_parquet(deaths),
+                                pl.read_parquet(compare_path) if compare_path else None, meta)
+    write_document(doc, html_out, pdf_out)
+
+
+def run_closed_report(ard, saes, deaths, km, arms_json, compare_paths: dict | None, manifest_inputs, meta: dict,
+                      html_out, pdf_out) -> None:
+    arms = json.loads(Path(arms_json).read_text(encoding="utf-8"))
+    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), masked=arms["masked"])
+    comp = _compare_parts(compare_paths)
+    doc = content.closed_document(pl.read_parquet(ard), arms["arms"], pl.read_parquet(saes), pl.read_parquet(deaths),
+                                  pl.read_parquet(km), comp, meta)
+    write_document(doc, html_out, pdf_out)

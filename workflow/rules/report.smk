@@ -1,0 +1,190 @@
+# DSMB reports (docs/dsmb.md): open (pooled) and closed (by arm), the input manifest stamped on
+# every page and the full manifest as the last step. Blinding by construction: the open report's
+# rule receives only the files the `open_inputs` gate writes (pooled, allow-listed, arm-free) and
+# study facts as params, never the study config nor any arm-level file.
+import hepatrial
+
+from hepatrial.report.paths import COMPARE_PARTS, DsmbPaths
+
+DSMB = DsmbPaths(RES, REP, STUDY, globals())
+PREVIOUS_CUT = DSMB.previous_cut
+DSMB_META = {
+    "study_id": STUDY_ID,
+    "title": STUDY["study"].get("title", ""),
+    "cut_date": str(CUT_DATE),
+    "version": hepatrial.__version__,
+    "planned_subjects": STUDY["study"]["planned_subjects"],
+    "enrolment_months": STUDY["study"]["enrolment_months"],
+    "sites": STUDY["study"]["sites"],
+    "previous_cut": Path(PREVIOUS_CUT).name if PREVIOUS_CUT else "",
+    "visits": [v["label"] for v in STUDY["visits"]],
+}
+# The documents and the manifest of the cut: all_outputs() in common.smk calls report_outputs().
+report_outputs = DSMB.report_outputs
+
+
+rule input_manifest:
+    """SHA-256 of every input file and of the study config; its own hash is the reports' stamp."""
+    input:
+        cut=cut_files(),
+        study=config["study"],
+        previous=DSMB.previous_cut_files(),
+    output:
+        f"{RES}/manifest_inputs.json",
+    log:
+        f"{RES}/logs/input_manifest.log",
+    script:
+        "../scripts/manifest.py"
+
+
+rule dsmb_summaries:
+    """ARD part of the reports' own analyses (DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS), fallback rows
+    of BASELINE, EXPOSURE, LAB_SHIFT (used when the ARD lacks them), listings of deaths and SAEs."""
+    input:
+        adsl=f"{RES}/adam/adsl.parquet",
+        adae=f"{RES}/adam/adae.parquet",
+        adlb=f"{RES}/adam/adlb.parquet",
+        sv=sdtm("sv"),
+        findings=f"{RES}/validation/findings.csv",
+        study=config["study"],
+    output:
+        part=f"{RES}/ard/parts/dsmb.parquet",
+        fallback=f"{RES}/dsmb/fallback.parquet",
+        saes=f"{RES}/dsmb/saes.parquet",
+        deaths=f"{RES}/dsmb/deaths.parquet",
+    params:
+        cut_date=str(CUT_DATE),
+    log:
+        f"{RES}/logs/dsmb_summaries.log",
+    script:
+        "../scripts/report_summaries.py"
+
+
+if PREVIOUS_CUT:
+
+    rule previous_cut:
+        """Ingest and analyse the previous cut with this pipeline and config (the same DAG)."""
+        input:
+            cut=DSMB.previous_cut_files(),
+            study=config["study"],
+        output:
+            sdtm=[f"{RES}/previous/sdtm/{d}.parquet" for d in SDTM_DOMAINS],
+            ard=f"{RES}/previous/ard.parquet",
+        params:
+            snakefile=workflow.main_snakefile,
+            workdir=f"{RES}/previous/run",
+        log:
+            f"{RES}/logs/previous_cut.log",
+        script:
+            "../scripts/report_previous.py"
+
+    rule cut_compare:
+        """New subjects and events since the previous cut, data cleaning, estimate movement."""
+        input:
+            prev_sdtm=[f"{RES}/previous/sdtm/{d}.parquet" for d in SDTM_DOMAINS],
+            sdtm=[sdtm(d) for d in SDTM_DOMAINS],
+            prev_ard=f"{RES}/previous/ard.parquet",
+            ard=f"{RES}/ard/ard.parquet",
+            part=f"{RES}/ard/parts/dsmb.parquet",
+            fallback=f"{RES}/dsmb/fallback.parquet",
+            adsl=f"{RES}/adam/adsl.parquet",
+        output:
+            **DSMB.compare_outputs(),
+        params:
+            previous_cut=PREVIOUS_CUT,
+        log:
+            f"{RES}/logs/cut_compare.log",
+        script:
+            "../scripts/report_compare.py"
+
+
+rule open_inputs:
+    """The blinding gate: pooled, allow-listed, arm-free inputs of the open report (fails closed)."""
+    input:
+        **DSMB.compare_inputs(),
+        ard=f"{RES}/ard/ard.parquet",
+        part=f"{RES}/ard/parts/dsmb.parquet",
+        fallback=f"{RES}/dsmb/fallback.parquet",
+        saes=f"{RES}/dsmb/saes.parquet",
+        deaths=f"{RES}/dsmb/deaths.parquet",
+        study=config["study"],
+    output:
+        **DSMB.open_inputs_outputs(),
+    log:
+        f"{RES}/logs/open_inputs.log",
+    script:
+        "../scripts/report_open_inputs.py"
+
+
+rule closed_inputs:
+    """Arm-level inputs of the closed report, arms coded unless masked_dsmb is false."""
+    input:
+        **DSMB.compare_inputs(),
+        ard=f"{RES}/ard/ard.parquet",
+        part=f"{RES}/ard/parts/dsmb.parquet",
+        fallback=f"{RES}/dsmb/fallback.parquet",
+        saes=f"{RES}/dsmb/saes.parquet",
+        deaths=f"{RES}/dsmb/deaths.parquet",
+        km=DSMB.km_tables(),
+        study=config["study"],
+    output:
+        **DSMB.closed_inputs_outputs(),
+    log:
+        f"{RES}/logs/closed_inputs.log",
+    script:
+        "../scripts/report_closed_inputs.py"
+
+
+rule dsmb_open:
+    """The open DSMB report (HTML, PDF). Inputs: the gate's files and the input manifest only."""
+    input:
+        **DSMB.open_compare_input(),
+        pooled_ard=f"{RES}/open/pooled_ard.parquet",
+        saes=f"{RES}/open/saes.parquet",
+        deaths=f"{RES}/open/deaths.parquet",
+        manifest=f"{RES}/manifest_inputs.json",
+    output:
+        html=f"{REP}/dsmb_open.html",
+        pdf=f"{REP}/dsmb_open.pdf",
+    params:
+        meta=DSMB_META,
+    log:
+        f"{RES}/logs/dsmb_open.log",
+    script:
+        "../scripts/report_open.py"
+
+
+rule dsmb_closed:
+    """The closed DSMB report (HTML, PDF), by arm."""
+    input:
+        **DSMB.closed_compare_inputs(),
+        ard=f"{RES}/closed/ard.parquet",
+        saes=f"{RES}/closed/saes.parquet",
+        deaths=f"{RES}/closed/deaths.parquet",
+        km=f"{RES}/closed/km.parquet",
+        arms=f"{RES}/closed/arms.json",
+        manifest=f"{RES}/manifest_inputs.json",
+    output:
+        html=f"{REP}/dsmb_closed.html",
+        pdf=f"{REP}/dsmb_closed.pdf",
+    params:
+        meta={**DSMB_META, "landmarks_days": STUDY["endpoints"]["landmarks_days"]},
+    log:
+        f"{RES}/logs/dsmb_closed.log",
+    script:
+        "../scripts/report_closed.py"
+
+
+rule manifest:
+    """The full manifest, last step: inputs, versions, git commit, SHA-256 of every output."""
+    input:
+        inputs=f"{RES}/manifest_inputs.json",
+        outputs=DSMB.manifest_outputs,
+    output:
+        f"{RES}/manifest.json",
+    params:
+        roots={"results": RES, "reports": REP},
+    log:
+        f"{RES}/logs/manifest.log",
+    script:
+        "../scripts/manifest.py"
