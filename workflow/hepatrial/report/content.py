@@ -134,7 +134,7 @@ def section_enrolment(v: View, meta: dict, by_arm: bool) -> Section:
     for p in sites + ["ALL SITES"]:
         rows_t.append([p.replace("SITE ", "Site ").replace("ALL SITES", "All sites")]
                       + [fmt_n(v.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
-                      + [fmt_n(v.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1]))])
+                      + [fmt_n(v.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1])) if months else "0"])
     s.add(Table("Randomised subjects by site (pooled over arms)", ["Site", *last, "Cumulative"], rows_t,
                 "Monthly counts of the last three months with randomisations, and the total to the cut."))
     return s

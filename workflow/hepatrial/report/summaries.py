@@ -126,11 +126,12 @@ def summarise_deaths(adsl: pl.DataFrame, study: dict, population: str = "ITT") -
 
 
 def summarise_enrolment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
-    """Randomised subjects per month, per site and overall, by arm and pooled; screened and
-    screen failures pooled."""
+    """Randomised subjects (designs without randomisation: enrolled, by the analysis origin) per month,
+    per site and overall, by arm and pooled; screened and screen failures pooled."""
     rows = []
-    rand = select_population(adsl, study, "ITT").filter(pl.col("RANDDT").is_not_null())
-    rand = rand.with_columns(pl.col("RANDDT").dt.strftime("%Y-%m").alias("_MONTH"))
+    rand = select_population(adsl, study, "ITT").with_columns(pl.coalesce("RANDDT", "ORIGDT").alias("_ENRDT"))
+    rand = rand.filter(pl.col("_ENRDT").is_not_null())
+    rand = rand.with_columns(pl.col("_ENRDT").dt.strftime("%Y-%m").alias("_MONTH"))
     months = sorted(rand["_MONTH"].unique().to_list())
     sites = sorted(rand["SITEID"].cast(pl.Utf8).unique().to_list())
     for arm, df in _by_arm(rand).items():

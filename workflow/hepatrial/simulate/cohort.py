@@ -130,11 +130,22 @@ def _screening_values(d, p: Plan, chol_codes):
     M = sev["meld_mean"] + sev["meld_sd"] * (d["z0"] + d["u0"])
     eta = {k: d[f"eta_{k}"] for k in ETA}
     eps = {k: d[f"eps0_{k}"] for k in ETA}
-    bili, inr, _creat, alb, _na = score_labs(M, eta, eps, d["female"], chol)
+    bili, inr, creat, alb, _na = score_labs(M, eta, eps, d["female"], chol)
     s = (M - 15.0) / 4.0
     asc = ascites_grade(s, d["asc_eta"], d["asc_eps0"])
     he = he_grade(s, d["he_eta"], d["he_eps0"])
-    return ctp_score(bili, alb, inr, asc, he, chol)
+    return ctp_score(bili, alb, inr, asc, he, chol), meld_unos(bili, inr, creat)
+
+
+def _ineligible(ctp, meld, sev) -> np.ndarray:
+    """Screening values outside the eligibility ranges: CTP score (``ctp_range``) and, when set,
+    the UNOS MELD of the screening labs (``meld_range``, inclusive)."""
+    lo, hi = sev["ctp_range"]
+    bad = (ctp < lo) | (ctp > hi)
+    if sev.get("meld_range"):
+        mlo, mhi = sev["meld_range"]
+        bad |= (meld < mlo) | (meld > mhi)
+    return bad
 
 
 def _piecewise_time(rng, rates, bounds):
@@ -174,18 +185,17 @@ def build_cohort(p: Plan, n_subjects: int, seed: int) -> Cohort:
     sf = np.zeros(n, bool)
     sf[r.choice(n, n_sf, replace=False)] = True
     d = _draw_baseline(r, n, p)
-    lo, hi = sev["ctp_range"]
     for _ in range(200):
-        ctp = _screening_values(d, p, chol_codes)
-        bad = np.flatnonzero(~sf & ((ctp < lo) | (ctp > hi)))
+        ctp, meld = _screening_values(d, p, chol_codes)
+        bad = np.flatnonzero(~sf & _ineligible(ctp, meld, sev))
         if bad.size == 0:
             break
         new = _draw_baseline(r, bad.size, p)
         for k in d:
             d[k][bad] = new[k]
     else:  # practically unreachable: a setting makes the range nearly impossible
-        sf |= (ctp < lo) | (ctp > hi)
-    c.ctp_scr = _screening_values(d, p, chol_codes)
+        sf |= _ineligible(ctp, meld, sev)
+    c.ctp_scr = _screening_values(d, p, chol_codes)[0]
     c.sf = sf
     c.female = d["female"].astype(bool)
     c.etiol = d["etiol"]
@@ -287,6 +297,9 @@ def build_cohort(p: Plan, n_subjects: int, seed: int) -> Cohort:
     t = nom_t[None, :] + r.integers(-J, J + 1, (n, V))
     t[:, 0] = c.scr_t
     t[:, p.day1_visit] = 0
+    # pre-dose visits after screening (e.g. day -1) are on their nominal day
+    pre = (np.arange(V) > 0) & (np.arange(V) < p.day1_visit)
+    t[:, pre] = nom_t[pre]
     dosing = np.zeros(V, bool)
     dosing[p.infusion_visit] = True
     movable = np.arange(V) > p.day1_visit
@@ -301,6 +314,10 @@ def build_cohort(p: Plan, n_subjects: int, seed: int) -> Cohort:
         & (cand < next_nom[None, :] - 7)
     )
     t = np.where(ok, cand, t)
+    # visits keep their order: a visit a day or two after another (a pre-dose check on day 28,
+    # the infusion on day 29) is never jittered before it
+    for j in range(p.day1_visit + 1, V):
+        t[:, j] = np.maximum(t[:, j], t[:, j - 1] + 1)
     c.oow = ok
     c.vt = t
     last = V - 1
@@ -316,6 +333,8 @@ def build_cohort(p: Plan, n_subjects: int, seed: int) -> Cohort:
             g &= r.random(n) >= miss["missed_infusion_prob"]
         inf_given[:, k] = g
     inf_given[sf | nd, :] = False
+    # infusions outside the subject's arm schedule (per-arm infusion_days) are not given
+    inf_given &= np.vstack([p.arm_infusion, np.zeros((1, p.infusion_visit.size), bool)])[c.arm]
     c.inf_planned = inf_given
 
     # --- latent severity at the visits

@@ -403,7 +403,7 @@ def build_ae(c: Cohort, p: Plan, seed: int, cut_day: int) -> pl.DataFrame:
     i, k = i[hit], k[hit]
     ti = c.vt[i, p.infusion_visit[k]] + r.integers(0, 2, i.size)
     chills = r.random(i.size) < 0.2
-    g = r.choice([1, 2, 3], i.size, p=[0.7, 0.28, 0.02])
+    g = r.choice([1, 2, 3], i.size, p=p.sim["infusion_reaction_grades"])
     f = {
         "i": i,
         "t": ti,

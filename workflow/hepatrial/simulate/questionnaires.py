@@ -130,12 +130,45 @@ RS_TESTS = [
     ("ECOG", "ECOG Performance Status"),
 ]
 ASCITES_TEXT = np.array(["NONE", "MILD", "MODERATE-SEVERE"], dtype=object)
+# RS tests a schedule visit may add (``rs_extra``): code, name, and the rank of the code among all
+# the RS codes written (alphabetical: ASCITES 0, CTPSCORE 1, ECOG 2, HEGRADE 3, ...)
+RS_EXTRA = {
+    "ISHAKF": ("Ishak Fibrosis Stage", 4),
+    "ISHAKI": ("Ishak Modified HAI Inflammation Grade", 5),
+    "SOFA": ("SOFA Score", 6),
+}
+
+
+def rs_extra_values(c: Cohort, p: Plan, seed: int) -> dict[str, np.ndarray]:
+    """n x V integer matrices of the optional RS tests, from the generic severity s = (M - 15) / 4.
+
+    - ``SOFA`` (0-24): 2.5 + 1.6 s, subject SD 1.2, visit SD 0.8 (about 6-9 in HBV-ACLF);
+    - ``ISHAKF`` Ishak fibrosis stage (0-6): 4.6 + 0.35 s, subject SD 0.6, visit SD 0.3, lowered by
+      up to 0.6 stage on active treatment (the treatment ramp of the MELD effect);
+    - ``ISHAKI`` Ishak inflammation grade (0-18): 6 + s, subject SD 1.5, visit SD 1.0, lowered by
+      up to 1.5 points on active treatment.
+    Rounded to integers and clipped to the scale's range.
+    """
+    r = rng_for(seed, 34)
+    n, V = c.vt.shape
+    frac = c.inf.mean(axis=1) if c.inf.shape[1] else np.zeros(n)
+    ramp = np.clip(c.vt / (p.sim["effect_full_day"] - 1.0), 0, 1) * (c.effect_scale * frac)[:, None]
+
+    def latent(mean, s_coef, eta_sd, eps_sd, effect, hi):
+        x = mean + s_coef * c.s + r.normal(0, eta_sd, (n, 1)) + r.normal(0, eps_sd, (n, V)) - effect * ramp
+        return np.clip(np.round(x), 0, hi).astype(np.int64)
+
+    return {
+        "ISHAKF": latent(4.6, 0.35, 0.6, 0.3, 0.6, 6),
+        "ISHAKI": latent(6.0, 1.0, 1.5, 1.0, 1.5, 18),
+        "SOFA": latent(2.5, 1.6, 1.2, 0.8, 0.0, 24),
+    }
 
 
 def build_rs(c: Cohort, p: Plan, seed: int) -> pl.DataFrame:
     i, j = cells(c.att & p.rs[None, :])
-    # result vocabulary: NONE, MILD, MODERATE-SEVERE, then "0".."15"
-    vocab = list(ASCITES_TEXT) + [str(k) for k in range(16)]
+    # result vocabulary: NONE, MILD, MODERATE-SEVERE, then "0".."24"
+    vocab = list(ASCITES_TEXT) + [str(k) for k in range(25)]
     sub = np.concatenate([i, i, i])
     vis = np.concatenate([j, j, j])
     tst = np.repeat(np.arange(3), i.size)
@@ -146,11 +179,26 @@ def build_rs(c: Cohort, p: Plan, seed: int) -> pl.DataFrame:
     vis = np.concatenate([vis, np.zeros(scr.size, np.int64)])
     tst = np.concatenate([tst, np.full(scr.size, 3)])
     val = np.concatenate([val, 3 + c.ctp_scr[scr]])
-    code_rank = np.array([0, 3, 2, 1])  # ASCITES, HEGRADE, ECOG, CTPSCORE -> code order
+    # the optional tests of the visits that list them (rs_extra), at attended visits
+    extra = list(RS_EXTRA)
+    if any(p.rs_extra):
+        xv = rs_extra_values(c, p, seed)
+        for k, code in enumerate(extra):
+            at = np.array([code in x for x in p.rs_extra])
+            xi, xj = cells(c.att & at[None, :])
+            sub = np.concatenate([sub, xi])
+            vis = np.concatenate([vis, xj])
+            tst = np.concatenate([tst, np.full(xi.size, 4 + k)])
+            val = np.concatenate([val, 3 + xv[code][xi, xj]])
+    # ASCITES, HEGRADE, ECOG, CTPSCORE, then the optional tests -> code order
+    code_rank = np.array([0, 3, 2, 1] + [RS_EXTRA[x][1] for x in extra])
     o = np.lexsort((code_rank[tst], vis, c.rank[sub]))
     sub, vis, tst, val = sub[o], vis[o], tst[o], val[o]
-    codes = np.array([t[0] for t in RS_TESTS] + ["CTPSCORE"], dtype=object)
-    names = np.array([t[1] for t in RS_TESTS] + ["Child-Turcotte-Pugh Score"], dtype=object)
+    codes = np.array([t[0] for t in RS_TESTS] + ["CTPSCORE"] + extra, dtype=object)
+    names = np.array(
+        [t[1] for t in RS_TESTS] + ["Child-Turcotte-Pugh Score"] + [RS_EXTRA[x][0] for x in extra],
+        dtype=object,
+    )
     day = c.day1[sub] + c.vt[sub, vis]
     return pl.DataFrame(
         {

@@ -51,6 +51,7 @@ class ArmPlan:
     exdosu: str
     effect_scale: float
     infusion_reaction_prob: float
+    infusion_days: list[int]  # this arm's nominal infusion days (a subset of the plan's)
 
 
 @dataclass
@@ -74,6 +75,8 @@ class Plan:
     rs: np.ndarray  # bool
     qs: np.ndarray  # bool
     infusion_visit: np.ndarray  # indices into the schedule
+    arm_infusion: np.ndarray  # bool, arms x infusions: the arm's schedule includes the infusion
+    rs_extra: list[list[str]]  # per scheduled visit: RS tests recorded beyond ascites/HE/ECOG
     day1_visit: int
     cholestatic: tuple[str, ...]
     strata: list[str]
@@ -111,6 +114,7 @@ def make_plan(study_cfg: dict) -> Plan:
                 infusion_reaction_prob=float(
                     s.get("infusion_reaction_prob", 0.05 if ref else 0.20)
                 ),
+                infusion_days=list(s.get("infusion_days", sim["infusion_days"])),
             )
         )
     allocation = sim["allocation"] or [1] * len(arms)
@@ -136,13 +140,17 @@ def make_plan(study_cfg: dict) -> Plan:
             f"{sid}: simulation/schedule: the first visit must be a screening visit before day 1"
         )
     rng0 = sched[0].get("day_range", [days[0], days[0]])
+    # the infusion visits: every day some arm infuses on (per-arm schedules are subsets of these)
+    all_inf = sorted(set(sim["infusion_days"]).union(*(a.infusion_days for a in arms)))
     inf_idx = []
-    for d in sim["infusion_days"]:
+    for d in all_inf:
         if d not in days:
             raise ConfigError(
                 f"{sid}: simulation/infusion_days: day {d} is not a scheduled visit day"
             )
         inf_idx.append(days.index(d))
+    arm_inf = np.array([[d in a.infusion_days for d in all_inf] for a in arms], dtype=bool)
+    arm_inf = arm_inf.reshape(len(arms), len(all_inf))
     try:
         start = dt.date.fromisoformat(sim["study_start"])
     except ValueError:
@@ -166,6 +174,8 @@ def make_plan(study_cfg: dict) -> Plan:
         rs=np.array([v.get("rs", True) for v in sched]),
         qs=np.array([v.get("qs", False) for v in sched]),
         infusion_visit=np.array(inf_idx, dtype=np.int64),
+        arm_infusion=arm_inf,
+        rs_extra=[list(v.get("rs_extra", [])) for v in sched],
         day1_visit=days.index(1),
         cholestatic=tuple(
             x.upper()

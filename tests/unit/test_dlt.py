@@ -1,0 +1,128 @@
+"""DLTs per dose cohort and the escalation rule (hepatrial.analysis.dlt), on hand-written data."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hepatrial.analysis.dlt import (
+    EXPAND, MTD_DETERMINED, MTD_NONE, MTD_NOT_REACHED, MTD_PENDING, PENDING, PROCEED, STOP,
+    decide, dlt_ard, flag_dlt, mtd_and_rp2d,
+)
+from hepatrial.errors import ConfigError
+
+D = dt.date
+COHORTS = ["Low", "High"]
+
+
+def study(**over) -> dict:
+    s = {"study": {"design": "dose_escalation"}, "arms": [{"label": c} for c in COHORTS],
+         "populations": {"SAFETY": "SAFFL"},
+         "dlt": {"window_days": 28, "min_grade": 3, "related_only": True},
+         "escalation": {"cohort_size": 3, "proceed_max": 0, "stop_min": 2}}
+    for k, v in over.items():
+        s[k] = {**s[k], **v}
+    return s
+
+
+def adsl() -> pl.DataFrame:
+    # S5 is followed only 10 days (not evaluable unless a DLT); S6 is not in the safety population
+    return pl.DataFrame({
+        "USUBJID": ["S1", "S2", "S3", "S4", "S5", "S6"],
+        "TRT01A": ["Low", "Low", "Low", "High", "High", "High"],
+        "SAFFL": ["Y", "Y", "Y", "Y", "Y", "N"],
+        "TRTSDT": [D(2024, 1, 1)] * 6,
+        "LSTALVDT": [D(2024, 6, 1)] * 4 + [D(2024, 1, 10), D(2024, 6, 1)],
+    })
+
+
+def ex() -> pl.DataFrame:
+    subj = ["S1", "S2", "S3", "S4", "S5"]
+    return pl.DataFrame({"USUBJID": subj + ["S1"],
+                         "EXSTDTC": ["2024-01-01"] * 5 + ["2024-02-01"]})
+
+
+def adae(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={"USUBJID": pl.Utf8, "ASTDT": pl.Date, "ATOXGR": pl.Int64,
+                                      "AREL": pl.Utf8, "AEDECOD": pl.Utf8, "SRCROW": pl.Int64}, orient="row")
+
+
+def value(ard: pl.DataFrame, analysis: str, paramcd: str, arm: str, stat: str) -> float:
+    hit = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd)
+                     & (pl.col("arm") == arm) & (pl.col("stat") == stat))
+    assert hit.height == 1, (analysis, paramcd, arm, stat, hit)
+    return hit["value"][0]
+
+
+def test_window_grade_and_relatedness_define_a_dlt():
+    ae = adae([
+        ("S1", D(2024, 1, 28), 3, "Y", "Pyrexia", 1),   # day 28 of the first window: DLT
+        ("S1", D(2024, 1, 29), 3, "Y", "Chills", 2),    # day 29 of the first, before the second: no
+        ("S1", D(2024, 2, 3), 4, "Y", "Rash", 3),       # day 3 of the second infusion's window: DLT
+        ("S2", D(2024, 1, 5), 2, "Y", "Pyrexia", 4),    # grade 2: no
+        ("S3", D(2024, 1, 5), 3, "N", "Pneumonia", 5),  # not related: no
+        ("S4", D(2023, 12, 31), 3, "Y", "Rash", 6),     # before the infusion: no
+    ])
+    got = flag_dlt(ae, ex(), study())
+    assert got["SRCROW"].to_list() == [1, 3]
+    assert got["DLTEXDT"].to_list() == [D(2024, 1, 1), D(2024, 2, 1)]
+    loose = flag_dlt(ae, ex(), study(dlt={"related_only": False, "min_grade": 2, "window_days": 29}))
+    assert loose["SRCROW"].to_list() == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("n_dlt, n_ev, expected", [
+    (0, 3, PROCEED), (1, 3, EXPAND), (2, 3, STOP), (2, 2, STOP), (0, 2, PENDING), (1, 2, PENDING),
+])
+def test_decision_rule(n_dlt, n_ev, expected):
+    assert decide(n_dlt, n_ev, {"cohort_size": 3, "proceed_max": 0, "stop_min": 2}) == expected
+
+
+@pytest.mark.parametrize("decisions, expected", [
+    ([PROCEED, PROCEED, STOP], (1, MTD_DETERMINED, 1)),
+    ([PROCEED, PROCEED, PROCEED], (None, MTD_NOT_REACHED, 2)),
+    ([STOP, PROCEED], (None, MTD_NONE, None)),
+    ([PROCEED, EXPAND, STOP], (None, MTD_PENDING, 0)),
+    ([PENDING, PROCEED], (None, MTD_PENDING, None)),
+])
+def test_mtd_and_rp2d(decisions, expected):
+    assert mtd_and_rp2d(decisions) == expected
+
+
+def test_ard_counts_decisions_and_mtd():
+    ae = adae([
+        ("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1),
+        ("S4", D(2024, 1, 3), 3, "Y", "Chills", 2),
+        ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3),
+        ("S6", D(2024, 1, 2), 3, "Y", "Pyrexia", 4),  # not in the safety population
+    ])
+    ard = dlt_ard(ae, adsl(), ex(), study())
+    assert value(ard, "DLT", "DLT", "Low", "n_subjects") == 3
+    assert value(ard, "DLT", "DLT", "Low", "n_dlt") == 0
+    assert value(ard, "DLT", "DLT", "High", "n_subjects") == 2
+    # S5 was followed 10 days only, but had a DLT: evaluable
+    assert value(ard, "DLT", "DLT", "High", "n_evaluable") == 2
+    assert value(ard, "DLT", "DLT", "High", "n_dlt") == 2
+    assert value(ard, "DLT", "DLT", "High", "n_events") == 3
+    assert value(ard, "DLT", "DLT", "High", "pct") == pytest.approx(100.0)
+    assert value(ard, "DLT", "DLT", "ALL", "pct") == pytest.approx(40.0)
+    assert value(ard, "DLT", "DLT|Pyrexia", "High", "n_dlt") == 2
+    assert value(ard, "ESCALATION", "DECISION", "Low", "code") == PROCEED
+    assert value(ard, "ESCALATION", "DECISION", "High", "code") == STOP
+    assert value(ard, "ESCALATION", "MTD", "Low", "dose_level") == 1
+    assert value(ard, "ESCALATION", "MTD", "Low", "status") == MTD_DETERMINED
+    assert value(ard, "ESCALATION", "RP2D", "Low", "dose_level") == 1
+
+
+def test_unevaluable_subject_leaves_the_cohort_pending():
+    ae = adae([("S1", D(2024, 1, 2), 1, "Y", "Pyrexia", 1)])
+    ard = dlt_ard(ae, adsl(), ex(), study())
+    assert value(ard, "DLT", "DLT", "High", "n_evaluable") == 1  # S5 followed 10 days, no DLT
+    assert value(ard, "ESCALATION", "DECISION", "High", "code") == PENDING
+    assert value(ard, "ESCALATION", "MTD", "", "status") == MTD_PENDING
+    assert value(ard, "ESCALATION", "RP2D", "Low", "dose_level") == 1
+
+
+def test_rule_that_both_proceeds_and_stops_is_refused():
+    with pytest.raises(ConfigError, match="stop_min"):
+        dlt_ard(adae([]), adsl(), ex(), study(escalation={"proceed_max": 2, "stop_min": 2}))
