@@ -281,8 +281,19 @@ def test_gray(ard):
                      [r["chisq"], r["df"], r["p"]], 1e-4, f"{paramcd} GRAY stratified")
 
 
+def test_km_events_match_the_pbc_counts(ard):
+    # pbc README: OS deaths D-penicillamine 65 of 158, placebo 60 of 154; TFS adds 10 and 9 transplants
+    for paramcd, counts in (("OS", {"D-penicillamine": (158, 65), "Placebo": (154, 60)}),
+                            ("TFS", {"D-penicillamine": (158, 75), "Placebo": (154, 69)})):
+        for arm, (n, ev) in counts.items():
+            got = ard.filter((pl.col("analysis") == "KM_EVENTS") & (pl.col("paramcd") == paramcd)
+                             & (pl.col("arm") == arm))
+            val = dict(zip(got["stat"], got["value"]))
+            assert (val["n"], val["n_event"], val["n_censor"]) == (n, ev, n - ev)
+
+
 def test_os_has_no_competing_risk_rows(ard):
     os_ = ard.filter(pl.col("paramcd").str.starts_with("OS"))
-    assert set(os_["analysis"]) == {"KM", "KM_MEDIAN", "LOGRANK", "LOGRANK_UNSTRAT", "COX",
+    assert set(os_["analysis"]) == {"KM", "KM_EVENTS", "KM_MEDIAN", "LOGRANK", "LOGRANK_UNSTRAT", "COX",
                                     "COX_UNSTRAT"}
     assert set(os_["paramcd"]) == {"OS"}
