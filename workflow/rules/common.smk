@@ -8,6 +8,8 @@ from hepatrial.errors import HepatrialError
 
 try:
     STUDY = load_study(config["study"])
+    if config.get("previous_cut"):  # the run's previous cut overrides the study config's
+        STUDY["previous_cut"] = config["previous_cut"]
     CUT_DATE = cut_date(STUDY, config["cut"])
 except HepatrialError as exc:
     sys.exit(f"ERROR: {exc}")
