@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.adsl import RELATED_TERMS
+from hepatrial.adam.common import compute_ady
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
 
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",
@@ -62,10 +63,9 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl
         pl.when(teae).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
         pl.when(fatal).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("FATALFL"),
         pl.when(wd).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("AEWDFL"),
-        ((pl.col("ASTDT") - pl.col("TRTSDT")).dt.total_days() + 1).alias("_d"),
+        compute_ady("ASTDT", "TRTSDT").alias("ASTDY"),
         pl.lit("AE").alias("SRCDOM"),
-    ).with_columns(pl.when(pl.col("_d") <= 0).then(pl.col("_d") - 1).otherwise(pl.col("_d")).cast(pl.Int64)
-                   .alias("ASTDY")).drop("_d")
+    )
     cols = keep + ["AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC", "ASTDT", "ASTDTF", "AENDT", "AENDTF",
                    "ASTDY", "AESER", "AESEV", "AETOXGR", "ATOXGR", "AEREL", "AREL", "AEOUT", "AEACN", "TRTEMFL",
                    "FATALFL", "AEWDFL", "SRCDOM", "SRCROW"]
@@ -88,8 +88,7 @@ def create_adce(dataset_ce: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
         .when(dec.is_in(["LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE"])).then(pl.lit("LIVFAIL"))
         .otherwise(pl.lit("OTHER")).alias("CECAT"),
         pl.lit("CE").alias("SRCDOM"))
-    ce = ce.with_columns(((pl.col("ASTDT") - pl.col("ORIGDT")).dt.total_days()).alias("_d")).with_columns(
-        pl.when(pl.col("_d") >= 0).then(pl.col("_d") + 1).otherwise(pl.col("_d")).cast(pl.Int64).alias("ASTDY"),
-        pl.when(pl.col("_d") >= 0).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL")).drop("_d")
+    ce = ce.with_columns(compute_ady("ASTDT", "ORIGDT").alias("ASTDY")).with_columns(
+        pl.when(pl.col("ASTDY") >= 1).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL"))
     cols = keep + ["CEDECOD", "CESTDTC", "ASTDT", "ASTDTF", "ASTDY", "CECAT", "ONTRTFL", "SRCDOM", "SRCROW"]
     return ce.select([c for c in cols if c in ce.columns]).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)

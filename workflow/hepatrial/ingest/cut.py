@@ -14,7 +14,7 @@ import datetime as dt
 
 import polars as pl
 
-from hepatrial.dates import dtc_date, dtc_earliest
+from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
 
@@ -194,7 +194,7 @@ def cross_checks(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: 
                       "DTHFL and DTHDTC disagree; a death date counts as a death", column="DTHFL")
     if "PR" in frames:
         tx = frames["PR"].filter(pl.col("PRDECOD").str.to_uppercase() == "LIVER TRANSPLANT")
-        late = (tx.join(dm.select("USUBJID", dtc_latest_safe("DTHDTC").alias("_dth")), on="USUBJID")
+        late = (tx.join(dm.select("USUBJID", dtc_latest("DTHDTC").alias("_dth")), on="USUBJID")
                 .filter(dtc_earliest("PRSTDTC") > pl.col("_dth")))
         findings.add_rows(late, "ERROR", "PR", files["PR"], "TRANSPLANT_AFTER_DEATH",
                           "liver transplant dated after death; carried, check the data", column="PRSTDTC")
@@ -205,7 +205,3 @@ def cross_checks(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: 
                           "more than one result for this subject, test and date/time; windowing picks one",
                           column="LBDTC")
 
-
-def dtc_latest_safe(col: str) -> pl.Expr:
-    from hepatrial.dates import dtc_latest
-    return dtc_latest(col)
