@@ -6,9 +6,9 @@ import polars as pl
 
 from hepatrial.adam.common import derive_bds_timing
 from hepatrial.dates import dtc_date
+from hepatrial.ingest.cut import EXCL_SCHEMA  # one exclusions layout for ingest and ADaM
 
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL"]
-EXCL_SCHEMA = {"domain": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "USUBJID": pl.Utf8, "reason": pl.Utf8}
 
 
 def adsl_vars(adsl: pl.DataFrame, study: dict) -> list[str]:
