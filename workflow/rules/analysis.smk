@@ -1,12 +1,18 @@
 rule desc:
-    """Descriptive statistics by visit and arm for one BDS parameter (ARD DESC)."""
+    """Descriptive statistics by visit and arm (ARD DESC) of every summarised parameter of one BDS dataset
+    (adeff, adlb, adqs): one job per dataset reads it once; a parameter's summary is a group-by, far cheaper
+    than the start-up of a job of its own."""
     input:
-        data=bds_dataset,
+        data=f"{RES}/adam/{{dataset}}.parquet",
         study=config["study"],
     output:
-        f"{RES}/ard/parts/desc_{{paramcd}}.parquet",
+        f"{RES}/ard/parts/desc_{{dataset}}.parquet",
+    wildcard_constraints:
+        dataset="adeff|adlb|adqs",
+    params:
+        paramcds=lambda wc: [p for p, d in bds_params().items() if d == wc.dataset],
     log:
-        f"{RES}/logs/desc_{{paramcd}}.log",
+        f"{RES}/logs/desc_{{dataset}}.log",
     script:
         "../scripts/desc.py"
 

@@ -58,7 +58,7 @@ def bds_dataset(wildcards):
 
 
 def ard_parts():
-    parts = [f"{RES}/ard/parts/desc_{p}.parquet" for p in bds_params()]
+    parts = [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
     parts += [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
     parts += [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
     parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",

@@ -2,17 +2,17 @@
 # Tables, listings and figures (package hepatrial.tlf; conventions, outputs and ARD codes: docs/tlf.md).
 # Summary tables and group-level figures read only the ARD; listings and individual-level figures
 # (spaghetti, waterfall, cumulative incidence curves) read ADaM.
-import re
+#
+# Every table is rendered by one job (tlf_tables) and the figures by two (tlf_figures_ard,
+# tlf_figures_adam): each is milliseconds to a second of work against 1-2 s of Python start-up and
+# imports (polars, rtflite, great_tables, plotnine), so one job per table paid the start-up ~45 times
+# (benchmarks/results/benchmark.csv, docs/performance.md).
 
 TLF_CUT = str(CUT_DATE)
 TLF_ARD = f"{RES}/ard/ard.parquet"
 TLF_TAB = f"{RES}/tables"
 TLF_FIG = f"{RES}/figures"
-
-
-def tlf_bds_params(dataset):
-    """BDS parameters summarised by visit (DESC) that come from ``dataset`` (adeff, adlb, adqs)."""
-    return [p for p, d in bds_params().items() if d == dataset]
+TLF_CATEGORY = {"adeff": "Efficacy", "adlb": "Labs", "adqs": "Quality of life"}
 
 
 def tlf_mmrm_params():
@@ -24,36 +24,58 @@ def tlf_cif_params():
     return [p for p in STUDY["endpoints"]["tte"] if p != "OS"]
 
 
-def tlf_alternatives(values):
-    """A wildcard constraint matching exactly ``values`` (nothing when empty)."""
-    return "|".join(re.escape(v) for v in values) if values else "(?!x)x"
+def tlf_table_specs():
+    """(name, caption, category, subcategory) of every table and listing of the cut, in report order."""
+    specs = [("disposition", "disposition", "Disposition", None), ("baseline", "baseline", "Baseline", None),
+             ("exposure", "exposure", "Safety", None), ("km", "km", "Survival", None),
+             ("cif", "cif", "Survival", None), ("ae_overview", "ae_overview", "Safety", None),
+             ("ae_soc_pt", "ae_soc_pt", "Safety", None), ("l_sae", "l_sae", "Safety", None),
+             ("l_deaths", "l_deaths", "Safety", None), ("lab_shift", "lab_shift", "Labs", None),
+             ("lab_abn", "lab_abn", "Labs", None)]
+    specs += [(f"mmrm_{p}", "mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
+    specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
+    if STUDY["study"]["design"] == "parallel":
+        specs.append(("subgroup", "subgroup", "Efficacy", None))
+    return specs
 
 
-def tlf_table(name, caption, category, subcategory=None):
-    """The three renderings of one table, each declared for the report."""
-    return {ext: report(f"{TLF_TAB}/{name}.{ext}", caption=f"../report/{caption}.rst", category=category,
-                        subcategory=subcategory)
-            for ext in ("csv", "rtf", "html")}
+def tlf_figure_specs(source):
+    """(name, kind, paramcd, caption, category, subcategory) of the figures drawn from ``source``:
+    ``ard`` (the ARD only) or ``adam`` (ADaM or the survival rule's KM step tables, and the ARD)."""
+    meld = STUDY["scores"]["meld_primary"]
+    if source == "ard":
+        specs = [("ctp_shift", "ctp_shift", None, "fig_ctp_shift", "Efficacy", None),
+                 ("labs", "labs", None, "fig_labs", "Labs", None)]
+        specs += [(f"mmrm_{p}", "mmrm", p, "fig_mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
+        specs += [(f"observed_{p}", "observed", p, "fig_observed", TLF_CATEGORY[d], p)
+                  for p, d in bds_params().items()]
+        if STUDY["study"]["design"] == "parallel":
+            specs.append((f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None))
+        return specs
+    specs = [(f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
+             (f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None)]
+    specs += [(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in STUDY["endpoints"]["tte"]]
+    specs += [(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in tlf_cif_params()]
+    return specs
 
 
-def tlf_figure(name, caption, category, subcategory=None):
-    return {ext: report(f"{TLF_FIG}/{name}.{ext}", caption=f"../report/{caption}.rst", category=category,
-                        subcategory=subcategory)
-            for ext in ("png", "pdf")}
+def _tlf_report(path, caption, category, subcategory):
+    return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
+
+
+def tlf_table_outputs():
+    """Named outputs ``<name>_<ext>`` of tlf_tables, each declared for the Snakemake report."""
+    return {f"{name}_{ext}": _tlf_report(f"{TLF_TAB}/{name}.{ext}", cap, cat, sub)
+            for name, cap, cat, sub in tlf_table_specs() for ext in ("csv", "rtf", "html")}
+
+
+def tlf_figure_outputs(source):
+    return {f"{name}_{ext}": _tlf_report(f"{TLF_FIG}/{name}.{ext}", cap, cat, sub)
+            for name, _, _, cap, cat, sub in tlf_figure_specs(source) for ext in ("png", "pdf")}
 
 
 def tlf_outputs():
     """Every table (CSV, RTF, HTML), listing and figure (PNG, PDF) of the cut, for rule all."""
-    meld = STUDY["scores"]["meld_primary"]
-    parallel = STUDY["study"]["design"] == "parallel"
-    tables = ["disposition", "baseline", "exposure", "km", "cif", "ae_overview", "ae_soc_pt", "l_sae",
-              "l_deaths", "lab_shift", "lab_abn"]
-    tables += [f"mmrm_{p}" for p in tlf_mmrm_params()] + [f"desc_{p}" for p in bds_params()]
-    figures = ["ctp_shift", "labs", f"spaghetti_{meld}", f"waterfall_{meld}"]
-    figures += [f"mmrm_{p}" for p in tlf_mmrm_params()] + [f"observed_{p}" for p in bds_params()]
-    figures += [f"km_{p}" for p in STUDY["endpoints"]["tte"]] + [f"cif_{p}" for p in tlf_cif_params()]
-    if parallel:
-        tables.append("subgroup")
-        figures.append(f"forest_{meld}")
-    return ([f"{TLF_TAB}/{t}.{e}" for t in tables for e in ("csv", "rtf", "html")]
-            + [f"{TLF_FIG}/{f}.{e}" for f in figures for e in ("png", "pdf")])
+    return ([f"{TLF_TAB}/{s[0]}.{e}" for s in tlf_table_specs() for e in ("csv", "rtf", "html")]
+            + [f"{TLF_FIG}/{s[0]}.{e}" for src in ("ard", "adam") for s in tlf_figure_specs(src)
+               for e in ("png", "pdf")])

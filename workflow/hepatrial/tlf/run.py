@@ -1,8 +1,13 @@
 """Entry points of the ``tlf_*`` rules: read the ARD (and ADaM for listings and individual-level
-figures), build one table or figure, write its renderings."""
+figures) once, build every table or figure of the rule, write their renderings.
+
+One job renders all tables and two render the figures: the work per table is small against the
+start-up of a Python process with polars, rtflite, great_tables and plotnine (docs/performance.md).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import polars as pl
@@ -10,29 +15,37 @@ import polars as pl
 from hepatrial.config import load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf.render import write_all
-from hepatrial.tlf.tables import ARD, build_table, listing_deaths, listing_sae
+from hepatrial.tlf.tables import ARD, Table, build_table, listing_deaths, listing_sae
+
+LISTINGS = ("l_sae", "l_deaths")
 
 
 def load_ard(ard_path, study_path, cut: str) -> ARD:
     return ARD(pl.read_parquet(ard_path), load_study(study_path), str(cut))
 
 
-def write_table(ard_path, study_path, cut: str, rule: str, csv, rtf, html) -> None:
-    """Summary table named by the output's file name (``tables/<name>.csv``)."""
-    name = Path(csv).stem
-    write_all(build_table(name, load_ard(ard_path, study_path, cut), rule), csv, rtf, html)
+def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str,
+                 outputs: Mapping[str, tuple]) -> None:
+    """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
+    (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL."""
+    ard = load_ard(ard_path, study_path, cut)
+    adam = None
+    for name, (csv, rtf, html) in outputs.items():
+        if name in LISTINGS:
+            if adam is None:
+                adam = pl.read_parquet(adsl_path), pl.read_parquet(adae_path)
+            table = _listing(name, *adam, ard.study, str(cut), rule)
+        else:
+            table = build_table(name, ard, rule)
+        write_all(table, csv, rtf, html)
 
 
-def write_listing(kind: str, adsl_path, adae_path, study_path, cut: str, rule: str, csv, rtf, html) -> None:
-    study = load_study(study_path)
-    adsl, adae = pl.read_parquet(adsl_path), pl.read_parquet(adae_path)
-    if kind == "sae":
-        t = listing_sae(adae, adsl, study, str(cut), rule)
-    elif kind == "deaths":
-        t = listing_deaths(adsl, adae, study, str(cut), rule)
-    else:
-        raise HepatrialError(f"unknown listing {kind!r}: sae or deaths")
-    write_all(t, csv, rtf, html)
+def _listing(name: str, adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str) -> Table:
+    if name == "l_sae":
+        return listing_sae(adae, adsl, study, cut, rule)
+    if name == "l_deaths":
+        return listing_deaths(adsl, adae, study, cut, rule)
+    raise HepatrialError(f"unknown listing {name!r}: {', '.join(LISTINGS)}")
 
 
 def read_km_steps(path) -> pl.DataFrame:
@@ -41,33 +54,46 @@ def read_km_steps(path) -> pl.DataFrame:
     return km.rename({"arm": "group"}) if "arm" in km.columns and "group" not in km.columns else km
 
 
-def write_figure(kind: str, ard_path, study_path, cut: str, png, pdf, paramcd: str | None = None,
-                 adeff_path=None, adtte_path=None, km_path=None, dpi: int = 300) -> None:
-    """One figure: ``mmrm``, ``observed``, ``labs``, ``spaghetti``, ``waterfall``, ``km``, ``cif``, ``forest``,
+def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None, adtte_path=None,
+                  km_dir=None, dpi: int | None = None) -> None:
+    """Each figure of ``figures`` (kind, paramcd, png, pdf); kinds: ``mmrm``, ``observed``, ``labs``,
+    ``spaghetti``, ``waterfall``, ``km`` (reads ``<km_dir>/<paramcd>.parquet``), ``cif``, ``forest``,
     ``ctp_shift``."""
     from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
 
     ard = load_ard(ard_path, study_path, cut)
     study = ard.study
-    if kind == "mmrm":
-        plot = G.fig_mmrm(ard, paramcd)
-    elif kind == "observed":
-        plot = G.fig_observed(ard, paramcd)
-    elif kind == "labs":
-        plot = G.fig_labs(ard, ["BILI", "ALB", "INR"])
-    elif kind == "spaghetti":
-        plot = G.fig_spaghetti(pl.read_parquet(adeff_path), ard, paramcd)
-    elif kind == "waterfall":
-        plot = G.fig_waterfall(pl.read_parquet(adeff_path), ard, paramcd)
-    elif kind == "km":
-        plot = G.fig_km(read_km_steps(km_path), ard, paramcd)
-    elif kind == "cif":
-        tab, labels = G.cif_steps(pl.read_parquet(adtte_path), paramcd, study)
-        plot = G.fig_cif(tab, ard, paramcd, labels)
-    elif kind == "forest":
-        plot = G.fig_forest(ard)
-    elif kind == "ctp_shift":
-        plot = G.fig_ctp_shift(ard)
-    else:
-        raise HepatrialError(f"unknown figure kind {kind!r}")
-    G.save(plot, png, pdf, dpi=dpi)
+    cache: dict[str, pl.DataFrame] = {}
+
+    def adam(path) -> pl.DataFrame:
+        if path is None:
+            raise HepatrialError("this figure needs an ADaM input the rule does not give")
+        if str(path) not in cache:
+            cache[str(path)] = pl.read_parquet(path)
+        return cache[str(path)]
+
+    for kind, paramcd, png, pdf in figures:
+        if kind == "mmrm":
+            plot = G.fig_mmrm(ard, paramcd)
+        elif kind == "observed":
+            plot = G.fig_observed(ard, paramcd)
+        elif kind == "labs":
+            plot = G.fig_labs(ard, ["BILI", "ALB", "INR"])
+        elif kind == "spaghetti":
+            plot = G.fig_spaghetti(adam(adeff_path), ard, paramcd)
+        elif kind == "waterfall":
+            plot = G.fig_waterfall(adam(adeff_path), ard, paramcd)
+        elif kind == "km":
+            if km_dir is None:
+                raise HepatrialError("the Kaplan-Meier figure needs the folder of the KM step tables")
+            plot = G.fig_km(read_km_steps(Path(km_dir) / f"{paramcd}.parquet"), ard, paramcd)
+        elif kind == "cif":
+            tab, labels = G.cif_steps(adam(adtte_path), paramcd, study)
+            plot = G.fig_cif(tab, ard, paramcd, labels)
+        elif kind == "forest":
+            plot = G.fig_forest(ard)
+        elif kind == "ctp_shift":
+            plot = G.fig_ctp_shift(ard)
+        else:
+            raise HepatrialError(f"unknown figure kind {kind!r}")
+        G.save(plot, png, pdf, **({} if dpi is None else {"dpi": dpi}))

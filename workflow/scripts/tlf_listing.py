@@ -1,6 +1,0 @@
-from hepatrial.cli import run_step
-from hepatrial.tlf.run import write_listing
-
-sm = snakemake  # noqa: F821
-run_step(write_listing, sm.params.kind, sm.input.adsl, sm.input.adae, sm.input.study, sm.params.cut, sm.rule,
-         sm.output.csv, sm.output.rtf, sm.output.html, log=sm.log[0])

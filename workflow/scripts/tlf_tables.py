@@ -1,0 +1,7 @@
+from hepatrial.cli import run_step
+from hepatrial.tlf.run import write_tables
+
+sm = snakemake  # noqa: F821
+outputs = {n: (sm.output[f"{n}_csv"], sm.output[f"{n}_rtf"], sm.output[f"{n}_html"]) for n in sm.params.tables}
+run_step(write_tables, sm.input.ard, sm.input.adsl, sm.input.adae, sm.input.study, sm.params.cut, sm.rule,
+         outputs, log=sm.log[0])
