@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from scipy import stats
+# scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical), without its ~1 s import
+from scipy import special
 
 from hepatrial.errors import ConvergenceError
 from hepatrial.survival._common import (
@@ -259,7 +260,7 @@ def cox_ph(time: Any, event: Any, group: Any = None, *, reference: Any = None,
     vcov = np.linalg.inv(info)
     se = np.sqrt(np.diag(vcov))
     zstat = beta / se
-    p = 2.0 * stats.norm.sf(np.abs(zstat))
+    p = 2.0 * special.ndtr(-np.abs(zstat))
     table = pl.DataFrame({
         "term": names, "arm": arms, "comparator": comps, "coef": beta, "se": se,
         "hr": np.exp(beta), "lower": np.exp(beta - z * se), "upper": np.exp(beta + z * se),
