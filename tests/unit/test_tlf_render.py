@@ -147,3 +147,40 @@ def test_renderings_are_byte_identical_on_rerun(ard, tmp_path):
         (tmp_path / sub).mkdir()
         runs.append([p.read_bytes() for p in render(build_table("km", ard, "tlf_x"), tmp_path / sub)])
     assert runs[0] == runs[1]
+
+
+def test_a_long_grouped_table_is_written_in_chunks_at_group_boundaries(tmp_path):
+    """rtflite's time grows with the square of a document's rows, so a long table (a listing of a large
+    trial) is rendered in chunks of about RTF_CHUNK_ROWS rows and assembled: every row once, in order,
+    no group split across chunks, one balanced RTF document with a page break between chunks."""
+    from hepatrial.tlf.render import RTF_CHUNK_ROWS, RTF_SINGLE_MAX, _rtf_chunks, write_rtf
+    from hepatrial.tlf.tables import Row
+
+    groups = [(f"S-{g:03d}", 1 + (g * 7) % 5) for g in range(90)]  # groups of 1 to 5 rows
+    rows = [Row(group=g, label=f"{g} event {k}", cells=[f"{g}/{k}/a", f"{g}/{k}/b"]) for g, m in groups
+            for k in range(m)]
+    assert len(rows) > 2 * RTF_SINGLE_MAX
+    t = Table("l_long", "Listing of many things", "SAFETY", ["A", "B"], rows=rows, footnotes=["note"],
+              source="Source: test")
+    chunks = _rtf_chunks(t, RTF_CHUNK_ROWS)
+    assert [r for c in chunks for r in c.rows] == rows
+    assert all(c.rows[0].group != p.rows[-1].group for p, c in zip(chunks, chunks[1:]))
+    assert all(RTF_CHUNK_ROWS <= len(c.rows) < RTF_CHUNK_ROWS + 5 for c in chunks[:-1])
+    path = tmp_path / "l_long.rtf"
+    write_rtf(t, path)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("{\\rtf1") and text.count("{\\rtf1") == 1 and rtf_groups_balanced(text)
+    assert text.count("\\page\n") == len(chunks) - 1
+    body = [r for r in rtf_table_rows(text) if len(r) == 3]  # label and two cells
+    assert [r[1] for r in body if r[1] != "A"] == [r.cells[0] for r in rows]
+    assert list(tmp_path.iterdir()) == [path]  # the chunk files are gone
+
+
+def test_a_short_table_is_one_document(tmp_path):
+    from hepatrial.tlf.render import RTF_SINGLE_MAX, write_rtf
+    from hepatrial.tlf.tables import Row
+
+    rows = [Row(group="", label=f"row {i}", cells=[str(i)]) for i in range(RTF_SINGLE_MAX)]
+    path = tmp_path / "t.rtf"
+    write_rtf(Table("t", "Short", "ITT", ["n"], rows=rows), path)
+    assert "\\page\n" not in path.read_text(encoding="utf-8")

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -12,6 +14,8 @@ import polars as pl
 from hepatrial.tlf.tables import Table
 
 INDENT = "\u00a0\u00a0\u00a0"
+RTF_SINGLE_MAX = 100  # rows: a longer table is written in chunks of RTF_CHUNK_ROWS (write_rtf)
+RTF_CHUNK_ROWS = 50
 
 
 def write_csv(t: Table, path: str | Path) -> None:
@@ -28,10 +32,43 @@ def _grouped(t: Table) -> bool:
     return t.group_rows and any(r.group for r in t.rows)
 
 
-def write_rtf(t: Table, path: str | Path) -> None:
+def _rtf_chunks(t: Table, size: int) -> list[Table]:
+    """``t`` cut into tables of about ``size`` rows, at group boundaries (a group longer than ``size`` stays
+    whole); the title, columns, footnotes and source repeat in each."""
+    chunks, cur = [], []
+    for r in t.rows:
+        if len(cur) >= size and (not _grouped(t) or r.group != cur[-1].group):
+            chunks.append(cur)
+            cur = []
+        cur.append(r)
+    chunks.append(cur)
+    return [dataclasses.replace(t, rows=c) for c in chunks]
+
+
+def write_rtf(t: Table, path: str | Path, chunk_rows: int = RTF_CHUNK_ROWS,
+              single_max: int = RTF_SINGLE_MAX) -> None:
     """RTF (landscape, page x of y). Group rows are rtflite ``page_by`` rows (SAS PROC REPORT BY lines),
     repeated with the column header on every page. Cell attributes are given for one row and recycled:
-    per-row attribute matrices are not kept aligned across rtflite's page breaks."""
+    per-row attribute matrices are not kept aligned across rtflite's page breaks.
+
+    A table of more than ``single_max`` rows (a listing of a large trial) is written as chunks of about
+    ``chunk_rows`` rows, at group boundaries, joined with ``rtflite.assemble_rtf`` (page break between
+    chunks; title, column header, footnotes and source in each): rtflite's time grows with the square of the rows of one
+    document (~24 s for 800 grouped rows), and is linear in chunks (~3 ms a row with 50-row chunks)."""
+    import rtflite as rtf
+
+    if len(t.rows) <= single_max:
+        _write_rtf_doc(t, path)
+        return
+    with tempfile.TemporaryDirectory(dir=Path(path).parent) as tmp:
+        parts = []
+        for i, chunk in enumerate(_rtf_chunks(t, chunk_rows)):
+            parts.append(str(Path(tmp) / f"part{i:06d}.rtf"))
+            _write_rtf_doc(chunk, parts[-1])
+        rtf.assemble_rtf(parts, str(path))
+
+
+def _write_rtf_doc(t: Table, path: str | Path) -> None:
     import rtflite as rtf
 
     ncol = len(t.columns) + 1
@@ -72,7 +109,8 @@ def to_html(t: Table) -> str:
     df = t.frame().with_columns(
         pl.Series("label", [INDENT * r.indent + r.label for r in t.rows], dtype=pl.Utf8))
     groups = _grouped(t)
-    gt = GT(df.to_pandas(), rowname_col="label", groupname_col="group" if groups else None, id=t.name)
+    # great_tables takes the polars frame itself: same HTML as from pandas, ~4x faster, no pandas import
+    gt = GT(df, rowname_col="label", groupname_col="group" if groups else None, id=t.name)
     if not groups:
         gt = gt.cols_hide("group")
     gt = (gt.tab_header(title=t.title, subtitle=t.population)
