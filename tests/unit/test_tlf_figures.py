@@ -100,3 +100,28 @@ def test_figure_without_data_says_so(ard):
     empty = ARD(ard.df.filter(pl.col("analysis") != "MMRM_LSMEAN"), ard.study, CUT)
     plot = G.fig_mmrm(empty, "MELD")
     assert plot.data["t"].tolist() == ["No MMRM results in the ARD of this cut"]
+
+
+def _subjects(n_a: int, n_b: int) -> pl.DataFrame:
+    ids = [(f"A-{i:05d}", "A") for i in range(n_a)] + [(f"B-{i:05d}", "B") for i in range(n_b)]
+    return pl.DataFrame({"USUBJID": [u for u, _ in ids for _ in range(2)], "arm": [a for _, a in ids for _ in range(2)],
+                         "x": [float(k) for _ in ids for k in range(2)]})
+
+
+def test_sample_of_subjects_per_arm_is_capped_whole_and_repeatable():
+    df = _subjects(700, 30)
+    out, note = G.sample_subjects(df, 200)
+    per_arm = out.group_by("arm").agg(pl.col("USUBJID").n_unique()).sort("arm")
+    assert per_arm.rows() == [("A", 200), ("B", 30)]  # B under the cap: all of it
+    assert out.group_by("USUBJID").len()["len"].unique().to_list() == [2]  # whole subjects, every visit
+    assert "200 subjects per arm" in note and "700 A" in note and "30 B" in note and str(G.SAMPLE_SEED) in note
+    again, _ = G.sample_subjects(df.reverse(), 200)  # same subjects whatever the row order
+    assert set(again["USUBJID"]) == set(out["USUBJID"])
+    other, _ = G.sample_subjects(df, 200, seed=G.SAMPLE_SEED + 1)
+    assert set(other["USUBJID"]) != set(out["USUBJID"])
+
+
+def test_no_sample_when_every_arm_is_under_the_cap():
+    df = _subjects(200, 5)
+    out, note = G.sample_subjects(df, 200)
+    assert note == "" and out.equals(df)
