@@ -100,7 +100,7 @@ def _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, popu
     except Exception as exc:  # noqa: BLE001 - a failed sensitivity fit is reported, never fatal
         return [{"analysis": "LMM_FIT", "paramcd": paramcd, "population": population, "stat": "converged",
                  "value": 0, "method": f"random intercept and slope LMM failed: {' '.join(str(exc).split())[:150]}"}]
-    method = "random intercept and slope LMM (statsmodels MixedLM, REML), Wald normal CI"
+    method = "random intercept and slope LMM (own REML engine, checked against R nlme::lme), Wald normal CI"
     rows = [{"analysis": "LMM_FIT", "paramcd": paramcd, "population": population, "stat": "converged",
              "value": 1 if res["converged"] else 0, "method": method}]
     for r in res["lsmeans"].iter_rows(named=True):

@@ -772,9 +772,9 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
                          alpha=0.05):
     r"""Random-intercept-and-slope linear mixed model (sensitivity analysis to the MMRM).
 
-    Model (statsmodels ``MixedLM``; R ``lme4::lmer(CHG ~ BASE + STRATUM + ARM*AVISIT +
-    (1 + TIME | USUBJID))``; SAS ``PROC MIXED; RANDOM INTERCEPT TIME / SUBJECT=USUBJID
-    TYPE=UN``):
+    Model (R ``nlme::lme(CHG ~ BASE + STRATUM + ARM*AVISIT, random = ~ TIME | USUBJID)``,
+    ``lme4::lmer(CHG ~ BASE + STRATUM + ARM*AVISIT + (1 + TIME | USUBJID))``; SAS ``PROC MIXED;
+    RANDOM INTERCEPT TIME / SUBJECT=USUBJID TYPE=UN``):
 
     .. math::
 
@@ -784,6 +784,14 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
     with the same fixed effects as :class:`MMRM` (visit as a factor, so the mean trajectory
     is unstructured) and ``t_j`` the visit time. The within-subject covariance is therefore
     :math:`Z G Z' + \sigma^2 I` instead of an unstructured :math:`\Sigma`.
+
+    Estimation by the own profiled REML (or ML) engine :func:`hepatrial.models.lmm.fit_lmm`
+    (Woodbury per subject, vectorised over subjects; checked against R ``nlme::lme``,
+    ``lme4::lmer`` and statsmodels ``MixedLM`` in tests/unit/test_lmm.py). ``vcov`` is
+    :math:`\hat\sigma^2 (X'V_*^{-1}X)^{-1}` (model-based, as nlme). A singular :math:`G` (REML
+    estimate on the boundary, e.g. no slope variance) is returned as estimated (positive
+    semi-definite, rank < 2) with a ``RuntimeWarning``; ``converged`` then reflects the
+    first-order conditions on the boundary.
 
     Parameters
     ----------
@@ -795,26 +803,27 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
     -------
     dict
         ``lsmeans`` and ``diffs`` (polars DataFrames as in :class:`MMRM`, LS means with equal
-        factor weights; inference is Wald with *normal* quantiles - statsmodels provides no
-        small-sample df), ``beta``, ``vcov``, ``coef_names``, ``G`` (random-effects
-        covariance), ``sigma2``, ``loglik``, ``converged``.
+        factor weights; inference is Wald with *normal* quantiles, as R ``emmeans(...,
+        mode = "asymptotic")``; no small-sample df), ``beta``, ``vcov``, ``coef_names``,
+        ``G`` (random-effects covariance), ``sigma2``, ``loglik``, ``converged``.
     """
-    import statsmodels.api as sm
+    from .lmm import fit_lmm
 
     design, meta, Xr, y, sidx, vis = _build_design(
         data, response, subject, visit, visit_order, arm, arm_levels, reference,
         list(covariates or ()), list(factors or ()), False)
     y = y * meta.y_scale  # _build_design returns the scaled response
     tmap = time or {v: float(i) for i, v in enumerate(meta.visit_levels)}
-    tvec = np.array([float(tmap[meta.visit_levels[v]]) for v in vis])
-    Z = np.column_stack([np.ones_like(tvec), tvec])
-    model = sm.MixedLM(y, Xr, groups=sidx, exog_re=Z)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = model.fit(reml=reml, method=["lbfgs", "bfgs", "nm"])
-    p = Xr.shape[1]
-    beta = np.asarray(res.fe_params)
-    V = np.asarray(res.cov_params())[:p, :p]
+    present = np.unique(vis)  # only visits with data need a time (as before)
+    tlev = np.full(len(meta.visit_levels), np.nan)
+    tlev[present] = [float(tmap[meta.visit_levels[v]]) for v in present]
+    tvec = tlev[vis]
+    res = fit_lmm(Xr, y, sidx, tvec, reml=reml)
+    if res.singular:
+        warnings.warn("random-slope LMM: the estimated random-effects covariance G is singular "
+                      "(boundary of the parameter space)", RuntimeWarning, stacklevel=2)
+    beta = res.beta
+    V = res.vcov
 
     # LS means with the MMRM machinery (same L rows)
     tmp = MMRM.__new__(MMRM)
@@ -843,6 +852,6 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
                               "upper": hi[v], "t": t[v], "p": pv[v]})
     return {
         "lsmeans": pl.DataFrame(recs), "diffs": pl.DataFrame(drecs), "beta": beta, "vcov": V,
-        "coef_names": design.col_names, "G": np.asarray(res.cov_re), "sigma2": float(res.scale),
-        "loglik": float(res.llf), "converged": bool(res.converged),
+        "coef_names": design.col_names, "G": res.G, "sigma2": res.sigma2,
+        "loglik": res.loglik, "converged": res.converged,
     }
