@@ -149,23 +149,24 @@ def test_renderings_are_byte_identical_on_rerun(ard, tmp_path):
     assert runs[0] == runs[1]
 
 
-def test_a_long_grouped_table_is_written_in_chunks_at_group_boundaries(tmp_path):
+def test_a_long_grouped_table_is_written_in_chunks(tmp_path):
     """rtflite's time grows with the square of a document's rows, so a long table (a listing of a large
-    trial) is rendered in chunks of about RTF_CHUNK_ROWS rows and assembled: every row once, in order,
-    no group split across chunks, one balanced RTF document with a page break between chunks."""
+    trial) is rendered in chunks of RTF_CHUNK_ROWS rows and assembled: every row once, in order, one
+    balanced RTF document with a page break between chunks, and a chunk that starts inside a group opens
+    with the group's row (as at any page break)."""
     from hepatrial.tlf.render import RTF_CHUNK_ROWS, RTF_SINGLE_MAX, _rtf_chunks, write_rtf
     from hepatrial.tlf.tables import Row
 
-    groups = [(f"S-{g:03d}", 1 + (g * 7) % 5) for g in range(90)]  # groups of 1 to 5 rows
-    rows = [Row(group=g, label=f"{g} event {k}", cells=[f"{g}/{k}/a", f"{g}/{k}/b"]) for g, m in groups
+    groups = [("Arm A", 130), ("Arm B", 95)]  # groups longer than a chunk, as a listing by arm
+    rows = [Row(group=g, label=f"S-{g[-1]}{k:03d}", cells=[f"{g}/{k}/a", f"{g}/{k}/b"]) for g, m in groups
             for k in range(m)]
     assert len(rows) > 2 * RTF_SINGLE_MAX
     t = Table("l_long", "Listing of many things", "SAFETY", ["A", "B"], rows=rows, footnotes=["note"],
               source="Source: test")
     chunks = _rtf_chunks(t, RTF_CHUNK_ROWS)
     assert [r for c in chunks for r in c.rows] == rows
-    assert all(c.rows[0].group != p.rows[-1].group for p, c in zip(chunks, chunks[1:]))
-    assert all(RTF_CHUNK_ROWS <= len(c.rows) < RTF_CHUNK_ROWS + 5 for c in chunks[:-1])
+    assert [len(c.rows) for c in chunks] == [RTF_CHUNK_ROWS] * (len(rows) // RTF_CHUNK_ROWS) + [
+        len(rows) % RTF_CHUNK_ROWS]
     path = tmp_path / "l_long.rtf"
     write_rtf(t, path)
     text = path.read_text(encoding="utf-8")
@@ -173,6 +174,9 @@ def test_a_long_grouped_table_is_written_in_chunks_at_group_boundaries(tmp_path)
     assert text.count("\\page\n") == len(chunks) - 1
     body = [r for r in rtf_table_rows(text) if len(r) == 3]  # label and two cells
     assert [r[1] for r in body if r[1] != "A"] == [r.cells[0] for r in rows]
+    for chunk_text, chunk in zip(text.split("\\page\n"), chunks):  # each chunk opens with its group row
+        first_group = next(r for r in rtf_table_rows(chunk_text) if len(r) == 1)
+        assert first_group == [chunk.rows[0].group]
     assert list(tmp_path.iterdir()) == [path]  # the chunk files are gone
 
 
