@@ -18,7 +18,7 @@ import pytest
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
 
 ROOT = Path(__file__).resolve().parents[2]
-TLF_RULES = ["tlf_tables", "tlf_figures_ard", "tlf_figures_adam"]
+TLF_RULES = ["tlf_tables", "tlf_listings", "tlf_figures_ard", "tlf_figures_adam"]
 RUN = ["tables/disposition.csv", "tables/mmrm_MELD.rtf", "tables/km.html", "tables/l_deaths.csv",
        "figures/km_TFS.png", "figures/forest_MELD.png"]
 
@@ -59,8 +59,9 @@ def test_every_tlf_output_has_a_rule(project):
     out = snakemake(project, "--dry-run", "--", "all_tlf")
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = dict(re.findall(r"^(tlf_\w+)\s+(\d+)$", out.stdout, re.M))
-    # one job renders every table, two render the figures (start-up is most of a small job's time)
-    assert jobs == {"tlf_tables": "1", "tlf_figures_ard": "1", "tlf_figures_adam": "1"}, out.stdout[-2000:]
+    # one job renders the tables, one the listings, two the figures (start-up is most of a small job's time)
+    assert jobs == {"tlf_tables": "1", "tlf_listings": "1", "tlf_figures_ard": "1", "tlf_figures_adam": "1"}, \
+        out.stdout[-2000:]
     planned = set(re.findall(r"(?:tables|figures)/(\w+\.\w+)", out.stdout))
     # KM and CIF figures of TFS and DECOMP, MMRM tables of MELD and CTPSCORE (the schema's default
     # mmrm_params), subgroup table and forest plot (parallel design), both listings

@@ -16,20 +16,34 @@ rule baseline_ard:
 
 
 rule tlf_tables:
-    """Every summary table (from the ARD) and the listings of SAEs and deaths (from ADAE and ADSL), each as
-    CSV, RTF and HTML."""
+    """Every summary table (from the ARD), each as CSV, RTF and HTML."""
     input:
         ard=TLF_ARD,
-        adsl=f"{RES}/adam/adsl.parquet",
-        adae=f"{RES}/adam/adae.parquet",
         study=config["study"],
     output:
-        **tlf_table_outputs(),
+        **tlf_table_outputs(tlf_table_specs()),
     params:
         cut=TLF_CUT,
         tables=[s[0] for s in tlf_table_specs()],
     log:
         f"{RES}/logs/tlf_tables.log",
+    script:
+        "../scripts/tlf_tables.py"
+
+
+rule tlf_listings:
+    """The listings of serious TEAEs and of deaths (from ADAE and ADSL), each as CSV, RTF and HTML."""
+    input:
+        adsl=f"{RES}/adam/adsl.parquet",
+        adae=f"{RES}/adam/adae.parquet",
+        study=config["study"],
+    output:
+        **tlf_table_outputs(TLF_LISTING_SPECS),
+    params:
+        cut=TLF_CUT,
+        tables=[s[0] for s in TLF_LISTING_SPECS],
+    log:
+        f"{RES}/logs/tlf_listings.log",
     script:
         "../scripts/tlf_tables.py"
 

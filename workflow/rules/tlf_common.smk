@@ -3,7 +3,8 @@
 # Summary tables and group-level figures read only the ARD; listings and individual-level figures
 # (spaghetti, waterfall, cumulative incidence curves) read ADaM.
 #
-# Every table is rendered by one job (tlf_tables) and the figures by two (tlf_figures_ard,
+# The summary tables are rendered by one job (tlf_tables), the listings by one (tlf_listings: long in a
+# large trial, so beside the tables rather than after them) and the figures by two (tlf_figures_ard,
 # tlf_figures_adam): each is milliseconds to a second of work against 1-2 s of Python start-up and
 # imports (polars, rtflite, great_tables, plotnine), so one job per table paid the start-up ~45 times
 # (benchmarks/results/benchmark.csv, docs/performance.md).
@@ -24,13 +25,15 @@ def tlf_cif_params():
     return [p for p in STUDY["endpoints"]["tte"] if p != "OS"]
 
 
+TLF_LISTING_SPECS = [("l_sae", "l_sae", "Safety", None), ("l_deaths", "l_deaths", "Safety", None)]
+
+
 def tlf_table_specs():
-    """(name, caption, category, subcategory) of every table and listing of the cut, in report order."""
+    """(name, caption, category, subcategory) of every summary table of the cut, in report order."""
     specs = [("disposition", "disposition", "Disposition", None), ("baseline", "baseline", "Baseline", None),
              ("exposure", "exposure", "Safety", None), ("km", "km", "Survival", None),
              ("cif", "cif", "Survival", None), ("ae_overview", "ae_overview", "Safety", None),
-             ("ae_soc_pt", "ae_soc_pt", "Safety", None), ("l_sae", "l_sae", "Safety", None),
-             ("l_deaths", "l_deaths", "Safety", None), ("lab_shift", "lab_shift", "Labs", None),
+             ("ae_soc_pt", "ae_soc_pt", "Safety", None), ("lab_shift", "lab_shift", "Labs", None),
              ("lab_abn", "lab_abn", "Labs", None)]
     specs += [(f"mmrm_{p}", "mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
     specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
@@ -63,10 +66,10 @@ def _tlf_report(path, caption, category, subcategory):
     return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
 
 
-def tlf_table_outputs():
-    """Named outputs ``<name>_<ext>`` of tlf_tables, each declared for the Snakemake report."""
+def tlf_table_outputs(specs):
+    """Named outputs ``<name>_<ext>`` of the tables of ``specs``, each declared for the Snakemake report."""
     return {f"{name}_{ext}": _tlf_report(f"{TLF_TAB}/{name}.{ext}", cap, cat, sub)
-            for name, cap, cat, sub in tlf_table_specs() for ext in ("csv", "rtf", "html")}
+            for name, cap, cat, sub in specs for ext in ("csv", "rtf", "html")}
 
 
 def tlf_figure_outputs(source):
@@ -76,6 +79,6 @@ def tlf_figure_outputs(source):
 
 def tlf_outputs():
     """Every table (CSV, RTF, HTML), listing and figure (PNG, PDF) of the cut, for rule all."""
-    return ([f"{TLF_TAB}/{s[0]}.{e}" for s in tlf_table_specs() for e in ("csv", "rtf", "html")]
+    return ([f"{TLF_TAB}/{s[0]}.{e}" for s in tlf_table_specs() + TLF_LISTING_SPECS for e in ("csv", "rtf", "html")]
             + [f"{TLF_FIG}/{s[0]}.{e}" for src in ("ard", "adam") for s in tlf_figure_specs(src)
                for e in ("png", "pdf")])

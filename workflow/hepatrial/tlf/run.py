@@ -27,15 +27,18 @@ def load_ard(ard_path, study_path, cut: str) -> ARD:
 def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str,
                  outputs: Mapping[str, tuple]) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
-    (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL."""
-    ard = load_ard(ard_path, study_path, cut)
-    adam = None
+    (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL
+    (``ard_path`` may then be None)."""
+    study = load_study(study_path)
+    ard = adam = None
     for name, (csv, rtf, html) in outputs.items():
         if name in LISTINGS:
             if adam is None:
                 adam = pl.read_parquet(adsl_path), pl.read_parquet(adae_path)
-            table = _listing(name, *adam, ard.study, str(cut), rule)
+            table = _listing(name, *adam, study, str(cut), rule)
         else:
+            if ard is None:
+                ard = ARD(pl.read_parquet(ard_path), study, str(cut))
             table = build_table(name, ard, rule)
         write_all(table, csv, rtf, html)
 
