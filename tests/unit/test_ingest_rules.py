@@ -238,3 +238,37 @@ def test_column_names_case_insensitive_and_column_map(tmp_path):
     run(tmp_path, doms, study_text=text)
     ce = pl.read_parquet(tmp_path / "out/sdtm/ce.parquet")
     assert ce["CESTDTC"][0] == "2024-03-20" and ce["CEDECOD"][0] == "VARICEAL BLEEDING"
+
+
+def test_missing_token_case_variants_match_upper_case():
+    """normalise_text looks missing tokens up among their case variants instead of upper-casing
+    every value: the same answer for every character of Unicode, alone or around a token."""
+    import sys
+
+    from hepatrial.contract import MISSING_TOKENS
+    from hepatrial.ingest.validate import _case_variants
+
+    chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF]
+    values = chars + [t[:k] + ch + t[k:] for t in MISSING_TOKENS for k in range(len(t) + 1)
+                      for ch in chars if ch.upper() != ch] + ["na", "N/a", "nUlL", "nan", ".", "N A"]
+    s = pl.Series(values)
+    expected = s.str.to_uppercase().is_in(list(MISSING_TOKENS))
+    assert s.is_in(_case_variants(MISSING_TOKENS)).to_list() == expected.to_list()
+
+
+def test_read_csv_checks_utf8_block_by_block(tmp_path, monkeypatch):
+    """A bad byte past the first block is still found, with its data row number."""
+    from hepatrial.ingest import read
+
+    monkeypatch.setattr(read, "_BLOCK", 16)
+    body = "A,B\n" + "".join(f"{i},x\n" for i in range(1, 30))
+    p = tmp_path / "ae.csv"
+    p.write_bytes(body.encode() + b"30,h\xe9\n")
+    with pytest.raises(DataContractError, match=r"ae.csv, row 30: not valid UTF-8 \(byte 0xe9\)"):
+        read.read_domain(p)
+    p.write_bytes(b"   \n\n" * 10)
+    with pytest.raises(DataContractError, match="file is empty"):
+        read.read_domain(p)
+    p.write_bytes(b"\xef\xbb\xbf" + body.encode())
+    df = read.read_domain(p)
+    assert df.columns == ["SRCROW", "A", "B"] and df.height == 29

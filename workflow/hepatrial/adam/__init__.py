@@ -23,8 +23,28 @@ LABELS = {"adsl": "Subject-Level Analysis Dataset", "adlb": "Laboratory Analysis
           "adce": "Clinical Events Analysis Dataset"}
 
 
-def read_sdtm(sdtm_dir: str | Path) -> dict[str, pl.DataFrame]:
-    return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
+def read_sdtm(sdtm_dir: str | Path, domains: list[str] | tuple[str, ...] | None = None,
+              columns: dict[str, list[str]] | None = None) -> dict[str, pl.DataFrame]:
+    """The clean SDTM domains by upper-case code: all of them, or only ``domains``; ``columns``
+    (domain -> names) reads only those columns of a domain (the ones present)."""
+    out = {}
+    for p in sorted(Path(sdtm_dir).glob("*.parquet")):
+        dom = p.stem.upper()
+        if domains is not None and dom not in domains:
+            continue
+        want = (columns or {}).get(dom)
+        if want is None:
+            out[dom] = pl.read_parquet(p)
+        else:
+            have = pl.read_parquet_schema(p)
+            out[dom] = pl.read_parquet(p, columns=[c for c in have if c in want])
+    return out
+
+
+# What ADSL needs of each domain: the last-alive dates read only a subject's dates in the big ones.
+ADSL_COLUMNS = {"LB": ["USUBJID", "LBDTC"], "QS": ["USUBJID", "QSDTC"], "RS": ["USUBJID", "RSDTC"],
+                "SV": ["USUBJID", "SVSTDTC"], "CE": ["USUBJID", "CESTDTC"],
+                "AE": ["USUBJID", "AESTDTC", "AEENDTC", "AEOUT"]}
 
 
 def _write(df: pl.DataFrame, parquet: str | Path, name: str, xpt: bool = True) -> None:
@@ -39,42 +59,54 @@ def _write_excl(excl: pl.DataFrame | None, path: str | Path) -> None:
 def build_adsl_core(sdtm_dir, study_path, cut: str, out: str | Path) -> None:
     """``cut``: the data cut date (ISO)."""
     study = load_study(study_path)
-    _write(create_adsl_core(read_sdtm(sdtm_dir), study, dt.date.fromisoformat(cut)), out, "adslcore", xpt=False)
+    domains = read_sdtm(sdtm_dir, ["DM", "DS", "EX", "PR", *ADSL_COLUMNS], ADSL_COLUMNS)
+    _write(create_adsl_core(domains, study, dt.date.fromisoformat(cut)), out, "adslcore", xpt=False)
 
 
 def build_adlb(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
-    adlb, excl = create_adlb(read_sdtm(sdtm_dir)["LB"], pl.read_parquet(adsl_path), load_study(study_path))
+    lb = read_sdtm(sdtm_dir, ["LB"])["LB"]
+    adlb, excl = create_adlb(lb, pl.read_parquet(adsl_path), load_study(study_path))
+    del lb
     _write(adlb, out, "adlb")
     _write_excl(excl, excl_out)
 
 
 def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
-    d = read_sdtm(sdtm_dir)
-    adeff, excl = create_adeff(d["LB"], d["RS"], d["PR"], pl.read_parquet(adsl_path), load_study(study_path))
+    from hepatrial.adam.adeff import SCORE_LABS
+
+    d = read_sdtm(sdtm_dir, ["RS", "PR"])
+    lb = (pl.scan_parquet(Path(sdtm_dir) / "lb.parquet")  # the score labs only (the panel uses no other)
+          .filter(pl.col("LBTESTCD").is_in(list(SCORE_LABS)))
+          .select("USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW").collect())
+    adeff, excl = create_adeff(lb, d["RS"], d["PR"], pl.read_parquet(adsl_path), load_study(study_path))
     _write(adeff, out, "adeff")
     _write_excl(excl, excl_out)
 
 
 def build_adqs(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
-    adqs, excl = create_adqs(read_sdtm(sdtm_dir)["QS"], pl.read_parquet(adsl_path), load_study(study_path))
+    qs = read_sdtm(sdtm_dir, ["QS"])["QS"]
+    adqs, excl = create_adqs(qs, pl.read_parquet(adsl_path), load_study(study_path))
+    del qs
     _write(adqs, out, "adqs")
     _write_excl(excl, excl_out)
 
 
 def build_adtte(sdtm_dir, adsl_path, study_path, out) -> None:
-    _write(create_adtte(pl.read_parquet(adsl_path), read_sdtm(sdtm_dir)["CE"], load_study(study_path)), out, "adtte")
+    ce = read_sdtm(sdtm_dir, ["CE"])["CE"]
+    _write(create_adtte(pl.read_parquet(adsl_path), ce, load_study(study_path)), out, "adtte")
 
 
 def build_adae(sdtm_dir, adsl_path, study_path, out_ae, out_ce) -> None:
-    d, adsl, study = read_sdtm(sdtm_dir), pl.read_parquet(adsl_path), load_study(study_path)
+    d, adsl, study = read_sdtm(sdtm_dir, ["AE", "CE"]), pl.read_parquet(adsl_path), load_study(study_path)
     _write(create_adae(d["AE"], adsl, study), out_ae, "adae")
     _write(create_adce(d["CE"], adsl), out_ce, "adce")
 
 
 def build_adsl(adsl_core_path, adeff_path, study_path, out) -> None:
     study = load_study(study_path)
-    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), pl.read_parquet(adeff_path),
-                                       study["scores"]["meld_primary"])
+    baselines = (pl.scan_parquet(adeff_path).select("USUBJID", "PARAMCD", "ABLFL", "AVAL", "AVALC")
+                 .filter(pl.col("ABLFL") == "Y").collect())  # all that the baseline scores read of ADEFF
+    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), baselines, study["scores"]["meld_primary"])
     _write(adsl, out, "adsl")
 
 
@@ -84,13 +116,13 @@ TRACED = {"LB": ["adlb"], "QS": ["adqs"], "RS": ["adeff"], "AE": ["adae"], "CE":
 def trace_rows(sdtm_dir, adam_dir, ingest_exclusions, adam_exclusions: list, out) -> pl.DataFrame:
     """Nothing lost: every LB, QS, RS, AE and CE source row is in an ADaM dataset (by SRCROW) or in
     an exclusions listing with a reason. Writes one row per domain; a row unaccounted for is a bug."""
-    sdtm = read_sdtm(sdtm_dir)
+    sdtm = read_sdtm(sdtm_dir, list(TRACED), {d: ["SRCROW"] for d in TRACED})
     ex = pl.concat([pl.read_csv(p, schema=EXCL_SCHEMA) for p in [ingest_exclusions, *adam_exclusions]])
     rows = []
     for dom, datasets in TRACED.items():
         src = sdtm[dom]
         n_in = src.height + ex.filter((pl.col("domain") == dom) & (pl.col("file") != f"{dom.lower()} (sdtm)")).height
-        in_adam = pl.concat([pl.read_parquet(Path(adam_dir) / f"{d}.parquet").filter(
+        in_adam = pl.concat([pl.read_parquet(Path(adam_dir) / f"{d}.parquet", columns=["SRCDOM", "SRCROW"]).filter(
             pl.col("SRCDOM").is_null() | (pl.col("SRCDOM") == dom)).select("SRCROW") for d in datasets]
         ).drop_nulls().unique()
         ex_dom = ex.filter(pl.col("domain") == dom)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial import scores
-from hepatrial.adam.adlb import adsl_vars, split_unanalysable
+from hepatrial.adam.adlb import adsl_vars, split_unanalysable, with_adsl_vars
 from hepatrial.adam.common import derive_bds_timing
 from hepatrial.dates import dtc_date
 
@@ -123,13 +123,15 @@ def create_adeff(dataset_lb: pl.DataFrame, dataset_rs: pl.DataFrame, dataset_pr:
     score_rows = derive_params_scores(panel, adsl, study)
     rs_rows = derive_params_rs(dataset_rs)
     keep = adsl_vars(adsl, study)
-    rs_rows = rs_rows.join(adsl.select(keep), on="USUBJID", how="left")
+    lean = [c for c in keep if c in ("USUBJID", "ORIGDT")]  # the rest joins the sorted result
+    carried = [c for c in keep if c not in lean]
+    rs_rows = rs_rows.join(adsl.select(lean), on="USUBJID", how="left")
     rs_rows, excl = split_unanalysable(rs_rows, "RS", [
         (pl.col("ORIGDT").is_null(), "subject has no analysis origin (not randomised or dosed)")])
-    score_rows = score_rows.join(adsl.select(keep), on="USUBJID", how="inner").filter(pl.col("ORIGDT").is_not_null())
+    score_rows = score_rows.join(adsl.select(lean), on="USUBJID", how="inner").filter(pl.col("ORIGDT").is_not_null())
     adeff = (pl.concat([score_rows, rs_rows.select(score_rows.columns)], how="vertical_relaxed")
              .with_columns(pl.col("PARAMCD").replace_strict(PARAM_LABELS, default=pl.col("PARAMCD")).alias("PARAM"))
              .pipe(derive_bds_timing, study))
     cols = keep + ["PARAMCD", "PARAM", "AVAL", "AVALC", "ADT", "ADY", "AVISIT", "AVISITN", "AWTARGET", "AWTDIFF",
                    "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "SRCDOM", "SRCROW"]
-    return adeff.select(cols).sort(["USUBJID", "PARAMCD", "ADT", "SRCROW"]), excl
+    return with_adsl_vars(adeff, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=False), excl

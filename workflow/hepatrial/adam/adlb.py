@@ -16,6 +16,19 @@ def adsl_vars(adsl: pl.DataFrame, study: dict) -> list[str]:
     return [c for c in dict.fromkeys(ADSL_KEEP + extra) if c in adsl.columns]
 
 
+def with_adsl_vars(dataset: pl.DataFrame, adsl: pl.DataFrame, cols: list[str], carried: list[str],
+                   order: list[str], nulls_last: bool = True) -> pl.DataFrame:
+    """Sort ``dataset`` on ``order`` (missing last), then add the ADSL variables ``carried`` (one ADSL
+    row per subject) keeping that order, and select ``cols``. The same rows, values and order as
+    joining ``carried`` first and sorting the wide result, with less copied along the way."""
+    narrow = dataset.select([c for c in dict.fromkeys([*order, *cols]) if c not in carried])
+    narrow = narrow.sort(order, nulls_last=nulls_last)
+    if not carried:
+        return narrow.select(cols)
+    return (narrow.join(adsl.select("USUBJID", *carried), on="USUBJID", how="left", maintain_order="left")
+            .select(cols))
+
+
 def split_unanalysable(dataset: pl.DataFrame, domain: str, reasons: list[tuple[pl.Expr, str]]
                        ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Rows meeting a reason go to the exclusions (first reason wins); the rest are kept."""
@@ -46,7 +59,10 @@ def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tu
     Excluded (listed with the reason): results not done (LBSTAT NOT DONE with no result) and
     records of subjects with no analysis origin (screen failures: neither randomised nor dosed).
     """
-    lb = dataset_lb.join(adsl.select(adsl_vars(adsl, study)), on="USUBJID", how="left")
+    vars_ = adsl_vars(adsl, study)
+    lean = [c for c in vars_ if c in ("USUBJID", "ORIGDT")]  # the rest joins the sorted result
+    carried = [c for c in vars_ if c not in lean]
+    lb = dataset_lb.join(adsl.select(lean), on="USUBJID", how="left")
     not_done = (pl.col("LBSTAT").fill_null("") == "NOT DONE") & pl.col("LBSTRESC").is_null()
     lb, excl = split_unanalysable(lb, "LB", [
         (not_done, "test not done (LBSTAT NOT DONE)"),
@@ -65,8 +81,10 @@ def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tu
                 pl.lit("LB").alias("SRCDOM"))
             .pipe(derive_bds_timing, study)
             .pipe(derive_var_anrind))
-    keep = adsl_vars(adsl, study) + ["PARAMCD", "PARAM", "AVAL", "AVALC", "ADT", "ADY", "AVISIT", "AVISITN",
-                                     "AWTARGET", "AWTDIFF", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ANRLO",
-                                     "ANRHI", "ANRIND", "BNRIND", "LBORRES", "LBORRESU", "LBSTAT", "LBDTC",
-                                     "VISIT", "SRCDOM", "SRCROW"]
-    return adlb.select([c for c in keep if c in adlb.columns]).sort(["USUBJID", "PARAMCD", "ADT", "SRCROW"]), excl
+    del lb
+    keep = vars_ + ["PARAMCD", "PARAM", "AVAL", "AVALC", "ADT", "ADY", "AVISIT", "AVISITN",
+                    "AWTARGET", "AWTDIFF", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ANRLO",
+                    "ANRHI", "ANRIND", "BNRIND", "LBORRES", "LBORRESU", "LBSTAT", "LBDTC",
+                    "VISIT", "SRCDOM", "SRCROW"]
+    cols = [c for c in keep if c in adlb.columns or c in carried]
+    return with_adsl_vars(adlb, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=False), excl

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial import scores
-from hepatrial.adam.adlb import EXCL_SCHEMA, adsl_vars, split_unanalysable
+from hepatrial.adam.adlb import EXCL_SCHEMA, adsl_vars, split_unanalysable, with_adsl_vars
 from hepatrial.adam.common import derive_bds_timing
 from hepatrial.dates import dtc_date
 
@@ -20,13 +20,18 @@ BY = ["USUBJID", "QSDTC"]
 
 def create_adqs(dataset_qs: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
     keep = adsl_vars(adsl, study)
-    qs = dataset_qs.join(adsl.select(keep), on="USUBJID", how="left")
+    # The derivations need the origin only: the other ADSL variables join the sorted result at the end
+    # (one row per subject in ADSL, so the values are the same), which keeps the frames sorted and
+    # joined along the way narrow.
+    lean = [c for c in keep if c in ("USUBJID", "ORIGDT")]
+    carried = [c for c in keep if c not in lean]
+    qs = dataset_qs.join(adsl.select(lean), on="USUBJID", how="left")
     qs, excl = split_unanalysable(qs, "QS", [
         (pl.col("ORIGDT").is_null(), "subject has no analysis origin (not randomised or dosed)")])
     dup = pl.col("SRCROW") != pl.col("SRCROW").max().over([*BY, "QSCAT", "QSTESTCD"])
     qs, excl2 = split_unanalysable(qs, "QS", [(dup, "item recorded twice for the assessment (later row used)")])
     qs = qs.with_columns(pl.col("QSSTRESN").cast(pl.Float64))
-    items = qs.select(*keep, "QSDTC", "QSCAT", pl.col("QSTESTCD").alias("PARAMCD"),
+    items = qs.select(*lean, "QSDTC", "QSCAT", pl.col("QSTESTCD").alias("PARAMCD"),
                       pl.format("{} item {}", "QSCAT", "QSTESTCD").alias("PARAM"), pl.col("QSSTRESN").alias("AVAL"),
                       pl.col("QSORRES").alias("AVALC") if "QSORRES" in qs.columns else pl.lit(None, pl.Utf8).alias("AVALC"),
                       pl.lit("ITEM").alias("PARAMTYP"), pl.lit("QS").alias("SRCDOM"), "SRCROW")
@@ -40,18 +45,20 @@ def create_adqs(dataset_qs: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tu
     if qs.filter(cat == "SF-36").height:
         parts.append(scores.score_rand36(qs.filter(cat == "SF-36"), by=BY).with_columns(pl.lit("SF-36").alias("QSCAT")))
     first_row = qs.group_by([*BY, "QSCAT"]).agg(pl.col("SRCROW").min())
+    del qs
     derived = []
     for p in parts:
         derived.append(p.join(first_row, on=[*BY, "QSCAT"], how="left")
-                       .join(adsl.select(keep), on="USUBJID", how="left")
-                       .select(*keep, "QSDTC", "QSCAT", "PARAMCD", "PARAM", pl.col("AVAL").cast(pl.Float64),
+                       .join(adsl.select(lean), on="USUBJID", how="left")
+                       .select(*lean, "QSDTC", "QSCAT", "PARAMCD", "PARAM", pl.col("AVAL").cast(pl.Float64),
                                pl.lit(None, pl.Utf8).alias("AVALC"), pl.lit("DERIVED").alias("PARAMTYP"),
                                pl.lit(None, pl.Utf8).alias("SRCDOM"), "SRCROW"))
     adqs = (pl.concat([items, *derived], how="vertical_relaxed")
             .with_columns(dtc_date("QSDTC").alias("ADT"))
             .pipe(derive_bds_timing, study))
+    del items, derived
     cols = keep + ["QSCAT", "PARAMCD", "PARAM", "PARAMTYP", "AVAL", "AVALC", "ADT", "ADY", "AVISIT", "AVISITN",
                    "AWTARGET", "AWTDIFF", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "QSDTC", "SRCDOM", "SRCROW"]
     excl_all = pl.concat([excl, excl2]).cast(EXCL_SCHEMA) if excl.height + excl2.height else pl.DataFrame(
         schema=EXCL_SCHEMA)
-    return adqs.select(cols).sort(["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=True), excl_all
+    return with_adsl_vars(adqs, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"]), excl_all

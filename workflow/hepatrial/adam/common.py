@@ -67,9 +67,11 @@ def _flag_chosen(dataset: pl.DataFrame, eligible: pl.Expr, order: list[str], by:
     """Flag (``name`` = "Y") the one eligible record per ``by`` group that sorts first (``pick="first"``)
     or last (``"last"``) on ``order``."""
     df = dataset.with_row_index("_rid")
-    chosen = (df.filter(eligible).sort([*by, *order], nulls_last=True)
+    # lazily, so that only the by/order columns of the eligible records are sorted (not whole rows)
+    chosen = (df.lazy().filter(eligible).select("_rid", *by, *order).sort([*by, *order], nulls_last=True)
               .group_by(by, maintain_order=True).agg(pl.col("_rid").first() if pick == "first"
-                                                     else pl.col("_rid").last()))
+                                                     else pl.col("_rid").last())
+              .collect())
     ids = chosen["_rid"].implode()
     return df.with_columns(pl.when(pl.col("_rid").is_in(ids)).then(pl.lit("Y")).otherwise(None)
                            .alias(name)).drop("_rid")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import polars as pl
 
 LABELS = {
@@ -45,19 +44,254 @@ LABELS = {
 }
 
 
-def _xpt_frame(df: pl.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+XPT_CHUNK_ROWS = 100_000  # rows encoded at a time: bounds the memory of the XPT writer
+_HEADER_END = b"HEADER RECORD*******OBS"
+_SAS_EPOCH_OFFSET = 3653  # days from 1960-01-01 (SAS) to 1970-01-01 (polars Date)
+_IBM_SAFE = (1e-70, 1e70)  # magnitudes converted exactly; anything else goes through readstat
+
+
+def _xpt_frame(df: pl.DataFrame) -> tuple["pd.DataFrame", dict[str, str]]:
+    """The pandas frame and formats pyreadstat is given by the reference writer (dates as DATE9,
+    booleans as Y/N, integers as doubles), built column by column rather than value by value."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+
     fmt = {}
-    pdf = df.to_pandas()
+    pdf = df.with_columns(
+        [pl.col(n).cast(pl.Float64) for n, t in df.schema.items() if t.is_integer()]
+        + [pl.when(pl.col(n)).then(pl.lit("Y")).when(pl.col(n).is_not_null()).then(pl.lit("N")).alias(n)
+           for n, t in df.schema.items() if t == pl.Boolean]
+    ).to_pandas()
     for name, dtype in df.schema.items():
-        if dtype == pl.Date:
-            pdf[name] = pd.Series(df[name].to_list(), dtype=object)
+        if dtype == pl.Date:  # python dates (pyreadstat writes them as SAS dates), None for missing
+            days = df[name].cast(pl.Int32).to_numpy()
+            obj = np.empty(len(days), dtype=object)
+            if len(days):
+                valid = ~df[name].is_null().to_numpy()
+                base = dt.date(1970, 1, 1)
+                uniq, inv = np.unique(days[valid], return_inverse=True)
+                lut = np.array([base + dt.timedelta(days=int(d)) for d in uniq] + [None], dtype=object)
+                obj[valid] = lut[inv] if len(uniq) else None
+                obj[~valid] = None
+            pdf[name] = pd.Series(obj, dtype=object, index=pdf.index)
             fmt[name] = "DATE9"
-        elif dtype == pl.Boolean:
-            pdf[name] = pd.Series(["Y" if v else ("N" if v is not None else None) for v in df[name].to_list()],
-                                  dtype=object)
-        elif dtype.is_integer():
-            pdf[name] = df[name].cast(pl.Float64).to_pandas()
     return pdf, fmt
+
+
+def _write_xpt_pyreadstat(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> None:
+    """The reference writer: the whole frame through pandas and pyreadstat (slow, memory-hungry)."""
+    import pyreadstat
+
+    pdf, fmt = _xpt_frame(df)
+    labels = [LABELS.get(c, c)[:40] for c in df.columns]
+    pyreadstat.write_xport(pdf, str(xpt), table_name=name, file_label=label[:40], column_labels=labels,
+                           variable_format=fmt, file_format_version=5)
+
+
+def _probe(df: pl.DataFrame) -> pl.DataFrame:
+    """One row that gives pyreadstat the same variable types and widths as ``df``: per string
+    column its longest value (in UTF-8 bytes), per other column its first non-missing value."""
+    exprs = []
+    for n, t in df.schema.items():
+        if t == pl.Utf8:
+            exprs.append(pl.col(n).sort_by(pl.col(n).str.len_bytes().fill_null(-1), descending=True).first())
+        else:
+            exprs.append(pl.col(n).drop_nulls().first())
+    return df.select(exprs)
+
+
+def _write_header_probe(probe: pl.DataFrame, path: str | Path, name: str, label: str) -> None:
+    """pyreadstat on the one-row probe, given as polars (no pandas import): the variables typed as
+    :func:`_xpt_frame` types them (integers as doubles, booleans as Y/N text, dates as DATE9, a date
+    column with no value as text, as pandas holds it)."""
+    import pyreadstat
+
+    fmt = {}
+    exprs = []
+    for n, t in probe.schema.items():
+        if t.is_integer():
+            exprs.append(pl.col(n).cast(pl.Float64))
+        elif t == pl.Boolean:
+            exprs.append(pl.when(pl.col(n)).then(pl.lit("Y")).when(pl.col(n).is_not_null()).then(pl.lit("N"))
+                         .alias(n))
+        elif t == pl.Date and probe[n].null_count() == probe.height:
+            exprs.append(pl.col(n).cast(pl.Utf8))
+            fmt[n] = "DATE9"
+        elif t == pl.Date:
+            exprs.append(pl.col(n))
+            fmt[n] = "DATE9"
+        else:
+            exprs.append(pl.col(n))
+    labels = [LABELS.get(c, c)[:40] for c in probe.columns]
+    pyreadstat.write_xport(probe.select(exprs), str(path), table_name=name, file_label=label[:40],
+                           column_labels=labels, variable_format=fmt, file_format_version=5)
+
+
+def _namestr(header: bytes) -> list[tuple[int, int, int]]:
+    """(type 1 numeric / 2 character, width, position in the row) of each variable in a v5 header."""
+    start = header.find(b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!")
+    nvar = int(header[start + 54:start + 58])
+    first = start + 80
+    out = []
+    for i in range(nvar):
+        rec = header[first + 140 * i:first + 140 * (i + 1)]
+        out.append((int.from_bytes(rec[0:2], "big"), int.from_bytes(rec[4:6], "big"),
+                    int.from_bytes(rec[84:88], "big")))
+    return out
+
+
+def _ibm(values: "np.ndarray", missing: "np.ndarray") -> "np.ndarray":
+    """IEEE doubles -> IBM 370 doubles (8 bytes, big-endian) as SAS transport stores them; exact for
+    magnitudes in ``_IBM_SAFE``. 0 (either sign) is all zero bytes, missing is "." then zeros."""
+    import numpy as np
+
+    x = np.where(missing, 0.0, values).astype(np.float64)
+    bits = x.view(np.uint64)
+    sign = bits >> np.uint64(63)
+    exp2 = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1022  # x = 0.1f.. * 2**exp2
+    frac = (bits & np.uint64((1 << 52) - 1)) | np.uint64(1 << 52)
+    hexexp = -((-exp2) // 4)  # ceil(exp2 / 4)
+    shift = (4 * hexexp - exp2).astype(np.uint64)  # 0..3
+    mant = frac << (np.uint64(3) - shift)  # 56-bit fraction, first hex digit non-zero
+    out = (sign << np.uint64(63)) | ((hexexp + 64).astype(np.uint64) << np.uint64(56)) | mant
+    out[x == 0.0] = 0
+    out[missing] = np.uint64(0x2E) << np.uint64(56)
+    return out.astype(">u8").view(np.uint8).reshape(-1, 8)
+
+
+def _char_block(s: pl.Series, width: int, ascii_only: bool | None = None) -> "np.ndarray":
+    """Fixed-width UTF-8 bytes, blank-padded (missing: all blanks), one row per value.
+
+    ``ascii_only``: whether every value is ASCII, when the caller knows (else it is checked)."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(s)
+    if ascii_only is None:
+        ascii_only = bool((s.str.len_bytes() == s.str.len_chars()).all())
+    if n and ascii_only:  # polars pads to the width (in characters = bytes), numpy reshapes
+        padded = s.fill_null("").str.pad_end(width).to_arrow()
+        if isinstance(padded, pa.ChunkedArray):
+            padded = padded.combine_chunks()
+        if padded.type != pa.large_string():
+            padded = padded.cast(pa.large_string())
+        offs = np.frombuffer(padded.buffers()[1], dtype=np.int64)[padded.offset:padded.offset + n + 1]
+        if offs[-1] - offs[0] == n * width:
+            data = np.frombuffer(padded.buffers()[2], dtype=np.uint8)
+            return data[offs[0]:offs[-1]].reshape(n, width)
+    out = np.full(n * width, 0x20, dtype=np.uint8)
+    arr = s.to_arrow()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    if n == 0:
+        return out.reshape(0, width)
+    _validity, offs_buf, data_buf = arr.buffers()
+    offs = np.frombuffer(offs_buf, dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    lengths = np.diff(offs)
+    if arr.null_count:
+        lengths = np.where(arr.is_null().to_numpy(zero_copy_only=False), 0, lengths)
+    total = int(lengths.sum())
+    if total:
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        starts = offs[:-1]
+        src = np.arange(total, dtype=np.int64) + np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])),
+                                                           lengths)
+        dest = np.arange(total, dtype=np.int64) + np.repeat(np.arange(n, dtype=np.int64) * width
+                                                            - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        out[dest] = data[src]
+    return out.reshape(n, width)
+
+
+def _fast_xpt_ok(df: pl.DataFrame, layout: list[tuple[int, int, int]]) -> bool:
+    """True when the vectorised writer reproduces readstat exactly for this frame."""
+    if len(layout) != df.width or df.height == 0:
+        return False
+    pos = 0
+    for (typ, width, npos), (_name, dtype) in zip(layout, df.schema.items()):
+        if npos != pos:
+            return False
+        pos += width
+        if typ == 1:
+            if not (dtype.is_numeric() or dtype == pl.Date) or width != 8:
+                return False
+            if dtype.is_numeric():
+                a = df[_name].cast(pl.Float64).abs()
+                nonzero = a.filter(a.is_not_nan() & (a != 0))
+                if nonzero.len() and (nonzero.min() < _IBM_SAFE[0] or nonzero.max() > _IBM_SAFE[1]):
+                    return False
+        elif typ == 2:
+            if dtype == pl.Utf8:
+                if (df[_name].str.len_bytes().max() or 0) > width:
+                    return False
+            elif dtype == pl.Boolean:
+                if width != 1:
+                    return False
+            elif df[_name].null_count() != df.height:
+                return False
+        else:
+            return False
+    return True
+
+
+def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> bool:
+    """Vectorised SAS transport v5 writer: the header from pyreadstat (on a one-row probe with the
+    same variable types and widths), the observations encoded with numpy, ``XPT_CHUNK_ROWS`` rows at
+    a time. Returns False (nothing written) when the frame needs the reference writer."""
+    import os
+    import tempfile
+
+    import numpy as np
+
+    if df.height == 0:
+        return False
+    fd, tmp = tempfile.mkstemp(suffix=".xpt", dir=Path(xpt).parent)
+    os.close(fd)
+    try:
+        _write_header_probe(_probe(df), tmp, name, label)
+        raw = Path(tmp).read_bytes()
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    end = raw.find(_HEADER_END)
+    if end < 0:
+        return False
+    header = raw[:end + 80]
+    layout = _namestr(header)
+    if not _fast_xpt_ok(df, layout):
+        return False
+    rowlen = sum(w for _t, w, _p in layout)
+    ascii_only = {c: bool((df[c].str.len_bytes() == df[c].str.len_chars()).all())
+                  for c, t in df.schema.items() if t == pl.Utf8}
+    written = 0
+    with open(xpt, "wb") as fh:
+        fh.write(header)
+        for off in range(0, df.height, XPT_CHUNK_ROWS):
+            chunk = df.slice(off, XPT_CHUNK_ROWS)
+            buf = np.empty((chunk.height, rowlen), dtype=np.uint8)
+            for (typ, width, pos), (col, dtype) in zip(layout, chunk.schema.items()):
+                s = chunk[col]
+                if typ == 1:
+                    if dtype == pl.Date:
+                        vals = s.cast(pl.Int32).cast(pl.Float64) + _SAS_EPOCH_OFFSET
+                    else:
+                        vals = s.cast(pl.Float64)
+                    missing = (vals.is_null() | vals.is_nan()).to_numpy()
+                    buf[:, pos:pos + 8] = _ibm(vals.fill_null(0.0).to_numpy(), missing)
+                elif dtype == pl.Boolean:
+                    buf[:, pos] = np.where(s.is_null().to_numpy(), 0x20,
+                                           np.where(s.fill_null(False).to_numpy(), ord("Y"), ord("N")))
+                elif dtype == pl.Utf8:
+                    buf[:, pos:pos + width] = _char_block(s, width, ascii_only[col])
+                else:  # a column with no values stored as character
+                    buf[:, pos:pos + width] = 0x20
+            fh.write(buf.data)
+            written += buf.size
+        pad = (-written) % 80
+        fh.write(b" " * pad)
+    return True
 
 
 def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = None, name: str | None = None,
@@ -67,16 +301,12 @@ def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = N
     df.write_parquet(parquet, statistics=False)
     if xpt is None:
         return
-    import pyreadstat
-
     name = (name or Path(xpt).stem).upper()
     long = [c for c in df.columns if len(c) > 8]
     if long or len(name) > 8:
         raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
-    pdf, fmt = _xpt_frame(df)
-    labels = [LABELS.get(c, c)[:40] for c in df.columns]
-    pyreadstat.write_xport(pdf, str(xpt), table_name=name, file_label=label[:40], column_labels=labels,
-                           variable_format=fmt, file_format_version=5)
+    if not _write_xpt_fast(df, xpt, name, label):
+        _write_xpt_pyreadstat(df, xpt, name, label)
     stamp_xpt(xpt)
 
 
@@ -92,7 +322,20 @@ def stamp_xpt(path: str | Path) -> None:
 
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     stamp = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).strftime("%d%b%y:%H:%M:%S").upper().encode()
-    raw = Path(path).read_bytes()
-    end = raw.find(b"HEADER RECORD*******OBS")
-    head = re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", stamp, raw[:end])
-    Path(path).write_bytes(head + raw[end:])
+    with open(path, "r+b") as fh:  # the header only: the observations can be gigabytes
+        head = b""
+        while (end := head.find(_HEADER_END)) < 0:
+            more = fh.read(1 << 16)
+            if not more:
+                end = len(head)
+                break
+            head += more
+        new = re.sub(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d", stamp, head[:end])
+        if len(new) != end:  # never happens (same-length stamps); keep the file consistent anyway
+            rest = head[end:] + fh.read()
+            fh.seek(0)
+            fh.write(new + rest)
+            fh.truncate()
+        elif new != head[:end]:
+            fh.seek(0)
+            fh.write(new)

@@ -134,7 +134,9 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: d
         df = frames.get(dom)
         if df is None or df.height == 0 or "VISIT" not in df.columns:
             continue
-        d = (df.filter(pl.col("VISIT").is_not_null()).join(origin, on="USUBJID", how="inner")
+        # findings only: the columns they name, not whole rows, go through the join
+        d = (df.select([c for c in dict.fromkeys(["USUBJID", "SRCROW", "VISIT", col]) if c in df.columns])
+             .filter(pl.col("VISIT").is_not_null()).join(origin, on="USUBJID", how="inner")
              .with_columns(dtc_date(col).alias("ADT")).with_columns(compute_ady("ADT", "ORIGDT").alias("ADY")))
         win = pl.lit(None, pl.Utf8)
         for v in reversed(cfg["visits"]):
@@ -179,7 +181,7 @@ def cross_checks(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: 
         spec = specs[dom]
         if dom == "DM" or not spec.main_date or spec.main_date not in df.columns:
             continue
-        early = (df.join(consent, on="USUBJID", how="inner")
+        early = (df.select("USUBJID", "SRCROW", spec.main_date).join(consent, on="USUBJID", how="inner")
                  .filter(dtc_date(spec.main_date) < pl.col("_ic")))
         findings.add_rows(early, "WARNING", dom, files[dom], "BEFORE_CONSENT",
                           "record dated before informed consent (RFICDTC)", column=spec.main_date)

@@ -7,7 +7,6 @@ file, header excluded) is added so every later row can be traced back to its sou
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import polars as pl
@@ -36,22 +35,54 @@ def locate_domains(cut_dir: str | Path) -> dict[str, Path]:
     return found
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise DataContractError("file is empty (no header row)", file=path.name)
+_BLOCK = 1 << 24  # bytes read at a time when checking a CSV file (16 MB)
+
+
+def _blank(path: Path) -> bool:
+    """True when the file holds nothing but ASCII white space (read block by block)."""
+    with open(path, "rb") as fh:
+        while block := fh.read(_BLOCK):
+            if block.strip():
+                return False
+    return True
+
+
+def _utf8_error(path: Path) -> DataContractError | None:
+    """The "not valid UTF-8" error of a file, or None when the file is valid UTF-8.
+
+    Decoded block by block with an incremental decoder, so that a big file is never held as
+    bytes and text at once; the whole file is read only to word the message of a bad file."""
+    import codecs
+
+    dec = codecs.getincrementaldecoder("utf-8")()
     try:
-        text = raw.decode("utf-8")
+        with open(path, "rb") as fh:
+            while block := fh.read(_BLOCK):
+                dec.decode(block)
+            dec.decode(b"", final=True)
+        return None
+    except UnicodeDecodeError:
+        pass
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n")  # 0-based line index = data row number
-        raise DataContractError(
+        return DataContractError(
             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
-            file=path.name, row=line if line > 0 else None, column=None) from None
-    if text.startswith("\ufeff"):  # a byte-order mark: removed, and noted by the caller
-        text = text[1:]
+            file=path.name, row=line if line > 0 else None, column=None)
+    return None
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    """Every column as text. Polars reads the file itself (a UTF-8 byte-order mark is skipped)."""
+    if _blank(path):
+        raise DataContractError("file is empty (no header row)", file=path.name)
+    err = _utf8_error(path)
+    if err is not None:
+        raise err
     try:
-        return pl.read_csv(io.StringIO(text), infer_schema=False,
-                           raise_if_empty=True, truncate_ragged_lines=False)
+        return pl.read_csv(path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False)
     except Exception as exc:  # polars raises several types for malformed CSV
         msg = " ".join(str(exc).split())[:200]
         raise DataContractError(f"cannot parse CSV: {msg}", file=path.name) from None

@@ -16,9 +16,15 @@ from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_PARTIAL, MISSING_TOKENS, 
                                 QS_ITEMS, RS_TERMS, DomainSpec)
 from hepatrial.ingest.findings import Findings
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    import pandera.polars as pa
+
+def _pandera():
+    """pandera.polars, imported on first use: the ADaM steps import this package (for EXCL_SCHEMA)
+    and should not pay for pandera's import (about a second)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pandera.polars as pa
+    return pa
+
 
 # rule -> (severity, what happens, message)
 RULES: dict[str, tuple[str, str, str]] = {
@@ -56,11 +62,13 @@ def _is_number(col: str) -> pl.Expr:
 
 
 def _check(expr_fn, name: str) -> "pa.Check":
+    pa = _pandera()
     return pa.Check(lambda data: data.lazyframe.select(expr_fn(data.key)), name=name)
 
 
 def build_schema(spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[str, ...]]) -> "pa.DataFrameSchema":
     """The pandera schema of one domain, restricted to the columns present."""
+    pa = _pandera()
     cols: dict[str, pa.Column] = {}
 
     def add(col: str, check: "pa.Check") -> None:
@@ -89,6 +97,7 @@ def build_schema(spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[
 
 def run_schema(df: pl.DataFrame, schema: "pa.DataFrameSchema") -> pl.DataFrame:
     """Failure cases as (row position, column, rule)."""
+    pa = _pandera()
     empty = pl.DataFrame(schema={"pos": pl.Int64, "column": pl.Utf8, "rule": pl.Utf8})
     if df.height == 0 or not schema.columns:
         return empty
@@ -105,43 +114,87 @@ def run_schema(df: pl.DataFrame, schema: "pa.DataFrameSchema") -> pl.DataFrame:
     return empty
 
 
+def _first_hits(df: pl.DataFrame, masks: dict[str, pl.Expr]) -> dict[str, tuple[int, int]]:
+    """For each named boolean expression: (number of rows where it holds, position of the first such
+    row), in one pass over ``df``; names that hold on no row are left out."""
+    if not masks or df.height == 0:
+        return {}
+    stats = df.select(*(m.fill_null(False).sum().alias(f"n{i}") for i, m in enumerate(masks.values())),
+                      *(m.fill_null(False).arg_max().alias(f"p{i}") for i, m in enumerate(masks.values()))).row(0)
+    k = len(masks)
+    return {name: (int(stats[i]), int(stats[k + i])) for i, name in enumerate(masks) if stats[i]}
+
+
+def _add_first(findings: Findings, df: pl.DataFrame, pos: int, rule: str, message: str, domain: str, file: str,
+               column: str) -> None:
+    """One INFO finding at the row at ``pos`` (its SRCROW, value and USUBJID)."""
+    findings.add("INFO", domain, file, rule, message, row=int(df["SRCROW"][pos]), column=column,
+                 value=df[column][pos], usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+
+
+def _case_variants(tokens: tuple[str, ...]) -> list[str]:
+    """Every upper/lower-case spelling of ASCII ``tokens``: ``x.is_in(variants)`` is
+    ``x.str.to_uppercase().is_in(tokens)`` without building an upper-cased copy of every value.
+
+    Exact because no character outside ASCII upper-cases to a string made only of the tokens'
+    characters (N, A, U, L, "/", "."): the only ones that upper-case to ASCII letters give I, S, or
+    bring another character along (U+0149 -> "ʼN", U+1E9A -> "Aʾ", U+FB02 -> "FL", U+FB04 -> "FFL";
+    checked over all of Unicode in tests/unit/test_ingest_rules.py)."""
+    import itertools
+
+    assert all(t.isascii() and t == t.upper() and not set(t) & set("IFS") for t in tokens)
+    return sorted({"".join(v) for t in tokens for v in itertools.product(*({ch, ch.lower()} for ch in t))})
+
+
 def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
-    """Trim spaces and read missing tokens ("NA", ".", ...) as missing; one INFO finding per column."""
+    """Trim spaces and read missing tokens ("NA", ".", ...) as missing; one INFO finding per column.
+
+    Per column, the rows with spaces and with missing tokens come from one pass (the column trimmed
+    and upper-cased once), as boolean masks."""
     out = []
+    text = []
+    tokens = _case_variants(MISSING_TOKENS)
     for c in df.columns:
         if c == "SRCROW" or df.schema[c] != pl.Utf8:
             out.append(pl.col(c))
             continue
+        text.append(c)
         trimmed = pl.col(c).str.strip_chars()
-        out.append(pl.when(trimmed.str.to_uppercase().is_in(list(MISSING_TOKENS)) | (trimmed == ""))
-                   .then(None).otherwise(trimmed).alias(c))
-        spaced = df.filter(pl.col(c).is_not_null() & (pl.col(c) != pl.col(c).str.strip_chars())
-                           & (pl.col(c).str.strip_chars() != ""))
-        if spaced.height:
-            findings.add("INFO", domain, file, "SPACES_TRIMMED",
-                         f"{spaced.height} value(s) had leading/trailing spaces; trimmed (first at this row)",
-                         row=int(spaced["SRCROW"][0]), column=c, value=spaced[c][0],
-                         usubjid=spaced["USUBJID"][0] if "USUBJID" in df.columns else None)
-        tok = df.filter(pl.col(c).str.strip_chars().str.to_uppercase().is_in(list(MISSING_TOKENS))
-                        | ((pl.col(c) != "") & (pl.col(c).str.strip_chars() == "")))
-        if tok.height:
-            findings.add("INFO", domain, file, "MISSING_TOKEN",
-                         f"{tok.height} value(s) {sorted(set(tok[c].to_list()))} read as missing (first at this row)",
-                         row=int(tok["SRCROW"][0]), column=c, value=tok[c][0],
-                         usubjid=tok["USUBJID"][0] if "USUBJID" in df.columns else None)
-    return df.select(out)
+        out.append(pl.when(trimmed.is_in(tokens) | (trimmed == "")).then(None).otherwise(trimmed).alias(c))
+    for c in text if df.height else ():
+        # one column at a time (memory), trimmed and upper-cased once; counts and first rows of both masks
+        trimmed = pl.col("__t")
+        masks = (df.lazy().select(c, pl.col(c).str.strip_chars().alias("__t"))
+                 .select((pl.col(c).is_not_null() & (pl.col(c) != trimmed) & (trimmed != "")).fill_null(False)
+                         .alias("sp"),
+                         (trimmed.is_in(tokens) | ((pl.col(c) != "") & (trimmed == ""))).fill_null(False)
+                         .alias("tok"))
+                 .collect())
+        n_sp, p_sp, n_tok, p_tok = masks.select(pl.col("sp").sum(), pl.col("sp").arg_max().alias("p_sp"),
+                                                pl.col("tok").sum(), pl.col("tok").arg_max().alias("p_tok")).row(0)
+        if n_sp:
+            _add_first(findings, df, p_sp, "SPACES_TRIMMED",
+                       f"{n_sp} value(s) had leading/trailing spaces; trimmed (first at this row)", domain, file, c)
+        if n_tok:
+            values = df.filter(masks["tok"])[c].unique().to_list()
+            _add_first(findings, df, p_tok, "MISSING_TOKEN",
+                       f"{n_tok} value(s) {sorted(set(values))} read as missing (first at this row)", domain, file, c)
+    return df.select(out)  # the same expressions as always (and so the same chunks, and Parquet row groups)
 
 
 def upper_case_terms(df: pl.DataFrame, cols: list[str], domain: str, file: str, findings: Findings) -> pl.DataFrame:
+    cols = [c for c in cols if c in df.columns]
+    masks = {c: pl.col(c).is_not_null() & (pl.col(c) != pl.col(c).str.to_uppercase()) for c in cols}
+    hits = _first_hits(df, masks)
     for c in cols:
-        if c not in df.columns:
-            continue
-        changed = df.filter(pl.col(c).is_not_null() & (pl.col(c) != pl.col(c).str.to_uppercase()))
-        if changed.height:
+        if c in hits:
+            n, pos = hits[c]
             findings.add("INFO", domain, file, "TERM_CASE",
-                         f"{changed.height} controlled-term value(s) not in upper case; upper-cased (first at this row)",
-                         row=int(changed["SRCROW"][0]), column=c, value=changed[c][0],
-                         usubjid=changed["USUBJID"][0] if "USUBJID" in df.columns else None)
+                         f"{n} controlled-term value(s) not in upper case; upper-cased (first at this row)",
+                         row=int(df["SRCROW"][pos]), column=c, value=df[c][pos],
+                         usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+    for c in cols:
+        if c in hits:
             df = df.with_columns(pl.col(c).str.to_uppercase())
     return df
 
