@@ -13,12 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
 
 ROOT = Path(__file__).resolve().parents[2]
-TLF_RULES = ["tlf_tables", "tlf_listings", "tlf_figures_ard", "tlf_figures_adam"]
+TLF_RULES = ["tlf_tables", "tlf_listings", "tlf_figures_observed", "tlf_figures_efficacy", "tlf_figures_survival"]
 RUN = ["tables/disposition.csv", "tables/mmrm_MELD.rtf", "tables/km.html", "tables/l_deaths.csv",
        "figures/km_TFS.png", "figures/forest_MELD.png"]
 
@@ -34,7 +35,9 @@ def project(tmp_path_factory):
         (res / sub).mkdir(parents=True)
     for name, df in (("adsl", adsl()), ("adeff", adeff()), ("adlb", adlb()), ("adae", adae()), ("adtte", adtte())):
         df.write_parquet(res / "adam" / f"{name}.parquet")
-    build_ard(st).write_parquet(res / "ard" / "ard.parquet")
+    ard = build_ard(st)
+    ard.write_parquet(res / "ard" / "ard.parquet")
+    write_parts(ard, st, res / "ard" / "parts")
     for p in ("TFS", "DECOMP"):
         km_step(st, p).write_parquet(res / "ard" / "km" / f"{p}.parquet")
     # The project's Snakefile, with the tlf rules added when it does not include them yet.
@@ -44,6 +47,25 @@ def project(tmp_path_factory):
                          + ("" if has_tlf else f'include: "{ROOT / "workflow/rules/tlf.smk"}"\n')
                          + "\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n")
     return {"tmp": tmp, "res": res, "snakefile": snakefile, "study": tmp / "study_parallel.yaml", "cut": cut}
+
+
+def write_parts(ard, st, folder) -> None:
+    """The ARD split into the parts the upstream rules write (the figure rules read parts): every row in one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset = {p["paramcd"]: p.get("dataset", "adeff") for p in st["endpoints"]["mmrm_params"]}
+    dataset |= {p["paramcd"]: p.get("dataset", "adlb") for p in st["endpoints"]["desc_params"]}
+    base = pl.col("paramcd").str.replace("_CHG$", "")
+    part = (pl.when(pl.col("analysis") == "DESC").then(pl.lit("desc_") + base.replace_strict(dataset, default="adeff"))
+            .when(pl.col("analysis").str.contains("^(MMRM|LMM)_")).then(pl.lit("mmrm_") + pl.col("paramcd"))
+            .when(pl.col("paramcd").is_in(st["endpoints"]["tte"])).then(pl.lit("tte_") + pl.col("paramcd"))
+            .otherwise(pl.lit("baseline")))
+    ard = ard.with_columns(part.alias("_part"))
+    names = ([f"desc_{d}" for d in dict.fromkeys(dataset.values())]
+             + [f"mmrm_{m['paramcd']}" for m in st["endpoints"]["mmrm_params"]]
+             + [f"tte_{p}" for p in st["endpoints"]["tte"]] + ["baseline"])
+    for name in names:
+        ard.filter(pl.col("_part") == name).drop("_part").write_parquet(folder / f"{name}.parquet")
+    assert ard.filter(~pl.col("_part").is_in(names)).height == 0
 
 
 def snakemake(project, *args) -> subprocess.CompletedProcess:
@@ -59,9 +81,8 @@ def test_every_tlf_output_has_a_rule(project):
     out = snakemake(project, "--dry-run", "--", "all_tlf")
     assert out.returncode == 0, out.stderr[-3000:]
     jobs = dict(re.findall(r"^(tlf_\w+)\s+(\d+)$", out.stdout, re.M))
-    # one job renders the tables, one the listings, two the figures (start-up is most of a small job's time)
-    assert jobs == {"tlf_tables": "1", "tlf_listings": "1", "tlf_figures_ard": "1", "tlf_figures_adam": "1"}, \
-        out.stdout[-2000:]
+    # one job renders the tables, one the listings, three the figures (start-up is most of a small job's time)
+    assert jobs == {r: "1" for r in TLF_RULES}, out.stdout[-2000:]
     planned = set(re.findall(r"(?:tables|figures)/(\w+\.\w+)", out.stdout))
     # KM and CIF figures of TFS and DECOMP, MMRM tables of MELD and CTPSCORE (the schema's default
     # mmrm_params), subgroup table and forest plot (parallel design), both listings

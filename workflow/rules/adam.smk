@@ -1,5 +1,6 @@
 rule adsl_core:
     """ADSL without the baseline scores (ADEFF needs the subject-level dates first)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         study=config["study"],
@@ -15,6 +16,7 @@ rule adsl_core:
 
 rule adam_bds:
     """ADLB, ADEFF, ADQS: BDS datasets (Parquet + XPT) and the rows they leave out."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adsl=f"{RES}/adam/adsl_core.parquet",
@@ -32,6 +34,7 @@ rule adam_bds:
 
 
 rule adtte:
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adsl=f"{RES}/adam/adsl_core.parquet",
@@ -46,6 +49,7 @@ rule adtte:
 
 
 rule adae:
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adsl=f"{RES}/adam/adsl_core.parquet",
@@ -62,6 +66,7 @@ rule adae:
 
 
 rule adsl:
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         core=f"{RES}/adam/adsl_core.parquet",
         adeff=f"{RES}/adam/adeff.parquet",
@@ -77,6 +82,7 @@ rule adsl:
 
 rule trace_rows:
     """Nothing lost: every LB, QS, RS, AE and CE row is in ADaM or listed as excluded."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adam=[f"{RES}/adam/{d}.parquet" for d in ("adlb", "adeff", "adqs", "adae", "adce")],

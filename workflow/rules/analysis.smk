@@ -2,6 +2,7 @@ rule desc:
     """Descriptive statistics by visit and arm (ARD DESC) of every summarised parameter of one BDS dataset
     (adeff, adlb, adqs): one job per dataset reads it once; a parameter's summary is a group-by, far cheaper
     than the start-up of a job of its own."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         data=f"{RES}/adam/{{dataset}}.parquet",
         study=config["study"],
@@ -19,6 +20,7 @@ rule desc:
 
 rule safety:
     """AE overview and incidence by SOC and PT (ARD AE_OVERVIEW, AE_INCIDENCE)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adae=f"{RES}/adam/adae.parquet",
         adsl=f"{RES}/adam/adsl.parquet",
@@ -32,6 +34,7 @@ rule safety:
 
 
 rule disposition:
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         study=config["study"],
@@ -45,6 +48,7 @@ rule disposition:
 
 rule ard:
     """The one ARD of the cut: every number of every table, figure and report."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         ard_parts(),
     output:
@@ -58,6 +62,7 @@ rule ard:
 
 rule mmrm:
     """MMRM of the change from baseline by visit for one parameter (ARD MMRM_LSMEAN/DIFF/FIT, LMM_*)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         data=bds_dataset,
         study=config["study"],

@@ -53,6 +53,11 @@ def bds_params():
     return seen
 
 
+def desc_paramcds(wildcards):
+    """The parameters of BDS dataset ``wildcards.dataset`` summarised by visit (rule desc)."""
+    return [p for p, d in bds_params().items() if d == wildcards.dataset]
+
+
 def bds_dataset(wildcards):
     return f"{RES}/adam/{bds_params()[wildcards.paramcd]}.parquet"
 

@@ -1,6 +1,7 @@
 rule dlt:
     """Dose escalation: DLTs per dose cohort and the protocol's escalation rule, MTD and RP2D
     (ARD DLT, ESCALATION; docs/designs.md)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adae=f"{RES}/adam/adae.parquet",
         adsl=f"{RES}/adam/adsl.parquet",

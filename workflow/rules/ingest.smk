@@ -1,5 +1,6 @@
 rule ingest:
     """Read the cut, validate it against the data contract, harmonise units, apply the data cut."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         cut=cut_files(),
         study=config["study"],

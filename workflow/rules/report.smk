@@ -40,6 +40,7 @@ rule input_manifest:
 rule dsmb_summaries:
     """ARD part of the reports' own analyses (DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS), fallback rows
     of BASELINE, EXPOSURE, LAB_SHIFT (used when the ARD lacks them), listings of deaths and SAEs."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adae=f"{RES}/adam/adae.parquet",

@@ -2,6 +2,7 @@
 rule baseline_ard:
     """Subject-level summaries for the tables and figures (ARD BIGN, BASELINE, EXPOSURE, LAB_SHIFT, LAB_ABN,
     SHIFT_CTP, SUBGROUP)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adlb=f"{RES}/adam/adlb.parquet",
@@ -48,40 +49,60 @@ rule tlf_listings:
         "../scripts/tlf_tables.py"
 
 
-rule tlf_figures_ard:
-    """The figures drawn from the ARD alone: LS means (MMRM), observed change by visit (DESC), labs, CTP shift,
-    forest plot (SUBGROUP). PNG and PDF."""
+# The figures read the ARD parts they need, not the combined ARD, so that they start as soon as those
+# analyses are done (the observed-change figures while the MMRM and survival jobs still run).
+rule tlf_figures_observed:
+    """Observed change from baseline by visit and arm of every summarised parameter, and the labs figure
+    (ARD DESC). PNG and PDF."""
+    priority: 3  # the longest figure job and the first ready: before the other figures and tables
     input:
-        ard=TLF_ARD,
+        ard=tlf_desc_parts(),
         study=config["study"],
     output:
-        **tlf_figure_outputs("ard"),
+        **tlf_figure_outputs("observed"),
     params:
         cut=TLF_CUT,
-        figures=tlf_figure_specs("ard"),
+        figures=tlf_figure_specs("observed"),
     log:
-        f"{RES}/logs/tlf_figures_ard.log",
+        f"{RES}/logs/tlf_figures_observed.log",
     script:
         "../scripts/tlf_figures.py"
 
 
-rule tlf_figures_adam:
-    """The figures drawn from ADaM or the survival rule's Kaplan-Meier step tables: individual MELD trajectories
-    (spaghetti) and changes (waterfall) from ADEFF, Kaplan-Meier curves, cumulative incidence curves
-    (Aalen-Johansen on ADTTE). PNG and PDF."""
+rule tlf_figures_efficacy:
+    """LS mean change by visit (ARD MMRM_LSMEAN), CTP class shift (SHIFT_CTP), forest plot (SUBGROUP), and the
+    individual MELD trajectories (spaghetti, with the DESC median) and changes (waterfall) from ADEFF."""
     input:
-        ard=TLF_ARD,
+        ard=[f"{RES}/ard/parts/mmrm_{p}.parquet" for p in tlf_mmrm_params()]
+        + [f"{RES}/ard/parts/baseline.parquet", *tlf_desc_parts()],
         adeff=f"{RES}/adam/adeff.parquet",
+        study=config["study"],
+    output:
+        **tlf_figure_outputs("efficacy"),
+    params:
+        cut=TLF_CUT,
+        figures=tlf_figure_specs("efficacy"),
+    log:
+        f"{RES}/logs/tlf_figures_efficacy.log",
+    script:
+        "../scripts/tlf_figures.py"
+
+
+rule tlf_figures_survival:
+    """Kaplan-Meier curves with the number at risk (the survival rule's step tables; ARD KM) and cumulative
+    incidence curves by arm and cause (Aalen-Johansen on ADTTE). PNG and PDF."""
+    input:
+        ard=[f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]],
         adtte=f"{RES}/adam/adtte.parquet",
         km=[f"{RES}/ard/km/{p}.parquet" for p in STUDY["endpoints"]["tte"]],
         study=config["study"],
     output:
-        **tlf_figure_outputs("adam"),
+        **tlf_figure_outputs("survival"),
     params:
         cut=TLF_CUT,
-        figures=tlf_figure_specs("adam"),
+        figures=tlf_figure_specs("survival"),
         km_dir=f"{RES}/ard/km",
     log:
-        f"{RES}/logs/tlf_figures_adam.log",
+        f"{RES}/logs/tlf_figures_survival.log",
     script:
         "../scripts/tlf_figures.py"

@@ -4,10 +4,11 @@
 # (spaghetti, waterfall, cumulative incidence curves) read ADaM.
 #
 # The summary tables are rendered by one job (tlf_tables), the listings by one (tlf_listings: long in a
-# large trial, so beside the tables rather than after them) and the figures by two (tlf_figures_ard,
-# tlf_figures_adam): each is milliseconds to a second of work against 1-2 s of Python start-up and
-# imports (polars, rtflite, great_tables, plotnine), so one job per table paid the start-up ~45 times
-# (benchmarks/results/benchmark.csv, docs/performance.md).
+# large trial, so beside the tables rather than after them) and the figures by three (tlf_figures_observed,
+# tlf_figures_efficacy, tlf_figures_survival, each reading only the ARD parts it needs, so that it starts
+# as soon as those analyses are done): each table or figure is milliseconds to a second of work against
+# 1-2 s of Python start-up and imports (polars, rtflite, great_tables, plotnine), so one job per table
+# paid the start-up ~45 times (benchmarks/results/benchmark.csv, docs/performance.md).
 
 TLF_CUT = str(CUT_DATE)
 TLF_ARD = f"{RES}/ard/ard.parquet"
@@ -42,24 +43,32 @@ def tlf_table_specs():
     return specs
 
 
-def tlf_figure_specs(source):
-    """(name, kind, paramcd, caption, category, subcategory) of the figures drawn from ``source``:
-    ``ard`` (the ARD only) or ``adam`` (ADaM or the survival rule's KM step tables, and the ARD)."""
+def tlf_figure_specs(group):
+    """(name, kind, paramcd, caption, category, subcategory) of the figures of job ``group``:
+    ``observed`` (ARD DESC: observed change by visit, labs), ``efficacy`` (MMRM LS means, forest plot, CTP
+    shift from the ARD; spaghetti and waterfall from ADEFF) or ``survival`` (Kaplan-Meier curves from the
+    survival rule's step tables, cumulative incidence from ADTTE)."""
     meld = STUDY["scores"]["meld_primary"]
-    if source == "ard":
-        specs = [("ctp_shift", "ctp_shift", None, "fig_ctp_shift", "Efficacy", None),
-                 ("labs", "labs", None, "fig_labs", "Labs", None)]
-        specs += [(f"mmrm_{p}", "mmrm", p, "fig_mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
-        specs += [(f"observed_{p}", "observed", p, "fig_observed", TLF_CATEGORY[d], p)
-                  for p, d in bds_params().items()]
+    if group == "observed":
+        return [("labs", "labs", None, "fig_labs", "Labs", None)] + [
+            (f"observed_{p}", "observed", p, "fig_observed", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
+    if group == "efficacy":
+        specs = [(f"mmrm_{p}", "mmrm", p, "fig_mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
+        specs += [("ctp_shift", "ctp_shift", None, "fig_ctp_shift", "Efficacy", None),
+                  (f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
+                  (f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None)]
         if STUDY["study"]["design"] == "parallel":
             specs.append((f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None))
         return specs
-    specs = [(f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
-             (f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None)]
-    specs += [(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in STUDY["endpoints"]["tte"]]
-    specs += [(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in tlf_cif_params()]
-    return specs
+    specs = [(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in STUDY["endpoints"]["tte"]]
+    return specs + [(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in tlf_cif_params()]
+
+
+TLF_FIGURE_GROUPS = ("observed", "efficacy", "survival")
+
+
+def tlf_desc_parts():
+    return [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
 
 
 def _tlf_report(path, caption, category, subcategory):
@@ -72,13 +81,13 @@ def tlf_table_outputs(specs):
             for name, cap, cat, sub in specs for ext in ("csv", "rtf", "html")}
 
 
-def tlf_figure_outputs(source):
+def tlf_figure_outputs(group):
     return {f"{name}_{ext}": _tlf_report(f"{TLF_FIG}/{name}.{ext}", cap, cat, sub)
-            for name, _, _, cap, cat, sub in tlf_figure_specs(source) for ext in ("png", "pdf")}
+            for name, _, _, cap, cat, sub in tlf_figure_specs(group) for ext in ("png", "pdf")}
 
 
 def tlf_outputs():
     """Every table (CSV, RTF, HTML), listing and figure (PNG, PDF) of the cut, for rule all."""
     return ([f"{TLF_TAB}/{s[0]}.{e}" for s in tlf_table_specs() + TLF_LISTING_SPECS for e in ("csv", "rtf", "html")]
-            + [f"{TLF_FIG}/{s[0]}.{e}" for src in ("ard", "adam") for s in tlf_figure_specs(src)
+            + [f"{TLF_FIG}/{s[0]}.{e}" for g in TLF_FIGURE_GROUPS for s in tlf_figure_specs(g)
                for e in ("png", "pdf")])

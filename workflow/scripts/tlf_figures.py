@@ -4,5 +4,5 @@ from hepatrial.tlf.run import write_figures
 sm = snakemake  # noqa: F821
 figures = [(kind, paramcd, sm.output[f"{name}_png"], sm.output[f"{name}_pdf"])
            for name, kind, paramcd, *_ in sm.params.figures]
-run_step(write_figures, figures, sm.input.ard, sm.input.study, sm.params.cut, adeff_path=sm.input.get("adeff"),
+run_step(write_figures, figures, list(sm.input.ard), sm.input.study, sm.params.cut, adeff_path=sm.input.get("adeff"),
          adtte_path=sm.input.get("adtte"), km_dir=sm.params.get("km_dir"), log=sm.log[0])

@@ -21,7 +21,9 @@ LISTINGS = ("l_sae", "l_deaths")
 
 
 def load_ard(ard_path, study_path, cut: str) -> ARD:
-    return ARD(pl.read_parquet(ard_path), load_study(study_path), str(cut))
+    """The ARD, or the ARD parts (a list of paths) a figure needs, as an :class:`ARD` lookup."""
+    paths = [ard_path] if isinstance(ard_path, (str, Path)) else list(ard_path)
+    return ARD(pl.concat([pl.read_parquet(p) for p in paths], how="vertical"), load_study(study_path), str(cut))
 
 
 def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str,
@@ -61,7 +63,7 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
                   km_dir=None, dpi: int | None = None) -> None:
     """Each figure of ``figures`` (kind, paramcd, png, pdf); kinds: ``mmrm``, ``observed``, ``labs``,
     ``spaghetti``, ``waterfall``, ``km`` (reads ``<km_dir>/<paramcd>.parquet``), ``cif``, ``forest``,
-    ``ctp_shift``."""
+    ``ctp_shift``. ``ard_path``: the ARD or a list of the ARD parts the figures read."""
     from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
 
     ard = load_ard(ard_path, study_path, cut)
