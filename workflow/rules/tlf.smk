@@ -101,7 +101,6 @@ rule tlf_figures_survival:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("survival"),
-        km_dir=f"{RES}/ard/km",
     log:
         f"{RES}/logs/tlf_figures_survival.log",
     script:

@@ -60,9 +60,9 @@ def read_km_steps(path) -> pl.DataFrame:
 
 
 def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None, adtte_path=None,
-                  km_dir=None, dpi: int | None = None) -> None:
+                  km_paths: Mapping[str, str] | None = None, dpi: int | None = None) -> None:
     """Each figure of ``figures`` (kind, paramcd, png, pdf); kinds: ``mmrm``, ``observed``, ``labs``,
-    ``spaghetti``, ``waterfall``, ``km`` (reads ``<km_dir>/<paramcd>.parquet``), ``cif``, ``forest``,
+    ``spaghetti``, ``waterfall``, ``km`` (reads ``km_paths[paramcd]``, the KM step table), ``cif``, ``forest``,
     ``ctp_shift``. ``ard_path``: the ARD or a list of the ARD parts the figures read."""
     from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
 
@@ -89,9 +89,9 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
         elif kind == "waterfall":
             plot = G.fig_waterfall(adam(adeff_path), ard, paramcd)
         elif kind == "km":
-            if km_dir is None:
-                raise HepatrialError("the Kaplan-Meier figure needs the folder of the KM step tables")
-            plot = G.fig_km(read_km_steps(Path(km_dir) / f"{paramcd}.parquet"), ard, paramcd)
+            if not km_paths or paramcd not in km_paths:
+                raise HepatrialError(f"the Kaplan-Meier figure of {paramcd} needs its KM step table")
+            plot = G.fig_km(read_km_steps(km_paths[paramcd]), ard, paramcd)
         elif kind == "cif":
             tab, labels = G.cif_steps(adam(adtte_path), paramcd, study)
             plot = G.fig_cif(tab, ard, paramcd, labels)
