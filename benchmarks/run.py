@@ -237,6 +237,7 @@ def run_case(case: str, n: int | None, cut: Path, work: Path, args) -> list[dict
     smk = wrapper_snakefile(work)
     results, reports = work / "results", work / "reports"
     base = [sys.executable, "-m", "snakemake", "-s", str(smk), "--cores", str(args.cores), "--nolock",
+            *args.smk_args.split(),
             "--config", f"study={STUDY}", f"cut={cut}", f"results_dir={results}", f"reports_dir={reports}",
             "--", "bench_all"]
     env = dict(os.environ, SOURCE_DATE_EPOCH="1751241600")
@@ -246,7 +247,8 @@ def run_case(case: str, n: int | None, cut: Path, work: Path, args) -> list[dict
     jobs = read_benchmarks(bench) if bench.exists() else []
     status = "" if rc == 0 else f"; FAILED or stopped (rc={rc}, log {work / 'cold.log'}): finished jobs only"
     rows.append({"kind": "end_to_end", "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak, "n_jobs": len(jobs),
-                 "detail": f"cold, --cores {args.cores}, every output incl. DSMB reports, tables, figures; "
+                 "detail": f"cold, --cores {args.cores} {args.smk_args}".rstrip() + ", every output incl. DSMB reports, "
+                           "tables, figures; "
                            f"peak_rss_mb = whole Snakemake process tree{status}", **stamp()})
     rows += [{"kind": "rule", **r, **stamp()} for r in by_rule(jobs)]
     rows += [{"kind": "job", "n_jobs": 1, **j, **stamp()} for j in jobs]
@@ -282,6 +284,8 @@ def main(argv=None) -> int:
     ap.add_argument("--format", choices=["csv", "parquet", "xpt"], default="csv",
                     help="file format of the simulated cuts (what ingest reads)")
     ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--smk-args", default="", help="more Snakemake options for the DAG runs, e.g. a memory budget: "
+                    "'--resources mem_mb=20000 --set-resources ingest:mem_mb=14000 adam_bds:mem_mb=14000'")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/benchmark.csv"))
     ap.add_argument("--workdir", help="where cuts and results go (default: a temporary folder)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
