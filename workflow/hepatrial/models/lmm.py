@@ -82,6 +82,33 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def _m_inverse(z00, z01, z11, D):
+    """Elements (i00, i01, i10, i11) of M^-1 and det M, for M = I + Z'Z D (2x2, one per subject or per
+    visit-time pattern; Z'Z = [[z00, z01], [z01, z11]])."""
+    d00, d01, d11 = D[0, 0], D[0, 1], D[1, 1]
+    m00 = 1.0 + z00 * d00 + z01 * d01
+    m01 = z00 * d01 + z01 * d11
+    m10 = z01 * d00 + z11 * d01
+    m11 = 1.0 + z01 * d01 + z11 * d11
+    det = m00 * m11 - m01 * m10
+    return (m11 / det, -m01 / det, -m10 / det, m00 / det), det
+
+
+def _profiled(XtVX, XtVy, yVy, logdet_m, nu, reml):
+    """-2 log-likelihood with beta and sigma^2 profiled out, from X'V*^-1X, X'V*^-1y, y'V*^-1y and
+    sum_i log det M_i (V* = V / sigma^2; REML adds log det X'V*^-1X)."""
+    R = np.linalg.cholesky(XtVX)
+    beta = np.linalg.solve(XtVX, XtVy)
+    Q = yVy - float(beta @ XtVy)
+    if not Q > 0:
+        raise FloatingPointError("non-positive residual quadratic form")
+    s2 = Q / nu
+    f = nu * (np.log(2 * np.pi) + 1.0 + np.log(s2)) + logdet_m
+    if reml:
+        f += 2.0 * float(np.log(np.diag(R)).sum())
+    return dict(f=f, beta=beta, s2=s2, XtVX=XtVX)
+
+
 @dataclass
 class LMMFit:
     beta: np.ndarray
@@ -126,13 +153,7 @@ class _Stats:
         Gamma with respect to the relative covariance D."""
         z00, z01, z11 = self.z00, self.z01, self.z11
         d00, d01, d11 = D[0, 0], D[0, 1], D[1, 1]
-        # M_i = I + Z_i'Z_i D and its inverse (2x2 per subject)
-        m00 = 1.0 + z00 * d00 + z01 * d01
-        m01 = z00 * d01 + z01 * d11
-        m10 = z01 * d00 + z11 * d01
-        m11 = 1.0 + z01 * d01 + z11 * d11
-        det = m00 * m11 - m01 * m10
-        i00, i01, i10, i11 = m11 / det, -m01 / det, -m10 / det, m00 / det
+        (i00, i01, i10, i11), det = _m_inverse(z00, z01, z11, D)
         A0, A1, a0, a1 = self.A0, self.A1, self.a0, self.a1
         # C_i = M_i^-1 Z_i'X_i = Z_i'V*_i^-1 X_i,  c_i = Z_i'V*_i^-1 y_i
         C0 = i00[:, None] * A0 + i01[:, None] * A1
@@ -148,16 +169,8 @@ class _Stats:
         Dc1 = d01 * c0 + d11 * c1
         XtVy = self.Xty - A0.T @ Dc0 - A1.T @ Dc1
         yVy = self.yty - float(a0 @ Dc0 + a1 @ Dc1)
-        R = np.linalg.cholesky(XtVX)
-        beta = np.linalg.solve(XtVX, XtVy)
-        Q = yVy - float(beta @ XtVy)
-        if not Q > 0:
-            raise FloatingPointError("non-positive residual quadratic form")
-        s2 = Q / self.nu
-        f = self.nu * (np.log(2 * np.pi) + 1.0 + np.log(s2)) + float(np.log(det).sum())
-        if self.reml:
-            f += 2.0 * float(np.log(np.diag(R)).sum())
-        out = dict(f=f, beta=beta, s2=s2, XtVX=XtVX)
+        out = _profiled(XtVX, XtVy, yVy, float(np.log(det).sum()), self.nu, self.reml)
+        beta, s2 = out["beta"], out["s2"]
         if grad:
             # S_i = M_i^-1 Z_i'Z_i,  w_i = Z_i'V*_i^-1 (y_i - X_i beta)
             w0 = c0 - C0 @ beta
@@ -208,31 +221,17 @@ class _GroupedStats:
 
     def evaluate(self, D, grad=True):
         z00, z01, z11 = self.z00, self.z01, self.z11
-        d00, d01, d11 = D[0, 0], D[0, 1], D[1, 1]
-        m00 = 1.0 + z00 * d00 + z01 * d01
-        m01 = z00 * d01 + z01 * d11
-        m10 = z01 * d00 + z11 * d01
-        m11 = 1.0 + z01 * d01 + z11 * d11
-        det = m00 * m11 - m01 * m10
+        (i00, i01, i10, i11), det = _m_inverse(z00, z01, z11, D)
         G = det.size
         Minv = np.empty((G, 2, 2))
-        Minv[:, 0, 0], Minv[:, 0, 1] = m11 / det, -m01 / det
-        Minv[:, 1, 0], Minv[:, 1, 1] = -m10 / det, m00 / det
+        Minv[:, 0, 0], Minv[:, 0, 1], Minv[:, 1, 0], Minv[:, 1, 1] = i00, i01, i10, i11
         K = np.einsum("ab,gbc->gac", D, Minv)  # D M_g^-1 (symmetric)
         p, q = self.p, self.p + 1
         P = self.W - (K.reshape(-1) @ self.S).reshape(q, q)
         P = 0.5 * (P + P.T)
         XtVX, XtVy, yVy = P[:p, :p], P[:p, p], float(P[p, p])
-        R = np.linalg.cholesky(XtVX)
-        beta = np.linalg.solve(XtVX, XtVy)
-        Q = yVy - float(beta @ XtVy)
-        if not Q > 0:
-            raise FloatingPointError("non-positive residual quadratic form")
-        s2 = Q / self.nu
-        f = self.nu * (np.log(2 * np.pi) + 1.0 + np.log(s2)) + float(self.ng @ np.log(det))
-        if self.reml:
-            f += 2.0 * float(np.log(np.diag(R)).sum())
-        out = dict(f=f, beta=beta, s2=s2, XtVX=XtVX)
+        out = _profiled(XtVX, XtVy, yVy, float(self.ng @ np.log(det)), self.nu, self.reml)
+        beta, s2 = out["beta"], out["s2"]
         if grad:
             ZtZ = np.empty((G, 2, 2))
             ZtZ[:, 0, 0], ZtZ[:, 0, 1], ZtZ[:, 1, 0], ZtZ[:, 1, 1] = z00, z01, z01, z11
