@@ -594,14 +594,11 @@ def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, cut: str, r
             r["AEBODSYS"] or "", f"{r['ASTDT'] or ''} ({'' if r['ASTDY'] is None else r['ASTDY']})",
             str(r["AENDT"] or "ongoing"), "" if r["ATOXGR"] is None else str(r["ATOXGR"]), r["AREL"] or "",
             r["AEOUT"] or ""])
-    _finish(t, _stub_ard(study, cut), rule, ["ADAE"], [],
-            ["Serious (AESER = Y) treatment-emergent AEs of the safety population, by treatment received. "
-             "Day: study day of onset relative to the first infusion. Imputed start dates per the ADAE rules."])
-    t.source = f"Source: ADAE, ADSL; rule {rule}; data cut {cut}; study {study['study']['id']}."
-    if not ae.height:
-        t.rows = []
-        t.add("", "No serious treatment-emergent adverse events.")
-    return t
+    return _finish_listing(
+        t, study, cut, rule, ["ADAE", "ADSL"],
+        "Serious (AESER = Y) treatment-emergent AEs of the safety population, by treatment received. "
+        "Day: study day of onset relative to the first infusion. Imputed start dates per the ADAE rules.",
+        "No serious treatment-emergent adverse events.")
 
 
 def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str = "tlf_listings") -> Table:
@@ -622,20 +619,22 @@ def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str
             f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
             "" if r["_day"] is None else str(int(r["_day"])), str(r["LTXDT"] or "No"), r["DCSREAS"] or "",
             r["_fatal"] or ""])
-    _finish(t, _stub_ard(study, cut), rule, ["ADSL"], [],
-            ["Deaths up to the data cut in the ITT population, by randomised arm. Study day from randomisation "
-             "(day 1). DTHDTF: D = day imputed, M = month and day imputed."])
-    t.source = f"Source: ADSL, ADAE; rule {rule}; data cut {cut}; study {study['study']['id']}."
-    if not d.height:
-        t.rows = []
-        t.add("", "No deaths.")
+    return _finish_listing(
+        t, study, cut, rule, ["ADSL", "ADAE"],
+        "Deaths up to the data cut in the ITT population, by randomised arm. Study day from randomisation "
+        "(day 1). DTHDTF: D = day imputed, M = month and day imputed.",
+        "No deaths.")
+
+
+def _finish_listing(t: Table, study: dict, cut: str, rule: str, sources: list[str], note: str,
+                    empty: str) -> Table:
+    """A listing's footnote and source line (the ADaM datasets it reads), and ``empty`` as its only row
+    when it has no records."""
+    t.footnotes = [note]
+    t.source = f"Source: {', '.join(sources)}; rule {rule}; data cut {cut}; study {study['study']['id']}."
+    if not t.rows:
+        t.add("", empty)
     return t
-
-
-def _stub_ard(study: dict, cut: str) -> ARD:
-    from hepatrial.ard import empty_ard
-
-    return ARD(empty_ard(), study, cut)
 
 
 TABLES = {
