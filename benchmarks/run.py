@@ -64,7 +64,7 @@ FIELDS = ["case", "n_subjects", "kind", "rule", "wildcards", "n_jobs", "wall_s",
 WRAPPER = '''\
 # Written by benchmarks/run.py: the project's DAG with every output and a benchmark file per job.
 include: "{root}/Snakefile"
-{extra}
+
 for _r in workflow.rules:
     _r.benchmark_modifier = workflow.modifier.path_modifier
     _r.benchmark = f"{{RES}}/benchmarks/{{_r.name}}" + "".join(
@@ -74,16 +74,12 @@ for _r in workflow.rules:
 rule bench_all:
     input:
         all_outputs(),
-        [o for f in ("report_outputs", "tlf_outputs") if f in globals() for o in globals()[f]()],
 '''
 
 
 def wrapper_snakefile(folder: Path) -> Path:
-    main = (ROOT / "Snakefile").read_text()
-    extra = "".join(f'include: "{ROOT}/workflow/rules/{smk}"\n' for smk in ("report.smk", "tlf.smk")
-                    if (ROOT / "workflow/rules" / smk).exists() and smk not in main)
     path = folder / "Snakefile"
-    path.write_text(WRAPPER.format(root=ROOT, extra=extra))
+    path.write_text(WRAPPER.format(root=ROOT))
     return path
 
 

@@ -40,12 +40,9 @@ def project(tmp_path_factory):
     write_parts(ard, st, res / "ard" / "parts")
     for p in ("TFS", "DECOMP"):
         km_step(st, p).write_parquet(res / "ard" / "km" / f"{p}.parquet")
-    # The project's Snakefile, with the tlf rules added when it does not include them yet.
+    # The project's Snakefile, with a target rule for the tables and figures alone.
     snakefile = tmp / "Snakefile"
-    has_tlf = "tlf.smk" in (ROOT / "Snakefile").read_text()
-    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n'
-                         + ("" if has_tlf else f'include: "{ROOT / "workflow/rules/tlf.smk"}"\n')
-                         + "\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n")
+    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n')
     return {"tmp": tmp, "res": res, "snakefile": snakefile, "study": tmp / "study_parallel.yaml", "cut": cut}
 
 

@@ -39,18 +39,11 @@ CODED = re.compile(r"\b(Arm|Group) [A-H]\b")  # the closed report's masked arm c
 EFFICACY_WORDS = ["MMRM", "LS mean", "Kaplan", "hazard ratio", "log-rank", "cumulative incidence"]
 
 
-def snakefile(tmp_path: Path) -> list[str]:
-    """The project's Snakefile, or (until it includes report.smk) a wrapper that adds it."""
-    main = ROOT / "Snakefile"
-    if "report.smk" in main.read_text():
-        return ["--snakefile", str(main)]
-    wrapper = tmp_path / "Snakefile"
-    wrapper.write_text(f'include: "{main}"\ninclude: "{ROOT / "workflow/rules/report.smk"}"\n')
-    return ["--snakefile", str(wrapper)]
+SNAKEFILE = ["--snakefile", str(ROOT / "Snakefile")]
 
 
 def run(tmp_path, study, cut, targets, *extra):
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *snakefile(tmp_path), *extra,
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *SNAKEFILE, *extra,
            "--config", f"study={study}", f"cut={cut}", f"results_dir={tmp_path / 'results'}",
            f"reports_dir={tmp_path / 'reports'}", "--", *map(str, targets)]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)

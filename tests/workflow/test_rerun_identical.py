@@ -16,13 +16,7 @@ import tinycut
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def snakefile(tmp_path: Path) -> list[str]:
-    main = ROOT / "Snakefile"
-    if "report.smk" in main.read_text():
-        return ["--snakefile", str(main)]
-    wrapper = tmp_path / "Snakefile"
-    wrapper.write_text(f'include: "{main}"\ninclude: "{ROOT / "workflow/rules/report.smk"}"\n')
-    return ["--snakefile", str(wrapper)]
+SNAKEFILE = ["--snakefile", str(ROOT / "Snakefile")]
 
 
 def cuts(tmp_path: Path) -> tuple[Path, Path]:
@@ -44,7 +38,7 @@ def start(tmp_path: Path, out: Path, cut: Path, study: Path) -> subprocess.Popen
     res, rep = out / "results" / "TINY" / "2024-06-30", out / "reports" / "TINY" / "2024-06-30"
     targets = [rep / "dsmb_open.html", rep / "dsmb_open.pdf", rep / "dsmb_closed.html", rep / "dsmb_closed.pdf",
                res / "manifest.json"]
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *snakefile(tmp_path), "--config",
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *SNAKEFILE, "--config",
            f"study={study}", f"cut={cut}", f"results_dir={out / 'results'}", f"reports_dir={out / 'reports'}", "--",
            *map(str, targets)]
     env = dict(os.environ, SOURCE_DATE_EPOCH="1751241600")  # 2025-06-30
