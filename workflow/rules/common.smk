@@ -62,10 +62,21 @@ def bds_dataset(wildcards):
     return f"{RES}/adam/{bds_params()[wildcards.paramcd]}.parquet"
 
 
+def desc_parts():
+    """ARD parts of the DESC jobs, one per BDS dataset with a summarised parameter."""
+    return [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
+
+
+def mmrm_parts():
+    return [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
+
+
+def tte_parts():
+    return [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
+
+
 def ard_parts():
-    parts = [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
-    parts += [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
-    parts += [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
+    parts = [*desc_parts(), *mmrm_parts(), *tte_parts()]
     parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",
               f"{RES}/ard/parts/baseline.parquet", f"{RES}/ard/parts/dsmb.parquet"]
     if STUDY["study"]["design"] == "dose_escalation":

@@ -56,7 +56,7 @@ rule tlf_figures_observed:
     (ARD DESC). PNG and PDF."""
     priority: 3  # the longest figure job and the first ready: before the other figures and tables
     input:
-        ard=tlf_desc_parts(),
+        ard=desc_parts(),
         study=config["study"],
     output:
         **tlf_figure_outputs("observed"),
@@ -73,8 +73,7 @@ rule tlf_figures_efficacy:
     """LS mean change by visit (ARD MMRM_LSMEAN), CTP class shift (SHIFT_CTP), forest plot (SUBGROUP), and the
     individual MELD trajectories (spaghetti, with the DESC median) and changes (waterfall) from ADEFF."""
     input:
-        ard=[f"{RES}/ard/parts/mmrm_{p}.parquet" for p in tlf_mmrm_params()]
-        + [f"{RES}/ard/parts/baseline.parquet", *tlf_desc_parts()],
+        ard=[*mmrm_parts(), f"{RES}/ard/parts/baseline.parquet", *desc_parts()],
         adeff=f"{RES}/adam/adeff.parquet",
         study=config["study"],
     output:
@@ -92,7 +91,7 @@ rule tlf_figures_survival:
     """Kaplan-Meier curves with the number at risk (the survival rule's step tables; ARD KM) and cumulative
     incidence curves by arm and cause (Aalen-Johansen on ADTTE). PNG and PDF."""
     input:
-        ard=[f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]],
+        ard=tte_parts(),
         adtte=f"{RES}/adam/adtte.parquet",
         km=[f"{RES}/ard/km/{p}.parquet" for p in STUDY["endpoints"]["tte"]],
         study=config["study"],

@@ -67,10 +67,6 @@ def tlf_figure_specs(group):
 TLF_FIGURE_GROUPS = ("observed", "efficacy", "survival")
 
 
-def tlf_desc_parts():
-    return [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
-
-
 def _tlf_report(path, caption, category, subcategory):
     return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
 

@@ -10,10 +10,9 @@ from hepatrial.ard import write_part
 from hepatrial.config import load_study
 
 
-def run_desc(data_path, study_path, paramcds: str | list[str], out) -> None:
-    """ARD DESC of one or more parameters of one BDS dataset (read once, only those parameters' rows)."""
+def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
+    """ARD DESC of the parameters ``paramcds`` of one BDS dataset (read once, only those parameters' rows)."""
     study = load_study(study_path)
-    paramcds = [paramcds] if isinstance(paramcds, str) else list(paramcds)
     data = pl.scan_parquet(data_path).filter(pl.col("PARAMCD").is_in(paramcds)).collect()
     write_part(pl.concat([describe_by_visit(data, p, study, "ITT") for p in paramcds], how="vertical_relaxed"),
                out)

@@ -44,8 +44,8 @@ def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out
                   out_deaths) -> None:
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
-    # ADLB: only the columns the visit and lab-shift summaries use (a large trial's ADLB is most of the memory)
-    lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in ("USUBJID", "PARAMCD", "ADY", "ANRIND", "BNRIND")]
+    # ADLB: only the columns the summaries use (a large trial's ADLB is most of the memory)
+    lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in summaries.ADLB_COLUMNS]
     part, fallback = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols),
                                                pl.read_parquet(sv),
                                                pl.read_csv(findings, infer_schema_length=0), study,

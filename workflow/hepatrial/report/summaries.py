@@ -162,6 +162,10 @@ def _study_day(date: pl.Expr, origin: pl.Expr) -> pl.Expr:
     return pl.when(d >= 0).then(d + 1).otherwise(d)
 
 
+# The ADLB columns summarise_visits and summarise_lab_shifts read (run_summaries reads no others).
+ADLB_COLUMNS = ("USUBJID", "PARAMCD", "ADY", "ANRIND", "BNRIND")
+
+
 def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: dict,
                      cut: dt.date, population: str = "ITT") -> pl.DataFrame:
     """Expected, attended, missed and overdue scheduled visits (see the module docstring).
