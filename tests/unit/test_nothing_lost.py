@@ -31,7 +31,7 @@ def test_every_source_row_is_traced(tmp_path):
         assert r["rows_in"] == raw[r["domain"]]
         assert r["rows_in"] == r["excluded_at_ingest"] + r["in_adam"] + r["excluded_at_adam"]
     # the reasons are stated for every excluded row
-    from hepatrial.adam.adlb import EXCL_SCHEMA
+    from hepatrial.adam.common import EXCL_SCHEMA
 
     ex = pl.concat([pl.read_csv(p, schema=EXCL_SCHEMA) for p in
                     [val / "exclusions.csv", *[ad / f"{n}_exclusions.csv" for n in ("adlb", "adeff", "adqs")]]])

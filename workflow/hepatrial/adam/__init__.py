@@ -11,10 +11,11 @@ import polars as pl
 from hepatrial.config import load_study
 from hepatrial.adam.adae import create_adae, create_adce
 from hepatrial.adam.adeff import create_adeff
-from hepatrial.adam.adlb import EXCL_SCHEMA, create_adlb
+from hepatrial.adam.adlb import create_adlb
 from hepatrial.adam.adqs import create_adqs
 from hepatrial.adam.adsl import create_adsl_core, derive_vars_baseline_scores
 from hepatrial.adam.adtte import create_adtte
+from hepatrial.adam.common import EXCL_SCHEMA
 from hepatrial.adam.io import write_adam
 
 LABELS = {"adsl": "Subject-Level Analysis Dataset", "adlb": "Laboratory Analysis Dataset",

@@ -17,8 +17,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial import scores
-from hepatrial.adam.adlb import adsl_vars, split_unanalysable, with_adsl_vars
-from hepatrial.adam.common import derive_bds_timing
+from hepatrial.adam.common import adsl_vars, derive_bds_timing, split_unanalysable, with_adsl_vars
 from hepatrial.dates import dtc_date
 
 SCORE_LABS = ("BILI", "INR", "CREAT", "ALB", "SODIUM", "PT", "PTCONT")

@@ -4,42 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from hepatrial.adam.common import derive_bds_timing
+from hepatrial.adam.common import adsl_vars, derive_bds_timing, split_unanalysable, with_adsl_vars
 from hepatrial.dates import dtc_date
-from hepatrial.ingest.cut import EXCL_SCHEMA  # one exclusions layout for ingest and ADaM
-
-ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL"]
-
-
-def adsl_vars(adsl: pl.DataFrame, study: dict) -> list[str]:
-    extra = [c for c in study["strata"] if c in adsl.columns]
-    return [c for c in dict.fromkeys(ADSL_KEEP + extra) if c in adsl.columns]
-
-
-def with_adsl_vars(dataset: pl.DataFrame, adsl: pl.DataFrame, cols: list[str], carried: list[str],
-                   order: list[str], nulls_last: bool = True) -> pl.DataFrame:
-    """Sort ``dataset`` on ``order`` (missing last), then add the ADSL variables ``carried`` (one ADSL
-    row per subject) keeping that order, and select ``cols``. The same rows, values and order as
-    joining ``carried`` first and sorting the wide result, with less copied along the way."""
-    narrow = dataset.select([c for c in dict.fromkeys([*order, *cols]) if c not in carried])
-    narrow = narrow.sort(order, nulls_last=nulls_last)
-    if not carried:
-        return narrow.select(cols)
-    return (narrow.join(adsl.select("USUBJID", *carried), on="USUBJID", how="left", maintain_order="left")
-            .select(cols))
-
-
-def split_unanalysable(dataset: pl.DataFrame, domain: str, reasons: list[tuple[pl.Expr, str]]
-                       ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows meeting a reason go to the exclusions (first reason wins); the rest are kept."""
-    excl = []
-    for cond, reason in reasons:
-        hit = dataset.filter(cond)
-        excl.append(hit.select(pl.lit(domain).alias("domain"), pl.lit(f"{domain.lower()} (sdtm)").alias("file"),
-                               pl.col("SRCROW").cast(pl.Int64).alias("row"), "USUBJID", pl.lit(reason).alias("reason")))
-        dataset = dataset.filter(~cond)
-    return dataset, pl.concat(excl).cast(EXCL_SCHEMA) if excl else pl.DataFrame(schema=EXCL_SCHEMA)
-
 
 def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
     """ANRIND: LOW (< ANRLO), HIGH (> ANRHI), NORMAL; BNRIND: the baseline record's ANRIND."""
