@@ -319,6 +319,29 @@ def _cmp_col(ard: ARD, arm: str, arms: list[str]) -> str:
     return arm if arm in arms else POOLED
 
 
+def _pct_ci_cells(ard: ARD, analysis: str, stat: str, paramcd: str, pop: str, time: float,
+                  arms: list[str]) -> list[str]:
+    """``<stat> % (lower, upper)`` per arm at ``time`` (KM surv, CIF cif); empty where the ARD has none."""
+    def cell(a: str) -> str:
+        est = ard.get(analysis, paramcd, a, stat, pop, time=time)
+        if est is None:
+            return ""
+        lo, hi = (ard.get(analysis, paramcd, a, s, pop, time=time) for s in ("lower", "upper"))
+        return f"{F.fmt_prob_pct(est)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"
+
+    return [cell(a) for a in arms]
+
+
+def _add_test_p_rows(t: Table, ard: ARD, group: str, paramcd: str, analyses: tuple[str, ...], label: str,
+                     arms: list[str]) -> None:
+    """One row per test of ``analyses`` (stratified, unstratified): its p-value in the compared arm's column."""
+    for analysis in analyses:
+        for r in ard.rows(analysis, paramcd=paramcd, stat="p").iter_rows(named=True):
+            col = _cmp_col(ard, r["arm"], ard.arms)
+            t.add(group, label + _strat_note(analysis, r["method"]),
+                  [F.fmt_p(r["value"]) if a == col else "" for a in arms], 1)
+
+
 def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
@@ -344,20 +367,12 @@ def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
                                                for a in arms], 1)
         times = sorted({x for x in ard.rows("KM", paramcd=p)["time"].to_list() if x is not None})
         for tm in times:
-            t.add(g, f"Event-free at {_day(tm)}, % (95% CI)", [
-                "" if ard.get("KM", p, a, "surv", pop_p, time=tm) is None else
-                f"{F.fmt_prob_pct(ard.get('KM', p, a, 'surv', pop_p, time=tm))} "
-                f"({F.fmt_prob_pct(ard.get('KM', p, a, 'lower', pop_p, time=tm))}, "
-                f"{F.fmt_prob_pct(ard.get('KM', p, a, 'upper', pop_p, time=tm))})" for a in arms], 1)
+            t.add(g, f"Event-free at {_day(tm)}, % (95% CI)", _pct_ci_cells(ard, "KM", "surv", p, pop_p, tm, arms), 1)
             t.add(g, f"At risk at {_day(tm)}", [F.fmt_int(ard.get("KM", p, a, "n_risk", pop_p, time=tm))
                                                          if ard.get("KM", p, a, "n_risk", pop_p, time=tm) is not None
                                                          else "" for a in arms], 2)
         if ard.parallel:
-            for analysis in ("LOGRANK", "LOGRANK_UNSTRAT"):
-                for r in ard.rows(analysis, paramcd=p, stat="p").iter_rows(named=True):
-                    col = _cmp_col(ard, r["arm"], ard.arms)
-                    t.add(g, "Log-rank test p-value" + _strat_note(analysis, r["method"]),
-                          [F.fmt_p(r["value"]) if a == col else "" for a in arms], 1)
+            _add_test_p_rows(t, ard, g, p, ("LOGRANK", "LOGRANK_UNSTRAT"), "Log-rank test p-value", arms)
             for analysis in ("COX", "COX_UNSTRAT"):
                 for r in ard.rows(analysis, paramcd=p, stat="hr").iter_rows(named=True):
                     col = _cmp_col(ard, r["arm"], ard.arms)
@@ -423,17 +438,10 @@ def table_cif(ard: ARD, rule: str = "tlf_cif") -> Table:
         g = cif_label(p)
         pop_p = _pop_of(ard, ["CIF"], p)
         for tm in sorted({x for x in ard.rows("CIF", paramcd=p)["time"].to_list() if x is not None}):
-            t.add(g, f"Cumulative incidence at {_day(tm)}, % (95% CI)", [
-                "" if ard.get("CIF", p, a, "cif", pop_p, time=tm) is None else
-                f"{F.fmt_prob_pct(ard.get('CIF', p, a, 'cif', pop_p, time=tm))} "
-                f"({F.fmt_prob_pct(ard.get('CIF', p, a, 'lower', pop_p, time=tm))}, "
-                f"{F.fmt_prob_pct(ard.get('CIF', p, a, 'upper', pop_p, time=tm))})" for a in arms], 1)
+            t.add(g, f"Cumulative incidence at {_day(tm)}, % (95% CI)",
+                  _pct_ci_cells(ard, "CIF", "cif", p, pop_p, tm, arms), 1)
         if ard.parallel:
-            for analysis in ("GRAY", "GRAY_UNSTRAT"):
-                for r in ard.rows(analysis, paramcd=p, stat="p").iter_rows(named=True):
-                    col = _cmp_col(ard, r["arm"], ard.arms)
-                    t.add(g, "Gray's test p-value" + _strat_note(analysis, r["method"]),
-                          [F.fmt_p(r["value"]) if a == col else "" for a in arms], 1)
+            _add_test_p_rows(t, ard, g, p, ("GRAY", "GRAY_UNSTRAT"), "Gray's test p-value", arms)
     notes = ["Time from randomisation in days; competing events: death and liver transplant as coded in ADTTE "
              "(CRCODE). Cumulative incidences shown as percentages."]
     analyses = ["CIF", "GRAY", "GRAY_UNSTRAT"]
