@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from hepatrial.ard import ard_rows, finalise
+from hepatrial.ard import ARDError, ard_rows, finalise
 from hepatrial.report import blinding
 
 STUDY = {"study": {"id": "ZOO"}, "masked_dsmb": True,
@@ -45,18 +47,53 @@ def test_pooled_ard_keeps_pooled_rows_of_allowed_analyses_without_arm_columns():
 
 def test_open_inputs_have_no_arm_column_no_label_and_subject_order():
     saes, deaths = _listings()
-    frames = blinding.build_open_inputs(_ard(), saes, deaths, STUDY)
+    frames, findings = blinding.build_open_inputs(_ard(), saes, deaths, STUDY)
+    assert findings.height == 0
     assert set(frames) == {"pooled_ard", "saes", "deaths"}
+    assert "AREL" not in frames["saes"].columns  # no per-subject relatedness in the open listing
     assert "arm" not in frames["saes"].columns and "arm" not in frames["deaths"].columns
     assert frames["saes"]["USUBJID"].to_list() == ["S-1", "S-2"]  # by subject, not by arm
     assert blinding.find_arm_information(frames, blinding.arm_terms(STUDY)) == []
 
 
-def test_gate_fails_closed_when_an_arm_label_reaches_an_open_listing():
+def test_gate_redacts_an_arm_label_in_free_text_and_reports_where():
     saes, deaths = _listings()
     deaths = deaths.with_columns(pl.lit("withdrawn from zebrafish-active infusion").alias("CAUSE"))
-    with pytest.raises(blinding.BlindingError, match="ZEBRAFISH-ACTIVE"):
-        blinding.build_open_inputs(_ard(), saes, deaths, STUDY)
+    frames, findings = blinding.build_open_inputs(_ard(), saes, deaths, STUDY)
+    assert frames["deaths"]["CAUSE"].to_list() == [f"withdrawn from {blinding.REDACTED} infusion"]
+    assert findings.to_dicts() == [{"file": "deaths", "row": 1, "column": "CAUSE", "term": "ZEBRAFISH-ACTIVE"}]
+    dq = frames["pooled_ard"].filter(pl.col("analysis") == "DQ_FINDINGS")
+    assert dq.filter(pl.col("stat") == "n")["value"].to_list() == [1.0]
+
+
+RCT = {"study": {"id": "UCMSC-DC-RCT"}, "masked_dsmb": True,
+       "arms": [{"label": "UC-MSC", "dose": "6x10^7 cells x 3"},
+                {"label": "Placebo", "reference": True, "dose": "saline with 1% albumin x 3"}]}
+
+
+@pytest.mark.parametrize("text", ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells",
+                                  "Death after UC\u2011MSC", "death after uc\u2013msc infusion",
+                                  "ＵＣ－ＭＳＣ reaction", "given PLACEBO.", "Infusion of 6x10^7 cells x 3"])
+def test_near_miss_treatment_terms_are_redacted(text):
+    saes, deaths = _listings()
+    saes = saes.with_columns(pl.lit(text).alias("AEDECOD"))
+    frames, findings = blinding.build_open_inputs(_ard(), saes, deaths, RCT, extra_terms=["UCMSC", "PLACEBO"])
+    assert findings.height == 2 and set(findings["column"]) == {"AEDECOD"}
+    assert all(blinding.REDACTED in v for v in frames["saes"]["AEDECOD"].to_list())
+    assert blinding.find_arm_information(frames, blinding.arm_terms(RCT, ["UCMSC", "PLACEBO"])) == []
+
+
+@pytest.mark.parametrize("text", ["Mucositis", "UC-001 hepatic failure", "Placebos", "msc", "Pyrexia"])
+def test_words_that_only_contain_a_term_are_left_alone(text):
+    m = blinding.TermMatcher(blinding.arm_terms(RCT, ["UCMSC", "PLACEBO"]))
+    assert m.find(text) == []
+
+
+def test_an_identifier_equal_to_an_arm_term_still_stops_the_open_report():
+    saes, deaths = _listings()
+    saes = saes.with_columns(pl.lit("Placebo").alias("SITEID"))
+    with pytest.raises(blinding.BlindingError, match="SITEID"):
+        blinding.build_open_inputs(_ard(), saes, deaths, RCT)
 
 
 def test_arm_columns_are_recognised_but_not_other_trt_variables():
@@ -110,3 +147,80 @@ def test_masked_closed_inputs_with_a_label_left_are_refused():
     df = pl.DataFrame({"arm": ["Arm A"], "method": ["vs QUOKKA-CONTROL"]})
     with pytest.raises(blinding.BlindingError):
         blinding.assert_masked({"ard": df}, STUDY)
+
+
+# --- masking by construction: every comparative analysis, both orientations ------------------------
+# A comparison as each analysis writes it, (stat, value) for a true effect of size e > 0 favouring
+# ZEBRAFISH-ACTIVE over QUOKKA-CONTROL, written "test vs reference". A reference of the other arm
+# (the twin study) writes the same comparison the other way round: these are written out here by
+# hand (negated differences, inverted ratios, limits swapped), not by the code under test.
+def _as_written(analysis: str, e: float, half: float, active_is_test: bool) -> list[tuple[str, float]]:
+    s = -1.0 if active_is_test else 1.0  # MELD change: active lowers it; the difference is test - reference
+    if analysis in ("COX", "COX_UNSTRAT"):
+        hr = 2.0 ** (-e) if active_is_test else 2.0 ** e
+        return [("hr", hr), ("lower", hr * 2.0 ** -half), ("upper", hr * 2.0 ** half), ("p", 0.04)]
+    if analysis in ("LOGRANK", "GRAY"):
+        return [("chisq", 4.2), ("df", 1.0), ("p", 0.04)]
+    est = s * e
+    rows = [("estimate", est), ("lower", est - half), ("upper", est + half), ("se", half / 1.96), ("p", 0.01)]
+    if analysis in ("MMRM_DIFF", "SUBGROUP"):
+        rows.append(("df", 120.0))
+    if analysis == "SUBGROUP":
+        rows.append(("n", 88.0))
+    return rows
+
+
+COMPARATIVE = ("MMRM_DIFF", "LMM_DIFF", "SUBGROUP", "COX", "COX_UNSTRAT", "LOGRANK", "GRAY")
+
+
+def _comparative_ard(active_is_test: bool, e: float, half: float):
+    test, ref = ("ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL") if active_is_test else ("QUOKKA-CONTROL", "ZEBRAFISH-ACTIVE")
+    rows = []
+    for an in COMPARATIVE:
+        for stat, value in _as_written(an, e, half, active_is_test):
+            rows.append({"analysis": an, "paramcd": "MELD|SEX=F" if an == "SUBGROUP" else "MELD", "population": "ITT",
+                         "arm": test, "comparator": ref, "avisit": "WEEK 24", "stat": stat, "value": value,
+                         "method": f"{test} vs {ref}"})
+    return finalise(ard_rows(rows))
+
+
+def _twin(study):
+    return dict(study, arms=[dict(a, reference=not a.get("reference", False)) for a in study["arms"]])
+
+
+@settings(max_examples=40, deadline=None)
+@given(e=st.floats(0.05, 5.0), half=st.floats(0.01, 3.0))
+def test_masking_keeps_estimates_inside_their_ci_and_one_direction_in_every_analysis(e, half):
+    coded = blinding.code_ard(_comparative_ard(True, e, half), STUDY)
+    twin = blinding.code_ard(_comparative_ard(False, e, half), _twin(STUDY))
+    # the twin study (the other arm as reference) gives the same masked report data
+    assert coded.drop("value").equals(twin.drop("value"))
+    assert coded["value"].to_list() == pytest.approx(twin["value"].to_list(), rel=1e-12)
+    assert set(coded["arm"]) == {"Arm A"} and set(coded["comparator"]) == {"Arm B"}
+    point = {"estimate", "hr"}
+    signs = set()
+    for (an, p), g in coded.group_by(["analysis", "paramcd"], maintain_order=True):
+        d = dict(zip(g["stat"], g["value"]))
+        est = next((d[s] for s in point if s in d), None)
+        if est is None:
+            continue
+        assert d["lower"] <= est <= d["upper"], (an, d)
+        signs.add((est < 0) if "estimate" in d else (est < 1))  # Arm A better: lower MELD, fewer events
+    assert len(signs) == 1  # every analysis agrees on which arm does better
+    codes = {c["label"]: c["display"] for c in blinding.arm_codes(STUDY)}
+    mmrm = coded.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("stat") == "estimate"))["value"][0]
+    # Arm A is the active arm exactly when the active arm's lower MELD shows as a negative difference
+    assert (mmrm < 0) == (codes["ZEBRAFISH-ACTIVE"] == "Arm A")
+
+
+def test_an_undeclared_comparison_statistic_is_refused_not_left_unturned():
+    rows = finalise(ard_rows([{"analysis": "NEW_DIFF", "paramcd": "MELD", "population": "ITT",
+                               "arm": "QUOKKA-CONTROL", "comparator": "ZEBRAFISH-ACTIVE", "stat": "odds",
+                               "value": 2.0, "method": ""}]))
+    codes = {c["label"]: c["display"] for c in blinding.arm_codes(STUDY)}
+    if codes["QUOKKA-CONTROL"] == "Arm B":
+        with pytest.raises(ARDError, match="odds"):
+            blinding.code_ard(rows, STUDY)
+    else:
+        with pytest.raises(ARDError, match="odds"):
+            blinding.code_ard(rows, _twin(STUDY))

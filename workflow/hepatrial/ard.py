@@ -16,6 +16,68 @@ ARD_SCHEMA = {
 }
 KEYS = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"]
 POOLED = "ALL"
+# What a statistic of a comparison row (``arm`` vs ``comparator``) is, so that any comparison can
+# be turned round (``comparator`` vs ``arm``) by one rule, whatever its analysis: a difference is
+# negated, a ratio inverted, the CI limits swapped and transformed like their point estimate, and
+# the rest is unchanged. A comparison row with a statistic not listed here cannot be turned round
+# (:func:`reverse_comparisons` refuses it), so a new comparative statistic must be declared here.
+COMPARISON_STAT_KIND = {
+    "estimate": "difference", "diff": "difference", "rd": "difference",
+    "hr": "ratio", "or": "ratio", "rr": "ratio", "ratio": "ratio",
+    "lower": "limit", "upper": "limit",
+    "se": "invariant", "df": "invariant", "p": "invariant", "chisq": "invariant", "z_abs": "invariant",
+    "n": "invariant", "p_interaction": "invariant",
+}
+
+
+class ARDError(ValueError):
+    """The ARD breaks the results contract (e.g. a comparison that cannot be re-oriented)."""
+
+
+def reverse_comparisons(ard: pl.DataFrame, flip: pl.Expr) -> pl.DataFrame:
+    """The rows selected by ``flip`` (comparison rows) turned round: ``arm`` and ``comparator``
+    swapped, differences negated, ratios inverted, ``lower``/``upper`` swapped and transformed on
+    the scale of the comparison's point estimate (the ``difference`` or ``ratio`` statistic of the
+    same key), p-values, SE, df and counts unchanged. Other rows are returned as they are.
+
+    The scale is read from the rows themselves, never from a list of analysis names: a
+    comparison whose statistics are not all in :data:`COMPARISON_STAT_KIND`, or whose limits have
+    no point estimate, raises :class:`ARDError` rather than being left the wrong way round."""
+    ard = ard.with_columns(flip.fill_null(False).alias("_flip"))
+    rows = ard.filter(pl.col("_flip"))
+    keep = ard.filter(~pl.col("_flip")).drop("_flip")
+    if rows.height == 0:
+        return keep
+    if (rows["comparator"].fill_null("") == "").any():
+        raise ARDError("a row without a comparator cannot be turned round")
+    kind = pl.col("stat").replace_strict(COMPARISON_STAT_KIND, default=None)
+    rows = rows.with_columns(kind.alias("_kind"))
+    unknown = rows.filter(pl.col("_kind").is_null())
+    if unknown.height:
+        r = unknown.row(0, named=True)
+        raise ARDError(f"comparison statistic {r['stat']!r} of analysis {r['analysis']} is not declared in "
+                       f"hepatrial.ard.COMPARISON_STAT_KIND: cannot re-orient it")
+    group = [k for k in KEYS if k != "stat"]
+    rows = rows.with_columns(
+        pl.when((pl.col("_kind") == "ratio").any().over(group)).then(pl.lit("ratio"))
+        .when((pl.col("_kind") == "difference").any().over(group)).then(pl.lit("difference"))
+        .otherwise(pl.lit(None, pl.Utf8)).alias("_scale"))
+    orphan = rows.filter((pl.col("_kind") == "limit") & pl.col("_scale").is_null())
+    if orphan.height:
+        r = orphan.row(0, named=True)
+        raise ARDError(f"{r['analysis']} {r['paramcd']}: CI limit {r['stat']!r} without a difference or ratio "
+                       f"estimate: cannot re-orient it")
+    ratio = (pl.col("_kind") == "ratio") | ((pl.col("_kind") == "limit") & (pl.col("_scale") == "ratio"))
+    diff = (pl.col("_kind") == "difference") | ((pl.col("_kind") == "limit") & (pl.col("_scale") == "difference"))
+    v = pl.col("value")
+    rows = rows.with_columns(
+        pl.when(ratio).then(pl.when(v == 0).then(float("inf")).otherwise(1.0 / v))
+        .when(diff).then(-v).otherwise(v).alias("value"),
+        pl.when(pl.col("stat") == "lower").then(pl.lit("upper"))
+        .when(pl.col("stat") == "upper").then(pl.lit("lower")).otherwise(pl.col("stat")).alias("stat"),
+        pl.col("comparator").alias("arm"), pl.col("arm").alias("comparator"),
+    ).select(keep.columns)
+    return pl.concat([keep, rows], how="vertical")
 
 
 def ard_rows(rows: list[dict]) -> pl.DataFrame:

@@ -108,6 +108,8 @@ rule open_inputs:
         fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
+        dm=sdtm("dm"),
+        ex=sdtm("ex"),
         study=config["study"],
     output:
         **DSMB.open_inputs_outputs(),

@@ -27,40 +27,43 @@ rule reads it.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
+import unicodedata
 
 import polars as pl
 
-from hepatrial.ard import POOLED
+from hepatrial.ard import POOLED, reverse_comparisons
 from hepatrial.errors import HepatrialError
 
-OPEN_ANALYSES = ("DISPOSITION", "AE_OVERVIEW", "AE_INCIDENCE", "BASELINE", "EXPOSURE", "DEATHS", "ENROLMENT",
-                 "DQ_VISITS", "DQ_FINDINGS")
+OPEN_ANALYSES = ("DISPOSITION", "AE_OVERVIEW", "AE_INCIDENCE", "AE_GRADE", "SAE_INCIDENCE", "AESI", "DEATH_CAUSE",
+                 "BASELINE", "EXPOSURE", "DEATHS", "ENROLMENT", "DQ_VISITS", "DQ_FINDINGS", "BIGN", "LAB_SHIFT",
+                 "GSD_INFO")
 OPEN_ARD_COLUMNS = ("analysis", "paramcd", "population", "avisit", "time", "stat", "value", "method")
-OPEN_SAE_COLUMNS = ("USUBJID", "SITEID", "AEDECOD", "AEBODSYS", "ASTDT", "ASTDY", "ATOXGR", "AREL", "AEOUT",
-                    "TRTEMFL")
+# No per-subject relatedness in the open listing: with a treatment that causes (say) fever, who had
+# a related SAE hints at who had the treatment (the pooled related-AE counts stay).
+OPEN_SAE_COLUMNS = ("USUBJID", "SITEID", "AEDECOD", "AEBODSYS", "ASTDT", "ASTDY", "ATOXGR", "AEOUT", "TRTEMFL")
 OPEN_DEATH_COLUMNS = ("USUBJID", "SITEID", "DTHDT", "DTHDY", "CAUSE", "LTXDT")
 OPEN_COMPARE_COLUMNS = ("section", "item", "domain", "column", "n")
 # Column names that carry the arm or the treatment (checked case-insensitively; TRT.. prefix too).
 ARM_COLUMNS = ("ARM", "ARMCD", "ACTARM", "ACTARMCD", "ARMNRS", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTP",
                "TRTPN", "TRTA", "TRTAN", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "COMPARATOR", "RANDNO")
+# Identifier columns: matched only as a whole value, never searched for words inside.
+ID_COLUMNS = ("USUBJID", "SUBJID", "SITEID", "STUDYID", "DOMAIN", "SRCDOM", "SRCROW")
 MASKED_PALETTE = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
-# Comparisons whose direction matters: how to turn "X vs Y" into "Y vs X".
-RATIO_STATS = {"COX", "COX_UNSTRAT"}
-DIFF_STATS = {"MMRM_DIFF"}
+REDACTED = "[treatment term redacted]"
 
 
 class BlindingError(HepatrialError):
     """Arm information reached a file meant for the open report."""
 
 
-def arm_terms(study: dict) -> list[str]:
-    """Strings that identify an arm: labels and DM ARM values of the configured arms."""
-    terms = set()
+def arm_terms(study: dict, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Strings that identify an arm: labels, DM ARM values and dose texts of the configured arms,
+    plus ``extra`` (the cut's DM ARM/ACTARM/ARMCD and EX EXTRT values)."""
+    terms = set(extra)
     for a in study["arms"]:
-        terms.update({a["label"], a.get("arm", a["label"])})
-    return sorted(t for t in terms if t)
+        terms.update({a["label"], a.get("arm", a["label"]), a.get("dose") or ""})
+    return sorted(t for t in terms if t and str(t).strip())
 
 
 ARM_COLUMN_PATTERN = re.compile(r"^(TRT\d\d[PA]N?|TRT[PA]N?|TRTSEQ[PA]N?|TRT\d\d[PA]GR\d+N?|ARM.*|ACTARM.*)$")
@@ -71,28 +74,92 @@ def is_arm_column(name: str) -> bool:
     return n in ARM_COLUMNS or bool(ARM_COLUMN_PATTERN.match(n))
 
 
-def _hit(text: str, term: str) -> bool:
-    t, s = term.casefold(), text.casefold()
-    return (t in s) if len(t) >= 3 else (s.strip() == t)
+# --- matching free text against arm terms -------------------------------------------------------
+# Text and terms are compared after Unicode NFKC, case folding, and with every run of characters
+# that are not letters or digits (hyphens of any kind, spaces, punctuation) taken as one word
+# break; a term matches whole words only, also when its words are run together or split apart
+# ("UC-MSC", "UC MSC", "UCMSC", "UC\u2011MSC" all match each other).
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def _words(text: str) -> tuple[str, list[re.Match]]:
+    t = unicodedata.normalize("NFKC", str(text))
+    return t, list(_WORD.finditer(t))
+
+
+class TermMatcher:
+    """Finds arm terms in free text as whole words (see above)."""
+
+    def __init__(self, terms: list[str]):
+        self.terms = []
+        for term in terms:
+            _, ms = _words(term)
+            toks = [m.group(0).casefold() for m in ms]
+            if toks:
+                self.terms.append((term, toks, "".join(toks)))
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, term) spans of the NFKC form of ``text`` that match a term."""
+        _, ms = _words(text)
+        toks = [m.group(0).casefold() for m in ms]
+        hits = []
+        for term, ttoks, compact in self.terms:
+            if len(compact) < 3:  # a one- or two-letter code matches only a whole value
+                if "".join(toks) == compact and len(toks) == len(ttoks):
+                    hits.append((ms[0].start(), ms[-1].end(), term))
+                continue
+            for i in range(len(toks)):
+                joined = ""
+                for j in range(i, min(len(toks), i + len(ttoks) + 3)):
+                    joined += toks[j]
+                    if joined == compact:
+                        hits.append((ms[i].start(), ms[j].end(), term))
+                        break
+                    if not compact.startswith(joined):
+                        break
+        return hits
+
+    def redact(self, text: str) -> tuple[str, list[str]]:
+        hits = self.find(text)
+        if not hits:
+            return text, []
+        t, _ = _words(text)
+        out, pos = [], 0
+        for start, end, _term in sorted(hits):
+            if start < pos:
+                continue
+            out += [t[pos:start], REDACTED]
+            pos = end
+        out.append(t[pos:])
+        return "".join(out), sorted({h[2] for h in hits})
+
+
+def _text_columns(df: pl.DataFrame) -> list[str]:
+    return [c for c, dt in df.schema.items() if dt in (pl.Utf8, pl.Categorical)]
 
 
 def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> list[str]:
-    """Every arm column and every text cell mentioning an arm term, as ``file: column: value``."""
+    """Every arm column, and every column name or text cell holding an arm term, as
+    ``file: column: value``. Identifier columns are matched as whole values only."""
+    m = TermMatcher(terms)
     leaks = []
     for name, df in frames.items():
         for col in df.columns:
             if is_arm_column(col):
                 leaks.append(f"{name}: column {col} is an arm/treatment variable")
-            for term in terms:
-                if _hit(col, term):
-                    leaks.append(f"{name}: column name {col!r} holds the arm term {term!r}")
-        for col, dtype in df.schema.items():
-            if dtype not in (pl.Utf8, pl.Categorical):
-                continue
-            for v in df[col].drop_nulls().unique().to_list():
-                for term in terms:
-                    if _hit(str(v), term):
-                        leaks.append(f"{name}: column {col}: value {v!r} holds the arm term {term!r}")
+            for _, _, term in m.find(col):
+                leaks.append(f"{name}: column name {col!r} holds the arm term {term!r}")
+        for col in _text_columns(df):
+            ident = col.upper() in ID_COLUMNS
+            for v in df[col].drop_nulls().cast(pl.Utf8).unique().sort().to_list():
+                if ident:
+                    hit = [t for t in terms if unicodedata.normalize("NFKC", t).casefold().strip()
+                           == unicodedata.normalize("NFKC", v).casefold().strip()]
+                else:
+                    hit = [h[2] for h in m.find(v)]
+                for term in hit:
+                    leaks.append(f"{name}: column {col}: value {v!r} holds the arm term {term!r}")
     return leaks
 
 
@@ -101,8 +168,37 @@ def assert_no_arm_information(frames: dict[str, pl.DataFrame], terms: list[str])
     if leaks:
         raise BlindingError(
             f"open report inputs would carry arm information ({len(leaks)} finding(s), first: {leaks[0]}); "
-            f"the open report is not made. Rename the arm labels or the offending term, and check the "
-            f"allow-lists in hepatrial/report/blinding.py")
+            f"the open report is not made. An identifier or a column name equals an arm term: rename it in "
+            f"the source data or the arm label in the study config")
+
+
+def redact_frames(frames: dict[str, pl.DataFrame], terms: list[str]) -> tuple[dict[str, pl.DataFrame],
+                                                                                pl.DataFrame]:
+    """Free-text cells of the open inputs with every arm term replaced by :data:`REDACTED`, and
+    one finding per redacted cell (file, 1-based row, column, the term matched)."""
+    m = TermMatcher(terms)
+    found = []
+    out = {}
+    for name, df in frames.items():
+        cols = [c for c in _text_columns(df) if c.upper() not in ID_COLUMNS]
+        repl = {}
+        for col in cols:
+            values = df[col].cast(pl.Utf8).to_list()
+            new, changed = [], False
+            for i, v in enumerate(values):
+                if v is None:
+                    new.append(v)
+                    continue
+                red, hit = m.redact(v)
+                if hit:
+                    changed = True
+                    found.append({"file": name, "row": i + 1, "column": col, "term": "; ".join(hit)})
+                new.append(red)
+            if changed:
+                repl[col] = pl.Series(col, new, dtype=pl.Utf8)
+        out[name] = df.with_columns(list(repl.values())) if repl else df
+    findings = pl.DataFrame(found, schema={"file": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "term": pl.Utf8})
+    return out, findings
 
 
 def pooled_ard(ard: pl.DataFrame) -> pl.DataFrame:
@@ -119,7 +215,10 @@ def open_listing(listing: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFram
 
 
 def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, study: dict,
-                      compare: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+                      compare: pl.DataFrame | None = None, extra_terms: list[str] | tuple[str, ...] = ()
+                      ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """The open report's inputs (allow-listed, pooled), free text redacted of arm terms, and the
+    redaction findings; then the strict check, which fails closed on anything left."""
     frames = {
         "pooled_ard": pooled_ard(ard),
         "saes": open_listing(saes, OPEN_SAE_COLUMNS),
@@ -127,8 +226,19 @@ def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFram
     }
     if compare is not None:
         frames["compare"] = compare.select(OPEN_COMPARE_COLUMNS)
-    assert_no_arm_information(frames, arm_terms(study))
-    return frames
+    terms = arm_terms(study, extra_terms)
+    frames, findings = redact_frames(frames, terms)
+    if findings.height:
+        n = findings.height
+        note = pl.DataFrame({"analysis": ["DQ_FINDINGS"] * 2, "paramcd": ["OPEN REPORT|INFO|treatment term redacted"] * 2,
+                             "population": [""] * 2, "avisit": [""] * 2, "time": [None, None],
+                             "stat": ["n", "n_subjects"], "value": [float(n), None], "method": [
+                                 "free-text cells of the open report's inputs in which the blinding gate replaced a "
+                                 "treatment term"] * 2},
+                            schema=frames["pooled_ard"].schema)
+        frames["pooled_ard"] = pl.concat([frames["pooled_ard"], note], how="vertical")
+    assert_no_arm_information(frames, terms)
+    return frames, findings
 
 
 # --- closed report: arm coding --------------------------------------------------------------------
@@ -149,43 +259,42 @@ def arm_codes(study: dict) -> list[dict]:
     return [{"label": a["label"], "code": a["label"], "display": a["label"], "colour": a["colour"]} for a in arms]
 
 
-def _swap_comparison(r: dict) -> dict:
-    """The same comparison the other way round: ratios inverted, differences negated, CIs swapped."""
-    r = dict(r)
-    r["arm"], r["comparator"] = r["comparator"], r["arm"]
-    v, s = r["value"], r["stat"]
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        pass
-    elif r["analysis"] in RATIO_STATS and s in ("hr", "lower", "upper"):
-        r["value"] = 1.0 / v if v != 0 else float("inf")
-    elif r["analysis"] in DIFF_STATS and s in ("estimate", "lower", "upper"):
-        r["value"] = -v
-    if s == "lower":
-        r["stat"] = "upper"
-    elif s == "upper":
-        r["stat"] = "lower"
-    return r
+def masked_reference(study: dict) -> str | None:
+    """The display name the closed report uses as the reference of comparisons.
+
+    Masked with two arms, every comparison is shown in code order (Arm A vs Arm B) whichever arm is
+    the reference, so the report does not reveal which code is the control: the "reference" is
+    then Arm B. With three or more arms the comparisons themselves show which arm all the others
+    are compared with, so the coded true reference is kept. Unmasked: the configured reference."""
+    codes = arm_codes(study)
+    ref = next((a["label"] for a in study["arms"] if a.get("reference")), None)
+    if ref is None:
+        return None
+    if study.get("masked_dsmb", True) and len(codes) == 2:
+        return codes[-1]["display"]
+    return next(c["display"] for c in codes if c["label"] == ref)
 
 
 def code_ard(ard: pl.DataFrame, study: dict) -> pl.DataFrame:
-    """The ARD with arms as the closed report shows them; masked comparisons in code order."""
+    """The ARD with arms as the closed report shows them; masked two-arm comparisons in code
+    order, turned round by :func:`hepatrial.ard.reverse_comparisons` (one rule for every
+    comparative analysis: differences negated, ratios inverted, CI limits swapped)."""
     codes = arm_codes(study)
     label_to = {c["label"]: c["display"] for c in codes}
-    rank = {c["display"]: i for i, c in enumerate(codes)}
     masked = study.get("masked_dsmb", True)
-    rows = []
-    for r in ard.to_dicts():
-        r["arm"] = label_to.get(r["arm"], r["arm"])
-        r["comparator"] = label_to.get(r["comparator"], r["comparator"])
-        if masked:
-            for lab, disp in label_to.items():
-                for col in ("method", "paramcd"):
-                    if r[col] and lab in r[col]:
-                        r[col] = r[col].replace(lab, disp)
-            if r["comparator"] and r["arm"] in rank and rank[r["comparator"]] < rank[r["arm"]]:
-                r = _swap_comparison(r)
-        rows.append(r)
-    out = pl.DataFrame(rows, schema=ard.schema) if rows else ard.clear()
+    out = ard.with_columns(pl.col("arm").replace(label_to), pl.col("comparator").replace(label_to))
+    if masked:
+        for lab, disp in label_to.items():
+            out = out.with_columns(pl.col("method").str.replace_all(lab, disp, literal=True),
+                                   pl.col("paramcd").str.replace_all(lab, disp, literal=True))
+        ref = masked_reference(study)
+        if ref is not None and len(codes) == 2:
+            flip = (pl.col("arm") == ref) & (pl.col("comparator") != "")
+            a, b = codes[0]["display"], codes[1]["display"]
+            swapped = (pl.col("method").str.replace_all(a, "\x00", literal=True)
+                       .str.replace_all(b, a, literal=True).str.replace_all("\x00", b, literal=True))
+            out = reverse_comparisons(out.with_columns(pl.when(flip).then(swapped).otherwise(pl.col("method"))
+                                                       .alias("method")), flip)
     return out.sort("analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat",
                     nulls_last=False)
 

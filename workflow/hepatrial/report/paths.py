@@ -44,6 +44,8 @@ class DsmbPaths:
 
     def open_inputs_outputs(self) -> dict[str, str]:
         out = {k: f"{self.res}/open/{k}.parquet" for k in ("pooled_ard", "saes", "deaths")}
+        # the gate's redaction findings: they name the terms, so they sit with the unblinded files
+        out["redactions"] = f"{self.res}/dsmb/open_redactions.csv"
         if self.previous_cut:
             out["compare"] = f"{self.res}/open/compare.parquet"
         return out

@@ -112,7 +112,21 @@ def _compare_parts(paths: dict | None) -> dict[str, pl.DataFrame] | None:
     return {k: pl.read_parquet(v) for k, v in paths.items()}
 
 
-def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths: dict | None, outs: dict) -> None:
+def treatment_terms(dm_path, ex_path) -> list[str]:
+    """The cut's own words for the treatments: DM ARM, ACTARM, ARMCD, ACTARMCD and EX EXTRT values."""
+    terms = set()
+    for path, cols in ((dm_path, ("ARM", "ACTARM", "ARMCD", "ACTARMCD")), (ex_path, ("EXTRT",))):
+        if not path:
+            continue
+        have = [c for c in cols if c in pl.read_parquet_schema(path)]
+        for c in have:
+            terms.update(v for v in pl.read_parquet(path, columns=[c])[c].drop_nulls().cast(pl.Utf8).unique()
+                         .to_list() if v.strip())
+    return sorted(terms)
+
+
+def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths: dict | None, outs: dict,
+                    dm=None, ex=None, redactions_out=None) -> None:
     """The blinding gate of the open report (see hepatrial.report.blinding)."""
     study = load_study(study_path)
     comp = _compare_parts(compare_paths)
@@ -120,8 +134,16 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
     if comp is not None:
         pooled_compare = compare.summarise_open(comp["new_subjects"], comp["new_events"], comp["changes"],
                                                 blinding.ARM_COLUMNS)
-    frames = blinding.build_open_inputs(report_ard(ard, part, fallback), pl.read_parquet(saes), pl.read_parquet(deaths), study,
-                                        pooled_compare)
+    frames, findings = blinding.build_open_inputs(report_ard(ard, part, fallback), pl.read_parquet(saes),
+                                                  pl.read_parquet(deaths), study, pooled_compare,
+                                                  treatment_terms(dm, ex))
+    for f in findings.iter_rows(named=True):
+        print(f"WARNING: open report input {f['file']}, row {f['row']}, column {f['column']}: a treatment term "
+              f"in free text was redacted (\"{blinding.REDACTED}\"); the closed report is unchanged",
+              file=sys.stderr)
+    if redactions_out:
+        Path(redactions_out).parent.mkdir(parents=True, exist_ok=True)
+        findings.write_csv(redactions_out)
     for name in ("pooled_ard", "saes", "deaths"):
         _write(frames[name], outs[name])
     if "compare" in outs:
