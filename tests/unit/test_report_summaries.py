@@ -32,6 +32,7 @@ def _adsl():
         "LSTALVDT": [D(2024, 3, 20), D(2024, 2, 1), D(2024, 3, 5), D(2024, 3, 1), None],
         "DTHFL": [None, "Y", None, None, None], "DTHDT": [None, D(2024, 2, 10), None, None, None],
         "LTXDT": [None, None, D(2024, 3, 1), None, None],
+        "TRTEDT": [D(2024, 3, 1), D(2024, 1, 20), D(2024, 2, 5), None, None],
     })
 
 
@@ -117,7 +118,21 @@ def test_death_listing_has_day_and_fatal_terms():
                          "AEOUT": ["FATAL", "FATAL"]})
     out = summaries.list_deaths(_adsl(), adae)
     assert out.to_dicts() == [{"USUBJID": "S2", "SITEID": "01", "arm": "Control", "DTHDT": D(2024, 2, 10),
-                               "DTHDY": 22, "CAUSE": "Hepatic failure; Sepsis", "LTXDT": None}]
+                               "DTHDY": 22, "DLINFDY": 21, "CAUSE": "Hepatic failure; Sepsis", "LTXDT": None}]
+
+
+def test_death_causes_count_each_fatal_term_and_deaths_without_one():
+    adae = pl.DataFrame({"USUBJID": ["S2", "S2", "S1"], "AEDECOD": ["Sepsis", "Hepatic failure", "Pyrexia"],
+                         "FATALFL": ["Y", "Y", None], "AEOUT": ["FATAL", "FATAL", "RECOVERED"]})
+    adsl = _adsl().with_columns(pl.when(pl.col("USUBJID") == "S3").then(pl.lit("Y")).otherwise(pl.col("DTHFL"))
+                                .alias("DTHFL"))
+    ard = summaries.summarise_death_causes(adsl, adae, STUDY)
+    # S2 (Control) died of two fatal AEs; S3 (Active) died with none recorded. ITT: 2 per arm.
+    assert _get(ard, "DEATH_CAUSE", "Sepsis", "Control", "n") == 1
+    assert _get(ard, "DEATH_CAUSE", "Sepsis", "Control", "pct") == 50.0
+    assert _get(ard, "DEATH_CAUSE", "Hepatic failure", "ALL", "n") == 1
+    assert _get(ard, "DEATH_CAUSE", "No fatal AE recorded", "Active", "n") == 1
+    assert _get(ard, "DEATH_CAUSE", "Sepsis", "Active", "n") == 0
 
 
 def test_report_ard_takes_an_analysis_from_the_ard_when_the_ard_has_it(tmp_path):

@@ -19,11 +19,13 @@ rule desc:
 
 
 rule safety:
-    """AE overview and incidence by SOC and PT (ARD AE_OVERVIEW, AE_INCIDENCE)."""
+    """AE overview, incidence by SOC and PT, by worst grade, SAEs, AEs of special interest (ARD
+    AE_OVERVIEW, AE_INCIDENCE, AE_GRADE, SAE_INCIDENCE, AESI)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adae=f"{RES}/adam/adae.parquet",
         adsl=f"{RES}/adam/adsl.parquet",
+        ex=sdtm("ex"),
         study=config["study"],
     output:
         f"{RES}/ard/parts/safety.parquet",

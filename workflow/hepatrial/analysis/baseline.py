@@ -36,10 +36,19 @@ CONTINUOUS = {"AGE": "Age (years)", "BLMELD": "Baseline MELD", "BLCTPS": "Baseli
 CATEGORICAL = ["SEX", "RACE", "ETIOLOGY", "BLCTPC"]
 MISSING = "Missing"
 DESC_METHOD = "descriptive; quartiles SAS PCTLDEF=5"
-LAB_SHIFT_PARAMS = ["BILI", "ALB", "INR", "IGA", "IGG", "IGM"]
-# Worst direction per lab: bilirubin and INR rise, albumin falls as the liver fails. Others: the most
+DEFAULT_SAFETY_LABS = ["ALT", "AST", "BILI", "ALB", "INR", "CREAT", "SODIUM", "PLAT", "WBC", "AFP"]
+
+
+def safety_labs(study: dict) -> list[str]:
+    """The study's safety laboratory tests (config ``safety.labs``), in the config's order."""
+    return list(study.get("safety", {}).get("labs") or DEFAULT_SAFETY_LABS)
+
+
+# Worst direction per lab: bilirubin, INR, transaminases, creatinine and AFP rise, albumin and platelets
+# fall as the liver fails or a tumour grows. Others (sodium, WBC): the most
 # extreme value relative to the reference range (see worst_category).
-WORST_DIRECTION = {"BILI": "HIGH", "INR": "HIGH", "ALB": "LOW"}
+WORST_DIRECTION = {"BILI": "HIGH", "INR": "HIGH", "ALB": "LOW", "ALT": "HIGH", "AST": "HIGH", "CREAT": "HIGH",
+                   "AFP": "HIGH", "PLAT": "LOW"}
 CATEGORIES = ["LOW", "NORMAL", "HIGH", MISSING]
 
 
@@ -154,7 +163,7 @@ def lab_shift(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict, population: s
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
     arms = _arms(study)
     rows = []
-    for p in [x for x in LAB_SHIFT_PARAMS if x in set(adlb["PARAMCD"].unique().to_list())]:
+    for p in [x for x in safety_labs(study) if x in set(adlb["PARAMCD"].unique().to_list())]:
         lb = adlb.filter(pl.col("PARAMCD") == p)
         base = (lb.filter(pl.col("ABLFL") == "Y").select("USUBJID", pl.col("ANRIND").alias("BASECAT"))
                 .unique("USUBJID", keep="first"))
@@ -183,7 +192,7 @@ def lab_abnormal(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict, population
     """LAB_ABN rows: subjects with a LOW or HIGH analysed value (ANL01FL) by visit."""
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
     visits = {v["label"]: v["avisitn"] for v in study["visits"]}
-    lb = (adlb.filter(pl.col("PARAMCD").is_in(LAB_SHIFT_PARAMS) & (pl.col("ANL01FL") == "Y")
+    lb = (adlb.filter(pl.col("PARAMCD").is_in(safety_labs(study)) & (pl.col("ANL01FL") == "Y")
                       & pl.col("AVISIT").is_in(list(visits)) & pl.col("ANRIND").is_not_null())
           .drop("ARM", strict=False).join(pop, on="USUBJID", how="inner"))
     lb = with_pooled(lb)

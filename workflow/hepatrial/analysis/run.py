@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.analysis.descriptive import describe_by_visit
-from hepatrial.analysis.safety import ae_summaries, disposition
+from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import write_part
 from hepatrial.config import load_study
 
@@ -18,8 +18,10 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
                out)
 
 
-def run_safety(adae_path, adsl_path, study_path, out) -> None:
-    write_part(ae_summaries(pl.read_parquet(adae_path), pl.read_parquet(adsl_path), load_study(study_path)), out)
+def run_safety(adae_path, adsl_path, ex_path, study_path, out) -> None:
+    adae, adsl, study = pl.read_parquet(adae_path), pl.read_parquet(adsl_path), load_study(study_path)
+    ex = pl.read_parquet(ex_path, columns=["USUBJID", "EXSTDTC"])
+    write_part(pl.concat([ae_summaries(adae, adsl, study), aesi_summaries(adae, adsl, ex, study)]), out)
 
 
 def run_disposition(adsl_path, study_path, out) -> None:

@@ -1,7 +1,19 @@
-"""Safety and disposition summaries (ARD ``AE_OVERVIEW``, ``AE_INCIDENCE``, ``DISPOSITION``).
+"""Safety and disposition summaries (ARD ``AE_OVERVIEW``, ``AE_INCIDENCE``, ``AE_GRADE``,
+``SAE_INCIDENCE``, ``AESI``, ``DISPOSITION``).
 
 Denominators are the subjects of the population in the arm (safety: SAFFL by actual arm).
 A subject counts once per category however many events; ``n_events`` counts events.
+
+- ``AE_GRADE``: treatment-emergent AEs by worst CTCAE grade per subject. ``paramcd`` ``ANY`` (any
+  TEAE), ``<SOC>`` and ``<SOC>|<PT>``; stats ``n_grade<g>`` and ``pct_grade<g>`` (g = 1..5, the
+  subject's worst grade in the category), ``n_grade_missing`` (no grade recorded).
+- ``SAE_INCIDENCE``: serious TEAEs, ``paramcd`` ``ANY``, ``<SOC>`` and ``<SOC>|<PT>``; ``n_subjects``,
+  ``pct``, ``n_events``.
+- ``AESI``: AEs of special interest from the study config (``safety.aesi``: preferred terms, words
+  in the preferred term, or system organ classes), ``paramcd`` = the AESI id; ``n_subjects``,
+  ``pct``, ``n_events`` and the time to onset over its events, in days from the most recent
+  infusion on or before the onset (0 = the day of an infusion): ``onset_median``, ``onset_min``,
+  ``onset_max``.
 """
 
 from __future__ import annotations
@@ -58,6 +70,129 @@ def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, population
     pt = _counts(ae.filter(pl.col("AEDECOD").is_not_null()), ["AEBODSYS", "AEDECOD"])
     for arm, socname, name, n_subj, n_ev in pt.sort(["AEBODSYS", "AEDECOD", "ARM"]).iter_rows():
         emit("AE_INCIDENCE", name, arm, n_subj, n_ev, f"TEAE by preferred term; SOC: {socname or ''}")
+    rows += _grade_rows(ae, denom, population, arms)
+    rows += _sae_rows(ae, denom, population, arms)
+    return ard_rows(rows)
+
+
+GRADES = (1, 2, 3, 4, 5)
+
+
+def _categories(ae: pl.DataFrame) -> pl.DataFrame:
+    """Each AE once under ANY, once under its SOC and once under SOC|PT (``_CAT``)."""
+    soc = pl.col("AEBODSYS").fill_null("Uncoded")
+    pt = pl.col("AEDECOD").fill_null("Uncoded")
+    return pl.concat([ae.with_columns(pl.lit("ANY").alias("_CAT")),
+                      ae.with_columns(soc.alias("_CAT")),
+                      ae.with_columns(pl.concat_str([soc, pt], separator="|").alias("_CAT"))], how="vertical")
+
+
+def _grade_rows(ae: pl.DataFrame, denom: dict, population: str, arms: list[str]) -> list[dict]:
+    worst = (_categories(ae).with_columns(pl.col("ATOXGR").cast(pl.Int64, strict=False).alias("_G"))
+             .group_by("ARM", "_CAT", "USUBJID").agg(pl.col("_G").max()))
+    counts = worst.group_by("ARM", "_CAT", "_G").len()
+    idx = {(a, c, g): n for a, c, g, n in counts.iter_rows()}
+    rows = []
+    method = f"subjects by worst CTCAE grade of a TEAE in the category; % of {population} in arm"
+    for cat in sorted(worst["_CAT"].unique().to_list(), key=lambda c: (c != "ANY", c)):
+        for arm in arms:
+            d = denom.get(arm, 0)
+            for g in GRADES:
+                n = idx.get((arm, cat, g), 0)
+                rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
+                             "stat": f"n_grade{g}", "value": n, "method": method})
+                rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
+                             "stat": f"pct_grade{g}", "value": 100.0 * n / d if d else None, "method": method})
+            rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
+                         "stat": "n_grade_missing", "value": idx.get((arm, cat, None), 0), "method": method})
+    return rows
+
+
+def _sae_rows(ae: pl.DataFrame, denom: dict, population: str, arms: list[str]) -> list[dict]:
+    sae = _categories(ae.filter(pl.col("AESER") == "Y"))
+    c = {(a, k): (ns, ne) for a, k, ns, ne in _counts(sae, ["_CAT"]).iter_rows()}
+    cats = ["ANY"] + sorted(x for x in sae["_CAT"].unique().to_list() if x != "ANY")
+    rows = []
+    for cat in cats:
+        for arm in arms:
+            d = denom.get(arm, 0)
+            ns, ne = c.get((arm, cat), (0, 0))
+            for stat, value in (("n_subjects", ns), ("pct", 100.0 * ns / d if d else None), ("n_events", ne)):
+                rows.append({"analysis": "SAE_INCIDENCE", "paramcd": cat, "population": population, "arm": arm,
+                             "stat": stat, "value": value, "method": f"subjects with a serious TEAE; % of "
+                                                                    f"{population} in arm"})
+    return rows
+
+
+DEFAULT_AESI = [
+    {"id": "INFUSION", "label": "Infusion-related reactions (onset on the day of an infusion or the next)",
+     "pt": ["Infusion related reaction", "Pyrexia", "Chills", "Rash", "Urticaria", "Hypersensitivity",
+            "Anaphylactic reaction"], "max_onset_days": 1},
+    {"id": "INFECTION", "label": "Infections", "soc": ["Infections and infestations"]},
+    {"id": "MALIGNANCY", "label": "New malignancy (incl. hepatocellular carcinoma)",
+     "soc": ["Neoplasms benign, malignant and unspecified (incl cysts and polyps)"],
+     "pt_contains": ["carcinoma", "malignan", "neoplasm", "lymphoma", "leukaemia", "sarcoma"]},
+    {"id": "THROMBOSIS", "label": "Thrombosis and embolism",
+     "pt_contains": ["thrombosis", "embolism", "thrombotic"]},
+]
+
+
+def aesi_definitions(study: dict) -> list[dict]:
+    return study.get("safety", {}).get("aesi") or DEFAULT_AESI
+
+
+def _aesi_condition(d: dict) -> pl.Expr:
+    pt = pl.col("AEDECOD").fill_null("").str.to_lowercase()
+    soc = pl.col("AEBODSYS").fill_null("").str.to_lowercase()
+    cond = pl.lit(False)
+    if d.get("pt"):
+        cond = cond | pt.is_in([x.lower() for x in d["pt"]])
+    if d.get("soc"):
+        cond = cond | soc.is_in([x.lower() for x in d["soc"]])
+    for w in d.get("pt_contains", []):
+        cond = cond | pt.str.contains(w.lower(), literal=True)
+    if d.get("max_onset_days") is not None:
+        cond = cond & (pl.col("_ONSET") <= d["max_onset_days"])
+    return cond
+
+
+def onset_from_infusion(ae: pl.DataFrame, ex: pl.DataFrame) -> pl.DataFrame:
+    """``_ONSET``: days from the most recent infusion on or before the AE's start (0 = that day);
+    null when the start is unknown or before the first infusion."""
+    from hepatrial.dates import dtc_date
+
+    inf = (ex.select("USUBJID", dtc_date("EXSTDTC").alias("_INFDT")).drop_nulls().unique()
+           .sort("USUBJID", "_INFDT"))
+    a = ae.with_row_index("_ROW")
+    start = a.select("_ROW", "USUBJID", "ASTDT").drop_nulls().sort("ASTDT")
+    last = start.join_asof(inf.sort("_INFDT"), left_on="ASTDT", right_on="_INFDT", by="USUBJID",
+                           strategy="backward", check_sortedness=False)  # both sorted by date above
+    last = last.select("_ROW", ((pl.col("ASTDT") - pl.col("_INFDT")).dt.total_days()).alias("_ONSET"))
+    return a.join(last, on="_ROW", how="left").drop("_ROW")
+
+
+def aesi_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, ex: pl.DataFrame, study: dict,
+                   population: str = "SAFETY") -> pl.DataFrame:
+    denom = _denominators(adsl, study, population)
+    pop_ids = select_population(adsl, study, population).select("USUBJID", "ARM")
+    ae = (adae.filter(pl.col("TRTEMFL") == "Y").drop("ARM", strict=False)
+          .join(pop_ids, on="USUBJID", how="inner"))
+    ae = with_pooled(onset_from_infusion(ae, ex))
+    rows = []
+    for d in aesi_definitions(study):
+        hit = ae.filter(_aesi_condition(d).fill_null(False))
+        method = f"AESI {d['label']}; subjects, % of {population} in arm; onset: days from the most recent infusion"
+        for arm in sorted(denom):
+            h = hit.filter(pl.col("ARM") == arm)
+            ns, ne = h["USUBJID"].n_unique(), h.height
+            on = h["_ONSET"].drop_nulls()
+            vals = {"n_subjects": ns, "pct": 100.0 * ns / denom[arm] if denom[arm] else None, "n_events": ne,
+                    "onset_median": float(on.median()) if on.len() else None,
+                    "onset_min": float(on.min()) if on.len() else None,
+                    "onset_max": float(on.max()) if on.len() else None}
+            for stat, value in vals.items():
+                rows.append({"analysis": "AESI", "paramcd": d["id"], "population": population, "arm": arm,
+                             "stat": stat, "value": value, "method": method})
     return ard_rows(rows)
 
 

@@ -42,7 +42,7 @@ OPEN_ARD_COLUMNS = ("analysis", "paramcd", "population", "avisit", "time", "stat
 # No per-subject relatedness in the open listing: with a treatment that causes (say) fever, who had
 # a related SAE hints at who had the treatment (the pooled related-AE counts stay).
 OPEN_SAE_COLUMNS = ("USUBJID", "SITEID", "AEDECOD", "AEBODSYS", "ASTDT", "ASTDY", "ATOXGR", "AEOUT", "TRTEMFL")
-OPEN_DEATH_COLUMNS = ("USUBJID", "SITEID", "DTHDT", "DTHDY", "CAUSE", "LTXDT")
+OPEN_DEATH_COLUMNS = ("USUBJID", "SITEID", "DTHDT", "DTHDY", "DLINFDY", "CAUSE", "LTXDT")
 OPEN_COMPARE_COLUMNS = ("section", "item", "domain", "column", "n")
 # Column names that carry the arm or the treatment (checked case-insensitively; TRT.. prefix too).
 ARM_COLUMNS = ("ARM", "ARMCD", "ACTARM", "ACTARMCD", "ARMNRS", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTP",

@@ -10,6 +10,8 @@ Analyses added (docs/dsmb.md):
   ``NINFUS=<k>`` (n, pct), k = 0 .. planned infusions. Doses are not summarised: a pooled dose total reveals how many
   subjects had active cells when placebo has dose 0.
 - ``DEATHS`` (ITT, planned arm): ``DEATH``, ``LTX`` (liver transplant), ``DEATH OR LTX`` (n, pct).
+- ``DEATH_CAUSE`` (ITT, planned arm): deaths by cause, ``paramcd`` = the fatal AE preferred term (or
+  "No fatal AE recorded"), n and pct; the death listing adds ``DLINFDY``, days from the last infusion.
 - ``ENROLMENT``: randomised subjects by month of randomisation (``avisit`` = ``YYYY-MM``), per site
   (``paramcd`` = ``SITE <id>``) and over all sites (``ALL SITES``): ``n`` in the month and ``n_cum``;
   ``SCREENED`` and ``SCREEN FAILURE`` (pooled only, stat ``n``).
@@ -120,6 +122,39 @@ def summarise_deaths(adsl: pl.DataFrame, study: dict, population: str = "ITT") -
             rows.append({"analysis": "DEATHS", "paramcd": name, "population": population, "arm": arm,
                          "stat": "n", "value": k, "method": "subjects"})
             rows.append({"analysis": "DEATHS", "paramcd": name, "population": population, "arm": arm,
+                         "stat": "pct", "value": 100.0 * k / df.height if df.height else None,
+                         "method": f"% of {population} in arm"})
+    return ard_rows(rows)
+
+
+def death_causes(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
+    """USUBJID -> CAUSE (the fatal AEs' preferred terms, ``; ``-joined; "No fatal AE recorded")
+    of every subject who died."""
+    fatal = (adae.filter((pl.col("FATALFL") == "Y") | (pl.col("AEOUT").fill_null("").str.to_uppercase() == "FATAL"))
+             .group_by("USUBJID").agg(pl.col("AEDECOD").drop_nulls().unique().sort().str.join("; ").alias("CAUSE")))
+    return (adsl.filter(pl.col("DTHFL") == "Y").select("USUBJID").join(fatal, on="USUBJID", how="left")
+            .with_columns(pl.when(pl.col("CAUSE").fill_null("") == "").then(pl.lit(NO_FATAL_AE))
+                          .otherwise(pl.col("CAUSE")).alias("CAUSE")))
+
+
+NO_FATAL_AE = "No fatal AE recorded"
+
+
+def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict,
+                           population: str = "ITT") -> pl.DataFrame:
+    """DEATH_CAUSE rows: deaths by cause (each fatal AE preferred term; a subject with two fatal
+    AEs counts under both), n and % of the population in the arm."""
+    groups = _by_arm(select_population(adsl, study, population))
+    causes = death_causes(adsl, adae).with_columns(pl.col("CAUSE").str.split("; ")).explode("CAUSE")
+    names = sorted(causes["CAUSE"].unique().to_list(), key=lambda c: (c == NO_FATAL_AE, c))
+    rows = []
+    for arm, df in groups.items():
+        c = dict(causes.join(df.select("USUBJID"), on="USUBJID").group_by("CAUSE").len().iter_rows())
+        for name in names:
+            k = c.get(name, 0)
+            rows.append({"analysis": "DEATH_CAUSE", "paramcd": name, "population": population, "arm": arm,
+                         "stat": "n", "value": k, "method": "deaths by fatal AE (preferred term)"})
+            rows.append({"analysis": "DEATH_CAUSE", "paramcd": name, "population": population, "arm": arm,
                          "stat": "pct", "value": 100.0 * k / df.height if df.height else None,
                          "method": f"% of {population} in arm"})
     return ard_rows(rows)
@@ -265,7 +300,7 @@ SHARED_ANALYSES = ("BASELINE", "EXPOSURE", "LAB_SHIFT")
 
 def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(ARD part: DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS; fallback: BASELINE, EXPOSURE, LAB_SHIFT)."""
-    part = [summarise_deaths(adsl, study), summarise_enrolment(adsl, study),
+    part = [summarise_deaths(adsl, study), summarise_death_causes(adsl, adae, study), summarise_enrolment(adsl, study),
             summarise_visits(adsl, sv, adlb, study, cut), summarise_findings(findings)]
     fallback = [summarise_baseline(adsl, study), summarise_exposure(adsl, study),
                 summarise_lab_shifts(adlb, adsl, study)]
@@ -276,7 +311,7 @@ def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> tupl
 
 SAE_COLUMNS = ["USUBJID", "SITEID", "arm", "AEDECOD", "AEBODSYS", "ASTDT", "ASTDY", "ATOXGR", "AREL", "AEOUT",
                "TRTEMFL"]
-DEATH_COLUMNS = ["USUBJID", "SITEID", "arm", "DTHDT", "DTHDY", "CAUSE", "LTXDT"]
+DEATH_COLUMNS = ["USUBJID", "SITEID", "arm", "DTHDT", "DTHDY", "DLINFDY", "CAUSE", "LTXDT"]
 
 
 def list_saes(adae: pl.DataFrame) -> pl.DataFrame:
@@ -288,10 +323,8 @@ def list_saes(adae: pl.DataFrame) -> pl.DataFrame:
 
 def list_deaths(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
     """Deaths with the planned arm (``arm``), the analysis day of death and the fatal AE terms."""
-    fatal = (adae.filter((pl.col("FATALFL") == "Y") | (pl.col("AEOUT").fill_null("").str.to_uppercase() == "FATAL"))
-             .group_by("USUBJID").agg(pl.col("AEDECOD").drop_nulls().unique().sort().str.join("; ").alias("CAUSE")))
-    d = adsl.filter(pl.col("DTHFL") == "Y").join(fatal, on="USUBJID", how="left").with_columns(
+    d = adsl.filter(pl.col("DTHFL") == "Y").join(death_causes(adsl, adae), on="USUBJID", how="left").with_columns(
         pl.coalesce("TRT01P", "TRT01A").alias("arm"),
         _study_day(pl.col("DTHDT"), pl.col("ORIGDT")).cast(pl.Int64).alias("DTHDY"),
-        pl.col("CAUSE").fill_null("no fatal AE recorded"))
+        (pl.col("DTHDT") - pl.col("TRTEDT")).dt.total_days().cast(pl.Int64).alias("DLINFDY"))
     return d.select(DEATH_COLUMNS).sort("USUBJID")

@@ -1,0 +1,73 @@
+"""AE by worst grade, SAEs by SOC/PT and AEs of special interest: counts worked out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from hepatrial.analysis.safety import ae_summaries, aesi_summaries
+
+D = dt.date
+STUDY = {"study": {"id": "S"}, "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
+         "populations": {"SAFETY": "SAFFL"},
+         "safety": {"aesi": [{"id": "INFUSION", "label": "Infusion reactions", "pt": ["Pyrexia"],
+                              "max_onset_days": 1},
+                             {"id": "INFECTION", "label": "Infections", "soc": ["Infections and infestations"]}]}}
+ADSL = pl.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4"], "SAFFL": ["Y"] * 4,
+                     "TRT01A": ["Active", "Active", "Control", "Control"],
+                     "TRT01P": ["Active", "Active", "Control", "Control"]})
+# S1: pyrexia grade 1 on an infusion day and grade 3 two days after the second infusion; sepsis grade 4 (SAE)
+# S2: pyrexia grade 2 the day after an infusion; S3: sepsis grade 5 (SAE, fatal); S4: none
+ADAE = pl.DataFrame({
+    "USUBJID": ["S1", "S1", "S1", "S2", "S3"],
+    "AEDECOD": ["Pyrexia", "Pyrexia", "Sepsis", "Pyrexia", "Sepsis"],
+    "AEBODSYS": ["General disorders", "General disorders", "Infections and infestations", "General disorders",
+                 "Infections and infestations"],
+    "ATOXGR": [1, 3, 4, 2, 5], "AESER": ["N", "N", "Y", "N", "Y"], "AREL": ["Y", "Y", "N", "Y", "N"],
+    "TRTEMFL": ["Y"] * 5, "FATALFL": [None, None, None, None, "Y"], "AEWDFL": [None] * 5,
+    "ASTDT": [D(2024, 1, 1), D(2024, 1, 31), D(2024, 3, 1), D(2024, 1, 2), D(2024, 2, 1)],
+})
+EX = pl.DataFrame({"USUBJID": ["S1", "S1", "S2", "S3"],
+                   "EXSTDTC": ["2024-01-01", "2024-01-29", "2024-01-01", "2024-01-01"]})
+
+
+def _get(ard, analysis, paramcd, arm, stat):
+    r = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd) & (pl.col("arm") == arm)
+                   & (pl.col("stat") == stat))
+    assert r.height == 1, (analysis, paramcd, arm, stat)
+    return r["value"][0]
+
+
+def test_worst_grade_counts_a_subject_once_at_the_worst_grade():
+    ard = ae_summaries(ADAE, ADSL, STUDY)
+    pyr = "General disorders|Pyrexia"
+    assert _get(ard, "AE_GRADE", pyr, "Active", "n_grade3") == 1  # S1: grades 1 and 3 -> 3
+    assert _get(ard, "AE_GRADE", pyr, "Active", "n_grade1") == 0
+    assert _get(ard, "AE_GRADE", pyr, "Active", "n_grade2") == 1  # S2
+    assert _get(ard, "AE_GRADE", pyr, "Active", "pct_grade2") == 50.0
+    assert _get(ard, "AE_GRADE", "ANY", "Active", "n_grade4") == 1  # S1's worst over all AEs: sepsis 4
+    assert _get(ard, "AE_GRADE", "ANY", "ALL", "n_grade5") == 1  # S3
+    assert _get(ard, "AE_GRADE", "Infections and infestations", "Control", "pct_grade5") == 50.0
+
+
+def test_saes_by_soc_and_pt():
+    ard = ae_summaries(ADAE, ADSL, STUDY)
+    assert _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "n_subjects") == 2
+    assert _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "pct") == 50.0
+    assert _get(ard, "SAE_INCIDENCE", "Infections and infestations|Sepsis", "Active", "n_events") == 1
+    assert ard.filter((pl.col("analysis") == "SAE_INCIDENCE")
+                      & pl.col("paramcd").str.contains("Pyrexia")).height == 0
+
+
+def test_aesi_with_onset_from_the_most_recent_infusion():
+    ard = aesi_summaries(ADAE, ADSL, EX, STUDY)
+    # Pyrexia on day 0 (S1) and day 1 (S2) after an infusion count; S1's on day 2 after the 2nd does not
+    assert _get(ard, "AESI", "INFUSION", "Active", "n_subjects") == 2
+    assert _get(ard, "AESI", "INFUSION", "Active", "n_events") == 2
+    assert _get(ard, "AESI", "INFUSION", "Active", "onset_median") == 0.5
+    assert _get(ard, "AESI", "INFUSION", "Control", "n_subjects") == 0
+    # sepsis: S1 on 2024-03-01, 32 days after 2024-01-29; S3 on 2024-02-01, 31 days after 2024-01-01
+    assert _get(ard, "AESI", "INFECTION", "ALL", "onset_min") == 31
+    assert _get(ard, "AESI", "INFECTION", "ALL", "onset_max") == 32
+    assert _get(ard, "AESI", "INFECTION", "ALL", "pct") == 50.0
