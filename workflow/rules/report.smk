@@ -18,6 +18,9 @@ DSMB_META = {
     "sites": STUDY["study"]["sites"],
     "previous_cut": Path(PREVIOUS_CUT).name if PREVIOUS_CUT else "",
     "visits": [v["label"] for v in STUDY["visits"]],
+    "meeting_date": STUDY.get("dsmb", {}).get("meeting_date") or "",
+    "preparer": STUDY.get("dsmb", {}).get("preparer", ""),
+    "report_version": STUDY.get("dsmb", {}).get("report_version", "1.0"),
 }
 # The documents and the manifest of the cut: all_outputs() in common.smk calls report_outputs().
 report_outputs = DSMB.report_outputs
@@ -145,6 +148,7 @@ rule dsmb_open:
         pooled_ard=f"{RES}/open/pooled_ard.parquet",
         saes=f"{RES}/open/saes.parquet",
         deaths=f"{RES}/open/deaths.parquet",
+        spec=f"{RES}/open/study.json",
         manifest=f"{RES}/manifest_inputs.json",
     output:
         html=f"{REP}/dsmb_open.html",
@@ -166,6 +170,7 @@ rule dsmb_closed:
         deaths=f"{RES}/closed/deaths.parquet",
         km=f"{RES}/closed/km.parquet",
         arms=f"{RES}/closed/arms.json",
+        spec=f"{RES}/closed/study.json",
         manifest=f"{RES}/manifest_inputs.json",
     output:
         html=f"{REP}/dsmb_closed.html",

@@ -34,12 +34,15 @@ def tlf_table_specs():
     specs = [("disposition", "disposition", "Disposition", None), ("baseline", "baseline", "Baseline", None),
              ("exposure", "exposure", "Safety", None), ("km", "km", "Survival", None),
              ("cif", "cif", "Survival", None), ("ae_overview", "ae_overview", "Safety", None),
-             ("ae_soc_pt", "ae_soc_pt", "Safety", None), ("lab_shift", "lab_shift", "Labs", None),
+             ("ae_soc_pt", "ae_soc_pt", "Safety", None), ("ae_grade", "ae_grade", "Safety", None),
+             ("sae_soc_pt", "sae_soc_pt", "Safety", None), ("aesi", "aesi", "Safety", None),
+             ("death_causes", "death_causes", "Safety", None), ("lab_shift", "lab_shift", "Labs", None),
              ("lab_abn", "lab_abn", "Labs", None)]
     specs += [(f"mmrm_{p}", "mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
     specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
     if STUDY["study"]["design"] == "parallel":
         specs.append(("subgroup", "subgroup", "Efficacy", None))
+        specs.append(("lmm", "lmm", "Efficacy", None))
     return specs
 
 

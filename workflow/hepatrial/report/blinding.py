@@ -306,11 +306,79 @@ def code_column(df: pl.DataFrame, study: dict, column: str = "arm") -> pl.DataFr
     return df.with_columns(pl.col(column).replace(label_to))
 
 
+# Columns of the closed report's inputs that the pipeline writes (arm codes, method notes, the spec):
+# an arm label there means the masking failed. Other text (AE terms, causes of death) is the source
+# data's free text, which the closed report shows as it is (masked_free_text lists it).
+MASK_COLUMNS = ("arm", "comparator", "method", "value")
+
+
 def assert_masked(frames: dict[str, pl.DataFrame], study: dict) -> None:
-    """A masked closed report's inputs must not hold an arm label either."""
+    """A masked closed report's own columns (:data:`MASK_COLUMNS`) must not hold an arm label."""
     if not study.get("masked_dsmb", True):
         return
-    leaks = [x for x in find_arm_information(frames, arm_terms(study)) if "is an arm/treatment variable" not in x]
+    own = {k: df.select([c for c in df.columns if c in MASK_COLUMNS and df.schema[c] == pl.Utf8])
+           for k, df in frames.items()}
+    leaks = [x for x in find_arm_information(own, arm_terms(study)) if "is an arm/treatment variable" not in x]
     if leaks:
         raise BlindingError(f"masked closed report inputs hold an arm label ({len(leaks)} finding(s), first: "
                             f"{leaks[0]})")
+
+
+def masked_free_text(frames: dict[str, pl.DataFrame], study: dict, extra: list[str] | tuple[str, ...] = ()
+                     ) -> list[str]:
+    """Source free text in a masked closed report's inputs that names a treatment (shown as it is,
+    reported as a warning: it can tell the DSMB which code is which arm)."""
+    if not study.get("masked_dsmb", True):
+        return []
+    other = {k: df.select([c for c in df.columns if c not in MASK_COLUMNS]) for k, df in frames.items()}
+    return [x for x in find_arm_information(other, arm_terms(study, extra)) if "arm/treatment variable" not in x]
+
+
+# --- the study as the reports' tables see it -------------------------------------------------------
+
+def presentation_spec(study: dict, by_arm: bool) -> dict:
+    """What the TLF tables and figures read of the study (:class:`hepatrial.tlf.tables.ARD`), for
+    a report: the closed report's arms as :func:`arm_codes` shows them (masked: codes, neutral
+    colours, :func:`masked_reference`), the open report's none (``by_arm`` false: Total only). No
+    dose, no DM ARM value, no simulation settings: nothing else of the config reaches a report."""
+    arms = []
+    if by_arm:
+        ref = masked_reference(study)
+        arms = [{"label": c["display"], "colour": c["colour"], "reference": c["display"] == ref}
+                for c in arm_codes(study)]
+    ep = study.get("endpoints", {})
+    mmrm_params = [p["paramcd"] for p in ep.get("mmrm_params", [])]
+    return {
+        "study": {"id": study["study"]["id"], "design": study["study"].get("design", "parallel")},
+        "arms": arms,
+        "visits": [{"label": v["label"], "avisitn": v["avisitn"]} for v in study.get("visits", [])],
+        "strata": list(study.get("strata", [])),
+        "scores": {"meld_primary": study.get("scores", {}).get("meld_primary", "MELD")},
+        "endpoints": {"primary_visit": ep.get("primary_visit", ""), "tte": list(ep.get("tte", [])),
+                      "landmarks_days": list(ep.get("landmarks_days", [])),
+                      "mmrm_params": [{"paramcd": p} for p in mmrm_params],
+                      "primary_param": ep.get("primary_param") or (mmrm_params[0] if mmrm_params else "")},
+        "planned_infusions": study.get("planned_infusions"),
+        "ae": {"followup_days": study.get("ae", {}).get("followup_days", 28)},
+        "populations": dict(study.get("populations", {})),
+    }
+
+
+def spec_frame(spec: dict) -> pl.DataFrame:
+    """Every text value of a presentation spec as one column, for the blinding checks (not the study
+    id, an identifier that may well name the treatment, e.g. UCMSC-DC-RCT)."""
+    out = []
+
+    def walk(x):
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if k != "id":
+                    walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                walk(v)
+        elif isinstance(x, str):
+            out.append(x)
+
+    walk(spec)
+    return pl.DataFrame({"value": out}, schema={"value": pl.Utf8})

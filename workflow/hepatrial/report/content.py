@@ -1,22 +1,27 @@
 """The content of the open and closed DSMB reports, built from their (gated) inputs only.
 
-A section whose ARD rows are absent says "not available in this cut"; nothing is computed here
-but rounding and layout (the numbers are in the ARD).
+The tables are the TLF tables (:mod:`hepatrial.tlf.tables`: titles, population, N per arm,
+decimals by statistic, footnotes) built on the report's own ARD and presentation spec (arms coded
+in a masked closed report, none in the open report), and the figures the TLF figures; nothing is
+computed here but layout. Sections follow a DSMB report outline (FDA 2006 guidance on data
+monitoring committees; NINDS DSMB report outline): executive summary, enrolment, disposition,
+baseline, exposure, safety, efficacy (primary endpoint first, marked), data quality, changes since
+the previous cut, appendix (descriptive tables, listings). A section whose ARD rows are absent
+says "not available in this cut".
 """
 
 from __future__ import annotations
-
-import math
-from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
 from hepatrial.report import figures
 from hepatrial.report.document import Document, Figure, Para, Section, Table
+from hepatrial.tlf import format as F
+from hepatrial.tlf import tables as T
 
 NA = "Not available in this cut."
 TOTAL = "ALL"
-NE = "NE"
+RULE_OPEN, RULE_CLOSED = "dsmb_open", "dsmb_closed"
 
 
 def shown(arm: str) -> str:
@@ -24,52 +29,17 @@ def shown(arm: str) -> str:
     return "Total" if arm == TOTAL else arm
 
 
-# --- formatting (half away from zero, as SAS ROUND) ---------------------------------------------------
-
-def fmt(x, d: int = 1) -> str:
-    if x is None or (isinstance(x, float) and (math.isnan(x) or math.isinf(x))):
-        return NE
-    q = Decimal(1).scaleb(-d) if d > 0 else Decimal(1)
-    v = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
-    return f"{abs(v) if v == 0 else v:.{d}f}"
-
-
-def fmt_n(x) -> str:
-    return NE if x is None or (isinstance(x, float) and math.isnan(x)) else str(int(round(x)))
-
-
-def n_pct(n, pct) -> str:
-    if n is None:
-        return ""
-    if not n or pct is None:
-        return fmt_n(n)
-    return f"{fmt_n(n)} ({fmt(pct, 1)})"
-
-
-def fmt_p(p) -> str:
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return NE
-    return "<0.001" if p < 0.001 else ">0.999" if p > 0.999 else fmt(p, 3)
-
-
 class View:
-    """The ARD as a report sees it: arm columns in display order (``ALL`` last, shown "Total")."""
+    """Lookup over the report's ARD for the enrolment and data-quality sections."""
 
     def __init__(self, ard: pl.DataFrame, arms: list[str], colours: dict[str, str] | None = None,
                  visits: list[str] | None = None):
-        if "arm" not in ard.columns:
-            ard = ard.with_columns(pl.lit(TOTAL).alias("arm"), pl.lit("").alias("comparator"))
         self.ard = ard
         self.arms = arms
         self.colours = colours or {}
         self.visit_rank = {v: i for i, v in enumerate(visits or [])}
-        self._idx = {}
-        for r in ard.iter_rows(named=True):
-            self._idx[(r["analysis"], r["paramcd"], r["arm"], r["comparator"], r["avisit"],
-                       r["time"], r["stat"])] = r["value"]
-
-    def header(self, first: str) -> list[str]:
-        return [first] + ["Total" if a == TOTAL else a for a in self.arms]
+        self._idx = {(r["analysis"], r["paramcd"], r["arm"], r["comparator"], r["avisit"], r["time"], r["stat"]):
+                     r["value"] for r in ard.iter_rows(named=True)}
 
     def has(self, analysis: str) -> bool:
         return self.ard.filter(pl.col("analysis") == analysis).height > 0
@@ -81,27 +51,52 @@ class View:
         return self._idx.get((analysis, paramcd, arm, comparator, avisit, time, stat))
 
     def visits(self, rows: pl.DataFrame) -> list[str]:
-        """The visits of ``rows`` in the study's schedule order (unknown labels last, by name)."""
         found = list(dict.fromkeys(rows["avisit"].to_list()))
         return sorted(found, key=lambda v: (self.visit_rank.get(v, len(self.visit_rank)), v))
 
     def paramcds(self, analysis: str) -> list[str]:
         return list(dict.fromkeys(self.rows(analysis)["paramcd"].to_list()))
 
-    def n_pct_table(self, analysis: str, title: str, first: str, paramcds: list[str] | None = None,
-                    n_stat: str = "n", pct_stat: str = "pct", note: str = "") -> Table:
-        rows = []
-        for p in paramcds or self.paramcds(analysis):
-            rows.append([p] + [n_pct(self.get(analysis, p, a, n_stat), self.get(analysis, p, a, pct_stat))
-                               for a in self.arms])
-        return Table(title, self.header(first), rows, note)
 
-    def population_n(self, analysis: str, paramcd: str) -> str:
-        return ", ".join(f"{'Total' if a == TOTAL else a}: N={fmt_n(self.get(analysis, paramcd, a, 'n'))}"
-                         for a in self.arms if self.get(analysis, paramcd, a, "n") is not None)
+def with_arm_columns(ard: pl.DataFrame) -> pl.DataFrame:
+    """The open report's pooled ARD has no arm columns: every row is the pooled column."""
+    if "arm" in ard.columns:
+        return ard
+    return ard.with_columns(pl.lit(TOTAL).alias("arm"), pl.lit("").alias("comparator")).select(
+        "analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat", "value", "method")
 
 
-# --- sections shared by both reports ------------------------------------------------------------------
+def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
+    """A TLF table as a report table: the stub column first, a heading row per group (when the
+    table groups its rows), indentation kept, footnotes and source line as the note."""
+    rows, indents, groups = [], [], set()
+    last = None
+    for r in t.rows:
+        if t.group_rows and r.group and r.group != last:
+            groups.add(len(rows))
+            rows.append([r.group] + [""] * len(t.columns))
+            indents.append(0)
+        last = r.group
+        rows.append([r.label, *r.cells])
+        indents.append(r.indent)
+    note = " ".join([*t.footnotes, t.source] if t.source else t.footnotes)
+    return Table(title_prefix + t.title, [t.stub_header or "", *t.columns], rows, note, indents, groups,
+                 t.population)
+
+
+def _table(ard: T.ARD, name: str, rule: str, prefix: str = "") -> Table:
+    return from_tlf(T.build_table(name, ard, rule), prefix)
+
+
+def _figure(title: str, plot, note: str = "") -> Figure:
+    from hepatrial.tlf.figures import png_bytes
+
+    return Figure(title, png_bytes(plot), note)
+
+
+def primary_param(spec: dict) -> str:
+    return spec["endpoints"].get("primary_param") or spec["scores"]["meld_primary"]
+
 
 def section_enrolment(v: View, meta: dict, by_arm: bool) -> Section:
     s = Section("Enrolment against plan")
@@ -112,8 +107,8 @@ def section_enrolment(v: View, meta: dict, by_arm: bool) -> Section:
     months = sorted(rows["avisit"].unique().to_list())
     total = v.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=months[-1]) if months else 0
     planned = meta.get("planned_subjects")
-    s.add(Para(f"Screened: {fmt_n(scr)}; screen failures: {fmt_n(fail)}; randomised: {fmt_n(total)} of "
-               f"{planned} planned ({fmt(100.0 * (total or 0) / planned, 1)}%); planned enrolment period "
+    s.add(Para(f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; randomised: {F.fmt_int(total)} of "
+               f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%); planned enrolment period "
                f"{meta.get('enrolment_months')} months over {meta.get('sites')} sites."))
     series = {"Total": [(m, v.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=m)) for m in months]}
     colours = {"Total": figures.POOLED_COLOUR}
@@ -133,101 +128,137 @@ def section_enrolment(v: View, meta: dict, by_arm: bool) -> Section:
     rows_t = []
     for p in sites + ["ALL SITES"]:
         rows_t.append([p.replace("SITE ", "Site ").replace("ALL SITES", "All sites")]
-                      + [fmt_n(v.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
-                      + [fmt_n(v.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1])) if months else "0"])
+                      + [F.fmt_int(v.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
+                      + [F.fmt_int(v.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1])) if months else "0"])
     s.add(Table("Randomised subjects by site (pooled over arms)", ["Site", *last, "Cumulative"], rows_t,
                 "Monthly counts of the last three months with randomisations, and the total to the cut."))
     return s
 
 
-def section_disposition(v: View) -> Section:
-    s = Section("Disposition")
-    if not v.has("DISPOSITION"):
-        return s.add(Para(NA))
-    return s.add(v.n_pct_table("DISPOSITION", "Subject disposition (ITT)", "Status", note="n (% of the ITT "
-                               "population in the column)."))
-
-
-def section_baseline(v: View) -> Section:
-    s = Section("Baseline characteristics")
-    if not v.has("BASELINE"):
-        return s.add(Para(NA))
+def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
+    """Executive summary: enrolment against plan, deaths, SAEs, the primary endpoint, the
+    interim-analysis status."""
+    s = Section("Executive summary")
+    arms = a.arms + [TOTAL]
+    total = a.big_n("ITT", TOTAL)
+    planned = meta.get("planned_subjects")
+    if total is not None and planned:
+        s.add(Para(f"Enrolment: {F.fmt_int(total)} of {planned} planned subjects randomised "
+                   f"({F.fmt_pct(100.0 * total / planned)}%) by the data cut {meta['cut_date']}."))
     rows = []
-    names = {"AGE": "Age (years)", "BLMELD": "MELD at baseline", "BLCTPS": "Child-Pugh score at baseline"}
-    for p, label in names.items():
-        if p not in v.paramcds("BASELINE"):
+    if a.has("BIGN"):
+        rows.append(["Randomised (ITT), n"] + [F.fmt_int(a.big_n("ITT", x)) for x in arms])
+    if a.has("DEATHS"):
+        rows.append(["Deaths, n (%)"] + [F.fmt_n_pct(a.get("DEATHS", "DEATH", x, "n"), a.get("DEATHS", "DEATH", x, "pct"))
+                                         for x in arms])
+    if a.has("SAE_INCIDENCE"):
+        rows.append(["Subjects with a serious TEAE, n (%)"] + [
+            F.fmt_n_pct(a.get("SAE_INCIDENCE", "ANY", x, "n_subjects", "SAFETY"),
+                        a.get("SAE_INCIDENCE", "ANY", x, "pct", "SAFETY")) for x in arms])
+    if a.has("AE_OVERVIEW"):
+        rows.append(["Subjects with a TEAE of grade 3 or higher, n (%)"] + [
+            F.fmt_n_pct(a.get("AE_OVERVIEW", "GR3TEAE", x, "n_subjects", "SAFETY"),
+                        a.get("AE_OVERVIEW", "GR3TEAE", x, "pct", "SAFETY")) for x in arms])
+    if rows:
+        s.add(Table("Key figures at this data cut", ["", *(T.TOTAL if x == TOTAL else x for x in arms)], rows,
+                    "ITT: intent-to-treat population (deaths); safety population (adverse events). "
+                    "Percentages of the population in the column."))
+    if by_arm:
+        p = primary_param(a.study)
+        visit = a.study["endpoints"]["primary_visit"]
+        found = False
+        for test in a.tests:
+            est = a.get("MMRM_DIFF", p, test, "estimate", "ITT", visit, a.reference)
+            if est is None:
+                continue
+            found = True
+            d = F.stat_decimals(p, "estimate")
+            lo, hi, pv = (a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference) for x in ("lower", "upper", "p"))
+            s.add(Para(f"Primary endpoint, change from baseline in {T.param_label(p)} at {visit} (MMRM): {test} vs "
+                       f"{a.reference} difference {F.fmt_est_ci(est, lo, hi, d)}, nominal p {F.fmt_p(pv)}."))
+        if not found and a.parallel:
+            s.add(Para(f"Primary endpoint ({T.param_label(p)} at {visit}): {NA}"))
+        if not a.parallel:
+            s.add(Para("No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
+                       "between-arm comparisons."))
+    gsd = a.rows("GSD_STATUS")
+    if by_arm and gsd.height:
+        s.add(Para("Group-sequential monitoring: " + "; ".join(sorted(set(gsd["method"].to_list())))))
+    elif not by_arm and a.has("GSD_INFO"):
+        t = a.rows("GSD_INFO").filter(pl.col("stat") == "info_frac")["value"]
+        s.add(Para(f"An interim look of the primary endpoint took place at this data cut at information fraction "
+                   f"{F.fmt_num(t[0], 2)}." if t.len() else "An interim look took place at this data cut."))
+    else:
+        s.add(Para("Interim analysis plan: none defined in the study config (no group-sequential boundaries); "
+                   + ("p-values in this report are nominal and not adjusted for repeated looks." if by_arm else
+                      "this report shows pooled data only.")))
+    return s
+
+
+def section_tables(title: str, a: T.ARD, names: list[tuple[str, str]], rule: str) -> Section:
+    """A section of TLF tables (``(name, analysis that must be present)``), "not available" if none."""
+    s = Section(title)
+    for name, analysis in names:
+        if a.has(analysis):
+            s.add(_table(a, name, rule))
+    if not s.blocks:
+        s.add(Para(NA))
+    return s
+
+
+SAFETY_TABLES = [("ae_overview", "AE_OVERVIEW"), ("ae_soc_pt", "AE_INCIDENCE"), ("ae_grade", "AE_GRADE"),
+                 ("sae_soc_pt", "SAE_INCIDENCE"), ("aesi", "AESI"), ("death_causes", "DEATHS"),
+                 ("lab_shift", "LAB_SHIFT"), ("lab_abn", "LAB_ABN")]
+
+
+def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
+    from hepatrial.tlf import figures as TF
+
+    out = []
+    m = Section("Efficacy: primary endpoint and repeated measures (MMRM)")
+    primary = primary_param(a.study)
+    params = [x["paramcd"] for x in a.study["endpoints"]["mmrm_params"]]
+    params = sorted(params, key=lambda x: x != primary)
+    for p in params:
+        if not (a.has("MMRM_LSMEAN", paramcd=p) or a.has("MMRM_DIFF", paramcd=p)):
             continue
-        dec = 1
-        rows.append([f"{label}: n"] + [fmt_n(v.get("BASELINE", p, a, "n")) for a in v.arms])
-        rows.append(["  mean (SD)"] + [f"{fmt(v.get('BASELINE', p, a, 'mean'), dec)} "
-                                       f"({fmt(v.get('BASELINE', p, a, 'sd'), dec + 1)})" for a in v.arms])
-        rows.append(["  median (Q1, Q3)"] + [f"{fmt(v.get('BASELINE', p, a, 'median'), dec)} "
-                                             f"({fmt(v.get('BASELINE', p, a, 'q1'), dec)}, "
-                                             f"{fmt(v.get('BASELINE', p, a, 'q3'), dec)})" for a in v.arms])
-    for p in v.paramcds("BASELINE"):
-        if "=" in p:
-            rows.append([p.replace("=", ": ", 1)] + [n_pct(v.get("BASELINE", p, a, "n"), v.get("BASELINE", p, a, "pct")) for a in v.arms])
-    return s.add(Table("Baseline characteristics (ITT)", v.header("Characteristic"), rows,
-                       "Categorical: n (% of the ITT population in the column). SD: n - 1 divisor."))
+        prefix = "PRIMARY ENDPOINT. " if p == primary else "Secondary endpoint. "
+        m.add(_table(a, f"mmrm_{p}", rule, prefix))
+        m.add(_figure(f"{T.param_label(p)}: LS mean change from baseline by visit (95% CI)", TF.fig_mmrm(a, p)))
+    if a.has("LMM_DIFF"):
+        m.add(_table(a, "lmm", rule))
+    if not m.blocks:
+        m.add(Para(NA))
+    out.append(m)
+    if a.has("SUBGROUP") and a.tests:
+        sg = Section("Efficacy: subgroups")
+        sg.add(_table(a, "subgroup", rule))
+        sg.add(_figure("Forest plot of the treatment effect by subgroup", TF.fig_forest(a)))
+        out.append(sg)
+    k = Section("Efficacy: time to event")
+    if a.has("KM") or a.has("KM_MEDIAN"):
+        k.add(_table(a, "km", rule))
+        for p in a.study["endpoints"]["tte"]:
+            step = km.filter(pl.col("paramcd") == p) if km.height else km
+            if step.height:
+                step = step.rename({"arm": "group"}) if "arm" in step.columns else step
+                k.add(_figure(f"{T.param_label(p)}: Kaplan-Meier estimate with 95% CI and numbers at risk",
+                              TF.fig_km(step, a, p)))
+    if a.has("CIF"):
+        k.add(_table(a, "cif", rule))
+    if not k.blocks:
+        k.add(Para(NA))
+    out.append(k)
+    return out
 
 
-def section_exposure(v: View) -> Section:
-    s = Section("Exposure")
-    if not v.has("EXPOSURE"):
-        return s.add(Para(NA))
-    rows = [["Infusions received: n"] + [fmt_n(v.get("EXPOSURE", "NINFUS", a, "n")) for a in v.arms],
-            ["  mean (SD)"] + [f"{fmt(v.get('EXPOSURE', 'NINFUS', a, 'mean'), 1)} "
-                               f"({fmt(v.get('EXPOSURE', 'NINFUS', a, 'sd'), 2)})" for a in v.arms]]
-    for p in v.paramcds("EXPOSURE"):
-        if p.startswith("NINFUS="):
-            rows.append([p.replace("NINFUS=", "Infusions received: ")]
-                        + [n_pct(v.get("EXPOSURE", p, a, "n"), v.get("EXPOSURE", p, a, "pct")) for a in v.arms])
-    return s.add(Table("Study treatment exposure (safety population)", v.header("Exposure"), rows,
-                       "Number of infusions of study treatment. Doses are not shown: with a dose-0 control "
-                       "they can reveal the treatment."))
-
-
-def section_safety(v: View, saes: pl.DataFrame, deaths: pl.DataFrame, with_arm: bool) -> Section:
-    s = Section("Safety")
-    if v.has("AE_OVERVIEW"):
-        labels = {"ANYTEAE": "Any TEAE", "RELTEAE": "Related TEAE", "SERTEAE": "Serious TEAE",
-                  "GR3TEAE": "TEAE grade >= 3", "WDTEAE": "TEAE leading to withdrawal",
-                  "FATALTEAE": "TEAE with fatal outcome"}
-        rows = [[labels.get(p, p)] + [f"{n_pct(v.get('AE_OVERVIEW', p, a, 'n_subjects'), v.get('AE_OVERVIEW', p, a, 'pct'))}"
-                                      f" [{fmt_n(v.get('AE_OVERVIEW', p, a, 'n_events'))}]" for a in v.arms]
-                for p in sorted(v.paramcds("AE_OVERVIEW"), key=lambda c: (list(labels).index(c) if c in labels else 99, c))]
-        s.add(Table("Overview of treatment-emergent adverse events (safety population)", v.header("Category"), rows,
-                    "Subjects n (%) [events]."))
-    else:
-        s.add(Para("AE overview: " + NA))
-    if v.has("AE_INCIDENCE"):
-        inc = v.rows("AE_INCIDENCE")
-        socs = inc.filter(pl.col("method") == "TEAE by system organ class")["paramcd"].unique().sort().to_list()
-        rows = []
-        for soc in socs:
-            rows.append([soc] + [n_pct(v.get("AE_INCIDENCE", soc, a, "n_subjects"), v.get("AE_INCIDENCE", soc, a, "pct"))
-                                 for a in v.arms])
-            pts = (inc.filter(pl.col("method") == f"TEAE by preferred term; SOC: {soc}")["paramcd"]
-                   .unique().sort().to_list())
-            for pt in pts:
-                rows.append([f"    {pt}"] + [n_pct(v.get("AE_INCIDENCE", pt, a, "n_subjects"),
-                                                 v.get("AE_INCIDENCE", pt, a, "pct")) for a in v.arms])
-        s.add(Table("TEAEs by system organ class and preferred term (safety population)", v.header("SOC / PT"),
-                    rows, "Subjects n (%); a subject counts once per SOC and once per PT."))
-    else:
-        s.add(Para("AE incidence: " + NA))
-    if v.has("DEATHS"):
-        s.add(v.n_pct_table("DEATHS", "Deaths and liver transplants (ITT)", "Event",
-                            note="Deaths from DM/DS; transplants from PR (LIVER TRANSPLANT)."))
-    else:
-        s.add(Para("Deaths: " + NA))
-    s.add(listing_table("Listing of deaths", deaths, with_arm,
-                        {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "DTHDT": "Date of death",
-                         "DTHDY": "Study day", "CAUSE": "Fatal AE (preferred term)", "LTXDT": "Transplant date"}))
-    s.add(listing_table("Listing of serious adverse events", saes, with_arm,
-                        {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "AEDECOD": "Preferred term",
-                         "AEBODSYS": "System organ class", "ASTDT": "Onset", "ASTDY": "Day", "ATOXGR": "Grade",
-                         "AREL": "Related", "AEOUT": "Outcome", "TRTEMFL": "TEAE"}))
+def section_appendix_desc(a: T.ARD, rule: str) -> Section:
+    s = Section("Appendix: descriptive summaries by visit")
+    codes = [c for c in dict.fromkeys(a.rows("DESC")["paramcd"].to_list()) if not c.endswith("_CHG")]
+    for p in codes:
+        s.add(_table(a, f"desc_{p}", rule))
+    if not s.blocks:
+        s.add(Para(NA))
     return s
 
 
@@ -239,6 +270,19 @@ def listing_table(title: str, df: pl.DataFrame, with_arm: bool, names: dict[str,
     return Table(f"{title} ({df.height} records)", [names[c] for c in cols], rows)
 
 
+def section_listings(saes: pl.DataFrame, deaths: pl.DataFrame, with_arm: bool) -> Section:
+    s = Section("Appendix: listings")
+    s.add(listing_table("Listing of deaths", deaths, with_arm,
+                        {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "DTHDT": "Date of death",
+                         "DTHDY": "Study day", "DLINFDY": "Days from last infusion", "CAUSE": "Fatal AE (preferred term)",
+                         "LTXDT": "Transplant date"}))
+    s.add(listing_table("Listing of serious adverse events", saes, with_arm,
+                        {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "AEDECOD": "Preferred term",
+                         "AEBODSYS": "System organ class", "ASTDT": "Onset", "ASTDY": "Day", "ATOXGR": "Grade",
+                         "AREL": "Related", "AEOUT": "Outcome", "TRTEMFL": "TEAE"}))
+    return s
+
+
 def section_data_quality(v: View, by_arm: bool) -> Section:
     s = Section("Data quality")
     arms = v.arms if by_arm else [TOTAL]
@@ -248,7 +292,7 @@ def section_data_quality(v: View, by_arm: bool) -> Section:
         for vis in visits:
             for a in arms:
                 rows.append([vis] + ([("Total" if a == TOTAL else a)] if by_arm else [])
-                            + [fmt_n(v.get("DQ_VISITS", "VISITS", a, st, avisit=vis))
+                            + [F.fmt_int(v.get("DQ_VISITS", "VISITS", a, st, avisit=vis))
                                for st in ("expected", "attended", "missed", "overdue", "no_lab_data")])
         s.add(Table("Scheduled visits: missed visits and overdue data (ITT)",
                     ["Visit", *(["Arm"] if by_arm else []), "Expected", "Attended", "Missed", "Overdue",
@@ -263,8 +307,8 @@ def section_data_quality(v: View, by_arm: bool) -> Section:
         rows = []
         for p in v.paramcds("DQ_FINDINGS"):
             dom, sev, rule = (p.split("|") + ["", "", ""])[:3]
-            rows.append([dom, sev, rule, fmt_n(v.get("DQ_FINDINGS", p, TOTAL, "n")),
-                         fmt_n(v.get("DQ_FINDINGS", p, TOTAL, "n_subjects"))])
+            rows.append([dom, sev, rule, F.fmt_int(v.get("DQ_FINDINGS", p, TOTAL, "n")),
+                         F.fmt_int(v.get("DQ_FINDINGS", p, TOTAL, "n_subjects"))])
         s.add(Table("Validation findings by domain (ingest)", ["Domain", "Severity", "Rule", "Findings", "Subjects"],
                     rows, "From validation/findings.csv: FATAL stops the run; ERROR values are set missing or "
                     "rows excluded; WARNING values are carried and flagged; INFO are normalisations."))
@@ -272,155 +316,6 @@ def section_data_quality(v: View, by_arm: bool) -> Section:
         s.add(Para("Validation findings: none recorded."))
     s.add(Para("Protocol deviations: not available in this cut (the data contract has no DV domain)."))
     return s
-
-
-# --- closed-only sections --------------------------------------------------------------------------
-
-def section_efficacy(v: View, km: pl.DataFrame, landmarks: list[float]) -> list[Section]:
-    out = []
-    m = Section("Efficacy: repeated measures (MMRM)")
-    if v.has("MMRM_LSMEAN") or v.has("MMRM_DIFF"):
-        for p in v.paramcds("MMRM_LSMEAN"):
-            rows, series = [], {}
-            r = v.rows("MMRM_LSMEAN").filter(pl.col("paramcd") == p)
-            for vis in v.visits(r):
-                for a in v.arms:
-                    g = lambda st: v.get("MMRM_LSMEAN", p, a, st, avisit=vis)  # noqa: E731
-                    if g("lsmean") is None:
-                        continue
-                    rows.append([vis, shown(a), fmt_n(g("n")), fmt(g("lsmean"), 2), fmt(g("se"), 3),
-                                 f"({fmt(g('lower'), 2)}, {fmt(g('upper'), 2)})"])
-                    series.setdefault(shown(a), []).append((vis, g("lsmean"), g("lower"), g("upper")))
-            s_method = r["method"][0] if r.height else ""
-            m.add(Table(f"{p}: LS mean change from baseline by visit", ["Visit", "Arm", "n", "LS mean", "SE",
-                                                                        "95% CI"], rows, s_method))
-            if series:
-                m.add(Figure(f"{p}: LS mean change from baseline", figures.lsmean_figure(series, v.colours, p)))
-        d = v.rows("MMRM_DIFF")
-        if d.height:
-            rows = []
-            keys = d.select("paramcd", "arm", "comparator", "avisit").unique(maintain_order=True).rows()
-            for (p, a, c, vis) in sorted(keys, key=lambda k: (k[0], v.visit_rank.get(k[3], 99), k[1], k[2])):
-                g = lambda st: v.get("MMRM_DIFF", p, a, st, comparator=c, avisit=vis)  # noqa: E731
-                rows.append([p, vis, f"{a} vs {c}", fmt(g("estimate"), 2), fmt(g("se"), 3), fmt(g("df"), 1),
-                             f"({fmt(g('lower'), 2)}, {fmt(g('upper'), 2)})", fmt_p(g("p"))])
-            m.add(Table("Differences in LS mean change", ["Parameter", "Visit", "Comparison", "Estimate", "SE", "df",
-                                                          "95% CI", "p"], rows, d["method"][0]))
-        f = v.rows("MMRM_FIT")
-        if f.height:
-            rows = [[r["paramcd"], r["stat"], fmt(r["value"], 3), r["method"] or ""] for r in f.iter_rows(named=True)]
-            m.add(Table("Model fit", ["Parameter", "Statistic", "Value", "Covariance / method"], rows))
-    else:
-        m.add(Para(NA))
-    out.append(m)
-
-    k = Section("Efficacy: time to event (Kaplan-Meier, log-rank, Cox)")
-    if v.has("KM_MEDIAN") or v.has("KM"):
-        for p in v.paramcds("KM_MEDIAN") or v.paramcds("KM"):
-            rows = []
-            for a in v.arms:
-                g = lambda st: v.get("KM_MEDIAN", p, a, st)  # noqa: E731
-                cells = [shown(a), f"{fmt(g('median'), 1)} ({fmt(g('lower'), 1)}, {fmt(g('upper'), 1)})"]
-                for t in landmarks:
-                    s_ = v.get("KM", p, a, "surv", time=float(t))
-                    lo, hi = v.get("KM", p, a, "lower", time=float(t)), v.get("KM", p, a, "upper", time=float(t))
-                    nr = v.get("KM", p, a, "n_risk", time=float(t))
-                    cells.append(f"{fmt(None if s_ is None else 100 * s_, 1)} "
-                                 f"({fmt(None if lo is None else 100 * lo, 1)}, {fmt(None if hi is None else 100 * hi, 1)})"
-                                 f" [{fmt_n(nr)}]")
-                rows.append(cells)
-            k.add(Table(f"{p}: median (95% CI), days, and % event-free at landmarks (95% CI) [at risk]",
-                        ["Arm", "Median", *[f"Day {t:g}" for t in landmarks]], rows,
-                        "Kaplan-Meier, Greenwood SE, log-log CI; NE = not estimable / not reached."))
-            tests = []
-            for an in ("LOGRANK", "LOGRANK_UNSTRAT"):
-                for r in v.rows(an).filter(pl.col("paramcd") == p).select("arm", "comparator", "method").unique(
-                        maintain_order=True).iter_rows(named=True):
-                    tests.append([an, f"{r['arm']} vs {r['comparator']}" if r["comparator"] else "overall",
-                                  fmt(v.get(an, p, r["arm"], "chisq", comparator=r["comparator"]), 2), "",
-                                  fmt_p(v.get(an, p, r["arm"], "p", comparator=r["comparator"])), r["method"] or ""])
-            for an in ("COX", "COX_UNSTRAT"):
-                for r in v.rows(an).filter(pl.col("paramcd") == p).select("arm", "comparator", "method").unique(
-                        maintain_order=True).iter_rows(named=True):
-                    g = lambda st: v.get(an, p, r["arm"], st, comparator=r["comparator"])  # noqa: E731
-                    tests.append([an, f"{r['arm']} vs {r['comparator']}", "",
-                                  f"HR {fmt(g('hr'), 2)} ({fmt(g('lower'), 2)}, {fmt(g('upper'), 2)})",
-                                  fmt_p(g("p")), r["method"] or ""])
-            if tests:
-                k.add(Table(f"{p}: comparisons", ["Analysis", "Comparison", "Chi-square", "Hazard ratio (95% CI)",
-                                                  "p", "Method"], tests))
-            kp = km.filter(pl.col("paramcd") == p) if km.height else km
-            if kp.height:
-                curves = {}
-                for a in v.arms:
-                    ka = kp.filter(pl.col("arm") == a).sort("time")
-                    if ka.height:
-                        curves[shown(a)] = ([0.0] + ka["time"].to_list(), [1.0] + ka["surv"].to_list())
-                k.add(Figure(f"{p}: Kaplan-Meier curves", figures.km_figure(curves, v.colours, p)))
-    else:
-        k.add(Para(NA))
-    out.append(k)
-
-    c = Section("Efficacy: competing risks (cumulative incidence, Gray)")
-    if v.has("CIF"):
-        cif = v.rows("CIF")
-        rows = []
-        for p in list(dict.fromkeys(cif["paramcd"].to_list())):
-            for a in v.arms:
-                cells = [p, shown(a)]
-                for t in landmarks:
-                    g = lambda st: v.get("CIF", p, a, st, time=float(t))  # noqa: E731
-                    cells.append(f"{fmt(None if g('cif') is None else 100 * g('cif'), 1)} "
-                                 f"({fmt(None if g('lower') is None else 100 * g('lower'), 1)}, "
-                                 f"{fmt(None if g('upper') is None else 100 * g('upper'), 1)})")
-                gr = [r for r in v.rows("GRAY").filter((pl.col("paramcd") == p) & (pl.col("stat") == "p")
-                                                       & ((pl.col("arm") == a) | (pl.col("comparator") == a)))
-                      .iter_rows(named=True)]
-                cells.append("; ".join(f"{r['arm']} vs {r['comparator'] or 'all'}: p {fmt_p(r['value'])}"
-                                       for r in gr) if a != TOTAL else "")
-                rows.append(cells)
-        c.add(Table("Cumulative incidence, % (95% CI), at landmarks, and Gray's test",
-                    ["Event", "Arm", *[f"Day {t:g}" for t in landmarks], "Gray's test"], rows,
-                    "Aalen-Johansen; death and transplant compete."))
-    else:
-        c.add(Para(NA))
-    out.append(c)
-
-    dsec = Section("Efficacy and laboratory parameters by visit (descriptive)")
-    if v.has("DESC"):
-        for p in [x for x in v.paramcds("DESC") if not x.endswith("_CHG")]:
-            r = v.rows("DESC").filter(pl.col("paramcd") == p)
-            visits = v.visits(r)
-            rows = [[vis] + [f"{fmt_n(v.get('DESC', p, a, 'n', avisit=vis))}: {fmt(v.get('DESC', p, a, 'mean', avisit=vis), 2)} "
-                             f"({fmt(v.get('DESC', p, a, 'sd', avisit=vis), 2)})" for a in v.arms] for vis in visits]
-            dsec.add(Table(f"{p} by visit: n: mean (SD)", v.header("Visit"), rows))
-    else:
-        dsec.add(Para(NA))
-    out.append(dsec)
-    return out
-
-
-def section_lab_shifts(v: View) -> Section:
-    s = Section("Laboratory shifts")
-    if not v.has("LAB_SHIFT"):
-        return s.add(Para(NA))
-    cells = [tuple(p.split("|")) for p in v.paramcds("LAB_SHIFT") if p.count("|") == 2]
-    order = {"LOW": 0, "NORMAL": 1, "HIGH": 2, "Missing": 3, "ALL": 4}
-    tests = list(dict.fromkeys(t for t, _, _ in cells))
-    worst = sorted({w for _, _, w in cells if w != "ALL"}, key=lambda c: order.get(c, 9))
-    rows = []
-    for t in tests:
-        bases = sorted({b for tt, b, _ in cells if tt == t and b != "ALL"}, key=lambda c: order.get(c, 9))
-        for a in v.arms:
-            for b in bases:
-                vals = [v.get("LAB_SHIFT", f"{t}|{b}|{w}", a, "n") for w in worst]
-                if not any(vals):
-                    continue
-                rows.append([t, "Total" if a == TOTAL else a, b] + [fmt_n(x) if x is not None else "" for x in vals])
-    note = v.rows("LAB_SHIFT")["method"][0] or ""
-    return s.add(Table("Shift from baseline to worst post-baseline reference-range category (safety population)",
-                       ["Test", "Arm", "Baseline", *[f"Worst {w}" for w in worst]], rows,
-                       note + ". Rows with no subject are omitted."))
 
 
 def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
@@ -431,12 +326,12 @@ def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
                f"version and study config."))
     new = compare.filter(pl.col("section") == "NEW")
     s.add(Table("New since the previous cut (pooled)", ["Item", "n"],
-                [[r["item"], str(r["n"])] for r in new.iter_rows(named=True)]))
+                [[r["item"], F.fmt_int(r["n"])] for r in new.iter_rows(named=True)]))
     cl = compare.filter(pl.col("section") == "CLEANING")
     if cl.height:
         s.add(Table("Data cleaning: records of the previous cut that changed or vanished, and records added late",
                     ["Kind", "Domain", "Column", "n"],
-                    [[r["item"], r["domain"], r["column"], str(r["n"])] for r in cl.iter_rows(named=True)],
+                    [[r["item"], r["domain"], r["column"], F.fmt_int(r["n"])] for r in cl.iter_rows(named=True)],
                     "CHANGED: a reported value altered or erased (one count per value); FILLED: a value missing "
                     "in the previous cut now present; VANISHED: records no longer in the data; ADDED_LATE: "
                     "records dated on or before the previous cut that were not in it. Treatment fields are not "
@@ -471,72 +366,70 @@ def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) 
         s.add(Para("No record of the previous cut changed or vanished."))
     mv = compare["estimates"]
     if mv.height:
+        primary = meta.get("primary_param", "")
+        moved = mv.filter((pl.col("change").fill_nan(None).fill_null(1.0) != 0) | (pl.col("paramcd") == primary))
         rows = []
-        for r in mv.iter_rows(named=True):
-            t = "" if r["time"] is None else f"day {r['time']:g}"
-            f = fmt_p if r["stat"] == "p" else (lambda x: fmt(x, 3))
-            rows.append([r["analysis"], r["paramcd"], shown(r["arm"]), r["comparator"], r["avisit"] or t, r["stat"],
-                         f(r["previous"]), f(r["current"]), fmt(r["change"], 3)])
+        for r in moved.iter_rows(named=True):
+            t = "" if r["time"] is None else f"day {F.fmt_int(r['time'])}"
+            st = r["stat"]
+            if st in ("surv", "cif"):
+                f = F.fmt_prob_pct
+            else:
+                f = (lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st))
+            rows.append([r["analysis"], T.param_label(r["paramcd"]), shown(r["arm"]), r["comparator"],
+                         r["avisit"] or t, st + (" (%)" if st in ("surv", "cif") else ""), f(r["previous"]),
+                         f(r["current"]), f(r["change"]) if st != "p" else ""])
         s.add(Table("Movement in key estimates", ["Analysis", "Parameter", "Arm", "vs", "Visit / time", "Statistic",
-                                                  "Previous", "Current", "Change"], rows))
+                                                  "Previous", "Current", "Change"], rows,
+                    f"Estimates that changed since the previous cut (and every estimate of the primary endpoint); "
+                    f"{mv.height - moved.height} key estimates unchanged are not listed. Counts as integers; "
+                    f"survival and cumulative incidence in %; decimals by statistic as in the tables."))
     else:
         s.add(Para("Movement in key estimates: " + NA))
     return s
 
 
-RENDERED = {"DISPOSITION", "BASELINE", "EXPOSURE", "AE_OVERVIEW", "AE_INCIDENCE", "DEATHS", "ENROLMENT", "DQ_VISITS",
-            "DQ_FINDINGS", "LAB_SHIFT", "MMRM_LSMEAN", "MMRM_DIFF", "MMRM_FIT", "KM", "KM_MEDIAN", "LOGRANK",
-            "LOGRANK_UNSTRAT", "COX", "COX_UNSTRAT", "CIF", "GRAY", "DESC"}
-
-
-def section_other_analyses(v: View) -> Section:
-    """Every other analysis of the ARD, as a plain listing of its rows: nothing present is left out."""
-    s = Section("Other analyses in the ARD")
-    others = sorted(set(v.ard["analysis"].to_list()) - RENDERED)
-    if not others:
-        return s.add(Para("None: every analysis of the ARD is shown above."))
-    for an in others:
-        r = v.rows(an)
-        rows = []
-        for x in r.iter_rows(named=True):
-            t = "" if x["time"] is None else f"day {x['time']:g}"
-            val = fmt_n(x["value"]) if x["stat"].startswith("n") else (
-                fmt_p(x["value"]) if x["stat"] in ("p", "p_interaction") else fmt(x["value"], 3))
-            rows.append([x["paramcd"], shown(x["arm"]), x["comparator"], x["avisit"] or t, x["stat"], val])
-        methods = "; ".join(dict.fromkeys(m for m in r["method"].to_list() if m))
-        s.add(Table(f"{an} ({r.height} rows)", ["Parameter", "Arm", "vs", "Visit / time", "Statistic", "Value"], rows,
-                    methods[:500]))
-    return s
-
-
 # --- the two documents -------------------------------------------------------------------------------
 
+def _doc(kind: str, meta: dict, audience: str) -> Document:
+    return Document(kind, meta["study_id"], meta.get("title", ""), meta["cut_date"], meta["version"],
+                    meta["manifest_hash"], audience=audience, report_version=meta.get("report_version") or "1.0",
+                    meeting_date=meta.get("meeting_date") or "", preparer=meta.get("preparer") or "")
+
+
 def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, compare: pl.DataFrame | None,
-                  meta: dict) -> Document:
-    v = View(pooled, [TOTAL], visits=meta.get("visits"))
-    doc = Document("OPEN", meta["study_id"], meta.get("title", ""), meta["cut_date"], meta["version"],
-                   meta["manifest_hash"],
-                   audience="For the sponsor, the investigators and the open session of the DSMB. Pooled data "
-                            "only: no result by arm and no efficacy result.")
-    doc.sections = [section_enrolment(v, meta, False), section_disposition(v), section_baseline(v),
-                    section_exposure(v), section_safety(v, saes, deaths, False), section_data_quality(v, False),
-                    section_compare_open(compare, meta)]
+                  meta: dict, spec: dict) -> Document:
+    ard = with_arm_columns(pooled)
+    a = T.ARD(ard, spec, meta["cut_date"])
+    v = View(ard, [TOTAL], visits=meta.get("visits"))
+    doc = _doc("OPEN", meta, "For the sponsor, the investigators and the open session of the DSMB. Pooled data "
+                             "only: no result by arm and no efficacy result.")
+    doc.sections = [section_summary(a, v, meta, False), section_enrolment(v, meta, False),
+                    section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_OPEN),
+                    section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_OPEN),
+                    section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_OPEN),
+                    section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
+                    section_data_quality(v, False), section_compare_open(compare, meta),
+                    section_listings(saes, deaths, False)]
     return doc
 
 
 def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, deaths: pl.DataFrame,
-                    km: pl.DataFrame, compare: dict | None, meta: dict) -> Document:
-    order = [a["display"] for a in arms] + [TOTAL]
-    v = View(ard, order, {a["display"]: a["colour"] for a in arms}, visits=meta.get("visits"))
+                    km: pl.DataFrame, compare: dict | None, meta: dict, spec: dict) -> Document:
+    order = [x["display"] for x in arms] + [TOTAL]
+    v = View(ard, order, {x["display"]: x["colour"] for x in arms}, visits=meta.get("visits"))
+    a = T.ARD(ard, spec, meta["cut_date"])
     masked = meta.get("masked", True)
-    doc = Document("CLOSED", meta["study_id"], meta.get("title", ""), meta["cut_date"], meta["version"],
-                   meta["manifest_hash"],
-                   audience="CONFIDENTIAL: for DSMB members only (closed session). Results by arm. "
-                            + ("Arms are coded; the key is held by the independent statistician." if masked
-                               else "Arms are shown unmasked (masked_dsmb: false)."))
-    landmarks = meta.get("landmarks_days", [])
-    doc.sections = [section_enrolment(v, meta, True), section_disposition(v), section_baseline(v),
-                    section_exposure(v), section_safety(v, saes, deaths, True), section_lab_shifts(v),
-                    *section_efficacy(v, km, landmarks), section_data_quality(v, True),
-                    section_compare_closed(compare, meta), section_other_analyses(v)]
+    doc = _doc("CLOSED", meta, "CONFIDENTIAL: for DSMB members only (closed session). Results by arm. "
+               + ("Arms are coded; the key is held by the independent statistician." if masked
+                  else "Arms are shown unmasked (masked_dsmb: false)."))
+    meta = dict(meta, primary_param=primary_param(spec))
+    doc.sections = [section_summary(a, v, meta, True), section_enrolment(v, meta, True),
+                    section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_CLOSED),
+                    section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
+                    section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),
+                    section_tables("Safety", a, SAFETY_TABLES, RULE_CLOSED),
+                    *section_efficacy(a, km, RULE_CLOSED), section_data_quality(v, True),
+                    section_compare_closed(compare, meta), section_appendix_desc(a, RULE_CLOSED),
+                    section_listings(saes, deaths, True)]
     return doc

@@ -34,12 +34,16 @@ def enrolment_figure(series: dict[str, list[tuple[str, float]]], colours: dict[s
     (planned subjects over ``enrolment_months`` from the first month of randomisation)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     first = None
-    for name, pts in series.items():
+    # arms randomised 1:1 have near-equal counts: distinct line styles and widths keep each visible
+    styles = [("-", 2.6), ("--", 1.6), (":", 1.6), ("-.", 1.4)]
+    for k, (name, pts) in enumerate(series.items()):
         if not pts:
             continue
         xs = [_month_start(m) for m, _ in pts]
         first = min(first, xs[0]) if first else xs[0]
-        ax.step(xs, [v for _, v in pts], where="post", label=name, color=colours.get(name, POOLED_COLOUR), lw=1.4)
+        ls, lw = styles[k % len(styles)] if len(series) <= 4 else ("-", 1.4)
+        ax.step(xs, [v for _, v in pts], where="post", label=name, color=colours.get(name, POOLED_COLOUR), lw=lw,
+                ls=ls)
     if planned and months_planned and first:
         end = first + dt.timedelta(days=round(30.4375 * months_planned))
         ax.plot([first, end], [0, planned], ls="--", color="#888888", lw=1, label=f"plan ({planned} in "

@@ -46,6 +46,7 @@ class DsmbPaths:
         out = {k: f"{self.res}/open/{k}.parquet" for k in ("pooled_ard", "saes", "deaths")}
         # the gate's redaction findings: they name the terms, so they sit with the unblinded files
         out["redactions"] = f"{self.res}/dsmb/open_redactions.csv"
+        out["spec"] = f"{self.res}/open/study.json"
         if self.previous_cut:
             out["compare"] = f"{self.res}/open/compare.parquet"
         return out
@@ -56,6 +57,7 @@ class DsmbPaths:
     def closed_inputs_outputs(self) -> dict[str, str]:
         out = {k: f"{self.res}/closed/{v}" for k, v in CLOSED_FILES.items()}
         out["arms"] = f"{self.res}/closed/arms.json"
+        out["spec"] = f"{self.res}/closed/study.json"
         if self.previous_cut:
             out.update({f"compare_{k}": f"{self.res}/closed/compare_{k}.parquet" for k in COMPARE_PARTS})
         out["key"] = f"{self.res}/dsmb/arm_key.json"

@@ -112,8 +112,14 @@ def _compare_parts(paths: dict | None) -> dict[str, pl.DataFrame] | None:
     return {k: pl.read_parquet(v) for k, v in paths.items()}
 
 
+# CDISC's values of ARM/ARMCD for subjects without a treatment arm: not treatment terms.
+NO_ARM_VALUES = {"screen failure", "scrnfail", "not assigned", "notassgn", "assigned, not treated", "not treated",
+                 "nottrt", "unplanned treatment", "unplan"}
+
+
 def treatment_terms(dm_path, ex_path) -> list[str]:
-    """The cut's own words for the treatments: DM ARM, ACTARM, ARMCD, ACTARMCD and EX EXTRT values."""
+    """The cut's own words for the treatments: DM ARM, ACTARM, ARMCD, ACTARMCD and EX EXTRT values
+    (not CDISC's values for no arm, e.g. "Screen Failure")."""
     terms = set()
     for path, cols in ((dm_path, ("ARM", "ACTARM", "ARMCD", "ACTARMCD")), (ex_path, ("EXTRT",))):
         if not path:
@@ -121,7 +127,7 @@ def treatment_terms(dm_path, ex_path) -> list[str]:
         have = [c for c in cols if c in pl.read_parquet_schema(path)]
         for c in have:
             terms.update(v for v in pl.read_parquet(path, columns=[c])[c].drop_nulls().cast(pl.Utf8).unique()
-                         .to_list() if v.strip())
+                         .to_list() if v.strip() and v.strip().casefold() not in NO_ARM_VALUES)
     return sorted(terms)
 
 
@@ -144,10 +150,14 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
     if redactions_out:
         Path(redactions_out).parent.mkdir(parents=True, exist_ok=True)
         findings.write_csv(redactions_out)
+    spec = blinding.presentation_spec(study, by_arm=False)
+    blinding.assert_no_arm_information({"study_spec": blinding.spec_frame(spec)},
+                                       blinding.arm_terms(study, treatment_terms(dm, ex)))
     for name in ("pooled_ard", "saes", "deaths"):
         _write(frames[name], outs[name])
     if "compare" in outs:
         _write(frames["compare"], outs["compare"])
+    write_json(spec, outs["spec"])
 
 
 def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], study_path,
@@ -166,9 +176,14 @@ def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], st
     if comp is not None:
         for k, df in comp.items():
             frames[f"compare_{k}"] = _code_estimates(df, study) if k == "estimates" else blinding.code_column(df, study)
-    blinding.assert_masked(frames, study)
+    spec = blinding.presentation_spec(study, by_arm=True)
+    blinding.assert_masked({**frames, "study_spec": blinding.spec_frame(spec).rename({"value": "method"})}, study)
+    for leak in blinding.masked_free_text({k: v for k, v in frames.items() if k != "km"}, study):
+        print(f"WARNING: masked closed report: source free text names a treatment, shown as recorded: {leak}",
+              file=sys.stderr)
     for name, df in frames.items():
         _write(df, outs[name])
+    write_json(spec, outs["spec"])
     write_json({"arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
                 "masked": bool(study.get("masked_dsmb", True))}, outs["arms"])
     write_json({"masked": bool(study.get("masked_dsmb", True)),
@@ -186,18 +201,23 @@ def _code_estimates(df: pl.DataFrame, study: dict) -> pl.DataFrame:
                                                                                          nulls_last=False)
 
 
-def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out) -> None:
+def _spec(path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out,
+                    spec_path) -> None:
     meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs))
     doc = content.open_document(pl.read_parquet(pooled_ard), pl.read_parquet(saes), pl.read_parquet(deaths),
-                                pl.read_parquet(compare_path) if compare_path else None, meta)
+                                pl.read_parquet(compare_path) if compare_path else None, meta, _spec(spec_path))
     write_document(doc, html_out, pdf_out)
 
 
 def run_closed_report(ard, saes, deaths, km, arms_json, compare_paths: dict | None, manifest_inputs, meta: dict,
-                      html_out, pdf_out) -> None:
+                      html_out, pdf_out, spec_path) -> None:
     arms = json.loads(Path(arms_json).read_text(encoding="utf-8"))
     meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), masked=arms["masked"])
     comp = _compare_parts(compare_paths)
     doc = content.closed_document(pl.read_parquet(ard), arms["arms"], pl.read_parquet(saes), pl.read_parquet(deaths),
-                                  pl.read_parquet(km), comp, meta)
+                                  pl.read_parquet(km), comp, meta, _spec(spec_path))
     write_document(doc, html_out, pdf_out)

@@ -56,6 +56,19 @@ def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: i
         plt.close(fig)
 
 
+def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
+    """The figure as PNG bytes (no metadata), for embedding in a report."""
+    import io
+
+    fig = plot.draw()
+    try:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, metadata=PNG_METADATA)
+        return buf.getvalue()
+    finally:
+        plt.close(fig)
+
+
 def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
     vis = sorted(ard.study["visits"], key=lambda v: v["avisitn"])
     pos = {v["label"]: float(v["avisitn"]) for v in vis}

@@ -26,6 +26,10 @@ PARAM_LABEL = {
     "CTPSCORE": "Child-Turcotte-Pugh score", "BILI": "Total bilirubin (umol/L)", "ALB": "Albumin (g/L)",
     "INR": "INR", "CREAT": "Creatinine (umol/L)", "SODIUM": "Sodium (mmol/L)", "IGA": "Immunoglobulin A (g/L)",
     "IGG": "Immunoglobulin G (g/L)", "IGM": "Immunoglobulin M (g/L)",
+    "ALT": "Alanine aminotransferase (U/L)", "AST": "Aspartate aminotransferase (U/L)",
+    "PLAT": "Platelets (10^9/L)", "WBC": "White blood cells (10^9/L)", "AFP": "Alpha-fetoprotein (ng/mL)",
+    "HGB": "Haemoglobin (g/L)", "GGT": "Gamma-glutamyltransferase (U/L)", "ALP": "Alkaline phosphatase (U/L)",
+    "CHE": "Cholinesterase (U/L)", "PTACT": "Prothrombin activity (%)", "HBVDNA": "HBV DNA (IU/mL)",
     "TFS": "Transplant-free survival", "OS": "Overall survival", "DECOMP": "Time to first new decompensation",
     "HCC": "Time to hepatocellular carcinoma", "LIVFAIL": "Time to liver failure",
     "TFS_DEATH": "Death without transplant", "TFS_LTX": "Liver transplant", "DECOMP_DEATH": "Death (competing)",
@@ -495,6 +499,138 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
                    if socs else [], notes)
 
 
+def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], cell) -> None:
+    """SOC rows (by decreasing Total frequency), each followed by its PT rows (``paramcd`` ``SOC|PT``)."""
+    codes = [c for c in ard.rows(analysis, population=pop)["paramcd"].unique().to_list() if c != "ANY"]
+
+    def freq(code):
+        v = ard.get(analysis, code, POOLED, "n_subjects", pop)
+        if v is None:  # AE_GRADE: subjects at any grade
+            v = sum(ard.get(analysis, code, POOLED, f"n_grade{g}", pop) or 0 for g in range(1, 6))
+        return -(v or 0)
+
+    socs = sorted((c for c in codes if "|" not in c), key=lambda c: (freq(c), c))
+    for soc in socs:
+        cell(soc, soc, 0)
+        pts = [c for c in codes if c.startswith(soc + "|")]
+        for pt in sorted(pts, key=lambda c: (freq(c), c)):
+            cell(soc, pt, 1)
+
+
+def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
+    pop = "SAFETY"
+    arms = ard.arms + [POOLED]
+    t = Table("ae_grade", "Treatment-emergent adverse events by system organ class, preferred term and worst "
+              "grade", POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term / Worst "
+              "grade", group_rows=False)
+    grades = [g for g in range(1, 6) if any((ard.get("AE_GRADE", c, POOLED, f"n_grade{g}", pop) or 0) > 0
+                                             for c in ard.rows("AE_GRADE")["paramcd"].unique().to_list())]
+
+    def add(group, code, indent):
+        label = "Any TEAE" if code == "ANY" else code.split("|")[-1]
+        anyg = [sum(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop) or 0 for g in range(1, 6)) for a in arms]
+        n = [ard.big_n(pop, a) for a in arms]
+        t.add(group, label, [F.fmt_n_pct(k, 100.0 * k / d if d else None) for k, d in zip(anyg, n)], indent)
+        for g in grades:
+            if not any(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop) for a in arms):
+                continue
+            t.add(group, f"Grade {g}", [F.fmt_n_pct(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop),
+                                                    ard.get("AE_GRADE", code, a, f"pct_grade{g}", pop))
+                                        for a in arms], indent + 1)
+
+    if ard.has("AE_GRADE", paramcd="ANY"):
+        add("", "ANY", 0)
+    _soc_pt_rows(t, ard, "AE_GRADE", pop, arms, add)
+    notes = ["n (%): subjects whose worst CTCAE grade of a TEAE in the category is the grade shown (% of the "
+             "safety population in the column); the first row of each category counts any grade. A grade with no "
+             "subject in any arm is not shown under that category."]
+    return _finish(t, ard, rule, ["AE_GRADE", "BIGN"], ard.methods("AE_GRADE"), notes)
+
+
+def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
+    pop = "SAFETY"
+    arms = ard.arms + [POOLED]
+    t = Table("sae_soc_pt", "Serious treatment-emergent adverse events by system organ class and preferred term",
+              POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term", group_rows=False)
+
+    def add(group, code, indent):
+        label = "Any serious TEAE" if code == "ANY" else code.split("|")[-1]
+        t.add(group, label, [_n_pct_e(ard, "SAE_INCIDENCE", code, a, pop) for a in arms], indent)
+
+    if ard.has("SAE_INCIDENCE", paramcd="ANY"):
+        add("", "ANY", 0)
+    _soc_pt_rows(t, ard, "SAE_INCIDENCE", pop, arms, add)
+    notes = ["n (%) [E]: subjects with at least one serious TEAE (% of the safety population in the column) "
+             "[events]. A subject counts once per system organ class and once per preferred term."]
+    return _finish(t, ard, rule, ["SAE_INCIDENCE", "BIGN"], ard.methods("SAE_INCIDENCE"), notes)
+
+
+def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
+    pop = "SAFETY"
+    arms = ard.arms + [POOLED]
+    t = Table("aesi", "Adverse events of special interest", POP_LABEL[pop], ard.header(pop))
+    labels = {}
+    for r in ard.rows("AESI", population=pop).iter_rows(named=True):
+        labels.setdefault(r["paramcd"], (r["method"] or "").removeprefix("AESI ").split(";")[0])
+    for code, label in labels.items():
+        t.add(label, "Subjects, n (%) [E]", [_n_pct_e(ard, "AESI", code, a, pop) for a in arms], 1)
+        cells = []
+        for a in arms:
+            md, lo, hi = (ard.get("AESI", code, a, s, pop) for s in ("onset_median", "onset_min", "onset_max"))
+            cells.append("" if md is None or F.is_missing(md) else f"{F.fmt_num(md, 1)} ({F.fmt_int(lo)}, "
+                                                                     f"{F.fmt_int(hi)})")
+        t.add(label, "Days from the most recent infusion to onset, median (min, max)", cells, 1)
+    notes = ["Treatment-emergent AEs matching the study's definition of each AE of special interest (preferred "
+             "terms, system organ classes or words in the preferred term; study config safety.aesi). Onset: days "
+             "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events."]
+    return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
+
+
+def table_death_causes(ard: ARD, rule: str = "tlf_death_causes") -> Table:
+    pop = "ITT"
+    arms = ard.arms + [POOLED]
+    t = Table("death_causes", "Deaths and liver transplants, and causes of death", POP_LABEL[pop], ard.header(pop))
+    for code, label in (("DEATH", "Deaths"), ("LTX", "Liver transplants"), ("DEATH OR LTX", "Death or liver "
+                                                                                              "transplant")):
+        if ard.has("DEATHS", paramcd=code):
+            t.add("", label, [F.fmt_n_pct(ard.get("DEATHS", code, a, "n", pop), ard.get("DEATHS", code, a, "pct", pop))
+                              for a in arms])
+    causes = ard.rows("DEATH_CAUSE", population=pop)["paramcd"].unique().to_list()
+
+    def freq(c):
+        return (c == "No fatal AE recorded", -(ard.get("DEATH_CAUSE", c, POOLED, "n", pop) or 0), c)
+
+    for c in sorted(causes, key=freq):
+        t.add("Cause of death (fatal adverse event)", c,
+              [F.fmt_n_pct(ard.get("DEATH_CAUSE", c, a, "n", pop), ard.get("DEATH_CAUSE", c, a, "pct", pop))
+               for a in arms], 1)
+    notes = ["n (%) of the ITT subjects in the column. Cause: the preferred term of each fatal adverse event "
+             "(a subject with two fatal AEs counts under both). Deaths and transplants up to the data cut."]
+    return _finish(t, ard, rule, ["DEATHS", "DEATH_CAUSE", "BIGN"], [], notes)
+
+
+def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
+    """The random-slope sensitivity model of the MMRM parameters: differences by visit."""
+    pop = "ITT"
+    t = Table("lmm", "Sensitivity analysis: random intercept and slope model, difference in change from "
+              "baseline by visit", POP_LABEL[pop], ["Comparison", "Difference (95% CI)", "SE", "p-value"],
+              stub_header="Parameter / visit")
+    rows = ard.rows("LMM_DIFF", population=pop)
+    for p in list(dict.fromkeys(rows["paramcd"].to_list())):
+        d = F.stat_decimals(p, "estimate")
+        have = set(rows.filter(pl.col("paramcd") == p)["avisit"].to_list())
+        for v in [v for v in ard.visits() if v in have]:
+            for r in (rows.filter((pl.col("paramcd") == p) & (pl.col("avisit") == v) & (pl.col("stat") == "estimate"))
+                      .iter_rows(named=True)):
+                g = lambda s, r=r: ard.get("LMM_DIFF", p, r["arm"], s, pop, v, r["comparator"])  # noqa: E731
+                t.add(param_label(p), v, [f"{r['arm']} vs {r['comparator']}",
+                                          F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d),
+                                          F.fmt_num(g("se"), F.stat_decimals(p, "se")), F.fmt_p(g("p"))], 1)
+    return _finish(t, ard, rule, ["LMM_DIFF"], ard.methods("LMM_DIFF"),
+                   ["Sensitivity analysis of the MMRM: linear mixed model with a random intercept and slope in time "
+                    "per subject; differences in the model-based mean change at each visit."])
+
+
 def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
     pop = "SAFETY"
     worst = ["LOW", "NORMAL", "HIGH", "Missing", "ALL"]
@@ -515,14 +651,14 @@ def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
                                      ard.get("LAB_SHIFT", f"{p}|{b}|{w}", arm, "pct", pop)) for w in worst]
                 t.add(g, f"Baseline {b}" if b != "ALL" else "Total", cells, 1)
     notes = ["Categories by the reference range (LOW < lower limit, HIGH > upper limit). Worst post-baseline: "
-             "HIGH for bilirubin and INR, LOW for albumin when ever reached, otherwise (and for the "
-             "immunoglobulins) the value furthest outside the range; Missing: no post-baseline value. "
-             "Percentages are of the subjects of the arm with the parameter measured."]
+             "HIGH for bilirubin, INR, ALT, AST, creatinine and AFP, LOW for albumin and platelets when ever "
+             "reached, otherwise (and for the other tests) the value furthest outside the range; Missing: no "
+             "post-baseline value. n (%): percentages are of the subjects of the arm with the test measured."]
     return _finish(t, ard, rule, ["LAB_SHIFT", "BIGN"], ard.methods("LAB_SHIFT"), notes)
 
 
 def _lab_order(code: str):
-    order = ["BILI", "ALB", "INR", "IGA", "IGG", "IGM"]
+    order = ["ALT", "AST", "BILI", "ALB", "INR", "CREAT", "SODIUM", "PLAT", "WBC", "AFP", "IGA", "IGG", "IGM"]
     p = code.split("|")[0]
     return (order.index(p) if p in order else 99, p)
 
@@ -649,6 +785,8 @@ TABLES = {
     "disposition": table_disposition, "baseline": table_baseline, "exposure": table_exposure,
     "km": table_km, "cif": table_cif, "ae_overview": table_ae_overview, "ae_soc_pt": table_ae_soc_pt,
     "lab_shift": table_lab_shift, "lab_abn": table_lab_abn, "subgroup": table_subgroup,
+    "ae_grade": table_ae_grade, "sae_soc_pt": table_sae_soc_pt, "aesi": table_aesi, "death_causes": table_death_causes,
+    "lmm": table_lmm,
 }
 
 

@@ -1,0 +1,117 @@
+"""The DSMB reports of the bundled RCT cut, as a DSMB member reads them (issue: reports a DSMB can
+act on). One DAG run on a copy of the bundled cut in which three AE terms name the treatment in
+near-miss spellings (the arm code, a space for the hyphen, a non-breaking hyphen U+2011):
+
+- masked closed-report data: every comparison's estimate inside its CI, and the sensitivity and
+  subgroup analyses point the same way as the primary MMRM;
+- both PDFs: CONFIDENTIAL, the study id and the cut date on every page, page x of y, numbered
+  tables, no count printed as "182.000";
+- the closed report holds the KM figure with risk table and CI, the forest plot, the safety-lab
+  shift tables, AEs by worst grade, SAEs by SOC/PT and causes of death;
+- the near-miss terms are findings (open_redactions.csv) and absent from the open report, which
+  is still made; the closed report keeps them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from pypdf import PdfReader
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml"
+BUNDLED = ROOT / "data" / "UCMSC-DC-RCT" / "2025-06-30"
+NEAR_MISS = ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells", "Death after UC\u2011MSC"]
+
+pytestmark = pytest.mark.workflow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dsmb")
+    cut = tmp / "2025-06-30"
+    shutil.copytree(BUNDLED, cut)
+    ae = pl.read_csv(cut / "ae.csv", infer_schema=False)
+    ae = ae.with_columns(pl.when(pl.int_range(pl.len()) < 3).then(
+        pl.Series([*NEAR_MISS, *[None] * (ae.height - 3)])).otherwise(pl.col("AETERM")).alias("AETERM"),
+        pl.when(pl.int_range(pl.len()) < 3).then(pl.Series([*NEAR_MISS, *[None] * (ae.height - 3)]))
+        .otherwise(pl.col("AEDECOD")).alias("AEDECOD"))
+    ae.write_csv(cut / "ae.csv")
+    res, rep = tmp / "results" / "UCMSC-DC-RCT" / "2025-06-30", tmp / "reports" / "UCMSC-DC-RCT" / "2025-06-30"
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--snakefile",
+                          str(ROOT / "Snakefile"), "--config", f"study={STUDY}", f"cut={cut}",
+                          f"results_dir={tmp / 'results'}", f"reports_dir={tmp / 'reports'}", "--",
+                          str(rep / "dsmb_open.pdf"), str(rep / "dsmb_closed.pdf")],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-4000:]
+    return res, rep
+
+
+def _pages(pdf: Path) -> list[str]:
+    return [p.extract_text() or "" for p in PdfReader(str(pdf)).pages]
+
+
+def test_masked_comparisons_lie_inside_their_ci_and_agree_with_the_primary(run):
+    res, _ = run
+    ard = pl.read_parquet(res / "closed" / "ard.parquet").filter(pl.col("comparator") != "")
+    wide = ard.pivot(on="stat", index=["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time"],
+                     values="value")
+    for point in ("estimate", "hr"):
+        w = wide.filter(pl.col(point).is_not_null())
+        assert w.height > 0
+        assert w.filter((pl.col(point) < pl.col("lower")) | (pl.col(point) > pl.col("upper"))).height == 0
+    at = wide.filter(pl.col("avisit") == "WEEK 24")
+    primary = at.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELD"))["estimate"][0]
+    lmm = at.filter((pl.col("analysis") == "LMM_DIFF") & (pl.col("paramcd") == "MELD"))["estimate"][0]
+    sub = at.filter((pl.col("analysis") == "SUBGROUP") & (pl.col("paramcd") == "MELD|ALL"))["estimate"][0]
+    assert primary * lmm > 0 and primary * sub > 0
+    assert set(ard["arm"]) | set(ard["comparator"]) <= {"Arm A", "Arm B"}
+
+
+@pytest.mark.parametrize("kind", ["open", "closed"])
+def test_every_page_carries_document_control(run, kind):
+    _, rep = run
+    pages = _pages(rep / f"dsmb_{kind}.pdf")
+    assert len(pages) > 5
+    for i, text in enumerate(pages, 1):
+        assert "CONFIDENTIAL" in text and "UCMSC-DC-RCT" in text and "2025-06-30" in text, i
+        assert f"page {i} of {len(pages)}" in text, i
+        assert kind.upper() + " REPORT" in text
+    full = "\n".join(pages)
+    assert "Table 1. " in full and "List of tables" in full
+    # counts as integers (a median change of 0.000 at 3 decimals is a statistic, not a count)
+    assert not re.search(r"\b[1-9]\d*\.000\b", full), re.search(r".{40}\b[1-9]\d*\.000\b.{20}", full)
+
+
+def test_closed_report_has_the_figures_and_safety_tables_a_dsmb_needs(run):
+    _, rep = run
+    full = "\n".join(_pages(rep / "dsmb_closed.pdf"))
+    for needle in ("Kaplan-Meier estimate with 95% CI and numbers at risk", "Forest plot of the treatment effect",
+                   "Shift from baseline to the worst post-baseline", "Alanine aminotransferase",
+                   "Creatinine", "Alpha-fetoprotein", "Platelets", "Sodium",
+                   "preferred term and worst grade", "Serious treatment-emergent adverse events by system organ class",
+                   "Cause of death", "Adverse events of special interest", "PRIMARY ENDPOINT"):
+        assert needle in full, needle
+    html = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
+    assert 'style="padding-left:20px"' in html  # PT rows indented under their SOC
+
+
+def test_near_miss_treatment_terms_are_redacted_from_the_open_report_only(run):
+    res, rep = run
+    found = pl.read_csv(res / "dsmb" / "open_redactions.csv")
+    assert found.height >= 3 and set(found["column"]) >= {"AEDECOD"}
+    assert {"file", "row", "column", "term"} <= set(found.columns)
+    open_text = "\n".join(_pages(rep / "dsmb_open.pdf")) + (rep / "dsmb_open.html").read_text(encoding="utf-8")
+    folded = re.sub(r"[\W_]+", "", open_text.casefold())
+    for term in NEAR_MISS:  # the study id UCMSC-DC-RCT names the treatment too, so whole phrases are sought
+        assert re.sub(r"[\W_]+", "", term.casefold()) not in folded, term
+    assert "ucmsccells" not in folded and "afterucmsc" not in folded
+    assert "[treatment term redacted]" in open_text
+    closed = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
+    assert "Reaction to UC MSC cells" in closed
