@@ -31,8 +31,10 @@ def test_html_is_self_contained_and_stamped():
     assert not re.search(r"""(src|href)\s*=\s*["'](https?:|//)""", h)
     assert "@import" not in h and "<script" not in h
     assert 'src="data:image/png;base64,' in h
-    stamp = f"CLOSED REPORT | ZOO-1 | data cut 2025-06-30 | hepatrial 9.9.9 | input manifest sha256 {HASH}"
-    assert h.count(stamp) == 2  # the fixed banner (repeats on printed pages) and the footer
+    band = "CLOSED REPORT | CONFIDENTIAL | ZOO-1 | data cut 2025-06-30 | report version 1.0"
+    assert h.count(band) == 2  # the fixed banner (repeats on printed pages) and the footer
+    assert f"{band} | hepatrial 9.9.9 | input manifest sha256 {HASH}" in h
+    assert 'id="Table-1">Table 1. Long table' in h and "List of tables" in h and "List of figures" in h
     assert "&lt;tags&gt; &amp;" in h
 
 
@@ -51,9 +53,10 @@ def test_pdf_every_page_stamped_and_byte_reproducible(tmp_path, monkeypatch):
     text = pdf_text(tmp_path / "a.pdf")
     pages = [p for p in text.split("\f") if p.strip()]
     assert len(pages) >= 3
-    for p in pages:
-        assert "OPEN REPORT | ZOO-1 | data cut 2025-06-30 | hepatrial 9.9.9" in p
-        assert f"input manifest sha256 {HASH}" in p
+    for i, p in enumerate(pages, 1):
+        assert "OPEN REPORT | CONFIDENTIAL | ZOO-1 | data cut 2025-06-30 | report version 1.0" in p
+        assert f"input manifest sha256 {HASH[:16]}" in p and f"page {i} of {len(pages)}" in p
+    assert f"Input manifest SHA-256 {HASH}" in text.replace("\n", " ") and "hepatrial 9.9.9" in text
     assert 'A "quoted" #title [with] $specials$' in text
 
 
@@ -62,13 +65,34 @@ def test_generated_date_only_from_source_date_epoch(monkeypatch):
     assert generated_date() == ""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1750000000")
     assert generated_date() == "2025-06-15"
-    assert "Generated 2025-06-15." in to_html(_doc())
+    assert "<td>Generated</td><td>2025-06-15</td>" in to_html(_doc())
 
 
-def test_rounding_is_half_away_from_zero():
-    assert content.fmt(2.675, 2) == "2.68" and content.fmt(-0.05, 1) == "-0.1" and content.fmt(-0.04, 1) == "0.0"
-    assert content.fmt(float("nan")) == "NE" and content.n_pct(0, 0.0) == "0" and content.n_pct(3, 37.5) == "3 (37.5)"
-    assert content.fmt_p(0.0004) == "<0.001" and content.fmt_p(0.9996) == ">0.999"
+def test_tlf_tables_keep_their_groups_and_indentation_in_the_report():
+    from hepatrial.tlf.tables import Table as TlfTable
+
+    t = TlfTable("x", "AEs", "Safety population", ["Arm A (N=3)"], stub_header="SOC / PT", group_rows=False)
+    t.add("Infections", "Infections", ["1 (33.3)"], 0)
+    t.add("Infections", "Sepsis", ["1 (33.3)"], 1)
+    g = TlfTable("y", "MMRM", "ITT", ["Arm A (N=3)"])
+    g.add("WEEK 4", "n", ["3"], 1)
+    g.add("WEEK 4", "LS mean (SE)", ["-1.23 (0.457)"], 1)
+    r, q = content.from_tlf(t), content.from_tlf(g)
+    assert r.rows == [["Infections", "1 (33.3)"], ["Sepsis", "1 (33.3)"]] and r.indents == [0, 1] and not r.groups
+    assert q.rows[0] == ["WEEK 4", ""] and q.groups == {0} and q.indents == [0, 1, 1]
+    h = to_html(Document("CLOSED", "S", "", "2025-01-01", "1", HASH, [Section("s", [r, q])]))
+    assert '<td style="padding-left:20px">Sepsis</td>' in h and '<tr class="grp"><td colspan="2">WEEK 4</td>' in h
+
+
+def _spec(by_arm: bool) -> dict:
+    from hepatrial.report.blinding import presentation_spec
+
+    study = {"study": {"id": "S", "design": "parallel"}, "masked_dsmb": True,
+             "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
+             "visits": [{"label": "WEEK 24", "avisitn": 24}], "strata": [], "scores": {"meld_primary": "MELD"},
+             "endpoints": {"primary_visit": "WEEK 24", "tte": ["OS"], "mmrm_params": [{"paramcd": "MELD"}]},
+             "planned_infusions": 3, "ae": {"followup_days": 28}, "populations": {}}
+    return presentation_spec(study, by_arm)
 
 
 def test_empty_analyses_say_not_available():
@@ -76,24 +100,29 @@ def test_empty_analyses_say_not_available():
                                  "time": pl.Float64, "stat": pl.Utf8, "value": pl.Float64, "method": pl.Utf8})
     saes = pl.DataFrame(schema={"USUBJID": pl.Utf8})
     doc = content.open_document(empty, saes, saes, None, {"study_id": "S", "cut_date": "2025-01-01", "version": "1",
-                                                          "manifest_hash": HASH, "planned_subjects": 10})
+                                                          "manifest_hash": HASH, "planned_subjects": 10}, _spec(False))
     h = to_html(doc)
     assert h.count(content.NA) >= 4
     assert "Listing of serious adverse events: none in this cut." in h
 
 
-def test_closed_report_lists_analyses_it_has_no_section_for():
+def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
     from hepatrial.ard import ard_rows, finalise
 
-    ard = finalise(ard_rows([{"analysis": "SUBGROUP", "paramcd": "MELD|SEX=F", "population": "ITT", "arm": "Arm A",
-                              "comparator": "Arm B", "stat": "estimate", "value": -1.25, "method": "ANCOVA"}]))
+    spec = _spec(True)
+    a, b = spec["arms"][0]["label"], spec["arms"][1]["label"]
+    rows = [{"analysis": "SUBGROUP", "paramcd": "MELD|SEX=F", "population": "ITT", "arm": a, "comparator": b,
+             "avisit": "WEEK 24", "stat": s, "value": v, "method": "ANCOVA"}
+            for s, v in (("estimate", -1.25), ("lower", -2.5), ("upper", 0.0), ("p", 0.05), ("n", 12.0))]
     empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
     km = pl.DataFrame(schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64})
-    arms = [{"display": "Arm A", "colour": "#000000"}, {"display": "Arm B", "colour": "#111111"}]
-    doc = content.closed_document(ard, arms, empty, empty, km, None, {"study_id": "S", "cut_date": "2025-01-01",
-                                                                     "version": "1", "manifest_hash": HASH})
+    arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
+    doc = content.closed_document(finalise(ard_rows(rows)), arms, empty, empty, km, None,
+                                  {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
+                                  spec)
     h = to_html(doc)
-    assert "SUBGROUP (1 rows)" in h and "<td>MELD|SEX=F</td><td>Arm A</td><td>Arm B</td>" in h and "-1.250" in h
+    assert "by subgroup (ANCOVA)" in h and "-1.3 (-2.5, 0.0)" in h and "SUBGROUP (1 rows)" not in h
+    assert "Forest plot" in h
 
 
 def test_closed_report_cut_to_cut_section_lists_new_events_changes_and_estimate_movement():
@@ -115,10 +144,10 @@ def test_closed_report_cut_to_cut_section_lists_new_events_changes_and_estimate_
     arms = [{"display": "Arm A", "colour": "#000000"}, {"display": "Arm B", "colour": "#111111"}]
     doc = content.closed_document(empty_ard(), arms, empty, empty, km, comp,
                                   {"study_id": "S", "cut_date": "2025-06-30", "version": "1", "manifest_hash": HASH,
-                                   "previous_cut": "2025-03-31"})
+                                   "previous_cut": "2025-03-31"}, _spec(True))
     h = to_html(doc).split("Changes since the previous data cut</h2>")[1]
     assert "Previous data cut: 2025-03-31" in h
     assert '<td>S-9</td><td class="n">02</td><td>Arm B</td>' in h
     assert "<td>DEATH</td><td>S-2</td><td>Arm A</td>" in h
     assert "<td>AETOXGR</td><td class=\"n\">2</td><td class=\"n\">3</td>" in h
-    assert '<td>p</td><td class="n">0.200</td><td class="n">&lt;0.001</td><td class="n">-0.200</td>' in h
+    assert '<td>p</td><td class="n">0.200</td><td class="n">&lt;0.001</td><td></td>' in h

@@ -11,10 +11,11 @@ import polars as pl
 
 from hepatrial.analysis import baseline as B
 from hepatrial.analysis.descriptive import describe_by_visit
-from hepatrial.analysis.safety import ae_summaries, disposition
+from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.analysis.survival import survival_ard
 from hepatrial.ard import ard_rows, finalise
 from hepatrial.config import load_study
+from hepatrial.report.summaries import summarise_death_causes, summarise_deaths
 
 STUDY_YAML = """
 study: {id: LIT, design: %s}
@@ -196,12 +197,31 @@ def build_ard(st: dict) -> pl.DataFrame:
     parts = [B.big_n(sl, st), B.baseline_characteristics(sl, st), B.exposure(sl, st), B.lab_shift(lb, sl, st),
              B.lab_abnormal(lb, sl, st), B.shift_ctp(eff, sl, st), B.subgroup_effects(eff, sl, st),
              describe_by_visit(eff, "MELD", st), describe_by_visit(lb, "BILI", st),
-             ae_summaries(adae(), sl, st), disposition(sl, st)]
+             ae_summaries(adae(), sl, st), disposition(sl, st), aesi_summaries(adae(), sl, ex(), st),
+             summarise_deaths(sl, st), summarise_death_causes(sl, adae(), st)]
     for p in ("TFS", "DECOMP"):
         parts.append(survival_ard(adtte(), st, p)[0])
     if st["study"]["design"] == "parallel":
         parts.append(mmrm_rows())
+        parts.append(lmm_rows())
     return finalise(pl.concat(parts, how="vertical"))
+
+
+def ex() -> pl.DataFrame:
+    """One infusion per dosed subject on 2024-01-11 (the AEs start on 2024-01-12: onset day 1)."""
+    return pl.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4", "S5"], "EXSTDTC": ["2024-01-11"] * 5})
+
+
+def lmm_rows() -> pl.DataFrame:
+    """LMM_DIFF rows in the contract's layout (the model itself is tested in test_lmm)."""
+    rows = []
+    for visit, est in {"WEEK 4": -1.111, "WEEK 8": -2.222}.items():
+        for stat, v in (("estimate", est), ("se", 0.5432), ("lower", est - 1.0646), ("upper", est + 1.0646),
+                        ("p", 0.0411 if visit == "WEEK 4" else 0.0001)):
+            rows.append({"analysis": "LMM_DIFF", "paramcd": "MELD", "population": "ITT", "arm": "UC-MSC",
+                         "comparator": "Placebo", "avisit": visit, "stat": stat, "value": v,
+                         "method": "random intercept and slope LMM"})
+    return ard_rows(rows)
 
 
 def km_step(st: dict, paramcd: str = "TFS") -> pl.DataFrame:

@@ -6,7 +6,8 @@ A subject counts once per category however many events; ``n_events`` counts even
 
 - ``AE_GRADE``: treatment-emergent AEs by worst CTCAE grade per subject. ``paramcd`` ``ANY`` (any
   TEAE), ``<SOC>`` and ``<SOC>|<PT>``; stats ``n_grade<g>`` and ``pct_grade<g>`` (g = 1..5, the
-  subject's worst grade in the category), ``n_grade_missing`` (no grade recorded).
+  subject's worst grade in the category), ``n_grade_missing`` (no grade recorded), ``n_any`` and
+  ``pct_any`` (subjects with any TEAE in the category).
 - ``SAE_INCIDENCE``: serious TEAEs, ``paramcd`` ``ANY``, ``<SOC>`` and ``<SOC>|<PT>``; ``n_subjects``,
   ``pct``, ``n_events``.
 - ``AESI``: AEs of special interest from the study config (``safety.aesi``: preferred terms, words
@@ -105,6 +106,11 @@ def _grade_rows(ae: pl.DataFrame, denom: dict, population: str, arms: list[str])
                              "stat": f"pct_grade{g}", "value": 100.0 * n / d if d else None, "method": method})
             rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
                          "stat": "n_grade_missing", "value": idx.get((arm, cat, None), 0), "method": method})
+            n_any = sum(v for (a, c, _), v in idx.items() if a == arm and c == cat)
+            rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
+                         "stat": "n_any", "value": n_any, "method": method})
+            rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
+                         "stat": "pct_any", "value": 100.0 * n_any / d if d else None, "method": method})
     return rows
 
 

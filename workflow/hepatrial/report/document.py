@@ -152,7 +152,7 @@ def _html_table(b: Table, label: str) -> list[str]:
             out.append(f'<tr class="grp"><td colspan="{len(b.columns)}">{e(r[0])}</td></tr>')
             continue
         ind = (b.indents or [0] * len(b.rows))[i]
-        first = f'<td style="padding-left:{6 + 14 * ind}px">{e(str(r[0]))}</td>' if r else ""
+        first = (f'<td style="padding-left:{6 + 14 * ind}px">{e(str(r[0]))}</td>' if ind else _cell(r[0])) if r else ""
         out.append("<tr>" + first + "".join(_cell(v) for v in r[1:]) + "</tr>")
     out.append("</tbody></table>")
     if b.note:

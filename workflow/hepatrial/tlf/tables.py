@@ -506,7 +506,7 @@ def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], c
     def freq(code):
         v = ard.get(analysis, code, POOLED, "n_subjects", pop)
         if v is None:  # AE_GRADE: subjects at any grade
-            v = sum(ard.get(analysis, code, POOLED, f"n_grade{g}", pop) or 0 for g in range(1, 6))
+            v = ard.get(analysis, code, POOLED, "n_any", pop)
         return -(v or 0)
 
     socs = sorted((c for c in codes if "|" not in c), key=lambda c: (freq(c), c))
@@ -528,9 +528,8 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
 
     def add(group, code, indent):
         label = "Any TEAE" if code == "ANY" else code.split("|")[-1]
-        anyg = [sum(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop) or 0 for g in range(1, 6)) for a in arms]
-        n = [ard.big_n(pop, a) for a in arms]
-        t.add(group, label, [F.fmt_n_pct(k, 100.0 * k / d if d else None) for k, d in zip(anyg, n)], indent)
+        t.add(group, label, [F.fmt_n_pct(ard.get("AE_GRADE", code, a, "n_any", pop),
+                                         ard.get("AE_GRADE", code, a, "pct_any", pop)) for a in arms], indent)
         for g in grades:
             if not any(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop) for a in arms):
                 continue
