@@ -125,7 +125,7 @@ from scipy import optimize, special
 
 __all__ = [
     "ALPHA_SPENDING", "BETA_SPENDING", "GSDesign", "LookStatistics", "conditional_power",
-    "gsd_ard_rows", "gsd_design", "look_statistics", "monitoring_fractions",
+    "gsd_ard_rows", "gsd_design", "look_statistics", "monitor", "monitoring_fractions",
     "predictive_power", "spending",
 ]
 
@@ -457,8 +457,8 @@ def gsd_design(info_fracs: Sequence[float], alpha: float = 0.025, beta: float = 
     """
     if sided not in (1, 2):
         raise ValueError("sided must be 1 or 2")
-    if not 0 < alpha < 1 / sided or not 0 < beta < 1 - alpha / sided:
-        raise ValueError("need 0 < alpha < 1/sided and 0 < beta < 1 - alpha/sided")
+    if not 0 < alpha / sided < 0.5 or not 0 < beta < 1 - alpha / sided:
+        raise ValueError("need 0 < alpha/sided < 0.5 and 0 < beta < 1 - alpha/sided")
     if efficacy not in ALPHA_SPENDING:
         raise ValueError(f"efficacy spending must be one of {ALPHA_SPENDING}")
     if futility is not None:
@@ -736,6 +736,29 @@ def look_statistics(design: GSDesign, z: Sequence[float], estimate: Sequence[flo
             z_efficacy=c, z_futility=f, rci_lower=float(lo), rci_upper=float(hi),
             cp_trend=cp_t, cp_design=cp_d, pp=pp, decision=text, decision_code=code))
     return out
+
+
+def monitor(design: GSDesign, info_fracs: Sequence[float], z: Sequence[float],
+            estimate: Sequence[float], se: Sequence[float], design_effect: float | None = None,
+            remaining: Sequence[float] | None = None, final: bool = False,
+            use_futility: bool = True) -> tuple[GSDesign, list[LookStatistics]]:
+    """Recompute ``design`` at the observed looks and compute their statistics.
+
+    ``info_fracs``, ``z``, ``estimate``, ``se``: one value per look done so far (fractions of
+    the planned maximum information). ``final``: the last observed look is the final analysis
+    (it spends all remaining alpha whatever its fraction); otherwise the looks still to come
+    are ``remaining`` (default: see :func:`monitoring_fractions`). Returns the recomputed design
+    (its first ``len(z)`` looks are the observed ones) and :func:`look_statistics`.
+    """
+    obs = np.asarray(info_fracs, dtype=float).ravel()
+    if final:
+        fr = obs
+    else:
+        fr = monitoring_fractions(design, obs, remaining)
+    updated = design.at_fractions(fr, final=True)
+    if updated.n_looks < obs.size or not np.allclose(updated.info_fracs[:obs.size], obs):
+        raise ValueError("observed fractions do not fit the design")
+    return updated, look_statistics(updated, z, estimate, se, design_effect, use_futility)
 
 
 # ---------------------------------------------------------------------------------------------
