@@ -59,8 +59,8 @@ quadrature nodes from look to look,
 (truncated to the mean :math:`\pm 8`, mass outside < 1e-15) is split into panels no wider than
 0.5 and than half the standard deviation of the next increment kernel, each with a
 10-point Gauss-Legendre rule: the integrands are smooth (analytic) on the interval, so the rule
-converges geometrically; crossing probabilities are exact to about 1e-13 (checked by doubling
-the nodes in the unit tests). Every density update is one matrix-vector product (vectorised);
+converges geometrically; crossing probabilities are converged to about 1e-13 (bounds move by
+< 1e-10 when the nodes are doubled, a unit test). Every density update is one matrix-vector product (vectorised);
 bounds are found by Brent's method to 1e-12 (rpact uses a 91-point Newton-Cotes rule and
 bisection to 1e-8). Nothing is simulated.
 
