@@ -159,7 +159,8 @@ def test_integration_is_converged(monkeypatch):
                {"info_fracs": [0.25, 0.6, 0.8, 1], "futility": "bsOF"},
                {"info_fracs": [0.3, 0.31, 1], "efficacy": "asP", "futility": "bsP",
                 "binding": True},
-               {"info_fracs": [0.5, 1], "sided": 2, "alpha": 0.05}]
+               {"info_fracs": [0.5, 1], "sided": 2, "alpha": 0.05},
+               {"info_fracs": [0.5, 0.51, 1], "futility": "bsOF"}]  # close looks
     base = [gsd_design(**kw) for kw in designs]
     monkeypatch.setattr(gsd, "_PANEL", 0.25)
     monkeypatch.setattr(gsd, "_PANEL_PER_SD", 0.25)
