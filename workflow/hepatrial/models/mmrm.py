@@ -119,19 +119,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import scipy.linalg as sla
-from scipy import optimize
 
-from ..errors import ConvergenceError, DataContractError
-from .mmrm_core import Design, Engine, build_patterns
-from .mmrm_cov import STRUCTURES, CovStructure
-from .mmrm_infer import (
-    kr_adjusted_vcov,
-    kr_df,
-    satterthwaite_1d,
-    satterthwaite_md,
-    t_summary,
-)
+from ..errors import DataContractError
+from .mmrm_core import Design, build_patterns
+from .mmrm_cov import STRUCTURES, canonical_name
+from .mmrm_fit import DF_METHODS, FitCore, check_converged, newton_polish, optimise
+from .mmrm_infer import t_summary
 
 _DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,
                 "se": pl.Float64, "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
@@ -141,9 +134,6 @@ _DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimat
 class MMRMDataError(DataContractError, ValueError):
     """The data cannot be analysed by the MMRM as specified (unknown visit or arm level,
     duplicate subject-visit rows, rank-deficient fixed-effects design, ...)."""
-
-
-DF_METHODS = ("satterthwaite", "kenward_roger", "kenward_roger_full", "residual", "asymptotic")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,143 +299,10 @@ def _build_design(data, response, subject, visit, visit_order, arm, arm_levels, 
     return design, meta, Xr, y, sidx, vis
 
 
-def _empirical_cov(Xr, y, sidx, vis, ns, T, groups_of_subject, n_groups):
-    """Pairwise-complete covariance of OLS residuals (per covariance group), made PD."""
-    beta = np.linalg.solve(Xr.T @ Xr, Xr.T @ y)
-    r = y - Xr @ beta
-    out = []
-    for g in range(n_groups):
-        R = np.zeros((ns, T))
-        Mk = np.zeros((ns, T))
-        R[sidx, vis] = r
-        Mk[sidx, vis] = 1.0
-        keep = groups_of_subject == g
-        R, Mk = R[keep], Mk[keep]
-        cnt = Mk.T @ Mk
-        with np.errstate(invalid="ignore", divide="ignore"):
-            S = (R.T @ R) / cnt
-        var = np.diag(S).copy()
-        good = np.isfinite(var) & (var > 0)
-        fill = np.nanmean(var[good]) if good.any() else max(np.var(r), 1e-8)
-        var[~good] = fill
-        sd = np.sqrt(var)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            C = S / np.outer(np.sqrt(np.abs(np.diag(S))), np.sqrt(np.abs(np.diag(S))))
-        C[~np.isfinite(C)] = 0.0
-        C = np.clip(C, -0.99, 0.99)
-        np.fill_diagonal(C, 1.0)
-        w, U = np.linalg.eigh(C)
-        w = np.clip(w, 1e-3, None)
-        C = U @ np.diag(w) @ U.T
-        d = np.sqrt(np.diag(C))
-        C = C / np.outer(d, d)
-        out.append(C * np.outer(sd, sd))
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# optimisation
-# ----------------------------------------------------------------------------------------------
-def _newton_polish(eng: Engine, theta, max_iter=30, tol=1e-12):
-    """Newton steps on the observed Hessian with step halving; returns theta, H, decrement."""
-    cur = eng.evaluate(theta, grad=True)
-    H = None
-    dec = np.inf
-    for _ in range(max_iter):
-        H = eng.hessian(theta)
-        if not np.all(np.isfinite(H)):
-            return theta, H, np.inf
-        try:
-            c = sla.cho_factor(-H)
-        except np.linalg.LinAlgError:
-            return theta, H, np.inf
-        step = sla.cho_solve(c, cur["grad"])
-        dec = float(cur["grad"] @ step)
-        if dec < tol:
-            break
-        t = 1.0
-        improved = False
-        while t > 1e-6:
-            cand = eng.evaluate(theta + t * step, grad=True)
-            if np.isfinite(cand["ll"]) and cand["ll"] >= cur["ll"] - 1e-12 * abs(cur["ll"]):
-                theta, cur, improved = theta + t * step, cand, True
-                break
-            t /= 2
-        if not improved:
-            break
-    H = eng.hessian(theta)
-    try:
-        c = sla.cho_factor(-H)
-        dec = float(cur["grad"] @ sla.cho_solve(c, cur["grad"]))
-    except (np.linalg.LinAlgError, ValueError):
-        dec = np.inf
-    return theta, H, dec
-
-
-def _check(eng: Engine, theta, H, dec, tol_dec=1e-8):
-    for S in eng.sigmas(theta):
-        ev = np.linalg.eigvalsh(S)
-        if not np.all(np.isfinite(ev)) or ev.min() <= 1e-8 * ev.max():
-            return False, "fitted covariance matrix is singular (boundary)"
-    if not np.all(np.isfinite(H)) or not np.isfinite(dec):
-        return False, "Hessian not negative definite or not finite"
-    w = np.linalg.eigvalsh(-H)
-    if w.min() <= 1e-10 * max(w.max(), 1e-300):
-        return False, "Hessian not negative definite"
-    if dec > tol_dec:
-        return False, f"gradient not zero (Newton decrement {dec:.3g})"
-    return True, "converged"
-
-
-def _optimise(eng: Engine, theta0, methods=("BFGS", "L-BFGS-B", "Nelder-Mead", "trust-constr")):
-    N = max(eng.N, 1)
-    q = theta0.size
-
-    def fun(th):
-        r = eng.evaluate(th, grad=True)
-        if not np.isfinite(r["ll"]):
-            return 1e300, np.zeros_like(th)
-        return -r["ll"] / N, -r["grad"] / N
-
-    def f_only(th):
-        return fun(th)[0]
-
-    best = np.asarray(theta0, dtype=float)
-    best_f = f_only(best)
-    log = []
-    for m in methods:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if m == "Nelder-Mead":
-                    res = optimize.minimize(f_only, best, method=m, options={
-                        "maxfev": 200 * q, "xatol": 1e-9, "fatol": 1e-13, "adaptive": True})
-                elif m == "trust-constr":
-                    res = optimize.minimize(fun, best, jac=True, method=m,
-                                            hess=optimize.BFGS(),
-                                            options={"maxiter": 500, "gtol": 1e-10})
-                elif m == "L-BFGS-B":
-                    res = optimize.minimize(fun, best, jac=True, method=m, options={
-                        "maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
-                else:
-                    res = optimize.minimize(fun, best, jac=True, method=m,
-                                            options={"maxiter": 5000, "gtol": 1e-9})
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            log.append((m, f"failed: {exc}"))
-            continue
-        if np.isfinite(res.fun) and res.fun <= best_f:
-            best, best_f = np.asarray(res.x, float), float(res.fun)
-        theta, H, dec = _newton_polish(eng, best)
-        ok, msg = _check(eng, theta, H, dec)
-        log.append((m, msg))
-        if ok:
-            return theta, H, True, m, log
-        if f_only(theta) <= best_f:
-            best, best_f = theta, f_only(theta)
-        if "singular" in msg:
-            # likelihood increases towards the boundary: no optimiser can fix this
-            break
-    return best, None, False, None, log
+# optimiser helpers live in mmrm_fit (names kept for callers of the old private API)
+_newton_polish = newton_polish
+_check = check_converged
+_optimise = optimise
 
 
 # ----------------------------------------------------------------------------------------------
@@ -491,7 +348,7 @@ class MMRM:
     def __init__(self, covariance="UN", method="REML", df="satterthwaite",
                  fallback=("UN", "TOEPH", "AR1H", "CS"), group_covariance=False,
                  lsmeans_weights="equal", alpha=0.05):
-        self.covariance = covariance.upper()
+        self.covariance = canonical_name(covariance)
         if self.covariance not in STRUCTURES:
             raise ValueError(f"covariance must be one of {STRUCTURES}")
         self.method = method.upper()
@@ -502,7 +359,7 @@ class MMRM:
         if df.startswith("kenward") and self.method != "REML":
             raise ValueError("Kenward-Roger requires method='REML'")
         self.df = df
-        self.fallback = tuple(s.upper() for s in (fallback or ()))
+        self.fallback = tuple(canonical_name(s) for s in (fallback or ()))
         self.group_covariance = bool(group_covariance)
         if lsmeans_weights not in ("equal", "proportional"):
             raise ValueError("lsmeans_weights must be 'equal' or 'proportional'")
@@ -538,131 +395,53 @@ class MMRM:
         self
         """
         covariates, factors = list(covariates or ()), list(factors or ())
-        design, meta, Xr, y, sidx, vis = _build_design(
+        design, meta, *_ = _build_design(
             data, response, subject, visit, visit_order, arm, arm_levels, reference,
             covariates, factors, self.group_covariance)
-        T = len(meta.visit_levels)
         n_groups = len(meta.coding_arms) if self.group_covariance else 1
-        S_emp = _empirical_cov(Xr, y, sidx, vis, design.subjects.size, T, design.group,
-                               n_groups)
-        seq = [self.covariance] + [s for s in self.fallback if s != self.covariance]
-        attempts = []
-        for name in seq:
-            structs = [CovStructure(name, T) for _ in range(n_groups)]
-            eng = Engine(design, structs, reml=self.method == "REML")
-            theta0 = np.concatenate([s.start(S) for s, S in zip(structs, S_emp)])
-            theta, H, ok, opt, log = _optimise(eng, theta0)
-            attempts.append((name, log))
-            if ok:
-                break
-        else:
-            raise ConvergenceError(
-                "MMRM did not converge under any covariance structure: "
-                + "; ".join(f"{n}: {lg[-1][1] if lg else 'no attempt'}" for n, lg in attempts))
-
-        self.fit_attempts_ = attempts
-        self.covariance_used_ = name
+        core = FitCore(design, self.covariance, n_groups, reml=self.method == "REML",
+                       df=self.df, fallback=self.fallback, y_scale=meta.y_scale)
+        self._core = core
+        self.fit_attempts_ = core.fit_attempts
+        self.covariance_used_ = core.covariance_used
         self.converged_ = True
-        self.optimizer_ = opt
-        self._design, self._meta, self._engine = design, meta, eng
-        self._names = dict(response=response, subject=subject, visit=visit, arm=arm)
-        ev = eng.evaluate(theta)
-        self.theta_ = theta
-        self.hessian_ = H
-        self.theta_vcov_ = np.linalg.inv(-H)
-        sc = meta.y_scale
-        self.response_scale_ = sc
-        self.beta_ = ev["beta"] * sc
+        self.optimizer_ = core.optimizer
+        self._design, self._meta, self._engine = design, meta, core.engine
+        self._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
+        self.theta_ = core.theta
+        self.hessian_ = core.hessian
+        self.theta_vcov_ = core.theta_vcov
+        self.response_scale_ = meta.y_scale
+        self.beta_ = core.beta
         self.coef_names_ = design.col_names
-        self.vcov_model_ = ev["M"] * sc ** 2
-        S = [Sg * sc ** 2 for Sg in ev["S"]]
+        self.vcov_model_ = core.vcov_model
+        S = core.cov_matrices
         self.cov_matrix_ = ({a: S[g] for g, a in enumerate(meta.coding_arms)}
                             if self.group_covariance else S[0])
-        p, q = design.p, eng.n_theta
-        self.loglik_ = ev["ll"] - (design.n_obs - (p if self.method == "REML" else 0)) * np.log(sc)
-        self.aic_ = -2 * self.loglik_ + 2 * (p + q)
-        n_eff = design.n_obs - (p if self.method == "REML" else 0)
-        self.bic_ = -2 * self.loglik_ + np.log(n_eff) * (p + q)
-        self.n_subjects_ = int(design.subjects.size)
-        self.n_obs_ = design.n_obs
+        self.loglik_ = core.loglik
+        self.aic_ = core.aic
+        self.bic_ = core.bic
+        self.n_subjects_ = core.n_subjects
+        self.n_obs_ = core.n_obs
         self.n_missing_response_ = meta.n_missing_response
         self.n_dropped_incomplete_ = meta.n_dropped_incomplete
-        self.n_patterns_ = len(design.patterns)
-        self._inference_setup(ev)
+        self.n_patterns_ = core.n_patterns
+        self.vcov_ = core.vcov
+        self._D = core._D
         self._tables()
         return self
 
     # ------------------------------------------------------------------------------------------
-    def _inference_setup(self, ev):
-        """Satterthwaite / KR ingredients. Computed for the scaled response y / s (theta is
-        the same parameter for both: Sigma_y(theta) = s^2 Sigma_z(theta), so A is unchanged and
-        dPhi/dtheta, Phi and Phi_A scale by s^2)."""
-        eng, A = self._engine, self.theta_vcov_
-        s2 = self.response_scale_ ** 2
-        Phi = ev["M"]
-        self._K = None
-        self._D = None
-        if self.df in ("residual", "asymptotic"):
-            self.vcov_ = self.vcov_model_
-            return
-        full = self.df == "kenward_roger_full"
-        need_q = self.df.startswith("kenward")
-        if need_q:
-            K, Q, R = eng.kr_components(self.theta_, ev["W"], second_order=full)
-        else:
-            K = self._k_only(ev["W"])
-        self._K = K
-        self._D = s2 * np.einsum("ab,qbc,cd->qad", Phi, K, Phi, optimize=True)  # dPhi/dtheta
-        if need_q:
-            self.vcov_ = s2 * kr_adjusted_vcov(Phi, K, Q, A, R if full else None)
-        else:
-            self.vcov_ = self.vcov_model_
-
-    def _k_only(self, Ws):
-        eng = self._engine
-        WDW, _ = eng._wdw(self.theta_, Ws)
-        K = np.zeros((eng.n_theta, eng.p, eng.p))
-        for pat, Aw in zip(eng.d.patterns, WDW):
-            k = pat.vis.size
-            K += (Aw.reshape(eng.n_theta, k * k) @ pat.AXX2.T).reshape(eng.n_theta, eng.p, eng.p)
-        return K
-
     def _df_1d(self, l):
-        if self.df == "residual":
-            # N - rank(X); X has full column rank (checked in _build_design)
-            return float(self.n_obs_ - self._design.p)
-        if self.df == "asymptotic":
-            return np.inf
-        return satterthwaite_1d(l, self.vcov_model_, self._D, self.theta_vcov_)
+        return self._core.df_1d(l)
 
     def contrast(self, L):
         """Estimate, SE and df of the rows of ``L`` (each a contrast of ``beta_``)."""
-        L = np.atleast_2d(np.asarray(L, float))
-        est = L @ self.beta_
-        se = np.sqrt(np.einsum("ia,ab,ib->i", L, self.vcov_, L))
-        df = np.array([self._df_1d(l) for l in L])
-        return est, se, df
+        return self._core.contrast(L)
 
     def f_test(self, L):
         """Wald F test of ``L beta = 0``: (num_df, den_df, F, p)."""
-        from scipy import stats
-
-        L = np.atleast_2d(np.asarray(L, float))
-        c = L.shape[0]
-        if self.df in ("residual", "asymptotic"):
-            est = L @ self.beta_
-            F = float(est @ np.linalg.solve(L @ self.vcov_ @ L.T, est) / c)
-            ddf = self._df_1d(L[0])
-        elif self.df.startswith("kenward"):
-            est = L @ self.beta_
-            F = float(est @ np.linalg.solve(L @ self.vcov_ @ L.T, est) / c)
-            ddf, lam = kr_df(L, self.vcov_model_, self._D, self.theta_vcov_)
-            F = F * lam
-        else:
-            c, ddf, F = satterthwaite_md(L, self.beta_, self.vcov_model_, self._D,
-                                         self.theta_vcov_)
-        p = float(stats.f.sf(F, c, ddf)) if np.isfinite(ddf) else float(stats.chi2.sf(F * c, c))
-        return c, float(ddf), float(F), p
+        return self._core.f_test(L)
 
     # ------------------------------------------------------------------------------------------
     def _cell_rows(self, weights=None):
@@ -828,7 +607,7 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
     # LS means with the MMRM machinery (same L rows)
     tmp = MMRM.__new__(MMRM)
     tmp._meta, tmp._design = meta, design
-    tmp._names = dict(response=response, subject=subject, visit=visit, arm=arm)
+    tmp._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
     tmp.lsmeans_weights = "equal"
     rows = tmp._cell_rows("equal")
     recs, drecs = [], []
