@@ -124,6 +124,7 @@ from ..errors import DataContractError
 from .mmrm_core import Design, build_patterns
 from .mmrm_cov import STRUCTURES, canonical_name
 from .mmrm_fit import DF_METHODS, FitCore, check_converged, newton_polish, optimise
+from .mmrm_formula import MMRMFormulaError, MMRMResult, fit  # noqa: F401  (public API)
 from .mmrm_infer import t_summary
 
 _DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,

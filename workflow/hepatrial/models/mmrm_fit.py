@@ -350,9 +350,8 @@ class FitCore:
             meat += z.T @ z
             parts.append((B, Astar))
         sc2 = self.y_scale ** 2
+        # jackknife as R mmrm "Empirical-Jackknife": no (n - 1) / n factor
         V = M @ meat @ M
-        if kind == "empirical_jackknife":
-            V = V * (self.n_subjects - 1) / self.n_subjects
         return {"vcov": sc2 * V, "parts": parts, "M": M}
 
     # ------------------------------------------------------------------------------------------
