@@ -170,7 +170,7 @@ def fit(data, formula: str, covariance: str = "UN", *, subject: str = "USUBJID",
     f = Formula(formula)
     if not hasattr(f, "lhs") or len(f.lhs) != 1:
         raise MMRMFormulaError("formula needs one response: 'Y ~ terms'")
-    response = str(list(f.lhs)[0])
+    response = str(next(iter(f.lhs)))
     rhs = f.rhs
     rhs_vars = sorted(rhs.required_variables)
     coord_cols = [coords] if isinstance(coords, str) else list(coords or [])
