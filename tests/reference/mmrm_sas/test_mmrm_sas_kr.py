@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-
 from hepatrial.models.mmrm_core import design_from_rows
 from hepatrial.models.mmrm_fit import FitCore
 
@@ -77,7 +76,7 @@ def test_at_own_optimum(design, struct):
     assert m2ll <= ref_kr["m2_res_loglik"] + 1e-6
     np.testing.assert_allclose(m2ll, ref_kr["m2_res_loglik"], rtol=1e-8)
     e1, s1, d1 = kr.contrast([0, 1])
-    e0, s0, d0 = lin.contrast([0, 1])
+    _e0, s0, d0 = lin.contrast([0, 1])
     np.testing.assert_allclose(e1[0], ref_kr["estimate"], rtol=2e-4)
     np.testing.assert_allclose(s1[0], ref_kr["se"], rtol=2e-4)
     np.testing.assert_allclose(s0[0], ref_lin["se"], rtol=2e-4)
