@@ -65,7 +65,7 @@ def test_weighted_un_matches_sas(weighted_un):
         np.testing.assert_allclose(row["se"], se, atol=5e-5, rtol=1e-4)
     t3 = {row["term"]: row for row in r.anova(3).iter_rows(named=True)}
     for term, F in SAS_W_TYPE3.items():
-        np.testing.assert_allclose(t3[term]["F"], F, atol=0.005)
+        np.testing.assert_allclose(t3[term]["F"], F, atol=0.005, rtol=2e-4)
     assert [t3[k]["num_df"] for k in SAS_W_TYPE3] == [2, 1, 1, 3, 3]
 
 
