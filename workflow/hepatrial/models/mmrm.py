@@ -1,7 +1,57 @@
 r"""Mixed model for repeated measures (MMRM) and a random-slope sensitivity model.
 
-Model
------
+Two entry points share one engine (:mod:`~hepatrial.models.mmrm_core`,
+:mod:`~hepatrial.models.mmrm_cov`, :mod:`~hepatrial.models.mmrm_fit`,
+:mod:`~hepatrial.models.mmrm_infer`):
+
+* :func:`fit` (:mod:`~hepatrial.models.mmrm_formula`) - any fixed-effects formula::
+
+      fit(data, "CHG ~ BASE * AVISIT + STRATUM + ARM * AVISIT", covariance="UN",
+          subject="USUBJID", visit="AVISIT", group="ARM", df="kenward_roger",
+          weights=None, reference_levels={"ARM": "Placebo"})
+
+  returns an :class:`MMRMResult` (``coef``, ``vcov``, ``covparms``, ``lsmeans(specs, at=,
+  weights="equal"|"proportional")``, ``lsmeans_diff``, ``contrast``, ``f_test``,
+  ``anova(type=2|3)``, polars frames).
+* :class:`MMRM` - the pipeline's fixed model ``CHG ~ BASE + STRATUM + ARM * AVISIT``
+  (unchanged API; it delegates the fit to the same core).
+
+Equivalents (formula interface)::
+
+    SAS:  PROC MIXED METHOD=REML;  CLASS USUBJID ARM(REF='Placebo') AVISIT STRATUM;
+          MODEL CHG = BASE AVISIT BASE*AVISIT STRATUM ARM ARM*AVISIT
+                / DDFM=KR | KR(LINEAR) | SATTERTHWAITE | BETWITHIN | RESIDUAL SOLUTION;
+          REPEATED AVISIT / SUBJECT=USUBJID TYPE=UN GROUP=ARM;   (EMPIRICAL: vcov=)
+          WEIGHT W;                                               (weights=)
+          LSMEANS ARM*AVISIT / DIFF CL [OBSMARGINS];
+    R:    mmrm::mmrm(CHG ~ BASE * AVISIT + STRATUM + ARM * AVISIT + us(AVISIT | ARM / USUBJID),
+                     method = "Kenward-Roger", vcov = "Kenward-Roger" | "Kenward-Roger-Linear"
+                     | "Empirical" | "Empirical-Bias-Reduced" | "Empirical-Jackknife",
+                     weights = w)
+          emmeans::emmeans(fit, ~ ARM | AVISIT); car::Anova(fit, type = "III" | "II")
+
+Structures (SAS ``TYPE=`` / mmrm): UN (``un``/``us``), CS, CSH, AR1 (``AR(1)``/``ar1``), AR1H
+(``ARH(1)``/``ar1h``), TOEP, TOEPH, AD (mmrm ``ad``), ADH (``ANTE(1)``/``adh``), SP_EXP
+(``SP(EXP)(c-list)``/``sp_exp``, Euclidean distance of ``coords``); covariance grouped by any
+subject-level factor (``group=``). Checked against SAS PROC MIXED output stored in R mmrm's
+repository (tests/reference/mmrm_sas; KR, KR(LINEAR), weighted, grouped, spatial, EMPIRICAL).
+
+Kenward-Roger (SAS ``DDFM=KR``, the default form)
+    :math:`\Phi_A = \Phi + 2\Phi\{\sum_{ij} W_{ij}(Q_{ij} - P_i\Phi P_j - \tfrac14 R_{ij})\}\Phi`
+    with the derivatives taken w.r.t. *SAS's covariance parameters* (variances, correlations,
+    range; :meth:`~hepatrial.models.mmrm_cov.CovStructure.sas_params`) and :math:`W` the
+    inverse observed REML information transformed to them (delta method, exact at the
+    optimum). The second-order term :math:`R_{ij}` depends on the parametrisation, which is
+    why R mmrm's ``"Kenward-Roger"`` (its own parametrisation) differs from SAS for UN,
+    AR(1) etc.; here it is zero for the structures linear in SAS's parameters (UN, CS, TOEP),
+    as in SAS, and non-zero for AR(1), ARH(1), CSH, TOEPH, ANTE(1), SP(EXP). ``df=
+    "kenward_roger_linear"`` is ``DDFM=KR(LINEAR)`` (no :math:`R_{ij}`; parametrisation-free).
+    ``"kenward_roger_full"`` is kept as an alias of ``"kenward_roger"``. Max. deviations from
+    SAS on fev_data at SAS's printed covariance parameters: estimate and SE < 2e-5 relative, df
+    < 1e-3 (tests/reference/mmrm_sas/test_mmrm_sas_kr.py).
+
+Pipeline model (:class:`MMRM`)
+------------------------------
 For subject :math:`i` with observed visits :math:`O_i \subseteq \{1..T\}`
 
 .. math::
@@ -12,8 +62,8 @@ subjects independent. The fixed effects are (R formula / SAS MODEL statement)
 ``CHG ~ BASE + STRATUM + ARM * AVISIT`` - intercept, continuous covariates, additive factors,
 arm, visit and arm-by-visit (treatment coding: first level of each factor, the reference arm
 and the first visit are the baselines; the column order is R's). :math:`\Sigma` is a
-:math:`T \times T` covariance matrix with structure UN, CS, CSH, AR1, AR1H or TOEPH
-(:mod:`hepatrial.models.mmrm_cov`); optionally one per arm (``group_covariance=True``; SAS
+:math:`T \times T` covariance matrix with any structure of
+:mod:`hepatrial.models.mmrm_cov`; optionally one per arm (``group_covariance=True``; SAS
 ``REPEATED / GROUP=ARM``). Subjects with missing visits contribute the sub-block of
 :math:`\Sigma` of their observed visits (missing at random under likelihood inference).
 
@@ -28,13 +78,13 @@ Equivalents::
                     weights = varIdent(form = ~ 1 | AVISIT), method = "REML")
           emmeans::emmeans(fit, ~ ARM | AVISIT, mode = "satterthwaite")
           mmrm::mmrm(CHG ~ BASE + STRATUM + ARM*AVISIT + us(AVISIT | USUBJID),
-                     method = "Kenward-Roger-Linear")
+                     method = "Kenward-Roger")
 
 Estimation
 ----------
 REML (default) or ML, maximised for the response divided by its SD (``response_scale_``;
-the results are transformed back exactly). The likelihood is evaluated from per-missingness-pattern sufficient
-statistics (:mod:`hepatrial.models.mmrm_core`) with an analytic score for every structure
+the results are transformed back exactly). The likelihood is evaluated from
+per-missingness-pattern sufficient statistics (:mod:`hepatrial.models.mmrm_core`) with an analytic score for every structure
 (``dSigma/dtheta`` by complex-step differentiation). UN is parametrised by the Cholesky factor
 of :math:`\Sigma` with log-diagonal. Start: the pairwise-complete covariance of OLS residuals.
 Optimiser cascade: BFGS, L-BFGS-B, Nelder-Mead, trust-constr (scipy); each result is polished by
@@ -63,20 +113,13 @@ lmerTest)
     itself off by up to ~5% (checked against ``numDeriv::hessian`` of the same REML
     likelihood), so emmeans' df differ from the exact value by up to ~3%; against the
     exact value (tests/reference/mmrm, ``satt_exact``) this module agrees to < 0.1%.
-``"kenward_roger"`` (SAS ``DDFM=KR`` for TYPE=UN/CS whose SAS parameters enter
-:math:`\Sigma` linearly; R mmrm ``"Kenward-Roger-Linear"``)
-    Adjusted covariance :math:`\Phi_A = \Phi + 2\Phi\{\sum_{ij} A_{ij}(Q_{ij} -
-    P_i\Phi P_j)\}\Phi` (Kenward & Roger 1997 without the second-derivative term
-    :math:`R_{ij}`). This expression does not depend on the parametrisation; for UN, SAS
-    parametrises by the elements :math:`\sigma_{ij}` so :math:`R_{ij}=0` and it *is* SAS's
-    KR. ``vcov_`` is :math:`\Phi_A`. df for one contrast: :math:`m = 2/(a'Aa)` (identical to
-    the Satterthwaite df, as in mmrm/SAS); F tests: KR's :math:`m` and scale
-    :math:`\lambda` (mmrm ``h_kr_df``), :math:`F^* = \lambda F` with :math:`F` from
-    :math:`\Phi_A`.
-``"kenward_roger_full"``
-    Adds :math:`-\tfrac14 R_{ij}` computed in *this module's* parametrisation. Unlike the
-    linear form it depends on the parametrisation (for UN it is not SAS's KR and not mmrm's
-    ``"Kenward-Roger"``, which uses yet another parametrisation); kept for sensitivity only.
+``"kenward_roger"`` (SAS ``DDFM=KR``) / ``"kenward_roger_linear"`` (``DDFM=KR(LINEAR)``)
+    Adjusted covariance as above; ``vcov_`` is :math:`\Phi_A`. df for one contrast:
+    :math:`m = 2/(a'Aa)` (identical to the Satterthwaite df, as in mmrm/SAS, and the same for
+    both forms); F tests: KR's :math:`m` and scale :math:`\lambda` (mmrm ``h_kr_df``),
+    :math:`F^* = \lambda F` with :math:`F` from :math:`\Phi_A`.
+``"between_within"`` (SAS ``DDFM=BETWITHIN`` as R mmrm): subject-level columns get
+    ``n_subjects - n_between - 1`` df, others ``N - n_subjects - n_within``.
 ``"residual"`` (SAS ``DDFM=RESIDUAL``)
     :math:`N - \mathrm{rank}(X)`, :math:`N` the number of observations.
 ``"asymptotic"``: normal (infinite df).
@@ -96,15 +139,8 @@ Kenward-Roger checks (tests/unit/test_mmrm.py): with complete balanced data and 
 which every subject has the same design per visit (``ARM * AVISIT`` without covariates), the
 linear KR adjustment is exactly zero, the one-df df are ``N - 2`` and the ARM:AVISIT F test is
 Hotelling's exact two-sample F with ``(T-1, N-T)`` df - the exactness property of Kenward &
-Roger (1997). On the same data the ``"kenward_roger_full"`` adjustment is non-zero: for UN the
-linear and non-linear KR do not coincide in general, and only the linear one is
-parametrisation-free. For structures whose SAS parameters enter Sigma non-linearly (AR(1)'s
-rho, Toeplitz bands, ...) SAS's KR keeps an R_ij term, so ``"kenward_roger"`` is the linear
-approximation there. No SAS or R mmrm output was available to compare KR numerically (R
-``mmrm`` is not installable here; ``pbkrtest`` only handles lme4 random-effects models);
-tests/reference/mmrm checks the UN fits against an independent R implementation of the same
-formulas in nlme's parametrisation (``kr_linear`` in mmrm_reference.R): adjusted SEs, df and
-F agree to ~1e-5.
+Roger (1997); for UN SAS's KR has no second-order term, so ``"kenward_roger"`` gives the same.
+tests/reference/mmrm_sas checks KR and KR(LINEAR) for nine structures against SAS.
 
 Reference agreement (tests/reference/mmrm, R 4.2 nlme 3.1-162 emmeans 1.8.4-1, PBC albumin and
 a synthetic MAR trial, UN/CS/AR1): log-likelihood < 1e-10 relative; fixed effects, LS means,
