@@ -84,7 +84,8 @@ Estimation
 ----------
 REML (default) or ML, maximised for the response divided by its SD (``response_scale_``;
 the results are transformed back exactly). The likelihood is evaluated from
-per-missingness-pattern sufficient statistics (:mod:`hepatrial.models.mmrm_core`) with an analytic score for every structure
+per-missingness-pattern sufficient statistics (:mod:`hepatrial.models.mmrm_core`) with an
+analytic score for every structure
 (``dSigma/dtheta`` by complex-step differentiation). UN is parametrised by the Cholesky factor
 of :math:`\Sigma` with log-diagonal. Start: the pairwise-complete covariance of OLS residuals.
 Optimiser cascade: BFGS, L-BFGS-B, Nelder-Mead, trust-constr (scipy); each result is polished by
