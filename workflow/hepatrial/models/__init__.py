@@ -1,5 +1,6 @@
 """Statistical models of hepatrial."""
 
-from .mmrm import MMRM, fit_random_slope_lmm
+from .mmrm import MMRM, MMRMResult, fit_random_slope_lmm
+from .mmrm import fit as fit_mmrm
 
-__all__ = ["MMRM", "fit_random_slope_lmm"]
+__all__ = ["MMRM", "MMRMResult", "fit_mmrm", "fit_random_slope_lmm"]

@@ -1,7 +1,57 @@
 r"""Mixed model for repeated measures (MMRM) and a random-slope sensitivity model.
 
-Model
------
+Two entry points share one engine (:mod:`~hepatrial.models.mmrm_core`,
+:mod:`~hepatrial.models.mmrm_cov`, :mod:`~hepatrial.models.mmrm_fit`,
+:mod:`~hepatrial.models.mmrm_infer`):
+
+* :func:`fit` (:mod:`~hepatrial.models.mmrm_formula`) - any fixed-effects formula::
+
+      fit(data, "CHG ~ BASE * AVISIT + STRATUM + ARM * AVISIT", covariance="UN",
+          subject="USUBJID", visit="AVISIT", group="ARM", df="kenward_roger",
+          weights=None, reference_levels={"ARM": "Placebo"})
+
+  returns an :class:`MMRMResult` (``coef``, ``vcov``, ``covparms``, ``lsmeans(specs, at=,
+  weights="equal"|"proportional")``, ``lsmeans_diff``, ``contrast``, ``f_test``,
+  ``anova(type=2|3)``, polars frames).
+* :class:`MMRM` - the pipeline's fixed model ``CHG ~ BASE + STRATUM + ARM * AVISIT``
+  (unchanged API; it delegates the fit to the same core).
+
+Equivalents (formula interface)::
+
+    SAS:  PROC MIXED METHOD=REML;  CLASS USUBJID ARM(REF='Placebo') AVISIT STRATUM;
+          MODEL CHG = BASE AVISIT BASE*AVISIT STRATUM ARM ARM*AVISIT
+                / DDFM=KR | KR(LINEAR) | SATTERTHWAITE | BETWITHIN | RESIDUAL SOLUTION;
+          REPEATED AVISIT / SUBJECT=USUBJID TYPE=UN GROUP=ARM;   (EMPIRICAL: vcov=)
+          WEIGHT W;                                               (weights=)
+          LSMEANS ARM*AVISIT / DIFF CL [OBSMARGINS];
+    R:    mmrm::mmrm(CHG ~ BASE * AVISIT + STRATUM + ARM * AVISIT + us(AVISIT | ARM / USUBJID),
+                     method = "Kenward-Roger", vcov = "Kenward-Roger" | "Kenward-Roger-Linear"
+                     | "Empirical" | "Empirical-Bias-Reduced" | "Empirical-Jackknife",
+                     weights = w)
+          emmeans::emmeans(fit, ~ ARM | AVISIT); car::Anova(fit, type = "III" | "II")
+
+Structures (SAS ``TYPE=`` / mmrm): UN (``un``/``us``), CS, CSH, AR1 (``AR(1)``/``ar1``), AR1H
+(``ARH(1)``/``ar1h``), TOEP, TOEPH, AD (mmrm ``ad``), ADH (``ANTE(1)``/``adh``), SP_EXP
+(``SP(EXP)(c-list)``/``sp_exp``, Euclidean distance of ``coords``); covariance grouped by any
+subject-level factor (``group=``). Checked against SAS PROC MIXED output stored in R mmrm's
+repository (tests/reference/mmrm_sas; KR, KR(LINEAR), weighted, grouped, spatial, EMPIRICAL).
+
+Kenward-Roger (SAS ``DDFM=KR``, the default form)
+    :math:`\Phi_A = \Phi + 2\Phi\{\sum_{ij} W_{ij}(Q_{ij} - P_i\Phi P_j - \tfrac14 R_{ij})\}\Phi`
+    with the derivatives taken w.r.t. *SAS's covariance parameters* (variances, correlations,
+    range; :meth:`~hepatrial.models.mmrm_cov.CovStructure.sas_params`) and :math:`W` the
+    inverse observed REML information transformed to them (delta method, exact at the
+    optimum). The second-order term :math:`R_{ij}` depends on the parametrisation, which is
+    why R mmrm's ``"Kenward-Roger"`` (its own parametrisation) differs from SAS for UN,
+    AR(1) etc.; here it is zero for the structures linear in SAS's parameters (UN, CS, TOEP),
+    as in SAS, and non-zero for AR(1), ARH(1), CSH, TOEPH, ANTE(1), SP(EXP). ``df=
+    "kenward_roger_linear"`` is ``DDFM=KR(LINEAR)`` (no :math:`R_{ij}`; parametrisation-free).
+    ``"kenward_roger_full"`` is kept as an alias of ``"kenward_roger"``. Max. deviations from
+    SAS on fev_data at SAS's printed covariance parameters: estimate and SE < 2e-5 relative, df
+    < 1e-3 (tests/reference/mmrm_sas/test_mmrm_sas_kr.py).
+
+Pipeline model (:class:`MMRM`)
+------------------------------
 For subject :math:`i` with observed visits :math:`O_i \subseteq \{1..T\}`
 
 .. math::
@@ -12,8 +62,8 @@ subjects independent. The fixed effects are (R formula / SAS MODEL statement)
 ``CHG ~ BASE + STRATUM + ARM * AVISIT`` - intercept, continuous covariates, additive factors,
 arm, visit and arm-by-visit (treatment coding: first level of each factor, the reference arm
 and the first visit are the baselines; the column order is R's). :math:`\Sigma` is a
-:math:`T \times T` covariance matrix with structure UN, CS, CSH, AR1, AR1H or TOEPH
-(:mod:`hepatrial.models.mmrm_cov`); optionally one per arm (``group_covariance=True``; SAS
+:math:`T \times T` covariance matrix with any structure of
+:mod:`hepatrial.models.mmrm_cov`; optionally one per arm (``group_covariance=True``; SAS
 ``REPEATED / GROUP=ARM``). Subjects with missing visits contribute the sub-block of
 :math:`\Sigma` of their observed visits (missing at random under likelihood inference).
 
@@ -28,13 +78,14 @@ Equivalents::
                     weights = varIdent(form = ~ 1 | AVISIT), method = "REML")
           emmeans::emmeans(fit, ~ ARM | AVISIT, mode = "satterthwaite")
           mmrm::mmrm(CHG ~ BASE + STRATUM + ARM*AVISIT + us(AVISIT | USUBJID),
-                     method = "Kenward-Roger-Linear")
+                     method = "Kenward-Roger")
 
 Estimation
 ----------
 REML (default) or ML, maximised for the response divided by its SD (``response_scale_``;
-the results are transformed back exactly). The likelihood is evaluated from per-missingness-pattern sufficient
-statistics (:mod:`hepatrial.models.mmrm_core`) with an analytic score for every structure
+the results are transformed back exactly). The likelihood is evaluated from
+per-missingness-pattern sufficient statistics (:mod:`hepatrial.models.mmrm_core`) with an
+analytic score for every structure
 (``dSigma/dtheta`` by complex-step differentiation). UN is parametrised by the Cholesky factor
 of :math:`\Sigma` with log-diagonal. Start: the pairwise-complete covariance of OLS residuals.
 Optimiser cascade: BFGS, L-BFGS-B, Nelder-Mead, trust-constr (scipy); each result is polished by
@@ -63,20 +114,13 @@ lmerTest)
     itself off by up to ~5% (checked against ``numDeriv::hessian`` of the same REML
     likelihood), so emmeans' df differ from the exact value by up to ~3%; against the
     exact value (tests/reference/mmrm, ``satt_exact``) this module agrees to < 0.1%.
-``"kenward_roger"`` (SAS ``DDFM=KR`` for TYPE=UN/CS whose SAS parameters enter
-:math:`\Sigma` linearly; R mmrm ``"Kenward-Roger-Linear"``)
-    Adjusted covariance :math:`\Phi_A = \Phi + 2\Phi\{\sum_{ij} A_{ij}(Q_{ij} -
-    P_i\Phi P_j)\}\Phi` (Kenward & Roger 1997 without the second-derivative term
-    :math:`R_{ij}`). This expression does not depend on the parametrisation; for UN, SAS
-    parametrises by the elements :math:`\sigma_{ij}` so :math:`R_{ij}=0` and it *is* SAS's
-    KR. ``vcov_`` is :math:`\Phi_A`. df for one contrast: :math:`m = 2/(a'Aa)` (identical to
-    the Satterthwaite df, as in mmrm/SAS); F tests: KR's :math:`m` and scale
-    :math:`\lambda` (mmrm ``h_kr_df``), :math:`F^* = \lambda F` with :math:`F` from
-    :math:`\Phi_A`.
-``"kenward_roger_full"``
-    Adds :math:`-\tfrac14 R_{ij}` computed in *this module's* parametrisation. Unlike the
-    linear form it depends on the parametrisation (for UN it is not SAS's KR and not mmrm's
-    ``"Kenward-Roger"``, which uses yet another parametrisation); kept for sensitivity only.
+``"kenward_roger"`` (SAS ``DDFM=KR``) / ``"kenward_roger_linear"`` (``DDFM=KR(LINEAR)``)
+    Adjusted covariance as above; ``vcov_`` is :math:`\Phi_A`. df for one contrast:
+    :math:`m = 2/(a'Aa)` (identical to the Satterthwaite df, as in mmrm/SAS, and the same for
+    both forms); F tests: KR's :math:`m` and scale :math:`\lambda` (mmrm ``h_kr_df``),
+    :math:`F^* = \lambda F` with :math:`F` from :math:`\Phi_A`.
+``"between_within"`` (SAS ``DDFM=BETWITHIN`` as R mmrm): subject-level columns get
+    ``n_subjects - n_between - 1`` df, others ``N - n_subjects - n_within``.
 ``"residual"`` (SAS ``DDFM=RESIDUAL``)
     :math:`N - \mathrm{rank}(X)`, :math:`N` the number of observations.
 ``"asymptotic"``: normal (infinite df).
@@ -96,15 +140,8 @@ Kenward-Roger checks (tests/unit/test_mmrm.py): with complete balanced data and 
 which every subject has the same design per visit (``ARM * AVISIT`` without covariates), the
 linear KR adjustment is exactly zero, the one-df df are ``N - 2`` and the ARM:AVISIT F test is
 Hotelling's exact two-sample F with ``(T-1, N-T)`` df - the exactness property of Kenward &
-Roger (1997). On the same data the ``"kenward_roger_full"`` adjustment is non-zero: for UN the
-linear and non-linear KR do not coincide in general, and only the linear one is
-parametrisation-free. For structures whose SAS parameters enter Sigma non-linearly (AR(1)'s
-rho, Toeplitz bands, ...) SAS's KR keeps an R_ij term, so ``"kenward_roger"`` is the linear
-approximation there. No SAS or R mmrm output was available to compare KR numerically (R
-``mmrm`` is not installable here; ``pbkrtest`` only handles lme4 random-effects models);
-tests/reference/mmrm checks the UN fits against an independent R implementation of the same
-formulas in nlme's parametrisation (``kr_linear`` in mmrm_reference.R): adjusted SEs, df and
-F agree to ~1e-5.
+Roger (1997); for UN SAS's KR has no second-order term, so ``"kenward_roger"`` gives the same.
+tests/reference/mmrm_sas checks KR and KR(LINEAR) for nine structures against SAS.
 
 Reference agreement (tests/reference/mmrm, R 4.2 nlme 3.1-162 emmeans 1.8.4-1, PBC albumin and
 a synthetic MAR trial, UN/CS/AR1): log-likelihood < 1e-10 relative; fixed effects, LS means,
@@ -119,19 +156,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-import scipy.linalg as sla
-from scipy import optimize
 
-from ..errors import ConvergenceError, DataContractError
-from .mmrm_core import Design, Engine, build_patterns
-from .mmrm_cov import STRUCTURES, CovStructure
-from .mmrm_infer import (
-    kr_adjusted_vcov,
-    kr_df,
-    satterthwaite_1d,
-    satterthwaite_md,
-    t_summary,
-)
+from ..errors import DataContractError
+from .mmrm_core import Design, build_patterns
+from .mmrm_cov import STRUCTURES, canonical_name
+from .mmrm_fit import DF_METHODS, FitCore, check_converged, newton_polish, optimise
+from .mmrm_formula import MMRMFormulaError, MMRMResult, fit  # noqa: F401  (public API)
+from .mmrm_infer import t_summary
 
 _DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,
                 "se": pl.Float64, "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
@@ -141,9 +172,6 @@ _DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimat
 class MMRMDataError(DataContractError, ValueError):
     """The data cannot be analysed by the MMRM as specified (unknown visit or arm level,
     duplicate subject-visit rows, rank-deficient fixed-effects design, ...)."""
-
-
-DF_METHODS = ("satterthwaite", "kenward_roger", "kenward_roger_full", "residual", "asymptotic")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -309,143 +337,10 @@ def _build_design(data, response, subject, visit, visit_order, arm, arm_levels, 
     return design, meta, Xr, y, sidx, vis
 
 
-def _empirical_cov(Xr, y, sidx, vis, ns, T, groups_of_subject, n_groups):
-    """Pairwise-complete covariance of OLS residuals (per covariance group), made PD."""
-    beta = np.linalg.solve(Xr.T @ Xr, Xr.T @ y)
-    r = y - Xr @ beta
-    out = []
-    for g in range(n_groups):
-        R = np.zeros((ns, T))
-        Mk = np.zeros((ns, T))
-        R[sidx, vis] = r
-        Mk[sidx, vis] = 1.0
-        keep = groups_of_subject == g
-        R, Mk = R[keep], Mk[keep]
-        cnt = Mk.T @ Mk
-        with np.errstate(invalid="ignore", divide="ignore"):
-            S = (R.T @ R) / cnt
-        var = np.diag(S).copy()
-        good = np.isfinite(var) & (var > 0)
-        fill = np.nanmean(var[good]) if good.any() else max(np.var(r), 1e-8)
-        var[~good] = fill
-        sd = np.sqrt(var)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            C = S / np.outer(np.sqrt(np.abs(np.diag(S))), np.sqrt(np.abs(np.diag(S))))
-        C[~np.isfinite(C)] = 0.0
-        C = np.clip(C, -0.99, 0.99)
-        np.fill_diagonal(C, 1.0)
-        w, U = np.linalg.eigh(C)
-        w = np.clip(w, 1e-3, None)
-        C = U @ np.diag(w) @ U.T
-        d = np.sqrt(np.diag(C))
-        C = C / np.outer(d, d)
-        out.append(C * np.outer(sd, sd))
-    return out
-
-
-# ----------------------------------------------------------------------------------------------
-# optimisation
-# ----------------------------------------------------------------------------------------------
-def _newton_polish(eng: Engine, theta, max_iter=30, tol=1e-12):
-    """Newton steps on the observed Hessian with step halving; returns theta, H, decrement."""
-    cur = eng.evaluate(theta, grad=True)
-    H = None
-    dec = np.inf
-    for _ in range(max_iter):
-        H = eng.hessian(theta)
-        if not np.all(np.isfinite(H)):
-            return theta, H, np.inf
-        try:
-            c = sla.cho_factor(-H)
-        except np.linalg.LinAlgError:
-            return theta, H, np.inf
-        step = sla.cho_solve(c, cur["grad"])
-        dec = float(cur["grad"] @ step)
-        if dec < tol:
-            break
-        t = 1.0
-        improved = False
-        while t > 1e-6:
-            cand = eng.evaluate(theta + t * step, grad=True)
-            if np.isfinite(cand["ll"]) and cand["ll"] >= cur["ll"] - 1e-12 * abs(cur["ll"]):
-                theta, cur, improved = theta + t * step, cand, True
-                break
-            t /= 2
-        if not improved:
-            break
-    H = eng.hessian(theta)
-    try:
-        c = sla.cho_factor(-H)
-        dec = float(cur["grad"] @ sla.cho_solve(c, cur["grad"]))
-    except (np.linalg.LinAlgError, ValueError):
-        dec = np.inf
-    return theta, H, dec
-
-
-def _check(eng: Engine, theta, H, dec, tol_dec=1e-8):
-    for S in eng.sigmas(theta):
-        ev = np.linalg.eigvalsh(S)
-        if not np.all(np.isfinite(ev)) or ev.min() <= 1e-8 * ev.max():
-            return False, "fitted covariance matrix is singular (boundary)"
-    if not np.all(np.isfinite(H)) or not np.isfinite(dec):
-        return False, "Hessian not negative definite or not finite"
-    w = np.linalg.eigvalsh(-H)
-    if w.min() <= 1e-10 * max(w.max(), 1e-300):
-        return False, "Hessian not negative definite"
-    if dec > tol_dec:
-        return False, f"gradient not zero (Newton decrement {dec:.3g})"
-    return True, "converged"
-
-
-def _optimise(eng: Engine, theta0, methods=("BFGS", "L-BFGS-B", "Nelder-Mead", "trust-constr")):
-    N = max(eng.N, 1)
-    q = theta0.size
-
-    def fun(th):
-        r = eng.evaluate(th, grad=True)
-        if not np.isfinite(r["ll"]):
-            return 1e300, np.zeros_like(th)
-        return -r["ll"] / N, -r["grad"] / N
-
-    def f_only(th):
-        return fun(th)[0]
-
-    best = np.asarray(theta0, dtype=float)
-    best_f = f_only(best)
-    log = []
-    for m in methods:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                if m == "Nelder-Mead":
-                    res = optimize.minimize(f_only, best, method=m, options={
-                        "maxfev": 200 * q, "xatol": 1e-9, "fatol": 1e-13, "adaptive": True})
-                elif m == "trust-constr":
-                    res = optimize.minimize(fun, best, jac=True, method=m,
-                                            hess=optimize.BFGS(),
-                                            options={"maxiter": 500, "gtol": 1e-10})
-                elif m == "L-BFGS-B":
-                    res = optimize.minimize(fun, best, jac=True, method=m, options={
-                        "maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
-                else:
-                    res = optimize.minimize(fun, best, jac=True, method=m,
-                                            options={"maxiter": 5000, "gtol": 1e-9})
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            log.append((m, f"failed: {exc}"))
-            continue
-        if np.isfinite(res.fun) and res.fun <= best_f:
-            best, best_f = np.asarray(res.x, float), float(res.fun)
-        theta, H, dec = _newton_polish(eng, best)
-        ok, msg = _check(eng, theta, H, dec)
-        log.append((m, msg))
-        if ok:
-            return theta, H, True, m, log
-        if f_only(theta) <= best_f:
-            best, best_f = theta, f_only(theta)
-        if "singular" in msg:
-            # likelihood increases towards the boundary: no optimiser can fix this
-            break
-    return best, None, False, None, log
+# optimiser helpers live in mmrm_fit (names kept for callers of the old private API)
+_newton_polish = newton_polish
+_check = check_converged
+_optimise = optimise
 
 
 # ----------------------------------------------------------------------------------------------
@@ -491,7 +386,7 @@ class MMRM:
     def __init__(self, covariance="UN", method="REML", df="satterthwaite",
                  fallback=("UN", "TOEPH", "AR1H", "CS"), group_covariance=False,
                  lsmeans_weights="equal", alpha=0.05):
-        self.covariance = covariance.upper()
+        self.covariance = canonical_name(covariance)
         if self.covariance not in STRUCTURES:
             raise ValueError(f"covariance must be one of {STRUCTURES}")
         self.method = method.upper()
@@ -502,7 +397,7 @@ class MMRM:
         if df.startswith("kenward") and self.method != "REML":
             raise ValueError("Kenward-Roger requires method='REML'")
         self.df = df
-        self.fallback = tuple(s.upper() for s in (fallback or ()))
+        self.fallback = tuple(canonical_name(s) for s in (fallback or ()))
         self.group_covariance = bool(group_covariance)
         if lsmeans_weights not in ("equal", "proportional"):
             raise ValueError("lsmeans_weights must be 'equal' or 'proportional'")
@@ -538,131 +433,53 @@ class MMRM:
         self
         """
         covariates, factors = list(covariates or ()), list(factors or ())
-        design, meta, Xr, y, sidx, vis = _build_design(
+        design, meta, *_ = _build_design(
             data, response, subject, visit, visit_order, arm, arm_levels, reference,
             covariates, factors, self.group_covariance)
-        T = len(meta.visit_levels)
         n_groups = len(meta.coding_arms) if self.group_covariance else 1
-        S_emp = _empirical_cov(Xr, y, sidx, vis, design.subjects.size, T, design.group,
-                               n_groups)
-        seq = [self.covariance] + [s for s in self.fallback if s != self.covariance]
-        attempts = []
-        for name in seq:
-            structs = [CovStructure(name, T) for _ in range(n_groups)]
-            eng = Engine(design, structs, reml=self.method == "REML")
-            theta0 = np.concatenate([s.start(S) for s, S in zip(structs, S_emp)])
-            theta, H, ok, opt, log = _optimise(eng, theta0)
-            attempts.append((name, log))
-            if ok:
-                break
-        else:
-            raise ConvergenceError(
-                "MMRM did not converge under any covariance structure: "
-                + "; ".join(f"{n}: {lg[-1][1] if lg else 'no attempt'}" for n, lg in attempts))
-
-        self.fit_attempts_ = attempts
-        self.covariance_used_ = name
+        core = FitCore(design, self.covariance, n_groups, reml=self.method == "REML",
+                       df=self.df, fallback=self.fallback, y_scale=meta.y_scale)
+        self._core = core
+        self.fit_attempts_ = core.fit_attempts
+        self.covariance_used_ = core.covariance_used
         self.converged_ = True
-        self.optimizer_ = opt
-        self._design, self._meta, self._engine = design, meta, eng
-        self._names = dict(response=response, subject=subject, visit=visit, arm=arm)
-        ev = eng.evaluate(theta)
-        self.theta_ = theta
-        self.hessian_ = H
-        self.theta_vcov_ = np.linalg.inv(-H)
-        sc = meta.y_scale
-        self.response_scale_ = sc
-        self.beta_ = ev["beta"] * sc
+        self.optimizer_ = core.optimizer
+        self._design, self._meta, self._engine = design, meta, core.engine
+        self._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
+        self.theta_ = core.theta
+        self.hessian_ = core.hessian
+        self.theta_vcov_ = core.theta_vcov
+        self.response_scale_ = meta.y_scale
+        self.beta_ = core.beta
         self.coef_names_ = design.col_names
-        self.vcov_model_ = ev["M"] * sc ** 2
-        S = [Sg * sc ** 2 for Sg in ev["S"]]
+        self.vcov_model_ = core.vcov_model
+        S = core.cov_matrices
         self.cov_matrix_ = ({a: S[g] for g, a in enumerate(meta.coding_arms)}
                             if self.group_covariance else S[0])
-        p, q = design.p, eng.n_theta
-        self.loglik_ = ev["ll"] - (design.n_obs - (p if self.method == "REML" else 0)) * np.log(sc)
-        self.aic_ = -2 * self.loglik_ + 2 * (p + q)
-        n_eff = design.n_obs - (p if self.method == "REML" else 0)
-        self.bic_ = -2 * self.loglik_ + np.log(n_eff) * (p + q)
-        self.n_subjects_ = int(design.subjects.size)
-        self.n_obs_ = design.n_obs
+        self.loglik_ = core.loglik
+        self.aic_ = core.aic
+        self.bic_ = core.bic
+        self.n_subjects_ = core.n_subjects
+        self.n_obs_ = core.n_obs
         self.n_missing_response_ = meta.n_missing_response
         self.n_dropped_incomplete_ = meta.n_dropped_incomplete
-        self.n_patterns_ = len(design.patterns)
-        self._inference_setup(ev)
+        self.n_patterns_ = core.n_patterns
+        self.vcov_ = core.vcov
+        self._D = core._D
         self._tables()
         return self
 
     # ------------------------------------------------------------------------------------------
-    def _inference_setup(self, ev):
-        """Satterthwaite / KR ingredients. Computed for the scaled response y / s (theta is
-        the same parameter for both: Sigma_y(theta) = s^2 Sigma_z(theta), so A is unchanged and
-        dPhi/dtheta, Phi and Phi_A scale by s^2)."""
-        eng, A = self._engine, self.theta_vcov_
-        s2 = self.response_scale_ ** 2
-        Phi = ev["M"]
-        self._K = None
-        self._D = None
-        if self.df in ("residual", "asymptotic"):
-            self.vcov_ = self.vcov_model_
-            return
-        full = self.df == "kenward_roger_full"
-        need_q = self.df.startswith("kenward")
-        if need_q:
-            K, Q, R = eng.kr_components(self.theta_, ev["W"], second_order=full)
-        else:
-            K = self._k_only(ev["W"])
-        self._K = K
-        self._D = s2 * np.einsum("ab,qbc,cd->qad", Phi, K, Phi, optimize=True)  # dPhi/dtheta
-        if need_q:
-            self.vcov_ = s2 * kr_adjusted_vcov(Phi, K, Q, A, R if full else None)
-        else:
-            self.vcov_ = self.vcov_model_
-
-    def _k_only(self, Ws):
-        eng = self._engine
-        WDW, _ = eng._wdw(self.theta_, Ws)
-        K = np.zeros((eng.n_theta, eng.p, eng.p))
-        for pat, Aw in zip(eng.d.patterns, WDW):
-            k = pat.vis.size
-            K += (Aw.reshape(eng.n_theta, k * k) @ pat.AXX2.T).reshape(eng.n_theta, eng.p, eng.p)
-        return K
-
     def _df_1d(self, l):
-        if self.df == "residual":
-            # N - rank(X); X has full column rank (checked in _build_design)
-            return float(self.n_obs_ - self._design.p)
-        if self.df == "asymptotic":
-            return np.inf
-        return satterthwaite_1d(l, self.vcov_model_, self._D, self.theta_vcov_)
+        return self._core.df_1d(l)
 
     def contrast(self, L):
         """Estimate, SE and df of the rows of ``L`` (each a contrast of ``beta_``)."""
-        L = np.atleast_2d(np.asarray(L, float))
-        est = L @ self.beta_
-        se = np.sqrt(np.einsum("ia,ab,ib->i", L, self.vcov_, L))
-        df = np.array([self._df_1d(l) for l in L])
-        return est, se, df
+        return self._core.contrast(L)
 
     def f_test(self, L):
         """Wald F test of ``L beta = 0``: (num_df, den_df, F, p)."""
-        from scipy import stats
-
-        L = np.atleast_2d(np.asarray(L, float))
-        c = L.shape[0]
-        if self.df in ("residual", "asymptotic"):
-            est = L @ self.beta_
-            F = float(est @ np.linalg.solve(L @ self.vcov_ @ L.T, est) / c)
-            ddf = self._df_1d(L[0])
-        elif self.df.startswith("kenward"):
-            est = L @ self.beta_
-            F = float(est @ np.linalg.solve(L @ self.vcov_ @ L.T, est) / c)
-            ddf, lam = kr_df(L, self.vcov_model_, self._D, self.theta_vcov_)
-            F = F * lam
-        else:
-            c, ddf, F = satterthwaite_md(L, self.beta_, self.vcov_model_, self._D,
-                                         self.theta_vcov_)
-        p = float(stats.f.sf(F, c, ddf)) if np.isfinite(ddf) else float(stats.chi2.sf(F * c, c))
-        return c, float(ddf), float(F), p
+        return self._core.f_test(L)
 
     # ------------------------------------------------------------------------------------------
     def _cell_rows(self, weights=None):
@@ -828,7 +645,7 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
     # LS means with the MMRM machinery (same L rows)
     tmp = MMRM.__new__(MMRM)
     tmp._meta, tmp._design = meta, design
-    tmp._names = dict(response=response, subject=subject, visit=visit, arm=arm)
+    tmp._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
     tmp.lsmeans_weights = "equal"
     rows = tmp._cell_rows("equal")
     recs, drecs = [], []

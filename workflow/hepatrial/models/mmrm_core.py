@@ -35,6 +35,7 @@ class Pattern:
     Ayy: np.ndarray
     AXX2: np.ndarray = None  # (p*p, k*k): AXX2[a*p+b, i*k+j] = AXX[i,a,j,b]
     AXy2: np.ndarray = None  # (p, k*k):   AXy2[a, i*k+j] = AXy[i,a,j]
+    dist: np.ndarray = None  # (k, k) distances of the observations (spatial structures)
 
     def __post_init__(self):
         k, p = self.AXX.shape[0], self.AXX.shape[1]
@@ -59,6 +60,9 @@ class Design:
     terms: dict[str, list[int]]
     subjects: np.ndarray
     patterns: list[Pattern] = field(default_factory=list)
+    coords: np.ndarray = None  # (n_subjects, T, dim) coordinates (spatial structures)
+    log_w_sum: float = 0.0  # sum of log observation weights (likelihood constant)
+    col_kind: list = None  # per column "intercept" / "between" / "within" (between-within df)
 
     @property
     def n_obs(self) -> int:
@@ -69,11 +73,20 @@ class Design:
         return self.Xs.shape[2]
 
 
-def build_patterns(Xs, Ys, obs, group) -> list[Pattern]:
-    """Group subjects by (covariance group, set of observed visits); sufficient statistics."""
+def build_patterns(Xs, Ys, obs, group, coords=None) -> list[Pattern]:
+    """Group subjects by (covariance group, set of observed visits[, coordinates of the observed
+    visits]); sufficient statistics. With ``coords`` (spatial structures) each pattern also
+    holds the distance matrix of its observations."""
     T = obs.shape[1]
     code = group.astype(np.int64) * (1 << T) + (obs.astype(np.int64) << np.arange(T)).sum(axis=1)
-    uniq, inv = np.unique(code, return_inverse=True)
+    if coords is None:
+        uniq, inv = np.unique(code, return_inverse=True)
+    else:
+        cz = np.where(obs[:, :, None], coords, 0.0).reshape(obs.shape[0], -1)
+        key = np.column_stack([code.astype(float), cz])
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
+        uniq = uniq[:, 0].astype(np.int64)
+    inv = np.asarray(inv).ravel()
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(uniq.size + 1))
     out = []
@@ -91,7 +104,11 @@ def build_patterns(Xs, Ys, obs, group) -> list[Pattern]:
         AXX = (Xf.T @ Xf).reshape(k, p, k, p)
         AXy = (Xf.T @ Y).reshape(k, p, k)
         Ayy = Y.T @ Y
-        out.append(Pattern(g, vis, subj, AXX, AXy, Ayy))
+        pat = Pattern(g, vis, subj, AXX, AXy, Ayy)
+        if coords is not None:
+            c = coords[subj[0], vis]
+            pat.dist = np.sqrt(((c[:, None, :] - c[None, :, :]) ** 2).sum(-1))
+        out.append(pat)
     return out
 
 
@@ -104,6 +121,9 @@ class Engine:
     structures : list of CovStructure
         One per covariance group (a single one unless group-specific covariance is requested).
     reml : bool
+
+    Observation weights are applied to the data before (``sqrt(w) y``, ``sqrt(w) X``; SAS
+    ``WEIGHT``: ``V = W^-1/2 Sigma W^-1/2``); the log-likelihood adds ``1/2 sum log w``.
     """
 
     def __init__(self, design: Design, structures: list[CovStructure], reml: bool = True):
@@ -115,6 +135,8 @@ class Engine:
         self.n_theta = int(self.offsets[-1])
         self.N = design.n_obs
         self.p = design.p
+        # spatial structures without coordinates use the visit positions (a T x T matrix)
+        self.spatial = bool(structures) and structures[0].spatial and design.coords is not None
 
     def split(self, theta):
         return [theta[self.offsets[g]:self.offsets[g + 1]] for g in range(len(self.structs))]
@@ -122,24 +144,56 @@ class Engine:
     def sigmas(self, theta):
         return [s.sigma(t) for s, t in zip(self.structs, self.split(theta))]
 
+    def pattern_sigmas(self, theta):
+        """``Sigma`` of each pattern's observed visits."""
+        if self.spatial:
+            th = self.split(theta)
+            return [self.structs[p.group].sigma(th[p.group], p.dist) for p in self.d.patterns]
+        S_g = self.sigmas(theta)
+        return [S_g[p.group][p.ix] for p in self.d.patterns]
+
+    def pattern_derivs(self, theta, kind="theta", second=False):
+        """Per pattern ``dSigma_p`` (``(q_g, k, k)``) and, if ``second``, ``d2Sigma_p``
+        (``(q_g, q_g, k, k)``), w.r.t. ``theta`` (``kind="theta"``) or SAS's ``phi``
+        (``kind="sas"``)."""
+        th = self.split(theta)
+        if kind == "theta":
+            jf = lambda s, t, d: s.jacobian(t, dist=d)
+            hf = lambda s, t, d: s.hessian(t, dist=d)
+        else:
+            jf = lambda s, t, d: s.sas_jacobian(t, dist=d)
+            hf = lambda s, t, d: s.sas_hessian(t, dist=d)
+        J, H = [], []
+        if self.spatial:
+            for p in self.d.patterns:
+                s, t = self.structs[p.group], th[p.group]
+                J.append(jf(s, t, p.dist))
+                H.append(hf(s, t, p.dist) if second else None)
+            return J, H
+        Jg = [jf(s, t, None) for s, t in zip(self.structs, th)]
+        Hg = [hf(s, t, None) for s, t in zip(self.structs, th)] if second else None
+        for p in self.d.patterns:
+            J.append(Jg[p.group][:, p.vis][:, :, p.vis])
+            H.append(Hg[p.group][:, :, p.vis][:, :, :, p.vis] if second else None)
+        return J, H
+
     # ------------------------------------------------------------------------------------------
     def evaluate(self, theta, grad: bool = False):
         """Log-likelihood (and score) at ``theta``.
 
-        Returns a dict with ``ll`` (REML or ML log-likelihood, nlme scale: REML excludes the
+        Returns a dict with ``ll`` (REML or ML log-likelihood, nlme/SAS scale: REML excludes the
         ``log|X'X|`` term), ``beta``, ``M = (X'V^-1X)^-1``, ``W`` (per-pattern inverses) and,
         if ``grad``, ``grad`` (d ll / d theta). ``ll`` is ``-inf`` if a block is not PD.
         """
         theta = np.asarray(theta, dtype=float)
-        S_g = self.sigmas(theta)
+        S_p = self.pattern_sigmas(theta)
         p = self.p
         XtWX = np.zeros((p, p))
         XtWy = np.zeros(p)
         yWy = 0.0
         logdet = 0.0
         Ws = []
-        for pat in self.d.patterns:
-            S = S_g[pat.group][pat.ix]
+        for pat, S in zip(self.d.patterns, S_p):
             if not np.all(np.isfinite(S)):
                 return {"ll": -np.inf}
             try:
@@ -168,11 +222,11 @@ class Engine:
             ll = -0.5 * (logdet + rWr + ld_x + (self.N - p) * LOG2PI)
         else:
             ll = -0.5 * (logdet + rWr + self.N * LOG2PI)
-        out = {"ll": float(ll), "beta": beta, "M": M, "W": Ws, "XtWX": XtWX, "S": S_g,
-               "rWr": rWr}
+        ll += 0.5 * self.d.log_w_sum
+        out = {"ll": float(ll), "beta": beta, "M": M, "W": Ws, "XtWX": XtWX,
+               "S": self.sigmas(theta), "rWr": rWr}
         if grad:
-            T = self.structs[0].T
-            G = [np.zeros((T, T)) for _ in self.structs]
+            inners = []
             for pat, W in zip(self.d.patterns, Ws):
                 Rr = self._resid_cross(pat, beta)
                 inner = pat.n * W - W @ Rr @ W
@@ -180,11 +234,21 @@ class Engine:
                     k = pat.vis.size
                     XMX = (M.ravel() @ pat.AXX2).reshape(k, k)
                     inner -= W @ XMX @ W
-                G[pat.group][pat.ix] += -0.5 * inner
-            gr = np.empty(self.n_theta)
-            for g, (s, t) in enumerate(zip(self.structs, self.split(theta))):
-                J = s.jacobian(t)
-                gr[self.offsets[g]:self.offsets[g + 1]] = np.einsum("ij,qij->q", G[g], J)
+                inners.append(-0.5 * inner)
+            gr = np.zeros(self.n_theta)
+            if self.spatial:
+                J, _ = self.pattern_derivs(theta)
+                for pat, G, Jp in zip(self.d.patterns, inners, J):
+                    sl = slice(self.offsets[pat.group], self.offsets[pat.group + 1])
+                    gr[sl] += np.einsum("ij,qij->q", G, Jp)
+            else:
+                T = self.structs[0].T
+                G = [np.zeros((T, T)) for _ in self.structs]
+                for pat, Gp in zip(self.d.patterns, inners):
+                    G[pat.group][pat.ix] += Gp
+                for g, (s, t) in enumerate(zip(self.structs, self.split(theta))):
+                    J = s.jacobian(t)
+                    gr[self.offsets[g]:self.offsets[g + 1]] = np.einsum("ij,qij->q", G[g], J)
             out["grad"] = gr
         return out
 
@@ -216,47 +280,100 @@ class Engine:
             H[:, k] = (gp["grad"] - gm["grad"]) / (2 * h)
         return 0.5 * (H + H.T)
 
+    def sas_param_jacobian(self, theta) -> np.ndarray:
+        """Block-diagonal ``d phi / d theta`` over the covariance groups."""
+        Jt = np.zeros((self.n_theta, self.n_theta))
+        for g, (s, t) in enumerate(zip(self.structs, self.split(theta))):
+            sl = slice(self.offsets[g], self.offsets[g + 1])
+            Jt[sl, sl] = s.sas_param_jacobian(t)
+        return Jt
+
     # ------------------------------------------------------------------------------------------
-    def _wdw(self, theta, Ws):
+    def _wdw(self, theta, Ws, kind="theta"):
         """Per pattern: array (q_total, k, k) of W dSigma_j W (zero for other groups' params)."""
-        Js = [s.jacobian(t) for s, t in zip(self.structs, self.split(theta))]
+        J, _ = self.pattern_derivs(theta, kind)
         out = []
-        for pat, W in zip(self.d.patterns, Ws):
+        for pat, W, Jg in zip(self.d.patterns, Ws, J):
             g = pat.group
             k = pat.vis.size
             A = np.zeros((self.n_theta, k, k))
-            Jg = Js[g][:, pat.vis][:, :, pat.vis]
             A[self.offsets[g]:self.offsets[g + 1]] = W @ Jg @ W
             out.append(A)
-        return out, Js
+        return out, J
 
-    def kr_components(self, theta, Ws, second_order: bool = False):
-        """Kenward-Roger building blocks at ``theta``.
+    def k_only(self, theta, Ws, kind="theta"):
+        """``K_j = X'V^-1 (dV/dtheta_j) V^-1 X`` only, ``(q, p, p)``."""
+        q, p = self.n_theta, self.p
+        WDW, _ = self._wdw(theta, Ws, kind)
+        K = np.zeros((q, p, p))
+        for pat, Aw in zip(self.d.patterns, WDW):
+            k = pat.vis.size
+            K += (Aw.reshape(q, k * k) @ pat.AXX2.T).reshape(q, p, p)
+        return K
+
+    def kr_components(self, theta, Ws, second_order: bool = False, kind: str = "theta"):
+        """Kenward-Roger building blocks at ``theta``, derivatives w.r.t. ``theta``
+        (``kind="theta"``) or SAS's parameters (``kind="sas"``).
 
         Returns ``K`` (q, p, p) with ``K_j = X'V^-1 (dV/dtheta_j) V^-1 X`` (so KR's
         ``P_j = -K_j``), ``Q`` (q, q, p, p) with ``Q_ij = X'V^-1 V_i V^-1 V_j V^-1 X`` and, if
         ``second_order``, ``R`` (q, q, p, p) with ``R_ij = X'V^-1 V_ij V^-1 X``.
         """
         q, p = self.n_theta, self.p
-        WDW, Js = self._wdw(theta, Ws)
+        J, Hs = self.pattern_derivs(theta, kind, second=second_order)
         K = np.zeros((q, p, p))
         Q = np.zeros((q, q, p, p))
         R = np.zeros((q, q, p, p)) if second_order else None
-        Hs = ([s.hessian(t) for s, t in zip(self.structs, self.split(theta))]
-              if second_order else None)
-        for pat, W, A in zip(self.d.patterns, Ws, WDW):
+        for pat, W, Jg, Hg in zip(self.d.patterns, Ws, J, Hs):
             g = pat.group
             sl = slice(self.offsets[g], self.offsets[g + 1])
             k = pat.vis.size
             qg = sl.stop - sl.start
-            K += (A.reshape(q, k * k) @ pat.AXX2.T).reshape(q, p, p)
-            Jg = Js[g][:, pat.vis][:, :, pat.vis]
+            A = W @ Jg @ W
+            K[sl] += (A.reshape(qg, k * k) @ pat.AXX2.T).reshape(qg, p, p)
             # W V_i W V_j W = (W V_i W) (V_j W)
             JW = Jg @ W
-            Bij = np.einsum("xik,ykj->xyij", A[sl], JW, optimize=True)
+            Bij = np.einsum("xik,ykj->xyij", A, JW, optimize=True)
             Q[sl, sl] += (Bij.reshape(qg * qg, k * k) @ pat.AXX2.T).reshape(qg, qg, p, p)
-            if second_order:
-                Hg = Hs[g][:, :, pat.vis][:, :, :, pat.vis]
+            if second_order and np.any(Hg):
                 C = W @ Hg @ W
                 R[sl, sl] += (C.reshape(qg * qg, k * k) @ pat.AXX2.T).reshape(qg, qg, p, p)
         return K, Q, R
+
+
+def design_from_rows(Xr, y, sidx, vis, T, group_of_subject, subjects, col_names, terms=None,
+                     weights=None, coords=None, col_kind=None) -> Design:
+    """Subject x visit :class:`Design` from row-level arrays.
+
+    ``Xr`` (N, p), ``y`` (N,) already scaled, ``sidx`` subject codes ``0..ns-1``, ``vis`` slot
+    codes ``0..T-1`` (unique per subject), ``group_of_subject`` (ns,) covariance-group codes,
+    ``weights`` (N,) positive observation weights (SAS ``WEIGHT``), ``coords`` (N, dim)
+    coordinates for spatial structures.
+    """
+    ns = subjects.size
+    p = Xr.shape[1]
+    log_w_sum = 0.0
+    if weights is not None:
+        w = np.asarray(weights, float)
+        sw = np.sqrt(w)
+        Xr = Xr * sw[:, None]
+        y = y * sw
+        log_w_sum = float(np.log(w).sum())
+    Xs = np.zeros((ns, T, p))
+    Ys = np.full((ns, T), np.nan)
+    obs = np.zeros((ns, T), dtype=bool)
+    Xs[sidx, vis] = Xr
+    Ys[sidx, vis] = y
+    obs[sidx, vis] = True
+    C = None
+    if coords is not None:
+        coords = np.asarray(coords, float)
+        if coords.ndim == 1:
+            coords = coords[:, None]
+        C = np.zeros((ns, T, coords.shape[1]))
+        C[sidx, vis] = coords
+    d = Design(Xs=Xs, Ys=Ys, obs=obs, group=np.asarray(group_of_subject, np.int64),
+               col_names=list(col_names), terms=terms or {}, subjects=subjects, coords=C,
+               log_w_sum=log_w_sum, col_kind=col_kind)
+    d.patterns = build_patterns(Xs, Ys, obs, d.group, C)
+    return d

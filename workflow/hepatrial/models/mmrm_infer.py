@@ -9,7 +9,9 @@ of the REML/ML log-likelihood at the optimum), ``K_j = X'V^-1 V_j V^-1 X`` so th
 from __future__ import annotations
 
 import numpy as np
-# scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical), without its ~1 s import
+
+# scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical),
+# without its ~1 s import
 from scipy import special
 
 
@@ -27,7 +29,7 @@ def satterthwaite_1d(l, Phi, D, A):
     return 2.0 * v * v / den
 
 
-def _fstat_ddf(nu, tol=1e-8):
+def fstat_ddf(nu, tol=1e-8):
     """Combine per-eigendirection t df into an F denominator df (Fai & Cornelius 1996; as in
     lmerTest's ``get_Fstat_ddf``)."""
     nu = np.asarray(nu, dtype=float)
@@ -39,6 +41,9 @@ def _fstat_ddf(nu, tol=1e-8):
         return 2.0
     E = float(np.sum(nu / (nu - 2)))
     return 2 * E / (E - nu.size)
+
+
+_fstat_ddf = fstat_ddf  # old name
 
 
 def satterthwaite_md(L, beta, Phi, D, A):
@@ -54,7 +59,7 @@ def satterthwaite_md(L, beta, Phi, D, A):
     est = Lr @ beta
     F = float(np.sum(est ** 2 / d) / c)
     nu = [satterthwaite_1d(Lr[m], Phi, D, A) for m in range(c)]
-    ddf = _fstat_ddf(nu)
+    ddf = fstat_ddf(nu)
     return c, ddf, F
 
 
@@ -114,3 +119,71 @@ def t_summary(est, se, df, alpha):
     p = np.where(np.isfinite(df), 2 * special.stdtr(np.where(np.isfinite(df), df, 1), -np.abs(t)),
                  2 * special.ndtr(-np.abs(t)))
     return est - q * se, est + q * se, t, p
+
+
+def empirical_df_1d(l, parts, M):
+    """Satterthwaite-type df of ``l' beta`` under the sandwich covariance (R mmrm
+    ``h_df_1d_sat_empirical``; Bell & McCaffrey 2002): ``df = tr(G)^2 / sum(G^2)`` with
+    ``G = Gl' Gl``, ``Gl = (I - H) [e_1 .. e_n]``, ``e_i = A*_i B_i M l`` (``B_i = C_i' X_i``,
+    ``C_i C_i' = Sigma_i^-1``, ``A*_i`` the subject's bias-correction matrix, ``H = B M B'``).
+
+    Since ``B'B = M^-1``, ``G = diag(a) - Y'MY`` with ``a_i = |e_i|^2`` and ``y_i = B_i' e_i``,
+    so only ``p x p`` matrices are formed (mmrm builds the ``N x N`` matrix ``I - H``).
+    """
+    Ml = M @ np.asarray(l, float)
+    a_all, Y_all = [], []
+    for B, Astar in parts:
+        e = np.einsum("nij,njp,p->ni", Astar, B, Ml)
+        a_all.append(np.einsum("ni,ni->n", e, e))
+        Y_all.append(np.einsum("nip,ni->np", B, e))
+    a = np.concatenate(a_all)
+    Y = np.concatenate(Y_all)  # (n_subjects, p)
+    MY = Y @ M  # rows: (M y_i)'
+    q = np.einsum("np,np->n", MY, Y)  # y_i' M y_i
+    S = Y.T @ Y
+    MS = M @ S
+    tr = a.sum() - q.sum()
+    ss = float(np.sum(a * a) - 2 * np.sum(a * q) + np.sum(MS * MS.T))
+    return float(tr * tr / ss) if ss > 0 else np.inf
+
+
+class _BW:
+    def __init__(self, kinds, ddf_between, ddf_within):
+        self.kinds, self.ddf_between, self.ddf_within = kinds, ddf_between, ddf_within
+
+    def df(self, l):
+        inv = [k for k, v in zip(self.kinds, np.asarray(l)) if v != 0]
+        if not inv:
+            return float(self.ddf_within)
+        return float(min(self.ddf_between if k == "between" else self.ddf_within for k in inv))
+
+
+def bw_df(design):
+    """Between-within df (SAS ``DDFM=BETWITHIN`` as R mmrm ``method = "Between-Within"``):
+    a coefficient is *between* if its column is constant within every subject, else *within*;
+    ``ddf_between = n_subjects - n_between - n_intercept``, ``ddf_within = N - n_subjects -
+    n_within``; a contrast gets the smallest df of the coefficients it involves."""
+    kinds = design.col_kind
+    if kinds is None:
+        kinds = col_kinds(design.Xs, design.obs, design.col_names)
+    ns, N = design.subjects.size, design.n_obs
+    nb = sum(k == "between" for k in kinds)
+    ni = sum(k == "intercept" for k in kinds)
+    nw = sum(k == "within" for k in kinds)
+    return _BW(kinds, ns - nb - ni, N - ns - nw)
+
+
+def col_kinds(Xs, obs, names):
+    """"intercept" / "between" / "within" per column of the (unweighted) design."""
+    out = []
+    cnt = obs.sum(1)
+    has = cnt > 0
+    for j, n in enumerate(names):
+        if n == "(Intercept)":
+            out.append("intercept")
+            continue
+        x = np.where(obs, Xs[:, :, j], np.nan)
+        mx = np.nanmax(x[has], axis=1)
+        mn = np.nanmin(x[has], axis=1)
+        out.append("between" if np.all(mx == mn) else "within")
+    return out
