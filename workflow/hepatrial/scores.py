@@ -136,6 +136,13 @@ def _cmp(x: pl.Expr) -> pl.Expr:
     return x.round(COMPARE_DECIMALS)
 
 
+def round_half_away_from_zero(x: IntoScoreExpr) -> pl.Expr:
+    """To an integer, ties away from zero as SAS ``ROUND(x, 1)``: 2.5 -> 3, -2.5 -> -3, -0.4 -> 0
+    (never -0). For scores that can be negative (MELDKAM "taken as an integer")."""
+    e = _num(x)
+    return e.sign() * (e.abs() + 0.5 + ROUND_EPSILON).floor() + 0.0
+
+
 def round_half_up(x: IntoScoreExpr, decimals: int = 0) -> pl.Expr:
     """Round half up, robust to binary representation.
 
@@ -370,11 +377,29 @@ def compute_meld3(
     return _all_present(value, [b_raw, i_raw, c_raw, na_raw, a_raw, f, d])
 
 
+# Coefficients (bilirubin, INR, creatinine, etiology) of the original MELD: Kamath 2001 as
+# published, and the one-decimal form many protocols print (e.g. NCT05121870: 9.6 x ln(creat) +
+# 3.8 x ln(bili) + 11.2 x ln(INR) + 6.4 x etiology, "taken as integers").
+MELDKAM_COEFFICIENTS = {"kamath2001": (3.78, 11.2, 9.57, 6.43), "protocol_rounded": (3.8, 11.2, 9.6, 6.4)}
+MELDKAM_INTEGER = ("none", "round", "truncate")
+
+
+def meld_kamath_formula(coefficients: str = "kamath2001", integer: str = "none") -> str:
+    """The MELDKAM formula as a sentence for table footnotes."""
+    b, i, c, e = MELDKAM_COEFFICIENTS[coefficients]
+    tail = {"none": "not rounded", "round": "rounded to an integer (half away from zero)",
+            "truncate": "truncated to an integer"}[integer]
+    return (f"MELD (Kamath) = {c:g} x ln(creatinine, mg/dL) + {b:g} x ln(bilirubin, mg/dL) + {i:g} x ln(INR) "
+            f"+ {e:g} x etiology (0 cholestatic or alcoholic, 1 other), {tail}")
+
+
 def compute_meld_kamath(
     bili: IntoScoreExpr,
     inr: IntoScoreExpr,
     creat: IntoScoreExpr,
     etiology_flag: IntoScoreExpr,
+    coefficients: str = "kamath2001",
+    integer: str = "none",
 ) -> pl.Expr:
     """Original MELD, Kamath 2001, as written in the protocols (PARAMCD ``MELDKAM``).
 
@@ -382,6 +407,10 @@ def compute_meld_kamath(
 
         3.78 \\ln(\\mathrm{bili}) + 11.2 \\ln(\\mathrm{INR}) + 9.57 \\ln(\\mathrm{creat})
         + 6.43\\,\\mathrm{etiology}
+
+    ``coefficients="protocol_rounded"`` uses 3.8, 11.2, 9.6 and 6.4 (the protocol's printed form);
+    ``integer`` ``"round"`` rounds half away from zero (SAS ``ROUND``: 12.5 -> 13, -2.5 -> -3),
+    ``"truncate"`` drops the fraction toward zero, ``"none"`` (default) keeps the value.
 
     bilirubin and creatinine in mg/dL (converted from umol/L). No bounds and no rounding
     (SCORING.md): values below 1.0 are *not* set to 1.0, so their logarithm is negative and the
@@ -409,11 +438,18 @@ def compute_meld_kamath(
     Many SAS implementations labelled "MELD" apply the UNOS bounds and x10 rounding to this
     formula; that is :func:`compute_meld_unos` here, not ``MELDKAM``.
     """
+    if coefficients not in MELDKAM_COEFFICIENTS or integer not in MELDKAM_INTEGER:
+        raise ValueError(f"MELDKAM: coefficients {coefficients!r} / integer {integer!r} not known")
+    kb, ki, kc, ke = MELDKAM_COEFFICIENTS[coefficients]
     b = _lab(bili, BILI_UMOL_PER_MGDL)
     i = _lab(inr)
     c = _lab(creat, CREAT_UMOL_PER_MGDL)
     e = _binary(etiology_flag)
-    value = 3.78 * b.log() + 11.2 * i.log() + 9.57 * c.log() + 6.43 * e
+    value = kb * b.log() + ki * i.log() + kc * c.log() + ke * e
+    if integer == "round":
+        value = round_half_away_from_zero(value)
+    elif integer == "truncate":
+        value = value.sign() * (value.abs() + ROUND_EPSILON).floor() + 0.0
     return _all_present(value, [b, i, c, e])
 
 

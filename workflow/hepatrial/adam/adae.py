@@ -32,11 +32,13 @@ def compute_imputation_flag(dtc: str) -> pl.Expr:
 def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
     """ADAE: ASTDT (imputed, ASTDTF), AENDT, ASTDY, TRTEMFL, AESER, ATOXGR, AREL, FATALFL.
 
-    TRTEMFL = "Y" when the subject was dosed and the AE starts on or after the first dose and no
-    later than the last dose + ``ae.followup_days``; an AE with no start date counts as
-    treatment-emergent (conservative).
+    TRTEMFL = "Y" when the subject was dosed and the AE starts on or after the first dose; with
+    ``ae.period: treatment_window`` also no later than the last dose + ``ae.followup_days``
+    (``on_study``, the default, counts every AE to the end of study or last contact: the data
+    hold what the protocol collected). An AE with no start date counts (conservative).
     """
     fu = study["ae"]["followup_days"]
+    window = study["ae"].get("period", "on_study") == "treatment_window"
     keep = [c for c in ADSL_KEEP if c in adsl.columns]
     ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
     rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
@@ -53,9 +55,8 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl
         .otherwise(pl.lit("N")).alias("AREL"),
     )
     dosed = pl.col("TRTSDT").is_not_null()
-    teae = dosed & (pl.col("ASTDT").is_null()
-                    | ((pl.col("ASTDT") >= pl.col("TRTSDT"))
-                       & (pl.col("ASTDT") <= pl.col("TRTEDT") + pl.duration(days=fu))))
+    upper = (pl.col("ASTDT") <= pl.col("TRTEDT") + pl.duration(days=fu)) if window else pl.lit(True)
+    teae = dosed & (pl.col("ASTDT").is_null() | ((pl.col("ASTDT") >= pl.col("TRTSDT")) & upper))
     fatal = (pl.col("AEOUT").fill_null("").str.to_uppercase() == "FATAL") | (pl.col("ATOXGR") == 5)
     wd = (pl.col("AEACN").fill_null("").str.to_uppercase().is_in(["DRUG WITHDRAWN", "DRUG DISCONTINUED"])
           if "AEACN" in ae.columns else pl.lit(False))

@@ -87,7 +87,7 @@ def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: dict) -
     cholestatic = pl.when(pl.col("CHOLFL").is_null()).then(None).otherwise(pl.col("CHOLFL") == "Y")
     meld_i = scores.compute_meld_unos("BILI", "INR", "CREAT", "DIALFL")
     df = df.with_columns(
-        scores.compute_meld_kamath("BILI", "INR", "CREAT", "MELDETIO").alias("MELDKAM"),
+        scores.compute_meld_kamath("BILI", "INR", "CREAT", "MELDETIO", **sc["meld_kamath"]).alias("MELDKAM"),
         meld_i.alias("MELD"),
         scores.compute_meld_na(meld_i, "SODIUM").alias("MELDNA"),
         scores.compute_meld3("BILI", "INR", "CREAT", "SODIUM", "ALB", female, "DIALFL").alias("MELD3"),

@@ -19,6 +19,17 @@ def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
     return df.join(bl, on=["USUBJID", "PARAMCD"], how="left")
 
 
+def _censoring_vars(lb: pl.DataFrame) -> list[pl.Expr]:
+    """AVALCAT1 ("<LLOQ" / ">ULOQ"), BLQFL ("Y" below the LLOQ), LLOQ and ULOQ (standard unit) of a
+    censored result (ingest: LBCENS, LBLLOQ, LBULOQ); null otherwise."""
+    if "LBCENS" not in lb.columns:
+        return [pl.lit(None, pl.Utf8).alias("AVALCAT1"), pl.lit(None, pl.Utf8).alias("BLQFL"),
+                pl.lit(None, pl.Float64).alias("LLOQ"), pl.lit(None, pl.Float64).alias("ULOQ")]
+    return [pl.col("LBCENS").alias("AVALCAT1"),
+            pl.when(pl.col("LBCENS") == "<LLOQ").then(pl.lit("Y")).otherwise(pl.lit(None, pl.Utf8)).alias("BLQFL"),
+            pl.col("LBLLOQ").alias("LLOQ"), pl.col("LBULOQ").alias("ULOQ")]
+
+
 def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ADLB from the clean LB domain. Returns (ADLB, exclusions).
 
@@ -44,11 +55,13 @@ def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tu
                 dtc_date("LBDTC").alias("ADT"),
                 pl.col("LBSTNRLO").alias("ANRLO"),
                 pl.col("LBSTNRHI").alias("ANRHI"),
+                *_censoring_vars(lb),
                 pl.lit("LB").alias("SRCDOM"))
             .pipe(derive_bds_timing, study)
             .pipe(derive_var_anrind))
     del lb
-    keep = vars_ + ["PARAMCD", "PARAM", "AVAL", "AVALC", "ADT", "ADY", "AVISIT", "AVISITN",
+    keep = vars_ + ["PARAMCD", "PARAM", "AVAL", "AVALC", "AVALCAT1", "BLQFL", "LLOQ", "ULOQ", "ADT", "ADY", "AVISIT",
+                    "AVISITN",
                     "AWTARGET", "AWTDIFF", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ANRLO",
                     "ANRHI", "ANRIND", "BNRIND", "LBORRES", "LBORRESU", "LBSTAT", "LBDTC",
                     "VISIT", "SRCDOM", "SRCROW"]

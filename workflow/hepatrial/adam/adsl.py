@@ -141,13 +141,20 @@ def derive_vars_disposition(adsl: pl.DataFrame, ds: pl.DataFrame) -> pl.DataFram
         .otherwise(None).alias("DCSREAS")).drop("_dec")
 
 
+def planned_infusions_by_arm(study: dict) -> dict[str, int]:
+    """Arm label -> infusions the protocol plans for that arm (``arms[].planned_infusions``, else the
+    study's ``planned_infusions``): 4 vs 8 weekly infusions in the ACLF trial."""
+    return {a["label"]: int(a.get("planned_infusions") or study["planned_infusions"]) for a in study["arms"]}
+
+
 def derive_vars_populations(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
     """Population flags (Y/N).
 
     - ENRLFL: consented and assigned to an arm (not a screen failure);
     - ITTFL: randomised to a configured arm (designs without randomisation: enrolled and dosed);
     - SAFFL: at least one dose (any EX record, placebo included);
-    - PPFL: ITT and all ``planned_infusions`` received;
+    - PPFL: ITT and all the infusions planned for the subject's arm received (``arms[].planned_infusions``,
+      default the study's ``planned_infusions``);
     - COMPLFL: completed the study (EOSSTT COMPLETED).
     """
     in_arm = pl.col("TRT01P").is_not_null()
@@ -160,7 +167,8 @@ def derive_vars_populations(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
         yn(in_arm & randomised).alias("ITTFL"),
         yn(pl.col("TRTSDT").is_not_null() & pl.coalesce("TRT01A", "TRT01P").is_not_null()).alias("SAFFL"),
     ).with_columns(
-        yn((pl.col("ITTFL") == "Y") & (pl.col("NINFUS") >= study["planned_infusions"])).alias("PPFL"),
+        yn((pl.col("ITTFL") == "Y") & (pl.col("NINFUS") >= pl.col("TRT01P").replace_strict(
+            planned_infusions_by_arm(study), default=study["planned_infusions"], return_dtype=pl.Int64))).alias("PPFL"),
         yn(pl.col("EOSSTT") == "COMPLETED").alias("COMPLFL"),
     )
 

@@ -32,6 +32,8 @@ LABELS = {
     "BASE": "Baseline Value", "CHG": "Change from Baseline", "PCHG": "Percent Change from Baseline",
     "ANRLO": "Analysis Normal Range Lower Limit", "ANRHI": "Analysis Normal Range Upper Limit",
     "ANRIND": "Analysis Reference Range Indicator", "BNRIND": "Baseline Reference Range Indicator",
+    "AVALCAT1": "Analysis Value Category 1", "BLQFL": "Below Lower Limit of Quantitation Flag",
+    "LLOQ": "Lower Limit of Quantitation", "ULOQ": "Upper Limit of Quantitation",
     "AWTARGET": "Analysis Window Target", "AWTDIFF": "Analysis Window Diff from Target", "SRCDOM": "Source Data",
     "SRCROW": "Source Row Number in the Input File", "STARTDT": "Time to Event Origin Date for Subject",
     "CNSR": "Censor", "EVNTDESC": "Event or Censoring Description", "CNSDTDSC": "Censor Date Description",

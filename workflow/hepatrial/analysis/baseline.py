@@ -120,7 +120,7 @@ def exposure(adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.
     """EXPOSURE rows: infusions received (ADSL NINFUS) as categories 0..planned and as a continuous variable."""
     pop = with_pooled(select_population(adsl, study, population))
     arms = _arms(study)
-    planned = study["planned_infusions"]
+    planned = max([study["planned_infusions"], *(a.get("planned_infusions") or 0 for a in study["arms"])])
     levels = [str(k) for k in range(planned + 1)]
     extra = sorted({int(x) for x in pop["NINFUS"].drop_nulls().to_list()} - set(range(planned + 1)))
     pop = pop.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8))

@@ -3,6 +3,8 @@
 n, mean, SD (n - 1 divisor), median, q1, q3 (SAS PCTLDEF=5, R type 2), min, max over the
 analysed records (ANL01FL = "Y") of the population, per arm and pooled (arm "ALL").
 CHG rows carry paramcd suffixed "_CHG" and exist for post-baseline visits only.
+A parameter with results below the limit of quantitation (ADLB BLQFL = "Y") also gets ``n_blq``
+(analysed records below the LLOQ, counted in n with the value ``labs.below_lloq`` gives them).
 """
 
 from __future__ import annotations
@@ -32,13 +34,19 @@ def describe_by_visit(dataset: pl.DataFrame, paramcd: str, study: dict, populati
                            study, population)
     df = with_pooled(df).filter(pl.col("AVISIT").is_not_null() & (pl.col("AVISIT") != "UNSCHEDULED"))
     rows = []
-    groups = df.group_by(["ARM", "AVISIT"]).agg(pl.col("AVAL"), pl.col("CHG"), pl.col("AVISITN").first())
+    blq = "BLQFL" in df.columns and (df["BLQFL"] == "Y").any()
+    groups = df.group_by(["ARM", "AVISIT"]).agg(
+        pl.col("AVAL"), pl.col("CHG"), pl.col("AVISITN").first(),
+        ((pl.col("BLQFL") == "Y") & pl.col("AVAL").is_not_null()).sum().alias("_blq") if blq else pl.lit(0).alias("_blq"))
     for g in groups.sort(["AVISITN", "ARM"]).iter_rows(named=True):
         for var, suffix in (("AVAL", ""), ("CHG", "_CHG")):
             vals = np.array([np.nan if x is None else x for x in g[var]], dtype=float)
             if suffix and np.isnan(vals).all():
                 continue
-            for stat, value in summarise(vals).items():
+            stats = summarise(vals)
+            if blq and not suffix:
+                stats["n_blq"] = float(g["_blq"])
+            for stat, value in stats.items():
                 rows.append({"analysis": "DESC", "paramcd": paramcd + suffix, "population": population,
                              "arm": g["ARM"], "avisit": g["AVISIT"], "stat": stat, "value": value,
                              "method": "descriptive; quartiles SAS PCTLDEF=5"})

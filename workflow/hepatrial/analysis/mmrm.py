@@ -46,6 +46,27 @@ def _not_estimable(paramcd: str, population: str, reason: str, n_subj: int, n_ob
     return ard_rows(rows)
 
 
+PRIMARY, KEY_SECONDARY = "PRIMARY ENDPOINT", "KEY SECONDARY ENDPOINT"
+
+
+def primary_param(study: dict) -> str:
+    """The primary endpoint's PARAMCD: ``endpoints.primary_param``, else the first MMRM parameter."""
+    ep = study["endpoints"]
+    return ep.get("primary_param") or ep["mmrm_params"][0]["paramcd"]
+
+
+def endpoint_roles(study: dict, paramcd: str, population: str) -> dict[str, str]:
+    """visit -> "PRIMARY ENDPOINT" / "KEY SECONDARY ENDPOINT" for the primary parameter in the ITT
+    population (the role is written into the ARD ``method`` of those MMRM_DIFF rows)."""
+    if paramcd != primary_param(study) or population != "ITT":
+        return {}
+    ep = study["endpoints"]
+    out = {ep["primary_visit"]: PRIMARY}
+    if ep.get("key_secondary_visit"):
+        out[ep["key_secondary_visit"]] = KEY_SECONDARY
+    return out
+
+
 def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str = "ITT") -> pl.DataFrame:
     cfg = study["mmrm"]
     df, order = mmrm_data(dataset, study, paramcd, population)
@@ -75,11 +96,13 @@ def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str =
             rows.append({"analysis": "MMRM_LSMEAN", "paramcd": paramcd, "population": population, "arm": r["arm"],
                          "avisit": r["visit"], "stat": stat, "value": r[stat], "method": method})
     if parallel:
+        role = endpoint_roles(study, paramcd, population)
         for r in model.diffs_.iter_rows(named=True):
+            m = method + (f"; {role[r['visit']]}" if r["visit"] in role else "")
             for stat in ("estimate", "se", "df", "lower", "upper", "p"):
                 rows.append({"analysis": "MMRM_DIFF", "paramcd": paramcd, "population": population,
                              "arm": r["arm"], "comparator": r["reference"], "avisit": r["visit"], "stat": stat,
-                             "value": r[stat], "method": method})
+                             "value": r[stat], "method": m})
     for stat, value in (("reml_loglik" if cfg["method"] == "REML" else "ml_loglik", model.loglik_),
                         ("aic", model.aic_), ("n_subjects", model.n_subjects_), ("n_obs", model.n_obs_),
                         ("converged", 1)):

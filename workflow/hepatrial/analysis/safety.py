@@ -32,6 +32,9 @@ OVERVIEW = {
     "WDTEAE": ("TEAE leading to withdrawal", pl.col("AEWDFL") == "Y"),
     "FATALTEAE": ("TEAE with fatal outcome", pl.col("FATALFL") == "Y"),
 }
+# The SDTM column an overview flag is derived from: absent from the data, the row is "not collected".
+OVERVIEW_SOURCE = {"WDTEAE": "AEACN"}
+NOT_COLLECTED = "not collected"
 
 
 def _denominators(adsl: pl.DataFrame, study: dict, population: str) -> dict[str, int]:
@@ -61,6 +64,13 @@ def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, population
 
     arms = sorted(denom)
     for code, (label, cond) in OVERVIEW.items():
+        source = OVERVIEW_SOURCE.get(code)
+        if source and source not in adae.columns:  # not collected: no row says 0
+            for arm in arms:
+                for stat in ("n_subjects", "pct", "n_events"):
+                    rows.append({"analysis": "AE_OVERVIEW", "paramcd": code, "population": population, "arm": arm,
+                                 "stat": stat, "value": None, "method": f"{NOT_COLLECTED} (no {source} in the data)"})
+            continue
         c = dict((r[0], r[1:]) for r in _counts(ae.filter(cond.fill_null(False)), []).iter_rows())
         for arm in arms:
             n_subj, n_ev = c.get(arm, (0, 0))

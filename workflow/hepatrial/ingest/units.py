@@ -4,6 +4,14 @@ The standard value comes from LBSTRESN/LBSTRESU when the export has them, else f
 LBORRES/LBORRESU. Known tests are converted with the contract's factors (bilirubin mg/dL x 17.1
 = umol/L, creatinine mg/dL x 88.4 = umol/L, albumin g/dL x 10 = g/L, sodium mEq/L = mmol/L);
 other tests pass through in their own unit.
+
+Censored results (values below or above the limits of quantitation) are read, not dropped:
+"<20", "<=20", "≤20" and "not detected" / "TND" / "undetectable" are below the lower limit
+(LLOQ: the number, or ``labs.lloq`` of the test for a result without one); ">1e8", ">=", "≥" are
+above the upper limit (ULOQ). The numeric result (LBSTRESN) of a result below the LLOQ follows
+``labs.below_lloq``: ``half_lloq`` (default, LLOQ/2), ``lloq``, or ``missing``; above the ULOQ it
+is the ULOQ. LBSTRESC keeps the text as reported, LBLLOQ / LBULOQ the limit (standard unit) and
+LBCENS ``<LLOQ`` / ``>ULOQ`` says which; each such result is an INFO finding (LB_CENSORED).
 """
 
 from __future__ import annotations
@@ -26,8 +34,28 @@ def _conversion_table() -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+CENSORED = r"^\s*(<=|≤|<|>=|≥|>)\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*$"
+NOT_DETECTED = ("not detected", "notdetected", "tnd", "target not detected", "undetectable", "undetected",
+                "below detection limit", "nd")
+
+
+def censoring(val_txt: pl.Expr, test: pl.Expr, lloq_cfg: dict[str, float]) -> tuple[pl.Expr, pl.Expr]:
+    """(direction ``<`` / ``>`` or null, limit in the reported unit or null) of a result's text."""
+    t = val_txt.cast(pl.Utf8).str.strip_chars()
+    op = t.str.extract(CENSORED, 1)
+    lim = t.str.extract(CENSORED, 2).cast(pl.Float64, strict=False)
+    nd = t.str.to_lowercase().is_in(list(NOT_DETECTED))
+    cfg_lloq = test.replace_strict({k.upper(): float(v) for k, v in lloq_cfg.items()}, default=None,
+                                   return_dtype=pl.Float64) if lloq_cfg else pl.lit(None, pl.Float64)
+    direction = (pl.when(op.is_in(["<", "<=", "≤"]) | nd).then(pl.lit("<"))
+                 .when(op.is_in([">", ">=", "≥"])).then(pl.lit(">")).otherwise(pl.lit(None, pl.Utf8)))
+    limit = pl.when(nd).then(cfg_lloq).otherwise(lim)
+    return direction, limit
+
+
 def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findings) -> pl.DataFrame:
-    """Add LBSTRESN (float), LBSTRESU, LBSTNRLO, LBSTNRHI in the standard unit of each test."""
+    """Add LBSTRESN (float), LBSTRESU, LBSTNRLO, LBSTNRHI in the standard unit of each test, and
+    LBCENS, LBLLOQ, LBULOQ for censored results (module docstring)."""
     lb = lb.with_columns(pl.col("LBTESTCD").str.to_uppercase())
     has_std = "LBSTRESN" in lb.columns and "LBSTRESU" in lb.columns
     orres = pl.col("LBORRES") if "LBORRES" in lb.columns else pl.lit(None, pl.Utf8)
@@ -38,9 +66,25 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
         unit = pl.when(use_std).then(pl.col("LBSTRESU")).otherwise(orresu)
     else:
         val_txt, unit = orres, orresu
+    labs = cfg.get("labs", {})
+    direction, limit = censoring(val_txt, pl.col("LBTESTCD"), labs.get("lloq", {}))
+    below = labs.get("below_lloq", "half_lloq")
+    cens_val = (pl.when(direction == ">").then(limit)
+                .when(pl.lit(below == "half_lloq")).then(limit / 2.0)
+                .when(pl.lit(below == "lloq")).then(limit).otherwise(pl.lit(None, pl.Float64)))
     lb = lb.with_columns(val_txt.alias("_val_txt"), unit.alias("_unit"),
-                         val_txt.cast(pl.Float64, strict=False).alias("_val"),
+                         pl.when(direction.is_not_null()).then(cens_val)
+                         .otherwise(val_txt.cast(pl.Float64, strict=False)).alias("_val"),
+                         direction.alias("_cdir"), limit.alias("_clim"),
                          unit_key(unit).alias("_ukey"))
+    cens = lb.filter(pl.col("_cdir").is_not_null())
+    findings.add_rows(cens.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")), "INFO", "LB", file,
+                      "LB_CENSORED", f"result outside a limit of quantitation; value per labs.below_lloq "
+                      f"({below}) below the LLOQ, the ULOQ above it; flagged (LBCENS)", column="LBORRES")
+    unknown_lloq = cens.filter((pl.col("_cdir") == "<") & pl.col("_clim").is_null())
+    findings.add_rows(unknown_lloq.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")), "WARNING",
+                      "LB", file, "LB_LLOQ_UNKNOWN", "below the limit of quantitation with no limit given "
+                      "(set labs.lloq for the test); no numeric value", column="LBORRES")
     lb = lb.join(_conversion_table(), on=["LBTESTCD", "_ukey"], how="left")
     known = pl.col("LBTESTCD").is_in(list(LAB_UNITS))
     has_value = pl.col("_val_txt").is_not_null()
@@ -55,7 +99,7 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
     findings.add_rows(lb.filter(unknown_unit).with_columns(pl.col("_unit").alias("LBORRESU")),
                       "ERROR", "LB", file, "LB_UNIT_UNKNOWN", "unknown unit for this test; value not used",
                       column="LBORRESU")
-    not_num = has_value & pl.col("_val").is_null()
+    not_num = has_value & pl.col("_val").is_null() & pl.col("_cdir").is_null()
     findings.add_rows(lb.filter(not_num).with_columns(pl.col("_val_txt").alias("LBORRES")), "WARNING", "LB",
                       file, "LB_RESULT_NOT_NUMERIC", "result is not numeric; carried as text (AVALC), no AVAL",
                       column="LBORRES")
@@ -77,6 +121,10 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
         pl.col("_val_txt").alias("LBSTRESC"),
         (rng[0] * factor).alias("LBSTNRLO"),
         (rng[1] * factor).alias("LBSTNRHI"),
+        pl.when(pl.col("_cdir") == "<").then(pl.lit("<LLOQ")).when(pl.col("_cdir") == ">").then(pl.lit(">ULOQ"))
+        .otherwise(pl.lit(None, pl.Utf8)).alias("LBCENS"),
+        pl.when(pl.col("_cdir") == "<").then(pl.col("_clim") * factor).alias("LBLLOQ"),
+        pl.when(pl.col("_cdir") == ">").then(pl.col("_clim") * factor).alias("LBULOQ"),
     )
     # several units for one unconverted test
     multi = (lb.filter(~known & pl.col("_val").is_not_null())
@@ -96,4 +144,4 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
         findings.add_rows(lb.filter(out).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)), "WARNING", "LB", file,
                           "LB_IMPLAUSIBLE", f"outside the plausible range [{lo}, {hi}] (standard unit); carried",
                           column="LBSTRESN")
-    return lb.drop("_val_txt", "_unit", "_val", "_ukey", "_factor", "_stdu")
+    return lb.drop("_val_txt", "_unit", "_val", "_ukey", "_factor", "_stdu", "_cdir", "_clim")

@@ -344,8 +344,9 @@ def presentation_spec(study: dict, by_arm: bool) -> dict:
     arms = []
     if by_arm:
         ref = masked_reference(study)
-        arms = [{"label": c["display"], "colour": c["colour"], "reference": c["display"] == ref}
-                for c in arm_codes(study)]
+        planned = {a["label"]: a.get("planned_infusions") for a in study["arms"]}
+        arms = [{"label": c["display"], "colour": c["colour"], "reference": c["display"] == ref,
+                 "planned_infusions": planned.get(c["label"])} for c in arm_codes(study)]
     ep = study.get("endpoints", {})
     mmrm_params = [p["paramcd"] for p in ep.get("mmrm_params", [])]
     return {
@@ -353,13 +354,16 @@ def presentation_spec(study: dict, by_arm: bool) -> dict:
         "arms": arms,
         "visits": [{"label": v["label"], "avisitn": v["avisitn"]} for v in study.get("visits", [])],
         "strata": list(study.get("strata", [])),
-        "scores": {"meld_primary": study.get("scores", {}).get("meld_primary", "MELD")},
+        "scores": {"meld_primary": study.get("scores", {}).get("meld_primary", "MELD"),
+                   "meld_kamath": dict(study.get("scores", {}).get("meld_kamath", {}))},
         "endpoints": {"primary_visit": ep.get("primary_visit", ""), "tte": list(ep.get("tte", [])),
+                      "key_secondary_visit": ep.get("key_secondary_visit"),
                       "landmarks_days": list(ep.get("landmarks_days", [])),
                       "mmrm_params": [{"paramcd": p} for p in mmrm_params],
                       "primary_param": ep.get("primary_param") or (mmrm_params[0] if mmrm_params else "")},
         "planned_infusions": study.get("planned_infusions"),
-        "ae": {"followup_days": study.get("ae", {}).get("followup_days", 28)},
+        "ae": {"followup_days": study.get("ae", {}).get("followup_days", 28),
+               "period": study.get("ae", {}).get("period", "on_study")},
         "populations": dict(study.get("populations", {})),
     }
 

@@ -104,7 +104,8 @@ def summarise_baseline(adsl: pl.DataFrame, study: dict, population: str = "ITT")
 def summarise_exposure(adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
     groups = _by_arm(select_population(adsl, study, population))
     rows = _cont_rows("EXPOSURE", population, groups, "NINFUS", method="infusions received")
-    planned = [str(k) for k in range(study.get("planned_infusions", 0) + 1)]
+    most = max([study.get("planned_infusions", 0), *(a.get("planned_infusions") or 0 for a in study["arms"])])
+    planned = [str(k) for k in range(most + 1)]
     groups = {a: df.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8)) for a, df in groups.items()}
     rows += _cat_rows("EXPOSURE", population, groups, "NINFUS", f"infusions received; % of {population} in arm",
                       planned)

@@ -46,9 +46,9 @@ VAR_LABEL = {"AGE": "Age (years)", "BLMELD": "MELD at baseline", "BLCTPS": "CTP 
              "CTPSTRAT": "CTP stratum at randomisation", "NINFUS": "Infusions received"}
 CAT_LABEL = {"SEX": {"M": "Male", "F": "Female"}}
 AE_OVERVIEW_LABEL = {
-    "ANYTEAE": "Any TEAE", "RELTEAE": "Treatment-related TEAE", "SERTEAE": "Serious TEAE",
-    "GR3TEAE": "TEAE of CTCAE grade 3 or higher", "WDTEAE": "TEAE leading to withdrawal",
-    "FATALTEAE": "TEAE with fatal outcome",
+    "ANYTEAE": "Any adverse event", "SERTEAE": "Any serious adverse event",
+    "RELTEAE": "Treatment-related adverse event", "GR3TEAE": "Adverse event of CTCAE grade 3 or higher",
+    "WDTEAE": "Adverse event leading to withdrawal", "FATALTEAE": "Adverse event with fatal outcome",
 }
 DISPOSITION_LABEL = {"ITT": "Randomised (ITT)", "TREATED": "Treated (at least one infusion)",
                      "COMPLETED": "Completed the study", "ONGOING": "Ongoing at the data cut",
@@ -158,6 +158,19 @@ def _finish(t: Table, ard: ARD, rule: str, analyses: list[str], methods: list[st
     return t
 
 
+def score_formula(study: dict, paramcd: str) -> str:
+    """The formula of a derived score as the study config defines it (MMRM table footnotes)."""
+    if paramcd == "MELDKAM":
+        from hepatrial.scores import meld_kamath_formula
+
+        return meld_kamath_formula(**study.get("scores", {}).get("meld_kamath", {}))
+    return {"MELD": "MELD (UNOS) = 10 x [0.957 x ln(creatinine) + 0.378 x ln(bilirubin) + 1.120 x ln(INR) + "
+                    "0.643], mg/dL; values below 1.0 set to 1.0, creatinine capped at 4.0 (4.0 on dialysis), "
+                    "rounded to an integer, at most 40",
+            "CTPSCORE": "Child-Turcotte-Pugh score: 5-15 points from bilirubin, albumin, INR, ascites and "
+                        "encephalopathy"}.get(paramcd, "")
+
+
 def param_label(paramcd: str) -> str:
     return PARAM_LABEL.get(paramcd, paramcd)
 
@@ -249,7 +262,10 @@ def table_exposure(ard: ARD, rule: str = "tlf_exposure") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
     t = Table("exposure", "Exposure to study treatment", POP_LABEL[pop], ard.header(pop))
-    group = f"Infusions received (planned: {ard.study['planned_infusions']}), n (%)"
+    per_arm = {a["label"]: a.get("planned_infusions") for a in ard.study["arms"] if a.get("planned_infusions")}
+    planned = ("; ".join(f"{k}: {v}" for k, v in per_arm.items()) if len(set(per_arm.values())) > 1
+               else str(ard.study["planned_infusions"]))
+    group = f"Infusions received (planned: {planned}), n (%)"
     for cat in _category_order(ard, "EXPOSURE", "NINFUS", pop):
         code = f"NINFUS={cat}"
         t.add(group, cat, [F.fmt_n_pct(ard.get("EXPOSURE", code, a, "n", pop),
@@ -270,15 +286,22 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm") -> Table:
     d_mean, d_se = F.stat_decimals(paramcd, "lsmean"), F.stat_decimals(paramcd, "se")
     lsm = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population=pop)
     visits = [v for v in ard.visits() if v in set(lsm["avisit"].to_list())]
-    for v in visits:
-        t.add(v, "n", [F.fmt_int(ard.get("MMRM_LSMEAN", paramcd, a, "n", pop, v)) for a in arms], 1)
+    roles = {}  # visit -> "primary endpoint" / "key secondary endpoint", as the ARD method says
+    for r in ard.rows("MMRM_DIFF", paramcd=paramcd, population=pop, stat="estimate").iter_rows(named=True):
+        for role in ("KEY SECONDARY ENDPOINT", "PRIMARY ENDPOINT"):
+            if role in (r["method"] or ""):
+                roles[r["avisit"]] = role.lower()
+                break
+    for v0 in visits:
+        v = f"{v0} ({roles[v0]})" if v0 in roles else v0
+        t.add(v, "n", [F.fmt_int(ard.get("MMRM_LSMEAN", paramcd, a, "n", pop, v0)) for a in arms], 1)
         t.add(v, "LS mean (SE)", [
-            f"{F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'lsmean', pop, v), d_mean)} "
-            f"({F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'se', pop, v), d_se)})" for a in arms], 1)
-        t.add(v, "95% CI", [F.fmt_ci(ard.get("MMRM_LSMEAN", paramcd, a, "lower", pop, v),
-                                     ard.get("MMRM_LSMEAN", paramcd, a, "upper", pop, v), d_mean) for a in arms], 1)
+            f"{F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'lsmean', pop, v0), d_mean)} "
+            f"({F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'se', pop, v0), d_se)})" for a in arms], 1)
+        t.add(v, "95% CI", [F.fmt_ci(ard.get("MMRM_LSMEAN", paramcd, a, "lower", pop, v0),
+                                     ard.get("MMRM_LSMEAN", paramcd, a, "upper", pop, v0), d_mean) for a in arms], 1)
         for test in ard.tests:
-            g = lambda s: ard.get("MMRM_DIFF", paramcd, test, s, pop, v, ard.reference)  # noqa: E731
+            g = lambda s: ard.get("MMRM_DIFF", paramcd, test, s, pop, v0, ard.reference)  # noqa: E731
             if g("estimate") is None:
                 continue
             cell = lambda text: [text if a == test else "" for a in arms]  # noqa: E731
@@ -289,6 +312,9 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm") -> Table:
     fit = ard.rows("MMRM_FIT", paramcd=paramcd, population=pop)
     notes = [f"Change from baseline in {label}. LS: least squares; SE: standard error; CI: confidence interval; "
              "p: two-sided."]
+    formula = score_formula(ard.study, paramcd)
+    if formula:
+        notes.append(formula + ".")
     if fit.height:
         cov = sorted(fit["method"].drop_nulls().unique().to_list())
         stat = {r["stat"]: r["value"] for r in fit.iter_rows(named=True)}
@@ -315,7 +341,14 @@ def table_desc(ard: ARD, paramcd: str, rule: str = "tlf_desc") -> Table:
             t.add(v, sub, None, 0)
             for lab, cells in _summary_cells(ard, "DESC", code, arms, pop, v, dec_param=paramcd):
                 t.add(v, lab, cells, 1)
+                if lab == "n" and any(ard.get("DESC", code, a, "n_blq", pop, v) is not None for a in arms):
+                    t.add(v, "n below LLOQ", [F.fmt_int(ard.get("DESC", code, a, "n_blq", pop, v))
+                                              if ard.get("DESC", code, a, "n_blq", pop, v) is not None else ""
+                                              for a in arms], 1)
     notes = ["Analysed record per visit (ANL01FL). SD: standard deviation; Q1, Q3: quartiles."]
+    if ard.has("DESC", paramcd=paramcd, stat="n_blq"):
+        notes.append("Results below the lower limit of quantitation (LLOQ) are counted in n and summarised at the "
+                     "value the study config gives them (labs.below_lloq; default half the LLOQ).")
     return _finish(t, ard, rule, ["DESC", "BIGN"], ard.methods("DESC", paramcd=[paramcd, paramcd + "_CHG"]), notes)
 
 
@@ -463,13 +496,17 @@ def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
     t = Table("ae_overview", "Overview of treatment-emergent adverse events", POP_LABEL[pop], ard.header(pop))
-    codes = set(ard.rows("AE_OVERVIEW", population=pop)["paramcd"].to_list())
+    ov = ard.rows("AE_OVERVIEW", population=pop)
+    codes = set(ov["paramcd"].to_list())
+    absent = set(ov.filter(pl.col("method").fill_null("").str.starts_with("not collected"))["paramcd"].to_list())
     for code, label in AE_OVERVIEW_LABEL.items():
-        if code in codes:
+        if code in absent:
+            t.add("", label, ["not collected"] * len(arms))
+        elif code in codes:
             t.add("", label, [_n_pct_e(ard, "AE_OVERVIEW", code, a, pop) for a in arms])
     notes = ["n (%) [E]: subjects with at least one event (% of the safety population in the column) [number of "
-             "events]. TEAE: treatment-emergent adverse event (onset on or after the first infusion and within "
-             f"{ard.study['ae']['followup_days']} days of the last)."]
+             f"events]. {ae_period_note(ard.study)} Not collected: the data have no source for the flag "
+             "(e.g. no action taken, AEACN)."]
     return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], ard.methods("AE_OVERVIEW"), notes)
 
 
@@ -497,6 +534,15 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
              "frequency in the Total column, then alphabetically."]
     return _finish(t, ard, rule, ["AE_INCIDENCE", "BIGN"], ["TEAE by system organ class and preferred term"]
                    if socs else [], notes)
+
+
+def ae_period_note(study: dict) -> str:
+    """Which AEs the safety tables count, in words (study config ``ae.period``)."""
+    ae = study.get("ae", {})
+    if ae.get("period", "on_study") == "treatment_window":
+        return (f"Adverse events with onset on or after the first infusion and within {ae.get('followup_days', 28)} "
+                "days of the last (treatment window).")
+    return "Adverse events with onset on or after the first infusion, to the end of study or last contact (on study)."
 
 
 def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], cell) -> None:
