@@ -41,6 +41,8 @@ def tlf_table_specs():
     specs += [(f"mmrm_{p}", "mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
     specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
     if STUDY["study"]["design"] == "parallel":
+        primary = STUDY["endpoints"].get("primary_param") or tlf_mmrm_params()[0]
+        specs.append((f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
         specs.append(("subgroup", "subgroup", "Efficacy", None))
         specs.append(("lmm", "lmm", "Efficacy", None))
     return specs

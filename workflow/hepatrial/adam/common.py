@@ -152,7 +152,7 @@ def derive_bds_timing(dataset: pl.DataFrame, study: dict) -> pl.DataFrame:
 
 
 BDS_ADSL_KEEP = [  # ADSL variables carried onto ADLB, ADEFF and ADQS
-    "STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL"]
+    "STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL", "PPFL"]
 
 
 def adsl_vars(adsl: pl.DataFrame, study: dict) -> list[str]:

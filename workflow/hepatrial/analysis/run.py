@@ -29,7 +29,15 @@ def run_disposition(adsl_path, study_path, out) -> None:
 
 
 def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
-    from hepatrial.analysis.mmrm import mmrm_ard
+    """MMRM of one parameter in the ITT population; for the primary parameter of a randomised
+    study also in the per-protocol population (sensitivity analysis, population ``PP``)."""
+    from hepatrial.analysis.mmrm import mmrm_ard, primary_param
 
     study = load_study(study_path)
-    write_part(mmrm_ard(pl.read_parquet(data_path), study, paramcd, "ITT"), out)
+    data = pl.read_parquet(data_path)
+    parts = [mmrm_ard(data, study, paramcd, "ITT")]
+    pp_flag = study["populations"].get("PP", "PPFL")
+    if (study["study"]["design"] == "parallel" and paramcd == primary_param(study) and pp_flag in data.columns
+            and (data[pp_flag] == "Y").any()):
+        parts.append(mmrm_ard(data, study, paramcd, "PP"))
+    write_part(pl.concat(parts, how="vertical"), out)

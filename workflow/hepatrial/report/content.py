@@ -225,6 +225,8 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
         prefix = "PRIMARY ENDPOINT. " if p == primary else "Secondary endpoint. "
         m.add(_table(a, f"mmrm_{p}", rule, prefix))
         m.add(_figure(f"{T.param_label(p)}: LS mean change from baseline by visit (95% CI)", TF.fig_mmrm(a, p)))
+        if a.has("MMRM_DIFF", paramcd=p, population="PP"):
+            m.add(_table(a, f"mmrmpp_{p}", rule))
     if a.has("LMM_DIFF"):
         m.add(_table(a, "lmm", rule))
     if not m.blocks:

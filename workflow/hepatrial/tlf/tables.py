@@ -277,12 +277,14 @@ def table_exposure(ard: ARD, rule: str = "tlf_exposure") -> Table:
     return _finish(t, ard, rule, ["EXPOSURE", "BIGN"], ard.methods("EXPOSURE"), notes)
 
 
-def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm") -> Table:
-    pop = "ITT"
+def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT") -> Table:
     arms = ard.arms
     label = param_label(paramcd)
-    t = Table(f"mmrm_{paramcd}", f"Change from baseline in {label} by visit: mixed model for repeated measures",
-              POP_LABEL[pop], ard.header(pop, total=False))
+    name = f"mmrm_{paramcd}" if pop == "ITT" else f"mmrm{pop.lower()}_{paramcd}"
+    title = f"Change from baseline in {label} by visit: mixed model for repeated measures"
+    if pop != "ITT":
+        title = f"Sensitivity analysis ({POP_LABEL.get(pop, pop).lower()}): " + title
+    t = Table(name, title, POP_LABEL.get(pop, pop), ard.header(pop, total=False))
     d_mean, d_se = F.stat_decimals(paramcd, "lsmean"), F.stat_decimals(paramcd, "se")
     lsm = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population=pop)
     visits = [v for v in ard.visits() if v in set(lsm["avisit"].to_list())]
@@ -839,6 +841,8 @@ def build_table(name: str, ard: ARD, rule: str) -> Table:
     """A summary table by name: ``disposition``, ``baseline``, ..., ``mmrm_<PARAMCD>``, ``desc_<PARAMCD>``."""
     if name.startswith("mmrm_"):
         return table_mmrm(ard, name.removeprefix("mmrm_"), rule)
+    if name.startswith("mmrmpp_"):
+        return table_mmrm(ard, name.removeprefix("mmrmpp_"), rule, pop="PP")
     if name.startswith("desc_"):
         return table_desc(ard, name.removeprefix("desc_"), rule)
     if name not in TABLES:
