@@ -157,7 +157,8 @@ def subject_status(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
             .select("USUBJID", pl.col("_v").alias("BVAL")).unique("USUBJID", keep="first"))
     vis = (recs.filter(pl.col("AVISIT").is_in(d["visits"]) & pl.col("_v").is_not_null()
                        & (pl.col("ABLFL").fill_null("") != "Y"))
-           .select("USUBJID", "AVISIT", pl.col("_v").alias("VVAL"), pl.col("ADT").cast(pl.Date).alias("VDT"))
+           .select("USUBJID", "AVISIT", pl.col("_v").alias("VVAL"),
+                   (pl.col("ADT").cast(pl.Date) if "ADT" in recs.columns else pl.lit(None, pl.Date)).alias("VDT"))
            .unique(["USUBJID", "AVISIT"], keep="first"))
     frames = []
     for visit in d["visits"]:

@@ -19,7 +19,6 @@ import math
 
 from scipy import special
 
-Z975 = float(special.ndtri(0.975))
 
 
 def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
@@ -86,7 +85,7 @@ def miettinen_nurminen(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) 
         return float("nan"), float("nan"), float("nan")
     z = float(special.ndtri(1 - alpha / 2))
     est = x1 / n1 - x2 / n2
-    score = lambda dl: mn_score(x1, n1, x2, n2, dl)  # noqa: E731
+    score = lambda dl: mn_score(x1, n1, x2, n2, dl)
     lower = -1.0 if est <= -1.0 or score(-1.0) <= z else _bisect(lambda dl: score(dl) - z, -1.0, est)
     upper = 1.0 if est >= 1.0 or score(1.0) >= -z else _bisect(lambda dl: score(dl) + z, est, 1.0)
     return est, lower, upper
