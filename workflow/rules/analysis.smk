@@ -77,9 +77,9 @@ rule mmrm:
 
 
 rule responder:
-    """Responder rates by visit of the study's `responders` definitions: rates with exact CIs, risk
-    difference (Miettinen-Nurminen) and CMH test by the strata, shifts of ordinal ones (ARD RESPONDER,
-    RESPONDER_CMH, RESPONDER_SHIFT; docs/responder.md)."""
+    """Responder rates by visit of the study's `responders` definitions: rates with exact CIs,
+    risk difference (Miettinen-Nurminen) and CMH test by the strata, shifts of ordinal ones (ARD
+    RESPONDER, RESPONDER_CMH, RESPONDER_SHIFT; docs/responder.md)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         unpack(responder_inputs),

@@ -42,7 +42,8 @@ def tlf_table_specs():
     specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
     if STUDY["responders"]:
         specs.append(("responder", "responder", "Efficacy", None))
-        specs += [(f"resp_shift_{d['id']}", "resp_shift", "Efficacy", d["id"]) for d in STUDY["responders"]
+        specs += [(f"resp_shift_{d['id']}", "resp_shift", "Efficacy", d["id"])
+                  for d in STUDY["responders"]
                   if d["rule"] in ("ctp_class_improvement", "ishak_improvement")]
     if STUDY["study"]["design"] == "parallel":
         specs.append(("subgroup", "subgroup", "Efficacy", None))

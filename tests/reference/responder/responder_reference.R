@@ -81,7 +81,8 @@ mn_cases <- data.frame(
 set.seed(1985)
 for (i in 1:30) {
   n1 <- sample(3:150, 1); n2 <- sample(3:150, 1)
-  mn_cases <- rbind(mn_cases, data.frame(x1 = sample(0:n1, 1), n1 = n1, x2 = sample(0:n2, 1), n2 = n2))
+  mn_cases <- rbind(mn_cases,
+                    data.frame(x1 = sample(0:n1, 1), n1 = n1, x2 = sample(0:n2, 1), n2 = n2))
 }
 mn <- t(mapply(mn_ci, mn_cases$x1, mn_cases$n1, mn_cases$x2, mn_cases$n2))
 wcsv(data.frame(mn_cases, rd = mn[, 1], lower = mn[, 2], upper = mn[, 3]), "ref_mn.csv")
@@ -90,7 +91,8 @@ wcsv(data.frame(mn_cases, rd = mn[, 1], lower = mn[, 2], upper = mn[, 3]), "ref_
 cmh_case <- function(case, tab) {  # tab: data.frame x1, n1, x2, n2 (one row per stratum)
   arr <- array(0, dim = c(2, 2, nrow(tab)))
   for (h in seq_len(nrow(tab))) {
-    arr[, , h] <- matrix(c(tab$x1[h], tab$x2[h], tab$n1[h] - tab$x1[h], tab$n2[h] - tab$x2[h]), 2, 2)
+    arr[, , h] <- matrix(c(tab$x1[h], tab$x2[h], tab$n1[h] - tab$x1[h], tab$n2[h] - tab$x2[h]),
+                         2, 2)
   }
   if (nrow(tab) > 1) {
     tst <- mantelhaen.test(arr, correct = FALSE)
@@ -117,17 +119,21 @@ cmh_case <- function(case, tab) {  # tab: data.frame x1, n1, x2, n2 (one row per
 }
 cases <- list(
   two_strata = data.frame(x1 = c(10, 8), n1 = c(20, 15), x2 = c(5, 6), n2 = c(20, 18)),
-  three_strata = data.frame(x1 = c(3, 12, 0), n1 = c(10, 30, 5), x2 = c(1, 6, 1), n2 = c(12, 28, 6)),
+  three_strata = data.frame(x1 = c(3, 12, 0), n1 = c(10, 30, 5), x2 = c(1, 6, 1),
+                            n2 = c(12, 28, 6)),
   one_stratum = data.frame(x1 = 20, n1 = 96, x2 = 8, n2 = 91),
   zero_cells = data.frame(x1 = c(0, 5), n1 = c(8, 9), x2 = c(0, 1), n2 = c(7, 10)),
-  one_arm_stratum = data.frame(x1 = c(4, 3, 2), n1 = c(10, 12, 4), x2 = c(2, 1, 0), n2 = c(11, 13, 0)),
-  unbalanced = data.frame(x1 = c(30, 2, 7, 11), n1 = c(40, 5, 25, 60), x2 = c(20, 3, 2, 9), n2 = c(38, 9, 30, 20)))
+  one_arm_stratum = data.frame(x1 = c(4, 3, 2), n1 = c(10, 12, 4), x2 = c(2, 1, 0),
+                               n2 = c(11, 13, 0)),
+  unbalanced = data.frame(x1 = c(30, 2, 7, 11), n1 = c(40, 5, 25, 60), x2 = c(20, 3, 2, 9),
+                          n2 = c(38, 9, 30, 20)))
 set.seed(2001)
 for (i in 1:10) {
   k <- sample(2:5, 1)
   n1 <- sample(4:60, k, replace = TRUE); n2 <- sample(4:60, k, replace = TRUE)
   cases[[sprintf("random_%02d", i)]] <- data.frame(
-    x1 = sapply(n1, function(n) sample(0:n, 1)), n1 = n1, x2 = sapply(n2, function(n) sample(0:n, 1)), n2 = n2)
+    x1 = sapply(n1, function(n) sample(0:n, 1)), n1 = n1,
+    x2 = sapply(n2, function(n) sample(0:n, 1)), n2 = n2)
 }
 rct <- read.csv(file.path(out_dir, "data_rct_strata.csv"))
 for (cs in unique(rct$case)) cases[[cs]] <- rct[rct$case == cs, c("x1", "n1", "x2", "n2")]

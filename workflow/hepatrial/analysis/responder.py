@@ -58,7 +58,8 @@ from hepatrial.models.rates import clopper_pearson, cmh_risk_difference, miettin
 RULES = ("ctp_class_improvement", "meld_improvement", "ishak_improvement", "normalisation")
 CTP_RANK = {"A": 1, "B": 2, "C": 3}
 ISHAK_STAGES = [str(i) for i in range(7)]
-# Shift categories (ordinal definitions): the levels, then what a subject without a value at the visit is.
+# Shift categories (ordinal definitions): the levels, then what a subject without a value at the
+# visit is.
 SHIFT_LEVELS = {"ctp_class_improvement": ["A", "B", "C"], "ishak_improvement": ISHAK_STAGES}
 DEATH_LTX, MISSING, NOT_DUE = "DEATH_LTX", "MISSING", "NOT_DUE"
 ALL = "ALL"
@@ -70,7 +71,11 @@ def definitions(study: dict) -> list[dict]:
     (adlb for normalisation, else adeff), ``k`` (ishak 1; meld required), ``visits`` (every
     post-baseline visit of the config), ``population`` ITT, ``missing`` and ``death_transplant``
     nonresponder, ``label`` the id."""
-    visits = [v["label"] for v in sorted(study["visits"], key=lambda v: v["avisitn"]) if not v.get("baseline")]
+    visits = [
+        v["label"]
+        for v in sorted(study["visits"], key=lambda v: v["avisitn"])
+        if not v.get("baseline")
+    ]
     out, seen = [], set()
     for i, d in enumerate(study.get("responders") or []):
         where = f"responders[{i}] ({d.get('id')})"
@@ -81,17 +86,29 @@ def definitions(study: dict) -> list[dict]:
             raise ConfigError(f"{where}: rule must be one of {', '.join(RULES)}")
         k = d.get("k")
         if d["rule"] == "meld_improvement" and k is None:
-            raise ConfigError(f"{where}: meld_improvement needs k (the points MELD must decrease by)")
+            raise ConfigError(
+                f"{where}: meld_improvement needs k (the points MELD must decrease by)"
+            )
         if d["rule"] == "ishak_improvement" and k is None:
             k = 1
         bad = [v for v in d.get("visits") or [] if v not in visits]
         if bad:
-            raise ConfigError(f"{where}: visits {bad} are not post-baseline visits of the study ({visits})")
-        out.append({**d, "k": k, "label": d.get("label") or d["id"],
-                    "dataset": d.get("dataset") or ("adlb" if d["rule"] == "normalisation" else "adeff"),
-                    "visits": [v for v in visits if v in (d.get("visits") or visits)],
-                    "population": d.get("population") or "ITT", "missing": d.get("missing") or "nonresponder",
-                    "death_transplant": d.get("death_transplant") or "nonresponder"})
+            raise ConfigError(
+                f"{where}: visits {bad} are not post-baseline visits of the study ({visits})"
+            )
+        out.append(
+            {
+                **d,
+                "k": k,
+                "label": d.get("label") or d["id"],
+                "dataset": d.get("dataset")
+                or ("adlb" if d["rule"] == "normalisation" else "adeff"),
+                "visits": [v for v in visits if v in (d.get("visits") or visits)],
+                "population": d.get("population") or "ITT",
+                "missing": d.get("missing") or "nonresponder",
+                "death_transplant": d.get("death_transplant") or "nonresponder",
+            }
+        )
     return out
 
 
@@ -107,7 +124,9 @@ def _value_expr(rule: str) -> pl.Expr:
 def _level_expr(rule: str, col: str) -> pl.Expr:
     """The shift category of a value column (CTP class letter, Ishak stage as an integer)."""
     if rule == "ctp_class_improvement":
-        return pl.col(col).replace_strict({1.0: "A", 2.0: "B", 3.0: "C"}, default=None, return_dtype=pl.Utf8)
+        return pl.col(col).replace_strict(
+            {1.0: "A", 2.0: "B", 3.0: "C"}, default=None, return_dtype=pl.Utf8
+        )
     return pl.col(col).round(0).cast(pl.Int64).cast(pl.Utf8)
 
 
@@ -132,7 +151,8 @@ def _responds(rule: str, k) -> pl.Expr:
 
 
 def _close_date(study: dict, visit: str) -> pl.Expr:
-    """The date the visit's window closes: origin + (last window day - 1) (analysis day 1 = origin)."""
+    """The date the visit's window closes: origin + (last window day - 1) (analysis day 1 =
+    origin)."""
     hi = next(v["window"][1] for v in study["visits"] if v["label"] == visit)
     return pl.col("ORIGDT") + pl.duration(days=hi - 1 if hi >= 1 else hi)
 
@@ -143,27 +163,52 @@ def subject_status(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
     strata = [s for s in study["strata"] if s in adsl.columns]
     need = ["ORIGDT", "DCUTDT", "DTHDT", "LTXDT", "EOSSTT"]
     pop = select_population(adsl, study, d["population"])
-    pop = pop.select("USUBJID", "ARM", *strata, *[pl.col(c) if c in pop.columns else pl.lit(None).alias(c)
-                                                  for c in need])
-    pop = pop.with_columns(pl.col("DTHDT", "LTXDT").cast(pl.Date), pl.col("ORIGDT", "DCUTDT").cast(pl.Date))
+    pop = pop.select(
+        "USUBJID",
+        "ARM",
+        *strata,
+        *[pl.col(c) if c in pop.columns else pl.lit(None).alias(c) for c in need],
+    )
+    pop = pop.with_columns(
+        pl.col("DTHDT", "LTXDT").cast(pl.Date), pl.col("ORIGDT", "DCUTDT").cast(pl.Date)
+    )
     if pop["DCUTDT"].null_count():
         cut = study.get("cut_date")
         if cut is None:
             raise ConfigError("responders: ADSL has no DCUTDT and the study config no cut_date")
         pop = pop.with_columns(pl.col("DCUTDT").fill_null(dt.date.fromisoformat(str(cut))))
-    recs = (data.filter((pl.col("PARAMCD") == d["param"]) & (pl.col("ANL01FL") == "Y"))
-            .with_columns(_value_expr(d["rule"]).alias("_v")))
-    base = (recs.filter(pl.col("ABLFL") == "Y").filter(pl.col("_v").is_not_null())
-            .select("USUBJID", pl.col("_v").alias("BVAL")).unique("USUBJID", keep="first"))
-    vis = (recs.filter(pl.col("AVISIT").is_in(d["visits"]) & pl.col("_v").is_not_null()
-                       & (pl.col("ABLFL").fill_null("") != "Y"))
-           .select("USUBJID", "AVISIT", pl.col("_v").alias("VVAL"),
-                   (pl.col("ADT").cast(pl.Date) if "ADT" in recs.columns else pl.lit(None, pl.Date)).alias("VDT"))
-           .unique(["USUBJID", "AVISIT"], keep="first"))
+    recs = data.filter((pl.col("PARAMCD") == d["param"]) & (pl.col("ANL01FL") == "Y")).with_columns(
+        _value_expr(d["rule"]).alias("_v")
+    )
+    base = (
+        recs.filter(pl.col("ABLFL") == "Y")
+        .filter(pl.col("_v").is_not_null())
+        .select("USUBJID", pl.col("_v").alias("BVAL"))
+        .unique("USUBJID", keep="first")
+    )
+    vis = (
+        recs.filter(
+            pl.col("AVISIT").is_in(d["visits"])
+            & pl.col("_v").is_not_null()
+            & (pl.col("ABLFL").fill_null("") != "Y")
+        )
+        .select(
+            "USUBJID",
+            "AVISIT",
+            pl.col("_v").alias("VVAL"),
+            (pl.col("ADT").cast(pl.Date) if "ADT" in recs.columns else pl.lit(None, pl.Date)).alias(
+                "VDT"
+            ),
+        )
+        .unique(["USUBJID", "AVISIT"], keep="first")
+    )
     frames = []
     for visit in d["visits"]:
-        frames.append(pop.join(base, on="USUBJID", how="inner")
-                      .with_columns(pl.lit(visit).alias("AVISIT"), _close_date(study, visit).alias("CLOSEDT")))
+        frames.append(
+            pop.join(base, on="USUBJID", how="inner").with_columns(
+                pl.lit(visit).alias("AVISIT"), _close_date(study, visit).alias("CLOSEDT")
+            )
+        )
     if not frames:
         return pl.DataFrame()
     df = pl.concat(frames).join(vis, on=["USUBJID", "AVISIT"], how="left")
@@ -171,12 +216,22 @@ def subject_status(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
     after_ltx = pl.col("LTXDT").is_not_null() & (pl.col("LTXDT") <= pl.col("VDT"))
     has_value = pl.col("VVAL").is_not_null() & ~after_ltx
     left = pl.col("EOSSTT").fill_null("") == "DISCONTINUED"
-    status = (pl.when(has_value).then(pl.when(_responds(d["rule"], d["k"])).then(pl.lit("RESPONDER"))
-                                      .otherwise(pl.lit("NONRESPONDER")))
-              .when(after_ltx | (event.is_not_null() & (event <= pl.col("CLOSEDT")))).then(pl.lit(DEATH_LTX))
-              .when((pl.col("CLOSEDT") > pl.col("DCUTDT")) & ~left).then(pl.lit(NOT_DUE))
-              .otherwise(pl.lit(MISSING)))
-    return df.with_columns(status.alias("STATUS"), _eligible(d["rule"], d["k"]).fill_null(False).alias("ELIG"))
+    status = (
+        pl.when(has_value)
+        .then(
+            pl.when(_responds(d["rule"], d["k"]))
+            .then(pl.lit("RESPONDER"))
+            .otherwise(pl.lit("NONRESPONDER"))
+        )
+        .when(after_ltx | (event.is_not_null() & (event <= pl.col("CLOSEDT"))))
+        .then(pl.lit(DEATH_LTX))
+        .when((pl.col("CLOSEDT") > pl.col("DCUTDT")) & ~left)
+        .then(pl.lit(NOT_DUE))
+        .otherwise(pl.lit(MISSING))
+    )
+    return df.with_columns(
+        status.alias("STATUS"), _eligible(d["rule"], d["k"]).fill_null(False).alias("ELIG")
+    )
 
 
 def analysed(df: pl.DataFrame, d: dict) -> pl.DataFrame:
@@ -186,21 +241,27 @@ def analysed(df: pl.DataFrame, d: dict) -> pl.DataFrame:
         keep.append(DEATH_LTX)
     if d["missing"] == "nonresponder":
         keep.append(MISSING)
-    return (df.filter(pl.col("ELIG") & pl.col("STATUS").is_in(keep))
-            .with_columns((pl.col("STATUS") == "RESPONDER").cast(pl.Int64).alias("RESP")))
+    return df.filter(pl.col("ELIG") & pl.col("STATUS").is_in(keep)).with_columns(
+        (pl.col("STATUS") == "RESPONDER").cast(pl.Int64).alias("RESP")
+    )
 
 
 def _method(d: dict) -> str:
-    return (f"{d['label']}: responders / analysed; missing value: {d['missing']}; death or transplant: "
-            f"{d['death_transplant']}; not yet due at the cut: excluded")
+    return (
+        f"{d['label']}: responders / analysed; missing value: {d['missing']}; death or transplant: "
+        f"{d['death_transplant']}; not yet due at the cut: excluded"
+    )
 
 
 def _strata_key(df: pl.DataFrame, strata: list[str]) -> pl.DataFrame:
     if not strata:
         return df.with_columns(pl.lit("ALL").alias("_stratum"))
     df = df.filter(pl.all_horizontal([pl.col(s).is_not_null() for s in strata]))
-    return df.with_columns(pl.concat_str([pl.lit(f"{s}=") + pl.col(s).cast(pl.Utf8) for s in strata],
-                                         separator="|").alias("_stratum"))
+    return df.with_columns(
+        pl.concat_str(
+            [pl.lit(f"{s}=") + pl.col(s).cast(pl.Utf8) for s in strata], separator="|"
+        ).alias("_stratum")
+    )
 
 
 def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict) -> list[dict]:
@@ -211,17 +272,40 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
     pop, pid = d["population"], d["id"]
     arms = arm_labels(study) + [POOLED]
     st_p, an_p = with_pooled(status), with_pooled(an)
-    counts = {(a, v, s): n for a, v, s, n in
-              st_p.filter(pl.col("ELIG")).group_by(["ARM", "AVISIT", "STATUS"]).len().iter_rows()}
-    elig = {(a, v): n for a, v, n in st_p.filter(pl.col("ELIG")).group_by(["ARM", "AVISIT"]).len().iter_rows()}
-    resp = {(a, v): (int(n), int(r)) for a, v, n, r in
-            an_p.group_by(["ARM", "AVISIT"]).agg(pl.len(), pl.col("RESP").sum()).iter_rows()}
+    counts = {
+        (a, v, s): n
+        for a, v, s, n in st_p.filter(pl.col("ELIG"))
+        .group_by(["ARM", "AVISIT", "STATUS"])
+        .len()
+        .iter_rows()
+    }
+    elig = {
+        (a, v): n
+        for a, v, n in st_p.filter(pl.col("ELIG")).group_by(["ARM", "AVISIT"]).len().iter_rows()
+    }
+    resp = {
+        (a, v): (int(n), int(r))
+        for a, v, n, r in an_p.group_by(["ARM", "AVISIT"])
+        .agg(pl.len(), pl.col("RESP").sum())
+        .iter_rows()
+    }
     method = _method(d)
     rows = []
 
     def add(arm, visit, stat, value, m, comparator="", analysis="RESPONDER"):
-        rows.append({"analysis": analysis, "paramcd": pid, "population": pop, "arm": arm, "comparator": comparator,
-                     "avisit": visit, "stat": stat, "value": value, "method": m})
+        rows.append(
+            {
+                "analysis": analysis,
+                "paramcd": pid,
+                "population": pop,
+                "arm": arm,
+                "comparator": comparator,
+                "avisit": visit,
+                "stat": stat,
+                "value": value,
+                "method": m,
+            }
+        )
 
     for visit in d["visits"]:
         for arm in arms:
@@ -239,8 +323,11 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
         return rows
     ref = reference_arm(study)
     strata = [s for s in study["strata"] if s in an.columns]
-    cmh_method = (f"{d['label']}: CMH test stratified by {', '.join(strata) or 'nothing (one stratum)'}, "
-                  "no continuity correction; Mantel-Haenszel common risk difference, Sato variance, 95% Wald CI")
+    cmh_method = (
+        f"{d['label']}: CMH test stratified by {', '.join(strata) or 'nothing (one stratum)'}, "
+        "no continuity correction; Mantel-Haenszel common risk difference, Sato variance, "
+        "95% Wald CI"
+    )
     for test in [a for a in arm_labels(study) if a != ref]:
         for visit in d["visits"]:
             n1, x1 = resp.get((test, visit), (0, 0))
@@ -249,7 +336,9 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
             m = f"{d['label']}: risk difference, 95% Miettinen-Nurminen score CI"
             for stat, v in (("rd", rd), ("lower", lo), ("upper", hi), ("n", n1 + n2)):
                 add(test, visit, stat, v, m, ref)
-            sub = _strata_key(an.filter((pl.col("AVISIT") == visit) & pl.col("ARM").is_in([test, ref])), strata)
+            sub = _strata_key(
+                an.filter((pl.col("AVISIT") == visit) & pl.col("ARM").is_in([test, ref])), strata
+            )
             tabs = []
             for key in sorted(sub["_stratum"].unique().to_list()):
                 s = sub.filter(pl.col("_stratum") == key)
@@ -272,32 +361,57 @@ def shift_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict) -> 
         return []
     df = status.filter(pl.col("STATUS") != NOT_DUE).with_columns(
         _level_expr(d["rule"], "BVAL").alias("B"),
-        pl.when(pl.col("STATUS").is_in([DEATH_LTX, MISSING])).then(pl.col("STATUS"))
-        .otherwise(_level_expr(d["rule"], "VVAL")).alias("V"))
+        pl.when(pl.col("STATUS").is_in([DEATH_LTX, MISSING]))
+        .then(pl.col("STATUS"))
+        .otherwise(_level_expr(d["rule"], "VVAL"))
+        .alias("V"),
+    )
     extra_b = sorted(set(df["B"].drop_nulls().to_list()) - set(levels))
     extra_v = sorted(set(df["V"].drop_nulls().to_list()) - set(levels) - {DEATH_LTX, MISSING})
     b_levels, v_levels = [*levels, *extra_b], [*levels, *extra_v, DEATH_LTX, MISSING]
     df = with_pooled(df)
-    cells = {key[:-1]: key[-1] for key in df.group_by(["ARM", "AVISIT", "B", "V"]).len().iter_rows()}
+    cells = {
+        key[:-1]: key[-1] for key in df.group_by(["ARM", "AVISIT", "B", "V"]).len().iter_rows()
+    }
     denom = {(a, v): n for a, v, n in df.group_by(["ARM", "AVISIT"]).len().iter_rows()}
-    method = (f"{d['label']}: baseline vs visit category; DEATH_LTX: died or transplanted by the visit, MISSING: "
-              "no value; % of the arm's subjects with a baseline value and the visit due")
+    method = (
+        f"{d['label']}: baseline vs visit category; DEATH_LTX: died or transplanted by the visit, "
+        "MISSING: "
+        "no value; % of the arm's subjects with a baseline value and the visit due"
+    )
     rows = []
     for visit in d["visits"]:
         for arm in arm_labels(study) + [POOLED]:
             tot = denom.get((arm, visit), 0)
             for b in [*b_levels, ALL]:
                 for v in [*v_levels, ALL]:
-                    n = sum(c for (a, vi, bb, vv), c in cells.items() if a == arm and vi == visit
-                            and (b == ALL or bb == b) and (v == ALL or vv == v))
+                    n = sum(
+                        c
+                        for (a, vi, bb, vv), c in cells.items()
+                        if a == arm
+                        and vi == visit
+                        and (b == ALL or bb == b)
+                        and (v == ALL or vv == v)
+                    )
                     for stat, value in (("n", n), ("pct", 100.0 * n / tot if tot else None)):
-                        rows.append({"analysis": "RESPONDER_SHIFT", "paramcd": f"{d['id']}|{b}|{v}",
-                                     "population": d["population"], "arm": arm, "avisit": visit, "stat": stat,
-                                     "value": value, "method": method})
+                        rows.append(
+                            {
+                                "analysis": "RESPONDER_SHIFT",
+                                "paramcd": f"{d['id']}|{b}|{v}",
+                                "population": d["population"],
+                                "arm": arm,
+                                "avisit": visit,
+                                "stat": stat,
+                                "value": value,
+                                "method": method,
+                            }
+                        )
     return rows
 
 
-def responder_ard(datasets: dict[str, pl.DataFrame], adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def responder_ard(
+    datasets: dict[str, pl.DataFrame], adsl: pl.DataFrame, study: dict
+) -> pl.DataFrame:
     """Every RESPONDER, RESPONDER_CMH and RESPONDER_SHIFT row of the study's definitions;
     ``datasets``: name (adeff, adlb, adqs) -> BDS frame."""
     rows = []
@@ -306,7 +420,9 @@ def responder_ard(datasets: dict[str, pl.DataFrame], adsl: pl.DataFrame, study: 
             raise ConfigError(f"responders: {d['id']}: dataset {d['dataset']} was not given")
         data = datasets[d["dataset"]]
         if data.filter(pl.col("PARAMCD") == d["param"]).height == 0:
-            raise ConfigError(f"responders: {d['id']}: parameter {d['param']} is not in {d['dataset'].upper()}")
+            raise ConfigError(
+                f"responders: {d['id']}: parameter {d['param']} is not in {d['dataset'].upper()}"
+            )
         rows += responder_rows(data, adsl, study, d)
         rows += shift_rows(data, adsl, study, d)
     return ard_rows(rows)

@@ -20,7 +20,6 @@ import math
 from scipy import special
 
 
-
 def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     """Exact (Clopper-Pearson) 1 - alpha CI of x / n: beta quantiles; NaN when n = 0."""
     if n <= 0:
@@ -32,20 +31,21 @@ def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
 
 def restricted_mle(x1: int, n1: int, x2: int, n2: int, delta: float) -> tuple[float, float]:
     """(p1, p2) maximising the two binomial likelihoods subject to p1 - p2 = delta: the closed form
-    root of the likelihood-equation cubic (Miettinen and Nurminen 1985; Farrington and Manning 1990)."""
+    root of the likelihood-equation cubic (Miettinen and Nurminen 1985; Farrington and Manning
+    1990)."""
     p1h, p2h = x1 / n1, x2 / n2
     theta = n2 / n1
     a = 1.0 + theta
     b = -(1.0 + theta + p1h + theta * p2h + delta * (theta + 2.0))
     c = delta * delta + delta * (2.0 * p1h + theta + 1.0) + p1h + theta * p2h
     d = -p1h * delta * (1.0 + delta)
-    v = b ** 3 / (3.0 * a) ** 3 - b * c / (6.0 * a * a) + d / (2.0 * a)
+    v = b**3 / (3.0 * a) ** 3 - b * c / (6.0 * a * a) + d / (2.0 * a)
     s = b * b / (3.0 * a) ** 2 - c / (3.0 * a)
     u = math.copysign(math.sqrt(max(s, 0.0)), v) if v != 0 else math.sqrt(max(s, 0.0))
     if u == 0.0:
         p1 = -b / (3.0 * a)
     else:
-        w = (math.pi + math.acos(max(-1.0, min(1.0, v / u ** 3)))) / 3.0
+        w = (math.pi + math.acos(max(-1.0, min(1.0, v / u**3)))) / 3.0
         p1 = 2.0 * u * math.cos(w) - b / (3.0 * a)
     p1 = min(max(p1, max(0.0, delta)), min(1.0, 1.0 + delta))
     return p1, p1 - delta
@@ -78,7 +78,9 @@ def _bisect(f, lo: float, hi: float, tol: float = 1e-13) -> float:
     return 0.5 * (lo + hi)
 
 
-def miettinen_nurminen(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) -> tuple[float, float, float]:
+def miettinen_nurminen(
+    x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05
+) -> tuple[float, float, float]:
     """(p1^ - p2^, lower, upper): the score CI {delta: |score(delta)| <= z_(1 - alpha/2)}.
     The score decreases in delta, so each limit is the one root on its side of the estimate."""
     if n1 <= 0 or n2 <= 0:
@@ -86,12 +88,16 @@ def miettinen_nurminen(x1: int, n1: int, x2: int, n2: int, alpha: float = 0.05) 
     z = float(special.ndtri(1 - alpha / 2))
     est = x1 / n1 - x2 / n2
     score = lambda dl: mn_score(x1, n1, x2, n2, dl)
-    lower = -1.0 if est <= -1.0 or score(-1.0) <= z else _bisect(lambda dl: score(dl) - z, -1.0, est)
+    lower = (
+        -1.0 if est <= -1.0 or score(-1.0) <= z else _bisect(lambda dl: score(dl) - z, -1.0, est)
+    )
     upper = 1.0 if est >= 1.0 or score(1.0) >= -z else _bisect(lambda dl: score(dl) + z, est, 1.0)
     return est, lower, upper
 
 
-def cmh_risk_difference(tables: list[tuple[int, int, int, int]], alpha: float = 0.05) -> dict[str, float]:
+def cmh_risk_difference(
+    tables: list[tuple[int, int, int, int]], alpha: float = 0.05
+) -> dict[str, float]:
     """Stratified comparison of two proportions; ``tables`` = (x1, n1, x2, n2) per stratum.
 
     - CMH chi-square (1 df) = (sum_h (x1h - n1h m_h / N_h))^2 / sum_h n1h n2h m_h (N_h - m_h) /
@@ -119,8 +125,16 @@ def cmh_risk_difference(tables: list[tuple[int, int, int, int]], alpha: float = 
         sp += (n1 * n1 * x2 - n2 * n2 * x1 + n1 * n2 * (n2 - n1) / 2.0) / (nh * nh)
         sq += (x1 * (n2 - x2) + x2 * (n1 - x1)) / (2.0 * nh)
     nan = float("nan")
-    out = {"rd": nan, "se": nan, "lower": nan, "upper": nan, "chisq": nan, "df": 1.0, "p": nan,
-           "n_strata": float(used)}
+    out = {
+        "rd": nan,
+        "se": nan,
+        "lower": nan,
+        "upper": nan,
+        "chisq": nan,
+        "df": 1.0,
+        "p": nan,
+        "n_strata": float(used),
+    }
     if sw > 0:
         rd = swd / sw
         var = (rd * sp + sq) / (sw * sw)

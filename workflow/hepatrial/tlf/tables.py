@@ -688,8 +688,11 @@ def _responder_defs(ard: ARD) -> list[dict]:
     return definitions(ard.study)
 
 
-RESP_STATUS_LABEL = {"n_dth_ltx": "Died or transplanted by the visit", "n_missing": "No value at the visit",
-                     "n_not_due": "Visit not yet due at the data cut"}
+RESP_STATUS_LABEL = {
+    "n_dth_ltx": "Died or transplanted by the visit",
+    "n_missing": "No value at the visit",
+    "n_not_due": "Visit not yet due at the data cut",
+}
 
 
 def _resp_handling(d: dict, stat: str) -> str:
@@ -715,20 +718,40 @@ def table_responder(ard: ARD, rule: str = "tlf_responder") -> Table:
             cells = []
             for a in arms:
                 n, r, rate = get("n", a), get("n_resp", a), get("rate", a)
-                cells.append("" if n is None else f"{F.fmt_int(r)}/{F.fmt_int(n)}"
-                             + ("" if F.is_missing(rate) else f" ({F.fmt_prob_pct(rate)})"))
+                cells.append(
+                    ""
+                    if n is None
+                    else f"{F.fmt_int(r)}/{F.fmt_int(n)}"
+                    + ("" if F.is_missing(rate) else f" ({F.fmt_prob_pct(rate)})")
+                )
             t.add(g, "Responders / analysed, n/N (%)", cells, 1)
-            t.add(g, "95% CI, % (Clopper-Pearson)",
-                  ["" if get("n", a) is None or not get("n", a) else
-                   f"({F.fmt_prob_pct(get('lower', a))}, {F.fmt_prob_pct(get('upper', a))})" for a in arms], 1)
-            t.add(g, "Could respond (eligible), n", [F.fmt_int(get("n_elig", a)) if get("n_elig", a) is not None
-                                                     else "" for a in arms], 1)
+            t.add(
+                g,
+                "95% CI, % (Clopper-Pearson)",
+                [
+                    ""
+                    if get("n", a) is None or not get("n", a)
+                    else f"({F.fmt_prob_pct(get('lower', a))}, {F.fmt_prob_pct(get('upper', a))})"
+                    for a in arms
+                ],
+                1,
+            )
+            t.add(
+                g,
+                "Could respond (eligible), n",
+                [F.fmt_int(get("n_elig", a)) if get("n_elig", a) is not None else "" for a in arms],
+                1,
+            )
             for stat, label in RESP_STATUS_LABEL.items():
                 vals = [get(stat, a) for a in arms]
                 if all(v is None or v == 0 for v in vals):
                     continue
-                t.add(g, f"{label} ({_resp_handling(d, stat)}), n",
-                      ["" if v is None else F.fmt_int(v) for v in vals], 2)
+                t.add(
+                    g,
+                    f"{label} ({_resp_handling(d, stat)}), n",
+                    ["" if v is None else F.fmt_int(v) for v in vals],
+                    2,
+                )
             if not ard.parallel:
                 continue
             for test in ard.tests:
@@ -741,20 +764,41 @@ def table_responder(ard: ARD, rule: str = "tlf_responder") -> Table:
                 rd = get("rd", test, comparator=ref)
                 if rd is not None:
                     lo, hi = get("lower", test, comparator=ref), get("upper", test, comparator=ref)
-                    t.add(g, f"Difference vs {ref}, % (95% CI, Miettinen-Nurminen)",
-                          only(f"{F.fmt_prob_pct(rd)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"), 1)
+                    t.add(
+                        g,
+                        f"Difference vs {ref}, % (95% CI, Miettinen-Nurminen)",
+                        only(f"{F.fmt_prob_pct(rd)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"),
+                        1,
+                    )
                 mh = get("rd", test, "RESPONDER_CMH", ref)
                 if mh is not None:
                     lo, hi = (get(s, test, "RESPONDER_CMH", ref) for s in ("lower", "upper"))
-                    t.add(g, f"Stratified (Mantel-Haenszel) difference vs {ref}, % (95% CI)",
-                          only(f"{F.fmt_prob_pct(mh)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"), 1)
-                    t.add(g, "CMH test p-value", only(F.fmt_p(get("p", test, "RESPONDER_CMH", ref))), 1)
+                    t.add(
+                        g,
+                        f"Stratified (Mantel-Haenszel) difference vs {ref}, % (95% CI)",
+                        only(f"{F.fmt_prob_pct(mh)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"),
+                        1,
+                    )
+                    t.add(
+                        g,
+                        "CMH test p-value",
+                        only(F.fmt_p(get("p", test, "RESPONDER_CMH", ref))),
+                        1,
+                    )
     strata = ", ".join(ard.study["strata"]) or "none"
-    notes = [("Rates and differences shown as percentages. Analysed: subjects who could respond (see the "
-              "definitions), less those excluded as noted. Visits not yet due at the data cut are excluded.")]
+    notes = [
+        (
+            "Rates and differences shown as percentages. Analysed: subjects who could respond "
+            "(see the definitions), less those excluded as noted. Visits not yet due at the data "
+            "cut are excluded."
+        )
+    ]
     if ard.parallel:
-        notes.append(f"Stratified by the randomisation strata ({strata}): Cochran-Mantel-Haenszel test without "
-                     "continuity correction; Mantel-Haenszel common risk difference with Sato's variance.")
+        notes.append(
+            f"Stratified by the randomisation strata ({strata}): Cochran-Mantel-Haenszel test "
+            "without "
+            "continuity correction; Mantel-Haenszel common risk difference with Sato's variance."
+        )
     analyses = ["RESPONDER", "RESPONDER_CMH"]
     return _finish(t, ard, rule, [*analyses, "BIGN"], ard.methods(analyses), notes)
 
@@ -763,13 +807,18 @@ RESP_SHIFT_LABEL = {"DEATH_LTX": "Died or transplanted", "MISSING": "Missing", "
 
 
 def _level_key(c: str):
-    return (0, float(c), c) if c.replace(".", "", 1).isdigit() else (0 if len(c) == 1 else 1, 0.0, c)
+    return (
+        (0, float(c), c) if c.replace(".", "", 1).isdigit() else (0 if len(c) == 1 else 1, 0.0, c)
+    )
 
 
 def table_resp_shift(ard: ARD, pid: str, rule: str = "tlf_resp_shift") -> Table:
     """Shift from the baseline category to the category at each visit of an ordinal responder
     definition (ARD RESPONDER_SHIFT), by arm."""
-    d = next((x for x in _responder_defs(ard) if x["id"] == pid), {"id": pid, "label": pid, "population": "ITT"})
+    d = next(
+        (x for x in _responder_defs(ard) if x["id"] == pid),
+        {"id": pid, "label": pid, "population": "ITT"},
+    )
     rows = ard.rows("RESPONDER_SHIFT").filter(pl.col("paramcd").str.starts_with(pid + "|"))
     pop = rows["population"][0] if rows.height else d["population"]
     parts = [c.split("|") for c in rows["paramcd"].unique().to_list()]
@@ -777,8 +826,13 @@ def table_resp_shift(ard: ARD, pid: str, rule: str = "tlf_resp_shift") -> Table:
     b_levels = sorted({x[1] for x in parts} - {"ALL"}, key=_level_key)
     v_levels = sorted({x[2] for x in parts} - set(special), key=_level_key) + special
     cols = [RESP_SHIFT_LABEL.get(v, v) for v in v_levels]
-    t = Table(f"resp_shift_{pid}", f"{d['label']}: shift from baseline by visit", POP_LABEL.get(pop, pop), cols,
-              stub_header="Visit / arm / baseline category")
+    t = Table(
+        f"resp_shift_{pid}",
+        f"{d['label']}: shift from baseline by visit",
+        POP_LABEL.get(pop, pop),
+        cols,
+        stub_header="Visit / arm / baseline category",
+    )
     have = set(rows["avisit"].to_list())
     for visit in [v for v in ard.visits() if v in have]:
         for arm in ard.arms + [POOLED]:
@@ -790,13 +844,21 @@ def table_resp_shift(ard: ARD, pid: str, rule: str = "tlf_resp_shift") -> Table:
                 row_n = ard.get("RESPONDER_SHIFT", f"{pid}|{b}|ALL", arm, "n", pop, visit)
                 if row_n is None or (b != "ALL" and row_n == 0):
                     continue
-                cells = [F.fmt_n_pct(ard.get("RESPONDER_SHIFT", f"{pid}|{b}|{v}", arm, "n", pop, visit),
-                                     ard.get("RESPONDER_SHIFT", f"{pid}|{b}|{v}", arm, "pct", pop, visit))
-                         for v in v_levels]
+                cells = [
+                    F.fmt_n_pct(
+                        ard.get("RESPONDER_SHIFT", f"{pid}|{b}|{v}", arm, "n", pop, visit),
+                        ard.get("RESPONDER_SHIFT", f"{pid}|{b}|{v}", arm, "pct", pop, visit),
+                    )
+                    for v in v_levels
+                ]
                 t.add(g, f"Baseline {b}" if b != "ALL" else "Total", cells, 1)
-    notes = [("Columns: category at the visit; Died or transplanted: by the close of the visit window without "
-              "a value; Missing: no value at the visit. n: subjects with a baseline value whose visit was due at "
-              "the data cut; n (%): percentages of n.")]
+    notes = [
+        (
+            "Columns: category at the visit; Died or transplanted: by the close of the visit "
+            "window without a value; Missing: no value at the visit. n: subjects with a baseline "
+            "value whose visit was due at the data cut; n (%): percentages of n."
+        )
+    ]
     return _finish(t, ard, rule, ["RESPONDER_SHIFT", "BIGN"], ard.methods("RESPONDER_SHIFT"), notes)
 
 
@@ -917,6 +979,6 @@ def build_table(name: str, ard: ARD, rule: str) -> Table:
     if name.startswith("resp_shift_"):
         return table_resp_shift(ard, name.removeprefix("resp_shift_"), rule)
     if name not in TABLES:
-        raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, desc_<PARAMCD>, "
-                             "resp_shift_<ID>")
+        raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, "
+                             "desc_<PARAMCD>, resp_shift_<ID>")
     return TABLES[name](ard, rule)
