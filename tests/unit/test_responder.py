@@ -419,7 +419,7 @@ def test_responder_table_cells(tmp_path):
     assert (
         _cell(t, g, "Died or transplanted by the visit (non-responders), n", "Control (N=4)") == "1"
     )
-    rd, lo, _ = miettinen_nurminen(1, 3, 0, 3)
+    rd, lo, hi = miettinen_nurminen(1, 3, 0, 3)
     assert (
         _cell(t, g, "Difference vs Control, % (95% CI, Miettinen-Nurminen)", "Active (N=4)")
         == f"{100 * rd:.1f} ({100 * lo:.1f}, {100 * hi:.1f})"
