@@ -11,6 +11,7 @@ import polars as pl
 
 from hepatrial.analysis import baseline as B
 from hepatrial.analysis.descriptive import describe_by_visit
+from hepatrial.analysis.responder import responder_ard
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.analysis.survival import survival_ard
 from hepatrial.ard import ard_rows, finalise
@@ -35,6 +36,9 @@ endpoints:
   subgroups: [SEX]
   tte: [TFS, DECOMP]
 cut_date: "2024-06-30"
+responders:
+  - {id: CTPIMP, label: CTP class improvement, rule: ctp_class_improvement, param: CTPCLASS}
+  - {id: BILINORM, label: Bilirubin normalised, rule: normalisation, param: BILI}
 """
 CUT = "2024-06-30"
 D = dt.date
@@ -198,7 +202,8 @@ def build_ard(st: dict) -> pl.DataFrame:
              B.lab_abnormal(lb, sl, st), B.shift_ctp(eff, sl, st), B.subgroup_effects(eff, sl, st),
              describe_by_visit(eff, "MELD", st), describe_by_visit(lb, "BILI", st),
              ae_summaries(adae(), sl, st), disposition(sl, st), aesi_summaries(adae(), sl, ex(), st),
-             summarise_deaths(sl, st), summarise_death_causes(sl, adae(), st)]
+             summarise_deaths(sl, st), summarise_death_causes(sl, adae(), st),
+             responder_ard({"adeff": eff, "adlb": lb}, sl, st)]
     for p in ("TFS", "DECOMP"):
         parts.append(survival_ard(adtte(), st, p)[0])
     if st["study"]["design"] == "parallel":

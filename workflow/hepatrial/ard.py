@@ -27,6 +27,9 @@ COMPARISON_STAT_KIND = {
     "lower": "limit", "upper": "limit",
     "se": "invariant", "df": "invariant", "p": "invariant", "chisq": "invariant", "z_abs": "invariant",
     "n": "invariant", "p_interaction": "invariant",
+    # RESPONDER (Miettinen-Nurminen rd, lower, upper, n) and RESPONDER_CMH (CMH chisq, df, p; MH
+    # common rd, se, lower, upper; n): all declared above but the number of strata.
+    "n_strata": "invariant",
 }
 
 

@@ -74,3 +74,18 @@ rule mmrm:
         f"{RES}/logs/mmrm_{{paramcd}}.log",
     script:
         "../scripts/mmrm.py"
+
+
+rule responder:
+    """Responder rates by visit of the study's `responders` definitions: rates with exact CIs,
+    risk difference (Miettinen-Nurminen) and CMH test by the strata, shifts of ordinal ones (ARD
+    RESPONDER, RESPONDER_CMH, RESPONDER_SHIFT; docs/responder.md)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
+    input:
+        unpack(responder_inputs),
+    output:
+        f"{RES}/ard/parts/responder.parquet",
+    log:
+        f"{RES}/logs/responder.log",
+    script:
+        "../scripts/responder.py"

@@ -75,8 +75,25 @@ def tte_parts():
     return [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
 
 
+def responder_datasets():
+    """The BDS datasets the study's responder definitions read (rule responder)."""
+    from hepatrial.analysis.responder import definitions
+
+    try:
+        return list(dict.fromkeys(d["dataset"] for d in definitions(STUDY)))
+    except HepatrialError as exc:
+        sys.exit(f"ERROR: {exc}")
+
+
+def responder_inputs(wildcards):
+    return {"adsl": f"{RES}/adam/adsl.parquet", "study": config["study"],
+            **{d: f"{RES}/adam/{d}.parquet" for d in responder_datasets()}}
+
+
 def ard_parts():
     parts = [*desc_parts(), *mmrm_parts(), *tte_parts()]
+    if STUDY["responders"]:
+        parts.append(f"{RES}/ard/parts/responder.parquet")
     parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",
               f"{RES}/ard/parts/baseline.parquet", f"{RES}/ard/parts/dsmb.parquet"]
     if STUDY["study"]["design"] == "dose_escalation":

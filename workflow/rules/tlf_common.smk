@@ -40,6 +40,11 @@ def tlf_table_specs():
              ("lab_abn", "lab_abn", "Labs", None)]
     specs += [(f"mmrm_{p}", "mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
     specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
+    if STUDY["responders"]:
+        specs.append(("responder", "responder", "Efficacy", None))
+        specs += [(f"resp_shift_{d['id']}", "resp_shift", "Efficacy", d["id"])
+                  for d in STUDY["responders"]
+                  if d["rule"] in ("ctp_class_improvement", "ishak_improvement")]
     if STUDY["study"]["design"] == "parallel":
         primary = STUDY["endpoints"].get("primary_param") or tlf_mmrm_params()[0]
         specs.append((f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))

@@ -729,6 +729,187 @@ def table_lab_abn(ard: ARD, rule: str = "tlf_lab_abn") -> Table:
     return _finish(t, ard, rule, ["LAB_ABN", "BIGN"], ard.methods("LAB_ABN"), notes)
 
 
+def _responder_defs(ard: ARD) -> list[dict]:
+    """The study's responder definitions (labels and order of the responder tables)."""
+    from hepatrial.analysis.responder import definitions
+
+    return definitions(ard.study)
+
+
+RESP_STATUS_LABEL = {
+    "n_dth_ltx": "Died or transplanted by the visit",
+    "n_missing": "No value at the visit",
+    "n_not_due": "Visit not yet due at the data cut",
+}
+
+
+def _resp_handling(d: dict, stat: str) -> str:
+    if stat == "n_not_due":
+        return "excluded"
+    how = d["death_transplant"] if stat == "n_dth_ltx" else d["missing"]
+    return "non-responders" if how == "nonresponder" else "excluded"
+
+
+def table_responder(ard: ARD, rule: str = "tlf_responder") -> Table:
+    defs = [d for d in _responder_defs(ard) if ard.has("RESPONDER", paramcd=d["id"])]
+    pop = defs[0]["population"] if defs else "ITT"
+    arms = ard.arms + [POOLED]
+    t = Table("responder", "Responders by visit", POP_LABEL.get(pop, pop), ard.header(pop))
+    for d in defs:
+        pid, p = d["id"], d["population"]
+        for visit in [v for v in ard.visits() if v in d["visits"]]:
+            g = f"{d['label']}: {visit}"
+
+            def get(stat, arm, analysis="RESPONDER", comparator="", p=p, pid=pid, visit=visit):
+                return ard.get(analysis, pid, arm, stat, p, visit, comparator)
+
+            cells = []
+            for a in arms:
+                n, r, rate = get("n", a), get("n_resp", a), get("rate", a)
+                cells.append(
+                    ""
+                    if n is None
+                    else f"{F.fmt_int(r)}/{F.fmt_int(n)}"
+                    + ("" if F.is_missing(rate) else f" ({F.fmt_prob_pct(rate)})")
+                )
+            t.add(g, "Responders / analysed, n/N (%)", cells, 1)
+            t.add(
+                g,
+                "95% CI, % (Clopper-Pearson)",
+                [
+                    ""
+                    if get("n", a) is None or not get("n", a)
+                    else f"({F.fmt_prob_pct(get('lower', a))}, {F.fmt_prob_pct(get('upper', a))})"
+                    for a in arms
+                ],
+                1,
+            )
+            t.add(
+                g,
+                "Could respond (eligible), n",
+                [F.fmt_int(get("n_elig", a)) if get("n_elig", a) is not None else "" for a in arms],
+                1,
+            )
+            for stat, label in RESP_STATUS_LABEL.items():
+                vals = [get(stat, a) for a in arms]
+                if all(v is None or v == 0 for v in vals):
+                    continue
+                t.add(
+                    g,
+                    f"{label} ({_resp_handling(d, stat)}), n",
+                    ["" if v is None else F.fmt_int(v) for v in vals],
+                    2,
+                )
+            if not ard.parallel:
+                continue
+            for test in ard.tests:
+                col = _cmp_col(ard, test, ard.arms)
+                ref = ard.reference
+
+                def only(text, col=col):
+                    return [text if a == col else "" for a in arms]
+
+                rd = get("rd", test, comparator=ref)
+                if rd is not None:
+                    lo, hi = get("lower", test, comparator=ref), get("upper", test, comparator=ref)
+                    t.add(
+                        g,
+                        f"Difference vs {ref}, % (95% CI, Miettinen-Nurminen)",
+                        only(f"{F.fmt_prob_pct(rd)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"),
+                        1,
+                    )
+                mh = get("rd", test, "RESPONDER_CMH", ref)
+                if mh is not None:
+                    lo, hi = (get(s, test, "RESPONDER_CMH", ref) for s in ("lower", "upper"))
+                    t.add(
+                        g,
+                        f"Stratified (Mantel-Haenszel) difference vs {ref}, % (95% CI)",
+                        only(f"{F.fmt_prob_pct(mh)} ({F.fmt_prob_pct(lo)}, {F.fmt_prob_pct(hi)})"),
+                        1,
+                    )
+                    t.add(
+                        g,
+                        "CMH test p-value",
+                        only(F.fmt_p(get("p", test, "RESPONDER_CMH", ref))),
+                        1,
+                    )
+    strata = ", ".join(ard.study["strata"]) or "none"
+    notes = [
+        (
+            "Rates and differences shown as percentages. Analysed: subjects who could respond "
+            "(see the definitions), less those excluded as noted. Visits not yet due at the data "
+            "cut are excluded."
+        )
+    ]
+    if ard.parallel:
+        notes.append(
+            f"Stratified by the randomisation strata ({strata}): Cochran-Mantel-Haenszel test "
+            "without "
+            "continuity correction; Mantel-Haenszel common risk difference with Sato's variance."
+        )
+    analyses = ["RESPONDER", "RESPONDER_CMH"]
+    return _finish(t, ard, rule, [*analyses, "BIGN"], ard.methods(analyses), notes)
+
+
+RESP_SHIFT_LABEL = {"DEATH_LTX": "Died or transplanted", "MISSING": "Missing", "ALL": "Total"}
+
+
+def _level_key(c: str):
+    return (
+        (0, float(c), c) if c.replace(".", "", 1).isdigit() else (0 if len(c) == 1 else 1, 0.0, c)
+    )
+
+
+def table_resp_shift(ard: ARD, pid: str, rule: str = "tlf_resp_shift") -> Table:
+    """Shift from the baseline category to the category at each visit of an ordinal responder
+    definition (ARD RESPONDER_SHIFT), by arm."""
+    d = next(
+        (x for x in _responder_defs(ard) if x["id"] == pid),
+        {"id": pid, "label": pid, "population": "ITT"},
+    )
+    rows = ard.rows("RESPONDER_SHIFT").filter(pl.col("paramcd").str.starts_with(pid + "|"))
+    pop = rows["population"][0] if rows.height else d["population"]
+    parts = [c.split("|") for c in rows["paramcd"].unique().to_list()]
+    special = ["DEATH_LTX", "MISSING", "ALL"]
+    b_levels = sorted({x[1] for x in parts} - {"ALL"}, key=_level_key)
+    v_levels = sorted({x[2] for x in parts} - set(special), key=_level_key) + special
+    cols = [RESP_SHIFT_LABEL.get(v, v) for v in v_levels]
+    t = Table(
+        f"resp_shift_{pid}",
+        f"{d['label']}: shift from baseline by visit",
+        POP_LABEL.get(pop, pop),
+        cols,
+        stub_header="Visit / arm / baseline category",
+    )
+    have = set(rows["avisit"].to_list())
+    for visit in [v for v in ard.visits() if v in have]:
+        for arm in ard.arms + [POOLED]:
+            tot = ard.get("RESPONDER_SHIFT", f"{pid}|ALL|ALL", arm, "n", pop, visit)
+            if tot is None:
+                continue
+            g = f"{visit}: {TOTAL if arm == POOLED else arm} (n={F.fmt_int(tot)})"
+            for b in [*b_levels, "ALL"]:
+                row_n = ard.get("RESPONDER_SHIFT", f"{pid}|{b}|ALL", arm, "n", pop, visit)
+                if row_n is None or (b != "ALL" and row_n == 0):
+                    continue
+                cells = [
+                    F.fmt_n_pct(
+                        ard.get("RESPONDER_SHIFT", f"{pid}|{b}|{v}", arm, "n", pop, visit),
+                        ard.get("RESPONDER_SHIFT", f"{pid}|{b}|{v}", arm, "pct", pop, visit),
+                    )
+                    for v in v_levels
+                ]
+                t.add(g, f"Baseline {b}" if b != "ALL" else "Total", cells, 1)
+    notes = [
+        (
+            "Columns: category at the visit; Died or transplanted: by the close of the visit "
+            "window without a value; Missing: no value at the visit. n: subjects with a baseline "
+            "value whose visit was due at the data cut; n (%): percentages of n."
+        )
+    ]
+    return _finish(t, ard, rule, ["RESPONDER_SHIFT", "BIGN"], ard.methods("RESPONDER_SHIFT"), notes)
+
+
 def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
     pop = "ITT"
     sg = ard.rows("SUBGROUP", population=pop)
@@ -833,7 +1014,7 @@ TABLES = {
     "km": table_km, "cif": table_cif, "ae_overview": table_ae_overview, "ae_soc_pt": table_ae_soc_pt,
     "lab_shift": table_lab_shift, "lab_abn": table_lab_abn, "subgroup": table_subgroup,
     "ae_grade": table_ae_grade, "sae_soc_pt": table_sae_soc_pt, "aesi": table_aesi, "death_causes": table_death_causes,
-    "lmm": table_lmm,
+    "lmm": table_lmm, "responder": table_responder,
 }
 
 
@@ -845,6 +1026,9 @@ def build_table(name: str, ard: ARD, rule: str) -> Table:
         return table_mmrm(ard, name.removeprefix("mmrmpp_"), rule, pop="PP")
     if name.startswith("desc_"):
         return table_desc(ard, name.removeprefix("desc_"), rule)
+    if name.startswith("resp_shift_"):
+        return table_resp_shift(ard, name.removeprefix("resp_shift_"), rule)
     if name not in TABLES:
-        raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, desc_<PARAMCD>")
+        raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, "
+                             "desc_<PARAMCD>, resp_shift_<ID>")
     return TABLES[name](ard, rule)
