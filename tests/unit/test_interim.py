@@ -10,13 +10,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from scipy import stats
-
 from hepatrial.analysis import interim as I
 from hepatrial.ard import ard_rows, finalise
 from hepatrial.config import check_interim, load_study
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.models import gsd
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[2]
 Z975, Z80 = stats.norm.ppf(0.975), stats.norm.ppf(0.80)
@@ -34,21 +33,19 @@ def study_with(base: dict, **interim) -> dict:
 
 
 def mmrm_ard(est: float, se: float, n: float, paramcd="MELD", visit="WEEK 24") -> pl.DataFrame:
-    rows = [dict(analysis="MMRM_DIFF", paramcd=paramcd, population="ITT", arm="UC-MSC",
-                 comparator="Placebo", avisit=visit, stat=s, value=v)
-            for s, v in (("estimate", est), ("se", se), ("p", 0.01))]
-    rows.append(dict(analysis="DESC", paramcd=paramcd, population="ITT", arm="ALL", avisit=visit,
-                     stat="n", value=n))
-    rows.append(dict(analysis="DESC", paramcd=paramcd, population="ITT", arm="UC-MSC",
-                     avisit=visit, stat="n", value=n / 2))
+    key = {"paramcd": paramcd, "population": "ITT", "avisit": visit}
+    rows = [{**key, "analysis": "MMRM_DIFF", "arm": "UC-MSC", "comparator": "Placebo", "stat": s,
+             "value": v} for s, v in (("estimate", est), ("se", se), ("p", 0.01))]
+    rows.append({**key, "analysis": "DESC", "arm": "ALL", "stat": "n", "value": n})
+    rows.append({**key, "analysis": "DESC", "arm": "UC-MSC", "stat": "n", "value": n / 2})
     return ard_rows(rows)
 
 
 def tte_ard(chisq: float, hr: float, lower: float, upper: float, paramcd="OS") -> pl.DataFrame:
-    rows = [dict(analysis="LOGRANK", paramcd=paramcd, population="ITT", arm="UC-MSC",
-                 comparator="Placebo", stat=s, value=v) for s, v in (("chisq", chisq), ("df", 1))]
-    rows += [dict(analysis="COX", paramcd=paramcd, population="ITT", arm="UC-MSC",
-                  comparator="Placebo", stat=s, value=v)
+    key = {"paramcd": paramcd, "population": "ITT", "arm": "UC-MSC", "comparator": "Placebo"}
+    rows = [{**key, "analysis": "LOGRANK", "stat": s, "value": v}
+            for s, v in (("chisq", chisq), ("df", 1))]
+    rows += [{**key, "analysis": "COX", "stat": s, "value": v}
              for s, v in (("hr", hr), ("lower", lower), ("upper", upper))]
     return ard_rows(rows)
 
@@ -190,6 +187,33 @@ def test_cut_looks_mapping(rct):
     assert set(wide(part, "GSD_STATUS")) == {"LOOK 2"}
 
 
+def test_third_cut_takes_the_first_look_from_the_recorded_history(rct):
+    # cut B was look 2 (its ARD, re-analysed without its own previous cut, holds look 2 only);
+    # look 1 (cut A) is in interim.history as recorded at the time
+    st = study_with(rct, cut_looks={"A": 1, "B": 2, "C": 3}, history=[
+        {"look": 1, "cut": "A", "info_frac": 0.4, "z": 1.5, "estimate": 0.9, "se": 0.6}])
+    part_b = finalise(I.interim_rows(st, mmrm_ard(-1.0, 0.4, 120), "B"))
+    assert set(wide(part_b, "GSD_STATUS")) == {"LOOK 1", "LOOK 2"}
+    prev = pl.concat([mmrm_ard(-1.0, 0.4, 120), part_b.filter(
+        (pl.col("analysis") != "GSD_STATUS") | (pl.col("avisit") == "LOOK 2"))], how="vertical")
+    part_c = finalise(I.interim_rows(st, mmrm_ard(-1.1, 0.28, 200), "C", prev=prev))
+    s = wide(part_c, "GSD_STATUS")
+    assert set(s) == {"LOOK 1", "LOOK 2", "LOOK 3"}
+    assert s["LOOK 1"]["info_frac"] == 0.4 and s["LOOK 1"]["z"] == 1.5
+    assert s["LOOK 2"]["z"] == pytest.approx(2.5)
+    b = wide(part_c, "GSD_BOUNDARY")
+    planned = I.design(st)
+    t = [0.4, s["LOOK 2"]["info_frac"], s["LOOK 3"]["info_frac"]]
+    expect = planned.at_fractions(gsd.monitoring_fractions(planned, t))
+    for k in (1, 2, 3):
+        assert b[f"LOOK {k}"]["z_efficacy"] == pytest.approx(expect.z_efficacy[k - 1], abs=1e-9)
+    # a recorded look without statistics counts for the bounds only
+    st2 = study_with(st, history=[{"look": 1, "cut": "A", "info_frac": 0.4}])
+    part = finalise(I.interim_rows(st2, mmrm_ard(-1.0, 0.4, 120), "B"))
+    assert set(wide(part, "GSD_STATUS")) == {"LOOK 2"}
+    assert wide(part, "GSD_BOUNDARY")["LOOK 1"]["info_frac"] == 0.4
+
+
 def test_information_that_does_not_increase_is_an_error(rct):
     first = finalise(I.interim_rows(rct, mmrm_ard(-1.0, 0.3, 120), "2025-06-30"))
     with pytest.raises(HepatrialError, match="do not increase"):
@@ -235,8 +259,46 @@ def test_conditional_power_futility_rule(rct):
     ({"efficacy_spending": "asHSD"}, "gamma or rho"),
     ({"test_arm": "Placebo"}, "not a test arm"),
     ({"paramcd": "BILI"}, "mmrm_params"),
+    ({"history": [{"look": 1, "info_frac": 0.3, "z": 1.0}]}, "together"),
+    ({"history": [{"look": 1, "info_frac": 0.3}, {"look": 1, "info_frac": 0.4}]}, "twice"),
 ])
 def test_interim_config_checks(rct, change, match):
     st = study_with(rct, **change)
     with pytest.raises(ConfigError, match=match):
         check_interim(st, "study.yaml")
+
+
+# --- the closed report's section ---------------------------------------------------------------
+
+def test_closed_report_section_from_the_part(rct):
+    from hepatrial.report import content
+    from hepatrial.report.blinding import presentation_spec
+    from hepatrial.report.document import Figure, Table
+    from hepatrial.tlf import tables as T
+
+    first = finalise(I.interim_rows(rct, mmrm_ard(-1.0, 0.4, 120), "2025-06-30"))
+    prev = pl.concat([mmrm_ard(-1.0, 0.4, 120), first], how="vertical")
+    part = finalise(I.interim_rows(rct, mmrm_ard(-0.2, 0.3, 180), "2025-12-31", prev=prev))
+    a = T.ARD(part, presentation_spec(rct, by_arm=True), "2025-12-31")
+    sec = content.section_interim(a)
+    tables = [b for b in sec.blocks if isinstance(b, Table)]
+    figs = [b for b in sec.blocks if isinstance(b, Figure)]
+    assert [t.title for t in tables] == [
+        "Group-sequential design at the observed information fractions", "Status of the looks",
+        "Conditional and predictive power"]
+    assert len(figs) == 1 and figs[0].png.startswith(b"\x89PNG")
+    status = tables[1].rows
+    assert [r[0] for r in status] == ["Look 1", "Look 2"]
+    assert [r[1] for r in status] == ["2025-06-30", "2025-12-31"]
+    z2 = 0.2 / 0.3
+    assert status[1][6] == f"{z2:.3f}"
+    assert [r[1] for r in tables[0].rows] == ["observed", "observed", "planned"]
+    text = sec.blocks[0].text
+    dec = part.filter((pl.col("stat") == "decision") & (pl.col("avisit") == "LOOK 2"))["method"][0]
+    assert '(look 2; 2 looks planned)' in text and f'indicate "{dec}"' in text
+    # a cut that is not a formal look: the earlier look's decision
+    st = study_with(rct, cut_looks={"2025-06-30": 1})
+    other = finalise(I.interim_rows(st, mmrm_ard(-0.2, 0.3, 180), "2025-12-31", prev=prev))
+    g = content.gsd_view(other)
+    assert content.interim_sentence(g).startswith("this data cut is not a formal look")
+    assert content.section_interim(T.ARD(mmrm_ard(-1, 0.3, 9), a.study, "c")) is None

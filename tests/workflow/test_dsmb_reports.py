@@ -134,7 +134,7 @@ def test_interim_monitoring_in_the_ard_and_the_reports(run):
     assert val[("GSD_STATUS", "LOOK 1", "z")] == pytest.approx(-diff["estimate"] / diff["se"])
     assert ("GSD_BOUNDARY", "LOOK 2", "z_efficacy") in val and ("GSD_STATUS", "LOOK 2", "z") not in val
     assert val[("GSD_INFO", "LOOK 1", "info_frac")] == val[("GSD_STATUS", "LOOK 1", "info_frac")]
-    decision = gsd.filter((pl.col("stat") == "decision"))["method"][0]
+    decision = gsd.filter(pl.col("stat") == "decision")["method"][0]
     pages = _pages(rep / "dsmb_closed.pdf")
     full = "\n".join(pages)
     for needle in ("Interim analysis (group-sequential monitoring)", "Status of the looks",

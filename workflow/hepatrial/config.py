@@ -162,6 +162,15 @@ def check_interim(cfg: dict, source: str) -> None:
         if im["information"] == "statistical" and im.get("design_effect") is None:
             raise ConfigError(f"{where}/design_effect: statistical information needs the design "
                               f"effect (the maximum information comes from it and the power)")
+    seen = set()
+    for h in im.get("history") or []:
+        if h["look"] in seen:
+            raise ConfigError(f"{where}/history: look {h['look']} listed twice")
+        seen.add(h["look"])
+        given = [h.get(k) is not None for k in ("z", "estimate", "se")]
+        if any(given) and not all(given):
+            raise ConfigError(f"{where}/history: look {h['look']}: give z, estimate and se "
+                              f"together (or none: the look then counts for the bounds only)")
     if im["population"] not in cfg["populations"]:
         raise ConfigError(f"{where}/population: {im['population']!r} is not in populations")
 

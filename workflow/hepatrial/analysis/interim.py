@@ -232,6 +232,17 @@ def previous_looks(prev: pl.DataFrame | None, m: Monitored) -> list[Look]:
     return [lk for lk in out if lk.has_data and np.isfinite(lk.info_frac)]
 
 
+def merge_history(study: dict, from_ard: list[Look]) -> list[Look]:
+    """The earlier looks: ``interim.history`` (recorded looks), the previous cut's ARD winning
+    over the same look number. A recorded look without Z, estimate and SE counts for the bounds
+    only."""
+    out = {h["look"]: Look(h["look"], h.get("cut") or "", float(h["info_frac"]), _f(h.get("z")),
+                           _f(h.get("estimate")), _f(h.get("se")))
+           for h in study["interim"].get("history") or []}
+    out.update({lk.look: lk for lk in from_ard})
+    return [out[k] for k in sorted(out)]
+
+
 def _f(v) -> float:
     return math.nan if v is None else float(v)
 
@@ -287,7 +298,7 @@ def interim_rows(study: dict, ard: pl.DataFrame, cut: str, events: float | None 
     planned = design(study)
     i_max = max_information(study, planned)
     delta = design_delta(study)
-    earlier = [lk for lk in previous_looks(prev, m) if lk.cut != cut]
+    earlier = [lk for lk in merge_history(study, previous_looks(prev, m)) if lk.cut != cut]
     k = look_number(study, cut, earlier)
     earlier = [lk for lk in earlier if k is None or lk.look < k]
     note = ""

@@ -181,12 +181,9 @@ def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
         if not a.parallel:
             s.add(Para("No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
                        "between-arm comparisons."))
-    gsd = a.rows("GSD_STATUS")
     if by_arm and (a.has("GSD_STATUS") or a.has("GSD_BOUNDARY")):
         s.add(Para("Group-sequential monitoring: " + interim_sentence(gsd_view(a.df))
                    + " Details: section \"Interim analysis (group-sequential monitoring)\"."))
-    elif by_arm and gsd.height:
-        s.add(Para("Group-sequential monitoring: " + "; ".join(sorted(set(gsd["method"].to_list())))))
     elif not by_arm and a.has("GSD_INFO"):
         t = a.rows("GSD_INFO").filter(pl.col("stat") == "info_frac")["value"]
         s.add(Para(f"An interim look of the primary endpoint took place at this data cut at information fraction "
@@ -248,9 +245,9 @@ def interim_sentence(g: GsdView) -> str:
     if k is None or k not in g.status:
         done = sorted(g.status)
         if not done:
-            return (f"{planned} looks planned; no look with data at this cut"
-                    + (f" ({g.method.split('current look ', 1)[-1]})." if "current look " in g.method
-                       else "."))
+            why = g.method.split("current look ", 1)[-1] if "current look " in g.method else ""
+            return f"{planned} looks planned; no look with data at this cut" + (
+                f" ({why})." if why else ".")
         return (f"this data cut is not a formal look ({planned} looks planned); the last look was "
                 f"look {done[-1]}, which indicated: {g.decision.get(done[-1], '')}.")
     st, b = g.status[k], g.bounds.get(k, {})
@@ -301,15 +298,16 @@ def section_interim(a: T.ARD) -> Section | None:
                 + (f", {F.fmt_int(d.get('planned_events'))} events planned"
                    if d.get("planned_events") is not None else "") + "."))
     bounds = [dict(g.bounds[k], two_sided=two) for k in sorted(g.bounds)]
-    looks = [{"look": k, "info_frac": st.get("info_frac"), "z": st.get("z"), "cut": g.cut.get(k, "")}
-             for k, st in sorted(g.status.items())]
-    s.add(Figure("Group-sequential boundaries and the observed Z statistics by information fraction",
+    looks = [{"look": k, "info_frac": st.get("info_frac"), "z": st.get("z"),
+              "cut": g.cut.get(k, "")} for k, st in sorted(g.status.items())]
+    s.add(Figure("Group-sequential boundaries and the observed Z statistics by information "
+                 "fraction",
                  figures.boundary_figure(bounds, looks, g.current,
                                          f"{g.paramcd}: boundaries (Z scale) and observed looks"),
-                 "Z oriented so that benefit of the test arm over the reference is positive. Lines: "
-                 "the bounds at the observed fractions and the planned looks still to come; filled "
-                 "point: this data cut; open points: earlier looks (from the previous cut's "
-                 "analysis)."))
+                 "Z oriented so that benefit of the test arm over the reference is positive. "
+                 "Lines: the bounds at the observed fractions and the planned looks still to "
+                 "come; filled point: this data cut; open points: earlier looks (from the "
+                 "previous cut's analysis)."))
     if g.status:
         count = "Events" if g.tte else "Subjects observed"
         rows, rows2 = [], []
@@ -319,25 +317,25 @@ def section_interim(a: T.ARD) -> Section | None:
                          f"{F.fmt_num(st.get('estimate'), 3)} ({F.fmt_num(st.get('se'), 3)})",
                          F.fmt_ci(st.get("rci_lower"), st.get("rci_upper"), 3),
                          F.fmt_num(st.get("z"), 3), F.fmt_p(st.get("p")), g.decision.get(k, "")])
-            rows2.append([f"Look {k}", F.fmt_num(st.get("b_value"), 3), F.fmt_num(st.get("cp_trend"), 3),
-                          F.fmt_num(st.get("cp_design"), 3), F.fmt_num(st.get("pp"), 3)])
+            rows2.append([f"Look {k}", *(F.fmt_num(st.get(x), 3)
+                                         for x in ("b_value", "cp_trend", "cp_design", "pp"))])
         est = ("minus the log hazard ratio" if g.tte else "the treatment difference")
         s.add(Table("Status of the looks", ["Look", "Data cut", "Information fraction", count,
                                             "Estimate (SE)", "Repeated CI", "Z", "Nominal p",
                                             "Indicated decision"], rows,
-                    f"Estimate: {est}, oriented so that benefit is positive (the sign does not depend "
-                    "on the arm codes); SE its standard error. Repeated confidence interval at the "
-                    "look's efficacy bound (simultaneous coverage over looks). Nominal p: one-sided, "
-                    "not adjusted for the repeated looks (compare Z with the bound). Earlier looks "
-                    "are recomputed from the previous cut's statistics with the design at the "
-                    "observed fractions."))
-        s.add(Table("Conditional and predictive power", ["Look", "B-value", "Conditional power (trend)",
-                                                         "Conditional power (design effect)",
-                                                         "Predictive power"], rows2,
+                    f"Estimate: {est}, oriented so that benefit is positive (the sign does not "
+                    "depend on the arm codes); SE its standard error. Repeated confidence interval "
+                    "at the look's efficacy bound (simultaneous coverage over looks). Nominal p: "
+                    "one-sided, not adjusted for the repeated looks (compare Z with the bound). "
+                    "Earlier looks are recomputed from the previous cut's statistics with the "
+                    "design at the observed fractions."))
+        s.add(Table("Conditional and predictive power",
+                    ["Look", "B-value", "Conditional power (trend)",
+                     "Conditional power (design effect)", "Predictive power"], rows2,
                     "Probability of crossing an efficacy bound at a later look (before a futility "
-                    "bound) given the look's B-value = Z sqrt(t): under the current trend, under the "
-                    "design effect, and averaged over a flat-prior posterior (predictive power). "
-                    "Not estimable (NE) at the last look."))
+                    "bound) given the look's B-value = Z sqrt(t): under the current trend, under "
+                    "the design effect, and averaged over a flat-prior posterior (predictive "
+                    "power). Not estimable (NE) at the last look."))
     return s
 
 

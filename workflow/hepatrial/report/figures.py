@@ -90,7 +90,8 @@ def lsmean_figure(series: dict[str, list[tuple[str, float, float, float]]], colo
     return png(fig)
 
 
-def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None, title: str) -> bytes:
+def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None,
+                    title: str) -> bytes:
     """Group-sequential boundaries on the Z scale against the information fraction, and the
     observed looks as points joined in order (the current look filled and labelled, earlier looks
     open). ``bounds``: per look ``info_frac``, ``z_efficacy``, ``z_futility`` (None without),
@@ -108,7 +109,8 @@ def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None, 
     if fut:
         ax.plot(*zip(*fut), color="#4477AA", lw=1.6, marker="s", ms=4,
                 label="futility bound (beta spending)")
-    cp = [(b["info_frac"], b["z_futility_cp"]) for b in bounds if b.get("z_futility_cp") is not None]
+    cp = [(b["info_frac"], b["z_futility_cp"]) for b in bounds
+          if b.get("z_futility_cp") is not None]
     if cp:
         ax.plot(*zip(*cp), color="#66CCEE", lw=0, marker="v", ms=6,
                 label="conditional-power futility threshold")
