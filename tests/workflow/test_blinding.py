@@ -139,7 +139,7 @@ def check_open_outputs(html_path: Path, pdf_path: Path, terms: list[str]) -> Non
         assert w.casefold() not in text.casefold() and w.casefold() not in h.casefold(), w
 
 
-def check_gsd_open(res: Path, rep: Path, expect_info: str) -> None:
+def check_gsd_open(res: Path, rep: Path, expect_info: str, require_z: bool = True) -> None:
     """The open report of a study with an interim design: the pooled GSD_INFO rows only, the look's
     information fraction printed, and none of the closed GSD statistics (Z, p, estimate, bounds,
     powers; 3 decimals as the closed report prints them) in its text."""
@@ -153,7 +153,7 @@ def check_gsd_open(res: Path, rep: Path, expect_info: str) -> None:
                         & ~pl.col("stat").is_in(["info_frac", "decision", "looks_planned",
                                                  "current_look", "planned_events", "events",
                                                  "n_observed", "information"]))
-    assert closed.filter(pl.col("stat") == "z").height > 0
+    assert closed.filter(pl.col("stat") == "z").height > 0 or not require_z
     for r in closed.drop_nulls("value").iter_rows(named=True):
         shown = f"{r['value']:.3f}"
         if abs(r["value"]) >= 0.01 and shown not in ("1.000", "0.000"):
@@ -176,7 +176,7 @@ def test_open_report_of_tiny_zoo_study_is_arm_free_and_depends_on_pooled_data_on
         terms = TERMS + list(labels) + [lab.split("-")[0] for lab in labels]
         check_open_inputs(inputs, res, terms)
         check_open_outputs(rep / "dsmb_open.html", rep / "dsmb_open.pdf", terms)
-        check_gsd_open(res, rep, "0.25")
+        check_gsd_open(res, rep, "0.25", require_z=False)  # 1 death: the log-rank Z is not estimable
         # the closed report is masked by default: codes, no labels
         closed = (rep / "dsmb_closed.html").read_text()
         assert "Group-sequential boundaries" in closed

@@ -146,7 +146,7 @@ def test_interim_monitoring_in_the_ard_and_the_reports(run):
     assert body.index("Executive summary") < body.index("Interim analysis (group") < body.index(
         "Enrolment against plan")
     html = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
-    fig = html.index("Group-sequential boundaries and the observed Z")
+    fig = html.rindex("Group-sequential boundaries and the observed Z")  # the caption, not the list
     assert "data:image/png;base64," in html[fig - 200: fig + 400]
     open_text = " ".join("\n".join(_pages(rep / "dsmb_open.pdf")).split())
     assert "took place at this data cut at information fraction" in open_text

@@ -257,8 +257,9 @@ def interim_sentence(g: GsdView) -> str:
         bound += f", futility bound {F.fmt_num(fut, 3)}"
     if b.get("z_futility_cp") is not None:
         bound += f", conditional-power futility threshold {F.fmt_num(b['z_futility_cp'], 3)}"
-    return (f"at this data cut (look {k}; {planned} looks planned) the information fraction is "
-            f"{F.fmt_num(st.get('info_frac'), 3)} and Z = {F.fmt_num(st.get('z'), 3)} ({bound}): "
+    return (f"at this data cut (look {k}; {planned} looks planned) the information is "
+            f"{F.fmt_prob_pct(st.get('info_frac'))}% of the maximum and Z = "
+            f"{F.fmt_num(st.get('z'), 3)} ({bound}): "
             f"the boundaries indicate \"{g.decision.get(k, '')}\". This is what the pre-specified "
             f"boundaries indicate, not a recommendation: the DSMB weighs it with the safety data "
             f"and all other evidence.")
@@ -280,14 +281,14 @@ def section_interim(a: T.ARD) -> Section | None:
         b = g.bounds[k]
         kind = ("observed" if k in g.status else "no data" if k < max(g.status or [0]) else
                 "planned")
-        rows.append([f"Look {k}", kind, F.fmt_num(b.get("info_frac"), 3),
+        rows.append([f"Look {k}", kind, F.fmt_prob_pct(b.get("info_frac")),
                      F.fmt_num(b.get("z_efficacy"), 3), F.fmt_num(b.get("p_nominal"), 4),
                      F.fmt_num(b.get("z_futility"), 3) if b.get("z_futility") is not None else "-",
                      F.fmt_num(b.get("alpha_cum"), 4),
                      F.fmt_num(b.get("beta_cum"), 4) if b.get("beta_cum") is not None else "-"])
     d = g.design
     s.add(Table("Group-sequential design at the observed information fractions",
-                ["Look", "", "Information fraction", "Efficacy bound (Z)", "Nominal p at the bound",
+                ["Look", "", "Information (%)", "Efficacy bound (Z)", "Nominal p at the bound",
                  "Futility bound (Z)", "Cumulative alpha spent", "Cumulative beta spent"], rows,
                 "Bounds recomputed at the information fractions observed so far, then the planned "
                 "looks still to come (spending functions evaluated at the actual fractions). "
@@ -312,15 +313,15 @@ def section_interim(a: T.ARD) -> Section | None:
         count = "Events" if g.tte else "Subjects observed"
         rows, rows2 = [], []
         for k, st in sorted(g.status.items()):
-            rows.append([f"Look {k}", g.cut.get(k, ""), F.fmt_num(st.get("info_frac"), 3),
+            rows.append([f"Look {k}", g.cut.get(k, ""), F.fmt_prob_pct(st.get("info_frac")),
                          F.fmt_int(st.get("events", st.get("n_observed"))),
                          f"{F.fmt_num(st.get('estimate'), 3)} ({F.fmt_num(st.get('se'), 3)})",
                          F.fmt_ci(st.get("rci_lower"), st.get("rci_upper"), 3),
                          F.fmt_num(st.get("z"), 3), F.fmt_p(st.get("p")), g.decision.get(k, "")])
-            rows2.append([f"Look {k}", *(F.fmt_num(st.get(x), 3)
-                                         for x in ("b_value", "cp_trend", "cp_design", "pp"))])
+            rows2.append([f"Look {k}", F.fmt_num(st.get("b_value"), 3),
+                          *(F.fmt_prob_pct(st.get(x)) for x in ("cp_trend", "cp_design", "pp"))])
         est = ("minus the log hazard ratio" if g.tte else "the treatment difference")
-        s.add(Table("Status of the looks", ["Look", "Data cut", "Information fraction", count,
+        s.add(Table("Status of the looks", ["Look", "Data cut", "Information (%)", count,
                                             "Estimate (SE)", "Repeated CI", "Z", "Nominal p",
                                             "Indicated decision"], rows,
                     f"Estimate: {est}, oriented so that benefit is positive (the sign does not "
@@ -330,8 +331,8 @@ def section_interim(a: T.ARD) -> Section | None:
                     "Earlier looks are recomputed from the previous cut's statistics with the "
                     "design at the observed fractions."))
         s.add(Table("Conditional and predictive power",
-                    ["Look", "B-value", "Conditional power (trend)",
-                     "Conditional power (design effect)", "Predictive power"], rows2,
+                    ["Look", "B-value", "Conditional power, trend (%)",
+                     "Conditional power, design effect (%)", "Predictive power (%)"], rows2,
                     "Probability of crossing an efficacy bound at a later look (before a futility "
                     "bound) given the look's B-value = Z sqrt(t): under the current trend, under "
                     "the design effect, and averaged over a flat-prior posterior (predictive "
