@@ -330,7 +330,8 @@ def interim_rows(study: dict, ard: pl.DataFrame, cut: str, events: float | None 
     final = bool(fracs) and (fracs[-1] >= 1.0 or (im.get("final_cut") == cut and cur is not None))
     method_extra = [m.describe()]
     if i_max is not None:
-        unit = "events" if m.tte else "1/SE^2"
+        unit = (f"{im['planned_events']} events x r/(1+r)^2, r={im['allocation_ratio']:g}"
+                if m.tte else "1/SE^2")
         method_extra.append(f"maximum information {i_max:.6g} ({unit})")
     rows: list[dict] = []
     keys = {"paramcd": m.paramcd, "population": m.population, "arm": POOLED, "comparator": ""}

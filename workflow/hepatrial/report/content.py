@@ -265,6 +265,20 @@ def interim_sentence(g: GsdView) -> str:
             f"and all other evidence.")
 
 
+def _prob4(x) -> str:
+    """A small probability with 4 decimals, "<0.0001" when it would print as 0.0000."""
+    return "<0.0001" if x is not None and 0 < x < 0.00005 else F.fmt_num(x, 4)
+
+
+def _futility_cell(b: dict) -> str:
+    """The beta-spending futility bound, else the conditional-power threshold (marked CP)."""
+    if b.get("z_futility") is not None:
+        return F.fmt_num(b["z_futility"], 3)
+    if b.get("z_futility_cp") is not None:
+        return F.fmt_num(b["z_futility_cp"], 3) + " (CP)"
+    return "-"
+
+
 def section_interim(a: T.ARD) -> Section | None:
     """Closed report: the group-sequential design (looks, fractions, bounds, alpha spent), the
     boundary plot with this and earlier looks, the status of each look and the indicated
@@ -282,16 +296,16 @@ def section_interim(a: T.ARD) -> Section | None:
         kind = ("observed" if k in g.status else "no data" if k < max(g.status or [0]) else
                 "planned")
         rows.append([f"Look {k}", kind, F.fmt_prob_pct(b.get("info_frac")),
-                     F.fmt_num(b.get("z_efficacy"), 3), F.fmt_num(b.get("p_nominal"), 4),
-                     F.fmt_num(b.get("z_futility"), 3) if b.get("z_futility") is not None else "-",
-                     F.fmt_num(b.get("alpha_cum"), 4),
-                     F.fmt_num(b.get("beta_cum"), 4) if b.get("beta_cum") is not None else "-"])
+                     F.fmt_num(b.get("z_efficacy"), 3), _prob4(b.get("p_nominal")),
+                     _futility_cell(b), _prob4(b.get("alpha_cum")),
+                     _prob4(b.get("beta_cum")) if b.get("beta_cum") is not None else "-"])
     d = g.design
     s.add(Table("Group-sequential design at the observed information fractions",
                 ["Look", "", "Information (%)", "Efficacy bound (Z)", "Nominal p at the bound",
                  "Futility bound (Z)", "Cumulative alpha spent", "Cumulative beta spent"], rows,
                 "Bounds recomputed at the information fractions observed so far, then the planned "
                 "looks still to come (spending functions evaluated at the actual fractions). "
+                "(CP): the Z below which the conditional power is under the futility threshold. "
                 f"Design: {F.fmt_int(d.get('looks_planned'))} looks planned, inflation factor "
                 f"{F.fmt_num(d.get('inflation_factor'), 4)}, drift {F.fmt_num(d.get('drift'), 4)}"
                 + (f", maximum information {F.fmt_num(d.get('max_info'), 3)}"
