@@ -31,12 +31,18 @@ import yaml
 
 import tinycut
 from hepatrial.report.blinding import is_arm_column
+from hepatrial.tlf.format import fmt_num
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVE, CONTROL = "ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL"
 TERMS = [ACTIVE, CONTROL, "ZBRFSH", "QKKCTL", "ZEBRAFISH", "QUOKKA"]
 CODED = re.compile(r"\b(Arm|Group) [A-H]\b")  # the closed report's masked arm codes
 EFFICACY_WORDS = ["MMRM", "LS mean", "Kaplan", "hazard ratio", "log-rank", "cumulative incidence"]
+# group-sequential monitoring: the open report says only that a look took place and at which
+# information fraction (GSD_INFO); no Z, p, bound, decision or power
+GSD_WORDS = ["Z =", "boundar", "efficacy bound", "futility", "conditional power", "predictive power",
+             "alpha spent", "repeated c", "B-value", "stop for", "indicate"]
+GSD_OPEN_STATS = {"info_frac", "events", "n_observed"}
 
 
 SNAKEFILE = ["--snakefile", str(ROOT / "Snakefile")]
@@ -74,6 +80,9 @@ def zoo_cut(tmp_path: Path, name: str, swap: bool, labels=(ACTIVE, CONTROL), cod
     cut = tinycut.write_cut(tmp_path / name / "2024-06-30", doms)
     text = (tinycut.STUDY_YAML.replace("{label: UC-MSC}", f"{{label: {active}}}")
             .replace("{label: Placebo, reference: true}", f"{{label: {control}, reference: true}}"))
+    # an event-driven group-sequential design on OS (one death in the tiny cut: look 1 at 1/4)
+    text += ("interim: {analysis: LOGRANK, paramcd: OS, planned_events: 4, info_fractions: [0.5, 1.0], "
+             "futility_spending: bsOF}\n")
     study = tinycut.write_study(tmp_path / name / "study.yaml", text)
     return cut, study
 
@@ -126,6 +135,29 @@ def check_open_outputs(html_path: Path, pdf_path: Path, terms: list[str]) -> Non
     assert "OPEN REPORT" in text and not leaks_in_text(text + info, terms) and not CODED.search(text)
     for w in EFFICACY_WORDS:
         assert w.casefold() not in text.casefold(), w
+    for w in GSD_WORDS:
+        assert w.casefold() not in text.casefold() and w.casefold() not in h.casefold(), w
+
+
+def check_gsd_open(res: Path, rep: Path, expect_info: str, require_z: bool = True) -> None:
+    """The open report of a study with an interim design: the pooled GSD_INFO rows only, the look's
+    information fraction printed, and none of the closed GSD statistics (Z, p, estimate, bounds,
+    powers; 3 decimals as the closed report prints them) in its text."""
+    pooled = pl.read_parquet(res / "open" / "pooled_ard.parquet")
+    gsd = pooled.filter(pl.col("analysis").str.starts_with("GSD"))
+    assert set(gsd["analysis"]) == {"GSD_INFO"} and set(gsd["stat"]) <= GSD_OPEN_STATS
+    text = pdf_text(rep / "dsmb_open.pdf") + (rep / "dsmb_open.html").read_text()
+    assert f"took place at this data cut at information fraction {expect_info}" in text
+    ard = pl.read_parquet(res / "ard" / "ard.parquet")
+    closed = ard.filter(pl.col("analysis").is_in(["GSD_STATUS", "GSD_BOUNDARY"])
+                        & ~pl.col("stat").is_in(["info_frac", "decision", "looks_planned",
+                                                 "current_look", "planned_events", "events",
+                                                 "n_observed", "information"]))
+    assert closed.filter(pl.col("stat") == "z").height > 0 or not require_z
+    for r in closed.drop_nulls("value").iter_rows(named=True):
+        shown = f"{r['value']:.3f}"
+        if abs(r["value"]) >= 0.01 and shown not in ("1.000", "0.000"):
+            assert shown not in text, (r["analysis"], r["stat"], shown)
 
 
 def test_open_report_of_tiny_zoo_study_is_arm_free_and_depends_on_pooled_data_only(tmp_path):
@@ -144,8 +176,10 @@ def test_open_report_of_tiny_zoo_study_is_arm_free_and_depends_on_pooled_data_on
         terms = TERMS + list(labels) + [lab.split("-")[0] for lab in labels]
         check_open_inputs(inputs, res, terms)
         check_open_outputs(rep / "dsmb_open.html", rep / "dsmb_open.pdf", terms)
+        check_gsd_open(res, rep, "0.25", require_z=False)  # 1 death: the log-rank Z is not estimable
         # the closed report is masked by default: codes, no labels
         closed = (rep / "dsmb_closed.html").read_text()
+        assert "Group-sequential boundaries" in closed
         assert "Arm A" in closed and not leaks_in_text(closed, list(labels))
         manifest_hash = __import__("hashlib").sha256((res / "manifest_inputs.json").read_bytes()).hexdigest()
         pdftext = pdf_text(rep / "dsmb_open.pdf")
@@ -192,6 +226,9 @@ def test_open_report_of_simulated_zoo_study_is_arm_free(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     check_open_inputs(inputs, res, TERMS)
     check_open_outputs(rep / "dsmb_open.html", rep / "dsmb_open.pdf", TERMS)
+    info = pl.read_parquet(res / "ard" / "ard.parquet").filter(
+        (pl.col("analysis") == "GSD_INFO") & (pl.col("stat") == "info_frac"))["value"][0]
+    check_gsd_open(res, rep, fmt_num(info, 2))
     closed = pdf_text(rep / "dsmb_closed.pdf")
     assert "CLOSED REPORT" in closed and "Arm A" in closed and "Arm B" in closed
     assert not leaks_in_text(closed + (rep / "dsmb_closed.html").read_text(), TERMS)

@@ -115,3 +115,41 @@ def test_near_miss_treatment_terms_are_redacted_from_the_open_report_only(run):
     assert "[treatment term redacted]" in open_text
     closed = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
     assert "Reaction to UC MSC cells" in closed
+
+
+def test_interim_monitoring_in_the_ard_and_the_reports(run):
+    """The RCT config's two-look design: the cut's ARD holds the boundaries and the status of
+    look 1 (Z = -MMRM difference / SE, benefit lower), the closed report the section after the
+    executive summary with the boundary plot and the indicated decision, the open report only
+    the information fraction."""
+    res, rep = run
+    ard = pl.read_parquet(res / "ard" / "ard.parquet")
+    gsd = ard.filter(pl.col("analysis").str.starts_with("GSD"))
+    assert {"GSD_BOUNDARY", "GSD_STATUS", "GSD_INFO"} <= set(gsd["analysis"])
+    assert set(gsd["arm"]) == {"ALL"} and set(gsd["comparator"]) == {""}
+    val = {(r["analysis"], r["avisit"], r["stat"]): r["value"] for r in gsd.iter_rows(named=True)}
+    diff = {r["stat"]: r["value"] for r in ard.filter(
+        (pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELD")
+        & (pl.col("avisit") == "WEEK 24")).iter_rows(named=True)}
+    assert val[("GSD_STATUS", "LOOK 1", "z")] == pytest.approx(-diff["estimate"] / diff["se"])
+    assert ("GSD_BOUNDARY", "LOOK 2", "z_efficacy") in val
+    assert ("GSD_STATUS", "LOOK 2", "z") not in val
+    assert val[("GSD_INFO", "LOOK 1", "info_frac")] == val[("GSD_STATUS", "LOOK 1", "info_frac")]
+    decision = gsd.filter(pl.col("stat") == "decision")["method"][0]
+    pages = _pages(rep / "dsmb_closed.pdf")
+    full = "\n".join(pages)
+    for needle in ("Interim analysis (group-sequential monitoring)", "Status of the looks",
+                   "Group-sequential boundaries and the observed Z statistics",
+                   "Group-sequential design at the observed information fractions",
+                   f'the boundaries indicate "{decision}"'):
+        assert needle in " ".join(full.split()), needle
+    body = full.split("List of figures")[-1]
+    assert body.index("Executive summary") < body.index("Interim analysis (group") < body.index(
+        "Enrolment against plan")
+    html = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
+    fig = html.rindex("Group-sequential boundaries and the observed Z")  # the caption
+    assert "data:image/png;base64," in html[fig - 200: fig + 400]
+    open_text = " ".join("\n".join(_pages(rep / "dsmb_open.pdf")).split())
+    assert "took place at this data cut at information fraction" in open_text
+    for word in ("Z =", "boundar", "futility", "conditional power", "stop for"):
+        assert word.casefold() not in open_text.casefold(), word

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -99,11 +100,79 @@ def check_study(cfg: dict, source: str) -> None:
     pv = cfg["endpoints"]["primary_visit"]
     if pv not in vlabels and cfg["study"]["design"] == "parallel":
         raise ConfigError(f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}")
+    if cfg.get("interim") is not None:
+        check_interim(cfg, source)
     if cfg.get("cut_date"):
         try:
             dt.date.fromisoformat(cfg["cut_date"])
         except ValueError:
             raise ConfigError(f"{source}: cut_date: {cfg['cut_date']!r} is not an ISO date") from None
+
+
+TTE_MONITORED = ("LOGRANK", "COX")
+
+
+def check_interim(cfg: dict, source: str) -> None:
+    """The ``interim`` block (group-sequential monitoring, docs/gsd.md) beyond the schema."""
+    im = cfg["interim"]
+    where = f"{source}: interim"
+    fr = im["info_fractions"]
+    if any(b <= a for a, b in itertools.pairwise(fr)) or fr[-1] != 1:
+        raise ConfigError(f"{where}/info_fractions: must increase and end at 1 (got {fr})")
+    if im.get("looks") is not None and im["looks"] != len(fr):
+        raise ConfigError(f"{where}/looks: {im['looks']} looks but {len(fr)} info_fractions")
+    if cfg["study"]["design"] != "parallel":
+        raise ConfigError(f"{where}: group-sequential monitoring needs a parallel design (a "
+                          f"comparison with the reference arm)")
+    if im["sides"] == 2 and im["futility_spending"] is not None:
+        raise ConfigError(f"{where}/futility_spending: beta-spending futility bounds are for "
+                          f"one-sided designs (sides: 1) only")
+    for fam, key in (("efficacy_spending", "efficacy_param"), ("futility_spending", "futility_param")):
+        needs = str(im.get(fam) or "")[2:] in ("HSD", "KD")
+        if needs and im.get(key) is None:
+            raise ConfigError(f"{where}/{key}: {im[fam]} needs a parameter (gamma or rho)")
+        if str(im.get(fam) or "")[2:] == "KD" and im.get(key) is not None and im[key] <= 0:
+            raise ConfigError(f"{where}/{key}: the Kim-DeMets rho must be > 0")
+    labels = [a["label"] for a in cfg["arms"]]
+    ref = next((a["label"] for a in cfg["arms"] if a.get("reference")), None)
+    tests = [x for x in labels if x != ref]
+    if im.get("test_arm") is not None and im["test_arm"] not in tests:
+        raise ConfigError(f"{where}/test_arm: {im['test_arm']!r} is not a test arm ({tests})")
+    if im.get("test_arm") is None and len(tests) != 1:
+        raise ConfigError(f"{where}/test_arm: {len(tests)} test arms; name the monitored one")
+    if im["analysis"] in TTE_MONITORED:
+        if not im.get("paramcd"):
+            raise ConfigError(f"{where}/paramcd: {im['analysis']} needs the time-to-event "
+                              f"endpoint (e.g. OS)")
+        if im["paramcd"] not in cfg["endpoints"]["tte"]:
+            raise ConfigError(f"{where}/paramcd: {im['paramcd']} is not in endpoints/tte")
+        if not im.get("planned_events"):
+            raise ConfigError(f"{where}/planned_events: {im['analysis']} monitoring is "
+                              f"event-driven: give the events at full information")
+        if im.get("design_hr") is not None and im["design_hr"] == 1:
+            raise ConfigError(f"{where}/design_hr: a hazard ratio of 1 is no effect")
+    else:
+        params = [p["paramcd"] for p in cfg["endpoints"]["mmrm_params"]]
+        p = im.get("paramcd") or cfg["endpoints"].get("primary_param") or (params[0] if params else None)
+        if p not in params:
+            raise ConfigError(f"{where}/paramcd: {p!r} is not in endpoints/mmrm_params {params}")
+        visit = im.get("avisit") or cfg["endpoints"]["primary_visit"]
+        if visit not in [v["label"] for v in cfg["visits"]]:
+            raise ConfigError(f"{where}/avisit: unknown visit {visit!r}")
+        if im["information"] == "statistical" and im.get("design_effect") is None:
+            raise ConfigError(f"{where}/design_effect: statistical information needs the design "
+                              f"effect (the maximum information comes from it and the power)")
+    seen = set()
+    for h in im.get("history") or []:
+        if h["look"] in seen:
+            raise ConfigError(f"{where}/history: look {h['look']} listed twice")
+        seen.add(h["look"])
+        given = [h.get(k) is not None for k in ("z", "estimate", "se")]
+        if any(given) and not all(given):
+            raise ConfigError(f"{where}/history: look {h['look']}: give z, estimate and se "
+                              f"together (or none: the look then counts for the bounds only)")
+    if im["population"] not in cfg["populations"]:
+        raise ConfigError(f"{where}/population: {im['population']!r} is not in populations")
 
 
 def complete_arms(cfg: dict) -> None:

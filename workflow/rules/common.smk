@@ -98,4 +98,25 @@ def ard_parts():
               f"{RES}/ard/parts/baseline.parquet", f"{RES}/ard/parts/dsmb.parquet"]
     if STUDY["study"]["design"] == "dose_escalation":
         parts.append(f"{RES}/ard/parts/dlt.parquet")
+    if STUDY.get("interim"):
+        parts.append(f"{RES}/ard/parts/interim.parquet")
     return parts
+
+
+def interim_inputs():
+    """The ARD parts the interim rule reads: the monitored analysis (MMRM part and the pooled DESC
+    count, or the TTE part and its KM step table for the events), and the previous cut's ARD."""
+    im = STUDY.get("interim") or {}
+    if not im:
+        return {}
+    if im["analysis"] in ("LOGRANK", "COX"):
+        out = {"parts": [f"{RES}/ard/parts/tte_{im['paramcd']}.parquet"],
+               "km": f"{RES}/ard/km/{im['paramcd']}.parquet"}
+    else:
+        ep = STUDY["endpoints"]
+        p = im.get("paramcd") or ep.get("primary_param") or ep["mmrm_params"][0]["paramcd"]
+        out = {"parts": [f"{RES}/ard/parts/mmrm_{p}.parquet",
+                         f"{RES}/ard/parts/desc_{bds_params()[p]}.parquet"]}
+    if STUDY.get("previous_cut"):
+        out["previous"] = f"{RES}/previous/ard.parquet"
+    return out

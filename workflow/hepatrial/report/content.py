@@ -181,9 +181,9 @@ def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
         if not a.parallel:
             s.add(Para("No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
                        "between-arm comparisons."))
-    gsd = a.rows("GSD_STATUS")
-    if by_arm and gsd.height:
-        s.add(Para("Group-sequential monitoring: " + "; ".join(sorted(set(gsd["method"].to_list())))))
+    if by_arm and (a.has("GSD_STATUS") or a.has("GSD_BOUNDARY")):
+        s.add(Para("Group-sequential monitoring: " + interim_sentence(gsd_view(a.df))
+                   + " Details: section \"Interim analysis (group-sequential monitoring)\"."))
     elif not by_arm and a.has("GSD_INFO"):
         t = a.rows("GSD_INFO").filter(pl.col("stat") == "info_frac")["value"]
         s.add(Para(f"An interim look of the primary endpoint took place at this data cut at information fraction "
@@ -192,6 +192,165 @@ def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
         s.add(Para("Interim analysis plan: none defined in the study config (no group-sequential boundaries); "
                    + ("p-values in this report are nominal and not adjusted for repeated looks." if by_arm else
                       "this report shows pooled data only.")))
+    return s
+
+
+class GsdView:
+    """The GSD rows of the report's ARD by look: ``bounds[k]``, ``status[k]`` (stat -> value),
+    ``design`` (DESIGN row stats), the decision text of each look, the data cut of each look and
+    the method text (design, monitored comparison, maximum information)."""
+
+    def __init__(self, ard: pl.DataFrame):
+        g = ard.filter(pl.col("analysis").is_in(["GSD_BOUNDARY", "GSD_STATUS"]))
+        self.bounds: dict[int, dict] = {}
+        self.status: dict[int, dict] = {}
+        self.design: dict[str, float] = {}
+        self.decision: dict[int, str] = {}
+        self.cut: dict[int, str] = {}
+        self.method = ""
+        self.paramcd = g["paramcd"][0] if g.height else ""
+        for r in g.iter_rows(named=True):
+            if r["avisit"] == "DESIGN":
+                self.design[r["stat"]] = r["value"]
+                self.method = self.method or (r["method"] or "")
+                continue
+            k = int(r["avisit"].split()[-1])
+            if r["analysis"] == "GSD_BOUNDARY":
+                self.bounds.setdefault(k, {})[r["stat"]] = r["value"]
+            else:
+                self.status.setdefault(k, {})[r["stat"]] = r["value"]
+                if r["stat"] == "decision":
+                    self.decision[k] = r["method"] or ""
+                elif r["stat"] == "z" and "data cut " in (r["method"] or ""):
+                    self.cut[k] = (r["method"] or "").rsplit("data cut ", 1)[-1]
+
+    @property
+    def current(self) -> int | None:
+        c = self.design.get("current_look")
+        return None if F.is_missing(c) else int(c)
+
+    @property
+    def tte(self) -> bool:
+        return any("events" in st for st in self.status.values())
+
+
+def gsd_view(ard: pl.DataFrame) -> GsdView:
+    return GsdView(ard)
+
+
+def interim_sentence(g: GsdView) -> str:
+    """One sentence: the decision the boundaries indicate at this cut's look."""
+    k = g.current
+    planned = F.fmt_int(g.design.get("looks_planned"))
+    if k is None or k not in g.status:
+        done = sorted(g.status)
+        if not done:
+            why = g.method.split("current look ", 1)[-1] if "current look " in g.method else ""
+            return f"{planned} looks planned; no look with data at this cut" + (
+                f" ({why})." if why else ".")
+        return (f"this data cut is not a formal look ({planned} looks planned); the last look was "
+                f"look {done[-1]}, which indicated: {g.decision.get(done[-1], '')}.")
+    st, b = g.status[k], g.bounds.get(k, {})
+    fut = b.get("z_futility")
+    bound = f"efficacy bound {F.fmt_num(b.get('z_efficacy'), 3)}"
+    if fut is not None and k < len(g.bounds):
+        bound += f", futility bound {F.fmt_num(fut, 3)}"
+    if b.get("z_futility_cp") is not None:
+        bound += f", conditional-power futility threshold {F.fmt_num(b['z_futility_cp'], 3)}"
+    return (f"at this data cut (look {k}; {planned} looks planned) the information is "
+            f"{F.fmt_prob_pct(st.get('info_frac'))}% of the maximum and Z = "
+            f"{F.fmt_num(st.get('z'), 3)} ({bound}): "
+            f"the boundaries indicate \"{g.decision.get(k, '')}\". This is what the pre-specified "
+            f"boundaries indicate, not a recommendation: the DSMB weighs it with the safety data "
+            f"and all other evidence.")
+
+
+def _prob4(x) -> str:
+    """A small probability with 4 decimals, "<0.0001" when it would print as 0.0000."""
+    return "<0.0001" if x is not None and 0 < x < 0.00005 else F.fmt_num(x, 4)
+
+
+def _futility_cell(b: dict) -> str:
+    """The beta-spending futility bound, else the conditional-power threshold (marked CP)."""
+    if b.get("z_futility") is not None:
+        return F.fmt_num(b["z_futility"], 3)
+    if b.get("z_futility_cp") is not None:
+        return F.fmt_num(b["z_futility_cp"], 3) + " (CP)"
+    return "-"
+
+
+def section_interim(a: T.ARD) -> Section | None:
+    """Closed report: the group-sequential design (looks, fractions, bounds, alpha spent), the
+    boundary plot with this and earlier looks, the status of each look and the indicated
+    decision. None when the ARD has no GSD rows."""
+    if not (a.has("GSD_BOUNDARY") or a.has("GSD_STATUS")):
+        return None
+    g = gsd_view(a.df)
+    s = Section("Interim analysis (group-sequential monitoring)")
+    s.add(Para("Decision: " + interim_sentence(g)))
+    s.add(Para(f"Design and monitored comparison: {g.method}."))
+    two = "2-sided" in g.method
+    rows = []
+    for k in sorted(g.bounds):
+        b = g.bounds[k]
+        kind = ("observed" if k in g.status else "no data" if k < max(g.status or [0]) else
+                "planned")
+        rows.append([f"Look {k}", kind, F.fmt_prob_pct(b.get("info_frac")),
+                     F.fmt_num(b.get("z_efficacy"), 3), _prob4(b.get("p_nominal")),
+                     _futility_cell(b), _prob4(b.get("alpha_cum")),
+                     _prob4(b.get("beta_cum")) if b.get("beta_cum") is not None else "-"])
+    d = g.design
+    s.add(Table("Group-sequential design at the observed information fractions",
+                ["Look", "", "Information (%)", "Efficacy bound (Z)", "Nominal p at the bound",
+                 "Futility bound (Z)", "Cumulative alpha spent", "Cumulative beta spent"], rows,
+                "Bounds recomputed at the information fractions observed so far, then the planned "
+                "looks still to come (spending functions evaluated at the actual fractions). "
+                "(CP): the Z below which the conditional power is under the futility threshold. "
+                f"Design: {F.fmt_int(d.get('looks_planned'))} looks planned, inflation factor "
+                f"{F.fmt_num(d.get('inflation_factor'), 4)}, drift {F.fmt_num(d.get('drift'), 4)}"
+                + (f", maximum information {F.fmt_num(d.get('max_info'), 3)}"
+                   if d.get("max_info") is not None else "")
+                + (f", {F.fmt_int(d.get('planned_events'))} events planned"
+                   if d.get("planned_events") is not None else "") + "."))
+    bounds = [dict(g.bounds[k], two_sided=two) for k in sorted(g.bounds)]
+    looks = [{"look": k, "info_frac": st.get("info_frac"), "z": st.get("z"),
+              "cut": g.cut.get(k, "")} for k, st in sorted(g.status.items())]
+    s.add(Figure("Group-sequential boundaries and the observed Z statistics by information "
+                 "fraction",
+                 figures.boundary_figure(bounds, looks, g.current,
+                                         f"{g.paramcd}: boundaries (Z scale) and observed looks"),
+                 "Z oriented so that benefit of the test arm over the reference is positive. "
+                 "Lines: the bounds at the observed fractions and the planned looks still to "
+                 "come; filled point: this data cut; open points: earlier looks (from the "
+                 "previous cut's analysis)."))
+    if g.status:
+        count = "Events" if g.tte else "Subjects observed"
+        rows, rows2 = [], []
+        for k, st in sorted(g.status.items()):
+            rows.append([f"Look {k}", g.cut.get(k, ""), F.fmt_prob_pct(st.get("info_frac")),
+                         F.fmt_int(st.get("events", st.get("n_observed"))),
+                         f"{F.fmt_num(st.get('estimate'), 3)} ({F.fmt_num(st.get('se'), 3)})",
+                         F.fmt_ci(st.get("rci_lower"), st.get("rci_upper"), 3),
+                         F.fmt_num(st.get("z"), 3), F.fmt_p(st.get("p")), g.decision.get(k, "")])
+            rows2.append([f"Look {k}", F.fmt_num(st.get("b_value"), 3),
+                          *(F.fmt_prob_pct(st.get(x)) for x in ("cp_trend", "cp_design", "pp"))])
+        est = ("minus the log hazard ratio" if g.tte else "the treatment difference")
+        s.add(Table("Status of the looks", ["Look", "Data cut", "Information (%)", count,
+                                            "Estimate (SE)", "Repeated CI", "Z", "Nominal p",
+                                            "Indicated decision"], rows,
+                    f"Estimate: {est}, oriented so that benefit is positive (the sign does not "
+                    "depend on the arm codes); SE its standard error. Repeated confidence interval "
+                    "at the look's efficacy bound (simultaneous coverage over looks). Nominal p: "
+                    "one-sided, not adjusted for the repeated looks (compare Z with the bound). "
+                    "Earlier looks are recomputed from the previous cut's statistics with the "
+                    "design at the observed fractions."))
+        s.add(Table("Conditional and predictive power",
+                    ["Look", "B-value", "Conditional power, trend (%)",
+                     "Conditional power, design effect (%)", "Predictive power (%)"], rows2,
+                    "Probability of crossing an efficacy bound at a later look (before a futility "
+                    "bound) given the look's B-value = Z sqrt(t): under the current trend, under "
+                    "the design effect, and averaged over a flat-prior posterior (predictive "
+                    "power). Not estimable (NE) at the last look."))
     return s
 
 
@@ -426,7 +585,9 @@ def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, dea
                + ("Arms are coded; the key is held by the independent statistician." if masked
                   else "Arms are shown unmasked (masked_dsmb: false)."))
     meta = dict(meta, primary_param=primary_param(spec))
-    doc.sections = [section_summary(a, v, meta, True), section_enrolment(v, meta, True),
+    interim = section_interim(a)
+    doc.sections = [section_summary(a, v, meta, True), *([interim] if interim else []),
+                    section_enrolment(v, meta, True),
                     section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_CLOSED),
                     section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
                     section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),

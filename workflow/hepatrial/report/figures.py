@@ -88,3 +88,52 @@ def lsmean_figure(series: dict[str, list[tuple[str, float, float, float]]], colo
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return png(fig)
+
+
+def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None,
+                    title: str) -> bytes:
+    """Group-sequential boundaries on the Z scale against the information fraction, and the
+    observed looks as points joined in order (the current look filled and labelled, earlier looks
+    open). ``bounds``: per look ``info_frac``, ``z_efficacy``, ``z_futility`` (None without),
+    ``z_futility_cp`` (optional), ``observed`` (a look done); ``looks``: ``look``, ``info_frac``,
+    ``z``, ``cut``. Two-sided designs draw the lower efficacy bound as -z_efficacy when
+    ``bounds`` carries ``two_sided``."""
+    fig, ax = plt.subplots(figsize=(6.8, 3.8))
+    t = [b["info_frac"] for b in bounds]
+    eff = [b["z_efficacy"] for b in bounds]
+    ax.plot(t, eff, color="#AA3377", lw=1.6, marker="s", ms=4, label="efficacy bound")
+    if any(b.get("two_sided") for b in bounds):
+        ax.plot(t, [-z for z in eff], color="#AA3377", lw=1.6, marker="s", ms=4, ls="--",
+                label="efficacy bound (harm direction)")
+    fut = [(b["info_frac"], b["z_futility"]) for b in bounds if b.get("z_futility") is not None]
+    if fut:
+        ax.plot(*zip(*fut), color="#4477AA", lw=1.6, marker="s", ms=4,
+                label="futility bound (beta spending)")
+    cp = [(b["info_frac"], b["z_futility_cp"]) for b in bounds
+          if b.get("z_futility_cp") is not None]
+    if cp:
+        ax.plot(*zip(*cp), color="#66CCEE", lw=0, marker="v", ms=6,
+                label="conditional-power futility threshold")
+    ax.axhline(0, color="#999999", lw=0.6)
+    pts = sorted(looks, key=lambda x: x["info_frac"])
+    if pts:
+        ax.plot([p["info_frac"] for p in pts], [p["z"] for p in pts], color=POOLED_COLOUR, lw=0.8,
+                ls=":")
+        for p in pts:
+            now = p["look"] == current
+            ax.plot(p["info_frac"], p["z"], marker="o", ms=8 if now else 6,
+                    mfc=POOLED_COLOUR if now else "white", mec=POOLED_COLOUR, mew=1.4, lw=0,
+                    label="this data cut" if now else None)
+            ax.annotate(f"look {p['look']}" + (f"\n{p['cut']}" if p.get("cut") else ""),
+                        (p["info_frac"], p["z"]), textcoords="offset points", xytext=(6, 4),
+                        fontsize=7)
+        if any(p["look"] != current for p in pts):
+            ax.plot([], [], marker="o", ms=6, mfc="white", mec=POOLED_COLOUR, lw=0,
+                    label="earlier looks")
+    ax.set_xlim(0, max([1.05, *(x * 1.05 for x in t)]))
+    ax.set_xlabel("information fraction")
+    ax.set_ylabel("Z (benefit positive)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="best")
+    fig.tight_layout()
+    return png(fig)

@@ -1,0 +1,16 @@
+rule interim:
+    """Group-sequential monitoring (docs/gsd.md): boundaries of the design at the observed looks,
+    the status of each look (this cut's and the previous cut's) and the pooled, open-safe
+    information fraction (ARD GSD_BOUNDARY, GSD_STATUS, GSD_INFO)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
+    input:
+        **interim_inputs(),
+        study=config["study"],
+    output:
+        f"{RES}/ard/parts/interim.parquet",
+    params:
+        cut=CUT,
+    log:
+        f"{RES}/logs/interim.log",
+    script:
+        "../scripts/interim.py"
