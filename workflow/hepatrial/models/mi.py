@@ -1053,7 +1053,7 @@ def _pool_one(an: Analysis, est, se, alpha, boot_ci):
     imp = an.imputations
     df_com = an.df[:, :, None, None] * np.ones_like(est)
     if imp.method in ("bayes", "approxbayes"):
-        e, s, df, _, _ = rubin_rules(est[:, 0], se[:, 0], df_com[:, 0])
+        e, s, df, _, _ = rubin_rules(est[:, 0], se[:, 0], df_com[0, 0])
         lo, hi, p = _ci_p(e, s, df, alpha)
         return e, s, df, lo, hi, p
     if imp.method == "condmean":
@@ -1151,7 +1151,7 @@ def mcse(an: Analysis, alpha=0.05) -> pl.DataFrame:
         vals = []
         for m in range(M):
             keep = np.arange(M) != m
-            e, s, df, _, _ = rubin_rules(est[keep, 0], se[keep, 0], dfc[keep, 0])
+            e, s, df, _, _ = rubin_rules(est[keep, 0], se[keep, 0], dfc[0, 0])
             _, _, p = _ci_p(e, s, df, alpha)
             vals.append(np.stack([e, s, p]))
         vals = np.array(vals)
