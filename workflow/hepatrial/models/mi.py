@@ -64,7 +64,8 @@ Methods (``method=``)
     :math:`\Sigma_g | \beta, Y \sim IW(T + 2 + n_g, \hat\Sigma_g + \sum_{i \in g} r_i r_i')`
     (Bartlett decomposition) and :math:`\beta | \Sigma, Y \sim N(\hat\beta_{GLS},
     (\sum_i X_i'\Sigma^{-1}X_i)^{-1})`, started at the REML fit; ``warmup`` iterations are
-    discarded and every ``thin``-th is kept. M draws give M imputed data sets; Rubin's rules.
+    discarded and every ``thin``-th is kept (defaults below). M draws give M imputed data
+    sets; Rubin's rules.
 ``"approxbayes"`` (rbmi ``method_approxbayes``)
     Each of the M parameter draws is the REML (ML) fit to a non-parametric bootstrap sample of
     subjects, stratified by arm (Little & Rubin 2002, 10.2.3; von Hippel & Bartlett 2021); one
@@ -80,10 +81,16 @@ Methods (``method=``)
     B bootstrap samples, each refitted and randomly imputed D times; pooled by von Hippel &
     Bartlett's formulas 8.4 and 8.6 (df at least 3, as rbmi).
 
-Refits on resamples start at the full-data estimate and use Newton steps with the full-data
-observed information (the chord method; it converges in a few steps because a resample's
-likelihood differs little); a refit that does not converge so falls back to the MMRM optimiser
-cascade.
+Refits on resamples (jackknife, bootstrap) recompute the engine's per-pattern sufficient
+statistics with the subject weights (the jackknife downdates one pattern by one subject) and
+start at the full-data estimate, with quasi-Newton (BFGS) steps whose initial Hessian is the
+full-data observed information (3-5 likelihood evaluations per refit); a refit that does not
+converge so falls back to the MMRM optimiser cascade (:func:`hepatrial.models.mmrm._optimise`).
+
+Gibbs sampler defaults: ``warmup=200``, ``thin=2``. On a simulated 240 x 6 trial with 30%
+dropout the lag-1 autocorrelation of successive draws was at most 0.26 for beta and 0.34 for
+Sigma at ``thin=1`` (0.12 at lag 2), and at most 0.13 (mostly < 0.03) for the per-imputation
+treatment estimates and LS means, so ``thin=2`` keeps the draws practically independent.
 
 Analysis and pooling
 --------------------
