@@ -35,14 +35,21 @@ prepare <- function(d, ice, visits) {
   grid
 }
 
+fit_cache <- new.env()
+
 fit_model <- function(grid, form) {
   fd <- grid[!is.na(grid$y) & !(grid$strategy != "MAR" & grid$vidx >= grid$t), ]
+  # the same model data (e.g. one leave-one-out set under several strategies) -> the same fit
+  key <- paste(c(deparse(form), fd$id, fd$vidx), collapse = "|")
+  if (!is.null(fit_cache[[key]])) return(fit_cache[[key]])
   fit <- gls(form, data = fd, correlation = corSymm(form = ~ vidx | id),
              weights = varIdent(form = ~ 1 | visit), method = "REML", control = ctrl)
   T <- nlevels(grid$visit)
   full <- names(which(table(fd$id) == T))[1]
   S <- unclass(getVarCov(fit, individual = full))
-  list(beta = coef(fit), S = matrix(S, T, T))
+  out <- list(beta = coef(fit), S = matrix(S, T, T))
+  assign(key, out, envir = fit_cache)
+  out
 }
 
 # One covariance matrix for both arms, so the JR/CIR covariance of Carpenter et al. is S itself.
