@@ -32,7 +32,7 @@ def study_with(base: dict, **interim) -> dict:
     return st
 
 
-def mmrm_ard(est: float, se: float, n: float, paramcd="MELD", visit="WEEK 24") -> pl.DataFrame:
+def mmrm_ard(est: float, se: float, n: float, paramcd="MELDKAM", visit="WEEK 24") -> pl.DataFrame:
     key = {"paramcd": paramcd, "population": "ITT", "avisit": visit}
     rows = [{**key, "analysis": "MMRM_DIFF", "arm": "UC-MSC", "comparator": "Placebo", "stat": s,
              "value": v} for s, v in (("estimate", est), ("se", se), ("p", 0.01))]

@@ -66,10 +66,10 @@ def test_masked_comparisons_lie_inside_their_ci_and_agree_with_the_primary(run):
         w = wide.filter(pl.col(point).is_not_null())
         assert w.height > 0
         assert w.filter((pl.col(point) < pl.col("lower")) | (pl.col(point) > pl.col("upper"))).height == 0
-    at = wide.filter(pl.col("avisit") == "WEEK 24")
-    primary = at.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELD"))["estimate"][0]
-    lmm = at.filter((pl.col("analysis") == "LMM_DIFF") & (pl.col("paramcd") == "MELD"))["estimate"][0]
-    sub = at.filter((pl.col("analysis") == "SUBGROUP") & (pl.col("paramcd") == "MELD|ALL"))["estimate"][0]
+    at = wide.filter((pl.col("avisit") == "WEEK 24") & (pl.col("population") == "ITT"))
+    primary = at.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELDKAM"))["estimate"][0]
+    lmm = at.filter((pl.col("analysis") == "LMM_DIFF") & (pl.col("paramcd") == "MELDKAM"))["estimate"][0]
+    sub = at.filter((pl.col("analysis") == "SUBGROUP") & (pl.col("paramcd") == "MELDKAM|ALL"))["estimate"][0]
     assert primary * lmm > 0 and primary * sub > 0
     assert set(ard["arm"]) | set(ard["comparator"]) <= {"Arm A", "Arm B"}
 
@@ -129,7 +129,7 @@ def test_interim_monitoring_in_the_ard_and_the_reports(run):
     assert set(gsd["arm"]) == {"ALL"} and set(gsd["comparator"]) == {""}
     val = {(r["analysis"], r["avisit"], r["stat"]): r["value"] for r in gsd.iter_rows(named=True)}
     diff = {r["stat"]: r["value"] for r in ard.filter(
-        (pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELD")
+        (pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELDKAM") & (pl.col("population") == "ITT")
         & (pl.col("avisit") == "WEEK 24")).iter_rows(named=True)}
     assert val[("GSD_STATUS", "LOOK 1", "z")] == pytest.approx(-diff["estimate"] / diff["se"])
     assert ("GSD_BOUNDARY", "LOOK 2", "z_efficacy") in val

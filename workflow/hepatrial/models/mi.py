@@ -130,7 +130,9 @@ import polars as pl
 from scipy import special
 
 from ..errors import ConvergenceError
-from .mmrm import MMRMDataError, _as_polars, _codes, _empirical_cov, _levels, _optimise
+from .mmrm import MMRMDataError, _as_polars, _codes, _levels
+from .mmrm_fit import empirical_start
+from .mmrm_fit import optimise as _optimise
 from .mmrm_core import Design, Engine, Pattern, build_patterns
 from .mmrm_cov import STRUCTURES, CovStructure
 
@@ -396,9 +398,8 @@ class _ModelFitter:
     def fit_full(self) -> _Fit:
         design_obs = self.obs
         eng = self._engine(self.base_patterns, design_obs)
-        sidx, vis = np.nonzero(self.obs)
-        S_emp = _empirical_cov(self.X[self.obs], self.Z[self.obs], sidx, vis, self.n, self.T,
-                               self.group, self.G)
+        S_emp = empirical_start(Design(Xs=self.X, Ys=self.Z, obs=self.obs, group=self.group, col_names=[],
+                                       terms={}, subjects=np.arange(self.n)), self.G)
         theta0 = np.concatenate([s.start(S) for s, S in zip(self.structs, S_emp)])
         theta, H, ok, _, log = _optimise(eng, theta0)
         if not ok:
