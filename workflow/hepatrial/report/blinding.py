@@ -352,7 +352,9 @@ def presentation_spec(study: dict, by_arm: bool) -> dict:
     return {
         "study": {"id": study["study"]["id"], "design": study["study"].get("design", "parallel")},
         "arms": arms,
-        "visits": [{"label": v["label"], "avisitn": v["avisitn"]} for v in study.get("visits", [])],
+        "visits": [{"label": v["label"], "avisitn": v["avisitn"], "baseline": bool(v.get("baseline"))}
+                   for v in study.get("visits", [])],
+        "responders": [dict(d) for d in study.get("responders") or []],
         "strata": list(study.get("strata", [])),
         "scores": {"meld_primary": study.get("scores", {}).get("meld_primary", "MELD"),
                    "meld_kamath": dict(study.get("scores", {}).get("meld_kamath", {}))},

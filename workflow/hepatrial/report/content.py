@@ -391,6 +391,12 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     if not m.blocks:
         m.add(Para(NA))
     out.append(m)
+    if a.has("RESPONDER"):
+        r = Section("Efficacy: responders")
+        r.add(_table(a, "responder", rule))
+        for pid in dict.fromkeys(c.split("|")[0] for c in a.rows("RESPONDER_SHIFT")["paramcd"].to_list()):
+            r.add(_table(a, f"resp_shift_{pid}", rule))
+        out.append(r)
     if a.has("SUBGROUP") and a.tests:
         sg = Section("Efficacy: subgroups")
         sg.add(_table(a, "subgroup", rule))
