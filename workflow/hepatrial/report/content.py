@@ -318,7 +318,8 @@ def section_interim(a: T.ARD) -> Section | None:
     s.add(Figure("Group-sequential boundaries and the observed Z statistics by information "
                  "fraction",
                  figures.boundary_figure(bounds, looks, g.current,
-                                         f"{g.paramcd}: boundaries (Z scale) and observed looks"),
+                                         f"{T.param_label(g.paramcd)}: boundaries (Z scale) and "
+                                         "observed looks"),
                  "Z oriented so that benefit of the test arm over the reference is positive. "
                  "Lines: the bounds at the observed fractions and the planned looks still to "
                  "come; filled point: this data cut; open points: earlier looks (from the "

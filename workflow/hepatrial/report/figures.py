@@ -131,9 +131,11 @@ def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None,
             ax.plot([], [], marker="o", ms=6, mfc="white", mec=POOLED_COLOUR, lw=0,
                     label="earlier looks")
     ax.set_xlim(0, max([1.05, *(x * 1.05 for x in t)]))
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(lo, hi + 0.15 * (hi - lo))  # headroom: the look labels stay inside the panel
     ax.set_xlabel("information fraction")
     ax.set_ylabel("Z (benefit positive)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="best")
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
     fig.tight_layout()
     return png(fig)

@@ -110,7 +110,7 @@ def _dodge(ard: ARD, width: float) -> dict[str, float]:
 def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     """LS mean change from baseline with 95% CI by visit and arm (ARD MMRM_LSMEAN)."""
     title = f"{param_label(paramcd)}: LS mean change from baseline (MMRM)"
-    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd).filter(pl.col("arm").is_in(ard.arms))
+    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population="ITT").filter(pl.col("arm").is_in(ard.arms))
     if df.height == 0:
         return _empty(title, "No MMRM results in the ARD of this cut")
     pos, breaks, labels = _visit_axis(ard)
@@ -118,7 +118,7 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     dodge = _dodge(ard, max(breaks) / 120 if breaks else 0.3)
     pdf = wide.with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")).to_pandas()
     pdf["x"] = pdf["x"] + pdf["arm"].map(dodge)
-    fit = ard.rows("MMRM_FIT", paramcd=paramcd)
+    fit = ard.rows("MMRM_FIT", paramcd=paramcd, population="ITT")
     # the method names the structure first ("UN REML Satterthwaite; CHG ~ ..."): keep that part
     cov = ", ".join(sorted({m.split(";")[0] for m in fit["method"].drop_nulls().to_list()})) if fit.height else ""
     plot = (p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm"))
