@@ -24,7 +24,8 @@ from hepatrial.ard import ard_rows
 from hepatrial.errors import ConvergenceError
 from hepatrial.models.mmrm import MMRM, fit_random_slope_lmm
 
-DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", "residual": "residual df"}
+DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", "kenward_roger_linear": "Kenward-Roger (linear)",
+            "between_within": "between-within", "residual": "residual df"}
 
 
 def mmrm_data(dataset: pl.DataFrame, study: dict, paramcd: str, population: str) -> tuple[pl.DataFrame, list[str]]:
@@ -67,6 +68,68 @@ def endpoint_roles(study: dict, paramcd: str, population: str) -> dict[str, str]
     return out
 
 
+FORMULA_FUNCTIONS = {"C", "I", "log", "exp", "np", "center", "scale", "poly", "Treatment"}
+
+
+def formula_variables(formula: str) -> list[str]:
+    """The data columns a Wilkinson formula names (functions such as C(), log() left out)."""
+    import re
+
+    names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula)
+    return list(dict.fromkeys(n for n in names if n not in FORMULA_FUNCTIONS))
+
+
+def _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population, n_subj, n_obs):
+    """MMRM rows from the SAP's model formula (``mmrm.formula``, e.g. ``CHG ~ BASE * AVISIT +
+    CTPSTRAT + ARM * AVISIT``): the general engine (:func:`hepatrial.models.mmrm.fit`), LS means on
+    the arm x visit grid and arm differences per visit."""
+    from hepatrial.errors import ConfigError
+    from hepatrial.models.mmrm import fit
+
+    formula = cfg["formula"]
+    missing = [v for v in formula_variables(formula) if v not in df.columns]
+    if missing:
+        raise ConfigError(f"mmrm.formula {formula!r}: {', '.join(repr(m) for m in missing)} not in the analysis "
+                          f"data of {paramcd} (columns: {', '.join(sorted(df.columns))})")
+    refs = {"ARM": ref} if ref else {}
+    refs.update(cfg.get("reference_levels") or {})
+    try:
+        r = fit(df, formula, cfg["covariance"], visit_order=order, group=cfg.get("group"), method=cfg["method"],
+                df=cfg["df"], reference_levels=refs, fallback=tuple(cfg["fallback"]))
+        weights = "proportional" if cfg["lsmeans_weights"] == "proportional" else "equal"
+        ls = r.lsmeans(["ARM", "AVISIT"], weights=weights)
+        diffs = r.lsmeans_diff("ARM", by="AVISIT", reference=ref, weights=weights) if parallel else None
+    except (ConvergenceError, ValueError, ArithmeticError) as exc:
+        return _not_estimable(paramcd, population, " ".join(str(exc).split())[:200], n_subj, n_obs)
+    method = f"{r.covariance} {cfg['method']} {DF_LABEL.get(cfg['df'], cfg['df'])}"
+    counts = {(a, v): n for a, v, n in df.group_by("ARM", "AVISIT").len().iter_rows()}
+    rows = []
+    for x in ls.iter_rows(named=True):
+        vals = {"n": counts.get((x["ARM"], x["AVISIT"]), 0), "lsmean": x["estimate"], "se": x["se"],
+                "df": x["df"], "lower": x["lower"], "upper": x["upper"]}
+        for stat, v in vals.items():
+            rows.append({"analysis": "MMRM_LSMEAN", "paramcd": paramcd, "population": population, "arm": x["ARM"],
+                         "avisit": x["AVISIT"], "stat": stat, "value": v, "method": method})
+    if diffs is not None:
+        role = endpoint_roles(study, paramcd, population)
+        for x in diffs.iter_rows(named=True):
+            m = method + (f"; {role[x['AVISIT']]}" if x["AVISIT"] in role else "")
+            for stat in ("estimate", "se", "df", "lower", "upper", "p"):
+                rows.append({"analysis": "MMRM_DIFF", "paramcd": paramcd, "population": population,
+                             "arm": x["ARM"], "comparator": x["reference"], "avisit": x["AVISIT"], "stat": stat,
+                             "value": x[stat], "method": m})
+    aliased = f"; aliased (dropped): {', '.join(r.aliased)}" if r.aliased else ""
+    for stat, value in (("reml_loglik" if cfg["method"] == "REML" else "ml_loglik", r.loglik),
+                        ("aic", -2.0 * r.loglik + 2.0 * (len(r.coef_names) + len(r.theta))),  # nlme's AIC
+                        ("n_subjects", r.n_subjects), ("n_obs", r.n_obs), ("converged", 1)):
+        rows.append({"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": stat,
+                     "value": value, "method": f"{method}; {formula}{aliased}"})
+    covariates = [c for c in cfg["covariates"] if c in df.columns]
+    factors = [c for c in study["strata"] if c in df.columns and df[c].n_unique() > 1]
+    rows += _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study)
+    return ard_rows(rows)
+
+
 def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str = "ITT") -> pl.DataFrame:
     cfg = study["mmrm"]
     df, order = mmrm_data(dataset, study, paramcd, population)
@@ -78,6 +141,8 @@ def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str =
         return _not_estimable(paramcd, population, "fewer than 3 subjects with a post-baseline change", n_subj, n_obs)
     if parallel and (ref not in arms or len(arms) < 2):
         return _not_estimable(paramcd, population, "the reference arm or a test arm has no data", n_subj, n_obs)
+    if cfg.get("formula"):
+        return _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population, n_subj, n_obs)
     covariates = [c for c in cfg["covariates"] if c in df.columns]
     factors = [c for c in study["strata"] if c in df.columns and df[c].n_unique() > 1]
     model = MMRM(covariance=cfg["covariance"], method=cfg["method"], df=cfg["df"], fallback=cfg["fallback"],
