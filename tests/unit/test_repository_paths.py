@@ -1,8 +1,8 @@
 """The repository stands alone: no tracked file points into a folder outside it.
 
-Users who clone the project have no ``../shared`` folder and no ``/work`` tree, so a reference to
-either (a docstring citing a specification, a test or R script reading data from there) is a
-broken promise. The input specification lives in ``docs/`` (data contract, results contract,
+Users who clone the project have neither the sibling "shared" folder the project started from nor
+the machine's "work" tree, so a path into either (a docstring citing a specification, a test or R
+script reading data from there) is a broken promise; ``FORBIDDEN`` spells the two paths. The input specification lives in ``docs/`` (data contract, results contract,
 clinical scores); reference data live under ``tests/reference/``.
 """
 
