@@ -1,4 +1,4 @@
-"""Hand-worked checks of hepatrial.scores (definitions: /work/shared/SCORING.md).
+"""Hand-worked checks of hepatrial.scores (definitions: docs/scoring.md).
 
 Lab inputs are in the pipeline's SI units; the comments give the conventional value
 (bilirubin umol/L / 17.1 = mg/dL, creatinine umol/L / 88.4 = mg/dL, albumin g/L / 10 = g/dL)

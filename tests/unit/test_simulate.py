@@ -22,7 +22,7 @@ STUDY = ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml"
 CUT = "2025-06-30"
 LATE_DAYS = 7
 
-# DATA_CONTRACT.md, version 1: the key columns of each domain (LBSTRESN/LBSTRESU are optional).
+# docs/data_contract.md: the key columns of each domain (LBSTRESN/LBSTRESU are optional).
 CONTRACT_COLUMNS = {
     "DM": [
         "STUDYID",

@@ -36,7 +36,7 @@ def test_lint_has_only_the_conda_finding(tiny, tmp_path):
     out = snakemake("--lint", *config_args(tmp_path, cut, study))
     lints = [ln.strip() for ln in out.stdout.splitlines() + out.stderr.splitlines() if ln.strip().startswith("* ")]
     assert lints, out.stdout + out.stderr
-    # One Python environment for the whole DAG (STYLE.md): the per-rule conda lint is deliberate.
+    # One Python environment for the whole DAG (README "Lint"): the conda lint is deliberate.
     assert all("conda environment or container" in ln for ln in lints), lints
 
 

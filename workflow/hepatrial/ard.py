@@ -1,4 +1,4 @@
-"""The analysis results dataset (ARD), ../shared/RESULTS_CONTRACT.md.
+"""The analysis results dataset (ARD), docs/results_contract.md.
 
 Every number in a table, figure or report lands here unrounded, one row per
 (analysis, paramcd, population, arm, comparator, avisit, time, stat), sorted by those keys.

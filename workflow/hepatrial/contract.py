@@ -1,4 +1,4 @@
-"""The input data contract (../shared/DATA_CONTRACT.md, version 1) as data.
+"""The input data contract (docs/data_contract.md) as data.
 
 ``DOMAINS`` lists, per SDTM domain, the columns the pipeline needs (fatal when absent), the
 columns it expects (a WARNING finding and an all-missing column when absent), the date columns

@@ -6,7 +6,7 @@ class HepatrialError(Exception):
 
 
 class DataContractError(HepatrialError):
-    """Input data break ../shared/DATA_CONTRACT.md.
+    """Input data break the data contract (docs/data_contract.md).
 
     The message names the file, the source row number (1-based, header excluded) and the column.
     """

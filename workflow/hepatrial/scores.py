@@ -1,13 +1,13 @@
 """Clinical scores: MELD family, Child-Turcotte-Pugh, CLDQ, EQ-5D-5L and RAND-36.
 
-The single source of the definitions is ``/work/shared/SCORING.md``; each function below quotes
-the formula it implements and says where a decision had to be taken that SCORING.md leaves open.
+The definitions, for users, are in ``docs/scoring.md``; each function below quotes the formula it
+implements and says where a decision had to be taken that the published definitions leave open.
 
 Conventions (all functions)
 ---------------------------
 * Inputs are polars columns in the pipeline's **standard (SI) units**: bilirubin umol/L,
   creatinine umol/L, albumin g/L, sodium mmol/L, INR unitless, PT and control PT in seconds.
-  Every ``compute_*`` converts internally to the conventional units of SCORING.md
+  Every ``compute_*`` converts internally to the conventional units of docs/scoring.md
   (bilirubin / 17.1 -> mg/dL, creatinine / 88.4 -> mg/dL, albumin / 10 -> g/dL).
 * Arguments are column names (``"BILI"``), polars expressions, or Python literals
   (``dialysis=False``). A ``compute_*`` returns a :class:`polars.Expr` (Float64 unless stated).
@@ -77,7 +77,7 @@ __all__ = [
 
 IntoScoreExpr = str | pl.Expr | bool | int | float
 
-#: umol/L per mg/dL of bilirubin (SCORING.md, DATA_CONTRACT.md).
+#: umol/L per mg/dL of bilirubin (docs/scoring.md, docs/data_contract.md).
 BILI_UMOL_PER_MGDL = 17.1
 #: umol/L per mg/dL of creatinine.
 CREAT_UMOL_PER_MGDL = 88.4
@@ -209,7 +209,7 @@ def compute_meld_unos(
     ``10 x bracket`` to the integer (identical arithmetic, and the result is an exact
     integer-valued float), half up as :func:`round_half_up`.
 
-    Source: SCORING.md ``MELD``; OPTN policy 9 (pre-2016) and the OPTN MELD calculator.
+    Source: docs/scoring.md ``MELD``; OPTN policy 9 (pre-2016) and the OPTN MELD calculator.
 
     Parameters
     ----------
@@ -266,7 +266,7 @@ def compute_meld_na(meld_i: IntoScoreExpr, sodium: IntoScoreExpr) -> pl.Expr:
     with Na (mmol/L) bounded to 125-137; rounded to the integer (half up, :func:`round_half_up`)
     and capped at 40.
 
-    ``meld_i`` is the UNOS MELD(i) "as above" in SCORING.md, i.e. with its bounds and its bracket
+    ``meld_i`` is the UNOS MELD(i) above (docs/scoring.md), i.e. with its bounds and its bracket
     rounded to the tenth (OPTN: "round to the tenth decimal place and multiply by 10"), as
     returned by ``compute_meld_unos(bili, inr, creat, dialysis)``. Whether the cap at 40 is applied
     to MELD(i) first does not change the result: the expression equals
@@ -275,7 +275,7 @@ def compute_meld_na(meld_i: IntoScoreExpr, sodium: IntoScoreExpr) -> pl.Expr:
     ``compute_meld_unos(..., capped=False)`` (OPTN's literal order) or the capped MELD is
     equivalent (tested).
 
-    Source: SCORING.md ``MELDNA``; OPTN policy 9.1 (2016), Kim WR et al. N Engl J Med
+    Source: docs/scoring.md ``MELDNA``; OPTN policy 9.1 (2016), Kim WR et al. N Engl J Med
     2008;359:1018-26.
 
     Parameters
@@ -325,9 +325,9 @@ def compute_meld3(
     bilirubin, creatinine mg/dL, albumin g/dL (converted from umol/L and g/L). Bounds: bilirubin,
     INR, creatinine at least 1.0; creatinine at most 3.0, and set to 3.0 when ``dialysis`` is true;
     Na 125-137 mmol/L; albumin 1.5-3.5 g/dL. Rounded to the integer (half up,
-    :func:`round_half_up`), capped at 40 (SCORING.md; Kim 2021 itself has no cap, OPTN applies it).
+    :func:`round_half_up`), capped at 40 (docs/scoring.md; Kim 2021 has no cap, OPTN applies it).
 
-    Source: SCORING.md ``MELD3``; Kim WR et al. MELD 3.0: the Model for End-Stage Liver Disease
+    Source: docs/scoring.md ``MELD3``; Kim WR et al. MELD 3.0: the Model for End-Stage Liver Disease
     updated for the modern era. Gastroenterology 2021;161(6):1887-1895.
 
     Parameters
@@ -413,12 +413,12 @@ def compute_meld_kamath(
     ``"truncate"`` drops the fraction toward zero, ``"none"`` (default) keeps the value.
 
     bilirubin and creatinine in mg/dL (converted from umol/L). No bounds and no rounding
-    (SCORING.md): values below 1.0 are *not* set to 1.0, so their logarithm is negative and the
+    (docs/scoring.md): values below 1.0 are *not* set to 1.0, so their logarithm is negative and the
     score can be below 6.43 or even negative (e.g. bilirubin 0.5 mg/dL contributes
     3.78 ln 0.5 = -2.62). A value <= 0 has no logarithm and gives null.
 
-    Source: SCORING.md ``MELDKAM``; Kamath PS et al. A model to predict survival in patients with
-    end-stage liver disease. Hepatology 2001;33(2):464-470.
+    Source: docs/scoring.md ``MELDKAM``; Kamath PS et al. A model to predict survival in patients
+    with end-stage liver disease. Hepatology 2001;33(2):464-470.
 
     Parameters
     ----------
@@ -475,7 +475,7 @@ def compute_ctp_points_bili(bili: IntoScoreExpr, cholestatic: IntoScoreExpr = Fa
     Non-cholestatic: < 2 -> 1, 2 to 3 (both ends included) -> 2, > 3 -> 3.
     Cholestatic disease (PBC, PSC; ``cholestatic`` true): < 4 -> 1, 4 to 10 -> 2, > 10 -> 3.
     In umol/L the cut-offs are 34.2 / 51.3 and 68.4 / 171. The converted value is rounded to 10
-    decimals before comparison (module docstring). Source: SCORING.md CTP table.
+    decimals before comparison (module docstring). Source: docs/scoring.md CTP table.
 
     Returns
     -------
@@ -493,7 +493,7 @@ def compute_ctp_points_alb(alb: IntoScoreExpr) -> pl.Expr:
     """CTP points for albumin (g/L, compared in g/dL): > 3.5 -> 1, 2.8 to 3.5 -> 2, < 2.8 -> 3.
 
     Cut-offs in g/L: 35 and 28 (both in the 2-point band). Returns Int32 1-3, null when missing.
-    Source: SCORING.md CTP table.
+    Source: docs/scoring.md CTP table.
     """
     a = _cmp(_lab(alb, ALB_GL_PER_GDL))
     return (
@@ -650,7 +650,7 @@ def compute_ctp_score(
     :func:`compute_ctp_points_ptprolong`, chosen by ``coag`` from the study config), ascites
     (:func:`ascites_points_from_rs`) and hepatic encephalopathy (:func:`he_points_from_rs`).
 
-    Source: SCORING.md CTP table (Pugh RNH et al. Br J Surg 1973;60:646-9).
+    Source: docs/scoring.md CTP table (Pugh RNH et al. Br J Surg 1973;60:646-9).
 
     Parameters
     ----------
@@ -698,7 +698,7 @@ def compute_ctp_class(score: IntoScoreExpr) -> pl.Expr:
 # --------------------------------------------------------------------------------------------
 # questionnaires (long QS in, long parameters out)
 # --------------------------------------------------------------------------------------------
-#: CLDQ PARAMCD -> (PARAM, item numbers). SCORING.md "Chronic Liver Disease Questionnaire".
+#: CLDQ PARAMCD -> (PARAM, item numbers). docs/scoring.md "Chronic Liver Disease Questionnaire".
 CLDQ_DOMAINS: dict[str, tuple[str, tuple[int, ...]]] = {
     "CLDQAS": ("CLDQ Abdominal Symptoms", (1, 5, 17)),
     "CLDQFA": ("CLDQ Fatigue", (2, 4, 8, 11, 13)),
@@ -834,12 +834,12 @@ def score_cldq(
     ``CLDQSUM``       sum of the 29 items (29-203)                       all 29 answered
     ================  =================================================  ====================
 
-    Domains follow SCORING.md: mean of the answered items, missing when *more than half* of its
-    items are missing (so exactly half missing, 4 of 8 in CLDQEM, is still scored). SCORING.md
-    gives no missing-data rule for the overall mean; by analogy the same rule is used (null when
-    more than 14.5, i.e. 15 or more, of 29 are missing). The overall mean is the mean of the
-    answered items, not the mean of the six domain scores (the two differ because the domains
-    have unequal sizes). Higher is better.
+    Domains follow docs/scoring.md: mean of the answered items, missing when *more than half* of its
+    items are missing (so exactly half missing, 4 of 8 in CLDQEM, is still scored). The published
+    definition gives no missing-data rule for the overall mean; by analogy the same rule is used
+    (null when more than 14.5, i.e. 15 or more, of 29 are missing). The overall mean is the mean
+    of the answered items, not the mean of the six domain scores (the two differ because the
+    domains have unequal sizes). Higher is better.
 
     Parameters
     ----------
@@ -873,7 +873,7 @@ def score_cldq(
     return _score_scales(items, "_V", scales, by)
 
 
-#: RAND-36 response code -> 0-100, by item number (SCORING.md "SF-36").
+#: RAND-36 response code -> 0-100, by item number (docs/scoring.md "SF-36").
 RAND36_RECODES: dict[int, dict[int, float]] = {
     **{k: {1: 100.0, 2: 75.0, 3: 50.0, 4: 25.0, 5: 0.0} for k in (1, 2, 20, 22, 34, 36)},
     **{k: {1: 0.0, 2: 50.0, 3: 100.0} for k in range(3, 13)},
@@ -903,12 +903,12 @@ def score_rand36(
 ) -> pl.DataFrame:
     """Score the SF-36 with the RAND-36 rules (QS ``SF3601``..``SF3636``).
 
-    Each item is recoded to 0-100 (:data:`RAND36_RECODES`, exactly SCORING.md):
+    Each item is recoded to 0-100 (:data:`RAND36_RECODES`, exactly docs/scoring.md):
     items 1, 2, 20, 22, 34, 36: 1->100, 2->75, 3->50, 4->25, 5->0; items 3-12: 1->0, 2->50,
     3->100; items 13-19: 1->0, 2->100; items 21, 23, 26, 27, 30: 1->100 ... 6->0 in steps of 20;
     items 24, 25, 28, 29, 31: 1->0 ... 6->100; items 32, 33, 35: 1->0 ... 5->100 in steps of 25.
     Each scale is the mean of its **answered** recoded items, scored when at least one item is
-    answered (RAND's rule; SCORING.md: "mean of its answered items", no minimum).
+    answered (RAND's rule; docs/scoring.md: "mean of its answered items", no minimum).
 
     PARAMCDs: ``SFPF`` physical functioning (3-12), ``SFRP`` role limitations physical (13-16),
     ``SFRE`` role limitations emotional (17-19), ``SFEF`` energy/fatigue (23, 27, 29, 31),

@@ -37,7 +37,13 @@ wcsv <- function(x, name) {
 # Visit k (k = 1..4 years): the visit with non-missing albumin whose `day` is nearest to 365*k,
 # within +-182 days (ties: the earlier day). Baseline: the day-0 albumin.
 # ---------------------------------------------------------------------------------------------
-pbcseq <- read.csv("/work/shared/data/pbc/pbcseq.csv")
+# The data: survival::pbcseq (R package survival 3.5-3; lazy-loaded, so `data(pbcseq, package =
+# "survival")` finds no file of that name: it lives in data(pbc)). This is the same table that
+# earlier versions of this script read from a CSV export: compared in R, all.equal() is TRUE
+# (sex is a factor here, a string there; age differs by < 5e-14 from the CSV's 15 digits), and
+# id, trt, day and albumin, the columns used here, are identical, so the analysis rows written
+# below are byte-identical to the committed ones.
+pbcseq <- as.data.frame(survival::pbcseq)
 pbcseq <- pbcseq[!is.na(pbcseq$albumin), ]
 base <- pbcseq[pbcseq$day == 0, c("id", "trt", "albumin")]
 names(base)[3] <- "BASE"

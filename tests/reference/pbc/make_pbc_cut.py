@@ -8,7 +8,7 @@ so calendar dates are synthetic:
 - ``time`` days later: death (status 2, DM.DTHDTC and a DS DEATH record), liver transplant
   (status 1, PR LIVER TRANSPLANT) or the last contact (status 0, an SV visit). Transplanted
   patients also get an SV visit on the transplant day: the transplant proves them alive, and
-  follow-up in pbc.csv ends there, so OS (where transplant does not censor, SCORING.md) is
+  follow-up in pbc.csv ends there, so OS (where transplant does not censor, docs/scoring.md) is
   censored at the transplant day, as in the R reference (which censors OS at transplant).
 
 Subjects: all 418 patients. The 106 eligible but not randomised (``trt`` empty) are DM

@@ -1,4 +1,4 @@
-"""ADEFF: liver scores per assessment date (SCORING.md), plus the clinician-recorded RS scores.
+"""ADEFF: liver scores per assessment date (docs/scoring.md), plus the clinician-recorded RS scores.
 
 Scores are computed per assessment date from that date's labs (LB in standard units; when one
 test was measured twice on a date, the later source row is used), with ascites and

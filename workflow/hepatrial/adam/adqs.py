@@ -1,4 +1,4 @@
-"""ADQS: questionnaire items and scores (CLDQ, EQ-5D-5L, RAND-36), per SCORING.md.
+"""ADQS: questionnaire items and scores (CLDQ, EQ-5D-5L, RAND-36), per docs/scoring.md.
 
 Item rows carry the response (PARAMCD = QSTESTCD, AVAL = QSSTRESN, SRCROW of the QS row);
 score rows (PARAMTYP "DERIVED") come from :mod:`hepatrial.scores` per assessment (subject and

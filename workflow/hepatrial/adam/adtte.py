@@ -1,4 +1,4 @@
-"""ADTTE: one record per subject and time-to-event parameter (SCORING.md, time-to-event).
+"""ADTTE: one record per subject and time-to-event parameter (docs/scoring.md, time-to-event).
 
 AVAL = ADT - STARTDT in days (a subject with no follow-up has AVAL 0); CNSR 0 = event, 1 = censored.
 STARTDT is the analysis origin (ADSL ORIGDT). Censoring is at the last known alive date

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-# Output columns per domain, in order (DATA_CONTRACT.md plus SDTM identifiers).
+# Output columns per domain, in order (docs/data_contract.md plus SDTM identifiers).
 COLUMNS: dict[str, list[str]] = {
     "DM": [
         "STUDYID",

@@ -3,8 +3,8 @@
 Questionnaires: a per-subject quality-of-life level plus a visit deviation, lowered by the latent
 severity, gives each item a "goodness" on 0-100; the response is the code whose RAND-36-style
 0-100 value is nearest (so every instrument keeps its own direction: CLDQ 7 = best, EQ-5D 1 = no
-problems, SF-36 per item as in SCORING.md). QSORRES holds the response code as text, QSSTRESN the
-number; a missing item is kept as a row with QSSTAT "NOT DONE".
+problems, SF-36 per item as in docs/scoring.md). QSORRES holds the response code as text,
+QSSTRESN the number; a missing item is kept as a row with QSSTAT "NOT DONE".
 """
 
 from __future__ import annotations
