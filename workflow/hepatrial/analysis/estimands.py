@@ -339,9 +339,9 @@ def estimand_data(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est
         elif strat in ("hypothetical", "while_on_treatment"):
             removed[i, k:] = True
         assumption = h.get("assumption") or "MAR"
-        if strat in ("treatment_policy", "hypothetical") and assumption != "MAR":
-            if i not in eng_visit or k < eng_visit[i]:
-                eng_visit[i], eng_strat[i] = k, assumption
+        if (strat in ("treatment_policy", "hypothetical") and assumption != "MAR"
+                and (i not in eng_visit or k < eng_visit[i])):
+            eng_visit[i], eng_strat[i] = k, assumption
     is_comp = ~np.isnan(comp)
     n_removed = int((removed & ~np.isnan(Y) & ~is_comp).sum())
     Y[removed | is_comp] = np.nan
@@ -466,7 +466,7 @@ def estimand_ard(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est:
         h = {**head, "arm": t, "comparator": ref}
         rows += [{**h, "stat": "role", "value": ROLE_CODE[est.get("role", "sensitivity")],
                   "method": est.get("role", "sensitivity")},
-                 {**h, "stat": "order", "value": est["_order"] if "_order" in est else 0,
+                 {**h, "stat": "order", "value": est.get("_order", 0),
                   "method": est.get("set") or param},
                  {**h, "stat": "label", "value": None, "method": est.get("label") or eid}]
         rows += [{**h, "stat": k, "value": None, "method": attrs[k]} for k in ATTRIBUTES]
@@ -492,14 +492,14 @@ def estimand_ard(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est:
         prefix = f"estimand {eid} ({est.get('role', 'sensitivity')}); "
         pooled = pooled.with_columns(
             pl.col("method").map_elements(
-                lambda s: prefix + _neutral(s, arms, ref) + f"; {data_text}",
+                lambda s, p=prefix: p + _neutral(s, arms, ref) + f"; {data_text}",
                 return_dtype=pl.Utf8))
         tipping = None
         if tip and (tip.get("method") or method_key(est["methods"][0])) == key:
             shift = tip.get("arms") or tests
             tipping = mi.tipping_point(imp, tip["deltas"], arms=shift, weights=weights)
             tipping = tipping.filter(pl.col("avisit") == est["endpoint"]["visit"]).with_columns(
-                pl.col("method").map_elements(lambda s: prefix + _neutral(s, arms, ref),
+                pl.col("method").map_elements(lambda s, p=prefix: p + _neutral(s, arms, ref),
                                               return_dtype=pl.Utf8))
         rows += _mi_rows(pooled, f"{param}|{eid}|{key}", pop, tipping)
     return ard_rows(rows)
