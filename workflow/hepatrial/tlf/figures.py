@@ -110,7 +110,7 @@ def _dodge(ard: ARD, width: float) -> dict[str, float]:
 def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     """LS mean change from baseline with 95% CI by visit and arm (ARD MMRM_LSMEAN)."""
     title = f"{param_label(paramcd)}: LS mean change from baseline (MMRM)"
-    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd).filter(pl.col("arm").is_in(ard.arms))
+    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population="ITT").filter(pl.col("arm").is_in(ard.arms))
     if df.height == 0:
         return _empty(title, "No MMRM results in the ARD of this cut")
     pos, breaks, labels = _visit_axis(ard)
