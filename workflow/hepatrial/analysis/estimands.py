@@ -54,12 +54,24 @@ from hepatrial.config import reference_arm
 from hepatrial.errors import DataContractError
 from hepatrial.models import mi
 
-EVENT_CODE = {"treatment_discontinuation": "TRTDISC", "death": "DEATH", "transplant": "TRANSPLANT",
-              "rescue": "RESCUE"}
-EVENT_LABEL = {"treatment_discontinuation": "Treatment discontinuation", "death": "Death",
-               "transplant": "Liver transplantation", "rescue": "Rescue therapy"}
-STRATEGY_LABEL = {"treatment_policy": "treatment policy", "hypothetical": "hypothetical",
-                  "composite": "composite", "while_on_treatment": "while on treatment"}
+EVENT_CODE = {
+    "treatment_discontinuation": "TRTDISC",
+    "death": "DEATH",
+    "transplant": "TRANSPLANT",
+    "rescue": "RESCUE",
+}
+EVENT_LABEL = {
+    "treatment_discontinuation": "Treatment discontinuation",
+    "death": "Death",
+    "transplant": "Liver transplantation",
+    "rescue": "Rescue therapy",
+}
+STRATEGY_LABEL = {
+    "treatment_policy": "treatment policy",
+    "hypothetical": "hypothetical",
+    "composite": "composite",
+    "while_on_treatment": "while on treatment",
+}
 ASSUMPTION_TEXT = {
     "MAR": "missing values imputed under MAR",
     "J2R": "missing values imputed by jump to reference (J2R)",
@@ -83,11 +95,16 @@ def method_key(m: dict) -> str:
 def method_label(m: dict) -> str:
     """How a table names an MI method."""
     if m["method"] == "condmean":
-        return ("Conditional mean imputation, jackknife" if m.get("resampling", "jackknife")
-                == "jackknife" else f"Conditional mean imputation, bootstrap B={m.get('B', 200)}")
-    return {"bayes": f"Bayesian MI, M={m.get('M', 100)}",
-            "approxbayes": f"Approximate Bayesian MI, M={m.get('M', 100)}",
-            "bmlmi": f"Bootstrapped MI, B={m.get('B', 200)}, D={m.get('D', 2)}"}[m["method"]]
+        return (
+            "Conditional mean imputation, jackknife"
+            if m.get("resampling", "jackknife") == "jackknife"
+            else f"Conditional mean imputation, bootstrap B={m.get('B', 200)}"
+        )
+    return {
+        "bayes": f"Bayesian MI, M={m.get('M', 100)}",
+        "approxbayes": f"Approximate Bayesian MI, M={m.get('M', 100)}",
+        "bmlmi": f"Bootstrapped MI, B={m.get('B', 200)}, D={m.get('D', 2)}",
+    }[m["method"]]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -114,18 +131,25 @@ def event_source(event: str, d: dict, study: dict) -> str:
         return "ADSL LTXDT (first PR liver transplant)"
     if event == "treatment_discontinuation":
         sched = d.get("schedule_days")
-        due = (f"; an ongoing subject counts once the next infusion (planned days "
-               f"{', '.join(map(str, sched))}) is more than {d.get('grace_days') or 0} days "
-               "overdue at the cut" if sched else "; ongoing subjects are not counted")
-        return ("fewer infusions (ADSL NINFUS, from EX) than the arm's planned infusions, dated at "
-                f"the last infusion (ADSL TRTEDT; none: randomisation){due}")
+        due = (
+            f"; an ongoing subject counts once the next infusion (planned days "
+            f"{', '.join(map(str, sched))}) is more than {d.get('grace_days') or 0} days "
+            "overdue at the cut"
+            if sched
+            else "; ongoing subjects are not counted"
+        )
+        return (
+            "fewer infusions (ADSL NINFUS, from EX) than the arm's planned infusions, dated at "
+            f"the last infusion (ADSL TRTEDT; none: randomisation){due}"
+        )
     terms = ", ".join(d.get("terms") or [])
     return f"first PR/CM record whose term (PRTRT/PRDECOD, CMTRT/CMDECOD) is one of: {terms}"
 
 
 def _planned(study: dict) -> dict[str, int]:
-    return {a["label"]: a.get("planned_infusions") or study["planned_infusions"]
-            for a in study["arms"]}
+    return {
+        a["label"]: a.get("planned_infusions") or study["planned_infusions"] for a in study["arms"]
+    }
 
 
 def _rescue_dates(frames: list[pl.DataFrame], terms: list[str]) -> pl.DataFrame:
@@ -135,18 +159,34 @@ def _rescue_dates(frames: list[pl.DataFrame], terms: list[str]) -> pl.DataFrame:
         if df is None or df.height == 0 or dtc not in df.columns:
             continue
         cols = [c for c in (trt, dec) if c in df.columns]
-        hit = pl.any_horizontal([pl.col(c).cast(pl.Utf8).str.strip_chars().str.to_lowercase()
-                                 .is_in(sorted(want)) for c in cols])
-        out.append(df.filter(hit).select(
-            "USUBJID", pl.col(dtc).cast(pl.Utf8).str.slice(0, 10)
-            .str.to_date("%Y-%m-%d", strict=False).alias("ICEDT")))
+        hit = pl.any_horizontal(
+            [
+                pl.col(c).cast(pl.Utf8).str.strip_chars().str.to_lowercase().is_in(sorted(want))
+                for c in cols
+            ]
+        )
+        out.append(
+            df.filter(hit).select(
+                "USUBJID",
+                pl.col(dtc)
+                .cast(pl.Utf8)
+                .str.slice(0, 10)
+                .str.to_date("%Y-%m-%d", strict=False)
+                .alias("ICEDT"),
+            )
+        )
     if not out:
         return pl.DataFrame(schema={"USUBJID": pl.Utf8, "ICEDT": pl.Date})
-    return (pl.concat(out).drop_nulls("ICEDT").group_by("USUBJID").agg(pl.col("ICEDT").min()))
+    return pl.concat(out).drop_nulls("ICEDT").group_by("USUBJID").agg(pl.col("ICEDT").min())
 
 
-def derive_ices(adsl: pl.DataFrame, study: dict, cut_date: dt.date | None = None,
-                pr: pl.DataFrame | None = None, cm: pl.DataFrame | None = None) -> pl.DataFrame:
+def derive_ices(
+    adsl: pl.DataFrame,
+    study: dict,
+    cut_date: dt.date | None = None,
+    pr: pl.DataFrame | None = None,
+    cm: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """One row per subject and intercurrent event of the study's estimands: ``USUBJID``,
     ``EVENT`` (TRTDISC, DEATH, TRANSPLANT, RESCUE), ``ICEDT`` and ``ICEDY`` (analysis day of the
     event: ICEDT - ORIGDT + 1 on or after the origin). Subjects without an analysis origin are
@@ -155,12 +195,17 @@ def derive_ices(adsl: pl.DataFrame, study: dict, cut_date: dt.date | None = None
     base = adsl.filter(pl.col("ORIGDT").is_not_null())
     frames = []
     if "death" in defs:
-        frames.append(base.filter(pl.col("DTHDT").is_not_null())
-                      .select("USUBJID", pl.lit("DEATH").alias("EVENT"), pl.col("DTHDT").alias("ICEDT")))
+        frames.append(
+            base.filter(pl.col("DTHDT").is_not_null()).select(
+                "USUBJID", pl.lit("DEATH").alias("EVENT"), pl.col("DTHDT").alias("ICEDT")
+            )
+        )
     if "transplant" in defs:
-        frames.append(base.filter(pl.col("LTXDT").is_not_null())
-                      .select("USUBJID", pl.lit("TRANSPLANT").alias("EVENT"),
-                              pl.col("LTXDT").alias("ICEDT")))
+        frames.append(
+            base.filter(pl.col("LTXDT").is_not_null()).select(
+                "USUBJID", pl.lit("TRANSPLANT").alias("EVENT"), pl.col("LTXDT").alias("ICEDT")
+            )
+        )
     if "treatment_discontinuation" in defs:
         d = defs["treatment_discontinuation"]
         planned = _planned(study)
@@ -178,13 +223,21 @@ def derive_ices(adsl: pl.DataFrame, study: dict, cut_date: dt.date | None = None
                 cut_day = (cut - r["ORIGDT"]).days + 1
                 if sched[got] + grace > cut_day:
                     continue  # the next infusion is not (yet) overdue at the cut
-            recs.append({"USUBJID": r["USUBJID"], "EVENT": "TRTDISC",
-                         "ICEDT": r["TRTEDT"] if got > 0 and r["TRTEDT"] else r["ORIGDT"]})
-        frames.append(pl.DataFrame(recs, schema={"USUBJID": pl.Utf8, "EVENT": pl.Utf8,
-                                                 "ICEDT": pl.Date}))
+            recs.append(
+                {
+                    "USUBJID": r["USUBJID"],
+                    "EVENT": "TRTDISC",
+                    "ICEDT": r["TRTEDT"] if got > 0 and r["TRTEDT"] else r["ORIGDT"],
+                }
+            )
+        frames.append(
+            pl.DataFrame(recs, schema={"USUBJID": pl.Utf8, "EVENT": pl.Utf8, "ICEDT": pl.Date})
+        )
     if "rescue" in defs:
-        resc = _rescue_dates([(pr, ("PRTRT", "PRDECOD", "PRSTDTC")),
-                              (cm, ("CMTRT", "CMDECOD", "CMSTDTC"))], defs["rescue"]["terms"] or [])
+        resc = _rescue_dates(
+            [(pr, ("PRTRT", "PRDECOD", "PRSTDTC")), (cm, ("CMTRT", "CMDECOD", "CMSTDTC"))],
+            defs["rescue"]["terms"] or [],
+        )
         resc = resc.join(base.select("USUBJID", "ORIGDT"), on="USUBJID", how="inner")
         resc = resc.filter(pl.col("ICEDT") >= pl.col("ORIGDT"))
         frames.append(resc.select("USUBJID", pl.lit("RESCUE").alias("EVENT"), "ICEDT"))
@@ -194,8 +247,9 @@ def derive_ices(adsl: pl.DataFrame, study: dict, cut_date: dt.date | None = None
     out = pl.concat([f.with_columns(pl.col("ICEDT").cast(pl.Date)) for f in frames])
     out = out.join(base.select("USUBJID", "ORIGDT"), on="USUBJID", how="inner")
     day = (pl.col("ICEDT") - pl.col("ORIGDT")).dt.total_days()
-    out = out.with_columns(pl.when(day >= 0).then(day + 1).otherwise(day).cast(pl.Int64)
-                           .alias("ICEDY"))
+    out = out.with_columns(
+        pl.when(day >= 0).then(day + 1).otherwise(day).cast(pl.Int64).alias("ICEDY")
+    )
     return out.select(list(schema)).sort("USUBJID", "EVENT")
 
 
@@ -203,8 +257,9 @@ def post_visits(study: dict) -> list[dict]:
     return [v for v in sorted(study["visits"], key=lambda v: v["avisitn"]) if not v.get("baseline")]
 
 
-def ice_summary_ard(adsl: pl.DataFrame, ices: pl.DataFrame, study: dict,
-                    population: str = "ITT") -> pl.DataFrame:
+def ice_summary_ard(
+    adsl: pl.DataFrame, ices: pl.DataFrame, study: dict, population: str = "ITT"
+) -> pl.DataFrame:
     """ARD ICE_SUMMARY: per event (and ANY), arm (and ALL) and post-baseline visit, ``n``
     subjects whose event occurred before the visit's target day, ``n_new`` those for whom this
     visit is the first such visit, ``pct`` = 100 n / N of the arm; overall (empty avisit) ``n``
@@ -217,37 +272,62 @@ def ice_summary_ard(adsl: pl.DataFrame, ices: pl.DataFrame, study: dict,
     big_n = {a: pop.filter(pl.col("ARM") == a).height for a in arms}
     big_n[POOLED] = pop.height
     ev = ices.join(pop, on="USUBJID", how="inner")
-    anyev = ev.group_by("USUBJID", "ARM").agg(pl.col("ICEDY").min()).with_columns(
-        pl.lit("ANY").alias("EVENT"))
-    ev = pl.concat([ev.select("USUBJID", "ARM", "EVENT", "ICEDY"),
-                    anyev.select("USUBJID", "ARM", "EVENT", "ICEDY")])
+    anyev = (
+        ev.group_by("USUBJID", "ARM")
+        .agg(pl.col("ICEDY").min())
+        .with_columns(pl.lit("ANY").alias("EVENT"))
+    )
+    ev = pl.concat(
+        [
+            ev.select("USUBJID", "ARM", "EVENT", "ICEDY"),
+            anyev.select("USUBJID", "ARM", "EVENT", "ICEDY"),
+        ]
+    )
     codes = [EVENT_CODE[e] for e in defs] + ["ANY"]
     codes = [c for c in ICE_ORDER if c in codes]
     visits = post_visits(study)
     rows = []
     for code in codes:
         event = next((k for k, c in EVENT_CODE.items() if c == code), None)
-        src = (event_source(event, defs[event], study) if event else
-               "first of the intercurrent events above")
-        method = (f"{EVENT_LABEL.get(event, 'Any intercurrent event')}: {src}; by visit: the "
-                  "event occurred before the visit's target day")
+        src = (
+            event_source(event, defs[event], study)
+            if event
+            else "first of the intercurrent events above"
+        )
+        method = (
+            f"{EVENT_LABEL.get(event, 'Any intercurrent event')}: {src}; by visit: the "
+            "event occurred before the visit's target day"
+        )
         e = ev.filter(pl.col("EVENT") == code)
         for arm in [*arms, POOLED]:
             ea = e if arm == POOLED else e.filter(pl.col("ARM") == arm)
             days = ea["ICEDY"].to_numpy()
             N = big_n[arm]
-            base = {"analysis": "ICE_SUMMARY", "paramcd": code, "population": population,
-                    "arm": arm, "method": method}
+            base = {
+                "analysis": "ICE_SUMMARY",
+                "paramcd": code,
+                "population": population,
+                "arm": arm,
+                "method": method,
+            }
             tot = int(days.size)
-            rows += [{**base, "stat": "n", "value": tot},
-                     {**base, "stat": "pct", "value": 100.0 * tot / N if N else None}]
+            rows += [
+                {**base, "stat": "n", "value": tot},
+                {**base, "stat": "pct", "value": 100.0 * tot / N if N else None},
+            ]
             prev = 0
             for v in visits:
                 n = int((days < v["target_day"]).sum())
-                rows += [{**base, "avisit": v["label"], "stat": "n", "value": n},
-                         {**base, "avisit": v["label"], "stat": "n_new", "value": n - prev},
-                         {**base, "avisit": v["label"], "stat": "pct",
-                          "value": 100.0 * n / N if N else None}]
+                rows += [
+                    {**base, "avisit": v["label"], "stat": "n", "value": n},
+                    {**base, "avisit": v["label"], "stat": "n_new", "value": n - prev},
+                    {
+                        **base,
+                        "avisit": v["label"],
+                        "stat": "pct",
+                        "value": 100.0 * n / N if N else None,
+                    },
+                ]
                 prev = n
     return ard_rows(rows)
 
@@ -279,8 +359,9 @@ def _affected_index(adt_by_visit, ice_dt, ice_day, targets) -> int:
     return len(targets)
 
 
-def estimand_data(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: dict,
-                  study: dict) -> EstimandData:
+def estimand_data(
+    bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: dict, study: dict
+) -> EstimandData:
     """The endpoint's change from baseline by visit for the estimand's population with its
     intercurrent-event strategies applied (see the module docstring)."""
     param, population = est["endpoint"]["param"], est["population"]
@@ -288,9 +369,13 @@ def estimand_data(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est
     strata = [s for s in study["strata"] if s in pop.columns]
     subj = pop.select("USUBJID", "ARM", *strata)
     recs = bds.filter((pl.col("PARAMCD") == param) & (pl.col("ANL01FL") == "Y"))
-    base = (bds.filter((pl.col("PARAMCD") == param) & (pl.col("ABLFL") == "Y")
-                       & pl.col("AVAL").is_not_null())
-            .group_by("USUBJID").agg(pl.col("AVAL").last().alias("BASE")))
+    base = (
+        bds.filter(
+            (pl.col("PARAMCD") == param) & (pl.col("ABLFL") == "Y") & pl.col("AVAL").is_not_null()
+        )
+        .group_by("USUBJID")
+        .agg(pl.col("AVAL").last().alias("BASE"))
+    )
     subj = subj.join(base, on="USUBJID", how="inner")
     n_no_base = pop.height - subj.height
     subj = subj.drop_nulls([*strata, "ARM"]).sort("USUBJID")
@@ -306,8 +391,11 @@ def estimand_data(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est
     Y = np.full((len(ids), T), np.nan)
     ADT = [[None] * T for _ in ids]
     vpos = {v: k for k, v in enumerate(labels)}
-    for r in recs.filter(pl.col("AVISIT").is_in(labels)).select(
-            "USUBJID", "AVISIT", "CHG", "ADT").iter_rows(named=True):
+    for r in (
+        recs.filter(pl.col("AVISIT").is_in(labels))
+        .select("USUBJID", "AVISIT", "CHG", "ADT")
+        .iter_rows(named=True)
+    ):
         i = pos.get(r["USUBJID"])
         if i is None:
             continue
@@ -321,8 +409,11 @@ def estimand_data(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est
     eng_visit, eng_strat = {}, {}
     first_by_event = {}
     per_event = {c: 0 for c in handling}
-    for r in ices.filter(pl.col("EVENT").is_in(list(handling))).sort(
-            "USUBJID", "ICEDT", "EVENT").iter_rows(named=True):
+    for r in (
+        ices.filter(pl.col("EVENT").is_in(list(handling)))
+        .sort("USUBJID", "ICEDT", "EVENT")
+        .iter_rows(named=True)
+    ):
         i = pos.get(r["USUBJID"])
         if i is None:
             continue
@@ -339,32 +430,52 @@ def estimand_data(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est
         elif strat in ("hypothetical", "while_on_treatment"):
             removed[i, k:] = True
         assumption = h.get("assumption") or "MAR"
-        if (strat in ("treatment_policy", "hypothetical") and assumption != "MAR"
-                and (i not in eng_visit or k < eng_visit[i])):
+        if (
+            strat in ("treatment_policy", "hypothetical")
+            and assumption != "MAR"
+            and (i not in eng_visit or k < eng_visit[i])
+        ):
             eng_visit[i], eng_strat[i] = k, assumption
     is_comp = ~np.isnan(comp)
     n_removed = int((removed & ~np.isnan(Y) & ~is_comp).sum())
     Y[removed | is_comp] = np.nan
-    grid = pl.DataFrame({
-        "USUBJID": np.repeat(np.array(ids, dtype=object), T).tolist(),
-        "AVISIT": labels * len(ids),
-        "CHG": Y.reshape(-1).tolist(),
-    }).with_columns(pl.col("CHG").fill_nan(None))
+    grid = pl.DataFrame(
+        {
+            "USUBJID": np.repeat(np.array(ids, dtype=object), T).tolist(),
+            "AVISIT": labels * len(ids),
+            "CHG": Y.reshape(-1).tolist(),
+        }
+    ).with_columns(pl.col("CHG").fill_nan(None))
     grid = grid.join(subj, on="USUBJID", how="left")
-    ice = pl.DataFrame({"USUBJID": [ids[i] for i in sorted(eng_visit)],
-                        "AVISIT": [labels[eng_visit[i]] for i in sorted(eng_visit)],
-                        "STRATEGY": [mi._STRAT_ALIASES.get(eng_strat[i], eng_strat[i])
-                                     for i in sorted(eng_visit)]},
-                       schema={"USUBJID": pl.Utf8, "AVISIT": pl.Utf8, "STRATEGY": pl.Utf8})
+    ice = pl.DataFrame(
+        {
+            "USUBJID": [ids[i] for i in sorted(eng_visit)],
+            "AVISIT": [labels[eng_visit[i]] for i in sorted(eng_visit)],
+            "STRATEGY": [
+                mi._STRAT_ALIASES.get(eng_strat[i], eng_strat[i]) for i in sorted(eng_visit)
+            ],
+        },
+        schema={"USUBJID": pl.Utf8, "AVISIT": pl.Utf8, "STRATEGY": pl.Utf8},
+    )
     ci, ck = np.nonzero(is_comp)
-    composite = pl.DataFrame({"USUBJID": [ids[i] for i in ci], "AVISIT": [labels[k] for k in ck],
-                              "CHG": comp[ci, ck].tolist()},
-                             schema={"USUBJID": pl.Utf8, "AVISIT": pl.Utf8, "CHG": pl.Float64})
-    counts = {"subjects": len(ids), "no_baseline": n_no_base, "removed": n_removed,
-              "composite_cells": int(is_comp.sum()),
-              "composite_subjects": int(is_comp.any(axis=1).sum()),
-              "observed": int((~np.isnan(Y)).sum()), "events": per_event,
-              "reference_based": len(eng_visit)}
+    composite = pl.DataFrame(
+        {
+            "USUBJID": [ids[i] for i in ci],
+            "AVISIT": [labels[k] for k in ck],
+            "CHG": comp[ci, ck].tolist(),
+        },
+        schema={"USUBJID": pl.Utf8, "AVISIT": pl.Utf8, "CHG": pl.Float64},
+    )
+    counts = {
+        "subjects": len(ids),
+        "no_baseline": n_no_base,
+        "removed": n_removed,
+        "composite_cells": int(is_comp.sum()),
+        "composite_subjects": int(is_comp.any(axis=1).sum()),
+        "observed": int((~np.isnan(Y)).sum()),
+        "events": per_event,
+        "reference_based": len(eng_visit),
+    }
     return EstimandData(grid, ice, composite, labels, factors, counts)
 
 
@@ -397,7 +508,9 @@ def _neutral(text: str, arms: list[str], ref: str) -> str:
     tests = [a for a in arms if a != ref]
     for a in sorted(arms, key=len, reverse=True):
         if a == ref:
-            text = text.replace(f"ref {a}", "ref: the reference arm").replace(a, "the reference arm")
+            text = text.replace(f"ref {a}", "ref: the reference arm").replace(
+                a, "the reference arm"
+            )
         elif len(tests) == 1:
             text = text.replace(a, "the test arm")
     return text
@@ -412,14 +525,17 @@ def ice_text(est: dict) -> str:
         if s == "treatment_policy":
             txt = f"{lab}: treatment policy (values after the event used; {ASSUMPTION_TEXT[a]})"
         elif s == "hypothetical":
-            txt = (f"{lab}: hypothetical, as if the event had not occurred (values after it set "
-                   f"missing; {ASSUMPTION_TEXT[a]})")
+            txt = (
+                f"{lab}: hypothetical, as if the event had not occurred (values after it set "
+                f"missing; {ASSUMPTION_TEXT[a]})"
+            )
         elif s == "composite":
-            txt = (f"{lab}: composite, the worst value {e['value']:g} at every visit after the "
-                   "event")
+            txt = f"{lab}: composite, the worst value {e['value']:g} at every visit after the event"
         else:
-            txt = (f"{lab}: while {'alive' if e['event'] == 'death' else 'on treatment'} (values "
-                   "up to the event, analysed by the MAR/MMRM model)")
+            txt = (
+                f"{lab}: while {'alive' if e['event'] == 'death' else 'on treatment'} (values "
+                "up to the event, analysed by the MAR/MMRM model)"
+            )
         parts.append(txt)
     return "; ".join(parts)
 
@@ -442,8 +558,14 @@ def estimand_visit(est: dict, study: dict) -> str:
     return est["endpoint"].get("visit") or study["endpoints"]["primary_visit"]
 
 
-def estimand_ard(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: dict,
-                 study: dict, param_label: str | None = None) -> pl.DataFrame:
+def estimand_ard(
+    bds: pl.DataFrame,
+    adsl: pl.DataFrame,
+    ices: pl.DataFrame,
+    est: dict,
+    study: dict,
+    param_label: str | None = None,
+) -> pl.DataFrame:
     """ARD rows of one estimand: ESTIMAND, MI_DIFF, MI_LSMEAN per method, TIPPING."""
     est = dict(est, endpoint=dict(est["endpoint"], visit=estimand_visit(est, study)))
     param, pop, eid = est["endpoint"]["param"], est["population"], est["id"]
@@ -455,37 +577,70 @@ def estimand_ard(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est:
     arm_levels = [ref] + [a for a in tests if a in present]
     model = est.get("imputation_model") or {}
     covs = list(model.get("covariates") or ["BASE"])
-    facs = ed.factors if model.get("factors") is None else [
-        f for f in model["factors"] if f in ed.factors]
+    facs = (
+        ed.factors
+        if model.get("factors") is None
+        else [f for f in model["factors"] if f in ed.factors]
+    )
     weights = (est.get("analysis") or {}).get("lsmeans_weights", "counterfactual")
     rows = []
     attrs = attributes(est, study, param_label or param)
-    head = {"analysis": "ESTIMAND", "paramcd": f"{param}|{eid}", "population": pop,
-            "avisit": est["endpoint"]["visit"]}
+    head = {
+        "analysis": "ESTIMAND",
+        "paramcd": f"{param}|{eid}",
+        "population": pop,
+        "avisit": est["endpoint"]["visit"],
+    }
     for t in tests:
         h = {**head, "arm": t, "comparator": ref}
-        rows += [{**h, "stat": "role", "value": ROLE_CODE[est.get("role", "sensitivity")],
-                  "method": est.get("role", "sensitivity")},
-                 {**h, "stat": "order", "value": est.get("_order", 0),
-                  "method": est.get("set") or param},
-                 {**h, "stat": "label", "value": None, "method": est.get("label") or eid}]
+        rows += [
+            {
+                **h,
+                "stat": "role",
+                "value": ROLE_CODE[est.get("role", "sensitivity")],
+                "method": est.get("role", "sensitivity"),
+            },
+            {
+                **h,
+                "stat": "order",
+                "value": est.get("_order", 0),
+                "method": est.get("set") or param,
+            },
+            {**h, "stat": "label", "value": None, "method": est.get("label") or eid},
+        ]
         rows += [{**h, "stat": k, "value": None, "method": attrs[k]} for k in ATTRIBUTES]
     c = ed.counts
-    data_text = (f"{c['subjects']} subjects with a baseline value"
-                 + (f" ({c['no_baseline']} without one left out)" if c["no_baseline"] else "")
-                 + f"; {c['removed']} post-event values set missing"
-                 + (f"; {c['composite_cells']} visits of {c['composite_subjects']} subjects set "
-                    "to the composite value" if c["composite_cells"] else ""))
+    data_text = (
+        f"{c['subjects']} subjects with a baseline value"
+        + (f" ({c['no_baseline']} without one left out)" if c["no_baseline"] else "")
+        + f"; {c['removed']} post-event values set missing"
+        + (
+            f"; {c['composite_cells']} visits of {c['composite_subjects']} subjects set "
+            "to the composite value"
+            if c["composite_cells"]
+            else ""
+        )
+    )
     tip = est.get("tipping_point")
     for m in est["methods"]:
         key = method_key(m)
-        imp = mi.impute(ed.data, ed.ice, method=m["method"], M=m.get("M", 100),
-                        B=m.get("B", 200), D=m.get("D", 2),
-                        resampling=m.get("resampling", "jackknife"), seed=m.get("seed"),
-                        covariance=model.get("covariance", "UN"),
-                        group_covariance=model.get("group_covariance", False),
-                        visit_order=ed.visits, arm_levels=arm_levels, control=ref,
-                        covariates=covs, factors=facs)
+        imp = mi.impute(
+            ed.data,
+            ed.ice,
+            method=m["method"],
+            M=m.get("M", 100),
+            B=m.get("B", 200),
+            D=m.get("D", 2),
+            resampling=m.get("resampling", "jackknife"),
+            seed=m.get("seed"),
+            covariance=model.get("covariance", "UN"),
+            group_covariance=model.get("group_covariance", False),
+            visit_order=ed.visits,
+            arm_levels=arm_levels,
+            control=ref,
+            covariates=covs,
+            factors=facs,
+        )
         _set_composite(imp, ed)
         an = mi.analyse(imp, weights=weights)
         pooled = mi.pool(an)
@@ -493,51 +648,68 @@ def estimand_ard(bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est:
         pooled = pooled.with_columns(
             pl.col("method").map_elements(
                 lambda s, p=prefix: p + _neutral(s, arms, ref) + f"; {data_text}",
-                return_dtype=pl.Utf8))
+                return_dtype=pl.Utf8,
+            )
+        )
         tipping = None
         if tip and (tip.get("method") or method_key(est["methods"][0])) == key:
             shift = tip.get("arms") or tests
             tipping = mi.tipping_point(imp, tip["deltas"], arms=shift, weights=weights)
             tipping = tipping.filter(pl.col("avisit") == est["endpoint"]["visit"]).with_columns(
-                pl.col("method").map_elements(lambda s, p=prefix: p + _neutral(s, arms, ref),
-                                              return_dtype=pl.Utf8))
+                pl.col("method").map_elements(
+                    lambda s, p=prefix: p + _neutral(s, arms, ref), return_dtype=pl.Utf8
+                )
+            )
         rows += _mi_rows(pooled, f"{param}|{eid}|{key}", pop, tipping)
     return ard_rows(rows)
 
 
-def _mi_rows(pooled: pl.DataFrame, paramcd: str, population: str,
-             tipping: pl.DataFrame | None) -> list[dict]:
+def _mi_rows(
+    pooled: pl.DataFrame, paramcd: str, population: str, tipping: pl.DataFrame | None
+) -> list[dict]:
     rows = [r for r in mi.mi_ard_rows(pooled, paramcd, population)]
     if tipping is None:
         return rows
     seen = set()
     for r in tipping.iter_rows(named=True):
-        base = {"analysis": "TIPPING", "population": population, "arm": r["arm"],
-                "comparator": r["comparator"], "avisit": r["avisit"], "method": r["method"]}
+        base = {
+            "analysis": "TIPPING",
+            "population": population,
+            "arm": r["arm"],
+            "comparator": r["comparator"],
+            "avisit": r["avisit"],
+            "method": r["method"],
+        }
         code = f"{paramcd}|DELTA={r['delta']:+g}"
         for k in ("delta", "estimate", "se", "lower", "upper", "p"):
             rows.append({**base, "paramcd": code, "stat": k, "value": r[k]})
         if (r["arm"], r["avisit"]) not in seen:
             seen.add((r["arm"], r["avisit"]))
-            rows.append({**base, "paramcd": paramcd, "stat": "tipping_delta",
-                         "value": r["tipping_delta"]})
+            rows.append(
+                {**base, "paramcd": paramcd, "stat": "tipping_delta", "value": r["tipping_delta"]}
+            )
     return rows
 
 
-def estimands_ard(datasets: dict[str, pl.DataFrame], adsl: pl.DataFrame, study: dict,
-                  cut_date: dt.date | None = None, pr: pl.DataFrame | None = None,
-                  cm: pl.DataFrame | None = None, param_labels: dict | None = None
-                  ) -> pl.DataFrame:
+def estimands_ard(
+    datasets: dict[str, pl.DataFrame],
+    adsl: pl.DataFrame,
+    study: dict,
+    cut_date: dt.date | None = None,
+    pr: pl.DataFrame | None = None,
+    cm: pl.DataFrame | None = None,
+    param_labels: dict | None = None,
+) -> pl.DataFrame:
     """The ARD part of every estimand of the study, and the ICE summary of each population."""
     ests = study.get("estimands") or []
     if not ests or study["study"]["design"] != "parallel":
         return empty_ard()
     ices = derive_ices(adsl, study, cut_date, pr, cm)
-    parts = [ice_summary_ard(adsl, ices, study, p)
-             for p in dict.fromkeys(e["population"] for e in ests)]
+    parts = [
+        ice_summary_ard(adsl, ices, study, p) for p in dict.fromkeys(e["population"] for e in ests)
+    ]
     for k, est in enumerate(ests):
         ds = est["endpoint"].get("dataset", "adeff")
         label = (param_labels or {}).get(est["endpoint"]["param"])
-        parts.append(estimand_ard(datasets[ds], adsl, ices, dict(est, _order=k + 1), study,
-                                  label))
+        parts.append(estimand_ard(datasets[ds], adsl, ices, dict(est, _order=k + 1), study, label))
     return pl.concat([p for p in parts if p.height], how="vertical")

@@ -427,9 +427,11 @@ def section_estimands(a: T.ARD, rule: str) -> Section | None:
         s.add(_table(a, f"estimands_{name}", rule))
     for e in T.estimand_info(a):
         if a.rows("TIPPING").filter(pl.col("paramcd").str.starts_with(e["paramcd"] + "|")).height:
-            s.add(_figure(f"Tipping-point analysis of estimand {e['id']}", TF.fig_tipping(a, e["id"]),
-                          "Reference-based and delta-adjusted analyses refer to the reference arm of the "
-                          "study; in a masked report they can show which code is the reference."))
+            s.add(_figure(f"Tipping-point analysis of estimand {e['id']}",
+                          TF.fig_tipping(a, e["id"]),
+                          "Reference-based and delta-adjusted analyses refer to the reference "
+                          "arm of the study; in a masked report they can show which code is the "
+                          "reference."))
     if not s.blocks:
         s.add(Para(NA))
     return s

@@ -352,9 +352,9 @@ def fig_tipping(ard: ARD, estimand: str) -> p9.ggplot:
     pdf["Result"] = np.where(pdf["p"] < 0.05, "p < 0.05", "p >= 0.05")
     td = ard.get("TIPPING", f"{param}|{estimand}|{key}", test, "tipping_delta",
                  per["population"][0], visit, per["comparator"][0])
-    cap = (f"Shift added to every imputed value of the test arm; analysis {key}. Tipping point: "
-           + (f"delta = {F.fmt_num(td, 2)} (first shift at which p >= 0.05)" if not F.is_missing(td)
-              else "not reached within the grid"))
+    cap = (f"Delta: added to every imputed value of the test arm ({key}).\nTipping point: "
+           + (f"delta = {F.fmt_num(td, 2)}, the first delta of the grid with p >= 0.05"
+              if not F.is_missing(td) else "not reached within the grid"))
     plot = (p9.ggplot(pdf, p9.aes("delta", "estimate"))
             + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
             + p9.geom_ribbon(p9.aes(ymin="lower", ymax="upper"), fill="#56B4E9", alpha=0.3)
@@ -363,7 +363,8 @@ def fig_tipping(ard: ARD, estimand: str) -> p9.ggplot:
             + p9.scale_shape_manual(values={"p < 0.05": "o", "p >= 0.05": "x"}, name="")
             + p9.labs(x="Delta added to the imputed values of the test arm",
                       y=f"{test} minus {per['comparator'][0]} at {visit} (95% CI)",
-                      title=f"{param_label(param)}: {title}", caption=cap)
+                      title=f"{param_label(param)} at {visit}: tipping point, estimand {estimand}",
+                      caption=cap)
             + _theme())
     if not F.is_missing(td):
         plot = (plot + p9.geom_vline(xintercept=float(td), linetype="dotted", colour="#D55E00")

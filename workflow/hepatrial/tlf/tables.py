@@ -952,10 +952,12 @@ ATTRIBUTE_LABEL = {"attr_population": "Population", "attr_variable": "Variable",
                    "attr_treatment": "Treatment"}
 MI_METHOD_LABEL = {"condmean": "Conditional mean imputation, jackknife SE",
                    "condmean-boot": "Conditional mean imputation, bootstrap SE",
-                   "bayes": "Bayesian MI, Rubin's rules", "approxbayes": "Approximate Bayesian MI, Rubin's rules",
+                   "bayes": "Bayesian MI, Rubin's rules",
+                   "approxbayes": "Approximate Bayesian MI, Rubin's rules",
                    "bmlmi": "Bootstrapped MI (von Hippel-Bartlett)"}
-ICE_LABEL = {"TRTDISC": "Treatment discontinuation", "DEATH": "Death", "TRANSPLANT": "Liver transplantation",
-             "RESCUE": "Rescue therapy", "ANY": "Any intercurrent event"}
+ICE_LABEL = {"TRTDISC": "Treatment discontinuation", "DEATH": "Death",
+             "TRANSPLANT": "Liver transplantation", "RESCUE": "Rescue therapy",
+             "ANY": "Any intercurrent event"}
 
 
 def estimand_info(ard: ARD) -> list[dict]:
@@ -1018,9 +1020,9 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
     cols = [f"{h}: LS mean (SE)" for h in ard.header(pop, total=False)]
     for test in ard.tests:
         cols += [f"{test} vs {ard.reference}: difference (95% CI)", "p-value"]
-    t = Table(f"estimands_{set_name}", f"Change from baseline in {label} at {visit}: estimands "
-              "(primary and sensitivity analyses, multiple imputation)", POP_LABEL.get(pop, pop), cols,
-              stub_header="Estimand / method")
+    t = Table(f"estimands_{set_name}", f"Change from baseline in {label} at {visit}: "
+              "estimands (primary and sensitivity analyses, multiple imputation)",
+              POP_LABEL.get(pop, pop), cols, stub_header="Estimand / method")
     d_mean, d_se = F.stat_decimals(param, "lsmean"), F.stat_decimals(param, "se")
     notes, analyses = [], ["ESTIMAND", "MI_LSMEAN", "MI_DIFF"]
 
@@ -1041,20 +1043,20 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
         return out
 
     for e in ests:
-        group = f"{e['id']}: {e['label']} ({ROLE_LABEL.get(e['role'], '')})"
+        group = f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {e['label']}"
         for key in _mi_methods(ard, e["paramcd"]):
             t.add(group, _mi_method_label(ard, e["paramcd"], key),
                   cells("MI_LSMEAN", "MI_DIFF", f"{e['paramcd']}|{key}", e["population"]), 1)
         attrs = "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in e["attributes"].items() if v)
         notes.append(f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {attrs}.")
-        tip = ard.rows("TIPPING", paramcd=e["paramcd"] + "|" + (_mi_methods(ard, e["paramcd"]) or [""])[0],
-                       stat="tipping_delta")
+        main = (_mi_methods(ard, e["paramcd"]) or [""])[0]
+        tip = ard.rows("TIPPING", paramcd=f"{e['paramcd']}|{main}", stat="tipping_delta")
         for r in tip.iter_rows(named=True):
             v = r["value"]
             where = f"{r['arm']} vs {r['comparator']}"
             notes.append(f"{e['id']}, tipping point ({where}): " + (
-                f"no longer significant at a shift of {F.fmt_num(v, 2)} added to the imputed values "
-                "of the test arm." if not F.is_missing(v) else
+                f"no longer significant at a shift of {F.fmt_num(v, 2)} added to the imputed "
+                "values of the test arm." if not F.is_missing(v) else
                 "significant over the whole grid of shifts (or not significant without a shift)."))
             if "TIPPING" not in analyses:
                 analyses.append("TIPPING")
@@ -1062,10 +1064,11 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
         t.add("Reference: MMRM of all observed data (missing at random)", "MMRM",
               cells("MMRM_LSMEAN", "MMRM_DIFF", param, pop), 1)
         analyses += ["MMRM_LSMEAN", "MMRM_DIFF"]
-    notes.insert(0, f"Change from baseline in {label} at {visit}. LS means: mean prediction over the "
-                    "analysed subjects with the arm set (counterfactual weights) unless the method says "
-                    "otherwise; CI: 95% confidence interval; p: two-sided. Conditional mean imputation "
-                    "with the jackknife is deterministic; Bayesian MI carries Monte Carlo error.")
+    notes.insert(0, f"Change from baseline in {label} at {visit}. LS means: mean prediction over "
+                    "the analysed subjects with the arm set (counterfactual weights) unless the "
+                    "method says otherwise; CI: 95% confidence interval; p: two-sided. "
+                    "Conditional mean imputation with the jackknife is deterministic; Bayesian MI "
+                    "carries Monte Carlo error.")
     methods = ard.methods(["MI_DIFF"], paramcd=[f"{e['paramcd']}|{k}" for e in ests
                                                 for k in _mi_methods(ard, e["paramcd"])])
     return _finish(t, ard, rule, [*analyses, "BIGN"], methods, notes)
@@ -1076,14 +1079,14 @@ def table_ice_summary(ard: ARD, rule: str = "tlf_ice_summary") -> Table:
     rows = ard.rows("ICE_SUMMARY")
     pop = rows["population"][0] if rows.height else "ITT"
     arms = ard.arms + [POOLED]
-    t = Table("ice_summary", "Intercurrent events by visit", POP_LABEL.get(pop, pop), ard.header(pop),
-              stub_header="Event / visit")
+    t = Table("ice_summary", "Intercurrent events by visit", POP_LABEL.get(pop, pop),
+              ard.header(pop), stub_header="Event / visit")
     codes = [c for c in ICE_LABEL if rows.filter(pl.col("paramcd") == c).height]
     for code in codes:
         g = ICE_LABEL[code] + ", n (%)"
         t.add(g, "Any time up to the data cut", [
-            F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop), ard.get("ICE_SUMMARY", code, a, "pct", pop))
-            for a in arms], 1)
+            F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop),
+                        ard.get("ICE_SUMMARY", code, a, "pct", pop)) for a in arms], 1)
         have = set(rows.filter(pl.col("paramcd") == code)["avisit"].to_list())
         for v in [v for v in ard.visits() if v in have]:
             t.add(g, f"Before {v}", [F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop, v),
