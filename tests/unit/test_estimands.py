@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import polars as pl
@@ -490,3 +491,50 @@ def test_config_rejects_two_primaries_and_inconsistent_event_definitions(tmp_pat
     b = _est("B", [dict(DISC, strategy="treatment_policy", grace_days=3)])
     with pytest.raises(ConfigError, match="defined differently"):
         _study(tmp_path, [a, b])
+
+
+def test_tables_show_only_formatted_ard_values(tmp_path):
+    """The estimand and ICE tables format ARD values (every number in a cell is an ARD value at
+    some number of decimals) and print the five attributes."""
+    import re
+
+    from hepatrial.tlf import format as F
+    from hepatrial.tlf.tables import ARD as Lookup
+    from hepatrial.tlf.tables import build_table
+
+    adsl, bds = _simulated(n=40, seed=2)
+    primary = _est(
+        "PRIMARY",
+        [dict(DISC, strategy="hypothetical"), {"event": "death", "strategy": "hypothetical"}],
+        role="primary",
+        tipping_point={"deltas": [0, 2, 4, 8]},
+    )
+    cir = _est("CIR", [dict(DISC, strategy="treatment_policy", assumption="CIR")])
+    study = _study(tmp_path, [primary, cir])
+    part = ard.finalise(E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1)))
+    bign = ard.ard_rows(
+        [{"analysis": "BIGN", "paramcd": "N", "population": "ITT", "arm": a, "stat": "n",
+          "value": adsl.filter(pl.col("TRT01P") == a).height} for a in ("Active", "Placebo")]
+        + [{"analysis": "BIGN", "paramcd": "N", "population": "ITT", "arm": "ALL", "stat": "n",
+            "value": adsl.height}])
+    look = Lookup(pl.concat([part, bign]), study, "2025-01-01")
+    allowed = set()
+    for v in look.df["value"].to_list():
+        if v is not None and math.isfinite(v):
+            allowed |= {F.round_half_up(v, d) for d in range(5)}
+    for name in ("estimands_MELD", "ice_summary"):
+        t = build_table(name, look, "r")
+        assert t.rows and t.rows[0].cells, name
+        n = 0
+        for r in t.rows:
+            for c in r.cells:
+                for tok in re.findall(r"-?\d+(?:\.\d+)?", c.replace("<0.001", "")):
+                    assert tok in allowed, (name, r.group, r.label, c)
+                    n += 1
+        assert n > 0
+    t = build_table("estimands_MELD", look, "r")
+    assert [r.group for r in t.rows][:1] == ["PRIMARY (primary): PRIMARY"]
+    notes = " ".join(t.footnotes)
+    for attr in ("Population: ITT", "Variable: change from baseline", "Intercurrent events:",
+                 "Population-level summary:", "Treatment: Active vs Placebo", "tipping point"):
+        assert attr in notes, attr

@@ -1167,7 +1167,7 @@ TABLES = {
     "km": table_km, "cif": table_cif, "ae_overview": table_ae_overview, "ae_soc_pt": table_ae_soc_pt,
     "lab_shift": table_lab_shift, "lab_abn": table_lab_abn, "subgroup": table_subgroup,
     "ae_grade": table_ae_grade, "sae_soc_pt": table_sae_soc_pt, "aesi": table_aesi, "death_causes": table_death_causes,
-    "lmm": table_lmm, "responder": table_responder, "ice_summary": table_ice_summary,
+    "lmm": table_lmm, "responder": table_responder,
 }
 
 
@@ -1183,6 +1183,8 @@ def build_table(name: str, ard: ARD, rule: str) -> Table:
         return table_resp_shift(ard, name.removeprefix("resp_shift_"), rule)
     if name.startswith("estimands_"):
         return table_estimands(ard, name.removeprefix("estimands_"), rule)
+    if name == "ice_summary":  # not in TABLES: only studies with estimands have it
+        return table_ice_summary(ard, rule)
     if name not in TABLES:
         raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, "
                              "desc_<PARAMCD>, resp_shift_<ID>")
