@@ -8,6 +8,10 @@ near-miss spellings (the arm code, a space for the hyphen, a non-breaking hyphen
   tables, no count printed as "182.000";
 - the closed report holds the KM figure with risk table and CI, the forest plot, the safety-lab
   shift tables, AEs by worst grade, SAEs by SOC/PT and causes of death;
+- the estimands (config `estimands`, docs/estimands.md): MI_DIFF rows of MAR, J2R, CR and CIR by
+  conditional mean imputation and Bayesian MI, the tipping point and the ICE summary in the ARD,
+  their tables and the tipping-point figure, the closed report's section (`dsmb.estimands`), and
+  a rerun of the estimands rule writes the same bytes (seeded);
 - the near-miss terms are findings (open_redactions.csv) and absent from the open report, which
   is still made; the closed report keeps them.
 """
@@ -30,6 +34,9 @@ BUNDLED = ROOT / "data" / "UCMSC-DC-RCT" / "2025-06-30"
 NEAR_MISS = ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells", "Death after UC\u2011MSC"]
 
 pytestmark = pytest.mark.workflow
+ESTIMAND_OUTPUTS = ("tables/estimands_MELDKAM.csv", "tables/estimands_MELDKAM.rtf",
+                    "tables/ice_summary.csv", "figures/tipping_PRIMARY.png",
+                    "figures/tipping_PRIMARY.pdf")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +54,8 @@ def run(tmp_path_factory):
     out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--snakefile",
                           str(ROOT / "Snakefile"), "--config", f"study={STUDY}", f"cut={cut}",
                           f"results_dir={tmp / 'results'}", f"reports_dir={tmp / 'reports'}", "--",
-                          str(rep / "dsmb_open.pdf"), str(rep / "dsmb_closed.pdf")],
+                          str(rep / "dsmb_open.pdf"), str(rep / "dsmb_closed.pdf"),
+                          *(str(res / p) for p in ESTIMAND_OUTPUTS)],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-4000:]
     return res, rep
@@ -153,3 +161,62 @@ def test_interim_monitoring_in_the_ard_and_the_reports(run):
     assert "took place at this data cut at information fraction" in open_text
     for word in ("Z =", "boundar", "futility", "conditional power", "stop for"):
         assert word.casefold() not in open_text.casefold(), word
+
+
+def test_estimands_in_the_ard_tables_figure_and_closed_report(run):
+    res, rep = run
+    ard = pl.read_parquet(res / "ard" / "ard.parquet")
+    mi = ard.filter((pl.col("analysis") == "MI_DIFF") & (pl.col("avisit") == "WEEK 24"))
+    pairs = (("PRIMARY", "MAR"), ("TP-J2R", "J2R"), ("TP-CR", "CR"), ("TP-CIR", "CIR"))
+    for est, strategy in pairs:
+        for key in ("condmean", "bayes"):
+            rows = mi.filter(pl.col("paramcd") == f"MELDKAM|{est}|{key}")
+            assert set(rows["stat"]) == {"estimate", "se", "df", "lower", "upper", "p"}, (est, key)
+            assert rows.filter(pl.col("value").is_nan() | pl.col("value").is_null()).height == 0
+            method = rows["method"][0]
+            assert f"estimand {est}" in method
+            assert f"{strategy} (n=" in method or strategy == "MAR"
+            assert ("M=100" in method) == (key == "bayes")
+            assert rows["arm"][0] == "UC-MSC" and rows["comparator"][0] == "Placebo"
+    # the primary estimand's condmean (MAR) and Bayesian MI agree within a few Monte Carlo SEs
+    est = {k: mi.filter((pl.col("paramcd") == f"MELDKAM|PRIMARY|{k}")
+                        & (pl.col("stat") == "estimate"))["value"][0]
+           for k in ("condmean", "bayes")}
+    assert abs(est["condmean"] - est["bayes"]) < 0.2
+    tip = ard.filter(pl.col("analysis") == "TIPPING")
+    td = tip.filter(pl.col("stat") == "tipping_delta")
+    assert td.height == 1 and td["paramcd"][0] == "MELDKAM|PRIMARY|condmean"
+    deltas = tip.filter(pl.col("stat") == "delta")["value"].sort().to_list()
+    assert deltas[0] == 0 and len(deltas) == 13 and td["value"][0] in deltas
+    assert tip["time"].is_null().all()
+    ice = ard.filter(pl.col("analysis") == "ICE_SUMMARY")
+    assert {"TRTDISC", "DEATH", "TRANSPLANT", "ANY"} <= set(ice["paramcd"])
+    n_death = ice.filter((pl.col("paramcd") == "DEATH") & (pl.col("arm") == "ALL")
+                         & (pl.col("avisit") == "") & (pl.col("stat") == "n"))["value"][0]
+    adsl = pl.read_parquet(res / "adam" / "adsl.parquet").filter(pl.col("ITTFL") == "Y")
+    assert n_death == adsl["DTHDT"].is_not_null().sum()
+    for p in ESTIMAND_OUTPUTS:
+        assert (res / p).stat().st_size > 0, p
+    table = pl.read_csv(res / "tables" / "estimands_MELDKAM.csv")
+    assert table.height == 11  # 5 estimands x 2 methods and the MMRM reference line
+    text = " ".join("\n".join(_pages(rep / "dsmb_closed.pdf")).split())
+    for needle in ("Efficacy: estimands and sensitivity analyses", "Intercurrent events by visit",
+                   "Tipping-point analysis of estimand PRIMARY", "Population-level summary"):
+        assert needle in text, needle
+
+
+def test_estimands_rerun_is_byte_identical(run):
+    """Same seed, same bytes: the estimands rule forced to run again."""
+    res, _ = run
+    part = res / "ard" / "parts" / "estimands.parquet"
+    first = part.read_bytes()
+    root = res.parents[2]  # the fixture's folder: the cut, results/ and reports/
+    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock",
+                          "--snakefile", str(ROOT / "Snakefile"), "--forcerun", "estimands",
+                          "--config", f"study={STUDY}", f"cut={root / '2025-06-30'}",
+                          f"results_dir={root / 'results'}", f"reports_dir={root / 'reports'}",
+                          "--", str(part)],
+                         check=False, cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "estimands" in out.stdout + out.stderr
+    assert part.read_bytes() == first

@@ -30,6 +30,13 @@ COMPARISON_STAT_KIND = {
     # RESPONDER (Miettinen-Nurminen rd, lower, upper, n) and RESPONDER_CMH (CMH chisq, df, p; MH
     # common rd, se, lower, upper; n): all declared above but the number of strata.
     "n_strata": "invariant",
+    # TIPPING (estimands, docs/estimands.md): the shift added to the imputed values of the arm the
+    # method names, and the first shift at which the result is no longer significant; ESTIMAND:
+    # the estimand's role, order and attributes (text in ``method``; a masked report swaps the arm
+    # codes in that text with the comparison).
+    "delta": "invariant", "tipping_delta": "invariant", "role": "invariant", "order": "invariant",
+    "label": "invariant", "attr_population": "invariant", "attr_variable": "invariant",
+    "attr_ice": "invariant", "attr_summary": "invariant", "attr_treatment": "invariant",
 }
 
 

@@ -102,6 +102,8 @@ def check_study(cfg: dict, source: str) -> None:
         raise ConfigError(f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}")
     if cfg.get("interim") is not None:
         check_interim(cfg, source)
+    if cfg.get("estimands"):
+        check_estimands(cfg, source)
     if cfg.get("cut_date"):
         try:
             dt.date.fromisoformat(cfg["cut_date"])
@@ -173,6 +175,61 @@ def check_interim(cfg: dict, source: str) -> None:
                               f"together (or none: the look then counts for the bounds only)")
     if im["population"] not in cfg["populations"]:
         raise ConfigError(f"{where}/population: {im['population']!r} is not in populations")
+
+
+def check_estimands(cfg: dict, source: str) -> None:
+    """The ``estimands`` list (docs/estimands.md) beyond the schema."""
+    if cfg["study"]["design"] != "parallel":
+        raise ConfigError(f"{source}: estimands: need a parallel design (a reference arm)")
+    vlabels = [v["label"] for v in cfg["visits"] if not v.get("baseline")]
+    seen, primary, defs = set(), {}, {}
+    for k, est in enumerate(cfg["estimands"]):
+        where = f"{source}: estimands/{k} ({est['id']})"
+        if est["id"] in seen:
+            raise ConfigError(f"{where}: duplicate estimand id")
+        seen.add(est["id"])
+        group = est.get("set") or est["endpoint"]["param"]
+        if est["role"] == "primary":
+            if group in primary:
+                raise ConfigError(f"{where}: a second primary estimand in set {group!r} "
+                                  f"(first: {primary[group]})")
+            primary[group] = est["id"]
+        visit = est["endpoint"].get("visit") or cfg["endpoints"]["primary_visit"]
+        if visit not in vlabels:
+            raise ConfigError(f"{where}/endpoint/visit: unknown post-baseline visit {visit!r}")
+        if est["population"] not in cfg["populations"]:
+            raise ConfigError(f"{where}/population: {est['population']!r} is not in populations")
+        events = [e["event"] for e in est["intercurrent_events"]]
+        if len(set(events)) != len(events):
+            raise ConfigError(f"{where}/intercurrent_events: an event is listed twice")
+        for e in est["intercurrent_events"]:
+            w = f"{where}/intercurrent_events/{e['event']}"
+            if e["strategy"] == "composite" and e.get("value") is None:
+                raise ConfigError(f"{w}: a composite strategy needs the worst `value`")
+            if e["strategy"] != "composite" and e.get("value") is not None:
+                raise ConfigError(f"{w}: `value` is for the composite strategy only")
+            if (e["strategy"] in ("composite", "while_on_treatment")
+                    and e.get("assumption", "MAR") != "MAR"):
+                raise ConfigError(f"{w}: an imputation assumption is for the treatment_policy "
+                                  "and hypothetical strategies only")
+            if e["event"] == "rescue" and not e.get("terms"):
+                raise ConfigError(f"{w}: rescue needs the PR/CM `terms` that define it")
+            d = {x: e.get(x) for x in ("schedule_days", "grace_days", "terms")}
+            if defs.setdefault(e["event"], d) != d:
+                raise ConfigError(f"{w}: the event is defined differently in another estimand "
+                                  "(schedule_days, grace_days and terms must agree)")
+        keys = []
+        for m in est["methods"]:
+            keys.append(("condmean" if m.get("resampling", "jackknife") == "jackknife"
+                         else "condmean-boot") if m["method"] == "condmean" else m["method"])
+            if m["method"] == "bayes" and est["imputation_model"]["covariance"] != "UN":
+                raise ConfigError(f"{where}/methods: bayes needs the UN covariance")
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"{where}/methods: a method is listed twice")
+        tip = est.get("tipping_point")
+        if tip and tip.get("method") and tip["method"] not in keys:
+            raise ConfigError(f"{where}/tipping_point/method: {tip['method']!r} is not one of "
+                              f"the estimand's methods {keys}")
 
 
 def complete_arms(cfg: dict) -> None:

@@ -89,3 +89,20 @@ rule responder:
         f"{RES}/logs/responder.log",
     script:
         "../scripts/responder.py"
+
+
+rule estimands:
+    """Estimands of the study config's `estimands` list by (reference-based) multiple imputation:
+    ICE derivation, MI per method, pooling, tipping point (ARD ESTIMAND, MI_DIFF, MI_LSMEAN,
+    TIPPING, ICE_SUMMARY; docs/estimands.md)."""
+    priority: 5  # on the path to the ARD: before the figures when both could run
+    input:
+        unpack(estimands_inputs),
+    output:
+        f"{RES}/ard/parts/estimands.parquet",
+    params:
+        cut_date=str(CUT_DATE),
+    log:
+        f"{RES}/logs/estimands.log",
+    script:
+        "../scripts/estimands.py"

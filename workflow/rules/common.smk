@@ -100,7 +100,20 @@ def ard_parts():
         parts.append(f"{RES}/ard/parts/dlt.parquet")
     if STUDY.get("interim"):
         parts.append(f"{RES}/ard/parts/interim.parquet")
+    if has_estimands():
+        parts.append(f"{RES}/ard/parts/estimands.parquet")
     return parts
+
+
+def has_estimands():
+    return bool(STUDY.get("estimands")) and STUDY["study"]["design"] == "parallel"
+
+
+def estimands_inputs(wildcards):
+    """ADSL, PR (rescue therapy) and the BDS datasets of the estimands' endpoints."""
+    ds = {e["endpoint"].get("dataset", "adeff") for e in STUDY.get("estimands") or []}
+    return {"adsl": f"{RES}/adam/adsl.parquet", "pr": sdtm("pr"), "study": config["study"],
+            **{d: f"{RES}/adam/{d}.parquet" for d in sorted(ds)}}
 
 
 def interim_inputs():

@@ -73,7 +73,8 @@ rule tlf_figures_efficacy:
     """LS mean change by visit (ARD MMRM_LSMEAN), CTP class shift (SHIFT_CTP), forest plot (SUBGROUP), and the
     individual MELD trajectories (spaghetti, with the DESC median) and changes (waterfall) from ADEFF."""
     input:
-        ard=[*mmrm_parts(), f"{RES}/ard/parts/baseline.parquet", *desc_parts()],
+        ard=[*mmrm_parts(), f"{RES}/ard/parts/baseline.parquet", *desc_parts(),
+             *([f"{RES}/ard/parts/estimands.parquet"] if has_estimands() else [])],
         adeff=f"{RES}/adam/adeff.parquet",
         study=config["study"],
     output:

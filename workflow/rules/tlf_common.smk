@@ -50,6 +50,10 @@ def tlf_table_specs():
         specs.append((f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
         specs.append(("subgroup", "subgroup", "Efficacy", None))
         specs.append(("lmm", "lmm", "Efficacy", None))
+    if has_estimands():
+        specs.append(("ice_summary", "ice_summary", "Efficacy", None))
+        sets = [e.get("set") or e["endpoint"]["param"] for e in STUDY["estimands"]]
+        specs += [(f"estimands_{s}", "estimands", "Efficacy", s) for s in dict.fromkeys(sets)]
     return specs
 
 
@@ -69,6 +73,9 @@ def tlf_figure_specs(group):
                   (f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None)]
         if STUDY["study"]["design"] == "parallel":
             specs.append((f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None))
+        if has_estimands():
+            specs += [(f"tipping_{e['id']}", "tipping", e["id"], "fig_tipping", "Efficacy", None)
+                      for e in STUDY["estimands"] if e.get("tipping_point")]
         return specs
     specs = [(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in STUDY["endpoints"]["tte"]]
     return specs + [(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in tlf_cif_params()]

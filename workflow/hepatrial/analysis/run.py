@@ -41,3 +41,18 @@ def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
             and (data[pp_flag] == "Y").any()):
         parts.append(mmrm_ard(data, study, paramcd, "PP"))
     write_part(pl.concat(parts, how="vertical"), out)
+
+
+def run_estimands(adsl_path, datasets: dict, pr_path, study_path, cut_date: str, out) -> None:
+    """Every estimand of the study config (ARD ESTIMAND, MI_DIFF, MI_LSMEAN, TIPPING,
+    ICE_SUMMARY; :mod:`hepatrial.analysis.estimands`)."""
+    import datetime as dt
+
+    from hepatrial.analysis.estimands import estimands_ard
+    from hepatrial.tlf.tables import PARAM_LABEL
+
+    study = load_study(study_path)
+    data = {k: pl.read_parquet(v) for k, v in datasets.items()}
+    pr = pl.read_parquet(pr_path) if pr_path else None
+    write_part(estimands_ard(data, pl.read_parquet(adsl_path), study,
+                             dt.date.fromisoformat(cut_date), pr, param_labels=PARAM_LABEL), out)

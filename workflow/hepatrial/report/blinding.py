@@ -367,6 +367,7 @@ def presentation_spec(study: dict, by_arm: bool) -> dict:
         "ae": {"followup_days": study.get("ae", {}).get("followup_days", 28),
                "period": study.get("ae", {}).get("period", "on_study")},
         "populations": dict(study.get("populations", {})),
+        "dsmb": {"estimands": bool(by_arm and (study.get("dsmb") or {}).get("estimands"))},
     }
 
 

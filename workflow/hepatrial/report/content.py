@@ -420,6 +420,30 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     return out
 
 
+def section_estimands(a: T.ARD, rule: str) -> Section | None:
+    """Closed report, only when the study config asks (``dsmb.estimands``): the intercurrent
+    events, each estimand set's table and the tipping-point figures. None otherwise."""
+    if not (a.study.get("dsmb") or {}).get("estimands"):
+        return None
+    from hepatrial.tlf import figures as TF
+
+    s = Section("Efficacy: estimands and sensitivity analyses (multiple imputation)")
+    if a.has("ICE_SUMMARY"):
+        s.add(_table(a, "ice_summary", rule))
+    for name in T.estimand_sets(a):
+        s.add(_table(a, f"estimands_{name}", rule))
+    for e in T.estimand_info(a):
+        if a.rows("TIPPING").filter(pl.col("paramcd").str.starts_with(e["paramcd"] + "|")).height:
+            s.add(_figure(f"Tipping-point analysis of estimand {e['id']}",
+                          TF.fig_tipping(a, e["id"]),
+                          "Reference-based and delta-adjusted analyses refer to the reference "
+                          "arm of the study; in a masked report they can show which code is the "
+                          "reference."))
+    if not s.blocks:
+        s.add(Para(NA))
+    return s
+
+
 def section_appendix_desc(a: T.ARD, rule: str) -> Section:
     s = Section("Appendix: descriptive summaries by visit")
     codes = [c for c in dict.fromkeys(a.rows("DESC")["paramcd"].to_list()) if not c.endswith("_CHG")]
@@ -599,7 +623,9 @@ def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, dea
                     section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
                     section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),
                     section_tables("Safety", a, SAFETY_TABLES, RULE_CLOSED),
-                    *section_efficacy(a, km, RULE_CLOSED), section_data_quality(v, True),
+                    *section_efficacy(a, km, RULE_CLOSED),
+                    *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
+                    section_data_quality(v, True),
                     section_compare_closed(compare, meta), section_appendix_desc(a, RULE_CLOSED),
                     section_listings(saes, deaths, True)]
     return doc

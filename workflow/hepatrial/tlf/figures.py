@@ -334,6 +334,46 @@ def fig_forest(ard: ARD) -> p9.ggplot:
             + _theme((7.5, 5.5)))
 
 
+def fig_tipping(ard: ARD, estimand: str) -> p9.ggplot:
+    """Tipping-point analysis of one estimand (ARD TIPPING): the treatment difference and its 95% CI
+    against the shift (delta) added to the imputed values of the test arm, the points coloured by
+    significance, the tipping point marked by a dashed vertical line."""
+    tip = ard.rows("TIPPING").filter(pl.col("paramcd").str.contains(f"|{estimand}|", literal=True))
+    title = f"Tipping-point analysis: estimand {estimand}"
+    per = tip.filter(pl.col("paramcd").str.contains("|DELTA=", literal=True))
+    if per.height == 0:
+        return _empty(title, "No tipping-point analysis in the ARD of this cut")
+    test = per["arm"][0]
+    per = per.filter(pl.col("arm") == test)
+    param, _, key = per["paramcd"][0].split("|")[:3]
+    visit = per["avisit"][0]
+    wide = per.pivot(on="stat", index="paramcd", values="value").sort("delta")
+    pdf = wide.to_pandas()
+    pdf["Result"] = np.where(pdf["p"] < 0.05, "p < 0.05", "p >= 0.05")
+    td = ard.get("TIPPING", f"{param}|{estimand}|{key}", test, "tipping_delta",
+                 per["population"][0], visit, per["comparator"][0])
+    cap = (f"Delta: added to every imputed value of the test arm ({key}).\nTipping point: "
+           + (f"delta = {F.fmt_num(td, 2)}, the first delta of the grid with p >= 0.05"
+              if not F.is_missing(td) else "not reached within the grid"))
+    plot = (p9.ggplot(pdf, p9.aes("delta", "estimate"))
+            + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
+            + p9.geom_ribbon(p9.aes(ymin="lower", ymax="upper"), fill="#56B4E9", alpha=0.3)
+            + p9.geom_line(colour="#0072B2")
+            + p9.geom_point(p9.aes(shape="Result"), size=2.5, colour="#0072B2")
+            + p9.scale_shape_manual(values={"p < 0.05": "o", "p >= 0.05": "x"}, name="")
+            + p9.labs(x="Delta added to the imputed values of the test arm",
+                      y=f"{test} minus {per['comparator'][0]} at {visit} (95% CI)",
+                      title=f"{param_label(param)} at {visit}: tipping point, estimand {estimand}",
+                      caption=cap)
+            + _theme())
+    if not F.is_missing(td):
+        plot = (plot + p9.geom_vline(xintercept=float(td), linetype="dotted", colour="#D55E00")
+                + p9.annotate("text", x=float(td), y=float(pdf["upper"].max()),
+                              label=f" tipping point {F.fmt_num(td, 2)}", ha="left", va="top",
+                              size=8, colour="#D55E00"))
+    return plot
+
+
 def risk_counts(step: pl.DataFrame, times: list[float], groups: list[str]) -> pl.DataFrame:
     """Subjects at risk at each time from a KM step table: n_risk of the first step at or after the
     time (0 after the last), as R ``summary(survfit, times=)`` and the ARD KM ``n_risk``."""

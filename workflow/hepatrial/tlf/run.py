@@ -99,6 +99,8 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
             plot = G.fig_forest(ard)
         elif kind == "ctp_shift":
             plot = G.fig_ctp_shift(ard)
+        elif kind == "tipping":
+            plot = G.fig_tipping(ard, paramcd)
         else:
             raise HepatrialError(f"unknown figure kind {kind!r}")
         G.save(plot, png, pdf, **({} if dpi is None else {"dpi": dpi}))

@@ -945,6 +945,159 @@ def _first_level(keys: list[str], param: str, var: str) -> str:
     return levels[0] if levels else ""
 
 
+# Estimands (ARD ESTIMAND, MI_DIFF, MI_LSMEAN, TIPPING, ICE_SUMMARY; docs/estimands.md).
+ROLE_LABEL = {1: "primary", 2: "sensitivity", 3: "supplementary"}
+ATTRIBUTE_LABEL = {"attr_population": "Population", "attr_variable": "Variable",
+                   "attr_ice": "Intercurrent events", "attr_summary": "Population-level summary",
+                   "attr_treatment": "Treatment"}
+MI_METHOD_LABEL = {"condmean": "Conditional mean imputation, jackknife SE",
+                   "condmean-boot": "Conditional mean imputation, bootstrap SE",
+                   "bayes": "Bayesian MI, Rubin's rules",
+                   "approxbayes": "Approximate Bayesian MI, Rubin's rules",
+                   "bmlmi": "Bootstrapped MI (von Hippel-Bartlett)"}
+ICE_LABEL = {"TRTDISC": "Treatment discontinuation", "DEATH": "Death",
+             "TRANSPLANT": "Liver transplantation", "RESCUE": "Rescue therapy",
+             "ANY": "Any intercurrent event"}
+
+
+def estimand_info(ard: ARD) -> list[dict]:
+    """The estimands in the ARD (ESTIMAND rows), in config order: id, param, set, label, role,
+    visit, population, attributes (text), comparisons (arm, comparator)."""
+    rows = ard.rows("ESTIMAND")
+    out: dict[str, dict] = {}
+    for r in rows.iter_rows(named=True):
+        param, eid = r["paramcd"].split("|", 1)
+        e = out.setdefault(r["paramcd"], {"id": eid, "param": param, "paramcd": r["paramcd"],
+                                          "visit": r["avisit"], "population": r["population"],
+                                          "attributes": {}, "comparisons": [], "order": 0,
+                                          "role": 2, "set": param, "label": eid})
+        cmp_ = (r["arm"], r["comparator"])
+        if cmp_ not in e["comparisons"]:
+            e["comparisons"].append(cmp_)
+        if r["stat"] == "order":
+            e["order"], e["set"] = r["value"] or 0, r["method"] or param
+        elif r["stat"] == "role":
+            e["role"] = int(r["value"]) if r["value"] is not None else 2
+        elif r["stat"] == "label":
+            e["label"] = r["method"] or eid
+        elif r["stat"] in ATTRIBUTE_LABEL:
+            e["attributes"][r["stat"]] = r["method"] or ""
+    return sorted(out.values(), key=lambda e: (e["order"], e["id"]))
+
+
+def estimand_sets(ard: ARD) -> list[str]:
+    return list(dict.fromkeys(e["set"] for e in estimand_info(ard)))
+
+
+def _mi_methods(ard: ARD, paramcd: str) -> list[str]:
+    """Method keys of an estimand's MI_DIFF rows, in the order of the config (first = main)."""
+    codes = ard.rows("MI_DIFF", stat="estimate").filter(
+        pl.col("paramcd").str.starts_with(paramcd + "|"))["paramcd"].unique(maintain_order=True)
+    keys = [c.removeprefix(paramcd + "|") for c in codes.to_list()]
+    order = list(MI_METHOD_LABEL)
+    return sorted(keys, key=lambda k: (order.index(k) if k in order else 99, k))
+
+
+def _mi_method_label(ard: ARD, paramcd: str, key: str) -> str:
+    import re
+
+    lab = MI_METHOD_LABEL.get(key, key)
+    meth = " ".join(ard.methods("MI_DIFF", paramcd=f"{paramcd}|{key}"))
+    m = re.search(r"\b([MB]=\d+(?:, D=\d+)?)", meth)
+    return f"{lab} ({m.group(1)})" if m and key not in ("condmean",) else lab
+
+
+def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Table:
+    """The estimands of one set side by side: per estimand and MI method the LS means by arm,
+    the difference vs the reference arm with its 95% CI and p at the estimand's visit; the
+    MMRM of the observed data as the reference line; the five attributes in the footnotes."""
+    ests = [e for e in estimand_info(ard) if e["set"] == set_name]
+    pop = ests[0]["population"] if ests else "ITT"
+    param = ests[0]["param"] if ests else set_name
+    visit = ests[0]["visit"] if ests else ard.study["endpoints"]["primary_visit"]
+    label = param_label(param)
+    arms = ard.arms
+    cols = [f"{h}: LS mean (SE)" for h in ard.header(pop, total=False)]
+    for test in ard.tests:
+        cols += [f"{test} vs {ard.reference}: difference (95% CI)", "p-value"]
+    t = Table(f"estimands_{set_name}", f"Change from baseline in {label} at {visit}: "
+              "estimands (primary and sensitivity analyses, multiple imputation)",
+              POP_LABEL.get(pop, pop), cols, stub_header="Estimand / method")
+    d_mean, d_se = F.stat_decimals(param, "lsmean"), F.stat_decimals(param, "se")
+    notes, analyses = [], ["ESTIMAND", "MI_LSMEAN", "MI_DIFF"]
+
+    def cells(analysis_l, analysis_d, code, pop_):
+        out = []
+        for a in arms:
+            lsm = ard.get(analysis_l, code, a, "lsmean", pop_, visit)
+            se = ard.get(analysis_l, code, a, "se", pop_, visit)
+            out.append("" if lsm is None else f"{F.fmt_num(lsm, d_mean)} ({F.fmt_num(se, d_se)})")
+        for test in ard.tests:
+            def g(s, test=test):
+                return ard.get(analysis_d, code, test, s, pop_, visit, ard.reference)
+
+            if g("estimate") is None:
+                out += ["", ""]
+                continue
+            out += [F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d_mean), F.fmt_p(g("p"))]
+        return out
+
+    for e in ests:
+        group = f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {e['label']}"
+        for key in _mi_methods(ard, e["paramcd"]):
+            t.add(group, _mi_method_label(ard, e["paramcd"], key),
+                  cells("MI_LSMEAN", "MI_DIFF", f"{e['paramcd']}|{key}", e["population"]), 1)
+        attrs = "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in e["attributes"].items() if v)
+        notes.append(f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {attrs}.")
+        main = (_mi_methods(ard, e["paramcd"]) or [""])[0]
+        tip = ard.rows("TIPPING", paramcd=f"{e['paramcd']}|{main}", stat="tipping_delta")
+        for r in tip.iter_rows(named=True):
+            v = r["value"]
+            where = f"{r['arm']} vs {r['comparator']}"
+            notes.append(f"{e['id']}, tipping point ({where}): " + (
+                f"no longer significant at a shift of {F.fmt_num(v, 2)} added to the imputed "
+                "values of the test arm." if not F.is_missing(v) else
+                "significant over the whole grid of shifts (or not significant without a shift)."))
+            if "TIPPING" not in analyses:
+                analyses.append("TIPPING")
+    if ard.has("MMRM_DIFF", paramcd=param, population=pop, avisit=visit):
+        t.add("Reference: MMRM of all observed data (missing at random)", "MMRM",
+              cells("MMRM_LSMEAN", "MMRM_DIFF", param, pop), 1)
+        analyses += ["MMRM_LSMEAN", "MMRM_DIFF"]
+    notes.insert(0, f"Change from baseline in {label} at {visit}. LS means: mean prediction over "
+                    "the analysed subjects with the arm set (counterfactual weights) unless the "
+                    "method says otherwise; CI: 95% confidence interval; p: two-sided. "
+                    "Conditional mean imputation with the jackknife is deterministic; Bayesian MI "
+                    "carries Monte Carlo error.")
+    methods = ard.methods(["MI_DIFF"], paramcd=[f"{e['paramcd']}|{k}" for e in ests
+                                                for k in _mi_methods(ard, e["paramcd"])])
+    return _finish(t, ard, rule, [*analyses, "BIGN"], methods, notes)
+
+
+def table_ice_summary(ard: ARD, rule: str = "tlf_ice_summary") -> Table:
+    """Intercurrent events by arm and visit (ARD ICE_SUMMARY)."""
+    rows = ard.rows("ICE_SUMMARY")
+    pop = rows["population"][0] if rows.height else "ITT"
+    arms = ard.arms + [POOLED]
+    t = Table("ice_summary", "Intercurrent events by visit", POP_LABEL.get(pop, pop),
+              ard.header(pop), stub_header="Event / visit")
+    codes = [c for c in ICE_LABEL if rows.filter(pl.col("paramcd") == c).height]
+    for code in codes:
+        g = ICE_LABEL[code] + ", n (%)"
+        t.add(g, "Any time up to the data cut", [
+            F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop),
+                        ard.get("ICE_SUMMARY", code, a, "pct", pop)) for a in arms], 1)
+        have = set(rows.filter(pl.col("paramcd") == code)["avisit"].to_list())
+        for v in [v for v in ard.visits() if v in have]:
+            t.add(g, f"Before {v}", [F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop, v),
+                                                 ard.get("ICE_SUMMARY", code, a, "pct", pop, v))
+                                     for a in arms], 2)
+    notes = [("Subjects with the event, cumulative: before a visit = the event occurred before the "
+              "visit's target day (so the visit, if done, is after the event). Percentages of the "
+              "subjects in the column. A subject may have several events; 'Any' counts subjects.")]
+    return _finish(t, ard, rule, ["ICE_SUMMARY", "BIGN"], ard.methods("ICE_SUMMARY"), notes)
+
+
 # Listings (from ADaM).
 def _arm_order(study: dict) -> dict[str, int]:
     return {a["label"]: i for i, a in enumerate(study["arms"])}
@@ -1028,6 +1181,10 @@ def build_table(name: str, ard: ARD, rule: str) -> Table:
         return table_desc(ard, name.removeprefix("desc_"), rule)
     if name.startswith("resp_shift_"):
         return table_resp_shift(ard, name.removeprefix("resp_shift_"), rule)
+    if name.startswith("estimands_"):
+        return table_estimands(ard, name.removeprefix("estimands_"), rule)
+    if name == "ice_summary":  # not in TABLES: only studies with estimands have it
+        return table_ice_summary(ard, rule)
     if name not in TABLES:
         raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, "
                              "desc_<PARAMCD>, resp_shift_<ID>")
