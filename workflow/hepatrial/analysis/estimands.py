@@ -51,7 +51,7 @@ import polars as pl
 from hepatrial.analysis.common import population_flag, select_population
 from hepatrial.ard import POOLED, ard_rows, empty_ard
 from hepatrial.config import reference_arm
-from hepatrial.errors import DataContractError
+from hepatrial.errors import ConvergenceError, DataContractError
 from hepatrial.models import mi
 
 EVENT_CODE = {
@@ -624,42 +624,49 @@ def estimand_ard(
     tip = est.get("tipping_point")
     for m in est["methods"]:
         key = method_key(m)
-        imp = mi.impute(
-            ed.data,
-            ed.ice,
-            method=m["method"],
-            M=m.get("M", 100),
-            B=m.get("B", 200),
-            D=m.get("D", 2),
-            resampling=m.get("resampling", "jackknife"),
-            seed=m.get("seed"),
-            covariance=model.get("covariance", "UN"),
-            group_covariance=model.get("group_covariance", False),
-            visit_order=ed.visits,
-            arm_levels=arm_levels,
-            control=ref,
-            covariates=covs,
-            factors=facs,
-        )
-        _set_composite(imp, ed)
-        an = mi.analyse(imp, weights=weights)
-        pooled = mi.pool(an)
-        prefix = f"estimand {eid} ({est.get('role', 'sensitivity')}); "
-        pooled = pooled.with_columns(
-            pl.col("method").map_elements(
-                lambda s, p=prefix: p + _neutral(s, arms, ref) + f"; {data_text}",
-                return_dtype=pl.Utf8,
+        try:
+            imp = mi.impute(
+                ed.data,
+                ed.ice,
+                method=m["method"],
+                M=m.get("M", 100),
+                B=m.get("B", 200),
+                D=m.get("D", 2),
+                resampling=m.get("resampling", "jackknife"),
+                seed=m.get("seed"),
+                covariance=model.get("covariance", "UN"),
+                group_covariance=model.get("group_covariance", False),
+                visit_order=ed.visits,
+                arm_levels=arm_levels,
+                control=ref,
+                covariates=covs,
+                factors=facs,
             )
-        )
-        tipping = None
-        if tip and (tip.get("method") or method_key(est["methods"][0])) == key:
-            shift = tip.get("arms") or tests
-            tipping = mi.tipping_point(imp, tip["deltas"], arms=shift, weights=weights)
-            tipping = tipping.filter(pl.col("avisit") == est["endpoint"]["visit"]).with_columns(
+            _set_composite(imp, ed)
+            an = mi.analyse(imp, weights=weights)
+            pooled = mi.pool(an)
+            prefix = f"estimand {eid} ({est.get('role', 'sensitivity')}); "
+            pooled = pooled.with_columns(
                 pl.col("method").map_elements(
-                    lambda s, p=prefix: p + _neutral(s, arms, ref), return_dtype=pl.Utf8
+                    lambda s, p=prefix: p + _neutral(s, arms, ref) + f"; {data_text}",
+                    return_dtype=pl.Utf8,
                 )
             )
+            tipping = None
+            if tip and (tip.get("method") or method_key(est["methods"][0])) == key:
+                shift = tip.get("arms") or tests
+                tipping = mi.tipping_point(imp, tip["deltas"], arms=shift, weights=weights)
+                tipping = tipping.filter(pl.col("avisit") == est["endpoint"]["visit"]).with_columns(
+                    pl.col("method").map_elements(
+                        lambda s, p=prefix: p + _neutral(s, arms, ref), return_dtype=pl.Utf8
+                    )
+                )
+        except (ConvergenceError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+            # too little data or a boundary fit is a result to report, not a crash of the run
+            rows.append({"analysis": "MI_FIT", "paramcd": f"{param}|{eid}|{key}", "population": pop,
+                         "arm": "ALL", "stat": "converged", "value": 0,
+                         "method": f"estimand {eid}: not estimable: {' '.join(str(exc).split())[:200]}"})
+            continue
         rows += _mi_rows(pooled, f"{param}|{eid}|{key}", pop, tipping)
     return ard_rows(rows)
 
