@@ -7,7 +7,9 @@ class HepatrialError(Exception):
     ``details``: more lines for the step's log (not printed), e.g. every other fatal finding
     that the one-line message counts."""
 
-    details: list[str] = []
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.details: list[str] = []
 
 
 class HepatrialWarning(UserWarning):
