@@ -17,7 +17,7 @@ from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
                                   flag_partial_dates)
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
-from hepatrial.ingest.read import has_bom, locate_domains, read_domain
+from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
 
@@ -83,6 +83,9 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
             path = located[dom]
             df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
             files[dom], rows_in[dom] = path.name, df.height
+            for col in typed_date_columns(path):
+                findings.add("INFO", dom, path.name, "DATE_TYPED_COLUMN",
+                             "column stored as a date/datetime type; read as ISO 8601 text", column=col)
             if has_bom(path):
                 findings.add("INFO", dom, path.name, "BOM_REMOVED", "file starts with a UTF-8 byte-order mark; removed")
             if df.height == 0:

@@ -194,6 +194,17 @@ def _read_xpt(path: Path) -> pl.DataFrame:
                            for c in df.columns)
 
 
+def typed_date_columns(path: Path) -> list[str]:
+    """Columns of a Parquet file stored as Date or Datetime (upper-cased names); read as ISO text."""
+    if path.suffix.lower() != ".parquet":
+        return []
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception:  # unreadable: read_domain says so  # noqa: BLE001
+        return []
+    return [n.strip().upper() for n, t in schema.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+
+
 def has_bom(path: Path) -> bool:
     with open(path, "rb") as fh:
         return path.suffix.lower() == ".csv" and fh.read(3) == b"\xef\xbb\xbf"

@@ -29,7 +29,7 @@ def spreadsheet_safe(col: pl.Expr) -> pl.Expr:
     carriage return) gets a leading single quote (OWASP "CSV injection"), unless it is a number, or a
     number followed by a bracketed part as the tables print them ("-0.5", "-1.2 (-2.0, 0.3)")."""
     risky = pl.any_horizontal([col.str.starts_with(c) for c in FORMULA_START]) & ~col.str.contains(_NUMBER)
-    return pl.when(risky.fill_null(False)).then(pl.lit("'") + col).otherwise(col)
+    return pl.when(~risky.fill_null(False)).then(col).otherwise(pl.lit("'") + col)  # keeps col's name
 
 
 def write_csv(t: Table, path: str | Path) -> None:
