@@ -12,7 +12,7 @@ rule ingest:
     params:
         cut_date=str(CUT_DATE),
         cut_dir=str(CUT_DIR),
-        other_files=CUT_OTHER_FILES,  # names only (data): a change reruns ingest (params trigger)
+        other_files=cut_other_files,  # names only, as data: a change reruns ingest (params trigger)
     log:
         f"{RES}/logs/ingest.log",
     script:
