@@ -7,8 +7,8 @@ case runs quickly through the DAG; ``CASES`` lists the mutations. Outcomes:
 - ``flagged``: the DAG completes and findings.csv holds the rule;
 - ``excluded``: the DAG completes and the exclusions list the row with the reason.
 
-A case may name further ``targets`` (outputs past ingest: an XPT file, a listing, a DSMB report) and a
-``check`` run on the results; ``cut_arg`` gives the cut path as the user typed it (``<cut>/sub/..``).
+A case may name further ``targets`` (outputs past ingest: an XPT file, a listing, a DSMB report)
+and a ``check`` run on the results; ``cut_arg`` gives the cut path as typed (``<cut>/sub/..``).
 
 Run ``python tests/corpus.py OUT_DIR`` to write every case as a folder (cut + study config) to look at.
 """
@@ -80,7 +80,7 @@ class Case:
     outcome: str                         # fatal | flagged | excluded
     mutate: Callable[[Path, Path], dict] = field(repr=False)  # (cut, study yaml) -> format values
     expect: tuple[str, ...]              # fatal: message fragments; flagged: rule; excluded: reason
-    targets: tuple[str, ...] = ()        # more outputs to make: "res:<path>" or "rep:<path>" of the cut
+    targets: tuple[str, ...] = ()        # more outputs: "res:<path>" or "rep:<path>" of the cut
     check: Callable | None = field(default=None, repr=False)  # (results dir, reports dir, process)
     cut_arg: Callable[[Path], str] | None = field(default=None, repr=False)  # the cut as typed
 
@@ -259,7 +259,8 @@ def pt_two_socs(cut, study):
     pick = pl.col("_r").is_in(rows)
     ae = ae.with_columns(
         pl.when(pick).then(pl.lit("Pyrexia")).otherwise(pl.col("AEDECOD")).alias("AEDECOD"),
-        pl.when(pl.col("_r") == rows[0]).then(pl.lit("General disorders and administration site conditions"))
+        pl.when(pl.col("_r") == rows[0])
+        .then(pl.lit("General disorders and administration site conditions"))
         .when(pl.col("_r") == rows[1]).then(pl.lit("Infections and infestations"))
         .otherwise(pl.col("AEBODSYS")).alias("AEBODSYS"))
     write(cut, "ae", ae.drop("_r"))
@@ -308,7 +309,8 @@ def check_xpt_capped(res, rep, out):
 def check_listing_clipped(res, rep, out):
     check_xpt_capped(res, rep, out)
     text = (res / "tables/l_sae.csv").read_text(encoding="utf-8")
-    assert re.search(r"\.\.\. \[truncated: 1048\d{4} characters, see ADaM\]", text) and len(text) < 100_000
+    assert re.search(r"\.\.\. \[truncated: 1048\d{4} characters, see ADaM\]", text)
+    assert len(text) < 100_000
     assert (res / "tables/l_sae.rtf").stat().st_size < 1_000_000
 
 
@@ -361,7 +363,8 @@ def chinese_text(cut, study):
 
 def check_chinese_reports(res, rep, out):
     check_reports("Site 北京协和医院", "肝区疼痛")(res, rep, out)
-    assert any(ln.startswith("WARNING:") and "U+1FA7A" in ln for ln in out.stderr.splitlines()), out.stderr[-2000:]
+    warned = [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+1FA7A" in ln]
+    assert warned, out.stderr[-2000:]
 
 
 def lb_parquet_datetime(cut, study):
@@ -492,7 +495,7 @@ CASES: list[Case] = [
     Case("config_reference_arm_missing", "fatal", study_text(lambda t: t.replace("    reference: true\n", "")),
          ("exactly one arm with reference: true",)),
     Case("config_not_yaml", "fatal", study_text(lambda t: t + "\n  : : [\n"), ("not valid YAML",)),
-    # -- round two (issue 17): hostile cuts -----------------------------------------------------------------
+    # -- round two (issue 17): hostile cuts ----------------------------------------------------
     Case("empty_cut_folder", "fatal", empty_folder, ("data cut folder", "holds no files")),
     Case("file_name_with_braces", "flagged", notes_file, ("FILE_NOT_USED",)),
     Case("file_name_control_character", "fatal", control_character_name,
@@ -501,25 +504,28 @@ CASES: list[Case] = [
          check=check_cut_resolved, cut_arg=lambda cut: f"{cut}/sub/.."),
     Case("pt_under_two_socs", "flagged", pt_two_socs, ("MEDDRA_PT_MULTI_SOC",),
          targets=("res:ard/parts/safety.parquet",), check=check_pt_two_socs),
-    Case("lab_result_1e400", "flagged", cell("lb", "LBORRES", "1e400", _lab_row("BILI")), ("NOT_NUMERIC",),
-         targets=("res:ard/ard.parquet",), check=check_lab_missing),
+    Case("lab_result_1e400", "flagged", cell("lb", "LBORRES", "1e400", _lab_row("BILI")),
+         ("NOT_NUMERIC",), targets=("res:ard/ard.parquet",), check=check_lab_missing),
     Case("lab_time_impossible", "fatal", cell("lb", "LBDTC", "2023-09-13T25:99", 3),
          ("file lb.csv", "row 3", "column LBDTC", "not a time of day")),
-    Case("lab_time_zone_offset", "flagged", cell("lb", "LBDTC", "2023-09-13T09:30+08:00", 3), ("DATE_TZ_OFFSET",)),
-    Case("age_negative", "flagged", cell("dm", "AGE", "-5", 1), ("OUT_OF_RANGE",), check=check_age_missing),
+    Case("lab_time_zone_offset", "flagged", cell("lb", "LBDTC", "2023-09-13T09:30+08:00", 3),
+         ("DATE_TZ_OFFSET",)),
+    Case("age_negative", "flagged", cell("dm", "AGE", "-5", 1), ("OUT_OF_RANGE",),
+         check=check_age_missing),
     Case("aeterm_300_characters", "flagged", long_aeterm(300), ("TEXT_TRUNCATED_XPT",),
          targets=("res:adam/adae.xpt",), check=check_xpt_capped),
     Case("aeterm_10_mb", "flagged", long_aeterm(10 * 1024 * 1024), ("TEXT_TRUNCATED_XPT",),
          targets=("res:adam/adae.xpt", "res:tables/l_sae.csv"), check=check_listing_clipped),
-    Case("formula_cells_in_ae_terms", "flagged", formula_cells, (), targets=("res:tables/l_sae.csv",),
-         check=check_formula_cells),
+    Case("formula_cells_in_ae_terms", "flagged", formula_cells, (),
+         targets=("res:tables/l_sae.csv",), check=check_formula_cells),
     Case("site_id_mathtext", "flagged", site_id("0$\\frac{$2"), (),
-         targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"), check=check_reports("Site 0$\\frac{$2")),
+         targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"),
+         check=check_reports("Site 0$\\frac{$2")),
     Case("chinese_and_emoji_text", "flagged", chinese_text, ("GLYPH_MISSING",),
          targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"), check=check_chinese_reports),
     Case("lb_parquet_datetime_column", "flagged", lb_parquet_datetime, ("DATE_TYPED_COLUMN",)),
-    Case("many_fatal_findings", "fatal", many_bad_dates, ("file lb.csv", "column LBDTC", "more fatal finding(s)"),
-         check=check_every_fatal_in_log),
+    Case("many_fatal_findings", "fatal", many_bad_dates,
+         ("file lb.csv", "column LBDTC", "more fatal finding(s)"), check=check_every_fatal_in_log),
 ]
 
 

@@ -49,8 +49,8 @@ def test_corpus_has_at_least_50_cases_of_each_kind():
 def test_corpus_case(case, base, tmp_path):
     cut, study, expect = case.build(base, tmp_path)
     res = tmp_path / "results"
-    out = run_dag(case.cut_arg(cut) if case.cut_arg else cut, study, res, full=case.outcome == "excluded",
-                  more=case.targets)
+    typed = case.cut_arg(cut) if case.cut_arg else cut
+    out = run_dag(typed, study, res, full=case.outcome == "excluded", more=case.targets)
     out_dir = res / "UCMSC-DC-RCT" / corpus.CUT_NAME
     rep_dir = res.parent / "reports" / "UCMSC-DC-RCT" / corpus.CUT_NAME
     if case.outcome == "fatal":

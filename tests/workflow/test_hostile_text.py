@@ -14,17 +14,32 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import tinycut
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-import tinycut
-
 ROOT = Path(__file__).resolve().parents[2]
 
-HOSTILE = st.sampled_from(["=1+2", "@SUM(A1)", "-2+3", "0$\\frac{$2", "北京协和医院", "\U0001FA7A", "{v2}",
-                           "a\r\nb", "\t", "\u202etxt.exe", "x" * 5000])
-TEXT = st.one_of(HOSTILE, st.text(st.characters(codec="utf-8"), min_size=1, max_size=40),
-                 st.text(st.characters(codec="utf-8"), min_size=201, max_size=600))
+HOSTILE = st.sampled_from(
+    [
+        "=1+2",
+        "@SUM(A1)",
+        "-2+3",
+        "0$\\frac{$2",
+        "北京协和医院",
+        "\U0001fa7a",
+        "{v2}",
+        "a\r\nb",
+        "\t",
+        "\u202etxt.exe",
+        "x" * 5000,
+    ]
+)
+TEXT = st.one_of(
+    HOSTILE,
+    st.text(st.characters(codec="utf-8"), min_size=1, max_size=40),
+    st.text(st.characters(codec="utf-8"), min_size=201, max_size=600),
+)
 
 
 def _cut(folder: Path, ae_terms: list[str], sites: list[str]) -> Path:
@@ -36,23 +51,48 @@ def _cut(folder: Path, ae_terms: list[str], sites: list[str]) -> Path:
     folder.mkdir(parents=True)
     for name, rows in doms.items():  # polars quotes whatever the text holds
         cols = list(dict.fromkeys(k for r in rows for k in r))
-        pl.DataFrame([{c: r.get(c, "") for c in cols} for r in rows],
-                     schema={c: pl.Utf8 for c in cols}).write_csv(folder / f"{name}.csv")
+        pl.DataFrame(
+            [{c: r.get(c, "") for c in cols} for r in rows], schema={c: pl.Utf8 for c in cols}
+        ).write_csv(folder / f"{name}.csv")
     return folder
 
 
 @pytest.mark.workflow
-@settings(max_examples=3, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(ae_terms=st.lists(TEXT, min_size=2, max_size=2), sites=st.lists(TEXT, min_size=4, max_size=4))
-@example(ae_terms=["=HYPERLINK(\"x\")", "肝区疼痛 \U0001FA7A"], sites=["0$\\frac{$2", "北京", "01", "{x}"])
+@settings(
+    max_examples=3,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    ae_terms=st.lists(TEXT, min_size=2, max_size=2), sites=st.lists(TEXT, min_size=4, max_size=4)
+)
+@example(
+    ae_terms=['=HYPERLINK("x")', "肝区疼痛 \U0001fa7a"], sites=["0$\\frac{$2", "北京", "01", "{x}"]
+)
 def test_any_text_stops_with_one_error_or_completes(tmp_path_factory, ae_terms, sites):
     tmp = tmp_path_factory.mktemp("hostile")
     cut = _cut(tmp / "2024-06-30", ae_terms, sites)
     study = tinycut.write_study(tmp / "study.yaml")
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--config",
-                          f"study={study}", f"cut={cut}", f"results_dir={tmp / 'results'}",
-                          f"reports_dir={tmp / 'reports'}"], cwd=ROOT, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--cores",
+            "2",
+            "--nolock",
+            "--config",
+            f"study={study}",
+            f"cut={cut}",
+            f"results_dir={tmp / 'results'}",
+            f"reports_dir={tmp / 'reports'}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert "Traceback" not in out.stderr, out.stderr[-4000:]
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
     if out.returncode != 0:

@@ -65,6 +65,6 @@ def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwa
         raise SystemExit(2) from None
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
-        Path(log).write_text("\n".join([*notes, f"{getattr(func, '__name__', 'step')}: done"]) + "\n",
-                             encoding="utf-8")
+        done = f"{getattr(func, '__name__', 'step')}: done"
+        Path(log).write_text("\n".join([*notes, done]) + "\n", encoding="utf-8")
     return result

@@ -30,7 +30,7 @@ class DomainSpec:
     numeric: tuple[str, ...] = ()           # must parse as numbers when present
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> allowed (upper case)
     main_date: str | None = None           # the date that places the record in time (data cut)
-    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # numeric column -> [lo, hi]
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> [lo, hi]
 
 
 DOMAINS: dict[str, DomainSpec] = {

@@ -25,9 +25,9 @@ try:
     for _dir, _root in ((RES, "results_dir"), (REP, "reports_dir")):
         check_path(_dir, "output folder")
         if Path(os.path.realpath(_dir)).parent.parent != Path(os.path.realpath(config[_root])):
-            raise ConfigError(f"the study id {STUDY_ID!r} and the cut folder name {CUT!r} must be plain "
-                              f"names: outputs would go to {os.path.realpath(_dir)}, outside "
-                              f"{config[_root]}/<study>/<cut>")
+            raise ConfigError(f"the study id {STUDY_ID!r} and the cut folder name {CUT!r} must be "
+                              f"plain names: outputs would go to {os.path.realpath(_dir)}, "
+                              f"outside {config[_root]}/<study>/<cut>")
 except HepatrialError as exc:
     sys.exit(f"ERROR: {' '.join(str(exc).split())}")
 
@@ -42,8 +42,8 @@ def cut_files():
 
 
 def cut_other_files(wildcards):
-    """The names of the cut's files that are not domains: a function, so that Snakemake takes them as
-    data (a params string would be read as a pattern: notes{v2}.txt)."""
+    """The names of the cut's files that are not domains: a function, so that Snakemake takes them
+    as data (a params string would be read as a pattern: notes{v2}.txt)."""
     return CUT_OTHER_FILES
 
 

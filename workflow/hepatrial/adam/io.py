@@ -83,9 +83,9 @@ def _xpt_frame(df: pl.DataFrame) -> tuple["pd.DataFrame", dict[str, str]]:
 
 
 def cap_text_bytes(df: pl.DataFrame, limit: int = XPT_MAX_BYTES) -> pl.DataFrame:
-    """Every text value cut to at most ``limit`` bytes of UTF-8, at a character boundary (the XPT v5
-    limit; ingest flags each such value with the finding ``TEXT_TRUNCATED_XPT``). Only the long values
-    are touched; the Parquet copy keeps them whole."""
+    """Every text value cut to at most ``limit`` bytes of UTF-8, at a character boundary (the XPT
+    v5 limit; ingest flags each such value with the finding ``TEXT_TRUNCATED_XPT``). Only the long
+    values are touched; the Parquet copy keeps them whole."""
     out = []
     for name, dtype in df.schema.items():
         if dtype != pl.Utf8 or (df[name].str.len_bytes().max() or 0) <= limit:

@@ -21,7 +21,12 @@ CJK_FILE = HERE / "NotoSansCJKsc-Regular-GB2312.otf"
 CJK_FAMILY = "Noto Sans CJK SC"
 LATIN_FAMILY = "DejaVu Sans"
 FAMILIES = (LATIN_FAMILY, CJK_FAMILY)
-DEJAVU_FILES = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf")
+DEJAVU_FILES = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSans-Oblique.ttf",
+    "DejaVuSans-BoldOblique.ttf",
+)
 
 
 def dejavu_dir() -> Path:

@@ -8,7 +8,8 @@ is reported (``hepatrial.fonts.missing_glyphs``), never silently blank.
 
 Run (once, by a maintainer; the output is committed as ``NotoSansCJKsc-Regular-GB2312.otf``)::
 
-    python workflow/hepatrial/fonts/make_subset.py /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+    python workflow/hepatrial/fonts/make_subset.py \
+        /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 (Debian ``fonts-noto-cjk`` 1:20220127, Noto Sans CJK version 2.004; face "Noto Sans CJK SC" of the
 collection). Licence: SIL Open Font License 1.1, see ``OFL.txt`` beside this file.
@@ -36,7 +37,9 @@ def gb2312_codepoints() -> set[int]:
 
 
 def codepoints() -> list[int]:
-    extra = set(range(0x3000, 0x3040)) | set(range(0xFF00, 0xFFF0))  # CJK punctuation, full-width forms
+    extra = set(range(0x3000, 0x3040)) | set(
+        range(0xFF00, 0xFFF0)
+    )  # CJK punctuation, full-width forms
     return sorted(gb2312_codepoints() | extra)
 
 

@@ -25,8 +25,7 @@ ALL_DOMAINS = tuple(DOMAINS)
 
 
 def _finding_line(r: dict) -> str:
-    where = ", ".join(f"{k} {r[v]}" for k, v in (("file", "file"), ("row", "row"), ("column", "column"))
-                      if r[v] is not None)
+    where = ", ".join(f"{k} {r[k]}" for k in ("file", "row", "column") if r[k] is not None)
     value = r["value"] if r["value"] is None or len(r["value"]) <= 80 else r["value"][:80] + "..."
     return f"{r['severity']} {r['rule']}: {where}: {r['message']}: value {value!r}"
 
@@ -39,9 +38,10 @@ def _raise_first_fatal(findings: Findings) -> None:
         r = fatal.row(0, named=True)
         more = (f" ({fatal.height - 1} more fatal finding(s), each listed in the log)"
                 if fatal.height > 1 else "")
-        exc = DataContractError(f"{r['message']}: value {r['value']!r}{more}", file=r["file"], row=r["row"],
-                                column=r["column"])
-        exc.details = [f"{fatal.height} fatal finding(s):"] + [_finding_line(x) for x in fatal.iter_rows(named=True)]
+        exc = DataContractError(f"{r['message']}: value {r['value']!r}{more}", file=r["file"],
+                                row=r["row"], column=r["column"])
+        exc.details = [f"{fatal.height} fatal finding(s):",
+                       *(_finding_line(x) for x in fatal.iter_rows(named=True))]
         raise exc
 
 
@@ -52,13 +52,16 @@ def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
     if ae.height == 0 or "AEBODSYS" not in ae.columns:
         return
     coded = ae.filter(pl.col("AEDECOD").is_not_null() & pl.col("AEBODSYS").is_not_null())
-    multi = (coded.group_by("AEDECOD").agg(pl.col("AEBODSYS").unique(maintain_order=True).alias("_socs"))
+    socs = pl.col("AEBODSYS").unique(maintain_order=True).alias("_socs")
+    multi = (coded.group_by("AEDECOD").agg(socs)
              .filter(pl.col("_socs").list.len() > 1).sort("AEDECOD"))
     for pt, socs in multi.iter_rows():
-        first = coded.filter((pl.col("AEDECOD") == pt) & (pl.col("AEBODSYS") == socs[1])).row(0, named=True)
+        hit = (pl.col("AEDECOD") == pt) & (pl.col("AEBODSYS") == socs[1])
+        first = coded.filter(hit).row(0, named=True)
         findings.add("WARNING", "AE", file, "MEDDRA_PT_MULTI_SOC",
-                     f"preferred term {pt!r} is coded under {len(socs)} system organ classes {sorted(socs)}; "
-                     "counted under each as coded (first row under the second SOC)",
+                     f"preferred term {pt!r} is coded under {len(socs)} system organ classes "
+                     f"{sorted(socs)}; counted under each as coded (first row under the second "
+                     "SOC)",
                      row=int(first["SRCROW"]), usubjid=first.get("USUBJID"), column="AEBODSYS",
                      value=first["AEBODSYS"])
 
@@ -76,7 +79,8 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
     used = {p.name for p in located.values()}
     for p in sorted(Path(cut_dir).iterdir()):
         if p.is_file() and p.name not in used:
-            findings.add("INFO", "", p.name, "FILE_NOT_USED", "not a domain file (.csv, .parquet or .xpt); not read")
+            findings.add("INFO", "", p.name, "FILE_NOT_USED",
+                         "not a domain file (.csv, .parquet or .xpt); not read")
     frames, files, rows_in = {}, {}, {}
     for dom, spec in DOMAINS.items():
         if dom in located:
@@ -85,7 +89,8 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
             files[dom], rows_in[dom] = path.name, df.height
             for col in typed_date_columns(path):
                 findings.add("INFO", dom, path.name, "DATE_TYPED_COLUMN",
-                             "column stored as a date/datetime type; read as ISO 8601 text", column=col)
+                             "column stored as a date/datetime type; read as ISO 8601 text",
+                             column=col)
             if has_bom(path):
                 findings.add("INFO", dom, path.name, "BOM_REMOVED", "file starts with a UTF-8 byte-order mark; removed")
             if df.height == 0:
@@ -159,7 +164,8 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     except DataContractError as exc:
         if stale is not None:  # the outputs are removed on failure: the findings go beside the log
             _write_failure_findings(findings, exc, stale)
-            exc.args = (f"{exc.args[0]} (all findings: {stale})",)
+            if exc.details:  # a stop on fatal findings: say where all of them are
+                exc.args = (f"{exc.args[0]} (all findings: {stale})",)
         raise
     exclusions = (pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA)
                   .sort(["domain", "row"]))
@@ -184,8 +190,8 @@ def _write_failure_findings(findings: Findings, exc: DataContractError, path: Pa
     df = findings.frame()
     if df.filter(pl.col("severity") == "FATAL").height == 0:
         msg = str(exc.args[0])
-        prefix = ", ".join(f"{k} {v}" for k, v in (("file", exc.file), ("row", exc.row), ("column", exc.column))
-                           if v is not None)
+        where = (("file", exc.file), ("row", exc.row), ("column", exc.column))
+        prefix = ", ".join(f"{k} {v}" for k, v in where if v is not None)
         msg = msg[len(prefix) + 2:] if prefix and msg.startswith(prefix + ": ") else msg
         row = pl.DataFrame([{"severity": "FATAL", "domain": None, "file": exc.file, "row": exc.row,
                              "USUBJID": None, "column": exc.column, "value": None, "rule": "STOP",

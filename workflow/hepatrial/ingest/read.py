@@ -46,7 +46,8 @@ def check_path(path: str | Path, what: str) -> Path:
     reason = _odd_name(str(resolved)) or ("holds '{' or '}', which Snakemake reads as a wildcard"
                                           if "{" in str(resolved) or "}" in str(resolved) else None)
     if reason:
-        raise DataContractError(f"{what} {raw!r} resolves to {str(resolved)!r}, which {reason}; rename it")
+        raise DataContractError(
+            f"{what} {raw!r} resolves to {str(resolved)!r}, which {reason}; rename it")
     return resolved
 
 
@@ -62,8 +63,8 @@ def cut_listing(cut_dir: str | Path) -> tuple[Path, list[Path], list[str]]:
     if not folder.is_dir():
         raise DataContractError(f"data cut folder {cut_dir} does not exist")
     if folder.name in ("", ".", ".."):
-        raise DataContractError(f"data cut folder {cut_dir} resolves to {folder}, which has no name to "
-                                "file the results under")
+        raise DataContractError(f"data cut folder {cut_dir} resolves to {folder}, which has no "
+                                "name to file the results under")
     files = sorted(p for p in folder.iterdir() if p.is_file())
     if not files:
         raise DataContractError(f"data cut folder {folder} holds no files: expected the domains "
@@ -71,8 +72,8 @@ def cut_listing(cut_dir: str | Path) -> tuple[Path, list[Path], list[str]]:
     for p in files:
         reason = _odd_name(p.name)
         if reason:
-            raise DataContractError(f"file name {p.name!r} in data cut folder {folder} {reason}; rename or "
-                                    f"remove the file", file=ascii(p.name))
+            raise DataContractError(f"file name {p.name!r} in data cut folder {folder} {reason}; "
+                                    "rename or remove the file", file=ascii(p.name))
     domains = [p for p in files if p.suffix.lower() in FORMATS and p.stem.upper() in DOMAIN_NAMES]
     others = [p.name for p in files if p not in domains]
     return folder, domains, others
@@ -195,14 +196,15 @@ def _read_xpt(path: Path) -> pl.DataFrame:
 
 
 def typed_date_columns(path: Path) -> list[str]:
-    """Columns of a Parquet file stored as Date or Datetime (upper-cased names); read as ISO text."""
+    """Columns of a Parquet file stored as Date or Datetime (names upper-cased)."""
     if path.suffix.lower() != ".parquet":
         return []
     try:
         schema = pl.read_parquet_schema(path)
     except Exception:  # unreadable: read_domain says so  # noqa: BLE001
         return []
-    return [n.strip().upper() for n, t in schema.items() if t == pl.Date or isinstance(t, pl.Datetime)]
+    return [n.strip().upper() for n, t in schema.items()
+            if t == pl.Date or isinstance(t, pl.Datetime)]
 
 
 def has_bom(path: Path) -> bool:

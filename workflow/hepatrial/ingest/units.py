@@ -43,9 +43,11 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
                          unit_key(unit).alias("_ukey"))
     # 1e400, inf: parsed as an infinite float, which no score, model or table can use
     nonfinite = pl.col("_val").is_not_null() & ~pl.col("_val").is_finite()
-    findings.add_rows(lb.filter(nonfinite).with_columns(pl.col("_val_txt").alias("LBORRES")), "ERROR", "LB",
-                      file, "NOT_NUMERIC", "value is not a finite number; treated as missing", column="LBORRES")
-    lb = lb.with_columns(pl.when(nonfinite).then(None).otherwise(pl.col(c)).alias(c) for c in ("_val", "_val_txt"))
+    findings.add_rows(lb.filter(nonfinite).with_columns(pl.col("_val_txt").alias("LBORRES")),
+                      "ERROR", "LB", file, "NOT_NUMERIC",
+                      "value is not a finite number; treated as missing", column="LBORRES")
+    lb = lb.with_columns(pl.when(nonfinite).then(None).otherwise(pl.col(c)).alias(c)
+                         for c in ("_val", "_val_txt"))
     lb = lb.join(_conversion_table(), on=["LBTESTCD", "_ukey"], how="left")
     known = pl.col("LBTESTCD").is_in(list(LAB_UNITS))
     has_value = pl.col("_val_txt").is_not_null()

@@ -12,7 +12,8 @@ import warnings
 
 import polars as pl
 
-from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_OFFSET, ISO_PARTIAL, MISSING_TOKENS, NON_ARM_VALUES,
+from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_OFFSET, ISO_PARTIAL, MISSING_TOKENS,
+                                NON_ARM_VALUES,
                                 QS_ITEMS, RS_TERMS, DomainSpec)
 from hepatrial.ingest.findings import Findings
 
@@ -30,13 +31,14 @@ def _pandera():
 RULES: dict[str, tuple[str, str, str]] = {
     "USUBJID_MISSING": ("FATAL", "stop", "USUBJID is missing"),
     "USUBJID_DUPLICATE": ("FATAL", "stop", "duplicate USUBJID in DM (one row per subject)"),
-    "DATE_NOT_ISO": ("FATAL", "stop", ("date is not ISO 8601 (YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss], a time "
-                                       "optionally with a UTC offset Z or +hh:mm)")),
+    "DATE_NOT_ISO": ("FATAL", "stop", ("date is not ISO 8601 (YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss], "
+                                       "a time optionally with a UTC offset Z or +hh:mm)")),
     "DATE_PARTIAL_NOT_ALLOWED": ("FATAL", "stop", "partial date where the contract allows none"),
-    "DATE_IMPOSSIBLE": ("FATAL", "stop", ("not a calendar date or not a time of day (hour 00-23, minute "
-                                          "and second 00-59, offset at most 14:00)")),
+    "DATE_IMPOSSIBLE": ("FATAL", "stop", ("not a calendar date or not a time of day (hour 00-23, "
+                                          "minute and second 00-59, offset at most 14:00)")),
     "NOT_NUMERIC": ("ERROR", "set missing", "value is not a finite number; treated as missing"),
-    "OUT_OF_RANGE": ("ERROR", "set missing", "value outside the contract's range; treated as missing"),
+    "OUT_OF_RANGE": ("ERROR", "set missing",
+                     "value outside the contract's range; treated as missing"),
     "TERM_UNKNOWN": ("ERROR", "set missing", "value is not in the controlled terms; treated as missing"),
 }
 
@@ -51,9 +53,9 @@ def _partial_only(col: str) -> pl.Expr:
 
 
 def date_is_real(col: str) -> pl.Expr:
-    """True when a full date's YYYY-MM-DD part is a calendar date (partial dates: month 1-12) and its
-    time part, when present, is a time of day: hour 00-23, minute 00-59, second 00-59, a UTC offset of
-    at most 14:00 with minutes 00-59."""
+    """True when a full date's YYYY-MM-DD part is a calendar date (partial dates: month 1-12) and
+    its time part, when present, is a time of day: hour 00-23, minute 00-59, second 00-59, a UTC
+    offset of at most 14:00 with minutes 00-59."""
     c = pl.col(col)
     full = c.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_not_null()
     month = c.str.slice(5, 2).cast(pl.Int32, strict=False)
@@ -65,10 +67,13 @@ def date_is_real(col: str) -> pl.Expr:
     ss = c.str.extract(r"T\d{2}:\d{2}:(\d{2})", 1).cast(pl.Int32, strict=False)
     oh = c.str.extract(r"T[\d:.]+[+-](\d{2})", 1).cast(pl.Int32, strict=False)
     om = c.str.extract(r"T[\d:.]+[+-]\d{2}:?(\d{2})$", 1).cast(pl.Int32, strict=False)
+    offset_ok = ((oh.is_null() | ((oh * 60 + om.fill_null(0)) <= 14 * 60))
+                 & (om.is_null() | om.is_between(0, 59)))
     clock = (time.is_null()
              | (hh.is_between(0, 23) & mi.is_between(0, 59) & (ss.is_null() | ss.is_between(0, 59))
-                & (oh.is_null() | ((oh * 60 + om.fill_null(0)) <= 14 * 60)) & (om.is_null() | om.is_between(0, 59))))
-    return c.is_null() | not_iso | pl.when(c.str.len_chars() >= 10).then(full & clock).otherwise(partial)
+                & offset_ok))
+    dated = pl.when(c.str.len_chars() >= 10).then(full & clock).otherwise(partial)
+    return c.is_null() | not_iso | dated
 
 
 def _is_number(col: str) -> pl.Expr:
@@ -278,8 +283,9 @@ def check_offsets(df: pl.DataFrame, spec: DomainSpec, file: str, findings: Findi
     masks = {d: pl.col(d).str.contains(ISO_OFFSET) for d in spec.dates if d in df.columns}
     for col, (n, pos) in _first_hits(df, masks).items():
         findings.add("INFO", spec.name, file, "DATE_TZ_OFFSET",
-                     f"{n} value(s) carry a UTC offset; kept as written, the date as written (local) is "
-                     "used (first at this row)", row=int(df["SRCROW"][pos]), column=col, value=df[col][pos],
+                     f"{n} value(s) carry a UTC offset; kept as written, the date as written "
+                     "(local) is used (first at this row)", row=int(df["SRCROW"][pos]), column=col,
+                     value=df[col][pos],
                      usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
 
 
@@ -303,8 +309,9 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
     for col, (n, pos) in _first_hits(df, masks).items():
         longest = df[col].str.len_bytes().max()
         findings.add("WARNING", domain, file, "TEXT_TRUNCATED_XPT",
-                     f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest {longest}); the SAS transport "
-                     f"(XPT v5) copies hold the first {XPT_MAX_BYTES} bytes (first at this row)",
+                     f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest {longest}); the SAS "
+                     f"transport (XPT v5) copies hold the first {XPT_MAX_BYTES} bytes (first at "
+                     "this row)",
                      row=int(df["SRCROW"][pos]), column=col, value=df[col][pos][:80],
                      usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
     for col in text:
@@ -318,9 +325,10 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
         has = pl.any_horizontal([pl.col(col).str.contains(ch, literal=True) for ch in chars[:20]])
         first = odd.filter(has).row(0, named=True)
         findings.add("WARNING", domain, file, "GLYPH_MISSING",
-                     f"{len(chars)} character(s) no bundled font can draw (printed blank in the PDF reports "
-                     f"and figures): {describe(chars)} (first at this row)", row=int(first["SRCROW"]),
-                     column=col, value=first[col][:80], usubjid=first.get("USUBJID"))
+                     f"{len(chars)} character(s) no bundled font can draw (printed blank in the "
+                     f"PDF reports and figures): {describe(chars)} (first at this row)",
+                     row=int(first["SRCROW"]), column=col, value=first[col][:80],
+                     usubjid=first.get("USUBJID"))
 
 
 

@@ -331,8 +331,8 @@ def warn_missing_glyphs(doc: Document) -> list[str]:
     chars = missing_glyphs(document_texts(doc))
     if chars:
         warnings.warn(HepatrialWarning(
-            f"{doc.kind.lower()} DSMB report: {len(chars)} character(s) have no glyph in the bundled fonts "
-            f"({', '.join(FAMILIES)}) and print blank: {describe(chars)}"), stacklevel=2)
+            f"{doc.kind.lower()} DSMB report: {len(chars)} character(s) have no glyph in the "
+            f"bundled fonts ({', '.join(FAMILIES)}) and print blank: {describe(chars)}"), stacklevel=2)
     return chars
 
 

@@ -34,7 +34,8 @@ class DsmbPaths:
         folder = Path(self.previous_cut)
         if not folder.is_dir():
             sys.exit(f"ERROR: previous_cut folder {folder} does not exist")
-        try:  # the domain files only: other names are not read, and never reach Snakemake as patterns
+        # the domain files only: other names are not read, and never reach Snakemake as patterns
+        try:
             return [str(p) for p in cut_listing(folder)[1]]
         except HepatrialError as exc:
             sys.exit(f"ERROR: previous_cut: {' '.join(str(exc).split())}")

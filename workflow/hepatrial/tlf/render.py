@@ -19,24 +19,27 @@ RTF_CHUNK_ROWS = 50
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# a number, then any bracketed groups of numbers ("(-2.0, 0.3)", "(5.0%) [4]"): no letters, no "=" or "@"
-# (a lone "-" is a placeholder, not a formula)
+# a number, then any bracketed groups of numbers ("(-2.0, 0.3)", "(5.0%) [4]"): no letters, no "="
+# or "@" (a lone "-" is a placeholder, not a formula)
 _NUMBER = r"^([-+]|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?( [(\[][-+0-9.,% <>]*[)\]])*)$"
 
 
 def spreadsheet_safe(col: pl.Expr) -> pl.Expr:
-    """A cell a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, tab or
-    carriage return) gets a leading single quote (OWASP "CSV injection"), unless it is a number, or a
-    number followed by a bracketed part as the tables print them ("-0.5", "-1.2 (-2.0, 0.3)")."""
-    risky = pl.any_horizontal([col.str.starts_with(c) for c in FORMULA_START]) & ~col.str.contains(_NUMBER)
-    return pl.when(~risky.fill_null(False)).then(col).otherwise(pl.lit("'") + col)  # keeps col's name
+    """A cell a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, tab
+    or carriage return) gets a leading single quote (OWASP "CSV injection"), unless it is a number,
+    or a number followed by a bracketed part as the tables print them ("-0.5", "-1.2 (-2.0, 0.3)").
+    """
+    starts = pl.any_horizontal([col.str.starts_with(c) for c in FORMULA_START])
+    risky = (starts & ~col.str.contains(_NUMBER)).fill_null(False)
+    return pl.when(~risky).then(col).otherwise(pl.lit("'") + col)  # (keeps col's name)
 
 
 def write_csv(t: Table, path: str | Path) -> None:
-    """The body: columns ``group``, ``label`` and one per header; cells as in the RTF and HTML, except
-    that a text cell a spreadsheet would run as a formula starts with a single quote
+    """The body: columns ``group``, ``label`` and one per header; cells as in the RTF and HTML,
+    except that a text cell a spreadsheet would run as a formula starts with a single quote
     (:func:`spreadsheet_safe`). These CSV files are for people; the ARD and ADaM stay exact."""
-    t.frame().select(spreadsheet_safe(pl.col(c)).alias(c) for c in t.frame().columns).write_csv(path)
+    body = t.frame()
+    body.select(spreadsheet_safe(pl.col(c)).alias(c) for c in body.columns).write_csv(path)
 
 
 def _rtf_text(s: str) -> str:

@@ -480,7 +480,8 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
               POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term", group_rows=False)
 
     def add(group, code, indent):
-        t.add(group, _pt_label(group, code), [_n_pct_e(ard, "AE_INCIDENCE", code, a, pop) for a in arms], indent)
+        cells = [_n_pct_e(ard, "AE_INCIDENCE", code, a, pop) for a in arms]
+        t.add(group, _pt_label(group, code), cells, indent)
 
     _soc_pt_rows(t, ard, "AE_INCIDENCE", pop, arms, add)
     notes = ["n (%) [E]: subjects with at least one event (% of the safety population in the column) [events]. "
@@ -779,9 +780,11 @@ def clip_text(text: str, limit: int = LISTING_MAX_CHARS) -> str:
 def _finish_listing(t: Table, study: dict, cut: str, rule: str, sources: list[str], note: str,
                     empty: str) -> Table:
     """A listing's footnote and source line (the ADaM datasets it reads), and ``empty`` as its only row
-    when it has no records. Cells over :data:`LISTING_MAX_CHARS` characters are clipped with a marker."""
+    when it has no records. Cells over :data:`LISTING_MAX_CHARS` characters are clipped with a
+    marker."""
     for r in t.rows:
-        r.group, r.label, r.cells = clip_text(r.group), clip_text(r.label), [clip_text(c) for c in r.cells]
+        r.group, r.label = clip_text(r.group), clip_text(r.label)
+        r.cells = [clip_text(c) for c in r.cells]
     t.footnotes = [note]
     t.source = f"Source: {', '.join(sources)}; rule {rule}; data cut {cut}; study {study['study']['id']}."
     if not t.rows:
