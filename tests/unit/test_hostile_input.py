@@ -339,3 +339,26 @@ def test_pdf_is_byte_reproducible_with_chinese(tmp_path):
 
     assert "北京协和医院" in pdftext.pdf_text(tmp_path / "a.pdf")
     assert "NotoSansCJK" in (tmp_path / "a.pdf").read_bytes().decode("latin-1")
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_rtf_text_can_be_measured_and_laid_out(text):
+    """rtflite measures every cell with Pillow (raqm), which fails on line and paragraph
+    separators; the RTF text of any source string can be measured."""
+    import rtflite.strwidth as sw
+
+    from hepatrial.tlf.render import _rtf_text
+
+    out = _rtf_text(text)
+    assert not set(out) & set("{}\\\n\r\x1c\x1d\x1e\x85\u2028\u2029")
+    assert sw.get_string_width(out) >= 0
+
+
+def test_rtf_listing_with_line_breaks_and_control_characters(tmp_path):
+    from hepatrial.tlf.render import write_rtf
+
+    t = Table("l", "Listing", "Population", ["Term"])
+    t.add("A", "S-1", ["first line\r\nsecond\x1c\x85 line {x}"])
+    write_rtf(t, tmp_path / "l.rtf")
+    assert "first line  second   line (x)" in (tmp_path / "l.rtf").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import tinycut
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,6 +60,7 @@ def _cut(folder: Path, ae_terms: list[str], sites: list[str]) -> Path:
 @pytest.mark.workflow
 @settings(
     max_examples=3,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: each step is a DAG run
     deadline=None,
     derandomize=True,
     database=None,

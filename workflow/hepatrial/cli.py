@@ -23,22 +23,47 @@ def _one_line(text: str) -> str:
 
 
 def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
-    """The caught warnings a user should see, as ``WARNING:`` lines (each once); the others are
-    shown as Python would have shown them."""
+    """The caught warnings a user should see, as ``WARNING:`` lines (each once); matplotlib's
+    missing-glyph warnings become one line naming every such character. Other warnings are shown
+    as Python would have shown them."""
     out: list[str] = []
+    glyphs: list[str] = []
     for w in caught:
         msg = str(w.message)
         if issubclass(w.category, HepatrialWarning):
             line = "WARNING: " + _one_line(msg)
         elif msg.startswith("Glyph ") and "missing from font" in msg:
-            line = ("WARNING: a figure has a character no bundled font can draw (printed blank): "
-                    + _one_line(msg))
+            ch = _undrawable_glyph(msg)
+            if ch and ch not in glyphs:
+                glyphs.append(ch)
+            continue
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
             continue
         if line not in out:
             out.append(line)
+    if glyphs:
+        from hepatrial.fonts import describe
+
+        glyphs.sort(key=ord)
+        out.append(f"WARNING: figures hold {len(glyphs)} character(s) that no bundled font can "
+                   f"draw (printed blank): {describe(glyphs)}")
     return out
+
+
+def _undrawable_glyph(msg: str) -> str | None:
+    """The character of matplotlib's "Glyph <code> missing from font(s) ..." when it is one that
+    needs a glyph and no bundled font has; None otherwise (matplotlib also warns while measuring
+    text with one font of the list, and for control characters, which draw as nothing)."""
+    import re
+
+    from hepatrial.fonts import covered, needs_glyph
+
+    m = re.match(r"Glyph (\d+) ", msg)
+    if not m:
+        return None
+    ch = chr(int(m.group(1)))
+    return ch if ord(ch) not in covered() and needs_glyph(ch) else None
 
 
 def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwargs: Any) -> Any:

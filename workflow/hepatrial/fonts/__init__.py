@@ -67,7 +67,7 @@ def covered() -> frozenset[int]:
     return frozenset(cps)
 
 
-def _drawable(ch: str) -> bool:
+def needs_glyph(ch: str) -> bool:
     """Characters that need a glyph: not white space, not a control or format character."""
     return not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
 
@@ -81,7 +81,7 @@ def missing_glyphs(texts) -> list[str]:
         if t is None or t.isascii():
             continue
         seen.update(t)
-    return sorted((c for c in seen if ord(c) not in cover and _drawable(c)), key=ord)
+    return sorted((c for c in seen if ord(c) not in cover and needs_glyph(c)), key=ord)
 
 
 def describe(chars: list[str], limit: int = 10) -> str:

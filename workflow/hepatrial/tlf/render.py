@@ -42,9 +42,14 @@ def write_csv(t: Table, path: str | Path) -> None:
     body.select(spreadsheet_safe(pl.col(c)).alias(c) for c in body.columns).write_csv(path)
 
 
+_LINE_BREAKS = dict.fromkeys(map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " ")
+
+
 def _rtf_text(s: str) -> str:
     # rtflite writes text verbatim: braces and backslashes would break the RTF group structure.
-    return s.replace("\\", "/").replace("{", "(").replace("}", ")")
+    # Line and paragraph separators in source text become spaces (rtflite measures the text with
+    # Pillow, whose layout fails on them: "raqm_layout() failed").
+    return s.replace("\\", "/").replace("{", "(").replace("}", ")").translate(_LINE_BREAKS)
 
 
 def _grouped(t: Table) -> bool:
