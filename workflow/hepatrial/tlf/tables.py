@@ -492,8 +492,10 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
 
 
 def _pt_label(soc: str, code: str) -> str:
-    """The row label of ``code``: the SOC itself, or the PT of ``SOC|PT`` (a PT may hold "|")."""
-    return code[len(soc) + 1:] if code.startswith(soc + "|") else code
+    """The row label of ``code``: the SOC itself, or the PT of ``SOC|PT`` (a PT may hold "|"),
+    clipped to :data:`LISTING_MAX_CHARS` characters with a marker (source text: a term of
+    megabytes would not fit a page, nor Pillow's measuring in the RTF writer)."""
+    return clip_text(code[len(soc) + 1:] if code.startswith(soc + "|") else code)
 
 
 def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], cell) -> None:
