@@ -347,7 +347,6 @@ def test_rtf_text_can_be_measured_and_laid_out(text):
     """rtflite measures every cell with Pillow (raqm), which fails on line and paragraph
     separators; the RTF text of any source string can be measured."""
     import rtflite.strwidth as sw
-
     from hepatrial.tlf.render import _rtf_text
 
     out = _rtf_text(text)

@@ -93,6 +93,7 @@ def test_any_text_stops_with_one_error_or_completes(tmp_path_factory, ae_terms, 
         cwd=ROOT,
         capture_output=True,
         text=True,
+        check=False,  # a non-zero exit is one of the two allowed outcomes
     )
     assert "Traceback" not in out.stderr, out.stderr[-4000:]
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]

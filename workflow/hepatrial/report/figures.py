@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from hepatrial.fonts import configure_matplotlib  # noqa: E402, I001
+from hepatrial.fonts import configure_matplotlib
 
 configure_matplotlib()
 plt.rcParams.update({"font.size": 9, "svg.hashsalt": "hepatrial",
