@@ -7,11 +7,15 @@ case runs quickly through the DAG; ``CASES`` lists the mutations. Outcomes:
 - ``flagged``: the DAG completes and findings.csv holds the rule;
 - ``excluded``: the DAG completes and the exclusions list the row with the reason.
 
+A case may name further ``targets`` (outputs past ingest: an XPT file, a listing, a DSMB report)
+and a ``check`` run on the results; ``cut_arg`` gives the cut path as typed (``<cut>/sub/..``).
+
 Run ``python tests/corpus.py OUT_DIR`` to write every case as a folder (cut + study config) to look at.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -76,6 +80,9 @@ class Case:
     outcome: str                         # fatal | flagged | excluded
     mutate: Callable[[Path, Path], dict] = field(repr=False)  # (cut, study yaml) -> format values
     expect: tuple[str, ...]              # fatal: message fragments; flagged: rule; excluded: reason
+    targets: tuple[str, ...] = ()        # more outputs: "res:<path>" or "rep:<path>" of the cut
+    check: Callable | None = field(default=None, repr=False)  # (results dir, reports dir, process)
+    cut_arg: Callable[[Path], str] | None = field(default=None, repr=False)  # the cut as typed
 
     def build(self, base: Path, dst: Path) -> tuple[Path, Path, tuple[str, ...]]:
         cut = dst / CUT_NAME
@@ -231,6 +238,175 @@ def bad_parquet(cut, study):
     (cut / "sv.parquet").write_bytes(b"PAR1 this is not parquet")
 
 
+# -- round two (issue 17) ----------------------------------------------------------------------
+def empty_folder(cut, study):
+    for p in cut.iterdir():
+        p.unlink()
+
+
+def notes_file(cut, study):
+    (cut / "notes{v2}.txt").write_text("data manager's notes\n")
+
+
+def control_character_name(cut, study):
+    (cut / "notes\nv2.txt").write_text("a line break in a file name\n")
+
+
+def pt_two_socs(cut, study):
+    """Pyrexia coded under its SOC on one row and under Infections on another."""
+    ae = read(cut, "ae").with_row_index("_r", offset=1)
+    rows = ae.filter(pl.col("AEDECOD") != "Pyrexia")["_r"].head(2).to_list()
+    pick = pl.col("_r").is_in(rows)
+    ae = ae.with_columns(
+        pl.when(pick).then(pl.lit("Pyrexia")).otherwise(pl.col("AEDECOD")).alias("AEDECOD"),
+        pl.when(pl.col("_r") == rows[0])
+        .then(pl.lit("General disorders and administration site conditions"))
+        .when(pl.col("_r") == rows[1]).then(pl.lit("Infections and infestations"))
+        .otherwise(pl.col("AEBODSYS")).alias("AEBODSYS"))
+    write(cut, "ae", ae.drop("_r"))
+
+
+def check_pt_two_socs(res, rep, out):
+    part = pl.read_parquet(res / "ard/parts/safety.parquet")
+    key = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"]
+    assert part.select(key).is_duplicated().sum() == 0
+    codes = set(part.filter(pl.col("analysis") == "AE_INCIDENCE")["paramcd"].to_list())
+    assert {"General disorders and administration site conditions|Pyrexia",
+            "Infections and infestations|Pyrexia"} <= codes, sorted(codes)
+
+
+def _serious_ae_row(cut) -> int:
+    """The first serious AE, made treatment-emergent (onset on its subject's first dose), so that
+    it is in the SAE listing."""
+    row = first_row(cut, "ae", pl.col("AESER") == "Y")
+    subj = value(cut, "ae", row, "USUBJID")
+    first_dose = read(cut, "ex").filter(pl.col("USUBJID") == subj)["EXSTDTC"].min()
+    set_cell(cut, "ae", row, "AESTDTC", first_dose[:10])
+    set_cell(cut, "ae", row, "AEENDTC", None)
+    return row
+
+
+def long_aeterm(n_bytes: int):
+    def m(cut, study):
+        row = _serious_ae_row(cut)
+        set_cell(cut, "ae", row, "AETERM", "Hepatic pain " + "x" * (n_bytes - 13))
+        return {"row": row}
+    return m
+
+
+def check_xpt_capped(res, rep, out):
+    import pyreadstat
+
+    xpt = res / "adam/adae.xpt"
+    assert xpt.stat().st_size < 5_000_000, xpt.stat().st_size
+    df, meta = pyreadstat.read_xport(str(xpt))
+    assert meta.variable_storage_width["AETERM"] == 200
+    assert df["AETERM"].str.len().max() == 200
+    full = pl.read_parquet(res / "adam/adae.parquet")["AETERM"].str.len_bytes().max()
+    assert full > 200  # the Parquet copy keeps the text whole
+
+
+def check_listing_clipped(res, rep, out):
+    check_xpt_capped(res, rep, out)
+    text = (res / "tables/l_sae.csv").read_text(encoding="utf-8")
+    assert re.search(r"\.\.\. \[truncated: 1048\d{4} characters, see ADaM\]", text)
+    assert len(text) < 100_000
+    assert (res / "tables/l_sae.rtf").stat().st_size < 1_000_000
+
+
+def formula_cells(cut, study):
+    row = _serious_ae_row(cut)
+    set_cell(cut, "ae", row, "AEDECOD", "=1+2")
+    set_cell(cut, "ae", row, "AETERM", "@SUM(A1)")
+    return {"row": row}
+
+
+def check_formula_cells(res, rep, out):
+    import csv
+
+    with open(res / "tables/l_sae.csv", newline="", encoding="utf-8") as fh:
+        cells = [c for r in csv.reader(fh) for c in r]
+    assert any(c.startswith("'=1+2") for c in cells), cells[:40]
+    assert not any(c.startswith(("=", "@", "+")) for c in cells)
+
+
+def site_id(value: str):
+    def m(cut, study):
+        dm = read(cut, "dm")
+        write(cut, "dm", dm.with_columns(pl.lit(value).alias("SITEID")))
+    return m
+
+
+def check_reports(*fragments: str):
+    def c(res, rep, out):
+        import pdftext
+
+        for name in ("dsmb_open", "dsmb_closed"):
+            assert (rep / f"{name}.pdf").stat().st_size > 0
+            text = pdftext.pdf_text(rep / f"{name}.pdf")
+            for f in fragments:
+                assert f in text, (name, f)
+        assert "Traceback" not in out.stderr
+    return c
+
+
+def chinese_text(cut, study):
+    """A site named in Chinese, a serious AE coded and reported in Chinese, with an emoji that no
+    bundled font has."""
+    dm = read(cut, "dm")
+    write(cut, "dm", dm.with_columns(pl.lit("北京协和医院").alias("SITEID")))
+    row = _serious_ae_row(cut)
+    set_cell(cut, "ae", row, "AEDECOD", "肝区疼痛 🩺")
+    set_cell(cut, "ae", row, "AETERM", "右上腹疼痛")
+    return {"row": row}
+
+
+def check_chinese_reports(res, rep, out):
+    check_reports("Site 北京协和医院", "肝区疼痛")(res, rep, out)
+    warned = [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+1FA7A" in ln]
+    assert warned, out.stderr[-2000:]
+
+
+def lb_parquet_datetime(cut, study):
+    """LB as Parquet with LBDTC a Datetime column (as a SAS or R export writes it)."""
+    lb = read(cut, "lb").with_columns(pl.col("LBDTC").str.to_datetime("%Y-%m-%d", strict=False))
+    (cut / "lb.csv").unlink()
+    lb.write_parquet(cut / "lb.parquet")
+
+
+def many_bad_dates(cut, study):
+    lb = read(cut, "lb")
+    write(cut, "lb", lb.with_columns(pl.lit("13/09/2023").alias("LBDTC")))
+    return {"n": lb.height - 1}
+
+
+def check_every_fatal_in_log(res, rep, out):
+    error = next(ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:"))
+    n = int(re.search(r"\((\d+) more fatal finding\(s\), each listed in the log\)", error).group(1))
+    log = (res / "logs/ingest.log").read_text(encoding="utf-8").splitlines()
+    assert sum(ln.startswith("FATAL DATE_NOT_ISO") for ln in log) == n + 1, log[:5]
+    findings = pl.read_csv(res / "logs/findings.csv", infer_schema=False)
+    assert findings.filter(pl.col("severity") == "FATAL").height == n + 1
+
+
+def check_cut_resolved(res, rep, out):
+    assert res.is_dir() and sorted(p.name for p in res.parent.iterdir()) == [CUT_NAME]
+    assert sorted(p.name for p in res.parent.parent.iterdir()) == ["UCMSC-DC-RCT"]
+
+
+def check_age_missing(res, rep, out):
+    dm = pl.read_parquet(res / "sdtm/dm.parquet")
+    assert dm.filter(pl.col("SRCROW") == 1)["AGE"][0] is None
+
+
+def check_lab_missing(res, rep, out):
+    lb = pl.read_parquet(res / "sdtm/lb.parquet").filter(pl.col("LBSTRESN").is_not_null())
+    assert lb["LBSTRESN"].is_finite().all()
+    ard = pl.read_parquet(res / "ard/ard.parquet")
+    v = ard["value"].cast(pl.Float64, strict=False)
+    assert not (v.is_infinite()).any()
+
+
 def first_randomised_row(cut):
     return first_row(cut, "dm", pl.col("RFSTDTC").is_not_null())
 
@@ -319,6 +495,37 @@ CASES: list[Case] = [
     Case("config_reference_arm_missing", "fatal", study_text(lambda t: t.replace("    reference: true\n", "")),
          ("exactly one arm with reference: true",)),
     Case("config_not_yaml", "fatal", study_text(lambda t: t + "\n  : : [\n"), ("not valid YAML",)),
+    # -- round two (issue 17): hostile cuts ----------------------------------------------------
+    Case("empty_cut_folder", "fatal", empty_folder, ("data cut folder", "holds no files")),
+    Case("file_name_with_braces", "flagged", notes_file, ("FILE_NOT_USED",)),
+    Case("file_name_control_character", "fatal", control_character_name,
+         ("file name 'notes\\nv2.txt'", "control character U+000A")),
+    Case("cut_path_leaves_its_folder", "flagged", lambda cut, study: None, ("DOMAIN_ABSENT",),
+         check=check_cut_resolved, cut_arg=lambda cut: f"{cut}/sub/.."),
+    Case("pt_under_two_socs", "flagged", pt_two_socs, ("MEDDRA_PT_MULTI_SOC",),
+         targets=("res:ard/parts/safety.parquet",), check=check_pt_two_socs),
+    Case("lab_result_1e400", "flagged", cell("lb", "LBORRES", "1e400", _lab_row("BILI")),
+         ("NOT_NUMERIC",), targets=("res:ard/ard.parquet",), check=check_lab_missing),
+    Case("lab_time_impossible", "fatal", cell("lb", "LBDTC", "2023-09-13T25:99", 3),
+         ("file lb.csv", "row 3", "column LBDTC", "not a time of day")),
+    Case("lab_time_zone_offset", "flagged", cell("lb", "LBDTC", "2023-09-13T09:30+08:00", 3),
+         ("DATE_TZ_OFFSET",)),
+    Case("age_negative", "flagged", cell("dm", "AGE", "-5", 1), ("OUT_OF_RANGE",),
+         check=check_age_missing),
+    Case("aeterm_300_characters", "flagged", long_aeterm(300), ("TEXT_TRUNCATED_XPT",),
+         targets=("res:adam/adae.xpt",), check=check_xpt_capped),
+    Case("aeterm_10_mb", "flagged", long_aeterm(10 * 1024 * 1024), ("TEXT_TRUNCATED_XPT",),
+         targets=("res:adam/adae.xpt", "res:tables/l_sae.csv"), check=check_listing_clipped),
+    Case("formula_cells_in_ae_terms", "flagged", formula_cells, (),
+         targets=("res:tables/l_sae.csv",), check=check_formula_cells),
+    Case("site_id_mathtext", "flagged", site_id("0$\\frac{$2"), (),
+         targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"),
+         check=check_reports("Site 0$\\frac{$2")),
+    Case("chinese_and_emoji_text", "flagged", chinese_text, ("GLYPH_MISSING",),
+         targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"), check=check_chinese_reports),
+    Case("lb_parquet_datetime_column", "flagged", lb_parquet_datetime, ("DATE_TYPED_COLUMN",)),
+    Case("many_fatal_findings", "fatal", many_bad_dates,
+         ("file lb.csv", "column LBDTC", "more fatal finding(s)"), check=check_every_fatal_in_log),
 ]
 
 

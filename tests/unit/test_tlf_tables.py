@@ -68,7 +68,9 @@ def test_every_number_in_the_table_is_a_formatted_ard_value(name, parallel, tmp_
             if text == "0" and "0" not in allowed:
                 # AE_INCIDENCE has no row for an arm without the event: the table shows 0
                 arm = next(a for a in parallel.arms + ["ALL"] if col.startswith(a if a != "ALL" else "Total"))
-                assert name == "ae_soc_pt" and parallel.get("AE_INCIDENCE", r["label"], arm, "n_subjects",
+                # SOC row, or a PT row keyed SOC|PT
+                code = r["label"] if r["label"] == r["group"] else f"{r['group']}|{r['label']}"
+                assert name == "ae_soc_pt" and parallel.get("AE_INCIDENCE", code, arm, "n_subjects",
                                                             "SAFETY") is None, (name, r, col)
                 continue
             for token in NUM.findall(text):

@@ -24,14 +24,18 @@ def base(tmp_path_factory):
     return corpus.make_base_cut(tmp_path_factory.mktemp("corpus") / "base")
 
 
-def run_dag(cut: Path, study: Path, res: Path, full: bool) -> subprocess.CompletedProcess:
+def run_dag(cut: Path | str, study: Path, res: Path, full: bool, more: tuple[str, ...] = ()
+            ) -> subprocess.CompletedProcess:
     """Fatal and flagged cases run the DAG to the ingest outputs; excluded ones on through ADaM to the
-    row traceability check."""
+    row traceability check; ``more`` targets ("res:<path>", "rep:<path>") further."""
     name = "traceability.csv" if full else "accounting.csv"
-    target = res / "UCMSC-DC-RCT" / corpus.CUT_NAME / "validation" / name
+    out_dir = res / "UCMSC-DC-RCT" / corpus.CUT_NAME
+    rep_dir = res.parent / "reports" / "UCMSC-DC-RCT" / corpus.CUT_NAME
+    targets = [out_dir / "validation" / name]
+    targets += [(out_dir if t.startswith("res:") else rep_dir) / t[4:] for t in more]
     return subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--config", f"study={study}", f"cut={cut}",
-         f"results_dir={res}", f"reports_dir={res.parent / 'reports'}", "--", str(target)],
+         f"results_dir={res}", f"reports_dir={res.parent / 'reports'}", "--", *map(str, targets)],
         cwd=ROOT, capture_output=True, text=True)
 
 
@@ -45,8 +49,10 @@ def test_corpus_has_at_least_50_cases_of_each_kind():
 def test_corpus_case(case, base, tmp_path):
     cut, study, expect = case.build(base, tmp_path)
     res = tmp_path / "results"
-    out = run_dag(cut, study, res, full=case.outcome == "excluded")
+    typed = case.cut_arg(cut) if case.cut_arg else cut
+    out = run_dag(typed, study, res, full=case.outcome == "excluded", more=case.targets)
     out_dir = res / "UCMSC-DC-RCT" / corpus.CUT_NAME
+    rep_dir = res.parent / "reports" / "UCMSC-DC-RCT" / corpus.CUT_NAME
     if case.outcome == "fatal":
         assert out.returncode != 0, out.stdout[-2000:]
         errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
@@ -56,11 +62,14 @@ def test_corpus_case(case, base, tmp_path):
         assert "Traceback" not in out.stderr
         assert not (out_dir / "validation" / "findings.csv").exists()
         assert not list(out_dir.rglob("*.parquet")) if out_dir.exists() else True
+        if case.check:
+            case.check(out_dir, rep_dir, out)
         return
     assert out.returncode == 0, out.stderr[-3000:]
     findings = pl.read_csv(out_dir / "validation/findings.csv", infer_schema=False)
     if case.outcome == "flagged":
-        assert expect[0] in findings["rule"].to_list(), findings["rule"].unique().to_list()
+        if expect:  # (a case with no rule only has to complete, and pass its check)
+            assert expect[0] in findings["rule"].to_list(), findings["rule"].unique().to_list()
     else:
         excl = pl.read_csv(out_dir / "validation/exclusions.csv", infer_schema=False)
         file, row, reason = expect
@@ -70,3 +79,5 @@ def test_corpus_case(case, base, tmp_path):
     assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
     if case.outcome == "excluded":
         assert pl.read_csv(out_dir / "validation/traceability.csv")["unaccounted"].sum() == 0
+    if case.check:
+        case.check(out_dir, rep_dir, out)

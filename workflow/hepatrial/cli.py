@@ -2,31 +2,94 @@
 
 Snakemake scripts call :func:`run_step`; an expected error (bad input, bad config) prints
 ``ERROR: <message>`` on stderr and exits with status 2, with no Python traceback. Anything
-else is a bug and keeps its traceback.
+else is a bug and keeps its traceback. The error's ``details`` (e.g. the other fatal findings a
+message counts) go to the step's log under the ERROR line. A :class:`HepatrialWarning`, and
+matplotlib's "Glyph ... missing from font(s)" warning, become ``WARNING: <message>`` lines on
+stderr and in the log.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from hepatrial.errors import HepatrialError
+from hepatrial.errors import HepatrialError, HepatrialWarning
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """The caught warnings a user should see, as ``WARNING:`` lines (each once); matplotlib's
+    missing-glyph warnings become one line naming every such character. Other warnings are shown
+    as Python would have shown them."""
+    out: list[str] = []
+    glyphs: list[str] = []
+    for w in caught:
+        msg = str(w.message)
+        if issubclass(w.category, HepatrialWarning):
+            line = "WARNING: " + _one_line(msg)
+        elif msg.startswith("Glyph ") and "missing from font" in msg:
+            ch = _undrawable_glyph(msg)
+            if ch and ch not in glyphs:
+                glyphs.append(ch)
+            continue
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+            continue
+        if line not in out:
+            out.append(line)
+    if glyphs:
+        from hepatrial.fonts import describe
+
+        glyphs.sort(key=ord)
+        out.append(f"WARNING: figures hold {len(glyphs)} character(s) that no bundled font can "
+                   f"draw (printed blank): {describe(glyphs)}")
+    return out
+
+
+def _undrawable_glyph(msg: str) -> str | None:
+    """The character of matplotlib's "Glyph <code> missing from font(s) ..." when it is one that
+    needs a glyph and no bundled font has; None otherwise (matplotlib also warns while measuring
+    text with one font of the list, and for control characters, which draw as nothing)."""
+    import re
+
+    from hepatrial.fonts import covered, needs_glyph
+
+    m = re.match(r"Glyph (\d+) ", msg)
+    if not m:
+        return None
+    ch = chr(int(m.group(1)))
+    return ch if ord(ch) not in covered() and needs_glyph(ch) else None
 
 
 def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwargs: Any) -> Any:
     """Call ``func``; an expected error becomes one line on stderr (and in ``log``) and exit 2."""
-    try:
-        result = func(*args, **kwargs)
-    except HepatrialError as exc:
-        msg = "ERROR: " + " ".join(str(exc).split())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        warnings.simplefilter("always", HepatrialWarning)
+        try:
+            result = func(*args, **kwargs)
+            error = None
+        except HepatrialError as exc:
+            error = exc
+    notes = _user_warnings(caught)
+    for line in notes:
+        sys.stderr.write(line + "\n")
+    if error is not None:
+        msg = "ERROR: " + _one_line(str(error))
         if log:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
-            Path(log).write_text(msg + "\n")
+            Path(log).write_text("\n".join([msg, *notes, *getattr(error, "details", [])]) + "\n",
+                                 encoding="utf-8")
         sys.stderr.write(msg + "\n")
         sys.stderr.flush()
         raise SystemExit(2) from None
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
-        Path(log).write_text(f"{getattr(func, '__name__', 'step')}: done\n")
+        done = f"{getattr(func, '__name__', 'step')}: done"
+        Path(log).write_text("\n".join([*notes, done]) + "\n", encoding="utf-8")
     return result

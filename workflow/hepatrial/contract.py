@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ISO_FULL = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+# A time may carry a UTC offset (ISO 8601: Z, +hh:mm, +hhmm, +hh): kept as written; the pipeline
+# uses the date as written (the local date of the record), never a date converted to UTC.
+ISO_FULL = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
+ISO_OFFSET = r"T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 ISO_PARTIAL = r"^\d{4}(-\d{2})?$"
 
 # Tokens read as missing in character columns (besides the empty cell the contract defines).
@@ -27,6 +30,7 @@ class DomainSpec:
     numeric: tuple[str, ...] = ()           # must parse as numbers when present
     terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> allowed (upper case)
     main_date: str | None = None           # the date that places the record in time (data cut)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> [lo, hi]
 
 
 DOMAINS: dict[str, DomainSpec] = {
@@ -37,6 +41,7 @@ DOMAINS: dict[str, DomainSpec] = {
         dates=("RFSTDTC", "RFICDTC", "DTHDTC", "RFENDTC"),
         partial_dates=("DTHDTC",),
         numeric=("AGE",),
+        ranges={"AGE": (0, 120)},
         terms={"SEX": ("M", "F", "U", "UNDIFFERENTIATED"), "DTHFL": ("Y",)},
         main_date=None,
     ),
@@ -62,6 +67,7 @@ DOMAINS: dict[str, DomainSpec] = {
         expected=("EXTRT", "EXDOSE", "EXDOSU"),
         dates=("EXSTDTC",),
         numeric=("EXDOSE",),
+        ranges={"EXDOSE": (0, float("inf"))},
         main_date="EXSTDTC",
     ),
     "LB": DomainSpec(

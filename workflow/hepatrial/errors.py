@@ -2,7 +2,20 @@
 
 
 class HepatrialError(Exception):
-    """Base class: an error the user can act on (printed as one line, no traceback)."""
+    """Base class: an error the user can act on (printed as one line, no traceback).
+
+    ``details``: more lines for the step's log (not printed), e.g. every other fatal finding
+    that the one-line message counts."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.details: list[str] = []
+
+
+class HepatrialWarning(UserWarning):
+    """Something the user should know that does not stop the step (e.g. a character no bundled
+    font can draw): :func:`hepatrial.cli.run_step` writes it as a ``WARNING:`` line to stderr and
+    to the step's log."""
 
 
 class DataContractError(HepatrialError):

@@ -1,32 +1,50 @@
 # Shared helpers: the study config, the cut, and the paths every rule uses.
+import os
 import sys
 from pathlib import Path
 
 from hepatrial.config import cut_date, load_study
 from hepatrial.contract import DOMAINS
-from hepatrial.errors import HepatrialError
+from hepatrial.errors import ConfigError, HepatrialError
+from hepatrial.ingest.read import check_path, cut_listing
 
 try:
+    # Paths resolved ("<cut>/sub/.." is the cut itself) and checked before anything is planned: an
+    # empty cut folder, a path Snakemake would read as a pattern, a file name that is not text.
+    for _key in ("study", "results_dir", "reports_dir"):
+        check_path(config[_key], f"config {_key}")
+    CUT_DIR, CUT_DOMAIN_FILES, CUT_OTHER_FILES = cut_listing(config["cut"])
     STUDY = load_study(config["study"])
     if config.get("previous_cut"):  # the run's previous cut overrides the study config's
         STUDY["previous_cut"] = config["previous_cut"]
-    CUT_DATE = cut_date(STUDY, config["cut"])
+    CUT_DATE = cut_date(STUDY, CUT_DIR)
+    STUDY_ID = STUDY["study"]["id"]
+    CUT = CUT_DIR.name
+    RES = f"{config['results_dir']}/{STUDY_ID}/{CUT}"
+    REP = f"{config['reports_dir']}/{STUDY_ID}/{CUT}"
+    for _dir, _root in ((RES, "results_dir"), (REP, "reports_dir")):
+        check_path(_dir, "output folder")
+        if Path(os.path.realpath(_dir)).parent.parent != Path(os.path.realpath(config[_root])):
+            raise ConfigError(f"the study id {STUDY_ID!r} and the cut folder name {CUT!r} must be "
+                              f"plain names: outputs would go to {os.path.realpath(_dir)}, "
+                              f"outside {config[_root]}/<study>/<cut>")
 except HepatrialError as exc:
-    sys.exit(f"ERROR: {exc}")
+    sys.exit(f"ERROR: {' '.join(str(exc).split())}")
 
-STUDY_ID = STUDY["study"]["id"]
-CUT = Path(config["cut"]).name
-RES = f"{config['results_dir']}/{STUDY_ID}/{CUT}"
-REP = f"{config['reports_dir']}/{STUDY_ID}/{CUT}"
 SDTM_DOMAINS = [d.lower() for d in DOMAINS]
 
 
 def cut_files():
-    """Every file of the data cut, so that a changed input reruns the DAG."""
-    folder = Path(config["cut"])
-    if not folder.is_dir():
-        sys.exit(f"ERROR: data cut folder {folder} does not exist")
-    return sorted(str(p) for p in folder.iterdir() if p.is_file())
+    """The domain files of the data cut, so that a changed input reruns the DAG. The cut's other
+    files are not inputs (ingest does not read them): their names reach the ingest rule as a
+    parameter, as data, never as file patterns."""
+    return [str(p) for p in CUT_DOMAIN_FILES]
+
+
+def cut_other_files(wildcards):
+    """The names of the cut's files that are not domains: a function, so that Snakemake takes them
+    as data (a params string would be read as a pattern: notes{v2}.txt)."""
+    return CUT_OTHER_FILES
 
 
 def sdtm(domain):

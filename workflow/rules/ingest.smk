@@ -11,6 +11,8 @@ rule ingest:
         exclusions=f"{RES}/validation/exclusions.csv",
     params:
         cut_date=str(CUT_DATE),
+        cut_dir=str(CUT_DIR),
+        other_files=cut_other_files,  # names only, as data: a change reruns ingest (params trigger)
     log:
         f"{RES}/logs/ingest.log",
     script:

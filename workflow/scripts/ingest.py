@@ -4,6 +4,6 @@ from hepatrial.cli import run_step
 from hepatrial.ingest import ingest_cut
 
 sm = snakemake  # noqa: F821
-run_step(ingest_cut, Path(sm.input.cut[0]).parent, sm.input.study, Path(sm.output.sdtm[0]).parent,
+run_step(ingest_cut, sm.params.cut_dir, sm.input.study, Path(sm.output.sdtm[0]).parent,
          Path(sm.output.findings).parent, cut=sm.params.cut_date,
-         log=sm.log[0])
+         failure_dir=Path(sm.log[0]).parent, log=sm.log[0])

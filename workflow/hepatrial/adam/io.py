@@ -1,6 +1,7 @@
 """Write ADaM datasets as Parquet and as SAS transport v5 (XPT), the format sponsors submit.
 
-XPT v5 limits names to 8 characters, labels to 40 and character values to 200 bytes; dates are
+XPT v5 limits names to 8 characters, labels to 40 and character values to 200 bytes (longer text is
+cut to its first 200 bytes at a character boundary, flagged at ingest); dates are
 written as SAS dates with format DATE9. Rows are written in the dataset's own sort order, so the
 same input gives byte-identical files.
 """
@@ -47,6 +48,7 @@ LABELS = {
 
 
 XPT_CHUNK_ROWS = 100_000  # rows encoded at a time: bounds the memory of the XPT writer
+XPT_MAX_BYTES = 200  # SAS transport v5: a character variable holds at most 200 bytes
 _HEADER_END = b"HEADER RECORD*******OBS"
 _SAS_EPOCH_OFFSET = 3653  # days from 1960-01-01 (SAS) to 1970-01-01 (polars Date)
 _IBM_SAFE = (1e-70, 1e70)  # magnitudes converted exactly; anything else goes through readstat
@@ -80,6 +82,21 @@ def _xpt_frame(df: pl.DataFrame) -> tuple["pd.DataFrame", dict[str, str]]:
             pdf[name] = pd.Series(obj, dtype=object, index=pdf.index)
             fmt[name] = "DATE9"
     return pdf, fmt
+
+
+def cap_text_bytes(df: pl.DataFrame, limit: int = XPT_MAX_BYTES) -> pl.DataFrame:
+    """Every text value cut to at most ``limit`` bytes of UTF-8, at a character boundary (the XPT
+    v5 limit; ingest flags each such value with the finding ``TEXT_TRUNCATED_XPT``). Only the long
+    values are touched; the Parquet copy keeps them whole."""
+    out = []
+    for name, dtype in df.schema.items():
+        if dtype != pl.Utf8 or (df[name].str.len_bytes().max() or 0) <= limit:
+            continue
+        s = df[name]
+        idx = (s.str.len_bytes() > limit).arg_true()
+        cut = [v.encode("utf-8")[:limit].decode("utf-8", "ignore") for v in s.gather(idx).to_list()]
+        out.append(s.scatter(idx, pl.Series(cut, dtype=pl.Utf8)))
+    return df.with_columns(out) if out else df
 
 
 def _write_xpt_pyreadstat(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> None:
@@ -307,6 +324,7 @@ def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = N
     long = [c for c in df.columns if len(c) > 8]
     if long or len(name) > 8:
         raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
+    df = cap_text_bytes(df)
     if not _write_xpt_fast(df, xpt, name, label):
         _write_xpt_pyreadstat(df, xpt, name, label)
     stamp_xpt(xpt)

@@ -4,6 +4,8 @@
 Denominators are the subjects of the population in the arm (safety: SAFFL by actual arm).
 A subject counts once per category however many events; ``n_events`` counts events.
 
+- ``AE_INCIDENCE``: TEAEs, ``paramcd`` ``<SOC>`` and ``<SOC>|<PT>`` (an uncoded SOC or PT reads
+  ``Uncoded``); ``n_subjects``, ``pct``, ``n_events``.
 - ``AE_GRADE``: treatment-emergent AEs by worst CTCAE grade per subject. ``paramcd`` ``ANY`` (any
   TEAE), ``<SOC>`` and ``<SOC>|<PT>``; stats ``n_grade<g>`` and ``pct_grade<g>`` (g = 1..5, the
   subject's worst grade in the category), ``n_grade_missing`` (no grade recorded), ``n_any`` and
@@ -75,18 +77,19 @@ def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, population
         for arm in arms:
             n_subj, n_ev = c.get(arm, (0, 0))
             emit("AE_OVERVIEW", code, arm, n_subj, n_ev, f"subjects with {label}; % of {population} in arm")
-    soc = _counts(ae.filter(pl.col("AEBODSYS").is_not_null()), ["AEBODSYS"])
-    for arm, name, n_subj, n_ev in soc.sort(["AEBODSYS", "ARM"]).iter_rows():
-        emit("AE_INCIDENCE", name, arm, n_subj, n_ev, "TEAE by system organ class")
-    pt = _counts(ae.filter(pl.col("AEDECOD").is_not_null()), ["AEBODSYS", "AEDECOD"])
-    for arm, socname, name, n_subj, n_ev in pt.sort(["AEBODSYS", "AEDECOD", "ARM"]).iter_rows():
-        emit("AE_INCIDENCE", name, arm, n_subj, n_ev, f"TEAE by preferred term; SOC: {socname or ''}")
+    # SOC rows (paramcd the SOC) and PT rows keyed by SOC and PT (paramcd "SOC|PT", as AE_GRADE and
+    # SAE_INCIDENCE): a PT coded under two SOCs gives two rows, never one key twice.
+    cats = _categories(ae).filter(pl.col("_CAT") != "ANY")
+    for arm, cat, n_subj, n_ev in _counts(cats, ["_CAT"]).sort(["_CAT", "ARM"]).iter_rows():
+        emit("AE_INCIDENCE", cat, arm, n_subj, n_ev, PT_METHOD if "|" in cat else SOC_METHOD)
     rows += _grade_rows(ae, denom, population, arms)
     rows += _sae_rows(ae, denom, population, arms)
     return ard_rows(rows)
 
 
 GRADES = (1, 2, 3, 4, 5)
+SOC_METHOD = "TEAE by system organ class"
+PT_METHOD = "TEAE by system organ class and preferred term (paramcd SOC|PT)"
 
 
 def _categories(ae: pl.DataFrame) -> pl.DataFrame:

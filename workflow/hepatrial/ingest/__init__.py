@@ -16,21 +16,54 @@ from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
                                   flag_partial_dates)
-from hepatrial.ingest.findings import Findings
-from hepatrial.ingest.read import has_bom, locate_domains, read_domain
+from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
+from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
 
 ALL_DOMAINS = tuple(DOMAINS)
 
 
+def _finding_line(r: dict) -> str:
+    where = ", ".join(f"{k} {r[k]}" for k in ("file", "row", "column") if r[k] is not None)
+    value = r["value"] if r["value"] is None or len(r["value"]) <= 80 else r["value"][:80] + "..."
+    return f"{r['severity']} {r['rule']}: {where}: {r['message']}: value {value!r}"
+
+
 def _raise_first_fatal(findings: Findings) -> None:
+    """Stop on the first FATAL finding; the one-line message counts the others, and every one of
+    them is in the error's details (the step's log)."""
     fatal = findings.fatal()
     if fatal.height:
         r = fatal.row(0, named=True)
-        more = f" ({fatal.height - 1} more fatal finding(s) in the log)" if fatal.height > 1 else ""
-        raise DataContractError(f"{r['message']}: value {r['value']!r}{more}", file=r["file"], row=r["row"],
-                                column=r["column"])
+        more = (f" ({fatal.height - 1} more fatal finding(s), each listed in the log)"
+                if fatal.height > 1 else "")
+        exc = DataContractError(f"{r['message']}: value {r['value']!r}{more}", file=r["file"],
+                                row=r["row"], column=r["column"])
+        exc.details = [f"{fatal.height} fatal finding(s):",
+                       *(_finding_line(x) for x in fatal.iter_rows(named=True))]
+        raise exc
+
+
+def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
+    """A preferred term coded under more than one system organ class (MedDRA gives each PT one
+    primary SOC): a WARNING per PT at its first row under its second SOC. The events are counted
+    under the SOC they carry (AE incidence rows are keyed by SOC and PT)."""
+    if ae.height == 0 or "AEBODSYS" not in ae.columns:
+        return
+    coded = ae.filter(pl.col("AEDECOD").is_not_null() & pl.col("AEBODSYS").is_not_null())
+    socs = pl.col("AEBODSYS").unique(maintain_order=True).alias("_socs")
+    multi = (coded.group_by("AEDECOD").agg(socs)
+             .filter(pl.col("_socs").list.len() > 1).sort("AEDECOD"))
+    for pt, socs in multi.iter_rows():
+        hit = (pl.col("AEDECOD") == pt) & (pl.col("AEBODSYS") == socs[1])
+        first = coded.filter(hit).row(0, named=True)
+        findings.add("WARNING", "AE", file, "MEDDRA_PT_MULTI_SOC",
+                     f"preferred term {pt!r} is coded under {len(socs)} system organ classes "
+                     f"{sorted(socs)}; counted under each as coded (first row under the second "
+                     "SOC)",
+                     row=int(first["SRCROW"]), usubjid=first.get("USUBJID"), column="AEBODSYS",
+                     value=first["AEBODSYS"])
 
 
 def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tuple[dict, dict, dict]:
@@ -43,12 +76,21 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
     for dom in sorted(set(located) - set(DOMAINS)):
         findings.add("INFO", dom, located[dom].name, "DOMAIN_NOT_USED",
                      "domain is not part of the contract; not read")
+    used = {p.name for p in located.values()}
+    for p in sorted(Path(cut_dir).iterdir()):
+        if p.is_file() and p.name not in used:
+            findings.add("INFO", "", p.name, "FILE_NOT_USED",
+                         "not a domain file (.csv, .parquet or .xpt); not read")
     frames, files, rows_in = {}, {}, {}
     for dom, spec in DOMAINS.items():
         if dom in located:
             path = located[dom]
             df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
             files[dom], rows_in[dom] = path.name, df.height
+            for col in typed_date_columns(path):
+                findings.add("INFO", dom, path.name, "DATE_TYPED_COLUMN",
+                             "column stored as a date/datetime type; read as ISO 8601 text",
+                             column=col)
             if has_bom(path):
                 findings.add("INFO", dom, path.name, "BOM_REMOVED", "file starts with a UTF-8 byte-order mark; removed")
             if df.height == 0:
@@ -69,6 +111,8 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
             df = check_rs_values(df, path.name, findings)
         elif dom == "QS":
             df = check_qs_values(df, path.name, findings)
+        elif dom == "AE":
+            check_meddra(df, files[dom], findings)
         frames[dom] = df
     _raise_first_fatal(findings)
     return frames, files, rows_in
@@ -95,23 +139,34 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
 
 
 def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
-               validation_dir: str | Path, cut: str | None = None) -> dict[str, pl.DataFrame]:
+               validation_dir: str | Path, cut: str | None = None,
+               failure_dir: str | Path | None = None) -> dict[str, pl.DataFrame]:
     """Run the ingest step and write its outputs. Returns the clean domains.
 
     ``cut`` is the data cut date (ISO); by default the study config's ``cut_date`` or the cut
-    folder's name.
+    folder's name. ``failure_dir``: where ``findings.csv`` goes when a fatal problem stops the step
+    (Snakemake removes a failed job's outputs, so not beside them; the workflow passes the log
+    folder); the error message names it.
     """
     import datetime as dt
 
     cfg = study if isinstance(study, dict) else load_study(study)
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
-    frames, files, rows_in = read_and_validate(cut_dir, cfg, findings)
-    frames, excl1 = exclude_unknown_subjects(frames, files, findings)
-    frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
-    cross_checks(frames, files, DOMAINS, findings)
-    check_windows(frames, files, cfg, findings)
-    flag_partial_dates(frames, files, DOMAINS, findings)
+    stale = Path(failure_dir) / "findings.csv" if failure_dir else None
+    try:
+        frames, files, rows_in = read_and_validate(cut_dir, cfg, findings)
+        frames, excl1 = exclude_unknown_subjects(frames, files, findings)
+        frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
+        cross_checks(frames, files, DOMAINS, findings)
+        check_windows(frames, files, cfg, findings)
+        flag_partial_dates(frames, files, DOMAINS, findings)
+    except DataContractError as exc:
+        if stale is not None:  # the outputs are removed on failure: the findings go beside the log
+            _write_failure_findings(findings, exc, stale)
+            if exc.details:  # a stop on fatal findings: say where all of them are
+                exc.args = (f"{exc.args[0]} (all findings: {stale})",)
+        raise
     exclusions = (pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA)
                   .sort(["domain", "row"]))
     acct = accounting(rows_in, frames, exclusions, files)
@@ -124,4 +179,23 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     findings.frame().write_csv(validation_dir / "findings.csv")
     acct.write_csv(validation_dir / "accounting.csv")
     exclusions.write_csv(validation_dir / "exclusions.csv")
+    if stale is not None:
+        stale.unlink(missing_ok=True)  # left by an earlier run that stopped
     return frames
+
+
+def _write_failure_findings(findings: Findings, exc: DataContractError, path: Path) -> None:
+    """findings.csv of a run that stopped: every finding so far, and the stopping error as a FATAL
+    row when it is not one of them (an error raised directly, such as an unknown unit)."""
+    df = findings.frame()
+    if df.filter(pl.col("severity") == "FATAL").height == 0:
+        msg = str(exc.args[0])
+        where = (("file", exc.file), ("row", exc.row), ("column", exc.column))
+        prefix = ", ".join(f"{k} {v}" for k, v in where if v is not None)
+        msg = msg[len(prefix) + 2:] if prefix and msg.startswith(prefix + ": ") else msg
+        row = pl.DataFrame([{"severity": "FATAL", "domain": None, "file": exc.file, "row": exc.row,
+                             "USUBJID": None, "column": exc.column, "value": None, "rule": "STOP",
+                             "message": msg}], schema=FINDING_SCHEMA)
+        df = pl.concat([row, df], how="vertical")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.write_csv(path)

@@ -7,13 +7,76 @@ file, header excluded) is added so every later row can be traced back to its sou
 
 from __future__ import annotations
 
+import os
+import unicodedata
 from pathlib import Path
 
 import polars as pl
 
+from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
 
+DOMAIN_NAMES = frozenset(DOMAINS)
+
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".xpt": "xpt"}
+
+
+def _odd_name(name: str) -> str | None:
+    """Why a file or folder name cannot be handled, or None: not valid UTF-8 (a byte Python could
+    not decode), or a control character (a line break in a name would break every listing)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    bad = [c for c in name if unicodedata.category(c) == "Cc"]
+    if bad:
+        return f"holds the control character U+{ord(bad[0]):04X}"
+    return None
+
+
+def check_path(path: str | Path, what: str) -> Path:
+    """``path`` made absolute with ``..`` and links resolved. Snakemake reads ``{...}`` in a path as
+    a wildcard and cannot take control characters: such a path is refused, naming ``what``."""
+    raw = str(path)
+    reason = _odd_name(raw) or ("holds '{' or '}', which Snakemake reads as a wildcard"
+                                if "{" in raw or "}" in raw else None)
+    if reason:
+        raise DataContractError(f"{what} {raw!r} {reason}; rename it")
+    resolved = Path(os.path.realpath(raw))
+    reason = _odd_name(str(resolved)) or ("holds '{' or '}', which Snakemake reads as a wildcard"
+                                          if "{" in str(resolved) or "}" in str(resolved) else None)
+    if reason:
+        raise DataContractError(
+            f"{what} {raw!r} resolves to {str(resolved)!r}, which {reason}; rename it")
+    return resolved
+
+
+def cut_listing(cut_dir: str | Path) -> tuple[Path, list[Path], list[str]]:
+    """Check a data cut folder before anything is planned: (the folder resolved, its domain files,
+    the names of its other files).
+
+    Domain files (``<domain>.csv|.parquet|.xpt`` of a contract domain) are what ingest reads and
+    what Snakemake watches; the other files are passed on as names only, as data, never as file
+    patterns (a name like ``notes{v2}.txt`` is fine). An absent or empty folder, or a file name
+    that is not valid UTF-8 or holds a control character, is an error."""
+    folder = check_path(cut_dir, "data cut folder")
+    if not folder.is_dir():
+        raise DataContractError(f"data cut folder {cut_dir} does not exist")
+    if folder.name in ("", ".", ".."):
+        raise DataContractError(f"data cut folder {cut_dir} resolves to {folder}, which has no "
+                                "name to file the results under")
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    if not files:
+        raise DataContractError(f"data cut folder {folder} holds no files: expected the domains "
+                                f"(dm.csv, ds.csv, ex.csv, lb.csv, ae.csv, ...)")
+    for p in files:
+        reason = _odd_name(p.name)
+        if reason:
+            raise DataContractError(f"file name {p.name!r} in data cut folder {folder} {reason}; "
+                                    "rename or remove the file", file=ascii(p.name))
+    domains = [p for p in files if p.suffix.lower() in FORMATS and p.stem.upper() in DOMAIN_NAMES]
+    others = [p.name for p in files if p not in domains]
+    return folder, domains, others
 
 
 def locate_domains(cut_dir: str | Path) -> dict[str, Path]:
@@ -99,6 +162,11 @@ def _to_text(df: pl.DataFrame) -> pl.DataFrame:
                          .when(pl.col(name) == pl.col(name).round(0))
                          .then(pl.col(name).cast(pl.Int64, strict=False).cast(pl.Utf8))
                          .otherwise(pl.col(name).cast(pl.Utf8)).alias(name))
+        elif dtype == pl.Date:  # ISO 8601, as a CSV export would write it
+            exprs.append(pl.col(name).dt.to_string("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):  # ISO 8601 with "T" (polars' own text has a space)
+            fmt = "%Y-%m-%dT%H:%M:%S" + ("%:z" if dtype.time_zone else "")
+            exprs.append(pl.col(name).dt.to_string(fmt))
         else:
             exprs.append(pl.col(name).cast(pl.Utf8))
     return df.select(exprs)
@@ -125,6 +193,18 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     df = _to_text(df)
     return df.with_columns(pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
                            for c in df.columns)
+
+
+def typed_date_columns(path: Path) -> list[str]:
+    """Columns of a Parquet file stored as Date or Datetime (names upper-cased)."""
+    if path.suffix.lower() != ".parquet":
+        return []
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception:  # unreadable: read_domain says so  # noqa: BLE001
+        return []
+    return [n.strip().upper() for n, t in schema.items()
+            if t == pl.Date or isinstance(t, pl.Datetime)]
 
 
 def has_bom(path: Path) -> bool:

@@ -85,6 +85,13 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
     findings.add_rows(unknown_lloq.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")), "WARNING",
                       "LB", file, "LB_LLOQ_UNKNOWN", "below the limit of quantitation with no limit given "
                       "(set labs.lloq for the test); no numeric value", column="LBORRES")
+    # 1e400, inf: parsed as an infinite float, which no score, model or table can use
+    nonfinite = pl.col("_val").is_not_null() & ~pl.col("_val").is_finite()
+    findings.add_rows(lb.filter(nonfinite).with_columns(pl.col("_val_txt").alias("LBORRES")),
+                      "ERROR", "LB", file, "NOT_NUMERIC",
+                      "value is not a finite number; treated as missing", column="LBORRES")
+    lb = lb.with_columns(pl.when(nonfinite).then(None).otherwise(pl.col(c)).alias(c)
+                         for c in ("_val", "_val_txt"))
     lb = lb.join(_conversion_table(), on=["LBTESTCD", "_ukey"], how="left")
     known = pl.col("LBTESTCD").is_in(list(LAB_UNITS))
     has_value = pl.col("_val_txt").is_not_null()
@@ -112,8 +119,16 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
                      row=r["SRCROW"], column="LBORRESU", value=r["_unit"])
     factor = pl.when(known).then(pl.col("_factor")).otherwise(1.0)
     std_unit = pl.when(known).then(pl.col("_stdu")).otherwise(pl.col("_unit"))
-    rng = [pl.col(c).cast(pl.Float64, strict=False) if c in lb.columns else pl.lit(None, pl.Float64)
-           for c in ("LBORNRLO", "LBORNRHI")]
+    rng = []
+    for c in ("LBORNRLO", "LBORNRHI"):
+        if c not in lb.columns:
+            rng.append(pl.lit(None, pl.Float64))
+            continue
+        num = pl.col(c).cast(pl.Float64, strict=False)
+        bad = num.is_not_null() & ~num.is_finite()
+        findings.add_rows(lb.filter(bad), "ERROR", "LB", file, "NOT_NUMERIC",
+                          "reference limit is not a finite number; treated as missing", column=c)
+        rng.append(pl.when(num.is_finite()).then(num))
     # Reference ranges are in the reported unit; with LBSTRESN given they are taken as standard.
     lb = lb.with_columns(
         (pl.col("_val") * factor).alias("LBSTRESN"),

@@ -12,7 +12,8 @@ import warnings
 
 import polars as pl
 
-from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_PARTIAL, MISSING_TOKENS, NON_ARM_VALUES,
+from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_OFFSET, ISO_PARTIAL, MISSING_TOKENS,
+                                NON_ARM_VALUES,
                                 QS_ITEMS, RS_TERMS, DomainSpec)
 from hepatrial.ingest.findings import Findings
 
@@ -30,10 +31,14 @@ def _pandera():
 RULES: dict[str, tuple[str, str, str]] = {
     "USUBJID_MISSING": ("FATAL", "stop", "USUBJID is missing"),
     "USUBJID_DUPLICATE": ("FATAL", "stop", "duplicate USUBJID in DM (one row per subject)"),
-    "DATE_NOT_ISO": ("FATAL", "stop", "date is not ISO 8601 (YYYY-MM-DD or YYYY-MM-DDThh:mm)"),
+    "DATE_NOT_ISO": ("FATAL", "stop", ("date is not ISO 8601 (YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss], "
+                                       "a time optionally with a UTC offset Z or +hh:mm)")),
     "DATE_PARTIAL_NOT_ALLOWED": ("FATAL", "stop", "partial date where the contract allows none"),
-    "DATE_IMPOSSIBLE": ("FATAL", "stop", "not a calendar date"),
-    "NOT_NUMERIC": ("ERROR", "set missing", "value is not a number; treated as missing"),
+    "DATE_IMPOSSIBLE": ("FATAL", "stop", ("not a calendar date or not a time of day (hour 00-23, "
+                                          "minute and second 00-59, offset at most 14:00)")),
+    "NOT_NUMERIC": ("ERROR", "set missing", "value is not a finite number; treated as missing"),
+    "OUT_OF_RANGE": ("ERROR", "set missing",
+                     "value outside the contract's range; treated as missing"),
     "TERM_UNKNOWN": ("ERROR", "set missing", "value is not in the controlled terms; treated as missing"),
 }
 
@@ -48,17 +53,37 @@ def _partial_only(col: str) -> pl.Expr:
 
 
 def date_is_real(col: str) -> pl.Expr:
-    """True when a full date's YYYY-MM-DD part is a calendar date (partial dates: month 1-12)."""
+    """True when a full date's YYYY-MM-DD part is a calendar date (partial dates: month 1-12) and
+    its time part, when present, is a time of day: hour 00-23, minute 00-59, second 00-59, a UTC
+    offset of at most 14:00 with minutes 00-59."""
     c = pl.col(col)
     full = c.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).is_not_null()
     month = c.str.slice(5, 2).cast(pl.Int32, strict=False)
     partial = (c.str.len_chars() == 4) | ((c.str.len_chars() == 7) & month.is_between(1, 12))
     not_iso = ~c.str.contains(f"({ISO_FULL})|({ISO_PARTIAL})")  # reported by DATE_NOT_ISO instead
-    return c.is_null() | not_iso | pl.when(c.str.len_chars() >= 10).then(full).otherwise(partial)
+    time = c.str.extract(r"T(\d{2}):(\d{2})(?::(\d{2}))?", 0)
+    hh = c.str.extract(r"T(\d{2}):", 1).cast(pl.Int32, strict=False)
+    mi = c.str.extract(r"T\d{2}:(\d{2})", 1).cast(pl.Int32, strict=False)
+    ss = c.str.extract(r"T\d{2}:\d{2}:(\d{2})", 1).cast(pl.Int32, strict=False)
+    oh = c.str.extract(r"T[\d:.]+[+-](\d{2})", 1).cast(pl.Int32, strict=False)
+    om = c.str.extract(r"T[\d:.]+[+-]\d{2}:?(\d{2})$", 1).cast(pl.Int32, strict=False)
+    offset_ok = ((oh.is_null() | ((oh * 60 + om.fill_null(0)) <= 14 * 60))
+                 & (om.is_null() | om.is_between(0, 59)))
+    clock = (time.is_null()
+             | (hh.is_between(0, 23) & mi.is_between(0, 59) & (ss.is_null() | ss.is_between(0, 59))
+                & offset_ok))
+    dated = pl.when(c.str.len_chars() >= 10).then(full & clock).otherwise(partial)
+    return c.is_null() | not_iso | dated
 
 
 def _is_number(col: str) -> pl.Expr:
     return pl.col(col).is_null() | pl.col(col).cast(pl.Float64, strict=False).is_finite().fill_null(False)
+
+
+def _in_range(col: str, lo: float, hi: float) -> pl.Expr:
+    """True unless the value is a number outside [lo, hi] (a non-number is NOT_NUMERIC's)."""
+    x = pl.col(col).cast(pl.Float64, strict=False)
+    return (x.is_null() | ~x.is_finite() | x.is_between(lo, hi)).fill_null(True)
 
 
 def _check(expr_fn, name: str) -> "pa.Check":
@@ -90,6 +115,8 @@ def build_schema(spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[
         add(d, _check(date_is_real, "DATE_IMPOSSIBLE"))
     for n in spec.numeric:
         add(n, _check(_is_number, "NOT_NUMERIC"))
+    for n, (lo, hi) in spec.ranges.items():
+        add(n, _check(lambda k, lo=lo, hi=hi: _in_range(k, lo, hi), "OUT_OF_RANGE"))
     for col, terms in allowed.items():
         add(col, _check(lambda k, t=terms: pl.col(k).is_null() | pl.col(k).is_in(list(t)), "TERM_UNKNOWN"))
     return pa.DataFrameSchema(cols, strict=False)
@@ -235,6 +262,9 @@ def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: dict,
                            on="pos", how="left")
         for (rule, column), grp in fails.group_by(["rule", "column"], maintain_order=True):
             sev, _action, msg = RULES[rule]
+            if rule == "OUT_OF_RANGE":
+                lo, hi = spec.ranges[column]
+                msg = f"value outside the contract's range [{lo:g}, {hi:g}]; treated as missing"
             vals = df.select("SRCROW", column).join(grp.select("SRCROW"), on="SRCROW", how="semi")
             rows = grp.join(vals, on="SRCROW", how="left")
             findings.add_rows(rows, sev, spec.name, file, rule, msg, column=column)
@@ -242,7 +272,64 @@ def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: dict,
                 bad = grp["SRCROW"].implode()
                 df = df.with_columns(pl.when(pl.col("SRCROW").is_in(bad)).then(None)
                                      .otherwise(pl.col(column)).alias(column))
+    check_offsets(df, spec, file, findings)
+    check_text(df, spec.name, file, findings)
     return df
+
+
+def check_offsets(df: pl.DataFrame, spec: DomainSpec, file: str, findings: Findings) -> None:
+    """An INFO finding per date column holding times with a UTC offset: kept as written, and the
+    date as written (the record's local date) is the one used."""
+    masks = {d: pl.col(d).str.contains(ISO_OFFSET) for d in spec.dates if d in df.columns}
+    for col, (n, pos) in _first_hits(df, masks).items():
+        findings.add("INFO", spec.name, file, "DATE_TZ_OFFSET",
+                     f"{n} value(s) carry a UTC offset; kept as written, the date as written "
+                     "(local) is used (first at this row)", row=int(df["SRCROW"][pos]), column=col,
+                     value=df[col][pos],
+                     usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+
+
+XPT_MAX_BYTES = 200  # SAS transport v5: a character variable holds at most 200 bytes
+
+
+def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> None:
+    """Text the outputs cannot carry in full, one WARNING finding per column (first row, count):
+
+    - ``TEXT_TRUNCATED_XPT``: longer than 200 bytes (UTF-8); the SAS transport (XPT v5) copies of
+      the ADaM datasets hold its first 200 bytes (Parquet, the ARD and the CSV listings keep it
+      whole; the RTF/HTML/PDF listings show the start with a marker);
+    - ``GLYPH_MISSING``: characters that no bundled font can draw (printed blank in the PDF reports
+      and figures)."""
+    from hepatrial.fonts import describe, missing_glyphs
+
+    text = [c for c, t in df.schema.items() if t == pl.Utf8]
+    if not text or df.height == 0:
+        return
+    masks = {c: pl.col(c).str.len_bytes() > XPT_MAX_BYTES for c in text}
+    for col, (n, pos) in _first_hits(df, masks).items():
+        longest = df[col].str.len_bytes().max()
+        findings.add("WARNING", domain, file, "TEXT_TRUNCATED_XPT",
+                     f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest {longest}); the SAS "
+                     f"transport (XPT v5) copies hold the first {XPT_MAX_BYTES} bytes (first at "
+                     "this row)",
+                     row=int(df["SRCROW"][pos]), column=col, value=df[col][pos][:80],
+                     usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+    for col in text:
+        # only non-ASCII values can hold a character the fonts lack; each distinct value once
+        odd = df.filter(pl.col(col).str.len_bytes() != pl.col(col).str.len_chars())
+        if odd.height == 0:
+            continue
+        chars = missing_glyphs(odd[col].unique().to_list())
+        if not chars:
+            continue
+        has = pl.any_horizontal([pl.col(col).str.contains(ch, literal=True) for ch in chars[:20]])
+        first = odd.filter(has).row(0, named=True)
+        findings.add("WARNING", domain, file, "GLYPH_MISSING",
+                     f"{len(chars)} character(s) no bundled font can draw (printed blank in the "
+                     f"PDF reports and figures): {describe(chars)} (first at this row)",
+                     row=int(first["SRCROW"]), column=col, value=first[col][:80],
+                     usubjid=first.get("USUBJID"))
+
 
 
 def check_arms(dm: pl.DataFrame, cfg: dict, file: str, findings: Findings) -> pl.DataFrame:

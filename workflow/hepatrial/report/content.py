@@ -458,7 +458,10 @@ def listing_table(title: str, df: pl.DataFrame, with_arm: bool, names: dict[str,
     if df.height == 0:
         return Para(f"{title}: none in this cut.")
     cols = [c for c in names if c in df.columns and (with_arm or c != "arm")]
-    rows = [["" if r[c] is None else str(r[c]) for c in cols] for r in df.select(cols).iter_rows(named=True)]
+    from hepatrial.tlf.tables import clip_text  # long source text shows its start and a marker
+
+    rows = [["" if r[c] is None else clip_text(str(r[c])) for c in cols]
+            for r in df.select(cols).iter_rows(named=True)]
     return Table(f"{title} ({df.height} records)", [names[c] for c in cols], rows)
 
 

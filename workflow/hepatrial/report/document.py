@@ -20,6 +20,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hepatrial.errors import HepatrialWarning
+from hepatrial.fonts import FAMILIES, describe, link_font_dir, missing_glyphs
+
 
 @dataclass
 class Para:
@@ -237,7 +240,7 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
     t = [
         f"#set document(title: {_s(doc.kind + ' DSMB report ' + doc.study_id + ' ' + doc.cut_date)}, "
         f"author: (\"hepatrial\",), date: none)",
-        "#set text(font: \"DejaVu Sans\", size: 8.5pt, fallback: true)",
+        f"#set text(font: ({', '.join(_s(f) for f in FAMILIES)}), size: 8.5pt, fallback: true)",
         "#set page(paper: \"a4\", flipped: false, margin: (top: 2.2cm, bottom: 2cm, x: 1.6cm),",
         f"  header: context block(width: 100%, fill: {colour}, inset: 5pt, text(fill: white, weight: \"bold\", "
         f"size: 8pt, {_s(doc.band)} + h(1fr) + [page #counter(page).display() of "
@@ -297,12 +300,44 @@ def to_pdf(doc: Document, out: str | Path) -> None:
                     names[id(b)] = name
         src = Path(tmp, "report.typ")
         src.write_text(to_typst(doc, names), encoding="utf-8")
-        pdf = typst.compile(str(src), root=tmp, ignore_system_fonts=True, format="pdf")
+        fonts = link_font_dir(Path(tmp, "fonts"))  # the project's own fonts, never the machine's
+        pdf = typst.compile(str(src), root=tmp, font_paths=[str(fonts)], ignore_system_fonts=True,
+                            format="pdf")
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_bytes(pdf)
 
 
+def document_texts(doc: Document):
+    """Every string the document prints (titles, paragraphs, cells, notes, the control lines)."""
+    yield from (doc.title, doc.band, doc.stamp, doc.audience, *doc.control_lines())
+    for s in doc.sections:
+        yield s.title
+        for b in s.blocks:
+            if isinstance(b, Para):
+                yield b.text
+            elif isinstance(b, Table):
+                yield from (b.title, b.note, b.population, *b.columns)
+                for r in b.rows:
+                    yield from (str(c) for c in r)
+            elif isinstance(b, Figure):
+                yield from (b.title, b.note)
+
+
+def warn_missing_glyphs(doc: Document) -> list[str]:
+    """A :class:`HepatrialWarning` naming the characters of ``doc`` that the bundled fonts cannot
+    draw (they would print blank). Returns those characters."""
+    import warnings
+
+    chars = missing_glyphs(document_texts(doc))
+    if chars:
+        warnings.warn(HepatrialWarning(
+            f"{doc.kind.lower()} DSMB report: {len(chars)} character(s) have no glyph in the "
+            f"bundled fonts ({', '.join(FAMILIES)}) and print blank: {describe(chars)}"), stacklevel=2)
+    return chars
+
+
 def write_document(doc: Document, html_out: str | Path, pdf_out: str | Path) -> None:
+    warn_missing_glyphs(doc)
     Path(html_out).parent.mkdir(parents=True, exist_ok=True)
     Path(html_out).write_text(to_html(doc), encoding="utf-8")
     to_pdf(doc, pdf_out)

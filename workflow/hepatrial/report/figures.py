@@ -1,5 +1,6 @@
 """Report figures as PNG bytes (matplotlib Agg), reproducible: fixed size and dpi, no metadata
-(``Software`` removed), fonts from matplotlib's bundled DejaVu Sans."""
+(``Software`` removed), fonts from matplotlib's bundled DejaVu Sans with the project's Noto Sans CJK
+SC subset as fallback (:mod:`hepatrial.fonts`); text is drawn as written (no mathtext)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-plt.rcParams.update({"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "hepatrial",
+from hepatrial.fonts import configure_matplotlib
+
+configure_matplotlib()
+plt.rcParams.update({"font.size": 9, "svg.hashsalt": "hepatrial",
                      "axes.spines.top": False, "axes.spines.right": False})
 POOLED_COLOUR = "#333333"
 SITE_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000")

@@ -28,10 +28,17 @@ class DsmbPaths:
     def previous_cut_files(self) -> list[str]:
         if not self.previous_cut:
             return []
+        from hepatrial.errors import HepatrialError
+        from hepatrial.ingest.read import cut_listing
+
         folder = Path(self.previous_cut)
         if not folder.is_dir():
             sys.exit(f"ERROR: previous_cut folder {folder} does not exist")
-        return sorted(str(p) for p in folder.iterdir() if p.is_file())
+        # the domain files only: other names are not read, and never reach Snakemake as patterns
+        try:
+            return [str(p) for p in cut_listing(folder)[1]]
+        except HepatrialError as exc:
+            sys.exit(f"ERROR: previous_cut: {' '.join(str(exc).split())}")
 
     def compare_outputs(self) -> dict[str, str]:
         return {k: f"{self.res}/dsmb/compare/{k}.parquet" for k in COMPARE_PARTS}

@@ -167,9 +167,11 @@ def summarise_enrolment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
     rows = []
     rand = select_population(adsl, study, "ITT").with_columns(pl.coalesce("RANDDT", "ORIGDT").alias("_ENRDT"))
     rand = rand.filter(pl.col("_ENRDT").is_not_null())
-    rand = rand.with_columns(pl.col("_ENRDT").dt.strftime("%Y-%m").alias("_MONTH"))
+    rand = rand.with_columns(pl.col("_ENRDT").dt.strftime("%Y-%m").alias("_MONTH"),
+                             # a subject with no site id counts under its own row, not nowhere
+                             pl.col("SITEID").cast(pl.Utf8).fill_null("(missing)").alias("SITEID"))
     months = sorted(rand["_MONTH"].unique().to_list())
-    sites = sorted(rand["SITEID"].cast(pl.Utf8).unique().to_list())
+    sites = sorted(rand["SITEID"].unique().to_list())
     for arm, df in _by_arm(rand).items():
         for site in [None, *sites]:
             d = df if site is None else df.filter(pl.col("SITEID").cast(pl.Utf8) == site)

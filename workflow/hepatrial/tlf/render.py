@@ -18,14 +18,38 @@ RTF_SINGLE_MAX = 100  # rows: a longer table is written in chunks of RTF_CHUNK_R
 RTF_CHUNK_ROWS = 50
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# a number, then any bracketed groups of numbers ("(-2.0, 0.3)", "(5.0%) [4]"): no letters, no "="
+# or "@" (a lone "-" is a placeholder, not a formula)
+_NUMBER = r"^([-+]|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?( [(\[][-+0-9.,% <>]*[)\]])*)$"
+
+
+def spreadsheet_safe(col: pl.Expr) -> pl.Expr:
+    """A cell a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, tab
+    or carriage return) gets a leading single quote (OWASP "CSV injection"), unless it is a number,
+    or a number followed by a bracketed part as the tables print them ("-0.5", "-1.2 (-2.0, 0.3)").
+    """
+    starts = pl.any_horizontal([col.str.starts_with(c) for c in FORMULA_START])
+    risky = (starts & ~col.str.contains(_NUMBER)).fill_null(False)
+    return pl.when(~risky).then(col).otherwise(pl.lit("'") + col)  # (keeps col's name)
+
+
 def write_csv(t: Table, path: str | Path) -> None:
-    """The body: columns ``group``, ``label`` and one per header; cells exactly as in the RTF and HTML."""
-    t.frame().write_csv(path)
+    """The body: columns ``group``, ``label`` and one per header; cells as in the RTF and HTML,
+    except that a text cell a spreadsheet would run as a formula starts with a single quote
+    (:func:`spreadsheet_safe`). These CSV files are for people; the ARD and ADaM stay exact."""
+    body = t.frame()
+    body.select(spreadsheet_safe(pl.col(c)).alias(c) for c in body.columns).write_csv(path)
+
+
+_LINE_BREAKS = dict.fromkeys(map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " ")
 
 
 def _rtf_text(s: str) -> str:
     # rtflite writes text verbatim: braces and backslashes would break the RTF group structure.
-    return s.replace("\\", "/").replace("{", "(").replace("}", ")")
+    # Line and paragraph separators in source text become spaces (rtflite measures the text with
+    # Pillow, whose layout fails on them: "raqm_layout() failed").
+    return s.replace("\\", "/").replace("{", "(").replace("}", ")").translate(_LINE_BREAKS)
 
 
 def _grouped(t: Table) -> bool:

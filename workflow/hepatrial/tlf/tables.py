@@ -517,25 +517,24 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
     arms = ard.arms + [POOLED]
     t = Table("ae_soc_pt", "Treatment-emergent adverse events by system organ class and preferred term",
               POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term", group_rows=False)
-    inc = ard.rows("AE_INCIDENCE", population=pop)
-    soc_rows = inc.filter(pl.col("method") == "TEAE by system organ class")
-    pt_rows = inc.filter(pl.col("method").str.starts_with("TEAE by preferred term; SOC: "))
 
-    def total(df, code):
-        v = df.filter((pl.col("paramcd") == code) & (pl.col("arm") == POOLED) & (pl.col("stat") == "n_subjects"))
-        return -(v["value"][0] if v.height else 0)
+    def add(group, code, indent):
+        cells = [_n_pct_e(ard, "AE_INCIDENCE", code, a, pop) for a in arms]
+        t.add(group, _pt_label(group, code), cells, indent)
 
-    socs = sorted(soc_rows["paramcd"].unique().to_list(), key=lambda s: (total(soc_rows, s), s))
-    for soc in socs:
-        t.add(soc, soc, [_n_pct_e(ard, "AE_INCIDENCE", soc, a, pop) for a in arms], 0)
-        pts = pt_rows.filter(pl.col("method") == f"TEAE by preferred term; SOC: {soc}")
-        for pt in sorted(pts["paramcd"].unique().to_list(), key=lambda s: (total(pts, s), s)):
-            t.add(soc, pt, [_n_pct_e(ard, "AE_INCIDENCE", pt, a, pop) for a in arms], 1)
+    _soc_pt_rows(t, ard, "AE_INCIDENCE", pop, arms, add)
     notes = ["n (%) [E]: subjects with at least one event (% of the safety population in the column) [events]. "
              "A subject counts once per system organ class and once per preferred term. Sorted by decreasing "
              "frequency in the Total column, then alphabetically."]
     return _finish(t, ard, rule, ["AE_INCIDENCE", "BIGN"], ["TEAE by system organ class and preferred term"]
-                   if socs else [], notes)
+                   if t.rows else [], notes)
+
+
+def _pt_label(soc: str, code: str) -> str:
+    """The row label of ``code``: the SOC itself, or the PT of ``SOC|PT`` (a PT may hold "|"),
+    clipped to :data:`LISTING_MAX_CHARS` characters with a marker (source text: a term of
+    megabytes would not fit a page, nor Pillow's measuring in the RTF writer)."""
+    return clip_text(code[len(soc) + 1:] if code.startswith(soc + "|") else code)
 
 
 def ae_period_note(study: dict) -> str:
@@ -575,7 +574,7 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
                                              for c in ard.rows("AE_GRADE")["paramcd"].unique().to_list())]
 
     def add(group, code, indent):
-        label = "Any TEAE" if code == "ANY" else code.split("|")[-1]
+        label = "Any TEAE" if code == "ANY" else _pt_label(group, code)
         t.add(group, label, [F.fmt_n_pct(ard.get("AE_GRADE", code, a, "n_any", pop),
                                          ard.get("AE_GRADE", code, a, "pct_any", pop)) for a in arms], indent)
         for g in grades:
@@ -601,7 +600,7 @@ def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
               POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term", group_rows=False)
 
     def add(group, code, indent):
-        label = "Any serious TEAE" if code == "ANY" else code.split("|")[-1]
+        label = "Any serious TEAE" if code == "ANY" else _pt_label(group, code)
         t.add(group, label, [_n_pct_e(ard, "SAE_INCIDENCE", code, a, pop) for a in arms], indent)
 
     if ard.has("SAE_INCIDENCE", paramcd="ANY"):
@@ -1151,10 +1150,25 @@ def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str
         "No deaths.")
 
 
+LISTING_MAX_CHARS = 200  # a listing cell longer than this shows its start and a marker
+
+
+def clip_text(text: str, limit: int = LISTING_MAX_CHARS) -> str:
+    """``text`` cut to ``limit`` characters with a marker saying how long it was (the ADaM datasets
+    keep it whole): a 10 MB reported term must not make a listing page, or its renderer, explode."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [truncated: {len(text)} characters, see ADaM]"
+
+
 def _finish_listing(t: Table, study: dict, cut: str, rule: str, sources: list[str], note: str,
                     empty: str) -> Table:
     """A listing's footnote and source line (the ADaM datasets it reads), and ``empty`` as its only row
-    when it has no records."""
+    when it has no records. Cells over :data:`LISTING_MAX_CHARS` characters are clipped with a
+    marker."""
+    for r in t.rows:
+        r.group, r.label = clip_text(r.group), clip_text(r.label)
+        r.cells = [clip_text(c) for c in r.cells]
     t.footnotes = [note]
     t.source = f"Source: {', '.join(sources)}; rule {rule}; data cut {cut}; study {study['study']['id']}."
     if not t.rows:

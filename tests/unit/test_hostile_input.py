@@ -1,0 +1,363 @@
+"""Hostile input, round two (issue 17): the pure functions behind each case of the corpus, and
+property tests feeding any text (any Unicode, control characters, very long) through them.
+
+The DAG-level checks are in tests/workflow/test_corpus.py (one case each) and
+tests/workflow/test_hostile_text.py (random AE terms and site ids through the DAG)."""
+
+from __future__ import annotations
+
+import csv
+
+import polars as pl
+import pytest
+import tinycut
+from hepatrial.adam.io import XPT_MAX_BYTES, cap_text_bytes
+from hepatrial.contract import DOMAINS
+from hepatrial.errors import DataContractError
+from hepatrial.fonts import covered, missing_glyphs
+from hepatrial.ingest import ingest_cut
+from hepatrial.ingest.findings import Findings
+from hepatrial.ingest.read import check_path, cut_listing
+from hepatrial.ingest.validate import date_is_real, validate_domain
+from hepatrial.tlf.render import spreadsheet_safe, write_csv
+from hepatrial.tlf.tables import LISTING_MAX_CHARS, Table, clip_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=400)
+LONG_TEXT = st.text(st.characters(codec="utf-8"), min_size=150, max_size=3000)
+
+
+# --- dates: the time part checked as a time, offsets accepted ------------------------------------
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("2023-09-13", True),
+        ("2023-09-13T09:30", True),
+        ("2023-09-13T23:59:59", True),
+        ("2023-09-13T09:30:15.123", True),
+        ("2023-09-13T09:30+08:00", True),
+        ("2023-09-13T09:30Z", True),
+        ("2023-09-13T09:30:00-0530", True),
+        ("2023-09-13T09:30+08", True),
+        ("2023-09-13T25:99", False),
+        ("2023-09-13T24:00", False),
+        ("2023-09-13T12:60", False),
+        ("2023-09-13T12:30:61", False),
+        ("2023-09-13T12:30+15:00", False),
+        ("2023-09-13T12:30+08:75", False),
+        ("2023-02-30", False),
+        ("2023-13", False),
+        ("2023", True),
+    ],
+)
+def test_date_is_real_checks_the_clock_and_the_offset(value, ok):
+    assert pl.DataFrame({"d": [value]}).select(date_is_real("d"))["d"][0] is ok
+
+
+def _validate(dom: str, rows: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    df = (
+        pl.DataFrame(rows, schema={k: pl.Utf8 for k in rows[0]})
+        .with_row_index("SRCROW", offset=1)
+        .with_columns(pl.col("SRCROW").cast(pl.Int64))
+    )
+    f = Findings()
+    cfg = {"strata": [], "column_map": {}}
+    out = validate_domain(df, DOMAINS[dom], f"{dom.lower()}.csv", cfg, f)
+    return out, f.frame()
+
+
+def test_offset_kept_as_written_with_an_info_finding_and_the_time_checked():
+    rows = [
+        dict(r, AESTDTC=d) for r, d in zip(tinycut._ae(), ["2024-01-11T08:00+08:00", "2024-02"])
+    ]
+    out, f = _validate("AE", rows)
+    assert out["AESTDTC"].to_list() == ["2024-01-11T08:00+08:00", "2024-02"]
+    assert f.filter(pl.col("rule") == "DATE_TZ_OFFSET")["row"].to_list() == [1]
+    rows[0]["AESTDTC"] = "2024-01-11T25:99"
+    _out, f = _validate("AE", rows)
+    assert f.filter(pl.col("severity") == "FATAL")["rule"].to_list() == ["DATE_IMPOSSIBLE"]
+
+
+def test_age_outside_the_contract_range_is_an_error_and_set_missing():
+    rows = [dict(r) for r in tinycut._dm()]
+    rows[0]["AGE"], rows[1]["AGE"], rows[2]["AGE"] = "-5", "121", "1e400"
+    out, f = _validate("DM", rows)
+    assert out["AGE"].to_list() == [None, None, None, "38"]
+    got = {
+        (r["row"], r["rule"]) for r in f.filter(pl.col("severity") == "ERROR").iter_rows(named=True)
+    }
+    assert got == {(1, "OUT_OF_RANGE"), (2, "OUT_OF_RANGE"), (3, "NOT_NUMERIC")}
+
+
+# --- ingest as a whole ---------------------------------------------------------------------------
+def _ingest(tmp_path, doms=None, **kw):
+    cut = tinycut.write_cut(tmp_path / "2024-06-30", doms)
+    study = tinycut.write_study(tmp_path / "study.yaml")
+    return ingest_cut(
+        cut, study, tmp_path / "sdtm", tmp_path / "validation", failure_dir=tmp_path / "logs", **kw
+    )
+
+
+def test_lab_result_1e400_is_not_numeric_and_missing(tmp_path):
+    doms = tinycut.domains()
+    doms["lb"][0]["LBORRES"] = "1e400"
+    doms["lb"][1]["LBORNRHI"] = "inf"
+    frames = _ingest(tmp_path, doms)
+    assert frames["LB"]["LBSTRESN"].drop_nulls().is_finite().all()
+    assert frames["LB"].filter(pl.col("SRCROW") == 1)["LBSTRESN"][0] is None
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False).filter(
+        pl.col("rule") == "NOT_NUMERIC"
+    )
+    assert sorted(zip(f["row"], f["column"])) == [("1", "LBORRES"), ("2", "LBORNRHI")]
+
+
+def test_every_fatal_finding_is_in_the_details_and_findings_written_on_a_stop(tmp_path):
+    doms = tinycut.domains()
+    for r in doms["lb"]:
+        r["LBDTC"] = "13/09/2023"
+    with pytest.raises(DataContractError) as err:
+        _ingest(tmp_path, doms)
+    n = len(doms["lb"])
+    assert f"({n - 1} more fatal finding(s), each listed in the log)" in str(err.value)
+    assert str(tmp_path / "logs" / "findings.csv") in str(err.value)
+    assert sum(line.startswith("FATAL DATE_NOT_ISO") for line in err.value.details) == n
+    f = pl.read_csv(tmp_path / "logs/findings.csv", infer_schema=False)
+    assert f.filter(pl.col("severity") == "FATAL").height == n
+    assert not (tmp_path / "validation").exists()
+
+
+def test_a_direct_stop_is_a_fatal_row_of_the_failure_findings(tmp_path):
+    doms = tinycut.domains()
+    doms["lb"][1]["LBORRESU"] = "furlongs"
+    with pytest.raises(DataContractError):
+        _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "logs/findings.csv", infer_schema=False)
+    assert f.filter(pl.col("severity") == "FATAL")["column"].to_list() == ["LBORRESU"]
+
+
+def test_pt_under_two_socs_is_flagged(tmp_path):
+    doms = tinycut.domains()
+    doms["ae"][1].update(AEDECOD="Pyrexia", AEBODSYS="Infections and infestations")
+    _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    hit = f.filter(pl.col("rule") == "MEDDRA_PT_MULTI_SOC")
+    assert hit.height == 1 and hit["row"][0] == "2" and "Pyrexia" in hit["message"][0]
+
+
+def test_parquet_datetime_column_is_read_as_iso_text(tmp_path):
+    cut = tinycut.write_cut(tmp_path / "2024-06-30")
+    lb = pl.read_csv(cut / "lb.csv", infer_schema=False).with_columns(
+        pl.col("LBDTC").str.to_datetime("%Y-%m-%d")
+    )
+    (cut / "lb.csv").unlink()
+    lb.write_parquet(cut / "lb.parquet")
+    frames = ingest_cut(
+        cut, tinycut.write_study(tmp_path / "s.yaml"), tmp_path / "sdtm", tmp_path / "v"
+    )
+    assert frames["LB"]["LBDTC"].str.starts_with("2024-").all()
+    assert frames["LB"]["LBDTC"][0] == "2024-01-05T00:00:00"
+
+
+def test_long_and_undrawable_text_is_flagged(tmp_path):
+    doms = tinycut.domains()
+    doms["ae"][0]["AETERM"] = "é" * 150  # 300 bytes
+    doms["dm"][0]["SITEID"] = "北京 \U0001fa7a"
+    _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    long = f.filter(pl.col("rule") == "TEXT_TRUNCATED_XPT")
+    assert long["column"].to_list() == ["AETERM"] and "longest 300" in long["message"][0]
+    glyph = f.filter(pl.col("rule") == "GLYPH_MISSING")
+    assert glyph["column"].to_list() == ["SITEID"] and "U+1FA7A" in glyph["message"][0]
+
+
+# --- the cut folder, before the DAG --------------------------------------------------------------
+def test_cut_listing(tmp_path):
+    cut = tmp_path / "2024-06-30"
+    cut.mkdir()
+    with pytest.raises(DataContractError, match="holds no files"):
+        cut_listing(cut)
+    tinycut.write_cut(cut)
+    (cut / "notes{v2}.txt").write_text("x")
+    (cut / "extra.csv").write_text("a\n1\n")
+    folder, domains, others = cut_listing(str(cut / "sub" / ".."))
+    assert folder == cut.resolve() and folder.name == "2024-06-30"
+    assert [p.name for p in domains] == [
+        "ae.csv",
+        "ce.csv",
+        "dm.csv",
+        "ds.csv",
+        "ex.csv",
+        "lb.csv",
+        "pr.csv",
+        "rs.csv",
+        "sv.csv",
+    ]
+    assert others == ["extra.csv", "notes{v2}.txt"]
+    (cut / "bad\tname.csv").write_text("x")
+    with pytest.raises(DataContractError, match="control character U\\+0009"):
+        cut_listing(cut)
+
+
+def test_check_path_refuses_braces(tmp_path):
+    with pytest.raises(DataContractError, match="wildcard"):
+        check_path(tmp_path / "res{x}", "config results_dir")
+    assert check_path(tmp_path / "a" / ".." / "b", "x") == (tmp_path / "b").resolve()
+
+
+# --- renderers: property tests over any text -----------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_cap_text_bytes_is_the_longest_valid_prefix(text):
+    out = cap_text_bytes(pl.DataFrame({"T": [text]}))["T"][0]
+    raw = out.encode("utf-8")
+    assert len(raw) <= XPT_MAX_BYTES and text.startswith(out)
+    if out != text:  # maximal: one more character would not fit
+        assert len(text[: len(out) + 1].encode("utf-8")) > XPT_MAX_BYTES
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_spreadsheet_safe_quotes_exactly_the_formula_cells(text):
+    out = pl.DataFrame({"c": [text]}).select(spreadsheet_safe(pl.col("c")).alias("c"))["c"][0]
+    assert out in (text, "'" + text)
+    if out == text and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        assert not any(ch.isalpha() or ch in "=@!|\"'" for ch in text), text  # a number as printed
+
+
+@pytest.mark.parametrize("cell", ["-1.2 (-2.0, 0.3)", "-0.5", "+0.2", "3 (5.0%) [4]", "-", "0.012"])
+def test_numbers_are_not_quoted(cell):
+    assert pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0] == cell
+
+
+@settings(max_examples=200, deadline=None)
+@given(LONG_TEXT)
+def test_clip_text(text):
+    out = clip_text(text)
+    if len(text) <= LISTING_MAX_CHARS:
+        assert out == text
+    else:
+        assert (
+            out.startswith(text[:LISTING_MAX_CHARS])
+            and f"[truncated: {len(text)} characters" in out
+        )
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_missing_glyphs_names_exactly_the_undrawable_characters(text):
+    miss = set(missing_glyphs([text]))
+    assert all(ord(c) not in covered() for c in miss)
+    assert all(
+        ord(c) in covered() or c in miss or not c.strip() or not c.isprintable() for c in text
+    )
+
+
+def test_chinese_is_covered_and_an_emoji_is_not():
+    assert missing_glyphs(["北京协和医院 肝区疼痛，右上腹"]) == []
+    assert missing_glyphs(["\U0001fa7a"]) == ["\U0001fa7a"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ANY_TEXT, min_size=1, max_size=4))
+def test_csv_and_html_tables_take_any_text(tmp_path_factory, cells):
+    from hepatrial.tlf.render import to_html
+
+    t = Table("t", "Title " + cells[0], "Population", ["A"])
+    for c in cells:
+        t.add(c, c, [c])
+    path = tmp_path_factory.mktemp("csv") / "t.csv"
+    write_csv(t, path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        back = list(csv.DictReader(fh))
+    assert [r["A"].removeprefix("'") for r in back] == [c for c in cells]
+    assert "<table" in to_html(t)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ANY_TEXT, min_size=1, max_size=3))
+def test_pdf_report_takes_any_text(tmp_path_factory, texts):
+    import warnings
+
+    from hepatrial.report.document import Document, Para, Section, to_pdf
+    from hepatrial.report.document import Table as DocTable
+
+    doc = Document("CLOSED", "S", texts[0], "2024-06-30", "0.1", "0" * 64)
+    doc.sections.append(
+        Section(
+            texts[-1],
+            [Para(t) for t in texts] + [DocTable(texts[0], ["a", "b"], [[t, t] for t in texts])],
+        )
+    )
+    out = tmp_path_factory.mktemp("pdf") / "r.pdf"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        to_pdf(doc, out)
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+@settings(max_examples=25, deadline=None)
+@given(ANY_TEXT)
+def test_figures_draw_any_text_as_written(text):
+    import warnings
+
+    from hepatrial.report import figures
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        png = figures.km_figure({text or "x": ([0.0, 10.0], [1.0, 0.5])}, {}, text)
+    assert png.startswith(b"\x89PNG")
+
+
+def test_dollar_signs_in_data_are_not_mathtext():
+    import matplotlib.pyplot as plt
+    from hepatrial.report import figures  # noqa: F401  (configures matplotlib)
+
+    fig = plt.figure()
+    t = fig.text(0, 0, "0$\\frac{$2")
+    fig.canvas.draw()  # mathtext would raise ParseSyntaxException here
+    assert t.get_text() == "0$\\frac{$2" and plt.rcParams["text.parse_math"] is False
+    plt.close(fig)
+
+
+def test_pdf_is_byte_reproducible_with_chinese(tmp_path):
+    from hepatrial.report.document import Document, Para, Section, to_pdf
+
+    doc = Document(
+        "OPEN",
+        "S",
+        "研究",
+        "2024-06-30",
+        "0.1",
+        "0" * 64,
+        [Section("中心", [Para("北京协和医院")])],
+    )
+    to_pdf(doc, tmp_path / "a.pdf")
+    to_pdf(doc, tmp_path / "b.pdf")
+    assert (tmp_path / "a.pdf").read_bytes() == (tmp_path / "b.pdf").read_bytes()
+    import pdftext
+
+    assert "北京协和医院" in pdftext.pdf_text(tmp_path / "a.pdf")
+    assert "NotoSansCJK" in (tmp_path / "a.pdf").read_bytes().decode("latin-1")
+
+
+@settings(max_examples=300, deadline=None)
+@given(ANY_TEXT)
+def test_rtf_text_can_be_measured_and_laid_out(text):
+    """rtflite measures every cell with Pillow (raqm), which fails on line and paragraph
+    separators; the RTF text of any source string can be measured."""
+    import rtflite.strwidth as sw
+    from hepatrial.tlf.render import _rtf_text
+
+    out = _rtf_text(text)
+    assert not set(out) & set("{}\\\n\r\x1c\x1d\x1e\x85\u2028\u2029")
+    assert sw.get_string_width(out) >= 0
+
+
+def test_rtf_listing_with_line_breaks_and_control_characters(tmp_path):
+    from hepatrial.tlf.render import write_rtf
+
+    t = Table("l", "Listing", "Population", ["Term"])
+    t.add("A", "S-1", ["first line\r\nsecond\x1c\x85 line {x}"])
+    write_rtf(t, tmp_path / "l.rtf")
+    assert "first line  second   line (x)" in (tmp_path / "l.rtf").read_text(encoding="utf-8")
