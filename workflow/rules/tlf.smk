@@ -26,6 +26,7 @@ rule tlf_tables:
     params:
         cut=TLF_CUT,
         tables=[s[0] for s in tlf_table_specs()],
+        numbers=tlf_numbers("tables"),
     log:
         f"{RES}/logs/tlf_tables.log",
     script:
@@ -43,6 +44,7 @@ rule tlf_listings:
     params:
         cut=TLF_CUT,
         tables=[s[0] for s in TLF_LISTING_SPECS],
+        numbers=tlf_numbers("listings"),
     log:
         f"{RES}/logs/tlf_listings.log",
     script:

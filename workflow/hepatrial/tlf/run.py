@@ -27,10 +27,11 @@ def load_ard(ard_path, study_path, cut: str) -> ARD:
 
 
 def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str,
-                 outputs: Mapping[str, tuple]) -> None:
+                 outputs: Mapping[str, tuple], numbers: Mapping[str, str] | None = None) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
     (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL
-    (``ard_path`` may then be None)."""
+    (``ard_path`` may then be None). ``numbers``: name -> output number (``14.1.1``; the rules pass
+    :func:`hepatrial.tlf.shell.assign_numbers` of every output of the cut)."""
     study = load_study(study_path)
     ard = adam = None
     for name, (csv, rtf, html) in outputs.items():
@@ -42,6 +43,7 @@ def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str
             if ard is None:
                 ard = ARD(pl.read_parquet(ard_path), study, str(cut))
             table = build_table(name, ard, rule)
+        table.number = (numbers or {}).get(name, "")
         write_all(table, csv, rtf, html)
 
 
