@@ -65,6 +65,7 @@ rule tlf_figures_observed:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("observed"),
+        numbers=tlf_numbers("figures"),
     log:
         f"{RES}/logs/tlf_figures_observed.log",
     script:
@@ -83,6 +84,7 @@ rule tlf_figures_efficacy:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("efficacy"),
+        numbers=tlf_numbers("figures"),
     log:
         f"{RES}/logs/tlf_figures_efficacy.log",
     script:
@@ -102,6 +104,7 @@ rule tlf_figures_survival:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("survival"),
+        numbers=tlf_numbers("figures"),
     log:
         f"{RES}/logs/tlf_figures_survival.log",
     script:

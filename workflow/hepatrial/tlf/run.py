@@ -63,7 +63,8 @@ def read_km_steps(path) -> pl.DataFrame:
 
 def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None, adtte_path=None,
                   km_paths: Mapping[str, str] | None = None, dpi: int | None = None) -> None:
-    """Each figure of ``figures`` (kind, paramcd, png, pdf); kinds: ``mmrm``, ``observed``, ``labs``,
+    """Each figure of ``figures`` (kind, paramcd, png, pdf[, number]: ``Figure <number>`` before the
+    title); kinds: ``mmrm``, ``observed``, ``labs``,
     ``spaghetti``, ``waterfall``, ``km`` (reads ``km_paths[paramcd]``, the KM step table), ``cif``, ``forest``,
     ``ctp_shift``. ``ard_path``: the ARD or a list of the ARD parts the figures read."""
     from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
@@ -79,7 +80,7 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
             cache[str(path)] = pl.read_parquet(path)
         return cache[str(path)]
 
-    for kind, paramcd, png, pdf in figures:
+    for kind, paramcd, png, pdf, *number in figures:
         if kind == "mmrm":
             plot = G.fig_mmrm(ard, paramcd)
         elif kind == "observed":
@@ -103,4 +104,5 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
             plot = G.fig_ctp_shift(ard)
         else:
             raise HepatrialError(f"unknown figure kind {kind!r}")
+        plot = G.number_title(plot, number[0] if number else "")
         G.save(plot, png, pdf, **({} if dpi is None else {"dpi": dpi}))
