@@ -16,8 +16,12 @@ except HepatrialError as exc:
 
 STUDY_ID = STUDY["study"]["id"]
 CUT = Path(config["cut"]).name
-RES = f"{config['results_dir']}/{STUDY_ID}/{CUT}"
-REP = f"{config['reports_dir']}/{STUDY_ID}/{CUT}"
+# Dummy-randomisation mode (--config blinded=true): its own folders, never the real-arm ones.
+BLINDED = str(config.get("blinded", False)).lower() == "true"  # --config gives the string "true"
+DUMMY_SEED = int(config.get("dummy_seed", 20240101))
+RUN = f"{CUT}-DUMMY" if BLINDED else CUT
+RES = f"{config['results_dir']}/{STUDY_ID}/{RUN}"
+REP = f"{config['reports_dir']}/{STUDY_ID}/{RUN}"
 SDTM_DOMAINS = [d.lower() for d in DOMAINS]
 
 

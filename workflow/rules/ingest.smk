@@ -11,6 +11,7 @@ rule ingest:
         exclusions=f"{RES}/validation/exclusions.csv",
     params:
         cut_date=str(CUT_DATE),
+        dummy_seed=DUMMY_SEED if BLINDED else None,
     log:
         f"{RES}/logs/ingest.log",
     script:

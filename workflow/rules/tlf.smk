@@ -27,6 +27,7 @@ rule tlf_tables:
         cut=TLF_CUT,
         tables=[s[0] for s in tlf_table_specs()],
         numbers=tlf_numbers("tables"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_tables.log",
     script:
@@ -45,6 +46,7 @@ rule tlf_listings:
         cut=TLF_CUT,
         tables=[s[0] for s in TLF_LISTING_SPECS],
         numbers=tlf_numbers("listings"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_listings.log",
     script:
@@ -66,6 +68,7 @@ rule tlf_figures_observed:
         cut=TLF_CUT,
         figures=tlf_figure_specs("observed"),
         numbers=tlf_numbers("figures"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_figures_observed.log",
     script:
@@ -85,6 +88,7 @@ rule tlf_figures_efficacy:
         cut=TLF_CUT,
         figures=tlf_figure_specs("efficacy"),
         numbers=tlf_numbers("figures"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_figures_efficacy.log",
     script:
@@ -105,6 +109,7 @@ rule tlf_figures_survival:
         cut=TLF_CUT,
         figures=tlf_figure_specs("survival"),
         numbers=tlf_numbers("figures"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_figures_survival.log",
     script:

@@ -5,5 +5,5 @@ from hepatrial.ingest import ingest_cut
 
 sm = snakemake  # noqa: F821
 run_step(ingest_cut, Path(sm.input.cut[0]).parent, sm.input.study, Path(sm.output.sdtm[0]).parent,
-         Path(sm.output.findings).parent, cut=sm.params.cut_date,
+         Path(sm.output.findings).parent, cut=sm.params.cut_date, dummy_seed=sm.params.dummy_seed,
          log=sm.log[0])

@@ -95,11 +95,13 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
 
 
 def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
-               validation_dir: str | Path, cut: str | None = None) -> dict[str, pl.DataFrame]:
+               validation_dir: str | Path, cut: str | None = None,
+               dummy_seed: int | None = None) -> dict[str, pl.DataFrame]:
     """Run the ingest step and write its outputs. Returns the clean domains.
 
     ``cut`` is the data cut date (ISO); by default the study config's ``cut_date`` or the cut
-    folder's name.
+    folder's name. ``dummy_seed``: replace the arms by a dummy randomisation with this seed
+    (:mod:`hepatrial.ingest.dummy`) before anything is written.
     """
     import datetime as dt
 
@@ -115,6 +117,10 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     exclusions = (pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA)
                   .sort(["domain", "row"]))
     acct = accounting(rows_in, frames, exclusions, files)
+    if dummy_seed is not None:
+        from hepatrial.ingest.dummy import dummy_randomise
+
+        frames = dummy_randomise(frames, cfg, dummy_seed)
 
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)

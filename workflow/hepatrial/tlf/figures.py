@@ -48,6 +48,13 @@ def number_title(plot: p9.ggplot, number: str) -> p9.ggplot:
     return plot + p9.labs(title=f"Figure {number}  {title}".rstrip())
 
 
+def stamp(plot: p9.ggplot, text: str) -> p9.ggplot:
+    """``text`` (the dummy-randomisation stamp) as the subtitle and the caption's first line."""
+    cap = getattr(plot.labels, "caption", None) or ""
+    return plot + p9.labs(subtitle=text, caption=f"{text}\n{cap}" if cap else text) + p9.theme(
+        plot_subtitle=p9.element_text(size=10, weight="bold", colour="#D55E00"))
+
+
 def arm_colours(study: dict) -> dict[str, str]:
     return {a["label"]: a["colour"] for a in study["arms"]}
 

@@ -318,7 +318,9 @@ def to_html(t: Table) -> str:
     gt = GT(df, rowname_col="label", groupname_col="group" if groups else None, id=t.name)
     if not groups:
         gt = gt.cols_hide("group")
-    gt = (gt.tab_header(title=t.title, subtitle=t.population)
+    stamp = t.shell.stamp if t.shell is not None else ""
+    title = f"{t.kind} {t.number}: {t.title}" if t.number else t.title
+    gt = (gt.tab_header(title=title, subtitle=f"{t.population}. {stamp}" if stamp else t.population)
           .tab_stubhead(label=t.stub_header or "")
           .cols_align("center", columns=t.columns)
           .tab_options(table_font_size="12px", row_group_font_weight="bold", heading_title_font_size="15px"))
