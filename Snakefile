@@ -18,6 +18,7 @@ include: "workflow/rules/analysis.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/tlf_common.smk"
 include: "workflow/rules/tlf.smk"
+include: "workflow/rules/define.smk"
 include: "workflow/rules/dlt.smk"
 include: "workflow/rules/report.smk"
 

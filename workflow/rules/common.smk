@@ -43,6 +43,8 @@ def all_outputs():
         f"{RES}/validation/accounting.csv",
         f"{RES}/validation/traceability.csv",
         f"{RES}/ard/ard.parquet",
+        f"{RES}/define/define.xml",
+        f"{RES}/define/arm.json",
         *tlf_outputs(),
         *report_outputs(),
         *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
