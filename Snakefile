@@ -23,6 +23,13 @@ include: "workflow/rules/dlt.smk"
 include: "workflow/rules/report.smk"
 
 
+onerror:
+    # the last line printed: what stopped the run, and where to look (findings or the step's log)
+    from hepatrial.cli import final_error_line
+
+    sys.stderr.write(final_error_line(RES) + "\n")
+
+
 rule all:
     input:
         all_outputs(),

@@ -14,8 +14,14 @@ import polars as pl
 from hepatrial.config import cut_date, load_study
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
-                                  flag_partial_dates)
+from hepatrial.ingest.cut import (
+    EXCL_SCHEMA,
+    apply_cut,
+    check_windows,
+    cross_checks,
+    exclude_unknown_subjects,
+    flag_partial_dates,
+)
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain
 from hepatrial.ingest.units import harmonise_lab_units
@@ -94,6 +100,26 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
                                      "n": pl.Int64})
 
 
+FATAL_FINDINGS = "findings_fatal.csv"  # the findings of a run stopped by a fatal one
+
+
+def validation_summary(findings_csv: str | Path) -> list[str]:
+    """The console summary of the validation: counts by severity, then by severity and rule, and
+    where the findings are."""
+    f = pl.read_csv(findings_csv, infer_schema_length=0)
+    if f.height == 0:
+        return [f"Validation: no findings ({findings_csv})"]
+    order = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
+    sev = f.group_by("severity").len().sort(pl.col("severity").replace_strict(order, default=9))
+    lines = [f"Validation: {f.height} findings ("
+             + ", ".join(f"{s} {n}" for s, n in sev.iter_rows()) + f"); details: {findings_csv}"]
+    by = (f.group_by("severity", "rule").len()
+          .sort([pl.col("severity").replace_strict(order, default=9), "len", "rule"],
+                descending=[False, True, False]))
+    lines += [f"  {s:<8} {r:<28} {n:>6}" for s, r, n in by.iter_rows()]
+    return lines
+
+
 def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
                validation_dir: str | Path, cut: str | None = None,
                dummy_seed: int | None = None) -> dict[str, pl.DataFrame]:
@@ -108,7 +134,18 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     cfg = study if isinstance(study, dict) else load_study(study)
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
-    frames, files, rows_in = read_and_validate(cut_dir, cfg, findings)
+    (Path(validation_dir) / FATAL_FINDINGS).unlink(missing_ok=True)
+    try:
+        frames, files, rows_in = read_and_validate(cut_dir, cfg, findings)
+    except DataContractError as exc:
+        # the findings up to the fatal one (which is listed too: a structural stop such as a
+        # missing column is not a finding yet), beside (not as) the step's output, which a
+        # failed job does not keep
+        if findings.fatal().height == 0:
+            findings.add("FATAL", "", None, "FATAL_INPUT", " ".join(str(exc).split()))
+        Path(validation_dir).mkdir(parents=True, exist_ok=True)
+        findings.frame().write_csv(Path(validation_dir) / FATAL_FINDINGS)
+        raise
     frames, excl1 = exclude_unknown_subjects(frames, files, findings)
     frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
     cross_checks(frames, files, DOMAINS, findings)
