@@ -101,7 +101,8 @@ def test_no_real_assignment_reaches_what_ingest_writes(tmp_path):
 def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     res, rep = tmp_path / "results", tmp_path / "reports"
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--config", "blinded=true",
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "none", "--cores", "1",
+           "--config", "blinded=true",
            f"results_dir={res}", f"reports_dir={rep}", "--", "all"]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -23,6 +23,7 @@ def record(level=logging.INFO, msg="", **extra) -> logging.LogRecord:
 def handler() -> tuple[LogHandler, io.StringIO]:
     h = LogHandler.__new__(LogHandler)
     logging.Handler.__init__(h)
+    h.common_settings = None  # a normal run (not a dry run)
     h.__post_init__()
     h.stream = io.StringIO()
     return h, h.stream

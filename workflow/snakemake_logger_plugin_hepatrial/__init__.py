@@ -26,11 +26,34 @@ def _one_line(text) -> str:
     return " ".join(str(text or "").split())
 
 
+# Runs whose console output is the point (dry runs too): Snakemake's own console, unchanged.
+LOUD = {"--lint", "--summary", "-S", "--detailed-summary", "-D", "--list-rules", "--list", "-l",
+        "--list-target-rules", "--lt", "--dag", "--rulegraph", "--filegraph", "--d3dag", "--report",
+        "--list-changes", "--lc", "--list-input-changes", "--li", "--list-params-changes", "--lp",
+        "--list-code-changes", "--list-untracked", "--lu", "--containerize", "--print-compilation"}
+# Snakemake's scheduling chatter of a normal run (its log file keeps it).
+CHATTER = ("Select jobs to execute", "Execute ", "Building DAG", "Using shell", "Provided cores",
+           "Rules claiming", "Assuming unrestricted", "Config file ", "Job stats", "Complete log",
+           "Finished jobid", "host:", "Using workflow specific profile", "SNAKEMAKE", "=====",
+           "Elapsed time", "Removing temporary output", "Touching output")
+
+
 class LogHandler(LogHandlerBase):
     def __post_init__(self) -> None:
         self.jobs: dict[int, str] = {}
         self.finished: list[str] = []
         self.stream = sys.stderr
+        self.default: logging.Handler | None = None
+        cs = self.common_settings
+        self.quiet = cs is None or not (getattr(cs, "dryrun", False) or LOUD & set(sys.argv))
+        if cs is not None:
+            from snakemake.logging import ColorizingTextHandler, DefaultFilter, DefaultFormatter
+
+            self.default = ColorizingTextHandler(
+                nocolor=cs.nocolor, stream=sys.stdout if cs.stdout else sys.stderr)
+            self.default.addFilter(DefaultFilter(cs.quiet, cs.debug_dag, cs.verbose, cs.dryrun,
+                                                 cs.printshellcmds))
+            self.default.setFormatter(DefaultFormatter(cs.quiet, cs.show_failed_logs))
 
     @property
     def writes_to_stream(self) -> bool:
@@ -57,6 +80,9 @@ class LogHandler(LogHandlerBase):
         self.stream.flush()
 
     def emit(self, record: logging.LogRecord) -> None:
+        if not self.quiet and self.default is not None:
+            self.default.handle(record)
+            return
         event = getattr(record, "event", None)
         if event == LogEvent.JOB_INFO:
             wc = getattr(record, "wildcards", None) or {}
@@ -90,3 +116,8 @@ class LogHandler(LogHandlerBase):
             if first and not first.startswith(noise):
                 level = "ERROR" if record.levelno >= logging.ERROR else "WARNING"
                 self._write(f"{level}: {first[:300]}")
+        elif event is None and record.levelno >= logging.INFO:
+            msg = _one_line(record.getMessage())
+            # e.g. "Nothing to be done (all requested files are present and up to date)."
+            if msg and not msg.startswith((*CHATTER, "[")) and "steps (" not in msg:
+                self._write(msg[:300])
