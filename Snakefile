@@ -19,8 +19,16 @@ include: "workflow/rules/survival.smk"
 include: "workflow/rules/interim.smk"
 include: "workflow/rules/tlf_common.smk"
 include: "workflow/rules/tlf.smk"
+include: "workflow/rules/define.smk"
 include: "workflow/rules/dlt.smk"
 include: "workflow/rules/report.smk"
+
+
+onerror:
+    # the last line printed: what stopped the run, and where to look (findings or the step's log)
+    from hepatrial.cli import final_error_line
+
+    sys.stderr.write(final_error_line(RES) + "\n")
 
 
 rule all:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import pandas as pd
 import polars as pl
 import pytest
 
@@ -13,7 +14,7 @@ from test_tlf_data import CUT, adeff, adtte, build_ard, km_step, study
 
 DPI = 30  # low resolution keeps the tests fast; the rules write 300 dpi
 SIZE = {"mmrm": (7, 5), "observed": (7, 5), "labs": (9, 4), "spaghetti": (8, 4.5), "waterfall": (7, 5),
-        "km": (7.5, 5.5), "cif": (8, 4.5), "forest": (7.5, 5.5), "ctp_shift": (7, 5)}
+        "km": (7.5, 5.5), "cif": (8, 4.5), "forest": (8.5, 5.5), "ctp_shift": (7, 5)}
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +126,51 @@ def test_no_sample_when_every_arm_is_under_the_cap():
     df = _subjects(200, 5)
     out, note = G.sample_subjects(df, 200)
     assert note == "" and out.equals(df)
+
+
+@pytest.mark.parametrize("kind", sorted(SIZE))
+def test_every_caption_names_study_cut_and_population_and_no_internal_code(kind, ard):
+    plot = plot_of(kind, ard)
+    cap = plot.labels.caption or ""
+    if "No " in (plot.data["t"][0] if "t" in plot.data else ""):
+        return  # an empty figure says why instead
+    assert f"Study {ard.study['study']['id']}" in cap and f"data cut {CUT}" in cap
+    assert "population" in cap
+    for code in ("ARD", "CRCODE", "SUBGROUP", "DESC", "MMRM_", "CNSR"):
+        assert code not in cap and code not in (plot.labels.title or "")
+
+
+def test_forest_axis_is_symmetric_and_clips_a_small_subgroup():
+    import numpy as np
+
+    est = np.array([-1.3, -1.4, -7.3, 0.5])
+    n = np.array([151.0, 88.0, 4.0, 10.0])
+    lim = G.forest_limit(est, n, (-2.0, -0.6))
+    # 2.5 x the overall CI's farthest bound, not stretched by the 4-subject subgroup
+    assert lim == 6.0
+    assert G._sym_breaks(lim) == [-6.0, -3.0, 0.0, 3.0, 6.0]
+
+
+def test_forest_has_n_and_estimate_columns_and_sizes_by_n(ard):
+    plot = G.fig_forest(ard)
+    texts = [layer for layer in plot.layers if type(layer.geom).__name__ == "geom_text"]
+    frames = [layer._data for layer in texts
+              if isinstance(getattr(layer, "_data", None), pd.DataFrame)]
+    labels = {str(v) for f in frames for col in ("ntext", "text", "label") if col in f
+              for v in f[col]}
+    assert "n" in labels and "Estimate (95% CI)" in labels
+    assert any("(" in v and ")" in v for v in labels)  # estimate (CI)
+    assert any("size" in layer.mapping for layer in plot.layers)
+
+
+def test_km_panel_states_hr_and_log_rank_and_risk_table_is_its_own_panel(ard):
+    text = G.km_comparison_text(ard, "TFS")
+    assert text.startswith("HR UC-MSC vs Placebo (95% CI)") and "Log-rank p" in text
+    plot = G.fig_km(km_step(ard.study).rename({"arm": "group"}), ard, "TFS")
+    # the curve panel above the risk panel, on one time axis
+    assert type(plot.facet).__name__ == "facet_grid"
+
+
+def test_number_before_the_title(ard):
+    plot = G.number_title(G.fig_forest(ard), "14.2.5.1")
+    assert plot.labels.title.startswith("Figure 14.2.5.1  ")

@@ -94,8 +94,9 @@ def test_rtf_table_rows_read_back_equal_the_csv(name, ard, tmp_path):
     rows = rtf_table_rows(rtf.read_text(encoding="utf-8"))
     header = [t.stub_header or " ", *t.columns]
     assert rows[0] == header
-    assert len(rows[-1]) == 1 and "Methods:" in rows[-1][0]  # the footnote row
-    rows = [r for r in rows[1:-1] if r != header]  # the header repeats on every page
+    assert len(rows[-1]) == 1 and rows[-1][0].startswith(t.footnotes[0][:30])  # the footnote row
+    # the header and the footnotes repeat on every page
+    rows = [r for r in rows[1:] if r != header and r != rows[-1]]
     with open(csv_path, newline="", encoding="utf-8") as fh:
         body = list(csv.DictReader(fh))
     expect, last = [], None
@@ -149,42 +150,41 @@ def test_renderings_are_byte_identical_on_rerun(ard, tmp_path):
     assert runs[0] == runs[1]
 
 
-def test_a_long_grouped_table_is_written_in_chunks(tmp_path):
-    """rtflite's time grows with the square of a document's rows, so a long table (a listing of a large
-    trial) is rendered in chunks of RTF_CHUNK_ROWS rows and assembled: every row once, in order, one
-    balanced RTF document with a page break between chunks, and a chunk that starts inside a group opens
-    with the group's row (as at any page break)."""
-    from hepatrial.tlf.render import RTF_CHUNK_ROWS, RTF_SINGLE_MAX, _rtf_chunks, write_rtf
+def test_a_long_grouped_table_is_cut_into_pages_each_with_header_and_group_row(tmp_path):
+    """The pages are cut by paginate() from the rows' wrapped height: every row once, in order, one
+    balanced RTF document with a page break between pages, the column header (a \\trhdr row) on
+    every page, and a page that starts inside a group opens with the group's row."""
+    from hepatrial.tlf.render import _layout, paginate, write_rtf
     from hepatrial.tlf.tables import Row
 
-    groups = [("Arm A", 130), ("Arm B", 95)]  # groups longer than a chunk, as a listing by arm
+    groups = [("Arm A", 130), ("Arm B", 95)]  # groups longer than a page, as a listing by arm
     rows = [Row(group=g, label=f"S-{g[-1]}{k:03d}", cells=[f"{g}/{k}/a", f"{g}/{k}/b"]) for g, m in groups
             for k in range(m)]
-    assert len(rows) > 2 * RTF_SINGLE_MAX
     t = Table("l_long", "Listing of many things", "SAFETY", ["A", "B"], rows=rows, footnotes=["note"],
-              source="Source: test")
-    chunks = _rtf_chunks(t, RTF_CHUNK_ROWS)
-    assert [r for c in chunks for r in c.rows] == rows
-    assert [len(c.rows) for c in chunks] == [RTF_CHUNK_ROWS] * (len(rows) // RTF_CHUNK_ROWS) + [
-        len(rows) % RTF_CHUNK_ROWS]
+              source="Source: test", kind="Listing")
+    pages = paginate(t, _layout(t))
+    assert [r for a, b in pages for r in rows[a:b]] == rows
+    assert all(25 <= b - a <= 40 for a, b in pages[:-1])  # one-line rows: 25-40 a landscape page
     path = tmp_path / "l_long.rtf"
     write_rtf(t, path)
     text = path.read_text(encoding="utf-8")
     assert text.startswith("{\\rtf1") and text.count("{\\rtf1") == 1 and rtf_groups_balanced(text)
-    assert text.count("\\page\n") == len(chunks) - 1
+    assert text.count("\\page\n") == len(pages) - 1
+    assert text.count("\\trhdr") == len(pages)
     body = [r for r in rtf_table_rows(text) if len(r) == 3]  # label and two cells
     assert [r[1] for r in body if r[1] != "A"] == [r.cells[0] for r in rows]
-    for chunk_text, chunk in zip(text.split("\\page\n"), chunks):  # each chunk opens with its group row
-        first_group = next(r for r in rtf_table_rows(chunk_text) if len(r) == 1)
-        assert first_group == [chunk.rows[0].group]
-    assert list(tmp_path.iterdir()) == [path]  # the chunk files are gone
+    # each page opens with its group row
+    for page_text, (a, _) in zip(text.split("\\page\n"), pages):
+        first_group = next(r for r in rtf_table_rows(page_text) if len(r) == 1)
+        assert first_group == [rows[a].group]
+    assert list(tmp_path.iterdir()) == [path]  # the page files are gone
 
 
-def test_a_short_table_is_one_document(tmp_path):
-    from hepatrial.tlf.render import RTF_SINGLE_MAX, write_rtf
+def test_a_short_table_is_one_page(tmp_path):
+    from hepatrial.tlf.render import write_rtf
     from hepatrial.tlf.tables import Row
 
-    rows = [Row(group="", label=f"row {i}", cells=[str(i)]) for i in range(RTF_SINGLE_MAX)]
+    rows = [Row(group="", label=f"row {i}", cells=[str(i)]) for i in range(20)]
     path = tmp_path / "t.rtf"
     write_rtf(Table("t", "Short", "ITT", ["n"], rows=rows), path)
     assert "\\page\n" not in path.read_text(encoding="utf-8")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hepatrial.errors import HepatrialError, HepatrialWarning
 
@@ -64,6 +65,25 @@ def _undrawable_glyph(msg: str) -> str | None:
         return None
     ch = chr(int(m.group(1)))
     return ch if ord(ch) not in covered() and needs_glyph(ch) else None
+
+
+def final_error_line(results: str | Path) -> str:
+    """The last line of a failed run (the workflow's ``onerror``): the newest ``ERROR:`` line of
+    the step logs, with the path of the findings when ingest stopped on a fatal finding, or of the
+    failed step's log."""
+    logs = sorted(Path(results, "logs").glob("*.log"), key=lambda p: p.stat().st_mtime,
+                  reverse=True) if Path(results, "logs").is_dir() else []
+    for log in logs:
+        err = next((ln for ln in log.read_text(errors="replace").splitlines()
+                    if ln.startswith("ERROR:")), None)
+        if err is None:
+            continue
+        fatal = Path(results, "logs", "findings.csv")  # ingest's findings when it stopped
+        if log.name == "ingest.log" and fatal.is_file():
+            return f"{err} | findings: {fatal}"
+        return f"{err} | log: {log}"
+    logs_dir = Path(results, "logs")
+    return f"ERROR: the run failed (see the FAILED line above; step logs in {logs_dir})"
 
 
 def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwargs: Any) -> Any:

@@ -20,8 +20,12 @@ try:
     CUT_DATE = cut_date(STUDY, CUT_DIR)
     STUDY_ID = STUDY["study"]["id"]
     CUT = CUT_DIR.name
-    RES = f"{config['results_dir']}/{STUDY_ID}/{CUT}"
-    REP = f"{config['reports_dir']}/{STUDY_ID}/{CUT}"
+    # Dummy-randomisation mode (--config blinded=true): its own folders, never the real-arm ones.
+    BLINDED = str(config.get("blinded", False)).lower() == "true"  # --config gives the string "true"
+    DUMMY_SEED = int(config.get("dummy_seed", 20240101))
+    RUN = f"{CUT}-DUMMY" if BLINDED else CUT
+    RES = f"{config['results_dir']}/{STUDY_ID}/{RUN}"
+    REP = f"{config['reports_dir']}/{STUDY_ID}/{RUN}"
     for _dir, _root in ((RES, "results_dir"), (REP, "reports_dir")):
         check_path(_dir, "output folder")
         if Path(os.path.realpath(_dir)).parent.parent != Path(os.path.realpath(config[_root])):
@@ -57,6 +61,8 @@ def all_outputs():
         f"{RES}/validation/accounting.csv",
         f"{RES}/validation/traceability.csv",
         f"{RES}/ard/ard.parquet",
+        f"{RES}/define/define.xml",
+        f"{RES}/define/arm.json",
         *tlf_outputs(),
         *report_outputs(),
         *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],

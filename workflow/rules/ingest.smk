@@ -13,6 +13,7 @@ rule ingest:
         cut_date=str(CUT_DATE),
         cut_dir=str(CUT_DIR),
         other_files=cut_other_files,  # names only, as data: a change reruns ingest (params trigger)
+        dummy_seed=DUMMY_SEED if BLINDED else None,
     log:
         f"{RES}/logs/ingest.log",
     script:

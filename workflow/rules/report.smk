@@ -3,6 +3,7 @@
 # rule receives only the files the `open_inputs` gate writes (pooled, allow-listed, arm-free) and
 # study facts as params, never the study config nor any arm-level file.
 import hepatrial
+from hepatrial.tlf.shell import DUMMY_STAMP
 
 from hepatrial.report.paths import COMPARE_PARTS, DsmbPaths
 
@@ -10,7 +11,8 @@ DSMB = DsmbPaths(RES, REP, STUDY, globals())
 PREVIOUS_CUT = DSMB.previous_cut
 DSMB_META = {
     "study_id": STUDY_ID,
-    "title": STUDY["study"].get("title", ""),
+    # a dummy-randomisation run says so on every report's title page and page header
+    "title": (f"{DUMMY_STAMP}: " if BLINDED else "") + STUDY["study"].get("title", ""),
     "cut_date": str(CUT_DATE),
     "version": hepatrial.__version__,
     "planned_subjects": STUDY["study"]["planned_subjects"],
@@ -77,6 +79,7 @@ if PREVIOUS_CUT:
         params:
             snakefile=workflow.main_snakefile,
             workdir=f"{RES}/previous/run",
+            dummy_seed=DUMMY_SEED if BLINDED else None,
         log:
             f"{RES}/logs/previous_cut.log",
         script:

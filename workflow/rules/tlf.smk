@@ -26,6 +26,8 @@ rule tlf_tables:
     params:
         cut=TLF_CUT,
         tables=[s[0] for s in tlf_table_specs()],
+        numbers=tlf_numbers("tables"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_tables.log",
     script:
@@ -43,6 +45,8 @@ rule tlf_listings:
     params:
         cut=TLF_CUT,
         tables=[s[0] for s in TLF_LISTING_SPECS],
+        numbers=tlf_numbers("listings"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_listings.log",
     script:
@@ -63,6 +67,8 @@ rule tlf_figures_observed:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("observed"),
+        numbers=tlf_numbers("figures"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_figures_observed.log",
     script:
@@ -82,6 +88,8 @@ rule tlf_figures_efficacy:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("efficacy"),
+        numbers=tlf_numbers("figures"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_figures_efficacy.log",
     script:
@@ -101,6 +109,8 @@ rule tlf_figures_survival:
     params:
         cut=TLF_CUT,
         figures=tlf_figure_specs("survival"),
+        numbers=tlf_numbers("figures"),
+        dummy=BLINDED,
     log:
         f"{RES}/logs/tlf_figures_survival.log",
     script:

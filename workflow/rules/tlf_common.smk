@@ -84,6 +84,20 @@ def tlf_figure_specs(group):
 TLF_FIGURE_GROUPS = ("observed", "efficacy", "survival")
 
 
+def tlf_numbers(section):
+    """Output number of every table, listing or figure (``section``) of the cut, from the study's
+    numbering scheme (study config ``tlf.numbering``; hepatrial.tlf.shell.assign_numbers)."""
+    from hepatrial.tlf.shell import assign_numbers
+
+    if section == "tables":
+        names = [s[0] for s in tlf_table_specs()]
+    elif section == "listings":
+        names = [s[0] for s in TLF_LISTING_SPECS]
+    else:
+        names = [s[0] for g in TLF_FIGURE_GROUPS for s in tlf_figure_specs(g)]
+    return assign_numbers(names, STUDY, section)
+
+
 def _tlf_report(path, caption, category, subcategory):
     return report(path, caption=f"../report/{caption}.rst", category=category, subcategory=subcategory)
 

@@ -138,15 +138,36 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
                                      "n": pl.Int64})
 
 
+FATAL_FINDINGS = "findings.csv"  # in the log folder: the findings of a run stopped by a fatal one
+
+
+def validation_summary(findings_csv: str | Path) -> list[str]:
+    """The console summary of the validation: counts by severity, then by severity and rule, and
+    where the findings are."""
+    f = pl.read_csv(findings_csv, infer_schema_length=0)
+    if f.height == 0:
+        return [f"Validation: no findings ({findings_csv})"]
+    order = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
+    sev = f.group_by("severity").len().sort(pl.col("severity").replace_strict(order, default=9))
+    lines = [f"Validation: {f.height} findings ("
+             + ", ".join(f"{s} {n}" for s, n in sev.iter_rows()) + f"); details: {findings_csv}"]
+    by = (f.group_by("severity", "rule").len()
+          .sort([pl.col("severity").replace_strict(order, default=9), "len", "rule"],
+                descending=[False, True, False]))
+    lines += [f"  {s:<8} {r:<28} {n:>6}" for s, r, n in by.iter_rows()]
+    return lines
+
+
 def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
                validation_dir: str | Path, cut: str | None = None,
-               failure_dir: str | Path | None = None) -> dict[str, pl.DataFrame]:
+               failure_dir: str | Path | None = None, dummy_seed: int | None = None) -> dict[str, pl.DataFrame]:
     """Run the ingest step and write its outputs. Returns the clean domains.
 
     ``cut`` is the data cut date (ISO); by default the study config's ``cut_date`` or the cut
     folder's name. ``failure_dir``: where ``findings.csv`` goes when a fatal problem stops the step
     (Snakemake removes a failed job's outputs, so not beside them; the workflow passes the log
-    folder); the error message names it.
+    folder); the error message names it. ``dummy_seed``: replace the arms by a dummy randomisation
+    with this seed (:mod:`hepatrial.ingest.dummy`) before anything is written.
     """
     import datetime as dt
 
@@ -170,6 +191,10 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     exclusions = (pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA)
                   .sort(["domain", "row"]))
     acct = accounting(rows_in, frames, exclusions, files)
+    if dummy_seed is not None:
+        from hepatrial.ingest.dummy import dummy_randomise
+
+        frames = dummy_randomise(frames, cfg, dummy_seed)
 
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)

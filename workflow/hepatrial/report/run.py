@@ -65,10 +65,12 @@ def previous_cut_date(previous_cut: str | Path) -> dt.date:
                           f"is read from it)") from None
 
 
-def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[str], ard_out, log) -> None:
+def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[str], ard_out, log,
+                 dummy_seed: int | None = None) -> None:
     """Ingest and analyse the previous cut with this pipeline: the same DAG, run by Snakemake into
     ``<workdir>``, on a copy of the study config with the previous cut's date; then copy its clean
-    SDTM and its ARD beside the current cut's results."""
+    SDTM and its ARD beside the current cut's results. ``dummy_seed``: a dummy-randomisation run,
+    the previous cut dummy-randomised too (its own ``<cut>-DUMMY`` folder)."""
     workdir = Path(workdir)
     prev_date = previous_cut_date(previous_cut)
     raw = yaml.safe_load(Path(study_path).read_text(encoding="utf-8"))
@@ -78,11 +80,13 @@ def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[s
     cfg = workdir / "study.yaml"
     cfg.write_text(yaml.safe_dump(raw, sort_keys=True), encoding="utf-8")
     study = load_study(cfg)
-    res = workdir / "results" / study["study"]["id"] / Path(previous_cut).name
+    name = Path(previous_cut).name + ("-DUMMY" if dummy_seed is not None else "")
+    res = workdir / "results" / study["study"]["id"] / name
+    blind = [] if dummy_seed is None else ["blinded=true", f"dummy_seed={dummy_seed}"]
     target = res / "ard" / "ard.parquet"
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--cores", "1", "--nolock",
            "--config", f"study={cfg}", f"cut={previous_cut}", f"results_dir={workdir / 'results'}",
-           f"reports_dir={workdir / 'reports'}", "--", str(target)]
+           f"reports_dir={workdir / 'reports'}", *blind, "--", str(target)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     Path(log).write_text(out.stdout + out.stderr)

@@ -19,7 +19,8 @@ import plotnine as p9  # noqa: E402
 import polars as pl  # noqa: E402
 
 from hepatrial.tlf import format as F  # noqa: E402
-from hepatrial.tlf.tables import ARD, CAT_LABEL, VAR_LABEL, param_label  # noqa: E402
+from hepatrial.tlf.shell import Shell  # noqa: E402
+from hepatrial.tlf.tables import ARD, CAT_LABEL, POP_LABEL, VAR_LABEL, param_label  # noqa: E402
 
 WIDTH, HEIGHT = 7.0, 5.0
 DPI = 300
@@ -33,6 +34,27 @@ WATERFALL_MAX_PER_ARM = 500
 SAMPLE_SEED = 20240101
 
 
+def caption(ard: ARD, note: str = "", population: str = "ITT") -> str:
+    """A figure's footer: what it shows (``note``), then study, data cut and population."""
+    foot = Shell.of(ard.study, ard.cut).footer_line(POP_LABEL.get(population, population))
+    return f"{note}\n{foot}" if note else foot
+
+
+def number_title(plot: p9.ggplot, number: str) -> p9.ggplot:
+    """``Figure 14.2.7.1`` before the plot's title."""
+    if not number:
+        return plot
+    title = getattr(plot.labels, "title", None) or ""
+    return plot + p9.labs(title=f"Figure {number}  {title}".rstrip())
+
+
+def stamp(plot: p9.ggplot, text: str) -> p9.ggplot:
+    """``text`` (the dummy-randomisation stamp) as the subtitle and the caption's first line."""
+    cap = getattr(plot.labels, "caption", None) or ""
+    return plot + p9.labs(subtitle=text, caption=f"{text}\n{cap}" if cap else text) + p9.theme(
+        plot_subtitle=p9.element_text(size=10, weight="bold", colour="#D55E00"))
+
+
 def arm_colours(study: dict) -> dict[str, str]:
     return {a["label"]: a["colour"] for a in study["arms"]}
 
@@ -40,7 +62,8 @@ def arm_colours(study: dict) -> dict[str, str]:
 def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
     return p9.theme_bw(base_size=10) + p9.theme(figure_size=size, legend_position="bottom",
                                                 panel_grid_minor=p9.element_blank(),
-                                                plot_title=p9.element_text(size=11))
+                                                plot_title=p9.element_text(size=11),
+                                                plot_caption=p9.element_text(size=7, ha="left"))
 
 
 def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
@@ -102,6 +125,11 @@ def _add(plot, layers):
     return plot
 
 
+def _dodge_width(breaks: list[float]) -> float:
+    """Horizontal offset between arms at a visit: 1.5% of the visit axis (one week of 48)."""
+    return (max(breaks) - min(breaks)) * 0.015 if breaks and max(breaks) > min(breaks) else 0.3
+
+
 def _dodge(ard: ARD, width: float) -> dict[str, float]:
     k = len(ard.arms)
     return {a: (i - (k - 1) / 2) * width for i, a in enumerate(ard.arms)}
@@ -114,20 +142,29 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     if df.height == 0:
         return _empty(title, "No MMRM results in the ARD of this cut")
     pos, breaks, labels = _visit_axis(ard)
-    wide = df.pivot(on="stat", index=["arm", "avisit"], values="value").filter(pl.col("avisit").is_in(list(pos)))
-    dodge = _dodge(ard, max(breaks) / 120 if breaks else 0.3)
+    wide = df.pivot(on="stat", index=["arm", "avisit"], values="value").filter(
+        pl.col("avisit").is_in(list(pos)))
+    dodge = _dodge(ard, _dodge_width(breaks))
     pdf = wide.with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")).to_pandas()
     pdf["x"] = pdf["x"] + pdf["arm"].map(dodge)
     fit = ard.rows("MMRM_FIT", paramcd=paramcd, population="ITT")
     # the method names the structure first ("UN REML Satterthwaite; CHG ~ ..."): keep that part
-    cov = ", ".join(sorted({m.split(";")[0] for m in fit["method"].drop_nulls().to_list()})) if fit.height else ""
-    plot = (p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm"))
+    models = sorted(set(fit["method"].drop_nulls().to_list())) if fit.height else []
+    note = "Mixed model for repeated measures; arms offset horizontally at each visit."
+    if models:
+        from hepatrial.tlf.sap import COVARIANCE
+
+        cov = models[0].split()[0]
+        note = (f"Mixed model for repeated measures with {COVARIANCE.get(cov, cov)}; arms offset "
+                "horizontally at each visit.")
+    plot = (p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm", shape="arm"))
             + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
             + p9.geom_line() + p9.geom_point(size=2)
-            + p9.geom_errorbar(p9.aes(ymin="lower", ymax="upper"), width=max(breaks) / 60 if breaks else 0.5)
+            + p9.geom_errorbar(p9.aes(ymin="lower", ymax="upper"), width=_dodge_width(breaks) * 0.8)
             + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+            + p9.scale_shape_discrete(limits=ard.arms, name="Arm")
             + p9.labs(y="LS mean change from baseline (95% CI)", title=title,
-                      caption=f"Mixed model for repeated measures; covariance {cov}" if cov else None)
+                      caption=caption(ard, note))
             + _theme())
     return _add(plot, _arm_scales(ard.study, ("colour",)))
 
@@ -155,7 +192,7 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
     pos, breaks, labels = _visit_axis(ard)
     wide = wide.filter(pl.col("avisit").is_in(list(pos))).with_columns(
         pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x0"))
-    dodge = _dodge(ard, max(breaks) / 120 if breaks else 0.3)
+    dodge = _dodge(ard, _dodge_width(breaks))
     pdf = wide.to_pandas()
     pdf["x"] = pdf["x0"] + pdf["arm"].map(dodge)
     lo = np.nanmin((pdf["mean"] - pdf["se"].fillna(0)).to_numpy(dtype=float))
@@ -174,7 +211,9 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
             + p9.geom_text(p9.aes("x", "y", label="label"), data=heading, size=7, colour="black",
                            inherit_aes=False, ha="left")
             + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.labs(y=f"Observed {what} (± SE)", title=title)
+            + p9.labs(y=f"Observed {what} (± SE)", title=title,
+                      caption=caption(ard, "Mean ± standard error (SD / sqrt(n)) of the observed "
+                                           "values; n: subjects with a value at the visit."))
             + _theme())
     if change:
         plot = plot + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
@@ -196,14 +235,15 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
     df = pl.concat(frames).filter(pl.col("avisit").is_in(list(pos))).with_columns(
         pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x"))
     pdf = df.to_pandas()
-    pdf["x"] = pdf["x"] + pdf["arm"].map(_dodge(ard, max(breaks) / 120 if breaks else 0.3))
+    pdf["x"] = pdf["x"] + pdf["arm"].map(_dodge(ard, _dodge_width(breaks)))
     pdf["param"] = pd.Categorical(pdf["param"], categories=[param_label(p) for p in params])
     plot = (p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
             + p9.geom_line() + p9.geom_point(size=1.5)
             + p9.geom_errorbar(p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5)
             + p9.facet_wrap("param", scales="free_y", ncol=len(params))
             + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.labs(y="Mean (± SE)", title=title) + _theme((9.0, 4.0))
+            + p9.labs(y="Mean (± SE)", title=title, caption=caption(ard, "Observed values.",
+                                                                   "SAFETY")) + _theme((9.0, 4.0))
             + p9.theme(axis_text_x=p9.element_text(rotation=90)))
     return _add(plot, _arm_scales(ard.study, ("colour",)))
 
@@ -249,8 +289,9 @@ def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
             + p9.geom_line(p9.aes("x", "value", colour="arm", group="arm"), data=mdf, size=1.4, inherit_aes=False)
             + p9.facet_wrap("arm")
             + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.labs(y=param_label(paramcd), title=title, caption=f"Thick line: median of all subjects (ARD DESC){sampled}" if sampled
-                      else "Thick line: median (ARD DESC)")
+            + p9.labs(y=param_label(paramcd), title=title,
+                      caption=caption(ard, f"Thick line: median of all subjects{sampled}" if sampled
+                                      else "Thin lines: subjects; thick line: median of the arm."))
             + _theme((8.0, 4.5)) + p9.theme(legend_position="none"))
     return _add(plot, _arm_scales(ard.study, ("colour",)))
 
@@ -271,8 +312,9 @@ def fig_waterfall(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
             + p9.geom_col(width=0.85)
             + p9.geom_hline(yintercept=0, colour="#333333")
             + p9.labs(x="Subjects, ordered by change", y=f"Change from baseline at {visit}", title=title,
-                      caption=(f"Shown: {len(pdf)} ITT subjects with a value at {visit}{sampled}"
-                               if sampled else f"{len(pdf)} ITT subjects with a value at {visit}"))
+                      caption=caption(ard, f"Shown: {len(pdf)} subjects with a value at {visit}"
+                                      f"{sampled}" if sampled
+                                      else f"{len(pdf)} subjects with a value at {visit}."))
             + _theme() + p9.theme(axis_text_x=p9.element_blank(), axis_ticks_major_x=p9.element_blank()))
     return _add(plot, _arm_scales(ard.study, ("fill",)))
 
@@ -297,16 +339,47 @@ def fig_ctp_shift(ard: ARD) -> p9.ggplot:
             + p9.facet_wrap("arm")
             + p9.scale_fill_manual(values=CTP_COLOURS, breaks=levels, name=f"Class at {visit}")
             + p9.labs(x="CTP class at baseline", y="Subjects (n)", title=title,
-                      caption="Missing: no CTP class at the visit (death, transplant, withdrawal or not yet reached)")
+                      caption=caption(ard, "Missing: no CTP class at the visit (death, transplant, "
+                                           "withdrawal or not yet reached)."))
             + _theme())
 
 
+FOREST_CLIP = 2.5  # the axis: +/- this many times the overall CI's farthest bound
+FOREST_MIN_N = 10  # subgroups with fewer subjects do not widen the axis
+
+
+def forest_limit(est: np.ndarray, n: np.ndarray, overall: tuple) -> float:
+    """Half-width of the forest plot's symmetric axis: FOREST_CLIP times the overall CI's farthest
+    bound, and at least every estimate of a subgroup of FOREST_MIN_N subjects or more. CIs (and the
+    estimates of small subgroups) beyond it are clipped with an arrow: a subgroup of 4 subjects does
+    not stretch the axis."""
+    bounds = [abs(x) for x in overall if np.isfinite(x)]
+    big = np.abs(est[np.isfinite(est) & (np.nan_to_num(n) >= FOREST_MIN_N)])
+    need = FOREST_CLIP * max(bounds) if bounds else 0.0
+    need = max(need, float(big.max()) if big.size else 0.0)
+    if need == 0.0:
+        finite = np.abs(est[np.isfinite(est)])
+        need = float(finite.max()) if finite.size else 1.0
+    return _nice(need * 1.05)
+
+
+def _nice(x: float) -> float:
+    """The next 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten at or above ``x``."""
+    if x <= 0:
+        return 1.0
+    p = 10 ** np.floor(np.log10(x))
+    return float(next(m * p for m in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if m * p >= x - 1e-12))
+
+
 def fig_forest(ard: ARD) -> p9.ggplot:
-    """Treatment effect on the change from baseline at the primary visit by subgroup (ARD SUBGROUP)."""
+    """Treatment effect on the change from baseline at the primary visit by subgroup (ARD SUBGROUP):
+    symmetric axis around 0, CIs beyond it clipped with arrows, squares sized by n, and columns with
+    n and the estimate (95% CI) of each subgroup."""
     sg = ard.rows("SUBGROUP")
     title = "Subgroup analysis"
     if sg.height == 0 or not ard.tests:
-        return _empty(title, "No subgroup estimates in the ARD (single-arm design or none configured)")
+        return _empty(title, "No subgroup estimates for this cut (single-arm design or none "
+                             "configured)")
     param = sg["paramcd"][0].split("|")[0]
     visit = sg["avisit"][0]
     test = ard.tests[0]
@@ -318,20 +391,64 @@ def fig_forest(ard: ARD) -> p9.ggplot:
         sub = k.split("|", 1)[1]
         var, _, level = sub.partition("=")
         level_label = CAT_LABEL.get(var, {}).get(level, level)
-        name = "All subjects" if sub == "ALL" else f"{VAR_LABEL.get(var, var)}: {level_label}"
-        n = wide.filter(pl.col("paramcd") == k)["n"][0]
-        labels.append(f"{name} (n={F.fmt_int(n)})")
+        labels.append("All subjects" if sub == "ALL"
+                      else f"{VAR_LABEL.get(var, var)}: {level_label}")
     pdf = wide.to_pandas().set_index("paramcd").loc[keys].reset_index()
     pdf["label"] = pd.Categorical(labels, categories=labels[::-1])
-    pdf = pdf.dropna(subset=["estimate"])
+    d = F.stat_decimals(param, "estimate")
+    pdf["text"] = [F.fmt_est_ci(e, lo, hi, d)
+                   for e, lo, hi in zip(pdf["estimate"], pdf["lower"], pdf["upper"])]
+    pdf["ntext"] = [F.fmt_int(n) for n in pdf["n"]]
+    allrow = pdf[pdf["paramcd"] == f"{param}|ALL"]
+    overall = ((float(allrow["lower"].iloc[0]), float(allrow["upper"].iloc[0])) if len(allrow)
+               else ())
+    lim = forest_limit(pdf["estimate"].to_numpy(float), pdf["n"].to_numpy(float), overall)
+    est = pdf.dropna(subset=["estimate"]).copy()
+    est["lo"] = est["lower"].clip(-lim, lim)
+    est["hi"] = est["upper"].clip(-lim, lim)
+    est["point"] = est["estimate"].clip(-lim, lim)
+    arrows_ = []
+    for side, col in ((-lim, "lower"), (lim, "upper")):
+        out = est[(est[col] < -lim) if side < 0 else (est[col] > lim)].copy()
+        out["edge"] = side
+        arrows_.append(out)
+    clipped = pd.concat(arrows_)
+    colour = arm_colours(ard.study)[test]
+    x_n, x_text = lim * 1.12, lim * 1.35  # the n and estimate (CI) columns, right of the axis
+    heads = pd.DataFrame({"x": [x_n, x_text], "y": [len(labels) + 0.8] * 2,
+                          "label": ["n", "Estimate (95% CI)"], "ha": ["center", "left"]})
+    pdf["xn"], pdf["xt"] = x_n, x_text
     title = f"{param_label(param)}: change from baseline at {visit} by subgroup"
-    return (p9.ggplot(pdf, p9.aes("estimate", "label"))
+    arrow = p9.arrow(length=0.06, type="closed")
+    arrows = [p9.geom_segment(p9.aes(x="point", xend="edge", y="label", yend="label"), data=clipped,
+                              arrow=arrow, colour="#333333")] if len(clipped) else []
+    plot = (p9.ggplot(est, p9.aes("point", "label"))
             + p9.geom_vline(xintercept=0, linetype="dashed", colour="#666666")
-            + p9.geom_errorbarh(p9.aes(xmin="lower", xmax="upper"), height=0.25)
-            + p9.geom_point(shape="s", size=2.5, colour=arm_colours(ard.study)[test])
+            + p9.geom_segment(p9.aes(x="lo", xend="hi", y="label", yend="label"), colour="#333333")
+            + p9.geom_point(p9.aes(size="n"), shape="s", colour=colour, fill=colour)
+            + p9.geom_text(p9.aes(x="xn", y="label", label="ntext"), data=pdf, size=7, ha="center")
+            + p9.geom_text(p9.aes(x="xt", y="label", label="text"), data=pdf, size=7, ha="left")
+            + p9.geom_text(p9.aes(x="x", y="y", label="label", ha="ha"), data=heads, size=7,
+                           fontweight="bold", inherit_aes=False)
+            + p9.scale_size_area(max_size=5, guide=None)
+            + p9.scale_x_continuous(limits=(-lim, lim * 2.3), breaks=_sym_breaks(lim),
+                                    expand=(0, 0))
+            + p9.scale_y_discrete(expand=(0, 0.6, 0, 1.2))
             + p9.labs(x=f"{test} minus {ard.reference} (95% CI); < 0 favours {test}", y="", title=title,
-                      caption="ANCOVA on baseline and arm within each subgroup (ARD SUBGROUP); exploratory")
-            + _theme((7.5, 5.5)))
+                      caption=caption(ard, "Analysis of covariance on baseline and arm within each "
+                                           "subgroup; exploratory.\nSquare size: subjects in the "
+                                           "subgroup; arrow: the CI (or estimate) goes beyond the "
+                                           "axis."))
+            + _theme((8.5, 5.5))
+            + p9.theme(panel_grid_major_x=p9.element_blank(),
+                       panel_grid_major_y=p9.element_blank()))
+    return _add(plot, arrows)
+
+
+def _sym_breaks(lim: float) -> list[float]:
+    step = _nice(lim / 2)
+    k = int(np.floor(lim / step + 1e-9))
+    return [i * step for i in range(-k, k + 1)]
 
 
 def fig_tipping(ard: ARD, estimand: str) -> p9.ggplot:
@@ -404,19 +521,46 @@ def km_risk_table(step: pl.DataFrame, ard: ARD, paramcd: str, groups: list[str])
     return rc
 
 
-def _steps(s: pd.DataFrame, ycols: list[str]) -> pd.DataFrame:
-    """Right-continuous step coordinates (for ribbons): each value held until the next time."""
+def _steps(s: pd.DataFrame, ycols: list[str], start: float = 1.0) -> pd.DataFrame:
+    """Right-continuous step coordinates (for ribbons): each value held until the next time, every
+    column ``start`` at time 0 (1 for survival, 0 for cumulative incidence)."""
     t = np.concatenate([[0.0], s["time"].to_numpy(float)])
     out = {"time": np.repeat(t, 2)[1:]}
     for c in ycols:
-        v = np.concatenate([[1.0 if c != "cif" else 0.0], s[c].to_numpy(float)])
+        v = np.concatenate([[start], s[c].to_numpy(float)])
         out[c] = np.repeat(v, 2)[:-1]
     return pd.DataFrame(out)
 
 
+def km_comparison_text(ard: ARD, paramcd: str) -> str:
+    """The panel's comparison: the (stratified) Cox HR (95% CI) and log-rank p of the first test arm
+    against the reference, from the ARD ("" for a design without comparisons)."""
+    if not ard.parallel or not ard.tests:
+        return ""
+    test, lines = ard.tests[0], []
+    for analysis in ("COX", "COX_UNSTRAT"):
+        hr = ard.rows(analysis, paramcd=paramcd, arm=test, stat="hr")
+        if hr.height:
+            r = hr.row(0, named=True)
+            key = (r["population"], r["avisit"] or "", r["comparator"] or "", r["time"])
+            lo, hi = (ard.get(analysis, paramcd, test, s, *key) for s in ("lower", "upper"))
+            how = ", stratified" if "stratified" in (r["method"] or "") else ""
+            lines.append(f"HR {test} vs {r['comparator'] or ard.reference} (95% CI){how}: "
+                         f"{F.fmt_est_ci(r['value'], lo, hi, 2)}")
+            break
+    for analysis in ("LOGRANK", "LOGRANK_UNSTRAT"):
+        p = ard.rows(analysis, paramcd=paramcd, arm=test, stat="p")
+        if p.height:
+            how = ", stratified" if "stratified" in (p["method"][0] or "") else ""
+            lines.append(f"Log-rank p{how}: {F.fmt_p(p['value'][0])}")
+            break
+    return "\n".join(lines)
+
+
 def fig_km(step: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
-    """Kaplan-Meier curves by arm with the 95% CI band, censoring marks (+) and the number at risk under
-    the x axis (from the KM step table; equal to the ARD KM n_risk at the landmarks)."""
+    """Kaplan-Meier curves by arm with the 95% CI band, censoring marks (+), the HR (95% CI) and
+    log-rank p in the panel, and the number at risk in a table below the panel on the same time axis
+    (from the KM step table; equal to the ARD KM n_risk at the landmarks)."""
     title = f"{param_label(paramcd)}: Kaplan-Meier estimate by arm"
     groups = [a for a in ard.arms if a in set(step["group"].to_list())] if step.height else []
     if not groups:
@@ -427,37 +571,56 @@ def fig_km(step: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
         st = _steps(s, ["surv", "lower", "upper"])
         st["arm"] = g
         bands.append(st)
-        c = pd.DataFrame({"time": np.concatenate([[0.0], s["time"]]), "surv": np.concatenate([[1.0], s["surv"]])})
+        c = pd.DataFrame({"time": np.concatenate([[0.0], s["time"]]),
+                          "surv": np.concatenate([[1.0], s["surv"]])})
         c["arm"] = g
         curves.append(c)
         cs = s[s["n_censor"] > 0][["time", "surv"]].copy()
         cs["arm"] = g
         cens.append(cs)
-    curves, bands, cens = pd.concat(curves), pd.concat(bands), pd.concat(cens)
+    panels = ["curve", "risk"]
+    curves, bands, cens = (pd.concat(x) for x in (curves, bands, cens))
+    for f in (curves, bands, cens):
+        f["panel"] = pd.Categorical(["curve"] * len(f), categories=panels)
     times = risk_times(ard, paramcd, step)
     rc = km_risk_table(step, ard, paramcd, groups)
+    rc["y"] = [-1.0 - groups.index(g) for g in rc["group"]]
+    rc["panel"] = pd.Categorical(["risk"] * len(rc), categories=panels)
     xmax = max([*times, float(step["time"].max())])
-    arm_lab = pd.DataFrame({"x": [-0.05 * xmax] * len(groups), "y": [-0.17 - 0.08 * i for i in range(len(groups))],
-                            "label": groups, "arm": groups})
-    head = pd.DataFrame({"x": [-0.19 * xmax], "y": [-0.08], "label": ["Number at risk"]})
     bands["lower"] = bands["lower"].fillna(bands["surv"])
     bands["upper"] = bands["upper"].fillna(bands["surv"])
+    ybreaks = [0, 0.25, 0.5, 0.75, 1.0] + [-1.0 - i for i in range(len(groups))]
+    ylabels = ["0", "25", "50", "75", "100"] + groups
+    note = km_comparison_text(ard, paramcd)
+    ann = pd.DataFrame({"time": [xmax * 0.02], "y": [0.04], "label": [note],
+                        "panel": pd.Categorical(["curve"], categories=panels)})
+    # invisible points that give each panel its y range
+    span = pd.DataFrame({"time": [0.0] * 4, "y": [0.0, 1.02, -0.4, -0.6 - len(groups)],
+                         "panel": pd.Categorical(["curve", "curve", "risk", "risk"],
+                                                 categories=panels)})
     plot = (p9.ggplot(curves, p9.aes("time", "surv", colour="arm"))
-            + p9.geom_ribbon(p9.aes("time", ymin="lower", ymax="upper", fill="arm"), data=bands, alpha=0.15,
-                             colour=None, inherit_aes=False)
+            + p9.geom_blank(p9.aes("time", "y"), data=span, inherit_aes=False)
+            + p9.geom_ribbon(p9.aes("time", ymin="lower", ymax="upper", fill="arm"), data=bands,
+                             alpha=0.15, colour=None, inherit_aes=False)
             + p9.geom_step(direction="hv", size=0.8)
             + p9.geom_point(p9.aes("time", "surv", colour="arm"), data=cens, shape="+", size=2.2)
-            + p9.geom_hline(yintercept=0, colour="#BBBBBB", size=0.3)
-            + p9.geom_text(p9.aes("time", "y", label="label", colour="arm"), data=rc, size=7, show_legend=False)
-            + p9.geom_text(p9.aes("x", "y", label="label", colour="arm"), data=arm_lab, size=7, ha="right",
-                           show_legend=False, inherit_aes=False)
-            + p9.geom_text(p9.aes("x", "y", label="label"), data=head, size=7, ha="left", inherit_aes=False)
-            + p9.scale_y_continuous(breaks=[0, 0.25, 0.5, 0.75, 1.0], labels=["0", "25", "50", "75", "100"],
-                                    limits=(-0.17 - 0.08 * len(groups), 1.02))
-            + p9.scale_x_continuous(breaks=times, limits=(-0.2 * xmax, xmax * 1.04))
-            + p9.labs(x="Days since randomisation", y="Event-free (%)", title=title,
-                      caption="Shaded: 95% CI (log-log); +: censored")
-            + _theme((7.5, 5.5)))
+            + p9.geom_text(p9.aes("time", "y", label="label", colour="arm"), data=rc, size=7,
+                           show_legend=False)
+            + p9.facet_grid(rows="panel", scales="free_y",
+                            space={"x": [1], "y": [3.4, 0.35 + 0.3 * len(groups)]})
+            + p9.scale_y_continuous(breaks=ybreaks, labels=ylabels, expand=(0, 0))
+            + p9.scale_x_continuous(breaks=times, limits=(-0.04 * xmax, xmax * 1.04), expand=(0, 0))
+            + p9.labs(x="Days since randomisation", y="Event-free (%)  |  Number at risk",
+                      title=title,
+                      caption=caption(ard, "Shaded: pointwise 95% CI (log-log); +: censored. "
+                                           "Number at "
+                                           "risk at the times of the axis."))
+            + _theme((7.5, 5.5))
+            + p9.theme(strip_text_y=p9.element_blank(), strip_background_y=p9.element_blank(),
+                       panel_grid_minor=p9.element_blank()))
+    if note:
+        plot = plot + p9.geom_text(p9.aes("time", "y", label="label"), data=ann, size=7, ha="left",
+                                   va="bottom", inherit_aes=False)
     return _add(plot, _arm_scales(ard.study))
 
 
@@ -467,20 +630,30 @@ def fig_cif(cif: pl.DataFrame, ard: ARD, paramcd: str, cause_labels: dict[int, s
     if cif.height == 0:
         return _empty(title, "No events")
     frames = []
+    ci = {"lower", "upper"} <= set(cif.columns)
     for (g, c), s in cif.sort("time").group_by(["group", "cause"], maintain_order=True):
-        st = _steps(s.to_pandas(), ["cif"])
+        st = _steps(s.to_pandas(), ["cif", "lower", "upper"] if ci else ["cif"], start=0.0)
         st["arm"], st["cause"] = g, cause_labels.get(int(c), str(c))
         frames.append(st)
     pdf = pd.concat(frames)
     pdf["cause"] = pd.Categorical(pdf["cause"], categories=[cause_labels[k] for k in sorted(cause_labels)])
-    plot = (p9.ggplot(pdf, p9.aes("time", "cif", colour="arm"))
-            + p9.geom_path(size=0.8)
+    plot = p9.ggplot(pdf, p9.aes("time", "cif", colour="arm"))
+    if ci:
+        pdf["lower"] = pdf["lower"].fillna(pdf["cif"])
+        pdf["upper"] = pdf["upper"].fillna(pdf["cif"])
+        plot = plot + p9.geom_ribbon(p9.aes("time", ymin="lower", ymax="upper", fill="arm"),
+                                     alpha=0.15, inherit_aes=False)
+    plot = (plot + p9.geom_step(direction="hv", size=0.8)
             + p9.facet_wrap("cause")
-            + p9.scale_y_continuous(labels=lambda v: [f"{100 * x:.0f}" for x in v], name="Cumulative incidence (%)")
+            + p9.scale_y_continuous(labels=lambda v: [f"{100 * x:.0f}" for x in v],
+                                    name="Cumulative incidence (%)")
             + p9.labs(x="Days since randomisation", title=title,
-                      caption="Aalen-Johansen estimator; competing events as coded in ADTTE (CRCODE)")
+                      caption=caption(ard, "Aalen-Johansen estimator, shaded: pointwise 95% CI; "
+                                           "one panel per event type, the others competing (death, "
+                                           "liver "
+                                           "transplant)."))
             + _theme((8.0, 4.5)))
-    return _add(plot, _arm_scales(ard.study, ("colour",)))
+    return _add(plot, _arm_scales(ard.study, ("colour", "fill")))
 
 
 def cif_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> tuple[pl.DataFrame, dict[int, str]]:

@@ -6,16 +6,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import re
 import tempfile
 from pathlib import Path
 
 import polars as pl
 
-from hepatrial.tlf.tables import Table
+from hepatrial.tlf.shell import Shell
+from hepatrial.tlf.tables import Row, Table
 
 INDENT = "\u00a0\u00a0\u00a0"
-RTF_SINGLE_MAX = 100  # rows: a longer table is written in chunks of RTF_CHUNK_ROWS (write_rtf)
-RTF_CHUNK_ROWS = 50
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -56,69 +56,280 @@ def _grouped(t: Table) -> bool:
     return t.group_rows and any(r.group for r in t.rows)
 
 
-def _rtf_chunks(t: Table, size: int) -> list[Table]:
-    """``t`` cut into tables of ``size`` rows (the last shorter), the title, columns, footnotes and source
-    repeated in each. A chunk that starts inside a group opens with that group's row, as rtflite does at a
-    page break inside a group (``page_by``)."""
-    return [dataclasses.replace(t, rows=t.rows[i:i + size]) for i in range(0, len(t.rows), size)]
+def write_rtf(t: Table, path: str | Path) -> None:
+    """RTF shell (US letter landscape): the running header on every page (:func:`running_header`),
+    the output number, title and population, the column header, the body rows, footnotes and source.
 
-
-def write_rtf(t: Table, path: str | Path, chunk_rows: int = RTF_CHUNK_ROWS,
-              single_max: int = RTF_SINGLE_MAX) -> None:
-    """RTF (landscape, page x of y). Group rows are rtflite ``page_by`` rows (SAS PROC REPORT BY lines),
-    repeated with the column header on every page. Cell attributes are given for one row and recycled:
-    per-row attribute matrices are not kept aligned across rtflite's page breaks.
-
-    A table of more than ``single_max`` rows (a listing of a large trial) is written as chunks of about
-    ``chunk_rows`` rows, joined with ``rtflite.assemble_rtf`` (page break between
-    chunks; title, column header, footnotes and source in each): rtflite's time grows with the square of the rows of one
-    document (~24 s for 800 grouped rows), and is linear in chunks (~3 ms a row with 50-row chunks)."""
-    import rtflite as rtf
-
-    if len(t.rows) <= single_max:
-        _write_rtf_doc(t, path)
+    Column widths come from the content (:func:`column_widths`, the same on every page); text
+    columns are left-aligned and columns of numbers centred. The pages are cut here, not by rtflite
+    (:func:`paginate`, from the wrapped height of each row), and each page is one rtflite document
+    with the title, column header, footnotes and source, joined with page breaks: every page repeats
+    the column header, a page that starts inside a group opens with the group's row (rtflite
+    ``page_by``, SAS PROC REPORT BY lines), and rtflite's time, which grows with the square of a
+    document's rows, stays linear in pages."""
+    layout = _layout(t)
+    pages = paginate(t, layout)
+    if len(pages) == 1:
+        _write_rtf_doc(t, path, layout)
         return
     with tempfile.TemporaryDirectory(dir=Path(path).parent) as tmp:
         parts = []
-        for i, chunk in enumerate(_rtf_chunks(t, chunk_rows)):
-            parts.append(str(Path(tmp) / f"part{i:06d}.rtf"))
-            _write_rtf_doc(chunk, parts[-1])
-        rtf.assemble_rtf(parts, str(path))
+        for i, (a, b) in enumerate(pages):
+            parts.append(Path(tmp) / f"page{i:06d}.rtf")
+            _write_rtf_doc(dataclasses.replace(t, rows=t.rows[a:b]), parts[-1], layout)
+        _join_rtf(parts, path)
 
 
-def _write_rtf_doc(t: Table, path: str | Path) -> None:
+def _join_rtf(parts: list[Path], path: str | Path) -> None:
+    """One RTF document of ``parts`` (each a whole rtflite document of one page): the first whole,
+    each next one without its preamble (font table, running header, page setup), a page break
+    between."""
+    texts = [p.read_text(encoding="utf-8") for p in parts]
+    out = [texts[0].rstrip().removesuffix("}")]
+    for text in texts[1:]:
+        i = text.index("\\margl")
+        body = text[text.index("\n", i) + 1:].rstrip().removesuffix("}")
+        out.append("\\page\n" + body)
+    Path(path).write_text("".join(out) + "\n}", encoding="utf-8")
+
+
+# Page geometry of every RTF output: US letter landscape, 1 inch left and right; the running header
+# (3-4 lines of 9 pt) sits 0.5 in from the top edge, the table starts 1.4 in from it.
+PAGE_W, PAGE_H = 11.0, 8.5
+MARGINS = [0.75, 0.75, 1.25, 0.6, 0.5, 0.4]  # left, right, top, bottom, header, footer (inches)
+TABLE_W = PAGE_W - MARGINS[0] - MARGINS[1]
+BODY_PT = 9
+LISTING_PT = 8  # listings: more columns, more rows a page
+CELL_PAD = 0.17  # inches of a cell text cannot use (rtflite \trgaph108 each side, and a margin)
+TITLE_PT = 10
+LINE_FACTOR = 1.17  # height of a line of text, in font sizes
+ROW_SPACE = 1.6  # points of a table row besides its lines (paragraph spacing before and after)
+TITLE_SPACE = 14.0  # points before and after the title block
+ONE_PAGE = 100_000  # rtflite's page capacity in lines: the pages are cut by paginate()
+HEADER_MARK = "HEPATRIAL-RUNNING-HEADER"
+_NUMERIC = re.compile(r"^[\s\d.,:;()\[\]%<>/+\-\u2212=]*(NE)?[\s\d.,:;()\[\]%<>/+\-=]*$")
+
+
+def _text_width(s: str, pt: float = BODY_PT) -> float:
+    from rtflite.strwidth import get_string_width
+
+    return get_string_width(s, font="Times New Roman", font_size=pt, unit="in") if s else 0.0
+
+
+def _longest_word(s: str, pt: float = BODY_PT) -> float:
+    return max((_text_width(w, pt) for w in s.split()), default=0.0)
+
+
+def numeric_column(cells: list[str]) -> bool:
+    """A column of numbers (counts, percentages, estimates with CIs, p-values, dates): centred; any
+    other column (terms, outcomes, reasons) is text and left-aligned."""
+    filled = [c for c in cells if c.strip()]
+    return bool(filled) and sum(bool(_NUMERIC.match(c)) for c in filled) >= 0.8 * len(filled)
+
+
+def column_widths(header: list[str], columns: list[list[str]], total: float = TABLE_W,
+                  pt: float = BODY_PT) -> list[float]:
+    """Widths in inches (summing to ``total``) computed from the content: no column narrower than
+    its longest word, header words included, so that nothing is broken mid-word; every column as
+    wide as its longest cell when the page has room, and the room left goes first to headers that
+    would otherwise wrap, then to every column in proportion. When the longest cells do not fit, the
+    widest columns are capped at one width (never below their longest word) and wrap between words,
+    so that short columns (dates, grades, counts) stay on one line."""
+    floor = [max(_longest_word(h, pt), *(_longest_word(c, pt) for c in col), 0.3) + CELL_PAD
+             for h, col in zip(header, columns)]
+    want = [max(f, max((_text_width(c, pt) for c in col), default=0.0) + CELL_PAD)
+            for f, col in zip(floor, columns)]
+    if sum(want) > total:
+        if sum(floor) >= total:  # even the longest words do not fit: scale the floors
+            return [f * total / sum(floor) for f in floor]
+        lo, hi = 0.0, max(want)
+        for _ in range(60):  # the cap at which the capped widths fill the page
+            cap = (lo + hi) / 2
+            filled = sum(max(f, min(w, cap)) for f, w in zip(floor, want))
+            lo, hi = (cap, hi) if filled < total else (lo, cap)
+        w = [max(f, min(a, lo)) for f, a in zip(floor, want)]
+        return [a * total / sum(w) for a in w]
+    head = [max(w, _text_width(h, pt) + CELL_PAD) for w, h in zip(want, header)]
+    w, room = list(want), total - sum(want)
+    need = [h - a for h, a in zip(head, w)]
+    if sum(need) > 0:
+        give = min(room, sum(need))
+        w = [a + give * n / sum(need) for a, n in zip(w, need)]
+        room -= give
+    return [a + room * a / sum(w) for a in w]
+
+
+def wrapped_lines(text: str, width: float, pt: float = BODY_PT) -> int:
+    """Lines ``text`` takes in a cell of ``width`` inches (word wrap; rtflite's font metrics)."""
+    usable = max(width - CELL_PAD, 0.1)
+    lines, current = 1, 0.0
+    space = _text_width(" ", pt)
+    for word in text.split():
+        w = _text_width(word, pt)
+        if current and current + space + w > usable:
+            lines, current = lines + 1, w
+        else:
+            current = current + (space if current else 0.0) + w
+    return lines
+
+
+@dataclasses.dataclass
+class Layout:
+    """What every page of one table shares: column widths (inches, stub first), justification, the
+    RTF texts of the stub and cells."""
+
+    widths: list[float]
+    just: list[str]
+    header: list[str]
+    labels: list[str]
+    cells: list[list[str]]  # by column
+    pt: float = BODY_PT  # font size of the column header and body
+
+
+def _layout(t: Table) -> Layout:
+    labels = ["   " * r.indent + _rtf_text(r.label) for r in t.rows]
+    cols = [[_rtf_text(r.cells[j]) for r in t.rows] for j in range(len(t.columns))]
+    header = [_rtf_text(t.stub_header or " ")] + [_rtf_text(c) for c in t.columns]
+    pt = LISTING_PT if t.kind == "Listing" else BODY_PT
+    widths = column_widths(header, [labels, *cols], pt=pt)
+    just = ["l"] + ["c" if numeric_column(col) else "l" for col in cols]
+    return Layout(widths, just, header, labels, cols, pt)
+
+
+def _height(lines: int, pt: float) -> float:
+    """Points taken by a table row (or paragraph) of ``lines`` lines of ``pt`` type."""
+    return lines * pt * LINE_FACTOR + ROW_SPACE
+
+
+def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
+    """Row ranges ``[a, b)`` of the pages: as many rows as fit the page's height after the title,
+    the column header, the footnotes and the source (all repeated on every page), counting the
+    wrapped lines of each row and the group row that opens each group (and each page inside one)."""
+    pt = layout.pt
+    usable = (PAGE_H - MARGINS[2] - MARGINS[3]) * 72.0
+    notes = sum(wrapped_lines(x, TABLE_W, pt) for x in t.footnotes or [" "])
+    fixed = (len(_title_lines(t)) * TITLE_PT * LINE_FACTOR + TITLE_SPACE
+             + _height(max(wrapped_lines(h, w, pt)
+                           for h, w in zip(layout.header, layout.widths)), pt)
+             + _height(notes, pt) + _height(wrapped_lines(t.source, TABLE_W, pt), pt)
+             + _height(1, pt))  # a line in reserve for the word processor's rounding
+    budget = max(usable - fixed, _height(3, pt))
+    grouped = _grouped(t)
+
+    def group_h(r: Row) -> float:
+        return _height(wrapped_lines(_rtf_text(r.group), TABLE_W, pt), pt)
+
+    pages, start, used, group = [], 0, 0.0, None
+    for i, r in enumerate(t.rows):
+        lines = max(wrapped_lines(x, w, pt) for x, w in
+                    zip([layout.labels[i], *(c[i] for c in layout.cells)], layout.widths))
+        h = _height(lines, pt) + (group_h(r) if grouped and r.group != group else 0.0)
+        if i > start and used + h > budget:
+            pages.append((start, i))
+            start, used = i, 0.0
+            # the page repeats the group row
+            h = _height(lines, pt) + (group_h(r) if grouped else 0.0)
+        used += h
+        group = r.group
+    pages.append((start, len(t.rows)))
+    return pages
+
+
+def _rtf_escape(s: str) -> str:
+    out = []
+    for ch in s:
+        if ch in "\\{}":
+            out.append("\\" + ch)
+        elif ord(ch) > 127:
+            code = ord(ch)
+            out.append(f"\\u{code - 65536 if code > 32767 else code}?")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def running_header(shell: Shell | None) -> str:
+    """The RTF ``\\header`` group of every page: protocol and classification, study title and
+    "Page x of y" (PAGE and NUMPAGES fields), data cut, and the dummy-randomisation stamp in bold
+    when there is one; left text and right text on one line by a right tab at the table's edge."""
+    tab = round(TABLE_W * 1440)
+    page = ("Page {\\field{\\*\\fldinst PAGE }{\\fldrslt 1}} of "
+            "{\\field{\\*\\fldinst NUMPAGES }{\\fldrslt 1}}")
+    if shell is None:
+        lines = [("", page)]
+    else:
+        lines = [(f"Protocol: {_rtf_escape(shell.protocol)}", _rtf_escape(shell.confidential)),
+                 (_rtf_escape(shell.study_title), page),
+                 (f"Data cut: {_rtf_escape(shell.cut)}", "")]
+        if shell.stamp:
+            lines.insert(0, (f"\\b {_rtf_escape(shell.stamp)}\\b0", ""))
+    paras = "".join(f"{{\\pard\\plain\\ql\\tqr\\tx{tab}\\sb0\\sa0\\fs{BODY_PT * 2}{{\\f0 {left}}}"
+                    f"\\tab{{\\f0 {right}}}\\par}}" for left, right in lines)
+    return f"{{\\header{paras}}}"
+
+
+def _title_lines(t: Table) -> list[str]:
+    lines = [_rtf_text(t.title), _rtf_text(t.population)]
+    if t.number:
+        lines.insert(0, f"{t.kind} {t.number}")
+    if t.shell is not None and t.shell.stamp:
+        lines.append(t.shell.stamp)
+    return lines
+
+
+def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
     import rtflite as rtf
 
-    ncol = len(t.columns) + 1
     grouped = _grouped(t)
-    data = {"label": ["   " * r.indent + _rtf_text(r.label) for r in t.rows]}
+    labels = ["   " * r.indent + _rtf_text(r.label) for r in t.rows]
+    data = {"label": labels}
     for j in range(len(t.columns)):
         data[f"c{j}"] = [_rtf_text(r.cells[j]) for r in t.rows]
     df = pl.DataFrame(data, schema={k: pl.Utf8 for k in data})
     if grouped:
         df = df.insert_column(0, pl.Series("group", [_rtf_text(r.group) for r in t.rows], dtype=pl.Utf8))
-    widths = t.widths or ([3.0] + [1.4] * (ncol - 1) if ncol <= 6 else [2.2] + [1.0] * (ncol - 1))
+    widths, just, header = layout.widths, layout.just, layout.header
     body_widths = ([1.0] if grouped else []) + widths
     nbody = len(body_widths)
     body = rtf.RTFBody(
         col_rel_width=body_widths,
-        text_justification=[(["l"] if grouped else []) + ["l"] + ["c"] * (ncol - 1)],
+        text_justification=[(["l"] if grouped else []) + just], text_font_size=[layout.pt],
         border_top=[[""] * nbody], border_bottom=[[""] * nbody],
         **({"page_by": ["group"], "new_page": False, "pageby_row": "first_row"} if grouped else {}))
-    header = [_rtf_text(t.stub_header or " ")] + [_rtf_text(c) for c in t.columns]
     doc = rtf.RTFDocument(
         df=df,
-        rtf_page=rtf.RTFPage(orientation="landscape"),
-        rtf_page_header=rtf.RTFPageHeader(),  # "Page x of y"
-        rtf_title=rtf.RTFTitle(text=[_rtf_text(t.title), _rtf_text(t.population)], text_convert=[False]),
-        rtf_column_header=[rtf.RTFColumnHeader(text=header, col_rel_width=widths,
-                                               text_justification=[["l"] + ["c"] * (ncol - 1)])],
+        rtf_page=rtf.RTFPage(orientation="landscape", width=PAGE_W, height=PAGE_H, margin=MARGINS,
+                             col_width=TABLE_W, nrow=ONE_PAGE),
+        rtf_page_header=rtf.RTFPageHeader(text=HEADER_MARK),
+        rtf_title=rtf.RTFTitle(text=_title_lines(t), text_convert=[False],
+                               text_font_size=[TITLE_PT]),
+        rtf_column_header=[rtf.RTFColumnHeader(
+            text=header, col_rel_width=widths, text_justification=[just],
+            text_font_size=[layout.pt])],
         rtf_body=body,
-        rtf_footnote=rtf.RTFFootnote(text=[_rtf_text(x) for x in t.footnotes] or [" "], text_convert=[False]),
-        rtf_source=rtf.RTFSource(text=[_rtf_text(t.source)], text_convert=[False]),
+        rtf_footnote=rtf.RTFFootnote(text=[_rtf_text(x) for x in t.footnotes] or [" "],
+                                     text_convert=[False], text_justification=["l"],
+                                     text_font_size=[layout.pt]),
+        rtf_source=rtf.RTFSource(text=[_rtf_text(t.source)], text_convert=[False],
+                                 text_justification=["l"], text_font_size=[layout.pt]),
     )
     with contextlib.redirect_stdout(io.StringIO()):  # rtflite prints the path it writes
         doc.write_rtf(str(path))
+    _put_running_header(path, t.shell)
+
+
+def _put_running_header(path: str | Path, shell: Shell | None) -> None:
+    """Replace rtflite's one-line page header by :func:`running_header`, and mark the column header
+    rows (rtflite's bottom-aligned cells) as header rows (``\\trhdr``): a word processor that breaks
+    a page where :func:`paginate` did not still repeats them."""
+    text = Path(path).read_text(encoding="utf-8")
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("{\\header") and HEADER_MARK in line:
+            lines[i] = running_header(shell)
+        elif line.startswith("\\trowd") and i + 1 < len(lines) and "\\clvertalb" in lines[i + 1]:
+            lines[i] = line.replace("\\trowd", "\\trowd\\trhdr", 1)
+    Path(path).write_text("\n".join(lines), encoding="utf-8")
 
 
 def to_html(t: Table) -> str:
@@ -131,7 +342,9 @@ def to_html(t: Table) -> str:
     gt = GT(df, rowname_col="label", groupname_col="group" if groups else None, id=t.name)
     if not groups:
         gt = gt.cols_hide("group")
-    gt = (gt.tab_header(title=t.title, subtitle=t.population)
+    stamp = t.shell.stamp if t.shell is not None else ""
+    title = f"{t.kind} {t.number}: {t.title}" if t.number else t.title
+    gt = (gt.tab_header(title=title, subtitle=f"{t.population}. {stamp}" if stamp else t.population)
           .tab_stubhead(label=t.stub_header or "")
           .cols_align("center", columns=t.columns)
           .tab_options(table_font_size="12px", row_group_font_weight="bold", heading_title_font_size="15px"))

@@ -15,6 +15,7 @@ import polars as pl
 from hepatrial.config import load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf.render import write_all
+from hepatrial.tlf.shell import DUMMY_STAMP, Shell
 from hepatrial.tlf.tables import ARD, Table, build_table, listing_deaths, listing_sae
 
 LISTINGS = ("l_sae", "l_deaths")
@@ -27,10 +28,13 @@ def load_ard(ard_path, study_path, cut: str) -> ARD:
 
 
 def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str,
-                 outputs: Mapping[str, tuple]) -> None:
+                 outputs: Mapping[str, tuple], numbers: Mapping[str, str] | None = None,
+                 dummy: bool = False) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
     (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL
-    (``ard_path`` may then be None)."""
+    (``ard_path`` may then be None). ``numbers``: name -> output number (``14.1.1``; the rules pass
+    :func:`hepatrial.tlf.shell.assign_numbers` of every output of the cut). ``dummy``: a
+    dummy-randomisation run, every page stamped (:data:`hepatrial.tlf.shell.DUMMY_STAMP`)."""
     study = load_study(study_path)
     ard = adam = None
     for name, (csv, rtf, html) in outputs.items():
@@ -42,6 +46,9 @@ def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str
             if ard is None:
                 ard = ARD(pl.read_parquet(ard_path), study, str(cut))
             table = build_table(name, ard, rule)
+        table.number = (numbers or {}).get(name, "")
+        if dummy:
+            table.shell = Shell.of(study, str(cut), dummy=True)
         write_all(table, csv, rtf, html)
 
 
@@ -60,8 +67,10 @@ def read_km_steps(path) -> pl.DataFrame:
 
 
 def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None, adtte_path=None,
-                  km_paths: Mapping[str, str] | None = None, dpi: int | None = None) -> None:
-    """Each figure of ``figures`` (kind, paramcd, png, pdf); kinds: ``mmrm``, ``observed``, ``labs``,
+                  km_paths: Mapping[str, str] | None = None, dpi: int | None = None,
+                  dummy: bool = False) -> None:
+    """Each figure of ``figures`` (kind, paramcd, png, pdf[, number]: ``Figure <number>`` before the
+    title); kinds: ``mmrm``, ``observed``, ``labs``,
     ``spaghetti``, ``waterfall``, ``km`` (reads ``km_paths[paramcd]``, the KM step table), ``cif``, ``forest``,
     ``ctp_shift``. ``ard_path``: the ARD or a list of the ARD parts the figures read."""
     from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
@@ -77,7 +86,7 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
             cache[str(path)] = pl.read_parquet(path)
         return cache[str(path)]
 
-    for kind, paramcd, png, pdf in figures:
+    for kind, paramcd, png, pdf, *number in figures:
         if kind == "mmrm":
             plot = G.fig_mmrm(ard, paramcd)
         elif kind == "observed":
@@ -103,4 +112,7 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
             plot = G.fig_tipping(ard, paramcd)
         else:
             raise HepatrialError(f"unknown figure kind {kind!r}")
+        plot = G.number_title(plot, number[0] if number else "")
+        if dummy:
+            plot = G.stamp(plot, DUMMY_STAMP)
         G.save(plot, png, pdf, **({} if dpi is None else {"dpi": dpi}))

@@ -17,6 +17,8 @@ from hepatrial.ard import POOLED
 from hepatrial.config import reference_arm
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf import format as F
+from hepatrial.tlf.sap import methods_note, mmrm_words
+from hepatrial.tlf.shell import Shell
 
 POP_LABEL = {"ITT": "Intent-to-treat population", "SAFETY": "Safety population", "PP": "Per-protocol population",
              "COMPLETERS": "Completers", "ENROLLED": "Enrolled subjects"}
@@ -76,7 +78,9 @@ class Table:
     source: str = ""
     stub_header: str = ""
     group_rows: bool = True  # False: the group is only a key of the CSV (e.g. the SOC of a PT row)
-    widths: list[float] | None = None  # relative RTF column widths, stub first (default: by column count)
+    number: str = ""  # "14.1.1", from the study's numbering scheme (shell.assign_numbers)
+    kind: str = "Table"  # Table or Listing: the word before the number
+    shell: Shell | None = None  # the running header (protocol, title, cut, stamp)
 
     def add(self, group: str, label: str, cells: list[str] | None = None, indent: int = 0) -> None:
         self.rows.append(Row(group, label, cells if cells is not None else [""] * len(self.columns), indent))
@@ -147,12 +151,14 @@ def _source(ard: ARD, rule: str, analyses: list[str]) -> str:
 
 
 def _methods_note(methods: list[str]) -> str:
-    return "Methods: " + "; ".join(methods) + "." if methods else ""
+    """The ARD methods of the rows shown, in SAP words (:mod:`hepatrial.tlf.sap`)."""
+    return methods_note(methods)
 
 
 def _finish(t: Table, ard: ARD, rule: str, analyses: list[str], methods: list[str], notes: list[str]) -> Table:
     t.footnotes = [n for n in [*notes, _methods_note(methods)] if n]
     t.source = _source(ard, rule, analyses)
+    t.shell = Shell.of(ard.study, ard.cut)
     if not t.rows:
         t.add("", "No data for this table in the ARD of this cut.")
     return t
@@ -318,12 +324,12 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
     if formula:
         notes.append(formula + ".")
     if fit.height:
-        cov = sorted(fit["method"].drop_nulls().unique().to_list())
+        models = sorted(fit["method"].drop_nulls().unique().to_list())
         stat = {r["stat"]: r["value"] for r in fit.iter_rows(named=True)}
-        notes.append(f"Covariance structure used and model: {', '.join(cov)}; subjects "
-                     f"{F.fmt_int(stat.get('n_subjects'))}, "
-                     f"observations {F.fmt_int(stat.get('n_obs'))}; converged: "
-                     f"{'yes' if stat.get('converged') == 1 else 'no'}.")
+        notes += [mmrm_words(m, label) for m in models]
+        notes.append(f"The model was fitted to {F.fmt_int(stat.get('n_subjects'))} subjects and "
+                     f"{F.fmt_int(stat.get('n_obs'))} post-baseline observations and "
+                     f"{'converged' if stat.get('converged') == 1 else 'did not converge'}.")
     methods = ard.methods(["MMRM_LSMEAN", "MMRM_DIFF"], paramcd=paramcd, population=pop)
     return _finish(t, ard, rule, ["MMRM_LSMEAN", "MMRM_DIFF", "MMRM_FIT", "BIGN"], methods, notes)
 
@@ -522,12 +528,18 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
         cells = [_n_pct_e(ard, "AE_INCIDENCE", code, a, pop) for a in arms]
         t.add(group, _pt_label(group, code), cells, indent)
 
+    # the "any" row: subjects with at least one TEAE (AE_INCIDENCE ANY when the ARD has it, else the
+    # overview's ANYTEAE, the same count)
+    any_src = (("AE_INCIDENCE", "ANY") if ard.has("AE_INCIDENCE", paramcd="ANY")
+               else ("AE_OVERVIEW", "ANYTEAE"))
+    if ard.has(any_src[0], paramcd=any_src[1], population=pop):
+        t.add("", "Any TEAE", [_n_pct_e(ard, *any_src, a, pop) for a in arms], 0)
     _soc_pt_rows(t, ard, "AE_INCIDENCE", pop, arms, add)
     notes = ["n (%) [E]: subjects with at least one event (% of the safety population in the column) [events]. "
              "A subject counts once per system organ class and once per preferred term. Sorted by decreasing "
              "frequency in the Total column, then alphabetically."]
-    return _finish(t, ard, rule, ["AE_INCIDENCE", "BIGN"], ["TEAE by system organ class and preferred term"]
-                   if t.rows else [], notes)
+    return _finish(t, ard, rule, ["AE_INCIDENCE", "AE_OVERVIEW", "BIGN"], ["TEAE by system organ class and "
+                   "preferred term"] if t.rows else [], notes)
 
 
 def _pt_label(soc: str, code: str) -> str:
@@ -1106,7 +1118,7 @@ def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, cut: str, r
     cols = ["Age/Sex", "Preferred term (reported term)", "System organ class", "Start date (day)",
             "End date", "Grade", "Related", "Outcome"]
     t = Table("l_sae", "Listing of serious treatment-emergent adverse events", POP_LABEL["SAFETY"], cols,
-              stub_header="Subject", widths=[1.2, 0.8, 2.2, 2.2, 1.3, 1.0, 0.6, 0.7, 1.3])
+              stub_header="Subject")
     ae = adae.filter((pl.col("AESER") == "Y") & (pl.col("TRTEMFL") == "Y") & (pl.col("SAFFL") == "Y"))
     ae = ae.join(adsl.select("USUBJID", "AGE", "SEX"), on="USUBJID", how="left")
     order = _arm_order(study)
@@ -1128,8 +1140,7 @@ def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, cut: str, r
 def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str = "tlf_listings") -> Table:
     cols = ["Age/Sex", "Randomised", "Date of death", "Study day", "Liver transplant",
             "Reason (disposition)", "Fatal AE (preferred term)"]
-    t = Table("l_deaths", "Listing of deaths", POP_LABEL["ITT"], cols, stub_header="Subject",
-              widths=[1.2, 0.8, 1.1, 1.6, 0.7, 1.1, 1.6, 2.2])
+    t = Table("l_deaths", "Listing of deaths", POP_LABEL["ITT"], cols, stub_header="Subject")
     fatal = (adae.filter(pl.col("FATALFL") == "Y").group_by("USUBJID")
              .agg(pl.col("AEDECOD").drop_nulls().unique().sort().str.join("; ").alias("_fatal")))
     d = (adsl.filter((pl.col("DTHFL") == "Y") & (pl.col("ITTFL") == "Y"))
@@ -1171,6 +1182,8 @@ def _finish_listing(t: Table, study: dict, cut: str, rule: str, sources: list[st
         r.cells = [clip_text(c) for c in r.cells]
     t.footnotes = [note]
     t.source = f"Source: {', '.join(sources)}; rule {rule}; data cut {cut}; study {study['study']['id']}."
+    t.kind = "Listing"
+    t.shell = Shell.of(study, cut)
     if not t.rows:
         t.add("", empty)
     return t

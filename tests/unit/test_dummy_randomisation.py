@@ -1,0 +1,150 @@
+"""Dummy-randomisation mode (--config blinded=true): seeded arms that keep strata and arm sizes, no
+real assignment in what ingest writes, its own results folder, every TLF page stamped."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hepatrial.config import load_study
+from hepatrial.ingest import ingest_cut
+from hepatrial.ingest.dummy import dummy_assignment, dummy_randomise
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = ROOT / "config/studies/ucmsc-dc-rct.yaml"
+CUT = ROOT / "data/UCMSC-DC-RCT/2025-06-30"
+
+
+def frames() -> dict[str, pl.DataFrame]:
+    subj = [f"S{i:02d}" for i in range(24)]
+    arm = ["UC-MSC", "Placebo"] * 12
+    dm = pl.DataFrame({
+        "USUBJID": subj + ["SF1"],
+        "ARM": arm + ["Screen Failure"],
+        "ARMCD": [{"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}[a] for a in arm] + ["SCRNFAIL"],
+        "ACTARM": arm[:-1] + ["Not Treated", "Screen Failure"],
+        "ACTARMCD": [{"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}[a] for a in arm[:-1]]
+        + ["NOTTRT", "SCRNFAIL"],
+        "CTPSTRAT": ["B"] * 8 + ["C"] * 16 + [None],
+    })
+    ex = pl.DataFrame({
+        "USUBJID": subj[:-1],
+        "EXTRT": ["UC-MSC" if a == "UC-MSC" else "PLACEBO" for a in arm[:-1]],
+        "EXDOSE": ["60000000" if a == "UC-MSC" else "0" for a in arm[:-1]],
+        "EXDOSU": ["cells"] * 23,
+    })
+    return {"DM": dm, "EX": ex}
+
+
+def test_strata_and_arm_sizes_kept_seeded_and_not_the_real_arms():
+    study = load_study(STUDY)
+    f = frames()
+    out = dummy_randomise(f, study, seed=11)
+    def counts(dm):
+        return dm.group_by("ARM", "CTPSTRAT").len().sort("ARM", "CTPSTRAT")
+
+    assert counts(out["DM"]).equals(counts(f["DM"]))
+    assert out["DM"]["USUBJID"].to_list() == f["DM"]["USUBJID"].to_list()
+    changed = (out["DM"]["ARM"] != f["DM"]["ARM"]).sum()
+    assert 0 < changed < 25
+    assert out["DM"].equals(dummy_randomise(f, study, seed=11)["DM"])  # seeded: repeatable
+    assert not out["DM"].equals(dummy_randomise(f, study, seed=12)["DM"])
+    sf = out["DM"].filter(pl.col("USUBJID") == "SF1").row(0, named=True)
+    assert sf["ARM"] == "Screen Failure"  # not randomised: untouched
+    # ARMCD and the actual arm follow the dummy arm; "Not Treated" stays
+    dm = out["DM"].filter(pl.col("ARM") != "Screen Failure")
+    code = {"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}
+    assert all(code[a] == c for a, c in dm.select("ARM", "ARMCD").iter_rows())
+    treated = dm.filter(pl.col("ACTARM") != "Not Treated")
+    assert (treated["ACTARM"] == treated["ARM"]).all()
+    assert dm.filter(pl.col("USUBJID") == "S23")["ACTARM"][0] == "Not Treated"
+
+
+def test_exposure_says_the_dummy_arm_not_the_real_one():
+    study = load_study(STUDY)
+    out = dummy_randomise(frames(), study, seed=11)
+    ex = out["EX"].join(out["DM"].select("USUBJID", "ACTARM"), on="USUBJID")
+    want = {"UC-MSC": ("UC-MSC", "60000000"), "Placebo": ("PLACEBO", "0")}
+    assert all(want[a] == (t, d) for a, t, d in ex.select("ACTARM", "EXTRT", "EXDOSE").iter_rows())
+
+
+def test_assignment_within_each_stratum():
+    study = load_study(STUDY)
+    a = dummy_assignment(frames()["DM"], study, seed=3)
+    for _, g in a.group_by("CTPSTRAT"):
+        assert sorted(g["ARM"].to_list()) == sorted(g["DARM"].to_list())
+
+
+def test_no_real_assignment_reaches_what_ingest_writes(tmp_path):
+    """Ingest of the bundled cut with a dummy seed: the written DM and EX carry only the dummy
+    arms, which differ from the real ones for many subjects, and EX cannot tell them apart."""
+    study = load_study(STUDY)
+    real = ingest_cut(CUT, study, tmp_path / "real", tmp_path / "rv")
+    ingest_cut(CUT, study, tmp_path / "sdtm", tmp_path / "v", dummy_seed=20240101)
+    dm = pl.read_parquet(tmp_path / "sdtm" / "dm.parquet")
+    ex = pl.read_parquet(tmp_path / "sdtm" / "ex.parquet")
+    j = real["DM"].select("USUBJID", pl.col("ARM").alias("REAL")).join(dm, on="USUBJID")
+    rand = j.filter(pl.col("REAL").is_in(["UC-MSC", "Placebo"]))
+    assert rand.height > 200 and 0.3 < (rand["REAL"] != rand["ARM"]).mean() < 0.7
+    tx = ex.join(dm.select("USUBJID", "ACTARM"), on="USUBJID").select("ACTARM", "EXTRT").unique()
+    assert sorted(tx.iter_rows()) == [("Placebo", "PLACEBO"), ("UC-MSC", "UC-MSC")]
+    # the subject's real exposure (treatment name) is not left in EX
+    real_ex = real["EX"].select("USUBJID", pl.col("EXTRT").alias("RT")).unique()
+    mism = ex.select("USUBJID", "EXTRT").unique().join(real_ex, on="USUBJID")
+    assert (mism["EXTRT"] != mism["RT"]).sum() > 50
+
+
+def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    res, rep = tmp_path / "results", tmp_path / "reports"
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "none", "--cores", "1",
+           "--config", "blinded=true",
+           f"results_dir={res}", f"reports_dir={rep}", "--", "all"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    paths = [w for w in (out.stdout + out.stderr).split()
+             if str(tmp_path) in w and not w.startswith(("results_dir=", "reports_dir="))]
+    assert paths and all("2025-06-30-DUMMY" in p for p in paths)
+
+
+@pytest.mark.parametrize("kind", ["table", "figure"])
+def test_tlf_outputs_are_stamped(kind, tmp_path):
+    from hepatrial.tlf.run import write_figures, write_tables
+    from hepatrial.tlf.shell import DUMMY_STAMP
+    from test_tlf_data import CUT as LCUT
+    from test_tlf_data import build_ard, study
+
+    st = study(tmp_path)
+    ard = tmp_path / "ard.parquet"
+    build_ard(st).write_parquet(ard)
+    path = tmp_path / "study_parallel.yaml"
+    if kind == "table":
+        outs = {"baseline": tuple(tmp_path / f"b.{e}" for e in ("csv", "rtf", "html"))}
+        write_tables(ard, None, None, path, LCUT, "tlf_tables", outs, dummy=True)
+        rtf = (tmp_path / "b.rtf").read_text(encoding="utf-8")
+        assert rtf.count("NOT REAL TREATMENT") >= 2
+        assert DUMMY_STAMP in (tmp_path / "b.html").read_text(encoding="utf-8")
+    else:
+        import plotnine as p9
+        from hepatrial.tlf import figures as G
+
+        captured = {}
+        real_save = G.save
+
+        def spy(plot: p9.ggplot, png, pdf=None, dpi=30):
+            captured["plot"] = plot
+            real_save(plot, png, pdf, dpi=30)
+
+        G.save = spy
+        try:
+            write_figures([("forest", "MELD", tmp_path / "f.png", tmp_path / "f.pdf", "14.2.5.1")],
+                          ard, path, LCUT, dummy=True)
+        finally:
+            G.save = real_save
+        labels = captured["plot"].labels
+        assert labels.subtitle == DUMMY_STAMP and DUMMY_STAMP in labels.caption
+        assert labels.title.startswith("Figure 14.2.5.1")

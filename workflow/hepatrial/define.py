@@ -1,0 +1,281 @@
+"""define.xml 2.1 of the ADaM datasets, and the analysis results metadata (JSON) of the tables.
+
+``define.xml`` (CDISC Define-XML 2.1.0 on ODM 1.3.2): one ``ItemGroupDef`` per dataset (label,
+structure, class, keys, the XPT file), one ``ItemDef`` per variable (label, data type, length or
+significant digits, display format of dates, origin: predecessor SDTM variable, assigned or
+derived), a ``CodeList`` for each text variable with few values (the values present), a
+``MethodDef`` with the derivation text of each derived variable. Validated in the tests against
+the CDISC Define-XML 2.1 schema (shipped by the ``defineutils`` package).
+
+``arm.json``: for each summary table, its number, title, population, the ARD analyses it reads and
+the key of every ARD row it shows (recorded while the table is built: the table reads nothing else).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+import polars as pl
+
+import hepatrial
+from hepatrial.adam.io import LABELS
+
+ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
+DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
+XLINK_NS = "http://www.w3.org/1999/xlink"
+DATASETS = {  # name: (label, class, structure, keys)
+    "adsl": ("Subject-Level Analysis Dataset", "SUBJECT LEVEL ANALYSIS DATASET",
+             "One record per subject", ["STUDYID", "USUBJID"]),
+    "adlb": ("Laboratory Analysis Dataset", "BASIC DATA STRUCTURE",
+             "One record per subject per parameter per analysis visit",
+             ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"]),
+    "adeff": ("Liver Scores Analysis Dataset", "BASIC DATA STRUCTURE",
+              "One record per subject per parameter per analysis visit",
+              ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"]),
+    "adqs": ("Questionnaire Analysis Dataset", "BASIC DATA STRUCTURE",
+             "One record per subject per parameter per analysis visit",
+             ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"]),
+    "adtte": ("Time-to-Event Analysis Dataset", "BASIC DATA STRUCTURE",
+              "One record per subject per parameter", ["STUDYID", "USUBJID", "PARAMCD"]),
+    "adae": ("Adverse Events Analysis Dataset", "OCCURRENCE DATA STRUCTURE",
+             "One record per adverse event", ["STUDYID", "USUBJID", "AEDECOD", "ASTDT"]),
+    "adce": ("Clinical Events Analysis Dataset", "OCCURRENCE DATA STRUCTURE",
+             "One record per clinical event", ["STUDYID", "USUBJID", "CECAT", "ASTDT"]),
+}
+# Variables copied from SDTM (origin Predecessor): ADaM name -> SDTM variable.
+PREDECESSOR = {
+    "STUDYID": "DM.STUDYID", "USUBJID": "DM.USUBJID", "SUBJID": "DM.SUBJID", "SITEID": "DM.SITEID",
+    "ARM": "DM.ARM", "ACTARM": "DM.ACTARM", "AGE": "DM.AGE", "SEX": "DM.SEX", "RACE": "DM.RACE",
+    "COUNTRY": "DM.COUNTRY", "AETERM": "AE.AETERM", "AEDECOD": "AE.AEDECOD",
+    "AEBODSYS": "AE.AEBODSYS",
+    "AESER": "AE.AESER", "AEOUT": "AE.AEOUT", "AESEV": "AE.AESEV", "AETOXGR": "AE.AETOXGR",
+    "CTPSTRAT": "DM.CTPSTRAT", "ETIOLOGY": "DM.ETIOLOGY", "CETERM": "CE.CETERM",
+    "CEDECOD": "CE.CEDECOD",
+}
+ASSIGNED = {"PARAMCD", "PARAM", "SRCDOM", "SRCROW", "DMSRCROW", "EVNTDESC", "CNSDTDSC"}
+# Derivation text of derived variables (the SAP's words); others: "derived: see the ADaM spec".
+DERIVATION = {
+    "TRT01P": "DM.ARM mapped to the study config's arm label (arms[].arm -> arms[].label).",
+    "TRT01A": "DM.ACTARM mapped to the arm label; missing for subjects not treated.",
+    "TRT01PN": "Position of TRT01P in the study config's arms (1-based) or arms[].code.",
+    "TRT01AN": "Position of TRT01A in the study config's arms (1-based) or arms[].code.",
+    "ITTFL": "Y if the subject was randomised (DM.ARM is a study arm), otherwise N.",
+    "SAFFL": "Y if the subject received at least one infusion (EX), otherwise N.",
+    "PPFL": "Y if in ITT with no major protocol deviation and all planned infusions, otherwise N.",
+    "RANDDT": "Date of randomisation (DS RANDOMIZED, else DM.RFSTDTC).",
+    "TRTSDT": "Date of the first infusion (min EX.EXSTDTC).",
+    "TRTEDT": "Date of the last infusion (max EX.EXSTDTC).",
+    "NINFUS": "Number of EX records with a dose, up to the data cut.",
+    "ADT": "Date part of the collection date of the source record.",
+    "ADY": "ADT - TRTSDT + 1 if ADT >= TRTSDT, else ADT - TRTSDT.",
+    "AVAL": "The standardised numeric result of the source record (units harmonised at ingest).",
+    "AVISIT": "Analysis visit whose window (study config visits[].window, study days) holds ADY.",
+    "AVISITN": "Week number of AVISIT (visits[].avisitn).",
+    "ABLFL": "Y on the last non-missing value on or before day 1 (the baseline record).",
+    "BASE": "AVAL of the baseline record (ABLFL = Y) of the subject and parameter.",
+    "CHG": "AVAL - BASE for post-baseline records.",
+    "PCHG": "100 * (AVAL - BASE) / BASE for post-baseline records with BASE not 0.",
+    "ANL01FL": "Y on the record analysed for the visit: the one closest to the window's target day "
+               "(the earlier on a tie).",
+    "CNSR": "0 if the event occurred up to the data cut, otherwise 1 (censored).",
+    "STARTDT": "RANDDT (the origin of the time-to-event analyses).",
+    "TRTEMFL": "Y if ASTDT is on or after TRTSDT and at most ae.followup_days after TRTEDT.",
+    "ASTDT": "AE.AESTDTC as a date; a partial date imputed as in the ADaM rules (ASTDTF).",
+    "AENDT": "AE.AEENDTC as a date; a partial date imputed (AENDTF).",
+    "ATOXGR": "AE.AETOXGR as a number.",
+    "AREL": "Y if AE.AEREL is related (RELATED, POSSIBLY, PROBABLY), otherwise N.",
+    "FATALFL": "Y if AE.AEOUT is FATAL, otherwise N.",
+    "DTHFL": "Y if the subject died (DM.DTHFL or a death in DS) up to the data cut.",
+    "DTHDT": "DM.DTHDTC as a date; partial dates imputed (DTHDTF).",
+    "EOSSTT": "COMPLETED, DISCONTINUED or ONGOING at the data cut from DS.",
+    "DCUTDT": "The data cut date of the run.",
+}
+ARD_KEY = ("analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat")
+CODELIST_MAX = 30  # a text variable with at most this many distinct values gets a codelist
+
+
+def _text(s: str) -> str:
+    return f'<TranslatedText xml:lang="en">{escape(s)}</TranslatedText>'
+
+
+def _oid(*parts: str) -> str:
+    return ".".join(p.replace(" ", "_") for p in parts)
+
+
+def _datatype(dtype: pl.DataType) -> str:
+    if dtype == pl.Date:
+        return "integer"  # SAS date, DATE9.
+    if dtype.is_integer() or dtype == pl.Boolean:
+        return "integer"
+    if dtype.is_float():
+        return "float"
+    return "text"
+
+
+def _length(s: pl.Series, dtype: str) -> tuple[int, int | None]:
+    """(Length, SignificantDigits): text = longest value in bytes; integer = digits; float = 8
+    (SAS numeric) and the most decimals present (at most 8)."""
+    if dtype == "text":
+        lens = s.cast(pl.Utf8).drop_nulls().str.len_bytes()
+        return max(int(lens.max() or 1), 1) if lens.len() else 1, None
+    if s.dtype == pl.Date:
+        return 8, None
+    if dtype == "integer":
+        vals = s.cast(pl.Int64, strict=False).drop_nulls()
+        return max(len(str(abs(int(v)))) for v in vals) if vals.len() else 1, None
+    vals = [float(v) for v in s.drop_nulls().head(5000).to_list() if math.isfinite(float(v))]
+    decimals = [len(repr(v).split(".")[1].rstrip("0"))
+                if "." in repr(v) and "e" not in repr(v) else 0 for v in vals]
+    return 8, min(max(decimals, default=0), 8) or 1
+
+
+def _origin(name: str) -> str:
+    if name in PREDECESSOR:
+        return (f'<def:Origin Type="Predecessor"><Description>{_text(PREDECESSOR[name])}'
+                f'</Description></def:Origin>')
+    if name in ASSIGNED:
+        return '<def:Origin Type="Assigned"/>'
+    return '<def:Origin Type="Derived"/>'
+
+
+def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
+               created: str = "2000-01-01T00:00:00") -> str:
+    """The define.xml text of ``datasets`` (name -> frame; the XPT is ``<name>.xpt``). ``created``
+    is the CreationDateTime (the data cut by default, so that reruns are byte-identical)."""
+    sid = study["study"]["id"]
+    groups, items, codelists, methods = [], [], [], []
+    for name, df in datasets.items():
+        up = name.upper()
+        label, cls, structure, keys = DATASETS.get(name, (up, "BASIC DATA STRUCTURE", "", []))
+        refs = []
+        for i, col in enumerate(df.columns, start=1):
+            dt = _datatype(df.schema[col])
+            length, digits = _length(df[col], dt)
+            oid = _oid("IT", up, col)
+            mandatory = "Yes" if col in keys else "No"
+            key = f' KeySequence="{keys.index(col) + 1}"' if col in keys else ""
+            derived = col not in PREDECESSOR and col not in ASSIGNED
+            method = ""
+            if derived:
+                mid = _oid("MT", up, col)
+                method = f' MethodOID="{mid}"'
+                how = DERIVATION.get(col, f"{LABELS.get(col, col)}: derived by hepatrial "
+                                          f"(workflow/hepatrial/adam/{name}.py).")
+                name_attr = quoteattr(f"Derivation of {up}.{col}")
+                methods.append(f'<MethodDef OID="{mid}" Name={name_attr}'
+                               f' Type="Computation"><Description>{_text(how)}</Description>'
+                               f'</MethodDef>')
+            refs.append(f'<ItemRef ItemOID="{oid}" OrderNumber="{i}" Mandatory="{mandatory}"{key}'
+                        f'{method}/>')
+            attrs = (f'OID="{oid}" Name="{col}" SASFieldName="{col[:8]}" DataType="{dt}" '
+                     f'Length="{length}"')
+            if digits is not None:
+                attrs += f' SignificantDigits="{digits}"'
+            if df.schema[col] == pl.Date:
+                attrs += ' def:DisplayFormat="DATE9."'
+            cl = ""
+            if dt == "text":
+                values = sorted(v for v in df[col].cast(pl.Utf8).drop_nulls().unique().to_list())
+                if 0 < len(values) <= CODELIST_MAX and col not in ("USUBJID", "SUBJID", "STUDYID"):
+                    clid = _oid("CL", up, col)
+                    cl = f'<CodeListRef CodeListOID="{clid}"/>'
+                    enum = "".join(f"<EnumeratedItem CodedValue={quoteattr(v)}/>" for v in values)
+                    codelists.append(f'<CodeList OID="{clid}" Name={quoteattr(f"{up}.{col}")} '
+                                     f'DataType="text">{enum}</CodeList>')
+            items.append(f'<ItemDef {attrs}><Description>{_text(LABELS.get(col, col)[:40])}'
+                         f'</Description>{cl}{_origin(col)}</ItemDef>')
+        groups.append(
+            f'<ItemGroupDef OID="IG.{up}" Name="{up}" SASDatasetName="{up}" Repeating='
+            f'"{"No" if name == "adsl" else "Yes"}" IsReferenceData="No" Purpose="Analysis" '
+            f'def:Structure={quoteattr(structure)} def:StandardOID="STD.ADAMIG" '
+            f'def:ArchiveLocationID="LF.{up}"><Description>{_text(label)}</Description>'
+            + "".join(refs)
+            + f'<def:Class Name="{cls}"/><def:leaf ID="LF.{up}" xlink:href="{name}.xpt">'
+              f"<def:title>{name}.xpt</def:title></def:leaf></ItemGroupDef>")
+    title = study["study"].get("title") or sid
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}" xmlns:xlink="{XLINK_NS}" '
+        f'FileType="Snapshot" FileOID={quoteattr(f"DEFINE.{sid}.{cut}")} ODMVersion="1.3.2" '
+        f'CreationDateTime="{created}" Originator="hepatrial" SourceSystem="hepatrial" '
+        f'SourceSystemVersion="{hepatrial.__version__}" def:Context="Submission">'
+        f'<Study OID={quoteattr(f"STUDY.{sid}")}><GlobalVariables>'
+        f"<StudyName>{escape(sid)}</StudyName><StudyDescription>{escape(title)}</StudyDescription>"
+        f"<ProtocolName>{escape(sid)}</ProtocolName></GlobalVariables>"
+        f'<MetaDataVersion OID={quoteattr(f"MDV.{sid}.{cut}")} '
+        f'Name={quoteattr(f"{sid} ADaM, data cut {cut}")} '
+        f'Description={quoteattr(f"ADaM datasets of {sid} at the data cut {cut}")} '
+        'def:DefineVersion="2.1.0">'
+        '<def:Standards><def:Standard OID="STD.ADAMIG" Name="ADaMIG" Type="IG" Version="1.3" '
+        'Status="Final"/></def:Standards>'
+        + "".join(groups) + "".join(items) + "".join(codelists) + "".join(methods)
+        + "</MetaDataVersion></Study></ODM>\n")
+
+
+class RecordingARD:
+    """Wraps an :class:`~hepatrial.tlf.tables.ARD` and records the key of every row a table reads
+    with ``get`` (the only way a table reads a value)."""
+
+    def __init__(self, ard):
+        self._ard = ard
+        self.keys: set[tuple] = set()
+
+    def __getattr__(self, name):
+        return getattr(self._ard, name)
+
+    def get(self, analysis, paramcd, arm, stat, population="ITT", avisit="", comparator="",
+            time=None):
+        value = self._ard.get(analysis, paramcd, arm, stat, population, avisit, comparator, time)
+        if value is not None:
+            self.keys.add((analysis, paramcd, population, arm, comparator or "", avisit or "",
+                           None if time is None else float(time), stat))
+        return value
+
+    def big_n(self, population, arm):
+        return self.get("BIGN", "N", arm, "n", population)
+
+    def header(self, population, total=True):
+        from hepatrial.tlf.tables import ARD
+
+        return ARD.header(self, population, total)  # type: ignore[arg-type]
+
+
+def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = None) -> dict:
+    """Analysis results metadata: per table (by name), its number, title, population, the ARD
+    analyses it reads and the keys (analysis, paramcd, population, arm, comparator, avisit, time,
+    stat) of the ARD rows behind its cells."""
+    from hepatrial.tlf.tables import build_table
+
+    out = []
+    for name in names:
+        rec = RecordingARD(ard)
+        t = build_table(name, rec, "tlf_tables")  # type: ignore[arg-type]
+        rows = sorted(rec.keys, key=lambda k: tuple("" if x is None else str(x) for x in k))
+        out.append({
+            "table": name, "number": (numbers or {}).get(name, ""), "title": t.title,
+            "population": t.population, "analyses": sorted({k[0] for k in rows}),
+            "n_ard_rows": len(rows),
+            "ard_rows": [dict(zip(ARD_KEY, k)) for k in rows],
+        })
+    return {"study": ard.study["study"]["id"], "data_cut": ard.cut,
+            "ard_key": list(ARD_KEY), "tables": out}
+
+
+def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, define_out, arm_out,
+                 tables: list[str], numbers: Mapping[str, str] | None = None) -> None:
+    """The rule's entry point: define.xml of the ADaM datasets and arm.json of ``tables``."""
+    from hepatrial.config import load_study
+    from hepatrial.tlf.tables import ARD
+
+    study = load_study(study_path)
+    data = {name: pl.read_parquet(p) for name, p in adam_paths.items()}
+    Path(define_out).parent.mkdir(parents=True, exist_ok=True)
+    text = define_xml(data, study, str(cut), f"{cut}T00:00:00")
+    Path(define_out).write_text(text, encoding="utf-8")
+    ard = ARD(pl.read_parquet(ard_path), study, str(cut))
+    Path(arm_out).write_text(json.dumps(analysis_results(ard, tables, numbers), indent=1) + "\n",
+                             encoding="utf-8")
