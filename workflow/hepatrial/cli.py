@@ -7,12 +7,15 @@ else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from hepatrial.errors import HepatrialError
+
+ONERROR_ENV = "HEPATRIAL_ONERROR"  # set by the Snakefile: a step's ERROR line goes to its log only
 
 
 def final_error_line(results: str | Path) -> str:
@@ -43,8 +46,9 @@ def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwa
         if log:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
             Path(log).write_text(msg + "\n")
-        sys.stderr.write(msg + "\n")
-        sys.stderr.flush()
+        if not (log and os.environ.get(ONERROR_ENV)):  # else the workflow's onerror prints it, last
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
         raise SystemExit(2) from None
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
