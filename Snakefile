@@ -1,11 +1,17 @@
 # hepatrial: the DAG from a data cut to ADaM, ARD, tables, figures and DSMB reports.
 # Run: snakemake --cores 2 [--config study=config/studies/<id>.yaml cut=data/<id>/<cut>]
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
+
+
+# A step's one-line ERROR goes to its log; onerror (below) prints it as the run's last line.
+os.environ.update(HEPATRIAL_ONERROR="1")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

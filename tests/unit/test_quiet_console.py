@@ -72,7 +72,7 @@ def test_last_line_of_a_failed_run_points_to_the_findings(tmp_path):
     assert final_error_line(tmp_path.parent / "none").startswith("ERROR: the run failed")
     # no findings file: the step's log
     assert final_error_line(tmp_path).endswith(f"| log: {tmp_path / 'logs' / 'ingest.log'}")
-    (tmp_path / "validation" / FATAL_FINDINGS).write_text("severity\nFATAL\n")
+    (tmp_path / "logs" / FATAL_FINDINGS).write_text("severity\nFATAL\n")
     line = final_error_line(tmp_path)
     assert line == (f"ERROR: file dm.csv, column SEX: missing | findings: "
-                    f"{tmp_path / 'validation' / FATAL_FINDINGS}")
+                    f"{tmp_path / 'logs' / FATAL_FINDINGS}")

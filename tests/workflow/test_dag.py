@@ -74,10 +74,13 @@ def test_fatal_input_one_line_no_traceback_no_outputs(tmp_path):
     out = snakemake(*config_args(tmp_path, cut, study))
     assert out.returncode != 0
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
-    assert errors == ["ERROR: file lb.csv, row 2, column LBORRESU: unknown unit 'furlongs' for CREAT "
-                      "(USUBJID T-001); accepted: ['mg/dl', 'umol/l']"]
-    assert "Traceback" not in out.stderr
     res = tmp_path / "results" / "TINY" / "2024-06-30"
+    # one ERROR line, the last one printed (onerror), with the path to the findings
+    assert errors == ["ERROR: file lb.csv, row 2, column LBORRESU: unknown unit 'furlongs' for CREAT "
+                      "(USUBJID T-001); accepted: ['mg/dl', 'umol/l'] | findings: "
+                      f"{res / 'validation' / 'findings_fatal.csv'}"]
+    assert out.stderr.strip().splitlines()[-1] == errors[0]
+    assert "Traceback" not in out.stderr
     assert not list(res.rglob("*.parquet")) and not (res / "validation/findings.csv").exists()
 
 

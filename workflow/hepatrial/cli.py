@@ -10,6 +10,7 @@ stderr and in the log.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -66,6 +67,8 @@ def _undrawable_glyph(msg: str) -> str | None:
     ch = chr(int(m.group(1)))
     return ch if ord(ch) not in covered() and needs_glyph(ch) else None
 
+ONERROR_ENV = "HEPATRIAL_ONERROR"  # set by the Snakefile: a step's ERROR line goes to its log only
+
 
 def final_error_line(results: str | Path) -> str:
     """The last line of a failed run (the workflow's ``onerror``): the newest ``ERROR:`` line of
@@ -105,8 +108,9 @@ def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwa
             Path(log).parent.mkdir(parents=True, exist_ok=True)
             Path(log).write_text("\n".join([msg, *notes, *getattr(error, "details", [])]) + "\n",
                                  encoding="utf-8")
-        sys.stderr.write(msg + "\n")
-        sys.stderr.flush()
+        if not (log and os.environ.get(ONERROR_ENV)):  # else the workflow's onerror prints it, last
+            sys.stderr.write(msg + "\n")
+            sys.stderr.flush()
         raise SystemExit(2) from None
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)

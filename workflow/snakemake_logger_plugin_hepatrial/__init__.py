@@ -35,7 +35,7 @@ LOUD = {"--lint", "--summary", "-S", "--detailed-summary", "-D", "--list-rules",
 CHATTER = ("Select jobs to execute", "Execute ", "Building DAG", "Using shell", "Provided cores",
            "Rules claiming", "Assuming unrestricted", "Config file ", "Job stats", "Complete log",
            "Finished jobid", "host:", "Using workflow specific profile", "SNAKEMAKE", "=====",
-           "Elapsed time", "Removing temporary output", "Touching output")
+           "Elapsed time", "Removing temporary output", "Touching output", "Shutting down")
 
 
 class LogHandler(LogHandlerBase):

@@ -19,7 +19,7 @@ import plotnine as p9  # noqa: E402
 import polars as pl  # noqa: E402
 
 from hepatrial.tlf import format as F  # noqa: E402
-from hepatrial.tlf.shell import Shell  # noqa: E402
+from hepatrial.tlf.shell import Shell
 from hepatrial.tlf.tables import ARD, CAT_LABEL, POP_LABEL, VAR_LABEL, param_label  # noqa: E402
 
 WIDTH, HEIGHT = 7.0, 5.0
