@@ -78,7 +78,7 @@ def test_fatal_input_one_line_no_traceback_no_outputs(tmp_path):
     # one ERROR line, the last one printed (onerror), with the path to the findings
     assert errors == ["ERROR: file lb.csv, row 2, column LBORRESU: unknown unit 'furlongs' for CREAT "
                       "(USUBJID T-001); accepted: ['mg/dl', 'umol/l'] | findings: "
-                      f"{res / 'validation' / 'findings_fatal.csv'}"]
+                      f"{res / 'logs' / 'findings.csv'}"]
     assert out.stderr.strip().splitlines()[-1] == errors[0]
     assert "Traceback" not in out.stderr
     assert not list(res.rglob("*.parquet")) and not (res / "validation/findings.csv").exists()
