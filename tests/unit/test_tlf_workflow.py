@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+import tinycut
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,8 +29,9 @@ RUN = ["tables/disposition.csv", "tables/mmrm_MELD.rtf", "tables/km.html", "tabl
 def project(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wf")
     st = study(tmp)
-    cut = tmp / "cut" / "2024-06-30"
-    cut.mkdir(parents=True)
+    # a cut with files (an empty cut folder is an error before the DAG is built); written before the
+    # ADaM and ARD files below, so that nothing upstream looks out of date
+    cut = tinycut.write_cut(tmp / "cut" / "2024-06-30")
     res = tmp / "res" / "LIT" / "2024-06-30"
     for sub in ("adam", "ard/km"):
         (res / sub).mkdir(parents=True)

@@ -45,6 +45,11 @@ def cut_files():
     return [str(p) for p in CUT_DOMAIN_FILES]
 
 
+def cut_folder(wildcards):
+    """The data cut folder, resolved (``<cut>/sub/..`` is the cut itself)."""
+    return str(CUT_DIR)
+
+
 def cut_other_files(wildcards):
     """The names of the cut's files that are not domains: a function, so that Snakemake takes them
     as data (a params string would be read as a pattern: notes{v2}.txt)."""

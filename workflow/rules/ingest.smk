@@ -11,7 +11,7 @@ rule ingest:
         exclusions=f"{RES}/validation/exclusions.csv",
     params:
         cut_date=str(CUT_DATE),
-        cut_dir=str(CUT_DIR),
+        cut_dir=cut_folder,  # the cut folder resolved (domain files can be absent: not input[0])
         other_files=cut_other_files,  # names only, as data: a change reruns ingest (params trigger)
         dummy_seed=DUMMY_SEED if BLINDED else None,
     log:
