@@ -469,7 +469,9 @@ CASES: list[Case] = [
     Case("zero_bilirubin", "flagged", cell("lb", "LBORRES", "0", _lab_row("BILI")), ("LB_NOT_POSITIVE",)),
     Case("negative_creatinine", "flagged", cell("lb", "LBORRES", "-12", _lab_row("CREAT")), ("LB_NOT_POSITIVE",)),
     Case("inr_50", "flagged", cell("lb", "LBORRES", "50", _lab_row("INR")), ("LB_IMPLAUSIBLE",)),
-    Case("lab_text_result", "flagged", cell("lb", "LBORRES", "<5", _lab_row("BILI")), ("LB_RESULT_NOT_NUMERIC",)),
+    Case("lab_text_result", "flagged", cell("lb", "LBORRES", "see comment", _lab_row("BILI")), ("LB_RESULT_NOT_NUMERIC",)),
+    # below the limit of quantitation: read, valued per labs.below_lloq and flagged (issue 16)
+    Case("lab_censored_result", "flagged", cell("lb", "LBORRES", "<5", _lab_row("BILI")), ("LB_CENSORED",)),
     Case("lab_duplicate", "flagged", lab_duplicate, ("LB_DUPLICATE",)),
     # -- dates -------------------------------------------------------------------------------------
     Case("non_iso_date", "fatal", cell("lb", "LBDTC", "14/03/2024", 3), ("file lb.csv", "row 3", "column LBDTC", "not ISO 8601")),

@@ -146,7 +146,7 @@ def estimands_inputs(wildcards):
 
 
 def interim_inputs():
-    """The ARD parts the interim rule reads: the monitored analysis (MMRM part and the pooled DESC
+    """What rule interim reads. The monitored analysis (MMRM part and the pooled DESC
     count, or the TTE part and its KM step table for the events), and the previous cut's ARD."""
     im = STUDY.get("interim") or {}
     if not im:

@@ -46,8 +46,9 @@ def tlf_table_specs():
                   for d in STUDY["responders"]
                   if d["rule"] in ("ctp_class_improvement", "ishak_improvement")]
     if STUDY["study"]["design"] == "parallel":
-        primary = STUDY["endpoints"].get("primary_param") or tlf_mmrm_params()[0]
-        specs.append((f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
+        primary = STUDY["endpoints"].get("primary_param") or next(iter(tlf_mmrm_params()), None)
+        if primary:  # the per-protocol sensitivity MMRM of the primary parameter
+            specs.append((f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
         specs.append(("subgroup", "subgroup", "Efficacy", None))
         specs.append(("lmm", "lmm", "Efficacy", None))
     if has_estimands():
