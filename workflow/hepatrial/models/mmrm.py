@@ -162,6 +162,7 @@ from .mmrm_core import Design, build_patterns
 from .mmrm_cov import STRUCTURES, canonical_name
 from .mmrm_fit import DF_METHODS, FitCore, check_converged, newton_polish, optimise
 from .mmrm_formula import MMRMFormulaError, MMRMResult, fit  # noqa: F401  (public API)
+from .mmrm_formula import _as_polars  # one copy: polars or pandas in
 from .mmrm_infer import t_summary
 
 _DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,
@@ -177,19 +178,6 @@ class MMRMDataError(DataContractError, ValueError):
 # ----------------------------------------------------------------------------------------------
 # data -> design
 # ----------------------------------------------------------------------------------------------
-def _as_polars(data) -> pl.DataFrame:
-    if isinstance(data, pl.DataFrame):
-        return data
-    try:
-        import pandas as pd
-
-        if isinstance(data, pd.DataFrame):
-            return pl.from_pandas(data)
-    except ImportError:  # pragma: no cover
-        pass
-    raise TypeError("data must be a polars or pandas DataFrame")
-
-
 def _levels(series: pl.Series) -> list:
     return sorted(series.drop_nulls().unique().to_list())
 
