@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hepatrial import stamp
+
 ARD_SCHEMA = {
     "analysis": pl.Utf8, "paramcd": pl.Utf8, "population": pl.Utf8, "arm": pl.Utf8, "comparator": pl.Utf8,
     "avisit": pl.Utf8, "time": pl.Float64, "stat": pl.Utf8, "value": pl.Float64, "method": pl.Utf8,
@@ -118,13 +120,13 @@ def finalise(ard: pl.DataFrame) -> pl.DataFrame:
 
 def write_part(ard: pl.DataFrame, path: str | Path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    finalise(ard).write_parquet(path, statistics=False)
+    finalise(ard).write_parquet(path, statistics=False, metadata=stamp.parquet_metadata())
 
 
 def combine(parts: list[str | Path], parquet: str | Path, csv: str | Path) -> pl.DataFrame:
     """Concatenate ARD parts into the one ARD of the cut (Parquet and CSV)."""
     frames = [pl.read_parquet(p) for p in parts]
     ard = finalise(pl.concat(frames, how="vertical") if frames else empty_ard())
-    ard.write_parquet(parquet, statistics=False)
-    ard.write_csv(csv, float_precision=None)
+    ard.write_parquet(parquet, statistics=False, metadata=stamp.parquet_metadata())
+    stamp.write_csv(ard, csv, float_precision=None)
     return ard

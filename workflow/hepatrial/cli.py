@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hepatrial import stamp
 from hepatrial.errors import HepatrialError, HepatrialWarning
 
 
@@ -106,7 +107,8 @@ def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwa
         msg = "ERROR: " + _one_line(str(error))
         if log:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
-            Path(log).write_text("\n".join([msg, *notes, *getattr(error, "details", [])]) + "\n",
+            Path(log).write_text("\n".join(stamp.log_lines([msg, *notes, *getattr(error, "details", [])]))
+                                 + "\n",
                                  encoding="utf-8")
         if not (log and os.environ.get(ONERROR_ENV)):  # else the workflow's onerror prints it, last
             sys.stderr.write(msg + "\n")
@@ -115,5 +117,5 @@ def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwa
     if log:
         Path(log).parent.mkdir(parents=True, exist_ok=True)
         done = f"{getattr(func, '__name__', 'step')}: done"
-        Path(log).write_text("\n".join([*notes, done]) + "\n", encoding="utf-8")
+        Path(log).write_text("\n".join(stamp.log_lines([*notes, done])) + "\n", encoding="utf-8")
     return result

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -22,6 +23,7 @@ from xml.sax.saxutils import escape, quoteattr
 import polars as pl
 
 import hepatrial
+from hepatrial import stamp
 from hepatrial.adam.io import LABELS
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -94,6 +96,13 @@ DERIVATION = {
     "EOSSTT": "COMPLETED, DISCONTINUED or ONGOING at the data cut from DS.",
     "DCUTDT": "The data cut date of the run.",
 }
+# Value-level metadata: the BDS datasets whose AVAL means one thing per PARAMCD (type, unit,
+# significant digits). ADLB's PARAM ends with the standardised unit in brackets (adam/adlb.py); the
+# scores of ADEFF and ADQS have none.
+VLM_DATASETS = ("adlb", "adeff", "adqs")
+VLM_VARIABLES = ("AVAL",)
+UNIT_IN_PARAM = {"adlb"}
+_UNIT = re.compile(r"\(([^()]+)\)$")
 ARD_KEY = ("analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat")
 CODELIST_MAX = 30  # a text variable with at most this many distinct values gets a codelist
 
@@ -142,14 +151,49 @@ def _origin(name: str) -> str:
     return '<def:Origin Type="Derived"/>'
 
 
+def _param_unit(param: str | None) -> str:
+    m = _UNIT.search(param or "")
+    return m.group(1).strip() if m else ""
+
+
+def value_level(name: str, df: pl.DataFrame) -> list[dict]:
+    """Value-level metadata of ``df`` (BDS dataset ``name``): per variable of
+    :data:`VLM_VARIABLES` and PARAMCD (sorted), the parameter label, data type, length, significant
+    digits and unit of that parameter's values."""
+    if name not in VLM_DATASETS or "PARAMCD" not in df.columns:
+        return []
+    out = []
+    label = pl.col("PARAM") if "PARAM" in df.columns else pl.col("PARAMCD").alias("PARAM")
+    params = df.select("PARAMCD", label).drop_nulls("PARAMCD").unique("PARAMCD", keep="first").sort("PARAMCD")
+    for col in VLM_VARIABLES:
+        if col not in df.columns:
+            continue
+        for paramcd, param in params.iter_rows():
+            s = df.filter(pl.col("PARAMCD") == paramcd)[col]
+            vals = s.drop_nulls()
+            if vals.dtype.is_float():
+                vals = vals.filter(vals.is_finite())
+            integral = vals.len() > 0 and bool((vals == vals.round(0)).all())
+            dt = "integer" if integral and s.dtype.is_numeric() else _datatype(s.dtype)
+            length, digits = _length(vals.cast(pl.Int64) if dt == "integer" and s.dtype.is_float() else s, dt)
+            out.append({"variable": col, "paramcd": paramcd, "param": param or paramcd, "type": dt,
+                        "length": length, "digits": digits,
+                        "unit": _param_unit(param) if name in UNIT_IN_PARAM else ""})
+    return out
+
+
 def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
                created: str = "2000-01-01T00:00:00") -> str:
     """The define.xml text of ``datasets`` (name -> frame; the XPT is ``<name>.xpt``). ``created``
     is the CreationDateTime (the data cut by default, so that reruns are byte-identical)."""
     sid = study["study"]["id"]
     groups, items, codelists, methods = [], [], [], []
+    valuelists, whereclauses, units = [], [], {}
     for name, df in datasets.items():
         up = name.upper()
+        vlm: dict[str, list[dict]] = {}
+        for v in value_level(name, df):
+            vlm.setdefault(v["variable"], []).append(v)
         label, cls, structure, keys = DATASETS.get(name, (up, "BASIC DATA STRUCTURE", "", []))
         refs = []
         for i, col in enumerate(df.columns, start=1):
@@ -186,8 +230,12 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
                     enum = "".join(f"<EnumeratedItem CodedValue={quoteattr(v)}/>" for v in values)
                     codelists.append(f'<CodeList OID="{clid}" Name={quoteattr(f"{up}.{col}")} '
                                      f'DataType="text">{enum}</CodeList>')
+            vl = ""
+            if col in vlm:
+                vl = f'<def:ValueListRef ValueListOID="{_oid("VL", up, col)}"/>'
+                valuelists.append(_value_list(up, col, vlm[col], method, units, items, whereclauses))
             items.append(f'<ItemDef {attrs}><Description>{_text(LABELS.get(col, col)[:40])}'
-                         f'</Description>{cl}{_origin(col)}</ItemDef>')
+                         f'</Description>{cl}{_origin(col)}{vl}</ItemDef>')
         groups.append(
             f'<ItemGroupDef OID="IG.{up}" Name="{up}" SASDatasetName="{up}" Repeating='
             f'"{"No" if name == "adsl" else "Yes"}" IsReferenceData="No" Purpose="Analysis" '
@@ -197,8 +245,13 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
             + f'<def:Class Name="{cls}"/><def:leaf ID="LF.{up}" xlink:href="{name}.xpt">'
               f"<def:title>{name}.xpt</def:title></def:leaf></ItemGroupDef>")
     title = study["study"].get("title") or sid
+    description = f"ADaM datasets of {sid} at the data cut {cut}"
+    comment = ""
+    if stamp.active():  # a blinded run: the datasets hold the dummy arms
+        title, description = f"{stamp.DUMMY_STAMP}: {title}", f"{stamp.DUMMY_STAMP}: {description}"
+        comment = f"<!-- {stamp.DUMMY_STAMP} -->\n"
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<?xml version="1.0" encoding="UTF-8"?>\n' + comment +
         f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}" xmlns:xlink="{XLINK_NS}" '
         f'FileType="Snapshot" FileOID={quoteattr(f"DEFINE.{sid}.{cut}")} ODMVersion="1.3.2" '
         f'CreationDateTime="{created}" Originator="hepatrial" SourceSystem="hepatrial" '
@@ -206,14 +259,52 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
         f'<Study OID={quoteattr(f"STUDY.{sid}")}><GlobalVariables>'
         f"<StudyName>{escape(sid)}</StudyName><StudyDescription>{escape(title)}</StudyDescription>"
         f"<ProtocolName>{escape(sid)}</ProtocolName></GlobalVariables>"
+        + _basic_definitions(units) +
         f'<MetaDataVersion OID={quoteattr(f"MDV.{sid}.{cut}")} '
         f'Name={quoteattr(f"{sid} ADaM, data cut {cut}")} '
-        f'Description={quoteattr(f"ADaM datasets of {sid} at the data cut {cut}")} '
+        f'Description={quoteattr(description)} '
         'def:DefineVersion="2.1.0">'
         '<def:Standards><def:Standard OID="STD.ADAMIG" Name="ADaMIG" Type="IG" Version="1.3" '
         'Status="Final"/></def:Standards>'
-        + "".join(groups) + "".join(items) + "".join(codelists) + "".join(methods)
+        + "".join(valuelists) + "".join(whereclauses) + "".join(groups) + "".join(items) + "".join(codelists) + "".join(methods)
         + "</MetaDataVersion></Study></ODM>\n")
+
+
+def _value_list(up: str, col: str, rows: list[dict], method: str, units: dict[str, str],
+                items: list[str], whereclauses: list[str]) -> str:
+    """The ``def:ValueListDef`` of ``up.col``: one ItemRef per parameter with its where-clause
+    (PARAMCD EQ value); appends the value-level ItemDefs and WhereClauseDefs, and collects the units
+    (``units``: unit -> MeasurementUnit OID)."""
+    refs = []
+    for i, v in enumerate(rows, start=1):
+        key = _oid(up, col, v["paramcd"])
+        iid, wid = f"IT.{key}", f"WC.{key}"
+        refs.append(f'<ItemRef ItemOID={quoteattr(iid)} OrderNumber="{i}" Mandatory="No"{method}>'
+                    f'<def:WhereClauseRef WhereClauseOID={quoteattr(wid)}/></ItemRef>')
+        whereclauses.append(
+            f'<def:WhereClauseDef OID={quoteattr(wid)}><RangeCheck SoftHard="Soft" '
+            f'def:ItemOID="{_oid("IT", up, "PARAMCD")}" Comparator="EQ">'
+            f"<CheckValue>{escape(v['paramcd'])}</CheckValue></RangeCheck></def:WhereClauseDef>")
+        attrs = f'OID={quoteattr(iid)} Name="{col}" SASFieldName="{col[:8]}" DataType="{v["type"]}" Length="{v["length"]}"'
+        if v["digits"] is not None:
+            attrs += f' SignificantDigits="{v["digits"]}"'
+        unit = ""
+        if v["unit"]:
+            uid = units.setdefault(v["unit"], f"MU.{len(units) + 1}")
+            unit = f'<MeasurementUnitRef MeasurementUnitOID="{uid}"/>'
+        label = f"{v['param']}" + (f"; standardised unit {v['unit']}" if v["unit"] and v["unit"] not in v["param"] else "")
+        items.append(f"<ItemDef {attrs}><Description>{_text(label)}</Description>{unit}"
+                     f"{_origin(col)}</ItemDef>")
+    return f'<def:ValueListDef OID="{_oid("VL", up, col)}">{"".join(refs)}</def:ValueListDef>'
+
+
+def _basic_definitions(units: dict[str, str]) -> str:
+    """The measurement units of the value-level metadata (ODM BasicDefinitions), if any."""
+    if not units:
+        return ""
+    mus = "".join(f"<MeasurementUnit OID=\"{oid}\" Name={quoteattr(u)}><Symbol>{_text(u)}</Symbol>"
+                  "</MeasurementUnit>" for u, oid in units.items())
+    return f"<BasicDefinitions>{mus}</BasicDefinitions>"
 
 
 class RecordingARD:
@@ -244,6 +335,46 @@ class RecordingARD:
         return ARD.header(self, population, total)  # type: ignore[arg-type]
 
 
+FIT_OF = {"MMRM_LSMEAN": "MMRM_FIT", "MMRM_DIFF": "MMRM_FIT", "LMM_LSMEAN": "LMM_FIT", "LMM_DIFF": "LMM_FIT"}
+LOGLIK = {"reml_loglik": "REML", "ml_loglik": "ML"}
+
+
+def model_fits(ard, rows: list[tuple]) -> list[dict]:
+    """The fit statistics of each model behind ``rows`` (ARD keys read by one table), as the ARD
+    holds them (MMRM_FIT / LMM_FIT rows of the parameter and population; nothing is refitted):
+    covariance structure, estimation and df method and the model terms (from the rows' method
+    text, as the mmrm step writes it: ``<covariance> <REML|ML> <df method>; <model>``), whether
+    the fit converged, -2 log-likelihood (-2 x the ARD's ``reml_loglik``), AIC, subjects and
+    observations, and the keys of the fit rows."""
+    out = []
+    for fit_analysis, paramcd, population in sorted({(FIT_OF[k[0]], k[1], k[2]) for k in rows if k[0] in FIT_OF}):
+        fit = ard.rows(fit_analysis, paramcd=paramcd, population=population)
+        if fit.height == 0:
+            continue
+        stat = {r["stat"]: r["value"] for r in fit.iter_rows(named=True)}
+        method = next(iter(fit["method"].drop_nulls().unique().sort().to_list()), "") or ""
+        rec = {"analysis": fit_analysis, "paramcd": paramcd, "population": population,
+               "method": method, "converged": stat.get("converged") == 1}
+        head, _, model = method.partition("; ")
+        words = head.split()
+        if fit_analysis == "MMRM_FIT" and len(words) >= 3 and words[1] in ("REML", "ML"):
+            rec |= {"covariance_structure": words[0], "estimation": words[1],
+                    "df_method": " ".join(words[2:]), "model": model}
+        elif method.startswith("not estimable"):
+            rec["reason"] = method.partition(": ")[2]
+        for key, est in LOGLIK.items():
+            if stat.get(key) is not None:
+                rec[f"minus2_{est.lower()}_loglik"] = -2.0 * stat[key]
+        for key in ("aic", "n_subjects", "n_obs"):
+            if stat.get(key) is not None:
+                rec[key] = int(stat[key]) if key.startswith("n_") else stat[key]
+        rec["ard_rows"] = [dict(zip(ARD_KEY, (r["analysis"], r["paramcd"], r["population"], r["arm"] or "",
+                                              r["comparator"] or "", r["avisit"] or "", r["time"], r["stat"])))
+                           for r in fit.sort("stat").iter_rows(named=True)]
+        out.append(rec)
+    return out
+
+
 def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = None) -> dict:
     """Analysis results metadata: per table (by name), its number, title, population, the ARD
     analyses it reads and the keys (analysis, paramcd, population, arm, comparator, avisit, time,
@@ -255,12 +386,16 @@ def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = 
         rec = RecordingARD(ard)
         t = build_table(name, rec, "tlf_tables")  # type: ignore[arg-type]
         rows = sorted(rec.keys, key=lambda k: tuple("" if x is None else str(x) for x in k))
-        out.append({
+        entry = {
             "table": name, "number": (numbers or {}).get(name, ""), "title": t.title,
             "population": t.population, "analyses": sorted({k[0] for k in rows}),
             "n_ard_rows": len(rows),
             "ard_rows": [dict(zip(ARD_KEY, k)) for k in rows],
-        })
+        }
+        fits = model_fits(ard, rows)
+        if fits:
+            entry["model_fit"] = fits
+        out.append(entry)
     return {"study": ard.study["study"]["id"], "data_cut": ard.cut,
             "ard_key": list(ARD_KEY), "tables": out}
 
@@ -277,5 +412,5 @@ def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, 
     text = define_xml(data, study, str(cut), f"{cut}T00:00:00")
     Path(define_out).write_text(text, encoding="utf-8")
     ard = ARD(pl.read_parquet(ard_path), study, str(cut))
-    Path(arm_out).write_text(json.dumps(analysis_results(ard, tables, numbers), indent=1) + "\n",
+    Path(arm_out).write_text(json.dumps(stamp.json_obj(analysis_results(ard, tables, numbers)), indent=1) + "\n",
                              encoding="utf-8")

@@ -25,6 +25,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from hepatrial import stamp
+
 # Packages whose version can change a number, a table or a document.
 TRACKED_PACKAGES = ("hepatrial", "polars", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "pyarrow",
                     "matplotlib", "plotnine", "great_tables", "rtflite", "typst", "pandera", "snakemake")
@@ -41,7 +43,7 @@ def sha256_file(path: str | Path) -> str:
 
 def dumps(obj: dict) -> str:
     """The one JSON form of a manifest: sorted keys, two-space indent, newline at the end."""
-    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+    return json.dumps(stamp.json_obj(obj), sort_keys=True, indent=2, ensure_ascii=True) + "\n"
 
 
 def write_json(obj: dict, path: str | Path) -> None:

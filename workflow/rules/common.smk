@@ -7,6 +7,7 @@ from hepatrial.config import cut_date, load_study
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
+from hepatrial.stamp import ENV as DUMMY_ENV
 
 try:
     # Paths resolved ("<cut>/sub/.." is the cut itself) and checked before anything is planned: an
@@ -24,6 +25,11 @@ try:
     BLINDED = str(config.get("blinded", False)).lower() == "true"  # --config gives the string "true"
     DUMMY_SEED = int(config.get("dummy_seed", 20240101))
     RUN = f"{CUT}-DUMMY" if BLINDED else CUT
+    # every step of a blinded run stamps what it writes (hepatrial.stamp); never inherited otherwise
+    if BLINDED:
+        os.environ[DUMMY_ENV] = "1"
+    else:
+        os.environ.pop(DUMMY_ENV, None)
     RES = f"{config['results_dir']}/{STUDY_ID}/{RUN}"
     REP = f"{config['reports_dir']}/{STUDY_ID}/{RUN}"
     for _dir, _root in ((RES, "results_dir"), (REP, "reports_dir")):

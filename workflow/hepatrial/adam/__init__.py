@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hepatrial import stamp
 from hepatrial.config import load_study
 from hepatrial.adam.adae import create_adae, create_adce
 from hepatrial.adam.adeff import create_adeff
@@ -54,7 +55,7 @@ def _write(df: pl.DataFrame, parquet: str | Path, name: str, xpt: bool = True) -
 
 def _write_excl(excl: pl.DataFrame | None, path: str | Path) -> None:
     (excl if excl is not None else pl.DataFrame(schema=EXCL_SCHEMA)).cast(EXCL_SCHEMA).sort(
-        ["domain", "row"]).write_csv(path)
+        ["domain", "row"]).pipe(stamp.write_csv, path)
 
 
 def build_adsl_core(sdtm_dir, study_path, cut: str, out: str | Path) -> None:
@@ -118,7 +119,7 @@ def trace_rows(sdtm_dir, adam_dir, ingest_exclusions, adam_exclusions: list, out
     """Nothing lost: every LB, QS, RS, AE and CE source row is in an ADaM dataset (by SRCROW) or in
     an exclusions listing with a reason. Writes one row per domain; a row unaccounted for is a bug."""
     sdtm = read_sdtm(sdtm_dir, list(TRACED), {d: ["SRCROW"] for d in TRACED})
-    ex = pl.concat([pl.read_csv(p, schema=EXCL_SCHEMA) for p in [ingest_exclusions, *adam_exclusions]])
+    ex = pl.concat([stamp.read_csv(p, schema=EXCL_SCHEMA) for p in [ingest_exclusions, *adam_exclusions]])
     rows = []
     for dom, datasets in TRACED.items():
         src = sdtm[dom]
@@ -134,7 +135,7 @@ def trace_rows(sdtm_dir, adam_dir, ingest_exclusions, adam_exclusions: list, out
         rows.append({"domain": dom, "rows_in": n_in, "excluded_at_ingest": n_in - src.height,
                      "in_adam": traced.height, "excluded_at_adam": excluded.height, "unaccounted": lost})
     out_df = pl.DataFrame(rows)
-    out_df.write_csv(out)
+    stamp.write_csv(out_df, out)
     bad = out_df.filter(pl.col("unaccounted") != 0)
     if bad.height:
         raise AssertionError(f"rows unaccounted for between SDTM and ADaM: {bad.to_dicts()}")

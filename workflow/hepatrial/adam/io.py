@@ -12,6 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
+from hepatrial import stamp
+
 LABELS = {
     "STUDYID": "Study Identifier", "USUBJID": "Unique Subject Identifier", "SUBJID": "Subject Identifier",
     "SITEID": "Study Site Identifier", "ARM": "Description of Planned Arm", "ACTARM": "Description of Actual Arm",
@@ -317,7 +319,7 @@ def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = N
                label: str = "") -> None:
     """Write ``df`` to Parquet and, when ``xpt`` is given, to SAS transport v5."""
     Path(parquet).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(parquet, statistics=False)
+    df.write_parquet(parquet, statistics=False, metadata=stamp.parquet_metadata())
     if xpt is None:
         return
     name = (name or Path(xpt).stem).upper()
@@ -325,6 +327,8 @@ def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = N
     if long or len(name) > 8:
         raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
     df = cap_text_bytes(df)
+    if stamp.active():  # the dataset label is the one free text field of XPT v5
+        label = stamp.DUMMY_STAMP_ASCII
     if not _write_xpt_fast(df, xpt, name, label):
         _write_xpt_pyreadstat(df, xpt, name, label)
     stamp_xpt(xpt)

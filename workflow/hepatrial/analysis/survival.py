@@ -48,6 +48,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from hepatrial import stamp
 from hepatrial.analysis.common import arm_labels, select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
 from hepatrial.config import load_study, reference_arm
@@ -352,4 +353,4 @@ def build_survival(adtte_path: str | Path, study_path: str | Path, paramcd: str,
                            population)
     write_part(ard, ard_out)
     Path(km_out).parent.mkdir(parents=True, exist_ok=True)
-    km.write_parquet(km_out, statistics=False)  # arms in config order, then ALL; time ascending
+    km.write_parquet(km_out, statistics=False, metadata=stamp.parquet_metadata())  # arms in config order, then ALL; time ascending

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hepatrial import stamp
 from hepatrial.config import cut_date, load_study
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
@@ -144,7 +145,7 @@ FATAL_FINDINGS = "findings.csv"  # in the log folder: the findings of a run stop
 def validation_summary(findings_csv: str | Path) -> list[str]:
     """The console summary of the validation: counts by severity, then by severity and rule, and
     where the findings are."""
-    f = pl.read_csv(findings_csv, infer_schema_length=0)
+    f = stamp.read_csv(findings_csv, infer_schema_length=0)
     if f.height == 0:
         return [f"Validation: no findings ({findings_csv})"]
     order = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
@@ -200,10 +201,11 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     sdtm_dir.mkdir(parents=True, exist_ok=True)
     validation_dir.mkdir(parents=True, exist_ok=True)
     for dom in DOMAINS:
-        frames[dom].sort("SRCROW").write_parquet(sdtm_dir / f"{dom.lower()}.parquet", statistics=False)
-    findings.frame().write_csv(validation_dir / "findings.csv")
-    acct.write_csv(validation_dir / "accounting.csv")
-    exclusions.write_csv(validation_dir / "exclusions.csv")
+        frames[dom].sort("SRCROW").write_parquet(sdtm_dir / f"{dom.lower()}.parquet", statistics=False,
+                                                  metadata=stamp.parquet_metadata())
+    stamp.write_csv(findings.frame(), validation_dir / "findings.csv")
+    stamp.write_csv(acct, validation_dir / "accounting.csv")
+    stamp.write_csv(exclusions, validation_dir / "exclusions.csv")
     if stale is not None:
         stale.unlink(missing_ok=True)  # left by an earlier run that stopped
     return frames
@@ -223,4 +225,4 @@ def _write_failure_findings(findings: Findings, exc: DataContractError, path: Pa
                              "message": msg}], schema=FINDING_SCHEMA)
         df = pl.concat([row, df], how="vertical")
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.write_csv(path)
+    stamp.write_csv(df, path)

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from hepatrial import stamp
 from hepatrial.ard import finalise
 from hepatrial.config import load_study
 from hepatrial.errors import ConfigError, HepatrialError
@@ -23,7 +24,7 @@ from hepatrial.report.document import write_document
 
 def _write(df: pl.DataFrame, path) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(path, statistics=False)
+    df.write_parquet(path, statistics=False, metadata=stamp.parquet_metadata())
 
 
 def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
@@ -48,7 +49,7 @@ def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out
     lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in summaries.ADLB_COLUMNS]
     part, fallback = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols),
                                                pl.read_parquet(sv),
-                                               pl.read_csv(findings, infer_schema_length=0), study,
+                                               stamp.read_csv(findings, infer_schema_length=0), study,
                                                dt.date.fromisoformat(cut_date))
     _write(part, out_part)
     _write(fallback, out_fallback)
@@ -89,7 +90,7 @@ def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[s
            f"reports_dir={workdir / 'reports'}", *blind, "--", str(target)]
     out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
     Path(log).parent.mkdir(parents=True, exist_ok=True)
-    Path(log).write_text(out.stdout + out.stderr)
+    Path(log).write_text("\n".join(stamp.log_lines([out.stdout + out.stderr])))
     if out.returncode != 0:
         errs = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR")]
         raise HepatrialError(f"the previous cut {previous_cut} could not be processed: "
@@ -153,7 +154,7 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
               file=sys.stderr)
     if redactions_out:
         Path(redactions_out).parent.mkdir(parents=True, exist_ok=True)
-        findings.write_csv(redactions_out)
+        stamp.write_csv(findings, redactions_out)
     spec = blinding.presentation_spec(study, by_arm=False)
     blinding.assert_no_arm_information({"study_spec": blinding.spec_frame(spec)},
                                        blinding.arm_terms(study, treatment_terms(dm, ex)))

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 import plotnine as p9  # noqa: E402
 import polars as pl  # noqa: E402
 
+from hepatrial import stamp as dummy  # noqa: E402
 from hepatrial.tlf import format as F  # noqa: E402
 from hepatrial.tlf.shell import Shell
 from hepatrial.tlf.tables import ARD, CAT_LABEL, POP_LABEL, VAR_LABEL, param_label  # noqa: E402
@@ -72,9 +73,11 @@ def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: i
     fig = plot.draw()
     try:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(png, dpi=dpi, metadata=PNG_METADATA)
+        # a blinded run: the stamp in the file's metadata too (it is in the image: :func:`stamp`)
+        extra = {"Description": dummy.DUMMY_STAMP_ASCII} if dummy.active() else {}
+        fig.savefig(png, dpi=dpi, metadata=PNG_METADATA | extra)
         if pdf is not None:
-            fig.savefig(pdf, metadata=PDF_METADATA)
+            fig.savefig(pdf, metadata=PDF_METADATA | ({"Subject": dummy.DUMMY_STAMP} if extra else {}))
     finally:
         plt.close(fig)
 

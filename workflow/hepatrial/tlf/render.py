@@ -12,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from hepatrial import stamp
 from hepatrial.tlf.shell import Shell
 from hepatrial.tlf.tables import Row, Table
 
@@ -39,7 +40,7 @@ def write_csv(t: Table, path: str | Path) -> None:
     except that a text cell a spreadsheet would run as a formula starts with a single quote
     (:func:`spreadsheet_safe`). These CSV files are for people; the ARD and ADaM stay exact."""
     body = t.frame()
-    body.select(spreadsheet_safe(pl.col(c)).alias(c) for c in body.columns).write_csv(path)
+    stamp.write_csv(body.select(spreadsheet_safe(pl.col(c)).alias(c) for c in body.columns), path)
 
 
 _LINE_BREAKS = dict.fromkeys(map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " ")

@@ -10,9 +10,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hepatrial.config import load_schema
+from hepatrial.stamp import DUMMY_STAMP
 
 KINDS = {"tables": "Table", "listings": "Listing", "figures": "Figure"}
-DUMMY_STAMP = "DUMMY RANDOMISATION \u2014 NOT REAL TREATMENT"
 
 
 @dataclass(frozen=True)
