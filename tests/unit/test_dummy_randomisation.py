@@ -1,15 +1,21 @@
 """Dummy-randomisation mode (--config blinded=true): seeded arms that keep strata and arm sizes, no
-real assignment in what ingest writes, its own results folder, every TLF page stamped."""
+real assignment in what ingest writes, its own results folder, every TLF page stamped, and every
+file of a blinded run stamped "DUMMY RANDOMISATION — NOT REAL TREATMENT" where its format keeps it
+(:mod:`hepatrial.stamp`)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import polars as pl
 import pytest
+import tinycut
+from hepatrial import stamp
 from hepatrial.config import load_study
 from hepatrial.ingest import ingest_cut
 from hepatrial.ingest.dummy import dummy_assignment, dummy_randomise
@@ -148,3 +154,102 @@ def test_tlf_outputs_are_stamped(kind, tmp_path):
         labels = captured["plot"].labels
         assert labels.subtitle == DUMMY_STAMP and DUMMY_STAMP in labels.caption
         assert labels.title.startswith("Figure 14.2.5.1")
+
+
+# Files of a blinded run that carry no stamp, each with the reason (none at present: every format
+# the pipeline writes has a place for it). Keys: a file name or a suffix.
+EXEMPT: dict[str, str] = {}
+
+
+def _png_text(png: bytes) -> str:
+    i, out = 8, []
+    while i < len(png):
+        n = int.from_bytes(png[i:i + 4], "big")
+        kind, data = png[i + 4:i + 8], png[i + 8:i + 8 + n]
+        if kind in (b"tEXt", b"iTXt"):
+            out.append(data.decode("latin-1"))
+        elif kind == b"zTXt":
+            out.append(zlib.decompress(data.partition(b"\0")[2][1:]).decode("latin-1"))
+        i += 12 + n
+    return "\n".join(out)
+
+
+def stamped(path: Path) -> bool:
+    """True if ``path`` carries the dummy-randomisation stamp where its format keeps it; an unknown
+    format fails the test (add a check here, or an entry in EXEMPT with the reason)."""
+    import pyarrow.parquet as pq
+    from pdftext import pdf_info, pdf_text
+
+    s = path.suffix
+    if s == ".csv":
+        return path.read_text(encoding="utf-8").split("\n", 1)[0] == stamp.CSV_LINE
+    if s == ".parquet":
+        meta = pq.read_metadata(path).metadata or {}
+        return meta.get(stamp.PARQUET_KEY.encode()) == stamp.DUMMY_STAMP.encode()
+    if s == ".json":
+        return json.loads(path.read_text(encoding="utf-8")).get("stamp") == stamp.DUMMY_STAMP
+    if s in (".html", ".rtf", ".xml", ".log"):
+        return stamp.is_stamped_text(path.read_text(encoding="utf-8", errors="replace"))
+    if s == ".xpt":  # the member header's dataset label, in the first 80-byte records
+        return stamp.DUMMY_STAMP_ASCII.encode() in path.read_bytes()[:800]
+    if s == ".png":
+        return stamp.is_stamped_text(_png_text(path.read_bytes()))
+    if s == ".pdf":
+        return stamp.is_stamped_text(pdf_text(path)) or stamp.is_stamped_text(pdf_info(path))
+    raise AssertionError(f"{path}: no stamp check for {s!r} files (add one, or exempt it with a reason)")
+
+
+def unstamped(*folders: Path) -> list[str]:
+    out = []
+    for folder in folders:
+        for p in sorted(x for x in folder.rglob("*") if x.is_file()):
+            if p.name in EXEMPT or p.suffix in EXEMPT:
+                continue
+            if not stamped(p):
+                out.append(str(p.relative_to(folder.parent)))
+    return out
+
+
+@pytest.mark.workflow
+def test_every_file_of_a_blinded_run_is_stamped(tmp_path):
+    """The whole DAG of the tiny cut with ``blinded=true``: every file under the run's results and
+    reports folders (tables, listings, figures, ADaM in Parquet and XPT, SDTM, ARD, define.xml,
+    arm.json, manifests, validation CSVs, step logs, DSMB reports) carries the stamp."""
+    cut = tinycut.write_cut(tmp_path / "data" / "2024-06-30")
+    study = tinycut.write_study(tmp_path / "study.yaml")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
+    env.pop(stamp.ENV, None)
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--snakefile", str(ROOT / "Snakefile"),
+           "--config", f"study={study}", f"cut={cut}", "blinded=true", f"results_dir={tmp_path / 'results'}",
+           f"reports_dir={tmp_path / 'reports'}", "--", "all"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    assert out.returncode == 0, out.stderr[-3000:]
+    res, rep = tmp_path / "results" / "TINY" / "2024-06-30-DUMMY", tmp_path / "reports" / "TINY" / "2024-06-30-DUMMY"
+    assert not (tmp_path / "results" / "TINY" / "2024-06-30").exists()
+    files = [p for p in (*res.rglob("*"), *rep.rglob("*")) if p.is_file()]
+    kinds = {p.suffix for p in files}
+    assert kinds >= {".csv", ".parquet", ".json", ".html", ".rtf", ".xml", ".log", ".xpt", ".png", ".pdf"}, kinds
+    assert len(files) > 100
+    assert unstamped(res, rep) == []
+    # the readers of the stamped CSVs skip the stamp line
+    assert stamp.read_csv(res / "validation" / "findings.csv").columns[0] == "severity"
+
+
+def test_nothing_stamped_outside_a_blinded_run(tmp_path, monkeypatch):
+    """Without the environment flag (a run without blinded=true) the writers write what they wrote
+    before: no stamp line, no Parquet metadata, no JSON key."""
+    import polars as pl
+    import pyarrow.parquet as pq
+
+    monkeypatch.delenv(stamp.ENV, raising=False)
+    df = pl.DataFrame({"a": [1]})
+    stamp.write_csv(df, tmp_path / "x.csv")
+    df.write_parquet(tmp_path / "x.parquet", metadata=stamp.parquet_metadata())
+    assert (tmp_path / "x.csv").read_text() == "a\n1\n"
+    assert stamp.PARQUET_KEY.encode() not in (pq.read_metadata(tmp_path / "x.parquet").metadata or {})
+    assert stamp.json_obj({"k": 1}) == {"k": 1} and stamp.log_lines(["done"]) == ["done"]
+    monkeypatch.setenv(stamp.ENV, "1")
+    stamp.write_csv(df, tmp_path / "y.csv")
+    assert (tmp_path / "y.csv").read_text(encoding="utf-8") == f"{stamp.CSV_LINE}\na\n1\n"
+    assert stamp.read_csv(tmp_path / "y.csv").equals(df)
+    assert stamp.json_obj({"k": 1}) == {"stamp": stamp.DUMMY_STAMP, "k": 1}
