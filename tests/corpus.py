@@ -286,6 +286,43 @@ def _serious_ae_row(cut) -> int:
     return row
 
 
+def soc_with_pipe(cut, study):
+    """A serious AE under the SOC "Hepatobiliary|biliary disorders" (PT "Biliary colic") and another
+    under the SOC "Hepatobiliary" with the PT "biliary disorders|Biliary colic": joined on "|", the
+    two are the same text; each must stay one SOC with its own PT."""
+    row = _serious_ae_row(cut)
+    set_cell(cut, "ae", row, "AEBODSYS", "Hepatobiliary|biliary disorders")
+    set_cell(cut, "ae", row, "AEDECOD", "Biliary colic")
+    other = first_row(cut, "ae", pl.col("AESER") != "Y")
+    subj = value(cut, "ae", other, "USUBJID")
+    set_cell(cut, "ae", other, "AESTDTC", read(cut, "ex").filter(pl.col("USUBJID") == subj)["EXSTDTC"].min()[:10])
+    set_cell(cut, "ae", other, "AEENDTC", None)
+    set_cell(cut, "ae", other, "AEBODSYS", "Hepatobiliary")
+    set_cell(cut, "ae", other, "AEDECOD", "biliary disorders|Biliary colic")
+    return {"row": row}
+
+
+def check_soc_with_pipe(res, rep, out):
+    import csv
+
+    part = pl.read_parquet(res / "ard/parts/safety.parquet")
+    key = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"]
+    assert part.select(key).is_duplicated().sum() == 0
+
+    def rows(name):
+        with open(res / "tables" / name, newline="", encoding="utf-8") as fh:
+            return [(r[0], r[1].strip("\u00a0 ")) for r in list(csv.reader(fh))[1:]]
+
+    soc_pt = rows("ae_soc_pt.csv")
+    for soc, pt in (("Hepatobiliary|biliary disorders", "Biliary colic"),
+                    ("Hepatobiliary", "biliary disorders|Biliary colic")):
+        i = soc_pt.index((soc, soc))  # the SOC row, its name whole
+        assert (soc, pt) in soc_pt[i + 1:], soc_pt[i:i + 4]
+    sae = rows("sae_soc_pt.csv")
+    assert ("Hepatobiliary|biliary disorders", "Biliary colic") in sae, sae
+    assert "Hepatobiliary|biliary disorders" in (res / "tables/l_sae.csv").read_text(encoding="utf-8")
+
+
 def long_aeterm(n_bytes: int):
     def m(cut, study):
         row = _serious_ae_row(cut)
@@ -351,13 +388,13 @@ def check_reports(*fragments: str):
 
 
 def chinese_text(cut, study):
-    """A site named in Chinese, a serious AE coded and reported in Chinese, with an emoji that no
-    bundled font has."""
+    """A site named in Chinese, a serious AE coded and reported in Chinese, with an emoji and a
+    hanzi outside GB 2312 (喆, common in names) that no bundled font has."""
     dm = read(cut, "dm")
     write(cut, "dm", dm.with_columns(pl.lit("北京协和医院").alias("SITEID")))
     row = _serious_ae_row(cut)
-    set_cell(cut, "ae", row, "AEDECOD", "肝区疼痛 🩺")
-    set_cell(cut, "ae", row, "AETERM", "右上腹疼痛")
+    set_cell(cut, "ae", row, "AEDECOD", "肝区疼痛 喆 🩺")
+    set_cell(cut, "ae", row, "AETERM", "右上腹疼痛 王喆")
     return {"row": row}
 
 
@@ -365,6 +402,10 @@ def check_chinese_reports(res, rep, out):
     check_reports("Site 北京协和医院", "肝区疼痛")(res, rep, out)
     warned = [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+1FA7A" in ln]
     assert warned, out.stderr[-2000:]
+    assert [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+5586" in ln], out.stderr[-2000:]
+    findings = pl.read_csv(res / "validation/findings.csv", infer_schema=False).filter(pl.col("rule") == "GLYPH_MISSING")
+    assert {"AEDECOD", "AETERM"} <= set(findings["column"].to_list()), findings
+    assert "findfont" not in out.stderr  # the bold face has the characters too
 
 
 def lb_parquet_datetime(cut, study):
@@ -506,6 +547,9 @@ CASES: list[Case] = [
          check=check_cut_resolved, cut_arg=lambda cut: f"{cut}/sub/.."),
     Case("pt_under_two_socs", "flagged", pt_two_socs, ("MEDDRA_PT_MULTI_SOC",),
          targets=("res:ard/parts/safety.parquet",), check=check_pt_two_socs),
+    Case("soc_with_pipe", "flagged", soc_with_pipe, (),
+         targets=("res:tables/ae_soc_pt.csv", "res:tables/sae_soc_pt.csv", "res:tables/l_sae.csv"),
+         check=check_soc_with_pipe),
     Case("lab_result_1e400", "flagged", cell("lb", "LBORRES", "1e400", _lab_row("BILI")),
          ("NOT_NUMERIC",), targets=("res:ard/ard.parquet",), check=check_lab_missing),
     Case("lab_time_impossible", "fatal", cell("lb", "LBDTC", "2023-09-13T25:99", 3),

@@ -71,3 +71,38 @@ def test_aesi_with_onset_from_the_most_recent_infusion():
     assert _get(ard, "AESI", "INFECTION", "ALL", "onset_min") == 31
     assert _get(ard, "AESI", "INFECTION", "ALL", "onset_max") == 32
     assert _get(ard, "AESI", "INFECTION", "ALL", "pct") == 50.0
+
+
+def test_a_soc_holding_a_bar_stays_one_soc():
+    """SOC "A|B" with PT "C" and SOC "A" with PT "B|C" joined on "|" are the same text: the SOC
+    part of the key is escaped (soc_key), so the keys differ and each reads back whole; a SOC
+    named ANY is not the any-event row."""
+    from hepatrial.analysis.safety import split_soc_pt
+
+    ae = ADAE.head(3).with_columns(pl.Series("AEBODSYS", ["A|B", "A", "ANY"]),
+                                   pl.Series("AEDECOD", ["C", "B|C", "x\\y"]),
+                                   pl.Series("AESER", ["Y", "Y", "Y"]))
+    ard = ae_summaries(ae, ADSL, STUDY)
+    sae = ard.filter((pl.col("analysis") == "SAE_INCIDENCE") & (pl.col("arm") == "ALL") & (pl.col("stat") == "n_events"))
+    codes = sae["paramcd"].to_list()
+    assert len(codes) == len(set(codes))
+    assert sorted((split_soc_pt(c) for c in codes if c != "ANY"), key=str) == sorted([
+        ("A", None), ("A", "B|C"), ("A|B", None), ("A|B", "C"), ("ANY", None), ("ANY", "x\\y")], key=str)
+    assert _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "n_events") == 3  # the any-event row, not the SOC
+
+
+def test_soc_pt_rows_group_each_pt_under_its_soc():
+    from hepatrial.tlf.tables import _soc_pt_rows
+
+    codes = ["A\\|B", "A\\|B|C", "A", "A|B|C"]
+
+    class Stub:
+        def rows(self, analysis, population):
+            return pl.DataFrame({"paramcd": codes})
+
+        def get(self, *a, **k):
+            return 1
+
+    out = []
+    _soc_pt_rows(None, Stub(), "SAE_INCIDENCE", "SAFETY", [], lambda g, c, i: out.append((g, c, i)))
+    assert out == [("A", "A", 0), ("A", "A|B|C", 1), ("A|B", "A\\|B", 0), ("A|B", "A\\|B|C", 1)]

@@ -256,6 +256,26 @@ def test_missing_glyphs_names_exactly_the_undrawable_characters(text):
 def test_chinese_is_covered_and_an_emoji_is_not():
     assert missing_glyphs(["北京协和医院 肝区疼痛，右上腹"]) == []
     assert missing_glyphs(["\U0001fa7a"]) == ["\U0001fa7a"]
+    assert missing_glyphs(["王喆"]) == ["喆"]  # U+5586: a name character outside GB 2312
+
+
+def test_bold_chinese_has_its_own_face(caplog):
+    """Bold text (titles, headers) holding Chinese is drawn with the bold subset, not the regular
+    face with matplotlib's "Failed to find font weight bold" on the console."""
+    import logging
+
+    from fontTools.ttLib import TTFont
+    from hepatrial.fonts import CJK_BOLD_FILE, CJK_FAMILY, CJK_FILE, configure_matplotlib, font_files
+    from matplotlib import font_manager
+
+    configure_matplotlib()
+    with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
+        bold = font_manager.findfont(font_manager.FontProperties(family=CJK_FAMILY, weight="bold"),
+                                     fallback_to_default=False)
+    assert bold == str(CJK_BOLD_FILE) and not caplog.records
+    assert CJK_BOLD_FILE in font_files()  # Typst gets it too
+    with TTFont(str(CJK_FILE), lazy=True) as r, TTFont(str(CJK_BOLD_FILE), lazy=True) as b:
+        assert set(r.getBestCmap()) == set(b.getBestCmap())  # the same characters in both faces
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

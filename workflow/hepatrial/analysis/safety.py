@@ -81,7 +81,7 @@ def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, population
     # SAE_INCIDENCE): a PT coded under two SOCs gives two rows, never one key twice.
     cats = _categories(ae).filter(pl.col("_CAT") != "ANY")
     for arm, cat, n_subj, n_ev in _counts(cats, ["_CAT"]).sort(["_CAT", "ARM"]).iter_rows():
-        emit("AE_INCIDENCE", cat, arm, n_subj, n_ev, PT_METHOD if "|" in cat else SOC_METHOD)
+        emit("AE_INCIDENCE", cat, arm, n_subj, n_ev, SOC_METHOD if split_soc_pt(cat)[1] is None else PT_METHOD)
     rows += _grade_rows(ae, denom, population, arms)
     rows += _sae_rows(ae, denom, population, arms)
     return ard_rows(rows)
@@ -92,9 +92,35 @@ SOC_METHOD = "TEAE by system organ class"
 PT_METHOD = "TEAE by system organ class and preferred term (paramcd SOC|PT)"
 
 
+def soc_key(soc: pl.Expr) -> pl.Expr:
+    """The SOC as the first part of a safety ARD key: ``\\`` and ``|`` escaped with a backslash, and
+    a SOC named ``ANY`` written ``\\ANY`` (``ANY`` is the any-event row), so that a SOC holding "|"
+    is one SOC and never a SOC|PT key (:func:`split_soc_pt` reads it back)."""
+    escaped = soc.str.replace_all("\\", "\\\\", literal=True).str.replace_all("|", "\\|", literal=True)
+    return pl.when(soc == "ANY").then(pl.lit("\\ANY")).otherwise(escaped)
+
+
+def split_soc_pt(code: str) -> tuple[str, str | None]:
+    """(SOC, PT) of a safety ARD key ``SOC`` or ``SOC|PT`` (:func:`soc_key`); PT None for a SOC row.
+    The PT is everything after the first unescaped "|" (a PT may hold "|")."""
+    soc, i = [], 0
+    while i < len(code):
+        ch = code[i]
+        if ch == "\\" and i + 1 < len(code):
+            soc.append(code[i + 1])
+            i += 2
+        elif ch == "|":
+            return "".join(soc), code[i + 1:]
+        else:
+            soc.append(ch)
+            i += 1
+    return "".join(soc), None
+
+
 def _categories(ae: pl.DataFrame) -> pl.DataFrame:
-    """Each AE once under ANY, once under its SOC and once under SOC|PT (``_CAT``)."""
-    soc = pl.col("AEBODSYS").fill_null("Uncoded")
+    """Each AE once under ANY, once under its SOC and once under SOC|PT (``_CAT``; the SOC part
+    escaped by :func:`soc_key`)."""
+    soc = soc_key(pl.col("AEBODSYS").fill_null("Uncoded"))
     pt = pl.col("AEDECOD").fill_null("Uncoded")
     return pl.concat([ae.with_columns(pl.lit("ANY").alias("_CAT")),
                       ae.with_columns(soc.alias("_CAT")),

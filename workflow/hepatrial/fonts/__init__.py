@@ -1,13 +1,18 @@
 """The fonts the reports and figures draw text with, shipped with the project's own install.
 
 - DejaVu Sans (regular, bold, oblique) from matplotlib's own font folder (a pinned dependency);
-- Noto Sans CJK SC Regular, cut down to GB 2312 (``NotoSansCJKsc-Regular-GB2312.otf``, 3 MB,
-  SIL Open Font License 1.1, ``OFL.txt``; ``make_subset.py`` made it), the fallback for Chinese.
+- Noto Sans CJK SC Regular and Bold, cut down to GB 2312 (``NotoSansCJKsc-Regular-GB2312.otf``,
+  ``NotoSansCJKsc-Bold-GB2312.otf``, 3 MB each, SIL Open Font License 1.1, ``OFL.txt``;
+  ``make_subset.py`` made them), the fallback for Chinese; bold text (headings, table headers,
+  figure titles) is drawn with the bold face.
 
 Typst gets both through ``font_paths`` (it never looks at the machine's fonts); matplotlib and
 plotnine get them as a family list, so each character is drawn by the first font that has it.
-A character neither font has is drawn blank: :func:`missing_glyphs` names those characters so that
-the pipeline can say so (a finding at ingest, a warning in the report rule's log).
+A character neither font has (a hanzi outside GB 2312 such as 喆 U+5586, an emoji) is drawn blank:
+:func:`missing_glyphs` names those characters so that the pipeline says so, never silently: a
+``GLYPH_MISSING`` WARNING finding at ingest (column, first row), a warning of the report rule
+(:func:`hepatrial.report.document.warn_missing_glyphs`) and of the figure rules (from matplotlib's
+"Glyph ... missing" warnings, ``hepatrial.cli``).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 CJK_FILE = HERE / "NotoSansCJKsc-Regular-GB2312.otf"
+CJK_BOLD_FILE = HERE / "NotoSansCJKsc-Bold-GB2312.otf"  # the same characters as CJK_FILE
 CJK_FAMILY = "Noto Sans CJK SC"
 LATIN_FAMILY = "DejaVu Sans"
 FAMILIES = (LATIN_FAMILY, CJK_FAMILY)
@@ -37,7 +43,7 @@ def dejavu_dir() -> Path:
 
 def font_files() -> list[Path]:
     """The font files of :data:`FAMILIES` (DejaVu Sans faces, then the CJK subset)."""
-    return [dejavu_dir() / f for f in DEJAVU_FILES] + [CJK_FILE]
+    return [dejavu_dir() / f for f in DEJAVU_FILES] + [CJK_FILE, CJK_BOLD_FILE]
 
 
 def link_font_dir(folder: str | Path) -> Path:
@@ -101,8 +107,10 @@ def configure_matplotlib() -> None:
     import matplotlib
     from matplotlib import font_manager
 
-    if CJK_FAMILY not in {f.name for f in font_manager.fontManager.ttflist}:
-        font_manager.fontManager.addfont(str(CJK_FILE))
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for f in (CJK_FILE, CJK_BOLD_FILE):
+        if str(f) not in known:
+            font_manager.fontManager.addfont(str(f))
     matplotlib.rcParams.update({"font.family": [*FAMILIES, "sans-serif"], "text.parse_math": False})
     try:
         import plotnine

@@ -1,4 +1,4 @@
-"""Make the bundled Chinese font: Noto Sans CJK SC Regular cut down to the GB 2312 character set.
+"""Make the bundled Chinese fonts: Noto Sans CJK SC Regular and Bold cut down to the GB 2312 character set.
 
 The reports and figures draw Chinese (Simplified) text, and the project cannot rely on the fonts
 of the machine it runs on (the PDF is compiled with ``ignore_system_fonts=True``, and CI's machine
@@ -6,10 +6,17 @@ has no CJK font). The full font is 16 MB; the GB 2312 set (6 763 hanzi, 682 symb
 Cyrillic and Greek) plus CJK punctuation and the full-width forms is 3 MB. A character outside it
 is reported (``hepatrial.fonts.missing_glyphs``), never silently blank.
 
-Run (once, by a maintainer; the output is committed as ``NotoSansCJKsc-Regular-GB2312.otf``)::
+Run (once per face, by a maintainer; the outputs are committed as
+``NotoSansCJKsc-Regular-GB2312.otf`` and ``NotoSansCJKsc-Bold-GB2312.otf``)::
 
     python workflow/hepatrial/fonts/make_subset.py \
         /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+    python workflow/hepatrial/fonts/make_subset.py \
+        /usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc
+
+The bold face is there so that bold text (report headings, table headers, figure titles) holding
+Chinese is drawn bold, not in the regular face with a matplotlib "Failed to find font weight bold"
+warning on the console.
 
 (Debian ``fonts-noto-cjk`` 1:20220127, Noto Sans CJK version 2.004; face "Noto Sans CJK SC" of the
 collection). Licence: SIL Open Font License 1.1, see ``OFL.txt`` beside this file.
@@ -20,7 +27,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-OUT = Path(__file__).with_name("NotoSansCJKsc-Regular-GB2312.otf")
+OUT = Path(__file__).with_name("NotoSansCJKsc-{style}-GB2312.otf")
 FAMILY = "Noto Sans CJK SC"
 
 
@@ -61,8 +68,9 @@ def main(src: str) -> None:
     sub = subset.Subsetter(opts)
     sub.populate(unicodes=codepoints())
     sub.subset(font)
-    font.save(str(OUT))
-    print(f"{OUT}: {OUT.stat().st_size} bytes, {len(codepoints())} code points")
+    out = Path(str(OUT).format(style=font["name"].getDebugName(2)))  # Regular, Bold
+    font.save(str(out))
+    print(f"{out}: {out.stat().st_size} bytes, {len(codepoints())} code points")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def _keyed(df: pl.DataFrame, domain: str, use_seq: bool) -> pl.DataFrame:
     else:
         cols = [c for c in TOPIC.get(domain, []) if c in df.columns]
         df = df.with_columns(pl.int_range(pl.len()).over(["USUBJID", *cols]).alias("_OCC"))
-        parts = [pl.col(c).cast(pl.Utf8).fill_null("") for c in cols] + [pl.col("_OCC").cast(pl.Utf8)]
+        # each value with "\\" and "|" escaped: ("a|b", "c") and ("a", "b|c") are two keys
+        parts = [pl.col(c).cast(pl.Utf8).fill_null("").str.replace_all("\\", "\\\\", literal=True)
+                 .str.replace_all("|", "\\|", literal=True) for c in cols] + [pl.col("_OCC").cast(pl.Utf8)]
     return df.with_columns(pl.concat_str(parts, separator="|").alias("_KEY"))
 
 

@@ -139,8 +139,10 @@ def _cell(v: str) -> str:
 
 
 def _looks_numeric(s: str) -> bool:
+    """A cell of numbers (right-aligned): ``12``, ``-0.5``, ``3 (2.5)``, ``<0.001``, ``(0.6, 2.3)`` and
+    the safety tables' ``n (%) [E]``, ``72 (60.0) [115]`` (else a column mixes left and right)."""
     t = s.replace(" ", "").replace("(", "").replace(")", "").replace("%", "").replace(".", "").replace("-", "")
-    t = t.replace(",", "").replace("<", "").replace(">", "")
+    t = t.replace(",", "").replace("<", "").replace(">", "").replace("[", "").replace("]", "")
     return bool(t) and t.isdigit()
 
 

@@ -345,15 +345,21 @@ def to_html(t: Table) -> str:
         gt = gt.cols_hide("group")
     stamp = t.shell.stamp if t.shell is not None else ""
     title = f"{t.kind} {t.number}: {t.title}" if t.number else t.title
-    gt = (gt.tab_header(title=title, subtitle=f"{t.population}. {stamp}" if stamp else t.population)
+    # a dummy-randomisation run: the stamp on a line of its own, bold, as in the RTF header
+    subtitle = (html(f'{_esc(t.population)}<br><strong style="color:#8b0000">{_esc(stamp)}</strong>') if stamp
+                else t.population)
+    gt = (gt.tab_header(title=title, subtitle=subtitle)
           .tab_stubhead(label=t.stub_header or "")
           .cols_align("center", columns=t.columns)
-          .tab_options(table_font_size="12px", row_group_font_weight="bold", heading_title_font_size="15px"))
+          .tab_options(table_font_size="12px", row_group_font_weight="bold", heading_title_font_size="15px",
+                       heading_subtitle_font_size="12px"))  # the population: as legible as the body
     for note in t.footnotes:
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note(html(f"<em>{_esc(t.source)}</em>"))
     gt = gt.tab_style(style=style.text(whitespace="pre"), locations=loc.stub())
-    return gt.as_raw_html(make_page=True)
+    page = gt.as_raw_html(make_page=True)
+    # the page's title (the browser tab, a bookmark, a printed page's header): the table's number and title
+    return page.replace("</head>", f"<title>{_esc(title)}</title>\n</head>", 1)
 
 
 def _esc(s: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from hepatrial.analysis.safety import split_soc_pt
 from hepatrial.ard import POOLED
 from hepatrial.config import reference_arm
 from hepatrial.errors import HepatrialError
@@ -543,10 +544,12 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
 
 
 def _pt_label(soc: str, code: str) -> str:
-    """The row label of ``code``: the SOC itself, or the PT of ``SOC|PT`` (a PT may hold "|"),
-    clipped to :data:`LISTING_MAX_CHARS` characters with a marker (source text: a term of
-    megabytes would not fit a page, nor Pillow's measuring in the RTF writer)."""
-    return clip_text(code[len(soc) + 1:] if code.startswith(soc + "|") else code)
+    """The row label of ``code``: the SOC itself, or the PT of ``SOC|PT`` (a SOC or a PT may hold
+    "|": :func:`~hepatrial.analysis.safety.split_soc_pt`), clipped to :data:`LISTING_MAX_CHARS`
+    characters with a marker (source text: a term of megabytes would not fit a page, nor Pillow's
+    measuring in the RTF writer)."""
+    name, pt = split_soc_pt(code)
+    return clip_text(name if pt is None else pt)
 
 
 def ae_period_note(study: dict) -> str:
@@ -568,12 +571,14 @@ def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], c
             v = ard.get(analysis, code, POOLED, "n_any", pop)
         return -(v or 0)
 
-    socs = sorted((c for c in codes if "|" not in c), key=lambda c: (freq(c), c))
+    parts = {c: split_soc_pt(c) for c in codes}
+    socs = sorted((c for c in codes if parts[c][1] is None), key=lambda c: (freq(c), c))
     for soc in socs:
-        cell(soc, soc, 0)
-        pts = [c for c in codes if c.startswith(soc + "|")]
+        name = parts[soc][0]
+        cell(name, soc, 0)
+        pts = [c for c in codes if parts[c][1] is not None and parts[c][0] == name]
         for pt in sorted(pts, key=lambda c: (freq(c), c)):
-            cell(soc, pt, 1)
+            cell(name, pt, 1)
 
 
 def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
