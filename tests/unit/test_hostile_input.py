@@ -290,7 +290,8 @@ def test_csv_and_html_tables_take_any_text(tmp_path_factory, cells):
     write_csv(t, path)
     with open(path, newline="", encoding="utf-8") as fh:
         back = list(csv.DictReader(fh))
-    assert [r["A"].removeprefix("'") for r in back] == [c for c in cells]
+    # each cell as written, or with the single quote of a formula-like cell (a cell "'" stays "'")
+    assert all(r["A"] in (c, "'" + c) for r, c in zip(back, cells, strict=True)), (back, cells)
     assert "<table" in to_html(t)
 
 
