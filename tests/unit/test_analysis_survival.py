@@ -12,6 +12,9 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from studies import make_study
+
+from hepatrial.spec import Study
 
 from hepatrial.analysis.survival import derive_var_stratum, survival_ard
 from hepatrial.ard import KEYS, finalise
@@ -34,11 +37,12 @@ def adtte(records=BASE, paramcd="TFS", ittfl=None) -> pl.DataFrame:
 
 
 def study(arms=("A", "B"), reference="B", design="parallel", strata=(), landmarks=(2, 5),
-          **extra) -> dict:
-    return {"study": {"id": "T", "design": design},
-            "arms": [{"label": a, "reference": a == reference} for a in arms],
-            "strata": list(strata), "populations": {"ITT": "ITTFL"},
-            "endpoints": {"landmarks_days": list(landmarks)}, **extra}
+          **extra) -> Study:
+    return make_study(study={"id": "T", "design": design},
+                      arms=[{"label": a, "reference": a == reference} for a in arms],
+                      strata=list(strata), populations={"ITT": "ITTFL"},
+                      endpoints={"landmarks_days": list(landmarks)}, **extra)
+
 
 
 def val(ard, analysis, arm, stat, time=None, paramcd=None, comparator=None):

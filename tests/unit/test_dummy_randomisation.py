@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
 from hepatrial.ingest.dummy import dummy_assignment, dummy_randomise
 

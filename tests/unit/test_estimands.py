@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hepatrial import ard
 from hepatrial.analysis import estimands as E
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError
 from hepatrial.models import MMRM
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from studies import make_study
+
 from hepatrial.report.paths import DsmbPaths
 
-STUDY = {"endpoints": {"tte": ["OS", "TFS"]}, "previous_cut": None}
+STUDY = make_study(endpoints={"tte": ["OS", "TFS"]})
 
 
 def test_manifest_outputs_take_all_outputs_and_tlf_outputs_when_resolved_and_never_itself():
@@ -21,7 +23,8 @@ def test_manifest_outputs_take_all_outputs_and_tlf_outputs_when_resolved_and_nev
 
 
 def test_previous_cut_adds_the_comparison_files():
-    p = DsmbPaths("res", "rep", dict(STUDY, previous_cut="data/x/2024-01-31"))
+    p = DsmbPaths("res", "rep", STUDY.replace(previous_cut="data/x/2024-01-31"))
+
     assert p.open_inputs_outputs()["compare"] == "res/open/compare.parquet"
     assert set(p.compare_inputs()) == {"compare_new_subjects", "compare_new_events", "compare_changes",
                                        "compare_estimates"}

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from hepatrial.analysis.responder import definitions, responder_ard, subject_status
 from hepatrial.ard import finalise, reverse_comparisons
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import (
     clopper_pearson,

@@ -268,7 +268,7 @@ def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = 
 def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, define_out, arm_out,
                  tables: list[str], numbers: Mapping[str, str] | None = None) -> None:
     """The rule's entry point: define.xml of the ADaM datasets and arm.json of ``tables``."""
-    from hepatrial.config import load_study
+    from hepatrial.spec import load as load_study
     from hepatrial.tlf.tables import ARD
 
     study = load_study(study_path)

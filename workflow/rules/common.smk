@@ -3,7 +3,9 @@ import os
 import sys
 from pathlib import Path
 
-from hepatrial.config import cut_date, load_study
+from hepatrial import spec
+from hepatrial.config import cut_date
+from hepatrial.spec import outputs as catalogue
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
@@ -14,11 +16,10 @@ try:
     for _key in ("study", "results_dir", "reports_dir"):
         check_path(config[_key], f"config {_key}")
     CUT_DIR, CUT_DOMAIN_FILES, CUT_OTHER_FILES = cut_listing(config["cut"])
-    STUDY = load_study(config["study"])
-    if config.get("previous_cut"):  # the run's previous cut overrides the study config's
-        STUDY["previous_cut"] = config["previous_cut"]
+    # the run's previous cut overrides the study config's
+    STUDY = spec.load(config["study"], previous_cut=config.get("previous_cut") or None)
     CUT_DATE = cut_date(STUDY, CUT_DIR)
-    STUDY_ID = STUDY["study"]["id"]
+    STUDY_ID = STUDY.id
     CUT = CUT_DIR.name
     # Dummy-randomisation mode (--config blinded=true): its own folders, never the real-arm ones.
     BLINDED = str(config.get("blinded", False)).lower() == "true"  # --config gives the string "true"
@@ -61,25 +62,13 @@ def sdtm(domain):
 
 
 def all_outputs():
-    return [
-        f"{RES}/validation/findings.csv",
-        f"{RES}/validation/accounting.csv",
-        f"{RES}/validation/traceability.csv",
-        f"{RES}/ard/ard.parquet",
-        f"{RES}/define/define.xml",
-        f"{RES}/define/arm.json",
-        *tlf_outputs(),
-        *report_outputs(),
-        *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
-    ]
+    """The run's final outputs (hepatrial.spec.outputs, the catalogue of outputs by design)."""
+    return catalogue.all_outputs(STUDY, RES, REP)
 
 
 def bds_params():
     """(paramcd, dataset) of every BDS parameter summarised by visit: MMRM ones first, then DESC ones."""
-    seen = {}
-    for p in STUDY["endpoints"]["mmrm_params"] + STUDY["endpoints"]["desc_params"]:
-        seen.setdefault(p["paramcd"], p.get("dataset", "adeff"))
-    return seen
+    return STUDY.bds_params()
 
 
 def desc_paramcds(wildcards):
@@ -93,15 +82,15 @@ def bds_dataset(wildcards):
 
 def desc_parts():
     """ARD parts of the DESC jobs, one per BDS dataset with a summarised parameter."""
-    return [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
+    return catalogue.desc_parts(STUDY, RES)
 
 
 def mmrm_parts():
-    return [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
+    return catalogue.mmrm_parts(STUDY, RES)
 
 
 def tte_parts():
-    return [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
+    return catalogue.tte_parts(STUDY, RES)
 
 
 def responder_datasets():
@@ -120,27 +109,16 @@ def responder_inputs(wildcards):
 
 
 def ard_parts():
-    parts = [*desc_parts(), *mmrm_parts(), *tte_parts()]
-    if STUDY["responders"]:
-        parts.append(f"{RES}/ard/parts/responder.parquet")
-    parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",
-              f"{RES}/ard/parts/baseline.parquet", f"{RES}/ard/parts/dsmb.parquet"]
-    if STUDY["study"]["design"] == "dose_escalation":
-        parts.append(f"{RES}/ard/parts/dlt.parquet")
-    if STUDY.get("interim"):
-        parts.append(f"{RES}/ard/parts/interim.parquet")
-    if has_estimands():
-        parts.append(f"{RES}/ard/parts/estimands.parquet")
-    return parts
+    return catalogue.ard_parts(STUDY, RES)
 
 
 def has_estimands():
-    return bool(STUDY.get("estimands")) and STUDY["study"]["design"] == "parallel"
+    return STUDY.has_estimands
 
 
 def estimands_inputs(wildcards):
     """ADSL, PR (rescue therapy) and the BDS datasets of the estimands' endpoints."""
-    ds = {e["endpoint"].get("dataset", "adeff") for e in STUDY.get("estimands") or []}
+    ds = {e["endpoint"].get("dataset", "adeff") for e in STUDY.estimands}
     return {"adsl": f"{RES}/adam/adsl.parquet", "pr": sdtm("pr"), "study": config["study"],
             **{d: f"{RES}/adam/{d}.parquet" for d in sorted(ds)}}
 
@@ -148,17 +126,17 @@ def estimands_inputs(wildcards):
 def interim_inputs():
     """What rule interim reads. The monitored analysis (MMRM part and the pooled DESC
     count, or the TTE part and its KM step table for the events), and the previous cut's ARD."""
-    im = STUDY.get("interim") or {}
-    if not im:
+    im = STUDY.interim
+    if im is None:
         return {}
-    if im["analysis"] in ("LOGRANK", "COX"):
-        out = {"parts": [f"{RES}/ard/parts/tte_{im['paramcd']}.parquet"],
-               "km": f"{RES}/ard/km/{im['paramcd']}.parquet"}
+    if im.tte:
+        out = {"parts": [f"{RES}/ard/parts/tte_{im.paramcd}.parquet"],
+               "km": f"{RES}/ard/km/{im.paramcd}.parquet"}
     else:
-        ep = STUDY["endpoints"]
-        p = im.get("paramcd") or ep.get("primary_param") or ep["mmrm_params"][0]["paramcd"]
+        p = im.paramcd or STUDY.primary_param
         out = {"parts": [f"{RES}/ard/parts/mmrm_{p}.parquet",
                          f"{RES}/ard/parts/desc_{bds_params()[p]}.parquet"]}
-    if STUDY.get("previous_cut"):
+    if STUDY.previous_cut:
+
         out["previous"] = f"{RES}/previous/ard.parquet"
     return out

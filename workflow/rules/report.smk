@@ -12,17 +12,17 @@ PREVIOUS_CUT = DSMB.previous_cut
 DSMB_META = {
     "study_id": STUDY_ID,
     # a dummy-randomisation run says so on every report's title page and page header
-    "title": (f"{DUMMY_STAMP}: " if BLINDED else "") + STUDY["study"].get("title", ""),
+    "title": (f"{DUMMY_STAMP}: " if BLINDED else "") + STUDY.title,
     "cut_date": str(CUT_DATE),
     "version": hepatrial.__version__,
-    "planned_subjects": STUDY["study"]["planned_subjects"],
-    "enrolment_months": STUDY["study"]["enrolment_months"],
-    "sites": STUDY["study"]["sites"],
+    "planned_subjects": STUDY.planned_subjects,
+    "enrolment_months": STUDY.enrolment_months,
+    "sites": STUDY.sites,
     "previous_cut": Path(PREVIOUS_CUT).name if PREVIOUS_CUT else "",
-    "visits": [v["label"] for v in STUDY["visits"]],
-    "meeting_date": STUDY.get("dsmb", {}).get("meeting_date") or "",
-    "preparer": STUDY.get("dsmb", {}).get("preparer", ""),
-    "report_version": STUDY.get("dsmb", {}).get("report_version", "1.0"),
+    "visits": STUDY.visit_labels,
+    "meeting_date": STUDY.dsmb.meeting_date or "",
+    "preparer": STUDY.dsmb.preparer,
+    "report_version": STUDY.dsmb.report_version,
 }
 # The documents and the manifest of the cut: all_outputs() in common.smk calls report_outputs().
 report_outputs = DSMB.report_outputs
@@ -179,7 +179,8 @@ rule dsmb_closed:
         html=f"{REP}/dsmb_closed.html",
         pdf=f"{REP}/dsmb_closed.pdf",
     params:
-        meta={**DSMB_META, "landmarks_days": STUDY["endpoints"]["landmarks_days"]},
+        meta={**DSMB_META, "landmarks_days": list(STUDY.endpoints.landmarks_days)},
+
     log:
         f"{RES}/logs/dsmb_closed.log",
     script:

@@ -102,7 +102,8 @@ rule tlf_figures_survival:
     input:
         ard=tte_parts(),
         adtte=f"{RES}/adam/adtte.parquet",
-        km=[f"{RES}/ard/km/{p}.parquet" for p in STUDY["endpoints"]["tte"]],
+        km=catalogue.km_tables(STUDY, RES),
+
         study=config["study"],
     output:
         **tlf_figure_outputs("survival"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.adam.adae import create_adae, create_adce
 from hepatrial.adam.adeff import create_adeff
 from hepatrial.adam.adlb import create_adlb

@@ -19,15 +19,13 @@ import polars as pl
 from hepatrial import scores
 from hepatrial.adam.common import adsl_vars, derive_bds_timing, split_unanalysable, with_adsl_vars
 from hepatrial.dates import dtc_date
+from hepatrial.spec.params import adam_param_labels
+
 
 SCORE_LABS = ("BILI", "INR", "CREAT", "ALB", "SODIUM", "PT", "PTCONT")
-PARAM_LABELS = {
-    "MELDKAM": "MELD, Kamath 2001 (protocol form)", "MELD": "MELD (UNOS, pre-2016)", "MELDNA": "MELD-Na (OPTN 2016)",
-    "MELD3": "MELD 3.0 (Kim 2021)", "CTPSCORE": "Child-Turcotte-Pugh Score", "CTPCLASS": "Child-Turcotte-Pugh Class",
-    "ASCITES": "Ascites (RS)", "HEGRADE": "Hepatic Encephalopathy Grade (West Haven)", "ECOG": "ECOG Performance Status",
-    "SOFA": "SOFA Score (as recorded)", "ISHAKF": "Ishak Fibrosis Stage", "ISHAKI": "Ishak Inflammation Grade",
-    "CTPSITE": "CTP Score as Recorded by the Site", "MELDSITE": "MELD as Recorded by the Site",
-}
+# ADaM PARAM of each ADEFF parameter: the parameter table (hepatrial.spec.params; the tables show
+# its shorter display label)
+PARAM_LABELS = adam_param_labels("adeff")
 RS_RENAME = {"CTPSCORE": "CTPSITE", "MELD": "MELDSITE"}
 ASCITES_CODE = {"NONE": 1.0, "MILD": 2.0, "MODERATE-SEVERE": 3.0, "1": 1.0, "2": 2.0, "3": 3.0}
 

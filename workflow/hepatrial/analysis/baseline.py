@@ -327,7 +327,7 @@ def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: dict, param
 def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     """Entry point of the ``baseline_ard`` rule: BIGN, BASELINE, EXPOSURE, LAB_SHIFT, LAB_ABN, SHIFT_CTP, SUBGROUP."""
     from hepatrial.ard import write_part
-    from hepatrial.config import load_study
+    from hepatrial.spec import load as load_study
 
     study = load_study(study_path)
     adsl, adlb, adeff = pl.read_parquet(adsl_path), pl.read_parquet(adlb_path), pl.read_parquet(adeff_path)

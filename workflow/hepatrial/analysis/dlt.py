@@ -40,7 +40,7 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.dates import dtc_date
 from hepatrial.errors import ConfigError
 

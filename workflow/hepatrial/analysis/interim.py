@@ -51,7 +51,8 @@ import polars as pl
 from scipy import optimize, special
 
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.config import TTE_MONITORED, load_study, reference_arm
+from hepatrial.config import TTE_MONITORED, reference_arm
+from hepatrial.spec import load as load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.models import gsd
 

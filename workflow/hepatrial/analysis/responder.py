@@ -431,7 +431,7 @@ def responder_ard(
 def run_responder(adsl_path, data_paths: dict, study_path, out) -> None:
     """Entry point of the ``responder`` rule."""
     from hepatrial.ard import write_part
-    from hepatrial.config import load_study
+    from hepatrial.spec import load as load_study
 
     study = load_study(study_path)
     defs = definitions(study)

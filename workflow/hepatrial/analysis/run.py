@@ -7,7 +7,7 @@ import polars as pl
 from hepatrial.analysis.descriptive import describe_by_visit
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import write_part
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 
 
 def run_desc(data_path, study_path, paramcds: list[str], out) -> None:

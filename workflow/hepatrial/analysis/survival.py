@@ -50,7 +50,9 @@ import polars as pl
 
 from hepatrial.analysis.common import arm_labels, select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.config import load_study, reference_arm
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
+from hepatrial.spec.params import tte_param
 from hepatrial.errors import ConvergenceError
 from hepatrial.survival import (
     SurvivalInputError, aalen_johansen, cox_ph, gray_test, kaplan_meier, logrank_test,
@@ -60,14 +62,6 @@ CONF_TYPE = "log-log"
 CONF_LEVEL = 0.95
 CIF_VARIANCE = "ij"
 GRAY_RHO = 0.0
-# CRCODE -> suffix of the CIF paramcd. TFS: its two parts compete; the CE endpoints: the event of
-# interest (no suffix) with death and transplant as competing events.
-CIF_CAUSES = {
-    "TFS": {2: "_DEATH", 3: "_LTX"},
-    "DECOMP": {1: "", 2: "_DEATH", 3: "_LTX"},
-    "HCC": {1: "", 2: "_DEATH", 3: "_LTX"},
-    "LIVFAIL": {1: "", 2: "_DEATH", 3: "_LTX"},
-}
 KM_STATS = ("surv", "se", "lower", "upper", "n_risk", "n_event_cum")
 KM_EST = ("surv", "se", "lower", "upper")
 MEDIAN_STATS = ("median", "lower", "upper")
@@ -84,14 +78,16 @@ NO_SUBJECTS = "no subjects in the arm"
 NO_REFERENCE = "no subjects in the reference arm"
 
 
-def cox_ties(study: dict) -> str:
-    """Tie handling of the Cox model: ``survival.ties`` of the study config, else Efron."""
-    return (study.get("survival") or {}).get("ties", "efron")
+def cox_ties(study: Study) -> str:
+    """Tie handling of the Cox model: ``survival.ties`` of the study config (default Efron)."""
+    return study.survival.ties
 
 
 def cif_paramcds(paramcd: str) -> dict[int, str]:
-    """CRCODE -> CIF paramcd for one ADTTE parameter (empty for OS)."""
-    return {c: paramcd + s for c, s in CIF_CAUSES.get(paramcd, {}).items()}
+    """CRCODE -> CIF paramcd for one ADTTE parameter: its competing causes in the parameter table
+    (TFS: its two parts compete; the CE endpoints: the event of interest, no suffix, with death and
+    transplant competing; OS: none)."""
+    return tte_param(paramcd).cif_paramcds()
 
 
 def derive_var_stratum(df: pl.DataFrame, strata: list[str]) -> pl.DataFrame:
@@ -256,13 +252,13 @@ def _cox(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arms: list[st
         out.add(analysis, r["arm"], {s: r[s] for s in COX_STATS}, method, comparator=ref)
 
 
-def _comparisons(out: _Rows, pop: pl.DataFrame, study: dict, causes: dict[int, str]) -> None:
+def _comparisons(out: _Rows, pop: pl.DataFrame, study: Study, causes: dict[int, str]) -> None:
     """LOGRANK, COX, GRAY (and the _UNSTRAT versions when the primary ones are stratified)."""
-    ref = reference_arm(study)
+    ref = study.reference
     labels = arm_labels(study)
     tests = [a for a in labels if a != ref]
-    strata = [c for c in study["strata"] if c in pop.columns]
-    missing = [c for c in study["strata"] if c not in pop.columns]
+    strata = study.strata_in(pop)
+    missing = [c for c in study.strata if c not in strata]
     note = f" (strata {', '.join(missing)} not in ADTTE: not used)" if missing else ""
     tie_name = cox_ties(study).capitalize()
     # the primary analyses are stratified when strata are configured; then _UNSTRAT = sensitivity
@@ -304,7 +300,7 @@ def _comparisons(out: _Rows, pop: pl.DataFrame, study: dict, causes: dict[int, s
             _cox(out, df, cx, m_cox, have, ref, stratified, cox_ties(study))
 
 
-def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
+def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
                  population: str = "ITT") -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARD rows of one time-to-event parameter and its Kaplan-Meier step table.
 
@@ -312,10 +308,10 @@ def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
     ----------
     adtte : polars.DataFrame
         ADTTE (PARAMCD, AVAL, CNSR, CRCODE, TRT01P, ITTFL, strata columns).
-    study : dict
-        The loaded study config (:func:`hepatrial.config.load_study`).
+    study : Study
+        The study (:func:`hepatrial.spec.load`).
     paramcd : str
-        ``TFS``, ``OS``, ``DECOMP``, ``HCC`` or ``LIVFAIL``.
+        A time-to-event parameter of the parameter table (``TFS``, ``OS``, ``DECOMP``, ...).
     population : str
         Population name (``ITT``): its ADSL flag selects the subjects, analysed by planned arm.
 
@@ -329,7 +325,7 @@ def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
         starts at S(0) = 1 with all subjects at risk; ``n_risk`` at any t is that of the first
         row with time >= t (0 after the last row).
     """
-    landmarks = [float(t) for t in study["endpoints"]["landmarks_days"]]
+    landmarks = [float(t) for t in study.endpoints.landmarks_days]
     pop = select_population(adtte.filter(pl.col("PARAMCD") == paramcd), study, population)
     pop = pop.filter(pl.col("AVAL").is_not_null() & pl.col("CNSR").is_not_null())
     labels = arm_labels(study)
@@ -340,7 +336,8 @@ def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
     causes = cif_paramcds(paramcd)
     if causes and landmarks:
         _cif_rows(out, groups, landmarks, causes)
-    if study["study"]["design"] == "parallel" and len(labels) >= 2 and reference_arm(study):
+    if study.design.compares_arms and len(labels) >= 2 and study.reference:
+
         _comparisons(out, pop, study, causes)
     return ard_rows(out.rows), km
 

@@ -11,7 +11,10 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.config import cut_date, load_study
+from hepatrial.config import cut_date
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_spec
+
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
@@ -158,7 +161,7 @@ def validation_summary(findings_csv: str | Path) -> list[str]:
     return lines
 
 
-def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
+def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | Path,
                validation_dir: str | Path, cut: str | None = None,
                failure_dir: str | Path | None = None, dummy_seed: int | None = None) -> dict[str, pl.DataFrame]:
     """Run the ingest step and write its outputs. Returns the clean domains.
@@ -171,7 +174,7 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     """
     import datetime as dt
 
-    cfg = study if isinstance(study, dict) else load_study(study)
+    cfg = study if isinstance(study, (dict, Study)) else load_spec(study)
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None

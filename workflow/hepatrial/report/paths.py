@@ -6,6 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from hepatrial.spec import Study
+from hepatrial.spec import outputs as catalogue
+
+
 COMPARE_PARTS = ("new_subjects", "new_events", "changes", "estimates")
 CLOSED_FILES = {"ard": "ard.parquet", "saes": "saes.parquet", "deaths": "deaths.parquet", "km": "km.parquet"}
 
@@ -15,15 +19,14 @@ class DsmbPaths:
     ``all_outputs`` (and ``tlf_outputs`` when the tables rules are included) are looked up when
     the manifest's inputs are resolved, after every rules file is read."""
 
-    def __init__(self, res: str, rep: str, study: dict, namespace: dict | None = None):
+    def __init__(self, res: str, rep: str, study: Study, namespace: dict | None = None):
         self.res, self.rep, self.study = res, rep, study
-        self.previous_cut = study.get("previous_cut") or None
+        self.previous_cut = study.previous_cut or None
         self.namespace = namespace if namespace is not None else {}
 
     def report_outputs(self) -> list[str]:
         """The documents and the manifest of the cut (for all_outputs())."""
-        return [f"{self.rep}/dsmb_open.html", f"{self.rep}/dsmb_open.pdf", f"{self.rep}/dsmb_closed.html",
-                f"{self.rep}/dsmb_closed.pdf", f"{self.res}/manifest.json"]
+        return catalogue.report_outputs(self.res, self.rep)
 
     def previous_cut_files(self) -> list[str]:
         if not self.previous_cut:
@@ -76,7 +79,7 @@ class DsmbPaths:
         return {f"compare_{k}": f"{self.res}/closed/compare_{k}.parquet" for k in COMPARE_PARTS}
 
     def km_tables(self) -> list[str]:
-        return [f"{self.res}/ard/km/{p}.parquet" for p in self.study["endpoints"]["tte"]]
+        return catalogue.km_tables(self.study, self.res)
 
     def manifest_outputs(self, wildcards=None) -> list[str]:
         """Every output the manifest hashes: the DAG's final outputs (without the manifest), the ARD,

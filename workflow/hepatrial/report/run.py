@@ -14,7 +14,7 @@ import polars as pl
 import yaml
 
 from hepatrial.ard import finalise
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, content, summaries

@@ -18,6 +18,7 @@ import pandas as pd  # noqa: E402
 import plotnine as p9  # noqa: E402
 import polars as pl  # noqa: E402
 
+from hepatrial.spec.params import cause_labels  # noqa: E402
 from hepatrial.tlf import format as F  # noqa: E402
 from hepatrial.tlf.shell import Shell
 from hepatrial.tlf.tables import ARD, CAT_LABEL, POP_LABEL, VAR_LABEL, param_label  # noqa: E402
@@ -662,9 +663,7 @@ def cif_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> tuple[pl.DataFr
     from hepatrial.survival import cif_table
 
     d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
-    labels = {1: param_label(paramcd).replace("Time to ", "").capitalize(), 2: "Death", 3: "Liver transplant"}
-    if paramcd == "TFS":
-        labels = {2: "Death without transplant", 3: "Liver transplant"}
+    labels = cause_labels(paramcd)  # the parameter table's competing causes
     causes = sorted(c for c in set(d["CRCODE"].to_list()) if c and c in labels)
     if d.height == 0 or not causes:
         return pl.DataFrame(), {}

@@ -17,19 +17,14 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
+from hepatrial.spec.params import data_decimals
+
+
 NE = "NE"
 # Decimals the raw data are recorded with, per parameter (scores are integers; labs as reported in
-# standard units: bilirubin umol/L 1 decimal, albumin g/L integer, INR 2 decimals).
-DATA_DECIMALS = {
-    "AGE": 0, "BLMELD": 0, "BLCTPS": 0, "NINFUS": 0,
-    "MELD": 0, "MELDKAM": 1, "MELDNA": 0, "MELD3": 0, "CTPSCORE": 0, "CTPCLASS": 0,
-    "BILI": 1, "ALB": 0, "INR": 2, "CREAT": 0, "SODIUM": 0, "PT": 1, "IGA": 2, "IGG": 2, "IGM": 2,
-    # questionnaires: CLDQ scores (item means, 1-7) 1 decimal, EQ-5D-5L index 2 and VAS 0 (0-100),
-    # RAND-36 (SF-36) scales 0-100 with 1 decimal
-    "CLDQOVR": 1, "CLDQAS": 1, "CLDQFA": 1, "CLDQSY": 1, "CLDQAC": 1, "CLDQEM": 1, "CLDQWO": 1, "CLDQSUM": 0,
-    "EQ5DIDX": 2, "EQ5DVAS": 0,
-    "SFPF": 1, "SFRP": 1, "SFPN": 1, "SFGH": 1, "SFEF": 1, "SFSF": 1, "SFRE": 1, "SFEW": 1, "SFHC": 1,
-}
+# standard units: bilirubin umol/L 1 decimal, albumin g/L integer, INR 2 decimals): the parameter
+# table (hepatrial.spec.params).
+DATA_DECIMALS = data_decimals()
 DEFAULT_DECIMALS = 1
 # Extra decimals over the data, by statistic.
 STAT_EXTRA = {"mean": 1, "median": 1, "q1": 1, "q3": 1, "min": 0, "max": 0, "sd": 2, "se": 2,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.shell import DUMMY_STAMP, Shell

@@ -18,31 +18,15 @@ from hepatrial.config import reference_arm
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf import format as F
 from hepatrial.tlf.sap import methods_note, mmrm_words
+from hepatrial.spec import params
 from hepatrial.tlf.shell import Shell
+
 
 POP_LABEL = {"ITT": "Intent-to-treat population", "SAFETY": "Safety population", "PP": "Per-protocol population",
              "COMPLETERS": "Completers", "ENROLLED": "Enrolled subjects"}
 TOTAL = "Total"
-PARAM_LABEL = {
-    "MELD": "MELD (UNOS)", "MELDKAM": "MELD (Kamath)", "MELDNA": "MELD-Na", "MELD3": "MELD 3.0",
-    "CTPSCORE": "Child-Turcotte-Pugh score", "BILI": "Total bilirubin (umol/L)", "ALB": "Albumin (g/L)",
-    "INR": "INR", "CREAT": "Creatinine (umol/L)", "SODIUM": "Sodium (mmol/L)", "IGA": "Immunoglobulin A (g/L)",
-    "IGG": "Immunoglobulin G (g/L)", "IGM": "Immunoglobulin M (g/L)",
-    "ALT": "Alanine aminotransferase (U/L)", "AST": "Aspartate aminotransferase (U/L)",
-    "PLAT": "Platelets (10^9/L)", "WBC": "White blood cells (10^9/L)", "AFP": "Alpha-fetoprotein (ng/mL)",
-    "HGB": "Haemoglobin (g/L)", "GGT": "Gamma-glutamyltransferase (U/L)", "ALP": "Alkaline phosphatase (U/L)",
-    "CHE": "Cholinesterase (U/L)", "PTACT": "Prothrombin activity (%)", "HBVDNA": "HBV DNA (IU/mL)",
-    "TFS": "Transplant-free survival", "OS": "Overall survival", "DECOMP": "Time to first new decompensation",
-    "HCC": "Time to hepatocellular carcinoma", "LIVFAIL": "Time to liver failure",
-    "TFS_DEATH": "Death without transplant", "TFS_LTX": "Liver transplant", "DECOMP_DEATH": "Death (competing)",
-    "CLDQOVR": "CLDQ overall score", "CLDQAS": "CLDQ abdominal symptoms", "CLDQFA": "CLDQ fatigue",
-    "CLDQSY": "CLDQ systemic symptoms", "CLDQAC": "CLDQ activity", "CLDQEM": "CLDQ emotional function",
-    "CLDQWO": "CLDQ worry", "CLDQSUM": "CLDQ total (sum of items)", "EQ5DIDX": "EQ-5D-5L index",
-    "EQ5DVAS": "EQ-5D-5L VAS", "SFPF": "SF-36 physical functioning", "SFRP": "SF-36 role limitations (physical)",
-    "SFPN": "SF-36 pain", "SFGH": "SF-36 general health", "SFEF": "SF-36 energy/fatigue",
-    "SFSF": "SF-36 social functioning", "SFRE": "SF-36 role limitations (emotional)",
-    "SFEW": "SF-36 emotional well-being", "SFHC": "SF-36 health change",
-}
+# display labels: the parameter table (hepatrial.spec.params)
+PARAM_LABEL = params.display_labels()
 VAR_LABEL = {"AGE": "Age (years)", "BLMELD": "MELD at baseline", "BLCTPS": "CTP score at baseline",
              "SEX": "Sex", "RACE": "Race", "ETIOLOGY": "Etiology of cirrhosis", "BLCTPC": "CTP class at baseline",
              "CTPSTRAT": "CTP stratum at randomisation", "NINFUS": "Infusions received"}
@@ -439,28 +423,12 @@ def _strat_note(analysis: str, method: str | None) -> str:
     return ", stratified" if "stratified" in (method or "") else ""
 
 
-CIF_EVENT = {"": None, "_DEATH": "death (competing)", "_LTX": "liver transplant (competing)"}
-CIF_MAIN = {"DECOMP": "new decompensation", "HCC": "hepatocellular carcinoma", "LIVFAIL": "liver failure"}
 
-
-def cif_label(paramcd: str) -> str:
-    """``TFS_DEATH`` -> "Transplant-free survival: death without transplant", ``DECOMP`` -> "... new decompensation"."""
-    if paramcd == "TFS_DEATH":
-        return "Transplant-free survival: death without transplant"
-    if paramcd == "TFS_LTX":
-        return "Transplant-free survival: liver transplant"
-    for suffix in ("_DEATH", "_LTX"):
-        if paramcd.endswith(suffix):
-            base = paramcd.removesuffix(suffix)
-            return f"{CIF_MAIN.get(base, base).capitalize()}: {CIF_EVENT[suffix]}"
-    return CIF_MAIN.get(paramcd, paramcd).capitalize()
+cif_label = params.cif_label
 
 
 def _cif_order(ard: ARD, paramcd: str):
-    tte = ard.study["endpoints"]["tte"]
-    base = paramcd.removesuffix("_DEATH").removesuffix("_LTX")
-    return (tte.index(base) if base in tte else 99, ["", "_DEATH", "_LTX"].index(paramcd[len(base):])
-            if paramcd[len(base):] in ("", "_DEATH", "_LTX") else 9, paramcd)
+    return params.cif_order(paramcd, list(ard.study["endpoints"]["tte"]))
 
 
 def _day(t: float) -> str:
