@@ -8,6 +8,7 @@ import math
 
 import polars as pl
 import pytest
+from studies import make_study
 
 from hepatrial import scores
 from hepatrial.adam.adae import create_adae
@@ -88,9 +89,9 @@ def test_censored_limit_is_converted_with_the_value():
 
 
 def test_per_protocol_uses_each_arm_s_own_planned_infusions():
-    study = {"study": {"design": "parallel"}, "planned_infusions": 4,
-             "arms": [{"label": "MSC 4 weeks", "planned_infusions": 4}, {"label": "MSC 8 weeks", "planned_infusions": 8},
-                      {"label": "SMT"}]}
+    study = make_study(planned_infusions=4,
+                       arms=[{"label": "MSC 4 weeks", "planned_infusions": 4},
+                             {"label": "MSC 8 weeks", "planned_infusions": 8}, {"label": "SMT", "reference": True}])
     adsl = pl.DataFrame({"USUBJID": ["a", "b", "c", "d", "e"],
                          "TRT01P": ["MSC 4 weeks", "MSC 8 weeks", "MSC 8 weeks", "SMT", "MSC 4 weeks"],
                          "TRT01A": ["MSC 4 weeks", "MSC 8 weeks", "MSC 8 weeks", "SMT", "MSC 4 weeks"],
@@ -113,17 +114,18 @@ def _adae_inputs():
 
 def test_on_study_counts_every_ae_from_first_dose_treatment_window_only_28_days_after_the_last():
     ae, adsl = _adae_inputs()
-    on = create_adae(ae, adsl, {"ae": {"period": "on_study", "followup_days": 28}})
-    win = create_adae(ae, adsl, {"ae": {"period": "treatment_window", "followup_days": 28}})
+    on = create_adae(ae, adsl, make_study(ae={"period": "on_study", "followup_days": 28}))
+    win = create_adae(ae, adsl, make_study(ae={"period": "treatment_window", "followup_days": 28}))
     assert on["TRTEMFL"].to_list() == ["N", "Y", "Y"]  # before the first dose: no
     assert win["TRTEMFL"].to_list() == ["N", "Y", "N"]  # 2024-06-30 is 150 days after the last dose
 
 
 def test_a_flag_without_its_source_column_is_not_collected_never_zero():
     ae, adsl = _adae_inputs()
-    adae = create_adae(ae, adsl, {"ae": {"period": "on_study", "followup_days": 28}})
+    adae = create_adae(ae, adsl, make_study(ae={"period": "on_study", "followup_days": 28}))
     assert "AEACN" not in adae.columns
-    study = {"arms": [{"label": "A"}], "populations": {"SAFETY": "SAFFL"}}
+    study = make_study(study={"design": "single_arm"}, arms=[{"label": "A"}], populations={"SAFETY": "SAFFL"})
+
     ard = ae_summaries(adae, adsl, study)
     wd = ard.filter((pl.col("analysis") == "AE_OVERVIEW") & (pl.col("paramcd") == "WDTEAE"))
     assert wd.height > 0 and wd["value"].is_null().all() and wd["method"][0].startswith("not collected")

@@ -107,7 +107,7 @@ def build_adsl(adsl_core_path, adeff_path, study_path, out) -> None:
     study = load_study(study_path)
     baselines = (pl.scan_parquet(adeff_path).select("USUBJID", "PARAMCD", "ABLFL", "AVAL", "AVALC")
                  .filter(pl.col("ABLFL") == "Y").collect())  # all that the baseline scores read of ADEFF
-    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), baselines, study["scores"]["meld_primary"])
+    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), baselines, study.scores.meld_primary)
     _write(adsl, out, "adsl")
 
 

@@ -7,6 +7,7 @@ import polars as pl
 from hepatrial.adam.adsl import RELATED_TERMS
 from hepatrial.adam.common import compute_ady
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
+from hepatrial.spec import Study
 
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",
              "TRTSDT", "TRTEDT", "ORIGDT"]
@@ -29,7 +30,7 @@ def compute_imputation_flag(dtc: str) -> pl.Expr:
     return pl.when(prec == "M").then(pl.lit("D")).when(prec == "Y").then(pl.lit("M"))
 
 
-def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADAE: ASTDT (imputed, ASTDTF), AENDT, ASTDY, TRTEMFL, AESER, ATOXGR, AREL, FATALFL.
 
     TRTEMFL = "Y" when the subject was dosed and the AE starts on or after the first dose; with
@@ -37,8 +38,9 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl
     (``on_study``, the default, counts every AE to the end of study or last contact: the data
     hold what the protocol collected). An AE with no start date counts (conservative).
     """
-    fu = study["ae"]["followup_days"]
-    window = study["ae"].get("period", "on_study") == "treatment_window"
+    fu = study.ae.followup_days
+    window = study.ae.period == "treatment_window"
+
     keep = [c for c in ADSL_KEEP if c in adsl.columns]
     ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
     rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
