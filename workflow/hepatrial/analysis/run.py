@@ -36,8 +36,8 @@ def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
     study = load_study(study_path)
     data = pl.read_parquet(data_path)
     parts = [mmrm_ard(data, study, paramcd, "ITT")]
-    pp_flag = study["populations"].get("PP", "PPFL")
-    if (study["study"]["design"] == "parallel" and paramcd == primary_param(study) and pp_flag in data.columns
+    pp_flag = study.populations.get("PP", "PPFL")
+    if (study.design.has("MMRM_PP") and paramcd == primary_param(study) and pp_flag in data.columns
             and (data[pp_flag] == "Y").any()):
         parts.append(mmrm_ard(data, study, paramcd, "PP"))
     write_part(pl.concat(parts, how="vertical"), out)
