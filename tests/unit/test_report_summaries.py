@@ -7,13 +7,15 @@ import datetime as dt
 import polars as pl
 
 from hepatrial.report import summaries
+from studies import make_study
 
 D = dt.date
-STUDY = {"study": {"id": "S"}, "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
-         "populations": {"ITT": "ITTFL", "SAFETY": "SAFFL"}, "planned_infusions": 3, "baseline_columns": ["ETIOLOGY"], "strata": [],
-         "visits": [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
-                    {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
-                    {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]}]}
+STUDY = make_study(
+    populations={"ITT": "ITTFL", "SAFETY": "SAFFL"}, planned_infusions=3, baseline_columns=["ETIOLOGY"], strata=[],
+    visits=[{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
+            {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
+            {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]}],
+    endpoints={"primary_visit": "WEEK 8"})
 
 
 def _adsl():

@@ -23,6 +23,7 @@ import polars as pl
 
 import hepatrial
 from hepatrial.adam.io import LABELS
+from hepatrial.spec import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -142,11 +143,11 @@ def _origin(name: str) -> str:
     return '<def:Origin Type="Derived"/>'
 
 
-def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
+def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
                created: str = "2000-01-01T00:00:00") -> str:
     """The define.xml text of ``datasets`` (name -> frame; the XPT is ``<name>.xpt``). ``created``
     is the CreationDateTime (the data cut by default, so that reruns are byte-identical)."""
-    sid = study["study"]["id"]
+    sid = study.id
     groups, items, codelists, methods = [], [], [], []
     for name, df in datasets.items():
         up = name.upper()
@@ -196,7 +197,7 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
             + "".join(refs)
             + f'<def:Class Name="{cls}"/><def:leaf ID="LF.{up}" xlink:href="{name}.xpt">'
               f"<def:title>{name}.xpt</def:title></def:leaf></ItemGroupDef>")
-    title = study["study"].get("title") or sid
+    title = study.title or sid
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}" xmlns:xlink="{XLINK_NS}" '
@@ -261,7 +262,7 @@ def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = 
             "n_ard_rows": len(rows),
             "ard_rows": [dict(zip(ARD_KEY, k)) for k in rows],
         })
-    return {"study": ard.study["study"]["id"], "data_cut": ard.cut,
+    return {"study": ard.study.id, "data_cut": ard.cut,
             "ard_key": list(ARD_KEY), "tables": out}
 
 

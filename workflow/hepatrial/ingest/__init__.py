@@ -174,7 +174,7 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | P
     """
     import datetime as dt
 
-    cfg = study if isinstance(study, (dict, Study)) else load_spec(study)
+    cfg = study if isinstance(study, Study) else Study.from_dict(study) if isinstance(study, dict) else load_spec(study)
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None

@@ -16,6 +16,7 @@ import polars as pl
 
 from hepatrial.report import figures
 from hepatrial.report.document import Document, Figure, Para, Section, Table
+from hepatrial.spec import Study
 from hepatrial.tlf import format as F
 from hepatrial.tlf import tables as T
 
@@ -94,8 +95,10 @@ def _figure(title: str, plot, note: str = "") -> Figure:
     return Figure(title, png_bytes(plot), note)
 
 
-def primary_param(spec: dict) -> str:
-    return spec["endpoints"].get("primary_param") or spec["scores"]["meld_primary"]
+def primary_param(spec: Study) -> str:
+    """The primary parameter a report names (the spec holds it; a spec without an MMRM parameter:
+    the primary MELD variant)."""
+    return spec.endpoints.primary_param or spec.scores.meld_primary
 
 
 def section_enrolment(v: View, meta: dict, by_arm: bool) -> Section:
@@ -165,7 +168,7 @@ def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
                     "Percentages of the population in the column."))
     if by_arm:
         p = primary_param(a.study)
-        visit = a.study["endpoints"]["primary_visit"]
+        visit = a.study.endpoints.primary_visit
         found = False
         for test in a.tests:
             est = a.get("MMRM_DIFF", p, test, "estimate", "ITT", visit, a.reference)
@@ -377,7 +380,7 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     out = []
     m = Section("Efficacy: primary endpoint and repeated measures (MMRM)")
     primary = primary_param(a.study)
-    params = [x["paramcd"] for x in a.study["endpoints"]["mmrm_params"]]
+    params = [x.paramcd for x in a.study.endpoints.mmrm_params]
     params = sorted(params, key=lambda x: x != primary)
     for p in params:
         if not (a.has("MMRM_LSMEAN", paramcd=p) or a.has("MMRM_DIFF", paramcd=p)):
@@ -406,7 +409,7 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     k = Section("Efficacy: time to event")
     if a.has("KM") or a.has("KM_MEDIAN"):
         k.add(_table(a, "km", rule))
-        for p in a.study["endpoints"]["tte"]:
+        for p in a.study.endpoints.tte:
             step = km.filter(pl.col("paramcd") == p) if km.height else km
             if step.height:
                 step = step.rename({"arm": "group"}) if "arm" in step.columns else step
@@ -423,7 +426,7 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
 def section_estimands(a: T.ARD, rule: str) -> Section | None:
     """Closed report, only when the study config asks (``dsmb.estimands``): the intercurrent
     events, each estimand set's table and the tipping-point figures. None otherwise."""
-    if not (a.study.get("dsmb") or {}).get("estimands"):
+    if not a.study.dsmb.estimands:
         return None
     from hepatrial.tlf import figures as TF
 
@@ -593,7 +596,7 @@ def _doc(kind: str, meta: dict, audience: str) -> Document:
 
 
 def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, compare: pl.DataFrame | None,
-                  meta: dict, spec: dict) -> Document:
+                  meta: dict, spec: Study) -> Document:
     ard = with_arm_columns(pooled)
     a = T.ARD(ard, spec, meta["cut_date"])
     v = View(ard, [TOTAL], visits=meta.get("visits"))
@@ -610,7 +613,7 @@ def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame
 
 
 def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, deaths: pl.DataFrame,
-                    km: pl.DataFrame, compare: dict | None, meta: dict, spec: dict) -> Document:
+                    km: pl.DataFrame, compare: dict | None, meta: dict, spec: Study) -> Document:
     order = [x["display"] for x in arms] + [TOTAL]
     v = View(ard, order, {x["display"]: x["colour"] for x in arms}, visits=meta.get("visits"))
     a = T.ARD(ard, spec, meta["cut_date"])

@@ -14,6 +14,7 @@ import polars as pl
 import yaml
 
 from hepatrial.ard import finalise
+from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.manifest import input_manifest_hash, write_json
@@ -81,7 +82,7 @@ def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[s
     cfg.write_text(yaml.safe_dump(raw, sort_keys=True), encoding="utf-8")
     study = load_study(cfg)
     name = Path(previous_cut).name + ("-DUMMY" if dummy_seed is not None else "")
-    res = workdir / "results" / study["study"]["id"] / name
+    res = workdir / "results" / study.id / name
     blind = [] if dummy_seed is None else ["blinded=true", f"dummy_seed={dummy_seed}"]
     target = res / "ard" / "ard.parquet"
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--cores", "1", "--nolock",
@@ -189,8 +190,8 @@ def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], st
         _write(df, outs[name])
     write_json(spec, outs["spec"])
     write_json({"arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
-                "masked": bool(study.get("masked_dsmb", True))}, outs["arms"])
-    write_json({"masked": bool(study.get("masked_dsmb", True)),
+                "masked": bool(study.masked_dsmb)}, outs["arms"])
+    write_json({"masked": bool(study.masked_dsmb),
                 "key": {c["display"]: c["label"] for c in codes}}, key_out)
 
 
@@ -205,8 +206,9 @@ def _code_estimates(df: pl.DataFrame, study: dict) -> pl.DataFrame:
                                                                                          nulls_last=False)
 
 
-def _spec(path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def _spec(path) -> Study:
+    """The report's presentation spec (written by the inputs gate) as the Study the report sees."""
+    return Study.from_presentation(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out,

@@ -39,6 +39,7 @@ import polars as pl
 
 from hepatrial.analysis.common import quantile_sas5, select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows, empty_ard, finalise
+from hepatrial.spec import Study
 
 CONT_STATS = ("n", "mean", "sd", "median", "q1", "q3", "min", "max")
 LAB_CATS = ("LOW", "NORMAL", "HIGH")
@@ -88,23 +89,23 @@ def _cat_rows(analysis, population, groups, var, method="", levels: list[str] | 
     return rows
 
 
-def summarise_baseline(adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
+def summarise_baseline(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
     groups = _by_arm(select_population(adsl, study, population))
     rows = []
     for var in ("AGE", "BLMELD", "BLCTPS"):
         if var in adsl.columns:
             rows += _cont_rows("BASELINE", population, groups, var, method="descriptive; quartiles SAS PCTLDEF=5")
-    cats = ["SEX", "RACE", "BLCTPC", *study["baseline_columns"], *study["strata"]]
+    cats = ["SEX", "RACE", "BLCTPC", *study.baseline_columns, *study.strata]
     for var in dict.fromkeys(cats):
         if var in adsl.columns:
             rows += _cat_rows("BASELINE", population, groups, var, levels=["A", "B", "C"] if var == "BLCTPC" else None)
     return ard_rows(rows)
 
 
-def summarise_exposure(adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
+def summarise_exposure(adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
     groups = _by_arm(select_population(adsl, study, population))
     rows = _cont_rows("EXPOSURE", population, groups, "NINFUS", method="infusions received")
-    most = max([study.get("planned_infusions", 0), *(a.get("planned_infusions") or 0 for a in study["arms"])])
+    most = max([study.planned_infusions, *(a.planned_infusions or 0 for a in study.arms)])
     planned = [str(k) for k in range(most + 1)]
     groups = {a: df.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8)) for a, df in groups.items()}
     rows += _cat_rows("EXPOSURE", population, groups, "NINFUS", f"infusions received; % of {population} in arm",
@@ -112,7 +113,7 @@ def summarise_exposure(adsl: pl.DataFrame, study: dict, population: str = "SAFET
     return ard_rows(rows)
 
 
-def summarise_deaths(adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
+def summarise_deaths(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
     groups = _by_arm(select_population(adsl, study, population))
     rows = []
     cats = {"DEATH": pl.col("DTHFL") == "Y", "LTX": pl.col("LTXDT").is_not_null(),
@@ -141,7 +142,7 @@ def death_causes(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
 NO_FATAL_AE = "No fatal AE recorded"
 
 
-def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict,
+def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: Study,
                            population: str = "ITT") -> pl.DataFrame:
     """DEATH_CAUSE rows: deaths by cause (each fatal AE preferred term; a subject with two fatal
     AEs counts under both), n and % of the population in the arm."""
@@ -161,7 +162,7 @@ def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict,
     return ard_rows(rows)
 
 
-def summarise_enrolment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """Randomised subjects (designs without randomisation: enrolled, by the analysis origin) per month,
     per site and overall, by arm and pooled; screened and screen failures pooled."""
     rows = []
@@ -204,7 +205,7 @@ def _study_day(date: pl.Expr, origin: pl.Expr) -> pl.Expr:
 ADLB_COLUMNS = ("USUBJID", "PARAMCD", "ADY", "ANRIND", "BNRIND")
 
 
-def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: dict,
+def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: Study,
                      cut: dt.date, population: str = "ITT") -> pl.DataFrame:
     """Expected, attended, missed and overdue scheduled visits (see the module docstring).
 
@@ -224,10 +225,8 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
     lbd = adlb.select("USUBJID", pl.col("ADY").alias("_DY")).drop_nulls() if "ADY" in adlb.columns else \
         pl.DataFrame(schema={"USUBJID": pl.Utf8, "_DY": pl.Int64})
     rows = []
-    for v in study["visits"]:
-        if v.get("baseline"):
-            continue
-        lo, hi, target = v["window"][0], v["window"][1], v["target_day"]
+    for v in study.post_baseline_visits:
+        lo, hi, target = v.window[0], v.window[1], v.target_day
         att = set(svd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
         lab = set(lbd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
         flags = pop.select(
@@ -243,7 +242,7 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
         for arm, df in _by_arm(flags).items():
             for stat in ("expected", "attended", "missed", "overdue", "no_lab_data"):
                 rows.append({"analysis": "DQ_VISITS", "paramcd": "VISITS", "population": population, "arm": arm,
-                             "avisit": v["label"], "stat": stat, "value": int(df[stat].sum()),
+                             "avisit": v.label, "stat": stat, "value": int(df[stat].sum()),
                              "method": f"window days {lo} to {hi}, target day {target}"})
     return ard_rows(rows)
 
@@ -266,7 +265,7 @@ def summarise_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def summarise_lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict,
+def summarise_lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study,
                          population: str = "SAFETY") -> pl.DataFrame:
     ids = select_population(adsl, study, population).select("USUBJID", "ARM")
     lb = (adlb.filter(pl.col("ANRIND").is_in(LAB_CATS) | pl.col("BNRIND").is_in(LAB_CATS))

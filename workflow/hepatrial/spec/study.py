@@ -66,10 +66,13 @@ class Arm:
 
 @dataclass(frozen=True)
 class Visit:
+    """An analysis visit. A report's presentation spec (:meth:`Study.from_presentation`) holds no
+    target day and window: None there."""
+
     label: str
     avisitn: float
-    target_day: int
-    window: tuple[int, int]
+    target_day: int | None = None
+    window: tuple[int, int] | None = None
     baseline: bool = False
     protocol_window: tuple[int, int] | None = None
 
@@ -279,6 +282,13 @@ class Study:
             complete_arms(cfg)
             check_study(cfg, source)
         return cls._of_config(cfg)
+
+    @classmethod
+    def from_presentation(cls, spec: Mapping) -> Study:
+        """The Study a report sees: its presentation spec (hepatrial.report.blinding.presentation_spec;
+        arms coded, no dose, no windows), the keys it lacks at their defaults. Not validated: the
+        spec is written from a validated Study."""
+        return cls._of_config(thaw(spec))
 
     @classmethod
     def _of_config(cls, cfg: dict) -> Study:
