@@ -673,12 +673,3 @@ def cif_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> tuple[pl.DataFr
                     group_order=arms)
     return tab, {c: labels[c] for c in causes}
 
-
-def km_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> pl.DataFrame:
-    """Kaplan-Meier step table (columns as the survival rule's ``ard/km/<PARAMCD>.parquet``)."""
-    from hepatrial.survival import km_table
-
-    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
-    arms = [a["label"] for a in study["arms"] if a["label"] in set(d["TRT01P"].to_list())]
-    return km_table(d["AVAL"].to_numpy(), 1 - d["CNSR"].to_numpy(), d["TRT01P"].to_list(), group_order=arms)
-
