@@ -97,12 +97,12 @@ rule tlf_figures_efficacy:
 
 
 rule tlf_figures_survival:
-    """Kaplan-Meier curves with the number at risk (the survival rule's step tables; ARD KM) and cumulative
-    incidence curves by arm and cause (Aalen-Johansen on ADTTE). PNG and PDF."""
+    """Kaplan-Meier curves with the number at risk and cumulative incidence curves by arm and cause (the
+    survival rule's step tables; ARD KM, CIF). PNG and PDF."""
     input:
         ard=tte_parts(),
-        adtte=f"{RES}/adam/adtte.parquet",
         km=[f"{RES}/ard/km/{p}.parquet" for p in STUDY["endpoints"]["tte"]],
+        cif=[f"{RES}/ard/cif/{p}.parquet" for p in tlf_cif_params()],
         study=config["study"],
     output:
         **tlf_figure_outputs("survival"),

@@ -656,20 +656,9 @@ def fig_cif(cif: pl.DataFrame, ard: ARD, paramcd: str, cause_labels: dict[int, s
     return _add(plot, _arm_scales(ard.study, ("colour", "fill")))
 
 
-def cif_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> tuple[pl.DataFrame, dict[int, str]]:
-    """The Aalen-Johansen step table of one ADTTE parameter (ITT, planned arm) via
-    :func:`hepatrial.survival.cif_table`; returns it with the labels of the causes present."""
-    from hepatrial.survival import cif_table
-
-    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
+def cif_cause_labels(paramcd: str, causes) -> dict[int, str]:
+    """CRCODE -> panel label of the cumulative incidence figure, for the causes of the step table."""
     labels = {1: param_label(paramcd).replace("Time to ", "").capitalize(), 2: "Death", 3: "Liver transplant"}
     if paramcd == "TFS":
         labels = {2: "Death without transplant", 3: "Liver transplant"}
-    causes = sorted(c for c in set(d["CRCODE"].to_list()) if c and c in labels)
-    if d.height == 0 or not causes:
-        return pl.DataFrame(), {}
-    arms = [a["label"] for a in study["arms"] if a["label"] in set(d["TRT01P"].to_list())]
-    tab = cif_table(d["AVAL"].to_numpy(), d["CRCODE"].to_numpy(), d["TRT01P"].to_list(), causes=causes,
-                    group_order=arms)
-    return tab, {c: labels[c] for c in causes}
-
+    return {c: labels[c] for c in sorted(causes) if c in labels}
