@@ -54,6 +54,7 @@ rule dsmb_summaries:
         findings=f"{RES}/validation/findings.csv",
         study=config["study"],
     output:
+        part=f"{RES}/ard/parts/dsmb.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
     params:
