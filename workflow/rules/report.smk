@@ -19,7 +19,6 @@ DSMB_META = {
     "enrolment_months": STUDY["study"]["enrolment_months"],
     "sites": STUDY["study"]["sites"],
     "previous_cut": Path(PREVIOUS_CUT).name if PREVIOUS_CUT else "",
-    "visits": [v["label"] for v in STUDY["visits"]],
     "meeting_date": STUDY.get("dsmb", {}).get("meeting_date") or "",
     "preparer": STUDY.get("dsmb", {}).get("preparer", ""),
     "report_version": STUDY.get("dsmb", {}).get("report_version", "1.0"),
