@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.adsl import RELATED_TERMS
-from hepatrial.adam.common import compute_ady
+from hepatrial.dates import compute_ady
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
 
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",

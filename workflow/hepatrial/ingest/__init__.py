@@ -12,10 +12,9 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial.config import cut_date, load_study
-from hepatrial.contract import DOMAINS
+from hepatrial.contract import DOMAINS, EXCL_SCHEMA
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
-                                  flag_partial_dates)
+from hepatrial.ingest.cut import apply_cut, check_windows, cross_checks, exclude_unknown_subjects, flag_partial_dates
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.units import harmonise_lab_units
