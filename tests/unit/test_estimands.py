@@ -521,7 +521,7 @@ def test_tables_show_only_formatted_ard_values(tmp_path):
     allowed = set()
     for v in look.df["value"].to_list():
         if v is not None and math.isfinite(v):
-            allowed |= {F.round_half_up(v, d) for d in range(5)}
+            allowed |= {F.fmt_rounded(v, d) for d in range(5)}
     for name in ("estimands_MELD", "ice_summary"):
         t = build_table(name, look, "r")
         assert t.rows and t.rows[0].cells, name

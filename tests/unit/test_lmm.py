@@ -31,7 +31,7 @@ import pytest
 
 from hepatrial.models import fit_random_slope_lmm
 from hepatrial.models.lmm import _D_of, _grad_theta, _stats, fit_lmm
-from hepatrial.models.mmrm import _build_design
+from hepatrial.models.mmrm_design import build_design
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "lmm"
 
@@ -224,7 +224,7 @@ def test_degenerate_designs_do_not_crash():
 # ---------------------------------------------------------------------------------------------
 def design(ds):
     kw = kwargs(ds)
-    _, meta, X, y, sidx, vis = _build_design(
+    _, meta, X, y, sidx, vis = build_design(
         data(ds), "CHG", "USUBJID", "AVISIT", kw["visit_order"], "ARM", kw["arm_levels"],
         kw["reference"], kw["covariates"], kw["factors"], False)
     t = np.array([kw["time"][v] for v in meta.visit_levels])[vis]

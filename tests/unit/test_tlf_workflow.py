@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 import tinycut
+from hepatrial.analysis.survival import cif_steps
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,7 @@ def project(tmp_path_factory):
     # ADaM and ARD files below, so that nothing upstream looks out of date
     cut = tinycut.write_cut(tmp / "cut" / "2024-06-30")
     res = tmp / "res" / "LIT" / "2024-06-30"
-    for sub in ("adam", "ard/km"):
+    for sub in ("adam", "ard/km", "ard/cif"):
         (res / sub).mkdir(parents=True)
     for name, df in (("adsl", adsl()), ("adeff", adeff()), ("adlb", adlb()), ("adae", adae()), ("adtte", adtte())):
         df.write_parquet(res / "adam" / f"{name}.parquet")
@@ -42,6 +43,7 @@ def project(tmp_path_factory):
     write_parts(ard, st, res / "ard" / "parts")
     for p in ("TFS", "DECOMP"):
         km_step(st, p).write_parquet(res / "ard" / "km" / f"{p}.parquet")
+        cif_steps(adtte(), st, p).write_parquet(res / "ard" / "cif" / f"{p}.parquet")
     # The project's Snakefile, with a target rule for the tables and figures alone.
     snakefile = tmp / "Snakefile"
     snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n')

@@ -5,6 +5,12 @@ from __future__ import annotations
 import polars as pl
 
 
+def compute_ady(adt: str = "ADT", origin: str = "ORIGDT") -> pl.Expr:
+    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0), as SDTM --DY."""
+    diff = (pl.col(adt) - pl.col(origin)).dt.total_days()
+    return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
+
+
 def dtc_date(col: str | pl.Expr) -> pl.Expr:
     """The date of a complete DTC (``YYYY-MM-DD[Thh:mm[:ss]]``); null for partial or missing."""
     c = pl.col(col) if isinstance(col, str) else col

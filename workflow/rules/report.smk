@@ -19,7 +19,6 @@ DSMB_META = {
     "enrolment_months": STUDY.enrolment_months,
     "sites": STUDY.sites,
     "previous_cut": Path(PREVIOUS_CUT).name if PREVIOUS_CUT else "",
-    "visits": STUDY.visit_labels,
     "meeting_date": STUDY.dsmb.meeting_date or "",
     "preparer": STUDY.dsmb.preparer,
     "report_version": STUDY.dsmb.report_version,
@@ -43,8 +42,8 @@ rule input_manifest:
 
 
 rule dsmb_summaries:
-    """ARD part of the reports' own analyses (DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS), fallback rows
-    of BASELINE, EXPOSURE, LAB_SHIFT (used when the ARD lacks them), listings of deaths and SAEs."""
+    """ARD part of the reports' own analyses (DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS), listings of
+    deaths and SAEs."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adsl=f"{RES}/adam/adsl.parquet",
@@ -55,7 +54,6 @@ rule dsmb_summaries:
         study=config["study"],
     output:
         part=f"{RES}/ard/parts/dsmb.parquet",
-        fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
     params:
@@ -92,8 +90,6 @@ if PREVIOUS_CUT:
             sdtm=[sdtm(d) for d in SDTM_DOMAINS],
             prev_ard=f"{RES}/previous/ard.parquet",
             ard=f"{RES}/ard/ard.parquet",
-            part=f"{RES}/ard/parts/dsmb.parquet",
-            fallback=f"{RES}/dsmb/fallback.parquet",
             adsl=f"{RES}/adam/adsl.parquet",
         output:
             **DSMB.compare_outputs(),
@@ -110,8 +106,6 @@ rule open_inputs:
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
-        part=f"{RES}/ard/parts/dsmb.parquet",
-        fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
         dm=sdtm("dm"),
@@ -130,8 +124,6 @@ rule closed_inputs:
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
-        part=f"{RES}/ard/parts/dsmb.parquet",
-        fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
         km=DSMB.km_tables(),

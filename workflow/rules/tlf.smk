@@ -97,13 +97,12 @@ rule tlf_figures_efficacy:
 
 
 rule tlf_figures_survival:
-    """Kaplan-Meier curves with the number at risk (the survival rule's step tables; ARD KM) and cumulative
-    incidence curves by arm and cause (Aalen-Johansen on ADTTE). PNG and PDF."""
+    """Kaplan-Meier curves with the number at risk and cumulative incidence curves by arm and cause (the
+    survival rule's step tables; ARD KM, CIF). PNG and PDF."""
     input:
         ard=tte_parts(),
-        adtte=f"{RES}/adam/adtte.parquet",
         km=catalogue.km_tables(STUDY, RES),
-
+        cif=catalogue.cif_tables(STUDY, RES),
         study=config["study"],
     output:
         **tlf_figure_outputs("survival"),

@@ -15,8 +15,8 @@ from hepatrial.adam.adlb import create_adlb
 from hepatrial.adam.adqs import create_adqs
 from hepatrial.adam.adsl import create_adsl_core, derive_vars_baseline_scores
 from hepatrial.adam.adtte import create_adtte
-from hepatrial.adam.common import EXCL_SCHEMA
 from hepatrial.adam.io import write_adam
+from hepatrial.contract import EXCL_SCHEMA
 
 LABELS = {"adsl": "Subject-Level Analysis Dataset", "adlb": "Laboratory Analysis Dataset",
           "adeff": "Liver Scores Analysis Dataset", "adqs": "Questionnaire Analysis Dataset",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.adsl import RELATED_TERMS
-from hepatrial.adam.common import compute_ady
+from hepatrial.dates import compute_ady
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial import scores
-from hepatrial.adam.common import EXCL_SCHEMA, adsl_vars, split_unanalysable, with_adsl_vars
+from hepatrial.adam.common import adsl_vars, split_unanalysable, with_adsl_vars
 from hepatrial.adam.common import derive_bds_timing
+from hepatrial.contract import EXCL_SCHEMA
 from hepatrial.dates import dtc_date
 from hepatrial.spec import Study
 

@@ -19,16 +19,11 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from hepatrial.ingest.cut import EXCL_SCHEMA  # one exclusions layout for ingest and ADaM
+from hepatrial.contract import EXCL_SCHEMA  # one exclusions layout for ingest and ADaM
+from hepatrial.dates import compute_ady
 from hepatrial.spec import Study, Visit
 
 BY = ["USUBJID", "PARAMCD"]
-
-
-def compute_ady(adt: str = "ADT", origin: str = "ORIGDT") -> pl.Expr:
-    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0)."""
-    diff = (pl.col(adt) - pl.col(origin)).dt.total_days()
-    return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
 
 
 def derive_vars_dy(dataset: pl.DataFrame, adt: str = "ADT", origin: str = "ORIGDT") -> pl.DataFrame:

@@ -22,7 +22,8 @@ import polars as pl
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import ard_rows
 from hepatrial.errors import ConvergenceError
-from hepatrial.models.mmrm import MMRM, fit_random_slope_lmm
+from hepatrial.models.lmm import fit_random_slope_lmm
+from hepatrial.models.mmrm import MMRM
 from hepatrial.spec import Study
 
 DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", "kenward_roger_linear": "Kenward-Roger (linear)",

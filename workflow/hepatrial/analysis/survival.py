@@ -55,7 +55,7 @@ from hepatrial.spec import load as load_study
 from hepatrial.spec.params import tte_param
 from hepatrial.errors import ConvergenceError
 from hepatrial.survival import (
-    SurvivalInputError, aalen_johansen, cox_ph, gray_test, kaplan_meier, logrank_test,
+    SurvivalInputError, aalen_johansen, cif_table, cox_ph, gray_test, kaplan_meier, logrank_test,
 )
 
 CONF_TYPE = "log-log"
@@ -71,6 +71,11 @@ COX_STATS = ("hr", "lower", "upper", "p")
 KM_TABLE_SCHEMA = {
     "paramcd": pl.Utf8, "population": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64,
     "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64, "surv": pl.Float64,
+    "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+}
+CIF_TABLE_SCHEMA = {
+    "paramcd": pl.Utf8, "event": pl.Utf8, "cause": pl.Int64, "population": pl.Utf8, "arm": pl.Utf8,
+    "time": pl.Float64, "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64, "cif": pl.Float64,
     "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
 }
 NA_NOTE = "; not estimable: "
@@ -179,6 +184,29 @@ def _cif_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float
             for i, t in enumerate(r["time"]):
                 out.add("CIF", arm, {s: r[s][i] for s in CIF_STATS}, method, time=float(t),
                         paramcd=pcd)
+
+
+def cif_steps(adtte: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT") -> pl.DataFrame:
+    """The Aalen-Johansen step table of one parameter (behind the cumulative incidence figure; the
+    subjects and arms of :func:`survival_ard`): per cause with at least one event (CRCODE of
+    :data:`CIF_CAUSES`), per arm with subjects (config order) and pooled (``ALL``), one row per
+    distinct observed time (:func:`hepatrial.survival.cif_table`: IJ SE, log-log 95% CI). Columns
+    :data:`CIF_TABLE_SCHEMA` (``event`` = the ARD CIF paramcd of the cause); rows by cause, then arm.
+    Empty (with the columns) for OS and when no competing-risk event occurred."""
+    causes = cif_paramcds(paramcd)
+    pop = _population(adtte, study, paramcd, population)
+    time, _, state = _arrays(pop)
+    present = [c for c in causes if np.any(state == c)]
+    if not present:
+        return pl.DataFrame(schema=CIF_TABLE_SCHEMA)
+    state = np.where(np.isin(state, present), state, 0)
+    arm = pop["ARM"].to_list()
+    arms = [a for a in arm_labels(study) if a in set(arm)]
+    tab = pl.concat([cif_table(time, state, arm, causes=present, group_order=arms),
+                     cif_table(time, state, [POOLED] * len(arm), causes=present)], how="vertical")
+    return tab.rename({"group": "arm"}).with_columns(
+        pl.lit(paramcd).alias("paramcd"), pl.col("cause").replace_strict(causes, return_dtype=pl.Utf8).alias("event"),
+        pl.lit(population).alias("population")).select(list(CIF_TABLE_SCHEMA)).cast(CIF_TABLE_SCHEMA)
 
 
 def _test_stats(res) -> dict:
@@ -300,6 +328,12 @@ def _comparisons(out: _Rows, pop: pl.DataFrame, study: Study, causes: dict[int, 
             _cox(out, df, cx, m_cox, have, ref, stratified, cox_ties(study))
 
 
+def _population(adtte: pl.DataFrame, study: Study, paramcd: str, population: str) -> pl.DataFrame:
+    """The subjects of ``population`` with a time and a censoring flag for ``paramcd``; ARM = planned arm."""
+    pop = select_population(adtte.filter(pl.col("PARAMCD") == paramcd), study, population)
+    return pop.filter(pl.col("AVAL").is_not_null() & pl.col("CNSR").is_not_null())
+
+
 def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
                  population: str = "ITT") -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARD rows of one time-to-event parameter and its Kaplan-Meier step table.
@@ -323,11 +357,10 @@ def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
         censorings; censor marks are the rows with ``n_censor > 0``): ``paramcd, population,
         arm, time, n_risk, n_event, n_censor, surv, se, lower, upper`` (log-log CI). The curve
         starts at S(0) = 1 with all subjects at risk; ``n_risk`` at any t is that of the first
-        row with time >= t (0 after the last row).
+        row with time >= t (0 after the last row). The CIF step table: :func:`cif_steps`.
     """
     landmarks = [float(t) for t in study.endpoints.landmarks_days]
-    pop = select_population(adtte.filter(pl.col("PARAMCD") == paramcd), study, population)
-    pop = pop.filter(pl.col("AVAL").is_not_null() & pl.col("CNSR").is_not_null())
+    pop = _population(adtte, study, paramcd, population)
     labels = arm_labels(study)
     groups = {a: pop.filter(pl.col("ARM") == a) for a in labels}
     groups[POOLED] = pop
@@ -343,10 +376,14 @@ def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
 
 
 def build_survival(adtte_path: str | Path, study_path: str | Path, paramcd: str,
-                   ard_out: str | Path, km_out: str | Path, population: str = "ITT") -> None:
-    """The ``survival`` rule: read ADTTE and the study config, write the ARD part and KM table."""
-    ard, km = survival_ard(pl.read_parquet(adtte_path), load_study(study_path), paramcd,
-                           population)
+                   ard_out: str | Path, km_out: str | Path, cif_out: str | Path,
+                   population: str = "ITT") -> None:
+    """The ``survival`` rule: read ADTTE and the study config, write the ARD part, the KM and the
+    CIF step tables."""
+    adtte, study = pl.read_parquet(adtte_path), load_study(study_path)
+    ard, km = survival_ard(adtte, study, paramcd, population)
+    cif = cif_steps(adtte, study, paramcd, population)
     write_part(ard, ard_out)
-    Path(km_out).parent.mkdir(parents=True, exist_ok=True)
-    km.write_parquet(km_out, statistics=False)  # arms in config order, then ALL; time ascending
+    for table, out in ((km, km_out), (cif, cif_out)):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        table.write_parquet(out, statistics=False)  # (cause,) arm in config order then ALL, time ascending

@@ -12,13 +12,11 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial.config import cut_date
+from hepatrial.contract import DOMAINS, EXCL_SCHEMA
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_spec
-
-from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
-                                  flag_partial_dates)
+from hepatrial.ingest.cut import apply_cut, check_windows, cross_checks, exclude_unknown_subjects, flag_partial_dates
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.units import harmonise_lab_units

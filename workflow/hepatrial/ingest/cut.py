@@ -14,11 +14,11 @@ import datetime as dt
 
 import polars as pl
 
-from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest
+from hepatrial.contract import EXCL_SCHEMA
+from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
 
-EXCL_SCHEMA = {"domain": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "USUBJID": pl.Utf8, "reason": pl.Utf8}
 
 
 def _excl(df: pl.DataFrame, domain: str, file: str, reason: str) -> pl.DataFrame:
@@ -122,8 +122,6 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: d
     """Out-of-window visits (WARNING, carried): a scheduled record (VISIT given) whose day from the
     origin falls outside every analysis window, or in the window of another visit than the one its
     VISIT names (when VISIT uses the config's visit labels). Windowing in ADaM decides what is analysed."""
-    from hepatrial.adam.common import compute_ady
-
     dm, ds = frames["DM"], frames["DS"]
     first, second = ("RANDDT", "_fd") if cfg["origin"] == "randomization" else ("_fd", "RANDDT")
     origin = (dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd")).join(randomisation_dates(ds), on="USUBJID",

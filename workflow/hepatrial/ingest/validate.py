@@ -19,8 +19,8 @@ from hepatrial.ingest.findings import Findings
 
 
 def _pandera():
-    """pandera.polars, imported on first use: the ADaM steps import this package (for EXCL_SCHEMA)
-    and should not pay for pandera's import (about a second)."""
+    """pandera.polars, imported on first use: a step that imports this package without validating
+    should not pay for pandera's import (about a second)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pandera.polars as pa

@@ -90,7 +90,7 @@ class DsmbPaths:
         if callable(all_outputs):
             outs += [o for o in all_outputs() if o != manifest]
         outs += [f"{self.res}/ard/ard.parquet", f"{self.res}/ard/ard.csv", f"{self.res}/ard/parts/dsmb.parquet",
-                 f"{self.res}/dsmb/fallback.parquet", f"{self.res}/dsmb/saes.parquet", f"{self.res}/dsmb/deaths.parquet",
+                 f"{self.res}/dsmb/saes.parquet", f"{self.res}/dsmb/deaths.parquet",
                  *self.open_inputs_outputs().values(), *self.closed_inputs_outputs().values(),
                  *[o for o in self.report_outputs() if o != manifest]]
         if self.previous_cut:

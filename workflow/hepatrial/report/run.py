@@ -13,7 +13,6 @@ from pathlib import Path
 import polars as pl
 import yaml
 
-from hepatrial.ard import finalise
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError, HepatrialError
@@ -31,28 +30,16 @@ def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
     return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
 
 
-def report_ard(ard_path, *extra_paths) -> pl.DataFrame:
-    """The cut's ARD plus the DSMB summaries and fallbacks, each analysis taken from the ARD when the
-    ARD holds it (a number is computed once)."""
-    ard = pl.read_parquet(ard_path)
-    have = set(ard["analysis"].unique().to_list())
-    extra = [pl.read_parquet(p) for p in extra_paths if p]
-    extra = [e.filter(~pl.col("analysis").is_in(list(have))) for e in extra]
-    return finalise(pl.concat([ard, *extra], how="vertical"))
-
-
-def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_fallback, out_saes,
+def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_saes,
                   out_deaths) -> None:
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
     # ADLB: only the columns the summaries use (a large trial's ADLB is most of the memory)
     lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in summaries.ADLB_COLUMNS]
-    part, fallback = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols),
-                                               pl.read_parquet(sv),
-                                               pl.read_csv(findings, infer_schema_length=0), study,
-                                               dt.date.fromisoformat(cut_date))
+    part = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols), pl.read_parquet(sv),
+                                     pl.read_csv(findings, infer_schema_length=0), study,
+                                     dt.date.fromisoformat(cut_date))
     _write(part, out_part)
-    _write(fallback, out_fallback)
     _write(summaries.list_saes(adae_df), out_saes)
     _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
 
@@ -100,14 +87,14 @@ def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[s
     Path(ard_out).write_bytes(target.read_bytes())
 
 
-def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, part, fallback, adsl, previous_cut, outs: dict) -> None:
+def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict) -> None:
     prev, cur = _domains(prev_sdtm), _domains(cur_sdtm)
     arm = pl.read_parquet(adsl).select("USUBJID", pl.coalesce("TRT01P", "TRT01A", "ARM").alias("arm"))
     with_arm = lambda df: df.join(arm, on="USUBJID", how="left")  # noqa: E731
     _write(with_arm(compare.new_subjects(prev, cur)), outs["new_subjects"])
     _write(with_arm(compare.new_events(prev, cur)), outs["new_events"])
     _write(with_arm(compare.compare_sdtm(prev, cur, previous_cut_date(previous_cut))), outs["changes"])
-    _write(compare.estimate_movement(pl.read_parquet(prev_ard), report_ard(cur_ard, part, fallback)),
+    _write(compare.estimate_movement(pl.read_parquet(prev_ard), pl.read_parquet(cur_ard)),
            outs["estimates"])
 
 
@@ -136,7 +123,7 @@ def treatment_terms(dm_path, ex_path) -> list[str]:
     return sorted(terms)
 
 
-def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths: dict | None, outs: dict,
+def run_open_inputs(ard, saes, deaths, study_path, compare_paths: dict | None, outs: dict,
                     dm=None, ex=None, redactions_out=None) -> None:
     """The blinding gate of the open report (see hepatrial.report.blinding)."""
     study = load_study(study_path)
@@ -145,7 +132,7 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
     if comp is not None:
         pooled_compare = compare.summarise_open(comp["new_subjects"], comp["new_events"], comp["changes"],
                                                 blinding.ARM_COLUMNS)
-    frames, findings = blinding.build_open_inputs(report_ard(ard, part, fallback), pl.read_parquet(saes),
+    frames, findings = blinding.build_open_inputs(pl.read_parquet(ard), pl.read_parquet(saes),
                                                   pl.read_parquet(deaths), study, pooled_compare,
                                                   treatment_terms(dm, ex))
     for f in findings.iter_rows(named=True):
@@ -165,12 +152,12 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
     write_json(spec, outs["spec"])
 
 
-def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], study_path,
+def run_closed_inputs(ard, saes, deaths, km_paths: list[str], study_path,
                       compare_paths: dict | None, outs: dict, key_out) -> None:
     study = load_study(study_path)
     codes = blinding.arm_codes(study)
     frames = {
-        "ard": blinding.code_ard(report_ard(ard, part, fallback), study),
+        "ard": blinding.code_ard(pl.read_parquet(ard), study),
         "saes": blinding.code_column(pl.read_parquet(saes), study),
         "deaths": blinding.code_column(pl.read_parquet(deaths), study),
     }

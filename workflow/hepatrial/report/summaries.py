@@ -3,12 +3,6 @@ lands in an ARD) by arm and pooled (arm ``ALL``), and the listings of deaths and
 
 Analyses added (docs/dsmb.md):
 
-- ``BASELINE`` (ITT, planned arm): continuous ``AGE``, ``BLMELD``, ``BLCTPS`` (n, mean, sd, median,
-  q1, q3, min, max); categorical ``<VAR>=<value>`` (``Missing`` when missing) for SEX, RACE, BLCTPC
-  and the configured baseline columns and strata (n, pct of the arm).
-- ``EXPOSURE`` (SAFETY, actual arm): ``NINFUS`` (infusions received; continuous stats) and
-  ``NINFUS=<k>`` (n, pct), k = 0 .. planned infusions. Doses are not summarised: a pooled dose total reveals how many
-  subjects had active cells when placebo has dose 0.
 - ``DEATHS`` (ITT, planned arm): ``DEATH``, ``LTX`` (liver transplant), ``DEATH OR LTX`` (n, pct).
 - ``DEATH_CAUSE`` (ITT, planned arm): deaths by cause, ``paramcd`` = the fatal AE preferred term (or
   "No fatal AE recorded"), n and pct; the death listing adds ``DLINFDY``, days from the last infusion.
@@ -21,96 +15,25 @@ Analyses added (docs/dsmb.md):
   visit yet), ``no_lab_data`` (attended, no lab result in the window: data not yet entered).
 - ``DQ_FINDINGS`` (pooled only): validation findings by ``paramcd`` = ``<domain>|<severity>|<rule>``:
   ``n`` findings and ``n_subjects``.
-- ``LAB_SHIFT`` (SAFETY, actual arm; closed report only): per lab test, baseline reference-range
-  category against the worst post-baseline category (HIGH or LOW over NORMAL; HIGH over LOW),
-  paramcd ``<PARAM>|<BASE>|<WORST>``, stats n and pct.
 
-BASELINE, EXPOSURE and LAB_SHIFT follow the conventions of ``hepatrial.analysis.baseline`` (the
-tables' step): when the cut's ARD holds those analyses, the reports use the ARD's rows and these
-are not used (:func:`hepatrial.report.run.report_ard`).
+BASELINE, EXPOSURE and LAB_SHIFT, which the reports show too, are the tables' rows
+(``hepatrial.analysis.baseline``, ARD part ``baseline.parquet``): the reports read the cut's ARD only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import polars as pl
 
-from hepatrial.analysis.common import quantile_sas5, select_population, with_pooled
+from hepatrial.analysis.common import select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows, empty_ard, finalise
 from hepatrial.spec import Study
-
-CONT_STATS = ("n", "mean", "sd", "median", "q1", "q3", "min", "max")
-LAB_CATS = ("LOW", "NORMAL", "HIGH")
-MISSING = "Missing"
-
-
-def _cont(values) -> dict[str, float]:
-    v = np.array([x for x in values if x is not None], dtype=float)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return {"n": 0.0}
-    return {"n": float(len(v)), "mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
-            "median": float(np.median(v)), "q1": quantile_sas5(v, 0.25), "q3": quantile_sas5(v, 0.75),
-            "min": float(v.min()), "max": float(v.max())}
 
 
 def _by_arm(pop: pl.DataFrame) -> dict[str, pl.DataFrame]:
     pooled = with_pooled(pop)
     return {arm: pooled.filter(pl.col("ARM") == arm) for arm in sorted(pooled["ARM"].unique().to_list())}
-
-
-def _cont_rows(analysis, population, groups, var, paramcd=None, method="") -> list[dict]:
-    rows = []
-    for arm, df in groups.items():
-        vals = df[var].cast(pl.Float64).to_list() if var in df.columns else []
-        for stat, value in _cont(vals).items():
-            rows.append({"analysis": analysis, "paramcd": paramcd or var, "population": population, "arm": arm,
-                         "stat": stat, "value": value, "method": method})
-    return rows
-
-
-def _cat_rows(analysis, population, groups, var, method="", levels: list[str] | None = None) -> list[dict]:
-    """``<VAR>=<level>`` rows (n, pct of the arm), ``Missing`` for a missing value, as
-    hepatrial.analysis.baseline writes them (one convention whichever step made the rows)."""
-    rows = []
-    if not groups or var not in next(iter(groups.values())).columns:
-        return rows
-    seen = {MISSING if v is None else str(v) for df in groups.values() for v in df[var].cast(pl.Utf8).to_list()}
-    allvals = list(levels or []) + sorted(seen - set(levels or []) - {MISSING}) + ([MISSING] if MISSING in seen else [])
-    for arm, df in groups.items():
-        vals = [MISSING if v is None else str(v) for v in df[var].cast(pl.Utf8).to_list()]
-        for level in allvals:
-            k = sum(v == level for v in vals)
-            for stat, value in (("n", k), ("pct", 100.0 * k / len(vals) if vals else None)):
-                rows.append({"analysis": analysis, "paramcd": f"{var}={level}", "population": population,
-                             "arm": arm, "stat": stat, "value": value, "method": method or f"n (% of {population} in arm)"})
-    return rows
-
-
-def summarise_baseline(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
-    groups = _by_arm(select_population(adsl, study, population))
-    rows = []
-    for var in ("AGE", "BLMELD", "BLCTPS"):
-        if var in adsl.columns:
-            rows += _cont_rows("BASELINE", population, groups, var, method="descriptive; quartiles SAS PCTLDEF=5")
-    cats = ["SEX", "RACE", "BLCTPC", *study.baseline_columns, *study.strata]
-    for var in dict.fromkeys(cats):
-        if var in adsl.columns:
-            rows += _cat_rows("BASELINE", population, groups, var, levels=["A", "B", "C"] if var == "BLCTPC" else None)
-    return ard_rows(rows)
-
-
-def summarise_exposure(adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
-    groups = _by_arm(select_population(adsl, study, population))
-    rows = _cont_rows("EXPOSURE", population, groups, "NINFUS", method="infusions received")
-    most = max([study.planned_infusions, *(a.planned_infusions or 0 for a in study.arms)])
-    planned = [str(k) for k in range(most + 1)]
-    groups = {a: df.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8)) for a, df in groups.items()}
-    rows += _cat_rows("EXPOSURE", population, groups, "NINFUS", f"infusions received; % of {population} in arm",
-                      planned)
-    return ard_rows(rows)
 
 
 def summarise_deaths(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
@@ -201,8 +124,8 @@ def _study_day(date: pl.Expr, origin: pl.Expr) -> pl.Expr:
     return pl.when(d >= 0).then(d + 1).otherwise(d)
 
 
-# The ADLB columns summarise_visits and summarise_lab_shifts read (run_summaries reads no others).
-ADLB_COLUMNS = ("USUBJID", "PARAMCD", "ADY", "ANRIND", "BNRIND")
+# The ADLB columns summarise_visits reads (run_summaries reads no others).
+ADLB_COLUMNS = ("USUBJID", "ADY")
 
 
 def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: Study,
@@ -265,48 +188,11 @@ def summarise_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def summarise_lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study,
-                         population: str = "SAFETY") -> pl.DataFrame:
-    ids = select_population(adsl, study, population).select("USUBJID", "ARM")
-    lb = (adlb.filter(pl.col("ANRIND").is_in(LAB_CATS) | pl.col("BNRIND").is_in(LAB_CATS))
-          .join(ids, on="USUBJID", how="inner"))
-    if lb.height == 0:
-        return empty_ard()
-    rank = {"NORMAL": 0, "LOW": 1, "HIGH": 2}
-    post = (lb.filter((pl.col("ADY") > 1) & pl.col("ANRIND").is_in(LAB_CATS))
-            .with_columns(pl.col("ANRIND").replace_strict(rank, return_dtype=pl.Int64).alias("_r"))
-            .group_by("USUBJID", "ARM", "PARAMCD").agg(pl.col("_r").max().alias("_w")))
-    base = (lb.filter(pl.col("BNRIND").is_in(LAB_CATS)).group_by("USUBJID", "PARAMCD")
-            .agg(pl.col("BNRIND").first()))
-    shift = post.join(base, on=["USUBJID", "PARAMCD"], how="inner").with_columns(
-        pl.col("_w").replace_strict({v: k for k, v in rank.items()}, return_dtype=pl.Utf8).alias("WORST"))
-    rows = []
-    for arm, df in _by_arm(shift).items():
-        for p in sorted(shift["PARAMCD"].unique().to_list()):
-            d = df.filter(pl.col("PARAMCD") == p)
-            for b in LAB_CATS:
-                for w in LAB_CATS:
-                    k = d.filter((pl.col("BNRIND") == b) & (pl.col("WORST") == w)).height
-                    for stat, value in (("n", k), ("pct", 100.0 * k / d.height if d.height else None)):
-                        rows.append({"analysis": "LAB_SHIFT", "paramcd": f"{p}|{b}|{w}", "population": population,
-                                     "arm": arm, "stat": stat, "value": value,
-                                     "method": "baseline vs worst post-baseline (HIGH over LOW over NORMAL) "
-                                               "reference-range category; % of subjects with the lab in arm"})
-    return ard_rows(rows)
-
-
-# Analyses the tables' step (hepatrial.analysis.baseline) also makes: kept out of the ARD part so that
-# the ARD never holds two sets of rows for one key; the reports use them only when the ARD lacks them.
-SHARED_ANALYSES = ("BASELINE", "EXPOSURE", "LAB_SHIFT")
-
-
-def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(ARD part: DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS; fallback: BASELINE, EXPOSURE, LAB_SHIFT)."""
+def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> pl.DataFrame:
+    """The ARD part of the reports' own analyses: DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS."""
     part = [summarise_deaths(adsl, study), summarise_death_causes(adsl, adae, study), summarise_enrolment(adsl, study),
             summarise_visits(adsl, sv, adlb, study, cut), summarise_findings(findings)]
-    fallback = [summarise_baseline(adsl, study), summarise_exposure(adsl, study),
-                summarise_lab_shifts(adlb, adsl, study)]
-    return finalise(pl.concat(part, how="vertical")), finalise(pl.concat(fallback, how="vertical"))
+    return finalise(pl.concat(part, how="vertical"))
 
 
 # --- listings ---------------------------------------------------------------------------------

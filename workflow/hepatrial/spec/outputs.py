@@ -67,6 +67,12 @@ def km_tables(study: Study, res: str) -> list[str]:
     return [f"{res}/ard/km/{p}.parquet" for p in study.endpoints.tte]
 
 
+def cif_tables(study: Study, res: str) -> list[str]:
+    """The survival rule's Aalen-Johansen step tables drawn by the CIF figures (parameters with
+    competing causes)."""
+    return [f"{res}/ard/cif/{p}.parquet" for p in study.cif_paramcds()]
+
+
 def ard_parts(study: Study, res: str) -> list[str]:
     """Every ARD part of the study, in the order the ARD concatenates them."""
     parts = [*desc_parts(study, res), *mmrm_parts(study, res), *tte_parts(study, res)]

@@ -658,27 +658,8 @@ def fig_cif(cif: pl.DataFrame, ard: ARD, paramcd: str, cause_labels: dict[int, s
     return _add(plot, _arm_scales(ard.study, ("colour", "fill")))
 
 
-def cif_steps(adtte: pl.DataFrame, paramcd: str, study: Study) -> tuple[pl.DataFrame, dict[int, str]]:
-    """The Aalen-Johansen step table of one ADTTE parameter (ITT, planned arm) via
-    :func:`hepatrial.survival.cif_table`; returns it with the labels of the causes present."""
-    from hepatrial.survival import cif_table
-
-    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
-    labels = cause_labels(paramcd)  # the parameter table's competing causes
-    causes = sorted(c for c in set(d["CRCODE"].to_list()) if c and c in labels)
-    if d.height == 0 or not causes:
-        return pl.DataFrame(), {}
-    arms = [a for a in study.arm_labels if a in set(d["TRT01P"].to_list())]
-    tab = cif_table(d["AVAL"].to_numpy(), d["CRCODE"].to_numpy(), d["TRT01P"].to_list(), causes=causes,
-                    group_order=arms)
-    return tab, {c: labels[c] for c in causes}
-
-
-def km_steps(adtte: pl.DataFrame, paramcd: str, study: Study) -> pl.DataFrame:
-    """Kaplan-Meier step table (columns as the survival rule's ``ard/km/<PARAMCD>.parquet``)."""
-    from hepatrial.survival import km_table
-
-    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
-    arms = [a for a in study.arm_labels if a in set(d["TRT01P"].to_list())]
-    return km_table(d["AVAL"].to_numpy(), 1 - d["CNSR"].to_numpy(), d["TRT01P"].to_list(), group_order=arms)
-
+def cif_cause_labels(paramcd: str, causes) -> dict[int, str]:
+    """CRCODE -> panel label of the cumulative incidence figure (the parameter table's competing
+    causes), for the causes of the step table."""
+    labels = cause_labels(paramcd)
+    return {c: labels[c] for c in sorted(causes) if c in labels}

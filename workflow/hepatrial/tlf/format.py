@@ -1,8 +1,8 @@
 """Number formatting for tables and figure labels (the only arithmetic a table does is rounding).
 
 Rules (docs/tlf.md):
-- rounding is half away from zero on the decimal value of the stored float (as SAS ``ROUND`` and the
-  ``w.d`` formats), never Python's round-half-to-even;
+- rounding is the pipeline's one rule, :func:`hepatrial.rounding.round_half_up`: half away from zero
+  (as SAS ``ROUND`` and the ``w.d`` formats) on the decimal value, never Python's round-half-to-even;
 - counts (n, events, subjects): integers; percentages: 1 decimal, ``n (pct)``; a zero count shows ``0``;
 - per parameter the data have ``d`` decimals (:data:`DATA_DECIMALS`, default 1); min and max show
   ``d``, mean, median, quartiles, LS means, differences and their CIs ``d + 1``, SD and SE ``d + 2``;
@@ -15,7 +15,8 @@ Rules (docs/tlf.md):
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+
+from hepatrial.rounding import round_half_up
 
 from hepatrial.spec.params import data_decimals
 
@@ -35,21 +36,18 @@ def is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def round_half_up(x: float, decimals: int) -> str:
-    """``x`` with ``decimals`` decimals, half away from zero (SAS ROUND); ``-0.0`` shows as ``0.0``."""
-    q = Decimal(1).scaleb(-decimals) if decimals > 0 else Decimal(1)
-    d = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
-    if d == 0:
-        d = abs(d)
-    return f"{d:.{decimals}f}"
+def fmt_rounded(x: float, decimals: int) -> str:
+    """``x`` shown with ``decimals`` decimals, rounded by :func:`hepatrial.rounding.round_half_up`
+    (half away from zero); ``-0.0`` shows as ``0.0``."""
+    return f"{round_half_up(float(x), max(decimals, 0)):.{max(decimals, 0)}f}"
 
 
 def fmt_num(x, decimals: int) -> str:
-    return NE if is_missing(x) else round_half_up(x, decimals)
+    return NE if is_missing(x) else fmt_rounded(x, decimals)
 
 
 def fmt_int(x) -> str:
-    return NE if is_missing(x) else str(int(round(float(x))))
+    return NE if is_missing(x) else fmt_rounded(x, 0)
 
 
 def fmt_pct(x) -> str:
@@ -72,7 +70,7 @@ def fmt_p(p) -> str:
         return "<0.001"
     if p >= 0.9995:  # would round to 1.000
         return ">0.999"
-    return round_half_up(p, 3)
+    return fmt_rounded(p, 3)
 
 
 def data_decimals(paramcd: str) -> int:
@@ -111,4 +109,4 @@ def fmt_range(lo, hi, paramcd: str, stats=("min", "max")) -> str:
 
 def fmt_prob_pct(x) -> str:
     """A probability shown as a percentage with 1 decimal (survival, cumulative incidence)."""
-    return NE if is_missing(x) else round_half_up(100.0 * float(x), 1)
+    return NE if is_missing(x) else fmt_rounded(100.0 * float(x), 1)
