@@ -5,9 +5,11 @@ from __future__ import annotations
 import polars as pl
 
 
-def compute_ady(adt: str = "ADT", origin: str = "ORIGDT") -> pl.Expr:
-    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0), as SDTM --DY."""
-    diff = (pl.col(adt) - pl.col(origin)).dt.total_days()
+def compute_ady(adt: str | pl.Expr = "ADT", origin: str | pl.Expr = "ORIGDT") -> pl.Expr:
+    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0), as SDTM
+    --DY. Column names or date expressions."""
+    a, o = (pl.col(x) if isinstance(x, str) else x for x in (adt, origin))
+    diff = (a - o).dt.total_days()
     return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
 
 

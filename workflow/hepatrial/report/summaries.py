@@ -28,6 +28,7 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows, empty_ard, finalise
+from hepatrial.dates import compute_ady
 from hepatrial.spec import Study
 
 
@@ -118,12 +119,6 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def _study_day(date: pl.Expr, origin: pl.Expr) -> pl.Expr:
-    """Analysis day: origin = day 1, the day before = -1 (no day 0)."""
-    d = (date - origin).dt.total_days()
-    return pl.when(d >= 0).then(d + 1).otherwise(d)
-
-
 # The ADLB columns summarise_visits reads (run_summaries reads no others).
 ADLB_COLUMNS = ("USUBJID", "ADY")
 
@@ -140,11 +135,11 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
         pl.when(pl.col("EOSSTT").is_in(["ONGOING", "COMPLETED"])).then(pl.lit(cut))
         .otherwise(pl.min_horizontal(pl.coalesce("LSTALVDT", pl.lit(cut)), pl.coalesce("DTHDT", pl.lit(cut)),
                                      pl.lit(cut))).alias("_END"))
-    pop = pop.with_columns(_study_day(pl.col("_END"), pl.col("ORIGDT")).alias("_ENDDY"),
-                           _study_day(pl.lit(cut), pl.col("ORIGDT")).alias("_CUTDY"))
+    pop = pop.with_columns(compute_ady(pl.col("_END"), pl.col("ORIGDT")).alias("_ENDDY"),
+                           compute_ady(pl.lit(cut), pl.col("ORIGDT")).alias("_CUTDY"))
     svd = (sv.select("USUBJID", pl.col("SVSTDTC").str.slice(0, 10).str.to_date(strict=False).alias("_D"))
            .drop_nulls().join(pop.select("USUBJID", "ORIGDT"), on="USUBJID")
-           .with_columns(_study_day(pl.col("_D"), pl.col("ORIGDT")).alias("_DY")))
+           .with_columns(compute_ady(pl.col("_D"), pl.col("ORIGDT")).alias("_DY")))
     lbd = adlb.select("USUBJID", pl.col("ADY").alias("_DY")).drop_nulls() if "ADY" in adlb.columns else \
         pl.DataFrame(schema={"USUBJID": pl.Utf8, "_DY": pl.Int64})
     rows = []
@@ -213,6 +208,6 @@ def list_deaths(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
     """Deaths with the planned arm (``arm``), the analysis day of death and the fatal AE terms."""
     d = adsl.filter(pl.col("DTHFL") == "Y").join(death_causes(adsl, adae), on="USUBJID", how="left").with_columns(
         pl.coalesce("TRT01P", "TRT01A").alias("arm"),
-        _study_day(pl.col("DTHDT"), pl.col("ORIGDT")).cast(pl.Int64).alias("DTHDY"),
+        compute_ady(pl.col("DTHDT"), pl.col("ORIGDT")).cast(pl.Int64).alias("DTHDY"),
         (pl.col("DTHDT") - pl.col("TRTEDT")).dt.total_days().cast(pl.Int64).alias("DLINFDY"))
     return d.select(DEATH_COLUMNS).sort("USUBJID")
