@@ -39,5 +39,5 @@ onerror:
 
 rule all:
     input:
-        expand(all_outputs(), study=STUDY_ID, cut=RUN),
+        run_outputs(all_outputs()),
     default_target: True

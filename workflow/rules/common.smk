@@ -105,6 +105,11 @@ def run_path(wildcards, pattern):
     return pattern.format(study=wildcards.study, cut=wildcards.cut)
 
 
+def run_outputs(paths):
+    """``paths`` (RES or REP patterns, e.g. all_outputs()) of the run's cut, for a target rule."""
+    return expand(paths, study=STUDY_ID, cut=RUN)
+
+
 def previous_cut_files():
     """The previous cut's domain files (the input manifest hashes them), none without one."""
     return [str(p) for p in CUTS[f"{RUN}/previous"]["domains"]] if PREVIOUS_CUT else []
