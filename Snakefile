@@ -34,10 +34,10 @@ onerror:
     # the last line printed: what stopped the run, and where to look (findings or the step's log)
     from hepatrial.cli import final_error_line
 
-    sys.stderr.write(final_error_line(RES) + "\n")
+    sys.stderr.write(final_error_line(*(f"{config['results_dir']}/{STUDY_ID}/{c}" for c in CUTS)) + "\n")
 
 
 rule all:
     input:
-        all_outputs(),
+        run_outputs(all_outputs()),
     default_target: True

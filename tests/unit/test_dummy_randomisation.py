@@ -3,13 +3,11 @@ real assignment in what ingest writes, its own results folder, every TLF page st
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
+from dag import snakemake
 from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
 from hepatrial.ingest.dummy import dummy_assignment, dummy_randomise
@@ -98,13 +96,11 @@ def test_no_real_assignment_reaches_what_ingest_writes(tmp_path):
     assert (mism["EXTRT"] != mism["RT"]).sum() > 50
 
 
+@pytest.mark.workflow
 def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     res, rep = tmp_path / "results", tmp_path / "reports"
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "none", "--cores", "1",
-           "--config", "blinded=true",
-           f"results_dir={res}", f"reports_dir={rep}", "--", "all"]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    out = snakemake("-n", "--workflow-profile", "none", "--config", "blinded=true",
+                    f"results_dir={res}", f"reports_dir={rep}", "--", "all", cores=1)
     assert out.returncode == 0, out.stderr[-2000:]
     paths = [w for w in (out.stdout + out.stderr).split()
              if str(tmp_path) in w and not w.startswith(("results_dir=", "reports_dir="))]

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+import dag
 import polars as pl
 import pytest
-
 import tinycut
 from hepatrial.analysis.survival import cif_steps
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
@@ -46,7 +45,7 @@ def project(tmp_path_factory):
         cif_steps(adtte(), st, p).write_parquet(res / "ard" / "cif" / f"{p}.parquet")
     # The project's Snakefile, with a target rule for the tables and figures alone.
     snakefile = tmp / "Snakefile"
-    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n')
+    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        run_outputs(tlf_outputs()),\n')
     return {"tmp": tmp, "res": res, "snakefile": snakefile, "study": tmp / "study_parallel.yaml", "cut": cut}
 
 
@@ -70,11 +69,9 @@ def write_parts(ard, st, folder) -> None:
 
 
 def snakemake(project, *args) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(project["snakefile"]), "--cores", "2", "--nolock",
-           "--config", f"study={project['study']}", f"cut={project['cut']}",
-           f"results_dir={project['tmp'] / 'res'}", f"reports_dir={project['tmp'] / 'rep'}",
-           "--allowed-rules", *TLF_RULES, "all_tlf", *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return dag.snakemake("-s", project["snakefile"], "--config", f"study={project['study']}", f"cut={project['cut']}",
+                         f"results_dir={project['tmp'] / 'res'}", f"reports_dir={project['tmp'] / 'rep'}",
+                         "--allowed-rules", *TLF_RULES, "all_tlf", *args, timeout=600)
 
 
 @pytest.mark.workflow

@@ -10,7 +10,6 @@
 # 1-2 s of Python start-up and imports (polars, rtflite, great_tables, plotnine), so one job per table
 # paid the start-up ~45 times (benchmarks/results/benchmark.csv, docs/performance.md).
 
-TLF_CUT = str(CUT_DATE)
 TLF_ARD = f"{RES}/ard/ard.parquet"
 TLF_TAB = f"{RES}/tables"
 TLF_FIG = f"{RES}/figures"

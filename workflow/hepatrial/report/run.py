@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
@@ -51,40 +48,6 @@ def previous_cut_date(previous_cut: str | Path) -> dt.date:
     except ValueError:
         raise ConfigError(f"previous_cut: the folder name {name!r} is not an ISO date (the previous cut's date "
                           f"is read from it)") from None
-
-
-def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[str], ard_out, log,
-                 dummy_seed: int | None = None) -> None:
-    """Ingest and analyse the previous cut with this pipeline: the same DAG, run by Snakemake into
-    ``<workdir>``, on a copy of the study config with the previous cut's date; then copy its clean
-    SDTM and its ARD beside the current cut's results. ``dummy_seed``: a dummy-randomisation run,
-    the previous cut dummy-randomised too (its own ``<cut>-DUMMY`` folder)."""
-    workdir = Path(workdir)
-    prev_date = previous_cut_date(previous_cut)
-    raw = yaml.safe_load(Path(study_path).read_text(encoding="utf-8"))
-    raw["cut_date"] = prev_date.isoformat()
-    raw["previous_cut"] = None
-    workdir.mkdir(parents=True, exist_ok=True)
-    cfg = workdir / "study.yaml"
-    cfg.write_text(yaml.safe_dump(raw, sort_keys=True), encoding="utf-8")
-    study = load_study(cfg)
-    name = Path(previous_cut).name + ("-DUMMY" if dummy_seed is not None else "")
-    res = workdir / "results" / study.id / name
-    blind = [] if dummy_seed is None else ["blinded=true", f"dummy_seed={dummy_seed}"]
-    target = res / "ard" / "ard.parquet"
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--cores", "1", "--nolock",
-           "--config", f"study={cfg}", f"cut={previous_cut}", f"results_dir={workdir / 'results'}",
-           f"reports_dir={workdir / 'reports'}", *blind, "--", str(target)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    Path(log).write_text(out.stdout + out.stderr)
-    if out.returncode != 0:
-        errs = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR")]
-        raise HepatrialError(f"the previous cut {previous_cut} could not be processed: "
-                             f"{errs[0] if errs else 'see ' + str(log)}")
-    for o in sdtm_outs:
-        Path(o).write_bytes((res / "sdtm" / Path(o).name).read_bytes())
-    Path(ard_out).write_bytes(target.read_bytes())
 
 
 def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict) -> None:
