@@ -281,7 +281,7 @@ def test_closed_report_section_from_the_part(rct):
     first = finalise(I.interim_rows(rct, mmrm_ard(-1.0, 0.4, 120), "2025-06-30"))
     prev = pl.concat([mmrm_ard(-1.0, 0.4, 120), first], how="vertical")
     part = finalise(I.interim_rows(rct, mmrm_ard(-0.2, 0.3, 180), "2025-12-31", prev=prev))
-    a = T.ARD(part, presentation_spec(rct, by_arm=True), "2025-12-31")
+    a = T.ARD(part, Study.from_presentation(presentation_spec(rct, by_arm=True)), "2025-12-31")
     sec = content.section_interim(a)
     tables = [b for b in sec.blocks if isinstance(b, Table)]
     figs = [b for b in sec.blocks if isinstance(b, Figure)]

@@ -9,7 +9,7 @@ rule survival:
         ard=f"{RES}/ard/parts/tte_{{paramcd}}.parquet",
         km=f"{RES}/ard/km/{{paramcd}}.parquet",
     wildcard_constraints:
-        paramcd="TFS|OS|DECOMP|HCC|LIVFAIL",
+        paramcd="|".join(tte_paramcds()),  # the parameter table (hepatrial.spec.params)
     log:
         f"{RES}/logs/survival_{{paramcd}}.log",
     script:
