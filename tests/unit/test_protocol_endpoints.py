@@ -63,7 +63,7 @@ def _lb(values, test="HBVDNA", unit="IU/mL"):
 @pytest.mark.parametrize("rule, below", [("half_lloq", 10.0), ("lloq", 20.0), ("missing", None)])
 def test_censored_results_are_read_not_dropped(rule, below):
     f = Findings()
-    cfg = {"labs": {"below_lloq": rule, "lloq": {"HBVDNA": 20}}}
+    cfg = make_study(labs={"below_lloq": rule, "lloq": {"HBVDNA": 20}})
     out = harmonise_lab_units(_lb(["<20", "TND", ">1e8", "59", "\u226420", "not detected"]), "lb.csv", cfg, f)
     assert out["LBSTRESN"].to_list() == [below, below, 1e8, 59.0, below, below]
     assert out["LBCENS"].to_list() == ["<LLOQ", "<LLOQ", ">ULOQ", None, "<LLOQ", "<LLOQ"]
@@ -77,14 +77,14 @@ def test_censored_results_are_read_not_dropped(rule, below):
 
 def test_not_detected_without_a_configured_lloq_is_flagged_not_guessed():
     f = Findings()
-    out = harmonise_lab_units(_lb(["TND", "<50"]), "lb.csv", {}, f)
+    out = harmonise_lab_units(_lb(["TND", "<50"]), "lb.csv", make_study(), f)
     assert out["LBSTRESN"].to_list() == [None, 25.0] and out["LBCENS"].to_list() == ["<LLOQ", "<LLOQ"]
     assert f.frame().filter(pl.col("rule") == "LB_LLOQ_UNKNOWN")["row"].to_list() == [1]
 
 
 def test_censored_limit_is_converted_with_the_value():
     f = Findings()
-    out = harmonise_lab_units(_lb(["<0.3"], test="BILI", unit="mg/dL"), "lb.csv", {}, f)
+    out = harmonise_lab_units(_lb(["<0.3"], test="BILI", unit="mg/dL"), "lb.csv", make_study(), f)
     assert out["LBLLOQ"][0] == pytest.approx(0.3 * 17.1) and out["LBSTRESN"][0] == pytest.approx(0.15 * 17.1)
 
 

@@ -114,7 +114,7 @@ def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
     from hepatrial.ard import ard_rows, finalise
 
     spec = _spec(True)
-    a, b = spec["arms"][0]["label"], spec["arms"][1]["label"]
+    a, b = spec.arms[0].label, spec.arms[1].label
     rows = [{"analysis": "SUBGROUP", "paramcd": "MELD|SEX=F", "population": "ITT", "arm": a, "comparator": b,
              "avisit": "WEEK 24", "stat": s, "value": v, "method": "ANCOVA"}
             for s, v in (("estimate", -1.25), ("lower", -2.5), ("upper", 0.0), ("p", 0.05), ("n", 12.0))]

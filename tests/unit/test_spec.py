@@ -226,3 +226,16 @@ def test_catalogue_paths_and_order():
     assert catalogue.output_names(s, "listings") == ["l_sae", "l_deaths"]
     with pytest.raises(KeyError):
         catalogue.figure_specs(s, "nope")
+
+
+def test_adce_category_is_the_first_ce_parameter_of_the_table():
+    from hepatrial.adam.adae import create_adce
+
+    ce = pl.DataFrame({"USUBJID": ["S1"] * 4, "SRCROW": [1, 2, 3, 4],
+                       "CEDECOD": ["Variceal bleeding", "HEPATOCELLULAR CARCINOMA", "ACUTE-ON-CHRONIC LIVER FAILURE",
+                                   "JAUNDICE"],
+                       "CESTDTC": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]})
+    adsl = pl.DataFrame({"USUBJID": ["S1"], "ORIGDT": [dt.date(2024, 1, 1)]})
+    out = create_adce(ce, adsl).sort("SRCROW")
+    # variceal bleeding is a DECOMP term first (VARBLEED, later in the table, does not take it)
+    assert out["CECAT"].to_list() == ["DECOMP", "HCC", "LIVFAIL", "OTHER"]

@@ -206,7 +206,7 @@ def build_ard(st: dict) -> pl.DataFrame:
              responder_ard({"adeff": eff, "adlb": lb}, sl, st)]
     for p in ("TFS", "DECOMP"):
         parts.append(survival_ard(adtte(), st, p)[0])
-    if st["study"]["design"] == "parallel":
+    if st.design.compares_arms:
         parts.append(mmrm_rows())
         parts.append(lmm_rows())
     return finalise(pl.concat(parts, how="vertical"))

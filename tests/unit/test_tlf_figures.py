@@ -135,7 +135,7 @@ def test_every_caption_names_study_cut_and_population_and_no_internal_code(kind,
     cap = plot.labels.caption or ""
     if "No " in (plot.data["t"][0] if "t" in plot.data else ""):
         return  # an empty figure says why instead
-    assert f"Study {ard.study['study']['id']}" in cap and f"data cut {CUT}" in cap
+    assert f"Study {ard.study.id}" in cap and f"data cut {CUT}" in cap
     assert "population" in cap
     for code in ("ARD", "CRCODE", "SUBGROUP", "DESC", "MMRM_", "CNSR"):
         assert code not in cap and code not in (plot.labels.title or "")

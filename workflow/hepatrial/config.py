@@ -263,19 +263,10 @@ def load_study(path: str | Path) -> dict:
     return cfg
 
 
-def reference_arm(cfg) -> str | None:
-    """Label of the reference arm of a config mapping or a :class:`hepatrial.spec.Study`."""
-    if hasattr(cfg, "reference_arm"):
-        return cfg.reference
-    for a in cfg["arms"]:
-        if a.get("reference"):
-            return a["label"]
-    return None
-
-
-def cut_date(cfg: dict, cut_dir: str | Path) -> dt.date:
-    """The data cut date: ``cut_date`` in the config, else the cut folder's name."""
-    given = cfg.get("cut_date")
+def cut_date(study, cut_dir: str | Path) -> dt.date:
+    """The data cut date: ``cut_date`` of the study (:class:`hepatrial.spec.Study`), else the cut
+    folder's name."""
+    given = study.cut_date
     if given:
         return dt.date.fromisoformat(given)
 

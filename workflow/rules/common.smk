@@ -12,6 +12,7 @@ from pathlib import Path
 from hepatrial import spec
 from hepatrial.config import cut_date
 from hepatrial.spec import outputs as catalogue
+from hepatrial.spec.params import tte_paramcds
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing

@@ -11,7 +11,7 @@ rule survival:
         km=f"{RES}/ard/km/{{paramcd}}.parquet",
         cif=f"{RES}/ard/cif/{{paramcd}}.parquet",
     wildcard_constraints:
-        paramcd="TFS|OS|DECOMP|HCC|LIVFAIL",
+        paramcd="|".join(tte_paramcds()),  # the parameter table (hepatrial.spec.params)
     log:
         f"{RES}/logs/survival_{{paramcd}}.log",
     script:

@@ -8,6 +8,7 @@ from hepatrial.adam.adsl import RELATED_TERMS
 from hepatrial.dates import compute_ady
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
+from hepatrial.spec.params import TTE
 
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",
              "TRTSDT", "TRTEDT", "ORIGDT"]
@@ -77,19 +78,18 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
 
 def create_adce(dataset_ce: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """ADCE: every clinical event with ASTDT (imputed as AE start dates, floor = origin), ASTDY and
-    category flags (decompensation, HCC, liver failure), for listings and traceability."""
-    from hepatrial.contract import DECOMP_TERMS
-
+    category flags (CECAT: the first CE time-to-event parameter of the parameter table whose terms
+    hold the event, DECOMP, HCC or LIVFAIL; else OTHER), for listings and traceability."""
     keep = [c for c in ADSL_KEEP if c in adsl.columns]
     ce = dataset_ce.join(adsl.select(keep), on="USUBJID", how="left")
     dec = pl.col("CEDECOD").str.to_uppercase()
+    cat = pl.lit("OTHER")
+    for p in reversed([p for p in TTE if p.kind == "ce"]):  # built backwards: the first match wins
+        cat = pl.when(dec.is_in(list(p.ce_terms()))).then(pl.lit(p.paramcd)).otherwise(cat)
     ce = ce.with_columns(
         compute_imputed_start("CESTDTC", "ORIGDT").alias("ASTDT"),
         compute_imputation_flag("CESTDTC").alias("ASTDTF"),
-        pl.when(dec.is_in(list(DECOMP_TERMS))).then(pl.lit("DECOMP"))
-        .when(dec == "HEPATOCELLULAR CARCINOMA").then(pl.lit("HCC"))
-        .when(dec.is_in(["LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE"])).then(pl.lit("LIVFAIL"))
-        .otherwise(pl.lit("OTHER")).alias("CECAT"),
+        cat.alias("CECAT"),
         pl.lit("CE").alias("SRCDOM"))
     ce = ce.with_columns(compute_ady("ASTDT", "ORIGDT").alias("ASTDY")).with_columns(
         pl.when(pl.col("ASTDY") >= 1).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL"))

@@ -67,7 +67,7 @@ def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
                      value=first["AEBODSYS"])
 
 
-def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tuple[dict, dict, dict]:
+def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings) -> tuple[dict, dict, dict]:
     """Read and validate every domain. Returns (frames, file names, rows in)."""
     located = locate_domains(cut_dir)
     for dom, spec in DOMAINS.items():
@@ -86,7 +86,7 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
     for dom, spec in DOMAINS.items():
         if dom in located:
             path = located[dom]
-            df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
+            df = read_domain(path, cfg.column_map.get(dom) or cfg.column_map.get(dom.lower()))
             files[dom], rows_in[dom] = path.name, df.height
             for col in typed_date_columns(path):
                 findings.add("INFO", dom, path.name, "DATE_TYPED_COLUMN",

@@ -263,8 +263,7 @@ class Study:
     cut_date: str | None = None
     previous_cut: str | None = None
     simulation: Mapping = field(default_factory=lambda: freeze({}))
-    # the validated config (schema defaults filled) as plain dicts: the dict view of the modules not
-    # yet converted (``study["arms"]``), to be removed once none is left
+    # the validated config (schema defaults filled) as plain dicts, for to_dict() and replace()
     config: dict = field(default_factory=dict, repr=False, compare=False)
 
     # --- construction --------------------------------------------------------------------------
@@ -414,16 +413,6 @@ class Study:
     @property
     def has_estimands(self) -> bool:
         return bool(self.estimands) and self.design.has("ESTIMANDS")
-
-    # --- the dict view, for the modules not yet converted (to be removed) ----------------------
-    def __getitem__(self, key: str):
-        return self.config[key]
-
-    def get(self, key: str, default=None):
-        return self.config.get(key, default)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.config
 
 
 def load(path: str | Path, **overrides) -> Study:
