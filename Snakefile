@@ -18,6 +18,14 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+# results/{study}/{cut}/...: the study id, and the run folders of the config's cuts (common.smk)
+wildcard_constraints:
+    study=STUDY_PATTERN,
+    cut=CUT_PATTERN,
+
+
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"
 include: "workflow/rules/analysis.smk"

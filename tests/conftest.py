@@ -8,13 +8,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 import dag  # noqa: E402
 
 WORKFLOW_DIR = Path(__file__).parent / "workflow"
+REFERENCE_DIR = Path(__file__).parent / "reference"
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test under tests/workflow/ runs the DAG: marked ``workflow``."""
+    """Every test under tests/workflow/ runs the DAG: marked ``workflow``; every test under
+    tests/reference/ compares with R, SAS or statsmodels numbers: marked ``reference``. The quick
+    suite is ``pytest -m "not workflow and not reference"``."""
     for item in items:
-        if WORKFLOW_DIR in Path(str(item.path)).parents:
+        parents = Path(str(item.path)).parents
+        if WORKFLOW_DIR in parents:
             item.add_marker(pytest.mark.workflow)
+        if REFERENCE_DIR in parents:
+            item.add_marker(pytest.mark.reference)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,14 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
 
 
-def load_schema(name: str) -> dict:
+@functools.cache
+def _parsed_schema(name: str) -> dict:
     return _load_yaml(SCHEMA_DIR / f"{name}.schema.yaml")
+
+
+def load_schema(name: str) -> dict:
+    """The schema ``name``, parsed once per process (a copy: the caller may change it)."""
+    return copy.deepcopy(_parsed_schema(name))
 
 
 def _extend_with_default(validator_class):

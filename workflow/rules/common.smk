@@ -1,6 +1,6 @@
 # Shared helpers: the study config, the cuts, and the paths every rule uses.
 #
-# Every rule writes under results/{study}/{cut}/ (and reports/{study}/{cut}/): wildcards, so that one
+# All the rules write under results/{study}/{cut}/ (and reports/{study}/{cut}/): wildcards, so that one
 # DAG holds the run's cut and, when a previous cut is configured, the previous cut analysed for the
 # cut-to-cut comparison, as the ordinary run "<cut>/previous" (its own folder inside the cut's, never
 # the previous cut's own results). Which data folder a run reads comes from the config (CUTS).
@@ -59,16 +59,14 @@ try:
 except HepatrialError as exc:
     sys.exit(f"ERROR: {' '.join(str(exc).split())}")
 
-# The path patterns of every rule: {study} is the study id, {cut} the run folder (CUTS).
+# The path patterns of all the rules ({study}: the study id, {cut}: the run folder of CUTS).
 RES = f"{config['results_dir']}/{{study}}/{{cut}}"
 REP = f"{config['reports_dir']}/{{study}}/{{cut}}"
 # The DSMB reports, the manifests and the comparison are made for the run's cut only.
 CURRENT_CUT = re.escape(RUN)
-
-
-wildcard_constraints:
-    study=re.escape(STUDY_ID),
-    cut="|".join(re.escape(c) for c in CUTS),
+# The Snakefile's wildcard_constraints: the study id, and the run folders of CUTS only.
+STUDY_PATTERN = re.escape(STUDY_ID)
+CUT_PATTERN = "|".join(re.escape(c) for c in CUTS)
 
 
 SDTM_DOMAINS = [d.lower() for d in DOMAINS]
