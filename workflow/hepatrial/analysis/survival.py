@@ -188,8 +188,8 @@ def _cif_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float
 
 def cif_steps(adtte: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT") -> pl.DataFrame:
     """The Aalen-Johansen step table of one parameter (behind the cumulative incidence figure; the
-    subjects and arms of :func:`survival_ard`): per cause with at least one event (CRCODE of
-    :data:`CIF_CAUSES`), per arm with subjects (config order) and pooled (``ALL``), one row per
+    subjects and arms of :func:`survival_ard`): per cause with at least one event (CRCODE of the
+    parameter's competing causes in the parameter table, :func:`cif_paramcds`), per arm with subjects (config order) and pooled (``ALL``), one row per
     distinct observed time (:func:`hepatrial.survival.cif_table`: IJ SE, log-log 95% CI). Columns
     :data:`CIF_TABLE_SCHEMA` (``event`` = the ARD CIF paramcd of the cause); rows by cause, then arm.
     Empty (with the columns) for OS and when no competing-risk event occurred."""
