@@ -12,7 +12,7 @@ import polars as pl
 
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
-from hepatrial.errors import ConfigError, HepatrialError
+from hepatrial.errors import ConfigError
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, content, summaries
 from hepatrial.report.document import write_document
