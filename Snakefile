@@ -18,6 +18,14 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 include: "workflow/rules/common.smk"
+
+
+# results/{study}/{cut}/...: the study id, and the run folders of the config's cuts (common.smk)
+wildcard_constraints:
+    study=STUDY_PATTERN,
+    cut=CUT_PATTERN,
+
+
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"
 include: "workflow/rules/analysis.smk"
@@ -34,10 +42,10 @@ onerror:
     # the last line printed: what stopped the run, and where to look (findings or the step's log)
     from hepatrial.cli import final_error_line
 
-    sys.stderr.write(final_error_line(RES) + "\n")
+    sys.stderr.write(final_error_line(*(f"{config['results_dir']}/{STUDY_ID}/{c}" for c in CUTS)) + "\n")
 
 
 rule all:
     input:
-        all_outputs(),
+        run_outputs(all_outputs()),
     default_target: True

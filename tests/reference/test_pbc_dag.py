@@ -13,7 +13,6 @@ primary LOGRANK / COX / GRAY rows are stratified by sex and the ``*_UNSTRAT`` ro
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 REF = HERE / "pbc"
 REPO = Path(__file__).parents[2]
 sys.path.insert(0, str(REF))
+import dag  # noqa: E402
+from dag import snakemake  # noqa: E402
 from make_pbc_cut import CUT_NAME, STUDYID, write_pbc_cut  # noqa: E402
 
 # one worker runs the whole module, so the DAG runs once (pytest-xdist --dist loadgroup)
@@ -45,10 +46,7 @@ def run(tmp_path_factory):
     cut = write_pbc_cut(tmp / "cut" / CUT_NAME)
     res = tmp / "results" / STUDYID / CUT_NAME
     targets = [res / "ard" / "parts" / f"tte_{p}.parquet" for p in ("TFS", "OS")]
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock",
-           "--config", f"study={STUDY}", f"cut={cut}", f"results_dir={tmp / 'results'}",
-           f"reports_dir={tmp / 'reports'}", "--", *map(str, targets)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = snakemake(*dag.config_args(STUDY, cut, tmp), "--", *targets, cwd=REPO, timeout=600)
     assert proc.returncode == 0, f"snakemake failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return res
 

@@ -15,7 +15,7 @@ from hepatrial.adam.adlb import create_adlb
 from hepatrial.adam.adsl import create_adsl_core
 from hepatrial.adam.adtte import create_adtte
 from hepatrial.adam.common import derive_bds_timing
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
 
 D = dt.date

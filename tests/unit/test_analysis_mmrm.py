@@ -13,12 +13,13 @@ import polars as pl
 import pytest
 
 from hepatrial.analysis.mmrm import mmrm_ard
-from hepatrial.config import validate_with_defaults, load_schema, complete_arms
+from hepatrial.spec import Study
+from studies import make_study, merge
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "mmrm"
 
 
-def synthetic_study(design: str = "parallel") -> dict:
+def synthetic_study(design: str = "parallel", **over) -> Study:
     raw = {
         "study": {"id": "SYN", "design": design},
         "arms": [{"label": "Active"}, {"label": "Placebo", "reference": design == "parallel"}],
@@ -28,9 +29,7 @@ def synthetic_study(design: str = "parallel") -> dict:
         "strata": ["STRATUM"],
         "endpoints": {"primary_visit": "WEEK24"},
     }
-    cfg = validate_with_defaults(raw, load_schema("study"), "synthetic")
-    complete_arms(cfg)
-    return cfg
+    return make_study(**merge(raw, over))
 
 
 def synthetic_adeff() -> pl.DataFrame:
@@ -81,10 +80,8 @@ def test_too_little_data_is_reported_not_raised():
     assert fit["converged"] == 0 and ard["method"][0].startswith("not estimable")
 
 
-def _formula_study(formula: str) -> dict:
-    study = synthetic_study()
-    study["mmrm"]["formula"] = formula
-    return study
+def _formula_study(formula: str) -> Study:
+    return synthetic_study(mmrm={"formula": formula})
 
 
 def test_sap_formula_reproduces_r_for_the_same_model():

@@ -7,13 +7,14 @@ import datetime as dt
 import polars as pl
 
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries
+from studies import make_study
 
 D = dt.date
-STUDY = {"study": {"id": "S"}, "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
-         "populations": {"SAFETY": "SAFFL"},
-         "safety": {"aesi": [{"id": "INFUSION", "label": "Infusion reactions", "pt": ["Pyrexia"],
-                              "max_onset_days": 1},
-                             {"id": "INFECTION", "label": "Infections", "soc": ["Infections and infestations"]}]}}
+STUDY = make_study(populations={"SAFETY": "SAFFL"},
+                   safety={"aesi": [{"id": "INFUSION", "label": "Infusion reactions", "pt": ["Pyrexia"],
+                                     "max_onset_days": 1},
+                                    {"id": "INFECTION", "label": "Infections",
+                                     "soc": ["Infections and infestations"]}]})
 ADSL = pl.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4"], "SAFFL": ["Y"] * 4,
                      "TRT01A": ["Active", "Active", "Control", "Control"],
                      "TRT01P": ["Active", "Active", "Control", "Control"]})

@@ -12,8 +12,11 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from studies import make_study
 
-from hepatrial.analysis.survival import derive_var_stratum, survival_ard
+from hepatrial.spec import Study
+
+from hepatrial.analysis.survival import CIF_TABLE_SCHEMA, cif_steps, derive_var_stratum, survival_ard
 from hepatrial.ard import KEYS, finalise
 from hepatrial.survival import cox_ph, gray_test, logrank_test
 
@@ -34,11 +37,12 @@ def adtte(records=BASE, paramcd="TFS", ittfl=None) -> pl.DataFrame:
 
 
 def study(arms=("A", "B"), reference="B", design="parallel", strata=(), landmarks=(2, 5),
-          **extra) -> dict:
-    return {"study": {"id": "T", "design": design},
-            "arms": [{"label": a, "reference": a == reference} for a in arms],
-            "strata": list(strata), "populations": {"ITT": "ITTFL"},
-            "endpoints": {"landmarks_days": list(landmarks)}, **extra}
+          **extra) -> Study:
+    return make_study(study={"id": "T", "design": design},
+                      arms=[{"label": a, "reference": a == reference} for a in arms],
+                      strata=list(strata), populations={"ITT": "ITTFL"},
+                      endpoints={"landmarks_days": list(landmarks)}, **extra)
+
 
 
 def val(ard, analysis, arm, stat, time=None, paramcd=None, comparator=None):
@@ -297,3 +301,27 @@ def test_km_step_table():
     assert a["n_censor"].to_list() == [0, 1, 0, 1]
     assert a["surv"].to_list() == pytest.approx([0.75, 0.75, 0.375, 0.375])
     assert km["arm"].unique(maintain_order=True).to_list() == ["A", "B", "ALL"]
+
+
+def test_cif_step_table_by_hand_and_equal_to_the_ard_at_the_landmarks():
+    st = study()
+    cif = cif_steps(adtte(), st, "TFS")
+    assert cif.columns == list(CIF_TABLE_SCHEMA)
+    a = cif.filter(pl.col("arm") == "A")
+    # arm A: death at 1 (1/4), transplant at 3 (S(3-) = 3/4, 1 of 2 at risk: 3/8)
+    assert a.filter(pl.col("cause") == 2)["cif"].to_list() == pytest.approx([0.25, 0.25, 0.25, 0.25])
+    assert a.filter(pl.col("cause") == 3)["cif"].to_list() == pytest.approx([0.0, 0.0, 0.375, 0.375])
+    assert set(a["event"].to_list()) == {"TFS_DEATH", "TFS_LTX"}
+    assert cif["arm"].unique(maintain_order=True).to_list() == ["A", "B", "ALL"]
+    ard, _ = survival_ard(adtte(), st, "TFS")
+    for r in ard.filter(pl.col("analysis") == "CIF").filter(pl.col("stat") == "cif").iter_rows(named=True):
+        steps = cif.filter((pl.col("arm") == r["arm"]) & (pl.col("event") == r["paramcd"])
+                           & (pl.col("time") <= r["time"]))
+        assert (steps["cif"][-1] if steps.height else 0.0) == pytest.approx(r["value"], abs=1e-12), r
+
+
+def test_cif_step_table_is_empty_for_os_and_without_competing_events():
+    assert cif_steps(adtte(paramcd="OS"), study(), "OS").height == 0
+    none = [(s, a, t, 1, 0, x) for s, a, t, _, _, x in BASE]
+    empty = cif_steps(adtte(none), study(), "TFS")
+    assert empty.height == 0 and empty.columns == list(CIF_TABLE_SCHEMA)

@@ -11,19 +11,19 @@ from hepatrial.analysis.dlt import (
     decide, dlt_ard, flag_dlt, mtd_and_rp2d,
 )
 from hepatrial.errors import ConfigError
+from hepatrial.spec import Study
+from hepatrial.spec.study import Escalation
+from studies import make_study, merge
 
 D = dt.date
 COHORTS = ["Low", "High"]
 
 
-def study(**over) -> dict:
-    s = {"study": {"design": "dose_escalation"}, "arms": [{"label": c} for c in COHORTS],
-         "populations": {"SAFETY": "SAFFL"},
-         "dlt": {"window_days": 28, "min_grade": 3, "related_only": True},
-         "escalation": {"cohort_size": 3, "proceed_max": 0, "stop_min": 2}}
-    for k, v in over.items():
-        s[k] = {**s[k], **v}
-    return s
+def study(**over) -> Study:
+    return make_study(**merge({"study": {"design": "dose_escalation"}, "arms": [{"label": c} for c in COHORTS],
+                               "populations": {"SAFETY": "SAFFL"},
+                               "dlt": {"window_days": 28, "min_grade": 3, "related_only": True},
+                               "escalation": {"cohort_size": 3, "proceed_max": 0, "stop_min": 2}}, over))
 
 
 def adsl() -> pl.DataFrame:
@@ -75,7 +75,7 @@ def test_window_grade_and_relatedness_define_a_dlt():
     (0, 3, PROCEED), (1, 3, EXPAND), (2, 3, STOP), (2, 2, STOP), (0, 2, PENDING), (1, 2, PENDING),
 ])
 def test_decision_rule(n_dlt, n_ev, expected):
-    assert decide(n_dlt, n_ev, {"cohort_size": 3, "proceed_max": 0, "stop_min": 2}) == expected
+    assert decide(n_dlt, n_ev, Escalation(cohort_size=3, proceed_max=0, stop_min=2)) == expected
 
 
 @pytest.mark.parametrize("decisions, expected", [

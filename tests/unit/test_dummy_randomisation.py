@@ -6,17 +6,15 @@ file of a blinded run stamped "DUMMY RANDOMISATION — NOT REAL TREATMENT" where
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
 import polars as pl
 import pytest
 import tinycut
+from dag import config_args, snakemake
 from hepatrial import stamp
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
 from hepatrial.ingest.dummy import dummy_assignment, dummy_randomise
 
@@ -104,13 +102,11 @@ def test_no_real_assignment_reaches_what_ingest_writes(tmp_path):
     assert (mism["EXTRT"] != mism["RT"]).sum() > 50
 
 
+@pytest.mark.workflow
 def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
     res, rep = tmp_path / "results", tmp_path / "reports"
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "none", "--cores", "1",
-           "--config", "blinded=true",
-           f"results_dir={res}", f"reports_dir={rep}", "--", "all"]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    out = snakemake("-n", "--workflow-profile", "none", "--config", "blinded=true",
+                    f"results_dir={res}", f"reports_dir={rep}", "--", "all", cores=1)
     assert out.returncode == 0, out.stderr[-2000:]
     paths = [w for w in (out.stdout + out.stderr).split()
              if str(tmp_path) in w and not w.startswith(("results_dir=", "reports_dir="))]
@@ -217,12 +213,7 @@ def test_every_file_of_a_blinded_run_is_stamped(tmp_path):
     arm.json, manifests, validation CSVs, step logs, DSMB reports) carries the stamp."""
     cut = tinycut.write_cut(tmp_path / "data" / "2024-06-30")
     study = tinycut.write_study(tmp_path / "study.yaml")
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow")}
-    env.pop(stamp.ENV, None)
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--snakefile", str(ROOT / "Snakefile"),
-           "--config", f"study={study}", f"cut={cut}", "blinded=true", f"results_dir={tmp_path / 'results'}",
-           f"reports_dir={tmp_path / 'reports'}", "--", "all"]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, check=False)
+    out = snakemake(*config_args(study, cut, tmp_path, "blinded=true"), "--", "all")
     assert out.returncode == 0, out.stderr[-3000:]
     res, rep = tmp_path / "results" / "TINY" / "2024-06-30-DUMMY", tmp_path / "reports" / "TINY" / "2024-06-30-DUMMY"
     assert not (tmp_path / "results" / "TINY" / "2024-06-30").exists()

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from hepatrial import ard
 from hepatrial.analysis import estimands as E
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError
 from hepatrial.models import MMRM
 
@@ -263,7 +263,7 @@ def test_strategies_applied_to_the_data_by_hand(tmp_path):
     )
     study = _study(tmp_path, [est_h, est_t])
     ices = E.derive_ices(adsl, study, dt.date(2024, 6, 1))
-    est = dict(study["estimands"][0], endpoint={"param": "MELD", "visit": "WEEK 12"})
+    est = dict(study.estimands[0], endpoint={"param": "MELD", "visit": "WEEK 12"})
     h = E.estimand_data(bds, adsl, ices, est, study)
     grid = {(r["USUBJID"], r["AVISIT"]): r["CHG"] for r in h.data.iter_rows(named=True)}
     # hypothetical discontinuation: S03's WEEK 8 (day 30 > 29) and WEEK 12 set missing
@@ -277,7 +277,7 @@ def test_strategies_applied_to_the_data_by_hand(tmp_path):
     assert comp == {("S01", "WEEK 8"): 20.0, ("S01", "WEEK 12"): 20.0}
     assert h.ice.height == 0  # every non-composite strategy here is MAR
     # treatment policy J2R: data kept; S01 (J2R from WEEK 4, before its death's CR at WEEK 8)
-    est = dict(study["estimands"][1], endpoint={"param": "MELD", "visit": "WEEK 12"})
+    est = dict(study.estimands[1], endpoint={"param": "MELD", "visit": "WEEK 12"})
     t = E.estimand_data(bds, adsl, ices, est, study)
     assert t.counts["removed"] == 0
     assert {(r["USUBJID"], r["AVISIT"], r["STRATEGY"]) for r in t.ice.iter_rows(named=True)} == {
@@ -400,7 +400,7 @@ def test_estimand_part_condmean_mar_equals_mmrm_and_the_part_is_well_formed(tmp_
         bds,
         adsl,
         ices,
-        dict(study["estimands"][0], endpoint={"param": "MELD", "visit": "WEEK 12"}),
+        dict(study.estimands[0], endpoint={"param": "MELD", "visit": "WEEK 12"}),
         study,
     )
     assert ed.counts["removed"] > 0
@@ -521,7 +521,7 @@ def test_tables_show_only_formatted_ard_values(tmp_path):
     allowed = set()
     for v in look.df["value"].to_list():
         if v is not None and math.isfinite(v):
-            allowed |= {F.round_half_up(v, d) for d in range(5)}
+            allowed |= {F.fmt_rounded(v, d) for d in range(5)}
     for name in ("estimands_MELD", "ice_summary"):
         t = build_table(name, look, "r")
         assert t.rows and t.rows[0].cells, name

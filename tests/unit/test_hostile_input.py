@@ -16,6 +16,7 @@ from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
 from hepatrial.fonts import covered, missing_glyphs
 from hepatrial.ingest import ingest_cut
+from studies import make_study
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import check_path, cut_listing
 from hepatrial.ingest.validate import date_is_real, validate_domain
@@ -62,7 +63,7 @@ def _validate(dom: str, rows: list[dict]) -> tuple[pl.DataFrame, pl.DataFrame]:
         .with_columns(pl.col("SRCROW").cast(pl.Int64))
     )
     f = Findings()
-    cfg = {"strata": [], "column_map": {}}
+    cfg = make_study()
     out = validate_domain(df, DOMAINS[dom], f"{dom.lower()}.csv", cfg, f)
     return out, f.frame()
 

@@ -4,7 +4,6 @@ open-safe GSD_INFO); looks across cuts from the previous cut's ARD; the config c
 
 from __future__ import annotations
 
-import copy
 import math
 from pathlib import Path
 
@@ -12,7 +11,9 @@ import polars as pl
 import pytest
 from hepatrial.analysis import interim as I
 from hepatrial.ard import ard_rows, finalise
-from hepatrial.config import check_interim, load_study
+from hepatrial.config import check_interim
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.models import gsd
 from scipy import stats
@@ -26,10 +27,11 @@ def rct():
     return load_study(ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml")
 
 
-def study_with(base: dict, **interim) -> dict:
-    st = copy.deepcopy(base)
-    st["interim"].update(interim)
-    return st
+def study_with(base: Study, **interim) -> Study:
+    """``base`` with interim keys changed (not validated: the config checks are tested below)."""
+    cfg = base.to_dict()
+    cfg["interim"].update(interim)
+    return Study.from_dict(cfg, validate=False)
 
 
 def mmrm_ard(est: float, se: float, n: float, paramcd="MELDKAM", visit="WEEK 24") -> pl.DataFrame:
@@ -265,7 +267,7 @@ def test_conditional_power_futility_rule(rct):
 def test_interim_config_checks(rct, change, match):
     st = study_with(rct, **change)
     with pytest.raises(ConfigError, match=match):
-        check_interim(st, "study.yaml")
+        check_interim(st.to_dict(), "study.yaml")
 
 
 # --- the closed report's section ---------------------------------------------------------------
@@ -279,7 +281,7 @@ def test_closed_report_section_from_the_part(rct):
     first = finalise(I.interim_rows(rct, mmrm_ard(-1.0, 0.4, 120), "2025-06-30"))
     prev = pl.concat([mmrm_ard(-1.0, 0.4, 120), first], how="vertical")
     part = finalise(I.interim_rows(rct, mmrm_ard(-0.2, 0.3, 180), "2025-12-31", prev=prev))
-    a = T.ARD(part, presentation_spec(rct, by_arm=True), "2025-12-31")
+    a = T.ARD(part, Study.from_presentation(presentation_spec(rct, by_arm=True)), "2025-12-31")
     sec = content.section_interim(a)
     tables = [b for b in sec.blocks if isinstance(b, Table)]
     figs = [b for b in sec.blocks if isinstance(b, Figure)]

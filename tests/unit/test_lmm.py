@@ -31,7 +31,7 @@ import pytest
 
 from hepatrial.models import fit_random_slope_lmm
 from hepatrial.models.lmm import _D_of, _grad_theta, _stats, fit_lmm
-from hepatrial.models.mmrm import _build_design
+from hepatrial.models.mmrm_design import build_design
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "lmm"
 
@@ -224,7 +224,7 @@ def test_degenerate_designs_do_not_crash():
 # ---------------------------------------------------------------------------------------------
 def design(ds):
     kw = kwargs(ds)
-    _, meta, X, y, sidx, vis = _build_design(
+    _, meta, X, y, sidx, vis = build_design(
         data(ds), "CHG", "USUBJID", "AVISIT", kw["visit_order"], "ARM", kw["arm_levels"],
         kw["reference"], kw["covariates"], kw["factors"], False)
     t = np.array([kw["time"][v] for v in meta.visit_levels])[vis]
@@ -292,62 +292,8 @@ def test_invariant_to_time_and_response_units():
 
 
 # ---------------------------------------------------------------------------------------------
-# against statsmodels MixedLM (the previous engine; imported here only)
+# against statsmodels MixedLM: tests/reference/test_lmm_statsmodels.py (seconds per fit)
 # ---------------------------------------------------------------------------------------------
-_SM: dict = {}
-
-
-def _statsmodels(ds, reml=True, time_unit=1.0):
-    """statsmodels MixedLM fit as the pipeline used to call it (time divided by time_unit)."""
-    key = (ds, reml, time_unit)
-    if key not in _SM:
-        import statsmodels.api as sm
-
-        X, y, sidx, t = design(ds)
-        t = t / time_unit
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            _SM[key] = sm.MixedLM(y, X, groups=sidx,
-                                  exog_re=np.column_stack([np.ones_like(t), t])).fit(
-                reml=reml, method=["lbfgs", "bfgs", "nm"])
-    return _SM[key]
-
-
-@pytest.mark.parametrize("ds,reml", [("syn", True), ("syn", False), ("pbc", True), ("pbc", False),
-                                     ("sing", True)])
-def test_statsmodels_likelihood(ds, reml):
-    """statsmodels' own log-likelihood function at our estimate equals ours (same constants,
-    REML and ML), and its maximiser never finds a higher value (on PBC with time in weeks it
-    stops at -650.3 against -624.9, reporting convergence)."""
-    from statsmodels.regression.mixed_linear_model import MixedLMParams
-
-    X, y, sidx, t = design(ds)
-    ours = fit_lmm(X, y, sidx, t, reml=reml)
-    sm = _statsmodels(ds, reml)
-    assert ours.converged
-    assert ours.loglik > sm.llf - 1e-8
-    if ds != "sing":  # statsmodels' likelihood needs a non-singular G
-        at_ours = MixedLMParams.from_components(fe_params=ours.beta, cov_re=ours.G / ours.sigma2)
-        assert sm.model.loglike(at_ours, profile_fe=True) == pytest.approx(ours.loglik, rel=1e-10)
-
-
-@pytest.mark.parametrize("ds", ["syn", "pbc"])
-def test_statsmodels_estimates(ds):
-    """Where statsmodels converges (PBC: time in years; G transformed back to weeks) the
-    estimates agree. Its fixed-effect SEs are not compared: statsmodels' ``cov_params`` is not
-    the GLS covariance sigma^2 (X'V*^-1 X)^-1 of nlme / lme4 (differs by up to ~3% here)."""
-    X, y, sidx, t = design(ds)
-    ours = fit_lmm(X, y, sidx, t)
-    c = 365.0 / 7 if ds == "pbc" else 1.0
-    sm = _statsmodels(ds, True, c)
-    S = np.diag([1.0, 1.0 / c])
-    assert sm.llf == pytest.approx(ours.loglik, rel=1e-9)
-    se = np.sqrt(np.diag(ours.vcov))
-    assert np.max(np.abs(ours.beta - np.asarray(sm.fe_params)) / se) < 1e-3
-    assert scaled_cov(S @ np.asarray(sm.cov_re) @ S, ours.G) < 1e-3
-    assert ours.sigma2 == pytest.approx(sm.scale, rel=1e-3)
-
-
 def test_statsmodels_not_imported():
     code = ("import sys, polars as pl\n"
             "from hepatrial.models import fit_random_slope_lmm\n"

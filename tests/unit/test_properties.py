@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import tinycut
 from hepatrial.adam.common import derive_bds_timing
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -8,6 +8,7 @@ import math
 
 import polars as pl
 import pytest
+from studies import make_study
 
 from hepatrial import scores
 from hepatrial.adam.adae import create_adae
@@ -43,7 +44,7 @@ def test_protocol_meld_rounded_to_an_integer_by_hand():
 
 @pytest.mark.parametrize("x, want", [(2.5, 3.0), (-2.5, -3.0), (12.4999, 12.0), (-0.4, 0.0), (0.5, 1.0), (14.5, 15.0)])
 def test_round_half_away_from_zero(x, want):
-    got = _one(scores.round_half_away_from_zero(pl.lit(x)))
+    got = _one(scores.round_half_up(pl.lit(x)))
     assert got == want and math.copysign(1, got) == math.copysign(1, want)
 
 
@@ -62,7 +63,7 @@ def _lb(values, test="HBVDNA", unit="IU/mL"):
 @pytest.mark.parametrize("rule, below", [("half_lloq", 10.0), ("lloq", 20.0), ("missing", None)])
 def test_censored_results_are_read_not_dropped(rule, below):
     f = Findings()
-    cfg = {"labs": {"below_lloq": rule, "lloq": {"HBVDNA": 20}}}
+    cfg = make_study(labs={"below_lloq": rule, "lloq": {"HBVDNA": 20}})
     out = harmonise_lab_units(_lb(["<20", "TND", ">1e8", "59", "\u226420", "not detected"]), "lb.csv", cfg, f)
     assert out["LBSTRESN"].to_list() == [below, below, 1e8, 59.0, below, below]
     assert out["LBCENS"].to_list() == ["<LLOQ", "<LLOQ", ">ULOQ", None, "<LLOQ", "<LLOQ"]
@@ -76,21 +77,21 @@ def test_censored_results_are_read_not_dropped(rule, below):
 
 def test_not_detected_without_a_configured_lloq_is_flagged_not_guessed():
     f = Findings()
-    out = harmonise_lab_units(_lb(["TND", "<50"]), "lb.csv", {}, f)
+    out = harmonise_lab_units(_lb(["TND", "<50"]), "lb.csv", make_study(), f)
     assert out["LBSTRESN"].to_list() == [None, 25.0] and out["LBCENS"].to_list() == ["<LLOQ", "<LLOQ"]
     assert f.frame().filter(pl.col("rule") == "LB_LLOQ_UNKNOWN")["row"].to_list() == [1]
 
 
 def test_censored_limit_is_converted_with_the_value():
     f = Findings()
-    out = harmonise_lab_units(_lb(["<0.3"], test="BILI", unit="mg/dL"), "lb.csv", {}, f)
+    out = harmonise_lab_units(_lb(["<0.3"], test="BILI", unit="mg/dL"), "lb.csv", make_study(), f)
     assert out["LBLLOQ"][0] == pytest.approx(0.3 * 17.1) and out["LBSTRESN"][0] == pytest.approx(0.15 * 17.1)
 
 
 def test_per_protocol_uses_each_arm_s_own_planned_infusions():
-    study = {"study": {"design": "parallel"}, "planned_infusions": 4,
-             "arms": [{"label": "MSC 4 weeks", "planned_infusions": 4}, {"label": "MSC 8 weeks", "planned_infusions": 8},
-                      {"label": "SMT"}]}
+    study = make_study(planned_infusions=4,
+                       arms=[{"label": "MSC 4 weeks", "planned_infusions": 4},
+                             {"label": "MSC 8 weeks", "planned_infusions": 8}, {"label": "SMT", "reference": True}])
     adsl = pl.DataFrame({"USUBJID": ["a", "b", "c", "d", "e"],
                          "TRT01P": ["MSC 4 weeks", "MSC 8 weeks", "MSC 8 weeks", "SMT", "MSC 4 weeks"],
                          "TRT01A": ["MSC 4 weeks", "MSC 8 weeks", "MSC 8 weeks", "SMT", "MSC 4 weeks"],
@@ -113,17 +114,18 @@ def _adae_inputs():
 
 def test_on_study_counts_every_ae_from_first_dose_treatment_window_only_28_days_after_the_last():
     ae, adsl = _adae_inputs()
-    on = create_adae(ae, adsl, {"ae": {"period": "on_study", "followup_days": 28}})
-    win = create_adae(ae, adsl, {"ae": {"period": "treatment_window", "followup_days": 28}})
+    on = create_adae(ae, adsl, make_study(ae={"period": "on_study", "followup_days": 28}))
+    win = create_adae(ae, adsl, make_study(ae={"period": "treatment_window", "followup_days": 28}))
     assert on["TRTEMFL"].to_list() == ["N", "Y", "Y"]  # before the first dose: no
     assert win["TRTEMFL"].to_list() == ["N", "Y", "N"]  # 2024-06-30 is 150 days after the last dose
 
 
 def test_a_flag_without_its_source_column_is_not_collected_never_zero():
     ae, adsl = _adae_inputs()
-    adae = create_adae(ae, adsl, {"ae": {"period": "on_study", "followup_days": 28}})
+    adae = create_adae(ae, adsl, make_study(ae={"period": "on_study", "followup_days": 28}))
     assert "AEACN" not in adae.columns
-    study = {"arms": [{"label": "A"}], "populations": {"SAFETY": "SAFFL"}}
+    study = make_study(study={"design": "single_arm"}, arms=[{"label": "A"}], populations={"SAFETY": "SAFFL"})
+
     ard = ae_summaries(adae, adsl, study)
     wd = ard.filter((pl.col("analysis") == "AE_OVERVIEW") & (pl.col("paramcd") == "WDTEAE"))
     assert wd.height > 0 and wd["value"].is_null().all() and wd["method"][0].startswith("not collected")

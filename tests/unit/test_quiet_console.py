@@ -76,3 +76,25 @@ def test_last_line_of_a_failed_run_points_to_the_findings(tmp_path):
     line = final_error_line(tmp_path)
     assert line == (f"ERROR: file dm.csv, column SEX: missing | findings: "
                     f"{tmp_path / 'logs' / FATAL_FINDINGS}")
+
+
+def test_the_run_folder_wildcards_are_not_shown_but_the_previous_cut_is_named():
+    h, out = handler()
+    h.emit(record(event=LogEvent.JOB_INFO, jobid=1, rule_name="mmrm",
+                  wildcards={"study": "S", "cut": "2025-12-31", "paramcd": "MELD"}))
+    h.emit(record(event=LogEvent.JOB_INFO, jobid=2, rule_name="ingest",
+                  wildcards={"study": "S", "cut": "2025-12-31/previous"}))
+    for i in (1, 2):
+        h.emit(record(event=LogEvent.JOB_FINISHED, job_id=i))
+        h.emit(record(event=LogEvent.PROGRESS, done=i, total=2))
+    assert out.getvalue().splitlines() == ["[1/2] mmrm paramcd=MELD", "[2/2] ingest (previous cut)"]
+
+
+def test_last_line_takes_the_newest_error_of_the_cut_and_its_previous_cut(tmp_path):
+    cur, prev = tmp_path / "c", tmp_path / "c" / "previous"
+    for d in (cur, prev):
+        (d / "logs").mkdir(parents=True)
+    (cur / "logs" / "ard.log").write_text("no error\n")
+    (prev / "logs" / "mmrm_MELD.log").write_text("ERROR: the model did not converge\n")
+    assert final_error_line(cur, prev) == (f"ERROR: the model did not converge | log: "
+                                           f"{prev / 'logs' / 'mmrm_MELD.log'}")

@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from hepatrial.ard import ARDError, ard_rows, finalise
 from hepatrial.report import blinding
+from studies import make_study
 
-STUDY = {"study": {"id": "ZOO"}, "masked_dsmb": True,
-         "arms": [{"label": "ZEBRAFISH-ACTIVE", "arm": "ZEBRAFISH-ACTIVE", "colour": "#123456"},
-                  {"label": "QUOKKA-CONTROL", "arm": "QUOKKA-CONTROL", "colour": "#654321", "reference": True}]}
+RAW = {"study": {"id": "ZOO"}, "masked_dsmb": True,
+       "arms": [{"label": "ZEBRAFISH-ACTIVE", "arm": "ZEBRAFISH-ACTIVE", "colour": "#123456"},
+                {"label": "QUOKKA-CONTROL", "arm": "QUOKKA-CONTROL", "colour": "#654321", "reference": True}]}
+STUDY = make_study(**RAW)
 
 
 def _ard():
@@ -66,9 +68,9 @@ def test_gate_redacts_an_arm_label_in_free_text_and_reports_where():
     assert dq.filter(pl.col("stat") == "n")["value"].to_list() == [1.0]
 
 
-RCT = {"study": {"id": "UCMSC-DC-RCT"}, "masked_dsmb": True,
-       "arms": [{"label": "UC-MSC", "dose": "6x10^7 cells x 3"},
-                {"label": "Placebo", "reference": True, "dose": "saline with 1% albumin x 3"}]}
+RCT = make_study(study={"id": "UCMSC-DC-RCT"}, masked_dsmb=True,
+                 arms=[{"label": "UC-MSC", "dose": "6x10^7 cells x 3"},
+                       {"label": "Placebo", "reference": True, "dose": "saline with 1% albumin x 3"}])
 
 
 @pytest.mark.parametrize("text", ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells",
@@ -107,9 +109,9 @@ def test_masked_codes_are_stable_neutral_and_not_tied_to_config_order():
     codes = blinding.arm_codes(STUDY)
     assert [c["display"] for c in codes] == ["Arm A", "Arm B"]
     assert {c["colour"] for c in codes}.isdisjoint({"#123456", "#654321"})
-    swapped = dict(STUDY, arms=list(reversed(STUDY["arms"])))
+    swapped = make_study(**dict(RAW, arms=list(reversed(RAW["arms"]))))
     assert blinding.arm_codes(swapped) == codes  # config order does not decide who is A
-    unmasked = blinding.arm_codes(dict(STUDY, masked_dsmb=False))
+    unmasked = blinding.arm_codes(make_study(**dict(RAW, masked_dsmb=False)))
     assert [(c["display"], c["colour"]) for c in unmasked] == [("ZEBRAFISH-ACTIVE", "#123456"),
                                                                ("QUOKKA-CONTROL", "#654321")]
 
@@ -184,15 +186,15 @@ def _comparative_ard(active_is_test: bool, e: float, half: float):
     return finalise(ard_rows(rows))
 
 
-def _twin(study):
-    return dict(study, arms=[dict(a, reference=not a.get("reference", False)) for a in study["arms"]])
+def _twin(raw):
+    return make_study(**dict(raw, arms=[dict(a, reference=not a.get("reference", False)) for a in raw["arms"]]))
 
 
 @settings(max_examples=40, deadline=None)
 @given(e=st.floats(0.05, 5.0), half=st.floats(0.01, 3.0))
 def test_masking_keeps_estimates_inside_their_ci_and_one_direction_in_every_analysis(e, half):
     coded = blinding.code_ard(_comparative_ard(True, e, half), STUDY)
-    twin = blinding.code_ard(_comparative_ard(False, e, half), _twin(STUDY))
+    twin = blinding.code_ard(_comparative_ard(False, e, half), _twin(RAW))
     # the twin study (the other arm as reference) gives the same masked report data
     assert coded.drop("value").equals(twin.drop("value"))
     assert coded["value"].to_list() == pytest.approx(twin["value"].to_list(), rel=1e-12)
@@ -223,4 +225,4 @@ def test_an_undeclared_comparison_statistic_is_refused_not_left_unturned():
             blinding.code_ard(rows, STUDY)
     else:
         with pytest.raises(ARDError, match="odds"):
-            blinding.code_ard(rows, _twin(STUDY))
+            blinding.code_ard(rows, _twin(RAW))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from pdftext import pdf_text
 
 from hepatrial.report import content, figures
 from hepatrial.report.document import Document, Figure, Para, Section, Table, generated_date, to_html, to_pdf
+from hepatrial.spec import Study
+from studies import make_study
 
 HASH = "0123456789abcdef" * 4
 
@@ -84,15 +87,16 @@ def test_tlf_tables_keep_their_groups_and_indentation_in_the_report():
     assert '<td style="padding-left:20px">Sepsis</td>' in h and '<tr class="grp"><td colspan="2">WEEK 4</td>' in h
 
 
-def _spec(by_arm: bool) -> dict:
+def _spec(by_arm: bool) -> Study:
+    """The Study a report sees: the presentation spec written by the inputs gate, read back."""
     from hepatrial.report.blinding import presentation_spec
 
-    study = {"study": {"id": "S", "design": "parallel"}, "masked_dsmb": True,
-             "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
-             "visits": [{"label": "WEEK 24", "avisitn": 24}], "strata": [], "scores": {"meld_primary": "MELD"},
-             "endpoints": {"primary_visit": "WEEK 24", "tte": ["OS"], "mmrm_params": [{"paramcd": "MELD"}]},
-             "planned_infusions": 3, "ae": {"followup_days": 28}, "populations": {}}
-    return presentation_spec(study, by_arm)
+    study = make_study(study={"id": "S", "design": "parallel"}, masked_dsmb=True,
+                       visits=[{"label": "WEEK 24", "avisitn": 24, "target_day": 169, "window": [2, 400]}],
+                       strata=[], scores={"meld_primary": "MELD"},
+                       endpoints={"primary_visit": "WEEK 24", "tte": ["OS"], "mmrm_params": [{"paramcd": "MELD"}]},
+                       planned_infusions=3, ae={"followup_days": 28}, populations={})
+    return Study.from_presentation(json.loads(json.dumps(presentation_spec(study, by_arm))))
 
 
 def test_empty_analyses_say_not_available():
@@ -110,7 +114,7 @@ def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
     from hepatrial.ard import ard_rows, finalise
 
     spec = _spec(True)
-    a, b = spec["arms"][0]["label"], spec["arms"][1]["label"]
+    a, b = spec.arms[0].label, spec.arms[1].label
     rows = [{"analysis": "SUBGROUP", "paramcd": "MELD|SEX=F", "population": "ITT", "arm": a, "comparator": b,
              "avisit": "WEEK 24", "stat": s, "value": v, "method": "ANCOVA"}
             for s, v in (("estimate", -1.25), ("lower", -2.5), ("upper", 0.0), ("p", 0.05), ("n", 12.0))]

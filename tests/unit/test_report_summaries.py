@@ -6,14 +6,17 @@ import datetime as dt
 
 import polars as pl
 
+from hepatrial.analysis import baseline
 from hepatrial.report import summaries
+from studies import make_study
 
 D = dt.date
-STUDY = {"study": {"id": "S"}, "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
-         "populations": {"ITT": "ITTFL", "SAFETY": "SAFFL"}, "planned_infusions": 3, "baseline_columns": ["ETIOLOGY"], "strata": [],
-         "visits": [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
-                    {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
-                    {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]}]}
+STUDY = make_study(
+    populations={"ITT": "ITTFL", "SAFETY": "SAFFL"}, planned_infusions=3, baseline_columns=["ETIOLOGY"], strata=[],
+    visits=[{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
+            {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
+            {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]}],
+    endpoints={"primary_visit": "WEEK 8"})
 
 
 def _adsl():
@@ -43,8 +46,8 @@ def _get(ard, analysis, paramcd, arm, stat, avisit=""):
     return r["value"][0]
 
 
-def test_baseline_by_planned_arm_and_pooled():
-    ard = summaries.summarise_baseline(_adsl(), STUDY)
+def test_baseline_rows_the_reports_show_by_planned_arm_and_pooled():
+    ard = baseline.baseline_characteristics(_adsl(), STUDY)
     assert _get(ard, "BASELINE", "AGE", "ALL", "n") == 4 and _get(ard, "BASELINE", "AGE", "ALL", "mean") == 55.0
     assert _get(ard, "BASELINE", "AGE", "Active", "median") == 45.0
     assert _get(ard, "BASELINE", "BLMELD", "Active", "n") == 1
@@ -52,8 +55,8 @@ def test_baseline_by_planned_arm_and_pooled():
     assert _get(ard, "BASELINE", "SEX=M", "ALL", "pct") == 75.0
 
 
-def test_exposure_counts_infusions_and_never_doses():
-    ard = summaries.summarise_exposure(_adsl(), STUDY)
+def test_exposure_rows_the_reports_show_count_infusions_and_never_doses():
+    ard = baseline.exposure(_adsl(), STUDY)
     assert _get(ard, "EXPOSURE", "NINFUS", "ALL", "n") == 3  # safety population: S1, S2, S3
     assert _get(ard, "EXPOSURE", "NINFUS=3", "Active", "n") == 1
     assert _get(ard, "EXPOSURE", "NINFUS=0", "ALL", "n") == 0  # planned levels shown even when empty
@@ -102,17 +105,6 @@ def test_findings_summary_by_domain_severity_rule():
     assert set(ard["arm"].to_list()) == {"ALL"}
 
 
-def test_lab_shift_worst_post_baseline():
-    adlb = pl.DataFrame({"USUBJID": ["S1", "S1", "S1", "S3", "S3"], "PARAMCD": ["BILI"] * 5,
-                         "ADY": [1, 29, 57, 1, 29], "ANRIND": ["NORMAL", "LOW", "HIGH", "LOW", "LOW"],
-                         "BNRIND": ["NORMAL", "NORMAL", "NORMAL", "LOW", "LOW"]})
-    ard = summaries.summarise_lab_shifts(adlb, _adsl(), STUDY)
-    assert _get(ard, "LAB_SHIFT", "BILI|NORMAL|HIGH", "Active", "n") == 1
-    assert _get(ard, "LAB_SHIFT", "BILI|LOW|LOW", "Active", "n") == 1
-    assert _get(ard, "LAB_SHIFT", "BILI|LOW|LOW", "Active", "pct") == 50.0
-    assert _get(ard, "LAB_SHIFT", "BILI|NORMAL|LOW", "ALL", "n") == 0
-
-
 def test_death_listing_has_day_and_fatal_terms():
     adae = pl.DataFrame({"USUBJID": ["S2", "S2"], "AEDECOD": ["Sepsis", "Hepatic failure"], "FATALFL": ["Y", "Y"],
                          "AEOUT": ["FATAL", "FATAL"]})
@@ -135,17 +127,13 @@ def test_death_causes_count_each_fatal_term_and_deaths_without_one():
     assert _get(ard, "DEATH_CAUSE", "Sepsis", "Active", "n") == 0
 
 
-def test_report_ard_takes_an_analysis_from_the_ard_when_the_ard_has_it(tmp_path):
-    from hepatrial.ard import ard_rows, finalise
-    from hepatrial.report.run import report_ard
-
-    def write(name, rows):
-        finalise(ard_rows(rows)).write_parquet(tmp_path / name)
-        return tmp_path / name
-
-    row = {"analysis": "BASELINE", "paramcd": "AGE", "population": "ITT", "arm": "ALL", "stat": "n"}
-    ard = write("ard.parquet", [dict(row, value=10.0)])
-    part = write("part.parquet", [dict(row, analysis="DEATHS", paramcd="DEATH", value=1.0)])
-    fallback = write("fallback.parquet", [dict(row, value=99.0), dict(row, analysis="EXPOSURE", value=3.0)])
-    out = report_ard(ard, part, fallback)
-    assert sorted(out.select("analysis", "value").rows()) == [("BASELINE", 10.0), ("DEATHS", 1.0), ("EXPOSURE", 3.0)]
+def test_the_reports_own_part_holds_no_analysis_of_the_tables_step():
+    """BASELINE, EXPOSURE and LAB_SHIFT come from the ARD (hepatrial.analysis.baseline) only: the
+    reports' step makes no second set of them."""
+    adae = pl.DataFrame({"USUBJID": ["S2"], "AEDECOD": ["Sepsis"], "FATALFL": ["Y"], "AEOUT": ["FATAL"]})
+    adlb = pl.DataFrame({"USUBJID": ["S1"], "ADY": [29]})
+    sv = pl.DataFrame({"USUBJID": ["S1"], "SVSTDTC": ["2024-02-07"]})
+    findings = pl.DataFrame({"domain": ["LB"], "severity": ["WARNING"], "rule": ["R1"], "USUBJID": ["S1"]})
+    part = summaries.build_summaries(_adsl(), adae, adlb, sv, findings, STUDY, D(2024, 3, 31))
+    assert set(part["analysis"].unique().to_list()) == {"DEATHS", "DEATH_CAUSE", "ENROLMENT", "DQ_VISITS",
+                                                        "DQ_FINDINGS"}

@@ -39,14 +39,14 @@ def unos(**cols):
 # ------------------------------------------------------------------------------------------
 # rounding rule
 # ------------------------------------------------------------------------------------------
-def test_round_half_up_rounds_ties_up_not_to_even():
+def test_round_half_up_rounds_ties_away_from_zero_not_to_even():
     # half-even would give 1.8, 0.2, 0.12, 2, 0; half-up (SAS ROUND, by hand) gives:
     got = ev({"x": [1.85, 0.25, 1.84]}, scores.round_half_up("x", 1))
     assert got == [1.9, 0.3, 1.8]  # 1.84 is not a tie
     assert ev({"x": [0.125]}, scores.round_half_up("x", 2)) == [0.13]
     assert ev({"x": [2.5, 0.5, 1.49]}, scores.round_half_up("x", 0)) == [3.0, 1.0, 1.0]
-    # negative ties go up too (documented; no rounded score can be negative)
-    assert ev({"x": [-2.5, -2.6]}, scores.round_half_up("x", 0)) == [-2.0, -3.0]
+    # negative ties go away from zero, as SAS ROUND (hepatrial.rounding; MELDKAM can be negative)
+    assert ev({"x": [-2.5, -2.6]}, scores.round_half_up("x", 0)) == [-3.0, -3.0]
 
 
 def test_round_half_up_is_robust_to_binary_representation():

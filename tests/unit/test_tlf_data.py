@@ -15,7 +15,7 @@ from hepatrial.analysis.responder import responder_ard
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.analysis.survival import survival_ard
 from hepatrial.ard import ard_rows, finalise
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.report.summaries import summarise_death_causes, summarise_deaths
 
 STUDY_YAML = """
@@ -206,7 +206,7 @@ def build_ard(st: dict) -> pl.DataFrame:
              responder_ard({"adeff": eff, "adlb": lb}, sl, st)]
     for p in ("TFS", "DECOMP"):
         parts.append(survival_ard(adtte(), st, p)[0])
-    if st["study"]["design"] == "parallel":
+    if st.design.compares_arms:
         parts.append(mmrm_rows())
         parts.append(lmm_rows())
     return finalise(pl.concat(parts, how="vertical"))

@@ -8,6 +8,7 @@ import pandas as pd
 import polars as pl
 import pytest
 
+from hepatrial.analysis.survival import cif_steps
 from hepatrial.tlf import figures as G
 from hepatrial.tlf.tables import ARD
 from test_tlf_data import CUT, adeff, adtte, build_ard, km_step, study
@@ -37,8 +38,8 @@ def plot_of(kind: str, ard: ARD):
     if kind == "km":
         return G.fig_km(km_step(ard.study).rename({"arm": "group"}), ard, "TFS")
     if kind == "cif":
-        tab, labels = G.cif_steps(adtte(), "DECOMP", ard.study)
-        return G.fig_cif(tab, ard, "DECOMP", labels)
+        tab = cif_steps(adtte(), ard.study, "DECOMP").rename({"arm": "group"}).filter(pl.col("group") != "ALL")
+        return G.fig_cif(tab, ard, "DECOMP", G.cif_cause_labels("DECOMP", tab["cause"].unique().to_list()))
     if kind == "forest":
         return G.fig_forest(ard)
     return G.fig_ctp_shift(ard)
@@ -134,7 +135,7 @@ def test_every_caption_names_study_cut_and_population_and_no_internal_code(kind,
     cap = plot.labels.caption or ""
     if "No " in (plot.data["t"][0] if "t" in plot.data else ""):
         return  # an empty figure says why instead
-    assert f"Study {ard.study['study']['id']}" in cap and f"data cut {CUT}" in cap
+    assert f"Study {ard.study.id}" in cap and f"data cut {CUT}" in cap
     assert "population" in cap
     for code in ("ARD", "CRCODE", "SUBGROUP", "DESC", "MMRM_", "CNSR"):
         assert code not in cap and code not in (plot.labels.title or "")

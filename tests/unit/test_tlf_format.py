@@ -12,8 +12,8 @@ from hepatrial.tlf import format as F
     (0.125, 2, "0.13"), (1.005, 2, "1.01"), (2.675, 2, "2.68"),  # the decimal value, not the binary one
     (-0.04, 1, "0.0"), (-0.05, 1, "-0.1"), (12.0, 1, "12.0"), (1234.5678, 3, "1234.568"),
 ])
-def test_round_half_up(x, d, want):
-    assert F.round_half_up(x, d) == want
+def test_fmt_rounded(x, d, want):
+    assert F.fmt_rounded(x, d) == want
 
 
 @pytest.mark.parametrize("p, want", [

@@ -83,10 +83,7 @@ def test_numbering_defaults_prefixes_and_study_overrides(ard):
         "desc_MELD": "14.2.2.1",
         "unknown": "",
     }
-    st = {
-        **ard.study,
-        "tlf": {"numbering": {"tables": {"disposition": "14.1.9", "mmrm_MELD": "14.2.0"}}},
-    }
+    st = ard.study.replace(tlf={"numbering": {"tables": {"disposition": "14.1.9", "mmrm_MELD": "14.2.0"}}})
     got = assign_numbers(names, st, "tables")
     assert (
         got["disposition"] == "14.1.9"

@@ -49,8 +49,8 @@ def formatted_values(ard: ARD, analyses: list[str]) -> set[str]:
     for v in ard.df.filter(pl.col("analysis").is_in(analyses))["value"].to_list():
         if v is None or math.isnan(v):
             continue
-        out |= {F.round_half_up(v, d) for d in range(5)}
-        out.add(F.round_half_up(100 * v, 1))  # survival and cumulative incidence shown as %
+        out |= {F.fmt_rounded(v, d) for d in range(5)}
+        out.add(F.fmt_rounded(100 * v, 1))  # survival and cumulative incidence shown as %
     return out
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+import dag
 import polars as pl
 import pytest
-
 import tinycut
+from hepatrial.analysis.survival import cif_steps
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def project(tmp_path_factory):
     # ADaM and ARD files below, so that nothing upstream looks out of date
     cut = tinycut.write_cut(tmp / "cut" / "2024-06-30")
     res = tmp / "res" / "LIT" / "2024-06-30"
-    for sub in ("adam", "ard/km"):
+    for sub in ("adam", "ard/km", "ard/cif"):
         (res / sub).mkdir(parents=True)
     for name, df in (("adsl", adsl()), ("adeff", adeff()), ("adlb", adlb()), ("adae", adae()), ("adtte", adtte())):
         df.write_parquet(res / "adam" / f"{name}.parquet")
@@ -42,9 +42,10 @@ def project(tmp_path_factory):
     write_parts(ard, st, res / "ard" / "parts")
     for p in ("TFS", "DECOMP"):
         km_step(st, p).write_parquet(res / "ard" / "km" / f"{p}.parquet")
+        cif_steps(adtte(), st, p).write_parquet(res / "ard" / "cif" / f"{p}.parquet")
     # The project's Snakefile, with a target rule for the tables and figures alone.
     snakefile = tmp / "Snakefile"
-    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        tlf_outputs(),\n')
+    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        run_outputs(tlf_outputs()),\n')
     return {"tmp": tmp, "res": res, "snakefile": snakefile, "study": tmp / "study_parallel.yaml", "cut": cut}
 
 
@@ -68,11 +69,9 @@ def write_parts(ard, st, folder) -> None:
 
 
 def snakemake(project, *args) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(project["snakefile"]), "--cores", "2", "--nolock",
-           "--config", f"study={project['study']}", f"cut={project['cut']}",
-           f"results_dir={project['tmp'] / 'res'}", f"reports_dir={project['tmp'] / 'rep'}",
-           "--allowed-rules", *TLF_RULES, "all_tlf", *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return dag.snakemake("-s", project["snakefile"], "--config", f"study={project['study']}", f"cut={project['cut']}",
+                         f"results_dir={project['tmp'] / 'res'}", f"reports_dir={project['tmp'] / 'rep'}",
+                         "--allowed-rules", *TLF_RULES, "all_tlf", *args, timeout=600)
 
 
 @pytest.mark.workflow

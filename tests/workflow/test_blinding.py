@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import base64
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import dag
 import polars as pl
-import pytest
-
-from pdftext import pdf_info, pdf_text
-import yaml
-
 import tinycut
+import yaml
+from dag import snakemake
 from hepatrial.report.blinding import is_arm_column
 from hepatrial.tlf.format import fmt_num
+from pdftext import pdf_info, pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVE, CONTROL = "ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL"
@@ -45,14 +43,8 @@ GSD_WORDS = ["Z =", "boundar", "efficacy bound", "futility", "conditional power"
 GSD_OPEN_STATS = {"info_frac", "events", "n_observed"}
 
 
-SNAKEFILE = ["--snakefile", str(ROOT / "Snakefile")]
-
-
 def run(tmp_path, study, cut, targets, *extra):
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *SNAKEFILE, *extra,
-           "--config", f"study={study}", f"cut={cut}", f"results_dir={tmp_path / 'results'}",
-           f"reports_dir={tmp_path / 'reports'}", "--", *map(str, targets)]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    return snakemake("--snakefile", dag.SNAKEFILE, *extra, *dag.config_args(study, cut, tmp_path), "--", *targets)
 
 
 def declared_inputs(plan: str, rule: str) -> list[str]:

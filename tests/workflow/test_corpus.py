@@ -8,13 +8,12 @@ there, the accounting balances and no source row is unaccounted for.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+import corpus
 import polars as pl
 import pytest
-
-import corpus
+from dag import snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,10 +32,8 @@ def run_dag(cut: Path | str, study: Path, res: Path, full: bool, more: tuple[str
     rep_dir = res.parent / "reports" / "UCMSC-DC-RCT" / corpus.CUT_NAME
     targets = [out_dir / "validation" / name]
     targets += [(out_dir if t.startswith("res:") else rep_dir) / t[4:] for t in more]
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--config", f"study={study}", f"cut={cut}",
-         f"results_dir={res}", f"reports_dir={res.parent / 'reports'}", "--", *map(str, targets)],
-        cwd=ROOT, capture_output=True, text=True)
+    return snakemake("--config", f"study={study}", f"cut={cut}", f"results_dir={res}",
+                     f"reports_dir={res.parent / 'reports'}", "--", *targets)
 
 
 def test_corpus_has_at_least_50_cases_of_each_kind():

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+import dag
 import polars as pl
 import pytest
-
 import tinycut
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def snakemake(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *args],
-                          cwd=cwd, capture_output=True, text=True)
+from dag import snakemake
 
 
 def config_args(tmp_path: Path, cut: Path, study: Path) -> list[str]:
-    return ["--config", f"study={study}", f"cut={cut}", f"results_dir={tmp_path / 'results'}",
-            f"reports_dir={tmp_path / 'reports'}"]
+    return dag.config_args(study, cut, tmp_path)
 
 
 @pytest.fixture

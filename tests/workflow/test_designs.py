@@ -7,13 +7,12 @@ Slow: one DAG run per design (and one for the ACLF design with an added SMT arm)
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 import yaml
+from dag import snakemake
 from hepatrial.config import load_study
 from hepatrial.simulate import simulate_trial, write_cut
 
@@ -29,11 +28,6 @@ COMPARISONS = ("MMRM_DIFF", "LMM_DIFF", "LOGRANK", "LOGRANK_UNSTRAT", "COX", "CO
 MAX_CUT_BYTES = 2_000_000
 
 pytestmark = pytest.mark.workflow
-
-
-def snakemake(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *args],
-                          cwd=ROOT, capture_output=True, text=True)
 
 
 def run_dag(study: str | Path, cut: str | Path, out: Path, *targets: str) -> Path:

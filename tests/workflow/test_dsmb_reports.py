@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+import dag
 import polars as pl
 import pytest
+from dag import snakemake
 from pypdf import PdfReader
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +51,8 @@ def run(tmp_path_factory):
         .otherwise(pl.col("AEDECOD")).alias("AEDECOD"))
     ae.write_csv(cut / "ae.csv")
     res, rep = tmp / "results" / "UCMSC-DC-RCT" / "2025-06-30", tmp / "reports" / "UCMSC-DC-RCT" / "2025-06-30"
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", "--snakefile",
-                          str(ROOT / "Snakefile"), "--config", f"study={STUDY}", f"cut={cut}",
-                          f"results_dir={tmp / 'results'}", f"reports_dir={tmp / 'reports'}", "--",
-                          str(rep / "dsmb_open.pdf"), str(rep / "dsmb_closed.pdf"),
-                          *(str(res / p) for p in ESTIMAND_OUTPUTS)],
-                         cwd=ROOT, capture_output=True, text=True)
+    out = snakemake("--snakefile", dag.SNAKEFILE, *dag.config_args(STUDY, cut, tmp), "--",
+                    rep / "dsmb_open.pdf", rep / "dsmb_closed.pdf", *(res / p for p in ESTIMAND_OUTPUTS))
     assert out.returncode == 0, out.stderr[-4000:]
     return res, rep
 
@@ -211,12 +207,8 @@ def test_estimands_rerun_is_byte_identical(run):
     part = res / "ard" / "parts" / "estimands.parquet"
     first = part.read_bytes()
     root = res.parents[2]  # the fixture's folder: the cut, results/ and reports/
-    out = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--nolock",
-                          "--snakefile", str(ROOT / "Snakefile"), "--forcerun", "estimands",
-                          "--config", f"study={STUDY}", f"cut={root / '2025-06-30'}",
-                          f"results_dir={root / 'results'}", f"reports_dir={root / 'reports'}",
-                          "--", str(part)],
-                         check=False, cwd=ROOT, capture_output=True, text=True)
+    out = snakemake("--snakefile", dag.SNAKEFILE, "--forcerun", "estimands",
+                    *dag.config_args(STUDY, root / "2025-06-30", root), "--", part)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "estimands" in out.stdout + out.stderr
     assert part.read_bytes() == first

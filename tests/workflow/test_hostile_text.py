@@ -8,17 +8,15 @@ pure functions each renderer calls."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
+import dag
 import polars as pl
 import pytest
 import tinycut
+from dag import snakemake
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
-
-ROOT = Path(__file__).resolve().parents[2]
 
 HOSTILE = st.sampled_from(
     [
@@ -76,25 +74,8 @@ def test_any_text_stops_with_one_error_or_completes(tmp_path_factory, ae_terms, 
     tmp = tmp_path_factory.mktemp("hostile")
     cut = _cut(tmp / "2024-06-30", ae_terms, sites)
     study = tinycut.write_study(tmp / "study.yaml")
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "snakemake",
-            "--cores",
-            "2",
-            "--nolock",
-            "--config",
-            f"study={study}",
-            f"cut={cut}",
-            f"results_dir={tmp / 'results'}",
-            f"reports_dir={tmp / 'reports'}",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,  # a non-zero exit is one of the two allowed outcomes
-    )
+    # a non-zero exit is one of the two allowed outcomes
+    out = snakemake(*dag.config_args(study, cut, tmp))
     assert "Traceback" not in out.stderr, out.stderr[-4000:]
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
     if out.returncode != 0:

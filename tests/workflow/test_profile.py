@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-import yaml
-
+import dag
 import tinycut
+import yaml
+from dag import snakemake
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "config/profiles/slurm"
@@ -36,10 +35,7 @@ def rule_names() -> set[str]:
 def dry_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
     cut = tinycut.write_cut(tmp_path / "2024-06-30")
     study = tinycut.write_study(tmp_path / "study.yaml")
-    cmd = [sys.executable, "-m", "snakemake", "--profile", str(PROFILE), *extra, "--cores", "2", "--nolock",
-           "-n", "--config", f"study={study}", f"cut={cut}", f"results_dir={tmp_path / 'results'}",
-           f"reports_dir={tmp_path / 'reports'}"]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    return snakemake("--profile", PROFILE, *extra, "-n", *dag.config_args(study, cut, tmp_path))
 
 
 def job_resources(stdout: str) -> dict[str, list[dict[str, str]]]:

@@ -6,17 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+import dag
 import tinycut
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-SNAKEFILE = ["--snakefile", str(ROOT / "Snakefile")]
 
 
 def cuts(tmp_path: Path) -> tuple[Path, Path]:
@@ -38,11 +32,8 @@ def start(tmp_path: Path, out: Path, cut: Path, study: Path) -> subprocess.Popen
     res, rep = out / "results" / "TINY" / "2024-06-30", out / "reports" / "TINY" / "2024-06-30"
     targets = [rep / "dsmb_open.html", rep / "dsmb_open.pdf", rep / "dsmb_closed.html", rep / "dsmb_closed.pdf",
                res / "manifest.json"]
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--nolock", *SNAKEFILE, "--config",
-           f"study={study}", f"cut={cut}", f"results_dir={out / 'results'}", f"reports_dir={out / 'reports'}", "--",
-           *map(str, targets)]
-    env = dict(os.environ, SOURCE_DATE_EPOCH="1751241600")  # 2025-06-30
-    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return dag.start("--snakefile", dag.SNAKEFILE, *dag.config_args(study, cut, out), "--", *targets,
+                     env={"SOURCE_DATE_EPOCH": "1751241600"})  # 2025-06-30
 
 
 def hashes(folder: Path) -> dict[str, str]:
@@ -63,7 +54,7 @@ def test_two_runs_are_byte_identical_and_report_cut_to_cut(tmp_path):
     assert differ == [], differ
     for must in ("results/TINY/2024-06-30/ard/ard.parquet", "results/TINY/2024-06-30/manifest.json",
                  "reports/TINY/2024-06-30/dsmb_open.pdf", "reports/TINY/2024-06-30/dsmb_closed.pdf",
-                 "results/TINY/2024-06-30/previous/ard.parquet"):
+                 "results/TINY/2024-06-30/previous/ard/ard.parquet"):
         assert must in one
 
     res, rep = tmp_path / "one" / "results" / "TINY" / "2024-06-30", tmp_path / "one" / "reports" / "TINY" / "2024-06-30"

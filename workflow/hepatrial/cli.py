@@ -71,18 +71,18 @@ def _undrawable_glyph(msg: str) -> str | None:
 ONERROR_ENV = "HEPATRIAL_ONERROR"  # set by the Snakefile: a step's ERROR line goes to its log only
 
 
-def final_error_line(results: str | Path) -> str:
+def final_error_line(results: str | Path, *more: str | Path) -> str:
     """The last line of a failed run (the workflow's ``onerror``): the newest ``ERROR:`` line of
-    the step logs, with the path of the findings when ingest stopped on a fatal finding, or of the
-    failed step's log."""
-    logs = sorted(Path(results, "logs").glob("*.log"), key=lambda p: p.stat().st_mtime,
-                  reverse=True) if Path(results, "logs").is_dir() else []
+    the step logs of the results folders (the cut's, then e.g. its previous cut's), with the path of
+    the findings when ingest stopped on a fatal finding, or of the failed step's log."""
+    logs = sorted((log for r in (results, *more) if Path(r, "logs").is_dir() for log in Path(r, "logs").glob("*.log")),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
     for log in logs:
         err = next((ln for ln in log.read_text(errors="replace").splitlines()
                     if ln.startswith("ERROR:")), None)
         if err is None:
             continue
-        fatal = Path(results, "logs", "findings.csv")  # ingest's findings when it stopped
+        fatal = log.parent / "findings.csv"  # ingest's findings when it stopped
         if log.name == "ingest.log" and fatal.is_file():
             return f"{err} | findings: {fatal}"
         return f"{err} | log: {log}"

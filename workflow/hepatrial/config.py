@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import itertools
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ import jsonschema
 import yaml
 
 from hepatrial.errors import ConfigError
+from hepatrial.spec.design import design
+from hepatrial.spec.params import tte_paramcds
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 
@@ -31,8 +34,14 @@ def _load_yaml(path: Path) -> Any:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
 
 
-def load_schema(name: str) -> dict:
+@functools.cache
+def _parsed_schema(name: str) -> dict:
     return _load_yaml(SCHEMA_DIR / f"{name}.schema.yaml")
+
+
+def load_schema(name: str) -> dict:
+    """The schema ``name``, parsed once per process (a copy: the caller may change it)."""
+    return copy.deepcopy(_parsed_schema(name))
 
 
 def _extend_with_default(validator_class):
@@ -70,7 +79,8 @@ def check_study(cfg: dict, source: str) -> None:
     if len(set(labels)) != len(labels):
         raise ConfigError(f"{source}: arms: duplicate arm label")
     refs = [a["label"] for a in cfg["arms"] if a.get("reference")]
-    if cfg["study"]["design"] == "parallel":
+    dsg = design(cfg["study"]["design"])
+    if dsg.needs_reference:
         if len(cfg["arms"]) < 2:
             raise ConfigError(f"{source}: arms: a parallel design needs at least two arms")
         if len(refs) != 1:
@@ -98,8 +108,15 @@ def check_study(cfg: dict, source: str) -> None:
     if sum(bool(v.get("baseline")) for v in cfg["visits"]) > 1:
         raise ConfigError(f"{source}: visits: more than one visit has baseline: true")
     pv = cfg["endpoints"]["primary_visit"]
-    if pv not in vlabels and cfg["study"]["design"] == "parallel":
+    if pv not in vlabels and dsg.compares_arms:
         raise ConfigError(f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}")
+    known = tte_paramcds()
+    for p in cfg["endpoints"]["tte"]:
+        if p not in known:
+            raise ConfigError(f"{source}: endpoints/tte: {p!r} is not a time-to-event parameter of "
+                              f"the parameter table (hepatrial.spec.params): {known}")
+    if len(set(cfg["endpoints"]["tte"])) != len(cfg["endpoints"]["tte"]):
+        raise ConfigError(f"{source}: endpoints/tte: a parameter is listed twice")
     if cfg.get("interim") is not None:
         check_interim(cfg, source)
     if cfg.get("estimands"):
@@ -123,7 +140,7 @@ def check_interim(cfg: dict, source: str) -> None:
         raise ConfigError(f"{where}/info_fractions: must increase and end at 1 (got {fr})")
     if im.get("looks") is not None and im["looks"] != len(fr):
         raise ConfigError(f"{where}/looks: {im['looks']} looks but {len(fr)} info_fractions")
-    if cfg["study"]["design"] != "parallel":
+    if not design(cfg["study"]["design"]).has("INTERIM"):
         raise ConfigError(f"{where}: group-sequential monitoring needs a parallel design (a "
                           f"comparison with the reference arm)")
     if im["sides"] == 2 and im["futility_spending"] is not None:
@@ -179,7 +196,7 @@ def check_interim(cfg: dict, source: str) -> None:
 
 def check_estimands(cfg: dict, source: str) -> None:
     """The ``estimands`` list (docs/estimands.md) beyond the schema."""
-    if cfg["study"]["design"] != "parallel":
+    if not design(cfg["study"]["design"]).has("ESTIMANDS"):
         raise ConfigError(f"{source}: estimands: need a parallel design (a reference arm)")
     vlabels = [v["label"] for v in cfg["visits"] if not v.get("baseline")]
     seen, primary, defs = set(), {}, {}
@@ -253,17 +270,13 @@ def load_study(path: str | Path) -> dict:
     return cfg
 
 
-def reference_arm(cfg: dict) -> str | None:
-    for a in cfg["arms"]:
-        if a.get("reference"):
-            return a["label"]
-    return None
+def cut_date(study, cut_dir: str | Path) -> dt.date:
+    """The data cut date: ``cut_date`` of the study (:class:`hepatrial.spec.Study`), else the cut
+    folder's name."""
+    given = study.cut_date
+    if given:
+        return dt.date.fromisoformat(given)
 
-
-def cut_date(cfg: dict, cut_dir: str | Path) -> dt.date:
-    """The data cut date: ``cut_date`` in the config, else the cut folder's name."""
-    if cfg.get("cut_date"):
-        return dt.date.fromisoformat(cfg["cut_date"])
     name = Path(cut_dir).name
     try:
         return dt.date.fromisoformat(name)

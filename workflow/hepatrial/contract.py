@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import polars as pl
+
 # A time may carry a UTC offset (ISO 8601: Z, +hh:mm, +hhmm, +hh): kept as written; the pipeline
 # uses the date as written (the local date of the record), never a date converted to UTC.
 ISO_FULL = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$"
 ISO_OFFSET = r"T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 ISO_PARTIAL = r"^\d{4}(-\d{2})?$"
+
+# Layout of the records set aside (validation/exclusions.csv: ingest and ADaM append to one table).
+EXCL_SCHEMA = {"domain": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "USUBJID": pl.Utf8, "reason": pl.Utf8}
 
 # Tokens read as missing in character columns (besides the empty cell the contract defines).
 MISSING_TOKENS = ("NA", "N/A", ".", "NAN", "NULL")

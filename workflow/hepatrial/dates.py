@@ -5,6 +5,14 @@ from __future__ import annotations
 import polars as pl
 
 
+def compute_ady(adt: str | pl.Expr = "ADT", origin: str | pl.Expr = "ORIGDT") -> pl.Expr:
+    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0), as SDTM
+    --DY. Column names or date expressions."""
+    a, o = (pl.col(x) if isinstance(x, str) else x for x in (adt, origin))
+    diff = (a - o).dt.total_days()
+    return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
+
+
 def dtc_date(col: str | pl.Expr) -> pl.Expr:
     """The date of a complete DTC (``YYYY-MM-DD[Thh:mm[:ss]]``); null for partial or missing."""
     c = pl.col(col) if isinstance(col, str) else col

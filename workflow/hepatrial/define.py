@@ -25,6 +25,7 @@ import polars as pl
 import hepatrial
 from hepatrial import stamp
 from hepatrial.adam.io import LABELS
+from hepatrial.spec import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
@@ -182,11 +183,11 @@ def value_level(name: str, df: pl.DataFrame) -> list[dict]:
     return out
 
 
-def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
+def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
                created: str = "2000-01-01T00:00:00") -> str:
     """The define.xml text of ``datasets`` (name -> frame; the XPT is ``<name>.xpt``). ``created``
     is the CreationDateTime (the data cut by default, so that reruns are byte-identical)."""
-    sid = study["study"]["id"]
+    sid = study.id
     groups, items, codelists, methods = [], [], [], []
     valuelists, whereclauses, units = [], [], {}
     for name, df in datasets.items():
@@ -244,7 +245,7 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: dict, cut: str,
             + "".join(refs)
             + f'<def:Class Name="{cls}"/><def:leaf ID="LF.{up}" xlink:href="{name}.xpt">'
               f"<def:title>{name}.xpt</def:title></def:leaf></ItemGroupDef>")
-    title = study["study"].get("title") or sid
+    title = study.title or sid
     description = f"ADaM datasets of {sid} at the data cut {cut}"
     comment = ""
     if stamp.active():  # a blinded run: the datasets hold the dummy arms
@@ -396,14 +397,14 @@ def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = 
         if fits:
             entry["model_fit"] = fits
         out.append(entry)
-    return {"study": ard.study["study"]["id"], "data_cut": ard.cut,
+    return {"study": ard.study.id, "data_cut": ard.cut,
             "ard_key": list(ARD_KEY), "tables": out}
 
 
 def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, define_out, arm_out,
                  tables: list[str], numbers: Mapping[str, str] | None = None) -> None:
     """The rule's entry point: define.xml of the ADaM datasets and arm.json of ``tables``."""
-    from hepatrial.config import load_study
+    from hepatrial.spec import load as load_study
     from hepatrial.tlf.tables import ARD
 
     study = load_study(study_path)

@@ -16,12 +16,12 @@ Conventions (all functions)
   with dialysis and missing creatinine). This keeps the availability of a score independent of
   its value. ``NaN`` is treated as null. A laboratory value <= 0 is not a measurement (and has no
   logarithm): it gives a null score, it is never set to 1.0 by the lower bounds.
-* **Rounding** is *half up* (:func:`round_half_up`; for the positive values these scores take
-  the same as SAS ``ROUND(x, unit)``) as a person rounds by hand, made robust to binary floating
-  point by adding ``ROUND_EPSILON`` (1e-9) to the value scaled to the rounding unit: a bracket
-  that a human computes as exactly 1.85 but that float64 holds as 1.8499999999999999 is rounded
-  to 1.9. R's ``round()`` rounds half to even on the binary value
-  and can differ at exact ties (use e.g. ``janitor::round_half_up`` when checking in R).
+* **Rounding** is the pipeline's one rule, :func:`hepatrial.rounding.round_half_up`: ties away
+  from zero as SAS ``ROUND(x, unit)`` and by hand, made robust to binary floating point by adding
+  ``ROUND_EPSILON`` (1e-9) to the magnitude scaled to the rounding unit: a bracket that a human
+  computes as exactly 1.85 but that float64 holds as 1.8499999999999999 is rounded to 1.9. R's
+  ``round()`` rounds half to even on the binary value and can differ at exact ties (use e.g.
+  ``janitor::round_half_up`` when checking in R).
 * **Cut-offs** (CTP) are compared on the converted value rounded to ``COMPARE_DECIMALS`` (10)
   decimals, so that 51.3 umol/L / 17.1 = 2.9999999999999996 and 3.0 mg/dL converted upstream to
   51.300000000000004 umol/L both count as exactly 3.0 mg/dL.
@@ -38,6 +38,7 @@ from typing import Literal
 import polars as pl
 
 from hepatrial.errors import ConfigError, DataContractError
+from hepatrial.rounding import ROUND_EPSILON, round_half_up
 
 __all__ = [
     "ALB_GL_PER_GDL",
@@ -83,8 +84,6 @@ BILI_UMOL_PER_MGDL = 17.1
 CREAT_UMOL_PER_MGDL = 88.4
 #: g/L per g/dL of albumin.
 ALB_GL_PER_GDL = 10.0
-#: Added to the magnitude (in rounding units) before flooring; see the module docstring.
-ROUND_EPSILON = 1e-9
 #: Converted values are rounded to this many decimals before a CTP cut-off is compared.
 COMPARE_DECIMALS = 10
 
@@ -134,50 +133,6 @@ def _all_present(value: pl.Expr, inputs: Sequence[pl.Expr]) -> pl.Expr:
 
 def _cmp(x: pl.Expr) -> pl.Expr:
     return x.round(COMPARE_DECIMALS)
-
-
-def round_half_away_from_zero(x: IntoScoreExpr) -> pl.Expr:
-    """To an integer, ties away from zero as SAS ``ROUND(x, 1)``: 2.5 -> 3, -2.5 -> -3, -0.4 -> 0
-    (never -0). For scores that can be negative (MELDKAM "taken as an integer")."""
-    e = _num(x)
-    return e.sign() * (e.abs() + 0.5 + ROUND_EPSILON).floor() + 0.0
-
-
-def round_half_up(x: IntoScoreExpr, decimals: int = 0) -> pl.Expr:
-    """Round half up, robust to binary representation.
-
-    ``floor(x * 10**d + 0.5 + 1e-9) / 10**d``: ties go up, as in SAS ``ROUND(x, 10**-d)`` and in
-    hand calculation, for the positive values every rounded score here takes (MELD, MELD-Na
-    and MELD 3.0 are >= 6 before rounding, by their bounds): 1.85 -> 1.9, 0.25 -> 0.3,
-    2.5 -> 3 (half to even, the default of R ``round()``, polars and SAS ``ROUNDE``, gives
-    1.8, 0.2, 2). For a negative tie
-    the result is the upper neighbour (-2.5 -> -2; SAS ``ROUND`` gives -3); no score uses that.
-    The 1e-9 (``ROUND_EPSILON``, in units of the last kept decimal) absorbs float64 error such as
-    1.8499999999999999 for a hand-computed 1.85; a true value within 1e-9 units below a tie is
-    rounded up as well, which no clinical input can distinguish.
-
-    ``x`` is referenced once, so composing scores does not multiply the expression tree. NaN
-    stays NaN.
-
-    Parameters
-    ----------
-    x : str, polars.Expr or number
-        Value to round.
-    decimals : int, default 0
-        Decimal places to keep.
-
-    Returns
-    -------
-    polars.Expr
-        Float64; null where ``x`` is null.
-    """
-    scale = 10.0**decimals
-    units = (_expr(x).cast(pl.Float64) * scale + 0.5 + ROUND_EPSILON).floor()
-    if decimals <= 0:
-        return units / scale if decimals else units
-    # units / 10**d is a near-exact multiple of 10**-d; the final round() only returns the
-    # float64 nearest to that decimal (polars may divide as a multiplication by 0.1).
-    return (units / scale).round(decimals)
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,7 +402,7 @@ def compute_meld_kamath(
     e = _binary(etiology_flag)
     value = kb * b.log() + ki * i.log() + kc * c.log() + ke * e
     if integer == "round":
-        value = round_half_away_from_zero(value)
+        value = round_half_up(value)
     elif integer == "truncate":
         value = value.sign() * (value.abs() + ROUND_EPSILON).floor() + 0.0
     return _all_present(value, [b, i, c, e])

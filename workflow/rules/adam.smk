@@ -7,7 +7,7 @@ rule adsl_core:
     output:
         f"{RES}/adam/adsl_core.parquet",
     params:
-        cut_date=str(CUT_DATE),
+        cut_date=run_cut_date,
     log:
         f"{RES}/logs/adsl_core.log",
     script:

@@ -101,7 +101,7 @@ rule estimands:
     output:
         f"{RES}/ard/parts/estimands.parquet",
     params:
-        cut_date=str(CUT_DATE),
+        cut_date=run_cut_date,
     log:
         f"{RES}/logs/estimands.log",
     script:

@@ -1,12 +1,22 @@
-# Shared helpers: the study config, the cut, and the paths every rule uses.
+# Shared helpers: the study config, the cuts, and the paths every rule uses.
+#
+# All the rules write under results/{study}/{cut}/ (and reports/{study}/{cut}/): wildcards, so that one
+# DAG holds the run's cut and, when a previous cut is configured, the previous cut analysed for the
+# cut-to-cut comparison, as the ordinary run "<cut>/previous" (its own folder inside the cut's, never
+# the previous cut's own results). Which data folder a run reads comes from the config (CUTS).
 import os
+import re
 import sys
 from pathlib import Path
 
-from hepatrial.config import cut_date, load_study
+from hepatrial import spec
+from hepatrial.config import cut_date
+from hepatrial.spec import outputs as catalogue
+from hepatrial.spec.params import tte_paramcds
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
+from hepatrial.report.run import previous_cut_date
 from hepatrial.stamp import ENV as DUMMY_ENV
 
 try:
@@ -15,24 +25,38 @@ try:
     for _key in ("study", "results_dir", "reports_dir"):
         check_path(config[_key], f"config {_key}")
     CUT_DIR, CUT_DOMAIN_FILES, CUT_OTHER_FILES = cut_listing(config["cut"])
-    STUDY = load_study(config["study"])
-    if config.get("previous_cut"):  # the run's previous cut overrides the study config's
-        STUDY["previous_cut"] = config["previous_cut"]
+    # the run's previous cut overrides the study config's
+    STUDY = spec.load(config["study"], previous_cut=config.get("previous_cut") or None)
+    PREVIOUS_CUT = STUDY.previous_cut or None
     CUT_DATE = cut_date(STUDY, CUT_DIR)
-    STUDY_ID = STUDY["study"]["id"]
+    STUDY_ID = STUDY.id
     CUT = CUT_DIR.name
     # Dummy-randomisation mode (--config blinded=true): its own folders, never the real-arm ones.
     BLINDED = str(config.get("blinded", False)).lower() == "true"  # --config gives the string "true"
     DUMMY_SEED = int(config.get("dummy_seed", 20240101))
     RUN = f"{CUT}-DUMMY" if BLINDED else CUT
+    # The run folders of the DAG (wildcard {cut}): the cut's, and the previous cut's when configured,
+    # each with its data folder, domain files, other files, cut date and cut name.
+    CUTS = {RUN: {"dir": CUT_DIR, "domains": CUT_DOMAIN_FILES, "others": CUT_OTHER_FILES,
+                  "date": CUT_DATE, "name": CUT}}
+    if PREVIOUS_CUT:
+        if not Path(PREVIOUS_CUT).is_dir():
+            raise ConfigError(f"previous_cut folder {PREVIOUS_CUT} does not exist")
+        try:
+            _dir, _domains, _others = cut_listing(PREVIOUS_CUT)
+        except HepatrialError as exc:
+            raise ConfigError(f"previous_cut: {' '.join(str(exc).split())}") from None
+        # the previous cut is analysed as of its own date (its folder name), without a previous cut
+        CUTS[f"{RUN}/previous"] = {"dir": _dir, "domains": _domains, "others": _others,
+                                   "date": previous_cut_date(_dir), "name": _dir.name}
     # every step of a blinded run stamps what it writes (hepatrial.stamp); never inherited otherwise
     if BLINDED:
         os.environ[DUMMY_ENV] = "1"
     else:
         os.environ.pop(DUMMY_ENV, None)
-    RES = f"{config['results_dir']}/{STUDY_ID}/{RUN}"
-    REP = f"{config['reports_dir']}/{STUDY_ID}/{RUN}"
-    for _dir, _root in ((RES, "results_dir"), (REP, "reports_dir")):
+    RES_RUN = f"{config['results_dir']}/{STUDY_ID}/{RUN}"  # the run's folders, wildcards filled
+    REP_RUN = f"{config['reports_dir']}/{STUDY_ID}/{RUN}"
+    for _dir, _root in ((RES_RUN, "results_dir"), (REP_RUN, "reports_dir")):
         check_path(_dir, "output folder")
         if Path(os.path.realpath(_dir)).parent.parent != Path(os.path.realpath(config[_root])):
             raise ConfigError(f"the study id {STUDY_ID!r} and the cut folder name {CUT!r} must be "
@@ -41,25 +65,60 @@ try:
 except HepatrialError as exc:
     sys.exit(f"ERROR: {' '.join(str(exc).split())}")
 
+# The path patterns of all the rules ({study}: the study id, {cut}: the run folder of CUTS).
+RES = f"{config['results_dir']}/{{study}}/{{cut}}"
+REP = f"{config['reports_dir']}/{{study}}/{{cut}}"
+# The DSMB reports, the manifests and the comparison are made for the run's cut only.
+CURRENT_CUT = re.escape(RUN)
+# The Snakefile's wildcard_constraints: the study id, and the run folders of CUTS only.
+STUDY_PATTERN = re.escape(STUDY_ID)
+CUT_PATTERN = "|".join(re.escape(c) for c in CUTS)
+
+
 SDTM_DOMAINS = [d.lower() for d in DOMAINS]
 
 
-def cut_files():
-    """The domain files of the data cut, so that a changed input reruns the DAG. The cut's other
-    files are not inputs (ingest does not read them): their names reach the ingest rule as a
+def cut_files(wildcards):
+    """The domain files of the run's data cut, so that a changed input reruns the DAG. The cut's
+    other files are not inputs (ingest does not read them): their names reach the ingest rule as a
     parameter, as data, never as file patterns."""
-    return [str(p) for p in CUT_DOMAIN_FILES]
+    return [str(p) for p in CUTS[wildcards.cut]["domains"]]
 
 
 def cut_folder(wildcards):
-    """The data cut folder, resolved (``<cut>/sub/..`` is the cut itself)."""
-    return str(CUT_DIR)
+    """The run's data cut folder, resolved (``<cut>/sub/..`` is the cut itself)."""
+    return str(CUTS[wildcards.cut]["dir"])
 
 
 def cut_other_files(wildcards):
     """The names of the cut's files that are not domains: a function, so that Snakemake takes them
     as data (a params string would be read as a pattern: notes{v2}.txt)."""
-    return CUT_OTHER_FILES
+    return CUTS[wildcards.cut]["others"]
+
+
+def run_cut_date(wildcards):
+    """The run's cut date (ISO): the cut's, or the previous cut's (its folder name)."""
+    return str(CUTS[wildcards.cut]["date"])
+
+
+def run_cut_name(wildcards):
+    """The run's data cut folder name (the interim look of ``interim.cut_looks``)."""
+    return CUTS[wildcards.cut]["name"]
+
+
+def run_path(wildcards, pattern):
+    """``pattern`` (RES or REP based) with the run's wildcards filled."""
+    return pattern.format(study=wildcards.study, cut=wildcards.cut)
+
+
+def run_outputs(paths):
+    """``paths`` (RES or REP patterns, e.g. all_outputs()) of the run's cut, for a target rule."""
+    return expand(paths, study=STUDY_ID, cut=RUN)
+
+
+def previous_cut_files():
+    """The previous cut's domain files (the input manifest hashes them), none without one."""
+    return [str(p) for p in CUTS[f"{RUN}/previous"]["domains"]] if PREVIOUS_CUT else []
 
 
 def sdtm(domain):
@@ -67,25 +126,13 @@ def sdtm(domain):
 
 
 def all_outputs():
-    return [
-        f"{RES}/validation/findings.csv",
-        f"{RES}/validation/accounting.csv",
-        f"{RES}/validation/traceability.csv",
-        f"{RES}/ard/ard.parquet",
-        f"{RES}/define/define.xml",
-        f"{RES}/define/arm.json",
-        *tlf_outputs(),
-        *report_outputs(),
-        *[f"{RES}/adam/{d}.xpt" for d in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")],
-    ]
+    """The run's final outputs (hepatrial.spec.outputs, the catalogue of outputs by design)."""
+    return catalogue.all_outputs(STUDY, RES, REP)
 
 
 def bds_params():
     """(paramcd, dataset) of every BDS parameter summarised by visit: MMRM ones first, then DESC ones."""
-    seen = {}
-    for p in STUDY["endpoints"]["mmrm_params"] + STUDY["endpoints"]["desc_params"]:
-        seen.setdefault(p["paramcd"], p.get("dataset", "adeff"))
-    return seen
+    return STUDY.bds_params()
 
 
 def desc_paramcds(wildcards):
@@ -99,15 +146,15 @@ def bds_dataset(wildcards):
 
 def desc_parts():
     """ARD parts of the DESC jobs, one per BDS dataset with a summarised parameter."""
-    return [f"{RES}/ard/parts/desc_{d}.parquet" for d in dict.fromkeys(bds_params().values())]
+    return catalogue.desc_parts(STUDY, RES)
 
 
 def mmrm_parts():
-    return [f"{RES}/ard/parts/mmrm_{p['paramcd']}.parquet" for p in STUDY["endpoints"]["mmrm_params"]]
+    return catalogue.mmrm_parts(STUDY, RES)
 
 
 def tte_parts():
-    return [f"{RES}/ard/parts/tte_{p}.parquet" for p in STUDY["endpoints"]["tte"]]
+    return catalogue.tte_parts(STUDY, RES)
 
 
 def responder_datasets():
@@ -126,45 +173,34 @@ def responder_inputs(wildcards):
 
 
 def ard_parts():
-    parts = [*desc_parts(), *mmrm_parts(), *tte_parts()]
-    if STUDY["responders"]:
-        parts.append(f"{RES}/ard/parts/responder.parquet")
-    parts += [f"{RES}/ard/parts/safety.parquet", f"{RES}/ard/parts/disposition.parquet",
-              f"{RES}/ard/parts/baseline.parquet", f"{RES}/ard/parts/dsmb.parquet"]
-    if STUDY["study"]["design"] == "dose_escalation":
-        parts.append(f"{RES}/ard/parts/dlt.parquet")
-    if STUDY.get("interim"):
-        parts.append(f"{RES}/ard/parts/interim.parquet")
-    if has_estimands():
-        parts.append(f"{RES}/ard/parts/estimands.parquet")
-    return parts
+    return catalogue.ard_parts(STUDY, RES)
 
 
 def has_estimands():
-    return bool(STUDY.get("estimands")) and STUDY["study"]["design"] == "parallel"
+    return STUDY.has_estimands
 
 
 def estimands_inputs(wildcards):
     """ADSL, PR (rescue therapy) and the BDS datasets of the estimands' endpoints."""
-    ds = {e["endpoint"].get("dataset", "adeff") for e in STUDY.get("estimands") or []}
+    ds = {e["endpoint"].get("dataset", "adeff") for e in STUDY.estimands}
     return {"adsl": f"{RES}/adam/adsl.parquet", "pr": sdtm("pr"), "study": config["study"],
             **{d: f"{RES}/adam/{d}.parquet" for d in sorted(ds)}}
 
 
-def interim_inputs():
+def interim_inputs(wildcards):
     """What rule interim reads. The monitored analysis (MMRM part and the pooled DESC
-    count, or the TTE part and its KM step table for the events), and the previous cut's ARD."""
-    im = STUDY.get("interim") or {}
-    if not im:
+    count, or the TTE part and its KM step table for the events) and, for the run's cut when a
+    previous cut is configured, the previous cut's ARD (analysed in the same DAG, "<cut>/previous")."""
+    im = STUDY.interim
+    if im is None:
         return {}
-    if im["analysis"] in ("LOGRANK", "COX"):
-        out = {"parts": [f"{RES}/ard/parts/tte_{im['paramcd']}.parquet"],
-               "km": f"{RES}/ard/km/{im['paramcd']}.parquet"}
+    if im.tte:
+        out = {"parts": [f"{RES}/ard/parts/tte_{im.paramcd}.parquet"],
+               "km": f"{RES}/ard/km/{im.paramcd}.parquet"}
     else:
-        ep = STUDY["endpoints"]
-        p = im.get("paramcd") or ep.get("primary_param") or ep["mmrm_params"][0]["paramcd"]
+        p = im.paramcd or STUDY.primary_param
         out = {"parts": [f"{RES}/ard/parts/mmrm_{p}.parquet",
                          f"{RES}/ard/parts/desc_{bds_params()[p]}.parquet"]}
-    if STUDY.get("previous_cut"):
-        out["previous"] = f"{RES}/previous/ard.parquet"
+    if PREVIOUS_CUT and wildcards.cut == RUN:
+        out["previous"] = f"{RES}/previous/ard/ard.parquet"
     return out

@@ -12,7 +12,7 @@ rule define_xml:
         define=f"{RES}/define/define.xml",
         arm=f"{RES}/define/arm.json",
     params:
-        cut=TLF_CUT,
+        cut=run_cut_date,
         tables=[s[0] for s in tlf_table_specs()],
         numbers=tlf_numbers("tables"),
     log:

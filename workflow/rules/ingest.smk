@@ -2,7 +2,7 @@ rule ingest:
     """Read the cut, validate it against the data contract, harmonise units, apply the data cut."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
-        cut=cut_files(),
+        cut=cut_files,
         study=config["study"],
     output:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
@@ -10,7 +10,7 @@ rule ingest:
         accounting=f"{RES}/validation/accounting.csv",
         exclusions=f"{RES}/validation/exclusions.csv",
     params:
-        cut_date=str(CUT_DATE),
+        cut_date=run_cut_date,
         cut_dir=cut_folder,  # the cut folder resolved (domain files can be absent: not input[0])
         other_files=cut_other_files,  # names only, as data: a change reruns ingest (params trigger)
         dummy_seed=DUMMY_SEED if BLINDED else None,

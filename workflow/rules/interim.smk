@@ -4,12 +4,12 @@ rule interim:
     information fraction (ARD GSD_BOUNDARY, GSD_STATUS, GSD_INFO)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
-        **interim_inputs(),
+        unpack(interim_inputs),
         study=config["study"],
     output:
         f"{RES}/ard/parts/interim.parquet",
     params:
-        cut=CUT,
+        cut=run_cut_name,
     log:
         f"{RES}/logs/interim.log",
     script:

@@ -7,35 +7,37 @@ from hepatrial.tlf.shell import DUMMY_STAMP
 
 from hepatrial.report.paths import COMPARE_PARTS, DsmbPaths
 
-DSMB = DsmbPaths(RES, REP, STUDY, globals())
-PREVIOUS_CUT = DSMB.previous_cut
+DSMB = DsmbPaths(RES, REP, STUDY)
 DSMB_META = {
     "study_id": STUDY_ID,
     # a dummy-randomisation run says so on every report's title page and page header
-    "title": (f"{DUMMY_STAMP}: " if BLINDED else "") + STUDY["study"].get("title", ""),
+    "title": (f"{DUMMY_STAMP}: " if BLINDED else "") + STUDY.title,
     "cut_date": str(CUT_DATE),
     "version": hepatrial.__version__,
-    "planned_subjects": STUDY["study"]["planned_subjects"],
-    "enrolment_months": STUDY["study"]["enrolment_months"],
-    "sites": STUDY["study"]["sites"],
-    "previous_cut": Path(PREVIOUS_CUT).name if PREVIOUS_CUT else "",
-    "visits": [v["label"] for v in STUDY["visits"]],
-    "meeting_date": STUDY.get("dsmb", {}).get("meeting_date") or "",
-    "preparer": STUDY.get("dsmb", {}).get("preparer", ""),
-    "report_version": STUDY.get("dsmb", {}).get("report_version", "1.0"),
+    "planned_subjects": STUDY.planned_subjects,
+    "enrolment_months": STUDY.enrolment_months,
+    "sites": STUDY.sites,
+    "previous_cut": CUTS[f"{RUN}/previous"]["name"] if PREVIOUS_CUT else "",
+    "meeting_date": STUDY.dsmb.meeting_date or "",
+    "preparer": STUDY.dsmb.preparer,
+    "report_version": STUDY.dsmb.report_version,
 }
 # The documents and the manifest of the cut: all_outputs() in common.smk calls report_outputs().
 report_outputs = DSMB.report_outputs
+# The reports, the manifests and the comparison are of the run's cut (wildcard {cut}), never of the
+# previous cut analysed for the comparison.
 
 
 rule input_manifest:
     """SHA-256 of every input file and of the study config; its own hash is the reports' stamp."""
     input:
-        cut=cut_files(),
+        cut=cut_files,
         study=config["study"],
-        previous=DSMB.previous_cut_files(),
+        previous=previous_cut_files(),
     output:
         f"{RES}/manifest_inputs.json",
+    wildcard_constraints:
+        cut=CURRENT_CUT,
     log:
         f"{RES}/logs/input_manifest.log",
     script:
@@ -43,8 +45,8 @@ rule input_manifest:
 
 
 rule dsmb_summaries:
-    """ARD part of the reports' own analyses (DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS), fallback rows
-    of BASELINE, EXPOSURE, LAB_SHIFT (used when the ARD lacks them), listings of deaths and SAEs."""
+    """ARD part of the reports' own analyses (DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS), listings of
+    deaths and SAEs."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adsl=f"{RES}/adam/adsl.parquet",
@@ -55,11 +57,10 @@ rule dsmb_summaries:
         study=config["study"],
     output:
         part=f"{RES}/ard/parts/dsmb.parquet",
-        fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
     params:
-        cut_date=str(CUT_DATE),
+        cut_date=run_cut_date,
     log:
         f"{RES}/logs/dsmb_summaries.log",
     script:
@@ -68,35 +69,20 @@ rule dsmb_summaries:
 
 if PREVIOUS_CUT:
 
-    rule previous_cut:
-        """Ingest and analyse the previous cut with this pipeline and config (the same DAG)."""
-        input:
-            cut=DSMB.previous_cut_files(),
-            study=config["study"],
-        output:
-            sdtm=[f"{RES}/previous/sdtm/{d}.parquet" for d in SDTM_DOMAINS],
-            ard=f"{RES}/previous/ard.parquet",
-        params:
-            snakefile=workflow.main_snakefile,
-            workdir=f"{RES}/previous/run",
-            dummy_seed=DUMMY_SEED if BLINDED else None,
-        log:
-            f"{RES}/logs/previous_cut.log",
-        script:
-            "../scripts/report_previous.py"
-
     rule cut_compare:
-        """New subjects and events since the previous cut, data cleaning, estimate movement."""
+        """New subjects and events since the previous cut, data cleaning, estimate movement. The
+        previous cut is analysed by this DAG (same code, same study config, as of its own date)
+        into ``<cut>/previous/``."""
         input:
             prev_sdtm=[f"{RES}/previous/sdtm/{d}.parquet" for d in SDTM_DOMAINS],
             sdtm=[sdtm(d) for d in SDTM_DOMAINS],
-            prev_ard=f"{RES}/previous/ard.parquet",
+            prev_ard=f"{RES}/previous/ard/ard.parquet",
             ard=f"{RES}/ard/ard.parquet",
-            part=f"{RES}/ard/parts/dsmb.parquet",
-            fallback=f"{RES}/dsmb/fallback.parquet",
             adsl=f"{RES}/adam/adsl.parquet",
         output:
             **DSMB.compare_outputs(),
+        wildcard_constraints:
+            cut=CURRENT_CUT,
         params:
             previous_cut=PREVIOUS_CUT,
         log:
@@ -110,8 +96,6 @@ rule open_inputs:
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
-        part=f"{RES}/ard/parts/dsmb.parquet",
-        fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
         dm=sdtm("dm"),
@@ -119,6 +103,8 @@ rule open_inputs:
         study=config["study"],
     output:
         **DSMB.open_inputs_outputs(),
+    wildcard_constraints:
+        cut=CURRENT_CUT,
     log:
         f"{RES}/logs/open_inputs.log",
     script:
@@ -130,14 +116,14 @@ rule closed_inputs:
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
-        part=f"{RES}/ard/parts/dsmb.parquet",
-        fallback=f"{RES}/dsmb/fallback.parquet",
         saes=f"{RES}/dsmb/saes.parquet",
         deaths=f"{RES}/dsmb/deaths.parquet",
         km=DSMB.km_tables(),
         study=config["study"],
     output:
         **DSMB.closed_inputs_outputs(),
+    wildcard_constraints:
+        cut=CURRENT_CUT,
     log:
         f"{RES}/logs/closed_inputs.log",
     script:
@@ -156,6 +142,8 @@ rule dsmb_open:
     output:
         html=f"{REP}/dsmb_open.html",
         pdf=f"{REP}/dsmb_open.pdf",
+    wildcard_constraints:
+        cut=CURRENT_CUT,
     params:
         meta=DSMB_META,
     log:
@@ -178,8 +166,11 @@ rule dsmb_closed:
     output:
         html=f"{REP}/dsmb_closed.html",
         pdf=f"{REP}/dsmb_closed.pdf",
+    wildcard_constraints:
+        cut=CURRENT_CUT,
     params:
-        meta={**DSMB_META, "landmarks_days": STUDY["endpoints"]["landmarks_days"]},
+        meta={**DSMB_META, "landmarks_days": list(STUDY.endpoints.landmarks_days)},
+
     log:
         f"{RES}/logs/dsmb_closed.log",
     script:
@@ -190,11 +181,13 @@ rule manifest:
     """The full manifest, last step: inputs, versions, git commit, SHA-256 of every output."""
     input:
         inputs=f"{RES}/manifest_inputs.json",
-        outputs=DSMB.manifest_outputs,
+        outputs=lambda wc: DSMB.manifest_outputs(all_outputs()),
     output:
         f"{RES}/manifest.json",
+    wildcard_constraints:
+        cut=CURRENT_CUT,
     params:
-        roots={"results": RES, "reports": REP},
+        roots={"results": RES_RUN, "reports": REP_RUN},
     log:
         f"{RES}/logs/manifest.log",
     script:

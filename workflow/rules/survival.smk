@@ -1,6 +1,7 @@
 rule survival:
-    """Time-to-event analyses of one ADTTE parameter: KM, medians, log-rank, Cox, CIF, Gray (ARD part)
-    and the Kaplan-Meier step table behind the KM figure and its risk table."""
+    """Time-to-event analyses of one ADTTE parameter: KM, medians, log-rank, Cox, CIF, Gray (ARD part),
+    the Kaplan-Meier step table behind the KM figure and its risk table, and the cumulative incidence
+    step table behind the CIF figure (empty for OS)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
     input:
         adtte=f"{RES}/adam/adtte.parquet",
@@ -8,8 +9,9 @@ rule survival:
     output:
         ard=f"{RES}/ard/parts/tte_{{paramcd}}.parquet",
         km=f"{RES}/ard/km/{{paramcd}}.parquet",
+        cif=f"{RES}/ard/cif/{{paramcd}}.parquet",
     wildcard_constraints:
-        paramcd="TFS|OS|DECOMP|HCC|LIVFAIL",
+        paramcd="|".join(tte_paramcds()),  # the parameter table (hepatrial.spec.params)
     log:
         f"{RES}/logs/survival_{{paramcd}}.log",
     script:

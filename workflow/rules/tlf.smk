@@ -24,7 +24,7 @@ rule tlf_tables:
     output:
         **tlf_table_outputs(tlf_table_specs()),
     params:
-        cut=TLF_CUT,
+        cut=run_cut_date,
         tables=[s[0] for s in tlf_table_specs()],
         numbers=tlf_numbers("tables"),
         dummy=BLINDED,
@@ -43,7 +43,7 @@ rule tlf_listings:
     output:
         **tlf_table_outputs(TLF_LISTING_SPECS),
     params:
-        cut=TLF_CUT,
+        cut=run_cut_date,
         tables=[s[0] for s in TLF_LISTING_SPECS],
         numbers=tlf_numbers("listings"),
         dummy=BLINDED,
@@ -65,7 +65,7 @@ rule tlf_figures_observed:
     output:
         **tlf_figure_outputs("observed"),
     params:
-        cut=TLF_CUT,
+        cut=run_cut_date,
         figures=tlf_figure_specs("observed"),
         numbers=tlf_numbers("figures"),
         dummy=BLINDED,
@@ -86,7 +86,7 @@ rule tlf_figures_efficacy:
     output:
         **tlf_figure_outputs("efficacy"),
     params:
-        cut=TLF_CUT,
+        cut=run_cut_date,
         figures=tlf_figure_specs("efficacy"),
         numbers=tlf_numbers("figures"),
         dummy=BLINDED,
@@ -97,17 +97,17 @@ rule tlf_figures_efficacy:
 
 
 rule tlf_figures_survival:
-    """Kaplan-Meier curves with the number at risk (the survival rule's step tables; ARD KM) and cumulative
-    incidence curves by arm and cause (Aalen-Johansen on ADTTE). PNG and PDF."""
+    """Kaplan-Meier curves with the number at risk and cumulative incidence curves by arm and cause (the
+    survival rule's step tables; ARD KM, CIF). PNG and PDF."""
     input:
         ard=tte_parts(),
-        adtte=f"{RES}/adam/adtte.parquet",
-        km=[f"{RES}/ard/km/{p}.parquet" for p in STUDY["endpoints"]["tte"]],
+        km=catalogue.km_tables(STUDY, RES),
+        cif=catalogue.cif_tables(STUDY, RES),
         study=config["study"],
     output:
         **tlf_figure_outputs("survival"),
     params:
-        cut=TLF_CUT,
+        cut=run_cut_date,
         figures=tlf_figure_specs("survival"),
         numbers=tlf_numbers("figures"),
         dummy=BLINDED,

@@ -10,52 +10,16 @@
 # 1-2 s of Python start-up and imports (polars, rtflite, great_tables, plotnine), so one job per table
 # paid the start-up ~45 times (benchmarks/results/benchmark.csv, docs/performance.md).
 
-TLF_CUT = str(CUT_DATE)
 TLF_ARD = f"{RES}/ard/ard.parquet"
 TLF_TAB = f"{RES}/tables"
 TLF_FIG = f"{RES}/figures"
-TLF_CATEGORY = {"adeff": "Efficacy", "adlb": "Labs", "adqs": "Quality of life"}
-
-
-def tlf_mmrm_params():
-    return [p["paramcd"] for p in STUDY["endpoints"]["mmrm_params"]]
-
-
-def tlf_cif_params():
-    """ADTTE parameters with competing events (every configured one but OS)."""
-    return [p for p in STUDY["endpoints"]["tte"] if p != "OS"]
-
-
-TLF_LISTING_SPECS = [("l_sae", "l_sae", "Safety", None), ("l_deaths", "l_deaths", "Safety", None)]
+# The lists of tables and figures are the catalogue of outputs (hepatrial.spec.outputs), by design.
+TLF_LISTING_SPECS = [tuple(s) for s in catalogue.LISTING_SPECS]
 
 
 def tlf_table_specs():
     """(name, caption, category, subcategory) of every summary table of the cut, in report order."""
-    specs = [("disposition", "disposition", "Disposition", None), ("baseline", "baseline", "Baseline", None),
-             ("exposure", "exposure", "Safety", None), ("km", "km", "Survival", None),
-             ("cif", "cif", "Survival", None), ("ae_overview", "ae_overview", "Safety", None),
-             ("ae_soc_pt", "ae_soc_pt", "Safety", None), ("ae_grade", "ae_grade", "Safety", None),
-             ("sae_soc_pt", "sae_soc_pt", "Safety", None), ("aesi", "aesi", "Safety", None),
-             ("death_causes", "death_causes", "Safety", None), ("lab_shift", "lab_shift", "Labs", None),
-             ("lab_abn", "lab_abn", "Labs", None)]
-    specs += [(f"mmrm_{p}", "mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
-    specs += [(f"desc_{p}", "desc", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
-    if STUDY["responders"]:
-        specs.append(("responder", "responder", "Efficacy", None))
-        specs += [(f"resp_shift_{d['id']}", "resp_shift", "Efficacy", d["id"])
-                  for d in STUDY["responders"]
-                  if d["rule"] in ("ctp_class_improvement", "ishak_improvement")]
-    if STUDY["study"]["design"] == "parallel":
-        primary = STUDY["endpoints"].get("primary_param") or next(iter(tlf_mmrm_params()), None)
-        if primary:  # the per-protocol sensitivity MMRM of the primary parameter
-            specs.append((f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
-        specs.append(("subgroup", "subgroup", "Efficacy", None))
-        specs.append(("lmm", "lmm", "Efficacy", None))
-    if has_estimands():
-        specs.append(("ice_summary", "ice_summary", "Efficacy", None))
-        sets = [e.get("set") or e["endpoint"]["param"] for e in STUDY["estimands"]]
-        specs += [(f"estimands_{s}", "estimands", "Efficacy", s) for s in dict.fromkeys(sets)]
-    return specs
+    return [tuple(s) for s in catalogue.table_specs(STUDY)]
 
 
 def tlf_figure_specs(group):
@@ -63,26 +27,10 @@ def tlf_figure_specs(group):
     ``observed`` (ARD DESC: observed change by visit, labs), ``efficacy`` (MMRM LS means, forest plot, CTP
     shift from the ARD; spaghetti and waterfall from ADEFF) or ``survival`` (Kaplan-Meier curves from the
     survival rule's step tables, cumulative incidence from ADTTE)."""
-    meld = STUDY["scores"]["meld_primary"]
-    if group == "observed":
-        return [("labs", "labs", None, "fig_labs", "Labs", None)] + [
-            (f"observed_{p}", "observed", p, "fig_observed", TLF_CATEGORY[d], p) for p, d in bds_params().items()]
-    if group == "efficacy":
-        specs = [(f"mmrm_{p}", "mmrm", p, "fig_mmrm", "Efficacy", p) for p in tlf_mmrm_params()]
-        specs += [("ctp_shift", "ctp_shift", None, "fig_ctp_shift", "Efficacy", None),
-                  (f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
-                  (f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None)]
-        if STUDY["study"]["design"] == "parallel":
-            specs.append((f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None))
-        if has_estimands():
-            specs += [(f"tipping_{e['id']}", "tipping", e["id"], "fig_tipping", "Efficacy", None)
-                      for e in STUDY["estimands"] if e.get("tipping_point")]
-        return specs
-    specs = [(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in STUDY["endpoints"]["tte"]]
-    return specs + [(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in tlf_cif_params()]
+    return [tuple(s) for s in catalogue.figure_specs(STUDY, group)]
 
 
-TLF_FIGURE_GROUPS = ("observed", "efficacy", "survival")
+TLF_FIGURE_GROUPS = catalogue.FIGURE_GROUPS
 
 
 def tlf_numbers(section):
@@ -90,13 +38,7 @@ def tlf_numbers(section):
     numbering scheme (study config ``tlf.numbering``; hepatrial.tlf.shell.assign_numbers)."""
     from hepatrial.tlf.shell import assign_numbers
 
-    if section == "tables":
-        names = [s[0] for s in tlf_table_specs()]
-    elif section == "listings":
-        names = [s[0] for s in TLF_LISTING_SPECS]
-    else:
-        names = [s[0] for g in TLF_FIGURE_GROUPS for s in tlf_figure_specs(g)]
-    return assign_numbers(names, STUDY, section)
+    return assign_numbers(catalogue.output_names(STUDY, section), STUDY, section)
 
 
 def _tlf_report(path, caption, category, subcategory):
@@ -116,6 +58,5 @@ def tlf_figure_outputs(group):
 
 def tlf_outputs():
     """Every table (CSV, RTF, HTML), listing and figure (PNG, PDF) of the cut, for rule all."""
-    return ([f"{TLF_TAB}/{s[0]}.{e}" for s in tlf_table_specs() + TLF_LISTING_SPECS for e in ("csv", "rtf", "html")]
-            + [f"{TLF_FIG}/{s[0]}.{e}" for g in TLF_FIGURE_GROUPS for s in tlf_figure_specs(g)
-               for e in ("png", "pdf")])
+    return catalogue.tlf_outputs(STUDY, TLF_TAB, TLF_FIG)
+

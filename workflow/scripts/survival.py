@@ -3,4 +3,4 @@ from hepatrial.cli import run_step
 
 sm = snakemake  # noqa: F821
 run_step(build_survival, sm.input.adtte, sm.input.study, sm.wildcards.paramcd, sm.output.ard,
-         sm.output.km, log=sm.log[0])
+         sm.output.km, sm.output.cif, log=sm.log[0])

@@ -87,8 +87,11 @@ class LogHandler(LogHandlerBase):
         if event == LogEvent.JOB_INFO:
             wc = getattr(record, "wildcards", None) or {}
             name = getattr(record, "rule_name", "?")
-            self.jobs[getattr(record, "jobid", -1)] = " ".join(
-                [name, *(f"{k}={v}" for k, v in sorted(wc.items()))])
+            # {study} and {cut} name the run's folder: not shown, but for the previous cut's jobs
+            shown = [f"{k}={v}" for k, v in sorted(wc.items()) if k not in ("study", "cut")]
+            if str(wc.get("cut", "")).endswith("/previous"):
+                shown.append("(previous cut)")
+            self.jobs[getattr(record, "jobid", -1)] = " ".join([name, *shown])
         elif event == LogEvent.JOB_FINISHED:
             self.finished.append(self.jobs.get(getattr(record, "job_id", -1), "job"))
         elif event == LogEvent.PROGRESS:

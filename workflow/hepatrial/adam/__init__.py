@@ -9,15 +9,15 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.adam.adae import create_adae, create_adce
 from hepatrial.adam.adeff import create_adeff
 from hepatrial.adam.adlb import create_adlb
 from hepatrial.adam.adqs import create_adqs
 from hepatrial.adam.adsl import create_adsl_core, derive_vars_baseline_scores
 from hepatrial.adam.adtte import create_adtte
-from hepatrial.adam.common import EXCL_SCHEMA
 from hepatrial.adam.io import write_adam
+from hepatrial.contract import EXCL_SCHEMA
 
 LABELS = {"adsl": "Subject-Level Analysis Dataset", "adlb": "Laboratory Analysis Dataset",
           "adeff": "Liver Scores Analysis Dataset", "adqs": "Questionnaire Analysis Dataset",
@@ -108,7 +108,7 @@ def build_adsl(adsl_core_path, adeff_path, study_path, out) -> None:
     study = load_study(study_path)
     baselines = (pl.scan_parquet(adeff_path).select("USUBJID", "PARAMCD", "ABLFL", "AVAL", "AVALC")
                  .filter(pl.col("ABLFL") == "Y").collect())  # all that the baseline scores read of ADEFF
-    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), baselines, study["scores"]["meld_primary"])
+    adsl = derive_vars_baseline_scores(pl.read_parquet(adsl_core_path), baselines, study.scores.meld_primary)
     _write(adsl, out, "adsl")
 
 

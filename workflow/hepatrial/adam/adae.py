@@ -5,8 +5,10 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.adsl import RELATED_TERMS
-from hepatrial.adam.common import compute_ady
+from hepatrial.dates import compute_ady
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
+from hepatrial.spec import Study
+from hepatrial.spec.params import TTE
 
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",
              "TRTSDT", "TRTEDT", "ORIGDT"]
@@ -29,7 +31,7 @@ def compute_imputation_flag(dtc: str) -> pl.Expr:
     return pl.when(prec == "M").then(pl.lit("D")).when(prec == "Y").then(pl.lit("M"))
 
 
-def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADAE: ASTDT (imputed, ASTDTF), AENDT, ASTDY, TRTEMFL, AESER, ATOXGR, AREL, FATALFL.
 
     TRTEMFL = "Y" when the subject was dosed and the AE starts on or after the first dose; with
@@ -37,8 +39,9 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl
     (``on_study``, the default, counts every AE to the end of study or last contact: the data
     hold what the protocol collected). An AE with no start date counts (conservative).
     """
-    fu = study["ae"]["followup_days"]
-    window = study["ae"].get("period", "on_study") == "treatment_window"
+    fu = study.ae.followup_days
+    window = study.ae.period == "treatment_window"
+
     keep = [c for c in ADSL_KEEP if c in adsl.columns]
     ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
     rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
@@ -75,19 +78,18 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl
 
 def create_adce(dataset_ce: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """ADCE: every clinical event with ASTDT (imputed as AE start dates, floor = origin), ASTDY and
-    category flags (decompensation, HCC, liver failure), for listings and traceability."""
-    from hepatrial.contract import DECOMP_TERMS
-
+    category flags (CECAT: the first CE time-to-event parameter of the parameter table whose terms
+    hold the event, DECOMP, HCC or LIVFAIL; else OTHER), for listings and traceability."""
     keep = [c for c in ADSL_KEEP if c in adsl.columns]
     ce = dataset_ce.join(adsl.select(keep), on="USUBJID", how="left")
     dec = pl.col("CEDECOD").str.to_uppercase()
+    cat = pl.lit("OTHER")
+    for p in reversed([p for p in TTE if p.kind == "ce"]):  # built backwards: the first match wins
+        cat = pl.when(dec.is_in(list(p.ce_terms()))).then(pl.lit(p.paramcd)).otherwise(cat)
     ce = ce.with_columns(
         compute_imputed_start("CESTDTC", "ORIGDT").alias("ASTDT"),
         compute_imputation_flag("CESTDTC").alias("ASTDTF"),
-        pl.when(dec.is_in(list(DECOMP_TERMS))).then(pl.lit("DECOMP"))
-        .when(dec == "HEPATOCELLULAR CARCINOMA").then(pl.lit("HCC"))
-        .when(dec.is_in(["LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE"])).then(pl.lit("LIVFAIL"))
-        .otherwise(pl.lit("OTHER")).alias("CECAT"),
+        cat.alias("CECAT"),
         pl.lit("CE").alias("SRCDOM"))
     ce = ce.with_columns(compute_ady("ASTDT", "ORIGDT").alias("ASTDY")).with_columns(
         pl.when(pl.col("ASTDY") >= 1).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL"))

@@ -19,15 +19,14 @@ import polars as pl
 from hepatrial import scores
 from hepatrial.adam.common import adsl_vars, derive_bds_timing, split_unanalysable, with_adsl_vars
 from hepatrial.dates import dtc_date
+from hepatrial.spec import Study
+from hepatrial.spec.params import adam_param_labels
+
 
 SCORE_LABS = ("BILI", "INR", "CREAT", "ALB", "SODIUM", "PT", "PTCONT")
-PARAM_LABELS = {
-    "MELDKAM": "MELD, Kamath 2001 (protocol form)", "MELD": "MELD (UNOS, pre-2016)", "MELDNA": "MELD-Na (OPTN 2016)",
-    "MELD3": "MELD 3.0 (Kim 2021)", "CTPSCORE": "Child-Turcotte-Pugh Score", "CTPCLASS": "Child-Turcotte-Pugh Class",
-    "ASCITES": "Ascites (RS)", "HEGRADE": "Hepatic Encephalopathy Grade (West Haven)", "ECOG": "ECOG Performance Status",
-    "SOFA": "SOFA Score (as recorded)", "ISHAKF": "Ishak Fibrosis Stage", "ISHAKI": "Ishak Inflammation Grade",
-    "CTPSITE": "CTP Score as Recorded by the Site", "MELDSITE": "MELD as Recorded by the Site",
-}
+# ADaM PARAM of each ADEFF parameter: the parameter table (hepatrial.spec.params; the tables show
+# its shorter display label)
+PARAM_LABELS = adam_param_labels("adeff")
 RS_RENAME = {"CTPSCORE": "CTPSITE", "MELD": "MELDSITE"}
 ASCITES_CODE = {"NONE": 1.0, "MILD": 2.0, "MODERATE-SEVERE": 3.0, "1": 1.0, "2": 2.0, "3": 3.0}
 
@@ -73,13 +72,13 @@ def derive_var_dialysis(panel: pl.DataFrame, dataset_pr: pl.DataFrame) -> pl.Dat
             .with_columns((pl.col("len").fill_null(0) >= 2).alias("DIALFL")).drop("len"))
 
 
-def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """The MELD family and CTP as long BDS rows (PARAMCD, AVAL, AVALC)."""
-    sc = study["scores"]
+    sc = study.scores
     df = panel.join(adsl.select("USUBJID", "SEX", "MELDETIO", "CHOLFL"), on="USUBJID", how="left")
-    if sc["ctp_coagulation"] == "PT":
-        ptcont = pl.col("PTCONT") if sc["pt_control_seconds"] is None else \
-            pl.coalesce("PTCONT", pl.lit(float(sc["pt_control_seconds"])))
+    if sc.ctp_coagulation == "PT":
+        ptcont = pl.col("PTCONT") if sc.pt_control_seconds is None else \
+            pl.coalesce("PTCONT", pl.lit(float(sc.pt_control_seconds)))
         coag = scores.compute_pt_prolongation("PT", ptcont)
     else:
         coag = pl.col("INR")
@@ -87,12 +86,13 @@ def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: dict) -
     cholestatic = pl.when(pl.col("CHOLFL").is_null()).then(None).otherwise(pl.col("CHOLFL") == "Y")
     meld_i = scores.compute_meld_unos("BILI", "INR", "CREAT", "DIALFL")
     df = df.with_columns(
-        scores.compute_meld_kamath("BILI", "INR", "CREAT", "MELDETIO", **sc["meld_kamath"]).alias("MELDKAM"),
+        scores.compute_meld_kamath("BILI", "INR", "CREAT", "MELDETIO", coefficients=sc.meld_kamath.coefficients,
+                                   integer=sc.meld_kamath.integer).alias("MELDKAM"),
         meld_i.alias("MELD"),
         scores.compute_meld_na(meld_i, "SODIUM").alias("MELDNA"),
         scores.compute_meld3("BILI", "INR", "CREAT", "SODIUM", "ALB", female, "DIALFL").alias("MELD3"),
         scores.compute_ctp_score("BILI", "ALB", coag, "ASCITES", "HEGRADE", cholestatic,
-                                 coag=sc["ctp_coagulation"]).cast(pl.Float64).alias("CTPSCORE"),
+                                 coag=sc.ctp_coagulation).cast(pl.Float64).alias("CTPSCORE"),
     ).with_columns(scores.compute_ctp_class("CTPSCORE").alias("CTPCLASS"))
     num = df.unpivot(on=["MELDKAM", "MELD", "MELDNA", "MELD3", "CTPSCORE"], index=["USUBJID", "ADT", "SRCROW"],
                      variable_name="PARAMCD", value_name="AVAL").with_columns(pl.lit(None, pl.Utf8).alias("AVALC"))
@@ -114,10 +114,11 @@ def derive_params_rs(dataset_rs: pl.DataFrame) -> pl.DataFrame:
 
 
 def create_adeff(dataset_lb: pl.DataFrame, dataset_rs: pl.DataFrame, dataset_pr: pl.DataFrame,
-                 adsl: pl.DataFrame, study: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ADEFF and its exclusions (RS records of subjects with no analysis origin)."""
     panel = (compute_lab_panel(dataset_lb)
-             .pipe(derive_vars_rs_components, dataset_rs, study["scores"]["lab_day_tolerance"])
+             .pipe(derive_vars_rs_components, dataset_rs, study.scores.lab_day_tolerance)
+
              .pipe(derive_var_dialysis, dataset_pr))
     score_rows = derive_params_scores(panel, adsl, study)
     rs_rows = derive_params_rs(dataset_rs)

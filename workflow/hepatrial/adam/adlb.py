@@ -6,6 +6,7 @@ import polars as pl
 
 from hepatrial.adam.common import adsl_vars, derive_bds_timing, split_unanalysable, with_adsl_vars
 from hepatrial.dates import dtc_date
+from hepatrial.spec import Study
 
 def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
     """ANRIND: LOW (< ANRLO), HIGH (> ANRHI), NORMAL; BNRIND: the baseline record's ANRIND."""
@@ -30,7 +31,7 @@ def _censoring_vars(lb: pl.DataFrame) -> list[pl.Expr]:
             pl.col("LBLLOQ").alias("LLOQ"), pl.col("LBULOQ").alias("ULOQ")]
 
 
-def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ADLB from the clean LB domain. Returns (ADLB, exclusions).
 
     Excluded (listed with the reason): results not done (LBSTAT NOT DONE with no result) and

@@ -11,14 +11,16 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial import scores
-from hepatrial.adam.common import EXCL_SCHEMA, adsl_vars, split_unanalysable, with_adsl_vars
+from hepatrial.adam.common import adsl_vars, split_unanalysable, with_adsl_vars
 from hepatrial.adam.common import derive_bds_timing
+from hepatrial.contract import EXCL_SCHEMA
 from hepatrial.dates import dtc_date
+from hepatrial.spec import Study
 
 BY = ["USUBJID", "QSDTC"]
 
 
-def create_adqs(dataset_qs: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+def create_adqs(dataset_qs: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
     keep = adsl_vars(adsl, study)
     # The derivations need the origin only: the other ADSL variables join the sorted result at the end
     # (one row per subject in ADSL, so the values are the same), which keeps the frames sorted and
@@ -40,7 +42,7 @@ def create_adqs(dataset_qs: pl.DataFrame, adsl: pl.DataFrame, study: dict) -> tu
     if qs.filter(cat == "CLDQ").height:
         parts.append(scores.score_cldq(qs.filter(cat == "CLDQ"), by=BY).with_columns(pl.lit("CLDQ").alias("QSCAT")))
     if qs.filter(cat == "EQ-5D-5L").height:
-        parts.append(scores.score_eq5d5l(qs.filter(cat == "EQ-5D-5L"), value_set=study["scores"]["eq5d_value_set"],
+        parts.append(scores.score_eq5d5l(qs.filter(cat == "EQ-5D-5L"), value_set=study.scores.eq5d_value_set,
                                          by=BY).with_columns(pl.lit("EQ-5D-5L").alias("QSCAT")))
     if qs.filter(cat == "SF-36").height:
         parts.append(scores.score_rand36(qs.filter(cat == "SF-36"), by=BY).with_columns(pl.lit("SF-36").alias("QSCAT")))

@@ -12,6 +12,7 @@ import datetime as dt
 import polars as pl
 
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
+from hepatrial.spec import Study
 
 RELATED_TERMS = ("Y", "YES", "RELATED", "POSSIBLY RELATED", "PROBABLY RELATED", "DEFINITELY RELATED",
                  "POSSIBLE", "PROBABLE", "DEFINITE", "LIKELY RELATED")
@@ -57,10 +58,10 @@ def _first_by_subject(df: pl.DataFrame, date_expr: pl.Expr, name: str, how: str 
     return df.group_by("USUBJID").agg(agg.alias(name))
 
 
-def derive_vars_treatment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def derive_vars_treatment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """TRT01P/TRT01PN from ARM and TRT01A/TRT01AN from ACTARM via the study config's arms."""
-    lab = {a["arm"]: a["label"] for a in study["arms"]}
-    code = {a["arm"]: a["code"] for a in study["arms"]}
+    lab = {a.arm: a.label for a in study.arms}
+    code = {a.arm: a.code for a in study.arms}
     return adsl.with_columns(
         pl.col("ARM").replace_strict(lab, default=None).alias("TRT01P"),
         pl.col("ARM").replace_strict(code, default=None, return_dtype=pl.Int64).alias("TRT01PN"),
@@ -69,7 +70,7 @@ def derive_vars_treatment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
     )
 
 
-def derive_vars_dates(adsl: pl.DataFrame, ds: pl.DataFrame, ex: pl.DataFrame, study: dict) -> pl.DataFrame:
+def derive_vars_dates(adsl: pl.DataFrame, ds: pl.DataFrame, ex: pl.DataFrame, study: Study) -> pl.DataFrame:
     """RANDDT, TRTSDT, TRTEDT, NINFUS, ORIGDT (the analysis origin: config ``origin``)."""
     rand = _first_by_subject(ds.filter(pl.col("DSDECOD").str.to_uppercase() == "RANDOMIZED"),
                              dtc_date("DSSTDTC"), "RANDDT")
@@ -79,7 +80,7 @@ def derive_vars_dates(adsl: pl.DataFrame, ds: pl.DataFrame, ex: pl.DataFrame, st
     df = (adsl.join(rand, on="USUBJID", how="left").join(trt, on="USUBJID", how="left")
           .with_columns(pl.coalesce("TRTSDT", dtc_date("RFSTDTC")).alias("TRTSDT"),
                         pl.col("NINFUS").fill_null(0)))
-    first, second = ("RANDDT", "TRTSDT") if study["origin"] == "randomization" else ("TRTSDT", "RANDDT")
+    first, second = ("RANDDT", "TRTSDT") if study.origin == "randomization" else ("TRTSDT", "RANDDT")
     # Sponsor decision: the origin is the randomisation date (or first dose, per config); a subject
     # without it (no randomisation in single-arm designs; never dosed) falls back to the other date.
     return df.with_columns(pl.coalesce(first, second).alias("ORIGDT"))
@@ -141,13 +142,13 @@ def derive_vars_disposition(adsl: pl.DataFrame, ds: pl.DataFrame) -> pl.DataFram
         .otherwise(None).alias("DCSREAS")).drop("_dec")
 
 
-def planned_infusions_by_arm(study: dict) -> dict[str, int]:
+def planned_infusions_by_arm(study: Study) -> dict[str, int]:
     """Arm label -> infusions the protocol plans for that arm (``arms[].planned_infusions``, else the
     study's ``planned_infusions``): 4 vs 8 weekly infusions in the ACLF trial."""
-    return {a["label"]: int(a.get("planned_infusions") or study["planned_infusions"]) for a in study["arms"]}
+    return {a: study.planned_infusions_of(a) for a in study.arm_labels}
 
 
-def derive_vars_populations(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def derive_vars_populations(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """Population flags (Y/N).
 
     - ENRLFL: consented and assigned to an arm (not a screen failure);
@@ -159,7 +160,7 @@ def derive_vars_populations(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
     """
     in_arm = pl.col("TRT01P").is_not_null()
     randomised = pl.col("RANDDT").is_not_null()
-    if study["study"]["design"] != "parallel":
+    if not study.design.randomised:
         randomised = randomised | pl.col("TRTSDT").is_not_null()
     yn = lambda e: pl.when(e).then(pl.lit("Y")).otherwise(pl.lit("N"))  # noqa: E731
     return adsl.with_columns(
@@ -168,32 +169,33 @@ def derive_vars_populations(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
         yn(pl.col("TRTSDT").is_not_null() & pl.coalesce("TRT01A", "TRT01P").is_not_null()).alias("SAFFL"),
     ).with_columns(
         yn((pl.col("ITTFL") == "Y") & (pl.col("NINFUS") >= pl.col("TRT01P").replace_strict(
-            planned_infusions_by_arm(study), default=study["planned_infusions"], return_dtype=pl.Int64))).alias("PPFL"),
+            planned_infusions_by_arm(study), default=study.planned_infusions, return_dtype=pl.Int64))).alias("PPFL"),
         yn(pl.col("EOSSTT") == "COMPLETED").alias("COMPLFL"),
     )
 
 
-def derive_vars_etiology(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def derive_vars_etiology(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """CHOLFL (cholestatic etiology: CTP cut-offs) and MELDETIO (Kamath MELD etiology term 0/1)."""
-    ecfg = study["etiology"]
-    col = ecfg["column"]
+    ecfg = study.etiology
+    col = ecfg.column
     if col not in adsl.columns:
         return adsl.with_columns(pl.lit(None, pl.Utf8).alias("CHOLFL"), pl.lit(None, pl.Int64).alias("MELDETIO"))
     e = pl.col(col).str.to_uppercase().str.strip_chars()
-    chol = [x.upper() for x in ecfg["cholestatic"]]
-    zero = [x.upper() for x in ecfg["meldkam_zero"]]
+    chol = [x.upper() for x in ecfg.cholestatic]
+    zero = [x.upper() for x in ecfg.meldkam_zero]
     return adsl.with_columns(
         pl.when(e.is_null()).then(None).when(e.is_in(chol)).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("CHOLFL"),
         pl.when(e.is_null()).then(None).when(e.is_in(zero)).then(pl.lit(0)).otherwise(pl.lit(1))
         .cast(pl.Int64).alias("MELDETIO"))
 
 
-def create_adsl_core(domains: dict[str, pl.DataFrame], study: dict, cut: dt.date) -> pl.DataFrame:
+def create_adsl_core(domains: dict[str, pl.DataFrame], study: Study, cut: dt.date) -> pl.DataFrame:
     """ADSL without the baseline scores. ``domains`` holds the clean SDTM frames by upper-case code."""
     dm = domains["DM"]
     fixed = {"STUDYID", "USUBJID", "SUBJID", "SITEID", "ARM", "ACTARM", "AGE", "SEX", "RACE", "COUNTRY",
              "RFSTDTC", "RFICDTC", "DTHDTC"}
-    extra = [c for c in dict.fromkeys(study["baseline_columns"] + study["strata"]) if c in dm.columns and c not in fixed]
+    extra = [c for c in dict.fromkeys([*study.baseline_columns, *study.strata]) if c in dm.columns and c not in fixed]
+
     adsl = dm.select(
         "STUDYID", "USUBJID", *(["SUBJID"] if "SUBJID" in dm.columns else []), "SITEID", "ARM", "ACTARM",
         pl.col("AGE").cast(pl.Float64, strict=False).alias("AGE"), "SEX", "RACE", "COUNTRY", "RFSTDTC", "RFICDTC",

@@ -16,21 +16,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from hepatrial.contract import DECOMP_TERMS
 from hepatrial.dates import dtc_earliest, dtc_latest
+from hepatrial.spec import Study
+from hepatrial.spec.params import TTE, adam_param_labels, tte_param
 
-PARAMS = {
-    "TFS": "Transplant-free survival (days)",
-    "OS": "Overall survival (days)",
-    "DECOMP": "Time to first new decompensation event (days)",
-    "HCC": "Time to hepatocellular carcinoma (days)",
-    "LIVFAIL": "Time to liver failure (days)",
-}
-CE_EVENTS = {
-    "DECOMP": DECOMP_TERMS,
-    "HCC": ("HEPATOCELLULAR CARCINOMA",),
-    "LIVFAIL": ("LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE"),
-}
+# ADaM PARAM and CE terms of each parameter: the parameter table (hepatrial.spec.params)
+PARAMS = adam_param_labels("adtte")
+CE_EVENTS = {p.paramcd: p.ce_terms() for p in TTE if p.kind == "ce"}
 EVTTYPE = {0: "CENSORED", 1: "EVENT", 2: "DEATH", 3: "LIVER TRANSPLANT"}
 ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ITTFL", "SAFFL"]
 
@@ -108,21 +100,24 @@ def derive_param_ce(base: pl.DataFrame, dataset_ce: pl.DataFrame, paramcd: str) 
     return _finish(df, paramcd)
 
 
-def create_adtte(adsl: pl.DataFrame, dataset_ce: pl.DataFrame, study: dict) -> pl.DataFrame:
-    """ADTTE for the config's ``endpoints.tte`` parameters, subjects with an analysis origin."""
-    keep = [c for c in dict.fromkeys(ADSL_KEEP + study["strata"] + study["endpoints"]["subgroups"])
+def create_adtte(adsl: pl.DataFrame, dataset_ce: pl.DataFrame, study: Study) -> pl.DataFrame:
+    """ADTTE for the study's ``endpoints.tte`` parameters, subjects with an analysis origin; each
+    derived as its row of the parameter table says (``kind``: tfs, os or a CE event)."""
+    keep = [c for c in dict.fromkeys([*ADSL_KEEP, *study.strata, *study.endpoints.subgroups])
             if c in adsl.columns]
     base = (adsl.filter(pl.col("ORIGDT").is_not_null())
             .select(*keep, pl.col("ORIGDT").alias("STARTDT"), "DTHDT", "LTXDT", "LSTALVDT")
             .with_columns(pl.max_horizontal("LSTALVDT", "STARTDT").alias("CNSDT")))
     parts = []
-    for p in study["endpoints"]["tte"]:
-        if p == "TFS":
+    for p in study.endpoints.tte:
+        kind = tte_param(p).kind
+        if kind == "tfs":
             parts.append(derive_param_tfs(base))
-        elif p == "OS":
-            parts.append(derive_param_os(base, study["endpoints"]["os_censor_at_transplant"]))
+        elif kind == "os":
+            parts.append(derive_param_os(base, study.endpoints.os_censor_at_transplant))
         else:
             parts.append(derive_param_ce(base, dataset_ce, p))
+
     cols = keep + ["PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "CNSDTDSC", "CRCODE",
                    "EVTTYPE", "SRCDOM", "SRCROW"]
     out = [p.with_columns(*(pl.lit(None, pl.Utf8).alias(c) for c in ("SRCDOM",) if c not in p.columns),

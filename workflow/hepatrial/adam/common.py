@@ -15,32 +15,30 @@ Conventions (sponsor decisions, set in the study config):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
-from hepatrial.ingest.cut import EXCL_SCHEMA  # one exclusions layout for ingest and ADaM
+from hepatrial.contract import EXCL_SCHEMA  # one exclusions layout for ingest and ADaM
+from hepatrial.dates import compute_ady
+from hepatrial.spec import Study, Visit
 
 BY = ["USUBJID", "PARAMCD"]
-
-
-def compute_ady(adt: str = "ADT", origin: str = "ORIGDT") -> pl.Expr:
-    """Study day: ADT - origin + 1 on or after the origin, ADT - origin before it (no day 0)."""
-    diff = (pl.col(adt) - pl.col(origin)).dt.total_days()
-    return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
 
 
 def derive_vars_dy(dataset: pl.DataFrame, adt: str = "ADT", origin: str = "ORIGDT") -> pl.DataFrame:
     return dataset.with_columns(compute_ady(adt, origin).alias("ADY"))
 
 
-def visit_table(visits: list[dict]) -> pl.DataFrame:
+def visit_table(visits: Sequence[Visit]) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"AVISIT": v["label"], "AVISITN": float(v["avisitn"]), "_target": v["target_day"],
-          "_lo": v["window"][0], "_hi": v["window"][1], "_isbl": bool(v.get("baseline"))} for v in visits],
+        [{"AVISIT": v.label, "AVISITN": float(v.avisitn), "_target": v.target_day,
+          "_lo": v.window[0], "_hi": v.window[1], "_isbl": bool(v.baseline)} for v in visits],
         schema={"AVISIT": pl.Utf8, "AVISITN": pl.Float64, "_target": pl.Int64, "_lo": pl.Int64, "_hi": pl.Int64,
                 "_isbl": pl.Boolean})
 
 
-def derive_vars_avisit(dataset: pl.DataFrame, visits: list[dict]) -> pl.DataFrame:
+def derive_vars_avisit(dataset: pl.DataFrame, visits: Sequence[Visit]) -> pl.DataFrame:
     """AVISIT/AVISITN from the window holding ADY (windows do not overlap; the config checks it).
 
     Adds ``AWTARGET`` (target day) and ``AWTDIFF`` (|ADY - target|). Records outside every window get
@@ -137,14 +135,14 @@ def derive_var_pchg(dataset: pl.DataFrame) -> pl.DataFrame:
                                 .otherwise(None).alias("PCHG"))
 
 
-def derive_bds_timing(dataset: pl.DataFrame, study: dict) -> pl.DataFrame:
+def derive_bds_timing(dataset: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADY, AVISIT/AVISITN, ABLFL, ANL01FL, BASE, CHG, PCHG in one chain (for every BDS dataset)."""
-    bl = next((v for v in study["visits"] if v.get("baseline")), None)
-    bl_label, bl_n = (bl["label"], bl["avisitn"]) if bl else ("BASELINE", 0.0)
+    bl = next((v for v in study.visits if v.baseline), None)
+    bl_label, bl_n = (bl.label, bl.avisitn) if bl else ("BASELINE", 0.0)
     return (dataset
             .pipe(derive_vars_dy)
-            .pipe(derive_vars_avisit, study["visits"])
-            .pipe(derive_var_ablfl, study["baseline"]["rule"], study["baseline"]["earliest_day"])
+            .pipe(derive_vars_avisit, study.visits)
+            .pipe(derive_var_ablfl, study.baseline.rule, study.baseline.earliest_day)
             .pipe(derive_var_anl01fl, bl_label, bl_n)
             .pipe(derive_var_base)
             .pipe(derive_var_chg)
@@ -155,9 +153,10 @@ BDS_ADSL_KEEP = [  # ADSL variables carried onto ADLB, ADEFF and ADQS
     "STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL", "PPFL"]
 
 
-def adsl_vars(adsl: pl.DataFrame, study: dict) -> list[str]:
+def adsl_vars(adsl: pl.DataFrame, study: Study) -> list[str]:
     """The ADSL variables a BDS dataset carries: the standard ones and the strata, those ADSL has."""
-    extra = [c for c in study["strata"] if c in adsl.columns]
+    extra = study.strata_in(adsl)
+
     return [c for c in dict.fromkeys(BDS_ADSL_KEEP + extra) if c in adsl.columns]
 
 

@@ -30,7 +30,8 @@ from scipy import special
 from hepatrial.analysis.common import population_flag, select_population, with_pooled
 from hepatrial.analysis.descriptive import summarise
 from hepatrial.ard import POOLED, ard_rows
-from hepatrial.config import reference_arm
+from hepatrial.spec import Study
+
 
 CONTINUOUS = {"AGE": "Age (years)", "BLMELD": "Baseline MELD", "BLCTPS": "Baseline CTP score"}
 CATEGORICAL = ["SEX", "RACE", "ETIOLOGY", "BLCTPC"]
@@ -39,9 +40,9 @@ DESC_METHOD = "descriptive; quartiles SAS PCTLDEF=5"
 DEFAULT_SAFETY_LABS = ["ALT", "AST", "BILI", "ALB", "INR", "CREAT", "SODIUM", "PLAT", "WBC", "AFP"]
 
 
-def safety_labs(study: dict) -> list[str]:
+def safety_labs(study: Study) -> list[str]:
     """The study's safety laboratory tests (config ``safety.labs``), in the config's order."""
-    return list(study.get("safety", {}).get("labs") or DEFAULT_SAFETY_LABS)
+    return list(study.safety.labs or DEFAULT_SAFETY_LABS)
 
 
 # Worst direction per lab: bilirubin, INR, transaminases, creatinine and AFP rise, albumin and platelets
@@ -52,14 +53,14 @@ WORST_DIRECTION = {"BILI": "HIGH", "INR": "HIGH", "ALB": "LOW", "ALT": "HIGH", "
 CATEGORIES = ["LOW", "NORMAL", "HIGH", MISSING]
 
 
-def _arms(study: dict) -> list[str]:
-    return [a["label"] for a in study["arms"]] + [POOLED]
+def _arms(study: Study) -> list[str]:
+    return [*study.arm_labels, POOLED]
 
 
-def big_n(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def big_n(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """BIGN: subjects per configured population and arm (planned arm; SAFETY by actual arm)."""
     rows = []
-    for population in study["populations"]:
+    for population in study.populations:
         if population_flag(study, population) not in adsl.columns:
             continue
         pop = with_pooled(select_population(adsl, study, population))
@@ -99,7 +100,7 @@ def _continuous_rows(pop: pl.DataFrame, var: str, arms: list[str], analysis: str
     return rows
 
 
-def baseline_characteristics(adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
+def baseline_characteristics(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
     """BASELINE rows: continuous variables (:data:`CONTINUOUS`) and categorical ones (sex, race,
     etiology, CTP class at baseline, the strata and the other configured baseline columns)."""
     pop = with_pooled(select_population(adsl, study, population))
@@ -108,7 +109,7 @@ def baseline_characteristics(adsl: pl.DataFrame, study: dict, population: str = 
     for var in CONTINUOUS:
         if var in pop.columns:
             rows += _continuous_rows(pop, var, arms, "BASELINE", population)
-    cats = list(dict.fromkeys(CATEGORICAL + study["strata"] + study["baseline_columns"]))
+    cats = list(dict.fromkeys([*CATEGORICAL, *study.strata, *study.baseline_columns]))
     for var in cats:
         if var in pop.columns:
             order = ["A", "B", "C"] if var == "BLCTPC" else None
@@ -116,11 +117,11 @@ def baseline_characteristics(adsl: pl.DataFrame, study: dict, population: str = 
     return ard_rows(rows)
 
 
-def exposure(adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
+def exposure(adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
     """EXPOSURE rows: infusions received (ADSL NINFUS) as categories 0..planned and as a continuous variable."""
     pop = with_pooled(select_population(adsl, study, population))
     arms = _arms(study)
-    planned = max([study["planned_infusions"], *(a.get("planned_infusions") or 0 for a in study["arms"])])
+    planned = max([study.planned_infusions, *(a.planned_infusions or 0 for a in study.arms)])
     levels = [str(k) for k in range(planned + 1)]
     extra = sorted({int(x) for x in pop["NINFUS"].drop_nulls().to_list()} - set(range(planned + 1)))
     pop = pop.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8))
@@ -158,7 +159,7 @@ def worst_category(adlb: pl.DataFrame, paramcd: str) -> pl.DataFrame:
             .group_by("USUBJID", maintain_order=True).first().select("USUBJID", pl.col("ANRIND").alias("WORST")))
 
 
-def lab_shift(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
+def lab_shift(adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
     """LAB_SHIFT rows: baseline category (BNRIND) against the worst post-baseline category."""
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
     arms = _arms(study)
@@ -188,10 +189,10 @@ def lab_shift(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict, population: s
     return ard_rows(rows)
 
 
-def lab_abnormal(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
+def lab_abnormal(adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
     """LAB_ABN rows: subjects with a LOW or HIGH analysed value (ANL01FL) by visit."""
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
-    visits = {v["label"]: v["avisitn"] for v in study["visits"]}
+    visits = {v.label: v.avisitn for v in study.visits}
     lb = (adlb.filter(pl.col("PARAMCD").is_in(safety_labs(study)) & (pl.col("ANL01FL") == "Y")
                       & pl.col("AVISIT").is_in(list(visits)) & pl.col("ANRIND").is_not_null())
           .drop("ARM", strict=False).join(pop, on="USUBJID", how="inner"))
@@ -213,10 +214,10 @@ def lab_abnormal(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict, population
     return ard_rows(rows)
 
 
-def shift_ctp(adeff: pl.DataFrame, adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
+def shift_ctp(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
     """SHIFT_CTP rows: CTP class at baseline against the class at the primary visit (Missing when the
     subject has no class there: died, transplanted, withdrew or not yet reached)."""
-    visit = study["endpoints"]["primary_visit"]
+    visit = study.endpoints.primary_visit
     pop = with_pooled(select_population(adsl, study, population).select("USUBJID", "ARM"))
     cls = adeff.filter((pl.col("PARAMCD") == "CTPCLASS") & (pl.col("ANL01FL") == "Y"))
     bl = cls.filter(pl.col("ABLFL") == "Y").select("USUBJID", pl.col("AVALC").alias("B")).unique("USUBJID")
@@ -289,17 +290,17 @@ def _interaction_p(df: pl.DataFrame, var: str, test: str, reference: str) -> flo
     return float(special.fdtrc(k, f_full.df_resid, fstat))
 
 
-def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: dict, paramcd: str | None = None,
+def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, paramcd: str | None = None,
                      population: str = "ITT") -> pl.DataFrame:
     """SUBGROUP rows: treatment effect on the change from baseline at the primary visit, overall and
     within each level of each configured subgroup variable (parallel designs only)."""
-    if study["study"]["design"] != "parallel":
+    if not study.design.has("SUBGROUP"):
         return ard_rows([])
-    paramcd = paramcd or study["scores"]["meld_primary"]
-    visit = study["endpoints"]["primary_visit"]
-    reference = reference_arm(study)
-    tests = [a["label"] for a in study["arms"] if a["label"] != reference]
-    subs = [s for s in study["endpoints"]["subgroups"] if s in adsl.columns]
+    paramcd = paramcd or study.scores.meld_primary
+    visit = study.endpoints.primary_visit
+    reference = study.reference
+    tests = study.test_arms
+    subs = [s for s in study.endpoints.subgroups if s in adsl.columns]
     pop = select_population(adsl, study, population).select("USUBJID", "ARM", *subs)
     df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("AVISIT") == visit) & (pl.col("ANL01FL") == "Y"))
           .select("USUBJID", "BASE", "CHG").join(pop, on="USUBJID", how="inner"))
@@ -327,7 +328,7 @@ def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: dict, param
 def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     """Entry point of the ``baseline_ard`` rule: BIGN, BASELINE, EXPOSURE, LAB_SHIFT, LAB_ABN, SHIFT_CTP, SUBGROUP."""
     from hepatrial.ard import write_part
-    from hepatrial.config import load_study
+    from hepatrial.spec import load as load_study
 
     study = load_study(study_path)
     adsl, adlb, adeff = pl.read_parquet(adsl_path), pl.read_parquet(adlb_path), pl.read_parquet(adeff_path)

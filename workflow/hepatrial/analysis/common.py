@@ -6,22 +6,23 @@ import numpy as np
 import polars as pl
 
 from hepatrial.ard import POOLED
+from hepatrial.spec import Study
 
 POP_FLAG = {"ITT": "ITTFL", "SAFETY": "SAFFL", "PP": "PPFL", "COMPLETERS": "COMPLFL", "ENROLLED": "ENRLFL"}
 # Efficacy populations are analysed by planned arm, safety by actual arm (ICH E9 / E3 convention).
 ARM_VAR = {"SAFETY": "TRT01A"}
 
 
-def population_flag(study: dict, population: str) -> str:
-    return study["populations"].get(population, POP_FLAG.get(population, population))
+def population_flag(study: Study, population: str) -> str:
+    return study.populations.get(population, POP_FLAG.get(population, population))
 
 
 def arm_var(population: str) -> str:
     return ARM_VAR.get(population, "TRT01P")
 
 
-def arm_labels(study: dict) -> list[str]:
-    return [a["label"] for a in study["arms"]]
+def arm_labels(study: Study) -> list[str]:
+    return study.arm_labels
 
 
 def with_pooled(df: pl.DataFrame, arm_col: str = "ARM") -> pl.DataFrame:
@@ -29,7 +30,8 @@ def with_pooled(df: pl.DataFrame, arm_col: str = "ARM") -> pl.DataFrame:
     return pl.concat([df, df.with_columns(pl.lit(POOLED).alias(arm_col))], how="vertical")
 
 
-def select_population(df: pl.DataFrame, study: dict, population: str) -> pl.DataFrame:
+def select_population(df: pl.DataFrame, study: Study, population: str) -> pl.DataFrame:
+
     """Subjects of the population, with ARM = the planned (or actual, for SAFETY) arm label."""
     flag, av = population_flag(study, population), arm_var(population)
     out = df.filter(pl.col(flag) == "Y") if flag in df.columns else df

@@ -40,9 +40,11 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.dates import dtc_date
 from hepatrial.errors import ConfigError
+from hepatrial.spec import Study
+from hepatrial.spec.study import Escalation
 
 PENDING, PROCEED, EXPAND, STOP = 0, 1, 2, 3
 DECISION = {PENDING: "PENDING", PROCEED: "PROCEED", EXPAND: "EXPAND", STOP: "STOP"}
@@ -52,14 +54,14 @@ MTD_STATUS = {MTD_PENDING: "pending (escalation not complete)", MTD_DETERMINED: 
               MTD_NONE: "no tolerated dose (the lowest dose stopped)"}
 
 
-def dlt_definition(study: dict) -> str:
-    d = study["dlt"]
-    rel = "related, " if d["related_only"] else ""
-    return (f"DLT: AE grade >= {d['min_grade']}, {rel}onset within {d['window_days']} days of an infusion "
+def dlt_definition(study: Study) -> str:
+    d = study.dlt
+    rel = "related, " if d.related_only else ""
+    return (f"DLT: AE grade >= {d.min_grade}, {rel}onset within {d.window_days} days of an infusion "
             f"(infusion day = day 1)")
 
 
-def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: dict) -> pl.DataFrame:
+def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADAE rows that are DLTs (one row per AE), with ``DLTEXDT`` the infusion whose window holds it.
 
     Parameters
@@ -68,19 +70,19 @@ def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: dict) -> pl.Da
         ADAE (USUBJID, ASTDT, ATOXGR, AREL, AEDECOD, SRCROW).
     dataset_ex : polars.DataFrame
         SDTM EX (USUBJID, EXSTDTC).
-    study : dict
-        The loaded study config (its ``dlt`` block).
+    study : Study
+        The study (its ``dlt`` block).
     """
-    d = study["dlt"]
+    d = study.dlt
     ex = (dataset_ex.select("USUBJID", dtc_date("EXSTDTC").alias("DLTEXDT")).drop_nulls("DLTEXDT")
           .unique().sort(["USUBJID", "DLTEXDT"]))
-    cond = pl.col("ATOXGR").fill_null(0) >= d["min_grade"]
-    if d["related_only"]:
+    cond = pl.col("ATOXGR").fill_null(0) >= d.min_grade
+    if d.related_only:
         cond = cond & (pl.col("AREL") == "Y")
     lag = (pl.col("ASTDT") - pl.col("DLTEXDT")).dt.total_days()
     return (adae.filter(cond & pl.col("ASTDT").is_not_null())
             .join(ex, on="USUBJID", how="inner")
-            .filter(lag.is_between(0, d["window_days"] - 1))
+            .filter(lag.is_between(0, d.window_days - 1))
             .sort(["USUBJID", "SRCROW", "DLTEXDT"])
             .unique(subset=["USUBJID", "SRCROW"], keep="last", maintain_order=True))
 
@@ -94,13 +96,13 @@ def derive_var_dltevfl(adsl_safety: pl.DataFrame, dlt: pl.DataFrame, window_days
     return adsl_safety.with_columns(has.alias("DLTFL"), (has | followed.fill_null(False)).alias("DLTEVFL"))
 
 
-def decide(n_dlt: int, n_evaluable: int, rule: dict) -> int:
+def decide(n_dlt: int, n_evaluable: int, rule: Escalation) -> int:
     """The escalation decision of one cohort (codes in the module docstring)."""
-    if n_dlt >= rule["stop_min"]:
+    if n_dlt >= rule.stop_min:
         return STOP
-    if n_evaluable < rule["cohort_size"]:
+    if n_evaluable < rule.cohort_size:
         return PENDING
-    if n_dlt <= rule["proceed_max"]:
+    if n_dlt <= rule.proceed_max:
         return PROCEED
     return EXPAND
 
@@ -119,22 +121,22 @@ def mtd_and_rp2d(decisions: list[int]) -> tuple[int | None, int, int | None]:
     return None, MTD_NOT_REACHED, cleared
 
 
-def check_rule(rule: dict) -> None:
-    if rule["stop_min"] <= rule["proceed_max"]:
-        raise ConfigError(f"escalation: stop_min ({rule['stop_min']}) must be greater than proceed_max "
-                          f"({rule['proceed_max']}); a DLT count cannot both proceed and stop")
+def check_rule(rule: Escalation) -> None:
+    if rule.stop_min <= rule.proceed_max:
+        raise ConfigError(f"escalation: stop_min ({rule.stop_min}) must be greater than proceed_max "
+                          f"({rule.proceed_max}); a DLT count cannot both proceed and stop")
 
 
-def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, study: dict,
+def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study,
             population: str = "SAFETY") -> pl.DataFrame:
     """ARD DLT and ESCALATION rows (module docstring)."""
-    rule = study["escalation"]
+    rule = study.escalation
     check_rule(rule)
-    window = study["dlt"]["window_days"]
+    window = study.dlt.window_days
     pop = select_population(adsl, study, population)
     dlt = flag_dlt(adae, dataset_ex, study).join(pop.select("USUBJID", "ARM"), on="USUBJID", how="inner")
     subj = derive_var_dltevfl(pop, dlt, window)
-    cohorts = [a["label"] for a in study["arms"]]
+    cohorts = study.arm_labels
     definition = dlt_definition(study)
     rows = []
 
@@ -157,8 +159,8 @@ def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, st
             add("DLT", f"DLT|{pt}", arm, "n_dlt", n_s, f"{definition}; subjects with the preferred term")
             add("DLT", f"DLT|{pt}", arm, "n_events", n_e, f"{definition}; events")
 
-    text = (f"rule: <= {rule['proceed_max']} of {rule['cohort_size']} with a DLT proceed, "
-            f">= {rule['stop_min']} stop, in between expand")
+    text = (f"rule: <= {rule.proceed_max} of {rule.cohort_size} with a DLT proceed, "
+            f">= {rule.stop_min} stop, in between expand")
     decisions = []
     for level, arm in enumerate(cohorts, start=1):
         n_dlt, n_ev = counts[arm]

@@ -50,7 +50,7 @@ import polars as pl
 
 from hepatrial.analysis.common import population_flag, select_population
 from hepatrial.ard import POOLED, ard_rows, empty_ard
-from hepatrial.config import reference_arm
+from hepatrial.spec import Study, Visit
 from hepatrial.errors import ConvergenceError, DataContractError
 from hepatrial.models import mi
 
@@ -113,17 +113,17 @@ def method_label(m: dict) -> str:
 DEFINITION_KEYS = ("schedule_days", "grace_days", "terms")
 
 
-def ice_definitions(study: dict) -> dict[str, dict]:
+def ice_definitions(study: Study) -> dict[str, dict]:
     """event -> its definition (source keys), the same in every estimand that lists it."""
     out: dict[str, dict] = {}
-    for est in study.get("estimands") or []:
+    for est in study.estimands:
         for e in est["intercurrent_events"]:
             d = {k: e.get(k) for k in DEFINITION_KEYS}
             out.setdefault(e["event"], d)
     return out
 
 
-def event_source(event: str, d: dict, study: dict) -> str:
+def event_source(event: str, d: dict, study: Study) -> str:
     """The source of an event's date, as the ICE table footnote prints it."""
     if event == "death":
         return "ADSL DTHDT (date of death)"
@@ -146,10 +146,8 @@ def event_source(event: str, d: dict, study: dict) -> str:
     return f"first PR/CM record whose term (PRTRT/PRDECOD, CMTRT/CMDECOD) is one of: {terms}"
 
 
-def _planned(study: dict) -> dict[str, int]:
-    return {
-        a["label"]: a.get("planned_infusions") or study["planned_infusions"] for a in study["arms"]
-    }
+def _planned(study: Study) -> dict[str, int]:
+    return {a: study.planned_infusions_of(a) for a in study.arm_labels}
 
 
 def _rescue_dates(frames: list[pl.DataFrame], terms: list[str]) -> pl.DataFrame:
@@ -182,7 +180,7 @@ def _rescue_dates(frames: list[pl.DataFrame], terms: list[str]) -> pl.DataFrame:
 
 def derive_ices(
     adsl: pl.DataFrame,
-    study: dict,
+    study: Study,
     cut_date: dt.date | None = None,
     pr: pl.DataFrame | None = None,
     cm: pl.DataFrame | None = None,
@@ -253,12 +251,12 @@ def derive_ices(
     return out.select(list(schema)).sort("USUBJID", "EVENT")
 
 
-def post_visits(study: dict) -> list[dict]:
-    return [v for v in sorted(study["visits"], key=lambda v: v["avisitn"]) if not v.get("baseline")]
+def post_visits(study: Study) -> list[Visit]:
+    return [v for v in sorted(study.visits, key=lambda v: v.avisitn) if not v.baseline]
 
 
 def ice_summary_ard(
-    adsl: pl.DataFrame, ices: pl.DataFrame, study: dict, population: str = "ITT"
+    adsl: pl.DataFrame, ices: pl.DataFrame, study: Study, population: str = "ITT"
 ) -> pl.DataFrame:
     """ARD ICE_SUMMARY: per event (and ANY), arm (and ALL) and post-baseline visit, ``n``
     subjects whose event occurred before the visit's target day, ``n_new`` those for whom this
@@ -268,7 +266,7 @@ def ice_summary_ard(
     if not defs:
         return empty_ard()
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
-    arms = [a["label"] for a in study["arms"]]
+    arms = study.arm_labels
     big_n = {a: pop.filter(pl.col("ARM") == a).height for a in arms}
     big_n[POOLED] = pop.height
     ev = ices.join(pop, on="USUBJID", how="inner")
@@ -317,13 +315,13 @@ def ice_summary_ard(
             ]
             prev = 0
             for v in visits:
-                n = int((days < v["target_day"]).sum())
+                n = int((days < v.target_day).sum())
                 rows += [
-                    {**base, "avisit": v["label"], "stat": "n", "value": n},
-                    {**base, "avisit": v["label"], "stat": "n_new", "value": n - prev},
+                    {**base, "avisit": v.label, "stat": "n", "value": n},
+                    {**base, "avisit": v.label, "stat": "n_new", "value": n - prev},
                     {
                         **base,
-                        "avisit": v["label"],
+                        "avisit": v.label,
                         "stat": "pct",
                         "value": 100.0 * n / N if N else None,
                     },
@@ -360,13 +358,13 @@ def _affected_index(adt_by_visit, ice_dt, ice_day, targets) -> int:
 
 
 def estimand_data(
-    bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: dict, study: dict
+    bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: dict, study: Study
 ) -> EstimandData:
     """The endpoint's change from baseline by visit for the estimand's population with its
     intercurrent-event strategies applied (see the module docstring)."""
     param, population = est["endpoint"]["param"], est["population"]
     pop = select_population(adsl, study, population)
-    strata = [s for s in study["strata"] if s in pop.columns]
+    strata = study.strata_in(pop)
     subj = pop.select("USUBJID", "ARM", *strata)
     recs = bds.filter((pl.col("PARAMCD") == param) & (pl.col("ANL01FL") == "Y"))
     base = (
@@ -381,10 +379,10 @@ def estimand_data(
     subj = subj.drop_nulls([*strata, "ARM"]).sort("USUBJID")
     factors = [s for s in strata if subj[s].n_unique() > 1]
     present = set(recs.filter(pl.col("CHG").is_not_null())["AVISIT"].unique().to_list())
-    vis = [v for v in post_visits(study) if v["label"] in present]
+    vis = [v for v in post_visits(study) if v.label in present]
     if not vis:
         raise DataContractError(f"estimand {est['id']}: no post-baseline {param} data")
-    labels, targets = [v["label"] for v in vis], [v["target_day"] for v in vis]
+    labels, targets = [v.label for v in vis], [v.target_day for v in vis]
     T = len(labels)
     ids = subj["USUBJID"].to_list()
     pos = {s: i for i, s in enumerate(ids)}
@@ -540,10 +538,10 @@ def ice_text(est: dict) -> str:
     return "; ".join(parts)
 
 
-def attributes(est: dict, study: dict, param_label: str) -> dict[str, str]:
+def attributes(est: dict, study: Study, param_label: str) -> dict[str, str]:
     """The five estimand attributes (ICH E9(R1)) as text."""
-    ref = reference_arm(study)
-    tests = [a["label"] for a in study["arms"] if a["label"] != ref]
+    ref = study.reference
+    tests = study.test_arms
     visit = est["endpoint"]["visit"]
     return {
         "attr_population": f"{est['population']} ({population_flag(study, est['population'])} = Y)",
@@ -554,8 +552,8 @@ def attributes(est: dict, study: dict, param_label: str) -> dict[str, str]:
     }
 
 
-def estimand_visit(est: dict, study: dict) -> str:
-    return est["endpoint"].get("visit") or study["endpoints"]["primary_visit"]
+def estimand_visit(est: dict, study: Study) -> str:
+    return est["endpoint"].get("visit") or study.endpoints.primary_visit
 
 
 def estimand_ard(
@@ -563,14 +561,14 @@ def estimand_ard(
     adsl: pl.DataFrame,
     ices: pl.DataFrame,
     est: dict,
-    study: dict,
+    study: Study,
     param_label: str | None = None,
 ) -> pl.DataFrame:
     """ARD rows of one estimand: ESTIMAND, MI_DIFF, MI_LSMEAN per method, TIPPING."""
     est = dict(est, endpoint=dict(est["endpoint"], visit=estimand_visit(est, study)))
     param, pop, eid = est["endpoint"]["param"], est["population"], est["id"]
-    ref = reference_arm(study)
-    arms = [a["label"] for a in study["arms"]]
+    ref = study.reference
+    arms = study.arm_labels
     tests = [a for a in arms if a != ref]
     ed = estimand_data(bds, adsl, ices, est, study)
     present = set(ed.data["ARM"].unique().to_list())
@@ -701,15 +699,15 @@ def _mi_rows(
 def estimands_ard(
     datasets: dict[str, pl.DataFrame],
     adsl: pl.DataFrame,
-    study: dict,
+    study: Study,
     cut_date: dt.date | None = None,
     pr: pl.DataFrame | None = None,
     cm: pl.DataFrame | None = None,
     param_labels: dict | None = None,
 ) -> pl.DataFrame:
     """The ARD part of every estimand of the study, and the ICE summary of each population."""
-    ests = study.get("estimands") or []
-    if not ests or study["study"]["design"] != "parallel":
+    ests = study.estimands
+    if not ests or not study.design.has("ESTIMANDS"):
         return empty_ard()
     ices = derive_ices(adsl, study, cut_date, pr, cm)
     parts = [

@@ -51,7 +51,10 @@ import polars as pl
 from scipy import optimize, special
 
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.config import TTE_MONITORED, load_study, reference_arm
+from hepatrial.config import TTE_MONITORED
+from hepatrial.spec import Study
+from hepatrial.spec.study import Interim
+from hepatrial.spec import load as load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.models import gsd
 
@@ -103,48 +106,46 @@ class Monitored:
                 f"oriented so that benefit ({orient} {scale}) is positive")
 
 
-def monitored(study: dict) -> Monitored:
-    im = study["interim"]
-    ref = reference_arm(study)
-    tests = [a["label"] for a in study["arms"] if a["label"] != ref]
-    test = im.get("test_arm") or tests[0]
-    ep = study["endpoints"]
-    if im["analysis"] in TTE_MONITORED:
-        p, visit = im["paramcd"], ""
+def monitored(study: Study) -> Monitored:
+    im = study.interim
+    ref = study.reference
+    tests = study.test_arms
+    test = im.test_arm or tests[0]
+    if im.tte:
+        p, visit = im.paramcd, ""
     else:
-        params = [x["paramcd"] for x in ep["mmrm_params"]]
-        p = im.get("paramcd") or ep.get("primary_param") or params[0]
-        visit = im.get("avisit") or ep["primary_visit"]
-    return Monitored(im["analysis"], p, visit, im["population"], test, ref,
-                     1.0 if im["benefit"] == "higher" else -1.0)
+        p = im.paramcd or study.primary_param
+        visit = im.avisit or study.endpoints.primary_visit
+    return Monitored(im.analysis, p, visit, im.population, test, ref,
+                     1.0 if im.benefit == "higher" else -1.0)
 
 
-def design(study: dict, fractions=None) -> gsd.GSDesign:
-    """The planned design of ``study['interim']`` (at ``fractions`` when given)."""
-    im = study["interim"]
-    return gsd.gsd_design(fractions if fractions is not None else im["info_fractions"],
-                          alpha=im["alpha"], beta=1.0 - im["power"], sided=im["sides"],
-                          efficacy=im["efficacy_spending"], efficacy_param=im["efficacy_param"],
-                          futility=im["futility_spending"], futility_param=im["futility_param"],
-                          binding=im["binding_futility"])
+def design(study: Study, fractions=None) -> gsd.GSDesign:
+    """The planned design of ``study.interim`` (at ``fractions`` when given)."""
+    im = study.interim
+    return gsd.gsd_design(fractions if fractions is not None else im.info_fractions,
+                          alpha=im.alpha, beta=1.0 - im.power, sided=im.sides,
+                          efficacy=im.efficacy_spending, efficacy_param=im.efficacy_param,
+                          futility=im.futility_spending, futility_param=im.futility_param,
+                          binding=im.binding_futility)
 
 
-def design_delta(study: dict) -> float | None:
+def design_delta(study: Study) -> float | None:
     """The design effect on the scale of the oriented estimate (benefit positive): the MMRM
     ``design_effect``, or ``|log design_hr|`` for a time-to-event comparison."""
-    im = study["interim"]
-    if im["analysis"] in TTE_MONITORED:
-        return abs(math.log(im["design_hr"])) if im.get("design_hr") else None
-    return im.get("design_effect")
+    im = study.interim
+    if im.analysis in TTE_MONITORED:
+        return abs(math.log(im.design_hr)) if im.design_hr else None
+    return im.design_effect
 
 
-def max_information(study: dict, planned: gsd.GSDesign) -> float | None:
+def max_information(study: Study, planned: gsd.GSDesign) -> float | None:
     """Maximum information: planned events x r / (1 + r)^2 (TTE), else from the design effect
     and power (``I_max = IF ((z_{1-a/s} + z_{1-b}) / delta)^2``; None without a design effect)."""
-    im = study["interim"]
-    if im["analysis"] in TTE_MONITORED:
-        r = im["allocation_ratio"]
-        return im["planned_events"] * r / (1.0 + r) ** 2
+    im = study.interim
+    if im.analysis in TTE_MONITORED:
+        r = im.allocation_ratio
+        return im.planned_events * r / (1.0 + r) ** 2
     delta = design_delta(study)
     return planned.max_information(delta) if delta else None
 
@@ -164,25 +165,25 @@ def _value(ard: pl.DataFrame, analysis: str, m: Monitored, stat: str, arm=None, 
     return float(rows["value"][0])
 
 
-def current_look(study: dict, ard: pl.DataFrame, events: float | None, look: int,
+def current_look(study: Study, ard: pl.DataFrame, events: float | None, look: int,
                  cut: str) -> tuple[Look, str]:
     """The cut's look from its ARD rows (``events``: of the compared arms, TTE only). Returns the
     look (statistics NaN when not estimable) and a note (empty, or why not estimable)."""
-    im = study["interim"]
+    im = study.interim
     m = monitored(study)
     planned = design(study)
     i_max = max_information(study, planned)
     note = ""
     if m.tte:
         d = float(events) if events is not None else math.nan
-        t = d / im["planned_events"]
-        lp = Look(look, cut, t, count=d, information=d * im["allocation_ratio"]
-                  / (1.0 + im["allocation_ratio"]) ** 2)
+        t = d / im.planned_events
+        lp = Look(look, cut, t, count=d, information=d * im.allocation_ratio
+                  / (1.0 + im.allocation_ratio) ** 2)
         hr, lo, hi = (_value(ard, "COX", m, s, avisit="")
                       for s in ("hr", "lower", "upper"))
         if m.analysis == "LOGRANK":
             chisq = _value(ard, "LOGRANK", m, "chisq", avisit="")
-            r = im["allocation_ratio"]
+            r = im.allocation_ratio
             if not (np.isfinite(chisq) and np.isfinite(hr) and d > 0):
                 return lp, "not estimable: no log-rank statistic or hazard ratio"
             direction = m.sign * np.sign(math.log(hr)) if hr != 1 else 1.0
@@ -200,8 +201,8 @@ def current_look(study: dict, ard: pl.DataFrame, events: float | None, look: int
     se = _value(ard, "MMRM_DIFF", m, "se")
     n_obs = _value(ard, "DESC", m, "n", arm=POOLED, comparator="")
     info = 1.0 / se ** 2 if np.isfinite(se) and se > 0 else math.nan
-    if im["information"] == "subjects":
-        t = n_obs / study["study"]["planned_subjects"]
+    if im.information == "subjects":
+        t = n_obs / study.planned_subjects
     else:
         t = info / i_max
     lp = Look(look, cut, t, information=info, count=n_obs)
@@ -232,13 +233,13 @@ def previous_looks(prev: pl.DataFrame | None, m: Monitored) -> list[Look]:
     return [lk for lk in out if lk.has_data and np.isfinite(lk.info_frac)]
 
 
-def merge_history(study: dict, from_ard: list[Look]) -> list[Look]:
+def merge_history(study: Study, from_ard: list[Look]) -> list[Look]:
     """The earlier looks: ``interim.history`` (recorded looks), the previous cut's ARD winning
     over the same look number. A recorded look without Z, estimate and SE counts for the bounds
     only."""
     out = {h["look"]: Look(h["look"], h.get("cut") or "", float(h["info_frac"]), _f(h.get("z")),
                            _f(h.get("estimate")), _f(h.get("se")))
-           for h in study["interim"].get("history") or []}
+           for h in study.interim.history}
     out.update({lk.look: lk for lk in from_ard})
     return [out[k] for k in sorted(out)]
 
@@ -251,9 +252,9 @@ def _look_no(avisit: str) -> int:
     return int(avisit.split()[-1])
 
 
-def look_number(study: dict, cut: str, earlier: list[Look]) -> int | None:
+def look_number(study: Study, cut: str, earlier: list[Look]) -> int | None:
     """This cut's look number (None: the cut is not a formal look; see the module doc)."""
-    mapping = study["interim"].get("cut_looks") or {}
+    mapping = study.interim.cut_looks
     if mapping:
         return mapping.get(cut)
     return (max(lk.look for lk in earlier) + 1) if earlier else 1
@@ -278,22 +279,22 @@ def cp_futility_bounds(dsg: gsd.GSDesign, threshold: float, basis: str,
     return out
 
 
-def _cp_decision(s: gsd.LookStatistics, dsg: gsd.GSDesign, im: dict) -> gsd.LookStatistics:
-    thr = im.get("futility_cp")
+def _cp_decision(s: gsd.LookStatistics, dsg: gsd.GSDesign, im: Interim) -> gsd.LookStatistics:
+    thr = im.futility_cp
     if thr is None or s.look == dsg.n_looks or s.decision_code != 0:
         return s
-    cp = s.cp_trend if im["futility_cp_basis"] == "trend" else s.cp_design
+    cp = s.cp_trend if im.futility_cp_basis == "trend" else s.cp_design
     if np.isfinite(cp) and cp < thr:
-        text = (f"stop for futility (non-binding): conditional power ({im['futility_cp_basis']}) "
+        text = (f"stop for futility (non-binding): conditional power ({im.futility_cp_basis}) "
                 f"{cp:.3f} < {thr:g}")
         return dataclasses.replace(s, decision=text, decision_code=-1)
     return s
 
 
-def interim_rows(study: dict, ard: pl.DataFrame, cut: str, events: float | None = None,
+def interim_rows(study: Study, ard: pl.DataFrame, cut: str, events: float | None = None,
                  prev: pl.DataFrame | None = None) -> pl.DataFrame:
     """The ARD part of the interim analysis (see the module docstring)."""
-    im = study["interim"]
+    im = study.interim
     m = monitored(study)
     planned = design(study)
     i_max = max_information(study, planned)
@@ -327,10 +328,10 @@ def interim_rows(study: dict, ard: pl.DataFrame, cut: str, events: float | None 
         detail = ", ".join(f"look {j + 1} {f:.4f}" for j, f in enumerate(fracs))
         raise HepatrialError(f"interim: information fractions of the looks do not increase "
                              f"({detail}); set interim/cut_looks to say which cuts are looks")
-    final = bool(fracs) and (fracs[-1] >= 1.0 or (im.get("final_cut") == cut and cur is not None))
+    final = bool(fracs) and (fracs[-1] >= 1.0 or (im.final_cut == cut and cur is not None))
     method_extra = [m.describe()]
     if i_max is not None:
-        unit = (f"{im['planned_events']} events x r/(1+r)^2, r={im['allocation_ratio']:g}"
+        unit = (f"{im.planned_events} events x r/(1+r)^2, r={im.allocation_ratio:g}"
                 if m.tte else "1/SE^2")
         method_extra.append(f"maximum information {i_max:.6g} ({unit})")
     rows: list[dict] = []
@@ -373,9 +374,9 @@ def interim_rows(study: dict, ard: pl.DataFrame, cut: str, events: float | None 
                          method=f"{method}; data cut {lk.cut}"))
     design_rows = {"looks_planned": planned.n_looks, "current_look": k}
     if m.tte:
-        design_rows["planned_events"] = im["planned_events"]
-    if cf := im.get("futility_cp"):
-        bounds = cp_futility_bounds(dsg, cf, im["futility_cp_basis"],
+        design_rows["planned_events"] = im.planned_events
+    if cf := im.futility_cp:
+        bounds = cp_futility_bounds(dsg, cf, im.futility_cp_basis,
                                     delta * math.sqrt(i_max) if delta and i_max else None)
         for j, b in enumerate(bounds, 1):
             rows.append(dict(keys, analysis="GSD_BOUNDARY", avisit=f"LOOK {j}",

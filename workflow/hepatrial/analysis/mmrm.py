@@ -22,21 +22,23 @@ import polars as pl
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import ard_rows
 from hepatrial.errors import ConvergenceError
-from hepatrial.models.mmrm import MMRM, fit_random_slope_lmm
+from hepatrial.models.lmm import fit_random_slope_lmm
+from hepatrial.models.mmrm import MMRM
+from hepatrial.spec import Study
 
 DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", "kenward_roger_linear": "Kenward-Roger (linear)",
             "between_within": "between-within", "residual": "residual df"}
 
 
-def mmrm_data(dataset: pl.DataFrame, study: dict, paramcd: str, population: str) -> tuple[pl.DataFrame, list[str]]:
+def mmrm_data(dataset: pl.DataFrame, study: Study, paramcd: str, population: str) -> tuple[pl.DataFrame, list[str]]:
     """Analysed post-baseline records with a change from baseline, and the visit order."""
-    bl = {v["label"] for v in study["visits"] if v.get("baseline")}
+    bl = {v.label for v in study.visits if v.baseline}
     df = select_population(dataset.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")),
                            study, population)
     df = df.filter(~pl.col("AVISIT").is_in(sorted(bl)) & (pl.col("AVISIT") != "UNSCHEDULED")
                    & pl.col("CHG").is_not_null() & pl.col("BASE").is_not_null())
     present = set(df["AVISIT"].unique().to_list())
-    order = [v["label"] for v in sorted(study["visits"], key=lambda v: v["avisitn"]) if v["label"] in present]
+    order = [v.label for v in sorted(study.visits, key=lambda v: v.avisitn) if v.label in present]
     return df, order
 
 
@@ -50,21 +52,20 @@ def _not_estimable(paramcd: str, population: str, reason: str, n_subj: int, n_ob
 PRIMARY, KEY_SECONDARY = "PRIMARY ENDPOINT", "KEY SECONDARY ENDPOINT"
 
 
-def primary_param(study: dict) -> str:
+def primary_param(study: Study) -> str | None:
     """The primary endpoint's PARAMCD: ``endpoints.primary_param``, else the first MMRM parameter."""
-    ep = study["endpoints"]
-    return ep.get("primary_param") or ep["mmrm_params"][0]["paramcd"]
+    return study.primary_param
 
 
-def endpoint_roles(study: dict, paramcd: str, population: str) -> dict[str, str]:
+def endpoint_roles(study: Study, paramcd: str, population: str) -> dict[str, str]:
     """visit -> "PRIMARY ENDPOINT" / "KEY SECONDARY ENDPOINT" for the primary parameter in the ITT
     population (the role is written into the ARD ``method`` of those MMRM_DIFF rows)."""
     if paramcd != primary_param(study) or population != "ITT":
         return {}
-    ep = study["endpoints"]
-    out = {ep["primary_visit"]: PRIMARY}
-    if ep.get("key_secondary_visit"):
-        out[ep["key_secondary_visit"]] = KEY_SECONDARY
+    ep = study.endpoints
+    out = {ep.primary_visit: PRIMARY}
+    if ep.key_secondary_visit:
+        out[ep.key_secondary_visit] = KEY_SECONDARY
     return out
 
 
@@ -86,22 +87,22 @@ def _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population
     from hepatrial.errors import ConfigError
     from hepatrial.models.mmrm import fit
 
-    formula = cfg["formula"]
+    formula = cfg.formula
     missing = [v for v in formula_variables(formula) if v not in df.columns]
     if missing:
         raise ConfigError(f"mmrm.formula {formula!r}: {', '.join(repr(m) for m in missing)} not in the analysis "
                           f"data of {paramcd} (columns: {', '.join(sorted(df.columns))})")
     refs = {"ARM": ref} if ref else {}
-    refs.update(cfg.get("reference_levels") or {})
+    refs.update(cfg.reference_levels)
     try:
-        r = fit(df, formula, cfg["covariance"], visit_order=order, group=cfg.get("group"), method=cfg["method"],
-                df=cfg["df"], reference_levels=refs, fallback=tuple(cfg["fallback"]))
-        weights = "proportional" if cfg["lsmeans_weights"] == "proportional" else "equal"
+        r = fit(df, formula, cfg.covariance, visit_order=order, group=cfg.group, method=cfg.method,
+                df=cfg.df, reference_levels=refs, fallback=tuple(cfg.fallback))
+        weights = "proportional" if cfg.lsmeans_weights == "proportional" else "equal"
         ls = r.lsmeans(["ARM", "AVISIT"], weights=weights)
         diffs = r.lsmeans_diff("ARM", by="AVISIT", reference=ref, weights=weights) if parallel else None
     except (ConvergenceError, ValueError, ArithmeticError) as exc:
         return _not_estimable(paramcd, population, " ".join(str(exc).split())[:200], n_subj, n_obs)
-    method = f"{r.covariance} {cfg['method']} {DF_LABEL.get(cfg['df'], cfg['df'])}"
+    method = f"{r.covariance} {cfg.method} {DF_LABEL.get(cfg.df, cfg.df)}"
     counts = {(a, v): n for a, v, n in df.group_by("ARM", "AVISIT").len().iter_rows()}
     rows = []
     for x in ls.iter_rows(named=True):
@@ -119,41 +120,41 @@ def _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population
                              "arm": x["ARM"], "comparator": x["reference"], "avisit": x["AVISIT"], "stat": stat,
                              "value": x[stat], "method": m})
     aliased = f"; aliased (dropped): {', '.join(r.aliased)}" if r.aliased else ""
-    for stat, value in (("reml_loglik" if cfg["method"] == "REML" else "ml_loglik", r.loglik),
+    for stat, value in (("reml_loglik" if cfg.method == "REML" else "ml_loglik", r.loglik),
                         ("aic", -2.0 * r.loglik + 2.0 * (len(r.coef_names) + len(r.theta))),  # nlme's AIC
                         ("n_subjects", r.n_subjects), ("n_obs", r.n_obs), ("converged", 1)):
         rows.append({"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": stat,
                      "value": value, "method": f"{method}; {formula}{aliased}"})
-    covariates = [c for c in cfg["covariates"] if c in df.columns]
-    factors = [c for c in study["strata"] if c in df.columns and df[c].n_unique() > 1]
+    covariates = [c for c in cfg.covariates if c in df.columns]
+    factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
     rows += _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study)
     return ard_rows(rows)
 
 
-def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str = "ITT") -> pl.DataFrame:
-    cfg = study["mmrm"]
+def mmrm_ard(dataset: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT") -> pl.DataFrame:
+    cfg = study.mmrm
     df, order = mmrm_data(dataset, study, paramcd, population)
-    arms = [a["label"] for a in study["arms"] if a["label"] in set(df["ARM"].unique().to_list())]
-    parallel = study["study"]["design"] == "parallel"
-    ref = next((a["label"] for a in study["arms"] if a.get("reference")), None) if parallel else None
+    arms = [a for a in study.arm_labels if a in set(df["ARM"].unique().to_list())]
+    parallel = study.design.compares_arms
+    ref = study.comparison_reference
     n_subj, n_obs = df["USUBJID"].n_unique(), df.height
     if not order or n_subj < 3:
         return _not_estimable(paramcd, population, "fewer than 3 subjects with a post-baseline change", n_subj, n_obs)
     if parallel and (ref not in arms or len(arms) < 2):
         return _not_estimable(paramcd, population, "the reference arm or a test arm has no data", n_subj, n_obs)
-    if cfg.get("formula"):
+    if cfg.formula:
         return _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population, n_subj, n_obs)
-    covariates = [c for c in cfg["covariates"] if c in df.columns]
-    factors = [c for c in study["strata"] if c in df.columns and df[c].n_unique() > 1]
-    model = MMRM(covariance=cfg["covariance"], method=cfg["method"], df=cfg["df"], fallback=cfg["fallback"],
-                 lsmeans_weights=cfg["lsmeans_weights"])
+    covariates = [c for c in cfg.covariates if c in df.columns]
+    factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
+    model = MMRM(covariance=cfg.covariance, method=cfg.method, df=cfg.df, fallback=list(cfg.fallback),
+                 lsmeans_weights=cfg.lsmeans_weights)
     try:
         model.fit(df, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=order, arm="ARM",
                   arm_levels=arms if not parallel else [ref] + [a for a in arms if a != ref], reference=ref,
                   covariates=covariates, factors=factors)
     except (ConvergenceError, ValueError, ArithmeticError) as exc:  # too little data is not a crash
         return _not_estimable(paramcd, population, " ".join(str(exc).split())[:200], n_subj, n_obs)
-    method = f"{model.covariance_used_} {cfg['method']} {DF_LABEL.get(cfg['df'], cfg['df'])}"
+    method = f"{model.covariance_used_} {cfg.method} {DF_LABEL.get(cfg.df, cfg.df)}"
     terms = " + ".join(["CHG ~ " + " + ".join(covariates + factors + ["ARM", "AVISIT", "ARM*AVISIT"])])
     rows = []
     for r in model.lsmeans_.iter_rows(named=True):
@@ -168,7 +169,7 @@ def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str =
                 rows.append({"analysis": "MMRM_DIFF", "paramcd": paramcd, "population": population,
                              "arm": r["arm"], "comparator": r["reference"], "avisit": r["visit"], "stat": stat,
                              "value": r[stat], "method": m})
-    for stat, value in (("reml_loglik" if cfg["method"] == "REML" else "ml_loglik", model.loglik_),
+    for stat, value in (("reml_loglik" if cfg.method == "REML" else "ml_loglik", model.loglik_),
                         ("aic", model.aic_), ("n_subjects", model.n_subjects_), ("n_obs", model.n_obs_),
                         ("converged", 1)):
         rows.append({"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": stat,
@@ -179,7 +180,7 @@ def mmrm_ard(dataset: pl.DataFrame, study: dict, paramcd: str, population: str =
 
 def _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study) -> list[dict]:
     """Sensitivity: random intercept and slope on visit time (weeks = target day / 7)."""
-    target = {v["label"]: v["target_day"] / 7.0 for v in study["visits"]}
+    target = {v.label: v.target_day / 7.0 for v in study.visits}
     try:
         res = fit_random_slope_lmm(df, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=order,
                                    time={v: target[v] for v in order}, arm="ARM",

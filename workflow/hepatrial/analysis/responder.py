@@ -51,7 +51,7 @@ import polars as pl
 
 from hepatrial.analysis.common import arm_labels, select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows
-from hepatrial.config import reference_arm
+from hepatrial.spec import Study
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import clopper_pearson, cmh_risk_difference, miettinen_nurminen
 
@@ -66,18 +66,14 @@ ALL = "ALL"
 STATUS_STATS = {DEATH_LTX: "n_dth_ltx", MISSING: "n_missing", NOT_DUE: "n_not_due"}
 
 
-def definitions(study: dict) -> list[dict]:
+def definitions(study: Study) -> list[dict]:
     """The study's responder definitions with their defaults filled and checked: ``dataset``
     (adlb for normalisation, else adeff), ``k`` (ishak 1; meld required), ``visits`` (every
     post-baseline visit of the config), ``population`` ITT, ``missing`` and ``death_transplant``
     nonresponder, ``label`` the id."""
-    visits = [
-        v["label"]
-        for v in sorted(study["visits"], key=lambda v: v["avisitn"])
-        if not v.get("baseline")
-    ]
+    visits = [v.label for v in sorted(study.visits, key=lambda v: v.avisitn) if not v.baseline]
     out, seen = [], set()
-    for i, d in enumerate(study.get("responders") or []):
+    for i, d in enumerate(study.responders):
         where = f"responders[{i}] ({d.get('id')})"
         if d["id"] in seen:
             raise ConfigError(f"{where}: duplicate id")
@@ -150,17 +146,17 @@ def _responds(rule: str, k) -> pl.Expr:
     return (v - b) <= -float(k) + 1e-9  # values are recorded to a few decimals: no false misses
 
 
-def _close_date(study: dict, visit: str) -> pl.Expr:
+def _close_date(study: Study, visit: str) -> pl.Expr:
     """The date the visit's window closes: origin + (last window day - 1) (analysis day 1 =
     origin)."""
-    hi = next(v["window"][1] for v in study["visits"] if v["label"] == visit)
+    hi = next(v.window[1] for v in study.visits if v.label == visit)
     return pl.col("ORIGDT") + pl.duration(days=hi - 1 if hi >= 1 else hi)
 
 
-def subject_status(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict) -> pl.DataFrame:
+def subject_status(data: pl.DataFrame, adsl: pl.DataFrame, study: Study, d: dict) -> pl.DataFrame:
     """One row per subject of the population with a baseline value and visit of ``d``: USUBJID,
     ARM, the strata, AVISIT, BVAL, VVAL, ELIG (could respond) and STATUS."""
-    strata = [s for s in study["strata"] if s in adsl.columns]
+    strata = study.strata_in(adsl)
     need = ["ORIGDT", "DCUTDT", "DTHDT", "LTXDT", "EOSSTT"]
     pop = select_population(adsl, study, d["population"])
     pop = pop.select(
@@ -173,7 +169,7 @@ def subject_status(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
         pl.col("DTHDT", "LTXDT").cast(pl.Date), pl.col("ORIGDT", "DCUTDT").cast(pl.Date)
     )
     if pop["DCUTDT"].null_count():
-        cut = study.get("cut_date")
+        cut = study.cut_date
         if cut is None:
             raise ConfigError("responders: ADSL has no DCUTDT and the study config no cut_date")
         pop = pop.with_columns(pl.col("DCUTDT").fill_null(dt.date.fromisoformat(str(cut))))
@@ -264,7 +260,7 @@ def _strata_key(df: pl.DataFrame, strata: list[str]) -> pl.DataFrame:
     )
 
 
-def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict) -> list[dict]:
+def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: Study, d: dict) -> list[dict]:
     status = subject_status(data, adsl, study, d)
     if status.height == 0:
         return []
@@ -319,10 +315,10 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
             add(arm, visit, "n_elig", elig.get((arm, visit), 0), method)
             for s, stat in STATUS_STATS.items():
                 add(arm, visit, stat, counts.get((arm, visit, s), 0), method)
-    if study["study"]["design"] != "parallel":
+    if not study.design.compares_arms:
         return rows
-    ref = reference_arm(study)
-    strata = [s for s in study["strata"] if s in an.columns]
+    ref = study.reference
+    strata = study.strata_in(an)
     cmh_method = (
         f"{d['label']}: CMH test stratified by {', '.join(strata) or 'nothing (one stratum)'}, "
         "no continuity correction; Mantel-Haenszel common risk difference, Sato variance, "
@@ -351,7 +347,7 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict)
     return rows
 
 
-def shift_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict) -> list[dict]:
+def shift_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: Study, d: dict) -> list[dict]:
     """RESPONDER_SHIFT rows of an ordinal definition (every subject with a baseline value, due)."""
     levels = SHIFT_LEVELS.get(d["rule"])
     if levels is None:
@@ -410,7 +406,7 @@ def shift_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: dict, d: dict) -> 
 
 
 def responder_ard(
-    datasets: dict[str, pl.DataFrame], adsl: pl.DataFrame, study: dict
+    datasets: dict[str, pl.DataFrame], adsl: pl.DataFrame, study: Study
 ) -> pl.DataFrame:
     """Every RESPONDER, RESPONDER_CMH and RESPONDER_SHIFT row of the study's definitions;
     ``datasets``: name (adeff, adlb, adqs) -> BDS frame."""
@@ -431,7 +427,7 @@ def responder_ard(
 def run_responder(adsl_path, data_paths: dict, study_path, out) -> None:
     """Entry point of the ``responder`` rule."""
     from hepatrial.ard import write_part
-    from hepatrial.config import load_study
+    from hepatrial.spec import load as load_study
 
     study = load_study(study_path)
     defs = definitions(study)

@@ -7,7 +7,7 @@ import polars as pl
 from hepatrial.analysis.descriptive import describe_by_visit
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import write_part
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 
 
 def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
@@ -36,8 +36,8 @@ def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
     study = load_study(study_path)
     data = pl.read_parquet(data_path)
     parts = [mmrm_ard(data, study, paramcd, "ITT")]
-    pp_flag = study["populations"].get("PP", "PPFL")
-    if (study["study"]["design"] == "parallel" and paramcd == primary_param(study) and pp_flag in data.columns
+    pp_flag = study.populations.get("PP", "PPFL")
+    if (study.design.has("MMRM_PP") and paramcd == primary_param(study) and pp_flag in data.columns
             and (data[pp_flag] == "Y").any()):
         parts.append(mmrm_ard(data, study, paramcd, "PP"))
     write_part(pl.concat(parts, how="vertical"), out)

@@ -25,6 +25,7 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population, with_pooled
 from hepatrial.ard import ard_rows
+from hepatrial.spec import Study
 
 OVERVIEW = {
     "ANYTEAE": ("any TEAE", pl.lit(True)),
@@ -39,7 +40,7 @@ OVERVIEW_SOURCE = {"WDTEAE": "AEACN"}
 NOT_COLLECTED = "not collected"
 
 
-def _denominators(adsl: pl.DataFrame, study: dict, population: str) -> dict[str, int]:
+def _denominators(adsl: pl.DataFrame, study: Study, population: str) -> dict[str, int]:
     pop = with_pooled(select_population(adsl, study, population))
     return dict(pop.group_by("ARM").len().iter_rows())
 
@@ -49,7 +50,7 @@ def _counts(ae: pl.DataFrame, by: list[str]) -> pl.DataFrame:
                                          pl.len().alias("n_events"))
 
 
-def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
+def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
     denom = _denominators(adsl, study, population)
     pop_ids = select_population(adsl, study, population).select("USUBJID", "ARM")
     ae = (adae.filter(pl.col("TRTEMFL") == "Y").drop("ARM", strict=False)
@@ -182,8 +183,8 @@ DEFAULT_AESI = [
 ]
 
 
-def aesi_definitions(study: dict) -> list[dict]:
-    return study.get("safety", {}).get("aesi") or DEFAULT_AESI
+def aesi_definitions(study: Study) -> list:
+    return list(study.safety.aesi or DEFAULT_AESI)
 
 
 def _aesi_condition(d: dict) -> pl.Expr:
@@ -216,7 +217,7 @@ def onset_from_infusion(ae: pl.DataFrame, ex: pl.DataFrame) -> pl.DataFrame:
     return a.join(last, on="_ROW", how="left").drop("_ROW")
 
 
-def aesi_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, ex: pl.DataFrame, study: dict,
+def aesi_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, ex: pl.DataFrame, study: Study,
                    population: str = "SAFETY") -> pl.DataFrame:
     denom = _denominators(adsl, study, population)
     pop_ids = select_population(adsl, study, population).select("USUBJID", "ARM")
@@ -241,7 +242,7 @@ def aesi_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, ex: pl.DataFrame, stu
     return ard_rows(rows)
 
 
-def disposition(adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
+def disposition(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
     """Counts and % of the population: TREATED, ONGOING, COMPLETED, DISCONTINUED and each reason
     (paramcd "DISCONTINUED: <reason>")."""
     pop = with_pooled(select_population(adsl, study, population))

@@ -51,24 +51,18 @@ import polars as pl
 from hepatrial import stamp
 from hepatrial.analysis.common import arm_labels, select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.config import load_study, reference_arm
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
+from hepatrial.spec.params import tte_param
 from hepatrial.errors import ConvergenceError
 from hepatrial.survival import (
-    SurvivalInputError, aalen_johansen, cox_ph, gray_test, kaplan_meier, logrank_test,
+    SurvivalInputError, aalen_johansen, cif_table, cox_ph, gray_test, kaplan_meier, logrank_test,
 )
 
 CONF_TYPE = "log-log"
 CONF_LEVEL = 0.95
 CIF_VARIANCE = "ij"
 GRAY_RHO = 0.0
-# CRCODE -> suffix of the CIF paramcd. TFS: its two parts compete; the CE endpoints: the event of
-# interest (no suffix) with death and transplant as competing events.
-CIF_CAUSES = {
-    "TFS": {2: "_DEATH", 3: "_LTX"},
-    "DECOMP": {1: "", 2: "_DEATH", 3: "_LTX"},
-    "HCC": {1: "", 2: "_DEATH", 3: "_LTX"},
-    "LIVFAIL": {1: "", 2: "_DEATH", 3: "_LTX"},
-}
 KM_STATS = ("surv", "se", "lower", "upper", "n_risk", "n_event_cum")
 KM_EST = ("surv", "se", "lower", "upper")
 MEDIAN_STATS = ("median", "lower", "upper")
@@ -80,19 +74,26 @@ KM_TABLE_SCHEMA = {
     "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64, "surv": pl.Float64,
     "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
 }
+CIF_TABLE_SCHEMA = {
+    "paramcd": pl.Utf8, "event": pl.Utf8, "cause": pl.Int64, "population": pl.Utf8, "arm": pl.Utf8,
+    "time": pl.Float64, "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64, "cif": pl.Float64,
+    "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+}
 NA_NOTE = "; not estimable: "
 NO_SUBJECTS = "no subjects in the arm"
 NO_REFERENCE = "no subjects in the reference arm"
 
 
-def cox_ties(study: dict) -> str:
-    """Tie handling of the Cox model: ``survival.ties`` of the study config, else Efron."""
-    return (study.get("survival") or {}).get("ties", "efron")
+def cox_ties(study: Study) -> str:
+    """Tie handling of the Cox model: ``survival.ties`` of the study config (default Efron)."""
+    return study.survival.ties
 
 
 def cif_paramcds(paramcd: str) -> dict[int, str]:
-    """CRCODE -> CIF paramcd for one ADTTE parameter (empty for OS)."""
-    return {c: paramcd + s for c, s in CIF_CAUSES.get(paramcd, {}).items()}
+    """CRCODE -> CIF paramcd for one ADTTE parameter: its competing causes in the parameter table
+    (TFS: its two parts compete; the CE endpoints: the event of interest, no suffix, with death and
+    transplant competing; OS: none)."""
+    return tte_param(paramcd).cif_paramcds()
 
 
 def derive_var_stratum(df: pl.DataFrame, strata: list[str]) -> pl.DataFrame:
@@ -186,6 +187,29 @@ def _cif_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float
                         paramcd=pcd)
 
 
+def cif_steps(adtte: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT") -> pl.DataFrame:
+    """The Aalen-Johansen step table of one parameter (behind the cumulative incidence figure; the
+    subjects and arms of :func:`survival_ard`): per cause with at least one event (CRCODE of
+    :data:`CIF_CAUSES`), per arm with subjects (config order) and pooled (``ALL``), one row per
+    distinct observed time (:func:`hepatrial.survival.cif_table`: IJ SE, log-log 95% CI). Columns
+    :data:`CIF_TABLE_SCHEMA` (``event`` = the ARD CIF paramcd of the cause); rows by cause, then arm.
+    Empty (with the columns) for OS and when no competing-risk event occurred."""
+    causes = cif_paramcds(paramcd)
+    pop = _population(adtte, study, paramcd, population)
+    time, _, state = _arrays(pop)
+    present = [c for c in causes if np.any(state == c)]
+    if not present:
+        return pl.DataFrame(schema=CIF_TABLE_SCHEMA)
+    state = np.where(np.isin(state, present), state, 0)
+    arm = pop["ARM"].to_list()
+    arms = [a for a in arm_labels(study) if a in set(arm)]
+    tab = pl.concat([cif_table(time, state, arm, causes=present, group_order=arms),
+                     cif_table(time, state, [POOLED] * len(arm), causes=present)], how="vertical")
+    return tab.rename({"group": "arm"}).with_columns(
+        pl.lit(paramcd).alias("paramcd"), pl.col("cause").replace_strict(causes, return_dtype=pl.Utf8).alias("event"),
+        pl.lit(population).alias("population")).select(list(CIF_TABLE_SCHEMA)).cast(CIF_TABLE_SCHEMA)
+
+
 def _test_stats(res) -> dict:
     return {"chisq": res.chisq, "df": float(res.df), "p": res.p}
 
@@ -257,13 +281,13 @@ def _cox(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arms: list[st
         out.add(analysis, r["arm"], {s: r[s] for s in COX_STATS}, method, comparator=ref)
 
 
-def _comparisons(out: _Rows, pop: pl.DataFrame, study: dict, causes: dict[int, str]) -> None:
+def _comparisons(out: _Rows, pop: pl.DataFrame, study: Study, causes: dict[int, str]) -> None:
     """LOGRANK, COX, GRAY (and the _UNSTRAT versions when the primary ones are stratified)."""
-    ref = reference_arm(study)
+    ref = study.reference
     labels = arm_labels(study)
     tests = [a for a in labels if a != ref]
-    strata = [c for c in study["strata"] if c in pop.columns]
-    missing = [c for c in study["strata"] if c not in pop.columns]
+    strata = study.strata_in(pop)
+    missing = [c for c in study.strata if c not in strata]
     note = f" (strata {', '.join(missing)} not in ADTTE: not used)" if missing else ""
     tie_name = cox_ties(study).capitalize()
     # the primary analyses are stratified when strata are configured; then _UNSTRAT = sensitivity
@@ -305,7 +329,13 @@ def _comparisons(out: _Rows, pop: pl.DataFrame, study: dict, causes: dict[int, s
             _cox(out, df, cx, m_cox, have, ref, stratified, cox_ties(study))
 
 
-def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
+def _population(adtte: pl.DataFrame, study: Study, paramcd: str, population: str) -> pl.DataFrame:
+    """The subjects of ``population`` with a time and a censoring flag for ``paramcd``; ARM = planned arm."""
+    pop = select_population(adtte.filter(pl.col("PARAMCD") == paramcd), study, population)
+    return pop.filter(pl.col("AVAL").is_not_null() & pl.col("CNSR").is_not_null())
+
+
+def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
                  population: str = "ITT") -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARD rows of one time-to-event parameter and its Kaplan-Meier step table.
 
@@ -313,10 +343,10 @@ def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
     ----------
     adtte : polars.DataFrame
         ADTTE (PARAMCD, AVAL, CNSR, CRCODE, TRT01P, ITTFL, strata columns).
-    study : dict
-        The loaded study config (:func:`hepatrial.config.load_study`).
+    study : Study
+        The study (:func:`hepatrial.spec.load`).
     paramcd : str
-        ``TFS``, ``OS``, ``DECOMP``, ``HCC`` or ``LIVFAIL``.
+        A time-to-event parameter of the parameter table (``TFS``, ``OS``, ``DECOMP``, ...).
     population : str
         Population name (``ITT``): its ADSL flag selects the subjects, analysed by planned arm.
 
@@ -328,11 +358,10 @@ def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
         censorings; censor marks are the rows with ``n_censor > 0``): ``paramcd, population,
         arm, time, n_risk, n_event, n_censor, surv, se, lower, upper`` (log-log CI). The curve
         starts at S(0) = 1 with all subjects at risk; ``n_risk`` at any t is that of the first
-        row with time >= t (0 after the last row).
+        row with time >= t (0 after the last row). The CIF step table: :func:`cif_steps`.
     """
-    landmarks = [float(t) for t in study["endpoints"]["landmarks_days"]]
-    pop = select_population(adtte.filter(pl.col("PARAMCD") == paramcd), study, population)
-    pop = pop.filter(pl.col("AVAL").is_not_null() & pl.col("CNSR").is_not_null())
+    landmarks = [float(t) for t in study.endpoints.landmarks_days]
+    pop = _population(adtte, study, paramcd, population)
     labels = arm_labels(study)
     groups = {a: pop.filter(pl.col("ARM") == a) for a in labels}
     groups[POOLED] = pop
@@ -341,16 +370,22 @@ def survival_ard(adtte: pl.DataFrame, study: dict, paramcd: str,
     causes = cif_paramcds(paramcd)
     if causes and landmarks:
         _cif_rows(out, groups, landmarks, causes)
-    if study["study"]["design"] == "parallel" and len(labels) >= 2 and reference_arm(study):
+    if study.design.compares_arms and len(labels) >= 2 and study.reference:
+
         _comparisons(out, pop, study, causes)
     return ard_rows(out.rows), km
 
 
 def build_survival(adtte_path: str | Path, study_path: str | Path, paramcd: str,
-                   ard_out: str | Path, km_out: str | Path, population: str = "ITT") -> None:
-    """The ``survival`` rule: read ADTTE and the study config, write the ARD part and KM table."""
-    ard, km = survival_ard(pl.read_parquet(adtte_path), load_study(study_path), paramcd,
-                           population)
+                   ard_out: str | Path, km_out: str | Path, cif_out: str | Path,
+                   population: str = "ITT") -> None:
+    """The ``survival`` rule: read ADTTE and the study config, write the ARD part, the KM and the
+    CIF step tables."""
+    adtte, study = pl.read_parquet(adtte_path), load_study(study_path)
+    ard, km = survival_ard(adtte, study, paramcd, population)
+    cif = cif_steps(adtte, study, paramcd, population)
     write_part(ard, ard_out)
-    Path(km_out).parent.mkdir(parents=True, exist_ok=True)
-    km.write_parquet(km_out, statistics=False, metadata=stamp.parquet_metadata())  # arms in config order, then ALL; time ascending
+    for table, out in ((km, km_out), (cif, cif_out)):
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        # (cause,) arm in config order then ALL, time ascending
+        table.write_parquet(out, statistics=False, metadata=stamp.parquet_metadata())

@@ -12,11 +12,12 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.config import cut_date, load_study
-from hepatrial.contract import DOMAINS
+from hepatrial.config import cut_date
+from hepatrial.contract import DOMAINS, EXCL_SCHEMA
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_spec
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_checks, exclude_unknown_subjects,
-                                  flag_partial_dates)
+from hepatrial.ingest.cut import apply_cut, check_windows, cross_checks, exclude_unknown_subjects, flag_partial_dates
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.units import harmonise_lab_units
@@ -67,7 +68,7 @@ def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
                      value=first["AEBODSYS"])
 
 
-def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tuple[dict, dict, dict]:
+def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings) -> tuple[dict, dict, dict]:
     """Read and validate every domain. Returns (frames, file names, rows in)."""
     located = locate_domains(cut_dir)
     for dom, spec in DOMAINS.items():
@@ -86,7 +87,7 @@ def read_and_validate(cut_dir: str | Path, cfg: dict, findings: Findings) -> tup
     for dom, spec in DOMAINS.items():
         if dom in located:
             path = located[dom]
-            df = read_domain(path, cfg["column_map"].get(dom) or cfg["column_map"].get(dom.lower()))
+            df = read_domain(path, cfg.column_map.get(dom) or cfg.column_map.get(dom.lower()))
             files[dom], rows_in[dom] = path.name, df.height
             for col in typed_date_columns(path):
                 findings.add("INFO", dom, path.name, "DATE_TYPED_COLUMN",
@@ -159,7 +160,7 @@ def validation_summary(findings_csv: str | Path) -> list[str]:
     return lines
 
 
-def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Path,
+def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | Path,
                validation_dir: str | Path, cut: str | None = None,
                failure_dir: str | Path | None = None, dummy_seed: int | None = None) -> dict[str, pl.DataFrame]:
     """Run the ingest step and write its outputs. Returns the clean domains.
@@ -172,7 +173,7 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     """
     import datetime as dt
 
-    cfg = study if isinstance(study, dict) else load_study(study)
+    cfg = study if isinstance(study, Study) else Study.from_dict(study) if isinstance(study, dict) else load_spec(study)
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None

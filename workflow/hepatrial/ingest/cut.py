@@ -14,11 +14,12 @@ import datetime as dt
 
 import polars as pl
 
-from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest
+from hepatrial.contract import EXCL_SCHEMA
+from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
+from hepatrial.spec import Study
 
-EXCL_SCHEMA = {"domain": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "USUBJID": pl.Utf8, "reason": pl.Utf8}
 
 
 def _excl(df: pl.DataFrame, domain: str, file: str, reason: str) -> pl.DataFrame:
@@ -118,18 +119,16 @@ def exclude_unknown_subjects(frames: dict[str, pl.DataFrame], files: dict[str, s
     return out, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 
-def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: dict, findings: Findings) -> None:
+def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings) -> None:
     """Out-of-window visits (WARNING, carried): a scheduled record (VISIT given) whose day from the
     origin falls outside every analysis window, or in the window of another visit than the one its
     VISIT names (when VISIT uses the config's visit labels). Windowing in ADaM decides what is analysed."""
-    from hepatrial.adam.common import compute_ady
-
     dm, ds = frames["DM"], frames["DS"]
-    first, second = ("RANDDT", "_fd") if cfg["origin"] == "randomization" else ("_fd", "RANDDT")
+    first, second = ("RANDDT", "_fd") if cfg.origin == "randomization" else ("_fd", "RANDDT")
     origin = (dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd")).join(randomisation_dates(ds), on="USUBJID",
                                                                          how="left")
               .select("USUBJID", pl.coalesce(first, second).alias("ORIGDT")))
-    labels = {v["label"].upper() for v in cfg["visits"]}
+    labels = {v.label.upper() for v in cfg.visits}
     for dom, col in (("LB", "LBDTC"), ("RS", "RSDTC"), ("QS", "QSDTC")):
         df = frames.get(dom)
         if df is None or df.height == 0 or "VISIT" not in df.columns:
@@ -139,8 +138,8 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: d
              .filter(pl.col("VISIT").is_not_null()).join(origin, on="USUBJID", how="inner")
              .with_columns(dtc_date(col).alias("ADT")).with_columns(compute_ady("ADT", "ORIGDT").alias("ADY")))
         win = pl.lit(None, pl.Utf8)
-        for v in reversed(cfg["visits"]):
-            win = pl.when(pl.col("ADY").is_between(v["window"][0], v["window"][1])).then(pl.lit(v["label"])).otherwise(win)
+        for v in reversed(cfg.visits):
+            win = pl.when(pl.col("ADY").is_between(v.window[0], v.window[1])).then(pl.lit(v.label)).otherwise(win)
         d = d.with_columns(win.alias("_win"), pl.col("VISIT").str.to_uppercase().alias("_vis"))
         d = d.filter(pl.col("ADY").is_not_null())
         outside = d.filter(pl.col("_win").is_null() & ~pl.col("_vis").str.contains("UNSCHED|SCREEN"))
@@ -152,7 +151,7 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: d
         findings.add_rows(moved, "WARNING", dom, files[dom], "VISIT_WINDOW_MISMATCH",
                           "visit date falls in the analysis window of another visit; windowed by its date",
                           column=col)
-        pw = [(v["label"].upper(), *v["protocol_window"]) for v in cfg["visits"] if v.get("protocol_window")]
+        pw = [(v.label.upper(), *v.protocol_window) for v in cfg.visits if v.protocol_window]
         if pw:
             pwin = pl.DataFrame(pw, schema={"_vis": pl.Utf8, "_plo": pl.Int64, "_phi": pl.Int64}, orient="row")
             late = d.join(pwin, on="_vis", how="inner").filter(~pl.col("ADY").is_between(pl.col("_plo"), pl.col("_phi")))

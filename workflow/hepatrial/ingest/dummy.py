@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from hepatrial.errors import HepatrialError
+from hepatrial.spec import Study
 
 DEFAULT_SEED = 20240101
 ARM_COLUMNS = ("ARM", "ARMCD")
@@ -21,21 +22,21 @@ ACT_COLUMNS = ("ACTARM", "ACTARMCD")
 EX_COLUMNS = ("EXTRT", "EXDOSE", "EXDOSU")
 
 
-def _study_arms(dm: pl.DataFrame, study: dict) -> set[str]:
+def _study_arms(dm: pl.DataFrame, study: Study) -> set[str]:
     """DM.ARM values of the study's arms (``arms[].arm``, default the label)."""
-    arms = {a.get("arm", a["label"]) for a in study["arms"]}
+    arms = {a.arm for a in study.arms}
     if not arms & set(dm["ARM"].drop_nulls().to_list()):
         raise HepatrialError("dummy randomisation: no DM.ARM value matches the study's arms "
                              f"{sorted(arms)}")
     return arms
 
 
-def dummy_assignment(dm: pl.DataFrame, study: dict, seed: int = DEFAULT_SEED) -> pl.DataFrame:
+def dummy_assignment(dm: pl.DataFrame, study: Study, seed: int = DEFAULT_SEED) -> pl.DataFrame:
     """USUBJID, the real ARM/ARMCD and the dummy ``DARM``/``DARMCD`` of every randomised subject:
     within each stratum (sorted by USUBJID, then shuffled with ``seed``) the stratum's planned
     assignments are permuted among its subjects."""
     arms = _study_arms(dm, study)
-    strata = [c for c in study.get("strata", []) if c in dm.columns]
+    strata = study.strata_in(dm)
     cols = ["USUBJID", *ARM_COLUMNS[: 1 + ("ARMCD" in dm.columns)], *strata]
     rand = dm.filter(pl.col("ARM").is_in(sorted(arms))).select(cols).sort("USUBJID")
     rng = np.random.default_rng(seed)
@@ -53,7 +54,7 @@ def dummy_assignment(dm: pl.DataFrame, study: dict, seed: int = DEFAULT_SEED) ->
     return pl.concat(parts).sort("USUBJID") if parts else rand
 
 
-def dummy_randomise(frames: dict[str, pl.DataFrame], study: dict,
+def dummy_randomise(frames: dict[str, pl.DataFrame], study: Study,
                     seed: int = DEFAULT_SEED) -> dict[str, pl.DataFrame]:
     """``frames`` (SDTM domains by name) with DM's planned and actual arms replaced by the dummy
     assignment and EX's treatment and dose by those of the dummy arm. A subject treated otherwise

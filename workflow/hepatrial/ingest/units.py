@@ -21,6 +21,7 @@ import polars as pl
 from hepatrial.contract import LAB_UNITS, MUST_BE_POSITIVE, SCORE_TESTS
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
+from hepatrial.spec import Study
 
 
 def unit_key(expr: pl.Expr) -> pl.Expr:
@@ -53,7 +54,7 @@ def censoring(val_txt: pl.Expr, test: pl.Expr, lloq_cfg: dict[str, float]) -> tu
     return direction, limit
 
 
-def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findings) -> pl.DataFrame:
+def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: Study, findings: Findings) -> pl.DataFrame:
     """Add LBSTRESN (float), LBSTRESU, LBSTNRLO, LBSTNRHI in the standard unit of each test, and
     LBCENS, LBLLOQ, LBULOQ for censored results (module docstring)."""
     lb = lb.with_columns(pl.col("LBTESTCD").str.to_uppercase())
@@ -66,9 +67,9 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
         unit = pl.when(use_std).then(pl.col("LBSTRESU")).otherwise(orresu)
     else:
         val_txt, unit = orres, orresu
-    labs = cfg.get("labs", {})
-    direction, limit = censoring(val_txt, pl.col("LBTESTCD"), labs.get("lloq", {}))
-    below = labs.get("below_lloq", "half_lloq")
+    labs = cfg.labs
+    direction, limit = censoring(val_txt, pl.col("LBTESTCD"), labs.lloq)
+    below = labs.below_lloq
     cens_val = (pl.when(direction == ">").then(limit)
                 .when(pl.lit(below == "half_lloq")).then(limit / 2.0)
                 .when(pl.lit(below == "lloq")).then(limit).otherwise(pl.lit(None, pl.Float64)))
@@ -154,7 +155,7 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: dict, findings: Findin
                       "LB_NOT_POSITIVE", "value must be positive; set missing (not used for scores)",
                       column="LBSTRESN")
     lb = lb.with_columns(pl.when(nonpos | unknown_unit).then(None).otherwise(pl.col("LBSTRESN")).alias("LBSTRESN"))
-    for test, (lo, hi) in sorted(cfg.get("plausibility", {}).items()):
+    for test, (lo, hi) in sorted(cfg.plausibility.items()):
         out = (pl.col("LBTESTCD") == test) & ~pl.col("LBSTRESN").is_between(lo, hi)
         findings.add_rows(lb.filter(out).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)), "WARNING", "LB", file,
                           "LB_IMPLAUSIBLE", f"outside the plausible range [{lo}, {hi}] (standard unit); carried",

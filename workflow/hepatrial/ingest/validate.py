@@ -16,11 +16,12 @@ from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_OFFSET, ISO_PARTIAL, MISS
                                 NON_ARM_VALUES,
                                 QS_ITEMS, RS_TERMS, DomainSpec)
 from hepatrial.ingest.findings import Findings
+from hepatrial.spec import Study
 
 
 def _pandera():
-    """pandera.polars, imported on first use: the ADaM steps import this package (for EXCL_SCHEMA)
-    and should not pay for pandera's import (about a second)."""
+    """pandera.polars, imported on first use: a step that imports this package without validating
+    should not pay for pandera's import (about a second)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pandera.polars as pa
@@ -226,12 +227,12 @@ def upper_case_terms(df: pl.DataFrame, cols: list[str], domain: str, file: str, 
     return df
 
 
-def domain_terms(spec: DomainSpec, cfg: dict) -> dict[str, tuple[str, ...]]:
+def domain_terms(spec: DomainSpec, cfg: Study) -> dict[str, tuple[str, ...]]:
     """Controlled terms checked row by row (ARM/ACTARM are checked by :func:`check_arms`)."""
     return dict(spec.terms)
 
 
-def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: dict,
+def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: Study,
                     findings: Findings) -> pl.DataFrame:
     """Row-level contract checks of one domain. Returns the frame with unusable values set missing."""
     from hepatrial.errors import DataContractError
@@ -243,7 +244,7 @@ def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: dict,
     if spec.name == "QS" and not ({"QSORRES", "QSSTRESN"} & set(df.columns)):
         missing_req.append("QSSTRESN (or QSORRES)")
     if spec.name == "DM":
-        missing_req += [c for c in cfg["strata"] if c not in df.columns]
+        missing_req += [c for c in cfg.strata if c not in df.columns]
     if missing_req:
         raise DataContractError(f"required column {missing_req[0]} is missing", file=file,
                                 column=missing_req[0].split(" ")[0].split("/")[0])
@@ -332,14 +333,14 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
 
 
 
-def check_arms(dm: pl.DataFrame, cfg: dict, file: str, findings: Findings) -> pl.DataFrame:
+def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> pl.DataFrame:
     """ARM/ACTARM must be a configured arm or an SDTM non-arm value (case-insensitive; fatal otherwise).
 
     Values are rewritten to the config's spelling of the arm (an INFO finding when the case differed).
     """
     from hepatrial.errors import DataContractError
 
-    canon = {a["arm"].upper(): a["arm"] for a in cfg["arms"]}
+    canon = {a.arm.upper(): a.arm for a in cfg.arms}
     canon.update({v: v.title() for v in NON_ARM_VALUES if v not in canon})
     for col in ("ARM", "ACTARM"):
         up = pl.col(col).str.to_uppercase()
@@ -347,7 +348,7 @@ def check_arms(dm: pl.DataFrame, cfg: dict, file: str, findings: Findings) -> pl
         if bad.height:
             r = bad.row(0, named=True)
             raise DataContractError(
-                f"unknown arm {r[col]!r} (study config arms: {[a['arm'] for a in cfg['arms']]}; "
+                f"unknown arm {r[col]!r} (study config arms: {[a.arm for a in cfg.arms]}; "
                 f"USUBJID {r['USUBJID']})", file=file, row=r["SRCROW"], column=col)
         fixed = up.replace_strict(canon, default=None)
         changed = dm.filter(pl.col(col).is_not_null() & (pl.col(col) != fixed))

@@ -77,9 +77,13 @@ vcov, G, sigma^2, LS means and SEs < 2e-6 relative; on a singular-G data set lme
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from .mmrm_design import build_design
+from .mmrm_lsmeans import cell_rows, wald_tables
 
 
 def _m_inverse(z00, z01, z11, D):
@@ -390,3 +394,73 @@ def fit_lmm(X, y, sidx, t, reml=True, grouped=None) -> LMMFit:
     loglik = -0.5 * ev["f"] - st.nu * np.log(y_scale)
     return LMMFit(beta=beta, vcov=vcov, G=G, sigma2=float(s2), loglik=float(loglik),
                   converged=bool(converged), singular=singular, grad_max=gmax, n_iter=n_iter)
+
+
+# ----------------------------------------------------------------------------------------------
+# the pipeline's sensitivity model to the MMRM
+# ----------------------------------------------------------------------------------------------
+def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT",
+                         visit_order=None, time=None, arm="ARM", arm_levels=None,
+                         reference=None, covariates=("BASE",), factors=(), reml=True,
+                         alpha=0.05):
+    r"""Random-intercept-and-slope linear mixed model (sensitivity analysis to the MMRM).
+
+    Model (R ``nlme::lme(CHG ~ BASE + STRATUM + ARM*AVISIT, random = ~ TIME | USUBJID)``,
+    ``lme4::lmer(CHG ~ BASE + STRATUM + ARM*AVISIT + (1 + TIME | USUBJID))``; SAS ``PROC MIXED;
+    RANDOM INTERCEPT TIME / SUBJECT=USUBJID TYPE=UN``):
+
+    .. math::
+
+        y_{ij} = x_{ij}'\beta + b_{0i} + b_{1i} t_j + e_{ij},\quad
+        (b_{0i}, b_{1i}) \sim N(0, G),\ e_{ij} \sim N(0, \sigma^2),
+
+    with the same fixed effects as :class:`hepatrial.models.mmrm.MMRM` (visit as a factor, so the mean trajectory
+    is unstructured) and ``t_j`` the visit time. The within-subject covariance is therefore
+    :math:`Z G Z' + \sigma^2 I` instead of an unstructured :math:`\Sigma`.
+
+    Estimation by the own profiled REML (or ML) engine :func:`fit_lmm`
+    (Woodbury per subject, vectorised over subjects; checked against R ``nlme::lme``,
+    ``lme4::lmer`` and statsmodels ``MixedLM`` in tests/unit/test_lmm.py). ``vcov`` is
+    :math:`\hat\sigma^2 (X'V_*^{-1}X)^{-1}` (model-based, as nlme). A singular :math:`G` (REML
+    estimate on the boundary, e.g. no slope variance) is returned as estimated (positive
+    semi-definite, rank < 2) with a ``RuntimeWarning``; ``converged`` then reflects the
+    first-order conditions on the boundary.
+
+    Parameters
+    ----------
+    time : dict or None
+        Visit -> numeric time (e.g. weeks). Default: ``0, 1, ..., T-1`` in ``visit_order``.
+    Other parameters as in :meth:`hepatrial.models.mmrm.MMRM.fit`.
+
+    Returns
+    -------
+    dict
+        ``lsmeans`` and ``diffs`` (polars DataFrames as in :class:`hepatrial.models.mmrm.MMRM`, LS means with equal
+        factor weights; inference is Wald with *normal* quantiles, as R ``emmeans(...,
+        mode = "asymptotic")``; no small-sample df), ``beta``, ``vcov``, ``coef_names``,
+        ``G`` (random-effects covariance), ``sigma2``, ``loglik``, ``converged``.
+    """
+    design, meta, Xr, y, sidx, vis = build_design(
+        data, response, subject, visit, visit_order, arm, arm_levels, reference,
+        list(covariates or ()), list(factors or ()), False)
+    y = y * meta.y_scale  # build_design returns the scaled response
+    tmap = time or {v: float(i) for i, v in enumerate(meta.visit_levels)}
+    present = np.unique(vis)  # only visits with data need a time (as before)
+    tlev = np.full(len(meta.visit_levels), np.nan)
+    tlev[present] = [float(tmap[meta.visit_levels[v]]) for v in present]
+    tvec = tlev[vis]
+    res = fit_lmm(Xr, y, sidx, tvec, reml=reml)
+    if res.singular:
+        warnings.warn("random-slope LMM: the estimated random-effects covariance G is singular "
+                      "(boundary of the parameter space)", RuntimeWarning, stacklevel=2)
+    beta = res.beta
+    V = res.vcov
+
+    # LS means with the fixed model's L rows (equal factor weights)
+    rows = cell_rows(meta, design, arm, visit, "equal")
+    lsmeans, diffs = wald_tables(meta, rows, beta, V, alpha)
+    return {
+        "lsmeans": lsmeans, "diffs": diffs, "beta": beta, "vcov": V,
+        "coef_names": design.col_names, "G": res.G, "sigma2": res.sigma2,
+        "loglik": res.loglik, "converged": res.converged,
+    }

@@ -85,7 +85,7 @@ Refits on resamples (jackknife, bootstrap) recompute the engine's per-pattern su
 statistics with the subject weights (the jackknife downdates one pattern by one subject) and
 start at the full-data estimate, with quasi-Newton (BFGS) steps whose initial Hessian is the
 full-data observed information (3-5 likelihood evaluations per refit); a refit that does not
-converge so falls back to the MMRM optimiser cascade (:func:`hepatrial.models.mmrm._optimise`).
+converge so falls back to the MMRM optimiser cascade (:func:`hepatrial.models.mmrm_fit.optimise`).
 
 Gibbs sampler defaults: ``warmup=200``, ``thin=2``. On a simulated 240 x 6 trial with 30%
 dropout the lag-1 autocorrelation of successive draws was at most 0.26 for beta and 0.34 for
@@ -130,7 +130,8 @@ import polars as pl
 from scipy import special
 
 from ..errors import ConvergenceError
-from .mmrm import MMRMDataError, _as_polars, _codes, _levels
+from .mmrm_design import MMRMDataError, codes, levels
+from .mmrm_formula import as_polars
 from .mmrm_fit import empirical_start
 from .mmrm_fit import optimise as _optimise
 from .mmrm_core import Design, Engine, Pattern, build_patterns
@@ -219,18 +220,18 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
     covariates, factors : subject-level continuous covariates and categorical factors
         (constant within subject).
     """
-    df = _as_polars(data)
+    df = as_polars(data)
     covariates, factors = list(covariates or ()), list(factors or ())
     need = [subject, visit, arm, response, *covariates, *factors]
     miss = [c for c in need if c not in df.columns]
     if miss:
         raise MMRMDataError(f"columns not found: {miss}")
     df = df.select(need).with_columns(pl.col(subject).cast(pl.Utf8))
-    visits = list(visit_order) if visit_order is not None else _levels(df[visit])
+    visits = list(visit_order) if visit_order is not None else levels(df[visit])
     bad = set(df[visit].drop_nulls().unique().to_list()) - set(visits)
     if bad:
         raise MMRMDataError(f"visits not in visit_order: {sorted(map(str, bad))}", column=visit)
-    arms = list(arm_levels) if arm_levels is not None else _levels(df[arm])
+    arms = list(arm_levels) if arm_levels is not None else levels(df[arm])
     control = arms[0] if control is None else control
     if control not in arms:
         raise MMRMDataError(f"control arm {control!r} not among the arms {arms}", column=arm)
@@ -253,7 +254,7 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
             raise MMRMDataError(f"{c} missing for some subjects", column=c)
     subjects = subj_df[subject].to_numpy().astype(str)
     n, T = subjects.size, len(visits)
-    armc = _codes(subj_df[arm], arms)
+    armc = codes(subj_df[arm], arms)
     if np.any(armc < 0) or np.isnan(armc.astype(float)).any():
         raise MMRMDataError(f"arms not in arm_levels {arms}", column=arm)
     armc = armc.astype(np.int64)
@@ -262,12 +263,12 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
         if covariates else np.zeros((n, 0))
     factor_levels, fac = {}, np.zeros((n, len(factors)), dtype=np.int64)
     for j, f in enumerate(factors):
-        factor_levels[f] = _levels(subj_df[f])
-        fac[:, j] = _codes(subj_df[f], factor_levels[f])
+        factor_levels[f] = levels(subj_df[f])
+        fac[:, j] = codes(subj_df[f], factor_levels[f])
 
     rows = df.filter(pl.col(visit).is_not_null())
     sidx = np.searchsorted(subjects, rows[subject].to_numpy().astype(str))
-    vis = _codes(rows[visit], visits).astype(np.int64)
+    vis = codes(rows[visit], visits).astype(np.int64)
     if np.unique(sidx * T + vis).size != sidx.size:
         raise MMRMDataError(f"more than one row per {subject} x {visit}")
     y = rows[response].cast(pl.Float64).to_numpy()
@@ -277,7 +278,7 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
     ice_idx = np.full(n, T, dtype=np.int64)
     strat = np.zeros(n, dtype=np.int64)
     if ice is not None and len(ice):
-        ice = _as_polars(ice)
+        ice = as_polars(ice)
         iv = ice_visit or visit
         for c in (subject, iv, ice_strategy):
             if c not in ice.columns:
@@ -291,7 +292,7 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
         if np.any(subjects[pos] != ids):
             raise MMRMDataError("ICE subjects not in the data: "
                                 f"{sorted(set(ids) - set(subjects))[:5]}", column=subject)
-        vcode = _codes(ice[iv], visits)
+        vcode = codes(ice[iv], visits)
         if np.any(vcode < 0):
             raise MMRMDataError("ICE visits not in visit_order", column=iv)
         ice_idx[pos] = vcode.astype(np.int64)
@@ -942,10 +943,10 @@ def _delta_matrix(imp: Imputations, delta):
             Dm[sel] = float(v)
         txt = ", ".join(f"{a} {float(v):+g}" for a, v in delta.items())
         return Dm, f"delta on imputed values: {txt}"
-    df = _as_polars(delta)
+    df = as_polars(delta)
     s, v = d.names["subject"], d.names["visit"]
     pos = np.searchsorted(d.subjects, df[s].cast(pl.Utf8).to_numpy().astype(str))
-    vis = _codes(df[v], d.visits)
+    vis = codes(df[v], d.visits)
     Dm[pos, vis] = df["delta"].cast(pl.Float64).to_numpy()
     Dm[~miss] = 0.0  # rbmi's template applies the user's delta; we restrict it to imputed cells
     return Dm, "delta adjustment by subject and visit"

@@ -14,7 +14,11 @@ Two entry points share one engine (:mod:`~hepatrial.models.mmrm_core`,
   weights="equal"|"proportional")``, ``lsmeans_diff``, ``contrast``, ``f_test``,
   ``anova(type=2|3)``, polars frames).
 * :class:`MMRM` - the pipeline's fixed model ``CHG ~ BASE + STRATUM + ARM * AVISIT``
-  (unchanged API; it delegates the fit to the same core).
+  (unchanged API): a thin wrapper that writes the formula and calls :func:`fit`.
+
+The module's seams: :mod:`~hepatrial.models.mmrm_design` (data -> design of the fixed model, used
+by the random-slope LMM :func:`hepatrial.models.lmm.fit_random_slope_lmm`),
+:mod:`~hepatrial.models.mmrm_lsmeans` (its LS-mean rows), this module (the estimator API).
 
 Equivalents (formula interface)::
 
@@ -149,200 +153,39 @@ contrasts, SEs and type III F < 1e-4 (UN ~1e-5: nlme stops slightly short of the
 Satterthwaite df < 0.1% of emmeans for CS/AR1 and < 1e-4 of an exact R computation for UN.
 """
 
+
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
+import re
 
 import numpy as np
 import polars as pl
 
-from ..errors import DataContractError
-from .mmrm_core import Design, build_patterns
 from .mmrm_cov import STRUCTURES, canonical_name
-from .mmrm_fit import DF_METHODS, FitCore, check_converged, newton_polish, optimise
-from .mmrm_formula import MMRMFormulaError, MMRMResult, fit  # noqa: F401  (public API)
-from .mmrm_formula import _as_polars  # one copy: polars or pandas in
-from .mmrm_infer import t_summary
+from .mmrm_design import MMRMDataError  # noqa: F401  (public API)
+from .mmrm_fit import DF_METHODS
+from .mmrm_formula import MMRMFormulaError, MMRMResult, as_polars, fit  # noqa: F401  (public API)
+from .mmrm_lsmeans import DIFF_SCHEMA
 
-_DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,
-                "se": pl.Float64, "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
-                "t": pl.Float64, "p": pl.Float64}
-
-
-class MMRMDataError(DataContractError, ValueError):
-    """The data cannot be analysed by the MMRM as specified (unknown visit or arm level,
-    duplicate subject-visit rows, rank-deficient fixed-effects design, ...)."""
+_LSMEANS_SCHEMA = {"arm": pl.Utf8, "visit": pl.Utf8, "n": pl.Int64, "lsmean": pl.Float64, "se": pl.Float64,
+                   "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}
 
 
-# ----------------------------------------------------------------------------------------------
-# data -> design
-# ----------------------------------------------------------------------------------------------
-def _levels(series: pl.Series) -> list:
-    return sorted(series.drop_nulls().unique().to_list())
+def r_name(term: str) -> str:
+    """A formulaic column name in R's spelling: ``Intercept`` -> ``(Intercept)``, ``ARM[T.A]`` -> ``ARMA``."""
+    return "(Intercept)" if term == "Intercept" else re.sub(r"\[T\.(.*?)\]", r"\1", term)
 
 
-def _codes(series: pl.Series, levels: list) -> np.ndarray:
-    """Integer codes of ``series`` in ``levels`` (all values must be in ``levels``)."""
-    lut = pl.DataFrame({"__v": pl.Series(levels, dtype=series.dtype),
-                        "__c": np.arange(len(levels), dtype=np.int64)})
-    out = pl.DataFrame({"__v": series}).join(lut, on="__v", how="left", maintain_order="left")
-    return out["__c"].to_numpy()
-
-
-@dataclass
-class _Meta:
-    visit_levels: list
-    arm_levels: list  # in output order
-    reference: object
-    coding_arms: list  # reference first
-    factor_levels: dict
-    covariates: list
-    factors: list
-    cov_means: np.ndarray
-    factor_props: dict
-    cell_n: np.ndarray  # (n_arms in coding order, T)
-    n_missing_response: int
-    y_scale: float
-    n_dropped_incomplete: int
-
-
-def _build_design(data, response, subject, visit, visit_order, arm, arm_levels, reference,
-                  covariates, factors, group_covariance):
-    df = _as_polars(data)
-    needed = [response, subject, visit, arm, *covariates, *factors]
-    missing_cols = [c for c in needed if c not in df.columns]
-    if missing_cols:
-        raise MMRMDataError(f"columns not found: {missing_cols}")
-    df = df.select(needed)
-    n0 = df.height
-    df = df.filter(pl.col(response).is_not_null() & pl.col(response).is_not_nan()
-                   if df.schema[response].is_float() else pl.col(response).is_not_null())
-    n_missing_response = n0 - df.height
-    n1 = df.height
-    df = df.drop_nulls()
-    n_dropped = n1 - df.height
-
-    visit_levels = list(visit_order) if visit_order is not None else _levels(df[visit])
-    bad = set(df[visit].unique().to_list()) - set(visit_levels)
-    if bad:
-        raise MMRMDataError(f"visits not in visit_order: {sorted(map(str, bad))}",
-                                column=visit)
-    arm_levels = list(arm_levels) if arm_levels is not None else _levels(df[arm])
-    bad = set(df[arm].unique().to_list()) - set(arm_levels)
-    if bad:
-        raise MMRMDataError(f"arms not in arm_levels: {sorted(map(str, bad))}", column=arm)
-    if reference is None:
-        reference = arm_levels[0]
-    if reference not in arm_levels:
-        raise MMRMDataError(f"reference arm {reference!r} not in arm levels", column=arm)
-    coding_arms = [reference] + [a for a in arm_levels if a != reference]
-    T, A = len(visit_levels), len(coding_arms)
-
-    vis = _codes(df[visit], visit_levels)
-    armc = _codes(df[arm], coding_arms)
-    subj = df[subject].cast(pl.Utf8)
-    subjects = subj.unique().sort().to_numpy()
-    sidx = (subj.rank("dense") - 1).cast(pl.Int64).to_numpy()
-    ns = subjects.size
-    if np.unique(sidx * T + vis).size != sidx.size:
-        raise MMRMDataError(f"more than one row per {subject} x {visit}")
-    if np.unique(sidx * A + armc).size != ns:
-        raise MMRMDataError(f"{arm} is not constant within {subject}", column=arm)
-
-    # row-level design matrix, R column order
-    n = df.height
-    cols, names, terms = [np.ones(n)], ["(Intercept)"], {}
-    for c in covariates:
-        terms[c] = [len(names)]
-        cols.append(df[c].cast(pl.Float64).to_numpy())
-        names.append(c)
-    factor_levels, factor_codes = {}, {}
-    for f in factors:
-        levs = _levels(df[f])
-        factor_levels[f] = levs
-        codes = _codes(df[f], levs)
-        factor_codes[f] = codes
-        terms[f] = []
-        for j in range(1, len(levs)):
-            terms[f].append(len(names))
-            cols.append((codes == j).astype(float))
-            names.append(f"{f}{levs[j]}")
-    terms[arm] = []
-    for a in range(1, A):
-        terms[arm].append(len(names))
-        cols.append((armc == a).astype(float))
-        names.append(f"{arm}{coding_arms[a]}")
-    terms[visit] = []
-    for v in range(1, T):
-        terms[visit].append(len(names))
-        cols.append((vis == v).astype(float))
-        names.append(f"{visit}{visit_levels[v]}")
-    terms[f"{arm}:{visit}"] = []
-    for a in range(1, A):
-        for v in range(1, T):
-            terms[f"{arm}:{visit}"].append(len(names))
-            cols.append(((armc == a) & (vis == v)).astype(float))
-            names.append(f"{arm}{coding_arms[a]}:{visit}{visit_levels[v]}")
-    Xr = np.column_stack(cols)
-    XtX = Xr.T @ Xr
-    sc = np.sqrt(np.diag(XtX))
-    if np.any(sc == 0) or np.linalg.matrix_rank(XtX / np.outer(sc, sc), tol=1e-10) < Xr.shape[1]:
-        raise MMRMDataError("the fixed-effects design is rank deficient (an arm x visit "
-                                "cell or a factor level without data?)")
-    p = Xr.shape[1]
-    y = df[response].cast(pl.Float64).to_numpy()
-    # the likelihood is maximised for y / y_scale (makes the optimiser tolerances and the
-    # finite-difference steps scale-free); results are transformed back exactly
-    y_scale = float(np.std(y)) if n > 1 and np.std(y) > 0 else 1.0
-    y = y / y_scale
-
-    Xs = np.zeros((ns, T, p))
-    Ys = np.full((ns, T), np.nan)
-    obs = np.zeros((ns, T), dtype=bool)
-    Xs[sidx, vis] = Xr
-    Ys[sidx, vis] = y
-    obs[sidx, vis] = True
-    subj_arm = np.zeros(ns, dtype=np.int64)
-    subj_arm[sidx] = armc
-    group = subj_arm if group_covariance else np.zeros(ns, dtype=np.int64)
-
-    design = Design(Xs=Xs, Ys=Ys, obs=obs, group=group, col_names=names, terms=terms,
-                    subjects=subjects)
-    design.patterns = build_patterns(Xs, Ys, obs, group)
-    cell_n = np.zeros((A, T), dtype=np.int64)
-    np.add.at(cell_n, (armc, vis), 1)
-    meta = _Meta(
-        visit_levels=visit_levels, arm_levels=list(arm_levels), reference=reference,
-        coding_arms=coding_arms, factor_levels=factor_levels, covariates=list(covariates),
-        factors=list(factors),
-        cov_means=np.array([Xr[:, terms[c][0]].mean() for c in covariates]),
-        factor_props={f: np.bincount(factor_codes[f], minlength=len(factor_levels[f])) / n
-                      for f in factors},
-        cell_n=cell_n, n_missing_response=n_missing_response, n_dropped_incomplete=n_dropped,
-        y_scale=y_scale,
-    )
-    return design, meta, Xr, y, sidx, vis
-
-
-# optimiser helpers live in mmrm_fit (names kept for callers of the old private API)
-_newton_polish = newton_polish
-_check = check_converged
-_optimise = optimise
-
-
-# ----------------------------------------------------------------------------------------------
-# the estimator
-# ----------------------------------------------------------------------------------------------
 class MMRM:
-    """Mixed model for repeated measures (see the module docstring for the model and methods).
+    """Mixed model for repeated measures with the pipeline's fixed model (see the module docstring):
+    ``response ~ covariates + factors + arm + visit + arm:visit``, fitted by :func:`fit`.
 
     Parameters
     ----------
-    covariance : {"UN", "CS", "CSH", "AR1", "AR1H", "TOEPH"}
+    covariance : {"UN", "CS", "CSH", "AR1", "AR1H", "TOEPH", ...}
         Covariance structure tried first (SAS ``TYPE=``).
     method : {"REML", "ML"}
-    df : {"satterthwaite", "kenward_roger", "kenward_roger_full", "residual", "asymptotic"}
+    df : {"satterthwaite", "kenward_roger", "kenward_roger_full", "residual", "asymptotic", ...}
         Denominator degrees of freedom (SAS ``DDFM=``); see the module docstring.
     fallback : sequence of str or None
         Structures to try, in order, after ``covariance`` fails to converge.
@@ -354,7 +197,8 @@ class MMRM:
 
     Attributes
     ----------
-    beta_ : ndarray, fixed effects (names in ``coef_names_``)
+    result_ : MMRMResult, the formula interface's fit
+    beta_ : ndarray, fixed effects (names in ``coef_names_``, R's spelling)
     vcov_ : ndarray, their covariance (Kenward-Roger adjusted for the KR methods)
     vcov_model_ : ndarray, the unadjusted ``(X'V^-1X)^-1``
     cov_matrix_ : ndarray (T, T), fitted Sigma (dict arm -> Sigma if ``group_covariance``)
@@ -421,46 +265,66 @@ class MMRM:
         self
         """
         covariates, factors = list(covariates or ()), list(factors or ())
-        design, meta, *_ = _build_design(
-            data, response, subject, visit, visit_order, arm, arm_levels, reference,
-            covariates, factors, self.group_covariance)
-        n_groups = len(meta.coding_arms) if self.group_covariance else 1
-        core = FitCore(design, self.covariance, n_groups, reml=self.method == "REML",
-                       df=self.df, fallback=self.fallback, y_scale=meta.y_scale)
-        self._core = core
+        df = as_polars(data)
+        missing = [c for c in [response, subject, visit, arm, *covariates, *factors] if c not in df.columns]
+        if missing:
+            raise MMRMDataError(f"columns not found: {missing}")
+        arms = [a for a in df[arm].drop_nulls().unique().sort().to_list()]
+        arm_levels = [str(a) for a in (arm_levels if arm_levels is not None else arms)]
+        bad = {str(a) for a in arms} - set(arm_levels)
+        if bad:
+            raise MMRMDataError(f"arms not in arm_levels: {sorted(bad)}", column=arm)
+        reference = arm_levels[0] if reference is None else str(reference)
+        if reference not in arm_levels:
+            raise MMRMDataError(f"reference arm {reference!r} not in arm levels", column=arm)
+        coding = [reference] + [a for a in arm_levels if a != reference]
+        # arm and factors are factors whatever their type; the arm's levels in coding order
+        df = df.with_columns(pl.col(arm).cast(pl.Utf8).cast(pl.Enum(coding)),
+                             *(pl.col(f).cast(pl.Utf8) for f in factors))
+        per_subject = df.group_by(subject).agg(pl.col(arm).drop_nulls().n_unique())[arm]
+        if per_subject.len() and per_subject.max() > 1:
+            raise MMRMDataError(f"{arm} is not constant within {subject}", column=arm)
+        formula = f"{response} ~ " + " + ".join([*covariates, *factors, arm, visit, f"{arm}:{visit}"])
+        r = fit(df, formula, self.covariance, subject=subject, visit=visit, visit_order=visit_order,
+                group=arm if self.group_covariance else None, method=self.method, df=self.df,
+                reference_levels={arm: reference}, fallback=self.fallback, alpha=self.alpha)
+        if r.aliased:
+            raise MMRMDataError("the fixed-effects design is rank deficient (an arm x visit cell or a factor "
+                                f"level without data?): {', '.join(r.aliased)}")
+        core = r._core
+        self.result_, self._core, self._design = r, core, core.design
+        self._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
+        self._arm_levels, self._reference = arm_levels, reference
         self.fit_attempts_ = core.fit_attempts
         self.covariance_used_ = core.covariance_used
         self.converged_ = True
         self.optimizer_ = core.optimizer
-        self._design, self._meta, self._engine = design, meta, core.engine
-        self._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
         self.theta_ = core.theta
         self.hessian_ = core.hessian
         self.theta_vcov_ = core.theta_vcov
-        self.response_scale_ = meta.y_scale
+        self.response_scale_ = core.y_scale
         self.beta_ = core.beta
-        self.coef_names_ = design.col_names
+        self.coef_names_ = [r_name(n) for n in r.coef_names]
         self.vcov_model_ = core.vcov_model
+        self.vcov_ = core.vcov
         S = core.cov_matrices
-        self.cov_matrix_ = ({a: S[g] for g, a in enumerate(meta.coding_arms)}
-                            if self.group_covariance else S[0])
+        self.cov_matrix_ = dict(zip(r.group_levels, S)) if self.group_covariance else S[0]
         self.loglik_ = core.loglik
         self.aic_ = core.aic
         self.bic_ = core.bic
         self.n_subjects_ = core.n_subjects
         self.n_obs_ = core.n_obs
-        self.n_missing_response_ = meta.n_missing_response
-        self.n_dropped_incomplete_ = meta.n_dropped_incomplete
+        self.n_missing_response_ = r.n_missing_response
+        self.n_dropped_incomplete_ = r.n_dropped_incomplete
         self.n_patterns_ = core.n_patterns
-        self.vcov_ = core.vcov
-        self._D = core._D
-        self._tables()
+        self.coef_table_ = pl.DataFrame({"term": self.coef_names_, "estimate": self.beta_,
+                                         "se": np.sqrt(np.diag(self.vcov_))})
+        self.lsmeans_ = self.lsmeans()
+        self.diffs_ = self._diffs()
+        self.type3_ = r.anova(3)
         return self
 
     # ------------------------------------------------------------------------------------------
-    def _df_1d(self, l):
-        return self._core.df_1d(l)
-
     def contrast(self, L):
         """Estimate, SE and df of the rows of ``L`` (each a contrast of ``beta_``)."""
         return self._core.contrast(L)
@@ -469,194 +333,34 @@ class MMRM:
         """Wald F test of ``L beta = 0``: (num_df, den_df, F, p)."""
         return self._core.f_test(L)
 
-    # ------------------------------------------------------------------------------------------
-    def _cell_rows(self, weights=None):
-        """L rows of the LS means: array (n_arms in coding order, T, p)."""
-        meta, d = self._meta, self._design
-        weights = weights or self.lsmeans_weights
-        A, T, p = len(meta.coding_arms), len(meta.visit_levels), d.p
-        base = np.zeros(p)
-        base[0] = 1.0
-        for c, m in zip(meta.covariates, meta.cov_means):
-            base[d.terms[c][0]] = m
-        for f in meta.factors:
-            K = len(meta.factor_levels[f])
-            w = np.full(K, 1.0 / K) if weights == "equal" else meta.factor_props[f]
-            base[d.terms[f]] = w[1:]
-        arm, visit = self._names["arm"], self._names["visit"]
-        out = np.tile(base, (A, T, 1))
-        for a in range(1, A):
-            out[a, :, d.terms[arm][a - 1]] = 1.0
-        for v in range(1, T):
-            out[:, v, d.terms[visit][v - 1]] = 1.0
-        it = d.terms[f"{arm}:{visit}"]
-        for a in range(1, A):
-            for v in range(1, T):
-                out[a, v, it[(a - 1) * (T - 1) + (v - 1)]] = 1.0
-        return out
+    def type3_contrasts(self) -> dict:
+        """SAS type III hypothesis matrices per model term (rows: contrasts of ``beta_``)."""
+        return self.result_.type3_L()
 
     def lsmeans(self, weights=None) -> pl.DataFrame:
-        """LS means per arm and visit (``weights`` overrides ``lsmeans_weights``)."""
-        meta = self._meta
-        rows = self._cell_rows(weights)
-        recs = []
-        for arm_name in meta.arm_levels:
-            a = meta.coding_arms.index(arm_name)
-            est, se, df = self.contrast(rows[a])
-            lo, hi, _, _ = t_summary(est, se, df, self.alpha)
-            for v, vis in enumerate(meta.visit_levels):
-                recs.append({"arm": arm_name, "visit": vis, "n": int(meta.cell_n[a, v]),
-                             "lsmean": est[v], "se": se[v], "df": df[v], "lower": lo[v],
-                             "upper": hi[v]})
-        return pl.DataFrame(recs)
-
-    def _tables(self):
-        meta, d = self._meta, self._design
-        self.coef_table_ = pl.DataFrame({
-            "term": d.col_names, "estimate": self.beta_,
-            "se": np.sqrt(np.diag(self.vcov_))})
-        self.lsmeans_ = self.lsmeans()
-        rows = self._cell_rows()
-        recs = []
-        for arm_name in meta.arm_levels:
-            if arm_name == meta.reference:
-                continue
-            a = meta.coding_arms.index(arm_name)
-            L = rows[a] - rows[0]
-            est, se, df = self.contrast(L)
-            lo, hi, t, p = t_summary(est, se, df, self.alpha)
-            for v, vis in enumerate(meta.visit_levels):
-                recs.append({"arm": arm_name, "reference": meta.reference, "visit": vis,
-                             "estimate": est[v], "se": se[v], "df": df[v], "lower": lo[v],
-                             "upper": hi[v], "t": t[v], "p": p[v]})
-        self.diffs_ = pl.DataFrame(recs, schema=_DIFF_SCHEMA if not recs else None)
-        self.type3_ = self._type3(rows)
-
-    def type3_contrasts(self) -> dict:
-        """SAS-style type III hypothesis matrices per model term (rows: contrasts of beta)."""
-        meta, d = self._meta, self._design
-        rows = self._cell_rows("equal")
-        A, T, p = rows.shape
+        """LS means per arm and visit (``weights`` overrides ``lsmeans_weights``): ``arm, visit, n,
+        lsmean, se, df, lower, upper``, arms in ``arm_levels`` order."""
         arm, visit = self._names["arm"], self._names["visit"]
-        out = {}
-        for c in meta.covariates:
-            L = np.zeros((1, p))
-            L[0, d.terms[c][0]] = 1.0
-            out[c] = L
-        for f in meta.factors:
-            idx = d.terms[f]
-            L = np.zeros((len(idx), p))
-            L[np.arange(len(idx)), idx] = 1.0
-            out[f] = L
-        am = rows.mean(axis=1)  # arm margins
-        if A > 1:
-            out[arm] = am[1:] - am[0]
-        vm = rows.mean(axis=0)
-        if T > 1:
-            out[visit] = vm[1:] - vm[0]
-        if A > 1 and T > 1:
-            out[f"{arm}:{visit}"] = np.array([
-                rows[a, v] - rows[a, 0] - rows[0, v] + rows[0, 0]
-                for a in range(1, A) for v in range(1, T)])
-        return out
+        ls = self.result_.lsmeans([arm, visit], weights=weights or self.lsmeans_weights)
+        n = self.result_._data.group_by(arm, visit).len().with_columns(pl.col(arm).cast(pl.Utf8),
+                                                                      pl.col(visit).cast(pl.Utf8))
+        ls = (ls.with_columns(pl.col(arm).cast(pl.Utf8), pl.col(visit).cast(pl.Utf8))
+              .join(n, on=[arm, visit], how="left", maintain_order="left"))
+        out = ls.select(pl.col(arm).alias("arm"), pl.col(visit).alias("visit"), pl.col("len").fill_null(0).alias("n"),
+                        pl.col("estimate").alias("lsmean"), "se", "df", "lower", "upper").cast(_LSMEANS_SCHEMA)
+        return self._arm_order(out)
 
-    def _type3(self, rows):
-        recs = []
-        for term, L in self.type3_contrasts().items():
-            c, ddf, F, pv = self.f_test(L)
-            recs.append({"term": term, "num_df": c, "den_df": ddf, "F": F, "p": pv})
-        return pl.DataFrame(recs)
+    def _diffs(self) -> pl.DataFrame:
+        arm, visit = self._names["arm"], self._names["visit"]
+        d = self.result_.lsmeans_diff(arm, by=visit, reference=self._reference, weights=self.lsmeans_weights)
+        if d.height == 0:
+            return pl.DataFrame(schema=DIFF_SCHEMA)
+        out = d.select(pl.col(arm).cast(pl.Utf8).alias("arm"), "reference", pl.col(visit).cast(pl.Utf8).alias("visit"),
+                       "estimate", "se", "df", "lower", "upper", "t", "p").cast(DIFF_SCHEMA)
+        return self._arm_order(out)
 
-
-# ----------------------------------------------------------------------------------------------
-# sensitivity model
-# ----------------------------------------------------------------------------------------------
-def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT",
-                         visit_order=None, time=None, arm="ARM", arm_levels=None,
-                         reference=None, covariates=("BASE",), factors=(), reml=True,
-                         alpha=0.05):
-    r"""Random-intercept-and-slope linear mixed model (sensitivity analysis to the MMRM).
-
-    Model (R ``nlme::lme(CHG ~ BASE + STRATUM + ARM*AVISIT, random = ~ TIME | USUBJID)``,
-    ``lme4::lmer(CHG ~ BASE + STRATUM + ARM*AVISIT + (1 + TIME | USUBJID))``; SAS ``PROC MIXED;
-    RANDOM INTERCEPT TIME / SUBJECT=USUBJID TYPE=UN``):
-
-    .. math::
-
-        y_{ij} = x_{ij}'\beta + b_{0i} + b_{1i} t_j + e_{ij},\quad
-        (b_{0i}, b_{1i}) \sim N(0, G),\ e_{ij} \sim N(0, \sigma^2),
-
-    with the same fixed effects as :class:`MMRM` (visit as a factor, so the mean trajectory
-    is unstructured) and ``t_j`` the visit time. The within-subject covariance is therefore
-    :math:`Z G Z' + \sigma^2 I` instead of an unstructured :math:`\Sigma`.
-
-    Estimation by the own profiled REML (or ML) engine :func:`hepatrial.models.lmm.fit_lmm`
-    (Woodbury per subject, vectorised over subjects; checked against R ``nlme::lme``,
-    ``lme4::lmer`` and statsmodels ``MixedLM`` in tests/unit/test_lmm.py). ``vcov`` is
-    :math:`\hat\sigma^2 (X'V_*^{-1}X)^{-1}` (model-based, as nlme). A singular :math:`G` (REML
-    estimate on the boundary, e.g. no slope variance) is returned as estimated (positive
-    semi-definite, rank < 2) with a ``RuntimeWarning``; ``converged`` then reflects the
-    first-order conditions on the boundary.
-
-    Parameters
-    ----------
-    time : dict or None
-        Visit -> numeric time (e.g. weeks). Default: ``0, 1, ..., T-1`` in ``visit_order``.
-    Other parameters as in :meth:`MMRM.fit`.
-
-    Returns
-    -------
-    dict
-        ``lsmeans`` and ``diffs`` (polars DataFrames as in :class:`MMRM`, LS means with equal
-        factor weights; inference is Wald with *normal* quantiles, as R ``emmeans(...,
-        mode = "asymptotic")``; no small-sample df), ``beta``, ``vcov``, ``coef_names``,
-        ``G`` (random-effects covariance), ``sigma2``, ``loglik``, ``converged``.
-    """
-    from .lmm import fit_lmm
-
-    design, meta, Xr, y, sidx, vis = _build_design(
-        data, response, subject, visit, visit_order, arm, arm_levels, reference,
-        list(covariates or ()), list(factors or ()), False)
-    y = y * meta.y_scale  # _build_design returns the scaled response
-    tmap = time or {v: float(i) for i, v in enumerate(meta.visit_levels)}
-    present = np.unique(vis)  # only visits with data need a time (as before)
-    tlev = np.full(len(meta.visit_levels), np.nan)
-    tlev[present] = [float(tmap[meta.visit_levels[v]]) for v in present]
-    tvec = tlev[vis]
-    res = fit_lmm(Xr, y, sidx, tvec, reml=reml)
-    if res.singular:
-        warnings.warn("random-slope LMM: the estimated random-effects covariance G is singular "
-                      "(boundary of the parameter space)", RuntimeWarning, stacklevel=2)
-    beta = res.beta
-    V = res.vcov
-
-    # LS means with the MMRM machinery (same L rows)
-    tmp = MMRM.__new__(MMRM)
-    tmp._meta, tmp._design = meta, design
-    tmp._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
-    tmp.lsmeans_weights = "equal"
-    rows = tmp._cell_rows("equal")
-    recs, drecs = [], []
-    for arm_name in meta.arm_levels:
-        a = meta.coding_arms.index(arm_name)
-        est = rows[a] @ beta
-        se = np.sqrt(np.einsum("ia,ab,ib->i", rows[a], V, rows[a]))
-        lo, hi, _, _ = t_summary(est, se, np.full(est.size, np.inf), alpha)
-        for v, visn in enumerate(meta.visit_levels):
-            recs.append({"arm": arm_name, "visit": visn, "n": int(meta.cell_n[a, v]),
-                         "lsmean": est[v], "se": se[v], "df": np.inf, "lower": lo[v],
-                         "upper": hi[v]})
-        if arm_name != meta.reference:
-            L = rows[a] - rows[0]
-            est = L @ beta
-            se = np.sqrt(np.einsum("ia,ab,ib->i", L, V, L))
-            lo, hi, t, pv = t_summary(est, se, np.full(est.size, np.inf), alpha)
-            for v, visn in enumerate(meta.visit_levels):
-                drecs.append({"arm": arm_name, "reference": meta.reference, "visit": visn,
-                              "estimate": est[v], "se": se[v], "df": np.inf, "lower": lo[v],
-                              "upper": hi[v], "t": t[v], "p": pv[v]})
-    return {
-        "lsmeans": pl.DataFrame(recs), "diffs": pl.DataFrame(drecs), "beta": beta, "vcov": V,
-        "coef_names": design.col_names, "G": res.G, "sigma2": res.sigma2,
-        "loglik": res.loglik, "converged": res.converged,
-    }
+    def _arm_order(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Rows by arm in ``arm_levels`` order, then visit in time order (the fit's visit levels)."""
+        visits = self.result_.factor_levels[self._names["visit"]]
+        return frame.sort(pl.col("arm").replace_strict({a: i for i, a in enumerate(self._arm_levels)}),
+                          pl.col("visit").replace_strict({v: i for i, v in enumerate(visits)}), maintain_order=True)

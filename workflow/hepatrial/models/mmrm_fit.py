@@ -1,6 +1,6 @@
 """Fitting core of the MMRM engine: optimisation and small-sample inference on a
-:class:`~hepatrial.models.mmrm_core.Design` (shared by :class:`hepatrial.models.mmrm.MMRM`
-and the formula interface :func:`hepatrial.models.mmrm.fit`).
+:class:`~hepatrial.models.mmrm_core.Design`, wrapped by the formula interface
+:func:`hepatrial.models.mmrm.fit` (and through it by :class:`hepatrial.models.mmrm.MMRM`).
 
 The design is on the scaled response ``y / y_scale`` (optimiser tolerances and finite-difference
 steps are then scale-free); every result is transformed back exactly: ``Sigma_y(theta) =

@@ -42,7 +42,7 @@ class MMRMFormulaError(DataContractError, ValueError):
 _FACTOR_TYPES = (pl.Utf8, pl.Categorical, pl.Enum, pl.Boolean)
 
 
-def _as_polars(data) -> pl.DataFrame:
+def as_polars(data) -> pl.DataFrame:
     if isinstance(data, pl.DataFrame):
         return data
     try:
@@ -166,7 +166,7 @@ def fit(data, formula: str, covariance: str = "UN", *, subject: str = "USUBJID",
     """
     from formulaic import Formula, model_matrix
 
-    d0 = _as_polars(data)
+    d0 = as_polars(data)
     f = Formula(formula)
     if not hasattr(f, "lhs") or len(f.lhs) != 1:
         raise MMRMFormulaError("formula needs one response: 'Y ~ terms'")

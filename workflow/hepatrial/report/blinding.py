@@ -34,6 +34,8 @@ import polars as pl
 
 from hepatrial.ard import POOLED, reverse_comparisons
 from hepatrial.errors import HepatrialError
+from hepatrial.spec import Study
+from hepatrial.spec.study import thaw
 
 OPEN_ANALYSES = ("DISPOSITION", "AE_OVERVIEW", "AE_INCIDENCE", "AE_GRADE", "SAE_INCIDENCE", "AESI", "DEATH_CAUSE",
                  "BASELINE", "EXPOSURE", "DEATHS", "ENROLMENT", "DQ_VISITS", "DQ_FINDINGS", "BIGN", "LAB_SHIFT",
@@ -57,12 +59,12 @@ class BlindingError(HepatrialError):
     """Arm information reached a file meant for the open report."""
 
 
-def arm_terms(study: dict, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+def arm_terms(study: Study, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """Strings that identify an arm: labels, DM ARM values and dose texts of the configured arms,
     plus ``extra`` (the cut's DM ARM/ACTARM/ARMCD and EX EXTRT values)."""
     terms = set(extra)
-    for a in study["arms"]:
-        terms.update({a["label"], a.get("arm", a["label"]), a.get("dose") or ""})
+    for a in study.arms:
+        terms.update({a.label, a.arm, a.dose or ""})
     return sorted(t for t in terms if t and str(t).strip())
 
 
@@ -214,7 +216,7 @@ def open_listing(listing: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFram
     return listing.select(keep).sort(keep[:1] + [c for c in keep[1:] if c.endswith("DT")], nulls_last=True)
 
 
-def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, study: dict,
+def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, study: Study,
                       compare: pl.DataFrame | None = None, extra_terms: list[str] | tuple[str, ...] = ()
                       ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The open report's inputs (allow-listed, pooled), free text redacted of arm terms, and the
@@ -243,23 +245,23 @@ def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFram
 
 # --- closed report: arm coding --------------------------------------------------------------------
 
-def arm_codes(study: dict) -> list[dict]:
+def arm_codes(study: Study) -> list[dict]:
     """Display order, label, code and colour of each arm as the closed report shows it.
 
     Masked (``masked_dsmb``, the default): codes A, B, ... assigned in the order of
     sha256(study id + label), display ``Arm A`` and a neutral colour; unmasked: the config's
     order, labels and colours.
     """
-    arms = study["arms"]
-    if study.get("masked_dsmb", True):
-        sid = study["study"]["id"]
-        order = sorted(arms, key=lambda a: hashlib.sha256(f"{sid}\x00{a['label']}".encode()).hexdigest())
-        return [{"label": a["label"], "code": chr(ord("A") + i), "display": f"Arm {chr(ord('A') + i)}",
+    arms = study.arms
+    if study.masked_dsmb:
+        sid = study.id
+        order = sorted(arms, key=lambda a: hashlib.sha256(f"{sid}\x00{a.label}".encode()).hexdigest())
+        return [{"label": a.label, "code": chr(ord("A") + i), "display": f"Arm {chr(ord('A') + i)}",
                  "colour": MASKED_PALETTE[i % len(MASKED_PALETTE)]} for i, a in enumerate(order)]
-    return [{"label": a["label"], "code": a["label"], "display": a["label"], "colour": a["colour"]} for a in arms]
+    return [{"label": a.label, "code": a.label, "display": a.label, "colour": a.colour} for a in arms]
 
 
-def masked_reference(study: dict) -> str | None:
+def masked_reference(study: Study) -> str | None:
     """The display name the closed report uses as the reference of comparisons.
 
     Masked with two arms, every comparison is shown in code order (Arm A vs Arm B) whichever arm is
@@ -267,21 +269,21 @@ def masked_reference(study: dict) -> str | None:
     then Arm B. With three or more arms the comparisons themselves show which arm all the others
     are compared with, so the coded true reference is kept. Unmasked: the configured reference."""
     codes = arm_codes(study)
-    ref = next((a["label"] for a in study["arms"] if a.get("reference")), None)
+    ref = study.reference
     if ref is None:
         return None
-    if study.get("masked_dsmb", True) and len(codes) == 2:
+    if study.masked_dsmb and len(codes) == 2:
         return codes[-1]["display"]
     return next(c["display"] for c in codes if c["label"] == ref)
 
 
-def code_ard(ard: pl.DataFrame, study: dict) -> pl.DataFrame:
+def code_ard(ard: pl.DataFrame, study: Study) -> pl.DataFrame:
     """The ARD with arms as the closed report shows them; masked two-arm comparisons in code
     order, turned round by :func:`hepatrial.ard.reverse_comparisons` (one rule for every
     comparative analysis: differences negated, ratios inverted, CI limits swapped)."""
     codes = arm_codes(study)
     label_to = {c["label"]: c["display"] for c in codes}
-    masked = study.get("masked_dsmb", True)
+    masked = study.masked_dsmb
     out = ard.with_columns(pl.col("arm").replace(label_to), pl.col("comparator").replace(label_to))
     if masked:
         for lab, disp in label_to.items():
@@ -299,7 +301,7 @@ def code_ard(ard: pl.DataFrame, study: dict) -> pl.DataFrame:
                     nulls_last=False)
 
 
-def code_column(df: pl.DataFrame, study: dict, column: str = "arm") -> pl.DataFrame:
+def code_column(df: pl.DataFrame, study: Study, column: str = "arm") -> pl.DataFrame:
     label_to = {c["label"]: c["display"] for c in arm_codes(study)}
     if column not in df.columns:
         return df
@@ -312,9 +314,9 @@ def code_column(df: pl.DataFrame, study: dict, column: str = "arm") -> pl.DataFr
 MASK_COLUMNS = ("arm", "comparator", "method", "value")
 
 
-def assert_masked(frames: dict[str, pl.DataFrame], study: dict) -> None:
+def assert_masked(frames: dict[str, pl.DataFrame], study: Study) -> None:
     """A masked closed report's own columns (:data:`MASK_COLUMNS`) must not hold an arm label."""
-    if not study.get("masked_dsmb", True):
+    if not study.masked_dsmb:
         return
     own = {k: df.select([c for c in df.columns if c in MASK_COLUMNS and df.schema[c] == pl.Utf8])
            for k, df in frames.items()}
@@ -324,11 +326,11 @@ def assert_masked(frames: dict[str, pl.DataFrame], study: dict) -> None:
                             f"{leaks[0]})")
 
 
-def masked_free_text(frames: dict[str, pl.DataFrame], study: dict, extra: list[str] | tuple[str, ...] = ()
+def masked_free_text(frames: dict[str, pl.DataFrame], study: Study, extra: list[str] | tuple[str, ...] = ()
                      ) -> list[str]:
     """Source free text in a masked closed report's inputs that names a treatment (shown as it is,
     reported as a warning: it can tell the DSMB which code is which arm)."""
-    if not study.get("masked_dsmb", True):
+    if not study.masked_dsmb:
         return []
     other = {k: df.select([c for c in df.columns if c not in MASK_COLUMNS]) for k, df in frames.items()}
     return [x for x in find_arm_information(other, arm_terms(study, extra)) if "arm/treatment variable" not in x]
@@ -336,7 +338,7 @@ def masked_free_text(frames: dict[str, pl.DataFrame], study: dict, extra: list[s
 
 # --- the study as the reports' tables see it -------------------------------------------------------
 
-def presentation_spec(study: dict, by_arm: bool) -> dict:
+def presentation_spec(study: Study, by_arm: bool) -> dict:
     """What the TLF tables and figures read of the study (:class:`hepatrial.tlf.tables.ARD`), for
     a report: the closed report's arms as :func:`arm_codes` shows them (masked: codes, neutral
     colours, :func:`masked_reference`), the open report's none (``by_arm`` false: Total only). No
@@ -344,30 +346,29 @@ def presentation_spec(study: dict, by_arm: bool) -> dict:
     arms = []
     if by_arm:
         ref = masked_reference(study)
-        planned = {a["label"]: a.get("planned_infusions") for a in study["arms"]}
+        planned = {a.label: a.planned_infusions for a in study.arms}
         arms = [{"label": c["display"], "colour": c["colour"], "reference": c["display"] == ref,
                  "planned_infusions": planned.get(c["label"])} for c in arm_codes(study)]
-    ep = study.get("endpoints", {})
-    mmrm_params = [p["paramcd"] for p in ep.get("mmrm_params", [])]
+    ep = study.endpoints
+    mmrm_params = [p.paramcd for p in ep.mmrm_params]
+    mk = study.scores.meld_kamath
     return {
-        "study": {"id": study["study"]["id"], "design": study["study"].get("design", "parallel")},
+        "study": {"id": study.id, "design": study.design.name},
         "arms": arms,
-        "visits": [{"label": v["label"], "avisitn": v["avisitn"], "baseline": bool(v.get("baseline"))}
-                   for v in study.get("visits", [])],
-        "responders": [dict(d) for d in study.get("responders") or []],
-        "strata": list(study.get("strata", [])),
-        "scores": {"meld_primary": study.get("scores", {}).get("meld_primary", "MELD"),
-                   "meld_kamath": dict(study.get("scores", {}).get("meld_kamath", {}))},
-        "endpoints": {"primary_visit": ep.get("primary_visit", ""), "tte": list(ep.get("tte", [])),
-                      "key_secondary_visit": ep.get("key_secondary_visit"),
-                      "landmarks_days": list(ep.get("landmarks_days", [])),
+        "visits": [{"label": v.label, "avisitn": v.avisitn, "baseline": bool(v.baseline)} for v in study.visits],
+        "responders": [thaw(d) for d in study.responders],
+        "strata": list(study.strata),
+        "scores": {"meld_primary": study.scores.meld_primary,
+                   "meld_kamath": {"coefficients": mk.coefficients, "integer": mk.integer}},
+        "endpoints": {"primary_visit": ep.primary_visit, "tte": list(ep.tte),
+                      "key_secondary_visit": ep.key_secondary_visit,
+                      "landmarks_days": list(ep.landmarks_days),
                       "mmrm_params": [{"paramcd": p} for p in mmrm_params],
-                      "primary_param": ep.get("primary_param") or (mmrm_params[0] if mmrm_params else "")},
-        "planned_infusions": study.get("planned_infusions"),
-        "ae": {"followup_days": study.get("ae", {}).get("followup_days", 28),
-               "period": study.get("ae", {}).get("period", "on_study")},
-        "populations": dict(study.get("populations", {})),
-        "dsmb": {"estimands": bool(by_arm and (study.get("dsmb") or {}).get("estimands"))},
+                      "primary_param": ep.primary_param or (mmrm_params[0] if mmrm_params else "")},
+        "planned_infusions": study.planned_infusions,
+        "ae": {"followup_days": study.ae.followup_days, "period": study.ae.period},
+        "populations": dict(study.populations),
+        "dsmb": {"estimands": bool(by_arm and study.dsmb.estimands)},
     }
 
 

@@ -2,7 +2,7 @@
 already reported.
 
 Design (docs/dsmb.md): the previous cut is re-ingested and re-analysed **with the current
-pipeline and config** (rule ``previous_cut`` runs the same DAG on it into
+pipeline and config** (the same DAG analyses it as the run ``<cut>/previous``, into
 ``results/<study>/<cut>/previous/``), so that a movement in an estimate reflects the data, not a
 change of code or of a setting between meetings, and nothing depends on an old results folder
 being present or trustworthy.

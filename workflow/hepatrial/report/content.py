@@ -16,12 +16,15 @@ import polars as pl
 
 from hepatrial.report import figures
 from hepatrial.report.document import Document, Figure, Para, Section, Table
+from hepatrial.spec import Study
 from hepatrial.tlf import format as F
 from hepatrial.tlf import tables as T
 
 NA = "Not available in this cut."
 TOTAL = "ALL"
 RULE_OPEN, RULE_CLOSED = "dsmb_open", "dsmb_closed"
+# The populations of the reports' own ARD rows that are not an analysis population (hepatrial.report.summaries).
+ALL_SUBJECTS, ALL_RECORDS = "ALL SUBJECTS", "ALL RECORDS"
 
 
 def shown(arm: str) -> str:
@@ -29,33 +32,8 @@ def shown(arm: str) -> str:
     return "Total" if arm == TOTAL else arm
 
 
-class View:
-    """Lookup over the report's ARD for the enrolment and data-quality sections."""
-
-    def __init__(self, ard: pl.DataFrame, arms: list[str], colours: dict[str, str] | None = None,
-                 visits: list[str] | None = None):
-        self.ard = ard
-        self.arms = arms
-        self.colours = colours or {}
-        self.visit_rank = {v: i for i, v in enumerate(visits or [])}
-        self._idx = {(r["analysis"], r["paramcd"], r["arm"], r["comparator"], r["avisit"], r["time"], r["stat"]):
-                     r["value"] for r in ard.iter_rows(named=True)}
-
-    def has(self, analysis: str) -> bool:
-        return self.ard.filter(pl.col("analysis") == analysis).height > 0
-
-    def rows(self, analysis: str) -> pl.DataFrame:
-        return self.ard.filter(pl.col("analysis") == analysis)
-
-    def get(self, analysis, paramcd, arm, stat, comparator="", avisit="", time=None):
-        return self._idx.get((analysis, paramcd, arm, comparator, avisit, time, stat))
-
-    def visits(self, rows: pl.DataFrame) -> list[str]:
-        found = list(dict.fromkeys(rows["avisit"].to_list()))
-        return sorted(found, key=lambda v: (self.visit_rank.get(v, len(self.visit_rank)), v))
-
-    def paramcds(self, analysis: str) -> list[str]:
-        return list(dict.fromkeys(self.rows(analysis)["paramcd"].to_list()))
+def _paramcds(a: T.ARD, analysis: str) -> list[str]:
+    return list(dict.fromkeys(a.rows(analysis)["paramcd"].to_list()))
 
 
 def with_arm_columns(ard: pl.DataFrame) -> pl.DataFrame:
@@ -94,48 +72,50 @@ def _figure(title: str, plot, note: str = "") -> Figure:
     return Figure(title, png_bytes(plot), note)
 
 
-def primary_param(spec: dict) -> str:
-    return spec["endpoints"].get("primary_param") or spec["scores"]["meld_primary"]
+def primary_param(spec: Study) -> str:
+    """The primary parameter a report names (the spec holds it; a spec without an MMRM parameter:
+    the primary MELD variant)."""
+    return spec.endpoints.primary_param or spec.scores.meld_primary
 
 
-def section_enrolment(v: View, meta: dict, by_arm: bool) -> Section:
+def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm: bool) -> Section:
+    """Randomisation against plan (ARD ENROLMENT); ``arm_colours``: arm -> colour (closed report)."""
     s = Section("Enrolment against plan")
-    if not v.has("ENROLMENT"):
+    if not a.has("ENROLMENT"):
         return s.add(Para(NA))
-    scr, fail = v.get("ENROLMENT", "SCREENED", TOTAL, "n"), v.get("ENROLMENT", "SCREEN FAILURE", TOTAL, "n")
-    rows = v.rows("ENROLMENT").filter((pl.col("paramcd") == "ALL SITES") & (pl.col("stat") == "n_cum"))
+    scr, fail = (a.get("ENROLMENT", p, TOTAL, "n", ALL_SUBJECTS) for p in ("SCREENED", "SCREEN FAILURE"))
+    rows = a.rows("ENROLMENT").filter((pl.col("paramcd") == "ALL SITES") & (pl.col("stat") == "n_cum"))
     months = sorted(rows["avisit"].unique().to_list())
-    total = v.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=months[-1]) if months else 0
+    total = a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=months[-1]) if months else 0
     planned = meta.get("planned_subjects")
     s.add(Para(f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; randomised: {F.fmt_int(total)} of "
                f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%); planned enrolment period "
                f"{meta.get('enrolment_months')} months over {meta.get('sites')} sites."))
-    series = {"Total": [(m, v.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=m)) for m in months]}
+    series = {"Total": [(m, a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=m)) for m in months]}
     colours = {"Total": figures.POOLED_COLOUR}
     if by_arm:
-        for a in v.arms:
-            if a != TOTAL:
-                series[a] = [(m, v.get("ENROLMENT", "ALL SITES", a, "n_cum", avisit=m) or 0) for m in months]
-                colours[a] = v.colours.get(a, "#000000")
+        for arm in a.arms:
+            series[arm] = [(m, a.get("ENROLMENT", "ALL SITES", arm, "n_cum", avisit=m) or 0) for m in months]
+            colours[arm] = arm_colours.get(arm, "#000000")
     s.add(Figure("Cumulative randomisation against plan", figures.enrolment_figure(
         series, colours, planned, meta.get("enrolment_months"), "Randomised subjects, cumulative"),
         "Dashed: planned linear accrual from the first month with a randomisation."))
-    sites = [p for p in v.paramcds("ENROLMENT") if p.startswith("SITE ")]
-    site_series = {p: [(m, v.get("ENROLMENT", p, TOTAL, "n_cum", avisit=m)) for m in months] for p in sites}
+    sites = [p for p in _paramcds(a, "ENROLMENT") if p.startswith("SITE ")]
+    site_series = {p: [(m, a.get("ENROLMENT", p, TOTAL, "n_cum", avisit=m)) for m in months] for p in sites}
     s.add(Figure("Cumulative randomisation by site", figures.enrolment_figure(
         site_series, dict(zip(sites, figures.SITE_COLOURS * 8)), None, None, "Randomised subjects by site")))
     last = months[-3:] if months else []
     rows_t = []
     for p in sites + ["ALL SITES"]:
         rows_t.append([p.replace("SITE ", "Site ").replace("ALL SITES", "All sites")]
-                      + [F.fmt_int(v.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
-                      + [F.fmt_int(v.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1])) if months else "0"])
+                      + [F.fmt_int(a.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
+                      + [F.fmt_int(a.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1])) if months else "0"])
     s.add(Table("Randomised subjects by site (pooled over arms)", ["Site", *last, "Cumulative"], rows_t,
                 "Monthly counts of the last three months with randomisations, and the total to the cut."))
     return s
 
 
-def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
+def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
     """Executive summary: enrolment against plan, deaths, SAEs, the primary endpoint, the
     interim-analysis status."""
     s = Section("Executive summary")
@@ -165,7 +145,7 @@ def section_summary(a: T.ARD, v: View, meta: dict, by_arm: bool) -> Section:
                     "Percentages of the population in the column."))
     if by_arm:
         p = primary_param(a.study)
-        visit = a.study["endpoints"]["primary_visit"]
+        visit = a.study.endpoints.primary_visit
         found = False
         for test in a.tests:
             est = a.get("MMRM_DIFF", p, test, "estimate", "ITT", visit, a.reference)
@@ -377,7 +357,7 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     out = []
     m = Section("Efficacy: primary endpoint and repeated measures (MMRM)")
     primary = primary_param(a.study)
-    params = [x["paramcd"] for x in a.study["endpoints"]["mmrm_params"]]
+    params = [x.paramcd for x in a.study.endpoints.mmrm_params]
     params = sorted(params, key=lambda x: x != primary)
     for p in params:
         if not (a.has("MMRM_LSMEAN", paramcd=p) or a.has("MMRM_DIFF", paramcd=p)):
@@ -406,7 +386,7 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     k = Section("Efficacy: time to event")
     if a.has("KM") or a.has("KM_MEDIAN"):
         k.add(_table(a, "km", rule))
-        for p in a.study["endpoints"]["tte"]:
+        for p in a.study.endpoints.tte:
             step = km.filter(pl.col("paramcd") == p) if km.height else km
             if step.height:
                 step = step.rename({"arm": "group"}) if "arm" in step.columns else step
@@ -423,7 +403,7 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
 def section_estimands(a: T.ARD, rule: str) -> Section | None:
     """Closed report, only when the study config asks (``dsmb.estimands``): the intercurrent
     events, each estimand set's table and the tipping-point figures. None otherwise."""
-    if not (a.study.get("dsmb") or {}).get("estimands"):
+    if not a.study.dsmb.estimands:
         return None
     from hepatrial.tlf import figures as TF
 
@@ -478,16 +458,18 @@ def section_listings(saes: pl.DataFrame, deaths: pl.DataFrame, with_arm: bool) -
     return s
 
 
-def section_data_quality(v: View, by_arm: bool) -> Section:
+def section_data_quality(a: T.ARD, by_arm: bool) -> Section:
     s = Section("Data quality")
-    arms = v.arms if by_arm else [TOTAL]
-    if v.has("DQ_VISITS"):
-        visits = v.visits(v.rows("DQ_VISITS"))
+    arms = [*a.arms, TOTAL] if by_arm else [TOTAL]
+    if a.has("DQ_VISITS"):
+        rank = {v: i for i, v in enumerate(a.visits())}
+        found = dict.fromkeys(a.rows("DQ_VISITS")["avisit"].to_list())
+        visits = sorted(found, key=lambda v: (rank.get(v, len(rank)), v))
         rows = []
         for vis in visits:
-            for a in arms:
-                rows.append([vis] + ([("Total" if a == TOTAL else a)] if by_arm else [])
-                            + [F.fmt_int(v.get("DQ_VISITS", "VISITS", a, st, avisit=vis))
+            for arm in arms:
+                rows.append([vis] + ([shown(arm)] if by_arm else [])
+                            + [F.fmt_int(a.get("DQ_VISITS", "VISITS", arm, st, avisit=vis))
                                for st in ("expected", "attended", "missed", "overdue", "no_lab_data")])
         s.add(Table("Scheduled visits: missed visits and overdue data (ITT)",
                     ["Visit", *(["Arm"] if by_arm else []), "Expected", "Attended", "Missed", "Overdue",
@@ -498,12 +480,12 @@ def section_data_quality(v: View, by_arm: bool) -> Section:
                     "Attended, no lab data: a visit record and no laboratory result in the window."))
     else:
         s.add(Para("Visits: " + NA))
-    if v.has("DQ_FINDINGS"):
+    if a.has("DQ_FINDINGS"):
         rows = []
-        for p in v.paramcds("DQ_FINDINGS"):
+        for p in _paramcds(a, "DQ_FINDINGS"):
             dom, sev, rule = (p.split("|") + ["", "", ""])[:3]
-            rows.append([dom, sev, rule, F.fmt_int(v.get("DQ_FINDINGS", p, TOTAL, "n")),
-                         F.fmt_int(v.get("DQ_FINDINGS", p, TOTAL, "n_subjects"))])
+            rows.append([dom, sev, rule, *(F.fmt_int(a.get("DQ_FINDINGS", p, TOTAL, st, ALL_RECORDS))
+                                           for st in ("n", "n_subjects"))])
         s.add(Table("Validation findings by domain (ingest)", ["Domain", "Severity", "Rule", "Findings", "Subjects"],
                     rows, "From validation/findings.csv: FATAL stops the run; ERROR values are set missing or "
                     "rows excluded; WARNING values are carried and flagged; INFO are normalisations."))
@@ -593,42 +575,41 @@ def _doc(kind: str, meta: dict, audience: str) -> Document:
 
 
 def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, compare: pl.DataFrame | None,
-                  meta: dict, spec: dict) -> Document:
+                  meta: dict, spec: Study) -> Document:
     ard = with_arm_columns(pooled)
     a = T.ARD(ard, spec, meta["cut_date"])
-    v = View(ard, [TOTAL], visits=meta.get("visits"))
     doc = _doc("OPEN", meta, "For the sponsor, the investigators and the open session of the DSMB. Pooled data "
                              "only: no result by arm and no efficacy result.")
-    doc.sections = [section_summary(a, v, meta, False), section_enrolment(v, meta, False),
+    doc.sections = [section_summary(a, meta, False), section_enrolment(a, {}, meta, False),
                     section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_OPEN),
                     section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_OPEN),
                     section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_OPEN),
                     section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
-                    section_data_quality(v, False), section_compare_open(compare, meta),
+                    section_data_quality(a, False), section_compare_open(compare, meta),
                     section_listings(saes, deaths, False)]
     return doc
 
 
 def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, deaths: pl.DataFrame,
-                    km: pl.DataFrame, compare: dict | None, meta: dict, spec: dict) -> Document:
-    order = [x["display"] for x in arms] + [TOTAL]
-    v = View(ard, order, {x["display"]: x["colour"] for x in arms}, visits=meta.get("visits"))
+                    km: pl.DataFrame, compare: dict | None, meta: dict, spec: Study) -> Document:
     a = T.ARD(ard, spec, meta["cut_date"])
+    if a.arms != [x["display"] for x in arms]:
+        raise ValueError(f"the presentation spec's arms {a.arms} are not the coded arms {[x['display'] for x in arms]}")
     masked = meta.get("masked", True)
     doc = _doc("CLOSED", meta, "CONFIDENTIAL: for DSMB members only (closed session). Results by arm. "
                + ("Arms are coded; the key is held by the independent statistician." if masked
                   else "Arms are shown unmasked (masked_dsmb: false)."))
     meta = dict(meta, primary_param=primary_param(spec))
     interim = section_interim(a)
-    doc.sections = [section_summary(a, v, meta, True), *([interim] if interim else []),
-                    section_enrolment(v, meta, True),
+    doc.sections = [section_summary(a, meta, True), *([interim] if interim else []),
+                    section_enrolment(a, {x["display"]: x["colour"] for x in arms}, meta, True),
                     section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_CLOSED),
                     section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
                     section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),
                     section_tables("Safety", a, SAFETY_TABLES, RULE_CLOSED),
                     *section_efficacy(a, km, RULE_CLOSED),
                     *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
-                    section_data_quality(v, True),
+                    section_data_quality(a, True),
                     section_compare_closed(compare, meta), section_appendix_desc(a, RULE_CLOSED),
                     section_listings(saes, deaths, True)]
     return doc

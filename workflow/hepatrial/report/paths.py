@@ -3,42 +3,27 @@ holds rules only (Snakemake lint: no functions beside rules)."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from hepatrial.spec import Study
+from hepatrial.spec import outputs as catalogue
+
 
 COMPARE_PARTS = ("new_subjects", "new_events", "changes", "estimates")
 CLOSED_FILES = {"ard": "ard.parquet", "saes": "saes.parquet", "deaths": "deaths.parquet", "km": "km.parquet"}
 
 
 class DsmbPaths:
-    """Paths of one cut's report files. ``namespace`` is the Snakefile's globals, where
-    ``all_outputs`` (and ``tlf_outputs`` when the tables rules are included) are looked up when
-    the manifest's inputs are resolved, after every rules file is read."""
+    """Paths of one cut's report files. ``res`` and ``rep`` are the results and reports folders of
+    the cut, concrete or as the rules' patterns (``results/{study}/{cut}``); ``study`` the study
+    config, whose ``previous_cut`` (the run's, when given on the command line) adds the cut-to-cut
+    files."""
 
-    def __init__(self, res: str, rep: str, study: dict, namespace: dict | None = None):
+    def __init__(self, res: str, rep: str, study: Study):
         self.res, self.rep, self.study = res, rep, study
-        self.previous_cut = study.get("previous_cut") or None
-        self.namespace = namespace if namespace is not None else {}
+        self.previous_cut = study.previous_cut or None
 
     def report_outputs(self) -> list[str]:
         """The documents and the manifest of the cut (for all_outputs())."""
-        return [f"{self.rep}/dsmb_open.html", f"{self.rep}/dsmb_open.pdf", f"{self.rep}/dsmb_closed.html",
-                f"{self.rep}/dsmb_closed.pdf", f"{self.res}/manifest.json"]
-
-    def previous_cut_files(self) -> list[str]:
-        if not self.previous_cut:
-            return []
-        from hepatrial.errors import HepatrialError
-        from hepatrial.ingest.read import cut_listing
-
-        folder = Path(self.previous_cut)
-        if not folder.is_dir():
-            sys.exit(f"ERROR: previous_cut folder {folder} does not exist")
-        # the domain files only: other names are not read, and never reach Snakemake as patterns
-        try:
-            return [str(p) for p in cut_listing(folder)[1]]
-        except HepatrialError as exc:
-            sys.exit(f"ERROR: previous_cut: {' '.join(str(exc).split())}")
+        return catalogue.report_outputs(self.res, self.rep)
 
     def compare_outputs(self) -> dict[str, str]:
         return {k: f"{self.res}/dsmb/compare/{k}.parquet" for k in COMPARE_PARTS}
@@ -76,23 +61,18 @@ class DsmbPaths:
         return {f"compare_{k}": f"{self.res}/closed/compare_{k}.parquet" for k in COMPARE_PARTS}
 
     def km_tables(self) -> list[str]:
-        return [f"{self.res}/ard/km/{p}.parquet" for p in self.study["endpoints"]["tte"]]
+        return catalogue.km_tables(self.study, self.res)
 
-    def manifest_outputs(self, wildcards=None) -> list[str]:
-        """Every output the manifest hashes: the DAG's final outputs (without the manifest), the ARD,
-        the report inputs and documents, and the tables and figures when ``tlf_outputs`` exists."""
+    def manifest_outputs(self, outputs: list[str]) -> list[str]:
+        """Every output the manifest hashes: ``outputs`` (the DAG's final outputs, all_outputs(),
+        which hold the tables and figures) without the manifest itself, the ARD, the report inputs
+        and documents."""
         manifest = f"{self.res}/manifest.json"
-        outs = []
-        all_outputs = self.namespace.get("all_outputs")
-        if callable(all_outputs):
-            outs += [o for o in all_outputs() if o != manifest]
+        outs = [o for o in outputs if o != manifest]
         outs += [f"{self.res}/ard/ard.parquet", f"{self.res}/ard/ard.csv", f"{self.res}/ard/parts/dsmb.parquet",
-                 f"{self.res}/dsmb/fallback.parquet", f"{self.res}/dsmb/saes.parquet", f"{self.res}/dsmb/deaths.parquet",
+                 f"{self.res}/dsmb/saes.parquet", f"{self.res}/dsmb/deaths.parquet",
                  *self.open_inputs_outputs().values(), *self.closed_inputs_outputs().values(),
                  *[o for o in self.report_outputs() if o != manifest]]
         if self.previous_cut:
             outs += list(self.compare_outputs().values())
-        tlf = self.namespace.get("tlf_outputs")
-        if callable(tlf):
-            outs += list(tlf())
         return sorted(dict.fromkeys(str(o) for o in outs))

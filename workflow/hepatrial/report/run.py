@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import polars as pl
-import yaml
 
 from hepatrial import stamp
-from hepatrial.ard import finalise
-from hepatrial.config import load_study
-from hepatrial.errors import ConfigError, HepatrialError
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
+from hepatrial.errors import ConfigError
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, content, summaries
 from hepatrial.report.document import write_document
@@ -31,28 +28,16 @@ def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
     return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
 
 
-def report_ard(ard_path, *extra_paths) -> pl.DataFrame:
-    """The cut's ARD plus the DSMB summaries and fallbacks, each analysis taken from the ARD when the
-    ARD holds it (a number is computed once)."""
-    ard = pl.read_parquet(ard_path)
-    have = set(ard["analysis"].unique().to_list())
-    extra = [pl.read_parquet(p) for p in extra_paths if p]
-    extra = [e.filter(~pl.col("analysis").is_in(list(have))) for e in extra]
-    return finalise(pl.concat([ard, *extra], how="vertical"))
-
-
-def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_fallback, out_saes,
+def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_saes,
                   out_deaths) -> None:
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
     # ADLB: only the columns the summaries use (a large trial's ADLB is most of the memory)
     lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in summaries.ADLB_COLUMNS]
-    part, fallback = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols),
-                                               pl.read_parquet(sv),
-                                               stamp.read_csv(findings, infer_schema_length=0), study,
-                                               dt.date.fromisoformat(cut_date))
+    part = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols), pl.read_parquet(sv),
+                                     stamp.read_csv(findings, infer_schema_length=0), study,
+                                     dt.date.fromisoformat(cut_date))
     _write(part, out_part)
-    _write(fallback, out_fallback)
     _write(summaries.list_saes(adae_df), out_saes)
     _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
 
@@ -66,48 +51,14 @@ def previous_cut_date(previous_cut: str | Path) -> dt.date:
                           f"is read from it)") from None
 
 
-def run_previous(snakefile, study_path, previous_cut, workdir, sdtm_outs: list[str], ard_out, log,
-                 dummy_seed: int | None = None) -> None:
-    """Ingest and analyse the previous cut with this pipeline: the same DAG, run by Snakemake into
-    ``<workdir>``, on a copy of the study config with the previous cut's date; then copy its clean
-    SDTM and its ARD beside the current cut's results. ``dummy_seed``: a dummy-randomisation run,
-    the previous cut dummy-randomised too (its own ``<cut>-DUMMY`` folder)."""
-    workdir = Path(workdir)
-    prev_date = previous_cut_date(previous_cut)
-    raw = yaml.safe_load(Path(study_path).read_text(encoding="utf-8"))
-    raw["cut_date"] = prev_date.isoformat()
-    raw["previous_cut"] = None
-    workdir.mkdir(parents=True, exist_ok=True)
-    cfg = workdir / "study.yaml"
-    cfg.write_text(yaml.safe_dump(raw, sort_keys=True), encoding="utf-8")
-    study = load_study(cfg)
-    name = Path(previous_cut).name + ("-DUMMY" if dummy_seed is not None else "")
-    res = workdir / "results" / study["study"]["id"] / name
-    blind = [] if dummy_seed is None else ["blinded=true", f"dummy_seed={dummy_seed}"]
-    target = res / "ard" / "ard.parquet"
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile), "--cores", "1", "--nolock",
-           "--config", f"study={cfg}", f"cut={previous_cut}", f"results_dir={workdir / 'results'}",
-           f"reports_dir={workdir / 'reports'}", *blind, "--", str(target)]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
-    Path(log).parent.mkdir(parents=True, exist_ok=True)
-    Path(log).write_text("\n".join(stamp.log_lines([out.stdout + out.stderr])))
-    if out.returncode != 0:
-        errs = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR")]
-        raise HepatrialError(f"the previous cut {previous_cut} could not be processed: "
-                             f"{errs[0] if errs else 'see ' + str(log)}")
-    for o in sdtm_outs:
-        Path(o).write_bytes((res / "sdtm" / Path(o).name).read_bytes())
-    Path(ard_out).write_bytes(target.read_bytes())
-
-
-def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, part, fallback, adsl, previous_cut, outs: dict) -> None:
+def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict) -> None:
     prev, cur = _domains(prev_sdtm), _domains(cur_sdtm)
     arm = pl.read_parquet(adsl).select("USUBJID", pl.coalesce("TRT01P", "TRT01A", "ARM").alias("arm"))
     with_arm = lambda df: df.join(arm, on="USUBJID", how="left")  # noqa: E731
     _write(with_arm(compare.new_subjects(prev, cur)), outs["new_subjects"])
     _write(with_arm(compare.new_events(prev, cur)), outs["new_events"])
     _write(with_arm(compare.compare_sdtm(prev, cur, previous_cut_date(previous_cut))), outs["changes"])
-    _write(compare.estimate_movement(pl.read_parquet(prev_ard), report_ard(cur_ard, part, fallback)),
+    _write(compare.estimate_movement(pl.read_parquet(prev_ard), pl.read_parquet(cur_ard)),
            outs["estimates"])
 
 
@@ -136,7 +87,7 @@ def treatment_terms(dm_path, ex_path) -> list[str]:
     return sorted(terms)
 
 
-def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths: dict | None, outs: dict,
+def run_open_inputs(ard, saes, deaths, study_path, compare_paths: dict | None, outs: dict,
                     dm=None, ex=None, redactions_out=None) -> None:
     """The blinding gate of the open report (see hepatrial.report.blinding)."""
     study = load_study(study_path)
@@ -145,7 +96,7 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
     if comp is not None:
         pooled_compare = compare.summarise_open(comp["new_subjects"], comp["new_events"], comp["changes"],
                                                 blinding.ARM_COLUMNS)
-    frames, findings = blinding.build_open_inputs(report_ard(ard, part, fallback), pl.read_parquet(saes),
+    frames, findings = blinding.build_open_inputs(pl.read_parquet(ard), pl.read_parquet(saes),
                                                   pl.read_parquet(deaths), study, pooled_compare,
                                                   treatment_terms(dm, ex))
     for f in findings.iter_rows(named=True):
@@ -165,12 +116,12 @@ def run_open_inputs(ard, part, fallback, saes, deaths, study_path, compare_paths
     write_json(spec, outs["spec"])
 
 
-def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], study_path,
+def run_closed_inputs(ard, saes, deaths, km_paths: list[str], study_path,
                       compare_paths: dict | None, outs: dict, key_out) -> None:
     study = load_study(study_path)
     codes = blinding.arm_codes(study)
     frames = {
-        "ard": blinding.code_ard(report_ard(ard, part, fallback), study),
+        "ard": blinding.code_ard(pl.read_parquet(ard), study),
         "saes": blinding.code_column(pl.read_parquet(saes), study),
         "deaths": blinding.code_column(pl.read_parquet(deaths), study),
     }
@@ -190,8 +141,8 @@ def run_closed_inputs(ard, part, fallback, saes, deaths, km_paths: list[str], st
         _write(df, outs[name])
     write_json(spec, outs["spec"])
     write_json({"arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
-                "masked": bool(study.get("masked_dsmb", True))}, outs["arms"])
-    write_json({"masked": bool(study.get("masked_dsmb", True)),
+                "masked": bool(study.masked_dsmb)}, outs["arms"])
+    write_json({"masked": bool(study.masked_dsmb),
                 "key": {c["display"]: c["label"] for c in codes}}, key_out)
 
 
@@ -206,8 +157,9 @@ def _code_estimates(df: pl.DataFrame, study: dict) -> pl.DataFrame:
                                                                                          nulls_last=False)
 
 
-def _spec(path) -> dict:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+def _spec(path) -> Study:
+    """The report's presentation spec (written by the inputs gate) as the Study the report sees."""
+    return Study.from_presentation(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
 def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out,

@@ -3,12 +3,6 @@ lands in an ARD) by arm and pooled (arm ``ALL``), and the listings of deaths and
 
 Analyses added (docs/dsmb.md):
 
-- ``BASELINE`` (ITT, planned arm): continuous ``AGE``, ``BLMELD``, ``BLCTPS`` (n, mean, sd, median,
-  q1, q3, min, max); categorical ``<VAR>=<value>`` (``Missing`` when missing) for SEX, RACE, BLCTPC
-  and the configured baseline columns and strata (n, pct of the arm).
-- ``EXPOSURE`` (SAFETY, actual arm): ``NINFUS`` (infusions received; continuous stats) and
-  ``NINFUS=<k>`` (n, pct), k = 0 .. planned infusions. Doses are not summarised: a pooled dose total reveals how many
-  subjects had active cells when placebo has dose 0.
 - ``DEATHS`` (ITT, planned arm): ``DEATH``, ``LTX`` (liver transplant), ``DEATH OR LTX`` (n, pct).
 - ``DEATH_CAUSE`` (ITT, planned arm): deaths by cause, ``paramcd`` = the fatal AE preferred term (or
   "No fatal AE recorded"), n and pct; the death listing adds ``DLINFDY``, days from the last infusion.
@@ -21,38 +15,21 @@ Analyses added (docs/dsmb.md):
   visit yet), ``no_lab_data`` (attended, no lab result in the window: data not yet entered).
 - ``DQ_FINDINGS`` (pooled only): validation findings by ``paramcd`` = ``<domain>|<severity>|<rule>``:
   ``n`` findings and ``n_subjects``.
-- ``LAB_SHIFT`` (SAFETY, actual arm; closed report only): per lab test, baseline reference-range
-  category against the worst post-baseline category (HIGH or LOW over NORMAL; HIGH over LOW),
-  paramcd ``<PARAM>|<BASE>|<WORST>``, stats n and pct.
 
-BASELINE, EXPOSURE and LAB_SHIFT follow the conventions of ``hepatrial.analysis.baseline`` (the
-tables' step): when the cut's ARD holds those analyses, the reports use the ARD's rows and these
-are not used (:func:`hepatrial.report.run.report_ard`).
+BASELINE, EXPOSURE and LAB_SHIFT, which the reports show too, are the tables' rows
+(``hepatrial.analysis.baseline``, ARD part ``baseline.parquet``): the reports read the cut's ARD only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import polars as pl
 
-from hepatrial.analysis.common import quantile_sas5, select_population, with_pooled
+from hepatrial.analysis.common import select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows, empty_ard, finalise
-
-CONT_STATS = ("n", "mean", "sd", "median", "q1", "q3", "min", "max")
-LAB_CATS = ("LOW", "NORMAL", "HIGH")
-MISSING = "Missing"
-
-
-def _cont(values) -> dict[str, float]:
-    v = np.array([x for x in values if x is not None], dtype=float)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return {"n": 0.0}
-    return {"n": float(len(v)), "mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
-            "median": float(np.median(v)), "q1": quantile_sas5(v, 0.25), "q3": quantile_sas5(v, 0.75),
-            "min": float(v.min()), "max": float(v.max())}
+from hepatrial.dates import compute_ady
+from hepatrial.spec import Study
 
 
 def _by_arm(pop: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -60,59 +37,7 @@ def _by_arm(pop: pl.DataFrame) -> dict[str, pl.DataFrame]:
     return {arm: pooled.filter(pl.col("ARM") == arm) for arm in sorted(pooled["ARM"].unique().to_list())}
 
 
-def _cont_rows(analysis, population, groups, var, paramcd=None, method="") -> list[dict]:
-    rows = []
-    for arm, df in groups.items():
-        vals = df[var].cast(pl.Float64).to_list() if var in df.columns else []
-        for stat, value in _cont(vals).items():
-            rows.append({"analysis": analysis, "paramcd": paramcd or var, "population": population, "arm": arm,
-                         "stat": stat, "value": value, "method": method})
-    return rows
-
-
-def _cat_rows(analysis, population, groups, var, method="", levels: list[str] | None = None) -> list[dict]:
-    """``<VAR>=<level>`` rows (n, pct of the arm), ``Missing`` for a missing value, as
-    hepatrial.analysis.baseline writes them (one convention whichever step made the rows)."""
-    rows = []
-    if not groups or var not in next(iter(groups.values())).columns:
-        return rows
-    seen = {MISSING if v is None else str(v) for df in groups.values() for v in df[var].cast(pl.Utf8).to_list()}
-    allvals = list(levels or []) + sorted(seen - set(levels or []) - {MISSING}) + ([MISSING] if MISSING in seen else [])
-    for arm, df in groups.items():
-        vals = [MISSING if v is None else str(v) for v in df[var].cast(pl.Utf8).to_list()]
-        for level in allvals:
-            k = sum(v == level for v in vals)
-            for stat, value in (("n", k), ("pct", 100.0 * k / len(vals) if vals else None)):
-                rows.append({"analysis": analysis, "paramcd": f"{var}={level}", "population": population,
-                             "arm": arm, "stat": stat, "value": value, "method": method or f"n (% of {population} in arm)"})
-    return rows
-
-
-def summarise_baseline(adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
-    groups = _by_arm(select_population(adsl, study, population))
-    rows = []
-    for var in ("AGE", "BLMELD", "BLCTPS"):
-        if var in adsl.columns:
-            rows += _cont_rows("BASELINE", population, groups, var, method="descriptive; quartiles SAS PCTLDEF=5")
-    cats = ["SEX", "RACE", "BLCTPC", *study["baseline_columns"], *study["strata"]]
-    for var in dict.fromkeys(cats):
-        if var in adsl.columns:
-            rows += _cat_rows("BASELINE", population, groups, var, levels=["A", "B", "C"] if var == "BLCTPC" else None)
-    return ard_rows(rows)
-
-
-def summarise_exposure(adsl: pl.DataFrame, study: dict, population: str = "SAFETY") -> pl.DataFrame:
-    groups = _by_arm(select_population(adsl, study, population))
-    rows = _cont_rows("EXPOSURE", population, groups, "NINFUS", method="infusions received")
-    most = max([study.get("planned_infusions", 0), *(a.get("planned_infusions") or 0 for a in study["arms"])])
-    planned = [str(k) for k in range(most + 1)]
-    groups = {a: df.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8)) for a, df in groups.items()}
-    rows += _cat_rows("EXPOSURE", population, groups, "NINFUS", f"infusions received; % of {population} in arm",
-                      planned)
-    return ard_rows(rows)
-
-
-def summarise_deaths(adsl: pl.DataFrame, study: dict, population: str = "ITT") -> pl.DataFrame:
+def summarise_deaths(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
     groups = _by_arm(select_population(adsl, study, population))
     rows = []
     cats = {"DEATH": pl.col("DTHFL") == "Y", "LTX": pl.col("LTXDT").is_not_null(),
@@ -141,7 +66,7 @@ def death_causes(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
 NO_FATAL_AE = "No fatal AE recorded"
 
 
-def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict,
+def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: Study,
                            population: str = "ITT") -> pl.DataFrame:
     """DEATH_CAUSE rows: deaths by cause (each fatal AE preferred term; a subject with two fatal
     AEs counts under both), n and % of the population in the arm."""
@@ -161,7 +86,7 @@ def summarise_death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict,
     return ard_rows(rows)
 
 
-def summarise_enrolment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
+def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """Randomised subjects (designs without randomisation: enrolled, by the analysis origin) per month,
     per site and overall, by arm and pooled; screened and screen failures pooled."""
     rows = []
@@ -194,17 +119,11 @@ def summarise_enrolment(adsl: pl.DataFrame, study: dict) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def _study_day(date: pl.Expr, origin: pl.Expr) -> pl.Expr:
-    """Analysis day: origin = day 1, the day before = -1 (no day 0)."""
-    d = (date - origin).dt.total_days()
-    return pl.when(d >= 0).then(d + 1).otherwise(d)
+# The ADLB columns summarise_visits reads (run_summaries reads no others).
+ADLB_COLUMNS = ("USUBJID", "ADY")
 
 
-# The ADLB columns summarise_visits and summarise_lab_shifts read (run_summaries reads no others).
-ADLB_COLUMNS = ("USUBJID", "PARAMCD", "ADY", "ANRIND", "BNRIND")
-
-
-def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: dict,
+def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: Study,
                      cut: dt.date, population: str = "ITT") -> pl.DataFrame:
     """Expected, attended, missed and overdue scheduled visits (see the module docstring).
 
@@ -216,18 +135,16 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
         pl.when(pl.col("EOSSTT").is_in(["ONGOING", "COMPLETED"])).then(pl.lit(cut))
         .otherwise(pl.min_horizontal(pl.coalesce("LSTALVDT", pl.lit(cut)), pl.coalesce("DTHDT", pl.lit(cut)),
                                      pl.lit(cut))).alias("_END"))
-    pop = pop.with_columns(_study_day(pl.col("_END"), pl.col("ORIGDT")).alias("_ENDDY"),
-                           _study_day(pl.lit(cut), pl.col("ORIGDT")).alias("_CUTDY"))
+    pop = pop.with_columns(compute_ady(pl.col("_END"), pl.col("ORIGDT")).alias("_ENDDY"),
+                           compute_ady(pl.lit(cut), pl.col("ORIGDT")).alias("_CUTDY"))
     svd = (sv.select("USUBJID", pl.col("SVSTDTC").str.slice(0, 10).str.to_date(strict=False).alias("_D"))
            .drop_nulls().join(pop.select("USUBJID", "ORIGDT"), on="USUBJID")
-           .with_columns(_study_day(pl.col("_D"), pl.col("ORIGDT")).alias("_DY")))
+           .with_columns(compute_ady(pl.col("_D"), pl.col("ORIGDT")).alias("_DY")))
     lbd = adlb.select("USUBJID", pl.col("ADY").alias("_DY")).drop_nulls() if "ADY" in adlb.columns else \
         pl.DataFrame(schema={"USUBJID": pl.Utf8, "_DY": pl.Int64})
     rows = []
-    for v in study["visits"]:
-        if v.get("baseline"):
-            continue
-        lo, hi, target = v["window"][0], v["window"][1], v["target_day"]
+    for v in study.post_baseline_visits:
+        lo, hi, target = v.window[0], v.window[1], v.target_day
         att = set(svd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
         lab = set(lbd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
         flags = pop.select(
@@ -243,7 +160,7 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
         for arm, df in _by_arm(flags).items():
             for stat in ("expected", "attended", "missed", "overdue", "no_lab_data"):
                 rows.append({"analysis": "DQ_VISITS", "paramcd": "VISITS", "population": population, "arm": arm,
-                             "avisit": v["label"], "stat": stat, "value": int(df[stat].sum()),
+                             "avisit": v.label, "stat": stat, "value": int(df[stat].sum()),
                              "method": f"window days {lo} to {hi}, target day {target}"})
     return ard_rows(rows)
 
@@ -266,48 +183,11 @@ def summarise_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def summarise_lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict,
-                         population: str = "SAFETY") -> pl.DataFrame:
-    ids = select_population(adsl, study, population).select("USUBJID", "ARM")
-    lb = (adlb.filter(pl.col("ANRIND").is_in(LAB_CATS) | pl.col("BNRIND").is_in(LAB_CATS))
-          .join(ids, on="USUBJID", how="inner"))
-    if lb.height == 0:
-        return empty_ard()
-    rank = {"NORMAL": 0, "LOW": 1, "HIGH": 2}
-    post = (lb.filter((pl.col("ADY") > 1) & pl.col("ANRIND").is_in(LAB_CATS))
-            .with_columns(pl.col("ANRIND").replace_strict(rank, return_dtype=pl.Int64).alias("_r"))
-            .group_by("USUBJID", "ARM", "PARAMCD").agg(pl.col("_r").max().alias("_w")))
-    base = (lb.filter(pl.col("BNRIND").is_in(LAB_CATS)).group_by("USUBJID", "PARAMCD")
-            .agg(pl.col("BNRIND").first()))
-    shift = post.join(base, on=["USUBJID", "PARAMCD"], how="inner").with_columns(
-        pl.col("_w").replace_strict({v: k for k, v in rank.items()}, return_dtype=pl.Utf8).alias("WORST"))
-    rows = []
-    for arm, df in _by_arm(shift).items():
-        for p in sorted(shift["PARAMCD"].unique().to_list()):
-            d = df.filter(pl.col("PARAMCD") == p)
-            for b in LAB_CATS:
-                for w in LAB_CATS:
-                    k = d.filter((pl.col("BNRIND") == b) & (pl.col("WORST") == w)).height
-                    for stat, value in (("n", k), ("pct", 100.0 * k / d.height if d.height else None)):
-                        rows.append({"analysis": "LAB_SHIFT", "paramcd": f"{p}|{b}|{w}", "population": population,
-                                     "arm": arm, "stat": stat, "value": value,
-                                     "method": "baseline vs worst post-baseline (HIGH over LOW over NORMAL) "
-                                               "reference-range category; % of subjects with the lab in arm"})
-    return ard_rows(rows)
-
-
-# Analyses the tables' step (hepatrial.analysis.baseline) also makes: kept out of the ARD part so that
-# the ARD never holds two sets of rows for one key; the reports use them only when the ARD lacks them.
-SHARED_ANALYSES = ("BASELINE", "EXPOSURE", "LAB_SHIFT")
-
-
-def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(ARD part: DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS; fallback: BASELINE, EXPOSURE, LAB_SHIFT)."""
+def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> pl.DataFrame:
+    """The ARD part of the reports' own analyses: DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS."""
     part = [summarise_deaths(adsl, study), summarise_death_causes(adsl, adae, study), summarise_enrolment(adsl, study),
             summarise_visits(adsl, sv, adlb, study, cut), summarise_findings(findings)]
-    fallback = [summarise_baseline(adsl, study), summarise_exposure(adsl, study),
-                summarise_lab_shifts(adlb, adsl, study)]
-    return finalise(pl.concat(part, how="vertical")), finalise(pl.concat(fallback, how="vertical"))
+    return finalise(pl.concat(part, how="vertical"))
 
 
 # --- listings ---------------------------------------------------------------------------------
@@ -328,6 +208,6 @@ def list_deaths(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
     """Deaths with the planned arm (``arm``), the analysis day of death and the fatal AE terms."""
     d = adsl.filter(pl.col("DTHFL") == "Y").join(death_causes(adsl, adae), on="USUBJID", how="left").with_columns(
         pl.coalesce("TRT01P", "TRT01A").alias("arm"),
-        _study_day(pl.col("DTHDT"), pl.col("ORIGDT")).cast(pl.Int64).alias("DTHDY"),
+        compute_ady(pl.col("DTHDT"), pl.col("ORIGDT")).cast(pl.Int64).alias("DTHDY"),
         (pl.col("DTHDT") - pl.col("TRTEDT")).dt.total_days().cast(pl.Int64).alias("DLINFDY"))
     return d.select(DEATH_COLUMNS).sort("USUBJID")

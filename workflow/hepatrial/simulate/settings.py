@@ -17,6 +17,7 @@ import numpy as np
 
 from hepatrial.config import load_schema, validate_with_defaults
 from hepatrial.errors import ConfigError
+from hepatrial.spec.design import design as design_of
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -92,7 +93,7 @@ def make_plan(study_cfg: dict) -> Plan:
     sid = study_cfg["study"]["id"]
     sim = resolve_simulation(study_cfg.get("simulation"), f"{sid}: simulation")
     design = study_cfg["study"].get("design", "parallel")
-    randomized = sim["randomized"] if sim["randomized"] is not None else design == "parallel"
+    randomized = sim["randomized"] if sim["randomized"] is not None else design_of(design).randomised
 
     per_arm = {a["label"]: a for a in sim["arms"]}
     unknown = set(per_arm) - {a["label"] for a in study_cfg["arms"]}

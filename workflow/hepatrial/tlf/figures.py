@@ -19,6 +19,8 @@ import plotnine as p9  # noqa: E402
 import polars as pl  # noqa: E402
 
 from hepatrial import stamp as dummy  # noqa: E402
+from hepatrial.spec import Study  # noqa: E402
+from hepatrial.spec.params import cause_labels  # noqa: E402
 from hepatrial.tlf import format as F  # noqa: E402
 from hepatrial.tlf.shell import Shell
 from hepatrial.tlf.tables import ARD, CAT_LABEL, POP_LABEL, VAR_LABEL, param_label  # noqa: E402
@@ -56,8 +58,8 @@ def stamp(plot: p9.ggplot, text: str) -> p9.ggplot:
         plot_subtitle=p9.element_text(size=10, weight="bold", colour="#D55E00"))
 
 
-def arm_colours(study: dict) -> dict[str, str]:
-    return {a["label"]: a["colour"] for a in study["arms"]}
+def arm_colours(study: Study) -> dict[str, str]:
+    return {a.label: a.colour for a in study.arms}
 
 
 def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
@@ -96,9 +98,9 @@ def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
 
 
 def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
-    vis = sorted(ard.study["visits"], key=lambda v: v["avisitn"])
-    pos = {v["label"]: float(v["avisitn"]) for v in vis}
-    return pos, [pos[v["label"]] for v in vis], [_short_visit(v["label"]) for v in vis]
+    vis = sorted(ard.study.visits, key=lambda v: v.avisitn)
+    pos = {v.label: float(v.avisitn) for v in vis}
+    return pos, [pos[v.label] for v in vis], [_short_visit(v.label) for v in vis]
 
 
 def _short_visit(label: str) -> str:
@@ -114,7 +116,7 @@ def _empty(title: str, message: str) -> p9.ggplot:
             + p9.theme(axis_text=p9.element_blank(), axis_ticks=p9.element_blank()))
 
 
-def _arm_scales(study: dict, aesthetics=("colour", "fill")) -> list:
+def _arm_scales(study: Study, aesthetics=("colour", "fill")) -> list:
     cols = arm_colours(study)
     order = list(cols)
     return [p9.scale_colour_manual(values=cols, limits=order, name="Arm") if "colour" in aesthetics else None,
@@ -301,7 +303,7 @@ def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
 
 def fig_waterfall(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
     """Each ITT subject's change from baseline at the primary visit, sorted, coloured by arm."""
-    visit = ard.study["endpoints"]["primary_visit"]
+    visit = ard.study.endpoints.primary_visit
     title = f"{param_label(paramcd)}: change from baseline at {visit} by subject"
     df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y") & (pl.col("ITTFL") == "Y")
                        & (pl.col("AVISIT") == visit) & pl.col("CHG").is_not_null())
@@ -325,7 +327,7 @@ def fig_waterfall(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
 def fig_ctp_shift(ard: ARD) -> p9.ggplot:
     """CTP class at baseline against the class at the primary visit, stacked bars by arm (ARD SHIFT_CTP)."""
     df = ard.rows("SHIFT_CTP", stat="n").filter(pl.col("arm").is_in(ard.arms))
-    visit = df["avisit"][0] if df.height else ard.study["endpoints"]["primary_visit"]
+    visit = df["avisit"][0] if df.height else ard.study.endpoints.primary_visit
     title = f"Child-Turcotte-Pugh class: baseline to {visit}"
     if df.height == 0 or df["value"].sum() == 0:
         return _empty(title, "No CTP class shift in the ARD of this cut")
@@ -659,29 +661,8 @@ def fig_cif(cif: pl.DataFrame, ard: ARD, paramcd: str, cause_labels: dict[int, s
     return _add(plot, _arm_scales(ard.study, ("colour", "fill")))
 
 
-def cif_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> tuple[pl.DataFrame, dict[int, str]]:
-    """The Aalen-Johansen step table of one ADTTE parameter (ITT, planned arm) via
-    :func:`hepatrial.survival.cif_table`; returns it with the labels of the causes present."""
-    from hepatrial.survival import cif_table
-
-    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
-    labels = {1: param_label(paramcd).replace("Time to ", "").capitalize(), 2: "Death", 3: "Liver transplant"}
-    if paramcd == "TFS":
-        labels = {2: "Death without transplant", 3: "Liver transplant"}
-    causes = sorted(c for c in set(d["CRCODE"].to_list()) if c and c in labels)
-    if d.height == 0 or not causes:
-        return pl.DataFrame(), {}
-    arms = [a["label"] for a in study["arms"] if a["label"] in set(d["TRT01P"].to_list())]
-    tab = cif_table(d["AVAL"].to_numpy(), d["CRCODE"].to_numpy(), d["TRT01P"].to_list(), causes=causes,
-                    group_order=arms)
-    return tab, {c: labels[c] for c in causes}
-
-
-def km_steps(adtte: pl.DataFrame, paramcd: str, study: dict) -> pl.DataFrame:
-    """Kaplan-Meier step table (columns as the survival rule's ``ard/km/<PARAMCD>.parquet``)."""
-    from hepatrial.survival import km_table
-
-    d = adtte.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ITTFL") == "Y") & pl.col("TRT01P").is_not_null())
-    arms = [a["label"] for a in study["arms"] if a["label"] in set(d["TRT01P"].to_list())]
-    return km_table(d["AVAL"].to_numpy(), 1 - d["CNSR"].to_numpy(), d["TRT01P"].to_list(), group_order=arms)
-
+def cif_cause_labels(paramcd: str, causes) -> dict[int, str]:
+    """CRCODE -> panel label of the cumulative incidence figure (the parameter table's competing
+    causes), for the causes of the step table."""
+    labels = cause_labels(paramcd)
+    return {c: labels[c] for c in sorted(causes) if c in labels}

@@ -1,8 +1,8 @@
 """Number formatting for tables and figure labels (the only arithmetic a table does is rounding).
 
 Rules (docs/tlf.md):
-- rounding is half away from zero on the decimal value of the stored float (as SAS ``ROUND`` and the
-  ``w.d`` formats), never Python's round-half-to-even;
+- rounding is the pipeline's one rule, :func:`hepatrial.rounding.round_half_up`: half away from zero
+  (as SAS ``ROUND`` and the ``w.d`` formats) on the decimal value, never Python's round-half-to-even;
 - counts (n, events, subjects): integers; percentages: 1 decimal, ``n (pct)``; a zero count shows ``0``;
 - per parameter the data have ``d`` decimals (:data:`DATA_DECIMALS`, default 1); min and max show
   ``d``, mean, median, quartiles, LS means, differences and their CIs ``d + 1``, SD and SE ``d + 2``;
@@ -15,21 +15,17 @@ Rules (docs/tlf.md):
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+
+from hepatrial.rounding import round_half_up
+
+from hepatrial.spec.params import data_decimals
+
 
 NE = "NE"
 # Decimals the raw data are recorded with, per parameter (scores are integers; labs as reported in
-# standard units: bilirubin umol/L 1 decimal, albumin g/L integer, INR 2 decimals).
-DATA_DECIMALS = {
-    "AGE": 0, "BLMELD": 0, "BLCTPS": 0, "NINFUS": 0,
-    "MELD": 0, "MELDKAM": 1, "MELDNA": 0, "MELD3": 0, "CTPSCORE": 0, "CTPCLASS": 0,
-    "BILI": 1, "ALB": 0, "INR": 2, "CREAT": 0, "SODIUM": 0, "PT": 1, "IGA": 2, "IGG": 2, "IGM": 2,
-    # questionnaires: CLDQ scores (item means, 1-7) 1 decimal, EQ-5D-5L index 2 and VAS 0 (0-100),
-    # RAND-36 (SF-36) scales 0-100 with 1 decimal
-    "CLDQOVR": 1, "CLDQAS": 1, "CLDQFA": 1, "CLDQSY": 1, "CLDQAC": 1, "CLDQEM": 1, "CLDQWO": 1, "CLDQSUM": 0,
-    "EQ5DIDX": 2, "EQ5DVAS": 0,
-    "SFPF": 1, "SFRP": 1, "SFPN": 1, "SFGH": 1, "SFEF": 1, "SFSF": 1, "SFRE": 1, "SFEW": 1, "SFHC": 1,
-}
+# standard units: bilirubin umol/L 1 decimal, albumin g/L integer, INR 2 decimals): the parameter
+# table (hepatrial.spec.params).
+DATA_DECIMALS = data_decimals()
 DEFAULT_DECIMALS = 1
 # Extra decimals over the data, by statistic.
 STAT_EXTRA = {"mean": 1, "median": 1, "q1": 1, "q3": 1, "min": 0, "max": 0, "sd": 2, "se": 2,
@@ -40,21 +36,18 @@ def is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-def round_half_up(x: float, decimals: int) -> str:
-    """``x`` with ``decimals`` decimals, half away from zero (SAS ROUND); ``-0.0`` shows as ``0.0``."""
-    q = Decimal(1).scaleb(-decimals) if decimals > 0 else Decimal(1)
-    d = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
-    if d == 0:
-        d = abs(d)
-    return f"{d:.{decimals}f}"
+def fmt_rounded(x: float, decimals: int) -> str:
+    """``x`` shown with ``decimals`` decimals, rounded by :func:`hepatrial.rounding.round_half_up`
+    (half away from zero); ``-0.0`` shows as ``0.0``."""
+    return f"{round_half_up(float(x), max(decimals, 0)):.{max(decimals, 0)}f}"
 
 
 def fmt_num(x, decimals: int) -> str:
-    return NE if is_missing(x) else round_half_up(x, decimals)
+    return NE if is_missing(x) else fmt_rounded(x, decimals)
 
 
 def fmt_int(x) -> str:
-    return NE if is_missing(x) else str(int(round(float(x))))
+    return NE if is_missing(x) else fmt_rounded(x, 0)
 
 
 def fmt_pct(x) -> str:
@@ -77,7 +70,7 @@ def fmt_p(p) -> str:
         return "<0.001"
     if p >= 0.9995:  # would round to 1.000
         return ">0.999"
-    return round_half_up(p, 3)
+    return fmt_rounded(p, 3)
 
 
 def data_decimals(paramcd: str) -> int:
@@ -116,4 +109,4 @@ def fmt_range(lo, hi, paramcd: str, stats=("min", "max")) -> str:
 
 def fmt_prob_pct(x) -> str:
     """A probability shown as a percentage with 1 decimal (survival, cumulative incidence)."""
-    return NE if is_missing(x) else round_half_up(100.0 * float(x), 1)
+    return NE if is_missing(x) else fmt_rounded(100.0 * float(x), 1)

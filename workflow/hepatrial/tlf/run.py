@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.config import load_study
+from hepatrial.spec import load as load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.shell import DUMMY_STAMP, Shell
@@ -66,17 +66,24 @@ def read_km_steps(path) -> pl.DataFrame:
     return km.rename({"arm": "group"}) if "arm" in km.columns and "group" not in km.columns else km
 
 
-def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None, adtte_path=None,
-                  km_paths: Mapping[str, str] | None = None, dpi: int | None = None,
-                  dummy: bool = False) -> None:
+def read_cif_steps(path) -> pl.DataFrame:
+    """The survival rule's CIF step table by arm (the pooled rows dropped), arm column named ``group``."""
+    from hepatrial.ard import POOLED
+
+    return read_km_steps(path).filter(pl.col("group") != POOLED)
+
+
+def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None,
+                  km_paths: Mapping[str, str] | None = None, cif_paths: Mapping[str, str] | None = None,
+                  dpi: int | None = None, dummy: bool = False) -> None:
     """Each figure of ``figures`` (kind, paramcd, png, pdf[, number]: ``Figure <number>`` before the
     title); kinds: ``mmrm``, ``observed``, ``labs``,
-    ``spaghetti``, ``waterfall``, ``km`` (reads ``km_paths[paramcd]``, the KM step table), ``cif``, ``forest``,
+    ``spaghetti``, ``waterfall``, ``km`` (reads ``km_paths[paramcd]``, the KM step table), ``cif`` (reads
+    ``cif_paths[paramcd]``, the CIF step table), ``forest``,
     ``ctp_shift``. ``ard_path``: the ARD or a list of the ARD parts the figures read."""
     from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
 
     ard = load_ard(ard_path, study_path, cut)
-    study = ard.study
     cache: dict[str, pl.DataFrame] = {}
 
     def adam(path) -> pl.DataFrame:
@@ -102,8 +109,10 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
                 raise HepatrialError(f"the Kaplan-Meier figure of {paramcd} needs its KM step table")
             plot = G.fig_km(read_km_steps(km_paths[paramcd]), ard, paramcd)
         elif kind == "cif":
-            tab, labels = G.cif_steps(adam(adtte_path), paramcd, study)
-            plot = G.fig_cif(tab, ard, paramcd, labels)
+            if not cif_paths or paramcd not in cif_paths:
+                raise HepatrialError(f"the cumulative incidence figure of {paramcd} needs its CIF step table")
+            tab = read_cif_steps(cif_paths[paramcd])
+            plot = G.fig_cif(tab, ard, paramcd, G.cif_cause_labels(paramcd, tab["cause"].unique().to_list()))
         elif kind == "forest":
             plot = G.fig_forest(ard)
         elif kind == "ctp_shift":

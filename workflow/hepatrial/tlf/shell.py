@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hepatrial.config import load_schema
+from hepatrial.spec import Study
 from hepatrial.stamp import DUMMY_STAMP
 
 KINDS = {"tables": "Table", "listings": "Listing", "figures": "Figure"}
@@ -26,14 +27,13 @@ class Shell:
     stamp: str = ""  # DUMMY_STAMP in a blinded (dummy-randomisation) run
 
     @classmethod
-    def of(cls, study: dict, cut: str, dummy: bool = False) -> Shell:
+    def of(cls, study: Study, cut: str, dummy: bool = False) -> Shell:
         """The header of ``study`` at ``cut``; ``dummy``: stamped as dummy-randomisation output."""
-        tlf = study.get("tlf") or {}
         return cls(
-            protocol=study["study"]["id"],
-            study_title=study["study"].get("title") or "",
+            protocol=study.id,
+            study_title=study.title or "",
             cut=str(cut),
-            confidential=tlf.get("confidential", "CONFIDENTIAL"),
+            confidential=study.tlf.confidential,
             stamp=DUMMY_STAMP if dummy else "",
         )
 
@@ -50,16 +50,16 @@ def default_numbering() -> dict[str, dict[str, str]]:
     return {section: dict(spec["default"]) for section, spec in props.items()}
 
 
-def numbering(study: dict) -> dict[str, dict[str, str]]:
+def numbering(study: Study) -> dict[str, dict[str, str]]:
     """The study's numbering per section, each section's default completed by the study's keys."""
-    given = ((study.get("tlf") or {}).get("numbering")) or {}
+    given = study.tlf.numbering
     out = default_numbering()
     for section, mapping in given.items():
         out.setdefault(section, {}).update(mapping)
     return out
 
 
-def assign_numbers(names: Iterable[str], study: dict, section: str) -> dict[str, str]:
+def assign_numbers(names: Iterable[str], study: Study, section: str) -> dict[str, str]:
     """Number of each output of ``section`` (``tables``, ``listings``, ``figures``). ``names`` is
     every output of the section in report order: the outputs of a prefix key (``mmrm_*``) are
     numbered ``<n>.1``, ``<n>.2``, ... in that order. A name no key matches gets no number ("")."""

@@ -15,35 +15,18 @@ import polars as pl
 
 from hepatrial.analysis.safety import split_soc_pt
 from hepatrial.ard import POOLED
-from hepatrial.config import reference_arm
 from hepatrial.errors import HepatrialError
 from hepatrial.tlf import format as F
 from hepatrial.tlf.sap import methods_note, mmrm_words
+from hepatrial.spec import Study, params
 from hepatrial.tlf.shell import Shell
+
 
 POP_LABEL = {"ITT": "Intent-to-treat population", "SAFETY": "Safety population", "PP": "Per-protocol population",
              "COMPLETERS": "Completers", "ENROLLED": "Enrolled subjects"}
 TOTAL = "Total"
-PARAM_LABEL = {
-    "MELD": "MELD (UNOS)", "MELDKAM": "MELD (Kamath)", "MELDNA": "MELD-Na", "MELD3": "MELD 3.0",
-    "CTPSCORE": "Child-Turcotte-Pugh score", "BILI": "Total bilirubin (umol/L)", "ALB": "Albumin (g/L)",
-    "INR": "INR", "CREAT": "Creatinine (umol/L)", "SODIUM": "Sodium (mmol/L)", "IGA": "Immunoglobulin A (g/L)",
-    "IGG": "Immunoglobulin G (g/L)", "IGM": "Immunoglobulin M (g/L)",
-    "ALT": "Alanine aminotransferase (U/L)", "AST": "Aspartate aminotransferase (U/L)",
-    "PLAT": "Platelets (10^9/L)", "WBC": "White blood cells (10^9/L)", "AFP": "Alpha-fetoprotein (ng/mL)",
-    "HGB": "Haemoglobin (g/L)", "GGT": "Gamma-glutamyltransferase (U/L)", "ALP": "Alkaline phosphatase (U/L)",
-    "CHE": "Cholinesterase (U/L)", "PTACT": "Prothrombin activity (%)", "HBVDNA": "HBV DNA (IU/mL)",
-    "TFS": "Transplant-free survival", "OS": "Overall survival", "DECOMP": "Time to first new decompensation",
-    "HCC": "Time to hepatocellular carcinoma", "LIVFAIL": "Time to liver failure",
-    "TFS_DEATH": "Death without transplant", "TFS_LTX": "Liver transplant", "DECOMP_DEATH": "Death (competing)",
-    "CLDQOVR": "CLDQ overall score", "CLDQAS": "CLDQ abdominal symptoms", "CLDQFA": "CLDQ fatigue",
-    "CLDQSY": "CLDQ systemic symptoms", "CLDQAC": "CLDQ activity", "CLDQEM": "CLDQ emotional function",
-    "CLDQWO": "CLDQ worry", "CLDQSUM": "CLDQ total (sum of items)", "EQ5DIDX": "EQ-5D-5L index",
-    "EQ5DVAS": "EQ-5D-5L VAS", "SFPF": "SF-36 physical functioning", "SFRP": "SF-36 role limitations (physical)",
-    "SFPN": "SF-36 pain", "SFGH": "SF-36 general health", "SFEF": "SF-36 energy/fatigue",
-    "SFSF": "SF-36 social functioning", "SFRE": "SF-36 role limitations (emotional)",
-    "SFEW": "SF-36 emotional well-being", "SFHC": "SF-36 health change",
-}
+# display labels: the parameter table (hepatrial.spec.params)
+PARAM_LABEL = params.display_labels()
 VAR_LABEL = {"AGE": "Age (years)", "BLMELD": "MELD at baseline", "BLCTPS": "CTP score at baseline",
              "SEX": "Sex", "RACE": "Race", "ETIOLOGY": "Etiology of cirrhosis", "BLCTPC": "CTP class at baseline",
              "CTPSTRAT": "CTP stratum at randomisation", "NINFUS": "Infusions received"}
@@ -97,7 +80,7 @@ class Table:
 class ARD:
     """Lookup over the ARD: ``get(analysis, paramcd, arm, stat, ...)`` -> value (None when absent)."""
 
-    def __init__(self, ard: pl.DataFrame, study: dict, cut: str):
+    def __init__(self, ard: pl.DataFrame, study: Study, cut: str):
         self.df = ard
         self.study = study
         self.cut = cut
@@ -106,9 +89,9 @@ class ARD:
             t = None if r["time"] is None else float(r["time"])
             self._idx[(r["analysis"], r["paramcd"], r["population"], r["arm"], r["comparator"] or "",
                        r["avisit"] or "", t, r["stat"])] = r["value"]
-        self.arms = [a["label"] for a in study["arms"]]
-        self.reference = reference_arm(study)
-        self.parallel = study["study"]["design"] == "parallel"
+        self.arms = study.arm_labels
+        self.reference = study.reference
+        self.parallel = study.design.compares_arms
         self.tests = [a for a in self.arms if a != self.reference] if self.parallel else []
 
     def get(self, analysis, paramcd, arm, stat, population="ITT", avisit="", comparator="", time=None):
@@ -143,12 +126,12 @@ class ARD:
         return sorted(m for m in df["method"].drop_nulls().unique().to_list() if m)
 
     def visits(self) -> list[str]:
-        return [v["label"] for v in sorted(self.study["visits"], key=lambda v: v["avisitn"])]
+        return [v.label for v in sorted(self.study.visits, key=lambda v: v.avisitn)]
 
 
 def _source(ard: ARD, rule: str, analyses: list[str]) -> str:
     return (f"Source: ARD analyses {', '.join(analyses)}; rule {rule}; data cut {ard.cut}; "
-            f"study {ard.study['study']['id']}.")
+            f"study {ard.study.id}.")
 
 
 def _methods_note(methods: list[str]) -> str:
@@ -165,12 +148,13 @@ def _finish(t: Table, ard: ARD, rule: str, analyses: list[str], methods: list[st
     return t
 
 
-def score_formula(study: dict, paramcd: str) -> str:
+def score_formula(study: Study, paramcd: str) -> str:
     """The formula of a derived score as the study config defines it (MMRM table footnotes)."""
     if paramcd == "MELDKAM":
         from hepatrial.scores import meld_kamath_formula
 
-        return meld_kamath_formula(**study.get("scores", {}).get("meld_kamath", {}))
+        mk = study.scores.meld_kamath
+        return meld_kamath_formula(coefficients=mk.coefficients, integer=mk.integer)
     return {"MELD": "MELD (UNOS) = 10 x [0.957 x ln(creatinine) + 0.378 x ln(bilirubin) + 1.120 x ln(INR) + "
                     "0.643], mg/dL; values below 1.0 set to 1.0, creatinine capped at 4.0 (4.0 on dialysis), "
                     "rounded to an integer, at most 40",
@@ -246,7 +230,7 @@ def table_baseline(ard: ARD, rule: str = "tlf_baseline") -> Table:
     codes = ard.rows("BASELINE", population=pop)["paramcd"].unique().to_list()
     conts = [v for v in ("AGE", "BLMELD", "BLCTPS") if v in codes]
     present = list(dict.fromkeys(c.split("=", 1)[0] for c in sorted(codes) if "=" in c))
-    first = ["SEX", "RACE", "ETIOLOGY", "BLCTPC", *ard.study["strata"]]
+    first = ["SEX", "RACE", "ETIOLOGY", "BLCTPC", *ard.study.strata]
     cats = [v for v in first if v in present] + [v for v in present if v not in first]
     for var in conts:
         group = VAR_LABEL.get(var, var)
@@ -259,7 +243,7 @@ def table_baseline(ard: ARD, rule: str = "tlf_baseline") -> Table:
             cells = [F.fmt_n_pct(ard.get("BASELINE", code, a, "n", pop), ard.get("BASELINE", code, a, "pct", pop))
                      for a in arms]
             t.add(group, CAT_LABEL.get(var, {}).get(cat, cat), cells, 1)
-    meld = ard.study["scores"]["meld_primary"]
+    meld = ard.study.scores.meld_primary
     notes = [f"Percentages are of the ITT subjects in the column. MELD at baseline: {param_label(meld)}; "
              "CTP: Child-Turcotte-Pugh. Baseline: last non-missing value on or before day 1."]
     return _finish(t, ard, rule, ["BASELINE", "BIGN"], ard.methods("BASELINE"), notes)
@@ -269,9 +253,9 @@ def table_exposure(ard: ARD, rule: str = "tlf_exposure") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
     t = Table("exposure", "Exposure to study treatment", POP_LABEL[pop], ard.header(pop))
-    per_arm = {a["label"]: a.get("planned_infusions") for a in ard.study["arms"] if a.get("planned_infusions")}
+    per_arm = {a.label: a.planned_infusions for a in ard.study.arms if a.planned_infusions}
     planned = ("; ".join(f"{k}: {v}" for k, v in per_arm.items()) if len(set(per_arm.values())) > 1
-               else str(ard.study["planned_infusions"]))
+               else str(ard.study.planned_infusions))
     group = f"Infusions received (planned: {planned}), n (%)"
     for cat in _category_order(ard, "EXPOSURE", "NINFUS", pop):
         code = f"NINFUS={cat}"
@@ -392,7 +376,7 @@ def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
     t = Table("km", "Time-to-event endpoints: Kaplan-Meier summary", POP_LABEL[pop], ard.header(pop))
-    params = [p for p in ard.study["endpoints"]["tte"] if ard.has("KM", paramcd=p) or ard.has("KM_MEDIAN", paramcd=p)]
+    params = [p for p in ard.study.endpoints.tte if ard.has("KM", paramcd=p) or ard.has("KM_MEDIAN", paramcd=p)]
     for p in params:
         g = param_label(p)
         pop_p = _pop_of(ard, ["KM", "KM_MEDIAN"], p)
@@ -440,28 +424,12 @@ def _strat_note(analysis: str, method: str | None) -> str:
     return ", stratified" if "stratified" in (method or "") else ""
 
 
-CIF_EVENT = {"": None, "_DEATH": "death (competing)", "_LTX": "liver transplant (competing)"}
-CIF_MAIN = {"DECOMP": "new decompensation", "HCC": "hepatocellular carcinoma", "LIVFAIL": "liver failure"}
 
-
-def cif_label(paramcd: str) -> str:
-    """``TFS_DEATH`` -> "Transplant-free survival: death without transplant", ``DECOMP`` -> "... new decompensation"."""
-    if paramcd == "TFS_DEATH":
-        return "Transplant-free survival: death without transplant"
-    if paramcd == "TFS_LTX":
-        return "Transplant-free survival: liver transplant"
-    for suffix in ("_DEATH", "_LTX"):
-        if paramcd.endswith(suffix):
-            base = paramcd.removesuffix(suffix)
-            return f"{CIF_MAIN.get(base, base).capitalize()}: {CIF_EVENT[suffix]}"
-    return CIF_MAIN.get(paramcd, paramcd).capitalize()
+cif_label = params.cif_label
 
 
 def _cif_order(ard: ARD, paramcd: str):
-    tte = ard.study["endpoints"]["tte"]
-    base = paramcd.removesuffix("_DEATH").removesuffix("_LTX")
-    return (tte.index(base) if base in tte else 99, ["", "_DEATH", "_LTX"].index(paramcd[len(base):])
-            if paramcd[len(base):] in ("", "_DEATH", "_LTX") else 9, paramcd)
+    return params.cif_order(paramcd, list(ard.study.endpoints.tte))
 
 
 def _day(t: float) -> str:
@@ -552,11 +520,11 @@ def _pt_label(soc: str, code: str) -> str:
     return clip_text(name if pt is None else pt)
 
 
-def ae_period_note(study: dict) -> str:
+def ae_period_note(study: Study) -> str:
     """Which AEs the safety tables count, in words (study config ``ae.period``)."""
-    ae = study.get("ae", {})
-    if ae.get("period", "on_study") == "treatment_window":
-        return (f"Adverse events with onset on or after the first infusion and within {ae.get('followup_days', 28)} "
+    ae = study.ae
+    if ae.period == "treatment_window":
+        return (f"Adverse events with onset on or after the first infusion and within {ae.followup_days} "
                 "days of the last (treatment window).")
     return "Adverse events with onset on or after the first infusion, to the end of study or last contact (on study)."
 
@@ -849,7 +817,7 @@ def table_responder(ard: ARD, rule: str = "tlf_responder") -> Table:
                         only(F.fmt_p(get("p", test, "RESPONDER_CMH", ref))),
                         1,
                     )
-    strata = ", ".join(ard.study["strata"]) or "none"
+    strata = ", ".join(ard.study.strata) or "none"
     notes = [
         (
             "Rates and differences shown as percentages. Analysed: subjects who could respond "
@@ -929,8 +897,8 @@ def table_resp_shift(ard: ARD, pid: str, rule: str = "tlf_resp_shift") -> Table:
 def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
     pop = "ITT"
     sg = ard.rows("SUBGROUP", population=pop)
-    param = sg["paramcd"][0].split("|")[0] if sg.height else ard.study["scores"]["meld_primary"]
-    visit = sg["avisit"][0] if sg.height else ard.study["endpoints"]["primary_visit"]
+    param = sg["paramcd"][0].split("|")[0] if sg.height else ard.study.scores.meld_primary
+    visit = sg["avisit"][0] if sg.height else ard.study.endpoints.primary_visit
     cols = []
     for test in ard.tests:
         cols += [f"{test} vs {ard.reference}: n", "Difference (95% CI)", "p-value", "Interaction p-value"]
@@ -1030,7 +998,7 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
     ests = [e for e in estimand_info(ard) if e["set"] == set_name]
     pop = ests[0]["population"] if ests else "ITT"
     param = ests[0]["param"] if ests else set_name
-    visit = ests[0]["visit"] if ests else ard.study["endpoints"]["primary_visit"]
+    visit = ests[0]["visit"] if ests else ard.study.endpoints.primary_visit
     label = param_label(param)
     arms = ard.arms
     cols = [f"{h}: LS mean (SE)" for h in ard.header(pop, total=False)]
@@ -1115,11 +1083,11 @@ def table_ice_summary(ard: ARD, rule: str = "tlf_ice_summary") -> Table:
 
 
 # Listings (from ADaM).
-def _arm_order(study: dict) -> dict[str, int]:
-    return {a["label"]: i for i, a in enumerate(study["arms"])}
+def _arm_order(study: Study) -> dict[str, int]:
+    return {a: i for i, a in enumerate(study.arm_labels)}
 
 
-def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, cut: str, rule: str = "tlf_listings") -> Table:
+def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings") -> Table:
     cols = ["Age/Sex", "Preferred term (reported term)", "System organ class", "Start date (day)",
             "End date", "Grade", "Related", "Outcome"]
     t = Table("l_sae", "Listing of serious treatment-emergent adverse events", POP_LABEL["SAFETY"], cols,
@@ -1142,7 +1110,7 @@ def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: dict, cut: str, r
         "No serious treatment-emergent adverse events.")
 
 
-def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str = "tlf_listings") -> Table:
+def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings") -> Table:
     cols = ["Age/Sex", "Randomised", "Date of death", "Study day", "Liver transplant",
             "Reason (disposition)", "Fatal AE (preferred term)"]
     t = Table("l_deaths", "Listing of deaths", POP_LABEL["ITT"], cols, stub_header="Subject")
@@ -1177,7 +1145,7 @@ def clip_text(text: str, limit: int = LISTING_MAX_CHARS) -> str:
     return f"{text[:limit]}... [truncated: {len(text)} characters, see ADaM]"
 
 
-def _finish_listing(t: Table, study: dict, cut: str, rule: str, sources: list[str], note: str,
+def _finish_listing(t: Table, study: Study, cut: str, rule: str, sources: list[str], note: str,
                     empty: str) -> Table:
     """A listing's footnote and source line (the ADaM datasets it reads), and ``empty`` as its only row
     when it has no records. Cells over :data:`LISTING_MAX_CHARS` characters are clipped with a
@@ -1186,7 +1154,7 @@ def _finish_listing(t: Table, study: dict, cut: str, rule: str, sources: list[st
         r.group, r.label = clip_text(r.group), clip_text(r.label)
         r.cells = [clip_text(c) for c in r.cells]
     t.footnotes = [note]
-    t.source = f"Source: {', '.join(sources)}; rule {rule}; data cut {cut}; study {study['study']['id']}."
+    t.source = f"Source: {', '.join(sources)}; rule {rule}; data cut {cut}; study {study.id}."
     t.kind = "Listing"
     t.shell = Shell.of(study, cut)
     if not t.rows:
