@@ -75,6 +75,8 @@ def test_nominal_keeps_day_28_and_29_apart_and_screening_its_own_visit():
     # S3: the named visit wins over a later pre-dose value; VISIT matched case- and space-insensitively
     assert (r[9]["ABLFL"], r[10]["ABLFL"], r[10]["ANL01FL"]) == ("Y", None, None)
     assert (r[11]["AVISIT"], r[11]["CHG"]) == ("DAY 28", 3.0)
+    # ABLFLSRC only on baseline records
+    assert {k for k, v in r.items() if v["ABLFLSRC"] is not None} == {2, 7, 9}
 
 
 def test_date_windows_merge_what_nominal_keeps_apart():

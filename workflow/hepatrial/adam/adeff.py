@@ -112,7 +112,7 @@ def derive_params_rs(dataset_rs: pl.DataFrame) -> pl.DataFrame:
     aval = pl.when(pl.col("PARAMCD") == "ASCITES").then(
         pl.col("RSORRES").replace_strict(ASCITES_CODE, default=None, return_dtype=pl.Float64)
     ).otherwise(pl.col("RSORRES").cast(pl.Float64, strict=False))
-    vis = [pl.col("VISIT").cast(pl.Utf8)] if "VISIT" in rs.columns else [pl.lit(None, pl.Utf8).alias("VISIT")]
+    vis = [pl.col("VISIT").cast(pl.Utf8)] if "VISIT" in rs.columns else []
     return rs.select("USUBJID", dtc_date("RSDTC").alias("ADT"), "SRCROW", "PARAMCD", aval.alias("AVAL"),
                      pl.col("RSORRES").alias("AVALC"), pl.lit("RS").alias("SRCDOM"), *vis)
 
@@ -133,8 +133,9 @@ def create_adeff(dataset_lb: pl.DataFrame, dataset_rs: pl.DataFrame, dataset_pr:
     rs_rows, excl = split_unanalysable(rs_rows, "RS", [
         (pl.col("ORIGDT").is_null(), "subject has no analysis origin (not randomised or dosed)")])
     score_rows = score_rows.join(adsl.select(lean), on="USUBJID", how="inner").filter(pl.col("ORIGDT").is_not_null())
-    if "VISIT" not in score_rows.columns:
-        score_rows = score_rows.with_columns(pl.lit(None, pl.Utf8).alias("VISIT"))
+    if ("VISIT" in score_rows.columns) != ("VISIT" in rs_rows.columns):
+        # LB or RS without VISIT: the whole of ADEFF is windowed by date
+        score_rows, rs_rows = score_rows.drop("VISIT", strict=False), rs_rows.drop("VISIT", strict=False)
     adeff = (pl.concat([score_rows, rs_rows.select(score_rows.columns)], how="vertical_relaxed")
              .with_columns(pl.col("PARAMCD").replace_strict(PARAM_LABELS, default=pl.col("PARAMCD")).alias("PARAM"))
              .pipe(derive_bds_timing, study))

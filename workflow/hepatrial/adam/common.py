@@ -139,7 +139,7 @@ def derive_var_ablfl_visit(dataset: pl.DataFrame, visit: str, rule: str = "last_
     return df.with_columns(
         pl.when(pl.col("_hasv").fill_null(False)).then(pl.col("_ablv")).otherwise(pl.col("ABLFL")).alias("ABLFL"),
     ).with_columns(
-        pl.when(pl.col("ABLFL") != "Y").then(None)
+        pl.when(pl.col("ABLFL").fill_null("") != "Y").then(None)
         .when(pl.col("_hasv").fill_null(False)).then(pl.lit("VISIT")).otherwise(pl.lit("LAST PRE-DOSE"))
         .alias("ABLFLSRC"),
     ).drop("_ablv", "_hasv")

@@ -159,6 +159,8 @@ BDS: tuple[Param, ...] = (
     _p("CHE", "Cholinesterase (U/L)", "adlb", unit="U/L"),
     _p("PTACT", "Prothrombin activity (%)", "adlb", unit="%"),
     _p("HBVDNA", "HBV DNA (IU/mL)", "adlb", unit="IU/mL"),
+    # derived by ADLB (labs.log10): log10 of the value, a value below the LLOQ as labs.below_lloq sets it
+    _p("LHBVDNA", "HBV DNA (log10 IU/mL)", "adlb", 2, "log10 IU/mL", param="HBV DNA (log10 IU/mL)"),
     # ADQS: CLDQ (item means 1-7), EQ-5D-5L, RAND-36 (SF-36) scales 0-100
     _p("CLDQOVR", "CLDQ overall score", "adqs", 1), _p("CLDQAS", "CLDQ abdominal symptoms", "adqs", 1),
     _p("CLDQFA", "CLDQ fatigue", "adqs", 1), _p("CLDQSY", "CLDQ systemic symptoms", "adqs", 1),
