@@ -79,7 +79,7 @@ def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
     scan = pl.scan_parquet(Path(sdtm_dir) / "lb.parquet")
     # the score labs only (the panel uses no other); VISIT for nominal windowing
     vis = ["VISIT"] if "VISIT" in scan.collect_schema().names() else []
-    lb = (scan.filter(pl.col("LBTESTCD").is_in(list(SCORE_LABS)))
+    lb = (scan.filter(pl.col("LBTESTCD").is_in([*SCORE_LABS, "PTACT"]))
           .select("USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW", *vis).collect())
     adeff, excl = create_adeff(lb, d["RS"], d["PR"], pl.read_parquet(adsl_path), load_study(study_path))
     _write(adeff, out, "adeff")

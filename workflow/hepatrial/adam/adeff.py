@@ -31,9 +31,11 @@ RS_RENAME = {"CTPSCORE": "CTPSITE", "MELD": "MELDSITE"}
 ASCITES_CODE = {"NONE": 1.0, "MILD": 2.0, "MODERATE-SEVERE": 3.0, "1": 1.0, "2": 2.0, "3": 3.0}
 
 
-def compute_lab_panel(dataset_lb: pl.DataFrame) -> pl.DataFrame:
-    """One row per subject and lab date with the score inputs (standard units) as columns."""
-    lb = (dataset_lb.filter(pl.col("LBTESTCD").is_in(list(SCORE_LABS)) & pl.col("LBSTRESN").is_not_null())
+def compute_lab_panel(dataset_lb: pl.DataFrame, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One row per subject and lab date with the score inputs (standard units) as columns
+    (``extra``: further tests, e.g. PTACT when the CTP uses prothrombin activity)."""
+    tests = (*SCORE_LABS, *extra)
+    lb = (dataset_lb.filter(pl.col("LBTESTCD").is_in(list(tests)) & pl.col("LBSTRESN").is_not_null())
           .with_columns(dtc_date("LBDTC").alias("ADT"))
           .sort(["USUBJID", "ADT", "LBTESTCD", "SRCROW"]))
     last = lb.group_by(["USUBJID", "ADT", "LBTESTCD"], maintain_order=True).agg(
@@ -42,7 +44,7 @@ def compute_lab_panel(dataset_lb: pl.DataFrame) -> pl.DataFrame:
     # the SDTM VISIT of the date's lab rows (nominal windowing): that of the first source row
     vis = [pl.col("VISIT").cast(pl.Utf8).sort_by("SRCROW").first()] if "VISIT" in lb.columns else []
     src = lb.group_by(["USUBJID", "ADT"]).agg(pl.col("SRCROW").min(), *vis)
-    for t in SCORE_LABS:
+    for t in tests:
         if t not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.Float64).alias(t))
     return wide.join(src, on=["USUBJID", "ADT"], how="left").sort(["USUBJID", "ADT"])
@@ -82,6 +84,8 @@ def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: Study) 
         ptcont = pl.col("PTCONT") if sc.pt_control_seconds is None else \
             pl.coalesce("PTCONT", pl.lit(float(sc.pt_control_seconds)))
         coag = scores.compute_pt_prolongation("PT", ptcont)
+    elif sc.ctp_coagulation == "PTA":
+        coag = pl.col("PTACT")
     else:
         coag = pl.col("INR")
     female = pl.when(pl.col("SEX").is_null()).then(None).otherwise(pl.col("SEX") == "F")
@@ -94,7 +98,8 @@ def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: Study) 
         scores.compute_meld_na(meld_i, "SODIUM").alias("MELDNA"),
         scores.compute_meld3("BILI", "INR", "CREAT", "SODIUM", "ALB", female, "DIALFL").alias("MELD3"),
         scores.compute_ctp_score("BILI", "ALB", coag, "ASCITES", "HEGRADE", cholestatic,
-                                 coag=sc.ctp_coagulation).cast(pl.Float64).alias("CTPSCORE"),
+                                 coag=sc.ctp_coagulation, pta_cutoffs=tuple(sc.ctp_pta_cutoffs))
+        .cast(pl.Float64).alias("CTPSCORE"),
     ).with_columns(scores.compute_ctp_class("CTPSCORE").alias("CTPCLASS"))
     idx = ["USUBJID", "ADT", "SRCROW", *(["VISIT"] if "VISIT" in df.columns else [])]
     num = df.unpivot(on=["MELDKAM", "MELD", "MELDNA", "MELD3", "CTPSCORE"], index=idx,
@@ -120,7 +125,7 @@ def derive_params_rs(dataset_rs: pl.DataFrame) -> pl.DataFrame:
 def create_adeff(dataset_lb: pl.DataFrame, dataset_rs: pl.DataFrame, dataset_pr: pl.DataFrame,
                  adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ADEFF and its exclusions (RS records of subjects with no analysis origin)."""
-    panel = (compute_lab_panel(dataset_lb)
+    panel = (compute_lab_panel(dataset_lb, ("PTACT",) if study.scores.ctp_coagulation == "PTA" else ())
              .pipe(derive_vars_rs_components, dataset_rs, study.scores.lab_day_tolerance)
 
              .pipe(derive_var_dialysis, dataset_pr))

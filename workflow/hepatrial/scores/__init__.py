@@ -45,6 +45,7 @@ from hepatrial.scores._common import (
 )
 from hepatrial.scores.ctp import (
     ASCITES_RSORRES_POINTS,
+    CTP_PTA_CUTOFFS,
     HEGRADE_RSORRES_POINTS,
     ascites_points_from_rs,
     assert_ctp_rs_codes,
@@ -54,6 +55,7 @@ from hepatrial.scores.ctp import (
     compute_ctp_points_bili,
     compute_ctp_points_he,
     compute_ctp_points_inr,
+    compute_ctp_points_pta,
     compute_ctp_points_ptprolong,
     compute_ctp_score,
     compute_pt_prolongation,
@@ -87,6 +89,7 @@ __all__ = [
     "CLDQ_DOMAINS",
     "COMPARE_DECIMALS",
     "CREAT_UMOL_PER_MGDL",
+    "CTP_PTA_CUTOFFS",
     "HEGRADE_RSORRES_POINTS",
     "MELDKAM_COEFFICIENTS",
     "MELDKAM_INTEGER",
@@ -103,6 +106,7 @@ __all__ = [
     "compute_ctp_points_bili",
     "compute_ctp_points_he",
     "compute_ctp_points_inr",
+    "compute_ctp_points_pta",
     "compute_ctp_points_ptprolong",
     "compute_ctp_score",
     "compute_meld3",

@@ -81,6 +81,33 @@ def compute_ctp_points_inr(inr: IntoScoreExpr) -> pl.Expr:
     return _points_low_good(_cmp(_lab(inr)), 1.7, 2.3)
 
 
+#: Prothrombin activity (%) cut-offs of the CTP coagulation item, (1 point above, 3 points below):
+#: > 60 -> 1, 40 to 60 -> 2, < 40 -> 3 (``scores.ctp_coagulation: PTA``; docs/scoring.md).
+CTP_PTA_CUTOFFS = (60.0, 40.0)
+
+
+def compute_ctp_points_pta(pta: IntoScoreExpr, cutoffs: tuple[float, float] = CTP_PTA_CUTOFFS) -> pl.Expr:
+    """CTP points for prothrombin activity (PTA, %; LB ``PTACT``): > 60 -> 1, 40 to 60 (both ends)
+    -> 2, < 40 -> 3 (Int32; null when missing or <= 0). Higher is better, unlike INR.
+
+    The convention where PTA stands in for INR or PT prolongation (laboratories in China report
+    PTA); ``cutoffs`` (upper, lower) from the study config ``scores.ctp_pta_cutoffs``.
+    """
+    hi, lo = float(cutoffs[0]), float(cutoffs[1])
+    if not hi > lo:
+        raise ConfigError(f"scores.ctp_pta_cutoffs: the upper cut-off ({hi}) must exceed the lower ({lo})")
+    a = _cmp(_lab(pta))
+    return (
+        pl.when(a.is_null())
+        .then(pl.lit(None, dtype=pl.Int32))
+        .when(a > hi)
+        .then(pl.lit(1, dtype=pl.Int32))
+        .when(a >= lo)
+        .then(pl.lit(2, dtype=pl.Int32))
+        .otherwise(pl.lit(3, dtype=pl.Int32))
+    )
+
+
 def compute_pt_prolongation(pt: IntoScoreExpr, ptcont: IntoScoreExpr) -> pl.Expr:
     """PT prolongation in seconds: PT - control PT (LB ``PT`` - ``PTCONT`` or the config value).
 
@@ -209,7 +236,8 @@ def compute_ctp_score(
     ascites: IntoScoreExpr,
     he_grade: IntoScoreExpr,
     cholestatic: IntoScoreExpr = False,
-    coag: Literal["INR", "PT"] = "INR",
+    coag: Literal["INR", "PT", "PTA"] = "INR",
+    pta_cutoffs: tuple[float, float] = CTP_PTA_CUTOFFS,
 ) -> pl.Expr:
     """Child-Turcotte-Pugh score, 5-15 (PARAMCD ``CTPSCORE``).
 
@@ -225,12 +253,14 @@ def compute_ctp_score(
     ----------
     bili : umol/L
     alb : g/L
-    inr_or_ptprolong : INR (``coag="INR"``) or PT - control PT in seconds (``coag="PT"``)
+    inr_or_ptprolong : INR (``coag="INR"``), PT - control PT in seconds (``coag="PT"``) or
+        prothrombin activity in % (``coag="PTA"``, :func:`compute_ctp_points_pta`)
     ascites : RS ASCITES result (NONE/MILD/MODERATE-SEVERE or 1/2/3)
     he_grade : RS HEGRADE result (West Haven 0-4)
     cholestatic : bool, default False
         PBC/PSC (bilirubin cut-offs 4 and 10 mg/dL).
-    coag : {"INR", "PT"}
+    coag : {"INR", "PT", "PTA"}
+    pta_cutoffs : (upper, lower) PTA cut-offs in %, default (60, 40)
 
     Returns
     -------
@@ -241,8 +271,10 @@ def compute_ctp_score(
         coag_points = compute_ctp_points_inr(inr_or_ptprolong)
     elif coag == "PT":
         coag_points = compute_ctp_points_ptprolong(inr_or_ptprolong)
+    elif coag == "PTA":
+        coag_points = compute_ctp_points_pta(inr_or_ptprolong, pta_cutoffs)
     else:
-        raise ConfigError(f"CTP coag must be 'INR' or 'PT', got {coag!r}")
+        raise ConfigError(f"CTP coag must be 'INR', 'PT' or 'PTA', got {coag!r}")
     parts = [
         compute_ctp_points_bili(bili, cholestatic),
         compute_ctp_points_alb(alb),

@@ -135,6 +135,7 @@ class Scores:
     meld_primary: str = "MELD"
     meld_kamath: MeldKamath = MeldKamath()
     ctp_coagulation: str = "INR"
+    ctp_pta_cutoffs: tuple[float, float] = (60.0, 40.0)
     pt_control_seconds: float | None = None
     eq5d_value_set: str = "China"
     lab_day_tolerance: int = 0
