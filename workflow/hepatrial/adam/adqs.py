@@ -47,7 +47,10 @@ def create_adqs(dataset_qs: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> t
         parts.append(scores.score_eq5d5l(qs.filter(cat == "EQ-5D-5L"), value_set=study.scores.eq5d_value_set,
                                          by=BY).with_columns(pl.lit("EQ-5D-5L").alias("QSCAT")))
     if qs.filter(cat == "SF-36").height:
-        parts.append(scores.score_rand36(qs.filter(cat == "SF-36"), by=BY).with_columns(pl.lit("SF-36").alias("QSCAT")))
+        sf = scores.score_rand36(qs.filter(cat == "SF-36"), by=BY)
+        # and the norm-based physical and mental component summaries (SFPCS, SFMCS)
+        sf = pl.concat([sf, scores.score_sf36_summary(sf, by=BY)], how="vertical_relaxed")
+        parts.append(sf.with_columns(pl.lit("SF-36").alias("QSCAT")))
     first_row = qs.group_by([*BY, "QSCAT"]).agg(pl.col("SRCROW").min(),
                                                  *([pl.col("VISIT").cast(pl.Utf8).sort_by("SRCROW").first()]
                                                    if vis else []))

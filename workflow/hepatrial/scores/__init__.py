@@ -76,10 +76,12 @@ from hepatrial.scores.pro import (
     CLDQ_DOMAINS,
     RAND36_RECODES,
     RAND36_SCALES,
+    SF36_SUMMARY_NORMS,
     load_eq5d5l_value_set,
     score_cldq,
     score_eq5d5l,
     score_rand36,
+    score_sf36_summary,
 )
 
 __all__ = [
@@ -97,6 +99,7 @@ __all__ = [
     "RAND36_RECODES",
     "RAND36_SCALES",
     "ROUND_EPSILON",
+    "SF36_SUMMARY_NORMS",
     "IntoScoreExpr",
     "ascites_points_from_rs",
     "assert_ctp_rs_codes",
@@ -123,4 +126,5 @@ __all__ = [
     "score_cldq",
     "score_eq5d5l",
     "score_rand36",
+    "score_sf36_summary",
 ]

@@ -268,6 +268,60 @@ def score_rand36(
     return _score_scales(items, "_R", scales, by)
 
 
+#: SF-36 (version 1) component summaries, norm-based: the 1990 US general population means and SDs
+#: of the eight scales and the orthogonal factor score coefficients (PCS, MCS) of Ware JE, Kosinski
+#: M, Keller SD. SF-36 Physical and Mental Health Summary Scales: A User's Manual. Boston: The
+#: Health Institute, 1994 (factor-analytic sample N = 2393 with all eight scales). RAND-36 scale
+#: PARAMCD -> (mean, SD, PCS coefficient, MCS coefficient).
+SF36_SUMMARY_NORMS: dict[str, tuple[float, float, float, float]] = {
+    "SFPF": (84.52404, 22.89490, 0.42402, -0.22999),
+    "SFRP": (81.19907, 33.79729, 0.35119, -0.12329),
+    "SFPN": (75.49196, 23.55879, 0.31754, -0.09731),
+    "SFGH": (72.21316, 20.16964, 0.24954, -0.01571),
+    "SFEF": (61.05453, 20.86942, 0.02877, 0.23534),
+    "SFSF": (83.59753, 22.37642, -0.00753, 0.26876),
+    "SFRE": (81.29467, 33.02717, -0.19206, 0.43407),
+    "SFEW": (74.84212, 18.01189, -0.22069, 0.48581),
+}
+SF36_SUMMARY_LABELS = {"SFPCS": "SF-36 Physical Component Summary (US 1990 norms)",
+                       "SFMCS": "SF-36 Mental Component Summary (US 1990 norms)"}
+
+
+def score_sf36_summary(scales: pl.DataFrame, by: str | Sequence[str] = ("USUBJID", "QSDTC")) -> pl.DataFrame:
+    """SF-36 physical and mental component summaries (``SFPCS``, ``SFMCS``) from the eight scale
+    scores of :func:`score_rand36` (0-100), norm-based (mean 50, SD 10 in the 1990 US population):
+
+    z_s = (scale_s - mean_s) / SD_s;  PCS = 50 + 10 sum_s z_s a_s;  MCS = 50 + 10 sum_s z_s b_s
+
+    with the means, SDs and coefficients a, b of :data:`SF36_SUMMARY_NORMS` (Ware et al. 1994).
+    Scored only when all eight scales are (the algorithm has no rule for a missing scale). The
+    scales are RAND-36 scored: RAND-36 and SF-36 v1 score the pain and general health items
+    differently, so these summaries approximate the SF-36 v1 algorithm on RAND-36 scales; they are
+    not the licensed SF-36v2 (QualityMetric, 1998/2009 norms) summaries.
+
+    Returns ``by`` columns, PARAMCD, PARAM, AVAL, NITEMS (the number of scales, 8 or fewer).
+    """
+    by = _normalise_by(by)
+    codes = list(SF36_SUMMARY_NORMS)
+    sc = scales.filter(pl.col("PARAMCD").is_in(codes) & pl.col("AVAL").is_not_null())
+    grid = scales.select(by).unique(maintain_order=True)
+    z = {c: (pl.col(c) - m) / sd for c, (m, sd, _, _) in SF36_SUMMARY_NORMS.items()}
+    wide = sc.pivot(on="PARAMCD", index=by, values="AVAL", aggregate_function="first")
+    for c in codes:
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(None, pl.Float64).alias(c))
+    n = pl.sum_horizontal([pl.col(c).is_not_null().cast(pl.Int64) for c in codes])
+    pcs = 50 + 10 * pl.sum_horizontal([z[c] * a for c, (_, _, a, _) in SF36_SUMMARY_NORMS.items()])
+    mcs = 50 + 10 * pl.sum_horizontal([z[c] * b for c, (_, _, _, b) in SF36_SUMMARY_NORMS.items()])
+    wide = grid.join(wide, on=by, how="left", nulls_equal=True, maintain_order="left").with_columns(
+        pl.when(n == 8).then(pcs).alias("SFPCS"), pl.when(n == 8).then(mcs).alias("SFMCS"),
+        n.alias("NITEMS"))
+    return pl.concat([
+        wide.select(*by, pl.lit(code).alias("PARAMCD"), pl.lit(label).alias("PARAM"),
+                    pl.col(code).cast(pl.Float64).alias("AVAL"), pl.col("NITEMS").cast(pl.Int64))
+        for code, label in SF36_SUMMARY_LABELS.items()])
+
+
 _EQ5D_DIMS = ("MO", "SC", "UA", "PD", "AD")
 
 

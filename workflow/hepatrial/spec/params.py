@@ -172,6 +172,10 @@ BDS: tuple[Param, ...] = (
     _p("SFEF", "SF-36 energy/fatigue", "adqs", 1), _p("SFSF", "SF-36 social functioning", "adqs", 1),
     _p("SFRE", "SF-36 role limitations (emotional)", "adqs", 1), _p("SFEW", "SF-36 emotional well-being", "adqs", 1),
     _p("SFHC", "SF-36 health change", "adqs", 1),
+    _p("SFPCS", "SF-36 physical component summary", "adqs", 1,
+       param="SF-36 Physical Component Summary (US 1990 norms)"),
+    _p("SFMCS", "SF-36 mental component summary", "adqs", 1,
+       param="SF-36 Mental Component Summary (US 1990 norms)"),
 )
 # ADSL variables summarised like parameters (baseline table): their decimals
 ADSL_VARS: tuple[Param, ...] = (
