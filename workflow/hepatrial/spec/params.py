@@ -113,6 +113,15 @@ TTE: tuple[Param, ...] = (
     # available to a study (endpoints.tte); not in the schema's default list
     ce_endpoint("VARBLEED", "Time to variceal bleeding", "Time to first variceal bleeding (days)",
                 "variceal bleeding", ("VARICEAL BLEEDING",)),
+    # each decompensation event on its own (beside the composite DECOMP), death and transplant competing
+    ce_endpoint("ASCEVENT", "Time to ascites", "Time to first new ascites (days)", "ascites", ("ASCITES",)),
+    ce_endpoint("HEEVENT", "Time to hepatic encephalopathy", "Time to first hepatic encephalopathy (days)",
+                "hepatic encephalopathy", ("HEPATIC ENCEPHALOPATHY",)),
+    ce_endpoint("SBPEVENT", "Time to spontaneous bacterial peritonitis",
+                "Time to first spontaneous bacterial peritonitis (days)", "spontaneous bacterial peritonitis",
+                ("SPONTANEOUS BACTERIAL PERITONITIS",)),
+    ce_endpoint("HRSEVENT", "Time to hepatorenal syndrome", "Time to first hepatorenal syndrome (days)",
+                "hepatorenal syndrome", ("HEPATORENAL SYNDROME",)),
 )
 TTE_DEFAULT = ("TFS", "OS", "DECOMP", "HCC", "LIVFAIL")
 
