@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -11,6 +12,7 @@ from hepatrial.analysis.dlt import (
     decide, dlt_ard, flag_dlt, mtd_and_rp2d,
 )
 from hepatrial.errors import ConfigError
+from hepatrial.models.rates import clopper_pearson
 from hepatrial.spec import Study
 from hepatrial.spec.study import Escalation
 from studies import make_study, merge
@@ -126,3 +128,29 @@ def test_unevaluable_subject_leaves_the_cohort_pending():
 def test_rule_that_both_proceeds_and_stops_is_refused():
     with pytest.raises(ConfigError, match="stop_min"):
         dlt_ard(adae([]), adsl(), ex(), study(escalation={"proceed_max": 2, "stop_min": 2}))
+
+
+REF_CP = Path(__file__).resolve().parents[1] / "reference" / "dlt" / "ref_dlt_cp.csv"
+
+
+def _ref(case: str) -> dict:
+    return pl.read_csv(REF_CP).filter(pl.col("case") == case).row(0, named=True)
+
+
+def test_ard_ci_is_clopper_pearson_as_r_binom_test():
+    # R stats::binom.test(x, n)$conf.int x 100 (tests/reference/dlt/dlt_reference.R)
+    ae = adae([("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)])
+    ard = dlt_ard(ae, adsl(), ex(), study())
+    for arm, case in (("Low", "unit Low"), ("High", "unit High"), ("ALL", "unit ALL")):
+        r = _ref(case)
+        assert (value(ard, "DLT", "DLT", arm, "n_dlt"), value(ard, "DLT", "DLT", arm, "n_evaluable")) == (r["x"], r["n"])
+        assert value(ard, "DLT", "DLT", arm, "ci_lower") == pytest.approx(r["lower"], abs=1e-9)
+        assert value(ard, "DLT", "DLT", arm, "ci_upper") == pytest.approx(r["upper"], abs=1e-9)
+
+
+@pytest.mark.parametrize("case", ["DE LOW", "DE MEDIUM", "DE HIGH", "DE ALL", "zero of six", "six of six"])
+def test_clopper_pearson_of_the_dose_escalation_cohorts(case):
+    # the DLT counts of the bundled dose-escalation cut (1/6, 0/6, 2/6; 3/18 overall)
+    r = _ref(case)
+    lo, hi = clopper_pearson(int(r["x"]), int(r["n"]))
+    assert (100 * lo, 100 * hi) == (pytest.approx(r["lower"], abs=1e-9), pytest.approx(r["upper"], abs=1e-9))

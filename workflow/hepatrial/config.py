@@ -107,6 +107,14 @@ def check_study(cfg: dict, source: str) -> None:
             raise ConfigError(f"{source}: visits: {v['label']}: target_day outside its window")
     if sum(bool(v.get("baseline")) for v in cfg["visits"]) > 1:
         raise ConfigError(f"{source}: visits: more than one visit has baseline: true")
+    for v in cfg["visits"]:
+        if v.get("baseline") and v.get("screening"):
+            raise ConfigError(f"{source}: visits: {v['label']}: a visit is baseline or screening, not both")
+    nominal = [n.upper() for v in cfg["visits"] for n in (v.get("sdtm_visits") or [v["label"]])]
+    dup = sorted({n for n in nominal if nominal.count(n) > 1})
+    if dup:
+        raise ConfigError(f"{source}: visits: SDTM visit(s) {dup} mapped to more than one analysis visit "
+                          "(sdtm_visits)")
     pv = cfg["endpoints"]["primary_visit"]
     if pv not in vlabels and dsg.compares_arms:
         raise ConfigError(f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}")
@@ -198,7 +206,7 @@ def check_estimands(cfg: dict, source: str) -> None:
     """The ``estimands`` list (docs/estimands.md) beyond the schema."""
     if not design(cfg["study"]["design"]).has("ESTIMANDS"):
         raise ConfigError(f"{source}: estimands: need a parallel design (a reference arm)")
-    vlabels = [v["label"] for v in cfg["visits"] if not v.get("baseline")]
+    vlabels = [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
     seen, primary, defs = set(), {}, {}
     for k, est in enumerate(cfg["estimands"]):
         where = f"{source}: estimands/{k} ({est['id']})"

@@ -77,9 +77,11 @@ def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
     from hepatrial.adam.adeff import SCORE_LABS
 
     d = read_sdtm(sdtm_dir, ["RS", "PR"])
-    lb = (pl.scan_parquet(Path(sdtm_dir) / "lb.parquet")  # the score labs only (the panel uses no other)
-          .filter(pl.col("LBTESTCD").is_in(list(SCORE_LABS)))
-          .select("USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW").collect())
+    scan = pl.scan_parquet(Path(sdtm_dir) / "lb.parquet")
+    # the score labs only (the panel uses no other); VISIT for nominal windowing
+    vis = ["VISIT"] if "VISIT" in scan.collect_schema().names() else []
+    lb = (scan.filter(pl.col("LBTESTCD").is_in([*SCORE_LABS, "PTACT"]))
+          .select("USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW", *vis).collect())
     adeff, excl = create_adeff(lb, d["RS"], d["PR"], pl.read_parquet(adsl_path), load_study(study_path))
     _write(adeff, out, "adeff")
     _write_excl(excl, excl_out)

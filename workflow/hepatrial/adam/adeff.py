@@ -31,16 +31,20 @@ RS_RENAME = {"CTPSCORE": "CTPSITE", "MELD": "MELDSITE"}
 ASCITES_CODE = {"NONE": 1.0, "MILD": 2.0, "MODERATE-SEVERE": 3.0, "1": 1.0, "2": 2.0, "3": 3.0}
 
 
-def compute_lab_panel(dataset_lb: pl.DataFrame) -> pl.DataFrame:
-    """One row per subject and lab date with the score inputs (standard units) as columns."""
-    lb = (dataset_lb.filter(pl.col("LBTESTCD").is_in(list(SCORE_LABS)) & pl.col("LBSTRESN").is_not_null())
+def compute_lab_panel(dataset_lb: pl.DataFrame, extra: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One row per subject and lab date with the score inputs (standard units) as columns
+    (``extra``: further tests, e.g. PTACT when the CTP uses prothrombin activity)."""
+    tests = (*SCORE_LABS, *extra)
+    lb = (dataset_lb.filter(pl.col("LBTESTCD").is_in(list(tests)) & pl.col("LBSTRESN").is_not_null())
           .with_columns(dtc_date("LBDTC").alias("ADT"))
           .sort(["USUBJID", "ADT", "LBTESTCD", "SRCROW"]))
     last = lb.group_by(["USUBJID", "ADT", "LBTESTCD"], maintain_order=True).agg(
         pl.col("LBSTRESN").last(), pl.col("SRCROW").last())
     wide = last.pivot(on="LBTESTCD", index=["USUBJID", "ADT"], values="LBSTRESN", aggregate_function="first")
-    src = last.group_by(["USUBJID", "ADT"]).agg(pl.col("SRCROW").min())
-    for t in SCORE_LABS:
+    # the SDTM VISIT of the date's lab rows (nominal windowing): that of the first source row
+    vis = [pl.col("VISIT").cast(pl.Utf8).sort_by("SRCROW").first()] if "VISIT" in lb.columns else []
+    src = lb.group_by(["USUBJID", "ADT"]).agg(pl.col("SRCROW").min(), *vis)
+    for t in tests:
         if t not in wide.columns:
             wide = wide.with_columns(pl.lit(None, pl.Float64).alias(t))
     return wide.join(src, on=["USUBJID", "ADT"], how="left").sort(["USUBJID", "ADT"])
@@ -80,6 +84,8 @@ def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: Study) 
         ptcont = pl.col("PTCONT") if sc.pt_control_seconds is None else \
             pl.coalesce("PTCONT", pl.lit(float(sc.pt_control_seconds)))
         coag = scores.compute_pt_prolongation("PT", ptcont)
+    elif sc.ctp_coagulation == "PTA":
+        coag = pl.col("PTACT")
     else:
         coag = pl.col("INR")
     female = pl.when(pl.col("SEX").is_null()).then(None).otherwise(pl.col("SEX") == "F")
@@ -92,11 +98,13 @@ def derive_params_scores(panel: pl.DataFrame, adsl: pl.DataFrame, study: Study) 
         scores.compute_meld_na(meld_i, "SODIUM").alias("MELDNA"),
         scores.compute_meld3("BILI", "INR", "CREAT", "SODIUM", "ALB", female, "DIALFL").alias("MELD3"),
         scores.compute_ctp_score("BILI", "ALB", coag, "ASCITES", "HEGRADE", cholestatic,
-                                 coag=sc.ctp_coagulation).cast(pl.Float64).alias("CTPSCORE"),
+                                 coag=sc.ctp_coagulation, pta_cutoffs=tuple(sc.ctp_pta_cutoffs))
+        .cast(pl.Float64).alias("CTPSCORE"),
     ).with_columns(scores.compute_ctp_class("CTPSCORE").alias("CTPCLASS"))
-    num = df.unpivot(on=["MELDKAM", "MELD", "MELDNA", "MELD3", "CTPSCORE"], index=["USUBJID", "ADT", "SRCROW"],
+    idx = ["USUBJID", "ADT", "SRCROW", *(["VISIT"] if "VISIT" in df.columns else [])]
+    num = df.unpivot(on=["MELDKAM", "MELD", "MELDNA", "MELD3", "CTPSCORE"], index=idx,
                      variable_name="PARAMCD", value_name="AVAL").with_columns(pl.lit(None, pl.Utf8).alias("AVALC"))
-    cls = df.select("USUBJID", "ADT", "SRCROW", pl.lit("CTPCLASS").alias("PARAMCD"),
+    cls = df.select(*idx, pl.lit("CTPCLASS").alias("PARAMCD"),
                     pl.col("CTPCLASS").replace_strict({"A": 1.0, "B": 2.0, "C": 3.0}, default=None,
                                                       return_dtype=pl.Float64).alias("AVAL"),
                     pl.col("CTPCLASS").alias("AVALC"))
@@ -109,14 +117,15 @@ def derive_params_rs(dataset_rs: pl.DataFrame) -> pl.DataFrame:
     aval = pl.when(pl.col("PARAMCD") == "ASCITES").then(
         pl.col("RSORRES").replace_strict(ASCITES_CODE, default=None, return_dtype=pl.Float64)
     ).otherwise(pl.col("RSORRES").cast(pl.Float64, strict=False))
+    vis = [pl.col("VISIT").cast(pl.Utf8)] if "VISIT" in rs.columns else []
     return rs.select("USUBJID", dtc_date("RSDTC").alias("ADT"), "SRCROW", "PARAMCD", aval.alias("AVAL"),
-                     pl.col("RSORRES").alias("AVALC"), pl.lit("RS").alias("SRCDOM"))
+                     pl.col("RSORRES").alias("AVALC"), pl.lit("RS").alias("SRCDOM"), *vis)
 
 
 def create_adeff(dataset_lb: pl.DataFrame, dataset_rs: pl.DataFrame, dataset_pr: pl.DataFrame,
                  adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ADEFF and its exclusions (RS records of subjects with no analysis origin)."""
-    panel = (compute_lab_panel(dataset_lb)
+    panel = (compute_lab_panel(dataset_lb, ("PTACT",) if study.scores.ctp_coagulation == "PTA" else ())
              .pipe(derive_vars_rs_components, dataset_rs, study.scores.lab_day_tolerance)
 
              .pipe(derive_var_dialysis, dataset_pr))
@@ -129,9 +138,14 @@ def create_adeff(dataset_lb: pl.DataFrame, dataset_rs: pl.DataFrame, dataset_pr:
     rs_rows, excl = split_unanalysable(rs_rows, "RS", [
         (pl.col("ORIGDT").is_null(), "subject has no analysis origin (not randomised or dosed)")])
     score_rows = score_rows.join(adsl.select(lean), on="USUBJID", how="inner").filter(pl.col("ORIGDT").is_not_null())
+    if ("VISIT" in score_rows.columns) != ("VISIT" in rs_rows.columns):
+        # LB or RS without VISIT: the whole of ADEFF is windowed by date
+        score_rows, rs_rows = score_rows.drop("VISIT", strict=False), rs_rows.drop("VISIT", strict=False)
     adeff = (pl.concat([score_rows, rs_rows.select(score_rows.columns)], how="vertical_relaxed")
              .with_columns(pl.col("PARAMCD").replace_strict(PARAM_LABELS, default=pl.col("PARAMCD")).alias("PARAM"))
              .pipe(derive_bds_timing, study))
     cols = keep + ["PARAMCD", "PARAM", "AVAL", "AVALC", "ADT", "ADY", "AVISIT", "AVISITN", "AWTARGET", "AWTDIFF",
                    "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "SRCDOM", "SRCROW"]
+    if study.windowing == "nominal":  # the SDTM VISIT the analysis visit came from
+        cols += [c for c in ("ABLFLSRC", "VISIT") if c in adeff.columns]
     return with_adsl_vars(adeff, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=False), excl

@@ -7,6 +7,7 @@ import polars as pl
 from hepatrial.adam.common import adsl_vars, derive_bds_timing, split_unanalysable, with_adsl_vars
 from hepatrial.dates import dtc_date
 from hepatrial.spec import Study
+from hepatrial.spec.params import adam_param_labels
 
 def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
     """ANRIND: LOW (< ANRLO), HIGH (> ANRHI), NORMAL; BNRIND: the baseline record's ANRIND."""
@@ -29,6 +30,28 @@ def _censoring_vars(lb: pl.DataFrame) -> list[pl.Expr]:
     return [pl.col("LBCENS").alias("AVALCAT1"),
             pl.when(pl.col("LBCENS") == "<LLOQ").then(pl.lit("Y")).otherwise(pl.lit(None, pl.Utf8)).alias("BLQFL"),
             pl.col("LBLLOQ").alias("LLOQ"), pl.col("LBULOQ").alias("ULOQ")]
+
+
+def derive_params_log10(adlb: pl.DataFrame, log10: dict[str, str], labels: dict[str, str]) -> pl.DataFrame:
+    """Add a log10 parameter for each LBTESTCD of ``log10`` (test -> new PARAMCD): one row per
+    source row, AVAL = log10(AVAL) (missing when AVAL is missing or <= 0), LLOQ/ULOQ/ANRLO/ANRHI in
+    log10, AVALC missing, the censoring flags (BLQFL, AVALCAT1) and SRCROW kept. PARAMTYP is
+    "DERIVED" on these rows (missing on the measured ones)."""
+    df = adlb.with_columns(pl.lit(None, pl.Utf8).alias("PARAMTYP"))
+    src = df.filter(pl.col("PARAMCD").is_in(list(log10)))
+    if not log10 or src.height == 0:
+        return df
+
+    def lg(c: str) -> pl.Expr:
+        return pl.when(pl.col(c) > 0).then(pl.col(c).log10()).otherwise(None).alias(c)
+
+    new = src.with_columns(
+        pl.col("PARAMCD").replace_strict(dict(log10)).alias("PARAMCD"),
+        lg("AVAL"), lg("LLOQ"), lg("ULOQ"), lg("ANRLO"), lg("ANRHI"),
+        pl.lit(None, pl.Utf8).alias("AVALC"), pl.lit("DERIVED").alias("PARAMTYP"))
+    new = new.with_columns(pl.col("PARAMCD").replace_strict(labels, default=None)
+                           .fill_null(pl.format("{} (log10)", pl.col("PARAM"))).alias("PARAM"))
+    return pl.concat([df, new.select(df.columns)], how="vertical_relaxed")
 
 
 def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -58,13 +81,14 @@ def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> t
                 pl.col("LBSTNRHI").alias("ANRHI"),
                 *_censoring_vars(lb),
                 pl.lit("LB").alias("SRCDOM"))
+            .pipe(derive_params_log10, dict(study.labs.log10), adam_param_labels("adlb"))
             .pipe(derive_bds_timing, study)
             .pipe(derive_var_anrind))
     del lb
-    keep = vars_ + ["PARAMCD", "PARAM", "AVAL", "AVALC", "AVALCAT1", "BLQFL", "LLOQ", "ULOQ", "ADT", "ADY", "AVISIT",
+    keep = vars_ + ["PARAMCD", "PARAM", "PARAMTYP", "AVAL", "AVALC", "AVALCAT1", "BLQFL", "LLOQ", "ULOQ", "ADT", "ADY", "AVISIT",
                     "AVISITN",
                     "AWTARGET", "AWTDIFF", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ANRLO",
                     "ANRHI", "ANRIND", "BNRIND", "LBORRES", "LBORRESU", "LBSTAT", "LBDTC",
-                    "VISIT", "SRCDOM", "SRCROW"]
+                    "ABLFLSRC", "VISIT", "SRCDOM", "SRCROW"]
     cols = [c for c in keep if c in adlb.columns or c in carried]
     return with_adsl_vars(adlb, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=False), excl

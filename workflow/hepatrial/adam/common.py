@@ -8,9 +8,16 @@ Conventions (sponsor decisions, set in the study config):
   AVISIT "UNSCHEDULED" and is not analysed (ANL01FL missing);
 - within a subject, parameter and visit, the record closest to the visit's target day has
   ANL01FL = "Y"; ties go to the earlier record, then to the earlier source row;
+- nominal windowing (config ``windowing: nominal``, a domain with VISIT): AVISIT/AVISITN from the
+  record's SDTM VISIT (``visits[].sdtm_visits``, default the label), whatever its date; VISIT
+  missing or naming no configured visit: "UNSCHEDULED" (not analysed by visit);
 - baseline (ABLFL = "Y"): the last non-missing AVAL on or before the origin (config
-  ``baseline.rule``), no earlier than ``baseline.earliest_day``; it takes AVISIT "BASELINE"
-  (the config's baseline visit label) and ANL01FL = "Y", whatever window it fell in.
+  ``baseline.rule``), no earlier than ``baseline.earliest_day``; with ``baseline.visit`` (nominal
+  windowing) the last such value of that SDTM visit, falling back to the rule when the subject has
+  none there. It takes AVISIT "BASELINE" (the config's baseline visit label) and ANL01FL = "Y",
+  whatever window it fell in;
+- a screening visit (``visits[].screening``) is summarised as its own visit: its record closest to
+  the target day has ANL01FL = "Y" (no CHG; never post-baseline).
 """
 
 from __future__ import annotations
@@ -33,9 +40,10 @@ def derive_vars_dy(dataset: pl.DataFrame, adt: str = "ADT", origin: str = "ORIGD
 def visit_table(visits: Sequence[Visit]) -> pl.DataFrame:
     return pl.DataFrame(
         [{"AVISIT": v.label, "AVISITN": float(v.avisitn), "_target": v.target_day,
-          "_lo": v.window[0], "_hi": v.window[1], "_isbl": bool(v.baseline)} for v in visits],
+          "_lo": v.window[0], "_hi": v.window[1], "_isbl": bool(v.baseline), "_isscr": bool(v.screening)}
+         for v in visits],
         schema={"AVISIT": pl.Utf8, "AVISITN": pl.Float64, "_target": pl.Int64, "_lo": pl.Int64, "_hi": pl.Int64,
-                "_isbl": pl.Boolean})
+                "_isbl": pl.Boolean, "_isscr": pl.Boolean})
 
 
 def derive_vars_avisit(dataset: pl.DataFrame, visits: Sequence[Visit]) -> pl.DataFrame:
@@ -60,6 +68,25 @@ def derive_vars_avisit(dataset: pl.DataFrame, visits: Sequence[Visit]) -> pl.Dat
         target.alias("AWTARGET"),
         (ady - target).abs().alias("AWTDIFF"),
     )
+
+
+def derive_vars_avisit_nominal(dataset: pl.DataFrame, visits: Sequence[Visit]) -> pl.DataFrame:
+    """AVISIT/AVISITN from the record's SDTM VISIT (nominal windowing), whatever its date.
+
+    A visit takes the records whose VISIT (upper case, trimmed) is one of its ``nominal_names``; a
+    record with VISIT missing or naming no configured visit gets AVISIT "UNSCHEDULED" and AVISITN
+    null. ``AWTARGET``/``AWTDIFF`` as for date windows (the pick among repeats of a visit)."""
+    rows = [{"_VISN": n, "AVISIT": v.label, "AVISITN": float(v.avisitn), "AWTARGET": v.target_day}
+            for v in visits for n in v.nominal_names]
+    vt = pl.DataFrame(rows, schema={"_VISN": pl.Utf8, "AVISIT": pl.Utf8, "AVISITN": pl.Float64,
+                                    "AWTARGET": pl.Int64})
+    out = (dataset.drop("AVISIT", "AVISITN", "AWTARGET", "AWTDIFF", strict=False)
+           .with_columns(pl.col("VISIT").cast(pl.Utf8).str.strip_chars().str.to_uppercase().alias("_VISN"))
+           .join(vt, on="_VISN", how="left", maintain_order="left").drop("_VISN"))
+    return out.with_columns(
+        pl.when(pl.col("ADY").is_null()).then(None).otherwise(pl.col("AVISIT").fill_null("UNSCHEDULED"))
+        .alias("AVISIT"),
+        (pl.col("ADY") - pl.col("AWTARGET")).abs().alias("AWTDIFF"))
 
 
 def _flag_chosen(dataset: pl.DataFrame, eligible: pl.Expr, order: list[str], by: list[str],
@@ -93,13 +120,41 @@ def derive_var_ablfl(dataset: pl.DataFrame, rule: str = "last_on_or_before_origi
     return _flag_chosen(dataset, cand, ["ADT", "SRCROW"], by, "last", "ABLFL")
 
 
+def derive_var_ablfl_visit(dataset: pl.DataFrame, visit: str, rule: str = "last_on_or_before_origin",
+                           earliest_day: int = -28, by: list[str] = BY) -> pl.DataFrame:
+    """ABLFL = "Y" on the last non-missing record of the SDTM visit ``visit`` (case-insensitive) on
+    or before the origin (per ``rule``, not before ``earliest_day``); a subject and parameter with
+    no such record fall back to :func:`derive_var_ablfl` (the last pre-dose value). ``ABLFLSRC``
+    says which ("VISIT" or "LAST PRE-DOSE")."""
+    last_day = 1 if rule == "last_on_or_before_origin" else -1
+    has_val = pl.col("AVAL").is_not_null()
+    if "AVALC" in dataset.columns:
+        has_val = has_val | pl.col("AVALC").is_not_null()
+    in_visit = pl.col("VISIT").cast(pl.Utf8).str.strip_chars().str.to_uppercase() == visit.strip().upper()
+    cand = has_val & pl.col("ADY").is_between(earliest_day, last_day) & in_visit.fill_null(False)
+    df = _flag_chosen(dataset, cand, ["ADT", "SRCROW"], by, "last", "_ablv")
+    got = df.filter(pl.col("_ablv") == "Y").select(by).unique()
+    df = derive_var_ablfl(df, rule, earliest_day, by)
+    df = df.join(got.with_columns(pl.lit(True).alias("_hasv")), on=by, how="left", maintain_order="left")
+    return df.with_columns(
+        pl.when(pl.col("_hasv").fill_null(False)).then(pl.col("_ablv")).otherwise(pl.col("ABLFL")).alias("ABLFL"),
+    ).with_columns(
+        pl.when(pl.col("ABLFL").fill_null("") != "Y").then(None)
+        .when(pl.col("_hasv").fill_null(False)).then(pl.lit("VISIT")).otherwise(pl.lit("LAST PRE-DOSE"))
+        .alias("ABLFLSRC"),
+    ).drop("_ablv", "_hasv")
+
+
 def derive_var_anl01fl(dataset: pl.DataFrame, baseline_label: str | None = "BASELINE",
-                       baseline_avisitn: float = 0.0, by: list[str] = BY) -> pl.DataFrame:
+                       baseline_avisitn: float = 0.0, by: list[str] = BY,
+                       screening: Sequence[str] = ()) -> pl.DataFrame:
     """ANL01FL = "Y" on the one record analysed per subject, parameter and post-baseline visit.
 
     The baseline record (ABLFL = "Y") takes AVISIT = ``baseline_label`` and ANL01FL = "Y"; other
     records in the baseline window are not analysed. Post-baseline (ADY > 1): the record with
     non-missing AVAL closest to the target day (ties: the earlier day, then the earlier source row).
+    A ``screening`` visit (pre-baseline) is analysed the same way whatever its day, unless its
+    record became the baseline.
     """
     df = dataset
     if baseline_label is not None:
@@ -108,8 +163,9 @@ def derive_var_anl01fl(dataset: pl.DataFrame, baseline_label: str | None = "BASE
             pl.when(pl.col("ABLFL") == "Y").then(pl.lit(float(baseline_avisitn)))
             .otherwise(pl.col("AVISITN")).alias("AVISITN"))
     is_bl_visit = (pl.col("AVISIT") == baseline_label) if baseline_label is not None else pl.lit(False)
+    is_scr = pl.col("AVISIT").is_in(list(screening)) if screening else pl.lit(False)
     eligible = (pl.col("AVAL").is_not_null() & pl.col("AVISITN").is_not_null() & ~is_bl_visit
-                & (pl.col("ADY") > 1))
+                & ((pl.col("ADY") > 1) | (is_scr & pl.col("ABLFL").is_null())))
     df = _flag_chosen(df, eligible, ["AWTDIFF", "ADY", "SRCROW"], [*by, "AVISIT"], "first", "_post")
     return df.with_columns(pl.when((pl.col("ABLFL") == "Y") | (pl.col("_post") == "Y")).then(pl.lit("Y"))
                            .otherwise(None).alias("ANL01FL")).drop("_post")
@@ -139,11 +195,19 @@ def derive_bds_timing(dataset: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADY, AVISIT/AVISITN, ABLFL, ANL01FL, BASE, CHG, PCHG in one chain (for every BDS dataset)."""
     bl = next((v for v in study.visits if v.baseline), None)
     bl_label, bl_n = (bl.label, bl.avisitn) if bl else ("BASELINE", 0.0)
-    return (dataset
-            .pipe(derive_vars_dy)
-            .pipe(derive_vars_avisit, study.visits)
-            .pipe(derive_var_ablfl, study.baseline.rule, study.baseline.earliest_day)
-            .pipe(derive_var_anl01fl, bl_label, bl_n)
+    nominal = study.windowing == "nominal" and "VISIT" in dataset.columns
+    rule = study.baseline
+    df = dataset.pipe(derive_vars_dy)
+    if nominal:
+        df = derive_vars_avisit_nominal(df, study.visits)
+    else:
+        df = derive_vars_avisit(df, study.visits)
+    if nominal and rule.visit:
+        df = derive_var_ablfl_visit(df, rule.visit, rule.rule, rule.earliest_day)
+    else:
+        df = derive_var_ablfl(df, rule.rule, rule.earliest_day)
+    return (df
+            .pipe(derive_var_anl01fl, bl_label, bl_n, BY, [v.label for v in study.visits if v.screening])
             .pipe(derive_var_base)
             .pipe(derive_var_chg)
             .pipe(derive_var_pchg))

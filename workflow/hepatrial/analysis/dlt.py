@@ -24,7 +24,9 @@ Definitions (study config ``dlt`` and ``escalation``; docs/designs.md):
 ARD rows (population ``SAFETY``):
 
 - ``DLT`` paramcd ``DLT``, per cohort and ``ALL``: ``n_subjects`` (safety), ``n_evaluable``,
-  ``n_dlt`` (subjects with at least one DLT), ``pct`` (100 n_dlt / n_evaluable), ``n_events``;
+  ``n_dlt`` (subjects with at least one DLT), ``pct`` (100 n_dlt / n_evaluable), ``ci_lower`` and
+  ``ci_upper`` (the exact Clopper-Pearson 95% CI of the DLT rate, in %, beta quantiles: R
+  ``binom.test(n_dlt, n_evaluable)$conf.int``; missing when no subject is evaluable), ``n_events``;
   paramcd ``DLT|<AEDECOD>``: ``n_dlt`` and ``n_events`` per preferred term.
 - ``ESCALATION`` paramcd ``DECISION`` per cohort: ``code`` (0-3 above), ``dose_level`` (1-based),
   ``n_dlt``, ``n_evaluable``; ``method`` spells the decision and the rule.
@@ -43,6 +45,7 @@ from hepatrial.ard import POOLED, ard_rows, write_part
 from hepatrial.spec import load as load_study
 from hepatrial.dates import dtc_date
 from hepatrial.errors import ConfigError
+from hepatrial.models.rates import clopper_pearson
 from hepatrial.spec import Study
 from hepatrial.spec.study import Escalation
 
@@ -150,9 +153,12 @@ def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, st
         e = dlt if arm == POOLED else dlt.filter(pl.col("ARM") == arm)
         n_ev, n_dlt = int(s["DLTEVFL"].sum()), int(s["DLTFL"].sum())
         counts[arm] = (n_dlt, n_ev)
-        method = f"{definition}; % of DLT-evaluable subjects"
+        method = f"{definition}; % of DLT-evaluable subjects; exact (Clopper-Pearson) 95% CI"
+        lo, hi = clopper_pearson(n_dlt, n_ev) if n_ev else (None, None)
         for stat, value in (("n_subjects", s.height), ("n_evaluable", n_ev), ("n_dlt", n_dlt),
-                            ("pct", 100.0 * n_dlt / n_ev if n_ev else None), ("n_events", e.height)):
+                            ("pct", 100.0 * n_dlt / n_ev if n_ev else None),
+                            ("ci_lower", None if lo is None else 100.0 * lo),
+                            ("ci_upper", None if hi is None else 100.0 * hi), ("n_events", e.height)):
             add("DLT", "DLT", arm, stat, value, method)
         for pt, n_s, n_e in (e.group_by("AEDECOD").agg(pl.col("USUBJID").n_unique(), pl.len())
                              .sort("AEDECOD").iter_rows()):

@@ -252,7 +252,7 @@ def derive_ices(
 
 
 def post_visits(study: Study) -> list[Visit]:
-    return [v for v in sorted(study.visits, key=lambda v: v.avisitn) if not v.baseline]
+    return [v for v in sorted(study.visits, key=lambda v: v.avisitn) if v.post_baseline]
 
 
 def ice_summary_ard(

@@ -32,7 +32,7 @@ DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", 
 
 def mmrm_data(dataset: pl.DataFrame, study: Study, paramcd: str, population: str) -> tuple[pl.DataFrame, list[str]]:
     """Analysed post-baseline records with a change from baseline, and the visit order."""
-    bl = {v.label for v in study.visits if v.baseline}
+    bl = {v.label for v in study.visits if not v.post_baseline}  # baseline and screening
     df = select_population(dataset.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")),
                            study, population)
     df = df.filter(~pl.col("AVISIT").is_in(sorted(bl)) & (pl.col("AVISIT") != "UNSCHEDULED")

@@ -71,7 +71,7 @@ def definitions(study: Study) -> list[dict]:
     (adlb for normalisation, else adeff), ``k`` (ishak 1; meld required), ``visits`` (every
     post-baseline visit of the config), ``population`` ITT, ``missing`` and ``death_transplant``
     nonresponder, ``label`` the id."""
-    visits = [v.label for v in sorted(study.visits, key=lambda v: v.avisitn) if not v.baseline]
+    visits = [v.label for v in sorted(study.visits, key=lambda v: v.avisitn) if v.post_baseline]
     out, seen = [], set()
     for i, d in enumerate(study.responders):
         where = f"responders[{i}] ({d.get('id')})"

@@ -128,7 +128,9 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: S
     origin = (dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd")).join(randomisation_dates(ds), on="USUBJID",
                                                                          how="left")
               .select("USUBJID", pl.coalesce(first, second).alias("ORIGDT")))
-    labels = {v.label.upper() for v in cfg.visits}
+    # SDTM VISIT name -> its analysis visit (sdtm_visits, default the label; docs: windowing)
+    nominal = {n: v.label for v in cfg.visits for n in v.nominal_names}
+    by_nominal = cfg.windowing == "nominal"
     for dom, col in (("LB", "LBDTC"), ("RS", "RSDTC"), ("QS", "QSDTC")):
         df = frames.get(dom)
         if df is None or df.height == 0 or "VISIT" not in df.columns:
@@ -142,21 +144,27 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: S
             win = pl.when(pl.col("ADY").is_between(v.window[0], v.window[1])).then(pl.lit(v.label)).otherwise(win)
         d = d.with_columns(win.alias("_win"), pl.col("VISIT").str.to_uppercase().alias("_vis"))
         d = d.filter(pl.col("ADY").is_not_null())
+        d = d.with_columns(pl.col("_vis").str.strip_chars().replace_strict(nominal, default=None).alias("_nom"))
         outside = d.filter(pl.col("_win").is_null() & ~pl.col("_vis").str.contains("UNSCHED|SCREEN"))
         findings.add_rows(outside, "WARNING", dom, files[dom], "OUT_OF_WINDOW",
-                          "scheduled visit outside every analysis window; carried as UNSCHEDULED, not analysed",
+                          "scheduled visit outside every analysis window; "
+                          + ("analysed at its nominal visit" if by_nominal
+                             else "carried as UNSCHEDULED, not analysed"),
                           column=col)
-        moved = d.filter(pl.col("_win").is_not_null() & pl.col("_vis").is_in(sorted(labels))
-                         & (pl.col("_vis") != pl.col("_win").str.to_uppercase()))
+        moved = d.filter(pl.col("_win").is_not_null() & pl.col("_nom").is_not_null()
+                         & (pl.col("_nom") != pl.col("_win")))
         findings.add_rows(moved, "WARNING", dom, files[dom], "VISIT_WINDOW_MISMATCH",
-                          "visit date falls in the analysis window of another visit; windowed by its date",
+                          "visit date falls in the analysis window of another visit; "
+                          + ("analysed at its nominal visit (windowing: nominal)" if by_nominal
+                             else "windowed by its date"),
                           column=col)
-        pw = [(v.label.upper(), *v.protocol_window) for v in cfg.visits if v.protocol_window]
+        pw = [(v.label, *v.protocol_window) for v in cfg.visits if v.protocol_window]
         if pw:
-            pwin = pl.DataFrame(pw, schema={"_vis": pl.Utf8, "_plo": pl.Int64, "_phi": pl.Int64}, orient="row")
-            late = d.join(pwin, on="_vis", how="inner").filter(~pl.col("ADY").is_between(pl.col("_plo"), pl.col("_phi")))
+            pwin = pl.DataFrame(pw, schema={"_nom": pl.Utf8, "_plo": pl.Int64, "_phi": pl.Int64}, orient="row")
+            late = d.join(pwin, on="_nom", how="inner").filter(~pl.col("ADY").is_between(pl.col("_plo"), pl.col("_phi")))
             findings.add_rows(late, "WARNING", dom, files[dom], "OUT_OF_PROTOCOL_WINDOW",
-                              "visit outside its protocol window (protocol deviation); analysed by its date",
+                              "visit outside its protocol window (protocol deviation); "
+                              + ("analysed at its nominal visit" if by_nominal else "analysed by its date"),
                               column=col)
 
 

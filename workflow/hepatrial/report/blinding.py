@@ -355,7 +355,8 @@ def presentation_spec(study: Study, by_arm: bool) -> dict:
     return {
         "study": {"id": study.id, "design": study.design.name},
         "arms": arms,
-        "visits": [{"label": v.label, "avisitn": v.avisitn, "baseline": bool(v.baseline)} for v in study.visits],
+        "visits": [{"label": v.label, "avisitn": v.avisitn, "baseline": bool(v.baseline),
+                    **({"screening": True} if v.screening else {})} for v in study.visits],
         "responders": [thaw(d) for d in study.responders],
         "strata": list(study.strata),
         "scores": {"meld_primary": study.scores.meld_primary,

@@ -120,6 +120,8 @@ def table_specs(study: Study) -> list[TableSpec]:
         primary = study.endpoints.primary_param or next(iter(mmrm), None)
         if primary:  # the per-protocol sensitivity MMRM of the primary parameter
             specs.append(TableSpec(f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
+    if study.design.has("DLT"):
+        specs.append(TableSpec("dlt", "dlt", "Safety", None))
     if study.design.has("SUBGROUP"):
         specs.append(TableSpec("subgroup", "subgroup", "Efficacy", None))
     if study.design.has("LMM"):

@@ -113,6 +113,15 @@ TTE: tuple[Param, ...] = (
     # available to a study (endpoints.tte); not in the schema's default list
     ce_endpoint("VARBLEED", "Time to variceal bleeding", "Time to first variceal bleeding (days)",
                 "variceal bleeding", ("VARICEAL BLEEDING",)),
+    # each decompensation event on its own (beside the composite DECOMP), death and transplant competing
+    ce_endpoint("ASCEVENT", "Time to ascites", "Time to first new ascites (days)", "ascites", ("ASCITES",)),
+    ce_endpoint("HEEVENT", "Time to hepatic encephalopathy", "Time to first hepatic encephalopathy (days)",
+                "hepatic encephalopathy", ("HEPATIC ENCEPHALOPATHY",)),
+    ce_endpoint("SBPEVENT", "Time to spontaneous bacterial peritonitis",
+                "Time to first spontaneous bacterial peritonitis (days)", "spontaneous bacterial peritonitis",
+                ("SPONTANEOUS BACTERIAL PERITONITIS",)),
+    ce_endpoint("HRSEVENT", "Time to hepatorenal syndrome", "Time to first hepatorenal syndrome (days)",
+                "hepatorenal syndrome", ("HEPATORENAL SYNDROME",)),
 )
 TTE_DEFAULT = ("TFS", "OS", "DECOMP", "HCC", "LIVFAIL")
 
@@ -159,6 +168,8 @@ BDS: tuple[Param, ...] = (
     _p("CHE", "Cholinesterase (U/L)", "adlb", unit="U/L"),
     _p("PTACT", "Prothrombin activity (%)", "adlb", unit="%"),
     _p("HBVDNA", "HBV DNA (IU/mL)", "adlb", unit="IU/mL"),
+    # derived by ADLB (labs.log10): log10 of the value, a value below the LLOQ as labs.below_lloq sets it
+    _p("LHBVDNA", "HBV DNA (log10 IU/mL)", "adlb", 2, "log10 IU/mL", param="HBV DNA (log10 IU/mL)"),
     # ADQS: CLDQ (item means 1-7), EQ-5D-5L, RAND-36 (SF-36) scales 0-100
     _p("CLDQOVR", "CLDQ overall score", "adqs", 1), _p("CLDQAS", "CLDQ abdominal symptoms", "adqs", 1),
     _p("CLDQFA", "CLDQ fatigue", "adqs", 1), _p("CLDQSY", "CLDQ systemic symptoms", "adqs", 1),
@@ -170,6 +181,10 @@ BDS: tuple[Param, ...] = (
     _p("SFEF", "SF-36 energy/fatigue", "adqs", 1), _p("SFSF", "SF-36 social functioning", "adqs", 1),
     _p("SFRE", "SF-36 role limitations (emotional)", "adqs", 1), _p("SFEW", "SF-36 emotional well-being", "adqs", 1),
     _p("SFHC", "SF-36 health change", "adqs", 1),
+    _p("SFPCS", "SF-36 physical component summary", "adqs", 1,
+       param="SF-36 Physical Component Summary (US 1990 norms)"),
+    _p("SFMCS", "SF-36 mental component summary", "adqs", 1,
+       param="SF-36 Mental Component Summary (US 1990 norms)"),
 )
 # ADSL variables summarised like parameters (baseline table): their decimals
 ADSL_VARS: tuple[Param, ...] = (

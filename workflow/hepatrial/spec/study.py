@@ -75,6 +75,18 @@ class Visit:
     window: tuple[int, int] | None = None
     baseline: bool = False
     protocol_window: tuple[int, int] | None = None
+    # nominal windowing: the SDTM VISIT names (upper case) analysed as this visit (default: the label)
+    sdtm_visits: tuple[str, ...] = ()
+    # a pre-baseline visit (e.g. screening) summarised as its own visit, never post-baseline
+    screening: bool = False
+
+    @property
+    def post_baseline(self) -> bool:
+        return not (self.baseline or self.screening)
+
+    @property
+    def nominal_names(self) -> tuple[str, ...]:
+        return tuple(n.upper() for n in (self.sdtm_visits or (self.label,)))
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,9 @@ class Endpoints:
 class BaselineRule:
     rule: str = "last_on_or_before_origin"
     earliest_day: int = -28
+    # nominal windowing: the SDTM VISIT whose value is baseline (e.g. "DAY -1"); a subject and
+    # parameter with no value there falls back to ``rule`` (last pre-dose value)
+    visit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +135,7 @@ class Scores:
     meld_primary: str = "MELD"
     meld_kamath: MeldKamath = MeldKamath()
     ctp_coagulation: str = "INR"
+    ctp_pta_cutoffs: tuple[float, float] = (60.0, 40.0)
     pt_control_seconds: float | None = None
     eq5d_value_set: str = "China"
     lab_day_tolerance: int = 0
@@ -161,6 +177,8 @@ class Dsmb:
 class Labs:
     below_lloq: str = "half_lloq"
     lloq: Mapping[str, float] = field(default_factory=lambda: freeze({}))
+    # LBTESTCD -> PARAMCD of its derived log10 parameter in ADLB
+    log10: Mapping[str, str] = field(default_factory=lambda: freeze({"HBVDNA": "LHBVDNA"}))
 
 
 @dataclass(frozen=True)
@@ -238,6 +256,8 @@ class Study:
     visits: tuple[Visit, ...]
     masked_dsmb: bool = True
     origin: str = "randomization"
+    # date_window: AVISIT from the analysis day's window; nominal: from the SDTM VISIT (sdtm_visits)
+    windowing: str = "date_window"
     baseline: BaselineRule = BaselineRule()
     populations: Mapping[str, str] = field(default_factory=lambda: freeze({"ITT": "ITTFL", "SAFETY": "SAFFL"}))
     planned_infusions: int = 3
@@ -307,6 +327,7 @@ class Study:
             arms=tuple(_build(Arm, {"arm": a["label"], "code": i + 1, "colour": "#000000", **a})
                        for i, a in enumerate(cfg["arms"])),
             visits=tuple(_build(Visit, v) for v in cfg["visits"]),
+            windowing=cfg.get("windowing", "date_window"),
             masked_dsmb=cfg.get("masked_dsmb", True), origin=cfg.get("origin", "randomization"),
             baseline=_build(BaselineRule, cfg.get("baseline")),
             populations=freeze(cfg.get("populations", {"ITT": "ITTFL", "SAFETY": "SAFFL"})),
@@ -385,7 +406,7 @@ class Study:
 
     @property
     def post_baseline_visits(self) -> list[Visit]:
-        return [v for v in self.visits if not v.baseline]
+        return [v for v in self.visits if v.post_baseline]
 
     @property
     def primary_param(self) -> str | None:

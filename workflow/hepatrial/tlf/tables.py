@@ -640,6 +640,50 @@ def table_death_causes(ard: ARD, rule: str = "tlf_death_causes") -> Table:
     return _finish(t, ard, rule, ["DEATHS", "DEATH_CAUSE", "BIGN"], [], notes)
 
 
+DLT_DECISION = {0: "Pending", 1: "Proceed", 2: "Expand", 3: "Stop"}
+
+
+def table_dlt(ard: ARD, rule: str = "tlf_dlt") -> Table:
+    """Dose escalation: DLTs per dose cohort with the exact (Clopper-Pearson) 95% CI of the DLT rate,
+    DLTs by preferred term, the escalation decision per cohort, the MTD and RP2D (ARD DLT, ESCALATION)."""
+    pop = "SAFETY"
+    arms = ard.arms + [POOLED]
+    cols = [f"{TOTAL if a == POOLED else a} (N={F.fmt_int(ard.get('DLT', 'DLT', a, 'n_subjects', pop))})"
+            for a in arms]
+    t = Table("dlt", "Dose-limiting toxicities by dose cohort and the escalation decision", POP_LABEL[pop], cols)
+    if not ard.has("DLT", paramcd="DLT"):
+        return _finish(t, ard, rule, ["DLT", "ESCALATION"], [], [])
+    t.add("", "DLT-evaluable subjects", [F.fmt_int(ard.get("DLT", "DLT", a, "n_evaluable", pop)) for a in arms])
+    t.add("", "Subjects with a DLT, n (%)",
+          [F.fmt_n_pct(ard.get("DLT", "DLT", a, "n_dlt", pop), ard.get("DLT", "DLT", a, "pct", pop)) for a in arms])
+    t.add("", "Exact 95% CI (Clopper-Pearson), %",
+          [F.fmt_ci(ard.get("DLT", "DLT", a, "ci_lower", pop), ard.get("DLT", "DLT", a, "ci_upper", pop), 1)
+           for a in arms], 1)
+    t.add("", "DLT events, E", [F.fmt_int(ard.get("DLT", "DLT", a, "n_events", pop)) for a in arms])
+    pts = sorted(c.removeprefix("DLT|") for c in ard.rows("DLT", population=pop)["paramcd"].unique().to_list()
+                 if c.startswith("DLT|"))
+    for pt in pts:
+        t.add("Subjects with a DLT by preferred term, n [E]", pt,
+              [f"{F.fmt_int(ard.get('DLT', f'DLT|{pt}', a, 'n_dlt', pop) or 0)} "
+               f"[{F.fmt_int(ard.get('DLT', f'DLT|{pt}', a, 'n_events', pop) or 0)}]" for a in arms], 1)
+    if ard.has("ESCALATION", paramcd="DECISION"):
+        t.add("", "Escalation decision",
+              [DLT_DECISION.get(int(c), "") if (c := ard.get("ESCALATION", "DECISION", a, "code", pop)) is not None
+               else "" for a in arms])
+    notes = ["% of the DLT-evaluable subjects of the cohort (a DLT, or followed to the end of the first "
+             "infusion's DLT window). 95% CI: exact (Clopper-Pearson) interval of the DLT rate."]
+    for name in ("MTD", "RP2D"):
+        m = ard.methods("ESCALATION", paramcd=name)
+        if m:
+            notes.append(m[0].split("; ")[0] + ".")
+    methods = ard.methods("DLT", paramcd="DLT")
+    notes += [m.split("; ")[0] + "." for m in methods[:1]]
+    esc = ard.methods("ESCALATION", paramcd="DECISION")
+    if esc:
+        notes.append("Escalation " + esc[0].split("; ", 1)[-1] + ".")
+    return _finish(t, ard, rule, ["DLT", "ESCALATION"], [], notes)
+
+
 def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
     """The random-slope sensitivity model of the MMRM parameters: differences by visit."""
     pop = "ITT"
@@ -1167,7 +1211,7 @@ TABLES = {
     "km": table_km, "cif": table_cif, "ae_overview": table_ae_overview, "ae_soc_pt": table_ae_soc_pt,
     "lab_shift": table_lab_shift, "lab_abn": table_lab_abn, "subgroup": table_subgroup,
     "ae_grade": table_ae_grade, "sae_soc_pt": table_sae_soc_pt, "aesi": table_aesi, "death_causes": table_death_causes,
-    "lmm": table_lmm, "responder": table_responder,
+    "lmm": table_lmm, "responder": table_responder, "dlt": table_dlt,
 }
 
 
