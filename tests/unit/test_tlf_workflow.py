@@ -52,17 +52,16 @@ def project(tmp_path_factory):
 def write_parts(ard, st, folder) -> None:
     """The ARD split into the parts the upstream rules write (the figure rules read parts): every row in one."""
     folder.mkdir(parents=True, exist_ok=True)
-    dataset = {p["paramcd"]: p.get("dataset", "adeff") for p in st["endpoints"]["mmrm_params"]}
-    dataset |= {p["paramcd"]: p.get("dataset", "adlb") for p in st["endpoints"]["desc_params"]}
+    dataset = {p.paramcd: p.dataset for p in (*st.endpoints.mmrm_params, *st.endpoints.desc_params)}
     base = pl.col("paramcd").str.replace("_CHG$", "")
     part = (pl.when(pl.col("analysis") == "DESC").then(pl.lit("desc_") + base.replace_strict(dataset, default="adeff"))
             .when(pl.col("analysis").str.contains("^(MMRM|LMM)_")).then(pl.lit("mmrm_") + pl.col("paramcd"))
-            .when(pl.col("paramcd").is_in(st["endpoints"]["tte"])).then(pl.lit("tte_") + pl.col("paramcd"))
+            .when(pl.col("paramcd").is_in(list(st.endpoints.tte))).then(pl.lit("tte_") + pl.col("paramcd"))
             .otherwise(pl.lit("baseline")))
     ard = ard.with_columns(part.alias("_part"))
     names = ([f"desc_{d}" for d in dict.fromkeys(dataset.values())]
-             + [f"mmrm_{m['paramcd']}" for m in st["endpoints"]["mmrm_params"]]
-             + [f"tte_{p}" for p in st["endpoints"]["tte"]] + ["baseline"])
+             + [f"mmrm_{m.paramcd}" for m in st.endpoints.mmrm_params]
+             + [f"tte_{p}" for p in st.endpoints.tte] + ["baseline"])
     for name in names:
         ard.filter(pl.col("_part") == name).drop("_part").write_parquet(folder / f"{name}.parquet")
     assert ard.filter(~pl.col("_part").is_in(names)).height == 0
