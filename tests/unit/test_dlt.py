@@ -154,3 +154,20 @@ def test_clopper_pearson_of_the_dose_escalation_cohorts(case):
     r = _ref(case)
     lo, hi = clopper_pearson(int(r["x"]), int(r["n"]))
     assert (100 * lo, 100 * hi) == (pytest.approx(r["lower"], abs=1e-9), pytest.approx(r["upper"], abs=1e-9))
+
+
+def test_dlt_table_cells_are_the_ard_values():
+    from hepatrial.tlf.tables import ARD, table_dlt
+
+    ae = adae([("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)])
+    s = study()
+    t = table_dlt(ARD(dlt_ard(ae, adsl(), ex(), s), s, "2024-06-30"))
+    rows = {r.label: r.cells for r in t.rows}
+    assert t.columns == ["Low (N=3)", "High (N=2)", "Total (N=5)"]
+    assert rows["DLT-evaluable subjects"] == ["3", "2", "5"]
+    assert rows["Subjects with a DLT, n (%)"] == ["0", "2 (100.0)", "2 (40.0)"]
+    # R binom.test: 0/3 (0, 70.8), 2/2 (15.8, 100), 2/5 (5.3, 85.3)
+    assert rows["Exact 95% CI (Clopper-Pearson), %"] == ["(0.0, 70.8)", "(15.8, 100.0)", "(5.3, 85.3)"]
+    assert rows["Pyrexia"] == ["0 [0]", "2 [2]", "2 [2]"]
+    assert rows["Escalation decision"] == ["Proceed", "Stop", ""]
+    assert any("MTD determined: Low" in n for n in t.footnotes)

@@ -15,7 +15,7 @@ from hepatrial.tlf.tables import ARD, TABLES, build_table, listing_deaths, listi
 from test_tlf_data import CUT, adae, adsl, build_ard, study
 
 NUM = re.compile(r"-?\d+(?:\.\d+)?")
-# the parallel fixture has no dose cohorts: the DLT table is checked on its design (tests/unit/test_dlt.py)
+# dlt: dose-escalation designs only (tests/unit/test_dlt.py checks its cells)
 SUMMARY = sorted(set(TABLES) - {"dlt"}) + ["mmrm_MELD", "desc_MELD", "desc_BILI", "resp_shift_CTPIMP"]
 
 

@@ -1,3 +1,6 @@
+from hepatrial.spec.params import tte_paramcds
+
+
 rule survival:
     """Time-to-event analyses of one ADTTE parameter: KM, medians, log-rank, Cox, CIF, Gray (ARD part),
     the Kaplan-Meier step table behind the KM figure and its risk table, and the cumulative incidence
@@ -11,7 +14,7 @@ rule survival:
         km=f"{RES}/ard/km/{{paramcd}}.parquet",
         cif=f"{RES}/ard/cif/{{paramcd}}.parquet",
     wildcard_constraints:
-        paramcd="|".join(tte_paramcds()),  # the parameter table (hepatrial.spec.params)
+        paramcd="|".join(tte_paramcds()),  # every time-to-event parameter of the parameter table
     log:
         f"{RES}/logs/survival_{{paramcd}}.log",
     script:

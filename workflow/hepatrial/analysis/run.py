@@ -12,10 +12,18 @@ from hepatrial.spec import load as load_study
 
 def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     """ARD DESC of the parameters ``paramcds`` of one BDS dataset (read once, only those parameters' rows)."""
+    from hepatrial.analysis.nonparametric import npar_tests
+
     study = load_study(study_path)
     data = pl.scan_parquet(data_path).filter(pl.col("PARAMCD").is_in(paramcds)).collect()
-    write_part(pl.concat([describe_by_visit(data, p, study, "ITT") for p in paramcds], how="vertical_relaxed"),
-               out)
+    parts = [describe_by_visit(data, p, study, "ITT") for p in paramcds]
+    # rank tests between arms of the parameters the SAP analyses non-parametrically (config nonparametric)
+    npar = study.config.get("nonparametric") or {}
+    if study.design.compares_arms:
+        visits = npar.get("visits") or [v.label for v in study.post_baseline_visits]
+        parts += [npar_tests(data, study, p, visits, npar.get("variable", "AVAL"), npar.get("population", "ITT"))
+                  for p in paramcds if p in (npar.get("params") or [])]
+    write_part(pl.concat(parts, how="vertical_relaxed"), out)
 
 
 def run_safety(adae_path, adsl_path, ex_path, study_path, out) -> None:

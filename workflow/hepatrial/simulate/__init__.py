@@ -55,7 +55,7 @@ from hepatrial.simulate.domains import (
 )
 from hepatrial.simulate.frames import finalize
 from hepatrial.simulate.io import write_cut
-from hepatrial.simulate.labs import build_lb
+from hepatrial.simulate.labs import build_lb, build_lb_nk
 from hepatrial.simulate.questionnaires import build_qs, build_rs
 from hepatrial.simulate.settings import make_plan, resolve_simulation
 
@@ -99,7 +99,7 @@ def simulate_trial(
         "DS": build_ds(c, plan, seed),
         "SV": build_sv(c, plan, seed),
         "EX": build_ex(c, plan, seed),
-        "LB": build_lb(c, plan, seed),
+        "LB": _with_nk(build_lb(c, plan, seed), build_lb_nk(c, plan, seed)),
         "RS": build_rs(c, plan, seed),
         "QS": build_qs(c, plan, seed),
         "AE": build_ae(c, plan, seed, cut_day),
@@ -120,3 +120,8 @@ def simulate_trial(
         )
         for name in DOMAIN_ORDER
     }
+
+
+def _with_nk(lb: pl.DataFrame, nk: pl.DataFrame | None) -> pl.DataFrame:
+    """LB with the NK-cell panel rows (simulation.nk_panel) appended (finalize sorts them in)."""
+    return lb if nk is None else pl.concat([lb, nk.cast(lb.schema)], how="vertical")

@@ -191,3 +191,60 @@ def build_lb(c: Cohort, p: Plan, seed: int) -> pl.DataFrame:
             "VISIT": pick(p.visit, vis),
         }
     )
+
+
+# The HBV-ACLF NK-cell panel (simulation.nk_panel): code, name, mean % of NK cells (CD3-CD56+),
+# shift at full effect (percentage points, MSC raising activating and cytotoxic markers and lowering
+# the inhibitory NKG2A), subject SD, visit SD. Normal ranges are not reported (research assay).
+NK_TESTS = [
+    ("KIR2DL1", "NK Cells KIR2DL1+", 22.0, 2.0, 6.0, 3.0),
+    ("KIR2DL3", "NK Cells KIR2DL3+", 28.0, 2.0, 7.0, 3.0),
+    ("KIR3DL1", "NK Cells KIR3DL1+", 18.0, 1.5, 5.0, 2.5),
+    ("NKG2A", "NK Cells NKG2A+", 45.0, -6.0, 8.0, 4.0),
+    ("NKG2D", "NK Cells NKG2D+", 62.0, 8.0, 9.0, 4.0),
+    ("NKP46", "NK Cells NKp46+", 55.0, 6.0, 9.0, 4.0),
+    ("PERF", "NK Cells Perforin+", 70.0, 7.0, 8.0, 4.0),
+    ("GZMB", "NK Cells Granzyme B+", 66.0, 7.0, 8.0, 4.0),
+    ("FASL", "NK Cells FasL+", 12.0, 3.0, 4.0, 2.0),
+]
+
+
+def build_lb_nk(c: Cohort, p: Plan, seed: int) -> pl.DataFrame | None:
+    """LB rows of the NK-cell panel at the visits of ``simulation.nk_panel`` (None when empty):
+    percentages to 1 decimal, clipped to 0.5-99.5, from their own random streams (41, 42)."""
+    visits = p.sim.get("nk_panel") or []
+    if not visits:
+        return None
+    at = np.array([v in visits for v in p.visit])
+    r = rng_for(seed, 41)
+    n, V = c.vt.shape
+    ramp = np.clip(c.vt / float(p.sim["effect_full_day"]), 0, 1) * c.effect_scale[:, None]
+    vals = np.stack([np.clip(mean + shift * ramp + r.normal(0, sd_s, (n, 1)) + r.normal(0, sd_v, (n, V)), 0.5, 99.5)
+                     for _, _, mean, shift, sd_s, sd_v in NK_TESTS])  # K x n x V
+    i, j = cells(c.att & at[None, :], c.order)
+    K = len(NK_TESTS)
+    sub, vis, tst = np.repeat(i, K), np.repeat(j, K), np.tile(np.arange(K), i.size)
+    val = vals[tst, sub, vis]
+    not_done = rng_for(seed, 42).random(sub.size) < p.sim["missing"]["lab_not_done_prob"]
+    text = number_text(val, np.ones(sub.size, dtype=np.int64), missing=not_done,
+                       special=np.zeros(sub.size, bool), special_text="")
+    day = c.day1[sub] + c.vt[sub, vis]
+    codes, names = [t[0] for t in NK_TESTS], [t[1] for t in NK_TESTS]
+    return pl.DataFrame(
+        {
+            "_subj": sub,
+            "_day": day,
+            "_code": len(TESTS) + tst,  # after the routine tests of the same day
+            "_late": np.ones(sub.size, bool),
+            "LBTESTCD": pick(codes, tst),
+            "LBTEST": pick(names, tst),
+            "LBORRES": text,
+            "LBORRESU": pick(["%", None], not_done.astype(np.int64)),
+            "LBORNRLO": pick([None], np.zeros(sub.size, np.int64)),
+            "LBORNRHI": pick([None], np.zeros(sub.size, np.int64)),
+            "LBSTAT": pick([None, "NOT DONE"], not_done.astype(np.int64)),
+            "LBDTC": date_text(day),
+            "VISITNUM": p.visitnum[vis],
+            "VISIT": pick(p.visit, vis),
+        }
+    )

@@ -168,6 +168,12 @@ BDS: tuple[Param, ...] = (
     _p("CHE", "Cholinesterase (U/L)", "adlb", unit="U/L"),
     _p("PTACT", "Prothrombin activity (%)", "adlb", unit="%"),
     _p("HBVDNA", "HBV DNA (IU/mL)", "adlb", unit="IU/mL"),
+    # the HBV-ACLF NK-cell panel, % of NK cells (CD3-CD56+) expressing the marker
+    _p("KIR2DL1", "NK cells KIR2DL1+ (%)", "adlb", 1, "%"), _p("KIR2DL3", "NK cells KIR2DL3+ (%)", "adlb", 1, "%"),
+    _p("KIR3DL1", "NK cells KIR3DL1+ (%)", "adlb", 1, "%"), _p("NKG2A", "NK cells NKG2A+ (%)", "adlb", 1, "%"),
+    _p("NKG2D", "NK cells NKG2D+ (%)", "adlb", 1, "%"), _p("NKP46", "NK cells NKp46+ (%)", "adlb", 1, "%"),
+    _p("PERF", "NK cells perforin+ (%)", "adlb", 1, "%"), _p("GZMB", "NK cells granzyme B+ (%)", "adlb", 1, "%"),
+    _p("FASL", "NK cells FasL+ (%)", "adlb", 1, "%"),
     # derived by ADLB (labs.log10): log10 of the value, a value below the LLOQ as labs.below_lloq sets it
     _p("LHBVDNA", "HBV DNA (log10 IU/mL)", "adlb", 2, "log10 IU/mL", param="HBV DNA (log10 IU/mL)"),
     # ADQS: CLDQ (item means 1-7), EQ-5D-5L, RAND-36 (SF-36) scales 0-100
