@@ -7,7 +7,6 @@ import datetime as dt
 
 import polars as pl
 import pytest
-
 from hepatrial.adam.common import derive_bds_timing
 from hepatrial.errors import ConfigError
 from studies import make_study

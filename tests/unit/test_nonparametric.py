@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-
 from hepatrial.analysis.nonparametric import kruskal_wallis, npar_tests, wilcoxon_rank_sum
 from studies import make_study
 
