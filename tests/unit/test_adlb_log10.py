@@ -6,7 +6,6 @@ import math
 
 import polars as pl
 import pytest
-
 from hepatrial.adam.adlb import derive_params_log10
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
 from hepatrial import scores
 from hepatrial.errors import ConfigError
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
-
+import tinycut
 from hepatrial.adam.common import derive_bds_timing
 from hepatrial.errors import ConfigError
 from studies import make_study
@@ -113,3 +113,47 @@ def test_config_rejects_visit_mapped_twice_and_baseline_screening():
 def test_screening_is_not_post_baseline():
     s = nominal_study()
     assert [v.label for v in s.post_baseline_visits] == ["DAY 28", "DAY 29"]
+
+
+NOMINAL_YAML = tinycut.STUDY_YAML.replace(
+    """visits:
+  - {label: BASELINE, avisitn: 0, target_day: 1, window: [-14, 1], baseline: true}
+""",
+    """windowing: nominal
+baseline: {visit: DAY 1}
+visits:
+  - {label: SCREENING, avisitn: -1, target_day: -7, window: [-28, -2], screening: true}
+  - {label: BASELINE, avisitn: 0, target_day: 1, window: [-1, 1], baseline: true, sdtm_visits: [DAY 1]}
+""")
+LB_VISIT = {"2024-01-05": "SCREENING", "2024-01-10": "DAY 1", "2024-02-07": "WEEK 4", "2024-01-15": "DAY 1",
+            "2024-02-01": "DAY 1", "2024-03-01": "WEEK 4", "2024-02-05": "DAY 1", "2024-07-15": "WEEK 8"}
+
+
+def test_adeff_scores_take_the_lab_visit_end_to_end(tmp_path):
+    # The ADEFF builder reads LB with a column list: it must carry VISIT, or every score would be
+    # UNSCHEDULED under nominal windowing (a bug the dose-escalation run showed).
+    from hepatrial.adam import build_adeff, read_sdtm
+    from hepatrial.adam.adsl import create_adsl_core
+    from hepatrial.ingest import ingest_cut
+    from hepatrial.spec import load as load_study
+
+    doms = tinycut.domains()
+    for r in doms["lb"]:
+        r["VISIT"] = LB_VISIT[r["LBDTC"]]
+    for r in doms["rs"]:
+        r["VISIT"] = LB_VISIT[r["RSDTC"]]
+    cut = tinycut.write_cut(tmp_path / "cut", doms)
+    study_path = tinycut.write_study(tmp_path / "study.yaml", NOMINAL_YAML)
+    s = load_study(study_path)
+    ingest_cut(cut, s, tmp_path / "sdtm", tmp_path / "val")
+    adsl = create_adsl_core(read_sdtm(tmp_path / "sdtm"), s, D(2024, 6, 30))
+    adsl.write_parquet(tmp_path / "adsl.parquet")
+    build_adeff(tmp_path / "sdtm", tmp_path / "adsl.parquet", study_path, tmp_path / "adeff.parquet",
+                tmp_path / "excl.csv")
+    meld = pl.read_parquet(tmp_path / "adeff.parquet").filter((pl.col("PARAMCD") == "MELD")
+                                                                & (pl.col("USUBJID") == "T-001"))
+    got = {str(r["ADT"]): (r["AVISIT"], r["VISIT"], r["ABLFL"], r["ANL01FL"]) for r in meld.iter_rows(named=True)}
+    # T-001: day 1 = 2024-01-10; screening on day -5, week 4 on day 29
+    assert got == {"2024-01-05": ("SCREENING", "SCREENING", None, "Y"),
+                   "2024-01-10": ("BASELINE", "DAY 1", "Y", "Y"),
+                   "2024-02-07": ("WEEK 4", "WEEK 4", None, "Y")}

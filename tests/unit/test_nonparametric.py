@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-
 from hepatrial.analysis.nonparametric import kruskal_wallis, npar_tests, wilcoxon_rank_sum
 from studies import make_study
 
@@ -68,3 +67,22 @@ def test_ard_rows_three_arms_kruskal_and_missing_arm():
     none = npar_tests(_frame({"Active": X1, "Control": []}), s2, "NKG2D")
     assert none.filter(pl.col("stat") == "p")["value"][0] is None
     assert "not estimable" in none["method"][0]
+
+
+@pytest.mark.parametrize("visit", ["WEEK 4", "WEEK 24"])
+def test_aclf_nkg2d_between_arms_as_r(visit):
+    # the bundled HBV-ACLF cut's NKG2D (ADLB analysed ITT records, extracted to the reference folder)
+    d = pl.read_csv(Path(__file__).resolve().parents[1] / "reference" / "npar" / "data_aclf_nkg2d.csv")
+    frame = d.with_columns(pl.lit("NKG2D").alias("PARAMCD"), pl.lit("Y").alias("ANL01FL"),
+                                                        pl.lit("Y").alias("ITTFL"))
+    s = make_study(arms=[{"label": "MSC 4 weeks", "reference": True}, {"label": "MSC 8 weeks"}],
+                   visits=[{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-7, 1], "baseline": True},
+                           {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [2, 42]},
+                           {"label": "WEEK 24", "avisitn": 24, "target_day": 169, "window": [43, 400]}])
+    ard = npar_tests(frame, s, "NKG2D", [visit])
+    r = ref(f"aclf_nkg2d_{visit}")
+    got = {x["stat"]: x["value"] for x in ard.iter_rows(named=True)}
+    assert got["statistic"] == pytest.approx(r["statistic"], abs=1e-9)
+    assert got["p"] == pytest.approx(r["p"], rel=1e-9)
+    how = ard["method"][0]
+    assert ("exact" in how.split(";")[0]) == bool(r["exact"])

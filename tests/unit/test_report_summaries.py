@@ -137,3 +137,17 @@ def test_the_reports_own_part_holds_no_analysis_of_the_tables_step():
     part = summaries.build_summaries(_adsl(), adae, adlb, sv, findings, STUDY, D(2024, 3, 31))
     assert set(part["analysis"].unique().to_list()) == {"DEATHS", "DEATH_CAUSE", "ENROLMENT", "DQ_VISITS",
                                                         "DQ_FINDINGS"}
+
+
+def test_visits_attended_by_nominal_visit():
+    # windowing nominal: S1's SV visit on day 29 is recorded as VISIT "WEEK 8" (a data error the date
+    # check flags) -> WEEK 4 missed and WEEK 8 attended, by VISIT not by date; lab data by ADLB AVISIT.
+    s = make_study(**{**{k: STUDY.config[k] for k in ("populations", "visits", "endpoints")},
+                      "planned_infusions": 3, "baseline_columns": ["ETIOLOGY"], "windowing": "nominal"})
+    sv = pl.DataFrame({"USUBJID": ["S1", "S3"], "SVSTDTC": ["2024-02-07", "2024-03-04"], "VISIT": ["WEEK 8", "week 4"]})
+    adlb = pl.DataFrame({"USUBJID": ["S1"], "ADY": [29], "AVISIT": ["WEEK 8"]})
+    ard = summaries.summarise_visits(_adsl(), sv, adlb, s, D(2024, 3, 20))
+    assert _get(ard, "DQ_VISITS", "VISITS", "Active", "missed", "WEEK 4") == 1   # S1 (S3 attended, "week 4")
+    assert _get(ard, "DQ_VISITS", "VISITS", "Active", "attended", "WEEK 8") == 1
+    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 8") == 0
+    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 4") == 1  # S3: no ADLB at WEEK 4

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
 from hepatrial import scores
 
 MEANS = {"SFPF": 84.52404, "SFRP": 81.19907, "SFPN": 75.49196, "SFGH": 72.21316, "SFEF": 61.05453,

@@ -9,6 +9,9 @@
 #                                                              correction, tie-corrected variance
 #   large         two arms of 55 and 60 distinct values     -> normal approximation (n >= 50)
 #   kw3           three arms with ties                      -> kruskal.test
+#   aclf_nkg2d_<VISIT>  NKG2D (% of NK cells) of the bundled HBV-ACLF cut, MSC 8 weeks vs MSC 4 weeks,
+#                 analysed ITT records of ADLB (data_aclf_nkg2d.csv, extracted from the pipeline's
+#                 ADLB of data/UCMSC-HBV-ACLF/2026-06-30) -> wilcox.test defaults
 out_dir <- "tests/reference/npar"
 if (!dir.exists(out_dir)) stop("run from the repository root")
 x1 <- c(12.1, 15.3, 9.8, 20.4, 17.7, 11.2); y1 <- c(8.4, 10.1, 7.9, 13.5, 9.1)
@@ -26,6 +29,11 @@ k <- kruskal.test(list(g1, g2, g3))
 out <- rbind(w("small_noties", x1, y1), w("ties", x2, y2), w("large", x3, y3),
              data.frame(case = "kw3", test = "kruskal", statistic = unname(k$statistic), p = k$p.value,
                         exact = FALSE, correct = FALSE))
+nk <- read.csv(file.path(out_dir, "data_aclf_nkg2d.csv"))
+for (v in unique(nk$AVISIT)) {
+  d <- nk[nk$AVISIT == v, ]
+  out <- rbind(out, w(paste0("aclf_nkg2d_", v), d$AVAL[d$TRT01P == "MSC 8 weeks"], d$AVAL[d$TRT01P == "MSC 4 weeks"]))
+}
 write.csv(out, file.path(out_dir, "ref_npar.csv"), row.names = FALSE, quote = TRUE)
 writeLines(capture.output(sessionInfo()), file.path(out_dir, "ref_session.txt"))
 print(out, digits = 15)

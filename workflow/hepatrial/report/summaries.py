@@ -119,8 +119,8 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-# The ADLB columns summarise_visits reads (run_summaries reads no others).
-ADLB_COLUMNS = ("USUBJID", "ADY")
+# The ADLB columns summarise_visits reads (run_summaries reads no others; AVISIT under nominal windowing).
+ADLB_COLUMNS = ("USUBJID", "ADY", "AVISIT")
 
 
 def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, study: Study,
@@ -137,16 +137,27 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
                                      pl.lit(cut))).alias("_END"))
     pop = pop.with_columns(compute_ady(pl.col("_END"), pl.col("ORIGDT")).alias("_ENDDY"),
                            compute_ady(pl.lit(cut), pl.col("ORIGDT")).alias("_CUTDY"))
-    svd = (sv.select("USUBJID", pl.col("SVSTDTC").str.slice(0, 10).str.to_date(strict=False).alias("_D"))
-           .drop_nulls().join(pop.select("USUBJID", "ORIGDT"), on="USUBJID")
+    # nominal windowing: a visit is attended when SV has its VISIT, and has lab data when ADLB has
+    # records at it (AVISIT); expected and due still follow the visit's window
+    nominal = study.windowing == "nominal" and "VISIT" in sv.columns and "AVISIT" in adlb.columns
+    svd = (sv.select("USUBJID", pl.col("SVSTDTC").str.slice(0, 10).str.to_date(strict=False).alias("_D"),
+                     (pl.col("VISIT").cast(pl.Utf8).str.strip_chars().str.to_uppercase() if "VISIT" in sv.columns
+                      else pl.lit(None, pl.Utf8)).alias("_VIS"))
+           .drop_nulls("_D").join(pop.select("USUBJID", "ORIGDT"), on="USUBJID")
            .with_columns(compute_ady(pl.col("_D"), pl.col("ORIGDT")).alias("_DY")))
-    lbd = adlb.select("USUBJID", pl.col("ADY").alias("_DY")).drop_nulls() if "ADY" in adlb.columns else \
-        pl.DataFrame(schema={"USUBJID": pl.Utf8, "_DY": pl.Int64})
+    lbd = adlb.select("USUBJID", pl.col("ADY").alias("_DY"),
+                      pl.col("AVISIT") if "AVISIT" in adlb.columns else pl.lit(None, pl.Utf8).alias("AVISIT")
+                      ).drop_nulls("_DY") if "ADY" in adlb.columns else \
+        pl.DataFrame(schema={"USUBJID": pl.Utf8, "_DY": pl.Int64, "AVISIT": pl.Utf8})
     rows = []
     for v in study.post_baseline_visits:
         lo, hi, target = v.window[0], v.window[1], v.target_day
-        att = set(svd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
-        lab = set(lbd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
+        if nominal:
+            att = set(svd.filter(pl.col("_VIS").is_in(list(v.nominal_names)))["USUBJID"].to_list())
+            lab = set(lbd.filter(pl.col("AVISIT") == v.label)["USUBJID"].to_list())
+        else:
+            att = set(svd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
+            lab = set(lbd.filter(pl.col("_DY").is_between(lo, hi))["USUBJID"].to_list())
         flags = pop.select(
             "USUBJID", "ARM",
             (pl.col("_ENDDY") > hi).alias("expected"),
@@ -161,7 +172,8 @@ def summarise_visits(adsl: pl.DataFrame, sv: pl.DataFrame, adlb: pl.DataFrame, s
             for stat in ("expected", "attended", "missed", "overdue", "no_lab_data"):
                 rows.append({"analysis": "DQ_VISITS", "paramcd": "VISITS", "population": population, "arm": arm,
                              "avisit": v.label, "stat": stat, "value": int(df[stat].sum()),
-                             "method": f"window days {lo} to {hi}, target day {target}"})
+                             "method": (f"nominal visit (SV VISIT {', '.join(v.nominal_names)}); " if nominal else "")
+                             + f"window days {lo} to {hi}, target day {target}"})
     return ard_rows(rows)
 
 

@@ -338,23 +338,24 @@ def table_desc(ard: ARD, paramcd: str, rule: str = "tlf_desc") -> Table:
                     t.add(v, "n below LLOQ", [F.fmt_int(ard.get("DESC", code, a, "n_blq", pop, v))
                                               if ard.get("DESC", code, a, "n_blq", pop, v) is not None else ""
                                               for a in arms], 1)
-        npar = ard.rows("NPAR_TEST", population=pop, avisit=v, stat="p").filter(
-            pl.col("paramcd").is_in([paramcd, paramcd + "_CHG"]))
-        for r in npar.iter_rows(named=True):
-            what = "Kruskal-Wallis" if r["method"].startswith("Kruskal") else "Wilcoxon rank-sum"
-            on = " (change)" if r["paramcd"].endswith("_CHG") else ""
-            t.add(v, f"p, {what}{on}", [F.fmt_p(r["value"]) if c == _cmp_col(ard, r["arm"] or POOLED, ard.arms)
-                                       else "" for c in arms], 1)
+            # the between-arm rank test of these values at the visit (config nonparametric)
+            for r in ard.rows("NPAR_TEST", population=pop, avisit=v, stat="p", paramcd=code).iter_rows(named=True):
+                kw = r["method"].startswith("Kruskal")
+                exact = ", exact" if ", exact;" in r["method"] else ""
+                t.add(v, f"p, {'Kruskal-Wallis' if kw else 'Wilcoxon rank-sum'}{exact}",
+                      [F.fmt_p(r["value"]) if a == _cmp_col(ard, r["arm"] or POOLED, ard.arms) else "" for a in arms], 1)
     notes = ["Analysed record per visit (ANL01FL). SD: standard deviation; Q1, Q3: quartiles."]
     npar_methods = ard.methods("NPAR_TEST", paramcd=[paramcd, paramcd + "_CHG"])
     if npar_methods:
-        notes.append("p: between-arm rank test at the visit, in the test arm's column (Total column: "
-                     "Kruskal-Wallis across arms), two-sided.")
+        notes.append("p: two-sided rank test between the arms at the visit, in the test arm's column (Total column: "
+                     "Kruskal-Wallis across the arms); Wilcoxon rank-sum as R wilcox.test with its defaults: exact "
+                     "when both arms have fewer than 50 values and no ties, else the normal approximation with "
+                     "continuity correction and tie-corrected variance.")
     if ard.has("DESC", paramcd=paramcd, stat="n_blq"):
         notes.append("Results below the lower limit of quantitation (LLOQ) are counted in n and summarised at the "
                      "value the study config gives them (labs.below_lloq; default half the LLOQ).")
     return _finish(t, ard, rule, ["DESC", "BIGN"] + (["NPAR_TEST"] if npar_methods else []),
-                   ard.methods("DESC", paramcd=[paramcd, paramcd + "_CHG"]) + npar_methods, notes)
+                   ard.methods("DESC", paramcd=[paramcd, paramcd + "_CHG"]), notes)
 
 
 def _cmp_col(ard: ARD, arm: str, arms: list[str]) -> str:
