@@ -18,11 +18,11 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     data = pl.scan_parquet(data_path).filter(pl.col("PARAMCD").is_in(paramcds)).collect()
     parts = [describe_by_visit(data, p, study, "ITT") for p in paramcds]
     # rank tests between arms of the parameters the SAP analyses non-parametrically (config nonparametric)
-    npar = study.config.get("nonparametric") or {}
+    npar = study.nonparametric
     if study.design.compares_arms:
-        visits = npar.get("visits") or [v.label for v in study.post_baseline_visits]
-        parts += [npar_tests(data, study, p, visits, npar.get("variable", "AVAL"), npar.get("population", "ITT"))
-                  for p in paramcds if p in (npar.get("params") or [])]
+        visits = list(npar.visits) or [v.label for v in study.post_baseline_visits]
+        parts += [npar_tests(data, study, p, visits, npar.variable, npar.population)
+                  for p in paramcds if p in npar.params]
     write_part(pl.concat(parts, how="vertical_relaxed"), out)
 
 

@@ -194,6 +194,16 @@ class Safety:
 
 
 @dataclass(frozen=True)
+class Nonparametric:
+    """Between-arm rank tests by visit (config ``nonparametric``; hepatrial.analysis.nonparametric)."""
+
+    params: tuple[str, ...] = ()
+    visits: tuple[str, ...] = ()  # empty: every post-baseline visit
+    variable: str = "AVAL"
+    population: str = "ITT"
+
+
+@dataclass(frozen=True)
 class Dlt:
     window_days: int = 28
     min_grade: int = 3
@@ -277,6 +287,7 @@ class Study:
     safety: Safety = Safety()
     dlt: Dlt = Dlt()
     escalation: Escalation = Escalation()
+    nonparametric: Nonparametric = Nonparametric()
     responders: tuple[Mapping, ...] = ()
     interim: Interim | None = None
     estimands: tuple[Mapping, ...] = ()
@@ -339,6 +350,7 @@ class Study:
             ae=_build(Ae, cfg.get("ae")), dsmb=_build(Dsmb, cfg.get("dsmb")), labs=_build(Labs, cfg.get("labs")),
             tlf=_build(Tlf, cfg.get("tlf")), safety=_build(Safety, cfg.get("safety")),
             dlt=_build(Dlt, cfg.get("dlt")), escalation=_build(Escalation, cfg.get("escalation")),
+            nonparametric=_build(Nonparametric, cfg.get("nonparametric")),
             responders=freeze(cfg.get("responders", [])),
             interim=_build(Interim, im) if im is not None else None,
             estimands=freeze(cfg.get("estimands", [])),
