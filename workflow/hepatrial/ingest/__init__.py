@@ -19,6 +19,7 @@ from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_c
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.units import harmonise_lab_units
+from hepatrial.parquet import write_parquet
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
 
 ALL_DOMAINS = tuple(DOMAINS)
@@ -199,8 +200,8 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | dict, sdtm_dir: str | Pa
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)
     validation_dir.mkdir(parents=True, exist_ok=True)
-    for dom in DOMAINS:
-        frames[dom].sort("SRCROW").write_parquet(sdtm_dir / f"{dom.lower()}.parquet", statistics=False)
+    for dom in DOMAINS:  # the fixed Parquet layout (hepatrial.parquet): row groups of a set size
+        write_parquet(frames[dom].sort("SRCROW"), sdtm_dir / f"{dom.lower()}.parquet")
     findings.frame().write_csv(validation_dir / "findings.csv")
     acct.write_csv(validation_dir / "accounting.csv")
     exclusions.write_csv(validation_dir / "exclusions.csv")
