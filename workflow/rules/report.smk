@@ -23,6 +23,7 @@ DSMB_META = {
     "meeting_date": STUDY.get("dsmb", {}).get("meeting_date") or "",
     "preparer": STUDY.get("dsmb", {}).get("preparer", ""),
     "report_version": STUDY.get("dsmb", {}).get("report_version", "1.0"),
+    "listing_max_rows": STUDY.get("dsmb", {}).get("listing_max_rows", 200),  # the listing policy
 }
 # The documents and the manifest of the cut: all_outputs() in common.smk calls report_outputs().
 report_outputs = DSMB.report_outputs
