@@ -7,6 +7,7 @@ from hepatrial.config import cut_date, load_study
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
+from hepatrial.resources import mem_mb  # resources: mem_mb=mem_mb("<rule>") in every rule
 
 try:
     # Paths resolved ("<cut>/sub/.." is the cut itself) and checked before anything is planned: an

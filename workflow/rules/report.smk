@@ -47,6 +47,8 @@ rule dsmb_summaries:
     """ARD part of the reports' own analyses (DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS), fallback rows
     of BASELINE, EXPOSURE, LAB_SHIFT (used when the ARD lacks them), listings of deaths and SAEs."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("dsmb_summaries"),  # declared from the input size (hepatrial.resources)
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adae=f"{RES}/adam/adae.parquet",
@@ -108,6 +110,8 @@ if PREVIOUS_CUT:
 
 rule open_inputs:
     """The blinding gate: pooled, allow-listed, arm-free inputs of the open report (fails closed)."""
+    resources:
+        mem_mb=mem_mb("open_inputs"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
@@ -128,6 +132,8 @@ rule open_inputs:
 
 rule closed_inputs:
     """Arm-level inputs of the closed report, arms coded unless masked_dsmb is false."""
+    resources:
+        mem_mb=mem_mb("closed_inputs"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
@@ -147,6 +153,8 @@ rule closed_inputs:
 
 rule dsmb_open:
     """The open DSMB report (HTML, PDF). Inputs: the gate's files and the input manifest only."""
+    resources:
+        mem_mb=mem_mb("dsmb_open"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.open_compare_input(),
         pooled_ard=f"{RES}/open/pooled_ard.parquet",
@@ -167,6 +175,8 @@ rule dsmb_open:
 
 rule dsmb_closed:
     """The closed DSMB report (HTML, PDF), by arm."""
+    resources:
+        mem_mb=mem_mb("dsmb_closed"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.closed_compare_inputs(),
         ard=f"{RES}/closed/ard.parquet",
