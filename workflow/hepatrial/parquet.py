@@ -122,3 +122,16 @@ def iter_row_groups(path: str | Path, columns: list[str] | None = None):
     f = pq.ParquetFile(str(path))
     for i in range(f.num_row_groups):
         yield pl.from_arrow(f.read_row_group(i, columns=columns))
+
+
+class ParquetColumns:
+    """A Parquet file read one column at a time, for code that looks at a frame column by column
+    (``columns``, ``schema``, ``frame[name]``): memory of one column, not of the dataset."""
+
+    def __init__(self, path: str | Path):
+        self.path = path
+        self.schema = pl.read_parquet_schema(path)
+        self.columns = list(self.schema)
+
+    def __getitem__(self, column: str) -> pl.Series:
+        return pl.read_parquet(self.path, columns=[column])[column]
