@@ -48,6 +48,11 @@ ADSL_COLUMNS = {"LB": ["USUBJID", "LBDTC"], "QS": ["USUBJID", "QSDTC"], "RS": ["
                 "AE": ["USUBJID", "AESTDTC", "AEENDTC", "AEOUT"]}
 
 
+# Domains ADSL reads only for the last date a subject was known alive: large (a row per result),
+# read as their distinct (USUBJID, date) pairs, which give the same latest date.
+DATES_ONLY = ("LB", "QS", "RS", "SV")
+
+
 def _write(df: pl.DataFrame, parquet: str | Path, name: str, xpt: bool = True) -> None:
     write_adam(df, parquet, Path(parquet).with_suffix(".xpt") if xpt else None, name.upper(), LABELS.get(name, ""))
 
@@ -60,7 +65,13 @@ def _write_excl(excl: pl.DataFrame | None, path: str | Path) -> None:
 def build_adsl_core(sdtm_dir, study_path, cut: str, out: str | Path) -> None:
     """``cut``: the data cut date (ISO)."""
     study = load_study(study_path)
-    domains = read_sdtm(sdtm_dir, ["DM", "DS", "EX", "PR", *ADSL_COLUMNS], ADSL_COLUMNS)
+    domains = read_sdtm(sdtm_dir, ["DM", "DS", "EX", "PR", "AE", "CE"], ADSL_COLUMNS)
+    for dom in DATES_ONLY:  # distinct (subject, date) rows only: ADSL takes their latest date
+        path = Path(sdtm_dir) / f"{dom.lower()}.parquet"
+        if path.exists():
+            have = pl.read_parquet_schema(path)
+            domains[dom] = (pl.scan_parquet(path).select([c for c in have if c in ADSL_COLUMNS[dom]])
+                            .unique(maintain_order=True).collect())
     _write(create_adsl_core(domains, study, dt.date.fromisoformat(cut)), out, "adslcore", xpt=False)
 
 
