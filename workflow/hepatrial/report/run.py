@@ -63,12 +63,11 @@ def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out
                   out_deaths) -> None:
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
-    # ADLB: only the columns the summaries use (a large trial's ADLB is most of the memory)
-    lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in summaries.ADLB_COLUMNS]
-    part, fallback = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols),
-                                               pl.read_parquet(sv),
+    # ADLB: lazy scans reduced to what the summaries use (a large trial's ADLB is most of the memory)
+    lb_days, lb_shifts = summaries.scan_adlb(adlb)
+    part, fallback = summaries.build_summaries(adsl_df, adae_df, lb_days, pl.read_parquet(sv),
                                                pl.read_csv(findings, infer_schema_length=0), study,
-                                               dt.date.fromisoformat(cut_date))
+                                               dt.date.fromisoformat(cut_date), adlb_shifts=lb_shifts)
     _write(part, out_part)
     _write(fallback, out_fallback)
     _write(summaries.list_saes(adae_df), out_saes)

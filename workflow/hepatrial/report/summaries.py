@@ -301,13 +301,35 @@ def summarise_lab_shifts(adlb: pl.DataFrame, adsl: pl.DataFrame, study: dict,
 SHARED_ANALYSES = ("BASELINE", "EXPOSURE", "LAB_SHIFT")
 
 
-def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(ARD part: DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS; fallback: BASELINE, EXPOSURE, LAB_SHIFT)."""
+def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date,
+                    adlb_shifts: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(ARD part: DEATHS, ENROLMENT, DQ_VISITS, DQ_FINDINGS; fallback: BASELINE, EXPOSURE, LAB_SHIFT).
+    ``adlb_shifts``: the ADLB rows the lab shifts read, when not ``adlb`` (:func:`scan_adlb`)."""
     part = [summarise_deaths(adsl, study), summarise_death_causes(adsl, adae, study), summarise_enrolment(adsl, study),
             summarise_visits(adsl, sv, adlb, study, cut), summarise_findings(findings)]
     fallback = [summarise_baseline(adsl, study), summarise_exposure(adsl, study),
-                summarise_lab_shifts(adlb, adsl, study)]
+                summarise_lab_shifts(adlb if adlb_shifts is None else adlb_shifts, adsl, study)]
     return finalise(pl.concat(part, how="vertical")), finalise(pl.concat(fallback, how="vertical"))
+
+
+def scan_adlb(path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """What the summaries read of ADLB, reduced by lazy scans to what gives the same rows: the
+    distinct (subject, analysis day) pairs for the visits, and for the lab shifts the distinct
+    (subject, parameter, post-baseline or not, ANRIND, BNRIND) of the rows with a category (the
+    shifts take a maximum and a per-subject constant). A large trial's ADLB is gigabytes whole."""
+    lf = pl.scan_parquet(path)
+    have = lf.collect_schema().names()
+    if not {"USUBJID", "ADY"} <= set(have):
+        return pl.read_parquet(path, columns=[c for c in have if c in ADLB_COLUMNS]), None
+    days = lf.select("USUBJID", "ADY").drop_nulls().unique().sort("USUBJID", "ADY").collect()
+    if not {"PARAMCD", "ANRIND", "BNRIND"} <= set(have):
+        return days, None
+    post = pl.when(pl.col("ADY") > 1).then(pl.lit(2, pl.Int64)).when(pl.col("ADY").is_not_null()).then(
+        pl.lit(0, pl.Int64)).otherwise(pl.lit(None, pl.Int64))
+    shifts = (lf.filter(pl.col("ANRIND").is_in(LAB_CATS) | pl.col("BNRIND").is_in(LAB_CATS))
+              .select("USUBJID", "PARAMCD", post.alias("ADY"), "ANRIND", "BNRIND").unique()
+              .sort("USUBJID", "PARAMCD", "ADY", "ANRIND", "BNRIND", nulls_last=True).collect())
+    return days, shifts
 
 
 # --- listings ---------------------------------------------------------------------------------
