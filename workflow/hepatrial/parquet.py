@@ -11,8 +11,8 @@ byte-identical files, and so do reruns (docs/performance.md, "Parquet layout").
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import polars as pl
 

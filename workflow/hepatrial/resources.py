@@ -31,7 +31,7 @@ class Model:
         mb = self.base + self.per_mb * x + self.per_mb2 * x * x
         if self.cap is not None:
             mb = min(mb, self.cap)
-        return int(math.ceil(max(mb, FLOOR) * max(int(attempt or 1), 1)))
+        return math.ceil(max(mb, FLOOR) * max(int(attempt or 1), 1))
 
 
 DEFAULT = Model(1000, 10.0, 4000)

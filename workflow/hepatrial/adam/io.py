@@ -288,8 +288,6 @@ def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) ->
     import os
     import tempfile
 
-    import numpy as np
-
     if df.height == 0:
         return False
     fd, tmp = tempfile.mkstemp(suffix=".xpt", dir=Path(xpt).parent)

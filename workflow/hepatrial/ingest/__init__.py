@@ -18,11 +18,11 @@ from hepatrial.ingest.cut import (EXCL_SCHEMA, apply_cut, check_windows, cross_c
                                   flag_partial_dates)
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
-from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.spill import Frames, spill_folder
 from hepatrial.ingest.spill import remove as remove_spill
-from hepatrial.parquet import write_parquet
+from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
+from hepatrial.parquet import write_parquet
 
 ALL_DOMAINS = tuple(DOMAINS)
 

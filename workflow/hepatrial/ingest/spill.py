@@ -32,7 +32,7 @@ class Frames(MutableMapping):
         self._owned = True
 
     @classmethod
-    def of_files(cls, items: dict) -> "Frames":
+    def of_files(cls, items: dict) -> Frames:
         """A read-only view: frames and Parquet files (read when asked for; never removed)."""
         f = cls(None)
         f._d, f._owned = dict(items), False
@@ -41,7 +41,7 @@ class Frames(MutableMapping):
     def spilled(self, key: str) -> bool:
         return isinstance(self._d.get(key), Path)
 
-    def like(self) -> "Frames":
+    def like(self) -> Frames:
         """An empty mapping spilling to the same folder."""
         return Frames(self._folder, self._limit)
 
