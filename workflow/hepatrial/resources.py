@@ -37,7 +37,8 @@ class Model:
 DEFAULT = Model(1000, 10.0, 4000)
 MODELS: dict[str, Model] = {
     # input = the cut's domain files (CSV/Parquet/XPT): one large domain in memory at a time
-    "ingest": Model(900, 2.1),  # measured: 1 525 MB at 342 MB of CSV (10k), 3 052 MB at 1.1 GB (30k)
+    # measured: 1 525 MB at 342 MB of CSV (10k), 3 052 MB at 1.1 GB (30k), 12 343 MB at 3.4 GB (100k)
+    "ingest": Model(600, 3.6),
     # input = every SDTM domain (zstd Parquet) and ADSL: batches of adam_batch_subjects subjects
     "adam_bds": Model(1000, 10.0, 2000),  # measured: 1.1-1.2 GB at 10k and 30k subjects (flat)
     "adsl_core": Model(500, 3.0, 3000),
