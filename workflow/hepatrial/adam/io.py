@@ -367,7 +367,8 @@ def write_xpt_from_parquet(parquet: str | Path, xpt: str | Path, name: str | Non
         n += chunk.height
         if any((chunk[c].str.len_bytes().max() or 0) > XPT_MAX_BYTES for c in text):
             return whole()
-        probes.append(_probe(chunk))
+        one = _probe(chunk)  # one row, copied: a slice would keep the whole row group's buffers alive
+        probes.append(pl.DataFrame(one.to_dicts(), schema=one.schema))
     if n == 0:
         return whole()
     stacked = pl.concat(probes, how="vertical")
