@@ -59,7 +59,7 @@ STUDY = ROOT / "config/studies/ucmsc-dc-rct.yaml"
 BUNDLED = ROOT / "data/UCMSC-DC-RCT/2025-06-30"
 CUT = "2025-06-30"
 FIELDS = ["case", "n_subjects", "kind", "rule", "wildcards", "n_jobs", "wall_s", "cpu_s", "peak_rss_mb",
-          "detail", "cores", "ram_gb", "load1", "measured_utc"]
+          "detail", "cores", "ram_gb", "load1", "measured_utc", "commit", "study"]
 
 WRAPPER = '''\
 # Written by benchmarks/run.py: the project's DAG with every output and a benchmark file per job.
@@ -137,8 +137,40 @@ def timed(cmd: list[str], log: Path, env: dict | None = None,
     return wall, cpu, peak / 2**20, rc
 
 
+def commit() -> str:
+    """The commit measured (``+dirty`` when the work tree has uncommitted changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, check=False).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+COMMIT = commit()
+STUDY_LABEL = "ucmsc-dc-rct"
+
+
 def machine() -> dict:
-    return {"cores": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1)}
+    return {"cores": os.cpu_count(), "ram_gb": round(psutil.virtual_memory().total / 2**30, 1), "commit": COMMIT,
+            "study": STUDY_LABEL}
+
+
+def study_without_estimands(folder: Path) -> Path:
+    """The RCT study config without its estimands (``--estimands none``): the conditional-mean
+    jackknife refits the imputation model once per subject and holds n + 1 completed data sets of
+    n subjects, quadratic in the trial's size (docs/performance.md), so the scaling runs of the rest
+    of the DAG leave it out and say so in the ``study`` column."""
+    import yaml
+
+    cfg = yaml.safe_load(STUDY.read_text())
+    cfg.pop("estimands", None)
+    cfg.setdefault("dsmb", {})["estimands"] = False
+    path = folder / "ucmsc-dc-rct-no-estimands.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
 
 
 def stamp() -> dict:
@@ -234,8 +266,9 @@ def run_case(case: str, n: int | None, cut: Path, work: Path, args) -> list[dict
     results, reports = work / "results", work / "reports"
     base = [sys.executable, "-m", "snakemake", "-s", str(smk), "--cores", str(args.cores), "--nolock",
             *args.smk_args.split(),
-            "--config", f"study={STUDY}", f"cut={cut}", f"results_dir={results}", f"reports_dir={reports}",
-            "--", "bench_all"]
+            "--config", f"study={args.study_path}", f"cut={cut}", f"results_dir={results}", f"reports_dir={reports}",
+            "--", *([str(work / "results" / "UCMSC-DC-RCT" / cut.name / t) for t in args.targets]
+                    if args.targets else ["bench_all"])]
     env = dict(os.environ, SOURCE_DATE_EPOCH="1751241600")
     wall, cpu, peak, rc = timed(base, work / "cold.log", env, args.case_timeout)
     res = results / "UCMSC-DC-RCT" / cut.name
@@ -248,6 +281,10 @@ def run_case(case: str, n: int | None, cut: Path, work: Path, args) -> list[dict
                            f"peak_rss_mb = whole Snakemake process tree{status}", **stamp()})
     rows += [{"kind": "rule", **r, **stamp()} for r in by_rule(jobs)]
     rows += [{"kind": "job", "n_jobs": 1, **j, **stamp()} for j in jobs]
+    if args.targets:
+        rows[0]["detail"] = f"cold, --cores {args.cores}, only {' '.join(args.targets)} and what they need; " \
+                            f"peak_rss_mb = whole Snakemake process tree{status}"
+        return [{"case": case, "n_subjects": n, **machine(), **r} for r in rows]
     if rc != 0:
         print(f"ERROR: cold run of {case} did not complete (rc={rc}); see {work / 'cold.log'}", file=sys.stderr)
         return [{"case": case, "n_subjects": n, **machine(), **r} for r in rows]
@@ -289,9 +326,20 @@ def main(argv=None) -> int:
                     "jobs are still recorded)")
     ap.add_argument("--inprocess-ard-max", type=int, default=10000,
                     help="largest size at which the whole MMRM ARD step (with the LMM) is also timed in process")
+    ap.add_argument("--targets", nargs="*", default=[],
+                    help="only these outputs (paths under results/<study>/<cut>/, e.g. adam/adqs.parquet) and what "
+                         "they need, instead of every output; the end_to_end row then covers that part of the DAG")
+    ap.add_argument("--estimands", choices=["config", "none"], default="config",
+                    help="'none': the RCT config without its estimands list (the conditional-mean jackknife "
+                         "is quadratic in the trial's size); recorded in the study column")
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="hepatrial-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    global STUDY_LABEL
+    args.study_path = STUDY
+    if args.estimands == "none":
+        args.study_path = study_without_estimands(work)
+        STUDY_LABEL = "ucmsc-dc-rct without estimands"
     out = Path(args.out)
     rows: list[dict] = []
     print(f"machine: {platform.platform()}, {machine()}, python {platform.python_version()}; work {work}",

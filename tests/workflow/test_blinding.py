@@ -98,6 +98,13 @@ def check_open_inputs(paths: list[str], res: Path, terms: list[str]) -> None:
             for c, t in df.schema.items():
                 if t == pl.Utf8:
                     assert not leaks_in_text("\n".join(df[c].drop_nulls().to_list()), terms), (p, c)
+    # the full listings the open report names (listing policy): written by the gate, arm-free too
+    for name in ("saes", "deaths"):
+        listing = res / "open" / f"listing_{name}.csv"
+        assert listing.exists(), listing
+        text = listing.read_text()
+        assert not leaks_in_text(text, terms), listing
+        assert not [c for c in text.splitlines()[0].split(",") if is_arm_column(c) or c == "Arm"], listing
 
 
 def png_chunks(png: bytes) -> list[bytes]:

@@ -408,7 +408,9 @@ def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, 
     from hepatrial.tlf.tables import ARD
 
     study = load_study(study_path)
-    data = {name: pl.read_parquet(p) for name, p in adam_paths.items()}
+    from hepatrial.parquet import ParquetColumns
+
+    data = {name: ParquetColumns(p) for name, p in adam_paths.items()}  # a column at a time (issue 22)
     Path(define_out).parent.mkdir(parents=True, exist_ok=True)
     text = define_xml(data, study, str(cut), f"{cut}T00:00:00")
     Path(define_out).write_text(text, encoding="utf-8")

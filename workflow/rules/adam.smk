@@ -1,6 +1,8 @@
 rule adsl_core:
     """ADSL without the baseline scores (ADEFF needs the subject-level dates first)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("adsl_core"),  # declared from the input size (hepatrial.resources)
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         study=config["study"],
@@ -17,6 +19,8 @@ rule adsl_core:
 rule adam_bds:
     """ADLB, ADEFF, ADQS: BDS datasets (Parquet + XPT) and the rows they leave out."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("adam_bds"),  # declared from the input size (hepatrial.resources)
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adsl=f"{RES}/adam/adsl_core.parquet",
@@ -35,6 +39,8 @@ rule adam_bds:
 
 rule adtte:
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("adtte"),  # declared from the input size (hepatrial.resources)
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adsl=f"{RES}/adam/adsl_core.parquet",
@@ -50,6 +56,8 @@ rule adtte:
 
 rule adae:
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("adae"),  # declared from the input size (hepatrial.resources)
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adsl=f"{RES}/adam/adsl_core.parquet",
@@ -67,6 +75,8 @@ rule adae:
 
 rule adsl:
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("adsl"),  # declared from the input size (hepatrial.resources)
     input:
         core=f"{RES}/adam/adsl_core.parquet",
         adeff=f"{RES}/adam/adeff.parquet",
@@ -83,6 +93,8 @@ rule adsl:
 rule trace_rows:
     """Nothing lost: every LB, QS, RS, AE and CE row is in ADaM or listed as excluded."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("trace_rows"),  # declared from the input size (hepatrial.resources)
     input:
         sdtm=[sdtm(d) for d in SDTM_DOMAINS],
         adam=[f"{RES}/adam/{d}.parquet" for d in ("adlb", "adeff", "adqs", "adae", "adce")],

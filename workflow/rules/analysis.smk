@@ -3,6 +3,8 @@ rule desc:
     (adeff, adlb, adqs): one job per dataset reads it once; a parameter's summary is a group-by, far cheaper
     than the start-up of a job of its own."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("desc"),  # declared from the input size (hepatrial.resources)
     input:
         data=f"{RES}/adam/{{dataset}}.parquet",
         study=config["study"],
@@ -22,6 +24,8 @@ rule safety:
     """AE overview, incidence by SOC and PT, by worst grade, SAEs, AEs of special interest (ARD
     AE_OVERVIEW, AE_INCIDENCE, AE_GRADE, SAE_INCIDENCE, AESI)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("safety"),  # declared from the input size (hepatrial.resources)
     input:
         adae=f"{RES}/adam/adae.parquet",
         adsl=f"{RES}/adam/adsl.parquet",
@@ -37,6 +41,8 @@ rule safety:
 
 rule disposition:
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("disposition"),  # declared from the input size (hepatrial.resources)
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         study=config["study"],
@@ -51,6 +57,8 @@ rule disposition:
 rule ard:
     """The one ARD of the cut: every number of every table, figure and report."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("ard"),  # declared from the input size (hepatrial.resources)
     input:
         ard_parts(),
     output:
@@ -65,6 +73,8 @@ rule ard:
 rule mmrm:
     """MMRM of the change from baseline by visit for one parameter (ARD MMRM_LSMEAN/DIFF/FIT, LMM_*)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("mmrm"),  # declared from the input size (hepatrial.resources)
     input:
         data=bds_dataset,
         study=config["study"],
@@ -81,6 +91,8 @@ rule responder:
     risk difference (Miettinen-Nurminen) and CMH test by the strata, shifts of ordinal ones (ARD
     RESPONDER, RESPONDER_CMH, RESPONDER_SHIFT; docs/responder.md)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("responder"),  # declared from the input size (hepatrial.resources)
     input:
         unpack(responder_inputs),
     output:
@@ -96,6 +108,8 @@ rule estimands:
     ICE derivation, MI per method, pooling, tipping point (ARD ESTIMAND, MI_DIFF, MI_LSMEAN,
     TIPPING, ICE_SUMMARY; docs/estimands.md)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("estimands"),  # declared from the input size (hepatrial.resources)
     input:
         unpack(estimands_inputs),
     output:

@@ -18,6 +18,7 @@ from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
 from hepatrial.report.run import previous_cut_date
 from hepatrial.stamp import ENV as DUMMY_ENV
+from hepatrial.resources import mem_mb  # resources: mem_mb=mem_mb("<rule>") in every rule
 
 try:
     # Paths resolved ("<cut>/sub/.." is the cut itself) and checked before anything is planned: an

@@ -4,6 +4,8 @@ ADAM_DATASETS = ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")
 
 rule define_xml:
     """define.xml (Define-XML 2.1) of the ADaM datasets and arm.json: each table's ARD rows."""
+    resources:
+        mem_mb=mem_mb("define_xml"),  # declared from the input size (hepatrial.resources)
     input:
         adam=[f"{RES}/adam/{d}.parquet" for d in ADAM_DATASETS],
         ard=f"{RES}/ard/ard.parquet",

@@ -2,6 +2,8 @@ rule dlt:
     """Dose escalation: DLTs per dose cohort and the protocol's escalation rule, MTD and RP2D
     (ARD DLT, ESCALATION; docs/designs.md)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("dlt"),  # declared from the input size (hepatrial.resources)
     input:
         adae=f"{RES}/adam/adae.parquet",
         adsl=f"{RES}/adam/adsl.parquet",

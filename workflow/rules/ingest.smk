@@ -1,6 +1,8 @@
 rule ingest:
     """Read the cut, validate it against the data contract, harmonise units, apply the data cut."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("ingest"),  # declared from the input size (hepatrial.resources)
     input:
         cut=cut_files,
         study=config["study"],

@@ -21,6 +21,7 @@ DSMB_META = {
     "meeting_date": STUDY.dsmb.meeting_date or "",
     "preparer": STUDY.dsmb.preparer,
     "report_version": STUDY.dsmb.report_version,
+    "listing_max_rows": STUDY.dsmb.listing_max_rows,  # the listing policy
 }
 # The documents and the manifest of the cut: all_outputs() in common.smk calls report_outputs().
 report_outputs = DSMB.report_outputs
@@ -48,6 +49,8 @@ rule dsmb_summaries:
     """ARD part of the reports' own analyses (DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS), listings of
     deaths and SAEs."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("dsmb_summaries"),  # declared from the input size (hepatrial.resources)
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adae=f"{RES}/adam/adae.parquet",
@@ -93,6 +96,8 @@ if PREVIOUS_CUT:
 
 rule open_inputs:
     """The blinding gate: pooled, allow-listed, arm-free inputs of the open report (fails closed)."""
+    resources:
+        mem_mb=mem_mb("open_inputs"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
@@ -113,6 +118,8 @@ rule open_inputs:
 
 rule closed_inputs:
     """Arm-level inputs of the closed report, arms coded unless masked_dsmb is false."""
+    resources:
+        mem_mb=mem_mb("closed_inputs"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.compare_inputs(),
         ard=f"{RES}/ard/ard.parquet",
@@ -132,6 +139,8 @@ rule closed_inputs:
 
 rule dsmb_open:
     """The open DSMB report (HTML, PDF). Inputs: the gate's files and the input manifest only."""
+    resources:
+        mem_mb=mem_mb("dsmb_open"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.open_compare_input(),
         pooled_ard=f"{RES}/open/pooled_ard.parquet",
@@ -154,6 +163,8 @@ rule dsmb_open:
 
 rule dsmb_closed:
     """The closed DSMB report (HTML, PDF), by arm."""
+    resources:
+        mem_mb=mem_mb("dsmb_closed"),  # declared from the input size (hepatrial.resources)
     input:
         **DSMB.closed_compare_inputs(),
         ard=f"{RES}/closed/ard.parquet",

@@ -6,6 +6,8 @@ rule survival:
     the Kaplan-Meier step table behind the KM figure and its risk table, and the cumulative incidence
     step table behind the CIF figure (empty for OS)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("survival"),  # declared from the input size (hepatrial.resources)
     input:
         adtte=f"{RES}/adam/adtte.parquet",
         study=config["study"],

@@ -3,6 +3,8 @@ rule baseline_ard:
     """Subject-level summaries for the tables and figures (ARD BIGN, BASELINE, EXPOSURE, LAB_SHIFT, LAB_ABN,
     SHIFT_CTP, SUBGROUP)."""
     priority: 5  # on the path to the ARD: before the figures when both could run
+    resources:
+        mem_mb=mem_mb("baseline_ard"),  # declared from the input size (hepatrial.resources)
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adlb=f"{RES}/adam/adlb.parquet",
@@ -18,6 +20,8 @@ rule baseline_ard:
 
 rule tlf_tables:
     """Every summary table (from the ARD), each as CSV, RTF and HTML."""
+    resources:
+        mem_mb=mem_mb("tlf_tables"),  # declared from the input size (hepatrial.resources)
     input:
         ard=TLF_ARD,
         study=config["study"],
@@ -36,6 +40,8 @@ rule tlf_tables:
 
 rule tlf_listings:
     """The listings of serious TEAEs and of deaths (from ADAE and ADSL), each as CSV, RTF and HTML."""
+    resources:
+        mem_mb=mem_mb("tlf_listings"),  # declared from the input size (hepatrial.resources)
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adae=f"{RES}/adam/adae.parquet",
@@ -59,6 +65,8 @@ rule tlf_figures_observed:
     """Observed change from baseline by visit and arm of every summarised parameter, and the labs figure
     (ARD DESC). PNG and PDF."""
     priority: 3  # the longest figure job and the first ready: before the other figures and tables
+    resources:
+        mem_mb=mem_mb("tlf_figures_observed"),  # declared from the input size (hepatrial.resources)
     input:
         ard=desc_parts(),
         study=config["study"],
@@ -78,6 +86,8 @@ rule tlf_figures_observed:
 rule tlf_figures_efficacy:
     """LS mean change by visit (ARD MMRM_LSMEAN), CTP class shift (SHIFT_CTP), forest plot (SUBGROUP), and the
     individual MELD trajectories (spaghetti, with the DESC median) and changes (waterfall) from ADEFF."""
+    resources:
+        mem_mb=mem_mb("tlf_figures_efficacy"),  # declared from the input size (hepatrial.resources)
     input:
         ard=[*mmrm_parts(), f"{RES}/ard/parts/baseline.parquet", *desc_parts(),
              *([f"{RES}/ard/parts/estimands.parquet"] if has_estimands() else [])],
@@ -99,6 +109,8 @@ rule tlf_figures_efficacy:
 rule tlf_figures_survival:
     """Kaplan-Meier curves with the number at risk and cumulative incidence curves by arm and cause (the
     survival rule's step tables; ARD KM, CIF). PNG and PDF."""
+    resources:
+        mem_mb=mem_mb("tlf_figures_survival"),  # declared from the input size (hepatrial.resources)
     input:
         ard=tte_parts(),
         km=catalogue.km_tables(STUDY, RES),

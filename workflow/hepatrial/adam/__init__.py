@@ -49,6 +49,11 @@ ADSL_COLUMNS = {"LB": ["USUBJID", "LBDTC"], "QS": ["USUBJID", "QSDTC"], "RS": ["
                 "AE": ["USUBJID", "AESTDTC", "AEENDTC", "AEOUT"]}
 
 
+# Domains ADSL reads only for the last date a subject was known alive: large (a row per result),
+# read as their distinct (USUBJID, date) pairs, which give the same latest date.
+DATES_ONLY = ("LB", "QS", "RS", "SV")
+
+
 def _write(df: pl.DataFrame, parquet: str | Path, name: str, xpt: bool = True) -> None:
     write_adam(df, parquet, Path(parquet).with_suffix(".xpt") if xpt else None, name.upper(), LABELS.get(name, ""))
 
@@ -61,38 +66,98 @@ def _write_excl(excl: pl.DataFrame | None, path: str | Path) -> None:
 def build_adsl_core(sdtm_dir, study_path, cut: str, out: str | Path) -> None:
     """``cut``: the data cut date (ISO)."""
     study = load_study(study_path)
-    domains = read_sdtm(sdtm_dir, ["DM", "DS", "EX", "PR", *ADSL_COLUMNS], ADSL_COLUMNS)
+    domains = read_sdtm(sdtm_dir, ["DM", "DS", "EX", "PR", "AE", "CE"], ADSL_COLUMNS)
+    for dom in DATES_ONLY:  # distinct (subject, date) rows only: ADSL takes their latest date
+        path = Path(sdtm_dir) / f"{dom.lower()}.parquet"
+        if path.exists():
+            have = pl.read_parquet_schema(path)
+            domains[dom] = (pl.scan_parquet(path).select([c for c in have if c in ADSL_COLUMNS[dom]])
+                            .unique(maintain_order=True).collect())
     _write(create_adsl_core(domains, study, dt.date.fromisoformat(cut)), out, "adslcore", xpt=False)
 
 
-def build_adlb(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
-    lb = read_sdtm(sdtm_dir, ["LB"])["LB"]
-    adlb, excl = create_adlb(lb, pl.read_parquet(adsl_path), load_study(study_path))
-    del lb
-    _write(adlb, out, "adlb")
-    _write_excl(excl, excl_out)
+BATCH_SUBJECTS = 5_000  # subjects per batch of the BDS builds (ADLB, ADEFF, ADQS): sets their peak memory
 
 
-def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
+def subject_batches(sdtm_dir, domains: list[str], batch_subjects: int = BATCH_SUBJECTS) -> list[pl.Expr]:
+    """Filters selecting the subjects of ``domains`` in batches of ``batch_subjects``, in USUBJID order
+    (the BDS datasets' first sort key): batch outputs stacked in order are the whole build's rows in its
+    order. A missing USUBJID (never kept by ingest) would go in a batch of its own, last."""
+    ids = pl.concat([pl.scan_parquet(Path(sdtm_dir) / f"{d.lower()}.parquet").select("USUBJID")
+                     for d in domains]).unique().collect()["USUBJID"]
+    has_null = ids.null_count() > 0
+    ids = ids.drop_nulls().sort()
+    size = max(int(batch_subjects), 1)
+    out = [pl.col("USUBJID").is_in(ids.slice(o, size).implode()) for o in range(0, len(ids), size)]
+    if has_null:
+        out.append(pl.col("USUBJID").is_null())
+    return out or [pl.col("USUBJID").is_null()]
+
+
+def _scan(sdtm_dir, dom: str, where: pl.Expr, columns: list[str] | None = None) -> pl.DataFrame:
+    lf = pl.scan_parquet(Path(sdtm_dir) / f"{dom.lower()}.parquet").filter(where)
+    if columns is not None:
+        have = lf.collect_schema().names()
+        lf = lf.select([c for c in have if c in columns])
+    return lf.collect()
+
+
+def build_in_batches(build_batch, sdtm_dir, domains: list[str], out, excl_out, name: str,
+                     batch_subjects: int = BATCH_SUBJECTS) -> None:
+    """Run ``build_batch(where) -> (dataset, exclusions)`` per batch of subjects (``where`` selects
+    them), write each batch to a temporary Parquet file, then stack them into ``out`` in the fixed
+    layout (hepatrial.parquet) and write the XPT copy from it a row group at a time. Peak memory is
+    set by the batch, not by the trial; the files are byte-identical to a whole build."""
+    import os
+    import tempfile
+
+    from hepatrial.adam.io import write_xpt_from_parquet
+    from hepatrial.parquet import concat_parquet
+
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=f".{name}-", dir=Path(out).parent)
+    parts, excls = [], []
+    try:
+        for i, where in enumerate(subject_batches(sdtm_dir, domains, batch_subjects)):
+            data, excl = build_batch(where)
+            parts.append(os.path.join(tmp, f"{i:06d}.parquet"))
+            data.write_parquet(parts[-1])
+            excls.append(excl)
+            del data, excl
+        concat_parquet(parts, out)
+    finally:
+        for p in parts:
+            Path(p).unlink(missing_ok=True)
+        os.rmdir(tmp)
+    write_xpt_from_parquet(out, Path(out).with_suffix(".xpt"), name.upper(), LABELS.get(name, ""))
+    _write_excl(pl.concat(excls, how="vertical_relaxed") if excls else None, excl_out)
+
+
+def build_adlb(sdtm_dir, adsl_path, study_path, out, excl_out, batch_subjects: int = BATCH_SUBJECTS) -> None:
+    adsl, study = pl.read_parquet(adsl_path), load_study(study_path)
+    build_in_batches(lambda where: create_adlb(_scan(sdtm_dir, "LB", where), adsl, study),
+                     sdtm_dir, ["LB"], out, excl_out, "adlb", batch_subjects)
+
+
+def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out, batch_subjects: int = BATCH_SUBJECTS) -> None:
     from hepatrial.adam.adeff import SCORE_LABS
 
-    d = read_sdtm(sdtm_dir, ["RS", "PR"])
-    scan = pl.scan_parquet(Path(sdtm_dir) / "lb.parquet")
-    # the score labs only (the panel uses no other); VISIT for nominal windowing
-    vis = ["VISIT"] if "VISIT" in scan.collect_schema().names() else []
-    lb = (scan.filter(pl.col("LBTESTCD").is_in([*SCORE_LABS, "PTACT"]))
-          .select("USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW", *vis).collect())
-    adeff, excl = create_adeff(lb, d["RS"], d["PR"], pl.read_parquet(adsl_path), load_study(study_path))
-    _write(adeff, out, "adeff")
-    _write_excl(excl, excl_out)
+    adsl, study = pl.read_parquet(adsl_path), load_study(study_path)
+    pr = read_sdtm(sdtm_dir, ["PR"])["PR"]  # small; the dialysis rows are joined per subject
+    lb_cols = pl.scan_parquet(Path(sdtm_dir) / "lb.parquet").collect_schema().names()
+    vis = ["VISIT"] if "VISIT" in lb_cols else []  # VISIT for nominal windowing
+
+    def batch(where):
+        # the score labs only (the panel uses no other)
+        lb = _scan(sdtm_dir, "LB", where & pl.col("LBTESTCD").is_in([*SCORE_LABS, "PTACT"]),
+                   ["USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW", *vis])
+        return create_adeff(lb, _scan(sdtm_dir, "RS", where), pr.filter(where), adsl, study)
 
 
-def build_adqs(sdtm_dir, adsl_path, study_path, out, excl_out) -> None:
-    qs = read_sdtm(sdtm_dir, ["QS"])["QS"]
-    adqs, excl = create_adqs(qs, pl.read_parquet(adsl_path), load_study(study_path))
-    del qs
-    _write(adqs, out, "adqs")
-    _write_excl(excl, excl_out)
+def build_adqs(sdtm_dir, adsl_path, study_path, out, excl_out, batch_subjects: int = BATCH_SUBJECTS) -> None:
+    adsl, study = pl.read_parquet(adsl_path), load_study(study_path)
+    build_in_batches(lambda where: create_adqs(_scan(sdtm_dir, "QS", where), adsl, study),
+                     sdtm_dir, ["QS"], out, excl_out, "adqs", batch_subjects)
 
 
 def build_adtte(sdtm_dir, adsl_path, study_path, out) -> None:

@@ -258,14 +258,37 @@ def _fast_xpt_ok(df: pl.DataFrame, layout: list[tuple[int, int, int]]) -> bool:
     return True
 
 
+def _encode_rows(chunk: pl.DataFrame, layout: list[tuple[int, int, int]], rowlen: int,
+                 ascii_only: dict[str, bool] | None = None) -> "np.ndarray":
+    """The XPT observations of ``chunk``: one ``rowlen``-byte record per row."""
+    import numpy as np
+
+    buf = np.empty((chunk.height, rowlen), dtype=np.uint8)
+    for (typ, width, pos), (col, dtype) in zip(layout, chunk.schema.items()):
+        s = chunk[col]
+        if typ == 1:
+            if dtype == pl.Date:
+                vals = s.cast(pl.Int32).cast(pl.Float64) + _SAS_EPOCH_OFFSET
+            else:
+                vals = s.cast(pl.Float64)
+            missing = (vals.is_null() | vals.is_nan()).to_numpy()
+            buf[:, pos:pos + 8] = _ibm(vals.fill_null(0.0).to_numpy(), missing)
+        elif dtype == pl.Boolean:
+            buf[:, pos] = np.where(s.is_null().to_numpy(), 0x20,
+                                   np.where(s.fill_null(False).to_numpy(), ord("Y"), ord("N")))
+        elif dtype == pl.Utf8:
+            buf[:, pos:pos + width] = _char_block(s, width, None if ascii_only is None else ascii_only[col])
+        else:  # a column with no values stored as character
+            buf[:, pos:pos + width] = 0x20
+    return buf
+
+
 def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> bool:
     """Vectorised SAS transport v5 writer: the header from pyreadstat (on a one-row probe with the
     same variable types and widths), the observations encoded with numpy, ``XPT_CHUNK_ROWS`` rows at
     a time. Returns False (nothing written) when the frame needs the reference writer."""
     import os
     import tempfile
-
-    import numpy as np
 
     if df.height == 0:
         return False
@@ -290,24 +313,7 @@ def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) ->
     with open(xpt, "wb") as fh:
         fh.write(header)
         for off in range(0, df.height, XPT_CHUNK_ROWS):
-            chunk = df.slice(off, XPT_CHUNK_ROWS)
-            buf = np.empty((chunk.height, rowlen), dtype=np.uint8)
-            for (typ, width, pos), (col, dtype) in zip(layout, chunk.schema.items()):
-                s = chunk[col]
-                if typ == 1:
-                    if dtype == pl.Date:
-                        vals = s.cast(pl.Int32).cast(pl.Float64) + _SAS_EPOCH_OFFSET
-                    else:
-                        vals = s.cast(pl.Float64)
-                    missing = (vals.is_null() | vals.is_nan()).to_numpy()
-                    buf[:, pos:pos + 8] = _ibm(vals.fill_null(0.0).to_numpy(), missing)
-                elif dtype == pl.Boolean:
-                    buf[:, pos] = np.where(s.is_null().to_numpy(), 0x20,
-                                           np.where(s.fill_null(False).to_numpy(), ord("Y"), ord("N")))
-                elif dtype == pl.Utf8:
-                    buf[:, pos:pos + width] = _char_block(s, width, ascii_only[col])
-                else:  # a column with no values stored as character
-                    buf[:, pos:pos + width] = 0x20
+            buf = _encode_rows(df.slice(off, XPT_CHUNK_ROWS), layout, rowlen, ascii_only)
             fh.write(buf.data)
             written += buf.size
         pad = (-written) % 80
@@ -318,8 +324,10 @@ def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) ->
 def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = None, name: str | None = None,
                label: str = "") -> None:
     """Write ``df`` to Parquet and, when ``xpt`` is given, to SAS transport v5."""
+    from hepatrial.parquet import write_parquet
+
     Path(parquet).parent.mkdir(parents=True, exist_ok=True)
-    df.write_parquet(parquet, statistics=False, metadata=stamp.parquet_metadata())
+    write_parquet(df, parquet)
     if xpt is None:
         return
     name = (name or Path(xpt).stem).upper()
@@ -331,6 +339,80 @@ def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = N
         label = stamp.DUMMY_STAMP_ASCII
     if not _write_xpt_fast(df, xpt, name, label):
         _write_xpt_pyreadstat(df, xpt, name, label)
+    stamp_xpt(xpt)
+
+
+def write_xpt_from_parquet(parquet: str | Path, xpt: str | Path, name: str | None = None, label: str = "") -> None:
+    """The XPT copy of a Parquet dataset, read one row group at a time: the same bytes as
+    :func:`write_adam` gives for the whole frame. The header comes from a one-row probe built from
+    per-row-group probes (the longest text value of a column, the first value of the others: the
+    header holds types and widths, never the values). A dataset the vectorised writer cannot take
+    (text over 200 bytes, numbers outside the exact IBM range), or one with no rows, is read whole
+    and written by :func:`write_adam`'s path."""
+    from hepatrial.parquet import iter_row_groups
+
+    name = (name or Path(xpt).stem).upper()
+    if stamp.active():  # the dataset label is the one free text field of XPT v5
+        label = stamp.DUMMY_STAMP_ASCII
+    schema = pl.read_parquet_schema(parquet)
+    long = [c for c in schema if len(c) > 8]
+    if long or len(name) > 8:
+        raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
+
+    def whole() -> None:
+        df = cap_text_bytes(pl.read_parquet(parquet))
+        if not _write_xpt_fast(df, xpt, name, label):
+            _write_xpt_pyreadstat(df, xpt, name, label)
+        stamp_xpt(xpt)
+
+    text = [c for c, t in schema.items() if t == pl.Utf8]
+    probes, n = [], 0
+    for chunk in iter_row_groups(parquet):
+        if chunk.height == 0:
+            continue
+        n += chunk.height
+        if any((chunk[c].str.len_bytes().max() or 0) > XPT_MAX_BYTES for c in text):
+            return whole()
+        one = _probe(chunk)  # one row, copied: a slice would keep the whole row group's buffers alive
+        probes.append(pl.DataFrame(one.to_dicts(), schema=one.schema))
+    if n == 0:
+        return whole()
+    stacked = pl.concat(probes, how="vertical")
+    del probes
+    probe = _probe(stacked)
+
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(suffix=".xpt", dir=Path(xpt).parent)
+    os.close(fd)
+    try:
+        _write_header_probe(probe, tmp, name, label)
+        raw = Path(tmp).read_bytes()
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    end = raw.find(_HEADER_END)
+    if end < 0:
+        return whole()
+    header = raw[:end + 80]
+    layout = _namestr(header)
+    rowlen = sum(w for _t, w, _p in layout)
+    written, ok = 0, True
+    with open(xpt, "wb") as fh:
+        fh.write(header)
+        for chunk in iter_row_groups(parquet):
+            if chunk.height == 0:
+                continue
+            if not _fast_xpt_ok(chunk, layout):  # checked row group by row group: all, or the whole path
+                ok = False
+                break
+            for off in range(0, chunk.height, XPT_CHUNK_ROWS):
+                buf = _encode_rows(chunk.slice(off, XPT_CHUNK_ROWS), layout, rowlen)
+                fh.write(buf.data)
+                written += buf.size
+        fh.write(b" " * ((-written) % 80))
+    if not ok:
+        return whole()
     stamp_xpt(xpt)
 
 

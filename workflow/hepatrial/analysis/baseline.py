@@ -325,13 +325,24 @@ def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, para
     return ard_rows(rows)
 
 
+ADLB_COLUMNS = ["USUBJID", "PARAMCD", "ADY", "AVAL", "ANRLO", "ANRHI", "ANRIND", "ABLFL", "ANL01FL", "AVISIT"]
+ADEFF_COLUMNS = ["USUBJID", "PARAMCD", "AVALC", "ABLFL", "ANL01FL", "AVISIT", "BASE", "CHG"]
+
+
 def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     """Entry point of the ``baseline_ard`` rule: BIGN, BASELINE, EXPOSURE, LAB_SHIFT, LAB_ABN, SHIFT_CTP, SUBGROUP."""
     from hepatrial.ard import write_part
     from hepatrial.spec import load as load_study
 
     study = load_study(study_path)
-    adsl, adlb, adeff = pl.read_parquet(adsl_path), pl.read_parquet(adlb_path), pl.read_parquet(adeff_path)
+    adsl = pl.read_parquet(adsl_path)
+    # ADLB and ADEFF: only the parameters and columns the summaries read (lazy scans, projection and
+    # filter pushed down to the Parquet reader; a large trial's ADLB is gigabytes whole)
+    adlb = (pl.scan_parquet(adlb_path).filter(pl.col("PARAMCD").is_in(safety_labs(study)))
+            .select(*ADLB_COLUMNS).collect())
+    eff_params = ["CTPCLASS", study.scores.meld_primary]
+    adeff = (pl.scan_parquet(adeff_path).filter(pl.col("PARAMCD").is_in(eff_params)).select(ADEFF_COLUMNS)
+             .collect())
     parts = [big_n(adsl, study), baseline_characteristics(adsl, study), exposure(adsl, study),
              lab_shift(adlb, adsl, study), lab_abnormal(adlb, adsl, study), shift_ctp(adeff, adsl, study),
              subgroup_effects(adeff, adsl, study)]

@@ -42,11 +42,13 @@ def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
     from hepatrial.analysis.mmrm import mmrm_ard, primary_param
 
     study = load_study(study_path)
-    data = pl.read_parquet(data_path)
+    # the analysed records of the parameter only (what mmrm_data keeps): filters pushed to the reader
+    lf = pl.scan_parquet(data_path)
+    data = lf.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")).collect()
     parts = [mmrm_ard(data, study, paramcd, "ITT")]
     pp_flag = study.populations.get("PP", "PPFL")
     if (study.design.has("MMRM_PP") and paramcd == primary_param(study) and pp_flag in data.columns
-            and (data[pp_flag] == "Y").any()):
+            and lf.select((pl.col(pp_flag) == "Y").any()).collect().item()):
         parts.append(mmrm_ard(data, study, paramcd, "PP"))
     write_part(pl.concat(parts, how="vertical"), out)
 

@@ -20,8 +20,11 @@ from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import apply_cut, check_windows, cross_checks, exclude_unknown_subjects, flag_partial_dates
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
+from hepatrial.ingest.spill import Frames, spill_folder
+from hepatrial.ingest.spill import remove as remove_spill
 from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
+from hepatrial.parquet import write_parquet
 
 ALL_DOMAINS = tuple(DOMAINS)
 
@@ -68,8 +71,10 @@ def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
                      value=first["AEBODSYS"])
 
 
-def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings) -> tuple[dict, dict, dict]:
-    """Read and validate every domain. Returns (frames, file names, rows in)."""
+def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings,
+                      spill_dir: str | Path | None = None) -> tuple[dict, dict, dict]:
+    """Read and validate every domain. Returns (frames, file names, rows in); with ``spill_dir``, the
+    frames are a :class:`hepatrial.ingest.spill.Frames` that keeps the large domains there."""
     located = locate_domains(cut_dir)
     for dom, spec in DOMAINS.items():
         if spec.required_domain and dom not in located:
@@ -83,7 +88,7 @@ def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings) -> tu
         if p.is_file() and p.name not in used:
             findings.add("INFO", "", p.name, "FILE_NOT_USED",
                          "not a domain file (.csv, .parquet or .xpt); not read")
-    frames, files, rows_in = {}, {}, {}
+    frames, files, rows_in = (Frames(spill_dir) if spill_dir is not None else {}), {}, {}
     for dom, spec in DOMAINS.items():
         if dom in located:
             path = located[dom]
@@ -116,6 +121,7 @@ def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings) -> tu
         elif dom == "AE":
             check_meddra(df, files[dom], findings)
         frames[dom] = df
+        del df  # one large domain in memory at a time
     _raise_first_fatal(findings)
     return frames, files, rows_in
 
@@ -177,8 +183,16 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | P
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None
+    spill = spill_folder(Path(sdtm_dir).parent)
     try:
-        frames, files, rows_in = read_and_validate(cut_dir, cfg, findings)
+        return _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir, dummy_seed)
+    finally:
+        remove_spill(spill)
+
+
+def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir, dummy_seed):
+    try:
+        frames, files, rows_in = read_and_validate(cut_dir, cfg, findings, spill)
         frames, excl1 = exclude_unknown_subjects(frames, files, findings)
         frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
         cross_checks(frames, files, DOMAINS, findings)
@@ -201,15 +215,20 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | P
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)
     validation_dir.mkdir(parents=True, exist_ok=True)
-    for dom in DOMAINS:
-        frames[dom].sort("SRCROW").write_parquet(sdtm_dir / f"{dom.lower()}.parquet", statistics=False,
-                                                  metadata=stamp.parquet_metadata())
+    out = {}
+    for dom in DOMAINS:  # the fixed Parquet layout (hepatrial.parquet): row groups of a set size
+        path = sdtm_dir / f"{dom.lower()}.parquet"
+        df = frames[dom]
+        write_parquet(df.sort("SRCROW"), path)
+        spilled = isinstance(frames, Frames) and frames.spilled(dom)
+        out[dom] = path if spilled else df  # a large domain: read again from its SDTM file when asked for
+        del df
     stamp.write_csv(findings.frame(), validation_dir / "findings.csv")
     stamp.write_csv(acct, validation_dir / "accounting.csv")
     stamp.write_csv(exclusions, validation_dir / "exclusions.csv")
     if stale is not None:
         stale.unlink(missing_ok=True)  # left by an earlier run that stopped
-    return frames
+    return Frames.of_files(out) if any(isinstance(v, Path) for v in out.values()) else out
 
 
 def _write_failure_findings(findings: Findings, exc: DataContractError, path: Path) -> None:

@@ -19,6 +19,7 @@ from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
 from hepatrial.spec import Study
+from hepatrial.ingest.spill import like
 
 
 
@@ -58,7 +59,7 @@ def apply_cut(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dic
                      "no consent, randomisation or first-dose date; kept in the cut", row=r["SRCROW"],
                      usubjid=r["USUBJID"], column="RFICDTC")
     late_subj = enr.filter(pl.col("ENRLDT") > cut)["USUBJID"].implode()
-    out: dict[str, pl.DataFrame] = {}
+    out = like(frames)  # a large domain waits on disk between the steps (hepatrial.ingest.spill)
     excl: list[pl.DataFrame] = []
     for dom, df in frames.items():
         spec = specs[dom]
@@ -97,6 +98,7 @@ def apply_cut(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dic
             df = df.with_columns(pl.when((dtc_earliest("AEENDTC") > cut).fill_null(False)).then(None)
                                  .otherwise(pl.col("AEENDTC")).alias("AEENDTC"))
         out[dom] = df
+        del df
     exclusions = pl.concat(excl, how="vertical") if excl else pl.DataFrame(schema=EXCL_SCHEMA)
     return out, exclusions
 
@@ -106,16 +108,18 @@ def exclude_unknown_subjects(frames: dict[str, pl.DataFrame], files: dict[str, s
     """Rows of subjects absent from DM are excluded (ERROR finding per row)."""
     ids = frames["DM"]["USUBJID"].implode()
     excl = []
-    out = {}
+    out = like(frames)
     for dom, df in frames.items():
         if dom == "DM" or "USUBJID" not in df.columns:
             out[dom] = df
+            del df
             continue
         orphan = df.filter(~pl.col("USUBJID").is_in(ids))
         findings.add_rows(orphan, "ERROR", dom, files[dom], "SUBJECT_NOT_IN_DM",
                           "subject not in DM; row excluded", column="USUBJID")
         excl.append(_excl(orphan, dom, files[dom], "subject not in DM"))
         out[dom] = df.filter(pl.col("USUBJID").is_in(ids))
+        del df
     return out, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 

@@ -434,27 +434,54 @@ def section_appendix_desc(a: T.ARD, rule: str) -> Section:
     return s
 
 
-def listing_table(title: str, df: pl.DataFrame, with_arm: bool, names: dict[str, str]) -> Table | Para:
+LISTING_MAX_ROWS = 200  # default of the study config's dsmb.listing_max_rows (docs/dsmb.md, "Listings")
+DEATH_LISTING = {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "DTHDT": "Date of death",
+                 "DTHDY": "Study day", "DLINFDY": "Days from last infusion", "CAUSE": "Fatal AE (preferred term)",
+                 "LTXDT": "Transplant date"}
+SAE_LISTING = {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "AEDECOD": "Preferred term",
+               "AEBODSYS": "System organ class", "ASTDT": "Onset", "ASTDY": "Day", "ATOXGR": "Grade",
+               "AREL": "Related", "AEOUT": "Outcome", "TRTEMFL": "TEAE"}
+
+
+def listing_columns(df: pl.DataFrame, with_arm: bool, names: dict[str, str]) -> list[str]:
+    """The listing's columns in the report: those of ``names`` the frame has; ``arm`` only when
+    ``with_arm`` (never in the open report)."""
+    return [c for c in names if c in df.columns and (with_arm or c != "arm")]
+
+
+def listing_table(title: str, df: pl.DataFrame, with_arm: bool, names: dict[str, str],
+                  max_rows: int | None = None, full_file: str = "") -> Table | Para | list:
+    """The listing as a report table. Over ``max_rows`` records (the listing policy): a summary
+    paragraph (records, subjects, where the full listing is) and a table of the first ``max_rows``
+    records in the listing's order, so that the report does not grow with the trial."""
     if df.height == 0:
         return Para(f"{title}: none in this cut.")
-    cols = [c for c in names if c in df.columns and (with_arm or c != "arm")]
+    cols = listing_columns(df, with_arm, names)
     from hepatrial.tlf.tables import clip_text  # long source text shows its start and a marker
 
+    shown = df if max_rows is None or df.height <= max_rows else df.head(max_rows)
     rows = [["" if r[c] is None else clip_text(str(r[c])) for c in cols]
-            for r in df.select(cols).iter_rows(named=True)]
-    return Table(f"{title} ({df.height} records)", [names[c] for c in cols], rows)
+            for r in shown.select(cols).iter_rows(named=True)]
+    if shown.height == df.height:
+        return Table(f"{title} ({df.height} records)", [names[c] for c in cols], rows)
+    subjects = df["USUBJID"].n_unique() if "USUBJID" in df.columns else None
+    where = f" The full listing is the file {full_file} in the results folder." if full_file else ""
+    summary = Para(f"{title}: {df.height} records"
+                   + (f" in {subjects} subjects" if subjects is not None else "")
+                   + f", more than the {max_rows} a report lists (dsmb.listing_max_rows); the first "
+                   + f"{max_rows} are shown, in the listing's order.{where}")
+    return [summary, Table(f"{title} (first {max_rows} of {df.height} records)", [names[c] for c in cols], rows)]
 
 
-def section_listings(saes: pl.DataFrame, deaths: pl.DataFrame, with_arm: bool) -> Section:
+def section_listings(saes: pl.DataFrame, deaths: pl.DataFrame, with_arm: bool, max_rows: int | None = None,
+                     files: dict[str, str] | None = None) -> Section:
     s = Section("Appendix: listings")
-    s.add(listing_table("Listing of deaths", deaths, with_arm,
-                        {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "DTHDT": "Date of death",
-                         "DTHDY": "Study day", "DLINFDY": "Days from last infusion", "CAUSE": "Fatal AE (preferred term)",
-                         "LTXDT": "Transplant date"}))
-    s.add(listing_table("Listing of serious adverse events", saes, with_arm,
-                        {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "AEDECOD": "Preferred term",
-                         "AEBODSYS": "System organ class", "ASTDT": "Onset", "ASTDY": "Day", "ATOXGR": "Grade",
-                         "AREL": "Related", "AEOUT": "Outcome", "TRTEMFL": "TEAE"}))
+    files = files or {}
+    for title, df, names, key in (("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
+                                  ("Listing of serious adverse events", saes, SAE_LISTING, "saes")):
+        block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""))
+        for b in (block if isinstance(block, list) else [block]):
+            s.add(b)
     return s
 
 
@@ -574,6 +601,11 @@ def _doc(kind: str, meta: dict, audience: str) -> Document:
                     meeting_date=meta.get("meeting_date") or "", preparer=meta.get("preparer") or "")
 
 
+def _max_rows(meta: dict) -> int:
+    v = meta.get("listing_max_rows")
+    return LISTING_MAX_ROWS if v is None else int(v)
+
+
 def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, compare: pl.DataFrame | None,
                   meta: dict, spec: Study) -> Document:
     ard = with_arm_columns(pooled)
@@ -586,7 +618,7 @@ def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame
                     section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_OPEN),
                     section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
                     section_data_quality(a, False), section_compare_open(compare, meta),
-                    section_listings(saes, deaths, False)]
+                    section_listings(saes, deaths, False, _max_rows(meta), meta.get("listing_files"))]
     return doc
 
 
@@ -611,5 +643,5 @@ def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, dea
                     *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
                     section_data_quality(a, True),
                     section_compare_closed(compare, meta), section_appendix_desc(a, RULE_CLOSED),
-                    section_listings(saes, deaths, True)]
+                    section_listings(saes, deaths, True, _max_rows(meta), meta.get("listing_files"))]
     return doc

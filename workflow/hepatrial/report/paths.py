@@ -36,6 +36,8 @@ class DsmbPaths:
 
     def open_inputs_outputs(self) -> dict[str, str]:
         out = {k: f"{self.res}/open/{k}.parquet" for k in ("pooled_ard", "saes", "deaths")}
+        # the full listings the report names when it shows only their start (dsmb.listing_max_rows)
+        out.update({f"listing_{k}": f"{self.res}/open/listing_{k}.csv" for k in ("saes", "deaths")})
         # the gate's redaction findings: they name the terms, so they sit with the unblinded files
         out["redactions"] = f"{self.res}/dsmb/open_redactions.csv"
         out["spec"] = f"{self.res}/open/study.json"
@@ -49,6 +51,7 @@ class DsmbPaths:
     def closed_inputs_outputs(self) -> dict[str, str]:
         out = {k: f"{self.res}/closed/{v}" for k, v in CLOSED_FILES.items()}
         out["arms"] = f"{self.res}/closed/arms.json"
+        out.update({f"listing_{k}": f"{self.res}/closed/listing_{k}.csv" for k in ("saes", "deaths")})
         out["spec"] = f"{self.res}/closed/study.json"
         if self.previous_cut:
             out.update({f"compare_{k}": f"{self.res}/closed/compare_{k}.parquet" for k in COMPARE_PARTS})

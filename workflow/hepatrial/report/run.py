@@ -24,6 +24,25 @@ def _write(df: pl.DataFrame, path) -> None:
     df.write_parquet(path, statistics=False, metadata=stamp.parquet_metadata())
 
 
+def write_listing_csv(df: pl.DataFrame, path, with_arm: bool) -> None:
+    """A report listing in full as CSV: the report's columns and headers (``arm`` only when
+    ``with_arm``: never for the open report), text a spreadsheet would run as a formula quoted."""
+    from hepatrial.tlf.render import spreadsheet_safe
+
+    names = content.SAE_LISTING if "AEDECOD" in df.columns else content.DEATH_LISTING
+    cols = content.listing_columns(df, with_arm, names)
+    out = df.select([pl.col(c).cast(pl.Utf8) for c in cols])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_csv(out.select(spreadsheet_safe(pl.col(c)).alias(names[c]) for c in cols), path)
+
+
+def listing_files(saes_path) -> dict[str, str]:
+    """Where the full listings of a report are, relative to the results folder
+    (``<study>/<cut>/open|closed/listing_<name>.csv``, beside the report's input ``saes.parquet``)."""
+    folder = Path(saes_path).parent
+    return {k: "/".join((folder / f"listing_{k}.csv").parts[-4:]) for k in ("saes", "deaths")}
+
+
 def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
     return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
 
@@ -32,9 +51,8 @@ def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out
                   out_deaths) -> None:
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
-    # ADLB: only the columns the summaries use (a large trial's ADLB is most of the memory)
-    lb_cols = [c for c in pl.read_parquet_schema(adlb) if c in summaries.ADLB_COLUMNS]
-    part = summaries.build_summaries(adsl_df, adae_df, pl.read_parquet(adlb, columns=lb_cols), pl.read_parquet(sv),
+    # ADLB: a lazy scan reduced to what the summaries use (a large trial's ADLB is most of the memory)
+    part = summaries.build_summaries(adsl_df, adae_df, summaries.scan_adlb(adlb), pl.read_parquet(sv),
                                      stamp.read_csv(findings, infer_schema_length=0), study,
                                      dt.date.fromisoformat(cut_date))
     _write(part, out_part)
@@ -111,6 +129,9 @@ def run_open_inputs(ard, saes, deaths, study_path, compare_paths: dict | None, o
                                        blinding.arm_terms(study, treatment_terms(dm, ex)))
     for name in ("pooled_ard", "saes", "deaths"):
         _write(frames[name], outs[name])
+    for name in ("saes", "deaths"):
+        if f"listing_{name}" in outs:
+            write_listing_csv(frames[name], outs[f"listing_{name}"], with_arm=False)
     if "compare" in outs:
         _write(frames["compare"], outs["compare"])
     write_json(spec, outs["spec"])
@@ -139,6 +160,9 @@ def run_closed_inputs(ard, saes, deaths, km_paths: list[str], study_path,
               file=sys.stderr)
     for name, df in frames.items():
         _write(df, outs[name])
+    for name in ("saes", "deaths"):
+        if f"listing_{name}" in outs:
+            write_listing_csv(frames[name], outs[f"listing_{name}"], with_arm=True)
     write_json(spec, outs["spec"])
     write_json({"arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
                 "masked": bool(study.masked_dsmb)}, outs["arms"])
@@ -164,7 +188,7 @@ def _spec(path) -> Study:
 
 def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out,
                     spec_path) -> None:
-    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs))
+    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), listing_files=listing_files(saes))
     doc = content.open_document(pl.read_parquet(pooled_ard), pl.read_parquet(saes), pl.read_parquet(deaths),
                                 pl.read_parquet(compare_path) if compare_path else None, meta, _spec(spec_path))
     write_document(doc, html_out, pdf_out)
@@ -173,7 +197,8 @@ def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, met
 def run_closed_report(ard, saes, deaths, km, arms_json, compare_paths: dict | None, manifest_inputs, meta: dict,
                       html_out, pdf_out, spec_path) -> None:
     arms = json.loads(Path(arms_json).read_text(encoding="utf-8"))
-    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), masked=arms["masked"])
+    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), masked=arms["masked"],
+                listing_files=listing_files(saes))
     comp = _compare_parts(compare_paths)
     doc = content.closed_document(pl.read_parquet(ard), arms["arms"], pl.read_parquet(saes), pl.read_parquet(deaths),
                                   pl.read_parquet(km), comp, meta, _spec(spec_path))

@@ -202,6 +202,15 @@ def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> pl.D
     return finalise(pl.concat(part, how="vertical"))
 
 
+def scan_adlb(path) -> pl.DataFrame:
+    """What the visit summary reads of ADLB (:data:`ADLB_COLUMNS`), reduced by a lazy scan to its
+    distinct rows (the summary asks only whether a subject has lab data on a day or at a visit): a
+    large trial's ADLB is gigabytes whole."""
+    lf = pl.scan_parquet(path)
+    cols = [c for c in ADLB_COLUMNS if c in lf.collect_schema().names()]
+    return lf.select(cols).unique().sort(cols, nulls_last=True).collect()
+
+
 # --- listings ---------------------------------------------------------------------------------
 
 SAE_COLUMNS = ["USUBJID", "SITEID", "arm", "AEDECOD", "AEBODSYS", "ASTDT", "ASTDY", "ATOXGR", "AREL", "AEOUT",

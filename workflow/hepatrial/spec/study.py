@@ -171,6 +171,7 @@ class Dsmb:
     preparer: str = ""
     report_version: str = "1.0"
     estimands: bool = False
+    listing_max_rows: int = 200  # above it a report shows the first rows and names the full listing file
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,216 @@
+"""Memory bounded by design (issue 22): the fixed Parquet layout, the BDS builds in batches of
+subjects, ingest's spilled domains, the DSMB listing policy and the declared memory per rule.
+Speed and memory themselves are measured by benchmarks/run.py, not here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import tinycut
+from hepatrial import adam, parquet
+from hepatrial.adam import io
+from hepatrial.config import load_study
+from hepatrial.ingest import ingest_cut
+
+ROOT = Path(__file__).resolve().parents[2]
+STUDY = ROOT / "config/studies/ucmsc-dc-rct.yaml"
+CUT = ROOT / "data/UCMSC-DC-RCT/2025-06-30"
+
+
+def _sample(n: int = 230) -> pl.DataFrame:
+    return pl.DataFrame({
+        "USUBJID": [f"S-{i // 7:04d}" if i % 11 else None for i in range(n)],
+        "AVAL": [float(i) / 3 if i % 5 else None for i in range(n)],
+        "N": list(range(n)),
+        "ADT": [dt.date(2024, 1, 1) + dt.timedelta(days=i) if i % 4 else None for i in range(n)],
+        "FL": [i % 2 == 0 if i % 3 else None for i in range(n)],
+        "TXT": ["é" * (i % 9) if i % 6 else None for i in range(n)],
+        "EMPTY": [None] * n,
+    })
+
+
+def test_fixed_row_groups_whatever_the_pieces(tmp_path):
+    """The layout is a function of the rows: written whole, or in pieces of any size, the file is
+    the same bytes, in row groups of exactly row_group_size rows (the last: the rest)."""
+    import pyarrow.parquet as pq
+
+    df = _sample()
+    parquet.write_parquet(df, tmp_path / "whole.parquet", row_group_size=64)
+    for step in (1, 13, 64, 100, 500):
+        with parquet.FixedRowGroupWriter(tmp_path / f"p{step}.parquet", row_group_size=64) as w:
+            for off in range(0, df.height, step):
+                w.write(df.slice(off, step))
+        assert (tmp_path / f"p{step}.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    f = pq.ParquetFile(tmp_path / "whole.parquet")
+    assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [64, 64, 64, 38]
+    assert pl.read_parquet(tmp_path / "whole.parquet").equals(df)
+    parquet.write_parquet(df.head(0), tmp_path / "empty.parquet")
+    assert pl.read_parquet(tmp_path / "empty.parquet").schema == df.schema
+
+
+def test_concat_parquet_unifies_null_columns(tmp_path):
+    """Batches where a column is all missing (type Null) stack with batches where it is typed."""
+    a = pl.DataFrame({"k": [1, 2], "v": [None, None]})
+    b = pl.DataFrame({"k": [3], "v": ["x"]})
+    a.write_parquet(tmp_path / "a.parquet")
+    b.write_parquet(tmp_path / "b.parquet")
+    n = parquet.concat_parquet([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "out.parquet")
+    assert n == 3
+    assert pl.read_parquet(tmp_path / "out.parquet").equals(pl.concat([a, b], how="vertical_relaxed"))
+    assert not (tmp_path / "a.parquet").exists()
+
+
+def test_xpt_from_parquet_is_the_whole_frame_xpt(tmp_path, monkeypatch):
+    """The XPT written a row group at a time is the bytes write_adam gives for the whole frame."""
+    monkeypatch.setattr(parquet, "ROW_GROUP_SIZE", 50)
+    df = _sample()
+    io.write_adam(df, tmp_path / "whole.parquet", tmp_path / "whole.xpt", "ADX", "A label")
+    parquet.write_parquet(df, tmp_path / "rg.parquet", row_group_size=37)
+    io.write_xpt_from_parquet(tmp_path / "rg.parquet", tmp_path / "rg.xpt", "ADX", "A label")
+    assert (tmp_path / "rg.xpt").read_bytes() == (tmp_path / "whole.xpt").read_bytes()
+    # text over 200 bytes: the whole-frame path (cut at a character boundary)
+    long = df.with_columns(pl.when(pl.col("N") == 7).then(pl.lit("ü" * 150)).otherwise(pl.col("TXT")).alias("TXT"))
+    io.write_adam(long, tmp_path / "long.parquet", tmp_path / "long.xpt", "ADX", "")
+    parquet.write_parquet(long, tmp_path / "long_rg.parquet", row_group_size=37)
+    io.write_xpt_from_parquet(tmp_path / "long_rg.parquet", tmp_path / "long_rg.xpt", "ADX", "")
+    assert (tmp_path / "long_rg.xpt").read_bytes() == (tmp_path / "long.xpt").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def bundled_sdtm(tmp_path_factory):
+    """The bundled 240-subject cut through ingest and ADSL core."""
+    work = tmp_path_factory.mktemp("bundled")
+    ingest_cut(CUT, STUDY, work / "sdtm", work / "val", cut="2025-06-30")
+    adam.build_adsl_core(work / "sdtm", STUDY, "2025-06-30", work / "adsl_core.parquet")
+    return work
+
+
+@pytest.mark.parametrize("name", ["adlb", "adeff", "adqs"])
+def test_batched_bds_equals_whole_build(bundled_sdtm, tmp_path, name):
+    """ADLB, ADEFF and ADQS built in batches of 17 subjects (15 batches) are the whole build row for
+    row, and the same bytes (Parquet, XPT, exclusions)."""
+    build = getattr(adam, f"build_{name}")
+    sdtm, adsl = bundled_sdtm / "sdtm", bundled_sdtm / "adsl_core.parquet"
+    build(sdtm, adsl, STUDY, tmp_path / f"whole/{name}.parquet", tmp_path / "whole_excl.csv", batch_subjects=10**9)
+    build(sdtm, adsl, STUDY, tmp_path / f"batch/{name}.parquet", tmp_path / "batch_excl.csv", batch_subjects=17)
+    whole = pl.read_parquet(tmp_path / f"whole/{name}.parquet")
+    batched = pl.read_parquet(tmp_path / f"batch/{name}.parquet")
+    assert whole.height > 1000
+    assert batched.equals(whole)  # same rows, same order, same types
+    for suffix in (".parquet", ".xpt"):
+        assert ((tmp_path / f"batch/{name}").with_suffix(suffix).read_bytes()
+                == (tmp_path / f"whole/{name}").with_suffix(suffix).read_bytes())
+    assert (tmp_path / "batch_excl.csv").read_bytes() == (tmp_path / "whole_excl.csv").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [f"{name}.parquet", f"{name}.xpt"]
+
+
+def test_subject_batches_cover_every_subject_once(bundled_sdtm):
+    sdtm = bundled_sdtm / "sdtm"
+    lb = pl.read_parquet(sdtm / "lb.parquet", columns=["USUBJID"])
+    batches = adam.subject_batches(sdtm, ["LB"], 50)
+    seen = [lb.filter(w)["USUBJID"].unique().sort().to_list() for w in batches]
+    flat = [u for b in seen for u in b]
+    assert flat == sorted(lb["USUBJID"].unique().to_list())  # in order, each once
+    assert all(len(b) <= 50 for b in seen) and len(batches) == -(-len(flat) // 50)
+
+
+def test_ingest_spilling_gives_the_same_outputs(tmp_path, monkeypatch):
+    """Every domain but DM and DS kept on disk between the steps: the same SDTM and validation files."""
+    from hepatrial.ingest import spill
+
+    cut = tinycut.write_cut(tmp_path / "cut")
+    s = load_study(tinycut.write_study(tmp_path / "study.yaml", tinycut.STUDY_YAML))
+    ingest_cut(cut, s, tmp_path / "a/sdtm", tmp_path / "a/val")
+    monkeypatch.setattr(spill.Frames.__init__, "__defaults__", (None, 0))
+    frames = ingest_cut(cut, s, tmp_path / "b/sdtm", tmp_path / "b/val")
+    assert isinstance(frames, spill.Frames) and frames.spilled("LB")
+    for sub in ("sdtm", "val"):
+        for f in sorted((tmp_path / "a" / sub).iterdir()):
+            assert (tmp_path / "b" / sub / f.name).read_bytes() == f.read_bytes(), f.name
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["sdtm", "val"]  # spill folder removed
+    assert frames["LB"].height == pl.read_parquet(tmp_path / "a/sdtm/lb.parquet").height
+
+
+# --- the listing policy of the DSMB reports ---------------------------------------------------
+
+def _saes(n: int) -> pl.DataFrame:
+    return pl.DataFrame({"USUBJID": [f"S-{i // 3:04d}" for i in range(n)], "SITEID": ["01"] * n,
+                         "arm": ["Arm Z"] * n, "AEDECOD": ["Fatigue"] * n, "ASTDY": list(range(n))})
+
+
+def test_listing_policy_short_listing_in_full():
+    from hepatrial.report import content
+    from hepatrial.report.document import Table
+
+    t = content.listing_table("Listing of SAEs", _saes(20), False, content.SAE_LISTING, 200, "x.csv")
+    assert isinstance(t, Table) and len(t.rows) == 20 and t.title == "Listing of SAEs (20 records)"
+
+
+def test_listing_policy_long_listing_summary_and_first_rows():
+    from hepatrial.report import content
+    from hepatrial.report.document import Para, Table
+
+    df = _saes(250)
+    out = content.listing_table("Listing of SAEs", df, True, content.SAE_LISTING, 200,
+                                "STUDY/2025-06-30/closed/listing_saes.csv")
+    para, table = out
+    assert isinstance(para, Para) and isinstance(table, Table)
+    assert "250 records in 84 subjects" in para.text and "listing_saes.csv" in para.text
+    assert len(table.rows) == 200 and table.rows[0][0] == "S-0000" and table.rows[-1][-1] == "199"
+    assert table.title == "Listing of SAEs (first 200 of 250 records)"
+    assert "Arm" in table.columns
+
+
+def test_listing_policy_open_report_never_shows_arm(tmp_path):
+    """Open report: no arm column in the listing table (short or long) nor in the full listing CSV."""
+    from hepatrial.report import content
+    from hepatrial.report.run import write_listing_csv
+
+    for n in (5, 250):
+        sec = content.section_listings(_saes(n), pl.DataFrame(), False, 200, {"saes": "S/C/open/listing_saes.csv"})
+        for block in sec.blocks:
+            assert "Arm" not in getattr(block, "columns", [])
+            assert "Arm Z" not in repr(block)
+    write_listing_csv(_saes(250), tmp_path / "open.csv", with_arm=False)
+    write_listing_csv(_saes(250), tmp_path / "closed.csv", with_arm=True)
+    assert "Arm" not in pl.read_csv(tmp_path / "open.csv").columns
+    assert "Arm Z" not in (tmp_path / "open.csv").read_text()
+    assert pl.read_csv(tmp_path / "closed.csv").height == 250
+
+
+def test_listing_max_rows_in_the_study_schema():
+    assert load_study(STUDY)["dsmb"]["listing_max_rows"] == 200
+
+
+# --- declared memory ------------------------------------------------------------------------
+
+def test_mem_mb_grows_with_input_capped_floored_and_retried():
+    from hepatrial.resources import DEFAULT, FLOOR, MODELS, Model, mem_mb, mem_mb_for
+
+    m = Model(800, 3.0, 2500)
+    assert m.mem_mb(0) == 800 and m.mem_mb(100) == 1100 and m.mem_mb(10**6) == 2500
+    assert m.mem_mb(100, attempt=2) == 2200
+    assert Model(0, 0.0).mem_mb(0) == FLOOR
+    assert mem_mb_for("no_such_rule", 10) == DEFAULT.mem_mb(10)
+    for rule, model in MODELS.items():
+        small, large = model.mem_mb(1), model.mem_mb(5000)
+        assert FLOOR <= small <= large, rule
+
+    class Input:
+        size_mb = 200.0
+
+    assert mem_mb("ingest")(None, Input(), 1) == mem_mb_for("ingest", 200.0)
+
+
+def test_every_rule_declares_its_memory():
+    """Each rule of the workflow declares mem_mb with the helper, under its own name."""
+    text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow/rules").glob("*.smk")))
+    rules = re.findall(r"^\s*rule (\w+):", text, flags=re.M)
+    declared = re.findall(r'mem_mb=mem_mb\("(\w+)"\)', text)
+    skip = {"input_manifest", "manifest", "previous_cut", "cut_compare"}  # no data frames (hashes, a sub-run)
+    assert sorted(set(rules) - skip) == sorted(declared)
