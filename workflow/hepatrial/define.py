@@ -164,6 +164,8 @@ def value_level(name: str, df: pl.DataFrame) -> list[dict]:
     if name not in VLM_DATASETS or "PARAMCD" not in df.columns:
         return []
     out = []
+    # the columns it reads only (``df`` may be a dataset read a column at a time: ParquetColumns)
+    df = pl.DataFrame({c: df[c] for c in ("PARAMCD", "PARAM", *VLM_VARIABLES) if c in df.columns})
     label = pl.col("PARAM") if "PARAM" in df.columns else pl.col("PARAMCD").alias("PARAM")
     params = df.select("PARAMCD", label).drop_nulls("PARAMCD").unique("PARAMCD", keep="first").sort("PARAMCD")
     for col in VLM_VARIABLES:

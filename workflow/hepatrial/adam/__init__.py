@@ -153,6 +153,8 @@ def build_adeff(sdtm_dir, adsl_path, study_path, out, excl_out, batch_subjects: 
                    ["USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC", "SRCROW", *vis])
         return create_adeff(lb, _scan(sdtm_dir, "RS", where), pr.filter(where), adsl, study)
 
+    build_in_batches(batch, sdtm_dir, ["LB", "RS"], out, excl_out, "adeff", batch_subjects)
+
 
 def build_adqs(sdtm_dir, adsl_path, study_path, out, excl_out, batch_subjects: int = BATCH_SUBJECTS) -> None:
     adsl, study = pl.read_parquet(adsl_path), load_study(study_path)
