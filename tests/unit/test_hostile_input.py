@@ -226,9 +226,17 @@ def test_spreadsheet_safe_quotes_exactly_the_formula_cells(text):
         assert not any(ch.isalpha() or ch in "=@!|\"'" for ch in text), text  # a number as printed
 
 
-@pytest.mark.parametrize("cell", ["-1.2 (-2.0, 0.3)", "-0.5", "+0.2", "3 (5.0%) [4]", "-", "0.012"])
+@pytest.mark.parametrize("cell", ["-1.2 (-2.0, 0.3)", "-0.5", "+0.2", "3 (5.0%) [4]", "-", "0.012",
+                                  "-4, 28", "-0.8, 1.8", "-1.28 (-2.0, -0.5)"])
 def test_numbers_are_not_quoted(cell):
+    # a "Min, Max" cell ("-4, 28") is numbers as printed: quoting it broke the CSV against the RTF
     assert pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0] == cell
+
+
+@pytest.mark.parametrize("cell", ["=1+1", "-2+3", "@SUM(A1)", "+cmd|' /C calc'!A0", "-=1", "-4, =28",
+                                  "-1,28", "-4, 28)"])
+def test_formula_cells_are_quoted(cell):
+    assert pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0] == "'" + cell
 
 
 @settings(max_examples=200, deadline=None)

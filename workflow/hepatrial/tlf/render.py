@@ -20,9 +20,11 @@ INDENT = "\u00a0\u00a0\u00a0"
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# a number, then any bracketed groups of numbers ("(-2.0, 0.3)", "(5.0%) [4]"): no letters, no "="
-# or "@" (a lone "-" is a placeholder, not a formula)
-_NUMBER = r"^([-+]|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?( [(\[][-+0-9.,% <>]*[)\]])*)$"
+# a number or a comma-separated run of numbers ("Min, Max": "-4, 28"), then any bracketed groups of
+# numbers ("(-2.0, 0.3)", "(5.0%) [4]"): no letters, no "=" or "@", no operator between numbers
+# (a lone "-" is a placeholder, not a formula)
+_NUM = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?"
+_NUMBER = rf"^([-+]|{_NUM}(, {_NUM})*( [(\[][-+0-9.,% <>]*[)\]])*)$"
 
 
 def spreadsheet_safe(col: pl.Expr) -> pl.Expr:
