@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
 from hepatrial.models.gsd import gsd_design, monitor
 
 FRACS = [0.2, 0.4, 0.6, 0.8, 1.0]
@@ -82,11 +83,20 @@ def time_r(rows, reps):
     with tempfile.TemporaryDirectory() as tmp:
         csv = os.path.join(tmp, "cases.csv")
         rs = os.path.join(tmp, "b.R")
-        pl.DataFrame([{"case": r["case"], "fam": r["family"], "param": r["param"],
-                       "fut": r["futility"]} for r in rows]).write_csv(csv)
+        pl.DataFrame(
+            [
+                {"case": r["case"], "fam": r["family"], "param": r["param"], "fut": r["futility"]}
+                for r in rows
+            ]
+        ).write_csv(csv)
         Path(rs).write_text(R_CODE)
-        out = subprocess.run(["Rscript", rs, csv, str(reps)], check=False,
-                             capture_output=True, text=True, timeout=1800)
+        out = subprocess.run(
+            ["Rscript", rs, csv, str(reps)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         res = {}
         for line in out.stdout.splitlines():
             if line.startswith("RESULT"):
@@ -100,8 +110,9 @@ def time_r(rows, reps):
 def have_rpact():
     if shutil.which("Rscript") is None:
         return False
-    r = subprocess.run(["Rscript", "-e", "library(rpact)"], check=False, capture_output=True,
-                       timeout=120)
+    r = subprocess.run(
+        ["Rscript", "-e", "library(rpact)"], check=False, capture_output=True, timeout=120
+    )
     return r.returncode == 0
 
 
@@ -117,25 +128,53 @@ def main(argv=None):
     for case, fam, p, fut, kw in cases():
         sec = best_of(lambda kw=kw: gsd_design(FRACS, **kw), a.reps)
         d = gsd_design(FRACS, **kw)
-        rows.append({"case": case, "what": "gsd_design", "family": fam, "param": p,
-                     "futility": fut, "looks": len(FRACS), "python_seconds": sec,
-                     "inflation_factor": d.inflation_factor, "r_seconds": None,
-                     "cores": os.cpu_count(), "load1": os.getloadavg()[0]})
+        rows.append(
+            {
+                "case": case,
+                "what": "gsd_design",
+                "family": fam,
+                "param": p,
+                "futility": fut,
+                "looks": len(FRACS),
+                "python_seconds": sec,
+                "inflation_factor": d.inflation_factor,
+                "r_seconds": None,
+                "cores": os.cpu_count(),
+                "load1": os.getloadavg()[0],
+            }
+        )
     d = gsd_design(FRACS, futility="bsOF")
-    sec = best_of(lambda: monitor(d, [0.22, 0.37], [0.8, 1.4], [0.12, 0.16], [0.15, 0.114],
-                                  design_effect=0.3), a.reps)
-    rows.append({"case": "monitor_look2_asOF_nonbinding", "what": "monitor", "family": "asOF",
-                 "param": None, "futility": "nonbinding", "looks": len(FRACS),
-                 "python_seconds": sec, "inflation_factor": None, "r_seconds": None,
-                 "cores": os.cpu_count(), "load1": os.getloadavg()[0]})
+    sec = best_of(
+        lambda: monitor(
+            d, [0.22, 0.37], [0.8, 1.4], [0.12, 0.16], [0.15, 0.114], design_effect=0.3
+        ),
+        a.reps,
+    )
+    rows.append(
+        {
+            "case": "monitor_look2_asOF_nonbinding",
+            "what": "monitor",
+            "family": "asOF",
+            "param": None,
+            "futility": "nonbinding",
+            "looks": len(FRACS),
+            "python_seconds": sec,
+            "inflation_factor": None,
+            "r_seconds": None,
+            "cores": os.cpu_count(),
+            "load1": os.getloadavg()[0],
+        }
+    )
     if not a.no_r and have_rpact():
         r = time_r([x for x in rows if x["what"] == "gsd_design"], a.reps)
         for x in rows:
             x["r_seconds"] = r.get(x["case"])
     for x in rows:
-        print(f"{x['case']:32s} python {x['python_seconds'] * 1e3:8.1f} ms"
-              + ("" if x["r_seconds"] is None else f"   rpact {x['r_seconds'] * 1e3:8.1f} ms"),
-              flush=True)
+        print(
+            f"{x['case']:32s} python {x['python_seconds'] * 1e3:8.1f} ms"
+            + ("" if x["r_seconds"] is None else f"   rpact {x['r_seconds'] * 1e3:8.1f} ms"),
+            flush=True,
+        )
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame(rows, infer_schema_length=None).write_csv(out)

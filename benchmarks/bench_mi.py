@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
 from hepatrial.models import mi
 
 
@@ -39,20 +40,37 @@ def simulate(n: int, T: int, seed: int = 0):
     act = rng.integers(0, 2, n) == 1
     base = rng.normal(50, 8, n)
     st = rng.integers(0, 3, n)
-    Y = (5 - 0.1 * base[:, None] - 0.5 * np.arange(T) - 0.4 * act[:, None] * np.arange(T)
-         + 0.7 * st[:, None] + rng.standard_normal((n, T)) @ L.T)
+    Y = (
+        5
+        - 0.1 * base[:, None]
+        - 0.5 * np.arange(T)
+        - 0.4 * act[:, None] * np.arange(T)
+        + 0.7 * st[:, None]
+        + rng.standard_normal((n, T)) @ L.T
+    )
     ice = np.where(rng.random(n) < 0.3, rng.integers(1, T, n), T)
     visits = [f"WEEK {2 * (v + 1)}" for v in range(T)]
     obs = np.arange(T)[None, :] < ice[:, None]
     sub = np.repeat(np.arange(n), T)[obs.ravel()]
     vis = np.tile(np.arange(T), n)[obs.ravel()]
-    data = pl.DataFrame({
-        "USUBJID": [f"S{i:04d}" for i in sub], "ARM": np.where(act, "Active", "Placebo")[sub],
-        "STRATUM": np.array(["S1", "S2", "S3"])[st][sub],
-        "AVISIT": np.array(visits)[vis], "BASE": base[sub], "CHG": Y[obs]})
+    data = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i:04d}" for i in sub],
+            "ARM": np.where(act, "Active", "Placebo")[sub],
+            "STRATUM": np.array(["S1", "S2", "S3"])[st][sub],
+            "AVISIT": np.array(visits)[vis],
+            "BASE": base[sub],
+            "CHG": Y[obs],
+        }
+    )
     has = ice < T
-    ice_df = pl.DataFrame({"USUBJID": [f"S{i:04d}" for i in np.flatnonzero(has)],
-                           "AVISIT": np.array(visits)[ice[has]], "STRATEGY": "JR"})
+    ice_df = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i:04d}" for i in np.flatnonzero(has)],
+            "AVISIT": np.array(visits)[ice[has]],
+            "STRATEGY": "JR",
+        }
+    )
     return data, ice_df, visits
 
 
@@ -82,22 +100,42 @@ def main():
             best = min(best, time.perf_counter() - t0)
         imps[name] = imp
         last = pooled.filter((pl.col("analysis") == "MI_DIFF") & (pl.col("avisit") == visits[-1]))
-        rows.append({"case": name, "n": a.n, "visits": a.visits,
-                     "M": a.M if name != "condmean_jackknife" else a.n, "seconds": best,
-                     "estimate": last["estimate"][0], "se": last["se"][0]})
-        print(f"{name:20s} {best:7.2f} s  (diff at {visits[-1]}: "
-              f"{last['estimate'][0]:.3f}, SE {last['se'][0]:.3f})")
+        rows.append(
+            {
+                "case": name,
+                "n": a.n,
+                "visits": a.visits,
+                "M": a.M if name != "condmean_jackknife" else a.n,
+                "seconds": best,
+                "estimate": last["estimate"][0],
+                "se": last["se"][0],
+            }
+        )
+        print(
+            f"{name:20s} {best:7.2f} s  (diff at {visits[-1]}: "
+            f"{last['estimate'][0]:.3f}, SE {last['se'][0]:.3f})"
+        )
     best = np.inf
     for _ in range(a.reps):
         t0 = time.perf_counter()
         mi.tipping_point(imps["bayes"], np.linspace(0, 10, 21))
         best = min(best, time.perf_counter() - t0)
-    rows.append({"case": "tipping_21_deltas_on_bayes", "n": a.n, "visits": a.visits, "M": a.M,
-                 "seconds": best, "estimate": None, "se": None})
+    rows.append(
+        {
+            "case": "tipping_21_deltas_on_bayes",
+            "n": a.n,
+            "visits": a.visits,
+            "M": a.M,
+            "seconds": best,
+            "estimate": None,
+            "se": None,
+        }
+    )
     print(f"{'tipping (21 deltas)':20s} {best:7.2f} s")
     out = pl.DataFrame(rows).with_columns(
         pl.lit(platform.processor() or platform.machine()).alias("cpu"),
-        pl.lit(os.cpu_count()).alias("cpus"))
+        pl.lit(os.cpu_count()).alias("cpus"),
+    )
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     out.write_csv(a.out)
 

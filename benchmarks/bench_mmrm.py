@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+
 from hepatrial.models import MMRM
 from hepatrial.models.mmrm import fit as mmrm_fit
 
@@ -48,17 +49,29 @@ def simulate(n: int, seed: int = 0) -> pl.DataFrame:
     arm = rng.integers(0, 2, n)
     base = rng.normal(50, 8, n)
     st = rng.integers(0, 3, n)
-    Y = (5 - 0.1 * base[:, None] - 0.5 * np.arange(T) - 0.4 * arm[:, None] * np.arange(T)
-         + 0.7 * st[:, None] + E)
+    Y = (
+        5
+        - 0.1 * base[:, None]
+        - 0.5 * np.arange(T)
+        - 0.4 * arm[:, None] * np.arange(T)
+        + 0.7 * st[:, None]
+        + E
+    )
     last = rng.integers(1, 5 * T, n)
     obs = np.arange(T)[None, :] < np.minimum(last, T)[:, None]  # ~20% monotone dropout
     sub = np.repeat(np.arange(n), T)[obs.ravel()]
     vis = np.tile(np.arange(1, T + 1), n)[obs.ravel()]
-    return pl.DataFrame({
-        "USUBJID": sub, "ARM": np.where(arm == 1, "Active", "Placebo")[sub],
-        "STRATUM": np.array(["S1", "S2", "S3"])[st][sub], "AVISIT": vis,
-        "VISITIDX": vis, "BASE": base[sub], "CHG": Y[obs],
-    })
+    return pl.DataFrame(
+        {
+            "USUBJID": sub,
+            "ARM": np.where(arm == 1, "Active", "Placebo")[sub],
+            "STRATUM": np.array(["S1", "S2", "S3"])[st][sub],
+            "AVISIT": vis,
+            "VISITIDX": vis,
+            "BASE": base[sub],
+            "CHG": Y[obs],
+        }
+    )
 
 
 def time_python(d: pl.DataFrame, reps: int):
@@ -66,7 +79,8 @@ def time_python(d: pl.DataFrame, reps: int):
     for _ in range(reps):
         t0 = time.perf_counter()
         m = MMRM(covariance="UN", fallback=None).fit(
-            d, arm_levels=["Placebo", "Active"], covariates=["BASE"], factors=["STRATUM"])
+            d, arm_levels=["Placebo", "Active"], covariates=["BASE"], factors=["STRATUM"]
+        )
         best = min(best, time.perf_counter() - t0)
     return best, m
 
@@ -109,8 +123,9 @@ def time_r(d: pl.DataFrame, timeout: float):
         d.write_csv(csv)
         Path(rs).write_text(R_CODE)
         try:
-            out = subprocess.run(["Rscript", rs, csv], check=False, capture_output=True, text=True,
-                                 timeout=timeout)
+            out = subprocess.run(
+                ["Rscript", rs, csv], check=False, capture_output=True, text=True, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             return None, None, f"timeout after {timeout:.0f} s"
         for line in out.stdout.splitlines():
@@ -135,14 +150,27 @@ def main(argv=None):
     for n in a.sizes:
         d = simulate(n, seed=n)
         sec, m = time_python(d, a.reps if n < 100000 else 1)
-        row = {"n_subjects": n, "n_visits": T, "n_obs": d.height, "python_seconds": sec,
-               "python_loglik": m.loglik_, "python_converged": m.converged_,
-               "cores": os.cpu_count(), "r_seconds": None, "r_loglik": None,
-               "r_status": "not run", "ratio_r_over_python": None}
+        row = {
+            "n_subjects": n,
+            "n_visits": T,
+            "n_obs": d.height,
+            "python_seconds": sec,
+            "python_loglik": m.loglik_,
+            "python_converged": m.converged_,
+            "cores": os.cpu_count(),
+            "r_seconds": None,
+            "r_loglik": None,
+            "r_status": "not run",
+            "ratio_r_over_python": None,
+        }
         if have_r and n in a.r_sizes:
             rsec, rll, status = time_r(d, a.r_timeout)
-            row.update(r_seconds=rsec, r_loglik=rll, r_status=status,
-                       ratio_r_over_python=(rsec / sec) if rsec else None)
+            row.update(
+                r_seconds=rsec,
+                r_loglik=rll,
+                r_status=status,
+                ratio_r_over_python=(rsec / sec) if rsec else None,
+            )
         print(", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
         rows.append(row)
     out = Path(a.out)
@@ -156,10 +184,19 @@ def main(argv=None):
     for n in a.formula_sizes:
         d = simulate(n, seed=n)
         fsec, psec, r = time_formula(d, a.reps)
-        row = {"n_subjects": n, "n_visits": T, "n_obs": d.height, "model": FORMULA,
-               "covariance": "UN, group=ARM", "fit_seconds": fsec,
-               "lsmeans_type3_seconds": psec, "total_seconds": fsec + psec,
-               "loglik": r.loglik, "n_theta": int(r.theta.size), "cores": os.cpu_count()}
+        row = {
+            "n_subjects": n,
+            "n_visits": T,
+            "n_obs": d.height,
+            "model": FORMULA,
+            "covariance": "UN, group=ARM",
+            "fit_seconds": fsec,
+            "lsmeans_type3_seconds": psec,
+            "total_seconds": fsec + psec,
+            "loglik": r.loglik,
+            "n_theta": int(r.theta.size),
+            "cores": os.cpu_count(),
+        }
         print(", ".join(f"{k}={v}" for k, v in row.items()), flush=True)
         frows.append(row)
     if frows:

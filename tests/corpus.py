@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 
@@ -36,10 +36,11 @@ def make_base_cut(dst: Path, n_subjects: int = 10) -> Path:
     if BUNDLED.is_dir():
         doms = {p.stem: pl.read_csv(p, infer_schema=False) for p in sorted(BUNDLED.glob("*.csv"))}
     else:  # the simulator makes the same kind of cut
+        import datetime as dt
+
         from hepatrial.config import load_study
         from hepatrial.simulate import simulate_trial
 
-        import datetime as dt
         sim = simulate_trial(load_study(STUDY), 40, 20250630, dt.date(2025, 6, 30))
         doms = {k.lower(): v.select(pl.all().cast(pl.Utf8)) for k, v in sim.items()}
     dm = doms["dm"]
@@ -61,7 +62,9 @@ def write(cut: Path, dom: str, df: pl.DataFrame) -> None:
 
 def set_cell(cut: Path, dom: str, row: int, col: str, value: str | None) -> None:
     df = read(cut, dom).with_row_index("_r", offset=1)
-    df = df.with_columns(pl.when(pl.col("_r") == row).then(pl.lit(value, pl.Utf8)).otherwise(pl.col(col)).alias(col))
+    df = df.with_columns(
+        pl.when(pl.col("_r") == row).then(pl.lit(value, pl.Utf8)).otherwise(pl.col(col)).alias(col)
+    )
     write(cut, dom, df.drop("_r"))
 
 
@@ -77,10 +80,10 @@ def value(cut: Path, dom: str, row: int, col: str) -> str:
 @dataclass
 class Case:
     name: str
-    outcome: str                         # fatal | flagged | excluded
+    outcome: str  # fatal | flagged | excluded
     mutate: Callable[[Path, Path], dict] = field(repr=False)  # (cut, study yaml) -> format values
-    expect: tuple[str, ...]              # fatal: message fragments; flagged: rule; excluded: reason
-    targets: tuple[str, ...] = ()        # more outputs: "res:<path>" or "rep:<path>" of the cut
+    expect: tuple[str, ...]  # fatal: message fragments; flagged: rule; excluded: reason
+    targets: tuple[str, ...] = ()  # more outputs: "res:<path>" or "rep:<path>" of the cut
     check: Callable | None = field(default=None, repr=False)  # (results dir, reports dir, process)
     cut_arg: Callable[[Path], str] | None = field(default=None, repr=False)  # the cut as typed
 
@@ -94,7 +97,9 @@ class Case:
 
 
 def _lab_row(test: str):
-    return lambda cut: first_row(cut, "lb", (pl.col("LBTESTCD") == test) & pl.col("LBORRES").is_not_null())
+    return lambda cut: first_row(
+        cut, "lb", (pl.col("LBTESTCD") == test) & pl.col("LBORRES").is_not_null()
+    )
 
 
 def cell(dom: str, col: str, new: str | None, where: Callable[[Path], int] | int = 2):
@@ -102,24 +107,28 @@ def cell(dom: str, col: str, new: str | None, where: Callable[[Path], int] | int
         row = where(cut) if callable(where) else where
         set_cell(cut, dom, row, col, new)
         return {"row": row}
+
     return m
 
 
 def drop_column(dom: str, col: str):
     def m(cut, study):
         write(cut, dom, read(cut, dom).drop(col))
+
     return m
 
 
 def rename_column(dom: str, old: str, new: str):
     def m(cut, study):
         write(cut, dom, read(cut, dom).rename({old: new}))
+
     return m
 
 
 def delete_file(dom: str):
     def m(cut, study):
         (cut / f"{dom}.csv").unlink()
+
     return m
 
 
@@ -127,12 +136,14 @@ def raw_bytes(dom: str, fn: Callable[[bytes], bytes]):
     def m(cut, study):
         p = cut / f"{dom}.csv"
         p.write_bytes(fn(p.read_bytes()))
+
     return m
 
 
 def study_text(fn: Callable[[str], str]):
     def m(cut, study):
         study.write_text(fn(study.read_text()))
+
     return m
 
 
@@ -143,7 +154,9 @@ def also_format(dom: str, fmt: str):
             df.write_parquet(cut / f"{dom}.parquet")
         else:
             import pyreadstat
+
             pyreadstat.write_xport(df.to_pandas(), str(cut / f"{dom}.xpt"), file_format_version=5)
+
     return m
 
 
@@ -164,6 +177,7 @@ def visit_before_consent(cut, study):
     subj = value(cut, "lb", row, "USUBJID")
     ic = read(cut, "dm").filter(pl.col("USUBJID") == subj)["RFICDTC"][0]
     import datetime as dt
+
     set_cell(cut, "lb", row, "LBDTC", str(dt.date.fromisoformat(ic[:10]) - dt.timedelta(days=30)))
     return {"row": row}
 
@@ -172,8 +186,11 @@ def death_before_randomisation(cut, study):
     dm = read(cut, "dm")
     row = first_row(cut, "dm", pl.col("RFSTDTC").is_not_null() & pl.col("DTHDTC").is_null())
     subj = dm["USUBJID"][row - 1]
-    rand = read(cut, "ds").filter((pl.col("USUBJID") == subj) & (pl.col("DSDECOD") == "RANDOMIZED"))["DSSTDTC"][0]
+    rand = read(cut, "ds").filter(
+        (pl.col("USUBJID") == subj) & (pl.col("DSDECOD") == "RANDOMIZED")
+    )["DSSTDTC"][0]
     import datetime as dt
+
     set_cell(cut, "dm", row, "DTHDTC", str(dt.date.fromisoformat(rand[:10]) - dt.timedelta(days=5)))
     set_cell(cut, "dm", row, "DTHFL", "Y")
     return {"row": row}
@@ -186,8 +203,15 @@ def transplant_after_death(cut, study):
     set_cell(cut, "dm", row, "DTHDTC", "2024-06-01")
     set_cell(cut, "dm", row, "DTHFL", "Y")
     pr = read(cut, "pr")
-    new = pl.DataFrame([{c: None for c in pr.columns}]).cast(pl.Utf8).with_columns(
-        pl.lit(subj).alias("USUBJID"), pl.lit("LIVER TRANSPLANT").alias("PRDECOD"), pl.lit("2024-06-20").alias("PRSTDTC"))
+    new = (
+        pl.DataFrame([{c: None for c in pr.columns}])
+        .cast(pl.Utf8)
+        .with_columns(
+            pl.lit(subj).alias("USUBJID"),
+            pl.lit("LIVER TRANSPLANT").alias("PRDECOD"),
+            pl.lit("2024-06-20").alias("PRSTDTC"),
+        )
+    )
     write(cut, "pr", pl.concat([pr, new.select(pr.columns)]))
     return {"row": pr.height + 1}
 
@@ -201,6 +225,7 @@ def ae_after_cut(cut, study):
 def header_only(dom: str):
     def m(cut, study):
         write(cut, dom, read(cut, dom).head(0))
+
     return m
 
 
@@ -261,8 +286,11 @@ def pt_two_socs(cut, study):
         pl.when(pick).then(pl.lit("Pyrexia")).otherwise(pl.col("AEDECOD")).alias("AEDECOD"),
         pl.when(pl.col("_r") == rows[0])
         .then(pl.lit("General disorders and administration site conditions"))
-        .when(pl.col("_r") == rows[1]).then(pl.lit("Infections and infestations"))
-        .otherwise(pl.col("AEBODSYS")).alias("AEBODSYS"))
+        .when(pl.col("_r") == rows[1])
+        .then(pl.lit("Infections and infestations"))
+        .otherwise(pl.col("AEBODSYS"))
+        .alias("AEBODSYS"),
+    )
     write(cut, "ae", ae.drop("_r"))
 
 
@@ -271,8 +299,10 @@ def check_pt_two_socs(res, rep, out):
     key = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"]
     assert part.select(key).is_duplicated().sum() == 0
     codes = set(part.filter(pl.col("analysis") == "AE_INCIDENCE")["paramcd"].to_list())
-    assert {"General disorders and administration site conditions|Pyrexia",
-            "Infections and infestations|Pyrexia"} <= codes, sorted(codes)
+    assert {
+        "General disorders and administration site conditions|Pyrexia",
+        "Infections and infestations|Pyrexia",
+    } <= codes, sorted(codes)
 
 
 def _serious_ae_row(cut) -> int:
@@ -295,7 +325,13 @@ def soc_with_pipe(cut, study):
     set_cell(cut, "ae", row, "AEDECOD", "Biliary colic")
     other = first_row(cut, "ae", pl.col("AESER") != "Y")
     subj = value(cut, "ae", other, "USUBJID")
-    set_cell(cut, "ae", other, "AESTDTC", read(cut, "ex").filter(pl.col("USUBJID") == subj)["EXSTDTC"].min()[:10])
+    set_cell(
+        cut,
+        "ae",
+        other,
+        "AESTDTC",
+        read(cut, "ex").filter(pl.col("USUBJID") == subj)["EXSTDTC"].min()[:10],
+    )
     set_cell(cut, "ae", other, "AEENDTC", None)
     set_cell(cut, "ae", other, "AEBODSYS", "Hepatobiliary")
     set_cell(cut, "ae", other, "AEDECOD", "biliary disorders|Biliary colic")
@@ -314,13 +350,17 @@ def check_soc_with_pipe(res, rep, out):
             return [(r[0], r[1].strip("\u00a0 ")) for r in list(csv.reader(fh))[1:]]
 
     soc_pt = rows("ae_soc_pt.csv")
-    for soc, pt in (("Hepatobiliary|biliary disorders", "Biliary colic"),
-                    ("Hepatobiliary", "biliary disorders|Biliary colic")):
+    for soc, pt in (
+        ("Hepatobiliary|biliary disorders", "Biliary colic"),
+        ("Hepatobiliary", "biliary disorders|Biliary colic"),
+    ):
         i = soc_pt.index((soc, soc))  # the SOC row, its name whole
-        assert (soc, pt) in soc_pt[i + 1:], soc_pt[i:i + 4]
+        assert (soc, pt) in soc_pt[i + 1 :], soc_pt[i : i + 4]
     sae = rows("sae_soc_pt.csv")
     assert ("Hepatobiliary|biliary disorders", "Biliary colic") in sae, sae
-    assert "Hepatobiliary|biliary disorders" in (res / "tables/l_sae.csv").read_text(encoding="utf-8")
+    assert "Hepatobiliary|biliary disorders" in (res / "tables/l_sae.csv").read_text(
+        encoding="utf-8"
+    )
 
 
 def long_aeterm(n_bytes: int):
@@ -328,6 +368,7 @@ def long_aeterm(n_bytes: int):
         row = _serious_ae_row(cut)
         set_cell(cut, "ae", row, "AETERM", "Hepatic pain " + "x" * (n_bytes - 13))
         return {"row": row}
+
     return m
 
 
@@ -371,6 +412,7 @@ def site_id(value: str):
     def m(cut, study):
         dm = read(cut, "dm")
         write(cut, "dm", dm.with_columns(pl.lit(value).alias("SITEID")))
+
     return m
 
 
@@ -384,6 +426,7 @@ def check_reports(*fragments: str):
             for f in fragments:
                 assert f in text, (name, f)
         assert "Traceback" not in out.stderr
+
     return c
 
 
@@ -402,8 +445,12 @@ def check_chinese_reports(res, rep, out):
     check_reports("Site 北京协和医院", "肝区疼痛")(res, rep, out)
     warned = [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+1FA7A" in ln]
     assert warned, out.stderr[-2000:]
-    assert [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+5586" in ln], out.stderr[-2000:]
-    findings = pl.read_csv(res / "validation/findings.csv", infer_schema=False).filter(pl.col("rule") == "GLYPH_MISSING")
+    assert [ln for ln in out.stderr.splitlines() if ln.startswith("WARNING:") and "U+5586" in ln], (
+        out.stderr[-2000:]
+    )
+    findings = pl.read_csv(res / "validation/findings.csv", infer_schema=False).filter(
+        pl.col("rule") == "GLYPH_MISSING"
+    )
     assert {"AEDECOD", "AETERM"} <= set(findings["column"].to_list()), findings
     assert "findfont" not in out.stderr  # the bold face has the characters too
 
@@ -457,29 +504,93 @@ CASES: list[Case] = [
     Case("missing_domain_dm", "fatal", delete_file("dm"), ("required domain DM is missing",)),
     Case("missing_domain_lb", "fatal", delete_file("lb"), ("required domain LB is missing",)),
     Case("missing_domain_ex", "fatal", delete_file("ex"), ("required domain EX is missing",)),
-    Case("missing_column_lb_usubjid", "fatal", drop_column("lb", "USUBJID"), ("file lb.csv", "column USUBJID")),
-    Case("renamed_column_lbtestcd", "fatal", rename_column("lb", "LBTESTCD", "TESTCD"), ("file lb.csv", "column LBTESTCD")),
-    Case("missing_column_aedecod", "fatal", drop_column("ae", "AEDECOD"), ("file ae.csv", "column AEDECOD")),
+    Case(
+        "missing_column_lb_usubjid",
+        "fatal",
+        drop_column("lb", "USUBJID"),
+        ("file lb.csv", "column USUBJID"),
+    ),
+    Case(
+        "renamed_column_lbtestcd",
+        "fatal",
+        rename_column("lb", "LBTESTCD", "TESTCD"),
+        ("file lb.csv", "column LBTESTCD"),
+    ),
+    Case(
+        "missing_column_aedecod",
+        "fatal",
+        drop_column("ae", "AEDECOD"),
+        ("file ae.csv", "column AEDECOD"),
+    ),
     Case("missing_column_dm_arm", "fatal", drop_column("dm", "ARM"), ("file dm.csv", "column ARM")),
-    Case("missing_strata_column", "fatal", drop_column("dm", "CTPSTRAT"), ("file dm.csv", "column CTPSTRAT")),
-    Case("duplicate_column_case_insensitive", "fatal", duplicate_column, ("file ce.csv", "column CESTDTC")),
+    Case(
+        "missing_strata_column",
+        "fatal",
+        drop_column("dm", "CTPSTRAT"),
+        ("file dm.csv", "column CTPSTRAT"),
+    ),
+    Case(
+        "duplicate_column_case_insensitive",
+        "fatal",
+        duplicate_column,
+        ("file ce.csv", "column CESTDTC"),
+    ),
     Case("ragged_csv_line", "fatal", ragged, ("file sv.csv", "cannot parse CSV")),
     Case("unreadable_parquet", "fatal", bad_parquet, ("file sv.parquet", "cannot read Parquet")),
-    Case("both_csv_and_parquet", "fatal", also_format("lb", "parquet"), ("both lb.csv and lb.parquet",)),
+    Case(
+        "both_csv_and_parquet",
+        "fatal",
+        also_format("lb", "parquet"),
+        ("both lb.csv and lb.parquet",),
+    ),
     Case("both_csv_and_xpt", "fatal", also_format("ce", "xpt"), ("both ce.csv and ce.xpt",)),
     Case("empty_file", "fatal", raw_bytes("ae", lambda b: b""), ("file ae.csv", "file is empty")),
     Case("header_only_dm", "fatal", header_only("dm"), ("file dm.csv", "no subjects")),
-    Case("latin1_file", "fatal", raw_bytes("ae", lambda b: b.replace(b"\n", "\nh\xe9patique".encode("latin-1") + b"\n", 1)
-                                            if False else b.decode().replace("Pyrexia", "Pyr\xe9xie", 1).encode("latin-1")),
-         ("file ae.csv", "not valid UTF-8")),
+    Case(
+        "latin1_file",
+        "fatal",
+        raw_bytes(
+            "ae",
+            lambda b: (
+                b.replace(b"\n", "\nh\xe9patique".encode("latin-1") + b"\n", 1)
+                if False
+                else b.decode().replace("Pyrexia", "Pyr\xe9xie", 1).encode("latin-1")
+            ),
+        ),
+        ("file ae.csv", "not valid UTF-8"),
+    ),
     # -- keys and controlled terms ----------------------------------------------------------
-    Case("unknown_arm", "fatal", cell("dm", "ARM", "Aspirin", 2), ("file dm.csv", "row 2", "column ARM", "unknown arm")),
-    Case("duplicate_usubjid_dm", "fatal", duplicate_dm_row, ("file dm.csv", "column USUBJID", "duplicate USUBJID")),
-    Case("missing_usubjid_value", "fatal", cell("lb", "USUBJID", None, 5), ("file lb.csv", "row 5", "column USUBJID")),
-    Case("subject_in_lb_not_in_dm", "excluded", subject_not_in_dm, ("lb.csv", "{row}", "subject not in DM")),
+    Case(
+        "unknown_arm",
+        "fatal",
+        cell("dm", "ARM", "Aspirin", 2),
+        ("file dm.csv", "row 2", "column ARM", "unknown arm"),
+    ),
+    Case(
+        "duplicate_usubjid_dm",
+        "fatal",
+        duplicate_dm_row,
+        ("file dm.csv", "column USUBJID", "duplicate USUBJID"),
+    ),
+    Case(
+        "missing_usubjid_value",
+        "fatal",
+        cell("lb", "USUBJID", None, 5),
+        ("file lb.csv", "row 5", "column USUBJID"),
+    ),
+    Case(
+        "subject_in_lb_not_in_dm",
+        "excluded",
+        subject_not_in_dm,
+        ("lb.csv", "{row}", "subject not in DM"),
+    ),
     Case("lower_case_terms", "flagged", cell("ae", "AESER", "n", 1), ("TERM_CASE",)),
-    Case("lower_case_arm", "flagged", cell("dm", "ARM", "placebo", lambda c: first_row(c, "dm", pl.col("ARM") == "Placebo")),
-         ("ARM_CASE",)),
+    Case(
+        "lower_case_arm",
+        "flagged",
+        cell("dm", "ARM", "placebo", lambda c: first_row(c, "dm", pl.col("ARM") == "Placebo")),
+        ("ARM_CASE",),
+    ),
     Case("trailing_spaces", "flagged", cell("dm", "RACE", "ASIAN   ", 1), ("SPACES_TRIMMED",)),
     Case("na_token", "flagged", cell("dm", "RACE", "NA", 1), ("MISSING_TOKEN",)),
     Case("dot_token", "flagged", cell("ae", "AEOUT", ".", 1), ("MISSING_TOKEN",)),
@@ -489,89 +600,280 @@ CASES: list[Case] = [
     Case("sex_not_allowed", "flagged", cell("dm", "SEX", "X", 1), ("TERM_UNKNOWN",)),
     Case("age_not_numeric", "flagged", cell("dm", "AGE", "forty", 1), ("NOT_NUMERIC",)),
     Case("wrong_type_age_column", "flagged", wrong_type_all_ages, ("NOT_NUMERIC",)),
-    Case("rs_result_invalid", "flagged", cell("rs", "RSORRES", "LOTS", lambda c: first_row(c, "rs", pl.col("RSTESTCD") == "ASCITES")),
-         ("RS_RESULT_INVALID",)),
-    Case("qs_out_of_range", "flagged", cell("qs", "QSSTRESN", "9", lambda c: first_row(c, "qs", pl.col("QSTESTCD") == "CLDQ01")),
-         ("QS_OUT_OF_RANGE",)),
-    Case("qs_unknown_item", "flagged", cell("qs", "QSTESTCD", "CLDQ31", lambda c: first_row(c, "qs", pl.col("QSTESTCD") == "CLDQ01")),
-         ("QS_ITEM_UNKNOWN",)),
+    Case(
+        "rs_result_invalid",
+        "flagged",
+        cell(
+            "rs", "RSORRES", "LOTS", lambda c: first_row(c, "rs", pl.col("RSTESTCD") == "ASCITES")
+        ),
+        ("RS_RESULT_INVALID",),
+    ),
+    Case(
+        "qs_out_of_range",
+        "flagged",
+        cell("qs", "QSSTRESN", "9", lambda c: first_row(c, "qs", pl.col("QSTESTCD") == "CLDQ01")),
+        ("QS_OUT_OF_RANGE",),
+    ),
+    Case(
+        "qs_unknown_item",
+        "flagged",
+        cell(
+            "qs", "QSTESTCD", "CLDQ31", lambda c: first_row(c, "qs", pl.col("QSTESTCD") == "CLDQ01")
+        ),
+        ("QS_ITEM_UNKNOWN",),
+    ),
     Case("bom", "flagged", raw_bytes("dm", lambda b: b"\xef\xbb\xbf" + b), ("BOM_REMOVED",)),
     Case("header_only_ce", "flagged", header_only("ce"), ("DOMAIN_EMPTY",)),
     Case("extra_domain", "flagged", extra_domain, ("DOMAIN_NOT_USED",)),
     # -- units and values --------------------------------------------------------------------
-    Case("unknown_unit_bili", "fatal", cell("lb", "LBORRESU", "furlongs", _lab_row("BILI")),
-         ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit")),
-    Case("unknown_unit_creat", "fatal", cell("lb", "LBORRESU", "mmol/L", _lab_row("CREAT")),
-         ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit")),
-    Case("unknown_unit_alb", "fatal", cell("lb", "LBORRESU", "mg/L", _lab_row("ALB")),
-         ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit")),
-    Case("unknown_unit_sodium", "fatal", cell("lb", "LBORRESU", "g/L", _lab_row("SODIUM")),
-         ("file lb.csv", "row {row}", "column LBORRESU")),
-    Case("zero_bilirubin", "flagged", cell("lb", "LBORRES", "0", _lab_row("BILI")), ("LB_NOT_POSITIVE",)),
-    Case("negative_creatinine", "flagged", cell("lb", "LBORRES", "-12", _lab_row("CREAT")), ("LB_NOT_POSITIVE",)),
+    Case(
+        "unknown_unit_bili",
+        "fatal",
+        cell("lb", "LBORRESU", "furlongs", _lab_row("BILI")),
+        ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit"),
+    ),
+    Case(
+        "unknown_unit_creat",
+        "fatal",
+        cell("lb", "LBORRESU", "mmol/L", _lab_row("CREAT")),
+        ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit"),
+    ),
+    Case(
+        "unknown_unit_alb",
+        "fatal",
+        cell("lb", "LBORRESU", "mg/L", _lab_row("ALB")),
+        ("file lb.csv", "row {row}", "column LBORRESU", "unknown unit"),
+    ),
+    Case(
+        "unknown_unit_sodium",
+        "fatal",
+        cell("lb", "LBORRESU", "g/L", _lab_row("SODIUM")),
+        ("file lb.csv", "row {row}", "column LBORRESU"),
+    ),
+    Case(
+        "zero_bilirubin",
+        "flagged",
+        cell("lb", "LBORRES", "0", _lab_row("BILI")),
+        ("LB_NOT_POSITIVE",),
+    ),
+    Case(
+        "negative_creatinine",
+        "flagged",
+        cell("lb", "LBORRES", "-12", _lab_row("CREAT")),
+        ("LB_NOT_POSITIVE",),
+    ),
     Case("inr_50", "flagged", cell("lb", "LBORRES", "50", _lab_row("INR")), ("LB_IMPLAUSIBLE",)),
-    Case("lab_text_result", "flagged", cell("lb", "LBORRES", "see comment", _lab_row("BILI")), ("LB_RESULT_NOT_NUMERIC",)),
+    Case(
+        "lab_text_result",
+        "flagged",
+        cell("lb", "LBORRES", "see comment", _lab_row("BILI")),
+        ("LB_RESULT_NOT_NUMERIC",),
+    ),
     # below the limit of quantitation: read, valued per labs.below_lloq and flagged (issue 16)
-    Case("lab_censored_result", "flagged", cell("lb", "LBORRES", "<5", _lab_row("BILI")), ("LB_CENSORED",)),
+    Case(
+        "lab_censored_result",
+        "flagged",
+        cell("lb", "LBORRES", "<5", _lab_row("BILI")),
+        ("LB_CENSORED",),
+    ),
     Case("lab_duplicate", "flagged", lab_duplicate, ("LB_DUPLICATE",)),
     # -- dates -------------------------------------------------------------------------------------
-    Case("non_iso_date", "fatal", cell("lb", "LBDTC", "14/03/2024", 3), ("file lb.csv", "row 3", "column LBDTC", "not ISO 8601")),
-    Case("excel_serial_date", "fatal", cell("ex", "EXSTDTC", "45123", 1), ("file ex.csv", "row 1", "column EXSTDTC")),
-    Case("impossible_date", "fatal", cell("ae", "AESTDTC", "2024-02-30", 1), ("file ae.csv", "row 1", "column AESTDTC", "not a calendar date")),
-    Case("impossible_month", "fatal", cell("ae", "AESTDTC", "2024-13", 1), ("file ae.csv", "row 1", "column AESTDTC", "not a calendar date")),
-    Case("partial_date_not_allowed_lb", "fatal", cell("lb", "LBDTC", "2024-03", 4), ("file lb.csv", "row 4", "column LBDTC", "partial date")),
-    Case("partial_date_not_allowed_ds", "fatal", cell("ds", "DSSTDTC", "2024", 1), ("file ds.csv", "row 1", "column DSSTDTC", "partial date")),
-    Case("missing_lab_date", "excluded", cell("lb", "LBDTC", None, 6), ("lb.csv", "{row}", "missing LBDTC")),
+    Case(
+        "non_iso_date",
+        "fatal",
+        cell("lb", "LBDTC", "14/03/2024", 3),
+        ("file lb.csv", "row 3", "column LBDTC", "not ISO 8601"),
+    ),
+    Case(
+        "excel_serial_date",
+        "fatal",
+        cell("ex", "EXSTDTC", "45123", 1),
+        ("file ex.csv", "row 1", "column EXSTDTC"),
+    ),
+    Case(
+        "impossible_date",
+        "fatal",
+        cell("ae", "AESTDTC", "2024-02-30", 1),
+        ("file ae.csv", "row 1", "column AESTDTC", "not a calendar date"),
+    ),
+    Case(
+        "impossible_month",
+        "fatal",
+        cell("ae", "AESTDTC", "2024-13", 1),
+        ("file ae.csv", "row 1", "column AESTDTC", "not a calendar date"),
+    ),
+    Case(
+        "partial_date_not_allowed_lb",
+        "fatal",
+        cell("lb", "LBDTC", "2024-03", 4),
+        ("file lb.csv", "row 4", "column LBDTC", "partial date"),
+    ),
+    Case(
+        "partial_date_not_allowed_ds",
+        "fatal",
+        cell("ds", "DSSTDTC", "2024", 1),
+        ("file ds.csv", "row 1", "column DSSTDTC", "partial date"),
+    ),
+    Case(
+        "missing_lab_date",
+        "excluded",
+        cell("lb", "LBDTC", None, 6),
+        ("lb.csv", "{row}", "missing LBDTC"),
+    ),
     Case("visit_before_consent", "flagged", visit_before_consent, ("BEFORE_CONSENT",)),
-    Case("death_before_randomisation", "flagged", death_before_randomisation, ("DEATH_BEFORE_RANDOMISATION",)),
+    Case(
+        "death_before_randomisation",
+        "flagged",
+        death_before_randomisation,
+        ("DEATH_BEFORE_RANDOMISATION",),
+    ),
     Case("transplant_after_death", "flagged", transplant_after_death, ("TRANSPLANT_AFTER_DEATH",)),
-    Case("death_flag_without_date", "flagged", cell("dm", "DTHFL", "Y", lambda c: first_row(c, "dm", pl.col("DTHDTC").is_null())),
-         ("DEATH_FLAG_DATE",)),
-    Case("record_after_cut", "excluded", ae_after_cut, ("ae.csv", "{row}", "dated after the data cut")),
+    Case(
+        "death_flag_without_date",
+        "flagged",
+        cell("dm", "DTHFL", "Y", lambda c: first_row(c, "dm", pl.col("DTHDTC").is_null())),
+        ("DEATH_FLAG_DATE",),
+    ),
+    Case(
+        "record_after_cut",
+        "excluded",
+        ae_after_cut,
+        ("ae.csv", "{row}", "dated after the data cut"),
+    ),
     # -- config ---------------------------------------------------------------------------------------
-    Case("cut_before_first_randomisation", "fatal", study_text(lambda t: t + '\ncut_date: "2020-01-01"\n'),
-         ("before the first randomisation",)),
-    Case("config_unknown_visit", "fatal", study_text(lambda t: t.replace("primary_visit: WEEK 24", "primary_visit: WEEK 99")),
-         ("primary_visit", "unknown visit 'WEEK 99'")),
-    Case("config_overlapping_windows", "fatal", study_text(lambda t: t.replace("window: [127, 210]", "window: [120, 210]")),
-         ("windows of WEEK 12", "overlap")),
-    Case("config_reference_arm_missing", "fatal", study_text(lambda t: t.replace("    reference: true\n", "")),
-         ("exactly one arm with reference: true",)),
+    Case(
+        "cut_before_first_randomisation",
+        "fatal",
+        study_text(lambda t: t + '\ncut_date: "2020-01-01"\n'),
+        ("before the first randomisation",),
+    ),
+    Case(
+        "config_unknown_visit",
+        "fatal",
+        study_text(lambda t: t.replace("primary_visit: WEEK 24", "primary_visit: WEEK 99")),
+        ("primary_visit", "unknown visit 'WEEK 99'"),
+    ),
+    Case(
+        "config_overlapping_windows",
+        "fatal",
+        study_text(lambda t: t.replace("window: [127, 210]", "window: [120, 210]")),
+        ("windows of WEEK 12", "overlap"),
+    ),
+    Case(
+        "config_reference_arm_missing",
+        "fatal",
+        study_text(lambda t: t.replace("    reference: true\n", "")),
+        ("exactly one arm with reference: true",),
+    ),
     Case("config_not_yaml", "fatal", study_text(lambda t: t + "\n  : : [\n"), ("not valid YAML",)),
     # -- round two (issue 17): hostile cuts ----------------------------------------------------
     Case("empty_cut_folder", "fatal", empty_folder, ("data cut folder", "holds no files")),
     Case("file_name_with_braces", "flagged", notes_file, ("FILE_NOT_USED",)),
-    Case("file_name_control_character", "fatal", control_character_name,
-         ("file name 'notes\\nv2.txt'", "control character U+000A")),
-    Case("cut_path_leaves_its_folder", "flagged", lambda cut, study: None, ("DOMAIN_ABSENT",),
-         check=check_cut_resolved, cut_arg=lambda cut: f"{cut}/sub/.."),
-    Case("pt_under_two_socs", "flagged", pt_two_socs, ("MEDDRA_PT_MULTI_SOC",),
-         targets=("res:ard/parts/safety.parquet",), check=check_pt_two_socs),
-    Case("soc_with_pipe", "flagged", soc_with_pipe, (),
-         targets=("res:tables/ae_soc_pt.csv", "res:tables/sae_soc_pt.csv", "res:tables/l_sae.csv"),
-         check=check_soc_with_pipe),
-    Case("lab_result_1e400", "flagged", cell("lb", "LBORRES", "1e400", _lab_row("BILI")),
-         ("NOT_NUMERIC",), targets=("res:ard/ard.parquet",), check=check_lab_missing),
-    Case("lab_time_impossible", "fatal", cell("lb", "LBDTC", "2023-09-13T25:99", 3),
-         ("file lb.csv", "row 3", "column LBDTC", "not a time of day")),
-    Case("lab_time_zone_offset", "flagged", cell("lb", "LBDTC", "2023-09-13T09:30+08:00", 3),
-         ("DATE_TZ_OFFSET",)),
-    Case("age_negative", "flagged", cell("dm", "AGE", "-5", 1), ("OUT_OF_RANGE",),
-         check=check_age_missing),
-    Case("aeterm_300_characters", "flagged", long_aeterm(300), ("TEXT_TRUNCATED_XPT",),
-         targets=("res:adam/adae.xpt",), check=check_xpt_capped),
-    Case("aeterm_10_mb", "flagged", long_aeterm(10 * 1024 * 1024), ("TEXT_TRUNCATED_XPT",),
-         targets=("res:adam/adae.xpt", "res:tables/l_sae.csv"), check=check_listing_clipped),
-    Case("formula_cells_in_ae_terms", "flagged", formula_cells, (),
-         targets=("res:tables/l_sae.csv",), check=check_formula_cells),
-    Case("site_id_mathtext", "flagged", site_id("0$\\frac{$2"), (),
-         targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"),
-         check=check_reports("Site 0$\\frac{$2")),
-    Case("chinese_and_emoji_text", "flagged", chinese_text, ("GLYPH_MISSING",),
-         targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"), check=check_chinese_reports),
+    Case(
+        "file_name_control_character",
+        "fatal",
+        control_character_name,
+        ("file name 'notes\\nv2.txt'", "control character U+000A"),
+    ),
+    Case(
+        "cut_path_leaves_its_folder",
+        "flagged",
+        lambda cut, study: None,
+        ("DOMAIN_ABSENT",),
+        check=check_cut_resolved,
+        cut_arg=lambda cut: f"{cut}/sub/..",
+    ),
+    Case(
+        "pt_under_two_socs",
+        "flagged",
+        pt_two_socs,
+        ("MEDDRA_PT_MULTI_SOC",),
+        targets=("res:ard/parts/safety.parquet",),
+        check=check_pt_two_socs,
+    ),
+    Case(
+        "soc_with_pipe",
+        "flagged",
+        soc_with_pipe,
+        (),
+        targets=("res:tables/ae_soc_pt.csv", "res:tables/sae_soc_pt.csv", "res:tables/l_sae.csv"),
+        check=check_soc_with_pipe,
+    ),
+    Case(
+        "lab_result_1e400",
+        "flagged",
+        cell("lb", "LBORRES", "1e400", _lab_row("BILI")),
+        ("NOT_NUMERIC",),
+        targets=("res:ard/ard.parquet",),
+        check=check_lab_missing,
+    ),
+    Case(
+        "lab_time_impossible",
+        "fatal",
+        cell("lb", "LBDTC", "2023-09-13T25:99", 3),
+        ("file lb.csv", "row 3", "column LBDTC", "not a time of day"),
+    ),
+    Case(
+        "lab_time_zone_offset",
+        "flagged",
+        cell("lb", "LBDTC", "2023-09-13T09:30+08:00", 3),
+        ("DATE_TZ_OFFSET",),
+    ),
+    Case(
+        "age_negative",
+        "flagged",
+        cell("dm", "AGE", "-5", 1),
+        ("OUT_OF_RANGE",),
+        check=check_age_missing,
+    ),
+    Case(
+        "aeterm_300_characters",
+        "flagged",
+        long_aeterm(300),
+        ("TEXT_TRUNCATED_XPT",),
+        targets=("res:adam/adae.xpt",),
+        check=check_xpt_capped,
+    ),
+    Case(
+        "aeterm_10_mb",
+        "flagged",
+        long_aeterm(10 * 1024 * 1024),
+        ("TEXT_TRUNCATED_XPT",),
+        targets=("res:adam/adae.xpt", "res:tables/l_sae.csv"),
+        check=check_listing_clipped,
+    ),
+    Case(
+        "formula_cells_in_ae_terms",
+        "flagged",
+        formula_cells,
+        (),
+        targets=("res:tables/l_sae.csv",),
+        check=check_formula_cells,
+    ),
+    Case(
+        "site_id_mathtext",
+        "flagged",
+        site_id("0$\\frac{$2"),
+        (),
+        targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"),
+        check=check_reports("Site 0$\\frac{$2"),
+    ),
+    Case(
+        "chinese_and_emoji_text",
+        "flagged",
+        chinese_text,
+        ("GLYPH_MISSING",),
+        targets=("rep:dsmb_closed.pdf", "rep:dsmb_open.pdf"),
+        check=check_chinese_reports,
+    ),
     Case("lb_parquet_datetime_column", "flagged", lb_parquet_datetime, ("DATE_TYPED_COLUMN",)),
-    Case("many_fatal_findings", "fatal", many_bad_dates,
-         ("file lb.csv", "column LBDTC", "more fatal finding(s)"), check=check_every_fatal_in_log),
+    Case(
+        "many_fatal_findings",
+        "fatal",
+        many_bad_dates,
+        ("file lb.csv", "column LBDTC", "more fatal finding(s)"),
+        check=check_every_fatal_in_log,
+    ),
 ]
 
 

@@ -23,8 +23,14 @@ current_test_is_workflow: bool | None = None
 
 def config_args(study: str | Path, cut: str | Path, out: Path, *more: str) -> list[str]:
     """``--config`` of a run of ``study`` on ``cut`` into ``out/results`` and ``out/reports``."""
-    return ["--config", f"study={study}", f"cut={cut}", f"results_dir={out / 'results'}",
-            f"reports_dir={out / 'reports'}", *more]
+    return [
+        "--config",
+        f"study={study}",
+        f"cut={cut}",
+        f"results_dir={out / 'results'}",
+        f"reports_dir={out / 'reports'}",
+        *more,
+    ]
 
 
 def command(*args: str | Path, cores: int = 2) -> list[str]:
@@ -40,21 +46,42 @@ def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def _check_marked() -> None:
     if current_test_is_workflow is False:
-        raise AssertionError("a test that runs the Snakemake DAG must be marked workflow "
-                             "(@pytest.mark.workflow, or live under tests/workflow/)")
+        raise AssertionError(
+            "a test that runs the Snakemake DAG must be marked workflow "
+            "(@pytest.mark.workflow, or live under tests/workflow/)"
+        )
 
 
-def snakemake(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None,
-              cores: int = 2, timeout: float | None = None) -> subprocess.CompletedProcess:
+def snakemake(
+    *args: str | Path,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    cores: int = 2,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
     """Run ``snakemake --cores <cores> --nolock <args>``; stdout and stderr captured as text."""
     _check_marked()
-    return subprocess.run(command(*args, cores=cores), cwd=cwd, capture_output=True, text=True,
-                          env=environment(env), timeout=timeout, check=False)
+    return subprocess.run(
+        command(*args, cores=cores),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=environment(env),
+        timeout=timeout,
+        check=False,
+    )
 
 
-def start(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None,
-          cores: int = 2) -> subprocess.Popen:
+def start(
+    *args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None, cores: int = 2
+) -> subprocess.Popen:
     """``snakemake()`` started in the background (two runs side by side)."""
     _check_marked()
-    return subprocess.Popen(command(*args, cores=cores), cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=environment(env))
+    return subprocess.Popen(
+        command(*args, cores=cores),
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment(env),
+    )

@@ -11,8 +11,10 @@ from hepatrial.spec import Study
 MINIMAL = {
     "study": {"id": "S"},
     "arms": [{"label": "Active"}, {"label": "Control", "reference": True}],
-    "visits": [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-28, 1], "baseline": True},
-               {"label": "WEEK 24", "avisitn": 24, "target_day": 168, "window": [2, 400]}],
+    "visits": [
+        {"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-28, 1], "baseline": True},
+        {"label": "WEEK 24", "avisitn": 24, "target_day": 168, "window": [2, 400]},
+    ],
 }
 
 
@@ -20,7 +22,11 @@ def merge(base: dict, over: dict) -> dict:
     """``base`` with ``over`` merged in: mappings key by key, anything else replaced."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        out[k] = (
+            merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
     return out
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+
 from hepatrial.models.gsd import gsd_design, look_statistics, monitor, monitoring_fractions
 
 HERE = Path(__file__).parent / "gsd"
@@ -50,10 +51,17 @@ def design(case):
     if case not in _CACHE:
         r = design_row(case)
         _CACHE[case] = gsd_design(
-            fracs(r), alpha=r["alpha"], beta=r["beta"], sided=r["sided"],
-            efficacy=r["efficacy"], efficacy_param=_opt(r["efficacy_param"]),
-            futility=_opt(r["futility"]), futility_param=_opt(r["futility_param"]),
-            binding=bool(r["binding"]), final=bool(r["final_py"]))
+            fracs(r),
+            alpha=r["alpha"],
+            beta=r["beta"],
+            sided=r["sided"],
+            efficacy=r["efficacy"],
+            efficacy_param=_opt(r["efficacy_param"]),
+            futility=_opt(r["futility"]),
+            futility_param=_opt(r["futility_param"]),
+            binding=bool(r["binding"]),
+            final=bool(r["final_py"]),
+        )
     return _CACHE[case]
 
 
@@ -83,8 +91,9 @@ def test_boundaries(case):
     np.testing.assert_allclose(d.p_nominal, b["p_nominal"].to_numpy(), rtol=0, atol=1e-7)
     np.testing.assert_allclose(d.power_cum, b["power_cum"].to_numpy(), rtol=0, atol=1e-6)
     if d.has_futility:
-        np.testing.assert_allclose(d.z_futility[:-1], b["z_futility"].to_numpy()[:-1],
-                                   rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            d.z_futility[:-1], b["z_futility"].to_numpy()[:-1], rtol=0, atol=1e-6
+        )
         assert d.z_futility[-1] == d.z_efficacy[-1]
         np.testing.assert_allclose(d.beta_cum, b["beta_cum"].to_numpy(), rtol=0, atol=1e-7)
     else:
@@ -98,17 +107,20 @@ def test_inflation_factor(case):
     # rpact's information scale is t / t_K; this module's is the planned maximum (t = 1)
     scale = d.info_fracs[-1]
     assert d.inflation_factor * scale == pytest.approx(r["inflation_factor"], rel=1e-6)
-    assert d.drift ** 2 * scale == pytest.approx(r["shift"], rel=1e-6)
-    assert d.fixed_drift ** 2 == pytest.approx(r["n_fixed"], rel=1e-12)
+    assert d.drift**2 * scale == pytest.approx(r["shift"], rel=1e-6)
+    assert d.fixed_drift**2 == pytest.approx(r["n_fixed"], rel=1e-12)
     delta = 0.3
-    assert d.max_information(delta) == pytest.approx(r["shift"] / scale / delta ** 2, rel=1e-6)
+    assert d.max_information(delta) == pytest.approx(r["shift"] / scale / delta**2, rel=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["none", "nonbinding", "binding"])
-@pytest.mark.parametrize("planned,observed,case", [
-    ("os_asOF_F3_{}", [0.4, 0.55, 0.8], "unplanned_extra_look_{}"),
-    ("os_asHSD-4_F4_{}", [0.3, 0.7], "unplanned_shifted_looks_{}"),
-])
+@pytest.mark.parametrize(
+    "planned,observed,case",
+    [
+        ("os_asOF_F3_{}", [0.4, 0.55, 0.8], "unplanned_extra_look_{}"),
+        ("os_asHSD-4_F4_{}", [0.3, 0.7], "unplanned_shifted_looks_{}"),
+    ],
+)
 def test_unplanned_looks_via_monitoring(planned, observed, case, kind):
     """The planned design, recomputed at the observed fractions + the looks to come."""
     d = design(planned.format(kind))
@@ -118,8 +130,9 @@ def test_unplanned_looks_via_monitoring(planned, observed, case, kind):
     upd = d.at_fractions(fr)
     np.testing.assert_allclose(upd.z_efficacy, ref["z_efficacy"].to_numpy(), rtol=0, atol=1e-6)
     if kind != "none":
-        np.testing.assert_allclose(upd.z_futility[:-1], ref["z_futility"].to_numpy()[:-1],
-                                   rtol=0, atol=1e-6)
+        np.testing.assert_allclose(
+            upd.z_futility[:-1], ref["z_futility"].to_numpy()[:-1], rtol=0, atol=1e-6
+        )
 
 
 def monitoring_cases():
@@ -132,7 +145,7 @@ def _monitoring(case):
     ev = m["events"].to_numpy().astype(float)
     z = m["z"].to_numpy()
     est, se = z * 2 / np.sqrt(ev), 2 / np.sqrt(ev)  # log HR estimate and SE (1:1, log-rank)
-    assert np.allclose(ev / m["events_max"][0], d.info_fracs[:ev.size])
+    assert np.allclose(ev / m["events_max"][0], d.info_fracs[: ev.size])
     st = look_statistics(d, z, est, se, design_effect=m["log_hr1"][0])
     return m, d, st
 
@@ -169,6 +182,7 @@ def test_rpact_conditional_power_stops_at_nonbinding_futility_bounds():
     m, d, st = _monitoring("os_asHSD-4_F5_nonbinding")
     s = st[0]
     from hepatrial.models.gsd import conditional_power
+
     free = conditional_power(d, 1, s.z, s.z / math.sqrt(s.info_frac), use_futility=False)[-1]
     assert free - m["cp_trend"][0] > 1e-3
     assert s.cp_trend == pytest.approx(m["cp_trend"][0], abs=1e-6)
@@ -180,8 +194,9 @@ def test_monitor_wrapper_matches_reference():
     m = MONITOR.filter(pl.col("case") == "unplanned_extra_look_nonbinding").sort("stage")
     ev = m["events"].to_numpy().astype(float)
     z = m["z"].to_numpy()
-    upd, st = monitor(planned, ev / 200, z, z * 2 / np.sqrt(ev), 2 / np.sqrt(ev),
-                      design_effect=m["log_hr1"][0])
+    upd, st = monitor(
+        planned, ev / 200, z, z * 2 / np.sqrt(ev), 2 / np.sqrt(ev), design_effect=m["log_hr1"][0]
+    )
     ref = ref_bounds("unplanned_extra_look_nonbinding")
     np.testing.assert_allclose(upd.z_efficacy, ref["z_efficacy"].to_numpy(), rtol=0, atol=1e-6)
     np.testing.assert_allclose([s.cp_design for s in st], m["cp_design"].to_numpy(), atol=1e-6)

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from hepatrial.models.lmm import fit_lmm  # noqa: E402
 from test_lmm import design, scaled_cov  # noqa: E402
+
+from hepatrial.models.lmm import fit_lmm  # noqa: E402
 
 _SM: dict = {}
 
@@ -29,14 +30,15 @@ def _statsmodels(ds, reml=True, time_unit=1.0):
         t = t / time_unit
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            _SM[key] = sm.MixedLM(y, X, groups=sidx,
-                                  exog_re=np.column_stack([np.ones_like(t), t])).fit(
-                reml=reml, method=["lbfgs", "bfgs", "nm"])
+            _SM[key] = sm.MixedLM(
+                y, X, groups=sidx, exog_re=np.column_stack([np.ones_like(t), t])
+            ).fit(reml=reml, method=["lbfgs", "bfgs", "nm"])
     return _SM[key]
 
 
-@pytest.mark.parametrize("ds,reml", [("syn", True), ("syn", False), ("pbc", True), ("pbc", False),
-                                     ("sing", True)])
+@pytest.mark.parametrize(
+    "ds,reml", [("syn", True), ("syn", False), ("pbc", True), ("pbc", False), ("sing", True)]
+)
 def test_statsmodels_likelihood(ds, reml):
     """statsmodels' own log-likelihood function at our estimate equals ours (same constants,
     REML and ML), and its maximiser never finds a higher value (on PBC with time in weeks it

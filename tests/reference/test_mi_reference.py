@@ -25,25 +25,35 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+
 from hepatrial.models import mi
 
 REF = Path(__file__).parent / "mi"
 SYN_VISITS = ["WEEK 4", "WEEK 8", "WEEK 12", "WEEK 16"]
 AD_VISITS = ["4", "5", "6", "7"]
 AD_PATH = Path(os.environ.get("HEPATRIAL_RBMI_DATA", REF / "antidepressant_data.csv"))
-needs_ad = pytest.mark.skipif(not AD_PATH.exists(),
-                              reason=f"rbmi antidepressant_data.csv not found at {AD_PATH}")
+needs_ad = pytest.mark.skipif(
+    not AD_PATH.exists(), reason=f"rbmi antidepressant_data.csv not found at {AD_PATH}"
+)
 
 
 def _as_ref_frame(pooled: pl.DataFrame) -> pl.DataFrame:
     return pooled.select(
-        pl.when(pl.col("analysis") == "MI_DIFF").then(pl.lit("diff")).otherwise(pl.lit("lsm"))
-        .alias("quantity"), "arm", pl.col("avisit").alias("visit"), "estimate", "se")
+        pl.when(pl.col("analysis") == "MI_DIFF")
+        .then(pl.lit("diff"))
+        .otherwise(pl.lit("lsm"))
+        .alias("quantity"),
+        "arm",
+        pl.col("avisit").alias("visit"),
+        "estimate",
+        "se",
+    )
 
 
 def _compare(ours: pl.DataFrame, ref: pl.DataFrame, rtol=1e-4):
     j = ref.with_columns(pl.col("visit").cast(pl.Utf8)).join(
-        ours, on=["quantity", "arm", "visit"], how="left", suffix="_py")
+        ours, on=["quantity", "arm", "visit"], how="left", suffix="_py"
+    )
     assert j.height == ref.height and j["estimate_py"].null_count() == 0
     np.testing.assert_allclose(j["estimate_py"], j["estimate"], rtol=rtol, atol=1e-6)
     np.testing.assert_allclose(j["se"], j["se_jackknife"], rtol=rtol)
@@ -53,8 +63,14 @@ def test_condmean_jackknife_synthetic_matches_independent_r():
     data = pl.read_csv(REF / "data_synthetic.csv")
     ice = pl.read_csv(REF / "ice_synthetic.csv")
     assert set(ice["STRATEGY"]) == {"MAR", "JR", "CR", "CIR", "LMCF"}
-    imp = mi.impute(data, ice, method="condmean", resampling="jackknife",
-                    visit_order=SYN_VISITS, control="Placebo")
+    imp = mi.impute(
+        data,
+        ice,
+        method="condmean",
+        resampling="jackknife",
+        visit_order=SYN_VISITS,
+        control="Placebo",
+    )
     ours = _as_ref_frame(mi.pool(mi.analyse(imp)))
     _compare(ours, pl.read_csv(REF / "ref_synthetic_condmean.csv"))
 
@@ -62,21 +78,34 @@ def test_condmean_jackknife_synthetic_matches_independent_r():
 # ----------------------------------------------------------------------------------------------
 # rbmi's antidepressant trial
 # ----------------------------------------------------------------------------------------------
-AD_KW = {"response": "CHANGE", "subject": "PATIENT", "visit": "VISIT", "arm": "THERAPY",
-         "visit_order": AD_VISITS, "arm_levels": ["DRUG", "PLACEBO"], "control": "PLACEBO",
-         "covariates": ["BASVAL"], "factors": []}
+AD_KW = {
+    "response": "CHANGE",
+    "subject": "PATIENT",
+    "visit": "VISIT",
+    "arm": "THERAPY",
+    "visit_order": AD_VISITS,
+    "arm_levels": ["DRUG", "PLACEBO"],
+    "control": "PLACEBO",
+    "covariates": ["BASVAL"],
+    "factors": [],
+}
 
 
 def _ad_data():
-    d = pl.read_csv(AD_PATH, null_values="NA",
-                    schema_overrides={"PATIENT": pl.Utf8, "VISIT": pl.Utf8})
+    d = pl.read_csv(
+        AD_PATH, null_values="NA", schema_overrides={"PATIENT": pl.Utf8, "VISIT": pl.Utf8}
+    )
     grid = d.select("PATIENT").unique().join(pl.DataFrame({"VISIT": AD_VISITS}), how="cross")
-    grid = grid.join(d.select("PATIENT", "VISIT", "CHANGE"), on=["PATIENT", "VISIT"],
-                     how="left")
+    grid = grid.join(d.select("PATIENT", "VISIT", "CHANGE"), on=["PATIENT", "VISIT"], how="left")
     # ICE = first missing visit; subject 3618's missing visit is intermittent (rbmi quickstart)
-    ice = (grid.filter(pl.col("CHANGE").is_null()).sort("PATIENT", "VISIT")
-           .group_by("PATIENT").first().filter(pl.col("PATIENT") != "3618")
-           .select("PATIENT", "VISIT"))
+    ice = (
+        grid.filter(pl.col("CHANGE").is_null())
+        .sort("PATIENT", "VISIT")
+        .group_by("PATIENT")
+        .first()
+        .filter(pl.col("PATIENT") != "3618")
+        .select("PATIENT", "VISIT")
+    )
     return d, ice
 
 
@@ -93,14 +122,14 @@ def test_condmean_antidepressant_matches_independent_r(strategy):
     d, ice = _ad_data()
     imp = mi.impute(d, _ice(ice, strategy), method="condmean", **AD_KW)
     ours = _as_ref_frame(mi.pool(mi.analyse(imp)))
-    ref = pl.read_csv(REF / "ref_antidepressant_condmean.csv").filter(
-        pl.col("case") == strategy)
+    ref = pl.read_csv(REF / "ref_antidepressant_condmean.csv").filter(pl.col("case") == strategy)
     _compare(ours, ref)
 
 
 def _published(inference):
     return pl.read_csv(REF / "rbmi_published.csv", infer_schema_length=0).filter(
-        pl.col("inference") == inference)
+        pl.col("inference") == inference
+    )
 
 
 def _ours_for(pooled: pl.DataFrame, parameter: str) -> dict:
@@ -109,14 +138,26 @@ def _ours_for(pooled: pl.DataFrame, parameter: str) -> dict:
     kind, v = parameter.rsplit("_", 1)
     if kind == "trt":
         r = pooled.filter((pl.col("analysis") == "MI_DIFF") & (pl.col("avisit") == v)).row(
-            0, named=True)
-        return {"est": -r["estimate"], "se": r["se"], "lci": -r["upper"], "uci": -r["lower"],
-                "pval": r["p"]}
+            0, named=True
+        )
+        return {
+            "est": -r["estimate"],
+            "se": r["se"],
+            "lci": -r["upper"],
+            "uci": -r["lower"],
+            "pval": r["p"],
+        }
     arm = "DRUG" if kind == "lsm_ref" else "PLACEBO"
-    r = pooled.filter((pl.col("analysis") == "MI_LSMEAN") & (pl.col("avisit") == v)
-                      & (pl.col("arm") == arm)).row(0, named=True)
-    return {"est": r["estimate"], "se": r["se"], "lci": r["lower"], "uci": r["upper"],
-            "pval": r["p"]}
+    r = pooled.filter(
+        (pl.col("analysis") == "MI_LSMEAN") & (pl.col("avisit") == v) & (pl.col("arm") == arm)
+    ).row(0, named=True)
+    return {
+        "est": r["estimate"],
+        "se": r["se"],
+        "lci": r["lower"],
+        "uci": r["upper"],
+        "pval": r["p"],
+    }
 
 
 def _check_rounded(pooled, pub):
@@ -152,9 +193,13 @@ def test_information_anchored_condmean_reproduces_rbmi_vignette():
     imp_mar = mi.impute(d, _ice(ice, "MAR"), method="condmean", **AD_KW)
     dd = imp_jr.Y[0, 0] - imp_mar.Y[0, 0]
     data = imp_jr.data
-    delta = pl.DataFrame({
-        "PATIENT": np.repeat(data.subjects, data.T), "VISIT": np.tile(data.visits, data.n),
-        "delta": dd.ravel()})
+    delta = pl.DataFrame(
+        {
+            "PATIENT": np.repeat(data.subjects, data.T),
+            "VISIT": np.tile(data.visits, data.n),
+            "delta": dd.ravel(),
+        }
+    )
     assert np.abs(dd).max() > 0.5
     pooled = mi.pool(mi.analyse(imp_mar, delta=delta))
     _check_rounded(pooled, _published("information-anchored"))
@@ -178,8 +223,9 @@ def test_bayes_j2r_within_monte_carlo_error_of_rbmi_quickstart():
         kind, v = row["parameter"].rsplit("_", 1)
         arm = {"trt": "DRUG", "lsm_ref": "DRUG", "lsm_alt": "PLACEBO"}[kind]
         ana = "MI_DIFF" if kind == "trt" else "MI_LSMEAN"
-        m = mc.filter((pl.col("analysis") == ana) & (pl.col("avisit") == v)
-                      & (pl.col("arm") == arm)).row(0, named=True)
+        m = mc.filter(
+            (pl.col("analysis") == ana) & (pl.col("avisit") == v) & (pl.col("arm") == arm)
+        ).row(0, named=True)
         for k, mk in (("est", "mcse_estimate"), ("se", "mcse_se")):
             tol = 4 * m[mk] * np.sqrt(1 + M / 150) + 1e-7
             assert abs(ours[k] - float(row[k])) <= tol, (row["parameter"], k, ours[k], row[k])

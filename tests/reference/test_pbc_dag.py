@@ -76,12 +76,24 @@ def assert_close(ours, ref, atol, what=""):
     assert diff.size == 0 or diff.max() <= atol, f"{what}: max abs diff {diff.max():.3g} > {atol}"
 
 
-def stat(ard: pl.DataFrame, analysis: str, paramcd: str, arm: str, name: str, *, time=None,
-         comparator: str | None = None) -> float:
+def stat(
+    ard: pl.DataFrame,
+    analysis: str,
+    paramcd: str,
+    arm: str,
+    name: str,
+    *,
+    time=None,
+    comparator: str | None = None,
+) -> float:
     """The one ARD value with these keys (population ITT)."""
-    f = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd)
-                   & (pl.col("arm") == arm) & (pl.col("stat") == name)
-                   & (pl.col("population") == "ITT"))
+    f = ard.filter(
+        (pl.col("analysis") == analysis)
+        & (pl.col("paramcd") == paramcd)
+        & (pl.col("arm") == arm)
+        & (pl.col("stat") == name)
+        & (pl.col("population") == "ITT")
+    )
     f = f.filter(pl.col("time").is_null() if time is None else pl.col("time") == time)
     if comparator is not None:
         f = f.filter(pl.col("comparator") == comparator)
@@ -127,7 +139,8 @@ def test_adtte_reproduces_pbc_times_and_status(run):
     TFS: CRCODE 2 death, 3 transplant. OS: transplant does not censor, but follow-up ends at the
     transplant (the last contact), so OS is censored there, as R's reference analysis does."""
     pbc = pl.read_csv(REF / "pbc.csv").with_columns(
-        pl.format("MAYO-PBC-{}", pl.col("id").cast(pl.Utf8).str.zfill(4)).alias("USUBJID"))
+        pl.format("MAYO-PBC-{}", pl.col("id").cast(pl.Utf8).str.zfill(4)).alias("USUBJID")
+    )
     adsl = pl.read_parquet(run / "adam" / "adsl_core.parquet")
     assert adsl.height == 418
     assert adsl.filter(pl.col("ITTFL") == "Y").height == 312
@@ -152,18 +165,27 @@ def test_km_landmarks_by_arm(ard, paramcd):
     for arm in ARMS:
         r = ref.filter(pl.col("arm") == arm).sort("time")
         assert r["time"].cast(pl.Float64).to_list() == TIMES
-        assert_close(at_landmarks(ard, "KM", paramcd, arm, "surv"), r["estimate"].to_list(), 1e-6,
-                     f"{paramcd} {arm} surv")
+        assert_close(
+            at_landmarks(ard, "KM", paramcd, arm, "surv"),
+            r["estimate"].to_list(),
+            1e-6,
+            f"{paramcd} {arm} surv",
+        )
         for s in CI:
-            assert_close(at_landmarks(ard, "KM", paramcd, arm, s), r[s].to_list(), 1e-6,
-                         f"{paramcd} {arm} {s}")
+            assert_close(
+                at_landmarks(ard, "KM", paramcd, arm, s),
+                r[s].to_list(),
+                1e-6,
+                f"{paramcd} {arm} {s}",
+            )
         assert at_landmarks(ard, "KM", paramcd, arm, "n_risk") == r["n_risk"].to_list()
 
 
 @pytest.mark.parametrize("paramcd", ["TFS", "OS"])
 def test_km_landmarks_pooled(ard, paramcd):
-    steps = ref_csv("extra_km_full.csv", data="days", endpoint=paramcd.lower(),
-                    conf_type="log-log", group="ALL")
+    steps = ref_csv(
+        "extra_km_full.csv", data="days", endpoint=paramcd.lower(), conf_type="log-log", group="ALL"
+    )
     r = ref_at_landmarks(steps, ["surv", *CI])
     for s in ("surv", *CI):
         assert_close(at_landmarks(ard, "KM", paramcd, "ALL", s), r[s], 1e-6, f"{paramcd} ALL {s}")
@@ -195,8 +217,14 @@ def test_km_step_table(run, paramcd):
 @pytest.mark.parametrize("paramcd", ["TFS", "OS"])
 def test_km_median(ard, paramcd):
     ref = ref_csv(f"{paramcd.lower()}_estimates.csv", analysis="median")
-    pooled = ref_csv("extra_km_quantiles.csv", data="days", endpoint=paramcd.lower(),
-                     conf_type="log-log", group="ALL", prob=0.5)
+    pooled = ref_csv(
+        "extra_km_quantiles.csv",
+        data="days",
+        endpoint=paramcd.lower(),
+        conf_type="log-log",
+        group="ALL",
+        prob=0.5,
+    )
     for arm in ARMS + ["ALL"]:
         r = (pooled if arm == "ALL" else ref.filter(pl.col("arm") == arm)).row(0, named=True)
         got = [stat(ard, "KM_MEDIAN", paramcd, arm, s) for s in ("median", "lower", "upper")]
@@ -208,11 +236,16 @@ def test_km_median(ard, paramcd):
 def test_logrank(ard, paramcd):
     for analysis, ref_row in [("LOGRANK", "logrank_strat_sex"), ("LOGRANK_UNSTRAT", "logrank")]:
         r = ref_csv(f"{paramcd.lower()}_tests.csv", analysis=ref_row).row(0, named=True)
-        assert_close(comparison(ard, analysis, paramcd, ("chisq", "df", "p")),
-                     [r["statistic"], r["df"], r["p"]], 1e-4, f"{paramcd} {analysis}")
+        assert_close(
+            comparison(ard, analysis, paramcd, ("chisq", "df", "p")),
+            [r["statistic"], r["df"], r["p"]],
+            1e-4,
+            f"{paramcd} {analysis}",
+        )
     rows = ard.filter(pl.col("paramcd") == paramcd)
     assert set(rows.filter(pl.col("analysis") == "LOGRANK")["method"]) == {
-        "log-rank stratified by SEX"}
+        "log-rank stratified by SEX"
+    }
     assert set(rows.filter(pl.col("analysis") == "LOGRANK_UNSTRAT")["method"]) == {"log-rank"}
 
 
@@ -221,16 +254,27 @@ def test_cox(ard, paramcd):
     """COX: D-penicillamine vs Placebo (the reference arm), Efron ties, stratified by sex (R
     extra_cox.csv fits Placebo vs D-penicillamine: HR and CI inverted); COX_UNSTRAT as
     {tfs,os}_tests.csv with the same direction."""
-    s = ref_csv("extra_cox.csv", data="days", endpoint=paramcd.lower(), model="arm_strat_sex",
-                ties="efron").row(0, named=True)
+    s = ref_csv(
+        "extra_cox.csv", data="days", endpoint=paramcd.lower(), model="arm_strat_sex", ties="efron"
+    ).row(0, named=True)
     assert s["term"] == "armPlacebo"
-    assert_close(comparison(ard, "COX", paramcd, ("hr", "lower", "upper", "p")),
-                 [1 / s["hr"], 1 / s["upper"], 1 / s["lower"], s["p"]], 1e-4,
-                 f"{paramcd} COX stratified")
-    u = ref_csv(f"{paramcd.lower()}_tests.csv", analysis="cox_efron_wald",
-                comparison="D-penicillamine vs Placebo").row(0, named=True)
-    assert_close(comparison(ard, "COX_UNSTRAT", paramcd, ("hr", "lower", "upper", "p")),
-                 [u["estimate"], u["lower"], u["upper"], u["p"]], 1e-4, f"{paramcd} COX_UNSTRAT")
+    assert_close(
+        comparison(ard, "COX", paramcd, ("hr", "lower", "upper", "p")),
+        [1 / s["hr"], 1 / s["upper"], 1 / s["lower"], s["p"]],
+        1e-4,
+        f"{paramcd} COX stratified",
+    )
+    u = ref_csv(
+        f"{paramcd.lower()}_tests.csv",
+        analysis="cox_efron_wald",
+        comparison="D-penicillamine vs Placebo",
+    ).row(0, named=True)
+    assert_close(
+        comparison(ard, "COX_UNSTRAT", paramcd, ("hr", "lower", "upper", "p")),
+        [u["estimate"], u["lower"], u["upper"], u["p"]],
+        1e-4,
+        f"{paramcd} COX_UNSTRAT",
+    )
     cox = ard.filter((pl.col("analysis") == "COX") & (pl.col("paramcd") == paramcd))
     assert set(cox["method"]) == {"Cox Efron, Wald CI, stratified by SEX"}
     assert set(cox["arm"]) == {TEST_ARM}  # no row for the reference arm itself
@@ -239,21 +283,34 @@ def test_cox(ard, paramcd):
 # ----------------------------------------------------------------------------- competing risks
 @pytest.mark.parametrize("paramcd", ["TFS_DEATH", "TFS_LTX"])
 def test_cif_by_arm(ard, paramcd):
-    ref = ref_csv("cr_estimates.csv", analysis="aj_cuminc_survfit", conf_type="log-log",
-                  endpoint=CAUSE[paramcd])
+    ref = ref_csv(
+        "cr_estimates.csv",
+        analysis="aj_cuminc_survfit",
+        conf_type="log-log",
+        endpoint=CAUSE[paramcd],
+    )
     for arm in ARMS:
         r = ref.filter(pl.col("arm") == arm).sort("time")
-        assert_close(at_landmarks(ard, "CIF", paramcd, arm, "cif"), r["estimate"].to_list(), 1e-4,
-                     f"{paramcd} {arm} cif")
+        assert_close(
+            at_landmarks(ard, "CIF", paramcd, arm, "cif"),
+            r["estimate"].to_list(),
+            1e-4,
+            f"{paramcd} {arm} cif",
+        )
         for s in CI:
-            assert_close(at_landmarks(ard, "CIF", paramcd, arm, s), r[s].to_list(), 1e-4,
-                         f"{paramcd} {arm} {s}")
+            assert_close(
+                at_landmarks(ard, "CIF", paramcd, arm, s),
+                r[s].to_list(),
+                1e-4,
+                f"{paramcd} {arm} {s}",
+            )
 
 
 @pytest.mark.parametrize("paramcd", ["TFS_DEATH", "TFS_LTX"])
 def test_cif_pooled(ard, paramcd):
-    steps = ref_csv("extra_cif_full.csv", data="days", conf_type="log-log", group="ALL",
-                    cause=CAUSE[paramcd])
+    steps = ref_csv(
+        "extra_cif_full.csv", data="days", conf_type="log-log", group="ALL", cause=CAUSE[paramcd]
+    )
     r = ref_at_landmarks(steps, ["cif", *CI])
     for s in ("cif", *CI):
         assert_close(at_landmarks(ard, "CIF", paramcd, "ALL", s), r[s], 1e-4, f"{paramcd} ALL {s}")
@@ -271,27 +328,48 @@ def test_cif_death_plus_transplant_is_one_minus_tfs(ard):
 def test_gray(ard):
     for paramcd, cause in CAUSE.items():
         r = ref_csv("cr_tests.csv", endpoint=cause).row(0, named=True)
-        assert_close(comparison(ard, "GRAY_UNSTRAT", paramcd, ("chisq", "df", "p")),
-                     [r["statistic"], r["df"], r["p"]], 1e-4, f"{paramcd} GRAY_UNSTRAT")
+        assert_close(
+            comparison(ard, "GRAY_UNSTRAT", paramcd, ("chisq", "df", "p")),
+            [r["statistic"], r["df"], r["p"]],
+            1e-4,
+            f"{paramcd} GRAY_UNSTRAT",
+        )
         r = ref_csv("extra_gray.csv", data="days", test="arm_strat_sex", cause=cause).row(
-            0, named=True)
-        assert_close(comparison(ard, "GRAY", paramcd, ("chisq", "df", "p")),
-                     [r["chisq"], r["df"], r["p"]], 1e-4, f"{paramcd} GRAY stratified")
+            0, named=True
+        )
+        assert_close(
+            comparison(ard, "GRAY", paramcd, ("chisq", "df", "p")),
+            [r["chisq"], r["df"], r["p"]],
+            1e-4,
+            f"{paramcd} GRAY stratified",
+        )
 
 
 def test_km_events_match_the_pbc_counts(ard):
     # pbc README: OS deaths D-penicillamine 65 of 158, placebo 60 of 154; TFS adds 10 and 9 transplants
-    for paramcd, counts in (("OS", {"D-penicillamine": (158, 65), "Placebo": (154, 60)}),
-                            ("TFS", {"D-penicillamine": (158, 75), "Placebo": (154, 69)})):
+    for paramcd, counts in (
+        ("OS", {"D-penicillamine": (158, 65), "Placebo": (154, 60)}),
+        ("TFS", {"D-penicillamine": (158, 75), "Placebo": (154, 69)}),
+    ):
         for arm, (n, ev) in counts.items():
-            got = ard.filter((pl.col("analysis") == "KM_EVENTS") & (pl.col("paramcd") == paramcd)
-                             & (pl.col("arm") == arm))
+            got = ard.filter(
+                (pl.col("analysis") == "KM_EVENTS")
+                & (pl.col("paramcd") == paramcd)
+                & (pl.col("arm") == arm)
+            )
             val = dict(zip(got["stat"], got["value"]))
             assert (val["n"], val["n_event"], val["n_censor"]) == (n, ev, n - ev)
 
 
 def test_os_has_no_competing_risk_rows(ard):
     os_ = ard.filter(pl.col("paramcd").str.starts_with("OS"))
-    assert set(os_["analysis"]) == {"KM", "KM_EVENTS", "KM_MEDIAN", "LOGRANK", "LOGRANK_UNSTRAT", "COX",
-                                    "COX_UNSTRAT"}
+    assert set(os_["analysis"]) == {
+        "KM",
+        "KM_EVENTS",
+        "KM_MEDIAN",
+        "LOGRANK",
+        "LOGRANK_UNSTRAT",
+        "COX",
+        "COX_UNSTRAT",
+    }
     assert set(os_["paramcd"]) == {"OS"}

@@ -15,7 +15,14 @@ import polars as pl
 import pytest
 
 from hepatrial.survival import (
-    cif_at, cif_table, cox_ph, gray_test, km_at, km_median, km_quantile, km_table,
+    cif_at,
+    cif_table,
+    cox_ph,
+    gray_test,
+    km_at,
+    km_median,
+    km_quantile,
+    km_table,
     logrank_test,
 )
 
@@ -32,8 +39,9 @@ def _data(kind: str = "days") -> pl.DataFrame:
         arm=pl.when(pl.col("trt") == 1).then(pl.lit(ARMS[0])).otherwise(pl.lit(ARMS[1])),
         tfs=pl.col("status").is_in([1, 2]).cast(pl.Int64),
         os=(pl.col("status") == 2).cast(pl.Int64),
-        edema_f=pl.col("edema").map_elements(lambda v: {0.0: "0", 0.5: "0.5", 1.0: "1"}[v],
-                                             return_dtype=pl.String),
+        edema_f=pl.col("edema").map_elements(
+            lambda v: {0.0: "0", 0.5: "0.5", 1.0: "1"}[v], return_dtype=pl.String
+        ),
         stage_f=pl.col("stage").cast(pl.Int64).cast(pl.String),
     )
     if kind == "months":  # artificial heavily tied time scale, as the extra R script
@@ -84,14 +92,18 @@ def test_km_median(endpoint):
 def test_km_full_table(kind, endpoint, conf_type):
     d = _data(kind)
     ref = pl.read_csv(REF / "extra_km_full.csv").filter(
-        (pl.col("data") == kind) & (pl.col("endpoint") == endpoint)
-        & (pl.col("conf_type") == conf_type))
+        (pl.col("data") == kind)
+        & (pl.col("endpoint") == endpoint)
+        & (pl.col("conf_type") == conf_type)
+    )
     for grp, group in [("arm", d["arm"]), ("ALL", None)]:
-        r = ref.filter(pl.col("group") != "ALL") if grp == "arm" else ref.filter(
-            pl.col("group") == "ALL")
+        r = (
+            ref.filter(pl.col("group") != "ALL")
+            if grp == "arm"
+            else ref.filter(pl.col("group") == "ALL")
+        )
         r = r.sort(["group", "time"])
-        ours = km_table(d["time"], d[endpoint], group, conf_type=conf_type).sort(
-            ["group", "time"])
+        ours = km_table(d["time"], d[endpoint], group, conf_type=conf_type).sort(["group", "time"])
         assert ours["group"].to_list() == r["group"].to_list()
         assert_close(ours["time"], r["time"].to_list(), 0, "time")
         for c in ["n_risk", "n_event", "n_censor"]:
@@ -105,12 +117,14 @@ def test_km_quantiles(kind):
     d = _data(kind)
     ref = pl.read_csv(REF / "extra_km_quantiles.csv").filter(pl.col("data") == kind)
     for (endpoint, conf_type, group, prob), r in ref.group_by(
-            ["endpoint", "conf_type", "group", "prob"]):
+        ["endpoint", "conf_type", "group", "prob"]
+    ):
         sel = d if group == "ALL" else d.filter(pl.col("arm") == group)
         q = km_quantile(sel["time"], sel[endpoint], prob=prob, conf_type=conf_type)
         for c in ["estimate", "lower", "upper"]:
-            assert_close(q[c], r[c].to_list(), 1e-9,
-                         f"{kind} {endpoint} {conf_type} {group} q{prob} {c}")
+            assert_close(
+                q[c], r[c].to_list(), 1e-9, f"{kind} {endpoint} {conf_type} {group} q{prob} {c}"
+            )
 
 
 # ------------------------------------------------------------------------- log-rank
@@ -138,8 +152,13 @@ def test_logrank_k_groups(kind):
     d = _data(kind)
     ref = pl.read_csv(REF / "extra_logrank.csv").filter(pl.col("data") == kind)
     for (endpoint, gv, strat), r in ref.group_by(["endpoint", "group_var", "strata"]):
-        res = logrank_test(d["time"], d[endpoint], d[gv], d["sex"] if strat == "sex" else None,
-                           group_order=r["group"].to_list())
+        res = logrank_test(
+            d["time"],
+            d[endpoint],
+            d[gv],
+            d["sex"] if strat == "sex" else None,
+            group_order=r["group"].to_list(),
+        )
         what = f"{kind} {endpoint} {gv} {strat}"
         assert abs(res.chisq - r["chisq"][0]) < 1e-4, what
         assert res.df == r["df"][0], what
@@ -156,14 +175,21 @@ def test_cox(endpoint, ties, reference):
     ev = d["tfs"] if endpoint == "TFS" else d["os"]
     ref = pl.read_csv(REF / f"{endpoint.lower()}_tests.csv")
     other = [a for a in ARMS if a != reference][0]
-    row = ref.filter((pl.col("analysis") == f"cox_{ties}_wald")
-                     & (pl.col("comparison") == f"{other} vs {reference}")).row(0, named=True)
+    row = ref.filter(
+        (pl.col("analysis") == f"cox_{ties}_wald")
+        & (pl.col("comparison") == f"{other} vs {reference}")
+    ).row(0, named=True)
     res = cox_ph(d["time"], ev, d["arm"], reference=reference, ties=ties)
     t = res.table.row(0, named=True)
     assert t["arm"] == other and t["comparator"] == reference
-    for ours, theirs in [(t["hr"], row["estimate"]), (t["lower"], row["lower"]),
-                         (t["upper"], row["upper"]), (t["se"], row["se"]),
-                         (t["z"], row["statistic"]), (t["p"], row["p"])]:
+    for ours, theirs in [
+        (t["hr"], row["estimate"]),
+        (t["lower"], row["lower"]),
+        (t["upper"], row["upper"]),
+        (t["se"], row["se"]),
+        (t["z"], row["statistic"]),
+        (t["p"], row["p"]),
+    ]:
         assert abs(ours - theirs) < 1e-4
     assert res.n == row["n"] and res.n_events == row["observed"]
     if reference == ARMS[0]:
@@ -186,8 +212,7 @@ def test_cox_stratified_k_groups_covariates(kind):
         if model.endswith("strat_sex"):
             kw["strata"] = d["sex"]
         if model == "arm_age_logbili":
-            kw["covariates"] = np.column_stack([d["age"].to_numpy(),
-                                                np.log(d["bili"].to_numpy())])
+            kw["covariates"] = np.column_stack([d["age"].to_numpy(), np.log(d["bili"].to_numpy())])
         res = cox_ph(d["time"], d[endpoint], group, **kw)
         what = f"{kind} {endpoint} {model} {ties}"
         assert res.table.height == r.height, what
@@ -204,7 +229,8 @@ def test_cox_stratified_k_groups_covariates(kind):
 def test_cif_landmarks_survfit(conf_type):
     d = _data()
     ref = pl.read_csv(REF / "cr_estimates.csv").filter(
-        (pl.col("analysis") == "aj_cuminc_survfit") & (pl.col("conf_type") == conf_type))
+        (pl.col("analysis") == "aj_cuminc_survfit") & (pl.col("conf_type") == conf_type)
+    )
     ours = cif_at(d["time"], d["status"], TIMES, d["arm"], variance="ij", conf_type=conf_type)
     for cause, code in CAUSE_CODE.items():
         r = ref.filter(pl.col("endpoint") == cause).sort(["arm", "time"])
@@ -232,13 +258,15 @@ def test_cif_landmarks_cmprsk_delta():
 def test_cif_full_table(kind, conf_type):
     d = _data(kind)
     ref = pl.read_csv(REF / "extra_cif_full.csv").filter(
-        (pl.col("data") == kind) & (pl.col("conf_type") == conf_type))
+        (pl.col("data") == kind) & (pl.col("conf_type") == conf_type)
+    )
     for grp, group in [("arm", d["arm"]), ("ALL", None)]:
         tab = cif_table(d["time"], d["status"], group, variance="ij", conf_type=conf_type)
         for cause, code in CAUSE_CODE.items():
-            r = ref.filter((pl.col("cause") == cause)
-                           & ((pl.col("group") != "ALL") if grp == "arm"
-                              else (pl.col("group") == "ALL"))).sort(["group", "time"])
+            r = ref.filter(
+                (pl.col("cause") == cause)
+                & ((pl.col("group") != "ALL") if grp == "arm" else (pl.col("group") == "ALL"))
+            ).sort(["group", "time"])
             o = tab.filter(pl.col("cause") == code).sort(["group", "time"])
             what = f"{kind} {conf_type} {grp} {cause}"
             assert o["group"].to_list() == r["group"].to_list(), what
@@ -253,18 +281,26 @@ def test_cif_delta_all_times(kind):
     """cmprsk::timepoints at every distinct time (NA beyond a group's last event time)."""
     d = _data(kind)
     ref = pl.read_csv(REF / "extra_cif_full.csv").filter(
-        (pl.col("data") == kind) & (pl.col("conf_type") == "cmprsk_delta")
-        & pl.col("cif").is_not_null())
-    for grp, group in [("arm", d["arm"]), ("ALL", None)]:
+        (pl.col("data") == kind)
+        & (pl.col("conf_type") == "cmprsk_delta")
+        & pl.col("cif").is_not_null()
+    )
+    for grp, _group in [("arm", d["arm"]), ("ALL", None)]:
         for cause, code in CAUSE_CODE.items():
-            r = ref.filter((pl.col("cause") == cause)
-                           & ((pl.col("group") != "ALL") if grp == "arm"
-                              else (pl.col("group") == "ALL")))
+            r = ref.filter(
+                (pl.col("cause") == cause)
+                & ((pl.col("group") != "ALL") if grp == "arm" else (pl.col("group") == "ALL"))
+            )
             for lab in r["group"].unique().to_list():
                 rr = r.filter(pl.col("group") == lab).sort("time")
                 sel = d if lab == "ALL" else d.filter(pl.col("arm") == lab)
-                o = cif_at(sel["time"], sel["status"], rr["time"].to_numpy(), causes=[1, 2],
-                           variance="delta").filter(pl.col("cause") == code)
+                o = cif_at(
+                    sel["time"],
+                    sel["status"],
+                    rr["time"].to_numpy(),
+                    causes=[1, 2],
+                    variance="delta",
+                ).filter(pl.col("cause") == code)
                 what = f"{kind} delta {lab} {cause}"
                 assert rr.height > 10, what
                 assert_close(o["cif"], rr["cif"].to_list(), 1e-6, f"{what} cif")
@@ -286,13 +322,24 @@ def test_gray():
 def test_gray_k_groups_strata_rho(kind):
     d = _data(kind)
     ref = pl.read_csv(REF / "extra_gray.csv").filter(pl.col("data") == kind)
-    specs = {"arm": ("arm", None, 0.0), "edema": ("edema_f", None, 0.0),
-             "stage": ("stage_f", None, 0.0), "arm_strat_sex": ("arm", "sex", 0.0),
-             "stage_strat_sex": ("stage_f", "sex", 0.0), "arm_rho1": ("arm", None, 1.0)}
+    specs = {
+        "arm": ("arm", None, 0.0),
+        "edema": ("edema_f", None, 0.0),
+        "stage": ("stage_f", None, 0.0),
+        "arm_strat_sex": ("arm", "sex", 0.0),
+        "stage_strat_sex": ("stage_f", "sex", 0.0),
+        "arm_rho1": ("arm", None, 1.0),
+    }
     for row in ref.iter_rows(named=True):
         gv, sv, rho = specs[row["test"]]
-        res = gray_test(d["time"], d["status"], d[gv], cause=CAUSE_CODE[row["cause"]],
-                        strata=None if sv is None else d[sv], rho=rho)
+        res = gray_test(
+            d["time"],
+            d["status"],
+            d[gv],
+            cause=CAUSE_CODE[row["cause"]],
+            strata=None if sv is None else d[sv],
+            rho=rho,
+        )
         what = f"{kind} {row['test']} {row['cause']}"
         assert abs(res.chisq - row["chisq"]) < 1e-4, what
         assert abs(res.p - row["p"]) < 1e-4, what

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from hepatrial.models.rates import clopper_pearson, cmh_risk_difference, miettinen_nurminen
 
 HERE = Path(__file__).parent / "responder"

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 import tinycut
+
 from hepatrial.adam import read_sdtm
 from hepatrial.adam.adae import create_adae
 from hepatrial.adam.adlb import create_adlb
 from hepatrial.adam.adsl import create_adsl_core
 from hepatrial.adam.adtte import create_adtte
 from hepatrial.adam.common import derive_bds_timing
-from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
+from hepatrial.spec import load as load_study
 
 D = dt.date
 
@@ -28,16 +28,40 @@ def study(tmp_path: Path, text: str = tinycut.STUDY_YAML) -> dict:
 def bds(rows: list[tuple]) -> pl.DataFrame:
     """rows: (USUBJID, ADT, AVAL, SRCROW), origin 2024-01-10 for everyone."""
     return pl.DataFrame(
-        [{"USUBJID": u, "PARAMCD": "BILI", "ADT": a, "AVAL": v, "SRCROW": r, "ORIGDT": D(2024, 1, 10)}
-         for u, a, v, r in rows],
-        schema={"USUBJID": pl.Utf8, "PARAMCD": pl.Utf8, "ADT": pl.Date, "AVAL": pl.Float64, "SRCROW": pl.Int64,
-                "ORIGDT": pl.Date})
+        [
+            {
+                "USUBJID": u,
+                "PARAMCD": "BILI",
+                "ADT": a,
+                "AVAL": v,
+                "SRCROW": r,
+                "ORIGDT": D(2024, 1, 10),
+            }
+            for u, a, v, r in rows
+        ],
+        schema={
+            "USUBJID": pl.Utf8,
+            "PARAMCD": pl.Utf8,
+            "ADT": pl.Date,
+            "AVAL": pl.Float64,
+            "SRCROW": pl.Int64,
+            "ORIGDT": pl.Date,
+        },
+    )
 
 
 def test_window_tie_goes_to_earlier_and_others_kept(tmp_path):
     # WEEK 4 target day 29: days 27 and 31 are both 2 days away -> day 27 (earlier) wins.
-    out = derive_bds_timing(bds([("S1", D(2024, 1, 10), 10.0, 1), ("S1", D(2024, 2, 5), 12.0, 2),
-                                 ("S1", D(2024, 2, 9), 14.0, 3)]), study(tmp_path))
+    out = derive_bds_timing(
+        bds(
+            [
+                ("S1", D(2024, 1, 10), 10.0, 1),
+                ("S1", D(2024, 2, 5), 12.0, 2),
+                ("S1", D(2024, 2, 9), 14.0, 3),
+            ]
+        ),
+        study(tmp_path),
+    )
     w4 = out.filter(pl.col("AVISIT") == "WEEK 4").sort("ADY")
     assert w4["ADY"].to_list() == [27, 31]
     assert w4["ANL01FL"].to_list() == ["Y", None]
@@ -45,8 +69,16 @@ def test_window_tie_goes_to_earlier_and_others_kept(tmp_path):
 
 
 def test_closest_to_target_wins(tmp_path):
-    out = derive_bds_timing(bds([("S1", D(2024, 1, 10), 10.0, 1), ("S1", D(2024, 1, 30), 11.0, 2),
-                                 ("S1", D(2024, 2, 8), 12.0, 3)]), study(tmp_path))
+    out = derive_bds_timing(
+        bds(
+            [
+                ("S1", D(2024, 1, 10), 10.0, 1),
+                ("S1", D(2024, 1, 30), 11.0, 2),
+                ("S1", D(2024, 2, 8), 12.0, 3),
+            ]
+        ),
+        study(tmp_path),
+    )
     w4 = out.filter(pl.col("AVISIT") == "WEEK 4").sort("ADY")
     # day 21 is 8 from target 29, day 30 is 1 from it
     assert w4.select("ADY", "ANL01FL").rows() == [(21, None), (30, "Y")]
@@ -54,8 +86,16 @@ def test_closest_to_target_wins(tmp_path):
 
 def test_out_of_window_is_unscheduled_not_analysed(tmp_path):
     # Day 5 falls between BASELINE [-14, 1] and WEEK 4 [15, 42]; day 120 after every window.
-    out = derive_bds_timing(bds([("S1", D(2024, 1, 10), 10.0, 1), ("S1", D(2024, 1, 14), 11.0, 2),
-                                 ("S1", D(2024, 5, 8), 9.0, 3)]), study(tmp_path))
+    out = derive_bds_timing(
+        bds(
+            [
+                ("S1", D(2024, 1, 10), 10.0, 1),
+                ("S1", D(2024, 1, 14), 11.0, 2),
+                ("S1", D(2024, 5, 8), 9.0, 3),
+            ]
+        ),
+        study(tmp_path),
+    )
     uns = out.filter(pl.col("AVISIT") == "UNSCHEDULED")
     assert sorted(uns["ADY"].to_list()) == [5, 120]
     assert uns["ANL01FL"].null_count() == 2 and uns["AVISITN"].null_count() == 2
@@ -63,29 +103,54 @@ def test_out_of_window_is_unscheduled_not_analysed(tmp_path):
 
 def test_baseline_when_screening_missing_and_day1_missing(tmp_path):
     # Screening value missing (AVAL null on day -5), day 1 present -> day 1 is baseline.
-    out = derive_bds_timing(bds([("S1", D(2024, 1, 5), None, 1), ("S1", D(2024, 1, 10), 20.0, 2),
-                                 ("S1", D(2024, 2, 7), 18.0, 3)]), study(tmp_path))
+    out = derive_bds_timing(
+        bds(
+            [
+                ("S1", D(2024, 1, 5), None, 1),
+                ("S1", D(2024, 1, 10), 20.0, 2),
+                ("S1", D(2024, 2, 7), 18.0, 3),
+            ]
+        ),
+        study(tmp_path),
+    )
     bl = out.filter(pl.col("ABLFL") == "Y")
     assert bl["ADY"].to_list() == [1] and bl["AVISIT"].to_list() == ["BASELINE"]
     assert out.filter(pl.col("ADY") == 29)["CHG"].to_list() == [-2.0]
     # Day 1 missing instead: the screening value (day -5) is the baseline.
-    out2 = derive_bds_timing(bds([("S2", D(2024, 1, 5), 22.0, 1), ("S2", D(2024, 1, 10), None, 2),
-                                  ("S2", D(2024, 2, 7), 18.0, 3)]), study(tmp_path))
+    out2 = derive_bds_timing(
+        bds(
+            [
+                ("S2", D(2024, 1, 5), 22.0, 1),
+                ("S2", D(2024, 1, 10), None, 2),
+                ("S2", D(2024, 2, 7), 18.0, 3),
+            ]
+        ),
+        study(tmp_path),
+    )
     assert out2.filter(pl.col("ABLFL") == "Y")["ADY"].to_list() == [-5]
     assert out2.filter(pl.col("ADY") == 29)["CHG"].to_list() == [-4.0]
 
 
 def test_no_baseline_when_only_post_origin_values(tmp_path):
     out = derive_bds_timing(bds([("S1", D(2024, 2, 7), 18.0, 1)]), study(tmp_path))
-    assert out["ABLFL"].null_count() == 1 and out["BASE"].null_count() == 1 and out["CHG"].null_count() == 1
+    assert (
+        out["ABLFL"].null_count() == 1
+        and out["BASE"].null_count() == 1
+        and out["CHG"].null_count() == 1
+    )
 
 
 def test_each_record_in_at_most_one_visit(tmp_path):
     rows = [("S1", D(2024, 1, 10) + dt.timedelta(days=k), float(k), k + 1) for k in range(-20, 90)]
     out = derive_bds_timing(bds(rows), study(tmp_path))
     assert out.height == len(rows)  # no record duplicated by windowing
-    assert out.group_by(["USUBJID", "PARAMCD", "AVISIT"]).agg((pl.col("ANL01FL") == "Y").sum().alias("n")
-                                                               ).filter(pl.col("AVISIT") != "UNSCHEDULED")["n"].max() == 1
+    assert (
+        out.group_by(["USUBJID", "PARAMCD", "AVISIT"])
+        .agg((pl.col("ANL01FL") == "Y").sum().alias("n"))
+        .filter(pl.col("AVISIT") != "UNSCHEDULED")["n"]
+        .max()
+        == 1
+    )
 
 
 @pytest.fixture
@@ -97,21 +162,30 @@ def tiny(tmp_path):
         d = read_sdtm(tmp_path / "sdtm")
         adsl = create_adsl_core(d, s, D(2024, 6, 30))
         return d, adsl, s
+
     return make
 
 
 def _tte(d, adsl, s, param, subj):
-    t = create_adtte(adsl, d["CE"], s).filter((pl.col("PARAMCD") == param) & (pl.col("USUBJID") == subj))
+    t = create_adtte(adsl, d["CE"], s).filter(
+        (pl.col("PARAMCD") == param) & (pl.col("USUBJID") == subj)
+    )
     return t.row(0, named=True)
 
 
 def test_adtte_death_and_censoring(tiny):
     d, adsl, s = tiny()
     r = _tte(d, adsl, s, "OS", "T-002")  # died 2024-03-01, randomised 2024-01-15
-    assert (r["AVAL"], r["CNSR"], r["EVNTDESC"]) == ((D(2024, 3, 1) - D(2024, 1, 15)).days, 0, "DEATH")
+    assert (r["AVAL"], r["CNSR"], r["EVNTDESC"]) == (
+        (D(2024, 3, 1) - D(2024, 1, 15)).days,
+        0,
+        "DEATH",
+    )
     r = _tte(d, adsl, s, "TFS", "T-003")  # transplant 2024-04-10, randomised 2024-02-01
     assert (r["AVAL"], r["CNSR"], r["EVNTDESC"], r["CRCODE"]) == (69.0, 0, "LIVER TRANSPLANT", 3)
-    r = _tte(d, adsl, s, "OS", "T-003")  # transplant does not censor OS: censored at last alive 2024-04-10
+    r = _tte(
+        d, adsl, s, "OS", "T-003"
+    )  # transplant does not censor OS: censored at last alive 2024-04-10
     assert (r["AVAL"], r["CNSR"], r["CNSDTDSC"]) == (69.0, 1, "LAST KNOWN ALIVE DATE")
     r = _tte(d, adsl, s, "DECOMP", "T-004")  # variceal bleeding 2024-03-20, randomised 2024-02-05
     assert (r["AVAL"], r["CNSR"], r["CRCODE"], r["SRCROW"]) == (44.0, 0, 1, 1)
@@ -133,7 +207,12 @@ def test_adtte_transplant_and_death_same_day(tiny):
     doms["dm"][2].update(DTHDTC="2024-04-10", DTHFL="Y")
     d, adsl, s = tiny(doms)
     tfs = _tte(d, adsl, s, "TFS", "T-003")
-    assert (tfs["AVAL"], tfs["CNSR"], tfs["CRCODE"], tfs["EVNTDESC"]) == (69.0, 0, 3, "LIVER TRANSPLANT")
+    assert (tfs["AVAL"], tfs["CNSR"], tfs["CRCODE"], tfs["EVNTDESC"]) == (
+        69.0,
+        0,
+        3,
+        "LIVER TRANSPLANT",
+    )
     os_ = _tte(d, adsl, s, "OS", "T-003")
     assert (os_["AVAL"], os_["CNSR"]) == (69.0, 0)
 
@@ -177,27 +256,46 @@ def test_every_lb_row_in_adlb_or_excluded(tiny):
     d, adsl, s = tiny(doms)
     adlb, excl = create_adlb(d["LB"], adsl, s)
     assert excl["reason"].to_list() == ["test not done (LBSTAT NOT DONE)"]
-    assert sorted(adlb["SRCROW"].to_list() + excl["row"].to_list()) == sorted(d["LB"]["SRCROW"].to_list())
+    assert sorted(adlb["SRCROW"].to_list() + excl["row"].to_list()) == sorted(
+        d["LB"]["SRCROW"].to_list()
+    )
 
 
 def _xpt_sample(n: int = 257) -> pl.DataFrame:
     """Every type the ADaM datasets carry, with missing values, zeros, negatives and non-ASCII text."""
     import math
 
-    floats = [None, 0.0, -0.0, 1.5, -2.25, 1e-9, 123456789.125, float("nan"), 1 / 3, -1e12, math.pi, 5e-300 * 0]
-    return pl.DataFrame({
-        "USUBJID": [f"S-{i:04d}" if i % 7 else None for i in range(n)],
-        "TEXT": [["", " lead", "trail ", "µmol/L", "ä" * 5, "x" * 60, None][i % 7] for i in range(n)],
-        "EMPTY": pl.Series([None] * n, dtype=pl.Utf8),
-        "AVAL": [floats[i % len(floats)] for i in range(n)],
-        "N": pl.Series([i if i % 5 else None for i in range(n)], dtype=pl.Int64),
-        "ADT": [D(1950 + i % 90, 1 + i % 12, 1 + i % 28) if i % 4 else None for i in range(n)],
-        "NODATE": pl.Series([None] * n, dtype=pl.Date),
-        "FLAG": [[True, False, None][i % 3] for i in range(n)],
-        "NOFLAG": pl.Series([None] * n, dtype=pl.Boolean),
-        "NONUM": pl.Series([None] * n, dtype=pl.Int64),
-        "NOFLOAT": pl.Series([None] * n, dtype=pl.Float64),
-    })
+    floats = [
+        None,
+        0.0,
+        -0.0,
+        1.5,
+        -2.25,
+        1e-9,
+        123456789.125,
+        float("nan"),
+        1 / 3,
+        -1e12,
+        math.pi,
+        5e-300 * 0,
+    ]
+    return pl.DataFrame(
+        {
+            "USUBJID": [f"S-{i:04d}" if i % 7 else None for i in range(n)],
+            "TEXT": [
+                ["", " lead", "trail ", "µmol/L", "ä" * 5, "x" * 60, None][i % 7] for i in range(n)
+            ],
+            "EMPTY": pl.Series([None] * n, dtype=pl.Utf8),
+            "AVAL": [floats[i % len(floats)] for i in range(n)],
+            "N": pl.Series([i if i % 5 else None for i in range(n)], dtype=pl.Int64),
+            "ADT": [D(1950 + i % 90, 1 + i % 12, 1 + i % 28) if i % 4 else None for i in range(n)],
+            "NODATE": pl.Series([None] * n, dtype=pl.Date),
+            "FLAG": [[True, False, None][i % 3] for i in range(n)],
+            "NOFLAG": pl.Series([None] * n, dtype=pl.Boolean),
+            "NONUM": pl.Series([None] * n, dtype=pl.Int64),
+            "NOFLOAT": pl.Series([None] * n, dtype=pl.Float64),
+        }
+    )
 
 
 def test_xpt_writer_matches_reference(tmp_path, monkeypatch):

@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from test_tlf_data import adeff, adlb, adsl, study
 
 from hepatrial.analysis import baseline as B
-from test_tlf_data import adeff, adlb, adsl, study
 
 
 def _val(ard: pl.DataFrame, **eq) -> float:
@@ -29,8 +29,14 @@ def st(tmp_path):
 def test_big_n_counts_itt_by_planned_and_safety_by_actual_arm(st):
     ard = B.big_n(adsl(), st)
     got = {(r["population"], r["arm"]): r["value"] for r in ard.iter_rows(named=True)}
-    assert got == {("ITT", "UC-MSC"): 3, ("ITT", "Placebo"): 3, ("ITT", "ALL"): 6,
-                   ("SAFETY", "UC-MSC"): 3, ("SAFETY", "Placebo"): 2, ("SAFETY", "ALL"): 5}
+    assert got == {
+        ("ITT", "UC-MSC"): 3,
+        ("ITT", "Placebo"): 3,
+        ("ITT", "ALL"): 6,
+        ("SAFETY", "UC-MSC"): 3,
+        ("SAFETY", "Placebo"): 2,
+        ("SAFETY", "ALL"): 5,
+    }
 
 
 def test_baseline_continuous_age_by_hand(st):
@@ -51,7 +57,10 @@ def test_baseline_categories_have_missing_level_and_arm_denominator(st):
     assert _val(ard, paramcd="CTPSTRAT=C", arm="ALL", stat="n") == 3
     assert _val(ard, paramcd="BLCTPC=C", arm="ALL", stat="pct") == pytest.approx(100 * 2 / 6)
     assert _val(ard, paramcd="ETIOLOGY=PBC", arm="UC-MSC", stat="n") == 1
-    assert set(ard["method"].unique().to_list()) == {"descriptive; quartiles SAS PCTLDEF=5", "n (% of ITT in arm)"}
+    assert set(ard["method"].unique().to_list()) == {
+        "descriptive; quartiles SAS PCTLDEF=5",
+        "n (% of ITT in arm)",
+    }
 
 
 def test_exposure_counts_infusions_in_safety_by_actual_arm(st):
@@ -59,10 +68,16 @@ def test_exposure_counts_infusions_in_safety_by_actual_arm(st):
     assert _val(ard, paramcd="NINFUS=3", arm="UC-MSC", stat="n") == 2
     assert _val(ard, paramcd="NINFUS=3", arm="UC-MSC", stat="pct") == pytest.approx(200 / 3)
     assert _val(ard, paramcd="NINFUS=1", arm="Placebo", stat="pct") == 50
-    assert _val(ard, paramcd="NINFUS=0", arm="ALL", stat="n") == 0  # S6 (never dosed) is not in SAFETY
+    assert (
+        _val(ard, paramcd="NINFUS=0", arm="ALL", stat="n") == 0
+    )  # S6 (never dosed) is not in SAFETY
     assert _val(ard, paramcd="NINFUS", arm="ALL", stat="mean") == pytest.approx(2.4)
     assert sorted(ard.filter(pl.col("stat") == "pct")["paramcd"].unique().to_list()) == [
-        "NINFUS=0", "NINFUS=1", "NINFUS=2", "NINFUS=3"]
+        "NINFUS=0",
+        "NINFUS=1",
+        "NINFUS=2",
+        "NINFUS=3",
+    ]
 
 
 def test_worst_category_by_direction_and_unscheduled_records():
@@ -70,18 +85,34 @@ def test_worst_category_by_direction_and_unscheduled_records():
     got = dict(B.worst_category(lb, "BILI").iter_rows())
     # S2's HIGH is unscheduled (day 80) and counts; S5 only LOW: the most extreme otherwise.
     assert got == {"S1": "NORMAL", "S2": "HIGH", "S4": "HIGH", "S5": "LOW"}
-    assert dict(B.worst_category(lb, "ALB").iter_rows()) == {"S1": "NORMAL", "S2": "LOW", "S4": "HIGH"}
+    assert dict(B.worst_category(lb, "ALB").iter_rows()) == {
+        "S1": "NORMAL",
+        "S2": "LOW",
+        "S4": "HIGH",
+    }
     assert dict(B.worst_category(lb, "INR").iter_rows()) == {"S1": "HIGH", "S4": "LOW"}
 
 
 def test_worst_category_without_direction_is_the_value_furthest_outside_the_range():
     def frame(values):
-        return pl.DataFrame({"USUBJID": ["X"] * len(values), "PARAMCD": ["IGG"] * len(values),
-                             "ADY": [10 + i for i in range(len(values))], "AVAL": values,
-                             "ANRLO": [7.0] * len(values), "ANRHI": [17.0] * len(values),
-                             "ANRIND": ["LOW" if v < 7 else "HIGH" if v > 17 else "NORMAL" for v in values]})
-    assert B.worst_category(frame([6.0, 22.0, 10.0]), "IGG")["WORST"][0] == "HIGH"   # 0.1 vs 0.5 widths
-    assert B.worst_category(frame([1.0, 18.0, 10.0]), "IGG")["WORST"][0] == "LOW"    # 0.6 vs 0.1 widths
+        return pl.DataFrame(
+            {
+                "USUBJID": ["X"] * len(values),
+                "PARAMCD": ["IGG"] * len(values),
+                "ADY": [10 + i for i in range(len(values))],
+                "AVAL": values,
+                "ANRLO": [7.0] * len(values),
+                "ANRHI": [17.0] * len(values),
+                "ANRIND": ["LOW" if v < 7 else "HIGH" if v > 17 else "NORMAL" for v in values],
+            }
+        )
+
+    assert (
+        B.worst_category(frame([6.0, 22.0, 10.0]), "IGG")["WORST"][0] == "HIGH"
+    )  # 0.1 vs 0.5 widths
+    assert (
+        B.worst_category(frame([1.0, 18.0, 10.0]), "IGG")["WORST"][0] == "LOW"
+    )  # 0.6 vs 0.1 widths
     assert B.worst_category(frame([8.0, 10.0]), "IGG")["WORST"][0] == "NORMAL"
 
 
@@ -92,9 +123,14 @@ def test_lab_shift_cells_and_margins(st):
     assert (n("BILI|HIGH|ALL"), n("BILI|ALL|ALL"), n("BILI|ALL|ALL", "ALL")) == (2, 3, 5)
     assert _val(ard, paramcd="BILI|HIGH|ALL", arm="UC-MSC", stat="pct") == pytest.approx(200 / 3)
     # margins equal the sums of the cells, for every parameter, arm and category
-    cells = ard.filter(pl.col("stat") == "n").with_columns(pl.col("paramcd").str.split("|").alias("k"))
-    cells = cells.with_columns(pl.col("k").list.get(0).alias("p"), pl.col("k").list.get(1).alias("b"),
-                               pl.col("k").list.get(2).alias("w"))
+    cells = ard.filter(pl.col("stat") == "n").with_columns(
+        pl.col("paramcd").str.split("|").alias("k")
+    )
+    cells = cells.with_columns(
+        pl.col("k").list.get(0).alias("p"),
+        pl.col("k").list.get(1).alias("b"),
+        pl.col("k").list.get(2).alias("w"),
+    )
     inner = cells.filter((pl.col("b") != "ALL") & (pl.col("w") != "ALL"))
     by_b = inner.group_by(["p", "arm", "b"]).agg(pl.col("value").sum().alias("s"))
     marg = cells.filter(pl.col("w") == "ALL").join(by_b, on=["p", "arm", "b"], how="inner")
@@ -105,7 +141,11 @@ def test_lab_abnormal_by_visit_excludes_unscheduled(st):
     ard = B.lab_abnormal(adlb(), adsl(), st)
     g = lambda arm, stat: _val(ard, paramcd="BILI", avisit="WEEK 4", arm=arm, stat=stat)  # noqa: E731
     assert (g("UC-MSC", "n"), g("UC-MSC", "n_abnormal")) == (2, 0)
-    assert (g("Placebo", "n_low"), g("Placebo", "n_high"), g("Placebo", "pct_abnormal")) == (1, 1, 100)
+    assert (g("Placebo", "n_low"), g("Placebo", "n_high"), g("Placebo", "pct_abnormal")) == (
+        1,
+        1,
+        100,
+    )
     assert (g("ALL", "n"), g("ALL", "pct_abnormal")) == (4, 50)
     assert "UNSCHEDULED" not in ard["avisit"].to_list()
 
@@ -113,7 +153,11 @@ def test_lab_abnormal_by_visit_excludes_unscheduled(st):
 def test_shift_ctp_counts_missing_at_the_primary_visit(st):
     ard = B.shift_ctp(adeff(), adsl(), st)
     n = lambda code, arm: _val(ard, paramcd=code, arm=arm, stat="n")  # noqa: E731
-    assert (n("CTPCLASS|B|A", "UC-MSC"), n("CTPCLASS|C|B", "UC-MSC"), n("CTPCLASS|B|Missing", "UC-MSC")) == (1, 1, 1)
+    assert (
+        n("CTPCLASS|B|A", "UC-MSC"),
+        n("CTPCLASS|C|B", "UC-MSC"),
+        n("CTPCLASS|B|Missing", "UC-MSC"),
+    ) == (1, 1, 1)
     assert (n("CTPCLASS|B|C", "Placebo"), n("CTPCLASS|C|C", "ALL")) == (1, 1)
     assert _val(ard, paramcd="CTPCLASS|B|A", arm="UC-MSC", stat="pct") == pytest.approx(100 / 3)
     assert set(ard["avisit"].to_list()) == {"WEEK 8"}
@@ -131,10 +175,13 @@ def test_ancova_effect_matches_an_independent_least_squares_fit():
     beta, rss, *_ = np.linalg.lstsq(X, chg, rcond=None)
     se = math.sqrt(rss[0] / (n - 3) * np.linalg.inv(X.T @ X)[2, 2])
     from scipy import stats
+
     t = stats.t.ppf(0.975, n - 3)
     assert got["estimate"] == pytest.approx(beta[2], rel=1e-10)
     assert got["se"] == pytest.approx(se, rel=1e-10)
-    assert (got["lower"], got["upper"]) == pytest.approx((beta[2] - t * se, beta[2] + t * se), rel=1e-10)
+    assert (got["lower"], got["upper"]) == pytest.approx(
+        (beta[2] - t * se, beta[2] + t * se), rel=1e-10
+    )
     assert got["p"] == pytest.approx(2 * stats.t.sf(abs(beta[2] / se), n - 3), rel=1e-8)
     assert (got["df"], got["n"]) == (n - 3, n)
 
@@ -150,11 +197,15 @@ def test_subgroup_effects_rows_for_all_subjects_and_each_level(st):
     keys = set(ard["paramcd"].to_list())
     assert keys == {"MELD|ALL", "MELD|SEX=F", "MELD|SEX=M", "MELD|SEX"}
     assert _val(ard, paramcd="MELD|ALL", stat="n") == 5  # S3 has no week-8 value
-    assert set(ard["arm"].to_list()) == {"UC-MSC"} and set(ard["comparator"].to_list()) == {"Placebo"}
+    assert set(ard["arm"].to_list()) == {"UC-MSC"} and set(ard["comparator"].to_list()) == {
+        "Placebo"
+    }
     # By hand: CHG -3, -3 (UC-MSC; BASE 15, 20) and 1, 0, 1 (Placebo; BASE 18, 16, 22).
     X = np.array([[1, 15, 1], [1, 20, 1], [1, 18, 0], [1, 16, 0], [1, 22, 0]], dtype=float)
     y = np.array([-3, -3, 1, 0, 1], dtype=float)
-    assert _val(ard, paramcd="MELD|ALL", stat="estimate") == pytest.approx(np.linalg.lstsq(X, y, rcond=None)[0][2])
+    assert _val(ard, paramcd="MELD|ALL", stat="estimate") == pytest.approx(
+        np.linalg.lstsq(X, y, rcond=None)[0][2]
+    )
 
 
 def test_subgroup_effects_empty_without_a_comparison(tmp_path):
@@ -167,10 +218,27 @@ def test_run_baseline_writes_one_sorted_part(tmp_path, st):
         df.write_parquet(tmp_path / f"{name}.parquet")
     (tmp_path / "s.yaml").write_text((tmp_path / "study_parallel.yaml").read_text())
     out = tmp_path / "part.parquet"
-    B.run_baseline(tmp_path / "adsl.parquet", tmp_path / "adlb.parquet", tmp_path / "adeff.parquet",
-                   tmp_path / "s.yaml", out)
+    B.run_baseline(
+        tmp_path / "adsl.parquet",
+        tmp_path / "adlb.parquet",
+        tmp_path / "adeff.parquet",
+        tmp_path / "s.yaml",
+        out,
+    )
     part = pl.read_parquet(out)
-    assert set(part["analysis"].unique().to_list()) == {"BIGN", "BASELINE", "EXPOSURE", "LAB_SHIFT", "LAB_ABN",
-                                                        "SHIFT_CTP", "SUBGROUP"}
-    assert_frame_equal(part, part.sort(["analysis", "paramcd", "population", "arm", "comparator", "avisit",
-                                        "time", "stat"], nulls_last=False))
+    assert set(part["analysis"].unique().to_list()) == {
+        "BIGN",
+        "BASELINE",
+        "EXPOSURE",
+        "LAB_SHIFT",
+        "LAB_ABN",
+        "SHIFT_CTP",
+        "SUBGROUP",
+    }
+    assert_frame_equal(
+        part,
+        part.sort(
+            ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"],
+            nulls_last=False,
+        ),
+    )

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from studies import make_study, merge
 
 from hepatrial.analysis.mmrm import mmrm_ard
 from hepatrial.spec import Study
-from studies import make_study, merge
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "mmrm"
 
@@ -23,9 +23,24 @@ def synthetic_study(design: str = "parallel", **over) -> Study:
     raw = {
         "study": {"id": "SYN", "design": design},
         "arms": [{"label": "Active"}, {"label": "Placebo", "reference": design == "parallel"}],
-        "visits": [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True}]
-        + [{"label": f"WEEK{w}", "avisitn": w, "target_day": 7 * w + 1, "window": [7 * w - 6, 7 * w + 6]}
-           for w in (4, 8, 12, 24)],
+        "visits": [
+            {
+                "label": "BASELINE",
+                "avisitn": 0,
+                "target_day": 1,
+                "window": [-14, 1],
+                "baseline": True,
+            }
+        ]
+        + [
+            {
+                "label": f"WEEK{w}",
+                "avisitn": w,
+                "target_day": 7 * w + 1,
+                "window": [7 * w - 6, 7 * w + 6],
+            }
+            for w in (4, 8, 12, 24)
+        ],
         "strata": ["STRATUM"],
         "endpoints": {"primary_visit": "WEEK24"},
     }
@@ -34,9 +49,17 @@ def synthetic_study(design: str = "parallel", **over) -> Study:
 
 def synthetic_adeff() -> pl.DataFrame:
     d = pl.read_csv(REF / "data_synthetic.csv")
-    return d.select("USUBJID", "STRATUM", "AVISIT", "BASE", "CHG",
-                    pl.col("ARM").alias("TRT01P"), pl.lit("MELD").alias("PARAMCD"), pl.lit("Y").alias("ANL01FL"),
-                    pl.lit("Y").alias("ITTFL"))
+    return d.select(
+        "USUBJID",
+        "STRATUM",
+        "AVISIT",
+        "BASE",
+        "CHG",
+        pl.col("ARM").alias("TRT01P"),
+        pl.lit("MELD").alias("PARAMCD"),
+        pl.lit("Y").alias("ANL01FL"),
+        pl.lit("Y").alias("ITTFL"),
+    )
 
 
 def test_mmrm_ard_matches_r_on_synthetic_trial():
@@ -60,7 +83,9 @@ def test_mmrm_ard_matches_r_on_synthetic_trial():
     val = dict(zip(*ard.filter(pl.col("analysis") == "MMRM_FIT").select("stat", "value")))
     assert val["reml_loglik"] == pytest.approx(fit["logLik"], rel=1e-6)
     assert (val["n_subjects"], val["n_obs"], val["converged"]) == (300, 1063, 1)
-    assert ard.filter(pl.col("analysis") == "MMRM_FIT")["method"][0].startswith("UN REML Satterthwaite")
+    assert ard.filter(pl.col("analysis") == "MMRM_FIT")["method"][0].startswith(
+        "UN REML Satterthwaite"
+    )
     # the sensitivity model is reported alongside
     assert ard.filter(pl.col("analysis") == "LMM_DIFF").height == 4 * 5
 
@@ -98,11 +123,16 @@ def test_sap_formula_reproduces_r_for_the_same_model():
     fit = pl.read_csv(REF / "ref_syn_un_fit.csv").row(0, named=True)
     val = dict(zip(*ard.filter(pl.col("analysis") == "MMRM_FIT").select("stat", "value")))
     assert val["reml_loglik"] == pytest.approx(fit["logLik"], rel=1e-6)
-    assert "CHG ~ BASE + STRATUM + ARM * AVISIT" in ard.filter(pl.col("analysis") == "MMRM_FIT")["method"][0]
+    assert (
+        "CHG ~ BASE + STRATUM + ARM * AVISIT"
+        in ard.filter(pl.col("analysis") == "MMRM_FIT")["method"][0]
+    )
 
 
 def test_baseline_by_visit_formula_runs_and_a_wrong_covariate_is_an_error():
-    ard = mmrm_ard(synthetic_adeff(), _formula_study("CHG ~ BASE * AVISIT + STRATUM + ARM * AVISIT"), "MELD")
+    ard = mmrm_ard(
+        synthetic_adeff(), _formula_study("CHG ~ BASE * AVISIT + STRATUM + ARM * AVISIT"), "MELD"
+    )
     assert ard.filter(pl.col("analysis") == "MMRM_DIFF").height == 4 * 6
     from hepatrial.errors import ConfigError
 

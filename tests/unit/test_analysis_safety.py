@@ -5,37 +5,70 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-
-from hepatrial.analysis.safety import ae_summaries, aesi_summaries
 from studies import make_study
 
+from hepatrial.analysis.safety import ae_summaries, aesi_summaries
+
 D = dt.date
-STUDY = make_study(populations={"SAFETY": "SAFFL"},
-                   safety={"aesi": [{"id": "INFUSION", "label": "Infusion reactions", "pt": ["Pyrexia"],
-                                     "max_onset_days": 1},
-                                    {"id": "INFECTION", "label": "Infections",
-                                     "soc": ["Infections and infestations"]}]})
-ADSL = pl.DataFrame({"USUBJID": ["S1", "S2", "S3", "S4"], "SAFFL": ["Y"] * 4,
-                     "TRT01A": ["Active", "Active", "Control", "Control"],
-                     "TRT01P": ["Active", "Active", "Control", "Control"]})
+STUDY = make_study(
+    populations={"SAFETY": "SAFFL"},
+    safety={
+        "aesi": [
+            {
+                "id": "INFUSION",
+                "label": "Infusion reactions",
+                "pt": ["Pyrexia"],
+                "max_onset_days": 1,
+            },
+            {"id": "INFECTION", "label": "Infections", "soc": ["Infections and infestations"]},
+        ]
+    },
+)
+ADSL = pl.DataFrame(
+    {
+        "USUBJID": ["S1", "S2", "S3", "S4"],
+        "SAFFL": ["Y"] * 4,
+        "TRT01A": ["Active", "Active", "Control", "Control"],
+        "TRT01P": ["Active", "Active", "Control", "Control"],
+    }
+)
 # S1: pyrexia grade 1 on an infusion day and grade 3 two days after the second infusion; sepsis grade 4 (SAE)
 # S2: pyrexia grade 2 the day after an infusion; S3: sepsis grade 5 (SAE, fatal); S4: none
-ADAE = pl.DataFrame({
-    "USUBJID": ["S1", "S1", "S1", "S2", "S3"],
-    "AEDECOD": ["Pyrexia", "Pyrexia", "Sepsis", "Pyrexia", "Sepsis"],
-    "AEBODSYS": ["General disorders", "General disorders", "Infections and infestations", "General disorders",
-                 "Infections and infestations"],
-    "ATOXGR": [1, 3, 4, 2, 5], "AESER": ["N", "N", "Y", "N", "Y"], "AREL": ["Y", "Y", "N", "Y", "N"],
-    "TRTEMFL": ["Y"] * 5, "FATALFL": [None, None, None, None, "Y"], "AEWDFL": [None] * 5,
-    "ASTDT": [D(2024, 1, 1), D(2024, 1, 31), D(2024, 3, 1), D(2024, 1, 2), D(2024, 2, 1)],
-})
-EX = pl.DataFrame({"USUBJID": ["S1", "S1", "S2", "S3"],
-                   "EXSTDTC": ["2024-01-01", "2024-01-29", "2024-01-01", "2024-01-01"]})
+ADAE = pl.DataFrame(
+    {
+        "USUBJID": ["S1", "S1", "S1", "S2", "S3"],
+        "AEDECOD": ["Pyrexia", "Pyrexia", "Sepsis", "Pyrexia", "Sepsis"],
+        "AEBODSYS": [
+            "General disorders",
+            "General disorders",
+            "Infections and infestations",
+            "General disorders",
+            "Infections and infestations",
+        ],
+        "ATOXGR": [1, 3, 4, 2, 5],
+        "AESER": ["N", "N", "Y", "N", "Y"],
+        "AREL": ["Y", "Y", "N", "Y", "N"],
+        "TRTEMFL": ["Y"] * 5,
+        "FATALFL": [None, None, None, None, "Y"],
+        "AEWDFL": [None] * 5,
+        "ASTDT": [D(2024, 1, 1), D(2024, 1, 31), D(2024, 3, 1), D(2024, 1, 2), D(2024, 2, 1)],
+    }
+)
+EX = pl.DataFrame(
+    {
+        "USUBJID": ["S1", "S1", "S2", "S3"],
+        "EXSTDTC": ["2024-01-01", "2024-01-29", "2024-01-01", "2024-01-01"],
+    }
+)
 
 
 def _get(ard, analysis, paramcd, arm, stat):
-    r = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd) & (pl.col("arm") == arm)
-                   & (pl.col("stat") == stat))
+    r = ard.filter(
+        (pl.col("analysis") == analysis)
+        & (pl.col("paramcd") == paramcd)
+        & (pl.col("arm") == arm)
+        & (pl.col("stat") == stat)
+    )
     assert r.height == 1, (analysis, paramcd, arm, stat)
     return r["value"][0]
 
@@ -47,7 +80,9 @@ def test_worst_grade_counts_a_subject_once_at_the_worst_grade():
     assert _get(ard, "AE_GRADE", pyr, "Active", "n_grade1") == 0
     assert _get(ard, "AE_GRADE", pyr, "Active", "n_grade2") == 1  # S2
     assert _get(ard, "AE_GRADE", pyr, "Active", "pct_grade2") == 50.0
-    assert _get(ard, "AE_GRADE", "ANY", "Active", "n_grade4") == 1  # S1's worst over all AEs: sepsis 4
+    assert (
+        _get(ard, "AE_GRADE", "ANY", "Active", "n_grade4") == 1
+    )  # S1's worst over all AEs: sepsis 4
     assert _get(ard, "AE_GRADE", "ANY", "ALL", "n_grade5") == 1  # S3
     assert _get(ard, "AE_GRADE", "Infections and infestations", "Control", "pct_grade5") == 50.0
 
@@ -56,9 +91,15 @@ def test_saes_by_soc_and_pt():
     ard = ae_summaries(ADAE, ADSL, STUDY)
     assert _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "n_subjects") == 2
     assert _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "pct") == 50.0
-    assert _get(ard, "SAE_INCIDENCE", "Infections and infestations|Sepsis", "Active", "n_events") == 1
-    assert ard.filter((pl.col("analysis") == "SAE_INCIDENCE")
-                      & pl.col("paramcd").str.contains("Pyrexia")).height == 0
+    assert (
+        _get(ard, "SAE_INCIDENCE", "Infections and infestations|Sepsis", "Active", "n_events") == 1
+    )
+    assert (
+        ard.filter(
+            (pl.col("analysis") == "SAE_INCIDENCE") & pl.col("paramcd").str.contains("Pyrexia")
+        ).height
+        == 0
+    )
 
 
 def test_aesi_with_onset_from_the_most_recent_infusion():
@@ -80,16 +121,26 @@ def test_a_soc_holding_a_bar_stays_one_soc():
     named ANY is not the any-event row."""
     from hepatrial.analysis.safety import split_soc_pt
 
-    ae = ADAE.head(3).with_columns(pl.Series("AEBODSYS", ["A|B", "A", "ANY"]),
-                                   pl.Series("AEDECOD", ["C", "B|C", "x\\y"]),
-                                   pl.Series("AESER", ["Y", "Y", "Y"]))
+    ae = ADAE.head(3).with_columns(
+        pl.Series("AEBODSYS", ["A|B", "A", "ANY"]),
+        pl.Series("AEDECOD", ["C", "B|C", "x\\y"]),
+        pl.Series("AESER", ["Y", "Y", "Y"]),
+    )
     ard = ae_summaries(ae, ADSL, STUDY)
-    sae = ard.filter((pl.col("analysis") == "SAE_INCIDENCE") & (pl.col("arm") == "ALL") & (pl.col("stat") == "n_events"))
+    sae = ard.filter(
+        (pl.col("analysis") == "SAE_INCIDENCE")
+        & (pl.col("arm") == "ALL")
+        & (pl.col("stat") == "n_events")
+    )
     codes = sae["paramcd"].to_list()
     assert len(codes) == len(set(codes))
-    assert sorted((split_soc_pt(c) for c in codes if c != "ANY"), key=str) == sorted([
-        ("A", None), ("A", "B|C"), ("A|B", None), ("A|B", "C"), ("ANY", None), ("ANY", "x\\y")], key=str)
-    assert _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "n_events") == 3  # the any-event row, not the SOC
+    assert sorted((split_soc_pt(c) for c in codes if c != "ANY"), key=str) == sorted(
+        [("A", None), ("A", "B|C"), ("A|B", None), ("A|B", "C"), ("ANY", None), ("ANY", "x\\y")],
+        key=str,
+    )
+    assert (
+        _get(ard, "SAE_INCIDENCE", "ANY", "ALL", "n_events") == 3
+    )  # the any-event row, not the SOC
 
 
 def test_soc_pt_rows_group_each_pt_under_its_soc():

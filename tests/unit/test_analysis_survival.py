@@ -14,17 +14,28 @@ import polars as pl
 import pytest
 from studies import make_study
 
-from hepatrial.spec import Study
-
-from hepatrial.analysis.survival import CIF_TABLE_SCHEMA, cif_steps, derive_var_stratum, survival_ard
+from hepatrial.analysis.survival import (
+    CIF_TABLE_SCHEMA,
+    cif_steps,
+    derive_var_stratum,
+    survival_ard,
+)
 from hepatrial.ard import KEYS, finalise
+from hepatrial.spec import Study
 from hepatrial.survival import cox_ph, gray_test, logrank_test
 
 # arm A (test): 1 death, 2 censored, 3 transplant, 4 censored
 # arm B (reference): 1 censored, 2 death, 5 death, 6 censored
-BASE = [("S01", "A", 1.0, 0, 2, "M"), ("S02", "A", 2.0, 1, 0, "M"), ("S03", "A", 3.0, 0, 3, "F"),
-        ("S04", "A", 4.0, 1, 0, "F"), ("S05", "B", 1.0, 1, 0, "M"), ("S06", "B", 2.0, 0, 2, "F"),
-        ("S07", "B", 5.0, 0, 2, "F"), ("S08", "B", 6.0, 1, 0, "M")]
+BASE = [
+    ("S01", "A", 1.0, 0, 2, "M"),
+    ("S02", "A", 2.0, 1, 0, "M"),
+    ("S03", "A", 3.0, 0, 3, "F"),
+    ("S04", "A", 4.0, 1, 0, "F"),
+    ("S05", "B", 1.0, 1, 0, "M"),
+    ("S06", "B", 2.0, 0, 2, "F"),
+    ("S07", "B", 5.0, 0, 2, "F"),
+    ("S08", "B", 6.0, 1, 0, "M"),
+]
 
 
 def adtte(records=BASE, paramcd="TFS", ittfl=None) -> pl.DataFrame:
@@ -32,22 +43,36 @@ def adtte(records=BASE, paramcd="TFS", ittfl=None) -> pl.DataFrame:
     data = {c: [r[i] for r in records] for i, c in enumerate(cols)}
     return pl.DataFrame(
         {**data, "PARAMCD": [paramcd] * len(records), "ITTFL": ittfl or ["Y"] * len(records)},
-        schema={"USUBJID": pl.Utf8, "TRT01P": pl.Utf8, "AVAL": pl.Float64, "CNSR": pl.Int64,
-                "CRCODE": pl.Int64, "SEX": pl.Utf8, "PARAMCD": pl.Utf8, "ITTFL": pl.Utf8})
+        schema={
+            "USUBJID": pl.Utf8,
+            "TRT01P": pl.Utf8,
+            "AVAL": pl.Float64,
+            "CNSR": pl.Int64,
+            "CRCODE": pl.Int64,
+            "SEX": pl.Utf8,
+            "PARAMCD": pl.Utf8,
+            "ITTFL": pl.Utf8,
+        },
+    )
 
 
-def study(arms=("A", "B"), reference="B", design="parallel", strata=(), landmarks=(2, 5),
-          **extra) -> Study:
-    return make_study(study={"id": "T", "design": design},
-                      arms=[{"label": a, "reference": a == reference} for a in arms],
-                      strata=list(strata), populations={"ITT": "ITTFL"},
-                      endpoints={"landmarks_days": list(landmarks)}, **extra)
-
+def study(
+    arms=("A", "B"), reference="B", design="parallel", strata=(), landmarks=(2, 5), **extra
+) -> Study:
+    return make_study(
+        study={"id": "T", "design": design},
+        arms=[{"label": a, "reference": a == reference} for a in arms],
+        strata=list(strata),
+        populations={"ITT": "ITTFL"},
+        endpoints={"landmarks_days": list(landmarks)},
+        **extra,
+    )
 
 
 def val(ard, analysis, arm, stat, time=None, paramcd=None, comparator=None):
-    f = ard.filter((pl.col("analysis") == analysis) & (pl.col("arm") == arm)
-                   & (pl.col("stat") == stat))
+    f = ard.filter(
+        (pl.col("analysis") == analysis) & (pl.col("arm") == arm) & (pl.col("stat") == stat)
+    )
     if paramcd is not None:
         f = f.filter(pl.col("paramcd") == paramcd)
     f = f.filter(pl.col("time").is_null() if time is None else pl.col("time") == time)
@@ -76,8 +101,10 @@ def test_parallel_two_arms_row_keys():
         *{("KM_MEDIAN", "TFS", a, "") for a in ("A", "B", "ALL")},
         *{("KM_EVENTS", "TFS", a, "") for a in ("A", "B", "ALL")},
         *{("CIF", p, a, "") for p in ("TFS_DEATH", "TFS_LTX") for a in ("A", "B", "ALL")},
-        ("LOGRANK", "TFS", "A", "B"), ("COX", "TFS", "A", "B"),
-        ("GRAY", "TFS_DEATH", "A", "B"), ("GRAY", "TFS_LTX", "A", "B"),
+        ("LOGRANK", "TFS", "A", "B"),
+        ("COX", "TFS", "A", "B"),
+        ("GRAY", "TFS_DEATH", "A", "B"),
+        ("GRAY", "TFS_LTX", "A", "B"),
     }
     km = ard.filter(pl.col("analysis") == "KM")
     assert sorted(km["time"].unique().to_list()) == [2.0, 5.0]
@@ -123,8 +150,9 @@ def test_cif_paramcds_follow_crcode():
     assert val(ard, "CIF", "A", "cif", 5, "TFS_LTX") == pytest.approx(0.375)
     for arm in ("A", "B", "ALL"):
         for t in (2, 5):
-            total = (val(ard, "CIF", arm, "cif", t, "TFS_DEATH")
-                     + val(ard, "CIF", arm, "cif", t, "TFS_LTX"))
+            total = val(ard, "CIF", arm, "cif", t, "TFS_DEATH") + val(
+                ard, "CIF", arm, "cif", t, "TFS_LTX"
+            )
             assert total == pytest.approx(1 - val(ard, "KM", arm, "surv", t))
 
 
@@ -133,7 +161,10 @@ def test_cif_of_a_clinical_event_parameter_and_none_for_os():
     recs = [(s, a, t, c, {2: 1, 3: 2}.get(cr, cr), x) for s, a, t, c, cr, x in BASE]
     ard, _ = survival_ard(adtte(recs, "DECOMP"), study(), "DECOMP")
     assert set(ard.filter(pl.col("analysis") == "CIF")["paramcd"]) == {
-        "DECOMP", "DECOMP_DEATH", "DECOMP_LTX"}
+        "DECOMP",
+        "DECOMP_DEATH",
+        "DECOMP_LTX",
+    }
     assert val(ard, "CIF", "A", "cif", 2, "DECOMP") == pytest.approx(0.25)
     assert val(ard, "CIF", "A", "cif", 5, "DECOMP_DEATH") == pytest.approx(0.375)
     assert val(ard, "CIF", "ALL", "cif", 5, "DECOMP_LTX") == 0.0  # no transplants: 0, not an error
@@ -198,7 +229,8 @@ def test_stratified_primary_and_unstratified_sensitivity():
     assert g_s.chisq != pytest.approx(g_u.chisq)
     assert val(ard, "GRAY", "A", "chisq", paramcd="TFS_LTX") == pytest.approx(g_s.chisq, abs=1e-12)
     assert val(ard, "GRAY_UNSTRAT", "A", "chisq", paramcd="TFS_LTX") == pytest.approx(
-        g_u.chisq, abs=1e-12)
+        g_u.chisq, abs=1e-12
+    )
     cox_s = cox_ph(d["AVAL"], ev, d["TRT01P"], reference="B", strata=d["SEX"]).table["hr"][0]
     assert val(ard, "COX", "A", "hr") == pytest.approx(cox_s, rel=1e-12)
     assert {"COX_UNSTRAT", "GRAY_UNSTRAT"} <= set(ard["analysis"])
@@ -216,8 +248,11 @@ def test_stratum_combines_columns_and_is_missing_when_any_part_is():
 
 
 def test_three_arms_overall_and_pairwise_tests():
-    extra = [("S09", "C", 1.5, 0, 2, "M"), ("S10", "C", 2.5, 0, 3, "F"),
-             ("S11", "C", 3.5, 1, 0, "M")]
+    extra = [
+        ("S09", "C", 1.5, 0, 2, "M"),
+        ("S10", "C", 2.5, 0, 3, "F"),
+        ("S11", "C", 3.5, 1, 0, "M"),
+    ]
     ard, _ = survival_ard(adtte(BASE + extra), study(arms=("A", "C", "B")), "TFS")
     assert val(ard, "LOGRANK", "ALL", "df", comparator="") == 2.0
     assert method(ard, "LOGRANK", "ALL") == {"log-rank, 3 arms"}
@@ -256,8 +291,10 @@ def test_infinite_hazard_ratio_gives_nan_with_a_note():
     ard, _ = survival_ard(adtte(recs), study(), "TFS")
     cox = ard.filter(pl.col("analysis") == "COX")
     assert cox["value"].is_nan().all()
-    assert method(ard, "COX") == {"Cox Efron, Wald CI; not estimable: infinite hazard ratio "
-                                  "(monotone likelihood: an arm without events)"}
+    assert method(ard, "COX") == {
+        "Cox Efron, Wald CI; not estimable: infinite hazard ratio "
+        "(monotone likelihood: an arm without events)"
+    }
     assert np.isfinite(val(ard, "LOGRANK", "A", "chisq"))  # the log-rank test is still defined
 
 
@@ -277,8 +314,9 @@ def test_arm_without_subjects():
     assert math.isnan(val(ard, "KM", "C", "surv", 2))
     assert math.isnan(val(ard, "CIF", "C", "cif", 2, "TFS_DEATH"))
     for analysis in ("LOGRANK", "COX"):
-        assert method(ard, analysis, "C") == {method(ard, analysis, "A").pop()
-                                              + "; not estimable: no subjects in the arm"}
+        assert method(ard, analysis, "C") == {
+            method(ard, analysis, "A").pop() + "; not estimable: no subjects in the arm"
+        }
     assert val(ard, "COX", "A", "hr", comparator="B") > 0  # the other comparison still runs
     assert val(ard, "LOGRANK", "ALL", "df") == 1.0  # overall test over the arms with subjects
     assert "C" not in set(km["arm"])
@@ -309,15 +347,28 @@ def test_cif_step_table_by_hand_and_equal_to_the_ard_at_the_landmarks():
     assert cif.columns == list(CIF_TABLE_SCHEMA)
     a = cif.filter(pl.col("arm") == "A")
     # arm A: death at 1 (1/4), transplant at 3 (S(3-) = 3/4, 1 of 2 at risk: 3/8)
-    assert a.filter(pl.col("cause") == 2)["cif"].to_list() == pytest.approx([0.25, 0.25, 0.25, 0.25])
-    assert a.filter(pl.col("cause") == 3)["cif"].to_list() == pytest.approx([0.0, 0.0, 0.375, 0.375])
+    assert a.filter(pl.col("cause") == 2)["cif"].to_list() == pytest.approx(
+        [0.25, 0.25, 0.25, 0.25]
+    )
+    assert a.filter(pl.col("cause") == 3)["cif"].to_list() == pytest.approx(
+        [0.0, 0.0, 0.375, 0.375]
+    )
     assert set(a["event"].to_list()) == {"TFS_DEATH", "TFS_LTX"}
     assert cif["arm"].unique(maintain_order=True).to_list() == ["A", "B", "ALL"]
     ard, _ = survival_ard(adtte(), st, "TFS")
-    for r in ard.filter(pl.col("analysis") == "CIF").filter(pl.col("stat") == "cif").iter_rows(named=True):
-        steps = cif.filter((pl.col("arm") == r["arm"]) & (pl.col("event") == r["paramcd"])
-                           & (pl.col("time") <= r["time"]))
-        assert (steps["cif"][-1] if steps.height else 0.0) == pytest.approx(r["value"], abs=1e-12), r
+    for r in (
+        ard.filter(pl.col("analysis") == "CIF")
+        .filter(pl.col("stat") == "cif")
+        .iter_rows(named=True)
+    ):
+        steps = cif.filter(
+            (pl.col("arm") == r["arm"])
+            & (pl.col("event") == r["paramcd"])
+            & (pl.col("time") <= r["time"])
+        )
+        assert (steps["cif"][-1] if steps.height else 0.0) == pytest.approx(
+            r["value"], abs=1e-12
+        ), r
 
 
 def test_cif_step_table_is_empty_for_os_and_without_competing_events():

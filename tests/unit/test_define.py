@@ -6,9 +6,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_tlf_data import CUT, adae, adeff, adlb, adsl, adtte, build_ard, study
+
 from hepatrial.define import analysis_results, define_xml
 from hepatrial.tlf.tables import ARD
-from test_tlf_data import CUT, adae, adeff, adlb, adsl, adtte, build_ard, study
 
 etree = pytest.importorskip("lxml.etree")
 defineutils = pytest.importorskip("defineutils")
@@ -24,8 +25,11 @@ def st(tmp_path_factory):
 @pytest.fixture(scope="module")
 def doc(st):
     units = {"BILI": "umol/L", "ALB": "g/L", "INR": ""}
-    lab = adlb().with_columns(pl.col("PARAMCD").replace_strict(
-        {p: f"{p} test ({u})" if u else f"{p} test" for p, u in units.items()}).alias("PARAM"))
+    lab = adlb().with_columns(
+        pl.col("PARAMCD")
+        .replace_strict({p: f"{p} test ({u})" if u else f"{p} test" for p, u in units.items()})
+        .alias("PARAM")
+    )
     data = {"adsl": adsl(), "adeff": adeff(), "adlb": lab, "adtte": adtte(), "adae": adae()}
     return data, etree.fromstring(define_xml(data, st, CUT, f"{CUT}T00:00:00").encode("utf-8"))
 
@@ -89,7 +93,10 @@ def test_value_level_metadata_of_the_bds_datasets(doc):
     data, root = doc
     items = {i.get("OID"): i for i in root.findall(".//odm:ItemDef", NS)}
     where = {w.get("OID"): w for w in root.findall(".//def:WhereClauseDef", NS)}
-    units = {u.get("OID"): u.get("Name") for u in root.findall(".//odm:BasicDefinitions/odm:MeasurementUnit", NS)}
+    units = {
+        u.get("OID"): u.get("Name")
+        for u in root.findall(".//odm:BasicDefinitions/odm:MeasurementUnit", NS)
+    }
     lists = {v.get("OID"): v for v in root.findall(".//def:ValueListDef", NS)}
     assert set(lists) == {"VL.ADEFF.AVAL", "VL.ADLB.AVAL"}
     for ds in ("ADEFF", "ADLB"):
@@ -98,8 +105,13 @@ def test_value_level_metadata_of_the_bds_datasets(doc):
         params = sorted(set(data[ds.lower()]["PARAMCD"]))
         got = []
         for r in lists[f"VL.{ds}.AVAL"].findall("odm:ItemRef", NS):
-            wc = where[r.find("def:WhereClauseRef", NS).get("WhereClauseOID")].find("odm:RangeCheck", NS)
-            assert wc.get("{%s}ItemOID" % NS["def"]) == f"IT.{ds}.PARAMCD" and wc.get("Comparator") == "EQ"
+            wc = where[r.find("def:WhereClauseRef", NS).get("WhereClauseOID")].find(
+                "odm:RangeCheck", NS
+            )
+            assert (
+                wc.get(f"{{{NS['def']}}}ItemOID") == f"IT.{ds}.PARAMCD"
+                and wc.get("Comparator") == "EQ"
+            )
             got.append(wc.find("odm:CheckValue", NS).text)
             assert r.get("ItemOID") == f"IT.{ds}.AVAL.{got[-1]}" and r.get("ItemOID") in items
         assert got == params
@@ -118,19 +130,30 @@ def test_analysis_results_carry_the_model_fit_from_the_ard(st):
     """Each MMRM table's entry has the fit statistics of its model as the ARD holds them."""
     model = "TOEPH REML Kenward-Roger; CHG ~ BASE + CTPSTRAT + ARM * AVISIT"  # as the mmrm step writes it
     frame = build_ard(st)
-    frame = frame.with_columns(pl.when(pl.col("analysis") == "MMRM_FIT").then(pl.lit(model))
-                               .otherwise(pl.col("method")).alias("method"))
+    frame = frame.with_columns(
+        pl.when(pl.col("analysis") == "MMRM_FIT")
+        .then(pl.lit(model))
+        .otherwise(pl.col("method"))
+        .alias("method")
+    )
     ard = ARD(frame, st, CUT)
     arm = analysis_results(ard, ["mmrm_MELD", "disposition"])
     by = {t["table"]: t for t in arm["tables"]}
     assert "model_fit" not in by["disposition"]
     (fit,) = by["mmrm_MELD"]["model_fit"]
-    rows = frame.filter((pl.col("analysis") == "MMRM_FIT") & (pl.col("paramcd") == "MELD")
-                        & (pl.col("population") == "ITT"))
+    rows = frame.filter(
+        (pl.col("analysis") == "MMRM_FIT")
+        & (pl.col("paramcd") == "MELD")
+        & (pl.col("population") == "ITT")
+    )
     stat = dict(rows.select("stat", "value").iter_rows())
     method = rows["method"][0]
     assert fit["method"] == method and fit["converged"] is (stat["converged"] == 1)
-    assert (fit["covariance_structure"], fit["estimation"], fit["df_method"]) == ("TOEPH", "REML", "Kenward-Roger")
+    assert (fit["covariance_structure"], fit["estimation"], fit["df_method"]) == (
+        "TOEPH",
+        "REML",
+        "Kenward-Roger",
+    )
     assert fit["model"] == "CHG ~ BASE + CTPSTRAT + ARM * AVISIT"
     assert fit["minus2_reml_loglik"] == -2 * stat["reml_loglik"] == 41.0
     assert fit["aic"] == stat["aic"] == 47.0 and (fit["n_subjects"], fit["n_obs"]) == (5, 9)

@@ -7,97 +7,155 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from studies import make_study, merge
+
 from hepatrial.analysis.dlt import (
-    EXPAND, MTD_DETERMINED, MTD_NONE, MTD_NOT_REACHED, MTD_PENDING, PENDING, PROCEED, STOP,
-    decide, dlt_ard, flag_dlt, mtd_and_rp2d,
+    EXPAND,
+    MTD_DETERMINED,
+    MTD_NONE,
+    MTD_NOT_REACHED,
+    MTD_PENDING,
+    PENDING,
+    PROCEED,
+    STOP,
+    decide,
+    dlt_ard,
+    flag_dlt,
+    mtd_and_rp2d,
 )
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import clopper_pearson
 from hepatrial.spec import Study
 from hepatrial.spec.study import Escalation
-from studies import make_study, merge
 
 D = dt.date
 COHORTS = ["Low", "High"]
 
 
 def study(**over) -> Study:
-    return make_study(**merge({"study": {"design": "dose_escalation"}, "arms": [{"label": c} for c in COHORTS],
-                               "populations": {"SAFETY": "SAFFL"},
-                               "dlt": {"window_days": 28, "min_grade": 3, "related_only": True},
-                               "escalation": {"cohort_size": 3, "proceed_max": 0, "stop_min": 2}}, over))
+    return make_study(
+        **merge(
+            {
+                "study": {"design": "dose_escalation"},
+                "arms": [{"label": c} for c in COHORTS],
+                "populations": {"SAFETY": "SAFFL"},
+                "dlt": {"window_days": 28, "min_grade": 3, "related_only": True},
+                "escalation": {"cohort_size": 3, "proceed_max": 0, "stop_min": 2},
+            },
+            over,
+        )
+    )
 
 
 def adsl() -> pl.DataFrame:
     # S5 is followed only 10 days (not evaluable unless a DLT); S6 is not in the safety population
-    return pl.DataFrame({
-        "USUBJID": ["S1", "S2", "S3", "S4", "S5", "S6"],
-        "TRT01A": ["Low", "Low", "Low", "High", "High", "High"],
-        "SAFFL": ["Y", "Y", "Y", "Y", "Y", "N"],
-        "TRTSDT": [D(2024, 1, 1)] * 6,
-        "LSTALVDT": [D(2024, 6, 1)] * 4 + [D(2024, 1, 10), D(2024, 6, 1)],
-    })
+    return pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4", "S5", "S6"],
+            "TRT01A": ["Low", "Low", "Low", "High", "High", "High"],
+            "SAFFL": ["Y", "Y", "Y", "Y", "Y", "N"],
+            "TRTSDT": [D(2024, 1, 1)] * 6,
+            "LSTALVDT": [D(2024, 6, 1)] * 4 + [D(2024, 1, 10), D(2024, 6, 1)],
+        }
+    )
 
 
 def ex() -> pl.DataFrame:
     subj = ["S1", "S2", "S3", "S4", "S5"]
-    return pl.DataFrame({"USUBJID": subj + ["S1"],
-                         "EXSTDTC": ["2024-01-01"] * 5 + ["2024-02-01"]})
+    return pl.DataFrame({"USUBJID": subj + ["S1"], "EXSTDTC": ["2024-01-01"] * 5 + ["2024-02-01"]})
 
 
 def adae(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"USUBJID": pl.Utf8, "ASTDT": pl.Date, "ATOXGR": pl.Int64,
-                                      "AREL": pl.Utf8, "AEDECOD": pl.Utf8, "SRCROW": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "USUBJID": pl.Utf8,
+            "ASTDT": pl.Date,
+            "ATOXGR": pl.Int64,
+            "AREL": pl.Utf8,
+            "AEDECOD": pl.Utf8,
+            "SRCROW": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 def value(ard: pl.DataFrame, analysis: str, paramcd: str, arm: str, stat: str) -> float:
-    hit = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd)
-                     & (pl.col("arm") == arm) & (pl.col("stat") == stat))
+    hit = ard.filter(
+        (pl.col("analysis") == analysis)
+        & (pl.col("paramcd") == paramcd)
+        & (pl.col("arm") == arm)
+        & (pl.col("stat") == stat)
+    )
     assert hit.height == 1, (analysis, paramcd, arm, stat, hit)
     return hit["value"][0]
 
 
 def test_window_grade_and_relatedness_define_a_dlt():
-    ae = adae([
-        ("S1", D(2024, 1, 28), 3, "Y", "Pyrexia", 1),   # day 28 of the first window: DLT
-        ("S1", D(2024, 1, 29), 3, "Y", "Chills", 2),    # day 29 of the first, before the second: no
-        ("S1", D(2024, 2, 3), 4, "Y", "Rash", 3),       # day 3 of the second infusion's window: DLT
-        ("S2", D(2024, 1, 5), 2, "Y", "Pyrexia", 4),    # grade 2: no
-        ("S3", D(2024, 1, 5), 3, "N", "Pneumonia", 5),  # not related: no
-        ("S4", D(2023, 12, 31), 3, "Y", "Rash", 6),     # before the infusion: no
-    ])
+    ae = adae(
+        [
+            ("S1", D(2024, 1, 28), 3, "Y", "Pyrexia", 1),  # day 28 of the first window: DLT
+            (
+                "S1",
+                D(2024, 1, 29),
+                3,
+                "Y",
+                "Chills",
+                2,
+            ),  # day 29 of the first, before the second: no
+            ("S1", D(2024, 2, 3), 4, "Y", "Rash", 3),  # day 3 of the second infusion's window: DLT
+            ("S2", D(2024, 1, 5), 2, "Y", "Pyrexia", 4),  # grade 2: no
+            ("S3", D(2024, 1, 5), 3, "N", "Pneumonia", 5),  # not related: no
+            ("S4", D(2023, 12, 31), 3, "Y", "Rash", 6),  # before the infusion: no
+        ]
+    )
     got = flag_dlt(ae, ex(), study())
     assert got["SRCROW"].to_list() == [1, 3]
     assert got["DLTEXDT"].to_list() == [D(2024, 1, 1), D(2024, 2, 1)]
-    loose = flag_dlt(ae, ex(), study(dlt={"related_only": False, "min_grade": 2, "window_days": 29}))
+    loose = flag_dlt(
+        ae, ex(), study(dlt={"related_only": False, "min_grade": 2, "window_days": 29})
+    )
     assert loose["SRCROW"].to_list() == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("n_dlt, n_ev, expected", [
-    (0, 3, PROCEED), (1, 3, EXPAND), (2, 3, STOP), (2, 2, STOP), (0, 2, PENDING), (1, 2, PENDING),
-])
+@pytest.mark.parametrize(
+    "n_dlt, n_ev, expected",
+    [
+        (0, 3, PROCEED),
+        (1, 3, EXPAND),
+        (2, 3, STOP),
+        (2, 2, STOP),
+        (0, 2, PENDING),
+        (1, 2, PENDING),
+    ],
+)
 def test_decision_rule(n_dlt, n_ev, expected):
     assert decide(n_dlt, n_ev, Escalation(cohort_size=3, proceed_max=0, stop_min=2)) == expected
 
 
-@pytest.mark.parametrize("decisions, expected", [
-    ([PROCEED, PROCEED, STOP], (1, MTD_DETERMINED, 1)),
-    ([PROCEED, PROCEED, PROCEED], (None, MTD_NOT_REACHED, 2)),
-    ([STOP, PROCEED], (None, MTD_NONE, None)),
-    ([PROCEED, EXPAND, STOP], (None, MTD_PENDING, 0)),
-    ([PENDING, PROCEED], (None, MTD_PENDING, None)),
-])
+@pytest.mark.parametrize(
+    "decisions, expected",
+    [
+        ([PROCEED, PROCEED, STOP], (1, MTD_DETERMINED, 1)),
+        ([PROCEED, PROCEED, PROCEED], (None, MTD_NOT_REACHED, 2)),
+        ([STOP, PROCEED], (None, MTD_NONE, None)),
+        ([PROCEED, EXPAND, STOP], (None, MTD_PENDING, 0)),
+        ([PENDING, PROCEED], (None, MTD_PENDING, None)),
+    ],
+)
 def test_mtd_and_rp2d(decisions, expected):
     assert mtd_and_rp2d(decisions) == expected
 
 
 def test_ard_counts_decisions_and_mtd():
-    ae = adae([
-        ("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1),
-        ("S4", D(2024, 1, 3), 3, "Y", "Chills", 2),
-        ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3),
-        ("S6", D(2024, 1, 2), 3, "Y", "Pyrexia", 4),  # not in the safety population
-    ])
+    ae = adae(
+        [
+            ("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1),
+            ("S4", D(2024, 1, 3), 3, "Y", "Chills", 2),
+            ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3),
+            ("S6", D(2024, 1, 2), 3, "Y", "Pyrexia", 4),  # not in the safety population
+        ]
+    )
     ard = dlt_ard(ae, adsl(), ex(), study())
     assert value(ard, "DLT", "DLT", "Low", "n_subjects") == 3
     assert value(ard, "DLT", "DLT", "Low", "n_dlt") == 0
@@ -139,27 +197,39 @@ def _ref(case: str) -> dict:
 
 def test_ard_ci_is_clopper_pearson_as_r_binom_test():
     # R stats::binom.test(x, n)$conf.int x 100 (tests/reference/dlt/dlt_reference.R)
-    ae = adae([("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)])
+    ae = adae(
+        [("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)]
+    )
     ard = dlt_ard(ae, adsl(), ex(), study())
     for arm, case in (("Low", "unit Low"), ("High", "unit High"), ("ALL", "unit ALL")):
         r = _ref(case)
-        assert (value(ard, "DLT", "DLT", arm, "n_dlt"), value(ard, "DLT", "DLT", arm, "n_evaluable")) == (r["x"], r["n"])
+        assert (
+            value(ard, "DLT", "DLT", arm, "n_dlt"),
+            value(ard, "DLT", "DLT", arm, "n_evaluable"),
+        ) == (r["x"], r["n"])
         assert value(ard, "DLT", "DLT", arm, "ci_lower") == pytest.approx(r["lower"], abs=1e-9)
         assert value(ard, "DLT", "DLT", arm, "ci_upper") == pytest.approx(r["upper"], abs=1e-9)
 
 
-@pytest.mark.parametrize("case", ["DE LOW", "DE MEDIUM", "DE HIGH", "DE ALL", "zero of six", "six of six"])
+@pytest.mark.parametrize(
+    "case", ["DE LOW", "DE MEDIUM", "DE HIGH", "DE ALL", "zero of six", "six of six"]
+)
 def test_clopper_pearson_of_the_dose_escalation_cohorts(case):
     # the DLT counts of the bundled dose-escalation cut (1/6, 0/6, 2/6; 3/18 overall)
     r = _ref(case)
     lo, hi = clopper_pearson(int(r["x"]), int(r["n"]))
-    assert (100 * lo, 100 * hi) == (pytest.approx(r["lower"], abs=1e-9), pytest.approx(r["upper"], abs=1e-9))
+    assert (100 * lo, 100 * hi) == (
+        pytest.approx(r["lower"], abs=1e-9),
+        pytest.approx(r["upper"], abs=1e-9),
+    )
 
 
 def test_dlt_table_cells_are_the_ard_values():
     from hepatrial.tlf.tables import ARD, table_dlt
 
-    ae = adae([("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)])
+    ae = adae(
+        [("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)]
+    )
     s = study()
     t = table_dlt(ARD(dlt_ard(ae, adsl(), ex(), s), s, "2024-06-30"))
     rows = {r.label: r.cells for r in t.rows}
@@ -167,7 +237,11 @@ def test_dlt_table_cells_are_the_ard_values():
     assert rows["DLT-evaluable subjects"] == ["3", "2", "5"]
     assert rows["Subjects with a DLT, n (%)"] == ["0", "2 (100.0)", "2 (40.0)"]
     # R binom.test: 0/3 (0, 70.8), 2/2 (15.8, 100), 2/5 (5.3, 85.3)
-    assert rows["Exact 95% CI (Clopper-Pearson), %"] == ["(0.0, 70.8)", "(15.8, 100.0)", "(5.3, 85.3)"]
+    assert rows["Exact 95% CI (Clopper-Pearson), %"] == [
+        "(0.0, 70.8)",
+        "(15.8, 100.0)",
+        "(5.3, 85.3)",
+    ]
     assert rows["Pyrexia"] == ["0 [0]", "2 [2]", "2 [2]"]
     assert rows["Escalation decision"] == ["Proceed", "Stop", ""]
     assert any("MTD determined: Low" in n for n in t.footnotes)

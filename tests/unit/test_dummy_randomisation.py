@@ -13,10 +13,11 @@ import polars as pl
 import pytest
 import tinycut
 from dag import config_args, snakemake
+
 from hepatrial import stamp
-from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
 from hepatrial.ingest.dummy import dummy_assignment, dummy_randomise
+from hepatrial.spec import load as load_study
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDY = ROOT / "config/studies/ucmsc-dc-rct.yaml"
@@ -26,21 +27,25 @@ CUT = ROOT / "data/UCMSC-DC-RCT/2025-06-30"
 def frames() -> dict[str, pl.DataFrame]:
     subj = [f"S{i:02d}" for i in range(24)]
     arm = ["UC-MSC", "Placebo"] * 12
-    dm = pl.DataFrame({
-        "USUBJID": subj + ["SF1"],
-        "ARM": arm + ["Screen Failure"],
-        "ARMCD": [{"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}[a] for a in arm] + ["SCRNFAIL"],
-        "ACTARM": arm[:-1] + ["Not Treated", "Screen Failure"],
-        "ACTARMCD": [{"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}[a] for a in arm[:-1]]
-        + ["NOTTRT", "SCRNFAIL"],
-        "CTPSTRAT": ["B"] * 8 + ["C"] * 16 + [None],
-    })
-    ex = pl.DataFrame({
-        "USUBJID": subj[:-1],
-        "EXTRT": ["UC-MSC" if a == "UC-MSC" else "PLACEBO" for a in arm[:-1]],
-        "EXDOSE": ["60000000" if a == "UC-MSC" else "0" for a in arm[:-1]],
-        "EXDOSU": ["cells"] * 23,
-    })
+    dm = pl.DataFrame(
+        {
+            "USUBJID": subj + ["SF1"],
+            "ARM": arm + ["Screen Failure"],
+            "ARMCD": [{"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}[a] for a in arm] + ["SCRNFAIL"],
+            "ACTARM": arm[:-1] + ["Not Treated", "Screen Failure"],
+            "ACTARMCD": [{"UC-MSC": "UCMSC", "Placebo": "PLACEBO"}[a] for a in arm[:-1]]
+            + ["NOTTRT", "SCRNFAIL"],
+            "CTPSTRAT": ["B"] * 8 + ["C"] * 16 + [None],
+        }
+    )
+    ex = pl.DataFrame(
+        {
+            "USUBJID": subj[:-1],
+            "EXTRT": ["UC-MSC" if a == "UC-MSC" else "PLACEBO" for a in arm[:-1]],
+            "EXDOSE": ["60000000" if a == "UC-MSC" else "0" for a in arm[:-1]],
+            "EXDOSU": ["cells"] * 23,
+        }
+    )
     return {"DM": dm, "EX": ex}
 
 
@@ -48,6 +53,7 @@ def test_strata_and_arm_sizes_kept_seeded_and_not_the_real_arms():
     study = load_study(STUDY)
     f = frames()
     out = dummy_randomise(f, study, seed=11)
+
     def counts(dm):
         return dm.group_by("ARM", "CTPSTRAT").len().sort("ARM", "CTPSTRAT")
 
@@ -105,20 +111,34 @@ def test_no_real_assignment_reaches_what_ingest_writes(tmp_path):
 @pytest.mark.workflow
 def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
     res, rep = tmp_path / "results", tmp_path / "reports"
-    out = snakemake("-n", "--workflow-profile", "none", "--config", "blinded=true",
-                    f"results_dir={res}", f"reports_dir={rep}", "--", "all", cores=1)
+    out = snakemake(
+        "-n",
+        "--workflow-profile",
+        "none",
+        "--config",
+        "blinded=true",
+        f"results_dir={res}",
+        f"reports_dir={rep}",
+        "--",
+        "all",
+        cores=1,
+    )
     assert out.returncode == 0, out.stderr[-2000:]
-    paths = [w for w in (out.stdout + out.stderr).split()
-             if str(tmp_path) in w and not w.startswith(("results_dir=", "reports_dir="))]
+    paths = [
+        w
+        for w in (out.stdout + out.stderr).split()
+        if str(tmp_path) in w and not w.startswith(("results_dir=", "reports_dir="))
+    ]
     assert paths and all("2025-06-30-DUMMY" in p for p in paths)
 
 
 @pytest.mark.parametrize("kind", ["table", "figure"])
 def test_tlf_outputs_are_stamped(kind, tmp_path):
-    from hepatrial.tlf.run import write_figures, write_tables
-    from hepatrial.tlf.shell import DUMMY_STAMP
     from test_tlf_data import CUT as LCUT
     from test_tlf_data import build_ard, study
+
+    from hepatrial.tlf.run import write_figures, write_tables
+    from hepatrial.tlf.shell import DUMMY_STAMP
 
     st = study(tmp_path)
     ard = tmp_path / "ard.parquet"
@@ -132,6 +152,7 @@ def test_tlf_outputs_are_stamped(kind, tmp_path):
         assert DUMMY_STAMP in (tmp_path / "b.html").read_text(encoding="utf-8")
     else:
         import plotnine as p9
+
         from hepatrial.tlf import figures as G
 
         captured = {}
@@ -143,8 +164,13 @@ def test_tlf_outputs_are_stamped(kind, tmp_path):
 
         G.save = spy
         try:
-            write_figures([("forest", "MELD", tmp_path / "f.png", tmp_path / "f.pdf", "14.2.5.1")],
-                          ard, path, LCUT, dummy=True)
+            write_figures(
+                [("forest", "MELD", tmp_path / "f.png", tmp_path / "f.pdf", "14.2.5.1")],
+                ard,
+                path,
+                LCUT,
+                dummy=True,
+            )
         finally:
             G.save = real_save
         labels = captured["plot"].labels
@@ -160,8 +186,8 @@ EXEMPT: dict[str, str] = {}
 def _png_text(png: bytes) -> str:
     i, out = 8, []
     while i < len(png):
-        n = int.from_bytes(png[i:i + 4], "big")
-        kind, data = png[i + 4:i + 8], png[i + 8:i + 8 + n]
+        n = int.from_bytes(png[i : i + 4], "big")
+        kind, data = png[i + 4 : i + 8], png[i + 8 : i + 8 + n]
         if kind in (b"tEXt", b"iTXt"):
             out.append(data.decode("latin-1"))
         elif kind == b"zTXt":
@@ -192,7 +218,9 @@ def stamped(path: Path) -> bool:
         return stamp.is_stamped_text(_png_text(path.read_bytes()))
     if s == ".pdf":
         return stamp.is_stamped_text(pdf_text(path)) or stamp.is_stamped_text(pdf_info(path))
-    raise AssertionError(f"{path}: no stamp check for {s!r} files (add one, or exempt it with a reason)")
+    raise AssertionError(
+        f"{path}: no stamp check for {s!r} files (add one, or exempt it with a reason)"
+    )
 
 
 def unstamped(*folders: Path) -> list[str]:
@@ -215,11 +243,25 @@ def test_every_file_of_a_blinded_run_is_stamped(tmp_path):
     study = tinycut.write_study(tmp_path / "study.yaml")
     out = snakemake(*config_args(study, cut, tmp_path, "blinded=true"), "--", "all")
     assert out.returncode == 0, out.stderr[-3000:]
-    res, rep = tmp_path / "results" / "TINY" / "2024-06-30-DUMMY", tmp_path / "reports" / "TINY" / "2024-06-30-DUMMY"
+    res, rep = (
+        tmp_path / "results" / "TINY" / "2024-06-30-DUMMY",
+        tmp_path / "reports" / "TINY" / "2024-06-30-DUMMY",
+    )
     assert not (tmp_path / "results" / "TINY" / "2024-06-30").exists()
     files = [p for p in (*res.rglob("*"), *rep.rglob("*")) if p.is_file()]
     kinds = {p.suffix for p in files}
-    assert kinds >= {".csv", ".parquet", ".json", ".html", ".rtf", ".xml", ".log", ".xpt", ".png", ".pdf"}, kinds
+    assert kinds >= {
+        ".csv",
+        ".parquet",
+        ".json",
+        ".html",
+        ".rtf",
+        ".xml",
+        ".log",
+        ".xpt",
+        ".png",
+        ".pdf",
+    }, kinds
     assert len(files) > 100
     assert unstamped(res, rep) == []
     # the readers of the stamped CSVs skip the stamp line
@@ -237,7 +279,9 @@ def test_nothing_stamped_outside_a_blinded_run(tmp_path, monkeypatch):
     stamp.write_csv(df, tmp_path / "x.csv")
     df.write_parquet(tmp_path / "x.parquet", metadata=stamp.parquet_metadata())
     assert (tmp_path / "x.csv").read_text() == "a\n1\n"
-    assert stamp.PARQUET_KEY.encode() not in (pq.read_metadata(tmp_path / "x.parquet").metadata or {})
+    assert stamp.PARQUET_KEY.encode() not in (
+        pq.read_metadata(tmp_path / "x.parquet").metadata or {}
+    )
     assert stamp.json_obj({"k": 1}) == {"k": 1} and stamp.log_lines(["done"]) == ["done"]
     monkeypatch.setenv(stamp.ENV, "1")
     stamp.write_csv(df, tmp_path / "y.csv")

@@ -9,11 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+
 from hepatrial import ard
 from hepatrial.analysis import estimands as E
-from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError
 from hepatrial.models import MMRM
+from hepatrial.spec import load as load_study
 
 D0 = dt.date(2024, 1, 1)
 VISITS = [
@@ -513,10 +514,28 @@ def test_tables_show_only_formatted_ard_values(tmp_path):
     study = _study(tmp_path, [primary, cir])
     part = ard.finalise(E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1)))
     bign = ard.ard_rows(
-        [{"analysis": "BIGN", "paramcd": "N", "population": "ITT", "arm": a, "stat": "n",
-          "value": adsl.filter(pl.col("TRT01P") == a).height} for a in ("Active", "Placebo")]
-        + [{"analysis": "BIGN", "paramcd": "N", "population": "ITT", "arm": "ALL", "stat": "n",
-            "value": adsl.height}])
+        [
+            {
+                "analysis": "BIGN",
+                "paramcd": "N",
+                "population": "ITT",
+                "arm": a,
+                "stat": "n",
+                "value": adsl.filter(pl.col("TRT01P") == a).height,
+            }
+            for a in ("Active", "Placebo")
+        ]
+        + [
+            {
+                "analysis": "BIGN",
+                "paramcd": "N",
+                "population": "ITT",
+                "arm": "ALL",
+                "stat": "n",
+                "value": adsl.height,
+            }
+        ]
+    )
     look = Lookup(pl.concat([part, bign]), study, "2025-01-01")
     allowed = set()
     for v in look.df["value"].to_list():
@@ -535,6 +554,12 @@ def test_tables_show_only_formatted_ard_values(tmp_path):
     t = build_table("estimands_MELD", look, "r")
     assert [r.group for r in t.rows][:1] == ["PRIMARY (primary): PRIMARY"]
     notes = " ".join(t.footnotes)
-    for attr in ("Population: ITT", "Variable: change from baseline", "Intercurrent events:",
-                 "Population-level summary:", "Treatment: Active vs Placebo", "tipping point"):
+    for attr in (
+        "Population: ITT",
+        "Variable: change from baseline",
+        "Intercurrent events:",
+        "Population-level summary:",
+        "Treatment: Active vs Placebo",
+        "tipping point",
+    ):
         assert attr in notes, attr

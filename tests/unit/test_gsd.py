@@ -8,6 +8,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import integrate, optimize, stats
+
 from hepatrial.ard import ard_rows, finalise
 from hepatrial.models import gsd
 from hepatrial.models.gsd import (
@@ -20,18 +24,16 @@ from hepatrial.models.gsd import (
     predictive_power,
     spending,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import integrate, optimize, stats
 
-Z975 = 1.959963984540054   # z_{1-0.025}
-Z80 = 0.8416212335729143   # z_{1-0.2}
+Z975 = 1.959963984540054  # z_{1-0.025}
+Z80 = 0.8416212335729143  # z_{1-0.2}
 norm = stats.norm
 
 
 # ---------------------------------------------------------------------------------------------
 # Spending functions, by hand
 # ---------------------------------------------------------------------------------------------
+
 
 def test_spending_functions_by_hand():
     a = 0.025
@@ -41,15 +43,16 @@ def test_spending_functions_by_hand():
     assert spending("asOF", a, 0.5) == pytest.approx(0.001525322757989, rel=1e-10)  # rpact
     # two-sided asOF: 4 (1 - Phi(z_{1-a/4} / sqrt t)) with the total a = 0.05
     assert spending("asOF", 0.05, 0.5, sided=2) == pytest.approx(
-        4 * norm.sf(norm.isf(0.0125) / math.sqrt(0.5)), rel=1e-14)
+        4 * norm.sf(norm.isf(0.0125) / math.sqrt(0.5)), rel=1e-14
+    )
     # bsOF ignores sides: 2 (1 - Phi(z_{1-b/2} / sqrt t))
-    assert spending("bsOF", 0.2, 0.25) == pytest.approx(2 * norm.sf(norm.isf(0.1) / 0.5),
-                                                         rel=1e-14)
+    assert spending("bsOF", 0.2, 0.25) == pytest.approx(2 * norm.sf(norm.isf(0.1) / 0.5), rel=1e-14)
     # Pocock: a log(1 + (e - 1) t); t = 0.5: 0.025 * log(1.8591409...) = 0.0155029...
     assert spending("asP", a, 0.5) == pytest.approx(0.025 * math.log(1.8591409142295225))
     # HSD gamma = -4: a (1 - e^2) / (1 - e^4) = 0.025 * 6.389056 / 53.598150 = 0.0029800...
     assert spending("asHSD", a, 0.5, param=-4) == pytest.approx(
-        0.025 * (math.e ** 2 - 1) / (math.e ** 4 - 1), rel=1e-14)
+        0.025 * (math.e**2 - 1) / (math.e**4 - 1), rel=1e-14
+    )
     assert spending("asHSD", a, 0.5, param=0) == pytest.approx(0.0125)
     # Kim-DeMets rho = 3: a t^3 = 0.025 / 8
     assert spending("asKD", a, 0.5, param=3) == pytest.approx(0.003125, rel=1e-14)
@@ -72,6 +75,7 @@ def test_spending_rejects_bad_input():
 # ---------------------------------------------------------------------------------------------
 # Designs, by hand and from published tables
 # ---------------------------------------------------------------------------------------------
+
 
 def test_one_look_design_is_the_fixed_sample_test():
     d = gsd_design([1.0], alpha=0.025, beta=0.2)
@@ -98,7 +102,8 @@ def test_two_look_of_design_by_hand():
     c1, c2 = d.z_efficacy
 
     def joint(z1):
-        return norm.pdf(z1) * norm.sf((c2 - rho * z1) / math.sqrt(1 - rho ** 2))
+        return norm.pdf(z1) * norm.sf((c2 - rho * z1) / math.sqrt(1 - rho**2))
+
     p2, _ = integrate.quad(joint, -np.inf, c1, epsabs=1e-14, epsrel=1e-12)
     assert p2 == pytest.approx(0.025 - a1, abs=1e-11)
     assert d.alpha_cum[-1] == pytest.approx(0.025, abs=1e-11)
@@ -112,11 +117,13 @@ def _constant_bound(K, alpha, shape):
         c = C * shape(t)
         up, dn = gsd._crossing_probs(t, -c, c, 0.0)
         return up.sum() + dn.sum() - alpha
+
     return optimize.brentq(gap, 1.5, 4.0, xtol=1e-12)
 
 
-@pytest.mark.parametrize("K,pocock,obf", [
-    (2, 2.178, 1.977), (3, 2.289, 2.004), (4, 2.361, 2.024), (5, 2.413, 2.040)])
+@pytest.mark.parametrize(
+    "K,pocock,obf", [(2, 2.178, 1.977), (3, 2.289, 2.004), (4, 2.361, 2.024), (5, 2.413, 2.040)]
+)
 def test_pocock_and_obrien_fleming_constants_jennison_turnbull(K, pocock, obf):
     """Jennison & Turnbull (2000) Tables 2.1 and 2.3: C_P(K, 0.05) and C_B(K, 0.05), two-sided,
     equally spaced looks (Pocock: c_k = C_P; O'Brien-Fleming: c_k = C_B sqrt(K / k))."""
@@ -137,30 +144,43 @@ def test_three_looks_against_nested_quadrature():
         d1, d2, d3 = t[0], t[1] - t[0], t[2] - t[1]
 
         def f(b2, b1, mu=mu, d1=d1, d2=d2, d3=d3):
-            return (norm.pdf(b1, mu * d1, math.sqrt(d1))
-                    * norm.pdf(b2 - b1, mu * d2, math.sqrt(d2))
-                    * norm.sf((c[2] * math.sqrt(t[2]) - b2 - mu * d3) / math.sqrt(d3)))
-        p3, _ = integrate.dblquad(f, lo[0] * math.sqrt(t[0]), c[0] * math.sqrt(t[0]),
-                                  lo[1] * math.sqrt(t[1]), c[1] * math.sqrt(t[1]),
-                                  epsabs=1e-13, epsrel=1e-11)
+            return (
+                norm.pdf(b1, mu * d1, math.sqrt(d1))
+                * norm.pdf(b2 - b1, mu * d2, math.sqrt(d2))
+                * norm.sf((c[2] * math.sqrt(t[2]) - b2 - mu * d3) / math.sqrt(d3))
+            )
+
+        p3, _ = integrate.dblquad(
+            f,
+            lo[0] * math.sqrt(t[0]),
+            c[0] * math.sqrt(t[0]),
+            lo[1] * math.sqrt(t[1]),
+            c[1] * math.sqrt(t[1]),
+            epsabs=1e-13,
+            epsrel=1e-11,
+        )
         assert up[2] == pytest.approx(p3, abs=1e-10)
 
         def g(b1, mu=mu, d1=d1, d2=d2):
-            return (norm.pdf(b1, mu * d1, math.sqrt(d1))
-                    * norm.cdf((lo[1] * math.sqrt(t[1]) - b1 - mu * d2) / math.sqrt(d2)))
-        q2, _ = integrate.quad(g, lo[0] * math.sqrt(t[0]), c[0] * math.sqrt(t[0]),
-                               epsabs=1e-14, epsrel=1e-12)
+            return norm.pdf(b1, mu * d1, math.sqrt(d1)) * norm.cdf(
+                (lo[1] * math.sqrt(t[1]) - b1 - mu * d2) / math.sqrt(d2)
+            )
+
+        q2, _ = integrate.quad(
+            g, lo[0] * math.sqrt(t[0]), c[0] * math.sqrt(t[0]), epsabs=1e-14, epsrel=1e-12
+        )
         assert dn[1] == pytest.approx(q2, abs=1e-11)
 
 
 def test_integration_is_converged(monkeypatch):
     """Halving the panels and raising the order changes no bound by more than 1e-10."""
-    designs = [{"info_fracs": [0.2, 0.4, 0.6, 0.8, 1]},
-               {"info_fracs": [0.25, 0.6, 0.8, 1], "futility": "bsOF"},
-               {"info_fracs": [0.3, 0.31, 1], "efficacy": "asP", "futility": "bsP",
-                "binding": True},
-               {"info_fracs": [0.5, 1], "sided": 2, "alpha": 0.05},
-               {"info_fracs": [0.5, 0.51, 1], "futility": "bsOF"}]  # close looks
+    designs = [
+        {"info_fracs": [0.2, 0.4, 0.6, 0.8, 1]},
+        {"info_fracs": [0.25, 0.6, 0.8, 1], "futility": "bsOF"},
+        {"info_fracs": [0.3, 0.31, 1], "efficacy": "asP", "futility": "bsP", "binding": True},
+        {"info_fracs": [0.5, 1], "sided": 2, "alpha": 0.05},
+        {"info_fracs": [0.5, 0.51, 1], "futility": "bsOF"},
+    ]  # close looks
     base = [gsd_design(**kw) for kw in designs]
     monkeypatch.setattr(gsd, "_PANEL", 0.25)
     monkeypatch.setattr(gsd, "_PANEL_PER_SD", 0.25)
@@ -191,25 +211,35 @@ def test_monotone_boundaries(fam, p):
     # futility costs information: a larger inflation factor than without it
     assert f.inflation_factor > d.inflation_factor > 1
     # binding futility lowers the efficacy bounds after the first look (alpha is recycled)
-    b = gsd_design(fr, efficacy=fam, efficacy_param=p, futility="bs" + fam[2:],
-                   futility_param=p, binding=True)
+    b = gsd_design(
+        fr, efficacy=fam, efficacy_param=p, futility="bs" + fam[2:], futility_param=p, binding=True
+    )
     assert b.z_efficacy[0] == pytest.approx(d.z_efficacy[0], abs=1e-12)
     assert np.all(b.z_efficacy[1:] < d.z_efficacy[1:])
     assert b.inflation_factor < f.inflation_factor
 
 
 def test_alpha_spent_sums_and_errors_meet():
-    d = gsd_design([0.25, 0.6, 0.8, 1], efficacy="asHSD", efficacy_param=-2,
-                   futility="bsHSD", futility_param=-2)
+    d = gsd_design(
+        [0.25, 0.6, 0.8, 1],
+        efficacy="asHSD",
+        efficacy_param=-2,
+        futility="bsHSD",
+        futility_param=-2,
+    )
     inc = np.diff(np.concatenate([[0], d.alpha_cum]))
     assert inc.sum() == pytest.approx(0.025, abs=1e-12)
-    np.testing.assert_allclose(inc, np.diff(np.concatenate(
-        [[0], spending("asHSD", 0.025, d.info_fracs, param=-2)])), atol=1e-12)
+    np.testing.assert_allclose(
+        inc,
+        np.diff(np.concatenate([[0], spending("asHSD", 0.025, d.info_fracs, param=-2)])),
+        atol=1e-12,
+    )
     # at the drift, every path ends in rejection or acceptance: power + beta = 1
     assert d.power_cum[-1] + d.beta_cum[-1] == pytest.approx(1.0, abs=1e-12)
     assert d.power_cum[-1] == pytest.approx(0.8, abs=1e-9)
-    np.testing.assert_allclose(d.beta_cum, spending("bsHSD", 0.2, d.info_fracs, param=-2),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        d.beta_cum, spending("bsHSD", 0.2, d.info_fracs, param=-2), atol=1e-9
+    )
 
 
 def test_same_spending_same_bounds():
@@ -249,6 +279,7 @@ def test_design_validation():
 # Unplanned looks
 # ---------------------------------------------------------------------------------------------
 
+
 def test_efficacy_bounds_of_past_looks_do_not_depend_on_future_looks():
     a = gsd_design([0.3, 0.5, 1])
     b = gsd_design([0.3, 0.5, 0.75, 0.9, 1])
@@ -262,8 +293,9 @@ def test_monitoring_fractions():
     np.testing.assert_allclose(monitoring_fractions(d, [0.4, 0.55]), [0.4, 0.55, 1])
     np.testing.assert_allclose(monitoring_fractions(d, [0.4, 0.55, 0.8]), [0.4, 0.55, 0.8, 1])
     np.testing.assert_allclose(monitoring_fractions(d, [0.2, 0.7]), [0.2, 0.7, 1])
-    np.testing.assert_allclose(monitoring_fractions(d, [0.2], remaining=[0.5, 0.8]),
-                               [0.2, 0.5, 0.8, 1])
+    np.testing.assert_allclose(
+        monitoring_fractions(d, [0.2], remaining=[0.5, 0.8]), [0.2, 0.5, 0.8, 1]
+    )
     np.testing.assert_allclose(monitoring_fractions(d, [0.4, 0.7, 1.05]), [0.4, 0.7, 1.05])
     np.testing.assert_allclose(monitoring_fractions(d, []), d.info_fracs)
 
@@ -283,6 +315,7 @@ def test_overrunning_final_look_spends_all_alpha():
 # ---------------------------------------------------------------------------------------------
 # Interim statistics
 # ---------------------------------------------------------------------------------------------
+
 
 def test_conditional_power_one_remaining_look_closed_form():
     """CP = Phi((Z sqrt(t) + mu (1 - t) - c_K) / sqrt(1 - t)) with one look to go."""
@@ -307,15 +340,19 @@ def test_conditional_power_two_remaining_looks_by_quad():
     p2 = norm.sf((c[1] * math.sqrt(t[1]) - b1 - mu * d2) / math.sqrt(d2))
 
     def g(b2):
-        return (norm.pdf(b2 - b1, mu * d2, math.sqrt(d2))
-                * norm.sf((c[2] * math.sqrt(t[2]) - b2 - mu * d3) / math.sqrt(d3)))
-    p3, _ = integrate.quad(g, f[1] * math.sqrt(t[1]), c[1] * math.sqrt(t[1]),
-                           epsabs=1e-14, epsrel=1e-12)
+        return norm.pdf(b2 - b1, mu * d2, math.sqrt(d2)) * norm.sf(
+            (c[2] * math.sqrt(t[2]) - b2 - mu * d3) / math.sqrt(d3)
+        )
+
+    p3, _ = integrate.quad(
+        g, f[1] * math.sqrt(t[1]), c[1] * math.sqrt(t[1]), epsabs=1e-14, epsrel=1e-12
+    )
     cp = conditional_power(d, 1, z1, mu)
     np.testing.assert_allclose(cp, [p2, p2 + p3], atol=1e-11)
     free, _ = integrate.quad(g, -np.inf, c[1] * math.sqrt(t[1]), epsabs=1e-14)
     assert conditional_power(d, 1, z1, mu, use_futility=False)[-1] == pytest.approx(
-        p2 + free, abs=1e-11)
+        p2 + free, abs=1e-11
+    )
     assert conditional_power(d, 3, 2.5, mu).size == 0
 
 
@@ -339,11 +376,15 @@ def test_predictive_power_closed_form_and_quadrature():
         post = norm(z / math.sqrt(t), 1 / math.sqrt(t))
         q, _ = integrate.quad(
             lambda m, z=z, post=post: conditional_power(d, 1, z, m)[0] * post.pdf(m),
-            -np.inf, np.inf, epsabs=1e-13)
+            -np.inf,
+            np.inf,
+            epsabs=1e-13,
+        )
         assert q == pytest.approx(want, abs=1e-9)
         # and the module's Gauss-Hermite path on the same problem
-        gh = gsd._GH_W @ gsd._remaining_probs(d, 1, z, z / math.sqrt(t) + gsd._GH_X
-                                              / math.sqrt(t), True).sum(axis=1)
+        gh = gsd._GH_W @ gsd._remaining_probs(
+            d, 1, z, z / math.sqrt(t) + gsd._GH_X / math.sqrt(t), True
+        ).sum(axis=1)
         assert gh == pytest.approx(want, abs=1e-10)
 
 
@@ -351,8 +392,13 @@ def test_predictive_power_several_looks_by_quad():
     d = gsd_design([0.25, 0.5, 0.75, 1], futility="bsOF")
     z, t = 1.1, 0.25
     post = norm(z / math.sqrt(t), 1 / math.sqrt(t))
-    q, _ = integrate.quad(lambda m: conditional_power(d, 1, z, m)[-1] * post.pdf(m),
-                          post.ppf(1e-13), post.isf(1e-13), epsabs=1e-12, limit=200)
+    q, _ = integrate.quad(
+        lambda m: conditional_power(d, 1, z, m)[-1] * post.pdf(m),
+        post.ppf(1e-13),
+        post.isf(1e-13),
+        epsabs=1e-12,
+        limit=200,
+    )
     assert predictive_power(d, 1, z) == pytest.approx(q, abs=1e-8)
     assert math.isnan(predictive_power(d, 4, z))
 
@@ -376,9 +422,11 @@ def test_look_statistics_by_hand():
     assert s.cp_trend == pytest.approx(conditional_power(d, 2, 2.1, 2.1 / math.sqrt(0.67))[-1])
     # design effect 0.4 with SE 0.14 at t = 0.67: drift 0.4 / (0.14 sqrt 0.67)
     assert s.cp_design == pytest.approx(
-        conditional_power(d, 2, 2.1, 0.4 / (0.14 * math.sqrt(0.67)))[-1])
-    assert s.pp == pytest.approx(norm.cdf((2.1 - d.z_efficacy[2] * math.sqrt(0.67))
-                                          / math.sqrt(0.33)))
+        conditional_power(d, 2, 2.1, 0.4 / (0.14 * math.sqrt(0.67)))[-1]
+    )
+    assert s.pp == pytest.approx(
+        norm.cdf((2.1 - d.z_efficacy[2] * math.sqrt(0.67)) / math.sqrt(0.33))
+    )
     assert s.decision == "continue"
 
 
@@ -395,7 +443,8 @@ def test_rci_binding_futility_correction():
     assert st3[2].rci_lower < est[2] - d.z_efficacy[2] * se[2]
     nb = _stats(gsd_design([0.33, 0.67, 1], futility="bsOF"), z, se)
     assert nb[2].rci_lower == pytest.approx(
-        est[2] - gsd_design([0.33, 0.67, 1]).z_efficacy[2] * se[2])
+        est[2] - gsd_design([0.33, 0.67, 1]).z_efficacy[2] * se[2]
+    )
 
 
 def test_decisions():
@@ -426,8 +475,9 @@ def test_monitor_recomputes_at_observed_fractions():
     np.testing.assert_allclose(upd.info_fracs, [0.4, 0.67, 1])
     assert upd.z_efficacy[0] == pytest.approx(norm.isf(spending("asOF", 0.025, 0.4)))
     assert len(st_) == 1 and st_[0].info_frac == 0.4
-    fin, st_ = monitor(d, [0.4, 0.7, 0.97], [1.0, 1.5, 2.0], [0.2, 0.2, 0.2],
-                       [0.2, 0.14, 0.115], final=True)
+    fin, st_ = monitor(
+        d, [0.4, 0.7, 0.97], [1.0, 1.5, 2.0], [0.2, 0.2, 0.2], [0.2, 0.14, 0.115], final=True
+    )
     assert fin.n_looks == 3 and fin.alpha_cum[-1] == pytest.approx(0.025, abs=1e-12)
     assert st_[2].decision == "stop for efficacy"
 
@@ -435,6 +485,7 @@ def test_monitor_recomputes_at_observed_fractions():
 # ---------------------------------------------------------------------------------------------
 # ARD rows
 # ---------------------------------------------------------------------------------------------
+
 
 def test_ard_rows():
     d = gsd_design([0.33, 0.67, 1], futility="bsOF")
@@ -444,9 +495,16 @@ def test_ard_rows():
     b = ard.filter(ard["analysis"] == "GSD_BOUNDARY")
     assert set(b["avisit"]) == {"LOOK 1", "LOOK 2", "LOOK 3", "DESIGN"}
     look2 = {r["stat"]: r["value"] for r in b.filter(b["avisit"] == "LOOK 2").to_dicts()}
-    assert look2 == pytest.approx({
-        "info_frac": 0.67, "z_efficacy": d.z_efficacy[1], "z_futility": d.z_futility[1],
-        "alpha_cum": d.alpha_cum[1], "beta_cum": d.beta_cum[1], "p_nominal": d.p_nominal[1]})
+    assert look2 == pytest.approx(
+        {
+            "info_frac": 0.67,
+            "z_efficacy": d.z_efficacy[1],
+            "z_futility": d.z_futility[1],
+            "alpha_cum": d.alpha_cum[1],
+            "beta_cum": d.beta_cum[1],
+            "p_nominal": d.p_nominal[1],
+        }
+    )
     des = {r["stat"]: r["value"] for r in b.filter(b["avisit"] == "DESIGN").to_dicts()}
     assert des["max_info"] == pytest.approx(d.inflation_factor * ((Z975 + Z80) / 0.4) ** 2)
     s = ard.filter(ard["analysis"] == "GSD_STATUS")
@@ -468,6 +526,7 @@ def test_ard_rows():
 # Properties
 # ---------------------------------------------------------------------------------------------
 
+
 @st.composite
 def designs(draw):
     k = draw(st.integers(1, 5))
@@ -479,18 +538,24 @@ def designs(draw):
     fut = draw(st.sampled_from(["none", "nonbinding", "binding"])) if sided == 1 else "none"
     alpha = draw(st.floats(0.01, 0.05))
     beta = draw(st.floats(0.1, 0.3))
-    return {"info_fracs": fr, "alpha": alpha * sided, "beta": beta, "sided": sided,
-                "efficacy": "as" + fam, "efficacy_param": param,
-                "futility": None if fut == "none" else "bs" + fam, "futility_param": param,
-                "binding": fut == "binding"}
+    return {
+        "info_fracs": fr,
+        "alpha": alpha * sided,
+        "beta": beta,
+        "sided": sided,
+        "efficacy": "as" + fam,
+        "efficacy_param": param,
+        "futility": None if fut == "none" else "bs" + fam,
+        "futility_param": param,
+        "binding": fut == "binding",
+    }
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(kw=designs())
 def test_cumulative_alpha_equals_spending_function(kw):
     d = gsd_design(**kw)
-    want = spending(kw["efficacy"], kw["alpha"], d.info_fracs, kw["sided"],
-                    kw["efficacy_param"])
+    want = spending(kw["efficacy"], kw["alpha"], d.info_fracs, kw["sided"], kw["efficacy_param"])
     np.testing.assert_allclose(d.alpha_cum, want, rtol=0, atol=1e-8)
     assert np.all(np.diff(d.z_efficacy[np.isfinite(d.z_efficacy)]) < 8)
     if kw["futility"] is not None:

@@ -11,19 +11,20 @@ import csv
 import polars as pl
 import pytest
 import tinycut
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from studies import make_study
+
 from hepatrial.adam.io import XPT_MAX_BYTES, cap_text_bytes
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import DataContractError
 from hepatrial.fonts import covered, missing_glyphs
 from hepatrial.ingest import ingest_cut
-from studies import make_study
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import check_path, cut_listing
 from hepatrial.ingest.validate import date_is_real, validate_domain
 from hepatrial.tlf.render import spreadsheet_safe, write_csv
 from hepatrial.tlf.tables import LISTING_MAX_CHARS, Table, clip_text
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=400)
 LONG_TEXT = st.text(st.characters(codec="utf-8"), min_size=150, max_size=3000)
@@ -226,15 +227,28 @@ def test_spreadsheet_safe_quotes_exactly_the_formula_cells(text):
         assert not any(ch.isalpha() or ch in "=@!|\"'" for ch in text), text  # a number as printed
 
 
-@pytest.mark.parametrize("cell", ["-1.2 (-2.0, 0.3)", "-0.5", "+0.2", "3 (5.0%) [4]", "-", "0.012",
-                                  "-4, 28", "-0.8, 1.8", "-1.28 (-2.0, -0.5)"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "-1.2 (-2.0, 0.3)",
+        "-0.5",
+        "+0.2",
+        "3 (5.0%) [4]",
+        "-",
+        "0.012",
+        "-4, 28",
+        "-0.8, 1.8",
+        "-1.28 (-2.0, -0.5)",
+    ],
+)
 def test_numbers_are_not_quoted(cell):
     # a "Min, Max" cell ("-4, 28") is numbers as printed: quoting it broke the CSV against the RTF
     assert pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0] == cell
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "-2+3", "@SUM(A1)", "+cmd|' /C calc'!A0", "-=1", "-4, =28",
-                                  "-1,28", "-4, 28)"])
+@pytest.mark.parametrize(
+    "cell", ["=1+1", "-2+3", "@SUM(A1)", "+cmd|' /C calc'!A0", "-=1", "-4, =28", "-1,28", "-4, 28)"]
+)
 def test_formula_cells_are_quoted(cell):
     assert pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0] == "'" + cell
 
@@ -274,13 +288,21 @@ def test_bold_chinese_has_its_own_face(caplog):
     import logging
 
     from fontTools.ttLib import TTFont
-    from hepatrial.fonts import CJK_BOLD_FILE, CJK_FAMILY, CJK_FILE, configure_matplotlib, font_files
     from matplotlib import font_manager
+
+    from hepatrial.fonts import (
+        CJK_BOLD_FILE,
+        CJK_FAMILY,
+        CJK_FILE,
+        configure_matplotlib,
+        font_files,
+    )
 
     configure_matplotlib()
     with caplog.at_level(logging.WARNING, logger="matplotlib.font_manager"):
-        bold = font_manager.findfont(font_manager.FontProperties(family=CJK_FAMILY, weight="bold"),
-                                     fallback_to_default=False)
+        bold = font_manager.findfont(
+            font_manager.FontProperties(family=CJK_FAMILY, weight="bold"), fallback_to_default=False
+        )
     assert bold == str(CJK_BOLD_FILE) and not caplog.records
     assert CJK_BOLD_FILE in font_files()  # Typst gets it too
     with TTFont(str(CJK_FILE), lazy=True) as r, TTFont(str(CJK_BOLD_FILE), lazy=True) as b:
@@ -341,6 +363,7 @@ def test_figures_draw_any_text_as_written(text):
 
 def test_dollar_signs_in_data_are_not_mathtext():
     import matplotlib.pyplot as plt
+
     from hepatrial.report import figures  # noqa: F401  (configures matplotlib)
 
     fig = plt.figure()
@@ -377,6 +400,7 @@ def test_rtf_text_can_be_measured_and_laid_out(text):
     """rtflite measures every cell with Pillow (raqm), which fails on line and paragraph
     separators; the RTF text of any source string can be measured."""
     import rtflite.strwidth as sw
+
     from hepatrial.tlf.render import _rtf_text
 
     out = _rtf_text(text)

@@ -36,7 +36,9 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                base = ".".join(
+                    parts[: len(parts) - node.level + 1] + ([node.module] if node.module else [])
+                )
             for a in node.names:
                 if f"{base}.{a.name}" in known:
                     out.add(f"{base}.{a.name}")
@@ -85,7 +87,9 @@ def test_no_import_loop_between_hepatrial_modules():
     known = modules()
     assert len(known) > 50 and "hepatrial.adam.common" in known and "hepatrial.ingest.cut" in known
     graph = {name: imports(name, path, known) for name, path in known.items()}
-    assert "hepatrial.dates" in graph["hepatrial.ingest.cut"]  # the reader sees deferred imports too
+    assert (
+        "hepatrial.dates" in graph["hepatrial.ingest.cut"]
+    )  # the reader sees deferred imports too
     assert cycles(graph) == []
 
 
@@ -94,6 +98,11 @@ def test_every_module_imports_in_a_fresh_interpreter():
     module that needs another one imported first, fails here)."""
     names = [n for n in modules() if n != "hepatrial.simulate.__main__"]
     code = f"import importlib\nfor name in {names!r}:\n    importlib.import_module(name)\n"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent,
-                         timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]

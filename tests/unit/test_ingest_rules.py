@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
-
 import tinycut
+
 from hepatrial.errors import DataContractError
 from hepatrial.ingest import ingest_cut
 
@@ -17,9 +16,11 @@ def run(tmp_path: Path, doms=None, study_text: str = tinycut.STUDY_YAML, cut_nam
     cut = tinycut.write_cut(tmp_path / cut_name, doms)
     study = tinycut.write_study(tmp_path / "study.yaml", study_text)
     ingest_cut(cut, study, tmp_path / "out/sdtm", tmp_path / "out/validation")
-    return (pl.read_csv(tmp_path / "out/validation/findings.csv", infer_schema=False),
-            pl.read_csv(tmp_path / "out/validation/accounting.csv"),
-            pl.read_csv(tmp_path / "out/validation/exclusions.csv", infer_schema=False))
+    return (
+        pl.read_csv(tmp_path / "out/validation/findings.csv", infer_schema=False),
+        pl.read_csv(tmp_path / "out/validation/accounting.csv"),
+        pl.read_csv(tmp_path / "out/validation/exclusions.csv", infer_schema=False),
+    )
 
 
 def mutate(domain: str, row: int, **values):
@@ -42,7 +43,8 @@ def test_clean_tiny_cut_balances(tmp_path):
     findings, acct, excl = run(tmp_path)
     assert findings.filter(pl.col("severity").is_in(["FATAL", "ERROR"])).height == 0
     wide = acct.filter(pl.col("category") != "excluded_by_reason").pivot(
-        on="category", index="domain", values="n")
+        on="category", index="domain", values="n"
+    )
     assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
     # the 5 labs of T-004 on 2024-07-15 are after the 2024-06-30 cut
     assert excl.filter(pl.col("reason") == "dated after the data cut").height == 5
@@ -52,7 +54,9 @@ def test_missing_domain_is_fatal(tmp_path):
     cut = tinycut.write_cut(tmp_path / "cut")
     (cut / "ae.csv").unlink()
     with pytest.raises(DataContractError, match="required domain AE is missing"):
-        ingest_cut(cut, tinycut.write_study(tmp_path / "s.yaml"), tmp_path / "o/s", tmp_path / "o/v")
+        ingest_cut(
+            cut, tinycut.write_study(tmp_path / "s.yaml"), tmp_path / "o/s", tmp_path / "o/v"
+        )
 
 
 def test_missing_required_column_is_fatal(tmp_path):
@@ -66,7 +70,9 @@ def test_two_formats_is_fatal(tmp_path):
     cut = tinycut.write_cut(tmp_path / "cut")
     pl.read_csv(cut / "ce.csv").write_parquet(cut / "ce.parquet")
     with pytest.raises(DataContractError, match="both ce.csv and ce.parquet"):
-        ingest_cut(cut, tinycut.write_study(tmp_path / "s.yaml"), tmp_path / "o/s", tmp_path / "o/v")
+        ingest_cut(
+            cut, tinycut.write_study(tmp_path / "s.yaml"), tmp_path / "o/s", tmp_path / "o/v"
+        )
 
 
 def test_unknown_arm_is_fatal(tmp_path):
@@ -87,7 +93,14 @@ def test_duplicate_subject_is_fatal(tmp_path):
 
 
 def test_unknown_unit_on_score_test_is_fatal(tmp_path):
-    fatal(tmp_path, mutate("lb", 2, LBORRESU="mmol/L"), "lb.csv", "row 2", "column LBORRESU", "unknown unit")
+    fatal(
+        tmp_path,
+        mutate("lb", 2, LBORRESU="mmol/L"),
+        "lb.csv",
+        "row 2",
+        "column LBORRESU",
+        "unknown unit",
+    )
 
 
 def test_mg_dl_bilirubin_converted(tmp_path):
@@ -114,8 +127,14 @@ def test_implausible_inr_flagged_and_carried(tmp_path):
     assert lb["LBSTRESN"][0] == 50.0
 
 
-@pytest.mark.parametrize("value,fragment", [("14/01/2024", "not ISO 8601"), ("2024-02-30", "not a calendar date"),
-                                            ("2024-01", "partial date")])
+@pytest.mark.parametrize(
+    "value,fragment",
+    [
+        ("14/01/2024", "not ISO 8601"),
+        ("2024-02-30", "not a calendar date"),
+        ("2024-01", "partial date"),
+    ],
+)
 def test_bad_dates_are_fatal(tmp_path, value, fragment):
     fatal(tmp_path, mutate("lb", 4, LBDTC=value), "lb.csv", "row 4", "column LBDTC", fragment)
 
@@ -132,7 +151,9 @@ def test_visit_outside_protocol_window_flagged(tmp_path):
     for r in doms["lb"]:
         if r["USUBJID"] == "T-003" and r["LBDTC"] == "2024-03-01":
             r["VISIT"] = "WEEK 4"
-    text = tinycut.STUDY_YAML.replace("window: [15, 42]}", "window: [15, 42], protocol_window: [22, 29]}")
+    text = tinycut.STUDY_YAML.replace(
+        "window: [15, 42]}", "window: [15, 42], protocol_window: [22, 29]}"
+    )
     findings, *_ = run(tmp_path, doms, study_text=text)
     # T-003 randomised 2024-02-01: 2024-03-01 is day 30, one day outside [22, 29]
     assert findings.filter(pl.col("rule") == "OUT_OF_PROTOCOL_WINDOW").height == 5
@@ -141,7 +162,9 @@ def test_visit_outside_protocol_window_flagged(tmp_path):
 def test_subject_not_in_dm_excluded_with_reason(tmp_path):
     findings, acct, excl = run(tmp_path, mutate("lb", 1, USUBJID="T-999"))
     assert findings.filter(pl.col("rule") == "SUBJECT_NOT_IN_DM").height == 1
-    assert excl.filter((pl.col("reason") == "subject not in DM") & (pl.col("row") == "1")).height == 1
+    assert (
+        excl.filter((pl.col("reason") == "subject not in DM") & (pl.col("row") == "1")).height == 1
+    )
 
 
 def test_not_numeric_age_set_missing(tmp_path):
@@ -249,8 +272,17 @@ def test_missing_token_case_variants_match_upper_case():
     from hepatrial.ingest.validate import _case_variants
 
     chars = [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF]
-    values = chars + [t[:k] + ch + t[k:] for t in MISSING_TOKENS for k in range(len(t) + 1)
-                      for ch in chars if ch.upper() != ch] + ["na", "N/a", "nUlL", "nan", ".", "N A"]
+    values = (
+        chars
+        + [
+            t[:k] + ch + t[k:]
+            for t in MISSING_TOKENS
+            for k in range(len(t) + 1)
+            for ch in chars
+            if ch.upper() != ch
+        ]
+        + ["na", "N/a", "nUlL", "nan", ".", "N A"]
+    )
     s = pl.Series(values)
     expected = s.str.to_uppercase().is_in(list(MISSING_TOKENS))
     assert s.is_in(_case_variants(MISSING_TOKENS)).to_list() == expected.to_list()

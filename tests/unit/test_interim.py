@@ -9,14 +9,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from scipy import stats
+
 from hepatrial.analysis import interim as I
 from hepatrial.ard import ard_rows, finalise
 from hepatrial.config import check_interim
-from hepatrial.spec import Study
-from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.models import gsd
-from scipy import stats
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
 
 ROOT = Path(__file__).resolve().parents[2]
 Z975, Z80 = stats.norm.ppf(0.975), stats.norm.ppf(0.80)
@@ -36,8 +37,17 @@ def study_with(base: Study, **interim) -> Study:
 
 def mmrm_ard(est: float, se: float, n: float, paramcd="MELDKAM", visit="WEEK 24") -> pl.DataFrame:
     key = {"paramcd": paramcd, "population": "ITT", "avisit": visit}
-    rows = [{**key, "analysis": "MMRM_DIFF", "arm": "UC-MSC", "comparator": "Placebo", "stat": s,
-             "value": v} for s, v in (("estimate", est), ("se", se), ("p", 0.01))]
+    rows = [
+        {
+            **key,
+            "analysis": "MMRM_DIFF",
+            "arm": "UC-MSC",
+            "comparator": "Placebo",
+            "stat": s,
+            "value": v,
+        }
+        for s, v in (("estimate", est), ("se", se), ("p", 0.01))
+    ]
     rows.append({**key, "analysis": "DESC", "arm": "ALL", "stat": "n", "value": n})
     rows.append({**key, "analysis": "DESC", "arm": "UC-MSC", "stat": "n", "value": n / 2})
     return ard_rows(rows)
@@ -45,10 +55,14 @@ def mmrm_ard(est: float, se: float, n: float, paramcd="MELDKAM", visit="WEEK 24"
 
 def tte_ard(chisq: float, hr: float, lower: float, upper: float, paramcd="OS") -> pl.DataFrame:
     key = {"paramcd": paramcd, "population": "ITT", "arm": "UC-MSC", "comparator": "Placebo"}
-    rows = [{**key, "analysis": "LOGRANK", "stat": s, "value": v}
-            for s, v in (("chisq", chisq), ("df", 1))]
-    rows += [{**key, "analysis": "COX", "stat": s, "value": v}
-             for s, v in (("hr", hr), ("lower", lower), ("upper", upper))]
+    rows = [
+        {**key, "analysis": "LOGRANK", "stat": s, "value": v}
+        for s, v in (("chisq", chisq), ("df", 1))
+    ]
+    rows += [
+        {**key, "analysis": "COX", "stat": s, "value": v}
+        for s, v in (("hr", hr), ("lower", lower), ("upper", upper))
+    ]
     return ard_rows(rows)
 
 
@@ -60,6 +74,7 @@ def wide(part: pl.DataFrame, analysis: str) -> dict[str, dict[str, float]]:
 
 
 # --- information of one look, by hand ------------------------------------------------------------
+
 
 def test_mmrm_statistical_information_by_hand(rct):
     # one look, no futility: IF = 1, I_max = ((z_.975 + z_.80) / delta)^2
@@ -111,12 +126,14 @@ def test_not_estimable_look_keeps_its_information(rct):
     look, note = I.current_look(rct, mmrm_ard(float("nan"), float("nan"), 40), None, 1, "c")
     assert "not estimable" in note and not look.has_data
     st = study_with(rct, analysis="COX", paramcd="OS", planned_events=100)
-    look, note = I.current_look(st, tte_ard(1.0, float("nan"), float("nan"), float("nan")), 30,
-                                1, "c")
+    look, note = I.current_look(
+        st, tte_ard(1.0, float("nan"), float("nan"), float("nan")), 30, 1, "c"
+    )
     assert look.info_frac == pytest.approx(0.3) and "not estimable" in note
 
 
 # --- the ARD part ------------------------------------------------------------------------------
+
 
 def test_first_look_part_matches_the_engine_and_info_is_pooled_and_open_safe(rct):
     part = finalise(I.interim_rows(rct, mmrm_ard(-1.0, 0.4, 120), "2025-06-30"))
@@ -165,8 +182,9 @@ def test_second_cut_carries_the_first_look_from_the_previous_ard(rct):
     assert b["LOOK 2"]["info_frac"] == pytest.approx(t2)
     assert b["LOOK 2"]["z_efficacy"] == pytest.approx(expect.z_efficacy[1], abs=1e-9)
     # the efficacy bound of the earlier look does not move
-    assert b["LOOK 1"]["z_efficacy"] == pytest.approx(wide(first, "GSD_BOUNDARY")["LOOK 1"]
-                                                      ["z_efficacy"], abs=1e-12)
+    assert b["LOOK 1"]["z_efficacy"] == pytest.approx(
+        wide(first, "GSD_BOUNDARY")["LOOK 1"]["z_efficacy"], abs=1e-12
+    )
     cuts = part.filter((pl.col("analysis") == "GSD_STATUS") & (pl.col("stat") == "z"))
     assert cuts["method"][0].endswith("data cut 2025-06-30")
     assert cuts["method"][1].endswith("data cut 2025-12-31")
@@ -192,12 +210,20 @@ def test_cut_looks_mapping(rct):
 def test_third_cut_takes_the_first_look_from_the_recorded_history(rct):
     # cut B was look 2 (its ARD, re-analysed without its own previous cut, holds look 2 only);
     # look 1 (cut A) is in interim.history as recorded at the time
-    st = study_with(rct, cut_looks={"A": 1, "B": 2, "C": 3}, history=[
-        {"look": 1, "cut": "A", "info_frac": 0.4, "z": 1.5, "estimate": 0.9, "se": 0.6}])
+    st = study_with(
+        rct,
+        cut_looks={"A": 1, "B": 2, "C": 3},
+        history=[{"look": 1, "cut": "A", "info_frac": 0.4, "z": 1.5, "estimate": 0.9, "se": 0.6}],
+    )
     part_b = finalise(I.interim_rows(st, mmrm_ard(-1.0, 0.4, 120), "B"))
     assert set(wide(part_b, "GSD_STATUS")) == {"LOOK 1", "LOOK 2"}
-    prev = pl.concat([mmrm_ard(-1.0, 0.4, 120), part_b.filter(
-        (pl.col("analysis") != "GSD_STATUS") | (pl.col("avisit") == "LOOK 2"))], how="vertical")
+    prev = pl.concat(
+        [
+            mmrm_ard(-1.0, 0.4, 120),
+            part_b.filter((pl.col("analysis") != "GSD_STATUS") | (pl.col("avisit") == "LOOK 2")),
+        ],
+        how="vertical",
+    )
     part_c = finalise(I.interim_rows(st, mmrm_ard(-1.1, 0.28, 200), "C", prev=prev))
     s = wide(part_c, "GSD_STATUS")
     assert set(s) == {"LOOK 1", "LOOK 2", "LOOK 3"}
@@ -250,20 +276,24 @@ def test_conditional_power_futility_rule(rct):
 
 # --- config checks -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, match", [
-    ({"info_fractions": [0.6, 0.5, 1.0]}, "increase"),
-    ({"info_fractions": [0.5, 0.9]}, "end at 1"),
-    ({"looks": 3}, "3 looks"),
-    ({"sides": 2}, "one-sided"),
-    ({"analysis": "LOGRANK", "paramcd": "OS"}, "planned_events"),
-    ({"analysis": "COX", "paramcd": None, "planned_events": 80}, "paramcd"),
-    ({"design_effect": None}, "design_effect"),
-    ({"efficacy_spending": "asHSD"}, "gamma or rho"),
-    ({"test_arm": "Placebo"}, "not a test arm"),
-    ({"paramcd": "BILI"}, "mmrm_params"),
-    ({"history": [{"look": 1, "info_frac": 0.3, "z": 1.0}]}, "together"),
-    ({"history": [{"look": 1, "info_frac": 0.3}, {"look": 1, "info_frac": 0.4}]}, "twice"),
-])
+
+@pytest.mark.parametrize(
+    "change, match",
+    [
+        ({"info_fractions": [0.6, 0.5, 1.0]}, "increase"),
+        ({"info_fractions": [0.5, 0.9]}, "end at 1"),
+        ({"looks": 3}, "3 looks"),
+        ({"sides": 2}, "one-sided"),
+        ({"analysis": "LOGRANK", "paramcd": "OS"}, "planned_events"),
+        ({"analysis": "COX", "paramcd": None, "planned_events": 80}, "paramcd"),
+        ({"design_effect": None}, "design_effect"),
+        ({"efficacy_spending": "asHSD"}, "gamma or rho"),
+        ({"test_arm": "Placebo"}, "not a test arm"),
+        ({"paramcd": "BILI"}, "mmrm_params"),
+        ({"history": [{"look": 1, "info_frac": 0.3, "z": 1.0}]}, "together"),
+        ({"history": [{"look": 1, "info_frac": 0.3}, {"look": 1, "info_frac": 0.4}]}, "twice"),
+    ],
+)
 def test_interim_config_checks(rct, change, match):
     st = study_with(rct, **change)
     with pytest.raises(ConfigError, match=match):
@@ -271,6 +301,7 @@ def test_interim_config_checks(rct, change, match):
 
 
 # --- the closed report's section ---------------------------------------------------------------
+
 
 def test_closed_report_section_from_the_part(rct):
     from hepatrial.report import content
@@ -286,8 +317,10 @@ def test_closed_report_section_from_the_part(rct):
     tables = [b for b in sec.blocks if isinstance(b, Table)]
     figs = [b for b in sec.blocks if isinstance(b, Figure)]
     assert [t.title for t in tables] == [
-        "Group-sequential design at the observed information fractions", "Status of the looks",
-        "Conditional and predictive power"]
+        "Group-sequential design at the observed information fractions",
+        "Status of the looks",
+        "Conditional and predictive power",
+    ]
     assert len(figs) == 1 and figs[0].png.startswith(b"\x89PNG")
     status = tables[1].rows
     assert [r[0] for r in status] == ["Look 1", "Look 2"]
@@ -297,7 +330,7 @@ def test_closed_report_section_from_the_part(rct):
     assert [r[1] for r in tables[0].rows] == ["observed", "observed", "planned"]
     text = sec.blocks[0].text
     dec = part.filter((pl.col("stat") == "decision") & (pl.col("avisit") == "LOOK 2"))["method"][0]
-    assert '(look 2; 2 looks planned)' in text and f'indicate "{dec}"' in text
+    assert "(look 2; 2 looks planned)" in text and f'indicate "{dec}"' in text
     # a cut that is not a formal look: the earlier look's decision
     st = study_with(rct, cut_looks={"2025-06-30": 1})
     other = finalise(I.interim_rows(st, mmrm_ard(-0.2, 0.3, 180), "2025-12-31", prev=prev))

@@ -36,12 +36,24 @@ from hepatrial.models.mmrm_design import build_design
 REF = Path(__file__).resolve().parents[1] / "reference" / "lmm"
 
 SETS = {
-    "syn": dict(visit_order=["WEEK2", "WEEK4", "WEEK8", "WEEK12", "WEEK24"],
-                arm_levels=["Placebo", "Active"], covariates=["BASE"], factors=["STRATUM"]),
-    "pbc": dict(visit_order=[f"YEAR{k}" for k in range(1, 6)],
-                arm_levels=["Placebo", "D-penicillamine"], covariates=["BASE"], factors=[]),
-    "sing": dict(visit_order=["WEEK4", "WEEK8", "WEEK12", "WEEK24"],
-                 arm_levels=["Placebo", "Active"], covariates=["BASE"], factors=[]),
+    "syn": dict(
+        visit_order=["WEEK2", "WEEK4", "WEEK8", "WEEK12", "WEEK24"],
+        arm_levels=["Placebo", "Active"],
+        covariates=["BASE"],
+        factors=["STRATUM"],
+    ),
+    "pbc": dict(
+        visit_order=[f"YEAR{k}" for k in range(1, 6)],
+        arm_levels=["Placebo", "D-penicillamine"],
+        covariates=["BASE"],
+        factors=[],
+    ),
+    "sing": dict(
+        visit_order=["WEEK4", "WEEK8", "WEEK12", "WEEK24"],
+        arm_levels=["Placebo", "Active"],
+        covariates=["BASE"],
+        factors=[],
+    ),
 }
 _CACHE: dict = {}
 
@@ -191,8 +203,13 @@ def test_zero_G_is_ols():
     E = rng.normal(0, 1, (N, T)) @ (np.eye(T) - Z @ np.linalg.solve(Z.T @ Z, Z.T))
     arm = np.repeat(["A", "B"], N // 2)
     Y = E + 0.3 * t * (arm == "B")[:, None]
-    d = pl.DataFrame([{"USUBJID": f"S{i:02d}", "ARM": arm[i], "AVISIT": f"V{k}", "CHG": Y[i, k]}
-                      for i in range(N) for k in range(T)])
+    d = pl.DataFrame(
+        [
+            {"USUBJID": f"S{i:02d}", "ARM": arm[i], "AVISIT": f"V{k}", "CHG": Y[i, k]}
+            for i in range(N)
+            for k in range(T)
+        ]
+    )
     with pytest.warns(RuntimeWarning, match="singular"):
         res = fit_random_slope_lmm(d, covariates=[], visit_order=[f"V{k}" for k in range(T)])
     assert res["converged"]
@@ -210,8 +227,14 @@ def test_degenerate_designs_do_not_crash():
     """One visit per subject (slope not identifiable) and a common time for all visits."""
     rng = np.random.default_rng(3)
     n = 30
-    d = pl.DataFrame({"USUBJID": [f"S{i}" for i in range(n)], "ARM": ["A", "B"] * (n // 2),
-                      "AVISIT": ["V0"] * n, "CHG": rng.normal(size=n)})
+    d = pl.DataFrame(
+        {
+            "USUBJID": [f"S{i}" for i in range(n)],
+            "ARM": ["A", "B"] * (n // 2),
+            "AVISIT": ["V0"] * n,
+            "CHG": rng.normal(size=n),
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = fit_random_slope_lmm(d, covariates=[], visit_order=["V0"])
@@ -225,8 +248,18 @@ def test_degenerate_designs_do_not_crash():
 def design(ds):
     kw = kwargs(ds)
     _, meta, X, y, sidx, vis = build_design(
-        data(ds), "CHG", "USUBJID", "AVISIT", kw["visit_order"], "ARM", kw["arm_levels"],
-        kw["reference"], kw["covariates"], kw["factors"], False)
+        data(ds),
+        "CHG",
+        "USUBJID",
+        "AVISIT",
+        kw["visit_order"],
+        "ARM",
+        kw["arm_levels"],
+        kw["reference"],
+        kw["covariates"],
+        kw["factors"],
+        False,
+    )
     t = np.array([kw["time"][v] for v in meta.visit_levels])[vis]
     return X, y * meta.y_scale, sidx, t
 
@@ -251,8 +284,10 @@ def test_analytic_gradient_and_backends(reml):
     for k in range(3):
         e = np.zeros(3)
         e[k] = 1e-5
-        num[k] = (per_subject.evaluate(_D_of(theta + e)[1], grad=False)["f"]
-                  - per_subject.evaluate(_D_of(theta - e)[1], grad=False)["f"]) / 2e-5
+        num[k] = (
+            per_subject.evaluate(_D_of(theta + e)[1], grad=False)["f"]
+            - per_subject.evaluate(_D_of(theta - e)[1], grad=False)["f"]
+        ) / 2e-5
     np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-6)
     r1 = fit_lmm(X, y, sidx, t, reml=reml, grouped=False)
     r2 = fit_lmm(X, y, sidx, t, reml=reml, grouped=True)
@@ -295,12 +330,14 @@ def test_invariant_to_time_and_response_units():
 # against statsmodels MixedLM: tests/reference/test_lmm_statsmodels.py (seconds per fit)
 # ---------------------------------------------------------------------------------------------
 def test_statsmodels_not_imported():
-    code = ("import sys, polars as pl\n"
-            "from hepatrial.models import fit_random_slope_lmm\n"
-            f"d = pl.read_csv({str(REF / 'data_syn.csv')!r})\n"
-            "r = fit_random_slope_lmm(d, visit_order=['WEEK2','WEEK4','WEEK8','WEEK12','WEEK24'],"
-            " time=dict(zip(d['AVISIT'], d['TIME'])), arm_levels=['Placebo','Active'],"
-            " factors=['STRATUM'])\n"
-            "assert r['converged']\n"
-            "assert 'statsmodels' not in sys.modules, 'statsmodels imported'\n")
+    code = (
+        "import sys, polars as pl\n"
+        "from hepatrial.models import fit_random_slope_lmm\n"
+        f"d = pl.read_csv({str(REF / 'data_syn.csv')!r})\n"
+        "r = fit_random_slope_lmm(d, visit_order=['WEEK2','WEEK4','WEEK8','WEEK12','WEEK24'],"
+        " time=dict(zip(d['AVISIT'], d['TIME'])), arm_levels=['Placebo','Active'],"
+        " factors=['STRATUM'])\n"
+        "assert r['converged']\n"
+        "assert 'statsmodels' not in sys.modules, 'statsmodels imported'\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

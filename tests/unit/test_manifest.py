@@ -25,14 +25,23 @@ def cut(tmp_path):
 def test_input_manifest_lists_each_file_by_name_with_its_sha256(cut):
     folder, study = cut
     m = manifest.build_input_manifest(folder, study)
-    assert m["cut"] == {"name": "2024-06-30", "files": {
-        "ae.csv": hashlib.sha256(b"USUBJID,AEDECOD\nT-001,Pyrexia\n").hexdigest(),
-        "dm.csv": hashlib.sha256(b"USUBJID\nT-001\n").hexdigest()}}
-    assert m["study_config"] == {"name": "study.yaml", "sha256": hashlib.sha256(b"study: {id: TINY}\n").hexdigest()}
+    assert m["cut"] == {
+        "name": "2024-06-30",
+        "files": {
+            "ae.csv": hashlib.sha256(b"USUBJID,AEDECOD\nT-001,Pyrexia\n").hexdigest(),
+            "dm.csv": hashlib.sha256(b"USUBJID\nT-001\n").hexdigest(),
+        },
+    }
+    assert m["study_config"] == {
+        "name": "study.yaml",
+        "sha256": hashlib.sha256(b"study: {id: TINY}\n").hexdigest(),
+    }
     assert m["previous_cut"] is None
 
 
-def test_input_manifest_hash_is_the_same_from_another_folder_and_changes_with_one_byte(cut, tmp_path):
+def test_input_manifest_hash_is_the_same_from_another_folder_and_changes_with_one_byte(
+    cut, tmp_path
+):
     folder, study = cut
     a = tmp_path / "a.json"
     manifest.write_input_manifest(folder, study, a)
@@ -75,10 +84,16 @@ def test_full_manifest_hashes_outputs_under_relative_names(cut, tmp_path):
     (tmp_path / "rep").mkdir()
     (tmp_path / "rep" / "dsmb_open.html").write_bytes(b"y")
     out = tmp_path / "res" / "manifest.json"
-    m = manifest.write_manifest(inp, [tmp_path / "rep" / "dsmb_open.html", tmp_path / "res" / "ard" / "ard.parquet",
-                                      out], {"results": tmp_path / "res", "reports": tmp_path / "rep"}, out)
-    assert m["outputs"] == {"reports/dsmb_open.html": hashlib.sha256(b"y").hexdigest(),
-                            "results/ard/ard.parquet": hashlib.sha256(b"x").hexdigest()}
+    m = manifest.write_manifest(
+        inp,
+        [tmp_path / "rep" / "dsmb_open.html", tmp_path / "res" / "ard" / "ard.parquet", out],
+        {"results": tmp_path / "res", "reports": tmp_path / "rep"},
+        out,
+    )
+    assert m["outputs"] == {
+        "reports/dsmb_open.html": hashlib.sha256(b"y").hexdigest(),
+        "results/ard/ard.parquet": hashlib.sha256(b"x").hexdigest(),
+    }
     assert m["input_manifest_sha256"] == hashlib.sha256(inp.read_bytes()).hexdigest()
     assert m["versions"]["hepatrial"] and m["versions"]["polars"] != "not installed"
     assert m["git_commit"] == "unknown" or len(m["git_commit"]) == 40

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 import tinycut
+
 from hepatrial import adam, parquet
 from hepatrial.adam import io
 from hepatrial.config import load_study
@@ -23,15 +23,19 @@ CUT = ROOT / "data/UCMSC-DC-RCT/2025-06-30"
 
 
 def _sample(n: int = 230) -> pl.DataFrame:
-    return pl.DataFrame({
-        "USUBJID": [f"S-{i // 7:04d}" if i % 11 else None for i in range(n)],
-        "AVAL": [float(i) / 3 if i % 5 else None for i in range(n)],
-        "N": list(range(n)),
-        "ADT": [dt.date(2024, 1, 1) + dt.timedelta(days=i) if i % 4 else None for i in range(n)],
-        "FL": [i % 2 == 0 if i % 3 else None for i in range(n)],
-        "TXT": ["é" * (i % 9) if i % 6 else None for i in range(n)],
-        "EMPTY": [None] * n,
-    })
+    return pl.DataFrame(
+        {
+            "USUBJID": [f"S-{i // 7:04d}" if i % 11 else None for i in range(n)],
+            "AVAL": [float(i) / 3 if i % 5 else None for i in range(n)],
+            "N": list(range(n)),
+            "ADT": [
+                dt.date(2024, 1, 1) + dt.timedelta(days=i) if i % 4 else None for i in range(n)
+            ],
+            "FL": [i % 2 == 0 if i % 3 else None for i in range(n)],
+            "TXT": ["é" * (i % 9) if i % 6 else None for i in range(n)],
+            "EMPTY": [None] * n,
+        }
+    )
 
 
 def test_fixed_row_groups_whatever_the_pieces(tmp_path):
@@ -45,7 +49,9 @@ def test_fixed_row_groups_whatever_the_pieces(tmp_path):
         with parquet.FixedRowGroupWriter(tmp_path / f"p{step}.parquet", row_group_size=64) as w:
             for off in range(0, df.height, step):
                 w.write(df.slice(off, step))
-        assert (tmp_path / f"p{step}.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+        assert (tmp_path / f"p{step}.parquet").read_bytes() == (
+            tmp_path / "whole.parquet"
+        ).read_bytes()
     f = pq.ParquetFile(tmp_path / "whole.parquet")
     assert [f.metadata.row_group(i).num_rows for i in range(f.num_row_groups)] == [64, 64, 64, 38]
     assert pl.read_parquet(tmp_path / "whole.parquet").equals(df)
@@ -59,9 +65,13 @@ def test_concat_parquet_unifies_null_columns(tmp_path):
     b = pl.DataFrame({"k": [3], "v": ["x"]})
     a.write_parquet(tmp_path / "a.parquet")
     b.write_parquet(tmp_path / "b.parquet")
-    n = parquet.concat_parquet([tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "out.parquet")
+    n = parquet.concat_parquet(
+        [tmp_path / "a.parquet", tmp_path / "b.parquet"], tmp_path / "out.parquet"
+    )
     assert n == 3
-    assert pl.read_parquet(tmp_path / "out.parquet").equals(pl.concat([a, b], how="vertical_relaxed"))
+    assert pl.read_parquet(tmp_path / "out.parquet").equals(
+        pl.concat([a, b], how="vertical_relaxed")
+    )
     assert not (tmp_path / "a.parquet").exists()
 
 
@@ -74,7 +84,9 @@ def test_xpt_from_parquet_is_the_whole_frame_xpt(tmp_path, monkeypatch):
     io.write_xpt_from_parquet(tmp_path / "rg.parquet", tmp_path / "rg.xpt", "ADX", "A label")
     assert (tmp_path / "rg.xpt").read_bytes() == (tmp_path / "whole.xpt").read_bytes()
     # text over 200 bytes: the whole-frame path (cut at a character boundary)
-    long = df.with_columns(pl.when(pl.col("N") == 7).then(pl.lit("ü" * 150)).otherwise(pl.col("TXT")).alias("TXT"))
+    long = df.with_columns(
+        pl.when(pl.col("N") == 7).then(pl.lit("ü" * 150)).otherwise(pl.col("TXT")).alias("TXT")
+    )
     io.write_adam(long, tmp_path / "long.parquet", tmp_path / "long.xpt", "ADX", "")
     parquet.write_parquet(long, tmp_path / "long_rg.parquet", row_group_size=37)
     io.write_xpt_from_parquet(tmp_path / "long_rg.parquet", tmp_path / "long_rg.xpt", "ADX", "")
@@ -96,17 +108,35 @@ def test_batched_bds_equals_whole_build(bundled_sdtm, tmp_path, name):
     row, and the same bytes (Parquet, XPT, exclusions)."""
     build = getattr(adam, f"build_{name}")
     sdtm, adsl = bundled_sdtm / "sdtm", bundled_sdtm / "adsl_core.parquet"
-    build(sdtm, adsl, STUDY, tmp_path / f"whole/{name}.parquet", tmp_path / "whole_excl.csv", batch_subjects=10**9)
-    build(sdtm, adsl, STUDY, tmp_path / f"batch/{name}.parquet", tmp_path / "batch_excl.csv", batch_subjects=17)
+    build(
+        sdtm,
+        adsl,
+        STUDY,
+        tmp_path / f"whole/{name}.parquet",
+        tmp_path / "whole_excl.csv",
+        batch_subjects=10**9,
+    )
+    build(
+        sdtm,
+        adsl,
+        STUDY,
+        tmp_path / f"batch/{name}.parquet",
+        tmp_path / "batch_excl.csv",
+        batch_subjects=17,
+    )
     whole = pl.read_parquet(tmp_path / f"whole/{name}.parquet")
     batched = pl.read_parquet(tmp_path / f"batch/{name}.parquet")
     assert whole.height > 1000
     assert batched.equals(whole)  # same rows, same order, same types
     for suffix in (".parquet", ".xpt"):
-        assert ((tmp_path / f"batch/{name}").with_suffix(suffix).read_bytes()
-                == (tmp_path / f"whole/{name}").with_suffix(suffix).read_bytes())
+        assert (tmp_path / f"batch/{name}").with_suffix(suffix).read_bytes() == (
+            tmp_path / f"whole/{name}"
+        ).with_suffix(suffix).read_bytes()
     assert (tmp_path / "batch_excl.csv").read_bytes() == (tmp_path / "whole_excl.csv").read_bytes()
-    assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [f"{name}.parquet", f"{name}.xpt"]
+    assert sorted(p.name for p in (tmp_path / "batch").iterdir()) == [
+        f"{name}.parquet",
+        f"{name}.xpt",
+    ]
 
 
 def test_subject_batches_cover_every_subject_once(bundled_sdtm):
@@ -132,22 +162,35 @@ def test_ingest_spilling_gives_the_same_outputs(tmp_path, monkeypatch):
     for sub in ("sdtm", "val"):
         for f in sorted((tmp_path / "a" / sub).iterdir()):
             assert (tmp_path / "b" / sub / f.name).read_bytes() == f.read_bytes(), f.name
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["sdtm", "val"]  # spill folder removed
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "sdtm",
+        "val",
+    ]  # spill folder removed
     assert frames["LB"].height == pl.read_parquet(tmp_path / "a/sdtm/lb.parquet").height
 
 
 # --- the listing policy of the DSMB reports ---------------------------------------------------
 
+
 def _saes(n: int) -> pl.DataFrame:
-    return pl.DataFrame({"USUBJID": [f"S-{i // 3:04d}" for i in range(n)], "SITEID": ["01"] * n,
-                         "arm": ["Arm Z"] * n, "AEDECOD": ["Fatigue"] * n, "ASTDY": list(range(n))})
+    return pl.DataFrame(
+        {
+            "USUBJID": [f"S-{i // 3:04d}" for i in range(n)],
+            "SITEID": ["01"] * n,
+            "arm": ["Arm Z"] * n,
+            "AEDECOD": ["Fatigue"] * n,
+            "ASTDY": list(range(n)),
+        }
+    )
 
 
 def test_listing_policy_short_listing_in_full():
     from hepatrial.report import content
     from hepatrial.report.document import Table
 
-    t = content.listing_table("Listing of SAEs", _saes(20), False, content.SAE_LISTING, 200, "x.csv")
+    t = content.listing_table(
+        "Listing of SAEs", _saes(20), False, content.SAE_LISTING, 200, "x.csv"
+    )
     assert isinstance(t, Table) and len(t.rows) == 20 and t.title == "Listing of SAEs (20 records)"
 
 
@@ -156,8 +199,14 @@ def test_listing_policy_long_listing_summary_and_first_rows():
     from hepatrial.report.document import Para, Table
 
     df = _saes(250)
-    out = content.listing_table("Listing of SAEs", df, True, content.SAE_LISTING, 200,
-                                "STUDY/2025-06-30/closed/listing_saes.csv")
+    out = content.listing_table(
+        "Listing of SAEs",
+        df,
+        True,
+        content.SAE_LISTING,
+        200,
+        "STUDY/2025-06-30/closed/listing_saes.csv",
+    )
     para, table = out
     assert isinstance(para, Para) and isinstance(table, Table)
     assert "250 records in 84 subjects" in para.text and "listing_saes.csv" in para.text
@@ -172,7 +221,9 @@ def test_listing_policy_open_report_never_shows_arm(tmp_path):
     from hepatrial.report.run import write_listing_csv
 
     for n in (5, 250):
-        sec = content.section_listings(_saes(n), pl.DataFrame(), False, 200, {"saes": "S/C/open/listing_saes.csv"})
+        sec = content.section_listings(
+            _saes(n), pl.DataFrame(), False, 200, {"saes": "S/C/open/listing_saes.csv"}
+        )
         for block in sec.blocks:
             assert "Arm" not in getattr(block, "columns", [])
             assert "Arm Z" not in repr(block)
@@ -188,6 +239,7 @@ def test_listing_max_rows_in_the_study_schema():
 
 
 # --- declared memory ------------------------------------------------------------------------
+
 
 def test_mem_mb_grows_with_input_capped_floored_and_retried():
     from hepatrial.resources import DEFAULT, FLOOR, MODELS, Model, mem_mb, mem_mb_for
@@ -212,5 +264,10 @@ def test_every_rule_declares_its_memory():
     text = "\n".join(p.read_text() for p in sorted((ROOT / "workflow/rules").glob("*.smk")))
     rules = re.findall(r"^\s*rule (\w+):", text, flags=re.M)
     declared = re.findall(r'mem_mb=mem_mb\("(\w+)"\)', text)
-    skip = {"input_manifest", "manifest", "previous_cut", "cut_compare"}  # no data frames (hashes, a sub-run)
+    skip = {
+        "input_manifest",
+        "manifest",
+        "previous_cut",
+        "cut_compare",
+    }  # no data frames (hashes, a sub-run)
     assert sorted(set(rules) - skip) == sorted(declared)

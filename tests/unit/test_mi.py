@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
+
 from hepatrial import ard
 from hepatrial.errors import DataContractError
 from hepatrial.models import MMRM, mi
-from polars.testing import assert_frame_equal
 
 REF = Path(__file__).parents[1] / "reference" / "mi"
 VIS = ["WEEK 4", "WEEK 8", "WEEK 12", "WEEK 16"]
@@ -29,16 +30,33 @@ def _simulate(n=160, T=4, seed=1, effect=-1.0, drop_active=0.35, drop_placebo=0.
     act = np.arange(n) % 2 == 0
     base = rng.normal(20, 4, n)
     st = rng.choice(["A", "B"], n)
-    Y = (-0.2 * (base[:, None] - 20) - np.arange(T) + effect * act[:, None] * np.arange(1, T + 1)
-         + rng.standard_normal((n, T)) @ L.T)
+    Y = (
+        -0.2 * (base[:, None] - 20)
+        - np.arange(T)
+        + effect * act[:, None] * np.arange(1, T + 1)
+        + rng.standard_normal((n, T)) @ L.T
+    )
     drop = rng.random(n) < np.where(act, drop_active, drop_placebo)
     ice = np.where(drop, rng.integers(1, T, n), T)
     visits = [f"V{v + 1}" for v in range(T)]
-    rows = [{"USUBJID": f"P{i:03d}", "ARM": "Active" if act[i] else "Placebo",
-             "STRATUM": st[i], "BASE": base[i], "AVISIT": visits[v],
-             "CHG": float(Y[i, v]) if v < ice[i] else None} for i in range(n) for v in range(T)]
-    ice_df = pl.DataFrame({"USUBJID": [f"P{i:03d}" for i in range(n) if ice[i] < T],
-                           "AVISIT": [visits[ice[i]] for i in range(n) if ice[i] < T]})
+    rows = [
+        {
+            "USUBJID": f"P{i:03d}",
+            "ARM": "Active" if act[i] else "Placebo",
+            "STRATUM": st[i],
+            "BASE": base[i],
+            "AVISIT": visits[v],
+            "CHG": float(Y[i, v]) if v < ice[i] else None,
+        }
+        for i in range(n)
+        for v in range(T)
+    ]
+    ice_df = pl.DataFrame(
+        {
+            "USUBJID": [f"P{i:03d}" for i in range(n) if ice[i] < T],
+            "AVISIT": [visits[ice[i]] for i in range(n) if ice[i] < T],
+        }
+    )
     return pl.DataFrame(rows), ice_df, visits
 
 
@@ -94,11 +112,14 @@ def test_jr_covariance_has_own_pre_ice_and_reference_conditional():
     np.testing.assert_allclose(Sig, Sig.T, atol=1e-12)
     np.testing.assert_allclose(Sig[a, a], S[a, a], rtol=1e-13)
     # regression of post- on pre-ICE values and residual covariance are the reference arm's
-    np.testing.assert_allclose(Sig[b, a] @ np.linalg.inv(Sig[a, a]),
-                               R[b, a] @ np.linalg.inv(R[a, a]), rtol=1e-10)
-    np.testing.assert_allclose(Sig[b, b] - Sig[b, a] @ np.linalg.solve(Sig[a, a], Sig[a, b]),
-                               R[b, b] - R[b, a] @ np.linalg.solve(R[a, a], R[a, b]),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        Sig[b, a] @ np.linalg.inv(Sig[a, a]), R[b, a] @ np.linalg.inv(R[a, a]), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        Sig[b, b] - Sig[b, a] @ np.linalg.solve(Sig[a, a], Sig[a, b]),
+        R[b, b] - R[b, a] @ np.linalg.solve(R[a, a], R[a, b]),
+        rtol=1e-10,
+    )
     assert np.all(np.linalg.eigvalsh(Sig) > 0)
 
 
@@ -150,29 +171,48 @@ def test_condmean_mar_equals_mmrm_with_covariate_by_visit_terms():
     same covariate-by-visit terms (GLS with identical regressors per visit = OLS per visit)."""
     data, ice = _synthetic()
     ice = ice.with_columns(pl.lit("MAR").alias("STRATEGY"))
-    imp = mi.impute(data, ice, method="condmean", resampling="bootstrap", B=2, seed=1,
-                    visit_order=VIS, control="Placebo")
+    imp = mi.impute(
+        data,
+        ice,
+        method="condmean",
+        resampling="bootstrap",
+        B=2,
+        seed=1,
+        visit_order=VIS,
+        control="Placebo",
+    )
     ours = mi.pool(mi.analyse(imp)).filter(pl.col("analysis") == "MI_DIFF")
     # the same mean model for MMRM.fit: covariate x visit columns as row-level covariates
     wide = data.with_columns(
-        [(pl.col("BASE") * (pl.col("AVISIT") == v).cast(pl.Float64)).alias(f"BASE_{k}")
-         for k, v in enumerate(VIS[1:])]
+        [
+            (pl.col("BASE") * (pl.col("AVISIT") == v).cast(pl.Float64)).alias(f"BASE_{k}")
+            for k, v in enumerate(VIS[1:])
+        ]
         + [(pl.col("STRATUM") == s).cast(pl.Float64).alias(f"ST{s}") for s in ("S2", "S3")]
-        + [((pl.col("STRATUM") == s) & (pl.col("AVISIT") == v)).cast(pl.Float64).alias(f"ST{s}_{k}")
-           for s in ("S2", "S3") for k, v in enumerate(VIS[1:])])
-    covs = ["BASE"] + [f"BASE_{k}" for k in range(3)] + ["STS2", "STS3"] + [
-        f"ST{s}_{k}" for s in ("S2", "S3") for k in range(3)]
-    fit = MMRM(covariance="UN").fit(wide, visit_order=VIS, reference="Placebo",
-                                    covariates=covs)
+        + [
+            ((pl.col("STRATUM") == s) & (pl.col("AVISIT") == v))
+            .cast(pl.Float64)
+            .alias(f"ST{s}_{k}")
+            for s in ("S2", "S3")
+            for k, v in enumerate(VIS[1:])
+        ]
+    )
+    covs = (
+        ["BASE"]
+        + [f"BASE_{k}" for k in range(3)]
+        + ["STS2", "STS3"]
+        + [f"ST{s}_{k}" for s in ("S2", "S3") for k in range(3)]
+    )
+    fit = MMRM(covariance="UN").fit(wide, visit_order=VIS, reference="Placebo", covariates=covs)
     mm = fit.diffs_.sort("visit")
     j = ours.join(mm, left_on="avisit", right_on="visit")
     assert j.height == 4
     np.testing.assert_allclose(j["estimate"], j["estimate_right"], rtol=1e-6)
     # and differs from the MMRM with a common BASE slope (the identity is not trivial)
-    common = MMRM(covariance="UN").fit(data, visit_order=VIS, reference="Placebo",
-                                       covariates=["BASE"], factors=["STRATUM"])
-    assert np.max(np.abs(common.diffs_["estimate"].to_numpy()
-                         - mm["estimate"].to_numpy())) > 1e-3
+    common = MMRM(covariance="UN").fit(
+        data, visit_order=VIS, reference="Placebo", covariates=["BASE"], factors=["STRATUM"]
+    )
+    assert np.max(np.abs(common.diffs_["estimate"].to_numpy() - mm["estimate"].to_numpy())) > 1e-3
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,11 +224,13 @@ def test_j2r_moves_estimate_towards_null():
     last = visits[-1]
 
     def diff(strategy, method="condmean", **extra):
-        imp = mi.impute(data, ice.with_columns(pl.lit(strategy).alias("STRATEGY")),
-                        method=method, **kw, **extra)
+        imp = mi.impute(
+            data, ice.with_columns(pl.lit(strategy).alias("STRATEGY")), method=method, **kw, **extra
+        )
         r = mi.pool(mi.analyse(imp))
-        return r.filter((pl.col("analysis") == "MI_DIFF") & (pl.col("avisit") == last))[
-            "estimate"][0]
+        return r.filter((pl.col("analysis") == "MI_DIFF") & (pl.col("avisit") == last))["estimate"][
+            0
+        ]
 
     mar, j2r, cr = diff("MAR"), diff("JR"), diff("CR")
     assert mar < -2.0  # Active is better
@@ -201,9 +243,12 @@ def test_j2r_moves_estimate_towards_null():
 def test_same_seed_identical_results_different_seed_not():
     data, ice = _synthetic()
     kw = {"visit_order": VIS, "control": "Placebo"}
-    for method, extra in (("bayes", {"M": 20, "warmup": 20, "thin": 2}),
-                          ("approxbayes", {"M": 10}), ("bmlmi", {"B": 6, "D": 2}),
-                          ("condmean", {"resampling": "bootstrap", "B": 8})):
+    for method, extra in (
+        ("bayes", {"M": 20, "warmup": 20, "thin": 2}),
+        ("approxbayes", {"M": 10}),
+        ("bmlmi", {"B": 6, "D": 2}),
+        ("condmean", {"resampling": "bootstrap", "B": 8}),
+    ):
         a = mi.impute(data, ice, method=method, seed=7, **kw, **extra)
         b = mi.impute(data, ice, method=method, seed=7, **kw, **extra)
         c = mi.impute(data, ice, method=method, seed=8, **kw, **extra)
@@ -233,15 +278,22 @@ def test_random_draws_center_on_conditional_mean():
     """The mean of many random J2R imputations under fixed parameters is the conditional
     mean imputation (the property behind conditional mean imputation, Wolbers et al. 2022)."""
     data, ice = _synthetic()
-    imp = mi.impute(data, ice, method="condmean", resampling="bootstrap", B=1, seed=2,
-                    visit_order=VIS, control="Placebo")
+    imp = mi.impute(
+        data,
+        ice,
+        method="condmean",
+        resampling="bootstrap",
+        B=1,
+        seed=2,
+        visit_order=VIS,
+        control="Placebo",
+    )
     d = imp.data
     X_own, _ = mi.imputation_design(d)
     X_ref, _ = mi.imputation_design(d, d.ref_arm)
     rng = np.random.default_rng(3)
     beta, sigma = imp.fit.beta[None], imp.fit.sigma[None]
-    draws = mi._impute(d, X_own, X_ref, np.zeros(2, int), beta, sigma, np.arange(d.n), 4000,
-                       rng)[0]
+    draws = mi._impute(d, X_own, X_ref, np.zeros(2, int), beta, sigma, np.arange(d.n), 4000, rng)[0]
     cm = imp.Y[0, 0]
     miss = np.isnan(d.Y)
     sd = draws.std(axis=0)
@@ -268,7 +320,8 @@ def test_delta_shift_and_tipping_point():
     # a shift of the imputed Active values: the estimate moves by delta x (Active subjects
     # with the visit missing) / (Active subjects), up to the covariate adjustment
     shifted = mi.pool(mi.analyse(imp, delta={"Active": 2.0})).filter(
-        pl.col("analysis") == "MI_DIFF")
+        pl.col("analysis") == "MI_DIFF"
+    )
     d = imp.data
     act = d.arm == d.arms.index("Active")
     frac = np.isnan(d.Y[act]).mean(axis=0)
@@ -288,8 +341,9 @@ def test_delta_shift_and_tipping_point():
 
 def test_ard_rows_have_the_contract_keys():
     data, ice = _synthetic()
-    imp = mi.impute(data, ice, method="approxbayes", M=8, seed=1, visit_order=VIS,
-                    control="Placebo")
+    imp = mi.impute(
+        data, ice, method="approxbayes", M=8, seed=1, visit_order=VIS, control="Placebo"
+    )
     pooled = mi.pool(mi.analyse(imp))
     tip = mi.tipping_point(imp, [0.0, 2.0, 4.0])
     rows = mi.mi_ard_rows(pooled, paramcd="CHG", population="ITT", tipping=tip)
@@ -315,20 +369,30 @@ def test_bmlmi_pooling_by_hand():
     msw = ((est - est.mean(1, keepdims=True)) ** 2).sum() / (Bn * (Dn - 1))  # 0.12 / 3
     msb = Dn * ((est.mean(1) - mean) ** 2).sum() / (Bn - 1)  # 2 (0.04 + 0.09 + 0.01) / 2
     var = (1 + 1 / Bn) * (msb - msw) / Dn + msw / (Bn * Dn)
-    df = var ** 2 / (((Bn + 1) / (Bn * Dn)) ** 2 * msb ** 2 / (Bn - 1)
-                     + msw ** 2 / (Bn * Dn ** 2 * (Dn - 1)))
+    df = var**2 / (
+        ((Bn + 1) / (Bn * Dn)) ** 2 * msb**2 / (Bn - 1) + msw**2 / (Bn * Dn**2 * (Dn - 1))
+    )
     assert msw == pytest.approx(0.04) and msb == pytest.approx(0.14)
-    imp = mi.Imputations(data=None, method="bmlmi", Y=np.zeros(0), rows=None, weights=None,
-                         B=Bn, D=Dn)
-    an = mi.Analysis(imputations=imp, diff=est[:, :, None, None], diff_se=est[:, :, None, None],
-                     lsm=est[:, :, None, None], lsm_se=est[:, :, None, None],
-                     df=np.full((Bn, Dn), 100.0), test_arms=["A"], n_arm=np.array([1, 1]),
-                     weights="counterfactual")
+    imp = mi.Imputations(
+        data=None, method="bmlmi", Y=np.zeros(0), rows=None, weights=None, B=Bn, D=Dn
+    )
+    an = mi.Analysis(
+        imputations=imp,
+        diff=est[:, :, None, None],
+        diff_se=est[:, :, None, None],
+        lsm=est[:, :, None, None],
+        lsm_se=est[:, :, None, None],
+        df=np.full((Bn, Dn), 100.0),
+        test_arms=["A"],
+        n_arm=np.array([1, 1]),
+        weights="counterfactual",
+    )
     e, s, d, lo, hi, p = mi._pool_one(an, an.diff, an.diff_se, 0.05, "normal")
     assert e.item() == pytest.approx(mean)
     assert s.item() == pytest.approx(np.sqrt(var))
     assert d.item() == pytest.approx(max(3.0, df))
     from scipy import stats
+
     q = stats.t.ppf(0.975, d.item())
     assert (lo.item(), hi.item()) == pytest.approx((mean - q * s.item(), mean + q * s.item()))
     assert p.item() == pytest.approx(2 * stats.t.sf(mean / s.item(), d.item()))

@@ -55,7 +55,7 @@ def test_balanced_un_equals_ols_per_visit_and_kr_is_exact():
     m = MMRM(fallback=None).fit(d, covariates=[], visit_order=VIS4)
     a, b = Y[arm == "A"], Y[arm == "B"]
     diff = b.mean(0) - a.mean(0)
-    sp2 = ((a.var(0, ddof=1) + b.var(0, ddof=1)) / 2)
+    sp2 = (a.var(0, ddof=1) + b.var(0, ddof=1)) / 2
     se = np.sqrt(sp2 * (2 / (N // 2)))
     np.testing.assert_allclose(m.diffs_["estimate"], diff, rtol=1e-9)
     np.testing.assert_allclose(m.diffs_["se"], se, rtol=1e-6)
@@ -104,14 +104,13 @@ def test_cs_balanced_equals_split_plot_anova():
     ss_vis = 2 * n * np.sum((vis_m - grand) ** 2)
     ss_int = n * np.sum((cell - arm_m[:, None] - vis_m[None, :] + grand) ** 2)
     resid = Y - cell[g] - subj_m[:, None] + arm_m[g][:, None]
-    ss_err = np.sum(resid ** 2)
+    ss_err = np.sum(resid**2)
     df_subj, df_err = N - 2, (N - 2) * (T - 1)
     F_arm = ss_arm / (ss_subj / df_subj)
     F_vis = (ss_vis / (T - 1)) / (ss_err / df_err)
     F_int = (ss_int / (T - 1)) / (ss_err / df_err)
 
-    m = MMRM(covariance="CS", fallback=None).fit(long_df(Y, arm), covariates=[],
-                                                 visit_order=VIS4)
+    m = MMRM(covariance="CS", fallback=None).fit(long_df(Y, arm), covariates=[], visit_order=VIS4)
     t3 = {r["term"]: r for r in m.type3_.iter_rows(named=True)}
     np.testing.assert_allclose(t3["ARM"]["F"], F_arm, rtol=1e-6)
     np.testing.assert_allclose(t3["AVISIT"]["F"], F_vis, rtol=1e-6)
@@ -148,8 +147,9 @@ def test_missing_visits_use_sub_blocks():
             ll += stats.multivariate_normal(mu, m.cov_matrix_[np.ix_(o, o)]).logpdf(Y[i, o])
         if method == "REML":
             p = len(m.beta_)
-            ll += -0.5 * np.linalg.slogdet(np.linalg.inv(m.vcov_model_))[1] \
-                + 0.5 * p * np.log(2 * np.pi)
+            ll += -0.5 * np.linalg.slogdet(np.linalg.inv(m.vcov_model_))[1] + 0.5 * p * np.log(
+                2 * np.pi
+            )
         np.testing.assert_allclose(m.loglik_, ll, rtol=1e-10)
     assert m.n_obs_ == int((~drop).sum())
     assert m.n_patterns_ == len({tuple(r) for r in (~drop)})
@@ -175,10 +175,11 @@ def test_group_covariance_complete_data():
     """Separate UN per arm, complete data, no covariates: Sigma_g = within-arm sample
     covariance (divisor n_g - 1)."""
     rng = np.random.default_rng(5)
-    S1 = np.array([[1, .5, .2], [.5, 2, .7], [.2, .7, 3]])
-    S2 = np.array([[2, .1, .1], [.1, 1, .3], [.1, .3, 1]])
-    Y = np.vstack([rng.multivariate_normal(np.zeros(3), S1, 30),
-                   rng.multivariate_normal(np.ones(3), S2, 30)])
+    S1 = np.array([[1, 0.5, 0.2], [0.5, 2, 0.7], [0.2, 0.7, 3]])
+    S2 = np.array([[2, 0.1, 0.1], [0.1, 1, 0.3], [0.1, 0.3, 1]])
+    Y = np.vstack(
+        [rng.multivariate_normal(np.zeros(3), S1, 30), rng.multivariate_normal(np.ones(3), S2, 30)]
+    )
     arm = np.repeat(["A", "B"], 30)
     m = MMRM(group_covariance=True, fallback=None).fit(long_df(Y, arm), covariates=[])
     np.testing.assert_allclose(m.cov_matrix_["A"], np.cov(Y[:30].T), rtol=1e-6)
@@ -204,14 +205,16 @@ def test_score_matches_finite_differences(name):
     drop = rng.random(Y.shape) < 0.2
     drop[:, 0] = False
     base = rng.normal(size=30)
-    m = MMRM(covariance=name, fallback=None).fit(long_df(Y, arm, base=base, drop=drop),
-                                                  visit_order=VIS4)
+    m = MMRM(covariance=name, fallback=None).fit(
+        long_df(Y, arm, base=base, drop=drop), visit_order=VIS4
+    )
     eng = Engine(m._design, [CovStructure(name, 4)], reml=True)
     th = m.theta_ + rng.normal(0, 0.1, m.theta_.size)
     g = eng.evaluate(th, grad=True)["grad"]
     h = 1e-6
-    fd = np.array([(eng.loglik(th + h * e) - eng.loglik(th - h * e)) / (2 * h)
-                   for e in np.eye(th.size)])
+    fd = np.array(
+        [(eng.loglik(th + h * e) - eng.loglik(th - h * e)) / (2 * h) for e in np.eye(th.size)]
+    )
     np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6)
 
 
@@ -232,7 +235,7 @@ def test_nested_structures_order_loglik_and_shapes():
     assert ll["UN"] >= ll["CSH"] - tol
     S = fits["AR1"].cov_matrix_
     rho = S[0, 1] / S[0, 0]
-    np.testing.assert_allclose(S[0, 3] / S[0, 0], rho ** 3, rtol=1e-10)
+    np.testing.assert_allclose(S[0, 3] / S[0, 0], rho**3, rtol=1e-10)
     S = fits["TOEPH"].cov_matrix_
     R = S / np.sqrt(np.outer(np.diag(S), np.diag(S)))
     np.testing.assert_allclose(np.diag(R, 1), R[0, 1], rtol=1e-10)
@@ -246,8 +249,9 @@ def test_determinism_row_order_pandas_and_missing_response():
     base = rng.normal(size=40)
     strat = np.where(rng.random(40) < 0.5, "X", "Y")
     d = long_df(Y, arm, base=base, stratum=strat)
-    d = d.with_columns(pl.when(pl.int_range(pl.len()) % 7 == 3).then(None)
-                       .otherwise(pl.col("CHG")).alias("CHG"))
+    d = d.with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 3).then(None).otherwise(pl.col("CHG")).alias("CHG")
+    )
     kw = dict(visit_order=VIS4, factors=["STRATUM"])
     m1 = MMRM().fit(d, **kw)
     m2 = MMRM().fit(d, **kw)
@@ -273,8 +277,9 @@ def test_lsmeans_weights_and_means():
     Y = Y + np.where(strat == "Y", 2.0, 0.0)[:, None] + 0.5 * base[:, None]
     d = long_df(Y, arm, base=base, stratum=strat)
     me = MMRM(fallback=None).fit(d, visit_order=VIS4, factors=["STRATUM"])
-    mp = MMRM(fallback=None, lsmeans_weights="proportional").fit(d, visit_order=VIS4,
-                                                                 factors=["STRATUM"])
+    mp = MMRM(fallback=None, lsmeans_weights="proportional").fit(
+        d, visit_order=VIS4, factors=["STRATUM"]
+    )
     b = dict(zip(me.coef_names_, me.beta_))
     py = float((d["STRATUM"] == "Y").mean())
     shift = (py - 0.5) * b["STRATUMY"]
@@ -307,10 +312,15 @@ def test_random_slope_lmm_balanced_cell_means():
     b0 = rng.normal(0, 1.0, N)
     b1 = rng.normal(0, 0.5, N)
     arm = np.repeat(["A", "B"], N // 2)
-    Y = b0[:, None] + b1[:, None] * t + rng.normal(0, 0.5, (N, T)) \
+    Y = (
+        b0[:, None]
+        + b1[:, None] * t
+        + rng.normal(0, 0.5, (N, T))
         + np.where(arm == "B", 0.4, 0.0)[:, None] * t
-    res = fit_random_slope_lmm(long_df(Y, arm), covariates=[], visit_order=VIS4,
-                               time={f"V{k}": float(k) for k in range(T)})
+    )
+    res = fit_random_slope_lmm(
+        long_df(Y, arm), covariates=[], visit_order=VIS4, time={f"V{k}": float(k) for k in range(T)}
+    )
     assert res["converged"]
     lsA = res["lsmeans"].filter(pl.col("arm") == "A")["lsmean"]
     np.testing.assert_allclose(lsA, Y[arm == "A"].mean(0), rtol=1e-6, atol=1e-8)

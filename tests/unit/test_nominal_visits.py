@@ -8,17 +8,30 @@ import datetime as dt
 import polars as pl
 import pytest
 import tinycut
+from studies import make_study
+
 from hepatrial.adam.common import derive_bds_timing
 from hepatrial.errors import ConfigError
-from studies import make_study
 
 D = dt.date
 ORIGIN = D(2024, 1, 10)  # day 1
 
 VISITS = [
-    {"label": "SCREENING", "avisitn": -1, "target_day": -14, "window": [-28, -2], "screening": True},
-    {"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-1, 1], "baseline": True,
-     "sdtm_visits": ["DAY -1", "DAY 1"]},
+    {
+        "label": "SCREENING",
+        "avisitn": -1,
+        "target_day": -14,
+        "window": [-28, -2],
+        "screening": True,
+    },
+    {
+        "label": "BASELINE",
+        "avisitn": 0,
+        "target_day": 1,
+        "window": [-1, 1],
+        "baseline": True,
+        "sdtm_visits": ["DAY -1", "DAY 1"],
+    },
     {"label": "DAY 28", "avisitn": 4, "target_day": 28, "window": [2, 28]},
     {"label": "DAY 29", "avisitn": 4.1, "target_day": 29, "window": [29, 42]},
 ]
@@ -32,27 +45,59 @@ def day(k: int) -> dt.date:
 def bds(rows: list[tuple]) -> pl.DataFrame:
     """rows: (USUBJID, study day, VISIT, AVAL, SRCROW)."""
     return pl.DataFrame(
-        [{"USUBJID": u, "PARAMCD": "BILI", "ADT": day(k), "VISIT": v, "AVAL": a, "SRCROW": r, "ORIGDT": ORIGIN}
-         for u, k, v, a, r in rows],
-        schema={"USUBJID": pl.Utf8, "PARAMCD": pl.Utf8, "ADT": pl.Date, "VISIT": pl.Utf8, "AVAL": pl.Float64,
-                "SRCROW": pl.Int64, "ORIGDT": pl.Date})
+        [
+            {
+                "USUBJID": u,
+                "PARAMCD": "BILI",
+                "ADT": day(k),
+                "VISIT": v,
+                "AVAL": a,
+                "SRCROW": r,
+                "ORIGDT": ORIGIN,
+            }
+            for u, k, v, a, r in rows
+        ],
+        schema={
+            "USUBJID": pl.Utf8,
+            "PARAMCD": pl.Utf8,
+            "ADT": pl.Date,
+            "VISIT": pl.Utf8,
+            "AVAL": pl.Float64,
+            "SRCROW": pl.Int64,
+            "ORIGDT": pl.Date,
+        },
+    )
 
 
 ROWS = [
     # S1: screening, pre-dose D-1, the day-28 visit done late (day 30, inside DAY 29's date window)
     # and the day-29 visit on day 29: nominally DAY 28 = 25 and DAY 29 = 27, apart.
-    ("S1", -10, "SCREENING", 30.0, 1), ("S1", -1, "DAY -1", 20.0, 2),
-    ("S1", 30, "DAY 28", 25.0, 3), ("S1", 29, "DAY 29", 27.0, 4), ("S1", 57, "DAY 57", 99.0, 5),
+    ("S1", -10, "SCREENING", 30.0, 1),
+    ("S1", -1, "DAY -1", 20.0, 2),
+    ("S1", 30, "DAY 28", 25.0, 3),
+    ("S1", 29, "DAY 29", 27.0, 4),
+    ("S1", 57, "DAY 57", 99.0, 5),
     # S2: no DAY -1 value: baseline falls back to the last pre-dose value (unscheduled, day -2 = 41)
-    ("S2", -5, "SCREENING", 40.0, 6), ("S2", -2, None, 41.0, 7), ("S2", 28, "DAY 28", 45.0, 8),
+    ("S2", -5, "SCREENING", 40.0, 6),
+    ("S2", -2, None, 41.0, 7),
+    ("S2", 28, "DAY 28", 45.0, 8),
     # S3: DAY -1 = 10 and an unscheduled value on day 1 (11): baseline is the named visit's (10)
-    ("S3", -1, "DAY -1", 10.0, 9), ("S3", 1, None, 11.0, 10), ("S3", 28, "day 28 ", 13.0, 11),
+    ("S3", -1, "DAY -1", 10.0, 9),
+    ("S3", 1, None, 11.0, 10),
+    ("S3", 28, "day 28 ", 13.0, 11),
 ]
 
 
 def nominal_study(**over):
-    return make_study(**{"visits": VISITS, "windowing": "nominal", "baseline": {"visit": "DAY -1"},
-                         "endpoints": {"primary_visit": "DAY 28"}, **over})
+    return make_study(
+        **{
+            "visits": VISITS,
+            "windowing": "nominal",
+            "baseline": {"visit": "DAY -1"},
+            "endpoints": {"primary_visit": "DAY 28"},
+            **over,
+        }
+    )
 
 
 def by_row(out: pl.DataFrame) -> dict[int, dict]:
@@ -62,12 +107,26 @@ def by_row(out: pl.DataFrame) -> dict[int, dict]:
 def test_nominal_keeps_day_28_and_29_apart_and_screening_its_own_visit():
     r = by_row(derive_bds_timing(bds(ROWS), nominal_study()))
     # S1 by hand: BASE = 20 (DAY -1); DAY 28 (on day 30) 25 - 20 = 5; DAY 29 27 - 20 = 7
-    assert (r[1]["AVISIT"], r[1]["AVISITN"], r[1]["ANL01FL"], r[1]["CHG"]) == ("SCREENING", -1.0, "Y", None)
+    assert (r[1]["AVISIT"], r[1]["AVISITN"], r[1]["ANL01FL"], r[1]["CHG"]) == (
+        "SCREENING",
+        -1.0,
+        "Y",
+        None,
+    )
     assert (r[2]["AVISIT"], r[2]["ABLFL"], r[2]["ABLFLSRC"]) == ("BASELINE", "Y", "VISIT")
-    assert (r[3]["AVISIT"], r[3]["ANL01FL"], r[3]["BASE"], r[3]["CHG"]) == ("DAY 28", "Y", 20.0, 5.0)
+    assert (r[3]["AVISIT"], r[3]["ANL01FL"], r[3]["BASE"], r[3]["CHG"]) == (
+        "DAY 28",
+        "Y",
+        20.0,
+        5.0,
+    )
     assert (r[4]["AVISIT"], r[4]["ANL01FL"], r[4]["CHG"]) == ("DAY 29", "Y", 7.0)
     assert (r[3]["AWTDIFF"], r[4]["AWTDIFF"]) == (2, 0)
-    assert (r[5]["AVISIT"], r[5]["AVISITN"], r[5]["ANL01FL"]) == ("UNSCHEDULED", None, None)  # DAY 57 not configured
+    assert (r[5]["AVISIT"], r[5]["AVISITN"], r[5]["ANL01FL"]) == (
+        "UNSCHEDULED",
+        None,
+        None,
+    )  # DAY 57 not configured
     # S2: fallback to the last pre-dose value, screening still summarised
     assert (r[7]["AVISIT"], r[7]["ABLFL"], r[7]["ABLFLSRC"]) == ("BASELINE", "Y", "LAST PRE-DOSE")
     assert (r[6]["AVISIT"], r[6]["ANL01FL"], r[6]["ABLFL"]) == ("SCREENING", "Y", None)
@@ -83,11 +142,18 @@ def test_date_windows_merge_what_nominal_keeps_apart():
     # the same records windowed by date (the former dose-escalation config: DAY 28 [15, 42], BASELINE
     # [-14, 1]): S1's day-29 and day-30 values fall in one window and one of them is analysed; the
     # screening value is no visit of its own.
-    old = [{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
-           {"label": "DAY 28", "avisitn": 4, "target_day": 28, "window": [15, 42]}]
-    r = by_row(derive_bds_timing(bds(ROWS), make_study(visits=old, endpoints={"primary_visit": "DAY 28"})))
+    old = [
+        {"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
+        {"label": "DAY 28", "avisitn": 4, "target_day": 28, "window": [15, 42]},
+    ]
+    r = by_row(
+        derive_bds_timing(bds(ROWS), make_study(visits=old, endpoints={"primary_visit": "DAY 28"}))
+    )
     assert r[3]["AVISIT"] == r[4]["AVISIT"] == "DAY 28"
-    assert (r[3]["ANL01FL"], r[4]["ANL01FL"]) == (None, "Y")  # day 29 is closer to target 28 than day 30
+    assert (r[3]["ANL01FL"], r[4]["ANL01FL"]) == (
+        None,
+        "Y",
+    )  # day 29 is closer to target 28 than day 30
     assert r[1]["ANL01FL"] is None and r[1]["AVISIT"] == "BASELINE"
     assert r[10]["ABLFL"] == "Y"  # S3: the day-1 value, not DAY -1
 
@@ -95,7 +161,9 @@ def test_date_windows_merge_what_nominal_keeps_apart():
 def test_no_visit_column_falls_back_to_date_windows():
     out = derive_bds_timing(bds(ROWS).drop("VISIT"), nominal_study())
     r = by_row(out)
-    assert r[3]["AVISIT"] == "DAY 29" and r[4]["AVISIT"] == "DAY 29"  # day 30 and 29: both in [29, 42]
+    assert (
+        r[3]["AVISIT"] == "DAY 29" and r[4]["AVISIT"] == "DAY 29"
+    )  # day 30 and 29: both in [29, 42]
     assert "ABLFLSRC" not in out.columns and r[10]["ABLFL"] == "Y"
 
 
@@ -124,9 +192,18 @@ baseline: {visit: DAY 1}
 visits:
   - {label: SCREENING, avisitn: -1, target_day: -7, window: [-28, -2], screening: true}
   - {label: BASELINE, avisitn: 0, target_day: 1, window: [-1, 1], baseline: true, sdtm_visits: [DAY 1]}
-""")
-LB_VISIT = {"2024-01-05": "SCREENING", "2024-01-10": "DAY 1", "2024-02-07": "WEEK 4", "2024-01-15": "DAY 1",
-            "2024-02-01": "DAY 1", "2024-03-01": "WEEK 4", "2024-02-05": "DAY 1", "2024-07-15": "WEEK 8"}
+""",
+)
+LB_VISIT = {
+    "2024-01-05": "SCREENING",
+    "2024-01-10": "DAY 1",
+    "2024-02-07": "WEEK 4",
+    "2024-01-15": "DAY 1",
+    "2024-02-01": "DAY 1",
+    "2024-03-01": "WEEK 4",
+    "2024-02-05": "DAY 1",
+    "2024-07-15": "WEEK 8",
+}
 
 
 def test_adeff_scores_take_the_lab_visit_end_to_end(tmp_path):
@@ -148,12 +225,23 @@ def test_adeff_scores_take_the_lab_visit_end_to_end(tmp_path):
     ingest_cut(cut, s, tmp_path / "sdtm", tmp_path / "val")
     adsl = create_adsl_core(read_sdtm(tmp_path / "sdtm"), s, D(2024, 6, 30))
     adsl.write_parquet(tmp_path / "adsl.parquet")
-    build_adeff(tmp_path / "sdtm", tmp_path / "adsl.parquet", study_path, tmp_path / "adeff.parquet",
-                tmp_path / "excl.csv")
-    meld = pl.read_parquet(tmp_path / "adeff.parquet").filter((pl.col("PARAMCD") == "MELD")
-                                                                & (pl.col("USUBJID") == "T-001"))
-    got = {str(r["ADT"]): (r["AVISIT"], r["VISIT"], r["ABLFL"], r["ANL01FL"]) for r in meld.iter_rows(named=True)}
+    build_adeff(
+        tmp_path / "sdtm",
+        tmp_path / "adsl.parquet",
+        study_path,
+        tmp_path / "adeff.parquet",
+        tmp_path / "excl.csv",
+    )
+    meld = pl.read_parquet(tmp_path / "adeff.parquet").filter(
+        (pl.col("PARAMCD") == "MELD") & (pl.col("USUBJID") == "T-001")
+    )
+    got = {
+        str(r["ADT"]): (r["AVISIT"], r["VISIT"], r["ABLFL"], r["ANL01FL"])
+        for r in meld.iter_rows(named=True)
+    }
     # T-001: day 1 = 2024-01-10; screening on day -5, week 4 on day 29
-    assert got == {"2024-01-05": ("SCREENING", "SCREENING", None, "Y"),
-                   "2024-01-10": ("BASELINE", "DAY 1", "Y", "Y"),
-                   "2024-02-07": ("WEEK 4", "WEEK 4", None, "Y")}
+    assert got == {
+        "2024-01-05": ("SCREENING", "SCREENING", None, "Y"),
+        "2024-01-10": ("BASELINE", "DAY 1", "Y", "Y"),
+        "2024-02-07": ("WEEK 4", "WEEK 4", None, "Y"),
+    }

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from hepatrial.analysis.nonparametric import kruskal_wallis, npar_tests, wilcoxon_rank_sum
 from studies import make_study
+
+from hepatrial.analysis.nonparametric import kruskal_wallis, npar_tests, wilcoxon_rank_sum
 
 REF = pl.read_csv(Path(__file__).resolve().parents[1] / "reference" / "npar" / "ref_npar.csv")
 X1, Y1 = [12.1, 15.3, 9.8, 20.4, 17.7, 11.2], [8.4, 10.1, 7.9, 13.5, 9.1]
@@ -22,11 +23,14 @@ def ref(case: str) -> dict:
     return REF.filter(pl.col("case") == case).row(0, named=True)
 
 
-@pytest.mark.parametrize(("case", "x", "y", "how"), [
-    ("small_noties", X1, Y1, "exact"),
-    ("ties", X2, Y2, "normal approximation with continuity correction, tie-corrected variance"),
-    ("large", X3, Y3, "normal approximation with continuity correction"),
-])
+@pytest.mark.parametrize(
+    ("case", "x", "y", "how"),
+    [
+        ("small_noties", X1, Y1, "exact"),
+        ("ties", X2, Y2, "normal approximation with continuity correction, tie-corrected variance"),
+        ("large", X3, Y3, "normal approximation with continuity correction"),
+    ],
+)
 def test_wilcoxon_as_r(case, x, y, how):
     r = ref(case)
     w, p, got_how = wilcoxon_rank_sum(np.array(x), np.array(y))
@@ -43,8 +47,19 @@ def test_kruskal_as_r():
 
 
 def _frame(groups: dict[str, list[float]], visit: str = "WEEK 24") -> pl.DataFrame:
-    rows = [{"USUBJID": f"{a}{i}", "PARAMCD": "NKG2D", "AVAL": v, "ANL01FL": "Y", "AVISIT": visit,
-             "TRT01P": a, "ITTFL": "Y"} for a, vals in groups.items() for i, v in enumerate(vals)]
+    rows = [
+        {
+            "USUBJID": f"{a}{i}",
+            "PARAMCD": "NKG2D",
+            "AVAL": v,
+            "ANL01FL": "Y",
+            "AVISIT": visit,
+            "TRT01P": a,
+            "ITTFL": "Y",
+        }
+        for a, vals in groups.items()
+        for i, v in enumerate(vals)
+    ]
     return pl.DataFrame(rows)
 
 
@@ -62,7 +77,11 @@ def test_ard_rows_three_arms_kruskal_and_missing_arm():
     s = make_study(arms=[{"label": "A"}, {"label": "B"}, {"label": "C", "reference": True}])
     ard = npar_tests(_frame(dict(zip("ABC", G))), s, "NKG2D")
     p = ard.filter(pl.col("stat") == "p").row(0, named=True)
-    assert p["value"] == pytest.approx(ref("kw3")["p"], rel=1e-9) and p["arm"] == "" and "Kruskal" in p["method"]
+    assert (
+        p["value"] == pytest.approx(ref("kw3")["p"], rel=1e-9)
+        and p["arm"] == ""
+        and "Kruskal" in p["method"]
+    )
     s2 = make_study()
     none = npar_tests(_frame({"Active": X1, "Control": []}), s2, "NKG2D")
     assert none.filter(pl.col("stat") == "p")["value"][0] is None
@@ -72,13 +91,26 @@ def test_ard_rows_three_arms_kruskal_and_missing_arm():
 @pytest.mark.parametrize("visit", ["WEEK 4", "WEEK 24"])
 def test_aclf_nkg2d_between_arms_as_r(visit):
     # the bundled HBV-ACLF cut's NKG2D (ADLB analysed ITT records, extracted to the reference folder)
-    d = pl.read_csv(Path(__file__).resolve().parents[1] / "reference" / "npar" / "data_aclf_nkg2d.csv")
-    frame = d.with_columns(pl.lit("NKG2D").alias("PARAMCD"), pl.lit("Y").alias("ANL01FL"),
-                                                        pl.lit("Y").alias("ITTFL"))
-    s = make_study(arms=[{"label": "MSC 4 weeks", "reference": True}, {"label": "MSC 8 weeks"}],
-                   visits=[{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-7, 1], "baseline": True},
-                           {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [2, 42]},
-                           {"label": "WEEK 24", "avisitn": 24, "target_day": 169, "window": [43, 400]}])
+    d = pl.read_csv(
+        Path(__file__).resolve().parents[1] / "reference" / "npar" / "data_aclf_nkg2d.csv"
+    )
+    frame = d.with_columns(
+        pl.lit("NKG2D").alias("PARAMCD"), pl.lit("Y").alias("ANL01FL"), pl.lit("Y").alias("ITTFL")
+    )
+    s = make_study(
+        arms=[{"label": "MSC 4 weeks", "reference": True}, {"label": "MSC 8 weeks"}],
+        visits=[
+            {
+                "label": "BASELINE",
+                "avisitn": 0,
+                "target_day": 1,
+                "window": [-7, 1],
+                "baseline": True,
+            },
+            {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [2, 42]},
+            {"label": "WEEK 24", "avisitn": 24, "target_day": 169, "window": [43, 400]},
+        ],
+    )
     ard = npar_tests(frame, s, "NKG2D", [visit])
     r = ref(f"aclf_nkg2d_{visit}")
     got = {x["stat"]: x["value"] for x in ard.iter_rows(named=True)}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+
 from hepatrial.spec.params import PARAMS
 
 ROOT = Path(__file__).resolve().parents[2]

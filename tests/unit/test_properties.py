@@ -7,15 +7,17 @@ import shutil
 from pathlib import Path
 
 import polars as pl
+import tinycut
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import tinycut
 from hepatrial.adam.common import derive_bds_timing
-from hepatrial.spec import load as load_study
 from hepatrial.ingest import ingest_cut
+from hepatrial.spec import load as load_study
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 ORIGIN = dt.date(2024, 1, 10)
 
 
@@ -24,17 +26,38 @@ def _study(tmp: Path) -> dict:
 
 
 records = st.lists(
-    st.tuples(st.sampled_from(["S1", "S2", "S3"]), st.integers(-30, 120),
-              st.one_of(st.none(), st.floats(1, 100, allow_nan=False))),
-    min_size=1, max_size=40)
+    st.tuples(
+        st.sampled_from(["S1", "S2", "S3"]),
+        st.integers(-30, 120),
+        st.one_of(st.none(), st.floats(1, 100, allow_nan=False)),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 def frame(recs) -> pl.DataFrame:
     return pl.DataFrame(
-        [{"USUBJID": u, "PARAMCD": "BILI", "ADT": ORIGIN + dt.timedelta(days=d), "AVAL": v, "SRCROW": i + 1,
-          "ORIGDT": ORIGIN} for i, (u, d, v) in enumerate(recs)],
-        schema={"USUBJID": pl.Utf8, "PARAMCD": pl.Utf8, "ADT": pl.Date, "AVAL": pl.Float64, "SRCROW": pl.Int64,
-                "ORIGDT": pl.Date})
+        [
+            {
+                "USUBJID": u,
+                "PARAMCD": "BILI",
+                "ADT": ORIGIN + dt.timedelta(days=d),
+                "AVAL": v,
+                "SRCROW": i + 1,
+                "ORIGDT": ORIGIN,
+            }
+            for i, (u, d, v) in enumerate(recs)
+        ],
+        schema={
+            "USUBJID": pl.Utf8,
+            "PARAMCD": pl.Utf8,
+            "ADT": pl.Date,
+            "AVAL": pl.Float64,
+            "SRCROW": pl.Int64,
+            "ORIGDT": pl.Date,
+        },
+    )
 
 
 @SETTINGS
@@ -60,15 +83,25 @@ def test_accounting_balances_and_cut_keeps_nothing_later(tmp_path, keep, cut_day
     cut = dt.date(2024, 2, 5) + dt.timedelta(days=cut_day)  # on or after the last randomisation
     study = tinycut.STUDY_YAML.replace('cut_date: "2024-06-30"', f'cut_date: "{cut}"')
     cut_dir = tinycut.write_cut(work / "cut", doms)
-    frames = ingest_cut(cut_dir, tinycut.write_study(work / "s.yaml", study), work / "sdtm", work / "val")
-    acct = pl.read_csv(work / "val/accounting.csv").filter(pl.col("category") != "excluded_by_reason")
+    frames = ingest_cut(
+        cut_dir, tinycut.write_study(work / "s.yaml", study), work / "sdtm", work / "val"
+    )
+    acct = pl.read_csv(work / "val/accounting.csv").filter(
+        pl.col("category") != "excluded_by_reason"
+    )
     wide = acct.pivot(on="category", index="domain", values="n")
     assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
     assert wide.filter(pl.col("domain") == "LB")["rows_in"][0] == len(doms["lb"])
-    for dom, col in (("LB", "LBDTC"), ("AE", "AESTDTC"), ("EX", "EXSTDTC"), ("DS", "DSSTDTC"), ("CE", "CESTDTC"),
-                     ("PR", "PRSTDTC")):
+    for dom, col in (
+        ("LB", "LBDTC"),
+        ("AE", "AESTDTC"),
+        ("EX", "EXSTDTC"),
+        ("DS", "DSSTDTC"),
+        ("CE", "CESTDTC"),
+        ("PR", "PRSTDTC"),
+    ):
         dates = frames[dom][col].drop_nulls().str.slice(0, 10).to_list()
-        assert all(d[:len(str(cut))] <= str(cut)[:len(d)] for d in dates), (dom, dates, cut)
+        assert all(d[: len(str(cut))] <= str(cut)[: len(d)] for d in dates), (dom, dates, cut)
     dth = frames["DM"]["DTHDTC"].drop_nulls().to_list()
     assert all(d <= str(cut) for d in dth)
     shutil.rmtree(work)

@@ -7,9 +7,10 @@ import io
 import logging
 
 import polars as pl
+from snakemake_interface_logger_plugins.common import LogEvent
+
 from hepatrial.cli import final_error_line
 from hepatrial.ingest import FATAL_FINDINGS, validation_summary
-from snakemake_interface_logger_plugins.common import LogEvent
 from snakemake_logger_plugin_hepatrial import LogHandler
 
 
@@ -32,8 +33,9 @@ def handler() -> tuple[LogHandler, io.StringIO]:
 def test_one_line_per_finished_job_and_nothing_else():
     h, out = handler()
     h.emit(record(msg="Building DAG of jobs..."))
-    h.emit(record(event=LogEvent.JOB_INFO, jobid=3, rule_name="mmrm",
-                  wildcards={"paramcd": "MELD"}))
+    h.emit(
+        record(event=LogEvent.JOB_INFO, jobid=3, rule_name="mmrm", wildcards={"paramcd": "MELD"})
+    )
     h.emit(record(event=LogEvent.JOB_INFO, jobid=4, rule_name="ingest", wildcards={}))
     h.emit(record(msg="Select jobs to execute..."))
     h.emit(record(event=LogEvent.JOB_FINISHED, job_id=4))
@@ -45,24 +47,50 @@ def test_one_line_per_finished_job_and_nothing_else():
 
 def test_a_failed_job_is_one_line_naming_its_log_and_repeats_are_dropped():
     h, out = handler()
-    h.emit(record(logging.ERROR, "Error in rule ingest", event=LogEvent.JOB_ERROR,
-                  rule_name="ingest", log=["r/logs/ingest.log"]))
-    h.emit(record(logging.ERROR, "CalledProcessError in file ...", event=LogEvent.ERROR,
-                  exception="RuleException"))
-    h.emit(record(logging.ERROR, "At least one job did not complete", event=LogEvent.ERROR,
-                  exception="WorkflowError"))
+    h.emit(
+        record(
+            logging.ERROR,
+            "Error in rule ingest",
+            event=LogEvent.JOB_ERROR,
+            rule_name="ingest",
+            log=["r/logs/ingest.log"],
+        )
+    )
+    h.emit(
+        record(
+            logging.ERROR,
+            "CalledProcessError in file ...",
+            event=LogEvent.ERROR,
+            exception="RuleException",
+        )
+    )
+    h.emit(
+        record(
+            logging.ERROR,
+            "At least one job did not complete",
+            event=LogEvent.ERROR,
+            exception="WorkflowError",
+        )
+    )
     h.emit(record(logging.WARNING, "Removing output files of failed job ingest"))
     assert out.getvalue().splitlines() == ["FAILED: rule ingest (log: r/logs/ingest.log)"]
 
 
 def test_validation_summary_counts_by_severity_and_rule(tmp_path):
     path = tmp_path / "findings.csv"
-    pl.DataFrame({"severity": ["WARNING", "WARNING", "INFO", "ERROR"],
-                  "rule": ["PARTIAL_DATE", "PARTIAL_DATE", "UNIT", "RANGE"]}).write_csv(path)
+    pl.DataFrame(
+        {
+            "severity": ["WARNING", "WARNING", "INFO", "ERROR"],
+            "rule": ["PARTIAL_DATE", "PARTIAL_DATE", "UNIT", "RANGE"],
+        }
+    ).write_csv(path)
     lines = validation_summary(path)
     assert lines[0] == f"Validation: 4 findings (ERROR 1, WARNING 2, INFO 1); details: {path}"
     assert [ln.split() for ln in lines[1:]] == [
-        ["ERROR", "RANGE", "1"], ["WARNING", "PARTIAL_DATE", "2"], ["INFO", "UNIT", "1"]]
+        ["ERROR", "RANGE", "1"],
+        ["WARNING", "PARTIAL_DATE", "2"],
+        ["INFO", "UNIT", "1"],
+    ]
 
 
 def test_last_line_of_a_failed_run_points_to_the_findings(tmp_path):
@@ -74,16 +102,29 @@ def test_last_line_of_a_failed_run_points_to_the_findings(tmp_path):
     assert final_error_line(tmp_path).endswith(f"| log: {tmp_path / 'logs' / 'ingest.log'}")
     (tmp_path / "logs" / FATAL_FINDINGS).write_text("severity\nFATAL\n")
     line = final_error_line(tmp_path)
-    assert line == (f"ERROR: file dm.csv, column SEX: missing | findings: "
-                    f"{tmp_path / 'logs' / FATAL_FINDINGS}")
+    assert line == (
+        f"ERROR: file dm.csv, column SEX: missing | findings: {tmp_path / 'logs' / FATAL_FINDINGS}"
+    )
 
 
 def test_the_run_folder_wildcards_are_not_shown_but_the_previous_cut_is_named():
     h, out = handler()
-    h.emit(record(event=LogEvent.JOB_INFO, jobid=1, rule_name="mmrm",
-                  wildcards={"study": "S", "cut": "2025-12-31", "paramcd": "MELD"}))
-    h.emit(record(event=LogEvent.JOB_INFO, jobid=2, rule_name="ingest",
-                  wildcards={"study": "S", "cut": "2025-12-31/previous"}))
+    h.emit(
+        record(
+            event=LogEvent.JOB_INFO,
+            jobid=1,
+            rule_name="mmrm",
+            wildcards={"study": "S", "cut": "2025-12-31", "paramcd": "MELD"},
+        )
+    )
+    h.emit(
+        record(
+            event=LogEvent.JOB_INFO,
+            jobid=2,
+            rule_name="ingest",
+            wildcards={"study": "S", "cut": "2025-12-31/previous"},
+        )
+    )
     for i in (1, 2):
         h.emit(record(event=LogEvent.JOB_FINISHED, job_id=i))
         h.emit(record(event=LogEvent.PROGRESS, done=i, total=2))
@@ -96,5 +137,6 @@ def test_last_line_takes_the_newest_error_of_the_cut_and_its_previous_cut(tmp_pa
         (d / "logs").mkdir(parents=True)
     (cur / "logs" / "ard.log").write_text("no error\n")
     (prev / "logs" / "mmrm_MELD.log").write_text("ERROR: the model did not converge\n")
-    assert final_error_line(cur, prev) == (f"ERROR: the model did not converge | log: "
-                                           f"{prev / 'logs' / 'mmrm_MELD.log'}")
+    assert final_error_line(cur, prev) == (
+        f"ERROR: the model did not converge | log: {prev / 'logs' / 'mmrm_MELD.log'}"
+    )

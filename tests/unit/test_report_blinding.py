@@ -6,45 +6,101 @@ import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from studies import make_study
 
 from hepatrial.ard import ARDError, ard_rows, finalise
 from hepatrial.report import blinding
-from studies import make_study
 
-RAW = {"study": {"id": "ZOO"}, "masked_dsmb": True,
-       "arms": [{"label": "ZEBRAFISH-ACTIVE", "arm": "ZEBRAFISH-ACTIVE", "colour": "#123456"},
-                {"label": "QUOKKA-CONTROL", "arm": "QUOKKA-CONTROL", "colour": "#654321", "reference": True}]}
+RAW = {
+    "study": {"id": "ZOO"},
+    "masked_dsmb": True,
+    "arms": [
+        {"label": "ZEBRAFISH-ACTIVE", "arm": "ZEBRAFISH-ACTIVE", "colour": "#123456"},
+        {
+            "label": "QUOKKA-CONTROL",
+            "arm": "QUOKKA-CONTROL",
+            "colour": "#654321",
+            "reference": True,
+        },
+    ],
+}
 STUDY = make_study(**RAW)
 
 
 def _ard():
     rows = []
-    for analysis, paramcd, stat in [("DISPOSITION", "ITT", "n"), ("AE_OVERVIEW", "ANYTEAE", "n_subjects"),
-                                    ("DESC", "MELD", "mean"), ("KM", "OS", "surv"), ("MMRM_LSMEAN", "MELD", "lsmean")]:
+    for analysis, paramcd, stat in [
+        ("DISPOSITION", "ITT", "n"),
+        ("AE_OVERVIEW", "ANYTEAE", "n_subjects"),
+        ("DESC", "MELD", "mean"),
+        ("KM", "OS", "surv"),
+        ("MMRM_LSMEAN", "MELD", "lsmean"),
+    ]:
         for arm in ("ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL", "ALL"):
-            rows.append({"analysis": analysis, "paramcd": paramcd, "population": "ITT", "arm": arm, "stat": stat,
-                         "value": 1.0, "method": "m"})
-    rows.append({"analysis": "LOGRANK", "paramcd": "OS", "population": "ITT", "arm": "ALL", "stat": "p",
-                 "value": 0.5, "method": "log-rank, 3 arms"})
+            rows.append(
+                {
+                    "analysis": analysis,
+                    "paramcd": paramcd,
+                    "population": "ITT",
+                    "arm": arm,
+                    "stat": stat,
+                    "value": 1.0,
+                    "method": "m",
+                }
+            )
+    rows.append(
+        {
+            "analysis": "LOGRANK",
+            "paramcd": "OS",
+            "population": "ITT",
+            "arm": "ALL",
+            "stat": "p",
+            "value": 0.5,
+            "method": "log-rank, 3 arms",
+        }
+    )
     return finalise(ard_rows(rows))
 
 
 def _listings():
-    saes = pl.DataFrame({"USUBJID": ["S-2", "S-1"], "SITEID": ["01", "02"], "arm": ["QUOKKA-CONTROL", "ZEBRAFISH-ACTIVE"],
-                         "AEDECOD": ["Hepatic failure", "Sepsis"], "AEBODSYS": ["Hepatobiliary", "Infections"],
-                         "ASTDT": [None, None], "ASTDY": [3, 4], "ATOXGR": [5, 3], "AREL": ["N", "Y"],
-                         "AEOUT": ["FATAL", "RECOVERED"], "TRTEMFL": ["Y", "Y"]},
-                        schema_overrides={"ASTDT": pl.Date})
-    deaths = pl.DataFrame({"USUBJID": ["S-2"], "SITEID": ["01"], "arm": ["QUOKKA-CONTROL"], "DTHDT": [None],
-                           "DTHDY": [10], "CAUSE": ["Hepatic failure"], "LTXDT": [None]},
-                          schema_overrides={"DTHDT": pl.Date, "LTXDT": pl.Date})
+    saes = pl.DataFrame(
+        {
+            "USUBJID": ["S-2", "S-1"],
+            "SITEID": ["01", "02"],
+            "arm": ["QUOKKA-CONTROL", "ZEBRAFISH-ACTIVE"],
+            "AEDECOD": ["Hepatic failure", "Sepsis"],
+            "AEBODSYS": ["Hepatobiliary", "Infections"],
+            "ASTDT": [None, None],
+            "ASTDY": [3, 4],
+            "ATOXGR": [5, 3],
+            "AREL": ["N", "Y"],
+            "AEOUT": ["FATAL", "RECOVERED"],
+            "TRTEMFL": ["Y", "Y"],
+        },
+        schema_overrides={"ASTDT": pl.Date},
+    )
+    deaths = pl.DataFrame(
+        {
+            "USUBJID": ["S-2"],
+            "SITEID": ["01"],
+            "arm": ["QUOKKA-CONTROL"],
+            "DTHDT": [None],
+            "DTHDY": [10],
+            "CAUSE": ["Hepatic failure"],
+            "LTXDT": [None],
+        },
+        schema_overrides={"DTHDT": pl.Date, "LTXDT": pl.Date},
+    )
     return saes, deaths
 
 
 def test_pooled_ard_keeps_pooled_rows_of_allowed_analyses_without_arm_columns():
     out = blinding.pooled_ard(_ard())
     assert out.columns == list(blinding.OPEN_ARD_COLUMNS)
-    assert sorted(out["analysis"].to_list()) == ["AE_OVERVIEW", "DISPOSITION"]  # no DESC, KM, MMRM, LOGRANK
+    assert sorted(out["analysis"].to_list()) == [
+        "AE_OVERVIEW",
+        "DISPOSITION",
+    ]  # no DESC, KM, MMRM, LOGRANK
 
 
 def test_open_inputs_have_no_arm_column_no_label_and_subject_order():
@@ -63,29 +119,51 @@ def test_gate_redacts_an_arm_label_in_free_text_and_reports_where():
     deaths = deaths.with_columns(pl.lit("withdrawn from zebrafish-active infusion").alias("CAUSE"))
     frames, findings = blinding.build_open_inputs(_ard(), saes, deaths, STUDY)
     assert frames["deaths"]["CAUSE"].to_list() == [f"withdrawn from {blinding.REDACTED} infusion"]
-    assert findings.to_dicts() == [{"file": "deaths", "row": 1, "column": "CAUSE", "term": "ZEBRAFISH-ACTIVE"}]
+    assert findings.to_dicts() == [
+        {"file": "deaths", "row": 1, "column": "CAUSE", "term": "ZEBRAFISH-ACTIVE"}
+    ]
     dq = frames["pooled_ard"].filter(pl.col("analysis") == "DQ_FINDINGS")
     assert dq.filter(pl.col("stat") == "n")["value"].to_list() == [1.0]
 
 
-RCT = make_study(study={"id": "UCMSC-DC-RCT"}, masked_dsmb=True,
-                 arms=[{"label": "UC-MSC", "dose": "6x10^7 cells x 3"},
-                       {"label": "Placebo", "reference": True, "dose": "saline with 1% albumin x 3"}])
+RCT = make_study(
+    study={"id": "UCMSC-DC-RCT"},
+    masked_dsmb=True,
+    arms=[
+        {"label": "UC-MSC", "dose": "6x10^7 cells x 3"},
+        {"label": "Placebo", "reference": True, "dose": "saline with 1% albumin x 3"},
+    ],
+)
 
 
-@pytest.mark.parametrize("text", ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells",
-                                  "Death after UC\u2011MSC", "death after uc\u2013msc infusion",
-                                  "ＵＣ－ＭＳＣ reaction", "given PLACEBO.", "Infusion of 6x10^7 cells x 3"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "UCMSC CELL INFUSION REACTION",
+        "Reaction to UC MSC cells",
+        "Death after UC\u2011MSC",
+        "death after uc\u2013msc infusion",
+        "ＵＣ－ＭＳＣ reaction",
+        "given PLACEBO.",
+        "Infusion of 6x10^7 cells x 3",
+    ],
+)
 def test_near_miss_treatment_terms_are_redacted(text):
     saes, deaths = _listings()
     saes = saes.with_columns(pl.lit(text).alias("AEDECOD"))
-    frames, findings = blinding.build_open_inputs(_ard(), saes, deaths, RCT, extra_terms=["UCMSC", "PLACEBO"])
+    frames, findings = blinding.build_open_inputs(
+        _ard(), saes, deaths, RCT, extra_terms=["UCMSC", "PLACEBO"]
+    )
     assert findings.height == 2 and set(findings["column"]) == {"AEDECOD"}
     assert all(blinding.REDACTED in v for v in frames["saes"]["AEDECOD"].to_list())
-    assert blinding.find_arm_information(frames, blinding.arm_terms(RCT, ["UCMSC", "PLACEBO"])) == []
+    assert (
+        blinding.find_arm_information(frames, blinding.arm_terms(RCT, ["UCMSC", "PLACEBO"])) == []
+    )
 
 
-@pytest.mark.parametrize("text", ["Mucositis", "UC-001 hepatic failure", "Placebos", "msc", "Pyrexia"])
+@pytest.mark.parametrize(
+    "text", ["Mucositis", "UC-001 hepatic failure", "Placebos", "msc", "Pyrexia"]
+)
 def test_words_that_only_contain_a_term_are_left_alone(text):
     m = blinding.TermMatcher(blinding.arm_terms(RCT, ["UCMSC", "PLACEBO"]))
     assert m.find(text) == []
@@ -99,9 +177,14 @@ def test_an_identifier_equal_to_an_arm_term_still_stops_the_open_report():
 
 
 def test_arm_columns_are_recognised_but_not_other_trt_variables():
-    assert all(blinding.is_arm_column(c) for c in ("ARM", "ACTARMCD", "TRT01P", "TRT01AN", "TRTA", "EXDOSE", "arm"))
+    assert all(
+        blinding.is_arm_column(c)
+        for c in ("ARM", "ACTARMCD", "TRT01P", "TRT01AN", "TRTA", "EXDOSE", "arm")
+    )
     assert not any(blinding.is_arm_column(c) for c in ("TRTEMFL", "TRTSDT", "AEDECOD", "USUBJID"))
-    found = blinding.find_arm_information({"x": pl.DataFrame({"TRT01P": ["a"]})}, ["QUOKKA-CONTROL"])
+    found = blinding.find_arm_information(
+        {"x": pl.DataFrame({"TRT01P": ["a"]})}, ["QUOKKA-CONTROL"]
+    )
     assert found == ["x: column TRT01P is an arm/treatment variable"]
 
 
@@ -112,16 +195,40 @@ def test_masked_codes_are_stable_neutral_and_not_tied_to_config_order():
     swapped = make_study(**dict(RAW, arms=list(reversed(RAW["arms"]))))
     assert blinding.arm_codes(swapped) == codes  # config order does not decide who is A
     unmasked = blinding.arm_codes(make_study(**dict(RAW, masked_dsmb=False)))
-    assert [(c["display"], c["colour"]) for c in unmasked] == [("ZEBRAFISH-ACTIVE", "#123456"),
-                                                               ("QUOKKA-CONTROL", "#654321")]
+    assert [(c["display"], c["colour"]) for c in unmasked] == [
+        ("ZEBRAFISH-ACTIVE", "#123456"),
+        ("QUOKKA-CONTROL", "#654321"),
+    ]
 
 
 def _comparison_rows(test, ref):
-    rows = [{"analysis": "COX", "paramcd": "OS", "population": "ITT", "arm": test, "comparator": ref, "stat": s,
-             "value": v, "method": "Cox Efron"} for s, v in (("hr", 2.0), ("lower", 1.25), ("upper", 4.0), ("p", 0.03))]
-    rows += [{"analysis": "MMRM_DIFF", "paramcd": "MELD", "population": "ITT", "arm": test, "comparator": ref,
-              "avisit": "WEEK 24", "stat": s, "value": v, "method": "UN"}
-             for s, v in (("estimate", -1.5), ("lower", -2.5), ("upper", -0.5), ("se", 0.5))]
+    rows = [
+        {
+            "analysis": "COX",
+            "paramcd": "OS",
+            "population": "ITT",
+            "arm": test,
+            "comparator": ref,
+            "stat": s,
+            "value": v,
+            "method": "Cox Efron",
+        }
+        for s, v in (("hr", 2.0), ("lower", 1.25), ("upper", 4.0), ("p", 0.03))
+    ]
+    rows += [
+        {
+            "analysis": "MMRM_DIFF",
+            "paramcd": "MELD",
+            "population": "ITT",
+            "arm": test,
+            "comparator": ref,
+            "avisit": "WEEK 24",
+            "stat": s,
+            "value": v,
+            "method": "UN",
+        }
+        for s, v in (("estimate", -1.5), ("lower", -2.5), ("upper", -0.5), ("se", 0.5))
+    ]
     return finalise(ard_rows(rows))
 
 
@@ -130,11 +237,17 @@ def test_masked_comparisons_are_reoriented_to_code_order():
     a, b = "ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL"
     first = min(codes.values())
     # one orientation is already in code order, the other is reversed: both must come out "A vs B"
-    (kept_test, kept_ref), (rev_test, rev_ref) = sorted([(a, b), (b, a)], key=lambda p: codes[p[0]] != first)
-    kept = {(r["analysis"], r["stat"]): (r["arm"], r["comparator"], r["value"])
-            for r in blinding.code_ard(_comparison_rows(kept_test, kept_ref), STUDY).to_dicts()}
-    rev = {(r["analysis"], r["stat"]): (r["arm"], r["comparator"], r["value"])
-           for r in blinding.code_ard(_comparison_rows(rev_test, rev_ref), STUDY).to_dicts()}
+    (kept_test, kept_ref), (rev_test, rev_ref) = sorted(
+        [(a, b), (b, a)], key=lambda p: codes[p[0]] != first
+    )
+    kept = {
+        (r["analysis"], r["stat"]): (r["arm"], r["comparator"], r["value"])
+        for r in blinding.code_ard(_comparison_rows(kept_test, kept_ref), STUDY).to_dicts()
+    }
+    rev = {
+        (r["analysis"], r["stat"]): (r["arm"], r["comparator"], r["value"])
+        for r in blinding.code_ard(_comparison_rows(rev_test, rev_ref), STUDY).to_dicts()
+    }
     assert {x[:2] for x in kept.values()} == {x[:2] for x in rev.values()} == {("Arm A", "Arm B")}
     assert kept[("COX", "hr")][2] == 2.0 and kept[("MMRM_DIFF", "estimate")][2] == -1.5
     assert rev[("COX", "hr")][2] == 0.5
@@ -156,15 +269,25 @@ def test_masked_closed_inputs_with_a_label_left_are_refused():
 # ZEBRAFISH-ACTIVE over QUOKKA-CONTROL, written "test vs reference". A reference of the other arm
 # (the twin study) writes the same comparison the other way round: these are written out here by
 # hand (negated differences, inverted ratios, limits swapped), not by the code under test.
-def _as_written(analysis: str, e: float, half: float, active_is_test: bool) -> list[tuple[str, float]]:
-    s = -1.0 if active_is_test else 1.0  # MELD change: active lowers it; the difference is test - reference
+def _as_written(
+    analysis: str, e: float, half: float, active_is_test: bool
+) -> list[tuple[str, float]]:
+    s = (
+        -1.0 if active_is_test else 1.0
+    )  # MELD change: active lowers it; the difference is test - reference
     if analysis in ("COX", "COX_UNSTRAT"):
-        hr = 2.0 ** (-e) if active_is_test else 2.0 ** e
-        return [("hr", hr), ("lower", hr * 2.0 ** -half), ("upper", hr * 2.0 ** half), ("p", 0.04)]
+        hr = 2.0 ** (-e) if active_is_test else 2.0**e
+        return [("hr", hr), ("lower", hr * 2.0**-half), ("upper", hr * 2.0**half), ("p", 0.04)]
     if analysis in ("LOGRANK", "GRAY"):
         return [("chisq", 4.2), ("df", 1.0), ("p", 0.04)]
     est = s * e
-    rows = [("estimate", est), ("lower", est - half), ("upper", est + half), ("se", half / 1.96), ("p", 0.01)]
+    rows = [
+        ("estimate", est),
+        ("lower", est - half),
+        ("upper", est + half),
+        ("se", half / 1.96),
+        ("p", 0.01),
+    ]
     if analysis in ("MMRM_DIFF", "SUBGROUP"):
         rows.append(("df", 120.0))
     if analysis == "SUBGROUP":
@@ -176,18 +299,34 @@ COMPARATIVE = ("MMRM_DIFF", "LMM_DIFF", "SUBGROUP", "COX", "COX_UNSTRAT", "LOGRA
 
 
 def _comparative_ard(active_is_test: bool, e: float, half: float):
-    test, ref = ("ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL") if active_is_test else ("QUOKKA-CONTROL", "ZEBRAFISH-ACTIVE")
+    test, ref = (
+        ("ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL")
+        if active_is_test
+        else ("QUOKKA-CONTROL", "ZEBRAFISH-ACTIVE")
+    )
     rows = []
     for an in COMPARATIVE:
         for stat, value in _as_written(an, e, half, active_is_test):
-            rows.append({"analysis": an, "paramcd": "MELD|SEX=F" if an == "SUBGROUP" else "MELD", "population": "ITT",
-                         "arm": test, "comparator": ref, "avisit": "WEEK 24", "stat": stat, "value": value,
-                         "method": f"{test} vs {ref}"})
+            rows.append(
+                {
+                    "analysis": an,
+                    "paramcd": "MELD|SEX=F" if an == "SUBGROUP" else "MELD",
+                    "population": "ITT",
+                    "arm": test,
+                    "comparator": ref,
+                    "avisit": "WEEK 24",
+                    "stat": stat,
+                    "value": value,
+                    "method": f"{test} vs {ref}",
+                }
+            )
     return finalise(ard_rows(rows))
 
 
 def _twin(raw):
-    return make_study(**dict(raw, arms=[dict(a, reference=not a.get("reference", False)) for a in raw["arms"]]))
+    return make_study(
+        **dict(raw, arms=[dict(a, reference=not a.get("reference", False)) for a in raw["arms"]])
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -201,24 +340,41 @@ def test_masking_keeps_estimates_inside_their_ci_and_one_direction_in_every_anal
     assert set(coded["arm"]) == {"Arm A"} and set(coded["comparator"]) == {"Arm B"}
     point = {"estimate", "hr"}
     signs = set()
-    for (an, p), g in coded.group_by(["analysis", "paramcd"], maintain_order=True):
+    for (an, _p), g in coded.group_by(["analysis", "paramcd"], maintain_order=True):
         d = dict(zip(g["stat"], g["value"]))
         est = next((d[s] for s in point if s in d), None)
         if est is None:
             continue
         assert d["lower"] <= est <= d["upper"], (an, d)
-        signs.add((est < 0) if "estimate" in d else (est < 1))  # Arm A better: lower MELD, fewer events
+        signs.add(
+            (est < 0) if "estimate" in d else (est < 1)
+        )  # Arm A better: lower MELD, fewer events
     assert len(signs) == 1  # every analysis agrees on which arm does better
     codes = {c["label"]: c["display"] for c in blinding.arm_codes(STUDY)}
-    mmrm = coded.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("stat") == "estimate"))["value"][0]
+    mmrm = coded.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("stat") == "estimate"))[
+        "value"
+    ][0]
     # Arm A is the active arm exactly when the active arm's lower MELD shows as a negative difference
     assert (mmrm < 0) == (codes["ZEBRAFISH-ACTIVE"] == "Arm A")
 
 
 def test_an_undeclared_comparison_statistic_is_refused_not_left_unturned():
-    rows = finalise(ard_rows([{"analysis": "NEW_DIFF", "paramcd": "MELD", "population": "ITT",
-                               "arm": "QUOKKA-CONTROL", "comparator": "ZEBRAFISH-ACTIVE", "stat": "odds",
-                               "value": 2.0, "method": ""}]))
+    rows = finalise(
+        ard_rows(
+            [
+                {
+                    "analysis": "NEW_DIFF",
+                    "paramcd": "MELD",
+                    "population": "ITT",
+                    "arm": "QUOKKA-CONTROL",
+                    "comparator": "ZEBRAFISH-ACTIVE",
+                    "stat": "odds",
+                    "value": 2.0,
+                    "method": "",
+                }
+            ]
+        )
+    )
     codes = {c["label"]: c["display"] for c in blinding.arm_codes(STUDY)}
     if codes["QUOKKA-CONTROL"] == "Arm B":
         with pytest.raises(ARDError, match="odds"):

@@ -11,33 +11,76 @@ from hepatrial.report import compare
 
 
 def _dm(rows):
-    return pl.DataFrame(rows, orient="row", schema={"USUBJID": pl.Utf8, "SITEID": pl.Utf8, "ARM": pl.Utf8, "ACTARM": pl.Utf8,
-                                      "RFICDTC": pl.Utf8, "DTHFL": pl.Utf8, "DTHDTC": pl.Utf8, "AGE": pl.Utf8,
-                                      "SEX": pl.Utf8})
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "USUBJID": pl.Utf8,
+            "SITEID": pl.Utf8,
+            "ARM": pl.Utf8,
+            "ACTARM": pl.Utf8,
+            "RFICDTC": pl.Utf8,
+            "DTHFL": pl.Utf8,
+            "DTHDTC": pl.Utf8,
+            "AGE": pl.Utf8,
+            "SEX": pl.Utf8,
+        },
+    )
 
 
 def _ae(rows):
-    return pl.DataFrame(rows, orient="row", schema={"USUBJID": pl.Utf8, "AESEQ": pl.Utf8, "AEDECOD": pl.Utf8, "AESTDTC": pl.Utf8,
-                                      "AESER": pl.Utf8})
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "USUBJID": pl.Utf8,
+            "AESEQ": pl.Utf8,
+            "AEDECOD": pl.Utf8,
+            "AESTDTC": pl.Utf8,
+            "AESER": pl.Utf8,
+        },
+    )
 
 
 EMPTY_DS = pl.DataFrame(schema={"USUBJID": pl.Utf8, "DSDECOD": pl.Utf8, "DSSTDTC": pl.Utf8})
-PREV = {"DM": _dm([("A1", "01", "X", "X", "2024-01-01", None, None, "50", "M"),
-                   ("A2", "01", "Y", "Y", "2024-01-02", None, None, "60", "F")]),
-        "DS": EMPTY_DS,
-        "AE": _ae([("A1", "1", "Pyrexia", "2024-02-01", "N"), ("A2", "1", "Sepsis", "2024-02-03", "Y")])}
-CUR = {"DM": _dm([("A1", "01", "X", "X", "2024-01-01", None, None, "51", "M"),
-                  ("A2", "01", "Y", "Y", "2024-01-02", "Y", "2024-05-01", "60", "F"),
-                  ("A3", "02", "X", "X", "2024-04-01", None, None, "40", "M")]),
-       "DS": EMPTY_DS,
-       "AE": _ae([("A1", "1", "Pyrexia", "2024-02-01", "Y"), ("A1", "2", "Rash", "2024-02-20", "N"),
-                  ("A3", "1", "Nausea", "2024-01-15", "N")])}
+PREV = {
+    "DM": _dm(
+        [
+            ("A1", "01", "X", "X", "2024-01-01", None, None, "50", "M"),
+            ("A2", "01", "Y", "Y", "2024-01-02", None, None, "60", "F"),
+        ]
+    ),
+    "DS": EMPTY_DS,
+    "AE": _ae(
+        [("A1", "1", "Pyrexia", "2024-02-01", "N"), ("A2", "1", "Sepsis", "2024-02-03", "Y")]
+    ),
+}
+CUR = {
+    "DM": _dm(
+        [
+            ("A1", "01", "X", "X", "2024-01-01", None, None, "51", "M"),
+            ("A2", "01", "Y", "Y", "2024-01-02", "Y", "2024-05-01", "60", "F"),
+            ("A3", "02", "X", "X", "2024-04-01", None, None, "40", "M"),
+        ]
+    ),
+    "DS": EMPTY_DS,
+    "AE": _ae(
+        [
+            ("A1", "1", "Pyrexia", "2024-02-01", "Y"),
+            ("A1", "2", "Rash", "2024-02-20", "N"),
+            ("A3", "1", "Nausea", "2024-01-15", "N"),
+        ]
+    ),
+}
 
 
 def test_new_subjects_and_events():
     assert compare.new_subjects(PREV, CUR)["USUBJID"].to_list() == ["A3"]
     ev = compare.new_events(PREV, CUR)
-    assert ev.select("event", "USUBJID", "term").rows() == [("DEATH", "A2", "DEATH"), ("SAE", "A1", "Pyrexia")]
+    assert ev.select("event", "USUBJID", "term").rows() == [
+        ("DEATH", "A2", "DEATH"),
+        ("SAE", "A1", "Pyrexia"),
+    ]
 
 
 def test_changed_vanished_and_late_records():
@@ -53,18 +96,44 @@ def test_changed_vanished_and_late_records():
 
 
 def test_open_summary_counts_without_treatment_fields():
-    changes = pl.DataFrame({"domain": ["DM", "DM", "EX"], "USUBJID": ["A1", "A2", "A1"], "key": ["", "", "1"],
-                            "kind": ["CHANGED"] * 3, "column": ["AGE", "ARM", "EXDOSE"], "previous": ["1"] * 3,
-                            "current": ["2"] * 3})
-    out = compare.summarise_open(compare.new_subjects(PREV, CUR), compare.new_events(PREV, CUR), changes, ())
-    assert out.filter(pl.col("section") == "CLEANING").select("domain", "column", "n").rows() == [("DM", "AGE", 1)]
+    changes = pl.DataFrame(
+        {
+            "domain": ["DM", "DM", "EX"],
+            "USUBJID": ["A1", "A2", "A1"],
+            "key": ["", "", "1"],
+            "kind": ["CHANGED"] * 3,
+            "column": ["AGE", "ARM", "EXDOSE"],
+            "previous": ["1"] * 3,
+            "current": ["2"] * 3,
+        }
+    )
+    out = compare.summarise_open(
+        compare.new_subjects(PREV, CUR), compare.new_events(PREV, CUR), changes, ()
+    )
+    assert out.filter(pl.col("section") == "CLEANING").select("domain", "column", "n").rows() == [
+        ("DM", "AGE", 1)
+    ]
     assert out.filter(pl.col("item") == "new subjects")["n"][0] == 1
     assert "USUBJID" not in out.columns
 
 
 def test_estimate_movement_joins_on_keys():
-    rows = lambda v: finalise(ard_rows([{"analysis": "COX", "paramcd": "OS", "population": "ITT", "arm": "X",  # noqa
-                                         "comparator": "Y", "stat": "hr", "value": v, "method": "m"}]))
+    rows = lambda v: finalise(
+        ard_rows(
+            [
+                {
+                    "analysis": "COX",
+                    "paramcd": "OS",
+                    "population": "ITT",
+                    "arm": "X",  # noqa
+                    "comparator": "Y",
+                    "stat": "hr",
+                    "value": v,
+                    "method": "m",
+                }
+            ]
+        )
+    )
     out = compare.estimate_movement(rows(0.8), rows(0.6))
     assert out.select("previous", "current").rows() == [(0.8, 0.6)]
     assert abs(out["change"][0] + 0.2) < 1e-12

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 
 import polars as pl
-import pytest
-
 from pdftext import pdf_text
+from studies import make_study
 
 from hepatrial.report import content, figures
-from hepatrial.report.document import Document, Figure, Para, Section, Table, generated_date, to_html, to_pdf
+from hepatrial.report.document import (
+    Document,
+    Figure,
+    Para,
+    Section,
+    Table,
+    generated_date,
+    to_html,
+    to_pdf,
+)
 from hepatrial.spec import Study
-from studies import make_study
 
 HASH = "0123456789abcdef" * 4
 
@@ -23,9 +28,16 @@ HASH = "0123456789abcdef" * 4
 def _doc(kind="OPEN", n_rows=150):
     png = figures.km_figure({"Total": ([0, 10, 20], [1.0, 0.9, 0.8])}, {}, "OS")
     d = Document(kind, "ZOO-1", 'A "quoted" #title [with] $specials$', "2025-06-30", "9.9.9", HASH)
-    d.sections = [Section("First", [Para("text with * _ @ <tags> & \\ backslash"),
-                                    Table("Long table", ["a", "b"], [[str(i), f"{i} (1.0)"] for i in range(n_rows)]),
-                                    Figure("Curve", png, "note")])]
+    d.sections = [
+        Section(
+            "First",
+            [
+                Para("text with * _ @ <tags> & \\ backslash"),
+                Table("Long table", ["a", "b"], [[str(i), f"{i} (1.0)"] for i in range(n_rows)]),
+                Figure("Curve", png, "note"),
+            ],
+        )
+    ]
     return d
 
 
@@ -37,7 +49,9 @@ def test_html_is_self_contained_and_stamped():
     band = "CLOSED REPORT | CONFIDENTIAL | ZOO-1 | data cut 2025-06-30 | report version 1.0"
     assert h.count(band) == 2  # the fixed banner (repeats on printed pages) and the footer
     assert f"{band} | hepatrial 9.9.9 | input manifest sha256 {HASH}" in h
-    assert 'id="Table-1">Table 1. Long table' in h and "List of tables" in h and "List of figures" in h
+    assert (
+        'id="Table-1">Table 1. Long table' in h and "List of tables" in h and "List of figures" in h
+    )
     assert "&lt;tags&gt; &amp;" in h
 
 
@@ -74,37 +88,74 @@ def test_generated_date_only_from_source_date_epoch(monkeypatch):
 def test_tlf_tables_keep_their_groups_and_indentation_in_the_report():
     from hepatrial.tlf.tables import Table as TlfTable
 
-    t = TlfTable("x", "AEs", "Safety population", ["Arm A (N=3)"], stub_header="SOC / PT", group_rows=False)
+    t = TlfTable(
+        "x", "AEs", "Safety population", ["Arm A (N=3)"], stub_header="SOC / PT", group_rows=False
+    )
     t.add("Infections", "Infections", ["1 (33.3)"], 0)
     t.add("Infections", "Sepsis", ["1 (33.3)"], 1)
     g = TlfTable("y", "MMRM", "ITT", ["Arm A (N=3)"])
     g.add("WEEK 4", "n", ["3"], 1)
     g.add("WEEK 4", "LS mean (SE)", ["-1.23 (0.457)"], 1)
     r, q = content.from_tlf(t), content.from_tlf(g)
-    assert r.rows == [["Infections", "1 (33.3)"], ["Sepsis", "1 (33.3)"]] and r.indents == [0, 1] and not r.groups
+    assert (
+        r.rows == [["Infections", "1 (33.3)"], ["Sepsis", "1 (33.3)"]]
+        and r.indents == [0, 1]
+        and not r.groups
+    )
     assert q.rows[0] == ["WEEK 4", ""] and q.groups == {0} and q.indents == [0, 1, 1]
     h = to_html(Document("CLOSED", "S", "", "2025-01-01", "1", HASH, [Section("s", [r, q])]))
-    assert '<td style="padding-left:20px">Sepsis</td>' in h and '<tr class="grp"><td colspan="2">WEEK 4</td>' in h
+    assert (
+        '<td style="padding-left:20px">Sepsis</td>' in h
+        and '<tr class="grp"><td colspan="2">WEEK 4</td>' in h
+    )
 
 
 def _spec(by_arm: bool) -> Study:
     """The Study a report sees: the presentation spec written by the inputs gate, read back."""
     from hepatrial.report.blinding import presentation_spec
 
-    study = make_study(study={"id": "S", "design": "parallel"}, masked_dsmb=True,
-                       visits=[{"label": "WEEK 24", "avisitn": 24, "target_day": 169, "window": [2, 400]}],
-                       strata=[], scores={"meld_primary": "MELD"},
-                       endpoints={"primary_visit": "WEEK 24", "tte": ["OS"], "mmrm_params": [{"paramcd": "MELD"}]},
-                       planned_infusions=3, ae={"followup_days": 28}, populations={})
+    study = make_study(
+        study={"id": "S", "design": "parallel"},
+        masked_dsmb=True,
+        visits=[{"label": "WEEK 24", "avisitn": 24, "target_day": 169, "window": [2, 400]}],
+        strata=[],
+        scores={"meld_primary": "MELD"},
+        endpoints={"primary_visit": "WEEK 24", "tte": ["OS"], "mmrm_params": [{"paramcd": "MELD"}]},
+        planned_infusions=3,
+        ae={"followup_days": 28},
+        populations={},
+    )
     return Study.from_presentation(json.loads(json.dumps(presentation_spec(study, by_arm))))
 
 
 def test_empty_analyses_say_not_available():
-    empty = pl.DataFrame(schema={"analysis": pl.Utf8, "paramcd": pl.Utf8, "population": pl.Utf8, "avisit": pl.Utf8,
-                                 "time": pl.Float64, "stat": pl.Utf8, "value": pl.Float64, "method": pl.Utf8})
+    empty = pl.DataFrame(
+        schema={
+            "analysis": pl.Utf8,
+            "paramcd": pl.Utf8,
+            "population": pl.Utf8,
+            "avisit": pl.Utf8,
+            "time": pl.Float64,
+            "stat": pl.Utf8,
+            "value": pl.Float64,
+            "method": pl.Utf8,
+        }
+    )
     saes = pl.DataFrame(schema={"USUBJID": pl.Utf8})
-    doc = content.open_document(empty, saes, saes, None, {"study_id": "S", "cut_date": "2025-01-01", "version": "1",
-                                                          "manifest_hash": HASH, "planned_subjects": 10}, _spec(False))
+    doc = content.open_document(
+        empty,
+        saes,
+        saes,
+        None,
+        {
+            "study_id": "S",
+            "cut_date": "2025-01-01",
+            "version": "1",
+            "manifest_hash": HASH,
+            "planned_subjects": 10,
+        },
+        _spec(False),
+    )
     h = to_html(doc)
     assert h.count(content.NA) >= 4
     assert "Listing of serious adverse events: none in this cut." in h
@@ -115,15 +166,35 @@ def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
 
     spec = _spec(True)
     a, b = spec.arms[0].label, spec.arms[1].label
-    rows = [{"analysis": "SUBGROUP", "paramcd": "MELD|SEX=F", "population": "ITT", "arm": a, "comparator": b,
-             "avisit": "WEEK 24", "stat": s, "value": v, "method": "ANCOVA"}
-            for s, v in (("estimate", -1.25), ("lower", -2.5), ("upper", 0.0), ("p", 0.05), ("n", 12.0))]
+    rows = [
+        {
+            "analysis": "SUBGROUP",
+            "paramcd": "MELD|SEX=F",
+            "population": "ITT",
+            "arm": a,
+            "comparator": b,
+            "avisit": "WEEK 24",
+            "stat": s,
+            "value": v,
+            "method": "ANCOVA",
+        }
+        for s, v in (("estimate", -1.25), ("lower", -2.5), ("upper", 0.0), ("p", 0.05), ("n", 12.0))
+    ]
     empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
-    km = pl.DataFrame(schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64})
+    km = pl.DataFrame(
+        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
+    )
     arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
-    doc = content.closed_document(finalise(ard_rows(rows)), arms, empty, empty, km, None,
-                                  {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
-                                  spec)
+    doc = content.closed_document(
+        finalise(ard_rows(rows)),
+        arms,
+        empty,
+        empty,
+        km,
+        None,
+        {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
+        spec,
+    )
     h = to_html(doc)
     assert "by subgroup (ANCOVA)" in h and "-1.3 (-2.5, 0.0)" in h and "SUBGROUP (1 rows)" not in h
     assert "Forest plot" in h
@@ -133,25 +204,71 @@ def test_closed_report_cut_to_cut_section_lists_new_events_changes_and_estimate_
     from hepatrial.ard import empty_ard
 
     comp = {
-        "new_subjects": pl.DataFrame({"USUBJID": ["S-9"], "SITEID": ["02"], "RFICDTC": ["2025-05-01"], "arm": ["Arm B"]}),
-        "new_events": pl.DataFrame({"event": ["DEATH"], "USUBJID": ["S-2"], "term": ["DEATH"], "date": ["2025-06-01"],
-                                    "arm": ["Arm A"]}),
-        "changes": pl.DataFrame({"domain": ["AE"], "USUBJID": ["S-1"], "key": ["3"], "kind": ["CHANGED"],
-                                 "column": ["AETOXGR"], "previous": ["2"], "current": ["3"], "arm": ["Arm A"]}),
-        "estimates": pl.DataFrame({"analysis": ["COX"], "paramcd": ["OS"], "population": ["ITT"], "arm": ["Arm A"],
-                                   "comparator": ["Arm B"], "avisit": [""], "time": [None], "stat": ["p"],
-                                   "previous": [0.2], "current": [0.0004], "change": [-0.1996]},
-                                  schema_overrides={"time": pl.Float64}),
+        "new_subjects": pl.DataFrame(
+            {"USUBJID": ["S-9"], "SITEID": ["02"], "RFICDTC": ["2025-05-01"], "arm": ["Arm B"]}
+        ),
+        "new_events": pl.DataFrame(
+            {
+                "event": ["DEATH"],
+                "USUBJID": ["S-2"],
+                "term": ["DEATH"],
+                "date": ["2025-06-01"],
+                "arm": ["Arm A"],
+            }
+        ),
+        "changes": pl.DataFrame(
+            {
+                "domain": ["AE"],
+                "USUBJID": ["S-1"],
+                "key": ["3"],
+                "kind": ["CHANGED"],
+                "column": ["AETOXGR"],
+                "previous": ["2"],
+                "current": ["3"],
+                "arm": ["Arm A"],
+            }
+        ),
+        "estimates": pl.DataFrame(
+            {
+                "analysis": ["COX"],
+                "paramcd": ["OS"],
+                "population": ["ITT"],
+                "arm": ["Arm A"],
+                "comparator": ["Arm B"],
+                "avisit": [""],
+                "time": [None],
+                "stat": ["p"],
+                "previous": [0.2],
+                "current": [0.0004],
+                "change": [-0.1996],
+            },
+            schema_overrides={"time": pl.Float64},
+        ),
     }
     empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
-    km = pl.DataFrame(schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64})
+    km = pl.DataFrame(
+        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
+    )
     arms = [{"display": "Arm A", "colour": "#000000"}, {"display": "Arm B", "colour": "#111111"}]
-    doc = content.closed_document(empty_ard(), arms, empty, empty, km, comp,
-                                  {"study_id": "S", "cut_date": "2025-06-30", "version": "1", "manifest_hash": HASH,
-                                   "previous_cut": "2025-03-31"}, _spec(True))
+    doc = content.closed_document(
+        empty_ard(),
+        arms,
+        empty,
+        empty,
+        km,
+        comp,
+        {
+            "study_id": "S",
+            "cut_date": "2025-06-30",
+            "version": "1",
+            "manifest_hash": HASH,
+            "previous_cut": "2025-03-31",
+        },
+        _spec(True),
+    )
     h = to_html(doc).split("Changes since the previous data cut</h2>")[1]
     assert "Previous data cut: 2025-03-31" in h
     assert '<td>S-9</td><td class="n">02</td><td>Arm B</td>' in h
     assert "<td>DEATH</td><td>S-2</td><td>Arm A</td>" in h
-    assert "<td>AETOXGR</td><td class=\"n\">2</td><td class=\"n\">3</td>" in h
+    assert '<td>AETOXGR</td><td class="n">2</td><td class="n">3</td>' in h
     assert '<td>p</td><td class="n">0.200</td><td class="n">&lt;0.001</td><td></td>' in h

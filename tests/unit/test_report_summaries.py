@@ -5,50 +5,74 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from studies import make_study
 
 from hepatrial.analysis import baseline
 from hepatrial.report import summaries
-from studies import make_study
 
 D = dt.date
 STUDY = make_study(
-    populations={"ITT": "ITTFL", "SAFETY": "SAFFL"}, planned_infusions=3, baseline_columns=["ETIOLOGY"], strata=[],
-    visits=[{"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
-            {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
-            {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]}],
-    endpoints={"primary_visit": "WEEK 8"})
+    populations={"ITT": "ITTFL", "SAFETY": "SAFFL"},
+    planned_infusions=3,
+    baseline_columns=["ETIOLOGY"],
+    strata=[],
+    visits=[
+        {"label": "BASELINE", "avisitn": 0, "target_day": 1, "window": [-14, 1], "baseline": True},
+        {"label": "WEEK 4", "avisitn": 4, "target_day": 29, "window": [15, 42]},
+        {"label": "WEEK 8", "avisitn": 8, "target_day": 57, "window": [43, 70]},
+    ],
+    endpoints={"primary_visit": "WEEK 8"},
+)
 
 
 def _adsl():
-    return pl.DataFrame({
-        "USUBJID": ["S1", "S2", "S3", "S4", "S5"], "SITEID": ["01", "01", "02", "02", "02"],
-        "TRT01P": ["Active", "Control", "Active", "Control", None], "TRT01A": ["Active", "Control", "Active", "Control", None],
-        "ITTFL": ["Y", "Y", "Y", "Y", "N"], "SAFFL": ["Y", "Y", "Y", "N", "N"],
-        "AGE": [50.0, 60.0, 40.0, 70.0, 30.0], "SEX": ["M", "F", "M", "M", "F"], "RACE": ["A"] * 5,
-        "ETIOLOGY": ["HBV", "HBV", "PBC", None, "HBV"], "BLMELD": [10.0, 20.0, None, 15.0, None],
-        "BLCTPS": [7.0, 8.0, 9.0, 10.0, None], "BLCTPC": ["B", "B", "B", "C", None],
-        "NINFUS": [3, 1, 2, 0, 0],
-        "RANDDT": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 5), D(2024, 3, 1), None],
-        "ORIGDT": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 5), D(2024, 3, 1), None],
-        "EOSSTT": ["ONGOING", "DISCONTINUED", "ONGOING", "ONGOING", "DISCONTINUED"],
-        "DCSREAS": [None, "DEATH", None, None, "SCREEN FAILURE"],
-        "LSTALVDT": [D(2024, 3, 20), D(2024, 2, 1), D(2024, 3, 5), D(2024, 3, 1), None],
-        "DTHFL": [None, "Y", None, None, None], "DTHDT": [None, D(2024, 2, 10), None, None, None],
-        "LTXDT": [None, None, D(2024, 3, 1), None, None],
-        "TRTEDT": [D(2024, 3, 1), D(2024, 1, 20), D(2024, 2, 5), None, None],
-    })
+    return pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3", "S4", "S5"],
+            "SITEID": ["01", "01", "02", "02", "02"],
+            "TRT01P": ["Active", "Control", "Active", "Control", None],
+            "TRT01A": ["Active", "Control", "Active", "Control", None],
+            "ITTFL": ["Y", "Y", "Y", "Y", "N"],
+            "SAFFL": ["Y", "Y", "Y", "N", "N"],
+            "AGE": [50.0, 60.0, 40.0, 70.0, 30.0],
+            "SEX": ["M", "F", "M", "M", "F"],
+            "RACE": ["A"] * 5,
+            "ETIOLOGY": ["HBV", "HBV", "PBC", None, "HBV"],
+            "BLMELD": [10.0, 20.0, None, 15.0, None],
+            "BLCTPS": [7.0, 8.0, 9.0, 10.0, None],
+            "BLCTPC": ["B", "B", "B", "C", None],
+            "NINFUS": [3, 1, 2, 0, 0],
+            "RANDDT": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 5), D(2024, 3, 1), None],
+            "ORIGDT": [D(2024, 1, 10), D(2024, 1, 20), D(2024, 2, 5), D(2024, 3, 1), None],
+            "EOSSTT": ["ONGOING", "DISCONTINUED", "ONGOING", "ONGOING", "DISCONTINUED"],
+            "DCSREAS": [None, "DEATH", None, None, "SCREEN FAILURE"],
+            "LSTALVDT": [D(2024, 3, 20), D(2024, 2, 1), D(2024, 3, 5), D(2024, 3, 1), None],
+            "DTHFL": [None, "Y", None, None, None],
+            "DTHDT": [None, D(2024, 2, 10), None, None, None],
+            "LTXDT": [None, None, D(2024, 3, 1), None, None],
+            "TRTEDT": [D(2024, 3, 1), D(2024, 1, 20), D(2024, 2, 5), None, None],
+        }
+    )
 
 
 def _get(ard, analysis, paramcd, arm, stat, avisit=""):
-    r = ard.filter((pl.col("analysis") == analysis) & (pl.col("paramcd") == paramcd) & (pl.col("arm") == arm)
-                   & (pl.col("stat") == stat) & (pl.col("avisit") == avisit))
+    r = ard.filter(
+        (pl.col("analysis") == analysis)
+        & (pl.col("paramcd") == paramcd)
+        & (pl.col("arm") == arm)
+        & (pl.col("stat") == stat)
+        & (pl.col("avisit") == avisit)
+    )
     assert r.height == 1, (analysis, paramcd, arm, stat, avisit, r)
     return r["value"][0]
 
 
 def test_baseline_rows_the_reports_show_by_planned_arm_and_pooled():
     ard = baseline.baseline_characteristics(_adsl(), STUDY)
-    assert _get(ard, "BASELINE", "AGE", "ALL", "n") == 4 and _get(ard, "BASELINE", "AGE", "ALL", "mean") == 55.0
+    assert (
+        _get(ard, "BASELINE", "AGE", "ALL", "n") == 4
+        and _get(ard, "BASELINE", "AGE", "ALL", "mean") == 55.0
+    )
     assert _get(ard, "BASELINE", "AGE", "Active", "median") == 45.0
     assert _get(ard, "BASELINE", "BLMELD", "Active", "n") == 1
     assert _get(ard, "BASELINE", "ETIOLOGY=Missing", "Control", "n") == 1
@@ -59,14 +83,22 @@ def test_exposure_rows_the_reports_show_count_infusions_and_never_doses():
     ard = baseline.exposure(_adsl(), STUDY)
     assert _get(ard, "EXPOSURE", "NINFUS", "ALL", "n") == 3  # safety population: S1, S2, S3
     assert _get(ard, "EXPOSURE", "NINFUS=3", "Active", "n") == 1
-    assert _get(ard, "EXPOSURE", "NINFUS=0", "ALL", "n") == 0  # planned levels shown even when empty
+    assert (
+        _get(ard, "EXPOSURE", "NINFUS=0", "ALL", "n") == 0
+    )  # planned levels shown even when empty
     assert not any("DOSE" in p for p in ard["paramcd"].to_list())
 
 
 def test_deaths_and_transplants():
     ard = summaries.summarise_deaths(_adsl(), STUDY)
-    assert _get(ard, "DEATHS", "DEATH", "ALL", "n") == 1 and _get(ard, "DEATHS", "DEATH", "Control", "pct") == 50.0
-    assert _get(ard, "DEATHS", "LTX", "Active", "n") == 1 and _get(ard, "DEATHS", "DEATH OR LTX", "ALL", "n") == 2
+    assert (
+        _get(ard, "DEATHS", "DEATH", "ALL", "n") == 1
+        and _get(ard, "DEATHS", "DEATH", "Control", "pct") == 50.0
+    )
+    assert (
+        _get(ard, "DEATHS", "LTX", "Active", "n") == 1
+        and _get(ard, "DEATHS", "DEATH OR LTX", "ALL", "n") == 2
+    )
 
 
 def test_enrolment_by_month_and_site_cumulative():
@@ -75,7 +107,10 @@ def test_enrolment_by_month_and_site_cumulative():
     assert _get(ard, "ENROLMENT", "ALL SITES", "ALL", "n_cum", "2024-03") == 4
     assert _get(ard, "ENROLMENT", "SITE 02", "ALL", "n_cum", "2024-02") == 1
     assert _get(ard, "ENROLMENT", "SITE 01", "Control", "n_cum", "2024-03") == 1
-    assert _get(ard, "ENROLMENT", "SCREENED", "ALL", "n") == 5 and _get(ard, "ENROLMENT", "SCREEN FAILURE", "ALL", "n") == 1
+    assert (
+        _get(ard, "ENROLMENT", "SCREENED", "ALL", "n") == 5
+        and _get(ard, "ENROLMENT", "SCREEN FAILURE", "ALL", "n") == 1
+    )
 
 
 def test_missed_and_overdue_visits():
@@ -97,8 +132,14 @@ def test_missed_and_overdue_visits():
 
 
 def test_findings_summary_by_domain_severity_rule():
-    f = pl.DataFrame({"severity": ["WARNING", "WARNING", "ERROR"], "domain": ["LB", "LB", "AE"],
-                      "USUBJID": ["S1", "S1", None], "rule": ["R1", "R1", "R2"]})
+    f = pl.DataFrame(
+        {
+            "severity": ["WARNING", "WARNING", "ERROR"],
+            "domain": ["LB", "LB", "AE"],
+            "USUBJID": ["S1", "S1", None],
+            "rule": ["R1", "R1", "R2"],
+        }
+    )
     ard = summaries.summarise_findings(f)
     assert _get(ard, "DQ_FINDINGS", "LB|WARNING|R1", "ALL", "n") == 2
     assert _get(ard, "DQ_FINDINGS", "LB|WARNING|R1", "ALL", "n_subjects") == 1
@@ -106,18 +147,44 @@ def test_findings_summary_by_domain_severity_rule():
 
 
 def test_death_listing_has_day_and_fatal_terms():
-    adae = pl.DataFrame({"USUBJID": ["S2", "S2"], "AEDECOD": ["Sepsis", "Hepatic failure"], "FATALFL": ["Y", "Y"],
-                         "AEOUT": ["FATAL", "FATAL"]})
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S2", "S2"],
+            "AEDECOD": ["Sepsis", "Hepatic failure"],
+            "FATALFL": ["Y", "Y"],
+            "AEOUT": ["FATAL", "FATAL"],
+        }
+    )
     out = summaries.list_deaths(_adsl(), adae)
-    assert out.to_dicts() == [{"USUBJID": "S2", "SITEID": "01", "arm": "Control", "DTHDT": D(2024, 2, 10),
-                               "DTHDY": 22, "DLINFDY": 21, "CAUSE": "Hepatic failure; Sepsis", "LTXDT": None}]
+    assert out.to_dicts() == [
+        {
+            "USUBJID": "S2",
+            "SITEID": "01",
+            "arm": "Control",
+            "DTHDT": D(2024, 2, 10),
+            "DTHDY": 22,
+            "DLINFDY": 21,
+            "CAUSE": "Hepatic failure; Sepsis",
+            "LTXDT": None,
+        }
+    ]
 
 
 def test_death_causes_count_each_fatal_term_and_deaths_without_one():
-    adae = pl.DataFrame({"USUBJID": ["S2", "S2", "S1"], "AEDECOD": ["Sepsis", "Hepatic failure", "Pyrexia"],
-                         "FATALFL": ["Y", "Y", None], "AEOUT": ["FATAL", "FATAL", "RECOVERED"]})
-    adsl = _adsl().with_columns(pl.when(pl.col("USUBJID") == "S3").then(pl.lit("Y")).otherwise(pl.col("DTHFL"))
-                                .alias("DTHFL"))
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S2", "S2", "S1"],
+            "AEDECOD": ["Sepsis", "Hepatic failure", "Pyrexia"],
+            "FATALFL": ["Y", "Y", None],
+            "AEOUT": ["FATAL", "FATAL", "RECOVERED"],
+        }
+    )
+    adsl = _adsl().with_columns(
+        pl.when(pl.col("USUBJID") == "S3")
+        .then(pl.lit("Y"))
+        .otherwise(pl.col("DTHFL"))
+        .alias("DTHFL")
+    )
     ard = summaries.summarise_death_causes(adsl, adae, STUDY)
     # S2 (Control) died of two fatal AEs; S3 (Active) died with none recorded. ITT: 2 per arm.
     assert _get(ard, "DEATH_CAUSE", "Sepsis", "Control", "n") == 1
@@ -130,24 +197,49 @@ def test_death_causes_count_each_fatal_term_and_deaths_without_one():
 def test_the_reports_own_part_holds_no_analysis_of_the_tables_step():
     """BASELINE, EXPOSURE and LAB_SHIFT come from the ARD (hepatrial.analysis.baseline) only: the
     reports' step makes no second set of them."""
-    adae = pl.DataFrame({"USUBJID": ["S2"], "AEDECOD": ["Sepsis"], "FATALFL": ["Y"], "AEOUT": ["FATAL"]})
+    adae = pl.DataFrame(
+        {"USUBJID": ["S2"], "AEDECOD": ["Sepsis"], "FATALFL": ["Y"], "AEOUT": ["FATAL"]}
+    )
     adlb = pl.DataFrame({"USUBJID": ["S1"], "ADY": [29]})
     sv = pl.DataFrame({"USUBJID": ["S1"], "SVSTDTC": ["2024-02-07"]})
-    findings = pl.DataFrame({"domain": ["LB"], "severity": ["WARNING"], "rule": ["R1"], "USUBJID": ["S1"]})
+    findings = pl.DataFrame(
+        {"domain": ["LB"], "severity": ["WARNING"], "rule": ["R1"], "USUBJID": ["S1"]}
+    )
     part = summaries.build_summaries(_adsl(), adae, adlb, sv, findings, STUDY, D(2024, 3, 31))
-    assert set(part["analysis"].unique().to_list()) == {"DEATHS", "DEATH_CAUSE", "ENROLMENT", "DQ_VISITS",
-                                                        "DQ_FINDINGS"}
+    assert set(part["analysis"].unique().to_list()) == {
+        "DEATHS",
+        "DEATH_CAUSE",
+        "ENROLMENT",
+        "DQ_VISITS",
+        "DQ_FINDINGS",
+    }
 
 
 def test_visits_attended_by_nominal_visit():
     # windowing nominal: S1's SV visit on day 29 is recorded as VISIT "WEEK 8" (a data error the date
     # check flags) -> WEEK 4 missed and WEEK 8 attended, by VISIT not by date; lab data by ADLB AVISIT.
-    s = make_study(**{**{k: STUDY.config[k] for k in ("populations", "visits", "endpoints")},
-                      "planned_infusions": 3, "baseline_columns": ["ETIOLOGY"], "windowing": "nominal"})
-    sv = pl.DataFrame({"USUBJID": ["S1", "S3"], "SVSTDTC": ["2024-02-07", "2024-03-04"], "VISIT": ["WEEK 8", "week 4"]})
+    s = make_study(
+        **{
+            **{k: STUDY.config[k] for k in ("populations", "visits", "endpoints")},
+            "planned_infusions": 3,
+            "baseline_columns": ["ETIOLOGY"],
+            "windowing": "nominal",
+        }
+    )
+    sv = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S3"],
+            "SVSTDTC": ["2024-02-07", "2024-03-04"],
+            "VISIT": ["WEEK 8", "week 4"],
+        }
+    )
     adlb = pl.DataFrame({"USUBJID": ["S1"], "ADY": [29], "AVISIT": ["WEEK 8"]})
     ard = summaries.summarise_visits(_adsl(), sv, adlb, s, D(2024, 3, 20))
-    assert _get(ard, "DQ_VISITS", "VISITS", "Active", "missed", "WEEK 4") == 1   # S1 (S3 attended, "week 4")
+    assert (
+        _get(ard, "DQ_VISITS", "VISITS", "Active", "missed", "WEEK 4") == 1
+    )  # S1 (S3 attended, "week 4")
     assert _get(ard, "DQ_VISITS", "VISITS", "Active", "attended", "WEEK 8") == 1
     assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 8") == 0
-    assert _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 4") == 1  # S3: no ADLB at WEEK 4
+    assert (
+        _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 4") == 1
+    )  # S3: no ADLB at WEEK 4

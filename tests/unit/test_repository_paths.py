@@ -12,23 +12,36 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 # Spelled in two parts so that this file does not match itself.
 FORBIDDEN = ("../" + "shared", "/" + "work/")
 
 
-SKIP_DIRS = {".git", ".ci-venv", ".snakemake", "results", "reports", "site", "__pycache__", ".pytest_cache",
-             ".hypothesis", ".ruff_cache"}
+SKIP_DIRS = {
+    ".git",
+    ".ci-venv",
+    ".snakemake",
+    "results",
+    "reports",
+    "site",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    ".ruff_cache",
+}
 
 
 def _tracked_files() -> list[Path]:
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         # not a git checkout (an unpacked release): every file but outputs and environments
         parts = lambda p: p.relative_to(ROOT).parts  # noqa: E731
-        return [p for p in ROOT.rglob("*") if p.is_file() and not SKIP_DIRS & set(parts(p))
-                and not any(x.endswith(".egg-info") for x in parts(p))]
+        return [
+            p
+            for p in ROOT.rglob("*")
+            if p.is_file()
+            and not SKIP_DIRS & set(parts(p))
+            and not any(x.endswith(".egg-info") for x in parts(p))
+        ]
     out = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
     return [ROOT / p for p in out.stdout.decode("utf-8").split("\0") if p]
 
@@ -44,5 +57,7 @@ def test_no_tracked_file_points_outside_the_repository():
             if pos >= 0:
                 line = data.count(b"\n", 0, pos) + 1
                 hits.append(f"{path.relative_to(ROOT)}:{line}: {needle!r}")
-    assert not hits, ("tracked files refer to folders outside the repository (use docs/ or "
-                      "tests/reference/ instead):\n" + "\n".join(hits))
+    assert not hits, (
+        "tracked files refer to folders outside the repository (use docs/ or "
+        "tests/reference/ instead):\n" + "\n".join(hits)
+    )

@@ -8,9 +8,9 @@ import math
 
 import polars as pl
 import pytest
+
 from hepatrial.analysis.responder import definitions, responder_ard, subject_status
 from hepatrial.ard import finalise, reverse_comparisons
-from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import (
     clopper_pearson,
@@ -18,6 +18,7 @@ from hepatrial.models.rates import (
     miettinen_nurminen,
     mn_score,
 )
+from hepatrial.spec import load as load_study
 from hepatrial.tlf.tables import ARD, build_table
 
 D = dt.date
@@ -354,10 +355,17 @@ def test_shift_rows_hold_every_subject_with_a_baseline_and_the_visit_due(tmp_pat
 def test_config_errors(tmp_path):
     st = study(tmp_path)
     with pytest.raises(ConfigError, match="needs k"):
-        definitions(st.replace(responders=[{"id": "M", "rule": "meld_improvement", "param": "MELD"}]))
+        definitions(
+            st.replace(responders=[{"id": "M", "rule": "meld_improvement", "param": "MELD"}])
+        )
     with pytest.raises(ConfigError, match="not post-baseline visits"):
-        definitions(st.replace(responders=[
-            {"id": "M", "rule": "normalisation", "param": "BILI", "visits": ["WEEK 99"]}]))
+        definitions(
+            st.replace(
+                responders=[
+                    {"id": "M", "rule": "normalisation", "param": "BILI", "visits": ["WEEK 99"]}
+                ]
+            )
+        )
     p = tmp_path / "bad.yaml"
     p.write_text(
         (STUDY_YAML % ("parallel", ", reference: true", "")).replace(

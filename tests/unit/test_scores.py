@@ -56,7 +56,9 @@ def test_round_half_up_is_robust_to_binary_representation():
     assert ev({"x": [below, 1.8499, None]}, scores.round_half_up("x", 1)) == [1.9, 1.8, None]
     # 18.499999999999996 (one ulp below 18.5) -> 19; without the epsilon floor(18.999...) = 18
     assert ev({"x": [math.nextafter(18.5, 0.0), 18.4999]}, scores.round_half_up("x", 0)) == [
-        19.0, 18.0]
+        19.0,
+        18.0,
+    ]
     # the classic: 1.005 is held as 1.00499999999999989..., x 100 = 100.49999999999999 -> 1.01
     assert ev({"x": [1.005]}, scores.round_half_up("x", 2)) == [1.01]
 
@@ -70,8 +72,13 @@ def test_meld_unos_full_worked_example():
     #         = 0.663342 + 0.608368 + 0.658321 + 0.643 = 2.573031 -> 2.6 -> x10 = 26
     assert unos(BILI=85.5, INR=1.8, CREAT=176.8, DIAL=False) == 26.0
     # unrounded: 10 x 2.573030 = 25.730304
-    raw = one(scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", rounded=False),
-              BILI=85.5, INR=1.8, CREAT=176.8, DIAL=False)
+    raw = one(
+        scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", rounded=False),
+        BILI=85.5,
+        INR=1.8,
+        CREAT=176.8,
+        DIAL=False,
+    )
     assert raw == pytest.approx(25.730304, abs=1e-6)
 
 
@@ -100,8 +107,13 @@ def test_meld_unos_capped_at_40():
     # bracket = 0.957 ln 4 + 0.378 ln 50 + 1.12 ln 6 + 0.643
     #         = 1.326683 + 1.478764 + 2.006757 + 0.643 = 5.455204 -> 5.5 -> 55 -> capped 40
     assert unos(BILI=855.0, INR=6.0, CREAT=88.4, DIAL=True) == 40.0
-    uncapped = one(scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", capped=False),
-                   BILI=855.0, INR=6.0, CREAT=88.4, DIAL=True)
+    uncapped = one(
+        scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", capped=False),
+        BILI=855.0,
+        INR=6.0,
+        CREAT=88.4,
+        DIAL=True,
+    )
     assert uncapped == 55.0
 
 
@@ -118,10 +130,13 @@ def test_meld_unos_tenth_rounding_tie_goes_up():
 def test_meld_unos_missing_input_gives_missing(missing):
     cols = {"BILI": [85.5], "INR": [1.8], "CREAT": [176.8], "DIAL": [False]}
     cols[missing] = [None]
-    frame = pl.DataFrame(cols, schema={"BILI": pl.Float64, "INR": pl.Float64,
-                                       "CREAT": pl.Float64, "DIAL": pl.Boolean})
-    assert frame.select(scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL"))\
-        .to_series().to_list() == [None]
+    frame = pl.DataFrame(
+        cols,
+        schema={"BILI": pl.Float64, "INR": pl.Float64, "CREAT": pl.Float64, "DIAL": pl.Boolean},
+    )
+    assert frame.select(
+        scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL")
+    ).to_series().to_list() == [None]
 
 
 def test_meld_unos_dialysis_does_not_rescue_missing_creatinine():
@@ -131,8 +146,9 @@ def test_meld_unos_dialysis_does_not_rescue_missing_creatinine():
 
 def test_meld_non_positive_or_nan_lab_is_missing_not_bounded():
     # 0 and NaN are not measurements: null, not "below 1 -> 1"
-    assert ev({"B": [0.0, float("nan"), -3.0]},
-              scores.compute_meld_unos("B", 1.0, 88.4, False)) == [None, None, None]
+    assert ev(
+        {"B": [0.0, float("nan"), -3.0]}, scores.compute_meld_unos("B", 1.0, 88.4, False)
+    ) == [None, None, None]
 
 
 # ------------------------------------------------------------------------------------------
@@ -147,7 +163,8 @@ def test_meld_na_worked_example():
     # 26 + 1.32 x 7 - 0.033 x 26 x 7 = 26 + 9.24 - 6.006 = 29.234 -> 29
     assert meldna(26.0, 130.0) == 29.0
     chained = scores.compute_meld_na(
-        scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", capped=False), "NA")
+        scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", capped=False), "NA"
+    )
     assert one(chained, BILI=85.5, INR=1.8, CREAT=176.8, DIAL=False, NA=130.0) == 29.0
 
 
@@ -182,10 +199,15 @@ def test_meld_na_capped_at_40_and_cap_order_does_not_matter():
 
 
 def test_meld_na_missing_sodium_is_missing_even_when_meld_i_at_most_11():
-    frame = pl.DataFrame({"M": [8.0, 20.0, None], "NA": [None, None, 130.0]},
-                         schema={"M": pl.Float64, "NA": pl.Float64})
+    frame = pl.DataFrame(
+        {"M": [8.0, 20.0, None], "NA": [None, None, 130.0]},
+        schema={"M": pl.Float64, "NA": pl.Float64},
+    )
     assert frame.select(scores.compute_meld_na("M", "NA")).to_series().to_list() == [
-        None, None, None]
+        None,
+        None,
+        None,
+    ]
 
 
 # ------------------------------------------------------------------------------------------
@@ -209,9 +231,16 @@ def test_meld3_worked_example():
     # + 6                                     = 6.000000
     # total 31.060596 -> 31
     assert meld3(BILI=85.5, INR=1.8, CREAT=176.8, NA=130.0, ALB=30.0, F=True, DIAL=False) == 31.0
-    raw = one(scores.compute_meld3("BILI", "INR", "CREAT", "NA", "ALB", "F", "DIAL",
-                                   rounded=False),
-              BILI=85.5, INR=1.8, CREAT=176.8, NA=130.0, ALB=30.0, F=True, DIAL=False)
+    raw = one(
+        scores.compute_meld3("BILI", "INR", "CREAT", "NA", "ALB", "F", "DIAL", rounded=False),
+        BILI=85.5,
+        INR=1.8,
+        CREAT=176.8,
+        NA=130.0,
+        ALB=30.0,
+        F=True,
+        DIAL=False,
+    )
     assert raw == pytest.approx(31.060592, abs=1e-5)
     # male: 31.060592 - 1.33 = 29.730592 -> 30
     assert meld3(BILI=85.5, INR=1.8, CREAT=176.8, NA=130.0, ALB=30.0, F=False, DIAL=False) == 30.0
@@ -253,14 +282,20 @@ def test_meld3_capped_at_40():
     # 1.33 + 4.56 x 3.401197 + 9.84 - 0.24 x 12 x 3.401197 + 9.09 x 1.386294 + 11.14 x 1.098612
     # + 1.85 x 1.5 - 1.83 x 1.5 x 1.098612 + 6
     # = 1.33 + 15.509 + 9.84 - 9.795 + 12.601 + 12.239 + 2.775 - 3.016 + 6 = 47.48 -> 40
-    assert meld3(BILI=513.0, INR=4.0, CREAT=265.2, NA=125.0, ALB=20.0, F=True,
-                 DIAL=False) == 40.0
+    assert meld3(BILI=513.0, INR=4.0, CREAT=265.2, NA=125.0, ALB=20.0, F=True, DIAL=False) == 40.0
 
 
 @pytest.mark.parametrize("missing", ["BILI", "INR", "CREAT", "NA", "ALB", "F", "DIAL"])
 def test_meld3_missing_input_gives_missing(missing):
-    cols = {"BILI": 85.5, "INR": 1.8, "CREAT": 176.8, "NA": 130.0, "ALB": 30.0, "F": True,
-            "DIAL": False}
+    cols = {
+        "BILI": 85.5,
+        "INR": 1.8,
+        "CREAT": 176.8,
+        "NA": 130.0,
+        "ALB": 30.0,
+        "F": True,
+        "DIAL": False,
+    }
     schema = {k: (pl.Boolean if k in ("F", "DIAL") else pl.Float64) for k in cols}
     cols[missing] = None
     frame = pl.DataFrame({k: [v] for k, v in cols.items()}, schema=schema)
@@ -276,8 +311,9 @@ def test_meld_kamath_worked_example_and_etiology():
     # 3.78 ln 5 + 11.2 ln 1.8 + 9.57 ln 2 + 6.43 = 6.083676 + 6.583214 + 6.633417 + 6.43
     # = 25.730307 (= 10 x the unrounded UNOS bracket, by construction)
     expr = scores.compute_meld_kamath("BILI", "INR", "CREAT", "ETIO")
-    got = ev({"BILI": [85.5, 85.5], "INR": [1.8, 1.8], "CREAT": [176.8, 176.8],
-              "ETIO": [1, 0]}, expr)
+    got = ev(
+        {"BILI": [85.5, 85.5], "INR": [1.8, 1.8], "CREAT": [176.8, 176.8], "ETIO": [1, 0]}, expr
+    )
     assert got[0] == pytest.approx(25.730304, abs=1e-5)
     # alcoholic (0): 25.730304 - 6.43 = 19.300304
     assert got[1] == pytest.approx(19.300304, abs=1e-5)
@@ -295,8 +331,10 @@ def test_meld_kamath_has_no_bounds():
 
 def test_meld_kamath_non_positive_missing_or_invalid_etiology_is_missing():
     expr = scores.compute_meld_kamath("B", 1.0, 88.4, "E")
-    frame = pl.DataFrame({"B": [0.0, None, 17.1, 17.1], "E": [1, 1, None, 2]},
-                         schema={"B": pl.Float64, "E": pl.Int64})
+    frame = pl.DataFrame(
+        {"B": [0.0, None, 17.1, 17.1], "E": [1, 1, None, 2]},
+        schema={"B": pl.Float64, "E": pl.Int64},
+    )
     assert frame.select(expr).to_series().to_list() == [None, None, None, None]
 
 
@@ -323,8 +361,9 @@ def test_ctp_bilirubin_cholestatic_boundaries():
     got = frame.select(scores.compute_ctp_points_bili("B", cholestatic=True)).to_series()
     assert got.to_list() == [1, 2, 2, 2, 2, 3, 1]
     # the flag may be a column: same bili 51.4 (3.006 mg/dL) is 3 points if not cholestatic
-    assert ev({"B": [51.4, 51.4], "C": [False, True]},
-              scores.compute_ctp_points_bili("B", "C")) == [3, 1]
+    assert ev(
+        {"B": [51.4, 51.4], "C": [False, True]}, scores.compute_ctp_points_bili("B", "C")
+    ) == [3, 1]
 
 
 def test_ctp_albumin_boundaries():
@@ -342,8 +381,9 @@ def test_ctp_pt_prolongation_boundaries():
     # PT - control: 15.9 - 12 = 3.9 (1), 16 - 12 = 4 (2), 18 - 12 = 6 (2), 18.1 - 12 = 6.1 (3);
     # in float64 16.4 - 12.4 = 3.9999999999999982 and 16.1 - 10.1 = 6.000000000000002: both are
     # exactly 4 and 6 s to a person and must score 2 points
-    frame = pl.DataFrame({"PT": [15.9, 16.0, 18.0, 18.1, 16.4, 16.1],
-                          "PTCONT": [12.0, 12.0, 12.0, 12.0, 12.4, 10.1]})
+    frame = pl.DataFrame(
+        {"PT": [15.9, 16.0, 18.0, 18.1, 16.4, 16.1], "PTCONT": [12.0, 12.0, 12.0, 12.0, 12.4, 10.1]}
+    )
     prolong = scores.compute_pt_prolongation("PT", "PTCONT")
     got = frame.select(scores.compute_ctp_points_ptprolong(prolong)).to_series().to_list()
     assert got == [1, 2, 2, 3, 2, 2]
@@ -351,8 +391,17 @@ def test_ctp_pt_prolongation_boundaries():
 
 def test_ascites_and_he_mapping_from_rs():
     asc = [" none", "Mild ", "moderate-severe", "1", "2", "3", "", None, "SEVERE"]
-    assert ev({"R": asc}, scores.ascites_points_from_rs("R")) == [1, 2, 3, 1, 2, 3, None, None,
-                                                                 None]
+    assert ev({"R": asc}, scores.ascites_points_from_rs("R")) == [
+        1,
+        2,
+        3,
+        1,
+        2,
+        3,
+        None,
+        None,
+        None,
+    ]
     assert ev({"R": asc}, scores.flag_unmapped_ascites("R")) == [False] * 8 + [True]
     he = ["0", "1", " 2", "3", "4", "grade 3", "5", None]
     assert ev({"R": he}, scores.he_points_from_rs("R")) == [1, 2, 2, 3, 3, 3, None, None]
@@ -363,8 +412,12 @@ def test_ascites_and_he_mapping_from_rs():
 
 
 def test_assert_ctp_rs_codes_names_unknown_values():
-    rs = pl.DataFrame({"RSTESTCD": ["ASCITES", "HEGRADE", "ECOG", "HEGRADE"],
-                       "RSORRES": ["MILD", "2", "9", "grade five"]})
+    rs = pl.DataFrame(
+        {
+            "RSTESTCD": ["ASCITES", "HEGRADE", "ECOG", "HEGRADE"],
+            "RSORRES": ["MILD", "2", "9", "grade five"],
+        }
+    )
     with pytest.raises(DataContractError, match="HEGRADE='grade five'"):
         scores.assert_ctp_rs_codes(rs)
     scores.assert_ctp_rs_codes(rs.head(3))  # ECOG 9 is not a CTP code: no error
@@ -376,15 +429,18 @@ def test_ctp_score_and_class_worked_example():
     # row 3: bili 100 (5.85 -> 3), alb 25 (3), INR 2.5 (3), MODERATE-SEVERE (3), HE 4 (3) = 15 C
     # row 4: bili 51.3 (2), alb 35 (2), INR 2.3 (2), 2 (2), HE 2 (2) = 10 C
     # row 5: as row 2 but HE 1 (2) and ascites MILD (2) = 7 B;  row 6: as row 2, alb 35 -> 6 A
-    frame = pl.DataFrame({
-        "BILI": [34.2, 17.1, 100.0, 51.3, 17.1, 17.1],
-        "ALB": [28.0, 40.0, 25.0, 35.0, 40.0, 35.0],
-        "INR": [1.5, 1.0, 2.5, 2.3, 1.0, 1.0],
-        "ASC": ["MILD", "NONE", "MODERATE-SEVERE", "2", "MILD", "NONE"],
-        "HE": ["0", "0", "4", "2", "1", "0"],
-    })
-    out = frame.select(s=scores.compute_ctp_score("BILI", "ALB", "INR", "ASC", "HE"))\
-        .with_columns(c=scores.compute_ctp_class("s"))
+    frame = pl.DataFrame(
+        {
+            "BILI": [34.2, 17.1, 100.0, 51.3, 17.1, 17.1],
+            "ALB": [28.0, 40.0, 25.0, 35.0, 40.0, 35.0],
+            "INR": [1.5, 1.0, 2.5, 2.3, 1.0, 1.0],
+            "ASC": ["MILD", "NONE", "MODERATE-SEVERE", "2", "MILD", "NONE"],
+            "HE": ["0", "0", "4", "2", "1", "0"],
+        }
+    )
+    out = frame.select(s=scores.compute_ctp_score("BILI", "ALB", "INR", "ASC", "HE")).with_columns(
+        c=scores.compute_ctp_class("s")
+    )
     assert out["s"].to_list() == [8, 5, 15, 10, 7, 6]
     assert out["c"].to_list() == ["B", "A", "C", "C", "B", "A"]
 
@@ -392,10 +448,26 @@ def test_ctp_score_and_class_worked_example():
 def test_ctp_score_with_pt_prolongation_and_cholestatic():
     # bili 85.5 (5.0 mg/dL, cholestatic -> 4..10 -> 2), alb 30 (2), PT 16 - 12 = 4 (2),
     # NONE (1), HE 0 (1) = 8
-    frame = pl.DataFrame({"BILI": [85.5], "ALB": [30.0], "PT": [16.0], "PTC": [12.0],
-                          "ASC": ["NONE"], "HE": [0], "CHOL": [True]})
-    expr = scores.compute_ctp_score("BILI", "ALB", scores.compute_pt_prolongation("PT", "PTC"),
-                                    "ASC", "HE", cholestatic="CHOL", coag="PT")
+    frame = pl.DataFrame(
+        {
+            "BILI": [85.5],
+            "ALB": [30.0],
+            "PT": [16.0],
+            "PTC": [12.0],
+            "ASC": ["NONE"],
+            "HE": [0],
+            "CHOL": [True],
+        }
+    )
+    expr = scores.compute_ctp_score(
+        "BILI",
+        "ALB",
+        scores.compute_pt_prolongation("PT", "PTC"),
+        "ASC",
+        "HE",
+        cholestatic="CHOL",
+        coag="PT",
+    )
     assert frame.select(expr).item() == 8
     with pytest.raises(ConfigError):
         scores.compute_ctp_score("BILI", "ALB", "PT", "ASC", "HE", coag="PTT")
@@ -404,12 +476,18 @@ def test_ctp_score_with_pt_prolongation_and_cholestatic():
 @pytest.mark.parametrize("missing", ["BILI", "ALB", "INR", "ASC", "HE"])
 def test_ctp_missing_component_gives_missing(missing):
     cols = {"BILI": [34.2], "ALB": [28.0], "INR": [1.5], "ASC": ["MILD"], "HE": ["0"]}
-    schema = {"BILI": pl.Float64, "ALB": pl.Float64, "INR": pl.Float64, "ASC": pl.String,
-              "HE": pl.String}
+    schema = {
+        "BILI": pl.Float64,
+        "ALB": pl.Float64,
+        "INR": pl.Float64,
+        "ASC": pl.String,
+        "HE": pl.String,
+    }
     cols[missing] = [None]
     frame = pl.DataFrame(cols, schema=schema)
-    out = frame.select(s=scores.compute_ctp_score("BILI", "ALB", "INR", "ASC", "HE"))\
-        .with_columns(c=scores.compute_ctp_class("s"))
+    out = frame.select(s=scores.compute_ctp_score("BILI", "ALB", "INR", "ASC", "HE")).with_columns(
+        c=scores.compute_ctp_class("s")
+    )
     assert out.row(0) == (None, None)
 
 
@@ -427,15 +505,30 @@ def test_ctp_class_boundaries():
 # questionnaires
 # ------------------------------------------------------------------------------------------
 def qs(rows):
-    return pl.DataFrame(rows, schema={"USUBJID": pl.String, "QSDTC": pl.String,
-                                      "QSTESTCD": pl.String, "QSSTRESN": pl.Float64},
-                        orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "USUBJID": pl.String,
+            "QSDTC": pl.String,
+            "QSTESTCD": pl.String,
+            "QSSTRESN": pl.Float64,
+        },
+        orient="row",
+    )
 
 
 def expected(by_rows):
-    return pl.DataFrame(by_rows, schema={"USUBJID": pl.String, "QSDTC": pl.String,
-                                         "PARAMCD": pl.String, "AVAL": pl.Float64,
-                                         "NITEMS": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        by_rows,
+        schema={
+            "USUBJID": pl.String,
+            "QSDTC": pl.String,
+            "PARAMCD": pl.String,
+            "AVAL": pl.Float64,
+            "NITEMS": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 def test_cldq_all_answered():
@@ -449,16 +542,18 @@ def test_cldq_all_answered():
     # EM 10,12,15,16,19,20,24,26 -> 4,6,2,3,6,7,4,6: 38/8 = 4.75
     # WO 18,22,25,28,29 -> 5,2,5,1,2: 15/5 = 3
     # sum: 4 full weeks 1..28 -> 4 x 28 = 112, + item 29 -> 2: 114; mean 114/29
-    exp = expected([
-        ("S1", "2024-01-10", "CLDQAS", 4.0, 3),
-        ("S1", "2024-01-10", "CLDQFA", 4.4, 5),
-        ("S1", "2024-01-10", "CLDQSY", 4.4, 5),
-        ("S1", "2024-01-10", "CLDQAC", 5 / 3, 3),
-        ("S1", "2024-01-10", "CLDQEM", 4.75, 8),
-        ("S1", "2024-01-10", "CLDQWO", 3.0, 5),
-        ("S1", "2024-01-10", "CLDQOVR", 114 / 29, 29),
-        ("S1", "2024-01-10", "CLDQSUM", 114.0, 29),
-    ])
+    exp = expected(
+        [
+            ("S1", "2024-01-10", "CLDQAS", 4.0, 3),
+            ("S1", "2024-01-10", "CLDQFA", 4.4, 5),
+            ("S1", "2024-01-10", "CLDQSY", 4.4, 5),
+            ("S1", "2024-01-10", "CLDQAC", 5 / 3, 3),
+            ("S1", "2024-01-10", "CLDQEM", 4.75, 8),
+            ("S1", "2024-01-10", "CLDQWO", 3.0, 5),
+            ("S1", "2024-01-10", "CLDQOVR", 114 / 29, 29),
+            ("S1", "2024-01-10", "CLDQSUM", 114.0, 29),
+        ]
+    )
     assert_frame_equal(out, exp, check_exact=False, rel_tol=1e-12)
 
 
@@ -466,25 +561,39 @@ def test_cldq_more_than_half_missing_rule():
     # all items = 4 except as noted; missing = row absent or QSSTRESN null
     # AS (3 items): 1 missing -> scored (mean of 2); AC (3): 2 missing -> null
     # EM (8): exactly 4 missing (half) -> scored; FA (5): 3 missing -> null; SY (5): 2 missing ok
-    drop = {5,            # AS: 1 of 3
-            9, 14,        # AC: 2 of 3
-            10, 12, 15, 16,  # EM: 4 of 8
-            2, 4, 8,      # FA: 3 of 5
-            3, 6}         # SY: 2 of 5
-    rows = [("S1", "V1", f"CLDQ{k:02d}", None if k in (2, 10) else 4.0)
-            for k in range(1, 30) if k not in drop or k in (2, 10)]
+    drop = {
+        5,  # AS: 1 of 3
+        9,
+        14,  # AC: 2 of 3
+        10,
+        12,
+        15,
+        16,  # EM: 4 of 8
+        2,
+        4,
+        8,  # FA: 3 of 5
+        3,
+        6,
+    }  # SY: 2 of 5
+    rows = [
+        ("S1", "V1", f"CLDQ{k:02d}", None if k in (2, 10) else 4.0)
+        for k in range(1, 30)
+        if k not in drop or k in (2, 10)
+    ]
     out = scores.score_cldq(qs(rows)).drop("PARAM")
     # answered: 29 - 12 = 17 >= 15 -> overall scored (mean 4); sum needs 29 -> null
-    exp = expected([
-        ("S1", "V1", "CLDQAS", 4.0, 2),
-        ("S1", "V1", "CLDQFA", None, 2),
-        ("S1", "V1", "CLDQSY", 4.0, 3),
-        ("S1", "V1", "CLDQAC", None, 1),
-        ("S1", "V1", "CLDQEM", 4.0, 4),
-        ("S1", "V1", "CLDQWO", 4.0, 5),
-        ("S1", "V1", "CLDQOVR", 4.0, 17),
-        ("S1", "V1", "CLDQSUM", None, 17),
-    ])
+    exp = expected(
+        [
+            ("S1", "V1", "CLDQAS", 4.0, 2),
+            ("S1", "V1", "CLDQFA", None, 2),
+            ("S1", "V1", "CLDQSY", 4.0, 3),
+            ("S1", "V1", "CLDQAC", None, 1),
+            ("S1", "V1", "CLDQEM", 4.0, 4),
+            ("S1", "V1", "CLDQWO", 4.0, 5),
+            ("S1", "V1", "CLDQOVR", 4.0, 17),
+            ("S1", "V1", "CLDQSUM", None, 17),
+        ]
+    )
     assert_frame_equal(out, exp)
 
 
@@ -505,9 +614,14 @@ def test_cldq_rejects_out_of_range_and_duplicates():
 
 
 def test_cldq_by_visit_key_and_lazy_input():
-    frame = pl.DataFrame({"USUBJID": ["S1"] * 3, "VISITNUM": [2, 2, 2],
-                          "QSTESTCD": ["CLDQ01", "CLDQ05", "CLDQ17"],
-                          "QSSTRESN": [1.0, 2.0, 6.0]})
+    frame = pl.DataFrame(
+        {
+            "USUBJID": ["S1"] * 3,
+            "VISITNUM": [2, 2, 2],
+            "QSTESTCD": ["CLDQ01", "CLDQ05", "CLDQ17"],
+            "QSSTRESN": [1.0, 2.0, 6.0],
+        }
+    )
     out = scores.score_cldq(frame.lazy(), by=["USUBJID", "VISITNUM"])
     row = out.filter(pl.col("PARAMCD") == "CLDQAS").row(0, named=True)
     assert row["VISITNUM"] == 2 and row["AVAL"] == 3.0 and row["NITEMS"] == 3  # 9 / 3
@@ -519,18 +633,21 @@ def eq5d(state: str, vas: float | None = 50.0) -> pl.DataFrame:
     return qs(rows)
 
 
-@pytest.mark.parametrize(("value_set", "state", "index"), [
-    # China: 1 - 0.066 (MO2) - 0 (SC1) - 0.045 (UA2) - 0.138 (PD3) - 0.049 (AD2) = 0.702
-    ("China", "21232", 0.702),
-    # China 55555: 1 - 0.345 - 0.253 - 0.233 - 0.302 - 0.258 = -0.391
-    ("China", "55555", -0.391),
-    ("China", "11111", 1.0),
-    # England 55555: 1 - 0.274 - 0.203 - 0.184 - 0.335 - 0.289 = -0.285
-    ("England", "55555", -0.285),
-    # USA 55555: 1 - 0.322 - 0.261 - 0.255 - 0.414 - 0.321 = -0.573
-    ("USA", "55555", -0.573),
-    ("England", "11111", 1.0),
-])
+@pytest.mark.parametrize(
+    ("value_set", "state", "index"),
+    [
+        # China: 1 - 0.066 (MO2) - 0 (SC1) - 0.045 (UA2) - 0.138 (PD3) - 0.049 (AD2) = 0.702
+        ("China", "21232", 0.702),
+        # China 55555: 1 - 0.345 - 0.253 - 0.233 - 0.302 - 0.258 = -0.391
+        ("China", "55555", -0.391),
+        ("China", "11111", 1.0),
+        # England 55555: 1 - 0.274 - 0.203 - 0.184 - 0.335 - 0.289 = -0.285
+        ("England", "55555", -0.285),
+        # USA 55555: 1 - 0.322 - 0.261 - 0.255 - 0.414 - 0.321 = -0.573
+        ("USA", "55555", -0.573),
+        ("England", "11111", 1.0),
+    ],
+)
 def test_eq5d5l_index(value_set, state, index):
     out = scores.score_eq5d5l(eq5d(state), value_set=value_set)
     row = out.filter(pl.col("PARAMCD") == "EQ5DIDX").row(0, named=True)
@@ -545,8 +662,11 @@ def test_eq5d5l_vas_and_missing_dimension():
     assert_frame_equal(out, exp)
     # null level (record present) is missing as well; VAS missing -> null
     frame = eq5d("21232", vas=None).with_columns(
-        pl.when(pl.col("QSTESTCD") == "EQ5D0105").then(None).otherwise(pl.col("QSSTRESN"))
-        .alias("QSSTRESN"))
+        pl.when(pl.col("QSTESTCD") == "EQ5D0105")
+        .then(None)
+        .otherwise(pl.col("QSSTRESN"))
+        .alias("QSSTRESN")
+    )
     out = scores.score_eq5d5l(frame)
     assert out["AVAL"].to_list() == [None, None]
     assert out["NITEMS"].to_list() == [4, 0]
@@ -603,8 +723,9 @@ def test_rand36_recode_six_point_groups():
     # EW = 24, 25, 26, 28, 30: 24=1 -> 0, 25=5 -> 80, 26=1 -> 100, 28=4 -> 60, 30=3 -> 60:
     # 300 / 5 = 60
     # PN = 21, 22: 21=5 -> 20, 22=2 -> 75: 47.5
-    out = scores.score_rand36(sf36({21: 5, 22: 2, 23: 2, 24: 1, 25: 5, 26: 1, 27: 6, 28: 4,
-                                    29: 3, 30: 3, 31: 6}))
+    out = scores.score_rand36(
+        sf36({21: 5, 22: 2, 23: 2, 24: 1, 25: 5, 26: 1, 27: 6, 28: 4, 29: 3, 30: 3, 31: 6})
+    )
     assert aval(out, "SFEF") == 55.0
     assert aval(out, "SFEW") == 60.0
     assert aval(out, "SFPN") == 47.5
@@ -623,8 +744,17 @@ def test_rand36_scale_scored_with_one_item_null_with_none():
     assert aval(out, "SFPF") == 100.0  # 1 of 10 answered: RAND rule, scored
     rp = out.filter(pl.col("PARAMCD") == "SFRP")
     assert rp["AVAL"].item() is None and rp["NITEMS"].item() == 0
-    assert out["PARAMCD"].to_list() == ["SFPF", "SFRP", "SFRE", "SFEF", "SFEW", "SFSF", "SFPN",
-                                        "SFGH", "SFHC"]
+    assert out["PARAMCD"].to_list() == [
+        "SFPF",
+        "SFRP",
+        "SFRE",
+        "SFEF",
+        "SFEW",
+        "SFSF",
+        "SFPN",
+        "SFGH",
+        "SFHC",
+    ]
 
 
 def test_rand36_rejects_code_outside_item_range():

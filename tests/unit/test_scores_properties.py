@@ -74,31 +74,33 @@ def test_meld_na_non_decreasing_in_each_lab(b, i, c, na, d, times):
 @SETTINGS
 @given(b=bili, i=inr, c=creat, na=sodium, a=alb, f=flag, d=flag, times=factor)
 def test_meld3_non_decreasing_in_each_lab(b, i, c, na, a, f, d, times):
-    frame = _scaled({"BILI": b, "INR": i, "CREAT": c, "NA": na, "ALB": a, "F": f, "DIAL": d},
-                    times)
+    frame = _scaled({"BILI": b, "INR": i, "CREAT": c, "NA": na, "ALB": a, "F": f, "DIAL": d}, times)
     _non_decreasing_in_each_lab(
-        frame, scores.compute_meld3("BILI", "INR", "CREAT", "NA", "ALB", "F", "DIAL"))
+        frame, scores.compute_meld3("BILI", "INR", "CREAT", "NA", "ALB", "F", "DIAL")
+    )
 
 
 @SETTINGS
 @given(b=bili, i=inr, c=creat, e=st.sampled_from([0, 1]), times=factor)
 def test_meld_kamath_non_decreasing_in_each_lab(b, i, c, e, times):
     frame = _scaled({"BILI": b, "INR": i, "CREAT": c, "ETIO": e}, times)
-    _non_decreasing_in_each_lab(frame,
-                                scores.compute_meld_kamath("BILI", "INR", "CREAT", "ETIO"))
+    _non_decreasing_in_each_lab(frame, scores.compute_meld_kamath("BILI", "INR", "CREAT", "ETIO"))
 
 
 @SETTINGS
 @given(b=bili, i=inr, c=creat, na=sodium, a=alb, f=flag, d=flag)
 def test_meld_scores_stay_within_their_ranges(b, i, c, na, a, f, d):
-    frame = pl.DataFrame({"BILI": [b], "INR": [i], "CREAT": [c], "NA": [na], "ALB": [a],
-                          "F": [f], "DIAL": [d]})
+    frame = pl.DataFrame(
+        {"BILI": [b], "INR": [i], "CREAT": [c], "NA": [na], "ALB": [a], "F": [f], "DIAL": [d]}
+    )
     out = frame.select(
         m=scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL"),
         mna=scores.compute_meld_na(
-            scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", capped=False), "NA"),
+            scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL", capped=False), "NA"
+        ),
         mna_capped_first=scores.compute_meld_na(
-            scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL"), "NA"),
+            scores.compute_meld_unos("BILI", "INR", "CREAT", "DIAL"), "NA"
+        ),
         m3=scores.compute_meld3("BILI", "INR", "CREAT", "NA", "ALB", "F", "DIAL"),
     ).row(0, named=True)
     assert 6 <= out["m"] <= 40 and out["m"] == int(out["m"])
@@ -113,13 +115,19 @@ hegrade = st.sampled_from(["0", "1", "2", "3", "4", "Grade 2"])
 
 
 @SETTINGS
-@given(rows=st.lists(
-    st.tuples(bili, alb, inr, st.floats(min_value=-2.0, max_value=20.0), ascites, hegrade,
-              flag, flag),
-    min_size=1, max_size=20))
+@given(
+    rows=st.lists(
+        st.tuples(
+            bili, alb, inr, st.floats(min_value=-2.0, max_value=20.0), ascites, hegrade, flag, flag
+        ),
+        min_size=1,
+        max_size=20,
+    )
+)
 def test_ctp_score_in_5_to_15_and_class_agrees(rows):
-    frame = pl.DataFrame(rows, schema=["BILI", "ALB", "INR", "PTPROL", "ASC", "HE", "CHOL",
-                                       "USEPT"], orient="row")
+    frame = pl.DataFrame(
+        rows, schema=["BILI", "ALB", "INR", "PTPROL", "ASC", "HE", "CHOL", "USEPT"], orient="row"
+    )
     out = frame.select(
         inr=scores.compute_ctp_score("BILI", "ALB", "INR", "ASC", "HE", "CHOL"),
         pt=scores.compute_ctp_score("BILI", "ALB", "PTPROL", "ASC", "HE", "CHOL", coag="PT"),

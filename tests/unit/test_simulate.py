@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+
 from hepatrial.config import load_study
 from hepatrial.errors import ConfigError
 from hepatrial.simulate import simulate_trial, write_cut

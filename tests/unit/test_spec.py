@@ -10,6 +10,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 import tinycut
+from studies import make_study
+
 from hepatrial.adam import read_sdtm
 from hepatrial.adam.adsl import create_adsl_core
 from hepatrial.adam.adtte import create_adtte
@@ -19,7 +21,6 @@ from hepatrial.ingest import ingest_cut
 from hepatrial.spec import DESIGNS, Study, load
 from hepatrial.spec import outputs as catalogue
 from hepatrial.spec import params as P
-from studies import make_study
 
 ROOT = Path(__file__).resolve().parents[2]
 STUDIES = sorted((ROOT / "config" / "studies").glob("*.yaml"))
@@ -41,10 +42,16 @@ def test_every_bundled_study_loads_and_is_frozen(path):
 
 def test_schema_defaults_filled_and_arms_completed():
     s = make_study()
-    assert s.design.name == "parallel" and s.planned_infusions == 3 and s.endpoints.tte == P.TTE_DEFAULT
+    assert (
+        s.design.name == "parallel"
+        and s.planned_infusions == 3
+        and s.endpoints.tte == P.TTE_DEFAULT
+    )
     assert [a.code for a in s.arms] == [1, 2] and [a.arm for a in s.arms] == ["Active", "Control"]
     assert s.arms[0].colour == "#0072B2"
-    assert s.mmrm.covariates == ("BASE",) and s.strata == ()  # model covariates apart from the strata
+    assert (
+        s.mmrm.covariates == ("BASE",) and s.strata == ()
+    )  # model covariates apart from the strata
     assert s.endpoints.mmrm_params[0] == P_BDS("MELD", "adeff")
     assert s.interim is None and s.estimands == ()
 
@@ -56,13 +63,20 @@ def P_BDS(paramcd, dataset):
 
 
 def test_reference_arm_in_one_place():
-    s = make_study(arms=[{"label": "Low"}, {"label": "High"}, {"label": "Placebo", "reference": True}])
+    s = make_study(
+        arms=[{"label": "Low"}, {"label": "High"}, {"label": "Placebo", "reference": True}]
+    )
     assert s.reference == "Placebo" and s.reference_arm.code == 3
     assert s.test_arms == ["Low", "High"] and s.comparison_reference == "Placebo"
     single = make_study(study={"design": "single_arm"}, arms=[{"label": "MSC"}])
-    assert single.reference is None and single.test_arms == [] and single.comparison_reference is None
+    assert (
+        single.reference is None and single.test_arms == [] and single.comparison_reference is None
+    )
     # a reference flag in a design without comparisons is no comparison reference
-    esc = make_study(study={"design": "dose_escalation"}, arms=[{"label": "D1", "reference": True}, {"label": "D2"}])
+    esc = make_study(
+        study={"design": "dose_escalation"},
+        arms=[{"label": "D1", "reference": True}, {"label": "D2"}],
+    )
     assert esc.reference == "D1" and esc.comparison_reference is None and esc.test_arms == []
 
 
@@ -74,23 +88,36 @@ def test_parallel_design_needs_exactly_one_reference():
 def test_strata_in_a_frame():
     s = make_study(strata=["CTPSTRAT", "REGION"])
     df = pl.DataFrame({"USUBJID": ["1"], "REGION": ["EU"]})
-    assert s.strata_in(df) == ["REGION"] and s.strata_in(["CTPSTRAT", "REGION"]) == ["CTPSTRAT", "REGION"]
+    assert s.strata_in(df) == ["REGION"] and s.strata_in(["CTPSTRAT", "REGION"]) == [
+        "CTPSTRAT",
+        "REGION",
+    ]
     assert s.strata_in([]) == []
 
 
 def test_planned_infusions_per_arm_else_the_study():
-    s = make_study(planned_infusions=4, arms=[{"label": "A", "planned_infusions": 2},
-                                              {"label": "B", "reference": True}])
+    s = make_study(
+        planned_infusions=4,
+        arms=[{"label": "A", "planned_infusions": 2}, {"label": "B", "reference": True}],
+    )
     assert s.planned_infusions_of("A") == 2 and s.planned_infusions_of("B") == 4
     with pytest.raises(KeyError, match="no arm labelled"):
         s.planned_infusions_of("C")
 
 
 def test_primary_param_and_bds_params():
-    s = make_study(endpoints={"mmrm_params": [{"paramcd": "MELDKAM"}, {"paramcd": "CTPSCORE"}],
-                              "desc_params": [{"paramcd": "BILI"}, {"paramcd": "MELDKAM", "dataset": "adlb"}]})
+    s = make_study(
+        endpoints={
+            "mmrm_params": [{"paramcd": "MELDKAM"}, {"paramcd": "CTPSCORE"}],
+            "desc_params": [{"paramcd": "BILI"}, {"paramcd": "MELDKAM", "dataset": "adlb"}],
+        }
+    )
     assert s.primary_param == "MELDKAM"
-    assert s.bds_params() == {"MELDKAM": "adeff", "CTPSCORE": "adeff", "BILI": "adlb"}  # MMRM first wins
+    assert s.bds_params() == {
+        "MELDKAM": "adeff",
+        "CTPSCORE": "adeff",
+        "BILI": "adlb",
+    }  # MMRM first wins
     assert make_study(endpoints={"primary_param": "CTPSCORE"}).primary_param == "CTPSCORE"
     assert make_study(endpoints={"mmrm_params": []}).primary_param is None
 
@@ -98,14 +125,24 @@ def test_primary_param_and_bds_params():
 def test_replace_keeps_the_rest_and_validates_nothing_away():
     s = make_study(strata=["CTPSTRAT"])
     r = s.replace(previous_cut="data/x/2025-01-31")
-    assert r.previous_cut == "data/x/2025-01-31" and s.previous_cut is None and r.strata == ("CTPSTRAT",)
+    assert (
+        r.previous_cut == "data/x/2025-01-31"
+        and s.previous_cut is None
+        and r.strata == ("CTPSTRAT",)
+    )
     assert r.to_dict()["previous_cut"] == "data/x/2025-01-31"
 
 
 def test_load_with_previous_cut_override():
-    s = load(ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml", previous_cut="data/UCMSC-DC-RCT/2025-06-30")
+    s = load(
+        ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml",
+        previous_cut="data/UCMSC-DC-RCT/2025-06-30",
+    )
     assert s.previous_cut == "data/UCMSC-DC-RCT/2025-06-30"
-    assert load(ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml", previous_cut=None).previous_cut is None
+    assert (
+        load(ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml", previous_cut=None).previous_cut
+        is None
+    )
 
 
 def test_interim_block_typed():
@@ -127,8 +164,14 @@ def test_designs_declare_their_analyses():
 
 
 def test_estimands_need_a_design_that_has_them():
-    est = [{"id": "E1", "endpoint": {"param": "MELD"}, "intercurrent_events": [{"event": "death", "strategy":
-            "hypothetical"}], "methods": [{"method": "condmean"}]}]
+    est = [
+        {
+            "id": "E1",
+            "endpoint": {"param": "MELD"},
+            "intercurrent_events": [{"event": "death", "strategy": "hypothetical"}],
+            "methods": [{"method": "condmean"}],
+        }
+    ]
     with pytest.raises(ConfigError, match="parallel design"):
         make_study(study={"design": "single_arm"}, arms=[{"label": "A"}], estimands=est)
     assert make_study(estimands=est).has_estimands
@@ -149,7 +192,11 @@ def test_labels_from_one_table():
     # ADaM PARAM (CDISC) and the shorter display label are two fields of one row
     assert P.adam_param_labels("adeff")["MELD"] == "MELD (UNOS, pre-2016)"
     assert P.adam_param_labels("adtte")["OS"] == "Overall survival (days)"
-    assert P.data_decimals()["INR"] == 2 and P.data_decimals()["AGE"] == 0 and "ALT" not in P.data_decimals()
+    assert (
+        P.data_decimals()["INR"] == 2
+        and P.data_decimals()["AGE"] == 0
+        and "ALT" not in P.data_decimals()
+    )
 
 
 def test_cif_labels_and_causes():
@@ -158,11 +205,17 @@ def test_cif_labels_and_causes():
     assert P.cif_label("LIVFAIL_LTX") == "Liver failure: liver transplant (competing)"
     assert P.cif_label("TFS_DEATH") == "Transplant-free survival: death without transplant"
     assert P.cause_labels("TFS") == {2: "Death without transplant", 3: "Liver transplant"}
-    assert P.cause_labels("DECOMP") == {1: "First new decompensation", 2: "Death", 3: "Liver transplant"}
+    assert P.cause_labels("DECOMP") == {
+        1: "First new decompensation",
+        2: "Death",
+        3: "Liver transplant",
+    }
     assert P.tte_param("OS").cif_paramcds() == {} and not P.tte_param("OS").has_cif
     assert P.tte_param("HCC").cif_paramcds() == {1: "HCC", 2: "HCC_DEATH", 3: "HCC_LTX"}
-    order = sorted(["HCC_LTX", "TFS_LTX", "HCC", "TFS_DEATH", "HCC_DEATH"],
-                   key=lambda p: P.cif_order(p, ["TFS", "HCC"]))
+    order = sorted(
+        ["HCC_LTX", "TFS_LTX", "HCC", "TFS_DEATH", "HCC_DEATH"],
+        key=lambda p: P.cif_order(p, ["TFS", "HCC"]),
+    )
     assert order == ["TFS_DEATH", "TFS_LTX", "HCC", "HCC_DEATH", "HCC_LTX"]
     with pytest.raises(KeyError, match="not a time-to-event parameter"):
         P.tte_param("MELD")
@@ -180,15 +233,30 @@ def test_variceal_bleeding_is_one_row_of_the_table(tmp_path):
     adtte = create_adtte(create_adsl_core(d, s, dt.date(2024, 6, 30)), d["CE"], s)
     vb = adtte.filter(pl.col("PARAMCD") == "VARBLEED")
     assert vb["PARAM"].unique().to_list() == ["Time to first variceal bleeding (days)"]
-    r = vb.filter(pl.col("USUBJID") == "T-004").row(0, named=True)  # bleeding 2024-03-20, randomised 02-05
-    assert (r["AVAL"], r["CNSR"], r["CRCODE"], r["EVNTDESC"], r["SRCDOM"]) == (44.0, 0, 1, "VARICEAL BLEEDING", "CE")
+    r = vb.filter(pl.col("USUBJID") == "T-004").row(
+        0, named=True
+    )  # bleeding 2024-03-20, randomised 02-05
+    assert (r["AVAL"], r["CNSR"], r["CRCODE"], r["EVNTDESC"], r["SRCDOM"]) == (
+        44.0,
+        0,
+        1,
+        "VARICEAL BLEEDING",
+        "CE",
+    )
     r = vb.filter(pl.col("USUBJID") == "T-002").row(0, named=True)  # death competes
     assert (r["CNSR"], r["CRCODE"]) == (1, 2)
     ard, km = survival_ard(adtte, s, "VARBLEED")
     assert {"KM_EVENTS", "CIF"} <= set(ard["analysis"])
-    assert set(ard.filter(pl.col("analysis") == "CIF")["paramcd"]) <= {"VARBLEED", "VARBLEED_DEATH", "VARBLEED_LTX"}
+    assert set(ard.filter(pl.col("analysis") == "CIF")["paramcd"]) <= {
+        "VARBLEED",
+        "VARBLEED_DEATH",
+        "VARBLEED_LTX",
+    }
     assert km.height > 0
-    assert P.label("VARBLEED") == "Time to variceal bleeding" and P.cif_label("VARBLEED") == "Variceal bleeding"
+    assert (
+        P.label("VARBLEED") == "Time to variceal bleeding"
+        and P.cif_label("VARBLEED") == "Variceal bleeding"
+    )
     figs = [f.name for f in catalogue.figure_specs(s, "survival")]
     assert figs == ["km_OS", "km_VARBLEED", "cif_VARBLEED"]
     assert "res/ard/parts/tte_VARBLEED.parquet" in catalogue.ard_parts(s, "res")
@@ -196,7 +264,9 @@ def test_variceal_bleeding_is_one_row_of_the_table(tmp_path):
 
 # --- the catalogue of outputs --------------------------------------------------------------------
 def test_catalogue_by_design():
-    par = make_study(responders=[{"id": "CTPIMP", "rule": "ctp_class_improvement", "param": "CTPCLASS"}])
+    par = make_study(
+        responders=[{"id": "CTPIMP", "rule": "ctp_class_improvement", "param": "CTPCLASS"}]
+    )
     names = [t.name for t in catalogue.table_specs(par)]
     assert {"mmrmpp_MELD", "subgroup", "lmm", "responder", "resp_shift_CTPIMP"} <= set(names)
     assert names[:3] == ["disposition", "baseline", "exposure"]
@@ -213,14 +283,28 @@ def test_catalogue_by_design():
 
 
 def test_catalogue_paths_and_order():
-    s = make_study(endpoints={"tte": ["OS", "TFS"], "desc_params": [{"paramcd": "BILI"}, {"paramcd": "EQ5DIDX",
-                                                                                          "dataset": "adqs"}]})
-    assert catalogue.tte_parts(s, "r") == ["r/ard/parts/tte_OS.parquet", "r/ard/parts/tte_TFS.parquet"]
-    assert catalogue.desc_parts(s, "r") == ["r/ard/parts/desc_adeff.parquet", "r/ard/parts/desc_adlb.parquet",
-                                            "r/ard/parts/desc_adqs.parquet"]
+    s = make_study(
+        endpoints={
+            "tte": ["OS", "TFS"],
+            "desc_params": [{"paramcd": "BILI"}, {"paramcd": "EQ5DIDX", "dataset": "adqs"}],
+        }
+    )
+    assert catalogue.tte_parts(s, "r") == [
+        "r/ard/parts/tte_OS.parquet",
+        "r/ard/parts/tte_TFS.parquet",
+    ]
+    assert catalogue.desc_parts(s, "r") == [
+        "r/ard/parts/desc_adeff.parquet",
+        "r/ard/parts/desc_adlb.parquet",
+        "r/ard/parts/desc_adqs.parquet",
+    ]
     outs = catalogue.all_outputs(s, "r", "p")
     assert outs[0] == "r/validation/findings.csv" and outs[-1] == "r/adam/adce.xpt"
-    assert "p/dsmb_closed.pdf" in outs and "r/manifest.json" in outs and "r/figures/cif_TFS.pdf" in outs
+    assert (
+        "p/dsmb_closed.pdf" in outs
+        and "r/manifest.json" in outs
+        and "r/figures/cif_TFS.pdf" in outs
+    )
     assert "r/figures/cif_OS.pdf" not in outs
     assert len(outs) == len(set(outs))
     assert catalogue.output_names(s, "listings") == ["l_sae", "l_deaths"]
@@ -231,10 +315,19 @@ def test_catalogue_paths_and_order():
 def test_adce_category_is_the_first_ce_parameter_of_the_table():
     from hepatrial.adam.adae import create_adce
 
-    ce = pl.DataFrame({"USUBJID": ["S1"] * 4, "SRCROW": [1, 2, 3, 4],
-                       "CEDECOD": ["Variceal bleeding", "HEPATOCELLULAR CARCINOMA", "ACUTE-ON-CHRONIC LIVER FAILURE",
-                                   "JAUNDICE"],
-                       "CESTDTC": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"]})
+    ce = pl.DataFrame(
+        {
+            "USUBJID": ["S1"] * 4,
+            "SRCROW": [1, 2, 3, 4],
+            "CEDECOD": [
+                "Variceal bleeding",
+                "HEPATOCELLULAR CARCINOMA",
+                "ACUTE-ON-CHRONIC LIVER FAILURE",
+                "JAUNDICE",
+            ],
+            "CESTDTC": ["2024-02-01", "2024-03-01", "2024-04-01", "2024-05-01"],
+        }
+    )
     adsl = pl.DataFrame({"USUBJID": ["S1"], "ORIGDT": [dt.date(2024, 1, 1)]})
     out = create_adce(ce, adsl).sort("SRCROW")
     # variceal bleeding is a DECOMP term first (VARBLEED, later in the table, does not take it)

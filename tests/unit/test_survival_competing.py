@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from hepatrial.survival import (
-    SurvivalInputError, aalen_johansen, cif_at, cif_table, gray_test, km_table,
+    SurvivalInputError,
+    aalen_johansen,
+    cif_at,
+    cif_table,
+    gray_test,
+    km_table,
 )
 
 # 5 subjects: cause 1 at 1, cause 2 at 2, censored 3, cause 1 at 4, censored 5
@@ -49,8 +54,7 @@ def test_ij_variance_is_binomial_without_censoring():
     # no censoring: the IJ variance of the empirical CIF is F(1 - F)/n (R survfit: 0.0625)
     fit = aalen_johansen([1, 2, 2, 3], [1, 2, 1, 2])
     np.testing.assert_allclose(fit.cif[:, 0], [0.25, 0.5, 0.5])
-    np.testing.assert_allclose(fit.var_ij[:, 0], [0.25 * 0.75 / 4, 0.25 / 4, 0.25 / 4],
-                               atol=1e-15)
+    np.testing.assert_allclose(fit.var_ij[:, 0], [0.25 * 0.75 / 4, 0.25 / 4, 0.25 / 4], atol=1e-15)
 
 
 def _aj_weighted(t, s, w, cause, at):
@@ -84,8 +88,10 @@ def test_ij_variance_equals_sum_of_squared_weight_derivatives():
                 wm = np.ones(n)
                 wp[i] += eps
                 wm[i] -= eps
-                dev.append((_aj_weighted(t, s, wp, cause, at)
-                            - _aj_weighted(t, s, wm, cause, at)) / (2 * eps))
+                dev.append(
+                    (_aj_weighted(t, s, wp, cause, at) - _aj_weighted(t, s, wm, cause, at))
+                    / (2 * eps)
+                )
             assert fit.var_ij[j, k] == pytest.approx(np.sum(np.square(dev)), rel=1e-6, abs=1e-12)
 
 
@@ -121,8 +127,12 @@ def test_cif_groups_and_absent_cause():
     g = ["A", "A", "A", "B", "B", "B"]
     r = cif_at(t, s, [3], g)
     got = {(row["group"], row["cause"]): row["cif"] for row in r.iter_rows(named=True)}
-    assert got == {("A", 1): pytest.approx(2 / 3), ("B", 1): 0.0,
-                   ("A", 2): 0.0, ("B", 2): pytest.approx(1 / 3)}
+    assert got == {
+        ("A", 1): pytest.approx(2 / 3),
+        ("B", 1): 0.0,
+        ("A", 2): 0.0,
+        ("B", 2): pytest.approx(1 / 3),
+    }
 
 
 def test_delta_variance_first_step_by_hand():

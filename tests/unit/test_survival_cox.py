@@ -20,8 +20,7 @@ def loglik_by_hand(b, ties):
     # t=1: risk set all 6 (3 T, 3 C); events: one T (x=1), one C (x=0)
     s0 = 3 * e + 3
     d0 = e + 1
-    ll = b - (2 * math.log(s0) if ties == "breslow"
-              else math.log(s0) + math.log(s0 - 0.5 * d0))
+    ll = b - (2 * math.log(s0) if ties == "breslow" else math.log(s0) + math.log(s0 - 0.5 * d0))
     # t=2: risk set {T@2, C@3, C@4, T@5}; event T
     ll += b - math.log(2 * e + 2)
     # t=4: risk set {C@4, T@5}; event C
@@ -31,13 +30,23 @@ def loglik_by_hand(b, ties):
 
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_cox_matches_hand_partial_likelihood(ties):
-    opt = optimize.minimize_scalar(lambda b: -loglik_by_hand(b, ties), bounds=(-10, 10),
-                                   method="bounded", options={"xatol": 1e-12})
+    opt = optimize.minimize_scalar(
+        lambda b: -loglik_by_hand(b, ties),
+        bounds=(-10, 10),
+        method="bounded",
+        options={"xatol": 1e-12},
+    )
     b_hat = opt.x
     # observed information by a central second difference of the hand likelihood
     h = 1e-4
-    info = -(loglik_by_hand(b_hat + h, ties) - 2 * loglik_by_hand(b_hat, ties)
-             + loglik_by_hand(b_hat - h, ties)) / h ** 2
+    info = (
+        -(
+            loglik_by_hand(b_hat + h, ties)
+            - 2 * loglik_by_hand(b_hat, ties)
+            + loglik_by_hand(b_hat - h, ties)
+        )
+        / h**2
+    )
     res = cox_ph(TIME, EVENT, ARM, reference="C", ties=ties)
     row = res.table.row(0, named=True)
     assert row["arm"] == "T" and row["comparator"] == "C"

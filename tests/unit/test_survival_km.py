@@ -27,8 +27,11 @@ def test_km_six_subjects_by_hand():
     np.testing.assert_allclose(tab["surv"], [5 / 6, 2 / 3, 4 / 9, 4 / 9, 0.0], atol=1e-15)
     # Greenwood: sum d/(n(n-d)) = 1/30, 1/30+1/20 = 1/12, 1/12+1/6 = 1/4
     se = tab["se"].to_numpy()
-    np.testing.assert_allclose(se[:4], [5 / 6 * math.sqrt(1 / 30), 2 / 3 * math.sqrt(1 / 12),
-                                        4 / 9 * 0.5, 4 / 9 * 0.5], atol=1e-15)
+    np.testing.assert_allclose(
+        se[:4],
+        [5 / 6 * math.sqrt(1 / 30), 2 / 3 * math.sqrt(1 / 12), 4 / 9 * 0.5, 4 / 9 * 0.5],
+        atol=1e-15,
+    )
     assert math.isnan(se[4])  # S = 0 after all at risk die: R gives NaN
     # log-log CI at t=1 by hand
     s, v = 5 / 6, 1 / 30
@@ -146,8 +149,9 @@ def test_km_large_is_fast_and_consistent():
 def test_group_level_order_from_enum_and_numeric_labels():
     t = [1, 2, 3, 1, 2, 3]
     e = [1, 0, 1, 1, 1, 0]
-    g = pl.Series(["Pbo", "Pbo", "Pbo", "Act", "Act", "Act"],
-                  dtype=pl.Enum(["Pbo", "Act", "Unused"]))
+    g = pl.Series(
+        ["Pbo", "Pbo", "Pbo", "Act", "Act", "Act"], dtype=pl.Enum(["Pbo", "Act", "Unused"])
+    )
     assert km_at(t, e, [2], g)["group"].to_list() == ["Pbo", "Act"]  # Enum order, empty dropped
     assert km_at(t, e, [2], [2, 2, 2, 10, 10, 10])["group"].to_list() == ["2", "10"]  # numeric
     with pytest.raises(SurvivalInputError):

@@ -7,15 +7,24 @@ import struct
 import pandas as pd
 import polars as pl
 import pytest
+from test_tlf_data import CUT, adeff, adtte, build_ard, km_step, study
 
 from hepatrial.analysis.survival import cif_steps
 from hepatrial.tlf import figures as G
 from hepatrial.tlf.tables import ARD
-from test_tlf_data import CUT, adeff, adtte, build_ard, km_step, study
 
 DPI = 30  # low resolution keeps the tests fast; the rules write 300 dpi
-SIZE = {"mmrm": (7, 5), "observed": (7, 5), "labs": (9, 4), "spaghetti": (8, 4.5), "waterfall": (7, 5),
-        "km": (7.5, 5.5), "cif": (8, 4.5), "forest": (8.5, 5.5), "ctp_shift": (7, 5)}
+SIZE = {
+    "mmrm": (7, 5),
+    "observed": (7, 5),
+    "labs": (9, 4),
+    "spaghetti": (8, 4.5),
+    "waterfall": (7, 5),
+    "km": (7.5, 5.5),
+    "cif": (8, 4.5),
+    "forest": (8.5, 5.5),
+    "ctp_shift": (7, 5),
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +47,14 @@ def plot_of(kind: str, ard: ARD):
     if kind == "km":
         return G.fig_km(km_step(ard.study).rename({"arm": "group"}), ard, "TFS")
     if kind == "cif":
-        tab = cif_steps(adtte(), ard.study, "DECOMP").rename({"arm": "group"}).filter(pl.col("group") != "ALL")
-        return G.fig_cif(tab, ard, "DECOMP", G.cif_cause_labels("DECOMP", tab["cause"].unique().to_list()))
+        tab = (
+            cif_steps(adtte(), ard.study, "DECOMP")
+            .rename({"arm": "group"})
+            .filter(pl.col("group") != "ALL")
+        )
+        return G.fig_cif(
+            tab, ard, "DECOMP", G.cif_cause_labels("DECOMP", tab["cause"].unique().to_list())
+        )
     if kind == "forest":
         return G.fig_forest(ard)
     return G.fig_ctp_shift(ard)
@@ -78,11 +93,15 @@ def test_km_risk_table_equals_ard_n_risk_at_the_landmarks(ard):
     landmarks = ard.rows("KM", paramcd="TFS", stat="n_risk")
     assert landmarks.height > 0
     for r in landmarks.filter(pl.col("arm").is_in(groups)).iter_rows(named=True):
-        drawn = rc.filter((pl.col("group") == r["arm"]) & (pl.col("time") == r["time"]))["n_risk"].to_list()
+        drawn = rc.filter((pl.col("group") == r["arm"]) & (pl.col("time") == r["time"]))[
+            "n_risk"
+        ].to_list()
         assert drawn == [int(r["value"])], r
     # and the numbers drawn are exactly that table (the plot's text layer)
     plot = G.fig_km(step, ard, "TFS")
-    text = [lyr.geom.data for lyr in plot.layers if "n_risk" in getattr(lyr.geom.data, "columns", [])]
+    text = [
+        lyr.geom.data for lyr in plot.layers if "n_risk" in getattr(lyr.geom.data, "columns", [])
+    ]
     assert len(text) == 1 and text[0]["label"].tolist() == [str(x) for x in rc["n_risk"].to_list()]
     # at day 0 everyone is at risk
     assert rc.filter(pl.col("time") == 0)["n_risk"].to_list() == [3, 3]
@@ -95,7 +114,10 @@ def test_risk_counts_use_the_first_step_at_or_after_the_time():
 
 
 def test_arm_colours_and_order_from_the_config(ard):
-    assert G.arm_colours(ard.study) == {"UC-MSC": "#0072B2", "Placebo": "#E69F00"}  # Okabe-Ito defaults
+    assert G.arm_colours(ard.study) == {
+        "UC-MSC": "#0072B2",
+        "Placebo": "#E69F00",
+    }  # Okabe-Ito defaults
 
 
 def test_figure_without_data_says_so(ard):
@@ -106,8 +128,13 @@ def test_figure_without_data_says_so(ard):
 
 def _subjects(n_a: int, n_b: int) -> pl.DataFrame:
     ids = [(f"A-{i:05d}", "A") for i in range(n_a)] + [(f"B-{i:05d}", "B") for i in range(n_b)]
-    return pl.DataFrame({"USUBJID": [u for u, _ in ids for _ in range(2)], "arm": [a for _, a in ids for _ in range(2)],
-                         "x": [float(k) for _ in ids for k in range(2)]})
+    return pl.DataFrame(
+        {
+            "USUBJID": [u for u, _ in ids for _ in range(2)],
+            "arm": [a for _, a in ids for _ in range(2)],
+            "x": [float(k) for _ in ids for k in range(2)],
+        }
+    )
 
 
 def test_sample_of_subjects_per_arm_is_capped_whole_and_repeatable():
@@ -115,8 +142,15 @@ def test_sample_of_subjects_per_arm_is_capped_whole_and_repeatable():
     out, note = G.sample_subjects(df, 200)
     per_arm = out.group_by("arm").agg(pl.col("USUBJID").n_unique()).sort("arm")
     assert per_arm.rows() == [("A", 200), ("B", 30)]  # B under the cap: all of it
-    assert out.group_by("USUBJID").len()["len"].unique().to_list() == [2]  # whole subjects, every visit
-    assert "200 subjects per arm" in note and "700 A" in note and "30 B" in note and str(G.SAMPLE_SEED) in note
+    assert out.group_by("USUBJID").len()["len"].unique().to_list() == [
+        2
+    ]  # whole subjects, every visit
+    assert (
+        "200 subjects per arm" in note
+        and "700 A" in note
+        and "30 B" in note
+        and str(G.SAMPLE_SEED) in note
+    )
     again, _ = G.sample_subjects(df.reverse(), 200)  # same subjects whatever the row order
     assert set(again["USUBJID"]) == set(out["USUBJID"])
     other, _ = G.sample_subjects(df, 200, seed=G.SAMPLE_SEED + 1)
@@ -155,10 +189,12 @@ def test_forest_axis_is_symmetric_and_clips_a_small_subgroup():
 def test_forest_has_n_and_estimate_columns_and_sizes_by_n(ard):
     plot = G.fig_forest(ard)
     texts = [layer for layer in plot.layers if type(layer.geom).__name__ == "geom_text"]
-    frames = [layer._data for layer in texts
-              if isinstance(getattr(layer, "_data", None), pd.DataFrame)]
-    labels = {str(v) for f in frames for col in ("ntext", "text", "label") if col in f
-              for v in f[col]}
+    frames = [
+        layer._data for layer in texts if isinstance(getattr(layer, "_data", None), pd.DataFrame)
+    ]
+    labels = {
+        str(v) for f in frames for col in ("ntext", "text", "label") if col in f for v in f[col]
+    }
     assert "n" in labels and "Estimate (95% CI)" in labels
     assert any("(" in v and ")" in v for v in labels)  # estimate (CI)
     assert any("size" in layer.mapping for layer in plot.layers)

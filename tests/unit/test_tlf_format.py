@@ -7,19 +7,41 @@ import pytest
 from hepatrial.tlf import format as F
 
 
-@pytest.mark.parametrize("x, d, want", [
-    (2.5, 0, "3"), (3.5, 0, "4"), (-2.5, 0, "-3"),          # half away from zero, not to even
-    (0.125, 2, "0.13"), (1.005, 2, "1.01"), (2.675, 2, "2.68"),  # the decimal value, not the binary one
-    (-0.04, 1, "0.0"), (-0.05, 1, "-0.1"), (12.0, 1, "12.0"), (1234.5678, 3, "1234.568"),
-])
+@pytest.mark.parametrize(
+    "x, d, want",
+    [
+        (2.5, 0, "3"),
+        (3.5, 0, "4"),
+        (-2.5, 0, "-3"),  # half away from zero, not to even
+        (0.125, 2, "0.13"),
+        (1.005, 2, "1.01"),
+        (2.675, 2, "2.68"),  # the decimal value, not the binary one
+        (-0.04, 1, "0.0"),
+        (-0.05, 1, "-0.1"),
+        (12.0, 1, "12.0"),
+        (1234.5678, 3, "1234.568"),
+    ],
+)
 def test_fmt_rounded(x, d, want):
     assert F.fmt_rounded(x, d) == want
 
 
-@pytest.mark.parametrize("p, want", [
-    (0.0004, "<0.001"), (0.001, "0.001"), (0.0009999, "<0.001"), (0.0495, "0.050"), (0.05, "0.050"),
-    (0.12345, "0.123"), (0.9994, "0.999"), (0.9996, ">0.999"), (1.0, ">0.999"), (float("nan"), "NE"), (None, "NE"),
-])
+@pytest.mark.parametrize(
+    "p, want",
+    [
+        (0.0004, "<0.001"),
+        (0.001, "0.001"),
+        (0.0009999, "<0.001"),
+        (0.0495, "0.050"),
+        (0.05, "0.050"),
+        (0.12345, "0.123"),
+        (0.9994, "0.999"),
+        (0.9996, ">0.999"),
+        (1.0, ">0.999"),
+        (float("nan"), "NE"),
+        (None, "NE"),
+    ],
+)
 def test_p_values(p, want):
     assert F.fmt_p(p) == want
 

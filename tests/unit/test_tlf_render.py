@@ -7,10 +7,10 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from test_tlf_data import CUT, adae, adsl, build_ard, study
 
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.tables import ARD, Table, build_table, listing_sae
-from test_tlf_data import CUT, adae, adsl, build_ard, study
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +134,11 @@ def test_html_has_the_header_and_the_rows_of_the_csv(ard, tmp_path):
     assert header[-3:] == ["UC-MSC (N=3)", "Placebo (N=3)", "Total (N=6)"]
     with open(csv_path, newline="", encoding="utf-8") as fh:
         body = [[r["label"], *(r[c] for c in t.columns)] for r in csv.DictReader(fh)]
-    html_body = [[r[0].replace("\u00a0", "").strip(), *r[1:]] for r in parser.rows if len(r) == len(t.columns) + 1
-                 and r != header]
+    html_body = [
+        [r[0].replace("\u00a0", "").strip(), *r[1:]]
+        for r in parser.rows
+        if len(r) == len(t.columns) + 1 and r != header
+    ]
     assert html_body == body
     groups = {r.group for r in t.rows}
     assert all(any(g == r[0] for r in parser.rows) for g in groups)  # group rows
@@ -146,7 +149,9 @@ def test_renderings_are_byte_identical_on_rerun(ard, tmp_path):
     runs = []
     for sub in ("a", "b"):
         (tmp_path / sub).mkdir()
-        runs.append([p.read_bytes() for p in render(build_table("km", ard, "tlf_x"), tmp_path / sub)])
+        runs.append(
+            [p.read_bytes() for p in render(build_table("km", ard, "tlf_x"), tmp_path / sub)]
+        )
     assert runs[0] == runs[1]
 
 
@@ -158,10 +163,21 @@ def test_a_long_grouped_table_is_cut_into_pages_each_with_header_and_group_row(t
     from hepatrial.tlf.tables import Row
 
     groups = [("Arm A", 130), ("Arm B", 95)]  # groups longer than a page, as a listing by arm
-    rows = [Row(group=g, label=f"S-{g[-1]}{k:03d}", cells=[f"{g}/{k}/a", f"{g}/{k}/b"]) for g, m in groups
-            for k in range(m)]
-    t = Table("l_long", "Listing of many things", "SAFETY", ["A", "B"], rows=rows, footnotes=["note"],
-              source="Source: test", kind="Listing")
+    rows = [
+        Row(group=g, label=f"S-{g[-1]}{k:03d}", cells=[f"{g}/{k}/a", f"{g}/{k}/b"])
+        for g, m in groups
+        for k in range(m)
+    ]
+    t = Table(
+        "l_long",
+        "Listing of many things",
+        "SAFETY",
+        ["A", "B"],
+        rows=rows,
+        footnotes=["note"],
+        source="Source: test",
+        kind="Listing",
+    )
     pages = paginate(t, _layout(t))
     assert [r for a, b in pages for r in rows[a:b]] == rows
     assert all(25 <= b - a <= 40 for a, b in pages[:-1])  # one-line rows: 25-40 a landscape page

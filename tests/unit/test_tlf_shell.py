@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_tlf_data import CUT, adae, adsl, build_ard, study
+
 from hepatrial.tlf.render import (
     CELL_PAD,
     TABLE_W,
@@ -17,7 +19,6 @@ from hepatrial.tlf.render import (
 from hepatrial.tlf.sap import method_words, mmrm_words, model_words
 from hepatrial.tlf.shell import DUMMY_STAMP, Shell, assign_numbers, numbering
 from hepatrial.tlf.tables import ARD, build_table, listing_sae
-from test_tlf_data import CUT, adae, adsl, build_ard, study
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,9 @@ def test_numbering_defaults_prefixes_and_study_overrides(ard):
         "desc_MELD": "14.2.2.1",
         "unknown": "",
     }
-    st = ard.study.replace(tlf={"numbering": {"tables": {"disposition": "14.1.9", "mmrm_MELD": "14.2.0"}}})
+    st = ard.study.replace(
+        tlf={"numbering": {"tables": {"disposition": "14.1.9", "mmrm_MELD": "14.2.0"}}}
+    )
     got = assign_numbers(names, st, "tables")
     assert (
         got["disposition"] == "14.1.9"

@@ -8,15 +8,20 @@ import re
 
 import polars as pl
 import pytest
+from test_tlf_data import CUT, adae, adsl, build_ard, study
 
 from hepatrial.tlf import format as F
 from hepatrial.tlf.render import write_csv
 from hepatrial.tlf.tables import ARD, TABLES, build_table, listing_deaths, listing_sae
-from test_tlf_data import CUT, adae, adsl, build_ard, study
 
 NUM = re.compile(r"-?\d+(?:\.\d+)?")
 # dlt: dose-escalation designs only (tests/unit/test_dlt.py checks its cells)
-SUMMARY = sorted(set(TABLES) - {"dlt"}) + ["mmrm_MELD", "desc_MELD", "desc_BILI", "resp_shift_CTPIMP"]
+SUMMARY = sorted(set(TABLES) - {"dlt"}) + [
+    "mmrm_MELD",
+    "desc_MELD",
+    "desc_BILI",
+    "resp_shift_CTPIMP",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +73,17 @@ def test_every_number_in_the_table_is_a_formatted_ard_value(name, parallel, tmp_
             text = r[col].replace("<0.001", "").replace(">0.999", "")
             if text == "0" and "0" not in allowed:
                 # AE_INCIDENCE has no row for an arm without the event: the table shows 0
-                arm = next(a for a in parallel.arms + ["ALL"] if col.startswith(a if a != "ALL" else "Total"))
+                arm = next(
+                    a
+                    for a in parallel.arms + ["ALL"]
+                    if col.startswith(a if a != "ALL" else "Total")
+                )
                 # SOC row, or a PT row keyed SOC|PT
                 code = r["label"] if r["label"] == r["group"] else f"{r['group']}|{r['label']}"
-                assert name == "ae_soc_pt" and parallel.get("AE_INCIDENCE", code, arm, "n_subjects",
-                                                            "SAFETY") is None, (name, r, col)
+                assert (
+                    name == "ae_soc_pt"
+                    and parallel.get("AE_INCIDENCE", code, arm, "n_subjects", "SAFETY") is None
+                ), (name, r, col)
                 continue
             for token in NUM.findall(text):
                 assert token in allowed, (name, r["group"], r["label"], col, r[col])
@@ -85,20 +96,34 @@ def test_every_number_in_the_table_is_a_formatted_ard_value(name, parallel, tmp_
 
 
 def test_headers_carry_n_per_arm_in_config_order_then_total(parallel):
-    assert build_table("baseline", parallel, "r").columns == ["UC-MSC (N=3)", "Placebo (N=3)", "Total (N=6)"]
-    assert build_table("ae_overview", parallel, "r").columns == ["UC-MSC (N=3)", "Placebo (N=2)", "Total (N=5)"]
+    assert build_table("baseline", parallel, "r").columns == [
+        "UC-MSC (N=3)",
+        "Placebo (N=3)",
+        "Total (N=6)",
+    ]
+    assert build_table("ae_overview", parallel, "r").columns == [
+        "UC-MSC (N=3)",
+        "Placebo (N=2)",
+        "Total (N=5)",
+    ]
     assert build_table("mmrm_MELD", parallel, "r").columns == ["UC-MSC (N=3)", "Placebo (N=3)"]
 
 
 def test_baseline_cells(parallel, tmp_path):
     rows = read_back(build_table("baseline", parallel, "r"), tmp_path)
-    assert cell(rows, "Age (years)", "Mean (SD)", "UC-MSC (N=3)") == "52.0 (8.19)"   # mean 52, SD sqrt(67)
+    assert (
+        cell(rows, "Age (years)", "Mean (SD)", "UC-MSC (N=3)") == "52.0 (8.19)"
+    )  # mean 52, SD sqrt(67)
     assert cell(rows, "Age (years)", "Min, Max", "Total (N=6)") == "38, 70"
     assert cell(rows, "Sex, n (%)", "Missing", "Placebo (N=3)") == "1 (33.3)"
     assert cell(rows, "Sex, n (%)", "Missing", "UC-MSC (N=3)") == "0"
     assert cell(rows, "MELD at baseline", "n", "Placebo (N=3)") == "2"
     # every CTP class is listed, the absent one with zero counts from the ARD
-    assert [r["label"] for r in rows if r["group"] == "CTP class at baseline, n (%)"] == ["A", "B", "C"]
+    assert [r["label"] for r in rows if r["group"] == "CTP class at baseline, n (%)"] == [
+        "A",
+        "B",
+        "C",
+    ]
     assert cell(rows, "CTP class at baseline, n (%)", "A", "Total (N=6)") == "0"
 
 
@@ -124,21 +149,31 @@ def test_mmrm_cells_decimals_p_and_covariance(parallel, tmp_path):
     assert cell(rows, "WEEK 4", "p-value", "UC-MSC (N=3)") == "0.052"
     assert [r["group"] for r in rows][0] == "WEEK 4"
     # the model in SAP words (the literal MMRM_FIT method is the structure alone), no formula
-    assert any(f.startswith("Mixed model for repeated measures (MMRM) of the change from baseline "
-                            "in MELD")
-               and "heterogeneous Toeplitz covariance matrix" in f for f in t.footnotes)
+    assert any(
+        f.startswith("Mixed model for repeated measures (MMRM) of the change from baseline in MELD")
+        and "heterogeneous Toeplitz covariance matrix" in f
+        for f in t.footnotes
+    )
     assert not any("~" in f or "REML Satterthwaite" in f for f in t.footnotes)
 
 
 def test_km_risk_counts_and_comparisons(parallel, tmp_path):
     rows = read_back(build_table("km", parallel, "r"), tmp_path)
-    for arm, col in (("UC-MSC", "UC-MSC (N=3)"), ("Placebo", "Placebo (N=3)"), ("ALL", "Total (N=6)")):
+    for arm, col in (
+        ("UC-MSC", "UC-MSC (N=3)"),
+        ("Placebo", "Placebo (N=3)"),
+        ("ALL", "Total (N=6)"),
+    ):
         n = parallel.get("KM", "TFS", arm, "n_risk", "ITT", time=28.0)
-        assert cell(rows, "Transplant-free survival", "At risk at day 28 (week 4)", col) == F.fmt_int(n)
+        assert cell(
+            rows, "Transplant-free survival", "At risk at day 28 (week 4)", col
+        ) == F.fmt_int(n)
     assert cell(rows, "Transplant-free survival", "Events, n (%)", "Total (N=6)") == "2 (33.3)"
     assert cell(rows, "Transplant-free survival", "Censored, n (%)", "UC-MSC (N=3)") == "2 (66.7)"
     # the survival rule writes KM_EVENTS for every parameter, so every group shows its events
-    assert {r["group"] for r in rows if r["label"].startswith("Events")} == {r["group"] for r in rows}
+    assert {r["group"] for r in rows if r["label"].startswith("Events")} == {
+        r["group"] for r in rows
+    }
     labels = [r["label"] for r in rows if r["group"] == "Transplant-free survival"]
     assert any(lab.startswith("Log-rank test p-value") for lab in labels)
     assert any(lab.startswith("Hazard ratio vs Placebo (95% CI)") for lab in labels)
@@ -147,12 +182,21 @@ def test_km_risk_counts_and_comparisons(parallel, tmp_path):
 def test_ae_soc_pt_sorted_by_frequency_with_events(parallel, tmp_path):
     rows = read_back(build_table("ae_soc_pt", parallel, "r"), tmp_path)
     assert rows[0]["label"] == "Any TEAE" and rows[0]["group"] == ""  # the "any" row first
-    assert cell(rows, "", "Any TEAE", "Total (N=5)") == F.fmt_n_pct(
-        parallel.get("AE_OVERVIEW", "ANYTEAE", "ALL", "n_subjects", "SAFETY"),
-        parallel.get("AE_OVERVIEW", "ANYTEAE", "ALL", "pct", "SAFETY")) + " [" + F.fmt_int(
-        parallel.get("AE_OVERVIEW", "ANYTEAE", "ALL", "n_events", "SAFETY")) + "]"
+    assert (
+        cell(rows, "", "Any TEAE", "Total (N=5)")
+        == F.fmt_n_pct(
+            parallel.get("AE_OVERVIEW", "ANYTEAE", "ALL", "n_subjects", "SAFETY"),
+            parallel.get("AE_OVERVIEW", "ANYTEAE", "ALL", "pct", "SAFETY"),
+        )
+        + " ["
+        + F.fmt_int(parallel.get("AE_OVERVIEW", "ANYTEAE", "ALL", "n_events", "SAFETY"))
+        + "]"
+    )
     socs = list(dict.fromkeys(r["group"] for r in rows[1:]))
-    assert socs == ["General disorders and administration site conditions", "Hepatobiliary disorders"]
+    assert socs == [
+        "General disorders and administration site conditions",
+        "Hepatobiliary disorders",
+    ]
     gen = [r["label"] for r in rows if r["group"] == socs[0]]
     assert gen == [socs[0], "Pyrexia", "Fatigue"]
     assert cell(rows, socs[0], "Pyrexia", "UC-MSC (N=3)") == "1 (33.3) [2]"
@@ -186,7 +230,11 @@ def test_single_arm_design_has_no_comparisons(single, tmp_path):
     assert not any("Gray" in r["label"] for r in cif)
     sub = build_table("subgroup", single, "r")
     assert sub.rows[0].label.startswith("No data")
-    assert build_table("baseline", single, "r").columns == ["UC-MSC (N=3)", "Placebo (N=3)", "Total (N=6)"]
+    assert build_table("baseline", single, "r").columns == [
+        "UC-MSC (N=3)",
+        "Placebo (N=3)",
+        "Total (N=6)",
+    ]
 
 
 def test_mmrm_without_differences_shows_ls_means_only(parallel):
@@ -210,9 +258,16 @@ def test_unknown_table_name_is_a_user_error(parallel):
 def test_listings_from_adam(tmp_path, parallel):
     st = parallel.study
     sae = read_back(listing_sae(adae(), adsl(), st, CUT), tmp_path)
-    assert [(r["group"], r["label"], r["Grade"]) for r in sae] == [("UC-MSC", "S3", "5"), ("Placebo", "S4", "3")]
+    assert [(r["group"], r["label"], r["Grade"]) for r in sae] == [
+        ("UC-MSC", "S3", "5"),
+        ("Placebo", "S4", "3"),
+    ]
     assert sae[0]["Preferred term (reported term)"] == "Hepatic failure (liver failure {acute})"
     deaths = read_back(listing_deaths(adsl(), adae(), st, CUT), tmp_path)
     assert len(deaths) == 1
-    assert (deaths[0]["label"], deaths[0]["Date of death"], deaths[0]["Study day"]) == ("S3", "2024-03-01", "52")
+    assert (deaths[0]["label"], deaths[0]["Date of death"], deaths[0]["Study day"]) == (
+        "S3",
+        "2024-03-01",
+        "52",
+    )
     assert deaths[0]["Fatal AE (preferred term)"] == "Hepatic failure"

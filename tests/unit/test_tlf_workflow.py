@@ -16,13 +16,26 @@ import dag
 import polars as pl
 import pytest
 import tinycut
-from hepatrial.analysis.survival import cif_steps
 from test_tlf_data import adae, adeff, adlb, adsl, adtte, build_ard, km_step, study
 
+from hepatrial.analysis.survival import cif_steps
+
 ROOT = Path(__file__).resolve().parents[2]
-TLF_RULES = ["tlf_tables", "tlf_listings", "tlf_figures_observed", "tlf_figures_efficacy", "tlf_figures_survival"]
-RUN = ["tables/disposition.csv", "tables/mmrm_MELD.rtf", "tables/km.html", "tables/l_deaths.csv",
-       "figures/km_TFS.png", "figures/forest_MELD.png"]
+TLF_RULES = [
+    "tlf_tables",
+    "tlf_listings",
+    "tlf_figures_observed",
+    "tlf_figures_efficacy",
+    "tlf_figures_survival",
+]
+RUN = [
+    "tables/disposition.csv",
+    "tables/mmrm_MELD.rtf",
+    "tables/km.html",
+    "tables/l_deaths.csv",
+    "figures/km_TFS.png",
+    "figures/forest_MELD.png",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +48,13 @@ def project(tmp_path_factory):
     res = tmp / "res" / "LIT" / "2024-06-30"
     for sub in ("adam", "ard/km", "ard/cif"):
         (res / sub).mkdir(parents=True)
-    for name, df in (("adsl", adsl()), ("adeff", adeff()), ("adlb", adlb()), ("adae", adae()), ("adtte", adtte())):
+    for name, df in (
+        ("adsl", adsl()),
+        ("adeff", adeff()),
+        ("adlb", adlb()),
+        ("adae", adae()),
+        ("adtte", adtte()),
+    ):
         df.write_parquet(res / "adam" / f"{name}.parquet")
     ard = build_ard(st)
     ard.write_parquet(res / "ard" / "ard.parquet")
@@ -45,8 +64,16 @@ def project(tmp_path_factory):
         cif_steps(adtte(), st, p).write_parquet(res / "ard" / "cif" / f"{p}.parquet")
     # The project's Snakefile, with a target rule for the tables and figures alone.
     snakefile = tmp / "Snakefile"
-    snakefile.write_text(f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        run_outputs(tlf_outputs()),\n')
-    return {"tmp": tmp, "res": res, "snakefile": snakefile, "study": tmp / "study_parallel.yaml", "cut": cut}
+    snakefile.write_text(
+        f'include: "{ROOT / "Snakefile"}"\n\n\nrule all_tlf:\n    input:\n        run_outputs(tlf_outputs()),\n'
+    )
+    return {
+        "tmp": tmp,
+        "res": res,
+        "snakefile": snakefile,
+        "study": tmp / "study_parallel.yaml",
+        "cut": cut,
+    }
 
 
 def write_parts(ard, st, folder) -> None:
@@ -54,23 +81,42 @@ def write_parts(ard, st, folder) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     dataset = {p.paramcd: p.dataset for p in (*st.endpoints.mmrm_params, *st.endpoints.desc_params)}
     base = pl.col("paramcd").str.replace("_CHG$", "")
-    part = (pl.when(pl.col("analysis") == "DESC").then(pl.lit("desc_") + base.replace_strict(dataset, default="adeff"))
-            .when(pl.col("analysis").str.contains("^(MMRM|LMM)_")).then(pl.lit("mmrm_") + pl.col("paramcd"))
-            .when(pl.col("paramcd").is_in(list(st.endpoints.tte))).then(pl.lit("tte_") + pl.col("paramcd"))
-            .otherwise(pl.lit("baseline")))
+    part = (
+        pl.when(pl.col("analysis") == "DESC")
+        .then(pl.lit("desc_") + base.replace_strict(dataset, default="adeff"))
+        .when(pl.col("analysis").str.contains("^(MMRM|LMM)_"))
+        .then(pl.lit("mmrm_") + pl.col("paramcd"))
+        .when(pl.col("paramcd").is_in(list(st.endpoints.tte)))
+        .then(pl.lit("tte_") + pl.col("paramcd"))
+        .otherwise(pl.lit("baseline"))
+    )
     ard = ard.with_columns(part.alias("_part"))
-    names = ([f"desc_{d}" for d in dict.fromkeys(dataset.values())]
-             + [f"mmrm_{m.paramcd}" for m in st.endpoints.mmrm_params]
-             + [f"tte_{p}" for p in st.endpoints.tte] + ["baseline"])
+    names = (
+        [f"desc_{d}" for d in dict.fromkeys(dataset.values())]
+        + [f"mmrm_{m.paramcd}" for m in st.endpoints.mmrm_params]
+        + [f"tte_{p}" for p in st.endpoints.tte]
+        + ["baseline"]
+    )
     for name in names:
         ard.filter(pl.col("_part") == name).drop("_part").write_parquet(folder / f"{name}.parquet")
     assert ard.filter(~pl.col("_part").is_in(names)).height == 0
 
 
 def snakemake(project, *args) -> subprocess.CompletedProcess:
-    return dag.snakemake("-s", project["snakefile"], "--config", f"study={project['study']}", f"cut={project['cut']}",
-                         f"results_dir={project['tmp'] / 'res'}", f"reports_dir={project['tmp'] / 'rep'}",
-                         "--allowed-rules", *TLF_RULES, "all_tlf", *args, timeout=600)
+    return dag.snakemake(
+        "-s",
+        project["snakefile"],
+        "--config",
+        f"study={project['study']}",
+        f"cut={project['cut']}",
+        f"results_dir={project['tmp'] / 'res'}",
+        f"reports_dir={project['tmp'] / 'rep'}",
+        "--allowed-rules",
+        *TLF_RULES,
+        "all_tlf",
+        *args,
+        timeout=600,
+    )
 
 
 @pytest.mark.workflow
@@ -83,8 +129,18 @@ def test_every_tlf_output_has_a_rule(project):
     planned = set(re.findall(r"(?:tables|figures)/(\w+\.\w+)", out.stdout))
     # KM and CIF figures of TFS and DECOMP, MMRM tables of MELD and CTPSCORE (the schema's default
     # mmrm_params), subgroup table and forest plot (parallel design), both listings
-    for f in ("km_TFS.png", "km_DECOMP.pdf", "cif_TFS.png", "cif_DECOMP.pdf", "mmrm_MELD.rtf",
-              "mmrm_CTPSCORE.html", "subgroup.csv", "forest_MELD.png", "l_sae.rtf", "l_deaths.csv"):
+    for f in (
+        "km_TFS.png",
+        "km_DECOMP.pdf",
+        "cif_TFS.png",
+        "cif_DECOMP.pdf",
+        "mmrm_MELD.rtf",
+        "mmrm_CTPSCORE.html",
+        "subgroup.csv",
+        "forest_MELD.png",
+        "l_sae.rtf",
+        "l_deaths.csv",
+    ):
         assert f in planned, f
 
 
@@ -104,4 +160,6 @@ def test_rules_write_outputs_and_the_report_builds_offline(project):
     html = report.read_text(encoding="utf-8")
     assert "km_TFS.png" in html and "disposition.csv" in html
     assert "Survival" in html and "Disposition" in html  # report categories
-    assert not re.search(r"<script[^>]+src=\"https?://", html)  # self-contained: no external scripts
+    assert not re.search(
+        r"<script[^>]+src=\"https?://", html
+    )  # self-contained: no external scripts

@@ -27,9 +27,10 @@ import polars as pl
 import tinycut
 import yaml
 from dag import snakemake
+from pdftext import pdf_info, pdf_text
+
 from hepatrial.report.blinding import is_arm_column
 from hepatrial.tlf.format import fmt_num
-from pdftext import pdf_info, pdf_text
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTIVE, CONTROL = "ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL"
@@ -38,13 +39,26 @@ CODED = re.compile(r"\b(Arm|Group) [A-H]\b")  # the closed report's masked arm c
 EFFICACY_WORDS = ["MMRM", "LS mean", "Kaplan", "hazard ratio", "log-rank", "cumulative incidence"]
 # group-sequential monitoring: the open report says only that a look took place and at which
 # information fraction (GSD_INFO); no Z, p, bound, decision or power
-GSD_WORDS = ["Z =", "boundar", "efficacy bound", "futility", "conditional power", "predictive power",
-             "alpha spent", "repeated c", "B-value", "stop for", "indicate"]
+GSD_WORDS = [
+    "Z =",
+    "boundar",
+    "efficacy bound",
+    "futility",
+    "conditional power",
+    "predictive power",
+    "alpha spent",
+    "repeated c",
+    "B-value",
+    "stop for",
+    "indicate",
+]
 GSD_OPEN_STATS = {"info_frac", "events", "n_observed"}
 
 
 def run(tmp_path, study, cut, targets, *extra):
-    return snakemake("--snakefile", dag.SNAKEFILE, *extra, *dag.config_args(study, cut, tmp_path), "--", *targets)
+    return snakemake(
+        "--snakefile", dag.SNAKEFILE, *extra, *dag.config_args(study, cut, tmp_path), "--", *targets
+    )
 
 
 def declared_inputs(plan: str, rule: str) -> list[str]:
@@ -55,7 +69,9 @@ def declared_inputs(plan: str, rule: str) -> list[str]:
     return [x.strip() for x in line.split(", ")]
 
 
-def zoo_cut(tmp_path: Path, name: str, swap: bool, labels=(ACTIVE, CONTROL), codes=("ZBRFSH", "QKKCTL")) -> tuple:
+def zoo_cut(
+    tmp_path: Path, name: str, swap: bool, labels=(ACTIVE, CONTROL), codes=("ZBRFSH", "QKKCTL")
+) -> tuple:
     """The tiny cut with the arms renamed (and, with ``swap``, each subject moved to the other arm)."""
     doms = tinycut.domains()
     active, control = labels
@@ -68,13 +84,18 @@ def zoo_cut(tmp_path: Path, name: str, swap: bool, labels=(ACTIVE, CONTROL), cod
         r["ARMCD"] = r["ACTARMCD"] = rename[arm][1]
         arm_of[r["USUBJID"]] = rename[arm][0]
     for r in doms["ex"]:
-        r["EXTRT"] = arm_of[r["USUBJID"]]  # the treatment name is in the data; it must not reach the open report
+        r["EXTRT"] = arm_of[
+            r["USUBJID"]
+        ]  # the treatment name is in the data; it must not reach the open report
     cut = tinycut.write_cut(tmp_path / name / "2024-06-30", doms)
-    text = (tinycut.STUDY_YAML.replace("{label: UC-MSC}", f"{{label: {active}}}")
-            .replace("{label: Placebo, reference: true}", f"{{label: {control}, reference: true}}"))
+    text = tinycut.STUDY_YAML.replace("{label: UC-MSC}", f"{{label: {active}}}").replace(
+        "{label: Placebo, reference: true}", f"{{label: {control}, reference: true}}"
+    )
     # an event-driven group-sequential design on OS (one death in the tiny cut: look 1 at 1/4)
-    text += ("interim: {analysis: LOGRANK, paramcd: OS, planned_events: 4, info_fractions: [0.5, 1.0], "
-             "futility_spending: bsOF}\n")
+    text += (
+        "interim: {analysis: LOGRANK, paramcd: OS, planned_events: 4, info_fractions: [0.5, 1.0], "
+        "futility_spending: bsOF}\n"
+    )
     study = tinycut.write_study(tmp_path / name / "study.yaml", text)
     return cut, study
 
@@ -85,8 +106,16 @@ def leaks_in_text(text: str, terms: list[str]) -> list[str]:
 
 
 def check_open_inputs(paths: list[str], res: Path, terms: list[str]) -> None:
-    allowed = {res / "open" / f for f in ("pooled_ard.parquet", "saes.parquet", "deaths.parquet", "compare.parquet",
-                                          "study.json")}
+    allowed = {
+        res / "open" / f
+        for f in (
+            "pooled_ard.parquet",
+            "saes.parquet",
+            "deaths.parquet",
+            "compare.parquet",
+            "study.json",
+        )
+    }
     allowed.add(res / "manifest_inputs.json")
     for p in map(Path, paths):
         assert p in allowed, f"the open report rule reads {p}, which is not a gate output"
@@ -104,14 +133,16 @@ def check_open_inputs(paths: list[str], res: Path, terms: list[str]) -> None:
         assert listing.exists(), listing
         text = listing.read_text()
         assert not leaks_in_text(text, terms), listing
-        assert not [c for c in text.splitlines()[0].split(",") if is_arm_column(c) or c == "Arm"], listing
+        assert not [c for c in text.splitlines()[0].split(",") if is_arm_column(c) or c == "Arm"], (
+            listing
+        )
 
 
 def png_chunks(png: bytes) -> list[bytes]:
     i, out = 8, []
     while i < len(png):
-        n = int.from_bytes(png[i:i + 4], "big")
-        out.append(png[i + 4:i + 8])
+        n = int.from_bytes(png[i : i + 4], "big")
+        out.append(png[i + 4 : i + 8])
         i += 12 + n
     return out
 
@@ -125,13 +156,17 @@ def check_open_outputs(html_path: Path, pdf_path: Path, terms: list[str]) -> Non
     assert images
     for b64 in images:
         png = base64.b64decode(b64)
-        assert set(png_chunks(png)) <= {b"IHDR", b"IDAT", b"IEND", b"pHYs", b"PLTE", b"tRNS"}, png_chunks(png)
+        assert set(png_chunks(png)) <= {b"IHDR", b"IDAT", b"IEND", b"pHYs", b"PLTE", b"tRNS"}, (
+            png_chunks(png)
+        )
         assert not leaks_in_text(png.decode("latin-1"), terms)
     pdf = pdf_path.read_bytes()
     assert not leaks_in_text(pdf.decode("latin-1"), terms)
     text = pdf_text(pdf_path)
     info = pdf_info(pdf_path)
-    assert "OPEN REPORT" in text and not leaks_in_text(text + info, terms) and not CODED.search(text)
+    assert (
+        "OPEN REPORT" in text and not leaks_in_text(text + info, terms) and not CODED.search(text)
+    )
     for w in EFFICACY_WORDS:
         assert w.casefold() not in text.casefold(), w
     for w in GSD_WORDS:
@@ -148,10 +183,21 @@ def check_gsd_open(res: Path, rep: Path, expect_info: str, require_z: bool = Tru
     text = pdf_text(rep / "dsmb_open.pdf") + (rep / "dsmb_open.html").read_text()
     assert f"took place at this data cut at information fraction {expect_info}" in text
     ard = pl.read_parquet(res / "ard" / "ard.parquet")
-    closed = ard.filter(pl.col("analysis").is_in(["GSD_STATUS", "GSD_BOUNDARY"])
-                        & ~pl.col("stat").is_in(["info_frac", "decision", "looks_planned",
-                                                 "current_look", "planned_events", "events",
-                                                 "n_observed", "information"]))
+    closed = ard.filter(
+        pl.col("analysis").is_in(["GSD_STATUS", "GSD_BOUNDARY"])
+        & ~pl.col("stat").is_in(
+            [
+                "info_frac",
+                "decision",
+                "looks_planned",
+                "current_look",
+                "planned_events",
+                "events",
+                "n_observed",
+                "information",
+            ]
+        )
+    )
     assert closed.filter(pl.col("stat") == "z").height > 0 or not require_z
     for r in closed.drop_nulls("value").iter_rows(named=True):
         shown = f"{r['value']:.3f}"
@@ -161,10 +207,16 @@ def check_gsd_open(res: Path, rep: Path, expect_info: str, require_z: bool = Tru
 
 def test_open_report_of_tiny_zoo_study_is_arm_free_and_depends_on_pooled_data_only(tmp_path):
     reports = {}
-    for name, swap, labels in (("zoo", False, (ACTIVE, CONTROL)), ("twin", True, ("PANGOLIN-ACTIVE", "AXOLOTL-CONTROL"))):
+    for name, swap, labels in (
+        ("zoo", False, (ACTIVE, CONTROL)),
+        ("twin", True, ("PANGOLIN-ACTIVE", "AXOLOTL-CONTROL")),
+    ):
         base = tmp_path / name
         cut, study = zoo_cut(tmp_path, name, swap, labels)
-        res, rep = base / "results" / "TINY" / "2024-06-30", base / "reports" / "TINY" / "2024-06-30"
+        res, rep = (
+            base / "results" / "TINY" / "2024-06-30",
+            base / "reports" / "TINY" / "2024-06-30",
+        )
         targets = [rep / "dsmb_open.html", rep / "dsmb_open.pdf", rep / "dsmb_closed.html"]
         plan = run(base, study, cut, targets, "-n")
         assert plan.returncode == 0, plan.stderr[-3000:]
@@ -175,17 +227,23 @@ def test_open_report_of_tiny_zoo_study_is_arm_free_and_depends_on_pooled_data_on
         terms = TERMS + list(labels) + [lab.split("-")[0] for lab in labels]
         check_open_inputs(inputs, res, terms)
         check_open_outputs(rep / "dsmb_open.html", rep / "dsmb_open.pdf", terms)
-        check_gsd_open(res, rep, "0.25", require_z=False)  # 1 death: the log-rank Z is not estimable
+        check_gsd_open(
+            res, rep, "0.25", require_z=False
+        )  # 1 death: the log-rank Z is not estimable
         # the closed report is masked by default: codes, no labels
         closed = (rep / "dsmb_closed.html").read_text()
         assert "Group-sequential boundaries" in closed
         assert "Arm A" in closed and not leaks_in_text(closed, list(labels))
-        manifest_hash = __import__("hashlib").sha256((res / "manifest_inputs.json").read_bytes()).hexdigest()
+        manifest_hash = (
+            __import__("hashlib").sha256((res / "manifest_inputs.json").read_bytes()).hexdigest()
+        )
         pdftext = pdf_text(rep / "dsmb_open.pdf")
         reports[name] = {
             "html": (rep / "dsmb_open.html").read_text().replace(manifest_hash, "<HASH>"),
             "pdf": pdftext.replace(manifest_hash, "<HASH>").replace(manifest_hash[:16], "<HASH>"),
-            "inputs": {Path(p).name: Path(p).read_bytes() for p in inputs if p.endswith(".parquet")},
+            "inputs": {
+                Path(p).name: Path(p).read_bytes() for p in inputs if p.endswith(".parquet")
+            },
             "hash": manifest_hash,
         }
     zoo, twin = reports["zoo"], reports["twin"]
@@ -200,14 +258,38 @@ def simulated_zoo(tmp_path: Path) -> tuple[Path, Path]:
     raw["study"]["title"] = "A simulated trial with distinctive arm names"
     raw["arms"] = [{"label": ACTIVE, "dose": "lots"}, {"label": CONTROL, "reference": True}]
     raw["simulation"]["arms"] = [
-        {"label": ACTIVE, "armcd": "ZBRFSH", "extrt": ACTIVE, "exdose": 60000000, "exdosu": "cells"},
-        {"label": CONTROL, "armcd": "QKKCTL", "extrt": CONTROL, "exdose": 0, "exdosu": "cells"}]
+        {
+            "label": ACTIVE,
+            "armcd": "ZBRFSH",
+            "extrt": ACTIVE,
+            "exdose": 60000000,
+            "exdosu": "cells",
+        },
+        {"label": CONTROL, "armcd": "QKKCTL", "extrt": CONTROL, "exdose": 0, "exdosu": "cells"},
+    ]
     study = tmp_path / "zoo-sim.yaml"
     study.write_text(yaml.safe_dump(raw, sort_keys=False))
     cut = tmp_path / "data" / "2025-06-30"
-    out = subprocess.run([sys.executable, "-m", "hepatrial.simulate", "--study", str(study), "--subjects", "60",
-                          "--seed", "7", "--cut", "2025-06-30", "--out", str(cut)], cwd=ROOT, capture_output=True,
-                         text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hepatrial.simulate",
+            "--study",
+            str(study),
+            "--subjects",
+            "60",
+            "--seed",
+            "7",
+            "--cut",
+            "2025-06-30",
+            "--out",
+            str(cut),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr[-500:]
     return cut, study
 
@@ -216,8 +298,16 @@ def test_open_report_of_simulated_zoo_study_is_arm_free(tmp_path):
     cut, study = simulated_zoo(tmp_path)
     dm = pl.read_csv(cut / "dm.csv", infer_schema_length=0)
     assert set(dm["ARM"].to_list()) >= {ACTIVE, CONTROL}  # the data do carry the arms
-    res, rep = tmp_path / "results" / "ZOO-SIM" / "2025-06-30", tmp_path / "reports" / "ZOO-SIM" / "2025-06-30"
-    targets = [rep / "dsmb_open.html", rep / "dsmb_open.pdf", rep / "dsmb_closed.html", rep / "dsmb_closed.pdf"]
+    res, rep = (
+        tmp_path / "results" / "ZOO-SIM" / "2025-06-30",
+        tmp_path / "reports" / "ZOO-SIM" / "2025-06-30",
+    )
+    targets = [
+        rep / "dsmb_open.html",
+        rep / "dsmb_open.pdf",
+        rep / "dsmb_closed.html",
+        rep / "dsmb_closed.pdf",
+    ]
     plan = run(tmp_path, study, cut, targets, "-n")
     assert plan.returncode == 0, plan.stderr[-3000:]
     inputs = declared_inputs(plan.stdout, "dsmb_open")
@@ -226,7 +316,8 @@ def test_open_report_of_simulated_zoo_study_is_arm_free(tmp_path):
     check_open_inputs(inputs, res, TERMS)
     check_open_outputs(rep / "dsmb_open.html", rep / "dsmb_open.pdf", TERMS)
     info = pl.read_parquet(res / "ard" / "ard.parquet").filter(
-        (pl.col("analysis") == "GSD_INFO") & (pl.col("stat") == "info_frac"))["value"][0]
+        (pl.col("analysis") == "GSD_INFO") & (pl.col("stat") == "info_frac")
+    )["value"][0]
     check_gsd_open(res, rep, fmt_num(info, 2))
     closed = pdf_text(rep / "dsmb_closed.pdf")
     assert "CLOSED REPORT" in closed and "Arm A" in closed and "Arm B" in closed

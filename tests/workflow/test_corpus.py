@@ -23,8 +23,9 @@ def base(tmp_path_factory):
     return corpus.make_base_cut(tmp_path_factory.mktemp("corpus") / "base")
 
 
-def run_dag(cut: Path | str, study: Path, res: Path, full: bool, more: tuple[str, ...] = ()
-            ) -> subprocess.CompletedProcess:
+def run_dag(
+    cut: Path | str, study: Path, res: Path, full: bool, more: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     """Fatal and flagged cases run the DAG to the ingest outputs; excluded ones on through ADaM to the
     row traceability check; ``more`` targets ("res:<path>", "rep:<path>") further."""
     name = "traceability.csv" if full else "accounting.csv"
@@ -32,8 +33,15 @@ def run_dag(cut: Path | str, study: Path, res: Path, full: bool, more: tuple[str
     rep_dir = res.parent / "reports" / "UCMSC-DC-RCT" / corpus.CUT_NAME
     targets = [out_dir / "validation" / name]
     targets += [(out_dir if t.startswith("res:") else rep_dir) / t[4:] for t in more]
-    return snakemake("--config", f"study={study}", f"cut={cut}", f"results_dir={res}",
-                     f"reports_dir={res.parent / 'reports'}", "--", *targets)
+    return snakemake(
+        "--config",
+        f"study={study}",
+        f"cut={cut}",
+        f"results_dir={res}",
+        f"reports_dir={res.parent / 'reports'}",
+        "--",
+        *targets,
+    )
 
 
 def test_corpus_has_at_least_50_cases_of_each_kind():
@@ -70,8 +78,15 @@ def test_corpus_case(case, base, tmp_path):
     else:
         excl = pl.read_csv(out_dir / "validation/exclusions.csv", infer_schema=False)
         file, row, reason = expect
-        assert excl.filter((pl.col("file") == file) & (pl.col("row") == row) & (pl.col("reason") == reason)).height == 1
-    acct = pl.read_csv(out_dir / "validation/accounting.csv").filter(pl.col("category") != "excluded_by_reason")
+        assert (
+            excl.filter(
+                (pl.col("file") == file) & (pl.col("row") == row) & (pl.col("reason") == reason)
+            ).height
+            == 1
+        )
+    acct = pl.read_csv(out_dir / "validation/accounting.csv").filter(
+        pl.col("category") != "excluded_by_reason"
+    )
     wide = acct.pivot(on="category", index="domain", values="n")
     assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
     if case.outcome == "excluded":

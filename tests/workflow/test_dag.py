@@ -25,7 +25,11 @@ def tiny(tmp_path):
 def test_lint_has_only_the_conda_finding(tiny, tmp_path):
     cut, study = tiny
     out = snakemake("--lint", *config_args(tmp_path, cut, study))
-    lints = [ln.strip() for ln in out.stdout.splitlines() + out.stderr.splitlines() if ln.strip().startswith("* ")]
+    lints = [
+        ln.strip()
+        for ln in out.stdout.splitlines() + out.stderr.splitlines()
+        if ln.strip().startswith("* ")
+    ]
     assert lints, out.stdout + out.stderr
     # One Python environment for the whole DAG (README "Lint"): the conda lint is deliberate.
     assert all("conda environment or container" in ln for ln in lints), lints
@@ -44,13 +48,20 @@ def test_tiny_cut_runs_end_to_end_and_reruns_as_noop(tiny, tmp_path):
     out = snakemake(*config_args(tmp_path, cut, study))
     assert out.returncode == 0, out.stderr[-3000:]
     res = tmp_path / "results" / "TINY" / "2024-06-30"
-    acct = pl.read_csv(res / "validation/accounting.csv").filter(pl.col("category") != "excluded_by_reason")
+    acct = pl.read_csv(res / "validation/accounting.csv").filter(
+        pl.col("category") != "excluded_by_reason"
+    )
     wide = acct.pivot(on="category", index="domain", values="n")
     assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
     trace = pl.read_csv(res / "validation/traceability.csv")
-    assert trace["unaccounted"].sum() == 0 and trace.filter(pl.col("domain") == "LB")["in_adam"][0] == 35
+    assert (
+        trace["unaccounted"].sum() == 0
+        and trace.filter(pl.col("domain") == "LB")["in_adam"][0] == 35
+    )
     for name in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce"):
-        assert (res / "adam" / f"{name}.parquet").exists() and (res / "adam" / f"{name}.xpt").exists()
+        assert (res / "adam" / f"{name}.parquet").exists() and (
+            res / "adam" / f"{name}.xpt"
+        ).exists()
     adsl = pl.read_parquet(res / "adam/adsl.parquet")
     assert adsl.height == 4 and adsl.filter(pl.col("USUBJID") == "T-001")["BLMELD"][0] == 27.0
     again = snakemake(*config_args(tmp_path, cut, study))
@@ -67,9 +78,11 @@ def test_fatal_input_one_line_no_traceback_no_outputs(tmp_path):
     errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
     res = tmp_path / "results" / "TINY" / "2024-06-30"
     # one ERROR line, the last one printed (onerror), with the path to the findings
-    assert errors == ["ERROR: file lb.csv, row 2, column LBORRESU: unknown unit 'furlongs' for CREAT "
-                      "(USUBJID T-001); accepted: ['mg/dl', 'umol/l'] | findings: "
-                      f"{res / 'logs' / 'findings.csv'}"]
+    assert errors == [
+        "ERROR: file lb.csv, row 2, column LBORRESU: unknown unit 'furlongs' for CREAT "
+        "(USUBJID T-001); accepted: ['mg/dl', 'umol/l'] | findings: "
+        f"{res / 'logs' / 'findings.csv'}"
+    ]
     assert out.stderr.strip().splitlines()[-1] == errors[0]
     assert "Traceback" not in out.stderr
     assert not list(res.rglob("*.parquet")) and not (res / "validation/findings.csv").exists()
@@ -77,7 +90,9 @@ def test_fatal_input_one_line_no_traceback_no_outputs(tmp_path):
 
 def test_bad_study_config_one_line(tiny, tmp_path):
     cut, _ = tiny
-    bad = tinycut.write_study(tmp_path / "bad.yaml", tinycut.STUDY_YAML.replace("reference: true", "reference: false"))
+    bad = tinycut.write_study(
+        tmp_path / "bad.yaml", tinycut.STUDY_YAML.replace("reference: true", "reference: false")
+    )
     out = snakemake(*config_args(tmp_path, cut, bad))
     assert out.returncode != 0
     assert "exactly one arm with reference: true" in out.stderr and "Traceback" not in out.stderr

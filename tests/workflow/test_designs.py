@@ -13,18 +13,31 @@ import polars as pl
 import pytest
 import yaml
 from dag import snakemake
+
 from hepatrial.config import load_study
 from hepatrial.simulate import simulate_trial, write_cut
 
 ROOT = Path(__file__).resolve().parents[2]
 DESIGNS = {
-    "dose_escalation": ("config/studies/ucmsc-dose-escalation.yaml", "data/UCMSC-DOSE-ESC/2026-03-31"),
+    "dose_escalation": (
+        "config/studies/ucmsc-dose-escalation.yaml",
+        "data/UCMSC-DOSE-ESC/2026-03-31",
+    ),
     "single_arm_w72": ("config/studies/ucmsc-single-arm-w72.yaml", "data/UCMSC-SA-W72/2025-10-31"),
     "hbv_aclf": ("config/studies/ucmsc-hbv-aclf.yaml", "data/UCMSC-HBV-ACLF/2026-06-30"),
     "msc_treg": ("config/studies/msc-treg-dc.yaml", "data/MSC-TREG-DC/2025-12-31"),
 }
-COMPARISONS = ("MMRM_DIFF", "LMM_DIFF", "LOGRANK", "LOGRANK_UNSTRAT", "COX", "COX_UNSTRAT", "GRAY",
-               "GRAY_UNSTRAT", "SUBGROUP")
+COMPARISONS = (
+    "MMRM_DIFF",
+    "LMM_DIFF",
+    "LOGRANK",
+    "LOGRANK_UNSTRAT",
+    "COX",
+    "COX_UNSTRAT",
+    "GRAY",
+    "GRAY_UNSTRAT",
+    "SUBGROUP",
+)
 MAX_CUT_BYTES = 2_000_000
 
 pytestmark = pytest.mark.workflow
@@ -32,8 +45,14 @@ pytestmark = pytest.mark.workflow
 
 def run_dag(study: str | Path, cut: str | Path, out: Path, *targets: str) -> Path:
     """Run the DAG (rule ``all`` unless targets are given) into ``out``; return the results folder."""
-    res = snakemake(*targets, "--config", f"study={study}", f"cut={cut}", f"results_dir={out / 'results'}",
-                    f"reports_dir={out / 'reports'}")
+    res = snakemake(
+        *targets,
+        "--config",
+        f"study={study}",
+        f"cut={cut}",
+        f"results_dir={out / 'results'}",
+        f"reports_dir={out / 'reports'}",
+    )
     assert res.returncode == 0, res.stderr[-4000:]
     sid = load_study(ROOT / study)["study"]["id"]
     return out / "results" / sid / Path(cut).name
@@ -60,16 +79,29 @@ def check_outputs(design: str, res: Path, targets: tuple[str, ...] = ()) -> None
     study, cut = DESIGNS[design]
     assert (res / "ard" / "ard.parquet").exists() and (res / "ard" / "ard.csv").exists()
     # every output asked for exists (rule all: tables, figures and reports)
-    dry = snakemake("-n", *targets, "--config", f"study={study}", f"cut={cut}", f"results_dir={res.parents[1]}",
-                    f"reports_dir={res.parents[2] / 'reports'}")
-    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-2000:]
+    dry = snakemake(
+        "-n",
+        *targets,
+        "--config",
+        f"study={study}",
+        f"cut={cut}",
+        f"results_dir={res.parents[1]}",
+        f"reports_dir={res.parents[2] / 'reports'}",
+    )
+    assert dry.returncode == 0 and "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[
+        -2000:
+    ]
     adsl = pl.read_parquet(res / "adam" / "adsl.parquet")
     itt = set(adsl.filter(pl.col("ITTFL") == "Y")["USUBJID"])
     if load_study(ROOT / study)["study"]["design"] == "parallel":  # ITT = randomised
         assert itt == set(adsl.filter(pl.col("RANDDT").is_not_null())["USUBJID"])
     else:  # no randomisation: ITT = enrolled and dosed
-        assert itt == set(adsl.filter(pl.col("TRT01P").is_not_null() & pl.col("TRTSDT").is_not_null())["USUBJID"])
-    assert len(itt) >= 18 and one(ard_of(res), "DISPOSITION", paramcd="ITT", arm="ALL", stat="n") == len(itt)
+        assert itt == set(
+            adsl.filter(pl.col("TRT01P").is_not_null() & pl.col("TRTSDT").is_not_null())["USUBJID"]
+        )
+    assert len(itt) >= 18 and one(
+        ard_of(res), "DISPOSITION", paramcd="ITT", arm="ALL", stat="n"
+    ) == len(itt)
 
 
 def check_no_comparisons(design: str, res: Path) -> None:
@@ -80,8 +112,9 @@ def check_no_comparisons(design: str, res: Path) -> None:
     arms = [a["label"] for a in study["arms"]]
     for p in study["endpoints"]["mmrm_params"]:
         assert one(ard, "MMRM_FIT", paramcd=p["paramcd"], stat="converged") == 1, p
-        ls = rows(ard, "MMRM_LSMEAN", paramcd=p["paramcd"]).pivot(on="stat", index=["arm", "avisit"],
-                                                                 values="value")
+        ls = rows(ard, "MMRM_LSMEAN", paramcd=p["paramcd"]).pivot(
+            on="stat", index=["arm", "avisit"], values="value"
+        )
         assert set(ls["arm"]) == set(arms), p
         # within-arm LS mean change with its 95% CI, at post-baseline visits only
         assert "BASELINE" not in set(ls["avisit"]) and ls.height >= len(arms)
@@ -107,7 +140,13 @@ def check_dose_escalation(res: Path) -> None:
         doses.setdefault(s, []).append(dt.date.fromisoformat(d[:10]))
     with_dlt = set()
     for s, start, grade, rel in adae.select("USUBJID", "ASTDT", "ATOXGR", "AREL").iter_rows():
-        if start and grade and grade >= 3 and rel == "Y" and any(0 <= (start - d).days <= 27 for d in doses[s]):
+        if (
+            start
+            and grade
+            and grade >= 3
+            and rel == "Y"
+            and any(0 <= (start - d).days <= 27 for d in doses[s])
+        ):
             with_dlt.add(s)
     cohort_of = dict(adsl.select("USUBJID", "TRT01A").iter_rows())
     for level, c in enumerate(cohorts, start=1):
@@ -115,28 +154,50 @@ def check_dose_escalation(res: Path) -> None:
         assert one(ard, "DLT", paramcd="DLT", arm=c, stat="n_subjects") == 6
         assert one(ard, "DLT", paramcd="DLT", arm=c, stat="n_dlt") == n_dlt
         n_ev = one(ard, "DLT", paramcd="DLT", arm=c, stat="n_evaluable")
-        assert one(ard, "DLT", paramcd="DLT", arm=c, stat="pct") == pytest.approx(100 * n_dlt / n_ev)
+        assert one(ard, "DLT", paramcd="DLT", arm=c, stat="pct") == pytest.approx(
+            100 * n_dlt / n_ev
+        )
         code = one(ard, "ESCALATION", paramcd="DECISION", arm=c, stat="code")
         assert code == (3 if n_dlt >= 2 else 1 if n_dlt <= 1 and n_ev >= 6 else 0)
         assert one(ard, "ESCALATION", paramcd="DECISION", arm=c, stat="dose_level") == level
     # the bundled cut: the high dose stopped (2 of 6), so the MTD and RP2D are the medium dose
     assert one(ard, "DLT", paramcd="DLT", arm=cohorts[2], stat="n_dlt") == 2
-    assert rows(ard, "ESCALATION", paramcd="MTD", stat="dose_level")["arm"].to_list() == [cohorts[1]]
+    assert rows(ard, "ESCALATION", paramcd="MTD", stat="dose_level")["arm"].to_list() == [
+        cohorts[1]
+    ]
     assert one(ard, "ESCALATION", paramcd="RP2D", arm=cohorts[1], stat="dose_level") == 2
     # safety by cohort: subjects with a serious TEAE per dose cohort
     ser = adae.filter((pl.col("TRTEMFL") == "Y") & (pl.col("AESER") == "Y"))
     for c in cohorts:
-        n = ser.filter(pl.col("USUBJID").is_in(adsl.filter(pl.col("TRT01A") == c)["USUBJID"].implode()))
-        assert one(ard, "AE_OVERVIEW", paramcd="SERTEAE", arm=c, stat="n_subjects") == n["USUBJID"].n_unique()
+        n = ser.filter(
+            pl.col("USUBJID").is_in(adsl.filter(pl.col("TRT01A") == c)["USUBJID"].implode())
+        )
+        assert (
+            one(ard, "AE_OVERVIEW", paramcd="SERTEAE", arm=c, stat="n_subjects")
+            == n["USUBJID"].n_unique()
+        )
     # efficacy by dose: the protocol's Kamath MELD is the primary MELD
     adsl_all = pl.read_parquet(res / "adam" / "adsl.parquet")
     adeff = pl.read_parquet(res / "adam" / "adeff.parquet")
-    bl = adeff.filter((pl.col("PARAMCD") == "MELDKAM") & (pl.col("ABLFL") == "Y")).select("USUBJID", "AVAL")
+    bl = adeff.filter((pl.col("PARAMCD") == "MELDKAM") & (pl.col("ABLFL") == "Y")).select(
+        "USUBJID", "AVAL"
+    )
     joined = adsl_all.join(bl, on="USUBJID", how="inner")
     assert joined.height > 0 and (joined["BLMELD"] == joined["AVAL"]).all()
     desc = rows(ard, "DESC", stat="n").filter(pl.col("value") > 0)
     produced = set(desc["paramcd"])
-    for p in ("LSM", "TREG", "IGG", "AFP", "PIVKA2", "HBVDNA", "ECOG", "SFPF", "CLDQOVR", "EQ5DIDX"):
+    for p in (
+        "LSM",
+        "TREG",
+        "IGG",
+        "AFP",
+        "PIVKA2",
+        "HBVDNA",
+        "ECOG",
+        "SFPF",
+        "CLDQOVR",
+        "EQ5DIDX",
+    ):
         assert p in produced, p
 
 
@@ -145,7 +206,11 @@ def check_single_arm_w72(res: Path) -> None:
     check_no_comparisons("single_arm_w72", res)
     ard = ard_of(res)
     for p in ("ISHAKF", "ISHAKI"):
-        visits = set(rows(ard, "DESC", paramcd=p, arm="UC-MSC", stat="n").filter(pl.col("value") > 0)["avisit"])
+        visits = set(
+            rows(ard, "DESC", paramcd=p, arm="UC-MSC", stat="n").filter(pl.col("value") > 0)[
+                "avisit"
+            ]
+        )
         assert visits == {"BASELINE", "WEEK 72"}, (p, visits)
         assert one(ard, "DESC", paramcd=f"{p}_CHG", arm="UC-MSC", avisit="WEEK 72", stat="n") >= 15
         assert rows(ard, "MMRM_LSMEAN", paramcd=p, stat="lsmean")["avisit"].to_list() == ["WEEK 72"]
@@ -153,7 +218,11 @@ def check_single_arm_w72(res: Path) -> None:
     for p in ("BILI", "ALB"):
         abn = rows(ard, "LAB_ABN", paramcd=p, arm="UC-MSC", stat="pct_abnormal")
         assert {"BASELINE", "WEEK 72"} <= set(abn["avisit"]), p
-        assert rows(ard, "LAB_SHIFT", arm="UC-MSC").filter(pl.col("paramcd").str.starts_with(p + "|")).height
+        assert (
+            rows(ard, "LAB_SHIFT", arm="UC-MSC")
+            .filter(pl.col("paramcd").str.starts_with(p + "|"))
+            .height
+        )
 
 
 def check_msc_treg(res: Path) -> None:
@@ -167,8 +236,9 @@ def check_msc_treg(res: Path) -> None:
     assert rows(ard, "CIF", paramcd="DECOMP", arm=arm, stat="cif").height == 3
     # a decompensation event is an on-study one: pre-study history (partial dates months before
     # consent) is never raised to the origin
-    ev = pl.read_parquet(res / "adam" / "adtte.parquet").filter((pl.col("PARAMCD") == "DECOMP")
-                                                                & (pl.col("CNSR") == 0))
+    ev = pl.read_parquet(res / "adam" / "adtte.parquet").filter(
+        (pl.col("PARAMCD") == "DECOMP") & (pl.col("CNSR") == 0)
+    )
     ce = pl.read_parquet(res / "sdtm" / "ce.parquet").select("SRCROW", "CECAT")
     assert ev.height > 0
     assert set(ev.join(ce, on="SRCROW", how="left")["CECAT"]) == {"ON-STUDY EVENT"}
@@ -186,7 +256,9 @@ def check_hbv_aclf(res: Path) -> None:
     assert 0 <= one(ard, "LOGRANK", paramcd="OS", arm=test, stat="p") <= 1
     assert rows(ard, "COX", paramcd="OS", arm=test, comparator=ref).height == 4
     assert set(rows(ard, "MMRM_DIFF", paramcd="MELD", stat="estimate")["comparator"]) == {ref}
-    sofa = set(rows(ard, "DESC", paramcd="SOFA", arm="ALL", stat="n").filter(pl.col("value") > 0)["avisit"])
+    sofa = set(
+        rows(ard, "DESC", paramcd="SOFA", arm="ALL", stat="n").filter(pl.col("value") > 0)["avisit"]
+    )
     assert {"BASELINE", "WEEK 1", "WEEK 2", "WEEK 3", "WEEK 4"} <= sofa
     assert rows(ard, "AE_OVERVIEW", paramcd="FATALTEAE", stat="n_subjects").height == 3
     # the 8-week arm received more infusions than the 4-week arm
@@ -196,8 +268,12 @@ def check_hbv_aclf(res: Path) -> None:
 
 
 FULL_DAG = {"dose_escalation"}  # the design whose every table, figure and report the test builds
-CHECKS = {"dose_escalation": check_dose_escalation, "single_arm_w72": check_single_arm_w72,
-          "hbv_aclf": check_hbv_aclf, "msc_treg": check_msc_treg}
+CHECKS = {
+    "dose_escalation": check_dose_escalation,
+    "single_arm_w72": check_single_arm_w72,
+    "hbv_aclf": check_hbv_aclf,
+    "msc_treg": check_msc_treg,
+}
 
 
 @pytest.mark.parametrize("design", list(DESIGNS))
@@ -212,8 +288,11 @@ def test_design_runs_from_its_config(design, tmp_path):
         sid = load_study(ROOT / study)["study"]["id"]
         res_dir = tmp_path / "results" / sid / Path(cut).name
         rep_dir = tmp_path / "reports" / sid / Path(cut).name
-        targets = (str(res_dir / "ard" / "ard.parquet"), str(rep_dir / "dsmb_open.pdf"),
-                   str(rep_dir / "dsmb_closed.pdf"))
+        targets = (
+            str(res_dir / "ard" / "ard.parquet"),
+            str(rep_dir / "dsmb_open.pdf"),
+            str(rep_dir / "dsmb_closed.pdf"),
+        )
     res = run_dag(study, cut, tmp_path, *targets)
     check_outputs(design, res, targets)
     CHECKS[design](res)
@@ -226,23 +305,45 @@ def test_aclf_with_a_standard_medical_treatment_control(tmp_path):
     cfg["arms"].append({"label": "SMT", "arm": "STANDARD MEDICAL TREATMENT", "dose": "none"})
     sim = cfg["simulation"]
     sim["block_size"] = 6
-    sim["arms"].append({"label": "SMT", "armcd": "SMT", "extrt": "STANDARD MEDICAL TREATMENT", "exdose": 0,
-                        "exdosu": "cells", "effect_scale": 0.0, "infusion_reaction_prob": 0.0,
-                        "infusion_days": [1]})
+    sim["arms"].append(
+        {
+            "label": "SMT",
+            "armcd": "SMT",
+            "extrt": "STANDARD MEDICAL TREATMENT",
+            "exdose": 0,
+            "exdosu": "cells",
+            "effect_scale": 0.0,
+            "infusion_reaction_prob": 0.0,
+            "infusion_days": [1],
+        }
+    )
     # keep the DAG short: the survival and safety endpoints only
-    cfg["endpoints"].update(tte=["OS"], mmrm_params=[{"paramcd": "MELD", "dataset": "adeff"}],
-                            desc_params=[{"paramcd": "BILI", "dataset": "adlb"}])
+    cfg["endpoints"].update(
+        tte=["OS"],
+        mmrm_params=[{"paramcd": "MELD", "dataset": "adeff"}],
+        desc_params=[{"paramcd": "BILI", "dataset": "adlb"}],
+    )
     study = tmp_path / "aclf-smt.yaml"
     study.write_text(yaml.safe_dump(cfg, sort_keys=False))
     cut = tmp_path / "2026-06-30"
     write_cut(simulate_trial(load_study(study), 36, 7, "2026-06-30"), cut)
-    res = run_dag(study, cut, tmp_path, f"{tmp_path}/results/UCMSC-HBV-ACLF/2026-06-30/ard/ard.parquet")
+    res = run_dag(
+        study, cut, tmp_path, f"{tmp_path}/results/UCMSC-HBV-ACLF/2026-06-30/ard/ard.parquet"
+    )
     ard = ard_of(res)
     ref = "MSC 4 weeks"
     pairs = set(rows(ard, "LOGRANK", paramcd="OS").select("arm", "comparator").unique().rows())
     assert pairs == {("MSC 8 weeks", ref), ("SMT", ref), ("ALL", "")}
     assert set(rows(ard, "COX", paramcd="OS", stat="hr")["arm"]) == {"MSC 8 weeks", "SMT"}
-    assert set(rows(ard, "KM", paramcd="OS", time=364.0, stat="surv")["arm"]) == {ref, "MSC 8 weeks", "SMT", "ALL"}
-    assert set(rows(ard, "MMRM_DIFF", paramcd="MELD", stat="estimate")["arm"]) == {"MSC 8 weeks", "SMT"}
+    assert set(rows(ard, "KM", paramcd="OS", time=364.0, stat="surv")["arm"]) == {
+        ref,
+        "MSC 8 weeks",
+        "SMT",
+        "ALL",
+    }
+    assert set(rows(ard, "MMRM_DIFF", paramcd="MELD", stat="estimate")["arm"]) == {
+        "MSC 8 weeks",
+        "SMT",
+    }
     ex = pl.read_csv(cut / "ex.csv", infer_schema_length=0)
     assert set(ex["EXTRT"]) == {"UC-MSC", "STANDARD MEDICAL TREATMENT"}

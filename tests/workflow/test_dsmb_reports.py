@@ -34,9 +34,13 @@ BUNDLED = ROOT / "data" / "UCMSC-DC-RCT" / "2025-06-30"
 NEAR_MISS = ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells", "Death after UC\u2011MSC"]
 
 pytestmark = pytest.mark.workflow
-ESTIMAND_OUTPUTS = ("tables/estimands_MELDKAM.csv", "tables/estimands_MELDKAM.rtf",
-                    "tables/ice_summary.csv", "figures/tipping_PRIMARY.png",
-                    "figures/tipping_PRIMARY.pdf")
+ESTIMAND_OUTPUTS = (
+    "tables/estimands_MELDKAM.csv",
+    "tables/estimands_MELDKAM.rtf",
+    "tables/ice_summary.csv",
+    "figures/tipping_PRIMARY.png",
+    "figures/tipping_PRIMARY.pdf",
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +49,30 @@ def run(tmp_path_factory):
     cut = tmp / "2025-06-30"
     shutil.copytree(BUNDLED, cut)
     ae = pl.read_csv(cut / "ae.csv", infer_schema=False)
-    ae = ae.with_columns(pl.when(pl.int_range(pl.len()) < 3).then(
-        pl.Series([*NEAR_MISS, *[None] * (ae.height - 3)])).otherwise(pl.col("AETERM")).alias("AETERM"),
-        pl.when(pl.int_range(pl.len()) < 3).then(pl.Series([*NEAR_MISS, *[None] * (ae.height - 3)]))
-        .otherwise(pl.col("AEDECOD")).alias("AEDECOD"))
+    ae = ae.with_columns(
+        pl.when(pl.int_range(pl.len()) < 3)
+        .then(pl.Series([*NEAR_MISS, *[None] * (ae.height - 3)]))
+        .otherwise(pl.col("AETERM"))
+        .alias("AETERM"),
+        pl.when(pl.int_range(pl.len()) < 3)
+        .then(pl.Series([*NEAR_MISS, *[None] * (ae.height - 3)]))
+        .otherwise(pl.col("AEDECOD"))
+        .alias("AEDECOD"),
+    )
     ae.write_csv(cut / "ae.csv")
-    res, rep = tmp / "results" / "UCMSC-DC-RCT" / "2025-06-30", tmp / "reports" / "UCMSC-DC-RCT" / "2025-06-30"
-    out = snakemake("--snakefile", dag.SNAKEFILE, *dag.config_args(STUDY, cut, tmp), "--",
-                    rep / "dsmb_open.pdf", rep / "dsmb_closed.pdf", *(res / p for p in ESTIMAND_OUTPUTS))
+    res, rep = (
+        tmp / "results" / "UCMSC-DC-RCT" / "2025-06-30",
+        tmp / "reports" / "UCMSC-DC-RCT" / "2025-06-30",
+    )
+    out = snakemake(
+        "--snakefile",
+        dag.SNAKEFILE,
+        *dag.config_args(STUDY, cut, tmp),
+        "--",
+        rep / "dsmb_open.pdf",
+        rep / "dsmb_closed.pdf",
+        *(res / p for p in ESTIMAND_OUTPUTS),
+    )
     assert out.returncode == 0, out.stderr[-4000:]
     return res, rep
 
@@ -64,16 +84,28 @@ def _pages(pdf: Path) -> list[str]:
 def test_masked_comparisons_lie_inside_their_ci_and_agree_with_the_primary(run):
     res, _ = run
     ard = pl.read_parquet(res / "closed" / "ard.parquet").filter(pl.col("comparator") != "")
-    wide = ard.pivot(on="stat", index=["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time"],
-                     values="value")
+    wide = ard.pivot(
+        on="stat",
+        index=["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time"],
+        values="value",
+    )
     for point in ("estimate", "hr"):
         w = wide.filter(pl.col(point).is_not_null())
         assert w.height > 0
-        assert w.filter((pl.col(point) < pl.col("lower")) | (pl.col(point) > pl.col("upper"))).height == 0
+        assert (
+            w.filter((pl.col(point) < pl.col("lower")) | (pl.col(point) > pl.col("upper"))).height
+            == 0
+        )
     at = wide.filter((pl.col("avisit") == "WEEK 24") & (pl.col("population") == "ITT"))
-    primary = at.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELDKAM"))["estimate"][0]
-    lmm = at.filter((pl.col("analysis") == "LMM_DIFF") & (pl.col("paramcd") == "MELDKAM"))["estimate"][0]
-    sub = at.filter((pl.col("analysis") == "SUBGROUP") & (pl.col("paramcd") == "MELDKAM|ALL"))["estimate"][0]
+    primary = at.filter((pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELDKAM"))[
+        "estimate"
+    ][0]
+    lmm = at.filter((pl.col("analysis") == "LMM_DIFF") & (pl.col("paramcd") == "MELDKAM"))[
+        "estimate"
+    ][0]
+    sub = at.filter((pl.col("analysis") == "SUBGROUP") & (pl.col("paramcd") == "MELDKAM|ALL"))[
+        "estimate"
+    ][0]
     assert primary * lmm > 0 and primary * sub > 0
     assert set(ard["arm"]) | set(ard["comparator"]) <= {"Arm A", "Arm B"}
 
@@ -90,17 +122,29 @@ def test_every_page_carries_document_control(run, kind):
     full = "\n".join(pages)
     assert "Table 1. " in full and "List of tables" in full
     # counts as integers (a median change of 0.000 at 3 decimals is a statistic, not a count)
-    assert not re.search(r"\b[1-9]\d*\.000\b", full), re.search(r".{40}\b[1-9]\d*\.000\b.{20}", full)
+    assert not re.search(r"\b[1-9]\d*\.000\b", full), re.search(
+        r".{40}\b[1-9]\d*\.000\b.{20}", full
+    )
 
 
 def test_closed_report_has_the_figures_and_safety_tables_a_dsmb_needs(run):
     _, rep = run
     full = "\n".join(_pages(rep / "dsmb_closed.pdf"))
-    for needle in ("Kaplan-Meier estimate with 95% CI and numbers at risk", "Forest plot of the treatment effect",
-                   "Shift from baseline to the worst post-baseline", "Alanine aminotransferase",
-                   "Creatinine", "Alpha-fetoprotein", "Platelets", "Sodium",
-                   "preferred term and worst grade", "Serious treatment-emergent adverse events by system organ class",
-                   "Cause of death", "Adverse events of special interest", "PRIMARY ENDPOINT"):
+    for needle in (
+        "Kaplan-Meier estimate with 95% CI and numbers at risk",
+        "Forest plot of the treatment effect",
+        "Shift from baseline to the worst post-baseline",
+        "Alanine aminotransferase",
+        "Creatinine",
+        "Alpha-fetoprotein",
+        "Platelets",
+        "Sodium",
+        "preferred term and worst grade",
+        "Serious treatment-emergent adverse events by system organ class",
+        "Cause of death",
+        "Adverse events of special interest",
+        "PRIMARY ENDPOINT",
+    ):
         assert needle in full, needle
     html = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
     assert 'style="padding-left:20px"' in html  # PT rows indented under their SOC
@@ -111,9 +155,13 @@ def test_near_miss_treatment_terms_are_redacted_from_the_open_report_only(run):
     found = pl.read_csv(res / "dsmb" / "open_redactions.csv")
     assert found.height >= 3 and set(found["column"]) >= {"AEDECOD"}
     assert {"file", "row", "column", "term"} <= set(found.columns)
-    open_text = "\n".join(_pages(rep / "dsmb_open.pdf")) + (rep / "dsmb_open.html").read_text(encoding="utf-8")
+    open_text = "\n".join(_pages(rep / "dsmb_open.pdf")) + (rep / "dsmb_open.html").read_text(
+        encoding="utf-8"
+    )
     folded = re.sub(r"[\W_]+", "", open_text.casefold())
-    for term in NEAR_MISS:  # the study id UCMSC-DC-RCT names the treatment too, so whole phrases are sought
+    for term in (
+        NEAR_MISS
+    ):  # the study id UCMSC-DC-RCT names the treatment too, so whole phrases are sought
         assert re.sub(r"[\W_]+", "", term.casefold()) not in folded, term
     assert "ucmsccells" not in folded and "afterucmsc" not in folded
     assert "[treatment term redacted]" in open_text
@@ -132,9 +180,15 @@ def test_interim_monitoring_in_the_ard_and_the_reports(run):
     assert {"GSD_BOUNDARY", "GSD_STATUS", "GSD_INFO"} <= set(gsd["analysis"])
     assert set(gsd["arm"]) == {"ALL"} and set(gsd["comparator"]) == {""}
     val = {(r["analysis"], r["avisit"], r["stat"]): r["value"] for r in gsd.iter_rows(named=True)}
-    diff = {r["stat"]: r["value"] for r in ard.filter(
-        (pl.col("analysis") == "MMRM_DIFF") & (pl.col("paramcd") == "MELDKAM") & (pl.col("population") == "ITT")
-        & (pl.col("avisit") == "WEEK 24")).iter_rows(named=True)}
+    diff = {
+        r["stat"]: r["value"]
+        for r in ard.filter(
+            (pl.col("analysis") == "MMRM_DIFF")
+            & (pl.col("paramcd") == "MELDKAM")
+            & (pl.col("population") == "ITT")
+            & (pl.col("avisit") == "WEEK 24")
+        ).iter_rows(named=True)
+    }
     assert val[("GSD_STATUS", "LOOK 1", "z")] == pytest.approx(-diff["estimate"] / diff["se"])
     assert ("GSD_BOUNDARY", "LOOK 2", "z_efficacy") in val
     assert ("GSD_STATUS", "LOOK 2", "z") not in val
@@ -142,17 +196,23 @@ def test_interim_monitoring_in_the_ard_and_the_reports(run):
     decision = gsd.filter(pl.col("stat") == "decision")["method"][0]
     pages = _pages(rep / "dsmb_closed.pdf")
     full = "\n".join(pages)
-    for needle in ("Interim analysis (group-sequential monitoring)", "Status of the looks",
-                   "Group-sequential boundaries and the observed Z statistics",
-                   "Group-sequential design at the observed information fractions",
-                   f'the boundaries indicate "{decision}"'):
+    for needle in (
+        "Interim analysis (group-sequential monitoring)",
+        "Status of the looks",
+        "Group-sequential boundaries and the observed Z statistics",
+        "Group-sequential design at the observed information fractions",
+        f'the boundaries indicate "{decision}"',
+    ):
         assert needle in " ".join(full.split()), needle
     body = full.split("List of figures")[-1]
-    assert body.index("Executive summary") < body.index("Interim analysis (group") < body.index(
-        "Enrolment against plan")
+    assert (
+        body.index("Executive summary")
+        < body.index("Interim analysis (group")
+        < body.index("Enrolment against plan")
+    )
     html = (rep / "dsmb_closed.html").read_text(encoding="utf-8")
     fig = html.rindex("Group-sequential boundaries and the observed Z")  # the caption
-    assert "data:image/png;base64," in html[fig - 200: fig + 400]
+    assert "data:image/png;base64," in html[fig - 200 : fig + 400]
     open_text = " ".join("\n".join(_pages(rep / "dsmb_open.pdf")).split())
     assert "took place at this data cut at information fraction" in open_text
     for word in ("Z =", "boundar", "futility", "conditional power", "stop for"):
@@ -175,9 +235,12 @@ def test_estimands_in_the_ard_tables_figure_and_closed_report(run):
             assert ("M=100" in method) == (key == "bayes")
             assert rows["arm"][0] == "UC-MSC" and rows["comparator"][0] == "Placebo"
     # the primary estimand's condmean (MAR) and Bayesian MI agree within a few Monte Carlo SEs
-    est = {k: mi.filter((pl.col("paramcd") == f"MELDKAM|PRIMARY|{k}")
-                        & (pl.col("stat") == "estimate"))["value"][0]
-           for k in ("condmean", "bayes")}
+    est = {
+        k: mi.filter(
+            (pl.col("paramcd") == f"MELDKAM|PRIMARY|{k}") & (pl.col("stat") == "estimate")
+        )["value"][0]
+        for k in ("condmean", "bayes")
+    }
     assert abs(est["condmean"] - est["bayes"]) < 0.2
     tip = ard.filter(pl.col("analysis") == "TIPPING")
     td = tip.filter(pl.col("stat") == "tipping_delta")
@@ -187,8 +250,12 @@ def test_estimands_in_the_ard_tables_figure_and_closed_report(run):
     assert tip["time"].is_null().all()
     ice = ard.filter(pl.col("analysis") == "ICE_SUMMARY")
     assert {"TRTDISC", "DEATH", "TRANSPLANT", "ANY"} <= set(ice["paramcd"])
-    n_death = ice.filter((pl.col("paramcd") == "DEATH") & (pl.col("arm") == "ALL")
-                         & (pl.col("avisit") == "") & (pl.col("stat") == "n"))["value"][0]
+    n_death = ice.filter(
+        (pl.col("paramcd") == "DEATH")
+        & (pl.col("arm") == "ALL")
+        & (pl.col("avisit") == "")
+        & (pl.col("stat") == "n")
+    )["value"][0]
     adsl = pl.read_parquet(res / "adam" / "adsl.parquet").filter(pl.col("ITTFL") == "Y")
     assert n_death == adsl["DTHDT"].is_not_null().sum()
     for p in ESTIMAND_OUTPUTS:
@@ -196,8 +263,12 @@ def test_estimands_in_the_ard_tables_figure_and_closed_report(run):
     table = pl.read_csv(res / "tables" / "estimands_MELDKAM.csv")
     assert table.height == 11  # 5 estimands x 2 methods and the MMRM reference line
     text = " ".join("\n".join(_pages(rep / "dsmb_closed.pdf")).split())
-    for needle in ("Efficacy: estimands and sensitivity analyses", "Intercurrent events by visit",
-                   "Tipping-point analysis of estimand PRIMARY", "Population-level summary"):
+    for needle in (
+        "Efficacy: estimands and sensitivity analyses",
+        "Intercurrent events by visit",
+        "Tipping-point analysis of estimand PRIMARY",
+        "Population-level summary",
+    ):
         assert needle in text, needle
 
 
@@ -207,8 +278,15 @@ def test_estimands_rerun_is_byte_identical(run):
     part = res / "ard" / "parts" / "estimands.parquet"
     first = part.read_bytes()
     root = res.parents[2]  # the fixture's folder: the cut, results/ and reports/
-    out = snakemake("--snakefile", dag.SNAKEFILE, "--forcerun", "estimands",
-                    *dag.config_args(STUDY, root / "2025-06-30", root), "--", part)
+    out = snakemake(
+        "--snakefile",
+        dag.SNAKEFILE,
+        "--forcerun",
+        "estimands",
+        *dag.config_args(STUDY, root / "2025-06-30", root),
+        "--",
+        part,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "estimands" in out.stdout + out.stderr
     assert part.read_bytes() == first

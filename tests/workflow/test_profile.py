@@ -81,7 +81,9 @@ def test_dry_run_with_the_profile_plans_the_dag_with_its_resources(tmp_path):
             assert job.get("runtime") == str(want["runtime"]), (rule, job)
             # mem_mb: the rule's declaration (hepatrial.resources), a function of the input size,
             # evaluated now or once the inputs exist; the profile's default for rules without one
-            assert job.get("mem_mb") in ("<TBD>", str(want["mem_mb"])) or int(job["mem_mb"]) >= FLOOR, (rule, job)
+            assert (
+                job.get("mem_mb") in ("<TBD>", str(want["mem_mb"])) or int(job["mem_mb"]) >= FLOOR
+            ), (rule, job)
     ingest = p["set-resources"]["ingest"]
     assert res["ingest"][0]["runtime"] == str(ingest["runtime"])  # per-rule resources applied
     assert int(res["ingest"][0]["mem_mb"]) >= FLOOR  # the cut exists: the declaration is evaluated

@@ -13,8 +13,16 @@ import polars as pl
 from hepatrial import stamp
 
 ARD_SCHEMA = {
-    "analysis": pl.Utf8, "paramcd": pl.Utf8, "population": pl.Utf8, "arm": pl.Utf8, "comparator": pl.Utf8,
-    "avisit": pl.Utf8, "time": pl.Float64, "stat": pl.Utf8, "value": pl.Float64, "method": pl.Utf8,
+    "analysis": pl.Utf8,
+    "paramcd": pl.Utf8,
+    "population": pl.Utf8,
+    "arm": pl.Utf8,
+    "comparator": pl.Utf8,
+    "avisit": pl.Utf8,
+    "time": pl.Float64,
+    "stat": pl.Utf8,
+    "value": pl.Float64,
+    "method": pl.Utf8,
 }
 KEYS = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"]
 POOLED = "ALL"
@@ -24,11 +32,22 @@ POOLED = "ALL"
 # the rest is unchanged. A comparison row with a statistic not listed here cannot be turned round
 # (:func:`reverse_comparisons` refuses it), so a new comparative statistic must be declared here.
 COMPARISON_STAT_KIND = {
-    "estimate": "difference", "diff": "difference", "rd": "difference",
-    "hr": "ratio", "or": "ratio", "rr": "ratio", "ratio": "ratio",
-    "lower": "limit", "upper": "limit",
-    "se": "invariant", "df": "invariant", "p": "invariant", "chisq": "invariant", "z_abs": "invariant",
-    "n": "invariant", "p_interaction": "invariant",
+    "estimate": "difference",
+    "diff": "difference",
+    "rd": "difference",
+    "hr": "ratio",
+    "or": "ratio",
+    "rr": "ratio",
+    "ratio": "ratio",
+    "lower": "limit",
+    "upper": "limit",
+    "se": "invariant",
+    "df": "invariant",
+    "p": "invariant",
+    "chisq": "invariant",
+    "z_abs": "invariant",
+    "n": "invariant",
+    "p_interaction": "invariant",
     # RESPONDER (Miettinen-Nurminen rd, lower, upper, n) and RESPONDER_CMH (CMH chisq, df, p; MH
     # common rd, se, lower, upper; n): all declared above but the number of strata.
     "n_strata": "invariant",
@@ -36,9 +55,16 @@ COMPARISON_STAT_KIND = {
     # method names, and the first shift at which the result is no longer significant; ESTIMAND:
     # the estimand's role, order and attributes (text in ``method``; a masked report swaps the arm
     # codes in that text with the comparison).
-    "delta": "invariant", "tipping_delta": "invariant", "role": "invariant", "order": "invariant",
-    "label": "invariant", "attr_population": "invariant", "attr_variable": "invariant",
-    "attr_ice": "invariant", "attr_summary": "invariant", "attr_treatment": "invariant",
+    "delta": "invariant",
+    "tipping_delta": "invariant",
+    "role": "invariant",
+    "order": "invariant",
+    "label": "invariant",
+    "attr_population": "invariant",
+    "attr_variable": "invariant",
+    "attr_ice": "invariant",
+    "attr_summary": "invariant",
+    "attr_treatment": "invariant",
 }
 
 
@@ -67,27 +93,48 @@ def reverse_comparisons(ard: pl.DataFrame, flip: pl.Expr) -> pl.DataFrame:
     unknown = rows.filter(pl.col("_kind").is_null())
     if unknown.height:
         r = unknown.row(0, named=True)
-        raise ARDError(f"comparison statistic {r['stat']!r} of analysis {r['analysis']} is not declared in "
-                       f"hepatrial.ard.COMPARISON_STAT_KIND: cannot re-orient it")
+        raise ARDError(
+            f"comparison statistic {r['stat']!r} of analysis {r['analysis']} is not declared in "
+            f"hepatrial.ard.COMPARISON_STAT_KIND: cannot re-orient it"
+        )
     group = [k for k in KEYS if k != "stat"]
     rows = rows.with_columns(
-        pl.when((pl.col("_kind") == "ratio").any().over(group)).then(pl.lit("ratio"))
-        .when((pl.col("_kind") == "difference").any().over(group)).then(pl.lit("difference"))
-        .otherwise(pl.lit(None, pl.Utf8)).alias("_scale"))
+        pl.when((pl.col("_kind") == "ratio").any().over(group))
+        .then(pl.lit("ratio"))
+        .when((pl.col("_kind") == "difference").any().over(group))
+        .then(pl.lit("difference"))
+        .otherwise(pl.lit(None, pl.Utf8))
+        .alias("_scale")
+    )
     orphan = rows.filter((pl.col("_kind") == "limit") & pl.col("_scale").is_null())
     if orphan.height:
         r = orphan.row(0, named=True)
-        raise ARDError(f"{r['analysis']} {r['paramcd']}: CI limit {r['stat']!r} without a difference or ratio "
-                       f"estimate: cannot re-orient it")
-    ratio = (pl.col("_kind") == "ratio") | ((pl.col("_kind") == "limit") & (pl.col("_scale") == "ratio"))
-    diff = (pl.col("_kind") == "difference") | ((pl.col("_kind") == "limit") & (pl.col("_scale") == "difference"))
+        raise ARDError(
+            f"{r['analysis']} {r['paramcd']}: CI limit {r['stat']!r} without a difference or ratio "
+            f"estimate: cannot re-orient it"
+        )
+    ratio = (pl.col("_kind") == "ratio") | (
+        (pl.col("_kind") == "limit") & (pl.col("_scale") == "ratio")
+    )
+    diff = (pl.col("_kind") == "difference") | (
+        (pl.col("_kind") == "limit") & (pl.col("_scale") == "difference")
+    )
     v = pl.col("value")
     rows = rows.with_columns(
-        pl.when(ratio).then(pl.when(v == 0).then(float("inf")).otherwise(1.0 / v))
-        .when(diff).then(-v).otherwise(v).alias("value"),
-        pl.when(pl.col("stat") == "lower").then(pl.lit("upper"))
-        .when(pl.col("stat") == "upper").then(pl.lit("lower")).otherwise(pl.col("stat")).alias("stat"),
-        pl.col("comparator").alias("arm"), pl.col("arm").alias("comparator"),
+        pl.when(ratio)
+        .then(pl.when(v == 0).then(float("inf")).otherwise(1.0 / v))
+        .when(diff)
+        .then(-v)
+        .otherwise(v)
+        .alias("value"),
+        pl.when(pl.col("stat") == "lower")
+        .then(pl.lit("upper"))
+        .when(pl.col("stat") == "upper")
+        .then(pl.lit("lower"))
+        .otherwise(pl.col("stat"))
+        .alias("stat"),
+        pl.col("comparator").alias("arm"),
+        pl.col("arm").alias("comparator"),
     ).select(keep.columns)
     return pl.concat([keep, rows], how="vertical")
 
@@ -111,7 +158,8 @@ def empty_ard() -> pl.DataFrame:
 def finalise(ard: pl.DataFrame) -> pl.DataFrame:
     """Cast to the contract's schema, check the key is unique, and sort."""
     ard = ard.select([pl.col(c).cast(t) for c, t in ARD_SCHEMA.items()]).with_columns(
-        [pl.col(c).fill_null("") for c, t in ARD_SCHEMA.items() if t == pl.Utf8 and c != "method"])
+        [pl.col(c).fill_null("") for c, t in ARD_SCHEMA.items() if t == pl.Utf8 and c != "method"]
+    )
     dup = ard.filter(pl.struct(KEYS).is_duplicated())
     if dup.height:
         raise AssertionError(f"ARD key not unique: {dup.head(3).to_dicts()}")

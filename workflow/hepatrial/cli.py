@@ -49,8 +49,10 @@ def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
         from hepatrial.fonts import describe
 
         glyphs.sort(key=ord)
-        out.append(f"WARNING: figures hold {len(glyphs)} character(s) that no bundled font can "
-                   f"draw (printed blank): {describe(glyphs)}")
+        out.append(
+            f"WARNING: figures hold {len(glyphs)} character(s) that no bundled font can "
+            f"draw (printed blank): {describe(glyphs)}"
+        )
     return out
 
 
@@ -68,6 +70,7 @@ def _undrawable_glyph(msg: str) -> str | None:
     ch = chr(int(m.group(1)))
     return ch if ord(ch) not in covered() and needs_glyph(ch) else None
 
+
 ONERROR_ENV = "HEPATRIAL_ONERROR"  # set by the Snakefile: a step's ERROR line goes to its log only
 
 
@@ -75,11 +78,21 @@ def final_error_line(results: str | Path, *more: str | Path) -> str:
     """The last line of a failed run (the workflow's ``onerror``): the newest ``ERROR:`` line of
     the step logs of the results folders (the cut's, then e.g. its previous cut's), with the path of
     the findings when ingest stopped on a fatal finding, or of the failed step's log."""
-    logs = sorted((log for r in (results, *more) if Path(r, "logs").is_dir() for log in Path(r, "logs").glob("*.log")),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
+    logs = sorted(
+        (
+            log
+            for r in (results, *more)
+            if Path(r, "logs").is_dir()
+            for log in Path(r, "logs").glob("*.log")
+        ),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
     for log in logs:
-        err = next((ln for ln in log.read_text(errors="replace").splitlines()
-                    if ln.startswith("ERROR:")), None)
+        err = next(
+            (ln for ln in log.read_text(errors="replace").splitlines() if ln.startswith("ERROR:")),
+            None,
+        )
         if err is None:
             continue
         fatal = log.parent / "findings.csv"  # ingest's findings when it stopped
@@ -107,9 +120,10 @@ def run_step(func: Callable[..., Any], *args: Any, log: str | None = None, **kwa
         msg = "ERROR: " + _one_line(str(error))
         if log:
             Path(log).parent.mkdir(parents=True, exist_ok=True)
-            Path(log).write_text("\n".join(stamp.log_lines([msg, *notes, *getattr(error, "details", [])]))
-                                 + "\n",
-                                 encoding="utf-8")
+            Path(log).write_text(
+                "\n".join(stamp.log_lines([msg, *notes, *getattr(error, "details", [])])) + "\n",
+                encoding="utf-8",
+            )
         if not (log and os.environ.get(ONERROR_ENV)):  # else the workflow's onerror prints it, last
             sys.stderr.write(msg + "\n")
             sys.stderr.flush()

@@ -86,7 +86,8 @@ def check_study(cfg: dict, source: str) -> None:
         if len(refs) != 1:
             raise ConfigError(
                 f"{source}: arms: a parallel design needs exactly one arm with reference: true "
-                f"(found {len(refs)}); the reference arm must be one of the arms {labels}")
+                f"(found {len(refs)}); the reference arm must be one of the arms {labels}"
+            )
     vlabels = [v["label"] for v in cfg["visits"]]
     if len(set(vlabels)) != len(vlabels):
         raise ConfigError(f"{source}: visits: duplicate visit label")
@@ -101,7 +102,8 @@ def check_study(cfg: dict, source: str) -> None:
     for (lo1, hi1, lab1), (lo2, hi2, lab2) in zip(wins, wins[1:]):
         if lo2 <= hi1:
             raise ConfigError(
-                f"{source}: visits: windows of {lab1} [{lo1}, {hi1}] and {lab2} [{lo2}, {hi2}] overlap")
+                f"{source}: visits: windows of {lab1} [{lo1}, {hi1}] and {lab2} [{lo2}, {hi2}] overlap"
+            )
     for v in cfg["visits"]:
         if not (v["window"][0] <= v["target_day"] <= v["window"][1]):
             raise ConfigError(f"{source}: visits: {v['label']}: target_day outside its window")
@@ -109,20 +111,28 @@ def check_study(cfg: dict, source: str) -> None:
         raise ConfigError(f"{source}: visits: more than one visit has baseline: true")
     for v in cfg["visits"]:
         if v.get("baseline") and v.get("screening"):
-            raise ConfigError(f"{source}: visits: {v['label']}: a visit is baseline or screening, not both")
+            raise ConfigError(
+                f"{source}: visits: {v['label']}: a visit is baseline or screening, not both"
+            )
     nominal = [n.upper() for v in cfg["visits"] for n in (v.get("sdtm_visits") or [v["label"]])]
     dup = sorted({n for n in nominal if nominal.count(n) > 1})
     if dup:
-        raise ConfigError(f"{source}: visits: SDTM visit(s) {dup} mapped to more than one analysis visit "
-                          "(sdtm_visits)")
+        raise ConfigError(
+            f"{source}: visits: SDTM visit(s) {dup} mapped to more than one analysis visit "
+            "(sdtm_visits)"
+        )
     pv = cfg["endpoints"]["primary_visit"]
     if pv not in vlabels and dsg.compares_arms:
-        raise ConfigError(f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}")
+        raise ConfigError(
+            f"{source}: endpoints/primary_visit: unknown visit {pv!r}; visits are {vlabels}"
+        )
     known = tte_paramcds()
     for p in cfg["endpoints"]["tte"]:
         if p not in known:
-            raise ConfigError(f"{source}: endpoints/tte: {p!r} is not a time-to-event parameter of "
-                              f"the parameter table (hepatrial.spec.params): {known}")
+            raise ConfigError(
+                f"{source}: endpoints/tte: {p!r} is not a time-to-event parameter of "
+                f"the parameter table (hepatrial.spec.params): {known}"
+            )
     if len(set(cfg["endpoints"]["tte"])) != len(cfg["endpoints"]["tte"]):
         raise ConfigError(f"{source}: endpoints/tte: a parameter is listed twice")
     if cfg.get("interim") is not None:
@@ -133,7 +143,9 @@ def check_study(cfg: dict, source: str) -> None:
         try:
             dt.date.fromisoformat(cfg["cut_date"])
         except ValueError:
-            raise ConfigError(f"{source}: cut_date: {cfg['cut_date']!r} is not an ISO date") from None
+            raise ConfigError(
+                f"{source}: cut_date: {cfg['cut_date']!r} is not an ISO date"
+            ) from None
 
 
 TTE_MONITORED = ("LOGRANK", "COX")
@@ -149,12 +161,19 @@ def check_interim(cfg: dict, source: str) -> None:
     if im.get("looks") is not None and im["looks"] != len(fr):
         raise ConfigError(f"{where}/looks: {im['looks']} looks but {len(fr)} info_fractions")
     if not design(cfg["study"]["design"]).has("INTERIM"):
-        raise ConfigError(f"{where}: group-sequential monitoring needs a parallel design (a "
-                          f"comparison with the reference arm)")
+        raise ConfigError(
+            f"{where}: group-sequential monitoring needs a parallel design (a "
+            f"comparison with the reference arm)"
+        )
     if im["sides"] == 2 and im["futility_spending"] is not None:
-        raise ConfigError(f"{where}/futility_spending: beta-spending futility bounds are for "
-                          f"one-sided designs (sides: 1) only")
-    for fam, key in (("efficacy_spending", "efficacy_param"), ("futility_spending", "futility_param")):
+        raise ConfigError(
+            f"{where}/futility_spending: beta-spending futility bounds are for "
+            f"one-sided designs (sides: 1) only"
+        )
+    for fam, key in (
+        ("efficacy_spending", "efficacy_param"),
+        ("futility_spending", "futility_param"),
+    ):
         needs = str(im.get(fam) or "")[2:] in ("HSD", "KD")
         if needs and im.get(key) is None:
             raise ConfigError(f"{where}/{key}: {im[fam]} needs a parameter (gamma or rho)")
@@ -169,26 +188,35 @@ def check_interim(cfg: dict, source: str) -> None:
         raise ConfigError(f"{where}/test_arm: {len(tests)} test arms; name the monitored one")
     if im["analysis"] in TTE_MONITORED:
         if not im.get("paramcd"):
-            raise ConfigError(f"{where}/paramcd: {im['analysis']} needs the time-to-event "
-                              f"endpoint (e.g. OS)")
+            raise ConfigError(
+                f"{where}/paramcd: {im['analysis']} needs the time-to-event endpoint (e.g. OS)"
+            )
         if im["paramcd"] not in cfg["endpoints"]["tte"]:
             raise ConfigError(f"{where}/paramcd: {im['paramcd']} is not in endpoints/tte")
         if not im.get("planned_events"):
-            raise ConfigError(f"{where}/planned_events: {im['analysis']} monitoring is "
-                              f"event-driven: give the events at full information")
+            raise ConfigError(
+                f"{where}/planned_events: {im['analysis']} monitoring is "
+                f"event-driven: give the events at full information"
+            )
         if im.get("design_hr") is not None and im["design_hr"] == 1:
             raise ConfigError(f"{where}/design_hr: a hazard ratio of 1 is no effect")
     else:
         params = [p["paramcd"] for p in cfg["endpoints"]["mmrm_params"]]
-        p = im.get("paramcd") or cfg["endpoints"].get("primary_param") or (params[0] if params else None)
+        p = (
+            im.get("paramcd")
+            or cfg["endpoints"].get("primary_param")
+            or (params[0] if params else None)
+        )
         if p not in params:
             raise ConfigError(f"{where}/paramcd: {p!r} is not in endpoints/mmrm_params {params}")
         visit = im.get("avisit") or cfg["endpoints"]["primary_visit"]
         if visit not in [v["label"] for v in cfg["visits"]]:
             raise ConfigError(f"{where}/avisit: unknown visit {visit!r}")
         if im["information"] == "statistical" and im.get("design_effect") is None:
-            raise ConfigError(f"{where}/design_effect: statistical information needs the design "
-                              f"effect (the maximum information comes from it and the power)")
+            raise ConfigError(
+                f"{where}/design_effect: statistical information needs the design "
+                f"effect (the maximum information comes from it and the power)"
+            )
     seen = set()
     for h in im.get("history") or []:
         if h["look"] in seen:
@@ -196,8 +224,10 @@ def check_interim(cfg: dict, source: str) -> None:
         seen.add(h["look"])
         given = [h.get(k) is not None for k in ("z", "estimate", "se")]
         if any(given) and not all(given):
-            raise ConfigError(f"{where}/history: look {h['look']}: give z, estimate and se "
-                              f"together (or none: the look then counts for the bounds only)")
+            raise ConfigError(
+                f"{where}/history: look {h['look']}: give z, estimate and se "
+                f"together (or none: the look then counts for the bounds only)"
+            )
     if im["population"] not in cfg["populations"]:
         raise ConfigError(f"{where}/population: {im['population']!r} is not in populations")
 
@@ -216,8 +246,9 @@ def check_estimands(cfg: dict, source: str) -> None:
         group = est.get("set") or est["endpoint"]["param"]
         if est["role"] == "primary":
             if group in primary:
-                raise ConfigError(f"{where}: a second primary estimand in set {group!r} "
-                                  f"(first: {primary[group]})")
+                raise ConfigError(
+                    f"{where}: a second primary estimand in set {group!r} (first: {primary[group]})"
+                )
             primary[group] = est["id"]
         visit = est["endpoint"].get("visit") or cfg["endpoints"]["primary_visit"]
         if visit not in vlabels:
@@ -233,33 +264,53 @@ def check_estimands(cfg: dict, source: str) -> None:
                 raise ConfigError(f"{w}: a composite strategy needs the worst `value`")
             if e["strategy"] != "composite" and e.get("value") is not None:
                 raise ConfigError(f"{w}: `value` is for the composite strategy only")
-            if (e["strategy"] in ("composite", "while_on_treatment")
-                    and e.get("assumption", "MAR") != "MAR"):
-                raise ConfigError(f"{w}: an imputation assumption is for the treatment_policy "
-                                  "and hypothetical strategies only")
+            if (
+                e["strategy"] in ("composite", "while_on_treatment")
+                and e.get("assumption", "MAR") != "MAR"
+            ):
+                raise ConfigError(
+                    f"{w}: an imputation assumption is for the treatment_policy "
+                    "and hypothetical strategies only"
+                )
             if e["event"] == "rescue" and not e.get("terms"):
                 raise ConfigError(f"{w}: rescue needs the PR/CM `terms` that define it")
             d = {x: e.get(x) for x in ("schedule_days", "grace_days", "terms")}
             if defs.setdefault(e["event"], d) != d:
-                raise ConfigError(f"{w}: the event is defined differently in another estimand "
-                                  "(schedule_days, grace_days and terms must agree)")
+                raise ConfigError(
+                    f"{w}: the event is defined differently in another estimand "
+                    "(schedule_days, grace_days and terms must agree)"
+                )
         keys = []
         for m in est["methods"]:
-            keys.append(("condmean" if m.get("resampling", "jackknife") == "jackknife"
-                         else "condmean-boot") if m["method"] == "condmean" else m["method"])
+            keys.append(
+                ("condmean" if m.get("resampling", "jackknife") == "jackknife" else "condmean-boot")
+                if m["method"] == "condmean"
+                else m["method"]
+            )
             if m["method"] == "bayes" and est["imputation_model"]["covariance"] != "UN":
                 raise ConfigError(f"{where}/methods: bayes needs the UN covariance")
         if len(set(keys)) != len(keys):
             raise ConfigError(f"{where}/methods: a method is listed twice")
         tip = est.get("tipping_point")
         if tip and tip.get("method") and tip["method"] not in keys:
-            raise ConfigError(f"{where}/tipping_point/method: {tip['method']!r} is not one of "
-                              f"the estimand's methods {keys}")
+            raise ConfigError(
+                f"{where}/tipping_point/method: {tip['method']!r} is not one of "
+                f"the estimand's methods {keys}"
+            )
 
 
 def complete_arms(cfg: dict) -> None:
     """Fill arm values and codes, and an Okabe-Ito colour-blind-safe colour per arm."""
-    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+    palette = [
+        "#0072B2",
+        "#E69F00",
+        "#009E73",
+        "#CC79A7",
+        "#56B4E9",
+        "#D55E00",
+        "#F0E442",
+        "#000000",
+    ]
     for i, arm in enumerate(cfg["arms"]):
         arm.setdefault("arm", arm["label"])
         arm.setdefault("code", i + 1)
@@ -291,4 +342,5 @@ def cut_date(study, cut_dir: str | Path) -> dt.date:
     except ValueError:
         raise ConfigError(
             f"cannot tell the cut date: the cut folder {name!r} is not an ISO date and the study "
-            f"config has no cut_date") from None
+            f"config has no cut_date"
+        ) from None

@@ -18,7 +18,13 @@ ISO_OFFSET = r"T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)$"
 ISO_PARTIAL = r"^\d{4}(-\d{2})?$"
 
 # Layout of the records set aside (validation/exclusions.csv: ingest and ADaM append to one table).
-EXCL_SCHEMA = {"domain": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "USUBJID": pl.Utf8, "reason": pl.Utf8}
+EXCL_SCHEMA = {
+    "domain": pl.Utf8,
+    "file": pl.Utf8,
+    "row": pl.Int64,
+    "USUBJID": pl.Utf8,
+    "reason": pl.Utf8,
+}
 
 # Tokens read as missing in character columns (besides the empty cell the contract defines).
 MISSING_TOKENS = ("NA", "N/A", ".", "NAN", "NULL")
@@ -31,16 +37,19 @@ class DomainSpec:
     required: tuple[str, ...]
     expected: tuple[str, ...] = ()
     dates: tuple[str, ...] = ()
-    partial_dates: tuple[str, ...] = ()     # date columns where YYYY / YYYY-MM is allowed
-    numeric: tuple[str, ...] = ()           # must parse as numbers when present
-    terms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> allowed (upper case)
-    main_date: str | None = None           # the date that places the record in time (data cut)
+    partial_dates: tuple[str, ...] = ()  # date columns where YYYY / YYYY-MM is allowed
+    numeric: tuple[str, ...] = ()  # must parse as numbers when present
+    terms: dict[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # column -> allowed (upper case)
+    main_date: str | None = None  # the date that places the record in time (data cut)
     ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> [lo, hi]
 
 
 DOMAINS: dict[str, DomainSpec] = {
     "DM": DomainSpec(
-        "DM", True,
+        "DM",
+        True,
         required=("STUDYID", "USUBJID", "SITEID", "ARM", "ACTARM", "RFSTDTC", "AGE", "SEX"),
         expected=("RFICDTC", "DTHDTC", "DTHFL", "RACE", "COUNTRY"),
         dates=("RFSTDTC", "RFICDTC", "DTHDTC", "RFENDTC"),
@@ -51,7 +60,8 @@ DOMAINS: dict[str, DomainSpec] = {
         main_date=None,
     ),
     "DS": DomainSpec(
-        "DS", True,
+        "DS",
+        True,
         required=("USUBJID", "DSDECOD", "DSSTDTC"),
         expected=("DSCAT",),
         dates=("DSSTDTC",),
@@ -59,7 +69,8 @@ DOMAINS: dict[str, DomainSpec] = {
         main_date="DSSTDTC",
     ),
     "SV": DomainSpec(
-        "SV", False,
+        "SV",
+        False,
         required=("USUBJID", "SVSTDTC"),
         expected=("VISITNUM", "VISIT"),
         dates=("SVSTDTC",),
@@ -67,7 +78,8 @@ DOMAINS: dict[str, DomainSpec] = {
         main_date="SVSTDTC",
     ),
     "EX": DomainSpec(
-        "EX", True,
+        "EX",
+        True,
         required=("USUBJID", "EXSTDTC"),
         expected=("EXTRT", "EXDOSE", "EXDOSU"),
         dates=("EXSTDTC",),
@@ -76,16 +88,27 @@ DOMAINS: dict[str, DomainSpec] = {
         main_date="EXSTDTC",
     ),
     "LB": DomainSpec(
-        "LB", True,
+        "LB",
+        True,
         required=("USUBJID", "LBTESTCD", "LBDTC"),
-        expected=("LBTEST", "LBORRES", "LBORRESU", "LBORNRLO", "LBORNRHI", "LBSTAT", "VISITNUM", "VISIT"),
+        expected=(
+            "LBTEST",
+            "LBORRES",
+            "LBORRESU",
+            "LBORNRLO",
+            "LBORNRHI",
+            "LBSTAT",
+            "VISITNUM",
+            "VISIT",
+        ),
         dates=("LBDTC",),
         numeric=("VISITNUM",),
         terms={"LBSTAT": ("NOT DONE",)},
         main_date="LBDTC",
     ),
     "RS": DomainSpec(
-        "RS", False,
+        "RS",
+        False,
         required=("USUBJID", "RSTESTCD", "RSORRES", "RSDTC"),
         expected=("VISITNUM", "VISIT"),
         dates=("RSDTC",),
@@ -93,7 +116,8 @@ DOMAINS: dict[str, DomainSpec] = {
         main_date="RSDTC",
     ),
     "QS": DomainSpec(
-        "QS", False,
+        "QS",
+        False,
         required=("USUBJID", "QSCAT", "QSTESTCD", "QSDTC"),
         expected=("QSORRES", "QSSTRESN", "VISITNUM", "VISIT"),
         dates=("QSDTC",),
@@ -101,32 +125,39 @@ DOMAINS: dict[str, DomainSpec] = {
         main_date="QSDTC",
     ),
     "AE": DomainSpec(
-        "AE", True,
+        "AE",
+        True,
         required=("USUBJID", "AEDECOD", "AESTDTC"),
         expected=("AETERM", "AEBODSYS", "AEENDTC", "AESER", "AEREL", "AEOUT"),
         dates=("AESTDTC", "AEENDTC"),
         partial_dates=("AESTDTC", "AEENDTC"),
         numeric=("AETOXGR",),
-        terms={"AESER": ("Y", "N"), "AETOXGR": ("1", "2", "3", "4", "5"),
-               "AESEV": ("MILD", "MODERATE", "SEVERE")},
+        terms={
+            "AESER": ("Y", "N"),
+            "AETOXGR": ("1", "2", "3", "4", "5"),
+            "AESEV": ("MILD", "MODERATE", "SEVERE"),
+        },
         main_date="AESTDTC",
     ),
     "CE": DomainSpec(
-        "CE", False,
+        "CE",
+        False,
         required=("USUBJID", "CEDECOD", "CESTDTC"),
         dates=("CESTDTC",),
         partial_dates=("CESTDTC",),
         main_date="CESTDTC",
     ),
     "PR": DomainSpec(
-        "PR", False,
+        "PR",
+        False,
         required=("USUBJID", "PRDECOD", "PRSTDTC"),
         dates=("PRSTDTC",),
         partial_dates=("PRSTDTC",),
         main_date="PRSTDTC",
     ),
     "MH": DomainSpec(
-        "MH", False,
+        "MH",
+        False,
         required=("USUBJID", "MHDECOD"),
         dates=("MHSTDTC",),
         partial_dates=("MHSTDTC",),
@@ -137,11 +168,23 @@ DOMAINS: dict[str, DomainSpec] = {
 # Arm values SDTM uses for subjects outside the randomised arms (SDTMIG 3.x).
 NON_ARM_VALUES = ("SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT")
 
-CE_TERMS = ("VARICEAL BLEEDING", "ASCITES", "HEPATIC ENCEPHALOPATHY", "SPONTANEOUS BACTERIAL PERITONITIS",
-            "HEPATORENAL SYNDROME", "HEPATOCELLULAR CARCINOMA", "LIVER FAILURE",
-            "ACUTE-ON-CHRONIC LIVER FAILURE")
-DECOMP_TERMS = ("VARICEAL BLEEDING", "ASCITES", "HEPATIC ENCEPHALOPATHY",
-                "SPONTANEOUS BACTERIAL PERITONITIS", "HEPATORENAL SYNDROME")
+CE_TERMS = (
+    "VARICEAL BLEEDING",
+    "ASCITES",
+    "HEPATIC ENCEPHALOPATHY",
+    "SPONTANEOUS BACTERIAL PERITONITIS",
+    "HEPATORENAL SYNDROME",
+    "HEPATOCELLULAR CARCINOMA",
+    "LIVER FAILURE",
+    "ACUTE-ON-CHRONIC LIVER FAILURE",
+)
+DECOMP_TERMS = (
+    "VARICEAL BLEEDING",
+    "ASCITES",
+    "HEPATIC ENCEPHALOPATHY",
+    "SPONTANEOUS BACTERIAL PERITONITIS",
+    "HEPATORENAL SYNDROME",
+)
 PR_TERMS = ("LIVER TRANSPLANT", "HAEMODIALYSIS", "PARACENTESIS", "TIPS")
 
 # Lab tests the pipeline knows, with their standard unit and the accepted input units with the
@@ -159,10 +202,41 @@ LAB_UNITS: dict[str, tuple[str, dict[str, float]]] = {
 }
 # Tests every score needs: an unknown unit on one of these is fatal.
 SCORE_TESTS = ("BILI", "CREAT", "INR", "ALB", "SODIUM", "PT", "PTCONT")
-KNOWN_LAB_TESTS = ("BILI", "CREAT", "INR", "PT", "PTCONT", "PTACT", "ALB", "SODIUM", "ALT", "AST",
-                   "GGT", "ALP", "CHE", "PLAT", "WBC", "HGB", "AFP", "AFPL3", "PIVKA2", "CEA",
-                   "CA199", "CA153", "HBVDNA", "IGA", "IGG", "IGM", "IGE", "CD3", "CD4", "CD8",
-                   "TREG", "TH17", "LSM")
+KNOWN_LAB_TESTS = (
+    "BILI",
+    "CREAT",
+    "INR",
+    "PT",
+    "PTCONT",
+    "PTACT",
+    "ALB",
+    "SODIUM",
+    "ALT",
+    "AST",
+    "GGT",
+    "ALP",
+    "CHE",
+    "PLAT",
+    "WBC",
+    "HGB",
+    "AFP",
+    "AFPL3",
+    "PIVKA2",
+    "CEA",
+    "CA199",
+    "CA153",
+    "HBVDNA",
+    "IGA",
+    "IGG",
+    "IGM",
+    "IGE",
+    "CD3",
+    "CD4",
+    "CD8",
+    "TREG",
+    "TH17",
+    "LSM",
+)
 # Values that cannot be real (standard units); flagged ERROR and not used for scores.
 MUST_BE_POSITIVE = ("BILI", "CREAT", "INR", "PT", "PTCONT")
 
@@ -179,6 +253,13 @@ RS_TERMS: dict[str, tuple[str, ...]] = {
 QS_ITEMS: dict[str, dict[str, tuple[float, float]]] = {
     "CLDQ": {f"CLDQ{i:02d}": (1, 7) for i in range(1, 30)},
     "EQ-5D-5L": {**{f"EQ5D010{i}": (1, 5) for i in range(1, 6)}, "EQ5D0106": (0, 100)},
-    "SF-36": {f"SF36{i:02d}": (1, {1: 5, 2: 5, 20: 5, 21: 6, 22: 5, 32: 5, 33: 5, 34: 5, 35: 5, 36: 5}.get(
-        i, 3 if 3 <= i <= 12 else 2 if 13 <= i <= 19 else 6)) for i in range(1, 37)},
+    "SF-36": {
+        f"SF36{i:02d}": (
+            1,
+            {1: 5, 2: 5, 20: 5, 21: 6, 22: 5, 32: 5, 33: 5, 34: 5, 35: 5, 36: 5}.get(
+                i, 3 if 3 <= i <= 12 else 2 if 13 <= i <= 19 else 6
+            ),
+        )
+        for i in range(1, 37)
+    },
 }

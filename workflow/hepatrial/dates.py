@@ -16,17 +16,24 @@ def compute_ady(adt: str | pl.Expr = "ADT", origin: str | pl.Expr = "ORIGDT") ->
 def dtc_date(col: str | pl.Expr) -> pl.Expr:
     """The date of a complete DTC (``YYYY-MM-DD[Thh:mm[:ss]]``); null for partial or missing."""
     c = pl.col(col) if isinstance(col, str) else col
-    return pl.when(c.str.len_chars() >= 10).then(c.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+    return pl.when(c.str.len_chars() >= 10).then(
+        c.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    )
 
 
 def dtc_earliest(col: str | pl.Expr) -> pl.Expr:
     """Earliest date a full or partial DTC can mean (``2025-03`` -> 2025-03-01, ``2025`` -> 2025-01-01)."""
     c = pl.col(col) if isinstance(col, str) else col
     n = c.str.len_chars()
-    return (pl.when(n >= 10).then(c.str.slice(0, 10))
-            .when(n == 7).then(c + "-01")
-            .when(n == 4).then(c + "-01-01")
-            .otherwise(None)).str.to_date("%Y-%m-%d", strict=False)
+    return (
+        pl.when(n >= 10)
+        .then(c.str.slice(0, 10))
+        .when(n == 7)
+        .then(c + "-01")
+        .when(n == 4)
+        .then(c + "-01-01")
+        .otherwise(None)
+    ).str.to_date("%Y-%m-%d", strict=False)
 
 
 def dtc_latest(col: str | pl.Expr) -> pl.Expr:
@@ -34,14 +41,26 @@ def dtc_latest(col: str | pl.Expr) -> pl.Expr:
     c = pl.col(col) if isinstance(col, str) else col
     n = c.str.len_chars()
     first = dtc_earliest(c)
-    return (pl.when(n >= 10).then(first)
-            .when(n == 7).then(first.dt.month_end())
-            .when(n == 4).then((c + "-12-31").str.to_date("%Y-%m-%d", strict=False))
-            .otherwise(None))
+    return (
+        pl.when(n >= 10)
+        .then(first)
+        .when(n == 7)
+        .then(first.dt.month_end())
+        .when(n == 4)
+        .then((c + "-12-31").str.to_date("%Y-%m-%d", strict=False))
+        .otherwise(None)
+    )
 
 
 def dtc_precision(col: str | pl.Expr) -> pl.Expr:
     """'D' complete (day or finer), 'M' year-month, 'Y' year only, null when missing."""
     c = pl.col(col) if isinstance(col, str) else col
     n = c.str.len_chars()
-    return pl.when(n >= 10).then(pl.lit("D")).when(n == 7).then(pl.lit("M")).when(n == 4).then(pl.lit("Y"))
+    return (
+        pl.when(n >= 10)
+        .then(pl.lit("D"))
+        .when(n == 7)
+        .then(pl.lit("M"))
+        .when(n == 4)
+        .then(pl.lit("Y"))
+    )

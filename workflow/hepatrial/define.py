@@ -31,32 +31,71 @@ ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
 DEF_NS = "http://www.cdisc.org/ns/def/v2.1"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 DATASETS = {  # name: (label, class, structure, keys)
-    "adsl": ("Subject-Level Analysis Dataset", "SUBJECT LEVEL ANALYSIS DATASET",
-             "One record per subject", ["STUDYID", "USUBJID"]),
-    "adlb": ("Laboratory Analysis Dataset", "BASIC DATA STRUCTURE",
-             "One record per subject per parameter per analysis visit",
-             ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"]),
-    "adeff": ("Liver Scores Analysis Dataset", "BASIC DATA STRUCTURE",
-              "One record per subject per parameter per analysis visit",
-              ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"]),
-    "adqs": ("Questionnaire Analysis Dataset", "BASIC DATA STRUCTURE",
-             "One record per subject per parameter per analysis visit",
-             ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"]),
-    "adtte": ("Time-to-Event Analysis Dataset", "BASIC DATA STRUCTURE",
-              "One record per subject per parameter", ["STUDYID", "USUBJID", "PARAMCD"]),
-    "adae": ("Adverse Events Analysis Dataset", "OCCURRENCE DATA STRUCTURE",
-             "One record per adverse event", ["STUDYID", "USUBJID", "AEDECOD", "ASTDT"]),
-    "adce": ("Clinical Events Analysis Dataset", "OCCURRENCE DATA STRUCTURE",
-             "One record per clinical event", ["STUDYID", "USUBJID", "CECAT", "ASTDT"]),
+    "adsl": (
+        "Subject-Level Analysis Dataset",
+        "SUBJECT LEVEL ANALYSIS DATASET",
+        "One record per subject",
+        ["STUDYID", "USUBJID"],
+    ),
+    "adlb": (
+        "Laboratory Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject per parameter per analysis visit",
+        ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"],
+    ),
+    "adeff": (
+        "Liver Scores Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject per parameter per analysis visit",
+        ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"],
+    ),
+    "adqs": (
+        "Questionnaire Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject per parameter per analysis visit",
+        ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "ADT"],
+    ),
+    "adtte": (
+        "Time-to-Event Analysis Dataset",
+        "BASIC DATA STRUCTURE",
+        "One record per subject per parameter",
+        ["STUDYID", "USUBJID", "PARAMCD"],
+    ),
+    "adae": (
+        "Adverse Events Analysis Dataset",
+        "OCCURRENCE DATA STRUCTURE",
+        "One record per adverse event",
+        ["STUDYID", "USUBJID", "AEDECOD", "ASTDT"],
+    ),
+    "adce": (
+        "Clinical Events Analysis Dataset",
+        "OCCURRENCE DATA STRUCTURE",
+        "One record per clinical event",
+        ["STUDYID", "USUBJID", "CECAT", "ASTDT"],
+    ),
 }
 # Variables copied from SDTM (origin Predecessor): ADaM name -> SDTM variable.
 PREDECESSOR = {
-    "STUDYID": "DM.STUDYID", "USUBJID": "DM.USUBJID", "SUBJID": "DM.SUBJID", "SITEID": "DM.SITEID",
-    "ARM": "DM.ARM", "ACTARM": "DM.ACTARM", "AGE": "DM.AGE", "SEX": "DM.SEX", "RACE": "DM.RACE",
-    "COUNTRY": "DM.COUNTRY", "AETERM": "AE.AETERM", "AEDECOD": "AE.AEDECOD",
+    "STUDYID": "DM.STUDYID",
+    "USUBJID": "DM.USUBJID",
+    "SUBJID": "DM.SUBJID",
+    "SITEID": "DM.SITEID",
+    "ARM": "DM.ARM",
+    "ACTARM": "DM.ACTARM",
+    "AGE": "DM.AGE",
+    "SEX": "DM.SEX",
+    "RACE": "DM.RACE",
+    "COUNTRY": "DM.COUNTRY",
+    "AETERM": "AE.AETERM",
+    "AEDECOD": "AE.AEDECOD",
     "AEBODSYS": "AE.AEBODSYS",
-    "AESER": "AE.AESER", "AEOUT": "AE.AEOUT", "AESEV": "AE.AESEV", "AETOXGR": "AE.AETOXGR",
-    "CTPSTRAT": "DM.CTPSTRAT", "ETIOLOGY": "DM.ETIOLOGY", "CETERM": "CE.CETERM",
+    "AESER": "AE.AESER",
+    "AEOUT": "AE.AEOUT",
+    "AESEV": "AE.AESEV",
+    "AETOXGR": "AE.AETOXGR",
+    "CTPSTRAT": "DM.CTPSTRAT",
+    "ETIOLOGY": "DM.ETIOLOGY",
+    "CETERM": "CE.CETERM",
     "CEDECOD": "CE.CEDECOD",
 }
 ASSIGNED = {"PARAMCD", "PARAM", "SRCDOM", "SRCROW", "DMSRCROW", "EVNTDESC", "CNSDTDSC"}
@@ -83,7 +122,7 @@ DERIVATION = {
     "CHG": "AVAL - BASE for post-baseline records.",
     "PCHG": "100 * (AVAL - BASE) / BASE for post-baseline records with BASE not 0.",
     "ANL01FL": "Y on the record analysed for the visit: the one closest to the window's target day "
-               "(the earlier on a tie).",
+    "(the earlier on a tie).",
     "CNSR": "0 if the event occurred up to the data cut, otherwise 1 (censored).",
     "STARTDT": "RANDDT (the origin of the time-to-event analyses).",
     "TRTEMFL": "Y if ASTDT is on or after TRTSDT and at most ae.followup_days after TRTEDT.",
@@ -138,15 +177,19 @@ def _length(s: pl.Series, dtype: str) -> tuple[int, int | None]:
         vals = s.cast(pl.Int64, strict=False).drop_nulls()
         return max(len(str(abs(int(v)))) for v in vals) if vals.len() else 1, None
     vals = [float(v) for v in s.drop_nulls().head(5000).to_list() if math.isfinite(float(v))]
-    decimals = [len(repr(v).split(".")[1].rstrip("0"))
-                if "." in repr(v) and "e" not in repr(v) else 0 for v in vals]
+    decimals = [
+        len(repr(v).split(".")[1].rstrip("0")) if "." in repr(v) and "e" not in repr(v) else 0
+        for v in vals
+    ]
     return 8, min(max(decimals, default=0), 8) or 1
 
 
 def _origin(name: str) -> str:
     if name in PREDECESSOR:
-        return (f'<def:Origin Type="Predecessor"><Description>{_text(PREDECESSOR[name])}'
-                f'</Description></def:Origin>')
+        return (
+            f'<def:Origin Type="Predecessor"><Description>{_text(PREDECESSOR[name])}'
+            f"</Description></def:Origin>"
+        )
     if name in ASSIGNED:
         return '<def:Origin Type="Assigned"/>'
     return '<def:Origin Type="Derived"/>'
@@ -167,7 +210,12 @@ def value_level(name: str, df: pl.DataFrame) -> list[dict]:
     # the columns it reads only (``df`` may be a dataset read a column at a time: ParquetColumns)
     df = pl.DataFrame({c: df[c] for c in ("PARAMCD", "PARAM", *VLM_VARIABLES) if c in df.columns})
     label = pl.col("PARAM") if "PARAM" in df.columns else pl.col("PARAMCD").alias("PARAM")
-    params = df.select("PARAMCD", label).drop_nulls("PARAMCD").unique("PARAMCD", keep="first").sort("PARAMCD")
+    params = (
+        df.select("PARAMCD", label)
+        .drop_nulls("PARAMCD")
+        .unique("PARAMCD", keep="first")
+        .sort("PARAMCD")
+    )
     for col in VLM_VARIABLES:
         if col not in df.columns:
             continue
@@ -178,15 +226,29 @@ def value_level(name: str, df: pl.DataFrame) -> list[dict]:
                 vals = vals.filter(vals.is_finite())
             integral = vals.len() > 0 and bool((vals == vals.round(0)).all())
             dt = "integer" if integral and s.dtype.is_numeric() else _datatype(s.dtype)
-            length, digits = _length(vals.cast(pl.Int64) if dt == "integer" and s.dtype.is_float() else s, dt)
-            out.append({"variable": col, "paramcd": paramcd, "param": param or paramcd, "type": dt,
-                        "length": length, "digits": digits,
-                        "unit": _param_unit(param) if name in UNIT_IN_PARAM else ""})
+            length, digits = _length(
+                vals.cast(pl.Int64) if dt == "integer" and s.dtype.is_float() else s, dt
+            )
+            out.append(
+                {
+                    "variable": col,
+                    "paramcd": paramcd,
+                    "param": param or paramcd,
+                    "type": dt,
+                    "length": length,
+                    "digits": digits,
+                    "unit": _param_unit(param) if name in UNIT_IN_PARAM else "",
+                }
+            )
     return out
 
 
-def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
-               created: str = "2000-01-01T00:00:00") -> str:
+def define_xml(
+    datasets: Mapping[str, pl.DataFrame],
+    study: Study,
+    cut: str,
+    created: str = "2000-01-01T00:00:00",
+) -> str:
     """The define.xml text of ``datasets`` (name -> frame; the XPT is ``<name>.xpt``). ``created``
     is the CreationDateTime (the data cut by default, so that reruns are byte-identical)."""
     sid = study.id
@@ -210,16 +272,24 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
             if derived:
                 mid = _oid("MT", up, col)
                 method = f' MethodOID="{mid}"'
-                how = DERIVATION.get(col, f"{LABELS.get(col, col)}: derived by hepatrial "
-                                          f"(workflow/hepatrial/adam/{name}.py).")
+                how = DERIVATION.get(
+                    col,
+                    f"{LABELS.get(col, col)}: derived by hepatrial "
+                    f"(workflow/hepatrial/adam/{name}.py).",
+                )
                 name_attr = quoteattr(f"Derivation of {up}.{col}")
-                methods.append(f'<MethodDef OID="{mid}" Name={name_attr}'
-                               f' Type="Computation"><Description>{_text(how)}</Description>'
-                               f'</MethodDef>')
-            refs.append(f'<ItemRef ItemOID="{oid}" OrderNumber="{i}" Mandatory="{mandatory}"{key}'
-                        f'{method}/>')
-            attrs = (f'OID="{oid}" Name="{col}" SASFieldName="{col[:8]}" DataType="{dt}" '
-                     f'Length="{length}"')
+                methods.append(
+                    f'<MethodDef OID="{mid}" Name={name_attr}'
+                    f' Type="Computation"><Description>{_text(how)}</Description>'
+                    f"</MethodDef>"
+                )
+            refs.append(
+                f'<ItemRef ItemOID="{oid}" OrderNumber="{i}" Mandatory="{mandatory}"{key}{method}/>'
+            )
+            attrs = (
+                f'OID="{oid}" Name="{col}" SASFieldName="{col[:8]}" DataType="{dt}" '
+                f'Length="{length}"'
+            )
             if digits is not None:
                 attrs += f' SignificantDigits="{digits}"'
             if df.schema[col] == pl.Date:
@@ -231,14 +301,20 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
                     clid = _oid("CL", up, col)
                     cl = f'<CodeListRef CodeListOID="{clid}"/>'
                     enum = "".join(f"<EnumeratedItem CodedValue={quoteattr(v)}/>" for v in values)
-                    codelists.append(f'<CodeList OID="{clid}" Name={quoteattr(f"{up}.{col}")} '
-                                     f'DataType="text">{enum}</CodeList>')
+                    codelists.append(
+                        f'<CodeList OID="{clid}" Name={quoteattr(f"{up}.{col}")} '
+                        f'DataType="text">{enum}</CodeList>'
+                    )
             vl = ""
             if col in vlm:
                 vl = f'<def:ValueListRef ValueListOID="{_oid("VL", up, col)}"/>'
-                valuelists.append(_value_list(up, col, vlm[col], method, units, items, whereclauses))
-            items.append(f'<ItemDef {attrs}><Description>{_text(LABELS.get(col, col)[:40])}'
-                         f'</Description>{cl}{_origin(col)}{vl}</ItemDef>')
+                valuelists.append(
+                    _value_list(up, col, vlm[col], method, units, items, whereclauses)
+                )
+            items.append(
+                f"<ItemDef {attrs}><Description>{_text(LABELS.get(col, col)[:40])}"
+                f"</Description>{cl}{_origin(col)}{vl}</ItemDef>"
+            )
         groups.append(
             f'<ItemGroupDef OID="IG.{up}" Name="{up}" SASDatasetName="{up}" Repeating='
             f'"{"No" if name == "adsl" else "Yes"}" IsReferenceData="No" Purpose="Analysis" '
@@ -246,7 +322,8 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
             f'def:ArchiveLocationID="LF.{up}"><Description>{_text(label)}</Description>'
             + "".join(refs)
             + f'<def:Class Name="{cls}"/><def:leaf ID="LF.{up}" xlink:href="{name}.xpt">'
-              f"<def:title>{name}.xpt</def:title></def:leaf></ItemGroupDef>")
+            f"<def:title>{name}.xpt</def:title></def:leaf></ItemGroupDef>"
+        )
     title = study.title or sid
     description = f"ADaM datasets of {sid} at the data cut {cut}"
     comment = ""
@@ -254,27 +331,41 @@ def define_xml(datasets: Mapping[str, pl.DataFrame], study: Study, cut: str,
         title, description = f"{stamp.DUMMY_STAMP}: {title}", f"{stamp.DUMMY_STAMP}: {description}"
         comment = f"<!-- {stamp.DUMMY_STAMP} -->\n"
     return (
-        '<?xml version="1.0" encoding="UTF-8"?>\n' + comment +
-        f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}" xmlns:xlink="{XLINK_NS}" '
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + comment
+        + f'<ODM xmlns="{ODM_NS}" xmlns:def="{DEF_NS}" xmlns:xlink="{XLINK_NS}" '
         f'FileType="Snapshot" FileOID={quoteattr(f"DEFINE.{sid}.{cut}")} ODMVersion="1.3.2" '
         f'CreationDateTime="{created}" Originator="hepatrial" SourceSystem="hepatrial" '
         f'SourceSystemVersion="{hepatrial.__version__}" def:Context="Submission">'
-        f'<Study OID={quoteattr(f"STUDY.{sid}")}><GlobalVariables>'
+        f"<Study OID={quoteattr(f'STUDY.{sid}')}><GlobalVariables>"
         f"<StudyName>{escape(sid)}</StudyName><StudyDescription>{escape(title)}</StudyDescription>"
         f"<ProtocolName>{escape(sid)}</ProtocolName></GlobalVariables>"
-        + _basic_definitions(units) +
-        f'<MetaDataVersion OID={quoteattr(f"MDV.{sid}.{cut}")} '
-        f'Name={quoteattr(f"{sid} ADaM, data cut {cut}")} '
-        f'Description={quoteattr(description)} '
+        + _basic_definitions(units)
+        + f"<MetaDataVersion OID={quoteattr(f'MDV.{sid}.{cut}')} "
+        f"Name={quoteattr(f'{sid} ADaM, data cut {cut}')} "
+        f"Description={quoteattr(description)} "
         'def:DefineVersion="2.1.0">'
         '<def:Standards><def:Standard OID="STD.ADAMIG" Name="ADaMIG" Type="IG" Version="1.3" '
         'Status="Final"/></def:Standards>'
-        + "".join(valuelists) + "".join(whereclauses) + "".join(groups) + "".join(items) + "".join(codelists) + "".join(methods)
-        + "</MetaDataVersion></Study></ODM>\n")
+        + "".join(valuelists)
+        + "".join(whereclauses)
+        + "".join(groups)
+        + "".join(items)
+        + "".join(codelists)
+        + "".join(methods)
+        + "</MetaDataVersion></Study></ODM>\n"
+    )
 
 
-def _value_list(up: str, col: str, rows: list[dict], method: str, units: dict[str, str],
-                items: list[str], whereclauses: list[str]) -> str:
+def _value_list(
+    up: str,
+    col: str,
+    rows: list[dict],
+    method: str,
+    units: dict[str, str],
+    items: list[str],
+    whereclauses: list[str],
+) -> str:
     """The ``def:ValueListDef`` of ``up.col``: one ItemRef per parameter with its where-clause
     (PARAMCD EQ value); appends the value-level ItemDefs and WhereClauseDefs, and collects the units
     (``units``: unit -> MeasurementUnit OID)."""
@@ -282,12 +373,15 @@ def _value_list(up: str, col: str, rows: list[dict], method: str, units: dict[st
     for i, v in enumerate(rows, start=1):
         key = _oid(up, col, v["paramcd"])
         iid, wid = f"IT.{key}", f"WC.{key}"
-        refs.append(f'<ItemRef ItemOID={quoteattr(iid)} OrderNumber="{i}" Mandatory="No"{method}>'
-                    f'<def:WhereClauseRef WhereClauseOID={quoteattr(wid)}/></ItemRef>')
+        refs.append(
+            f'<ItemRef ItemOID={quoteattr(iid)} OrderNumber="{i}" Mandatory="No"{method}>'
+            f"<def:WhereClauseRef WhereClauseOID={quoteattr(wid)}/></ItemRef>"
+        )
         whereclauses.append(
             f'<def:WhereClauseDef OID={quoteattr(wid)}><RangeCheck SoftHard="Soft" '
             f'def:ItemOID="{_oid("IT", up, "PARAMCD")}" Comparator="EQ">'
-            f"<CheckValue>{escape(v['paramcd'])}</CheckValue></RangeCheck></def:WhereClauseDef>")
+            f"<CheckValue>{escape(v['paramcd'])}</CheckValue></RangeCheck></def:WhereClauseDef>"
+        )
         attrs = f'OID={quoteattr(iid)} Name="{col}" SASFieldName="{col[:8]}" DataType="{v["type"]}" Length="{v["length"]}"'
         if v["digits"] is not None:
             attrs += f' SignificantDigits="{v["digits"]}"'
@@ -295,9 +389,13 @@ def _value_list(up: str, col: str, rows: list[dict], method: str, units: dict[st
         if v["unit"]:
             uid = units.setdefault(v["unit"], f"MU.{len(units) + 1}")
             unit = f'<MeasurementUnitRef MeasurementUnitOID="{uid}"/>'
-        label = f"{v['param']}" + (f"; standardised unit {v['unit']}" if v["unit"] and v["unit"] not in v["param"] else "")
-        items.append(f"<ItemDef {attrs}><Description>{_text(label)}</Description>{unit}"
-                     f"{_origin(col)}</ItemDef>")
+        label = f"{v['param']}" + (
+            f"; standardised unit {v['unit']}" if v["unit"] and v["unit"] not in v["param"] else ""
+        )
+        items.append(
+            f"<ItemDef {attrs}><Description>{_text(label)}</Description>{unit}"
+            f"{_origin(col)}</ItemDef>"
+        )
     return f'<def:ValueListDef OID="{_oid("VL", up, col)}">{"".join(refs)}</def:ValueListDef>'
 
 
@@ -305,8 +403,11 @@ def _basic_definitions(units: dict[str, str]) -> str:
     """The measurement units of the value-level metadata (ODM BasicDefinitions), if any."""
     if not units:
         return ""
-    mus = "".join(f"<MeasurementUnit OID=\"{oid}\" Name={quoteattr(u)}><Symbol>{_text(u)}</Symbol>"
-                  "</MeasurementUnit>" for u, oid in units.items())
+    mus = "".join(
+        f'<MeasurementUnit OID="{oid}" Name={quoteattr(u)}><Symbol>{_text(u)}</Symbol>'
+        "</MeasurementUnit>"
+        for u, oid in units.items()
+    )
     return f"<BasicDefinitions>{mus}</BasicDefinitions>"
 
 
@@ -321,12 +422,23 @@ class RecordingARD:
     def __getattr__(self, name):
         return getattr(self._ard, name)
 
-    def get(self, analysis, paramcd, arm, stat, population="ITT", avisit="", comparator="",
-            time=None):
+    def get(
+        self, analysis, paramcd, arm, stat, population="ITT", avisit="", comparator="", time=None
+    ):
         value = self._ard.get(analysis, paramcd, arm, stat, population, avisit, comparator, time)
         if value is not None:
-            self.keys.add((analysis, paramcd, population, arm, comparator or "", avisit or "",
-                           None if time is None else float(time), stat))
+            self.keys.add(
+                (
+                    analysis,
+                    paramcd,
+                    population,
+                    arm,
+                    comparator or "",
+                    avisit or "",
+                    None if time is None else float(time),
+                    stat,
+                )
+            )
         return value
 
     def big_n(self, population, arm):
@@ -338,7 +450,12 @@ class RecordingARD:
         return ARD.header(self, population, total)  # type: ignore[arg-type]
 
 
-FIT_OF = {"MMRM_LSMEAN": "MMRM_FIT", "MMRM_DIFF": "MMRM_FIT", "LMM_LSMEAN": "LMM_FIT", "LMM_DIFF": "LMM_FIT"}
+FIT_OF = {
+    "MMRM_LSMEAN": "MMRM_FIT",
+    "MMRM_DIFF": "MMRM_FIT",
+    "LMM_LSMEAN": "LMM_FIT",
+    "LMM_DIFF": "LMM_FIT",
+}
 LOGLIK = {"reml_loglik": "REML", "ml_loglik": "ML"}
 
 
@@ -350,19 +467,30 @@ def model_fits(ard, rows: list[tuple]) -> list[dict]:
     the fit converged, -2 log-likelihood (-2 x the ARD's ``reml_loglik``), AIC, subjects and
     observations, and the keys of the fit rows."""
     out = []
-    for fit_analysis, paramcd, population in sorted({(FIT_OF[k[0]], k[1], k[2]) for k in rows if k[0] in FIT_OF}):
+    for fit_analysis, paramcd, population in sorted(
+        {(FIT_OF[k[0]], k[1], k[2]) for k in rows if k[0] in FIT_OF}
+    ):
         fit = ard.rows(fit_analysis, paramcd=paramcd, population=population)
         if fit.height == 0:
             continue
         stat = {r["stat"]: r["value"] for r in fit.iter_rows(named=True)}
         method = next(iter(fit["method"].drop_nulls().unique().sort().to_list()), "") or ""
-        rec = {"analysis": fit_analysis, "paramcd": paramcd, "population": population,
-               "method": method, "converged": stat.get("converged") == 1}
+        rec = {
+            "analysis": fit_analysis,
+            "paramcd": paramcd,
+            "population": population,
+            "method": method,
+            "converged": stat.get("converged") == 1,
+        }
         head, _, model = method.partition("; ")
         words = head.split()
         if fit_analysis == "MMRM_FIT" and len(words) >= 3 and words[1] in ("REML", "ML"):
-            rec |= {"covariance_structure": words[0], "estimation": words[1],
-                    "df_method": " ".join(words[2:]), "model": model}
+            rec |= {
+                "covariance_structure": words[0],
+                "estimation": words[1],
+                "df_method": " ".join(words[2:]),
+                "model": model,
+            }
         elif method.startswith("not estimable"):
             rec["reason"] = method.partition(": ")[2]
         for key, est in LOGLIK.items():
@@ -371,9 +499,24 @@ def model_fits(ard, rows: list[tuple]) -> list[dict]:
         for key in ("aic", "n_subjects", "n_obs"):
             if stat.get(key) is not None:
                 rec[key] = int(stat[key]) if key.startswith("n_") else stat[key]
-        rec["ard_rows"] = [dict(zip(ARD_KEY, (r["analysis"], r["paramcd"], r["population"], r["arm"] or "",
-                                              r["comparator"] or "", r["avisit"] or "", r["time"], r["stat"])))
-                           for r in fit.sort("stat").iter_rows(named=True)]
+        rec["ard_rows"] = [
+            dict(
+                zip(
+                    ARD_KEY,
+                    (
+                        r["analysis"],
+                        r["paramcd"],
+                        r["population"],
+                        r["arm"] or "",
+                        r["comparator"] or "",
+                        r["avisit"] or "",
+                        r["time"],
+                        r["stat"],
+                    ),
+                )
+            )
+            for r in fit.sort("stat").iter_rows(named=True)
+        ]
         out.append(rec)
     return out
 
@@ -390,8 +533,11 @@ def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = 
         t = build_table(name, rec, "tlf_tables")  # type: ignore[arg-type]
         rows = sorted(rec.keys, key=lambda k: tuple("" if x is None else str(x) for x in k))
         entry = {
-            "table": name, "number": (numbers or {}).get(name, ""), "title": t.title,
-            "population": t.population, "analyses": sorted({k[0] for k in rows}),
+            "table": name,
+            "number": (numbers or {}).get(name, ""),
+            "title": t.title,
+            "population": t.population,
+            "analyses": sorted({k[0] for k in rows}),
             "n_ard_rows": len(rows),
             "ard_rows": [dict(zip(ARD_KEY, k)) for k in rows],
         }
@@ -399,12 +545,19 @@ def analysis_results(ard, names: list[str], numbers: Mapping[str, str] | None = 
         if fits:
             entry["model_fit"] = fits
         out.append(entry)
-    return {"study": ard.study.id, "data_cut": ard.cut,
-            "ard_key": list(ARD_KEY), "tables": out}
+    return {"study": ard.study.id, "data_cut": ard.cut, "ard_key": list(ARD_KEY), "tables": out}
 
 
-def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, define_out, arm_out,
-                 tables: list[str], numbers: Mapping[str, str] | None = None) -> None:
+def write_define(
+    adam_paths: Mapping[str, str],
+    ard_path,
+    study_path,
+    cut: str,
+    define_out,
+    arm_out,
+    tables: list[str],
+    numbers: Mapping[str, str] | None = None,
+) -> None:
     """The rule's entry point: define.xml of the ADaM datasets and arm.json of ``tables``."""
     from hepatrial.spec import load as load_study
     from hepatrial.tlf.tables import ARD
@@ -412,10 +565,14 @@ def write_define(adam_paths: Mapping[str, str], ard_path, study_path, cut: str, 
     study = load_study(study_path)
     from hepatrial.parquet import ParquetColumns
 
-    data = {name: ParquetColumns(p) for name, p in adam_paths.items()}  # a column at a time (issue 22)
+    data = {
+        name: ParquetColumns(p) for name, p in adam_paths.items()
+    }  # a column at a time (issue 22)
     Path(define_out).parent.mkdir(parents=True, exist_ok=True)
     text = define_xml(data, study, str(cut), f"{cut}T00:00:00")
     Path(define_out).write_text(text, encoding="utf-8")
     ard = ARD(pl.read_parquet(ard_path), study, str(cut))
-    Path(arm_out).write_text(json.dumps(stamp.json_obj(analysis_results(ard, tables, numbers)), indent=1) + "\n",
-                             encoding="utf-8")
+    Path(arm_out).write_text(
+        json.dumps(stamp.json_obj(analysis_results(ard, tables, numbers)), indent=1) + "\n",
+        encoding="utf-8",
+    )

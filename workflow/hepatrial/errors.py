@@ -24,8 +24,14 @@ class DataContractError(HepatrialError):
     The message names the file, the source row number (1-based, header excluded) and the column.
     """
 
-    def __init__(self, message: str, *, file: str | None = None, row: int | None = None,
-                 column: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        row: int | None = None,
+        column: str | None = None,
+    ):
         where = []
         if file is not None:
             where.append(f"file {file}")

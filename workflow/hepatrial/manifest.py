@@ -28,8 +28,23 @@ from pathlib import Path
 from hepatrial import stamp
 
 # Packages whose version can change a number, a table or a document.
-TRACKED_PACKAGES = ("hepatrial", "polars", "pandas", "numpy", "scipy", "statsmodels", "lifelines", "pyarrow",
-                    "matplotlib", "plotnine", "great_tables", "rtflite", "typst", "pandera", "snakemake")
+TRACKED_PACKAGES = (
+    "hepatrial",
+    "polars",
+    "pandas",
+    "numpy",
+    "scipy",
+    "statsmodels",
+    "lifelines",
+    "pyarrow",
+    "matplotlib",
+    "plotnine",
+    "great_tables",
+    "rtflite",
+    "typst",
+    "pandera",
+    "snakemake",
+)
 MANIFEST_VERSION = 1
 
 
@@ -55,8 +70,9 @@ def _folder_hashes(folder: Path) -> dict[str, str]:
     return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
-def build_input_manifest(cut_dir: str | Path, study_config: str | Path,
-                         previous_cut: str | Path | None = None) -> dict:
+def build_input_manifest(
+    cut_dir: str | Path, study_config: str | Path, previous_cut: str | Path | None = None
+) -> dict:
     """The input manifest of a cut: file name -> SHA-256 for the cut (and previous cut) folders,
     and the study config's hash. Paths are the folder names only."""
     cut_dir = Path(cut_dir)
@@ -88,8 +104,14 @@ def git_commit(where: str | Path | None = None) -> str:
     ``"unknown"`` (no git, not a repository, any error): the manifest never fails for want of git."""
     where = Path(where) if where else Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True,
-                             timeout=20, check=False)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     commit = out.stdout.strip()
@@ -123,8 +145,13 @@ def relative_name(path: str | Path, roots: dict[str, str | Path]) -> str:
     return p.name
 
 
-def build_manifest(input_manifest: str | Path, outputs: list[str | Path], roots: dict[str, str | Path],
-                   commit: str | None = None, versions: dict[str, str] | None = None) -> dict:
+def build_manifest(
+    input_manifest: str | Path,
+    outputs: list[str | Path],
+    roots: dict[str, str | Path],
+    commit: str | None = None,
+    versions: dict[str, str] | None = None,
+) -> dict:
     """The full manifest: the input manifest (and its hash), versions, commit, output hashes."""
     inputs = json.loads(Path(input_manifest).read_text(encoding="utf-8"))
     files = {}

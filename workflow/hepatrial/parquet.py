@@ -16,7 +16,9 @@ from pathlib import Path
 
 import polars as pl
 
-ROW_GROUP_SIZE = 100_000  # rows per Parquet row group of every SDTM and ADaM file (the last one: the rest)
+ROW_GROUP_SIZE = (
+    100_000  # rows per Parquet row group of every SDTM and ADaM file (the last one: the rest)
+)
 COMPRESSION = "zstd"
 
 
@@ -27,8 +29,12 @@ class FixedRowGroupWriter:
     (an empty file when nothing was written, with ``schema``). Every frame appended must have the
     file's schema (the first frame's, or ``schema``)."""
 
-    def __init__(self, path: str | Path, schema: dict | pl.Schema | None = None,
-                 row_group_size: int = ROW_GROUP_SIZE):
+    def __init__(
+        self,
+        path: str | Path,
+        schema: dict | pl.Schema | None = None,
+        row_group_size: int = ROW_GROUP_SIZE,
+    ):
         self.path, self.row_group_size = Path(path), int(row_group_size)
         self.schema = pl.Schema(schema) if schema is not None else None
         self._buf: list[pl.DataFrame] = []
@@ -58,7 +64,11 @@ class FixedRowGroupWriter:
             self._flush(self.row_group_size)
 
     def _flush(self, n: int) -> None:
-        whole = pl.concat(self._buf, how="vertical", rechunk=False) if len(self._buf) > 1 else self._buf[0]
+        whole = (
+            pl.concat(self._buf, how="vertical", rechunk=False)
+            if len(self._buf) > 1
+            else self._buf[0]
+        )
         group, rest = whole.slice(0, n), whole.slice(n)
         self._buf = [rest] if rest.height else []
         self._buffered = rest.height
@@ -75,8 +85,9 @@ class FixedRowGroupWriter:
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(str(self.path), table.schema, compression=COMPRESSION,
-                                            write_statistics=True)
+            self._writer = pq.ParquetWriter(
+                str(self.path), table.schema, compression=COMPRESSION, write_statistics=True
+            )
         if group.height:
             self._writer.write_table(table, row_group_size=group.height)
         self.rows += group.height
@@ -102,8 +113,12 @@ def unified_schema(paths: Iterable[str | Path]) -> pl.Schema:
     return pl.concat(empties, how="vertical_relaxed").schema
 
 
-def concat_parquet(parts: list[str | Path], path: str | Path, row_group_size: int = ROW_GROUP_SIZE,
-                   remove: bool = True) -> int:
+def concat_parquet(
+    parts: list[str | Path],
+    path: str | Path,
+    row_group_size: int = ROW_GROUP_SIZE,
+    remove: bool = True,
+) -> int:
     """Stack the Parquet files ``parts`` (in order, same columns) into ``path`` in the fixed layout,
     one row group of a part in memory at a time. Returns the number of rows."""
     import pyarrow.parquet as pq
@@ -113,7 +128,9 @@ def concat_parquet(parts: list[str | Path], path: str | Path, row_group_size: in
         for p in parts:
             f = pq.ParquetFile(str(p))
             for i in range(f.num_row_groups):
-                w.write(pl.from_arrow(f.read_row_group(i)).select(schema.names()).cast(dict(schema)))
+                w.write(
+                    pl.from_arrow(f.read_row_group(i)).select(schema.names()).cast(dict(schema))
+                )
             del f
             if remove:
                 os.unlink(p)

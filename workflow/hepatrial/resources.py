@@ -24,7 +24,9 @@ class Model:
     base: float  # MB
     per_mb: float = 0.0  # MB per MB of input files
     cap: float | None = None  # MB: the job's memory is bounded by design
-    per_mb2: float = 0.0  # MB per (MB of input)^2: a job whose memory is quadratic in the trial's size
+    per_mb2: float = (
+        0.0  # MB per (MB of input)^2: a job whose memory is quadratic in the trial's size
+    )
 
     def mem_mb(self, input_mb: float, attempt: int = 1) -> int:
         x = max(float(input_mb or 0.0), 0.0)

@@ -4,6 +4,15 @@ from hepatrial.cli import run_step
 from hepatrial.define import write_define
 
 sm = snakemake  # noqa: F821
-run_step(write_define, {Path(p).stem: p for p in sm.input.adam}, sm.input.ard, sm.input.study,
-         sm.params.cut, sm.output.define, sm.output.arm, list(sm.params.tables),
-         dict(sm.params.numbers), log=sm.log[0])
+run_step(
+    write_define,
+    {Path(p).stem: p for p in sm.input.adam},
+    sm.input.ard,
+    sm.input.study,
+    sm.params.cut,
+    sm.output.define,
+    sm.output.arm,
+    list(sm.params.tables),
+    dict(sm.params.numbers),
+    log=sm.log[0],
+)

@@ -27,15 +27,56 @@ def _one_line(text) -> str:
 
 
 # Runs whose console output is the point (dry runs too): Snakemake's own console, unchanged.
-LOUD = {"--lint", "--summary", "-S", "--detailed-summary", "-D", "--list-rules", "--list", "-l",
-        "--list-target-rules", "--lt", "--dag", "--rulegraph", "--filegraph", "--d3dag", "--report",
-        "--list-changes", "--lc", "--list-input-changes", "--li", "--list-params-changes", "--lp",
-        "--list-code-changes", "--list-untracked", "--lu", "--containerize", "--print-compilation"}
+LOUD = {
+    "--lint",
+    "--summary",
+    "-S",
+    "--detailed-summary",
+    "-D",
+    "--list-rules",
+    "--list",
+    "-l",
+    "--list-target-rules",
+    "--lt",
+    "--dag",
+    "--rulegraph",
+    "--filegraph",
+    "--d3dag",
+    "--report",
+    "--list-changes",
+    "--lc",
+    "--list-input-changes",
+    "--li",
+    "--list-params-changes",
+    "--lp",
+    "--list-code-changes",
+    "--list-untracked",
+    "--lu",
+    "--containerize",
+    "--print-compilation",
+}
 # Snakemake's scheduling chatter of a normal run (its log file keeps it).
-CHATTER = ("Select jobs to execute", "Execute ", "Building DAG", "Using shell", "Provided cores",
-           "Rules claiming", "Assuming unrestricted", "Config file ", "Job stats", "Complete log",
-           "Finished jobid", "host:", "Using workflow specific profile", "SNAKEMAKE", "=====",
-           "Elapsed time", "Removing temporary output", "Touching output", "Shutting down")
+CHATTER = (
+    "Select jobs to execute",
+    "Execute ",
+    "Building DAG",
+    "Using shell",
+    "Provided cores",
+    "Rules claiming",
+    "Assuming unrestricted",
+    "Config file ",
+    "Job stats",
+    "Complete log",
+    "Finished jobid",
+    "host:",
+    "Using workflow specific profile",
+    "SNAKEMAKE",
+    "=====",
+    "Elapsed time",
+    "Removing temporary output",
+    "Touching output",
+    "Shutting down",
+)
 
 
 class LogHandler(LogHandlerBase):
@@ -50,9 +91,11 @@ class LogHandler(LogHandlerBase):
             from snakemake.logging import ColorizingTextHandler, DefaultFilter, DefaultFormatter
 
             self.default = ColorizingTextHandler(
-                nocolor=cs.nocolor, stream=sys.stdout if cs.stdout else sys.stderr)
-            self.default.addFilter(DefaultFilter(cs.quiet, cs.debug_dag, cs.verbose, cs.dryrun,
-                                                 cs.printshellcmds))
+                nocolor=cs.nocolor, stream=sys.stdout if cs.stdout else sys.stderr
+            )
+            self.default.addFilter(
+                DefaultFilter(cs.quiet, cs.debug_dag, cs.verbose, cs.dryrun, cs.printshellcmds)
+            )
             self.default.setFormatter(DefaultFormatter(cs.quiet, cs.show_failed_logs))
 
     @property
@@ -103,8 +146,10 @@ class LogHandler(LogHandlerBase):
         elif event == LogEvent.JOB_ERROR:
             logs = getattr(record, "log", None) or []
             logs = ", ".join(logs) if isinstance(logs, (list, tuple)) else str(logs)
-            self._write(f"FAILED: rule {getattr(record, 'rule_name', '?')}"
-                        + (f" (log: {logs})" if logs else ""))
+            self._write(
+                f"FAILED: rule {getattr(record, 'rule_name', '?')}"
+                + (f" (log: {logs})" if logs else "")
+            )
         elif event == LogEvent.ERROR:
             # a failed job's exception and the closing "did not complete" repeat the FAILED line;
             # the workflow's onerror prints the last line

@@ -25,9 +25,14 @@ def main(n=120, seed=20240520):
     base = np.round(rng.normal(20, 4, n), 1)
     st = rng.choice(["S1", "S2", "S3"], n)
     stn = (st == "S2") * 0.8 + (st == "S3") * -0.6
-    Y = (-1.0 - 0.25 * (base[:, None] - 20) - 1.2 * np.arange(T)[None, :]
-         - 0.9 * act[:, None] * np.arange(1, T + 1)[None, :] + stn[:, None]
-         + rng.standard_normal((n, T)) @ L.T)
+    Y = (
+        -1.0
+        - 0.25 * (base[:, None] - 20)
+        - 1.2 * np.arange(T)[None, :]
+        - 0.9 * act[:, None] * np.arange(1, T + 1)[None, :]
+        + stn[:, None]
+        + rng.standard_normal((n, T)) @ L.T
+    )
     Y = np.round(Y, 2)
     # ICE: first affected visit (index 1..3) for ~35% of subjects
     ice = np.where(rng.random(n) < 0.35, rng.integers(1, T, n), T)
@@ -42,13 +47,27 @@ def main(n=120, seed=20240520):
     strat = np.where((strat == "LMCF") & (ice == 0), "JR", strat)
     visits = [f"WEEK {4 * (v + 1)}" for v in range(T)]
     ids = [f"S{i + 1:03d}" for i in range(n)]
-    rows = [{"USUBJID": ids[i], "ARM": arm[i], "STRATUM": st[i], "BASE": base[i],
-             "AVISIT": visits[v], "CHG": float(Y[i, v]) if obs[i, v] else None}
-            for i in range(n) for v in range(T)]
+    rows = [
+        {
+            "USUBJID": ids[i],
+            "ARM": arm[i],
+            "STRATUM": st[i],
+            "BASE": base[i],
+            "AVISIT": visits[v],
+            "CHG": float(Y[i, v]) if obs[i, v] else None,
+        }
+        for i in range(n)
+        for v in range(T)
+    ]
     pl.DataFrame(rows).write_csv(HERE / "data_synthetic.csv")
     has = ice < T
-    pl.DataFrame({"USUBJID": np.array(ids)[has], "AVISIT": np.array(visits)[ice[has]],
-                  "STRATEGY": strat[has]}).write_csv(HERE / "ice_synthetic.csv")
+    pl.DataFrame(
+        {
+            "USUBJID": np.array(ids)[has],
+            "AVISIT": np.array(visits)[ice[has]],
+            "STRATEGY": strat[has],
+        }
+    ).write_csv(HERE / "ice_synthetic.csv")
 
 
 if __name__ == "__main__":

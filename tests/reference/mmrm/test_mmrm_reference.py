@@ -29,10 +29,20 @@ from hepatrial.models import MMRM
 HERE = Path(__file__).parent
 
 SETS = {
-    "pbc": dict(file="data_pbc_albumin.csv", visit_order=["YEAR1", "YEAR2", "YEAR3", "YEAR4"],
-                arm_levels=["Placebo", "D-penicillamine"], covariates=["BASE"], factors=[]),
-    "syn": dict(file="data_synthetic.csv", visit_order=["WEEK4", "WEEK8", "WEEK12", "WEEK24"],
-                arm_levels=["Placebo", "Active"], covariates=["BASE"], factors=["STRATUM"]),
+    "pbc": dict(
+        file="data_pbc_albumin.csv",
+        visit_order=["YEAR1", "YEAR2", "YEAR3", "YEAR4"],
+        arm_levels=["Placebo", "D-penicillamine"],
+        covariates=["BASE"],
+        factors=[],
+    ),
+    "syn": dict(
+        file="data_synthetic.csv",
+        visit_order=["WEEK4", "WEEK8", "WEEK12", "WEEK24"],
+        arm_levels=["Placebo", "Active"],
+        covariates=["BASE"],
+        factors=["STRATUM"],
+    ),
 }
 CASES = [(ds, cov) for ds in SETS for cov in ("UN", "CS", "AR1")]
 _CACHE: dict = {}
@@ -129,8 +139,11 @@ def test_un_satterthwaite_against_exact_r(ds):
     dd = ex.filter(pl.col("kind") == "diff").rename({"AVISIT": "visit"})
     jd = m.diffs_.join(dd, on="visit", how="inner")
     close_rel(jd["df"], jd["df_right"], 1e-3)
-    r = (ref(ds, "UN", "diffs").rename({"AVISIT": "visit", "estimate": "r_est", "df": "r_df"})
-         .join(dd.select("visit", pl.col("df").alias("exact_df")), on="visit"))
+    r = (
+        ref(ds, "UN", "diffs")
+        .rename({"AVISIT": "visit", "estimate": "r_est", "df": "r_df"})
+        .join(dd.select("visit", pl.col("df").alias("exact_df")), on="visit")
+    )
     jr = m.diffs_.join(r, on="visit")
     t = jr["r_est"] / jr["SE"]
     p_exp = 2 * stats.t.sf(np.abs(t), jr["exact_df"])

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+
 from hepatrial.models.mmrm import MMRMFormulaError, fit
 
 HERE = Path(__file__).resolve().parent
@@ -20,16 +21,21 @@ REF_SAS = {"RACE": "Asian", "SEX": "Male", "ARMCD": "PBO", "AVISIT": "VIS4"}
 # weighted UN, FEV1 ~ RACE + SEX + ARMCD * AVISIT (design/SAS/sas_weighted.txt)
 @pytest.fixture(scope="module")
 def weighted_un():
-    return fit(FEV, "FEV1 ~ RACE + SEX + ARMCD * AVISIT", "UN", weights="WEIGHT",
-               reference_levels=REF_SAS)
+    return fit(
+        FEV, "FEV1 ~ RACE + SEX + ARMCD * AVISIT", "UN", weights="WEIGHT", reference_levels=REF_SAS
+    )
 
 
 # (term, estimate, SE) from design/SAS/sas_weighted.txt lines 168-184
 SAS_W_COEF = [
-    ("Intercept", 45.8590, 1.2490), ("RACE[T.Black or African American]", 1.2031, 0.6291),
-    ("RACE[T.White]", 5.3808, 0.6707), ("SEX[T.Female]", 0.2326, 0.5325),
-    ("ARMCD[T.TRT]", 4.2616, 1.6901), ("AVISIT[T.VIS1]", -14.7955, 1.3187),
-    ("AVISIT[T.VIS2]", -9.9287, 1.2644), ("AVISIT[T.VIS3]", -4.7479, 1.2491),
+    ("Intercept", 45.8590, 1.2490),
+    ("RACE[T.Black or African American]", 1.2031, 0.6291),
+    ("RACE[T.White]", 5.3808, 0.6707),
+    ("SEX[T.Female]", 0.2326, 0.5325),
+    ("ARMCD[T.TRT]", 4.2616, 1.6901),
+    ("AVISIT[T.VIS1]", -14.7955, 1.3187),
+    ("AVISIT[T.VIS2]", -9.9287, 1.2644),
+    ("AVISIT[T.VIS3]", -4.7479, 1.2491),
     ("ARMCD[T.TRT]:AVISIT[T.VIS1]", -0.8654, 1.8916),
     ("ARMCD[T.TRT]:AVISIT[T.VIS2]", -0.8436, 1.8168),
     ("ARMCD[T.TRT]:AVISIT[T.VIS3]", -0.8687, 1.8317),
@@ -37,13 +43,18 @@ SAS_W_COEF = [
 # lines 132-141
 SAS_W_UN = [22.3763, 6.6766, 13.3115, 2.6988, 1.3677, 8.3589, 6.5390, 3.7323, 0.08496, 49.7530]
 # (ARMCD, AVISIT, estimate, SE) lines 209-216
-SAS_W_LSM = [("TRT", "VIS1", 36.7707, 0.7762), ("PBO", "VIS1", 33.3745, 0.7724),
-             ("TRT", "VIS2", 41.6593, 0.5851), ("PBO", "VIS2", 38.2413, 0.6171),
-             ("TRT", "VIS3", 46.8150, 0.5434), ("PBO", "VIS3", 43.4221, 0.4678),
-             ("TRT", "VIS4", 52.4316, 1.2260), ("PBO", "VIS4", 48.1700, 1.1632)]
+SAS_W_LSM = [
+    ("TRT", "VIS1", 36.7707, 0.7762),
+    ("PBO", "VIS1", 33.3745, 0.7724),
+    ("TRT", "VIS2", 41.6593, 0.5851),
+    ("PBO", "VIS2", 38.2413, 0.6171),
+    ("TRT", "VIS3", 46.8150, 0.5434),
+    ("PBO", "VIS3", 43.4221, 0.4678),
+    ("TRT", "VIS4", 52.4316, 1.2260),
+    ("PBO", "VIS4", 48.1700, 1.1632),
+]
 # type 3 F values, lines 195-199 (printed to 2 decimals)
-SAS_W_TYPE3 = {"RACE": 34.37, "SEX": 0.19, "ARMCD": 30.42, "AVISIT": 134.59,
-               "ARMCD:AVISIT": 0.08}
+SAS_W_TYPE3 = {"RACE": 34.37, "SEX": 0.19, "ARMCD": 30.42, "AVISIT": 134.59, "ARMCD:AVISIT": 0.08}
 
 
 def test_weighted_un_matches_sas(weighted_un):
@@ -75,9 +86,16 @@ def test_weighted_un_df_as_r(weighted_un):
     e.g. 350 for TRT VIS1) are larger: SAS's Satterthwaite with a WEIGHT statement is not
     reproduced by R either."""
     ls = weighted_un.lsmeans(["ARMCD", "AVISIT"])
-    expected = {("PBO", "VIS4"): 134, ("TRT", "VIS4"): 132, ("PBO", "VIS1"): 147,
-                ("TRT", "VIS1"): 142, ("PBO", "VIS2"): 144, ("TRT", "VIS2"): 143,
-                ("PBO", "VIS3"): 128, ("TRT", "VIS3"): 128}
+    expected = {
+        ("PBO", "VIS4"): 134,
+        ("TRT", "VIS4"): 132,
+        ("PBO", "VIS1"): 147,
+        ("TRT", "VIS1"): 142,
+        ("PBO", "VIS2"): 144,
+        ("TRT", "VIS2"): 143,
+        ("PBO", "VIS3"): 128,
+        ("TRT", "VIS3"): 128,
+    }
     for (arm, vis), df in expected.items():
         row = ls.filter((pl.col("ARMCD") == arm) & (pl.col("AVISIT") == vis)).row(0, named=True)
         np.testing.assert_allclose(row["df"], df, rtol=1e-2)
@@ -85,19 +103,38 @@ def test_weighted_un_df_as_r(weighted_un):
 
 # ---------------------------------------------------------------------------------------------
 # intercept-only fits, ungrouped / grouped by ARMCD / weighted / spatial
-INTERCEPT = pl.read_csv(HERE / "sas_intercept_fits.csv", schema_overrides={
-    "se": pl.Float64, "estimate": pl.Float64, "group": pl.Utf8, "coords": pl.Utf8})
+INTERCEPT = pl.read_csv(
+    HERE / "sas_intercept_fits.csv",
+    schema_overrides={
+        "se": pl.Float64,
+        "estimate": pl.Float64,
+        "group": pl.Utf8,
+        "coords": pl.Utf8,
+    },
+)
 
 
-@pytest.mark.parametrize("row", list(INTERCEPT.iter_rows(named=True)),
-                         ids=lambda r: f"{r['structure']}-{r['group']}-{r['method']}-"
-                                       f"{r['weighted']}-{r['coords']}")
+@pytest.mark.parametrize(
+    "row",
+    list(INTERCEPT.iter_rows(named=True)),
+    ids=lambda r: f"{r['structure']}-{r['group']}-{r['method']}-{r['weighted']}-{r['coords']}",
+)
 def test_intercept_only_fits(row):
     coords = row["coords"].split() if row["coords"] else None
-    r = fit(FEV, "FEV1 ~ 1", row["structure"], group=row["group"], method=row["method"],
-            weights="WEIGHT" if row["weighted"] == "yes" else None, coords=coords)
-    np.testing.assert_allclose(-2 * r.loglik, row["m2_loglik"], rtol=1e-8 if
-                               len(str(row["m2_loglik"]).split(".")[1]) >= 6 else 2e-8)
+    r = fit(
+        FEV,
+        "FEV1 ~ 1",
+        row["structure"],
+        group=row["group"],
+        method=row["method"],
+        weights="WEIGHT" if row["weighted"] == "yes" else None,
+        coords=coords,
+    )
+    np.testing.assert_allclose(
+        -2 * r.loglik,
+        row["m2_loglik"],
+        rtol=1e-8 if len(str(row["m2_loglik"]).split(".")[1]) >= 6 else 2e-8,
+    )
     if row["se"] is not None:
         c = r.coef.row(0, named=True)
         # 1e-4 relative as mmrm's own tests (SAS's optimum is slightly off the maximum)
@@ -110,11 +147,19 @@ def test_intercept_only_fits(row):
 EMP = pl.read_csv(HERE / "sas_empirical.csv")
 
 
-@pytest.mark.parametrize("row", list(EMP.iter_rows(named=True)),
-                         ids=lambda r: f"{r['structure']}-{r['weighted']}")
+@pytest.mark.parametrize(
+    "row", list(EMP.iter_rows(named=True)), ids=lambda r: f"{r['structure']}-{r['weighted']}"
+)
 def test_empirical_matches_sas(row):
-    r = fit(FEV, "FEV1 ~ ARMCD", row["structure"], vcov="empirical", df="between_within",
-            weights="WEIGHT" if row["weighted"] == "yes" else None, coords=["VISITN", "VISITN2"])
+    r = fit(
+        FEV,
+        "FEV1 ~ ARMCD",
+        row["structure"],
+        vcov="empirical",
+        df="between_within",
+        weights="WEIGHT" if row["weighted"] == "yes" else None,
+        coords=["VISITN", "VISITN2"],
+    )
     np.testing.assert_allclose(r.vcov[0, 0], row["v11"], rtol=2e-4)
     np.testing.assert_allclose(r.vcov[0, 1], row["v12"], rtol=2e-4)
     np.testing.assert_allclose(r.vcov[1, 1], row["v22"], rtol=2e-4)
@@ -128,13 +173,16 @@ def test_empirical_matches_sas(row):
 def test_bias_reduced_and_jackknife_as_r_mmrm():
     """R mmrm snapshots (tests/testthat/_snaps/empirical.md lines 3-15) for FEV1 ~ ARMCD +
     ar1(AVISIT | USUBJID): Empirical, Empirical-Jackknife, Empirical-Bias-Reduced."""
-    exp = {"empirical": (0.276669200825678, 0.681966674143019),
-           "empirical_jackknife": (0.282126502688394, 0.696645916580453),
-           "empirical_bias_reduced": (0.27938383855849, 0.689265455017577)}
+    exp = {
+        "empirical": (0.276669200825678, 0.681966674143019),
+        "empirical_jackknife": (0.282126502688394, 0.696645916580453),
+        "empirical_bias_reduced": (0.27938383855849, 0.689265455017577),
+    }
     for v, (a, b) in exp.items():
         r = fit(FEV, "FEV1 ~ ARMCD", "AR1", vcov=v, df="residual")
-        np.testing.assert_allclose([r.vcov[0, 0], r.vcov[1, 1], -r.vcov[0, 1]], [a, b, a],
-                                   rtol=1e-5)
+        np.testing.assert_allclose(
+            [r.vcov[0, 0], r.vcov[1, 1], -r.vcov[0, 1]], [a, b, a], rtol=1e-5
+        )
 
 
 # ---------------------------------------------------------------------------------------------

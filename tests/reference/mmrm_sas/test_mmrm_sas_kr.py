@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+
 from hepatrial.models.mmrm_core import design_from_rows
 from hepatrial.models.mmrm_fit import FitCore
 
@@ -30,9 +31,17 @@ def fev_design():
     X = np.column_stack([np.ones(d.height), (d["ARMCD"] == "TRT").to_numpy().astype(float)])
     y = d["FEV1"].to_numpy()
     sc = float(y.std())
-    des = design_from_rows(X, y / sc, sidx, vis, 4, np.zeros(subjects.size, int), subjects,
-                           ["(Intercept)", "ARMCDTRT"],
-                           coords=d.select("VISITN", "VISITN2").to_numpy())
+    des = design_from_rows(
+        X,
+        y / sc,
+        sidx,
+        vis,
+        4,
+        np.zeros(subjects.size, int),
+        subjects,
+        ["(Intercept)", "ARMCDTRT"],
+        coords=d.select("VISITN", "VISITN2").to_numpy(),
+    )
     return des, sc
 
 
@@ -43,7 +52,8 @@ def design():
 
 def sas_row(struct, ddfm):
     return DIFF.filter((pl.col("structure") == struct) & (pl.col("ddfm") == ddfm)).row(
-        0, named=True)
+        0, named=True
+    )
 
 
 @pytest.mark.parametrize("struct", STRUCTS)

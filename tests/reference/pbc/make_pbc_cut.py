@@ -40,16 +40,54 @@ REG_ORIGIN = dt.date(1975, 1, 1)
 CUT_NAME = "1990-12-31"  # after all follow-up (last contact 1989); the study config's cut_date
 
 COLUMNS = {
-    "dm": ["STUDYID", "USUBJID", "SUBJID", "SITEID", "ARM", "ACTARM", "RFSTDTC", "RFICDTC",
-           "DTHDTC", "DTHFL", "AGE", "SEX", "RACE", "COUNTRY", "ETIOLOGY"],
+    "dm": [
+        "STUDYID",
+        "USUBJID",
+        "SUBJID",
+        "SITEID",
+        "ARM",
+        "ACTARM",
+        "RFSTDTC",
+        "RFICDTC",
+        "DTHDTC",
+        "DTHFL",
+        "AGE",
+        "SEX",
+        "RACE",
+        "COUNTRY",
+        "ETIOLOGY",
+    ],
     "ds": ["STUDYID", "USUBJID", "DSCAT", "DSDECOD", "DSSTDTC"],
     "ex": ["STUDYID", "USUBJID", "EXTRT", "EXDOSE", "EXDOSU", "EXSTDTC"],
-    "lb": ["STUDYID", "USUBJID", "LBTESTCD", "LBTEST", "LBORRES", "LBORRESU", "LBORNRLO",
-           "LBORNRHI", "LBSTAT", "LBDTC", "VISITNUM", "VISIT"],
+    "lb": [
+        "STUDYID",
+        "USUBJID",
+        "LBTESTCD",
+        "LBTEST",
+        "LBORRES",
+        "LBORRESU",
+        "LBORNRLO",
+        "LBORNRHI",
+        "LBSTAT",
+        "LBDTC",
+        "VISITNUM",
+        "VISIT",
+    ],
     "pr": ["STUDYID", "USUBJID", "PRDECOD", "PRSTDTC"],
     "sv": ["STUDYID", "USUBJID", "VISITNUM", "VISIT", "SVSTDTC"],
-    "ae": ["STUDYID", "USUBJID", "AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC", "AESER",
-           "AETOXGR", "AEREL", "AEOUT"],
+    "ae": [
+        "STUDYID",
+        "USUBJID",
+        "AETERM",
+        "AEDECOD",
+        "AEBODSYS",
+        "AESTDTC",
+        "AEENDTC",
+        "AESER",
+        "AETOXGR",
+        "AEREL",
+        "AEOUT",
+    ],
 }
 # pbc.csv column -> (LBTESTCD, LBTEST, unit as recorded)
 LABS = {
@@ -83,31 +121,64 @@ def sdtm_domains(rows: list[dict]) -> dict[str, list[dict]]:
         randomised = r["trt"] in ARMS
         arm = ARMS[r["trt"]] if randomised else "Not Assigned"  # SDTMIG spelling
         base = {"STUDYID": STUDYID, "USUBJID": usubjid}
-        out["dm"].append({
-            **base, "SUBJID": str(pid), "SITEID": "MAYO", "ARM": arm, "ACTARM": arm,
-            "RFSTDTC": _iso(reg) if randomised else "", "RFICDTC": _iso(reg),
-            "DTHDTC": _iso(end) if status == "2" else "", "DTHFL": "Y" if status == "2" else "",
-            "AGE": str(int(float(r["age"]))), "SEX": r["sex"].upper(), "RACE": "", "COUNTRY": "USA",
-            "ETIOLOGY": "PBC"})
+        out["dm"].append(
+            {
+                **base,
+                "SUBJID": str(pid),
+                "SITEID": "MAYO",
+                "ARM": arm,
+                "ACTARM": arm,
+                "RFSTDTC": _iso(reg) if randomised else "",
+                "RFICDTC": _iso(reg),
+                "DTHDTC": _iso(end) if status == "2" else "",
+                "DTHFL": "Y" if status == "2" else "",
+                "AGE": str(int(float(r["age"]))),
+                "SEX": r["sex"].upper(),
+                "RACE": "",
+                "COUNTRY": "USA",
+                "ETIOLOGY": "PBC",
+            }
+        )
         if randomised:
-            out["ds"].append({**base, "DSCAT": "PROTOCOL MILESTONE", "DSDECOD": "RANDOMIZED",
-                              "DSSTDTC": _iso(reg)})
-            out["ex"].append({**base, "EXTRT": EXTRT[r["trt"]], "EXDOSE": "", "EXDOSU": "",
-                              "EXSTDTC": _iso(reg)})
+            out["ds"].append(
+                {
+                    **base,
+                    "DSCAT": "PROTOCOL MILESTONE",
+                    "DSDECOD": "RANDOMIZED",
+                    "DSSTDTC": _iso(reg),
+                }
+            )
+            out["ex"].append(
+                {**base, "EXTRT": EXTRT[r["trt"]], "EXDOSE": "", "EXDOSU": "", "EXSTDTC": _iso(reg)}
+            )
         if status == "2":
-            out["ds"].append({**base, "DSCAT": "DISPOSITION EVENT", "DSDECOD": "DEATH",
-                              "DSSTDTC": _iso(end)})
+            out["ds"].append(
+                {**base, "DSCAT": "DISPOSITION EVENT", "DSDECOD": "DEATH", "DSSTDTC": _iso(end)}
+            )
         for col, (code, name, unit) in LABS.items():
             if r.get(col, "") not in ("", "NA"):
-                out["lb"].append({**base, "LBTESTCD": code, "LBTEST": name, "LBORRES": r[col],
-                                  "LBORRESU": unit, "LBORNRLO": "", "LBORNRHI": "", "LBSTAT": "",
-                                  "LBDTC": _iso(reg), "VISITNUM": "1", "VISIT": "BASELINE"})
+                out["lb"].append(
+                    {
+                        **base,
+                        "LBTESTCD": code,
+                        "LBTEST": name,
+                        "LBORRES": r[col],
+                        "LBORRESU": unit,
+                        "LBORNRLO": "",
+                        "LBORNRHI": "",
+                        "LBSTAT": "",
+                        "LBDTC": _iso(reg),
+                        "VISITNUM": "1",
+                        "VISIT": "BASELINE",
+                    }
+                )
         out["sv"].append({**base, "VISITNUM": "1", "VISIT": "BASELINE", "SVSTDTC": _iso(reg)})
         if status == "1":
             out["pr"].append({**base, "PRDECOD": "LIVER TRANSPLANT", "PRSTDTC": _iso(end)})
         if status in ("0", "1"):  # last contact; a transplant proves the patient alive that day
-            out["sv"].append({**base, "VISITNUM": "99", "VISIT": "LAST CONTACT",
-                              "SVSTDTC": _iso(end)})
+            out["sv"].append(
+                {**base, "VISITNUM": "99", "VISIT": "LAST CONTACT", "SVSTDTC": _iso(end)}
+            )
     return out
 
 

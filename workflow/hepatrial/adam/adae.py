@@ -5,13 +5,24 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.adsl import RELATED_TERMS
-from hepatrial.dates import compute_ady
-from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
+from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 from hepatrial.spec.params import TTE
 
-ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "SAFFL", "ITTFL",
-             "TRTSDT", "TRTEDT", "ORIGDT"]
+ADSL_KEEP = [
+    "STUDYID",
+    "USUBJID",
+    "SITEID",
+    "TRT01P",
+    "TRT01PN",
+    "TRT01A",
+    "TRT01AN",
+    "SAFFL",
+    "ITTFL",
+    "TRTSDT",
+    "TRTEDT",
+    "ORIGDT",
+]
 
 
 def compute_imputed_start(dtc: str, floor: str) -> pl.Expr:
@@ -20,13 +31,17 @@ def compute_imputed_start(dtc: str, floor: str) -> pl.Expr:
     prec = dtc_precision(dtc)
     early, late = dtc_earliest(dtc), dtc_latest(dtc)
     same_period = pl.col(floor).is_not_null() & (pl.col(floor) >= early) & (pl.col(floor) <= late)
-    return (pl.when(prec == "D").then(dtc_date(dtc))
-            .when(same_period).then(pl.col(floor))
-            .otherwise(early))
+    return (
+        pl.when(prec == "D")
+        .then(dtc_date(dtc))
+        .when(same_period)
+        .then(pl.col(floor))
+        .otherwise(early)
+    )
 
 
 def compute_imputation_flag(dtc: str) -> pl.Expr:
-    """"D" day imputed, "M" month and day imputed (ADaM --DTF), null for complete dates."""
+    """ "D" day imputed, "M" month and day imputed (ADaM --DTF), null for complete dates."""
     prec = dtc_precision(dtc)
     return pl.when(prec == "M").then(pl.lit("D")).when(prec == "Y").then(pl.lit("M"))
 
@@ -45,24 +60,39 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
     keep = [c for c in ADSL_KEEP if c in adsl.columns]
     ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
     rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
-    grade = pl.col("AETOXGR").cast(pl.Float64, strict=False).cast(pl.Int64, strict=False) \
-        if "AETOXGR" in ae.columns else pl.lit(None, pl.Int64)
+    grade = (
+        pl.col("AETOXGR").cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+        if "AETOXGR" in ae.columns
+        else pl.lit(None, pl.Int64)
+    )
     ae = ae.with_columns(
         compute_imputed_start("AESTDTC", "TRTSDT").alias("ASTDT"),
         compute_imputation_flag("AESTDTC").alias("ASTDTF"),
-        pl.when(dtc_precision("AEENDTC") == "D").then(dtc_date("AEENDTC"))
-        .otherwise(dtc_latest("AEENDTC")).alias("AENDT"),
+        pl.when(dtc_precision("AEENDTC") == "D")
+        .then(dtc_date("AEENDTC"))
+        .otherwise(dtc_latest("AEENDTC"))
+        .alias("AENDT"),
         compute_imputation_flag("AEENDTC").alias("AENDTF"),
         grade.alias("ATOXGR"),
-        pl.when(rel == "").then(None).when(rel.is_in(list(RELATED_TERMS))).then(pl.lit("Y"))
-        .otherwise(pl.lit("N")).alias("AREL"),
+        pl.when(rel == "")
+        .then(None)
+        .when(rel.is_in(list(RELATED_TERMS)))
+        .then(pl.lit("Y"))
+        .otherwise(pl.lit("N"))
+        .alias("AREL"),
     )
     dosed = pl.col("TRTSDT").is_not_null()
     upper = (pl.col("ASTDT") <= pl.col("TRTEDT") + pl.duration(days=fu)) if window else pl.lit(True)
     teae = dosed & (pl.col("ASTDT").is_null() | ((pl.col("ASTDT") >= pl.col("TRTSDT")) & upper))
     fatal = (pl.col("AEOUT").fill_null("").str.to_uppercase() == "FATAL") | (pl.col("ATOXGR") == 5)
-    wd = (pl.col("AEACN").fill_null("").str.to_uppercase().is_in(["DRUG WITHDRAWN", "DRUG DISCONTINUED"])
-          if "AEACN" in ae.columns else pl.lit(False))
+    wd = (
+        pl.col("AEACN")
+        .fill_null("")
+        .str.to_uppercase()
+        .is_in(["DRUG WITHDRAWN", "DRUG DISCONTINUED"])
+        if "AEACN" in ae.columns
+        else pl.lit(False)
+    )
     ae = ae.with_columns(
         pl.when(teae).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("TRTEMFL"),
         pl.when(fatal).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("FATALFL"),
@@ -70,10 +100,34 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
         compute_ady("ASTDT", "TRTSDT").alias("ASTDY"),
         pl.lit("AE").alias("SRCDOM"),
     )
-    cols = keep + ["AETERM", "AEDECOD", "AEBODSYS", "AESTDTC", "AEENDTC", "ASTDT", "ASTDTF", "AENDT", "AENDTF",
-                   "ASTDY", "AESER", "AESEV", "AETOXGR", "ATOXGR", "AEREL", "AREL", "AEOUT", "AEACN", "TRTEMFL",
-                   "FATALFL", "AEWDFL", "SRCDOM", "SRCROW"]
-    return ae.select([c for c in cols if c in ae.columns]).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)
+    cols = keep + [
+        "AETERM",
+        "AEDECOD",
+        "AEBODSYS",
+        "AESTDTC",
+        "AEENDTC",
+        "ASTDT",
+        "ASTDTF",
+        "AENDT",
+        "AENDTF",
+        "ASTDY",
+        "AESER",
+        "AESEV",
+        "AETOXGR",
+        "ATOXGR",
+        "AEREL",
+        "AREL",
+        "AEOUT",
+        "AEACN",
+        "TRTEMFL",
+        "FATALFL",
+        "AEWDFL",
+        "SRCDOM",
+        "SRCROW",
+    ]
+    return ae.select([c for c in cols if c in ae.columns]).sort(
+        ["USUBJID", "ASTDT", "SRCROW"], nulls_last=True
+    )
 
 
 def create_adce(dataset_ce: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
@@ -90,8 +144,22 @@ def create_adce(dataset_ce: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
         compute_imputed_start("CESTDTC", "ORIGDT").alias("ASTDT"),
         compute_imputation_flag("CESTDTC").alias("ASTDTF"),
         cat.alias("CECAT"),
-        pl.lit("CE").alias("SRCDOM"))
+        pl.lit("CE").alias("SRCDOM"),
+    )
     ce = ce.with_columns(compute_ady("ASTDT", "ORIGDT").alias("ASTDY")).with_columns(
-        pl.when(pl.col("ASTDY") >= 1).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL"))
-    cols = keep + ["CEDECOD", "CESTDTC", "ASTDT", "ASTDTF", "ASTDY", "CECAT", "ONTRTFL", "SRCDOM", "SRCROW"]
-    return ce.select([c for c in cols if c in ce.columns]).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)
+        pl.when(pl.col("ASTDY") >= 1).then(pl.lit("Y")).otherwise(pl.lit("N")).alias("ONTRTFL")
+    )
+    cols = keep + [
+        "CEDECOD",
+        "CESTDTC",
+        "ASTDT",
+        "ASTDTF",
+        "ASTDY",
+        "CECAT",
+        "ONTRTFL",
+        "SRCDOM",
+        "SRCROW",
+    ]
+    return ce.select([c for c in cols if c in ce.columns]).sort(
+        ["USUBJID", "ASTDT", "SRCROW"], nulls_last=True
+    )

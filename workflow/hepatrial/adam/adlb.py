@@ -9,15 +9,24 @@ from hepatrial.dates import dtc_date
 from hepatrial.spec import Study
 from hepatrial.spec.params import adam_param_labels
 
+
 def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
     """ANRIND: LOW (< ANRLO), HIGH (> ANRHI), NORMAL; BNRIND: the baseline record's ANRIND."""
-    ind = (pl.when(pl.col("AVAL").is_null() | (pl.col("ANRLO").is_null() & pl.col("ANRHI").is_null())).then(None)
-           .when(pl.col("AVAL") < pl.col("ANRLO")).then(pl.lit("LOW"))
-           .when(pl.col("AVAL") > pl.col("ANRHI")).then(pl.lit("HIGH"))
-           .otherwise(pl.lit("NORMAL")))
+    ind = (
+        pl.when(pl.col("AVAL").is_null() | (pl.col("ANRLO").is_null() & pl.col("ANRHI").is_null()))
+        .then(None)
+        .when(pl.col("AVAL") < pl.col("ANRLO"))
+        .then(pl.lit("LOW"))
+        .when(pl.col("AVAL") > pl.col("ANRHI"))
+        .then(pl.lit("HIGH"))
+        .otherwise(pl.lit("NORMAL"))
+    )
     df = dataset.with_columns(ind.alias("ANRIND"))
-    bl = (df.filter(pl.col("ABLFL") == "Y").select("USUBJID", "PARAMCD", pl.col("ANRIND").alias("BNRIND"))
-          .unique(["USUBJID", "PARAMCD"], keep="first"))
+    bl = (
+        df.filter(pl.col("ABLFL") == "Y")
+        .select("USUBJID", "PARAMCD", pl.col("ANRIND").alias("BNRIND"))
+        .unique(["USUBJID", "PARAMCD"], keep="first")
+    )
     return df.join(bl, on=["USUBJID", "PARAMCD"], how="left")
 
 
@@ -25,14 +34,26 @@ def _censoring_vars(lb: pl.DataFrame) -> list[pl.Expr]:
     """AVALCAT1 ("<LLOQ" / ">ULOQ"), BLQFL ("Y" below the LLOQ), LLOQ and ULOQ (standard unit) of a
     censored result (ingest: LBCENS, LBLLOQ, LBULOQ); null otherwise."""
     if "LBCENS" not in lb.columns:
-        return [pl.lit(None, pl.Utf8).alias("AVALCAT1"), pl.lit(None, pl.Utf8).alias("BLQFL"),
-                pl.lit(None, pl.Float64).alias("LLOQ"), pl.lit(None, pl.Float64).alias("ULOQ")]
-    return [pl.col("LBCENS").alias("AVALCAT1"),
-            pl.when(pl.col("LBCENS") == "<LLOQ").then(pl.lit("Y")).otherwise(pl.lit(None, pl.Utf8)).alias("BLQFL"),
-            pl.col("LBLLOQ").alias("LLOQ"), pl.col("LBULOQ").alias("ULOQ")]
+        return [
+            pl.lit(None, pl.Utf8).alias("AVALCAT1"),
+            pl.lit(None, pl.Utf8).alias("BLQFL"),
+            pl.lit(None, pl.Float64).alias("LLOQ"),
+            pl.lit(None, pl.Float64).alias("ULOQ"),
+        ]
+    return [
+        pl.col("LBCENS").alias("AVALCAT1"),
+        pl.when(pl.col("LBCENS") == "<LLOQ")
+        .then(pl.lit("Y"))
+        .otherwise(pl.lit(None, pl.Utf8))
+        .alias("BLQFL"),
+        pl.col("LBLLOQ").alias("LLOQ"),
+        pl.col("LBULOQ").alias("ULOQ"),
+    ]
 
 
-def derive_params_log10(adlb: pl.DataFrame, log10: dict[str, str], labels: dict[str, str]) -> pl.DataFrame:
+def derive_params_log10(
+    adlb: pl.DataFrame, log10: dict[str, str], labels: dict[str, str]
+) -> pl.DataFrame:
     """Add a log10 parameter for each LBTESTCD of ``log10`` (test -> new PARAMCD): one row per
     source row, AVAL = log10(AVAL) (missing when AVAL is missing or <= 0), LLOQ/ULOQ/ANRLO/ANRHI in
     log10, AVALC missing, the censoring flags (BLQFL, AVALCAT1) and SRCROW kept. PARAMTYP is
@@ -47,14 +68,26 @@ def derive_params_log10(adlb: pl.DataFrame, log10: dict[str, str], labels: dict[
 
     new = src.with_columns(
         pl.col("PARAMCD").replace_strict(dict(log10)).alias("PARAMCD"),
-        lg("AVAL"), lg("LLOQ"), lg("ULOQ"), lg("ANRLO"), lg("ANRHI"),
-        pl.lit(None, pl.Utf8).alias("AVALC"), pl.lit("DERIVED").alias("PARAMTYP"))
-    new = new.with_columns(pl.col("PARAMCD").replace_strict(labels, default=None)
-                           .fill_null(pl.format("{} (log10)", pl.col("PARAM"))).alias("PARAM"))
+        lg("AVAL"),
+        lg("LLOQ"),
+        lg("ULOQ"),
+        lg("ANRLO"),
+        lg("ANRHI"),
+        pl.lit(None, pl.Utf8).alias("AVALC"),
+        pl.lit("DERIVED").alias("PARAMTYP"),
+    )
+    new = new.with_columns(
+        pl.col("PARAMCD")
+        .replace_strict(labels, default=None)
+        .fill_null(pl.format("{} (log10)", pl.col("PARAM")))
+        .alias("PARAM")
+    )
     return pl.concat([df, new.select(df.columns)], how="vertical_relaxed")
 
 
-def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> tuple[pl.DataFrame, pl.DataFrame]:
+def create_adlb(
+    dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ADLB from the clean LB domain. Returns (ADLB, exclusions).
 
     Excluded (listed with the reason): results not done (LBSTAT NOT DONE with no result) and
@@ -65,30 +98,73 @@ def create_adlb(dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> t
     carried = [c for c in vars_ if c not in lean]
     lb = dataset_lb.join(adsl.select(lean), on="USUBJID", how="left")
     not_done = (pl.col("LBSTAT").fill_null("") == "NOT DONE") & pl.col("LBSTRESC").is_null()
-    lb, excl = split_unanalysable(lb, "LB", [
-        (not_done, "test not done (LBSTAT NOT DONE)"),
-        (pl.col("ORIGDT").is_null(), "subject has no analysis origin (not randomised or dosed)"),
-    ])
+    lb, excl = split_unanalysable(
+        lb,
+        "LB",
+        [
+            (not_done, "test not done (LBSTAT NOT DONE)"),
+            (
+                pl.col("ORIGDT").is_null(),
+                "subject has no analysis origin (not randomised or dosed)",
+            ),
+        ],
+    )
     unit = pl.col("LBSTRESU").fill_null("")
-    adlb = (lb.with_columns(
-                pl.col("LBTESTCD").alias("PARAMCD"),
-                pl.when(unit == "").then(pl.coalesce("LBTEST", "LBTESTCD"))
-                .otherwise(pl.format("{} ({})", pl.coalesce("LBTEST", "LBTESTCD"), unit)).alias("PARAM"),
-                pl.col("LBSTRESN").alias("AVAL"),
-                pl.col("LBSTRESC").alias("AVALC"),
-                dtc_date("LBDTC").alias("ADT"),
-                pl.col("LBSTNRLO").alias("ANRLO"),
-                pl.col("LBSTNRHI").alias("ANRHI"),
-                *_censoring_vars(lb),
-                pl.lit("LB").alias("SRCDOM"))
-            .pipe(derive_params_log10, dict(study.labs.log10), adam_param_labels("adlb"))
-            .pipe(derive_bds_timing, study)
-            .pipe(derive_var_anrind))
+    adlb = (
+        lb.with_columns(
+            pl.col("LBTESTCD").alias("PARAMCD"),
+            pl.when(unit == "")
+            .then(pl.coalesce("LBTEST", "LBTESTCD"))
+            .otherwise(pl.format("{} ({})", pl.coalesce("LBTEST", "LBTESTCD"), unit))
+            .alias("PARAM"),
+            pl.col("LBSTRESN").alias("AVAL"),
+            pl.col("LBSTRESC").alias("AVALC"),
+            dtc_date("LBDTC").alias("ADT"),
+            pl.col("LBSTNRLO").alias("ANRLO"),
+            pl.col("LBSTNRHI").alias("ANRHI"),
+            *_censoring_vars(lb),
+            pl.lit("LB").alias("SRCDOM"),
+        )
+        .pipe(derive_params_log10, dict(study.labs.log10), adam_param_labels("adlb"))
+        .pipe(derive_bds_timing, study)
+        .pipe(derive_var_anrind)
+    )
     del lb
-    keep = vars_ + ["PARAMCD", "PARAM", "PARAMTYP", "AVAL", "AVALC", "AVALCAT1", "BLQFL", "LLOQ", "ULOQ", "ADT", "ADY", "AVISIT",
-                    "AVISITN",
-                    "AWTARGET", "AWTDIFF", "ABLFL", "ANL01FL", "BASE", "CHG", "PCHG", "ANRLO",
-                    "ANRHI", "ANRIND", "BNRIND", "LBORRES", "LBORRESU", "LBSTAT", "LBDTC",
-                    "ABLFLSRC", "VISIT", "SRCDOM", "SRCROW"]
+    keep = vars_ + [
+        "PARAMCD",
+        "PARAM",
+        "PARAMTYP",
+        "AVAL",
+        "AVALC",
+        "AVALCAT1",
+        "BLQFL",
+        "LLOQ",
+        "ULOQ",
+        "ADT",
+        "ADY",
+        "AVISIT",
+        "AVISITN",
+        "AWTARGET",
+        "AWTDIFF",
+        "ABLFL",
+        "ANL01FL",
+        "BASE",
+        "CHG",
+        "PCHG",
+        "ANRLO",
+        "ANRHI",
+        "ANRIND",
+        "BNRIND",
+        "LBORRES",
+        "LBORRESU",
+        "LBSTAT",
+        "LBDTC",
+        "ABLFLSRC",
+        "VISIT",
+        "SRCDOM",
+        "SRCROW",
+    ]
     cols = [c for c in keep if c in adlb.columns or c in carried]
-    return with_adsl_vars(adlb, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=False), excl
+    return with_adsl_vars(
+        adlb, adsl, cols, carried, ["USUBJID", "PARAMCD", "ADT", "SRCROW"], nulls_last=False
+    ), excl

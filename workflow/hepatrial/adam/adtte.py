@@ -24,26 +24,45 @@ from hepatrial.spec.params import TTE, adam_param_labels, tte_param
 PARAMS = adam_param_labels("adtte")
 CE_EVENTS = {p.paramcd: p.ce_terms() for p in TTE if p.kind == "ce"}
 EVTTYPE = {0: "CENSORED", 1: "EVENT", 2: "DEATH", 3: "LIVER TRANSPLANT"}
-ADSL_KEEP = ["STUDYID", "USUBJID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ITTFL", "SAFFL"]
+ADSL_KEEP = [
+    "STUDYID",
+    "USUBJID",
+    "SITEID",
+    "TRT01P",
+    "TRT01PN",
+    "TRT01A",
+    "TRT01AN",
+    "ITTFL",
+    "SAFFL",
+]
 
 
 def _finish(df: pl.DataFrame, paramcd: str) -> pl.DataFrame:
     return df.with_columns(
-        pl.lit(paramcd).alias("PARAMCD"), pl.lit(PARAMS[paramcd]).alias("PARAM"),
+        pl.lit(paramcd).alias("PARAMCD"),
+        pl.lit(PARAMS[paramcd]).alias("PARAM"),
         (pl.col("ADT") - pl.col("STARTDT")).dt.total_days().cast(pl.Float64).alias("AVAL"),
-        pl.col("CRCODE").replace_strict(EVTTYPE, return_dtype=pl.Utf8).alias("EVTTYPE"))
+        pl.col("CRCODE").replace_strict(EVTTYPE, return_dtype=pl.Utf8).alias("EVTTYPE"),
+    )
 
 
 def derive_param_tfs(base: pl.DataFrame) -> pl.DataFrame:
     ev = pl.min_horizontal("DTHDT", "LTXDT")
-    tx_first = pl.col("LTXDT").is_not_null() & (pl.col("DTHDT").is_null() | (pl.col("LTXDT") <= pl.col("DTHDT")))
+    tx_first = pl.col("LTXDT").is_not_null() & (
+        pl.col("DTHDT").is_null() | (pl.col("LTXDT") <= pl.col("DTHDT"))
+    )
     df = base.with_columns(
         pl.when(ev.is_not_null()).then(ev).otherwise(pl.col("CNSDT")).alias("ADT"),
         pl.when(ev.is_not_null()).then(0).otherwise(1).alias("CNSR"),
         pl.when(ev.is_null()).then(0).when(tx_first).then(3).otherwise(2).alias("CRCODE"),
-        pl.when(ev.is_null()).then(None).when(tx_first).then(pl.lit("LIVER TRANSPLANT"))
-        .otherwise(pl.lit("DEATH")).alias("EVNTDESC"),
-        pl.when(ev.is_null()).then(pl.lit("LAST KNOWN ALIVE DATE")).alias("CNSDTDSC"))
+        pl.when(ev.is_null())
+        .then(None)
+        .when(tx_first)
+        .then(pl.lit("LIVER TRANSPLANT"))
+        .otherwise(pl.lit("DEATH"))
+        .alias("EVNTDESC"),
+        pl.when(ev.is_null()).then(pl.lit("LAST KNOWN ALIVE DATE")).alias("CNSDTDSC"),
+    )
     return _finish(df, "TFS")
 
 
@@ -54,30 +73,57 @@ def derive_param_os(base: pl.DataFrame, censor_at_transplant: bool) -> pl.DataFr
     else:
         txc = pl.lit(False)
     df = base.with_columns(
-        pl.when(txc).then(pl.col("LTXDT")).when(dth.is_not_null()).then(dth).otherwise(pl.col("CNSDT")).alias("ADT"),
+        pl.when(txc)
+        .then(pl.col("LTXDT"))
+        .when(dth.is_not_null())
+        .then(dth)
+        .otherwise(pl.col("CNSDT"))
+        .alias("ADT"),
         pl.when(~txc & dth.is_not_null()).then(0).otherwise(1).alias("CNSR"),
         pl.when(~txc & dth.is_not_null()).then(1).otherwise(0).alias("CRCODE"),
         pl.when(~txc & dth.is_not_null()).then(pl.lit("DEATH")).alias("EVNTDESC"),
-        pl.when(txc).then(pl.lit("LIVER TRANSPLANT")).when(dth.is_null()).then(pl.lit("LAST KNOWN ALIVE DATE"))
-        .alias("CNSDTDSC"))
+        pl.when(txc)
+        .then(pl.lit("LIVER TRANSPLANT"))
+        .when(dth.is_null())
+        .then(pl.lit("LAST KNOWN ALIVE DATE"))
+        .alias("CNSDTDSC"),
+    )
     return _finish(df, "OS")
 
 
-def first_ce_event(dataset_ce: pl.DataFrame, base: pl.DataFrame, terms: tuple[str, ...]) -> pl.DataFrame:
+def first_ce_event(
+    dataset_ce: pl.DataFrame, base: pl.DataFrame, terms: tuple[str, ...]
+) -> pl.DataFrame:
     """USUBJID -> first event date on or after the origin among ``terms`` (partial dates: first day of
     the period, never before the origin when the origin is in the period), with its source row."""
-    ce = (dataset_ce.filter(pl.col("CEDECOD").str.to_uppercase().is_in(list(terms)))
-          .join(base.select("USUBJID", "STARTDT"), on="USUBJID", how="inner")
-          .with_columns(dtc_earliest("CESTDTC").alias("_e"), pl.col("CESTDTC").str.len_chars().alias("_n")))
+    ce = (
+        dataset_ce.filter(pl.col("CEDECOD").str.to_uppercase().is_in(list(terms)))
+        .join(base.select("USUBJID", "STARTDT"), on="USUBJID", how="inner")
+        .with_columns(
+            dtc_earliest("CESTDTC").alias("_e"), pl.col("CESTDTC").str.len_chars().alias("_n")
+        )
+    )
     # a partial date is raised to the origin only when the origin falls in its period (contract);
     # a period wholly before the origin (medical history) stays before it and is not an event
     in_period = (pl.col("_n") < 10) & (dtc_latest("CESTDTC") >= pl.col("STARTDT"))
-    ce = ce.with_columns(pl.when(in_period).then(pl.max_horizontal("_e", "STARTDT"))
-                         .otherwise(pl.col("_e")).alias("_evdt"))
+    ce = ce.with_columns(
+        pl.when(in_period)
+        .then(pl.max_horizontal("_e", "STARTDT"))
+        .otherwise(pl.col("_e"))
+        .alias("_evdt")
+    )
     ce = ce.filter(pl.col("_evdt") >= pl.col("STARTDT"))
-    return (ce.sort(["USUBJID", "_evdt", "SRCROW"]).group_by("USUBJID", maintain_order=True).first()
-            .select("USUBJID", pl.col("_evdt").alias("EVDT"), pl.col("CEDECOD").alias("_evdesc"),
-                    pl.col("SRCROW").alias("SRCROW")))
+    return (
+        ce.sort(["USUBJID", "_evdt", "SRCROW"])
+        .group_by("USUBJID", maintain_order=True)
+        .first()
+        .select(
+            "USUBJID",
+            pl.col("_evdt").alias("EVDT"),
+            pl.col("CEDECOD").alias("_evdesc"),
+            pl.col("SRCROW").alias("SRCROW"),
+        )
+    )
 
 
 def derive_param_ce(base: pl.DataFrame, dataset_ce: pl.DataFrame, paramcd: str) -> pl.DataFrame:
@@ -86,14 +132,34 @@ def derive_param_ce(base: pl.DataFrame, dataset_ce: pl.DataFrame, paramcd: str) 
     comp = pl.min_horizontal("DTHDT", "LTXDT")
     is_ev = pl.col("EVDT").is_not_null() & (comp.is_null() | (pl.col("EVDT") <= comp))
     is_comp = ~is_ev & comp.is_not_null()
-    tx_first = pl.col("LTXDT").is_not_null() & (pl.col("DTHDT").is_null() | (pl.col("LTXDT") <= pl.col("DTHDT")))
+    tx_first = pl.col("LTXDT").is_not_null() & (
+        pl.col("DTHDT").is_null() | (pl.col("LTXDT") <= pl.col("DTHDT"))
+    )
     df = df.with_columns(
-        pl.when(is_ev).then(pl.col("EVDT")).when(is_comp).then(comp).otherwise(pl.col("CNSDT")).alias("ADT"),
+        pl.when(is_ev)
+        .then(pl.col("EVDT"))
+        .when(is_comp)
+        .then(comp)
+        .otherwise(pl.col("CNSDT"))
+        .alias("ADT"),
         pl.when(is_ev).then(0).otherwise(1).alias("CNSR"),
-        pl.when(is_ev).then(1).when(is_comp & tx_first).then(3).when(is_comp).then(2).otherwise(0).alias("CRCODE"),
+        pl.when(is_ev)
+        .then(1)
+        .when(is_comp & tx_first)
+        .then(3)
+        .when(is_comp)
+        .then(2)
+        .otherwise(0)
+        .alias("CRCODE"),
         pl.when(is_ev).then(pl.col("_evdesc").str.to_uppercase()).alias("EVNTDESC"),
-        pl.when(is_ev).then(None).when(is_comp & tx_first).then(pl.lit("LIVER TRANSPLANT (COMPETING)"))
-        .when(is_comp).then(pl.lit("DEATH (COMPETING)")).otherwise(pl.lit("LAST KNOWN ALIVE DATE")).alias("CNSDTDSC"),
+        pl.when(is_ev)
+        .then(None)
+        .when(is_comp & tx_first)
+        .then(pl.lit("LIVER TRANSPLANT (COMPETING)"))
+        .when(is_comp)
+        .then(pl.lit("DEATH (COMPETING)"))
+        .otherwise(pl.lit("LAST KNOWN ALIVE DATE"))
+        .alias("CNSDTDSC"),
         pl.when(is_ev).then(pl.lit("CE")).alias("SRCDOM"),
         pl.when(is_ev).then(pl.col("SRCROW")).alias("SRCROW"),
     ).drop("EVDT", "_evdesc")
@@ -103,11 +169,16 @@ def derive_param_ce(base: pl.DataFrame, dataset_ce: pl.DataFrame, paramcd: str) 
 def create_adtte(adsl: pl.DataFrame, dataset_ce: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADTTE for the study's ``endpoints.tte`` parameters, subjects with an analysis origin; each
     derived as its row of the parameter table says (``kind``: tfs, os or a CE event)."""
-    keep = [c for c in dict.fromkeys([*ADSL_KEEP, *study.strata, *study.endpoints.subgroups])
-            if c in adsl.columns]
-    base = (adsl.filter(pl.col("ORIGDT").is_not_null())
-            .select(*keep, pl.col("ORIGDT").alias("STARTDT"), "DTHDT", "LTXDT", "LSTALVDT")
-            .with_columns(pl.max_horizontal("LSTALVDT", "STARTDT").alias("CNSDT")))
+    keep = [
+        c
+        for c in dict.fromkeys([*ADSL_KEEP, *study.strata, *study.endpoints.subgroups])
+        if c in adsl.columns
+    ]
+    base = (
+        adsl.filter(pl.col("ORIGDT").is_not_null())
+        .select(*keep, pl.col("ORIGDT").alias("STARTDT"), "DTHDT", "LTXDT", "LSTALVDT")
+        .with_columns(pl.max_horizontal("LSTALVDT", "STARTDT").alias("CNSDT"))
+    )
     parts = []
     for p in study.endpoints.tte:
         kind = tte_param(p).kind
@@ -118,9 +189,25 @@ def create_adtte(adsl: pl.DataFrame, dataset_ce: pl.DataFrame, study: Study) -> 
         else:
             parts.append(derive_param_ce(base, dataset_ce, p))
 
-    cols = keep + ["PARAMCD", "PARAM", "STARTDT", "ADT", "AVAL", "CNSR", "EVNTDESC", "CNSDTDSC", "CRCODE",
-                   "EVTTYPE", "SRCDOM", "SRCROW"]
-    out = [p.with_columns(*(pl.lit(None, pl.Utf8).alias(c) for c in ("SRCDOM",) if c not in p.columns),
-                          *(pl.lit(None, pl.Int64).alias(c) for c in ("SRCROW",) if c not in p.columns))
-           .select(cols) for p in parts]
+    cols = keep + [
+        "PARAMCD",
+        "PARAM",
+        "STARTDT",
+        "ADT",
+        "AVAL",
+        "CNSR",
+        "EVNTDESC",
+        "CNSDTDSC",
+        "CRCODE",
+        "EVTTYPE",
+        "SRCDOM",
+        "SRCROW",
+    ]
+    out = [
+        p.with_columns(
+            *(pl.lit(None, pl.Utf8).alias(c) for c in ("SRCDOM",) if c not in p.columns),
+            *(pl.lit(None, pl.Int64).alias(c) for c in ("SRCROW",) if c not in p.columns),
+        ).select(cols)
+        for p in parts
+    ]
     return pl.concat(out, how="vertical_relaxed").sort(["PARAMCD", "USUBJID"])

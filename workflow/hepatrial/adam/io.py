@@ -9,43 +9,99 @@ same input gives byte-identical files.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
+
+if TYPE_CHECKING:  # annotations only: imported where used
+    import numpy as np
+    import pandas as pd
 
 from hepatrial import stamp
 
 LABELS = {
-    "STUDYID": "Study Identifier", "USUBJID": "Unique Subject Identifier", "SUBJID": "Subject Identifier",
-    "SITEID": "Study Site Identifier", "ARM": "Description of Planned Arm", "ACTARM": "Description of Actual Arm",
-    "TRT01P": "Planned Treatment for Period 01", "TRT01PN": "Planned Treatment for Period 01 (N)",
-    "TRT01A": "Actual Treatment for Period 01", "TRT01AN": "Actual Treatment for Period 01 (N)",
-    "AGE": "Age", "SEX": "Sex", "RACE": "Race", "COUNTRY": "Country", "RANDDT": "Date of Randomization",
-    "TRTSDT": "Date of First Exposure to Treatment", "TRTEDT": "Date of Last Exposure to Treatment",
-    "NINFUS": "Number of Infusions Received", "ORIGDT": "Analysis Origin Date", "LSTALVDT": "Date Last Known Alive",
-    "DTHDT": "Date of Death", "DTHDTF": "Date of Death Imputation Flag", "DTHFL": "Subject Death Flag",
-    "LTXDT": "Date of Liver Transplant", "LTXDTF": "Date of Liver Transplant Imput. Flag",
-    "EOSSTT": "End of Study Status", "DCSREAS": "Reason for Discontinuation from Study",
-    "ENRLFL": "Enrolled Population Flag", "ITTFL": "Intent-To-Treat Population Flag",
-    "SAFFL": "Safety Population Flag", "PPFL": "Per-Protocol Population Flag", "COMPLFL": "Completers Population Flag",
-    "CHOLFL": "Cholestatic Etiology Flag", "MELDETIO": "Etiology Term of Kamath MELD (0/1)",
-    "DCUTDT": "Data Cut-off Date", "BLMELD": "Baseline MELD", "BLCTPS": "Baseline CTP Score",
-    "BLCTPC": "Baseline CTP Class", "PARAMCD": "Parameter Code", "PARAM": "Parameter", "AVAL": "Analysis Value",
-    "AVALC": "Analysis Value (C)", "ADT": "Analysis Date", "ADY": "Analysis Relative Day", "AVISIT": "Analysis Visit",
-    "AVISITN": "Analysis Visit (N)", "ABLFL": "Baseline Record Flag", "ANL01FL": "Analysis Flag 01",
-    "BASE": "Baseline Value", "CHG": "Change from Baseline", "PCHG": "Percent Change from Baseline",
-    "ANRLO": "Analysis Normal Range Lower Limit", "ANRHI": "Analysis Normal Range Upper Limit",
-    "ANRIND": "Analysis Reference Range Indicator", "BNRIND": "Baseline Reference Range Indicator",
-    "AVALCAT1": "Analysis Value Category 1", "BLQFL": "Below Lower Limit of Quantitation Flag",
-    "LLOQ": "Lower Limit of Quantitation", "ULOQ": "Upper Limit of Quantitation",
-    "AWTARGET": "Analysis Window Target", "AWTDIFF": "Analysis Window Diff from Target", "SRCDOM": "Source Data",
-    "SRCROW": "Source Row Number in the Input File", "STARTDT": "Time to Event Origin Date for Subject",
-    "CNSR": "Censor", "EVNTDESC": "Event or Censoring Description", "CNSDTDSC": "Censor Date Description",
-    "CRCODE": "Competing-Risk Status Code", "EVTTYPE": "Competing-Risk Status", "ASTDT": "Analysis Start Date",
-    "ASTDTF": "Analysis Start Date Imputation Flag", "AENDT": "Analysis End Date",
-    "AENDTF": "Analysis End Date Imputation Flag", "ASTDY": "Analysis Start Relative Day",
-    "TRTEMFL": "Treatment Emergent Analysis Flag", "ATOXGR": "Analysis Toxicity Grade",
-    "AREL": "Analysis Causality (Y/N)", "FATALFL": "Fatal Outcome Flag", "AEWDFL": "AE Leading to Withdrawal Flag",
-    "CECAT": "Clinical Event Category", "ONTRTFL": "On or After Origin Flag", "DMSRCROW": "Source Row Number in DM",
+    "STUDYID": "Study Identifier",
+    "USUBJID": "Unique Subject Identifier",
+    "SUBJID": "Subject Identifier",
+    "SITEID": "Study Site Identifier",
+    "ARM": "Description of Planned Arm",
+    "ACTARM": "Description of Actual Arm",
+    "TRT01P": "Planned Treatment for Period 01",
+    "TRT01PN": "Planned Treatment for Period 01 (N)",
+    "TRT01A": "Actual Treatment for Period 01",
+    "TRT01AN": "Actual Treatment for Period 01 (N)",
+    "AGE": "Age",
+    "SEX": "Sex",
+    "RACE": "Race",
+    "COUNTRY": "Country",
+    "RANDDT": "Date of Randomization",
+    "TRTSDT": "Date of First Exposure to Treatment",
+    "TRTEDT": "Date of Last Exposure to Treatment",
+    "NINFUS": "Number of Infusions Received",
+    "ORIGDT": "Analysis Origin Date",
+    "LSTALVDT": "Date Last Known Alive",
+    "DTHDT": "Date of Death",
+    "DTHDTF": "Date of Death Imputation Flag",
+    "DTHFL": "Subject Death Flag",
+    "LTXDT": "Date of Liver Transplant",
+    "LTXDTF": "Date of Liver Transplant Imput. Flag",
+    "EOSSTT": "End of Study Status",
+    "DCSREAS": "Reason for Discontinuation from Study",
+    "ENRLFL": "Enrolled Population Flag",
+    "ITTFL": "Intent-To-Treat Population Flag",
+    "SAFFL": "Safety Population Flag",
+    "PPFL": "Per-Protocol Population Flag",
+    "COMPLFL": "Completers Population Flag",
+    "CHOLFL": "Cholestatic Etiology Flag",
+    "MELDETIO": "Etiology Term of Kamath MELD (0/1)",
+    "DCUTDT": "Data Cut-off Date",
+    "BLMELD": "Baseline MELD",
+    "BLCTPS": "Baseline CTP Score",
+    "BLCTPC": "Baseline CTP Class",
+    "PARAMCD": "Parameter Code",
+    "PARAM": "Parameter",
+    "AVAL": "Analysis Value",
+    "AVALC": "Analysis Value (C)",
+    "ADT": "Analysis Date",
+    "ADY": "Analysis Relative Day",
+    "AVISIT": "Analysis Visit",
+    "AVISITN": "Analysis Visit (N)",
+    "ABLFL": "Baseline Record Flag",
+    "ANL01FL": "Analysis Flag 01",
+    "BASE": "Baseline Value",
+    "CHG": "Change from Baseline",
+    "PCHG": "Percent Change from Baseline",
+    "ANRLO": "Analysis Normal Range Lower Limit",
+    "ANRHI": "Analysis Normal Range Upper Limit",
+    "ANRIND": "Analysis Reference Range Indicator",
+    "BNRIND": "Baseline Reference Range Indicator",
+    "AVALCAT1": "Analysis Value Category 1",
+    "BLQFL": "Below Lower Limit of Quantitation Flag",
+    "LLOQ": "Lower Limit of Quantitation",
+    "ULOQ": "Upper Limit of Quantitation",
+    "AWTARGET": "Analysis Window Target",
+    "AWTDIFF": "Analysis Window Diff from Target",
+    "SRCDOM": "Source Data",
+    "SRCROW": "Source Row Number in the Input File",
+    "STARTDT": "Time to Event Origin Date for Subject",
+    "CNSR": "Censor",
+    "EVNTDESC": "Event or Censoring Description",
+    "CNSDTDSC": "Censor Date Description",
+    "CRCODE": "Competing-Risk Status Code",
+    "EVTTYPE": "Competing-Risk Status",
+    "ASTDT": "Analysis Start Date",
+    "ASTDTF": "Analysis Start Date Imputation Flag",
+    "AENDT": "Analysis End Date",
+    "AENDTF": "Analysis End Date Imputation Flag",
+    "ASTDY": "Analysis Start Relative Day",
+    "TRTEMFL": "Treatment Emergent Analysis Flag",
+    "ATOXGR": "Analysis Toxicity Grade",
+    "AREL": "Analysis Causality (Y/N)",
+    "FATALFL": "Fatal Outcome Flag",
+    "AEWDFL": "AE Leading to Withdrawal Flag",
+    "CECAT": "Clinical Event Category",
+    "ONTRTFL": "On or After Origin Flag",
+    "DMSRCROW": "Source Row Number in DM",
 }
 
 
@@ -56,7 +112,7 @@ _SAS_EPOCH_OFFSET = 3653  # days from 1960-01-01 (SAS) to 1970-01-01 (polars Dat
 _IBM_SAFE = (1e-70, 1e70)  # magnitudes converted exactly; anything else goes through readstat
 
 
-def _xpt_frame(df: pl.DataFrame) -> tuple["pd.DataFrame", dict[str, str]]:
+def _xpt_frame(df: pl.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
     """The pandas frame and formats pyreadstat is given by the reference writer (dates as DATE9,
     booleans as Y/N, integers as doubles), built column by column rather than value by value."""
     import datetime as dt
@@ -67,8 +123,15 @@ def _xpt_frame(df: pl.DataFrame) -> tuple["pd.DataFrame", dict[str, str]]:
     fmt = {}
     pdf = df.with_columns(
         [pl.col(n).cast(pl.Float64) for n, t in df.schema.items() if t.is_integer()]
-        + [pl.when(pl.col(n)).then(pl.lit("Y")).when(pl.col(n).is_not_null()).then(pl.lit("N")).alias(n)
-           for n, t in df.schema.items() if t == pl.Boolean]
+        + [
+            pl.when(pl.col(n))
+            .then(pl.lit("Y"))
+            .when(pl.col(n).is_not_null())
+            .then(pl.lit("N"))
+            .alias(n)
+            for n, t in df.schema.items()
+            if t == pl.Boolean
+        ]
     ).to_pandas()
     for name, dtype in df.schema.items():
         if dtype == pl.Date:  # python dates (pyreadstat writes them as SAS dates), None for missing
@@ -78,7 +141,9 @@ def _xpt_frame(df: pl.DataFrame) -> tuple["pd.DataFrame", dict[str, str]]:
                 valid = ~df[name].is_null().to_numpy()
                 base = dt.date(1970, 1, 1)
                 uniq, inv = np.unique(days[valid], return_inverse=True)
-                lut = np.array([base + dt.timedelta(days=int(d)) for d in uniq] + [None], dtype=object)
+                lut = np.array(
+                    [base + dt.timedelta(days=int(d)) for d in uniq] + [None], dtype=object
+                )
                 obj[valid] = lut[inv] if len(uniq) else None
                 obj[~valid] = None
             pdf[name] = pd.Series(obj, dtype=object, index=pdf.index)
@@ -107,8 +172,15 @@ def _write_xpt_pyreadstat(df: pl.DataFrame, xpt: str | Path, name: str, label: s
 
     pdf, fmt = _xpt_frame(df)
     labels = [LABELS.get(c, c)[:40] for c in df.columns]
-    pyreadstat.write_xport(pdf, str(xpt), table_name=name, file_label=label[:40], column_labels=labels,
-                           variable_format=fmt, file_format_version=5)
+    pyreadstat.write_xport(
+        pdf,
+        str(xpt),
+        table_name=name,
+        file_label=label[:40],
+        column_labels=labels,
+        variable_format=fmt,
+        file_format_version=5,
+    )
 
 
 def _probe(df: pl.DataFrame) -> pl.DataFrame:
@@ -117,7 +189,9 @@ def _probe(df: pl.DataFrame) -> pl.DataFrame:
     exprs = []
     for n, t in df.schema.items():
         if t == pl.Utf8:
-            exprs.append(pl.col(n).sort_by(pl.col(n).str.len_bytes().fill_null(-1), descending=True).first())
+            exprs.append(
+                pl.col(n).sort_by(pl.col(n).str.len_bytes().fill_null(-1), descending=True).first()
+            )
         else:
             exprs.append(pl.col(n).drop_nulls().first())
     return df.select(exprs)
@@ -135,8 +209,13 @@ def _write_header_probe(probe: pl.DataFrame, path: str | Path, name: str, label:
         if t.is_integer():
             exprs.append(pl.col(n).cast(pl.Float64))
         elif t == pl.Boolean:
-            exprs.append(pl.when(pl.col(n)).then(pl.lit("Y")).when(pl.col(n).is_not_null()).then(pl.lit("N"))
-                         .alias(n))
+            exprs.append(
+                pl.when(pl.col(n))
+                .then(pl.lit("Y"))
+                .when(pl.col(n).is_not_null())
+                .then(pl.lit("N"))
+                .alias(n)
+            )
         elif t == pl.Date and probe[n].null_count() == probe.height:
             exprs.append(pl.col(n).cast(pl.Utf8))
             fmt[n] = "DATE9"
@@ -146,24 +225,36 @@ def _write_header_probe(probe: pl.DataFrame, path: str | Path, name: str, label:
         else:
             exprs.append(pl.col(n))
     labels = [LABELS.get(c, c)[:40] for c in probe.columns]
-    pyreadstat.write_xport(probe.select(exprs), str(path), table_name=name, file_label=label[:40],
-                           column_labels=labels, variable_format=fmt, file_format_version=5)
+    pyreadstat.write_xport(
+        probe.select(exprs),
+        str(path),
+        table_name=name,
+        file_label=label[:40],
+        column_labels=labels,
+        variable_format=fmt,
+        file_format_version=5,
+    )
 
 
 def _namestr(header: bytes) -> list[tuple[int, int, int]]:
     """(type 1 numeric / 2 character, width, position in the row) of each variable in a v5 header."""
     start = header.find(b"HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!")
-    nvar = int(header[start + 54:start + 58])
+    nvar = int(header[start + 54 : start + 58])
     first = start + 80
     out = []
     for i in range(nvar):
-        rec = header[first + 140 * i:first + 140 * (i + 1)]
-        out.append((int.from_bytes(rec[0:2], "big"), int.from_bytes(rec[4:6], "big"),
-                    int.from_bytes(rec[84:88], "big")))
+        rec = header[first + 140 * i : first + 140 * (i + 1)]
+        out.append(
+            (
+                int.from_bytes(rec[0:2], "big"),
+                int.from_bytes(rec[4:6], "big"),
+                int.from_bytes(rec[84:88], "big"),
+            )
+        )
     return out
 
 
-def _ibm(values: "np.ndarray", missing: "np.ndarray") -> "np.ndarray":
+def _ibm(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
     """IEEE doubles -> IBM 370 doubles (8 bytes, big-endian) as SAS transport stores them; exact for
     magnitudes in ``_IBM_SAFE``. 0 (either sign) is all zero bytes, missing is "." then zeros."""
     import numpy as np
@@ -171,7 +262,9 @@ def _ibm(values: "np.ndarray", missing: "np.ndarray") -> "np.ndarray":
     x = np.where(missing, 0.0, values).astype(np.float64)
     bits = x.view(np.uint64)
     sign = bits >> np.uint64(63)
-    exp2 = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64) - 1022  # x = 0.1f.. * 2**exp2
+    exp2 = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(
+        np.int64
+    ) - 1022  # x = 0.1f.. * 2**exp2
     frac = (bits & np.uint64((1 << 52) - 1)) | np.uint64(1 << 52)
     hexexp = -((-exp2) // 4)  # ceil(exp2 / 4)
     shift = (4 * hexexp - exp2).astype(np.uint64)  # 0..3
@@ -182,7 +275,7 @@ def _ibm(values: "np.ndarray", missing: "np.ndarray") -> "np.ndarray":
     return out.astype(">u8").view(np.uint8).reshape(-1, 8)
 
 
-def _char_block(s: pl.Series, width: int, ascii_only: bool | None = None) -> "np.ndarray":
+def _char_block(s: pl.Series, width: int, ascii_only: bool | None = None) -> np.ndarray:
     """Fixed-width UTF-8 bytes, blank-padded (missing: all blanks), one row per value.
 
     ``ascii_only``: whether every value is ASCII, when the caller knows (else it is checked)."""
@@ -198,10 +291,12 @@ def _char_block(s: pl.Series, width: int, ascii_only: bool | None = None) -> "np
             padded = padded.combine_chunks()
         if padded.type != pa.large_string():
             padded = padded.cast(pa.large_string())
-        offs = np.frombuffer(padded.buffers()[1], dtype=np.int64)[padded.offset:padded.offset + n + 1]
+        offs = np.frombuffer(padded.buffers()[1], dtype=np.int64)[
+            padded.offset : padded.offset + n + 1
+        ]
         if offs[-1] - offs[0] == n * width:
             data = np.frombuffer(padded.buffers()[2], dtype=np.uint8)
-            return data[offs[0]:offs[-1]].reshape(n, width)
+            return data[offs[0] : offs[-1]].reshape(n, width)
     out = np.full(n * width, 0x20, dtype=np.uint8)
     arr = s.to_arrow()
     if isinstance(arr, pa.ChunkedArray):
@@ -211,7 +306,7 @@ def _char_block(s: pl.Series, width: int, ascii_only: bool | None = None) -> "np
     if n == 0:
         return out.reshape(0, width)
     _validity, offs_buf, data_buf = arr.buffers()
-    offs = np.frombuffer(offs_buf, dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    offs = np.frombuffer(offs_buf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
     lengths = np.diff(offs)
     if arr.null_count:
         lengths = np.where(arr.is_null().to_numpy(zero_copy_only=False), 0, lengths)
@@ -219,10 +314,13 @@ def _char_block(s: pl.Series, width: int, ascii_only: bool | None = None) -> "np
     if total:
         data = np.frombuffer(data_buf, dtype=np.uint8)
         starts = offs[:-1]
-        src = np.arange(total, dtype=np.int64) + np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])),
-                                                           lengths)
-        dest = np.arange(total, dtype=np.int64) + np.repeat(np.arange(n, dtype=np.int64) * width
-                                                            - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        src = np.arange(total, dtype=np.int64) + np.repeat(
+            starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths
+        )
+        dest = np.arange(total, dtype=np.int64) + np.repeat(
+            np.arange(n, dtype=np.int64) * width - np.concatenate(([0], np.cumsum(lengths)[:-1])),
+            lengths,
+        )
         out[dest] = data[src]
     return out.reshape(n, width)
 
@@ -258,8 +356,12 @@ def _fast_xpt_ok(df: pl.DataFrame, layout: list[tuple[int, int, int]]) -> bool:
     return True
 
 
-def _encode_rows(chunk: pl.DataFrame, layout: list[tuple[int, int, int]], rowlen: int,
-                 ascii_only: dict[str, bool] | None = None) -> "np.ndarray":
+def _encode_rows(
+    chunk: pl.DataFrame,
+    layout: list[tuple[int, int, int]],
+    rowlen: int,
+    ascii_only: dict[str, bool] | None = None,
+) -> np.ndarray:
     """The XPT observations of ``chunk``: one ``rowlen``-byte record per row."""
     import numpy as np
 
@@ -272,14 +374,19 @@ def _encode_rows(chunk: pl.DataFrame, layout: list[tuple[int, int, int]], rowlen
             else:
                 vals = s.cast(pl.Float64)
             missing = (vals.is_null() | vals.is_nan()).to_numpy()
-            buf[:, pos:pos + 8] = _ibm(vals.fill_null(0.0).to_numpy(), missing)
+            buf[:, pos : pos + 8] = _ibm(vals.fill_null(0.0).to_numpy(), missing)
         elif dtype == pl.Boolean:
-            buf[:, pos] = np.where(s.is_null().to_numpy(), 0x20,
-                                   np.where(s.fill_null(False).to_numpy(), ord("Y"), ord("N")))
+            buf[:, pos] = np.where(
+                s.is_null().to_numpy(),
+                0x20,
+                np.where(s.fill_null(False).to_numpy(), ord("Y"), ord("N")),
+            )
         elif dtype == pl.Utf8:
-            buf[:, pos:pos + width] = _char_block(s, width, None if ascii_only is None else ascii_only[col])
+            buf[:, pos : pos + width] = _char_block(
+                s, width, None if ascii_only is None else ascii_only[col]
+            )
         else:  # a column with no values stored as character
-            buf[:, pos:pos + width] = 0x20
+            buf[:, pos : pos + width] = 0x20
     return buf
 
 
@@ -302,13 +409,16 @@ def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) ->
     end = raw.find(_HEADER_END)
     if end < 0:
         return False
-    header = raw[:end + 80]
+    header = raw[: end + 80]
     layout = _namestr(header)
     if not _fast_xpt_ok(df, layout):
         return False
     rowlen = sum(w for _t, w, _p in layout)
-    ascii_only = {c: bool((df[c].str.len_bytes() == df[c].str.len_chars()).all())
-                  for c, t in df.schema.items() if t == pl.Utf8}
+    ascii_only = {
+        c: bool((df[c].str.len_bytes() == df[c].str.len_chars()).all())
+        for c, t in df.schema.items()
+        if t == pl.Utf8
+    }
     written = 0
     with open(xpt, "wb") as fh:
         fh.write(header)
@@ -321,8 +431,13 @@ def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) ->
     return True
 
 
-def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = None, name: str | None = None,
-               label: str = "") -> None:
+def write_adam(
+    df: pl.DataFrame,
+    parquet: str | Path,
+    xpt: str | Path | None = None,
+    name: str | None = None,
+    label: str = "",
+) -> None:
     """Write ``df`` to Parquet and, when ``xpt`` is given, to SAS transport v5."""
     from hepatrial.parquet import write_parquet
 
@@ -342,7 +457,9 @@ def write_adam(df: pl.DataFrame, parquet: str | Path, xpt: str | Path | None = N
     stamp_xpt(xpt)
 
 
-def write_xpt_from_parquet(parquet: str | Path, xpt: str | Path, name: str | None = None, label: str = "") -> None:
+def write_xpt_from_parquet(
+    parquet: str | Path, xpt: str | Path, name: str | None = None, label: str = ""
+) -> None:
     """The XPT copy of a Parquet dataset, read one row group at a time: the same bytes as
     :func:`write_adam` gives for the whole frame. The header comes from a one-row probe built from
     per-row-group probes (the longest text value of a column, the first value of the others: the
@@ -373,7 +490,9 @@ def write_xpt_from_parquet(parquet: str | Path, xpt: str | Path, name: str | Non
         n += chunk.height
         if any((chunk[c].str.len_bytes().max() or 0) > XPT_MAX_BYTES for c in text):
             return whole()
-        one = _probe(chunk)  # one row, copied: a slice would keep the whole row group's buffers alive
+        one = _probe(
+            chunk
+        )  # one row, copied: a slice would keep the whole row group's buffers alive
         probes.append(pl.DataFrame(one.to_dicts(), schema=one.schema))
     if n == 0:
         return whole()
@@ -394,7 +513,7 @@ def write_xpt_from_parquet(parquet: str | Path, xpt: str | Path, name: str | Non
     end = raw.find(_HEADER_END)
     if end < 0:
         return whole()
-    header = raw[:end + 80]
+    header = raw[: end + 80]
     layout = _namestr(header)
     rowlen = sum(w for _t, w, _p in layout)
     written, ok = 0, True
@@ -403,7 +522,9 @@ def write_xpt_from_parquet(parquet: str | Path, xpt: str | Path, name: str | Non
         for chunk in iter_row_groups(parquet):
             if chunk.height == 0:
                 continue
-            if not _fast_xpt_ok(chunk, layout):  # checked row group by row group: all, or the whole path
+            if not _fast_xpt_ok(
+                chunk, layout
+            ):  # checked row group by row group: all, or the whole path
                 ok = False
                 break
             for off in range(0, chunk.height, XPT_CHUNK_ROWS):
@@ -427,7 +548,7 @@ def stamp_xpt(path: str | Path) -> None:
     import re
 
     epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
-    stamp = dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).strftime("%d%b%y:%H:%M:%S").upper().encode()
+    stamp = dt.datetime.fromtimestamp(epoch, tz=dt.UTC).strftime("%d%b%y:%H:%M:%S").upper().encode()
     with open(path, "r+b") as fh:  # the header only: the observations can be gigabytes
         head = b""
         while (end := head.find(_HEADER_END)) < 0:

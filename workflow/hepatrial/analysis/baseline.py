@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
+
 # scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical), without its ~1 s import
 from scipy import special
 
@@ -31,7 +32,6 @@ from hepatrial.analysis.common import population_flag, select_population, with_p
 from hepatrial.analysis.descriptive import summarise
 from hepatrial.ard import POOLED, ard_rows
 from hepatrial.spec import Study
-
 
 CONTINUOUS = {"AGE": "Age (years)", "BLMELD": "Baseline MELD", "BLCTPS": "Baseline CTP score"}
 CATEGORICAL = ["SEX", "RACE", "ETIOLOGY", "BLCTPC"]
@@ -48,8 +48,16 @@ def safety_labs(study: Study) -> list[str]:
 # Worst direction per lab: bilirubin, INR, transaminases, creatinine and AFP rise, albumin and platelets
 # fall as the liver fails or a tumour grows. Others (sodium, WBC): the most
 # extreme value relative to the reference range (see worst_category).
-WORST_DIRECTION = {"BILI": "HIGH", "INR": "HIGH", "ALB": "LOW", "ALT": "HIGH", "AST": "HIGH", "CREAT": "HIGH",
-                   "AFP": "HIGH", "PLAT": "LOW"}
+WORST_DIRECTION = {
+    "BILI": "HIGH",
+    "INR": "HIGH",
+    "ALB": "LOW",
+    "ALT": "HIGH",
+    "AST": "HIGH",
+    "CREAT": "HIGH",
+    "AFP": "HIGH",
+    "PLAT": "LOW",
+}
 CATEGORIES = ["LOW", "NORMAL", "HIGH", MISSING]
 
 
@@ -66,13 +74,29 @@ def big_n(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
         pop = with_pooled(select_population(adsl, study, population))
         counts = dict(pop.group_by("ARM").len().iter_rows())
         for arm in _arms(study):
-            rows.append({"analysis": "BIGN", "paramcd": "N", "population": population, "arm": arm,
-                         "stat": "n", "value": counts.get(arm, 0), "method": f"subjects in {population}"})
+            rows.append(
+                {
+                    "analysis": "BIGN",
+                    "paramcd": "N",
+                    "population": population,
+                    "arm": arm,
+                    "stat": "n",
+                    "value": counts.get(arm, 0),
+                    "method": f"subjects in {population}",
+                }
+            )
     return ard_rows(rows)
 
 
-def _categorical_rows(pop: pl.DataFrame, var: str, arms: list[str], analysis: str, population: str,
-                      method: str, order: list[str] | None = None) -> list[dict]:
+def _categorical_rows(
+    pop: pl.DataFrame,
+    var: str,
+    arms: list[str],
+    analysis: str,
+    population: str,
+    method: str,
+    order: list[str] | None = None,
+) -> list[dict]:
     denom = dict(pop.group_by("ARM").len().iter_rows())
     vals = pop.with_columns(pl.col(var).cast(pl.Utf8).fill_null(MISSING).alias("_v"))
     levels = order or sorted(x for x in vals["_v"].unique().to_list() if x != MISSING)
@@ -83,24 +107,55 @@ def _categorical_rows(pop: pl.DataFrame, var: str, arms: list[str], analysis: st
     for level in levels:
         for arm in arms:
             k, d = counts.get((arm, level), 0), denom.get(arm, 0)
-            rows.append({"analysis": analysis, "paramcd": f"{var}={level}", "population": population, "arm": arm,
-                         "stat": "n", "value": k, "method": method})
-            rows.append({"analysis": analysis, "paramcd": f"{var}={level}", "population": population, "arm": arm,
-                         "stat": "pct", "value": 100.0 * k / d if d else None, "method": method})
+            rows.append(
+                {
+                    "analysis": analysis,
+                    "paramcd": f"{var}={level}",
+                    "population": population,
+                    "arm": arm,
+                    "stat": "n",
+                    "value": k,
+                    "method": method,
+                }
+            )
+            rows.append(
+                {
+                    "analysis": analysis,
+                    "paramcd": f"{var}={level}",
+                    "population": population,
+                    "arm": arm,
+                    "stat": "pct",
+                    "value": 100.0 * k / d if d else None,
+                    "method": method,
+                }
+            )
     return rows
 
 
-def _continuous_rows(pop: pl.DataFrame, var: str, arms: list[str], analysis: str, population: str) -> list[dict]:
+def _continuous_rows(
+    pop: pl.DataFrame, var: str, arms: list[str], analysis: str, population: str
+) -> list[dict]:
     rows = []
     for arm in arms:
         v = pop.filter(pl.col("ARM") == arm)[var].cast(pl.Float64).to_numpy()
         for stat, value in summarise(np.asarray(v, dtype=float)).items():
-            rows.append({"analysis": analysis, "paramcd": var, "population": population, "arm": arm,
-                         "stat": stat, "value": value, "method": DESC_METHOD})
+            rows.append(
+                {
+                    "analysis": analysis,
+                    "paramcd": var,
+                    "population": population,
+                    "arm": arm,
+                    "stat": stat,
+                    "value": value,
+                    "method": DESC_METHOD,
+                }
+            )
     return rows
 
 
-def baseline_characteristics(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
+def baseline_characteristics(
+    adsl: pl.DataFrame, study: Study, population: str = "ITT"
+) -> pl.DataFrame:
     """BASELINE rows: continuous variables (:data:`CONTINUOUS`) and categorical ones (sex, race,
     etiology, CTP class at baseline, the strata and the other configured baseline columns)."""
     pop = with_pooled(select_population(adsl, study, population))
@@ -113,7 +168,9 @@ def baseline_characteristics(adsl: pl.DataFrame, study: Study, population: str =
     for var in cats:
         if var in pop.columns:
             order = ["A", "B", "C"] if var == "BLCTPC" else None
-            rows += _categorical_rows(pop, var, arms, "BASELINE", population, f"n (% of {population} in arm)", order)
+            rows += _categorical_rows(
+                pop, var, arms, "BASELINE", population, f"n (% of {population} in arm)", order
+            )
     return ard_rows(rows)
 
 
@@ -125,19 +182,35 @@ def exposure(adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl
     levels = [str(k) for k in range(planned + 1)]
     extra = sorted({int(x) for x in pop["NINFUS"].drop_nulls().to_list()} - set(range(planned + 1)))
     pop = pop.with_columns(pl.col("NINFUS").cast(pl.Int64).cast(pl.Utf8))
-    rows = _categorical_rows(pop, "NINFUS", arms, "EXPOSURE", population,
-                             f"infusions received; % of {population} in arm", levels + [str(x) for x in extra])
-    rows += _continuous_rows(pop.with_columns(pl.col("NINFUS").cast(pl.Float64)), "NINFUS", arms, "EXPOSURE",
-                             population)
+    rows = _categorical_rows(
+        pop,
+        "NINFUS",
+        arms,
+        "EXPOSURE",
+        population,
+        f"infusions received; % of {population} in arm",
+        levels + [str(x) for x in extra],
+    )
+    rows += _continuous_rows(
+        pop.with_columns(pl.col("NINFUS").cast(pl.Float64)), "NINFUS", arms, "EXPOSURE", population
+    )
     return ard_rows(rows)
 
 
 def _deviation(ind: pl.Expr) -> pl.Expr:
     """How far a value lies outside its reference range, in range widths (0 inside it)."""
-    width = pl.when((pl.col("ANRHI") - pl.col("ANRLO")) > 0).then(pl.col("ANRHI") - pl.col("ANRLO")).otherwise(1.0)
-    return (pl.when(ind == "HIGH").then((pl.col("AVAL") - pl.col("ANRHI")) / width)
-            .when(ind == "LOW").then((pl.col("ANRLO") - pl.col("AVAL")) / width)
-            .otherwise(0.0))
+    width = (
+        pl.when((pl.col("ANRHI") - pl.col("ANRLO")) > 0)
+        .then(pl.col("ANRHI") - pl.col("ANRLO"))
+        .otherwise(1.0)
+    )
+    return (
+        pl.when(ind == "HIGH")
+        .then((pl.col("AVAL") - pl.col("ANRHI")) / width)
+        .when(ind == "LOW")
+        .then((pl.col("ANRLO") - pl.col("AVAL")) / width)
+        .otherwise(0.0)
+    )
 
 
 def worst_category(adlb: pl.DataFrame, paramcd: str) -> pl.DataFrame:
@@ -150,80 +223,159 @@ def worst_category(adlb: pl.DataFrame, paramcd: str) -> pl.DataFrame:
     value is in range.
     """
     direction = WORST_DIRECTION.get(paramcd)
-    post = adlb.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ADY") > 1) & pl.col("ANRIND").is_not_null())
+    post = adlb.filter(
+        (pl.col("PARAMCD") == paramcd) & (pl.col("ADY") > 1) & pl.col("ANRIND").is_not_null()
+    )
     ind = pl.col("ANRIND")
-    score = _deviation(ind).fill_null(0.0) + (pl.when(ind == direction).then(1e6).otherwise(0.0) if direction
-                                              else 0.0)
+    score = _deviation(ind).fill_null(0.0) + (
+        pl.when(ind == direction).then(1e6).otherwise(0.0) if direction else 0.0
+    )
     score = pl.when(ind == "NORMAL").then(-1.0).otherwise(score)
-    return (post.with_columns(score.alias("_s")).sort(["USUBJID", "_s"], descending=[False, True])
-            .group_by("USUBJID", maintain_order=True).first().select("USUBJID", pl.col("ANRIND").alias("WORST")))
+    return (
+        post.with_columns(score.alias("_s"))
+        .sort(["USUBJID", "_s"], descending=[False, True])
+        .group_by("USUBJID", maintain_order=True)
+        .first()
+        .select("USUBJID", pl.col("ANRIND").alias("WORST"))
+    )
 
 
-def lab_shift(adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
+def lab_shift(
+    adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY"
+) -> pl.DataFrame:
     """LAB_SHIFT rows: baseline category (BNRIND) against the worst post-baseline category."""
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
     arms = _arms(study)
     rows = []
     for p in [x for x in safety_labs(study) if x in set(adlb["PARAMCD"].unique().to_list())]:
         lb = adlb.filter(pl.col("PARAMCD") == p)
-        base = (lb.filter(pl.col("ABLFL") == "Y").select("USUBJID", pl.col("ANRIND").alias("BASECAT"))
-                .unique("USUBJID", keep="first"))
-        subj = (lb.select("USUBJID").unique().join(pop, on="USUBJID", how="inner")
-                .join(base, on="USUBJID", how="left").join(worst_category(adlb, p), on="USUBJID", how="left")
-                .with_columns(pl.col("BASECAT").fill_null(MISSING), pl.col("WORST").fill_null(MISSING)))
+        base = (
+            lb.filter(pl.col("ABLFL") == "Y")
+            .select("USUBJID", pl.col("ANRIND").alias("BASECAT"))
+            .unique("USUBJID", keep="first")
+        )
+        subj = (
+            lb.select("USUBJID")
+            .unique()
+            .join(pop, on="USUBJID", how="inner")
+            .join(base, on="USUBJID", how="left")
+            .join(worst_category(adlb, p), on="USUBJID", how="left")
+            .with_columns(pl.col("BASECAT").fill_null(MISSING), pl.col("WORST").fill_null(MISSING))
+        )
         subj = with_pooled(subj)
         denom = dict(subj.group_by("ARM").len().iter_rows())
-        cells = {(a, b, w): n for a, b, w, n in subj.group_by(["ARM", "BASECAT", "WORST"]).len().iter_rows()}
+        cells = {
+            (a, b, w): n
+            for a, b, w, n in subj.group_by(["ARM", "BASECAT", "WORST"]).len().iter_rows()
+        }
         direction = WORST_DIRECTION.get(p, "most extreme")
-        method = (f"baseline vs worst post-baseline ({direction}) reference-range category; "
-                  f"% of subjects with the lab in arm")
+        method = (
+            f"baseline vs worst post-baseline ({direction}) reference-range category; "
+            f"% of subjects with the lab in arm"
+        )
         for b in [*CATEGORIES, "ALL"]:
             for w in [*CATEGORIES, "ALL"]:
                 for arm in arms:
-                    n = sum(v for (a, bb, ww), v in cells.items()
-                            if a == arm and (b == "ALL" or bb == b) and (w == "ALL" or ww == w))
+                    n = sum(
+                        v
+                        for (a, bb, ww), v in cells.items()
+                        if a == arm and (b == "ALL" or bb == b) and (w == "ALL" or ww == w)
+                    )
                     d = denom.get(arm, 0)
                     for stat, value in (("n", n), ("pct", 100.0 * n / d if d else None)):
-                        rows.append({"analysis": "LAB_SHIFT", "paramcd": f"{p}|{b}|{w}", "population": population,
-                                     "arm": arm, "stat": stat, "value": value, "method": method})
+                        rows.append(
+                            {
+                                "analysis": "LAB_SHIFT",
+                                "paramcd": f"{p}|{b}|{w}",
+                                "population": population,
+                                "arm": arm,
+                                "stat": stat,
+                                "value": value,
+                                "method": method,
+                            }
+                        )
     return ard_rows(rows)
 
 
-def lab_abnormal(adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
+def lab_abnormal(
+    adlb: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY"
+) -> pl.DataFrame:
     """LAB_ABN rows: subjects with a LOW or HIGH analysed value (ANL01FL) by visit."""
     pop = select_population(adsl, study, population).select("USUBJID", "ARM")
     visits = {v.label: v.avisitn for v in study.visits}
-    lb = (adlb.filter(pl.col("PARAMCD").is_in(safety_labs(study)) & (pl.col("ANL01FL") == "Y")
-                      & pl.col("AVISIT").is_in(list(visits)) & pl.col("ANRIND").is_not_null())
-          .drop("ARM", strict=False).join(pop, on="USUBJID", how="inner"))
+    lb = (
+        adlb.filter(
+            pl.col("PARAMCD").is_in(safety_labs(study))
+            & (pl.col("ANL01FL") == "Y")
+            & pl.col("AVISIT").is_in(list(visits))
+            & pl.col("ANRIND").is_not_null()
+        )
+        .drop("ARM", strict=False)
+        .join(pop, on="USUBJID", how="inner")
+    )
     lb = with_pooled(lb)
     agg = lb.group_by(["PARAMCD", "AVISIT", "ARM"]).agg(
         pl.col("USUBJID").n_unique().alias("n"),
         pl.col("USUBJID").filter(pl.col("ANRIND") == "LOW").n_unique().alias("n_low"),
         pl.col("USUBJID").filter(pl.col("ANRIND") == "HIGH").n_unique().alias("n_high"),
-        pl.col("USUBJID").filter(pl.col("ANRIND").is_in(["LOW", "HIGH"])).n_unique().alias("n_abnormal"))
+        pl.col("USUBJID")
+        .filter(pl.col("ANRIND").is_in(["LOW", "HIGH"]))
+        .n_unique()
+        .alias("n_abnormal"),
+    )
     rows = []
     for r in agg.iter_rows(named=True):
         for stat in ("n", "n_low", "n_high", "n_abnormal"):
-            rows.append({"analysis": "LAB_ABN", "paramcd": r["PARAMCD"], "population": population, "arm": r["ARM"],
-                         "avisit": r["AVISIT"], "stat": stat, "value": r[stat],
-                         "method": "subjects with a LOW or HIGH value (reference range); % of subjects assessed"})
-        rows.append({"analysis": "LAB_ABN", "paramcd": r["PARAMCD"], "population": population, "arm": r["ARM"],
-                     "avisit": r["AVISIT"], "stat": "pct_abnormal", "value": 100.0 * r["n_abnormal"] / r["n"],
-                     "method": "subjects with a LOW or HIGH value (reference range); % of subjects assessed"})
+            rows.append(
+                {
+                    "analysis": "LAB_ABN",
+                    "paramcd": r["PARAMCD"],
+                    "population": population,
+                    "arm": r["ARM"],
+                    "avisit": r["AVISIT"],
+                    "stat": stat,
+                    "value": r[stat],
+                    "method": "subjects with a LOW or HIGH value (reference range); % of subjects assessed",
+                }
+            )
+        rows.append(
+            {
+                "analysis": "LAB_ABN",
+                "paramcd": r["PARAMCD"],
+                "population": population,
+                "arm": r["ARM"],
+                "avisit": r["AVISIT"],
+                "stat": "pct_abnormal",
+                "value": 100.0 * r["n_abnormal"] / r["n"],
+                "method": "subjects with a LOW or HIGH value (reference range); % of subjects assessed",
+            }
+        )
     return ard_rows(rows)
 
 
-def shift_ctp(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
+def shift_ctp(
+    adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "ITT"
+) -> pl.DataFrame:
     """SHIFT_CTP rows: CTP class at baseline against the class at the primary visit (Missing when the
     subject has no class there: died, transplanted, withdrew or not yet reached)."""
     visit = study.endpoints.primary_visit
     pop = with_pooled(select_population(adsl, study, population).select("USUBJID", "ARM"))
     cls = adeff.filter((pl.col("PARAMCD") == "CTPCLASS") & (pl.col("ANL01FL") == "Y"))
-    bl = cls.filter(pl.col("ABLFL") == "Y").select("USUBJID", pl.col("AVALC").alias("B")).unique("USUBJID")
-    pv = cls.filter(pl.col("AVISIT") == visit).select("USUBJID", pl.col("AVALC").alias("P")).unique("USUBJID")
-    df = (pop.join(bl, on="USUBJID", how="left").join(pv, on="USUBJID", how="left")
-          .with_columns(pl.col("B").fill_null(MISSING), pl.col("P").fill_null(MISSING)))
+    bl = (
+        cls.filter(pl.col("ABLFL") == "Y")
+        .select("USUBJID", pl.col("AVALC").alias("B"))
+        .unique("USUBJID")
+    )
+    pv = (
+        cls.filter(pl.col("AVISIT") == visit)
+        .select("USUBJID", pl.col("AVALC").alias("P"))
+        .unique("USUBJID")
+    )
+    df = (
+        pop.join(bl, on="USUBJID", how="left")
+        .join(pv, on="USUBJID", how="left")
+        .with_columns(pl.col("B").fill_null(MISSING), pl.col("P").fill_null(MISSING))
+    )
     denom = dict(df.group_by("ARM").len().iter_rows())
     cells = {(a, b, p): n for a, b, p, n in df.group_by(["ARM", "B", "P"]).len().iter_rows()}
     levels = ["A", "B", "C", MISSING]
@@ -233,28 +385,55 @@ def shift_ctp(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, population:
             for arm in _arms(study):
                 n, d = cells.get((arm, b, p), 0), denom.get(arm, 0)
                 for stat, value in (("n", n), ("pct", 100.0 * n / d if d else None)):
-                    rows.append({"analysis": "SHIFT_CTP", "paramcd": f"CTPCLASS|{b}|{p}", "population": population,
-                                 "arm": arm, "avisit": visit, "stat": stat, "value": value,
-                                 "method": f"CTP class at baseline vs {visit}; % of {population} in arm"})
+                    rows.append(
+                        {
+                            "analysis": "SHIFT_CTP",
+                            "paramcd": f"CTPCLASS|{b}|{p}",
+                            "population": population,
+                            "arm": arm,
+                            "avisit": visit,
+                            "stat": stat,
+                            "value": value,
+                            "method": f"CTP class at baseline vs {visit}; % of {population} in arm",
+                        }
+                    )
     return ard_rows(rows)
 
 
 def ancova_effect(df: pl.DataFrame, test: str, reference: str) -> dict[str, float]:
     """OLS of CHG on BASE and arm (reference coded 0): the test-minus-reference difference with its
     95% t-interval and two-sided p (as SAS PROC GLM / R lm). NaN when not estimable."""
-    d = df.filter(pl.col("ARM").is_in([test, reference]) & pl.col("CHG").is_not_null() & pl.col("BASE").is_not_null())
+    d = df.filter(
+        pl.col("ARM").is_in([test, reference])
+        & pl.col("CHG").is_not_null()
+        & pl.col("BASE").is_not_null()
+    )
     n = d.height
-    out = {"estimate": np.nan, "se": np.nan, "df": np.nan, "lower": np.nan, "upper": np.nan, "p": np.nan,
-           "n": float(n)}
+    out = {
+        "estimate": np.nan,
+        "se": np.nan,
+        "df": np.nan,
+        "lower": np.nan,
+        "upper": np.nan,
+        "p": np.nan,
+        "n": float(n),
+    }
     arms = set(d["ARM"].to_list())
     if n < 4 or arms != {test, reference}:
         return out
     y = d["CHG"].to_numpy().astype(float)
-    x = np.column_stack([np.ones(n), d["BASE"].to_numpy().astype(float),
-                         (d["ARM"] == test).to_numpy().astype(float)])
+    x = np.column_stack(
+        [
+            np.ones(n),
+            d["BASE"].to_numpy().astype(float),
+            (d["ARM"] == test).to_numpy().astype(float),
+        ]
+    )
     if np.linalg.matrix_rank(x) < 3:
         return out
-    from statsmodels.regression.linear_model import OLS  # only subgroup analyses need it: slow import
+    from statsmodels.regression.linear_model import (
+        OLS,
+    )  # only subgroup analyses need it: slow import
 
     fit = OLS(y, x).fit()
     dfr = float(fit.df_resid)
@@ -262,15 +441,25 @@ def ancova_effect(df: pl.DataFrame, test: str, reference: str) -> dict[str, floa
         return out
     est, se = float(fit.params[2]), float(fit.bse[2])
     t = special.stdtrit(dfr, 0.975)
-    out.update(estimate=est, se=se, df=dfr, lower=est - t * se, upper=est + t * se,
-               p=float(2 * special.stdtr(dfr, -abs(est / se))) if se > 0 else np.nan)
+    out.update(
+        estimate=est,
+        se=se,
+        df=dfr,
+        lower=est - t * se,
+        upper=est + t * se,
+        p=float(2 * special.stdtr(dfr, -abs(est / se))) if se > 0 else np.nan,
+    )
     return out
 
 
 def _interaction_p(df: pl.DataFrame, var: str, test: str, reference: str) -> float:
     """F-test of the arm-by-subgroup interaction in CHG ~ BASE + ARM * subgroup (Type III for the interaction)."""
-    d = df.filter(pl.col("ARM").is_in([test, reference]) & pl.col("CHG").is_not_null()
-                  & pl.col("BASE").is_not_null() & pl.col(var).is_not_null())
+    d = df.filter(
+        pl.col("ARM").is_in([test, reference])
+        & pl.col("CHG").is_not_null()
+        & pl.col("BASE").is_not_null()
+        & pl.col(var).is_not_null()
+    )
     levels = sorted(d[var].cast(pl.Utf8).unique().to_list())
     if len(levels) < 2:
         return float("nan")
@@ -290,8 +479,13 @@ def _interaction_p(df: pl.DataFrame, var: str, test: str, reference: str) -> flo
     return float(special.fdtrc(k, f_full.df_resid, fstat))
 
 
-def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, paramcd: str | None = None,
-                     population: str = "ITT") -> pl.DataFrame:
+def subgroup_effects(
+    adeff: pl.DataFrame,
+    adsl: pl.DataFrame,
+    study: Study,
+    paramcd: str | None = None,
+    population: str = "ITT",
+) -> pl.DataFrame:
     """SUBGROUP rows: treatment effect on the change from baseline at the primary visit, overall and
     within each level of each configured subgroup variable (parallel designs only)."""
     if not study.design.has("SUBGROUP"):
@@ -302,30 +496,71 @@ def subgroup_effects(adeff: pl.DataFrame, adsl: pl.DataFrame, study: Study, para
     tests = study.test_arms
     subs = [s for s in study.endpoints.subgroups if s in adsl.columns]
     pop = select_population(adsl, study, population).select("USUBJID", "ARM", *subs)
-    df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("AVISIT") == visit) & (pl.col("ANL01FL") == "Y"))
-          .select("USUBJID", "BASE", "CHG").join(pop, on="USUBJID", how="inner"))
+    df = (
+        adeff.filter(
+            (pl.col("PARAMCD") == paramcd)
+            & (pl.col("AVISIT") == visit)
+            & (pl.col("ANL01FL") == "Y")
+        )
+        .select("USUBJID", "BASE", "CHG")
+        .join(pop, on="USUBJID", how="inner")
+    )
     method = f"ANCOVA (OLS) of change from baseline at {visit} on baseline and arm, within subgroup; 95% t CI"
     rows = []
 
     def emit(key, test, res):
         for stat, value in res.items():
-            rows.append({"analysis": "SUBGROUP", "paramcd": key, "population": population, "arm": test,
-                         "comparator": reference, "avisit": visit, "stat": stat, "value": value, "method": method})
+            rows.append(
+                {
+                    "analysis": "SUBGROUP",
+                    "paramcd": key,
+                    "population": population,
+                    "arm": test,
+                    "comparator": reference,
+                    "avisit": visit,
+                    "stat": stat,
+                    "value": value,
+                    "method": method,
+                }
+            )
 
     for test in tests:
         emit(f"{paramcd}|ALL", test, ancova_effect(df, test, reference))
         for var in subs:
             for level in sorted(df[var].drop_nulls().cast(pl.Utf8).unique().to_list()):
-                emit(f"{paramcd}|{var}={level}", test,
-                     ancova_effect(df.filter(pl.col(var).cast(pl.Utf8) == level), test, reference))
-            rows.append({"analysis": "SUBGROUP", "paramcd": f"{paramcd}|{var}", "population": population,
-                         "arm": test, "comparator": reference, "avisit": visit, "stat": "p_interaction",
-                         "value": _interaction_p(df, var, test, reference),
-                         "method": "F test of arm-by-subgroup interaction in CHG ~ BASE + ARM * subgroup (OLS)"})
+                emit(
+                    f"{paramcd}|{var}={level}",
+                    test,
+                    ancova_effect(df.filter(pl.col(var).cast(pl.Utf8) == level), test, reference),
+                )
+            rows.append(
+                {
+                    "analysis": "SUBGROUP",
+                    "paramcd": f"{paramcd}|{var}",
+                    "population": population,
+                    "arm": test,
+                    "comparator": reference,
+                    "avisit": visit,
+                    "stat": "p_interaction",
+                    "value": _interaction_p(df, var, test, reference),
+                    "method": "F test of arm-by-subgroup interaction in CHG ~ BASE + ARM * subgroup (OLS)",
+                }
+            )
     return ard_rows(rows)
 
 
-ADLB_COLUMNS = ["USUBJID", "PARAMCD", "ADY", "AVAL", "ANRLO", "ANRHI", "ANRIND", "ABLFL", "ANL01FL", "AVISIT"]
+ADLB_COLUMNS = [
+    "USUBJID",
+    "PARAMCD",
+    "ADY",
+    "AVAL",
+    "ANRLO",
+    "ANRHI",
+    "ANRIND",
+    "ABLFL",
+    "ANL01FL",
+    "AVISIT",
+]
 ADEFF_COLUMNS = ["USUBJID", "PARAMCD", "AVALC", "ABLFL", "ANL01FL", "AVISIT", "BASE", "CHG"]
 
 
@@ -338,12 +573,26 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     adsl = pl.read_parquet(adsl_path)
     # ADLB and ADEFF: only the parameters and columns the summaries read (lazy scans, projection and
     # filter pushed down to the Parquet reader; a large trial's ADLB is gigabytes whole)
-    adlb = (pl.scan_parquet(adlb_path).filter(pl.col("PARAMCD").is_in(safety_labs(study)))
-            .select(*ADLB_COLUMNS).collect())
+    adlb = (
+        pl.scan_parquet(adlb_path)
+        .filter(pl.col("PARAMCD").is_in(safety_labs(study)))
+        .select(*ADLB_COLUMNS)
+        .collect()
+    )
     eff_params = ["CTPCLASS", study.scores.meld_primary]
-    adeff = (pl.scan_parquet(adeff_path).filter(pl.col("PARAMCD").is_in(eff_params)).select(ADEFF_COLUMNS)
-             .collect())
-    parts = [big_n(adsl, study), baseline_characteristics(adsl, study), exposure(adsl, study),
-             lab_shift(adlb, adsl, study), lab_abnormal(adlb, adsl, study), shift_ctp(adeff, adsl, study),
-             subgroup_effects(adeff, adsl, study)]
+    adeff = (
+        pl.scan_parquet(adeff_path)
+        .filter(pl.col("PARAMCD").is_in(eff_params))
+        .select(ADEFF_COLUMNS)
+        .collect()
+    )
+    parts = [
+        big_n(adsl, study),
+        baseline_characteristics(adsl, study),
+        exposure(adsl, study),
+        lab_shift(adlb, adsl, study),
+        lab_abnormal(adlb, adsl, study),
+        shift_ctp(adeff, adsl, study),
+        subgroup_effects(adeff, adsl, study),
+    ]
     write_part(pl.concat(parts, how="vertical"), out)

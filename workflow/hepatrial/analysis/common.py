@@ -8,7 +8,13 @@ import polars as pl
 from hepatrial.ard import POOLED
 from hepatrial.spec import Study
 
-POP_FLAG = {"ITT": "ITTFL", "SAFETY": "SAFFL", "PP": "PPFL", "COMPLETERS": "COMPLFL", "ENROLLED": "ENRLFL"}
+POP_FLAG = {
+    "ITT": "ITTFL",
+    "SAFETY": "SAFFL",
+    "PP": "PPFL",
+    "COMPLETERS": "COMPLFL",
+    "ENROLLED": "ENRLFL",
+}
 # Efficacy populations are analysed by planned arm, safety by actual arm (ICH E9 / E3 convention).
 ARM_VAR = {"SAFETY": "TRT01A"}
 
@@ -31,7 +37,6 @@ def with_pooled(df: pl.DataFrame, arm_col: str = "ARM") -> pl.DataFrame:
 
 
 def select_population(df: pl.DataFrame, study: Study, population: str) -> pl.DataFrame:
-
     """Subjects of the population, with ARM = the planned (or actual, for SAFETY) arm label."""
     flag, av = population_flag(study, population), arm_var(population)
     out = df.filter(pl.col(flag) == "Y") if flag in df.columns else df

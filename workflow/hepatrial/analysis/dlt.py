@@ -42,26 +42,31 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
-from hepatrial.spec import load as load_study
 from hepatrial.dates import dtc_date
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import clopper_pearson
 from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
 from hepatrial.spec.study import Escalation
 
 PENDING, PROCEED, EXPAND, STOP = 0, 1, 2, 3
 DECISION = {PENDING: "PENDING", PROCEED: "PROCEED", EXPAND: "EXPAND", STOP: "STOP"}
 MTD_PENDING, MTD_DETERMINED, MTD_NOT_REACHED, MTD_NONE = 0, 1, 2, 3
-MTD_STATUS = {MTD_PENDING: "pending (escalation not complete)", MTD_DETERMINED: "determined",
-              MTD_NOT_REACHED: "not reached (at or above the highest dose tested)",
-              MTD_NONE: "no tolerated dose (the lowest dose stopped)"}
+MTD_STATUS = {
+    MTD_PENDING: "pending (escalation not complete)",
+    MTD_DETERMINED: "determined",
+    MTD_NOT_REACHED: "not reached (at or above the highest dose tested)",
+    MTD_NONE: "no tolerated dose (the lowest dose stopped)",
+}
 
 
 def dlt_definition(study: Study) -> str:
     d = study.dlt
     rel = "related, " if d.related_only else ""
-    return (f"DLT: AE grade >= {d.min_grade}, {rel}onset within {d.window_days} days of an infusion "
-            f"(infusion day = day 1)")
+    return (
+        f"DLT: AE grade >= {d.min_grade}, {rel}onset within {d.window_days} days of an infusion "
+        f"(infusion day = day 1)"
+    )
 
 
 def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.DataFrame:
@@ -77,26 +82,36 @@ def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.D
         The study (its ``dlt`` block).
     """
     d = study.dlt
-    ex = (dataset_ex.select("USUBJID", dtc_date("EXSTDTC").alias("DLTEXDT")).drop_nulls("DLTEXDT")
-          .unique().sort(["USUBJID", "DLTEXDT"]))
+    ex = (
+        dataset_ex.select("USUBJID", dtc_date("EXSTDTC").alias("DLTEXDT"))
+        .drop_nulls("DLTEXDT")
+        .unique()
+        .sort(["USUBJID", "DLTEXDT"])
+    )
     cond = pl.col("ATOXGR").fill_null(0) >= d.min_grade
     if d.related_only:
         cond = cond & (pl.col("AREL") == "Y")
     lag = (pl.col("ASTDT") - pl.col("DLTEXDT")).dt.total_days()
-    return (adae.filter(cond & pl.col("ASTDT").is_not_null())
-            .join(ex, on="USUBJID", how="inner")
-            .filter(lag.is_between(0, d.window_days - 1))
-            .sort(["USUBJID", "SRCROW", "DLTEXDT"])
-            .unique(subset=["USUBJID", "SRCROW"], keep="last", maintain_order=True))
+    return (
+        adae.filter(cond & pl.col("ASTDT").is_not_null())
+        .join(ex, on="USUBJID", how="inner")
+        .filter(lag.is_between(0, d.window_days - 1))
+        .sort(["USUBJID", "SRCROW", "DLTEXDT"])
+        .unique(subset=["USUBJID", "SRCROW"], keep="last", maintain_order=True)
+    )
 
 
-def derive_var_dltevfl(adsl_safety: pl.DataFrame, dlt: pl.DataFrame, window_days: int) -> pl.DataFrame:
+def derive_var_dltevfl(
+    adsl_safety: pl.DataFrame, dlt: pl.DataFrame, window_days: int
+) -> pl.DataFrame:
     """Add DLTFL (at least one DLT) and DLTEVFL (DLT-evaluable: a DLT, or followed to the end of
     the first infusion's DLT window, LSTALVDT >= TRTSDT + window_days - 1)."""
     with_dlt = dlt["USUBJID"].unique().implode()
     followed = pl.col("LSTALVDT") >= pl.col("TRTSDT") + pl.duration(days=window_days - 1)
     has = pl.col("USUBJID").is_in(with_dlt)
-    return adsl_safety.with_columns(has.alias("DLTFL"), (has | followed.fill_null(False)).alias("DLTEVFL"))
+    return adsl_safety.with_columns(
+        has.alias("DLTFL"), (has | followed.fill_null(False)).alias("DLTEVFL")
+    )
 
 
 def decide(n_dlt: int, n_evaluable: int, rule: Escalation) -> int:
@@ -126,26 +141,44 @@ def mtd_and_rp2d(decisions: list[int]) -> tuple[int | None, int, int | None]:
 
 def check_rule(rule: Escalation) -> None:
     if rule.stop_min <= rule.proceed_max:
-        raise ConfigError(f"escalation: stop_min ({rule.stop_min}) must be greater than proceed_max "
-                          f"({rule.proceed_max}); a DLT count cannot both proceed and stop")
+        raise ConfigError(
+            f"escalation: stop_min ({rule.stop_min}) must be greater than proceed_max "
+            f"({rule.proceed_max}); a DLT count cannot both proceed and stop"
+        )
 
 
-def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study,
-            population: str = "SAFETY") -> pl.DataFrame:
+def dlt_ard(
+    adae: pl.DataFrame,
+    adsl: pl.DataFrame,
+    dataset_ex: pl.DataFrame,
+    study: Study,
+    population: str = "SAFETY",
+) -> pl.DataFrame:
     """ARD DLT and ESCALATION rows (module docstring)."""
     rule = study.escalation
     check_rule(rule)
     window = study.dlt.window_days
     pop = select_population(adsl, study, population)
-    dlt = flag_dlt(adae, dataset_ex, study).join(pop.select("USUBJID", "ARM"), on="USUBJID", how="inner")
+    dlt = flag_dlt(adae, dataset_ex, study).join(
+        pop.select("USUBJID", "ARM"), on="USUBJID", how="inner"
+    )
     subj = derive_var_dltevfl(pop, dlt, window)
     cohorts = study.arm_labels
     definition = dlt_definition(study)
     rows = []
 
     def add(analysis, paramcd, arm, stat, value, method):
-        rows.append({"analysis": analysis, "paramcd": paramcd, "population": population, "arm": arm,
-                     "stat": stat, "value": value, "method": method})
+        rows.append(
+            {
+                "analysis": analysis,
+                "paramcd": paramcd,
+                "population": population,
+                "arm": arm,
+                "stat": stat,
+                "value": value,
+                "method": method,
+            }
+        )
 
     counts = {}
     for arm in [*cohorts, POOLED]:
@@ -155,29 +188,54 @@ def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, st
         counts[arm] = (n_dlt, n_ev)
         method = f"{definition}; % of DLT-evaluable subjects; exact (Clopper-Pearson) 95% CI"
         lo, hi = clopper_pearson(n_dlt, n_ev) if n_ev else (None, None)
-        for stat, value in (("n_subjects", s.height), ("n_evaluable", n_ev), ("n_dlt", n_dlt),
-                            ("pct", 100.0 * n_dlt / n_ev if n_ev else None),
-                            ("ci_lower", None if lo is None else 100.0 * lo),
-                            ("ci_upper", None if hi is None else 100.0 * hi), ("n_events", e.height)):
+        for stat, value in (
+            ("n_subjects", s.height),
+            ("n_evaluable", n_ev),
+            ("n_dlt", n_dlt),
+            ("pct", 100.0 * n_dlt / n_ev if n_ev else None),
+            ("ci_lower", None if lo is None else 100.0 * lo),
+            ("ci_upper", None if hi is None else 100.0 * hi),
+            ("n_events", e.height),
+        ):
             add("DLT", "DLT", arm, stat, value, method)
-        for pt, n_s, n_e in (e.group_by("AEDECOD").agg(pl.col("USUBJID").n_unique(), pl.len())
-                             .sort("AEDECOD").iter_rows()):
-            add("DLT", f"DLT|{pt}", arm, "n_dlt", n_s, f"{definition}; subjects with the preferred term")
+        for pt, n_s, n_e in (
+            e.group_by("AEDECOD")
+            .agg(pl.col("USUBJID").n_unique(), pl.len())
+            .sort("AEDECOD")
+            .iter_rows()
+        ):
+            add(
+                "DLT",
+                f"DLT|{pt}",
+                arm,
+                "n_dlt",
+                n_s,
+                f"{definition}; subjects with the preferred term",
+            )
             add("DLT", f"DLT|{pt}", arm, "n_events", n_e, f"{definition}; events")
 
-    text = (f"rule: <= {rule.proceed_max} of {rule.cohort_size} with a DLT proceed, "
-            f">= {rule.stop_min} stop, in between expand")
+    text = (
+        f"rule: <= {rule.proceed_max} of {rule.cohort_size} with a DLT proceed, "
+        f">= {rule.stop_min} stop, in between expand"
+    )
     decisions = []
     for level, arm in enumerate(cohorts, start=1):
         n_dlt, n_ev = counts[arm]
         dec = decide(n_dlt, n_ev, rule)
         decisions.append(dec)
         method = f"{DECISION[dec]}: {n_dlt} of {n_ev} evaluable with a DLT; {text}"
-        for stat, value in (("code", dec), ("dose_level", level), ("n_dlt", n_dlt), ("n_evaluable", n_ev)):
+        for stat, value in (
+            ("code", dec),
+            ("dose_level", level),
+            ("n_dlt", n_dlt),
+            ("n_evaluable", n_ev),
+        ):
             add("ESCALATION", "DECISION", arm, stat, value, method)
     mtd, status, rp2d = mtd_and_rp2d(decisions)
-    for name, idx, how in (("MTD", mtd, "the dose below the lowest STOP cohort"),
-                           ("RP2D", rp2d, "the MTD, else the highest dose cleared (PROCEED)")):
+    for name, idx, how in (
+        ("MTD", mtd, "the dose below the lowest STOP cohort"),
+        ("RP2D", rp2d, "the MTD, else the highest dose cleared (PROCEED)"),
+    ):
         label = cohorts[idx] if idx is not None else ""
         method = f"{name} {MTD_STATUS[status]}: {label or 'none'}; {name} = {how}; {text}"
         add("ESCALATION", name, label, "dose_level", None if idx is None else idx + 1, method)
@@ -185,8 +243,20 @@ def dlt_ard(adae: pl.DataFrame, adsl: pl.DataFrame, dataset_ex: pl.DataFrame, st
     return ard_rows(rows)
 
 
-def build_dlt(adae_path: str | Path, adsl_path: str | Path, ex_path: str | Path, study_path: str | Path,
-              out: str | Path) -> None:
+def build_dlt(
+    adae_path: str | Path,
+    adsl_path: str | Path,
+    ex_path: str | Path,
+    study_path: str | Path,
+    out: str | Path,
+) -> None:
     """The ``dlt`` rule: read ADAE, ADSL, SDTM EX and the study config; write the ARD part."""
-    write_part(dlt_ard(pl.read_parquet(adae_path), pl.read_parquet(adsl_path), pl.read_parquet(ex_path),
-                       load_study(study_path)), out)
+    write_part(
+        dlt_ard(
+            pl.read_parquet(adae_path),
+            pl.read_parquet(adsl_path),
+            pl.read_parquet(ex_path),
+            load_study(study_path),
+        ),
+        out,
+    )

@@ -50,9 +50,9 @@ import polars as pl
 
 from hepatrial.analysis.common import population_flag, select_population
 from hepatrial.ard import POOLED, ard_rows, empty_ard
-from hepatrial.spec import Study, Visit
 from hepatrial.errors import ConvergenceError, DataContractError
 from hepatrial.models import mi
+from hepatrial.spec import Study, Visit
 
 EVENT_CODE = {
     "treatment_discontinuation": "TRTDISC",
@@ -661,9 +661,17 @@ def estimand_ard(
                 )
         except (ConvergenceError, ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
             # too little data or a boundary fit is a result to report, not a crash of the run
-            rows.append({"analysis": "MI_FIT", "paramcd": f"{param}|{eid}|{key}", "population": pop,
-                         "arm": "ALL", "stat": "converged", "value": 0,
-                         "method": f"estimand {eid}: not estimable: {' '.join(str(exc).split())[:200]}"})
+            rows.append(
+                {
+                    "analysis": "MI_FIT",
+                    "paramcd": f"{param}|{eid}|{key}",
+                    "population": pop,
+                    "arm": "ALL",
+                    "stat": "converged",
+                    "value": 0,
+                    "method": f"estimand {eid}: not estimable: {' '.join(str(exc).split())[:200]}",
+                }
+            )
             continue
         rows += _mi_rows(pooled, f"{param}|{eid}|{key}", pop, tipping)
     return ard_rows(rows)

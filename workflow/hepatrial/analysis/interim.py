@@ -52,11 +52,11 @@ from scipy import optimize, special
 
 from hepatrial.ard import POOLED, ard_rows, write_part
 from hepatrial.config import TTE_MONITORED
-from hepatrial.spec import Study
-from hepatrial.spec.study import Interim
-from hepatrial.spec import load as load_study
 from hepatrial.errors import HepatrialError
 from hepatrial.models import gsd
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
+from hepatrial.spec.study import Interim
 
 Z975 = float(special.ndtri(0.975))
 _CUT_RE = re.compile(r"data cut (\S+?)(?:;|$)")
@@ -98,12 +98,17 @@ class Monitored:
         return self.analysis in TTE_MONITORED
 
     def describe(self) -> str:
-        what = (f"{self.analysis} {self.paramcd} at {self.avisit}" if not self.tte
-                else f"{self.analysis} {self.paramcd}")
+        what = (
+            f"{self.analysis} {self.paramcd} at {self.avisit}"
+            if not self.tte
+            else f"{self.analysis} {self.paramcd}"
+        )
         orient = "lower" if self.sign < 0 else "higher"
         scale = "log hazard ratio" if self.tte else "difference"
-        return (f"monitored: {what}, {self.population}, test arm vs reference, Z and estimate "
-                f"oriented so that benefit ({orient} {scale}) is positive")
+        return (
+            f"monitored: {what}, {self.population}, test arm vs reference, Z and estimate "
+            f"oriented so that benefit ({orient} {scale}) is positive"
+        )
 
 
 def monitored(study: Study) -> Monitored:
@@ -116,18 +121,25 @@ def monitored(study: Study) -> Monitored:
     else:
         p = im.paramcd or study.primary_param
         visit = im.avisit or study.endpoints.primary_visit
-    return Monitored(im.analysis, p, visit, im.population, test, ref,
-                     1.0 if im.benefit == "higher" else -1.0)
+    return Monitored(
+        im.analysis, p, visit, im.population, test, ref, 1.0 if im.benefit == "higher" else -1.0
+    )
 
 
 def design(study: Study, fractions=None) -> gsd.GSDesign:
     """The planned design of ``study.interim`` (at ``fractions`` when given)."""
     im = study.interim
-    return gsd.gsd_design(fractions if fractions is not None else im.info_fractions,
-                          alpha=im.alpha, beta=1.0 - im.power, sided=im.sides,
-                          efficacy=im.efficacy_spending, efficacy_param=im.efficacy_param,
-                          futility=im.futility_spending, futility_param=im.futility_param,
-                          binding=im.binding_futility)
+    return gsd.gsd_design(
+        fractions if fractions is not None else im.info_fractions,
+        alpha=im.alpha,
+        beta=1.0 - im.power,
+        sided=im.sides,
+        efficacy=im.efficacy_spending,
+        efficacy_param=im.efficacy_param,
+        futility=im.futility_spending,
+        futility_param=im.futility_param,
+        binding=im.binding_futility,
+    )
 
 
 def design_delta(study: Study) -> float | None:
@@ -150,23 +162,33 @@ def max_information(study: Study, planned: gsd.GSDesign) -> float | None:
     return planned.max_information(delta) if delta else None
 
 
-def _value(ard: pl.DataFrame, analysis: str, m: Monitored, stat: str, arm=None, comparator=None,
-           avisit=None, paramcd=None) -> float:
-    rows = ard.filter((pl.col("analysis") == analysis)
-                      & (pl.col("paramcd") == (paramcd or m.paramcd))
-                      & (pl.col("population") == m.population)
-                      & (pl.col("arm") == (arm if arm is not None else m.test))
-                      & (pl.col("comparator") == (comparator if comparator is not None
-                                                  else m.reference))
-                      & (pl.col("avisit") == (avisit if avisit is not None else m.avisit))
-                      & (pl.col("stat") == stat))
+def _value(
+    ard: pl.DataFrame,
+    analysis: str,
+    m: Monitored,
+    stat: str,
+    arm=None,
+    comparator=None,
+    avisit=None,
+    paramcd=None,
+) -> float:
+    rows = ard.filter(
+        (pl.col("analysis") == analysis)
+        & (pl.col("paramcd") == (paramcd or m.paramcd))
+        & (pl.col("population") == m.population)
+        & (pl.col("arm") == (arm if arm is not None else m.test))
+        & (pl.col("comparator") == (comparator if comparator is not None else m.reference))
+        & (pl.col("avisit") == (avisit if avisit is not None else m.avisit))
+        & (pl.col("stat") == stat)
+    )
     if rows.height == 0 or rows["value"][0] is None:
         return math.nan
     return float(rows["value"][0])
 
 
-def current_look(study: Study, ard: pl.DataFrame, events: float | None, look: int,
-                 cut: str) -> tuple[Look, str]:
+def current_look(
+    study: Study, ard: pl.DataFrame, events: float | None, look: int, cut: str
+) -> tuple[Look, str]:
     """The cut's look from its ARD rows (``events``: of the compared arms, TTE only). Returns the
     look (statistics NaN when not estimable) and a note (empty, or why not estimable)."""
     im = study.interim
@@ -177,10 +199,14 @@ def current_look(study: Study, ard: pl.DataFrame, events: float | None, look: in
     if m.tte:
         d = float(events) if events is not None else math.nan
         t = d / im.planned_events
-        lp = Look(look, cut, t, count=d, information=d * im.allocation_ratio
-                  / (1.0 + im.allocation_ratio) ** 2)
-        hr, lo, hi = (_value(ard, "COX", m, s, avisit="")
-                      for s in ("hr", "lower", "upper"))
+        lp = Look(
+            look,
+            cut,
+            t,
+            count=d,
+            information=d * im.allocation_ratio / (1.0 + im.allocation_ratio) ** 2,
+        )
+        hr, lo, hi = (_value(ard, "COX", m, s, avisit="") for s in ("hr", "lower", "upper"))
         if m.analysis == "LOGRANK":
             chisq = _value(ard, "LOGRANK", m, "chisq", avisit="")
             r = im.allocation_ratio
@@ -200,7 +226,7 @@ def current_look(study: Study, ard: pl.DataFrame, events: float | None, look: in
     est = _value(ard, "MMRM_DIFF", m, "estimate")
     se = _value(ard, "MMRM_DIFF", m, "se")
     n_obs = _value(ard, "DESC", m, "n", arm=POOLED, comparator="")
-    info = 1.0 / se ** 2 if np.isfinite(se) and se > 0 else math.nan
+    info = 1.0 / se**2 if np.isfinite(se) and se > 0 else math.nan
     if im.information == "subjects":
         t = n_obs / study.planned_subjects
     else:
@@ -217,8 +243,11 @@ def previous_looks(prev: pl.DataFrame | None, m: Monitored) -> list[Look]:
     """The looks recorded in the previous cut's ARD (its ``GSD_STATUS`` rows)."""
     if prev is None or prev.height == 0:
         return []
-    rows = prev.filter((pl.col("analysis") == "GSD_STATUS") & (pl.col("paramcd") == m.paramcd)
-                       & (pl.col("arm") == POOLED))
+    rows = prev.filter(
+        (pl.col("analysis") == "GSD_STATUS")
+        & (pl.col("paramcd") == m.paramcd)
+        & (pl.col("arm") == POOLED)
+    )
     out = []
     for avisit in sorted(set(rows["avisit"].to_list()), key=_look_no):
         r = rows.filter(pl.col("avisit") == avisit)
@@ -226,10 +255,18 @@ def previous_looks(prev: pl.DataFrame | None, m: Monitored) -> list[Look]:
         meth = next((x for s, x in zip(r["stat"], r["method"]) if s == "z"), "") or ""
         cut = _CUT_RE.search(meth)
         nan = math.nan
-        out.append(Look(_look_no(avisit), cut.group(1) if cut else "", _f(get.get("info_frac")),
-                        _f(get.get("z")), _f(get.get("estimate")), _f(get.get("se")),
-                        _f(get.get("information", nan)), _f(get.get("events",
-                                                                   get.get("n_observed", nan)))))
+        out.append(
+            Look(
+                _look_no(avisit),
+                cut.group(1) if cut else "",
+                _f(get.get("info_frac")),
+                _f(get.get("z")),
+                _f(get.get("estimate")),
+                _f(get.get("se")),
+                _f(get.get("information", nan)),
+                _f(get.get("events", get.get("n_observed", nan))),
+            )
+        )
     return [lk for lk in out if lk.has_data and np.isfinite(lk.info_frac)]
 
 
@@ -237,9 +274,17 @@ def merge_history(study: Study, from_ard: list[Look]) -> list[Look]:
     """The earlier looks: ``interim.history`` (recorded looks), the previous cut's ARD winning
     over the same look number. A recorded look without Z, estimate and SE counts for the bounds
     only."""
-    out = {h["look"]: Look(h["look"], h.get("cut") or "", float(h["info_frac"]), _f(h.get("z")),
-                           _f(h.get("estimate")), _f(h.get("se")))
-           for h in study.interim.history}
+    out = {
+        h["look"]: Look(
+            h["look"],
+            h.get("cut") or "",
+            float(h["info_frac"]),
+            _f(h.get("z")),
+            _f(h.get("estimate")),
+            _f(h.get("se")),
+        )
+        for h in study.interim.history
+    }
     out.update({lk.look: lk for lk in from_ard})
     return [out[k] for k in sorted(out)]
 
@@ -260,8 +305,9 @@ def look_number(study: Study, cut: str, earlier: list[Look]) -> int | None:
     return (max(lk.look for lk in earlier) + 1) if earlier else 1
 
 
-def cp_futility_bounds(dsg: gsd.GSDesign, threshold: float, basis: str,
-                       design_drift: float | None) -> np.ndarray:
+def cp_futility_bounds(
+    dsg: gsd.GSDesign, threshold: float, basis: str, design_drift: float | None
+) -> np.ndarray:
     """Z at each interim look below which the conditional power (``basis`` trend or design) is
     under ``threshold`` (NaN at the last look, or where it cannot be bracketed)."""
     out = np.full(dsg.n_looks, math.nan)
@@ -271,6 +317,7 @@ def cp_futility_bounds(dsg: gsd.GSDesign, threshold: float, basis: str,
         def gap(z, k=k, t=t):
             drift = z / math.sqrt(t) if basis == "trend" else design_drift
             return float(gsd.conditional_power(dsg, k, z, drift)[-1]) - threshold
+
         if basis == "design" and design_drift is None:
             continue
         lo, hi = -8.0, float(dsg.z_efficacy[k - 1])
@@ -285,14 +332,21 @@ def _cp_decision(s: gsd.LookStatistics, dsg: gsd.GSDesign, im: Interim) -> gsd.L
         return s
     cp = s.cp_trend if im.futility_cp_basis == "trend" else s.cp_design
     if np.isfinite(cp) and cp < thr:
-        text = (f"stop for futility (non-binding): conditional power ({im.futility_cp_basis}) "
-                f"{cp:.3f} < {thr:g}")
+        text = (
+            f"stop for futility (non-binding): conditional power ({im.futility_cp_basis}) "
+            f"{cp:.3f} < {thr:g}"
+        )
         return dataclasses.replace(s, decision=text, decision_code=-1)
     return s
 
 
-def interim_rows(study: Study, ard: pl.DataFrame, cut: str, events: float | None = None,
-                 prev: pl.DataFrame | None = None) -> pl.DataFrame:
+def interim_rows(
+    study: Study,
+    ard: pl.DataFrame,
+    cut: str,
+    events: float | None = None,
+    prev: pl.DataFrame | None = None,
+) -> pl.DataFrame:
     """The ARD part of the interim analysis (see the module docstring)."""
     im = study.interim
     m = monitored(study)
@@ -322,17 +376,24 @@ def interim_rows(study: Study, ard: pl.DataFrame, cut: str, events: float | None
         elif j <= planned.n_looks:
             fracs.append(float(planned.info_fracs[j - 1]))
         else:
-            raise HepatrialError(f"interim: look {j} has no data and no planned fraction (the "
-                                 f"design has {planned.n_looks} looks)")
+            raise HepatrialError(
+                f"interim: look {j} has no data and no planned fraction (the "
+                f"design has {planned.n_looks} looks)"
+            )
     if any(b <= a for a, b in itertools.pairwise(fracs)):
         detail = ", ".join(f"look {j + 1} {f:.4f}" for j, f in enumerate(fracs))
-        raise HepatrialError(f"interim: information fractions of the looks do not increase "
-                             f"({detail}); set interim/cut_looks to say which cuts are looks")
+        raise HepatrialError(
+            f"interim: information fractions of the looks do not increase "
+            f"({detail}); set interim/cut_looks to say which cuts are looks"
+        )
     final = bool(fracs) and (fracs[-1] >= 1.0 or (im.final_cut == cut and cur is not None))
     method_extra = [m.describe()]
     if i_max is not None:
-        unit = (f"{im.planned_events} events x r/(1+r)^2, r={im.allocation_ratio:g}"
-                if m.tte else "1/SE^2")
+        unit = (
+            f"{im.planned_events} events x r/(1+r)^2, r={im.allocation_ratio:g}"
+            if m.tte
+            else "1/SE^2"
+        )
         method_extra.append(f"maximum information {i_max:.6g} ({unit})")
     rows: list[dict] = []
     keys = {"paramcd": m.paramcd, "population": m.population, "arm": POOLED, "comparator": ""}
@@ -354,8 +415,11 @@ def interim_rows(study: Study, ard: pl.DataFrame, cut: str, events: float | None
     # beta-spending drift, which must not move the denominator of the fractions)
     rows += [r for r in gsd.gsd_ard_rows(planned, **keys) if r["avisit"] == "DESIGN"]
     if i_max is not None:
-        rows.append(dict(keys, analysis="GSD_BOUNDARY", avisit="DESIGN", stat="max_info",
-                         value=float(i_max)))
+        rows.append(
+            dict(
+                keys, analysis="GSD_BOUNDARY", avisit="DESIGN", stat="max_info", value=float(i_max)
+            )
+        )
     method = "; ".join([dsg.method(), *method_extra])
     for r in rows:
         if r["stat"] != "decision":
@@ -363,36 +427,84 @@ def interim_rows(study: Study, ard: pl.DataFrame, cut: str, events: float | None
     for s in stats:
         lk = known[s.look]
         for r in rows:
-            if r["analysis"] == "GSD_STATUS" and r["avisit"] == f"LOOK {s.look}" \
-                    and r["stat"] != "decision":
+            if (
+                r["analysis"] == "GSD_STATUS"
+                and r["avisit"] == f"LOOK {s.look}"
+                and r["stat"] != "decision"
+            ):
                 r["method"] = f"{method}; data cut {lk.cut}"
-        rows.append(dict(keys, analysis="GSD_STATUS", avisit=f"LOOK {s.look}",
-                         stat="information", value=_num(lk.information),
-                         method=f"{method}; data cut {lk.cut}"))
-        rows.append(dict(keys, analysis="GSD_STATUS", avisit=f"LOOK {s.look}",
-                         stat="events" if m.tte else "n_observed", value=_num(lk.count),
-                         method=f"{method}; data cut {lk.cut}"))
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_STATUS",
+                avisit=f"LOOK {s.look}",
+                stat="information",
+                value=_num(lk.information),
+                method=f"{method}; data cut {lk.cut}",
+            )
+        )
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_STATUS",
+                avisit=f"LOOK {s.look}",
+                stat="events" if m.tte else "n_observed",
+                value=_num(lk.count),
+                method=f"{method}; data cut {lk.cut}",
+            )
+        )
     design_rows = {"looks_planned": planned.n_looks, "current_look": k}
     if m.tte:
         design_rows["planned_events"] = im.planned_events
     if cf := im.futility_cp:
-        bounds = cp_futility_bounds(dsg, cf, im.futility_cp_basis,
-                                    delta * math.sqrt(i_max) if delta and i_max else None)
+        bounds = cp_futility_bounds(
+            dsg, cf, im.futility_cp_basis, delta * math.sqrt(i_max) if delta and i_max else None
+        )
         for j, b in enumerate(bounds, 1):
-            rows.append(dict(keys, analysis="GSD_BOUNDARY", avisit=f"LOOK {j}",
-                             stat="z_futility_cp", value=_num(b), method=method))
+            rows.append(
+                dict(
+                    keys,
+                    analysis="GSD_BOUNDARY",
+                    avisit=f"LOOK {j}",
+                    stat="z_futility_cp",
+                    value=_num(b),
+                    method=method,
+                )
+            )
     for stat, v in design_rows.items():
-        rows.append(dict(keys, analysis="GSD_BOUNDARY", avisit="DESIGN", stat=stat,
-                         value=None if v is None else float(v),
-                         method=method + (f"; current look {note}" if note else "")))
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_BOUNDARY",
+                avisit="DESIGN",
+                stat=stat,
+                value=None if v is None else float(v),
+                method=method + (f"; current look {note}" if note else ""),
+            )
+        )
     if cur is not None and k is not None:
-        rows.append(dict(keys, analysis="GSD_INFO", avisit=f"LOOK {k}", stat="info_frac",
-                         value=_num(cur.info_frac), method="information fraction of the look "
-                         "(pooled)"))
-        rows.append(dict(keys, analysis="GSD_INFO", avisit=f"LOOK {k}",
-                         stat="events" if m.tte else "n_observed", value=_num(cur.count),
-                         method="events in the compared arms (pooled)" if m.tte else
-                         "subjects with the parameter observed at the visit (pooled)"))
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_INFO",
+                avisit=f"LOOK {k}",
+                stat="info_frac",
+                value=_num(cur.info_frac),
+                method="information fraction of the look (pooled)",
+            )
+        )
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_INFO",
+                avisit=f"LOOK {k}",
+                stat="events" if m.tte else "n_observed",
+                value=_num(cur.count),
+                method="events in the compared arms (pooled)"
+                if m.tte
+                else "subjects with the parameter observed at the visit (pooled)",
+            )
+        )
     return ard_rows(rows)
 
 
@@ -424,8 +536,9 @@ def _statistics(dsg, z, est, se, delta, have) -> list[gsd.LookStatistics]:
     return [s for s, h in zip(out, have) if h]
 
 
-def run_interim(study_path, cut: str, parts: list[str], km: str | None, previous: str | None,
-                out) -> None:
+def run_interim(
+    study_path, cut: str, parts: list[str], km: str | None, previous: str | None, out
+) -> None:
     """The ``interim`` rule: read the monitored analysis' ARD parts (and the KM step table for
     the events, and the previous cut's ARD), write the GSD part."""
     study = load_study(study_path)

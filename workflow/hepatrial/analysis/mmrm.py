@@ -26,26 +26,50 @@ from hepatrial.models.lmm import fit_random_slope_lmm
 from hepatrial.models.mmrm import MMRM
 from hepatrial.spec import Study
 
-DF_LABEL = {"satterthwaite": "Satterthwaite", "kenward_roger": "Kenward-Roger", "kenward_roger_linear": "Kenward-Roger (linear)",
-            "between_within": "between-within", "residual": "residual df"}
+DF_LABEL = {
+    "satterthwaite": "Satterthwaite",
+    "kenward_roger": "Kenward-Roger",
+    "kenward_roger_linear": "Kenward-Roger (linear)",
+    "between_within": "between-within",
+    "residual": "residual df",
+}
 
 
-def mmrm_data(dataset: pl.DataFrame, study: Study, paramcd: str, population: str) -> tuple[pl.DataFrame, list[str]]:
+def mmrm_data(
+    dataset: pl.DataFrame, study: Study, paramcd: str, population: str
+) -> tuple[pl.DataFrame, list[str]]:
     """Analysed post-baseline records with a change from baseline, and the visit order."""
     bl = {v.label for v in study.visits if not v.post_baseline}  # baseline and screening
-    df = select_population(dataset.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")),
-                           study, population)
-    df = df.filter(~pl.col("AVISIT").is_in(sorted(bl)) & (pl.col("AVISIT") != "UNSCHEDULED")
-                   & pl.col("CHG").is_not_null() & pl.col("BASE").is_not_null())
+    df = select_population(
+        dataset.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")),
+        study,
+        population,
+    )
+    df = df.filter(
+        ~pl.col("AVISIT").is_in(sorted(bl))
+        & (pl.col("AVISIT") != "UNSCHEDULED")
+        & pl.col("CHG").is_not_null()
+        & pl.col("BASE").is_not_null()
+    )
     present = set(df["AVISIT"].unique().to_list())
     order = [v.label for v in sorted(study.visits, key=lambda v: v.avisitn) if v.label in present]
     return df, order
 
 
-def _not_estimable(paramcd: str, population: str, reason: str, n_subj: int, n_obs: int) -> pl.DataFrame:
-    rows = [{"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": s, "value": v,
-             "method": f"not estimable: {reason}"}
-            for s, v in (("converged", 0), ("n_subjects", n_subj), ("n_obs", n_obs))]
+def _not_estimable(
+    paramcd: str, population: str, reason: str, n_subj: int, n_obs: int
+) -> pl.DataFrame:
+    rows = [
+        {
+            "analysis": "MMRM_FIT",
+            "paramcd": paramcd,
+            "population": population,
+            "stat": s,
+            "value": v,
+            "method": f"not estimable: {reason}",
+        }
+        for s, v in (("converged", 0), ("n_subjects", n_subj), ("n_obs", n_obs))
+    ]
     return ard_rows(rows)
 
 
@@ -90,48 +114,103 @@ def _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population
     formula = cfg.formula
     missing = [v for v in formula_variables(formula) if v not in df.columns]
     if missing:
-        raise ConfigError(f"mmrm.formula {formula!r}: {', '.join(repr(m) for m in missing)} not in the analysis "
-                          f"data of {paramcd} (columns: {', '.join(sorted(df.columns))})")
+        raise ConfigError(
+            f"mmrm.formula {formula!r}: {', '.join(repr(m) for m in missing)} not in the analysis "
+            f"data of {paramcd} (columns: {', '.join(sorted(df.columns))})"
+        )
     refs = {"ARM": ref} if ref else {}
     refs.update(cfg.reference_levels)
     try:
-        r = fit(df, formula, cfg.covariance, visit_order=order, group=cfg.group, method=cfg.method,
-                df=cfg.df, reference_levels=refs, fallback=tuple(cfg.fallback))
+        r = fit(
+            df,
+            formula,
+            cfg.covariance,
+            visit_order=order,
+            group=cfg.group,
+            method=cfg.method,
+            df=cfg.df,
+            reference_levels=refs,
+            fallback=tuple(cfg.fallback),
+        )
         weights = "proportional" if cfg.lsmeans_weights == "proportional" else "equal"
         ls = r.lsmeans(["ARM", "AVISIT"], weights=weights)
-        diffs = r.lsmeans_diff("ARM", by="AVISIT", reference=ref, weights=weights) if parallel else None
+        diffs = (
+            r.lsmeans_diff("ARM", by="AVISIT", reference=ref, weights=weights) if parallel else None
+        )
     except (ConvergenceError, ValueError, ArithmeticError) as exc:
         return _not_estimable(paramcd, population, " ".join(str(exc).split())[:200], n_subj, n_obs)
     method = f"{r.covariance} {cfg.method} {DF_LABEL.get(cfg.df, cfg.df)}"
     counts = {(a, v): n for a, v, n in df.group_by("ARM", "AVISIT").len().iter_rows()}
     rows = []
     for x in ls.iter_rows(named=True):
-        vals = {"n": counts.get((x["ARM"], x["AVISIT"]), 0), "lsmean": x["estimate"], "se": x["se"],
-                "df": x["df"], "lower": x["lower"], "upper": x["upper"]}
+        vals = {
+            "n": counts.get((x["ARM"], x["AVISIT"]), 0),
+            "lsmean": x["estimate"],
+            "se": x["se"],
+            "df": x["df"],
+            "lower": x["lower"],
+            "upper": x["upper"],
+        }
         for stat, v in vals.items():
-            rows.append({"analysis": "MMRM_LSMEAN", "paramcd": paramcd, "population": population, "arm": x["ARM"],
-                         "avisit": x["AVISIT"], "stat": stat, "value": v, "method": method})
+            rows.append(
+                {
+                    "analysis": "MMRM_LSMEAN",
+                    "paramcd": paramcd,
+                    "population": population,
+                    "arm": x["ARM"],
+                    "avisit": x["AVISIT"],
+                    "stat": stat,
+                    "value": v,
+                    "method": method,
+                }
+            )
     if diffs is not None:
         role = endpoint_roles(study, paramcd, population)
         for x in diffs.iter_rows(named=True):
             m = method + (f"; {role[x['AVISIT']]}" if x["AVISIT"] in role else "")
             for stat in ("estimate", "se", "df", "lower", "upper", "p"):
-                rows.append({"analysis": "MMRM_DIFF", "paramcd": paramcd, "population": population,
-                             "arm": x["ARM"], "comparator": x["reference"], "avisit": x["AVISIT"], "stat": stat,
-                             "value": x[stat], "method": m})
+                rows.append(
+                    {
+                        "analysis": "MMRM_DIFF",
+                        "paramcd": paramcd,
+                        "population": population,
+                        "arm": x["ARM"],
+                        "comparator": x["reference"],
+                        "avisit": x["AVISIT"],
+                        "stat": stat,
+                        "value": x[stat],
+                        "method": m,
+                    }
+                )
     aliased = f"; aliased (dropped): {', '.join(r.aliased)}" if r.aliased else ""
-    for stat, value in (("reml_loglik" if cfg.method == "REML" else "ml_loglik", r.loglik),
-                        ("aic", -2.0 * r.loglik + 2.0 * (len(r.coef_names) + len(r.theta))),  # nlme's AIC
-                        ("n_subjects", r.n_subjects), ("n_obs", r.n_obs), ("converged", 1)):
-        rows.append({"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": stat,
-                     "value": value, "method": f"{method}; {formula}{aliased}"})
+    for stat, value in (
+        ("reml_loglik" if cfg.method == "REML" else "ml_loglik", r.loglik),
+        ("aic", -2.0 * r.loglik + 2.0 * (len(r.coef_names) + len(r.theta))),  # nlme's AIC
+        ("n_subjects", r.n_subjects),
+        ("n_obs", r.n_obs),
+        ("converged", 1),
+    ):
+        rows.append(
+            {
+                "analysis": "MMRM_FIT",
+                "paramcd": paramcd,
+                "population": population,
+                "stat": stat,
+                "value": value,
+                "method": f"{method}; {formula}{aliased}",
+            }
+        )
     covariates = [c for c in cfg.covariates if c in df.columns]
     factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
-    rows += _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study)
+    rows += _lmm_rows(
+        df, order, arms, ref, parallel, covariates, factors, paramcd, population, study
+    )
     return ard_rows(rows)
 
 
-def mmrm_ard(dataset: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT") -> pl.DataFrame:
+def mmrm_ard(
+    dataset: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT"
+) -> pl.DataFrame:
     cfg = study.mmrm
     df, order = mmrm_data(dataset, study, paramcd, population)
     arms = [a for a in study.arm_labels if a in set(df["ARM"].unique().to_list())]
@@ -139,69 +218,173 @@ def mmrm_ard(dataset: pl.DataFrame, study: Study, paramcd: str, population: str 
     ref = study.comparison_reference
     n_subj, n_obs = df["USUBJID"].n_unique(), df.height
     if not order or n_subj < 3:
-        return _not_estimable(paramcd, population, "fewer than 3 subjects with a post-baseline change", n_subj, n_obs)
+        return _not_estimable(
+            paramcd, population, "fewer than 3 subjects with a post-baseline change", n_subj, n_obs
+        )
     if parallel and (ref not in arms or len(arms) < 2):
-        return _not_estimable(paramcd, population, "the reference arm or a test arm has no data", n_subj, n_obs)
+        return _not_estimable(
+            paramcd, population, "the reference arm or a test arm has no data", n_subj, n_obs
+        )
     if cfg.formula:
-        return _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population, n_subj, n_obs)
+        return _formula_ard(
+            df, order, arms, ref, parallel, cfg, study, paramcd, population, n_subj, n_obs
+        )
     covariates = [c for c in cfg.covariates if c in df.columns]
     factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
-    model = MMRM(covariance=cfg.covariance, method=cfg.method, df=cfg.df, fallback=list(cfg.fallback),
-                 lsmeans_weights=cfg.lsmeans_weights)
+    model = MMRM(
+        covariance=cfg.covariance,
+        method=cfg.method,
+        df=cfg.df,
+        fallback=list(cfg.fallback),
+        lsmeans_weights=cfg.lsmeans_weights,
+    )
     try:
-        model.fit(df, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=order, arm="ARM",
-                  arm_levels=arms if not parallel else [ref] + [a for a in arms if a != ref], reference=ref,
-                  covariates=covariates, factors=factors)
+        model.fit(
+            df,
+            response="CHG",
+            subject="USUBJID",
+            visit="AVISIT",
+            visit_order=order,
+            arm="ARM",
+            arm_levels=arms if not parallel else [ref] + [a for a in arms if a != ref],
+            reference=ref,
+            covariates=covariates,
+            factors=factors,
+        )
     except (ConvergenceError, ValueError, ArithmeticError) as exc:  # too little data is not a crash
         return _not_estimable(paramcd, population, " ".join(str(exc).split())[:200], n_subj, n_obs)
     method = f"{model.covariance_used_} {cfg.method} {DF_LABEL.get(cfg.df, cfg.df)}"
-    terms = " + ".join(["CHG ~ " + " + ".join(covariates + factors + ["ARM", "AVISIT", "ARM*AVISIT"])])
+    terms = " + ".join(
+        ["CHG ~ " + " + ".join(covariates + factors + ["ARM", "AVISIT", "ARM*AVISIT"])]
+    )
     rows = []
     for r in model.lsmeans_.iter_rows(named=True):
         for stat in ("n", "lsmean", "se", "df", "lower", "upper"):
-            rows.append({"analysis": "MMRM_LSMEAN", "paramcd": paramcd, "population": population, "arm": r["arm"],
-                         "avisit": r["visit"], "stat": stat, "value": r[stat], "method": method})
+            rows.append(
+                {
+                    "analysis": "MMRM_LSMEAN",
+                    "paramcd": paramcd,
+                    "population": population,
+                    "arm": r["arm"],
+                    "avisit": r["visit"],
+                    "stat": stat,
+                    "value": r[stat],
+                    "method": method,
+                }
+            )
     if parallel:
         role = endpoint_roles(study, paramcd, population)
         for r in model.diffs_.iter_rows(named=True):
             m = method + (f"; {role[r['visit']]}" if r["visit"] in role else "")
             for stat in ("estimate", "se", "df", "lower", "upper", "p"):
-                rows.append({"analysis": "MMRM_DIFF", "paramcd": paramcd, "population": population,
-                             "arm": r["arm"], "comparator": r["reference"], "avisit": r["visit"], "stat": stat,
-                             "value": r[stat], "method": m})
-    for stat, value in (("reml_loglik" if cfg.method == "REML" else "ml_loglik", model.loglik_),
-                        ("aic", model.aic_), ("n_subjects", model.n_subjects_), ("n_obs", model.n_obs_),
-                        ("converged", 1)):
-        rows.append({"analysis": "MMRM_FIT", "paramcd": paramcd, "population": population, "stat": stat,
-                     "value": value, "method": f"{method}; {terms}"})
-    rows += _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study)
+                rows.append(
+                    {
+                        "analysis": "MMRM_DIFF",
+                        "paramcd": paramcd,
+                        "population": population,
+                        "arm": r["arm"],
+                        "comparator": r["reference"],
+                        "avisit": r["visit"],
+                        "stat": stat,
+                        "value": r[stat],
+                        "method": m,
+                    }
+                )
+    for stat, value in (
+        ("reml_loglik" if cfg.method == "REML" else "ml_loglik", model.loglik_),
+        ("aic", model.aic_),
+        ("n_subjects", model.n_subjects_),
+        ("n_obs", model.n_obs_),
+        ("converged", 1),
+    ):
+        rows.append(
+            {
+                "analysis": "MMRM_FIT",
+                "paramcd": paramcd,
+                "population": population,
+                "stat": stat,
+                "value": value,
+                "method": f"{method}; {terms}",
+            }
+        )
+    rows += _lmm_rows(
+        df, order, arms, ref, parallel, covariates, factors, paramcd, population, study
+    )
     return ard_rows(rows)
 
 
-def _lmm_rows(df, order, arms, ref, parallel, covariates, factors, paramcd, population, study) -> list[dict]:
+def _lmm_rows(
+    df, order, arms, ref, parallel, covariates, factors, paramcd, population, study
+) -> list[dict]:
     """Sensitivity: random intercept and slope on visit time (weeks = target day / 7)."""
     target = {v.label: v.target_day / 7.0 for v in study.visits}
     try:
-        res = fit_random_slope_lmm(df, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=order,
-                                   time={v: target[v] for v in order}, arm="ARM",
-                                   arm_levels=[ref] + [a for a in arms if a != ref] if parallel else arms,
-                                   reference=ref, covariates=covariates, factors=factors)
+        res = fit_random_slope_lmm(
+            df,
+            response="CHG",
+            subject="USUBJID",
+            visit="AVISIT",
+            visit_order=order,
+            time={v: target[v] for v in order},
+            arm="ARM",
+            arm_levels=[ref] + [a for a in arms if a != ref] if parallel else arms,
+            reference=ref,
+            covariates=covariates,
+            factors=factors,
+        )
     except Exception as exc:  # noqa: BLE001 - a failed sensitivity fit is reported, never fatal
-        return [{"analysis": "LMM_FIT", "paramcd": paramcd, "population": population, "stat": "converged",
-                 "value": 0, "method": f"random intercept and slope LMM failed: {' '.join(str(exc).split())[:150]}"}]
+        return [
+            {
+                "analysis": "LMM_FIT",
+                "paramcd": paramcd,
+                "population": population,
+                "stat": "converged",
+                "value": 0,
+                "method": f"random intercept and slope LMM failed: {' '.join(str(exc).split())[:150]}",
+            }
+        ]
     method = "random intercept and slope LMM (own REML engine, checked against R nlme::lme), Wald normal CI"
-    rows = [{"analysis": "LMM_FIT", "paramcd": paramcd, "population": population, "stat": "converged",
-             "value": 1 if res["converged"] else 0, "method": method}]
+    rows = [
+        {
+            "analysis": "LMM_FIT",
+            "paramcd": paramcd,
+            "population": population,
+            "stat": "converged",
+            "value": 1 if res["converged"] else 0,
+            "method": method,
+        }
+    ]
     for r in res["lsmeans"].iter_rows(named=True):
         for stat in ("lsmean", "se", "lower", "upper"):
-            rows.append({"analysis": "LMM_LSMEAN", "paramcd": paramcd, "population": population, "arm": r["arm"],
-                         "avisit": r["visit"], "stat": stat, "value": r[stat], "method": method})
+            rows.append(
+                {
+                    "analysis": "LMM_LSMEAN",
+                    "paramcd": paramcd,
+                    "population": population,
+                    "arm": r["arm"],
+                    "avisit": r["visit"],
+                    "stat": stat,
+                    "value": r[stat],
+                    "method": method,
+                }
+            )
     if parallel:
         for r in res["diffs"].iter_rows(named=True):
             for stat in ("estimate", "se", "lower", "upper", "p"):
                 v = r[stat]
-                rows.append({"analysis": "LMM_DIFF", "paramcd": paramcd, "population": population, "arm": r["arm"],
-                             "comparator": r["reference"], "avisit": r["visit"], "stat": stat,
-                             "value": None if v is None or (isinstance(v, float) and math.isnan(v)) else v,
-                             "method": method})
+                rows.append(
+                    {
+                        "analysis": "LMM_DIFF",
+                        "paramcd": paramcd,
+                        "population": population,
+                        "arm": r["arm"],
+                        "comparator": r["reference"],
+                        "avisit": r["visit"],
+                        "stat": stat,
+                        "value": None
+                        if v is None or (isinstance(v, float) and math.isnan(v))
+                        else v,
+                        "method": method,
+                    }
+                )
     return rows

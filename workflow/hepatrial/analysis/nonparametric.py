@@ -40,8 +40,12 @@ def wilcoxon_rank_sum(x: np.ndarray, y: np.ndarray) -> tuple[float, float, str]:
         r = stats.mannwhitneyu(x, y, alternative="two-sided", method="exact")
         how = "exact"
     else:
-        r = stats.mannwhitneyu(x, y, alternative="two-sided", method="asymptotic", use_continuity=True)
-        how = "normal approximation with continuity correction" + (", tie-corrected variance" if ties else "")
+        r = stats.mannwhitneyu(
+            x, y, alternative="two-sided", method="asymptotic", use_continuity=True
+        )
+        how = "normal approximation with continuity correction" + (
+            ", tie-corrected variance" if ties else ""
+        )
     return float(r.statistic), float(r.pvalue), how
 
 
@@ -51,11 +55,24 @@ def kruskal_wallis(groups: list[np.ndarray]) -> tuple[float, float]:
     return float(r.statistic), float(r.pvalue)
 
 
-def npar_tests(dataset: pl.DataFrame, study: Study, paramcd: str, visits: list[str] | None = None,
-               variable: str = "AVAL", population: str = "ITT") -> pl.DataFrame:
+def npar_tests(
+    dataset: pl.DataFrame,
+    study: Study,
+    paramcd: str,
+    visits: list[str] | None = None,
+    variable: str = "AVAL",
+    population: str = "ITT",
+) -> pl.DataFrame:
     """ARD ``NPAR_TEST`` rows of one parameter (module docstring)."""
-    df = select_population(dataset.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")
-                                          & pl.col(variable).is_not_null()), study, population)
+    df = select_population(
+        dataset.filter(
+            (pl.col("PARAMCD") == paramcd)
+            & (pl.col("ANL01FL") == "Y")
+            & pl.col(variable).is_not_null()
+        ),
+        study,
+        population,
+    )
     arms = list(study.arm_labels)
     order = [v.label for v in sorted(study.visits, key=lambda v: v.avisitn)]
     if visits:
@@ -77,8 +94,10 @@ def npar_tests(dataset: pl.DataFrame, study: Study, paramcd: str, visits: list[s
                 method = "Wilcoxon rank-sum: not estimable (an arm has no value)"
             else:
                 stat, p, how = wilcoxon_rank_sum(x, y)
-                method = (f"Wilcoxon rank-sum (Mann-Whitney) of {variable}, {test} vs {ref}, {how}; "
-                          f"W = Mann-Whitney U of {test}; two-sided (R wilcox.test(x = {test}, y = {ref}))")
+                method = (
+                    f"Wilcoxon rank-sum (Mann-Whitney) of {variable}, {test} vs {ref}, {how}; "
+                    f"W = Mann-Whitney U of {test}; two-sided (R wilcox.test(x = {test}, y = {ref}))"
+                )
         else:
             arm = comp = ""
             if sum(len(g) > 0 for g in groups) < 2:
@@ -86,9 +105,22 @@ def npar_tests(dataset: pl.DataFrame, study: Study, paramcd: str, visits: list[s
                 method = "Kruskal-Wallis: not estimable (fewer than two arms with values)"
             else:
                 stat, p = kruskal_wallis([g for g in groups if len(g)])
-                method = (f"Kruskal-Wallis of {variable} across arms, chi-square with tie correction, "
-                          f"df = arms - 1 (R kruskal.test)")
+                method = (
+                    f"Kruskal-Wallis of {variable} across arms, chi-square with tie correction, "
+                    f"df = arms - 1 (R kruskal.test)"
+                )
         for s, val in (("statistic", stat), ("p", p), ("n", n)):
-            rows.append({"analysis": "NPAR_TEST", "paramcd": code, "population": population, "arm": arm,
-                         "comparator": comp, "avisit": v, "stat": s, "value": val, "method": method})
+            rows.append(
+                {
+                    "analysis": "NPAR_TEST",
+                    "paramcd": code,
+                    "population": population,
+                    "arm": arm,
+                    "comparator": comp,
+                    "avisit": v,
+                    "stat": s,
+                    "value": val,
+                    "method": method,
+                }
+            )
     return ard_rows(rows)

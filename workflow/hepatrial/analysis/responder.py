@@ -51,9 +51,9 @@ import polars as pl
 
 from hepatrial.analysis.common import arm_labels, select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows
-from hepatrial.spec import Study
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import clopper_pearson, cmh_risk_difference, miettinen_nurminen
+from hepatrial.spec import Study
 
 RULES = ("ctp_class_improvement", "meld_improvement", "ishak_improvement", "normalisation")
 CTP_RANK = {"A": 1, "B": 2, "C": 3}

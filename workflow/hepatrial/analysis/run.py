@@ -21,15 +21,24 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     npar = study.nonparametric
     if study.design.compares_arms:
         visits = list(npar.visits) or [v.label for v in study.post_baseline_visits]
-        parts += [npar_tests(data, study, p, visits, npar.variable, npar.population)
-                  for p in paramcds if p in npar.params]
+        parts += [
+            npar_tests(data, study, p, visits, npar.variable, npar.population)
+            for p in paramcds
+            if p in npar.params
+        ]
     write_part(pl.concat(parts, how="vertical_relaxed"), out)
 
 
 def run_safety(adae_path, adsl_path, ex_path, study_path, out) -> None:
-    adae, adsl, study = pl.read_parquet(adae_path), pl.read_parquet(adsl_path), load_study(study_path)
+    adae, adsl, study = (
+        pl.read_parquet(adae_path),
+        pl.read_parquet(adsl_path),
+        load_study(study_path),
+    )
     ex = pl.read_parquet(ex_path, columns=["USUBJID", "EXSTDTC"])
-    write_part(pl.concat([ae_summaries(adae, adsl, study), aesi_summaries(adae, adsl, ex, study)]), out)
+    write_part(
+        pl.concat([ae_summaries(adae, adsl, study), aesi_summaries(adae, adsl, ex, study)]), out
+    )
 
 
 def run_disposition(adsl_path, study_path, out) -> None:
@@ -47,8 +56,12 @@ def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
     data = lf.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")).collect()
     parts = [mmrm_ard(data, study, paramcd, "ITT")]
     pp_flag = study.populations.get("PP", "PPFL")
-    if (study.design.has("MMRM_PP") and paramcd == primary_param(study) and pp_flag in data.columns
-            and lf.select((pl.col(pp_flag) == "Y").any()).collect().item()):
+    if (
+        study.design.has("MMRM_PP")
+        and paramcd == primary_param(study)
+        and pp_flag in data.columns
+        and lf.select((pl.col(pp_flag) == "Y").any()).collect().item()
+    ):
         parts.append(mmrm_ard(data, study, paramcd, "PP"))
     write_part(pl.concat(parts, how="vertical"), out)
 
@@ -64,5 +77,14 @@ def run_estimands(adsl_path, datasets: dict, pr_path, study_path, cut_date: str,
     study = load_study(study_path)
     data = {k: pl.read_parquet(v) for k, v in datasets.items()}
     pr = pl.read_parquet(pr_path) if pr_path else None
-    write_part(estimands_ard(data, pl.read_parquet(adsl_path), study,
-                             dt.date.fromisoformat(cut_date), pr, param_labels=PARAM_LABEL), out)
+    write_part(
+        estimands_ard(
+            data,
+            pl.read_parquet(adsl_path),
+            study,
+            dt.date.fromisoformat(cut_date),
+            pr,
+            param_labels=PARAM_LABEL,
+        ),
+        out,
+    )

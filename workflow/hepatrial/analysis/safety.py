@@ -46,24 +46,42 @@ def _denominators(adsl: pl.DataFrame, study: Study, population: str) -> dict[str
 
 
 def _counts(ae: pl.DataFrame, by: list[str]) -> pl.DataFrame:
-    return ae.group_by(["ARM", *by]).agg(pl.col("USUBJID").n_unique().alias("n_subjects"),
-                                         pl.len().alias("n_events"))
+    return ae.group_by(["ARM", *by]).agg(
+        pl.col("USUBJID").n_unique().alias("n_subjects"), pl.len().alias("n_events")
+    )
 
 
-def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
+def ae_summaries(
+    adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, population: str = "SAFETY"
+) -> pl.DataFrame:
     denom = _denominators(adsl, study, population)
     pop_ids = select_population(adsl, study, population).select("USUBJID", "ARM")
-    ae = (adae.filter(pl.col("TRTEMFL") == "Y").drop("ARM", strict=False)
-          .join(pop_ids, on="USUBJID", how="inner"))
+    ae = (
+        adae.filter(pl.col("TRTEMFL") == "Y")
+        .drop("ARM", strict=False)
+        .join(pop_ids, on="USUBJID", how="inner")
+    )
     ae = with_pooled(ae)
     rows = []
 
     def emit(analysis, paramcd, arm, n_subj, n_ev, method):
         d = denom.get(arm, 0)
-        for stat, value in (("n_subjects", n_subj), ("pct", 100.0 * n_subj / d if d else None),
-                            ("n_events", n_ev)):
-            rows.append({"analysis": analysis, "paramcd": paramcd, "population": population, "arm": arm,
-                         "stat": stat, "value": value, "method": method})
+        for stat, value in (
+            ("n_subjects", n_subj),
+            ("pct", 100.0 * n_subj / d if d else None),
+            ("n_events", n_ev),
+        ):
+            rows.append(
+                {
+                    "analysis": analysis,
+                    "paramcd": paramcd,
+                    "population": population,
+                    "arm": arm,
+                    "stat": stat,
+                    "value": value,
+                    "method": method,
+                }
+            )
 
     arms = sorted(denom)
     for code, (label, cond) in OVERVIEW.items():
@@ -71,18 +89,41 @@ def ae_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, populatio
         if source and source not in adae.columns:  # not collected: no row says 0
             for arm in arms:
                 for stat in ("n_subjects", "pct", "n_events"):
-                    rows.append({"analysis": "AE_OVERVIEW", "paramcd": code, "population": population, "arm": arm,
-                                 "stat": stat, "value": None, "method": f"{NOT_COLLECTED} (no {source} in the data)"})
+                    rows.append(
+                        {
+                            "analysis": "AE_OVERVIEW",
+                            "paramcd": code,
+                            "population": population,
+                            "arm": arm,
+                            "stat": stat,
+                            "value": None,
+                            "method": f"{NOT_COLLECTED} (no {source} in the data)",
+                        }
+                    )
             continue
         c = dict((r[0], r[1:]) for r in _counts(ae.filter(cond.fill_null(False)), []).iter_rows())
         for arm in arms:
             n_subj, n_ev = c.get(arm, (0, 0))
-            emit("AE_OVERVIEW", code, arm, n_subj, n_ev, f"subjects with {label}; % of {population} in arm")
+            emit(
+                "AE_OVERVIEW",
+                code,
+                arm,
+                n_subj,
+                n_ev,
+                f"subjects with {label}; % of {population} in arm",
+            )
     # SOC rows (paramcd the SOC) and PT rows keyed by SOC and PT (paramcd "SOC|PT", as AE_GRADE and
     # SAE_INCIDENCE): a PT coded under two SOCs gives two rows, never one key twice.
     cats = _categories(ae).filter(pl.col("_CAT") != "ANY")
     for arm, cat, n_subj, n_ev in _counts(cats, ["_CAT"]).sort(["_CAT", "ARM"]).iter_rows():
-        emit("AE_INCIDENCE", cat, arm, n_subj, n_ev, SOC_METHOD if split_soc_pt(cat)[1] is None else PT_METHOD)
+        emit(
+            "AE_INCIDENCE",
+            cat,
+            arm,
+            n_subj,
+            n_ev,
+            SOC_METHOD if split_soc_pt(cat)[1] is None else PT_METHOD,
+        )
     rows += _grade_rows(ae, denom, population, arms)
     rows += _sae_rows(ae, denom, population, arms)
     return ard_rows(rows)
@@ -97,7 +138,9 @@ def soc_key(soc: pl.Expr) -> pl.Expr:
     """The SOC as the first part of a safety ARD key: ``\\`` and ``|`` escaped with a backslash, and
     a SOC named ``ANY`` written ``\\ANY`` (``ANY`` is the any-event row), so that a SOC holding "|"
     is one SOC and never a SOC|PT key (:func:`split_soc_pt` reads it back)."""
-    escaped = soc.str.replace_all("\\", "\\\\", literal=True).str.replace_all("|", "\\|", literal=True)
+    escaped = soc.str.replace_all("\\", "\\\\", literal=True).str.replace_all(
+        "|", "\\|", literal=True
+    )
     return pl.when(soc == "ANY").then(pl.lit("\\ANY")).otherwise(escaped)
 
 
@@ -111,7 +154,7 @@ def split_soc_pt(code: str) -> tuple[str, str | None]:
             soc.append(code[i + 1])
             i += 2
         elif ch == "|":
-            return "".join(soc), code[i + 1:]
+            return "".join(soc), code[i + 1 :]
         else:
             soc.append(ch)
             i += 1
@@ -123,14 +166,23 @@ def _categories(ae: pl.DataFrame) -> pl.DataFrame:
     escaped by :func:`soc_key`)."""
     soc = soc_key(pl.col("AEBODSYS").fill_null("Uncoded"))
     pt = pl.col("AEDECOD").fill_null("Uncoded")
-    return pl.concat([ae.with_columns(pl.lit("ANY").alias("_CAT")),
-                      ae.with_columns(soc.alias("_CAT")),
-                      ae.with_columns(pl.concat_str([soc, pt], separator="|").alias("_CAT"))], how="vertical")
+    return pl.concat(
+        [
+            ae.with_columns(pl.lit("ANY").alias("_CAT")),
+            ae.with_columns(soc.alias("_CAT")),
+            ae.with_columns(pl.concat_str([soc, pt], separator="|").alias("_CAT")),
+        ],
+        how="vertical",
+    )
 
 
 def _grade_rows(ae: pl.DataFrame, denom: dict, population: str, arms: list[str]) -> list[dict]:
-    worst = (_categories(ae).with_columns(pl.col("ATOXGR").cast(pl.Int64, strict=False).alias("_G"))
-             .group_by("ARM", "_CAT", "USUBJID").agg(pl.col("_G").max()))
+    worst = (
+        _categories(ae)
+        .with_columns(pl.col("ATOXGR").cast(pl.Int64, strict=False).alias("_G"))
+        .group_by("ARM", "_CAT", "USUBJID")
+        .agg(pl.col("_G").max())
+    )
     counts = worst.group_by("ARM", "_CAT", "_G").len()
     idx = {(a, c, g): n for a, c, g, n in counts.iter_rows()}
     rows = []
@@ -140,17 +192,62 @@ def _grade_rows(ae: pl.DataFrame, denom: dict, population: str, arms: list[str])
             d = denom.get(arm, 0)
             for g in GRADES:
                 n = idx.get((arm, cat, g), 0)
-                rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
-                             "stat": f"n_grade{g}", "value": n, "method": method})
-                rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
-                             "stat": f"pct_grade{g}", "value": 100.0 * n / d if d else None, "method": method})
-            rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
-                         "stat": "n_grade_missing", "value": idx.get((arm, cat, None), 0), "method": method})
+                rows.append(
+                    {
+                        "analysis": "AE_GRADE",
+                        "paramcd": cat,
+                        "population": population,
+                        "arm": arm,
+                        "stat": f"n_grade{g}",
+                        "value": n,
+                        "method": method,
+                    }
+                )
+                rows.append(
+                    {
+                        "analysis": "AE_GRADE",
+                        "paramcd": cat,
+                        "population": population,
+                        "arm": arm,
+                        "stat": f"pct_grade{g}",
+                        "value": 100.0 * n / d if d else None,
+                        "method": method,
+                    }
+                )
+            rows.append(
+                {
+                    "analysis": "AE_GRADE",
+                    "paramcd": cat,
+                    "population": population,
+                    "arm": arm,
+                    "stat": "n_grade_missing",
+                    "value": idx.get((arm, cat, None), 0),
+                    "method": method,
+                }
+            )
             n_any = sum(v for (a, c, _), v in idx.items() if a == arm and c == cat)
-            rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
-                         "stat": "n_any", "value": n_any, "method": method})
-            rows.append({"analysis": "AE_GRADE", "paramcd": cat, "population": population, "arm": arm,
-                         "stat": "pct_any", "value": 100.0 * n_any / d if d else None, "method": method})
+            rows.append(
+                {
+                    "analysis": "AE_GRADE",
+                    "paramcd": cat,
+                    "population": population,
+                    "arm": arm,
+                    "stat": "n_any",
+                    "value": n_any,
+                    "method": method,
+                }
+            )
+            rows.append(
+                {
+                    "analysis": "AE_GRADE",
+                    "paramcd": cat,
+                    "population": population,
+                    "arm": arm,
+                    "stat": "pct_any",
+                    "value": 100.0 * n_any / d if d else None,
+                    "method": method,
+                }
+            )
     return rows
 
 
@@ -163,23 +260,52 @@ def _sae_rows(ae: pl.DataFrame, denom: dict, population: str, arms: list[str]) -
         for arm in arms:
             d = denom.get(arm, 0)
             ns, ne = c.get((arm, cat), (0, 0))
-            for stat, value in (("n_subjects", ns), ("pct", 100.0 * ns / d if d else None), ("n_events", ne)):
-                rows.append({"analysis": "SAE_INCIDENCE", "paramcd": cat, "population": population, "arm": arm,
-                             "stat": stat, "value": value, "method": f"subjects with a serious TEAE; % of "
-                                                                    f"{population} in arm"})
+            for stat, value in (
+                ("n_subjects", ns),
+                ("pct", 100.0 * ns / d if d else None),
+                ("n_events", ne),
+            ):
+                rows.append(
+                    {
+                        "analysis": "SAE_INCIDENCE",
+                        "paramcd": cat,
+                        "population": population,
+                        "arm": arm,
+                        "stat": stat,
+                        "value": value,
+                        "method": f"subjects with a serious TEAE; % of {population} in arm",
+                    }
+                )
     return rows
 
 
 DEFAULT_AESI = [
-    {"id": "INFUSION", "label": "Infusion-related reactions (onset on the day of an infusion or the next)",
-     "pt": ["Infusion related reaction", "Pyrexia", "Chills", "Rash", "Urticaria", "Hypersensitivity",
-            "Anaphylactic reaction"], "max_onset_days": 1},
+    {
+        "id": "INFUSION",
+        "label": "Infusion-related reactions (onset on the day of an infusion or the next)",
+        "pt": [
+            "Infusion related reaction",
+            "Pyrexia",
+            "Chills",
+            "Rash",
+            "Urticaria",
+            "Hypersensitivity",
+            "Anaphylactic reaction",
+        ],
+        "max_onset_days": 1,
+    },
     {"id": "INFECTION", "label": "Infections", "soc": ["Infections and infestations"]},
-    {"id": "MALIGNANCY", "label": "New malignancy (incl. hepatocellular carcinoma)",
-     "soc": ["Neoplasms benign, malignant and unspecified (incl cysts and polyps)"],
-     "pt_contains": ["carcinoma", "malignan", "neoplasm", "lymphoma", "leukaemia", "sarcoma"]},
-    {"id": "THROMBOSIS", "label": "Thrombosis and embolism",
-     "pt_contains": ["thrombosis", "embolism", "thrombotic"]},
+    {
+        "id": "MALIGNANCY",
+        "label": "New malignancy (incl. hepatocellular carcinoma)",
+        "soc": ["Neoplasms benign, malignant and unspecified (incl cysts and polyps)"],
+        "pt_contains": ["carcinoma", "malignan", "neoplasm", "lymphoma", "leukaemia", "sarcoma"],
+    },
+    {
+        "id": "THROMBOSIS",
+        "label": "Thrombosis and embolism",
+        "pt_contains": ["thrombosis", "embolism", "thrombotic"],
+    },
 ]
 
 
@@ -207,22 +333,42 @@ def onset_from_infusion(ae: pl.DataFrame, ex: pl.DataFrame) -> pl.DataFrame:
     null when the start is unknown or before the first infusion."""
     from hepatrial.dates import dtc_date
 
-    inf = (ex.select("USUBJID", dtc_date("EXSTDTC").alias("_INFDT")).drop_nulls().unique()
-           .sort("USUBJID", "_INFDT"))
+    inf = (
+        ex.select("USUBJID", dtc_date("EXSTDTC").alias("_INFDT"))
+        .drop_nulls()
+        .unique()
+        .sort("USUBJID", "_INFDT")
+    )
     a = ae.with_row_index("_ROW")
     start = a.select("_ROW", "USUBJID", "ASTDT").drop_nulls().sort("ASTDT")
-    last = start.join_asof(inf.sort("_INFDT"), left_on="ASTDT", right_on="_INFDT", by="USUBJID",
-                           strategy="backward", check_sortedness=False)  # both sorted by date above
-    last = last.select("_ROW", ((pl.col("ASTDT") - pl.col("_INFDT")).dt.total_days()).alias("_ONSET"))
+    last = start.join_asof(
+        inf.sort("_INFDT"),
+        left_on="ASTDT",
+        right_on="_INFDT",
+        by="USUBJID",
+        strategy="backward",
+        check_sortedness=False,
+    )  # both sorted by date above
+    last = last.select(
+        "_ROW", ((pl.col("ASTDT") - pl.col("_INFDT")).dt.total_days()).alias("_ONSET")
+    )
     return a.join(last, on="_ROW", how="left").drop("_ROW")
 
 
-def aesi_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, ex: pl.DataFrame, study: Study,
-                   population: str = "SAFETY") -> pl.DataFrame:
+def aesi_summaries(
+    adae: pl.DataFrame,
+    adsl: pl.DataFrame,
+    ex: pl.DataFrame,
+    study: Study,
+    population: str = "SAFETY",
+) -> pl.DataFrame:
     denom = _denominators(adsl, study, population)
     pop_ids = select_population(adsl, study, population).select("USUBJID", "ARM")
-    ae = (adae.filter(pl.col("TRTEMFL") == "Y").drop("ARM", strict=False)
-          .join(pop_ids, on="USUBJID", how="inner"))
+    ae = (
+        adae.filter(pl.col("TRTEMFL") == "Y")
+        .drop("ARM", strict=False)
+        .join(pop_ids, on="USUBJID", how="inner")
+    )
     ae = with_pooled(onset_from_infusion(ae, ex))
     rows = []
     for d in aesi_definitions(study):
@@ -232,13 +378,26 @@ def aesi_summaries(adae: pl.DataFrame, adsl: pl.DataFrame, ex: pl.DataFrame, stu
             h = hit.filter(pl.col("ARM") == arm)
             ns, ne = h["USUBJID"].n_unique(), h.height
             on = h["_ONSET"].drop_nulls()
-            vals = {"n_subjects": ns, "pct": 100.0 * ns / denom[arm] if denom[arm] else None, "n_events": ne,
-                    "onset_median": float(on.median()) if on.len() else None,
-                    "onset_min": float(on.min()) if on.len() else None,
-                    "onset_max": float(on.max()) if on.len() else None}
+            vals = {
+                "n_subjects": ns,
+                "pct": 100.0 * ns / denom[arm] if denom[arm] else None,
+                "n_events": ne,
+                "onset_median": float(on.median()) if on.len() else None,
+                "onset_min": float(on.min()) if on.len() else None,
+                "onset_max": float(on.max()) if on.len() else None,
+            }
             for stat, value in vals.items():
-                rows.append({"analysis": "AESI", "paramcd": d["id"], "population": population, "arm": arm,
-                             "stat": stat, "value": value, "method": method})
+                rows.append(
+                    {
+                        "analysis": "AESI",
+                        "paramcd": d["id"],
+                        "population": population,
+                        "arm": arm,
+                        "stat": stat,
+                        "value": value,
+                        "method": method,
+                    }
+                )
     return ard_rows(rows)
 
 
@@ -262,8 +421,26 @@ def disposition(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl
         n = dict(pop.filter(cond.fill_null(False)).group_by("ARM").len().iter_rows())
         for arm in sorted(denom):
             k = n.get(arm, 0)
-            rows.append({"analysis": "DISPOSITION", "paramcd": name, "population": population, "arm": arm,
-                         "stat": "n", "value": k, "method": "subjects"})
-            rows.append({"analysis": "DISPOSITION", "paramcd": name, "population": population, "arm": arm,
-                         "stat": "pct", "value": 100.0 * k / denom[arm], "method": f"% of {population} in arm"})
+            rows.append(
+                {
+                    "analysis": "DISPOSITION",
+                    "paramcd": name,
+                    "population": population,
+                    "arm": arm,
+                    "stat": "n",
+                    "value": k,
+                    "method": "subjects",
+                }
+            )
+            rows.append(
+                {
+                    "analysis": "DISPOSITION",
+                    "paramcd": name,
+                    "population": population,
+                    "arm": arm,
+                    "stat": "pct",
+                    "value": 100.0 * k / denom[arm],
+                    "method": f"% of {population} in arm",
+                }
+            )
     return ard_rows(rows)

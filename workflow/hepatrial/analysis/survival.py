@@ -51,12 +51,18 @@ import polars as pl
 from hepatrial import stamp
 from hepatrial.analysis.common import arm_labels, select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
+from hepatrial.errors import ConvergenceError
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
 from hepatrial.spec.params import tte_param
-from hepatrial.errors import ConvergenceError
 from hepatrial.survival import (
-    SurvivalInputError, aalen_johansen, cif_table, cox_ph, gray_test, kaplan_meier, logrank_test,
+    SurvivalInputError,
+    aalen_johansen,
+    cif_table,
+    cox_ph,
+    gray_test,
+    kaplan_meier,
+    logrank_test,
 )
 
 CONF_TYPE = "log-log"
@@ -70,14 +76,32 @@ CIF_STATS = ("cif", "se", "lower", "upper")
 TEST_STATS = ("chisq", "df", "p")
 COX_STATS = ("hr", "lower", "upper", "p")
 KM_TABLE_SCHEMA = {
-    "paramcd": pl.Utf8, "population": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64,
-    "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64, "surv": pl.Float64,
-    "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+    "paramcd": pl.Utf8,
+    "population": pl.Utf8,
+    "arm": pl.Utf8,
+    "time": pl.Float64,
+    "n_risk": pl.Int64,
+    "n_event": pl.Int64,
+    "n_censor": pl.Int64,
+    "surv": pl.Float64,
+    "se": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
 }
 CIF_TABLE_SCHEMA = {
-    "paramcd": pl.Utf8, "event": pl.Utf8, "cause": pl.Int64, "population": pl.Utf8, "arm": pl.Utf8,
-    "time": pl.Float64, "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64, "cif": pl.Float64,
-    "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
+    "paramcd": pl.Utf8,
+    "event": pl.Utf8,
+    "cause": pl.Int64,
+    "population": pl.Utf8,
+    "arm": pl.Utf8,
+    "time": pl.Float64,
+    "n_risk": pl.Int64,
+    "n_event": pl.Int64,
+    "n_censor": pl.Int64,
+    "cif": pl.Float64,
+    "se": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
 }
 NA_NOTE = "; not estimable: "
 NO_SUBJECTS = "no subjects in the arm"
@@ -103,8 +127,12 @@ def derive_var_stratum(df: pl.DataFrame, strata: list[str]) -> pl.DataFrame:
         return df.with_columns(pl.lit(None, pl.Utf8).alias("_STRATUM"))
     parts = [pl.col(c).cast(pl.Utf8) for c in strata]
     complete = pl.all_horizontal(p.is_not_null() for p in parts)
-    return df.with_columns(pl.when(complete).then(pl.concat_str(parts, separator="/"))
-                           .otherwise(None).alias("_STRATUM"))
+    return df.with_columns(
+        pl.when(complete)
+        .then(pl.concat_str(parts, separator="/"))
+        .otherwise(None)
+        .alias("_STRATUM")
+    )
 
 
 class _Rows:
@@ -113,25 +141,46 @@ class _Rows:
     def __init__(self, paramcd: str, population: str):
         self.paramcd, self.population, self.rows = paramcd, population, []
 
-    def add(self, analysis: str, arm: str, stats: dict, method: str, *, comparator: str = "",
-            time: float | None = None, paramcd: str | None = None) -> None:
+    def add(
+        self,
+        analysis: str,
+        arm: str,
+        stats: dict,
+        method: str,
+        *,
+        comparator: str = "",
+        time: float | None = None,
+        paramcd: str | None = None,
+    ) -> None:
         for stat, value in stats.items():
-            self.rows.append({"analysis": analysis, "paramcd": paramcd or self.paramcd,
-                              "population": self.population, "arm": arm,
-                              "comparator": comparator, "time": time, "stat": stat,
-                              "value": None if value is None else float(value),
-                              "method": method})
+            self.rows.append(
+                {
+                    "analysis": analysis,
+                    "paramcd": paramcd or self.paramcd,
+                    "population": self.population,
+                    "arm": arm,
+                    "comparator": comparator,
+                    "time": time,
+                    "stat": stat,
+                    "value": None if value is None else float(value),
+                    "method": method,
+                }
+            )
 
-    def add_na(self, analysis: str, arm: str, stats: tuple[str, ...], method: str, why: str,
-               **kw) -> None:
+    def add_na(
+        self, analysis: str, arm: str, stats: tuple[str, ...], method: str, why: str, **kw
+    ) -> None:
         """NaN for ``stats``; ``method`` says why."""
         self.add(analysis, arm, dict.fromkeys(stats, float("nan")), method + NA_NOTE + why, **kw)
 
 
 def _arrays(df: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(time, event 0/1, competing-risk state) of the subjects of ``df``."""
-    return (df["AVAL"].cast(pl.Float64).to_numpy(), (df["CNSR"] == 0).cast(pl.Int64).to_numpy(),
-            df["CRCODE"].fill_null(0).cast(pl.Int64).to_numpy())
+    return (
+        df["AVAL"].cast(pl.Float64).to_numpy(),
+        (df["CNSR"] == 0).cast(pl.Int64).to_numpy(),
+        df["CRCODE"].fill_null(0).cast(pl.Int64).to_numpy(),
+    )
 
 
 def _km_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float]) -> pl.DataFrame:
@@ -140,9 +189,19 @@ def _km_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float]
     tables = []
     for arm, df in groups.items():
         n, n_ev = df.height, int((df["CNSR"] == 0).sum()) if df.height else 0
-        pct = (lambda k: 100.0 * k / n) if n else (lambda k: None)  # noqa: E731
-        out.add("KM_EVENTS", arm, {"n": n, "n_event": n_ev, "pct_event": pct(n_ev), "n_censor": n - n_ev,
-                                   "pct_censor": pct(n - n_ev)}, "subjects, events (CNSR = 0) and censored")
+        pct = (lambda k: 100.0 * k / n) if n else (lambda k: None)  # noqa: E731, B023  (used within the iteration)
+        out.add(
+            "KM_EVENTS",
+            arm,
+            {
+                "n": n,
+                "n_event": n_ev,
+                "pct_event": pct(n_ev),
+                "n_censor": n - n_ev,
+                "pct_censor": pct(n - n_ev),
+            },
+            "subjects, events (CNSR = 0) and censored",
+        )
         if df.height == 0:
             for t in landmarks:
                 out.add("KM", arm, {"n_risk": 0, "n_event_cum": 0}, m_km, time=t)
@@ -158,16 +217,30 @@ def _km_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float]
         est, lo, up = fit.quantile(0.5, CONF_TYPE, CONF_LEVEL)
         out.add("KM_MEDIAN", arm, {"median": est, "lower": lo, "upper": up}, m_med)
         lo_all, up_all = fit.confint(CONF_TYPE, CONF_LEVEL)
-        tables.append(pl.DataFrame({
-            "paramcd": out.paramcd, "population": out.population, "arm": arm, "time": fit.time,
-            "n_risk": fit.n_risk, "n_event": fit.n_event, "n_censor": fit.n_censor,
-            "surv": fit.surv, "se": fit.se, "lower": lo_all, "upper": up_all},
-            schema=KM_TABLE_SCHEMA))
+        tables.append(
+            pl.DataFrame(
+                {
+                    "paramcd": out.paramcd,
+                    "population": out.population,
+                    "arm": arm,
+                    "time": fit.time,
+                    "n_risk": fit.n_risk,
+                    "n_event": fit.n_event,
+                    "n_censor": fit.n_censor,
+                    "surv": fit.surv,
+                    "se": fit.se,
+                    "lower": lo_all,
+                    "upper": up_all,
+                },
+                schema=KM_TABLE_SCHEMA,
+            )
+        )
     return pl.concat(tables, how="vertical") if tables else pl.DataFrame(schema=KM_TABLE_SCHEMA)
 
 
-def _cif_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float],
-              causes: dict[int, str]) -> None:
+def _cif_rows(
+    out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float], causes: dict[int, str]
+) -> None:
     method = f"Aalen-Johansen, {CIF_VARIANCE.upper()} SE, log-log CI"
     for arm, df in groups.items():
         if df.height == 0:
@@ -180,14 +253,18 @@ def _cif_rows(out: _Rows, groups: dict[str, pl.DataFrame], landmarks: list[float
         state = np.where(np.isin(state, list(causes)), state, 0)
         fit = aalen_johansen(time, state, causes=tuple(causes))
         for code, pcd in causes.items():
-            r = fit.at(landmarks, code, variance=CIF_VARIANCE, conf_type=CONF_TYPE,
-                       conf_level=CONF_LEVEL)
+            r = fit.at(
+                landmarks, code, variance=CIF_VARIANCE, conf_type=CONF_TYPE, conf_level=CONF_LEVEL
+            )
             for i, t in enumerate(r["time"]):
-                out.add("CIF", arm, {s: r[s][i] for s in CIF_STATS}, method, time=float(t),
-                        paramcd=pcd)
+                out.add(
+                    "CIF", arm, {s: r[s][i] for s in CIF_STATS}, method, time=float(t), paramcd=pcd
+                )
 
 
-def cif_steps(adtte: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT") -> pl.DataFrame:
+def cif_steps(
+    adtte: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT"
+) -> pl.DataFrame:
     """The Aalen-Johansen step table of one parameter (behind the cumulative incidence figure; the
     subjects and arms of :func:`survival_ard`): per cause with at least one event (CRCODE of
     :data:`CIF_CAUSES`), per arm with subjects (config order) and pooled (``ALL``), one row per
@@ -203,19 +280,38 @@ def cif_steps(adtte: pl.DataFrame, study: Study, paramcd: str, population: str =
     state = np.where(np.isin(state, present), state, 0)
     arm = pop["ARM"].to_list()
     arms = [a for a in arm_labels(study) if a in set(arm)]
-    tab = pl.concat([cif_table(time, state, arm, causes=present, group_order=arms),
-                     cif_table(time, state, [POOLED] * len(arm), causes=present)], how="vertical")
-    return tab.rename({"group": "arm"}).with_columns(
-        pl.lit(paramcd).alias("paramcd"), pl.col("cause").replace_strict(causes, return_dtype=pl.Utf8).alias("event"),
-        pl.lit(population).alias("population")).select(list(CIF_TABLE_SCHEMA)).cast(CIF_TABLE_SCHEMA)
+    tab = pl.concat(
+        [
+            cif_table(time, state, arm, causes=present, group_order=arms),
+            cif_table(time, state, [POOLED] * len(arm), causes=present),
+        ],
+        how="vertical",
+    )
+    return (
+        tab.rename({"group": "arm"})
+        .with_columns(
+            pl.lit(paramcd).alias("paramcd"),
+            pl.col("cause").replace_strict(causes, return_dtype=pl.Utf8).alias("event"),
+            pl.lit(population).alias("population"),
+        )
+        .select(list(CIF_TABLE_SCHEMA))
+        .cast(CIF_TABLE_SCHEMA)
+    )
 
 
 def _test_stats(res) -> dict:
     return {"chisq": res.chisq, "df": float(res.df), "p": res.p}
 
 
-def _logrank(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arm: str,
-             comparator: str, stratified: bool) -> None:
+def _logrank(
+    out: _Rows,
+    df: pl.DataFrame,
+    analysis: str,
+    method: str,
+    arm: str,
+    comparator: str,
+    stratified: bool,
+) -> None:
     time, event, _ = _arrays(df)
     if event.sum() == 0:
         out.add_na(analysis, arm, TEST_STATS, method, "no events", comparator=comparator)
@@ -223,14 +319,28 @@ def _logrank(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arm: str,
     strata = df["_STRATUM"].to_numpy() if stratified else None
     res = logrank_test(time, event, df["ARM"].to_numpy(), strata)
     if res.df < 1 or not np.isfinite(res.chisq):
-        out.add_na(analysis, arm, TEST_STATS, method,
-                   "no event while the compared arms were at risk", comparator=comparator)
+        out.add_na(
+            analysis,
+            arm,
+            TEST_STATS,
+            method,
+            "no event while the compared arms were at risk",
+            comparator=comparator,
+        )
         return
     out.add(analysis, arm, _test_stats(res), method, comparator=comparator)
 
 
-def _gray(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arm: str, comparator: str,
-          stratified: bool, causes: dict[int, str]) -> None:
+def _gray(
+    out: _Rows,
+    df: pl.DataFrame,
+    analysis: str,
+    method: str,
+    arm: str,
+    comparator: str,
+    stratified: bool,
+    causes: dict[int, str],
+) -> None:
     time, _, state = _arrays(df)
     state = np.where(np.isin(state, list(causes)), state, 0)
     strata = df["_STRATUM"].to_numpy() if stratified else None
@@ -240,9 +350,10 @@ def _gray(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arm: str, co
             why = "no events of this cause"
         else:
             try:
-                res = gray_test(time, state, df["ARM"].to_numpy(), cause=code, strata=strata,
-                                rho=GRAY_RHO)
-                v = res.variance[:res.df, :res.df]
+                res = gray_test(
+                    time, state, df["ARM"].to_numpy(), cause=code, strata=strata, rho=GRAY_RHO
+                )
+                v = res.variance[: res.df, : res.df]
                 if not np.all(np.isfinite(v)) or np.linalg.matrix_rank(v) < res.df:
                     # cmprsk fails here; a chi-square of 0 would read as "no difference"
                     why = "singular variance (no event of this cause while the arms were at risk)"
@@ -256,8 +367,16 @@ def _gray(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arm: str, co
             out.add_na(analysis, arm, TEST_STATS, method, why, comparator=comparator, paramcd=pcd)
 
 
-def _cox(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arms: list[str], ref: str,
-         stratified: bool, ties: str) -> None:
+def _cox(
+    out: _Rows,
+    df: pl.DataFrame,
+    analysis: str,
+    method: str,
+    arms: list[str],
+    ref: str,
+    stratified: bool,
+    ties: str,
+) -> None:
     """One model with every arm in ``arms`` (reference included): one row set per test arm."""
     time, event, _ = _arrays(df)
     why = None
@@ -265,9 +384,15 @@ def _cox(out: _Rows, df: pl.DataFrame, analysis: str, method: str, arms: list[st
         why = "no events"
     else:
         try:
-            res = cox_ph(time, event, df["ARM"].to_numpy(), reference=ref, ties=ties,
-                         group_order=arms,
-                         strata=df["_STRATUM"].to_numpy() if stratified else None)
+            res = cox_ph(
+                time,
+                event,
+                df["ARM"].to_numpy(),
+                reference=ref,
+                ties=ties,
+                group_order=arms,
+                strata=df["_STRATUM"].to_numpy() if stratified else None,
+            )
         except ConvergenceError:
             why = "infinite hazard ratio (monotone likelihood: an arm without events)"
         except (SurvivalInputError, np.linalg.LinAlgError) as exc:
@@ -335,8 +460,9 @@ def _population(adtte: pl.DataFrame, study: Study, paramcd: str, population: str
     return pop.filter(pl.col("AVAL").is_not_null() & pl.col("CNSR").is_not_null())
 
 
-def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
-                 population: str = "ITT") -> tuple[pl.DataFrame, pl.DataFrame]:
+def survival_ard(
+    adtte: pl.DataFrame, study: Study, paramcd: str, population: str = "ITT"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """ARD rows of one time-to-event parameter and its Kaplan-Meier step table.
 
     Parameters
@@ -371,14 +497,19 @@ def survival_ard(adtte: pl.DataFrame, study: Study, paramcd: str,
     if causes and landmarks:
         _cif_rows(out, groups, landmarks, causes)
     if study.design.compares_arms and len(labels) >= 2 and study.reference:
-
         _comparisons(out, pop, study, causes)
     return ard_rows(out.rows), km
 
 
-def build_survival(adtte_path: str | Path, study_path: str | Path, paramcd: str,
-                   ard_out: str | Path, km_out: str | Path, cif_out: str | Path,
-                   population: str = "ITT") -> None:
+def build_survival(
+    adtte_path: str | Path,
+    study_path: str | Path,
+    paramcd: str,
+    ard_out: str | Path,
+    km_out: str | Path,
+    cif_out: str | Path,
+    population: str = "ITT",
+) -> None:
     """The ``survival`` rule: read ADTTE and the study config, write the ARD part, the KM and the
     CIF step tables."""
     adtte, study = pl.read_parquet(adtte_path), load_study(study_path)

@@ -14,10 +14,14 @@ import polars as pl
 from hepatrial import stamp
 from hepatrial.config import cut_date
 from hepatrial.contract import DOMAINS, EXCL_SCHEMA
-from hepatrial.spec import Study
-from hepatrial.spec import load as load_spec
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.cut import apply_cut, check_windows, cross_checks, exclude_unknown_subjects, flag_partial_dates
+from hepatrial.ingest.cut import (
+    apply_cut,
+    check_windows,
+    cross_checks,
+    exclude_unknown_subjects,
+    flag_partial_dates,
+)
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
 from hepatrial.ingest.spill import Frames, spill_folder
@@ -25,6 +29,8 @@ from hepatrial.ingest.spill import remove as remove_spill
 from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
 from hepatrial.parquet import write_parquet
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_spec
 
 ALL_DOMAINS = tuple(DOMAINS)
 
@@ -41,12 +47,21 @@ def _raise_first_fatal(findings: Findings) -> None:
     fatal = findings.fatal()
     if fatal.height:
         r = fatal.row(0, named=True)
-        more = (f" ({fatal.height - 1} more fatal finding(s), each listed in the log)"
-                if fatal.height > 1 else "")
-        exc = DataContractError(f"{r['message']}: value {r['value']!r}{more}", file=r["file"],
-                                row=r["row"], column=r["column"])
-        exc.details = [f"{fatal.height} fatal finding(s):",
-                       *(_finding_line(x) for x in fatal.iter_rows(named=True))]
+        more = (
+            f" ({fatal.height - 1} more fatal finding(s), each listed in the log)"
+            if fatal.height > 1
+            else ""
+        )
+        exc = DataContractError(
+            f"{r['message']}: value {r['value']!r}{more}",
+            file=r["file"],
+            row=r["row"],
+            column=r["column"],
+        )
+        exc.details = [
+            f"{fatal.height} fatal finding(s):",
+            *(_finding_line(x) for x in fatal.iter_rows(named=True)),
+        ]
         raise exc
 
 
@@ -58,36 +73,58 @@ def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
         return
     coded = ae.filter(pl.col("AEDECOD").is_not_null() & pl.col("AEBODSYS").is_not_null())
     socs = pl.col("AEBODSYS").unique(maintain_order=True).alias("_socs")
-    multi = (coded.group_by("AEDECOD").agg(socs)
-             .filter(pl.col("_socs").list.len() > 1).sort("AEDECOD"))
+    multi = (
+        coded.group_by("AEDECOD").agg(socs).filter(pl.col("_socs").list.len() > 1).sort("AEDECOD")
+    )
     for pt, socs in multi.iter_rows():
         hit = (pl.col("AEDECOD") == pt) & (pl.col("AEBODSYS") == socs[1])
         first = coded.filter(hit).row(0, named=True)
-        findings.add("WARNING", "AE", file, "MEDDRA_PT_MULTI_SOC",
-                     f"preferred term {pt!r} is coded under {len(socs)} system organ classes "
-                     f"{sorted(socs)}; counted under each as coded (first row under the second "
-                     "SOC)",
-                     row=int(first["SRCROW"]), usubjid=first.get("USUBJID"), column="AEBODSYS",
-                     value=first["AEBODSYS"])
+        findings.add(
+            "WARNING",
+            "AE",
+            file,
+            "MEDDRA_PT_MULTI_SOC",
+            f"preferred term {pt!r} is coded under {len(socs)} system organ classes "
+            f"{sorted(socs)}; counted under each as coded (first row under the second "
+            "SOC)",
+            row=int(first["SRCROW"]),
+            usubjid=first.get("USUBJID"),
+            column="AEBODSYS",
+            value=first["AEBODSYS"],
+        )
 
 
-def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings,
-                      spill_dir: str | Path | None = None) -> tuple[dict, dict, dict]:
+def read_and_validate(
+    cut_dir: str | Path, cfg: Study, findings: Findings, spill_dir: str | Path | None = None
+) -> tuple[dict, dict, dict]:
     """Read and validate every domain. Returns (frames, file names, rows in); with ``spill_dir``, the
     frames are a :class:`hepatrial.ingest.spill.Frames` that keeps the large domains there."""
     located = locate_domains(cut_dir)
     for dom, spec in DOMAINS.items():
         if spec.required_domain and dom not in located:
-            raise DataContractError(f"required domain {dom} is missing: expected {dom.lower()}.csv, "
-                                    f".parquet or .xpt in {cut_dir}", file=f"{dom.lower()}.*")
+            raise DataContractError(
+                f"required domain {dom} is missing: expected {dom.lower()}.csv, "
+                f".parquet or .xpt in {cut_dir}",
+                file=f"{dom.lower()}.*",
+            )
     for dom in sorted(set(located) - set(DOMAINS)):
-        findings.add("INFO", dom, located[dom].name, "DOMAIN_NOT_USED",
-                     "domain is not part of the contract; not read")
+        findings.add(
+            "INFO",
+            dom,
+            located[dom].name,
+            "DOMAIN_NOT_USED",
+            "domain is not part of the contract; not read",
+        )
     used = {p.name for p in located.values()}
     for p in sorted(Path(cut_dir).iterdir()):
         if p.is_file() and p.name not in used:
-            findings.add("INFO", "", p.name, "FILE_NOT_USED",
-                         "not a domain file (.csv, .parquet or .xpt); not read")
+            findings.add(
+                "INFO",
+                "",
+                p.name,
+                "FILE_NOT_USED",
+                "not a domain file (.csv, .parquet or .xpt); not read",
+            )
     frames, files, rows_in = (Frames(spill_dir) if spill_dir is not None else {}), {}, {}
     for dom, spec in DOMAINS.items():
         if dom in located:
@@ -95,20 +132,45 @@ def read_and_validate(cut_dir: str | Path, cfg: Study, findings: Findings,
             df = read_domain(path, cfg.column_map.get(dom) or cfg.column_map.get(dom.lower()))
             files[dom], rows_in[dom] = path.name, df.height
             for col in typed_date_columns(path):
-                findings.add("INFO", dom, path.name, "DATE_TYPED_COLUMN",
-                             "column stored as a date/datetime type; read as ISO 8601 text",
-                             column=col)
+                findings.add(
+                    "INFO",
+                    dom,
+                    path.name,
+                    "DATE_TYPED_COLUMN",
+                    "column stored as a date/datetime type; read as ISO 8601 text",
+                    column=col,
+                )
             if has_bom(path):
-                findings.add("INFO", dom, path.name, "BOM_REMOVED", "file starts with a UTF-8 byte-order mark; removed")
+                findings.add(
+                    "INFO",
+                    dom,
+                    path.name,
+                    "BOM_REMOVED",
+                    "file starts with a UTF-8 byte-order mark; removed",
+                )
             if df.height == 0:
                 if dom == "DM":
-                    raise DataContractError("DM has a header but no rows: no subjects", file=path.name)
-                findings.add("WARNING", dom, path.name, "DOMAIN_EMPTY", "file has a header but no rows")
+                    raise DataContractError(
+                        "DM has a header but no rows: no subjects", file=path.name
+                    )
+                findings.add(
+                    "WARNING", dom, path.name, "DOMAIN_EMPTY", "file has a header but no rows"
+                )
         else:  # an optional domain that is absent: no rows, same columns and types as a present one
-            df = pl.DataFrame(schema={"SRCROW": pl.Int64, **{c: pl.Utf8 for c in (*spec.required, *spec.expected,
-                                                                                 *spec.numeric)}})
+            df = pl.DataFrame(
+                schema={
+                    "SRCROW": pl.Int64,
+                    **{c: pl.Utf8 for c in (*spec.required, *spec.expected, *spec.numeric)},
+                }
+            )
             files[dom], rows_in[dom] = "(absent)", 0
-            findings.add("INFO", dom, None, "DOMAIN_ABSENT", "optional domain not in the cut; read as no records")
+            findings.add(
+                "INFO",
+                dom,
+                None,
+                "DOMAIN_ABSENT",
+                "optional domain not in the cut; read as no records",
+            )
         df = validate_domain(df, spec, files[dom], cfg, findings)
         if dom == "DM":
             df = check_arms(df, cfg, path.name, findings)
@@ -134,16 +196,51 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
             continue
         ex = exclusions.filter(pl.col("domain") == dom)
         kept = frames[dom].height
-        out.append({"domain": dom, "file": files[dom], "category": "rows_in", "reason": "", "n": rows_in[dom]})
-        out.append({"domain": dom, "file": files[dom], "category": "rows_kept", "reason": "", "n": kept})
-        out.append({"domain": dom, "file": files[dom], "category": "rows_excluded", "reason": "", "n": ex.height})
+        out.append(
+            {
+                "domain": dom,
+                "file": files[dom],
+                "category": "rows_in",
+                "reason": "",
+                "n": rows_in[dom],
+            }
+        )
+        out.append(
+            {"domain": dom, "file": files[dom], "category": "rows_kept", "reason": "", "n": kept}
+        )
+        out.append(
+            {
+                "domain": dom,
+                "file": files[dom],
+                "category": "rows_excluded",
+                "reason": "",
+                "n": ex.height,
+            }
+        )
         for reason, n in sorted(ex.group_by("reason").len().iter_rows()):
-            out.append({"domain": dom, "file": files[dom], "category": "excluded_by_reason", "reason": reason,
-                        "n": n})
+            out.append(
+                {
+                    "domain": dom,
+                    "file": files[dom],
+                    "category": "excluded_by_reason",
+                    "reason": reason,
+                    "n": n,
+                }
+            )
         if rows_in[dom] != kept + ex.height:  # a bug, never a data problem
-            raise AssertionError(f"accounting does not balance for {dom}: {rows_in[dom]} != {kept} + {ex.height}")
-    return pl.DataFrame(out, schema={"domain": pl.Utf8, "file": pl.Utf8, "category": pl.Utf8, "reason": pl.Utf8,
-                                     "n": pl.Int64})
+            raise AssertionError(
+                f"accounting does not balance for {dom}: {rows_in[dom]} != {kept} + {ex.height}"
+            )
+    return pl.DataFrame(
+        out,
+        schema={
+            "domain": pl.Utf8,
+            "file": pl.Utf8,
+            "category": pl.Utf8,
+            "reason": pl.Utf8,
+            "n": pl.Int64,
+        },
+    )
 
 
 FATAL_FINDINGS = "findings.csv"  # in the log folder: the findings of a run stopped by a fatal one
@@ -157,18 +254,32 @@ def validation_summary(findings_csv: str | Path) -> list[str]:
         return [f"Validation: no findings ({findings_csv})"]
     order = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
     sev = f.group_by("severity").len().sort(pl.col("severity").replace_strict(order, default=9))
-    lines = [f"Validation: {f.height} findings ("
-             + ", ".join(f"{s} {n}" for s, n in sev.iter_rows()) + f"); details: {findings_csv}"]
-    by = (f.group_by("severity", "rule").len()
-          .sort([pl.col("severity").replace_strict(order, default=9), "len", "rule"],
-                descending=[False, True, False]))
+    lines = [
+        f"Validation: {f.height} findings ("
+        + ", ".join(f"{s} {n}" for s, n in sev.iter_rows())
+        + f"); details: {findings_csv}"
+    ]
+    by = (
+        f.group_by("severity", "rule")
+        .len()
+        .sort(
+            [pl.col("severity").replace_strict(order, default=9), "len", "rule"],
+            descending=[False, True, False],
+        )
+    )
     lines += [f"  {s:<8} {r:<28} {n:>6}" for s, r, n in by.iter_rows()]
     return lines
 
 
-def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | Path,
-               validation_dir: str | Path, cut: str | None = None,
-               failure_dir: str | Path | None = None, dummy_seed: int | None = None) -> dict[str, pl.DataFrame]:
+def ingest_cut(
+    cut_dir: str | Path,
+    study: str | Path | Study,
+    sdtm_dir: str | Path,
+    validation_dir: str | Path,
+    cut: str | None = None,
+    failure_dir: str | Path | None = None,
+    dummy_seed: int | None = None,
+) -> dict[str, pl.DataFrame]:
     """Run the ingest step and write its outputs. Returns the clean domains.
 
     ``cut`` is the data cut date (ISO); by default the study config's ``cut_date`` or the cut
@@ -179,13 +290,21 @@ def ingest_cut(cut_dir: str | Path, study: str | Path | Study, sdtm_dir: str | P
     """
     import datetime as dt
 
-    cfg = study if isinstance(study, Study) else Study.from_dict(study) if isinstance(study, dict) else load_spec(study)
+    cfg = (
+        study
+        if isinstance(study, Study)
+        else Study.from_dict(study)
+        if isinstance(study, dict)
+        else load_spec(study)
+    )
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
     findings = Findings()
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None
     spill = spill_folder(Path(sdtm_dir).parent)
     try:
-        return _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir, dummy_seed)
+        return _ingest(
+            cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir, dummy_seed
+        )
     finally:
         remove_spill(spill)
 
@@ -204,8 +323,7 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
             if exc.details:  # a stop on fatal findings: say where all of them are
                 exc.args = (f"{exc.args[0]} (all findings: {stale})",)
         raise
-    exclusions = (pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA)
-                  .sort(["domain", "row"]))
+    exclusions = pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA).sort(["domain", "row"])
     acct = accounting(rows_in, frames, exclusions, files)
     if dummy_seed is not None:
         from hepatrial.ingest.dummy import dummy_randomise
@@ -221,7 +339,9 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
         df = frames[dom]
         write_parquet(df.sort("SRCROW"), path)
         spilled = isinstance(frames, Frames) and frames.spilled(dom)
-        out[dom] = path if spilled else df  # a large domain: read again from its SDTM file when asked for
+        out[dom] = (
+            path if spilled else df
+        )  # a large domain: read again from its SDTM file when asked for
         del df
     stamp.write_csv(findings.frame(), validation_dir / "findings.csv")
     stamp.write_csv(acct, validation_dir / "accounting.csv")
@@ -239,10 +359,23 @@ def _write_failure_findings(findings: Findings, exc: DataContractError, path: Pa
         msg = str(exc.args[0])
         where = (("file", exc.file), ("row", exc.row), ("column", exc.column))
         prefix = ", ".join(f"{k} {v}" for k, v in where if v is not None)
-        msg = msg[len(prefix) + 2:] if prefix and msg.startswith(prefix + ": ") else msg
-        row = pl.DataFrame([{"severity": "FATAL", "domain": None, "file": exc.file, "row": exc.row,
-                             "USUBJID": None, "column": exc.column, "value": None, "rule": "STOP",
-                             "message": msg}], schema=FINDING_SCHEMA)
+        msg = msg[len(prefix) + 2 :] if prefix and msg.startswith(prefix + ": ") else msg
+        row = pl.DataFrame(
+            [
+                {
+                    "severity": "FATAL",
+                    "domain": None,
+                    "file": exc.file,
+                    "row": exc.row,
+                    "USUBJID": None,
+                    "column": exc.column,
+                    "value": None,
+                    "rule": "STOP",
+                    "message": msg,
+                }
+            ],
+            schema=FINDING_SCHEMA,
+        )
         df = pl.concat([row, df], how="vertical")
     path.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_csv(df, path)

@@ -18,46 +18,68 @@ from hepatrial.contract import EXCL_SCHEMA
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
-from hepatrial.spec import Study
 from hepatrial.ingest.spill import like
-
+from hepatrial.spec import Study
 
 
 def _excl(df: pl.DataFrame, domain: str, file: str, reason: str) -> pl.DataFrame:
-    return df.select(pl.lit(domain).alias("domain"), pl.lit(file).alias("file"),
-                     pl.col("SRCROW").cast(pl.Int64).alias("row"),
-                     (pl.col("USUBJID") if "USUBJID" in df.columns else pl.lit(None, pl.Utf8)).alias("USUBJID"),
-                     pl.lit(reason).alias("reason"))
+    return df.select(
+        pl.lit(domain).alias("domain"),
+        pl.lit(file).alias("file"),
+        pl.col("SRCROW").cast(pl.Int64).alias("row"),
+        (pl.col("USUBJID") if "USUBJID" in df.columns else pl.lit(None, pl.Utf8)).alias("USUBJID"),
+        pl.lit(reason).alias("reason"),
+    )
 
 
 def randomisation_dates(ds: pl.DataFrame) -> pl.DataFrame:
     """USUBJID -> RANDDT from the DS RANDOMIZED record (earliest if several)."""
-    return (ds.filter(pl.col("DSDECOD").str.to_uppercase() == "RANDOMIZED")
-            .group_by("USUBJID").agg(dtc_date("DSSTDTC").min().alias("RANDDT")))
+    return (
+        ds.filter(pl.col("DSDECOD").str.to_uppercase() == "RANDOMIZED")
+        .group_by("USUBJID")
+        .agg(dtc_date("DSSTDTC").min().alias("RANDDT"))
+    )
 
 
 def enrolment_dates(dm: pl.DataFrame, ds: pl.DataFrame) -> pl.DataFrame:
     r = randomisation_dates(ds)
-    return (dm.select("USUBJID", "SRCROW", dtc_date("RFICDTC").alias("_ic"), dtc_date("RFSTDTC").alias("_fd"))
-            .join(r, on="USUBJID", how="left")
-            .with_columns(pl.coalesce("_ic", "RANDDT", "_fd").alias("ENRLDT")))
+    return (
+        dm.select(
+            "USUBJID", "SRCROW", dtc_date("RFICDTC").alias("_ic"), dtc_date("RFSTDTC").alias("_fd")
+        )
+        .join(r, on="USUBJID", how="left")
+        .with_columns(pl.coalesce("_ic", "RANDDT", "_fd").alias("ENRLDT"))
+    )
 
 
-def apply_cut(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, cut: dt.date,
-              findings: Findings) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def apply_cut(
+    frames: dict[str, pl.DataFrame],
+    files: dict[str, str],
+    specs: dict,
+    cut: dt.date,
+    findings: Findings,
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Return the cut domains and the exclusions (one row per removed source row, with a reason)."""
     dm, ds = frames["DM"], frames["DS"]
     rand = randomisation_dates(ds)
     if rand.height and rand["RANDDT"].min() is not None and cut < rand["RANDDT"].min():
         raise DataContractError(
             f"the data cut date {cut} is before the first randomisation ({rand['RANDDT'].min()}); "
-            "nothing to analyse: check cut_date in the study config or the cut folder name")
+            "nothing to analyse: check cut_date in the study config or the cut folder name"
+        )
     enr = enrolment_dates(dm, ds)
     no_date = enr.filter(pl.col("ENRLDT").is_null())
     for r in no_date.iter_rows(named=True):
-        findings.add("WARNING", "DM", files["DM"], "NO_ENROLMENT_DATE",
-                     "no consent, randomisation or first-dose date; kept in the cut", row=r["SRCROW"],
-                     usubjid=r["USUBJID"], column="RFICDTC")
+        findings.add(
+            "WARNING",
+            "DM",
+            files["DM"],
+            "NO_ENROLMENT_DATE",
+            "no consent, randomisation or first-dose date; kept in the cut",
+            row=r["SRCROW"],
+            usubjid=r["USUBJID"],
+            column="RFICDTC",
+        )
     late_subj = enr.filter(pl.col("ENRLDT") > cut)["USUBJID"].implode()
     out = like(frames)  # a large domain waits on disk between the steps (hepatrial.ingest.spill)
     excl: list[pl.DataFrame] = []
@@ -75,36 +97,66 @@ def apply_cut(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dic
             df = df.filter(~(d > cut).fill_null(False))
             if dom != "AE":
                 undated = df.filter(pl.col(spec.main_date).is_null())
-                findings.add_rows(undated, "ERROR", dom, f, "DATE_MISSING",
-                                  "record has no date; excluded (cannot be placed in time)", column=spec.main_date)
+                findings.add_rows(
+                    undated,
+                    "ERROR",
+                    dom,
+                    f,
+                    "DATE_MISSING",
+                    "record has no date; excluded (cannot be placed in time)",
+                    column=spec.main_date,
+                )
                 excl.append(_excl(undated, dom, f, f"missing {spec.main_date}"))
                 df = df.filter(pl.col(spec.main_date).is_not_null())
             else:
-                findings.add_rows(df.filter(pl.col(spec.main_date).is_null()), "WARNING", dom, f, "DATE_MISSING",
-                                  "AE start date missing; kept (treated as treatment-emergent)",
-                                  column=spec.main_date)
+                findings.add_rows(
+                    df.filter(pl.col(spec.main_date).is_null()),
+                    "WARNING",
+                    dom,
+                    f,
+                    "DATE_MISSING",
+                    "AE start date missing; kept (treated as treatment-emergent)",
+                    column=spec.main_date,
+                )
         if dom == "DM":
             late_death = df.filter(dtc_earliest("DTHDTC") > cut)
-            findings.add_rows(late_death, "INFO", "DM", f, "DEATH_AFTER_CUT",
-                              "death after the data cut: not a death in this cut (DTHDTC, DTHFL cleared)",
-                              column="DTHDTC")
+            findings.add_rows(
+                late_death,
+                "INFO",
+                "DM",
+                f,
+                "DEATH_AFTER_CUT",
+                "death after the data cut: not a death in this cut (DTHDTC, DTHFL cleared)",
+                column="DTHDTC",
+            )
             clear = (dtc_earliest("DTHDTC") > cut).fill_null(False)
-            df = df.with_columns(pl.when(clear).then(None).otherwise(pl.col("DTHDTC")).alias("DTHDTC"),
-                                 pl.when(clear).then(None).otherwise(pl.col("DTHFL")).alias("DTHFL"))
+            df = df.with_columns(
+                pl.when(clear).then(None).otherwise(pl.col("DTHDTC")).alias("DTHDTC"),
+                pl.when(clear).then(None).otherwise(pl.col("DTHFL")).alias("DTHFL"),
+            )
             if "RFENDTC" in df.columns:
-                df = df.with_columns(pl.when((dtc_earliest("RFENDTC") > cut).fill_null(False)).then(None)
-                                     .otherwise(pl.col("RFENDTC")).alias("RFENDTC"))
+                df = df.with_columns(
+                    pl.when((dtc_earliest("RFENDTC") > cut).fill_null(False))
+                    .then(None)
+                    .otherwise(pl.col("RFENDTC"))
+                    .alias("RFENDTC")
+                )
         if dom == "AE" and "AEENDTC" in df.columns:
-            df = df.with_columns(pl.when((dtc_earliest("AEENDTC") > cut).fill_null(False)).then(None)
-                                 .otherwise(pl.col("AEENDTC")).alias("AEENDTC"))
+            df = df.with_columns(
+                pl.when((dtc_earliest("AEENDTC") > cut).fill_null(False))
+                .then(None)
+                .otherwise(pl.col("AEENDTC"))
+                .alias("AEENDTC")
+            )
         out[dom] = df
         del df
     exclusions = pl.concat(excl, how="vertical") if excl else pl.DataFrame(schema=EXCL_SCHEMA)
     return out, exclusions
 
 
-def exclude_unknown_subjects(frames: dict[str, pl.DataFrame], files: dict[str, str],
-                             findings: Findings) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def exclude_unknown_subjects(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], findings: Findings
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Rows of subjects absent from DM are excluded (ERROR finding per row)."""
     ids = frames["DM"]["USUBJID"].implode()
     excl = []
@@ -115,23 +167,34 @@ def exclude_unknown_subjects(frames: dict[str, pl.DataFrame], files: dict[str, s
             del df
             continue
         orphan = df.filter(~pl.col("USUBJID").is_in(ids))
-        findings.add_rows(orphan, "ERROR", dom, files[dom], "SUBJECT_NOT_IN_DM",
-                          "subject not in DM; row excluded", column="USUBJID")
+        findings.add_rows(
+            orphan,
+            "ERROR",
+            dom,
+            files[dom],
+            "SUBJECT_NOT_IN_DM",
+            "subject not in DM; row excluded",
+            column="USUBJID",
+        )
         excl.append(_excl(orphan, dom, files[dom], "subject not in DM"))
         out[dom] = df.filter(pl.col("USUBJID").is_in(ids))
         del df
     return out, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 
-def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings) -> None:
+def check_windows(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings
+) -> None:
     """Out-of-window visits (WARNING, carried): a scheduled record (VISIT given) whose day from the
     origin falls outside every analysis window, or in the window of another visit than the one its
     VISIT names (when VISIT uses the config's visit labels). Windowing in ADaM decides what is analysed."""
     dm, ds = frames["DM"], frames["DS"]
     first, second = ("RANDDT", "_fd") if cfg.origin == "randomization" else ("_fd", "RANDDT")
-    origin = (dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd")).join(randomisation_dates(ds), on="USUBJID",
-                                                                         how="left")
-              .select("USUBJID", pl.coalesce(first, second).alias("ORIGDT")))
+    origin = (
+        dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd"))
+        .join(randomisation_dates(ds), on="USUBJID", how="left")
+        .select("USUBJID", pl.coalesce(first, second).alias("ORIGDT"))
+    )
     # SDTM VISIT name -> its analysis visit (sdtm_visits, default the label; docs: windowing)
     nominal = {n: v.label for v in cfg.visits for n in v.nominal_names}
     by_nominal = cfg.windowing == "nominal"
@@ -140,39 +203,86 @@ def check_windows(frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: S
         if df is None or df.height == 0 or "VISIT" not in df.columns:
             continue
         # findings only: the columns they name, not whole rows, go through the join
-        d = (df.select([c for c in dict.fromkeys(["USUBJID", "SRCROW", "VISIT", col]) if c in df.columns])
-             .filter(pl.col("VISIT").is_not_null()).join(origin, on="USUBJID", how="inner")
-             .with_columns(dtc_date(col).alias("ADT")).with_columns(compute_ady("ADT", "ORIGDT").alias("ADY")))
+        d = (
+            df.select(
+                [c for c in dict.fromkeys(["USUBJID", "SRCROW", "VISIT", col]) if c in df.columns]
+            )
+            .filter(pl.col("VISIT").is_not_null())
+            .join(origin, on="USUBJID", how="inner")
+            .with_columns(dtc_date(col).alias("ADT"))
+            .with_columns(compute_ady("ADT", "ORIGDT").alias("ADY"))
+        )
         win = pl.lit(None, pl.Utf8)
         for v in reversed(cfg.visits):
-            win = pl.when(pl.col("ADY").is_between(v.window[0], v.window[1])).then(pl.lit(v.label)).otherwise(win)
+            win = (
+                pl.when(pl.col("ADY").is_between(v.window[0], v.window[1]))
+                .then(pl.lit(v.label))
+                .otherwise(win)
+            )
         d = d.with_columns(win.alias("_win"), pl.col("VISIT").str.to_uppercase().alias("_vis"))
         d = d.filter(pl.col("ADY").is_not_null())
-        d = d.with_columns(pl.col("_vis").str.strip_chars().replace_strict(nominal, default=None).alias("_nom"))
-        outside = d.filter(pl.col("_win").is_null() & ~pl.col("_vis").str.contains("UNSCHED|SCREEN"))
-        findings.add_rows(outside, "WARNING", dom, files[dom], "OUT_OF_WINDOW",
-                          "scheduled visit outside every analysis window; "
-                          + ("analysed at its nominal visit" if by_nominal
-                             else "carried as UNSCHEDULED, not analysed"),
-                          column=col)
-        moved = d.filter(pl.col("_win").is_not_null() & pl.col("_nom").is_not_null()
-                         & (pl.col("_nom") != pl.col("_win")))
-        findings.add_rows(moved, "WARNING", dom, files[dom], "VISIT_WINDOW_MISMATCH",
-                          "visit date falls in the analysis window of another visit; "
-                          + ("analysed at its nominal visit (windowing: nominal)" if by_nominal
-                             else "windowed by its date"),
-                          column=col)
+        d = d.with_columns(
+            pl.col("_vis").str.strip_chars().replace_strict(nominal, default=None).alias("_nom")
+        )
+        outside = d.filter(
+            pl.col("_win").is_null() & ~pl.col("_vis").str.contains("UNSCHED|SCREEN")
+        )
+        findings.add_rows(
+            outside,
+            "WARNING",
+            dom,
+            files[dom],
+            "OUT_OF_WINDOW",
+            "scheduled visit outside every analysis window; "
+            + (
+                "analysed at its nominal visit"
+                if by_nominal
+                else "carried as UNSCHEDULED, not analysed"
+            ),
+            column=col,
+        )
+        moved = d.filter(
+            pl.col("_win").is_not_null()
+            & pl.col("_nom").is_not_null()
+            & (pl.col("_nom") != pl.col("_win"))
+        )
+        findings.add_rows(
+            moved,
+            "WARNING",
+            dom,
+            files[dom],
+            "VISIT_WINDOW_MISMATCH",
+            "visit date falls in the analysis window of another visit; "
+            + (
+                "analysed at its nominal visit (windowing: nominal)"
+                if by_nominal
+                else "windowed by its date"
+            ),
+            column=col,
+        )
         pw = [(v.label, *v.protocol_window) for v in cfg.visits if v.protocol_window]
         if pw:
-            pwin = pl.DataFrame(pw, schema={"_nom": pl.Utf8, "_plo": pl.Int64, "_phi": pl.Int64}, orient="row")
-            late = d.join(pwin, on="_nom", how="inner").filter(~pl.col("ADY").is_between(pl.col("_plo"), pl.col("_phi")))
-            findings.add_rows(late, "WARNING", dom, files[dom], "OUT_OF_PROTOCOL_WINDOW",
-                              "visit outside its protocol window (protocol deviation); "
-                              + ("analysed at its nominal visit" if by_nominal else "analysed by its date"),
-                              column=col)
+            pwin = pl.DataFrame(
+                pw, schema={"_nom": pl.Utf8, "_plo": pl.Int64, "_phi": pl.Int64}, orient="row"
+            )
+            late = d.join(pwin, on="_nom", how="inner").filter(
+                ~pl.col("ADY").is_between(pl.col("_plo"), pl.col("_phi"))
+            )
+            findings.add_rows(
+                late,
+                "WARNING",
+                dom,
+                files[dom],
+                "OUT_OF_PROTOCOL_WINDOW",
+                "visit outside its protocol window (protocol deviation); "
+                + ("analysed at its nominal visit" if by_nominal else "analysed by its date"),
+                column=col,
+            )
 
 
-def flag_partial_dates(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, findings: Findings) -> None:
+def flag_partial_dates(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, findings: Findings
+) -> None:
     """Partial dates where the contract allows them: WARNING, carried and imputed in ADaM."""
     from hepatrial.dates import dtc_precision
 
@@ -180,11 +290,20 @@ def flag_partial_dates(frames: dict[str, pl.DataFrame], files: dict[str, str], s
         for col in specs[dom].partial_dates:
             if col in df.columns:
                 part = df.filter(dtc_precision(col).is_in(["M", "Y"]))
-                findings.add_rows(part, "WARNING", dom, files[dom], "PARTIAL_DATE",
-                                  "partial date; imputed in ADaM by the documented rule (flag --DTF)", column=col)
+                findings.add_rows(
+                    part,
+                    "WARNING",
+                    dom,
+                    files[dom],
+                    "PARTIAL_DATE",
+                    "partial date; imputed in ADaM by the documented rule (flag --DTF)",
+                    column=col,
+                )
 
 
-def cross_checks(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, findings: Findings) -> None:
+def cross_checks(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], specs: dict, findings: Findings
+) -> None:
     """Consistency across domains: flagged, never changed."""
     dm, ds = frames["DM"], frames["DS"]
     consent = dm.select("USUBJID", dtc_date("RFICDTC").alias("_ic"))
@@ -192,29 +311,69 @@ def cross_checks(frames: dict[str, pl.DataFrame], files: dict[str, str], specs: 
         spec = specs[dom]
         if dom == "DM" or not spec.main_date or spec.main_date not in df.columns:
             continue
-        early = (df.select("USUBJID", "SRCROW", spec.main_date).join(consent, on="USUBJID", how="inner")
-                 .filter(dtc_date(spec.main_date) < pl.col("_ic")))
-        findings.add_rows(early, "WARNING", dom, files[dom], "BEFORE_CONSENT",
-                          "record dated before informed consent (RFICDTC)", column=spec.main_date)
+        early = (
+            df.select("USUBJID", "SRCROW", spec.main_date)
+            .join(consent, on="USUBJID", how="inner")
+            .filter(dtc_date(spec.main_date) < pl.col("_ic"))
+        )
+        findings.add_rows(
+            early,
+            "WARNING",
+            dom,
+            files[dom],
+            "BEFORE_CONSENT",
+            "record dated before informed consent (RFICDTC)",
+            column=spec.main_date,
+        )
     rand = randomisation_dates(ds)
-    d = (dm.join(rand, on="USUBJID", how="left")
-         .filter(pl.col("RANDDT").is_not_null() & (dtc_earliest("DTHDTC") < pl.col("RANDDT"))))
-    findings.add_rows(d, "ERROR", "DM", files["DM"], "DEATH_BEFORE_RANDOMISATION",
-                      "death date before randomisation; carried, check the data", column="DTHDTC")
-    incons = dm.filter(((pl.col("DTHFL") == "Y") & pl.col("DTHDTC").is_null())
-                       | (pl.col("DTHDTC").is_not_null() & pl.col("DTHFL").is_null()))
-    findings.add_rows(incons, "WARNING", "DM", files["DM"], "DEATH_FLAG_DATE",
-                      "DTHFL and DTHDTC disagree; a death date counts as a death", column="DTHFL")
+    d = dm.join(rand, on="USUBJID", how="left").filter(
+        pl.col("RANDDT").is_not_null() & (dtc_earliest("DTHDTC") < pl.col("RANDDT"))
+    )
+    findings.add_rows(
+        d,
+        "ERROR",
+        "DM",
+        files["DM"],
+        "DEATH_BEFORE_RANDOMISATION",
+        "death date before randomisation; carried, check the data",
+        column="DTHDTC",
+    )
+    incons = dm.filter(
+        ((pl.col("DTHFL") == "Y") & pl.col("DTHDTC").is_null())
+        | (pl.col("DTHDTC").is_not_null() & pl.col("DTHFL").is_null())
+    )
+    findings.add_rows(
+        incons,
+        "WARNING",
+        "DM",
+        files["DM"],
+        "DEATH_FLAG_DATE",
+        "DTHFL and DTHDTC disagree; a death date counts as a death",
+        column="DTHFL",
+    )
     if "PR" in frames:
         tx = frames["PR"].filter(pl.col("PRDECOD").str.to_uppercase() == "LIVER TRANSPLANT")
-        late = (tx.join(dm.select("USUBJID", dtc_latest("DTHDTC").alias("_dth")), on="USUBJID")
-                .filter(dtc_earliest("PRSTDTC") > pl.col("_dth")))
-        findings.add_rows(late, "ERROR", "PR", files["PR"], "TRANSPLANT_AFTER_DEATH",
-                          "liver transplant dated after death; carried, check the data", column="PRSTDTC")
+        late = tx.join(
+            dm.select("USUBJID", dtc_latest("DTHDTC").alias("_dth")), on="USUBJID"
+        ).filter(dtc_earliest("PRSTDTC") > pl.col("_dth"))
+        findings.add_rows(
+            late,
+            "ERROR",
+            "PR",
+            files["PR"],
+            "TRANSPLANT_AFTER_DEATH",
+            "liver transplant dated after death; carried, check the data",
+            column="PRSTDTC",
+        )
     if "LB" in frames:
         lb = frames["LB"]
         dup = lb.filter(pl.struct("USUBJID", "LBTESTCD", "LBDTC").is_duplicated())
-        findings.add_rows(dup, "WARNING", "LB", files["LB"], "LB_DUPLICATE",
-                          "more than one result for this subject, test and date/time; windowing picks one",
-                          column="LBDTC")
-
+        findings.add_rows(
+            dup,
+            "WARNING",
+            "LB",
+            files["LB"],
+            "LB_DUPLICATE",
+            "more than one result for this subject, test and date/time; windowing picks one",
+            column="LBDTC",
+        )

@@ -26,8 +26,9 @@ def _study_arms(dm: pl.DataFrame, study: Study) -> set[str]:
     """DM.ARM values of the study's arms (``arms[].arm``, default the label)."""
     arms = {a.arm for a in study.arms}
     if not arms & set(dm["ARM"].drop_nulls().to_list()):
-        raise HepatrialError("dummy randomisation: no DM.ARM value matches the study's arms "
-                             f"{sorted(arms)}")
+        raise HepatrialError(
+            f"dummy randomisation: no DM.ARM value matches the study's arms {sorted(arms)}"
+        )
     return arms
 
 
@@ -42,8 +43,11 @@ def dummy_assignment(dm: pl.DataFrame, study: Study, seed: int = DEFAULT_SEED) -
     rng = np.random.default_rng(seed)
     parts = []
     keys = rand.select(strata).unique(maintain_order=True).sort(strata) if strata else None
-    groups = ([rand.join(k, on=strata, how="semi", nulls_equal=True) for k in keys.iter_slices(1)]
-              if strata else [rand])
+    groups = (
+        [rand.join(k, on=strata, how="semi", nulls_equal=True) for k in keys.iter_slices(1)]
+        if strata
+        else [rand]
+    )
     for g in groups:
         g = g.sort("USUBJID")
         perm = rng.permutation(g.height)
@@ -54,8 +58,9 @@ def dummy_assignment(dm: pl.DataFrame, study: Study, seed: int = DEFAULT_SEED) -
     return pl.concat(parts).sort("USUBJID") if parts else rand
 
 
-def dummy_randomise(frames: dict[str, pl.DataFrame], study: Study,
-                    seed: int = DEFAULT_SEED) -> dict[str, pl.DataFrame]:
+def dummy_randomise(
+    frames: dict[str, pl.DataFrame], study: Study, seed: int = DEFAULT_SEED
+) -> dict[str, pl.DataFrame]:
     """``frames`` (SDTM domains by name) with DM's planned and actual arms replaced by the dummy
     assignment and EX's treatment and dose by those of the dummy arm. A subject treated otherwise
     than planned (actual arm another study arm) gets the dummy arm as actual arm too; a non-arm
@@ -65,17 +70,29 @@ def dummy_randomise(frames: dict[str, pl.DataFrame], study: Study,
     assign = dummy_assignment(dm, study, seed)
     dcols = [c for c in ("DARM", "DARMCD") if c in assign.columns]
     dm2 = dm.join(assign.select("USUBJID", *dcols), on="USUBJID", how="left")
-    upd = [pl.when(pl.col("DARM").is_not_null()).then(pl.col("DARM")).otherwise(pl.col("ARM"))
-           .alias("ARM")]
+    upd = [
+        pl.when(pl.col("DARM").is_not_null())
+        .then(pl.col("DARM"))
+        .otherwise(pl.col("ARM"))
+        .alias("ARM")
+    ]
     if "DARMCD" in dcols:
-        upd.append(pl.when(pl.col("DARMCD").is_not_null()).then(pl.col("DARMCD"))
-                   .otherwise(pl.col("ARMCD")).alias("ARMCD"))
+        upd.append(
+            pl.when(pl.col("DARMCD").is_not_null())
+            .then(pl.col("DARMCD"))
+            .otherwise(pl.col("ARMCD"))
+            .alias("ARMCD")
+        )
     if "ACTARM" in dm.columns:
         on_arm = pl.col("ACTARM").is_in(sorted(arms)) & pl.col("DARM").is_not_null()
         upd.append(pl.when(on_arm).then(pl.col("DARM")).otherwise(pl.col("ACTARM")).alias("ACTARM"))
         if "ACTARMCD" in dm.columns and "DARMCD" in dcols:
-            upd.append(pl.when(on_arm).then(pl.col("DARMCD")).otherwise(pl.col("ACTARMCD"))
-                       .alias("ACTARMCD"))
+            upd.append(
+                pl.when(on_arm)
+                .then(pl.col("DARMCD"))
+                .otherwise(pl.col("ACTARMCD"))
+                .alias("ACTARMCD")
+            )
     out = dict(frames)
     out["DM"] = dm2.with_columns(upd).drop(dcols).select(dm.columns)
     if "EX" in frames and frames["EX"].height:
@@ -83,8 +100,9 @@ def dummy_randomise(frames: dict[str, pl.DataFrame], study: Study,
     return out
 
 
-def _dummy_exposure(ex: pl.DataFrame, dm: pl.DataFrame, dm_dummy: pl.DataFrame,
-                    arms: set[str]) -> pl.DataFrame:
+def _dummy_exposure(
+    ex: pl.DataFrame, dm: pl.DataFrame, dm_dummy: pl.DataFrame, arms: set[str]
+) -> pl.DataFrame:
     """EX with each subject's treatment name, dose and unit those of the dummy arm: the most
     frequent (EXTRT, EXDOSE, EXDOSU) of the real arm (ACTARM, else ARM) of the same name."""
     cols = [c for c in EX_COLUMNS if c in ex.columns]
@@ -92,12 +110,24 @@ def _dummy_exposure(ex: pl.DataFrame, dm: pl.DataFrame, dm_dummy: pl.DataFrame,
         return ex
     act = "ACTARM" if "ACTARM" in dm.columns else "ARM"
     real = ex.join(dm.select("USUBJID", pl.col(act).alias("_arm")), on="USUBJID", how="left")
-    typical = (real.filter(pl.col("_arm").is_in(sorted(arms))).group_by(["_arm", *cols]).len()
-               .sort(["_arm", "len", *cols], descending=[False, True, *[False] * len(cols)])
-               .unique("_arm", keep="first", maintain_order=True).drop("len"))
+    typical = (
+        real.filter(pl.col("_arm").is_in(sorted(arms)))
+        .group_by(["_arm", *cols])
+        .len()
+        .sort(["_arm", "len", *cols], descending=[False, True, *[False] * len(cols)])
+        .unique("_arm", keep="first", maintain_order=True)
+        .drop("len")
+    )
     new_arm = dm_dummy.select("USUBJID", pl.col(act).alias("_arm"))
-    joined = (ex.join(new_arm, on="USUBJID", how="left")
-              .join(typical.rename({c: f"_{c}" for c in cols}), on="_arm", how="left"))
+    joined = ex.join(new_arm, on="USUBJID", how="left").join(
+        typical.rename({c: f"_{c}" for c in cols}), on="_arm", how="left"
+    )
     return joined.with_columns(
-        [pl.when(pl.col("_arm").is_in(sorted(arms)) & pl.col(f"_{cols[0]}").is_not_null())
-         .then(pl.col(f"_{c}")).otherwise(pl.col(c)).alias(c) for c in cols]).select(ex.columns)
+        [
+            pl.when(pl.col("_arm").is_in(sorted(arms)) & pl.col(f"_{cols[0]}").is_not_null())
+            .then(pl.col(f"_{c}"))
+            .otherwise(pl.col(c))
+            .alias(c)
+            for c in cols
+        ]
+    ).select(ex.columns)

@@ -12,8 +12,15 @@ from __future__ import annotations
 import polars as pl
 
 FINDING_SCHEMA = {
-    "severity": pl.Utf8, "domain": pl.Utf8, "file": pl.Utf8, "row": pl.Int64, "USUBJID": pl.Utf8,
-    "column": pl.Utf8, "value": pl.Utf8, "rule": pl.Utf8, "message": pl.Utf8,
+    "severity": pl.Utf8,
+    "domain": pl.Utf8,
+    "file": pl.Utf8,
+    "row": pl.Int64,
+    "USUBJID": pl.Utf8,
+    "column": pl.Utf8,
+    "value": pl.Utf8,
+    "rule": pl.Utf8,
+    "message": pl.Utf8,
 }
 SEVERITY_ORDER = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
 
@@ -22,36 +29,79 @@ class Findings:
     def __init__(self) -> None:
         self._frames: list[pl.DataFrame] = []
 
-    def add(self, severity: str, domain: str, file: str | None, rule: str, message: str,
-            row: int | None = None, usubjid: str | None = None, column: str | None = None,
-            value: str | None = None) -> None:
-        self._frames.append(pl.DataFrame([{
-            "severity": severity, "domain": domain, "file": file, "row": row, "USUBJID": usubjid,
-            "column": column, "value": value, "rule": rule, "message": message}], schema=FINDING_SCHEMA))
+    def add(
+        self,
+        severity: str,
+        domain: str,
+        file: str | None,
+        rule: str,
+        message: str,
+        row: int | None = None,
+        usubjid: str | None = None,
+        column: str | None = None,
+        value: str | None = None,
+    ) -> None:
+        self._frames.append(
+            pl.DataFrame(
+                [
+                    {
+                        "severity": severity,
+                        "domain": domain,
+                        "file": file,
+                        "row": row,
+                        "USUBJID": usubjid,
+                        "column": column,
+                        "value": value,
+                        "rule": rule,
+                        "message": message,
+                    }
+                ],
+                schema=FINDING_SCHEMA,
+            )
+        )
 
-    def add_rows(self, rows: pl.DataFrame, severity: str, domain: str, file: str | None, rule: str,
-                 message: str, column: str | None = None) -> None:
+    def add_rows(
+        self,
+        rows: pl.DataFrame,
+        severity: str,
+        domain: str,
+        file: str | None,
+        rule: str,
+        message: str,
+        column: str | None = None,
+    ) -> None:
         """One finding per row of ``rows`` (which has SRCROW, and USUBJID / ``column`` if present)."""
         if rows.height == 0:
             return
         cols = rows.columns
         frame = rows.select(
-            pl.lit(severity).alias("severity"), pl.lit(domain).alias("domain"),
+            pl.lit(severity).alias("severity"),
+            pl.lit(domain).alias("domain"),
             pl.lit(file, dtype=pl.Utf8).alias("file"),
             pl.col("SRCROW").cast(pl.Int64).alias("row"),
-            (pl.col("USUBJID").cast(pl.Utf8) if "USUBJID" in cols else pl.lit(None, pl.Utf8)).alias("USUBJID"),
+            (pl.col("USUBJID").cast(pl.Utf8) if "USUBJID" in cols else pl.lit(None, pl.Utf8)).alias(
+                "USUBJID"
+            ),
             pl.lit(column, dtype=pl.Utf8).alias("column"),
-            (pl.col(column).cast(pl.Utf8) if column and column in cols else pl.lit(None, pl.Utf8)).alias("value"),
-            pl.lit(rule).alias("rule"), pl.lit(message).alias("message"))
+            (
+                pl.col(column).cast(pl.Utf8) if column and column in cols else pl.lit(None, pl.Utf8)
+            ).alias("value"),
+            pl.lit(rule).alias("rule"),
+            pl.lit(message).alias("message"),
+        )
         self._frames.append(frame)
 
     def frame(self) -> pl.DataFrame:
         if not self._frames:
             return pl.DataFrame(schema=FINDING_SCHEMA)
         df = pl.concat(self._frames, how="vertical")
-        return (df.with_columns(pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8).alias("_o"))
-                .sort(["_o", "domain", "row", "column", "rule"], nulls_last=True, maintain_order=True)
-                .drop("_o"))
+        return (
+            df.with_columns(
+                pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8).alias("_o")
+            )
+            .sort(["_o", "domain", "row", "column", "rule"], nulls_last=True, maintain_order=True)
+            .drop("_o")
+        )
 
     def fatal(self) -> pl.DataFrame:
         return self.frame().filter(pl.col("severity") == "FATAL")

@@ -38,16 +38,23 @@ def check_path(path: str | Path, what: str) -> Path:
     """``path`` made absolute with ``..`` and links resolved. Snakemake reads ``{...}`` in a path as
     a wildcard and cannot take control characters: such a path is refused, naming ``what``."""
     raw = str(path)
-    reason = _odd_name(raw) or ("holds '{' or '}', which Snakemake reads as a wildcard"
-                                if "{" in raw or "}" in raw else None)
+    reason = _odd_name(raw) or (
+        "holds '{' or '}', which Snakemake reads as a wildcard"
+        if "{" in raw or "}" in raw
+        else None
+    )
     if reason:
         raise DataContractError(f"{what} {raw!r} {reason}; rename it")
     resolved = Path(os.path.realpath(raw))
-    reason = _odd_name(str(resolved)) or ("holds '{' or '}', which Snakemake reads as a wildcard"
-                                          if "{" in str(resolved) or "}" in str(resolved) else None)
+    reason = _odd_name(str(resolved)) or (
+        "holds '{' or '}', which Snakemake reads as a wildcard"
+        if "{" in str(resolved) or "}" in str(resolved)
+        else None
+    )
     if reason:
         raise DataContractError(
-            f"{what} {raw!r} resolves to {str(resolved)!r}, which {reason}; rename it")
+            f"{what} {raw!r} resolves to {str(resolved)!r}, which {reason}; rename it"
+        )
     return resolved
 
 
@@ -63,17 +70,24 @@ def cut_listing(cut_dir: str | Path) -> tuple[Path, list[Path], list[str]]:
     if not folder.is_dir():
         raise DataContractError(f"data cut folder {cut_dir} does not exist")
     if folder.name in ("", ".", ".."):
-        raise DataContractError(f"data cut folder {cut_dir} resolves to {folder}, which has no "
-                                "name to file the results under")
+        raise DataContractError(
+            f"data cut folder {cut_dir} resolves to {folder}, which has no "
+            "name to file the results under"
+        )
     files = sorted(p for p in folder.iterdir() if p.is_file())
     if not files:
-        raise DataContractError(f"data cut folder {folder} holds no files: expected the domains "
-                                f"(dm.csv, ds.csv, ex.csv, lb.csv, ae.csv, ...)")
+        raise DataContractError(
+            f"data cut folder {folder} holds no files: expected the domains "
+            f"(dm.csv, ds.csv, ex.csv, lb.csv, ae.csv, ...)"
+        )
     for p in files:
         reason = _odd_name(p.name)
         if reason:
-            raise DataContractError(f"file name {p.name!r} in data cut folder {folder} {reason}; "
-                                    "rename or remove the file", file=ascii(p.name))
+            raise DataContractError(
+                f"file name {p.name!r} in data cut folder {folder} {reason}; "
+                "rename or remove the file",
+                file=ascii(p.name),
+            )
     domains = [p for p in files if p.suffix.lower() in FORMATS and p.stem.upper() in DOMAIN_NAMES]
     others = [p.name for p in files if p not in domains]
     return folder, domains, others
@@ -93,7 +107,8 @@ def locate_domains(cut_dir: str | Path) -> dict[str, Path]:
         if dom in found:
             raise DataContractError(
                 f"domain {dom} is present as both {found[dom].name} and {p.name}; keep exactly one",
-                file=p.name)
+                file=p.name,
+            )
         found[dom] = p
     return found
 
@@ -133,7 +148,10 @@ def _utf8_error(path: Path) -> DataContractError | None:
         line = raw[: exc.start].count(b"\n")  # 0-based line index = data row number
         return DataContractError(
             f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); re-export the file as UTF-8",
-            file=path.name, row=line if line > 0 else None, column=None)
+            file=path.name,
+            row=line if line > 0 else None,
+            column=None,
+        )
     return None
 
 
@@ -145,7 +163,9 @@ def _read_csv(path: Path) -> pl.DataFrame:
     if err is not None:
         raise err
     try:
-        return pl.read_csv(path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False)
+        return pl.read_csv(
+            path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False
+        )
     except Exception as exc:  # polars raises several types for malformed CSV
         msg = " ".join(str(exc).split())[:200]
         raise DataContractError(f"cannot parse CSV: {msg}", file=path.name) from None
@@ -158,10 +178,14 @@ def _to_text(df: pl.DataFrame) -> pl.DataFrame:
             exprs.append(pl.col(name))
         elif dtype.is_float():
             # 45.0 -> "45", 1.25 -> "1.25": integral floats lose the ".0" as a CSV would show them
-            exprs.append(pl.when(pl.col(name).is_nan()).then(None)
-                         .when(pl.col(name) == pl.col(name).round(0))
-                         .then(pl.col(name).cast(pl.Int64, strict=False).cast(pl.Utf8))
-                         .otherwise(pl.col(name).cast(pl.Utf8)).alias(name))
+            exprs.append(
+                pl.when(pl.col(name).is_nan())
+                .then(None)
+                .when(pl.col(name) == pl.col(name).round(0))
+                .then(pl.col(name).cast(pl.Int64, strict=False).cast(pl.Utf8))
+                .otherwise(pl.col(name).cast(pl.Utf8))
+                .alias(name)
+            )
         elif dtype == pl.Date:  # ISO 8601, as a CSV export would write it
             exprs.append(pl.col(name).dt.to_string("%Y-%m-%d"))
         elif isinstance(dtype, pl.Datetime):  # ISO 8601 with "T" (polars' own text has a space)
@@ -176,8 +200,9 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         return _to_text(pl.read_parquet(path))
     except Exception as exc:
-        raise DataContractError(f"cannot read Parquet: {' '.join(str(exc).split())[:200]}",
-                                file=path.name) from None
+        raise DataContractError(
+            f"cannot read Parquet: {' '.join(str(exc).split())[:200]}", file=path.name
+        ) from None
 
 
 def _read_xpt(path: Path) -> pl.DataFrame:
@@ -186,13 +211,16 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     try:
         pdf, _meta = pyreadstat.read_xport(str(path))
     except Exception as exc:
-        raise DataContractError(f"cannot read SAS transport file: {' '.join(str(exc).split())[:200]}",
-                                file=path.name) from None
+        raise DataContractError(
+            f"cannot read SAS transport file: {' '.join(str(exc).split())[:200]}", file=path.name
+        ) from None
     df = pl.from_pandas(pdf)
     # XPT has no null for character variables: an empty string is missing
     df = _to_text(df)
-    return df.with_columns(pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
-                           for c in df.columns)
+    return df.with_columns(
+        pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
+        for c in df.columns
+    )
 
 
 def typed_date_columns(path: Path) -> list[str]:
@@ -203,8 +231,9 @@ def typed_date_columns(path: Path) -> list[str]:
         schema = pl.read_parquet_schema(path)
     except Exception:  # unreadable: read_domain says so  # noqa: BLE001
         return []
-    return [n.strip().upper() for n, t in schema.items()
-            if t == pl.Date or isinstance(t, pl.Datetime)]
+    return [
+        n.strip().upper() for n, t in schema.items() if t == pl.Date or isinstance(t, pl.Datetime)
+    ]
 
 
 def has_bom(path: Path) -> bool:
@@ -221,10 +250,14 @@ def read_domain(path: Path, column_map: dict[str, str] | None = None) -> pl.Data
     names = [mapping.get(n, n) for n in names]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise DataContractError(f"column {dupes[0]} appears more than once (names are case-insensitive)",
-                                file=path.name, column=dupes[0])
+        raise DataContractError(
+            f"column {dupes[0]} appears more than once (names are case-insensitive)",
+            file=path.name,
+            column=dupes[0],
+        )
     if "SRCROW" in names:
-        raise DataContractError("column name SRCROW is reserved by the pipeline", file=path.name,
-                                column="SRCROW")
+        raise DataContractError(
+            "column name SRCROW is reserved by the pipeline", file=path.name, column="SRCROW"
+        )
     df.columns = names
     return df.with_row_index("SRCROW", offset=1).with_columns(pl.col("SRCROW").cast(pl.Int64))

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import polars as pl
 
-SPILL_BYTES = 128 * 2**20  # a domain larger than this in memory waits on disk between the ingest steps
+SPILL_BYTES = (
+    128 * 2**20
+)  # a domain larger than this in memory waits on disk between the ingest steps
 RESIDENT = ("DM", "DS")  # every step reads them; small
 
 

@@ -25,36 +25,68 @@ from hepatrial.spec import Study
 
 
 def unit_key(expr: pl.Expr) -> pl.Expr:
-    return (expr.fill_null("").str.to_lowercase().str.replace_all(r"\s+", "")
-            .str.replace_all("µ", "u").str.replace_all("μ", "u"))
+    return (
+        expr.fill_null("")
+        .str.to_lowercase()
+        .str.replace_all(r"\s+", "")
+        .str.replace_all("µ", "u")
+        .str.replace_all("μ", "u")
+    )
 
 
 def _conversion_table() -> pl.DataFrame:
-    rows = [{"LBTESTCD": t, "_ukey": k, "_factor": f, "_stdu": std}
-            for t, (std, units) in LAB_UNITS.items() for k, f in units.items()]
+    rows = [
+        {"LBTESTCD": t, "_ukey": k, "_factor": f, "_stdu": std}
+        for t, (std, units) in LAB_UNITS.items()
+        for k, f in units.items()
+    ]
     return pl.DataFrame(rows)
 
 
 CENSORED = r"^\s*(<=|≤|<|>=|≥|>)\s*([0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*$"
-NOT_DETECTED = ("not detected", "notdetected", "tnd", "target not detected", "undetectable", "undetected",
-                "below detection limit", "nd")
+NOT_DETECTED = (
+    "not detected",
+    "notdetected",
+    "tnd",
+    "target not detected",
+    "undetectable",
+    "undetected",
+    "below detection limit",
+    "nd",
+)
 
 
-def censoring(val_txt: pl.Expr, test: pl.Expr, lloq_cfg: dict[str, float]) -> tuple[pl.Expr, pl.Expr]:
+def censoring(
+    val_txt: pl.Expr, test: pl.Expr, lloq_cfg: dict[str, float]
+) -> tuple[pl.Expr, pl.Expr]:
     """(direction ``<`` / ``>`` or null, limit in the reported unit or null) of a result's text."""
     t = val_txt.cast(pl.Utf8).str.strip_chars()
     op = t.str.extract(CENSORED, 1)
     lim = t.str.extract(CENSORED, 2).cast(pl.Float64, strict=False)
     nd = t.str.to_lowercase().is_in(list(NOT_DETECTED))
-    cfg_lloq = test.replace_strict({k.upper(): float(v) for k, v in lloq_cfg.items()}, default=None,
-                                   return_dtype=pl.Float64) if lloq_cfg else pl.lit(None, pl.Float64)
-    direction = (pl.when(op.is_in(["<", "<=", "≤"]) | nd).then(pl.lit("<"))
-                 .when(op.is_in([">", ">=", "≥"])).then(pl.lit(">")).otherwise(pl.lit(None, pl.Utf8)))
+    cfg_lloq = (
+        test.replace_strict(
+            {k.upper(): float(v) for k, v in lloq_cfg.items()},
+            default=None,
+            return_dtype=pl.Float64,
+        )
+        if lloq_cfg
+        else pl.lit(None, pl.Float64)
+    )
+    direction = (
+        pl.when(op.is_in(["<", "<=", "≤"]) | nd)
+        .then(pl.lit("<"))
+        .when(op.is_in([">", ">=", "≥"]))
+        .then(pl.lit(">"))
+        .otherwise(pl.lit(None, pl.Utf8))
+    )
     limit = pl.when(nd).then(cfg_lloq).otherwise(lim)
     return direction, limit
 
 
-def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: Study, findings: Findings) -> pl.DataFrame:
+def harmonise_lab_units(
+    lb: pl.DataFrame, file: str, cfg: Study, findings: Findings
+) -> pl.DataFrame:
     """Add LBSTRESN (float), LBSTRESU, LBSTNRLO, LBSTNRHI in the standard unit of each test, and
     LBCENS, LBLLOQ, LBULOQ for censored results (module docstring)."""
     lb = lb.with_columns(pl.col("LBTESTCD").str.to_uppercase())
@@ -70,29 +102,62 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: Study, findings: Findi
     labs = cfg.labs
     direction, limit = censoring(val_txt, pl.col("LBTESTCD"), labs.lloq)
     below = labs.below_lloq
-    cens_val = (pl.when(direction == ">").then(limit)
-                .when(pl.lit(below == "half_lloq")).then(limit / 2.0)
-                .when(pl.lit(below == "lloq")).then(limit).otherwise(pl.lit(None, pl.Float64)))
-    lb = lb.with_columns(val_txt.alias("_val_txt"), unit.alias("_unit"),
-                         pl.when(direction.is_not_null()).then(cens_val)
-                         .otherwise(val_txt.cast(pl.Float64, strict=False)).alias("_val"),
-                         direction.alias("_cdir"), limit.alias("_clim"),
-                         unit_key(unit).alias("_ukey"))
+    cens_val = (
+        pl.when(direction == ">")
+        .then(limit)
+        .when(pl.lit(below == "half_lloq"))
+        .then(limit / 2.0)
+        .when(pl.lit(below == "lloq"))
+        .then(limit)
+        .otherwise(pl.lit(None, pl.Float64))
+    )
+    lb = lb.with_columns(
+        val_txt.alias("_val_txt"),
+        unit.alias("_unit"),
+        pl.when(direction.is_not_null())
+        .then(cens_val)
+        .otherwise(val_txt.cast(pl.Float64, strict=False))
+        .alias("_val"),
+        direction.alias("_cdir"),
+        limit.alias("_clim"),
+        unit_key(unit).alias("_ukey"),
+    )
     cens = lb.filter(pl.col("_cdir").is_not_null())
-    findings.add_rows(cens.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")), "INFO", "LB", file,
-                      "LB_CENSORED", f"result outside a limit of quantitation; value per labs.below_lloq "
-                      f"({below}) below the LLOQ, the ULOQ above it; flagged (LBCENS)", column="LBORRES")
+    findings.add_rows(
+        cens.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")),
+        "INFO",
+        "LB",
+        file,
+        "LB_CENSORED",
+        f"result outside a limit of quantitation; value per labs.below_lloq "
+        f"({below}) below the LLOQ, the ULOQ above it; flagged (LBCENS)",
+        column="LBORRES",
+    )
     unknown_lloq = cens.filter((pl.col("_cdir") == "<") & pl.col("_clim").is_null())
-    findings.add_rows(unknown_lloq.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")), "WARNING",
-                      "LB", file, "LB_LLOQ_UNKNOWN", "below the limit of quantitation with no limit given "
-                      "(set labs.lloq for the test); no numeric value", column="LBORRES")
+    findings.add_rows(
+        unknown_lloq.with_columns(pl.col("_val_txt").cast(pl.Utf8).alias("LBORRES")),
+        "WARNING",
+        "LB",
+        file,
+        "LB_LLOQ_UNKNOWN",
+        "below the limit of quantitation with no limit given "
+        "(set labs.lloq for the test); no numeric value",
+        column="LBORRES",
+    )
     # 1e400, inf: parsed as an infinite float, which no score, model or table can use
     nonfinite = pl.col("_val").is_not_null() & ~pl.col("_val").is_finite()
-    findings.add_rows(lb.filter(nonfinite).with_columns(pl.col("_val_txt").alias("LBORRES")),
-                      "ERROR", "LB", file, "NOT_NUMERIC",
-                      "value is not a finite number; treated as missing", column="LBORRES")
-    lb = lb.with_columns(pl.when(nonfinite).then(None).otherwise(pl.col(c)).alias(c)
-                         for c in ("_val", "_val_txt"))
+    findings.add_rows(
+        lb.filter(nonfinite).with_columns(pl.col("_val_txt").alias("LBORRES")),
+        "ERROR",
+        "LB",
+        file,
+        "NOT_NUMERIC",
+        "value is not a finite number; treated as missing",
+        column="LBORRES",
+    )
+    lb = lb.with_columns(
+        pl.when(nonfinite).then(None).otherwise(pl.col(c)).alias(c) for c in ("_val", "_val_txt")
+    )
     lb = lb.join(_conversion_table(), on=["LBTESTCD", "_ukey"], how="left")
     known = pl.col("LBTESTCD").is_in(list(LAB_UNITS))
     has_value = pl.col("_val_txt").is_not_null()
@@ -103,21 +168,47 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: Study, findings: Findi
         col = "LBSTRESU" if has_std and r.get("LBSTRESN") is not None else "LBORRESU"
         raise DataContractError(
             f"unknown unit {r['_unit']!r} for {r['LBTESTCD']} (USUBJID {r['USUBJID']}); accepted: "
-            f"{sorted(k or '(empty)' for k in LAB_UNITS[r['LBTESTCD']][1])}", file=file, row=r["SRCROW"], column=col)
-    findings.add_rows(lb.filter(unknown_unit).with_columns(pl.col("_unit").alias("LBORRESU")),
-                      "ERROR", "LB", file, "LB_UNIT_UNKNOWN", "unknown unit for this test; value not used",
-                      column="LBORRESU")
+            f"{sorted(k or '(empty)' for k in LAB_UNITS[r['LBTESTCD']][1])}",
+            file=file,
+            row=r["SRCROW"],
+            column=col,
+        )
+    findings.add_rows(
+        lb.filter(unknown_unit).with_columns(pl.col("_unit").alias("LBORRESU")),
+        "ERROR",
+        "LB",
+        file,
+        "LB_UNIT_UNKNOWN",
+        "unknown unit for this test; value not used",
+        column="LBORRESU",
+    )
     not_num = has_value & pl.col("_val").is_null() & pl.col("_cdir").is_null()
-    findings.add_rows(lb.filter(not_num).with_columns(pl.col("_val_txt").alias("LBORRES")), "WARNING", "LB",
-                      file, "LB_RESULT_NOT_NUMERIC", "result is not numeric; carried as text (AVALC), no AVAL",
-                      column="LBORRES")
-    conv = (lb.filter(known & pl.col("_factor").is_not_null() & (pl.col("_factor") != 1.0))
-            .group_by("LBTESTCD", "_unit").agg(pl.len(), pl.col("SRCROW").min(), pl.col("_stdu").first())
-            .sort("LBTESTCD", "_unit"))
+    findings.add_rows(
+        lb.filter(not_num).with_columns(pl.col("_val_txt").alias("LBORRES")),
+        "WARNING",
+        "LB",
+        file,
+        "LB_RESULT_NOT_NUMERIC",
+        "result is not numeric; carried as text (AVALC), no AVAL",
+        column="LBORRES",
+    )
+    conv = (
+        lb.filter(known & pl.col("_factor").is_not_null() & (pl.col("_factor") != 1.0))
+        .group_by("LBTESTCD", "_unit")
+        .agg(pl.len(), pl.col("SRCROW").min(), pl.col("_stdu").first())
+        .sort("LBTESTCD", "_unit")
+    )
     for r in conv.iter_rows(named=True):
-        findings.add("INFO", "LB", file, "LB_UNIT_CONVERTED",
-                     f"{r['len']} {r['LBTESTCD']} value(s) in {r['_unit']} converted to {r['_stdu']} (first at this row)",
-                     row=r["SRCROW"], column="LBORRESU", value=r["_unit"])
+        findings.add(
+            "INFO",
+            "LB",
+            file,
+            "LB_UNIT_CONVERTED",
+            f"{r['len']} {r['LBTESTCD']} value(s) in {r['_unit']} converted to {r['_stdu']} (first at this row)",
+            row=r["SRCROW"],
+            column="LBORRESU",
+            value=r["_unit"],
+        )
     factor = pl.when(known).then(pl.col("_factor")).otherwise(1.0)
     std_unit = pl.when(known).then(pl.col("_stdu")).otherwise(pl.col("_unit"))
     rng = []
@@ -127,8 +218,15 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: Study, findings: Findi
             continue
         num = pl.col(c).cast(pl.Float64, strict=False)
         bad = num.is_not_null() & ~num.is_finite()
-        findings.add_rows(lb.filter(bad), "ERROR", "LB", file, "NOT_NUMERIC",
-                          "reference limit is not a finite number; treated as missing", column=c)
+        findings.add_rows(
+            lb.filter(bad),
+            "ERROR",
+            "LB",
+            file,
+            "NOT_NUMERIC",
+            "reference limit is not a finite number; treated as missing",
+            column=c,
+        )
         rng.append(pl.when(num.is_finite()).then(num))
     # Reference ranges are in the reported unit; with LBSTRESN given they are taken as standard.
     lb = lb.with_columns(
@@ -137,27 +235,56 @@ def harmonise_lab_units(lb: pl.DataFrame, file: str, cfg: Study, findings: Findi
         pl.col("_val_txt").alias("LBSTRESC"),
         (rng[0] * factor).alias("LBSTNRLO"),
         (rng[1] * factor).alias("LBSTNRHI"),
-        pl.when(pl.col("_cdir") == "<").then(pl.lit("<LLOQ")).when(pl.col("_cdir") == ">").then(pl.lit(">ULOQ"))
-        .otherwise(pl.lit(None, pl.Utf8)).alias("LBCENS"),
+        pl.when(pl.col("_cdir") == "<")
+        .then(pl.lit("<LLOQ"))
+        .when(pl.col("_cdir") == ">")
+        .then(pl.lit(">ULOQ"))
+        .otherwise(pl.lit(None, pl.Utf8))
+        .alias("LBCENS"),
         pl.when(pl.col("_cdir") == "<").then(pl.col("_clim") * factor).alias("LBLLOQ"),
         pl.when(pl.col("_cdir") == ">").then(pl.col("_clim") * factor).alias("LBULOQ"),
     )
     # several units for one unconverted test
-    multi = (lb.filter(~known & pl.col("_val").is_not_null())
-             .group_by("LBTESTCD").agg(pl.col("_unit").drop_nulls().unique().sort(), pl.col("SRCROW").min())
-             .filter(pl.col("_unit").list.len() > 1).sort("LBTESTCD"))
+    multi = (
+        lb.filter(~known & pl.col("_val").is_not_null())
+        .group_by("LBTESTCD")
+        .agg(pl.col("_unit").drop_nulls().unique().sort(), pl.col("SRCROW").min())
+        .filter(pl.col("_unit").list.len() > 1)
+        .sort("LBTESTCD")
+    )
     for r in multi.iter_rows(named=True):
-        findings.add("WARNING", "LB", file, "LB_UNITS_MIXED",
-                     f"{r['LBTESTCD']} reported in several units {r['_unit']} with no known conversion; "
-                     "carried as reported", row=r["SRCROW"], column="LBORRESU")
+        findings.add(
+            "WARNING",
+            "LB",
+            file,
+            "LB_UNITS_MIXED",
+            f"{r['LBTESTCD']} reported in several units {r['_unit']} with no known conversion; "
+            "carried as reported",
+            row=r["SRCROW"],
+            column="LBORRESU",
+        )
     nonpos = pl.col("LBTESTCD").is_in(list(MUST_BE_POSITIVE)) & (pl.col("LBSTRESN") <= 0)
-    findings.add_rows(lb.filter(nonpos).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)), "ERROR", "LB", file,
-                      "LB_NOT_POSITIVE", "value must be positive; set missing (not used for scores)",
-                      column="LBSTRESN")
-    lb = lb.with_columns(pl.when(nonpos | unknown_unit).then(None).otherwise(pl.col("LBSTRESN")).alias("LBSTRESN"))
+    findings.add_rows(
+        lb.filter(nonpos).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)),
+        "ERROR",
+        "LB",
+        file,
+        "LB_NOT_POSITIVE",
+        "value must be positive; set missing (not used for scores)",
+        column="LBSTRESN",
+    )
+    lb = lb.with_columns(
+        pl.when(nonpos | unknown_unit).then(None).otherwise(pl.col("LBSTRESN")).alias("LBSTRESN")
+    )
     for test, (lo, hi) in sorted(cfg.plausibility.items()):
         out = (pl.col("LBTESTCD") == test) & ~pl.col("LBSTRESN").is_between(lo, hi)
-        findings.add_rows(lb.filter(out).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)), "WARNING", "LB", file,
-                          "LB_IMPLAUSIBLE", f"outside the plausible range [{lo}, {hi}] (standard unit); carried",
-                          column="LBSTRESN")
+        findings.add_rows(
+            lb.filter(out).with_columns(pl.col("LBSTRESN").cast(pl.Utf8)),
+            "WARNING",
+            "LB",
+            file,
+            "LB_IMPLAUSIBLE",
+            f"outside the plausible range [{lo}, {hi}] (standard unit); carried",
+            column="LBSTRESN",
+        )
     return lb.drop("_val_txt", "_unit", "_val", "_ukey", "_factor", "_stdu", "_cdir", "_clim")

@@ -9,12 +9,23 @@ findings rows naming the source file row.
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import polars as pl
 
-from hepatrial.contract import (DOMAINS, ISO_FULL, ISO_OFFSET, ISO_PARTIAL, MISSING_TOKENS,
-                                NON_ARM_VALUES,
-                                QS_ITEMS, RS_TERMS, DomainSpec)
+if TYPE_CHECKING:  # annotations only: imported where used
+    import pandera.polars as pa
+
+from hepatrial.contract import (
+    ISO_FULL,
+    ISO_OFFSET,
+    ISO_PARTIAL,
+    MISSING_TOKENS,
+    NON_ARM_VALUES,
+    QS_ITEMS,
+    RS_TERMS,
+    DomainSpec,
+)
 from hepatrial.ingest.findings import Findings
 from hepatrial.spec import Study
 
@@ -32,15 +43,34 @@ def _pandera():
 RULES: dict[str, tuple[str, str, str]] = {
     "USUBJID_MISSING": ("FATAL", "stop", "USUBJID is missing"),
     "USUBJID_DUPLICATE": ("FATAL", "stop", "duplicate USUBJID in DM (one row per subject)"),
-    "DATE_NOT_ISO": ("FATAL", "stop", ("date is not ISO 8601 (YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss], "
-                                       "a time optionally with a UTC offset Z or +hh:mm)")),
+    "DATE_NOT_ISO": (
+        "FATAL",
+        "stop",
+        (
+            "date is not ISO 8601 (YYYY-MM-DD, YYYY-MM-DDThh:mm[:ss], "
+            "a time optionally with a UTC offset Z or +hh:mm)"
+        ),
+    ),
     "DATE_PARTIAL_NOT_ALLOWED": ("FATAL", "stop", "partial date where the contract allows none"),
-    "DATE_IMPOSSIBLE": ("FATAL", "stop", ("not a calendar date or not a time of day (hour 00-23, "
-                                          "minute and second 00-59, offset at most 14:00)")),
+    "DATE_IMPOSSIBLE": (
+        "FATAL",
+        "stop",
+        (
+            "not a calendar date or not a time of day (hour 00-23, "
+            "minute and second 00-59, offset at most 14:00)"
+        ),
+    ),
     "NOT_NUMERIC": ("ERROR", "set missing", "value is not a finite number; treated as missing"),
-    "OUT_OF_RANGE": ("ERROR", "set missing",
-                     "value outside the contract's range; treated as missing"),
-    "TERM_UNKNOWN": ("ERROR", "set missing", "value is not in the controlled terms; treated as missing"),
+    "OUT_OF_RANGE": (
+        "ERROR",
+        "set missing",
+        "value outside the contract's range; treated as missing",
+    ),
+    "TERM_UNKNOWN": (
+        "ERROR",
+        "set missing",
+        "value is not in the controlled terms; treated as missing",
+    ),
 }
 
 
@@ -68,17 +98,23 @@ def date_is_real(col: str) -> pl.Expr:
     ss = c.str.extract(r"T\d{2}:\d{2}:(\d{2})", 1).cast(pl.Int32, strict=False)
     oh = c.str.extract(r"T[\d:.]+[+-](\d{2})", 1).cast(pl.Int32, strict=False)
     om = c.str.extract(r"T[\d:.]+[+-]\d{2}:?(\d{2})$", 1).cast(pl.Int32, strict=False)
-    offset_ok = ((oh.is_null() | ((oh * 60 + om.fill_null(0)) <= 14 * 60))
-                 & (om.is_null() | om.is_between(0, 59)))
-    clock = (time.is_null()
-             | (hh.is_between(0, 23) & mi.is_between(0, 59) & (ss.is_null() | ss.is_between(0, 59))
-                & offset_ok))
+    offset_ok = (oh.is_null() | ((oh * 60 + om.fill_null(0)) <= 14 * 60)) & (
+        om.is_null() | om.is_between(0, 59)
+    )
+    clock = time.is_null() | (
+        hh.is_between(0, 23)
+        & mi.is_between(0, 59)
+        & (ss.is_null() | ss.is_between(0, 59))
+        & offset_ok
+    )
     dated = pl.when(c.str.len_chars() >= 10).then(full & clock).otherwise(partial)
     return c.is_null() | not_iso | dated
 
 
 def _is_number(col: str) -> pl.Expr:
-    return pl.col(col).is_null() | pl.col(col).cast(pl.Float64, strict=False).is_finite().fill_null(False)
+    return pl.col(col).is_null() | pl.col(col).cast(pl.Float64, strict=False).is_finite().fill_null(
+        False
+    )
 
 
 def _in_range(col: str, lo: float, hi: float) -> pl.Expr:
@@ -87,27 +123,36 @@ def _in_range(col: str, lo: float, hi: float) -> pl.Expr:
     return (x.is_null() | ~x.is_finite() | x.is_between(lo, hi)).fill_null(True)
 
 
-def _check(expr_fn, name: str) -> "pa.Check":
+def _check(expr_fn, name: str) -> pa.Check:
     pa = _pandera()
     return pa.Check(lambda data: data.lazyframe.select(expr_fn(data.key)), name=name)
 
 
-def build_schema(spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[str, ...]]) -> "pa.DataFrameSchema":
+def build_schema(
+    spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[str, ...]]
+) -> pa.DataFrameSchema:
     """The pandera schema of one domain, restricted to the columns present."""
     pa = _pandera()
     cols: dict[str, pa.Column] = {}
 
-    def add(col: str, check: "pa.Check") -> None:
+    def add(col: str, check: pa.Check) -> None:
         if col in columns:
             cols.setdefault(col, pa.Column(pl.Utf8, nullable=True, checks=[]))
             cols[col].checks.append(check)
 
     if "USUBJID" in columns:
-        cols["USUBJID"] = pa.Column(pl.Utf8, nullable=True, unique=False, checks=[
-            _check(lambda k: pl.col(k).is_not_null(), "USUBJID_MISSING")])
+        cols["USUBJID"] = pa.Column(
+            pl.Utf8,
+            nullable=True,
+            unique=False,
+            checks=[_check(lambda k: pl.col(k).is_not_null(), "USUBJID_MISSING")],
+        )
         if spec.name == "DM":
             cols["USUBJID"].checks.append(
-                _check(lambda k: pl.col(k).is_null() | ~pl.col(k).is_duplicated(), "USUBJID_DUPLICATE"))
+                _check(
+                    lambda k: pl.col(k).is_null() | ~pl.col(k).is_duplicated(), "USUBJID_DUPLICATE"
+                )
+            )
     for d in spec.dates:
         partial = d in spec.partial_dates
         add(d, _check(lambda k: _iso_ok(k, True), "DATE_NOT_ISO"))
@@ -119,11 +164,16 @@ def build_schema(spec: DomainSpec, columns: list[str], allowed: dict[str, tuple[
     for n, (lo, hi) in spec.ranges.items():
         add(n, _check(lambda k, lo=lo, hi=hi: _in_range(k, lo, hi), "OUT_OF_RANGE"))
     for col, terms in allowed.items():
-        add(col, _check(lambda k, t=terms: pl.col(k).is_null() | pl.col(k).is_in(list(t)), "TERM_UNKNOWN"))
+        add(
+            col,
+            _check(
+                lambda k, t=terms: pl.col(k).is_null() | pl.col(k).is_in(list(t)), "TERM_UNKNOWN"
+            ),
+        )
     return pa.DataFrameSchema(cols, strict=False)
 
 
-def run_schema(df: pl.DataFrame, schema: "pa.DataFrameSchema") -> pl.DataFrame:
+def run_schema(df: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
     """Failure cases as (row position, column, rule)."""
     pa = _pandera()
     empty = pl.DataFrame(schema={"pos": pl.Int64, "column": pl.Utf8, "rule": pl.Utf8})
@@ -135,10 +185,16 @@ def run_schema(df: pl.DataFrame, schema: "pa.DataFrameSchema") -> pl.DataFrame:
             schema.validate(df, lazy=True)
         except pa.errors.SchemaErrors as exc:
             fc = exc.failure_cases
-            return (fc.filter(pl.col("index").is_not_null())
-                    .select(pl.col("index").cast(pl.Int64).alias("pos"), pl.col("column").cast(pl.Utf8),
-                            pl.col("check").cast(pl.Utf8).alias("rule"))
-                    .unique().sort(["pos", "column", "rule"]))
+            return (
+                fc.filter(pl.col("index").is_not_null())
+                .select(
+                    pl.col("index").cast(pl.Int64).alias("pos"),
+                    pl.col("column").cast(pl.Utf8),
+                    pl.col("check").cast(pl.Utf8).alias("rule"),
+                )
+                .unique()
+                .sort(["pos", "column", "rule"])
+            )
     return empty
 
 
@@ -147,17 +203,36 @@ def _first_hits(df: pl.DataFrame, masks: dict[str, pl.Expr]) -> dict[str, tuple[
     row), in one pass over ``df``; names that hold on no row are left out."""
     if not masks or df.height == 0:
         return {}
-    stats = df.select(*(m.fill_null(False).sum().alias(f"n{i}") for i, m in enumerate(masks.values())),
-                      *(m.fill_null(False).arg_max().alias(f"p{i}") for i, m in enumerate(masks.values()))).row(0)
+    stats = df.select(
+        *(m.fill_null(False).sum().alias(f"n{i}") for i, m in enumerate(masks.values())),
+        *(m.fill_null(False).arg_max().alias(f"p{i}") for i, m in enumerate(masks.values())),
+    ).row(0)
     k = len(masks)
     return {name: (int(stats[i]), int(stats[k + i])) for i, name in enumerate(masks) if stats[i]}
 
 
-def _add_first(findings: Findings, df: pl.DataFrame, pos: int, rule: str, message: str, domain: str, file: str,
-               column: str) -> None:
+def _add_first(
+    findings: Findings,
+    df: pl.DataFrame,
+    pos: int,
+    rule: str,
+    message: str,
+    domain: str,
+    file: str,
+    column: str,
+) -> None:
     """One INFO finding at the row at ``pos`` (its SRCROW, value and USUBJID)."""
-    findings.add("INFO", domain, file, rule, message, row=int(df["SRCROW"][pos]), column=column,
-                 value=df[column][pos], usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+    findings.add(
+        "INFO",
+        domain,
+        file,
+        rule,
+        message,
+        row=int(df["SRCROW"][pos]),
+        column=column,
+        value=df[column][pos],
+        usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+    )
 
 
 def _case_variants(tokens: tuple[str, ...]) -> list[str]:
@@ -171,7 +246,9 @@ def _case_variants(tokens: tuple[str, ...]) -> list[str]:
     import itertools
 
     assert all(t.isascii() and t == t.upper() and not set(t) & set("IFS") for t in tokens)
-    return sorted({"".join(v) for t in tokens for v in itertools.product(*({ch, ch.lower()} for ch in t))})
+    return sorted(
+        {"".join(v) for t in tokens for v in itertools.product(*({ch, ch.lower()} for ch in t))}
+    )
 
 
 def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
@@ -188,39 +265,79 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
             continue
         text.append(c)
         trimmed = pl.col(c).str.strip_chars()
-        out.append(pl.when(trimmed.is_in(tokens) | (trimmed == "")).then(None).otherwise(trimmed).alias(c))
+        out.append(
+            pl.when(trimmed.is_in(tokens) | (trimmed == "")).then(None).otherwise(trimmed).alias(c)
+        )
     for c in text if df.height else ():
         # one column at a time (memory), trimmed and upper-cased once; counts and first rows of both masks
         trimmed = pl.col("__t")
-        masks = (df.lazy().select(c, pl.col(c).str.strip_chars().alias("__t"))
-                 .select((pl.col(c).is_not_null() & (pl.col(c) != trimmed) & (trimmed != "")).fill_null(False)
-                         .alias("sp"),
-                         (trimmed.is_in(tokens) | ((pl.col(c) != "") & (trimmed == ""))).fill_null(False)
-                         .alias("tok"))
-                 .collect())
-        n_sp, p_sp, n_tok, p_tok = masks.select(pl.col("sp").sum(), pl.col("sp").arg_max().alias("p_sp"),
-                                                pl.col("tok").sum(), pl.col("tok").arg_max().alias("p_tok")).row(0)
+        masks = (
+            df.lazy()
+            .select(c, pl.col(c).str.strip_chars().alias("__t"))
+            .select(
+                (pl.col(c).is_not_null() & (pl.col(c) != trimmed) & (trimmed != ""))
+                .fill_null(False)
+                .alias("sp"),
+                (trimmed.is_in(tokens) | ((pl.col(c) != "") & (trimmed == "")))
+                .fill_null(False)
+                .alias("tok"),
+            )
+            .collect()
+        )
+        n_sp, p_sp, n_tok, p_tok = masks.select(
+            pl.col("sp").sum(),
+            pl.col("sp").arg_max().alias("p_sp"),
+            pl.col("tok").sum(),
+            pl.col("tok").arg_max().alias("p_tok"),
+        ).row(0)
         if n_sp:
-            _add_first(findings, df, p_sp, "SPACES_TRIMMED",
-                       f"{n_sp} value(s) had leading/trailing spaces; trimmed (first at this row)", domain, file, c)
+            _add_first(
+                findings,
+                df,
+                p_sp,
+                "SPACES_TRIMMED",
+                f"{n_sp} value(s) had leading/trailing spaces; trimmed (first at this row)",
+                domain,
+                file,
+                c,
+            )
         if n_tok:
             values = df.filter(masks["tok"])[c].unique().to_list()
-            _add_first(findings, df, p_tok, "MISSING_TOKEN",
-                       f"{n_tok} value(s) {sorted(set(values))} read as missing (first at this row)", domain, file, c)
-    return df.select(out)  # the same expressions as always (and so the same chunks, and Parquet row groups)
+            _add_first(
+                findings,
+                df,
+                p_tok,
+                "MISSING_TOKEN",
+                f"{n_tok} value(s) {sorted(set(values))} read as missing (first at this row)",
+                domain,
+                file,
+                c,
+            )
+    return df.select(
+        out
+    )  # the same expressions as always (and so the same chunks, and Parquet row groups)
 
 
-def upper_case_terms(df: pl.DataFrame, cols: list[str], domain: str, file: str, findings: Findings) -> pl.DataFrame:
+def upper_case_terms(
+    df: pl.DataFrame, cols: list[str], domain: str, file: str, findings: Findings
+) -> pl.DataFrame:
     cols = [c for c in cols if c in df.columns]
     masks = {c: pl.col(c).is_not_null() & (pl.col(c) != pl.col(c).str.to_uppercase()) for c in cols}
     hits = _first_hits(df, masks)
     for c in cols:
         if c in hits:
             n, pos = hits[c]
-            findings.add("INFO", domain, file, "TERM_CASE",
-                         f"{n} controlled-term value(s) not in upper case; upper-cased (first at this row)",
-                         row=int(df["SRCROW"][pos]), column=c, value=df[c][pos],
-                         usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+            findings.add(
+                "INFO",
+                domain,
+                file,
+                "TERM_CASE",
+                f"{n} controlled-term value(s) not in upper case; upper-cased (first at this row)",
+                row=int(df["SRCROW"][pos]),
+                column=c,
+                value=df[c][pos],
+                usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+            )
     for c in cols:
         if c in hits:
             df = df.with_columns(pl.col(c).str.to_uppercase())
@@ -232,35 +349,52 @@ def domain_terms(spec: DomainSpec, cfg: Study) -> dict[str, tuple[str, ...]]:
     return dict(spec.terms)
 
 
-def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: Study,
-                    findings: Findings) -> pl.DataFrame:
+def validate_domain(
+    df: pl.DataFrame, spec: DomainSpec, file: str, cfg: Study, findings: Findings
+) -> pl.DataFrame:
     """Row-level contract checks of one domain. Returns the frame with unusable values set missing."""
     from hepatrial.errors import DataContractError
 
     missing_req = [c for c in spec.required if c not in df.columns]
-    if spec.name == "LB" and not ({"LBORRES", "LBORRESU"} <= set(df.columns)
-                                  or {"LBSTRESN", "LBSTRESU"} <= set(df.columns)):
+    if spec.name == "LB" and not (
+        {"LBORRES", "LBORRESU"} <= set(df.columns) or {"LBSTRESN", "LBSTRESU"} <= set(df.columns)
+    ):
         missing_req.append("LBORRES/LBORRESU (or LBSTRESN/LBSTRESU)")
     if spec.name == "QS" and not ({"QSORRES", "QSSTRESN"} & set(df.columns)):
         missing_req.append("QSSTRESN (or QSORRES)")
     if spec.name == "DM":
         missing_req += [c for c in cfg.strata if c not in df.columns]
     if missing_req:
-        raise DataContractError(f"required column {missing_req[0]} is missing", file=file,
-                                column=missing_req[0].split(" ")[0].split("/")[0])
+        raise DataContractError(
+            f"required column {missing_req[0]} is missing",
+            file=file,
+            column=missing_req[0].split(" ")[0].split("/")[0],
+        )
     for c in spec.expected:
         if c not in df.columns:
-            findings.add("WARNING", spec.name, file, "COLUMN_ABSENT",
-                         "expected column absent; read as all missing", column=c)
+            findings.add(
+                "WARNING",
+                spec.name,
+                file,
+                "COLUMN_ABSENT",
+                "expected column absent; read as all missing",
+                column=c,
+            )
             df = df.with_columns(pl.lit(None, pl.Utf8).alias(c))
     df = normalise_text(df, spec.name, file, findings)
     terms = domain_terms(spec, cfg)
     df = upper_case_terms(df, list(terms), spec.name, file, findings)
     fails = run_schema(df, build_schema(spec, df.columns, terms))
     if fails.height:
-        fails = fails.join(df.with_row_index("pos").select(pl.col("pos").cast(pl.Int64), "SRCROW",
-                                                          *(["USUBJID"] if "USUBJID" in df.columns else [])),
-                           on="pos", how="left")
+        fails = fails.join(
+            df.with_row_index("pos").select(
+                pl.col("pos").cast(pl.Int64),
+                "SRCROW",
+                *(["USUBJID"] if "USUBJID" in df.columns else []),
+            ),
+            on="pos",
+            how="left",
+        )
         for (rule, column), grp in fails.group_by(["rule", "column"], maintain_order=True):
             sev, _action, msg = RULES[rule]
             if rule == "OUT_OF_RANGE":
@@ -271,8 +405,12 @@ def validate_domain(df: pl.DataFrame, spec: DomainSpec, file: str, cfg: Study,
             findings.add_rows(rows, sev, spec.name, file, rule, msg, column=column)
             if sev == "ERROR":
                 bad = grp["SRCROW"].implode()
-                df = df.with_columns(pl.when(pl.col("SRCROW").is_in(bad)).then(None)
-                                     .otherwise(pl.col(column)).alias(column))
+                df = df.with_columns(
+                    pl.when(pl.col("SRCROW").is_in(bad))
+                    .then(None)
+                    .otherwise(pl.col(column))
+                    .alias(column)
+                )
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df
@@ -283,11 +421,18 @@ def check_offsets(df: pl.DataFrame, spec: DomainSpec, file: str, findings: Findi
     date as written (the record's local date) is the one used."""
     masks = {d: pl.col(d).str.contains(ISO_OFFSET) for d in spec.dates if d in df.columns}
     for col, (n, pos) in _first_hits(df, masks).items():
-        findings.add("INFO", spec.name, file, "DATE_TZ_OFFSET",
-                     f"{n} value(s) carry a UTC offset; kept as written, the date as written "
-                     "(local) is used (first at this row)", row=int(df["SRCROW"][pos]), column=col,
-                     value=df[col][pos],
-                     usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+        findings.add(
+            "INFO",
+            spec.name,
+            file,
+            "DATE_TZ_OFFSET",
+            f"{n} value(s) carry a UTC offset; kept as written, the date as written "
+            "(local) is used (first at this row)",
+            row=int(df["SRCROW"][pos]),
+            column=col,
+            value=df[col][pos],
+            usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+        )
 
 
 XPT_MAX_BYTES = 200  # SAS transport v5: a character variable holds at most 200 bytes
@@ -309,12 +454,19 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
     masks = {c: pl.col(c).str.len_bytes() > XPT_MAX_BYTES for c in text}
     for col, (n, pos) in _first_hits(df, masks).items():
         longest = df[col].str.len_bytes().max()
-        findings.add("WARNING", domain, file, "TEXT_TRUNCATED_XPT",
-                     f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest {longest}); the SAS "
-                     f"transport (XPT v5) copies hold the first {XPT_MAX_BYTES} bytes (first at "
-                     "this row)",
-                     row=int(df["SRCROW"][pos]), column=col, value=df[col][pos][:80],
-                     usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None)
+        findings.add(
+            "WARNING",
+            domain,
+            file,
+            "TEXT_TRUNCATED_XPT",
+            f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest {longest}); the SAS "
+            f"transport (XPT v5) copies hold the first {XPT_MAX_BYTES} bytes (first at "
+            "this row)",
+            row=int(df["SRCROW"][pos]),
+            column=col,
+            value=df[col][pos][:80],
+            usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+        )
     for col in text:
         # only non-ASCII values can hold a character the fonts lack; each distinct value once
         odd = df.filter(pl.col(col).str.len_bytes() != pl.col(col).str.len_chars())
@@ -325,12 +477,18 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
             continue
         has = pl.any_horizontal([pl.col(col).str.contains(ch, literal=True) for ch in chars[:20]])
         first = odd.filter(has).row(0, named=True)
-        findings.add("WARNING", domain, file, "GLYPH_MISSING",
-                     f"{len(chars)} character(s) no bundled font can draw (printed blank in the "
-                     f"PDF reports and figures): {describe(chars)} (first at this row)",
-                     row=int(first["SRCROW"]), column=col, value=first[col][:80],
-                     usubjid=first.get("USUBJID"))
-
+        findings.add(
+            "WARNING",
+            domain,
+            file,
+            "GLYPH_MISSING",
+            f"{len(chars)} character(s) no bundled font can draw (printed blank in the "
+            f"PDF reports and figures): {describe(chars)} (first at this row)",
+            row=int(first["SRCROW"]),
+            column=col,
+            value=first[col][:80],
+            usubjid=first.get("USUBJID"),
+        )
 
 
 def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> pl.DataFrame:
@@ -349,47 +507,102 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
             r = bad.row(0, named=True)
             raise DataContractError(
                 f"unknown arm {r[col]!r} (study config arms: {[a.arm for a in cfg.arms]}; "
-                f"USUBJID {r['USUBJID']})", file=file, row=r["SRCROW"], column=col)
+                f"USUBJID {r['USUBJID']})",
+                file=file,
+                row=r["SRCROW"],
+                column=col,
+            )
         fixed = up.replace_strict(canon, default=None)
         changed = dm.filter(pl.col(col).is_not_null() & (pl.col(col) != fixed))
         if changed.height:
-            findings.add("INFO", "DM", file, "ARM_CASE",
-                         f"{changed.height} {col} value(s) differ from the study config only in case or spacing; "
-                         "rewritten to the config's spelling (first at this row)",
-                         row=int(changed["SRCROW"][0]), column=col, value=changed[col][0],
-                         usubjid=changed["USUBJID"][0])
+            findings.add(
+                "INFO",
+                "DM",
+                file,
+                "ARM_CASE",
+                f"{changed.height} {col} value(s) differ from the study config only in case or spacing; "
+                "rewritten to the config's spelling (first at this row)",
+                row=int(changed["SRCROW"][0]),
+                column=col,
+                value=changed[col][0],
+                usubjid=changed["USUBJID"][0],
+            )
         dm = dm.with_columns(fixed.alias(col))
     return dm
 
 
 def check_rs_values(rs: pl.DataFrame, file: str, findings: Findings) -> pl.DataFrame:
-    rs = rs.with_columns(pl.col("RSTESTCD").str.to_uppercase(), pl.col("RSORRES").str.to_uppercase())
-    conds = [(pl.col("RSTESTCD") == t) & pl.col("RSORRES").is_not_null() & ~pl.col("RSORRES").is_in(list(v))
-             for t, v in RS_TERMS.items()]
+    rs = rs.with_columns(
+        pl.col("RSTESTCD").str.to_uppercase(), pl.col("RSORRES").str.to_uppercase()
+    )
+    conds = [
+        (pl.col("RSTESTCD") == t)
+        & pl.col("RSORRES").is_not_null()
+        & ~pl.col("RSORRES").is_in(list(v))
+        for t, v in RS_TERMS.items()
+    ]
     bad_expr = pl.any_horizontal(conds)
     bad = rs.filter(bad_expr)
-    findings.add_rows(bad, "ERROR", "RS", file, "RS_RESULT_INVALID",
-                      "result not allowed for this RSTESTCD; treated as missing", column="RSORRES")
-    return rs.with_columns(pl.when(bad_expr).then(None).otherwise(pl.col("RSORRES")).alias("RSORRES"))
+    findings.add_rows(
+        bad,
+        "ERROR",
+        "RS",
+        file,
+        "RS_RESULT_INVALID",
+        "result not allowed for this RSTESTCD; treated as missing",
+        column="RSORRES",
+    )
+    return rs.with_columns(
+        pl.when(bad_expr).then(None).otherwise(pl.col("RSORRES")).alias("RSORRES")
+    )
 
 
 def check_qs_values(qs: pl.DataFrame, file: str, findings: Findings) -> pl.DataFrame:
     """QSSTRESN from QSSTRESN or QSORRES; out-of-range item responses are set missing."""
     qs = qs.with_columns(pl.col("QSCAT").str.to_uppercase(), pl.col("QSTESTCD").str.to_uppercase())
-    num = pl.coalesce(pl.col("QSSTRESN").cast(pl.Float64, strict=False),
-                      pl.col("QSORRES").cast(pl.Float64, strict=False))
+    num = pl.coalesce(
+        pl.col("QSSTRESN").cast(pl.Float64, strict=False),
+        pl.col("QSORRES").cast(pl.Float64, strict=False),
+    )
     qs = qs.with_columns(num.alias("QSSTRESN_NUM"))
-    rng = pl.DataFrame([{"QSCAT": cat, "QSTESTCD": item, "_lo": float(lo), "_hi": float(hi)}
-                        for cat, items in QS_ITEMS.items() for item, (lo, hi) in items.items()])
+    rng = pl.DataFrame(
+        [
+            {"QSCAT": cat, "QSTESTCD": item, "_lo": float(lo), "_hi": float(hi)}
+            for cat, items in QS_ITEMS.items()
+            for item, (lo, hi) in items.items()
+        ]
+    )
     qs = qs.join(rng, on=["QSCAT", "QSTESTCD"], how="left")
-    out = pl.col("_lo").is_not_null() & pl.col("QSSTRESN_NUM").is_not_null() & (
-        ~pl.col("QSSTRESN_NUM").is_between(pl.col("_lo"), pl.col("_hi"))
-        | ((pl.col("QSSTRESN_NUM") != pl.col("QSSTRESN_NUM").round(0)) & (pl.col("QSTESTCD") != "EQ5D0106")))
-    findings.add_rows(qs.filter(out).with_columns(pl.col("QSSTRESN_NUM").cast(pl.Utf8).alias("QSSTRESN")),
-                      "ERROR", "QS", file, "QS_OUT_OF_RANGE",
-                      "item response outside the instrument's codes; treated as missing", column="QSSTRESN")
+    out = (
+        pl.col("_lo").is_not_null()
+        & pl.col("QSSTRESN_NUM").is_not_null()
+        & (
+            ~pl.col("QSSTRESN_NUM").is_between(pl.col("_lo"), pl.col("_hi"))
+            | (
+                (pl.col("QSSTRESN_NUM") != pl.col("QSSTRESN_NUM").round(0))
+                & (pl.col("QSTESTCD") != "EQ5D0106")
+            )
+        )
+    )
+    findings.add_rows(
+        qs.filter(out).with_columns(pl.col("QSSTRESN_NUM").cast(pl.Utf8).alias("QSSTRESN")),
+        "ERROR",
+        "QS",
+        file,
+        "QS_OUT_OF_RANGE",
+        "item response outside the instrument's codes; treated as missing",
+        column="QSSTRESN",
+    )
     unknown = qs.filter(pl.col("QSCAT").is_in(list(QS_ITEMS)) & pl.col("_lo").is_null())
-    findings.add_rows(unknown, "WARNING", "QS", file, "QS_ITEM_UNKNOWN",
-                      "item code not part of this questionnaire; carried, not scored", column="QSTESTCD")
-    return (qs.with_columns(pl.when(out).then(None).otherwise(pl.col("QSSTRESN_NUM")).alias("QSSTRESN"))
-              .drop("QSSTRESN_NUM", "_lo", "_hi"))
+    findings.add_rows(
+        unknown,
+        "WARNING",
+        "QS",
+        file,
+        "QS_ITEM_UNKNOWN",
+        "item code not part of this questionnaire; carried, not scored",
+        column="QSTESTCD",
+    )
+    return qs.with_columns(
+        pl.when(out).then(None).otherwise(pl.col("QSSTRESN_NUM")).alias("QSSTRESN")
+    ).drop("QSSTRESN_NUM", "_lo", "_hi")

@@ -126,28 +126,38 @@ import numpy as np
 from scipy import optimize, special
 
 __all__ = [
-    "ALPHA_SPENDING", "BETA_SPENDING", "GSDesign", "LookStatistics", "conditional_power",
-    "gsd_ard_rows", "gsd_design", "look_statistics", "monitor", "monitoring_fractions",
-    "predictive_power", "spending",
+    "ALPHA_SPENDING",
+    "BETA_SPENDING",
+    "GSDesign",
+    "LookStatistics",
+    "conditional_power",
+    "gsd_ard_rows",
+    "gsd_design",
+    "look_statistics",
+    "monitor",
+    "monitoring_fractions",
+    "predictive_power",
+    "spending",
 ]
 
 ALPHA_SPENDING = ("asOF", "asP", "asHSD", "asKD")
 BETA_SPENDING = ("bsOF", "bsP", "bsHSD", "bsKD")
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_RANGE = 8.0           # continuation intervals are truncated to mean +- _RANGE (Z scale)
-_PANEL = 0.5           # widest Gauss-Legendre panel (Z scale)
-_PANEL_PER_SD = 0.5    # panel width relative to the sd of the next increment kernel
-_ORDER = 10            # Gauss-Legendre nodes per panel
-_MIN_PANEL = 0.005     # narrowest panel (looks closer than t_k / t_{k-1} ~ 1.0001 lose accuracy)
-_CHUNK = 1 << 21       # kernel entries evaluated at once
-_XTOL = 1e-12          # root-finding tolerance (bounds, drift)
-_BIG = 1e3             # objective value standing for "drift too large"
+_RANGE = 8.0  # continuation intervals are truncated to mean +- _RANGE (Z scale)
+_PANEL = 0.5  # widest Gauss-Legendre panel (Z scale)
+_PANEL_PER_SD = 0.5  # panel width relative to the sd of the next increment kernel
+_ORDER = 10  # Gauss-Legendre nodes per panel
+_MIN_PANEL = 0.005  # narrowest panel (looks closer than t_k / t_{k-1} ~ 1.0001 lose accuracy)
+_CHUNK = 1 << 21  # kernel entries evaluated at once
+_XTOL = 1e-12  # root-finding tolerance (bounds, drift)
+_BIG = 1e3  # objective value standing for "drift too large"
 
 
 # ---------------------------------------------------------------------------------------------
 # Spending functions
 # ---------------------------------------------------------------------------------------------
+
 
 def spending(family: str, total: float, t, sided: int = 1, param: float | None = None):
     """Cumulative error spent at information fraction(s) ``t`` (clipped to [0, 1]).
@@ -234,8 +244,9 @@ def _p_below(state: _State | None, t: float, drift: float, lo):
     return special.ndtr(_std_arg(state, t, drift, lo)) @ state.wg
 
 
-def _advance(state: _State | None, t: float, drift: float, lo: float, hi: float,
-             t_next: float | None) -> _State:
+def _advance(
+    state: _State | None, t: float, drift: float, lo: float, hi: float, t_next: float | None
+) -> _State:
     """Sub-density at time t on (lo, hi), on nodes suited to the increment to ``t_next``."""
     m = drift * math.sqrt(t)
     a, b = max(lo, m - _RANGE), min(hi, m + _RANGE)
@@ -255,8 +266,8 @@ def _advance(state: _State | None, t: float, drift: float, lo: float, hi: float,
         g = np.empty(x.size)
         step = max(1, _CHUNK // max(1, prev.size))  # bounded memory for very close looks
         for i in range(0, x.size, step):
-            arg = (x[i:i + step, None] * math.sqrt(t) - prev) / math.sqrt(d)
-            g[i:i + step] = np.exp(-0.5 * arg * arg) @ state.wg
+            arg = (x[i : i + step, None] * math.sqrt(t) - prev) / math.sqrt(d)
+            g[i : i + step] = np.exp(-0.5 * arg * arg) @ state.wg
         g *= _INV_SQRT_2PI * math.sqrt(t / d)
     return _State(t, x, w * g)
 
@@ -305,11 +316,14 @@ def _efficacy_bound(state, t, target, sided) -> float:
     if target >= state.mass:
         return math.nan
     if sided == 1:
+
         def f(c):
             return float(_p_above(state, t, 0.0, c)) - target
     else:
+
         def f(c):
             return float(_p_above(state, t, 0.0, c) + _p_below(state, t, 0.0, -c)) - target
+
     return _root(f, 0.0 if sided == 2 else -8.0, 12.0)
 
 
@@ -325,12 +339,14 @@ def _futility_bound(state, t, drift, target) -> float:
 
     def f(v):
         return float(_p_below(state, t, drift, v)) - target
+
     return _root(f, mid - 12.0, mid + 12.0)
 
 
 # ---------------------------------------------------------------------------------------------
 # Designs
 # ---------------------------------------------------------------------------------------------
+
 
 def _z(p: float) -> float:
     return float(-special.ndtri(p))
@@ -399,10 +415,16 @@ class GSDesign:
         return np.full(self.n_looks, -math.inf)
 
     def settings(self) -> dict:
-        return {"alpha": self.alpha, "beta": self.beta, "sided": self.sided,
-                "efficacy": self.efficacy, "efficacy_param": self.efficacy_param,
-                "futility": self.futility, "futility_param": self.futility_param,
-                "binding": self.binding}
+        return {
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "sided": self.sided,
+            "efficacy": self.efficacy,
+            "efficacy_param": self.efficacy_param,
+            "futility": self.futility,
+            "futility_param": self.futility_param,
+            "binding": self.binding,
+        }
 
     def at_fractions(self, info_fracs: Sequence[float], final: bool = True) -> GSDesign:
         """The same design recomputed at other (e.g. actually observed) information fractions.
@@ -413,12 +435,14 @@ class GSDesign:
         return gsd_design(info_fracs, final=final, **self.settings())
 
     def method(self) -> str:
-        eff = self.efficacy + (f"({self.efficacy_param:g})" if self.efficacy_param is not None
-                               else "")
+        eff = self.efficacy + (
+            f"({self.efficacy_param:g})" if self.efficacy_param is not None else ""
+        )
         txt = f"{eff} alpha spending, {self.sided}-sided alpha={self.alpha:g}"
         if self.has_futility:
-            fut = self.futility + (f"({self.futility_param:g})"
-                                   if self.futility_param is not None else "")
+            fut = self.futility + (
+                f"({self.futility_param:g})" if self.futility_param is not None else ""
+            )
             kind = "binding" if self.binding else "non-binding"
             txt += f"; {fut} beta spending {kind} futility, beta={self.beta:g}"
         return txt + "; recursive integration (hepatrial.models.gsd)"
@@ -426,16 +450,23 @@ class GSDesign:
     def boundaries(self) -> list[dict]:
         """One dict per look: look, info_frac, z_efficacy, z_futility, alpha_cum, beta_cum,
         p_nominal (plain floats; nan where not applicable)."""
-        return [{"look": k + 1, "info_frac": float(self.info_fracs[k]),
-                 "z_efficacy": float(self.z_efficacy[k]),
-                 "z_futility": float(self.z_futility[k]),
-                 "alpha_cum": float(self.alpha_cum[k]), "beta_cum": float(self.beta_cum[k]),
-                 "p_nominal": float(self.p_nominal[k])}
-                for k in range(self.n_looks)]
+        return [
+            {
+                "look": k + 1,
+                "info_frac": float(self.info_fracs[k]),
+                "z_efficacy": float(self.z_efficacy[k]),
+                "z_futility": float(self.z_futility[k]),
+                "alpha_cum": float(self.alpha_cum[k]),
+                "beta_cum": float(self.beta_cum[k]),
+                "p_nominal": float(self.p_nominal[k]),
+            }
+            for k in range(self.n_looks)
+        ]
 
     def boundary_frame(self):
         """:meth:`boundaries` as a polars DataFrame."""
         import polars as pl
+
         return pl.DataFrame(self.boundaries())
 
 
@@ -453,10 +484,18 @@ def _validate_fracs(info_fracs, final: bool) -> tuple[np.ndarray, np.ndarray]:
     return t, s
 
 
-def gsd_design(info_fracs: Sequence[float], alpha: float = 0.025, beta: float = 0.2,
-               sided: int = 1, efficacy: str = "asOF", efficacy_param: float | None = None,
-               futility: str | None = None, futility_param: float | None = None,
-               binding: bool = False, final: bool = True) -> GSDesign:
+def gsd_design(
+    info_fracs: Sequence[float],
+    alpha: float = 0.025,
+    beta: float = 0.2,
+    sided: int = 1,
+    efficacy: str = "asOF",
+    efficacy_param: float | None = None,
+    futility: str | None = None,
+    futility_param: float | None = None,
+    binding: bool = False,
+    final: bool = True,
+) -> GSDesign:
     """Group-sequential design with spending-function bounds (rpact ``getDesignGroupSequential``).
 
     ``info_fracs``: information fractions of the looks, increasing, normally ending at 1 (see
@@ -477,8 +516,9 @@ def gsd_design(info_fracs: Sequence[float], alpha: float = 0.025, beta: float = 
         if futility not in BETA_SPENDING:
             raise ValueError(f"futility spending must be None or one of {BETA_SPENDING}")
         if sided != 1:
-            raise ValueError("beta-spending futility bounds are implemented for one-sided "
-                             "designs only")
+            raise ValueError(
+                "beta-spending futility bounds are implemented for one-sided designs only"
+            )
     t, s = _validate_fracs(info_fracs, final)
     K = t.size
     a_cum = spending(efficacy, alpha, s, sided, efficacy_param)
@@ -501,6 +541,7 @@ def gsd_design(info_fracs: Sequence[float], alpha: float = 0.025, beta: float = 
 
         def power_gap(mu):
             return float(_crossing_probs(t, lo, c, mu)[0].sum()) - (1 - beta)
+
         fixed = _z(alpha / sided) + _z(beta)
         drift = _root(power_gap, fixed, 1.25 * fixed, step=0.5 * fixed)
         power = np.cumsum(_crossing_probs(t, lo, c, drift)[0])
@@ -523,12 +564,26 @@ def gsd_design(info_fracs: Sequence[float], alpha: float = 0.025, beta: float = 
         up0, _ = _crossing_probs(t, lo if binding else np.full(K, -math.inf), c, 0.0)
         alpha_cum = np.cumsum(up0)
     return GSDesign(
-        info_fracs=t, spend_fracs=s, alpha=alpha, beta=beta, sided=sided, efficacy=efficacy,
-        efficacy_param=efficacy_param, futility=futility, futility_param=futility_param,
-        binding=bool(binding) if futility is not None else False, final_spends_all=final,
-        z_efficacy=c, z_futility=f, alpha_cum=alpha_cum, beta_cum=beta_cum,
-        power_cum=power, p_nominal=special.ndtr(-c), drift=float(drift),
-        inflation_factor=float((drift / (_z(alpha / sided) + _z(beta))) ** 2))
+        info_fracs=t,
+        spend_fracs=s,
+        alpha=alpha,
+        beta=beta,
+        sided=sided,
+        efficacy=efficacy,
+        efficacy_param=efficacy_param,
+        futility=futility,
+        futility_param=futility_param,
+        binding=bool(binding) if futility is not None else False,
+        final_spends_all=final,
+        z_efficacy=c,
+        z_futility=f,
+        alpha_cum=alpha_cum,
+        beta_cum=beta_cum,
+        power_cum=power,
+        p_nominal=special.ndtr(-c),
+        drift=float(drift),
+        inflation_factor=float((drift / (_z(alpha / sided) + _z(beta))) ** 2),
+    )
 
 
 def _futility_path(t, c, b_inc, mu):
@@ -548,6 +603,7 @@ def _solve_nonbinding(t, c, b_inc):
     def gap(mu):
         f = _futility_path(t, c, b_inc, mu)
         return _BIG if f is None else f[-1] - c[-1]
+
     fixed = c[-1] - special.ndtri(b_inc.sum())  # ~ z_{1-alpha} + z_{1-beta}
     mu = _root(gap, 0.9 * fixed, 1.3 * fixed, step=0.5 * fixed)
     return c, _futility_path(t, c, b_inc, mu), mu
@@ -574,14 +630,16 @@ def _solve_binding(t, a_inc, b_inc):
     def gap(mu):
         r = _binding_path(t, a_inc, b_inc, mu)
         return _BIG if r is None else r[1][-1] - r[0][-1]
+
     fixed = -special.ndtri(a_inc.sum()) - special.ndtri(b_inc.sum())
     mu = _root(gap, 0.9 * fixed, 1.3 * fixed, step=0.5 * fixed)
     c, f = _binding_path(t, a_inc, b_inc, mu)
     return c, f, mu
 
 
-def monitoring_fractions(design: GSDesign, observed: Sequence[float],
-                         remaining: Sequence[float] | None = None) -> np.ndarray:
+def monitoring_fractions(
+    design: GSDesign, observed: Sequence[float], remaining: Sequence[float] | None = None
+) -> np.ndarray:
     """Fractions for recomputing ``design`` at the looks done so far plus those still to come.
 
     ``observed``: the information fractions of the looks done (relative to the planned
@@ -595,7 +653,7 @@ def monitoring_fractions(design: GSDesign, observed: Sequence[float],
     if obs[-1] >= 1.0:
         return obs
     if remaining is None:
-        rest = design.info_fracs[obs.size:]
+        rest = design.info_fracs[obs.size :]
         rest = rest[rest > obs[-1]]
     else:
         rest = np.asarray(remaining, dtype=float).ravel()
@@ -607,6 +665,7 @@ def monitoring_fractions(design: GSDesign, observed: Sequence[float],
 # ---------------------------------------------------------------------------------------------
 # Interim statistics
 # ---------------------------------------------------------------------------------------------
+
 
 def _remaining_probs(design: GSDesign, look: int, z: float, drift, use_futility: bool):
     """Upper-crossing probabilities at looks look+1..K given Z at ``look`` (1-based)."""
@@ -623,8 +682,9 @@ def _remaining_probs(design: GSDesign, look: int, z: float, drift, use_futility:
     return out if np.ndim(drift) else out[0]
 
 
-def conditional_power(design: GSDesign, look: int, z: float, drift: float,
-                      use_futility: bool = True) -> np.ndarray:
+def conditional_power(
+    design: GSDesign, look: int, z: float, drift: float, use_futility: bool = True
+) -> np.ndarray:
     """Cumulative conditional power at looks ``look+1..K`` given ``Z = z`` at ``look``.
 
     ``drift`` = theta * sqrt(I_max) (B-value drift per unit of information fraction).
@@ -700,9 +760,14 @@ def _decision(design: GSDesign, k: int, z: float) -> tuple[str, int]:
     return "continue", 0
 
 
-def look_statistics(design: GSDesign, z: Sequence[float], estimate: Sequence[float],
-                    se: Sequence[float], design_effect: float | None = None,
-                    use_futility: bool = True) -> list[LookStatistics]:
+def look_statistics(
+    design: GSDesign,
+    z: Sequence[float],
+    estimate: Sequence[float],
+    se: Sequence[float],
+    design_effect: float | None = None,
+    use_futility: bool = True,
+) -> list[LookStatistics]:
     """Statistics at every observed look of ``design`` (looks 1..len(z)).
 
     ``design`` must already be at the observed fractions (:meth:`GSDesign.at_fractions` with
@@ -725,35 +790,62 @@ def look_statistics(design: GSDesign, z: Sequence[float], estimate: Sequence[flo
         t = float(design.info_fracs[i])
         c = float(design.z_efficacy[i])
         f = float(design.z_futility[i])
-        lo, hi = (est[i] - c * se[i], est[i] + c * se[i]) if np.isfinite(c) else (
-            math.nan, math.nan)
+        lo, hi = (
+            (est[i] - c * se[i], est[i] + c * se[i]) if np.isfinite(c) else (math.nan, math.nan)
+        )
         if design.binding and k > 1:
             lo = min(lo, min(corr))
         if design.has_futility and k < design.n_looks:
             corr.append(est[i] - f * se[i])
         if k < design.n_looks:
-            cp_t = float(conditional_power(design, k, z[i], z[i] / math.sqrt(t),
-                                           use_futility)[-1])
-            cp_d = (float(conditional_power(design, k, z[i],
-                                            design_effect / (se[i] * math.sqrt(t)),
-                                            use_futility)[-1])
-                    if design_effect is not None else math.nan)
+            cp_t = float(conditional_power(design, k, z[i], z[i] / math.sqrt(t), use_futility)[-1])
+            cp_d = (
+                float(
+                    conditional_power(
+                        design, k, z[i], design_effect / (se[i] * math.sqrt(t)), use_futility
+                    )[-1]
+                )
+                if design_effect is not None
+                else math.nan
+            )
             pp = predictive_power(design, k, z[i], use_futility)
         else:
             cp_t = cp_d = pp = math.nan
         text, code = _decision(design, k, z[i])
-        out.append(LookStatistics(
-            look=k, info_frac=t, z=float(z[i]), p=float(special.ndtr(-z[i])),
-            b_value=float(z[i] * math.sqrt(t)), estimate=float(est[i]), se=float(se[i]),
-            z_efficacy=c, z_futility=f, rci_lower=float(lo), rci_upper=float(hi),
-            cp_trend=cp_t, cp_design=cp_d, pp=pp, decision=text, decision_code=code))
+        out.append(
+            LookStatistics(
+                look=k,
+                info_frac=t,
+                z=float(z[i]),
+                p=float(special.ndtr(-z[i])),
+                b_value=float(z[i] * math.sqrt(t)),
+                estimate=float(est[i]),
+                se=float(se[i]),
+                z_efficacy=c,
+                z_futility=f,
+                rci_lower=float(lo),
+                rci_upper=float(hi),
+                cp_trend=cp_t,
+                cp_design=cp_d,
+                pp=pp,
+                decision=text,
+                decision_code=code,
+            )
+        )
     return out
 
 
-def monitor(design: GSDesign, info_fracs: Sequence[float], z: Sequence[float],
-            estimate: Sequence[float], se: Sequence[float], design_effect: float | None = None,
-            remaining: Sequence[float] | None = None, final: bool = False,
-            use_futility: bool = True) -> tuple[GSDesign, list[LookStatistics]]:
+def monitor(
+    design: GSDesign,
+    info_fracs: Sequence[float],
+    z: Sequence[float],
+    estimate: Sequence[float],
+    se: Sequence[float],
+    design_effect: float | None = None,
+    remaining: Sequence[float] | None = None,
+    final: bool = False,
+    use_futility: bool = True,
+) -> tuple[GSDesign, list[LookStatistics]]:
     """Recompute ``design`` at the observed looks and compute their statistics.
 
     ``info_fracs``, ``z``, ``estimate``, ``se``: one value per look done so far (fractions of
@@ -768,7 +860,7 @@ def monitor(design: GSDesign, info_fracs: Sequence[float], z: Sequence[float],
     else:
         fr = monitoring_fractions(design, obs, remaining)
     updated = design.at_fractions(fr, final=True)
-    if updated.n_looks < obs.size or not np.allclose(updated.info_fracs[:obs.size], obs):
+    if updated.n_looks < obs.size or not np.allclose(updated.info_fracs[: obs.size], obs):
         raise ValueError("observed fractions do not fit the design")
     return updated, look_statistics(updated, z, estimate, se, design_effect, use_futility)
 
@@ -777,10 +869,20 @@ def monitor(design: GSDesign, info_fracs: Sequence[float], z: Sequence[float],
 # ARD rows
 # ---------------------------------------------------------------------------------------------
 
-_BOUNDARY_STATS = ("info_frac", "z_efficacy", "z_futility", "alpha_cum", "beta_cum",
-                   "p_nominal")
-_STATUS_STATS = ("info_frac", "z", "p", "b_value", "estimate", "se", "rci_lower", "rci_upper",
-                 "cp_trend", "cp_design", "pp")
+_BOUNDARY_STATS = ("info_frac", "z_efficacy", "z_futility", "alpha_cum", "beta_cum", "p_nominal")
+_STATUS_STATS = (
+    "info_frac",
+    "z",
+    "p",
+    "b_value",
+    "estimate",
+    "se",
+    "rci_lower",
+    "rci_upper",
+    "cp_trend",
+    "cp_design",
+    "pp",
+)
 
 
 def _num(v) -> float | None:
@@ -788,8 +890,12 @@ def _num(v) -> float | None:
     return None if math.isnan(v) else v
 
 
-def gsd_ard_rows(design: GSDesign, status: Sequence[LookStatistics] | None = None,
-                 delta: float | None = None, **keys) -> list[dict]:
+def gsd_ard_rows(
+    design: GSDesign,
+    status: Sequence[LookStatistics] | None = None,
+    delta: float | None = None,
+    **keys,
+) -> list[dict]:
     """ARD rows (dicts for ``hepatrial.ard.ard_rows``) of a design and its observed looks.
 
     ``GSD_BOUNDARY``, avisit ``LOOK k``: info_frac, z_efficacy, z_futility, alpha_cum,
@@ -805,19 +911,51 @@ def gsd_ard_rows(design: GSDesign, status: Sequence[LookStatistics] | None = Non
     rows = []
     for b in design.boundaries():
         for stat in _BOUNDARY_STATS:
-            rows.append(dict(keys, analysis="GSD_BOUNDARY", avisit=f"LOOK {b['look']}",
-                             stat=stat, value=_num(b[stat]), method=method))
+            rows.append(
+                dict(
+                    keys,
+                    analysis="GSD_BOUNDARY",
+                    avisit=f"LOOK {b['look']}",
+                    stat=stat,
+                    value=_num(b[stat]),
+                    method=method,
+                )
+            )
     extra = {"inflation_factor": design.inflation_factor, "drift": design.drift}
     if delta is not None:
         extra["max_info"] = design.max_information(delta)
     for stat, v in extra.items():
-        rows.append(dict(keys, analysis="GSD_BOUNDARY", avisit="DESIGN", stat=stat,
-                         value=_num(v), method=method))
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_BOUNDARY",
+                avisit="DESIGN",
+                stat=stat,
+                value=_num(v),
+                method=method,
+            )
+        )
     for s in status or ():
         d = s.as_dict()
         for stat in _STATUS_STATS:
-            rows.append(dict(keys, analysis="GSD_STATUS", avisit=f"LOOK {s.look}", stat=stat,
-                             value=_num(d[stat]), method=method))
-        rows.append(dict(keys, analysis="GSD_STATUS", avisit=f"LOOK {s.look}", stat="decision",
-                         value=float(s.decision_code), method=s.decision))
+            rows.append(
+                dict(
+                    keys,
+                    analysis="GSD_STATUS",
+                    avisit=f"LOOK {s.look}",
+                    stat=stat,
+                    value=_num(d[stat]),
+                    method=method,
+                )
+            )
+        rows.append(
+            dict(
+                keys,
+                analysis="GSD_STATUS",
+                avisit=f"LOOK {s.look}",
+                stat="decision",
+                value=float(s.decision_code),
+                method=s.decision,
+            )
+        )
     return rows

@@ -179,15 +179,19 @@ class _Stats:
             # S_i = M_i^-1 Z_i'Z_i,  w_i = Z_i'V*_i^-1 (y_i - X_i beta)
             w0 = c0 - C0 @ beta
             w1 = c1 - C1 @ beta
-            Gam = np.array([
-                [(i00 * z00 + i01 * z01).sum(), (i00 * z01 + i01 * z11).sum()],
-                [(i10 * z00 + i11 * z01).sum(), (i10 * z01 + i11 * z11).sum()]])
+            Gam = np.array(
+                [
+                    [(i00 * z00 + i01 * z01).sum(), (i00 * z01 + i01 * z11).sum()],
+                    [(i10 * z00 + i11 * z01).sum(), (i10 * z01 + i11 * z11).sum()],
+                ]
+            )
             Gam -= np.array([[w0 @ w0, w0 @ w1], [w0 @ w1, w1 @ w1]]) / s2
             if self.reml:
                 Phi = np.linalg.inv(XtVX)
                 P0, P1 = C0 @ Phi, C1 @ Phi
-                Gam -= np.array([[np.vdot(P0, C0), np.vdot(P0, C1)],
-                                 [np.vdot(P1, C0), np.vdot(P1, C1)]])
+                Gam -= np.array(
+                    [[np.vdot(P0, C0), np.vdot(P0, C1)], [np.vdot(P1, C0), np.vdot(P1, C1)]]
+                )
             out["Gamma"] = 0.5 * (Gam + Gam.T)
         return out
 
@@ -214,8 +218,8 @@ class _GroupedStats:
         S = np.zeros((G, 2, 2, q, q))
         chunk = max(1, _BLOCK_ELEMS // (4 * q * q))  # subjects per block (bounded memory)
         for lo in range(0, st.ns, chunk):  # loop over blocks of subjects, vectorised within
-            idx = order[lo:lo + chunk]
-            gs = g_sorted[lo:lo + chunk]
+            idx = order[lo : lo + chunk]
+            gs = g_sorted[lo : lo + chunk]
             starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
             Bc = B[idx]
             S[gs[starts]] += np.add.reduceat(np.einsum("ncq,ndr->ncdqr", Bc, Bc), starts, axis=0)
@@ -245,8 +249,9 @@ class _GroupedStats:
                 Phi = np.zeros((q, q))
                 Phi[:p, :p] = np.linalg.inv(XtVX)
                 inner += (self.S @ Phi.reshape(-1)).reshape(G, 2, 2)
-            Gam = np.einsum("g,gab,gbc->ac", self.ng, Minv, ZtZ) \
-                - np.einsum("gac,gcd,gbd->ab", Minv, inner, Minv)
+            Gam = np.einsum("g,gab,gbc->ac", self.ng, Minv, ZtZ) - np.einsum(
+                "gac,gcd,gbd->ab", Minv, inner, Minv
+            )
             out["Gamma"] = 0.5 * (Gam + Gam.T)
         return out
 
@@ -257,8 +262,7 @@ def _stats(X, y, sidx, t, reml, grouped=None):
     st = _Stats(X, y, sidx, t, reml)
     if grouped is False:
         return st
-    groups, inv = np.unique(np.column_stack([st.z00, st.z01, st.z11]), axis=0,
-                            return_inverse=True)
+    groups, inv = np.unique(np.column_stack([st.z00, st.z01, st.z11]), axis=0, return_inverse=True)
     inv = inv.reshape(-1)
     q = st.p + 1
     if grouped or groups.shape[0] * q * q <= 1_500_000:  # per-group sums take <= 48 MB
@@ -333,8 +337,9 @@ def fit_lmm(X, y, sidx, t, reml=True, grouped=None) -> LMMFit:
             theta, f0, g0 = theta + lam * step, f1, g1
         H = hessian(theta)
         try:
-            dec = float(g0 @ np.linalg.solve(H, g0)) if np.all(np.linalg.eigvalsh(H) > 0) \
-                else np.inf
+            dec = (
+                float(g0 @ np.linalg.solve(H, g0)) if np.all(np.linalg.eigvalsh(H) > 0) else np.inf
+            )
         except np.linalg.LinAlgError:
             dec = np.inf
         return theta, f0, g0, H, dec
@@ -355,14 +360,18 @@ def fit_lmm(X, y, sidx, t, reml=True, grouped=None) -> LMMFit:
     # BFGS from the start (D = diag(1, 1/4)), Newton polish; if that does not satisfy the
     # convergence check, L-BFGS-B from the point reached, then BFGS from a second start
     n_iter, best = 0, None
-    attempts = ((np.array([1.0, 0.0, 0.5]), "BFGS"), (None, "L-BFGS-B"),
-                (np.array([0.3, 0.1, 0.3]), "BFGS"))
+    attempts = (
+        (np.array([1.0, 0.0, 0.5]), "BFGS"),
+        (None, "L-BFGS-B"),
+        (np.array([0.3, 0.1, 0.3]), "BFGS"),
+    )
     for x0, method in attempts:
         if x0 is None:
             x0 = best[0]
         with np.errstate(all="ignore"):
-            res = optimize.minimize(fun, x0, jac=True, method=method,
-                                    options={"maxiter": 1000, "gtol": 1e-7})
+            res = optimize.minimize(
+                fun, x0, jac=True, method=method, options={"maxiter": 1000, "gtol": 1e-7}
+            )
         n_iter += int(res.nit)
         if not np.isfinite(res.fun):
             continue
@@ -384,7 +393,7 @@ def fit_lmm(X, y, sidx, t, reml=True, grouped=None) -> LMMFit:
     Dc = D / np.outer(np.where(sd > 0, sd, 1.0), np.where(sd > 0, sd, 1.0))
     singular = bool(small_var.any() or np.linalg.eigvalsh(Dc)[0] < 1e-6)
 
-    s2 = ev["s2"] * y_scale ** 2
+    s2 = ev["s2"] * y_scale**2
     Sc = np.diag([1.0, 1.0 / t_scale])
     G = s2 * (Sc @ D @ Sc)
     G = 0.5 * (G + G.T)
@@ -392,17 +401,37 @@ def fit_lmm(X, y, sidx, t, reml=True, grouped=None) -> LMMFit:
     vcov = s2 * np.linalg.inv(ev["XtVX"])
     vcov = 0.5 * (vcov + vcov.T)
     loglik = -0.5 * ev["f"] - st.nu * np.log(y_scale)
-    return LMMFit(beta=beta, vcov=vcov, G=G, sigma2=float(s2), loglik=float(loglik),
-                  converged=bool(converged), singular=singular, grad_max=gmax, n_iter=n_iter)
+    return LMMFit(
+        beta=beta,
+        vcov=vcov,
+        G=G,
+        sigma2=float(s2),
+        loglik=float(loglik),
+        converged=bool(converged),
+        singular=singular,
+        grad_max=gmax,
+        n_iter=n_iter,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # the pipeline's sensitivity model to the MMRM
 # ----------------------------------------------------------------------------------------------
-def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT",
-                         visit_order=None, time=None, arm="ARM", arm_levels=None,
-                         reference=None, covariates=("BASE",), factors=(), reml=True,
-                         alpha=0.05):
+def fit_random_slope_lmm(
+    data,
+    response="CHG",
+    subject="USUBJID",
+    visit="AVISIT",
+    visit_order=None,
+    time=None,
+    arm="ARM",
+    arm_levels=None,
+    reference=None,
+    covariates=("BASE",),
+    factors=(),
+    reml=True,
+    alpha=0.05,
+):
     r"""Random-intercept-and-slope linear mixed model (sensitivity analysis to the MMRM).
 
     Model (R ``nlme::lme(CHG ~ BASE + STRATUM + ARM*AVISIT, random = ~ TIME | USUBJID)``,
@@ -441,8 +470,18 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
         ``G`` (random-effects covariance), ``sigma2``, ``loglik``, ``converged``.
     """
     design, meta, Xr, y, sidx, vis = build_design(
-        data, response, subject, visit, visit_order, arm, arm_levels, reference,
-        list(covariates or ()), list(factors or ()), False)
+        data,
+        response,
+        subject,
+        visit,
+        visit_order,
+        arm,
+        arm_levels,
+        reference,
+        list(covariates or ()),
+        list(factors or ()),
+        False,
+    )
     y = y * meta.y_scale  # build_design returns the scaled response
     tmap = time or {v: float(i) for i, v in enumerate(meta.visit_levels)}
     present = np.unique(vis)  # only visits with data need a time (as before)
@@ -451,8 +490,12 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
     tvec = tlev[vis]
     res = fit_lmm(Xr, y, sidx, tvec, reml=reml)
     if res.singular:
-        warnings.warn("random-slope LMM: the estimated random-effects covariance G is singular "
-                      "(boundary of the parameter space)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "random-slope LMM: the estimated random-effects covariance G is singular "
+            "(boundary of the parameter space)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     beta = res.beta
     V = res.vcov
 
@@ -460,7 +503,13 @@ def fit_random_slope_lmm(data, response="CHG", subject="USUBJID", visit="AVISIT"
     rows = cell_rows(meta, design, arm, visit, "equal")
     lsmeans, diffs = wald_tables(meta, rows, beta, V, alpha)
     return {
-        "lsmeans": lsmeans, "diffs": diffs, "beta": beta, "vcov": V,
-        "coef_names": design.col_names, "G": res.G, "sigma2": res.sigma2,
-        "loglik": res.loglik, "converged": res.converged,
+        "lsmeans": lsmeans,
+        "diffs": diffs,
+        "beta": beta,
+        "vcov": V,
+        "coef_names": design.col_names,
+        "G": res.G,
+        "sigma2": res.sigma2,
+        "loglik": res.loglik,
+        "converged": res.converged,
     }

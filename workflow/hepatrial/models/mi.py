@@ -130,12 +130,12 @@ import polars as pl
 from scipy import special
 
 from ..errors import ConvergenceError
-from .mmrm_design import MMRMDataError, codes, levels
-from .mmrm_formula import as_polars
-from .mmrm_fit import empirical_start
-from .mmrm_fit import optimise as _optimise
 from .mmrm_core import Design, Engine, Pattern, build_patterns
 from .mmrm_cov import STRUCTURES, CovStructure
+from .mmrm_design import MMRMDataError, codes, levels
+from .mmrm_fit import empirical_start
+from .mmrm_fit import optimise as _optimise
+from .mmrm_formula import as_polars
 
 STRATEGIES = ("MAR", "JR", "CR", "CIR", "LMCF")
 _STRAT_ALIASES = {"J2R": "JR", "JTR": "JR"}
@@ -195,15 +195,29 @@ def _norm_strategy(s) -> str:
     s = str(s).strip().upper()
     s = _STRAT_ALIASES.get(s, s)
     if s not in STRATEGIES:
-        raise MMRMDataError(f"unknown imputation strategy {s!r}; use one of {STRATEGIES} "
-                            "(J2R = JR)")
+        raise MMRMDataError(
+            f"unknown imputation strategy {s!r}; use one of {STRATEGIES} (J2R = JR)"
+        )
     return s
 
 
-def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT", arm="ARM",
-            visit_order=None, arm_levels=None, control=None, references=None,
-            covariates=("BASE",), factors=("STRATUM",), ice_visit=None,
-            ice_strategy="STRATEGY") -> MIData:
+def prepare(
+    data,
+    ice=None,
+    *,
+    response="CHG",
+    subject="USUBJID",
+    visit="AVISIT",
+    arm="ARM",
+    visit_order=None,
+    arm_levels=None,
+    control=None,
+    references=None,
+    covariates=("BASE",),
+    factors=("STRATUM",),
+    ice_visit=None,
+    ice_strategy="STRATEGY",
+) -> MIData:
     """Put long data into the subject x visit layout used by :func:`impute`.
 
     Parameters
@@ -241,15 +255,24 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
         if references[a] not in arms:
             raise MMRMDataError(f"reference of arm {a!r} ({references[a]!r}) is not an arm")
 
-    subj_df = df.group_by(subject, maintain_order=False).agg(
-        [pl.col(c).drop_nulls().n_unique().alias(f"__nu_{c}") for c in [arm, *covariates,
-                                                                     *factors]]
-        + [pl.col(c).drop_nulls().first().alias(c) for c in [arm, *covariates, *factors]]
-    ).sort(subject)
+    subj_df = (
+        df.group_by(subject, maintain_order=False)
+        .agg(
+            [
+                pl.col(c).drop_nulls().n_unique().alias(f"__nu_{c}")
+                for c in [arm, *covariates, *factors]
+            ]
+            + [pl.col(c).drop_nulls().first().alias(c) for c in [arm, *covariates, *factors]]
+        )
+        .sort(subject)
+    )
     for c in [arm, *covariates, *factors]:
         if (subj_df[f"__nu_{c}"] > 1).any():
-            raise MMRMDataError(f"{c} is not constant within {subject} (only subject-level "
-                                "covariates are supported)", column=c)
+            raise MMRMDataError(
+                f"{c} is not constant within {subject} (only subject-level "
+                "covariates are supported)",
+                column=c,
+            )
         if subj_df[c].null_count():
             raise MMRMDataError(f"{c} missing for some subjects", column=c)
     subjects = subj_df[subject].to_numpy().astype(str)
@@ -259,8 +282,11 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
         raise MMRMDataError(f"arms not in arm_levels {arms}", column=arm)
     armc = armc.astype(np.int64)
     refc = np.array([arms.index(references[arms[a]]) for a in armc], dtype=np.int64)
-    cov = np.column_stack([subj_df[c].cast(pl.Float64).to_numpy() for c in covariates]) \
-        if covariates else np.zeros((n, 0))
+    cov = (
+        np.column_stack([subj_df[c].cast(pl.Float64).to_numpy() for c in covariates])
+        if covariates
+        else np.zeros((n, 0))
+    )
     factor_levels, fac = {}, np.zeros((n, len(factors)), dtype=np.int64)
     for j, f in enumerate(factors):
         factor_levels[f] = levels(subj_df[f])
@@ -285,13 +311,14 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
                 raise MMRMDataError(f"ICE data lack column {c!r}", column=c)
         ids = ice[subject].cast(pl.Utf8).to_numpy().astype(str)
         if np.unique(ids).size != ids.size:
-            raise MMRMDataError("more than one ICE per subject (rbmi allows one)",
-                                column=subject)
+            raise MMRMDataError("more than one ICE per subject (rbmi allows one)", column=subject)
         pos = np.searchsorted(subjects, ids)
         pos = np.minimum(pos, n - 1)
         if np.any(subjects[pos] != ids):
-            raise MMRMDataError("ICE subjects not in the data: "
-                                f"{sorted(set(ids) - set(subjects))[:5]}", column=subject)
+            raise MMRMDataError(
+                f"ICE subjects not in the data: {sorted(set(ids) - set(subjects))[:5]}",
+                column=subject,
+            )
         vcode = codes(ice[iv], visits)
         if np.any(vcode < 0):
             raise MMRMDataError("ICE visits not in visit_order", column=iv)
@@ -299,12 +326,26 @@ def prepare(data, ice=None, *, response="CHG", subject="USUBJID", visit="AVISIT"
         strat[pos] = [STRATEGIES.index(_norm_strategy(s)) for s in ice[ice_strategy].to_list()]
     lm = (strat == STRATEGIES.index("LMCF")) & (ice_idx == 0)
     if lm.any():
-        raise MMRMDataError("LMCF needs at least one visit before the ICE (subjects "
-                            f"{list(subjects[lm][:5])})")
-    return MIData(subjects=subjects, visits=visits, arms=arms, control=control, arm=armc,
-                  ref_arm=refc, Y=Y, cov=cov, fac=fac, covariates=covariates, factors=factors,
-                  factor_levels=factor_levels, ice=ice_idx, strategy=strat,
-                  names={"response": response, "subject": subject, "visit": visit, "arm": arm})
+        raise MMRMDataError(
+            f"LMCF needs at least one visit before the ICE (subjects {list(subjects[lm][:5])})"
+        )
+    return MIData(
+        subjects=subjects,
+        visits=visits,
+        arms=arms,
+        control=control,
+        arm=armc,
+        ref_arm=refc,
+        Y=Y,
+        cov=cov,
+        fac=fac,
+        covariates=covariates,
+        factors=factors,
+        factor_levels=factor_levels,
+        ice=ice_idx,
+        strategy=strat,
+        names={"response": response, "subject": subject, "visit": visit, "arm": arm},
+    )
 
 
 def imputation_design(d: MIData, arm_codes=None, by_visit=True):
@@ -335,8 +376,7 @@ def imputation_design(d: MIData, arm_codes=None, by_visit=True):
         add(d.cov[:, j], c, by_visit)
     for j, f in enumerate(d.factors):
         for lev in range(1, len(d.factor_levels[f])):
-            add((d.fac[:, j] == lev).astype(float), f"{f}{d.factor_levels[f][lev]}",
-                by_visit)
+            add((d.fac[:, j] == lev).astype(float), f"{f}{d.factor_levels[f][lev]}", by_visit)
     return np.ascontiguousarray(np.concatenate(blocks, axis=2)), names
 
 
@@ -374,8 +414,10 @@ class _ModelFitter:
         XtX = Xr.T @ Xr
         sc = np.sqrt(np.diag(XtX))
         if np.any(sc == 0) or np.linalg.matrix_rank(XtX / np.outer(sc, sc), tol=1e-10) < p:
-            raise MMRMDataError("the imputation model's design is rank deficient (an arm x "
-                                "visit cell or a factor level x visit without data?)")
+            raise MMRMDataError(
+                "the imputation model's design is rank deficient (an arm x "
+                "visit cell or a factor level x visit without data?)"
+            )
         pats = build_patterns(X, self.Z, self.obs, group)
         self.base_patterns = pats
         # per-pattern raw rows for weighted recomputation
@@ -391,21 +433,40 @@ class _ModelFitter:
         self.full = None
 
     def _engine(self, patterns, n_obs_rows):
-        design = Design(Xs=self.X, Ys=self.Z, obs=n_obs_rows, group=self.group,
-                        col_names=[], terms={}, subjects=np.arange(self.n))
+        design = Design(
+            Xs=self.X,
+            Ys=self.Z,
+            obs=n_obs_rows,
+            group=self.group,
+            col_names=[],
+            terms={},
+            subjects=np.arange(self.n),
+        )
         design.patterns = patterns
         return Engine(design, self.structs, reml=self.reml)
 
     def fit_full(self) -> _Fit:
         design_obs = self.obs
         eng = self._engine(self.base_patterns, design_obs)
-        S_emp = empirical_start(Design(Xs=self.X, Ys=self.Z, obs=self.obs, group=self.group, col_names=[],
-                                       terms={}, subjects=np.arange(self.n)), self.G)
+        S_emp = empirical_start(
+            Design(
+                Xs=self.X,
+                Ys=self.Z,
+                obs=self.obs,
+                group=self.group,
+                col_names=[],
+                terms={},
+                subjects=np.arange(self.n),
+            ),
+            self.G,
+        )
         theta0 = np.concatenate([s.start(S) for s, S in zip(self.structs, S_emp)])
         theta, H, ok, _, log = _optimise(eng, theta0)
         if not ok:
-            raise ConvergenceError("imputation model (MMRM) did not converge: "
-                                   + "; ".join(f"{m}: {msg}" for m, msg in log))
+            raise ConvergenceError(
+                "imputation model (MMRM) did not converge: "
+                + "; ".join(f"{m}: {msg}" for m, msg in log)
+            )
         self.full = self._result(eng, theta, H)
         self._Hinv = np.linalg.inv(-H)
         return self.full
@@ -413,8 +474,13 @@ class _ModelFitter:
     def _result(self, eng, theta, H):
         ev = eng.evaluate(theta)
         s = self.scale
-        return _Fit(theta=theta, beta=ev["beta"] * s,
-                    sigma=np.array([S * s * s for S in ev["S"]]), H=H, scale=s)
+        return _Fit(
+            theta=theta,
+            beta=ev["beta"] * s,
+            sigma=np.array([S * s * s for S in ev["S"]]),
+            H=H,
+            scale=s,
+        )
 
     def weighted_patterns(self, counts):
         """Patterns with subject weights ``counts`` (bootstrap multiplicities)."""
@@ -450,9 +516,14 @@ class _ModelFitter:
         i = int(np.flatnonzero(~keep)[0])
         k, p = pat.vis.size, self.p
         x, y = Xf[i], Yp[i]
-        out[j] = Pattern(pat.group, pat.vis, pat.subjects[keep],
-                         pat.AXX - np.outer(x, x).reshape(k, p, k, p),
-                         pat.AXy - np.outer(x, y).reshape(k, p, k), pat.Ayy - np.outer(y, y))
+        out[j] = Pattern(
+            pat.group,
+            pat.vis,
+            pat.subjects[keep],
+            pat.AXX - np.outer(x, x).reshape(k, p, k, p),
+            pat.AXy - np.outer(x, y).reshape(k, p, k),
+            pat.Ayy - np.outer(y, y),
+        )
         return out
 
     def refit(self, counts, patterns=None, max_iter=60) -> _Fit:
@@ -477,8 +548,7 @@ class _ModelFitter:
                 t = 1.0
                 while t > 1e-4:
                     cand = eng.evaluate(theta + t * step, grad=True)
-                    if np.isfinite(cand["ll"]) and cand["ll"] >= cur["ll"] - 1e-12 * abs(
-                            cur["ll"]):
+                    if np.isfinite(cand["ll"]) and cand["ll"] >= cur["ll"] - 1e-12 * abs(cur["ll"]):
                         break
                     t /= 2
                 else:
@@ -493,12 +563,19 @@ class _ModelFitter:
         if not ok:
             theta, _H, ok, _, log = _optimise(eng, theta)
             if not ok:
-                raise ConvergenceError("imputation model (MMRM) did not converge on a resample:"
-                                       + "; ".join(f"{m}: {msg}" for m, msg in log))
+                raise ConvergenceError(
+                    "imputation model (MMRM) did not converge on a resample:"
+                    + "; ".join(f"{m}: {msg}" for m, msg in log)
+                )
         ev = eng.evaluate(theta)
         s = self.scale
-        return _Fit(theta=theta, beta=ev["beta"] * s,
-                    sigma=np.array([S * s * s for S in ev["S"]]), H=None, scale=s)
+        return _Fit(
+            theta=theta,
+            beta=ev["beta"] * s,
+            sigma=np.array([S * s * s for S in ev["S"]]),
+            H=None,
+            scale=s,
+        )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -523,8 +600,9 @@ def _bootstrap_rows(rng, strata, B):
     pos = 0
     for s in np.unique(strata):
         members = np.flatnonzero(strata == s)
-        out[:, pos:pos + members.size] = members[rng.integers(0, members.size,
-                                                              size=(B, members.size))]
+        out[:, pos : pos + members.size] = members[
+            rng.integers(0, members.size, size=(B, members.size))
+        ]
         pos += members.size
     return out
 
@@ -559,9 +637,20 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
         o = np.flatnonzero(obs[rows[0]])
         m = np.flatnonzero(~obs[rows[0]])
         if m.size:
-            pats.append((int(group[rows[0]]), o.size > 0, np.ix_(o, o), np.ix_(o, m),
-                         np.ix_(m, m), np.ix_(rows, o), np.ix_(rows, m),
-                         Yfit[np.ix_(rows, o)], rows.size, m.size))
+            pats.append(
+                (
+                    int(group[rows[0]]),
+                    o.size > 0,
+                    np.ix_(o, o),
+                    np.ix_(o, m),
+                    np.ix_(m, m),
+                    np.ix_(rows, o),
+                    np.ix_(rows, m),
+                    Yfit[np.ix_(rows, o)],
+                    rows.size,
+                    m.size,
+                )
+            )
     nu0 = T + 2
     S0 = fit.sigma.copy()
     n_g = np.bincount(group, minlength=G)
@@ -571,8 +660,10 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
     out_s = np.empty((M, G, T, T))
     # complete-data cross products of the design per covariance group (fixed over iterations)
     Xg_flat = [X[group == g].reshape(-1, T * p) for g in range(G)]
-    GX = [(Xf.T @ Xf).reshape(T, p, T, p).transpose(0, 2, 1, 3).reshape(T * T, p * p)
-          for Xf in Xg_flat]
+    GX = [
+        (Xf.T @ Xf).reshape(T, p, T, p).transpose(0, 2, 1, 3).reshape(T * T, p * p)
+        for Xf in Xg_flat
+    ]
     Xflat = X.reshape(-1, p)
     kept, it = 0, 0
     total = warmup + M * thin
@@ -652,14 +743,14 @@ def _joint(strategy, t, mu_own, mu_ref, S_own, S_ref, same_cov):
         return mu_ref, S_ref
     if name == "LMCF":
         mu = mu_own.copy()
-        mu[..., t:] = mu_own[..., t - 1:t]
+        mu[..., t:] = mu_own[..., t - 1 : t]
         return mu, S_own
     sigma = S_own if same_cov else _compute_sigma(S_own, S_ref, t)
     mu = mu_own.copy()
     if name == "JR":
         mu[..., t:] = mu_ref[..., t:]
     else:  # CIR
-        mu[..., t:] = mu_own[..., t - 1:t] + mu_ref[..., t:] - mu_ref[..., t - 1:t]
+        mu[..., t:] = mu_own[..., t - 1 : t] + mu_ref[..., t:] - mu_ref[..., t - 1 : t]
     return mu, sigma
 
 
@@ -683,8 +774,13 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng):
     ice = d.ice[rows]
     # subjects whose imputation distribution does not depend on the ICE: normalise the key
     ice_key = np.where(strat == 0, T, ice)
-    code = ((((strat * (T + 1) + ice_key) * (cov_group.max() + 1) + g_own)
-             * (cov_group.max() + 1) + g_ref) << T) + (miss.astype(np.int64) << np.arange(T)).sum(1)
+    code = (
+        (
+            ((strat * (T + 1) + ice_key) * (cov_group.max() + 1) + g_own) * (cov_group.max() + 1)
+            + g_ref
+        )
+        << T
+    ) + (miss.astype(np.int64) << np.arange(T)).sum(1)
     has = miss.any(axis=1)
     for u in np.unique(code[has]):
         k = np.flatnonzero(code == u)
@@ -753,8 +849,10 @@ class Imputations:
             if sel.any():
                 refs = sorted({d.arms[r] for r in d.ref_arm[sel]})
                 lab = STRATEGIES[s] if STRATEGIES[s] != "JR" else "J2R"
-                parts.append(f"{lab} (n={int(sel.sum())}"
-                             + (f", ref {'/'.join(refs)})" if s in (1, 2, 3) else ")"))
+                parts.append(
+                    f"{lab} (n={int(sel.sum())}"
+                    + (f", ref {'/'.join(refs)})" if s in (1, 2, 3) else ")")
+                )
         return "; ".join(parts) if parts else "MAR"
 
     def method_text(self) -> str:
@@ -769,12 +867,35 @@ class Imputations:
         return f"{lab}, {size}{seed}; ICE strategy: {self.strategy_text()}; model {self.model}"
 
 
-def impute(data, ice=None, *, method="condmean", M=100, B=200, D=2, resampling="jackknife",
-           seed=None, covariance="UN", group_covariance=False, reml=True, covariate_by_visit=True,
-           warmup=200, thin=2, response="CHG", subject="USUBJID", visit="AVISIT", arm="ARM",
-           visit_order=None, arm_levels=None, control=None, references=None,
-           covariates=("BASE",), factors=("STRATUM",), ice_visit=None,
-           ice_strategy="STRATEGY") -> Imputations:
+def impute(
+    data,
+    ice=None,
+    *,
+    method="condmean",
+    M=100,
+    B=200,
+    D=2,
+    resampling="jackknife",
+    seed=None,
+    covariance="UN",
+    group_covariance=False,
+    reml=True,
+    covariate_by_visit=True,
+    warmup=200,
+    thin=2,
+    response="CHG",
+    subject="USUBJID",
+    visit="AVISIT",
+    arm="ARM",
+    visit_order=None,
+    arm_levels=None,
+    control=None,
+    references=None,
+    covariates=("BASE",),
+    factors=("STRATUM",),
+    ice_visit=None,
+    ice_strategy="STRATEGY",
+) -> Imputations:
     """Fit the imputation model and impute (see the module docstring for the methods).
 
     Parameters
@@ -804,10 +925,26 @@ def impute(data, ice=None, *, method="condmean", M=100, B=200, D=2, resampling="
         raise ValueError("method='bayes' is implemented for the UN covariance only")
     if method == "condmean" and resampling not in ("jackknife", "bootstrap"):
         raise ValueError("resampling must be 'jackknife' or 'bootstrap'")
-    d = data if isinstance(data, MIData) else prepare(
-        data, ice, response=response, subject=subject, visit=visit, arm=arm,
-        visit_order=visit_order, arm_levels=arm_levels, control=control, references=references,
-        covariates=covariates, factors=factors, ice_visit=ice_visit, ice_strategy=ice_strategy)
+    d = (
+        data
+        if isinstance(data, MIData)
+        else prepare(
+            data,
+            ice,
+            response=response,
+            subject=subject,
+            visit=visit,
+            arm=arm,
+            visit_order=visit_order,
+            arm_levels=arm_levels,
+            control=control,
+            references=references,
+            covariates=covariates,
+            factors=factors,
+            ice_visit=ice_visit,
+            ice_strategy=ice_strategy,
+        )
+    )
     rng = np.random.default_rng(seed)
     X_own, names = imputation_design(d, by_visit=covariate_by_visit)
     X_ref, _ = imputation_design(d, d.ref_arm, by_visit=covariate_by_visit)
@@ -822,11 +959,21 @@ def impute(data, ice=None, *, method="condmean", M=100, B=200, D=2, resampling="
     n = d.n
     nm = d.names
     terms = [f"{nm['arm']}*{nm['visit']}"] + [
-        f"{c}*{nm['visit']}" if covariate_by_visit else c for c in d.covariates + d.factors]
-    model = (f"{nm['response']} ~ {' + '.join(terms)}, {covariance}"
-             + (" by arm" if group_covariance else "") + (" REML" if reml else " ML"))
-    kw = {"data": d, "method": method, "seed": seed, "fit": fit, "model": model,
-          "coef_names": names}
+        f"{c}*{nm['visit']}" if covariate_by_visit else c for c in d.covariates + d.factors
+    ]
+    model = (
+        f"{nm['response']} ~ {' + '.join(terms)}, {covariance}"
+        + (" by arm" if group_covariance else "")
+        + (" REML" if reml else " ML")
+    )
+    kw = {
+        "data": d,
+        "method": method,
+        "seed": seed,
+        "fit": fit,
+        "model": model,
+        "coef_names": names,
+    }
 
     if method == "condmean":
         if resampling == "jackknife":
@@ -852,8 +999,17 @@ def impute(data, ice=None, *, method="condmean", M=100, B=200, D=2, resampling="
             Bn = B
         betas, sigmas = np.array(betas), np.array(sigmas)
         Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 0, rng)
-        return Imputations(Y=Yc, rows=None, weights=W, resampling=resampling, B=Bn, D=1,
-                           draws_beta=betas, draws_sigma=sigmas, **kw)
+        return Imputations(
+            Y=Yc,
+            rows=None,
+            weights=W,
+            resampling=resampling,
+            B=Bn,
+            D=1,
+            draws_beta=betas,
+            draws_sigma=sigmas,
+            **kw,
+        )
 
     if method == "bayes":
         betas, sigmas = _gibbs(rng, X_own, Yfit, group, G, fit, M, warmup, thin)
@@ -864,8 +1020,16 @@ def impute(data, ice=None, *, method="condmean", M=100, B=200, D=2, resampling="
         sigmas = np.array([f.sigma for f in fits])
     if method in ("bayes", "approxbayes"):
         Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 1, rng)
-        return Imputations(Y=Yc[:, :1], rows=None, weights=None, M=M, D=1, draws_beta=betas,
-                           draws_sigma=sigmas, **kw)
+        return Imputations(
+            Y=Yc[:, :1],
+            rows=None,
+            weights=None,
+            M=M,
+            D=1,
+            draws_beta=betas,
+            draws_sigma=sigmas,
+            **kw,
+        )
 
     # bmlmi: B bootstrap samples, each refitted and imputed D times
     if D < 2:
@@ -874,12 +1038,21 @@ def impute(data, ice=None, *, method="condmean", M=100, B=200, D=2, resampling="
     Ys, betas, sigmas = [], [], []
     for b in range(B):
         r = fitter.refit(np.bincount(rows[b], minlength=n))
-        Ys.append(_impute(d, X_own, X_ref, cov_group, r.beta[None], r.sigma[None], rows[b], D,
-                          rng)[0])
+        Ys.append(
+            _impute(d, X_own, X_ref, cov_group, r.beta[None], r.sigma[None], rows[b], D, rng)[0]
+        )
         betas.append(r.beta)
         sigmas.append(r.sigma)
-    return Imputations(Y=np.array(Ys), rows=rows, weights=None, B=B, D=D,
-                       draws_beta=np.array(betas), draws_sigma=np.array(sigmas), **kw)
+    return Imputations(
+        Y=np.array(Ys),
+        rows=rows,
+        weights=None,
+        B=B,
+        D=D,
+        draws_beta=np.array(betas),
+        draws_sigma=np.array(sigmas),
+        **kw,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -952,8 +1125,9 @@ def _delta_matrix(imp: Imputations, delta):
     return Dm, "delta adjustment by subject and visit"
 
 
-def analyse(imp: Imputations, covariates=None, factors=None, delta=None,
-            weights="counterfactual") -> Analysis:
+def analyse(
+    imp: Imputations, covariates=None, factors=None, delta=None, weights="counterfactual"
+) -> Analysis:
     """ANCOVA per visit of every completed data set (``CHG ~ ARM + covariates + factors``).
 
     ``covariates``/``factors`` default to those of the imputation model. ``delta``: see
@@ -977,8 +1151,7 @@ def analyse(imp: Imputations, covariates=None, factors=None, delta=None,
     else:
         Zr = np.broadcast_to(Z, (R * Dd,) + Z.shape)
         Y = Y + Dm[None]
-        w = (np.ones((R * Dd, n_r)) if imp.weights is None
-             else np.repeat(imp.weights, Dd, axis=0))
+        w = np.ones((R * Dd, n_r)) if imp.weights is None else np.repeat(imp.weights, Dd, axis=0)
     q = Z.shape[1]
     ZW = Zr * w[:, :, None]
     ZWt = np.swapaxes(ZW, 1, 2)
@@ -998,8 +1171,11 @@ def analyse(imp: Imputations, covariates=None, factors=None, delta=None,
         base[:, c] = (w * Zr[:, :, c]).sum(1) / nw
     for grp in fac_cols:
         for c in grp:
-            base[:, c] = ((w * Zr[:, :, c]).sum(1) / nw if weights == "counterfactual"
-                          else 1.0 / (len(grp) + 1))
+            base[:, c] = (
+                (w * Zr[:, :, c]).sum(1) / nw
+                if weights == "counterfactual"
+                else 1.0 / (len(grp) + 1)
+            )
     Ls = np.repeat(base[:, None, :], A, axis=1)  # (RD, A, q)
     for a, arm_name in enumerate(d.arms):
         if arm_name != d.control:
@@ -1011,11 +1187,18 @@ def analyse(imp: Imputations, covariates=None, factors=None, delta=None,
     diag = inv[:, arm_cols, arm_cols]  # (RD, A-1)
     diff_se = np.sqrt(diag[:, :, None] * s2[:, None, :])
     sh = (R, Dd)
-    return Analysis(imputations=imp, diff=diff.reshape(sh + diff.shape[1:]),
-                    diff_se=diff_se.reshape(sh + diff_se.shape[1:]),
-                    lsm=lsm.reshape(sh + lsm.shape[1:]), lsm_se=lsm_se.reshape(sh + lsm.shape[1:]),
-                    df=dfr.reshape(sh), test_arms=test,
-                    n_arm=np.bincount(d.arm, minlength=A), weights=weights, delta_text=dtxt)
+    return Analysis(
+        imputations=imp,
+        diff=diff.reshape(sh + diff.shape[1:]),
+        diff_se=diff_se.reshape(sh + diff_se.shape[1:]),
+        lsm=lsm.reshape(sh + lsm.shape[1:]),
+        lsm_se=lsm_se.reshape(sh + lsm.shape[1:]),
+        df=dfr.reshape(sh),
+        test_arms=test,
+        n_arm=np.bincount(d.arm, minlength=A),
+        weights=weights,
+        delta_text=dtxt,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1030,17 +1213,21 @@ def rubin_rules(est, se, df_com):
     est, se = np.asarray(est, float), np.asarray(se, float)
     M = est.shape[0]
     qbar = est.mean(axis=0)
-    W = np.mean(se ** 2, axis=0)
+    W = np.mean(se**2, axis=0)
     Bv = est.var(axis=0, ddof=1) if M > 1 else np.zeros_like(qbar)
     Tv = W + (1 + 1 / M) * Bv
     df_com = np.broadcast_to(np.asarray(df_com, float), qbar.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         lam = (1 + 1 / M) * Bv / Tv
-        v_old = np.where(lam > 0, (M - 1) / lam ** 2, np.inf)
-        v_obs = np.where(np.isfinite(df_com), (df_com + 1) / (df_com + 3) * df_com * (1 - lam),
-                         np.inf)
-        df = np.where(np.isinf(v_old), v_obs,
-                      np.where(np.isinf(v_obs), v_old, v_old * v_obs / (v_old + v_obs)))
+        v_old = np.where(lam > 0, (M - 1) / lam**2, np.inf)
+        v_obs = np.where(
+            np.isfinite(df_com), (df_com + 1) / (df_com + 3) * df_com * (1 - lam), np.inf
+        )
+        df = np.where(
+            np.isinf(v_old),
+            v_obs,
+            np.where(np.isinf(v_obs), v_old, v_old * v_obs / (v_old + v_obs)),
+        )
     return qbar, np.sqrt(Tv), df, W, Bv
 
 
@@ -1114,8 +1301,14 @@ def _pool_one(an: Analysis, est, se, alpha, boot_ci):
             lo = np.array([_quantile6(flat[:, j], alpha / 2) for j in range(flat.shape[1])])
             hi = np.array([_quantile6(flat[:, j], 1 - alpha / 2) for j in range(flat.shape[1])])
             p = np.array([_percentile_p(flat[:, j]) for j in range(flat.shape[1])])
-            return e, np.full_like(e, np.nan), df, lo.reshape(e.shape), hi.reshape(e.shape), \
-                p.reshape(e.shape)
+            return (
+                e,
+                np.full_like(e, np.nan),
+                df,
+                lo.reshape(e.shape),
+                hi.reshape(e.shape),
+                p.reshape(e.shape),
+            )
         lo, hi, p = _ci_p(e, s, df, alpha)
         return e, s, df, lo, hi, p
     # bmlmi (von Hippel & Bartlett 2021, 8.4 and 8.6; rbmi get_ests_bmlmi)
@@ -1125,8 +1318,9 @@ def _pool_one(an: Analysis, est, se, alpha, boot_ci):
     MSW = ((est - rowm[:, None]) ** 2).sum(axis=(0, 1)) / (Bn * (Dn - 1))
     MSB = Dn * ((rowm - e) ** 2).sum(axis=0) / (Bn - 1)
     var = (1 + 1 / Bn) * (MSB - MSW) / Dn + MSW / (Bn * Dn)
-    df = var ** 2 / (((Bn + 1) / (Bn * Dn)) ** 2 * MSB ** 2 / (Bn - 1)
-                     + MSW ** 2 / (Bn * Dn ** 2 * (Dn - 1)))
+    df = var**2 / (
+        ((Bn + 1) / (Bn * Dn)) ** 2 * MSB**2 / (Bn - 1) + MSW**2 / (Bn * Dn**2 * (Dn - 1))
+    )
     df = np.maximum(3.0, df)
     s = np.sqrt(np.maximum(var, 0.0))
     lo, hi, p = _ci_p(e, s, df, alpha)
@@ -1139,8 +1333,7 @@ def pool_method_text(imp: Imputations, boot_ci="normal") -> str:
     if imp.method == "condmean":
         if imp.resampling == "jackknife":
             return "jackknife SE, normal CI"
-        return ("bootstrap percentile CI" if boot_ci == "percentile"
-                else "bootstrap SE, normal CI")
+        return "bootstrap percentile CI" if boot_ci == "percentile" else "bootstrap SE, normal CI"
     return "von Hippel-Bartlett pooling"
 
 
@@ -1165,21 +1358,58 @@ def pool(an: Analysis, alpha=0.05, boot_ci="normal") -> pl.DataFrame:
     e, s, df, lo, hi, p = _pool_one(an, an.diff, an.diff_se, alpha, boot_ci)
     for j, a in enumerate(an.test_arms):
         for v, vis in enumerate(d.visits):
-            recs.append({"analysis": "MI_DIFF", "arm": a, "comparator": d.control,
-                         "avisit": str(vis), "n": None, "estimate": e[j, v], "se": s[j, v],
-                         "df": df[j, v], "lower": lo[j, v], "upper": hi[j, v], "p": p[j, v],
-                         "method": method})
+            recs.append(
+                {
+                    "analysis": "MI_DIFF",
+                    "arm": a,
+                    "comparator": d.control,
+                    "avisit": str(vis),
+                    "n": None,
+                    "estimate": e[j, v],
+                    "se": s[j, v],
+                    "df": df[j, v],
+                    "lower": lo[j, v],
+                    "upper": hi[j, v],
+                    "p": p[j, v],
+                    "method": method,
+                }
+            )
     e, s, df, lo, hi, p = _pool_one(an, an.lsm, an.lsm_se, alpha, boot_ci)
     for a, arm_name in enumerate(d.arms):
         for v, vis in enumerate(d.visits):
-            recs.append({"analysis": "MI_LSMEAN", "arm": arm_name, "comparator": "",
-                         "avisit": str(vis), "n": int(an.n_arm[a]), "estimate": e[a, v],
-                         "se": s[a, v], "df": df[a, v], "lower": lo[a, v], "upper": hi[a, v],
-                         "p": p[a, v], "method": method})
-    return pl.DataFrame(recs, schema={
-        "analysis": pl.Utf8, "arm": pl.Utf8, "comparator": pl.Utf8, "avisit": pl.Utf8,
-        "n": pl.Int64, "estimate": pl.Float64, "se": pl.Float64, "df": pl.Float64,
-        "lower": pl.Float64, "upper": pl.Float64, "p": pl.Float64, "method": pl.Utf8})
+            recs.append(
+                {
+                    "analysis": "MI_LSMEAN",
+                    "arm": arm_name,
+                    "comparator": "",
+                    "avisit": str(vis),
+                    "n": int(an.n_arm[a]),
+                    "estimate": e[a, v],
+                    "se": s[a, v],
+                    "df": df[a, v],
+                    "lower": lo[a, v],
+                    "upper": hi[a, v],
+                    "p": p[a, v],
+                    "method": method,
+                }
+            )
+    return pl.DataFrame(
+        recs,
+        schema={
+            "analysis": pl.Utf8,
+            "arm": pl.Utf8,
+            "comparator": pl.Utf8,
+            "avisit": pl.Utf8,
+            "n": pl.Int64,
+            "estimate": pl.Float64,
+            "se": pl.Float64,
+            "df": pl.Float64,
+            "lower": pl.Float64,
+            "upper": pl.Float64,
+            "p": pl.Float64,
+            "method": pl.Utf8,
+        },
+    )
 
 
 def mcse(an: Analysis, alpha=0.05) -> pl.DataFrame:
@@ -1203,17 +1433,32 @@ def mcse(an: Analysis, alpha=0.05) -> pl.DataFrame:
         arms = an.test_arms if name == "MI_DIFF" else imp.data.arms
         for j, a in enumerate(arms):
             for v, vis in enumerate(imp.data.visits):
-                out.append({"analysis": name, "arm": a, "avisit": str(vis),
-                            "mcse_estimate": mc[0, j, v], "mcse_se": mc[1, j, v],
-                            "mcse_p": mc[2, j, v]})
+                out.append(
+                    {
+                        "analysis": name,
+                        "arm": a,
+                        "avisit": str(vis),
+                        "mcse_estimate": mc[0, j, v],
+                        "mcse_se": mc[1, j, v],
+                        "mcse_p": mc[2, j, v],
+                    }
+                )
     return pl.DataFrame(out)
 
 
 # ----------------------------------------------------------------------------------------------
 # tipping point
 # ----------------------------------------------------------------------------------------------
-def tipping_point(imp: Imputations, deltas, arms=None, alpha=0.05, covariates=None,
-                  factors=None, weights="counterfactual", boot_ci="normal") -> pl.DataFrame:
+def tipping_point(
+    imp: Imputations,
+    deltas,
+    arms=None,
+    alpha=0.05,
+    covariates=None,
+    factors=None,
+    weights="counterfactual",
+    boot_ci="normal",
+) -> pl.DataFrame:
     """Delta-adjustment tipping-point analysis of the treatment differences.
 
     For each ``delta`` of the grid the shift is added to every imputed value of the subjects
@@ -1228,8 +1473,7 @@ def tipping_point(imp: Imputations, deltas, arms=None, alpha=0.05, covariates=No
     arms = [a for a in d.arms if a != d.control] if arms is None else list(arms)
     frames = []
     for dv in deltas:
-        an = analyse(imp, covariates, factors, delta={a: float(dv) for a in arms},
-                     weights=weights)
+        an = analyse(imp, covariates, factors, delta={a: float(dv) for a in arms}, weights=weights)
         pr = pool(an, alpha, boot_ci).filter(pl.col("analysis") == "MI_DIFF")
         frames.append(pr.with_columns(pl.lit(float(dv)).alias("delta")))
     out = pl.concat(frames).with_columns((pl.col("p") < alpha).alias("significant"))
@@ -1244,22 +1488,45 @@ def tipping_point(imp: Imputations, deltas, arms=None, alpha=0.05, covariates=No
                     tip = dv
                     break
         tips.append({"arm": a, "avisit": v, "tipping_delta": tip})
-    tip_df = pl.DataFrame(tips, schema={"arm": pl.Utf8, "avisit": pl.Utf8,
-                                        "tipping_delta": pl.Float64})
+    tip_df = pl.DataFrame(
+        tips, schema={"arm": pl.Utf8, "avisit": pl.Utf8, "tipping_delta": pl.Float64}
+    )
     shifted = ", ".join(arms)
-    return out.join(tip_df, on=["arm", "avisit"], how="left").with_columns(
-        (pl.col("method").str.replace(r"; delta on imputed values: .*$", "")
-         + pl.lit(f"; tipping point: delta added to imputed values in {shifted}")).alias(
-            "method")).select(["delta", "analysis", "arm", "comparator", "avisit", "estimate",
-                               "se", "df", "lower", "upper", "p", "significant", "tipping_delta",
-                               "method"])
+    return (
+        out.join(tip_df, on=["arm", "avisit"], how="left")
+        .with_columns(
+            (
+                pl.col("method").str.replace(r"; delta on imputed values: .*$", "")
+                + pl.lit(f"; tipping point: delta added to imputed values in {shifted}")
+            ).alias("method")
+        )
+        .select(
+            [
+                "delta",
+                "analysis",
+                "arm",
+                "comparator",
+                "avisit",
+                "estimate",
+                "se",
+                "df",
+                "lower",
+                "upper",
+                "p",
+                "significant",
+                "tipping_delta",
+                "method",
+            ]
+        )
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # ARD
 # ----------------------------------------------------------------------------------------------
-def mi_ard_rows(pooled: pl.DataFrame, paramcd: str, population: str,
-                tipping: pl.DataFrame | None = None) -> list[dict]:
+def mi_ard_rows(
+    pooled: pl.DataFrame, paramcd: str, population: str, tipping: pl.DataFrame | None = None
+) -> list[dict]:
     """ARD rows (schema of :mod:`hepatrial.ard`) for pooled MI results and a tipping analysis.
 
     * ``MI_DIFF``: stats ``estimate, se, df, lower, upper, p`` (arm vs comparator, per visit).
@@ -1270,22 +1537,40 @@ def mi_ard_rows(pooled: pl.DataFrame, paramcd: str, population: str,
     """
     rows = []
     for r in pooled.iter_rows(named=True):
-        base = {"analysis": r["analysis"], "paramcd": paramcd, "population": population,
-                    "arm": r["arm"], "comparator": r["comparator"] or "", "avisit": r["avisit"],
-                    "method": r["method"]}
+        base = {
+            "analysis": r["analysis"],
+            "paramcd": paramcd,
+            "population": population,
+            "arm": r["arm"],
+            "comparator": r["comparator"] or "",
+            "avisit": r["avisit"],
+            "method": r["method"],
+        }
         if r["analysis"] == "MI_DIFF":
             stats = {k: r[k] for k in ("estimate", "se", "df", "lower", "upper", "p")}
         else:
-            stats = {"n": r["n"], "lsmean": r["estimate"], "se": r["se"], "df": r["df"],
-                         "lower": r["lower"], "upper": r["upper"]}
+            stats = {
+                "n": r["n"],
+                "lsmean": r["estimate"],
+                "se": r["se"],
+                "df": r["df"],
+                "lower": r["lower"],
+                "upper": r["upper"],
+            }
         for k, v in stats.items():
             rows.append({**base, "stat": k, "value": v})
     if tipping is not None:
         seen = set()
         for r in tipping.iter_rows(named=True):
-            base = {"analysis": "TIPPING", "paramcd": paramcd, "population": population,
-                        "arm": r["arm"], "comparator": r["comparator"], "avisit": r["avisit"],
-                        "method": r["method"]}
+            base = {
+                "analysis": "TIPPING",
+                "paramcd": paramcd,
+                "population": population,
+                "arm": r["arm"],
+                "comparator": r["comparator"],
+                "avisit": r["avisit"],
+                "method": r["method"],
+            }
             for k in ("estimate", "lower", "upper", "p"):
                 rows.append({**base, "time": r["delta"], "stat": k, "value": r[k]})
             key = (r["arm"], r["avisit"])

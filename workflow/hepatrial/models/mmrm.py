@@ -153,7 +153,6 @@ contrasts, SEs and type III F < 1e-4 (UN ~1e-5: nlme stops slightly short of the
 Satterthwaite df < 0.1% of emmeans for CS/AR1 and < 1e-4 of an exact R computation for UN.
 """
 
-
 from __future__ import annotations
 
 import re
@@ -167,8 +166,16 @@ from .mmrm_fit import DF_METHODS
 from .mmrm_formula import MMRMFormulaError, MMRMResult, as_polars, fit  # noqa: F401  (public API)
 from .mmrm_lsmeans import DIFF_SCHEMA
 
-_LSMEANS_SCHEMA = {"arm": pl.Utf8, "visit": pl.Utf8, "n": pl.Int64, "lsmean": pl.Float64, "se": pl.Float64,
-                   "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}
+_LSMEANS_SCHEMA = {
+    "arm": pl.Utf8,
+    "visit": pl.Utf8,
+    "n": pl.Int64,
+    "lsmean": pl.Float64,
+    "se": pl.Float64,
+    "df": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
+}
 
 
 def r_name(term: str) -> str:
@@ -215,9 +222,16 @@ class MMRM:
     coef_table_, lsmeans_, diffs_, type3_ : polars.DataFrame
     """
 
-    def __init__(self, covariance="UN", method="REML", df="satterthwaite",
-                 fallback=("UN", "TOEPH", "AR1H", "CS"), group_covariance=False,
-                 lsmeans_weights="equal", alpha=0.05):
+    def __init__(
+        self,
+        covariance="UN",
+        method="REML",
+        df="satterthwaite",
+        fallback=("UN", "TOEPH", "AR1H", "CS"),
+        group_covariance=False,
+        lsmeans_weights="equal",
+        alpha=0.05,
+    ):
         self.covariance = canonical_name(covariance)
         if self.covariance not in STRUCTURES:
             raise ValueError(f"covariance must be one of {STRUCTURES}")
@@ -237,8 +251,19 @@ class MMRM:
         self.alpha = alpha
 
     # ------------------------------------------------------------------------------------------
-    def fit(self, data, response="CHG", subject="USUBJID", visit="AVISIT", visit_order=None,
-            arm="ARM", arm_levels=None, reference=None, covariates=("BASE",), factors=()):
+    def fit(
+        self,
+        data,
+        response="CHG",
+        subject="USUBJID",
+        visit="AVISIT",
+        visit_order=None,
+        arm="ARM",
+        arm_levels=None,
+        reference=None,
+        covariates=("BASE",),
+        factors=(),
+    ):
         """Fit the MMRM.
 
         Parameters
@@ -266,7 +291,9 @@ class MMRM:
         """
         covariates, factors = list(covariates or ()), list(factors or ())
         df = as_polars(data)
-        missing = [c for c in [response, subject, visit, arm, *covariates, *factors] if c not in df.columns]
+        missing = [
+            c for c in [response, subject, visit, arm, *covariates, *factors] if c not in df.columns
+        ]
         if missing:
             raise MMRMDataError(f"columns not found: {missing}")
         arms = [a for a in df[arm].drop_nulls().unique().sort().to_list()]
@@ -279,18 +306,35 @@ class MMRM:
             raise MMRMDataError(f"reference arm {reference!r} not in arm levels", column=arm)
         coding = [reference] + [a for a in arm_levels if a != reference]
         # arm and factors are factors whatever their type; the arm's levels in coding order
-        df = df.with_columns(pl.col(arm).cast(pl.Utf8).cast(pl.Enum(coding)),
-                             *(pl.col(f).cast(pl.Utf8) for f in factors))
+        df = df.with_columns(
+            pl.col(arm).cast(pl.Utf8).cast(pl.Enum(coding)),
+            *(pl.col(f).cast(pl.Utf8) for f in factors),
+        )
         per_subject = df.group_by(subject).agg(pl.col(arm).drop_nulls().n_unique())[arm]
         if per_subject.len() and per_subject.max() > 1:
             raise MMRMDataError(f"{arm} is not constant within {subject}", column=arm)
-        formula = f"{response} ~ " + " + ".join([*covariates, *factors, arm, visit, f"{arm}:{visit}"])
-        r = fit(df, formula, self.covariance, subject=subject, visit=visit, visit_order=visit_order,
-                group=arm if self.group_covariance else None, method=self.method, df=self.df,
-                reference_levels={arm: reference}, fallback=self.fallback, alpha=self.alpha)
+        formula = f"{response} ~ " + " + ".join(
+            [*covariates, *factors, arm, visit, f"{arm}:{visit}"]
+        )
+        r = fit(
+            df,
+            formula,
+            self.covariance,
+            subject=subject,
+            visit=visit,
+            visit_order=visit_order,
+            group=arm if self.group_covariance else None,
+            method=self.method,
+            df=self.df,
+            reference_levels={arm: reference},
+            fallback=self.fallback,
+            alpha=self.alpha,
+        )
         if r.aliased:
-            raise MMRMDataError("the fixed-effects design is rank deficient (an arm x visit cell or a factor "
-                                f"level without data?): {', '.join(r.aliased)}")
+            raise MMRMDataError(
+                "the fixed-effects design is rank deficient (an arm x visit cell or a factor "
+                f"level without data?): {', '.join(r.aliased)}"
+            )
         core = r._core
         self.result_, self._core, self._design = r, core, core.design
         self._names = {"response": response, "subject": subject, "visit": visit, "arm": arm}
@@ -317,8 +361,9 @@ class MMRM:
         self.n_missing_response_ = r.n_missing_response
         self.n_dropped_incomplete_ = r.n_dropped_incomplete
         self.n_patterns_ = core.n_patterns
-        self.coef_table_ = pl.DataFrame({"term": self.coef_names_, "estimate": self.beta_,
-                                         "se": np.sqrt(np.diag(self.vcov_))})
+        self.coef_table_ = pl.DataFrame(
+            {"term": self.coef_names_, "estimate": self.beta_, "se": np.sqrt(np.diag(self.vcov_))}
+        )
         self.lsmeans_ = self.lsmeans()
         self.diffs_ = self._diffs()
         self.type3_ = r.anova(3)
@@ -342,25 +387,52 @@ class MMRM:
         lsmean, se, df, lower, upper``, arms in ``arm_levels`` order."""
         arm, visit = self._names["arm"], self._names["visit"]
         ls = self.result_.lsmeans([arm, visit], weights=weights or self.lsmeans_weights)
-        n = self.result_._data.group_by(arm, visit).len().with_columns(pl.col(arm).cast(pl.Utf8),
-                                                                      pl.col(visit).cast(pl.Utf8))
-        ls = (ls.with_columns(pl.col(arm).cast(pl.Utf8), pl.col(visit).cast(pl.Utf8))
-              .join(n, on=[arm, visit], how="left", maintain_order="left"))
-        out = ls.select(pl.col(arm).alias("arm"), pl.col(visit).alias("visit"), pl.col("len").fill_null(0).alias("n"),
-                        pl.col("estimate").alias("lsmean"), "se", "df", "lower", "upper").cast(_LSMEANS_SCHEMA)
+        n = (
+            self.result_._data.group_by(arm, visit)
+            .len()
+            .with_columns(pl.col(arm).cast(pl.Utf8), pl.col(visit).cast(pl.Utf8))
+        )
+        ls = ls.with_columns(pl.col(arm).cast(pl.Utf8), pl.col(visit).cast(pl.Utf8)).join(
+            n, on=[arm, visit], how="left", maintain_order="left"
+        )
+        out = ls.select(
+            pl.col(arm).alias("arm"),
+            pl.col(visit).alias("visit"),
+            pl.col("len").fill_null(0).alias("n"),
+            pl.col("estimate").alias("lsmean"),
+            "se",
+            "df",
+            "lower",
+            "upper",
+        ).cast(_LSMEANS_SCHEMA)
         return self._arm_order(out)
 
     def _diffs(self) -> pl.DataFrame:
         arm, visit = self._names["arm"], self._names["visit"]
-        d = self.result_.lsmeans_diff(arm, by=visit, reference=self._reference, weights=self.lsmeans_weights)
+        d = self.result_.lsmeans_diff(
+            arm, by=visit, reference=self._reference, weights=self.lsmeans_weights
+        )
         if d.height == 0:
             return pl.DataFrame(schema=DIFF_SCHEMA)
-        out = d.select(pl.col(arm).cast(pl.Utf8).alias("arm"), "reference", pl.col(visit).cast(pl.Utf8).alias("visit"),
-                       "estimate", "se", "df", "lower", "upper", "t", "p").cast(DIFF_SCHEMA)
+        out = d.select(
+            pl.col(arm).cast(pl.Utf8).alias("arm"),
+            "reference",
+            pl.col(visit).cast(pl.Utf8).alias("visit"),
+            "estimate",
+            "se",
+            "df",
+            "lower",
+            "upper",
+            "t",
+            "p",
+        ).cast(DIFF_SCHEMA)
         return self._arm_order(out)
 
     def _arm_order(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Rows by arm in ``arm_levels`` order, then visit in time order (the fit's visit levels)."""
         visits = self.result_.factor_levels[self._names["visit"]]
-        return frame.sort(pl.col("arm").replace_strict({a: i for i, a in enumerate(self._arm_levels)}),
-                          pl.col("visit").replace_strict({v: i for i, v in enumerate(visits)}), maintain_order=True)
+        return frame.sort(
+            pl.col("arm").replace_strict({a: i for i, a in enumerate(self._arm_levels)}),
+            pl.col("visit").replace_strict({v: i for i, v in enumerate(visits)}),
+            maintain_order=True,
+        )

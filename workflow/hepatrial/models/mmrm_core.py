@@ -92,7 +92,7 @@ def build_patterns(Xs, Ys, obs, group, coords=None) -> list[Pattern]:
     out = []
     p = Xs.shape[2]
     for u in range(uniq.size):
-        subj = order[bounds[u]:bounds[u + 1]]
+        subj = order[bounds[u] : bounds[u + 1]]
         g = int(uniq[u] >> T)
         vis = np.flatnonzero(obs[subj[0]])
         if vis.size == 0:
@@ -139,7 +139,7 @@ class Engine:
         self.spatial = bool(structures) and structures[0].spatial and design.coords is not None
 
     def split(self, theta):
-        return [theta[self.offsets[g]:self.offsets[g + 1]] for g in range(len(self.structs))]
+        return [theta[self.offsets[g] : self.offsets[g + 1]] for g in range(len(self.structs))]
 
     def sigmas(self, theta):
         return [s.sigma(t) for s, t in zip(self.structs, self.split(theta))]
@@ -223,8 +223,15 @@ class Engine:
         else:
             ll = -0.5 * (logdet + rWr + self.N * LOG2PI)
         ll += 0.5 * self.d.log_w_sum
-        out = {"ll": float(ll), "beta": beta, "M": M, "W": Ws, "XtWX": XtWX,
-               "S": self.sigmas(theta), "rWr": rWr}
+        out = {
+            "ll": float(ll),
+            "beta": beta,
+            "M": M,
+            "W": Ws,
+            "XtWX": XtWX,
+            "S": self.sigmas(theta),
+            "rWr": rWr,
+        }
         if grad:
             inners = []
             for pat, W in zip(self.d.patterns, Ws):
@@ -248,7 +255,7 @@ class Engine:
                     G[pat.group][pat.ix] += Gp
                 for g, (s, t) in enumerate(zip(self.structs, self.split(theta))):
                     J = s.jacobian(t)
-                    gr[self.offsets[g]:self.offsets[g + 1]] = np.einsum("ij,qij->q", G[g], J)
+                    gr[self.offsets[g] : self.offsets[g + 1]] = np.einsum("ij,qij->q", G[g], J)
             out["grad"] = gr
         return out
 
@@ -297,7 +304,7 @@ class Engine:
             g = pat.group
             k = pat.vis.size
             A = np.zeros((self.n_theta, k, k))
-            A[self.offsets[g]:self.offsets[g + 1]] = W @ Jg @ W
+            A[self.offsets[g] : self.offsets[g + 1]] = W @ Jg @ W
             out.append(A)
         return out, J
 
@@ -341,8 +348,20 @@ class Engine:
         return K, Q, R
 
 
-def design_from_rows(Xr, y, sidx, vis, T, group_of_subject, subjects, col_names, terms=None,
-                     weights=None, coords=None, col_kind=None) -> Design:
+def design_from_rows(
+    Xr,
+    y,
+    sidx,
+    vis,
+    T,
+    group_of_subject,
+    subjects,
+    col_names,
+    terms=None,
+    weights=None,
+    coords=None,
+    col_kind=None,
+) -> Design:
     """Subject x visit :class:`Design` from row-level arrays.
 
     ``Xr`` (N, p), ``y`` (N,) already scaled, ``sidx`` subject codes ``0..ns-1``, ``vis`` slot
@@ -372,8 +391,17 @@ def design_from_rows(Xr, y, sidx, vis, T, group_of_subject, subjects, col_names,
             coords = coords[:, None]
         C = np.zeros((ns, T, coords.shape[1]))
         C[sidx, vis] = coords
-    d = Design(Xs=Xs, Ys=Ys, obs=obs, group=np.asarray(group_of_subject, np.int64),
-               col_names=list(col_names), terms=terms or {}, subjects=subjects, coords=C,
-               log_w_sum=log_w_sum, col_kind=col_kind)
+    d = Design(
+        Xs=Xs,
+        Ys=Ys,
+        obs=obs,
+        group=np.asarray(group_of_subject, np.int64),
+        col_names=list(col_names),
+        terms=terms or {},
+        subjects=subjects,
+        coords=C,
+        log_w_sum=log_w_sum,
+        col_kind=col_kind,
+    )
     d.patterns = build_patterns(Xs, Ys, obs, d.group, C)
     return d

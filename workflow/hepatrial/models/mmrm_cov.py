@@ -61,9 +61,18 @@ import numpy as np
 STRUCTURES = ("UN", "CS", "CSH", "AR1", "AR1H", "TOEP", "TOEPH", "AD", "ADH", "SP_EXP")
 
 #: other spellings accepted (SAS ``TYPE=`` and R mmrm names)
-ALIASES = {"US": "UN", "AR(1)": "AR1", "ARH(1)": "AR1H", "ARH1": "AR1H", "AR1H": "AR1H",
-           "ANTE(1)": "ADH", "ANTE1": "ADH", "SP(EXP)": "SP_EXP", "SPEXP": "SP_EXP",
-           "SP_EXP": "SP_EXP"}
+ALIASES = {
+    "US": "UN",
+    "AR(1)": "AR1",
+    "ARH(1)": "AR1H",
+    "ARH1": "AR1H",
+    "AR1H": "AR1H",
+    "ANTE(1)": "ADH",
+    "ANTE1": "ADH",
+    "SP(EXP)": "SP_EXP",
+    "SPEXP": "SP_EXP",
+    "SP_EXP": "SP_EXP",
+}
 
 #: structures whose matrix depends on coordinates of the observations
 SPATIAL = ("SP_EXP",)
@@ -107,7 +116,7 @@ def _pacf_to_acf(pacf):
             r[1] = pk
             phi = np.array([pk], dtype=dtype)
         else:
-            s1 = np.sum(phi * r[k - 1:0:-1])  # sum_j phi_j r_{k-j}
+            s1 = np.sum(phi * r[k - 1 : 0 : -1])  # sum_j phi_j r_{k-j}
             s2 = np.sum(phi * r[1:k])  # sum_j phi_j r_j
             r[k] = s1 + pk * (1.0 - s2)
             phi = np.concatenate([phi - pk * phi[::-1], [pk]])
@@ -124,7 +133,7 @@ def _acf_to_pacf(acf):
             pk = acf[1]
             phi = np.array([pk])
         else:
-            num = acf[k] - np.sum(phi * acf[k - 1:0:-1])
+            num = acf[k] - np.sum(phi * acf[k - 1 : 0 : -1])
             den = 1.0 - np.sum(phi * acf[1:k])
             if den <= 0:
                 return None
@@ -224,8 +233,11 @@ class CovStructure:
             d = self._lag if dist is None else np.asarray(dist, float)
             s2 = np.exp(theta[0])
             # log rho = -log(1 + exp(-t)), complex-safe
-            log_rho = -np.log1p(np.exp(-theta[1])) if np.isrealobj(theta) else \
-                -np.log(1.0 + np.exp(-theta[1]))
+            log_rho = (
+                -np.log1p(np.exp(-theta[1]))
+                if np.isrealobj(theta)
+                else -np.log(1.0 + np.exp(-theta[1]))
+            )
             return s2 * np.exp(d * log_rho)
         if self.name in ("CS", "AR1", "TOEP", "AD"):
             s2 = np.exp(theta[0])
@@ -322,8 +334,11 @@ class CovStructure:
             log_rho = -np.log(1.0 + np.exp(-theta[1]))
             return np.array([-1.0 / log_rho, s2])
         if T == 1:
-            return np.exp(theta[:1]) if self.name in ("CS", "AR1", "TOEP", "AD") else \
-                np.exp(2 * theta[:1])
+            return (
+                np.exp(theta[:1])
+                if self.name in ("CS", "AR1", "TOEP", "AD")
+                else np.exp(2 * theta[:1])
+            )
         if self.name == "CS":
             s2, rho = np.exp(theta[0]), _cs_rho(theta[1], T)
             return np.array([s2 * rho, s2 * (1 - rho)])
@@ -393,8 +408,11 @@ class CovStructure:
             rho = np.exp(-1.0 / phi[0])
             return np.array([np.log(phi[1]), np.log(rho / (1 - rho))])
         if T == 1:
-            return np.log(phi[:1]) if self.name in ("CS", "AR1", "TOEP", "AD") else \
-                0.5 * np.log(phi[:1])
+            return (
+                np.log(phi[:1])
+                if self.name in ("CS", "AR1", "TOEP", "AD")
+                else 0.5 * np.log(phi[:1])
+            )
         if self.name == "CS":
             s2 = phi[0] + phi[1]
             return np.array([np.log(s2), _cs_rho_inv(phi[0] / s2, T)])
@@ -475,7 +493,7 @@ class CovStructure:
                 pacf[0] = np.clip(acf[1], -0.9, 0.9)
             t = list(np.arctanh(np.clip(pacf, -0.95, 0.95)))
         if self.name in ("CS", "AR1", "TOEP", "AD", "SP_EXP"):
-            return np.array([np.log(np.mean(sd ** 2))] + t)
+            return np.array([np.log(np.mean(sd**2))] + t)
         return np.array(list(np.log(sd)) + t)
 
 

@@ -29,8 +29,12 @@ def levels(series: pl.Series) -> list:
 
 def codes(series: pl.Series, levels: list) -> np.ndarray:
     """Integer codes of ``series`` in ``levels`` (all values must be in ``levels``)."""
-    lut = pl.DataFrame({"__v": pl.Series(levels, dtype=series.dtype),
-                        "__c": np.arange(len(levels), dtype=np.int64)})
+    lut = pl.DataFrame(
+        {
+            "__v": pl.Series(levels, dtype=series.dtype),
+            "__c": np.arange(len(levels), dtype=np.int64),
+        }
+    )
     out = pl.DataFrame({"__v": series}).join(lut, on="__v", how="left", maintain_order="left")
     return out["__c"].to_numpy()
 
@@ -54,8 +58,19 @@ class DesignMeta:
     n_dropped_incomplete: int
 
 
-def build_design(data, response, subject, visit, visit_order, arm, arm_levels, reference,
-                 covariates, factors, group_covariance):
+def build_design(
+    data,
+    response,
+    subject,
+    visit,
+    visit_order,
+    arm,
+    arm_levels,
+    reference,
+    covariates,
+    factors,
+    group_covariance,
+):
     """The fixed model ``response ~ covariates + factors + arm * visit`` (R column order, treatment
     coding, the reference arm and the first visit as baselines) in subject x visit layout.
 
@@ -71,8 +86,11 @@ def build_design(data, response, subject, visit, visit_order, arm, arm_levels, r
         raise MMRMDataError(f"columns not found: {missing_cols}")
     df = df.select(needed)
     n0 = df.height
-    df = df.filter(pl.col(response).is_not_null() & pl.col(response).is_not_nan()
-                   if df.schema[response].is_float() else pl.col(response).is_not_null())
+    df = df.filter(
+        pl.col(response).is_not_null() & pl.col(response).is_not_nan()
+        if df.schema[response].is_float()
+        else pl.col(response).is_not_null()
+    )
     n_missing_response = n0 - df.height
     n1 = df.height
     df = df.drop_nulls()
@@ -81,8 +99,7 @@ def build_design(data, response, subject, visit, visit_order, arm, arm_levels, r
     visit_levels = list(visit_order) if visit_order is not None else levels(df[visit])
     bad = set(df[visit].unique().to_list()) - set(visit_levels)
     if bad:
-        raise MMRMDataError(f"visits not in visit_order: {sorted(map(str, bad))}",
-                                column=visit)
+        raise MMRMDataError(f"visits not in visit_order: {sorted(map(str, bad))}", column=visit)
     arm_levels = list(arm_levels) if arm_levels is not None else levels(df[arm])
     bad = set(df[arm].unique().to_list()) - set(arm_levels)
     if bad:
@@ -143,8 +160,10 @@ def build_design(data, response, subject, visit, visit_order, arm, arm_levels, r
     XtX = Xr.T @ Xr
     sc = np.sqrt(np.diag(XtX))
     if np.any(sc == 0) or np.linalg.matrix_rank(XtX / np.outer(sc, sc), tol=1e-10) < Xr.shape[1]:
-        raise MMRMDataError("the fixed-effects design is rank deficient (an arm x visit "
-                                "cell or a factor level without data?)")
+        raise MMRMDataError(
+            "the fixed-effects design is rank deficient (an arm x visit "
+            "cell or a factor level without data?)"
+        )
     p = Xr.shape[1]
     y = df[response].cast(pl.Float64).to_numpy()
     # the likelihood is maximised for y / y_scale (makes the optimiser tolerances and the
@@ -162,19 +181,27 @@ def build_design(data, response, subject, visit, visit_order, arm, arm_levels, r
     subj_arm[sidx] = armc
     group = subj_arm if group_covariance else np.zeros(ns, dtype=np.int64)
 
-    design = Design(Xs=Xs, Ys=Ys, obs=obs, group=group, col_names=names, terms=terms,
-                    subjects=subjects)
+    design = Design(
+        Xs=Xs, Ys=Ys, obs=obs, group=group, col_names=names, terms=terms, subjects=subjects
+    )
     design.patterns = build_patterns(Xs, Ys, obs, group)
     cell_n = np.zeros((A, T), dtype=np.int64)
     np.add.at(cell_n, (armc, vis), 1)
     meta = DesignMeta(
-        visit_levels=visit_levels, arm_levels=list(arm_levels), reference=reference,
-        coding_arms=coding_arms, factor_levels=factor_levels, covariates=list(covariates),
+        visit_levels=visit_levels,
+        arm_levels=list(arm_levels),
+        reference=reference,
+        coding_arms=coding_arms,
+        factor_levels=factor_levels,
+        covariates=list(covariates),
         factors=list(factors),
         cov_means=np.array([Xr[:, terms[c][0]].mean() for c in covariates]),
-        factor_props={f: np.bincount(factor_codes[f], minlength=len(factor_levels[f])) / n
-                      for f in factors},
-        cell_n=cell_n, n_missing_response=n_missing_response, n_dropped_incomplete=n_dropped,
+        factor_props={
+            f: np.bincount(factor_codes[f], minlength=len(factor_levels[f])) / n for f in factors
+        },
+        cell_n=cell_n,
+        n_missing_response=n_missing_response,
+        n_dropped_incomplete=n_dropped,
         y_scale=y_scale,
     )
     return design, meta, Xr, y, sidx, vis

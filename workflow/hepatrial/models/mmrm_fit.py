@@ -29,16 +29,32 @@ from .mmrm_infer import (
 )
 
 #: denominator degrees of freedom (SAS ``DDFM=``; see the :mod:`hepatrial.models.mmrm` docstring)
-DF_METHODS = ("satterthwaite", "kenward_roger", "kenward_roger_linear", "kenward_roger_full",
-              "between_within", "residual", "asymptotic")
+DF_METHODS = (
+    "satterthwaite",
+    "kenward_roger",
+    "kenward_roger_linear",
+    "kenward_roger_full",
+    "between_within",
+    "residual",
+    "asymptotic",
+)
 #: covariance of the fixed effects
-VCOV_METHODS = ("model", "kenward_roger", "kenward_roger_linear", "empirical",
-                "empirical_bias_reduced", "empirical_jackknife")
+VCOV_METHODS = (
+    "model",
+    "kenward_roger",
+    "kenward_roger_linear",
+    "empirical",
+    "empirical_bias_reduced",
+    "empirical_jackknife",
+)
 
 
 def default_vcov(df: str) -> str:
-    return {"kenward_roger": "kenward_roger", "kenward_roger_full": "kenward_roger",
-            "kenward_roger_linear": "kenward_roger_linear"}.get(df, "model")
+    return {
+        "kenward_roger": "kenward_roger",
+        "kenward_roger_full": "kenward_roger",
+        "kenward_roger_linear": "kenward_roger_linear",
+    }.get(df, "model")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,18 +171,38 @@ def optimise(eng: Engine, theta0, methods=("BFGS", "L-BFGS-B", "Nelder-Mead", "t
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if m == "Nelder-Mead":
-                    res = optimize.minimize(f_only, best, method=m, options={
-                        "maxfev": 200 * q, "xatol": 1e-9, "fatol": 1e-13, "adaptive": True})
+                    res = optimize.minimize(
+                        f_only,
+                        best,
+                        method=m,
+                        options={
+                            "maxfev": 200 * q,
+                            "xatol": 1e-9,
+                            "fatol": 1e-13,
+                            "adaptive": True,
+                        },
+                    )
                 elif m == "trust-constr":
-                    res = optimize.minimize(fun, best, jac=True, method=m,
-                                            hess=optimize.BFGS(),
-                                            options={"maxiter": 500, "gtol": 1e-10})
+                    res = optimize.minimize(
+                        fun,
+                        best,
+                        jac=True,
+                        method=m,
+                        hess=optimize.BFGS(),
+                        options={"maxiter": 500, "gtol": 1e-10},
+                    )
                 elif m == "L-BFGS-B":
-                    res = optimize.minimize(fun, best, jac=True, method=m, options={
-                        "maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30})
+                    res = optimize.minimize(
+                        fun,
+                        best,
+                        jac=True,
+                        method=m,
+                        options={"maxiter": 5000, "ftol": 1e-15, "gtol": 1e-10, "maxcor": 30},
+                    )
                 else:
-                    res = optimize.minimize(fun, best, jac=True, method=m,
-                                            options={"maxiter": 5000, "gtol": 1e-9})
+                    res = optimize.minimize(
+                        fun, best, jac=True, method=m, options={"maxiter": 5000, "gtol": 1e-9}
+                    )
         except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
             log.append((m, f"failed: {exc}"))
             continue
@@ -203,9 +239,19 @@ class FitCore:
     y_scale : float
     """
 
-    def __init__(self, design: Design, covariance="UN", n_groups=1, reml=True,
-                 df="satterthwaite", vcov=None, fallback=(), y_scale=1.0, theta_start=None,
-                 theta_fixed=None):
+    def __init__(
+        self,
+        design: Design,
+        covariance="UN",
+        n_groups=1,
+        reml=True,
+        df="satterthwaite",
+        vcov=None,
+        fallback=(),
+        y_scale=1.0,
+        theta_start=None,
+        theta_fixed=None,
+    ):
         if df not in DF_METHODS:
             raise ValueError(f"df must be one of {DF_METHODS}")
         vcov = vcov or default_vcov(df)
@@ -214,8 +260,9 @@ class FitCore:
         if (df.startswith("kenward") or vcov.startswith("kenward")) and not reml:
             raise ValueError("Kenward-Roger requires REML")
         if df.startswith("kenward") != vcov.startswith("kenward"):
-            raise ValueError("Kenward-Roger df and Kenward-Roger vcov go together "
-                             "(SAS DDFM=KR adjusts both)")
+            raise ValueError(
+                "Kenward-Roger df and Kenward-Roger vcov go together (SAS DDFM=KR adjusts both)"
+            )
         self.design, self.reml, self.df, self.vcov_method = design, reml, df, vcov
         self.y_scale = float(y_scale)
         self.n_groups = int(n_groups)
@@ -245,7 +292,8 @@ class FitCore:
         else:
             raise ConvergenceError(
                 "MMRM did not converge under any covariance structure: "
-                + "; ".join(f"{n}: {lg[-1][1] if lg else 'no attempt'}" for n, lg in attempts))
+                + "; ".join(f"{n}: {lg[-1][1] if lg else 'no attempt'}" for n, lg in attempts)
+            )
         self.fit_attempts = attempts
         self.covariance_used = name
         self.optimizer = opt
@@ -257,8 +305,8 @@ class FitCore:
         self._ev = ev
         sc = self.y_scale
         self.beta = ev["beta"] * sc
-        self.vcov_model = ev["M"] * sc ** 2
-        self.cov_matrices = [S * sc ** 2 for S in ev["S"]]
+        self.vcov_model = ev["M"] * sc**2
+        self.cov_matrices = [S * sc**2 for S in ev["S"]]
         p, q = design.p, eng.n_theta
         self.n_obs = design.n_obs
         self.n_subjects = int(design.subjects.size)
@@ -274,7 +322,7 @@ class FitCore:
         """``theta`` (on the fit's response scale) from SAS covariance parameters per group."""
         out = []
         for s, phi in zip(self.engine.structs, phi_groups):
-            out.append(s.theta_from_sas(np.asarray(phi, float) / _var_mask(s, self.y_scale ** 2)))
+            out.append(s.theta_from_sas(np.asarray(phi, float) / _var_mask(s, self.y_scale**2)))
         return np.concatenate(out)
 
     def sas_covparms(self):
@@ -283,14 +331,14 @@ class FitCore:
         for g, (s, t) in enumerate(zip(self.engine.structs, self.engine.split(self.theta))):
             phi = np.real(s.sas_params(t))
             # variances / covariances scale by y_scale^2; correlations and ranges do not
-            sc2 = self.y_scale ** 2
+            sc2 = self.y_scale**2
             for n, v in zip(s.sas_names(), phi * _var_mask(s, sc2)):
                 out.append((g, n, float(v)))
         return out
 
     def _setup_inference(self, ev):
         eng, A = self.engine, self.theta_vcov
-        s2 = self.y_scale ** 2
+        s2 = self.y_scale**2
         Phi = ev["M"]
         self._D = None
         self._A = A
@@ -349,7 +397,7 @@ class FitCore:
             z = np.einsum("nip,nij,nj->np", B, Astar, cr)
             meat += z.T @ z
             parts.append((B, Astar))
-        sc2 = self.y_scale ** 2
+        sc2 = self.y_scale**2
         # jackknife as R mmrm "Empirical-Jackknife": no (n - 1) / n factor
         V = M @ meat @ M
         return {"vcov": sc2 * V, "parts": parts, "M": M}
@@ -395,7 +443,7 @@ class FitCore:
             c = int(d.size)
             Lr = U.T @ L
             est = Lr @ self.beta
-            F = float(np.sum(est ** 2 / d) / c)
+            F = float(np.sum(est**2 / d) / c)
             if self.df in ("residual", "asymptotic", "between_within"):
                 ddf = min(self.df_1d(r) for r in Lr)
             else:
@@ -419,6 +467,7 @@ def _var_mask(s: CovStructure, sc2: float) -> np.ndarray:
     """Factor by which each SAS parameter scales when the response is multiplied by
     ``sqrt(sc2)``: variances/covariances by ``sc2``, correlations and ranges by 1."""
     names = s.sas_names()
-    keep = [not (n.startswith(("AR(1)", "ARH(1)", "CSH", "TOEPH", "Rho", "SP(EXP)")))
-            for n in names]
+    keep = [
+        not (n.startswith(("AR(1)", "ARH(1)", "CSH", "TOEPH", "Rho", "SP(EXP)"))) for n in names
+    ]
     return np.where(keep, sc2, 1.0)

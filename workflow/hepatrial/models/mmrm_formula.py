@@ -71,8 +71,9 @@ def _levels(s: pl.Series, order=None, reference=None) -> list[str]:
     if reference is not None:
         reference = str(reference)
         if reference not in levs:
-            raise MMRMFormulaError(f"reference level {reference!r} of {s.name!r} not in its "
-                                   f"levels {levs}")
+            raise MMRMFormulaError(
+                f"reference level {reference!r} of {s.name!r} not in its levels {levs}"
+            )
         levs = [reference] + [v for v in levs if v != reference]
     return levs
 
@@ -116,11 +117,25 @@ def _col_kinds(Xr, sidx, names):
     return out
 
 
-def fit(data, formula: str, covariance: str = "UN", *, subject: str = "USUBJID",
-        visit: str = "AVISIT", visit_order=None, group: str | None = None, coords=None,
-        method: str = "REML", df: str = "satterthwaite", vcov: str | None = None,
-        weights=None, reference_levels: dict | None = None, fallback=(), alpha: float = 0.05,
-        theta=None) -> MMRMResult:
+def fit(
+    data,
+    formula: str,
+    covariance: str = "UN",
+    *,
+    subject: str = "USUBJID",
+    visit: str = "AVISIT",
+    visit_order=None,
+    group: str | None = None,
+    coords=None,
+    method: str = "REML",
+    df: str = "satterthwaite",
+    vcov: str | None = None,
+    weights=None,
+    reference_levels: dict | None = None,
+    fallback=(),
+    alpha: float = 0.05,
+    theta=None,
+) -> MMRMResult:
     """Fit an MMRM given a Wilkinson formula for the fixed effects.
 
     Parameters
@@ -179,7 +194,8 @@ def fit(data, formula: str, covariance: str = "UN", *, subject: str = "USUBJID",
     if absent:
         raise MMRMFormulaError(
             "variable(s) named in the formula not found in the data: "
-            + ", ".join(repr(v) for v in absent))
+            + ", ".join(repr(v) for v in absent)
+        )
     if response not in d0.columns:
         raise MMRMFormulaError(f"response {response!r} not found in the data")
     others = [c for c in [subject, visit, group, w_col, *coord_cols] if c]
@@ -212,15 +228,19 @@ def fit(data, formula: str, covariance: str = "UN", *, subject: str = "USUBJID",
     reference_levels = dict(reference_levels or {})
     unknown = set(reference_levels) - set(rhs_vars) - {visit}
     if unknown:
-        raise MMRMFormulaError(f"reference_levels for variables not in the model: "
-                               f"{sorted(unknown)}")
+        raise MMRMFormulaError(
+            f"reference_levels for variables not in the model: {sorted(unknown)}"
+        )
     factor_levels: dict[str, list[str]] = {}
     casts = []
     for v in dict.fromkeys([*rhs_vars, visit]):
         s = d[v]
         if v == visit or _is_factor(s) or v in reference_levels:
-            levs = _levels(s.cast(pl.Utf8) if s.dtype == pl.Boolean else s,
-                           visit_order if v == visit else None, reference_levels.get(v))
+            levs = _levels(
+                s.cast(pl.Utf8) if s.dtype == pl.Boolean else s,
+                visit_order if v == visit else None,
+                reference_levels.get(v),
+            )
             bad = set(s.cast(pl.Utf8).unique().to_list()) - set(levs)
             if bad:
                 raise MMRMFormulaError(f"values of {v!r} not in its levels: {sorted(bad)}")
@@ -265,18 +285,43 @@ def fit(data, formula: str, covariance: str = "UN", *, subject: str = "USUBJID",
     if C is None and covariance.upper().replace(" ", "") in ("SP_EXP", "SP(EXP)", "SPEXP"):
         C = vis[:, None].astype(float)
     kinds = _col_kinds(X, sidx, names)
-    design = design_from_rows(X, y / y_scale, sidx, vis, T, gsub, subjects, names,
-                              weights=w, coords=C, col_kind=kinds)
+    design = design_from_rows(
+        X, y / y_scale, sidx, vis, T, gsub, subjects, names, weights=w, coords=C, col_kind=kinds
+    )
     n_groups = len(group_levels) if group_levels else 1
-    core = FitCore(design, covariance, n_groups, reml=method.upper() == "REML", df=df,
-                   vcov=vcov, fallback=fallback, y_scale=y_scale, theta_fixed=theta)
+    core = FitCore(
+        design,
+        covariance,
+        n_groups,
+        reml=method.upper() == "REML",
+        df=df,
+        vcov=vcov,
+        fallback=fallback,
+        y_scale=y_scale,
+        theta_fixed=theta,
+    )
     return MMRMResult(
-        core=core, data=d, formula=formula, response=response, spec=spec, rhs=rhs,
-        X_full=X_full, names_full=names_full, aliased=aliased, names=names,
-        factor_levels=factor_levels, covariates=covariates, subject=subject, visit=visit,
-        group=group, group_levels=group_levels, alpha=alpha,
-        n_missing_response=n_missing_response, n_dropped_incomplete=n_dropped,
-        weights=w)
+        core=core,
+        data=d,
+        formula=formula,
+        response=response,
+        spec=spec,
+        rhs=rhs,
+        X_full=X_full,
+        names_full=names_full,
+        aliased=aliased,
+        names=names,
+        factor_levels=factor_levels,
+        covariates=covariates,
+        subject=subject,
+        visit=visit,
+        group=group,
+        group_levels=group_levels,
+        alpha=alpha,
+        n_missing_response=n_missing_response,
+        n_dropped_incomplete=n_dropped,
+        weights=w,
+    )
 
 
 class MMRMResult:
@@ -297,9 +342,30 @@ class MMRMResult:
     aliased : list of str, names of the aliased (dropped) columns
     """
 
-    def __init__(self, *, core, data, formula, response, spec, rhs, X_full, names_full,
-                 aliased, names, factor_levels, covariates, subject, visit, group,
-                 group_levels, alpha, n_missing_response, n_dropped_incomplete, weights):
+    def __init__(
+        self,
+        *,
+        core,
+        data,
+        formula,
+        response,
+        spec,
+        rhs,
+        X_full,
+        names_full,
+        aliased,
+        names,
+        factor_levels,
+        covariates,
+        subject,
+        visit,
+        group,
+        group_levels,
+        alpha,
+        n_missing_response,
+        n_dropped_incomplete,
+        weights,
+    ):
         self._core = core
         self._data = data
         self._spec = spec
@@ -335,9 +401,13 @@ class MMRMResult:
         self.cov = dict(zip(keys, core.cov_matrices))
         cp = core.sas_covparms()
         self.covparms = pl.DataFrame(
-            {"group": [None if group_levels is None else group_levels[g] for g, _, _ in cp],
-             "parm": [n for _, n, _ in cp], "estimate": [v for _, _, v in cp]},
-            schema={"group": pl.Utf8, "parm": pl.Utf8, "estimate": pl.Float64})
+            {
+                "group": [None if group_levels is None else group_levels[g] for g, _, _ in cp],
+                "parm": [n for _, n, _ in cp],
+                "estimate": [v for _, _, v in cp],
+            },
+            schema={"group": pl.Utf8, "parm": pl.Utf8, "estimate": pl.Float64},
+        )
         q = core.engine.n_theta
         m2 = -2 * self.loglik
         n_eff = self.n_obs - (core.design.p if core.reml else 0)
@@ -355,16 +425,47 @@ class MMRMResult:
         for n in names_full:
             i = full.get(n)
             if i is None:
-                recs.append({"term": n, "estimate": None, "se": None, "df": None, "t": None,
-                             "p": None, "lower": None, "upper": None, "aliased": True})
+                recs.append(
+                    {
+                        "term": n,
+                        "estimate": None,
+                        "se": None,
+                        "df": None,
+                        "t": None,
+                        "p": None,
+                        "lower": None,
+                        "upper": None,
+                        "aliased": True,
+                    }
+                )
             else:
-                recs.append({"term": n, "estimate": est[i], "se": se[i], "df": dfv[i],
-                             "t": t[i], "p": p[i], "lower": lo[i], "upper": hi[i],
-                             "aliased": False})
-        self.coef = pl.DataFrame(recs, schema={
-            "term": pl.Utf8, "estimate": pl.Float64, "se": pl.Float64, "df": pl.Float64,
-            "t": pl.Float64, "p": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
-            "aliased": pl.Boolean})
+                recs.append(
+                    {
+                        "term": n,
+                        "estimate": est[i],
+                        "se": se[i],
+                        "df": dfv[i],
+                        "t": t[i],
+                        "p": p[i],
+                        "lower": lo[i],
+                        "upper": hi[i],
+                        "aliased": False,
+                    }
+                )
+        self.coef = pl.DataFrame(
+            recs,
+            schema={
+                "term": pl.Utf8,
+                "estimate": pl.Float64,
+                "se": pl.Float64,
+                "df": pl.Float64,
+                "t": pl.Float64,
+                "p": pl.Float64,
+                "lower": pl.Float64,
+                "upper": pl.Float64,
+                "aliased": pl.Boolean,
+            },
+        )
 
     # ------------------------------------------------------------------------------------------
     def tidy(self) -> pl.DataFrame:
@@ -391,8 +492,18 @@ class MMRMResult:
         est, se, dfv = self._core.contrast(L)
         lo, hi, t, p = t_summary(est, se, dfv, self.alpha)
         labels = labels or [f"c{i + 1}" for i in range(L.shape[0])]
-        return pl.DataFrame({"contrast": labels, "estimate": est, "se": se, "df": dfv,
-                             "t": t, "p": p, "lower": lo, "upper": hi})
+        return pl.DataFrame(
+            {
+                "contrast": labels,
+                "estimate": est,
+                "se": se,
+                "df": dfv,
+                "t": t,
+                "p": p,
+                "lower": lo,
+                "upper": hi,
+            }
+        )
 
     def f_test(self, L) -> dict:
         """Wald F test of ``L beta = 0`` (rows as in :meth:`contrast`)."""
@@ -425,8 +536,7 @@ class MMRMResult:
         G = np.linalg.pinv(X.T @ X)
         P = G @ (X.T @ X)
         resid = Lfull - Lfull @ P
-        return np.sqrt((resid ** 2).sum(1)) <= tol * np.maximum(np.sqrt((Lfull ** 2).sum(1)),
-                                                                1e-300)
+        return np.sqrt((resid**2).sum(1)) <= tol * np.maximum(np.sqrt((Lfull**2).sum(1)), 1e-300)
 
     def lsmeans_L(self, specs, at=None, weights="equal"):
         """LS-mean rows (frame of ``specs`` levels, L over all columns, estimable flags)."""
@@ -443,8 +553,7 @@ class MMRMResult:
             # "proportional", SAS OBSMARGINS)
             if other:
                 freq = self._data.group_by(other).len()
-                key = grid.select(other).with_columns(
-                    [pl.col(v).cast(pl.Utf8) for v in other])
+                key = grid.select(other).with_columns([pl.col(v).cast(pl.Utf8) for v in other])
                 freq = freq.with_columns([pl.col(v).cast(pl.Utf8) for v in other])
                 w = key.join(freq, on=other, how="left", maintain_order="left")["len"]
                 w = w.fill_null(0).to_numpy().astype(float)
@@ -482,13 +591,13 @@ class MMRMResult:
         L = Lfull[:, ~self._alias_mask]
         est, se, dfv = self._core.contrast(L)
         lo, hi, t, p = t_summary(est, se, dfv, self.alpha)
-        out = {"estimate": est, "se": se, "df": dfv, "t": t, "p": p, "lower": lo,
-               "upper": hi}
+        out = {"estimate": est, "se": se, "df": dfv, "t": t, "p": p, "lower": lo, "upper": hi}
         cols = {k: pl.Series(k, np.where(ok, v, np.nan)) for k, v in out.items()}
         return frame.with_columns([v.fill_nan(None) for v in cols.values()])
 
-    def lsmeans_diff(self, spec: str, by=None, reference=None, at=None,
-                     weights="equal") -> pl.DataFrame:
+    def lsmeans_diff(
+        self, spec: str, by=None, reference=None, at=None, weights="equal"
+    ) -> pl.DataFrame:
         """Differences of LS means of ``spec`` levels against ``reference`` (default its
         reference level), within each level of ``by`` (e.g. arm differences per visit)."""
         by = [] if by is None else ([by] if isinstance(by, str) else list(by))
@@ -510,8 +619,13 @@ class MMRMResult:
                     continue
                 rows.append(Lfull[i] - Lfull[r])
                 oks.append(ok[i] and ok[r])
-                recs.append({spec: frame[spec][int(i)], "reference": reference,
-                             **{b: v for b, v in zip(by, bv)}})
+                recs.append(
+                    {
+                        spec: frame[spec][int(i)],
+                        "reference": reference,
+                        **{b: v for b, v in zip(by, bv)},
+                    }
+                )
         if not rows:
             return pl.DataFrame()
         return self._rows_table(pl.DataFrame(recs), np.array(rows), np.array(oks))
@@ -541,7 +655,8 @@ class MMRMResult:
         terms = self._terms()
         has_int = any(str(f) == "1" for t in self._spec.term_indices for f in t.factors)
         rhs = ("1" if has_int else "0") + "".join(
-            " + " + ":".join(enc(v) for v in vars_) for _, vars_, _ in terms)
+            " + " + ":".join(enc(v) for v in vars_) for _, vars_, _ in terms
+        )
         ms = model_matrix(rhs, self._data, output="numpy", na_action="raise")
         Xs = np.asarray(ms, float)
         if Xs.shape[1] != self._X_full.shape[1]:

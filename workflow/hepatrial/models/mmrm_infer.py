@@ -57,7 +57,7 @@ def satterthwaite_md(L, beta, Phi, D, A):
     c = d.size
     Lr = U.T @ L  # rotated contrasts, L_r Phi L_r' = diag(d)
     est = Lr @ beta
-    F = float(np.sum(est ** 2 / d) / c)
+    F = float(np.sum(est**2 / d) / c)
     nu = [satterthwaite_1d(Lr[m], Phi, D, A) for m in range(c)]
     ddf = fstat_ddf(nu)
     return c, ddf, F
@@ -104,7 +104,7 @@ def kr_df(L, Phi, D, A):
     denom = 3 * nl + 2 - 2 * g
     c1, c2, c3 = g / denom, (nl - g) / denom, (nl + 2 - g) / denom
     v_star = 2.0 / nl * (1 + c1 * b) / (1 - c2 * b) ** 2 / (1 - c3 * b)
-    rho = v_star / (2 * e_star ** 2)
+    rho = v_star / (2 * e_star**2)
     m = 4 + (nl + 2) / (nl * rho - 1)
     lam = m / (e_star * (m - 2))
     return float(m), float(lam)
@@ -113,11 +113,17 @@ def kr_df(L, Phi, D, A):
 def t_summary(est, se, df, alpha):
     """t-based CI and two-sided p (normal when df is infinite)."""
     est, se, df = np.asarray(est, float), np.asarray(se, float), np.asarray(df, float)
-    q = np.where(np.isfinite(df), special.stdtrit(np.where(np.isfinite(df), df, 1), 1 - alpha / 2),
-                 special.ndtri(1 - alpha / 2))
+    q = np.where(
+        np.isfinite(df),
+        special.stdtrit(np.where(np.isfinite(df), df, 1), 1 - alpha / 2),
+        special.ndtri(1 - alpha / 2),
+    )
     t = est / se
-    p = np.where(np.isfinite(df), 2 * special.stdtr(np.where(np.isfinite(df), df, 1), -np.abs(t)),
-                 2 * special.ndtr(-np.abs(t)))
+    p = np.where(
+        np.isfinite(df),
+        2 * special.stdtr(np.where(np.isfinite(df), df, 1), -np.abs(t)),
+        2 * special.ndtr(-np.abs(t)),
+    )
     return est - q * se, est + q * se, t, p
 
 
@@ -174,7 +180,7 @@ def bw_df(design):
 
 
 def col_kinds(Xs, obs, names):
-    """"intercept" / "between" / "within" per column of the (unweighted) design."""
+    """ "intercept" / "between" / "within" per column of the (unweighted) design."""
     out = []
     cnt = obs.sum(1)
     has = cnt > 0

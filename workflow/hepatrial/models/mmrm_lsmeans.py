@@ -16,9 +16,18 @@ import polars as pl
 from .mmrm_design import DesignMeta
 from .mmrm_infer import t_summary
 
-DIFF_SCHEMA = {"arm": pl.Utf8, "reference": pl.Utf8, "visit": pl.Utf8, "estimate": pl.Float64,
-               "se": pl.Float64, "df": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
-               "t": pl.Float64, "p": pl.Float64}
+DIFF_SCHEMA = {
+    "arm": pl.Utf8,
+    "reference": pl.Utf8,
+    "visit": pl.Utf8,
+    "estimate": pl.Float64,
+    "se": pl.Float64,
+    "df": pl.Float64,
+    "lower": pl.Float64,
+    "upper": pl.Float64,
+    "t": pl.Float64,
+    "p": pl.Float64,
+}
 
 
 def cell_rows(meta: DesignMeta, design, arm: str, visit: str, weights: str = "equal") -> np.ndarray:
@@ -45,8 +54,9 @@ def cell_rows(meta: DesignMeta, design, arm: str, visit: str, weights: str = "eq
     return out
 
 
-def wald_tables(meta: DesignMeta, rows: np.ndarray, beta: np.ndarray, vcov: np.ndarray,
-                alpha: float) -> tuple[pl.DataFrame, pl.DataFrame]:
+def wald_tables(
+    meta: DesignMeta, rows: np.ndarray, beta: np.ndarray, vcov: np.ndarray, alpha: float
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(LS means per arm and visit, differences of each arm from the reference per visit) with
     Wald inference and *normal* quantiles (R ``emmeans(..., mode = "asymptotic")``; df infinite)."""
     recs, drecs = [], []
@@ -56,16 +66,36 @@ def wald_tables(meta: DesignMeta, rows: np.ndarray, beta: np.ndarray, vcov: np.n
         se = np.sqrt(np.einsum("ia,ab,ib->i", rows[a], vcov, rows[a]))
         lo, hi, _, _ = t_summary(est, se, np.full(est.size, np.inf), alpha)
         for v, visn in enumerate(meta.visit_levels):
-            recs.append({"arm": arm_name, "visit": visn, "n": int(meta.cell_n[a, v]),
-                         "lsmean": est[v], "se": se[v], "df": np.inf, "lower": lo[v],
-                         "upper": hi[v]})
+            recs.append(
+                {
+                    "arm": arm_name,
+                    "visit": visn,
+                    "n": int(meta.cell_n[a, v]),
+                    "lsmean": est[v],
+                    "se": se[v],
+                    "df": np.inf,
+                    "lower": lo[v],
+                    "upper": hi[v],
+                }
+            )
         if arm_name != meta.reference:
             L = rows[a] - rows[0]
             est = L @ beta
             se = np.sqrt(np.einsum("ia,ab,ib->i", L, vcov, L))
             lo, hi, t, pv = t_summary(est, se, np.full(est.size, np.inf), alpha)
             for v, visn in enumerate(meta.visit_levels):
-                drecs.append({"arm": arm_name, "reference": meta.reference, "visit": visn,
-                              "estimate": est[v], "se": se[v], "df": np.inf, "lower": lo[v],
-                              "upper": hi[v], "t": t[v], "p": pv[v]})
+                drecs.append(
+                    {
+                        "arm": arm_name,
+                        "reference": meta.reference,
+                        "visit": visn,
+                        "estimate": est[v],
+                        "se": se[v],
+                        "df": np.inf,
+                        "lower": lo[v],
+                        "upper": hi[v],
+                        "t": t[v],
+                        "p": pv[v],
+                    }
+                )
     return pl.DataFrame(recs), pl.DataFrame(drecs)

@@ -37,18 +37,71 @@ from hepatrial.errors import HepatrialError
 from hepatrial.spec import Study
 from hepatrial.spec.study import thaw
 
-OPEN_ANALYSES = ("DISPOSITION", "AE_OVERVIEW", "AE_INCIDENCE", "AE_GRADE", "SAE_INCIDENCE", "AESI", "DEATH_CAUSE",
-                 "BASELINE", "EXPOSURE", "DEATHS", "ENROLMENT", "DQ_VISITS", "DQ_FINDINGS", "BIGN", "LAB_SHIFT",
-                 "GSD_INFO")
-OPEN_ARD_COLUMNS = ("analysis", "paramcd", "population", "avisit", "time", "stat", "value", "method")
+OPEN_ANALYSES = (
+    "DISPOSITION",
+    "AE_OVERVIEW",
+    "AE_INCIDENCE",
+    "AE_GRADE",
+    "SAE_INCIDENCE",
+    "AESI",
+    "DEATH_CAUSE",
+    "BASELINE",
+    "EXPOSURE",
+    "DEATHS",
+    "ENROLMENT",
+    "DQ_VISITS",
+    "DQ_FINDINGS",
+    "BIGN",
+    "LAB_SHIFT",
+    "GSD_INFO",
+)
+OPEN_ARD_COLUMNS = (
+    "analysis",
+    "paramcd",
+    "population",
+    "avisit",
+    "time",
+    "stat",
+    "value",
+    "method",
+)
 # No per-subject relatedness in the open listing: with a treatment that causes (say) fever, who had
 # a related SAE hints at who had the treatment (the pooled related-AE counts stay).
-OPEN_SAE_COLUMNS = ("USUBJID", "SITEID", "AEDECOD", "AEBODSYS", "ASTDT", "ASTDY", "ATOXGR", "AEOUT", "TRTEMFL")
+OPEN_SAE_COLUMNS = (
+    "USUBJID",
+    "SITEID",
+    "AEDECOD",
+    "AEBODSYS",
+    "ASTDT",
+    "ASTDY",
+    "ATOXGR",
+    "AEOUT",
+    "TRTEMFL",
+)
 OPEN_DEATH_COLUMNS = ("USUBJID", "SITEID", "DTHDT", "DTHDY", "DLINFDY", "CAUSE", "LTXDT")
 OPEN_COMPARE_COLUMNS = ("section", "item", "domain", "column", "n")
 # Column names that carry the arm or the treatment (checked case-insensitively; TRT.. prefix too).
-ARM_COLUMNS = ("ARM", "ARMCD", "ACTARM", "ACTARMCD", "ARMNRS", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "TRTP",
-               "TRTPN", "TRTA", "TRTAN", "EXTRT", "EXDOSE", "EXDOSU", "EXDOSFRQ", "COMPARATOR", "RANDNO")
+ARM_COLUMNS = (
+    "ARM",
+    "ARMCD",
+    "ACTARM",
+    "ACTARMCD",
+    "ARMNRS",
+    "TRT01P",
+    "TRT01PN",
+    "TRT01A",
+    "TRT01AN",
+    "TRTP",
+    "TRTPN",
+    "TRTA",
+    "TRTAN",
+    "EXTRT",
+    "EXDOSE",
+    "EXDOSU",
+    "EXDOSFRQ",
+    "COMPARATOR",
+    "RANDNO",
+)
 # Identifier columns: matched only as a whole value, never searched for words inside.
 ID_COLUMNS = ("USUBJID", "SUBJID", "SITEID", "STUDYID", "DOMAIN", "SRCDOM", "SRCROW")
 MASKED_PALETTE = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
@@ -68,7 +121,9 @@ def arm_terms(study: Study, extra: list[str] | tuple[str, ...] = ()) -> list[str
     return sorted(t for t in terms if t and str(t).strip())
 
 
-ARM_COLUMN_PATTERN = re.compile(r"^(TRT\d\d[PA]N?|TRT[PA]N?|TRTSEQ[PA]N?|TRT\d\d[PA]GR\d+N?|ARM.*|ACTARM.*)$")
+ARM_COLUMN_PATTERN = re.compile(
+    r"^(TRT\d\d[PA]N?|TRT[PA]N?|TRTSEQ[PA]N?|TRT\d\d[PA]GR\d+N?|ARM.*|ACTARM.*)$"
+)
 
 
 def is_arm_column(name: str) -> bool:
@@ -156,8 +211,12 @@ def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> l
             ident = col.upper() in ID_COLUMNS
             for v in df[col].drop_nulls().cast(pl.Utf8).unique().sort().to_list():
                 if ident:
-                    hit = [t for t in terms if unicodedata.normalize("NFKC", t).casefold().strip()
-                           == unicodedata.normalize("NFKC", v).casefold().strip()]
+                    hit = [
+                        t
+                        for t in terms
+                        if unicodedata.normalize("NFKC", t).casefold().strip()
+                        == unicodedata.normalize("NFKC", v).casefold().strip()
+                    ]
                 else:
                     hit = [h[2] for h in m.find(v)]
                 for term in hit:
@@ -171,11 +230,13 @@ def assert_no_arm_information(frames: dict[str, pl.DataFrame], terms: list[str])
         raise BlindingError(
             f"open report inputs would carry arm information ({len(leaks)} finding(s), first: {leaks[0]}); "
             f"the open report is not made. An identifier or a column name equals an arm term: rename it in "
-            f"the source data or the arm label in the study config")
+            f"the source data or the arm label in the study config"
+        )
 
 
-def redact_frames(frames: dict[str, pl.DataFrame], terms: list[str]) -> tuple[dict[str, pl.DataFrame],
-                                                                                pl.DataFrame]:
+def redact_frames(
+    frames: dict[str, pl.DataFrame], terms: list[str]
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """Free-text cells of the open inputs with every arm term replaced by :data:`REDACTED`, and
     one finding per redacted cell (file, 1-based row, column, the term matched)."""
     m = TermMatcher(terms)
@@ -194,31 +255,47 @@ def redact_frames(frames: dict[str, pl.DataFrame], terms: list[str]) -> tuple[di
                 red, hit = m.redact(v)
                 if hit:
                     changed = True
-                    found.append({"file": name, "row": i + 1, "column": col, "term": "; ".join(hit)})
+                    found.append(
+                        {"file": name, "row": i + 1, "column": col, "term": "; ".join(hit)}
+                    )
                 new.append(red)
             if changed:
                 repl[col] = pl.Series(col, new, dtype=pl.Utf8)
         out[name] = df.with_columns(list(repl.values())) if repl else df
-    findings = pl.DataFrame(found, schema={"file": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "term": pl.Utf8})
+    findings = pl.DataFrame(
+        found, schema={"file": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "term": pl.Utf8}
+    )
     return out, findings
 
 
 def pooled_ard(ard: pl.DataFrame) -> pl.DataFrame:
     """The open report's ARD: pooled rows of the allowed analyses, with no arm columns."""
-    return (ard.filter(pl.col("analysis").is_in(OPEN_ANALYSES) & (pl.col("arm") == POOLED)
-                       & (pl.col("comparator").fill_null("") == ""))
-            .select(OPEN_ARD_COLUMNS)
-            .sort("analysis", "paramcd", "population", "avisit", "time", "stat", nulls_last=False))
+    return (
+        ard.filter(
+            pl.col("analysis").is_in(OPEN_ANALYSES)
+            & (pl.col("arm") == POOLED)
+            & (pl.col("comparator").fill_null("") == "")
+        )
+        .select(OPEN_ARD_COLUMNS)
+        .sort("analysis", "paramcd", "population", "avisit", "time", "stat", nulls_last=False)
+    )
 
 
 def open_listing(listing: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
     keep = [c for c in columns if c in listing.columns]
-    return listing.select(keep).sort(keep[:1] + [c for c in keep[1:] if c.endswith("DT")], nulls_last=True)
+    return listing.select(keep).sort(
+        keep[:1] + [c for c in keep[1:] if c.endswith("DT")], nulls_last=True
+    )
 
 
-def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, study: Study,
-                      compare: pl.DataFrame | None = None, extra_terms: list[str] | tuple[str, ...] = ()
-                      ) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+def build_open_inputs(
+    ard: pl.DataFrame,
+    saes: pl.DataFrame,
+    deaths: pl.DataFrame,
+    study: Study,
+    compare: pl.DataFrame | None = None,
+    extra_terms: list[str] | tuple[str, ...] = (),
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     """The open report's inputs (allow-listed, pooled), free text redacted of arm terms, and the
     redaction findings; then the strict check, which fails closed on anything left."""
     frames = {
@@ -232,18 +309,30 @@ def build_open_inputs(ard: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFram
     frames, findings = redact_frames(frames, terms)
     if findings.height:
         n = findings.height
-        note = pl.DataFrame({"analysis": ["DQ_FINDINGS"] * 2, "paramcd": ["OPEN REPORT|INFO|treatment term redacted"] * 2,
-                             "population": [""] * 2, "avisit": [""] * 2, "time": [None, None],
-                             "stat": ["n", "n_subjects"], "value": [float(n), None], "method": [
-                                 "free-text cells of the open report's inputs in which the blinding gate replaced a "
-                                 "treatment term"] * 2},
-                            schema=frames["pooled_ard"].schema)
+        note = pl.DataFrame(
+            {
+                "analysis": ["DQ_FINDINGS"] * 2,
+                "paramcd": ["OPEN REPORT|INFO|treatment term redacted"] * 2,
+                "population": [""] * 2,
+                "avisit": [""] * 2,
+                "time": [None, None],
+                "stat": ["n", "n_subjects"],
+                "value": [float(n), None],
+                "method": [
+                    "free-text cells of the open report's inputs in which the blinding gate replaced a "
+                    "treatment term"
+                ]
+                * 2,
+            },
+            schema=frames["pooled_ard"].schema,
+        )
         frames["pooled_ard"] = pl.concat([frames["pooled_ard"], note], how="vertical")
     assert_no_arm_information(frames, terms)
     return frames, findings
 
 
 # --- closed report: arm coding --------------------------------------------------------------------
+
 
 def arm_codes(study: Study) -> list[dict]:
     """Display order, label, code and colour of each arm as the closed report shows it.
@@ -255,10 +344,21 @@ def arm_codes(study: Study) -> list[dict]:
     arms = study.arms
     if study.masked_dsmb:
         sid = study.id
-        order = sorted(arms, key=lambda a: hashlib.sha256(f"{sid}\x00{a.label}".encode()).hexdigest())
-        return [{"label": a.label, "code": chr(ord("A") + i), "display": f"Arm {chr(ord('A') + i)}",
-                 "colour": MASKED_PALETTE[i % len(MASKED_PALETTE)]} for i, a in enumerate(order)]
-    return [{"label": a.label, "code": a.label, "display": a.label, "colour": a.colour} for a in arms]
+        order = sorted(
+            arms, key=lambda a: hashlib.sha256(f"{sid}\x00{a.label}".encode()).hexdigest()
+        )
+        return [
+            {
+                "label": a.label,
+                "code": chr(ord("A") + i),
+                "display": f"Arm {chr(ord('A') + i)}",
+                "colour": MASKED_PALETTE[i % len(MASKED_PALETTE)],
+            }
+            for i, a in enumerate(order)
+        ]
+    return [
+        {"label": a.label, "code": a.label, "display": a.label, "colour": a.colour} for a in arms
+    ]
 
 
 def masked_reference(study: Study) -> str | None:
@@ -287,18 +387,37 @@ def code_ard(ard: pl.DataFrame, study: Study) -> pl.DataFrame:
     out = ard.with_columns(pl.col("arm").replace(label_to), pl.col("comparator").replace(label_to))
     if masked:
         for lab, disp in label_to.items():
-            out = out.with_columns(pl.col("method").str.replace_all(lab, disp, literal=True),
-                                   pl.col("paramcd").str.replace_all(lab, disp, literal=True))
+            out = out.with_columns(
+                pl.col("method").str.replace_all(lab, disp, literal=True),
+                pl.col("paramcd").str.replace_all(lab, disp, literal=True),
+            )
         ref = masked_reference(study)
         if ref is not None and len(codes) == 2:
             flip = (pl.col("arm") == ref) & (pl.col("comparator") != "")
             a, b = codes[0]["display"], codes[1]["display"]
-            swapped = (pl.col("method").str.replace_all(a, "\x00", literal=True)
-                       .str.replace_all(b, a, literal=True).str.replace_all("\x00", b, literal=True))
-            out = reverse_comparisons(out.with_columns(pl.when(flip).then(swapped).otherwise(pl.col("method"))
-                                                       .alias("method")), flip)
-    return out.sort("analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat",
-                    nulls_last=False)
+            swapped = (
+                pl.col("method")
+                .str.replace_all(a, "\x00", literal=True)
+                .str.replace_all(b, a, literal=True)
+                .str.replace_all("\x00", b, literal=True)
+            )
+            out = reverse_comparisons(
+                out.with_columns(
+                    pl.when(flip).then(swapped).otherwise(pl.col("method")).alias("method")
+                ),
+                flip,
+            )
+    return out.sort(
+        "analysis",
+        "paramcd",
+        "population",
+        "arm",
+        "comparator",
+        "avisit",
+        "time",
+        "stat",
+        nulls_last=False,
+    )
 
 
 def code_column(df: pl.DataFrame, study: Study, column: str = "arm") -> pl.DataFrame:
@@ -318,25 +437,41 @@ def assert_masked(frames: dict[str, pl.DataFrame], study: Study) -> None:
     """A masked closed report's own columns (:data:`MASK_COLUMNS`) must not hold an arm label."""
     if not study.masked_dsmb:
         return
-    own = {k: df.select([c for c in df.columns if c in MASK_COLUMNS and df.schema[c] == pl.Utf8])
-           for k, df in frames.items()}
-    leaks = [x for x in find_arm_information(own, arm_terms(study)) if "is an arm/treatment variable" not in x]
+    own = {
+        k: df.select([c for c in df.columns if c in MASK_COLUMNS and df.schema[c] == pl.Utf8])
+        for k, df in frames.items()
+    }
+    leaks = [
+        x
+        for x in find_arm_information(own, arm_terms(study))
+        if "is an arm/treatment variable" not in x
+    ]
     if leaks:
-        raise BlindingError(f"masked closed report inputs hold an arm label ({len(leaks)} finding(s), first: "
-                            f"{leaks[0]})")
+        raise BlindingError(
+            f"masked closed report inputs hold an arm label ({len(leaks)} finding(s), first: "
+            f"{leaks[0]})"
+        )
 
 
-def masked_free_text(frames: dict[str, pl.DataFrame], study: Study, extra: list[str] | tuple[str, ...] = ()
-                     ) -> list[str]:
+def masked_free_text(
+    frames: dict[str, pl.DataFrame], study: Study, extra: list[str] | tuple[str, ...] = ()
+) -> list[str]:
     """Source free text in a masked closed report's inputs that names a treatment (shown as it is,
     reported as a warning: it can tell the DSMB which code is which arm)."""
     if not study.masked_dsmb:
         return []
-    other = {k: df.select([c for c in df.columns if c not in MASK_COLUMNS]) for k, df in frames.items()}
-    return [x for x in find_arm_information(other, arm_terms(study, extra)) if "arm/treatment variable" not in x]
+    other = {
+        k: df.select([c for c in df.columns if c not in MASK_COLUMNS]) for k, df in frames.items()
+    }
+    return [
+        x
+        for x in find_arm_information(other, arm_terms(study, extra))
+        if "arm/treatment variable" not in x
+    ]
 
 
 # --- the study as the reports' tables see it -------------------------------------------------------
+
 
 def presentation_spec(study: Study, by_arm: bool) -> dict:
     """What the TLF tables and figures read of the study (:class:`hepatrial.tlf.tables.ARD`), for
@@ -347,25 +482,44 @@ def presentation_spec(study: Study, by_arm: bool) -> dict:
     if by_arm:
         ref = masked_reference(study)
         planned = {a.label: a.planned_infusions for a in study.arms}
-        arms = [{"label": c["display"], "colour": c["colour"], "reference": c["display"] == ref,
-                 "planned_infusions": planned.get(c["label"])} for c in arm_codes(study)]
+        arms = [
+            {
+                "label": c["display"],
+                "colour": c["colour"],
+                "reference": c["display"] == ref,
+                "planned_infusions": planned.get(c["label"]),
+            }
+            for c in arm_codes(study)
+        ]
     ep = study.endpoints
     mmrm_params = [p.paramcd for p in ep.mmrm_params]
     mk = study.scores.meld_kamath
     return {
         "study": {"id": study.id, "design": study.design.name},
         "arms": arms,
-        "visits": [{"label": v.label, "avisitn": v.avisitn, "baseline": bool(v.baseline),
-                    **({"screening": True} if v.screening else {})} for v in study.visits],
+        "visits": [
+            {
+                "label": v.label,
+                "avisitn": v.avisitn,
+                "baseline": bool(v.baseline),
+                **({"screening": True} if v.screening else {}),
+            }
+            for v in study.visits
+        ],
         "responders": [thaw(d) for d in study.responders],
         "strata": list(study.strata),
-        "scores": {"meld_primary": study.scores.meld_primary,
-                   "meld_kamath": {"coefficients": mk.coefficients, "integer": mk.integer}},
-        "endpoints": {"primary_visit": ep.primary_visit, "tte": list(ep.tte),
-                      "key_secondary_visit": ep.key_secondary_visit,
-                      "landmarks_days": list(ep.landmarks_days),
-                      "mmrm_params": [{"paramcd": p} for p in mmrm_params],
-                      "primary_param": ep.primary_param or (mmrm_params[0] if mmrm_params else "")},
+        "scores": {
+            "meld_primary": study.scores.meld_primary,
+            "meld_kamath": {"coefficients": mk.coefficients, "integer": mk.integer},
+        },
+        "endpoints": {
+            "primary_visit": ep.primary_visit,
+            "tte": list(ep.tte),
+            "key_secondary_visit": ep.key_secondary_visit,
+            "landmarks_days": list(ep.landmarks_days),
+            "mmrm_params": [{"paramcd": p} for p in mmrm_params],
+            "primary_param": ep.primary_param or (mmrm_params[0] if mmrm_params else ""),
+        },
         "planned_infusions": study.planned_infusions,
         "ae": {"followup_days": study.ae.followup_days, "period": study.ae.period},
         "populations": dict(study.populations),

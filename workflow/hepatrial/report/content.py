@@ -41,7 +41,17 @@ def with_arm_columns(ard: pl.DataFrame) -> pl.DataFrame:
     if "arm" in ard.columns:
         return ard
     return ard.with_columns(pl.lit(TOTAL).alias("arm"), pl.lit("").alias("comparator")).select(
-        "analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat", "value", "method")
+        "analysis",
+        "paramcd",
+        "population",
+        "arm",
+        "comparator",
+        "avisit",
+        "time",
+        "stat",
+        "value",
+        "method",
+    )
 
 
 def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
@@ -58,8 +68,15 @@ def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
         rows.append([r.label, *r.cells])
         indents.append(r.indent)
     note = " ".join([*t.footnotes, t.source] if t.source else t.footnotes)
-    return Table(title_prefix + t.title, [t.stub_header or "", *t.columns], rows, note, indents, groups,
-                 t.population)
+    return Table(
+        title_prefix + t.title,
+        [t.stub_header or "", *t.columns],
+        rows,
+        note,
+        indents,
+        groups,
+        t.population,
+    )
 
 
 def _table(ard: T.ARD, name: str, rule: str, prefix: str = "") -> Table:
@@ -83,35 +100,81 @@ def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm:
     s = Section("Enrolment against plan")
     if not a.has("ENROLMENT"):
         return s.add(Para(NA))
-    scr, fail = (a.get("ENROLMENT", p, TOTAL, "n", ALL_SUBJECTS) for p in ("SCREENED", "SCREEN FAILURE"))
-    rows = a.rows("ENROLMENT").filter((pl.col("paramcd") == "ALL SITES") & (pl.col("stat") == "n_cum"))
+    scr, fail = (
+        a.get("ENROLMENT", p, TOTAL, "n", ALL_SUBJECTS) for p in ("SCREENED", "SCREEN FAILURE")
+    )
+    rows = a.rows("ENROLMENT").filter(
+        (pl.col("paramcd") == "ALL SITES") & (pl.col("stat") == "n_cum")
+    )
     months = sorted(rows["avisit"].unique().to_list())
     total = a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=months[-1]) if months else 0
     planned = meta.get("planned_subjects")
-    s.add(Para(f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; randomised: {F.fmt_int(total)} of "
-               f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%); planned enrolment period "
-               f"{meta.get('enrolment_months')} months over {meta.get('sites')} sites."))
-    series = {"Total": [(m, a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=m)) for m in months]}
+    s.add(
+        Para(
+            f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; randomised: {F.fmt_int(total)} of "
+            f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%); planned enrolment period "
+            f"{meta.get('enrolment_months')} months over {meta.get('sites')} sites."
+        )
+    )
+    series = {
+        "Total": [(m, a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=m)) for m in months]
+    }
     colours = {"Total": figures.POOLED_COLOUR}
     if by_arm:
         for arm in a.arms:
-            series[arm] = [(m, a.get("ENROLMENT", "ALL SITES", arm, "n_cum", avisit=m) or 0) for m in months]
+            series[arm] = [
+                (m, a.get("ENROLMENT", "ALL SITES", arm, "n_cum", avisit=m) or 0) for m in months
+            ]
             colours[arm] = arm_colours.get(arm, "#000000")
-    s.add(Figure("Cumulative randomisation against plan", figures.enrolment_figure(
-        series, colours, planned, meta.get("enrolment_months"), "Randomised subjects, cumulative"),
-        "Dashed: planned linear accrual from the first month with a randomisation."))
+    s.add(
+        Figure(
+            "Cumulative randomisation against plan",
+            figures.enrolment_figure(
+                series,
+                colours,
+                planned,
+                meta.get("enrolment_months"),
+                "Randomised subjects, cumulative",
+            ),
+            "Dashed: planned linear accrual from the first month with a randomisation.",
+        )
+    )
     sites = [p for p in _paramcds(a, "ENROLMENT") if p.startswith("SITE ")]
-    site_series = {p: [(m, a.get("ENROLMENT", p, TOTAL, "n_cum", avisit=m)) for m in months] for p in sites}
-    s.add(Figure("Cumulative randomisation by site", figures.enrolment_figure(
-        site_series, dict(zip(sites, figures.SITE_COLOURS * 8)), None, None, "Randomised subjects by site")))
+    site_series = {
+        p: [(m, a.get("ENROLMENT", p, TOTAL, "n_cum", avisit=m)) for m in months] for p in sites
+    }
+    s.add(
+        Figure(
+            "Cumulative randomisation by site",
+            figures.enrolment_figure(
+                site_series,
+                dict(zip(sites, figures.SITE_COLOURS * 8)),
+                None,
+                None,
+                "Randomised subjects by site",
+            ),
+        )
+    )
     last = months[-3:] if months else []
     rows_t = []
     for p in sites + ["ALL SITES"]:
-        rows_t.append([p.replace("SITE ", "Site ").replace("ALL SITES", "All sites")]
-                      + [F.fmt_int(a.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
-                      + [F.fmt_int(a.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1])) if months else "0"])
-    s.add(Table("Randomised subjects by site (pooled over arms)", ["Site", *last, "Cumulative"], rows_t,
-                "Monthly counts of the last three months with randomisations, and the total to the cut."))
+        rows_t.append(
+            [p.replace("SITE ", "Site ").replace("ALL SITES", "All sites")]
+            + [F.fmt_int(a.get("ENROLMENT", p, TOTAL, "n", avisit=m)) for m in last]
+            + [
+                F.fmt_int(a.get("ENROLMENT", p, TOTAL, "n_cum", avisit=months[-1]))
+                if months
+                else "0"
+            ]
+        )
+    s.add(
+        Table(
+            "Randomised subjects by site (pooled over arms)",
+            ["Site", *last, "Cumulative"],
+            rows_t,
+            "Monthly counts of the last three months with randomisations, and the total to the cut.",
+        )
+    )
     return s
 
 
@@ -123,26 +186,55 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
     total = a.big_n("ITT", TOTAL)
     planned = meta.get("planned_subjects")
     if total is not None and planned:
-        s.add(Para(f"Enrolment: {F.fmt_int(total)} of {planned} planned subjects randomised "
-                   f"({F.fmt_pct(100.0 * total / planned)}%) by the data cut {meta['cut_date']}."))
+        s.add(
+            Para(
+                f"Enrolment: {F.fmt_int(total)} of {planned} planned subjects randomised "
+                f"({F.fmt_pct(100.0 * total / planned)}%) by the data cut {meta['cut_date']}."
+            )
+        )
     rows = []
     if a.has("BIGN"):
         rows.append(["Randomised (ITT), n"] + [F.fmt_int(a.big_n("ITT", x)) for x in arms])
     if a.has("DEATHS"):
-        rows.append(["Deaths, n (%)"] + [F.fmt_n_pct(a.get("DEATHS", "DEATH", x, "n"), a.get("DEATHS", "DEATH", x, "pct"))
-                                         for x in arms])
+        rows.append(
+            ["Deaths, n (%)"]
+            + [
+                F.fmt_n_pct(a.get("DEATHS", "DEATH", x, "n"), a.get("DEATHS", "DEATH", x, "pct"))
+                for x in arms
+            ]
+        )
     if a.has("SAE_INCIDENCE"):
-        rows.append(["Subjects with a serious TEAE, n (%)"] + [
-            F.fmt_n_pct(a.get("SAE_INCIDENCE", "ANY", x, "n_subjects", "SAFETY"),
-                        a.get("SAE_INCIDENCE", "ANY", x, "pct", "SAFETY")) for x in arms])
+        rows.append(
+            ["Subjects with a serious TEAE, n (%)"]
+            + [
+                F.fmt_n_pct(
+                    a.get("SAE_INCIDENCE", "ANY", x, "n_subjects", "SAFETY"),
+                    a.get("SAE_INCIDENCE", "ANY", x, "pct", "SAFETY"),
+                )
+                for x in arms
+            ]
+        )
     if a.has("AE_OVERVIEW"):
-        rows.append(["Subjects with a TEAE of grade 3 or higher, n (%)"] + [
-            F.fmt_n_pct(a.get("AE_OVERVIEW", "GR3TEAE", x, "n_subjects", "SAFETY"),
-                        a.get("AE_OVERVIEW", "GR3TEAE", x, "pct", "SAFETY")) for x in arms])
+        rows.append(
+            ["Subjects with a TEAE of grade 3 or higher, n (%)"]
+            + [
+                F.fmt_n_pct(
+                    a.get("AE_OVERVIEW", "GR3TEAE", x, "n_subjects", "SAFETY"),
+                    a.get("AE_OVERVIEW", "GR3TEAE", x, "pct", "SAFETY"),
+                )
+                for x in arms
+            ]
+        )
     if rows:
-        s.add(Table("Key figures at this data cut", ["", *(T.TOTAL if x == TOTAL else x for x in arms)], rows,
-                    "ITT: intent-to-treat population (deaths); safety population (adverse events). "
-                    "Percentages of the population in the column."))
+        s.add(
+            Table(
+                "Key figures at this data cut",
+                ["", *(T.TOTAL if x == TOTAL else x for x in arms)],
+                rows,
+                "ITT: intent-to-treat population (deaths); safety population (adverse events). "
+                "Percentages of the population in the column.",
+            )
+        )
     if by_arm:
         p = primary_param(a.study)
         visit = a.study.endpoints.primary_visit
@@ -153,25 +245,54 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
                 continue
             found = True
             d = F.stat_decimals(p, "estimate")
-            lo, hi, pv = (a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference) for x in ("lower", "upper", "p"))
-            s.add(Para(f"Primary endpoint, change from baseline in {T.param_label(p)} at {visit} (MMRM): {test} vs "
-                       f"{a.reference} difference {F.fmt_est_ci(est, lo, hi, d)}, nominal p {F.fmt_p(pv)}."))
+            lo, hi, pv = (
+                a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference)
+                for x in ("lower", "upper", "p")
+            )
+            s.add(
+                Para(
+                    f"Primary endpoint, change from baseline in {T.param_label(p)} at {visit} (MMRM): {test} vs "
+                    f"{a.reference} difference {F.fmt_est_ci(est, lo, hi, d)}, nominal p {F.fmt_p(pv)}."
+                )
+            )
         if not found and a.parallel:
             s.add(Para(f"Primary endpoint ({T.param_label(p)} at {visit}): {NA}"))
         if not a.parallel:
-            s.add(Para("No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
-                       "between-arm comparisons."))
+            s.add(
+                Para(
+                    "No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
+                    "between-arm comparisons."
+                )
+            )
     if by_arm and (a.has("GSD_STATUS") or a.has("GSD_BOUNDARY")):
-        s.add(Para("Group-sequential monitoring: " + interim_sentence(gsd_view(a.df))
-                   + " Details: section \"Interim analysis (group-sequential monitoring)\"."))
+        s.add(
+            Para(
+                "Group-sequential monitoring: "
+                + interim_sentence(gsd_view(a.df))
+                + ' Details: section "Interim analysis (group-sequential monitoring)".'
+            )
+        )
     elif not by_arm and a.has("GSD_INFO"):
         t = a.rows("GSD_INFO").filter(pl.col("stat") == "info_frac")["value"]
-        s.add(Para(f"An interim look of the primary endpoint took place at this data cut at information fraction "
-                   f"{F.fmt_num(t[0], 2)}." if t.len() else "An interim look took place at this data cut."))
+        s.add(
+            Para(
+                f"An interim look of the primary endpoint took place at this data cut at information fraction "
+                f"{F.fmt_num(t[0], 2)}."
+                if t.len()
+                else "An interim look took place at this data cut."
+            )
+        )
     else:
-        s.add(Para("Interim analysis plan: none defined in the study config (no group-sequential boundaries); "
-                   + ("p-values in this report are nominal and not adjusted for repeated looks." if by_arm else
-                      "this report shows pooled data only.")))
+        s.add(
+            Para(
+                "Interim analysis plan: none defined in the study config (no group-sequential boundaries); "
+                + (
+                    "p-values in this report are nominal and not adjusted for repeated looks."
+                    if by_arm
+                    else "this report shows pooled data only."
+                )
+            )
+        )
     return s
 
 
@@ -227,9 +348,12 @@ def interim_sentence(g: GsdView) -> str:
         if not done:
             why = g.method.split("current look ", 1)[-1] if "current look " in g.method else ""
             return f"{planned} looks planned; no look with data at this cut" + (
-                f" ({why})." if why else ".")
-        return (f"this data cut is not a formal look ({planned} looks planned); the last look was "
-                f"look {done[-1]}, which indicated: {g.decision.get(done[-1], '')}.")
+                f" ({why})." if why else "."
+            )
+        return (
+            f"this data cut is not a formal look ({planned} looks planned); the last look was "
+            f"look {done[-1]}, which indicated: {g.decision.get(done[-1], '')}."
+        )
     st, b = g.status[k], g.bounds.get(k, {})
     fut = b.get("z_futility")
     bound = f"efficacy bound {F.fmt_num(b.get('z_efficacy'), 3)}"
@@ -237,12 +361,14 @@ def interim_sentence(g: GsdView) -> str:
         bound += f", futility bound {F.fmt_num(fut, 3)}"
     if b.get("z_futility_cp") is not None:
         bound += f", conditional-power futility threshold {F.fmt_num(b['z_futility_cp'], 3)}"
-    return (f"at this data cut (look {k}; {planned} looks planned) the information is "
-            f"{F.fmt_prob_pct(st.get('info_frac'))}% of the maximum and Z = "
-            f"{F.fmt_num(st.get('z'), 3)} ({bound}): "
-            f"the boundaries indicate \"{g.decision.get(k, '')}\". This is what the pre-specified "
-            f"boundaries indicate, not a recommendation: the DSMB weighs it with the safety data "
-            f"and all other evidence.")
+    return (
+        f"at this data cut (look {k}; {planned} looks planned) the information is "
+        f"{F.fmt_prob_pct(st.get('info_frac'))}% of the maximum and Z = "
+        f"{F.fmt_num(st.get('z'), 3)} ({bound}): "
+        f'the boundaries indicate "{g.decision.get(k, "")}". This is what the pre-specified '
+        f"boundaries indicate, not a recommendation: the DSMB weighs it with the safety data "
+        f"and all other evidence."
+    )
 
 
 def _prob4(x) -> str:
@@ -273,65 +399,137 @@ def section_interim(a: T.ARD) -> Section | None:
     rows = []
     for k in sorted(g.bounds):
         b = g.bounds[k]
-        kind = ("observed" if k in g.status else "no data" if k < max(g.status or [0]) else
-                "planned")
-        rows.append([f"Look {k}", kind, F.fmt_prob_pct(b.get("info_frac")),
-                     F.fmt_num(b.get("z_efficacy"), 3), _prob4(b.get("p_nominal")),
-                     _futility_cell(b), _prob4(b.get("alpha_cum")),
-                     _prob4(b.get("beta_cum")) if b.get("beta_cum") is not None else "-"])
+        kind = "observed" if k in g.status else "no data" if k < max(g.status or [0]) else "planned"
+        rows.append(
+            [
+                f"Look {k}",
+                kind,
+                F.fmt_prob_pct(b.get("info_frac")),
+                F.fmt_num(b.get("z_efficacy"), 3),
+                _prob4(b.get("p_nominal")),
+                _futility_cell(b),
+                _prob4(b.get("alpha_cum")),
+                _prob4(b.get("beta_cum")) if b.get("beta_cum") is not None else "-",
+            ]
+        )
     d = g.design
-    s.add(Table("Group-sequential design at the observed information fractions",
-                ["Look", "", "Information (%)", "Efficacy bound (Z)", "Nominal p at the bound",
-                 "Futility bound (Z)", "Cumulative alpha spent", "Cumulative beta spent"], rows,
-                "Bounds recomputed at the information fractions observed so far, then the planned "
-                "looks still to come (spending functions evaluated at the actual fractions). "
-                "(CP): the Z below which the conditional power is under the futility threshold. "
-                f"Design: {F.fmt_int(d.get('looks_planned'))} looks planned, inflation factor "
-                f"{F.fmt_num(d.get('inflation_factor'), 4)}, drift {F.fmt_num(d.get('drift'), 4)}"
-                + (f", maximum information {F.fmt_num(d.get('max_info'), 3)}"
-                   if d.get("max_info") is not None else "")
-                + (f", {F.fmt_int(d.get('planned_events'))} events planned"
-                   if d.get("planned_events") is not None else "") + "."))
+    s.add(
+        Table(
+            "Group-sequential design at the observed information fractions",
+            [
+                "Look",
+                "",
+                "Information (%)",
+                "Efficacy bound (Z)",
+                "Nominal p at the bound",
+                "Futility bound (Z)",
+                "Cumulative alpha spent",
+                "Cumulative beta spent",
+            ],
+            rows,
+            "Bounds recomputed at the information fractions observed so far, then the planned "
+            "looks still to come (spending functions evaluated at the actual fractions). "
+            "(CP): the Z below which the conditional power is under the futility threshold. "
+            f"Design: {F.fmt_int(d.get('looks_planned'))} looks planned, inflation factor "
+            f"{F.fmt_num(d.get('inflation_factor'), 4)}, drift {F.fmt_num(d.get('drift'), 4)}"
+            + (
+                f", maximum information {F.fmt_num(d.get('max_info'), 3)}"
+                if d.get("max_info") is not None
+                else ""
+            )
+            + (
+                f", {F.fmt_int(d.get('planned_events'))} events planned"
+                if d.get("planned_events") is not None
+                else ""
+            )
+            + ".",
+        )
+    )
     bounds = [dict(g.bounds[k], two_sided=two) for k in sorted(g.bounds)]
-    looks = [{"look": k, "info_frac": st.get("info_frac"), "z": st.get("z"),
-              "cut": g.cut.get(k, "")} for k, st in sorted(g.status.items())]
-    s.add(Figure("Group-sequential boundaries and the observed Z statistics by information "
-                 "fraction",
-                 figures.boundary_figure(bounds, looks, g.current,
-                                         f"{T.param_label(g.paramcd)}: boundaries (Z scale) and "
-                                         "observed looks"),
-                 "Z oriented so that benefit of the test arm over the reference is positive. "
-                 "Lines: the bounds at the observed fractions and the planned looks still to "
-                 "come; filled point: this data cut; open points: earlier looks (from the "
-                 "previous cut's analysis)."))
+    looks = [
+        {"look": k, "info_frac": st.get("info_frac"), "z": st.get("z"), "cut": g.cut.get(k, "")}
+        for k, st in sorted(g.status.items())
+    ]
+    s.add(
+        Figure(
+            "Group-sequential boundaries and the observed Z statistics by information fraction",
+            figures.boundary_figure(
+                bounds,
+                looks,
+                g.current,
+                f"{T.param_label(g.paramcd)}: boundaries (Z scale) and observed looks",
+            ),
+            "Z oriented so that benefit of the test arm over the reference is positive. "
+            "Lines: the bounds at the observed fractions and the planned looks still to "
+            "come; filled point: this data cut; open points: earlier looks (from the "
+            "previous cut's analysis).",
+        )
+    )
     if g.status:
         count = "Events" if g.tte else "Subjects observed"
         rows, rows2 = [], []
         for k, st in sorted(g.status.items()):
-            rows.append([f"Look {k}", g.cut.get(k, ""), F.fmt_prob_pct(st.get("info_frac")),
-                         F.fmt_int(st.get("events", st.get("n_observed"))),
-                         f"{F.fmt_num(st.get('estimate'), 3)} ({F.fmt_num(st.get('se'), 3)})",
-                         F.fmt_ci(st.get("rci_lower"), st.get("rci_upper"), 3),
-                         F.fmt_num(st.get("z"), 3), F.fmt_p(st.get("p")), g.decision.get(k, "")])
-            rows2.append([f"Look {k}", F.fmt_num(st.get("b_value"), 3),
-                          *(F.fmt_prob_pct(st.get(x)) for x in ("cp_trend", "cp_design", "pp"))])
-        est = ("minus the log hazard ratio" if g.tte else "the treatment difference")
-        s.add(Table("Status of the looks", ["Look", "Data cut", "Information (%)", count,
-                                            "Estimate (SE)", "Repeated CI", "Z", "Nominal p",
-                                            "Indicated decision"], rows,
-                    f"Estimate: {est}, oriented so that benefit is positive (the sign does not "
-                    "depend on the arm codes); SE its standard error. Repeated confidence interval "
-                    "at the look's efficacy bound (simultaneous coverage over looks). Nominal p: "
-                    "one-sided, not adjusted for the repeated looks (compare Z with the bound). "
-                    "Earlier looks are recomputed from the previous cut's statistics with the "
-                    "design at the observed fractions."))
-        s.add(Table("Conditional and predictive power",
-                    ["Look", "B-value", "Conditional power, trend (%)",
-                     "Conditional power, design effect (%)", "Predictive power (%)"], rows2,
-                    "Probability of crossing an efficacy bound at a later look (before a futility "
-                    "bound) given the look's B-value = Z sqrt(t): under the current trend, under "
-                    "the design effect, and averaged over a flat-prior posterior (predictive "
-                    "power). Not estimable (NE) at the last look."))
+            rows.append(
+                [
+                    f"Look {k}",
+                    g.cut.get(k, ""),
+                    F.fmt_prob_pct(st.get("info_frac")),
+                    F.fmt_int(st.get("events", st.get("n_observed"))),
+                    f"{F.fmt_num(st.get('estimate'), 3)} ({F.fmt_num(st.get('se'), 3)})",
+                    F.fmt_ci(st.get("rci_lower"), st.get("rci_upper"), 3),
+                    F.fmt_num(st.get("z"), 3),
+                    F.fmt_p(st.get("p")),
+                    g.decision.get(k, ""),
+                ]
+            )
+            rows2.append(
+                [
+                    f"Look {k}",
+                    F.fmt_num(st.get("b_value"), 3),
+                    *(F.fmt_prob_pct(st.get(x)) for x in ("cp_trend", "cp_design", "pp")),
+                ]
+            )
+        est = "minus the log hazard ratio" if g.tte else "the treatment difference"
+        s.add(
+            Table(
+                "Status of the looks",
+                [
+                    "Look",
+                    "Data cut",
+                    "Information (%)",
+                    count,
+                    "Estimate (SE)",
+                    "Repeated CI",
+                    "Z",
+                    "Nominal p",
+                    "Indicated decision",
+                ],
+                rows,
+                f"Estimate: {est}, oriented so that benefit is positive (the sign does not "
+                "depend on the arm codes); SE its standard error. Repeated confidence interval "
+                "at the look's efficacy bound (simultaneous coverage over looks). Nominal p: "
+                "one-sided, not adjusted for the repeated looks (compare Z with the bound). "
+                "Earlier looks are recomputed from the previous cut's statistics with the "
+                "design at the observed fractions.",
+            )
+        )
+        s.add(
+            Table(
+                "Conditional and predictive power",
+                [
+                    "Look",
+                    "B-value",
+                    "Conditional power, trend (%)",
+                    "Conditional power, design effect (%)",
+                    "Predictive power (%)",
+                ],
+                rows2,
+                "Probability of crossing an efficacy bound at a later look (before a futility "
+                "bound) given the look's B-value = Z sqrt(t): under the current trend, under "
+                "the design effect, and averaged over a flat-prior posterior (predictive "
+                "power). Not estimable (NE) at the last look.",
+            )
+        )
     return s
 
 
@@ -346,9 +544,16 @@ def section_tables(title: str, a: T.ARD, names: list[tuple[str, str]], rule: str
     return s
 
 
-SAFETY_TABLES = [("ae_overview", "AE_OVERVIEW"), ("ae_soc_pt", "AE_INCIDENCE"), ("ae_grade", "AE_GRADE"),
-                 ("sae_soc_pt", "SAE_INCIDENCE"), ("aesi", "AESI"), ("death_causes", "DEATHS"),
-                 ("lab_shift", "LAB_SHIFT"), ("lab_abn", "LAB_ABN")]
+SAFETY_TABLES = [
+    ("ae_overview", "AE_OVERVIEW"),
+    ("ae_soc_pt", "AE_INCIDENCE"),
+    ("ae_grade", "AE_GRADE"),
+    ("sae_soc_pt", "SAE_INCIDENCE"),
+    ("aesi", "AESI"),
+    ("death_causes", "DEATHS"),
+    ("lab_shift", "LAB_SHIFT"),
+    ("lab_abn", "LAB_ABN"),
+]
 
 
 def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
@@ -364,7 +569,12 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
             continue
         prefix = "PRIMARY ENDPOINT. " if p == primary else "Secondary endpoint. "
         m.add(_table(a, f"mmrm_{p}", rule, prefix))
-        m.add(_figure(f"{T.param_label(p)}: LS mean change from baseline by visit (95% CI)", TF.fig_mmrm(a, p)))
+        m.add(
+            _figure(
+                f"{T.param_label(p)}: LS mean change from baseline by visit (95% CI)",
+                TF.fig_mmrm(a, p),
+            )
+        )
         if a.has("MMRM_DIFF", paramcd=p, population="PP"):
             m.add(_table(a, f"mmrmpp_{p}", rule))
     if a.has("LMM_DIFF"):
@@ -375,7 +585,9 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     if a.has("RESPONDER"):
         r = Section("Efficacy: responders")
         r.add(_table(a, "responder", rule))
-        for pid in dict.fromkeys(c.split("|")[0] for c in a.rows("RESPONDER_SHIFT")["paramcd"].to_list()):
+        for pid in dict.fromkeys(
+            c.split("|")[0] for c in a.rows("RESPONDER_SHIFT")["paramcd"].to_list()
+        ):
             r.add(_table(a, f"resp_shift_{pid}", rule))
         out.append(r)
     if a.has("SUBGROUP") and a.tests:
@@ -390,8 +602,12 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
             step = km.filter(pl.col("paramcd") == p) if km.height else km
             if step.height:
                 step = step.rename({"arm": "group"}) if "arm" in step.columns else step
-                k.add(_figure(f"{T.param_label(p)}: Kaplan-Meier estimate with 95% CI and numbers at risk",
-                              TF.fig_km(step, a, p)))
+                k.add(
+                    _figure(
+                        f"{T.param_label(p)}: Kaplan-Meier estimate with 95% CI and numbers at risk",
+                        TF.fig_km(step, a, p),
+                    )
+                )
     if a.has("CIF"):
         k.add(_table(a, "cif", rule))
     if not k.blocks:
@@ -414,11 +630,15 @@ def section_estimands(a: T.ARD, rule: str) -> Section | None:
         s.add(_table(a, f"estimands_{name}", rule))
     for e in T.estimand_info(a):
         if a.rows("TIPPING").filter(pl.col("paramcd").str.starts_with(e["paramcd"] + "|")).height:
-            s.add(_figure(f"Tipping-point analysis of estimand {e['id']}",
-                          TF.fig_tipping(a, e["id"]),
-                          "Reference-based and delta-adjusted analyses refer to the reference "
-                          "arm of the study; in a masked report they can show which code is the "
-                          "reference."))
+            s.add(
+                _figure(
+                    f"Tipping-point analysis of estimand {e['id']}",
+                    TF.fig_tipping(a, e["id"]),
+                    "Reference-based and delta-adjusted analyses refer to the reference "
+                    "arm of the study; in a masked report they can show which code is the "
+                    "reference.",
+                )
+            )
     if not s.blocks:
         s.add(Para(NA))
     return s
@@ -426,7 +646,9 @@ def section_estimands(a: T.ARD, rule: str) -> Section | None:
 
 def section_appendix_desc(a: T.ARD, rule: str) -> Section:
     s = Section("Appendix: descriptive summaries by visit")
-    codes = [c for c in dict.fromkeys(a.rows("DESC")["paramcd"].to_list()) if not c.endswith("_CHG")]
+    codes = [
+        c for c in dict.fromkeys(a.rows("DESC")["paramcd"].to_list()) if not c.endswith("_CHG")
+    ]
     for p in codes:
         s.add(_table(a, f"desc_{p}", rule))
     if not s.blocks:
@@ -434,13 +656,32 @@ def section_appendix_desc(a: T.ARD, rule: str) -> Section:
     return s
 
 
-LISTING_MAX_ROWS = 200  # default of the study config's dsmb.listing_max_rows (docs/dsmb.md, "Listings")
-DEATH_LISTING = {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "DTHDT": "Date of death",
-                 "DTHDY": "Study day", "DLINFDY": "Days from last infusion", "CAUSE": "Fatal AE (preferred term)",
-                 "LTXDT": "Transplant date"}
-SAE_LISTING = {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "AEDECOD": "Preferred term",
-               "AEBODSYS": "System organ class", "ASTDT": "Onset", "ASTDY": "Day", "ATOXGR": "Grade",
-               "AREL": "Related", "AEOUT": "Outcome", "TRTEMFL": "TEAE"}
+LISTING_MAX_ROWS = (
+    200  # default of the study config's dsmb.listing_max_rows (docs/dsmb.md, "Listings")
+)
+DEATH_LISTING = {
+    "USUBJID": "Subject",
+    "SITEID": "Site",
+    "arm": "Arm",
+    "DTHDT": "Date of death",
+    "DTHDY": "Study day",
+    "DLINFDY": "Days from last infusion",
+    "CAUSE": "Fatal AE (preferred term)",
+    "LTXDT": "Transplant date",
+}
+SAE_LISTING = {
+    "USUBJID": "Subject",
+    "SITEID": "Site",
+    "arm": "Arm",
+    "AEDECOD": "Preferred term",
+    "AEBODSYS": "System organ class",
+    "ASTDT": "Onset",
+    "ASTDY": "Day",
+    "ATOXGR": "Grade",
+    "AREL": "Related",
+    "AEOUT": "Outcome",
+    "TRTEMFL": "TEAE",
+}
 
 
 def listing_columns(df: pl.DataFrame, with_arm: bool, names: dict[str, str]) -> list[str]:
@@ -449,8 +690,14 @@ def listing_columns(df: pl.DataFrame, with_arm: bool, names: dict[str, str]) -> 
     return [c for c in names if c in df.columns and (with_arm or c != "arm")]
 
 
-def listing_table(title: str, df: pl.DataFrame, with_arm: bool, names: dict[str, str],
-                  max_rows: int | None = None, full_file: str = "") -> Table | Para | list:
+def listing_table(
+    title: str,
+    df: pl.DataFrame,
+    with_arm: bool,
+    names: dict[str, str],
+    max_rows: int | None = None,
+    full_file: str = "",
+) -> Table | Para | list:
     """The listing as a report table. Over ``max_rows`` records (the listing policy): a summary
     paragraph (records, subjects, where the full listing is) and a table of the first ``max_rows``
     records in the listing's order, so that the report does not grow with the trial."""
@@ -460,27 +707,41 @@ def listing_table(title: str, df: pl.DataFrame, with_arm: bool, names: dict[str,
     from hepatrial.tlf.tables import clip_text  # long source text shows its start and a marker
 
     shown = df if max_rows is None or df.height <= max_rows else df.head(max_rows)
-    rows = [["" if r[c] is None else clip_text(str(r[c])) for c in cols]
-            for r in shown.select(cols).iter_rows(named=True)]
+    rows = [
+        ["" if r[c] is None else clip_text(str(r[c])) for c in cols]
+        for r in shown.select(cols).iter_rows(named=True)
+    ]
     if shown.height == df.height:
         return Table(f"{title} ({df.height} records)", [names[c] for c in cols], rows)
     subjects = df["USUBJID"].n_unique() if "USUBJID" in df.columns else None
     where = f" The full listing is the file {full_file} in the results folder." if full_file else ""
-    summary = Para(f"{title}: {df.height} records"
-                   + (f" in {subjects} subjects" if subjects is not None else "")
-                   + f", more than the {max_rows} a report lists (dsmb.listing_max_rows); the first "
-                   + f"{max_rows} are shown, in the listing's order.{where}")
-    return [summary, Table(f"{title} (first {max_rows} of {df.height} records)", [names[c] for c in cols], rows)]
+    summary = Para(
+        f"{title}: {df.height} records"
+        + (f" in {subjects} subjects" if subjects is not None else "")
+        + f", more than the {max_rows} a report lists (dsmb.listing_max_rows); the first "
+        + f"{max_rows} are shown, in the listing's order.{where}"
+    )
+    return [
+        summary,
+        Table(f"{title} (first {max_rows} of {df.height} records)", [names[c] for c in cols], rows),
+    ]
 
 
-def section_listings(saes: pl.DataFrame, deaths: pl.DataFrame, with_arm: bool, max_rows: int | None = None,
-                     files: dict[str, str] | None = None) -> Section:
+def section_listings(
+    saes: pl.DataFrame,
+    deaths: pl.DataFrame,
+    with_arm: bool,
+    max_rows: int | None = None,
+    files: dict[str, str] | None = None,
+) -> Section:
     s = Section("Appendix: listings")
     files = files or {}
-    for title, df, names, key in (("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
-                                  ("Listing of serious adverse events", saes, SAE_LISTING, "saes")):
+    for title, df, names, key in (
+        ("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
+        ("Listing of serious adverse events", saes, SAE_LISTING, "saes"),
+    ):
         block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""))
-        for b in (block if isinstance(block, list) else [block]):
+        for b in block if isinstance(block, list) else [block]:
             s.add(b)
     return s
 
@@ -495,30 +756,64 @@ def section_data_quality(a: T.ARD, by_arm: bool) -> Section:
         rows = []
         for vis in visits:
             for arm in arms:
-                rows.append([vis] + ([shown(arm)] if by_arm else [])
-                            + [F.fmt_int(a.get("DQ_VISITS", "VISITS", arm, st, avisit=vis))
-                               for st in ("expected", "attended", "missed", "overdue", "no_lab_data")])
-        s.add(Table("Scheduled visits: missed visits and overdue data (ITT)",
-                    ["Visit", *(["Arm"] if by_arm else []), "Expected", "Attended", "Missed", "Overdue",
-                     "Attended, no lab data"], rows,
-                    "Expected: visit window closed before the end of the subject's follow-up (the cut, or the "
-                    "last date known alive after discontinuation). Missed: expected and no visit record in the "
-                    "window. Overdue: target day passed at the cut, window still open, no visit yet. "
-                    "Attended, no lab data: a visit record and no laboratory result in the window."))
+                rows.append(
+                    [vis]
+                    + ([shown(arm)] if by_arm else [])
+                    + [
+                        F.fmt_int(a.get("DQ_VISITS", "VISITS", arm, st, avisit=vis))
+                        for st in ("expected", "attended", "missed", "overdue", "no_lab_data")
+                    ]
+                )
+        s.add(
+            Table(
+                "Scheduled visits: missed visits and overdue data (ITT)",
+                [
+                    "Visit",
+                    *(["Arm"] if by_arm else []),
+                    "Expected",
+                    "Attended",
+                    "Missed",
+                    "Overdue",
+                    "Attended, no lab data",
+                ],
+                rows,
+                "Expected: visit window closed before the end of the subject's follow-up (the cut, or the "
+                "last date known alive after discontinuation). Missed: expected and no visit record in the "
+                "window. Overdue: target day passed at the cut, window still open, no visit yet. "
+                "Attended, no lab data: a visit record and no laboratory result in the window.",
+            )
+        )
     else:
         s.add(Para("Visits: " + NA))
     if a.has("DQ_FINDINGS"):
         rows = []
         for p in _paramcds(a, "DQ_FINDINGS"):
             dom, sev, rule = (p.split("|") + ["", "", ""])[:3]
-            rows.append([dom, sev, rule, *(F.fmt_int(a.get("DQ_FINDINGS", p, TOTAL, st, ALL_RECORDS))
-                                           for st in ("n", "n_subjects"))])
-        s.add(Table("Validation findings by domain (ingest)", ["Domain", "Severity", "Rule", "Findings", "Subjects"],
-                    rows, "From validation/findings.csv: FATAL stops the run; ERROR values are set missing or "
-                    "rows excluded; WARNING values are carried and flagged; INFO are normalisations."))
+            rows.append(
+                [
+                    dom,
+                    sev,
+                    rule,
+                    *(
+                        F.fmt_int(a.get("DQ_FINDINGS", p, TOTAL, st, ALL_RECORDS))
+                        for st in ("n", "n_subjects")
+                    ),
+                ]
+            )
+        s.add(
+            Table(
+                "Validation findings by domain (ingest)",
+                ["Domain", "Severity", "Rule", "Findings", "Subjects"],
+                rows,
+                "From validation/findings.csv: FATAL stops the run; ERROR values are set missing or "
+                "rows excluded; WARNING values are carried and flagged; INFO are normalisations.",
+            )
+        )
     else:
         s.add(Para("Validation findings: none recorded."))
-    s.add(Para("Protocol deviations: not available in this cut (the data contract has no DV domain)."))
+    s.add(
+        Para("Protocol deviations: not available in this cut (the data contract has no DV domain).")
+    )
     return s
 
 
@@ -526,20 +821,36 @@ def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
     s = Section("Changes since the previous data cut")
     if compare is None:
         return s.add(Para("No previous data cut is configured (previous_cut); nothing to compare."))
-    s.add(Para(f"Previous data cut: {meta.get('previous_cut')}. Both cuts were ingested with this pipeline "
-               f"version and study config."))
+    s.add(
+        Para(
+            f"Previous data cut: {meta.get('previous_cut')}. Both cuts were ingested with this pipeline "
+            f"version and study config."
+        )
+    )
     new = compare.filter(pl.col("section") == "NEW")
-    s.add(Table("New since the previous cut (pooled)", ["Item", "n"],
-                [[r["item"], F.fmt_int(r["n"])] for r in new.iter_rows(named=True)]))
+    s.add(
+        Table(
+            "New since the previous cut (pooled)",
+            ["Item", "n"],
+            [[r["item"], F.fmt_int(r["n"])] for r in new.iter_rows(named=True)],
+        )
+    )
     cl = compare.filter(pl.col("section") == "CLEANING")
     if cl.height:
-        s.add(Table("Data cleaning: records of the previous cut that changed or vanished, and records added late",
-                    ["Kind", "Domain", "Column", "n"],
-                    [[r["item"], r["domain"], r["column"], F.fmt_int(r["n"])] for r in cl.iter_rows(named=True)],
-                    "CHANGED: a reported value altered or erased (one count per value); FILLED: a value missing "
-                    "in the previous cut now present; VANISHED: records no longer in the data; ADDED_LATE: "
-                    "records dated on or before the previous cut that were not in it. Treatment fields are not "
-                    "shown in the open report."))
+        s.add(
+            Table(
+                "Data cleaning: records of the previous cut that changed or vanished, and records added late",
+                ["Kind", "Domain", "Column", "n"],
+                [
+                    [r["item"], r["domain"], r["column"], F.fmt_int(r["n"])]
+                    for r in cl.iter_rows(named=True)
+                ],
+                "CHANGED: a reported value altered or erased (one count per value); FILLED: a value missing "
+                "in the previous cut now present; VANISHED: records no longer in the data; ADDED_LATE: "
+                "records dated on or before the previous cut that were not in it. Treatment fields are not "
+                "shown in the open report.",
+            )
+        )
     else:
         s.add(Para("No record of the previous cut changed or vanished."))
     return s
@@ -549,29 +860,69 @@ def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) 
     s = Section("Changes since the previous data cut")
     if compare is None:
         return s.add(Para("No previous data cut is configured (previous_cut); nothing to compare."))
-    s.add(Para(f"Previous data cut: {meta.get('previous_cut')}, re-ingested and re-analysed with this pipeline "
-               f"version and study config."))
+    s.add(
+        Para(
+            f"Previous data cut: {meta.get('previous_cut')}, re-ingested and re-analysed with this pipeline "
+            f"version and study config."
+        )
+    )
     ns = compare["new_subjects"]
-    s.add(listing_table("New subjects", ns, True, {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm",
-                                                   "RFICDTC": "Consent"}))
+    s.add(
+        listing_table(
+            "New subjects",
+            ns,
+            True,
+            {"USUBJID": "Subject", "SITEID": "Site", "arm": "Arm", "RFICDTC": "Consent"},
+        )
+    )
     ev = compare["new_events"]
-    s.add(listing_table("New deaths, transplants and SAEs", ev, True,
-                        {"event": "Event", "USUBJID": "Subject", "arm": "Arm", "term": "Term", "date": "Date"}))
+    s.add(
+        listing_table(
+            "New deaths, transplants and SAEs",
+            ev,
+            True,
+            {"event": "Event", "USUBJID": "Subject", "arm": "Arm", "term": "Term", "date": "Date"},
+        )
+    )
     ch = compare["changes"]
     if ch.height:
         g = ch.group_by("kind", "domain", "column").len().sort("kind", "domain", "column")
-        s.add(Table("Data cleaning summary", ["Kind", "Domain", "Column", "n"],
-                    [[r["kind"], r["domain"], r["column"], str(r["len"])] for r in g.iter_rows(named=True)]))
+        s.add(
+            Table(
+                "Data cleaning summary",
+                ["Kind", "Domain", "Column", "n"],
+                [
+                    [r["kind"], r["domain"], r["column"], str(r["len"])]
+                    for r in g.iter_rows(named=True)
+                ],
+            )
+        )
         changed = ch.filter(pl.col("kind").is_in(["CHANGED", "VANISHED"])).head(200)
-        s.add(listing_table("Changed and vanished records (first 200)", changed, True,
-                            {"domain": "Domain", "USUBJID": "Subject", "arm": "Arm", "key": "Record key",
-                             "kind": "Kind", "column": "Column", "previous": "Previous", "current": "Current"}))
+        s.add(
+            listing_table(
+                "Changed and vanished records (first 200)",
+                changed,
+                True,
+                {
+                    "domain": "Domain",
+                    "USUBJID": "Subject",
+                    "arm": "Arm",
+                    "key": "Record key",
+                    "kind": "Kind",
+                    "column": "Column",
+                    "previous": "Previous",
+                    "current": "Current",
+                },
+            )
+        )
     else:
         s.add(Para("No record of the previous cut changed or vanished."))
     mv = compare["estimates"]
     if mv.height:
         primary = meta.get("primary_param", "")
-        moved = mv.filter((pl.col("change").fill_nan(None).fill_null(1.0) != 0) | (pl.col("paramcd") == primary))
+        moved = mv.filter(
+            (pl.col("change").fill_nan(None).fill_null(1.0) != 0) | (pl.col("paramcd") == primary)
+        )
         rows = []
         for r in moved.iter_rows(named=True):
             t = "" if r["time"] is None else f"day {F.fmt_int(r['time'])}"
@@ -579,15 +930,40 @@ def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) 
             if st in ("surv", "cif"):
                 f = F.fmt_prob_pct
             else:
-                f = (lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st))
-            rows.append([r["analysis"], T.param_label(r["paramcd"]), shown(r["arm"]), r["comparator"],
-                         r["avisit"] or t, st + (" (%)" if st in ("surv", "cif") else ""), f(r["previous"]),
-                         f(r["current"]), f(r["change"]) if st != "p" else ""])
-        s.add(Table("Movement in key estimates", ["Analysis", "Parameter", "Arm", "vs", "Visit / time", "Statistic",
-                                                  "Previous", "Current", "Change"], rows,
-                    f"Estimates that changed since the previous cut (and every estimate of the primary endpoint); "
-                    f"{mv.height - moved.height} key estimates unchanged are not listed. Counts as integers; "
-                    f"survival and cumulative incidence in %; decimals by statistic as in the tables."))
+                f = lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st)
+            rows.append(
+                [
+                    r["analysis"],
+                    T.param_label(r["paramcd"]),
+                    shown(r["arm"]),
+                    r["comparator"],
+                    r["avisit"] or t,
+                    st + (" (%)" if st in ("surv", "cif") else ""),
+                    f(r["previous"]),
+                    f(r["current"]),
+                    f(r["change"]) if st != "p" else "",
+                ]
+            )
+        s.add(
+            Table(
+                "Movement in key estimates",
+                [
+                    "Analysis",
+                    "Parameter",
+                    "Arm",
+                    "vs",
+                    "Visit / time",
+                    "Statistic",
+                    "Previous",
+                    "Current",
+                    "Change",
+                ],
+                rows,
+                f"Estimates that changed since the previous cut (and every estimate of the primary endpoint); "
+                f"{mv.height - moved.height} key estimates unchanged are not listed. Counts as integers; "
+                f"survival and cumulative incidence in %; decimals by statistic as in the tables.",
+            )
+        )
     else:
         s.add(Para("Movement in key estimates: " + NA))
     return s
@@ -595,10 +971,20 @@ def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) 
 
 # --- the two documents -------------------------------------------------------------------------------
 
+
 def _doc(kind: str, meta: dict, audience: str) -> Document:
-    return Document(kind, meta["study_id"], meta.get("title", ""), meta["cut_date"], meta["version"],
-                    meta["manifest_hash"], audience=audience, report_version=meta.get("report_version") or "1.0",
-                    meeting_date=meta.get("meeting_date") or "", preparer=meta.get("preparer") or "")
+    return Document(
+        kind,
+        meta["study_id"],
+        meta.get("title", ""),
+        meta["cut_date"],
+        meta["version"],
+        meta["manifest_hash"],
+        audience=audience,
+        report_version=meta.get("report_version") or "1.0",
+        meeting_date=meta.get("meeting_date") or "",
+        preparer=meta.get("preparer") or "",
+    )
 
 
 def _max_rows(meta: dict) -> int:
@@ -606,42 +992,77 @@ def _max_rows(meta: dict) -> int:
     return LISTING_MAX_ROWS if v is None else int(v)
 
 
-def open_document(pooled: pl.DataFrame, saes: pl.DataFrame, deaths: pl.DataFrame, compare: pl.DataFrame | None,
-                  meta: dict, spec: Study) -> Document:
+def open_document(
+    pooled: pl.DataFrame,
+    saes: pl.DataFrame,
+    deaths: pl.DataFrame,
+    compare: pl.DataFrame | None,
+    meta: dict,
+    spec: Study,
+) -> Document:
     ard = with_arm_columns(pooled)
     a = T.ARD(ard, spec, meta["cut_date"])
-    doc = _doc("OPEN", meta, "For the sponsor, the investigators and the open session of the DSMB. Pooled data "
-                             "only: no result by arm and no efficacy result.")
-    doc.sections = [section_summary(a, meta, False), section_enrolment(a, {}, meta, False),
-                    section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_OPEN),
-                    section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_OPEN),
-                    section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_OPEN),
-                    section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
-                    section_data_quality(a, False), section_compare_open(compare, meta),
-                    section_listings(saes, deaths, False, _max_rows(meta), meta.get("listing_files"))]
+    doc = _doc(
+        "OPEN",
+        meta,
+        "For the sponsor, the investigators and the open session of the DSMB. Pooled data "
+        "only: no result by arm and no efficacy result.",
+    )
+    doc.sections = [
+        section_summary(a, meta, False),
+        section_enrolment(a, {}, meta, False),
+        section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_OPEN),
+        section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_OPEN),
+        section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_OPEN),
+        section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
+        section_data_quality(a, False),
+        section_compare_open(compare, meta),
+        section_listings(saes, deaths, False, _max_rows(meta), meta.get("listing_files")),
+    ]
     return doc
 
 
-def closed_document(ard: pl.DataFrame, arms: list[dict], saes: pl.DataFrame, deaths: pl.DataFrame,
-                    km: pl.DataFrame, compare: dict | None, meta: dict, spec: Study) -> Document:
+def closed_document(
+    ard: pl.DataFrame,
+    arms: list[dict],
+    saes: pl.DataFrame,
+    deaths: pl.DataFrame,
+    km: pl.DataFrame,
+    compare: dict | None,
+    meta: dict,
+    spec: Study,
+) -> Document:
     a = T.ARD(ard, spec, meta["cut_date"])
     if a.arms != [x["display"] for x in arms]:
-        raise ValueError(f"the presentation spec's arms {a.arms} are not the coded arms {[x['display'] for x in arms]}")
+        raise ValueError(
+            f"the presentation spec's arms {a.arms} are not the coded arms {[x['display'] for x in arms]}"
+        )
     masked = meta.get("masked", True)
-    doc = _doc("CLOSED", meta, "CONFIDENTIAL: for DSMB members only (closed session). Results by arm. "
-               + ("Arms are coded; the key is held by the independent statistician." if masked
-                  else "Arms are shown unmasked (masked_dsmb: false)."))
+    doc = _doc(
+        "CLOSED",
+        meta,
+        "CONFIDENTIAL: for DSMB members only (closed session). Results by arm. "
+        + (
+            "Arms are coded; the key is held by the independent statistician."
+            if masked
+            else "Arms are shown unmasked (masked_dsmb: false)."
+        ),
+    )
     meta = dict(meta, primary_param=primary_param(spec))
     interim = section_interim(a)
-    doc.sections = [section_summary(a, meta, True), *([interim] if interim else []),
-                    section_enrolment(a, {x["display"]: x["colour"] for x in arms}, meta, True),
-                    section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_CLOSED),
-                    section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
-                    section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),
-                    section_tables("Safety", a, SAFETY_TABLES, RULE_CLOSED),
-                    *section_efficacy(a, km, RULE_CLOSED),
-                    *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
-                    section_data_quality(a, True),
-                    section_compare_closed(compare, meta), section_appendix_desc(a, RULE_CLOSED),
-                    section_listings(saes, deaths, True, _max_rows(meta), meta.get("listing_files"))]
+    doc.sections = [
+        section_summary(a, meta, True),
+        *([interim] if interim else []),
+        section_enrolment(a, {x["display"]: x["colour"] for x in arms}, meta, True),
+        section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_CLOSED),
+        section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
+        section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),
+        section_tables("Safety", a, SAFETY_TABLES, RULE_CLOSED),
+        *section_efficacy(a, km, RULE_CLOSED),
+        *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
+        section_data_quality(a, True),
+        section_compare_closed(compare, meta),
+        section_appendix_desc(a, RULE_CLOSED),
+        section_listings(saes, deaths, True, _max_rows(meta), meta.get("listing_files")),
+    ]
     return doc

@@ -34,6 +34,7 @@ class Table:
     """A table: ``rows`` of cells under ``columns``; ``indents[i]`` indents row i's first cell
     (SOC / PT, visit / statistic), ``groups`` holds the indices of rows that are a group heading
     (one cell spanning the table). ``population`` prints under the title."""
+
     title: str
     columns: list[str]
     rows: list[list[str]]
@@ -55,7 +56,7 @@ class Section:
     title: str
     blocks: list = field(default_factory=list)
 
-    def add(self, block) -> "Section":
+    def add(self, block) -> Section:
         self.blocks.append(block)
         return self
 
@@ -76,12 +77,16 @@ class Document:
 
     @property
     def band(self) -> str:
-        return (f"{self.kind} REPORT | CONFIDENTIAL | {self.study_id} | data cut {self.cut_date} | "
-                f"report version {self.report_version}")
+        return (
+            f"{self.kind} REPORT | CONFIDENTIAL | {self.study_id} | data cut {self.cut_date} | "
+            f"report version {self.report_version}"
+        )
 
     @property
     def stamp(self) -> str:
-        return f"{self.band} | hepatrial {self.version} | input manifest sha256 {self.manifest_hash}"
+        return (
+            f"{self.band} | hepatrial {self.version} | input manifest sha256 {self.manifest_hash}"
+        )
 
     def numbered(self) -> dict[int, str]:
         """``id(block)`` -> "Table k" / "Figure k", in document order."""
@@ -98,12 +103,15 @@ class Document:
 
     def control_lines(self) -> list[str]:
         gen = generated_date()
-        return [f"Data cut: {self.cut_date}", f"Report version: {self.report_version}",
-                f"DSMB meeting: {self.meeting_date or 'not set (study config dsmb.meeting_date)'}",
-                f"Prepared by: {self.preparer or 'not set (study config dsmb.preparer)'}",
-                f"Generated: {gen or 'date not stamped (set SOURCE_DATE_EPOCH)'}",
-                f"Software: hepatrial {self.version}",
-                f"Input manifest SHA-256: {self.manifest_hash}"]
+        return [
+            f"Data cut: {self.cut_date}",
+            f"Report version: {self.report_version}",
+            f"DSMB meeting: {self.meeting_date or 'not set (study config dsmb.meeting_date)'}",
+            f"Prepared by: {self.preparer or 'not set (study config dsmb.preparer)'}",
+            f"Generated: {gen or 'date not stamped (set SOURCE_DATE_EPOCH)'}",
+            f"Software: hepatrial {self.version}",
+            f"Input manifest SHA-256: {self.manifest_hash}",
+        ]
 
 
 def generated_date() -> str:
@@ -112,7 +120,7 @@ def generated_date() -> str:
     sde = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if not sde:
         return ""
-    return dt.datetime.fromtimestamp(int(sde), tz=dt.timezone.utc).date().isoformat()
+    return dt.datetime.fromtimestamp(int(sde), tz=dt.UTC).date().isoformat()
 
 
 # --- HTML -------------------------------------------------------------------------------------------
@@ -141,7 +149,14 @@ def _cell(v: str) -> str:
 def _looks_numeric(s: str) -> bool:
     """A cell of numbers (right-aligned): ``12``, ``-0.5``, ``3 (2.5)``, ``<0.001``, ``(0.6, 2.3)`` and
     the safety tables' ``n (%) [E]``, ``72 (60.0) [115]`` (else a column mixes left and right)."""
-    t = s.replace(" ", "").replace("(", "").replace(")", "").replace("%", "").replace(".", "").replace("-", "")
+    t = (
+        s.replace(" ", "")
+        .replace("(", "")
+        .replace(")", "")
+        .replace("%", "")
+        .replace(".", "")
+        .replace("-", "")
+    )
     t = t.replace(",", "").replace("<", "").replace(">", "").replace("[", "").replace("]", "")
     return bool(t) and t.isdigit()
 
@@ -151,13 +166,25 @@ def _html_table(b: Table, label: str) -> list[str]:
     out = [f'<h3 id="{e(label.replace(" ", "-"))}">{e(label)}. {e(b.title)}</h3>']
     if b.population:
         out.append(f'<p class="pop">{e(b.population)}</p>')
-    out.append("<table><thead><tr>" + "".join(f"<th>{e(c)}</th>" for c in b.columns) + "</tr></thead><tbody>")
+    out.append(
+        "<table><thead><tr>"
+        + "".join(f"<th>{e(c)}</th>" for c in b.columns)
+        + "</tr></thead><tbody>"
+    )
     for i, r in enumerate(b.rows):
         if i in b.groups:
             out.append(f'<tr class="grp"><td colspan="{len(b.columns)}">{e(r[0])}</td></tr>')
             continue
         ind = (b.indents or [0] * len(b.rows))[i]
-        first = (f'<td style="padding-left:{6 + 14 * ind}px">{e(str(r[0]))}</td>' if ind else _cell(r[0])) if r else ""
+        first = (
+            (
+                f'<td style="padding-left:{6 + 14 * ind}px">{e(str(r[0]))}</td>'
+                if ind
+                else _cell(r[0])
+            )
+            if r
+            else ""
+        )
         out.append("<tr>" + first + "".join(_cell(v) for v in r[1:]) + "</tr>")
     out.append("</tbody></table>")
     if b.note:
@@ -168,26 +195,50 @@ def _html_table(b: Table, label: str) -> list[str]:
 def to_html(doc: Document) -> str:
     e = html.escape
     labels = doc.numbered()
-    out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-           f"<title>{e(doc.kind)} DSMB report {e(doc.study_id)} {e(doc.cut_date)}</title>",
-           f"<style>{CSS}</style></head><body>",
-           f'<div class="stamp {e(doc.kind)}">{e(doc.band)}</div>', "<main>",
-           f"<h1>{e(doc.kind.title())} DSMB report: {e(doc.study_id)}</h1>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{e(doc.kind)} DSMB report {e(doc.study_id)} {e(doc.cut_date)}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f'<div class="stamp {e(doc.kind)}">{e(doc.band)}</div>',
+        "<main>",
+        f"<h1>{e(doc.kind.title())} DSMB report: {e(doc.study_id)}</h1>",
+    ]
     if doc.title:
         out.append(f"<p><b>{e(doc.title)}</b></p>")
-    out.append('<table class="control">' + "".join(
-        "<tr><td>{}</td><td>{}</td></tr>".format(*(e(x) for x in ln.split(": ", 1))) for ln in doc.control_lines())
-        + "</table>")
+    out.append(
+        '<table class="control">'
+        + "".join(
+            "<tr><td>{}</td><td>{}</td></tr>".format(*(e(x) for x in ln.split(": ", 1)))
+            for ln in doc.control_lines()
+        )
+        + "</table>"
+    )
     if doc.audience:
         out.append(f"<p><i>{e(doc.audience)}</i></p>")
-    out.append("<h2>Contents</h2><nav><ol>" + "".join(f'<li><a href="#s{i}">{e(s.title)}</a></li>'
-                                                      for i, s in enumerate(doc.sections, 1)) + "</ol></nav>")
+    out.append(
+        "<h2>Contents</h2><nav><ol>"
+        + "".join(
+            f'<li><a href="#s{i}">{e(s.title)}</a></li>' for i, s in enumerate(doc.sections, 1)
+        )
+        + "</ol></nav>"
+    )
     for kind in ("Table", "Figure"):
-        items = [(labels[id(b)], b.title) for s in doc.sections for b in s.blocks if id(b) in labels
-                 and labels[id(b)].startswith(kind)]
+        items = [
+            (labels[id(b)], b.title)
+            for s in doc.sections
+            for b in s.blocks
+            if id(b) in labels and labels[id(b)].startswith(kind)
+        ]
         if items:
-            out.append(f"<h2>List of {kind.lower()}s</h2><ul>" + "".join(
-                f'<li><a href="#{e(lab.replace(" ", "-"))}">{e(lab)}</a>. {e(t)}</li>' for lab, t in items) + "</ul>")
+            out.append(
+                f"<h2>List of {kind.lower()}s</h2><ul>"
+                + "".join(
+                    f'<li><a href="#{e(lab.replace(" ", "-"))}">{e(lab)}</a>. {e(t)}</li>'
+                    for lab, t in items
+                )
+                + "</ul>"
+            )
     for i, s in enumerate(doc.sections, 1):
         out.append(f'<h2 id="s{i}">{i}. {e(s.title)}</h2>')
         for b in s.blocks:
@@ -198,8 +249,10 @@ def to_html(doc: Document) -> str:
             elif isinstance(b, Figure):
                 data = base64.b64encode(b.png).decode("ascii")
                 lab = labels[id(b)]
-                out.append(f'<h3 id="{e(lab.replace(" ", "-"))}">{e(lab)}. {e(b.title)}</h3>'
-                           f'<img alt="{e(b.title)}" src="data:image/png;base64,{data}">')
+                out.append(
+                    f'<h3 id="{e(lab.replace(" ", "-"))}">{e(lab)}. {e(b.title)}</h3>'
+                    f'<img alt="{e(b.title)}" src="data:image/png;base64,{data}">'
+                )
                 if b.note:
                     out.append(f'<p class="note">{e(b.note)}</p>')
     out.append("</main>")
@@ -208,6 +261,7 @@ def to_html(doc: Document) -> str:
 
 
 # --- Typst / PDF -----------------------------------------------------------------------------------
+
 
 def _s(text: str) -> str:
     """A Typst string literal."""
@@ -228,7 +282,9 @@ def _typst_table(b: Table, label: str) -> list[str]:
         ind = (b.indents or [0] * len(b.rows))[i]
         first = f"[#h({0.9 * ind}em)#{_s(r[0])}]" if ind else _s(r[0])
         cells.append(first)
-        cells += [f"table.cell(align: right, {_s(v)})" if _looks_numeric(str(v)) else _s(v) for v in r[1:]]
+        cells += [
+            f"table.cell(align: right, {_s(v)})" if _looks_numeric(str(v)) else _s(v) for v in r[1:]
+        ]
     cols = "(auto, " + ", ".join(["auto"] * (ncol - 1)) + ")" if ncol > 1 else "(auto,)"
     t.append(f"#table(columns: {cols}, {head}{', ' + ', '.join(cells) if cells else ''})")
     if b.note:
@@ -237,14 +293,14 @@ def _typst_table(b: Table, label: str) -> list[str]:
 
 
 def to_typst(doc: Document, image_names: dict[int, str]) -> str:
-    colour = "rgb(\"#1a5e20\")" if doc.kind == "OPEN" else "rgb(\"#8b0000\")"
+    colour = 'rgb("#1a5e20")' if doc.kind == "OPEN" else 'rgb("#8b0000")'
     labels = doc.numbered()
     t = [
         f"#set document(title: {_s(doc.kind + ' DSMB report ' + doc.study_id + ' ' + doc.cut_date)}, "
-        f"author: (\"hepatrial\",), date: none)",
+        f'author: ("hepatrial",), date: none)',
         f"#set text(font: ({', '.join(_s(f) for f in FAMILIES)}), size: 8.5pt, fallback: true)",
-        "#set page(paper: \"a4\", flipped: false, margin: (top: 2.2cm, bottom: 2cm, x: 1.6cm),",
-        f"  header: context block(width: 100%, fill: {colour}, inset: 5pt, text(fill: white, weight: \"bold\", "
+        '#set page(paper: "a4", flipped: false, margin: (top: 2.2cm, bottom: 2cm, x: 1.6cm),',
+        f'  header: context block(width: 100%, fill: {colour}, inset: 5pt, text(fill: white, weight: "bold", '
         f"size: 8pt, {_s(doc.band)} + h(1fr) + [page #counter(page).display() of "
         "#counter(page).final().first()])),",
         f"  footer: context block(width: 100%, text(size: 6.5pt, {_s('CONFIDENTIAL | ' + doc.study_id + ' | input manifest sha256 ' + doc.manifest_hash[:16] + '...')}"
@@ -253,23 +309,32 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
         "#show table: set text(size: 7.5pt)",
         "#show heading.where(level: 1): set text(size: 13pt)",
         "#show heading.where(level: 2): set text(size: 10pt)",
-        f"#text(size: 16pt, weight: \"bold\", {_s(doc.kind.title() + ' DSMB report: ' + doc.study_id)})",
+        f'#text(size: 16pt, weight: "bold", {_s(doc.kind.title() + " DSMB report: " + doc.study_id)})',
         "",
     ]
     if doc.title:
-        t.append(f"#text(weight: \"bold\", {_s(doc.title)})\n")
-    rows = ", ".join(f"{_s(k)}, {_s(v)}" for k, v in (ln.split(': ', 1) for ln in doc.control_lines()))
+        t.append(f'#text(weight: "bold", {_s(doc.title)})\n')
+    rows = ", ".join(
+        f"{_s(k)}, {_s(v)}" for k, v in (ln.split(": ", 1) for ln in doc.control_lines())
+    )
     t.append(f"#table(columns: (auto, auto), stroke: none, inset: 2pt, {rows})\n")
     if doc.audience:
         t.append(f"#emph({_s(doc.audience)})\n")
     t.append("#outline(depth: 1)\n")
     for kind in ("Table", "Figure"):
-        items = [(labels[id(b)], b.title) for s in doc.sections for b in s.blocks if id(b) in labels
-                 and labels[id(b)].startswith(kind)]
+        items = [
+            (labels[id(b)], b.title)
+            for s in doc.sections
+            for b in s.blocks
+            if id(b) in labels and labels[id(b)].startswith(kind)
+        ]
         if items:
             t.append(f"#heading(level: 2, outlined: false, {_s('List of ' + kind.lower() + 's')})")
-            t.append("#text(size: 7.5pt)[" + "".join(f"#{_s(lab + '. ' + title)} \\\n" for lab, title in items)
-                     + "]")
+            t.append(
+                "#text(size: 7.5pt)["
+                + "".join(f"#{_s(lab + '. ' + title)} \\\n" for lab, title in items)
+                + "]"
+            )
     t.append("#pagebreak()")
     for i, s in enumerate(doc.sections, 1):
         t.append(f"#heading(level: 1, {_s(f'{i}. {s.title}')})")
@@ -279,7 +344,9 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
             elif isinstance(b, Table):
                 t += _typst_table(b, labels[id(b)])
             elif isinstance(b, Figure):
-                t.append(f"#heading(level: 2, outlined: false, {_s(labels[id(b)] + '. ' + b.title)})")
+                t.append(
+                    f"#heading(level: 2, outlined: false, {_s(labels[id(b)] + '. ' + b.title)})"
+                )
                 t.append(f"#image({_s(image_names[id(b)])}, width: 90%)")
                 if b.note:
                     t.append(f"#text(size: 7pt, fill: luma(70), {_s(b.note)})")
@@ -303,8 +370,9 @@ def to_pdf(doc: Document, out: str | Path) -> None:
         src = Path(tmp, "report.typ")
         src.write_text(to_typst(doc, names), encoding="utf-8")
         fonts = link_font_dir(Path(tmp, "fonts"))  # the project's own fonts, never the machine's
-        pdf = typst.compile(str(src), root=tmp, font_paths=[str(fonts)], ignore_system_fonts=True,
-                            format="pdf")
+        pdf = typst.compile(
+            str(src), root=tmp, font_paths=[str(fonts)], ignore_system_fonts=True, format="pdf"
+        )
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_bytes(pdf)
 
@@ -332,9 +400,13 @@ def warn_missing_glyphs(doc: Document) -> list[str]:
 
     chars = missing_glyphs(document_texts(doc))
     if chars:
-        warnings.warn(HepatrialWarning(
-            f"{doc.kind.lower()} DSMB report: {len(chars)} character(s) have no glyph in the "
-            f"bundled fonts ({', '.join(FAMILIES)}) and print blank: {describe(chars)}"), stacklevel=2)
+        warnings.warn(
+            HepatrialWarning(
+                f"{doc.kind.lower()} DSMB report: {len(chars)} character(s) have no glyph in the "
+                f"bundled fonts ({', '.join(FAMILIES)}) and print blank: {describe(chars)}"
+            ),
+            stacklevel=2,
+        )
     return chars
 
 

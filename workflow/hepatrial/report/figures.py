@@ -15,10 +15,25 @@ import matplotlib.pyplot as plt  # noqa: E402
 from hepatrial.fonts import configure_matplotlib
 
 configure_matplotlib()
-plt.rcParams.update({"font.size": 9, "svg.hashsalt": "hepatrial",
-                     "axes.spines.top": False, "axes.spines.right": False})
+plt.rcParams.update(
+    {
+        "font.size": 9,
+        "svg.hashsalt": "hepatrial",
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+    }
+)
 POOLED_COLOUR = "#333333"
-SITE_COLOURS = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000")
+SITE_COLOURS = (
+    "#4477AA",
+    "#EE6677",
+    "#228833",
+    "#CCBB44",
+    "#66CCEE",
+    "#AA3377",
+    "#BBBBBB",
+    "#000000",
+)
 
 
 def png(fig) -> bytes:
@@ -32,8 +47,13 @@ def _month_start(m: str) -> dt.date:
     return dt.date.fromisoformat(m + "-01")
 
 
-def enrolment_figure(series: dict[str, list[tuple[str, float]]], colours: dict[str, str], planned: int | None,
-                     months_planned: float | None, title: str) -> bytes:
+def enrolment_figure(
+    series: dict[str, list[tuple[str, float]]],
+    colours: dict[str, str],
+    planned: int | None,
+    months_planned: float | None,
+    title: str,
+) -> bytes:
     """Cumulative randomised subjects by month per series, with the planned linear accrual line
     (planned subjects over ``enrolment_months`` from the first month of randomisation)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
@@ -46,12 +66,25 @@ def enrolment_figure(series: dict[str, list[tuple[str, float]]], colours: dict[s
         xs = [_month_start(m) for m, _ in pts]
         first = min(first, xs[0]) if first else xs[0]
         ls, lw = styles[k % len(styles)] if len(series) <= 4 else ("-", 1.4)
-        ax.step(xs, [v for _, v in pts], where="post", label=name, color=colours.get(name, POOLED_COLOUR), lw=lw,
-                ls=ls)
+        ax.step(
+            xs,
+            [v for _, v in pts],
+            where="post",
+            label=name,
+            color=colours.get(name, POOLED_COLOUR),
+            lw=lw,
+            ls=ls,
+        )
     if planned and months_planned and first:
         end = first + dt.timedelta(days=round(30.4375 * months_planned))
-        ax.plot([first, end], [0, planned], ls="--", color="#888888", lw=1, label=f"plan ({planned} in "
-                f"{months_planned:g} months)")
+        ax.plot(
+            [first, end],
+            [0, planned],
+            ls="--",
+            color="#888888",
+            lw=1,
+            label=f"plan ({planned} in {months_planned:g} months)",
+        )
     ax.set_ylabel("subjects randomised (cumulative)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, ncol=3, frameon=False, loc="upper left")
@@ -60,8 +93,12 @@ def enrolment_figure(series: dict[str, list[tuple[str, float]]], colours: dict[s
     return png(fig)
 
 
-def km_figure(curves: dict[str, tuple[list[float], list[float]]], colours: dict[str, str], title: str,
-              ylabel: str = "event-free probability") -> bytes:
+def km_figure(
+    curves: dict[str, tuple[list[float], list[float]]],
+    colours: dict[str, str],
+    title: str,
+    ylabel: str = "event-free probability",
+) -> bytes:
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     for name, (t, s) in curves.items():
         ax.step(t, s, where="post", label=name, color=colours.get(name, POOLED_COLOUR), lw=1.4)
@@ -74,8 +111,9 @@ def km_figure(curves: dict[str, tuple[list[float], list[float]]], colours: dict[
     return png(fig)
 
 
-def lsmean_figure(series: dict[str, list[tuple[str, float, float, float]]], colours: dict[str, str],
-                  title: str) -> bytes:
+def lsmean_figure(
+    series: dict[str, list[tuple[str, float, float, float]]], colours: dict[str, str], title: str
+) -> bytes:
     """LS means with 95% CI by visit, per arm (slightly dodged)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     visits = list(dict.fromkeys(v for pts in series.values() for v, *_ in pts))
@@ -83,8 +121,17 @@ def lsmean_figure(series: dict[str, list[tuple[str, float, float, float]]], colo
         xs = [visits.index(v) + (k - (len(series) - 1) / 2) * 0.08 for v, *_ in pts]
         ys = [m for _, m, _, _ in pts]
         err = [[m - lo for _, m, lo, _ in pts], [hi - m for _, m, _, hi in pts]]
-        ax.errorbar(xs, ys, yerr=err, marker="o", ms=3, capsize=2, lw=1.2, label=name,
-                    color=colours.get(name, POOLED_COLOUR))
+        ax.errorbar(
+            xs,
+            ys,
+            yerr=err,
+            marker="o",
+            ms=3,
+            capsize=2,
+            lw=1.2,
+            label=name,
+            color=colours.get(name, POOLED_COLOUR),
+        )
     ax.set_xticks(range(len(visits)), visits, fontsize=7)
     ax.axhline(0, color="#999999", lw=0.6)
     ax.set_ylabel("LS mean change (95% CI)")
@@ -94,8 +141,9 @@ def lsmean_figure(series: dict[str, list[tuple[str, float, float, float]]], colo
     return png(fig)
 
 
-def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None,
-                    title: str) -> bytes:
+def boundary_figure(
+    bounds: list[dict], looks: list[dict], current: int | None, title: str
+) -> bytes:
     """Group-sequential boundaries on the Z scale against the information fraction, and the
     observed looks as points joined in order (the current look filled and labelled, earlier looks
     open). ``bounds``: per look ``info_frac``, ``z_efficacy``, ``z_futility`` (None without),
@@ -107,33 +155,79 @@ def boundary_figure(bounds: list[dict], looks: list[dict], current: int | None,
     eff = [b["z_efficacy"] for b in bounds]
     ax.plot(t, eff, color="#AA3377", lw=1.6, marker="s", ms=4, label="efficacy bound")
     if any(b.get("two_sided") for b in bounds):
-        ax.plot(t, [-z for z in eff], color="#AA3377", lw=1.6, marker="s", ms=4, ls="--",
-                label="efficacy bound (harm direction)")
+        ax.plot(
+            t,
+            [-z for z in eff],
+            color="#AA3377",
+            lw=1.6,
+            marker="s",
+            ms=4,
+            ls="--",
+            label="efficacy bound (harm direction)",
+        )
     fut = [(b["info_frac"], b["z_futility"]) for b in bounds if b.get("z_futility") is not None]
     if fut:
-        ax.plot(*zip(*fut), color="#4477AA", lw=1.6, marker="s", ms=4,
-                label="futility bound (beta spending)")
-    cp = [(b["info_frac"], b["z_futility_cp"]) for b in bounds
-          if b.get("z_futility_cp") is not None]
+        ax.plot(
+            *zip(*fut),
+            color="#4477AA",
+            lw=1.6,
+            marker="s",
+            ms=4,
+            label="futility bound (beta spending)",
+        )
+    cp = [
+        (b["info_frac"], b["z_futility_cp"]) for b in bounds if b.get("z_futility_cp") is not None
+    ]
     if cp:
-        ax.plot(*zip(*cp), color="#66CCEE", lw=0, marker="v", ms=6,
-                label="conditional-power futility threshold")
+        ax.plot(
+            *zip(*cp),
+            color="#66CCEE",
+            lw=0,
+            marker="v",
+            ms=6,
+            label="conditional-power futility threshold",
+        )
     ax.axhline(0, color="#999999", lw=0.6)
     pts = sorted(looks, key=lambda x: x["info_frac"])
     if pts:
-        ax.plot([p["info_frac"] for p in pts], [p["z"] for p in pts], color=POOLED_COLOUR, lw=0.8,
-                ls=":")
+        ax.plot(
+            [p["info_frac"] for p in pts],
+            [p["z"] for p in pts],
+            color=POOLED_COLOUR,
+            lw=0.8,
+            ls=":",
+        )
         for p in pts:
             now = p["look"] == current
-            ax.plot(p["info_frac"], p["z"], marker="o", ms=8 if now else 6,
-                    mfc=POOLED_COLOUR if now else "white", mec=POOLED_COLOUR, mew=1.4, lw=0,
-                    label="this data cut" if now else None)
-            ax.annotate(f"look {p['look']}" + (f"\n{p['cut']}" if p.get("cut") else ""),
-                        (p["info_frac"], p["z"]), textcoords="offset points", xytext=(6, 4),
-                        fontsize=7)
+            ax.plot(
+                p["info_frac"],
+                p["z"],
+                marker="o",
+                ms=8 if now else 6,
+                mfc=POOLED_COLOUR if now else "white",
+                mec=POOLED_COLOUR,
+                mew=1.4,
+                lw=0,
+                label="this data cut" if now else None,
+            )
+            ax.annotate(
+                f"look {p['look']}" + (f"\n{p['cut']}" if p.get("cut") else ""),
+                (p["info_frac"], p["z"]),
+                textcoords="offset points",
+                xytext=(6, 4),
+                fontsize=7,
+            )
         if any(p["look"] != current for p in pts):
-            ax.plot([], [], marker="o", ms=6, mfc="white", mec=POOLED_COLOUR, lw=0,
-                    label="earlier looks")
+            ax.plot(
+                [],
+                [],
+                marker="o",
+                ms=6,
+                mfc="white",
+                mec=POOLED_COLOUR,
+                lw=0,
+                label="earlier looks",
+            )
     ax.set_xlim(0, max([1.05, *(x * 1.05 for x in t)]))
     lo, hi = ax.get_ylim()
     ax.set_ylim(lo, hi + 0.15 * (hi - lo))  # headroom: the look labels stay inside the panel

@@ -6,9 +6,13 @@ from __future__ import annotations
 from hepatrial.spec import Study
 from hepatrial.spec import outputs as catalogue
 
-
 COMPARE_PARTS = ("new_subjects", "new_events", "changes", "estimates")
-CLOSED_FILES = {"ard": "ard.parquet", "saes": "saes.parquet", "deaths": "deaths.parquet", "km": "km.parquet"}
+CLOSED_FILES = {
+    "ard": "ard.parquet",
+    "saes": "saes.parquet",
+    "deaths": "deaths.parquet",
+    "km": "km.parquet",
+}
 
 
 class DsmbPaths:
@@ -51,10 +55,14 @@ class DsmbPaths:
     def closed_inputs_outputs(self) -> dict[str, str]:
         out = {k: f"{self.res}/closed/{v}" for k, v in CLOSED_FILES.items()}
         out["arms"] = f"{self.res}/closed/arms.json"
-        out.update({f"listing_{k}": f"{self.res}/closed/listing_{k}.csv" for k in ("saes", "deaths")})
+        out.update(
+            {f"listing_{k}": f"{self.res}/closed/listing_{k}.csv" for k in ("saes", "deaths")}
+        )
         out["spec"] = f"{self.res}/closed/study.json"
         if self.previous_cut:
-            out.update({f"compare_{k}": f"{self.res}/closed/compare_{k}.parquet" for k in COMPARE_PARTS})
+            out.update(
+                {f"compare_{k}": f"{self.res}/closed/compare_{k}.parquet" for k in COMPARE_PARTS}
+            )
         out["key"] = f"{self.res}/dsmb/arm_key.json"
         return out
 
@@ -72,10 +80,16 @@ class DsmbPaths:
         and documents."""
         manifest = f"{self.res}/manifest.json"
         outs = [o for o in outputs if o != manifest]
-        outs += [f"{self.res}/ard/ard.parquet", f"{self.res}/ard/ard.csv", f"{self.res}/ard/parts/dsmb.parquet",
-                 f"{self.res}/dsmb/saes.parquet", f"{self.res}/dsmb/deaths.parquet",
-                 *self.open_inputs_outputs().values(), *self.closed_inputs_outputs().values(),
-                 *[o for o in self.report_outputs() if o != manifest]]
+        outs += [
+            f"{self.res}/ard/ard.parquet",
+            f"{self.res}/ard/ard.csv",
+            f"{self.res}/ard/parts/dsmb.parquet",
+            f"{self.res}/dsmb/saes.parquet",
+            f"{self.res}/dsmb/deaths.parquet",
+            *self.open_inputs_outputs().values(),
+            *self.closed_inputs_outputs().values(),
+            *[o for o in self.report_outputs() if o != manifest],
+        ]
         if self.previous_cut:
             outs += list(self.compare_outputs().values())
         return sorted(dict.fromkeys(str(o) for o in outs))

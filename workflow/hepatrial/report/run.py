@@ -11,12 +11,12 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.spec import Study
-from hepatrial.spec import load as load_study
 from hepatrial.errors import ConfigError
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, content, summaries
 from hepatrial.report.document import write_document
+from hepatrial.spec import Study
+from hepatrial.spec import load as load_study
 
 
 def _write(df: pl.DataFrame, path) -> None:
@@ -47,14 +47,21 @@ def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
     return {p.stem.upper(): pl.read_parquet(p) for p in sorted(Path(sdtm_dir).glob("*.parquet"))}
 
 
-def run_summaries(adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_saes,
-                  out_deaths) -> None:
+def run_summaries(
+    adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_saes, out_deaths
+) -> None:
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
     # ADLB: a lazy scan reduced to what the summaries use (a large trial's ADLB is most of the memory)
-    part = summaries.build_summaries(adsl_df, adae_df, summaries.scan_adlb(adlb), pl.read_parquet(sv),
-                                     stamp.read_csv(findings, infer_schema_length=0), study,
-                                     dt.date.fromisoformat(cut_date))
+    part = summaries.build_summaries(
+        adsl_df,
+        adae_df,
+        summaries.scan_adlb(adlb),
+        pl.read_parquet(sv),
+        stamp.read_csv(findings, infer_schema_length=0),
+        study,
+        dt.date.fromisoformat(cut_date),
+    )
     _write(part, out_part)
     _write(summaries.list_saes(adae_df), out_saes)
     _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
@@ -65,19 +72,27 @@ def previous_cut_date(previous_cut: str | Path) -> dt.date:
     try:
         return dt.date.fromisoformat(name)
     except ValueError:
-        raise ConfigError(f"previous_cut: the folder name {name!r} is not an ISO date (the previous cut's date "
-                          f"is read from it)") from None
+        raise ConfigError(
+            f"previous_cut: the folder name {name!r} is not an ISO date (the previous cut's date "
+            f"is read from it)"
+        ) from None
 
 
 def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict) -> None:
     prev, cur = _domains(prev_sdtm), _domains(cur_sdtm)
-    arm = pl.read_parquet(adsl).select("USUBJID", pl.coalesce("TRT01P", "TRT01A", "ARM").alias("arm"))
+    arm = pl.read_parquet(adsl).select(
+        "USUBJID", pl.coalesce("TRT01P", "TRT01A", "ARM").alias("arm")
+    )
     with_arm = lambda df: df.join(arm, on="USUBJID", how="left")  # noqa: E731
     _write(with_arm(compare.new_subjects(prev, cur)), outs["new_subjects"])
     _write(with_arm(compare.new_events(prev, cur)), outs["new_events"])
-    _write(with_arm(compare.compare_sdtm(prev, cur, previous_cut_date(previous_cut))), outs["changes"])
-    _write(compare.estimate_movement(pl.read_parquet(prev_ard), pl.read_parquet(cur_ard)),
-           outs["estimates"])
+    _write(
+        with_arm(compare.compare_sdtm(prev, cur, previous_cut_date(previous_cut))), outs["changes"]
+    )
+    _write(
+        compare.estimate_movement(pl.read_parquet(prev_ard), pl.read_parquet(cur_ard)),
+        outs["estimates"],
+    )
 
 
 def _compare_parts(paths: dict | None) -> dict[str, pl.DataFrame] | None:
@@ -87,8 +102,17 @@ def _compare_parts(paths: dict | None) -> dict[str, pl.DataFrame] | None:
 
 
 # CDISC's values of ARM/ARMCD for subjects without a treatment arm: not treatment terms.
-NO_ARM_VALUES = {"screen failure", "scrnfail", "not assigned", "notassgn", "assigned, not treated", "not treated",
-                 "nottrt", "unplanned treatment", "unplan"}
+NO_ARM_VALUES = {
+    "screen failure",
+    "scrnfail",
+    "not assigned",
+    "notassgn",
+    "assigned, not treated",
+    "not treated",
+    "nottrt",
+    "unplanned treatment",
+    "unplan",
+}
 
 
 def treatment_terms(dm_path, ex_path) -> list[str]:
@@ -100,33 +124,59 @@ def treatment_terms(dm_path, ex_path) -> list[str]:
             continue
         have = [c for c in cols if c in pl.read_parquet_schema(path)]
         for c in have:
-            terms.update(v for v in pl.read_parquet(path, columns=[c])[c].drop_nulls().cast(pl.Utf8).unique()
-                         .to_list() if v.strip() and v.strip().casefold() not in NO_ARM_VALUES)
+            terms.update(
+                v
+                for v in pl.read_parquet(path, columns=[c])[c]
+                .drop_nulls()
+                .cast(pl.Utf8)
+                .unique()
+                .to_list()
+                if v.strip() and v.strip().casefold() not in NO_ARM_VALUES
+            )
     return sorted(terms)
 
 
-def run_open_inputs(ard, saes, deaths, study_path, compare_paths: dict | None, outs: dict,
-                    dm=None, ex=None, redactions_out=None) -> None:
+def run_open_inputs(
+    ard,
+    saes,
+    deaths,
+    study_path,
+    compare_paths: dict | None,
+    outs: dict,
+    dm=None,
+    ex=None,
+    redactions_out=None,
+) -> None:
     """The blinding gate of the open report (see hepatrial.report.blinding)."""
     study = load_study(study_path)
     comp = _compare_parts(compare_paths)
     pooled_compare = None
     if comp is not None:
-        pooled_compare = compare.summarise_open(comp["new_subjects"], comp["new_events"], comp["changes"],
-                                                blinding.ARM_COLUMNS)
-    frames, findings = blinding.build_open_inputs(pl.read_parquet(ard), pl.read_parquet(saes),
-                                                  pl.read_parquet(deaths), study, pooled_compare,
-                                                  treatment_terms(dm, ex))
+        pooled_compare = compare.summarise_open(
+            comp["new_subjects"], comp["new_events"], comp["changes"], blinding.ARM_COLUMNS
+        )
+    frames, findings = blinding.build_open_inputs(
+        pl.read_parquet(ard),
+        pl.read_parquet(saes),
+        pl.read_parquet(deaths),
+        study,
+        pooled_compare,
+        treatment_terms(dm, ex),
+    )
     for f in findings.iter_rows(named=True):
-        print(f"WARNING: open report input {f['file']}, row {f['row']}, column {f['column']}: a treatment term "
-              f"in free text was redacted (\"{blinding.REDACTED}\"); the closed report is unchanged",
-              file=sys.stderr)
+        print(
+            f"WARNING: open report input {f['file']}, row {f['row']}, column {f['column']}: a treatment term "
+            f'in free text was redacted ("{blinding.REDACTED}"); the closed report is unchanged',
+            file=sys.stderr,
+        )
     if redactions_out:
         Path(redactions_out).parent.mkdir(parents=True, exist_ok=True)
         stamp.write_csv(findings, redactions_out)
     spec = blinding.presentation_spec(study, by_arm=False)
-    blinding.assert_no_arm_information({"study_spec": blinding.spec_frame(spec)},
-                                       blinding.arm_terms(study, treatment_terms(dm, ex)))
+    blinding.assert_no_arm_information(
+        {"study_spec": blinding.spec_frame(spec)},
+        blinding.arm_terms(study, treatment_terms(dm, ex)),
+    )
     for name in ("pooled_ard", "saes", "deaths"):
         _write(frames[name], outs[name])
     for name in ("saes", "deaths"):
@@ -137,8 +187,16 @@ def run_open_inputs(ard, saes, deaths, study_path, compare_paths: dict | None, o
     write_json(spec, outs["spec"])
 
 
-def run_closed_inputs(ard, saes, deaths, km_paths: list[str], study_path,
-                      compare_paths: dict | None, outs: dict, key_out) -> None:
+def run_closed_inputs(
+    ard,
+    saes,
+    deaths,
+    km_paths: list[str],
+    study_path,
+    compare_paths: dict | None,
+    outs: dict,
+    key_out,
+) -> None:
     study = load_study(study_path)
     codes = blinding.arm_codes(study)
     frames = {
@@ -147,38 +205,71 @@ def run_closed_inputs(ard, saes, deaths, km_paths: list[str], study_path,
         "deaths": blinding.code_column(pl.read_parquet(deaths), study),
     }
     km = [pl.read_parquet(p) for p in km_paths]
-    frames["km"] = blinding.code_column(pl.concat(km, how="vertical") if km else pl.DataFrame(
-        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}), study)
+    frames["km"] = blinding.code_column(
+        pl.concat(km, how="vertical")
+        if km
+        else pl.DataFrame(
+            schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
+        ),
+        study,
+    )
     comp = _compare_parts(compare_paths)
     if comp is not None:
         for k, df in comp.items():
-            frames[f"compare_{k}"] = _code_estimates(df, study) if k == "estimates" else blinding.code_column(df, study)
+            frames[f"compare_{k}"] = (
+                _code_estimates(df, study) if k == "estimates" else blinding.code_column(df, study)
+            )
     spec = blinding.presentation_spec(study, by_arm=True)
-    blinding.assert_masked({**frames, "study_spec": blinding.spec_frame(spec).rename({"value": "method"})}, study)
+    blinding.assert_masked(
+        {**frames, "study_spec": blinding.spec_frame(spec).rename({"value": "method"})}, study
+    )
     for leak in blinding.masked_free_text({k: v for k, v in frames.items() if k != "km"}, study):
-        print(f"WARNING: masked closed report: source free text names a treatment, shown as recorded: {leak}",
-              file=sys.stderr)
+        print(
+            f"WARNING: masked closed report: source free text names a treatment, shown as recorded: {leak}",
+            file=sys.stderr,
+        )
     for name, df in frames.items():
         _write(df, outs[name])
     for name in ("saes", "deaths"):
         if f"listing_{name}" in outs:
             write_listing_csv(frames[name], outs[f"listing_{name}"], with_arm=True)
     write_json(spec, outs["spec"])
-    write_json({"arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
-                "masked": bool(study.masked_dsmb)}, outs["arms"])
-    write_json({"masked": bool(study.masked_dsmb),
-                "key": {c["display"]: c["label"] for c in codes}}, key_out)
+    write_json(
+        {
+            "arms": [{"display": c["display"], "colour": c["colour"]} for c in codes],
+            "masked": bool(study.masked_dsmb),
+        },
+        outs["arms"],
+    )
+    write_json(
+        {"masked": bool(study.masked_dsmb), "key": {c["display"]: c["label"] for c in codes}},
+        key_out,
+    )
 
 
 def _code_estimates(df: pl.DataFrame, study: dict) -> pl.DataFrame:
     """Estimate movement with arms coded: both columns re-oriented as the ARD is."""
     base = df.select(*compare.KEYS)
-    prev = blinding.code_ard(base.with_columns(df["previous"].alias("value"), pl.lit("").alias("method")), study)
-    cur = blinding.code_ard(base.with_columns(df["current"].alias("value"), pl.lit("").alias("method")), study)
-    out = prev.rename({"value": "previous"}).drop("method").join(
-        cur.rename({"value": "current"}).drop("method"), on=compare.KEYS, how="full", coalesce=True, nulls_equal=True)
-    return out.with_columns((pl.col("current") - pl.col("previous")).alias("change")).sort(compare.KEYS,
-                                                                                         nulls_last=False)
+    prev = blinding.code_ard(
+        base.with_columns(df["previous"].alias("value"), pl.lit("").alias("method")), study
+    )
+    cur = blinding.code_ard(
+        base.with_columns(df["current"].alias("value"), pl.lit("").alias("method")), study
+    )
+    out = (
+        prev.rename({"value": "previous"})
+        .drop("method")
+        .join(
+            cur.rename({"value": "current"}).drop("method"),
+            on=compare.KEYS,
+            how="full",
+            coalesce=True,
+            nulls_equal=True,
+        )
+    )
+    return out.with_columns((pl.col("current") - pl.col("previous")).alias("change")).sort(
+        compare.KEYS, nulls_last=False
+    )
 
 
 def _spec(path) -> Study:
@@ -186,20 +277,60 @@ def _spec(path) -> Study:
     return Study.from_presentation(json.loads(Path(path).read_text(encoding="utf-8")))
 
 
-def run_open_report(pooled_ard, saes, deaths, compare_path, manifest_inputs, meta: dict, html_out, pdf_out,
-                    spec_path) -> None:
-    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), listing_files=listing_files(saes))
-    doc = content.open_document(pl.read_parquet(pooled_ard), pl.read_parquet(saes), pl.read_parquet(deaths),
-                                pl.read_parquet(compare_path) if compare_path else None, meta, _spec(spec_path))
+def run_open_report(
+    pooled_ard,
+    saes,
+    deaths,
+    compare_path,
+    manifest_inputs,
+    meta: dict,
+    html_out,
+    pdf_out,
+    spec_path,
+) -> None:
+    meta = dict(
+        meta, manifest_hash=input_manifest_hash(manifest_inputs), listing_files=listing_files(saes)
+    )
+    doc = content.open_document(
+        pl.read_parquet(pooled_ard),
+        pl.read_parquet(saes),
+        pl.read_parquet(deaths),
+        pl.read_parquet(compare_path) if compare_path else None,
+        meta,
+        _spec(spec_path),
+    )
     write_document(doc, html_out, pdf_out)
 
 
-def run_closed_report(ard, saes, deaths, km, arms_json, compare_paths: dict | None, manifest_inputs, meta: dict,
-                      html_out, pdf_out, spec_path) -> None:
+def run_closed_report(
+    ard,
+    saes,
+    deaths,
+    km,
+    arms_json,
+    compare_paths: dict | None,
+    manifest_inputs,
+    meta: dict,
+    html_out,
+    pdf_out,
+    spec_path,
+) -> None:
     arms = json.loads(Path(arms_json).read_text(encoding="utf-8"))
-    meta = dict(meta, manifest_hash=input_manifest_hash(manifest_inputs), masked=arms["masked"],
-                listing_files=listing_files(saes))
+    meta = dict(
+        meta,
+        manifest_hash=input_manifest_hash(manifest_inputs),
+        masked=arms["masked"],
+        listing_files=listing_files(saes),
+    )
     comp = _compare_parts(compare_paths)
-    doc = content.closed_document(pl.read_parquet(ard), arms["arms"], pl.read_parquet(saes), pl.read_parquet(deaths),
-                                  pl.read_parquet(km), comp, meta, _spec(spec_path))
+    doc = content.closed_document(
+        pl.read_parquet(ard),
+        arms["arms"],
+        pl.read_parquet(saes),
+        pl.read_parquet(deaths),
+        pl.read_parquet(km),
+        comp,
+        meta,
+        _spec(spec_path),
+    )
     write_document(doc, html_out, pdf_out)

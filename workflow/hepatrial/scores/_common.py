@@ -64,5 +64,3 @@ def _all_present(value: pl.Expr, inputs: Sequence[pl.Expr]) -> pl.Expr:
 
 def _cmp(x: pl.Expr) -> pl.Expr:
     return x.round(COMPARE_DECIMALS)
-
-

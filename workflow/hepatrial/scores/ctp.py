@@ -86,7 +86,9 @@ def compute_ctp_points_inr(inr: IntoScoreExpr) -> pl.Expr:
 CTP_PTA_CUTOFFS = (60.0, 40.0)
 
 
-def compute_ctp_points_pta(pta: IntoScoreExpr, cutoffs: tuple[float, float] = CTP_PTA_CUTOFFS) -> pl.Expr:
+def compute_ctp_points_pta(
+    pta: IntoScoreExpr, cutoffs: tuple[float, float] = CTP_PTA_CUTOFFS
+) -> pl.Expr:
     """CTP points for prothrombin activity (PTA, %; LB ``PTACT``): > 60 -> 1, 40 to 60 (both ends)
     -> 2, < 40 -> 3 (Int32; null when missing or <= 0). Higher is better, unlike INR.
 
@@ -95,7 +97,9 @@ def compute_ctp_points_pta(pta: IntoScoreExpr, cutoffs: tuple[float, float] = CT
     """
     hi, lo = float(cutoffs[0]), float(cutoffs[1])
     if not hi > lo:
-        raise ConfigError(f"scores.ctp_pta_cutoffs: the upper cut-off ({hi}) must exceed the lower ({lo})")
+        raise ConfigError(
+            f"scores.ctp_pta_cutoffs: the upper cut-off ({hi}) must exceed the lower ({lo})"
+        )
     a = _cmp(_lab(pta))
     return (
         pl.when(a.is_null())
@@ -291,8 +295,8 @@ def compute_ctp_class(score: IntoScoreExpr) -> pl.Expr:
     Returns a String expression; null for a null score or one that is not an integer 5-15.
     """
     classes = {float(k): ("A" if k <= 6 else "B" if k <= 9 else "C") for k in range(5, 16)}
-    return _expr(score).cast(pl.Float64).replace_strict(
-        list(classes), list(classes.values()), default=None, return_dtype=pl.String
+    return (
+        _expr(score)
+        .cast(pl.Float64)
+        .replace_strict(list(classes), list(classes.values()), default=None, return_dtype=pl.String)
     )
-
-

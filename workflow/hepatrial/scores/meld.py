@@ -220,17 +220,25 @@ def compute_meld3(
 # Coefficients (bilirubin, INR, creatinine, etiology) of the original MELD: Kamath 2001 as
 # published, and the one-decimal form many protocols print (e.g. NCT05121870: 9.6 x ln(creat) +
 # 3.8 x ln(bili) + 11.2 x ln(INR) + 6.4 x etiology, "taken as integers").
-MELDKAM_COEFFICIENTS = {"kamath2001": (3.78, 11.2, 9.57, 6.43), "protocol_rounded": (3.8, 11.2, 9.6, 6.4)}
+MELDKAM_COEFFICIENTS = {
+    "kamath2001": (3.78, 11.2, 9.57, 6.43),
+    "protocol_rounded": (3.8, 11.2, 9.6, 6.4),
+}
 MELDKAM_INTEGER = ("none", "round", "truncate")
 
 
 def meld_kamath_formula(coefficients: str = "kamath2001", integer: str = "none") -> str:
     """The MELDKAM formula as a sentence for table footnotes."""
     b, i, c, e = MELDKAM_COEFFICIENTS[coefficients]
-    tail = {"none": "not rounded", "round": "rounded to an integer (half away from zero)",
-            "truncate": "truncated to an integer"}[integer]
-    return (f"MELD (Kamath) = {c:g} x ln(creatinine, mg/dL) + {b:g} x ln(bilirubin, mg/dL) + {i:g} x ln(INR) "
-            f"+ {e:g} x etiology (0 cholestatic or alcoholic, 1 other), {tail}")
+    tail = {
+        "none": "not rounded",
+        "round": "rounded to an integer (half away from zero)",
+        "truncate": "truncated to an integer",
+    }[integer]
+    return (
+        f"MELD (Kamath) = {c:g} x ln(creatinine, mg/dL) + {b:g} x ln(bilirubin, mg/dL) + {i:g} x ln(INR) "
+        f"+ {e:g} x etiology (0 cholestatic or alcoholic, 1 other), {tail}"
+    )
 
 
 def compute_meld_kamath(
@@ -291,5 +299,3 @@ def compute_meld_kamath(
     elif integer == "truncate":
         value = value.sign() * (value.abs() + ROUND_EPSILON).floor() + 0.0
     return _all_present(value, [b, i, c, e])
-
-

@@ -114,8 +114,7 @@ def _score_scales(
         )
     )
     grid = items.select(by).unique(maintain_order=True).join(params, how="cross")
-    out = grid.join(agg, on=[*by, "PARAMCD"], how="left", nulls_equal=True,
-                    maintain_order="left")
+    out = grid.join(agg, on=[*by, "PARAMCD"], how="left", nulls_equal=True, maintain_order="left")
     nitems = pl.col("NITEMS").fill_null(0)
     value = pl.when(pl.col("_STAT") == "sum").then(pl.col("_SUM")).otherwise(pl.col("_MEAN"))
     return out.select(
@@ -255,8 +254,11 @@ def score_rand36(
     valid = {f"SF36{k:02d}": (1, max(rec), True) for k, rec in RAND36_RECODES.items()}
     items = _prepare_items(dataset_qs, valid, by, "SF-36")
     recode = pl.DataFrame(
-        [(f"SF36{k:02d}", float(code), val) for k, rec in RAND36_RECODES.items()
-         for code, val in rec.items()],
+        [
+            (f"SF36{k:02d}", float(code), val)
+            for k, rec in RAND36_RECODES.items()
+            for code, val in rec.items()
+        ],
         schema={"QSTESTCD": pl.String, "_V": pl.Float64, "_R": pl.Float64},
         orient="row",
     )
@@ -283,11 +285,15 @@ SF36_SUMMARY_NORMS: dict[str, tuple[float, float, float, float]] = {
     "SFRE": (81.29467, 33.02717, -0.19206, 0.43407),
     "SFEW": (74.84212, 18.01189, -0.22069, 0.48581),
 }
-SF36_SUMMARY_LABELS = {"SFPCS": "SF-36 Physical Component Summary (US 1990 norms)",
-                       "SFMCS": "SF-36 Mental Component Summary (US 1990 norms)"}
+SF36_SUMMARY_LABELS = {
+    "SFPCS": "SF-36 Physical Component Summary (US 1990 norms)",
+    "SFMCS": "SF-36 Mental Component Summary (US 1990 norms)",
+}
 
 
-def score_sf36_summary(scales: pl.DataFrame, by: str | Sequence[str] = ("USUBJID", "QSDTC")) -> pl.DataFrame:
+def score_sf36_summary(
+    scales: pl.DataFrame, by: str | Sequence[str] = ("USUBJID", "QSDTC")
+) -> pl.DataFrame:
     """SF-36 physical and mental component summaries (``SFPCS``, ``SFMCS``) from the eight scale
     scores of :func:`score_rand36` (0-100), norm-based (mean 50, SD 10 in the 1990 US population):
 
@@ -314,12 +320,22 @@ def score_sf36_summary(scales: pl.DataFrame, by: str | Sequence[str] = ("USUBJID
     pcs = 50 + 10 * pl.sum_horizontal([z[c] * a for c, (_, _, a, _) in SF36_SUMMARY_NORMS.items()])
     mcs = 50 + 10 * pl.sum_horizontal([z[c] * b for c, (_, _, _, b) in SF36_SUMMARY_NORMS.items()])
     wide = grid.join(wide, on=by, how="left", nulls_equal=True, maintain_order="left").with_columns(
-        pl.when(n == 8).then(pcs).alias("SFPCS"), pl.when(n == 8).then(mcs).alias("SFMCS"),
-        n.alias("NITEMS"))
-    return pl.concat([
-        wide.select(*by, pl.lit(code).alias("PARAMCD"), pl.lit(label).alias("PARAM"),
-                    pl.col(code).cast(pl.Float64).alias("AVAL"), pl.col("NITEMS").cast(pl.Int64))
-        for code, label in SF36_SUMMARY_LABELS.items()])
+        pl.when(n == 8).then(pcs).alias("SFPCS"),
+        pl.when(n == 8).then(mcs).alias("SFMCS"),
+        n.alias("NITEMS"),
+    )
+    return pl.concat(
+        [
+            wide.select(
+                *by,
+                pl.lit(code).alias("PARAMCD"),
+                pl.lit(label).alias("PARAM"),
+                pl.col(code).cast(pl.Float64).alias("AVAL"),
+                pl.col("NITEMS").cast(pl.Int64),
+            )
+            for code, label in SF36_SUMMARY_LABELS.items()
+        ]
+    )
 
 
 _EQ5D_DIMS = ("MO", "SC", "UA", "PD", "AD")
@@ -344,8 +360,9 @@ def load_eq5d5l_value_set(value_set: str = "China") -> dict[str, float]:
             f"EQ-5D-5L value set {value_set!r} is not available; choose one of "
             f"{', '.join(available)}"
         )
-    return dict(zip(table["dim"].to_list(), table[value_set].cast(pl.Float64).to_list(),
-                    strict=True))
+    return dict(
+        zip(table["dim"].to_list(), table[value_set].cast(pl.Float64).to_list(), strict=True)
+    )
 
 
 def score_eq5d5l(
@@ -397,31 +414,38 @@ def score_eq5d5l(
     items = _prepare_items(dataset_qs, valid, by, "EQ-5D-5L")
 
     decrements = pl.DataFrame(
-        [(code, float(level), 0.0 if level == 1 else coef[f"{dim}{level}"])
-         for code, dim in dims.items() for level in range(1, 6)],
+        [
+            (code, float(level), 0.0 if level == 1 else coef[f"{dim}{level}"])
+            for code, dim in dims.items()
+            for level in range(1, 6)
+        ],
         schema={"QSTESTCD": pl.String, "_V": pl.Float64, "_DEC": pl.Float64},
         orient="row",
     )
     levels = items.filter(pl.col("QSTESTCD").is_in(list(dims))).join(
         decrements, on=["QSTESTCD", "_V"], how="left"
     )
-    index = levels.group_by(by).agg(
-        pl.col("_V").count().cast(pl.Int64).alias("NITEMS"),
-        pl.col("_V").max().alias("_MAXLEV"),
-        pl.col("_DEC").sum().alias("_DECSUM"),
-    ).select(
-        *by,
-        pl.lit("EQ5DIDX").alias("PARAMCD"),
-        pl.when(pl.col("NITEMS") == 5)
-        .then(
-            (
-                coef["StartValue"]
-                + pl.when(pl.col("_MAXLEV") > 1).then(coef["Intercept"]).otherwise(0.0)
-                + pl.col("_DECSUM")
-            ).round(3)
+    index = (
+        levels.group_by(by)
+        .agg(
+            pl.col("_V").count().cast(pl.Int64).alias("NITEMS"),
+            pl.col("_V").max().alias("_MAXLEV"),
+            pl.col("_DEC").sum().alias("_DECSUM"),
         )
-        .alias("AVAL"),
-        "NITEMS",
+        .select(
+            *by,
+            pl.lit("EQ5DIDX").alias("PARAMCD"),
+            pl.when(pl.col("NITEMS") == 5)
+            .then(
+                (
+                    coef["StartValue"]
+                    + pl.when(pl.col("_MAXLEV") > 1).then(coef["Intercept"]).otherwise(0.0)
+                    + pl.col("_DECSUM")
+                ).round(3)
+            )
+            .alias("AVAL"),
+            "NITEMS",
+        )
     )
     vas = items.filter(pl.col("QSTESTCD") == "EQ5D0106").select(
         *by,
@@ -437,10 +461,16 @@ def score_eq5d5l(
     )
     grid = items.select(by).unique(maintain_order=True).join(params, how="cross")
     out = grid.join(
-        pl.concat([index, vas]), on=[*by, "PARAMCD"], how="left", nulls_equal=True,
+        pl.concat([index, vas]),
+        on=[*by, "PARAMCD"],
+        how="left",
+        nulls_equal=True,
         maintain_order="left",
     )
     return out.select(
-        *by, "PARAMCD", "PARAM", pl.col("AVAL").cast(pl.Float64),
+        *by,
+        "PARAMCD",
+        "PARAM",
+        pl.col("AVAL").cast(pl.Float64),
         pl.col("NITEMS").fill_null(0).cast(pl.Int64),
     )

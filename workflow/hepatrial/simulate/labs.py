@@ -219,15 +219,28 @@ def build_lb_nk(c: Cohort, p: Plan, seed: int) -> pl.DataFrame | None:
     r = rng_for(seed, 41)
     n, V = c.vt.shape
     ramp = np.clip(c.vt / float(p.sim["effect_full_day"]), 0, 1) * c.effect_scale[:, None]
-    vals = np.stack([np.clip(mean + shift * ramp + r.normal(0, sd_s, (n, 1)) + r.normal(0, sd_v, (n, V)), 0.5, 99.5)
-                     for _, _, mean, shift, sd_s, sd_v in NK_TESTS])  # K x n x V
+    vals = np.stack(
+        [
+            np.clip(
+                mean + shift * ramp + r.normal(0, sd_s, (n, 1)) + r.normal(0, sd_v, (n, V)),
+                0.5,
+                99.5,
+            )
+            for _, _, mean, shift, sd_s, sd_v in NK_TESTS
+        ]
+    )  # K x n x V
     i, j = cells(c.att & at[None, :], c.order)
     K = len(NK_TESTS)
     sub, vis, tst = np.repeat(i, K), np.repeat(j, K), np.tile(np.arange(K), i.size)
     val = vals[tst, sub, vis]
     not_done = rng_for(seed, 42).random(sub.size) < p.sim["missing"]["lab_not_done_prob"]
-    text = number_text(val, np.ones(sub.size, dtype=np.int64), missing=not_done,
-                       special=np.zeros(sub.size, bool), special_text="")
+    text = number_text(
+        val,
+        np.ones(sub.size, dtype=np.int64),
+        missing=not_done,
+        special=np.zeros(sub.size, bool),
+        special_text="",
+    )
     day = c.day1[sub] + c.vt[sub, vis]
     codes, names = [t[0] for t in NK_TESTS], [t[1] for t in NK_TESTS]
     return pl.DataFrame(

@@ -155,7 +155,13 @@ def rs_extra_values(c: Cohort, p: Plan, seed: int) -> dict[str, np.ndarray]:
     ramp = np.clip(c.vt / (p.sim["effect_full_day"] - 1.0), 0, 1) * (c.effect_scale * frac)[:, None]
 
     def latent(mean, s_coef, eta_sd, eps_sd, effect, hi):
-        x = mean + s_coef * c.s + r.normal(0, eta_sd, (n, 1)) + r.normal(0, eps_sd, (n, V)) - effect * ramp
+        x = (
+            mean
+            + s_coef * c.s
+            + r.normal(0, eta_sd, (n, 1))
+            + r.normal(0, eps_sd, (n, V))
+            - effect * ramp
+        )
         return np.clip(np.round(x), 0, hi).astype(np.int64)
 
     return {

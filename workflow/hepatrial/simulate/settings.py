@@ -93,7 +93,9 @@ def make_plan(study_cfg: dict) -> Plan:
     sid = study_cfg["study"]["id"]
     sim = resolve_simulation(study_cfg.get("simulation"), f"{sid}: simulation")
     design = study_cfg["study"].get("design", "parallel")
-    randomized = sim["randomized"] if sim["randomized"] is not None else design_of(design).randomised
+    randomized = (
+        sim["randomized"] if sim["randomized"] is not None else design_of(design).randomised
+    )
 
     per_arm = {a["label"]: a for a in sim["arms"]}
     unknown = set(per_arm) - {a["label"] for a in study_cfg["arms"]}

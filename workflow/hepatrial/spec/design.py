@@ -45,11 +45,19 @@ class Design:
 
 
 DESIGNS: dict[str, Design] = {
-    "parallel": Design("parallel", "randomised comparison against the reference arm",
-                       frozenset({"COMPARISONS", "MMRM_PP", "SUBGROUP", "LMM", "ESTIMANDS", "INTERIM"}), True),
+    "parallel": Design(
+        "parallel",
+        "randomised comparison against the reference arm",
+        frozenset({"COMPARISONS", "MMRM_PP", "SUBGROUP", "LMM", "ESTIMANDS", "INTERIM"}),
+        True,
+    ),
     "single_arm": Design("single_arm", "one arm, within-arm estimates only", frozenset(), False),
-    "dose_escalation": Design("dose_escalation", "dose cohorts, DLTs and the escalation rule, no comparisons",
-                              frozenset({"DLT"}), False),
+    "dose_escalation": Design(
+        "dose_escalation",
+        "dose cohorts, DLTs and the escalation rule, no comparisons",
+        frozenset({"DLT"}),
+        False,
+    ),
 }
 
 

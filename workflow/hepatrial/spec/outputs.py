@@ -89,14 +89,23 @@ def ard_parts(study: Study, res: str) -> list[str]:
 
 
 # --- tables, listings, figures ---------------------------------------------------------------------
-LISTING_SPECS = (TableSpec("l_sae", "l_sae", "Safety", None), TableSpec("l_deaths", "l_deaths", "Safety", None))
+LISTING_SPECS = (
+    TableSpec("l_sae", "l_sae", "Safety", None),
+    TableSpec("l_deaths", "l_deaths", "Safety", None),
+)
 COMMON_TABLES = (
-    TableSpec("disposition", "disposition", "Disposition", None), TableSpec("baseline", "baseline", "Baseline", None),
-    TableSpec("exposure", "exposure", "Safety", None), TableSpec("km", "km", "Survival", None),
-    TableSpec("cif", "cif", "Survival", None), TableSpec("ae_overview", "ae_overview", "Safety", None),
-    TableSpec("ae_soc_pt", "ae_soc_pt", "Safety", None), TableSpec("ae_grade", "ae_grade", "Safety", None),
-    TableSpec("sae_soc_pt", "sae_soc_pt", "Safety", None), TableSpec("aesi", "aesi", "Safety", None),
-    TableSpec("death_causes", "death_causes", "Safety", None), TableSpec("lab_shift", "lab_shift", "Labs", None),
+    TableSpec("disposition", "disposition", "Disposition", None),
+    TableSpec("baseline", "baseline", "Baseline", None),
+    TableSpec("exposure", "exposure", "Safety", None),
+    TableSpec("km", "km", "Survival", None),
+    TableSpec("cif", "cif", "Survival", None),
+    TableSpec("ae_overview", "ae_overview", "Safety", None),
+    TableSpec("ae_soc_pt", "ae_soc_pt", "Safety", None),
+    TableSpec("ae_grade", "ae_grade", "Safety", None),
+    TableSpec("sae_soc_pt", "sae_soc_pt", "Safety", None),
+    TableSpec("aesi", "aesi", "Safety", None),
+    TableSpec("death_causes", "death_causes", "Safety", None),
+    TableSpec("lab_shift", "lab_shift", "Labs", None),
     TableSpec("lab_abn", "lab_abn", "Labs", None),
 )
 
@@ -114,8 +123,11 @@ def table_specs(study: Study) -> list[TableSpec]:
     specs += [TableSpec(f"desc_{p}", "desc", CATEGORY[d], p) for p, d in study.bds_params().items()]
     if study.responders:
         specs.append(TableSpec("responder", "responder", "Efficacy", None))
-        specs += [TableSpec(f"resp_shift_{d['id']}", "resp_shift", "Efficacy", d["id"])
-                  for d in study.responders if d["rule"] in RESPONDER_SHIFT_RULES]
+        specs += [
+            TableSpec(f"resp_shift_{d['id']}", "resp_shift", "Efficacy", d["id"])
+            for d in study.responders
+            if d["rule"] in RESPONDER_SHIFT_RULES
+        ]
     if study.design.has("MMRM_PP"):
         primary = study.endpoints.primary_param or next(iter(mmrm), None)
         if primary:  # the per-protocol sensitivity MMRM of the primary parameter
@@ -128,7 +140,9 @@ def table_specs(study: Study) -> list[TableSpec]:
         specs.append(TableSpec("lmm", "lmm", "Efficacy", None))
     if study.has_estimands:
         specs.append(TableSpec("ice_summary", "ice_summary", "Efficacy", None))
-        specs += [TableSpec(f"estimands_{s}", "estimands", "Efficacy", s) for s in estimand_sets(study)]
+        specs += [
+            TableSpec(f"estimands_{s}", "estimands", "Efficacy", s) for s in estimand_sets(study)
+        ]
     return specs
 
 
@@ -142,28 +156,49 @@ def figure_specs(study: Study, group: str) -> list[FigureSpec]:
     if group == "observed":
         return [FigureSpec("labs", "labs", None, "fig_labs", "Labs", None)] + [
             FigureSpec(f"observed_{p}", "observed", p, "fig_observed", CATEGORY[d], p)
-            for p, d in study.bds_params().items()]
+            for p, d in study.bds_params().items()
+        ]
     if group == "efficacy":
-        specs = [FigureSpec(f"mmrm_{p.paramcd}", "mmrm", p.paramcd, "fig_mmrm", "Efficacy", p.paramcd)
-                 for p in study.endpoints.mmrm_params]
-        specs += [FigureSpec("ctp_shift", "ctp_shift", None, "fig_ctp_shift", "Efficacy", None),
-                  FigureSpec(f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
-                  FigureSpec(f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None)]
+        specs = [
+            FigureSpec(f"mmrm_{p.paramcd}", "mmrm", p.paramcd, "fig_mmrm", "Efficacy", p.paramcd)
+            for p in study.endpoints.mmrm_params
+        ]
+        specs += [
+            FigureSpec("ctp_shift", "ctp_shift", None, "fig_ctp_shift", "Efficacy", None),
+            FigureSpec(f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
+            FigureSpec(f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None),
+        ]
         if study.design.has("SUBGROUP"):
-            specs.append(FigureSpec(f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None))
+            specs.append(
+                FigureSpec(f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None)
+            )
         if study.has_estimands:
-            specs += [FigureSpec(f"tipping_{e['id']}", "tipping", e["id"], "fig_tipping", "Efficacy", None)
-                      for e in study.estimands if e.get("tipping_point")]
+            specs += [
+                FigureSpec(
+                    f"tipping_{e['id']}", "tipping", e["id"], "fig_tipping", "Efficacy", None
+                )
+                for e in study.estimands
+                if e.get("tipping_point")
+            ]
         return specs
     specs = [FigureSpec(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in study.endpoints.tte]
-    return specs + [FigureSpec(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in study.cif_paramcds()]
+    return specs + [
+        FigureSpec(f"cif_{p}", "cif", p, "fig_cif", "Survival", p) for p in study.cif_paramcds()
+    ]
 
 
 def tlf_outputs(study: Study, tables_dir: str, figures_dir: str) -> list[str]:
     """Every table (CSV, RTF, HTML), listing and figure (PNG, PDF) of the study."""
-    return ([f"{tables_dir}/{s.name}.{e}" for s in [*table_specs(study), *LISTING_SPECS] for e in TABLE_EXTS]
-            + [f"{figures_dir}/{s.name}.{e}" for g in FIGURE_GROUPS for s in figure_specs(study, g)
-               for e in FIGURE_EXTS])
+    return [
+        f"{tables_dir}/{s.name}.{e}"
+        for s in [*table_specs(study), *LISTING_SPECS]
+        for e in TABLE_EXTS
+    ] + [
+        f"{figures_dir}/{s.name}.{e}"
+        for g in FIGURE_GROUPS
+        for s in figure_specs(study, g)
+        for e in FIGURE_EXTS
+    ]
 
 
 def output_names(study: Study, section: str) -> list[str]:
@@ -185,7 +220,12 @@ def report_outputs(res: str, rep: str) -> list[str]:
 
 def all_outputs(study: Study, res: str, rep: str) -> list[str]:
     """The final outputs of a run (rule all), in the order the rules file listed them."""
-    return [*(f"{res}/validation/{f}" for f in VALIDATION_FILES), f"{res}/ard/ard.parquet",
-            f"{res}/define/define.xml", f"{res}/define/arm.json",
-            *tlf_outputs(study, f"{res}/tables", f"{res}/figures"), *report_outputs(res, rep),
-            *adam_outputs(res)]
+    return [
+        *(f"{res}/validation/{f}" for f in VALIDATION_FILES),
+        f"{res}/ard/ard.parquet",
+        f"{res}/define/define.xml",
+        f"{res}/define/arm.json",
+        *tlf_outputs(study, f"{res}/tables", f"{res}/figures"),
+        *report_outputs(res, rep),
+        *adam_outputs(res),
+    ]

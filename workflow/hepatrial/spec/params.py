@@ -50,8 +50,11 @@ DEATH = Source("adsl", "DTHDT", "DEATH")
 TRANSPLANT = Source("adsl", "LTXDT", "LIVER TRANSPLANT")
 LAST_ALIVE = Source("adsl", "LSTALVDT", "LAST KNOWN ALIVE DATE")
 # the event of interest, then death and transplant competing (whichever is first)
-CE_CAUSES = (Cause(1, ""), Cause(2, "_DEATH", "Death", "death (competing)"),
-             Cause(3, "_LTX", "Liver transplant", "liver transplant (competing)"))
+CE_CAUSES = (
+    Cause(1, ""),
+    Cause(2, "_DEATH", "Death", "death (competing)"),
+    Cause(3, "_LTX", "Liver transplant", "liver transplant (competing)"),
+)
 
 
 @dataclass(frozen=True)
@@ -89,39 +92,108 @@ class Param:
         return tuple(t for s in self.events if s.dataset == "ce" for t in s.terms)
 
 
-def ce_endpoint(paramcd: str, label: str, param: str, event_label: str, terms: tuple[str, ...]) -> Param:
+def ce_endpoint(
+    paramcd: str, label: str, param: str, event_label: str, terms: tuple[str, ...]
+) -> Param:
     """A time to the first CE event among ``terms``, death and transplant competing."""
-    return Param(paramcd, label, "adtte", "days", param=param, kind="ce", events=(Source("ce", "CESTDTC", None, terms),),
-                 censor=(LAST_ALIVE,), causes=CE_CAUSES, event_label=event_label)
+    return Param(
+        paramcd,
+        label,
+        "adtte",
+        "days",
+        param=param,
+        kind="ce",
+        events=(Source("ce", "CESTDTC", None, terms),),
+        censor=(LAST_ALIVE,),
+        causes=CE_CAUSES,
+        event_label=event_label,
+    )
 
 
 # --- time-to-event (ADTTE), in the default order of the study schema -------------------------------
 TTE: tuple[Param, ...] = (
-    Param("TFS", "Transplant-free survival", "adtte", "days", param="Transplant-free survival (days)", kind="tfs",
-          events=(DEATH, TRANSPLANT), censor=(LAST_ALIVE,),
-          causes=(Cause(2, "_DEATH", "Death without transplant"), Cause(3, "_LTX", "Liver transplant")),
-          cif_labels={"_DEATH": "Transplant-free survival: death without transplant",
-                      "_LTX": "Transplant-free survival: liver transplant"}),
-    Param("OS", "Overall survival", "adtte", "days", param="Overall survival (days)", kind="os",
-          events=(DEATH,), censor=(LAST_ALIVE,)),  # transplant censors when os_censor_at_transplant
-    ce_endpoint("DECOMP", "Time to first new decompensation", "Time to first new decompensation event (days)",
-                "new decompensation", DECOMP_TERMS),
-    ce_endpoint("HCC", "Time to hepatocellular carcinoma", "Time to hepatocellular carcinoma (days)",
-                "hepatocellular carcinoma", ("HEPATOCELLULAR CARCINOMA",)),
-    ce_endpoint("LIVFAIL", "Time to liver failure", "Time to liver failure (days)", "liver failure",
-                ("LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE")),
+    Param(
+        "TFS",
+        "Transplant-free survival",
+        "adtte",
+        "days",
+        param="Transplant-free survival (days)",
+        kind="tfs",
+        events=(DEATH, TRANSPLANT),
+        censor=(LAST_ALIVE,),
+        causes=(
+            Cause(2, "_DEATH", "Death without transplant"),
+            Cause(3, "_LTX", "Liver transplant"),
+        ),
+        cif_labels={
+            "_DEATH": "Transplant-free survival: death without transplant",
+            "_LTX": "Transplant-free survival: liver transplant",
+        },
+    ),
+    Param(
+        "OS",
+        "Overall survival",
+        "adtte",
+        "days",
+        param="Overall survival (days)",
+        kind="os",
+        events=(DEATH,),
+        censor=(LAST_ALIVE,),
+    ),  # transplant censors when os_censor_at_transplant
+    ce_endpoint(
+        "DECOMP",
+        "Time to first new decompensation",
+        "Time to first new decompensation event (days)",
+        "new decompensation",
+        DECOMP_TERMS,
+    ),
+    ce_endpoint(
+        "HCC",
+        "Time to hepatocellular carcinoma",
+        "Time to hepatocellular carcinoma (days)",
+        "hepatocellular carcinoma",
+        ("HEPATOCELLULAR CARCINOMA",),
+    ),
+    ce_endpoint(
+        "LIVFAIL",
+        "Time to liver failure",
+        "Time to liver failure (days)",
+        "liver failure",
+        ("LIVER FAILURE", "ACUTE-ON-CHRONIC LIVER FAILURE"),
+    ),
     # available to a study (endpoints.tte); not in the schema's default list
-    ce_endpoint("VARBLEED", "Time to variceal bleeding", "Time to first variceal bleeding (days)",
-                "variceal bleeding", ("VARICEAL BLEEDING",)),
+    ce_endpoint(
+        "VARBLEED",
+        "Time to variceal bleeding",
+        "Time to first variceal bleeding (days)",
+        "variceal bleeding",
+        ("VARICEAL BLEEDING",),
+    ),
     # each decompensation event on its own (beside the composite DECOMP), death and transplant competing
-    ce_endpoint("ASCEVENT", "Time to ascites", "Time to first new ascites (days)", "ascites", ("ASCITES",)),
-    ce_endpoint("HEEVENT", "Time to hepatic encephalopathy", "Time to first hepatic encephalopathy (days)",
-                "hepatic encephalopathy", ("HEPATIC ENCEPHALOPATHY",)),
-    ce_endpoint("SBPEVENT", "Time to spontaneous bacterial peritonitis",
-                "Time to first spontaneous bacterial peritonitis (days)", "spontaneous bacterial peritonitis",
-                ("SPONTANEOUS BACTERIAL PERITONITIS",)),
-    ce_endpoint("HRSEVENT", "Time to hepatorenal syndrome", "Time to first hepatorenal syndrome (days)",
-                "hepatorenal syndrome", ("HEPATORENAL SYNDROME",)),
+    ce_endpoint(
+        "ASCEVENT", "Time to ascites", "Time to first new ascites (days)", "ascites", ("ASCITES",)
+    ),
+    ce_endpoint(
+        "HEEVENT",
+        "Time to hepatic encephalopathy",
+        "Time to first hepatic encephalopathy (days)",
+        "hepatic encephalopathy",
+        ("HEPATIC ENCEPHALOPATHY",),
+    ),
+    ce_endpoint(
+        "SBPEVENT",
+        "Time to spontaneous bacterial peritonitis",
+        "Time to first spontaneous bacterial peritonitis (days)",
+        "spontaneous bacterial peritonitis",
+        ("SPONTANEOUS BACTERIAL PERITONITIS",),
+    ),
+    ce_endpoint(
+        "HRSEVENT",
+        "Time to hepatorenal syndrome",
+        "Time to first hepatorenal syndrome (days)",
+        "hepatorenal syndrome",
+        ("HEPATORENAL SYNDROME",),
+    ),
 )
 TTE_DEFAULT = ("TFS", "OS", "DECOMP", "HCC", "LIVFAIL")
 
@@ -169,43 +241,81 @@ BDS: tuple[Param, ...] = (
     _p("PTACT", "Prothrombin activity (%)", "adlb", unit="%"),
     _p("HBVDNA", "HBV DNA (IU/mL)", "adlb", unit="IU/mL"),
     # the HBV-ACLF NK-cell panel, % of NK cells (CD3-CD56+) expressing the marker
-    _p("KIR2DL1", "NK cells KIR2DL1+ (%)", "adlb", 1, "%"), _p("KIR2DL3", "NK cells KIR2DL3+ (%)", "adlb", 1, "%"),
-    _p("KIR3DL1", "NK cells KIR3DL1+ (%)", "adlb", 1, "%"), _p("NKG2A", "NK cells NKG2A+ (%)", "adlb", 1, "%"),
-    _p("NKG2D", "NK cells NKG2D+ (%)", "adlb", 1, "%"), _p("NKP46", "NK cells NKp46+ (%)", "adlb", 1, "%"),
-    _p("PERF", "NK cells perforin+ (%)", "adlb", 1, "%"), _p("GZMB", "NK cells granzyme B+ (%)", "adlb", 1, "%"),
+    _p("KIR2DL1", "NK cells KIR2DL1+ (%)", "adlb", 1, "%"),
+    _p("KIR2DL3", "NK cells KIR2DL3+ (%)", "adlb", 1, "%"),
+    _p("KIR3DL1", "NK cells KIR3DL1+ (%)", "adlb", 1, "%"),
+    _p("NKG2A", "NK cells NKG2A+ (%)", "adlb", 1, "%"),
+    _p("NKG2D", "NK cells NKG2D+ (%)", "adlb", 1, "%"),
+    _p("NKP46", "NK cells NKp46+ (%)", "adlb", 1, "%"),
+    _p("PERF", "NK cells perforin+ (%)", "adlb", 1, "%"),
+    _p("GZMB", "NK cells granzyme B+ (%)", "adlb", 1, "%"),
     _p("FASL", "NK cells FasL+ (%)", "adlb", 1, "%"),
     # derived by ADLB (labs.log10): log10 of the value, a value below the LLOQ as labs.below_lloq sets it
     _p("LHBVDNA", "HBV DNA (log10 IU/mL)", "adlb", 2, "log10 IU/mL", param="HBV DNA (log10 IU/mL)"),
     # ADQS: CLDQ (item means 1-7), EQ-5D-5L, RAND-36 (SF-36) scales 0-100
-    _p("CLDQOVR", "CLDQ overall score", "adqs", 1), _p("CLDQAS", "CLDQ abdominal symptoms", "adqs", 1),
-    _p("CLDQFA", "CLDQ fatigue", "adqs", 1), _p("CLDQSY", "CLDQ systemic symptoms", "adqs", 1),
-    _p("CLDQAC", "CLDQ activity", "adqs", 1), _p("CLDQEM", "CLDQ emotional function", "adqs", 1),
-    _p("CLDQWO", "CLDQ worry", "adqs", 1), _p("CLDQSUM", "CLDQ total (sum of items)", "adqs", 0),
-    _p("EQ5DIDX", "EQ-5D-5L index", "adqs", 3), _p("EQ5DVAS", "EQ-5D-5L VAS", "adqs", 0),
-    _p("SFPF", "SF-36 physical functioning", "adqs", 1), _p("SFRP", "SF-36 role limitations (physical)", "adqs", 1),
-    _p("SFPN", "SF-36 pain", "adqs", 1), _p("SFGH", "SF-36 general health", "adqs", 1),
-    _p("SFEF", "SF-36 energy/fatigue", "adqs", 1), _p("SFSF", "SF-36 social functioning", "adqs", 1),
-    _p("SFRE", "SF-36 role limitations (emotional)", "adqs", 1), _p("SFEW", "SF-36 emotional well-being", "adqs", 1),
+    _p("CLDQOVR", "CLDQ overall score", "adqs", 1),
+    _p("CLDQAS", "CLDQ abdominal symptoms", "adqs", 1),
+    _p("CLDQFA", "CLDQ fatigue", "adqs", 1),
+    _p("CLDQSY", "CLDQ systemic symptoms", "adqs", 1),
+    _p("CLDQAC", "CLDQ activity", "adqs", 1),
+    _p("CLDQEM", "CLDQ emotional function", "adqs", 1),
+    _p("CLDQWO", "CLDQ worry", "adqs", 1),
+    _p("CLDQSUM", "CLDQ total (sum of items)", "adqs", 0),
+    _p("EQ5DIDX", "EQ-5D-5L index", "adqs", 3),
+    _p("EQ5DVAS", "EQ-5D-5L VAS", "adqs", 0),
+    _p("SFPF", "SF-36 physical functioning", "adqs", 1),
+    _p("SFRP", "SF-36 role limitations (physical)", "adqs", 1),
+    _p("SFPN", "SF-36 pain", "adqs", 1),
+    _p("SFGH", "SF-36 general health", "adqs", 1),
+    _p("SFEF", "SF-36 energy/fatigue", "adqs", 1),
+    _p("SFSF", "SF-36 social functioning", "adqs", 1),
+    _p("SFRE", "SF-36 role limitations (emotional)", "adqs", 1),
+    _p("SFEW", "SF-36 emotional well-being", "adqs", 1),
     _p("SFHC", "SF-36 health change", "adqs", 1),
-    _p("SFPCS", "SF-36 physical component summary", "adqs", 1,
-       param="SF-36 Physical Component Summary (US 1990 norms)"),
-    _p("SFMCS", "SF-36 mental component summary", "adqs", 1,
-       param="SF-36 Mental Component Summary (US 1990 norms)"),
+    _p(
+        "SFPCS",
+        "SF-36 physical component summary",
+        "adqs",
+        1,
+        param="SF-36 Physical Component Summary (US 1990 norms)",
+    ),
+    _p(
+        "SFMCS",
+        "SF-36 mental component summary",
+        "adqs",
+        1,
+        param="SF-36 Mental Component Summary (US 1990 norms)",
+    ),
 )
 # ADSL variables summarised like parameters (baseline table): their decimals
 ADSL_VARS: tuple[Param, ...] = (
-    _p("AGE", "Age (years)", "adsl", 0), _p("BLMELD", "MELD at baseline", "adsl", 0),
-    _p("BLCTPS", "CTP score at baseline", "adsl", 0), _p("NINFUS", "Infusions received", "adsl", 0),
+    _p("AGE", "Age (years)", "adsl", 0),
+    _p("BLMELD", "MELD at baseline", "adsl", 0),
+    _p("BLCTPS", "CTP score at baseline", "adsl", 0),
+    _p("NINFUS", "Infusions received", "adsl", 0),
 )
 # Display labels of CIF sub-parameters that tables and reports name on their own (the ARD paramcd of
 # a competing cause). Only these three have one today; the others show their code (kept so that the
 # outputs do not change).
-CIF_PARAM_LABELS = {"TFS_DEATH": "Death without transplant", "TFS_LTX": "Liver transplant",
-                    "DECOMP_DEATH": "Death (competing)"}
+CIF_PARAM_LABELS = {
+    "TFS_DEATH": "Death without transplant",
+    "TFS_LTX": "Liver transplant",
+    "DECOMP_DEATH": "Death (competing)",
+}
 
 PARAMS: dict[str, Param] = {p.paramcd: p for p in (*BDS, *TTE)}
-_DISPLAY_ONLY_CODE = {"CTPCLASS", "ASCITES", "HEGRADE", "ECOG", "SOFA", "ISHAKF", "ISHAKI", "CTPSITE", "MELDSITE",
-                      "PT"}
+_DISPLAY_ONLY_CODE = {
+    "CTPCLASS",
+    "ASCITES",
+    "HEGRADE",
+    "ECOG",
+    "SOFA",
+    "ISHAKF",
+    "ISHAKI",
+    "CTPSITE",
+    "MELDSITE",
+    "PT",
+}
 
 
 def tte_param(paramcd: str) -> Param:
@@ -260,7 +370,9 @@ def cause_labels(paramcd: str) -> dict[int, str]:
     """CRCODE -> label of each cause of ``paramcd`` in the CIF figure (the event of interest: the
     parameter's label without "Time to ")."""
     p = tte_param(paramcd)
-    return {c.crcode: c.figure_label or p.label.replace("Time to ", "").capitalize() for c in p.causes}
+    return {
+        c.crcode: c.figure_label or p.label.replace("Time to ", "").capitalize() for c in p.causes
+    }
 
 
 def cif_order(paramcd: str, tte: list[str] | tuple[str, ...]) -> tuple:

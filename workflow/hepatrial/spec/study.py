@@ -171,7 +171,9 @@ class Dsmb:
     preparer: str = ""
     report_version: str = "1.0"
     estimands: bool = False
-    listing_max_rows: int = 200  # above it a report shows the first rows and names the full listing file
+    listing_max_rows: int = (
+        200  # above it a report shows the first rows and names the full listing file
+    )
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,9 @@ class Study:
     # date_window: AVISIT from the analysis day's window; nominal: from the SDTM VISIT (sdtm_visits)
     windowing: str = "date_window"
     baseline: BaselineRule = BaselineRule()
-    populations: Mapping[str, str] = field(default_factory=lambda: freeze({"ITT": "ITTFL", "SAFETY": "SAFFL"}))
+    populations: Mapping[str, str] = field(
+        default_factory=lambda: freeze({"ITT": "ITTFL", "SAFETY": "SAFFL"})
+    )
     planned_infusions: int = 3
     strata: tuple[str, ...] = ()
     baseline_columns: tuple[str, ...] = ("ETIOLOGY",)
@@ -300,7 +304,9 @@ class Study:
 
     # --- construction --------------------------------------------------------------------------
     @classmethod
-    def from_dict(cls, raw: Mapping, source: str = "study config", *, validate: bool = True) -> Study:
+    def from_dict(
+        cls, raw: Mapping, source: str = "study config", *, validate: bool = True
+    ) -> Study:
         """The Study of a config mapping: validated, schema defaults filled, arms completed, the
         rules beyond the schema checked (``validate`` false: ``raw`` is already such a config)."""
         from hepatrial.config import check_study, complete_arms, load_schema, validate_with_defaults
@@ -324,39 +330,62 @@ class Study:
     @classmethod
     def _of_config(cls, cfg: dict) -> Study:
         s, ep = cfg["study"], cfg.get("endpoints", {})
-        endpoints = _build(Endpoints, ep,
-                           mmrm_params=tuple(BdsParam(p["paramcd"], p.get("dataset", "adeff"))
-                                             for p in ep.get("mmrm_params", [])),
-                           desc_params=tuple(BdsParam(p["paramcd"], p.get("dataset", "adlb"))
-                                             for p in ep.get("desc_params", [])))
+        endpoints = _build(
+            Endpoints,
+            ep,
+            mmrm_params=tuple(
+                BdsParam(p["paramcd"], p.get("dataset", "adeff")) for p in ep.get("mmrm_params", [])
+            ),
+            desc_params=tuple(
+                BdsParam(p["paramcd"], p.get("dataset", "adlb")) for p in ep.get("desc_params", [])
+            ),
+        )
         sc = cfg.get("scores", {})
         scores = _build(Scores, sc, meld_kamath=_build(MeldKamath, sc.get("meld_kamath")))
         im = cfg.get("interim")
         return cls(
-            id=s["id"], title=s.get("title", ""), design=design(s.get("design", "parallel")),
-            planned_subjects=s.get("planned_subjects", 240), sites=s.get("sites", 8),
+            id=s["id"],
+            title=s.get("title", ""),
+            design=design(s.get("design", "parallel")),
+            planned_subjects=s.get("planned_subjects", 240),
+            sites=s.get("sites", 8),
             enrolment_months=s.get("enrolment_months", 18),
-            arms=tuple(_build(Arm, {"arm": a["label"], "code": i + 1, "colour": "#000000", **a})
-                       for i, a in enumerate(cfg["arms"])),
+            arms=tuple(
+                _build(Arm, {"arm": a["label"], "code": i + 1, "colour": "#000000", **a})
+                for i, a in enumerate(cfg["arms"])
+            ),
             visits=tuple(_build(Visit, v) for v in cfg["visits"]),
             windowing=cfg.get("windowing", "date_window"),
-            masked_dsmb=cfg.get("masked_dsmb", True), origin=cfg.get("origin", "randomization"),
+            masked_dsmb=cfg.get("masked_dsmb", True),
+            origin=cfg.get("origin", "randomization"),
             baseline=_build(BaselineRule, cfg.get("baseline")),
             populations=freeze(cfg.get("populations", {"ITT": "ITTFL", "SAFETY": "SAFFL"})),
             planned_infusions=cfg.get("planned_infusions", 3),
-            strata=tuple(cfg.get("strata", ())), baseline_columns=tuple(cfg.get("baseline_columns", ("ETIOLOGY",))),
-            column_map=freeze(cfg.get("column_map", {})), etiology=_build(Etiology, cfg.get("etiology")),
-            scores=scores, plausibility=freeze(cfg.get("plausibility", {})), endpoints=endpoints,
-            mmrm=_build(Mmrm, cfg.get("mmrm")), survival=_build(Survival, cfg.get("survival")),
-            ae=_build(Ae, cfg.get("ae")), dsmb=_build(Dsmb, cfg.get("dsmb")), labs=_build(Labs, cfg.get("labs")),
-            tlf=_build(Tlf, cfg.get("tlf")), safety=_build(Safety, cfg.get("safety")),
-            dlt=_build(Dlt, cfg.get("dlt")), escalation=_build(Escalation, cfg.get("escalation")),
+            strata=tuple(cfg.get("strata", ())),
+            baseline_columns=tuple(cfg.get("baseline_columns", ("ETIOLOGY",))),
+            column_map=freeze(cfg.get("column_map", {})),
+            etiology=_build(Etiology, cfg.get("etiology")),
+            scores=scores,
+            plausibility=freeze(cfg.get("plausibility", {})),
+            endpoints=endpoints,
+            mmrm=_build(Mmrm, cfg.get("mmrm")),
+            survival=_build(Survival, cfg.get("survival")),
+            ae=_build(Ae, cfg.get("ae")),
+            dsmb=_build(Dsmb, cfg.get("dsmb")),
+            labs=_build(Labs, cfg.get("labs")),
+            tlf=_build(Tlf, cfg.get("tlf")),
+            safety=_build(Safety, cfg.get("safety")),
+            dlt=_build(Dlt, cfg.get("dlt")),
+            escalation=_build(Escalation, cfg.get("escalation")),
             nonparametric=_build(Nonparametric, cfg.get("nonparametric")),
             responders=freeze(cfg.get("responders", [])),
             interim=_build(Interim, im) if im is not None else None,
             estimands=freeze(cfg.get("estimands", [])),
-            cut_date=cfg.get("cut_date"), previous_cut=cfg.get("previous_cut"),
-            simulation=freeze(cfg.get("simulation", {})), config=cfg)
+            cut_date=cfg.get("cut_date"),
+            previous_cut=cfg.get("previous_cut"),
+            simulation=freeze(cfg.get("simulation", {})),
+            config=cfg,
+        )
 
     def replace(self, **changes) -> Study:
         """A copy with top-level keys changed (e.g. ``previous_cut`` from the command line)."""

@@ -12,14 +12,34 @@ optional ``strata``.
 
 from hepatrial.survival._common import SurvivalInputError, confint
 from hepatrial.survival.competing import (
-    AJFit, GrayResult, aalen_johansen, cif_at, cif_table, gray_test,
+    AJFit,
+    GrayResult,
+    aalen_johansen,
+    cif_at,
+    cif_table,
+    gray_test,
 )
 from hepatrial.survival.cox import CoxResult, cox_ph
 from hepatrial.survival.km import KMFit, kaplan_meier, km_at, km_median, km_quantile, km_table
 from hepatrial.survival.logrank import LogrankResult, logrank_test
 
 __all__ = [
-    "AJFit", "CoxResult", "GrayResult", "KMFit", "LogrankResult", "SurvivalInputError",
-    "aalen_johansen", "cif_at", "cif_table", "confint", "cox_ph", "gray_test", "kaplan_meier",
-    "km_at", "km_median", "km_quantile", "km_table", "logrank_test",
+    "AJFit",
+    "CoxResult",
+    "GrayResult",
+    "KMFit",
+    "LogrankResult",
+    "SurvivalInputError",
+    "aalen_johansen",
+    "cif_at",
+    "cif_table",
+    "confint",
+    "cox_ph",
+    "gray_test",
+    "kaplan_meier",
+    "km_at",
+    "km_median",
+    "km_quantile",
+    "km_table",
+    "logrank_test",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
+
 # scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical), without its ~1 s import
 from scipy import special
 
@@ -72,8 +74,9 @@ class Groups:
         return len(self.labels)
 
 
-def as_groups(group: Any, n: int, name: str = "group",
-              order: Sequence[Any] | None = None) -> Groups:
+def as_groups(
+    group: Any, n: int, name: str = "group", order: Sequence[Any] | None = None
+) -> Groups:
     """Encode labels as 0..G-1; labels become str.
 
     Order: ``order`` if given, else the level order of a polars Enum / pandas Categorical, else
@@ -99,7 +102,8 @@ def as_groups(group: Any, n: int, name: str = "group",
         missing = sorted(set(labels) - set(order_s))
         if missing:
             raise SurvivalInputError(
-                f"{name} values {missing} are not in the given order {order_s}")
+                f"{name} values {missing} are not in the given order {order_s}"
+            )
         pos = {lab: i for i, lab in enumerate(order_s)}
         remap = np.array([pos[lab] for lab in labels], dtype=np.int64)
         return Groups(remap[codes].astype(np.int64), tuple(order_s))
@@ -139,8 +143,9 @@ def check_conf_type(conf_type: str) -> str:
     return conf_type
 
 
-def confint(p: np.ndarray, se: np.ndarray, *, logse: bool, conf_type: str,
-            conf_level: float) -> tuple[np.ndarray, np.ndarray]:
+def confint(
+    p: np.ndarray, se: np.ndarray, *, logse: bool, conf_type: str, conf_level: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise CI of a probability ``p``, as R survival's internal ``survfit_confint``.
 
     ``se`` is the SE of log(p) (``logse=True``, Kaplan-Meier: Greenwood sqrt of sum d/(n(n-d)))

@@ -46,8 +46,16 @@ import numpy as np
 import polars as pl
 
 from hepatrial.survival._common import (
-    SurvivalInputError, as_groups, as_status, as_time, as_times, check_conf_type, chisq_p,
-    confint, step_index, zcrit,
+    SurvivalInputError,
+    as_groups,
+    as_status,
+    as_time,
+    as_times,
+    check_conf_type,
+    chisq_p,
+    confint,
+    step_index,
+    zcrit,
 )
 
 VARIANCES = ("ij", "delta")
@@ -93,8 +101,15 @@ class AJFit:
         v = self.var_ij if variance == "ij" else self.var_delta
         return np.sqrt(np.maximum(v, 0.0))
 
-    def at(self, times: Any, cause: int, *, variance: str = "ij", conf_type: str = "log-log",
-           conf_level: float = 0.95) -> dict:
+    def at(
+        self,
+        times: Any,
+        cause: int,
+        *,
+        variance: str = "ij",
+        conf_type: str = "log-log",
+        conf_level: float = 0.95,
+    ) -> dict:
         """CIF of ``cause`` at landmark times (R ``summary(fit, times, extend = TRUE)``).
 
         Before the first observed time the CIF is 0 with SE 0 and limits [0, 0] (as R's
@@ -123,13 +138,27 @@ class AJFit:
         n_risk = np.append(self.n_risk, 0)[first_ge]
         if self.n == 0:  # empty group: nothing estimable
             cif, se, lower, upper = (np.full(t.size, np.nan) for _ in range(4))
-        return {"time": t, "n_risk": n_risk.astype(np.int64),
-                "n_event_cum": nev.astype(np.int64), "cif": cif, "se": se, "lower": lower,
-                "upper": upper}
+        return {
+            "time": t,
+            "n_risk": n_risk.astype(np.int64),
+            "n_event_cum": nev.astype(np.int64),
+            "cif": cif,
+            "se": se,
+            "lower": lower,
+            "upper": upper,
+        }
 
 
-def _ij_variance(m: np.ndarray, st: np.ndarray, n_risk: np.ndarray, d: np.ndarray,
-                 d_k: np.ndarray, surv_m: np.ndarray, f: np.ndarray, cause: int) -> np.ndarray:
+def _ij_variance(
+    m: np.ndarray,
+    st: np.ndarray,
+    n_risk: np.ndarray,
+    d: np.ndarray,
+    d_k: np.ndarray,
+    surv_m: np.ndarray,
+    f: np.ndarray,
+    cause: int,
+) -> np.ndarray:
     """IJ variance of F_k at every distinct time (see module docstring).
 
     m : time index of each subject; st : status of each subject; n_risk, d : at risk and
@@ -157,8 +186,14 @@ def _ij_variance(m: np.ndarray, st: np.ndarray, n_risk: np.ndarray, d: np.ndarra
     return s_aa + 2.0 * f * s_ab + f * f * s_bb + n_after * d_rest * d_rest
 
 
-def _delta_variance(n_risk: np.ndarray, d: np.ndarray, d_k: np.ndarray, surv: np.ndarray,
-                    surv_m: np.ndarray, f: np.ndarray) -> np.ndarray:
+def _delta_variance(
+    n_risk: np.ndarray,
+    d: np.ndarray,
+    d_k: np.ndarray,
+    surv: np.ndarray,
+    surv_m: np.ndarray,
+    f: np.ndarray,
+) -> np.ndarray:
     """Delta-method variance of F_k at every distinct time, as cmprsk::cuminc.
 
     Var F(t) = sum_{t_j <= t} S(t_{j-1})^2 / n_j^2 * [ c(d_kj) d_kj (1 - (F(t) - F_j)/S_j)^2
@@ -172,7 +207,7 @@ def _delta_variance(n_risk: np.ndarray, d: np.ndarray, d_k: np.ndarray, surv: np
         c_k = np.where(d_k > 1, 1.0 - (d_k - 1.0) / (n - 1.0), 1.0)
         c_o = np.where(d_o > 1, 1.0 - (d_o - 1.0) / (n - 1.0), 1.0)
         u = np.where(surv > 0, 1.0 / np.where(surv > 0, surv, 1.0), 0.0)
-    base = surv_m ** 2 / n ** 2
+    base = surv_m**2 / n**2
     w1 = np.where(d_k > 0, base * c_k * d_k, 0.0)
     w2 = np.where((d_o > 0) & (surv > 0), base * c_o * d_o, 0.0)
     # term_j(F) = w1 (1 + r_j - F u_j)^2 + w2 (r_j - F u_j)^2, r_j = F_j u_j; expand in F
@@ -227,9 +262,18 @@ def aalen_johansen(time: Any, status: Any, causes: Any = None) -> AJFit:
         if T:
             v_ij[:, c_i] = _ij_variance(m, st, n_risk, d_all, d_k, surv_m, f, c)
             v_dm[:, c_i] = _delta_variance(n_risk, d_all, d_k, surv, surv_m, f)
-    return AJFit(time=utime, causes=causes, n_risk=n_risk.astype(np.int64),
-                 n_censor=n_censor.astype(np.int64), n_event=n_event, surv=surv, cif=cif,
-                 var_ij=np.maximum(v_ij, 0.0), var_delta=v_dm, n=int(t.size))
+    return AJFit(
+        time=utime,
+        causes=causes,
+        n_risk=n_risk.astype(np.int64),
+        n_censor=n_censor.astype(np.int64),
+        n_event=n_event,
+        surv=surv,
+        cif=cif,
+        var_ij=np.maximum(v_ij, 0.0),
+        var_delta=v_dm,
+        n=int(t.size),
+    )
 
 
 def _fits(time, status, group, group_order, causes):
@@ -238,13 +282,24 @@ def _fits(time, status, group, group_order, causes):
     g = as_groups(group, t.size, order=group_order)
     if causes is None:
         causes = tuple(int(c) for c in np.unique(st[st > 0]))
-    return [(lab, aalen_johansen(t[g.codes == k], st[g.codes == k], causes))
-            for k, lab in enumerate(g.labels)], tuple(int(c) for c in causes)
+    return [
+        (lab, aalen_johansen(t[g.codes == k], st[g.codes == k], causes))
+        for k, lab in enumerate(g.labels)
+    ], tuple(int(c) for c in causes)
 
 
-def cif_at(time: Any, status: Any, times: Any, group: Any = None, *, causes: Any = None,
-           variance: str = "ij", conf_type: str = "log-log", conf_level: float = 0.95,
-           group_order: Any = None) -> pl.DataFrame:
+def cif_at(
+    time: Any,
+    status: Any,
+    times: Any,
+    group: Any = None,
+    *,
+    causes: Any = None,
+    variance: str = "ij",
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+) -> pl.DataFrame:
     """Cumulative incidence per cause and group at landmark times (the ARD ``CIF`` rows).
 
     Parameters
@@ -283,17 +338,36 @@ def cif_at(time: Any, status: Any, times: Any, group: Any = None, *, causes: Any
     for c in causes:
         for lab, fit in fits:
             r = fit.at(times, c, variance=variance, conf_type=conf_type, conf_level=conf_level)
-            frames.append(pl.DataFrame(
-                {"group": [lab] * r["time"].size, "cause": [c] * r["time"].size, **r},
-                schema={"group": pl.String, "cause": pl.Int64, "time": pl.Float64,
-                        "n_risk": pl.Int64, "n_event_cum": pl.Int64, "cif": pl.Float64,
-                        "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}))
+            frames.append(
+                pl.DataFrame(
+                    {"group": [lab] * r["time"].size, "cause": [c] * r["time"].size, **r},
+                    schema={
+                        "group": pl.String,
+                        "cause": pl.Int64,
+                        "time": pl.Float64,
+                        "n_risk": pl.Int64,
+                        "n_event_cum": pl.Int64,
+                        "cif": pl.Float64,
+                        "se": pl.Float64,
+                        "lower": pl.Float64,
+                        "upper": pl.Float64,
+                    },
+                )
+            )
     return pl.concat(frames, how="vertical")
 
 
-def cif_table(time: Any, status: Any, group: Any = None, *, causes: Any = None,
-              variance: str = "ij", conf_type: str = "log-log", conf_level: float = 0.95,
-              group_order: Any = None) -> pl.DataFrame:
+def cif_table(
+    time: Any,
+    status: Any,
+    group: Any = None,
+    *,
+    causes: Any = None,
+    variance: str = "ij",
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+) -> pl.DataFrame:
     """Full cumulative-incidence step table per group and cause (figures, risk tables).
 
     One row per group, cause and distinct observed time, as R ``summary(survfit(...),
@@ -312,17 +386,38 @@ def cif_table(time: Any, status: Any, group: Any = None, *, causes: Any = None,
         for lab, fit in fits:
             k = fit.causes.index(c)
             se = fit.se(variance)[:, k]
-            lo, up = confint(fit.cif[:, k], se, logse=False, conf_type=conf_type,
-                             conf_level=conf_level)
+            lo, up = confint(
+                fit.cif[:, k], se, logse=False, conf_type=conf_type, conf_level=conf_level
+            )
             T = fit.time.size
-            frames.append(pl.DataFrame({
-                "group": [lab] * T, "cause": [c] * T, "time": fit.time, "n_risk": fit.n_risk,
-                "n_event": fit.n_event[:, k], "n_censor": fit.n_censor, "cif": fit.cif[:, k],
-                "se": se, "lower": lo, "upper": up,
-            }, schema={"group": pl.String, "cause": pl.Int64, "time": pl.Float64,
-                       "n_risk": pl.Int64, "n_event": pl.Int64, "n_censor": pl.Int64,
-                       "cif": pl.Float64, "se": pl.Float64, "lower": pl.Float64,
-                       "upper": pl.Float64}))
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "group": [lab] * T,
+                        "cause": [c] * T,
+                        "time": fit.time,
+                        "n_risk": fit.n_risk,
+                        "n_event": fit.n_event[:, k],
+                        "n_censor": fit.n_censor,
+                        "cif": fit.cif[:, k],
+                        "se": se,
+                        "lower": lo,
+                        "upper": up,
+                    },
+                    schema={
+                        "group": pl.String,
+                        "cause": pl.Int64,
+                        "time": pl.Float64,
+                        "n_risk": pl.Int64,
+                        "n_event": pl.Int64,
+                        "n_censor": pl.Int64,
+                        "cif": pl.Float64,
+                        "se": pl.Float64,
+                        "lower": pl.Float64,
+                        "upper": pl.Float64,
+                    },
+                )
+            )
     return pl.concat(frames, how="vertical")
 
 
@@ -361,21 +456,21 @@ def _gray_stratum(t: np.ndarray, m: np.ndarray, g: np.ndarray, G: int, rho: floa
     with np.errstate(divide="ignore", invalid="ignore"):
         dd = d1 + d2
         fac = np.where(pos, 1.0 - dd / np.where(pos, n, 1.0), 1.0)
-        skm = np.cumprod(fac, axis=0)                       # S_g(t_j)
-        skmm = np.vstack([np.ones((1, G)), skm[:-1]])       # S_g(t_j -)
+        skm = np.cumprod(fac, axis=0)  # S_g(t_j)
+        skmm = np.vstack([np.ones((1, G)), skm[:-1]])  # S_g(t_j -)
         inc = np.where(pos, skmm * d1 / np.where(pos, n, 1.0), 0.0)
-        f1 = np.cumsum(inc, axis=0)                         # F_1g(t_j)
-        f1m = np.vstack([np.zeros((1, G)), f1[:-1]])        # F_1g(t_j -)
+        f1 = np.cumsum(inc, axis=0)  # F_1g(t_j)
+        f1m = np.vstack([np.zeros((1, G)), f1[:-1]])  # F_1g(t_j -)
     # only times with an event of any cause contribute
     keep = (d1.sum(axis=1) + d2.sum(axis=1)) > 0
     n, d1, d2, skm, skmm, f1m = n[keep], d1[keep], d2[keep], skm[keep], skmm[keep], f1m[keep]
     pos = n > 0
     nd1 = d1.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        h = np.where(pos, n / np.where(pos, skmm, 1.0), 0.0)      # n_g / S_g(t-)
+        h = np.where(pos, n / np.where(pos, skmm, 1.0), 0.0)  # n_g / S_g(t-)
         tr = h.sum(axis=1)
-        tq = (h * (1.0 - f1m)).sum(axis=1)                        # sum_g R_g (sub-dist. risk)
-        fpool = np.cumsum(nd1 / tr)                                # pooled F under H0
+        tq = (h * (1.0 - f1m)).sum(axis=1)  # sum_g R_g (sub-dist. risk)
+        fpool = np.cumsum(nd1 / tr)  # pooled F under H0
         fm = np.concatenate(([0.0], fpool[:-1]))
         fb = (1.0 - fm) ** rho
         # score: sum_j W_j (d1_gj - nd1_j R_gj / R_.j)
@@ -386,11 +481,11 @@ def _gray_stratum(t: np.ndarray, m: np.ndarray, g: np.ndarray, G: int, rho: floa
         # cause-of-interest contributions
         ev1 = (nd1 > 0)[:, None] & pos
         t4 = np.where(skm > 0, 1.0 - (1.0 - fpool[:, None]) / np.where(skm > 0, skm, 1.0), 1.0)
-        t5 = np.where(nd1[:, None] > 1,
-                      1.0 - (nd1[:, None] - 1.0) / (tr[:, None] * skmm - 1.0), 1.0)
-        t3 = np.where(ev1, t5 * skmm * nd1[:, None] / (tr[:, None] * np.where(pos, n, 1.0)),
-                      0.0)
-        b = a - t4[:, None, :] * c                                  # (T, i, k)
+        t5 = np.where(
+            nd1[:, None] > 1, 1.0 - (nd1[:, None] - 1.0) / (tr[:, None] * skmm - 1.0), 1.0
+        )
+        t3 = np.where(ev1, t5 * skmm * nd1[:, None] / (tr[:, None] * np.where(pos, n, 1.0)), 0.0)
+        b = a - t4[:, None, :] * c  # (T, i, k)
         v3 = (t4 * t4 * t3).sum(axis=0)
         v2 = np.einsum("jik,jk->ik", b, t4 * t3)
         v = np.einsum("jik,jlk,jk->il", b, b, t3)
@@ -398,7 +493,7 @@ def _gray_stratum(t: np.ndarray, m: np.ndarray, g: np.ndarray, G: int, rho: floa
         ev2 = (skm > 0) & (d2 > 0)
         t4o = np.where(ev2, (1.0 - fpool[:, None]) / np.where(skm > 0, skm, 1.0), 0.0)
         t5o = np.where(d2 > 1, 1.0 - (d2 - 1.0) / (np.where(pos, n, 2.0) - 1.0), 1.0)
-        t3o = np.where(ev2, t5o * skmm ** 2 * d2 / np.where(pos, n, 1.0) ** 2, 0.0)
+        t3o = np.where(ev2, t5o * skmm**2 * d2 / np.where(pos, n, 1.0) ** 2, 0.0)
         w = t4o * t4o * t3o
         v3 = v3 + w.sum(axis=0)
         v2 = v2 - np.einsum("jik,jk->ik", c, w)
@@ -408,9 +503,17 @@ def _gray_stratum(t: np.ndarray, m: np.ndarray, g: np.ndarray, G: int, rho: floa
     return score, v
 
 
-def gray_test(time: Any, status: Any, group: Any, *, cause: int | None = None,
-              strata: Any = None, rho: float = 0.0, group_order: Any = None,
-              strata_name: str | None = None) -> dict[int, GrayResult] | GrayResult:
+def gray_test(
+    time: Any,
+    status: Any,
+    group: Any,
+    *,
+    cause: int | None = None,
+    strata: Any = None,
+    rho: float = 0.0,
+    group_order: Any = None,
+    strata_name: str | None = None,
+) -> dict[int, GrayResult] | GrayResult:
     """Gray's (1988) K-sample test of equal cumulative incidence, per cause.
 
     Equivalent to ``cmprsk::cuminc(ftime, fstatus, group, strata, rho, cencode = 0)$Tests``.
@@ -458,10 +561,17 @@ def gray_test(time: Any, status: Any, group: Any, *, cause: int | None = None,
             chisq = float(score[sub] @ np.linalg.solve(var[sub, sub], score[sub]))
         except np.linalg.LinAlgError:
             chisq = float(score[sub] @ np.linalg.pinv(var[sub, sub]) @ score[sub])
-        out[c] = GrayResult(cause=c, chisq=chisq, df=G - 1, p=chisq_p(chisq, G - 1),
-                            groups=g.labels, score=score, variance=var, rho=rho,
-                            stratified_by=(strata_name or "strata") if strata is not None
-                            else None)
+        out[c] = GrayResult(
+            cause=c,
+            chisq=chisq,
+            df=G - 1,
+            p=chisq_p(chisq, G - 1),
+            groups=g.labels,
+            score=score,
+            variance=var,
+            rho=rho,
+            stratified_by=(strata_name or "strata") if strata is not None else None,
+        )
     if cause is not None:
         return out[int(cause)]
     return out

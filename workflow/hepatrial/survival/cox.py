@@ -26,12 +26,18 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+
 # scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical), without its ~1 s import
 from scipy import special
 
 from hepatrial.errors import ConvergenceError
 from hepatrial.survival._common import (
-    SurvivalInputError, as_event, as_groups, as_time, chisq_p, zcrit,
+    SurvivalInputError,
+    as_event,
+    as_groups,
+    as_time,
+    chisq_p,
+    zcrit,
 )
 
 TIES = ("efron", "breslow")
@@ -42,8 +48,7 @@ MONOTONE_LIMIT = 15.0
 class _PartialLikelihood:
     """Pre-sorted data structure evaluating l, U, I for any beta (vectorised)."""
 
-    def __init__(self, t: np.ndarray, e: np.ndarray, x: np.ndarray, strata: np.ndarray,
-                 ties: str):
+    def __init__(self, t: np.ndarray, e: np.ndarray, x: np.ndarray, strata: np.ndarray, ties: str):
         # sort by stratum, then time descending, events before censorings at a tie
         order = np.lexsort((-e, -t, strata))
         self.t, self.e, self.x, self.s = t[order], e[order], x[order], strata[order]
@@ -157,21 +162,35 @@ def _newton(pl_: _PartialLikelihood, p: int, max_iter: int = 50):
             new = beta + step
             ll_new, u_new, info_new = pl_.evaluate(new)
             halvings += 1
-        converged = (abs(ll_new - ll) <= 1e-12 * max(1.0, abs(ll))
-                     and np.max(np.abs(step), initial=0.0) < 1e-10)
+        converged = (
+            abs(ll_new - ll) <= 1e-12 * max(1.0, abs(ll))
+            and np.max(np.abs(step), initial=0.0) < 1e-10
+        )
         beta, ll, u, info = new, ll_new, u_new, info_new
         if converged:
             return beta, ll, info, ll0, u0, info0, it
     if np.max(np.abs(np.linalg.lstsq(info, u, rcond=None)[0]), initial=0.0) < 1e-7:
         return beta, ll, info, ll0, u0, info0, it
-    raise ConvergenceError(f"Cox model did not converge in {max_iter} Newton-Raphson "
-                           "iterations (monotone likelihood / infinite estimate?)")
+    raise ConvergenceError(
+        f"Cox model did not converge in {max_iter} Newton-Raphson "
+        "iterations (monotone likelihood / infinite estimate?)"
+    )
 
 
-def cox_ph(time: Any, event: Any, group: Any = None, *, reference: Any = None,
-           strata: Any = None, covariates: Any = None, covariate_names: Any = None,
-           ties: str = "efron", conf_level: float = 0.95, group_order: Any = None,
-           strata_name: str | None = None) -> CoxResult:
+def cox_ph(
+    time: Any,
+    event: Any,
+    group: Any = None,
+    *,
+    reference: Any = None,
+    strata: Any = None,
+    covariates: Any = None,
+    covariate_names: Any = None,
+    ties: str = "efron",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+    strata_name: str | None = None,
+) -> CoxResult:
     """Cox PH hazard ratio(s) of each arm vs the reference arm, Wald CI and p.
 
     Parameters
@@ -228,14 +247,19 @@ def cox_ph(time: Any, event: Any, group: Any = None, *, reference: Any = None,
             arms.append(lab)
             comps.append(ref)
     if covariates is not None:
-        c = np.asarray(covariates.to_numpy() if hasattr(covariates, "to_numpy") else covariates,
-                       dtype=np.float64)
+        c = np.asarray(
+            covariates.to_numpy() if hasattr(covariates, "to_numpy") else covariates,
+            dtype=np.float64,
+        )
         if c.ndim == 1:
             c = c[:, None]
         if c.shape[0] != t.size or not np.all(np.isfinite(c)):
             raise SurvivalInputError("covariates must have one finite row per subject")
-        cn = list(covariate_names) if covariate_names is not None else [
-            f"x{i + 1}" for i in range(c.shape[1])]
+        cn = (
+            list(covariate_names)
+            if covariate_names is not None
+            else [f"x{i + 1}" for i in range(c.shape[1])]
+        )
         for i in range(c.shape[1]):
             cols.append(c[:, i])
             names.append(cn[i])
@@ -251,31 +275,60 @@ def cox_ph(time: Any, event: Any, group: Any = None, *, reference: Any = None,
     lik = _PartialLikelihood(t, e, x, s.codes, ties)
     beta, ll, info, ll0, u0, info0, it = _newton(lik, x.shape[1])
     scale = np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
-    if (not np.all(np.isfinite(beta)) or np.any(np.abs(beta) * scale > MONOTONE_LIMIT)
-            or not np.all(np.isfinite(info))
-            or np.linalg.cond(info / np.outer(scale, scale)) > 1e12):
+    if (
+        not np.all(np.isfinite(beta))
+        or np.any(np.abs(beta) * scale > MONOTONE_LIMIT)
+        or not np.all(np.isfinite(info))
+        or np.linalg.cond(info / np.outer(scale, scale)) > 1e12
+    ):
         raise ConvergenceError(
             "Cox model: monotone likelihood, a coefficient is infinite (e.g. an arm or "
-            f"stratum level with no events); terms {names}")
+            f"stratum level with no events); terms {names}"
+        )
     vcov = np.linalg.inv(info)
     se = np.sqrt(np.diag(vcov))
     zstat = beta / se
     p = 2.0 * special.ndtr(-np.abs(zstat))
-    table = pl.DataFrame({
-        "term": names, "arm": arms, "comparator": comps, "coef": beta, "se": se,
-        "hr": np.exp(beta), "lower": np.exp(beta - z * se), "upper": np.exp(beta + z * se),
-        "z": zstat, "p": p,
-    }, schema={"term": pl.String, "arm": pl.String, "comparator": pl.String,
-               "coef": pl.Float64, "se": pl.Float64, "hr": pl.Float64, "lower": pl.Float64,
-               "upper": pl.Float64, "z": pl.Float64, "p": pl.Float64})
+    table = pl.DataFrame(
+        {
+            "term": names,
+            "arm": arms,
+            "comparator": comps,
+            "coef": beta,
+            "se": se,
+            "hr": np.exp(beta),
+            "lower": np.exp(beta - z * se),
+            "upper": np.exp(beta + z * se),
+            "z": zstat,
+            "p": p,
+        },
+        schema={
+            "term": pl.String,
+            "arm": pl.String,
+            "comparator": pl.String,
+            "coef": pl.Float64,
+            "se": pl.Float64,
+            "hr": pl.Float64,
+            "lower": pl.Float64,
+            "upper": pl.Float64,
+            "z": pl.Float64,
+            "p": pl.Float64,
+        },
+    )
     q = x.shape[1]
     lrt = 2.0 * (ll - ll0)
     sc = float(u0 @ np.linalg.solve(info0, u0))
     if strata is not None and strata_name is None:
         strata_name = "strata"
-    return CoxResult(table=table, loglik=(ll0, ll), lrt={"chisq": lrt, "df": q,
-                                                         "p": chisq_p(lrt, q)},
-                     score={"chisq": sc, "df": q, "p": chisq_p(sc, q)}, n=int(t.size),
-                     n_events=int(e.sum()), ties=ties,
-                     strata=strata_name if strata is not None else None, vcov=vcov,
-                     iterations=it)
+    return CoxResult(
+        table=table,
+        loglik=(ll0, ll),
+        lrt={"chisq": lrt, "df": q, "p": chisq_p(lrt, q)},
+        score={"chisq": sc, "df": q, "p": chisq_p(sc, q)},
+        n=int(t.size),
+        n_events=int(e.sum()),
+        ties=ties,
+        strata=strata_name if strata is not None else None,
+        vcov=vcov,
+        iterations=it,
+    )

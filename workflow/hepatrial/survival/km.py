@@ -30,7 +30,14 @@ import numpy as np
 import polars as pl
 
 from hepatrial.survival._common import (
-    as_event, as_groups, as_time, as_times, check_conf_type, confint, step_index, zcrit,
+    as_event,
+    as_groups,
+    as_time,
+    as_times,
+    check_conf_type,
+    confint,
+    step_index,
+    zcrit,
 )
 
 QUANTILE_TOL = float(np.sqrt(np.finfo(float).eps))  # R quantile.survfit default tolerance
@@ -63,11 +70,13 @@ class KMFit:
         with np.errstate(invalid="ignore"):
             return self.surv * np.sqrt(self.var_log)
 
-    def confint(self, conf_type: str = "log-log",
-                conf_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    def confint(
+        self, conf_type: str = "log-log", conf_level: float = 0.95
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Pointwise CI at each distinct time (see module docstring)."""
-        return confint(self.surv, np.sqrt(self.var_log), logse=True, conf_type=conf_type,
-                       conf_level=conf_level)
+        return confint(
+            self.surv, np.sqrt(self.var_log), logse=True, conf_type=conf_type, conf_level=conf_level
+        )
 
     def at(self, times: Any, conf_type: str = "log-log", conf_level: float = 0.95) -> dict:
         """Estimates at landmark times, as R ``summary(fit, times = times, extend = TRUE)``.
@@ -92,12 +101,19 @@ class KMFit:
         n_risk = n_risk_full[first_ge]
         if self.n == 0:  # empty group: nothing estimable
             surv, se, lower, upper = (np.full(t.size, np.nan) for _ in range(4))
-        return {"time": t, "n_risk": n_risk.astype(np.int64),
-                "n_event_cum": np.asarray(n_event_cum, dtype=np.int64),
-                "surv": surv, "se": se, "lower": lower, "upper": upper}
+        return {
+            "time": t,
+            "n_risk": n_risk.astype(np.int64),
+            "n_event_cum": np.asarray(n_event_cum, dtype=np.int64),
+            "surv": surv,
+            "se": se,
+            "lower": lower,
+            "upper": upper,
+        }
 
-    def quantile(self, prob: float = 0.5, conf_type: str = "log-log",
-                 conf_level: float = 0.95) -> tuple[float, float, float]:
+    def quantile(
+        self, prob: float = 0.5, conf_type: str = "log-log", conf_level: float = 0.95
+    ) -> tuple[float, float, float]:
         """Time by which a fraction ``prob`` has had the event, with its CI.
 
         R ``quantile.survfit`` rule: the quantile is the first time S(t) <= 1 - prob; when S
@@ -178,20 +194,33 @@ def kaplan_meier(time: Any, event: Any) -> KMFit:
         surv = np.cumprod(1.0 - n_event / n_risk)
         term = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event).astype(float)), 0.0)
     var_log = np.cumsum(term)  # becomes inf once n_risk == n_event (S = 0), as R
-    return KMFit(time=utime, n_risk=n_risk.astype(np.int64), n_event=n_event,
-                 n_censor=n_censor.astype(np.int64), surv=surv, var_log=var_log, n=int(t.size))
+    return KMFit(
+        time=utime,
+        n_risk=n_risk.astype(np.int64),
+        n_event=n_event,
+        n_censor=n_censor.astype(np.int64),
+        surv=surv,
+        var_log=var_log,
+        n=int(t.size),
+    )
 
 
 def _fits(time: Any, event: Any, group: Any, group_order: Any) -> list[tuple[str, KMFit]]:
     t = as_time(time)
     e = as_event(event, t.size)
     g = as_groups(group, t.size, order=group_order)
-    return [(lab, kaplan_meier(t[g.codes == k], e[g.codes == k]))
-            for k, lab in enumerate(g.labels)]
+    return [(lab, kaplan_meier(t[g.codes == k], e[g.codes == k])) for k, lab in enumerate(g.labels)]
 
 
-def km_table(time: Any, event: Any, group: Any = None, *, conf_type: str = "log-log",
-             conf_level: float = 0.95, group_order: Any = None) -> pl.DataFrame:
+def km_table(
+    time: Any,
+    event: Any,
+    group: Any = None,
+    *,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+) -> pl.DataFrame:
     """Full Kaplan-Meier step table per group, for figures and risk tables.
 
     One row per group and distinct observed time (events and censorings), as R
@@ -220,18 +249,45 @@ def km_table(time: Any, event: Any, group: Any = None, *, conf_type: str = "log-
     frames = []
     for lab, fit in _fits(time, event, group, group_order):
         lo, up = fit.confint(conf_type, conf_level)
-        frames.append(pl.DataFrame({
-            "group": [lab] * fit.time.size, "time": fit.time, "n_risk": fit.n_risk,
-            "n_event": fit.n_event, "n_censor": fit.n_censor, "surv": fit.surv,
-            "se": fit.se, "lower": lo, "upper": up,
-        }, schema={"group": pl.String, "time": pl.Float64, "n_risk": pl.Int64,
-                   "n_event": pl.Int64, "n_censor": pl.Int64, "surv": pl.Float64,
-                   "se": pl.Float64, "lower": pl.Float64, "upper": pl.Float64}))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "group": [lab] * fit.time.size,
+                    "time": fit.time,
+                    "n_risk": fit.n_risk,
+                    "n_event": fit.n_event,
+                    "n_censor": fit.n_censor,
+                    "surv": fit.surv,
+                    "se": fit.se,
+                    "lower": lo,
+                    "upper": up,
+                },
+                schema={
+                    "group": pl.String,
+                    "time": pl.Float64,
+                    "n_risk": pl.Int64,
+                    "n_event": pl.Int64,
+                    "n_censor": pl.Int64,
+                    "surv": pl.Float64,
+                    "se": pl.Float64,
+                    "lower": pl.Float64,
+                    "upper": pl.Float64,
+                },
+            )
+        )
     return pl.concat(frames, how="vertical")
 
 
-def km_at(time: Any, event: Any, times: Any, group: Any = None, *, conf_type: str = "log-log",
-          conf_level: float = 0.95, group_order: Any = None) -> pl.DataFrame:
+def km_at(
+    time: Any,
+    event: Any,
+    times: Any,
+    group: Any = None,
+    *,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+) -> pl.DataFrame:
     """Kaplan-Meier estimates at landmark times per group (the ARD ``KM`` rows).
 
     Equivalent to R ``summary(survfit(Surv(time, event) ~ group, conf.type = conf_type),
@@ -255,17 +311,34 @@ def km_at(time: Any, event: Any, times: Any, group: Any = None, *, conf_type: st
     frames = []
     for lab, fit in _fits(time, event, group, group_order):
         r = fit.at(times, conf_type, conf_level)
-        frames.append(pl.DataFrame({"group": [lab] * r["time"].size, **r},
-                                   schema={"group": pl.String, "time": pl.Float64,
-                                           "n_risk": pl.Int64, "n_event_cum": pl.Int64,
-                                           "surv": pl.Float64, "se": pl.Float64,
-                                           "lower": pl.Float64, "upper": pl.Float64}))
+        frames.append(
+            pl.DataFrame(
+                {"group": [lab] * r["time"].size, **r},
+                schema={
+                    "group": pl.String,
+                    "time": pl.Float64,
+                    "n_risk": pl.Int64,
+                    "n_event_cum": pl.Int64,
+                    "surv": pl.Float64,
+                    "se": pl.Float64,
+                    "lower": pl.Float64,
+                    "upper": pl.Float64,
+                },
+            )
+        )
     return pl.concat(frames, how="vertical")
 
 
-def km_quantile(time: Any, event: Any, group: Any = None, *, prob: float = 0.5,
-                conf_type: str = "log-log", conf_level: float = 0.95,
-                group_order: Any = None) -> pl.DataFrame:
+def km_quantile(
+    time: Any,
+    event: Any,
+    group: Any = None,
+    *,
+    prob: float = 0.5,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+) -> pl.DataFrame:
     """Kaplan-Meier quantile (default the median) with CI, per group (ARD ``KM_MEDIAN``).
 
     Equivalent to R ``quantile(survfit(...), probs = prob, conf.int = TRUE)`` (the CI of the
@@ -282,19 +355,39 @@ def km_quantile(time: Any, event: Any, group: Any = None, *, prob: float = 0.5,
     rows = []
     for lab, fit in _fits(time, event, group, group_order):
         est, lo, up = fit.quantile(prob, conf_type, conf_level)
-        rows.append({"group": lab, "prob": float(prob), "estimate": est, "lower": lo,
-                     "upper": up})
-    return pl.DataFrame(rows, schema={"group": pl.String, "prob": pl.Float64,
-                                      "estimate": pl.Float64, "lower": pl.Float64,
-                                      "upper": pl.Float64})
+        rows.append({"group": lab, "prob": float(prob), "estimate": est, "lower": lo, "upper": up})
+    return pl.DataFrame(
+        rows,
+        schema={
+            "group": pl.String,
+            "prob": pl.Float64,
+            "estimate": pl.Float64,
+            "lower": pl.Float64,
+            "upper": pl.Float64,
+        },
+    )
 
 
-def km_median(time: Any, event: Any, group: Any = None, *, conf_type: str = "log-log",
-              conf_level: float = 0.95, group_order: Any = None) -> pl.DataFrame:
+def km_median(
+    time: Any,
+    event: Any,
+    group: Any = None,
+    *,
+    conf_type: str = "log-log",
+    conf_level: float = 0.95,
+    group_order: Any = None,
+) -> pl.DataFrame:
     """Median survival time with CI per group: :func:`km_quantile` with ``prob = 0.5``.
 
     Returns columns ``group, median, lower, upper`` (NaN when not reached).
     """
-    out = km_quantile(time, event, group, prob=0.5, conf_type=conf_type,
-                      conf_level=conf_level, group_order=group_order)
+    out = km_quantile(
+        time,
+        event,
+        group,
+        prob=0.5,
+        conf_type=conf_type,
+        conf_level=conf_level,
+        group_order=group_order,
+    )
     return out.drop("prob").rename({"estimate": "median"})

@@ -22,7 +22,11 @@ import numpy as np
 import polars as pl
 
 from hepatrial.survival._common import (
-    SurvivalInputError, as_event, as_groups, as_time, chisq_p,
+    SurvivalInputError,
+    as_event,
+    as_groups,
+    as_time,
+    chisq_p,
 )
 
 
@@ -51,9 +55,14 @@ class LogrankResult:
 
     def to_frame(self) -> pl.DataFrame:
         """Per-group observed/expected: columns ``group, n, observed, expected``."""
-        return pl.DataFrame({"group": list(self.groups), "n": self.n.astype(np.int64),
-                             "observed": self.observed.astype(float),
-                             "expected": self.expected})
+        return pl.DataFrame(
+            {
+                "group": list(self.groups),
+                "n": self.n.astype(np.int64),
+                "observed": self.observed.astype(float),
+                "expected": self.expected,
+            }
+        )
 
 
 def _oe_var(t: np.ndarray, e: np.ndarray, g: np.ndarray, n_groups: int):
@@ -82,8 +91,15 @@ def _oe_var(t: np.ndarray, e: np.ndarray, g: np.ndarray, n_groups: int):
     return obs, exp, var
 
 
-def logrank_test(time: Any, event: Any, group: Any, strata: Any = None, *,
-                 group_order: Any = None, strata_name: str | None = None) -> LogrankResult:
+def logrank_test(
+    time: Any,
+    event: Any,
+    group: Any,
+    strata: Any = None,
+    *,
+    group_order: Any = None,
+    strata_name: str | None = None,
+) -> LogrankResult:
     """Log-rank test of K >= 2 groups, optionally stratified.
 
     Parameters
@@ -134,6 +150,14 @@ def logrank_test(time: Any, event: Any, group: Any, strata: Any = None, *,
     n = np.bincount(g.codes, minlength=G)
     if strata is not None and strata_name is None:
         strata_name = "strata"
-    return LogrankResult(chisq=chisq, df=df, p=chisq_p(chisq, df), groups=g.labels, n=n,
-                         observed=obs, expected=exp, variance=var,
-                         stratified_by=strata_name if strata is not None else None)
+    return LogrankResult(
+        chisq=chisq,
+        df=df,
+        p=chisq_p(chisq, df),
+        groups=g.labels,
+        n=n,
+        observed=obs,
+        expected=exp,
+        variance=var,
+        stratified_by=strata_name if strata is not None else None,
+    )

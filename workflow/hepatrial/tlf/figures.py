@@ -54,8 +54,11 @@ def number_title(plot: p9.ggplot, number: str) -> p9.ggplot:
 def stamp(plot: p9.ggplot, text: str) -> p9.ggplot:
     """``text`` (the dummy-randomisation stamp) as the subtitle and the caption's first line."""
     cap = getattr(plot.labels, "caption", None) or ""
-    return plot + p9.labs(subtitle=text, caption=f"{text}\n{cap}" if cap else text) + p9.theme(
-        plot_subtitle=p9.element_text(size=10, weight="bold", colour="#D55E00"))
+    return (
+        plot
+        + p9.labs(subtitle=text, caption=f"{text}\n{cap}" if cap else text)
+        + p9.theme(plot_subtitle=p9.element_text(size=10, weight="bold", colour="#D55E00"))
+    )
 
 
 def arm_colours(study: Study) -> dict[str, str]:
@@ -63,10 +66,13 @@ def arm_colours(study: Study) -> dict[str, str]:
 
 
 def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
-    return p9.theme_bw(base_size=10) + p9.theme(figure_size=size, legend_position="bottom",
-                                                panel_grid_minor=p9.element_blank(),
-                                                plot_title=p9.element_text(size=11),
-                                                plot_caption=p9.element_text(size=7, ha="left"))
+    return p9.theme_bw(base_size=10) + p9.theme(
+        figure_size=size,
+        legend_position="bottom",
+        panel_grid_minor=p9.element_blank(),
+        plot_title=p9.element_text(size=11),
+        plot_caption=p9.element_text(size=7, ha="left"),
+    )
 
 
 def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
@@ -79,7 +85,9 @@ def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: i
         extra = {"Description": dummy.DUMMY_STAMP_ASCII} if dummy.active() else {}
         fig.savefig(png, dpi=dpi, metadata=PNG_METADATA | extra)
         if pdf is not None:
-            fig.savefig(pdf, metadata=PDF_METADATA | ({"Subject": dummy.DUMMY_STAMP} if extra else {}))
+            fig.savefig(
+                pdf, metadata=PDF_METADATA | ({"Subject": dummy.DUMMY_STAMP} if extra else {})
+            )
     finally:
         plt.close(fig)
 
@@ -111,16 +119,28 @@ def _short_visit(label: str) -> str:
 
 
 def _empty(title: str, message: str) -> p9.ggplot:
-    return (p9.ggplot(pd.DataFrame({"x": [0.0], "y": [0.0], "t": [message]}), p9.aes("x", "y", label="t"))
-            + p9.geom_text(size=10) + p9.labs(title=title, x="", y="") + _theme()
-            + p9.theme(axis_text=p9.element_blank(), axis_ticks=p9.element_blank()))
+    return (
+        p9.ggplot(
+            pd.DataFrame({"x": [0.0], "y": [0.0], "t": [message]}), p9.aes("x", "y", label="t")
+        )
+        + p9.geom_text(size=10)
+        + p9.labs(title=title, x="", y="")
+        + _theme()
+        + p9.theme(axis_text=p9.element_blank(), axis_ticks=p9.element_blank())
+    )
 
 
 def _arm_scales(study: Study, aesthetics=("colour", "fill")) -> list:
     cols = arm_colours(study)
     order = list(cols)
-    return [p9.scale_colour_manual(values=cols, limits=order, name="Arm") if "colour" in aesthetics else None,
-            p9.scale_fill_manual(values=cols, limits=order, name="Arm") if "fill" in aesthetics else None]
+    return [
+        p9.scale_colour_manual(values=cols, limits=order, name="Arm")
+        if "colour" in aesthetics
+        else None,
+        p9.scale_fill_manual(values=cols, limits=order, name="Arm")
+        if "fill" in aesthetics
+        else None,
+    ]
 
 
 def _add(plot, layers):
@@ -143,14 +163,19 @@ def _dodge(ard: ARD, width: float) -> dict[str, float]:
 def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     """LS mean change from baseline with 95% CI by visit and arm (ARD MMRM_LSMEAN)."""
     title = f"{param_label(paramcd)}: LS mean change from baseline (MMRM)"
-    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population="ITT").filter(pl.col("arm").is_in(ard.arms))
+    df = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population="ITT").filter(
+        pl.col("arm").is_in(ard.arms)
+    )
     if df.height == 0:
         return _empty(title, "No MMRM results in the ARD of this cut")
     pos, breaks, labels = _visit_axis(ard)
     wide = df.pivot(on="stat", index=["arm", "avisit"], values="value").filter(
-        pl.col("avisit").is_in(list(pos)))
+        pl.col("avisit").is_in(list(pos))
+    )
     dodge = _dodge(ard, _dodge_width(breaks))
-    pdf = wide.with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")).to_pandas()
+    pdf = wide.with_columns(
+        pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")
+    ).to_pandas()
     pdf["x"] = pdf["x"] + pdf["arm"].map(dodge)
     fit = ard.rows("MMRM_FIT", paramcd=paramcd, population="ITT")
     # the method names the structure first ("UN REML Satterthwaite; CHG ~ ..."): keep that part
@@ -160,17 +185,23 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
         from hepatrial.tlf.sap import COVARIANCE
 
         cov = models[0].split()[0]
-        note = (f"Mixed model for repeated measures with {COVARIANCE.get(cov, cov)}; arms offset "
-                "horizontally at each visit.")
-    plot = (p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm", shape="arm"))
-            + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
-            + p9.geom_line() + p9.geom_point(size=2)
-            + p9.geom_errorbar(p9.aes(ymin="lower", ymax="upper"), width=_dodge_width(breaks) * 0.8)
-            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.scale_shape_discrete(limits=ard.arms, name="Arm")
-            + p9.labs(y="LS mean change from baseline (95% CI)", title=title,
-                      caption=caption(ard, note))
-            + _theme())
+        note = (
+            f"Mixed model for repeated measures with {COVARIANCE.get(cov, cov)}; arms offset "
+            "horizontally at each visit."
+        )
+    plot = (
+        p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm", shape="arm"))
+        + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
+        + p9.geom_line()
+        + p9.geom_point(size=2)
+        + p9.geom_errorbar(p9.aes(ymin="lower", ymax="upper"), width=_dodge_width(breaks) * 0.8)
+        + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+        + p9.scale_shape_discrete(limits=ard.arms, name="Arm")
+        + p9.labs(
+            y="LS mean change from baseline (95% CI)", title=title, caption=caption(ard, note)
+        )
+        + _theme()
+    )
     return _add(plot, _arm_scales(ard.study, ("colour",)))
 
 
@@ -196,7 +227,8 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
         return _empty(title, "No descriptive statistics in the ARD of this cut")
     pos, breaks, labels = _visit_axis(ard)
     wide = wide.filter(pl.col("avisit").is_in(list(pos))).with_columns(
-        pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x0"))
+        pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x0")
+    )
     dodge = _dodge(ard, _dodge_width(breaks))
     pdf = wide.to_pandas()
     pdf["x"] = pdf["x0"] + pdf["arm"].map(dodge)
@@ -209,17 +241,36 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
     ntab["y"] = [lo - span * (0.12 + 0.07 * ard.arms.index(a)) for a in ntab["arm"]]
     ntab["label"] = [F.fmt_int(v) for v in ntab["n"]]
     heading = pd.DataFrame({"x": [min(breaks)], "y": [lo - span * 0.05], "label": ["Subjects (n)"]})
-    plot = (p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
-            + p9.geom_line() + p9.geom_point(size=2)
-            + p9.geom_errorbar(p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5)
-            + p9.geom_text(p9.aes("x0", "y", label="label", colour="arm"), data=ntab, size=7, show_legend=False)
-            + p9.geom_text(p9.aes("x", "y", label="label"), data=heading, size=7, colour="black",
-                           inherit_aes=False, ha="left")
-            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.labs(y=f"Observed {what} (± SE)", title=title,
-                      caption=caption(ard, "Mean ± standard error (SD / sqrt(n)) of the observed "
-                                           "values; n: subjects with a value at the visit."))
-            + _theme())
+    plot = (
+        p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
+        + p9.geom_line()
+        + p9.geom_point(size=2)
+        + p9.geom_errorbar(
+            p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5
+        )
+        + p9.geom_text(
+            p9.aes("x0", "y", label="label", colour="arm"), data=ntab, size=7, show_legend=False
+        )
+        + p9.geom_text(
+            p9.aes("x", "y", label="label"),
+            data=heading,
+            size=7,
+            colour="black",
+            inherit_aes=False,
+            ha="left",
+        )
+        + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+        + p9.labs(
+            y=f"Observed {what} (± SE)",
+            title=title,
+            caption=caption(
+                ard,
+                "Mean ± standard error (SD / sqrt(n)) of the observed "
+                "values; n: subjects with a value at the visit.",
+            ),
+        )
+        + _theme()
+    )
     if change:
         plot = plot + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
     return _add(plot, _arm_scales(ard.study, ("colour",)))
@@ -231,29 +282,42 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
     for p in params:
         w = observed_summary(ard, p)
         if w.height:
-            frames.append(w.select("arm", "avisit", "n", "mean", "se").with_columns(
-                pl.lit(param_label(p)).alias("param")))
+            frames.append(
+                w.select("arm", "avisit", "n", "mean", "se").with_columns(
+                    pl.lit(param_label(p)).alias("param")
+                )
+            )
     title = "Laboratory values by visit: mean (± SE)"
     if not frames:
         return _empty(title, "No laboratory summaries in the ARD of this cut")
     pos, breaks, labels = _visit_axis(ard)
-    df = pl.concat(frames).filter(pl.col("avisit").is_in(list(pos))).with_columns(
-        pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x"))
+    df = (
+        pl.concat(frames)
+        .filter(pl.col("avisit").is_in(list(pos)))
+        .with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x"))
+    )
     pdf = df.to_pandas()
     pdf["x"] = pdf["x"] + pdf["arm"].map(_dodge(ard, _dodge_width(breaks)))
     pdf["param"] = pd.Categorical(pdf["param"], categories=[param_label(p) for p in params])
-    plot = (p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
-            + p9.geom_line() + p9.geom_point(size=1.5)
-            + p9.geom_errorbar(p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5)
-            + p9.facet_wrap("param", scales="free_y", ncol=len(params))
-            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.labs(y="Mean (± SE)", title=title, caption=caption(ard, "Observed values.",
-                                                                   "SAFETY")) + _theme((9.0, 4.0))
-            + p9.theme(axis_text_x=p9.element_text(rotation=90)))
+    plot = (
+        p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
+        + p9.geom_line()
+        + p9.geom_point(size=1.5)
+        + p9.geom_errorbar(
+            p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5
+        )
+        + p9.facet_wrap("param", scales="free_y", ncol=len(params))
+        + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+        + p9.labs(y="Mean (± SE)", title=title, caption=caption(ard, "Observed values.", "SAFETY"))
+        + _theme((9.0, 4.0))
+        + p9.theme(axis_text_x=p9.element_text(rotation=90))
+    )
     return _add(plot, _arm_scales(ard.study, ("colour",)))
 
 
-def sample_subjects(df: pl.DataFrame, cap: int, seed: int = SAMPLE_SEED) -> tuple[pl.DataFrame, str]:
+def sample_subjects(
+    df: pl.DataFrame, cap: int, seed: int = SAMPLE_SEED
+) -> tuple[pl.DataFrame, str]:
     """The rows of at most ``cap`` subjects (``USUBJID``) per ``arm``, drawn at random with a fixed seed from
     the sorted subject ids (the same subjects on every rerun), and a note for the caption ("" when no arm
     has more than ``cap``)."""
@@ -265,9 +329,15 @@ def sample_subjects(df: pl.DataFrame, cap: int, seed: int = SAMPLE_SEED) -> tupl
     keep = []
     for arm, n in counts.iter_rows():  # one draw per arm, not per subject
         ids = subj.filter(pl.col("arm") == arm)["USUBJID"]
-        keep.extend(ids.to_list() if n <= cap else ids.gather(np.sort(rng.choice(n, cap, replace=False))).to_list())
-    note = (f"\nRandom sample of {cap} subjects per arm (of {', '.join(f'{n} {a}' for a, n in counts.iter_rows())}"
-            f" with a value; seed {seed})")
+        keep.extend(
+            ids.to_list()
+            if n <= cap
+            else ids.gather(np.sort(rng.choice(n, cap, replace=False))).to_list()
+        )
+    note = (
+        f"\nRandom sample of {cap} subjects per arm (of {', '.join(f'{n} {a}' for a, n in counts.iter_rows())}"
+        f" with a value; seed {seed})"
+    )
     return df.filter(pl.col("USUBJID").is_in(keep)), note
 
 
@@ -275,29 +345,50 @@ def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
     """Individual trajectories by analysis visit, one panel per arm, with the arm's median (ARD DESC)."""
     title = f"{param_label(paramcd)}: individual trajectories and median by arm"
     pos, breaks, labels = _visit_axis(ard)
-    df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y") & (pl.col("ITTFL") == "Y")
-                       & pl.col("AVISIT").is_in(list(pos)) & pl.col("AVAL").is_not_null())
-          .select("USUBJID", pl.col("TRT01P").alias("arm"), "AVISIT", "AVAL")
-          .with_columns(pl.col("AVISIT").replace_strict(pos, return_dtype=pl.Float64).alias("x")))
+    df = (
+        adeff.filter(
+            (pl.col("PARAMCD") == paramcd)
+            & (pl.col("ANL01FL") == "Y")
+            & (pl.col("ITTFL") == "Y")
+            & pl.col("AVISIT").is_in(list(pos))
+            & pl.col("AVAL").is_not_null()
+        )
+        .select("USUBJID", pl.col("TRT01P").alias("arm"), "AVISIT", "AVAL")
+        .with_columns(pl.col("AVISIT").replace_strict(pos, return_dtype=pl.Float64).alias("x"))
+    )
     if df.height == 0:
         return _empty(title, "No data")
-    med = (ard.rows("DESC", paramcd=paramcd, stat="median").filter(pl.col("arm").is_in(ard.arms)
-                                                                    & pl.col("avisit").is_in(list(pos)))
-           .with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x")))
+    med = (
+        ard.rows("DESC", paramcd=paramcd, stat="median")
+        .filter(pl.col("arm").is_in(ard.arms) & pl.col("avisit").is_in(list(pos)))
+        .with_columns(pl.col("avisit").replace_strict(pos, return_dtype=pl.Float64).alias("x"))
+    )
     df, sampled = sample_subjects(df, SPAGHETTI_MAX_PER_ARM)
     pdf = df.to_pandas()
     pdf["arm"] = pd.Categorical(pdf["arm"], categories=ard.arms)
     mdf = med.to_pandas()
     mdf["arm"] = pd.Categorical(mdf["arm"], categories=ard.arms)
-    plot = (p9.ggplot(pdf, p9.aes("x", "AVAL", group="USUBJID"))
-            + p9.geom_line(colour="#9E9E9E", alpha=0.35, size=0.3)
-            + p9.geom_line(p9.aes("x", "value", colour="arm", group="arm"), data=mdf, size=1.4, inherit_aes=False)
-            + p9.facet_wrap("arm")
-            + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-            + p9.labs(y=param_label(paramcd), title=title,
-                      caption=caption(ard, f"Thick line: median of all subjects{sampled}" if sampled
-                                      else "Thin lines: subjects; thick line: median of the arm."))
-            + _theme((8.0, 4.5)) + p9.theme(legend_position="none"))
+    plot = (
+        p9.ggplot(pdf, p9.aes("x", "AVAL", group="USUBJID"))
+        + p9.geom_line(colour="#9E9E9E", alpha=0.35, size=0.3)
+        + p9.geom_line(
+            p9.aes("x", "value", colour="arm", group="arm"), data=mdf, size=1.4, inherit_aes=False
+        )
+        + p9.facet_wrap("arm")
+        + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
+        + p9.labs(
+            y=param_label(paramcd),
+            title=title,
+            caption=caption(
+                ard,
+                f"Thick line: median of all subjects{sampled}"
+                if sampled
+                else "Thin lines: subjects; thick line: median of the arm.",
+            ),
+        )
+        + _theme((8.0, 4.5))
+        + p9.theme(legend_position="none")
+    )
     return _add(plot, _arm_scales(ard.study, ("colour",)))
 
 
@@ -305,22 +396,36 @@ def fig_waterfall(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
     """Each ITT subject's change from baseline at the primary visit, sorted, coloured by arm."""
     visit = ard.study.endpoints.primary_visit
     title = f"{param_label(paramcd)}: change from baseline at {visit} by subject"
-    df = (adeff.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y") & (pl.col("ITTFL") == "Y")
-                       & (pl.col("AVISIT") == visit) & pl.col("CHG").is_not_null())
-          .select("USUBJID", pl.col("TRT01P").alias("arm"), "CHG"))
+    df = adeff.filter(
+        (pl.col("PARAMCD") == paramcd)
+        & (pl.col("ANL01FL") == "Y")
+        & (pl.col("ITTFL") == "Y")
+        & (pl.col("AVISIT") == visit)
+        & pl.col("CHG").is_not_null()
+    ).select("USUBJID", pl.col("TRT01P").alias("arm"), "CHG")
     if df.height == 0:
         return _empty(title, f"No change from baseline at {visit} in this cut")
     df, sampled = sample_subjects(df, WATERFALL_MAX_PER_ARM)
     df = df.sort(["CHG", "USUBJID"], descending=[True, False]).with_row_index("rank", offset=1)
     pdf = df.to_pandas()
-    plot = (p9.ggplot(pdf, p9.aes("rank", "CHG", fill="arm"))
-            + p9.geom_col(width=0.85)
-            + p9.geom_hline(yintercept=0, colour="#333333")
-            + p9.labs(x="Subjects, ordered by change", y=f"Change from baseline at {visit}", title=title,
-                      caption=caption(ard, f"Shown: {len(pdf)} subjects with a value at {visit}"
-                                      f"{sampled}" if sampled
-                                      else f"{len(pdf)} subjects with a value at {visit}."))
-            + _theme() + p9.theme(axis_text_x=p9.element_blank(), axis_ticks_major_x=p9.element_blank()))
+    plot = (
+        p9.ggplot(pdf, p9.aes("rank", "CHG", fill="arm"))
+        + p9.geom_col(width=0.85)
+        + p9.geom_hline(yintercept=0, colour="#333333")
+        + p9.labs(
+            x="Subjects, ordered by change",
+            y=f"Change from baseline at {visit}",
+            title=title,
+            caption=caption(
+                ard,
+                f"Shown: {len(pdf)} subjects with a value at {visit}{sampled}"
+                if sampled
+                else f"{len(pdf)} subjects with a value at {visit}.",
+            ),
+        )
+        + _theme()
+        + p9.theme(axis_text_x=p9.element_blank(), axis_ticks_major_x=p9.element_blank())
+    )
     return _add(plot, _arm_scales(ard.study, ("fill",)))
 
 
@@ -333,20 +438,30 @@ def fig_ctp_shift(ard: ARD) -> p9.ggplot:
         return _empty(title, "No CTP class shift in the ARD of this cut")
     parts = df["paramcd"].str.split("|")
     df = df.with_columns(parts.list.get(1).alias("base"), parts.list.get(2).alias("post")).filter(
-        pl.col("value") > 0)
+        pl.col("value") > 0
+    )
     pdf = df.to_pandas()
     pdf["arm"] = pd.Categorical(pdf["arm"], categories=ard.arms)
     levels = ["A", "B", "C", "Missing"]
     pdf["base"] = pd.Categorical(pdf["base"], categories=levels)
     pdf["post"] = pd.Categorical(pdf["post"], categories=levels[::-1])
-    return (p9.ggplot(pdf, p9.aes("base", "value", fill="post"))
-            + p9.geom_col(width=0.7, colour="white")
-            + p9.facet_wrap("arm")
-            + p9.scale_fill_manual(values=CTP_COLOURS, breaks=levels, name=f"Class at {visit}")
-            + p9.labs(x="CTP class at baseline", y="Subjects (n)", title=title,
-                      caption=caption(ard, "Missing: no CTP class at the visit (death, transplant, "
-                                           "withdrawal or not yet reached)."))
-            + _theme())
+    return (
+        p9.ggplot(pdf, p9.aes("base", "value", fill="post"))
+        + p9.geom_col(width=0.7, colour="white")
+        + p9.facet_wrap("arm")
+        + p9.scale_fill_manual(values=CTP_COLOURS, breaks=levels, name=f"Class at {visit}")
+        + p9.labs(
+            x="CTP class at baseline",
+            y="Subjects (n)",
+            title=title,
+            caption=caption(
+                ard,
+                "Missing: no CTP class at the visit (death, transplant, "
+                "withdrawal or not yet reached).",
+            ),
+        )
+        + _theme()
+    )
 
 
 FOREST_CLIP = 2.5  # the axis: +/- this many times the overall CI's farthest bound
@@ -383,30 +498,35 @@ def fig_forest(ard: ARD) -> p9.ggplot:
     sg = ard.rows("SUBGROUP")
     title = "Subgroup analysis"
     if sg.height == 0 or not ard.tests:
-        return _empty(title, "No subgroup estimates for this cut (single-arm design or none "
-                             "configured)")
+        return _empty(
+            title, "No subgroup estimates for this cut (single-arm design or none configured)"
+        )
     param = sg["paramcd"][0].split("|")[0]
     visit = sg["avisit"][0]
     test = ard.tests[0]
-    wide = (sg.filter((pl.col("arm") == test) & pl.col("stat").is_in(["estimate", "lower", "upper", "n"]))
-            .pivot(on="stat", index="paramcd", values="value"))
+    wide = sg.filter(
+        (pl.col("arm") == test) & pl.col("stat").is_in(["estimate", "lower", "upper", "n"])
+    ).pivot(on="stat", index="paramcd", values="value")
     keys = sorted(wide["paramcd"].to_list(), key=lambda k: (k != f"{param}|ALL", k))
     labels = []
     for k in keys:
         sub = k.split("|", 1)[1]
         var, _, level = sub.partition("=")
         level_label = CAT_LABEL.get(var, {}).get(level, level)
-        labels.append("All subjects" if sub == "ALL"
-                      else f"{VAR_LABEL.get(var, var)}: {level_label}")
+        labels.append(
+            "All subjects" if sub == "ALL" else f"{VAR_LABEL.get(var, var)}: {level_label}"
+        )
     pdf = wide.to_pandas().set_index("paramcd").loc[keys].reset_index()
     pdf["label"] = pd.Categorical(labels, categories=labels[::-1])
     d = F.stat_decimals(param, "estimate")
-    pdf["text"] = [F.fmt_est_ci(e, lo, hi, d)
-                   for e, lo, hi in zip(pdf["estimate"], pdf["lower"], pdf["upper"])]
+    pdf["text"] = [
+        F.fmt_est_ci(e, lo, hi, d) for e, lo, hi in zip(pdf["estimate"], pdf["lower"], pdf["upper"])
+    ]
     pdf["ntext"] = [F.fmt_int(n) for n in pdf["n"]]
     allrow = pdf[pdf["paramcd"] == f"{param}|ALL"]
-    overall = ((float(allrow["lower"].iloc[0]), float(allrow["upper"].iloc[0])) if len(allrow)
-               else ())
+    overall = (
+        (float(allrow["lower"].iloc[0]), float(allrow["upper"].iloc[0])) if len(allrow) else ()
+    )
     lim = forest_limit(pdf["estimate"].to_numpy(float), pdf["n"].to_numpy(float), overall)
     est = pdf.dropna(subset=["estimate"]).copy()
     est["lo"] = est["lower"].clip(-lim, lim)
@@ -420,33 +540,61 @@ def fig_forest(ard: ARD) -> p9.ggplot:
     clipped = pd.concat(arrows_)
     colour = arm_colours(ard.study)[test]
     x_n, x_text = lim * 1.12, lim * 1.35  # the n and estimate (CI) columns, right of the axis
-    heads = pd.DataFrame({"x": [x_n, x_text], "y": [len(labels) + 0.8] * 2,
-                          "label": ["n", "Estimate (95% CI)"], "ha": ["center", "left"]})
+    heads = pd.DataFrame(
+        {
+            "x": [x_n, x_text],
+            "y": [len(labels) + 0.8] * 2,
+            "label": ["n", "Estimate (95% CI)"],
+            "ha": ["center", "left"],
+        }
+    )
     pdf["xn"], pdf["xt"] = x_n, x_text
     title = f"{param_label(param)}: change from baseline at {visit} by subgroup"
     arrow = p9.arrow(length=0.06, type="closed")
-    arrows = [p9.geom_segment(p9.aes(x="point", xend="edge", y="label", yend="label"), data=clipped,
-                              arrow=arrow, colour="#333333")] if len(clipped) else []
-    plot = (p9.ggplot(est, p9.aes("point", "label"))
-            + p9.geom_vline(xintercept=0, linetype="dashed", colour="#666666")
-            + p9.geom_segment(p9.aes(x="lo", xend="hi", y="label", yend="label"), colour="#333333")
-            + p9.geom_point(p9.aes(size="n"), shape="s", colour=colour, fill=colour)
-            + p9.geom_text(p9.aes(x="xn", y="label", label="ntext"), data=pdf, size=7, ha="center")
-            + p9.geom_text(p9.aes(x="xt", y="label", label="text"), data=pdf, size=7, ha="left")
-            + p9.geom_text(p9.aes(x="x", y="y", label="label", ha="ha"), data=heads, size=7,
-                           fontweight="bold", inherit_aes=False)
-            + p9.scale_size_area(max_size=5, guide=None)
-            + p9.scale_x_continuous(limits=(-lim, lim * 2.3), breaks=_sym_breaks(lim),
-                                    expand=(0, 0))
-            + p9.scale_y_discrete(expand=(0, 0.6, 0, 1.2))
-            + p9.labs(x=f"{test} minus {ard.reference} (95% CI); < 0 favours {test}", y="", title=title,
-                      caption=caption(ard, "Analysis of covariance on baseline and arm within each "
-                                           "subgroup; exploratory.\nSquare size: subjects in the "
-                                           "subgroup; arrow: the CI (or estimate) goes beyond the "
-                                           "axis."))
-            + _theme((8.5, 5.5))
-            + p9.theme(panel_grid_major_x=p9.element_blank(),
-                       panel_grid_major_y=p9.element_blank()))
+    arrows = (
+        [
+            p9.geom_segment(
+                p9.aes(x="point", xend="edge", y="label", yend="label"),
+                data=clipped,
+                arrow=arrow,
+                colour="#333333",
+            )
+        ]
+        if len(clipped)
+        else []
+    )
+    plot = (
+        p9.ggplot(est, p9.aes("point", "label"))
+        + p9.geom_vline(xintercept=0, linetype="dashed", colour="#666666")
+        + p9.geom_segment(p9.aes(x="lo", xend="hi", y="label", yend="label"), colour="#333333")
+        + p9.geom_point(p9.aes(size="n"), shape="s", colour=colour, fill=colour)
+        + p9.geom_text(p9.aes(x="xn", y="label", label="ntext"), data=pdf, size=7, ha="center")
+        + p9.geom_text(p9.aes(x="xt", y="label", label="text"), data=pdf, size=7, ha="left")
+        + p9.geom_text(
+            p9.aes(x="x", y="y", label="label", ha="ha"),
+            data=heads,
+            size=7,
+            fontweight="bold",
+            inherit_aes=False,
+        )
+        + p9.scale_size_area(max_size=5, guide=None)
+        + p9.scale_x_continuous(limits=(-lim, lim * 2.3), breaks=_sym_breaks(lim), expand=(0, 0))
+        + p9.scale_y_discrete(expand=(0, 0.6, 0, 1.2))
+        + p9.labs(
+            x=f"{test} minus {ard.reference} (95% CI); < 0 favours {test}",
+            y="",
+            title=title,
+            caption=caption(
+                ard,
+                "Analysis of covariance on baseline and arm within each "
+                "subgroup; exploratory.\nSquare size: subjects in the "
+                "subgroup; arrow: the CI (or estimate) goes beyond the "
+                "axis.",
+            ),
+        )
+        + _theme((8.5, 5.5))
+        + p9.theme(panel_grid_major_x=p9.element_blank(), panel_grid_major_y=p9.element_blank())
+    )
     return _add(plot, arrows)
 
 
@@ -472,27 +620,50 @@ def fig_tipping(ard: ARD, estimand: str) -> p9.ggplot:
     wide = per.pivot(on="stat", index="paramcd", values="value").sort("delta")
     pdf = wide.to_pandas()
     pdf["Result"] = np.where(pdf["p"] < 0.05, "p < 0.05", "p >= 0.05")
-    td = ard.get("TIPPING", f"{param}|{estimand}|{key}", test, "tipping_delta",
-                 per["population"][0], visit, per["comparator"][0])
-    cap = (f"Delta: added to every imputed value of the test arm ({key}).\nTipping point: "
-           + (f"delta = {F.fmt_num(td, 2)}, the first delta of the grid with p >= 0.05"
-              if not F.is_missing(td) else "not reached within the grid"))
-    plot = (p9.ggplot(pdf, p9.aes("delta", "estimate"))
-            + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
-            + p9.geom_ribbon(p9.aes(ymin="lower", ymax="upper"), fill="#56B4E9", alpha=0.3)
-            + p9.geom_line(colour="#0072B2")
-            + p9.geom_point(p9.aes(shape="Result"), size=2.5, colour="#0072B2")
-            + p9.scale_shape_manual(values={"p < 0.05": "o", "p >= 0.05": "x"}, name="")
-            + p9.labs(x="Delta added to the imputed values of the test arm",
-                      y=f"{test} minus {per['comparator'][0]} at {visit} (95% CI)",
-                      title=f"{param_label(param)} at {visit}: tipping point, estimand {estimand}",
-                      caption=cap)
-            + _theme())
+    td = ard.get(
+        "TIPPING",
+        f"{param}|{estimand}|{key}",
+        test,
+        "tipping_delta",
+        per["population"][0],
+        visit,
+        per["comparator"][0],
+    )
+    cap = f"Delta: added to every imputed value of the test arm ({key}).\nTipping point: " + (
+        f"delta = {F.fmt_num(td, 2)}, the first delta of the grid with p >= 0.05"
+        if not F.is_missing(td)
+        else "not reached within the grid"
+    )
+    plot = (
+        p9.ggplot(pdf, p9.aes("delta", "estimate"))
+        + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
+        + p9.geom_ribbon(p9.aes(ymin="lower", ymax="upper"), fill="#56B4E9", alpha=0.3)
+        + p9.geom_line(colour="#0072B2")
+        + p9.geom_point(p9.aes(shape="Result"), size=2.5, colour="#0072B2")
+        + p9.scale_shape_manual(values={"p < 0.05": "o", "p >= 0.05": "x"}, name="")
+        + p9.labs(
+            x="Delta added to the imputed values of the test arm",
+            y=f"{test} minus {per['comparator'][0]} at {visit} (95% CI)",
+            title=f"{param_label(param)} at {visit}: tipping point, estimand {estimand}",
+            caption=cap,
+        )
+        + _theme()
+    )
     if not F.is_missing(td):
-        plot = (plot + p9.geom_vline(xintercept=float(td), linetype="dotted", colour="#D55E00")
-                + p9.annotate("text", x=float(td), y=float(pdf["upper"].max()),
-                              label=f" tipping point {F.fmt_num(td, 2)}", ha="left", va="top",
-                              size=8, colour="#D55E00"))
+        plot = (
+            plot
+            + p9.geom_vline(xintercept=float(td), linetype="dotted", colour="#D55E00")
+            + p9.annotate(
+                "text",
+                x=float(td),
+                y=float(pdf["upper"].max()),
+                label=f" tipping point {F.fmt_num(td, 2)}",
+                ha="left",
+                va="top",
+                size=8,
+                colour="#D55E00",
+            )
+        )
     return plot
 
 
@@ -513,7 +684,11 @@ def risk_times(ard: ARD, paramcd: str, step: pl.DataFrame, every: float = 84.0) 
     """0, every ``every`` days up to the last follow-up, and the ARD KM landmark times."""
     tmax = float(step["time"].max()) if step.height else 0.0
     grid = set(np.arange(0.0, tmax + 1e-9, every).tolist()) | {0.0}
-    grid |= {float(x) for x in ard.rows("KM", paramcd=paramcd)["time"].drop_nulls().to_list() if x <= tmax}
+    grid |= {
+        float(x)
+        for x in ard.rows("KM", paramcd=paramcd)["time"].drop_nulls().to_list()
+        if x <= tmax
+    }
     return sorted(grid)
 
 
@@ -550,8 +725,10 @@ def km_comparison_text(ard: ARD, paramcd: str) -> str:
             key = (r["population"], r["avisit"] or "", r["comparator"] or "", r["time"])
             lo, hi = (ard.get(analysis, paramcd, test, s, *key) for s in ("lower", "upper"))
             how = ", stratified" if "stratified" in (r["method"] or "") else ""
-            lines.append(f"HR {test} vs {r['comparator'] or ard.reference} (95% CI){how}: "
-                         f"{F.fmt_est_ci(r['value'], lo, hi, 2)}")
+            lines.append(
+                f"HR {test} vs {r['comparator'] or ard.reference} (95% CI){how}: "
+                f"{F.fmt_est_ci(r['value'], lo, hi, 2)}"
+            )
             break
     for analysis in ("LOGRANK", "LOGRANK_UNSTRAT"):
         p = ard.rows(analysis, paramcd=paramcd, arm=test, stat="p")
@@ -576,8 +753,9 @@ def fig_km(step: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
         st = _steps(s, ["surv", "lower", "upper"])
         st["arm"] = g
         bands.append(st)
-        c = pd.DataFrame({"time": np.concatenate([[0.0], s["time"]]),
-                          "surv": np.concatenate([[1.0], s["surv"]])})
+        c = pd.DataFrame(
+            {"time": np.concatenate([[0.0], s["time"]]), "surv": np.concatenate([[1.0], s["surv"]])}
+        )
         c["arm"] = g
         curves.append(c)
         cs = s[s["n_censor"] > 0][["time", "surv"]].copy()
@@ -597,35 +775,69 @@ def fig_km(step: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
     ybreaks = [0, 0.25, 0.5, 0.75, 1.0] + [-1.0 - i for i in range(len(groups))]
     ylabels = ["0", "25", "50", "75", "100"] + groups
     note = km_comparison_text(ard, paramcd)
-    ann = pd.DataFrame({"time": [xmax * 0.02], "y": [0.04], "label": [note],
-                        "panel": pd.Categorical(["curve"], categories=panels)})
+    ann = pd.DataFrame(
+        {
+            "time": [xmax * 0.02],
+            "y": [0.04],
+            "label": [note],
+            "panel": pd.Categorical(["curve"], categories=panels),
+        }
+    )
     # invisible points that give each panel its y range
-    span = pd.DataFrame({"time": [0.0] * 4, "y": [0.0, 1.02, -0.4, -0.6 - len(groups)],
-                         "panel": pd.Categorical(["curve", "curve", "risk", "risk"],
-                                                 categories=panels)})
-    plot = (p9.ggplot(curves, p9.aes("time", "surv", colour="arm"))
-            + p9.geom_blank(p9.aes("time", "y"), data=span, inherit_aes=False)
-            + p9.geom_ribbon(p9.aes("time", ymin="lower", ymax="upper", fill="arm"), data=bands,
-                             alpha=0.15, colour=None, inherit_aes=False)
-            + p9.geom_step(direction="hv", size=0.8)
-            + p9.geom_point(p9.aes("time", "surv", colour="arm"), data=cens, shape="+", size=2.2)
-            + p9.geom_text(p9.aes("time", "y", label="label", colour="arm"), data=rc, size=7,
-                           show_legend=False)
-            + p9.facet_grid(rows="panel", scales="free_y",
-                            space={"x": [1], "y": [3.4, 0.35 + 0.3 * len(groups)]})
-            + p9.scale_y_continuous(breaks=ybreaks, labels=ylabels, expand=(0, 0))
-            + p9.scale_x_continuous(breaks=times, limits=(-0.04 * xmax, xmax * 1.04), expand=(0, 0))
-            + p9.labs(x="Days since randomisation", y="Event-free (%)  |  Number at risk",
-                      title=title,
-                      caption=caption(ard, "Shaded: pointwise 95% CI (log-log); +: censored. "
-                                           "Number at "
-                                           "risk at the times of the axis."))
-            + _theme((7.5, 5.5))
-            + p9.theme(strip_text_y=p9.element_blank(), strip_background_y=p9.element_blank(),
-                       panel_grid_minor=p9.element_blank()))
+    span = pd.DataFrame(
+        {
+            "time": [0.0] * 4,
+            "y": [0.0, 1.02, -0.4, -0.6 - len(groups)],
+            "panel": pd.Categorical(["curve", "curve", "risk", "risk"], categories=panels),
+        }
+    )
+    plot = (
+        p9.ggplot(curves, p9.aes("time", "surv", colour="arm"))
+        + p9.geom_blank(p9.aes("time", "y"), data=span, inherit_aes=False)
+        + p9.geom_ribbon(
+            p9.aes("time", ymin="lower", ymax="upper", fill="arm"),
+            data=bands,
+            alpha=0.15,
+            colour=None,
+            inherit_aes=False,
+        )
+        + p9.geom_step(direction="hv", size=0.8)
+        + p9.geom_point(p9.aes("time", "surv", colour="arm"), data=cens, shape="+", size=2.2)
+        + p9.geom_text(
+            p9.aes("time", "y", label="label", colour="arm"), data=rc, size=7, show_legend=False
+        )
+        + p9.facet_grid(
+            rows="panel", scales="free_y", space={"x": [1], "y": [3.4, 0.35 + 0.3 * len(groups)]}
+        )
+        + p9.scale_y_continuous(breaks=ybreaks, labels=ylabels, expand=(0, 0))
+        + p9.scale_x_continuous(breaks=times, limits=(-0.04 * xmax, xmax * 1.04), expand=(0, 0))
+        + p9.labs(
+            x="Days since randomisation",
+            y="Event-free (%)  |  Number at risk",
+            title=title,
+            caption=caption(
+                ard,
+                "Shaded: pointwise 95% CI (log-log); +: censored. "
+                "Number at "
+                "risk at the times of the axis.",
+            ),
+        )
+        + _theme((7.5, 5.5))
+        + p9.theme(
+            strip_text_y=p9.element_blank(),
+            strip_background_y=p9.element_blank(),
+            panel_grid_minor=p9.element_blank(),
+        )
+    )
     if note:
-        plot = plot + p9.geom_text(p9.aes("time", "y", label="label"), data=ann, size=7, ha="left",
-                                   va="bottom", inherit_aes=False)
+        plot = plot + p9.geom_text(
+            p9.aes("time", "y", label="label"),
+            data=ann,
+            size=7,
+            ha="left",
+            va="bottom",
+            inherit_aes=False,
+        )
     return _add(plot, _arm_scales(ard.study))
 
 
@@ -641,23 +853,36 @@ def fig_cif(cif: pl.DataFrame, ard: ARD, paramcd: str, cause_labels: dict[int, s
         st["arm"], st["cause"] = g, cause_labels.get(int(c), str(c))
         frames.append(st)
     pdf = pd.concat(frames)
-    pdf["cause"] = pd.Categorical(pdf["cause"], categories=[cause_labels[k] for k in sorted(cause_labels)])
+    pdf["cause"] = pd.Categorical(
+        pdf["cause"], categories=[cause_labels[k] for k in sorted(cause_labels)]
+    )
     plot = p9.ggplot(pdf, p9.aes("time", "cif", colour="arm"))
     if ci:
         pdf["lower"] = pdf["lower"].fillna(pdf["cif"])
         pdf["upper"] = pdf["upper"].fillna(pdf["cif"])
-        plot = plot + p9.geom_ribbon(p9.aes("time", ymin="lower", ymax="upper", fill="arm"),
-                                     alpha=0.15, inherit_aes=False)
-    plot = (plot + p9.geom_step(direction="hv", size=0.8)
-            + p9.facet_wrap("cause")
-            + p9.scale_y_continuous(labels=lambda v: [f"{100 * x:.0f}" for x in v],
-                                    name="Cumulative incidence (%)")
-            + p9.labs(x="Days since randomisation", title=title,
-                      caption=caption(ard, "Aalen-Johansen estimator, shaded: pointwise 95% CI; "
-                                           "one panel per event type, the others competing (death, "
-                                           "liver "
-                                           "transplant)."))
-            + _theme((8.0, 4.5)))
+        plot = plot + p9.geom_ribbon(
+            p9.aes("time", ymin="lower", ymax="upper", fill="arm"), alpha=0.15, inherit_aes=False
+        )
+    plot = (
+        plot
+        + p9.geom_step(direction="hv", size=0.8)
+        + p9.facet_wrap("cause")
+        + p9.scale_y_continuous(
+            labels=lambda v: [f"{100 * x:.0f}" for x in v], name="Cumulative incidence (%)"
+        )
+        + p9.labs(
+            x="Days since randomisation",
+            title=title,
+            caption=caption(
+                ard,
+                "Aalen-Johansen estimator, shaded: pointwise 95% CI; "
+                "one panel per event type, the others competing (death, "
+                "liver "
+                "transplant).",
+            ),
+        )
+        + _theme((8.0, 4.5))
+    )
     return _add(plot, _arm_scales(ard.study, ("colour", "fill")))
 
 

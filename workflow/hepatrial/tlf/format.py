@@ -17,9 +17,7 @@ from __future__ import annotations
 import math
 
 from hepatrial.rounding import round_half_up
-
 from hepatrial.spec.params import data_decimals
-
 
 NE = "NE"
 # Decimals the raw data are recorded with, per parameter (scores are integers; labs as reported in
@@ -28,8 +26,20 @@ NE = "NE"
 DATA_DECIMALS = data_decimals()
 DEFAULT_DECIMALS = 1
 # Extra decimals over the data, by statistic.
-STAT_EXTRA = {"mean": 1, "median": 1, "q1": 1, "q3": 1, "min": 0, "max": 0, "sd": 2, "se": 2,
-              "lsmean": 1, "estimate": 1, "lower": 1, "upper": 1}
+STAT_EXTRA = {
+    "mean": 1,
+    "median": 1,
+    "q1": 1,
+    "q3": 1,
+    "min": 0,
+    "max": 0,
+    "sd": 2,
+    "se": 2,
+    "lsmean": 1,
+    "estimate": 1,
+    "lower": 1,
+    "upper": 1,
+}
 
 
 def is_missing(x) -> bool:

@@ -91,7 +91,7 @@ def _join_rtf(parts: list[Path], path: str | Path) -> None:
     out = [texts[0].rstrip().removesuffix("}")]
     for text in texts[1:]:
         i = text.index("\\margl")
-        body = text[text.index("\n", i) + 1:].rstrip().removesuffix("}")
+        body = text[text.index("\n", i) + 1 :].rstrip().removesuffix("}")
         out.append("\\page\n" + body)
     Path(path).write_text("".join(out) + "\n}", encoding="utf-8")
 
@@ -130,18 +130,23 @@ def numeric_column(cells: list[str]) -> bool:
     return bool(filled) and sum(bool(_NUMERIC.match(c)) for c in filled) >= 0.8 * len(filled)
 
 
-def column_widths(header: list[str], columns: list[list[str]], total: float = TABLE_W,
-                  pt: float = BODY_PT) -> list[float]:
+def column_widths(
+    header: list[str], columns: list[list[str]], total: float = TABLE_W, pt: float = BODY_PT
+) -> list[float]:
     """Widths in inches (summing to ``total``) computed from the content: no column narrower than
     its longest word, header words included, so that nothing is broken mid-word; every column as
     wide as its longest cell when the page has room, and the room left goes first to headers that
     would otherwise wrap, then to every column in proportion. When the longest cells do not fit, the
     widest columns are capped at one width (never below their longest word) and wrap between words,
     so that short columns (dates, grades, counts) stay on one line."""
-    floor = [max(_longest_word(h, pt), *(_longest_word(c, pt) for c in col), 0.3) + CELL_PAD
-             for h, col in zip(header, columns)]
-    want = [max(f, max((_text_width(c, pt) for c in col), default=0.0) + CELL_PAD)
-            for f, col in zip(floor, columns)]
+    floor = [
+        max(_longest_word(h, pt), *(_longest_word(c, pt) for c in col), 0.3) + CELL_PAD
+        for h, col in zip(header, columns)
+    ]
+    want = [
+        max(f, max((_text_width(c, pt) for c in col), default=0.0) + CELL_PAD)
+        for f, col in zip(floor, columns)
+    ]
     if sum(want) > total:
         if sum(floor) >= total:  # even the longest words do not fit: scale the floors
             return [f * total / sum(floor) for f in floor]
@@ -211,11 +216,14 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
     pt = layout.pt
     usable = (PAGE_H - MARGINS[2] - MARGINS[3]) * 72.0
     notes = sum(wrapped_lines(x, TABLE_W, pt) for x in t.footnotes or [" "])
-    fixed = (len(_title_lines(t)) * TITLE_PT * LINE_FACTOR + TITLE_SPACE
-             + _height(max(wrapped_lines(h, w, pt)
-                           for h, w in zip(layout.header, layout.widths)), pt)
-             + _height(notes, pt) + _height(wrapped_lines(t.source, TABLE_W, pt), pt)
-             + _height(1, pt))  # a line in reserve for the word processor's rounding
+    fixed = (
+        len(_title_lines(t)) * TITLE_PT * LINE_FACTOR
+        + TITLE_SPACE
+        + _height(max(wrapped_lines(h, w, pt) for h, w in zip(layout.header, layout.widths)), pt)
+        + _height(notes, pt)
+        + _height(wrapped_lines(t.source, TABLE_W, pt), pt)
+        + _height(1, pt)
+    )  # a line in reserve for the word processor's rounding
     budget = max(usable - fixed, _height(3, pt))
     grouped = _grouped(t)
 
@@ -224,8 +232,10 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
 
     pages, start, used, group = [], 0, 0.0, None
     for i, r in enumerate(t.rows):
-        lines = max(wrapped_lines(x, w, pt) for x, w in
-                    zip([layout.labels[i], *(c[i] for c in layout.cells)], layout.widths))
+        lines = max(
+            wrapped_lines(x, w, pt)
+            for x, w in zip([layout.labels[i], *(c[i] for c in layout.cells)], layout.widths)
+        )
         h = _height(lines, pt) + (group_h(r) if grouped and r.group != group else 0.0)
         if i > start and used + h > budget:
             pages.append((start, i))
@@ -256,18 +266,25 @@ def running_header(shell: Shell | None) -> str:
     "Page x of y" (PAGE and NUMPAGES fields), data cut, and the dummy-randomisation stamp in bold
     when there is one; left text and right text on one line by a right tab at the table's edge."""
     tab = round(TABLE_W * 1440)
-    page = ("Page {\\field{\\*\\fldinst PAGE }{\\fldrslt 1}} of "
-            "{\\field{\\*\\fldinst NUMPAGES }{\\fldrslt 1}}")
+    page = (
+        "Page {\\field{\\*\\fldinst PAGE }{\\fldrslt 1}} of "
+        "{\\field{\\*\\fldinst NUMPAGES }{\\fldrslt 1}}"
+    )
     if shell is None:
         lines = [("", page)]
     else:
-        lines = [(f"Protocol: {_rtf_escape(shell.protocol)}", _rtf_escape(shell.confidential)),
-                 (_rtf_escape(shell.study_title), page),
-                 (f"Data cut: {_rtf_escape(shell.cut)}", "")]
+        lines = [
+            (f"Protocol: {_rtf_escape(shell.protocol)}", _rtf_escape(shell.confidential)),
+            (_rtf_escape(shell.study_title), page),
+            (f"Data cut: {_rtf_escape(shell.cut)}", ""),
+        ]
         if shell.stamp:
             lines.insert(0, (f"\\b {_rtf_escape(shell.stamp)}\\b0", ""))
-    paras = "".join(f"{{\\pard\\plain\\ql\\tqr\\tx{tab}\\sb0\\sa0\\fs{BODY_PT * 2}{{\\f0 {left}}}"
-                    f"\\tab{{\\f0 {right}}}\\par}}" for left, right in lines)
+    paras = "".join(
+        f"{{\\pard\\plain\\ql\\tqr\\tx{tab}\\sb0\\sa0\\fs{BODY_PT * 2}{{\\f0 {left}}}"
+        f"\\tab{{\\f0 {right}}}\\par}}"
+        for left, right in lines
+    )
     return f"{{\\header{paras}}}"
 
 
@@ -290,31 +307,55 @@ def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
         data[f"c{j}"] = [_rtf_text(r.cells[j]) for r in t.rows]
     df = pl.DataFrame(data, schema={k: pl.Utf8 for k in data})
     if grouped:
-        df = df.insert_column(0, pl.Series("group", [_rtf_text(r.group) for r in t.rows], dtype=pl.Utf8))
+        df = df.insert_column(
+            0, pl.Series("group", [_rtf_text(r.group) for r in t.rows], dtype=pl.Utf8)
+        )
     widths, just, header = layout.widths, layout.just, layout.header
     body_widths = ([1.0] if grouped else []) + widths
     nbody = len(body_widths)
     body = rtf.RTFBody(
         col_rel_width=body_widths,
-        text_justification=[(["l"] if grouped else []) + just], text_font_size=[layout.pt],
-        border_top=[[""] * nbody], border_bottom=[[""] * nbody],
-        **({"page_by": ["group"], "new_page": False, "pageby_row": "first_row"} if grouped else {}))
+        text_justification=[(["l"] if grouped else []) + just],
+        text_font_size=[layout.pt],
+        border_top=[[""] * nbody],
+        border_bottom=[[""] * nbody],
+        **({"page_by": ["group"], "new_page": False, "pageby_row": "first_row"} if grouped else {}),
+    )
     doc = rtf.RTFDocument(
         df=df,
-        rtf_page=rtf.RTFPage(orientation="landscape", width=PAGE_W, height=PAGE_H, margin=MARGINS,
-                             col_width=TABLE_W, nrow=ONE_PAGE),
+        rtf_page=rtf.RTFPage(
+            orientation="landscape",
+            width=PAGE_W,
+            height=PAGE_H,
+            margin=MARGINS,
+            col_width=TABLE_W,
+            nrow=ONE_PAGE,
+        ),
         rtf_page_header=rtf.RTFPageHeader(text=HEADER_MARK),
-        rtf_title=rtf.RTFTitle(text=_title_lines(t), text_convert=[False],
-                               text_font_size=[TITLE_PT]),
-        rtf_column_header=[rtf.RTFColumnHeader(
-            text=header, col_rel_width=widths, text_justification=[just],
-            text_font_size=[layout.pt])],
+        rtf_title=rtf.RTFTitle(
+            text=_title_lines(t), text_convert=[False], text_font_size=[TITLE_PT]
+        ),
+        rtf_column_header=[
+            rtf.RTFColumnHeader(
+                text=header,
+                col_rel_width=widths,
+                text_justification=[just],
+                text_font_size=[layout.pt],
+            )
+        ],
         rtf_body=body,
-        rtf_footnote=rtf.RTFFootnote(text=[_rtf_text(x) for x in t.footnotes] or [" "],
-                                     text_convert=[False], text_justification=["l"],
-                                     text_font_size=[layout.pt]),
-        rtf_source=rtf.RTFSource(text=[_rtf_text(t.source)], text_convert=[False],
-                                 text_justification=["l"], text_font_size=[layout.pt]),
+        rtf_footnote=rtf.RTFFootnote(
+            text=[_rtf_text(x) for x in t.footnotes] or [" "],
+            text_convert=[False],
+            text_justification=["l"],
+            text_font_size=[layout.pt],
+        ),
+        rtf_source=rtf.RTFSource(
+            text=[_rtf_text(t.source)],
+            text_convert=[False],
+            text_justification=["l"],
+            text_font_size=[layout.pt],
+        ),
     )
     with contextlib.redirect_stdout(io.StringIO()):  # rtflite prints the path it writes
         doc.write_rtf(str(path))
@@ -339,7 +380,8 @@ def to_html(t: Table) -> str:
     from great_tables import GT, html, loc, style
 
     df = t.frame().with_columns(
-        pl.Series("label", [INDENT * r.indent + r.label for r in t.rows], dtype=pl.Utf8))
+        pl.Series("label", [INDENT * r.indent + r.label for r in t.rows], dtype=pl.Utf8)
+    )
     groups = _grouped(t)
     # great_tables takes the polars frame itself: same HTML as from pandas, ~4x faster, no pandas import
     gt = GT(df, rowname_col="label", groupname_col="group" if groups else None, id=t.name)
@@ -348,13 +390,22 @@ def to_html(t: Table) -> str:
     stamp = t.shell.stamp if t.shell is not None else ""
     title = f"{t.kind} {t.number}: {t.title}" if t.number else t.title
     # a dummy-randomisation run: the stamp on a line of its own, bold, as in the RTF header
-    subtitle = (html(f'{_esc(t.population)}<br><strong style="color:#8b0000">{_esc(stamp)}</strong>') if stamp
-                else t.population)
-    gt = (gt.tab_header(title=title, subtitle=subtitle)
-          .tab_stubhead(label=t.stub_header or "")
-          .cols_align("center", columns=t.columns)
-          .tab_options(table_font_size="12px", row_group_font_weight="bold", heading_title_font_size="15px",
-                       heading_subtitle_font_size="12px"))  # the population: as legible as the body
+    subtitle = (
+        html(f'{_esc(t.population)}<br><strong style="color:#8b0000">{_esc(stamp)}</strong>')
+        if stamp
+        else t.population
+    )
+    gt = (
+        gt.tab_header(title=title, subtitle=subtitle)
+        .tab_stubhead(label=t.stub_header or "")
+        .cols_align("center", columns=t.columns)
+        .tab_options(
+            table_font_size="12px",
+            row_group_font_weight="bold",
+            heading_title_font_size="15px",
+            heading_subtitle_font_size="12px",
+        )
+    )  # the population: as legible as the body
     for note in t.footnotes:
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note(html(f"<em>{_esc(t.source)}</em>"))

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.spec import load as load_study
 from hepatrial.errors import HepatrialError
+from hepatrial.spec import load as load_study
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.shell import DUMMY_STAMP, Shell
 from hepatrial.tlf.tables import ARD, Table, build_table, listing_deaths, listing_sae
@@ -24,12 +24,24 @@ LISTINGS = ("l_sae", "l_deaths")
 def load_ard(ard_path, study_path, cut: str) -> ARD:
     """The ARD, or the ARD parts (a list of paths) a figure needs, as an :class:`ARD` lookup."""
     paths = [ard_path] if isinstance(ard_path, (str, Path)) else list(ard_path)
-    return ARD(pl.concat([pl.read_parquet(p) for p in paths], how="vertical"), load_study(study_path), str(cut))
+    return ARD(
+        pl.concat([pl.read_parquet(p) for p in paths], how="vertical"),
+        load_study(study_path),
+        str(cut),
+    )
 
 
-def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str,
-                 outputs: Mapping[str, tuple], numbers: Mapping[str, str] | None = None,
-                 dummy: bool = False) -> None:
+def write_tables(
+    ard_path,
+    adsl_path,
+    adae_path,
+    study_path,
+    cut: str,
+    rule: str,
+    outputs: Mapping[str, tuple],
+    numbers: Mapping[str, str] | None = None,
+    dummy: bool = False,
+) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
     (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL
     (``ard_path`` may then be None). ``numbers``: name -> output number (``14.1.1``; the rules pass
@@ -52,7 +64,9 @@ def write_tables(ard_path, adsl_path, adae_path, study_path, cut: str, rule: str
         write_all(table, csv, rtf, html)
 
 
-def _listing(name: str, adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str) -> Table:
+def _listing(
+    name: str, adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str
+) -> Table:
     if name == "l_sae":
         return listing_sae(adae, adsl, study, cut, rule)
     if name == "l_deaths":
@@ -73,15 +87,25 @@ def read_cif_steps(path) -> pl.DataFrame:
     return read_km_steps(path).filter(pl.col("group") != POOLED)
 
 
-def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adeff_path=None,
-                  km_paths: Mapping[str, str] | None = None, cif_paths: Mapping[str, str] | None = None,
-                  dpi: int | None = None, dummy: bool = False) -> None:
+def write_figures(
+    figures: Iterable[tuple],
+    ard_path,
+    study_path,
+    cut: str,
+    adeff_path=None,
+    km_paths: Mapping[str, str] | None = None,
+    cif_paths: Mapping[str, str] | None = None,
+    dpi: int | None = None,
+    dummy: bool = False,
+) -> None:
     """Each figure of ``figures`` (kind, paramcd, png, pdf[, number]: ``Figure <number>`` before the
     title); kinds: ``mmrm``, ``observed``, ``labs``,
     ``spaghetti``, ``waterfall``, ``km`` (reads ``km_paths[paramcd]``, the KM step table), ``cif`` (reads
     ``cif_paths[paramcd]``, the CIF step table), ``forest``,
     ``ctp_shift``. ``ard_path``: the ARD or a list of the ARD parts the figures read."""
-    from hepatrial.tlf import figures as G  # plotnine is slow to import: only the figure rules need it
+    from hepatrial.tlf import (
+        figures as G,
+    )  # plotnine is slow to import: only the figure rules need it
 
     ard = load_ard(ard_path, study_path, cut)
     cache: dict[str, pl.DataFrame] = {}
@@ -106,13 +130,19 @@ def write_figures(figures: Iterable[tuple], ard_path, study_path, cut: str, adef
             plot = G.fig_waterfall(adam(adeff_path), ard, paramcd)
         elif kind == "km":
             if not km_paths or paramcd not in km_paths:
-                raise HepatrialError(f"the Kaplan-Meier figure of {paramcd} needs its KM step table")
+                raise HepatrialError(
+                    f"the Kaplan-Meier figure of {paramcd} needs its KM step table"
+                )
             plot = G.fig_km(read_km_steps(km_paths[paramcd]), ard, paramcd)
         elif kind == "cif":
             if not cif_paths or paramcd not in cif_paths:
-                raise HepatrialError(f"the cumulative incidence figure of {paramcd} needs its CIF step table")
+                raise HepatrialError(
+                    f"the cumulative incidence figure of {paramcd} needs its CIF step table"
+                )
             tab = read_cif_steps(cif_paths[paramcd])
-            plot = G.fig_cif(tab, ard, paramcd, G.cif_cause_labels(paramcd, tab["cause"].unique().to_list()))
+            plot = G.fig_cif(
+                tab, ard, paramcd, G.cif_cause_labels(paramcd, tab["cause"].unique().to_list())
+            )
         elif kind == "forest":
             plot = G.fig_forest(ard)
         elif kind == "ctp_shift":

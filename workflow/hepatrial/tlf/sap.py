@@ -104,13 +104,17 @@ def _stratum(code: str) -> str:
 _RULES: list[tuple[str, object]] = [
     (
         r"KM log-log Greenwood",
-        ("Event-free rates: Kaplan-Meier estimates with 95% CIs from Greenwood's variance on the "
-         "log(-log) scale"),
+        (
+            "Event-free rates: Kaplan-Meier estimates with 95% CIs from Greenwood's variance on the "
+            "log(-log) scale"
+        ),
     ),
     (
         r"KM median, log-log CI",
-        ("Median times: Kaplan-Meier estimates with Brookmeyer-Crowley 95% CIs on the log(-log) "
-         "scale"),
+        (
+            "Median times: Kaplan-Meier estimates with Brookmeyer-Crowley 95% CIs on the log(-log) "
+            "scale"
+        ),
     ),
     (r"log-rank stratified by (\w+)", lambda m: f"Log-rank test stratified by {_stratum(m[1])}"),
     (r"log-rank", "Log-rank test, unstratified"),
@@ -148,8 +152,10 @@ _RULES: list[tuple[str, object]] = [
         "Events: subjects with an event (ADTTE CNSR = 0); censored: all others",
     ),
     (
-        (r"ANCOVA \(OLS\) of change from baseline at (.+) on baseline and arm, within subgroup; "
-         r"95% t CI"),
+        (
+            r"ANCOVA \(OLS\) of change from baseline at (.+) on baseline and arm, within subgroup; "
+            r"95% t CI"
+        ),
         lambda m: (
             f"Within each subgroup, analysis of covariance of the change from baseline at {m[1]} "
             "with fixed effects for the baseline value and treatment arm; 95% CI from the t "

@@ -16,31 +16,55 @@ import polars as pl
 from hepatrial.analysis.safety import split_soc_pt
 from hepatrial.ard import POOLED
 from hepatrial.errors import HepatrialError
+from hepatrial.spec import Study, params
 from hepatrial.tlf import format as F
 from hepatrial.tlf.sap import methods_note, mmrm_words
-from hepatrial.spec import Study, params
 from hepatrial.tlf.shell import Shell
 
-
-POP_LABEL = {"ITT": "Intent-to-treat population", "SAFETY": "Safety population", "PP": "Per-protocol population",
-             "COMPLETERS": "Completers", "ENROLLED": "Enrolled subjects"}
+POP_LABEL = {
+    "ITT": "Intent-to-treat population",
+    "SAFETY": "Safety population",
+    "PP": "Per-protocol population",
+    "COMPLETERS": "Completers",
+    "ENROLLED": "Enrolled subjects",
+}
 TOTAL = "Total"
 # display labels: the parameter table (hepatrial.spec.params)
 PARAM_LABEL = params.display_labels()
-VAR_LABEL = {"AGE": "Age (years)", "BLMELD": "MELD at baseline", "BLCTPS": "CTP score at baseline",
-             "SEX": "Sex", "RACE": "Race", "ETIOLOGY": "Etiology of cirrhosis", "BLCTPC": "CTP class at baseline",
-             "CTPSTRAT": "CTP stratum at randomisation", "NINFUS": "Infusions received"}
+VAR_LABEL = {
+    "AGE": "Age (years)",
+    "BLMELD": "MELD at baseline",
+    "BLCTPS": "CTP score at baseline",
+    "SEX": "Sex",
+    "RACE": "Race",
+    "ETIOLOGY": "Etiology of cirrhosis",
+    "BLCTPC": "CTP class at baseline",
+    "CTPSTRAT": "CTP stratum at randomisation",
+    "NINFUS": "Infusions received",
+}
 CAT_LABEL = {"SEX": {"M": "Male", "F": "Female"}}
 AE_OVERVIEW_LABEL = {
-    "ANYTEAE": "Any adverse event", "SERTEAE": "Any serious adverse event",
-    "RELTEAE": "Treatment-related adverse event", "GR3TEAE": "Adverse event of CTCAE grade 3 or higher",
-    "WDTEAE": "Adverse event leading to withdrawal", "FATALTEAE": "Adverse event with fatal outcome",
+    "ANYTEAE": "Any adverse event",
+    "SERTEAE": "Any serious adverse event",
+    "RELTEAE": "Treatment-related adverse event",
+    "GR3TEAE": "Adverse event of CTCAE grade 3 or higher",
+    "WDTEAE": "Adverse event leading to withdrawal",
+    "FATALTEAE": "Adverse event with fatal outcome",
 }
-DISPOSITION_LABEL = {"ITT": "Randomised (ITT)", "TREATED": "Treated (at least one infusion)",
-                     "COMPLETED": "Completed the study", "ONGOING": "Ongoing at the data cut",
-                     "DISCONTINUED": "Discontinued the study"}
-SUMMARY_STATS = [("n", ("n",)), ("Mean (SD)", ("mean", "sd")), ("Median", ("median",)),
-                 ("Q1, Q3", ("q1", "q3")), ("Min, Max", ("min", "max"))]
+DISPOSITION_LABEL = {
+    "ITT": "Randomised (ITT)",
+    "TREATED": "Treated (at least one infusion)",
+    "COMPLETED": "Completed the study",
+    "ONGOING": "Ongoing at the data cut",
+    "DISCONTINUED": "Discontinued the study",
+}
+SUMMARY_STATS = [
+    ("n", ("n",)),
+    ("Mean (SD)", ("mean", "sd")),
+    ("Median", ("median",)),
+    ("Q1, Q3", ("q1", "q3")),
+    ("Min, Max", ("min", "max")),
+]
 
 
 @dataclass
@@ -67,7 +91,9 @@ class Table:
     shell: Shell | None = None  # the running header (protocol, title, cut, stamp)
 
     def add(self, group: str, label: str, cells: list[str] | None = None, indent: int = 0) -> None:
-        self.rows.append(Row(group, label, cells if cells is not None else [""] * len(self.columns), indent))
+        self.rows.append(
+            Row(group, label, cells if cells is not None else [""] * len(self.columns), indent)
+        )
 
     def frame(self) -> pl.DataFrame:
         """The body as a frame: ``group``, ``label`` and one column per header (the CSV rendering)."""
@@ -87,14 +113,26 @@ class ARD:
         self._idx = {}
         for r in ard.iter_rows(named=True):
             t = None if r["time"] is None else float(r["time"])
-            self._idx[(r["analysis"], r["paramcd"], r["population"], r["arm"], r["comparator"] or "",
-                       r["avisit"] or "", t, r["stat"])] = r["value"]
+            self._idx[
+                (
+                    r["analysis"],
+                    r["paramcd"],
+                    r["population"],
+                    r["arm"],
+                    r["comparator"] or "",
+                    r["avisit"] or "",
+                    t,
+                    r["stat"],
+                )
+            ] = r["value"]
         self.arms = study.arm_labels
         self.reference = study.reference
         self.parallel = study.design.compares_arms
         self.tests = [a for a in self.arms if a != self.reference] if self.parallel else []
 
-    def get(self, analysis, paramcd, arm, stat, population="ITT", avisit="", comparator="", time=None):
+    def get(
+        self, analysis, paramcd, arm, stat, population="ITT", avisit="", comparator="", time=None
+    ):
         t = None if time is None else float(time)
         return self._idx.get((analysis, paramcd, population, arm, comparator, avisit, t, stat))
 
@@ -130,8 +168,10 @@ class ARD:
 
 
 def _source(ard: ARD, rule: str, analyses: list[str]) -> str:
-    return (f"Source: ARD analyses {', '.join(analyses)}; rule {rule}; data cut {ard.cut}; "
-            f"study {ard.study.id}.")
+    return (
+        f"Source: ARD analyses {', '.join(analyses)}; rule {rule}; data cut {ard.cut}; "
+        f"study {ard.study.id}."
+    )
 
 
 def _methods_note(methods: list[str]) -> str:
@@ -139,7 +179,9 @@ def _methods_note(methods: list[str]) -> str:
     return methods_note(methods)
 
 
-def _finish(t: Table, ard: ARD, rule: str, analyses: list[str], methods: list[str], notes: list[str]) -> Table:
+def _finish(
+    t: Table, ard: ARD, rule: str, analyses: list[str], methods: list[str], notes: list[str]
+) -> Table:
     t.footnotes = [n for n in [*notes, _methods_note(methods)] if n]
     t.source = _source(ard, rule, analyses)
     t.shell = Shell.of(ard.study, ard.cut)
@@ -155,19 +197,28 @@ def score_formula(study: Study, paramcd: str) -> str:
 
         mk = study.scores.meld_kamath
         return meld_kamath_formula(coefficients=mk.coefficients, integer=mk.integer)
-    return {"MELD": "MELD (UNOS) = 10 x [0.957 x ln(creatinine) + 0.378 x ln(bilirubin) + 1.120 x ln(INR) + "
-                    "0.643], mg/dL; values below 1.0 set to 1.0, creatinine capped at 4.0 (4.0 on dialysis), "
-                    "rounded to an integer, at most 40",
-            "CTPSCORE": "Child-Turcotte-Pugh score: 5-15 points from bilirubin, albumin, INR, ascites and "
-                        "encephalopathy"}.get(paramcd, "")
+    return {
+        "MELD": "MELD (UNOS) = 10 x [0.957 x ln(creatinine) + 0.378 x ln(bilirubin) + 1.120 x ln(INR) + "
+        "0.643], mg/dL; values below 1.0 set to 1.0, creatinine capped at 4.0 (4.0 on dialysis), "
+        "rounded to an integer, at most 40",
+        "CTPSCORE": "Child-Turcotte-Pugh score: 5-15 points from bilirubin, albumin, INR, ascites and "
+        "encephalopathy",
+    }.get(paramcd, "")
 
 
 def param_label(paramcd: str) -> str:
     return PARAM_LABEL.get(paramcd, paramcd)
 
 
-def _summary_cells(ard: ARD, analysis: str, paramcd: str, arms: list[str], population: str, avisit: str = "",
-                   dec_param: str | None = None) -> list[tuple[str, list[str]]]:
+def _summary_cells(
+    ard: ARD,
+    analysis: str,
+    paramcd: str,
+    arms: list[str],
+    population: str,
+    avisit: str = "",
+    dec_param: str | None = None,
+) -> list[tuple[str, list[str]]]:
     """The five summary rows (n, Mean (SD), Median, Q1, Q3, Min, Max) of one parameter."""
     dp = dec_param or paramcd
     out = []
@@ -202,10 +253,17 @@ def table_disposition(ard: ARD, rule: str = "tlf_disposition") -> Table:
         indent = 0
         if code.startswith("DISCONTINUED: "):
             label, indent = code.removeprefix("DISCONTINUED: ").capitalize(), 1
-        cells = [F.fmt_n_pct(ard.get("DISPOSITION", code, a, "n", pop), ard.get("DISPOSITION", code, a, "pct", pop))
-                 for a in arms]
+        cells = [
+            F.fmt_n_pct(
+                ard.get("DISPOSITION", code, a, "n", pop),
+                ard.get("DISPOSITION", code, a, "pct", pop),
+            )
+            for a in arms
+        ]
         t.add("", label, cells, indent)
-    notes = ["Percentages are of the ITT subjects in the column. Reasons for discontinuation as recorded (DS)."]
+    notes = [
+        "Percentages are of the ITT subjects in the column. Reasons for discontinuation as recorded (DS)."
+    ]
     return _finish(t, ard, rule, ["DISPOSITION", "BIGN"], ard.methods("DISPOSITION"), notes)
 
 
@@ -213,7 +271,9 @@ def _category_order(ard: ARD, analysis: str, var: str, population: str) -> list[
     codes = ard.rows(analysis, population=population)["paramcd"].unique().to_list()
     cats = [c.split("=", 1)[1] for c in codes if c.startswith(var + "=")]
     order = {"A": 0, "B": 1, "C": 2}
-    return sorted(cats, key=lambda c: (c == F.NE or c == "Missing", order.get(c, 9), _num_key(c), c))
+    return sorted(
+        cats, key=lambda c: (c == F.NE or c == "Missing", order.get(c, 9), _num_key(c), c)
+    )
 
 
 def _num_key(c: str) -> float:
@@ -226,7 +286,9 @@ def _num_key(c: str) -> float:
 def table_baseline(ard: ARD, rule: str = "tlf_baseline") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
-    t = Table("baseline", "Demographics and baseline characteristics", POP_LABEL[pop], ard.header(pop))
+    t = Table(
+        "baseline", "Demographics and baseline characteristics", POP_LABEL[pop], ard.header(pop)
+    )
     codes = ard.rows("BASELINE", population=pop)["paramcd"].unique().to_list()
     conts = [v for v in ("AGE", "BLMELD", "BLCTPS") if v in codes]
     present = list(dict.fromkeys(c.split("=", 1)[0] for c in sorted(codes) if "=" in c))
@@ -240,12 +302,18 @@ def table_baseline(ard: ARD, rule: str = "tlf_baseline") -> Table:
         group = VAR_LABEL.get(var, var) + ", n (%)"
         for cat in _category_order(ard, "BASELINE", var, pop):
             code = f"{var}={cat}"
-            cells = [F.fmt_n_pct(ard.get("BASELINE", code, a, "n", pop), ard.get("BASELINE", code, a, "pct", pop))
-                     for a in arms]
+            cells = [
+                F.fmt_n_pct(
+                    ard.get("BASELINE", code, a, "n", pop), ard.get("BASELINE", code, a, "pct", pop)
+                )
+                for a in arms
+            ]
             t.add(group, CAT_LABEL.get(var, {}).get(cat, cat), cells, 1)
     meld = ard.study.scores.meld_primary
-    notes = [f"Percentages are of the ITT subjects in the column. MELD at baseline: {param_label(meld)}; "
-             "CTP: Child-Turcotte-Pugh. Baseline: last non-missing value on or before day 1."]
+    notes = [
+        f"Percentages are of the ITT subjects in the column. MELD at baseline: {param_label(meld)}; "
+        "CTP: Child-Turcotte-Pugh. Baseline: last non-missing value on or before day 1."
+    ]
     return _finish(t, ard, rule, ["BASELINE", "BIGN"], ard.methods("BASELINE"), notes)
 
 
@@ -254,17 +322,31 @@ def table_exposure(ard: ARD, rule: str = "tlf_exposure") -> Table:
     arms = ard.arms + [POOLED]
     t = Table("exposure", "Exposure to study treatment", POP_LABEL[pop], ard.header(pop))
     per_arm = {a.label: a.planned_infusions for a in ard.study.arms if a.planned_infusions}
-    planned = ("; ".join(f"{k}: {v}" for k, v in per_arm.items()) if len(set(per_arm.values())) > 1
-               else str(ard.study.planned_infusions))
+    planned = (
+        "; ".join(f"{k}: {v}" for k, v in per_arm.items())
+        if len(set(per_arm.values())) > 1
+        else str(ard.study.planned_infusions)
+    )
     group = f"Infusions received (planned: {planned}), n (%)"
     for cat in _category_order(ard, "EXPOSURE", "NINFUS", pop):
         code = f"NINFUS={cat}"
-        t.add(group, cat, [F.fmt_n_pct(ard.get("EXPOSURE", code, a, "n", pop),
-                                       ard.get("EXPOSURE", code, a, "pct", pop)) for a in arms], 1)
+        t.add(
+            group,
+            cat,
+            [
+                F.fmt_n_pct(
+                    ard.get("EXPOSURE", code, a, "n", pop), ard.get("EXPOSURE", code, a, "pct", pop)
+                )
+                for a in arms
+            ],
+            1,
+        )
     if ard.has("EXPOSURE", paramcd="NINFUS"):
         for label, cells in _summary_cells(ard, "EXPOSURE", "NINFUS", arms, pop):
             t.add("Infusions per subject", label, cells, 1)
-    notes = ["Safety population: subjects with at least one infusion, by the treatment actually received."]
+    notes = [
+        "Safety population: subjects with at least one infusion, by the treatment actually received."
+    ]
     return _finish(t, ard, rule, ["EXPOSURE", "BIGN"], ard.methods("EXPOSURE"), notes)
 
 
@@ -280,31 +362,59 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
     lsm = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population=pop)
     visits = [v for v in ard.visits() if v in set(lsm["avisit"].to_list())]
     roles = {}  # visit -> "primary endpoint" / "key secondary endpoint", as the ARD method says
-    for r in ard.rows("MMRM_DIFF", paramcd=paramcd, population=pop, stat="estimate").iter_rows(named=True):
+    for r in ard.rows("MMRM_DIFF", paramcd=paramcd, population=pop, stat="estimate").iter_rows(
+        named=True
+    ):
         for role in ("KEY SECONDARY ENDPOINT", "PRIMARY ENDPOINT"):
             if role in (r["method"] or ""):
                 roles[r["avisit"]] = role.lower()
                 break
     for v0 in visits:
         v = f"{v0} ({roles[v0]})" if v0 in roles else v0
-        t.add(v, "n", [F.fmt_int(ard.get("MMRM_LSMEAN", paramcd, a, "n", pop, v0)) for a in arms], 1)
-        t.add(v, "LS mean (SE)", [
-            f"{F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'lsmean', pop, v0), d_mean)} "
-            f"({F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'se', pop, v0), d_se)})" for a in arms], 1)
-        t.add(v, "95% CI", [F.fmt_ci(ard.get("MMRM_LSMEAN", paramcd, a, "lower", pop, v0),
-                                     ard.get("MMRM_LSMEAN", paramcd, a, "upper", pop, v0), d_mean) for a in arms], 1)
+        t.add(
+            v, "n", [F.fmt_int(ard.get("MMRM_LSMEAN", paramcd, a, "n", pop, v0)) for a in arms], 1
+        )
+        t.add(
+            v,
+            "LS mean (SE)",
+            [
+                f"{F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'lsmean', pop, v0), d_mean)} "
+                f"({F.fmt_num(ard.get('MMRM_LSMEAN', paramcd, a, 'se', pop, v0), d_se)})"
+                for a in arms
+            ],
+            1,
+        )
+        t.add(
+            v,
+            "95% CI",
+            [
+                F.fmt_ci(
+                    ard.get("MMRM_LSMEAN", paramcd, a, "lower", pop, v0),
+                    ard.get("MMRM_LSMEAN", paramcd, a, "upper", pop, v0),
+                    d_mean,
+                )
+                for a in arms
+            ],
+            1,
+        )
         for test in ard.tests:
-            g = lambda s: ard.get("MMRM_DIFF", paramcd, test, s, pop, v0, ard.reference)  # noqa: E731
+            g = lambda s: ard.get("MMRM_DIFF", paramcd, test, s, pop, v0, ard.reference)  # noqa: E731, B023  (used within the iteration)
             if g("estimate") is None:
                 continue
-            cell = lambda text: [text if a == test else "" for a in arms]  # noqa: E731
-            t.add(v, f"Difference vs {ard.reference} (SE)",
-                  cell(f"{F.fmt_num(g('estimate'), d_mean)} ({F.fmt_num(g('se'), d_se)})"), 1)
+            cell = lambda text: [text if a == test else "" for a in arms]  # noqa: E731, B023  (used within the iteration)
+            t.add(
+                v,
+                f"Difference vs {ard.reference} (SE)",
+                cell(f"{F.fmt_num(g('estimate'), d_mean)} ({F.fmt_num(g('se'), d_se)})"),
+                1,
+            )
             t.add(v, "95% CI of the difference", cell(F.fmt_ci(g("lower"), g("upper"), d_mean)), 1)
             t.add(v, "p-value", cell(F.fmt_p(g("p"))), 1)
     fit = ard.rows("MMRM_FIT", paramcd=paramcd, population=pop)
-    notes = [f"Change from baseline in {label}. LS: least squares; SE: standard error; CI: confidence interval; "
-             "p: two-sided."]
+    notes = [
+        f"Change from baseline in {label}. LS: least squares; SE: standard error; CI: confidence interval; "
+        "p: two-sided."
+    ]
     formula = score_formula(ard.study, paramcd)
     if formula:
         notes.append(formula + ".")
@@ -312,9 +422,11 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
         models = sorted(fit["method"].drop_nulls().unique().to_list())
         stat = {r["stat"]: r["value"] for r in fit.iter_rows(named=True)}
         notes += [mmrm_words(m, label) for m in models]
-        notes.append(f"The model was fitted to {F.fmt_int(stat.get('n_subjects'))} subjects and "
-                     f"{F.fmt_int(stat.get('n_obs'))} post-baseline observations and "
-                     f"{'converged' if stat.get('converged') == 1 else 'did not converge'}.")
+        notes.append(
+            f"The model was fitted to {F.fmt_int(stat.get('n_subjects'))} subjects and "
+            f"{F.fmt_int(stat.get('n_obs'))} post-baseline observations and "
+            f"{'converged' if stat.get('converged') == 1 else 'did not converge'}."
+        )
     methods = ard.methods(["MMRM_LSMEAN", "MMRM_DIFF"], paramcd=paramcd, population=pop)
     return _finish(t, ard, rule, ["MMRM_LSMEAN", "MMRM_DIFF", "MMRM_FIT", "BIGN"], methods, notes)
 
@@ -323,9 +435,15 @@ def table_desc(ard: ARD, paramcd: str, rule: str = "tlf_desc") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
     label = param_label(paramcd)
-    t = Table(f"desc_{paramcd}", f"{label}: observed values and change from baseline by visit",
-              POP_LABEL[pop], ard.header(pop))
-    desc = ard.rows("DESC", population=pop).filter(pl.col("paramcd").is_in([paramcd, paramcd + "_CHG"]))
+    t = Table(
+        f"desc_{paramcd}",
+        f"{label}: observed values and change from baseline by visit",
+        POP_LABEL[pop],
+        ard.header(pop),
+    )
+    desc = ard.rows("DESC", population=pop).filter(
+        pl.col("paramcd").is_in([paramcd, paramcd + "_CHG"])
+    )
     have = set(desc.select("paramcd", "avisit").iter_rows())
     for v in ard.visits():
         for code, sub in ((paramcd, "Observed value"), (paramcd + "_CHG", "Change from baseline")):
@@ -334,37 +452,70 @@ def table_desc(ard: ARD, paramcd: str, rule: str = "tlf_desc") -> Table:
             t.add(v, sub, None, 0)
             for lab, cells in _summary_cells(ard, "DESC", code, arms, pop, v, dec_param=paramcd):
                 t.add(v, lab, cells, 1)
-                if lab == "n" and any(ard.get("DESC", code, a, "n_blq", pop, v) is not None for a in arms):
-                    t.add(v, "n below LLOQ", [F.fmt_int(ard.get("DESC", code, a, "n_blq", pop, v))
-                                              if ard.get("DESC", code, a, "n_blq", pop, v) is not None else ""
-                                              for a in arms], 1)
+                if lab == "n" and any(
+                    ard.get("DESC", code, a, "n_blq", pop, v) is not None for a in arms
+                ):
+                    t.add(
+                        v,
+                        "n below LLOQ",
+                        [
+                            F.fmt_int(ard.get("DESC", code, a, "n_blq", pop, v))
+                            if ard.get("DESC", code, a, "n_blq", pop, v) is not None
+                            else ""
+                            for a in arms
+                        ],
+                        1,
+                    )
             # the between-arm rank test of these values at the visit (config nonparametric)
-            for r in ard.rows("NPAR_TEST", population=pop, avisit=v, stat="p", paramcd=code).iter_rows(named=True):
+            for r in ard.rows(
+                "NPAR_TEST", population=pop, avisit=v, stat="p", paramcd=code
+            ).iter_rows(named=True):
                 kw = r["method"].startswith("Kruskal")
                 exact = ", exact" if ", exact;" in r["method"] else ""
-                t.add(v, f"p, {'Kruskal-Wallis' if kw else 'Wilcoxon rank-sum'}{exact}",
-                      [F.fmt_p(r["value"]) if a == _cmp_col(ard, r["arm"] or POOLED, ard.arms) else "" for a in arms], 1)
+                t.add(
+                    v,
+                    f"p, {'Kruskal-Wallis' if kw else 'Wilcoxon rank-sum'}{exact}",
+                    [
+                        F.fmt_p(r["value"])
+                        if a == _cmp_col(ard, r["arm"] or POOLED, ard.arms)
+                        else ""
+                        for a in arms
+                    ],
+                    1,
+                )
     notes = ["Analysed record per visit (ANL01FL). SD: standard deviation; Q1, Q3: quartiles."]
     npar_methods = ard.methods("NPAR_TEST", paramcd=[paramcd, paramcd + "_CHG"])
     if npar_methods:
-        notes.append("p: two-sided rank test between the arms at the visit, in the test arm's column (Total column: "
-                     "Kruskal-Wallis across the arms); Wilcoxon rank-sum as R wilcox.test with its defaults: exact "
-                     "when both arms have fewer than 50 values and no ties, else the normal approximation with "
-                     "continuity correction and tie-corrected variance.")
+        notes.append(
+            "p: two-sided rank test between the arms at the visit, in the test arm's column (Total column: "
+            "Kruskal-Wallis across the arms); Wilcoxon rank-sum as R wilcox.test with its defaults: exact "
+            "when both arms have fewer than 50 values and no ties, else the normal approximation with "
+            "continuity correction and tie-corrected variance."
+        )
     if ard.has("DESC", paramcd=paramcd, stat="n_blq"):
-        notes.append("Results below the lower limit of quantitation (LLOQ) are counted in n and summarised at the "
-                     "value the study config gives them (labs.below_lloq; default half the LLOQ).")
-    return _finish(t, ard, rule, ["DESC", "BIGN"] + (["NPAR_TEST"] if npar_methods else []),
-                   ard.methods("DESC", paramcd=[paramcd, paramcd + "_CHG"]), notes)
+        notes.append(
+            "Results below the lower limit of quantitation (LLOQ) are counted in n and summarised at the "
+            "value the study config gives them (labs.below_lloq; default half the LLOQ)."
+        )
+    return _finish(
+        t,
+        ard,
+        rule,
+        ["DESC", "BIGN"] + (["NPAR_TEST"] if npar_methods else []),
+        ard.methods("DESC", paramcd=[paramcd, paramcd + "_CHG"]),
+        notes,
+    )
 
 
 def _cmp_col(ard: ARD, arm: str, arms: list[str]) -> str:
     return arm if arm in arms else POOLED
 
 
-def _pct_ci_cells(ard: ARD, analysis: str, stat: str, paramcd: str, pop: str, time: float,
-                  arms: list[str]) -> list[str]:
+def _pct_ci_cells(
+    ard: ARD, analysis: str, stat: str, paramcd: str, pop: str, time: float, arms: list[str]
+) -> list[str]:
     """``<stat> % (lower, upper)`` per arm at ``time`` (KM surv, CIF cif); empty where the ARD has none."""
+
     def cell(a: str) -> str:
         est = ard.get(analysis, paramcd, a, stat, pop, time=time)
         if est is None:
@@ -375,58 +526,122 @@ def _pct_ci_cells(ard: ARD, analysis: str, stat: str, paramcd: str, pop: str, ti
     return [cell(a) for a in arms]
 
 
-def _add_test_p_rows(t: Table, ard: ARD, group: str, paramcd: str, analyses: tuple[str, ...], label: str,
-                     arms: list[str]) -> None:
+def _add_test_p_rows(
+    t: Table,
+    ard: ARD,
+    group: str,
+    paramcd: str,
+    analyses: tuple[str, ...],
+    label: str,
+    arms: list[str],
+) -> None:
     """One row per test of ``analyses`` (stratified, unstratified): its p-value in the compared arm's column."""
     for analysis in analyses:
         for r in ard.rows(analysis, paramcd=paramcd, stat="p").iter_rows(named=True):
             col = _cmp_col(ard, r["arm"], ard.arms)
-            t.add(group, label + _strat_note(analysis, r["method"]),
-                  [F.fmt_p(r["value"]) if a == col else "" for a in arms], 1)
+            t.add(
+                group,
+                label + _strat_note(analysis, r["method"]),
+                [F.fmt_p(r["value"]) if a == col else "" for a in arms],
+                1,
+            )
 
 
 def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
-    t = Table("km", "Time-to-event endpoints: Kaplan-Meier summary", POP_LABEL[pop], ard.header(pop))
-    params = [p for p in ard.study.endpoints.tte if ard.has("KM", paramcd=p) or ard.has("KM_MEDIAN", paramcd=p)]
+    t = Table(
+        "km", "Time-to-event endpoints: Kaplan-Meier summary", POP_LABEL[pop], ard.header(pop)
+    )
+    params = [
+        p
+        for p in ard.study.endpoints.tte
+        if ard.has("KM", paramcd=p) or ard.has("KM_MEDIAN", paramcd=p)
+    ]
     for p in params:
         g = param_label(p)
         pop_p = _pop_of(ard, ["KM", "KM_MEDIAN"], p)
         # Subjects, events and censored: ARD KM_EVENTS (n, n_event, pct_event, n_censor, pct_censor) when the
         # survival rule writes it; the table does not count them itself.
-        for stat, lab in (("n", "Subjects"), ("n_event", "Events, n (%)"), ("n_censor", "Censored, n (%)")):
+        for stat, lab in (
+            ("n", "Subjects"),
+            ("n_event", "Events, n (%)"),
+            ("n_censor", "Censored, n (%)"),
+        ):
             if not ard.has("KM_EVENTS", paramcd=p, stat=stat):
                 continue
             cells = []
             for a in arms:
                 v = ard.get("KM_EVENTS", p, a, stat, pop_p)
-                pct = ard.get("KM_EVENTS", p, a, "pct_" + stat.removeprefix("n_"), pop_p) if stat != "n" else None
-                cells.append("" if v is None else F.fmt_int(v) if stat == "n" else F.fmt_n_pct(v, pct))
+                pct = (
+                    ard.get("KM_EVENTS", p, a, "pct_" + stat.removeprefix("n_"), pop_p)
+                    if stat != "n"
+                    else None
+                )
+                cells.append(
+                    "" if v is None else F.fmt_int(v) if stat == "n" else F.fmt_n_pct(v, pct)
+                )
             t.add(g, lab, cells, 1)
         if ard.has("KM_MEDIAN", paramcd=p):
-            t.add(g, "Median, days (95% CI)", [F.fmt_est_ci(*(ard.get("KM_MEDIAN", p, a, s, pop_p)
-                                                              for s in ("median", "lower", "upper")), 1)
-                                               for a in arms], 1)
+            t.add(
+                g,
+                "Median, days (95% CI)",
+                [
+                    F.fmt_est_ci(
+                        *(
+                            ard.get("KM_MEDIAN", p, a, s, pop_p)
+                            for s in ("median", "lower", "upper")
+                        ),
+                        1,
+                    )
+                    for a in arms
+                ],
+                1,
+            )
         times = sorted({x for x in ard.rows("KM", paramcd=p)["time"].to_list() if x is not None})
         for tm in times:
-            t.add(g, f"Event-free at {_day(tm)}, % (95% CI)", _pct_ci_cells(ard, "KM", "surv", p, pop_p, tm, arms), 1)
-            t.add(g, f"At risk at {_day(tm)}", [F.fmt_int(ard.get("KM", p, a, "n_risk", pop_p, time=tm))
-                                                         if ard.get("KM", p, a, "n_risk", pop_p, time=tm) is not None
-                                                         else "" for a in arms], 2)
+            t.add(
+                g,
+                f"Event-free at {_day(tm)}, % (95% CI)",
+                _pct_ci_cells(ard, "KM", "surv", p, pop_p, tm, arms),
+                1,
+            )
+            t.add(
+                g,
+                f"At risk at {_day(tm)}",
+                [
+                    F.fmt_int(ard.get("KM", p, a, "n_risk", pop_p, time=tm))
+                    if ard.get("KM", p, a, "n_risk", pop_p, time=tm) is not None
+                    else ""
+                    for a in arms
+                ],
+                2,
+            )
         if ard.parallel:
-            _add_test_p_rows(t, ard, g, p, ("LOGRANK", "LOGRANK_UNSTRAT"), "Log-rank test p-value", arms)
+            _add_test_p_rows(
+                t, ard, g, p, ("LOGRANK", "LOGRANK_UNSTRAT"), "Log-rank test p-value", arms
+            )
             for analysis in ("COX", "COX_UNSTRAT"):
                 for r in ard.rows(analysis, paramcd=p, stat="hr").iter_rows(named=True):
                     col = _cmp_col(ard, r["arm"], ard.arms)
                     key = (r["population"], r["avisit"], r["comparator"], r["time"])
-                    lo, hi, pv = (ard.get(analysis, p, r["arm"], s, *key) for s in ("lower", "upper", "p"))
+                    lo, hi, pv = (
+                        ard.get(analysis, p, r["arm"], s, *key) for s in ("lower", "upper", "p")
+                    )
                     note = _strat_note(analysis, r["method"])
-                    t.add(g, f"Hazard ratio vs {r['comparator'] or ard.reference} (95% CI){note}",
-                          [F.fmt_est_ci(r["value"], lo, hi, 2) if a == col else "" for a in arms], 1)
-                    t.add(g, f"Cox p-value{note}", [F.fmt_p(pv) if a == col else "" for a in arms], 1)
-    notes = ["Time from randomisation in days. NE: not estimable. Event-free rates are Kaplan-Meier estimates "
-             "shown as percentages."]
+                    t.add(
+                        g,
+                        f"Hazard ratio vs {r['comparator'] or ard.reference} (95% CI){note}",
+                        [F.fmt_est_ci(r["value"], lo, hi, 2) if a == col else "" for a in arms],
+                        1,
+                    )
+                    t.add(
+                        g, f"Cox p-value{note}", [F.fmt_p(pv) if a == col else "" for a in arms], 1
+                    )
+    notes = [
+        "Time from randomisation in days. NE: not estimable. Event-free rates are Kaplan-Meier estimates "
+        "shown as percentages."
+    ]
     analyses = ["KM_EVENTS", "KM", "KM_MEDIAN", "LOGRANK", "LOGRANK_UNSTRAT", "COX", "COX_UNSTRAT"]
     return _finish(t, ard, rule, [*analyses, "BIGN"], ard.methods(analyses, paramcd=params), notes)
 
@@ -435,7 +650,6 @@ def _strat_note(analysis: str, method: str | None) -> str:
     if analysis.endswith("_UNSTRAT"):
         return ", unstratified"
     return ", stratified" if "stratified" in (method or "") else ""
-
 
 
 cif_label = params.cif_label
@@ -459,18 +673,31 @@ def _pop_of(ard: ARD, analyses: list[str], paramcd: str) -> str:
 def table_cif(ard: ARD, rule: str = "tlf_cif") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
-    t = Table("cif", "Cumulative incidence of competing events (Aalen-Johansen)", POP_LABEL[pop], ard.header(pop))
+    t = Table(
+        "cif",
+        "Cumulative incidence of competing events (Aalen-Johansen)",
+        POP_LABEL[pop],
+        ard.header(pop),
+    )
     params = sorted(ard.rows("CIF")["paramcd"].unique().to_list(), key=lambda x: _cif_order(ard, x))
     for p in params:
         g = cif_label(p)
         pop_p = _pop_of(ard, ["CIF"], p)
-        for tm in sorted({x for x in ard.rows("CIF", paramcd=p)["time"].to_list() if x is not None}):
-            t.add(g, f"Cumulative incidence at {_day(tm)}, % (95% CI)",
-                  _pct_ci_cells(ard, "CIF", "cif", p, pop_p, tm, arms), 1)
+        for tm in sorted(
+            {x for x in ard.rows("CIF", paramcd=p)["time"].to_list() if x is not None}
+        ):
+            t.add(
+                g,
+                f"Cumulative incidence at {_day(tm)}, % (95% CI)",
+                _pct_ci_cells(ard, "CIF", "cif", p, pop_p, tm, arms),
+                1,
+            )
         if ard.parallel:
             _add_test_p_rows(t, ard, g, p, ("GRAY", "GRAY_UNSTRAT"), "Gray's test p-value", arms)
-    notes = ["Time from randomisation in days; competing events: death and liver transplant as coded in ADTTE "
-             "(CRCODE). Cumulative incidences shown as percentages."]
+    notes = [
+        "Time from randomisation in days; competing events: death and liver transplant as coded in ADTTE "
+        "(CRCODE). Cumulative incidences shown as percentages."
+    ]
     analyses = ["CIF", "GRAY", "GRAY_UNSTRAT"]
     return _finish(t, ard, rule, [*analyses, "BIGN"], ard.methods(analyses), notes)
 
@@ -485,26 +712,43 @@ def _n_pct_e(ard: ARD, analysis: str, code: str, arm: str, pop: str) -> str:
 def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
-    t = Table("ae_overview", "Overview of treatment-emergent adverse events", POP_LABEL[pop], ard.header(pop))
+    t = Table(
+        "ae_overview",
+        "Overview of treatment-emergent adverse events",
+        POP_LABEL[pop],
+        ard.header(pop),
+    )
     ov = ard.rows("AE_OVERVIEW", population=pop)
     codes = set(ov["paramcd"].to_list())
-    absent = set(ov.filter(pl.col("method").fill_null("").str.starts_with("not collected"))["paramcd"].to_list())
+    absent = set(
+        ov.filter(pl.col("method").fill_null("").str.starts_with("not collected"))[
+            "paramcd"
+        ].to_list()
+    )
     for code, label in AE_OVERVIEW_LABEL.items():
         if code in absent:
             t.add("", label, ["not collected"] * len(arms))
         elif code in codes:
             t.add("", label, [_n_pct_e(ard, "AE_OVERVIEW", code, a, pop) for a in arms])
-    notes = ["n (%) [E]: subjects with at least one event (% of the safety population in the column) [number of "
-             f"events]. {ae_period_note(ard.study)} Not collected: the data have no source for the flag "
-             "(e.g. no action taken, AEACN)."]
+    notes = [
+        "n (%) [E]: subjects with at least one event (% of the safety population in the column) [number of "
+        f"events]. {ae_period_note(ard.study)} Not collected: the data have no source for the flag "
+        "(e.g. no action taken, AEACN)."
+    ]
     return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], ard.methods("AE_OVERVIEW"), notes)
 
 
 def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
-    t = Table("ae_soc_pt", "Treatment-emergent adverse events by system organ class and preferred term",
-              POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term", group_rows=False)
+    t = Table(
+        "ae_soc_pt",
+        "Treatment-emergent adverse events by system organ class and preferred term",
+        POP_LABEL[pop],
+        ard.header(pop),
+        stub_header="System organ class / Preferred term",
+        group_rows=False,
+    )
 
     def add(group, code, indent):
         cells = [_n_pct_e(ard, "AE_INCIDENCE", code, a, pop) for a in arms]
@@ -512,16 +756,27 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
 
     # the "any" row: subjects with at least one TEAE (AE_INCIDENCE ANY when the ARD has it, else the
     # overview's ANYTEAE, the same count)
-    any_src = (("AE_INCIDENCE", "ANY") if ard.has("AE_INCIDENCE", paramcd="ANY")
-               else ("AE_OVERVIEW", "ANYTEAE"))
+    any_src = (
+        ("AE_INCIDENCE", "ANY")
+        if ard.has("AE_INCIDENCE", paramcd="ANY")
+        else ("AE_OVERVIEW", "ANYTEAE")
+    )
     if ard.has(any_src[0], paramcd=any_src[1], population=pop):
         t.add("", "Any TEAE", [_n_pct_e(ard, *any_src, a, pop) for a in arms], 0)
     _soc_pt_rows(t, ard, "AE_INCIDENCE", pop, arms, add)
-    notes = ["n (%) [E]: subjects with at least one event (% of the safety population in the column) [events]. "
-             "A subject counts once per system organ class and once per preferred term. Sorted by decreasing "
-             "frequency in the Total column, then alphabetically."]
-    return _finish(t, ard, rule, ["AE_INCIDENCE", "AE_OVERVIEW", "BIGN"], ["TEAE by system organ class and "
-                   "preferred term"] if t.rows else [], notes)
+    notes = [
+        "n (%) [E]: subjects with at least one event (% of the safety population in the column) [events]. "
+        "A subject counts once per system organ class and once per preferred term. Sorted by decreasing "
+        "frequency in the Total column, then alphabetically."
+    ]
+    return _finish(
+        t,
+        ard,
+        rule,
+        ["AE_INCIDENCE", "AE_OVERVIEW", "BIGN"],
+        ["TEAE by system organ class and preferred term"] if t.rows else [],
+        notes,
+    )
 
 
 def _pt_label(soc: str, code: str) -> str:
@@ -537,14 +792,18 @@ def ae_period_note(study: Study) -> str:
     """Which AEs the safety tables count, in words (study config ``ae.period``)."""
     ae = study.ae
     if ae.period == "treatment_window":
-        return (f"Adverse events with onset on or after the first infusion and within {ae.followup_days} "
-                "days of the last (treatment window).")
+        return (
+            f"Adverse events with onset on or after the first infusion and within {ae.followup_days} "
+            "days of the last (treatment window)."
+        )
     return "Adverse events with onset on or after the first infusion, to the end of study or last contact (on study)."
 
 
 def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], cell) -> None:
     """SOC rows (by decreasing Total frequency), each followed by its PT rows (``paramcd`` ``SOC|PT``)."""
-    codes = [c for c in ard.rows(analysis, population=pop)["paramcd"].unique().to_list() if c != "ANY"]
+    codes = [
+        c for c in ard.rows(analysis, population=pop)["paramcd"].unique().to_list() if c != "ANY"
+    ]
 
     def freq(code):
         v = ard.get(analysis, code, POOLED, "n_subjects", pop)
@@ -565,37 +824,75 @@ def _soc_pt_rows(t: Table, ard: ARD, analysis: str, pop: str, arms: list[str], c
 def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
-    t = Table("ae_grade", "Treatment-emergent adverse events by system organ class, preferred term and worst "
-              "grade", POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term / Worst "
-              "grade", group_rows=False)
-    grades = [g for g in range(1, 6) if any((ard.get("AE_GRADE", c, POOLED, f"n_grade{g}", pop) or 0) > 0
-                                             for c in ard.rows("AE_GRADE")["paramcd"].unique().to_list())]
+    t = Table(
+        "ae_grade",
+        "Treatment-emergent adverse events by system organ class, preferred term and worst grade",
+        POP_LABEL[pop],
+        ard.header(pop),
+        stub_header="System organ class / Preferred term / Worst grade",
+        group_rows=False,
+    )
+    grades = [
+        g
+        for g in range(1, 6)
+        if any(
+            (ard.get("AE_GRADE", c, POOLED, f"n_grade{g}", pop) or 0) > 0
+            for c in ard.rows("AE_GRADE")["paramcd"].unique().to_list()
+        )
+    ]
 
     def add(group, code, indent):
         label = "Any TEAE" if code == "ANY" else _pt_label(group, code)
-        t.add(group, label, [F.fmt_n_pct(ard.get("AE_GRADE", code, a, "n_any", pop),
-                                         ard.get("AE_GRADE", code, a, "pct_any", pop)) for a in arms], indent)
+        t.add(
+            group,
+            label,
+            [
+                F.fmt_n_pct(
+                    ard.get("AE_GRADE", code, a, "n_any", pop),
+                    ard.get("AE_GRADE", code, a, "pct_any", pop),
+                )
+                for a in arms
+            ],
+            indent,
+        )
         for g in grades:
             if not any(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop) for a in arms):
                 continue
-            t.add(group, f"Grade {g}", [F.fmt_n_pct(ard.get("AE_GRADE", code, a, f"n_grade{g}", pop),
-                                                    ard.get("AE_GRADE", code, a, f"pct_grade{g}", pop))
-                                        for a in arms], indent + 1)
+            t.add(
+                group,
+                f"Grade {g}",
+                [
+                    F.fmt_n_pct(
+                        ard.get("AE_GRADE", code, a, f"n_grade{g}", pop),
+                        ard.get("AE_GRADE", code, a, f"pct_grade{g}", pop),
+                    )
+                    for a in arms
+                ],
+                indent + 1,
+            )
 
     if ard.has("AE_GRADE", paramcd="ANY"):
         add("", "ANY", 0)
     _soc_pt_rows(t, ard, "AE_GRADE", pop, arms, add)
-    notes = ["n (%): subjects whose worst CTCAE grade of a TEAE in the category is the grade shown (% of the "
-             "safety population in the column); the first row of each category counts any grade. A grade with no "
-             "subject in any arm is not shown under that category."]
+    notes = [
+        "n (%): subjects whose worst CTCAE grade of a TEAE in the category is the grade shown (% of the "
+        "safety population in the column); the first row of each category counts any grade. A grade with no "
+        "subject in any arm is not shown under that category."
+    ]
     return _finish(t, ard, rule, ["AE_GRADE", "BIGN"], ard.methods("AE_GRADE"), notes)
 
 
 def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
-    t = Table("sae_soc_pt", "Serious treatment-emergent adverse events by system organ class and preferred term",
-              POP_LABEL[pop], ard.header(pop), stub_header="System organ class / Preferred term", group_rows=False)
+    t = Table(
+        "sae_soc_pt",
+        "Serious treatment-emergent adverse events by system organ class and preferred term",
+        POP_LABEL[pop],
+        ard.header(pop),
+        stub_header="System organ class / Preferred term",
+        group_rows=False,
+    )
 
     def add(group, code, indent):
         label = "Any serious TEAE" if code == "ANY" else _pt_label(group, code)
@@ -604,8 +901,10 @@ def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
     if ard.has("SAE_INCIDENCE", paramcd="ANY"):
         add("", "ANY", 0)
     _soc_pt_rows(t, ard, "SAE_INCIDENCE", pop, arms, add)
-    notes = ["n (%) [E]: subjects with at least one serious TEAE (% of the safety population in the column) "
-             "[events]. A subject counts once per system organ class and once per preferred term."]
+    notes = [
+        "n (%) [E]: subjects with at least one serious TEAE (% of the safety population in the column) "
+        "[events]. A subject counts once per system organ class and once per preferred term."
+    ]
     return _finish(t, ard, rule, ["SAE_INCIDENCE", "BIGN"], ard.methods("SAE_INCIDENCE"), notes)
 
 
@@ -620,36 +919,69 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
         t.add(label, "Subjects, n (%) [E]", [_n_pct_e(ard, "AESI", code, a, pop) for a in arms], 1)
         cells = []
         for a in arms:
-            md, lo, hi = (ard.get("AESI", code, a, s, pop) for s in ("onset_median", "onset_min", "onset_max"))
-            cells.append("" if md is None or F.is_missing(md) else f"{F.fmt_num(md, 1)} ({F.fmt_int(lo)}, "
-                                                                     f"{F.fmt_int(hi)})")
+            md, lo, hi = (
+                ard.get("AESI", code, a, s, pop) for s in ("onset_median", "onset_min", "onset_max")
+            )
+            cells.append(
+                ""
+                if md is None or F.is_missing(md)
+                else f"{F.fmt_num(md, 1)} ({F.fmt_int(lo)}, {F.fmt_int(hi)})"
+            )
         t.add(label, "Days from the most recent infusion to onset, median (min, max)", cells, 1)
-    notes = ["Treatment-emergent AEs matching the study's definition of each AE of special interest (preferred "
-             "terms, system organ classes or words in the preferred term; study config safety.aesi). Onset: days "
-             "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events."]
+    notes = [
+        "Treatment-emergent AEs matching the study's definition of each AE of special interest (preferred "
+        "terms, system organ classes or words in the preferred term; study config safety.aesi). Onset: days "
+        "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events."
+    ]
     return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
 
 
 def table_death_causes(ard: ARD, rule: str = "tlf_death_causes") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
-    t = Table("death_causes", "Deaths and liver transplants, and causes of death", POP_LABEL[pop], ard.header(pop))
-    for code, label in (("DEATH", "Deaths"), ("LTX", "Liver transplants"), ("DEATH OR LTX", "Death or liver "
-                                                                                              "transplant")):
+    t = Table(
+        "death_causes",
+        "Deaths and liver transplants, and causes of death",
+        POP_LABEL[pop],
+        ard.header(pop),
+    )
+    for code, label in (
+        ("DEATH", "Deaths"),
+        ("LTX", "Liver transplants"),
+        ("DEATH OR LTX", "Death or liver transplant"),
+    ):
         if ard.has("DEATHS", paramcd=code):
-            t.add("", label, [F.fmt_n_pct(ard.get("DEATHS", code, a, "n", pop), ard.get("DEATHS", code, a, "pct", pop))
-                              for a in arms])
+            t.add(
+                "",
+                label,
+                [
+                    F.fmt_n_pct(
+                        ard.get("DEATHS", code, a, "n", pop), ard.get("DEATHS", code, a, "pct", pop)
+                    )
+                    for a in arms
+                ],
+            )
     causes = ard.rows("DEATH_CAUSE", population=pop)["paramcd"].unique().to_list()
 
     def freq(c):
         return (c == "No fatal AE recorded", -(ard.get("DEATH_CAUSE", c, POOLED, "n", pop) or 0), c)
 
     for c in sorted(causes, key=freq):
-        t.add("Cause of death (fatal adverse event)", c,
-              [F.fmt_n_pct(ard.get("DEATH_CAUSE", c, a, "n", pop), ard.get("DEATH_CAUSE", c, a, "pct", pop))
-               for a in arms], 1)
-    notes = ["n (%) of the ITT subjects in the column. Cause: the preferred term of each fatal adverse event "
-             "(a subject with two fatal AEs counts under both). Deaths and transplants up to the data cut."]
+        t.add(
+            "Cause of death (fatal adverse event)",
+            c,
+            [
+                F.fmt_n_pct(
+                    ard.get("DEATH_CAUSE", c, a, "n", pop), ard.get("DEATH_CAUSE", c, a, "pct", pop)
+                )
+                for a in arms
+            ],
+            1,
+        )
+    notes = [
+        "n (%) of the ITT subjects in the column. Cause: the preferred term of each fatal adverse event "
+        "(a subject with two fatal AEs counts under both). Deaths and transplants up to the data cut."
+    ]
     return _finish(t, ard, rule, ["DEATHS", "DEATH_CAUSE", "BIGN"], [], notes)
 
 
@@ -661,30 +993,78 @@ def table_dlt(ard: ARD, rule: str = "tlf_dlt") -> Table:
     DLTs by preferred term, the escalation decision per cohort, the MTD and RP2D (ARD DLT, ESCALATION)."""
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
-    cols = [f"{TOTAL if a == POOLED else a} (N={F.fmt_int(ard.get('DLT', 'DLT', a, 'n_subjects', pop))})"
-            for a in arms]
-    t = Table("dlt", "Dose-limiting toxicities by dose cohort and the escalation decision", POP_LABEL[pop], cols)
+    cols = [
+        f"{TOTAL if a == POOLED else a} (N={F.fmt_int(ard.get('DLT', 'DLT', a, 'n_subjects', pop))})"
+        for a in arms
+    ]
+    t = Table(
+        "dlt",
+        "Dose-limiting toxicities by dose cohort and the escalation decision",
+        POP_LABEL[pop],
+        cols,
+    )
     if not ard.has("DLT", paramcd="DLT"):
         return _finish(t, ard, rule, ["DLT", "ESCALATION"], [], [])
-    t.add("", "DLT-evaluable subjects", [F.fmt_int(ard.get("DLT", "DLT", a, "n_evaluable", pop)) for a in arms])
-    t.add("", "Subjects with a DLT, n (%)",
-          [F.fmt_n_pct(ard.get("DLT", "DLT", a, "n_dlt", pop), ard.get("DLT", "DLT", a, "pct", pop)) for a in arms])
-    t.add("", "Exact 95% CI (Clopper-Pearson), %",
-          [F.fmt_ci(ard.get("DLT", "DLT", a, "ci_lower", pop), ard.get("DLT", "DLT", a, "ci_upper", pop), 1)
-           for a in arms], 1)
+    t.add(
+        "",
+        "DLT-evaluable subjects",
+        [F.fmt_int(ard.get("DLT", "DLT", a, "n_evaluable", pop)) for a in arms],
+    )
+    t.add(
+        "",
+        "Subjects with a DLT, n (%)",
+        [
+            F.fmt_n_pct(
+                ard.get("DLT", "DLT", a, "n_dlt", pop), ard.get("DLT", "DLT", a, "pct", pop)
+            )
+            for a in arms
+        ],
+    )
+    t.add(
+        "",
+        "Exact 95% CI (Clopper-Pearson), %",
+        [
+            F.fmt_ci(
+                ard.get("DLT", "DLT", a, "ci_lower", pop),
+                ard.get("DLT", "DLT", a, "ci_upper", pop),
+                1,
+            )
+            for a in arms
+        ],
+        1,
+    )
     t.add("", "DLT events, E", [F.fmt_int(ard.get("DLT", "DLT", a, "n_events", pop)) for a in arms])
-    pts = sorted(c.removeprefix("DLT|") for c in ard.rows("DLT", population=pop)["paramcd"].unique().to_list()
-                 if c.startswith("DLT|"))
+    pts = sorted(
+        c.removeprefix("DLT|")
+        for c in ard.rows("DLT", population=pop)["paramcd"].unique().to_list()
+        if c.startswith("DLT|")
+    )
     for pt in pts:
-        t.add("Subjects with a DLT by preferred term, n [E]", pt,
-              [f"{F.fmt_int(ard.get('DLT', f'DLT|{pt}', a, 'n_dlt', pop) or 0)} "
-               f"[{F.fmt_int(ard.get('DLT', f'DLT|{pt}', a, 'n_events', pop) or 0)}]" for a in arms], 1)
+        t.add(
+            "Subjects with a DLT by preferred term, n [E]",
+            pt,
+            [
+                f"{F.fmt_int(ard.get('DLT', f'DLT|{pt}', a, 'n_dlt', pop) or 0)} "
+                f"[{F.fmt_int(ard.get('DLT', f'DLT|{pt}', a, 'n_events', pop) or 0)}]"
+                for a in arms
+            ],
+            1,
+        )
     if ard.has("ESCALATION", paramcd="DECISION"):
-        t.add("", "Escalation decision",
-              [DLT_DECISION.get(int(c), "") if (c := ard.get("ESCALATION", "DECISION", a, "code", pop)) is not None
-               else "" for a in arms])
-    notes = ["% of the DLT-evaluable subjects of the cohort (a DLT, or followed to the end of the first "
-             "infusion's DLT window). 95% CI: exact (Clopper-Pearson) interval of the DLT rate."]
+        t.add(
+            "",
+            "Escalation decision",
+            [
+                DLT_DECISION.get(int(c), "")
+                if (c := ard.get("ESCALATION", "DECISION", a, "code", pop)) is not None
+                else ""
+                for a in arms
+            ],
+        )
+    notes = [
+        "% of the DLT-evaluable subjects of the cohort (a DLT, or followed to the end of the first "
+        "infusion's DLT window). 95% CI: exact (Clopper-Pearson) interval of the DLT rate."
+    ]
     for name in ("MTD", "RP2D"):
         m = ard.methods("ESCALATION", paramcd=name)
         if m:
@@ -700,31 +1080,58 @@ def table_dlt(ard: ARD, rule: str = "tlf_dlt") -> Table:
 def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
     """The random-slope sensitivity model of the MMRM parameters: differences by visit."""
     pop = "ITT"
-    t = Table("lmm", "Sensitivity analysis: random intercept and slope model, difference in change from "
-              "baseline by visit", POP_LABEL[pop], ["Comparison", "Difference (95% CI)", "SE", "p-value"],
-              stub_header="Parameter / visit")
+    t = Table(
+        "lmm",
+        "Sensitivity analysis: random intercept and slope model, difference in change from "
+        "baseline by visit",
+        POP_LABEL[pop],
+        ["Comparison", "Difference (95% CI)", "SE", "p-value"],
+        stub_header="Parameter / visit",
+    )
     rows = ard.rows("LMM_DIFF", population=pop)
     for p in list(dict.fromkeys(rows["paramcd"].to_list())):
         d = F.stat_decimals(p, "estimate")
         have = set(rows.filter(pl.col("paramcd") == p)["avisit"].to_list())
         for v in [v for v in ard.visits() if v in have]:
-            for r in (rows.filter((pl.col("paramcd") == p) & (pl.col("avisit") == v) & (pl.col("stat") == "estimate"))
-                      .iter_rows(named=True)):
-                g = lambda s, r=r: ard.get("LMM_DIFF", p, r["arm"], s, pop, v, r["comparator"])  # noqa: E731
-                t.add(param_label(p), v, [f"{r['arm']} vs {r['comparator']}",
-                                          F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d),
-                                          F.fmt_num(g("se"), F.stat_decimals(p, "se")), F.fmt_p(g("p"))], 1)
-    return _finish(t, ard, rule, ["LMM_DIFF"], ard.methods("LMM_DIFF"),
-                   ["Sensitivity analysis of the MMRM: linear mixed model with a random intercept and slope in time "
-                    "per subject; differences in the model-based mean change at each visit."])
+            for r in rows.filter(
+                (pl.col("paramcd") == p) & (pl.col("avisit") == v) & (pl.col("stat") == "estimate")
+            ).iter_rows(named=True):
+                g = lambda s, r=r: ard.get("LMM_DIFF", p, r["arm"], s, pop, v, r["comparator"])  # noqa: E731, B023  (used within the iteration)
+                t.add(
+                    param_label(p),
+                    v,
+                    [
+                        f"{r['arm']} vs {r['comparator']}",
+                        F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d),
+                        F.fmt_num(g("se"), F.stat_decimals(p, "se")),
+                        F.fmt_p(g("p")),
+                    ],
+                    1,
+                )
+    return _finish(
+        t,
+        ard,
+        rule,
+        ["LMM_DIFF"],
+        ard.methods("LMM_DIFF"),
+        [
+            "Sensitivity analysis of the MMRM: linear mixed model with a random intercept and slope in time "
+            "per subject; differences in the model-based mean change at each visit."
+        ],
+    )
 
 
 def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
     pop = "SAFETY"
     worst = ["LOW", "NORMAL", "HIGH", "Missing", "ALL"]
     cols = [f"Worst post-baseline: {w}" if w != "ALL" else "Total" for w in worst]
-    t = Table("lab_shift", "Shift from baseline to the worst post-baseline reference-range category",
-              POP_LABEL[pop], cols, stub_header="Parameter / arm / baseline category")
+    t = Table(
+        "lab_shift",
+        "Shift from baseline to the worst post-baseline reference-range category",
+        POP_LABEL[pop],
+        cols,
+        stub_header="Parameter / arm / baseline category",
+    )
     codes = ard.rows("LAB_SHIFT", population=pop)["paramcd"].unique().to_list()
     params = list(dict.fromkeys(c.split("|")[0] for c in sorted(codes, key=_lab_order)))
     for p in params:
@@ -735,18 +1142,39 @@ def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
                 row_n = ard.get("LAB_SHIFT", f"{p}|{b}|ALL", arm, "n", pop)
                 if row_n is None or (b == "Missing" and row_n == 0):
                     continue
-                cells = [F.fmt_n_pct(ard.get("LAB_SHIFT", f"{p}|{b}|{w}", arm, "n", pop),
-                                     ard.get("LAB_SHIFT", f"{p}|{b}|{w}", arm, "pct", pop)) for w in worst]
+                cells = [
+                    F.fmt_n_pct(
+                        ard.get("LAB_SHIFT", f"{p}|{b}|{w}", arm, "n", pop),
+                        ard.get("LAB_SHIFT", f"{p}|{b}|{w}", arm, "pct", pop),
+                    )
+                    for w in worst
+                ]
                 t.add(g, f"Baseline {b}" if b != "ALL" else "Total", cells, 1)
-    notes = ["Categories by the reference range (LOW < lower limit, HIGH > upper limit). Worst post-baseline: "
-             "HIGH for bilirubin, INR, ALT, AST, creatinine and AFP, LOW for albumin and platelets when ever "
-             "reached, otherwise (and for the other tests) the value furthest outside the range; Missing: no "
-             "post-baseline value. n (%): percentages are of the subjects of the arm with the test measured."]
+    notes = [
+        "Categories by the reference range (LOW < lower limit, HIGH > upper limit). Worst post-baseline: "
+        "HIGH for bilirubin, INR, ALT, AST, creatinine and AFP, LOW for albumin and platelets when ever "
+        "reached, otherwise (and for the other tests) the value furthest outside the range; Missing: no "
+        "post-baseline value. n (%): percentages are of the subjects of the arm with the test measured."
+    ]
     return _finish(t, ard, rule, ["LAB_SHIFT", "BIGN"], ard.methods("LAB_SHIFT"), notes)
 
 
 def _lab_order(code: str):
-    order = ["ALT", "AST", "BILI", "ALB", "INR", "CREAT", "SODIUM", "PLAT", "WBC", "AFP", "IGA", "IGG", "IGM"]
+    order = [
+        "ALT",
+        "AST",
+        "BILI",
+        "ALB",
+        "INR",
+        "CREAT",
+        "SODIUM",
+        "PLAT",
+        "WBC",
+        "AFP",
+        "IGA",
+        "IGG",
+        "IGM",
+    ]
     p = code.split("|")[0]
     return (order.index(p) if p in order else 99, p)
 
@@ -754,8 +1182,15 @@ def _lab_order(code: str):
 def table_lab_abn(ard: ARD, rule: str = "tlf_lab_abn") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
-    t = Table("lab_abn", "Subjects with an abnormal laboratory value by visit", POP_LABEL[pop], ard.header(pop))
-    params = sorted(ard.rows("LAB_ABN", population=pop)["paramcd"].unique().to_list(), key=_lab_order)
+    t = Table(
+        "lab_abn",
+        "Subjects with an abnormal laboratory value by visit",
+        POP_LABEL[pop],
+        ard.header(pop),
+    )
+    params = sorted(
+        ard.rows("LAB_ABN", population=pop)["paramcd"].unique().to_list(), key=_lab_order
+    )
     for p in params:
         have = set(ard.rows("LAB_ABN", paramcd=p, population=pop)["avisit"].to_list())
         for v in [v for v in ard.visits() if v in have]:
@@ -764,7 +1199,9 @@ def table_lab_abn(ard: ARD, rule: str = "tlf_lab_abn") -> Table:
                 n = ard.get("LAB_ABN", p, a, "n", pop, v)
                 k = ard.get("LAB_ABN", p, a, "n_abnormal", pop, v)
                 pct = ard.get("LAB_ABN", p, a, "pct_abnormal", pop, v)
-                cells.append("" if n is None else f"{F.fmt_int(k)}/{F.fmt_int(n)} ({F.fmt_pct(pct)})")
+                cells.append(
+                    "" if n is None else f"{F.fmt_int(k)}/{F.fmt_int(n)} ({F.fmt_pct(pct)})"
+                )
             t.add(param_label(p), v, cells, 1)
     notes = ["Cells: subjects with a LOW or HIGH value / subjects assessed at the visit (%)."]
     return _finish(t, ard, rule, ["LAB_ABN", "BIGN"], ard.methods("LAB_ABN"), notes)
@@ -958,9 +1395,19 @@ def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
     visit = sg["avisit"][0] if sg.height else ard.study.endpoints.primary_visit
     cols = []
     for test in ard.tests:
-        cols += [f"{test} vs {ard.reference}: n", "Difference (95% CI)", "p-value", "Interaction p-value"]
-    t = Table("subgroup", f"Change from baseline in {param_label(param)} at {visit} by subgroup (ANCOVA)",
-              POP_LABEL[pop], cols, stub_header="Subgroup")
+        cols += [
+            f"{test} vs {ard.reference}: n",
+            "Difference (95% CI)",
+            "p-value",
+            "Interaction p-value",
+        ]
+    t = Table(
+        "subgroup",
+        f"Change from baseline in {param_label(param)} at {visit} by subgroup (ANCOVA)",
+        POP_LABEL[pop],
+        cols,
+        stub_header="Subgroup",
+    )
     d = F.stat_decimals(param, "estimate")
     keys = list(dict.fromkeys(sg.filter(pl.col("stat") == "estimate")["paramcd"].to_list()))
     keys = sorted(keys, key=lambda k: (k != f"{param}|ALL", k))
@@ -971,14 +1418,26 @@ def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
         label = "All subjects" if sub == "ALL" else CAT_LABEL.get(var, {}).get(level, level)
         cells = []
         for test in ard.tests:
-            g = lambda s, k=key: ard.get("SUBGROUP", k, test, s, pop, visit, ard.reference)  # noqa: E731
-            pint = ard.get("SUBGROUP", f"{param}|{var}", test, "p_interaction", pop, visit, ard.reference)
+            g = lambda s, k=key: ard.get("SUBGROUP", k, test, s, pop, visit, ard.reference)  # noqa: E731, B023  (used within the iteration)
+            pint = ard.get(
+                "SUBGROUP", f"{param}|{var}", test, "p_interaction", pop, visit, ard.reference
+            )
             first = sub != "ALL" and level == _first_level(keys, param, var)
-            cells += [F.fmt_int(g("n")), F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d), F.fmt_p(g("p")),
-                      F.fmt_p(pint) if first and pint is not None else ""]
+            cells += [
+                F.fmt_int(g("n")),
+                F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d),
+                F.fmt_p(g("p")),
+                F.fmt_p(pint) if first and pint is not None else "",
+            ]
         t.add(group, label, cells, 1)
-    return _finish(t, ard, rule, ["SUBGROUP"], ard.methods("SUBGROUP"),
-                   ["Exploratory; no adjustment for multiplicity. n: subjects in the model."])
+    return _finish(
+        t,
+        ard,
+        rule,
+        ["SUBGROUP"],
+        ard.methods("SUBGROUP"),
+        ["Exploratory; no adjustment for multiplicity. n: subjects in the model."],
+    )
 
 
 def _first_level(keys: list[str], param: str, var: str) -> str:
@@ -988,17 +1447,27 @@ def _first_level(keys: list[str], param: str, var: str) -> str:
 
 # Estimands (ARD ESTIMAND, MI_DIFF, MI_LSMEAN, TIPPING, ICE_SUMMARY; docs/estimands.md).
 ROLE_LABEL = {1: "primary", 2: "sensitivity", 3: "supplementary"}
-ATTRIBUTE_LABEL = {"attr_population": "Population", "attr_variable": "Variable",
-                   "attr_ice": "Intercurrent events", "attr_summary": "Population-level summary",
-                   "attr_treatment": "Treatment"}
-MI_METHOD_LABEL = {"condmean": "Conditional mean imputation, jackknife SE",
-                   "condmean-boot": "Conditional mean imputation, bootstrap SE",
-                   "bayes": "Bayesian MI, Rubin's rules",
-                   "approxbayes": "Approximate Bayesian MI, Rubin's rules",
-                   "bmlmi": "Bootstrapped MI (von Hippel-Bartlett)"}
-ICE_LABEL = {"TRTDISC": "Treatment discontinuation", "DEATH": "Death",
-             "TRANSPLANT": "Liver transplantation", "RESCUE": "Rescue therapy",
-             "ANY": "Any intercurrent event"}
+ATTRIBUTE_LABEL = {
+    "attr_population": "Population",
+    "attr_variable": "Variable",
+    "attr_ice": "Intercurrent events",
+    "attr_summary": "Population-level summary",
+    "attr_treatment": "Treatment",
+}
+MI_METHOD_LABEL = {
+    "condmean": "Conditional mean imputation, jackknife SE",
+    "condmean-boot": "Conditional mean imputation, bootstrap SE",
+    "bayes": "Bayesian MI, Rubin's rules",
+    "approxbayes": "Approximate Bayesian MI, Rubin's rules",
+    "bmlmi": "Bootstrapped MI (von Hippel-Bartlett)",
+}
+ICE_LABEL = {
+    "TRTDISC": "Treatment discontinuation",
+    "DEATH": "Death",
+    "TRANSPLANT": "Liver transplantation",
+    "RESCUE": "Rescue therapy",
+    "ANY": "Any intercurrent event",
+}
 
 
 def estimand_info(ard: ARD) -> list[dict]:
@@ -1008,10 +1477,22 @@ def estimand_info(ard: ARD) -> list[dict]:
     out: dict[str, dict] = {}
     for r in rows.iter_rows(named=True):
         param, eid = r["paramcd"].split("|", 1)
-        e = out.setdefault(r["paramcd"], {"id": eid, "param": param, "paramcd": r["paramcd"],
-                                          "visit": r["avisit"], "population": r["population"],
-                                          "attributes": {}, "comparisons": [], "order": 0,
-                                          "role": 2, "set": param, "label": eid})
+        e = out.setdefault(
+            r["paramcd"],
+            {
+                "id": eid,
+                "param": param,
+                "paramcd": r["paramcd"],
+                "visit": r["avisit"],
+                "population": r["population"],
+                "attributes": {},
+                "comparisons": [],
+                "order": 0,
+                "role": 2,
+                "set": param,
+                "label": eid,
+            },
+        )
         cmp_ = (r["arm"], r["comparator"])
         if cmp_ not in e["comparisons"]:
             e["comparisons"].append(cmp_)
@@ -1032,8 +1513,11 @@ def estimand_sets(ard: ARD) -> list[str]:
 
 def _mi_methods(ard: ARD, paramcd: str) -> list[str]:
     """Method keys of an estimand's MI_DIFF rows, in the order of the config (first = main)."""
-    codes = ard.rows("MI_DIFF", stat="estimate").filter(
-        pl.col("paramcd").str.starts_with(paramcd + "|"))["paramcd"].unique(maintain_order=True)
+    codes = (
+        ard.rows("MI_DIFF", stat="estimate")
+        .filter(pl.col("paramcd").str.starts_with(paramcd + "|"))["paramcd"]
+        .unique(maintain_order=True)
+    )
     keys = [c.removeprefix(paramcd + "|") for c in codes.to_list()]
     order = list(MI_METHOD_LABEL)
     return sorted(keys, key=lambda k: (order.index(k) if k in order else 99, k))
@@ -1061,9 +1545,14 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
     cols = [f"{h}: LS mean (SE)" for h in ard.header(pop, total=False)]
     for test in ard.tests:
         cols += [f"{test} vs {ard.reference}: difference (95% CI)", "p-value"]
-    t = Table(f"estimands_{set_name}", f"Change from baseline in {label} at {visit}: "
-              "estimands (primary and sensitivity analyses, multiple imputation)",
-              POP_LABEL.get(pop, pop), cols, stub_header="Estimand / method")
+    t = Table(
+        f"estimands_{set_name}",
+        f"Change from baseline in {label} at {visit}: "
+        "estimands (primary and sensitivity analyses, multiple imputation)",
+        POP_LABEL.get(pop, pop),
+        cols,
+        stub_header="Estimand / method",
+    )
     d_mean, d_se = F.stat_decimals(param, "lsmean"), F.stat_decimals(param, "se")
     notes, analyses = [], ["ESTIMAND", "MI_LSMEAN", "MI_DIFF"]
 
@@ -1074,6 +1563,7 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
             se = ard.get(analysis_l, code, a, "se", pop_, visit)
             out.append("" if lsm is None else f"{F.fmt_num(lsm, d_mean)} ({F.fmt_num(se, d_se)})")
         for test in ard.tests:
+
             def g(s, test=test):
                 return ard.get(analysis_d, code, test, s, pop_, visit, ard.reference)
 
@@ -1086,8 +1576,12 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
     for e in ests:
         group = f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {e['label']}"
         for key in _mi_methods(ard, e["paramcd"]):
-            t.add(group, _mi_method_label(ard, e["paramcd"], key),
-                  cells("MI_LSMEAN", "MI_DIFF", f"{e['paramcd']}|{key}", e["population"]), 1)
+            t.add(
+                group,
+                _mi_method_label(ard, e["paramcd"], key),
+                cells("MI_LSMEAN", "MI_DIFF", f"{e['paramcd']}|{key}", e["population"]),
+                1,
+            )
         attrs = "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in e["attributes"].items() if v)
         notes.append(f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {attrs}.")
         main = (_mi_methods(ard, e["paramcd"]) or [""])[0]
@@ -1095,23 +1589,37 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
         for r in tip.iter_rows(named=True):
             v = r["value"]
             where = f"{r['arm']} vs {r['comparator']}"
-            notes.append(f"{e['id']}, tipping point ({where}): " + (
-                f"no longer significant at a shift of {F.fmt_num(v, 2)} added to the imputed "
-                "values of the test arm." if not F.is_missing(v) else
-                "significant over the whole grid of shifts (or not significant without a shift)."))
+            notes.append(
+                f"{e['id']}, tipping point ({where}): "
+                + (
+                    f"no longer significant at a shift of {F.fmt_num(v, 2)} added to the imputed "
+                    "values of the test arm."
+                    if not F.is_missing(v)
+                    else "significant over the whole grid of shifts (or not significant without a shift)."
+                )
+            )
             if "TIPPING" not in analyses:
                 analyses.append("TIPPING")
     if ard.has("MMRM_DIFF", paramcd=param, population=pop, avisit=visit):
-        t.add("Reference: MMRM of all observed data (missing at random)", "MMRM",
-              cells("MMRM_LSMEAN", "MMRM_DIFF", param, pop), 1)
+        t.add(
+            "Reference: MMRM of all observed data (missing at random)",
+            "MMRM",
+            cells("MMRM_LSMEAN", "MMRM_DIFF", param, pop),
+            1,
+        )
         analyses += ["MMRM_LSMEAN", "MMRM_DIFF"]
-    notes.insert(0, f"Change from baseline in {label} at {visit}. LS means: mean prediction over "
-                    "the analysed subjects with the arm set (counterfactual weights) unless the "
-                    "method says otherwise; CI: 95% confidence interval; p: two-sided. "
-                    "Conditional mean imputation with the jackknife is deterministic; Bayesian MI "
-                    "carries Monte Carlo error.")
-    methods = ard.methods(["MI_DIFF"], paramcd=[f"{e['paramcd']}|{k}" for e in ests
-                                                for k in _mi_methods(ard, e["paramcd"])])
+    notes.insert(
+        0,
+        f"Change from baseline in {label} at {visit}. LS means: mean prediction over "
+        "the analysed subjects with the arm set (counterfactual weights) unless the "
+        "method says otherwise; CI: 95% confidence interval; p: two-sided. "
+        "Conditional mean imputation with the jackknife is deterministic; Bayesian MI "
+        "carries Monte Carlo error.",
+    )
+    methods = ard.methods(
+        ["MI_DIFF"],
+        paramcd=[f"{e['paramcd']}|{k}" for e in ests for k in _mi_methods(ard, e["paramcd"])],
+    )
     return _finish(t, ard, rule, [*analyses, "BIGN"], methods, notes)
 
 
@@ -1120,22 +1628,49 @@ def table_ice_summary(ard: ARD, rule: str = "tlf_ice_summary") -> Table:
     rows = ard.rows("ICE_SUMMARY")
     pop = rows["population"][0] if rows.height else "ITT"
     arms = ard.arms + [POOLED]
-    t = Table("ice_summary", "Intercurrent events by visit", POP_LABEL.get(pop, pop),
-              ard.header(pop), stub_header="Event / visit")
+    t = Table(
+        "ice_summary",
+        "Intercurrent events by visit",
+        POP_LABEL.get(pop, pop),
+        ard.header(pop),
+        stub_header="Event / visit",
+    )
     codes = [c for c in ICE_LABEL if rows.filter(pl.col("paramcd") == c).height]
     for code in codes:
         g = ICE_LABEL[code] + ", n (%)"
-        t.add(g, "Any time up to the data cut", [
-            F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop),
-                        ard.get("ICE_SUMMARY", code, a, "pct", pop)) for a in arms], 1)
+        t.add(
+            g,
+            "Any time up to the data cut",
+            [
+                F.fmt_n_pct(
+                    ard.get("ICE_SUMMARY", code, a, "n", pop),
+                    ard.get("ICE_SUMMARY", code, a, "pct", pop),
+                )
+                for a in arms
+            ],
+            1,
+        )
         have = set(rows.filter(pl.col("paramcd") == code)["avisit"].to_list())
         for v in [v for v in ard.visits() if v in have]:
-            t.add(g, f"Before {v}", [F.fmt_n_pct(ard.get("ICE_SUMMARY", code, a, "n", pop, v),
-                                                 ard.get("ICE_SUMMARY", code, a, "pct", pop, v))
-                                     for a in arms], 2)
-    notes = [("Subjects with the event, cumulative: before a visit = the event occurred before the "
-              "visit's target day (so the visit, if done, is after the event). Percentages of the "
-              "subjects in the column. A subject may have several events; 'Any' counts subjects.")]
+            t.add(
+                g,
+                f"Before {v}",
+                [
+                    F.fmt_n_pct(
+                        ard.get("ICE_SUMMARY", code, a, "n", pop, v),
+                        ard.get("ICE_SUMMARY", code, a, "pct", pop, v),
+                    )
+                    for a in arms
+                ],
+                2,
+            )
+    notes = [
+        (
+            "Subjects with the event, cumulative: before a visit = the event occurred before the "
+            "visit's target day (so the visit, if done, is after the event). Percentages of the "
+            "subjects in the column. A subject may have several events; 'Any' counts subjects."
+        )
+    ]
     return _finish(t, ard, rule, ["ICE_SUMMARY", "BIGN"], ard.methods("ICE_SUMMARY"), notes)
 
 
@@ -1144,51 +1679,112 @@ def _arm_order(study: Study) -> dict[str, int]:
     return {a: i for i, a in enumerate(study.arm_labels)}
 
 
-def listing_sae(adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings") -> Table:
-    cols = ["Age/Sex", "Preferred term (reported term)", "System organ class", "Start date (day)",
-            "End date", "Grade", "Related", "Outcome"]
-    t = Table("l_sae", "Listing of serious treatment-emergent adverse events", POP_LABEL["SAFETY"], cols,
-              stub_header="Subject")
-    ae = adae.filter((pl.col("AESER") == "Y") & (pl.col("TRTEMFL") == "Y") & (pl.col("SAFFL") == "Y"))
+def listing_sae(
+    adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings"
+) -> Table:
+    cols = [
+        "Age/Sex",
+        "Preferred term (reported term)",
+        "System organ class",
+        "Start date (day)",
+        "End date",
+        "Grade",
+        "Related",
+        "Outcome",
+    ]
+    t = Table(
+        "l_sae",
+        "Listing of serious treatment-emergent adverse events",
+        POP_LABEL["SAFETY"],
+        cols,
+        stub_header="Subject",
+    )
+    ae = adae.filter(
+        (pl.col("AESER") == "Y") & (pl.col("TRTEMFL") == "Y") & (pl.col("SAFFL") == "Y")
+    )
     ae = ae.join(adsl.select("USUBJID", "AGE", "SEX"), on="USUBJID", how="left")
     order = _arm_order(study)
     ae = ae.with_columns(pl.col("TRT01A").replace_strict(order, default=99).alias("_o")).sort(
-        ["_o", "USUBJID", "ASTDT"], nulls_last=True)
+        ["_o", "USUBJID", "ASTDT"], nulls_last=True
+    )
     for r in ae.iter_rows(named=True):
-        t.add(r["TRT01A"] or "", r["USUBJID"], [
-            f"{F.fmt_int(r['AGE'])}/{r['SEX'] or ''}", f"{r['AEDECOD'] or ''} ({r['AETERM'] or ''})",
-            r["AEBODSYS"] or "", f"{r['ASTDT'] or ''} ({'' if r['ASTDY'] is None else r['ASTDY']})",
-            str(r["AENDT"] or "ongoing"), "" if r["ATOXGR"] is None else str(r["ATOXGR"]), r["AREL"] or "",
-            r["AEOUT"] or ""])
+        t.add(
+            r["TRT01A"] or "",
+            r["USUBJID"],
+            [
+                f"{F.fmt_int(r['AGE'])}/{r['SEX'] or ''}",
+                f"{r['AEDECOD'] or ''} ({r['AETERM'] or ''})",
+                r["AEBODSYS"] or "",
+                f"{r['ASTDT'] or ''} ({'' if r['ASTDY'] is None else r['ASTDY']})",
+                str(r["AENDT"] or "ongoing"),
+                "" if r["ATOXGR"] is None else str(r["ATOXGR"]),
+                r["AREL"] or "",
+                r["AEOUT"] or "",
+            ],
+        )
     return _finish_listing(
-        t, study, cut, rule, ["ADAE", "ADSL"],
+        t,
+        study,
+        cut,
+        rule,
+        ["ADAE", "ADSL"],
         "Serious (AESER = Y) treatment-emergent AEs of the safety population, by treatment received. "
         "Day: study day of onset relative to the first infusion. Imputed start dates per the ADAE rules.",
-        "No serious treatment-emergent adverse events.")
+        "No serious treatment-emergent adverse events.",
+    )
 
 
-def listing_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings") -> Table:
-    cols = ["Age/Sex", "Randomised", "Date of death", "Study day", "Liver transplant",
-            "Reason (disposition)", "Fatal AE (preferred term)"]
+def listing_deaths(
+    adsl: pl.DataFrame, adae: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings"
+) -> Table:
+    cols = [
+        "Age/Sex",
+        "Randomised",
+        "Date of death",
+        "Study day",
+        "Liver transplant",
+        "Reason (disposition)",
+        "Fatal AE (preferred term)",
+    ]
     t = Table("l_deaths", "Listing of deaths", POP_LABEL["ITT"], cols, stub_header="Subject")
-    fatal = (adae.filter(pl.col("FATALFL") == "Y").group_by("USUBJID")
-             .agg(pl.col("AEDECOD").drop_nulls().unique().sort().str.join("; ").alias("_fatal")))
-    d = (adsl.filter((pl.col("DTHFL") == "Y") & (pl.col("ITTFL") == "Y"))
-         .join(fatal, on="USUBJID", how="left")
-         .with_columns(((pl.col("DTHDT") - pl.col("ORIGDT")).dt.total_days() + 1).alias("_day"),
-                       pl.col("TRT01P").replace_strict(_arm_order(study), default=99).alias("_o"))
-         .sort(["_o", "USUBJID"]))
+    fatal = (
+        adae.filter(pl.col("FATALFL") == "Y")
+        .group_by("USUBJID")
+        .agg(pl.col("AEDECOD").drop_nulls().unique().sort().str.join("; ").alias("_fatal"))
+    )
+    d = (
+        adsl.filter((pl.col("DTHFL") == "Y") & (pl.col("ITTFL") == "Y"))
+        .join(fatal, on="USUBJID", how="left")
+        .with_columns(
+            ((pl.col("DTHDT") - pl.col("ORIGDT")).dt.total_days() + 1).alias("_day"),
+            pl.col("TRT01P").replace_strict(_arm_order(study), default=99).alias("_o"),
+        )
+        .sort(["_o", "USUBJID"])
+    )
     for r in d.iter_rows(named=True):
-        t.add(r["TRT01P"] or "", r["USUBJID"], [
-            f"{F.fmt_int(r['AGE'])}/{r['SEX'] or ''}", str(r["RANDDT"] or ""),
-            f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
-            "" if r["_day"] is None else str(int(r["_day"])), str(r["LTXDT"] or "No"), r["DCSREAS"] or "",
-            r["_fatal"] or ""])
+        t.add(
+            r["TRT01P"] or "",
+            r["USUBJID"],
+            [
+                f"{F.fmt_int(r['AGE'])}/{r['SEX'] or ''}",
+                str(r["RANDDT"] or ""),
+                f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
+                "" if r["_day"] is None else str(int(r["_day"])),
+                str(r["LTXDT"] or "No"),
+                r["DCSREAS"] or "",
+                r["_fatal"] or "",
+            ],
+        )
     return _finish_listing(
-        t, study, cut, rule, ["ADSL", "ADAE"],
+        t,
+        study,
+        cut,
+        rule,
+        ["ADSL", "ADAE"],
         "Deaths up to the data cut in the ITT population, by randomised arm. Study day from randomisation "
         "(day 1). DTHDTF: D = day imputed, M = month and day imputed.",
-        "No deaths.")
+        "No deaths.",
+    )
 
 
 LISTING_MAX_CHARS = 200  # a listing cell longer than this shows its start and a marker
@@ -1202,8 +1798,9 @@ def clip_text(text: str, limit: int = LISTING_MAX_CHARS) -> str:
     return f"{text[:limit]}... [truncated: {len(text)} characters, see ADaM]"
 
 
-def _finish_listing(t: Table, study: Study, cut: str, rule: str, sources: list[str], note: str,
-                    empty: str) -> Table:
+def _finish_listing(
+    t: Table, study: Study, cut: str, rule: str, sources: list[str], note: str, empty: str
+) -> Table:
     """A listing's footnote and source line (the ADaM datasets it reads), and ``empty`` as its only row
     when it has no records. Cells over :data:`LISTING_MAX_CHARS` characters are clipped with a
     marker."""
@@ -1220,11 +1817,23 @@ def _finish_listing(t: Table, study: Study, cut: str, rule: str, sources: list[s
 
 
 TABLES = {
-    "disposition": table_disposition, "baseline": table_baseline, "exposure": table_exposure,
-    "km": table_km, "cif": table_cif, "ae_overview": table_ae_overview, "ae_soc_pt": table_ae_soc_pt,
-    "lab_shift": table_lab_shift, "lab_abn": table_lab_abn, "subgroup": table_subgroup,
-    "ae_grade": table_ae_grade, "sae_soc_pt": table_sae_soc_pt, "aesi": table_aesi, "death_causes": table_death_causes,
-    "lmm": table_lmm, "responder": table_responder, "dlt": table_dlt,
+    "disposition": table_disposition,
+    "baseline": table_baseline,
+    "exposure": table_exposure,
+    "km": table_km,
+    "cif": table_cif,
+    "ae_overview": table_ae_overview,
+    "ae_soc_pt": table_ae_soc_pt,
+    "lab_shift": table_lab_shift,
+    "lab_abn": table_lab_abn,
+    "subgroup": table_subgroup,
+    "ae_grade": table_ae_grade,
+    "sae_soc_pt": table_sae_soc_pt,
+    "aesi": table_aesi,
+    "death_causes": table_death_causes,
+    "lmm": table_lmm,
+    "responder": table_responder,
+    "dlt": table_dlt,
 }
 
 
@@ -1243,6 +1852,8 @@ def build_table(name: str, ard: ARD, rule: str) -> Table:
     if name == "ice_summary":  # not in TABLES: only studies with estimands have it
         return table_ice_summary(ard, rule)
     if name not in TABLES:
-        raise HepatrialError(f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, "
-                             "desc_<PARAMCD>, resp_shift_<ID>")
+        raise HepatrialError(
+            f"unknown table {name!r}; known: {sorted(TABLES)}, mmrm_<PARAMCD>, "
+            "desc_<PARAMCD>, resp_shift_<ID>"
+        )
     return TABLES[name](ard, rule)
