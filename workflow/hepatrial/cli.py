@@ -4,8 +4,9 @@ Snakemake scripts call :func:`run_step`; an expected error (bad input, bad confi
 ``ERROR: <message>`` on stderr and exits with status 2, with no Python traceback. Anything
 else is a bug and keeps its traceback. The error's ``details`` (e.g. the other fatal findings a
 message counts) go to the step's log under the ERROR line. A :class:`HepatrialWarning`, and
-matplotlib's "Glyph ... missing from font(s)" warning, become ``WARNING: <message>`` lines on
-stderr and in the log.
+matplotlib's "Glyph ... missing from font(s)" warning (a character no bundled font has, or one
+drawn with a font list that leaves out the bundled font that has it), become ``WARNING: <message>``
+lines on stderr and in the log.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
     as Python would have shown them."""
     out: list[str] = []
     glyphs: list[str] = []
+    misdrawn: list[str] = []
     for w in caught:
         msg = str(w.message)
         if issubclass(w.category, HepatrialWarning):
@@ -39,6 +41,9 @@ def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
             ch = _undrawable_glyph(msg)
             if ch and ch not in glyphs:
                 glyphs.append(ch)
+            ch = _misdrawn_glyph(msg)
+            if ch and ch not in misdrawn:
+                misdrawn.append(ch)
             continue
         else:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
@@ -52,6 +57,15 @@ def _user_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
         out.append(
             f"WARNING: figures hold {len(glyphs)} character(s) that no bundled font can "
             f"draw (printed blank): {describe(glyphs)}"
+        )
+    if misdrawn:
+        from hepatrial.fonts import describe
+
+        misdrawn.sort(key=ord)
+        out.append(
+            f"WARNING: figures draw {len(misdrawn)} character(s) with a font that lacks them "
+            f"(printed blank; a bundled font has them, the text was not given the bundled font "
+            f"list): {describe(misdrawn)}"
         )
     return out
 
@@ -69,6 +83,25 @@ def _undrawable_glyph(msg: str) -> str | None:
         return None
     ch = chr(int(m.group(1)))
     return ch if ord(ch) not in covered() and needs_glyph(ch) else None
+
+
+def _misdrawn_glyph(msg: str) -> str | None:
+    """The character of matplotlib's "Glyph <code> (<char>) missing from font(s) <names>." when a
+    bundled font has it but the fonts the text was drawn with (``<names>``) are not the bundled
+    list: a text drawn blank by a font set-up error (e.g. the CJK subset alone for Latin text),
+    not by the data. None otherwise."""
+    import re
+
+    from hepatrial.fonts import FAMILIES, covered, needs_glyph
+
+    m = re.match(r"Glyph (\d+) .* missing from font\(s\) (.*?)\.?$", msg)
+    if not m:
+        return None
+    ch = chr(int(m.group(1)))
+    named = {f.strip() for f in m.group(2).split(",")}
+    if ord(ch) in covered() and needs_glyph(ch) and not set(FAMILIES) <= named:
+        return ch
+    return None
 
 
 ONERROR_ENV = "HEPATRIAL_ONERROR"  # set by the Snakefile: a step's ERROR line goes to its log only

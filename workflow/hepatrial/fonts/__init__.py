@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -96,6 +97,39 @@ def describe(chars: list[str], limit: int = 10) -> str:
     return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
 
 
+class FamilyChain(Sequence):
+    """A font family list that is one value: matplotlib draws each character with the first family
+    of the list that has it (its glyph-by-glyph fallback).
+
+    Not a ``list`` or ``tuple`` on purpose: plotnine's themeables that style several artists at once
+    (``axis_text_y``, ``strip_text``, ...) take a ``list``/``tuple`` whose length equals the number of
+    artists as one value per artist (``MixinSequenceOfValues``). A plain 3-family list therefore gave
+    the 2nd of 3 facet strips (or y ticks) the family "Noto Sans CJK SC" alone, a subset with no
+    Latin glyphs, and "Death", "Albumin (g/L)", "30" or "0" were drawn as boxes."""
+
+    def __init__(self, names) -> None:
+        self._names = tuple(names)
+
+    def __getitem__(self, i):
+        return self._names[i]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sequence) and tuple(other) == self._names
+
+    def __hash__(self) -> int:
+        return hash(self._names)
+
+    def __repr__(self) -> str:
+        return f"FamilyChain({list(self._names)!r})"
+
+
+# the family every figure text is drawn with: Latin from DejaVu Sans, Chinese from the CJK subset
+FAMILY_CHAIN = FamilyChain([*FAMILIES, "sans-serif"])
+
+
 def configure_matplotlib() -> None:
     """Register the CJK font with matplotlib, draw every text with DejaVu Sans then Noto Sans CJK
     SC (matplotlib falls back glyph by glyph along an explicit family list, not along the list a
@@ -103,7 +137,8 @@ def configure_matplotlib() -> None:
     site id, an AE term) is not mathtext.
 
     plotnine's themes take their family from ``plotnine.options.base_family``, set to the same
-    list. Safe to call more than once."""
+    list as a :class:`FamilyChain` (a plain list would be split over the artists of a themeable).
+    Safe to call more than once."""
     import matplotlib
     from matplotlib import font_manager
 
@@ -116,4 +151,4 @@ def configure_matplotlib() -> None:
         import plotnine
     except ImportError:  # plotnine is a dependency; keep the matplotlib settings without it
         return
-    plotnine.options.base_family = [*FAMILIES, "sans-serif"]
+    plotnine.options.base_family = FAMILY_CHAIN
