@@ -195,7 +195,8 @@ def test_labels_from_one_table():
     assert (
         P.data_decimals()["INR"] == 2
         and P.data_decimals()["AGE"] == 0
-        and "ALT" not in P.data_decimals()
+        and P.data_decimals()["ALT"] == 0  # recorded as integers (test_param_decimals)
+        and "ASCITES" not in P.data_decimals()  # a grade with no decimals of its own: the default
     )
 
 

@@ -21,7 +21,7 @@ from hepatrial.spec.params import data_decimals
 
 NE = "NE"
 # Decimals the raw data are recorded with, per parameter (scores are integers; labs as reported in
-# standard units: bilirubin umol/L 1 decimal, albumin g/L integer, INR 2 decimals): the parameter
+# standard units: bilirubin umol/L and albumin g/L 1 decimal, INR 2 decimals): the parameter
 # table (hepatrial.spec.params).
 DATA_DECIMALS = data_decimals()
 DEFAULT_DECIMALS = 1
