@@ -23,7 +23,7 @@ from hepatrial.ingest import ingest_cut
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import check_path, cut_listing
 from hepatrial.ingest.validate import date_is_real, validate_domain
-from hepatrial.tlf.render import spreadsheet_safe, write_csv
+from hepatrial.tlf.render import is_number_cell, spreadsheet_safe, write_csv
 from hepatrial.tlf.tables import LISTING_MAX_CHARS, Table, clip_text
 
 ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=400)
@@ -224,7 +224,9 @@ def test_spreadsheet_safe_quotes_exactly_the_formula_cells(text):
     out = pl.DataFrame({"c": [text]}).select(spreadsheet_safe(pl.col("c")).alias("c"))["c"][0]
     assert out in (text, "'" + text)
     if out == text and text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        assert not any(ch.isalpha() or ch in "=@!|\"'" for ch in text), text  # a number as printed
+        # a number as printed: no letter but the token NE, no formula or DDE character
+        assert not any(ch.isalpha() or ch in "=@!|\"'" for ch in text.replace("NE", "")), text
+        assert is_number_cell(text)  # the Python and the polars (Rust) regex agree
 
 
 @pytest.mark.parametrize(
@@ -239,6 +241,15 @@ def test_spreadsheet_safe_quotes_exactly_the_formula_cells(text):
         "-4, 28",
         "-0.8, 1.8",
         "-1.28 (-2.0, -0.5)",
+        "-0.8 (1.2)",
+        "-4.0, 28.0",
+        "-12.0 (NE, 30.0)",
+        "-0.31 (-0.52, -0.10) [<0.001]",
+        "-5.0%",
+        "-0.5 (>0.999)",
+        ".5",
+        "-",
+        "+",
     ],
 )
 def test_numbers_are_not_quoted(cell):
@@ -247,10 +258,36 @@ def test_numbers_are_not_quoted(cell):
 
 
 @pytest.mark.parametrize(
-    "cell", ["=1+1", "-2+3", "@SUM(A1)", "+cmd|' /C calc'!A0", "-=1", "-4, =28", "-1,28", "-4, 28)"]
+    "cell",
+    [
+        "=1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "+cmd|' /C calc'!A0",
+        "-=1",
+        "-4, =28",
+        "-1,28",
+        "-4, 28)",
+        "-1 (2+3)",
+        "-1e5",
+        "-NE+1",
+        "-1 (NE)A",
+        "-(1)",
+        "--1",
+        "-1 (<=2)",
+        "\t-1",
+        "-1 (2, 3",
+    ],
 )
 def test_formula_cells_are_quoted(cell):
     assert pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0] == "'" + cell
+    assert not is_number_cell(cell)
+
+
+def test_cells_not_starting_like_a_formula_are_never_quoted():
+    for cell in ["NE", "<0.001", "12 (5.0%)", "SUM(A1)", "0.85 (NE, NE)", ">0.999"]:
+        out = pl.DataFrame({"c": [cell]}).select(spreadsheet_safe(pl.col("c")))["c"][0]
+        assert out == cell
 
 
 @settings(max_examples=200, deadline=None)

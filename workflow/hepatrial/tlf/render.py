@@ -20,18 +20,33 @@ INDENT = "\u00a0\u00a0\u00a0"
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# a number or a comma-separated run of numbers ("Min, Max": "-4, 28"), then any bracketed groups of
-# numbers ("(-2.0, 0.3)", "(5.0%) [4]"): no letters, no "=" or "@", no operator between numbers
-# (a lone "-" is a placeholder, not a formula)
-_NUM = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?"
-_NUMBER = rf"^([-+]|{_NUM}(, {_NUM})*( [(\[][-+0-9.,% <>]*[)\]])*)$"
+# A cell that starts like a formula but is numbers as the tables print them, and so is left alone
+# (quoting it made the CSV differ from the RTF and stop parsing as numbers). Precisely:
+#   value  = number | "NE" | "<" or ">" then an unsigned number ("<0.001", ">0.999") | "-" (a
+#            placeholder); number = optional sign, digits with an optional decimal part (or
+#            ".5"), optional "%"
+#   list   = value, then any ", " value ("Min, Max": "-4, 28"; a CI: "-2.0, -0.5")
+#   group  = "(" list ")" or "[" list "]"
+#   cell   = a lone "+" or "-", or list then any " " group ("-0.8 (1.2)", "-1.28 (-2.0, -0.5)",
+#            "3 (5.0%) [4]")
+# Nothing else: no letters but "NE", no "=", "@", "|", "!" or quotes, and no operator between two
+# numbers ("-2+3", "-1,28", "-4, 28)" are quoted).
+_UNSIGNED = r"(?:\d+(?:\.\d*)?|\.\d+)%?"
+_VALUE = rf"(?:[+-]?{_UNSIGNED}|NE|[<>]{_UNSIGNED}|-)"
+_LIST = rf"{_VALUE}(?:, {_VALUE})*"
+_NUMBER = rf"^(?:[-+]|{_LIST}(?: \({_LIST}\)| \[{_LIST}\])*)$"
+
+
+def is_number_cell(text: str) -> bool:
+    """``text`` is numbers as printed (the grammar of ``_NUMBER`` above)."""
+    return re.match(_NUMBER, text) is not None
 
 
 def spreadsheet_safe(col: pl.Expr) -> pl.Expr:
     """A cell a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, tab
-    or carriage return) gets a leading single quote (OWASP "CSV injection"), unless it is a number,
-    or a number followed by a bracketed part as the tables print them ("-0.5", "-1.2 (-2.0, 0.3)").
-    """
+    or carriage return) gets a leading single quote (OWASP "CSV injection", issue 17), unless it
+    is numbers as the tables print them (``_NUMBER``: "-0.5", "-4, 28", "-1.2 (-2.0, 0.3)",
+    "-0.3 (NE, 0.1)")."""
     starts = pl.any_horizontal([col.str.starts_with(c) for c in FORMULA_START])
     risky = (starts & ~col.str.contains(_NUMBER)).fill_null(False)
     return pl.when(~risky).then(col).otherwise(pl.lit("'") + col)  # (keeps col's name)
