@@ -164,3 +164,38 @@ def test_footnotes_say_the_model_in_words():
         "Log-rank test stratified by the Child"
     )
     assert method_words("some new method") == "Some new method"  # unknown: as recorded
+
+
+def test_methods_note_is_one_sentence_a_family_and_leaves_roles_to_the_rows():
+    from hepatrial.tlf.sap import methods_note
+
+    assert (
+        methods_note(
+            [
+                "UN REML Satterthwaite; KEY SECONDARY ENDPOINT",
+                "UN REML Satterthwaite; PRIMARY ENDPOINT",
+                "UN REML Satterthwaite",
+            ]
+        )
+        == ""
+    )
+    ae = [
+        "subjects with serious TEAE; % of SAFETY in arm",
+        "subjects with TEAE with fatal outcome; % of SAFETY in arm",
+        "not collected (no AEACN in the data)",
+        "subjects with any TEAE; % of SAFETY in arm",
+    ]
+    note = methods_note(ae)
+    assert note == methods_note(list(reversed(ae)))
+    assert note.startswith("Methods: Subjects with at least one treatment-emergent")
+    assert note.count(". ") == 0
+    shift = [
+        f"baseline vs worst post-baseline ({c}) reference-range category; % of subjects with the "
+        "lab in arm"
+        for c in ("LOW", "HIGH", "most extreme")
+    ]
+    assert methods_note(shift) == (
+        "Methods: Shift from the baseline to the worst post-baseline reference-range category "
+        "(high, low and most extreme); percentages of the arm's subjects with the laboratory "
+        "parameter."
+    )

@@ -181,12 +181,50 @@ _RULES: list[tuple[str, object]] = [
 ]
 
 
+# what the rows of a table already say: an endpoint's role (the row's visit carries "(primary
+# endpoint)"), not a method
+_ROLE = re.compile(r";\s*(PRIMARY|KEY SECONDARY|SECONDARY) ENDPOINT\s*$", re.IGNORECASE)
+
+POP_WORDS = {
+    "SAFETY": "the safety population",
+    "ITT": "the intent-to-treat population",
+    "PP": "the per-protocol population",
+}
+
+# families of per-row methods that differ in one part (the row's category): one sentence for the
+# family, the parts listed once (pattern, key of the family, sentence from the parts and the match)
+_FAMILIES: list[tuple[str, object]] = [
+    (
+        r"subjects with (?:an? |any )?(.*TEAE.*?); % of (\w+) in arm",
+        lambda parts, m: (
+            "Subjects with at least one treatment-emergent adverse event of the row's kind, each "
+            f"subject counted once a row; percentages of {POP_WORDS.get(m[2], m[2])} in the arm"
+        ),
+    ),
+    (
+        r"baseline vs worst post-baseline \((.+)\) reference-range category; % of subjects with "
+        r"the lab in arm",
+        lambda parts, m: (
+            "Shift from the baseline to the worst post-baseline reference-range category ("
+            + _join(sorted(p.lower() for p in parts))
+            + "); percentages of the arm's subjects with the laboratory parameter"
+        ),
+    ),
+]
+
+
 def method_words(method: str) -> str:
     """One ARD method in SAP words ('' for a bare counting method, which the table's own footnote
-    says)."""
-    m = method.strip()
+    says, and for a role the rows already carry, "; PRIMARY ENDPOINT")."""
+    m = _ROLE.sub("", method.strip()).strip()
     if re.fullmatch(r"(subjects|n \(% of \w+ in arm\)|% of \w+ in arm|subjects in \w+)", m):
         return ""
+    if re.fullmatch(r"not collected \(.*\)", m):
+        return ""  # the row says "not collected" and the table's footnote why
+    for pattern, out in _FAMILIES:
+        hit = re.fullmatch(pattern, m)
+        if hit:
+            return out([hit[1]], hit)  # type: ignore[operator]
     for pattern, out in _RULES:
         hit = re.fullmatch(pattern, m)
         if hit:
@@ -197,6 +235,24 @@ def method_words(method: str) -> str:
 
 
 def methods_note(methods: list[str]) -> str:
-    """The "Methods:" footnote: each distinct method in words, as sentences."""
-    words = list(dict.fromkeys(w for w in (method_words(m) for m in methods) if w))
+    """The "Methods:" footnote: each distinct method in words, as sentences, in a fixed order (the
+    methods sorted); the per-row methods of one family (:data:`_FAMILIES`, "subjects with serious
+    TEAE; % of SAFETY in arm", "... related TEAE ...") as one sentence."""
+    words: list[str] = []
+    family: dict[int, tuple[list[str], re.Match]] = {}
+    for method in sorted(dict.fromkeys(methods)):
+        m = _ROLE.sub("", method.strip()).strip()
+        for k, (pattern, _) in enumerate(_FAMILIES):
+            hit = re.fullmatch(pattern, m)
+            if hit:
+                if k not in family:
+                    family[k] = ([], hit)
+                    words.append(f"\0family{k}")
+                family[k][0].append(hit[1])
+                break
+        else:
+            words.append(method_words(method))
+    for k, (parts, hit) in family.items():
+        words[words.index(f"\0family{k}")] = _FAMILIES[k][1](parts, hit)  # type: ignore[operator]
+    words = list(dict.fromkeys(w for w in words if w))
     return "Methods: " + ". ".join(words) + "." if words else ""
