@@ -310,3 +310,16 @@ def test_ae_overview_has_one_methods_sentence(parallel):
     assert "percentages of the safety population" in note
     shuffled = ARD(parallel.df.reverse(), parallel.study, parallel.cut)
     assert _methods(build_table("ae_overview", shuffled, "tlf_x")) == [note]
+
+
+def test_aesi_onset_without_events_is_not_estimable_not_blank(parallel):
+    """An AE of special interest without events (n = 0) keeps its onset row, shown NE (not
+    estimable, the tables' convention) in every column, with NE explained; no cell is blank."""
+    t = build_table("aesi", parallel, "tlf_x")
+    zero = {r.group for r in t.rows if r.label.startswith("Subjects") and set(r.cells) == {"0"}}
+    assert zero, "the fixture has an AESI without events"
+    for r in t.rows:
+        assert all(c.strip() for c in r.cells), r
+        if r.group in zero and r.label.startswith("Days from the most recent infusion"):
+            assert r.cells == [F.NE] * len(t.columns)
+    assert any("NE: not estimable" in n for n in t.footnotes)

@@ -922,8 +922,9 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
             md, lo, hi = (
                 ard.get("AESI", code, a, s, pop) for s in ("onset_median", "onset_min", "onset_max")
             )
+            # no event in the column: not estimable, as everywhere (tlf.format.NE), not a blank
             cells.append(
-                ""
+                F.NE
                 if md is None or F.is_missing(md)
                 else f"{F.fmt_num(md, 1)} ({F.fmt_int(lo)}, {F.fmt_int(hi)})"
             )
@@ -931,7 +932,8 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
     notes = [
         "Treatment-emergent AEs matching the study's definition of each AE of special interest (preferred "
         "terms, system organ classes or words in the preferred term; study config safety.aesi). Onset: days "
-        "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events."
+        "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events. "
+        "NE: not estimable (no event in the column)."
     ]
     return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
 
