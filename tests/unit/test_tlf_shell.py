@@ -199,3 +199,29 @@ def test_methods_note_is_one_sentence_a_family_and_leaves_roles_to_the_rows():
         "(high, low and most extreme); percentages of the arm's subjects with the laboratory "
         "parameter."
     )
+
+
+def test_estimand_methods_note_says_each_thing_once_in_table_order_without_roles():
+    from hepatrial.tlf.sap import estimand_methods_note
+
+    model = "model CHG ~ ARM*AVISIT + BASE*AVISIT, UN REML"
+    cm, by = "conditional mean imputation, jackknife", "Bayesian MI, M=100, seed 1"
+    texts = {
+        "PRIMARY": [
+            f"estimand PRIMARY (primary); {by}; ICE strategy: MAR; {model}; Rubin's rules; "
+            "10 subjects; 0 post-event values set missing",
+            f"estimand PRIMARY (primary); {cm}; ICE strategy: MAR; {model}; jackknife SE; "
+            "10 subjects; 0 post-event values set missing",
+        ],
+        "J2R": [
+            f"estimand J2R (sensitivity); {cm}; ICE strategy: J2R (n=4); {model}; jackknife SE; "
+            "10 subjects; 0 post-event values set missing",
+        ],
+    }
+    note = estimand_methods_note(texts)
+    assert note.startswith("Methods: Imputation model: the change from baseline, with fixed")
+    assert "~" not in note and "(primary)" not in note and "(sensitivity)" not in note
+    assert note.count("10 subjects") == 1 and note.count("Rubin's rules") == 1
+    assert note.index("PRIMARY: ICE strategy: MAR") < note.index("J2R: ICE strategy: J2R (n=4)")
+    assert "an unstructured covariance matrix, estimated by restricted maximum likelihood" in note
+    assert estimand_methods_note({"A": texts["J2R"]}).count("Conditional mean imputation") == 1

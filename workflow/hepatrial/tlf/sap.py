@@ -256,3 +256,60 @@ def methods_note(methods: list[str]) -> str:
         words[words.index(f"\0family{k}")] = _FAMILIES[k][1](parts, hit)  # type: ignore[operator]
     words = list(dict.fromkeys(w for w in words if w))
     return "Methods: " + ". ".join(words) + "." if words else ""
+
+
+def mi_part_words(part: str) -> str:
+    """One part of an MI method text in words: the imputation model's formula written out
+    (``model CHG ~ ARM*AVISIT + BASE*AVISIT, UN REML``), any other part as recorded."""
+    m = re.fullmatch(r"model (.+~.+?)(?:, (\w+) (\w+))?", part.strip())
+    if not m:
+        return part.strip()
+    text = "imputation model: " + model_words(m[1])
+    if m[2]:
+        text += f"; {COVARIANCE.get(m[2], m[2])}, estimated by {ESTIMATION.get(m[3], m[3])}"
+    return text
+
+
+def estimand_methods_note(methods: dict[str, list[str]]) -> str:
+    """The "Methods:" footnote of an estimands table from the MI method texts of each estimand
+    (``estimand id -> texts``, in the table's order; each text "estimand X (role); <method>; ICE
+    strategy: ...; model ...; ...; <data counts>"): what every text says once, what every text of
+    one imputation method says once per method, and what is particular to an estimand (its ICE
+    strategy, the values set missing or replaced) once per estimand; no role words (the rows say
+    the role)."""
+    split = {
+        eid: [[p.strip() for p in t.split(";")][1:] for t in texts]
+        for eid, texts in methods.items()
+    }
+    every = [ps for lst in split.values() for ps in lst]
+    if not every:
+        return ""
+    common = [p for p in every[0] if all(p in ps for ps in every)]
+    # the imputation method: the first part of each text (after the estimand)
+    by_method: dict[str, list[list[str]]] = {}
+    for ps in every:
+        by_method.setdefault(ps[0], []).append(ps)
+    method_parts = {
+        m: [p for p in lst[0] if p not in common and all(p in ps for ps in lst)]
+        for m, lst in by_method.items()
+    }
+    sentences = []
+    if common:
+        sentences.append("; ".join(mi_part_words(p) for p in common))
+    for parts in (x for x in method_parts.values() if x):  # (one method: said in common)
+        sentences.append(
+            parts[0][:1].upper() + parts[0][1:] + (": " + "; ".join(parts[1:]) if parts[1:] else "")
+        )
+    for eid, lst in split.items():
+        own = list(
+            dict.fromkeys(
+                p
+                for ps in lst
+                for p in ps
+                if p not in common and p not in method_parts.get(ps[0], [])
+            )
+        )
+        if own:
+            sentences.append(f"{eid}: " + "; ".join(own))
+    sentences = [x[:1].upper() + x[1:] for x in sentences]
+    return "Methods: " + ". ".join(sentences) + "."
