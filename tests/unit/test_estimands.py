@@ -649,6 +649,9 @@ def test_one_primary_analysis_the_mmrm_as_main_estimator_only_of_its_own_estiman
         assert mmrm[0][0].startswith("MMRM of all observed data") and "estimand" not in mmrm[0][0]
         assert "does not estimate estimand PRIMARY" in notes
     assert all("main estimator" not in r[1] for r in rows if r[0].startswith("J2R"))
+    # what every estimand shares is said once (the RTF repeats the footnotes on every page)
+    assert "Every estimand: Population: ITT" in notes and notes.count("Population: ITT") == 1
+    assert notes.count("Population-level summary") == 1
     assert rows[-1][0].startswith("J2R (sensitivity analysis)") or rows[-1][1] == "MMRM"
 
 
@@ -657,4 +660,4 @@ def test_default_summary_names_the_arms_so_a_masked_report_can_turn_it_round(tmp
     study = _study(tmp_path, [_est("P", [dict(DISC, strategy="treatment_policy")], role="primary")])
     part = E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1))
     summary = part.filter(pl.col("stat") == "attr_summary")["method"].to_list()
-    assert summary == ["difference in means (Active minus Placebo)"]
+    assert summary == ["difference in mean change from baseline (Active minus Placebo)"]

@@ -543,7 +543,8 @@ def attributes(
 ) -> dict[str, str]:
     """The five estimand attributes (ICH E9(R1)) as text, for the comparison of ``test`` (default:
     the first test arm) with the reference arm. The default population-level summary names the two
-    arms ("difference in means (UC-MSC minus Placebo)"), as a config's own summary does: a masked
+    arms ("difference in mean change from baseline (UC-MSC minus Placebo)"; the variable is
+    the change from baseline), as a config's own summary does: a masked
     report codes the names and swaps them when it turns the comparison round, so that the text
     says the direction of the difference shown ("test arm minus reference arm" would be wrong
     there, and the right role words would unmask the reference arm)."""
@@ -555,7 +556,8 @@ def attributes(
         "attr_population": f"{est['population']} ({population_flag(study, est['population'])} = Y)",
         "attr_variable": f"change from baseline in {param_label} at {visit}",
         "attr_ice": ice_text(est),
-        "attr_summary": est.get("summary") or f"difference in means ({test} minus {ref})",
+        "attr_summary": est.get("summary")
+        or f"difference in mean change from baseline ({test} minus {ref})",
         "attr_treatment": est.get("treatment") or " and ".join(f"{t} vs {ref}" for t in tests),
     }
 

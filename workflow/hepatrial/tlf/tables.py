@@ -1593,6 +1593,19 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
     mmrm_main = next(
         (e["id"] for e in ests if e["role"] == 1 and e["mmrm_target"] and has_mmrm), None
     )
+    # the attributes every estimand of the set shares are said once (the footnotes repeat on every
+    # page of the RTF: each said once leaves room for the rows)
+    shared = {
+        k: v
+        for k, v in (ests[0]["attributes"].items() if len(ests) > 1 else [])
+        if v and all(e["attributes"].get(k) == v for e in ests)
+    }
+    if shared:
+        notes.append(
+            "Every estimand: "
+            + "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in shared.items())
+            + "."
+        )
     for e in ests:
         role = ROLE_DISPLAY.get(e["role"], "")
         group = f"{e['id']} ({role}): {e['label']}"
@@ -1618,8 +1631,13 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
                 cells("MI_LSMEAN", "MI_DIFF", f"{e['paramcd']}|{key}", e["population"]),
                 1,
             )
-        attrs = "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in e["attributes"].items() if v)
-        notes.append(f"{e['id']} ({role}): {attrs}.")
+        attrs = "; ".join(
+            f"{ATTRIBUTE_LABEL[k]}: {v}"
+            for k, v in e["attributes"].items()
+            if v and k not in shared
+        )
+        if attrs:
+            notes.append(f"{e['id']} ({role}): {attrs}.")
         main = (keys or [""])[0]
         tip = ard.rows("TIPPING", paramcd=f"{e['paramcd']}|{main}", stat="tipping_delta")
         for r in tip.iter_rows(named=True):
