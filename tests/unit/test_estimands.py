@@ -552,7 +552,7 @@ def test_tables_show_only_formatted_ard_values(tmp_path):
                     n += 1
         assert n > 0
     t = build_table("estimands_MELD", look, "r")
-    assert [r.group for r in t.rows][:1] == ["PRIMARY (primary): PRIMARY"]
+    assert [r.group for r in t.rows][:1] == ["PRIMARY (primary estimand): PRIMARY"]
     notes = " ".join(t.footnotes)
     for attr in (
         "Population: ITT",
@@ -563,3 +563,101 @@ def test_tables_show_only_formatted_ard_values(tmp_path):
         "tipping point",
     ):
         assert attr in notes, attr
+
+
+def _mmrm_rows(look_visit: str, arms=("Active", "Placebo")) -> pl.DataFrame:
+    """MMRM rows of the primary endpoint at the estimand's visit (values as an MMRM gives them)."""
+    rows = [
+        {
+            "analysis": "MMRM_LSMEAN",
+            "paramcd": "MELD",
+            "population": "ITT",
+            "arm": a,
+            "avisit": look_visit,
+            "stat": s,
+            "value": v,
+            "method": "UN REML Satterthwaite",
+        }
+        for a, m in zip(arms, (-1.25, 0.5))
+        for s, v in (("lsmean", m), ("se", 0.25), ("n", 30))
+    ]
+    rows += [
+        {
+            "analysis": "MMRM_DIFF",
+            "paramcd": "MELD",
+            "population": "ITT",
+            "arm": arms[0],
+            "comparator": arms[1],
+            "avisit": look_visit,
+            "stat": s,
+            "value": v,
+            "method": "UN REML Satterthwaite; PRIMARY ENDPOINT",
+        }
+        for s, v in (
+            ("estimate", -1.75),
+            ("se", 0.35),
+            ("lower", -2.45),
+            ("upper", -1.05),
+            ("p", 1e-5),
+        )
+    ]
+    return ard.ard_rows(rows)
+
+
+@pytest.mark.parametrize("disc", ["treatment_policy", "hypothetical"])
+def test_one_primary_analysis_the_mmrm_as_main_estimator_only_of_its_own_estimand(tmp_path, disc):
+    """ICH E9(R1): one primary estimand with a main estimator. When the MMRM of all observed data
+    (the primary endpoint analysis, the group-sequential monitoring's) estimates the estimand marked
+    primary (treatment policy under MAR for discontinuation: no observed value set missing), it
+    heads that estimand as its main estimator and MI under MAR is a supplementary estimator of the
+    same estimand; when the primary estimand sets post-discontinuation values missing
+    (hypothetical), the MMRM estimates another estimand and the table says so, and the first MI
+    method is the main estimator."""
+    from hepatrial.tlf.tables import ARD as Lookup
+    from hepatrial.tlf.tables import build_table
+
+    adsl, bds = _simulated(n=40, seed=2)
+    primary = _est(
+        "PRIMARY",
+        [dict(DISC, strategy=disc)],
+        methods=[{"method": "condmean"}, {"method": "bayes", "M": 5, "seed": 1}],
+        role="primary",
+    )
+    j2r = _est("J2R", [dict(DISC, strategy="treatment_policy", assumption="J2R")])
+    study = _study(tmp_path, [primary, j2r])
+    part = ard.finalise(E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1)))
+    target = part.filter((pl.col("analysis") == "ESTIMAND") & (pl.col("stat") == "mmrm_target"))
+    by_id = {r["paramcd"]: r["value"] for r in target.iter_rows(named=True)}
+    assert by_id == {"MELD|PRIMARY": float(disc == "treatment_policy"), "MELD|J2R": 0.0}
+    look = Lookup(pl.concat([part, _mmrm_rows("WEEK 12")], how="diagonal_relaxed"), study, "c")
+    t = build_table("estimands_MELD", look, "r")
+    rows = [(r.group, r.label, r.cells) for r in t.rows]
+    notes = " ".join(t.footnotes)
+    mmrm = [r for r in rows if r[1].startswith("MMRM")]
+    assert len(mmrm) == 1 and "-1.8 (-2.5, -1.1)" in mmrm[0][2]
+    primaries = [r for r in rows if "primary estimand" in r[0]]
+    assert not any("Reference" in r[0] for r in rows)
+    if disc == "treatment_policy":
+        assert rows[0][1] == "MMRM of all observed data (main estimator; the primary analysis)"
+        assert rows[0][0] == "PRIMARY (primary estimand): PRIMARY"
+        assert len(primaries) == 3 and all(
+            r[1].startswith("Supplementary estimator (MI under MAR): ") for r in primaries[1:]
+        )
+        assert "is the main estimator of the primary estimand" in notes
+    else:
+        assert primaries[0][1].endswith("(main estimator)") and "MMRM" not in primaries[0][1]
+        assert mmrm[0][0].startswith("MMRM of all observed data") and "estimand" not in mmrm[0][0]
+        assert "does not estimate estimand PRIMARY" in notes
+    assert all("main estimator" not in r[1] for r in rows if r[0].startswith("J2R"))
+    # what every estimand shares is said once (the RTF repeats the footnotes on every page)
+    assert "Every estimand: Population: ITT" in notes and notes.count("Population: ITT") == 1
+    assert notes.count("Population-level summary") == 1
+    assert rows[-1][0].startswith("J2R (sensitivity analysis)") or rows[-1][1] == "MMRM"
+
+
+def test_default_summary_names_the_arms_so_a_masked_report_can_turn_it_round(tmp_path):
+    adsl, bds = _simulated(n=40, seed=2)
+    study = _study(tmp_path, [_est("P", [dict(DISC, strategy="treatment_policy")], role="primary")])
+    part = E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1))
+    summary = part.filter(pl.col("stat") == "attr_summary")["method"].to_list()
+    assert summary == ["difference in mean change from baseline (Active minus Placebo)"]

@@ -328,6 +328,9 @@ def test_closed_report_section_from_the_part(rct):
     z2 = 0.2 / 0.3
     assert status[1][6] == f"{z2:.3f}"
     assert [r[1] for r in tables[0].rows] == ["observed", "observed", "planned"]
+    # the "(CP)" marker is explained under the design table only when a cell carries it
+    marked = any("(CP)" in c for r in tables[0].rows for c in r)
+    assert ("(CP):" in tables[0].note) == marked
     text = sec.blocks[0].text
     dec = part.filter((pl.col("stat") == "decision") & (pl.col("avisit") == "LOOK 2"))["method"][0]
     assert "(look 2; 2 looks planned)" in text and f'indicate "{dec}"' in text
@@ -337,3 +340,34 @@ def test_closed_report_section_from_the_part(rct):
     g = content.gsd_view(other)
     assert content.interim_sentence(g).startswith("this data cut is not a formal look")
     assert content.section_interim(T.ARD(mmrm_ard(-1, 0.3, 9), a.study, "c")) is None
+
+
+def test_design_table_explains_cp_only_for_a_cp_cell(rct, monkeypatch):
+    """A futility cell from the conditional-power threshold carries "(CP)" and the note says what
+    it is; without such a cell the note does not mention it (a footnote explains what is shown)."""
+    from hepatrial.report import content
+    from hepatrial.report.blinding import presentation_spec
+    from hepatrial.report.document import Table
+    from hepatrial.tlf import tables as T
+
+    part = finalise(I.interim_rows(rct, mmrm_ard(-1.0, 0.4, 120), "2025-06-30"))
+    a = T.ARD(part, Study.from_presentation(presentation_spec(rct, by_arm=True)), "2025-06-30")
+
+    def design(sec):
+        return next(b for b in sec.blocks if isinstance(b, Table))
+
+    plain = design(content.section_interim(a))
+    assert not any(c.endswith("(CP)") for r in plain.rows for c in r)
+    assert "(CP)" not in plain.note
+    view = content.gsd_view
+
+    def with_cp(df):
+        g = view(df)
+        for b in g.bounds.values():
+            b["z_futility"], b["z_futility_cp"] = None, 0.5
+        return g
+
+    monkeypatch.setattr(content, "gsd_view", with_cp)
+    cp = design(content.section_interim(a))
+    assert all(r[5] == "0.500 (CP)" for r in cp.rows)
+    assert "(CP): the Z below which the conditional power" in cp.note

@@ -382,3 +382,46 @@ def test_an_undeclared_comparison_statistic_is_refused_not_left_unturned():
     else:
         with pytest.raises(ARDError, match="odds"):
             blinding.code_ard(rows, _twin(RAW))
+
+
+@pytest.mark.parametrize("active_is_test", [True, False])
+def test_masked_estimand_summary_names_the_difference_in_the_direction_shown(active_is_test):
+    """The estimand's population-level summary ("UC-MSC minus Placebo" in the config) is masked
+    with the comparison it describes: when the closed report turns a comparison round to code
+    order ("Arm A vs Arm B"), the text says "Arm A minus Arm B" and the difference shown is that
+    one (the arm key may make it "Placebo minus UC-MSC": the text follows the numbers)."""
+    active, control = "ZEBRAFISH-ACTIVE", "QUOKKA-CONTROL"
+    test, ref = (active, control) if active_is_test else (control, active)
+    truth = {(active, control): -1.5, (control, active): 1.5}  # active minus control = -1.5
+    rows = [
+        {
+            "analysis": "ESTIMAND",
+            "paramcd": "MELD|PRIMARY",
+            "population": "ITT",
+            "arm": test,
+            "comparator": ref,
+            "avisit": "WEEK 24",
+            "stat": "attr_summary",
+            "value": None,
+            "method": f"difference in mean change from baseline ({test} minus {ref})",
+        },
+        {
+            "analysis": "MI_DIFF",
+            "paramcd": "MELD|PRIMARY|condmean",
+            "population": "ITT",
+            "arm": test,
+            "comparator": ref,
+            "avisit": "WEEK 24",
+            "stat": "estimate",
+            "value": truth[(test, ref)],
+            "method": "estimand PRIMARY (primary); conditional mean imputation",
+        },
+    ]
+    coded = blinding.code_ard(finalise(ard_rows(rows)), STUDY)
+    label = {c["display"]: c["label"] for c in blinding.arm_codes(STUDY)}
+    summary = coded.filter(pl.col("stat") == "attr_summary").row(0, named=True)
+    diff = coded.filter(pl.col("stat") == "estimate").row(0, named=True)
+    x, y = summary["method"].split("(", 1)[1].rstrip(")").split(" minus ")
+    assert (summary["arm"], summary["comparator"]) == (diff["arm"], diff["comparator"])
+    assert (x, y) == (diff["arm"], diff["comparator"]) == ("Arm A", "Arm B")
+    assert diff["value"] == truth[(label[x], label[y])]

@@ -272,3 +272,15 @@ def test_closed_report_cut_to_cut_section_lists_new_events_changes_and_estimate_
     assert "<td>DEATH</td><td>S-2</td><td>Arm A</td>" in h
     assert '<td>AETOXGR</td><td class="n">2</td><td class="n">3</td>' in h
     assert '<td>p</td><td class="n">0.200</td><td class="n">&lt;0.001</td><td></td>' in h
+
+
+def test_not_estimable_cells_align_with_the_numbers_of_their_column():
+    """NE (not estimable: the AESI onset of a column without events, a median not reached) is
+    right-aligned like the numbers it stands for, in the HTML and the PDF source."""
+    from hepatrial.report.document import _cell, _looks_numeric
+
+    for cell in ("NE", "NE (12, NE)", "54.0 (0, 265)", "0"):
+        assert _looks_numeric(cell), cell
+        assert _cell(cell).startswith('<td class="n">')
+    for cell in ("NEW", "Nausea", "not estimable", ""):
+        assert not _looks_numeric(cell), cell

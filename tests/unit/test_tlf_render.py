@@ -158,7 +158,8 @@ def test_renderings_are_byte_identical_on_rerun(ard, tmp_path):
 def test_a_long_grouped_table_is_cut_into_pages_each_with_header_and_group_row(tmp_path):
     """The pages are cut by paginate() from the rows' wrapped height: every row once, in order, one
     balanced RTF document with a page break between pages, the column header (a \\trhdr row) on
-    every page, and a page that starts inside a group opens with the group's row."""
+    every page, and a page that starts inside a group (longer than a page) opens with the group's
+    row and "(cont.)"."""
     from hepatrial.tlf.render import _layout, paginate, write_rtf
     from hepatrial.tlf.tables import Row
 
@@ -189,10 +190,11 @@ def test_a_long_grouped_table_is_cut_into_pages_each_with_header_and_group_row(t
     assert text.count("\\trhdr") == len(pages)
     body = [r for r in rtf_table_rows(text) if len(r) == 3]  # label and two cells
     assert [r[1] for r in body if r[1] != "A"] == [r.cells[0] for r in rows]
-    # each page opens with its group row
+    # each page opens with its group row, "(cont.)" when the page continues the group
     for page_text, (a, _) in zip(text.split("\\page\n"), pages):
         first_group = next(r for r in rtf_table_rows(page_text) if len(r) == 1)
-        assert first_group == [rows[a].group]
+        cont = a > 0 and rows[a - 1].group == rows[a].group
+        assert first_group == [rows[a].group + (" (cont.)" if cont else "")]
     assert list(tmp_path.iterdir()) == [path]  # the page files are gone
 
 
@@ -204,3 +206,84 @@ def test_a_short_table_is_one_page(tmp_path):
     path = tmp_path / "t.rtf"
     write_rtf(Table("t", "Short", "ITT", ["n"], rows=rows), path)
     assert "\\page\n" not in path.read_text(encoding="utf-8")
+
+
+def _page_bodies(text: str, ncols: int) -> list[list[list[str]]]:
+    """Body rows of each page of an RTF (the header, group rows of one cell, and footnote rows
+    left out): label and cells."""
+    out = []
+    for page in text.split("\\page\n"):
+        rows = [r for r in rtf_table_rows(page) if len(r) == ncols + 1]
+        out.append(rows[1:])  # the column header first
+    return out
+
+
+def _blocks_table(group_rows: bool, sizes: list[int]):
+    from hepatrial.tlf.tables import Row
+
+    rows = []
+    for k, m in enumerate(sizes):
+        g = f"Block {k:02d}"
+        if not group_rows:  # a SOC row opens its block, as in the AE tables
+            rows.append(Row(g, g, ["x", "y"], 0))
+        rows += [Row(g, f"{g} row {i}", ["1.0 (0.2)", "(0.1, 0.9)"], 1) for i in range(m)]
+    return Table(
+        "blocks",
+        "Blocks",
+        "ITT",
+        ["A", "B"],
+        rows=rows,
+        footnotes=["note"],
+        source="Source: test",
+        group_rows=group_rows,
+    )
+
+
+@pytest.mark.parametrize("group_rows", [True, False])
+def test_page_breaks_fall_between_group_blocks(group_rows, tmp_path):
+    """A group block (a visit's LS means, difference, CI and p; an outcome's cumulative incidences
+    and Gray's tests; a system organ class and its preferred terms) is never cut by a page break when
+    it fits on a page: the block that does not fit the rest of a page starts the next one. Blocks of
+    6 rows: a page of ~27 rows cut by rows alone would cut inside one."""
+    from hepatrial.tlf.render import _layout, paginate, write_rtf
+
+    t = _blocks_table(group_rows, [6] * 14)
+    pages = paginate(t, _layout(t))
+    assert len(pages) > 1
+    for a, _ in pages:
+        assert a == 0 or t.rows[a - 1].group != t.rows[a].group  # each page starts a block
+    path = tmp_path / "blocks.rtf"
+    write_rtf(t, path)
+    bodies = _page_bodies(path.read_text(encoding="utf-8"), 2)
+    assert len(bodies) == len(pages)
+    seen: set[str] = set()
+    for body in bodies:
+        blocks = {r[0].strip().split(" row ")[0] for r in body}
+        assert not blocks & seen, "a block continues on the next page"
+        seen |= blocks
+        assert not any("(cont.)" in r[0] for r in body)
+    assert [r[0].strip() for body in bodies for r in body] == [
+        r.label for r in t.rows
+    ]  # every row once, in order
+
+
+@pytest.mark.parametrize("group_rows", [True, False])
+def test_a_block_longer_than_a_page_continues_with_its_label_and_cont(group_rows, tmp_path):
+    from hepatrial.tlf.render import _layout, paginate, write_rtf
+
+    t = _blocks_table(group_rows, [4, 70, 4])
+    pages = paginate(t, _layout(t))
+    path = tmp_path / "long.rtf"
+    write_rtf(t, path)
+    text = path.read_text(encoding="utf-8")
+    assert rtf_groups_balanced(text)
+    cont = [a for a, _ in pages if a > 0 and t.rows[a - 1].group == t.rows[a].group]
+    assert cont, "the 70-row block is longer than a page"
+    for page_text, (a, _) in zip(text.split("\\page\n"), pages):
+        rows = rtf_table_rows(page_text)[1:]
+        if a in cont:
+            label = f"{t.rows[a].group} (cont.)"
+            first = rows[0]
+            assert first[0].strip() == label  # the group row, or the inserted stub row
+        else:
+            assert not any("(cont.)" in c for r in rows for c in r)

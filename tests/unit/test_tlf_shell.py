@@ -164,3 +164,64 @@ def test_footnotes_say_the_model_in_words():
         "Log-rank test stratified by the Child"
     )
     assert method_words("some new method") == "Some new method"  # unknown: as recorded
+
+
+def test_methods_note_is_one_sentence_a_family_and_leaves_roles_to_the_rows():
+    from hepatrial.tlf.sap import methods_note
+
+    assert (
+        methods_note(
+            [
+                "UN REML Satterthwaite; KEY SECONDARY ENDPOINT",
+                "UN REML Satterthwaite; PRIMARY ENDPOINT",
+                "UN REML Satterthwaite",
+            ]
+        )
+        == ""
+    )
+    ae = [
+        "subjects with serious TEAE; % of SAFETY in arm",
+        "subjects with TEAE with fatal outcome; % of SAFETY in arm",
+        "not collected (no AEACN in the data)",
+        "subjects with any TEAE; % of SAFETY in arm",
+    ]
+    note = methods_note(ae)
+    assert note == methods_note(list(reversed(ae)))
+    assert note.startswith("Methods: Subjects with at least one treatment-emergent")
+    assert note.count(". ") == 0
+    shift = [
+        f"baseline vs worst post-baseline ({c}) reference-range category; % of subjects with the "
+        "lab in arm"
+        for c in ("LOW", "HIGH", "most extreme")
+    ]
+    assert methods_note(shift) == (
+        "Methods: Shift from the baseline to the worst post-baseline reference-range category "
+        "(high, low and most extreme); percentages of the arm's subjects with the laboratory "
+        "parameter."
+    )
+
+
+def test_estimand_methods_note_says_each_thing_once_in_table_order_without_roles():
+    from hepatrial.tlf.sap import estimand_methods_note
+
+    model = "model CHG ~ ARM*AVISIT + BASE*AVISIT, UN REML"
+    cm, by = "conditional mean imputation, jackknife", "Bayesian MI, M=100, seed 1"
+    texts = {
+        "PRIMARY": [
+            f"estimand PRIMARY (primary); {by}; ICE strategy: MAR; {model}; Rubin's rules; "
+            "10 subjects; 0 post-event values set missing",
+            f"estimand PRIMARY (primary); {cm}; ICE strategy: MAR; {model}; jackknife SE; "
+            "10 subjects; 0 post-event values set missing",
+        ],
+        "J2R": [
+            f"estimand J2R (sensitivity); {cm}; ICE strategy: J2R (n=4); {model}; jackknife SE; "
+            "10 subjects; 0 post-event values set missing",
+        ],
+    }
+    note = estimand_methods_note(texts)
+    assert note.startswith("Methods: Imputation model: the change from baseline, with fixed")
+    assert "~" not in note and "(primary)" not in note and "(sensitivity)" not in note
+    assert note.count("10 subjects") == 1 and note.count("Rubin's rules") == 1
+    assert note.index("PRIMARY: ICE strategy: MAR") < note.index("J2R: ICE strategy: J2R (n=4)")
+    assert "an unstructured covariance matrix, estimated by restricted maximum likelihood" in note
+    assert estimand_methods_note({"A": texts["J2R"]}).count("Conditional mean imputation") == 1

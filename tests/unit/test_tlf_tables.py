@@ -271,3 +271,55 @@ def test_listings_from_adam(tmp_path, parallel):
         "52",
     )
     assert deaths[0]["Fatal AE (preferred term)"] == "Hepatic failure"
+
+
+def _methods(t) -> list[str]:
+    return [n for n in t.footnotes if n.startswith("Methods:")]
+
+
+def test_mmrm_methods_say_the_model_once_and_the_endpoint_role_sits_in_the_rows(parallel):
+    """The endpoint roles the ARD adds to a visit's difference ("UN REML Satterthwaite; PRIMARY
+    ENDPOINT") mark the visit's rows, not the Methods footnote: the model is said once, in words,
+    and no "Methods:" line repeats it as a code."""
+    df = parallel.df.with_columns(
+        pl.when((pl.col("analysis") == "MMRM_DIFF") & (pl.col("avisit") == "WEEK 8"))
+        .then(pl.col("method") + "; PRIMARY ENDPOINT")
+        .when((pl.col("analysis") == "MMRM_DIFF") & (pl.col("avisit") == "WEEK 4"))
+        .then(pl.col("method") + "; KEY SECONDARY ENDPOINT")
+        .otherwise(pl.col("method"))
+        .alias("method")
+    )
+    ard = ARD(df, parallel.study, parallel.cut)
+    t = build_table("mmrm_MELD", ard, "tlf_x")
+    groups = {r.group for r in t.rows}
+    assert "WEEK 8 (primary endpoint)" in groups and "WEEK 4 (key secondary endpoint)" in groups
+    text = " ".join(t.footnotes)
+    assert "ENDPOINT" not in text and "UN REML" not in text
+    assert _methods(t) == []
+    model = [n for n in t.footnotes if n.startswith("Mixed model for repeated measures")]
+    assert len(model) == 1
+
+
+def test_ae_overview_has_one_methods_sentence(parallel):
+    """Six rows, six ARD methods ("subjects with serious TEAE; % of SAFETY in arm", ...): one
+    sentence in SAP words, the same on every build."""
+    t = build_table("ae_overview", parallel, "tlf_x")
+    (note,) = _methods(t)
+    assert note.count(". ") == 0 and note.endswith(".")
+    assert "% of SAFETY" not in note and "not collected" not in note.lower()
+    assert "percentages of the safety population" in note
+    shuffled = ARD(parallel.df.reverse(), parallel.study, parallel.cut)
+    assert _methods(build_table("ae_overview", shuffled, "tlf_x")) == [note]
+
+
+def test_aesi_onset_without_events_is_not_estimable_not_blank(parallel):
+    """An AE of special interest without events (n = 0) keeps its onset row, shown NE (not
+    estimable, the tables' convention) in every column, with NE explained; no cell is blank."""
+    t = build_table("aesi", parallel, "tlf_x")
+    zero = {r.group for r in t.rows if r.label.startswith("Subjects") and set(r.cells) == {"0"}}
+    assert zero, "the fixture has an AESI without events"
+    for r in t.rows:
+        assert all(c.strip() for c in r.cells), r
+        if r.group in zero and r.label.startswith("Days from the most recent infusion"):
+            assert r.cells == [F.NE] * len(t.columns)
+    assert any("NE: not estimable" in n for n in t.footnotes)

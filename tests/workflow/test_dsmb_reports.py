@@ -261,7 +261,10 @@ def test_estimands_in_the_ard_tables_figure_and_closed_report(run):
     for p in ESTIMAND_OUTPUTS:
         assert (res / p).stat().st_size > 0, p
     table = pl.read_csv(res / "tables" / "estimands_MELDKAM.csv")
-    assert table.height == 11  # 5 estimands x 2 methods and the MMRM reference line
+    assert table.height == 13  # 6 estimands x 2 methods and the MMRM (main estimator of PRIMARY)
+    first = table.row(0, named=True)
+    assert first["group"] == "PRIMARY (primary estimand): Treatment policy (MAR)"
+    assert first["label"] == "MMRM of all observed data (main estimator; the primary analysis)"
     text = " ".join("\n".join(_pages(rep / "dsmb_closed.pdf")).split())
     for needle in (
         "Efficacy: estimands and sensitivity analyses",

@@ -65,6 +65,7 @@ COMPARISON_STAT_KIND = {
     "attr_ice": "invariant",
     "attr_summary": "invariant",
     "attr_treatment": "invariant",
+    "mmrm_target": "invariant",  # 1: the MMRM of all observed data estimates the estimand
 }
 
 

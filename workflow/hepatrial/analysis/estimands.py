@@ -538,18 +538,48 @@ def ice_text(est: dict) -> str:
     return "; ".join(parts)
 
 
-def attributes(est: dict, study: Study, param_label: str) -> dict[str, str]:
-    """The five estimand attributes (ICH E9(R1)) as text."""
+def attributes(
+    est: dict, study: Study, param_label: str, test: str | None = None
+) -> dict[str, str]:
+    """The five estimand attributes (ICH E9(R1)) as text, for the comparison of ``test`` (default:
+    the first test arm) with the reference arm. The default population-level summary names the two
+    arms ("difference in mean change from baseline (UC-MSC minus Placebo)"; the variable is
+    the change from baseline), as a config's own summary does: a masked
+    report codes the names and swaps them when it turns the comparison round, so that the text
+    says the direction of the difference shown ("test arm minus reference arm" would be wrong
+    there, and the right role words would unmask the reference arm)."""
     ref = study.reference
     tests = study.test_arms
+    test = test or (tests[0] if tests else "the test arm")
     visit = est["endpoint"]["visit"]
     return {
         "attr_population": f"{est['population']} ({population_flag(study, est['population'])} = Y)",
         "attr_variable": f"change from baseline in {param_label} at {visit}",
         "attr_ice": ice_text(est),
-        "attr_summary": est.get("summary") or "difference in means (test arm minus reference arm)",
+        "attr_summary": est.get("summary")
+        or f"difference in mean change from baseline ({test} minus {ref})",
         "attr_treatment": est.get("treatment") or " and ".join(f"{t} vs {ref}" for t in tests),
     }
+
+
+MMRM_TARGET_TEXT = {
+    1: "the MMRM of all observed data (missing at random) estimates this estimand",
+    0: "values set missing, replaced or imputed other than under MAR: not the MMRM's estimand",
+}
+
+
+def mmrm_target(est: dict, counts: dict) -> bool:
+    """Whether the MMRM of all observed data (the primary endpoint analysis) estimates ``est``: every
+    intercurrent event handled under MAR by the treatment-policy or hypothetical strategy, and no
+    observed value set missing (no value after a hypothetical event in the data) or replaced by a
+    composite value. MI under MAR of such an estimand analyses the same data under the same
+    assumption: another estimator of the same estimand (docs/estimands.md)."""
+    mar = all(
+        e["strategy"] in ("treatment_policy", "hypothetical")
+        and (e.get("assumption") or "MAR") == "MAR"
+        for e in est["intercurrent_events"]
+    )
+    return mar and counts["removed"] == 0 and counts["composite_cells"] == 0
 
 
 def estimand_visit(est: dict, study: Study) -> str:
@@ -582,13 +612,13 @@ def estimand_ard(
     )
     weights = (est.get("analysis") or {}).get("lsmeans_weights", "counterfactual")
     rows = []
-    attrs = attributes(est, study, param_label or param)
     head = {
         "analysis": "ESTIMAND",
         "paramcd": f"{param}|{eid}",
         "population": pop,
         "avisit": est["endpoint"]["visit"],
     }
+    target = int(mmrm_target(est, ed.counts))
     for t in tests:
         h = {**head, "arm": t, "comparator": ref}
         rows += [
@@ -605,7 +635,14 @@ def estimand_ard(
                 "method": est.get("set") or param,
             },
             {**h, "stat": "label", "value": None, "method": est.get("label") or eid},
+            {
+                **h,
+                "stat": "mmrm_target",
+                "value": target,
+                "method": MMRM_TARGET_TEXT[target],
+            },
         ]
+        attrs = attributes(est, study, param_label or param, t)
         rows += [{**h, "stat": k, "value": None, "method": attrs[k]} for k in ATTRIBUTES]
     c = ed.counts
     data_text = (

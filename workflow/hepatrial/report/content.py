@@ -376,12 +376,17 @@ def _prob4(x) -> str:
     return "<0.0001" if x is not None and 0 < x < 0.00005 else F.fmt_num(x, 4)
 
 
+CP_MARK = " (CP)"
+# said under the design table only when a cell carries the mark
+CP_NOTE = "(CP): the Z below which the conditional power is under the futility threshold. "
+
+
 def _futility_cell(b: dict) -> str:
     """The beta-spending futility bound, else the conditional-power threshold (marked CP)."""
     if b.get("z_futility") is not None:
         return F.fmt_num(b["z_futility"], 3)
     if b.get("z_futility_cp") is not None:
-        return F.fmt_num(b["z_futility_cp"], 3) + " (CP)"
+        return F.fmt_num(b["z_futility_cp"], 3) + CP_MARK
     return "-"
 
 
@@ -429,8 +434,8 @@ def section_interim(a: T.ARD) -> Section | None:
             rows,
             "Bounds recomputed at the information fractions observed so far, then the planned "
             "looks still to come (spending functions evaluated at the actual fractions). "
-            "(CP): the Z below which the conditional power is under the futility threshold. "
-            f"Design: {F.fmt_int(d.get('looks_planned'))} looks planned, inflation factor "
+            + (CP_NOTE if any(r[5].endswith(CP_MARK) for r in rows) else "")
+            + f"Design: {F.fmt_int(d.get('looks_planned'))} looks planned, inflation factor "
             f"{F.fmt_num(d.get('inflation_factor'), 4)}, drift {F.fmt_num(d.get('drift'), 4)}"
             + (
                 f", maximum information {F.fmt_num(d.get('max_info'), 3)}"

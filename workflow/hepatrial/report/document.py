@@ -148,7 +148,8 @@ def _cell(v: str) -> str:
 
 def _looks_numeric(s: str) -> bool:
     """A cell of numbers (right-aligned): ``12``, ``-0.5``, ``3 (2.5)``, ``<0.001``, ``(0.6, 2.3)`` and
-    the safety tables' ``n (%) [E]``, ``72 (60.0) [115]`` (else a column mixes left and right)."""
+    the safety tables' ``n (%) [E]``, ``72 (60.0) [115]`` (else a column mixes left and right); ``NE``
+    (not estimable) stands for a number: ``NE``, ``NE (12, NE)``."""
     t = (
         s.replace(" ", "")
         .replace("(", "")
@@ -158,6 +159,7 @@ def _looks_numeric(s: str) -> bool:
         .replace("-", "")
     )
     t = t.replace(",", "").replace("<", "").replace(">", "").replace("[", "").replace("]", "")
+    t = t.replace("NE", "0")
     return bool(t) and t.isdigit()
 
 

@@ -80,10 +80,11 @@ def write_rtf(t: Table, path: str | Path) -> None:
 
     Column widths come from the content (:func:`column_widths`, the same on every page); text
     columns are left-aligned and columns of numbers centred. The pages are cut here, not by rtflite
-    (:func:`paginate`, from the wrapped height of each row), and each page is one rtflite document
-    with the title, column header, footnotes and source, joined with page breaks: every page repeats
-    the column header, a page that starts inside a group opens with the group's row (rtflite
-    ``page_by``, SAS PROC REPORT BY lines), and rtflite's time, which grows with the square of a
+    (:func:`paginate`, from the wrapped height of each row, between group blocks), and each page is
+    one rtflite document with the title, column header, footnotes and source, joined with page
+    breaks: every page repeats the column header, a page that starts inside a group (a block longer
+    than a page) opens with the group's row and "(cont.)" (rtflite ``page_by``, SAS PROC REPORT BY
+    lines; :func:`page_table`), and rtflite's time, which grows with the square of a
     document's rows, stays linear in pages."""
     layout = _layout(t)
     pages = paginate(t, layout)
@@ -94,7 +95,7 @@ def write_rtf(t: Table, path: str | Path) -> None:
         parts = []
         for i, (a, b) in enumerate(pages):
             parts.append(Path(tmp) / f"page{i:06d}.rtf")
-            _write_rtf_doc(dataclasses.replace(t, rows=t.rows[a:b]), parts[-1], layout)
+            _write_rtf_doc(page_table(t, a, b), parts[-1], layout)
         _join_rtf(parts, path)
 
 
@@ -224,10 +225,37 @@ def _height(lines: int, pt: float) -> float:
     return lines * pt * LINE_FACTOR + ROW_SPACE
 
 
+CONT = " (cont.)"  # after the group label on a page that continues a group block
+MIN_START = 3  # rows of a block longer than a page that must fit before it starts on a page
+
+
+def _blocks(t: Table) -> list[tuple[int, int]]:
+    """Row ranges ``[a, b)`` of the group blocks: runs of consecutive rows sharing a group (a
+    visit, an outcome, a system organ class); rows without a group are one block each."""
+    out: list[tuple[int, int]] = []
+    for i, r in enumerate(t.rows):
+        if out and r.group and t.rows[out[-1][0]].group == r.group:
+            out[-1] = (out[-1][0], i + 1)
+        else:
+            out.append((i, i + 1))
+    return out
+
+
+def continues_block(t: Table, a: int) -> bool:
+    """Whether a page starting at row ``a`` starts inside a group block."""
+    return 0 < a < len(t.rows) and bool(t.rows[a].group) and t.rows[a - 1].group == t.rows[a].group
+
+
 def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
     """Row ranges ``[a, b)`` of the pages: as many rows as fit the page's height after the title,
     the column header, the footnotes and the source (all repeated on every page), counting the
-    wrapped lines of each row and the group row that opens each group (and each page inside one)."""
+    wrapped lines of each row and the group row that opens each group (and each page inside one).
+
+    Pages are cut between group blocks (:func:`_blocks`): a block that does not fit the rest of a
+    page starts the next page (keep-together, so that a visit's estimate, difference, CI and p, or a
+    system organ class and its preferred terms, are read on one page). Only a block longer than a
+    page is cut inside, and the page that continues it opens with the group label and "(cont.)"
+    (:func:`page_table`)."""
     pt = layout.pt
     usable = (PAGE_H - MARGINS[2] - MARGINS[3]) * 72.0
     notes = sum(wrapped_lines(x, TABLE_W, pt) for x in t.footnotes or [" "])
@@ -242,25 +270,58 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
     budget = max(usable - fixed, _height(3, pt))
     grouped = _grouped(t)
 
-    def group_h(r: Row) -> float:
-        return _height(wrapped_lines(_rtf_text(r.group), TABLE_W, pt), pt)
+    def group_h(r: Row, cont: bool = False) -> float:
+        if grouped:
+            return _height(
+                wrapped_lines(_rtf_text(r.group) + (CONT if cont else ""), TABLE_W, pt), pt
+            )
+        if cont and r.group:  # the inserted "<group> (cont.)" row
+            return _height(wrapped_lines(_rtf_text(r.group) + CONT, layout.widths[0], pt), pt)
+        return 0.0
 
-    pages, start, used, group = [], 0, 0.0, None
-    for i, r in enumerate(t.rows):
-        lines = max(
-            wrapped_lines(x, w, pt)
-            for x, w in zip([layout.labels[i], *(c[i] for c in layout.cells)], layout.widths)
+    heights = [
+        _height(
+            max(
+                wrapped_lines(x, w, pt)
+                for x, w in zip([layout.labels[i], *(c[i] for c in layout.cells)], layout.widths)
+            ),
+            pt,
         )
-        h = _height(lines, pt) + (group_h(r) if grouped and r.group != group else 0.0)
-        if i > start and used + h > budget:
-            pages.append((start, i))
-            start, used = i, 0.0
-            # the page repeats the group row
-            h = _height(lines, pt) + (group_h(r) if grouped else 0.0)
-        used += h
-        group = r.group
+        for i in range(len(t.rows))
+    ]
+    pages, start, used = [], 0, 0.0
+    for a, b in _blocks(t):
+        block = group_h(t.rows[a]) + sum(heights[a:b])
+        if a > start and used + block > budget:
+            head = group_h(t.rows[a]) + sum(heights[a : min(b, a + MIN_START)])
+            if block <= budget or used + head > budget:  # the block starts the next page
+                pages.append((start, a))
+                start, used = a, 0.0
+        if used + block <= budget:
+            used += block
+            continue
+        used += group_h(t.rows[a])  # a block longer than a page: cut inside, row by row
+        for i in range(a, b):
+            if i > start and used + heights[i] > budget:
+                pages.append((start, i))
+                start, used = i, group_h(t.rows[i], cont=True)
+            used += heights[i]
     pages.append((start, len(t.rows)))
     return pages
+
+
+def page_table(t: Table, a: int, b: int) -> Table:
+    """The table of one page, rows ``[a, b)``: a page that continues a group block opens with the
+    group label and "(cont.)" (the group row of a grouped table; an inserted stub row when the group
+    is only a key, as the system organ class of the adverse-event tables)."""
+    rows = t.rows[a:b]
+    if continues_block(t, a):
+        g = t.rows[a].group
+        if _grouped(t):
+            rows = [dataclasses.replace(r, group=g + CONT) if r.group == g else r for r in rows]
+        else:
+            rows = [Row(g, g + CONT, [""] * len(t.columns), 0), *rows]
+    return dataclasses.replace(t, rows=rows)
 
 
 def _rtf_escape(s: str) -> str:

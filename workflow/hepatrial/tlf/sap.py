@@ -181,12 +181,50 @@ _RULES: list[tuple[str, object]] = [
 ]
 
 
+# what the rows of a table already say: an endpoint's role (the row's visit carries "(primary
+# endpoint)"), not a method
+_ROLE = re.compile(r";\s*(PRIMARY|KEY SECONDARY|SECONDARY) ENDPOINT\s*$", re.IGNORECASE)
+
+POP_WORDS = {
+    "SAFETY": "the safety population",
+    "ITT": "the intent-to-treat population",
+    "PP": "the per-protocol population",
+}
+
+# families of per-row methods that differ in one part (the row's category): one sentence for the
+# family, the parts listed once (pattern, key of the family, sentence from the parts and the match)
+_FAMILIES: list[tuple[str, object]] = [
+    (
+        r"subjects with (?:an? |any )?(.*TEAE.*?); % of (\w+) in arm",
+        lambda parts, m: (
+            "Subjects with at least one treatment-emergent adverse event of the row's kind, each "
+            f"subject counted once a row; percentages of {POP_WORDS.get(m[2], m[2])} in the arm"
+        ),
+    ),
+    (
+        r"baseline vs worst post-baseline \((.+)\) reference-range category; % of subjects with "
+        r"the lab in arm",
+        lambda parts, m: (
+            "Shift from the baseline to the worst post-baseline reference-range category ("
+            + _join(sorted(p.lower() for p in parts))
+            + "); percentages of the arm's subjects with the laboratory parameter"
+        ),
+    ),
+]
+
+
 def method_words(method: str) -> str:
     """One ARD method in SAP words ('' for a bare counting method, which the table's own footnote
-    says)."""
-    m = method.strip()
+    says, and for a role the rows already carry, "; PRIMARY ENDPOINT")."""
+    m = _ROLE.sub("", method.strip()).strip()
     if re.fullmatch(r"(subjects|n \(% of \w+ in arm\)|% of \w+ in arm|subjects in \w+)", m):
         return ""
+    if re.fullmatch(r"not collected \(.*\)", m):
+        return ""  # the row says "not collected" and the table's footnote why
+    for pattern, out in _FAMILIES:
+        hit = re.fullmatch(pattern, m)
+        if hit:
+            return out([hit[1]], hit)  # type: ignore[operator]
     for pattern, out in _RULES:
         hit = re.fullmatch(pattern, m)
         if hit:
@@ -197,6 +235,81 @@ def method_words(method: str) -> str:
 
 
 def methods_note(methods: list[str]) -> str:
-    """The "Methods:" footnote: each distinct method in words, as sentences."""
-    words = list(dict.fromkeys(w for w in (method_words(m) for m in methods) if w))
+    """The "Methods:" footnote: each distinct method in words, as sentences, in a fixed order (the
+    methods sorted); the per-row methods of one family (:data:`_FAMILIES`, "subjects with serious
+    TEAE; % of SAFETY in arm", "... related TEAE ...") as one sentence."""
+    words: list[str] = []
+    family: dict[int, tuple[list[str], re.Match]] = {}
+    for method in sorted(dict.fromkeys(methods)):
+        m = _ROLE.sub("", method.strip()).strip()
+        for k, (pattern, _) in enumerate(_FAMILIES):
+            hit = re.fullmatch(pattern, m)
+            if hit:
+                if k not in family:
+                    family[k] = ([], hit)
+                    words.append(f"\0family{k}")
+                family[k][0].append(hit[1])
+                break
+        else:
+            words.append(method_words(method))
+    for k, (parts, hit) in family.items():
+        words[words.index(f"\0family{k}")] = _FAMILIES[k][1](parts, hit)  # type: ignore[operator]
+    words = list(dict.fromkeys(w for w in words if w))
     return "Methods: " + ". ".join(words) + "." if words else ""
+
+
+def mi_part_words(part: str) -> str:
+    """One part of an MI method text in words: the imputation model's formula written out
+    (``model CHG ~ ARM*AVISIT + BASE*AVISIT, UN REML``), any other part as recorded."""
+    m = re.fullmatch(r"model (.+~.+?)(?:, (\w+) (\w+))?", part.strip())
+    if not m:
+        return part.strip()
+    text = "imputation model: " + model_words(m[1])
+    if m[2]:
+        text += f"; {COVARIANCE.get(m[2], m[2])}, estimated by {ESTIMATION.get(m[3], m[3])}"
+    return text
+
+
+def estimand_methods_note(methods: dict[str, list[str]]) -> str:
+    """The "Methods:" footnote of an estimands table from the MI method texts of each estimand
+    (``estimand id -> texts``, in the table's order; each text "estimand X (role); <method>; ICE
+    strategy: ...; model ...; ...; <data counts>"): what every text says once, what every text of
+    one imputation method says once per method, and what is particular to an estimand (its ICE
+    strategy, the values set missing or replaced) once per estimand; no role words (the rows say
+    the role)."""
+    split = {
+        eid: [[p.strip() for p in t.split(";")][1:] for t in texts]
+        for eid, texts in methods.items()
+    }
+    every = [ps for lst in split.values() for ps in lst]
+    if not every:
+        return ""
+    common = [p for p in every[0] if all(p in ps for ps in every)]
+    # the imputation method: the first part of each text (after the estimand)
+    by_method: dict[str, list[list[str]]] = {}
+    for ps in every:
+        by_method.setdefault(ps[0], []).append(ps)
+    method_parts = {
+        m: [p for p in lst[0] if p not in common and all(p in ps for ps in lst)]
+        for m, lst in by_method.items()
+    }
+    sentences = []
+    if common:
+        sentences.append("; ".join(mi_part_words(p) for p in common))
+    for parts in (x for x in method_parts.values() if x):  # (one method: said in common)
+        sentences.append(
+            parts[0][:1].upper() + parts[0][1:] + (": " + "; ".join(parts[1:]) if parts[1:] else "")
+        )
+    for eid, lst in split.items():
+        own = list(
+            dict.fromkeys(
+                p
+                for ps in lst
+                for p in ps
+                if p not in common and p not in method_parts.get(ps[0], [])
+            )
+        )
+        if own:
+            sentences.append(f"{eid}: " + "; ".join(own))
+    sentences = [x[:1].upper() + x[1:] for x in sentences]
+    return "Methods: " + ". ".join(sentences) + "."

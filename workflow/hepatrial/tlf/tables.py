@@ -18,7 +18,7 @@ from hepatrial.ard import POOLED
 from hepatrial.errors import HepatrialError
 from hepatrial.spec import Study, params
 from hepatrial.tlf import format as F
-from hepatrial.tlf.sap import methods_note, mmrm_words
+from hepatrial.tlf.sap import estimand_methods_note, methods_note, mmrm_words
 from hepatrial.tlf.shell import Shell
 
 POP_LABEL = {
@@ -922,8 +922,9 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
             md, lo, hi = (
                 ard.get("AESI", code, a, s, pop) for s in ("onset_median", "onset_min", "onset_max")
             )
+            # no event in the column: not estimable, as everywhere (tlf.format.NE), not a blank
             cells.append(
-                ""
+                F.NE
                 if md is None or F.is_missing(md)
                 else f"{F.fmt_num(md, 1)} ({F.fmt_int(lo)}, {F.fmt_int(hi)})"
             )
@@ -931,7 +932,8 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
     notes = [
         "Treatment-emergent AEs matching the study's definition of each AE of special interest (preferred "
         "terms, system organ classes or words in the preferred term; study config safety.aesi). Onset: days "
-        "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events."
+        "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events. "
+        "NE: not estimable (no event in the column)."
     ]
     return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
 
@@ -1446,7 +1448,9 @@ def _first_level(keys: list[str], param: str, var: str) -> str:
 
 
 # Estimands (ARD ESTIMAND, MI_DIFF, MI_LSMEAN, TIPPING, ICE_SUMMARY; docs/estimands.md).
-ROLE_LABEL = {1: "primary", 2: "sensitivity", 3: "supplementary"}
+# in the estimands table (ICH E9(R1)): one primary estimand, sensitivity analyses of it (other
+# assumptions for the missing values), supplementary estimands
+ROLE_DISPLAY = {1: "primary estimand", 2: "sensitivity analysis", 3: "supplementary estimand"}
 ATTRIBUTE_LABEL = {
     "attr_population": "Population",
     "attr_variable": "Variable",
@@ -1491,6 +1495,7 @@ def estimand_info(ard: ARD) -> list[dict]:
                 "role": 2,
                 "set": param,
                 "label": eid,
+                "mmrm_target": False,
             },
         )
         cmp_ = (r["arm"], r["comparator"])
@@ -1502,6 +1507,8 @@ def estimand_info(ard: ARD) -> list[dict]:
             e["role"] = int(r["value"]) if r["value"] is not None else 2
         elif r["stat"] == "label":
             e["label"] = r["method"] or eid
+        elif r["stat"] == "mmrm_target":
+            e["mmrm_target"] = bool(r["value"])
         elif r["stat"] in ATTRIBUTE_LABEL:
             e["attributes"][r["stat"]] = r["method"] or ""
     return sorted(out.values(), key=lambda e: (e["order"], e["id"]))
@@ -1534,8 +1541,11 @@ def _mi_method_label(ard: ARD, paramcd: str, key: str) -> str:
 
 def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Table:
     """The estimands of one set side by side: per estimand and MI method the LS means by arm,
-    the difference vs the reference arm with its 95% CI and p at the estimand's visit; the
-    MMRM of the observed data as the reference line; the five attributes in the footnotes."""
+    the difference vs the reference arm with its 95% CI and p at the estimand's visit; the five
+    attributes in the footnotes. The MMRM of all observed data (the primary endpoint analysis)
+    heads the primary estimand as its main estimator when it estimates it (ESTIMAND
+    ``mmrm_target``; MI under MAR is then labelled a supplementary estimator), else it is a line
+    of its own, said not to estimate the primary estimand."""
     ests = [e for e in estimand_info(ard) if e["set"] == set_name]
     pop = ests[0]["population"] if ests else "ITT"
     param = ests[0]["param"] if ests else set_name
@@ -1573,18 +1583,62 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
             out += [F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d_mean), F.fmt_p(g("p"))]
         return out
 
+    has_mmrm = ard.has("MMRM_DIFF", paramcd=param, population=pop, avisit=visit)
+    ep = ard.study.endpoints
+    is_primary = param == ard.study.primary_param and visit == ep.primary_visit
+    # the primary estimand's main estimator: the MMRM of all observed data (the primary endpoint
+    # analysis, the one the group-sequential monitoring uses) when it estimates that estimand
+    # (ESTIMAND mmrm_target), MI under MAR then a supplementary estimator of it; else the first MI
+    # method of the config
+    mmrm_main = next(
+        (e["id"] for e in ests if e["role"] == 1 and e["mmrm_target"] and has_mmrm), None
+    )
+    # the attributes every estimand of the set shares are said once (the footnotes repeat on every
+    # page of the RTF: each said once leaves room for the rows)
+    shared = {
+        k: v
+        for k, v in (ests[0]["attributes"].items() if len(ests) > 1 else [])
+        if v and all(e["attributes"].get(k) == v for e in ests)
+    }
+    if shared:
+        notes.append(
+            "Every estimand: "
+            + "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in shared.items())
+            + "."
+        )
     for e in ests:
-        group = f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {e['label']}"
-        for key in _mi_methods(ard, e["paramcd"]):
+        role = ROLE_DISPLAY.get(e["role"], "")
+        group = f"{e['id']} ({role}): {e['label']}"
+        keys = _mi_methods(ard, e["paramcd"])
+        if e["id"] == mmrm_main:
             t.add(
                 group,
-                _mi_method_label(ard, e["paramcd"], key),
+                "MMRM of all observed data (main estimator"
+                + ("; the primary analysis)" if is_primary else ")"),
+                cells("MMRM_LSMEAN", "MMRM_DIFF", param, pop),
+                1,
+            )
+            analyses += ["MMRM_LSMEAN", "MMRM_DIFF"]
+        for k, key in enumerate(keys):
+            lab = _mi_method_label(ard, e["paramcd"], key)
+            if e["id"] == mmrm_main:
+                lab = f"Supplementary estimator (MI under MAR): {lab}"
+            elif e["role"] == 1 and k == 0:
+                lab += " (main estimator)"
+            t.add(
+                group,
+                lab,
                 cells("MI_LSMEAN", "MI_DIFF", f"{e['paramcd']}|{key}", e["population"]),
                 1,
             )
-        attrs = "; ".join(f"{ATTRIBUTE_LABEL[k]}: {v}" for k, v in e["attributes"].items() if v)
-        notes.append(f"{e['id']} ({ROLE_LABEL.get(e['role'], '')}): {attrs}.")
-        main = (_mi_methods(ard, e["paramcd"]) or [""])[0]
+        attrs = "; ".join(
+            f"{ATTRIBUTE_LABEL[k]}: {v}"
+            for k, v in e["attributes"].items()
+            if v and k not in shared
+        )
+        if attrs:
+            notes.append(f"{e['id']} ({role}): {attrs}.")
+        main = (keys or [""])[0]
         tip = ard.rows("TIPPING", paramcd=f"{e['paramcd']}|{main}", stat="tipping_delta")
         for r in tip.iter_rows(named=True):
             v = r["value"]
@@ -1600,14 +1654,30 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
             )
             if "TIPPING" not in analyses:
                 analyses.append("TIPPING")
-    if ard.has("MMRM_DIFF", paramcd=param, population=pop, avisit=visit):
+    if has_mmrm and mmrm_main is None:
+        primary = next((e["id"] for e in ests if e["role"] == 1), None)
         t.add(
-            "Reference: MMRM of all observed data (missing at random)",
+            "MMRM of all observed data (missing at random)"
+            + (": the primary endpoint analysis" if is_primary else ""),
             "MMRM",
             cells("MMRM_LSMEAN", "MMRM_DIFF", param, pop),
             1,
         )
         analyses += ["MMRM_LSMEAN", "MMRM_DIFF"]
+        if primary is not None:
+            notes.append(
+                f"The MMRM of all observed data does not estimate estimand {primary}: the "
+                "estimand sets observed values missing, replaces them or imputes them other than "
+                "under MAR."
+            )
+    elif mmrm_main is not None:
+        notes.append(
+            f"{mmrm_main}: the MMRM of all observed data (missing at random)"
+            + (", the primary analysis of the primary endpoint," if is_primary else "")
+            + " is the main estimator of the primary estimand; "
+            "multiple imputation under MAR of the same data is a supplementary estimator of the "
+            "same estimand."
+        )
     notes.insert(
         0,
         f"Change from baseline in {label} at {visit}. LS means: mean prediction over "
@@ -1616,11 +1686,20 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
         "Conditional mean imputation with the jackknife is deterministic; Bayesian MI "
         "carries Monte Carlo error.",
     )
-    methods = ard.methods(
-        ["MI_DIFF"],
-        paramcd=[f"{e['paramcd']}|{k}" for e in ests for k in _mi_methods(ard, e["paramcd"])],
+    # one Methods note in the table's order, each thing said once (sap.estimand_methods_note)
+    notes.append(
+        estimand_methods_note(
+            {
+                e["id"]: [
+                    m
+                    for k in _mi_methods(ard, e["paramcd"])
+                    for m in ard.methods("MI_DIFF", paramcd=f"{e['paramcd']}|{k}")
+                ]
+                for e in ests
+            }
+        )
     )
-    return _finish(t, ard, rule, [*analyses, "BIGN"], methods, notes)
+    return _finish(t, ard, rule, [*analyses, "BIGN"], [], notes)
 
 
 def table_ice_summary(ard: ARD, rule: str = "tlf_ice_summary") -> Table:
