@@ -89,7 +89,7 @@ for _r in workflow.rules:
 
 rule bench_all:
     input:
-        all_outputs(),
+        run_outputs(all_outputs()),
 """
 
 

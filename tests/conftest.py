@@ -10,6 +10,22 @@ import dag  # noqa: E402
 WORKFLOW_DIR = Path(__file__).parent / "workflow"
 REFERENCE_DIR = Path(__file__).parent / "reference"
 
+# The longest test modules, longest first (measured with ``pytest --durations``: each runs one or
+# more whole DAGs). With ``-n 2`` xdist hands tests out in collection order, so a long test
+# collected last runs alone while the other worker idles; run the long ones first and let the
+# short unit tests fill the gaps at the end (longest-processing-time-first scheduling).
+LONGEST_FIRST = (
+    "workflow/test_hostile_text.py",
+    "workflow/test_dsmb_reports.py",
+    "workflow/test_rerun_identical.py",
+    "workflow/test_designs.py",
+    "workflow/test_corpus.py",
+    "workflow/test_blinding.py",
+    "workflow/test_dag.py",
+    "unit/test_dummy_randomisation.py",
+    "reference/test_pbc_dag.py",
+)
+
 
 def pytest_collection_modifyitems(config, items):
     """Every test under tests/workflow/ runs the DAG: marked ``workflow``; every test under
@@ -21,6 +37,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.workflow)
         if REFERENCE_DIR in parents:
             item.add_marker(pytest.mark.reference)
+    items.sort(key=_run_order)  # stable: a module's tests keep their order and stay together
+
+
+def _run_order(item) -> tuple[int, int]:
+    rel = Path(str(item.path)).relative_to(Path(__file__).parent).as_posix()
+    if rel in LONGEST_FIRST:
+        return 0, LONGEST_FIRST.index(rel)
+    if item.get_closest_marker("workflow") is not None:
+        return 1, 0
+    if item.get_closest_marker("reference") is not None:
+        return 2, 0
+    return 3, 0
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from test_tlf_data import CUT, adae, adsl, build_ard, study
 
+from hepatrial.tlf import render as rtf_render
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.tables import ARD, Table, build_table, listing_sae
 
@@ -287,3 +288,12 @@ def test_a_block_longer_than_a_page_continues_with_its_label_and_cont(group_rows
             assert first[0].strip() == label  # the group row, or the inserted stub row
         else:
             assert not any("(cont.)" in c for r in rows for c in r)
+
+
+@pytest.mark.parametrize("pt", [rtf_render.LISTING_PT, rtf_render.BODY_PT, rtf_render.TITLE_PT])
+def test_text_width_is_rtflites_measure_with_the_font_loaded_once(pt):
+    from rtflite.strwidth import get_string_width
+
+    for s in ["", " ", "Hepatic encephalopathy", "-12.0 (NE, 30.0)", "肝区疼痛", "W" * 40, "1e-5"]:
+        want = get_string_width(s, font="Times New Roman", font_size=pt, unit="in") if s else 0.0
+        assert rtf_render._text_width(s, pt) == want

@@ -33,7 +33,8 @@ STUDY = ROOT / "config" / "studies" / "ucmsc-dc-rct.yaml"
 BUNDLED = ROOT / "data" / "UCMSC-DC-RCT" / "2025-06-30"
 NEAR_MISS = ["UCMSC CELL INFUSION REACTION", "Reaction to UC MSC cells", "Death after UC\u2011MSC"]
 
-pytestmark = pytest.mark.workflow
+# one worker runs the module: its DAG run (the module fixture) is then made once, not once per worker
+pytestmark = [pytest.mark.workflow, pytest.mark.xdist_group("dsmb_reports")]
 ESTIMAND_OUTPUTS = (
     "tables/estimands_MELDKAM.csv",
     "tables/estimands_MELDKAM.rtf",

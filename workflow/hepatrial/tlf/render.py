@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import io
 import re
 import tempfile
@@ -129,10 +130,25 @@ HEADER_MARK = "HEPATRIAL-RUNNING-HEADER"
 _NUMERIC = re.compile(r"^[\s\d.,:;()\[\]%<>/+\-\u2212=]*(NE)?[\s\d.,:;()\[\]%<>/+\-=]*$")
 
 
-def _text_width(s: str, pt: float = BODY_PT) -> float:
-    from rtflite.strwidth import get_string_width
+@functools.cache
+def _times(pt: float):
+    """rtflite's Times New Roman metric font at ``pt`` points, loaded once (rtflite's
+    ``get_string_width`` loads the font file on every call: minutes for a 100k-row listing)."""
+    from importlib.resources import files
 
-    return get_string_width(s, font="Times New Roman", font_size=pt, unit="in") if s else 0.0
+    import rtflite.fonts
+    from PIL import ImageFont
+    from rtflite.fonts_mapping import FontMapping
+
+    path = files(rtflite.fonts) / FontMapping.get_font_paths()["Times New Roman"]
+    return ImageFont.truetype(str(path), size=pt)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _text_width(s: str, pt: float = BODY_PT) -> float:
+    """Width in inches of ``s`` set in Times New Roman at ``pt`` points, as rtflite measures it
+    (``rtflite.strwidth.get_string_width``: the font's advance width at 72 dpi)."""
+    return _times(pt).getlength(s) / 72.0 if s else 0.0
 
 
 def _longest_word(s: str, pt: float = BODY_PT) -> float:
