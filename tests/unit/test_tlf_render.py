@@ -291,9 +291,19 @@ def test_a_block_longer_than_a_page_continues_with_its_label_and_cont(group_rows
 
 
 @pytest.mark.parametrize("pt", [rtf_render.LISTING_PT, rtf_render.BODY_PT, rtf_render.TITLE_PT])
-def test_text_width_is_rtflites_measure_with_the_font_loaded_once(pt):
+def test_text_width_is_rtflites_measure_with_the_font_opened_once(pt):
+    """The widths with rtflite's fonts kept open equal the advance widths of a freshly opened
+    font file (what rtflite's get_string_width computes on its own: PIL getlength at 72 dpi)."""
+    from importlib.resources import files
+
+    import rtflite.fonts
+    from PIL import ImageFont
+    from rtflite.fonts_mapping import FontMapping
     from rtflite.strwidth import get_string_width
 
+    path = files(rtflite.fonts) / FontMapping.get_font_paths()["Times New Roman"]
     for s in ["", " ", "Hepatic encephalopathy", "-12.0 (NE, 30.0)", "肝区疼痛", "W" * 40, "1e-5"]:
-        want = get_string_width(s, font="Times New Roman", font_size=pt, unit="in") if s else 0.0
-        assert rtf_render._text_width(s, pt) == want
+        fresh = ImageFont.truetype(str(path), size=pt).getlength(s) / 72 if s else 0.0
+        assert rtf_render._text_width(s, pt) == fresh
+        if s:  # and rtflite's own function, now with its fonts kept open
+            assert get_string_width(s, font="Times New Roman", font_size=pt, unit="in") == fresh

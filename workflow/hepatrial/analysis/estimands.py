@@ -490,7 +490,9 @@ def _set_composite(imp: mi.Imputations, ed: EstimandData) -> None:
     vi = np.array([d.visits.index(v) for v in ed.composite["AVISIT"].to_list()])
     val = ed.composite["CHG"].to_numpy()
     d.Y[si, vi] = val
-    if imp.rows is None:
+    if imp.Y is None:  # completed on demand: the values are set in every block
+        imp.overrides = (si, vi, val)
+    elif imp.rows is None:
         imp.Y[:, :, si, vi] = val
     else:
         cell = np.full((d.n, d.T), np.nan)
@@ -668,6 +670,7 @@ def estimand_ard(
                 B=m.get("B", 200),
                 D=m.get("D", 2),
                 resampling=m.get("resampling", "jackknife"),
+                groups=m.get("jackknife_groups", "auto"),
                 seed=m.get("seed"),
                 covariance=model.get("covariance", "UN"),
                 group_covariance=model.get("group_covariance", False),

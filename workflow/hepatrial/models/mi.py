@@ -123,6 +123,7 @@ with ``seed``, consumed in a fixed order; the same seed gives identical results.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -754,15 +755,16 @@ def _joint(strategy, t, mu_own, mu_ref, S_own, S_ref, same_cov):
     return mu, sigma
 
 
-def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng):
+def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=None):
     """Impute the subjects ``rows`` under each of R parameter sets.
 
     ``beta`` (R, p), ``sigma`` (R, G, T, T). ``D = 0``: conditional mean (returns (R, 1, n_r,
-    T)); else D random draws per parameter set (R, D, n_r, T).
+    T)); else D random draws per parameter set (R, D, n_r, T). ``Y0``: the responses to complete
+    (default ``d.Y``; a copy taken at imputation time when the completion is deferred).
     """
     R = beta.shape[0]
     T = d.T
-    Y = d.Y[rows]
+    Y = (d.Y if Y0 is None else Y0)[rows]
     n_r, p = rows.size, beta.shape[1]
     mu_own = (X_own[rows].reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
     mu_ref = (X_ref[rows].reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
@@ -827,10 +829,11 @@ class Imputations:
 
     data: MIData
     method: str
-    Y: np.ndarray
+    Y: np.ndarray | None  # None: completed on demand, a block of parameter sets at a time
     rows: np.ndarray | None
     weights: np.ndarray | None
     resampling: str | None = None
+    groups: int = 0  # condmean jackknife: 0 = leave one subject out; G = delete-a-group
     M: int = 0
     B: int = 0
     D: int = 1
@@ -840,6 +843,25 @@ class Imputations:
     draws_sigma: np.ndarray | None = None
     model: str = ""
     coef_names: list = field(default_factory=list)
+    # deferred completion (large conditional-mean resamples): parameter sets r0:r1 -> Y block
+    complete: Callable[[int, int], np.ndarray] | None = field(default=None, repr=False)
+    # cells set after imputation in every completed data set (composite values): (rows, cols, val)
+    overrides: tuple | None = field(default=None, repr=False)
+
+    @property
+    def n_sets(self) -> int:
+        """R: the number of parameter sets (draws, or 1 + resamples)."""
+        return self.weights.shape[0] if self.Y is None else self.Y.shape[0]
+
+    def block(self, r0: int, r1: int) -> np.ndarray:
+        """Completed data sets of parameter sets r0:r1, shape (r1 - r0, D, n_r, T)."""
+        if self.Y is not None:
+            return self.Y[r0:r1]
+        Y = self.complete(r0, r1)
+        if self.overrides is not None:
+            si, vi, val = self.overrides
+            Y[:, :, si, vi] = val
+        return Y
 
     def strategy_text(self) -> str:
         d = self.data
@@ -860,11 +882,58 @@ class Imputations:
         if self.method in ("bayes", "approxbayes"):
             size = f"M={self.M}"
         elif self.method == "condmean":
-            size = "jackknife" if self.resampling == "jackknife" else f"bootstrap B={self.B}"
+            size = (
+                f"bootstrap B={self.B}"
+                if self.resampling != "jackknife"
+                else f"delete-a-group jackknife, {self.groups} groups"
+                if self.groups
+                else "jackknife"
+            )
         else:
             size = f"B={self.B}, D={self.D}"
-        seed = "" if self.seed is None or self.resampling == "jackknife" else f", seed {self.seed}"
+        # the leave-one-out jackknife is deterministic; the grouped one's groups are seeded
+        seeded = self.resampling != "jackknife" or self.groups
+        seed = f", seed {self.seed}" if self.seed is not None and seeded else ""
         return f"{lab}, {size}{seed}; ICE strategy: {self.strategy_text()}; model {self.model}"
+
+
+# The conditional-mean jackknife (rbmi ``method_condmean(type = "jackknife")``) refits the model
+# once per subject: n refits and n completed data sets, quadratic in the trial's size. Above
+# LOO_MAX_SUBJECTS subjects the default is the delete-a-group jackknife (Kott 2001) with
+# AUTO_GROUPS groups; the ARD's method text says which was used.
+LOO_MAX_SUBJECTS = 2000
+AUTO_GROUPS = 200
+# completed data sets up to this many cells (R x n x T) are held at once; above it they are
+# completed and analysed a block of parameter sets at a time (results identical; memory bounded)
+EAGER_CELLS = 20_000_000
+
+
+def jackknife_groups(arm: np.ndarray, groups="auto", seed=None) -> np.ndarray | None:
+    """Group of each subject for the delete-a-group jackknife, or None (leave one out).
+
+    ``groups``: ``"auto"``, an int G, or None / ``"loo"`` (see :func:`impute`). Subjects are put in a seeded
+    random order within arm and dealt out to the G groups in turn (arm by arm, continuing the
+    count), so every group holds about n/G subjects and the arms in their trial proportions; the
+    variance is (G - 1) / G * sum_g (theta_(g) - mean theta)^2 (Kott 2001, the delete-a-group
+    jackknife), which with G = n is the leave-one-out jackknife.
+    """
+    n = arm.size
+    if groups == "auto":
+        groups = None if n <= LOO_MAX_SUBJECTS else AUTO_GROUPS
+    if groups in (None, "loo") or int(groups) >= n:
+        return None
+    G = int(groups)
+    if G < 2:
+        raise ValueError("the delete-a-group jackknife needs at least 2 groups")
+    rng = np.random.default_rng(seed)
+    out = np.empty(n, dtype=np.int64)
+    start = 0
+    for a in np.unique(arm):
+        idx = np.flatnonzero(arm == a)
+        idx = idx[rng.permutation(idx.size)]
+        out[idx] = (start + np.arange(idx.size)) % G
+        start += idx.size
+    return out
 
 
 def impute(
@@ -876,6 +945,7 @@ def impute(
     B=200,
     D=2,
     resampling="jackknife",
+    groups="auto",
     seed=None,
     covariance="UN",
     group_covariance=False,
@@ -907,6 +977,10 @@ def impute(
     M : int, number of imputations (bayes, approxbayes).
     B, D : bootstrap samples (condmean bootstrap, bmlmi) and imputations per sample (bmlmi).
     resampling : {"jackknife", "bootstrap"}, for condmean.
+    groups : the condmean jackknife's resamples: ``"auto"`` (leave one subject out up to
+        ``LOO_MAX_SUBJECTS`` subjects, else ``AUTO_GROUPS`` groups), an int G (delete-a-group
+        jackknife with G groups; G >= the number of subjects is leave one out) or None / ``"loo"``
+        (always leave one out). See :func:`jackknife_groups`.
     seed : int, seed of the numpy Generator (all methods except condmean with the jackknife,
         which is deterministic).
     covariance : covariance structure of the imputation model (default UN; see
@@ -976,17 +1050,28 @@ def impute(
     }
 
     if method == "condmean":
+        n_groups = 0
         if resampling == "jackknife":
             betas, sigmas = [fit.beta], [fit.sigma]
-            ones = np.ones(n, dtype=np.int64)
-            for b in range(n):
-                c = ones.copy()
-                c[b] = 0
-                r = fitter.refit(c, patterns=fitter.loo_patterns(b))
-                betas.append(r.beta)
-                sigmas.append(r.sigma)
-            W = np.ones((n + 1, n))
-            W[np.arange(1, n + 1), np.arange(n)] = 0.0
+            group_of = jackknife_groups(d.arm, groups, seed)
+            if group_of is None:  # leave one subject out
+                ones = np.ones(n, dtype=np.int64)
+                for b in range(n):
+                    c = ones.copy()
+                    c[b] = 0
+                    r = fitter.refit(c, patterns=fitter.loo_patterns(b))
+                    betas.append(r.beta)
+                    sigmas.append(r.sigma)
+                W = np.ones((n + 1, n))
+                W[np.arange(1, n + 1), np.arange(n)] = 0.0
+            else:  # delete a group
+                n_groups = int(group_of.max()) + 1
+                keep = (group_of[None, :] != np.arange(n_groups)[:, None]).astype(np.int64)
+                for g in range(n_groups):
+                    r = fitter.refit(keep[g])
+                    betas.append(r.beta)
+                    sigmas.append(r.sigma)
+                W = np.vstack([np.ones((1, n)), keep]).astype(float)
             Bn = 0
         else:
             counts = _bootstrap_counts(rng, d.arm, B)
@@ -998,16 +1083,27 @@ def impute(
             W = np.vstack([np.ones((1, n)), counts]).astype(float)
             Bn = B
         betas, sigmas = np.array(betas), np.array(sigmas)
-        Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 0, rng)
+        complete = None
+        if betas.shape[0] * n * d.T <= EAGER_CELLS:
+            Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 0, rng)
+        else:  # completed a block of resamples at a time (memory linear in n, not n^2)
+            Yc, Y0 = None, d.Y.copy()
+
+            def complete(r0, r1):
+                b, sg = betas[r0:r1], sigmas[r0:r1]
+                return _impute(d, X_own, X_ref, cov_group, b, sg, all_rows, 0, rng, Y0=Y0)
+
         return Imputations(
             Y=Yc,
             rows=None,
             weights=W,
             resampling=resampling,
+            groups=n_groups,
             B=Bn,
             D=1,
             draws_beta=betas,
             draws_sigma=sigmas,
+            complete=complete,
             **kw,
         )
 
@@ -1142,16 +1238,52 @@ def analyse(
     factors = d.factors if factors is None else list(factors)
     Z, test, arm_cols, cov_cols, fac_cols = _analysis_Z(d, covariates, factors)
     Dm, dtxt = _delta_matrix(imp, delta)
-    R, Dd, n_r, T = imp.Y.shape
-    Y = imp.Y.reshape(R * Dd, n_r, T)
+    R = imp.n_sets
+    n_r = d.n if imp.rows is None else imp.rows.shape[1]
+    Dd = imp.D if imp.Y is None else imp.Y.shape[1]
+    per_set = Dd * n_r * max(d.T, Z.shape[1])
+    step = R if imp.Y is not None and R * per_set <= EAGER_CELLS else max(1, EAGER_CELLS // per_set)
+    parts = [
+        _ancova(
+            imp, imp.block(r0, min(R, r0 + step)), r0, Z, Dm, arm_cols, cov_cols, fac_cols, weights
+        )
+        for r0 in range(0, R, step)
+    ]
+    diff, diff_se, lsm, lsm_se, dfr = (np.concatenate(x, axis=0) for x in zip(*parts))
+    return Analysis(
+        imputations=imp,
+        diff=diff,
+        diff_se=diff_se,
+        lsm=lsm,
+        lsm_se=lsm_se,
+        df=dfr,
+        test_arms=test,
+        n_arm=np.bincount(d.arm, minlength=len(d.arms)),
+        weights=weights,
+        delta_text=dtxt,
+    )
+
+
+def _ancova(imp, Yb, r0, Z, Dm, arm_cols, cov_cols, fac_cols, weights):
+    """The ANCOVA of completed data sets ``Yb`` (parameter sets r0:r0 + len(Yb)): differences,
+    their SEs, LS means, their SEs, residual df, each shaped (sets, D, ...)."""
+    d = imp.data
+    test = [a for a in d.arms if a != d.control]  # the order of arm_cols (_analysis_Z)
+    R, Dd, n_r, T = Yb.shape
+    Y = Yb.reshape(R * Dd, n_r, T)
     if imp.rows is not None:
-        Zr = np.repeat(Z[imp.rows], Dd, axis=0)  # (R*D, n, q)
-        Y = Y + np.repeat(Dm[imp.rows], Dd, axis=0)
+        rows = imp.rows[r0 : r0 + R]
+        Zr = np.repeat(Z[rows], Dd, axis=0)  # (R*D, n, q)
+        Y = Y + np.repeat(Dm[rows], Dd, axis=0)
         w = np.ones((R * Dd, n_r))
     else:
         Zr = np.broadcast_to(Z, (R * Dd,) + Z.shape)
         Y = Y + Dm[None]
-        w = np.ones((R * Dd, n_r)) if imp.weights is None else np.repeat(imp.weights, Dd, axis=0)
+        w = (
+            np.ones((R * Dd, n_r))
+            if imp.weights is None
+            else np.repeat(imp.weights[r0 : r0 + R], Dd, axis=0)
+        )
     q = Z.shape[1]
     ZW = Zr * w[:, :, None]
     ZWt = np.swapaxes(ZW, 1, 2)
@@ -1187,17 +1319,12 @@ def analyse(
     diag = inv[:, arm_cols, arm_cols]  # (RD, A-1)
     diff_se = np.sqrt(diag[:, :, None] * s2[:, None, :])
     sh = (R, Dd)
-    return Analysis(
-        imputations=imp,
-        diff=diff.reshape(sh + diff.shape[1:]),
-        diff_se=diff_se.reshape(sh + diff_se.shape[1:]),
-        lsm=lsm.reshape(sh + lsm.shape[1:]),
-        lsm_se=lsm_se.reshape(sh + lsm.shape[1:]),
-        df=dfr.reshape(sh),
-        test_arms=test,
-        n_arm=np.bincount(d.arm, minlength=A),
-        weights=weights,
-        delta_text=dtxt,
+    return (
+        diff.reshape(sh + diff.shape[1:]),
+        diff_se.reshape(sh + diff_se.shape[1:]),
+        lsm.reshape(sh + lsm.shape[1:]),
+        lsm_se.reshape(sh + lsm.shape[1:]),
+        dfr.reshape(sh),
     )
 
 
@@ -1332,7 +1459,11 @@ def pool_method_text(imp: Imputations, boot_ci="normal") -> str:
         return "Rubin's rules, Barnard-Rubin df"
     if imp.method == "condmean":
         if imp.resampling == "jackknife":
-            return "jackknife SE, normal CI"
+            return (
+                f"delete-a-group jackknife SE ({imp.groups} groups), normal CI"
+                if imp.groups
+                else "jackknife SE, normal CI"
+            )
         return "bootstrap percentile CI" if boot_ci == "percentile" else "bootstrap SE, normal CI"
     return "von Hippel-Bartlett pooling"
 

@@ -130,25 +130,29 @@ HEADER_MARK = "HEPATRIAL-RUNNING-HEADER"
 _NUMERIC = re.compile(r"^[\s\d.,:;()\[\]%<>/+\-\u2212=]*(NE)?[\s\d.,:;()\[\]%<>/+\-=]*$")
 
 
-@functools.cache
-def _times(pt: float):
-    """rtflite's Times New Roman metric font at ``pt`` points, loaded once (rtflite's
-    ``get_string_width`` loads the font file on every call: minutes for a 100k-row listing)."""
-    from importlib.resources import files
+def _cache_rtflite_fonts() -> None:
+    """Have rtflite open each font file once. rtflite 2.6's ``get_string_width`` opens the font
+    (``PIL.ImageFont.truetype``) on every call, and its paginator measures every cell of every row:
+    the tables job of a 100k-subject cut spent 14 CPU minutes opening fonts. Its module gets a
+    loader that keeps each (font, size) open; the widths are the same (test)."""
+    import types
 
-    import rtflite.fonts
+    import rtflite.strwidth as sw
     from PIL import ImageFont
-    from rtflite.fonts_mapping import FontMapping
 
-    path = files(rtflite.fonts) / FontMapping.get_font_paths()["Times New Roman"]
-    return ImageFont.truetype(str(path), size=pt)
+    if not isinstance(sw.ImageFont, types.SimpleNamespace):
+        sw.ImageFont = types.SimpleNamespace(
+            truetype=functools.lru_cache(maxsize=64)(ImageFont.truetype)
+        )
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _text_width(s: str, pt: float = BODY_PT) -> float:
-    """Width in inches of ``s`` set in Times New Roman at ``pt`` points, as rtflite measures it
-    (``rtflite.strwidth.get_string_width``: the font's advance width at 72 dpi)."""
-    return _times(pt).getlength(s) / 72.0 if s else 0.0
+    """Width in inches of ``s`` in Times New Roman at ``pt`` points, as rtflite measures it."""
+    from rtflite.strwidth import get_string_width
+
+    _cache_rtflite_fonts()
+    return get_string_width(s, font="Times New Roman", font_size=pt, unit="in") if s else 0.0
 
 
 def _longest_word(s: str, pt: float = BODY_PT) -> float:
@@ -392,6 +396,7 @@ def _title_lines(t: Table) -> list[str]:
 def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
     import rtflite as rtf
 
+    _cache_rtflite_fonts()
     grouped = _grouped(t)
     labels = ["   " * r.indent + _rtf_text(r.label) for r in t.rows]
     data = {"label": labels}

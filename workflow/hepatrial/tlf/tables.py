@@ -1536,7 +1536,10 @@ def _mi_method_label(ard: ARD, paramcd: str, key: str) -> str:
     lab = MI_METHOD_LABEL.get(key, key)
     meth = " ".join(ard.methods("MI_DIFF", paramcd=f"{paramcd}|{key}"))
     m = re.search(r"\b([MB]=\d+(?:, D=\d+)?)", meth)
-    return f"{lab} ({m.group(1)})" if m and key not in ("condmean",) else lab
+    if key == "condmean":  # the jackknife of a large trial deletes groups (models.mi)
+        g = re.search(r"delete-a-group jackknife, (\d+) groups", meth)
+        return f"{lab} (delete-a-group, {g.group(1)} groups)" if g else lab
+    return f"{lab} ({m.group(1)})" if m else lab
 
 
 def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Table:
