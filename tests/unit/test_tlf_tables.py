@@ -323,3 +323,21 @@ def test_aesi_onset_without_events_is_not_estimable_not_blank(parallel):
         if r.group in zero and r.label.startswith("Days from the most recent infusion"):
             assert r.cells == [F.NE] * len(t.columns)
     assert any("NE: not estimable" in n for n in t.footnotes)
+
+
+def test_baseline_categories_print_as_decoded_labels_and_the_study_can_relabel(tmp_path):
+    """CDISC codes print as a TLF shell writes them ('ASIAN' -> 'Asian', 'ALCOHOL' ->
+    'Alcohol'), acronyms as they are (HBV, PBC); a study's `category_labels` wins."""
+    import dataclasses
+
+    from hepatrial.spec.study import freeze
+
+    st = study(tmp_path)
+    t = build_table("baseline", ARD(build_ard(st), st, CUT), "r")
+    labels = {(r.group, r.label) for r in t.rows}
+    assert ("Race, n (%)", "Asian") in labels and ("Race, n (%)", "ASIAN") not in labels
+    assert sorted(lab for g, lab in labels if g.startswith("Etiology")) == ["Alcohol", "HBV", "PBC"]
+    own = dataclasses.replace(st, category_labels=freeze({"ETIOLOGY": {"HBV": "Hepatitis B"}}))
+    t2 = build_table("baseline", ARD(build_ard(own), own, CUT), "r")
+    etio = sorted(r.label for r in t2.rows if r.group.startswith("Etiology"))
+    assert etio == ["Alcohol", "Hepatitis B", "PBC"]

@@ -279,6 +279,9 @@ class Study:
     strata: tuple[str, ...] = ()
     baseline_columns: tuple[str, ...] = ("ETIOLOGY",)
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: freeze({}))
+    # how tables and figures print a category code (ADSL variable -> code -> label), over the
+    # built-in CDISC decodes of hepatrial.tlf.tables.CAT_LABEL
+    category_labels: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: freeze({}))
     etiology: Etiology = Etiology()
     scores: Scores = Scores()
     plausibility: Mapping[str, tuple[float, float]] = field(default_factory=lambda: freeze({}))
@@ -364,6 +367,7 @@ class Study:
             strata=tuple(cfg.get("strata", ())),
             baseline_columns=tuple(cfg.get("baseline_columns", ("ETIOLOGY",))),
             column_map=freeze(cfg.get("column_map", {})),
+            category_labels=freeze(cfg.get("category_labels", {})),
             etiology=_build(Etiology, cfg.get("etiology")),
             scores=scores,
             plausibility=freeze(cfg.get("plausibility", {})),

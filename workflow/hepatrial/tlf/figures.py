@@ -23,7 +23,13 @@ from hepatrial.spec import Study  # noqa: E402
 from hepatrial.spec.params import cause_labels  # noqa: E402
 from hepatrial.tlf import format as F  # noqa: E402
 from hepatrial.tlf.shell import Shell
-from hepatrial.tlf.tables import ARD, CAT_LABEL, POP_LABEL, VAR_LABEL, param_label  # noqa: E402
+from hepatrial.tlf.tables import (  # noqa: E402
+    ARD,
+    POP_LABEL,
+    VAR_LABEL,
+    category_label,
+    param_label,
+)
 
 WIDTH, HEIGHT = 7.0, 5.0
 DPI = 300
@@ -512,7 +518,7 @@ def fig_forest(ard: ARD) -> p9.ggplot:
     for k in keys:
         sub = k.split("|", 1)[1]
         var, _, level = sub.partition("=")
-        level_label = CAT_LABEL.get(var, {}).get(level, level)
+        level_label = category_label(ard.study, var, level)
         labels.append(
             "All subjects" if sub == "ALL" else f"{VAR_LABEL.get(var, var)}: {level_label}"
         )

@@ -42,7 +42,38 @@ VAR_LABEL = {
     "CTPSTRAT": "CTP stratum at randomisation",
     "NINFUS": "Infusions received",
 }
-CAT_LABEL = {"SEX": {"M": "Male", "F": "Female"}}
+# How a category code prints (a study's config `category_labels` first): CDISC controlled
+# terminology decodes (SEX C66731, RACE C74457) and the aetiologies of liver disease (acronyms kept)
+CAT_LABEL = {
+    "SEX": {"M": "Male", "F": "Female", "U": "Unknown", "UNDIFFERENTIATED": "Undifferentiated"},
+    "RACE": {
+        "AMERICAN INDIAN OR ALASKA NATIVE": "American Indian or Alaska Native",
+        "ASIAN": "Asian",
+        "BLACK OR AFRICAN AMERICAN": "Black or African American",
+        "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER": "Native Hawaiian or Other Pacific Islander",
+        "WHITE": "White",
+        "MULTIPLE": "Multiple",
+        "OTHER": "Other",
+        "NOT REPORTED": "Not reported",
+        "UNKNOWN": "Unknown",
+    },
+    "ETIOLOGY": {
+        "ALCOHOL": "Alcohol",
+        "AUTOIMMUNE": "Autoimmune hepatitis",
+        "CRYPTOGENIC": "Cryptogenic",
+        "OTHER": "Other",
+        "UNKNOWN": "Unknown",
+    },
+}
+
+
+def category_label(study, var: str, code: str) -> str:
+    """The printed label of category ``code`` of ADSL variable ``var``: the study config's
+    ``category_labels``, else the built-in decode (:data:`CAT_LABEL`), else the code itself."""
+    own = study.category_labels.get(var, {}) if study is not None else {}
+    return own.get(code) or CAT_LABEL.get(var, {}).get(code, code)
+
+
 AE_OVERVIEW_LABEL = {
     "ANYTEAE": "Any adverse event",
     "SERTEAE": "Any serious adverse event",
@@ -308,7 +339,7 @@ def table_baseline(ard: ARD, rule: str = "tlf_baseline") -> Table:
                 )
                 for a in arms
             ]
-            t.add(group, CAT_LABEL.get(var, {}).get(cat, cat), cells, 1)
+            t.add(group, category_label(ard.study, var, cat), cells, 1)
     meld = ard.study.scores.meld_primary
     notes = [
         f"Percentages are of the ITT subjects in the column. MELD at baseline: {param_label(meld)}; "
@@ -1417,7 +1448,7 @@ def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
         sub = key.split("|", 1)[1]
         var, _, level = sub.partition("=")
         group = "All subjects" if sub == "ALL" else VAR_LABEL.get(var, var)
-        label = "All subjects" if sub == "ALL" else CAT_LABEL.get(var, {}).get(level, level)
+        label = "All subjects" if sub == "ALL" else category_label(ard.study, var, level)
         cells = []
         for test in ard.tests:
             g = lambda s, k=key: ard.get("SUBGROUP", k, test, s, pop, visit, ard.reference)  # noqa: E731, B023  (used within the iteration)
