@@ -307,3 +307,28 @@ def test_text_width_is_rtflites_measure_with_the_font_opened_once(pt):
         assert rtf_render._text_width(s, pt) == fresh
         if s:  # and rtflite's own function, now with its fonts kept open
             assert get_string_width(s, font="Times New Roman", font_size=pt, unit="in") == fresh
+
+
+def test_powers_of_ten_are_superscripts_in_rtf_html_and_pdf_but_ascii_in_csv(tmp_path):
+    from hepatrial.report.document import _s
+    from hepatrial.tlf.format import superscripts
+    from hepatrial.tlf.tables import Row
+
+    assert superscripts("Low 1x10^6/kg") == "Low 1x10\u2076/kg"
+    assert superscripts("6x10^7 cells, 10^-3") == "6x10\u2077 cells, 10\u207b\u00b3"
+    assert superscripts("a^b, x ^ 2, ^6") == "a^b, x ^ 2, ^6"  # only a number's power
+    t = Table(
+        "dose",
+        "Dose 1x10^6/kg",
+        "SAFETY",
+        ["Low 1x10^6/kg (N=3)"],
+        rows=[Row("Dose", "2x10^6 cells/kg", ["3"])],
+    )
+    csv_, rtf, html = (tmp_path / f"t.{e}" for e in ("csv", "rtf", "html"))
+    write_all(t, csv_, rtf, html)
+    assert "Low 1x10^6/kg (N=3)" in csv_.read_text(encoding="utf-8")
+    page = html.read_text(encoding="utf-8")
+    assert "10^6" not in page and "Low 1x10\u2076/kg" in page
+    text = rtf.read_text(encoding="utf-8")
+    assert "10^6" not in text and ("\\u8310" in text or "\u2076" in text)
+    assert _s("1x10^6/kg") == '"1x10\u2076/kg"'  # the DSMB report's Typst text

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hepatrial.errors import HepatrialWarning
 from hepatrial.fonts import FAMILIES, describe, link_font_dir, missing_glyphs
+from hepatrial.tlf.format import superscripts
 
 
 @dataclass
@@ -259,7 +260,7 @@ def to_html(doc: Document) -> str:
                     out.append(f'<p class="note">{e(b.note)}</p>')
     out.append("</main>")
     out.append(f'<div class="foot">{e(doc.stamp)}</div></body></html>')
-    return "\n".join(out) + "\n"
+    return superscripts("\n".join(out) + "\n")  # 10^6 -> 10⁶, as the TLF RTF and HTML
 
 
 # --- Typst / PDF -----------------------------------------------------------------------------------
@@ -267,7 +268,8 @@ def to_html(doc: Document) -> str:
 
 def _s(text: str) -> str:
     """A Typst string literal."""
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    text = superscripts(str(text))  # 10^6 -> 10⁶, as the TLF RTF and HTML
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _typst_table(b: Table, label: str) -> list[str]:

@@ -15,6 +15,7 @@ Rules (docs/tlf.md):
 from __future__ import annotations
 
 import math
+import re
 
 from hepatrial.rounding import round_half_up
 from hepatrial.spec.params import data_decimals
@@ -120,3 +121,14 @@ def fmt_range(lo, hi, paramcd: str, stats=("min", "max")) -> str:
 def fmt_prob_pct(x) -> str:
     """A probability shown as a percentage with 1 decimal (survival, cumulative incidence)."""
     return NE if is_missing(x) else fmt_rounded(100.0 * float(x), 1)
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_POWER = re.compile(r"(?<=\d)\^(-?\d+)")
+
+
+def superscripts(text: str) -> str:
+    """A power of ten as it is typeset, ``1x10^6/kg`` -> ``1x10⁶/kg`` (Unicode superscript
+    digits): what the RTF, HTML and PDF outputs print. The CSV keeps the ASCII ``10^6`` of the
+    config, which any program reads back."""
+    return _POWER.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), text) if "^" in text else text

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
+from hepatrial.tlf import format as F
 from hepatrial.tlf.shell import Shell
 from hepatrial.tlf.tables import Row, Table
 
@@ -68,7 +69,8 @@ def _rtf_text(s: str) -> str:
     # rtflite writes text verbatim: braces and backslashes would break the RTF group structure.
     # Line and paragraph separators in source text become spaces (rtflite measures the text with
     # Pillow, whose layout fails on them: "raqm_layout() failed").
-    return s.replace("\\", "/").replace("{", "(").replace("}", ")").translate(_LINE_BREAKS)
+    s = s.replace("\\", "/").replace("{", "(").replace("}", ")").translate(_LINE_BREAKS)
+    return F.superscripts(s)
 
 
 def _grouped(t: Table) -> bool:
@@ -507,9 +509,9 @@ def to_html(t: Table) -> str:
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note(html(f"<em>{_esc(t.source)}</em>"))
     gt = gt.tab_style(style=style.text(whitespace="pre"), locations=loc.stub())
-    page = gt.as_raw_html(make_page=True)
+    page = F.superscripts(gt.as_raw_html(make_page=True))  # 10^6 -> 10⁶ (titles, headers, cells)
     # the page's title (the browser tab, a bookmark, a printed page's header): the table's number and title
-    return page.replace("</head>", f"<title>{_esc(title)}</title>\n</head>", 1)
+    return page.replace("</head>", f"<title>{_esc(F.superscripts(title))}</title>\n</head>", 1)
 
 
 def _esc(s: str) -> str:
