@@ -211,3 +211,29 @@ def test_km_panel_states_hr_and_log_rank_and_risk_table_is_its_own_panel(ard):
 def test_number_before_the_title(ard):
     plot = G.number_title(G.fig_forest(ard), "14.2.5.1")
     assert plot.labels.title.startswith("Figure 14.2.5.1  ")
+
+
+def test_a_title_wider_than_the_figure_is_wrapped_between_words_and_a_short_one_is_not():
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from hepatrial.tlf.figures import _theme, wrap_title
+
+    long = (
+        "Figure 14.2.7.1  Change from baseline in the protocol MELD score (Kamath, integer) by "
+        "visit and arm: LS means with 95% confidence intervals from the MMRM"
+    )
+    df = pl.DataFrame({"x": [1, 2], "y": [3, 4]})
+    for title, wrapped in ((long, True), ("Figure 1  Short", False)):
+        plot = wrap_title(
+            p9.ggplot(df, p9.aes("x", "y")) + p9.geom_point() + p9.labs(title=title) + _theme()
+        )
+        fig = plot.draw()
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # laid out as saved
+        [art] = [a for a in fig.texts if a.get_text().replace("\n", " ") == title]
+        box = art.get_window_extent(canvas.get_renderer())
+        assert ("\n" in art.get_text()) is wrapped
+        assert box.x1 <= fig.bbox.width - 10  # nothing past the right edge
+        plt.close(fig)

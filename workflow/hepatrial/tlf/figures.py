@@ -76,15 +76,42 @@ def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
         figure_size=size,
         legend_position="bottom",
         panel_grid_minor=p9.element_blank(),
-        plot_title=p9.element_text(size=11),
+        plot_title=p9.element_text(size=TITLE_PT),
         plot_caption=p9.element_text(size=7, ha="left"),
     )
 
 
+TITLE_PT = 11  # the plot title's size (_theme)
+
+
+def wrap_title(plot: p9.ggplot) -> p9.ggplot:
+    """``plot`` with its title broken between words when it is wider than the figure (less its
+    margins): a long title was cut at the right edge. Measured as matplotlib sets it, before the
+    plot is drawn; a title that fits is left as it is."""
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    title = getattr(plot.labels, "title", None)
+    if not title or "\n" in title:
+        return plot
+    w_in = float(plot.theme.getp("figure_size", (WIDTH, HEIGHT))[0])
+    scratch = Figure(figsize=(w_in, 1.0), dpi=100)
+    text = scratch.text(0, 0, title, fontsize=TITLE_PT)
+    width = text.get_window_extent(FigureCanvasAgg(scratch).get_renderer()).width
+    room = (w_in - 0.8) * 100  # the title starts ~0.6 in from the left edge; 0.2 in to spare
+    if width <= room:
+        return plot
+    per_line = max(20, int(len(title) * room / width))
+    lines = textwrap.wrap(title, per_line, break_long_words=False, break_on_hyphens=False)
+    return plot + p9.labs(title="\n".join(lines))
+
+
 def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
     """PNG (``dpi``) and PDF with no creation date, producer or software version in the metadata,
-    so that a rerun writes the same bytes."""
-    fig = plot.draw()
+    so that a rerun writes the same bytes. A long title is wrapped (:func:`wrap_title`)."""
+    fig = wrap_title(plot).draw()
     try:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         # a blinded run: the stamp in the file's metadata too (it is in the image: :func:`stamp`)
@@ -102,7 +129,7 @@ def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
     """The figure as PNG bytes (no metadata), for embedding in a report."""
     import io
 
-    fig = plot.draw()
+    fig = wrap_title(plot).draw()
     try:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, metadata=PNG_METADATA)
