@@ -329,6 +329,18 @@ def load_study(path: str | Path) -> dict:
     return cfg
 
 
+def previous_cut_date(previous_cut: str | Path) -> dt.date:
+    """The previous cut's date: its folder's name (ISO)."""
+    name = Path(previous_cut).name
+    try:
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        raise ConfigError(
+            f"previous_cut: the folder name {name!r} is not an ISO date (the previous cut's date "
+            f"is read from it)"
+        ) from None
+
+
 def cut_date(study, cut_dir: str | Path) -> dt.date:
     """The data cut date: ``cut_date`` of the study (:class:`hepatrial.spec.Study`), else the cut
     folder's name."""

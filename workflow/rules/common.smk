@@ -10,13 +10,12 @@ import sys
 from pathlib import Path
 
 from hepatrial import spec
-from hepatrial.config import cut_date
+from hepatrial.config import cut_date, previous_cut_date
 from hepatrial.spec import outputs as catalogue
 from hepatrial.spec.params import tte_paramcds
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
-from hepatrial.report.run import previous_cut_date
 from hepatrial.stamp import ENV as DUMMY_ENV
 from hepatrial.resources import mem_mb  # resources: mem_mb=mem_mb("<rule>") in every rule
 

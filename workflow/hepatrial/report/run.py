@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.errors import ConfigError
+from hepatrial.config import previous_cut_date
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, content, summaries
 from hepatrial.report.document import write_document
@@ -65,17 +65,6 @@ def run_summaries(
     _write(part, out_part)
     _write(summaries.list_saes(adae_df), out_saes)
     _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
-
-
-def previous_cut_date(previous_cut: str | Path) -> dt.date:
-    name = Path(previous_cut).name
-    try:
-        return dt.date.fromisoformat(name)
-    except ValueError:
-        raise ConfigError(
-            f"previous_cut: the folder name {name!r} is not an ISO date (the previous cut's date "
-            f"is read from it)"
-        ) from None
 
 
 def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict) -> None:
