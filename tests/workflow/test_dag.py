@@ -1,11 +1,11 @@
-"""The DAG as a user runs it: lint, dry run, a full run on a tiny cut, a fatal input."""
+"""The DAG as a user runs it: lint, dry run, a fatal input, a bad config. (The full run of the tiny
+cut and its no-op rerun are checked on the first run of tests/workflow/test_rerun_identical.py.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import dag
-import polars as pl
 import pytest
 import tinycut
 from dag import snakemake
@@ -41,31 +41,6 @@ def test_dry_run_plans_the_dag(tiny, tmp_path):
     assert out.returncode == 0, out.stderr
     for rule in ("ingest", "adsl_core", "adam_bds", "adtte", "adae", "adsl", "trace_rows"):
         assert rule in out.stdout
-
-
-def test_tiny_cut_runs_end_to_end_and_reruns_as_noop(tiny, tmp_path):
-    cut, study = tiny
-    out = snakemake(*config_args(tmp_path, cut, study))
-    assert out.returncode == 0, out.stderr[-3000:]
-    res = tmp_path / "results" / "TINY" / "2024-06-30"
-    acct = pl.read_csv(res / "validation/accounting.csv").filter(
-        pl.col("category") != "excluded_by_reason"
-    )
-    wide = acct.pivot(on="category", index="domain", values="n")
-    assert (wide["rows_in"] == wide["rows_kept"] + wide["rows_excluded"]).all()
-    trace = pl.read_csv(res / "validation/traceability.csv")
-    assert (
-        trace["unaccounted"].sum() == 0
-        and trace.filter(pl.col("domain") == "LB")["in_adam"][0] == 35
-    )
-    for name in ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce"):
-        assert (res / "adam" / f"{name}.parquet").exists() and (
-            res / "adam" / f"{name}.xpt"
-        ).exists()
-    adsl = pl.read_parquet(res / "adam/adsl.parquet")
-    assert adsl.height == 4 and adsl.filter(pl.col("USUBJID") == "T-001")["BLMELD"][0] == 27.0
-    again = snakemake(*config_args(tmp_path, cut, study))
-    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
 
 
 def test_fatal_input_one_line_no_traceback_no_outputs(tmp_path):
