@@ -237,3 +237,14 @@ def test_a_title_wider_than_the_figure_is_wrapped_between_words_and_a_short_one_
         assert ("\n" in art.get_text()) is wrapped
         assert box.x1 <= fig.bbox.width - 10  # nothing past the right edge
         plt.close(fig)
+
+
+def test_figure_legends_typeset_powers_of_ten_in_arm_labels():
+    from types import SimpleNamespace as NS
+
+    from hepatrial.tlf.figures import _arm_scales
+
+    arms = [NS(label="Low 1x10^6/kg", colour="#0072B2"), NS(label="Placebo", colour="#E69F00")]
+    colour, fill = _arm_scales(NS(arms=arms))
+    assert list(colour.labels) == list(fill.labels) == ["Low 1x10\u2076/kg", "Placebo"]
+    assert list(colour.limits) == ["Low 1x10^6/kg", "Placebo"]  # the data keep the label

@@ -166,11 +166,14 @@ def _empty(title: str, message: str) -> p9.ggplot:
 def _arm_scales(study: Study, aesthetics=("colour", "fill")) -> list:
     cols = arm_colours(study)
     order = list(cols)
+    # a dose in the arm label typeset in the legend, 1x10^6/kg as 1x10⁶/kg (as the tables)
+    shown = [F.superscripts(a) for a in order]
+    kw = {"labels": shown} if shown != order else {}
     return [
-        p9.scale_colour_manual(values=cols, limits=order, name="Arm")
+        p9.scale_colour_manual(values=cols, limits=order, name="Arm", **kw)
         if "colour" in aesthetics
         else None,
-        p9.scale_fill_manual(values=cols, limits=order, name="Arm")
+        p9.scale_fill_manual(values=cols, limits=order, name="Arm", **kw)
         if "fill" in aesthetics
         else None,
     ]
