@@ -6,14 +6,22 @@ import pytest
 
 # One thread per test process, set before numpy and polars load: xdist runs one worker per core,
 # and OpenBLAS's and polars' thread pools on top of that oversubscribe the cores (OpenBLAS threads
-# spin while they wait: the GSD property test took 19 s in the parallel suite, 2 s alone). The DAG
-# runs the tests start inherit it. A value already in the environment is kept.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "POLARS_MAX_THREADS"):
-    os.environ.setdefault(_var, "1")
+# spin while they wait: the GSD property test took 19 s in the parallel suite, 2 s alone). A value
+# already in the environment is kept. The DAG runs the tests start do not inherit it (tests/dag.py):
+# single-threaded jobs left cores idle on the DAG's critical path (the suite took 21 min, not 13).
+_THREAD_VARS = [
+    v
+    for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "POLARS_MAX_THREADS")
+    if v not in os.environ
+]
+for _var in _THREAD_VARS:
+    os.environ[_var] = "1"
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import dag  # noqa: E402
+
+dag.NOT_INHERITED = tuple(_THREAD_VARS)
 
 WORKFLOW_DIR = Path(__file__).parent / "workflow"
 REFERENCE_DIR = Path(__file__).parent / "reference"

@@ -37,8 +37,14 @@ def command(*args: str | Path, cores: int = 2) -> list[str]:
     return [sys.executable, "-m", "snakemake", "--cores", str(cores), "--nolock", *map(str, args)]
 
 
+# Variables the test process set for itself only (tests/conftest.py: one thread per test
+# process); a DAG run gets the environment without them.
+NOT_INHERITED: tuple[str, ...] = ()
+
+
 def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ, **(extra or {}))
+    env = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    env.update(extra or {})
     paths = (str(ROOT / "workflow"), env.get("PYTHONPATH"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     return env
