@@ -9,19 +9,23 @@ import pytest
 # spin while they wait: the GSD property test took 19 s in the parallel suite, 2 s alone). A value
 # already in the environment is kept. The DAG runs the tests start do not inherit it (tests/dag.py):
 # single-threaded jobs left cores idle on the DAG's critical path (the suite took 21 min, not 13).
-_THREAD_VARS = [
-    v
-    for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "POLARS_MAX_THREADS")
-    if v not in os.environ
-]
-for _var in _THREAD_VARS:
-    os.environ[_var] = "1"
+# The controller sets them and names them in _THREADS_SET; the xdist workers inherit both.
+_THREADS_SET = "HEPATRIAL_TESTS_SET_THREADS"
+if _THREADS_SET not in os.environ:
+    _ours = [
+        v
+        for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "POLARS_MAX_THREADS")
+        if v not in os.environ
+    ]
+    for _var in _ours:
+        os.environ[_var] = "1"
+    os.environ[_THREADS_SET] = ",".join(_ours)
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import dag  # noqa: E402
 
-dag.NOT_INHERITED = tuple(_THREAD_VARS)
+dag.NOT_INHERITED = (*filter(None, os.environ[_THREADS_SET].split(",")), _THREADS_SET)
 
 WORKFLOW_DIR = Path(__file__).parent / "workflow"
 REFERENCE_DIR = Path(__file__).parent / "reference"
