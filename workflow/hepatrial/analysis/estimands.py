@@ -225,6 +225,20 @@ def derive_ices(
     return out.select(list(schema)).sort("USUBJID", "EVENT")
 
 
+# the BDS columns the estimands read (hepatrial.analysis.run reads only these)
+BDS_COLUMNS = ("USUBJID", "PARAMCD", "AVISIT", "ABLFL", "ANL01FL", "AVAL", "CHG", "ADT")
+
+
+def endpoint_params(study: Study) -> dict[str, list[str]]:
+    """BDS dataset -> the parameters of the estimands' endpoints in it."""
+    out: dict[str, list[str]] = {}
+    for e in study.estimands:
+        out.setdefault(e.endpoint.dataset, [])
+        if e.endpoint.param not in out[e.endpoint.dataset]:
+            out[e.endpoint.dataset].append(e.endpoint.param)
+    return out
+
+
 def post_visits(study: Study) -> list[Visit]:
     return [v for v in sorted(study.visits, key=lambda v: v.avisitn) if v.post_baseline]
 

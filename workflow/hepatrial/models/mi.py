@@ -786,8 +786,12 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=No
     T = d.T
     Y = (d.Y if Y0 is None else Y0)[rows]
     n_r, p = rows.size, beta.shape[1]
-    mu_own = (X_own[rows].reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
-    mu_ref = (X_ref[rows].reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
+    every = n_r == d.n and bool((rows == np.arange(d.n)).all())  # no copy of the design then
+    mu_own = ((X_own if every else X_own[rows]).reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
+    if (d.strategy[rows] != 0).any():  # the reference arm's mean: reference-based strategies
+        mu_ref = ((X_ref if every else X_ref[rows]).reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
+    else:
+        mu_ref = mu_own  # (not used under MAR)
     out = np.empty((R, max(D, 1), n_r, T))
     out[...] = Y
     miss = np.isnan(Y)
