@@ -264,7 +264,7 @@ def test_strategies_applied_to_the_data_by_hand(tmp_path):
     )
     study = _study(tmp_path, [est_h, est_t])
     ices = E.derive_ices(adsl, study, dt.date(2024, 6, 1))
-    est = dict(study.estimands[0], endpoint={"param": "MELD", "visit": "WEEK 12"})
+    est = study.estimands[0]
     h = E.estimand_data(bds, adsl, ices, est, study)
     grid = {(r["USUBJID"], r["AVISIT"]): r["CHG"] for r in h.data.iter_rows(named=True)}
     # hypothetical discontinuation: S03's WEEK 8 (day 30 > 29) and WEEK 12 set missing
@@ -278,7 +278,7 @@ def test_strategies_applied_to_the_data_by_hand(tmp_path):
     assert comp == {("S01", "WEEK 8"): 20.0, ("S01", "WEEK 12"): 20.0}
     assert h.ice.height == 0  # every non-composite strategy here is MAR
     # treatment policy J2R: data kept; S01 (J2R from WEEK 4, before its death's CR at WEEK 8)
-    est = dict(study.estimands[1], endpoint={"param": "MELD", "visit": "WEEK 12"})
+    est = study.estimands[1]
     t = E.estimand_data(bds, adsl, ices, est, study)
     assert t.counts["removed"] == 0
     assert {(r["USUBJID"], r["AVISIT"], r["STRATEGY"]) for r in t.ice.iter_rows(named=True)} == {
@@ -401,7 +401,7 @@ def test_estimand_part_condmean_mar_equals_mmrm_and_the_part_is_well_formed(tmp_
         bds,
         adsl,
         ices,
-        dict(study.estimands[0], endpoint={"param": "MELD", "visit": "WEEK 12"}),
+        study.estimands[0],
         study,
     )
     assert ed.counts["removed"] > 0
@@ -466,6 +466,32 @@ def test_estimand_part_condmean_mar_equals_mmrm_and_the_part_is_well_formed(tmp_
         ),
         (lambda e: e.update(tipping_point={"deltas": [0, 1], "method": "bayes"}), "is not one of"),
         (lambda e: e["endpoint"].update(visit="WEEK 99"), "unknown post-baseline visit"),
+        (
+            lambda e: e.update(methods=[{"method": "bayes", "jackknife_groups": 50}]),
+            r"methods/0: jackknife_groups: for the condmean jackknife only \(method bayes",
+        ),
+        (
+            lambda e: e.update(
+                methods=[{"method": "condmean", "resampling": "bootstrap", "jackknife_loo_max": 9}]
+            ),
+            "jackknife_loo_max: for the condmean jackknife only",
+        ),
+        (
+            lambda e: e.update(
+                methods=[
+                    {"method": "condmean", "jackknife_groups": "loo", "jackknife_auto_groups": 9}
+                ]
+            ),
+            "jackknife_auto_groups: only with jackknife_groups: auto",
+        ),
+        (
+            lambda e: e.update(methods=[{"method": "condmean", "jackknife_groups": 1}]),
+            "methods/0/jackknife_groups: 1 is not valid",
+        ),
+        (
+            lambda e: e.update(methods=[{"method": "condmean", "jackknife_auto_groups": 1}]),
+            "methods/0/jackknife_auto_groups: 1 is less than the minimum of 2",
+        ),
     ],
 )
 def test_config_checks(tmp_path, change, message):
@@ -480,8 +506,77 @@ def test_config_checks(tmp_path, change, message):
     e["intercurrent_events"][1] = {
         k: v for k, v in e["intercurrent_events"][1].items() if v is not None
     }
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as err:
         _study(tmp_path, [e])
+    assert "\n" not in str(err.value)  # one line, naming the file and the key
+
+
+def test_estimands_are_a_typed_block_of_the_spec(tmp_path):
+    e = _est(
+        "E",
+        [dict(DISC, strategy="treatment_policy", assumption="J2R")],
+        methods=[{"method": "condmean", "jackknife_loo_max": 50}, {"method": "bayes", "M": 20}],
+        tipping_point={"deltas": [0, 1]},
+        analysis={"lsmeans_weights": "equal"},
+    )
+    (est,) = _study(tmp_path, [e]).estimands
+    assert (est.id, est.role, est.population, est.table_set) == ("E", "sensitivity", "ITT", "MELD")
+    assert est.endpoint.param == "MELD" and est.endpoint.dataset == "adeff"
+    disc = est.intercurrent_events[0]
+    assert (disc.event, disc.strategy, disc.assumption) == ("treatment_discontinuation",) + (
+        "treatment_policy",
+        "J2R",
+    )
+    assert disc.definition() == {"schedule_days": (1, 29, 57), "grace_days": 7, "terms": None}
+    cm, bayes = est.methods
+    assert (cm.key, cm.jackknife_groups, cm.jackknife_loo_max, cm.jackknife_auto_groups) == (
+        "condmean",
+        "auto",
+        50,
+        None,
+    )
+    assert (bayes.key, bayes.M, bayes.seed) == ("bayes", 20, 20240601)
+    assert est.tipping_point.deltas == (0, 1) and est.tipping_point.method is None
+    assert est.lsmeans_weights == "equal" and est.imputation_model.covariates == ("BASE",)
+
+
+def test_the_jackknife_run_is_recorded_in_the_ard_and_the_table(tmp_path):
+    """Leave one out up to jackknife_loo_max subjects, the delete-a-group jackknife above it: the
+    switch is never silent; the MI rows' method text and the estimands table (column label and
+    methods footnote) say which jackknife ran."""
+    from hepatrial.tlf.tables import ARD as Lookup
+    from hepatrial.tlf.tables import build_table
+
+    adsl, bds = _simulated(n=60, seed=4)
+    texts = {}
+    for loo_max in (60, 59):
+        est = _est(
+            "P",
+            [dict(DISC, strategy="treatment_policy", assumption="J2R")],
+            methods=[
+                {
+                    "method": "condmean",
+                    "jackknife_loo_max": loo_max,
+                    "jackknife_auto_groups": 12,
+                    "seed": 5,
+                }
+            ],
+        )
+        study = _study(tmp_path, [est])
+        part = ard.finalise(E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1)))
+        rows = part.filter((pl.col("analysis") == "MI_DIFF") & (pl.col("stat") == "se"))
+        texts[loo_max] = rows["method"][0]
+        table = build_table("estimands_MELD", Lookup(part, study, "2025-01-01"), "r")
+        texts[loo_max, "table"] = " ".join(
+            [*(c for r in table.rows for c in [r.label, r.group or ""]), *table.footnotes]
+        )
+    assert "conditional mean imputation, jackknife;" in texts[60]
+    assert "; jackknife SE, normal CI" in texts[60] and "delete-a-group" not in texts[60]
+    assert "delete-a-group" not in texts[60, "table"]
+    assert "delete-a-group jackknife, 12 groups, seed 5;" in texts[59]
+    assert "; delete-a-group jackknife SE (12 groups), normal CI" in texts[59]
+    assert "(delete-a-group, 12 groups)" in texts[59, "table"]
+    assert "delete-a-group jackknife SE (12 groups)" in texts[59, "table"]
 
 
 def test_config_rejects_two_primaries_and_inconsistent_event_definitions(tmp_path):

@@ -281,14 +281,33 @@ def check_estimands(cfg: dict, source: str) -> None:
                     "(schedule_days, grace_days and terms must agree)"
                 )
         keys = []
-        for m in est["methods"]:
+        for i, m in enumerate(est["methods"]):
+            jackknife = (
+                m["method"] == "condmean" and m.get("resampling", "jackknife") == "jackknife"
+            )
             keys.append(
-                ("condmean" if m.get("resampling", "jackknife") == "jackknife" else "condmean-boot")
+                ("condmean" if jackknife else "condmean-boot")
                 if m["method"] == "condmean"
                 else m["method"]
             )
             if m["method"] == "bayes" and est["imputation_model"]["covariance"] != "UN":
                 raise ConfigError(f"{where}/methods: bayes needs the UN covariance")
+            auto = [
+                k for k in ("jackknife_loo_max", "jackknife_auto_groups") if m.get(k) is not None
+            ]
+            given = auto + (
+                ["jackknife_groups"] if m.get("jackknife_groups", "auto") != "auto" else []
+            )
+            if given and not jackknife:
+                raise ConfigError(
+                    f"{where}/methods/{i}: {', '.join(given)}: for the condmean jackknife only "
+                    f"(method {m['method']}, resampling {m.get('resampling', 'jackknife')})"
+                )
+            if auto and m.get("jackknife_groups", "auto") != "auto":
+                raise ConfigError(
+                    f"{where}/methods/{i}: {', '.join(auto)}: only with jackknife_groups: auto "
+                    f"(here {m['jackknife_groups']!r})"
+                )
         if len(set(keys)) != len(keys):
             raise ConfigError(f"{where}/methods: a method is listed twice")
         tip = est.get("tipping_point")

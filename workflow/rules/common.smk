@@ -182,7 +182,7 @@ def has_estimands():
 
 def estimands_inputs(wildcards):
     """ADSL, PR (rescue therapy) and the BDS datasets of the estimands' endpoints."""
-    ds = {e["endpoint"].get("dataset", "adeff") for e in STUDY.estimands}
+    ds = {e.endpoint.dataset for e in STUDY.estimands}
     return {"adsl": f"{RES}/adam/adsl.parquet", "pr": sdtm("pr"), "study": config["study"],
             **{d: f"{RES}/adam/{d}.parquet" for d in sorted(ds)}}
 

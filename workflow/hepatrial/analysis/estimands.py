@@ -53,6 +53,7 @@ from hepatrial.ard import POOLED, ard_rows, empty_ard
 from hepatrial.errors import ConvergenceError, DataContractError
 from hepatrial.models import mi
 from hepatrial.spec import Study, Visit
+from hepatrial.spec.study import Estimand, MiMethod
 
 EVENT_CODE = {
     "treatment_discontinuation": "TRTDISC",
@@ -84,42 +85,15 @@ ICE_ORDER = ("TRTDISC", "RESCUE", "TRANSPLANT", "DEATH", "ANY")
 ATTRIBUTES = ("attr_population", "attr_variable", "attr_ice", "attr_summary", "attr_treatment")
 
 
-def method_key(m: dict) -> str:
-    """Short name of an MI method in the ARD paramcd: condmean (jackknife), condmean-boot, bayes,
-    approxbayes, bmlmi."""
-    if m["method"] == "condmean":
-        return "condmean" if m.get("resampling", "jackknife") == "jackknife" else "condmean-boot"
-    return m["method"]
-
-
-def method_label(m: dict) -> str:
-    """How a table names an MI method."""
-    if m["method"] == "condmean":
-        return (
-            "Conditional mean imputation, jackknife"
-            if m.get("resampling", "jackknife") == "jackknife"
-            else f"Conditional mean imputation, bootstrap B={m.get('B', 200)}"
-        )
-    return {
-        "bayes": f"Bayesian MI, M={m.get('M', 100)}",
-        "approxbayes": f"Approximate Bayesian MI, M={m.get('M', 100)}",
-        "bmlmi": f"Bootstrapped MI, B={m.get('B', 200)}, D={m.get('D', 2)}",
-    }[m["method"]]
-
-
 # ----------------------------------------------------------------------------------------------
 # intercurrent events
 # ----------------------------------------------------------------------------------------------
-DEFINITION_KEYS = ("schedule_days", "grace_days", "terms")
-
-
 def ice_definitions(study: Study) -> dict[str, dict]:
     """event -> its definition (source keys), the same in every estimand that lists it."""
     out: dict[str, dict] = {}
     for est in study.estimands:
-        for e in est["intercurrent_events"]:
-            d = {k: e.get(k) for k in DEFINITION_KEYS}
-            out.setdefault(e["event"], d)
+        for e in est.intercurrent_events:
+            out.setdefault(e.event, e.definition())
     return out
 
 
@@ -251,6 +225,20 @@ def derive_ices(
     return out.select(list(schema)).sort("USUBJID", "EVENT")
 
 
+# the BDS columns the estimands read (hepatrial.analysis.run reads only these)
+BDS_COLUMNS = ("USUBJID", "PARAMCD", "AVISIT", "ABLFL", "ANL01FL", "AVAL", "CHG", "ADT")
+
+
+def endpoint_params(study: Study) -> dict[str, list[str]]:
+    """BDS dataset -> the parameters of the estimands' endpoints in it."""
+    out: dict[str, list[str]] = {}
+    for e in study.estimands:
+        out.setdefault(e.endpoint.dataset, [])
+        if e.endpoint.param not in out[e.endpoint.dataset]:
+            out[e.endpoint.dataset].append(e.endpoint.param)
+    return out
+
+
 def post_visits(study: Study) -> list[Visit]:
     return [v for v in sorted(study.visits, key=lambda v: v.avisitn) if v.post_baseline]
 
@@ -358,11 +346,11 @@ def _affected_index(adt_by_visit, ice_dt, ice_day, targets) -> int:
 
 
 def estimand_data(
-    bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: dict, study: Study
+    bds: pl.DataFrame, adsl: pl.DataFrame, ices: pl.DataFrame, est: Estimand, study: Study
 ) -> EstimandData:
     """The endpoint's change from baseline by visit for the estimand's population with its
     intercurrent-event strategies applied (see the module docstring)."""
-    param, population = est["endpoint"]["param"], est["population"]
+    param, population = est.endpoint.param, est.population
     pop = select_population(adsl, study, population)
     strata = study.strata_in(pop)
     subj = pop.select("USUBJID", "ARM", *strata)
@@ -381,7 +369,7 @@ def estimand_data(
     present = set(recs.filter(pl.col("CHG").is_not_null())["AVISIT"].unique().to_list())
     vis = [v for v in post_visits(study) if v.label in present]
     if not vis:
-        raise DataContractError(f"estimand {est['id']}: no post-baseline {param} data")
+        raise DataContractError(f"estimand {est.id}: no post-baseline {param} data")
     labels, targets = [v.label for v in vis], [v.target_day for v in vis]
     T = len(labels)
     ids = subj["USUBJID"].to_list()
@@ -401,7 +389,7 @@ def estimand_data(
         if r["CHG"] is not None:
             Y[i, k] = r["CHG"]
             ADT[i][k] = r["ADT"]
-    handling = {EVENT_CODE[e["event"]]: e for e in est["intercurrent_events"]}
+    handling = {EVENT_CODE[e.event]: e for e in est.intercurrent_events}
     removed = np.zeros_like(Y, dtype=bool)
     comp = np.full(Y.shape, np.nan)
     eng_visit, eng_strat = {}, {}
@@ -421,13 +409,13 @@ def estimand_data(
         first_by_event[(i, r["EVENT"])] = k
         if k >= T:
             continue
-        strat = h["strategy"]
+        strat = h.strategy
         if strat == "composite":
-            value = float(h["value"]) - float(subj["BASE"][i])
+            value = float(h.value) - float(subj["BASE"][i])
             comp[i, k:] = np.where(np.isnan(comp[i, k:]), value, comp[i, k:])
         elif strat in ("hypothetical", "while_on_treatment"):
             removed[i, k:] = True
-        assumption = h.get("assumption") or "MAR"
+        assumption = h.assumption or "MAR"
         if (
             strat in ("treatment_policy", "hypothetical")
             and assumption != "MAR"
@@ -516,12 +504,12 @@ def _neutral(text: str, arms: list[str], ref: str) -> str:
     return text
 
 
-def ice_text(est: dict) -> str:
+def ice_text(est: Estimand) -> str:
     """The intercurrent-event attribute: each event with its strategy (and assumption)."""
     parts = []
-    for e in est["intercurrent_events"]:
-        s, a = e["strategy"], e.get("assumption") or "MAR"
-        lab = EVENT_LABEL[e["event"]].lower()
+    for e in est.intercurrent_events:
+        s, a = e.strategy, e.assumption or "MAR"
+        lab = EVENT_LABEL[e.event].lower()
         if s == "treatment_policy":
             txt = f"{lab}: treatment policy (values after the event used; {ASSUMPTION_TEXT[a]})"
         elif s == "hypothetical":
@@ -530,10 +518,10 @@ def ice_text(est: dict) -> str:
                 f"missing; {ASSUMPTION_TEXT[a]})"
             )
         elif s == "composite":
-            txt = f"{lab}: composite, the worst value {e['value']:g} at every visit after the event"
+            txt = f"{lab}: composite, the worst value {e.value:g} at every visit after the event"
         else:
             txt = (
-                f"{lab}: while {'alive' if e['event'] == 'death' else 'on treatment'} (values "
+                f"{lab}: while {'alive' if e.event == 'death' else 'on treatment'} (values "
                 "up to the event, analysed by the MAR/MMRM model)"
             )
         parts.append(txt)
@@ -541,7 +529,7 @@ def ice_text(est: dict) -> str:
 
 
 def attributes(
-    est: dict, study: Study, param_label: str, test: str | None = None
+    est: Estimand, study: Study, param_label: str, test: str | None = None
 ) -> dict[str, str]:
     """The five estimand attributes (ICH E9(R1)) as text, for the comparison of ``test`` (default:
     the first test arm) with the reference arm. The default population-level summary names the two
@@ -553,14 +541,14 @@ def attributes(
     ref = study.reference
     tests = study.test_arms
     test = test or (tests[0] if tests else "the test arm")
-    visit = est["endpoint"]["visit"]
+    visit = study.estimand_visit(est)
     return {
-        "attr_population": f"{est['population']} ({population_flag(study, est['population'])} = Y)",
+        "attr_population": f"{est.population} ({population_flag(study, est.population)} = Y)",
         "attr_variable": f"change from baseline in {param_label} at {visit}",
         "attr_ice": ice_text(est),
-        "attr_summary": est.get("summary")
+        "attr_summary": est.summary
         or f"difference in mean change from baseline ({test} minus {ref})",
-        "attr_treatment": est.get("treatment") or " and ".join(f"{t} vs {ref}" for t in tests),
+        "attr_treatment": est.treatment or " and ".join(f"{t} vs {ref}" for t in tests),
     }
 
 
@@ -570,73 +558,51 @@ MMRM_TARGET_TEXT = {
 }
 
 
-def mmrm_target(est: dict, counts: dict) -> bool:
+def mmrm_target(est: Estimand, counts: dict) -> bool:
     """Whether the MMRM of all observed data (the primary endpoint analysis) estimates ``est``: every
     intercurrent event handled under MAR by the treatment-policy or hypothetical strategy, and no
     observed value set missing (no value after a hypothetical event in the data) or replaced by a
     composite value. MI under MAR of such an estimand analyses the same data under the same
     assumption: another estimator of the same estimand (docs/estimands.md)."""
     mar = all(
-        e["strategy"] in ("treatment_policy", "hypothetical")
-        and (e.get("assumption") or "MAR") == "MAR"
-        for e in est["intercurrent_events"]
+        e.strategy in ("treatment_policy", "hypothetical") and (e.assumption or "MAR") == "MAR"
+        for e in est.intercurrent_events
     )
     return mar and counts["removed"] == 0 and counts["composite_cells"] == 0
-
-
-def estimand_visit(est: dict, study: Study) -> str:
-    return est["endpoint"].get("visit") or study.endpoints.primary_visit
 
 
 def estimand_ard(
     bds: pl.DataFrame,
     adsl: pl.DataFrame,
     ices: pl.DataFrame,
-    est: dict,
+    est: Estimand,
     study: Study,
     param_label: str | None = None,
+    order: int = 0,
 ) -> pl.DataFrame:
-    """ARD rows of one estimand: ESTIMAND, MI_DIFF, MI_LSMEAN per method, TIPPING."""
-    est = dict(est, endpoint=dict(est["endpoint"], visit=estimand_visit(est, study)))
-    param, pop, eid = est["endpoint"]["param"], est["population"], est["id"]
+    """ARD rows of one estimand: ESTIMAND, MI_DIFF, MI_LSMEAN per method, TIPPING. ``order``: the
+    estimand's place in the config (ESTIMAND ``order``)."""
+    visit = study.estimand_visit(est)
+    param, pop, eid = est.endpoint.param, est.population, est.id
     ref = study.reference
     arms = study.arm_labels
     tests = [a for a in arms if a != ref]
     ed = estimand_data(bds, adsl, ices, est, study)
     present = set(ed.data["ARM"].unique().to_list())
     arm_levels = [ref] + [a for a in tests if a in present]
-    model = est.get("imputation_model") or {}
-    covs = list(model.get("covariates") or ["BASE"])
-    facs = (
-        ed.factors
-        if model.get("factors") is None
-        else [f for f in model["factors"] if f in ed.factors]
-    )
-    weights = (est.get("analysis") or {}).get("lsmeans_weights", "counterfactual")
+    model = est.imputation_model
+    covs = list(model.covariates or ["BASE"])
+    facs = ed.factors if model.factors is None else [f for f in model.factors if f in ed.factors]
+    weights = est.lsmeans_weights
     rows = []
-    head = {
-        "analysis": "ESTIMAND",
-        "paramcd": f"{param}|{eid}",
-        "population": pop,
-        "avisit": est["endpoint"]["visit"],
-    }
+    head = {"analysis": "ESTIMAND", "paramcd": f"{param}|{eid}", "population": pop, "avisit": visit}
     target = int(mmrm_target(est, ed.counts))
     for t in tests:
         h = {**head, "arm": t, "comparator": ref}
         rows += [
-            {
-                **h,
-                "stat": "role",
-                "value": ROLE_CODE[est.get("role", "sensitivity")],
-                "method": est.get("role", "sensitivity"),
-            },
-            {
-                **h,
-                "stat": "order",
-                "value": est.get("_order", 0),
-                "method": est.get("set") or param,
-            },
-            {**h, "stat": "label", "value": None, "method": est.get("label") or eid},
+            {**h, "stat": "role", "value": ROLE_CODE[est.role], "method": est.role},
+            {**h, "stat": "order", "value": order, "method": est.table_set},
+            {**h, "stat": "label", "value": None, "method": est.label or eid},
             {
                 **h,
                 "stat": "mmrm_target",
@@ -658,32 +624,18 @@ def estimand_ard(
             else ""
         )
     )
-    tip = est.get("tipping_point")
-    for m in est["methods"]:
-        key = method_key(m)
+    tip = est.tipping_point
+    for m in est.methods:
+        key = m.key
         try:
-            imp = mi.impute(
-                ed.data,
-                ed.ice,
-                method=m["method"],
-                M=m.get("M", 100),
-                B=m.get("B", 200),
-                D=m.get("D", 2),
-                resampling=m.get("resampling", "jackknife"),
-                groups=m.get("jackknife_groups", "auto"),
-                seed=m.get("seed"),
-                covariance=model.get("covariance", "UN"),
-                group_covariance=model.get("group_covariance", False),
-                visit_order=ed.visits,
-                arm_levels=arm_levels,
-                control=ref,
-                covariates=covs,
-                factors=facs,
-            )
+            imp = _impute(ed, m, model, arm_levels, ref, covs, facs)
             _set_composite(imp, ed)
-            an = mi.analyse(imp, weights=weights)
-            pooled = mi.pool(an)
-            prefix = f"estimand {eid} ({est.get('role', 'sensitivity')}); "
+            tip_here = tip is not None and (tip.method or est.methods[0].key) == key
+            deltas = mi.tipping_shifts(tip.deltas, tests) if tip_here else []
+            # one pass over the completed data sets for the analysis and every tipping delta
+            analyses = mi.analyse_deltas(imp, [None, *deltas], weights=weights)
+            pooled = mi.pool(analyses[0])
+            prefix = f"estimand {eid} ({est.role}); "
             pooled = pooled.with_columns(
                 pl.col("method").map_elements(
                     lambda s, p=prefix: p + _neutral(s, arms, ref) + f"; {data_text}",
@@ -691,10 +643,9 @@ def estimand_ard(
                 )
             )
             tipping = None
-            if tip and (tip.get("method") or method_key(est["methods"][0])) == key:
-                shift = tip.get("arms") or tests
-                tipping = mi.tipping_point(imp, tip["deltas"], arms=shift, weights=weights)
-                tipping = tipping.filter(pl.col("avisit") == est["endpoint"]["visit"]).with_columns(
+            if tip_here:
+                tipping = mi.tipping_table(analyses[1:], tip.deltas, tests)
+                tipping = tipping.filter(pl.col("avisit") == visit).with_columns(
                     pl.col("method").map_elements(
                         lambda s, p=prefix: p + _neutral(s, arms, ref), return_dtype=pl.Utf8
                     )
@@ -715,6 +666,34 @@ def estimand_ard(
             continue
         rows += _mi_rows(pooled, f"{param}|{eid}|{key}", pop, tipping)
     return ard_rows(rows)
+
+
+def _impute(ed: EstimandData, m: MiMethod, model, arm_levels, ref, covs, facs) -> mi.Imputations:
+    """The MI engine (:func:`hepatrial.models.mi.impute`) with one method of the config."""
+    jackknife = {
+        k: v
+        for k, v in (("loo_max", m.jackknife_loo_max), ("auto_groups", m.jackknife_auto_groups))
+        if v is not None
+    }
+    return mi.impute(
+        ed.data,
+        ed.ice,
+        method=m.method,
+        M=m.M,
+        B=m.B,
+        D=m.D,
+        resampling=m.resampling,
+        groups=m.jackknife_groups,
+        **jackknife,
+        seed=m.seed,
+        covariance=model.covariance,
+        group_covariance=model.group_covariance,
+        visit_order=ed.visits,
+        arm_levels=arm_levels,
+        control=ref,
+        covariates=covs,
+        factors=facs,
+    )
 
 
 def _mi_rows(
@@ -759,10 +738,11 @@ def estimands_ard(
         return empty_ard()
     ices = derive_ices(adsl, study, cut_date, pr, cm)
     parts = [
-        ice_summary_ard(adsl, ices, study, p) for p in dict.fromkeys(e["population"] for e in ests)
+        ice_summary_ard(adsl, ices, study, p) for p in dict.fromkeys(e.population for e in ests)
     ]
     for k, est in enumerate(ests):
-        ds = est["endpoint"].get("dataset", "adeff")
-        label = (param_labels or {}).get(est["endpoint"]["param"])
-        parts.append(estimand_ard(datasets[ds], adsl, ices, dict(est, _order=k + 1), study, label))
+        label = (param_labels or {}).get(est.endpoint.param)
+        parts.append(
+            estimand_ard(datasets[est.endpoint.dataset], adsl, ices, est, study, label, k + 1)
+        )
     return pl.concat([p for p in parts if p.height], how="vertical")

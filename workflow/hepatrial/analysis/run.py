@@ -71,11 +71,19 @@ def run_estimands(adsl_path, datasets: dict, pr_path, study_path, cut_date: str,
     ICE_SUMMARY; :mod:`hepatrial.analysis.estimands`)."""
     import datetime as dt
 
-    from hepatrial.analysis.estimands import estimands_ard
+    from hepatrial.analysis.estimands import BDS_COLUMNS, endpoint_params, estimands_ard
     from hepatrial.tlf.tables import PARAM_LABEL
 
     study = load_study(study_path)
-    data = {k: pl.read_parquet(v) for k, v in datasets.items()}
+    # the estimands' parameters and the columns they read only (filters pushed to the reader)
+    params = endpoint_params(study)
+    data = {
+        k: pl.scan_parquet(v)
+        .filter(pl.col("PARAMCD").is_in(params.get(k, [])))
+        .select(BDS_COLUMNS)
+        .collect()
+        for k, v in datasets.items()
+    }
     pr = pl.read_parquet(pr_path) if pr_path else None
     write_part(
         estimands_ard(

@@ -428,27 +428,34 @@ class _ModelFitter:
             Xf = X[np.ix_(pat.subjects, pat.vis)].reshape(pat.subjects.size, k * p)
             Yp = self.Z[np.ix_(pat.subjects, pat.vis)]
             self._raw.append((Xf, Yp))
+        # each subject's pattern (-1: no observed value in the model data) and row in it
         self._pat_of = np.full(n, -1)
+        self._row_of = np.full(n, -1)
         for j, pat in enumerate(pats):
             self._pat_of[pat.subjects] = j
+            self._row_of[pat.subjects] = np.arange(pat.subjects.size)
+        self._obs_per_subject = self.obs.sum(axis=1)
         self.full = None
 
-    def _engine(self, patterns, n_obs_rows):
+    def _engine(self, patterns, n_obs=None):
+        """The likelihood of ``patterns``; ``n_obs`` observations (default: the full data's)."""
         design = Design(
             Xs=self.X,
             Ys=self.Z,
-            obs=n_obs_rows,
+            obs=self.obs,
             group=self.group,
             col_names=[],
             terms={},
             subjects=np.arange(self.n),
         )
         design.patterns = patterns
-        return Engine(design, self.structs, reml=self.reml)
+        eng = Engine(design, self.structs, reml=self.reml)
+        if n_obs is not None:
+            eng.N = int(n_obs)
+        return eng
 
     def fit_full(self) -> _Fit:
-        design_obs = self.obs
-        eng = self._engine(self.base_patterns, design_obs)
+        eng = self._engine(self.base_patterns)
         S_emp = empirical_start(
             Design(
                 Xs=self.X,
@@ -501,40 +508,52 @@ class _ModelFitter:
             out.append(Pattern(pat.group, pat.vis, np.repeat(pat.subjects, w), AXX, AXy, Ayy))
         return out
 
-    def loo_patterns(self, b):
-        """Patterns without subject ``b`` (jackknife): its pattern's sufficient statistics
-        downdated by the subject's own contribution, the other patterns unchanged."""
-        j = self._pat_of[b]
+    def without(self, members):
+        """Patterns without the subjects ``members`` (a jackknife resample: one subject, or a
+        group): the sufficient statistics of each pattern they are in downdated by their own
+        contribution (a pattern left empty is dropped), the other patterns unchanged. The work is
+        proportional to the members, not to the trial."""
         out = list(self.base_patterns)
-        if j < 0:
-            return out
-        pat = self.base_patterns[j]
-        keep = pat.subjects != b
-        if not keep.any():
+        members = np.asarray(members, dtype=np.int64)
+        pat_of = self._pat_of[members]
+        members, pat_of = members[pat_of >= 0], pat_of[pat_of >= 0]
+        empty = []
+        p = self.p
+        for j in np.unique(pat_of):
+            pat = self.base_patterns[j]
+            rows = self._row_of[members[pat_of == j]]
+            keep = np.ones(pat.subjects.size, dtype=bool)
+            keep[rows] = False
+            if not keep.any():
+                empty.append(j)
+                continue
+            Xf, Yp = self._raw[j]
+            x, y = Xf[rows], Yp[rows]
+            k = pat.vis.size
+            out[j] = Pattern(
+                pat.group,
+                pat.vis,
+                pat.subjects[keep],
+                pat.AXX - (x.T @ x).reshape(k, p, k, p),
+                pat.AXy - (x.T @ y).reshape(k, p, k),
+                pat.Ayy - y.T @ y,
+            )
+        for j in sorted(empty, reverse=True):
             del out[j]
-            return out
-        Xf, Yp = self._raw[j]
-        i = int(np.flatnonzero(~keep)[0])
-        k, p = pat.vis.size, self.p
-        x, y = Xf[i], Yp[i]
-        out[j] = Pattern(
-            pat.group,
-            pat.vis,
-            pat.subjects[keep],
-            pat.AXX - np.outer(x, x).reshape(k, p, k, p),
-            pat.AXy - np.outer(x, y).reshape(k, p, k),
-            pat.Ayy - np.outer(y, y),
-        )
         return out
 
-    def refit(self, counts, patterns=None, max_iter=60) -> _Fit:
-        """REML/ML fit to the resample with subject ``counts``: quasi-Newton (BFGS) steps
-        from the full-data estimate with the full-data observed information as the initial
+    def refit(self, counts=None, *, left_out=None, max_iter=60) -> _Fit:
+        """REML/ML fit to a resample: subject multiplicities ``counts`` (bootstrap), or the
+        data without the subjects ``left_out`` (jackknife; :meth:`without`). Quasi-Newton (BFGS)
+        steps from the full-data estimate with the full-data observed information as the initial
         Hessian; stops when the step in theta (response scaled to SD 1) is below 1e-7
         (superlinear convergence: the error left is then about 1e-10)."""
-        pats = self.weighted_patterns(counts) if patterns is None else patterns
-        obs_rows = np.repeat(self.obs, counts, axis=0)
-        eng = self._engine(pats, obs_rows)
+        if left_out is None:
+            pats, n_obs = self.weighted_patterns(counts), int(self._obs_per_subject @ counts)
+        else:
+            pats = self.without(left_out)
+            n_obs = int(self._obs_per_subject.sum() - self._obs_per_subject[left_out].sum())
+        eng = self._engine(pats, n_obs)
         theta = self.full.theta.copy()
         cur = eng.evaluate(theta, grad=True)
         ok = False
@@ -666,6 +685,7 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
         for Xf in Xg_flat
     ]
     Xflat = X.reshape(-1, p)
+    sel = [group == g for g in range(G)]
     kept, it = 0, 0
     total = warmup + M * thin
     while kept < M:
@@ -683,10 +703,10 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
                 C = S[imm]
             Lc = np.linalg.cholesky(0.5 * (C + C.T))
             Yc[irm] = cm + rng.standard_normal((nk, nm)) @ Lc.T
-        # 2. sigma_g | beta, Y ~ IW(nu0 + n_g, S0_g + sum r r')
-        R = Yc - (Xflat @ beta).reshape(-1, T)
+        # 2. sigma_g | beta, Y ~ IW(nu0 + n_g, S0_g + sum r r') (mu: the same beta)
+        R = Yc - mu
         for g in range(G):
-            Rg = R[group == g]
+            Rg = R if G == 1 else R[sel[g]]
             sigma[g] = _draw_invwishart(rng, nu0 + n_g[g], S0[g] + Rg.T @ Rg)
         # 3. beta | sigma, Y ~ N(GLS, (sum X' S^-1 X)^-1)
         # sum_i X_i' W X_i = sum_st W_st G_st, sum_i X_i' W y_i = sum_st W_st H_st
@@ -694,8 +714,8 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
         r = np.zeros(p)
         for g in range(G):
             W = np.linalg.inv(sigma[g])
-            sel = group == g
-            H = (Xg_flat[g].T @ Yc[sel]).reshape(T, p, T)  # H[s, :, t] = sum_i X_is y_it
+            Yg = Yc if G == 1 else Yc[sel[g]]
+            H = (Xg_flat[g].T @ Yg).reshape(T, p, T)  # H[s, :, t] = sum_i X_is y_it
             P += (W.reshape(-1) @ GX[g]).reshape(p, p)
             r += np.einsum("st,spt->p", W, H)
         P = 0.5 * (P + P.T)
@@ -766,9 +786,14 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=No
     T = d.T
     Y = (d.Y if Y0 is None else Y0)[rows]
     n_r, p = rows.size, beta.shape[1]
-    mu_own = (X_own[rows].reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
-    mu_ref = (X_ref[rows].reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
-    out = np.repeat(np.repeat(Y[None, None], R, axis=0), max(D, 1), axis=1)
+    every = n_r == d.n and bool((rows == np.arange(d.n)).all())  # no copy of the design then
+    mu_own = ((X_own if every else X_own[rows]).reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
+    if (d.strategy[rows] != 0).any():  # the reference arm's mean: reference-based strategies
+        mu_ref = ((X_ref if every else X_ref[rows]).reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
+    else:
+        mu_ref = mu_own  # (not used under MAR)
+    out = np.empty((R, max(D, 1), n_r, T))
+    out[...] = Y
     miss = np.isnan(Y)
     g_own = cov_group[d.arm[rows]]
     g_ref = cov_group[d.ref_arm[rows]]
@@ -820,11 +845,13 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=No
 class Imputations:
     """Completed data sets and what is needed to analyse and pool them.
 
-    ``Y`` has shape (R, D, n_r, T): R parameter sets (M draws, or 1 + n jackknife / 1 + B
-    bootstrap refits, or B bootstrap samples), D imputations each, n_r rows. ``rows`` (R, n_r)
-    maps rows to subjects of ``data`` when the rows differ between parameter sets (bmlmi),
-    ``weights`` (R, n) gives subject multiplicities in the analysis (jackknife 0/1, bootstrap
-    counts) when they do not.
+    ``Y`` has shape (R, D, n_r, T): R parameter sets (M draws, or 1 + n jackknife / 1 + G
+    delete-a-group / 1 + B bootstrap refits, or B bootstrap samples), D imputations each, n_r
+    rows. ``rows`` (R, n_r) maps rows to subjects of ``data`` when the rows differ between
+    parameter sets (bmlmi); ``weights`` (R, n) gives subject multiplicities in the analysis
+    (bootstrap counts) when they do not, and ``left_out`` (n,) the jackknife group of each
+    subject (set r >= 1 leaves out group r - 1; leave one out: subject b is group b), so that
+    the jackknife's weights are never held as an (R, n) matrix (:meth:`set_weights`).
     """
 
     data: MIData
@@ -832,6 +859,7 @@ class Imputations:
     Y: np.ndarray | None  # None: completed on demand, a block of parameter sets at a time
     rows: np.ndarray | None
     weights: np.ndarray | None
+    left_out: np.ndarray | None = None
     resampling: str | None = None
     groups: int = 0  # condmean jackknife: 0 = leave one subject out; G = delete-a-group
     M: int = 0
@@ -851,7 +879,14 @@ class Imputations:
     @property
     def n_sets(self) -> int:
         """R: the number of parameter sets (draws, or 1 + resamples)."""
-        return self.weights.shape[0] if self.Y is None else self.Y.shape[0]
+        return self.draws_beta.shape[0] if self.Y is None else self.Y.shape[0]
+
+    def set_weights(self, r0: int, r1: int) -> np.ndarray | None:
+        """Subject weights (r1 - r0, n) in the analysis of parameter sets r0:r1 (None: all 1):
+        the jackknife's 0 for the subjects its resample leaves out, the bootstrap's counts."""
+        if self.left_out is not None:
+            return (self.left_out[None, :] != np.arange(r0 - 1, r1 - 1)[:, None]).astype(float)
+        return None if self.weights is None else self.weights[r0:r1]
 
     def block(self, r0: int, r1: int) -> np.ndarray:
         """Completed data sets of parameter sets r0:r1, shape (r1 - r0, D, n_r, T)."""
@@ -898,9 +933,9 @@ class Imputations:
 
 
 # The conditional-mean jackknife (rbmi ``method_condmean(type = "jackknife")``) refits the model
-# once per subject: n refits and n completed data sets, quadratic in the trial's size. Above
-# LOO_MAX_SUBJECTS subjects the default is the delete-a-group jackknife (Kott 2001) with
-# AUTO_GROUPS groups; the ARD's method text says which was used.
+# once per subject and analyses n + 1 completed data sets: time quadratic in the trial's size.
+# By default (``groups="auto"``) it leaves one subject out up to LOO_MAX_SUBJECTS subjects and
+# above deletes AUTO_GROUPS groups (Kott 2001); the ARD's method text says which was used.
 LOO_MAX_SUBJECTS = 2000
 AUTO_GROUPS = 200
 # completed data sets up to this many cells (R x n x T) are held at once; above it they are
@@ -908,10 +943,17 @@ AUTO_GROUPS = 200
 EAGER_CELLS = 20_000_000
 
 
-def jackknife_groups(arm: np.ndarray, groups="auto", seed=None) -> np.ndarray | None:
+def jackknife_groups(
+    arm: np.ndarray,
+    groups="auto",
+    seed=None,
+    loo_max: int = LOO_MAX_SUBJECTS,
+    auto_groups: int = AUTO_GROUPS,
+) -> np.ndarray | None:
     """Group of each subject for the delete-a-group jackknife, or None (leave one out).
 
-    ``groups``: ``"auto"``, an int G, or None / ``"loo"`` (see :func:`impute`). Subjects are put in a seeded
+    ``groups``: ``"auto"`` (leave one out up to ``loo_max`` subjects, else ``auto_groups``
+    groups), an int G, or None / ``"loo"`` (see :func:`impute`). Subjects are put in a seeded
     random order within arm and dealt out to the G groups in turn (arm by arm, continuing the
     count), so every group holds about n/G subjects and the arms in their trial proportions; the
     variance is (G - 1) / G * sum_g (theta_(g) - mean theta)^2 (Kott 2001, the delete-a-group
@@ -919,7 +961,7 @@ def jackknife_groups(arm: np.ndarray, groups="auto", seed=None) -> np.ndarray | 
     """
     n = arm.size
     if groups == "auto":
-        groups = None if n <= LOO_MAX_SUBJECTS else AUTO_GROUPS
+        groups = None if n <= loo_max else auto_groups
     if groups in (None, "loo") or int(groups) >= n:
         return None
     G = int(groups)
@@ -946,6 +988,8 @@ def impute(
     D=2,
     resampling="jackknife",
     groups="auto",
+    loo_max=LOO_MAX_SUBJECTS,
+    auto_groups=AUTO_GROUPS,
     seed=None,
     covariance="UN",
     group_covariance=False,
@@ -978,9 +1022,12 @@ def impute(
     B, D : bootstrap samples (condmean bootstrap, bmlmi) and imputations per sample (bmlmi).
     resampling : {"jackknife", "bootstrap"}, for condmean.
     groups : the condmean jackknife's resamples: ``"auto"`` (leave one subject out up to
-        ``LOO_MAX_SUBJECTS`` subjects, else ``AUTO_GROUPS`` groups), an int G (delete-a-group
-        jackknife with G groups; G >= the number of subjects is leave one out) or None / ``"loo"``
-        (always leave one out). See :func:`jackknife_groups`.
+        ``loo_max`` subjects, else ``auto_groups`` groups), an int G (delete-a-group jackknife
+        with G groups; G >= the number of subjects is leave one out) or None / ``"loo"`` (always
+        leave one out). See :func:`jackknife_groups`. Each resample is a refit from the full
+        data's sufficient statistics downdated by the subjects left out
+        (:meth:`_ModelFitter.without`); its completed data set is made and analysed when
+        needed, a block of resamples at a time (memory linear in n).
     seed : int, seed of the numpy Generator (all methods except condmean with the jackknife,
         which is deterministic).
     covariance : covariance structure of the imputation model (default UN; see
@@ -1050,32 +1097,23 @@ def impute(
     }
 
     if method == "condmean":
-        n_groups = 0
+        n_groups, left_out, W = 0, None, None
+        betas, sigmas = [fit.beta], [fit.sigma]
         if resampling == "jackknife":
-            betas, sigmas = [fit.beta], [fit.sigma]
-            group_of = jackknife_groups(d.arm, groups, seed)
-            if group_of is None:  # leave one subject out
-                ones = np.ones(n, dtype=np.int64)
-                for b in range(n):
-                    c = ones.copy()
-                    c[b] = 0
-                    r = fitter.refit(c, patterns=fitter.loo_patterns(b))
-                    betas.append(r.beta)
-                    sigmas.append(r.sigma)
-                W = np.ones((n + 1, n))
-                W[np.arange(1, n + 1), np.arange(n)] = 0.0
+            group_of = jackknife_groups(d.arm, groups, seed, loo_max, auto_groups)
+            if group_of is None:  # leave one subject out: subject b is group b
+                left_out = np.arange(n)
             else:  # delete a group
-                n_groups = int(group_of.max()) + 1
-                keep = (group_of[None, :] != np.arange(n_groups)[:, None]).astype(np.int64)
-                for g in range(n_groups):
-                    r = fitter.refit(keep[g])
-                    betas.append(r.beta)
-                    sigmas.append(r.sigma)
-                W = np.vstack([np.ones((1, n)), keep]).astype(float)
+                n_groups, left_out = int(group_of.max()) + 1, group_of
+            order = np.argsort(left_out, kind="stable")
+            bounds = np.searchsorted(left_out[order], np.arange(int(left_out.max()) + 2))
+            for g in range(bounds.size - 1):
+                r = fitter.refit(left_out=order[bounds[g] : bounds[g + 1]])
+                betas.append(r.beta)
+                sigmas.append(r.sigma)
             Bn = 0
         else:
             counts = _bootstrap_counts(rng, d.arm, B)
-            betas, sigmas = [fit.beta], [fit.sigma]
             for b in range(B):
                 r = fitter.refit(counts[b])
                 betas.append(r.beta)
@@ -1097,6 +1135,7 @@ def impute(
             Y=Yc,
             rows=None,
             weights=W,
+            left_out=left_out,
             resampling=resampling,
             groups=n_groups,
             B=Bn,
@@ -1160,7 +1199,7 @@ class Analysis:
 
     imputations: Imputations
     diff: np.ndarray  # (R, D, A-1, T)
-    diff_se: np.ndarray
+    diff_se: np.ndarray  # NaN for condmean: its SE is the spread of the resamples' estimates
     lsm: np.ndarray  # (R, D, A, T)
     lsm_se: np.ndarray
     df: np.ndarray  # (R, D)
@@ -1231,70 +1270,96 @@ def analyse(
     (rbmi default: LS mean = mean prediction over the analysed subjects with the arm set) or
     ``"equal"`` (covariate means, equal weights over factor levels; emmeans / SAS).
     """
+    return analyse_deltas(imp, [delta], covariates, factors, weights)[0]
+
+
+def analyse_deltas(
+    imp: Imputations, deltas, covariates=None, factors=None, weights="counterfactual"
+) -> list[Analysis]:
+    """:func:`analyse` for each of ``deltas`` in one pass over the completed data sets: a block of
+    parameter sets is completed once (when the completion is deferred) and analysed with every
+    delta, then only the per-set results are kept. The results are those of :func:`analyse`
+    with each delta."""
     if weights not in ("counterfactual", "equal"):
         raise ValueError("weights must be 'counterfactual' or 'equal'")
     d = imp.data
     covariates = d.covariates if covariates is None else list(covariates)
     factors = d.factors if factors is None else list(factors)
     Z, test, arm_cols, cov_cols, fac_cols = _analysis_Z(d, covariates, factors)
-    Dm, dtxt = _delta_matrix(imp, delta)
+    shifts = [_delta_matrix(imp, dl) for dl in deltas]
     R = imp.n_sets
     n_r = d.n if imp.rows is None else imp.rows.shape[1]
     Dd = imp.D if imp.Y is None else imp.Y.shape[1]
     per_set = Dd * n_r * max(d.T, Z.shape[1])
     step = R if imp.Y is not None and R * per_set <= EAGER_CELLS else max(1, EAGER_CELLS // per_set)
-    parts = [
-        _ancova(
-            imp, imp.block(r0, min(R, r0 + step)), r0, Z, Dm, arm_cols, cov_cols, fac_cols, weights
+    parts = [[] for _ in shifts]
+    for r0 in range(0, R, step):
+        Yb = imp.block(r0, min(R, r0 + step))
+        design = _ancova_design(imp, Yb.shape, r0, Z, arm_cols, cov_cols, fac_cols, weights)
+        for j, (Dm, _) in enumerate(shifts):
+            parts[j].append(_ancova(design, Yb, Dm))
+        del Yb
+    out = []
+    for part, (_, dtxt) in zip(parts, shifts):
+        diff, diff_se, lsm, lsm_se, dfr = (np.concatenate(x, axis=0) for x in zip(*part))
+        out.append(
+            Analysis(
+                imputations=imp,
+                diff=diff,
+                diff_se=diff_se,
+                lsm=lsm,
+                lsm_se=lsm_se,
+                df=dfr,
+                test_arms=test,
+                n_arm=np.bincount(d.arm, minlength=len(d.arms)),
+                weights=weights,
+                delta_text=dtxt,
+            )
         )
-        for r0 in range(0, R, step)
-    ]
-    diff, diff_se, lsm, lsm_se, dfr = (np.concatenate(x, axis=0) for x in zip(*parts))
-    return Analysis(
-        imputations=imp,
-        diff=diff,
-        diff_se=diff_se,
-        lsm=lsm,
-        lsm_se=lsm_se,
-        df=dfr,
-        test_arms=test,
-        n_arm=np.bincount(d.arm, minlength=len(d.arms)),
-        weights=weights,
-        delta_text=dtxt,
-    )
+    return out
 
 
-def _ancova(imp, Yb, r0, Z, Dm, arm_cols, cov_cols, fac_cols, weights):
-    """The ANCOVA of completed data sets ``Yb`` (parameter sets r0:r0 + len(Yb)): differences,
-    their SEs, LS means, their SEs, residual df, each shaped (sets, D, ...)."""
+@dataclass
+class _AncovaDesign:
+    """What the ANCOVA of a block of completed data sets needs besides the responses: the design
+    (RD, n, q) with its weighted cross products and inverse, and the LS-mean contrasts."""
+
+    shape: tuple  # (R, D)
+    rows: np.ndarray | None  # (R, n_r) subjects of each set's rows (bmlmi), else None
+    Zr: np.ndarray
+    w: np.ndarray
+    ZWt: np.ndarray
+    inv: np.ndarray
+    dfr: np.ndarray
+    Ls: np.ndarray
+    quad: np.ndarray
+    diag: np.ndarray
+    arm_cols: list
+    se: bool  # the SEs of each set (not used by the conditional-mean pooling: NaN there)
+
+
+def _ancova_design(imp, shape, r0, Z, arm_cols, cov_cols, fac_cols, weights) -> _AncovaDesign:
+    """The response-free part of the ANCOVA of parameter sets r0:r0 + R (``shape`` (R, D, n_r,
+    T)), shared by every delta."""
     d = imp.data
     test = [a for a in d.arms if a != d.control]  # the order of arm_cols (_analysis_Z)
-    R, Dd, n_r, T = Yb.shape
-    Y = Yb.reshape(R * Dd, n_r, T)
+    R, Dd, n_r, _T = shape
+    rows = None
     if imp.rows is not None:
         rows = imp.rows[r0 : r0 + R]
         Zr = np.repeat(Z[rows], Dd, axis=0)  # (R*D, n, q)
-        Y = Y + np.repeat(Dm[rows], Dd, axis=0)
         w = np.ones((R * Dd, n_r))
     else:
         Zr = np.broadcast_to(Z, (R * Dd,) + Z.shape)
-        Y = Y + Dm[None]
-        w = (
-            np.ones((R * Dd, n_r))
-            if imp.weights is None
-            else np.repeat(imp.weights[r0 : r0 + R], Dd, axis=0)
-        )
+        wb = imp.set_weights(r0, r0 + R)
+        w = np.ones((R * Dd, n_r)) if wb is None else np.repeat(wb, Dd, axis=0)
     q = Z.shape[1]
     ZW = Zr * w[:, :, None]
     ZWt = np.swapaxes(ZW, 1, 2)
     ZtZ = ZWt @ Zr
-    ZtY = ZWt @ Y
     inv = np.linalg.inv(ZtZ)
-    coef = inv @ ZtY  # (RD, q, T)
-    res = Y - Zr @ coef
     nw = w.sum(axis=1)
     dfr = nw - q
-    s2 = (w[:, None, :] @ (res * res))[:, 0, :] / dfr[:, None]  # (RD, T)
     # LS means
     A = len(d.arms)
     base = np.zeros((R * Dd, q))
@@ -1312,19 +1377,40 @@ def _ancova(imp, Yb, r0, Z, Dm, arm_cols, cov_cols, fac_cols, weights):
     for a, arm_name in enumerate(d.arms):
         if arm_name != d.control:
             Ls[:, a, arm_cols[test.index(arm_name)]] = 1.0
-    lsm = Ls @ coef
     quad = ((Ls @ inv) * Ls).sum(axis=2)
-    lsm_se = np.sqrt(quad[:, :, None] * s2[:, None, :])
-    diff = coef[:, arm_cols, :]  # (RD, A-1, T)
     diag = inv[:, arm_cols, arm_cols]  # (RD, A-1)
-    diff_se = np.sqrt(diag[:, :, None] * s2[:, None, :])
+    se = imp.method != "condmean"
+    return _AncovaDesign((R, Dd), rows, Zr, w, ZWt, inv, dfr, Ls, quad, diag, arm_cols, se)
+
+
+def _ancova(des: _AncovaDesign, Yb, Dm):
+    """The ANCOVA of completed data sets ``Yb`` shifted by ``Dm``: differences, their SEs, LS
+    means, their SEs, residual df, each shaped (sets, D, ...)."""
+    R, Dd, n_r, T = Yb.shape
+    Y = Yb.reshape(R * Dd, n_r, T)
+    if des.rows is not None:
+        Y = Y + np.repeat(Dm[des.rows], Dd, axis=0)
+    else:
+        Y = Y + Dm[None]
+    w = des.w
+    ZtY = des.ZWt @ Y
+    coef = des.inv @ ZtY  # (RD, q, T)
+    lsm = des.Ls @ coef
+    diff = coef[:, des.arm_cols, :]  # (RD, A-1, T)
+    if des.se:
+        res = Y - des.Zr @ coef
+        s2 = (w[:, None, :] @ (res * res))[:, 0, :] / des.dfr[:, None]  # (RD, T)
+        lsm_se = np.sqrt(des.quad[:, :, None] * s2[:, None, :])
+        diff_se = np.sqrt(des.diag[:, :, None] * s2[:, None, :])
+    else:
+        lsm_se, diff_se = np.full(lsm.shape, np.nan), np.full(diff.shape, np.nan)
     sh = (R, Dd)
     return (
         diff.reshape(sh + diff.shape[1:]),
         diff_se.reshape(sh + diff_se.shape[1:]),
         lsm.reshape(sh + lsm.shape[1:]),
         lsm_se.reshape(sh + lsm.shape[1:]),
-        dfr.reshape(sh),
+        des.dfr.reshape(sh),
     )
 
 
@@ -1602,9 +1688,20 @@ def tipping_point(
     """
     d = imp.data
     arms = [a for a in d.arms if a != d.control] if arms is None else list(arms)
+    analyses = analyse_deltas(imp, tipping_shifts(deltas, arms), covariates, factors, weights)
+    return tipping_table(analyses, deltas, arms, alpha, boot_ci)
+
+
+def tipping_shifts(deltas, arms) -> list[dict]:
+    """The ``delta`` of :func:`analyse` for each value of a tipping-point grid."""
+    return [{a: float(dv) for a in arms} for dv in deltas]
+
+
+def tipping_table(analyses, deltas, arms, alpha=0.05, boot_ci="normal") -> pl.DataFrame:
+    """The table of :func:`tipping_point` from the analyses with each delta of the grid
+    (:func:`analyse_deltas` with :func:`tipping_shifts`)."""
     frames = []
-    for dv in deltas:
-        an = analyse(imp, covariates, factors, delta={a: float(dv) for a in arms}, weights=weights)
+    for dv, an in zip(deltas, analyses, strict=True):
         pr = pool(an, alpha, boot_ci).filter(pl.col("analysis") == "MI_DIFF")
         frames.append(pr.with_columns(pl.lit(float(dv)).alias("delta")))
     out = pl.concat(frames).with_columns((pl.col("p") < alpha).alias("significant"))

@@ -112,7 +112,7 @@ COMMON_TABLES = (
 
 def estimand_sets(study: Study) -> list[str]:
     """The estimand tables' sets, in config order (an estimand's ``set``, else its parameter)."""
-    return list(dict.fromkeys(e.get("set") or e["endpoint"]["param"] for e in study.estimands))
+    return list(dict.fromkeys(e.table_set for e in study.estimands))
 
 
 def table_specs(study: Study) -> list[TableSpec]:
@@ -174,11 +174,9 @@ def figure_specs(study: Study, group: str) -> list[FigureSpec]:
             )
         if study.has_estimands:
             specs += [
-                FigureSpec(
-                    f"tipping_{e['id']}", "tipping", e["id"], "fig_tipping", "Efficacy", None
-                )
+                FigureSpec(f"tipping_{e.id}", "tipping", e.id, "fig_tipping", "Efficacy", None)
                 for e in study.estimands
-                if e.get("tipping_point")
+                if e.tipping_point
             ]
         return specs
     specs = [FigureSpec(f"km_{p}", "km", p, "fig_km", "Survival", p) for p in study.endpoints.tte]

@@ -7,8 +7,8 @@ the simulator). Nothing downstream reads the config as a dict: domain functions 
 ``Study``.
 
 Blocks used in many places are typed (arms, visits, endpoints, the design, scores, labs, AE,
-safety, survival, MMRM, DSMB, TLF, DLT, interim). Blocks with a nested free structure of their own
-(``estimands``, ``responders``, ``simulation``, ``column_map``, ``plausibility``, ``tlf.numbering``)
+safety, survival, MMRM, DSMB, TLF, DLT, interim, estimands). Blocks with a nested free structure of
+their own (``responders``, ``simulation``, ``column_map``, ``plausibility``, ``tlf.numbering``)
 are read-only mappings (``types.MappingProxyType``; lists as tuples).
 """
 
@@ -256,6 +256,117 @@ class Interim:
 
 
 @dataclass(frozen=True)
+class EstimandEndpoint:
+    """The variable of an estimand: the change from baseline of ``param`` (config
+    ``estimands[].endpoint``)."""
+
+    param: str
+    dataset: str = "adeff"
+    visit: str | None = None  # None: endpoints.primary_visit (Study.estimand_visit)
+
+
+@dataclass(frozen=True)
+class IntercurrentEvent:
+    """An intercurrent event of an estimand and the strategy for it (``intercurrent_events[]``)."""
+
+    event: str  # treatment_discontinuation, death, transplant, rescue
+    strategy: str  # treatment_policy, hypothetical, composite, while_on_treatment
+    assumption: str = "MAR"  # MAR, J2R, CR, CIR, LMCF
+    value: float | None = None  # composite: the worst value (AVAL scale)
+    schedule_days: tuple[int, ...] | None = None
+    grace_days: int = 7
+    terms: tuple[str, ...] | None = None
+
+    DEFINITION_KEYS = ("schedule_days", "grace_days", "terms")
+
+    def definition(self) -> dict:
+        """The keys that define the event's date, the same in every estimand that lists it."""
+        return {k: getattr(self, k) for k in self.DEFINITION_KEYS}
+
+
+@dataclass(frozen=True)
+class ImputationModel:
+    covariates: tuple[str, ...] = ("BASE",)
+    factors: tuple[str, ...] | None = None  # None: the randomisation strata
+    covariance: str = "UN"
+    group_covariance: bool = False
+
+
+@dataclass(frozen=True)
+class MiMethod:
+    """One MI method of an estimand (``methods[]``; hepatrial.models.mi.impute)."""
+
+    method: str  # condmean, bayes, approxbayes, bmlmi
+    resampling: str = "jackknife"  # condmean: jackknife or bootstrap
+    # condmean jackknife: auto (leave one out up to jackknife_loo_max subjects, else
+    # jackknife_auto_groups groups), loo, or the number of groups G (docs/estimands.md, "The
+    # jackknife of a large trial"); None: the engine's defaults (hepatrial.models.mi.LOO_MAX_SUBJECTS,
+    # AUTO_GROUPS)
+    jackknife_groups: str | int = "auto"
+    jackknife_loo_max: int | None = None
+    jackknife_auto_groups: int | None = None
+    M: int = 100
+    B: int = 200
+    D: int = 2
+    seed: int = 20240601
+
+    @property
+    def key(self) -> str:
+        """The method's name in the ARD paramcd: condmean (jackknife), condmean-boot, bayes,
+        approxbayes, bmlmi."""
+        if self.method == "condmean":
+            return "condmean" if self.resampling == "jackknife" else "condmean-boot"
+        return self.method
+
+
+@dataclass(frozen=True)
+class TippingPoint:
+    deltas: tuple[float, ...]
+    method: str | None = None  # method key analysed (default: the estimand's first method)
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """An estimand of a continuous endpoint by visit (config ``estimands[]``; docs/estimands.md;
+    hepatrial.analysis.estimands)."""
+
+    id: str
+    endpoint: EstimandEndpoint
+    intercurrent_events: tuple[IntercurrentEvent, ...]
+    methods: tuple[MiMethod, ...]
+    label: str | None = None
+    role: str = "sensitivity"  # primary, sensitivity, supplementary
+    set: str | None = None  # None: the endpoint parameter
+    population: str = "ITT"
+    summary: str | None = None
+    treatment: str | None = None
+    imputation_model: ImputationModel = ImputationModel()
+    lsmeans_weights: str = "counterfactual"  # config analysis.lsmeans_weights
+    tipping_point: TippingPoint | None = None
+
+    @property
+    def table_set(self) -> str:
+        """The estimands table the estimand is shown in: its ``set``, else its parameter."""
+        return self.set or self.endpoint.param
+
+    @classmethod
+    def of_config(cls, e: Mapping) -> Estimand:
+        tip = e.get("tipping_point")
+        return _build(
+            cls,
+            e,
+            endpoint=_build(EstimandEndpoint, e["endpoint"]),
+            intercurrent_events=tuple(
+                _build(IntercurrentEvent, ev) for ev in e["intercurrent_events"]
+            ),
+            methods=tuple(_build(MiMethod, m) for m in e["methods"]),
+            imputation_model=_build(ImputationModel, e.get("imputation_model")),
+            lsmeans_weights=(e.get("analysis") or {}).get("lsmeans_weights", "counterfactual"),
+            tipping_point=_build(TippingPoint, tip) if tip else None,
+        )
+
+
+@dataclass(frozen=True)
 class Study:
     """The study, as the pipeline reads it. Build with :func:`load` or :meth:`from_dict`."""
 
@@ -298,7 +409,7 @@ class Study:
     nonparametric: Nonparametric = Nonparametric()
     responders: tuple[Mapping, ...] = ()
     interim: Interim | None = None
-    estimands: tuple[Mapping, ...] = ()
+    estimands: tuple[Estimand, ...] = ()
     cut_date: str | None = None
     previous_cut: str | None = None
     simulation: Mapping = field(default_factory=lambda: freeze({}))
@@ -384,7 +495,7 @@ class Study:
             nonparametric=_build(Nonparametric, cfg.get("nonparametric")),
             responders=freeze(cfg.get("responders", [])),
             interim=_build(Interim, im) if im is not None else None,
-            estimands=freeze(cfg.get("estimands", [])),
+            estimands=tuple(Estimand.of_config(e) for e in cfg.get("estimands", [])),
             cut_date=cfg.get("cut_date"),
             previous_cut=cfg.get("previous_cut"),
             simulation=freeze(cfg.get("simulation", {})),
@@ -480,6 +591,10 @@ class Study:
     @property
     def has_estimands(self) -> bool:
         return bool(self.estimands) and self.design.has("ESTIMANDS")
+
+    def estimand_visit(self, est: Estimand) -> str:
+        """The visit of an estimand's comparison: its own, else the primary visit."""
+        return est.endpoint.visit or self.endpoints.primary_visit
 
 
 def load(path: str | Path, **overrides) -> Study:
