@@ -12,11 +12,14 @@ says "not available in this cut".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from hepatrial.report import figures
 from hepatrial.report.document import Document, Figure, Para, Section, Table
 from hepatrial.spec import Study
+from hepatrial.spec.decode import decode
 from hepatrial.tlf import format as F
 from hepatrial.tlf import tables as T
 
@@ -702,10 +705,13 @@ def listing_table(
     names: dict[str, str],
     max_rows: int | None = None,
     full_file: str = "",
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Table | Para | list:
     """The listing as a report table. Over ``max_rows`` records (the listing policy): a summary
     paragraph (records, subjects, where the full listing is) and a table of the first ``max_rows``
-    records in the listing's order, so that the report does not grow with the trial."""
+    records in the listing's order, so that the report does not grow with the trial. A coded
+    column (AEOUT, AREL, TRTEMFL) prints its labels (:func:`hepatrial.spec.decode.decode`, with
+    ``labels``, the study's ``category_labels``)."""
     if df.height == 0:
         return Para(f"{title}: none in this cut.")
     cols = listing_columns(df, with_arm, names)
@@ -713,7 +719,7 @@ def listing_table(
 
     shown = df if max_rows is None or df.height <= max_rows else df.head(max_rows)
     rows = [
-        ["" if r[c] is None else clip_text(str(r[c])) for c in cols]
+        ["" if r[c] is None else clip_text(decode(c, str(r[c]), labels)) for c in cols]
         for r in shown.select(cols).iter_rows(named=True)
     ]
     if shown.height == df.height:
@@ -738,6 +744,7 @@ def section_listings(
     with_arm: bool,
     max_rows: int | None = None,
     files: dict[str, str] | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Section:
     s = Section("Appendix: listings")
     files = files or {}
@@ -745,7 +752,7 @@ def section_listings(
         ("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
         ("Listing of serious adverse events", saes, SAE_LISTING, "saes"),
     ):
-        block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""))
+        block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""), labels)
         for b in block if isinstance(block, list) else [block]:
             s.add(b)
     return s
@@ -1022,7 +1029,9 @@ def open_document(
         section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
         section_data_quality(a, False),
         section_compare_open(compare, meta),
-        section_listings(saes, deaths, False, _max_rows(meta), meta.get("listing_files")),
+        section_listings(
+            saes, deaths, False, _max_rows(meta), meta.get("listing_files"), spec.category_labels
+        ),
     ]
     return doc
 
@@ -1068,6 +1077,8 @@ def closed_document(
         section_data_quality(a, True),
         section_compare_closed(compare, meta),
         section_appendix_desc(a, RULE_CLOSED),
-        section_listings(saes, deaths, True, _max_rows(meta), meta.get("listing_files")),
+        section_listings(
+            saes, deaths, True, _max_rows(meta), meta.get("listing_files"), spec.category_labels
+        ),
     ]
     return doc

@@ -16,7 +16,7 @@ import polars as pl
 from hepatrial.analysis.safety import split_soc_pt
 from hepatrial.ard import POOLED
 from hepatrial.errors import HepatrialError
-from hepatrial.spec import Study, params
+from hepatrial.spec import Study, decode, params
 from hepatrial.tlf import format as F
 from hepatrial.tlf.sap import estimand_methods_note, methods_note, mmrm_words
 from hepatrial.tlf.shell import Shell
@@ -42,36 +42,13 @@ VAR_LABEL = {
     "CTPSTRAT": "CTP stratum at randomisation",
     "NINFUS": "Infusions received",
 }
-# How a category code prints (a study's config `category_labels` first): CDISC controlled
-# terminology decodes (SEX C66731, RACE C74457) and the aetiologies of liver disease (acronyms kept)
-CAT_LABEL = {
-    "SEX": {"M": "Male", "F": "Female", "U": "Unknown", "UNDIFFERENTIATED": "Undifferentiated"},
-    "RACE": {
-        "AMERICAN INDIAN OR ALASKA NATIVE": "American Indian or Alaska Native",
-        "ASIAN": "Asian",
-        "BLACK OR AFRICAN AMERICAN": "Black or African American",
-        "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER": "Native Hawaiian or Other Pacific Islander",
-        "WHITE": "White",
-        "MULTIPLE": "Multiple",
-        "OTHER": "Other",
-        "NOT REPORTED": "Not reported",
-        "UNKNOWN": "Unknown",
-    },
-    "ETIOLOGY": {
-        "ALCOHOL": "Alcohol",
-        "AUTOIMMUNE": "Autoimmune hepatitis",
-        "CRYPTOGENIC": "Cryptogenic",
-        "OTHER": "Other",
-        "UNKNOWN": "Unknown",
-    },
-}
 
 
 def category_label(study, var: str, code: str) -> str:
-    """The printed label of category ``code`` of ADSL variable ``var``: the study config's
-    ``category_labels``, else the built-in decode (:data:`CAT_LABEL`), else the code itself."""
-    own = study.category_labels.get(var, {}) if study is not None else {}
-    return own.get(code) or CAT_LABEL.get(var, {}).get(code, code)
+    """The printed label of category ``code`` of variable ``var``: the one decode table
+    (:func:`hepatrial.spec.decode.label`: the study config's ``category_labels``, then the CDISC
+    controlled terminology decodes, else the code itself)."""
+    return decode.label(study, var, code)
 
 
 AE_OVERVIEW_LABEL = {
@@ -282,8 +259,10 @@ def table_disposition(ard: ARD, rule: str = "tlf_disposition") -> Table:
     for code in order + reasons:
         label = DISPOSITION_LABEL.get(code, code)
         indent = 0
-        if code.startswith("DISCONTINUED: "):
-            label, indent = code.removeprefix("DISCONTINUED: ").capitalize(), 1
+        if code.startswith("DISCONTINUED: "):  # DCSREAS: decoded, else in sentence case
+            reason = code.removeprefix("DISCONTINUED: ")
+            label, indent = category_label(ard.study, "DCSREAS", reason), 1
+            label = reason.capitalize() if label == reason else label
         cells = [
             F.fmt_n_pct(
                 ard.get("DISPOSITION", code, a, "n", pop),
@@ -903,7 +882,7 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
             )
 
     if ard.has("AE_GRADE", paramcd="ANY"):
-        add("", "ANY", 0)
+        add("Any TEAE", "ANY", 0)  # the row and its grades: one block (kept on one page)
     _soc_pt_rows(t, ard, "AE_GRADE", pop, arms, add)
     notes = [
         "n (%): subjects whose worst CTCAE grade of a TEAE in the category is the grade shown (% of the "
@@ -1157,7 +1136,8 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
 def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
     pop = "SAFETY"
     worst = ["LOW", "NORMAL", "HIGH", "Missing", "ALL"]
-    cols = [f"Worst post-baseline: {w}" if w != "ALL" else "Total" for w in worst]
+    shown = {w: category_label(ard.study, "ANRIND", w) for w in worst}  # LOW -> Low
+    cols = [f"Worst post-baseline: {shown[w]}" if w != "ALL" else "Total" for w in worst]
     t = Table(
         "lab_shift",
         "Shift from baseline to the worst post-baseline reference-range category",
@@ -1182,10 +1162,10 @@ def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
                     )
                     for w in worst
                 ]
-                t.add(g, f"Baseline {b}" if b != "ALL" else "Total", cells, 1)
+                t.add(g, f"Baseline: {shown[b]}" if b != "ALL" else "Total", cells, 1)
     notes = [
-        "Categories by the reference range (LOW < lower limit, HIGH > upper limit). Worst post-baseline: "
-        "HIGH for bilirubin, INR, ALT, AST, creatinine and AFP, LOW for albumin and platelets when ever "
+        "Categories by the reference range (Low < lower limit, High > upper limit). Worst post-baseline: "
+        "High for bilirubin, INR, ALT, AST, creatinine and AFP, Low for albumin and platelets when ever "
         "reached, otherwise (and for the other tests) the value furthest outside the range; Missing: no "
         "post-baseline value. n (%): percentages are of the subjects of the arm with the test measured."
     ]
@@ -1831,8 +1811,8 @@ def listing_sae(
                 f"{r['ASTDT'] or ''} ({'' if r['ASTDY'] is None else r['ASTDY']})",
                 str(r["AENDT"] or "ongoing"),
                 "" if r["ATOXGR"] is None else str(r["ATOXGR"]),
-                r["AREL"] or "",
-                r["AEOUT"] or "",
+                category_label(study, "AREL", r["AREL"] or ""),
+                category_label(study, "AEOUT", r["AEOUT"] or ""),
             ],
         )
     return _finish_listing(
@@ -1884,7 +1864,7 @@ def listing_deaths(
                 f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
                 "" if r["_day"] is None else str(int(r["_day"])),
                 str(r["LTXDT"] or "No"),
-                r["DCSREAS"] or "",
+                category_label(study, "DCSREAS", r["DCSREAS"] or ""),
                 r["_fatal"] or "",
             ],
         )
