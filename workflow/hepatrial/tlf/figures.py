@@ -7,6 +7,7 @@ waterfall) read ADEFF. Arm colours and order come from the study config (Okabe-I
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import matplotlib
@@ -84,34 +85,111 @@ def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
 TITLE_PT = 11  # the plot title's size (_theme)
 
 
-def wrap_title(plot: p9.ggplot) -> p9.ggplot:
-    """``plot`` with its title broken between words when it is wider than the figure (less its
-    margins): a long title was cut at the right edge. Measured as matplotlib sets it, before the
-    plot is drawn; a title that fits is left as it is."""
-    import textwrap
+FIT_KEYS = ("title", "subtitle", "caption")  # the plot's texts wrapped to fit the figure
+EDGE_PAD_IN = 0.08  # inches kept free at the figure's left and right edges
 
+
+def typeset_powers(fig) -> None:
+    """Every text of the drawn figure with a power of ten typeset, ``1x10^6/kg`` -> ``1x10⁶/kg``
+    (:func:`hepatrial.tlf.format.superscripts`): titles, axis and tick labels (the arm labels of
+    a risk table), legends, annotations."""
+    from matplotlib.text import Text
+
+    for art in fig.findobj(Text):
+        text = art.get_text()
+        if "^" in text:
+            art.set_text(F.superscripts(text))
+
+
+def _wrap_to(text: str, width: float, measure) -> str:
+    """``text`` broken between words into lines of at most ``width`` pixels (``measure``: the
+    width of a string); a word longer than the width stands on its own line. Existing line breaks
+    are kept."""
+    out = []
+    for para in text.split("\n"):
+        line = ""
+        for word in para.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and measure(trial) > width:
+                out.append(line)
+                line = word
+            else:
+                line = trial
+        out.append(line)
+    return "\n".join(out)
+
+
+def _room(fig, ha: str, position: str, pad: float) -> float:
+    """Pixels a title (or caption) can take without passing either edge of the laid-out figure:
+    anchored (``ha``) at the left, centre or right of the panels (``position`` ``panel``, as
+    plotnine's ``plot_title_position``) or of the whole plot."""
+    fig_w = fig.bbox.width
+    if position == "plot" or not fig.axes:
+        left, right = pad, fig_w - pad
+    else:
+        renderer = fig.canvas.get_renderer()
+        boxes = [ax.get_window_extent(renderer) for ax in fig.axes]
+        left, right = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    if ha == "left":
+        return fig_w - pad - left
+    if ha == "right":
+        return right - pad
+    centre = (left + right) / 2
+    return 2 * min(centre - pad, fig_w - pad - centre)
+
+
+def draw(plot: p9.ggplot):
+    """The drawn matplotlib figure of ``plot`` as it is saved: powers of ten typeset
+    (:func:`typeset_powers`) and the title, subtitle and caption broken between words where
+    they would pass the figure's right edge. Measured on the laid-out figure, from where the
+    text starts (the title is aligned to the panel: a forest plot's long subgroup labels move it
+    right), then the plot is drawn again with the wrapped texts; a figure whose texts fit is drawn
+    once."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    title = getattr(plot.labels, "title", None)
-    if not title or "\n" in title:
-        return plot
-    w_in = float(plot.theme.getp("figure_size", (WIDTH, HEIGHT))[0])
-    scratch = Figure(figsize=(w_in, 1.0), dpi=100)
-    text = scratch.text(0, 0, title, fontsize=TITLE_PT)
-    width = text.get_window_extent(FigureCanvasAgg(scratch).get_renderer()).width
-    room = (w_in - 0.8) * 100  # the title starts ~0.6 in from the left edge; 0.2 in to spare
-    if width <= room:
-        return plot
-    per_line = max(20, int(len(title) * room / width))
-    lines = textwrap.wrap(title, per_line, break_long_words=False, break_on_hyphens=False)
-    return plot + p9.labs(title="\n".join(lines))
+    drawn = copy.deepcopy(plot)  # plotnine keeps the figure it draws: ``plot`` stays fresh
+    fig = drawn.draw()
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().execute(fig)
+    typeset_powers(fig)
+    renderer = fig.canvas.get_renderer()
+    pad = EDGE_PAD_IN * fig.dpi
+    wrapped = {}
+    for key in FIT_KEYS:
+        label = getattr(plot.labels, key, None)
+        if not label:
+            continue
+        shown = F.superscripts(label)
+        art = next((a for a in fig.texts if a.get_text() == shown), None)
+        if art is None:
+            continue
+        props = art.get_fontproperties()
+
+        def measure(s, props=props):
+            return renderer.get_text_width_height_descent(s, props, ismath=False)[0]
+
+        where = "caption" if key == "caption" else "title"
+        room = _room(
+            fig,
+            drawn.theme.getp((f"plot_{key}", "ha"), "right" if key == "caption" else "left"),
+            drawn.theme.getp(f"plot_{where}_position", "panel"),
+            pad,
+        )
+        text = _wrap_to(shown, room, measure)
+        if text != shown:
+            wrapped[key] = text
+    if not wrapped:
+        return fig
+    plt.close(fig)
+    fig = (plot + p9.labs(**wrapped)).draw()
+    typeset_powers(fig)
+    return fig
 
 
 def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
     """PNG (``dpi``) and PDF with no creation date, producer or software version in the metadata,
-    so that a rerun writes the same bytes. A long title is wrapped (:func:`wrap_title`)."""
-    fig = wrap_title(plot).draw()
+    so that a rerun writes the same bytes. Long titles are wrapped (:func:`draw`)."""
+    fig = draw(plot)
     try:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         # a blinded run: the stamp in the file's metadata too (it is in the image: :func:`stamp`)
@@ -129,7 +207,7 @@ def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
     """The figure as PNG bytes (no metadata), for embedding in a report."""
     import io
 
-    fig = wrap_title(plot).draw()
+    fig = draw(plot)
     try:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, metadata=PNG_METADATA)
