@@ -284,3 +284,34 @@ def test_not_estimable_cells_align_with_the_numbers_of_their_column():
         assert _cell(cell).startswith('<td class="n">')
     for cell in ("NEW", "Nausea", "not estimable", ""):
         assert not _looks_numeric(cell), cell
+
+
+def test_report_sets_powers_of_ten_as_superscripts_in_html_and_pdf(tmp_path):
+    """The report's HTML ``<sup>``, its PDF Typst's ``super`` (no ``^``, and no Unicode
+    superscript digit, which the bundled fonts may not draw); the page title and the figure's
+    alternative text are plain text (Unicode superscript digits)."""
+    from hepatrial.report.document import to_typst
+
+    png = figures.km_figure({"Total": ([0, 10], [1.0, 0.9])}, {}, "OS")
+    d = Document("CLOSED", "S", "Dose 1x10^6/kg", "2025-06-30", "1", HASH)
+    d.sections = [
+        Section(
+            "Doses",
+            [
+                Para("Arms of 1x10^6/kg and 4x10^6/kg."),
+                Table("Exposure, 10^6 cells/kg", ["Arm", "Low 1x10^6/kg (N=3)"], [["n", "3"]]),
+                Figure("KM by arm, 1x10^6/kg", png),
+            ],
+        )
+    ]
+    h = to_html(d)
+    assert "^" not in h
+    assert "Arms of 1x10<sup>6</sup>/kg and 4x10<sup>6</sup>/kg." in h
+    assert "<th>Low 1x10<sup>6</sup>/kg (N=3)</th>" in h
+    assert 'alt="KM by arm, 1x10\u2076/kg"' in h
+    typ = to_typst(d, {id(d.sections[0].blocks[2]): "fig001.png"})
+    assert "^" not in typ and "\u2076" not in typ.split("\n", 1)[1]  # (line 1: the PDF's title)
+    assert 'strong(("Low 1x10" + super("6") + "/kg (N=3)"))' in typ
+    to_pdf(d, tmp_path / "d.pdf")
+    text = pdf_text(tmp_path / "d.pdf")
+    assert "Low 1x106/kg (N=3)" in text and "10^6" not in text and "10\u2076" not in text

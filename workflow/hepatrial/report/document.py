@@ -22,7 +22,7 @@ from pathlib import Path
 
 from hepatrial.errors import HepatrialWarning
 from hepatrial.fonts import FAMILIES, describe, link_font_dir, missing_glyphs
-from hepatrial.tlf.format import superscripts
+from hepatrial.tlf.format import html_superscripts, power_parts, superscripts
 
 
 @dataclass
@@ -201,7 +201,7 @@ def to_html(doc: Document) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(doc.kind)} DSMB report {e(doc.study_id)} {e(doc.cut_date)}</title>",
+        f"<title>{e(superscripts(f'{doc.kind} DSMB report {doc.study_id} {doc.cut_date}'))}</title>",
         f"<style>{CSS}</style></head><body>",
         f'<div class="stamp {e(doc.kind)}">{e(doc.band)}</div>',
         "<main>",
@@ -254,22 +254,34 @@ def to_html(doc: Document) -> str:
                 lab = labels[id(b)]
                 out.append(
                     f'<h3 id="{e(lab.replace(" ", "-"))}">{e(lab)}. {e(b.title)}</h3>'
-                    f'<img alt="{e(b.title)}" src="data:image/png;base64,{data}">'
+                    f'<img alt="{e(superscripts(b.title))}" src="data:image/png;base64,{data}">'
                 )
                 if b.note:
                     out.append(f'<p class="note">{e(b.note)}</p>')
     out.append("</main>")
     out.append(f'<div class="foot">{e(doc.stamp)}</div></body></html>')
-    return superscripts("\n".join(out) + "\n")  # 10^6 -> 10⁶, as the TLF RTF and HTML
+    # 10^6 -> 10<sup>6</sup> in every element (the title and the images' alt text are plain text,
+    # set above with Unicode superscript digits)
+    return html_superscripts("\n".join(out) + "\n")
 
 
 # --- Typst / PDF -----------------------------------------------------------------------------------
 
 
-def _s(text: str) -> str:
+def _str(text: str) -> str:
     """A Typst string literal."""
-    text = superscripts(str(text))  # 10^6 -> 10⁶, as the TLF RTF and HTML
+    text = str(text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _s(text: str) -> str:
+    """A Typst expression printing ``text``: a string literal, or, with a power of ten, the
+    string's pieces joined with the exponent set as superscript (``("1x10" + super("6") +
+    "/kg")``)."""
+    parts = power_parts(str(text))
+    if not any(sup for _, sup in parts):
+        return _str(text)
+    return "(" + " + ".join(f"super({_str(p)})" if sup else _str(p) for p, sup in parts) + ")"
 
 
 def _typst_table(b: Table, label: str) -> list[str]:
@@ -300,9 +312,9 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
     colour = 'rgb("#1a5e20")' if doc.kind == "OPEN" else 'rgb("#8b0000")'
     labels = doc.numbered()
     t = [
-        f"#set document(title: {_s(doc.kind + ' DSMB report ' + doc.study_id + ' ' + doc.cut_date)}, "
+        f"#set document(title: {_str(superscripts(doc.kind + ' DSMB report ' + doc.study_id + ' ' + doc.cut_date))}, "
         f'author: ("hepatrial",), date: none)',
-        f"#set text(font: ({', '.join(_s(f) for f in FAMILIES)}), size: 8.5pt, fallback: true)",
+        f"#set text(font: ({', '.join(_str(f) for f in FAMILIES)}), size: 8.5pt, fallback: true)",
         '#set page(paper: "a4", flipped: false, margin: (top: 2.2cm, bottom: 2cm, x: 1.6cm),',
         f'  header: context block(width: 100%, fill: {colour}, inset: 5pt, text(fill: white, weight: "bold", '
         f"size: 8pt, {_s(doc.band)} + h(1fr) + [page #counter(page).display() of "
@@ -351,7 +363,7 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
                 t.append(
                     f"#heading(level: 2, outlined: false, {_s(labels[id(b)] + '. ' + b.title)})"
                 )
-                t.append(f"#image({_s(image_names[id(b)])}, width: 90%)")
+                t.append(f"#image({_str(image_names[id(b)])}, width: 90%)")
                 if b.note:
                     t.append(f"#text(size: 7pt, fill: luma(70), {_s(b.note)})")
         t.append("")

@@ -128,7 +128,31 @@ _POWER = re.compile(r"(?<=\d)\^(-?\d+)")
 
 
 def superscripts(text: str) -> str:
-    """A power of ten as it is typeset, ``1x10^6/kg`` -> ``1x10⁶/kg`` (Unicode superscript
-    digits): what the RTF, HTML and PDF outputs print. The CSV keeps the ASCII ``10^6`` of the
+    """A power of ten in Unicode superscript digits, ``1x10^6/kg`` -> ``1x10⁶/kg``: the figures
+    (matplotlib text) and plain-text places (an HTML page's ``<title>``, a PDF's metadata). The
+    tables and reports set a real superscript (:func:`rtf_superscripts`,
+    :func:`html_superscripts`, :func:`power_parts`); the CSV keeps the ASCII ``10^6`` of the
     config, which any program reads back."""
     return _POWER.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), text) if "^" in text else text
+
+
+def rtf_superscripts(text: str) -> str:
+    """``1x10^6/kg`` -> ``1x10{\\super 6}/kg``: the exponent as RTF superscript (``text`` is
+    already RTF-safe)."""
+    return _POWER.sub(lambda m: "{\\super " + m.group(1) + "}", text) if "^" in text else text
+
+
+def html_superscripts(text: str) -> str:
+    """``1x10^6/kg`` -> ``1x10<sup>6</sup>/kg`` (``text`` is already HTML-escaped)."""
+    return _POWER.sub(r"<sup>\1</sup>", text) if "^" in text else text
+
+
+def power_parts(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, is_exponent) pieces: ``1x10^6/kg`` -> ``[("1x10", False), ("6",
+    True), ("/kg", False)]`` (the report PDF sets the exponents as superscripts)."""
+    out, at = [], 0
+    for m in _POWER.finditer(text):
+        out += [(text[at : m.start()], False), (m.group(1), True)]
+        at = m.end()
+    out.append((text[at:], False))
+    return [p for p in out if p[0]]
