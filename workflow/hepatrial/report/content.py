@@ -247,7 +247,7 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             if est is None:
                 continue
             found = True
-            d = F.stat_decimals(p, "estimate")
+            d = a.stat_decimals(p, "estimate")
             lo, hi, pv = (
                 a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference)
                 for x in ("lower", "upper", "p")
@@ -868,7 +868,13 @@ def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
     return s
 
 
-def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) -> Section:
+def section_compare_closed(
+    compare: dict[str, pl.DataFrame] | None,
+    meta: dict,
+    decimals: Mapping[str, int] | None = None,
+) -> Section:
+    """Changes since the previous data cut; ``decimals``: the ARD's decimals of each parameter
+    (the estimates' movement is shown as the tables show the estimates)."""
     s = Section("Changes since the previous data cut")
     if compare is None:
         return s.add(Para("No previous data cut is configured (previous_cut); nothing to compare."))
@@ -942,7 +948,7 @@ def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) 
             if st in ("surv", "cif"):
                 f = F.fmt_prob_pct
             else:
-                f = lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st)
+                f = lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st, decimals)
             rows.append(
                 [
                     r["analysis"],
@@ -1075,7 +1081,7 @@ def closed_document(
         *section_efficacy(a, km, RULE_CLOSED),
         *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
         section_data_quality(a, True),
-        section_compare_closed(compare, meta),
+        section_compare_closed(compare, meta, a.decimals),
         section_appendix_desc(a, RULE_CLOSED),
         section_listings(
             saes, deaths, True, _max_rows(meta), meta.get("listing_files"), spec.category_labels

@@ -632,7 +632,7 @@ def fig_forest(ard: ARD) -> p9.ggplot:
         )
     pdf = wide.to_pandas().set_index("paramcd").loc[keys].reset_index()
     pdf["label"] = pd.Categorical(labels, categories=labels[::-1])
-    d = F.stat_decimals(param, "estimate")
+    d = ard.stat_decimals(param, "estimate")
     pdf["text"] = [
         F.fmt_est_ci(e, lo, hi, d) for e, lo, hi in zip(pdf["estimate"], pdf["lower"], pdf["upper"])
     ]

@@ -133,6 +133,11 @@ class ARD:
                     r["stat"],
                 )
             ] = r["value"]
+        # PARAMCD -> decimals its data are recorded with: the study's declared ones, then the
+        # ARD's DECIMALS rows (decided once by the desc job, recorded precision included)
+        self.decimals = params.declared_decimals(study)
+        for r in ard.filter(pl.col("analysis") == "DECIMALS").iter_rows(named=True):
+            self.decimals[r["paramcd"]] = int(r["value"])
         self.arms = study.arm_labels
         self.reference = study.reference
         self.parallel = study.design.compares_arms
@@ -152,6 +157,11 @@ class ARD:
 
     def has(self, analysis: str, **eq) -> bool:
         return self.rows(analysis, **eq).height > 0
+
+    def stat_decimals(self, paramcd: str, stat: str) -> int:
+        """Decimals of ``stat`` of ``paramcd`` (:func:`hepatrial.tlf.format.stat_decimals`) by
+        this ARD's :attr:`decimals`."""
+        return F.stat_decimals(paramcd, stat, self.decimals)
 
     def big_n(self, population: str, arm: str):
         return self.get("BIGN", "N", arm, "n", population)
@@ -240,11 +250,11 @@ def _summary_cells(
             elif label == "n":
                 cells.append(F.fmt_int(v[0]))
             elif label == "Mean (SD)":
-                cells.append(F.fmt_mean_sd(v[0], v[1], dp))
+                cells.append(F.fmt_mean_sd(v[0], v[1], dp, ard.decimals))
             elif len(stats) == 2:
-                cells.append(F.fmt_range(v[0], v[1], dp, stats))
+                cells.append(F.fmt_range(v[0], v[1], dp, stats, ard.decimals))
             else:
-                cells.append(F.fmt_stat(v[0], dp, stats[0]))
+                cells.append(F.fmt_stat(v[0], dp, stats[0], ard.decimals))
         out.append((label, cells))
     return out
 
@@ -368,7 +378,7 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
     if pop != "ITT":
         title = f"Sensitivity analysis ({POP_LABEL.get(pop, pop).lower()}): " + title
     t = Table(name, title, POP_LABEL.get(pop, pop), ard.header(pop, total=False))
-    d_mean, d_se = F.stat_decimals(paramcd, "lsmean"), F.stat_decimals(paramcd, "se")
+    d_mean, d_se = ard.stat_decimals(paramcd, "lsmean"), ard.stat_decimals(paramcd, "se")
     lsm = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population=pop)
     visits = [v for v in ard.visits() if v in set(lsm["avisit"].to_list())]
     roles = {}  # visit -> "primary endpoint" / "key secondary endpoint", as the ARD method says
@@ -1102,7 +1112,7 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
     )
     rows = ard.rows("LMM_DIFF", population=pop)
     for p in list(dict.fromkeys(rows["paramcd"].to_list())):
-        d = F.stat_decimals(p, "estimate")
+        d = ard.stat_decimals(p, "estimate")
         have = set(rows.filter(pl.col("paramcd") == p)["avisit"].to_list())
         for v in [v for v in ard.visits() if v in have]:
             for r in rows.filter(
@@ -1115,7 +1125,7 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
                     [
                         f"{r['arm']} vs {r['comparator']}",
                         F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d),
-                        F.fmt_num(g("se"), F.stat_decimals(p, "se")),
+                        F.fmt_num(g("se"), ard.stat_decimals(p, "se")),
                         F.fmt_p(g("p")),
                     ],
                     1,
@@ -1421,7 +1431,7 @@ def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
         cols,
         stub_header="Subgroup",
     )
-    d = F.stat_decimals(param, "estimate")
+    d = ard.stat_decimals(param, "estimate")
     keys = list(dict.fromkeys(sg.filter(pl.col("stat") == "estimate")["paramcd"].to_list()))
     keys = sorted(keys, key=lambda k: (k != f"{param}|ALL", k))
     for key in keys:
@@ -1577,7 +1587,7 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
         cols,
         stub_header="Estimand / method",
     )
-    d_mean, d_se = F.stat_decimals(param, "lsmean"), F.stat_decimals(param, "se")
+    d_mean, d_se = ard.stat_decimals(param, "lsmean"), ard.stat_decimals(param, "se")
     notes, analyses = [], ["ESTIMAND", "MI_LSMEAN", "MI_DIFF"]
 
     def cells(analysis_l, analysis_d, code, pop_):
