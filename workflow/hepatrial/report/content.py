@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from hepatrial.report import figures
-from hepatrial.report.document import Document, Figure, Para, Section, Table
+from hepatrial.report.document import Block, Document, Figure, Para, Section, Table
 from hepatrial.spec import Study
 from hepatrial.spec.decode import decode
 from hepatrial.tlf import format as F
@@ -59,17 +59,23 @@ def with_arm_columns(ard: pl.DataFrame) -> pl.DataFrame:
 
 def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
     """A TLF table as a report table: the stub column first, a heading row per group (when the
-    table groups its rows), indentation kept, footnotes and source line as the note."""
-    rows, indents, groups = [], [], set()
-    last = None
-    for r in t.rows:
-        if t.group_rows and r.group and r.group != last:
+    table groups its rows), indentation kept, footnotes and source line as the note, and the TLF
+    table's group blocks (:meth:`hepatrial.tlf.tables.Table.blocks`, as the RTF pages them) as
+    the blocks the PDF keeps on one page."""
+    rows, indents, groups, blocks = [], [], set(), []
+    for a, b in t.blocks():
+        group = t.rows[a].group
+        start = len(rows)
+        heading = bool(t.group_rows and group)
+        if heading:
             groups.add(len(rows))
-            rows.append([r.group] + [""] * len(t.columns))
+            rows.append([group] + [""] * len(t.columns))
             indents.append(0)
-        last = r.group
-        rows.append([r.label, *r.cells])
-        indents.append(r.indent)
+        for r in t.rows[a:b]:
+            rows.append([r.label, *r.cells])
+            indents.append(r.indent)
+        if group:
+            blocks.append(Block(start, len(rows), group, heading))
     note = " ".join([*t.footnotes, t.source] if t.source else t.footnotes)
     return Table(
         title_prefix + t.title,
@@ -79,6 +85,7 @@ def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
         indents,
         groups,
         t.population,
+        blocks,
     )
 
 

@@ -261,18 +261,6 @@ CONT = " (cont.)"  # after the group label on a page that continues a group bloc
 MIN_START = 3  # rows of a block longer than a page that must fit before it starts on a page
 
 
-def _blocks(t: Table) -> list[tuple[int, int]]:
-    """Row ranges ``[a, b)`` of the group blocks: runs of consecutive rows sharing a group (a
-    visit, an outcome, a system organ class); rows without a group are one block each."""
-    out: list[tuple[int, int]] = []
-    for i, r in enumerate(t.rows):
-        if out and r.group and t.rows[out[-1][0]].group == r.group:
-            out[-1] = (out[-1][0], i + 1)
-        else:
-            out.append((i, i + 1))
-    return out
-
-
 def continues_block(t: Table, a: int) -> bool:
     """Whether a page starting at row ``a`` starts inside a group block."""
     return 0 < a < len(t.rows) and bool(t.rows[a].group) and t.rows[a - 1].group == t.rows[a].group
@@ -283,7 +271,7 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
     the column header, the footnotes and the source (all repeated on every page), counting the
     wrapped lines of each row and the group row that opens each group (and each page inside one).
 
-    Pages are cut between group blocks (:func:`_blocks`): a block that does not fit the rest of a
+    Pages are cut between group blocks (:meth:`~hepatrial.tlf.tables.Table.blocks`): a block that does not fit the rest of a
     page starts the next page (keep-together, so that a visit's estimate, difference, CI and p, or a
     system organ class and its preferred terms, are read on one page). Only a block longer than a
     page is cut inside, and the page that continues it opens with the group label and "(cont.)"
@@ -322,7 +310,7 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
         for i in range(len(t.rows))
     ]
     pages, start, used = [], 0, 0.0
-    for a, b in _blocks(t):
+    for a, b in t.blocks():
         block = group_h(t.rows[a]) + sum(heights[a:b])
         if a > start and used + block > budget:
             head = group_h(t.rows[a]) + sum(heights[a : min(b, a + MIN_START)])

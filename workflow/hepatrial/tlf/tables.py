@@ -103,6 +103,20 @@ class Table:
             Row(group, label, cells if cells is not None else [""] * len(self.columns), indent)
         )
 
+    def blocks(self) -> list[tuple[int, int]]:
+        """Row ranges ``[a, b)`` of the group blocks: runs of consecutive rows sharing a group (a
+        visit's estimates and comparison, a system organ class and its preferred terms, an
+        outcome); rows without a group are one block each. What a page keeps together: the RTF
+        (:func:`hepatrial.tlf.render.paginate`) and the DSMB report's PDF
+        (:func:`hepatrial.report.content.from_tlf`) cut pages between blocks."""
+        out: list[tuple[int, int]] = []
+        for i, r in enumerate(self.rows):
+            if out and r.group and self.rows[out[-1][0]].group == r.group:
+                out[-1] = (out[-1][0], i + 1)
+            else:
+                out.append((i, i + 1))
+        return out
+
     def frame(self) -> pl.DataFrame:
         """The body as a frame: ``group``, ``label`` and one column per header (the CSV rendering)."""
         data = {"group": [r.group for r in self.rows], "label": [r.label for r in self.rows]}
