@@ -101,28 +101,43 @@ def typeset_powers(fig) -> None:
             art.set_text(F.superscripts(text))
 
 
+def _greedy(para: str, width: float, measure) -> list[str]:
+    lines, line = [], ""
+    for word in para.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and measure(trial) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return [*lines, line]
+
+
 def _wrap_to(text: str, width: float, measure) -> str:
-    """``text`` broken between words into lines of at most ``width`` pixels (``measure``: the
-    width of a string); a word longer than the width stands on its own line. Existing line breaks
-    are kept."""
+    """``text`` broken between words into as few lines as fit ``width`` pixels (``measure``: the
+    width of a string), the lines of even length (the narrowest width giving that many lines), so
+    that a title does not end on a lone word; a word longer than the width stands on its own line.
+    Existing line breaks are kept; a line that fits is left as it is."""
     out = []
     for para in text.split("\n"):
-        line = ""
-        for word in para.split(" "):
-            trial = f"{line} {word}" if line else word
-            if line and measure(trial) > width:
-                out.append(line)
-                line = word
-            else:
-                line = trial
-        out.append(line)
+        if measure(para) <= width:
+            out.append(para)
+            continue
+        n = len(_greedy(para, width, measure))
+        lo = max(measure(w) for w in para.split(" "))
+        hi = width
+        for _ in range(24):  # the narrowest width with as few lines
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if len(_greedy(para, mid, measure)) <= n else (mid, hi)
+        out += _greedy(para, hi, measure)
     return "\n".join(out)
 
 
-def _room(fig, ha: str, position: str, pad: float) -> float:
-    """Pixels a title (or caption) can take without passing either edge of the laid-out figure:
-    anchored (``ha``) at the left, centre or right of the panels (``position`` ``panel``, as
-    plotnine's ``plot_title_position``) or of the whole plot."""
+def _room(fig, position: str, pad: float) -> float:
+    """Pixels a title (or caption) can take without passing either edge of the laid-out figure,
+    set at the left or the centre of the panels (``position`` ``panel``, plotnine's
+    ``plot_title_position``; plotnine centres a title that fits the panels and starts one that
+    does not at their left) or of the whole plot: the narrower of the two."""
     fig_w = fig.bbox.width
     if position == "plot" or not fig.axes:
         left, right = pad, fig_w - pad
@@ -130,58 +145,63 @@ def _room(fig, ha: str, position: str, pad: float) -> float:
         renderer = fig.canvas.get_renderer()
         boxes = [ax.get_window_extent(renderer) for ax in fig.axes]
         left, right = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
-    if ha == "left":
-        return fig_w - pad - left
-    if ha == "right":
-        return right - pad
     centre = (left + right) / 2
-    return 2 * min(centre - pad, fig_w - pad - centre)
+    return min(fig_w - pad - left, 2 * min(centre - pad, fig_w - pad - centre))
+
+
+def _laid_out(plot: p9.ggplot):
+    """A draft of ``plot`` drawn and laid out (Agg), powers of ten typeset."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = copy.deepcopy(plot).draw()  # plotnine keeps the figure it draws: ``plot`` stays fresh
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().execute(fig)
+    typeset_powers(fig)
+    return fig
 
 
 def draw(plot: p9.ggplot):
     """The drawn matplotlib figure of ``plot`` as it is saved: powers of ten typeset
     (:func:`typeset_powers`) and the title, subtitle and caption broken between words where
-    they would pass the figure's right edge. Measured on the laid-out figure, from where the
-    text starts (the title is aligned to the panel: a forest plot's long subgroup labels move it
-    right), then the plot is drawn again with the wrapped texts; a figure whose texts fit is drawn
-    once."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    they would pass an edge of the figure. Measured on a laid-out draft, from the panels the text
+    is set over (the forest plot's long subgroup labels push its panel, and so its title, right),
+    and checked on the next draft (at most two more, each with a tenth less room); the figure
+    returned is drawn afresh (laying a figure out twice moves plotnine's panels a little)."""
+    wrapped: dict[str, str] = {}
+    for attempt in range(3):
+        draft = plot + p9.labs(**wrapped) if wrapped else plot
+        fig = _laid_out(draft)
+        renderer = fig.canvas.get_renderer()
+        pad = EDGE_PAD_IN * fig.dpi
+        fig_w = fig.bbox.width
+        more = {}
+        for key in FIT_KEYS:
+            label = getattr(plot.labels, key, None)
+            if not label:
+                continue
+            shown = F.superscripts(label)
+            now = wrapped.get(key, shown)
+            art = next((a for a in fig.texts if a.get_text() == now), None)
+            if art is None:
+                continue
+            box = art.get_window_extent(renderer)
+            if box.x0 >= 0 and box.x1 <= fig_w - pad / 2:
+                continue
+            props = art.get_fontproperties()
 
-    drawn = copy.deepcopy(plot)  # plotnine keeps the figure it draws: ``plot`` stays fresh
-    fig = drawn.draw()
-    FigureCanvasAgg(fig)
-    fig.get_layout_engine().execute(fig)
-    typeset_powers(fig)
-    renderer = fig.canvas.get_renderer()
-    pad = EDGE_PAD_IN * fig.dpi
-    wrapped = {}
-    for key in FIT_KEYS:
-        label = getattr(plot.labels, key, None)
-        if not label:
-            continue
-        shown = F.superscripts(label)
-        art = next((a for a in fig.texts if a.get_text() == shown), None)
-        if art is None:
-            continue
-        props = art.get_fontproperties()
+            def measure(s, props=props, renderer=renderer):
+                return renderer.get_text_width_height_descent(s, props, ismath=False)[0]
 
-        def measure(s, props=props):
-            return renderer.get_text_width_height_descent(s, props, ismath=False)[0]
-
-        where = "caption" if key == "caption" else "title"
-        room = _room(
-            fig,
-            drawn.theme.getp((f"plot_{key}", "ha"), "right" if key == "caption" else "left"),
-            drawn.theme.getp(f"plot_{where}_position", "panel"),
-            pad,
-        )
-        text = _wrap_to(shown, room, measure)
-        if text != shown:
-            wrapped[key] = text
-    if not wrapped:
-        return fig
-    plt.close(fig)
-    fig = (plot + p9.labs(**wrapped)).draw()
+            where = "caption" if key == "caption" else "title"
+            room = _room(fig, draft.theme.getp(f"plot_{where}_position", "panel"), pad)
+            text = _wrap_to(shown, room * (1 - 0.1 * attempt), measure)
+            if text != now:
+                more[key] = text
+        plt.close(fig)
+        if not more:
+            break
+        wrapped.update(more)
+    fig = (plot + p9.labs(**wrapped) if wrapped else copy.deepcopy(plot)).draw()
     typeset_powers(fig)
     return fig
 
