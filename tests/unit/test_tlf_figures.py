@@ -268,6 +268,7 @@ def test_every_text_of_a_figure_typesets_powers_of_ten():
     """Arm labels in a risk table's axis, a legend, a caption: 1x10^6/kg is drawn 1x10⁶/kg."""
     import matplotlib.pyplot as plt
     import plotnine as p9
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
 
     df = pd.DataFrame({"x": [1, 2], "y": ["Low 1x10^6/kg", "High 4x10^6/kg"]})
@@ -277,18 +278,38 @@ def test_every_text_of_a_figure_typesets_powers_of_ten():
         + p9.labs(title="Dose 1x10^6/kg", caption="cells/kg x 10^6")
     )
     fig = G.draw(plot)
+    FigureCanvasAgg(fig).draw()  # rendered: tick labels are written again from their formatter
     texts = [t.get_text() for t in fig.findobj(Text)]
     assert not any("^" in t for t in texts)
     assert {"Low 1x10\u2076/kg", "High 4x10\u2076/kg", "Dose 1x10\u2076/kg"} <= set(texts)
     plt.close(fig)
 
 
-def test_figure_legends_typeset_powers_of_ten_in_arm_labels():
+def test_figure_legends_typeset_powers_of_ten_in_arm_labels_in_one_legend():
+    """Arm labels with a dose (1x10^6/kg) are drawn 1x10⁶/kg, and the colour and shape scales of
+    the arms stay one legend (a colour scale with typeset labels beside a shape scale with the
+    configured ones made two, the second cut at the figure's edges)."""
     from types import SimpleNamespace as NS
+
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+    from matplotlib.text import Text
 
     from hepatrial.tlf.figures import _arm_scales
 
-    arms = [NS(label="Low 1x10^6/kg", colour="#0072B2"), NS(label="Placebo", colour="#E69F00")]
+    labels = ["Low 1x10^6/kg", "High 4x10^6/kg"]
+    arms = [NS(label=labels[0], colour="#0072B2"), NS(label=labels[1], colour="#E69F00")]
     colour, fill = _arm_scales(NS(arms=arms))
-    assert list(colour.labels) == list(fill.labels) == ["Low 1x10\u2076/kg", "Placebo"]
-    assert list(colour.limits) == ["Low 1x10^6/kg", "Placebo"]  # the data keep the label
+    assert list(colour.limits) == list(fill.limits) == labels  # the data keep the label
+    df = pd.DataFrame({"x": [1, 2, 1, 2], "y": [1, 2, 2, 3], "arm": labels * 2})
+    plot = (
+        p9.ggplot(df, p9.aes("x", "y", colour="arm", shape="arm"))
+        + p9.geom_point()
+        + p9.scale_shape_discrete(limits=labels, name="Arm")
+        + colour
+    )
+    fig = G.draw(plot)
+    texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible()]
+    assert texts.count("Arm") == 1, texts
+    assert texts.count("Low 1x10\u2076/kg") == 1 and not any("^" in t for t in texts)
+    plt.close(fig)

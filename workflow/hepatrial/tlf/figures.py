@@ -99,6 +99,14 @@ def typeset_powers(fig) -> None:
         text = art.get_text()
         if "^" in text:
             art.set_text(F.superscripts(text))
+    # tick labels are written again from the axis formatter when the figure is rendered: plotnine's
+    # fixed labels (a risk table's arms on the y axis) are typeset there
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            seq = getattr(fmt, "seq", None)
+            if seq is not None and any("^" in str(x) for x in seq):
+                fmt.seq = [F.superscripts(str(x)) for x in seq]
 
 
 def _greedy(para: str, width: float, measure) -> list[str]:
@@ -264,14 +272,14 @@ def _empty(title: str, message: str) -> p9.ggplot:
 def _arm_scales(study: Study, aesthetics=("colour", "fill")) -> list:
     cols = arm_colours(study)
     order = list(cols)
-    # a dose in the arm label typeset in the legend, 1x10^6/kg as 1x10⁶/kg (as the tables)
-    shown = [F.superscripts(a) for a in order]
-    kw = {"labels": shown} if shown != order else {}
+    # the labels are the arms as configured, as every other arm scale of a figure (the shape scale
+    # of the MMRM and observed-means figures): equal scales make one legend. A dose in a label,
+    # 1x10^6/kg, is typeset when the figure is drawn (typeset_powers).
     return [
-        p9.scale_colour_manual(values=cols, limits=order, name="Arm", **kw)
+        p9.scale_colour_manual(values=cols, limits=order, name="Arm")
         if "colour" in aesthetics
         else None,
-        p9.scale_fill_manual(values=cols, limits=order, name="Arm", **kw)
+        p9.scale_fill_manual(values=cols, limits=order, name="Arm")
         if "fill" in aesthetics
         else None,
     ]
