@@ -6,6 +6,7 @@ import json
 import re
 
 import polars as pl
+import pytest
 from pdftext import pdf_text
 from studies import make_study
 
@@ -284,3 +285,105 @@ def test_not_estimable_cells_align_with_the_numbers_of_their_column():
         assert _cell(cell).startswith('<td class="n">')
     for cell in ("NEW", "Nausea", "not estimable", ""):
         assert not _looks_numeric(cell), cell
+
+
+def test_report_sets_powers_of_ten_as_superscripts_in_html_and_pdf(tmp_path):
+    """The report's HTML ``<sup>``, its PDF Typst's ``super`` (no ``^``, and no Unicode
+    superscript digit, which the bundled fonts may not draw); the page title and the figure's
+    alternative text are plain text (Unicode superscript digits)."""
+    from hepatrial.report.document import to_typst
+
+    png = figures.km_figure({"Total": ([0, 10], [1.0, 0.9])}, {}, "OS")
+    d = Document("CLOSED", "S", "Dose 1x10^6/kg", "2025-06-30", "1", HASH)
+    d.sections = [
+        Section(
+            "Doses",
+            [
+                Para("Arms of 1x10^6/kg and 4x10^6/kg."),
+                Table("Exposure, 10^6 cells/kg", ["Arm", "Low 1x10^6/kg (N=3)"], [["n", "3"]]),
+                Figure("KM by arm, 1x10^6/kg", png),
+            ],
+        )
+    ]
+    h = to_html(d)
+    assert "^" not in h
+    assert "Arms of 1x10<sup>6</sup>/kg and 4x10<sup>6</sup>/kg." in h
+    assert "<th>Low 1x10<sup>6</sup>/kg (N=3)</th>" in h
+    assert 'alt="KM by arm, 1x10\u2076/kg"' in h
+    typ = to_typst(d, {id(d.sections[0].blocks[2]): "fig001.png"})
+    assert "^" not in typ and "\u2076" not in typ.split("\n", 1)[1]  # (line 1: the PDF's title)
+    assert 'strong(("Low 1x10" + super("6") + "/kg (N=3)"))' in typ
+    to_pdf(d, tmp_path / "d.pdf")
+    text = pdf_text(tmp_path / "d.pdf")
+    assert "Low 1x106/kg (N=3)" in text and "10^6" not in text and "10\u2076" not in text
+
+
+def _grouped_tlf(group_rows: bool, sizes: dict[str, int]):
+    """A TLF table of blocks ``name -> rows``: grouped (a heading row per group: visits) or keyed
+    (the group's first row is its own: a system organ class and its preferred terms)."""
+    from hepatrial.tlf.tables import Table as TlfTable
+
+    t = TlfTable("x", "Blocks", "ITT", ["Arm A (N=9)"], group_rows=group_rows)
+    for g, n in sizes.items():
+        for i in range(n):
+            first = not group_rows and i == 0
+            t.add(g, g if first else f"{g} row {i}", [f"{i} (1.0)"], 0 if first else 1)
+    return t
+
+
+def _pages_of(tmp_path, table: Table, filler: int) -> list[str]:
+    d = Document("CLOSED", "S", "", "2025-01-01", "1", HASH)
+    d.sections = [Section("s", [*(Para(f"filler paragraph {i}") for i in range(filler)), table])]
+    to_pdf(d, tmp_path / "g.pdf")
+    return [p for p in pdf_text(tmp_path / "g.pdf").split("\f") if p.strip()]
+
+
+def _page_with(pages: list[str], text: str) -> list[int]:
+    return [i for i, p in enumerate(pages) if re.search(rf"(?m)^{re.escape(text)}(\s|$)", p)]
+
+
+def test_from_tlf_takes_the_tlf_tables_blocks():
+    """One grouping: the report's blocks are the TLF table's (Table.blocks, as the RTF pages
+    them), a grouped table's heading row included."""
+    t = _grouped_tlf(True, {"WEEK 4": 3, "WEEK 8": 2})
+    r = content.from_tlf(t)
+    assert [(b.start, b.end, b.group, b.heading) for b in r.blocks] == [
+        (0, 4, "WEEK 4", True),
+        (4, 7, "WEEK 8", True),
+    ]
+    assert t.blocks() == [(0, 3), (3, 5)]
+    k = content.from_tlf(_grouped_tlf(False, {"Infections": 3}))
+    assert [(b.start, b.end, b.group, b.heading) for b in k.blocks] == [(0, 3, "Infections", False)]
+
+
+@pytest.mark.parametrize("group_rows", [True, False], ids=["heading", "keyed"])
+def test_report_pdf_keeps_a_block_on_one_page(group_rows, tmp_path):
+    """A visit's estimates, or a system organ class and its preferred terms, never split across
+    pages: the block that does not fit the rest of a page starts the next one, whole (before, its
+    first rows stayed at the bottom of the page and the rest went on)."""
+    sizes = {f"G{k}": 12 for k in range(8)}  # 96 rows + headings: two pages or more
+    pages = _pages_of(tmp_path, content.from_tlf(_grouped_tlf(group_rows, sizes)), 20)
+    assert len(pages) >= 3
+    for g, n in sizes.items():
+        where = set(_page_with(pages, g)) | {
+            i for r in range(1, n) for i in _page_with(pages, f"{g} row {r}")
+        }
+        assert len(where) == 1, (g, sorted(where))
+
+
+@pytest.mark.parametrize("group_rows", [True, False], ids=["heading", "keyed"])
+def test_report_pdf_cuts_only_a_block_longer_than_a_page_and_says_cont(group_rows, tmp_path):
+    """A block longer than a page is cut across pages; the page that continues it opens with the
+    group's row and "(cont.)" (numbers blank), as the RTF tables; the blocks around it stay whole."""
+    sizes = {"SHORT": 5, "LONG": 130, "AFTER": 5}
+    pages = _pages_of(tmp_path, content.from_tlf(_grouped_tlf(group_rows, sizes)), 0)
+    long_pages = sorted(
+        set(_page_with(pages, "LONG"))
+        | {i for r in range(1, 130) for i in _page_with(pages, f"LONG row {r}")}
+    )
+    assert len(long_pages) >= 3
+    for i in long_pages[1:]:  # the column header, then the group's row: no number after it
+        assert "Arm A (N=9)\nLONG (cont.)\nLONG row " in pages[i], i
+    assert "LONG (cont.)" not in pages[long_pages[0]]
+    for g in ("SHORT", "AFTER"):
+        assert len({i for r in range(1, 5) for i in _page_with(pages, f"{g} row {r}")}) == 1

@@ -213,38 +213,103 @@ def test_number_before_the_title(ard):
     assert plot.labels.title.startswith("Figure 14.2.5.1  ")
 
 
-def test_a_title_wider_than_the_figure_is_wrapped_between_words_and_a_short_one_is_not():
-    import matplotlib.pyplot as plt
-    import plotnine as p9
+def _laid_out_text(fig, text: str):
+    """The text artist of the saved figure showing ``text`` (line breaks aside) and its box."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from hepatrial.tlf.figures import _theme, wrap_title
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # laid out as saved
+    [art] = [a for a in fig.texts if a.get_text().replace("\n", " ") == text]
+    return art, art.get_window_extent(canvas.get_renderer())
 
+
+@pytest.mark.parametrize("ylabels", ["short", "long"])
+def test_a_title_wider_than_the_figure_is_wrapped_between_words_and_a_short_one_is_not(ylabels):
+    """Measured where the title starts: aligned to the panel, it starts right of long axis labels
+    (a forest plot's subgroups), and a title that fits the figure's width did not fit from there
+    (the forest plot's title was cut at the right edge)."""
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+
+    from hepatrial.tlf.figures import _theme
+
+    y = ["a", "b"] if ylabels == "short" else ["Etiology of cirrhosis: Autoimmune hepatitis", "b"]
+    df = pd.DataFrame({"x": [1, 2], "y": y})
     long = (
-        "Figure 14.2.7.1  Change from baseline in the protocol MELD score (Kamath, integer) by "
-        "visit and arm: LS means with 95% confidence intervals from the MMRM"
+        "Figure 14.2.5.1  MELD (Kamath): change from baseline at WEEK 24 by subgroup in the ITT "
+        "population"
     )
-    df = pl.DataFrame({"x": [1, 2], "y": [3, 4]})
     for title, wrapped in ((long, True), ("Figure 1  Short", False)):
-        plot = wrap_title(
-            p9.ggplot(df, p9.aes("x", "y")) + p9.geom_point() + p9.labs(title=title) + _theme()
-        )
-        fig = plot.draw()
-        canvas = FigureCanvasAgg(fig)
-        canvas.draw()  # laid out as saved
-        [art] = [a for a in fig.texts if a.get_text().replace("\n", " ") == title]
-        box = art.get_window_extent(canvas.get_renderer())
+        plot = p9.ggplot(df, p9.aes("x", "y")) + p9.geom_point() + p9.labs(title=title) + _theme()
+        fig = G.draw(plot)
+        art, box = _laid_out_text(fig, title)
         assert ("\n" in art.get_text()) is wrapped
-        assert box.x1 <= fig.bbox.width - 10  # nothing past the right edge
+        assert box.x1 <= fig.bbox.width - 0.05 * fig.dpi  # nothing past the right edge
         plt.close(fig)
 
 
-def test_figure_legends_typeset_powers_of_ten_in_arm_labels():
+def test_the_forest_plot_title_and_caption_stay_inside_the_figure(ard):
+    import matplotlib.pyplot as plt
+
+    plot = G.number_title(G.fig_forest(ard), "14.2.5.1")
+    plot = plot + G.p9.labs(title=plot.labels.title + " in the intent-to-treat population")
+    fig = G.draw(plot)
+    for key in ("title", "caption"):
+        text = getattr(plot.labels, key)
+        art = next(
+            a for a in fig.texts if a.get_text().replace("\n", " ") == text.replace("\n", " ")
+        )
+        _, box = _laid_out_text(fig, art.get_text().replace("\n", " "))
+        assert box.x1 <= fig.bbox.width, key
+    plt.close(fig)
+
+
+def test_every_text_of_a_figure_typesets_powers_of_ten():
+    """Arm labels in a risk table's axis, a legend, a caption: 1x10^6/kg is drawn 1x10⁶/kg."""
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    df = pd.DataFrame({"x": [1, 2], "y": ["Low 1x10^6/kg", "High 4x10^6/kg"]})
+    plot = (
+        p9.ggplot(df, p9.aes("x", "y"))
+        + p9.geom_point()
+        + p9.labs(title="Dose 1x10^6/kg", caption="cells/kg x 10^6")
+    )
+    fig = G.draw(plot)
+    FigureCanvasAgg(fig).draw()  # rendered: tick labels are written again from their formatter
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert not any("^" in t for t in texts)
+    assert {"Low 1x10\u2076/kg", "High 4x10\u2076/kg", "Dose 1x10\u2076/kg"} <= set(texts)
+    plt.close(fig)
+
+
+def test_figure_legends_typeset_powers_of_ten_in_arm_labels_in_one_legend():
+    """Arm labels with a dose (1x10^6/kg) are drawn 1x10⁶/kg, and the colour and shape scales of
+    the arms stay one legend (a colour scale with typeset labels beside a shape scale with the
+    configured ones made two, the second cut at the figure's edges)."""
     from types import SimpleNamespace as NS
+
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+    from matplotlib.text import Text
 
     from hepatrial.tlf.figures import _arm_scales
 
-    arms = [NS(label="Low 1x10^6/kg", colour="#0072B2"), NS(label="Placebo", colour="#E69F00")]
+    labels = ["Low 1x10^6/kg", "High 4x10^6/kg"]
+    arms = [NS(label=labels[0], colour="#0072B2"), NS(label=labels[1], colour="#E69F00")]
     colour, fill = _arm_scales(NS(arms=arms))
-    assert list(colour.labels) == list(fill.labels) == ["Low 1x10\u2076/kg", "Placebo"]
-    assert list(colour.limits) == ["Low 1x10^6/kg", "Placebo"]  # the data keep the label
+    assert list(colour.limits) == list(fill.limits) == labels  # the data keep the label
+    df = pd.DataFrame({"x": [1, 2, 1, 2], "y": [1, 2, 2, 3], "arm": labels * 2})
+    plot = (
+        p9.ggplot(df, p9.aes("x", "y", colour="arm", shape="arm"))
+        + p9.geom_point()
+        + p9.scale_shape_discrete(limits=labels, name="Arm")
+        + colour
+    )
+    fig = G.draw(plot)
+    texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible()]
+    assert texts.count("Arm") == 1, texts
+    assert texts.count("Low 1x10\u2076/kg") == 1 and not any("^" in t for t in texts)
+    plt.close(fig)

@@ -310,25 +310,37 @@ def test_text_width_is_rtflites_measure_with_the_font_opened_once(pt):
 
 
 def test_powers_of_ten_are_superscripts_in_rtf_html_and_pdf_but_ascii_in_csv(tmp_path):
+    """A sponsor's shell sets 10^6 as a superscript: RTF ``{\\super 6}`` (not a Unicode
+    superscript digit, which a font without it prints as a box or the ``*`` fallback), HTML
+    ``<sup>``, the report PDF Typst's ``super``; the CSV keeps the config's ASCII."""
     from hepatrial.report.document import _s
-    from hepatrial.tlf.format import superscripts
+    from hepatrial.tlf.format import html_superscripts, rtf_superscripts, superscripts
     from hepatrial.tlf.tables import Row
 
-    assert superscripts("Low 1x10^6/kg") == "Low 1x10\u2076/kg"
+    assert superscripts("Low 1x10^6/kg") == "Low 1x10\u2076/kg"  # figures, plain-text titles
     assert superscripts("6x10^7 cells, 10^-3") == "6x10\u2077 cells, 10\u207b\u00b3"
     assert superscripts("a^b, x ^ 2, ^6") == "a^b, x ^ 2, ^6"  # only a number's power
+    assert rtf_superscripts("6x10^7 cells, 10^-3") == "6x10{\\super 7} cells, 10{\\super -3}"
+    assert html_superscripts("1x10^6/kg, a^b") == "1x10<sup>6</sup>/kg, a^b"
     t = Table(
         "dose",
         "Dose 1x10^6/kg",
         "SAFETY",
         ["Low 1x10^6/kg (N=3)"],
         rows=[Row("Dose", "2x10^6 cells/kg", ["3"])],
+        footnotes=["Doses in 10^6 cells/kg."],
     )
     csv_, rtf, html = (tmp_path / f"t.{e}" for e in ("csv", "rtf", "html"))
     write_all(t, csv_, rtf, html)
     assert "Low 1x10^6/kg (N=3)" in csv_.read_text(encoding="utf-8")
     page = html.read_text(encoding="utf-8")
-    assert "10^6" not in page and "Low 1x10\u2076/kg" in page
+    assert "10^6" not in page
+    for shown in ("Low 1x10<sup>6</sup>/kg", "Dose 1x10<sup>6</sup>/kg", "2x10<sup>6</sup> cells"):
+        assert shown in page, shown
+    assert "<title>Dose 1x10\u2076/kg</title>" in page  # plain text: no markup in a title
     text = rtf.read_text(encoding="utf-8")
-    assert "10^6" not in text and ("\\u8310" in text or "\u2076" in text)
-    assert _s("1x10^6/kg") == '"1x10\u2076/kg"'  # the DSMB report's Typst text
+    assert "10^6" not in text and "\\u8310" not in text and "\u2076" not in text
+    # title, column header, body cell and footnote
+    assert text.count("10{\\super 6}") == 4, text.count("10{\\super 6}")
+    assert _s("1x10^6/kg") == '("1x10" + super("6") + "/kg")'  # the DSMB report's Typst text
+    assert _s("no power") == '"no power"'

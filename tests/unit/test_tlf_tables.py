@@ -207,7 +207,7 @@ def test_ae_soc_pt_sorted_by_frequency_with_events(parallel, tmp_path):
 def test_lab_shift_and_abnormal_cells(parallel, tmp_path):
     rows = read_back(build_table("lab_shift", parallel, "r"), tmp_path)
     g = "Total bilirubin (umol/L): UC-MSC (N=3)"
-    assert cell(rows, g, "Baseline HIGH", "Worst post-baseline: NORMAL") == "1 (33.3)"
+    assert cell(rows, g, "Baseline: High", "Worst post-baseline: Normal") == "1 (33.3)"
     assert cell(rows, g, "Total", "Total") == "3 (100.0)"
     rows = read_back(build_table("lab_abn", parallel, "r"), tmp_path)
     assert cell(rows, "Total bilirubin (umol/L)", "WEEK 4", "Placebo (N=2)") == "2/2 (100.0)"

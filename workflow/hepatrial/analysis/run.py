@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hepatrial.analysis.descriptive import describe_by_visit
+from hepatrial.analysis.descriptive import describe_by_visit, parameter_decimals
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import write_part
 from hepatrial.spec import load as load_study
@@ -17,6 +17,7 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     study = load_study(study_path)
     data = pl.scan_parquet(data_path).filter(pl.col("PARAMCD").is_in(paramcds)).collect()
     parts = [describe_by_visit(data, p, study, "ITT") for p in paramcds]
+    parts.append(parameter_decimals(data, paramcds, study))  # the decimals tables format them with
     # rank tests between arms of the parameters the SAP analyses non-parametrically (config nonparametric)
     npar = study.nonparametric
     if study.design.compares_arms:

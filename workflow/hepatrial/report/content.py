@@ -12,11 +12,14 @@ says "not available in this cut".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from hepatrial.report import figures
-from hepatrial.report.document import Document, Figure, Para, Section, Table
+from hepatrial.report.document import Block, Document, Figure, Para, Section, Table
 from hepatrial.spec import Study
+from hepatrial.spec.decode import decode
 from hepatrial.tlf import format as F
 from hepatrial.tlf import tables as T
 
@@ -56,17 +59,23 @@ def with_arm_columns(ard: pl.DataFrame) -> pl.DataFrame:
 
 def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
     """A TLF table as a report table: the stub column first, a heading row per group (when the
-    table groups its rows), indentation kept, footnotes and source line as the note."""
-    rows, indents, groups = [], [], set()
-    last = None
-    for r in t.rows:
-        if t.group_rows and r.group and r.group != last:
+    table groups its rows), indentation kept, footnotes and source line as the note, and the TLF
+    table's group blocks (:meth:`hepatrial.tlf.tables.Table.blocks`, as the RTF pages them) as
+    the blocks the PDF keeps on one page."""
+    rows, indents, groups, blocks = [], [], set(), []
+    for a, b in t.blocks():
+        group = t.rows[a].group
+        start = len(rows)
+        heading = bool(t.group_rows and group)
+        if heading:
             groups.add(len(rows))
-            rows.append([r.group] + [""] * len(t.columns))
+            rows.append([group] + [""] * len(t.columns))
             indents.append(0)
-        last = r.group
-        rows.append([r.label, *r.cells])
-        indents.append(r.indent)
+        for r in t.rows[a:b]:
+            rows.append([r.label, *r.cells])
+            indents.append(r.indent)
+        if group:
+            blocks.append(Block(start, len(rows), group, heading))
     note = " ".join([*t.footnotes, t.source] if t.source else t.footnotes)
     return Table(
         title_prefix + t.title,
@@ -76,6 +85,7 @@ def from_tlf(t: T.Table, title_prefix: str = "") -> Table:
         indents,
         groups,
         t.population,
+        blocks,
     )
 
 
@@ -244,7 +254,7 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             if est is None:
                 continue
             found = True
-            d = F.stat_decimals(p, "estimate")
+            d = a.stat_decimals(p, "estimate")
             lo, hi, pv = (
                 a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference)
                 for x in ("lower", "upper", "p")
@@ -702,10 +712,13 @@ def listing_table(
     names: dict[str, str],
     max_rows: int | None = None,
     full_file: str = "",
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Table | Para | list:
     """The listing as a report table. Over ``max_rows`` records (the listing policy): a summary
     paragraph (records, subjects, where the full listing is) and a table of the first ``max_rows``
-    records in the listing's order, so that the report does not grow with the trial."""
+    records in the listing's order, so that the report does not grow with the trial. A coded
+    column (AEOUT, AREL, TRTEMFL) prints its labels (:func:`hepatrial.spec.decode.decode`, with
+    ``labels``, the study's ``category_labels``)."""
     if df.height == 0:
         return Para(f"{title}: none in this cut.")
     cols = listing_columns(df, with_arm, names)
@@ -713,7 +726,7 @@ def listing_table(
 
     shown = df if max_rows is None or df.height <= max_rows else df.head(max_rows)
     rows = [
-        ["" if r[c] is None else clip_text(str(r[c])) for c in cols]
+        ["" if r[c] is None else clip_text(decode(c, str(r[c]), labels)) for c in cols]
         for r in shown.select(cols).iter_rows(named=True)
     ]
     if shown.height == df.height:
@@ -738,6 +751,7 @@ def section_listings(
     with_arm: bool,
     max_rows: int | None = None,
     files: dict[str, str] | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Section:
     s = Section("Appendix: listings")
     files = files or {}
@@ -745,7 +759,7 @@ def section_listings(
         ("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
         ("Listing of serious adverse events", saes, SAE_LISTING, "saes"),
     ):
-        block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""))
+        block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""), labels)
         for b in block if isinstance(block, list) else [block]:
             s.add(b)
     return s
@@ -861,7 +875,13 @@ def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
     return s
 
 
-def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) -> Section:
+def section_compare_closed(
+    compare: dict[str, pl.DataFrame] | None,
+    meta: dict,
+    decimals: Mapping[str, int] | None = None,
+) -> Section:
+    """Changes since the previous data cut; ``decimals``: the ARD's decimals of each parameter
+    (the estimates' movement is shown as the tables show the estimates)."""
     s = Section("Changes since the previous data cut")
     if compare is None:
         return s.add(Para("No previous data cut is configured (previous_cut); nothing to compare."))
@@ -935,7 +955,7 @@ def section_compare_closed(compare: dict[str, pl.DataFrame] | None, meta: dict) 
             if st in ("surv", "cif"):
                 f = F.fmt_prob_pct
             else:
-                f = lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st)
+                f = lambda x, st=st, p=r["paramcd"]: F.fmt_stat(x, p, st, decimals)
             rows.append(
                 [
                     r["analysis"],
@@ -1022,7 +1042,9 @@ def open_document(
         section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
         section_data_quality(a, False),
         section_compare_open(compare, meta),
-        section_listings(saes, deaths, False, _max_rows(meta), meta.get("listing_files")),
+        section_listings(
+            saes, deaths, False, _max_rows(meta), meta.get("listing_files"), spec.category_labels
+        ),
     ]
     return doc
 
@@ -1066,8 +1088,10 @@ def closed_document(
         *section_efficacy(a, km, RULE_CLOSED),
         *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
         section_data_quality(a, True),
-        section_compare_closed(compare, meta),
+        section_compare_closed(compare, meta, a.decimals),
         section_appendix_desc(a, RULE_CLOSED),
-        section_listings(saes, deaths, True, _max_rows(meta), meta.get("listing_files")),
+        section_listings(
+            saes, deaths, True, _max_rows(meta), meta.get("listing_files"), spec.category_labels
+        ),
     ]
     return doc

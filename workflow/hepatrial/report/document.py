@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import json
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from hepatrial.errors import HepatrialWarning
 from hepatrial.fonts import FAMILIES, describe, link_font_dir, missing_glyphs
-from hepatrial.tlf.format import superscripts
+from hepatrial.tlf.format import html_superscripts, power_parts, superscripts
 
 
 @dataclass
@@ -30,11 +31,26 @@ class Para:
     text: str
 
 
+@dataclass(frozen=True)
+class Block:
+    """Rows ``[start, end)`` of a report table kept on one page (a visit's estimates and
+    comparison, a system organ class and its preferred terms): ``group`` names it on a page that
+    continues it ("<group> (cont.)"), ``heading``: its first row is the group's heading row (one
+    cell spanning the table) rather than a row of numbers."""
+
+    start: int
+    end: int
+    group: str
+    heading: bool = False
+
+
 @dataclass
 class Table:
     """A table: ``rows`` of cells under ``columns``; ``indents[i]`` indents row i's first cell
     (SOC / PT, visit / statistic), ``groups`` holds the indices of rows that are a group heading
-    (one cell spanning the table). ``population`` prints under the title."""
+    (one cell spanning the table). ``population`` prints under the title. ``blocks``: the groups
+    the PDF keeps on one page (a TLF table's, :func:`hepatrial.report.content.from_tlf`); None:
+    each heading row of ``groups`` opens one (:func:`table_blocks`)."""
 
     title: str
     columns: list[str]
@@ -43,6 +59,27 @@ class Table:
     indents: list[int] | None = None
     groups: set[int] = field(default_factory=set)
     population: str = ""
+    blocks: list[Block] | None = None
+
+
+def table_blocks(b: Table) -> list[Block]:
+    """Every row of ``b`` in one block, in order: its named blocks (:attr:`Table.blocks`, else one
+    per heading row of :attr:`Table.groups`, to the next) and, between them, the runs of rows in
+    none (``group`` empty: no "(cont.)" label)."""
+    named = b.blocks
+    if named is None:
+        starts = sorted(b.groups)
+        ends = [*starts[1:], len(b.rows)]
+        named = [Block(a, e, str(b.rows[a][0]), True) for a, e in zip(starts, ends)]
+    out, at = [], 0
+    for k in sorted(named, key=lambda x: x.start):
+        if k.start > at:
+            out.append(Block(at, k.start, ""))
+        out.append(k)
+        at = k.end
+    if at < len(b.rows):
+        out.append(Block(at, len(b.rows), ""))
+    return out
 
 
 @dataclass
@@ -201,7 +238,7 @@ def to_html(doc: Document) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{e(doc.kind)} DSMB report {e(doc.study_id)} {e(doc.cut_date)}</title>",
+        f"<title>{e(superscripts(f'{doc.kind} DSMB report {doc.study_id} {doc.cut_date}'))}</title>",
         f"<style>{CSS}</style></head><body>",
         f'<div class="stamp {e(doc.kind)}">{e(doc.band)}</div>',
         "<main>",
@@ -254,45 +291,128 @@ def to_html(doc: Document) -> str:
                 lab = labels[id(b)]
                 out.append(
                     f'<h3 id="{e(lab.replace(" ", "-"))}">{e(lab)}. {e(b.title)}</h3>'
-                    f'<img alt="{e(b.title)}" src="data:image/png;base64,{data}">'
+                    f'<img alt="{e(superscripts(b.title))}" src="data:image/png;base64,{data}">'
                 )
                 if b.note:
                     out.append(f'<p class="note">{e(b.note)}</p>')
     out.append("</main>")
     out.append(f'<div class="foot">{e(doc.stamp)}</div></body></html>')
-    return superscripts("\n".join(out) + "\n")  # 10^6 -> 10⁶, as the TLF RTF and HTML
+    # 10^6 -> 10<sup>6</sup> in every element (the title and the images' alt text are plain text,
+    # set above with Unicode superscript digits)
+    return html_superscripts("\n".join(out) + "\n")
 
 
 # --- Typst / PDF -----------------------------------------------------------------------------------
 
 
-def _s(text: str) -> str:
+def _str(text: str) -> str:
     """A Typst string literal."""
-    text = superscripts(str(text))  # 10^6 -> 10⁶, as the TLF RTF and HTML
+    text = str(text)
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def _typst_table(b: Table, label: str) -> list[str]:
-    t = [f"#heading(level: 2, outlined: false, {_s(label + '. ' + b.title)})"]
+def _s(text: str) -> str:
+    """A Typst expression printing ``text``: a string literal, or, with a power of ten, the
+    string's pieces joined with the exponent set as superscript (``("1x10" + super("6") +
+    "/kg")``)."""
+    parts = power_parts(str(text))
+    if not any(sup for _, sup in parts):
+        return _str(text)
+    return "(" + " + ".join(f"super({_str(p)})" if sup else _str(p) for p, sup in parts) + ")"
+
+
+CONT = " (cont.)"  # after the group name on a page that continues a block (as the RTF tables)
+BOTTOM_MARGIN = "2cm"  # of every page; a kept block whose bottom falls below it is too tall
+# Typst helpers of the report tables (see _typst_table):
+#   hr-tall       the keys of the blocks too tall for a page (sys.inputs, from the first pass)
+#   hr-cont       ``first`` on the page where the labelled header row first appears, ``later`` on
+#                 a page that repeats it (the block continues: "<group> (cont.)")
+#   hr-keep       the hidden first column's cell spanning a block's rows: unbreakable (the block
+#                 moves to the next page whole), unless the block is too tall; its bottom marks
+#                 where the block ends (<hepatrial-keep>)
+#   hr-none       the hidden column's cell of a row in no kept block
+TYPST_HELPERS = """
+#let hr-tall = json(bytes(sys.inputs.at("hepatrial-tall", default: "[]")))
+#let hr-cont(key, first, later) = [#metadata(key)#label(key)#context {
+  if here().page() > query(label(key)).first().location().page() { later } else { first }
+}]
+#let hr-keep(n, key) = table.cell(rowspan: n, breakable: hr-tall.contains(key), inset: 0pt,
+  stroke: none, place(bottom)[#metadata(key)<hepatrial-keep>])
+#let hr-none = table.cell(inset: 0pt, stroke: none, [])
+"""
+# after the document: the kept blocks whose bottom fell below the bottom margin (too tall for a page)
+TYPST_TALL = (
+    "#context [#metadata(query(<hepatrial-keep>).filter(m => m.location().position().y > "
+    f"page.height - {BOTTOM_MARGIN}).map(m => m.value))<hepatrial-tall>]"
+)
+
+
+def _typst_cells(b: Table, i: int, wrap=None) -> list[str]:
+    """The cells of row ``i``: the stub (indented) and the others (numbers right-aligned);
+    ``wrap(j, content)``: each cell's content wrapped (the "(cont.)" header rows)."""
+    r = b.rows[i]
+    ind = (b.indents or [0] * len(b.rows))[i]
+    out = []
+    for j, v in enumerate(r):
+        body = (f"[#h({0.9 * ind}em)#{_s(v)}]" if ind else _s(v)) if j == 0 else _s(v)
+        body = wrap(j, body) if wrap else body
+        right = j > 0 and _looks_numeric(str(v))
+        out.append(f"table.cell(align: right, {body})" if right else body)
+    return out
+
+
+def _typst_table(b: Table, label: str, n: int = 0) -> list[str]:
+    """Table ``n`` of the report: the title and population stay with its first rows (sticky),
+    the column header repeats on every page, and each block (:func:`table_blocks`) is kept on
+    one page (moved whole to the next) unless it is longer than a page; a block cut across pages
+    repeats its group row on the next with "(cont.)" (a level-2 table header: Typst repeats it
+    while the block lasts). A group's heading row spans the table; a block whose group is only
+    its key (a system organ class and its preferred terms) repeats its first row, the label
+    followed by "(cont.)" and the numbers blank."""
+    t = [f"#block(sticky: true, heading(level: 2, outlined: false, {_s(label + '. ' + b.title)}))"]
     if b.population:
-        t.append(f"#text(size: 7.5pt, {_s(b.population)})")
+        t.append(f"#block(sticky: true, text(size: 7.5pt, {_s(b.population)}))")
     ncol = len(b.columns)
-    head = "table.header(" + ", ".join("strong(" + _s(c) + ")" for c in b.columns) + ")"
+    head = "table.header(hr-none, " + ", ".join("strong(" + _s(c) + ")" for c in b.columns) + ")"
     cells = []
-    for i, r in enumerate(b.rows):
-        if i in b.groups:
-            cells.append(f"table.cell(colspan: {ncol}, fill: luma(245), strong({_s(r[0])}))")
-            continue
-        ind = (b.indents or [0] * len(b.rows))[i]
-        first = f"[#h({0.9 * ind}em)#{_s(r[0])}]" if ind else _s(r[0])
-        cells.append(first)
-        cells += [
-            f"table.cell(align: right, {_s(v)})" if _looks_numeric(str(v)) else _s(v) for v in r[1:]
-        ]
-    cols = "(auto, " + ", ".join(["auto"] * (ncol - 1)) + ")" if ncol > 1 else "(auto,)"
+    named_before = False
+    for k, blk in enumerate(table_blocks(b)):
+        key = f"hr-{n}-{k}"
+        body = list(range(blk.start, blk.end))
+        if blk.group and blk.heading:
+            name = b.rows[blk.start][0]
+            cont = f"hr-cont({_str(key)}, strong({_s(name)}), strong({_s(blk.group + CONT)}))"
+            cells.append(
+                f"table.header(level: 2, hr-none, table.cell(colspan: {ncol}, fill: luma(245), "
+                f"{cont}))"
+            )
+            body = body[1:]
+        elif blk.group:  # the first row is the group's: repeated, "(cont.)", numbers blank
+            later = {0: _s(blk.group + CONT)}
+            row = _typst_cells(
+                b,
+                blk.start,
+                lambda j, c, key=key, later=later: (
+                    f"hr-cont({_str(key)}, {c}, {later.get(j, '[]')})"
+                ),
+            )
+            cells.append(f"table.header(level: 2, hr-none, {', '.join(row)})")
+            body = body[1:]
+        elif named_before:  # ends the repetition of the block before (an empty header row)
+            cells.append(
+                f"table.header(level: 2, hr-none, table.cell(colspan: {ncol}, inset: 0pt, []))"
+            )
+        named_before = named_before or bool(blk.group)
+        for j, i in enumerate(body):
+            if j == 0 and len(body) > 1:
+                cells.append(f"hr-keep({len(body)}, {_str(key)})")
+            elif len(body) == 1:
+                cells.append("hr-none")
+            cells += _typst_cells(b, i)
+    cols = "(0pt, " + ", ".join(["auto"] * ncol) + ")"
     t.append(f"#table(columns: {cols}, {head}{', ' + ', '.join(cells) if cells else ''})")
-    if b.note:
-        t.append(f"#text(size: 7pt, fill: luma(70), {_s(b.note)})")
+    if b.note:  # on one page (a note cut across pages was read as two)
+        t.append(f"#block(breakable: false, text(size: 7pt, fill: luma(70), {_s(b.note)}))")
     return t
 
 
@@ -300,10 +420,10 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
     colour = 'rgb("#1a5e20")' if doc.kind == "OPEN" else 'rgb("#8b0000")'
     labels = doc.numbered()
     t = [
-        f"#set document(title: {_s(doc.kind + ' DSMB report ' + doc.study_id + ' ' + doc.cut_date)}, "
+        f"#set document(title: {_str(superscripts(doc.kind + ' DSMB report ' + doc.study_id + ' ' + doc.cut_date))}, "
         f'author: ("hepatrial",), date: none)',
-        f"#set text(font: ({', '.join(_s(f) for f in FAMILIES)}), size: 8.5pt, fallback: true)",
-        '#set page(paper: "a4", flipped: false, margin: (top: 2.2cm, bottom: 2cm, x: 1.6cm),',
+        f"#set text(font: ({', '.join(_str(f) for f in FAMILIES)}), size: 8.5pt, fallback: true)",
+        f'#set page(paper: "a4", flipped: false, margin: (top: 2.2cm, bottom: {BOTTOM_MARGIN}, x: 1.6cm),',
         f'  header: context block(width: 100%, fill: {colour}, inset: 5pt, text(fill: white, weight: "bold", '
         f"size: 8pt, {_s(doc.band)} + h(1fr) + [page #counter(page).display() of "
         "#counter(page).final().first()])),",
@@ -313,6 +433,7 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
         "#show table: set text(size: 7.5pt)",
         "#show heading.where(level: 1): set text(size: 13pt)",
         "#show heading.where(level: 2): set text(size: 10pt)",
+        TYPST_HELPERS,
         f'#text(size: 16pt, weight: "bold", {_s(doc.kind.title() + " DSMB report: " + doc.study_id)})',
         "",
     ]
@@ -340,25 +461,31 @@ def to_typst(doc: Document, image_names: dict[int, str]) -> str:
                 + "]"
             )
     t.append("#pagebreak()")
+    tables: list[Table] = []
     for i, s in enumerate(doc.sections, 1):
         t.append(f"#heading(level: 1, {_s(f'{i}. {s.title}')})")
         for b in s.blocks:
             if isinstance(b, Para):
                 t.append(f"#par({_s(b.text)})")
             elif isinstance(b, Table):
-                t += _typst_table(b, labels[id(b)])
+                t += _typst_table(b, labels[id(b)], len(tables))
+                tables.append(b)
             elif isinstance(b, Figure):
                 t.append(
                     f"#heading(level: 2, outlined: false, {_s(labels[id(b)] + '. ' + b.title)})"
                 )
-                t.append(f"#image({_s(image_names[id(b)])}, width: 90%)")
+                t.append(f"#image({_str(image_names[id(b)])}, width: 90%)")
                 if b.note:
                     t.append(f"#text(size: 7pt, fill: luma(70), {_s(b.note)})")
         t.append("")
+    t.append(TYPST_TALL)
     return "\n".join(t) + "\n"
 
 
 def to_pdf(doc: Document, out: str | Path) -> None:
+    """The PDF, typeset twice by Typst: a first pass keeps every table block on one page and
+    finds the blocks longer than a page (their bottom below the margin), the second lets those
+    break across pages (:func:`_typst_table`); every other block stays whole."""
     import typst
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -374,9 +501,12 @@ def to_pdf(doc: Document, out: str | Path) -> None:
         src = Path(tmp, "report.typ")
         src.write_text(to_typst(doc, names), encoding="utf-8")
         fonts = link_font_dir(Path(tmp, "fonts"))  # the project's own fonts, never the machine's
-        pdf = typst.compile(
-            str(src), root=tmp, font_paths=[str(fonts)], ignore_system_fonts=True, format="pdf"
+        compiler = typst.Compiler(
+            str(src), root=tmp, font_paths=[str(fonts)], ignore_system_fonts=True
         )
+        tall = json.loads(compiler.query("<hepatrial-tall>", field="value", one=True))
+        inputs = {"hepatrial-tall": json.dumps(sorted(tall))} if tall else {}
+        pdf = compiler.compile(format="pdf", sys_inputs=inputs)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_bytes(pdf)
 

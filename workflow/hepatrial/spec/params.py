@@ -14,6 +14,7 @@ the figures, the output catalogue and the study schema check read it from here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from hepatrial.contract import DECOMP_TERMS
@@ -206,7 +207,8 @@ def _p(paramcd, label, dataset, decimals=None, unit="", param=None):
 BDS: tuple[Param, ...] = (
     # ADEFF: the scores (ADaM PARAM written by adam.adeff)
     _p("MELD", "MELD (UNOS)", "adeff", 0, param="MELD (UNOS, pre-2016)"),
-    _p("MELDKAM", "MELD (Kamath)", "adeff", 0, param="MELD, Kamath 2001 (protocol form)"),
+    # decimals by the study's scores.meld_kamath.integer (declared_decimals): an integer, or not
+    _p("MELDKAM", "MELD (Kamath)", "adeff", param="MELD, Kamath 2001 (protocol form)"),
     _p("MELDNA", "MELD-Na", "adeff", 0, param="MELD-Na (OPTN 2016)"),
     _p("MELD3", "MELD 3.0", "adeff", 0, param="MELD 3.0 (Kim 2021)"),
     _p("CTPSCORE", "Child-Turcotte-Pugh score", "adeff", 0, param="Child-Turcotte-Pugh Score"),
@@ -343,8 +345,54 @@ def adam_param_labels(dataset: str) -> dict[str, str]:
 
 
 def data_decimals() -> dict[str, int]:
-    """PARAMCD (or ADSL variable) -> decimals the data are recorded with (the others: the default)."""
+    """PARAMCD (or ADSL variable) -> decimals the data are recorded with, as the table declares
+    them (study-independent; :func:`declared_decimals` adds the study's own)."""
     return {p.paramcd: p.decimals for p in (*ADSL_VARS, *BDS) if p.decimals is not None}
+
+
+# A score the study computes unrounded (MELDKAM with scores.meld_kamath.integer: none) has no
+# recorded precision: shown with this many decimals, as the questionnaire scales (docs/tlf.md).
+UNROUNDED_DECIMALS = 1
+# The most decimals a parameter outside the table takes from its recorded results.
+RECORDED_DECIMALS_CAP = 3
+
+
+def declared_decimals(study=None) -> dict[str, int]:
+    """PARAMCD (or ADSL variable) -> decimals known without looking at the data: the table
+    (:func:`data_decimals`), and what the study's scoring settings make them: MELDKAM an integer
+    (0) when ``scores.meld_kamath.integer`` rounds or truncates, else unrounded
+    (:data:`UNROUNDED_DECIMALS`); BLMELD (ADSL, the baseline of ``scores.meld_primary``) those of
+    the primary MELD. A parameter in neither takes its recorded precision
+    (:func:`recorded_decimals`, the ARD ``DECIMALS`` rows), else the formatting default."""
+    out = data_decimals()
+    if study is not None:
+        integer = study.scores.meld_kamath.integer
+        out["MELDKAM"] = 0 if integer in ("round", "truncate") else UNROUNDED_DECIMALS
+        out["BLMELD"] = out.get(study.scores.meld_primary, out["BLMELD"])
+    return out
+
+
+def recorded_decimals(texts, cap: int = RECORDED_DECIMALS_CAP) -> int | None:
+    """The most decimals among results recorded as text (``"20.25"`` -> 2, ``"35"`` -> 0;
+    ``"<20"``, ``"NEG"`` and empty are not numbers and count for nothing), at most ``cap``;
+    None when no text is a number."""
+    best = None
+    for text in texts:
+        if text is None:
+            continue
+        t = str(text).strip()
+        try:
+            x = float(t)
+        except ValueError:
+            continue
+        if not math.isfinite(x):
+            continue
+        mantissa = t.lower().split("e")[0]
+        d = len(mantissa.split(".")[1]) if "." in mantissa else 0
+        if "e" in t.lower():  # 1.5e-3: the decimals the number has written out
+            d = max(d - int(t.lower().split("e")[1]), 0)
+        best = max(best or 0, d)
+    return None if best is None else min(best, cap)
 
 
 def label(paramcd: str) -> str:

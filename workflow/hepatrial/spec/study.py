@@ -390,8 +390,8 @@ class Study:
     strata: tuple[str, ...] = ()
     baseline_columns: tuple[str, ...] = ("ETIOLOGY",)
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: freeze({}))
-    # how tables and figures print a category code (ADSL variable -> code -> label), over the
-    # built-in CDISC decodes of hepatrial.tlf.tables.CAT_LABEL
+    # how tables, listings, figures and reports print a code (variable -> code -> label), over
+    # the built-in decodes of hepatrial.spec.decode
     category_labels: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: freeze({}))
     etiology: Etiology = Etiology()
     scores: Scores = Scores()

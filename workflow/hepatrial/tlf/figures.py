@@ -7,6 +7,7 @@ waterfall) read ADEFF. Arm colours and order come from the study config (Okabe-I
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import matplotlib
@@ -84,34 +85,139 @@ def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
 TITLE_PT = 11  # the plot title's size (_theme)
 
 
-def wrap_title(plot: p9.ggplot) -> p9.ggplot:
-    """``plot`` with its title broken between words when it is wider than the figure (less its
-    margins): a long title was cut at the right edge. Measured as matplotlib sets it, before the
-    plot is drawn; a title that fits is left as it is."""
-    import textwrap
+FIT_KEYS = ("title", "subtitle", "caption")  # the plot's texts wrapped to fit the figure
+EDGE_PAD_IN = 0.08  # inches kept free at the figure's left and right edges
 
+
+def typeset_powers(fig) -> None:
+    """Every text of the drawn figure with a power of ten typeset, ``1x10^6/kg`` -> ``1x10⁶/kg``
+    (:func:`hepatrial.tlf.format.superscripts`): titles, axis and tick labels (the arm labels of
+    a risk table), legends, annotations."""
+    from matplotlib.text import Text
+
+    for art in fig.findobj(Text):
+        text = art.get_text()
+        if "^" in text:
+            art.set_text(F.superscripts(text))
+    # tick labels are written again from the axis formatter when the figure is rendered: plotnine's
+    # fixed labels (a risk table's arms on the y axis) are typeset there
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            seq = getattr(fmt, "seq", None)
+            if seq is not None and any("^" in str(x) for x in seq):
+                fmt.seq = [F.superscripts(str(x)) for x in seq]
+
+
+def _greedy(para: str, width: float, measure) -> list[str]:
+    lines, line = [], ""
+    for word in para.split(" "):
+        trial = f"{line} {word}" if line else word
+        if line and measure(trial) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return [*lines, line]
+
+
+def _wrap_to(text: str, width: float, measure) -> str:
+    """``text`` broken between words into as few lines as fit ``width`` pixels (``measure``: the
+    width of a string), the lines of even length (the narrowest width giving that many lines), so
+    that a title does not end on a lone word; a word longer than the width stands on its own line.
+    Existing line breaks are kept; a line that fits is left as it is."""
+    out = []
+    for para in text.split("\n"):
+        if measure(para) <= width:
+            out.append(para)
+            continue
+        n = len(_greedy(para, width, measure))
+        lo = max(measure(w) for w in para.split(" "))
+        hi = width
+        for _ in range(24):  # the narrowest width with as few lines
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if len(_greedy(para, mid, measure)) <= n else (mid, hi)
+        out += _greedy(para, hi, measure)
+    return "\n".join(out)
+
+
+def _room(fig, position: str, pad: float) -> float:
+    """Pixels a title (or caption) can take without passing either edge of the laid-out figure,
+    set at the left or the centre of the panels (``position`` ``panel``, plotnine's
+    ``plot_title_position``; plotnine centres a title that fits the panels and starts one that
+    does not at their left) or of the whole plot: the narrower of the two."""
+    fig_w = fig.bbox.width
+    if position == "plot" or not fig.axes:
+        left, right = pad, fig_w - pad
+    else:
+        renderer = fig.canvas.get_renderer()
+        boxes = [ax.get_window_extent(renderer) for ax in fig.axes]
+        left, right = min(b.x0 for b in boxes), max(b.x1 for b in boxes)
+    centre = (left + right) / 2
+    return min(fig_w - pad - left, 2 * min(centre - pad, fig_w - pad - centre))
+
+
+def _laid_out(plot: p9.ggplot):
+    """A draft of ``plot`` drawn and laid out (Agg), powers of ten typeset."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    title = getattr(plot.labels, "title", None)
-    if not title or "\n" in title:
-        return plot
-    w_in = float(plot.theme.getp("figure_size", (WIDTH, HEIGHT))[0])
-    scratch = Figure(figsize=(w_in, 1.0), dpi=100)
-    text = scratch.text(0, 0, title, fontsize=TITLE_PT)
-    width = text.get_window_extent(FigureCanvasAgg(scratch).get_renderer()).width
-    room = (w_in - 0.8) * 100  # the title starts ~0.6 in from the left edge; 0.2 in to spare
-    if width <= room:
-        return plot
-    per_line = max(20, int(len(title) * room / width))
-    lines = textwrap.wrap(title, per_line, break_long_words=False, break_on_hyphens=False)
-    return plot + p9.labs(title="\n".join(lines))
+    fig = copy.deepcopy(plot).draw()  # plotnine keeps the figure it draws: ``plot`` stays fresh
+    FigureCanvasAgg(fig)
+    fig.get_layout_engine().execute(fig)
+    typeset_powers(fig)
+    return fig
+
+
+def draw(plot: p9.ggplot):
+    """The drawn matplotlib figure of ``plot`` as it is saved: powers of ten typeset
+    (:func:`typeset_powers`) and the title, subtitle and caption broken between words where
+    they would pass an edge of the figure. Measured on a laid-out draft, from the panels the text
+    is set over (the forest plot's long subgroup labels push its panel, and so its title, right),
+    and checked on the next draft (at most two more, each with a tenth less room); the figure
+    returned is drawn afresh (laying a figure out twice moves plotnine's panels a little)."""
+    wrapped: dict[str, str] = {}
+    for attempt in range(3):
+        draft = plot + p9.labs(**wrapped) if wrapped else plot
+        fig = _laid_out(draft)
+        renderer = fig.canvas.get_renderer()
+        pad = EDGE_PAD_IN * fig.dpi
+        fig_w = fig.bbox.width
+        more = {}
+        for key in FIT_KEYS:
+            label = getattr(plot.labels, key, None)
+            if not label:
+                continue
+            shown = F.superscripts(label)
+            now = wrapped.get(key, shown)
+            art = next((a for a in fig.texts if a.get_text() == now), None)
+            if art is None:
+                continue
+            box = art.get_window_extent(renderer)
+            if box.x0 >= 0 and box.x1 <= fig_w - pad / 2:
+                continue
+            props = art.get_fontproperties()
+
+            def measure(s, props=props, renderer=renderer):
+                return renderer.get_text_width_height_descent(s, props, ismath=False)[0]
+
+            where = "caption" if key == "caption" else "title"
+            room = _room(fig, draft.theme.getp(f"plot_{where}_position", "panel"), pad)
+            text = _wrap_to(shown, room * (1 - 0.1 * attempt), measure)
+            if text != now:
+                more[key] = text
+        plt.close(fig)
+        if not more:
+            break
+        wrapped.update(more)
+    fig = (plot + p9.labs(**wrapped) if wrapped else copy.deepcopy(plot)).draw()
+    typeset_powers(fig)
+    return fig
 
 
 def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
     """PNG (``dpi``) and PDF with no creation date, producer or software version in the metadata,
-    so that a rerun writes the same bytes. A long title is wrapped (:func:`wrap_title`)."""
-    fig = wrap_title(plot).draw()
+    so that a rerun writes the same bytes. Long titles are wrapped (:func:`draw`)."""
+    fig = draw(plot)
     try:
         Path(png).parent.mkdir(parents=True, exist_ok=True)
         # a blinded run: the stamp in the file's metadata too (it is in the image: :func:`stamp`)
@@ -129,7 +235,7 @@ def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
     """The figure as PNG bytes (no metadata), for embedding in a report."""
     import io
 
-    fig = wrap_title(plot).draw()
+    fig = draw(plot)
     try:
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, metadata=PNG_METADATA)
@@ -166,14 +272,14 @@ def _empty(title: str, message: str) -> p9.ggplot:
 def _arm_scales(study: Study, aesthetics=("colour", "fill")) -> list:
     cols = arm_colours(study)
     order = list(cols)
-    # a dose in the arm label typeset in the legend, 1x10^6/kg as 1x10⁶/kg (as the tables)
-    shown = [F.superscripts(a) for a in order]
-    kw = {"labels": shown} if shown != order else {}
+    # the labels are the arms as configured, as every other arm scale of a figure (the shape scale
+    # of the MMRM and observed-means figures): equal scales make one legend. A dose in a label,
+    # 1x10^6/kg, is typeset when the figure is drawn (typeset_powers).
     return [
-        p9.scale_colour_manual(values=cols, limits=order, name="Arm", **kw)
+        p9.scale_colour_manual(values=cols, limits=order, name="Arm")
         if "colour" in aesthetics
         else None,
-        p9.scale_fill_manual(values=cols, limits=order, name="Arm", **kw)
+        p9.scale_fill_manual(values=cols, limits=order, name="Arm")
         if "fill" in aesthetics
         else None,
     ]
@@ -554,7 +660,7 @@ def fig_forest(ard: ARD) -> p9.ggplot:
         )
     pdf = wide.to_pandas().set_index("paramcd").loc[keys].reset_index()
     pdf["label"] = pd.Categorical(labels, categories=labels[::-1])
-    d = F.stat_decimals(param, "estimate")
+    d = ard.stat_decimals(param, "estimate")
     pdf["text"] = [
         F.fmt_est_ci(e, lo, hi, d) for e, lo, hi in zip(pdf["estimate"], pdf["lower"], pdf["upper"])
     ]

@@ -65,12 +65,22 @@ def write_csv(t: Table, path: str | Path) -> None:
 _LINE_BREAKS = dict.fromkeys(map(ord, "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " ")
 
 
-def _rtf_text(s: str) -> str:
+def _rtf_safe(s: str) -> str:
     # rtflite writes text verbatim: braces and backslashes would break the RTF group structure.
     # Line and paragraph separators in source text become spaces (rtflite measures the text with
     # Pillow, whose layout fails on them: "raqm_layout() failed").
-    s = s.replace("\\", "/").replace("{", "(").replace("}", ")").translate(_LINE_BREAKS)
-    return F.superscripts(s)
+    return s.replace("\\", "/").replace("{", "(").replace("}", ")").translate(_LINE_BREAKS)
+
+
+def _rtf_text(s: str) -> str:
+    """``s`` as it is measured (widths, wrapped lines): RTF-safe, a power of ten as the Unicode
+    superscript of about its printed width."""
+    return F.superscripts(_rtf_safe(s))
+
+
+def _rtf_rich(s: str) -> str:
+    """``s`` as it is written: RTF-safe, a power of ten as an RTF superscript (``10{\\super 6}``)."""
+    return F.rtf_superscripts(_rtf_safe(s))
 
 
 def _grouped(t: Table) -> bool:
@@ -251,18 +261,6 @@ CONT = " (cont.)"  # after the group label on a page that continues a group bloc
 MIN_START = 3  # rows of a block longer than a page that must fit before it starts on a page
 
 
-def _blocks(t: Table) -> list[tuple[int, int]]:
-    """Row ranges ``[a, b)`` of the group blocks: runs of consecutive rows sharing a group (a
-    visit, an outcome, a system organ class); rows without a group are one block each."""
-    out: list[tuple[int, int]] = []
-    for i, r in enumerate(t.rows):
-        if out and r.group and t.rows[out[-1][0]].group == r.group:
-            out[-1] = (out[-1][0], i + 1)
-        else:
-            out.append((i, i + 1))
-    return out
-
-
 def continues_block(t: Table, a: int) -> bool:
     """Whether a page starting at row ``a`` starts inside a group block."""
     return 0 < a < len(t.rows) and bool(t.rows[a].group) and t.rows[a - 1].group == t.rows[a].group
@@ -273,7 +271,7 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
     the column header, the footnotes and the source (all repeated on every page), counting the
     wrapped lines of each row and the group row that opens each group (and each page inside one).
 
-    Pages are cut between group blocks (:func:`_blocks`): a block that does not fit the rest of a
+    Pages are cut between group blocks (:meth:`~hepatrial.tlf.tables.Table.blocks`): a block that does not fit the rest of a
     page starts the next page (keep-together, so that a visit's estimate, difference, CI and p, or a
     system organ class and its preferred terms, are read on one page). Only a block longer than a
     page is cut inside, and the page that continues it opens with the group label and "(cont.)"
@@ -312,7 +310,7 @@ def paginate(t: Table, layout: Layout) -> list[tuple[int, int]]:
         for i in range(len(t.rows))
     ]
     pages, start, used = [], 0, 0.0
-    for a, b in _blocks(t):
+    for a, b in t.blocks():
         block = group_h(t.rows[a]) + sum(heights[a:b])
         if a > start and used + block > budget:
             head = group_h(t.rows[a]) + sum(heights[a : min(b, a + MIN_START)])
@@ -371,9 +369,10 @@ def running_header(shell: Shell | None) -> str:
     if shell is None:
         lines = [("", page)]
     else:
+        title = F.rtf_superscripts(_rtf_escape(shell.study_title))  # 10^6 -> 10{\\super 6}
         lines = [
             (f"Protocol: {_rtf_escape(shell.protocol)}", _rtf_escape(shell.confidential)),
-            (_rtf_escape(shell.study_title), page),
+            (title, page),
             (f"Data cut: {_rtf_escape(shell.cut)}", ""),
         ]
         if shell.stamp:
@@ -386,8 +385,8 @@ def running_header(shell: Shell | None) -> str:
     return f"{{\\header{paras}}}"
 
 
-def _title_lines(t: Table) -> list[str]:
-    lines = [_rtf_text(t.title), _rtf_text(t.population)]
+def _title_lines(t: Table, text=_rtf_text) -> list[str]:
+    lines = [text(t.title), text(t.population)]
     if t.number:
         lines.insert(0, f"{t.kind} {t.number}")
     if t.shell is not None and t.shell.stamp:
@@ -400,16 +399,17 @@ def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
 
     _cache_rtflite_fonts()
     grouped = _grouped(t)
-    labels = ["   " * r.indent + _rtf_text(r.label) for r in t.rows]
+    labels = ["   " * r.indent + _rtf_rich(r.label) for r in t.rows]
     data = {"label": labels}
     for j in range(len(t.columns)):
-        data[f"c{j}"] = [_rtf_text(r.cells[j]) for r in t.rows]
+        data[f"c{j}"] = [_rtf_rich(r.cells[j]) for r in t.rows]
     df = pl.DataFrame(data, schema={k: pl.Utf8 for k in data})
     if grouped:
         df = df.insert_column(
-            0, pl.Series("group", [_rtf_text(r.group) for r in t.rows], dtype=pl.Utf8)
+            0, pl.Series("group", [_rtf_rich(r.group) for r in t.rows], dtype=pl.Utf8)
         )
-    widths, just, header = layout.widths, layout.just, layout.header
+    widths, just = layout.widths, layout.just
+    header = [_rtf_rich(t.stub_header or " ")] + [_rtf_rich(c) for c in t.columns]
     body_widths = ([1.0] if grouped else []) + widths
     nbody = len(body_widths)
     body = rtf.RTFBody(
@@ -432,7 +432,7 @@ def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
         ),
         rtf_page_header=rtf.RTFPageHeader(text=HEADER_MARK),
         rtf_title=rtf.RTFTitle(
-            text=_title_lines(t), text_convert=[False], text_font_size=[TITLE_PT]
+            text=_title_lines(t, _rtf_rich), text_convert=[False], text_font_size=[TITLE_PT]
         ),
         rtf_column_header=[
             rtf.RTFColumnHeader(
@@ -444,13 +444,13 @@ def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
         ],
         rtf_body=body,
         rtf_footnote=rtf.RTFFootnote(
-            text=[_rtf_text(x) for x in t.footnotes] or [" "],
+            text=[_rtf_rich(x) for x in t.footnotes] or [" "],
             text_convert=[False],
             text_justification=["l"],
             text_font_size=[layout.pt],
         ),
         rtf_source=rtf.RTFSource(
-            text=[_rtf_text(t.source)],
+            text=[_rtf_rich(t.source)],
             text_convert=[False],
             text_justification=["l"],
             text_font_size=[layout.pt],
@@ -509,8 +509,10 @@ def to_html(t: Table) -> str:
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note(html(f"<em>{_esc(t.source)}</em>"))
     gt = gt.tab_style(style=style.text(whitespace="pre"), locations=loc.stub())
-    page = F.superscripts(gt.as_raw_html(make_page=True))  # 10^6 -> 10⁶ (titles, headers, cells)
-    # the page's title (the browser tab, a bookmark, a printed page's header): the table's number and title
+    # 10^6 -> 10<sup>6</sup> (titles, headers, cells, notes)
+    page = F.html_superscripts(gt.as_raw_html(make_page=True))
+    # the page's title (the browser tab, a bookmark, a printed page's header): the table's number
+    # and title, plain text (Unicode superscript digits)
     return page.replace("</head>", f"<title>{_esc(F.superscripts(title))}</title>\n</head>", 1)
 
 

@@ -16,7 +16,7 @@ import polars as pl
 from hepatrial.analysis.safety import split_soc_pt
 from hepatrial.ard import POOLED
 from hepatrial.errors import HepatrialError
-from hepatrial.spec import Study, params
+from hepatrial.spec import Study, decode, params
 from hepatrial.tlf import format as F
 from hepatrial.tlf.sap import estimand_methods_note, methods_note, mmrm_words
 from hepatrial.tlf.shell import Shell
@@ -42,36 +42,13 @@ VAR_LABEL = {
     "CTPSTRAT": "CTP stratum at randomisation",
     "NINFUS": "Infusions received",
 }
-# How a category code prints (a study's config `category_labels` first): CDISC controlled
-# terminology decodes (SEX C66731, RACE C74457) and the aetiologies of liver disease (acronyms kept)
-CAT_LABEL = {
-    "SEX": {"M": "Male", "F": "Female", "U": "Unknown", "UNDIFFERENTIATED": "Undifferentiated"},
-    "RACE": {
-        "AMERICAN INDIAN OR ALASKA NATIVE": "American Indian or Alaska Native",
-        "ASIAN": "Asian",
-        "BLACK OR AFRICAN AMERICAN": "Black or African American",
-        "NATIVE HAWAIIAN OR OTHER PACIFIC ISLANDER": "Native Hawaiian or Other Pacific Islander",
-        "WHITE": "White",
-        "MULTIPLE": "Multiple",
-        "OTHER": "Other",
-        "NOT REPORTED": "Not reported",
-        "UNKNOWN": "Unknown",
-    },
-    "ETIOLOGY": {
-        "ALCOHOL": "Alcohol",
-        "AUTOIMMUNE": "Autoimmune hepatitis",
-        "CRYPTOGENIC": "Cryptogenic",
-        "OTHER": "Other",
-        "UNKNOWN": "Unknown",
-    },
-}
 
 
 def category_label(study, var: str, code: str) -> str:
-    """The printed label of category ``code`` of ADSL variable ``var``: the study config's
-    ``category_labels``, else the built-in decode (:data:`CAT_LABEL`), else the code itself."""
-    own = study.category_labels.get(var, {}) if study is not None else {}
-    return own.get(code) or CAT_LABEL.get(var, {}).get(code, code)
+    """The printed label of category ``code`` of variable ``var``: the one decode table
+    (:func:`hepatrial.spec.decode.label`: the study config's ``category_labels``, then the CDISC
+    controlled terminology decodes, else the code itself)."""
+    return decode.label(study, var, code)
 
 
 AE_OVERVIEW_LABEL = {
@@ -126,6 +103,20 @@ class Table:
             Row(group, label, cells if cells is not None else [""] * len(self.columns), indent)
         )
 
+    def blocks(self) -> list[tuple[int, int]]:
+        """Row ranges ``[a, b)`` of the group blocks: runs of consecutive rows sharing a group (a
+        visit's estimates and comparison, a system organ class and its preferred terms, an
+        outcome); rows without a group are one block each. What a page keeps together: the RTF
+        (:func:`hepatrial.tlf.render.paginate`) and the DSMB report's PDF
+        (:func:`hepatrial.report.content.from_tlf`) cut pages between blocks."""
+        out: list[tuple[int, int]] = []
+        for i, r in enumerate(self.rows):
+            if out and r.group and self.rows[out[-1][0]].group == r.group:
+                out[-1] = (out[-1][0], i + 1)
+            else:
+                out.append((i, i + 1))
+        return out
+
     def frame(self) -> pl.DataFrame:
         """The body as a frame: ``group``, ``label`` and one column per header (the CSV rendering)."""
         data = {"group": [r.group for r in self.rows], "label": [r.label for r in self.rows]}
@@ -156,6 +147,11 @@ class ARD:
                     r["stat"],
                 )
             ] = r["value"]
+        # PARAMCD -> decimals its data are recorded with: the study's declared ones, then the
+        # ARD's DECIMALS rows (decided once by the desc job, recorded precision included)
+        self.decimals = params.declared_decimals(study)
+        for r in ard.filter(pl.col("analysis") == "DECIMALS").iter_rows(named=True):
+            self.decimals[r["paramcd"]] = int(r["value"])
         self.arms = study.arm_labels
         self.reference = study.reference
         self.parallel = study.design.compares_arms
@@ -175,6 +171,11 @@ class ARD:
 
     def has(self, analysis: str, **eq) -> bool:
         return self.rows(analysis, **eq).height > 0
+
+    def stat_decimals(self, paramcd: str, stat: str) -> int:
+        """Decimals of ``stat`` of ``paramcd`` (:func:`hepatrial.tlf.format.stat_decimals`) by
+        this ARD's :attr:`decimals`."""
+        return F.stat_decimals(paramcd, stat, self.decimals)
 
     def big_n(self, population: str, arm: str):
         return self.get("BIGN", "N", arm, "n", population)
@@ -263,11 +264,11 @@ def _summary_cells(
             elif label == "n":
                 cells.append(F.fmt_int(v[0]))
             elif label == "Mean (SD)":
-                cells.append(F.fmt_mean_sd(v[0], v[1], dp))
+                cells.append(F.fmt_mean_sd(v[0], v[1], dp, ard.decimals))
             elif len(stats) == 2:
-                cells.append(F.fmt_range(v[0], v[1], dp, stats))
+                cells.append(F.fmt_range(v[0], v[1], dp, stats, ard.decimals))
             else:
-                cells.append(F.fmt_stat(v[0], dp, stats[0]))
+                cells.append(F.fmt_stat(v[0], dp, stats[0], ard.decimals))
         out.append((label, cells))
     return out
 
@@ -282,8 +283,10 @@ def table_disposition(ard: ARD, rule: str = "tlf_disposition") -> Table:
     for code in order + reasons:
         label = DISPOSITION_LABEL.get(code, code)
         indent = 0
-        if code.startswith("DISCONTINUED: "):
-            label, indent = code.removeprefix("DISCONTINUED: ").capitalize(), 1
+        if code.startswith("DISCONTINUED: "):  # DCSREAS: decoded, else in sentence case
+            reason = code.removeprefix("DISCONTINUED: ")
+            label, indent = category_label(ard.study, "DCSREAS", reason), 1
+            label = reason.capitalize() if label == reason else label
         cells = [
             F.fmt_n_pct(
                 ard.get("DISPOSITION", code, a, "n", pop),
@@ -389,7 +392,7 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
     if pop != "ITT":
         title = f"Sensitivity analysis ({POP_LABEL.get(pop, pop).lower()}): " + title
     t = Table(name, title, POP_LABEL.get(pop, pop), ard.header(pop, total=False))
-    d_mean, d_se = F.stat_decimals(paramcd, "lsmean"), F.stat_decimals(paramcd, "se")
+    d_mean, d_se = ard.stat_decimals(paramcd, "lsmean"), ard.stat_decimals(paramcd, "se")
     lsm = ard.rows("MMRM_LSMEAN", paramcd=paramcd, population=pop)
     visits = [v for v in ard.visits() if v in set(lsm["avisit"].to_list())]
     roles = {}  # visit -> "primary endpoint" / "key secondary endpoint", as the ARD method says
@@ -903,7 +906,7 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
             )
 
     if ard.has("AE_GRADE", paramcd="ANY"):
-        add("", "ANY", 0)
+        add("Any TEAE", "ANY", 0)  # the row and its grades: one block (kept on one page)
     _soc_pt_rows(t, ard, "AE_GRADE", pop, arms, add)
     notes = [
         "n (%): subjects whose worst CTCAE grade of a TEAE in the category is the grade shown (% of the "
@@ -1123,7 +1126,7 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
     )
     rows = ard.rows("LMM_DIFF", population=pop)
     for p in list(dict.fromkeys(rows["paramcd"].to_list())):
-        d = F.stat_decimals(p, "estimate")
+        d = ard.stat_decimals(p, "estimate")
         have = set(rows.filter(pl.col("paramcd") == p)["avisit"].to_list())
         for v in [v for v in ard.visits() if v in have]:
             for r in rows.filter(
@@ -1136,7 +1139,7 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
                     [
                         f"{r['arm']} vs {r['comparator']}",
                         F.fmt_est_ci(g("estimate"), g("lower"), g("upper"), d),
-                        F.fmt_num(g("se"), F.stat_decimals(p, "se")),
+                        F.fmt_num(g("se"), ard.stat_decimals(p, "se")),
                         F.fmt_p(g("p")),
                     ],
                     1,
@@ -1157,7 +1160,8 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
 def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
     pop = "SAFETY"
     worst = ["LOW", "NORMAL", "HIGH", "Missing", "ALL"]
-    cols = [f"Worst post-baseline: {w}" if w != "ALL" else "Total" for w in worst]
+    shown = {w: category_label(ard.study, "ANRIND", w) for w in worst}  # LOW -> Low
+    cols = [f"Worst post-baseline: {shown[w]}" if w != "ALL" else "Total" for w in worst]
     t = Table(
         "lab_shift",
         "Shift from baseline to the worst post-baseline reference-range category",
@@ -1182,10 +1186,10 @@ def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
                     )
                     for w in worst
                 ]
-                t.add(g, f"Baseline {b}" if b != "ALL" else "Total", cells, 1)
+                t.add(g, f"Baseline: {shown[b]}" if b != "ALL" else "Total", cells, 1)
     notes = [
-        "Categories by the reference range (LOW < lower limit, HIGH > upper limit). Worst post-baseline: "
-        "HIGH for bilirubin, INR, ALT, AST, creatinine and AFP, LOW for albumin and platelets when ever "
+        "Categories by the reference range (Low < lower limit, High > upper limit). Worst post-baseline: "
+        "High for bilirubin, INR, ALT, AST, creatinine and AFP, Low for albumin and platelets when ever "
         "reached, otherwise (and for the other tests) the value furthest outside the range; Missing: no "
         "post-baseline value. n (%): percentages are of the subjects of the arm with the test measured."
     ]
@@ -1441,7 +1445,7 @@ def table_subgroup(ard: ARD, rule: str = "tlf_subgroup") -> Table:
         cols,
         stub_header="Subgroup",
     )
-    d = F.stat_decimals(param, "estimate")
+    d = ard.stat_decimals(param, "estimate")
     keys = list(dict.fromkeys(sg.filter(pl.col("stat") == "estimate")["paramcd"].to_list()))
     keys = sorted(keys, key=lambda k: (k != f"{param}|ALL", k))
     for key in keys:
@@ -1597,7 +1601,7 @@ def table_estimands(ard: ARD, set_name: str, rule: str = "tlf_estimands") -> Tab
         cols,
         stub_header="Estimand / method",
     )
-    d_mean, d_se = F.stat_decimals(param, "lsmean"), F.stat_decimals(param, "se")
+    d_mean, d_se = ard.stat_decimals(param, "lsmean"), ard.stat_decimals(param, "se")
     notes, analyses = [], ["ESTIMAND", "MI_LSMEAN", "MI_DIFF"]
 
     def cells(analysis_l, analysis_d, code, pop_):
@@ -1831,8 +1835,8 @@ def listing_sae(
                 f"{r['ASTDT'] or ''} ({'' if r['ASTDY'] is None else r['ASTDY']})",
                 str(r["AENDT"] or "ongoing"),
                 "" if r["ATOXGR"] is None else str(r["ATOXGR"]),
-                r["AREL"] or "",
-                r["AEOUT"] or "",
+                category_label(study, "AREL", r["AREL"] or ""),
+                category_label(study, "AEOUT", r["AEOUT"] or ""),
             ],
         )
     return _finish_listing(
@@ -1884,7 +1888,7 @@ def listing_deaths(
                 f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
                 "" if r["_day"] is None else str(int(r["_day"])),
                 str(r["LTXDT"] or "No"),
-                r["DCSREAS"] or "",
+                category_label(study, "DCSREAS", r["DCSREAS"] or ""),
                 r["_fatal"] or "",
             ],
         )
