@@ -271,3 +271,123 @@ def test_every_rule_declares_its_memory():
         "cut_compare",
     }  # no data frames (hashes, a sub-run)
     assert sorted(set(rules) - skip) == sorted(declared)
+
+
+# --- ingest in chunks of rows -----------------------------------------------------------------
+
+
+def _odd_cut(dst: Path, lb_format: str = "csv") -> Path:
+    """The bundled cut with, in LB and QS, every kind of finding that ingest sums over a domain
+    placed in rows far apart (so in different chunks): spaces, missing tokens, lower-case terms,
+    UTC offsets, text over 200 bytes, characters no font has, a converted unit, an unconverted test
+    in two units (one in each of two chunks), a duplicate lab result, a subject not in DM."""
+    import shutil
+
+    shutil.copytree(CUT, dst)
+    lb = pl.read_csv(dst / "lb.csv", infer_schema=False)
+    a, b, c = 10, lb.height // 2, lb.height - 20  # three chunks apart
+
+    def put(df, row, col, value):
+        return df.with_columns(
+            pl.when(pl.int_range(pl.len()) == row)
+            .then(pl.lit(value))
+            .otherwise(pl.col(col))
+            .alias(col)
+        )
+
+    lb = lb.with_columns(pl.lit(None, pl.Utf8).alias("LBCOMM"))
+    for row in (a, c):
+        lb = put(lb, row, "LBORRES", " 12.5 ")
+        lb = put(lb, row + 1, "LBSTAT", "not done")
+        lb = put(lb, row + 2, "LBDTC", "2024-03-01T10:00+08:00")
+        lb = put(lb, row + 3, "LBCOMM", "x" * (250 if row == a else 300))
+    lb = put(lb, a + 4, "LBORRES", "NA")
+    lb = put(lb, c + 4, "LBORRES", "n/a")
+    lb = put(lb, a + 5, "LBCOMM", "王喆")
+    lb = put(lb, c + 5, "LBCOMM", "🩺 check")
+    afp = lb.with_row_index("i").filter(pl.col("LBTESTCD") == "AFP")["i"]
+    lb = put(lb, int(afp.filter(afp > b)[0]), "LBORRESU", "IU/mL")  # AFP: 2 units, no conversion
+    bili = lb.with_row_index("i").filter(pl.col("LBTESTCD") == "BILI")["i"]
+    for i in (int(bili[0]), int(bili[-1])):
+        lb = put(lb, i, "LBORRES", "1.2")
+        lb = put(lb, i, "LBORRESU", "mg/dL")
+    lb = pl.concat([lb, lb.slice(a + 6, 1), lb.slice(b, 1).with_columns(USUBJID=pl.lit("NOBODY"))])
+    if lb_format == "csv":
+        lb.write_csv(dst / "lb.csv")
+    else:
+        (dst / "lb.csv").unlink()
+        lb.write_parquet(dst / "lb.parquet")
+    qs = pl.read_csv(dst / "qs.csv", infer_schema=False)
+    qs = put(put(qs, 3, "QSORRES", " 2"), qs.height - 3, "QSORRES", ".")
+    qs.write_csv(dst / "qs.csv")
+    return dst
+
+
+@pytest.mark.parametrize("lb_format", ["csv", "parquet"])
+def test_ingest_in_chunks_gives_the_same_outputs(tmp_path, monkeypatch, lb_format):
+    """LB and QS read and checked in chunks of 4 000 rows: the SDTM, findings, accounting and
+    exclusions files are byte-identical to ingest of the whole domains, and every finding summed
+    over the chunks is there once, with the count, first row and values of the whole domain."""
+    from hepatrial.ingest import read
+
+    cut = _odd_cut(tmp_path / "2025-06-30", lb_format)
+    ingest_cut(cut, STUDY, tmp_path / "a/sdtm", tmp_path / "a/val")
+    monkeypatch.setattr(read, "CHUNK_BYTES", 0)
+    monkeypatch.setattr(read, "CHUNK_ROWS", 4_000)
+    frames = ingest_cut(cut, STUDY, tmp_path / "b/sdtm", tmp_path / "b/val")
+    assert all(isinstance(frames[d], pl.DataFrame) for d in ("DM", "DS"))
+    for sub in ("sdtm", "val"):
+        for f in sorted((tmp_path / "a" / sub).iterdir()):
+            assert (tmp_path / "b" / sub / f.name).read_bytes() == f.read_bytes(), f.name
+    found = pl.read_csv(tmp_path / "b/val/findings.csv", infer_schema=False, comment_prefix="#")
+    lbf = found.filter(pl.col("domain") == "LB")
+    for rule, col, text in [
+        ("SPACES_TRIMMED", "LBORRES", "2 value(s)"),
+        ("MISSING_TOKEN", "LBORRES", "2 value(s) ['NA', 'n/a']"),
+        ("TERM_CASE", "LBSTAT", "2 controlled-term"),
+        ("DATE_TZ_OFFSET", "LBDTC", "2 value(s)"),
+        ("TEXT_TRUNCATED_XPT", "LBCOMM", "2 value(s) longer than 200 bytes (longest 300)"),
+        ("GLYPH_MISSING", "LBCOMM", "2 character(s)"),
+        ("LB_UNIT_CONVERTED", "LBORRESU", "BILI value(s) in mg/dL converted"),
+        ("LB_UNITS_MIXED", "LBORRESU", "AFP reported in several units ['IU/mL', 'ng/mL']"),
+    ]:
+        hit = lbf.filter(
+            (pl.col("rule") == rule)
+            & (pl.col("column") == col)
+            & pl.col("message").str.contains(text, literal=True)
+        )
+        assert hit.height == 1, (rule, lbf.filter(pl.col("rule") == rule))
+    first_space = lbf.filter(pl.col("rule") == "SPACES_TRIMMED")["row"][0]
+    assert first_space == "11"  # the first of the two (data row a + 1), not the later chunk's
+    assert lbf.filter(pl.col("rule") == "LB_DUPLICATE").height >= 2
+    assert lbf.filter(pl.col("rule") == "SUBJECT_NOT_IN_DM").height == 1
+    qsf = found.filter(
+        (pl.col("domain") == "QS") & pl.col("rule").is_in(["SPACES_TRIMMED", "MISSING_TOKEN"])
+    )
+    assert qsf.height == 2
+
+
+def test_chunks_of_a_domain_file_are_the_whole_file(tmp_path):
+    """The chunked reader gives the rows, columns, values and SRCROW of the whole-file reader, for
+    CSV (a quoted line break, a byte-order mark, an empty value) and Parquet (typed columns)."""
+    from hepatrial.ingest import read
+
+    p = tmp_path / "lb.csv"
+    p.write_bytes(
+        "\ufeffusubjid,LBTESTCD,lborres,LBDTC\n".encode()
+        + b'S1,ALB,"3\n5",2024-01-01\nS2,BILI,,2024-01-02\n'
+        + b"".join(f"S{i},INR,{i / 10},2024-02-01\n".encode() for i in range(3, 40))
+    )
+    whole = read.read_domain(p, {"LBDTC": "LBDTC"})
+    parts = list(read.iter_domain(p, {"LBDTC": "LBDTC"}, rows=7))
+    assert len(parts) > 1 and pl.concat(parts).equals(whole)
+    q = tmp_path / "x.parquet"
+    pl.DataFrame(
+        {"A": [1.0, 2.5, None] * 9, "D": [dt.date(2024, 1, i + 1) for i in range(27)]}
+    ).write_parquet(q, row_group_size=5)
+    parts = list(read.iter_domain(q, None, rows=4))
+    assert len(parts) > 1 and pl.concat(parts).equals(read.read_domain(q))
+    empty = tmp_path / "e.csv"
+    empty.write_text("USUBJID,X\n")
+    (only,) = read.iter_domain(empty, None, rows=4)
+    assert only.equals(read.read_domain(empty))

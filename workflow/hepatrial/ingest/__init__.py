@@ -23,12 +23,26 @@ from hepatrial.ingest.cut import (
     flag_partial_dates,
 )
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
-from hepatrial.ingest.read import has_bom, locate_domains, read_domain, typed_date_columns
-from hepatrial.ingest.spill import Frames, spill_folder
+from hepatrial.ingest.read import (
+    chunk_rows,
+    has_bom,
+    iter_domain,
+    locate_domains,
+    typed_date_columns,
+)
+from hepatrial.ingest.spill import (
+    RESIDENT,
+    Frames,
+    chunks,
+    height,
+    narrow,
+    set_chunks,
+    spill_folder,
+)
 from hepatrial.ingest.spill import remove as remove_spill
 from hepatrial.ingest.units import harmonise_lab_units
 from hepatrial.ingest.validate import check_arms, check_qs_values, check_rs_values, validate_domain
-from hepatrial.parquet import write_parquet
+from hepatrial.parquet import FixedRowGroupWriter
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_spec
 
@@ -94,6 +108,28 @@ def check_meddra(ae: pl.DataFrame, file: str, findings: Findings) -> None:
         )
 
 
+def _checked(dom, spec, parts, present, files, rows_in, cfg, findings):
+    """The chunks of one domain read, validated and checked (one chunk in memory at a time)."""
+    for df in parts:
+        rows_in[dom] += df.height
+        if df.height == 0 and present:  # only a domain with no rows has an empty chunk
+            if dom == "DM":
+                raise DataContractError("DM has a header but no rows: no subjects", file=files[dom])
+            findings.add(
+                "WARNING", dom, files[dom], "DOMAIN_EMPTY", "file has a header but no rows"
+            )
+        df = validate_domain(df, spec, files[dom], cfg, findings)
+        if dom == "DM":
+            df = check_arms(df, cfg, files[dom], findings)
+        elif dom == "LB":
+            df = harmonise_lab_units(df, files[dom], cfg, findings)
+        elif dom == "RS":
+            df = check_rs_values(df, files[dom], findings)
+        elif dom == "QS":
+            df = check_qs_values(df, files[dom], findings)
+        yield df
+
+
 def read_and_validate(
     cut_dir: str | Path, cfg: Study, findings: Findings, spill_dir: str | Path | None = None
 ) -> tuple[dict, dict, dict]:
@@ -129,8 +165,7 @@ def read_and_validate(
     for dom, spec in DOMAINS.items():
         if dom in located:
             path = located[dom]
-            df = read_domain(path, cfg.column_map.get(dom) or cfg.column_map.get(dom.lower()))
-            files[dom], rows_in[dom] = path.name, df.height
+            files[dom] = path.name
             for col in typed_date_columns(path):
                 findings.add(
                     "INFO",
@@ -148,22 +183,23 @@ def read_and_validate(
                     "BOM_REMOVED",
                     "file starts with a UTF-8 byte-order mark; removed",
                 )
-            if df.height == 0:
-                if dom == "DM":
-                    raise DataContractError(
-                        "DM has a header but no rows: no subjects", file=path.name
-                    )
-                findings.add(
-                    "WARNING", dom, path.name, "DOMAIN_EMPTY", "file has a header but no rows"
-                )
-        else:  # an optional domain that is absent: no rows, same columns and types as a present one
-            df = pl.DataFrame(
-                schema={
-                    "SRCROW": pl.Int64,
-                    **{c: pl.Utf8 for c in (*spec.required, *spec.expected, *spec.numeric)},
-                }
+            # a large file is read and checked in chunks of rows (hepatrial.ingest.spill)
+            rows = chunk_rows(path) if spill_dir is not None and dom not in RESIDENT else None
+            parts = iter_domain(
+                path, cfg.column_map.get(dom) or cfg.column_map.get(dom.lower()), rows
             )
-            files[dom], rows_in[dom] = "(absent)", 0
+        else:  # an optional domain that is absent: no rows, same columns and types as a present one
+            parts = iter(
+                [
+                    pl.DataFrame(
+                        schema={
+                            "SRCROW": pl.Int64,
+                            **{c: pl.Utf8 for c in (*spec.required, *spec.expected, *spec.numeric)},
+                        }
+                    )
+                ]
+            )
+            files[dom] = "(absent)"
             findings.add(
                 "INFO",
                 dom,
@@ -171,19 +207,16 @@ def read_and_validate(
                 "DOMAIN_ABSENT",
                 "optional domain not in the cut; read as no records",
             )
-        df = validate_domain(df, spec, files[dom], cfg, findings)
-        if dom == "DM":
-            df = check_arms(df, cfg, path.name, findings)
-        elif dom == "LB":
-            df = harmonise_lab_units(df, path.name, cfg, findings)
-        elif dom == "RS":
-            df = check_rs_values(df, path.name, findings)
-        elif dom == "QS":
-            df = check_qs_values(df, path.name, findings)
-        elif dom == "AE":
-            check_meddra(df, files[dom], findings)
-        frames[dom] = df
-        del df  # one large domain in memory at a time
+        rows_in[dom] = 0
+        set_chunks(
+            frames, dom, _checked(dom, spec, parts, dom in located, files, rows_in, cfg, findings)
+        )
+        if dom == "AE":
+            check_meddra(
+                narrow(frames, "AE", ["SRCROW", "USUBJID", "AEDECOD", "AEBODSYS"]),
+                files[dom],
+                findings,
+            )
     _raise_first_fatal(findings)
     return frames, files, rows_in
 
@@ -195,7 +228,7 @@ def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dic
         if dom not in rows_in:
             continue
         ex = exclusions.filter(pl.col("domain") == dom)
-        kept = frames[dom].height
+        kept = height(frames, dom)
         out.append(
             {
                 "domain": dom,
@@ -328,7 +361,8 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
     if dummy_seed is not None:
         from hepatrial.ingest.dummy import dummy_randomise
 
-        frames = dummy_randomise(frames, cfg, dummy_seed)
+        dummy = dummy_randomise({d: frames[d] for d in ("DM", "EX")}, cfg, dummy_seed)
+        frames["DM"], frames["EX"] = dummy["DM"], dummy["EX"]  # the rest stays where it is
 
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)
@@ -336,13 +370,12 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
     out = {}
     for dom in DOMAINS:  # the fixed Parquet layout (hepatrial.parquet): row groups of a set size
         path = sdtm_dir / f"{dom.lower()}.parquet"
-        df = frames[dom]
-        write_parquet(df.sort("SRCROW"), path)
+        with FixedRowGroupWriter(path) as w:
+            for df in chunks(frames, dom):  # chunks hold increasing ranges of source rows
+                w.write(df.sort("SRCROW"))
         spilled = isinstance(frames, Frames) and frames.spilled(dom)
-        out[dom] = (
-            path if spilled else df
-        )  # a large domain: read again from its SDTM file when asked for
-        del df
+        # a large domain: read again from its SDTM file when asked for
+        out[dom] = path if spilled else frames[dom]
     stamp.write_csv(findings.frame(), validation_dir / "findings.csv")
     stamp.write_csv(acct, validation_dir / "accounting.csv")
     stamp.write_csv(exclusions, validation_dir / "exclusions.csv")

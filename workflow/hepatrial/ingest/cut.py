@@ -18,7 +18,7 @@ from hepatrial.contract import EXCL_SCHEMA
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
-from hepatrial.ingest.spill import like
+from hepatrial.ingest.spill import chunks, map_chunks
 from hepatrial.spec import Study
 
 
@@ -81,77 +81,84 @@ def apply_cut(
             column="RFICDTC",
         )
     late_subj = enr.filter(pl.col("ENRLDT") > cut)["USUBJID"].implode()
-    out = like(frames)  # a large domain waits on disk between the steps (hepatrial.ingest.spill)
     excl: list[pl.DataFrame] = []
-    for dom, df in frames.items():
-        spec = specs[dom]
-        f = files[dom]
-        if "USUBJID" in df.columns:
-            gone = df.filter(pl.col("USUBJID").is_in(late_subj))
-            excl.append(_excl(gone, dom, f, "subject enrolled after the data cut"))
-            df = df.filter(~pl.col("USUBJID").is_in(late_subj))
-        if spec.main_date and spec.main_date in df.columns:
-            d = dtc_earliest(spec.main_date)
-            after = df.filter(d > cut)
-            excl.append(_excl(after, dom, f, "dated after the data cut"))
-            df = df.filter(~(d > cut).fill_null(False))
-            if dom != "AE":
-                undated = df.filter(pl.col(spec.main_date).is_null())
-                findings.add_rows(
-                    undated,
-                    "ERROR",
-                    dom,
-                    f,
-                    "DATE_MISSING",
-                    "record has no date; excluded (cannot be placed in time)",
-                    column=spec.main_date,
-                )
-                excl.append(_excl(undated, dom, f, f"missing {spec.main_date}"))
-                df = df.filter(pl.col(spec.main_date).is_not_null())
-            else:
-                findings.add_rows(
-                    df.filter(pl.col(spec.main_date).is_null()),
-                    "WARNING",
-                    dom,
-                    f,
-                    "DATE_MISSING",
-                    "AE start date missing; kept (treated as treatment-emergent)",
-                    column=spec.main_date,
-                )
-        if dom == "DM":
-            late_death = df.filter(dtc_earliest("DTHDTC") > cut)
-            findings.add_rows(
-                late_death,
-                "INFO",
-                "DM",
-                f,
-                "DEATH_AFTER_CUT",
-                "death after the data cut: not a death in this cut (DTHDTC, DTHFL cleared)",
-                column="DTHDTC",
-            )
-            clear = (dtc_earliest("DTHDTC") > cut).fill_null(False)
-            df = df.with_columns(
-                pl.when(clear).then(None).otherwise(pl.col("DTHDTC")).alias("DTHDTC"),
-                pl.when(clear).then(None).otherwise(pl.col("DTHFL")).alias("DTHFL"),
-            )
-            if "RFENDTC" in df.columns:
-                df = df.with_columns(
-                    pl.when((dtc_earliest("RFENDTC") > cut).fill_null(False))
-                    .then(None)
-                    .otherwise(pl.col("RFENDTC"))
-                    .alias("RFENDTC")
-                )
-        if dom == "AE" and "AEENDTC" in df.columns:
-            df = df.with_columns(
-                pl.when((dtc_earliest("AEENDTC") > cut).fill_null(False))
-                .then(None)
-                .otherwise(pl.col("AEENDTC"))
-                .alias("AEENDTC")
-            )
-        out[dom] = df
-        del df
+    for dom in list(frames):  # in place, a chunk at a time (hepatrial.ingest.spill)
+        map_chunks(
+            frames,
+            dom,
+            lambda df, dom=dom: _cut_rows(
+                df, dom, specs[dom], files[dom], cut, late_subj, findings, excl
+            ),
+        )
     exclusions = pl.concat(excl, how="vertical") if excl else pl.DataFrame(schema=EXCL_SCHEMA)
-    return out, exclusions
+    return frames, exclusions
+
+
+def _cut_rows(df, dom, spec, f, cut, late_subj, findings, excl) -> pl.DataFrame:
+    """The rows of ``df`` (a chunk of domain ``dom``) in the cut; those out go to ``excl``."""
+    if "USUBJID" in df.columns:
+        gone = df.filter(pl.col("USUBJID").is_in(late_subj))
+        excl.append(_excl(gone, dom, f, "subject enrolled after the data cut"))
+        df = df.filter(~pl.col("USUBJID").is_in(late_subj))
+    if spec.main_date and spec.main_date in df.columns:
+        d = dtc_earliest(spec.main_date)
+        after = df.filter(d > cut)
+        excl.append(_excl(after, dom, f, "dated after the data cut"))
+        df = df.filter(~(d > cut).fill_null(False))
+        if dom != "AE":
+            undated = df.filter(pl.col(spec.main_date).is_null())
+            findings.add_rows(
+                undated,
+                "ERROR",
+                dom,
+                f,
+                "DATE_MISSING",
+                "record has no date; excluded (cannot be placed in time)",
+                column=spec.main_date,
+            )
+            excl.append(_excl(undated, dom, f, f"missing {spec.main_date}"))
+            df = df.filter(pl.col(spec.main_date).is_not_null())
+        else:
+            findings.add_rows(
+                df.filter(pl.col(spec.main_date).is_null()),
+                "WARNING",
+                dom,
+                f,
+                "DATE_MISSING",
+                "AE start date missing; kept (treated as treatment-emergent)",
+                column=spec.main_date,
+            )
+    if dom == "DM":
+        late_death = df.filter(dtc_earliest("DTHDTC") > cut)
+        findings.add_rows(
+            late_death,
+            "INFO",
+            "DM",
+            f,
+            "DEATH_AFTER_CUT",
+            "death after the data cut: not a death in this cut (DTHDTC, DTHFL cleared)",
+            column="DTHDTC",
+        )
+        clear = (dtc_earliest("DTHDTC") > cut).fill_null(False)
+        df = df.with_columns(
+            pl.when(clear).then(None).otherwise(pl.col("DTHDTC")).alias("DTHDTC"),
+            pl.when(clear).then(None).otherwise(pl.col("DTHFL")).alias("DTHFL"),
+        )
+        if "RFENDTC" in df.columns:
+            df = df.with_columns(
+                pl.when((dtc_earliest("RFENDTC") > cut).fill_null(False))
+                .then(None)
+                .otherwise(pl.col("RFENDTC"))
+                .alias("RFENDTC")
+            )
+    if dom == "AE" and "AEENDTC" in df.columns:
+        df = df.with_columns(
+            pl.when((dtc_earliest("AEENDTC") > cut).fill_null(False))
+            .then(None)
+            .otherwise(pl.col("AEENDTC"))
+            .alias("AEENDTC")
+        )
+    return df
 
 
 def exclude_unknown_subjects(
@@ -160,12 +167,10 @@ def exclude_unknown_subjects(
     """Rows of subjects absent from DM are excluded (ERROR finding per row)."""
     ids = frames["DM"]["USUBJID"].implode()
     excl = []
-    out = like(frames)
-    for dom, df in frames.items():
-        if dom == "DM" or "USUBJID" not in df.columns:
-            out[dom] = df
-            del df
-            continue
+
+    def known(df: pl.DataFrame, dom: str) -> pl.DataFrame:
+        if "USUBJID" not in df.columns:
+            return df
         orphan = df.filter(~pl.col("USUBJID").is_in(ids))
         findings.add_rows(
             orphan,
@@ -177,9 +182,12 @@ def exclude_unknown_subjects(
             column="USUBJID",
         )
         excl.append(_excl(orphan, dom, files[dom], "subject not in DM"))
-        out[dom] = df.filter(pl.col("USUBJID").is_in(ids))
-        del df
-    return out, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
+        return df.filter(pl.col("USUBJID").is_in(ids))
+
+    for dom in list(frames):  # in place, a chunk at a time (hepatrial.ingest.spill)
+        if dom != "DM":
+            map_chunks(frames, dom, lambda df, dom=dom: known(df, dom))
+    return frames, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 
 def check_windows(
@@ -198,9 +206,9 @@ def check_windows(
     # SDTM VISIT name -> its analysis visit (sdtm_visits, default the label; docs: windowing)
     nominal = {n: v.label for v in cfg.visits for n in v.nominal_names}
     by_nominal = cfg.windowing == "nominal"
-    for dom, col in (("LB", "LBDTC"), ("RS", "RSDTC"), ("QS", "QSDTC")):
-        df = frames.get(dom)
-        if df is None or df.height == 0 or "VISIT" not in df.columns:
+    scheduled = (("LB", "LBDTC"), ("RS", "RSDTC"), ("QS", "QSDTC"))
+    for dom, col, df in ((d, c, x) for d, c in scheduled if d in frames for x in chunks(frames, d)):
+        if df.height == 0 or "VISIT" not in df.columns:
             continue
         # findings only: the columns they name, not whole rows, go through the join
         d = (
@@ -286,7 +294,7 @@ def flag_partial_dates(
     """Partial dates where the contract allows them: WARNING, carried and imputed in ADaM."""
     from hepatrial.dates import dtc_precision
 
-    for dom, df in frames.items():
+    for dom, df in ((d, x) for d in frames for x in chunks(frames, d)):
         for col in specs[dom].partial_dates:
             if col in df.columns:
                 part = df.filter(dtc_precision(col).is_in(["M", "Y"]))
@@ -307,7 +315,7 @@ def cross_checks(
     """Consistency across domains: flagged, never changed."""
     dm, ds = frames["DM"], frames["DS"]
     consent = dm.select("USUBJID", dtc_date("RFICDTC").alias("_ic"))
-    for dom, df in frames.items():
+    for dom, df in ((d, x) for d in frames for x in chunks(frames, d)):
         spec = specs[dom]
         if dom == "DM" or not spec.main_date or spec.main_date not in df.columns:
             continue
@@ -352,7 +360,10 @@ def cross_checks(
         column="DTHFL",
     )
     if "PR" in frames:
-        tx = frames["PR"].filter(pl.col("PRDECOD").str.to_uppercase() == "LIVER TRANSPLANT")
+        tx = pl.concat(
+            c.filter(pl.col("PRDECOD").str.to_uppercase() == "LIVER TRANSPLANT")
+            for c in chunks(frames, "PR")
+        )
         late = tx.join(
             dm.select("USUBJID", dtc_latest("DTHDTC").alias("_dth")), on="USUBJID"
         ).filter(dtc_earliest("PRSTDTC") > pl.col("_dth"))
@@ -366,8 +377,7 @@ def cross_checks(
             column="PRSTDTC",
         )
     if "LB" in frames:
-        lb = frames["LB"]
-        dup = lb.filter(pl.struct("USUBJID", "LBTESTCD", "LBDTC").is_duplicated())
+        dup = lb_duplicates(frames)
         findings.add_rows(
             dup,
             "WARNING",
@@ -377,3 +387,17 @@ def cross_checks(
             "more than one result for this subject, test and date/time; windowing picks one",
             column="LBDTC",
         )
+
+
+def lb_duplicates(frames) -> pl.DataFrame:
+    """The LB rows sharing subject, test and date/time with another row, in row order. Checked on
+    a 64-bit hash of the key over every chunk, then exactly on the rows whose hash repeats: the key
+    columns of the whole domain are never in memory at once."""
+    key = pl.struct("USUBJID", "LBTESTCD", "LBDTC")
+    hashes = pl.concat(
+        c.select("SRCROW", key.hash(seed=0).alias("_h")) for c in chunks(frames, "LB")
+    )
+    maybe = hashes.filter(pl.col("_h").is_duplicated())["SRCROW"].implode()
+    del hashes
+    cand = pl.concat(c.filter(pl.col("SRCROW").is_in(maybe)) for c in chunks(frames, "LB"))
+    return cand.filter(key.is_duplicated())

@@ -9,6 +9,9 @@ Severity:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import polars as pl
 
 FINDING_SCHEMA = {
@@ -27,7 +30,8 @@ SEVERITY_ORDER = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
 
 class Findings:
     def __init__(self) -> None:
-        self._frames: list[pl.DataFrame] = []
+        self._frames: list[pl.DataFrame | tuple] = []  # a tuple: the key of a tally
+        self._tallies: dict[tuple, dict] = {}
 
     def add(
         self,
@@ -91,10 +95,79 @@ class Findings:
         )
         self._frames.append(frame)
 
+    def tally(
+        self,
+        severity: str,
+        domain: str,
+        file: str | None,
+        rule: str,
+        message: str | Callable[[int, Any], str],
+        *,
+        n: int = 1,
+        row: int | None = None,
+        usubjid: str | None = None,
+        column: str | None = None,
+        value: str | None = None,
+        key: tuple = (),
+        extra: Any = None,
+        merge: Callable[[Any, Any], Any] | None = None,
+        keep: Callable[[Any], bool] | None = None,
+    ) -> None:
+        """One finding that sums over the chunks of a domain (:mod:`hepatrial.ingest.spill`): "n
+        value(s) ... (first at this row)". Calls with the same (severity, domain, file, rule,
+        column, ``key``) are one finding: ``n`` added up, the row, value and USUBJID of the earliest
+        row, ``extra`` combined by ``merge`` (e.g. the set of values seen, the longest length).
+        ``message`` is the text, or a function of (n, extra) giving it; ``keep(extra)`` false drops
+        the finding (e.g. one unit seen in total). A domain checked whole makes one call."""
+        k = (severity, domain, file, rule, column, *key)
+        t = self._tallies.get(k)
+        if t is None:
+            self._tallies[k] = {
+                "n": n,
+                "row": row,
+                "usubjid": usubjid,
+                "value": value,
+                "extra": extra,
+                "message": message,
+                "keep": keep,
+            }
+            self._frames.append(k)
+            return
+        t["n"] += n
+        if row is not None and (t["row"] is None or row < t["row"]):
+            t.update(row=row, usubjid=usubjid, value=value)
+        if merge is not None:
+            t["extra"] = merge(t["extra"], extra)
+
+    def _tally_frame(self, k: tuple) -> pl.DataFrame | None:
+        t = self._tallies[k]
+        if t["keep"] is not None and not t["keep"](t["extra"]):
+            return None
+        msg = t["message"]
+        severity, domain, file, rule, column = k[:5]
+        return pl.DataFrame(
+            [
+                {
+                    "severity": severity,
+                    "domain": domain,
+                    "file": file,
+                    "row": t["row"],
+                    "USUBJID": t["usubjid"],
+                    "column": column,
+                    "value": t["value"],
+                    "rule": rule,
+                    "message": msg if isinstance(msg, str) else msg(t["n"], t["extra"]),
+                }
+            ],
+            schema=FINDING_SCHEMA,
+        )
+
     def frame(self) -> pl.DataFrame:
-        if not self._frames:
+        parts = [f if isinstance(f, pl.DataFrame) else self._tally_frame(f) for f in self._frames]
+        parts = [f for f in parts if f is not None]
+        if not parts:
             return pl.DataFrame(schema=FINDING_SCHEMA)
-        df = pl.concat(self._frames, how="vertical")
+        df = pl.concat(parts, how="vertical")
         return (
             df.with_columns(
                 pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8).alias("_o")

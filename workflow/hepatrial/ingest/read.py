@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -241,11 +242,10 @@ def has_bom(path: Path) -> bool:
         return path.suffix.lower() == ".csv" and fh.read(3) == b"\xef\xbb\xbf"
 
 
-def read_domain(path: Path, column_map: dict[str, str] | None = None) -> pl.DataFrame:
-    """Read one domain file as text columns with upper-case names and SRCROW."""
-    fmt = FORMATS[path.suffix.lower()]
-    df = {"csv": _read_csv, "parquet": _read_parquet, "xpt": _read_xpt}[fmt](path)
-    names = [c.strip().upper() for c in df.columns]
+def _names(path: Path, columns: list[str], column_map: dict[str, str] | None) -> list[str]:
+    """The column names as the pipeline uses them: trimmed, upper-cased, renamed by the study's
+    ``column_map``; a name twice or the reserved SRCROW is an error."""
+    names = [c.strip().upper() for c in columns]
     mapping = {k.strip().upper(): v.strip().upper() for k, v in (column_map or {}).items()}
     names = [mapping.get(n, n) for n in names]
     dupes = sorted({n for n in names if names.count(n) > 1})
@@ -259,5 +259,86 @@ def read_domain(path: Path, column_map: dict[str, str] | None = None) -> pl.Data
         raise DataContractError(
             "column name SRCROW is reserved by the pipeline", file=path.name, column="SRCROW"
         )
-    df.columns = names
+    return names
+
+
+def read_domain(path: Path, column_map: dict[str, str] | None = None) -> pl.DataFrame:
+    """Read one domain file as text columns with upper-case names and SRCROW."""
+    fmt = FORMATS[path.suffix.lower()]
+    df = {"csv": _read_csv, "parquet": _read_parquet, "xpt": _read_xpt}[fmt](path)
+    df.columns = _names(path, df.columns, column_map)
     return df.with_row_index("SRCROW", offset=1).with_columns(pl.col("SRCROW").cast(pl.Int64))
+
+
+CHUNK_BYTES = 256 * 2**20  # a CSV or Parquet domain file larger than this is read in chunks
+CHUNK_ROWS = 1_000_000  # rows per chunk
+
+
+def chunk_rows(path: Path) -> int | None:
+    """Rows per chunk for reading ``path``, or None to read it whole: CSV and Parquet files larger
+    than :data:`CHUNK_BYTES` (SAS transport files are read whole)."""
+    big = path.suffix.lower() in (".csv", ".parquet") and path.stat().st_size > CHUNK_BYTES
+    return CHUNK_ROWS if big else None
+
+
+def iter_domain(
+    path: Path, column_map: dict[str, str] | None = None, rows: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """The domain file as :func:`read_domain` reads it, in frames of about ``rows`` rows (the whole
+    file when None): the same columns, values and SRCROW, one frame in memory at a time. Yields
+    one empty frame for a file with a header and no rows."""
+    if rows is None:
+        yield read_domain(path, column_map)
+        return
+    if path.suffix.lower() == ".csv":
+        if _blank(path):
+            raise DataContractError("file is empty (no header row)", file=path.name)
+        err = _utf8_error(path)
+        if err is not None:
+            raise err
+        lf = pl.scan_csv(path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False)
+        what = "CSV"
+        try:
+            raw = list(lf.collect_schema())
+            batches = lf.collect_batches(chunk_size=rows, maintain_order=True)
+        except Exception as exc:  # polars raises several types for malformed CSV
+            raise DataContractError(
+                f"cannot parse CSV: {' '.join(str(exc).split())[:200]}", file=path.name
+            ) from None
+    else:
+        what = "Parquet"
+        try:
+            lf = pl.scan_parquet(path)
+            raw = list(lf.collect_schema())
+            batches = (
+                _to_text(b) for b in lf.collect_batches(chunk_size=rows, maintain_order=True)
+            )
+        except Exception as exc:
+            raise DataContractError(
+                f"cannot read Parquet: {' '.join(str(exc).split())[:200]}", file=path.name
+            ) from None
+    names = _names(path, raw, column_map)
+    start, empty = 1, True
+    it = iter(batches)
+    while True:
+        try:
+            b = next(it, None)
+        except DataContractError:
+            raise
+        except Exception as exc:
+            verb = "parse" if what == "CSV" else "read"
+            raise DataContractError(
+                f"cannot {verb} {what}: {' '.join(str(exc).split())[:200]}", file=path.name
+            ) from None
+        if b is None:
+            break
+        if b.height == 0:
+            continue
+        b.columns = names
+        yield b.with_columns(
+            pl.int_range(start, start + b.height, dtype=pl.Int64).alias("SRCROW")
+        ).select("SRCROW", *names)
+        start += b.height
+        empty = False
+    if empty:
+        yield pl.DataFrame(schema={"SRCROW": pl.Int64, **dict.fromkeys(names, pl.Utf8)})

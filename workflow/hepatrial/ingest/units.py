@@ -199,15 +199,18 @@ def harmonise_lab_units(
         .sort("LBTESTCD", "_unit")
     )
     for r in conv.iter_rows(named=True):
-        findings.add(
+        findings.tally(
             "INFO",
             "LB",
             file,
             "LB_UNIT_CONVERTED",
-            f"{r['len']} {r['LBTESTCD']} value(s) in {r['_unit']} converted to {r['_stdu']} (first at this row)",
+            lambda n, t: f"{n} {t[0]} value(s) in {t[1]} converted to {t[2]} (first at this row)",
+            n=r["len"],
             row=r["SRCROW"],
             column="LBORRESU",
             value=r["_unit"],
+            key=(r["LBTESTCD"], r["_unit"]),
+            extra=(r["LBTESTCD"], r["_unit"], r["_stdu"]),
         )
     factor = pl.when(known).then(pl.col("_factor")).otherwise(1.0)
     std_unit = pl.when(known).then(pl.col("_stdu")).otherwise(pl.col("_unit"))
@@ -245,23 +248,29 @@ def harmonise_lab_units(
         pl.when(pl.col("_cdir") == ">").then(pl.col("_clim") * factor).alias("LBULOQ"),
     )
     # several units for one unconverted test
-    multi = (
+    units = (  # tallied over the chunks of LB; a test seen in one unit in all is not reported
         lb.filter(~known & pl.col("_val").is_not_null())
         .group_by("LBTESTCD")
         .agg(pl.col("_unit").drop_nulls().unique().sort(), pl.col("SRCROW").min())
-        .filter(pl.col("_unit").list.len() > 1)
         .sort("LBTESTCD")
     )
-    for r in multi.iter_rows(named=True):
-        findings.add(
+    for r in units.iter_rows(named=True):
+        test = r["LBTESTCD"]
+        findings.tally(
             "WARNING",
             "LB",
             file,
             "LB_UNITS_MIXED",
-            f"{r['LBTESTCD']} reported in several units {r['_unit']} with no known conversion; "
-            "carried as reported",
+            lambda _, u, test=test: (
+                f"{test} reported in several units {list(u)} with no known "
+                "conversion; carried as reported"
+            ),
             row=r["SRCROW"],
             column="LBORRESU",
+            key=(test,),
+            extra=tuple(r["_unit"]),
+            merge=lambda a, b: tuple(sorted(set(a) | set(b))),
+            keep=lambda u: len(u) > 1,
         )
     nonpos = pl.col("LBTESTCD").is_in(list(MUST_BE_POSITIVE)) & (pl.col("LBSTRESN") <= 0)
     findings.add_rows(

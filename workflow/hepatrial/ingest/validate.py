@@ -211,28 +211,20 @@ def _first_hits(df: pl.DataFrame, masks: dict[str, pl.Expr]) -> dict[str, tuple[
     return {name: (int(stats[i]), int(stats[k + i])) for i, name in enumerate(masks) if stats[i]}
 
 
-def _add_first(
-    findings: Findings,
-    df: pl.DataFrame,
-    pos: int,
-    rule: str,
-    message: str,
-    domain: str,
-    file: str,
-    column: str,
-) -> None:
-    """One INFO finding at the row at ``pos`` (its SRCROW, value and USUBJID)."""
-    findings.add(
-        "INFO",
-        domain,
-        file,
-        rule,
-        message,
-        row=int(df["SRCROW"][pos]),
-        column=column,
-        value=df[column][pos],
-        usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
-    )
+def _at(df: pl.DataFrame, pos: int, column: str, width: int | None = None) -> dict:
+    """The row at ``pos`` for a tallied finding: its SRCROW, the value of ``column`` (its first
+    ``width`` characters) and USUBJID."""
+    value = df[column][pos]
+    return {
+        "row": int(df["SRCROW"][pos]),
+        "column": column,
+        "value": value[:width] if width is not None and value is not None else value,
+        "usubjid": df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+    }
+
+
+def _union(a, b) -> tuple:
+    return tuple(sorted(set(a) | set(b)))
 
 
 def _case_variants(tokens: tuple[str, ...]) -> list[str]:
@@ -291,27 +283,29 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
             pl.col("tok").arg_max().alias("p_tok"),
         ).row(0)
         if n_sp:
-            _add_first(
-                findings,
-                df,
-                p_sp,
-                "SPACES_TRIMMED",
-                f"{n_sp} value(s) had leading/trailing spaces; trimmed (first at this row)",
+            findings.tally(
+                "INFO",
                 domain,
                 file,
-                c,
+                "SPACES_TRIMMED",
+                lambda n, _: (
+                    f"{n} value(s) had leading/trailing spaces; trimmed (first at this row)"
+                ),
+                n=n_sp,
+                **_at(df, p_sp, c),
             )
         if n_tok:
             values = df.filter(masks["tok"])[c].unique().to_list()
-            _add_first(
-                findings,
-                df,
-                p_tok,
-                "MISSING_TOKEN",
-                f"{n_tok} value(s) {sorted(set(values))} read as missing (first at this row)",
+            findings.tally(
+                "INFO",
                 domain,
                 file,
-                c,
+                "MISSING_TOKEN",
+                lambda n, v: f"{n} value(s) {list(v)} read as missing (first at this row)",
+                n=n_tok,
+                extra=tuple(sorted(set(values))),
+                merge=_union,
+                **_at(df, p_tok, c),
             )
     return df.select(
         out
@@ -327,16 +321,17 @@ def upper_case_terms(
     for c in cols:
         if c in hits:
             n, pos = hits[c]
-            findings.add(
+            findings.tally(
                 "INFO",
                 domain,
                 file,
                 "TERM_CASE",
-                f"{n} controlled-term value(s) not in upper case; upper-cased (first at this row)",
-                row=int(df["SRCROW"][pos]),
-                column=c,
-                value=df[c][pos],
-                usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+                lambda n, _: (
+                    f"{n} controlled-term value(s) not in upper case; upper-cased "
+                    "(first at this row)"
+                ),
+                n=n,
+                **_at(df, pos, c),
             )
     for c in cols:
         if c in hits:
@@ -372,7 +367,7 @@ def validate_domain(
         )
     for c in spec.expected:
         if c not in df.columns:
-            findings.add(
+            findings.tally(
                 "WARNING",
                 spec.name,
                 file,
@@ -421,17 +416,17 @@ def check_offsets(df: pl.DataFrame, spec: DomainSpec, file: str, findings: Findi
     date as written (the record's local date) is the one used."""
     masks = {d: pl.col(d).str.contains(ISO_OFFSET) for d in spec.dates if d in df.columns}
     for col, (n, pos) in _first_hits(df, masks).items():
-        findings.add(
+        findings.tally(
             "INFO",
             spec.name,
             file,
             "DATE_TZ_OFFSET",
-            f"{n} value(s) carry a UTC offset; kept as written, the date as written "
-            "(local) is used (first at this row)",
-            row=int(df["SRCROW"][pos]),
-            column=col,
-            value=df[col][pos],
-            usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+            lambda n, _: (
+                f"{n} value(s) carry a UTC offset; kept as written, the date as written "
+                "(local) is used (first at this row)"
+            ),
+            n=n,
+            **_at(df, pos, col),
         )
 
 
@@ -453,19 +448,20 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
         return
     masks = {c: pl.col(c).str.len_bytes() > XPT_MAX_BYTES for c in text}
     for col, (n, pos) in _first_hits(df, masks).items():
-        longest = df[col].str.len_bytes().max()
-        findings.add(
+        findings.tally(
             "WARNING",
             domain,
             file,
             "TEXT_TRUNCATED_XPT",
-            f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest {longest}); the SAS "
-            f"transport (XPT v5) copies hold the first {XPT_MAX_BYTES} bytes (first at "
-            "this row)",
-            row=int(df["SRCROW"][pos]),
-            column=col,
-            value=df[col][pos][:80],
-            usubjid=df["USUBJID"][pos] if "USUBJID" in df.columns else None,
+            lambda n, longest: (
+                f"{n} value(s) longer than {XPT_MAX_BYTES} bytes (longest "
+                f"{longest}); the SAS transport (XPT v5) copies hold the first {XPT_MAX_BYTES} "
+                "bytes (first at this row)"
+            ),
+            n=n,
+            extra=df[col].str.len_bytes().max(),
+            merge=max,
+            **_at(df, pos, col, 80),
         )
     for col in text:
         # only non-ASCII values can hold a character the fonts lack; each distinct value once
@@ -477,13 +473,17 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
             continue
         has = pl.any_horizontal([pl.col(col).str.contains(ch, literal=True) for ch in chars[:20]])
         first = odd.filter(has).row(0, named=True)
-        findings.add(
+        findings.tally(
             "WARNING",
             domain,
             file,
             "GLYPH_MISSING",
-            f"{len(chars)} character(s) no bundled font can draw (printed blank in the "
-            f"PDF reports and figures): {describe(chars)} (first at this row)",
+            lambda _, chars: (
+                f"{len(chars)} character(s) no bundled font can draw (printed "
+                f"blank in the PDF reports and figures): {describe(list(chars))} (first at this row)"
+            ),
+            extra=tuple(chars),
+            merge=lambda a, b: tuple(sorted(set(a) | set(b), key=ord)),
             row=int(first["SRCROW"]),
             column=col,
             value=first[col][:80],
