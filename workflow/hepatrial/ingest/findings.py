@@ -28,6 +28,11 @@ FINDING_SCHEMA = {
 SEVERITY_ORDER = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
 
 
+def merged(a, b) -> tuple:
+    """The values of two tallies, distinct and sorted (a tally's ``merge`` for sets of values)."""
+    return tuple(sorted(set(a) | set(b)))
+
+
 class Findings:
     def __init__(self) -> None:
         self._frames: list[pl.DataFrame | tuple] = []  # a tuple: the key of a tally

@@ -156,13 +156,18 @@ def _utf8_error(path: Path) -> DataContractError | None:
     return None
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
-    """Every column as text. Polars reads the file itself (a UTF-8 byte-order mark is skipped)."""
+def _check_csv(path: Path) -> None:
+    """A CSV file must hold a header and be UTF-8 (checked before polars parses it)."""
     if _blank(path):
         raise DataContractError("file is empty (no header row)", file=path.name)
     err = _utf8_error(path)
     if err is not None:
         raise err
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    """Every column as text. Polars reads the file itself (a UTF-8 byte-order mark is skipped)."""
+    _check_csv(path)
     try:
         return pl.read_csv(
             path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False
@@ -290,50 +295,40 @@ def iter_domain(
     if rows is None:
         yield read_domain(path, column_map)
         return
-    if path.suffix.lower() == ".csv":
-        if _blank(path):
-            raise DataContractError("file is empty (no header row)", file=path.name)
-        err = _utf8_error(path)
-        if err is not None:
-            raise err
-        lf = pl.scan_csv(path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False)
-        what = "CSV"
-        try:
-            raw = list(lf.collect_schema())
-            batches = lf.collect_batches(chunk_size=rows, maintain_order=True)
-        except Exception as exc:  # polars raises several types for malformed CSV
-            raise DataContractError(
-                f"cannot parse CSV: {' '.join(str(exc).split())[:200]}", file=path.name
-            ) from None
-    else:
-        what = "Parquet"
-        try:
-            lf = pl.scan_parquet(path)
-            raw = list(lf.collect_schema())
-            batches = (
-                _to_text(b) for b in lf.collect_batches(chunk_size=rows, maintain_order=True)
+    csv = path.suffix.lower() == ".csv"
+    if csv:
+        _check_csv(path)
+    # polars raises several types for a malformed file, while planning or while reading
+    cannot = "cannot parse CSV" if csv else "cannot read Parquet"
+    try:
+        if csv:
+            lf = pl.scan_csv(
+                path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False
             )
-        except Exception as exc:
-            raise DataContractError(
-                f"cannot read Parquet: {' '.join(str(exc).split())[:200]}", file=path.name
-            ) from None
+        else:
+            lf = pl.scan_parquet(path)
+        raw = list(lf.collect_schema())
+        batches = lf.collect_batches(chunk_size=rows, maintain_order=True)
+    except Exception as exc:
+        raise DataContractError(
+            f"{cannot}: {' '.join(str(exc).split())[:200]}", file=path.name
+        ) from None
     names = _names(path, raw, column_map)
     start, empty = 1, True
     it = iter(batches)
     while True:
         try:
             b = next(it, None)
-        except DataContractError:
-            raise
         except Exception as exc:
-            verb = "parse" if what == "CSV" else "read"
             raise DataContractError(
-                f"cannot {verb} {what}: {' '.join(str(exc).split())[:200]}", file=path.name
+                f"{cannot}: {' '.join(str(exc).split())[:200]}", file=path.name
             ) from None
         if b is None:
             break
         if b.height == 0:
             continue
+        if not csv:
+            b = _to_text(b)
         b.columns = names
         yield b.with_columns(
             pl.int_range(start, start + b.height, dtype=pl.Int64).alias("SRCROW")

@@ -51,13 +51,6 @@ class Frames(MutableMapping):
     def spilled(self, key: str) -> bool:
         return isinstance(self._d.get(key), Path | list)
 
-    def chunked(self, key: str) -> bool:
-        return isinstance(self._d.get(key), list)
-
-    def like(self) -> Frames:
-        """An empty mapping spilling to the same folder."""
-        return Frames(self._folder, self._limit)
-
     def _path(self, key: str) -> Path:
         self._folder.mkdir(parents=True, exist_ok=True)
         return self._folder / f"{key.lower()}-{next(self._n)}.parquet"

@@ -20,7 +20,7 @@ import polars as pl
 
 from hepatrial.contract import LAB_UNITS, MUST_BE_POSITIVE, SCORE_TESTS
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.findings import Findings
+from hepatrial.ingest.findings import Findings, merged
 from hepatrial.spec import Study
 
 
@@ -269,7 +269,7 @@ def harmonise_lab_units(
             column="LBORRESU",
             key=(test,),
             extra=tuple(r["_unit"]),
-            merge=lambda a, b: tuple(sorted(set(a) | set(b))),
+            merge=merged,
             keep=lambda u: len(u) > 1,
         )
     nonpos = pl.col("LBTESTCD").is_in(list(MUST_BE_POSITIVE)) & (pl.col("LBSTRESN") <= 0)

@@ -26,7 +26,7 @@ from hepatrial.contract import (
     RS_TERMS,
     DomainSpec,
 )
-from hepatrial.ingest.findings import Findings
+from hepatrial.ingest.findings import Findings, merged
 from hepatrial.spec import Study
 
 
@@ -223,10 +223,6 @@ def _at(df: pl.DataFrame, pos: int, column: str, width: int | None = None) -> di
     }
 
 
-def _union(a, b) -> tuple:
-    return tuple(sorted(set(a) | set(b)))
-
-
 def _case_variants(tokens: tuple[str, ...]) -> list[str]:
     """Every upper/lower-case spelling of ASCII ``tokens``: ``x.is_in(variants)`` is
     ``x.str.to_uppercase().is_in(tokens)`` without building an upper-cased copy of every value.
@@ -304,7 +300,7 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
                 lambda n, v: f"{n} value(s) {list(v)} read as missing (first at this row)",
                 n=n_tok,
                 extra=tuple(sorted(set(values))),
-                merge=_union,
+                merge=merged,
                 **_at(df, p_tok, c),
             )
     return df.select(
@@ -483,7 +479,7 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
                 f"blank in the PDF reports and figures): {describe(list(chars))} (first at this row)"
             ),
             extra=tuple(chars),
-            merge=lambda a, b: tuple(sorted(set(a) | set(b), key=ord)),
+            merge=merged,  # one character each: sorted by code point
             row=int(first["SRCROW"]),
             column=col,
             value=first[col][:80],
