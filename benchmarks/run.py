@@ -491,7 +491,14 @@ def main(argv=None) -> int:
         help="'none': the RCT config without its estimands list (the conditional-mean jackknife "
         "is quadratic in the trial's size); recorded in the study column",
     )
+    ap.add_argument(
+        "--cut",
+        help="an existing simulated cut (a folder named by its cut date) to run instead of simulating "
+        "one; with a single --sizes, the size it was simulated with",
+    )
     args = ap.parse_args(argv)
+    if args.cut and len(args.sizes) != 1:
+        ap.error("--cut goes with exactly one --sizes (the size of that cut)")
     work = Path(args.workdir or tempfile.mkdtemp(prefix="hepatrial-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     global STUDY_LABEL
@@ -513,7 +520,9 @@ def main(argv=None) -> int:
             folder = work / case
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
-            if cut is None:
+            if cut is None and args.cut:
+                cut = Path(args.cut).resolve()
+            elif cut is None:
                 cut = folder / "data" / CUT
                 cmd = [
                     sys.executable,
