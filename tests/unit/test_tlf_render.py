@@ -344,3 +344,53 @@ def test_powers_of_ten_are_superscripts_in_rtf_html_and_pdf_but_ascii_in_csv(tmp
     assert text.count("10{\\super 6}") == 4, text.count("10{\\super 6}")
     assert _s("1x10^6/kg") == '("1x10" + super("6") + "/kg")'  # the DSMB report's Typst text
     assert _s("no power") == '"no power"'
+
+
+_RTFLITE_AS_SHIPPED = """
+import pickle, sys
+from hepatrial.tlf import render
+render._cache_rtflite = lambda: None  # rtflite as shipped: no font, width or broadcast caches
+t = pickle.loads(open(sys.argv[1], "rb").read())
+render.write_rtf(t, sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("group_rows", [True, False])
+def test_rtflite_caches_give_the_bytes_of_rtflite_as_shipped(group_rows, ard, tmp_path):
+    """_cache_rtflite (fonts kept open, widths and attribute broadcasts computed once) changes the
+    time, not the RTF: a multi-page listing with groups, indents, superscripts, wide and empty
+    cells, and a table of the ARD, written here and by rtflite unpatched in a fresh process."""
+    import pickle
+    import subprocess
+    import sys
+
+    from hepatrial.tlf.tables import Row
+
+    rows = [
+        Row(
+            group=f"Arm {'AB'[k % 2]}" if group_rows else "",
+            label=f"UCMSC-{k:04d}",
+            cells=["x" * (k % 37), "", f"10^{k % 7} cells/kg", "肝区疼痛" if k % 11 == 0 else "ALT"],
+            indent=k % 3,
+        )
+        for k in range(140)
+    ]
+    listing = Table(
+        "l_mix",
+        "Listing of mixed cells",
+        "SAFETY",
+        ["Long", "Empty", "Dose", "Term"],
+        rows=sorted(rows, key=lambda r: r.group),
+        footnotes=["a note", "another"],
+        source="Source: test",
+        group_rows=group_rows,
+        kind="Listing",
+    )
+    for i, t in enumerate([listing, build_table("baseline", ard, "tlf_x")]):
+        pkl, mine, shipped = (tmp_path / f"{i}.{e}" for e in ("pkl", "mine.rtf", "shipped.rtf"))
+        pkl.write_bytes(pickle.dumps(t))
+        rtf_render.write_rtf(t, mine)
+        subprocess.run(
+            [sys.executable, "-c", _RTFLITE_AS_SHIPPED, str(pkl), str(shipped)], check=True
+        )
+        assert mine.read_bytes() == shipped.read_bytes()

@@ -142,20 +142,52 @@ HEADER_MARK = "HEPATRIAL-RUNNING-HEADER"
 _NUMERIC = re.compile(r"^[\s\d.,:;()\[\]%<>/+\-\u2212=]*(NE)?[\s\d.,:;()\[\]%<>/+\-=]*$")
 
 
-def _cache_rtflite_fonts() -> None:
-    """Have rtflite open each font file once. rtflite 2.6's ``get_string_width`` opens the font
-    (``PIL.ImageFont.truetype``) on every call, and its paginator measures every cell of every row:
-    the tables job of a 100k-subject cut spent 14 CPU minutes opening fonts. Its module gets a
-    loader that keeps each (font, size) open; the widths are the same (test)."""
+def _cache_rtflite() -> None:
+    """Make rtflite 2.6 (pinned) measure and encode each thing once; the RTF bytes are the same
+    (tests/unit/test_tlf_render.py). Two of its hot paths redo work per cell:
+
+    - ``get_string_width`` opens the font file (``PIL.ImageFont.truetype``) on every call, and the
+      paginator measures every cell of every row (the tables job of a 100k-subject cut spent 14 CPU
+      minutes opening fonts). Fonts are kept open per (font, size), and a width, a pure function of
+      its arguments, is computed once.
+    - ``TableAttributes._encode`` builds a pydantic ``BroadcastValue`` (the attribute's value copied
+      into a nested list) for each of the ~20 attributes of every cell: two thirds of the time of a
+      long listing. While one ``_encode`` runs, a ``BroadcastValue`` is built once per attribute
+      value and reused; ``_encode`` only reads them (``iloc``), and they do not outlive the call.
+    """
     import types
 
+    import rtflite.attributes as ra
+    import rtflite.pagination.core as rp
     import rtflite.strwidth as sw
     from PIL import ImageFont
 
-    if not isinstance(sw.ImageFont, types.SimpleNamespace):
-        sw.ImageFont = types.SimpleNamespace(
-            truetype=functools.lru_cache(maxsize=64)(ImageFont.truetype)
-        )
+    if isinstance(sw.ImageFont, types.SimpleNamespace):
+        return
+    sw.ImageFont = types.SimpleNamespace(
+        truetype=functools.lru_cache(maxsize=64)(ImageFont.truetype)
+    )
+    width = functools.lru_cache(maxsize=1 << 18)(sw.get_string_width)
+    ra.get_string_width = rp.get_string_width = width
+    encode, real = ra.TableAttributes._encode, ra.BroadcastValue
+
+    def cached_encode(self, df, col_widths, row_offset=0):
+        made: dict = {}
+
+        def broadcast(value=None, dimension=None):
+            key = (id(value), dimension)
+            hit = made.get(key)
+            if hit is None or hit[0] is not value:  # the value is held: its id is not reused
+                hit = made[key] = (value, real(value=value, dimension=dimension))
+            return hit[1]
+
+        ra.BroadcastValue = broadcast
+        try:
+            return encode(self, df, col_widths, row_offset)
+        finally:
+            ra.BroadcastValue = real
+
+    ra.TableAttributes._encode = cached_encode
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -163,7 +195,7 @@ def _text_width(s: str, pt: float = BODY_PT) -> float:
     """Width in inches of ``s`` in Times New Roman at ``pt`` points, as rtflite measures it."""
     from rtflite.strwidth import get_string_width
 
-    _cache_rtflite_fonts()
+    _cache_rtflite()
     return get_string_width(s, font="Times New Roman", font_size=pt, unit="in") if s else 0.0
 
 
@@ -397,7 +429,7 @@ def _title_lines(t: Table, text=_rtf_text) -> list[str]:
 def _write_rtf_doc(t: Table, path: str | Path, layout: Layout) -> None:
     import rtflite as rtf
 
-    _cache_rtflite_fonts()
+    _cache_rtflite()
     grouped = _grouped(t)
     labels = ["   " * r.indent + _rtf_rich(r.label) for r in t.rows]
     data = {"label": labels}
