@@ -370,7 +370,12 @@ def test_rtflite_caches_give_the_bytes_of_rtflite_as_shipped(group_rows, ard, tm
         Row(
             group=f"Arm {'AB'[k % 2]}" if group_rows else "",
             label=f"UCMSC-{k:04d}",
-            cells=["x" * (k % 37), "", f"10^{k % 7} cells/kg", "肝区疼痛" if k % 11 == 0 else "ALT"],
+            cells=[
+                "x" * (k % 37),
+                "",
+                f"10^{k % 7} cells/kg",
+                "肝区疼痛" if k % 11 == 0 else "ALT",
+            ],
             indent=k % 3,
         )
         for k in range(140)
