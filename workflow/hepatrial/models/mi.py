@@ -679,18 +679,31 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
     out_b = np.empty((M, p))
     out_s = np.empty((M, G, T, T))
     # complete-data cross products of the design per covariance group (fixed over iterations)
-    Xg_flat = [X[group == g].reshape(-1, T * p) for g in range(G)]
+    sel = [group == g for g in range(G)]
+    Xg_flat = [X[s].reshape(-1, T * p) for s in sel]
     GX = [
         (Xf.T @ Xf).reshape(T, p, T, p).transpose(0, 2, 1, 3).reshape(T * T, p * p)
         for Xf in Xg_flat
     ]
-    Xflat = X.reshape(-1, p)
-    sel = [group == g for g in range(G)]
+    # The design is sparse by visit: X[i, s, j] is zero for every subject unless column j is a main
+    # effect or an interaction with visit s, so only the (visit, column) pairs in nzc (flat s * p + j)
+    # enter X'y and X beta. Of Yc only the rows with a missing response change between iterations:
+    # X'Yc = X'Y0 (observed responses, 0 where missing; fixed) + Xm'(Yc - Y0) over those rows.
+    nzc = np.flatnonzero((X != 0).any(axis=0).reshape(-1))
+    Y0 = np.where(obs, Yfit, 0.0)
+    mrows = [np.flatnonzero(s & ~obs.all(axis=1)) for s in sel]
+    H0 = [Xf[:, nzc].T @ Y0[s] for Xf, s in zip(Xg_flat, sel, strict=True)]
+    Xm = [np.ascontiguousarray(X.reshape(-1, T * p)[r][:, nzc]) for r in mrows]
+    del Xg_flat
+    by_visit = [np.flatnonzero((X[:, t, :] != 0).any(axis=0)) for t in range(T)]
+    Xv = [np.ascontiguousarray(X[:, t, j]) for t, j in enumerate(by_visit)]
+    mu = np.empty((_n, T))
     kept, it = 0, 0
     total = warmup + M * thin
     while kept < M:
         # 1. impute the missing model responses given (beta, sigma) under MAR
-        mu = (Xflat @ beta).reshape(-1, T)  # (n, T)
+        for t, j in enumerate(by_visit):  # mu = X beta, (n, T)
+            mu[:, t] = Xv[t] @ beta[j]
         for g, has_o, ioo, iom, imm, iro, irm, Yo, nk, nm in pats:
             S = sigma[g]
             if has_o:
@@ -714,8 +727,9 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
         r = np.zeros(p)
         for g in range(G):
             W = np.linalg.inv(sigma[g])
-            Yg = Yc if G == 1 else Yc[sel[g]]
-            H = (Xg_flat[g].T @ Yg).reshape(T, p, T)  # H[s, :, t] = sum_i X_is y_it
+            Hf = np.zeros((T * p, T))  # H[s, :, t] = sum_i X_is y_it
+            Hf[nzc] = H0[g] + Xm[g].T @ (Yc[mrows[g]] - Y0[mrows[g]])
+            H = Hf.reshape(T, p, T)
             P += (W.reshape(-1) @ GX[g]).reshape(p, p)
             r += np.einsum("st,spt->p", W, H)
         P = 0.5 * (P + P.T)
@@ -775,6 +789,16 @@ def _joint(strategy, t, mu_own, mu_ref, S_own, S_ref, same_cov):
     return mu, sigma
 
 
+def _xbeta(X, rows, beta):
+    """X[rows] beta for each parameter set, (R, n_r, T), from ``X`` (n, T, p) and ``beta`` (R, p):
+    visit by visit over the columns not zero at that visit (the design is sparse by visit)."""
+    out = np.empty((beta.shape[0], rows.size, X.shape[1]))
+    for t in range(X.shape[1]):
+        j = np.flatnonzero((X[:, t, :] != 0).any(axis=0))
+        out[:, :, t] = beta[:, j] @ X[rows[:, None], t, j[None, :]].T
+    return out
+
+
 def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=None):
     """Impute the subjects ``rows`` under each of R parameter sets.
 
@@ -785,16 +809,18 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=No
     R = beta.shape[0]
     T = d.T
     Y = (d.Y if Y0 is None else Y0)[rows]
-    n_r, p = rows.size, beta.shape[1]
-    every = n_r == d.n and bool((rows == np.arange(d.n)).all())  # no copy of the design then
-    mu_own = ((X_own if every else X_own[rows]).reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
-    if (d.strategy[rows] != 0).any():  # the reference arm's mean: reference-based strategies
-        mu_ref = ((X_ref if every else X_ref[rows]).reshape(-1, p) @ beta.T).T.reshape(R, n_r, T)
-    else:
-        mu_ref = mu_own  # (not used under MAR)
+    n_r = rows.size
     out = np.empty((R, max(D, 1), n_r, T))
     out[...] = Y
     miss = np.isnan(Y)
+    has = miss.any(axis=1)
+    # the means only of the subjects with something to impute; at[i]: subject i's row in them
+    sub, at = rows[has], np.cumsum(has) - 1
+    mu_own = _xbeta(X_own, sub, beta)
+    if (d.strategy[sub] != 0).any():  # the reference arm's mean: reference-based strategies
+        mu_ref = _xbeta(X_ref, sub, beta)
+    else:
+        mu_ref = mu_own  # (not used under MAR)
     g_own = cov_group[d.arm[rows]]
     g_ref = cov_group[d.ref_arm[rows]]
     strat = d.strategy[rows]
@@ -808,12 +834,12 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=No
         )
         << T
     ) + (miss.astype(np.int64) << np.arange(T)).sum(1)
-    has = miss.any(axis=1)
     for u in np.unique(code[has]):
         k = np.flatnonzero(code == u)
         i0 = k[0]
         s, t, go, gr = int(strat[i0]), int(ice_key[i0]), int(g_own[i0]), int(g_ref[i0])
-        mu, S = _joint(s, t, mu_own[:, k], mu_ref[:, k], sigma[:, go], sigma[:, gr], go == gr)
+        h = at[k]
+        mu, S = _joint(s, t, mu_own[:, h], mu_ref[:, h], sigma[:, go], sigma[:, gr], go == gr)
         m = np.flatnonzero(miss[i0])
         o = np.flatnonzero(~miss[i0])
         if o.size:
