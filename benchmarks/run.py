@@ -264,28 +264,26 @@ def in_process(res: Path, n: int | None, ard_max: int = 10000) -> list[dict]:
     from hepatrial.analysis.common import select_population
     from hepatrial.analysis.mmrm import mmrm_ard, mmrm_data
     from hepatrial.analysis.survival import survival_ard
-    from hepatrial.config import load_study
     from hepatrial.models.mmrm import MMRM
+    from hepatrial.spec import load as load_study
     from hepatrial.survival import kaplan_meier, logrank_test
 
     study = load_study(STUDY)
     rows = []
     adeff = pl.read_parquet(res / "adam/adeff.parquet")
-    meld = study["scores"]["meld_primary"]
+    meld = study.scores.meld_primary
     df, order = mmrm_data(adeff, study, meld, "ITT")
-    cfg = study["mmrm"]
-    ref = next(a["label"] for a in study["arms"] if a.get("reference"))
-    arms = [ref] + [
-        a["label"] for a in study["arms"] if a["label"] != ref and a["label"] in set(df["ARM"])
-    ]
-    covariates = [c for c in cfg["covariates"] if c in df.columns]
-    factors = [c for c in study["strata"] if c in df.columns and df[c].n_unique() > 1]
+    cfg = study.mmrm
+    ref = study.comparison_reference
+    arms = [ref] + [a for a in study.arm_labels if a != ref and a in set(df["ARM"])]
+    covariates = [c for c in cfg.covariates if c in df.columns]
+    factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
     model = MMRM(
-        covariance=cfg["covariance"],
-        method=cfg["method"],
-        df=cfg["df"],
-        fallback=cfg["fallback"],
-        lsmeans_weights=cfg["lsmeans_weights"],
+        covariance=cfg.covariance,
+        method=cfg.method,
+        df=cfg.df,
+        fallback=list(cfg.fallback),
+        lsmeans_weights=cfg.lsmeans_weights,
     )
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(
@@ -303,7 +301,7 @@ def in_process(res: Path, n: int | None, ard_max: int = 10000) -> list[dict]:
     fit_s, fit_c = time.perf_counter() - t0, time.process_time() - c0
     detail = (
         f"{meld}: {df['USUBJID'].n_unique()} subjects, {df.height} obs, {len(order)} visits, "
-        f"{model.covariance_used_} {cfg['method']} {cfg['df']}; converged={model.converged_}"
+        f"{model.covariance_used_} {cfg.method} {cfg.df}; converged={model.converged_}"
     )
     rows.append({"rule": "mmrm_fit", "wall_s": fit_s, "cpu_s": fit_c, "detail": detail, **stamp()})
     if n is None or n <= ard_max:  # the mmrm job of the DAG times the same step at every size
