@@ -572,13 +572,20 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     study = load_study(study_path)
     adsl = pl.read_parquet(adsl_path)
     # ADLB and ADEFF: only the parameters and columns the summaries read (lazy scans, projection and
-    # filter pushed down to the Parquet reader; a large trial's ADLB is gigabytes whole)
-    adlb = (
-        pl.scan_parquet(adlb_path)
-        .filter(pl.col("PARAMCD").is_in(safety_labs(study)))
-        .select(*ADLB_COLUMNS)
-        .collect()
-    )
+    # filter pushed down to the Parquet reader; a large trial's ADLB is gigabytes whole). The lab
+    # summaries are per parameter, so ADLB is read one parameter at a time (100k subjects: the job's
+    # peak 3.8 GB with every safety lab at once); the ARD is sorted by its key, so the same rows.
+    labs = []
+    for paramcd in safety_labs(study):
+        adlb = (
+            pl.scan_parquet(adlb_path)
+            .filter(pl.col("PARAMCD") == paramcd)
+            .select(*ADLB_COLUMNS)
+            .collect()
+        )
+        if adlb.height:
+            labs += [lab_shift(adlb, adsl, study), lab_abnormal(adlb, adsl, study)]
+        del adlb
     eff_params = ["CTPCLASS", study.scores.meld_primary]
     adeff = (
         pl.scan_parquet(adeff_path)
@@ -590,8 +597,7 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
         big_n(adsl, study),
         baseline_characteristics(adsl, study),
         exposure(adsl, study),
-        lab_shift(adlb, adsl, study),
-        lab_abnormal(adlb, adsl, study),
+        *labs,
         shift_ctp(adeff, adsl, study),
         subgroup_effects(adeff, adsl, study),
     ]
