@@ -507,14 +507,22 @@ def _put_running_header(path: str | Path, shell: Shell | None) -> None:
     Path(path).write_text("\n".join(lines), encoding="utf-8")
 
 
+PANDAS_ROWS = 2000  # HTML of a table longer than this is built from a pandas frame (to_html)
+
+
 def to_html(t: Table) -> str:
-    from great_tables import GT, html, loc, style
+    from great_tables import GT, html
 
     df = t.frame().with_columns(
         pl.Series("label", [INDENT * r.indent + r.label for r in t.rows], dtype=pl.Utf8)
     )
     groups = _grouped(t)
-    # great_tables takes the polars frame itself: same HTML as from pandas, ~4x faster, no pandas import
+    # great_tables takes the polars frame itself: same HTML as from pandas, ~4x faster, no pandas
+    # import. Except a long table: great_tables escapes the text cell by cell, and a cell set in a
+    # polars frame costs a copy of its column (quadratic: a 61 000-row listing took 144 CPU s), in a
+    # pandas frame it does not
+    if df.height > PANDAS_ROWS:
+        df = df.to_pandas()
     gt = GT(df, rowname_col="label", groupname_col="group" if groups else None, id=t.name)
     if not groups:
         gt = gt.cols_hide("group")
@@ -540,7 +548,10 @@ def to_html(t: Table) -> str:
     for note in t.footnotes:
         gt = gt.tab_source_note(note)
     gt = gt.tab_source_note(html(f"<em>{_esc(t.source)}</em>"))
-    gt = gt.tab_style(style=style.text(whitespace="pre"), locations=loc.stub())
+    # the row labels keep their indent: one CSS rule for the stub column (a tab_style on loc.stub()
+    # is one style entry per row, and great_tables scans them all for every row: quadratic, 100k
+    # listing rows took minutes)
+    gt = gt.opt_css(f"#{t.name} .gt_stub {{ white-space: pre; }}")
     # 10^6 -> 10<sup>6</sup> (titles, headers, cells, notes)
     page = F.html_superscripts(gt.as_raw_html(make_page=True))
     # the page's title (the browser tab, a bookmark, a printed page's header): the table's number
