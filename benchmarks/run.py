@@ -262,9 +262,8 @@ def in_process(res: Path, n: int | None, ard_max: int = 10000) -> list[dict]:
     import polars as pl
 
     from hepatrial.analysis.common import select_population
-    from hepatrial.analysis.mmrm import mmrm_ard, mmrm_data
+    from hepatrial.analysis.mmrm import mmrm_ard, mmrm_data, mmrm_model, mmrm_terms
     from hepatrial.analysis.survival import survival_ard
-    from hepatrial.models.mmrm import MMRM
     from hepatrial.spec import load as load_study
     from hepatrial.survival import kaplan_meier, logrank_test
 
@@ -276,15 +275,8 @@ def in_process(res: Path, n: int | None, ard_max: int = 10000) -> list[dict]:
     cfg = study.mmrm
     ref = study.comparison_reference
     arms = [ref] + [a for a in study.arm_labels if a != ref and a in set(df["ARM"])]
-    covariates = [c for c in cfg.covariates if c in df.columns]
-    factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
-    model = MMRM(
-        covariance=cfg.covariance,
-        method=cfg.method,
-        df=cfg.df,
-        fallback=list(cfg.fallback),
-        lsmeans_weights=cfg.lsmeans_weights,
-    )
+    covariates, factors = mmrm_terms(df, study)
+    model = mmrm_model(study)
     t0, c0 = time.perf_counter(), time.process_time()
     model.fit(
         df,

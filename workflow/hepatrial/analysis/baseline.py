@@ -28,7 +28,12 @@ import polars as pl
 # scipy.special, not scipy.stats: the same functions scipy.stats calls (bit-identical), without its ~1 s import
 from scipy import special
 
-from hepatrial.analysis.common import population_flag, select_population, with_pooled
+from hepatrial.analysis.common import (
+    parameter_frames,
+    population_flag,
+    select_population,
+    with_pooled,
+)
 from hepatrial.analysis.descriptive import summarise
 from hepatrial.ard import POOLED, ard_rows
 from hepatrial.spec import Study
@@ -576,16 +581,10 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     # summaries are per parameter, so ADLB is read one parameter at a time (100k subjects: the job's
     # peak 3.8 GB with every safety lab at once); the ARD is sorted by its key, so the same rows.
     labs = []
-    for paramcd in safety_labs(study):
-        adlb = (
-            pl.scan_parquet(adlb_path)
-            .filter(pl.col("PARAMCD") == paramcd)
-            .select(*ADLB_COLUMNS)
-            .collect()
-        )
+    for _, adlb in parameter_frames(adlb_path, safety_labs(study), ADLB_COLUMNS):
         if adlb.height:
             labs += [lab_shift(adlb, adsl, study), lab_abnormal(adlb, adsl, study)]
-        del adlb
+        del adlb  # before the next parameter is read
     eff_params = ["CTPCLASS", study.scores.meld_primary]
     adeff = (
         pl.scan_parquet(adeff_path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
@@ -58,3 +61,14 @@ def quantile_sas5(values: np.ndarray, p: float) -> float:
     if j == 0:
         return float(x[0])
     return float((x[j - 1] + x[min(j, n - 1)]) / 2)
+
+
+def parameter_frames(
+    path: str | Path, paramcds: list[str], columns: list[str] | None = None
+) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(PARAMCD, its rows) of a BDS dataset, one parameter in memory at a time (a lazy scan, the
+    filter and the ``columns`` pushed down to the Parquet reader): for the analyses that summarise a
+    parameter at a time, whose peak memory is then one parameter's rows, not the dataset's."""
+    for p in paramcds:
+        lf = pl.scan_parquet(path).filter(pl.col("PARAMCD") == p)
+        yield p, (lf.select(columns) if columns is not None else lf).collect()

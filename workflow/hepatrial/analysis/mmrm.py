@@ -200,12 +200,30 @@ def _formula_ard(df, order, arms, ref, parallel, cfg, study, paramcd, population
                 "method": f"{method}; {formula}{aliased}",
             }
         )
-    covariates = [c for c in cfg.covariates if c in df.columns]
-    factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
+    covariates, factors = mmrm_terms(df, study)
     rows += _lmm_rows(
         df, order, arms, ref, parallel, covariates, factors, paramcd, population, study
     )
     return ard_rows(rows)
+
+
+def mmrm_model(study: Study) -> MMRM:
+    """The MMRM of the study's settings (covariance, REML/ML, df method, fallback, LS-mean weights)."""
+    cfg = study.mmrm
+    return MMRM(
+        covariance=cfg.covariance,
+        method=cfg.method,
+        df=cfg.df,
+        fallback=list(cfg.fallback),
+        lsmeans_weights=cfg.lsmeans_weights,
+    )
+
+
+def mmrm_terms(df: pl.DataFrame, study: Study) -> tuple[list[str], list[str]]:
+    """The covariates (of the MMRM settings) and the stratification factors (with more than one
+    level) that ``df`` (from :func:`mmrm_data`) has: the model's terms besides arm and visit."""
+    covariates = [c for c in study.mmrm.covariates if c in df.columns]
+    return covariates, [c for c in study.strata_in(df) if df[c].n_unique() > 1]
 
 
 def mmrm_ard(
@@ -229,15 +247,8 @@ def mmrm_ard(
         return _formula_ard(
             df, order, arms, ref, parallel, cfg, study, paramcd, population, n_subj, n_obs
         )
-    covariates = [c for c in cfg.covariates if c in df.columns]
-    factors = [c for c in study.strata_in(df) if df[c].n_unique() > 1]
-    model = MMRM(
-        covariance=cfg.covariance,
-        method=cfg.method,
-        df=cfg.df,
-        fallback=list(cfg.fallback),
-        lsmeans_weights=cfg.lsmeans_weights,
-    )
+    covariates, factors = mmrm_terms(df, study)
+    model = mmrm_model(study)
     try:
         model.fit(
             df,

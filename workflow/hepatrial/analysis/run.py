@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from hepatrial.analysis.common import parameter_frames
 from hepatrial.analysis.descriptive import describe_by_visit, parameter_decimals
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import ard_rows, write_part
@@ -21,13 +22,12 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     # rank tests between arms of the parameters the SAP analyses non-parametrically (config nonparametric)
     visits = list(npar.visits) or [v.label for v in study.post_baseline_visits]
     parts = [ard_rows([])]  # (no parameters: an empty part)
-    for p in paramcds:
-        data = pl.scan_parquet(data_path).filter(pl.col("PARAMCD") == p).collect()
+    for p, data in parameter_frames(data_path, paramcds):
         parts.append(describe_by_visit(data, p, study, "ITT"))
         parts.append(parameter_decimals(data, [p], study))  # the decimals tables format them with
         if study.design.compares_arms and p in npar.params:
             parts.append(npar_tests(data, study, p, visits, npar.variable, npar.population))
-        del data
+        del data  # before the next parameter is read
     write_part(pl.concat(parts, how="vertical_relaxed"), out)
 
 

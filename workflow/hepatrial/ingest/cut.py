@@ -18,7 +18,7 @@ from hepatrial.contract import EXCL_SCHEMA
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
-from hepatrial.ingest.spill import chunks, map_chunks
+from hepatrial.ingest.spill import chunks, each_chunk, map_chunks
 from hepatrial.spec import Study
 
 
@@ -206,8 +206,9 @@ def check_windows(
     # SDTM VISIT name -> its analysis visit (sdtm_visits, default the label; docs: windowing)
     nominal = {n: v.label for v in cfg.visits for n in v.nominal_names}
     by_nominal = cfg.windowing == "nominal"
-    scheduled = (("LB", "LBDTC"), ("RS", "RSDTC"), ("QS", "QSDTC"))
-    for dom, col, df in ((d, c, x) for d, c in scheduled if d in frames for x in chunks(frames, d)):
+    date_col = {"LB": "LBDTC", "RS": "RSDTC", "QS": "QSDTC"}  # the scheduled domains
+    for dom, df in each_chunk(frames, date_col):
+        col = date_col[dom]
         if df.height == 0 or "VISIT" not in df.columns:
             continue
         # findings only: the columns they name, not whole rows, go through the join
@@ -294,7 +295,7 @@ def flag_partial_dates(
     """Partial dates where the contract allows them: WARNING, carried and imputed in ADaM."""
     from hepatrial.dates import dtc_precision
 
-    for dom, df in ((d, x) for d in frames for x in chunks(frames, d)):
+    for dom, df in each_chunk(frames):
         for col in specs[dom].partial_dates:
             if col in df.columns:
                 part = df.filter(dtc_precision(col).is_in(["M", "Y"]))
@@ -315,7 +316,7 @@ def cross_checks(
     """Consistency across domains: flagged, never changed."""
     dm, ds = frames["DM"], frames["DS"]
     consent = dm.select("USUBJID", dtc_date("RFICDTC").alias("_ic"))
-    for dom, df in ((d, x) for d in frames for x in chunks(frames, d)):
+    for dom, df in each_chunk(frames):
         spec = specs[dom]
         if dom == "DM" or not spec.main_date or spec.main_date not in df.columns:
             continue

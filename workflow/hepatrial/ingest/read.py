@@ -173,8 +173,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
             path, infer_schema=False, raise_if_empty=True, truncate_ragged_lines=False
         )
     except Exception as exc:  # polars raises several types for malformed CSV
-        msg = " ".join(str(exc).split())[:200]
-        raise DataContractError(f"cannot parse CSV: {msg}", file=path.name) from None
+        raise _unreadable("cannot parse CSV", exc, path) from None
 
 
 def _to_text(df: pl.DataFrame) -> pl.DataFrame:
@@ -202,13 +201,16 @@ def _to_text(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
+def _unreadable(what: str, exc: Exception, path: Path) -> DataContractError:
+    """The one-line error for a file the reader cannot read: ``what``, then the reader's message."""
+    return DataContractError(f"{what}: {' '.join(str(exc).split())[:200]}", file=path.name)
+
+
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         return _to_text(pl.read_parquet(path))
     except Exception as exc:
-        raise DataContractError(
-            f"cannot read Parquet: {' '.join(str(exc).split())[:200]}", file=path.name
-        ) from None
+        raise _unreadable("cannot read Parquet", exc, path) from None
 
 
 def _read_xpt(path: Path) -> pl.DataFrame:
@@ -217,9 +219,7 @@ def _read_xpt(path: Path) -> pl.DataFrame:
     try:
         pdf, _meta = pyreadstat.read_xport(str(path))
     except Exception as exc:
-        raise DataContractError(
-            f"cannot read SAS transport file: {' '.join(str(exc).split())[:200]}", file=path.name
-        ) from None
+        raise _unreadable("cannot read SAS transport file", exc, path) from None
     df = pl.from_pandas(pdf)
     # XPT has no null for character variables: an empty string is missing
     df = _to_text(df)
@@ -313,9 +313,7 @@ def iter_domain(
         raw = list(lf.collect_schema())
         batches = lf.collect_batches(chunk_size=rows, maintain_order=True)
     except Exception as exc:
-        raise DataContractError(
-            f"{cannot}: {' '.join(str(exc).split())[:200]}", file=path.name
-        ) from None
+        raise _unreadable(cannot, exc, path) from None
     names = _names(path, raw, column_map)
     start, empty = 1, True
     it = iter(batches)
@@ -323,9 +321,7 @@ def iter_domain(
         try:
             b = next(it, None)
         except Exception as exc:
-            raise DataContractError(
-                f"{cannot}: {' '.join(str(exc).split())[:200]}", file=path.name
-            ) from None
+            raise _unreadable(cannot, exc, path) from None
         if b is None:
             break
         if b.height == 0:

@@ -71,8 +71,7 @@ class Frames(MutableMapping):
         first = next(it)
         second = next(it, None)
         if second is None or self._folder is None or key in RESIDENT:
-            stack = [first] + ([] if second is None else [second, *it])
-            self[key] = pl.concat(stack, how="vertical") if len(stack) > 1 else stack[0]
+            self[key] = stacked([first] + ([] if second is None else [second, *it]))
             return
         paths: list[Path] = []
 
@@ -113,7 +112,7 @@ class Frames(MutableMapping):
     def __getitem__(self, key: str) -> pl.DataFrame:
         v = self._d[key]
         if isinstance(v, list):
-            return pl.concat([pl.read_parquet(p) for p in v], how="vertical")
+            return stacked([pl.read_parquet(p) for p in v])
         return pl.read_parquet(v) if isinstance(v, Path) else v
 
     def _drop(self, key: str) -> None:
@@ -138,6 +137,11 @@ class Frames(MutableMapping):
         return key in self._d
 
 
+def stacked(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The frames ``parts`` (one at least) one under the other."""
+    return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+
+
 def chunks(frames: MutableMapping, key: str) -> Iterator[pl.DataFrame]:
     """The frames of domain ``key`` in row order, one at a time (a plain dict holds one)."""
     if isinstance(frames, Frames):
@@ -151,8 +155,7 @@ def set_chunks(frames: MutableMapping, key: str, parts: Iterable[pl.DataFrame]) 
     if isinstance(frames, Frames):
         frames.set_chunks(key, parts)
     else:
-        stack = list(parts)
-        frames[key] = pl.concat(stack, how="vertical") if len(stack) > 1 else stack[0]
+        frames[key] = stacked(list(parts))
 
 
 def map_chunks(
@@ -168,8 +171,14 @@ def height(frames: MutableMapping, key: str) -> int:
 
 def narrow(frames: MutableMapping, key: str, columns: list[str]) -> pl.DataFrame:
     """The columns ``columns`` (those present) of domain ``key``, its chunks stacked."""
-    parts = [c.select([x for x in columns if x in c.columns]) for c in chunks(frames, key)]
-    return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+    return stacked([c.select([x for x in columns if x in c.columns]) for c in chunks(frames, key)])
+
+
+def each_chunk(frames: MutableMapping, domains=None) -> Iterator[tuple[str, pl.DataFrame]]:
+    """(domain, chunk) over the chunks of ``domains`` (default every domain) present, in order."""
+    for d in frames if domains is None else [d for d in domains if d in frames]:
+        for c in chunks(frames, d):
+            yield d, c
 
 
 def spill_folder(near: str | Path) -> Path:

@@ -689,13 +689,13 @@ def _gibbs(rng, X, Yfit, group, G, fit: _Fit, M, warmup, thin):
     # effect or an interaction with visit s, so only the (visit, column) pairs in nzc (flat s * p + j)
     # enter X'y and X beta. Of Yc only the rows with a missing response change between iterations:
     # X'Yc = X'Y0 (observed responses, 0 where missing; fixed) + Xm'(Yc - Y0) over those rows.
-    nzc = np.flatnonzero((X != 0).any(axis=0).reshape(-1))
+    by_visit = _visit_columns(X)
+    nzc = np.concatenate([t * p + j for t, j in enumerate(by_visit)])
     Y0 = np.where(obs, Yfit, 0.0)
     mrows = [np.flatnonzero(s & ~obs.all(axis=1)) for s in sel]
     H0 = [Xf[:, nzc].T @ Y0[s] for Xf, s in zip(Xg_flat, sel, strict=True)]
     Xm = [np.ascontiguousarray(X.reshape(-1, T * p)[r][:, nzc]) for r in mrows]
     del Xg_flat
-    by_visit = [np.flatnonzero((X[:, t, :] != 0).any(axis=0)) for t in range(T)]
     Xv = [np.ascontiguousarray(X[:, t, j]) for t, j in enumerate(by_visit)]
     mu = np.empty((_n, T))
     kept, it = 0, 0
@@ -789,12 +789,17 @@ def _joint(strategy, t, mu_own, mu_ref, S_own, S_ref, same_cov):
     return mu, sigma
 
 
+def _visit_columns(X) -> list[np.ndarray]:
+    """Per visit t, the columns of the design ``X`` (n, T, p) not zero for some subject at t: the
+    main effects and the interactions with visit t (the design is sparse by visit)."""
+    return [np.flatnonzero((X[:, t, :] != 0).any(axis=0)) for t in range(X.shape[1])]
+
+
 def _xbeta(X, rows, beta):
-    """X[rows] beta for each parameter set, (R, n_r, T), from ``X`` (n, T, p) and ``beta`` (R, p):
-    visit by visit over the columns not zero at that visit (the design is sparse by visit)."""
+    """X[rows] beta for each parameter set, (R, n_r, T), from ``X`` (n, T, p) and ``beta`` (R, p),
+    visit by visit over :func:`_visit_columns`."""
     out = np.empty((beta.shape[0], rows.size, X.shape[1]))
-    for t in range(X.shape[1]):
-        j = np.flatnonzero((X[:, t, :] != 0).any(axis=0))
+    for t, j in enumerate(_visit_columns(X)):
         out[:, :, t] = beta[:, j] @ X[rows[:, None], t, j[None, :]].T
     return out
 
