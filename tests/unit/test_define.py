@@ -158,3 +158,28 @@ def test_analysis_results_carry_the_model_fit_from_the_ard(st):
     assert fit["minus2_reml_loglik"] == -2 * stat["reml_loglik"] == 41.0
     assert fit["aic"] == stat["aic"] == 47.0 and (fit["n_subjects"], fit["n_obs"]) == (5, 9)
     assert {r["stat"] for r in fit["ard_rows"]} == set(stat)
+
+
+def test_integer_length_is_the_digits_of_the_value_farthest_from_zero():
+    from hepatrial.define import _length
+
+    # written out: -12345 has 5 digits, 678 has 3; the sign is not a digit
+    assert _length(pl.Series([678, None, -12345, 9]), "integer") == (5, None)
+    assert _length(pl.Series([0, 7]), "integer") == (1, None)
+    assert _length(pl.Series([None], dtype=pl.Int64), "integer") == (1, None)
+    # the Int64 minimum has 19 digits; abs() of it overflows in Int64, not in Python
+    assert _length(pl.Series([-(2**63), 1]), "integer") == (19, None)
+    # integral floats (AVAL of an integer score) count the same way
+    assert _length(pl.Series([3.0, -40.0]).cast(pl.Int64), "integer") == (2, None)
+
+
+def test_codelist_values_only_for_columns_with_few_distinct_values():
+    from hepatrial.define import CODELIST_MAX, _few_values
+
+    assert _few_values(pl.Series(["b", None, "a", "b"])) == ["a", "b"]
+    many = [f"v{i}" for i in range(CODELIST_MAX + 1)]
+    assert _few_values(pl.Series(many)) == []
+    assert _few_values(pl.Series(many[:-1] * 3)) == sorted(many[:-1])
+    # more than CODELIST_MAX values after the first 10 000 rows: still no codelist
+    late = ["x"] * 10_000 + many
+    assert _few_values(pl.Series(late)) == []

@@ -175,13 +175,26 @@ def _length(s: pl.Series, dtype: str) -> tuple[int, int | None]:
         return 8, None
     if dtype == "integer":
         vals = s.cast(pl.Int64, strict=False).drop_nulls()
-        return max(len(str(abs(int(v)))) for v in vals) if vals.len() else 1, None
+        if not vals.len():
+            return 1, None
+        # the digits of the value farthest from 0 (Python ints: no overflow at the Int64 minimum)
+        return max(len(str(abs(int(v)))) for v in (vals.min(), vals.max())), None
     vals = [float(v) for v in s.drop_nulls().head(5000).to_list() if math.isfinite(float(v))]
     decimals = [
         len(repr(v).split(".")[1].rstrip("0")) if "." in repr(v) and "e" not in repr(v) else 0
         for v in vals
     ]
     return 8, min(max(decimals, default=0), 8) or 1
+
+
+def _few_values(s: pl.Series) -> list[str]:
+    """The distinct values of ``s`` (sorted) if there are at most :data:`CODELIST_MAX`, otherwise
+    none. A column whose first rows already hold more is not scanned whole."""
+    s = s.cast(pl.Utf8).drop_nulls()
+    if s.head(10_000).n_unique() > CODELIST_MAX:
+        return []
+    distinct = s.unique()
+    return sorted(distinct.to_list()) if distinct.len() <= CODELIST_MAX else []
 
 
 def _origin(name: str) -> str:
@@ -296,8 +309,8 @@ def define_xml(
                 attrs += ' def:DisplayFormat="DATE9."'
             cl = ""
             if dt == "text":
-                values = sorted(v for v in df[col].cast(pl.Utf8).drop_nulls().unique().to_list())
-                if 0 < len(values) <= CODELIST_MAX and col not in ("USUBJID", "SUBJID", "STUDYID"):
+                values = _few_values(df[col])
+                if values and col not in ("USUBJID", "SUBJID", "STUDYID"):
                     clid = _oid("CL", up, col)
                     cl = f'<CodeListRef CodeListOID="{clid}"/>'
                     enum = "".join(f"<EnumeratedItem CodedValue={quoteattr(v)}/>" for v in values)

@@ -196,9 +196,12 @@ def draw(plot: p9.ggplot):
             if box.x0 >= 0 and box.x1 <= fig_w - pad / 2:
                 continue
             props = art.get_fontproperties()
+            widths: dict[str, float] = {}  # the search measures the same lines again and again
 
-            def measure(s, props=props, renderer=renderer):
-                return renderer.get_text_width_height_descent(s, props, ismath=False)[0]
+            def measure(s, props=props, renderer=renderer, widths=widths):
+                if s not in widths:
+                    widths[s] = renderer.get_text_width_height_descent(s, props, ismath=False)[0]
+                return widths[s]
 
             where = "caption" if key == "caption" else "title"
             room = _room(fig, draft.theme.getp(f"plot_{where}_position", "panel"), pad)
