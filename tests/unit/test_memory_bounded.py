@@ -93,6 +93,32 @@ def test_xpt_from_parquet_is_the_whole_frame_xpt(tmp_path, monkeypatch):
     assert (tmp_path / "long_rg.xpt").read_bytes() == (tmp_path / "long.xpt").read_bytes()
 
 
+def test_xpt_from_parquet_probe_reads_late_values(tmp_path, monkeypatch):
+    """The header probe finds what only later row groups hold: a column's first value, its longest
+    text; columns with no value at all (typed Date, text, boolean) keep their header types. The
+    row-group path writes it (a wrong header would fall back to reading the file whole)."""
+    n = 200
+    df = pl.DataFrame(
+        {
+            "LATE": [None] * 150 + [dt.date(2024, 5, 1)] * (n - 150),
+            "NODATE": pl.Series([None] * n, dtype=pl.Date),
+            "NOTXT": pl.Series([None] * n, dtype=pl.Utf8),
+            "NOFL": pl.Series([None] * n, dtype=pl.Boolean),
+            "GROWS": ["x" * (1 + i // 20) for i in range(n)],  # longest in the last row group
+            "V": [float(i) for i in range(n)],
+        }
+    )
+    io.write_adam(df, tmp_path / "whole.parquet", tmp_path / "whole.xpt", "ADX", "")
+    parquet.write_parquet(df, tmp_path / "rg.parquet", row_group_size=37)
+
+    def whole(_df):
+        raise AssertionError("the whole-file path was taken")
+
+    monkeypatch.setattr(io, "cap_text_bytes", whole)
+    io.write_xpt_from_parquet(tmp_path / "rg.parquet", tmp_path / "rg.xpt", "ADX", "")
+    assert (tmp_path / "rg.xpt").read_bytes() == (tmp_path / "whole.xpt").read_bytes()
+
+
 @pytest.fixture(scope="module")
 def bundled_sdtm(tmp_path_factory):
     """The bundled 240-subject cut through ingest and ADSL core."""

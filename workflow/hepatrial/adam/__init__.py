@@ -164,7 +164,7 @@ def build_in_batches(
         for i, where in enumerate(subject_batches(sdtm_dir, domains, batch_subjects)):
             data, excl = build_batch(where)
             parts.append(os.path.join(tmp, f"{i:06d}.parquet"))
-            data.write_parquet(parts[-1])
+            data.write_parquet(parts[-1], compression="lz4")  # temporary: fast to write and read
             excls.append(excl)
             del data, excl
         concat_parquet(parts, out)

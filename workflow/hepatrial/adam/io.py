@@ -197,6 +197,41 @@ def _probe(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
+def _file_probe(parquet: str | Path, schema: pl.Schema) -> pl.DataFrame | None:
+    """:func:`_probe` of a whole Parquet file, reading only what it needs: the text columns (for
+    their longest values) a row group at a time, and the other columns only until each has shown a
+    value. None when the file has no rows or a text value over ``XPT_MAX_BYTES`` (the whole-frame
+    path)."""
+    import pyarrow.parquet as pq
+
+    text = [c for c, t in schema.items() if t == pl.Utf8]
+    f = pq.ParquetFile(str(parquet))
+    if f.metadata.num_rows == 0:
+        return None
+    values: dict[str, object] = {c: None for c in schema}
+    longest = dict.fromkeys(text, -1)
+    pending = [c for c in schema if c not in text]
+    for i in range(f.num_row_groups):
+        if not text and not pending:
+            break
+        chunk = pl.from_arrow(f.read_row_group(i, columns=text + pending))
+        if chunk.height == 0:
+            continue
+        for c in text:
+            lens = chunk[c].str.len_bytes().fill_null(-1)
+            at = lens.arg_max()
+            if lens[at] > XPT_MAX_BYTES:
+                return None
+            if lens[at] > longest[c]:
+                longest[c], values[c] = lens[at], chunk[c][at]
+        for c in list(pending):
+            seen = chunk[c].drop_nulls()
+            if seen.len():
+                values[c] = seen[0]
+                pending.remove(c)
+    return pl.DataFrame({c: [values[c]] for c in schema}, schema=schema)
+
+
 def _write_header_probe(probe: pl.DataFrame, path: str | Path, name: str, label: str) -> None:
     """pyreadstat on the one-row probe, given as polars (no pandas import): the variables typed as
     :func:`_xpt_frame` types them (integers as doubles, booleans as Y/N text, dates as DATE9, a date
@@ -461,8 +496,8 @@ def write_xpt_from_parquet(
     parquet: str | Path, xpt: str | Path, name: str | None = None, label: str = ""
 ) -> None:
     """The XPT copy of a Parquet dataset, read one row group at a time: the same bytes as
-    :func:`write_adam` gives for the whole frame. The header comes from a one-row probe built from
-    per-row-group probes (the longest text value of a column, the first value of the others: the
+    :func:`write_adam` gives for the whole frame. The header comes from a one-row probe
+    (:func:`_file_probe`: the longest text value of a column, the first value of the others; the
     header holds types and widths, never the values). A dataset the vectorised writer cannot take
     (text over 200 bytes, numbers outside the exact IBM range), or one with no rows, is read whole
     and written by :func:`write_adam`'s path."""
@@ -482,23 +517,9 @@ def write_xpt_from_parquet(
             _write_xpt_pyreadstat(df, xpt, name, label)
         stamp_xpt(xpt)
 
-    text = [c for c, t in schema.items() if t == pl.Utf8]
-    probes, n = [], 0
-    for chunk in iter_row_groups(parquet):
-        if chunk.height == 0:
-            continue
-        n += chunk.height
-        if any((chunk[c].str.len_bytes().max() or 0) > XPT_MAX_BYTES for c in text):
-            return whole()
-        one = _probe(
-            chunk
-        )  # one row, copied: a slice would keep the whole row group's buffers alive
-        probes.append(pl.DataFrame(one.to_dicts(), schema=one.schema))
-    if n == 0:
+    probe = _file_probe(parquet, schema)
+    if probe is None:
         return whole()
-    stacked = pl.concat(probes, how="vertical")
-    del probes
-    probe = _probe(stacked)
 
     import os
     import tempfile
