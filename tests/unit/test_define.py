@@ -183,3 +183,18 @@ def test_codelist_values_only_for_columns_with_few_distinct_values():
     # more than CODELIST_MAX values after the first 10 000 rows: still no codelist
     late = ["x"] * 10_000 + many
     assert _few_values(pl.Series(late)) == []
+
+
+def test_float_significant_digits_count_every_value_not_the_first_rows():
+    """SignificantDigits is the most decimals of any value (written in shortest round-trip
+    digits, as repr), however far down the column it is; at most 8, at least 1."""
+    from hepatrial.define import _length
+
+    # written out: 1.5 has 1 decimal, 0.125 has 3; the 0.125 is row 6001
+    assert _length(pl.Series([1.5] * 6000 + [0.125]), "float") == (8, 3)
+    # a unit conversion's float noise (0.1 * 3 = 0.30000000000000004: 17 decimals) is capped at 8
+    assert _length(pl.Series([2.0] * 6000 + [0.1 * 3]), "float") == (8, 8)
+    # whole numbers and missing or infinite values only: 0 decimals, reported as 1
+    assert _length(pl.Series([2.0, None, float("inf"), float("nan")]), "float") == (8, 1)
+    # repr writes 1e-07 with an exponent: counted 0, as before; 0.0001 has 4
+    assert _length(pl.Series([1e-7, 0.0001]), "float") == (8, 4)

@@ -14,7 +14,6 @@ the key of every ARD row it shows (recorded while the table is built: the table 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -145,6 +144,7 @@ UNIT_IN_PARAM = {"adlb"}
 _UNIT = re.compile(r"\(([^()]+)\)$")
 ARD_KEY = ("analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat")
 CODELIST_MAX = 30  # a text variable with at most this many distinct values gets a codelist
+DECIMALS_MAX = 8  # SignificantDigits of a float variable: the most decimals present, at most this
 
 
 def _text(s: str) -> str:
@@ -179,12 +179,25 @@ def _length(s: pl.Series, dtype: str) -> tuple[int, int | None]:
             return 1, None
         # the digits of the value farthest from 0 (Python ints: no overflow at the Int64 minimum)
         return max(len(str(abs(int(v)))) for v in (vals.min(), vals.max())), None
-    vals = [float(v) for v in s.drop_nulls().head(5000).to_list() if math.isfinite(float(v))]
-    decimals = [
-        len(repr(v).split(".")[1].rstrip("0")) if "." in repr(v) and "e" not in repr(v) else 0
-        for v in vals
-    ]
-    return 8, min(max(decimals, default=0), 8) or 1
+    vals = s.cast(pl.Float64).drop_nulls()
+    vals = vals.filter(vals.is_finite())
+    decimals = _decimals(vals.head(5000))  # most columns reach the cap in their first values
+    if decimals < DECIMALS_MAX:
+        decimals = max(decimals, _decimals(vals.unique()))
+    return 8, min(decimals, DECIMALS_MAX) or 1
+
+
+def _decimals(vals: pl.Series) -> int:
+    """The most decimals among ``vals`` (finite floats), each value written in its shortest
+    round-trip digits (as Python's ``repr``); a value written with an exponent counts 0."""
+    if not vals.len():
+        return 0
+    text = pl.col("v").cast(pl.Utf8)
+    digits = text.str.extract(r"\.(\d*?)0*$", 1).str.len_chars().fill_null(0)
+    most = pl.DataFrame({"v": vals}).select(
+        pl.when(text.str.contains("e", literal=True)).then(0).otherwise(digits).max()
+    )
+    return int(most.item() or 0)
 
 
 def _few_values(s: pl.Series) -> list[str]:
