@@ -118,9 +118,11 @@ def concat_parquet(
     path: str | Path,
     row_group_size: int = ROW_GROUP_SIZE,
     remove: bool = True,
+    each=None,
 ) -> int:
     """Stack the Parquet files ``parts`` (in order, same columns) into ``path`` in the fixed layout,
-    one row group of a part in memory at a time. Returns the number of rows."""
+    one row group of a part in memory at a time; ``each(frame)``, if given, sees every piece as it
+    is written (in row order, cast to the stacked schema). Returns the number of rows."""
     import pyarrow.parquet as pq
 
     schema = unified_schema(parts)
@@ -128,9 +130,10 @@ def concat_parquet(
         for p in parts:
             f = pq.ParquetFile(str(p))
             for i in range(f.num_row_groups):
-                w.write(
-                    pl.from_arrow(f.read_row_group(i)).select(schema.names()).cast(dict(schema))
-                )
+                piece = pl.from_arrow(f.read_row_group(i)).select(schema.names()).cast(dict(schema))
+                w.write(piece)
+                if each is not None:
+                    each(piece)
             del f
             if remove:
                 os.unlink(p)

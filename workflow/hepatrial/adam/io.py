@@ -197,38 +197,42 @@ def _probe(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def _file_probe(parquet: str | Path, schema: pl.Schema) -> pl.DataFrame | None:
-    """:func:`_probe` of a whole Parquet file, reading only what it needs: the text columns (for
-    their longest values) a row group at a time, and the other columns only until each has shown a
-    value. None when the file has no rows or a text value over ``XPT_MAX_BYTES`` (the whole-frame
-    path)."""
+def _file_probe(files, schema: pl.Schema) -> pl.DataFrame | None:
+    """:func:`_probe` of the rows of the Parquet ``files`` (a path or a list, stacked in order and
+    cast to ``schema``), reading only what it needs: the text columns (for their longest values) a
+    row group at a time, and the other columns only until each has shown a value. None when there
+    are no rows or a text value over ``XPT_MAX_BYTES`` (the whole-frame path)."""
     import pyarrow.parquet as pq
 
     text = [c for c, t in schema.items() if t == pl.Utf8]
-    f = pq.ParquetFile(str(parquet))
-    if f.metadata.num_rows == 0:
-        return None
     values: dict[str, object] = {c: None for c in schema}
     longest = dict.fromkeys(text, -1)
     pending = [c for c in schema if c not in text]
-    for i in range(f.num_row_groups):
-        if not text and not pending:
-            break
-        chunk = pl.from_arrow(f.read_row_group(i, columns=text + pending))
-        if chunk.height == 0:
-            continue
-        for c in text:
-            lens = chunk[c].str.len_bytes().fill_null(-1)
-            at = lens.arg_max()
-            if lens[at] > XPT_MAX_BYTES:
-                return None
-            if lens[at] > longest[c]:
-                longest[c], values[c] = lens[at], chunk[c][at]
-        for c in list(pending):
-            seen = chunk[c].drop_nulls()
-            if seen.len():
-                values[c] = seen[0]
-                pending.remove(c)
+    rows = 0
+    for path in [files] if isinstance(files, str | Path) else files:
+        f = pq.ParquetFile(str(path))
+        rows += f.metadata.num_rows
+        for i in range(f.num_row_groups):
+            cols = text + pending
+            chunk = pl.from_arrow(f.read_row_group(i, columns=cols)).cast(
+                {c: schema[c] for c in cols}
+            )
+            if chunk.height == 0:
+                continue
+            for c in text:
+                lens = chunk[c].str.len_bytes().fill_null(-1)
+                at = lens.arg_max()
+                if lens[at] > XPT_MAX_BYTES:
+                    return None
+                if lens[at] > longest[c]:
+                    longest[c], values[c] = lens[at], chunk[c][at]
+            for c in list(pending):
+                seen = chunk[c].drop_nulls()
+                if seen.len():
+                    values[c] = seen[0]
+                    pending.remove(c)
+    if rows == 0:
+        return None
     return pl.DataFrame({c: [values[c]] for c in schema}, schema=schema)
 
 
@@ -437,45 +441,72 @@ def _encode_rows(
     return buf
 
 
-def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> bool:
-    """Vectorised SAS transport v5 writer: the header from pyreadstat (on a one-row probe with the
-    same variable types and widths), the observations encoded with numpy, ``XPT_CHUNK_ROWS`` rows at
-    a time. Returns False (nothing written) when the frame needs the reference writer."""
-    import os
-    import tempfile
+class XptRows:
+    """A SAS transport v5 file written a frame at a time: the header from pyreadstat on a one-row
+    ``probe`` (the variables' types and widths), the observations encoded with numpy,
+    ``XPT_CHUNK_ROWS`` rows at a time. ``ok`` turns False (and nothing more is written) when the
+    header cannot be read back or a frame needs the reference writer; the caller then writes the
+    file another way."""
 
+    def __init__(self, xpt: str | Path, probe: pl.DataFrame, name: str, label: str):
+        import os
+        import tempfile
+
+        self.xpt, self.ok, self.written, self._fh = Path(xpt), False, 0, None
+        fd, tmp = tempfile.mkstemp(suffix=".xpt", dir=self.xpt.parent)
+        os.close(fd)
+        try:
+            _write_header_probe(probe, tmp, name, label)
+            raw = Path(tmp).read_bytes()
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        end = raw.find(_HEADER_END)
+        if end < 0:
+            return
+        self.header = raw[: end + 80]
+        self.layout = _namestr(self.header)
+        self.rowlen = sum(w for _t, w, _p in self.layout)
+        self.ok = True
+
+    def write(self, df: pl.DataFrame, ascii_only: dict[str, bool] | None = None) -> bool:
+        """Append the rows of ``df`` (False, and nothing written, if the vectorised writer cannot
+        take them: they are checked frame by frame, so a file is all this writer's or none)."""
+        if not self.ok or df.height == 0:
+            return self.ok
+        if not _fast_xpt_ok(df, self.layout):
+            self.ok = False
+            return False
+        if self._fh is None:
+            self._fh = open(self.xpt, "wb")  # noqa: SIM115 (closed by close())
+            self._fh.write(self.header)
+        for off in range(0, df.height, XPT_CHUNK_ROWS):
+            buf = _encode_rows(df.slice(off, XPT_CHUNK_ROWS), self.layout, self.rowlen, ascii_only)
+            self._fh.write(buf.data)
+            self.written += buf.size
+        return True
+
+    def close(self) -> bool:
+        """Pad the last record; True when the whole file is this writer's."""
+        if self._fh is not None:
+            self._fh.write(b" " * ((-self.written) % 80))
+            self._fh.close()
+            self._fh = None
+        return self.ok and self.written > 0
+
+
+def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> bool:
+    """Vectorised SAS transport v5 writer (:class:`XptRows` on the whole frame). Returns False
+    (nothing kept) when the frame needs the reference writer."""
     if df.height == 0:
         return False
-    fd, tmp = tempfile.mkstemp(suffix=".xpt", dir=Path(xpt).parent)
-    os.close(fd)
-    try:
-        _write_header_probe(_probe(df), tmp, name, label)
-        raw = Path(tmp).read_bytes()
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    end = raw.find(_HEADER_END)
-    if end < 0:
-        return False
-    header = raw[: end + 80]
-    layout = _namestr(header)
-    if not _fast_xpt_ok(df, layout):
-        return False
-    rowlen = sum(w for _t, w, _p in layout)
+    w = XptRows(xpt, _probe(df), name, label)
     ascii_only = {
         c: bool((df[c].str.len_bytes() == df[c].str.len_chars()).all())
         for c, t in df.schema.items()
         if t == pl.Utf8
     }
-    written = 0
-    with open(xpt, "wb") as fh:
-        fh.write(header)
-        for off in range(0, df.height, XPT_CHUNK_ROWS):
-            buf = _encode_rows(df.slice(off, XPT_CHUNK_ROWS), layout, rowlen, ascii_only)
-            fh.write(buf.data)
-            written += buf.size
-        pad = (-written) % 80
-        fh.write(b" " * pad)
-    return True
+    w.write(df, ascii_only)
+    return w.close()
 
 
 def write_adam(
@@ -504,6 +535,30 @@ def write_adam(
     stamp_xpt(xpt)
 
 
+def xpt_name(name: str, columns) -> str:
+    """The dataset name upper-cased; XPT v5 names (dataset and variables) are at most 8 characters."""
+    name = name.upper()
+    long = [c for c in columns if len(c) > 8]
+    if long or len(name) > 8:
+        raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
+    return name
+
+
+def xpt_label(label: str) -> str:
+    """The dataset label; a blinded run's stamp instead (the one free text field of XPT v5)."""
+    return stamp.DUMMY_STAMP_ASCII if stamp.active() else label
+
+
+def xpt_rows_for(files, schema: pl.Schema, xpt: str | Path, name: str, label: str):
+    """An :class:`XptRows` for the rows of the Parquet ``files`` (stacked, cast to ``schema``), its
+    header from :func:`_file_probe`; None when they need the whole-frame path."""
+    probe = _file_probe(files, schema)
+    if probe is None:
+        return None
+    w = XptRows(xpt, probe, xpt_name(name, schema), xpt_label(label))
+    return w if w.ok else None
+
+
 def write_xpt_from_parquet(
     parquet: str | Path, xpt: str | Path, name: str | None = None, label: str = ""
 ) -> None:
@@ -515,58 +570,25 @@ def write_xpt_from_parquet(
     and written by :func:`write_adam`'s path."""
     from hepatrial.parquet import iter_row_groups
 
-    name = (name or Path(xpt).stem).upper()
-    if stamp.active():  # the dataset label is the one free text field of XPT v5
-        label = stamp.DUMMY_STAMP_ASCII
     schema = pl.read_parquet_schema(parquet)
-    long = [c for c in schema if len(c) > 8]
-    if long or len(name) > 8:
-        raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
-
-    def whole() -> None:
-        df = cap_text_bytes(pl.read_parquet(parquet))
-        if not _write_xpt_fast(df, xpt, name, label):
-            _write_xpt_pyreadstat(df, xpt, name, label)
-        stamp_xpt(xpt)
-
-    probe = _file_probe(parquet, schema)
-    if probe is None:
-        return whole()
-
-    import os
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(suffix=".xpt", dir=Path(xpt).parent)
-    os.close(fd)
-    try:
-        _write_header_probe(probe, tmp, name, label)
-        raw = Path(tmp).read_bytes()
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    end = raw.find(_HEADER_END)
-    if end < 0:
-        return whole()
-    header = raw[: end + 80]
-    layout = _namestr(header)
-    rowlen = sum(w for _t, w, _p in layout)
-    written, ok = 0, True
-    with open(xpt, "wb") as fh:
-        fh.write(header)
+    name = xpt_name(name or Path(xpt).stem, schema)
+    w = xpt_rows_for(parquet, schema, xpt, name, label)
+    if w is not None:
         for chunk in iter_row_groups(parquet):
-            if chunk.height == 0:
-                continue
-            if not _fast_xpt_ok(
-                chunk, layout
-            ):  # checked row group by row group: all, or the whole path
-                ok = False
+            if not w.write(chunk):
                 break
-            for off in range(0, chunk.height, XPT_CHUNK_ROWS):
-                buf = _encode_rows(chunk.slice(off, XPT_CHUNK_ROWS), layout, rowlen)
-                fh.write(buf.data)
-                written += buf.size
-        fh.write(b" " * ((-written) % 80))
-    if not ok:
-        return whole()
+        if w.close():
+            stamp_xpt(xpt)
+            return
+    write_xpt_whole(parquet, xpt, name, label)
+
+
+def write_xpt_whole(parquet: str | Path, xpt: str | Path, name: str, label: str = "") -> None:
+    """The XPT copy of a Parquet dataset read whole (:func:`write_adam`'s path)."""
+    label = xpt_label(label)
+    df = cap_text_bytes(pl.read_parquet(parquet))
+    if not _write_xpt_fast(df, xpt, name, label):
+        _write_xpt_pyreadstat(df, xpt, name, label)
     stamp_xpt(xpt)
 
 
