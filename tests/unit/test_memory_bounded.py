@@ -147,7 +147,7 @@ def test_batched_bds_equals_whole_build(bundled_sdtm, tmp_path, name):
         def no_second_pass(*a, **k):
             raise AssertionError("the XPT was written from the stacked file")
 
-        mp.setattr(io, "write_xpt_from_parquet", no_second_pass)
+        mp.setattr(io, "write_xpt_whole", no_second_pass)
         build(
             sdtm,
             adsl,

@@ -150,13 +150,13 @@ def build_in_batches(
     """Run ``build_batch(where) -> (dataset, exclusions)`` per batch of subjects (``where`` selects
     them), write each batch to a temporary Parquet file, then stack them into ``out`` in the fixed
     layout (hepatrial.parquet), writing the XPT copy from the same pieces as they are stacked (its
-    header from the batch files' longest text values; :func:`hepatrial.adam.io.write_xpt_from_parquet`
-    from the stacked file when they need the whole-frame path). Peak memory is set by the batch, not
+    header from the batch files' longest text values; read whole by
+    :func:`hepatrial.adam.io.write_xpt_whole` when they need the whole-frame path). Peak memory is set by the batch, not
     by the trial; the files are byte-identical to a whole build."""
     import os
     import tempfile
 
-    from hepatrial.adam.io import stamp_xpt, write_xpt_from_parquet, xpt_rows_for
+    from hepatrial.adam.io import stamp_xpt, write_xpt_whole, xpt_name, xpt_rows_for
     from hepatrial.parquet import concat_parquet, unified_schema
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -169,8 +169,8 @@ def build_in_batches(
             data.write_parquet(parts[-1], compression="lz4")  # temporary: fast to write and read
             excls.append(excl)
             del data, excl
-        xpt = Path(out).with_suffix(".xpt")
-        rows = xpt_rows_for(parts, unified_schema(parts), xpt, name, LABELS.get(name, ""))
+        xpt, schema = Path(out).with_suffix(".xpt"), unified_schema(parts)
+        rows = xpt_rows_for(parts, schema, xpt, name, LABELS.get(name, ""))
         concat_parquet(parts, out, each=rows.write if rows is not None else None)
     finally:
         for p in parts:
@@ -178,8 +178,8 @@ def build_in_batches(
         os.rmdir(tmp)
     if rows is not None and rows.close():
         stamp_xpt(xpt)
-    else:  # no rows, text over 200 bytes or numbers the fast writer cannot take
-        write_xpt_from_parquet(out, xpt, name, LABELS.get(name, ""))
+    else:  # no rows, text over 200 bytes or numbers the fast writer cannot take: read it whole
+        write_xpt_whole(out, xpt, xpt_name(name, schema), LABELS.get(name, ""))
     _write_excl(pl.concat(excls, how="vertical_relaxed") if excls else None, excl_out)
 
 

@@ -183,57 +183,65 @@ def _write_xpt_pyreadstat(df: pl.DataFrame, xpt: str | Path, name: str, label: s
     )
 
 
-def _probe(df: pl.DataFrame) -> pl.DataFrame:
-    """One row that gives pyreadstat the same variable types and widths as ``df``: per string
-    column its longest value (in UTF-8 bytes), per other column its first non-missing value."""
-    exprs = []
-    for n, t in df.schema.items():
-        if t == pl.Utf8:
-            exprs.append(
-                pl.col(n).sort_by(pl.col(n).str.len_bytes().fill_null(-1), descending=True).first()
-            )
-        else:
-            exprs.append(pl.col(n).drop_nulls().first())
-    return df.select(exprs)
+class _Probe:
+    """The one row that gives pyreadstat the variable types and widths of a dataset, gathered over
+    its pieces in row order (each cast to ``schema``): per text column its longest value (in UTF-8
+    bytes), per other column its first non-missing value. ``columns`` are the ones still needed
+    (the text columns, and the others until each has shown a value); ``frame()`` is None when there
+    are no rows or a text value is over ``XPT_MAX_BYTES`` (the whole-frame path)."""
+
+    def __init__(self, schema: pl.Schema):
+        self.schema = schema
+        self.text = [c for c, t in schema.items() if t == pl.Utf8]
+        self.pending = [c for c in schema if c not in self.text]
+        self.values: dict[str, object] = dict.fromkeys(schema)
+        self.longest = dict.fromkeys(self.text, -1)
+        self.rows, self.too_long = 0, False
+
+    @property
+    def columns(self) -> list[str]:
+        return self.text + self.pending
+
+    def add(self, chunk: pl.DataFrame) -> None:
+        self.rows += chunk.height
+        if chunk.height == 0 or self.too_long:
+            return
+        for c in self.text:
+            lens = chunk[c].str.len_bytes().fill_null(-1)
+            at = lens.arg_max()
+            if lens[at] > XPT_MAX_BYTES:
+                self.too_long = True
+                return
+            if lens[at] > self.longest[c]:
+                self.longest[c], self.values[c] = lens[at], chunk[c][at]
+        for c in list(self.pending):
+            seen = chunk[c].drop_nulls()
+            if seen.len():
+                self.values[c] = seen[0]
+                self.pending.remove(c)
+
+    def frame(self) -> pl.DataFrame | None:
+        if self.rows == 0 or self.too_long:
+            return None
+        return pl.DataFrame({c: [self.values[c]] for c in self.schema}, schema=self.schema)
 
 
 def _file_probe(files, schema: pl.Schema) -> pl.DataFrame | None:
-    """:func:`_probe` of the rows of the Parquet ``files`` (a path or a list, stacked in order and
-    cast to ``schema``), reading only what it needs: the text columns (for their longest values) a
-    row group at a time, and the other columns only until each has shown a value. None when there
-    are no rows or a text value over ``XPT_MAX_BYTES`` (the whole-frame path)."""
+    """The :class:`_Probe` of the rows of the Parquet ``files`` (a path or a list, stacked in order
+    and cast to ``schema``), reading only the columns it still needs, a row group at a time."""
     import pyarrow.parquet as pq
 
-    text = [c for c, t in schema.items() if t == pl.Utf8]
-    values: dict[str, object] = {c: None for c in schema}
-    longest = dict.fromkeys(text, -1)
-    pending = [c for c in schema if c not in text]
-    rows = 0
+    probe = _Probe(schema)
     for path in [files] if isinstance(files, str | Path) else files:
         f = pq.ParquetFile(str(path))
-        rows += f.metadata.num_rows
         for i in range(f.num_row_groups):
-            cols = text + pending
-            chunk = pl.from_arrow(f.read_row_group(i, columns=cols)).cast(
-                {c: schema[c] for c in cols}
+            if probe.too_long:
+                return None
+            cols = probe.columns
+            probe.add(
+                pl.from_arrow(f.read_row_group(i, columns=cols)).cast({c: schema[c] for c in cols})
             )
-            if chunk.height == 0:
-                continue
-            for c in text:
-                lens = chunk[c].str.len_bytes().fill_null(-1)
-                at = lens.arg_max()
-                if lens[at] > XPT_MAX_BYTES:
-                    return None
-                if lens[at] > longest[c]:
-                    longest[c], values[c] = lens[at], chunk[c][at]
-            for c in list(pending):
-                seen = chunk[c].drop_nulls()
-                if seen.len():
-                    values[c] = seen[0]
-                    pending.remove(c)
-    if rows == 0:
-        return None
-    return pl.DataFrame({c: [values[c]] for c in schema}, schema=schema)
+    return probe.frame()
 
 
 def _write_header_probe(probe: pl.DataFrame, path: str | Path, name: str, label: str) -> None:
@@ -497,9 +505,12 @@ class XptRows:
 def _write_xpt_fast(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> bool:
     """Vectorised SAS transport v5 writer (:class:`XptRows` on the whole frame). Returns False
     (nothing kept) when the frame needs the reference writer."""
-    if df.height == 0:
+    gathered = _Probe(df.schema)
+    gathered.add(df)
+    probe = gathered.frame()
+    if probe is None:
         return False
-    w = XptRows(xpt, _probe(df), name, label)
+    w = XptRows(xpt, probe, name, label)
     ascii_only = {
         c: bool((df[c].str.len_bytes() == df[c].str.len_chars()).all())
         for c, t in df.schema.items()
@@ -523,13 +534,14 @@ def write_adam(
     write_parquet(df, parquet)
     if xpt is None:
         return
-    name = (name or Path(xpt).stem).upper()
-    long = [c for c in df.columns if len(c) > 8]
-    if long or len(name) > 8:
-        raise ValueError(f"XPT v5 names are at most 8 characters: {long or name}")
+    _write_xpt_frame(df, xpt, xpt_name(name or Path(xpt).stem, df.columns), label)
+
+
+def _write_xpt_frame(df: pl.DataFrame, xpt: str | Path, name: str, label: str) -> None:
+    """The XPT of a whole frame: text cut to 200 bytes, the vectorised writer or, where it cannot
+    take the frame, pyreadstat; the label stamped in a blinded run; the timestamps fixed."""
     df = cap_text_bytes(df)
-    if stamp.active():  # the dataset label is the one free text field of XPT v5
-        label = stamp.DUMMY_STAMP_ASCII
+    label = xpt_label(label)
     if not _write_xpt_fast(df, xpt, name, label):
         _write_xpt_pyreadstat(df, xpt, name, label)
     stamp_xpt(xpt)
@@ -585,11 +597,7 @@ def write_xpt_from_parquet(
 
 def write_xpt_whole(parquet: str | Path, xpt: str | Path, name: str, label: str = "") -> None:
     """The XPT copy of a Parquet dataset read whole (:func:`write_adam`'s path)."""
-    label = xpt_label(label)
-    df = cap_text_bytes(pl.read_parquet(parquet))
-    if not _write_xpt_fast(df, xpt, name, label):
-        _write_xpt_pyreadstat(df, xpt, name, label)
-    stamp_xpt(xpt)
+    _write_xpt_frame(pl.read_parquet(parquet), xpt, name, label)
 
 
 def stamp_xpt(path: str | Path) -> None:

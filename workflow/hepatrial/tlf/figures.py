@@ -8,6 +8,7 @@ waterfall) read ADEFF. Arm colours and order come from the study config (Okabe-I
 from __future__ import annotations
 
 import copy
+import functools
 from pathlib import Path
 
 import matplotlib
@@ -196,12 +197,10 @@ def draw(plot: p9.ggplot):
             if box.x0 >= 0 and box.x1 <= fig_w - pad / 2:
                 continue
             props = art.get_fontproperties()
-            widths: dict[str, float] = {}  # the search measures the same lines again and again
 
-            def measure(s, props=props, renderer=renderer, widths=widths):
-                if s not in widths:
-                    widths[s] = renderer.get_text_width_height_descent(s, props, ismath=False)[0]
-                return widths[s]
+            @functools.cache  # the search measures the same lines again and again
+            def measure(s, props=props, renderer=renderer):
+                return renderer.get_text_width_height_descent(s, props, ismath=False)[0]
 
             where = "caption" if key == "caption" else "title"
             room = _room(fig, draft.theme.getp(f"plot_{where}_position", "panel"), pad)
