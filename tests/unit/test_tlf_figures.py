@@ -241,7 +241,7 @@ def test_a_title_wider_than_the_figure_is_wrapped_between_words_and_a_short_one_
     )
     for title, wrapped in ((long, True), ("Figure 1  Short", False)):
         plot = p9.ggplot(df, p9.aes("x", "y")) + p9.geom_point() + p9.labs(title=title) + _theme()
-        fig = G.draw(plot)
+        fig = G.drawn(plot)[0]
         art, box = _laid_out_text(fig, title)
         assert ("\n" in art.get_text()) is wrapped
         assert box.x1 <= fig.bbox.width - 0.05 * fig.dpi  # nothing past the right edge
@@ -253,7 +253,7 @@ def test_the_forest_plot_title_and_caption_stay_inside_the_figure(ard):
 
     plot = G.number_title(G.fig_forest(ard), "14.2.5.1")
     plot = plot + G.p9.labs(title=plot.labels.title + " in the intent-to-treat population")
-    fig = G.draw(plot)
+    fig = G.drawn(plot)[0]
     for key in ("title", "caption"):
         text = getattr(plot.labels, key)
         art = next(
@@ -277,7 +277,7 @@ def test_every_text_of_a_figure_typesets_powers_of_ten():
         + p9.geom_point()
         + p9.labs(title="Dose 1x10^6/kg", caption="cells/kg x 10^6")
     )
-    fig = G.draw(plot)
+    fig = G.drawn(plot)[0]
     FigureCanvasAgg(fig).draw()  # rendered: tick labels are written again from their formatter
     texts = [t.get_text() for t in fig.findobj(Text)]
     assert not any("^" in t for t in texts)
@@ -308,8 +308,58 @@ def test_figure_legends_typeset_powers_of_ten_in_arm_labels_in_one_legend():
         + p9.scale_shape_discrete(limits=labels, name="Arm")
         + colour
     )
-    fig = G.draw(plot)
+    fig = G.drawn(plot)[0]
     texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible()]
     assert texts.count("Arm") == 1, texts
     assert texts.count("Low 1x10\u2076/kg") == 1 and not any("^" in t for t in texts)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("title", ["Figure 1  Short", "Figure 14.2.5.1  " + "a long title " * 12])
+def test_a_figure_drawn_once_is_the_figure_a_draft_gives(monkeypatch, title):
+    """``drawn`` keeps a figure drawn once when its texts fit with room to spare; the PNG is the
+    one the draft route (lay out a draft, break the texts, draw afresh) gives, and a title too
+    wide for the figure is broken all the same."""
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+
+    from hepatrial.tlf.figures import _theme
+
+    df = pd.DataFrame({"x": [1, 2], "y": [3, 4]})
+    plot = p9.ggplot(df, p9.aes("x", "y")) + p9.geom_point() + p9.labs(title=title) + _theme()
+    drafts = []
+    real = G._rewrapped
+    monkeypatch.setattr(G, "_rewrapped", lambda *a: drafts.append(1) or real(*a))
+    fig, once = G.drawn(plot, dpi=72)
+    wrapped = "\n" in next(a.get_text() for a in fig.texts if a.get_text().startswith("Figure"))
+    plt.close(fig)
+    assert wrapped is (len(title) > 20)
+    assert bool(drafts) is wrapped  # the short title: no draft drawn
+    monkeypatch.setattr(G, "_may_fit", lambda plot: False)  # every step through a draft
+    fig, via_draft = G.drawn(plot, dpi=72)
+    plt.close(fig)
+    assert once == via_draft
+
+
+def test_a_title_within_the_slack_of_an_edge_is_left_to_a_draft(monkeypatch):
+    """The figure drawn once is kept only when its title is FIT_SLACK (a fraction of the width)
+    inside the edges draw keeps (EDGE_PAD_IN / 2 at the right): nearer, a draft decides."""
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    from hepatrial.tlf.figures import _theme
+
+    df = pd.DataFrame({"x": [1, 2], "y": [3, 4]})
+    title = "Figure 2  A title of middling length over the panel"
+    plot = p9.ggplot(df, p9.aes("x", "y")) + p9.geom_point() + p9.labs(title=title) + _theme()
+    fig, _ = G._png(plot, 72, G.PNG_METADATA)
+    w = fig.bbox.width
+    [art] = [a for a in fig.texts if a.get_text() == title]
+    box = art.get_window_extent(RendererAgg(int(w), int(fig.bbox.height), fig.dpi))
+    margin = min(box.x0, w - G.EDGE_PAD_IN * fig.dpi / 2 - box.x1) / w  # the nearer edge
+    monkeypatch.setattr(G, "FIT_SLACK", margin * 0.99)
+    assert G._fits_drawn(fig, plot)
+    monkeypatch.setattr(G, "FIT_SLACK", margin * 1.01)
+    assert not G._fits_drawn(fig, plot)
     plt.close(fig)
