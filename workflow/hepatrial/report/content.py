@@ -18,6 +18,7 @@ import polars as pl
 
 from hepatrial.report import figures
 from hepatrial.report.document import Block, Document, Figure, Para, Section, Table
+from hepatrial.report.listings import DEATH_LISTING, SAE_LISTING, listing_columns
 from hepatrial.spec import Study
 from hepatrial.spec.decode import decode
 from hepatrial.tlf import format as F
@@ -674,35 +675,6 @@ def section_appendix_desc(a: T.ARD, rule: str) -> Section:
 LISTING_MAX_ROWS = (
     200  # default of the study config's dsmb.listing_max_rows (docs/dsmb.md, "Listings")
 )
-DEATH_LISTING = {
-    "USUBJID": "Subject",
-    "SITEID": "Site",
-    "arm": "Arm",
-    "DTHDT": "Date of death",
-    "DTHDY": "Study day",
-    "DLINFDY": "Days from last infusion",
-    "CAUSE": "Fatal AE (preferred term)",
-    "LTXDT": "Transplant date",
-}
-SAE_LISTING = {
-    "USUBJID": "Subject",
-    "SITEID": "Site",
-    "arm": "Arm",
-    "AEDECOD": "Preferred term",
-    "AEBODSYS": "System organ class",
-    "ASTDT": "Onset",
-    "ASTDY": "Day",
-    "ATOXGR": "Grade",
-    "AREL": "Related",
-    "AEOUT": "Outcome",
-    "TRTEMFL": "TEAE",
-}
-
-
-def listing_columns(df: pl.DataFrame, with_arm: bool, names: dict[str, str]) -> list[str]:
-    """The listing's columns in the report: those of ``names`` the frame has; ``arm`` only when
-    ``with_arm`` (never in the open report)."""
-    return [c for c in names if c in df.columns and (with_arm or c != "arm")]
 
 
 def listing_table(

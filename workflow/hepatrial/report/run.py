@@ -13,8 +13,9 @@ import polars as pl
 from hepatrial import stamp
 from hepatrial.config import previous_cut_date
 from hepatrial.manifest import input_manifest_hash, write_json
-from hepatrial.report import blinding, compare, content, summaries
+from hepatrial.report import blinding, compare, summaries
 from hepatrial.report.document import write_document
+from hepatrial.report.listings import DEATH_LISTING, SAE_LISTING, listing_columns
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
 
@@ -29,8 +30,8 @@ def write_listing_csv(df: pl.DataFrame, path, with_arm: bool) -> None:
     ``with_arm``: never for the open report), text a spreadsheet would run as a formula quoted."""
     from hepatrial.tlf.render import spreadsheet_safe
 
-    names = content.SAE_LISTING if "AEDECOD" in df.columns else content.DEATH_LISTING
-    cols = content.listing_columns(df, with_arm, names)
+    names = SAE_LISTING if "AEDECOD" in df.columns else DEATH_LISTING
+    cols = listing_columns(df, with_arm, names)
     out = df.select([pl.col(c).cast(pl.Utf8) for c in cols])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     stamp.write_csv(out.select(spreadsheet_safe(pl.col(c)).alias(names[c]) for c in cols), path)
@@ -277,6 +278,8 @@ def run_open_report(
     pdf_out,
     spec_path,
 ) -> None:
+    from hepatrial.report import content  # matplotlib and plotnine: only the two report jobs
+
     meta = dict(
         meta, manifest_hash=input_manifest_hash(manifest_inputs), listing_files=listing_files(saes)
     )
@@ -304,6 +307,8 @@ def run_closed_report(
     pdf_out,
     spec_path,
 ) -> None:
+    from hepatrial.report import content  # matplotlib and plotnine: only the two report jobs
+
     arms = json.loads(Path(arms_json).read_text(encoding="utf-8"))
     meta = dict(
         meta,
