@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import ard_rows
@@ -33,6 +32,8 @@ EXACT_MAX_N = 50  # R wilcox.test: exact when both samples have fewer than 50 va
 
 def wilcoxon_rank_sum(x: np.ndarray, y: np.ndarray) -> tuple[float, float, str]:
     """(W, two-sided p, how) of R ``wilcox.test(x, y)`` with its defaults (module docstring)."""
+    from scipy import stats  # 0.3 s to import: only the DESC jobs with a rank test pay it
+
     x, y = np.asarray(x, float), np.asarray(y, float)
     ties = len(np.unique(np.concatenate([x, y]))) < len(x) + len(y)
     exact = len(x) < EXACT_MAX_N and len(y) < EXACT_MAX_N and not ties
@@ -51,6 +52,8 @@ def wilcoxon_rank_sum(x: np.ndarray, y: np.ndarray) -> tuple[float, float, str]:
 
 def kruskal_wallis(groups: list[np.ndarray]) -> tuple[float, float]:
     """(chi-square, p) of R ``kruskal.test(list(...))`` (tie-corrected)."""
+    from scipy import stats
+
     r = stats.kruskal(*[np.asarray(g, float) for g in groups])
     return float(r.statistic), float(r.pvalue)
 
