@@ -795,21 +795,30 @@ def _visit_columns(X) -> list[np.ndarray]:
     return [np.flatnonzero((X[:, t, :] != 0).any(axis=0)) for t in range(X.shape[1])]
 
 
-def _xbeta(X, rows, beta):
-    """X[rows] beta for each parameter set, (R, n_r, T), from ``X`` (n, T, p) and ``beta`` (R, p),
-    visit by visit over :func:`_visit_columns`."""
-    out = np.empty((beta.shape[0], rows.size, X.shape[1]))
-    for t, j in enumerate(_visit_columns(X)):
-        out[:, :, t] = beta[:, j] @ X[rows[:, None], t, j[None, :]].T
+def _visit_design(X, rows) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per visit t, the columns j of :func:`_visit_columns` and ``X[rows, t, j]`` (n_r, |j|)."""
+    return [(j, X[rows[:, None], t, j[None, :]]) for t, j in enumerate(_visit_columns(X))]
+
+
+def _xbeta(design, beta) -> np.ndarray:
+    """X[rows] beta for each parameter set, (R, n_r, T), from :func:`_visit_design` and ``beta``
+    (R, p), visit by visit (the design is sparse by visit)."""
+    n_r = design[0][1].shape[0]
+    out = np.empty((beta.shape[0], n_r, len(design)))
+    for t, (j, Xt) in enumerate(design):
+        out[:, :, t] = beta[:, j] @ Xt.T
     return out
 
 
-def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=None):
+def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=None, designs=None):
     """Impute the subjects ``rows`` under each of R parameter sets.
 
     ``beta`` (R, p), ``sigma`` (R, G, T, T). ``D = 0``: conditional mean (returns (R, 1, n_r,
     T)); else D random draws per parameter set (R, D, n_r, T). ``Y0``: the responses to complete
     (default ``d.Y``; a copy taken at imputation time when the completion is deferred).
+    ``designs``: a dict kept between calls for the same ``rows`` and ``Y0`` (a deferred
+    completion, called once per block of parameter sets): the rows of ``X_own`` and ``X_ref``
+    it gathers are gathered once.
     """
     R = beta.shape[0]
     T = d.T
@@ -821,9 +830,14 @@ def _impute(d: MIData, X_own, X_ref, cov_group, beta, sigma, rows, D, rng, Y0=No
     has = miss.any(axis=1)
     # the means only of the subjects with something to impute; at[i]: subject i's row in them
     sub, at = rows[has], np.cumsum(has) - 1
-    mu_own = _xbeta(X_own, sub, beta)
+    designs = {} if designs is None else designs
+    if "own" not in designs:
+        designs["own"] = _visit_design(X_own, sub)
+    mu_own = _xbeta(designs["own"], beta)
     if (d.strategy[sub] != 0).any():  # the reference arm's mean: reference-based strategies
-        mu_ref = _xbeta(X_ref, sub, beta)
+        if "ref" not in designs:
+            designs["ref"] = _visit_design(X_ref, sub)
+        mu_ref = _xbeta(designs["ref"], beta)
     else:
         mu_ref = mu_own  # (not used under MAR)
     g_own = cov_group[d.arm[rows]]
@@ -1156,11 +1170,13 @@ def impute(
         if betas.shape[0] * n * d.T <= EAGER_CELLS:
             Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 0, rng)
         else:  # completed a block of resamples at a time (memory linear in n, not n^2)
-            Yc, Y0 = None, d.Y.copy()
+            Yc, Y0, designs = None, d.Y.copy(), {}
 
             def complete(r0, r1):
                 b, sg = betas[r0:r1], sigmas[r0:r1]
-                return _impute(d, X_own, X_ref, cov_group, b, sg, all_rows, 0, rng, Y0=Y0)
+                return _impute(
+                    d, X_own, X_ref, cov_group, b, sg, all_rows, 0, rng, Y0=Y0, designs=designs
+                )
 
         return Imputations(
             Y=Yc,
