@@ -34,6 +34,9 @@ from hepatrial.tlf.tables import (  # noqa: E402
 )
 
 WIDTH, HEIGHT = 7.0, 5.0
+TITLE_PT = 11  # the plot title's size (_theme)
+CAPTION_PT = 7  # the caption's (_theme)
+STAMP_PT = 10  # the dummy-randomisation stamp's, a bold subtitle (stamp)
 DPI = 300
 PNG_METADATA = {"Software": None}
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
@@ -65,7 +68,7 @@ def stamp(plot: p9.ggplot, text: str) -> p9.ggplot:
     return (
         plot
         + p9.labs(subtitle=text, caption=f"{text}\n{cap}" if cap else text)
-        + p9.theme(plot_subtitle=p9.element_text(size=10, weight="bold", colour="#D55E00"))
+        + p9.theme(plot_subtitle=p9.element_text(size=STAMP_PT, weight="bold", colour="#D55E00"))
     )
 
 
@@ -79,11 +82,8 @@ def _theme(size: tuple[float, float] = (WIDTH, HEIGHT)) -> p9.theme:
         legend_position="bottom",
         panel_grid_minor=p9.element_blank(),
         plot_title=p9.element_text(size=TITLE_PT),
-        plot_caption=p9.element_text(size=7, ha="left"),
+        plot_caption=p9.element_text(size=CAPTION_PT, ha="left"),
     )
-
-
-TITLE_PT = 11  # the plot title's size (_theme)
 
 
 FIT_KEYS = ("title", "subtitle", "caption")  # the plot's texts wrapped to fit the figure
@@ -175,11 +175,12 @@ def _widest_pt(text: str, size: float, weight: str) -> float:
     return max(renderer.get_text_width_height_descent(s, prop, ismath=False)[0] for s in lines)
 
 
-# the size and weight of each fitted text (:func:`_theme`; the subtitle as :func:`stamp` sets it)
+# the size and weight of each fitted text: title and caption as :func:`_theme` sets them, the
+# subtitle as :func:`stamp` does (the only subtitle the figures have)
 FIT_FONTS = {
     "title": (TITLE_PT, "normal"),
-    "subtitle": (TITLE_PT, "bold"),
-    "caption": (7, "normal"),
+    "subtitle": (STAMP_PT, "bold"),
+    "caption": (CAPTION_PT, "normal"),
 }
 
 
@@ -293,16 +294,18 @@ def drawn(plot: p9.ggplot, dpi: int = DPI, metadata: dict | None = None) -> tupl
     wrapped: dict[str, str] = {}
     for attempt in range(3):
         draft = plot + p9.labs(**wrapped) if wrapped else plot
+        tried = None  # the figure drawn once, kept in case a draft finds its texts fit after all
         if _may_fit(draft):
-            fig, data = _png(draft, dpi, metadata)
-            if _fits_drawn(fig, draft):
-                return fig, data
-            plt.close(fig)
+            tried = _png(draft, dpi, metadata)
+            if _fits_drawn(tried[0], draft):
+                return tried
         more = _rewrapped(plot, draft, attempt)
         if not more:
-            break
+            return tried or _png(draft, dpi, metadata)
+        if tried:
+            plt.close(tried[0])
         wrapped.update(more)
-    return _png(plot + p9.labs(**wrapped) if wrapped else plot, dpi, metadata)
+    return _png(plot + p9.labs(**wrapped), dpi, metadata)
 
 
 def save(plot: p9.ggplot, png: str | Path, pdf: str | Path | None = None, dpi: int = DPI) -> None:
