@@ -412,3 +412,65 @@ def test_html_of_a_long_table_from_pandas_equals_the_polars_html(ard, monkeypatc
     assert rtf_render.to_html(t) == from_polars
     assert f"#{t.name} .gt_stub {{ white-space: pre; }}" in from_polars
     assert "white-space: pre" not in from_polars.split("<tbody")[1]  # not one style per row
+
+
+_GREAT_TABLES_AS_SHIPPED = """
+import pickle, sys
+from hepatrial.tlf import render
+render._columnwise_great_tables = lambda: None  # great_tables as shipped: escaped cell by cell
+render.PANDAS_ROWS = 0
+t = pickle.loads(open(sys.argv[1], "rb").read())
+open(sys.argv[2], "w", encoding="utf-8").write(render.to_html(t))
+"""
+
+
+@pytest.mark.parametrize("group_rows", [True, False])
+def test_columnwise_escaping_gives_the_html_of_great_tables_as_shipped(
+    group_rows, ard, tmp_path, monkeypatch
+):
+    """_columnwise_great_tables (a pandas table's unformatted cells escaped a column at a time)
+    changes the time, not the HTML: a listing with groups, indents, markup and entities to escape,
+    superscripts, empty and CJK cells, and a table of the ARD, written here and by great_tables
+    unpatched in a fresh process, both from a pandas frame."""
+    import pickle
+    import subprocess
+    import sys
+
+    from hepatrial.tlf.tables import Row
+
+    rows = [
+        Row(
+            group=f"Arm <{'AB'[k % 2]}> & co" if group_rows else "",
+            label=f"UCMSC-{k:04d} <i>",
+            cells=["x" * (k % 37) + " & y < z", "", f"10^{k % 7} cells/kg", "肝区疼痛 \"q\" 'a'"],
+            indent=k % 3,
+        )
+        for k in range(60)
+    ]
+    listing = Table(
+        "l_esc",
+        "Listing of cells to escape",
+        "SAFETY",
+        ["Long", "Empty", "Dose", "Term"],
+        rows=sorted(rows, key=lambda r: r.group),
+        footnotes=["a note"],
+        source="Source: test",
+        group_rows=group_rows,
+        kind="Listing",
+    )
+    import great_tables._utils as gu
+
+    def cell_by_cell(*args):
+        raise AssertionError("escaped cell by cell: the column-wise path was not taken")
+
+    monkeypatch.setattr(rtf_render, "PANDAS_ROWS", 0)
+    monkeypatch.setattr(gu, "_set_cell", cell_by_cell)  # here only; not in the fresh process
+    for i, t in enumerate([listing, build_table("baseline", ard, "tlf_x")]):
+        pkl, shipped = tmp_path / f"{i}.pkl", tmp_path / f"{i}.html"
+        pkl.write_bytes(pickle.dumps(t))
+        mine = rtf_render.to_html(t)
+        subprocess.run(
+            [sys.executable, "-c", _GREAT_TABLES_AS_SHIPPED, str(pkl), str(shipped)], check=True
+        )
+        assert mine == shipped.read_text(encoding="utf-8")
+        assert "&amp;" in mine or i == 1
