@@ -346,6 +346,38 @@ def test_powers_of_ten_are_superscripts_in_rtf_html_and_pdf_but_ascii_in_csv(tmp
     assert _s("no power") == '"no power"'
 
 
+def _mixed_listing(group_rows: bool, n: int) -> Table:
+    """A listing of ``n`` rows with groups, indents, superscripts, wide, empty and CJK cells, and
+    markup and entities an HTML writer must escape."""
+    from hepatrial.tlf.tables import Row
+
+    rows = [
+        Row(
+            group=f"Arm <{'AB'[k % 2]}> & co" if group_rows else "",
+            label=f"UCMSC-{k:04d} <i>",
+            cells=[
+                "x" * (k % 37) + " & y < z",
+                "",
+                f"10^{k % 7} cells/kg",
+                '肝区疼痛 "q"' if k % 11 == 0 else "ALT",
+            ],
+            indent=k % 3,
+        )
+        for k in range(n)
+    ]
+    return Table(
+        "l_mix",
+        "Listing of mixed cells",
+        "SAFETY",
+        ["Long", "Empty", "Dose", "Term"],
+        rows=sorted(rows, key=lambda r: r.group),
+        footnotes=["a note", "another"],
+        source="Source: test",
+        group_rows=group_rows,
+        kind="Listing",
+    )
+
+
 _RTFLITE_AS_SHIPPED = """
 import pickle, sys
 from hepatrial.tlf import render
@@ -364,33 +396,7 @@ def test_rtflite_caches_give_the_bytes_of_rtflite_as_shipped(group_rows, ard, tm
     import subprocess
     import sys
 
-    from hepatrial.tlf.tables import Row
-
-    rows = [
-        Row(
-            group=f"Arm {'AB'[k % 2]}" if group_rows else "",
-            label=f"UCMSC-{k:04d}",
-            cells=[
-                "x" * (k % 37),
-                "",
-                f"10^{k % 7} cells/kg",
-                "肝区疼痛" if k % 11 == 0 else "ALT",
-            ],
-            indent=k % 3,
-        )
-        for k in range(140)
-    ]
-    listing = Table(
-        "l_mix",
-        "Listing of mixed cells",
-        "SAFETY",
-        ["Long", "Empty", "Dose", "Term"],
-        rows=sorted(rows, key=lambda r: r.group),
-        footnotes=["a note", "another"],
-        source="Source: test",
-        group_rows=group_rows,
-        kind="Listing",
-    )
+    listing = _mixed_listing(group_rows, 140)
     for i, t in enumerate([listing, build_table("baseline", ard, "tlf_x")]):
         pkl, mine, shipped = (tmp_path / f"{i}.{e}" for e in ("pkl", "mine.rtf", "shipped.rtf"))
         pkl.write_bytes(pickle.dumps(t))
@@ -436,28 +442,7 @@ def test_columnwise_escaping_gives_the_html_of_great_tables_as_shipped(
     import subprocess
     import sys
 
-    from hepatrial.tlf.tables import Row
-
-    rows = [
-        Row(
-            group=f"Arm <{'AB'[k % 2]}> & co" if group_rows else "",
-            label=f"UCMSC-{k:04d} <i>",
-            cells=["x" * (k % 37) + " & y < z", "", f"10^{k % 7} cells/kg", "肝区疼痛 \"q\" 'a'"],
-            indent=k % 3,
-        )
-        for k in range(60)
-    ]
-    listing = Table(
-        "l_esc",
-        "Listing of cells to escape",
-        "SAFETY",
-        ["Long", "Empty", "Dose", "Term"],
-        rows=sorted(rows, key=lambda r: r.group),
-        footnotes=["a note"],
-        source="Source: test",
-        group_rows=group_rows,
-        kind="Listing",
-    )
+    listing = _mixed_listing(group_rows, 60)
     import great_tables._utils as gu
 
     def cell_by_cell(*args):
