@@ -150,13 +150,13 @@ def build_in_batches(
     """Run ``build_batch(where) -> (dataset, exclusions)`` per batch of subjects (``where`` selects
     them), write each batch to a temporary Parquet file, then stack them into ``out`` in the fixed
     layout (hepatrial.parquet), writing the XPT copy from the same pieces as they are stacked (its
-    header from the batch files' longest text values; read whole by
-    :func:`hepatrial.adam.io.write_xpt_whole` when they need the whole-frame path). Peak memory is set by the batch, not
+    header from the batch files' longest text values; :func:`hepatrial.adam.io.finish_xpt` reads
+    the dataset whole when they need the whole-frame path). Peak memory is set by the batch, not
     by the trial; the files are byte-identical to a whole build."""
     import os
     import tempfile
 
-    from hepatrial.adam.io import stamp_xpt, write_xpt_whole, xpt_name, xpt_rows_for
+    from hepatrial.adam.io import finish_xpt, xpt_name, xpt_rows_for
     from hepatrial.parquet import concat_parquet, unified_schema
 
     Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -176,10 +176,7 @@ def build_in_batches(
         for p in parts:
             Path(p).unlink(missing_ok=True)
         os.rmdir(tmp)
-    if rows is not None and rows.close():
-        stamp_xpt(xpt)
-    else:  # no rows, text over 200 bytes or numbers the fast writer cannot take: read it whole
-        write_xpt_whole(out, xpt, xpt_name(name, schema), LABELS.get(name, ""))
+    finish_xpt(rows, out, xpt, xpt_name(name, schema), LABELS.get(name, ""))
     _write_excl(pl.concat(excls, how="vertical_relaxed") if excls else None, excl_out)
 
 

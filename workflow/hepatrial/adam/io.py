@@ -589,10 +589,17 @@ def write_xpt_from_parquet(
         for chunk in iter_row_groups(parquet):
             if not w.write(chunk):
                 break
-        if w.close():
-            stamp_xpt(xpt)
-            return
-    write_xpt_whole(parquet, xpt, name, label)
+    finish_xpt(w, parquet, xpt, name, label)
+
+
+def finish_xpt(rows: XptRows | None, parquet: str | Path, xpt: str | Path, name: str, label: str):
+    """Close the XPT that ``rows`` wrote and stamp it; when it could not take the dataset (None,
+    no rows, text over 200 bytes, numbers the fast writer cannot take), write the XPT copy of the
+    Parquet dataset read whole instead."""
+    if rows is not None and rows.close():
+        stamp_xpt(xpt)
+    else:
+        write_xpt_whole(parquet, xpt, name, label)
 
 
 def write_xpt_whole(parquet: str | Path, xpt: str | Path, name: str, label: str = "") -> None:

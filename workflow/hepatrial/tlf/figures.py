@@ -208,19 +208,25 @@ def _fits_drawn(fig, plot: p9.ggplot) -> bool:
     passes here would pass on a draft too."""
     from matplotlib.backends.backend_agg import RendererAgg
 
-    fig_w = fig.bbox.width
     # a renderer as an Agg canvas makes one, without giving the figure a canvas the saves would use
-    renderer = RendererAgg(int(fig_w), int(fig.bbox.height), fig.dpi)
-    slack = FIT_SLACK * fig_w
-    right = fig_w - EDGE_PAD_IN * fig.dpi / 2 - slack
+    renderer = RendererAgg(int(fig.bbox.width), int(fig.bbox.height), fig.dpi)
     for text in _shown(plot).values():
-        art = next((a for a in fig.texts if a.get_text() == text), None)
-        if art is None:
-            return False
-        box = art.get_window_extent(renderer)
-        if box.x0 < slack or box.x1 > right:
+        art = _text_art(fig, text)
+        if art is None or not _inside(fig, art, renderer, FIT_SLACK * fig.bbox.width):
             return False
     return True
+
+
+def _text_art(fig, text: str):
+    """The text artist of ``fig`` showing ``text``, or None."""
+    return next((a for a in fig.texts if a.get_text() == text), None)
+
+
+def _inside(fig, art, renderer, slack: float = 0.0) -> bool:
+    """Whether the text ``art`` keeps ``slack`` pixels inside the edges the wrapping keeps: the
+    figure's left edge and EDGE_PAD_IN / 2 from its right edge."""
+    box = art.get_window_extent(renderer)
+    return box.x0 >= slack and box.x1 <= fig.bbox.width - EDGE_PAD_IN * fig.dpi / 2 - slack
 
 
 def _laid_out(plot: p9.ggplot):
@@ -241,16 +247,12 @@ def _rewrapped(plot: p9.ggplot, draft: p9.ggplot, attempt: int) -> dict[str, str
     fig = _laid_out(draft)
     renderer = fig.canvas.get_renderer()
     pad = EDGE_PAD_IN * fig.dpi
-    fig_w = fig.bbox.width
     now_shown = _shown(draft)
     more = {}
     for key, shown in _shown(plot).items():
         now = now_shown[key]
-        art = next((a for a in fig.texts if a.get_text() == now), None)
-        if art is None:
-            continue
-        box = art.get_window_extent(renderer)
-        if box.x0 >= 0 and box.x1 <= fig_w - pad / 2:
+        art = _text_art(fig, now)
+        if art is None or _inside(fig, art, renderer):
             continue
         props = art.get_fontproperties()
 
