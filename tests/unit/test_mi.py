@@ -396,3 +396,77 @@ def test_bmlmi_pooling_by_hand():
     q = stats.t.ppf(0.975, d.item())
     assert (lo.item(), hi.item()) == pytest.approx((mean - q * s.item(), mean + q * s.item()))
     assert p.item() == pytest.approx(2 * stats.t.sf(mean / s.item(), d.item()))
+
+
+# ----------------------------------------------------------------------------------------------
+# imputation models shared by the estimands of one run (FitStore)
+# ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("method", "extra"),
+    [
+        ("condmean", {}),  # jackknife: deterministic
+        ("condmean", {"resampling": "bootstrap", "B": 6, "seed": 3}),
+        ("bayes", {"M": 12, "warmup": 20, "thin": 2, "seed": 5}),
+        ("approxbayes", {"M": 5, "seed": 6}),
+    ],
+)
+def test_shared_fits_are_bit_identical_and_fitted_once(monkeypatch, method, extra):
+    """J2R, CR and CIR fit the same imputation model (the on-treatment data): with one store the
+    model and its resamples or draws are made once, and every completed data set and pooled row
+    is bit for bit the one a call without the store gives (the generator continues from where the
+    stored draws left it, so the imputation draws after them are the same too)."""
+    data, ice, visits = _simulate(n=80, seed=11)
+    kw = {"visit_order": visits, "control": "Placebo", "method": method, **extra}
+
+    def run(strategy, fits=None):
+        imp = mi.impute(data, ice.with_columns(pl.lit(strategy).alias("STRATEGY")), fits=fits, **kw)
+        return imp, mi.pool(mi.analyse(imp))
+
+    alone = {s: run(s) for s in ("JR", "CR", "CIR")}
+    calls = []
+    fit_full = mi._ModelFitter.fit_full
+    monkeypatch.setattr(mi._ModelFitter, "fit_full", lambda self: calls.append(1) or fit_full(self))
+    refits = []
+    refit = mi._ModelFitter.refit
+    monkeypatch.setattr(
+        mi._ModelFitter, "refit", lambda self, *a, **k: refits.append(1) or refit(self, *a, **k)
+    )
+    store = mi.FitStore()
+    shared = {s: run(s, store) for s in ("JR", "CR", "CIR")}
+    assert len(calls) == 1  # one full fit for the three strategies
+    n_refits = len(refits)
+    assert n_refits == {"condmean": 6 if "B" in extra else 80, "approxbayes": 5}.get(method, 0)
+    for s in alone:
+        a, b = alone[s][0], shared[s][0]
+        if a.Y is not None:
+            assert a.Y.tobytes() == b.Y.tobytes(), s
+        assert a.draws_beta.tobytes() == b.draws_beta.tobytes(), s
+        assert_frame_equal(alone[s][1], shared[s][1], check_exact=True)
+    # the strategies differ in what they impute, not in the model
+    assert not alone["JR"][1].equals(alone["CR"][1])
+    # another seed is another set of draws: not taken from the store
+    if "seed" in extra:
+        other = mi.impute(
+            data,
+            ice.with_columns(pl.lit("JR").alias("STRATEGY")),
+            fits=store,
+            **{**kw, "seed": extra["seed"] + 1},
+        )
+        assert other.draws_beta.tobytes() != shared["JR"][0].draws_beta.tobytes()
+
+
+def test_shared_fits_keep_models_of_different_data_apart():
+    """MAR with the post-event values kept (treatment policy) fits other data than J2R: a second
+    full fit, and its result equal to the one without the store."""
+    data, ice, visits = _simulate(n=80, seed=12)
+    # observed values after the event, kept under the treatment-policy MAR strategy
+    full, _, _ = _simulate(n=80, seed=12, drop_active=0.0, drop_placebo=0.0)
+    store = mi.FitStore()
+    kw = {"visit_order": visits, "control": "Placebo", "method": "condmean"}
+    j2r = mi.impute(full, ice.with_columns(pl.lit("JR").alias("STRATEGY")), fits=store, **kw)
+    mar = mi.impute(full, ice.with_columns(pl.lit("MAR").alias("STRATEGY")), fits=store, **kw)
+    mar_alone = mi.impute(full, ice.with_columns(pl.lit("MAR").alias("STRATEGY")), **kw)
+    assert len(store._items) == 4  # two models, each with its jackknife
+    assert mar.draws_beta.tobytes() == mar_alone.draws_beta.tobytes()
+    assert mar.draws_beta.tobytes() != j2r.draws_beta.tobytes()
+    assert not mar.draws_beta.flags.writeable  # stored arrays are read-only

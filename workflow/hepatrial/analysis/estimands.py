@@ -579,9 +579,11 @@ def estimand_ard(
     study: Study,
     param_label: str | None = None,
     order: int = 0,
+    fits: mi.FitStore | None = None,
 ) -> pl.DataFrame:
     """ARD rows of one estimand: ESTIMAND, MI_DIFF, MI_LSMEAN per method, TIPPING. ``order``: the
-    estimand's place in the config (ESTIMAND ``order``)."""
+    estimand's place in the config (ESTIMAND ``order``); ``fits``: imputation models already
+    fitted by the estimands before it (:class:`hepatrial.models.mi.FitStore`)."""
     visit = study.estimand_visit(est)
     param, pop, eid = est.endpoint.param, est.population, est.id
     ref = study.reference
@@ -628,7 +630,7 @@ def estimand_ard(
     for m in est.methods:
         key = m.key
         try:
-            imp = _impute(ed, m, model, arm_levels, ref, covs, facs)
+            imp = _impute(ed, m, model, arm_levels, ref, covs, facs, fits)
             _set_composite(imp, ed)
             tip_here = tip is not None and (tip.method or est.methods[0].key) == key
             deltas = mi.tipping_shifts(tip.deltas, tests) if tip_here else []
@@ -668,7 +670,9 @@ def estimand_ard(
     return ard_rows(rows)
 
 
-def _impute(ed: EstimandData, m: MiMethod, model, arm_levels, ref, covs, facs) -> mi.Imputations:
+def _impute(
+    ed: EstimandData, m: MiMethod, model, arm_levels, ref, covs, facs, fits=None
+) -> mi.Imputations:
     """The MI engine (:func:`hepatrial.models.mi.impute`) with one method of the config."""
     jackknife = {
         k: v
@@ -693,6 +697,7 @@ def _impute(ed: EstimandData, m: MiMethod, model, arm_levels, ref, covs, facs) -
         control=ref,
         covariates=covs,
         factors=facs,
+        fits=fits,
     )
 
 
@@ -740,9 +745,12 @@ def estimands_ard(
     parts = [
         ice_summary_ard(adsl, ices, study, p) for p in dict.fromkeys(e.population for e in ests)
     ]
+    # estimands whose imputation models fit the same data share the fits (J2R, CR, CIR and the
+    # hypothetical strategy fit the on-treatment data): fitted once, bit-identical
+    fits = mi.FitStore()
     for k, est in enumerate(ests):
         label = (param_labels or {}).get(est.endpoint.param)
         parts.append(
-            estimand_ard(datasets[est.endpoint.dataset], adsl, ices, est, study, label, k + 1)
+            estimand_ard(datasets[est.endpoint.dataset], adsl, ices, est, study, label, k + 1, fits)
         )
     return pl.concat([p for p in parts if p.height], how="vertical")

@@ -123,6 +123,7 @@ with ``seed``, consumed in a fixed order; the same seed gives identical results.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -1023,6 +1024,63 @@ def jackknife_groups(
     return out
 
 
+class FitStore:
+    """Imputation-model fits shared by the :func:`impute` calls of one run.
+
+    Estimands whose imputation models fit the same data (J2R, CR, CIR and the hypothetical
+    strategy all fit the on-treatment data; the treatment-policy MAR and the composite estimands
+    all the observed data) need the model fitted once, its jackknife refits and its Gibbs draws
+    made once. Each of these is a deterministic function of the model's data, its settings and
+    the seed, so what the store returns is bit for bit what a new fit would give; draws that use
+    the random generator also keep the generator's state after them, and a call taking them from
+    the store continues from that state. Stored arrays are read-only.
+    """
+
+    def __init__(self):
+        self._items: dict = {}
+
+    @staticmethod
+    def model_key(X, Yfit, group, arm, G, covariance, reml) -> tuple:
+        """The identity of an imputation model: a digest of its data and its settings."""
+        h = hashlib.blake2b(digest_size=20)
+        for a in (X, Yfit, group, arm):
+            a = np.ascontiguousarray(a)
+            h.update(repr((a.dtype.str, a.shape)).encode())
+            h.update(a.tobytes())
+        return (h.hexdigest(), int(G), covariance, bool(reml))
+
+    def get(self, key, make: Callable):
+        """The item ``key``, made by ``make()`` the first time."""
+        if key not in self._items:
+            item = make()
+            _read_only(item)
+            self._items[key] = item
+        return self._items[key]
+
+    def drawn(self, key, seed, rng, make: Callable):
+        """Draws made with ``rng`` (a fresh ``default_rng(seed)``): from the store when the
+        same seed made them before, leaving ``rng`` in the state the draws left it in. An
+        unseeded generator is never stored (its draws differ by design)."""
+        if not isinstance(seed, int | np.integer):
+            return make()
+        item, state = self.get((*key, int(seed)), lambda: (make(), rng.bit_generator.state))
+        rng.bit_generator.state = state
+        return item
+
+
+def _read_only(item):
+    if isinstance(item, np.ndarray):
+        item.flags.writeable = False
+    elif isinstance(item, tuple):
+        for a in item:
+            _read_only(a)
+
+
+def _fit_full(X, Yfit, group, G, covariance, reml):
+    fitter = _ModelFitter(X, Yfit, group, G, covariance, reml)
+    return fitter, fitter.fit_full()
+
+
 def impute(
     data,
     ice=None,
@@ -1054,6 +1112,7 @@ def impute(
     factors=("STRATUM",),
     ice_visit=None,
     ice_strategy="STRATEGY",
+    fits: FitStore | None = None,
 ) -> Imputations:
     """Fit the imputation model and impute (see the module docstring for the methods).
 
@@ -1081,6 +1140,9 @@ def impute(
     reml : REML (default) or ML fits.
     covariate_by_visit : covariates and factors interact with visit (rbmi ``BASE*AVISIT``).
     warmup, thin : Gibbs sampler burn-in and thinning (bayes).
+    fits : a :class:`FitStore` shared by the calls of one run: an imputation model whose data
+        and settings a previous call fitted is taken from it (the full fit, the jackknife and
+        bootstrap refits, the Gibbs draws), bit-identical to fitting it again.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}")
@@ -1119,8 +1181,11 @@ def impute(
     G = A if group_covariance else 1
     group = cov_group[d.arm]
     Yfit = d.fit_response()
-    fitter = _ModelFitter(X_own, Yfit, group, G, covariance, reml)
-    fit = fitter.fit_full()
+    fits = FitStore() if fits is None else fits
+    model_key = fits.model_key(X_own, Yfit, group, d.arm, G, covariance, reml)
+    fitter, fit = fits.get(
+        (model_key, "fit"), lambda: _fit_full(X_own, Yfit, group, G, covariance, reml)
+    )
     all_rows = np.arange(d.n)
     n = d.n
     nm = d.names
@@ -1143,29 +1208,39 @@ def impute(
 
     if method == "condmean":
         n_groups, left_out, W = 0, None, None
-        betas, sigmas = [fit.beta], [fit.sigma]
         if resampling == "jackknife":
             group_of = jackknife_groups(d.arm, groups, seed, loo_max, auto_groups)
             if group_of is None:  # leave one subject out: subject b is group b
                 left_out = np.arange(n)
             else:  # delete a group
                 n_groups, left_out = int(group_of.max()) + 1, group_of
-            order = np.argsort(left_out, kind="stable")
-            bounds = np.searchsorted(left_out[order], np.arange(int(left_out.max()) + 2))
-            for g in range(bounds.size - 1):
-                r = fitter.refit(left_out=order[bounds[g] : bounds[g + 1]])
-                betas.append(r.beta)
-                sigmas.append(r.sigma)
+
+            def jackknife():
+                betas, sigmas = [fit.beta], [fit.sigma]
+                order = np.argsort(left_out, kind="stable")
+                bounds = np.searchsorted(left_out[order], np.arange(int(left_out.max()) + 2))
+                for g in range(bounds.size - 1):
+                    r = fitter.refit(left_out=order[bounds[g] : bounds[g + 1]])
+                    betas.append(r.beta)
+                    sigmas.append(r.sigma)
+                return np.array(betas), np.array(sigmas)
+
+            betas, sigmas = fits.get((model_key, "jackknife", left_out.tobytes()), jackknife)
             Bn = 0
         else:
-            counts = _bootstrap_counts(rng, d.arm, B)
-            for b in range(B):
-                r = fitter.refit(counts[b])
-                betas.append(r.beta)
-                sigmas.append(r.sigma)
-            W = np.vstack([np.ones((1, n)), counts]).astype(float)
+
+            def bootstrap():
+                betas, sigmas = [fit.beta], [fit.sigma]
+                counts = _bootstrap_counts(rng, d.arm, B)
+                for b in range(B):
+                    r = fitter.refit(counts[b])
+                    betas.append(r.beta)
+                    sigmas.append(r.sigma)
+                W = np.vstack([np.ones((1, n)), counts]).astype(float)
+                return np.array(betas), np.array(sigmas), W
+
+            betas, sigmas, W = fits.drawn((model_key, "bootstrap", B), seed, rng, bootstrap)
             Bn = B
-        betas, sigmas = np.array(betas), np.array(sigmas)
         complete = None
         if betas.shape[0] * n * d.T <= EAGER_CELLS:
             Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 0, rng)
@@ -1194,12 +1269,20 @@ def impute(
         )
 
     if method == "bayes":
-        betas, sigmas = _gibbs(rng, X_own, Yfit, group, G, fit, M, warmup, thin)
+        betas, sigmas = fits.drawn(
+            (model_key, "bayes", M, warmup, thin),
+            seed,
+            rng,
+            lambda: _gibbs(rng, X_own, Yfit, group, G, fit, M, warmup, thin),
+        )
     elif method == "approxbayes":
-        counts = _bootstrap_counts(rng, d.arm, M)
-        fits = [fitter.refit(counts[m]) for m in range(M)]
-        betas = np.array([f.beta for f in fits])
-        sigmas = np.array([f.sigma for f in fits])
+
+        def approxbayes():
+            counts = _bootstrap_counts(rng, d.arm, M)
+            refits = [fitter.refit(counts[m]) for m in range(M)]
+            return np.array([f.beta for f in refits]), np.array([f.sigma for f in refits])
+
+        betas, sigmas = fits.drawn((model_key, "approxbayes", M), seed, rng, approxbayes)
     if method in ("bayes", "approxbayes"):
         Yc = _impute(d, X_own, X_ref, cov_group, betas, sigmas, all_rows, 1, rng)
         return Imputations(
