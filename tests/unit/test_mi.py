@@ -470,3 +470,24 @@ def test_shared_fits_keep_models_of_different_data_apart():
     assert mar.draws_beta.tobytes() == mar_alone.draws_beta.tobytes()
     assert mar.draws_beta.tobytes() != j2r.draws_beta.tobytes()
     assert not mar.draws_beta.flags.writeable  # stored arrays are read-only
+
+
+def test_stored_draws_are_keyed_by_the_generator_state_and_resume_it():
+    """Draws come from the store only for a generator in the state that made them (same seed,
+    nothing drawn before), and leave the generator where the stored draws left it."""
+    store = mi.FitStore()
+    r1 = np.random.default_rng(1)
+    a = store.drawn(("k",), 1, r1, lambda: r1.normal(size=3))
+    after = r1.normal()
+    r2 = np.random.default_rng(1)
+    b = store.drawn(("k",), 1, r2, lambda: pytest.fail("made again"))
+    assert b.tobytes() == a.tobytes() and r2.normal() == after
+    r3 = np.random.default_rng(1)
+    r3.normal()  # the same seed, one number drawn before: another state, other draws
+    c = store.drawn(("k",), 1, r3, lambda: r3.normal(size=3))
+    assert c.tobytes() != a.tobytes()
+    made = []
+    for _ in range(2):  # unseeded: made every time, never stored
+        r = np.random.default_rng()
+        store.drawn(("k",), None, r, lambda r=r: made.append(1) or r.normal(size=3))
+    assert len(made) == 2 and len(store._items) == 2

@@ -1031,9 +1031,9 @@ class FitStore:
     strategy all fit the on-treatment data; the treatment-policy MAR and the composite estimands
     all the observed data) need the model fitted once, its jackknife refits and its Gibbs draws
     made once. Each of these is a deterministic function of the model's data, its settings and
-    the seed, so what the store returns is bit for bit what a new fit would give; draws that use
-    the random generator also keep the generator's state after them, and a call taking them from
-    the store continues from that state. Stored arrays are read-only.
+    the random generator's state before them, so what the store returns is bit for bit what a
+    new fit would give; draws that use the generator also keep its state after them, and a call
+    taking them from the store continues from that state. Stored arrays are read-only.
     """
 
     def __init__(self):
@@ -1058,12 +1058,14 @@ class FitStore:
         return self._items[key]
 
     def drawn(self, key, seed, rng, make: Callable):
-        """Draws made with ``rng`` (a fresh ``default_rng(seed)``): from the store when the
-        same seed made them before, leaving ``rng`` in the state the draws left it in. An
-        unseeded generator is never stored (its draws differ by design)."""
-        if not isinstance(seed, int | np.integer):
+        """Draws ``make()`` makes with ``rng``: from the store when a generator in the same
+        state made them before (the state, not only the seed, is part of the key), leaving
+        ``rng`` in the state the draws left it in. Unseeded draws are never stored (they differ
+        by design)."""
+        if seed is None:
             return make()
-        item, state = self.get((*key, int(seed)), lambda: (make(), rng.bit_generator.state))
+        before = repr(rng.bit_generator.state)
+        item, state = self.get((*key, before), lambda: (make(), rng.bit_generator.state))
         rng.bit_generator.state = state
         return item
 
