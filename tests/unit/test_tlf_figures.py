@@ -387,3 +387,65 @@ def test_every_figure_kind_drawn_once_is_the_figure_the_drafts_give(ard, monkeyp
         plt.close(fig)
         assert first == via_drafts, kind
     assert sum(once.values()) > len(SIZE) // 2, once
+
+
+def test_the_week_axis_leaves_out_screening_and_labels_visits_by_week():
+    """A visit named by its day sits at its week and reads as that week (the dose-escalation
+    study's DAY 28 / DAY 56 at weeks 4 / 8 ran into each other and into BL); a screening visit
+    comes before the baseline and is not on a figure's axis (its label overprinted BL)."""
+    from types import SimpleNamespace
+
+    from hepatrial.spec.study import Visit
+
+    visits = [
+        Visit("SCREENING", -1, screening=True),
+        Visit("BASELINE", 0, baseline=True),
+        Visit("DAY 28", 4),
+        Visit("DAY 56", 8),
+        Visit("WEEK 12", 12),
+        Visit("WEEK 26.5", 26.5),
+    ]
+    pos, breaks, labels = G._visit_axis(SimpleNamespace(study=SimpleNamespace(visits=visits)))
+    assert pos == {"BASELINE": 0, "DAY 28": 4, "DAY 56": 8, "WEEK 12": 12, "WEEK 26.5": 26.5}
+    assert breaks == [0, 4, 8, 12, 26.5]
+    assert labels == ["BL", "4", "8", "12", "26.5"]
+
+
+def test_no_error_bar_and_no_warning_where_the_sd_is_undefined(ard):
+    """A visit with one subject has a mean and no SD: its point is drawn, its error bar is not
+    (plotnine would drop the row with a warning on the console) and the caption says why."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+
+    df = ard.df
+    on_axis = [v.label for v in ard.study.visits if v.post_baseline]
+    one = (
+        df.filter(
+            (pl.col("analysis") == "DESC")
+            & (pl.col("paramcd") == "MELD_CHG")
+            & pl.col("arm").is_in(ard.arms)
+            & pl.col("avisit").is_in(on_axis)
+        )
+        .select("arm", "avisit")
+        .unique()
+        .sort("arm", "avisit")
+        .row(0)
+    )
+    at = (pl.col("analysis") == "DESC") & (pl.col("paramcd") == "MELD_CHG")
+    at = at & (pl.col("arm") == one[0]) & (pl.col("avisit") == one[1])
+    df = df.with_columns(
+        pl.when(at & (pl.col("stat") == "sd")).then(None).otherwise(pl.col("value")).alias("value")
+    ).with_columns(
+        pl.when(at & (pl.col("stat") == "n")).then(1.0).otherwise(pl.col("value")).alias("value")
+    )
+    single = ARD(df, ard.study, ard.cut)
+    plot = G.fig_observed(single, "MELD")
+    assert "No bar where n = 1" in plot.labels.caption
+    assert "No bar" not in G.fig_observed(ard, "MELD").labels.caption
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # plotnine's "Removed rows containing missing values"
+        fig, _ = G.drawn(plot, dpi=DPI)
+    plt.close(fig)
+    [bars] = [la for la in plot.layers if type(la.geom).__name__ == "geom_errorbar"]
+    assert len(bars._data) == len(plot.data) - 1  # the visit with n = 1 left out

@@ -335,16 +335,26 @@ def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
 
 
 def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
-    vis = sorted(ard.study.visits, key=lambda v: v.avisitn)
+    """The visits a figure's week axis shows: positions (AVISITN, in weeks), breaks and tick
+    labels. The baseline and the post-baseline visits; a screening visit comes before the
+    baseline and is summarised in the tables, not drawn. A tick is labelled with its week, the
+    baseline ``BL``: a visit named by its day (``DAY 28`` at AVISITN 4) reads 4 on the axis, like
+    ``WEEK 4``, so that the labels of close visits do not run into each other."""
+    vis = sorted((v for v in ard.study.visits if not v.screening), key=lambda v: v.avisitn)
     pos = {v.label: float(v.avisitn) for v in vis}
-    return pos, [pos[v.label] for v in vis], [_short_visit(v.label) for v in vis]
+    return pos, [pos[v.label] for v in vis], ["BL" if v.baseline else f"{v.avisitn:g}" for v in vis]
 
 
-def _short_visit(label: str) -> str:
-    """Axis label of a visit: the week number for ``WEEK n``, ``BL`` for the baseline."""
-    if label.upper().startswith("WEEK "):
-        return label[5:]
-    return "BL" if label.upper() == "BASELINE" else label
+def _no_bar(bars: pd.DataFrame | None) -> str:
+    """The caption's word on the error bars :func:`_defined` left out."""
+    return "" if bars is None else " No bar where n = 1 (no SD)."
+
+
+def _defined(pdf: pd.DataFrame, *cols: str) -> pd.DataFrame | None:
+    """The rows of ``pdf`` whose ``cols`` are all defined, for a layer that needs them (an error
+    bar: no SE with n = 1); None (the plot's own data) when every row has them."""
+    ok = pdf[list(cols)].notna().all(axis=1)
+    return None if ok.all() else pdf[ok]
 
 
 def _empty(title: str, message: str) -> p9.ggplot:
@@ -426,7 +436,11 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
         + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
         + p9.geom_line()
         + p9.geom_point(size=2)
-        + p9.geom_errorbar(p9.aes(ymin="lower", ymax="upper"), width=_dodge_width(breaks) * 0.8)
+        + p9.geom_errorbar(
+            p9.aes(ymin="lower", ymax="upper"),
+            data=_defined(pdf, "lower", "upper"),
+            width=_dodge_width(breaks) * 0.8,
+        )
         + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
         + p9.scale_shape_discrete(limits=ard.arms, name="Arm")
         + p9.labs(
@@ -473,12 +487,15 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
     ntab["y"] = [lo - span * (0.12 + 0.07 * ard.arms.index(a)) for a in ntab["arm"]]
     ntab["label"] = [F.fmt_int(v) for v in ntab["n"]]
     heading = pd.DataFrame({"x": [min(breaks)], "y": [lo - span * 0.05], "label": ["Subjects (n)"]})
+    bars = _defined(pdf, "mean", "se")
     plot = (
         p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
         + p9.geom_line()
         + p9.geom_point(size=2)
         + p9.geom_errorbar(
-            p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5
+            p9.aes(ymin="mean - se", ymax="mean + se"),
+            data=bars,
+            width=max(breaks) / 60 if breaks else 0.5,
         )
         + p9.geom_text(
             p9.aes("x0", "y", label="label", colour="arm"), data=ntab, size=7, show_legend=False
@@ -498,7 +515,7 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
             caption=caption(
                 ard,
                 "Mean ± standard error (SD / sqrt(n)) of the observed "
-                "values; n: subjects with a value at the visit.",
+                "values; n: subjects with a value at the visit." + _no_bar(bars),
             ),
         )
         + _theme()
@@ -531,16 +548,23 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
     pdf = df.to_pandas()
     pdf["x"] = pdf["x"] + pdf["arm"].map(_dodge(ard, _dodge_width(breaks)))
     pdf["param"] = pd.Categorical(pdf["param"], categories=[param_label(p) for p in params])
+    bars = _defined(pdf, "mean", "se")
     plot = (
         p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
         + p9.geom_line()
         + p9.geom_point(size=1.5)
         + p9.geom_errorbar(
-            p9.aes(ymin="mean - se", ymax="mean + se"), width=max(breaks) / 60 if breaks else 0.5
+            p9.aes(ymin="mean - se", ymax="mean + se"),
+            data=bars,
+            width=max(breaks) / 60 if breaks else 0.5,
         )
         + p9.facet_wrap("param", scales="free_y", ncol=len(params))
         + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")
-        + p9.labs(y="Mean (± SE)", title=title, caption=caption(ard, "Observed values.", "SAFETY"))
+        + p9.labs(
+            y="Mean (± SE)",
+            title=title,
+            caption=caption(ard, "Observed values." + _no_bar(bars), "SAFETY"),
+        )
         + _theme((9.0, 4.0))
         + p9.theme(axis_text_x=p9.element_text(rotation=90))
     )
