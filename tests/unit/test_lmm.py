@@ -212,7 +212,7 @@ def test_zero_G_is_ols():
     )
     with pytest.warns(RuntimeWarning, match="singular"):
         res = fit_random_slope_lmm(d, covariates=[], visit_order=[f"V{k}" for k in range(T)])
-    assert res["converged"]
+    assert res["converged"] and res["singular"]
     assert np.max(np.abs(res["G"])) < 1e-10
     A, B = Y[arm == "A"], Y[arm == "B"]
     rss = ((A - A.mean(0)) ** 2).sum() + ((B - B.mean(0)) ** 2).sum()
@@ -341,3 +341,39 @@ def test_statsmodels_not_imported():
         "assert 'statsmodels' not in sys.modules, 'statsmodels imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_pipeline_says_a_singular_lmm_as_one_warning_naming_the_parameter():
+    """In the MMRM job the random-slope LMM is a sensitivity analysis: a singular G is one
+    WARNING line naming the parameter and population (no Python RuntimeWarning with a source
+    line on the console), and the fit's rows are in the ARD as fitted."""
+    from types import SimpleNamespace
+
+    from hepatrial.analysis.mmrm import _lmm_rows
+    from hepatrial.errors import HepatrialWarning
+    from hepatrial.spec.study import Visit
+
+    rng = np.random.default_rng(5)
+    N, T = 40, 4
+    t = np.arange(T, dtype=float)
+    Z = np.column_stack([np.ones(T), t])
+    E = rng.normal(0, 1, (N, T)) @ (np.eye(T) - Z @ np.linalg.solve(Z.T @ Z, Z.T))
+    arm = np.repeat(["A", "B"], N // 2)
+    d = pl.DataFrame(
+        [
+            {"USUBJID": f"S{i:02d}", "ARM": arm[i], "AVISIT": f"V{k}", "CHG": E[i, k]}
+            for i in range(N)
+            for k in range(T)
+        ]
+    )
+    order = [f"V{k}" for k in range(T)]
+    study = SimpleNamespace(visits=[Visit(v, k, target_day=7 * k + 1) for k, v in enumerate(order)])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows = _lmm_rows(d, order, ["B", "A"], "A", True, [], [], "MELD", "ITT", study)
+    assert not [w for w in caught if w.category is RuntimeWarning]
+    [w] = [w for w in caught if issubclass(w.category, HepatrialWarning)]
+    assert str(w.message).startswith("MELD (ITT): the random intercept and slope LMM")
+    assert "singular" in str(w.message)
+    fit = [r for r in rows if r["analysis"] == "LMM_FIT"]
+    assert fit[0]["value"] == 1 and any(r["analysis"] == "LMM_LSMEAN" for r in rows)

@@ -425,3 +425,39 @@ def test_masked_estimand_summary_names_the_difference_in_the_direction_shown(act
     assert (summary["arm"], summary["comparator"]) == (diff["arm"], diff["comparator"])
     assert (x, y) == (diff["arm"], diff["comparator"]) == ("Arm A", "Arm B")
     assert diff["value"] == truth[(label[x], label[y])]
+
+
+def test_redactions_are_one_warning_per_file_and_column_naming_the_listing():
+    """A study whose arm codes are common words (LOW, HIGH) can have hundreds of cells redacted:
+    the console gets one line per file and column (how many rows, the first five, where every
+    one is listed), not one line per row."""
+    import warnings
+
+    from hepatrial.errors import HepatrialWarning
+    from hepatrial.report.run import _warn_redactions
+
+    findings = pl.DataFrame(
+        {
+            "file": ["pooled_ard"] * 12 + ["saes"],
+            "row": [*range(838, 845), *range(900, 905), 3],
+            "column": ["paramcd"] * 7 + ["method"] * 5 + ["AETERM"],
+            "term": ["HIGH"] * 13,
+        }
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_redactions(findings, "dsmb/open_redactions.csv")
+    lines = [str(w.message) for w in caught if issubclass(w.category, HepatrialWarning)]
+    assert len(lines) == 3
+    assert lines[0].startswith("open report input pooled_ard, column paramcd:")
+    assert "in 7 row(s) (838, 839, 840, 841, 842, ...)" in lines[0]
+    assert "every one in dsmb/open_redactions.csv" in lines[0]
+    assert "in 5 row(s) (900, 901, 902, 903, 904)" in lines[1] and "..." not in lines[1]
+    assert (
+        lines[2].startswith("open report input saes, column AETERM:")
+        and "in 1 row(s) (3)" in lines[2]
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_redactions(findings.clear(), "x.csv")
+    assert not caught

@@ -16,12 +16,13 @@ change by visit) and no differences.
 from __future__ import annotations
 
 import math
+import warnings
 
 import polars as pl
 
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import ard_rows
-from hepatrial.errors import ConvergenceError
+from hepatrial.errors import ConvergenceError, HepatrialWarning
 from hepatrial.models.lmm import fit_random_slope_lmm
 from hepatrial.models.mmrm import MMRM
 from hepatrial.spec import Study
@@ -330,19 +331,21 @@ def _lmm_rows(
     """Sensitivity: random intercept and slope on visit time (weeks = target day / 7)."""
     target = {v.label: v.target_day / 7.0 for v in study.visits}
     try:
-        res = fit_random_slope_lmm(
-            df,
-            response="CHG",
-            subject="USUBJID",
-            visit="AVISIT",
-            visit_order=order,
-            time={v: target[v] for v in order},
-            arm="ARM",
-            arm_levels=[ref] + [a for a in arms if a != ref] if parallel else arms,
-            reference=ref,
-            covariates=covariates,
-            factors=factors,
-        )
+        with warnings.catch_warnings():  # said below as one line naming the parameter
+            warnings.filterwarnings("ignore", "random-slope LMM: .* singular", RuntimeWarning)
+            res = fit_random_slope_lmm(
+                df,
+                response="CHG",
+                subject="USUBJID",
+                visit="AVISIT",
+                visit_order=order,
+                time={v: target[v] for v in order},
+                arm="ARM",
+                arm_levels=[ref] + [a for a in arms if a != ref] if parallel else arms,
+                reference=ref,
+                covariates=covariates,
+                factors=factors,
+            )
     except Exception as exc:  # noqa: BLE001 - a failed sensitivity fit is reported, never fatal
         return [
             {
@@ -354,6 +357,15 @@ def _lmm_rows(
                 "method": f"random intercept and slope LMM failed: {' '.join(str(exc).split())[:150]}",
             }
         ]
+    if res.get("singular"):
+        warnings.warn(
+            HepatrialWarning(
+                f"{paramcd} ({population}): the random intercept and slope LMM (a sensitivity "
+                "analysis) has a singular random-effects covariance G (boundary of the parameter "
+                "space); its estimates are in the ARD as fitted"
+            ),
+            stacklevel=2,
+        )
     method = "random intercept and slope LMM (own REML engine, checked against R nlme::lme), Wald normal CI"
     rows = [
         {

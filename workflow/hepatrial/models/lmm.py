@@ -512,4 +512,5 @@ def fit_random_slope_lmm(
         "sigma2": res.sigma2,
         "loglik": res.loglik,
         "converged": res.converged,
+        "singular": res.singular,
     }

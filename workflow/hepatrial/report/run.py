@@ -126,6 +126,28 @@ def treatment_terms(dm_path, ex_path) -> list[str]:
     return sorted(terms)
 
 
+def _warn_redactions(findings: pl.DataFrame, listing, shown: int = 5) -> None:
+    """One warning per input file and column with redactions: how many rows, the first
+    ``shown`` of them and the listing that holds every one (the blinding gate can redact
+    hundreds of rows of a study whose arm codes are common words, e.g. LOW and HIGH)."""
+    import warnings
+
+    from hepatrial.errors import HepatrialWarning
+
+    for (file, column), rows in findings.group_by(["file", "column"], maintain_order=True):
+        rows = rows["row"].to_list()
+        which = ", ".join(str(r) for r in rows[:shown]) + (", ..." if len(rows) > shown else "")
+        where = f"; every one in {listing}" if listing else ""
+        warnings.warn(
+            HepatrialWarning(
+                f"open report input {file}, column {column}: a treatment term in free text was "
+                f'redacted ("{blinding.REDACTED}") in {len(rows)} row(s) ({which}){where}; the '
+                "closed report is unchanged"
+            ),
+            stacklevel=2,
+        )
+
+
 def run_open_inputs(
     ard,
     saes,
@@ -153,12 +175,7 @@ def run_open_inputs(
         pooled_compare,
         treatment_terms(dm, ex),
     )
-    for f in findings.iter_rows(named=True):
-        print(
-            f"WARNING: open report input {f['file']}, row {f['row']}, column {f['column']}: a treatment term "
-            f'in free text was redacted ("{blinding.REDACTED}"); the closed report is unchanged',
-            file=sys.stderr,
-        )
+    _warn_redactions(findings, redactions_out)
     if redactions_out:
         Path(redactions_out).parent.mkdir(parents=True, exist_ok=True)
         stamp.write_csv(findings, redactions_out)
