@@ -449,3 +449,26 @@ def test_no_error_bar_and_no_warning_where_the_sd_is_undefined(ard):
     plt.close(fig)
     [bars] = [la for la in plot.layers if type(la.geom).__name__ == "geom_errorbar"]
     assert len(bars._data) == len(plot.data) - 1  # the visit with n = 1 left out
+
+
+def test_an_arm_seen_at_one_visit_is_a_point_not_a_line():
+    """A score read once after baseline (Ishak fibrosis at the end of a single-arm study) has
+    one point per arm: the line layer leaves such an arm out (plotnine warned on the console
+    about a line of one point), draws the others, and is left as it was when every arm has two
+    visits or more."""
+    import warnings
+
+    import matplotlib.pyplot as plt
+    import plotnine as p9
+
+    pdf = pd.DataFrame({"x": [48.0, 4.0, 8.0], "y": [1.0, 2.0, 3.0], "arm": ["A", "B", "B"]})
+    line = G._line(pdf)
+    assert type(line).__name__ == "geom_line"
+    assert line.data["arm"].tolist() == ["B", "B"]
+    assert G._line(pdf[pdf["arm"] == "B"]).data is None  # every arm joined: the plot's data
+    assert type(G._line(pdf[pdf["arm"] == "A"])).__name__ == "geom_blank"
+    plot = p9.ggplot(pdf, p9.aes("x", "y", colour="arm", group="arm")) + G._line(pdf)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig, _ = G.drawn(plot + p9.geom_point(), dpi=DPI)
+    plt.close(fig)

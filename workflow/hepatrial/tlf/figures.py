@@ -345,6 +345,18 @@ def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
     return pos, [pos[v.label] for v in vis], ["BL" if v.baseline else f"{v.avisitn:g}" for v in vis]
 
 
+def _line(pdf: pd.DataFrame, groups: list[str] | None = None):
+    """The line joining each arm's visits (``groups``: the columns of one line, default the
+    arm), drawn over the arms with two visits or more: an arm seen at one visit only (a biopsy
+    score read once after baseline) is its point, not a line of one point (plotnine would warn
+    on the console)."""
+    groups = groups or ["arm"]
+    two = pdf.groupby(groups, observed=True)[groups[0]].transform("size") >= 2
+    if two.all():
+        return p9.geom_line()
+    return p9.geom_line(data=pdf[two]) if two.any() else p9.geom_blank()
+
+
 def _no_bar(bars: pd.DataFrame | None) -> str:
     """The caption's word on the error bars :func:`_defined` left out."""
     return "" if bars is None else " No bar where n = 1 (no SD)."
@@ -434,7 +446,7 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     plot = (
         p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm", shape="arm"))
         + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
-        + p9.geom_line()
+        + _line(pdf)
         + p9.geom_point(size=2)
         + p9.geom_errorbar(
             p9.aes(ymin="lower", ymax="upper"),
@@ -490,7 +502,7 @@ def fig_observed(ard: ARD, paramcd: str, change: bool = True) -> p9.ggplot:
     bars = _defined(pdf, "mean", "se")
     plot = (
         p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
-        + p9.geom_line()
+        + _line(pdf)
         + p9.geom_point(size=2)
         + p9.geom_errorbar(
             p9.aes(ymin="mean - se", ymax="mean + se"),
@@ -551,7 +563,7 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
     bars = _defined(pdf, "mean", "se")
     plot = (
         p9.ggplot(pdf, p9.aes("x", "mean", colour="arm", group="arm"))
-        + p9.geom_line()
+        + _line(pdf, ["param", "arm"])
         + p9.geom_point(size=1.5)
         + p9.geom_errorbar(
             p9.aes(ymin="mean - se", ymax="mean + se"),
