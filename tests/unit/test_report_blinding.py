@@ -461,3 +461,62 @@ def test_redactions_are_one_warning_per_file_and_column_naming_the_listing():
         warnings.simplefilter("always")
         _warn_redactions(findings.clear(), "x.csv")
     assert not caught
+
+
+def _shift_ard(*paramcds: tuple[str, str]) -> pl.DataFrame:
+    return finalise(
+        ard_rows(
+            [
+                {
+                    "analysis": analysis,
+                    "paramcd": paramcd,
+                    "population": "SAFETY",
+                    "arm": "ALL",
+                    "stat": "n",
+                    "value": 2.0,
+                    "method": "worst post-baseline category",
+                }
+                for analysis, paramcd in paramcds
+            ]
+        )
+    )
+
+
+def test_lab_shift_categories_are_not_taken_for_arm_codes_low_and_high():
+    """A dose escalation coded LOW / HIGH (DM ARMCD): the pooled lab shift keys ALT|HIGH|ALL
+    are the pipeline's reference-range categories, not free text: kept, so the open report's
+    shift table keeps its Low and High columns (it showed NE there). An arm word anywhere else
+    is still redacted, in a free-text key component too, and the strict check stays strict."""
+    saes, deaths = _listings()
+    ard = _shift_ard(
+        ("LAB_SHIFT", "ALT|HIGH|ALL"),
+        ("LAB_SHIFT", "ALT|LOW|Missing"),
+        ("LAB_SHIFT", "ALT|NORMAL|HIGH"),
+        ("LAB_SHIFT", "ALT|HIGH dose|ALL"),  # not a category: free text
+        ("DISPOSITION", "DISCONTINUED: HIGH"),
+    )
+    frames, findings = blinding.build_open_inputs(
+        ard, saes, deaths, STUDY, extra_terms=["LOW", "HIGH"]
+    )
+    keys = frames["pooled_ard"].filter(pl.col("stat") == "n")["paramcd"].to_list()
+    assert {"ALT|HIGH|ALL", "ALT|LOW|Missing", "ALT|NORMAL|HIGH"} <= set(keys)
+    assert f"ALT|{blinding.REDACTED} dose|ALL" in keys
+    assert f"DISCONTINUED: {blinding.REDACTED}" in keys
+    assert sorted(findings.filter(pl.col("column") == "paramcd")["term"].to_list()) == [
+        "HIGH",
+        "HIGH",
+    ]
+    terms = ["LOW", "HIGH", *blinding.arm_terms(STUDY)]
+    assert blinding.find_arm_information({"pooled_ard": frames["pooled_ard"]}, terms) == []
+    # the same words in a key of an analysis without a closed vocabulary are findings
+    other = _shift_ard(("AE_OVERVIEW", "ALT|HIGH|ALL"))
+    assert blinding.find_arm_information({"x": other}, terms)
+    # the lab component is matched like any text
+    lab = _shift_ard(("LAB_SHIFT", "HIGH|NORMAL|ALL"))
+    assert blinding.find_arm_information({"x": lab}, terms)
+
+
+def test_the_key_vocabulary_is_the_lab_shift_categories():
+    from hepatrial.analysis.baseline import CATEGORIES
+
+    assert blinding.KEY_VOCABULARY["LAB_SHIFT"] == frozenset([*CATEGORIES, "ALL"])

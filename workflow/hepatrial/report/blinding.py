@@ -106,6 +106,12 @@ ARM_COLUMNS = (
 ID_COLUMNS = ("USUBJID", "SUBJID", "SITEID", "STUDYID", "DOMAIN", "SRCDOM", "SRCROW")
 MASKED_PALETTE = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
 REDACTED = "[treatment term redacted]"
+# Keys of the pooled ARD that the pipeline composes as ``<lab>|<category>|<category>`` from a
+# closed vocabulary: those components are not free text and can carry no arm (the reference-range
+# categories of hepatrial.analysis.baseline, and ALL for a margin), so they are neither redacted
+# nor flagged, even where an arm code is the same word (a dose escalation coded LOW / HIGH). The
+# other components (the lab) are matched as any text.
+KEY_VOCABULARY = {"LAB_SHIFT": frozenset(("LOW", "NORMAL", "HIGH", "Missing", "ALL"))}
 
 
 class BlindingError(HepatrialError):
@@ -196,6 +202,27 @@ def _text_columns(df: pl.DataFrame) -> list[str]:
     return [c for c, dt in df.schema.items() if dt in (pl.Utf8, pl.Categorical)]
 
 
+def _key_vocabularies(df: pl.DataFrame, col: str) -> list[frozenset] | None:
+    """Per row, the closed vocabulary of the key in ``col`` (:data:`KEY_VOCABULARY`; empty
+    where the row's analysis has none), or None when no row of ``df`` has one."""
+    if col != "paramcd" or "analysis" not in df.columns:
+        return None
+    analyses = df["analysis"].cast(pl.Utf8).to_list()
+    if not any(a in KEY_VOCABULARY for a in analyses):
+        return None
+    return [KEY_VOCABULARY.get(a, frozenset()) for a in analyses]
+
+
+def _free_parts(value: str, vocabulary: frozenset) -> list[tuple[int, str]]:
+    """The components of a ``|``-separated key that are free text: (index, text), every
+    component but the first that is a word of ``vocabulary``; the whole value when there is
+    no vocabulary."""
+    if not vocabulary:
+        return [(0, value)]
+    parts = value.split("|")
+    return [(i, p) for i, p in enumerate(parts) if i == 0 or p not in vocabulary]
+
+
 def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> list[str]:
     """Every arm column, and every column name or text cell holding an arm term, as
     ``file: column: value``. Identifier columns are matched as whole values only."""
@@ -209,7 +236,20 @@ def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> l
                 leaks.append(f"{name}: column name {col!r} holds the arm term {term!r}")
         for col in _text_columns(df):
             ident = col.upper() in ID_COLUMNS
-            for v in df[col].drop_nulls().cast(pl.Utf8).unique().sort().to_list():
+            vocab = _key_vocabularies(df, col)
+            if vocab is None:
+                values = df[col].drop_nulls().cast(pl.Utf8).unique().sort().to_list()
+                pairs = [(v, frozenset()) for v in values]
+            else:  # a key with a closed vocabulary in some rows: each value with its vocabulary
+                pairs = sorted(
+                    {
+                        (v, w)
+                        for v, w in zip(df[col].cast(pl.Utf8).to_list(), vocab)
+                        if v is not None
+                    },
+                    key=lambda x: (x[0], sorted(x[1])),
+                )
+            for v, words in pairs:
                 if ident:
                     hit = [
                         t
@@ -218,7 +258,7 @@ def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> l
                         == unicodedata.normalize("NFKC", v).casefold().strip()
                     ]
                 else:
-                    hit = [h[2] for h in m.find(v)]
+                    hit = [h[2] for _, part in _free_parts(v, words) for h in m.find(part)]
                 for term in hit:
                     leaks.append(f"{name}: column {col}: value {v!r} holds the arm term {term!r}")
     return leaks
@@ -247,12 +287,13 @@ def redact_frames(
         repl = {}
         for col in cols:
             values = df[col].cast(pl.Utf8).to_list()
+            vocab = _key_vocabularies(df, col)
             new, changed = [], False
             for i, v in enumerate(values):
                 if v is None:
                     new.append(v)
                     continue
-                red, hit = m.redact(v)
+                red, hit = _redact(m, v, vocab[i] if vocab else frozenset())
                 if hit:
                     changed = True
                     found.append(
@@ -266,6 +307,19 @@ def redact_frames(
         found, schema={"file": pl.Utf8, "row": pl.Int64, "column": pl.Utf8, "term": pl.Utf8}
     )
     return out, findings
+
+
+def _redact(m: TermMatcher, value: str, vocabulary: frozenset) -> tuple[str, list[str]]:
+    """``value`` with its arm terms redacted: the whole text, or each free-text component of a
+    key with a closed vocabulary (:func:`_free_parts`)."""
+    if not vocabulary:
+        return m.redact(value)
+    parts = value.split("|")
+    hits: set[str] = set()
+    for i, part in _free_parts(value, vocabulary):
+        parts[i], hit = m.redact(part)
+        hits.update(hit)
+    return ("|".join(parts), sorted(hits)) if hits else (value, [])
 
 
 def pooled_ard(ard: pl.DataFrame) -> pl.DataFrame:
