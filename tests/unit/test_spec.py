@@ -189,6 +189,9 @@ def test_labels_from_one_table():
     labels = P.display_labels()
     assert labels["MELD"] == "MELD (UNOS)" and labels["TFS"] == "Transplant-free survival"
     assert "CTPCLASS" not in labels  # shows its code
+    # the biopsy scores read as words in titles (the single-arm figures said "ISHAKF: ...")
+    assert labels["ISHAKF"] == "Ishak fibrosis stage"
+    assert labels["ISHAKI"] == "Ishak inflammation grade"
     # ADaM PARAM (CDISC) and the shorter display label are two fields of one row
     assert P.adam_param_labels("adeff")["MELD"] == "MELD (UNOS, pre-2016)"
     assert P.adam_param_labels("adtte")["OS"] == "Overall survival (days)"
