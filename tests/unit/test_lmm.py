@@ -192,17 +192,15 @@ def test_singular_G_on_the_boundary():
     assert res["loglik"] > nlme + 0.05  # nlme's log-Cholesky cannot reach the boundary
 
 
-def test_zero_G_is_ols():
-    """Within-subject residuals orthogonal to (1, t): the REML G is exactly 0 (the derivative
-    with respect to D at D = 0 is positive semi-definite), so the fit is OLS: LS means = cell
-    means, sigma^2 = RSS / (N - p), the arm difference has the pooled two-sample SE."""
+def _zero_g(N: int, T: int, effect: float):
+    """N subjects x T visits whose within-subject residuals are orthogonal to (1, t) (the REML
+    G is exactly 0), arm B with a slope ``effect``: (long data, the N x T response, the arms)."""
     rng = np.random.default_rng(5)
-    N, T = 40, 4
     t = np.arange(T, dtype=float)
     Z = np.column_stack([np.ones(T), t])
     E = rng.normal(0, 1, (N, T)) @ (np.eye(T) - Z @ np.linalg.solve(Z.T @ Z, Z.T))
     arm = np.repeat(["A", "B"], N // 2)
-    Y = E + 0.3 * t * (arm == "B")[:, None]
+    Y = E + effect * t * (arm == "B")[:, None]
     d = pl.DataFrame(
         [
             {"USUBJID": f"S{i:02d}", "ARM": arm[i], "AVISIT": f"V{k}", "CHG": Y[i, k]}
@@ -210,6 +208,15 @@ def test_zero_G_is_ols():
             for k in range(T)
         ]
     )
+    return d, Y, arm
+
+
+def test_zero_G_is_ols():
+    """Within-subject residuals orthogonal to (1, t): the REML G is exactly 0 (the derivative
+    with respect to D at D = 0 is positive semi-definite), so the fit is OLS: LS means = cell
+    means, sigma^2 = RSS / (N - p), the arm difference has the pooled two-sample SE."""
+    N, T = 40, 4
+    d, Y, arm = _zero_g(N, T, effect=0.3)
     with pytest.warns(RuntimeWarning, match="singular"):
         res = fit_random_slope_lmm(d, covariates=[], visit_order=[f"V{k}" for k in range(T)])
     assert res["converged"] and res["singular"]
@@ -353,19 +360,8 @@ def test_the_pipeline_says_a_singular_lmm_as_one_warning_naming_the_parameter():
     from hepatrial.errors import HepatrialWarning
     from hepatrial.spec.study import Visit
 
-    rng = np.random.default_rng(5)
-    N, T = 40, 4
-    t = np.arange(T, dtype=float)
-    Z = np.column_stack([np.ones(T), t])
-    E = rng.normal(0, 1, (N, T)) @ (np.eye(T) - Z @ np.linalg.solve(Z.T @ Z, Z.T))
-    arm = np.repeat(["A", "B"], N // 2)
-    d = pl.DataFrame(
-        [
-            {"USUBJID": f"S{i:02d}", "ARM": arm[i], "AVISIT": f"V{k}", "CHG": E[i, k]}
-            for i in range(N)
-            for k in range(T)
-        ]
-    )
+    T = 4
+    d, _, _ = _zero_g(40, T, effect=0.0)
     order = [f"V{k}" for k in range(T)]
     study = SimpleNamespace(visits=[Visit(v, k, target_day=7 * k + 1) for k, v in enumerate(order)])
     with warnings.catch_warnings(record=True) as caught:
