@@ -472,3 +472,21 @@ def test_an_arm_seen_at_one_visit_is_a_point_not_a_line():
         warnings.simplefilter("error")
         fig, _ = G.drawn(plot + p9.geom_point(), dpi=DPI)
     plt.close(fig)
+
+
+def test_tick_labels_that_would_run_into_each_other_are_thinned():
+    """Weekly visits in the first month of a 52-week axis printed "BL1 2 3 4" (the ACLF study);
+    on the three-panel lab figure, rotated, they were one smudge. Labels that would touch a
+    neighbour are blanked (the tick and its gridline stay), keeping the baseline, the last visit,
+    then multiples of 4, then even weeks; an axis whose labels fit keeps them all (the RCT's)."""
+    aclf = [0, 1, 2, 3, 4, 8, 12, 24, 36, 52]
+    labels = ["BL", *[f"{w}" for w in aclf[1:]]]
+    one = G._legible(aclf, labels, 1, 7.0, False)
+    assert one[0] == "BL" and one[1] == "" and one[4:] == labels[4:]
+    assert one[2] == "2"
+    labs = G._legible(aclf, labels, 3, 9.0, True)
+    assert labs == ["BL", "", "", "", "4", "8", "12", "24", "36", "52"]
+    rct = [0, 4, 8, 12, 24, 36, 48]
+    rct_labels = ["BL", "4", "8", "12", "24", "36", "48"]
+    for panels, width, rotated in ((1, 7.0, False), (3, 9.0, True), (2, 8.0, False)):
+        assert G._legible(rct, rct_labels, panels, width, rotated) == rct_labels

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from pathlib import Path
 
 import matplotlib
@@ -334,7 +335,9 @@ def png_bytes(plot: p9.ggplot, dpi: int = 150) -> bytes:
     return data
 
 
-def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
+def _visit_axis(
+    ard: ARD, panels: int = 1, width: float = WIDTH, rotated: bool = False
+) -> tuple[dict[str, float], list[float], list[str]]:
     """The visits a figure's week axis shows: positions (AVISITN, in weeks), breaks and tick
     labels. The baseline and the post-baseline visits; a screening visit comes before the
     baseline and is summarised in the tables, not drawn. A tick is labelled with its week, the
@@ -342,7 +345,41 @@ def _visit_axis(ard: ARD) -> tuple[dict[str, float], list[float], list[str]]:
     ``WEEK 4``, so that the labels of close visits do not run into each other."""
     vis = sorted((v for v in ard.study.visits if not v.screening), key=lambda v: v.avisitn)
     pos = {v.label: float(v.avisitn) for v in vis}
-    return pos, [pos[v.label] for v in vis], ["BL" if v.baseline else f"{v.avisitn:g}" for v in vis]
+    breaks = [pos[v.label] for v in vis]
+    labels = ["BL" if v.baseline else f"{v.avisitn:g}" for v in vis]
+    return pos, breaks, _legible(breaks, labels, panels, width, rotated)
+
+
+TICK_PT = 8.0  # axis tick labels: theme_bw(base_size=10) x 0.8
+
+
+def _legible(
+    breaks: list[float], labels: list[str], panels: int, width: float, rotated: bool
+) -> list[str]:
+    """The tick labels, with those blanked that would run into a neighbour on a panel of a
+    figure ``width`` inches wide with ``panels`` panels side by side (weekly visits in the
+    first month of a 52-week axis: "BL1 2 3 4"); the tick and its gridline stay. The baseline
+    and the last visit always keep their label, then weeks that are multiples of 4, then even
+    weeks, then the others, each where it leaves room (3 pt) to every label kept. An axis whose
+    labels all fit keeps them all."""
+    if len(breaks) < 3 or breaks[-1] <= breaks[0]:
+        return labels
+    room_in = (width - 0.9) / panels - (0.15 if panels > 1 else 0.0)
+    pt_per_week = room_in * 72 / ((breaks[-1] - breaks[0]) * 1.1)  # plotnine pads 5 % a side
+    extent = [TICK_PT * 0.75 if rotated else _widest_pt(t, TICK_PT, "normal") for t in labels]
+
+    def apart(i: int, j: int) -> bool:
+        return abs(breaks[i] - breaks[j]) * pt_per_week >= (extent[i] + extent[j]) / 2 + 3
+
+    kept = [0, len(breaks) - 1]
+    rest = sorted(
+        range(1, len(breaks) - 1),
+        key=lambda i: (0 if breaks[i] % 4 == 0 else 1 if breaks[i] % 2 == 0 else 2, breaks[i]),
+    )
+    for i in rest:
+        if all(apart(i, k) for k in kept):
+            kept.append(i)
+    return [t if i in kept else "" for i, t in enumerate(labels)]
 
 
 def _line(pdf: pd.DataFrame, groups: list[str] | None = None):
@@ -551,7 +588,7 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
     title = "Laboratory values by visit: mean (± SE)"
     if not frames:
         return _empty(title, "No laboratory summaries in the ARD of this cut")
-    pos, breaks, labels = _visit_axis(ard)
+    pos, breaks, labels = _visit_axis(ard, len(frames), 9.0, rotated=True)
     df = (
         pl.concat(frames)
         .filter(pl.col("avisit").is_in(list(pos)))
@@ -612,7 +649,7 @@ def sample_subjects(
 def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
     """Individual trajectories by analysis visit, one panel per arm, with the arm's median (ARD DESC)."""
     title = f"{param_label(paramcd)}: individual trajectories and median by arm"
-    pos, breaks, labels = _visit_axis(ard)
+    pos, breaks, labels = _visit_axis(ard, math.ceil(math.sqrt(len(ard.arms))), 8.0)
     df = (
         adeff.filter(
             (pl.col("PARAMCD") == paramcd)
