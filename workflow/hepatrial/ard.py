@@ -26,6 +26,11 @@ ARD_SCHEMA = {
 }
 KEYS = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "time", "stat"]
 POOLED = "ALL"
+# LAB_SHIFT keys: paramcd "<lab>|<baseline category>|<worst category>" over these reference-range
+# categories, and LAB_SHIFT_MARGIN for the margin (hepatrial.analysis.baseline composes them; the
+# blinding gate knows them as a closed vocabulary)
+LAB_SHIFT_CATEGORIES = ("LOW", "NORMAL", "HIGH", "Missing")
+LAB_SHIFT_MARGIN = "ALL"
 # What a statistic of a comparison row (``arm`` vs ``comparator``) is, so that any comparison can
 # be turned round (``comparator`` vs ``arm``) by one rule, whatever its analysis: a difference is
 # negated, a ratio inverted, the CI limits swapped and transformed like their point estimate, and

@@ -35,7 +35,7 @@ from hepatrial.analysis.common import (
     with_pooled,
 )
 from hepatrial.analysis.descriptive import summarise
-from hepatrial.ard import POOLED, ard_rows
+from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED, ard_rows
 from hepatrial.spec import Study
 
 CONTINUOUS = {"AGE": "Age (years)", "BLMELD": "Baseline MELD", "BLCTPS": "Baseline CTP score"}
@@ -63,7 +63,7 @@ WORST_DIRECTION = {
     "AFP": "HIGH",
     "PLAT": "LOW",
 }
-CATEGORIES = ["LOW", "NORMAL", "HIGH", MISSING]
+CATEGORIES = list(LAB_SHIFT_CATEGORIES)  # MISSING last
 
 
 def _arms(study: Study) -> list[str]:
@@ -278,13 +278,15 @@ def lab_shift(
             f"baseline vs worst post-baseline ({direction}) reference-range category; "
             f"% of subjects with the lab in arm"
         )
-        for b in [*CATEGORIES, "ALL"]:
-            for w in [*CATEGORIES, "ALL"]:
+        for b in [*CATEGORIES, LAB_SHIFT_MARGIN]:
+            for w in [*CATEGORIES, LAB_SHIFT_MARGIN]:
                 for arm in arms:
                     n = sum(
                         v
                         for (a, bb, ww), v in cells.items()
-                        if a == arm and (b == "ALL" or bb == b) and (w == "ALL" or ww == w)
+                        if a == arm
+                        and (b == LAB_SHIFT_MARGIN or bb == b)
+                        and (w == LAB_SHIFT_MARGIN or ww == w)
                     )
                     d = denom.get(arm, 0)
                     for stat, value in (("n", n), ("pct", 100.0 * n / d if d else None)):

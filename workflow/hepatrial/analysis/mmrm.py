@@ -16,6 +16,7 @@ change by visit) and no differences.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import polars as pl
@@ -23,7 +24,7 @@ import polars as pl
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import ard_rows
 from hepatrial.errors import ConvergenceError, HepatrialWarning
-from hepatrial.models.lmm import fit_random_slope_lmm
+from hepatrial.models.lmm import SINGULAR_WARNING, fit_random_slope_lmm
 from hepatrial.models.mmrm import MMRM
 from hepatrial.spec import Study
 
@@ -99,8 +100,6 @@ FORMULA_FUNCTIONS = {"C", "I", "log", "exp", "np", "center", "scale", "poly", "T
 
 def formula_variables(formula: str) -> list[str]:
     """The data columns a Wilkinson formula names (functions such as C(), log() left out)."""
-    import re
-
     names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", formula)
     return list(dict.fromkeys(n for n in names if n not in FORMULA_FUNCTIONS))
 
@@ -332,7 +331,7 @@ def _lmm_rows(
     target = {v.label: v.target_day / 7.0 for v in study.visits}
     try:
         with warnings.catch_warnings():  # said below as one line naming the parameter
-            warnings.filterwarnings("ignore", "random-slope LMM: .* singular", RuntimeWarning)
+            warnings.filterwarnings("ignore", re.escape(SINGULAR_WARNING), RuntimeWarning)
             res = fit_random_slope_lmm(
                 df,
                 response="CHG",
@@ -357,7 +356,7 @@ def _lmm_rows(
                 "method": f"random intercept and slope LMM failed: {' '.join(str(exc).split())[:150]}",
             }
         ]
-    if res.get("singular"):
+    if res["singular"]:
         warnings.warn(
             HepatrialWarning(
                 f"{paramcd} ({population}): the random intercept and slope LMM (a sensitivity "

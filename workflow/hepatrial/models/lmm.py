@@ -417,6 +417,12 @@ def fit_lmm(X, y, sidx, t, reml=True, grouped=None) -> LMMFit:
 # ----------------------------------------------------------------------------------------------
 # the pipeline's sensitivity model to the MMRM
 # ----------------------------------------------------------------------------------------------
+SINGULAR_WARNING = (
+    "random-slope LMM: the estimated random-effects covariance G is singular "
+    "(boundary of the parameter space)"
+)
+
+
 def fit_random_slope_lmm(
     data,
     response="CHG",
@@ -490,12 +496,7 @@ def fit_random_slope_lmm(
     tvec = tlev[vis]
     res = fit_lmm(Xr, y, sidx, tvec, reml=reml)
     if res.singular:
-        warnings.warn(
-            "random-slope LMM: the estimated random-effects covariance G is singular "
-            "(boundary of the parameter space)",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        warnings.warn(SINGULAR_WARNING, RuntimeWarning, stacklevel=2)
     beta = res.beta
     V = res.vcov
 

@@ -32,7 +32,7 @@ import unicodedata
 
 import polars as pl
 
-from hepatrial.ard import POOLED, reverse_comparisons
+from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED, reverse_comparisons
 from hepatrial.errors import HepatrialError
 from hepatrial.spec import Study
 from hepatrial.spec.study import thaw
@@ -107,11 +107,10 @@ ID_COLUMNS = ("USUBJID", "SUBJID", "SITEID", "STUDYID", "DOMAIN", "SRCDOM", "SRC
 MASKED_PALETTE = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
 REDACTED = "[treatment term redacted]"
 # Keys of the pooled ARD that the pipeline composes as ``<lab>|<category>|<category>`` from a
-# closed vocabulary: those components are not free text and can carry no arm (the reference-range
-# categories of hepatrial.analysis.baseline, and ALL for a margin), so they are neither redacted
-# nor flagged, even where an arm code is the same word (a dose escalation coded LOW / HIGH). The
-# other components (the lab) are matched as any text.
-KEY_VOCABULARY = {"LAB_SHIFT": frozenset(("LOW", "NORMAL", "HIGH", "Missing", "ALL"))}
+# closed vocabulary (hepatrial.ard): those components are not free text and can carry no arm, so
+# they are neither redacted nor flagged, even where an arm code is the same word (a dose
+# escalation coded LOW / HIGH). The other components (the lab) are matched as any text.
+KEY_VOCABULARY = {"LAB_SHIFT": frozenset((*LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN))}
 
 
 class BlindingError(HepatrialError):
@@ -202,15 +201,12 @@ def _text_columns(df: pl.DataFrame) -> list[str]:
     return [c for c, dt in df.schema.items() if dt in (pl.Utf8, pl.Categorical)]
 
 
-def _key_vocabularies(df: pl.DataFrame, col: str) -> list[frozenset] | None:
-    """Per row, the closed vocabulary of the key in ``col`` (:data:`KEY_VOCABULARY`; empty
-    where the row's analysis has none), or None when no row of ``df`` has one."""
+def _vocabularies(df: pl.DataFrame, col: str) -> list[frozenset]:
+    """Per row, the closed vocabulary of the key in ``col`` (:data:`KEY_VOCABULARY` by the row's
+    analysis; empty for other columns and analyses: all free text)."""
     if col != "paramcd" or "analysis" not in df.columns:
-        return None
-    analyses = df["analysis"].cast(pl.Utf8).to_list()
-    if not any(a in KEY_VOCABULARY for a in analyses):
-        return None
-    return [KEY_VOCABULARY.get(a, frozenset()) for a in analyses]
+        return [frozenset()] * df.height
+    return [KEY_VOCABULARY.get(a, frozenset()) for a in df["analysis"].cast(pl.Utf8).to_list()]
 
 
 def _free_parts(value: str, vocabulary: frozenset) -> list[tuple[int, str]]:
@@ -236,20 +232,13 @@ def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> l
                 leaks.append(f"{name}: column name {col!r} holds the arm term {term!r}")
         for col in _text_columns(df):
             ident = col.upper() in ID_COLUMNS
-            vocab = _key_vocabularies(df, col)
-            if vocab is None:
-                values = df[col].drop_nulls().cast(pl.Utf8).unique().sort().to_list()
-                pairs = [(v, frozenset()) for v in values]
-            else:  # a key with a closed vocabulary in some rows: each value with its vocabulary
-                pairs = sorted(
-                    {
-                        (v, w)
-                        for v, w in zip(df[col].cast(pl.Utf8).to_list(), vocab)
-                        if v is not None
-                    },
-                    key=lambda x: (x[0], sorted(x[1])),
-                )
-            for v, words in pairs:
+            # each distinct value with its vocabulary, in the order of the values
+            pairs = {
+                (v, w)
+                for v, w in zip(df[col].cast(pl.Utf8).to_list(), _vocabularies(df, col))
+                if v is not None
+            }
+            for v, words in sorted(pairs, key=lambda x: (x[0], sorted(x[1]))):
                 if ident:
                     hit = [
                         t
@@ -287,13 +276,13 @@ def redact_frames(
         repl = {}
         for col in cols:
             values = df[col].cast(pl.Utf8).to_list()
-            vocab = _key_vocabularies(df, col)
+            vocab = _vocabularies(df, col)
             new, changed = [], False
             for i, v in enumerate(values):
                 if v is None:
                     new.append(v)
                     continue
-                red, hit = _redact(m, v, vocab[i] if vocab else frozenset())
+                red, hit = _redact(m, v, vocab[i])
                 if hit:
                     changed = True
                     found.append(

@@ -6,12 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import polars as pl
 
 from hepatrial import stamp
 from hepatrial.config import previous_cut_date
+from hepatrial.errors import HepatrialWarning
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, summaries
 from hepatrial.report.document import write_document
@@ -130,10 +132,6 @@ def _warn_redactions(findings: pl.DataFrame, listing, shown: int = 5) -> None:
     """One warning per input file and column with redactions: how many rows, the first
     ``shown`` of them and the listing that holds every one (the blinding gate can redact
     hundreds of rows of a study whose arm codes are common words, e.g. LOW and HIGH)."""
-    import warnings
-
-    from hepatrial.errors import HepatrialWarning
-
     for (file, column), rows in findings.group_by(["file", "column"], maintain_order=True):
         rows = rows["row"].to_list()
         which = ", ".join(str(r) for r in rows[:shown]) + (", ..." if len(rows) > shown else "")

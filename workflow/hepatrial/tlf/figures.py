@@ -588,7 +588,8 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
     title = "Laboratory values by visit: mean (± SE)"
     if not frames:
         return _empty(title, "No laboratory summaries in the ARD of this cut")
-    pos, breaks, labels = _visit_axis(ard, len(frames), 9.0, rotated=True)
+    size = (9.0, 4.0)
+    pos, breaks, labels = _visit_axis(ard, len(frames), size[0], rotated=True)
     df = (
         pl.concat(frames)
         .filter(pl.col("avisit").is_in(list(pos)))
@@ -614,7 +615,7 @@ def fig_labs(ard: ARD, params: list[str]) -> p9.ggplot:
             title=title,
             caption=caption(ard, "Observed values." + _no_bar(bars), "SAFETY"),
         )
-        + _theme((9.0, 4.0))
+        + _theme(size)
         + p9.theme(axis_text_x=p9.element_text(rotation=90))
     )
     return _add(plot, _arm_scales(ard.study, ("colour",)))
@@ -649,7 +650,9 @@ def sample_subjects(
 def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
     """Individual trajectories by analysis visit, one panel per arm, with the arm's median (ARD DESC)."""
     title = f"{param_label(paramcd)}: individual trajectories and median by arm"
-    pos, breaks, labels = _visit_axis(ard, math.ceil(math.sqrt(len(ard.arms))), 8.0)
+    size = (8.0, 4.5)
+    # one panel per arm, laid out as plotnine's facet_wrap does: ceil(sqrt(n)) side by side
+    pos, breaks, labels = _visit_axis(ard, math.ceil(math.sqrt(len(ard.arms))), size[0])
     df = (
         adeff.filter(
             (pl.col("PARAMCD") == paramcd)
@@ -691,7 +694,7 @@ def fig_spaghetti(adeff: pl.DataFrame, ard: ARD, paramcd: str) -> p9.ggplot:
                 else "Thin lines: subjects; thick line: median of the arm.",
             ),
         )
-        + _theme((8.0, 4.5))
+        + _theme(size)
         + p9.theme(legend_position="none")
     )
     return _add(plot, _arm_scales(ard.study, ("colour",)))
