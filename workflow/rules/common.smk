@@ -12,7 +12,6 @@ from pathlib import Path
 from hepatrial import spec
 from hepatrial.config import cut_date, previous_cut_date
 from hepatrial.spec import outputs as catalogue
-from hepatrial.spec.params import tte_paramcds
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
 from hepatrial.ingest.read import check_path, cut_listing
@@ -140,8 +139,10 @@ def desc_paramcds(wildcards):
     return [p for p, d in bds_params().items() if d == wildcards.dataset]
 
 
-def bds_dataset(wildcards):
-    return f"{RES}/adam/{bds_params()[wildcards.paramcd]}.parquet"
+def mmrm_inputs(wildcards):
+    """The study config and the BDS datasets of the MMRM parameters (rule mmrm)."""
+    ds = dict.fromkeys(bds_params()[p.paramcd] for p in STUDY.endpoints.mmrm_params)
+    return {"study": config["study"], **{d: f"{RES}/adam/{d}.parquet" for d in ds}}
 
 
 def desc_parts():
@@ -153,8 +154,6 @@ def mmrm_parts():
     return catalogue.mmrm_parts(STUDY, RES)
 
 
-def tte_parts():
-    return catalogue.tte_parts(STUDY, RES)
 
 
 def responder_datasets():

@@ -112,7 +112,7 @@ rule tlf_figures_survival:
     resources:
         mem_mb=mem_mb("tlf_figures_survival"),  # declared from the input size (hepatrial.resources)
     input:
-        ard=tte_parts(),
+        ard=catalogue.tte_parts(STUDY, RES),
         km=catalogue.km_tables(STUDY, RES),
         cif=catalogue.cif_tables(STUDY, RES),
         study=config["study"],

@@ -6,7 +6,7 @@ run_step(
     build_survival,
     sm.input.adtte,
     sm.input.study,
-    sm.wildcards.paramcd,
+    sm.params.paramcds,
     sm.output.ard,
     sm.output.km,
     sm.output.cif,

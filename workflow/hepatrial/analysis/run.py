@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from hepatrial.analysis.common import parameter_frames
@@ -47,25 +49,30 @@ def run_disposition(adsl_path, study_path, out) -> None:
     write_part(disposition(pl.read_parquet(adsl_path), load_study(study_path)), out)
 
 
-def run_mmrm(data_path, study_path, paramcd: str, out) -> None:
-    """MMRM of one parameter in the ITT population; for the primary parameter of a randomised
-    study also in the per-protocol population (sensitivity analysis, population ``PP``)."""
+def run_mmrm(data_paths: Sequence, study_path, paramcds: Sequence[str], outs: Sequence) -> None:
+    """MMRM of each parameter of ``paramcds`` (read from the i-th of ``data_paths``, written to
+    the i-th of ``outs``) in the ITT population; for the primary parameter of a randomised study
+    also in the per-protocol population (sensitivity analysis, population ``PP``)."""
     from hepatrial.analysis.mmrm import mmrm_ard, primary_param
 
+    if not len(data_paths) == len(paramcds) == len(outs):
+        raise ValueError("run_mmrm: one dataset and one ARD part per parameter")
     study = load_study(study_path)
-    # the analysed records of the parameter only (what mmrm_data keeps): filters pushed to the reader
-    lf = pl.scan_parquet(data_path)
-    data = lf.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")).collect()
-    parts = [mmrm_ard(data, study, paramcd, "ITT")]
     pp_flag = study.populations.get("PP", "PPFL")
-    if (
-        study.design.has("MMRM_PP")
-        and paramcd == primary_param(study)
-        and pp_flag in data.columns
-        and lf.select((pl.col(pp_flag) == "Y").any()).collect().item()
-    ):
-        parts.append(mmrm_ard(data, study, paramcd, "PP"))
-    write_part(pl.concat(parts, how="vertical"), out)
+    for data_path, paramcd, out in zip(data_paths, paramcds, outs):
+        # the analysed records of the parameter only (what mmrm_data keeps): filters pushed to the reader
+        lf = pl.scan_parquet(data_path)
+        data = lf.filter((pl.col("PARAMCD") == paramcd) & (pl.col("ANL01FL") == "Y")).collect()
+        parts = [mmrm_ard(data, study, paramcd, "ITT")]
+        if (
+            study.design.has("MMRM_PP")
+            and paramcd == primary_param(study)
+            and pp_flag in data.columns
+            and lf.select((pl.col(pp_flag) == "Y").any()).collect().item()
+        ):
+            parts.append(mmrm_ard(data, study, paramcd, "PP"))
+        write_part(pl.concat(parts, how="vertical"), out)
+        del data  # before the next parameter is read
 
 
 def run_estimands(adsl_path, datasets: dict, pr_path, study_path, cut_date: str, out) -> None:

@@ -43,6 +43,7 @@ is NaN, and ``method`` says why after ``"; not estimable: "``; the step never fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -504,19 +505,24 @@ def survival_ard(
 def build_survival(
     adtte_path: str | Path,
     study_path: str | Path,
-    paramcd: str,
-    ard_out: str | Path,
-    km_out: str | Path,
-    cif_out: str | Path,
+    paramcds: Sequence[str],
+    ard_outs: Sequence[str | Path],
+    km_outs: Sequence[str | Path],
+    cif_outs: Sequence[str | Path],
     population: str = "ITT",
 ) -> None:
-    """The ``survival`` rule: read ADTTE and the study config, write the ARD part, the KM and the
-    CIF step tables."""
+    """The ``survival`` rule: read ADTTE and the study config once and write, for each parameter
+    of ``paramcds`` (the i-th parameter to the i-th path of each list), its ARD part and its KM
+    and CIF step tables. One job for every parameter: they share ADTTE, so they always rerun
+    together, and each takes milliseconds against ~0.5 s of a job's start."""
+    if not len(paramcds) == len(ard_outs) == len(km_outs) == len(cif_outs):
+        raise ValueError("build_survival: one ARD part, KM and CIF table per parameter")
     adtte, study = pl.read_parquet(adtte_path), load_study(study_path)
-    ard, km = survival_ard(adtte, study, paramcd, population)
-    cif = cif_steps(adtte, study, paramcd, population)
-    write_part(ard, ard_out)
-    for table, out in ((km, km_out), (cif, cif_out)):
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        # (cause,) arm in config order then ALL, time ascending
-        table.write_parquet(out, statistics=False, metadata=stamp.parquet_metadata())
+    for paramcd, ard_out, km_out, cif_out in zip(paramcds, ard_outs, km_outs, cif_outs):
+        ard, km = survival_ard(adtte, study, paramcd, population)
+        cif = cif_steps(adtte, study, paramcd, population)
+        write_part(ard, ard_out)
+        for table, out in ((km, km_out), (cif, cif_out)):
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            # (cause,) arm in config order then ALL, time ascending
+            table.write_parquet(out, statistics=False, metadata=stamp.parquet_metadata())
