@@ -520,3 +520,92 @@ def test_the_key_vocabulary_is_the_lab_shift_categories():
     from hepatrial.analysis.baseline import CATEGORIES
 
     assert blinding.KEY_VOCABULARY["LAB_SHIFT"] == frozenset([*CATEGORIES, "ALL"])
+
+
+def _method_ard(*rows: tuple[str, str, str]) -> pl.DataFrame:
+    """Pooled ARD rows (analysis, paramcd, method)."""
+    return ard_rows(
+        [
+            {
+                "analysis": analysis,
+                "paramcd": paramcd,
+                "population": "SAFETY",
+                "arm": "ALL",
+                "stat": "n",
+                "value": 2.0,
+                "method": method,
+            }
+            for analysis, paramcd, method in rows
+        ]
+    )
+
+
+def test_lab_shift_methods_are_not_taken_for_arm_codes_low_and_high():
+    """The dose escalation coded LOW / HIGH: its open report's lab shift footnote read "worst
+    post-baseline reference-range category ([treatment term redacted] and most extreme)". The
+    lab shift methods are texts the pipeline composes (hepatrial.ard.lab_shift_method), kept
+    whole; the same words in any other method, or a lab shift method with anything added, are
+    redacted and found as before."""
+    from hepatrial.ard import lab_shift_method
+
+    saes, deaths = _listings()
+    high, low, extreme = (lab_shift_method(d) for d in ("HIGH", "LOW", "most extreme"))
+    ard = _method_ard(
+        ("LAB_SHIFT", "ALT|HIGH|ALL", high),
+        ("LAB_SHIFT", "ALB|LOW|ALL", low),
+        ("LAB_SHIFT", "NA|LOW|ALL", extreme),
+        ("LAB_SHIFT", "AST|HIGH|ALL", high + " (HIGH dose)"),  # not the composed text: free
+        ("AE_OVERVIEW", "ANY", high),  # another analysis: free text
+    )
+    frames, findings = blinding.build_open_inputs(
+        ard, saes, deaths, STUDY, extra_terms=["LOW", "HIGH"]
+    )
+    pooled = frames["pooled_ard"].filter(pl.col("analysis") != "DQ_FINDINGS")
+    methods = dict(zip(pooled["paramcd"].to_list(), pooled["method"].to_list()))
+    assert methods["ALT|HIGH|ALL"] == high and methods["ALB|LOW|ALL"] == low
+    assert methods["NA|LOW|ALL"] == extreme
+    assert methods["AST|HIGH|ALL"] == high.replace("(HIGH)", f"({blinding.REDACTED})") + (
+        f" ({blinding.REDACTED} dose)"
+    )
+    assert methods["ANY"] == high.replace("(HIGH)", f"({blinding.REDACTED})")
+    assert sorted(findings.filter(pl.col("column") == "method")["row"].to_list()) == [1, 4]
+    terms = ["LOW", "HIGH", *blinding.arm_terms(STUDY)]
+    assert blinding.find_arm_information({"pooled_ard": frames["pooled_ard"]}, terms) == []
+    # found by the strict check where the text is not a lab shift's composed method
+    assert blinding.find_arm_information({"x": _method_ard(("AE_OVERVIEW", "ANY", high))}, terms)
+    assert blinding.find_arm_information(
+        {"x": _method_ard(("LAB_SHIFT", "ALT|HIGH|ALL", high + "."))}, terms
+    )
+
+
+def test_the_method_vocabulary_covers_every_worst_direction():
+    """Every lab's worst direction composes a method the gate knows."""
+    from hepatrial.analysis.baseline import WORST_DIRECTION
+    from hepatrial.ard import LAB_SHIFT_DIRECTIONS, lab_shift_method
+
+    assert set(WORST_DIRECTION.values()) | {"most extreme"} == set(LAB_SHIFT_DIRECTIONS)
+    known = blinding.METHOD_VOCABULARY["LAB_SHIFT"]
+    assert {lab_shift_method(d) for d in LAB_SHIFT_DIRECTIONS} == known
+    with pytest.raises(ValueError):
+        lab_shift_method("HIGH dose")
+
+
+def test_the_redaction_note_counts_in_the_findings_table():
+    """The open report's validation findings table showed the gate's note "OPEN REPORT INFO
+    treatment term redacted NE NE": its row had no population, the table reads ALL RECORDS.
+    Now the count of redacted cells is in the Findings column."""
+    from hepatrial.report import content
+    from hepatrial.tlf.tables import ARD
+
+    saes, deaths = _listings()
+    ard = _method_ard(("DISPOSITION", "DISCONTINUED: HIGH", "n"), ("AE_OVERVIEW", "HIGH", "n"))
+    frames, findings = blinding.build_open_inputs(
+        ard, saes, deaths, STUDY, extra_terms=["LOW", "HIGH"]
+    )
+    assert findings.height == 2
+    note = frames["pooled_ard"].filter(pl.col("analysis") == "DQ_FINDINGS")
+    assert note["paramcd"].unique().to_list() == ["OPEN REPORT|INFO|TREATMENT_TERM_REDACTED"]
+    assert note["population"].unique().to_list() == [content.ALL_RECORDS]
+    a = ARD(content.with_arm_columns(frames["pooled_ard"]), STUDY, "2025-06-30")  # as the report
+    p = "OPEN REPORT|INFO|TREATMENT_TERM_REDACTED"
+    assert a.get("DQ_FINDINGS", p, content.TOTAL, "n", content.ALL_RECORDS) == 2

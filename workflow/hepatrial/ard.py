@@ -31,6 +31,23 @@ POOLED = "ALL"
 # blinding gate knows them as a closed vocabulary)
 LAB_SHIFT_CATEGORIES = ("LOW", "NORMAL", "HIGH", "Missing")
 LAB_SHIFT_MARGIN = "ALL"
+# the worst post-baseline category of a LAB_SHIFT row: a lab's worst direction, or the most extreme
+# value for a lab without one; the row's method names it (lab_shift_method)
+LAB_SHIFT_DIRECTIONS = ("HIGH", "LOW", "most extreme")
+
+
+def lab_shift_method(direction: str) -> str:
+    """The method of the LAB_SHIFT rows of a lab whose worst category is ``direction`` (one of
+    :data:`LAB_SHIFT_DIRECTIONS`): text the pipeline composes, which the blinding gate knows as
+    whole values."""
+    if direction not in LAB_SHIFT_DIRECTIONS:
+        raise ValueError(f"unknown worst direction {direction!r}: one of {LAB_SHIFT_DIRECTIONS}")
+    return (
+        f"baseline vs worst post-baseline ({direction}) reference-range category; "
+        "% of subjects with the lab in arm"
+    )
+
+
 # What a statistic of a comparison row (``arm`` vs ``comparator``) is, so that any comparison can
 # be turned round (``comparator`` vs ``arm``) by one rule, whatever its analysis: a difference is
 # negated, a ratio inverted, the CI limits swapped and transformed like their point estimate, and

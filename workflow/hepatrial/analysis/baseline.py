@@ -35,7 +35,13 @@ from hepatrial.analysis.common import (
     with_pooled,
 )
 from hepatrial.analysis.descriptive import summarise
-from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED, ard_rows
+from hepatrial.ard import (
+    LAB_SHIFT_CATEGORIES,
+    LAB_SHIFT_MARGIN,
+    POOLED,
+    ard_rows,
+    lab_shift_method,
+)
 from hepatrial.spec import Study
 
 CONTINUOUS = {"AGE": "Age (years)", "BLMELD": "Baseline MELD", "BLCTPS": "Baseline CTP score"}
@@ -273,11 +279,7 @@ def lab_shift(
             (a, b, w): n
             for a, b, w, n in subj.group_by(["ARM", "BASECAT", "WORST"]).len().iter_rows()
         }
-        direction = WORST_DIRECTION.get(p, "most extreme")
-        method = (
-            f"baseline vs worst post-baseline ({direction}) reference-range category; "
-            f"% of subjects with the lab in arm"
-        )
+        method = lab_shift_method(WORST_DIRECTION.get(p, "most extreme"))
         for b in [*CATEGORIES, LAB_SHIFT_MARGIN]:
             for w in [*CATEGORIES, LAB_SHIFT_MARGIN]:
                 for arm in arms:

@@ -32,7 +32,14 @@ import unicodedata
 
 import polars as pl
 
-from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED, reverse_comparisons
+from hepatrial.ard import (
+    LAB_SHIFT_CATEGORIES,
+    LAB_SHIFT_DIRECTIONS,
+    LAB_SHIFT_MARGIN,
+    POOLED,
+    lab_shift_method,
+    reverse_comparisons,
+)
 from hepatrial.errors import HepatrialError
 from hepatrial.spec import Study
 from hepatrial.spec.study import thaw
@@ -111,6 +118,12 @@ REDACTED = "[treatment term redacted]"
 # they are neither redacted nor flagged, even where an arm code is the same word (a dose
 # escalation coded LOW / HIGH). The other components (the lab) are matched as any text.
 KEY_VOCABULARY = {"LAB_SHIFT": frozenset((*LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN))}
+# Methods of the pooled ARD that the pipeline composes from a closed vocabulary (hepatrial.ard): a
+# method equal to one of these, whole, is not free text (the lab shift's worst direction "HIGH" /
+# "LOW" is a dose escalation's arm code too); any other method is matched as free text.
+METHOD_VOCABULARY = {
+    "LAB_SHIFT": frozenset(lab_shift_method(d) for d in LAB_SHIFT_DIRECTIONS),
+}
 
 
 class BlindingError(HepatrialError):
@@ -202,18 +215,23 @@ def _text_columns(df: pl.DataFrame) -> list[str]:
 
 
 def _vocabularies(df: pl.DataFrame, col: str) -> list[frozenset]:
-    """Per row, the closed vocabulary of the key in ``col`` (:data:`KEY_VOCABULARY` by the row's
-    analysis; empty for other columns and analyses: all free text)."""
-    if col != "paramcd" or "analysis" not in df.columns:
+    """Per row, the closed vocabulary of ``col`` by the row's analysis: the key components of
+    :data:`KEY_VOCABULARY` (``paramcd``), the whole texts of :data:`METHOD_VOCABULARY`
+    (``method``); empty for other columns and analyses: all free text."""
+    by_analysis = {"paramcd": KEY_VOCABULARY, "method": METHOD_VOCABULARY}.get(col)
+    if by_analysis is None or "analysis" not in df.columns:
         return [frozenset()] * df.height
-    return [KEY_VOCABULARY.get(a, frozenset()) for a in df["analysis"].cast(pl.Utf8).to_list()]
+    return [by_analysis.get(a, frozenset()) for a in df["analysis"].cast(pl.Utf8).to_list()]
 
 
-def _free_parts(value: str, vocabulary: frozenset) -> list[tuple[int, str]]:
-    """The components of a ``|``-separated key that are free text: (index, text), every
-    component but the first that is a word of ``vocabulary``; the whole value when there is
-    no vocabulary."""
-    if not vocabulary:
+def _free_parts(value: str, vocabulary: frozenset, col: str) -> list[tuple[int, str]]:
+    """The parts of ``value`` (a cell of ``col``) that are free text, as (index, text) of its
+    ``|``-separated components: for a method, none when it is one of ``vocabulary``'s texts;
+    for a key, every component but the first that is a word of ``vocabulary``; the whole value
+    otherwise."""
+    if col == "method" and value in vocabulary:
+        return []
+    if col != "paramcd" or not vocabulary:
         return [(0, value)]
     parts = value.split("|")
     return [(i, p) for i, p in enumerate(parts) if i == 0 or p not in vocabulary]
@@ -247,7 +265,7 @@ def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> l
                         == unicodedata.normalize("NFKC", v).casefold().strip()
                     ]
                 else:
-                    hit = [h[2] for _, part in _free_parts(v, words) for h in m.find(part)]
+                    hit = [h[2] for _, part in _free_parts(v, words, col) for h in m.find(part)]
                 for term in hit:
                     leaks.append(f"{name}: column {col}: value {v!r} holds the arm term {term!r}")
     return leaks
@@ -282,7 +300,7 @@ def redact_frames(
                 if v is None:
                     new.append(v)
                     continue
-                red, hit = _redact(m, v, vocab[i])
+                red, hit = _redact(m, v, vocab[i], col)
                 if hit:
                     changed = True
                     found.append(
@@ -298,14 +316,15 @@ def redact_frames(
     return out, findings
 
 
-def _redact(m: TermMatcher, value: str, vocabulary: frozenset) -> tuple[str, list[str]]:
-    """``value`` with its arm terms redacted: the whole text, or each free-text component of a
-    key with a closed vocabulary (:func:`_free_parts`)."""
-    if not vocabulary:
+def _redact(m: TermMatcher, value: str, vocabulary: frozenset, col: str) -> tuple[str, list[str]]:
+    """``value`` (a cell of ``col``) with its arm terms redacted: each of its free-text parts
+    (:func:`_free_parts`; the whole text when there is no vocabulary)."""
+    free = _free_parts(value, vocabulary, col)
+    if free == [(0, value)]:
         return m.redact(value)
     parts = value.split("|")
     hits: set[str] = set()
-    for i, part in _free_parts(value, vocabulary):
+    for i, part in free:
         parts[i], hit = m.redact(part)
         hits.update(hit)
     return ("|".join(parts), sorted(hits)) if hits else (value, [])
@@ -355,8 +374,8 @@ def build_open_inputs(
         note = pl.DataFrame(
             {
                 "analysis": ["DQ_FINDINGS"] * 2,
-                "paramcd": ["OPEN REPORT|INFO|treatment term redacted"] * 2,
-                "population": [""] * 2,
+                "paramcd": ["OPEN REPORT|INFO|TREATMENT_TERM_REDACTED"] * 2,
+                "population": ["ALL RECORDS"] * 2,  # as every DQ_FINDINGS row (the report's lookup)
                 "avisit": [""] * 2,
                 "time": [None, None],
                 "stat": ["n", "n_subjects"],
