@@ -609,3 +609,36 @@ def test_the_redaction_note_counts_in_the_findings_table():
     a = ARD(content.with_arm_columns(frames["pooled_ard"]), STUDY, "2025-06-30")  # as the report
     p = "OPEN REPORT|INFO|TREATMENT_TERM_REDACTED"
     assert a.get("DQ_FINDINGS", p, content.TOTAL, "n", content.ALL_RECORDS) == 2
+
+
+def test_masked_free_text_is_one_warning_per_file_and_column():
+    """A masked closed report whose SAE verbatim terms name the treatment: one warning per file
+    and column (how many distinct values, the first three, the terms), not a line per value."""
+    import warnings
+
+    from hepatrial.errors import HepatrialWarning
+    from hepatrial.report.run import _warn_masked_text
+
+    label = STUDY.arms[0].label
+    saes = pl.DataFrame(
+        {
+            "USUBJID": [f"S-{i}" for i in range(6)],
+            "arm": ["A"] * 6,
+            "AETERM": [f"reaction {i} after {label}" for i in range(5)] + ["Sepsis"],
+            "AEOUT": ["RECOVERED"] * 6,
+        }
+    )
+    hits = blinding.masked_free_text({"saes": saes}, STUDY)
+    assert len(hits) == 5 and {h[:2] for h in hits} == {("saes", "AETERM")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _warn_masked_text(hits)
+    lines = [str(w.message) for w in caught if issubclass(w.category, HepatrialWarning)]
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        "masked closed report input saes, column AETERM: 5 distinct value(s)"
+    )
+    assert f"'reaction 0 after {label}'; 'reaction 1 after {label}'; " in lines[0]
+    assert "; ...)" in lines[0] and f"({label!r})" in lines[0]
+    unmasked = make_study(**dict(RAW, masked_dsmb=False))
+    assert blinding.masked_free_text({"saes": saes}, unmasked) == []

@@ -237,17 +237,15 @@ def _free_parts(value: str, vocabulary: frozenset, col: str) -> list[tuple[int, 
     return [(i, p) for i, p in enumerate(parts) if i == 0 or p not in vocabulary]
 
 
-def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> list[str]:
-    """Every arm column, and every column name or text cell holding an arm term, as
-    ``file: column: value``. Identifier columns are matched as whole values only."""
+def _term_hits(frames: dict[str, pl.DataFrame], terms: list[str]):
+    """(file, column, value, term) of every column name (value None) and distinct text cell
+    holding an arm term, in file, column and value order. Identifier columns are matched as
+    whole values only."""
     m = TermMatcher(terms)
-    leaks = []
     for name, df in frames.items():
         for col in df.columns:
-            if is_arm_column(col):
-                leaks.append(f"{name}: column {col} is an arm/treatment variable")
             for _, _, term in m.find(col):
-                leaks.append(f"{name}: column name {col!r} holds the arm term {term!r}")
+                yield name, col, None, term
         for col in _text_columns(df):
             ident = col.upper() in ID_COLUMNS
             # each distinct value with its vocabulary, in the order of the values
@@ -267,7 +265,23 @@ def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> l
                 else:
                     hit = [h[2] for _, part in _free_parts(v, words, col) for h in m.find(part)]
                 for term in hit:
-                    leaks.append(f"{name}: column {col}: value {v!r} holds the arm term {term!r}")
+                    yield name, col, v, term
+
+
+def find_arm_information(frames: dict[str, pl.DataFrame], terms: list[str]) -> list[str]:
+    """Every arm column, and every column name or text cell holding an arm term, as
+    ``file: column: value``. Identifier columns are matched as whole values only."""
+    leaks = [
+        f"{name}: column {col} is an arm/treatment variable"
+        for name, df in frames.items()
+        for col in df.columns
+        if is_arm_column(col)
+    ]
+    for name, col, v, term in _term_hits(frames, terms):
+        if v is None:
+            leaks.append(f"{name}: column name {col!r} holds the arm term {term!r}")
+        else:
+            leaks.append(f"{name}: column {col}: value {v!r} holds the arm term {term!r}")
     return leaks
 
 
@@ -517,19 +531,16 @@ def assert_masked(frames: dict[str, pl.DataFrame], study: Study) -> None:
 
 def masked_free_text(
     frames: dict[str, pl.DataFrame], study: Study, extra: list[str] | tuple[str, ...] = ()
-) -> list[str]:
+) -> list[tuple[str, str, str | None, str]]:
     """Source free text in a masked closed report's inputs that names a treatment (shown as it is,
-    reported as a warning: it can tell the DSMB which code is which arm)."""
+    reported as a warning: it can tell the DSMB which code is which arm): (file, column, value,
+    term), value None for a column name."""
     if not study.masked_dsmb:
         return []
     other = {
         k: df.select([c for c in df.columns if c not in MASK_COLUMNS]) for k, df in frames.items()
     }
-    return [
-        x
-        for x in find_arm_information(other, arm_terms(study, extra))
-        if "arm/treatment variable" not in x
-    ]
+    return list(_term_hits(other, arm_terms(study, extra)))
 
 
 # --- the study as the reports' tables see it -------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 import warnings
 from pathlib import Path
 
@@ -146,6 +145,32 @@ def _warn_redactions(findings: pl.DataFrame, listing, shown: int = 5) -> None:
         )
 
 
+def _warn_masked_text(hits: list[tuple], shown: int = 3) -> None:
+    """One warning per input file and column of a masked closed report whose source free text
+    names a treatment: how many distinct values, the first ``shown`` of them, the terms."""
+    by_column: dict[tuple[str, str], list[tuple]] = {}
+    for name, col, value, term in hits:
+        by_column.setdefault((name, col), []).append((value, term))
+    for (name, col), found in by_column.items():
+        values = list(dict.fromkeys(v for v, _ in found if v is not None))
+        terms = ", ".join(repr(t) for t in dict.fromkeys(t for _, t in found))
+        what = (
+            f"{len(values)} distinct value(s) ("
+            + "; ".join(repr(v) for v in values[:shown])
+            + ("; ..." if len(values) > shown else "")
+            + ")"
+            if values
+            else "the column name"
+        )
+        warnings.warn(
+            HepatrialWarning(
+                f"masked closed report input {name}, column {col}: {what} name a treatment "
+                f"({terms}), shown as recorded: the text can tell the DSMB which code is which arm"
+            ),
+            stacklevel=2,
+        )
+
+
 def run_open_inputs(
     ard,
     saes,
@@ -228,11 +253,9 @@ def run_closed_inputs(
     blinding.assert_masked(
         {**frames, "study_spec": blinding.spec_frame(spec).rename({"value": "method"})}, study
     )
-    for leak in blinding.masked_free_text({k: v for k, v in frames.items() if k != "km"}, study):
-        print(
-            f"WARNING: masked closed report: source free text names a treatment, shown as recorded: {leak}",
-            file=sys.stderr,
-        )
+    _warn_masked_text(
+        blinding.masked_free_text({k: v for k, v in frames.items() if k != "km"}, study)
+    )
     for name, df in frames.items():
         _write(df, outs[name])
     for name in ("saes", "deaths"):
