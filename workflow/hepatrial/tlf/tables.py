@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from hepatrial.analysis.safety import split_soc_pt
-from hepatrial.ard import POOLED
+from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED
 from hepatrial.errors import HepatrialError
 from hepatrial.spec import Study, decode, params
 from hepatrial.tlf import format as F
@@ -1159,9 +1159,9 @@ def table_lmm(ard: ARD, rule: str = "tlf_lmm") -> Table:
 
 def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
     pop = "SAFETY"
-    worst = ["LOW", "NORMAL", "HIGH", "Missing", "ALL"]
+    worst = [*LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN]  # the key's categories, then the margin
     shown = {w: category_label(ard.study, "ANRIND", w) for w in worst}  # LOW -> Low
-    cols = [f"Worst post-baseline: {shown[w]}" if w != "ALL" else "Total" for w in worst]
+    cols = [f"Worst post-baseline: {shown[w]}" if w != LAB_SHIFT_MARGIN else "Total" for w in worst]
     t = Table(
         "lab_shift",
         "Shift from baseline to the worst post-baseline reference-range category",
@@ -1175,8 +1175,8 @@ def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
         for arm in ard.arms + [POOLED]:
             arm_lab = (TOTAL if arm == POOLED else arm) + f" (N={F.fmt_int(ard.big_n(pop, arm))})"
             g = f"{param_label(p)}: {arm_lab}"
-            for b in ["LOW", "NORMAL", "HIGH", "Missing", "ALL"]:
-                row_n = ard.get("LAB_SHIFT", f"{p}|{b}|ALL", arm, "n", pop)
+            for b in worst:
+                row_n = ard.get("LAB_SHIFT", f"{p}|{b}|{LAB_SHIFT_MARGIN}", arm, "n", pop)
                 if row_n is None or (b == "Missing" and row_n == 0):
                     continue
                 cells = [
@@ -1186,7 +1186,7 @@ def table_lab_shift(ard: ARD, rule: str = "tlf_lab_shift") -> Table:
                     )
                     for w in worst
                 ]
-                t.add(g, f"Baseline: {shown[b]}" if b != "ALL" else "Total", cells, 1)
+                t.add(g, f"Baseline: {shown[b]}" if b != LAB_SHIFT_MARGIN else "Total", cells, 1)
     notes = [
         "Categories by the reference range (Low < lower limit, High > upper limit). Worst post-baseline: "
         "High for bilirubin, INR, ALT, AST, creatinine and AFP, Low for albumin and platelets when ever "
