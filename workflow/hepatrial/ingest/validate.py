@@ -242,27 +242,21 @@ def _case_variants(tokens: tuple[str, ...]) -> list[str]:
 def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
     """Trim spaces and read missing tokens ("NA", ".", ...) as missing; one INFO finding per column.
 
-    Per column, the rows with spaces and with missing tokens come from one pass (the column trimmed
-    and upper-cased once), as boolean masks."""
-    out = []
-    text = []
+    One pass per text column (trimmed once): the normalised column and the boolean masks of its
+    rows with spaces and with missing tokens."""
     tokens = _case_variants(MISSING_TOKENS)
-    for c in df.columns:
-        if c == "SRCROW" or df.schema[c] != pl.Utf8:
-            out.append(pl.col(c))
-            continue
-        text.append(c)
-        trimmed = pl.col(c).str.strip_chars()
-        out.append(
-            pl.when(trimmed.is_in(tokens) | (trimmed == "")).then(None).otherwise(trimmed).alias(c)
-        )
-    for c in text if df.height else ():
-        # one column at a time (memory), trimmed and upper-cased once; counts and first rows of both masks
+    text = [c for c in df.columns if c != "SRCROW" and df.schema[c] == pl.Utf8]
+    done: dict[str, pl.Series] = {}
+    for c in text:
         trimmed = pl.col("__t")
-        masks = (
+        res = (
             df.lazy()
             .select(c, pl.col(c).str.strip_chars().alias("__t"))
             .select(
+                pl.when(trimmed.is_in(tokens) | (trimmed == ""))
+                .then(None)
+                .otherwise(trimmed)
+                .alias(c),
                 (pl.col(c).is_not_null() & (pl.col(c) != trimmed) & (trimmed != ""))
                 .fill_null(False)
                 .alias("sp"),
@@ -272,7 +266,10 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
             )
             .collect()
         )
-        n_sp, p_sp, n_tok, p_tok = masks.select(
+        done[c] = res[c]
+        if not df.height:
+            continue
+        n_sp, p_sp, n_tok, p_tok = res.select(
             pl.col("sp").sum(),
             pl.col("sp").arg_max().alias("p_sp"),
             pl.col("tok").sum(),
@@ -291,7 +288,7 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
                 **_at(df, p_sp, c),
             )
         if n_tok:
-            values = df.filter(masks["tok"])[c].unique().to_list()
+            values = df.filter(res["tok"])[c].unique().to_list()
             findings.tally(
                 "INFO",
                 domain,
@@ -303,9 +300,7 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
                 merge=merged,
                 **_at(df, p_tok, c),
             )
-    return df.select(
-        out
-    )  # the same expressions as always (and so the same chunks, and Parquet row groups)
+    return df.with_columns(done.values()) if done else df
 
 
 def upper_case_terms(
