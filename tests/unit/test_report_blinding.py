@@ -463,7 +463,8 @@ def test_redactions_are_one_warning_per_file_and_column_naming_the_listing():
     assert not caught
 
 
-def _shift_ard(*paramcds: tuple[str, str]) -> pl.DataFrame:
+def _method_ard(*rows: tuple[str, str, str]) -> pl.DataFrame:
+    """Pooled ARD rows (analysis, paramcd, method)."""
     return finalise(
         ard_rows(
             [
@@ -474,12 +475,16 @@ def _shift_ard(*paramcds: tuple[str, str]) -> pl.DataFrame:
                     "arm": "ALL",
                     "stat": "n",
                     "value": 2.0,
-                    "method": "worst post-baseline category",
+                    "method": method,
                 }
-                for analysis, paramcd in paramcds
+                for analysis, paramcd, method in rows
             ]
         )
     )
+
+
+def _shift_ard(*paramcds: tuple[str, str]) -> pl.DataFrame:
+    return _method_ard(*((a, p, "worst post-baseline category") for a, p in paramcds))
 
 
 def test_lab_shift_categories_are_not_taken_for_arm_codes_low_and_high():
@@ -520,24 +525,6 @@ def test_the_key_vocabulary_is_the_lab_shift_categories():
     from hepatrial.analysis.baseline import CATEGORIES
 
     assert blinding.KEY_VOCABULARY["LAB_SHIFT"] == frozenset([*CATEGORIES, "ALL"])
-
-
-def _method_ard(*rows: tuple[str, str, str]) -> pl.DataFrame:
-    """Pooled ARD rows (analysis, paramcd, method)."""
-    return ard_rows(
-        [
-            {
-                "analysis": analysis,
-                "paramcd": paramcd,
-                "population": "SAFETY",
-                "arm": "ALL",
-                "stat": "n",
-                "value": 2.0,
-                "method": method,
-            }
-            for analysis, paramcd, method in rows
-        ]
-    )
 
 
 def test_lab_shift_methods_are_not_taken_for_arm_codes_low_and_high():
