@@ -154,8 +154,6 @@ def mmrm_parts():
     return catalogue.mmrm_parts(STUDY, RES)
 
 
-
-
 def responder_datasets():
     """The BDS datasets the study's responder definitions read (rule responder)."""
     from hepatrial.analysis.responder import definitions
