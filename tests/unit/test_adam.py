@@ -346,3 +346,21 @@ def test_read_sdtm_domains_and_columns(tiny, tmp_path):
     assert set(d) == {"LB", "DM"}
     assert d["LB"].columns == ["USUBJID", "LBDTC"]
     assert d["DM"].columns == read_sdtm(tmp_path / "sdtm")["DM"].columns
+
+
+def test_adtte_of_a_study_with_no_time_to_event_endpoint_is_empty(tiny, tmp_path):
+    """A study config with ``endpoints.tte: []`` (allowed by the schema) stopped the adtte step
+    with "ValueError: cannot concat empty list"; its ADTTE is now the dataset's columns with no
+    rows (the survival rule then does not exist, the KM table says there is no data)."""
+    d, adsl, s = tiny()
+    full = create_adtte(adsl, d["CE"], s)
+    text = tinycut.STUDY_YAML.replace(
+        "endpoints: {primary_visit: WEEK 8, landmarks_days: [28, 56]}",
+        "endpoints: {primary_visit: WEEK 8, landmarks_days: [28, 56], tte: []}",
+    )
+    assert text != tinycut.STUDY_YAML
+    s0 = study(tmp_path, text)
+    assert list(s0.endpoints.tte) == []
+    empty = create_adtte(adsl, d["CE"], s0)
+    assert empty.height == 0 and full.height > 0
+    assert empty.schema == full.schema

@@ -188,6 +188,8 @@ def create_adtte(adsl: pl.DataFrame, dataset_ce: pl.DataFrame, study: Study) -> 
             parts.append(derive_param_os(base, study.endpoints.os_censor_at_transplant))
         else:
             parts.append(derive_param_ce(base, dataset_ce, p))
+    if not parts:  # no time-to-event endpoint in the study: ADTTE with its columns and no rows
+        parts.append(derive_param_tfs(base).clear())
 
     cols = keep + [
         "PARAMCD",
