@@ -101,26 +101,31 @@ def harmonise_lab_units(
         val_txt, unit = orres, orresu
     labs = cfg.labs
     direction, limit = censoring(val_txt, pl.col("LBTESTCD"), labs.lloq)
-    below = labs.below_lloq
-    cens_val = (
-        pl.when(direction == ">")
-        .then(limit)
-        .when(pl.lit(below == "half_lloq"))
-        .then(limit / 2.0)
-        .when(pl.lit(below == "lloq"))
-        .then(limit)
-        .otherwise(pl.lit(None, pl.Float64))
-    )
+    # the text, unit, censoring direction and limit computed once each (the two regular
+    # expressions of a result's text are the costly part), then what is derived from them
     lb = lb.with_columns(
         val_txt.alias("_val_txt"),
         unit.alias("_unit"),
-        pl.when(direction.is_not_null())
-        .then(cens_val)
-        .otherwise(val_txt.cast(pl.Float64, strict=False))
-        .alias("_val"),
         direction.alias("_cdir"),
         limit.alias("_clim"),
-        unit_key(unit).alias("_ukey"),
+    )
+    below = labs.below_lloq
+    cdir, clim = pl.col("_cdir"), pl.col("_clim")
+    cens_val = (
+        pl.when(cdir == ">")
+        .then(clim)
+        .when(pl.lit(below == "half_lloq"))
+        .then(clim / 2.0)
+        .when(pl.lit(below == "lloq"))
+        .then(clim)
+        .otherwise(pl.lit(None, pl.Float64))
+    )
+    lb = lb.with_columns(
+        pl.when(cdir.is_not_null())
+        .then(cens_val)
+        .otherwise(pl.col("_val_txt").cast(pl.Float64, strict=False))
+        .alias("_val"),
+        unit_key(pl.col("_unit")).alias("_ukey"),
     )
     cens = lb.filter(pl.col("_cdir").is_not_null())
     findings.add_rows(
