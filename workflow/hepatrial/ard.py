@@ -33,7 +33,8 @@ LAB_SHIFT_CATEGORIES = ("LOW", "NORMAL", "HIGH", "Missing")
 LAB_SHIFT_MARGIN = "ALL"
 # the worst post-baseline category of a LAB_SHIFT row: a lab's worst direction, or the most extreme
 # value for a lab without one; the row's method names it (lab_shift_method)
-LAB_SHIFT_DIRECTIONS = ("HIGH", "LOW", "most extreme")
+LAB_SHIFT_EXTREME = "most extreme"
+LAB_SHIFT_DIRECTIONS = ("HIGH", "LOW", LAB_SHIFT_EXTREME)
 
 
 def lab_shift_method(direction: str) -> str:

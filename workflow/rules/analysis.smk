@@ -13,7 +13,7 @@ rule desc:
     wildcard_constraints:
         dataset="adeff|adlb|adqs",
     params:
-        paramcds=lambda wc: [p for p, d in bds_params().items() if d == wc.dataset],
+        paramcds=desc_paramcds,
     log:
         f"{RES}/logs/desc_{{dataset}}.log",
     script:
@@ -85,7 +85,7 @@ if STUDY.endpoints.mmrm_params:
             mmrm_parts(),
         params:
             paramcds=[p.paramcd for p in STUDY.endpoints.mmrm_params],
-            datasets=[bds_params()[p.paramcd] for p in STUDY.endpoints.mmrm_params],
+            datasets=mmrm_datasets(),
         log:
             f"{RES}/logs/mmrm.log",
         script:

@@ -139,10 +139,14 @@ def desc_paramcds(wildcards):
     return [p for p, d in bds_params().items() if d == wildcards.dataset]
 
 
+def mmrm_datasets():
+    """The BDS dataset of each MMRM parameter, in config order (rule mmrm)."""
+    return [p.dataset for p in STUDY.endpoints.mmrm_params]
+
+
 def mmrm_inputs(wildcards):
     """The study config and the BDS datasets of the MMRM parameters (rule mmrm)."""
-    ds = dict.fromkeys(bds_params()[p.paramcd] for p in STUDY.endpoints.mmrm_params)
-    return {"study": config["study"], **{d: f"{RES}/adam/{d}.parquet" for d in ds}}
+    return {"study": config["study"], **{d: f"{RES}/adam/{d}.parquet" for d in mmrm_datasets()}}
 
 
 def desc_parts():

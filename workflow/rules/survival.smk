@@ -13,9 +13,7 @@ if STUDY.endpoints.tte:
             adtte=f"{RES}/adam/adtte.parquet",
             study=config["study"],
         output:
-            ard=catalogue.tte_parts(STUDY, RES),
-            km=catalogue.km_tables(STUDY, RES),
-            cif=[f"{RES}/ard/cif/{p}.parquet" for p in STUDY.endpoints.tte],
+            **catalogue.survival_outputs(STUDY, RES),
         params:
             paramcds=list(STUDY.endpoints.tte),
         log:

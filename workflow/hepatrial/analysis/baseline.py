@@ -37,6 +37,7 @@ from hepatrial.analysis.common import (
 from hepatrial.analysis.descriptive import summarise
 from hepatrial.ard import (
     LAB_SHIFT_CATEGORIES,
+    LAB_SHIFT_EXTREME,
     LAB_SHIFT_MARGIN,
     POOLED,
     ard_rows,
@@ -279,7 +280,7 @@ def lab_shift(
             (a, b, w): n
             for a, b, w, n in subj.group_by(["ARM", "BASECAT", "WORST"]).len().iter_rows()
         }
-        method = lab_shift_method(WORST_DIRECTION.get(p, "most extreme"))
+        method = lab_shift_method(WORST_DIRECTION.get(p, LAB_SHIFT_EXTREME))
         for b in [*CATEGORIES, LAB_SHIFT_MARGIN]:
             for w in [*CATEGORIES, LAB_SHIFT_MARGIN]:
                 for arm in arms:

@@ -246,9 +246,9 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
     rows with spaces and with missing tokens."""
     tokens = _case_variants(MISSING_TOKENS)
     text = [c for c in df.columns if c != "SRCROW" and df.schema[c] == pl.Utf8]
+    trimmed = pl.col("__t")
     done: dict[str, pl.Series] = {}
     for c in text:
-        trimmed = pl.col("__t")
         res = (
             df.lazy()
             .select(c, pl.col(c).str.strip_chars().alias("__t"))
@@ -300,7 +300,7 @@ def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings)
                 merge=merged,
                 **_at(df, p_tok, c),
             )
-    return df.with_columns(done.values()) if done else df
+    return df.with_columns(done.values())
 
 
 def upper_case_terms(

@@ -154,14 +154,11 @@ def _warn_masked_text(hits: list[tuple], shown: int = 3) -> None:
     for (name, col), found in by_column.items():
         values = list(dict.fromkeys(v for v, _ in found if v is not None))
         terms = ", ".join(repr(t) for t in dict.fromkeys(t for _, t in found))
-        what = (
-            f"{len(values)} distinct value(s) ("
-            + "; ".join(repr(v) for v in values[:shown])
-            + ("; ..." if len(values) > shown else "")
-            + ")"
-            if values
-            else "the column name"
-        )
+        what = "the column name"
+        if values:
+            more = "; ..." if len(values) > shown else ""
+            first = "; ".join(repr(v) for v in values[:shown])
+            what = f"{len(values)} distinct value(s) ({first}{more})"
         warnings.warn(
             HepatrialWarning(
                 f"masked closed report input {name}, column {col}: {what} name a treatment "

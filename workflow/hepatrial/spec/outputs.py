@@ -62,15 +62,30 @@ def tte_parts(study: Study, res: str) -> list[str]:
     return [f"{res}/ard/parts/tte_{p}.parquet" for p in study.endpoints.tte]
 
 
+def _step_table(res: str, kind: str, paramcd: str) -> str:
+    """The survival rule's step table ``kind`` (``km``, ``cif``) of one TTE parameter."""
+    return f"{res}/ard/{kind}/{paramcd}.parquet"
+
+
 def km_tables(study: Study, res: str) -> list[str]:
     """The survival rule's Kaplan-Meier step tables, one per TTE parameter."""
-    return [f"{res}/ard/km/{p}.parquet" for p in study.endpoints.tte]
+    return [_step_table(res, "km", p) for p in study.endpoints.tte]
 
 
 def cif_tables(study: Study, res: str) -> list[str]:
     """The survival rule's Aalen-Johansen step tables drawn by the CIF figures (parameters with
     competing causes)."""
-    return [f"{res}/ard/cif/{p}.parquet" for p in study.cif_paramcds()]
+    return [_step_table(res, "cif", p) for p in study.cif_paramcds()]
+
+
+def survival_outputs(study: Study, res: str) -> dict[str, list[str]]:
+    """What the survival rule writes, per TTE parameter in config order: its ARD part, its KM step
+    table and its CIF step table (empty for a parameter without competing causes)."""
+    return {
+        "ard": tte_parts(study, res),
+        "km": km_tables(study, res),
+        "cif": [_step_table(res, "cif", p) for p in study.endpoints.tte],
+    }
 
 
 def ard_parts(study: Study, res: str) -> list[str]:
