@@ -26,7 +26,7 @@ def tlf_figure_specs(group):
     """(name, kind, paramcd, caption, category, subcategory) of the figures of job ``group``:
     ``observed`` (ARD DESC: observed change by visit, labs), ``efficacy`` (MMRM LS means, forest plot, CTP
     shift from the ARD; spaghetti and waterfall from ADEFF) or ``survival`` (Kaplan-Meier curves from the
-    survival rule's step tables, cumulative incidence from ADTTE)."""
+    survival rule's step tables, KM and CIF)."""
     return [tuple(s) for s in catalogue.figure_specs(STUDY, group)]
 
 
