@@ -11,10 +11,9 @@ References (tests/reference/mi, see its README):
   condmean + jackknife under JR and the information-anchored variant (3 decimals), Bayesian MI
   under JR with M = 150 (Stan; full precision, Monte Carlo error applies).
 
-The antidepressant data are not part of this repository (they come with rbmi, which this
-project does not redistribute); the tests that need them run when ``antidepressant_data.csv``
-(rbmi's ``data("antidepressant_data")`` written by ``write.csv``) is in tests/reference/mi or
-at ``$HEPATRIAL_RBMI_DATA``.
+The antidepressant data (rbmi's ``data("antidepressant_data")`` written by ``write.csv``) are in
+tests/reference/mi under rbmi's licence, the Apache License 2.0 (its README); ``$HEPATRIAL_RBMI_DATA``
+may point at another copy.
 """
 
 from __future__ import annotations
@@ -32,9 +31,6 @@ REF = Path(__file__).parent / "mi"
 SYN_VISITS = ["WEEK 4", "WEEK 8", "WEEK 12", "WEEK 16"]
 AD_VISITS = ["4", "5", "6", "7"]
 AD_PATH = Path(os.environ.get("HEPATRIAL_RBMI_DATA", REF / "antidepressant_data.csv"))
-needs_ad = pytest.mark.skipif(
-    not AD_PATH.exists(), reason=f"rbmi antidepressant_data.csv not found at {AD_PATH}"
-)
 
 
 def _as_ref_frame(pooled: pl.DataFrame) -> pl.DataFrame:
@@ -116,7 +112,6 @@ def _ice(ice, strategy):
     return out
 
 
-@needs_ad
 @pytest.mark.parametrize("strategy", ["JR", "CR", "CIR", "LMCF", "MAR"])
 def test_condmean_antidepressant_matches_independent_r(strategy):
     d, ice = _ad_data()
@@ -177,14 +172,12 @@ def _check_rounded(pooled, pub):
     assert n >= 50
 
 
-@needs_ad
 def test_condmean_j2r_reproduces_rbmi_vignette():
     d, ice = _ad_data()
     imp = mi.impute(d, _ice(ice, "JR"), method="condmean", **AD_KW)
     _check_rounded(mi.pool(mi.analyse(imp)), _published("frequentist"))
 
 
-@needs_ad
 def test_information_anchored_condmean_reproduces_rbmi_vignette():
     """Lu (2021) via rbmi's CondMean_Inference vignette: MAR imputation plus the fixed delta
     (JR minus MAR conditional mean imputation of the original data), jackknife SE."""
@@ -205,7 +198,6 @@ def test_information_anchored_condmean_reproduces_rbmi_vignette():
     _check_rounded(pooled, _published("information-anchored"))
 
 
-@needs_ad
 def test_bayes_j2r_within_monte_carlo_error_of_rbmi_quickstart():
     """rbmi quickstart: Bayesian MI (Stan, M = 150), JR. Ours: the same model and prior
     (flat beta, IW(T+2, Sigma_REML)), Gibbs sampler, M = 500. |difference| must be below 4
