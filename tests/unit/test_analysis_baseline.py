@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,6 +12,7 @@ from polars.testing import assert_frame_equal
 from test_tlf_data import adeff, adlb, adsl, study
 
 from hepatrial.analysis import baseline as B
+from hepatrial.errors import ConfigError
 
 
 def _val(ard: pl.DataFrame, **eq) -> float:
@@ -211,6 +213,17 @@ def test_subgroup_effects_rows_for_all_subjects_and_each_level(st):
 def test_subgroup_effects_empty_without_a_comparison(tmp_path):
     st1 = study(tmp_path, "single_arm")
     assert B.subgroup_effects(adeff(), adsl(), st1).height == 0
+
+
+def test_subgroup_effects_empty_without_subgroup_variables(st):
+    none = dataclasses.replace(st, endpoints=dataclasses.replace(st.endpoints, subgroups=()))
+    assert B.subgroup_effects(adeff(), adsl(), none).height == 0
+
+
+def test_subgroup_variable_not_in_adsl_is_a_config_error(st):
+    typo = dataclasses.replace(st, endpoints=dataclasses.replace(st.endpoints, subgroups=("SEXX",)))
+    with pytest.raises(ConfigError, match=r"endpoints.subgroups: SEXX is not an ADSL variable"):
+        B.subgroup_effects(adeff(), adsl(), typo)
 
 
 def test_run_baseline_writes_one_sorted_part(tmp_path, st):

@@ -269,13 +269,20 @@ def test_variceal_bleeding_is_one_row_of_the_table(tmp_path):
 # --- the catalogue of outputs --------------------------------------------------------------------
 def test_catalogue_by_design():
     par = make_study(
-        responders=[{"id": "CTPIMP", "rule": "ctp_class_improvement", "param": "CTPCLASS"}]
+        responders=[{"id": "CTPIMP", "rule": "ctp_class_improvement", "param": "CTPCLASS"}],
+        endpoints={"subgroups": ["SEX"]},
     )
     names = [t.name for t in catalogue.table_specs(par)]
     assert {"mmrmpp_MELD", "subgroup", "lmm", "responder", "resp_shift_CTPIMP"} <= set(names)
     assert names[:3] == ["disposition", "baseline", "exposure"]
     assert "forest_MELD" in [f.name for f in catalogue.figure_specs(par, "efficacy")]
     assert "res/ard/parts/dlt.parquet" not in catalogue.ard_parts(par, "res")
+    # a parallel design whose config names no subgroup variable: no subgroup table or forest plot
+    # (it would show the all-subjects effect alone under "subgroups")
+    plain = make_study()
+    assert not plain.endpoints.subgroups and not plain.has_subgroups
+    assert "subgroup" not in [t.name for t in catalogue.table_specs(plain)]
+    assert "forest_MELD" not in [f.name for f in catalogue.figure_specs(plain, "efficacy")]
 
     single = make_study(study={"design": "single_arm"}, arms=[{"label": "MSC"}])
     names = [t.name for t in catalogue.table_specs(single)]

@@ -43,6 +43,7 @@ from hepatrial.ard import (
     ard_rows,
     lab_shift_method,
 )
+from hepatrial.errors import ConfigError
 from hepatrial.spec import Study
 
 CONTINUOUS = {"AGE": "Age (years)", "BLMELD": "Baseline MELD", "BLCTPS": "Baseline CTP score"}
@@ -495,16 +496,25 @@ def subgroup_effects(
     study: Study,
     paramcd: str | None = None,
     population: str = "ITT",
+    source: str = "study config",
 ) -> pl.DataFrame:
     """SUBGROUP rows: treatment effect on the change from baseline at the primary visit, overall and
-    within each level of each configured subgroup variable (parallel designs only)."""
-    if not study.design.has("SUBGROUP"):
+    within each level of each configured subgroup variable (parallel designs with subgroups:
+    :attr:`hepatrial.spec.Study.has_subgroups`). A subgroup variable ADSL does not hold is an
+    error of the study config (``source``: its file)."""
+    if not study.has_subgroups:
         return ard_rows([])
+    unknown = [s for s in study.endpoints.subgroups if s not in adsl.columns]
+    if unknown:
+        raise ConfigError(
+            f"{source}: endpoints.subgroups: {unknown[0]} is not an ADSL variable (a DM column "
+            "reaches ADSL when it is listed in baseline_columns or strata)"
+        )
     paramcd = paramcd or study.scores.meld_primary
     visit = study.endpoints.primary_visit
     reference = study.reference
     tests = study.test_arms
-    subs = [s for s in study.endpoints.subgroups if s in adsl.columns]
+    subs = list(study.endpoints.subgroups)
     pop = select_population(adsl, study, population).select("USUBJID", "ARM", *subs)
     df = (
         adeff.filter(
@@ -603,6 +613,6 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
         exposure(adsl, study),
         *labs,
         shift_ctp(adeff, adsl, study),
-        subgroup_effects(adeff, adsl, study),
+        subgroup_effects(adeff, adsl, study, source=str(study_path)),
     ]
     write_part(pl.concat(parts, how="vertical"), out)

@@ -149,7 +149,7 @@ def table_specs(study: Study) -> list[TableSpec]:
             specs.append(TableSpec(f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
     if study.design.has("DLT"):
         specs.append(TableSpec("dlt", "dlt", "Safety", None))
-    if study.design.has("SUBGROUP"):
+    if study.has_subgroups:
         specs.append(TableSpec("subgroup", "subgroup", "Efficacy", None))
     if study.design.has("LMM"):
         specs.append(TableSpec("lmm", "lmm", "Efficacy", None))
@@ -183,7 +183,7 @@ def figure_specs(study: Study, group: str) -> list[FigureSpec]:
             FigureSpec(f"spaghetti_{meld}", "spaghetti", meld, "fig_spaghetti", "Efficacy", None),
             FigureSpec(f"waterfall_{meld}", "waterfall", meld, "fig_waterfall", "Efficacy", None),
         ]
-        if study.design.has("SUBGROUP"):
+        if study.has_subgroups:
             specs.append(
                 FigureSpec(f"forest_{meld}", "forest", meld, "fig_forest", "Efficacy", None)
             )

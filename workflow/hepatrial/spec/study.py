@@ -592,6 +592,13 @@ class Study:
     def has_estimands(self) -> bool:
         return bool(self.estimands) and self.design.has("ESTIMANDS")
 
+    @property
+    def has_subgroups(self) -> bool:
+        """Subgroup analyses (ARD SUBGROUP, the subgroup table and forest plot): a design that
+        compares arms and a study config that names subgroup variables (``endpoints.subgroups``);
+        with none named there is nothing beyond the all-subjects effect to show."""
+        return bool(self.endpoints.subgroups) and self.design.has("SUBGROUP")
+
     def estimand_visit(self, est: Estimand) -> str:
         """The visit of an estimand's comparison: its own, else the primary visit."""
         return est.endpoint.visit or self.endpoints.primary_visit
