@@ -66,6 +66,28 @@ def test_missing_required_column_is_fatal(tmp_path):
     fatal(tmp_path, doms, "lb.csv", "column LBTESTCD", "required column")
 
 
+def test_dm_without_the_etiology_column_is_fatal(tmp_path):
+    # the CTP score and the Kamath MELD (the RCT's primary endpoint) are computed from it: without
+    # the column every subject's score was missing, with no finding
+    doms = tinycut.domains()
+    for r in doms["dm"]:
+        del r["ETIOLOGY"]
+    msg = fatal(tmp_path, doms, "dm.csv", "column ETIOLOGY", "required column")
+    assert "etiology.column" in msg
+
+
+def test_configured_baseline_column_absent_is_a_warning_and_read_as_missing(tmp_path):
+    study = tinycut.STUDY_YAML.replace(
+        "baseline_columns: [ETIOLOGY, CTPSTRAT]", "baseline_columns: [ETIOLOGY, CTPSTRAT, HBEAG]"
+    )
+    assert "HBEAG" in study
+    findings, _, _ = run(tmp_path, study_text=study)
+    hit = findings.filter((pl.col("rule") == "COLUMN_ABSENT") & (pl.col("column") == "HBEAG"))
+    assert hit.height == 1 and hit["severity"][0] == "WARNING" and hit["domain"][0] == "DM"
+    dm = pl.read_parquet(tmp_path / "out/sdtm/dm.parquet")
+    assert "HBEAG" in dm.columns and dm["HBEAG"].null_count() == dm.height
+
+
 def test_two_formats_is_fatal(tmp_path):
     cut = tinycut.write_cut(tmp_path / "cut")
     pl.read_csv(cut / "ce.csv").write_parquet(cut / "ce.parquet")

@@ -263,12 +263,7 @@ def derive_vars_populations(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
 def derive_vars_etiology(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     """CHOLFL (cholestatic etiology: CTP cut-offs) and MELDETIO (Kamath MELD etiology term 0/1)."""
     ecfg = study.etiology
-    col = ecfg.column
-    if col not in adsl.columns:
-        return adsl.with_columns(
-            pl.lit(None, pl.Utf8).alias("CHOLFL"), pl.lit(None, pl.Int64).alias("MELDETIO")
-        )
-    e = pl.col(col).str.to_uppercase().str.strip_chars()
+    e = pl.col(ecfg.column).str.to_uppercase().str.strip_chars()
     chol = [x.upper() for x in ecfg.cholestatic]
     zero = [x.upper() for x in ecfg.meldkam_zero]
     return adsl.with_columns(
@@ -308,7 +303,7 @@ def create_adsl_core(domains: dict[str, pl.DataFrame], study: Study, cut: dt.dat
     }
     extra = [
         c
-        for c in dict.fromkeys([*study.baseline_columns, *study.strata])
+        for c in dict.fromkeys([*study.baseline_columns, *study.strata, study.etiology.column])
         if c in dm.columns and c not in fixed
     ]
 

@@ -348,15 +348,21 @@ def validate_domain(
         missing_req.append("LBORRES/LBORRESU (or LBSTRESN/LBSTRESU)")
     if spec.name == "QS" and not ({"QSORRES", "QSSTRESN"} & set(df.columns)):
         missing_req.append("QSSTRESN (or QSORRES)")
+    why = ""
+    # DM: the strata, and the etiology the CTP score and the Kamath MELD are computed from
     if spec.name == "DM":
         missing_req += [c for c in cfg.strata if c not in df.columns]
+        if cfg.etiology.column not in df.columns and not missing_req:
+            missing_req.append(cfg.etiology.column)
+            why = " (the study config's etiology.column: the CTP score and the Kamath MELD need it)"
     if missing_req:
         raise DataContractError(
-            f"required column {missing_req[0]} is missing",
+            f"required column {missing_req[0]} is missing{why}",
             file=file,
             column=missing_req[0].split(" ")[0].split("/")[0],
         )
-    for c in spec.expected:
+    extra = cfg.baseline_columns if spec.name == "DM" else ()  # the config's, carried to ADSL
+    for c in dict.fromkeys([*spec.expected, *extra]):
         if c not in df.columns:
             findings.tally(
                 "WARNING",
