@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from studies import make_study, merge
+import yaml
+from studies import MINIMAL, make_study, merge
 
 from hepatrial.analysis.mmrm import mmrm_ard
 from hepatrial.spec import Study
@@ -20,6 +21,11 @@ REF = Path(__file__).resolve().parents[1] / "reference" / "mmrm"
 
 
 def synthetic_study(design: str = "parallel", **over) -> Study:
+    return make_study(**synthetic_config(design, **over))
+
+
+def synthetic_config(design: str = "parallel", **over) -> dict:
+    """The study config of the synthetic trial (over the tests' minimal config)."""
     raw = {
         "study": {"id": "SYN", "design": design},
         "arms": [{"label": "Active"}, {"label": "Placebo", "reference": design == "parallel"}],
@@ -44,7 +50,7 @@ def synthetic_study(design: str = "parallel", **over) -> Study:
         "strata": ["STRATUM"],
         "endpoints": {"primary_visit": "WEEK24"},
     }
-    return make_study(**merge(raw, over))
+    return merge(raw, over)
 
 
 def synthetic_adeff() -> pl.DataFrame:
@@ -138,3 +144,30 @@ def test_baseline_by_visit_formula_runs_and_a_wrong_covariate_is_an_error():
 
     with pytest.raises(ConfigError, match="'BASELINE_MELD'"):
         mmrm_ard(synthetic_adeff(), _formula_study("CHG ~ BASELINE_MELD + ARM * AVISIT"), "MELD")
+
+
+def test_an_mmrm_covariate_the_dataset_lacks_stops_the_step(tmp_path):
+    """A covariate of ``mmrm.covariates`` that the analysis dataset does not hold was left out of
+    the model without a word (the SAP's model fitted without it); now the step stops on one line
+    naming the study config, the key, the covariate and the dataset."""
+    from hepatrial.analysis.run import run_mmrm
+    from hepatrial.errors import ConfigError
+
+    data = tmp_path / "adeff.parquet"
+    synthetic_adeff().write_parquet(data)
+    study = tmp_path / "study.yaml"
+    config = merge(MINIMAL, synthetic_config(mmrm={"covariates": ["BASE", "AGE"]}))
+    study.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as exc:
+        run_mmrm([data], study, ["MELD"], [tmp_path / "out.parquet"])
+    msg = str(exc.value)
+    assert str(study) in msg and "mmrm.covariates: AGE" in msg and "adeff.parquet" in msg
+    assert "\n" not in msg and not (tmp_path / "out.parquet").exists()
+
+
+def test_bds_datasets_carry_the_adsl_covariates_of_the_mmrm():
+    from hepatrial.adam.common import adsl_vars
+
+    adsl = pl.DataFrame({"STUDYID": ["S"], "USUBJID": ["S-1"], "AGE": [50.0], "SEX": ["F"]})
+    assert "AGE" in adsl_vars(adsl, synthetic_study(mmrm={"covariates": ["BASE", "AGE"]}))
+    assert "AGE" not in adsl_vars(adsl, synthetic_study())

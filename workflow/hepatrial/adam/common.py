@@ -327,8 +327,9 @@ BDS_ADSL_KEEP = [  # ADSL variables carried onto ADLB, ADEFF and ADQS
 
 
 def adsl_vars(adsl: pl.DataFrame, study: Study) -> list[str]:
-    """The ADSL variables a BDS dataset carries: the standard ones and the strata, those ADSL has."""
-    extra = study.strata_in(adsl)
+    """The ADSL variables a BDS dataset carries: the standard ones, the strata and the MMRM
+    covariates that are ADSL variables (``mmrm.covariates``, e.g. AGE), those ADSL has."""
+    extra = [*study.strata_in(adsl), *study.mmrm.covariates]
 
     return [c for c in dict.fromkeys(BDS_ADSL_KEEP + extra) if c in adsl.columns]
 

@@ -220,9 +220,10 @@ def mmrm_model(study: Study) -> MMRM:
 
 
 def mmrm_terms(df: pl.DataFrame, study: Study) -> tuple[list[str], list[str]]:
-    """The covariates (of the MMRM settings) and the stratification factors (with more than one
-    level) that ``df`` (from :func:`mmrm_data`) has: the model's terms besides arm and visit."""
-    covariates = [c for c in study.mmrm.covariates if c in df.columns]
+    """The covariates of the MMRM settings (columns of ``df``, from :func:`mmrm_data`: the
+    analysis step checks them, :func:`hepatrial.analysis.run.run_mmrm`) and the stratification
+    factors with more than one level: the model's terms besides arm and visit."""
+    covariates = list(study.mmrm.covariates)
     return covariates, [c for c in study.strata_in(df) if df[c].n_unique() > 1]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import polars as pl
 
@@ -10,6 +11,7 @@ from hepatrial.analysis.common import parameter_frames
 from hepatrial.analysis.descriptive import describe_by_visit, parameter_decimals
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import ard_rows, write_part
+from hepatrial.errors import ConfigError
 from hepatrial.spec import load as load_study
 
 
@@ -59,6 +61,15 @@ def run_mmrm(data_paths: Sequence, study_path, paramcds: Sequence[str], outs: Se
         raise ValueError("run_mmrm: one dataset and one ARD part per parameter")
     study = load_study(study_path)
     pp_flag = study.populations.get("PP", "PPFL")
+    for data_path in dict.fromkeys(data_paths):  # the covariates (the LMM's too) are columns
+        columns = pl.read_parquet_schema(data_path)
+        for c in study.mmrm.covariates:
+            if c not in columns:
+                raise ConfigError(
+                    f"{study_path}: mmrm.covariates: {c} is not a variable of "
+                    f"{Path(data_path).name} (BASE, a variable of the dataset, or an ADSL "
+                    "variable, which the BDS datasets then carry)"
+                )
     for data_path, paramcd, out in zip(data_paths, paramcds, outs):
         # the analysed records of the parameter only (what mmrm_data keeps): filters pushed to the reader
         lf = pl.scan_parquet(data_path)
