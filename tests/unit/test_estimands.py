@@ -492,6 +492,16 @@ def test_estimand_part_condmean_mar_equals_mmrm_and_the_part_is_well_formed(tmp_
             lambda e: e.update(methods=[{"method": "condmean", "jackknife_auto_groups": 1}]),
             "methods/0/jackknife_auto_groups: 1 is less than the minimum of 2",
         ),
+        # the imputation data hold CHG, BASE and the strata: another term was an error deep in
+        # the fit (a covariate) or left out of the model without a word (a factor)
+        (
+            lambda e: e.update(imputation_model={"covariates": ["BASE", "AGE"]}),
+            "imputation_model/covariates: 'AGE': the continuous covariate",
+        ),
+        (
+            lambda e: e.update(imputation_model={"factors": ["SEX"]}),
+            r"imputation_model/factors: 'SEX' is not a randomisation stratum",
+        ),
     ],
 )
 def test_config_checks(tmp_path, change, message):

@@ -283,6 +283,19 @@ def check_estimands(cfg: dict, source: str) -> None:
                     f"{w}: the event is defined differently in another estimand "
                     "(schedule_days, grace_days and terms must agree)"
                 )
+        model = est["imputation_model"]
+        other = [c for c in model["covariates"] if c != "BASE"]
+        if other:  # the imputation data hold the change, the baseline and the strata only
+            raise ConfigError(
+                f"{where}/imputation_model/covariates: {other[0]!r}: the continuous covariate of "
+                "the imputation model is the baseline value, BASE"
+            )
+        other = [f for f in model.get("factors") or [] if f not in cfg.get("strata", [])]
+        if other:
+            raise ConfigError(
+                f"{where}/imputation_model/factors: {other[0]!r} is not a randomisation stratum "
+                f"(strata: {list(cfg.get('strata', []))})"
+            )
         keys = []
         for i, m in enumerate(est["methods"]):
             jackknife = (
