@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 from test_tlf_data import adeff, adlb, adsl, study
 
 from hepatrial.analysis import baseline as B
-from hepatrial.errors import ConfigError
+from hepatrial.errors import ConfigError, HepatrialWarning
 
 
 def _val(ard: pl.DataFrame, **eq) -> float:
@@ -231,13 +231,22 @@ def test_run_baseline_writes_one_sorted_part(tmp_path, st):
         df.write_parquet(tmp_path / f"{name}.parquet")
     (tmp_path / "s.yaml").write_text((tmp_path / "study_parallel.yaml").read_text())
     out = tmp_path / "part.parquet"
-    B.run_baseline(
-        tmp_path / "adsl.parquet",
-        tmp_path / "adlb.parquet",
-        tmp_path / "adeff.parquet",
-        tmp_path / "s.yaml",
-        out,
-    )
+    with pytest.warns(HepatrialWarning) as caught:
+        B.run_baseline(
+            tmp_path / "adsl.parquet",
+            tmp_path / "adlb.parquet",
+            tmp_path / "adeff.parquet",
+            tmp_path / "s.yaml",
+            out,
+        )
+    # the default safety labs ADLB does not hold (it has ALB, BILI and INR): one warning each
+    said = [str(w.message) for w in caught if w.category is HepatrialWarning]
+    absent = ["ALT", "AST", "CREAT", "SODIUM", "PLAT", "WBC", "AFP"]
+    assert said == [
+        f"study config safety.labs: {p} has no records in adlb.parquet; its tables and figures "
+        "show no data"
+        for p in absent
+    ]
     part = pl.read_parquet(out)
     assert set(part["analysis"].unique().to_list()) == {
         "BIGN",

@@ -32,6 +32,7 @@ from hepatrial.analysis.common import (
     parameter_frames,
     population_flag,
     select_population,
+    warn_no_records,
     with_pooled,
 )
 from hepatrial.analysis.descriptive import summarise
@@ -596,8 +597,10 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     # summaries are per parameter, so ADLB is read one parameter at a time (100k subjects: the job's
     # peak 3.8 GB with every safety lab at once); the ARD is sorted by its key, so the same rows.
     labs = []
-    for _, adlb in parameter_frames(adlb_path, safety_labs(study), ADLB_COLUMNS):
-        if adlb.height:
+    for p, adlb in parameter_frames(adlb_path, safety_labs(study), ADLB_COLUMNS):
+        if adlb.height == 0:
+            warn_no_records("safety.labs", p, adlb_path)
+        else:
             labs += [lab_shift(adlb, adsl, study), lab_abnormal(adlb, adsl, study)]
         del adlb  # before the next parameter is read
     eff_params = ["CTPCLASS", study.scores.meld_primary]

@@ -72,3 +72,18 @@ def parameter_frames(
     for p in paramcds:
         lf = pl.scan_parquet(path).filter(pl.col("PARAMCD") == p)
         yield p, (lf.select(columns) if columns is not None else lf).collect()
+
+
+def warn_no_records(key: str, paramcd: str, path: str | Path) -> None:
+    """A parameter the study config lists (``key``) that the dataset at ``path`` has no record of:
+    a misspelt code, or a test the cut does not hold; its tables and figures show no data."""
+    import warnings
+
+    from hepatrial.errors import HepatrialWarning
+
+    warnings.warn(
+        f"study config {key}: {paramcd} has no records in {Path(path).name}; its tables and "
+        "figures show no data",
+        HepatrialWarning,
+        stacklevel=2,
+    )

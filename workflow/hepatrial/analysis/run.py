@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.analysis.common import parameter_frames
+from hepatrial.analysis.common import parameter_frames, warn_no_records
 from hepatrial.analysis.descriptive import describe_by_visit, parameter_decimals
 from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
 from hepatrial.ard import ard_rows, write_part
@@ -26,7 +26,11 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     # rank tests between arms of the parameters the SAP analyses non-parametrically (config nonparametric)
     visits = list(npar.visits) or [v.label for v in study.post_baseline_visits]
     parts = [ard_rows([])]  # (no parameters: an empty part)
+    mmrm = {x.paramcd for x in study.endpoints.mmrm_params}
     for p, data in parameter_frames(data_path, paramcds):
+        if data.height == 0:  # (an MMRM parameter is summarised here too: warned of once)
+            key = "endpoints.mmrm_params" if p in mmrm else "endpoints.desc_params"
+            warn_no_records(key, p, data_path)
         parts.append(describe_by_visit(data, p, study, "ITT"))
         parts.append(parameter_decimals(data, [p], study))  # the decimals tables format them with
         if study.design.compares_arms and p in npar.params:
