@@ -198,3 +198,20 @@ def test_a_configured_parameter_with_no_records_is_warned_of(tmp_path):
         "study config endpoints.desc_params: ALBX has no records in adeff.parquet; its tables "
         "and figures show no data",
     ]
+
+
+def test_a_population_flag_the_data_lack_is_an_error_not_every_subject():
+    """select_population read a frame without the population's flag as the population (every
+    subject); a study mapping ITT to ENRLFL would have had its BDS analyses on all subjects. The
+    BDS datasets now carry the flags of the study's populations, and a frame without one stops."""
+    from hepatrial.adam.common import adsl_vars
+    from hepatrial.analysis.common import select_population
+    from hepatrial.errors import ConfigError
+
+    st = synthetic_study(populations={"ITT": "ENRLFL", "SAFETY": "SAFFL"})
+    adsl = pl.DataFrame({"STUDYID": ["S"], "USUBJID": ["S-1"], "ENRLFL": ["Y"], "SAFFL": ["Y"]})
+    assert "ENRLFL" in adsl_vars(adsl, st)
+    with pytest.raises(ConfigError, match="population ITT: its flag ENRLFL"):
+        select_population(synthetic_adeff(), st, "ITT")
+    got = select_population(synthetic_adeff().with_columns(ENRLFL=pl.lit("N")), st, "ITT")
+    assert got.height == 0

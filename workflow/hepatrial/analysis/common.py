@@ -40,9 +40,17 @@ def with_pooled(df: pl.DataFrame, arm_col: str = "ARM") -> pl.DataFrame:
 
 
 def select_population(df: pl.DataFrame, study: Study, population: str) -> pl.DataFrame:
-    """Subjects of the population, with ARM = the planned (or actual, for SAFETY) arm label."""
+    """Subjects of the population, with ARM = the planned (or actual, for SAFETY) arm label. A
+    frame without the population's flag is an error (it analysed every subject before)."""
     flag, av = population_flag(study, population), arm_var(population)
-    out = df.filter(pl.col(flag) == "Y") if flag in df.columns else df
+    if flag not in df.columns:
+        from hepatrial.errors import ConfigError
+
+        raise ConfigError(
+            f"population {population}: its flag {flag} (study config populations) is not a "
+            f"variable of the analysed dataset ({', '.join(df.columns[:12])}, ...)"
+        )
+    out = df.filter(pl.col(flag) == "Y")
     return out.filter(pl.col(av).is_not_null()).with_columns(pl.col(av).alias("ARM"))
 
 
