@@ -118,3 +118,31 @@ def test_aclf_nkg2d_between_arms_as_r(visit):
     assert got["p"] == pytest.approx(r["p"], rel=1e-9)
     how = ard["method"][0]
     assert ("exact" in how.split(";")[0]) == bool(r["exact"])
+
+
+@pytest.mark.parametrize(
+    "npar, message",
+    [
+        # the rank tests run in the DESC step of the parameter: one listed nowhere else was never
+        # tested, with no word said
+        ({"params": ["NKG2D"]}, "nonparametric/params: 'NKG2D' is in neither"),
+        (
+            {"params": ["BILI"], "visits": ["WEEK 99"]},
+            "nonparametric/visits: unknown post-baseline visit 'WEEK 99'",
+        ),
+        ({"params": ["BILI"], "population": "MITT"}, "nonparametric/population: 'MITT'"),
+    ],
+)
+def test_nonparametric_config_checks(npar, message):
+    from hepatrial.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message) as err:
+        make_study(
+            endpoints={"desc_params": [{"paramcd": "BILI", "dataset": "adlb"}]},
+            nonparametric=npar,
+        )
+    assert "\n" not in str(err.value)
+    make_study(
+        endpoints={"desc_params": [{"paramcd": "BILI", "dataset": "adlb"}]},
+        nonparametric={"params": ["BILI"]},
+    )

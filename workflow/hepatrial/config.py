@@ -142,6 +142,8 @@ def check_study(cfg: dict, source: str) -> None:
         check_interim(cfg, source)
     if cfg.get("estimands"):
         check_estimands(cfg, source)
+    if cfg.get("nonparametric"):
+        check_nonparametric(cfg, source)
     if cfg.get("cut_date"):
         try:
             dt.date.fromisoformat(cfg["cut_date"])
@@ -152,6 +154,30 @@ def check_study(cfg: dict, source: str) -> None:
 
 
 TTE_MONITORED = ("LOGRANK", "COX")
+
+
+def check_nonparametric(cfg: dict, source: str) -> None:
+    """The ``nonparametric`` block: its parameters are summarised by visit (the rank tests run in
+    their DESC step, so a parameter in neither endpoints list was never tested), its visits are
+    post-baseline visits and its population is one of the study's."""
+    npar, ep = cfg["nonparametric"], cfg["endpoints"]
+    where = f"{source}: nonparametric"
+    summarised = [p["paramcd"] for p in [*ep["mmrm_params"], *ep["desc_params"]]]
+    for p in npar.get("params", []):
+        if p not in summarised:
+            raise ConfigError(
+                f"{where}/params: {p!r} is in neither endpoints/mmrm_params nor "
+                "endpoints/desc_params (its rank tests run with its summaries by visit)"
+            )
+    post = [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
+    for v in npar.get("visits") or []:
+        if v not in post:
+            raise ConfigError(f"{where}/visits: unknown post-baseline visit {v!r}; visits: {post}")
+    if npar.get("population", "ITT") not in cfg["populations"]:
+        raise ConfigError(
+            f"{where}/population: {npar.get('population', 'ITT')!r} is not in populations "
+            f"({list(cfg['populations'])})"
+        )
 
 
 def check_interim(cfg: dict, source: str) -> None:
