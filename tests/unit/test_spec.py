@@ -185,6 +185,29 @@ def test_unknown_or_repeated_tte_parameter_is_a_config_error():
         make_study(endpoints={"tte": ["OS", "OS"]})
 
 
+@pytest.mark.parametrize(
+    "endpoints, message",
+    [
+        # each loaded before and was then silently wrong: no table marked primary, no key
+        # secondary row, the same MMRM twice
+        ({"primary_param": "BILI"}, "primary_param: 'BILI' is not in endpoints/mmrm_params"),
+        ({"key_secondary_visit": "WEEK 99"}, "key_secondary_visit: unknown post-baseline visit"),
+        (
+            {"mmrm_params": [{"paramcd": "MELD", "dataset": "adeff"}] * 2},
+            "endpoints/mmrm_params: MELD is listed twice",
+        ),
+        (
+            {"desc_params": [{"paramcd": "ALB", "dataset": "adlb"}] * 2},
+            "endpoints/desc_params: ALB is listed twice",
+        ),
+    ],
+)
+def test_endpoint_config_checks(endpoints, message):
+    with pytest.raises(ConfigError, match=message) as err:
+        make_study(endpoints=endpoints)
+    assert "\n" not in str(err.value)
+
+
 def test_labels_from_one_table():
     labels = P.display_labels()
     assert labels["MELD"] == "MELD (UNOS)" and labels["TFS"] == "Transplant-free survival"

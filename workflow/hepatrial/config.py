@@ -138,6 +138,24 @@ def check_study(cfg: dict, source: str) -> None:
             )
     if len(set(cfg["endpoints"]["tte"])) != len(cfg["endpoints"]["tte"]):
         raise ConfigError(f"{source}: endpoints/tte: a parameter is listed twice")
+    ep = cfg["endpoints"]
+    for key in ("mmrm_params", "desc_params"):
+        codes = [p["paramcd"] for p in ep[key]]
+        twice = sorted({c for c in codes if codes.count(c) > 1})
+        if twice:
+            raise ConfigError(f"{source}: endpoints/{key}: {twice[0]} is listed twice")
+    mmrm = [p["paramcd"] for p in ep["mmrm_params"]]
+    if ep.get("primary_param") and ep["primary_param"] not in mmrm:
+        raise ConfigError(
+            f"{source}: endpoints/primary_param: {ep['primary_param']!r} is not in "
+            f"endpoints/mmrm_params {mmrm} (the primary endpoint is analysed by the MMRM)"
+        )
+    post = [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
+    if ep.get("key_secondary_visit") and ep["key_secondary_visit"] not in post:
+        raise ConfigError(
+            f"{source}: endpoints/key_secondary_visit: unknown post-baseline visit "
+            f"{ep['key_secondary_visit']!r}; visits: {post}"
+        )
     if cfg.get("interim") is not None:
         check_interim(cfg, source)
     if cfg.get("estimands"):

@@ -591,7 +591,7 @@ def presentation_spec(study: Study, by_arm: bool) -> dict:
             "key_secondary_visit": ep.key_secondary_visit,
             "landmarks_days": list(ep.landmarks_days),
             "mmrm_params": [{"paramcd": p} for p in mmrm_params],
-            "primary_param": ep.primary_param or (mmrm_params[0] if mmrm_params else ""),
+            "primary_param": study.primary_param or "",
         },
         "planned_infusions": study.planned_infusions,
         "ae": {"followup_days": study.ae.followup_days, "period": study.ae.period},

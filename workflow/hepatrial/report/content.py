@@ -101,9 +101,9 @@ def _figure(title: str, plot, note: str = "") -> Figure:
 
 
 def primary_param(spec: Study) -> str:
-    """The primary parameter a report names (the spec holds it; a spec without an MMRM parameter:
-    the primary MELD variant)."""
-    return spec.endpoints.primary_param or spec.scores.meld_primary
+    """The primary parameter a report names (:attr:`Study.primary_param`; a spec without an MMRM
+    parameter: the primary MELD variant)."""
+    return spec.primary_param or spec.scores.meld_primary
 
 
 def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm: bool) -> Section:

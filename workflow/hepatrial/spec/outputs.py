@@ -144,7 +144,7 @@ def table_specs(study: Study) -> list[TableSpec]:
             if d["rule"] in RESPONDER_SHIFT_RULES
         ]
     if study.design.has("MMRM_PP"):
-        primary = study.endpoints.primary_param or next(iter(mmrm), None)
+        primary = study.primary_param
         if primary:  # the per-protocol sensitivity MMRM of the primary parameter
             specs.append(TableSpec(f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
     if study.design.has("DLT"):
