@@ -76,6 +76,11 @@ def validate_with_defaults(instance: dict, schema: dict, source: str) -> dict:
     return instance
 
 
+def post_baseline_labels(cfg: dict) -> list[str]:
+    """The labels of the post-baseline visits of a study config (neither baseline nor screening)."""
+    return [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
+
+
 def check_study(cfg: dict, source: str) -> None:
     """Rules beyond the schema. Raises ConfigError naming the key."""
     labels = [a["label"] for a in cfg["arms"]]
@@ -150,7 +155,7 @@ def check_study(cfg: dict, source: str) -> None:
             f"{source}: endpoints/primary_param: {ep['primary_param']!r} is not in "
             f"endpoints/mmrm_params {mmrm} (the primary endpoint is analysed by the MMRM)"
         )
-    post = [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
+    post = post_baseline_labels(cfg)
     if ep.get("key_secondary_visit") and ep["key_secondary_visit"] not in post:
         raise ConfigError(
             f"{source}: endpoints/key_secondary_visit: unknown post-baseline visit "
@@ -187,7 +192,7 @@ def check_nonparametric(cfg: dict, source: str) -> None:
                 f"{where}/params: {p!r} is in neither endpoints/mmrm_params nor "
                 "endpoints/desc_params (its rank tests run with its summaries by visit)"
             )
-    post = [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
+    post = post_baseline_labels(cfg)
     for v in npar.get("visits") or []:
         if v not in post:
             raise ConfigError(f"{where}/visits: unknown post-baseline visit {v!r}; visits: {post}")
@@ -283,7 +288,7 @@ def check_estimands(cfg: dict, source: str) -> None:
     """The ``estimands`` list (docs/estimands.md) beyond the schema."""
     if not design(cfg["study"]["design"]).has("ESTIMANDS"):
         raise ConfigError(f"{source}: estimands: need a parallel design (a reference arm)")
-    vlabels = [v["label"] for v in cfg["visits"] if not (v.get("baseline") or v.get("screening"))]
+    vlabels = post_baseline_labels(cfg)
     seen, primary, defs = set(), {}, {}
     for k, est in enumerate(cfg["estimands"]):
         where = f"{source}: estimands/{k} ({est['id']})"

@@ -232,9 +232,9 @@ def worst_category(adlb: pl.DataFrame, paramcd: str) -> pl.DataFrame:
 
     Post-baseline = every record after day 1 (ADY > 1) with a range category (ANRIND), scheduled or
     not. For a lab with a worst direction (:data:`WORST_DIRECTION`: HIGH for BILI, INR, ALT, AST,
-    CREAT and AFP, LOW for ALB and PLAT) the worst is that direction if ever reached; otherwise, and for every other lab, it is the
-    category of the value furthest outside the range (distance in range widths), NORMAL when every
-    value is in range.
+    CREAT and AFP, LOW for ALB and PLAT) the worst is that direction if ever reached; otherwise,
+    and for every other lab, it is the category of the value furthest outside the range (distance
+    in range widths), NORMAL when every value is in range.
     """
     direction = WORST_DIRECTION.get(paramcd)
     post = adlb.filter(

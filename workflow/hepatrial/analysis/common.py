@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from hepatrial.ard import POOLED
+from hepatrial.errors import ConfigError, HepatrialWarning
 from hepatrial.spec import Study
 
 POP_FLAG = {
@@ -44,8 +46,6 @@ def select_population(df: pl.DataFrame, study: Study, population: str) -> pl.Dat
     frame without the population's flag is an error (it analysed every subject before)."""
     flag, av = population_flag(study, population), arm_var(population)
     if flag not in df.columns:
-        from hepatrial.errors import ConfigError
-
         raise ConfigError(
             f"population {population}: its flag {flag} (study config populations) is not a "
             f"variable of the analysed dataset ({', '.join(df.columns[:12])}, ...)"
@@ -85,10 +85,6 @@ def parameter_frames(
 def warn_no_records(key: str, paramcd: str, path: str | Path) -> None:
     """A parameter the study config lists (``key``) that the dataset at ``path`` has no record of:
     a misspelt code, or a test the cut does not hold; its tables and figures show no data."""
-    import warnings
-
-    from hepatrial.errors import HepatrialWarning
-
     warnings.warn(
         f"study config {key}: {paramcd} has no records in {Path(path).name}; its tables and "
         "figures show no data",
