@@ -330,8 +330,7 @@ def adsl_vars(adsl: pl.DataFrame, study: Study) -> list[str]:
     """The ADSL variables a BDS dataset carries: the standard ones, the strata, the MMRM
     covariates that are ADSL variables (``mmrm.covariates``, e.g. AGE) and the flags of the
     study's populations, those ADSL has."""
-    extra = [*study.strata_in(adsl), *study.mmrm.covariates, *study.populations.values()]
-
+    extra = [*study.strata, *study.mmrm.covariates, *study.populations.values()]
     return [c for c in dict.fromkeys(BDS_ADSL_KEEP + extra) if c in adsl.columns]
 
 
