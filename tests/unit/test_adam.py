@@ -364,3 +364,27 @@ def test_adtte_of_a_study_with_no_time_to_event_endpoint_is_empty(tiny, tmp_path
     empty = create_adtte(adsl, d["CE"], s0)
     assert empty.height == 0 and full.height > 0
     assert empty.schema == full.schema
+
+
+def test_adtte_and_adae_carry_the_flags_of_the_configured_populations(tiny):
+    """ADTTE and ADAE carried ITTFL and SAFFL only: a study whose ITT is another ADSL flag (a
+    single-arm protocol's "all enrolled", ``ITT: ENRLFL``) stopped at the survival step with
+    "population ITT: its flag ENRLFL ..." (select_population). They now carry the flag of every
+    configured population, after the standard ones, and the survival analysis selects on it."""
+    from hepatrial.analysis.survival import survival_ard
+
+    text = tinycut.STUDY_YAML + "populations: {ITT: ENRLFL, SAFETY: SAFFL, PP: PPFL}\n"
+    d, adsl, s = tiny(text=text)
+    assert adsl["ENRLFL"].to_list() == adsl["ITTFL"].to_list() == ["Y"] * 4
+    # T-004 out of the configured ITT population only (ITTFL stays Y)
+    adsl = adsl.with_columns(
+        ENRLFL=pl.when(pl.col("USUBJID") == "T-004").then(pl.lit("N")).otherwise("ENRLFL")
+    )
+    adtte = create_adtte(adsl, d["CE"], s)
+    assert adtte.columns[7:11] == ["ITTFL", "SAFFL", "ENRLFL", "PPFL"]
+    assert {"ENRLFL", "PPFL"} <= set(create_adae(d["AE"], adsl, s).columns)
+    ard, _ = survival_ard(adtte, s, "OS")
+    n = ard.filter(
+        (pl.col("analysis") == "KM_EVENTS") & (pl.col("arm") == "ALL") & (pl.col("stat") == "n")
+    )["value"]
+    assert n.to_list() == [3.0]  # T-001..T-003: the configured ITT, not ITTFL's 4

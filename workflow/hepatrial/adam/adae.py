@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.adsl import RELATED_TERMS
+from hepatrial.adam.common import carried
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 from hepatrial.spec.params import TTE
@@ -57,7 +58,7 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
     fu = study.ae.followup_days
     window = study.ae.period == "treatment_window"
 
-    keep = [c for c in ADSL_KEEP if c in adsl.columns]
+    keep = carried(adsl, ADSL_KEEP, study.populations.values())
     ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
     rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
     grade = (

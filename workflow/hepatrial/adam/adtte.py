@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from hepatrial.adam.common import carried
 from hepatrial.dates import dtc_earliest, dtc_latest
 from hepatrial.spec import Study
 from hepatrial.spec.params import TTE, adam_param_labels, tte_param
@@ -169,11 +170,9 @@ def derive_param_ce(base: pl.DataFrame, dataset_ce: pl.DataFrame, paramcd: str) 
 def create_adtte(adsl: pl.DataFrame, dataset_ce: pl.DataFrame, study: Study) -> pl.DataFrame:
     """ADTTE for the study's ``endpoints.tte`` parameters, subjects with an analysis origin; each
     derived as its row of the parameter table says (``kind``: tfs, os or a CE event)."""
-    keep = [
-        c
-        for c in dict.fromkeys([*ADSL_KEEP, *study.strata, *study.endpoints.subgroups])
-        if c in adsl.columns
-    ]
+    keep = carried(
+        adsl, ADSL_KEEP, study.populations.values(), study.strata, study.endpoints.subgroups
+    )
     base = (
         adsl.filter(pl.col("ORIGDT").is_not_null())
         .select(*keep, pl.col("ORIGDT").alias("STARTDT"), "DTHDT", "LTXDT", "LSTALVDT")

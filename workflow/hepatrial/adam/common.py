@@ -326,12 +326,22 @@ BDS_ADSL_KEEP = [  # ADSL variables carried onto ADLB, ADEFF and ADQS
 ]
 
 
+def carried(adsl: pl.DataFrame, standard: Sequence[str], *more: Sequence[str]) -> list[str]:
+    """The ADSL variables an analysis dataset carries, in order, each once and those ADSL has:
+    ``standard``, then each of ``more`` (the study's own: the flags of its populations, so that
+    every configured population can be selected on the dataset, e.g. ``ITT: ENRLFL``; strata,
+    covariates, subgroups)."""
+    names = [c for group in (standard, *more) for c in group]
+    return [c for c in dict.fromkeys(names) if c in adsl.columns]
+
+
 def adsl_vars(adsl: pl.DataFrame, study: Study) -> list[str]:
     """The ADSL variables a BDS dataset carries: the standard ones, the strata, the MMRM
     covariates that are ADSL variables (``mmrm.covariates``, e.g. AGE) and the flags of the
     study's populations, those ADSL has."""
-    extra = [*study.strata, *study.mmrm.covariates, *study.populations.values()]
-    return [c for c in dict.fromkeys(BDS_ADSL_KEEP + extra) if c in adsl.columns]
+    return carried(
+        adsl, BDS_ADSL_KEEP, study.strata, study.mmrm.covariates, study.populations.values()
+    )
 
 
 def with_adsl_vars(
