@@ -175,26 +175,36 @@ def test_bds_datasets_carry_the_adsl_covariates_of_the_mmrm():
 
 def test_a_configured_parameter_with_no_records_is_warned_of(tmp_path):
     """A misspelt PARAMCD in endpoints.mmrm_params or desc_params gave tables reading 'No data'
-    and nothing else; now one warning per parameter naming the config key and the dataset."""
+    and nothing else; now one warning per parameter naming the config key and the dataset. So
+    does a parameter whose records all lack a value (CTPSCORE of a cut without the RS domain)."""
     from hepatrial.analysis.run import run_desc
     from hepatrial.errors import HepatrialWarning
 
     data = tmp_path / "adeff.parquet"
-    synthetic_adeff().with_columns(
+    meld = synthetic_adeff().with_columns(
         AVAL=pl.col("BASE") + pl.col("CHG"),
         ABLFL=pl.lit(None, pl.Utf8),
         AVISITN=pl.col("AVISIT").str.strip_prefix("WEEK").cast(pl.Float64),
-    ).write_parquet(data)
+    )
+    ctp = meld.with_columns(
+        PARAMCD=pl.lit("CTPSCORE"), AVAL=pl.lit(None, pl.Float64), CHG=pl.lit(None, pl.Float64)
+    )
+    pl.concat([meld, ctp]).write_parquet(data)
     study = tmp_path / "study.yaml"
     config = merge(MINIMAL, synthetic_config())
-    config["endpoints"]["mmrm_params"] = [{"paramcd": "MELDX", "dataset": "adeff"}]
+    config["endpoints"]["mmrm_params"] = [
+        {"paramcd": "MELDX", "dataset": "adeff"},
+        {"paramcd": "CTPSCORE", "dataset": "adeff"},
+    ]
     config["endpoints"]["desc_params"] = [{"paramcd": "ALBX", "dataset": "adeff"}]
     study.write_text(yaml.safe_dump(config))
     with pytest.warns(HepatrialWarning) as caught:
-        run_desc(data, study, ["MELD", "MELDX", "ALBX"], tmp_path / "desc.parquet")
+        run_desc(data, study, ["MELD", "MELDX", "CTPSCORE", "ALBX"], tmp_path / "desc.parquet")
     assert [str(w.message) for w in caught if w.category is HepatrialWarning] == [
         "study config endpoints.mmrm_params: MELDX has no records in adeff.parquet; its tables "
         "and figures show no data",
+        f"study config endpoints.mmrm_params: CTPSCORE has {ctp.height} records and not one "
+        "value (AVAL missing in each) in adeff.parquet; its tables and figures show no data",
         "study config endpoints.desc_params: ALBX has no records in adeff.parquet; its tables "
         "and figures show no data",
     ]

@@ -598,9 +598,8 @@ def run_baseline(adsl_path, adlb_path, adeff_path, study_path, out) -> None:
     # peak 3.8 GB with every safety lab at once); the ARD is sorted by its key, so the same rows.
     labs = []
     for p, adlb in parameter_frames(adlb_path, safety_labs(study), ADLB_COLUMNS):
-        if adlb.height == 0:
-            warn_no_records("safety.labs", p, adlb_path)
-        else:
+        warn_no_records("safety.labs", p, adlb_path, adlb)
+        if adlb.height:
             labs += [lab_shift(adlb, adsl, study), lab_abnormal(adlb, adsl, study)]
         del adlb  # before the next parameter is read
     eff_params = ["CTPCLASS", study.scores.meld_primary]

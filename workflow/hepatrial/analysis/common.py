@@ -82,11 +82,17 @@ def parameter_frames(
         yield p, (lf.select(columns) if columns is not None else lf).collect()
 
 
-def warn_no_records(key: str, paramcd: str, path: str | Path) -> None:
-    """A parameter the study config lists (``key``) that the dataset at ``path`` has no record of:
-    a misspelt code, or a test the cut does not hold; its tables and figures show no data."""
+def warn_no_records(key: str, paramcd: str, path: str | Path, data: pl.DataFrame) -> None:
+    """Warn of a parameter the study config lists (``key``) of which ``data`` (its records in the
+    dataset at ``path``) holds no record (a misspelt code, or a test the cut does not hold) or no
+    value (every AVAL missing: a score with an input the cut lacks, such as CTP without the RS
+    domain's ascites and encephalopathy). Its tables and figures show no data."""
+    n = data.height
+    if n and data["AVAL"].is_not_null().any():
+        return
+    what = "no records" if n == 0 else f"{n} records and not one value (AVAL missing in each)"
     warnings.warn(
-        f"study config {key}: {paramcd} has no records in {Path(path).name}; its tables and "
+        f"study config {key}: {paramcd} has {what} in {Path(path).name}; its tables and "
         "figures show no data",
         HepatrialWarning,
         stacklevel=2,

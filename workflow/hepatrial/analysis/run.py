@@ -28,9 +28,9 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     parts = [ard_rows([])]  # (no parameters: an empty part)
     mmrm = {x.paramcd for x in study.endpoints.mmrm_params}
     for p, data in parameter_frames(data_path, paramcds):
-        if data.height == 0:  # (an MMRM parameter is summarised here too: warned of once)
-            key = "endpoints.mmrm_params" if p in mmrm else "endpoints.desc_params"
-            warn_no_records(key, p, data_path)
+        # (an MMRM parameter is summarised here too: warned of once)
+        key = "endpoints.mmrm_params" if p in mmrm else "endpoints.desc_params"
+        warn_no_records(key, p, data_path, data)
         parts.append(describe_by_visit(data, p, study, "ITT"))
         parts.append(parameter_decimals(data, [p], study))  # the decimals tables format them with
         if study.design.compares_arms and p in npar.params:
