@@ -71,3 +71,37 @@ def test_bad_study_config_one_line(tiny, tmp_path):
     out = snakemake(*config_args(tmp_path, cut, bad))
     assert out.returncode != 0
     assert "exactly one arm with reference: true" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_malformed_source_date_epoch_is_one_line_and_an_empty_one_is_unset(tiny, tmp_path):
+    """SOURCE_DATE_EPOCH=abc failed inside the steps with tracebacks (int() in the XPT stamp,
+    matplotlib's PDF backend, numpy.f2py under scipy.stats); it is checked before anything is
+    planned. An empty one (a CI template's unset variable) is taken as unset by every step."""
+    cut, study = tiny
+    out = snakemake("-n", *config_args(tmp_path, cut, study), env={"SOURCE_DATE_EPOCH": "abc"})
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
+    assert errors == [
+        "ERROR: environment variable SOURCE_DATE_EPOCH='abc' is not a time: it must be whole "
+        "seconds since 1970-01-01 UTC (e.g. $(date -d 2025-06-30 +%s)), or unset"
+    ]
+    out = snakemake("-n", *config_args(tmp_path, cut, study), env={"SOURCE_DATE_EPOCH": " "})
+    assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_source_date_epoch_values(monkeypatch):
+    from hepatrial.config import source_date_epoch
+    from hepatrial.errors import ConfigError
+    from hepatrial.report.document import generated_date
+
+    for raw, want in (("1751241600", 1751241600), (" 0 ", 0), ("", None)):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
+        assert source_date_epoch() == want
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1751241600")
+    assert generated_date() == "2025-06-30"  # 1751241600 = 2025-06-30T00:00:00Z
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert source_date_epoch() is None and generated_date() == ""
+    for raw in ("abc", "-5", "1.5e9", "１２３", "99999999999999"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
+        with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+            source_date_epoch()

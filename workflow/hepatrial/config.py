@@ -413,6 +413,24 @@ def load_study(path: str | Path) -> dict:
     return cfg
 
 
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` (the reproducible-builds convention): the whole seconds since
+    1970-01-01 UTC that stamp the XPT headers and the reports' generated date; None when unset or
+    empty. Anything else stops the run (matplotlib, typst and numpy read it too, and fail on it
+    with a traceback)."""
+    import os
+
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or int(raw) > 253402300799:  # 9999-12-31T23:59:59
+        raise ConfigError(
+            f"environment variable SOURCE_DATE_EPOCH={raw!r} is not a time: it must be whole "
+            "seconds since 1970-01-01 UTC (e.g. $(date -d 2025-06-30 +%s)), or unset"
+        )
+    return int(raw)
+
+
 def previous_cut_date(previous_cut: str | Path) -> dt.date:
     """The previous cut's date: its folder's name (ISO)."""
     name = Path(previous_cut).name

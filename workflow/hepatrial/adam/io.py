@@ -614,10 +614,11 @@ def stamp_xpt(path: str | Path) -> None:
     that the same data give byte-identical files. Only the header (before the OBS record) changes.
     """
     import datetime as dt
-    import os
     import re
 
-    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
+    from hepatrial.config import source_date_epoch
+
+    epoch = source_date_epoch() or 0
     stamp = dt.datetime.fromtimestamp(epoch, tz=dt.UTC).strftime("%d%b%y:%H:%M:%S").upper().encode()
     with open(path, "r+b") as fh:  # the header only: the observations can be gigabytes
         head = b""

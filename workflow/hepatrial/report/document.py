@@ -16,7 +16,6 @@ import base64
 import datetime as dt
 import html
 import json
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,10 +154,12 @@ class Document:
 def generated_date() -> str:
     """The UTC date of ``SOURCE_DATE_EPOCH`` (reproducible builds), else empty: no wall-clock time
     goes into a report."""
-    sde = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if not sde:
+    from hepatrial.config import source_date_epoch
+
+    sde = source_date_epoch()
+    if sde is None:
         return ""
-    return dt.datetime.fromtimestamp(int(sde), tz=dt.UTC).date().isoformat()
+    return dt.datetime.fromtimestamp(sde, tz=dt.UTC).date().isoformat()
 
 
 # --- HTML -------------------------------------------------------------------------------------------
