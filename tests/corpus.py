@@ -665,6 +665,12 @@ CASES: list[Case] = [
         cell("lb", "LBORRESU", "g/L", _lab_row("SODIUM")),
         ("file lb.csv", "row {row}", "column LBORRESU"),
     ),
+    Case(  # (was "unknown unit None")
+        "missing_unit_bili",
+        "fatal",
+        cell("lb", "LBORRESU", None, _lab_row("BILI")),
+        ("file lb.csv", "row {row}", "column LBORRESU", "no unit for BILI"),
+    ),
     Case(
         "zero_bilirubin",
         "flagged",

@@ -171,8 +171,9 @@ def harmonise_lab_units(
     if bad.height:
         r = bad.row(0, named=True)
         col = "LBSTRESU" if has_std and r.get("LBSTRESN") is not None else "LBORRESU"
+        what = "no unit" if r["_unit"] is None else f"unknown unit {r['_unit']!r}"
         raise DataContractError(
-            f"unknown unit {r['_unit']!r} for {r['LBTESTCD']} (USUBJID {r['USUBJID']}); accepted: "
+            f"{what} for {r['LBTESTCD']} (USUBJID {r['USUBJID']}); accepted: "
             f"{sorted(k or '(empty)' for k in LAB_UNITS[r['LBTESTCD']][1])}",
             file=file,
             row=r["SRCROW"],
