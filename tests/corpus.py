@@ -211,6 +211,16 @@ def death_before_randomisation(cut, study):
     return {"row": row}
 
 
+def no_randomisation_record(cut, study):
+    """The DS RANDOMIZED record of the first randomised subject removed (DM ARM kept)."""
+    ds = read(cut, "ds")
+    subj = ds.filter(pl.col("DSDECOD") == "RANDOMIZED")["USUBJID"][0]
+    write(
+        cut, "ds", ds.filter(~((pl.col("USUBJID") == subj) & (pl.col("DSDECOD") == "RANDOMIZED")))
+    )
+    return {"row": first_row(cut, "dm", pl.col("USUBJID") == subj)}
+
+
 def transplant_after_death(cut, study):
     dm = read(cut, "dm")
     row = first_row(cut, "dm", pl.col("RFSTDTC").is_not_null() & pl.col("DTHDTC").is_null())
@@ -749,6 +759,18 @@ CASES: list[Case] = [
         ("DEATH_BEFORE_RANDOMISATION",),
     ),
     Case("transplant_after_death", "flagged", transplant_after_death, ("TRANSPLANT_AFTER_DEATH",)),
+    Case(  # was left out of the ITT population (ITTFL N) without a word
+        "no_randomisation_record",
+        "flagged",
+        no_randomisation_record,
+        ("NOT_RANDOMISED",),
+    ),
+    Case(
+        "randomised_screen_failure",
+        "flagged",
+        cell("dm", "ARM", "Screen Failure", 1),
+        ("RANDOMISED_NO_ARM",),
+    ),
     Case(
         "death_flag_without_date",
         "flagged",

@@ -17,6 +17,7 @@ from hepatrial.contract import DOMAINS, EXCL_SCHEMA
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import (
     apply_cut,
+    check_randomisation,
     check_windows,
     cross_checks,
     exclude_unknown_subjects,
@@ -348,6 +349,7 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
         frames, excl1 = exclude_unknown_subjects(frames, files, findings)
         frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
         cross_checks(frames, files, DOMAINS, findings)
+        check_randomisation(frames, files, cfg, findings)
         check_windows(frames, files, cfg, findings)
         flag_partial_dates(frames, files, DOMAINS, findings)
     except DataContractError as exc:

@@ -390,6 +390,43 @@ def cross_checks(
         )
 
 
+def check_randomisation(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings
+) -> None:
+    """The ITT population of a randomised design is the subjects with a configured arm (DM ARM)
+    and a randomisation date (DS RANDOMIZED; ADSL ITTFL). A subject with one and not the other is
+    left out of it: flagged here (WARNING, at the subject's DM row), never changed."""
+    if not cfg.design.randomised:
+        return
+    arms = [a.arm for a in cfg.arms]
+    d = (
+        frames["DM"]
+        .select("USUBJID", "SRCROW", "ARM")
+        .join(randomisation_dates(frames["DS"]), on="USUBJID", how="left")
+    )
+    in_arm = pl.col("ARM").is_in(arms).fill_null(False)
+    findings.add_rows(
+        d.filter(in_arm & pl.col("RANDDT").is_null()),
+        "WARNING",
+        "DM",
+        files["DM"],
+        "NOT_RANDOMISED",
+        "assigned to an arm (ARM) but no DS RANDOMIZED record with a date: not in the ITT "
+        "population (ITTFL N)",
+        column="ARM",
+    )
+    findings.add_rows(
+        d.filter(~in_arm & pl.col("RANDDT").is_not_null()),
+        "WARNING",
+        "DM",
+        files["DM"],
+        "RANDOMISED_NO_ARM",
+        "a DS RANDOMIZED record but no arm of the study config (ARM): not in the ITT population "
+        "(ITTFL N)",
+        column="ARM",
+    )
+
+
 def lb_duplicates(frames) -> pl.DataFrame:
     """The LB rows sharing subject, test and date/time with another row, in row order. Checked on
     a 64-bit hash of the key over every chunk, then exactly on the rows whose hash repeats: the key
