@@ -765,6 +765,12 @@ CASES: list[Case] = [
         no_randomisation_record,
         ("NOT_RANDOMISED",),
     ),
+    Case(  # were analysed as the study's without a word
+        "record_of_another_study",
+        "flagged",
+        cell("ae", "STUDYID", "OTHER-STUDY", 2),
+        ("STUDYID_MISMATCH",),
+    ),
     Case(
         "randomised_screen_failure",
         "flagged",

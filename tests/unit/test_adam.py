@@ -388,3 +388,19 @@ def test_adtte_and_adae_carry_the_flags_of_the_configured_populations(tiny):
         (pl.col("analysis") == "KM_EVENTS") & (pl.col("arm") == "ALL") & (pl.col("stat") == "n")
     )["value"]
     assert n.to_list() == [3.0]  # T-001..T-003: the configured ITT, not ITTFL's 4
+
+
+def test_a_study_config_of_another_study_is_flagged(tmp_path):
+    """DM's STUDYID and the study config's id (documented as "STUDYID as in DM") were never
+    compared: a config of another study ran on the cut without a word. One WARNING finding at
+    DM's first row now says so; the records still go in as they are."""
+    cut = tinycut.write_cut(tmp_path / "cut")
+    s = study(tmp_path, tinycut.STUDY_YAML.replace("id: TINY", "id: TINY2"))
+    ingest_cut(cut, s, tmp_path / "sdtm", tmp_path / "val")
+    f = pl.read_csv(tmp_path / "val/findings.csv", infer_schema=False)
+    hit = f.filter(pl.col("rule").str.starts_with("STUDYID"))
+    assert hit.select("severity", "file", "row", "column", "value", "rule").rows() == [
+        ("WARNING", "dm.csv", "1", "STUDYID", "TINY", "STUDYID_NOT_CONFIG")
+    ]
+    assert "'TINY2'" in hit["message"][0]
+    assert read_sdtm(tmp_path / "sdtm")["DM"].height == len(tinycut.domains()["dm"])

@@ -18,6 +18,7 @@ from hepatrial.errors import DataContractError
 from hepatrial.ingest.cut import (
     apply_cut,
     check_randomisation,
+    check_studyid,
     check_windows,
     cross_checks,
     exclude_unknown_subjects,
@@ -350,6 +351,7 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
         frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
         cross_checks(frames, files, DOMAINS, findings)
         check_randomisation(frames, files, cfg, findings)
+        check_studyid(frames, files, cfg, findings)
         check_windows(frames, files, cfg, findings)
         flag_partial_dates(frames, files, DOMAINS, findings)
     except DataContractError as exc:

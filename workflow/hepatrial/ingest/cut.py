@@ -390,6 +390,46 @@ def cross_checks(
         )
 
 
+def check_studyid(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings
+) -> None:
+    """One study per cut: DM's STUDYID is the study config's id (``study.id``, "STUDYID as in
+    DM"), and every record carries DM's STUDYID. Flagged (WARNING), never changed: a record of
+    another study in the cut, or the config of another study. The study is the config's id when
+    DM has it, else DM's most frequent STUDYID (one finding says so, at DM's first row)."""
+    dm = frames["DM"]
+    counts = dm["STUDYID"].drop_nulls().value_counts(sort=True, name="n")
+    if counts.height == 0:
+        return
+    ids = counts["STUDYID"].to_list()
+    study = cfg.id if cfg.id in ids else ids[0]
+    if study != cfg.id:
+        first = dm.filter(pl.col("STUDYID") == study).head(1)
+        findings.add_rows(
+            first,
+            "WARNING",
+            "DM",
+            files["DM"],
+            "STUDYID_NOT_CONFIG",
+            f"DM's STUDYID is not the study config's id {cfg.id!r} (study.id); is the study "
+            "config the one of this cut?",
+            column="STUDYID",
+        )
+    for dom, df in each_chunk(frames):
+        if "STUDYID" not in df.columns:
+            continue
+        other = df.filter(pl.col("STUDYID").is_not_null() & (pl.col("STUDYID") != study))
+        findings.add_rows(
+            other.select([c for c in ("SRCROW", "USUBJID", "STUDYID") if c in other.columns]),
+            "WARNING",
+            dom,
+            files[dom],
+            "STUDYID_MISMATCH",
+            f"STUDYID is not the study's {study!r}: a record of another study? carried as it is",
+            column="STUDYID",
+        )
+
+
 def check_randomisation(
     frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings
 ) -> None:
