@@ -771,6 +771,12 @@ CASES: list[Case] = [
         cell("ae", "STUDYID", "OTHER-STUDY", 2),
         ("STUDYID_MISMATCH",),
     ),
+    Case(  # a treatment error a DSMB wants to know of; was silent
+        "treated_with_the_other_arm",
+        "flagged",
+        cell("dm", "ACTARM", "Placebo", lambda c: first_row(c, "dm", pl.col("ARM") == "UC-MSC")),
+        ("ACTARM_NOT_ARM",),
+    ),
     Case(
         "randomised_screen_failure",
         "flagged",

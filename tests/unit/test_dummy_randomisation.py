@@ -108,6 +108,42 @@ def test_no_real_assignment_reaches_what_ingest_writes(tmp_path):
     assert (mism["EXTRT"] != mism["RT"]).sum() > 50
 
 
+def test_no_real_arm_in_the_findings_of_a_blinded_run(tmp_path):
+    """Validation findings name subject and row, and some hold an arm: ACTARM_NOT_ARM (treated
+    with the other arm), ARM_CASE (an arm spelled in another case). A blinded run wrote them with
+    the real arm; their value is now "(blinded)" there, and kept in a real run."""
+    import shutil
+
+    cut = tmp_path / "cut" / "2025-06-30"
+    shutil.copytree(CUT, cut)
+    dm = pl.read_csv(cut / "dm.csv", infer_schema=False)
+    i = dm["ARM"].to_list().index("UC-MSC")
+    dm = dm.with_columns(
+        ACTARM=pl.when(pl.int_range(pl.len()) == i).then(pl.lit("Placebo")).otherwise("ACTARM"),
+        ARM=pl.when(pl.int_range(pl.len()) == i + 1)
+        .then(pl.col("ARM").str.to_lowercase())
+        .otherwise("ARM"),
+    )
+    dm.write_csv(cut / "dm.csv")
+    study = load_study(STUDY)
+
+    def arm_findings(**kw):
+        ingest_cut(cut, study, tmp_path / "sdtm", tmp_path / "v", **kw)
+        f = stamp.read_csv(tmp_path / "v" / "findings.csv", infer_schema=False)
+        return f.filter(pl.col("rule").is_in(["ACTARM_NOT_ARM", "ARM_CASE"])).sort("rule")
+
+    real = arm_findings()
+    assert real.select("rule", "row", "value").rows() == [
+        ("ACTARM_NOT_ARM", str(i + 1), "Placebo"),
+        ("ARM_CASE", str(i + 2), dm["ARM"][i + 1]),
+    ]
+    blinded = arm_findings(dummy_seed=20240101)
+    assert blinded.select("rule", "row", "value").rows() == [
+        ("ACTARM_NOT_ARM", str(i + 1), "(blinded)"),
+        ("ARM_CASE", str(i + 2), "(blinded)"),
+    ]
+
+
 @pytest.mark.workflow
 def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
     res, rep = tmp_path / "results", tmp_path / "reports"

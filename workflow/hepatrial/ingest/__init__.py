@@ -362,11 +362,13 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
         raise
     exclusions = pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA).sort(["domain", "row"])
     acct = accounting(rows_in, frames, exclusions, files)
+    found = findings.frame()
     if dummy_seed is not None:
-        from hepatrial.ingest.dummy import dummy_randomise
+        from hepatrial.ingest.dummy import dummy_randomise, redact_findings
 
         dummy = dummy_randomise({d: frames[d] for d in ("DM", "EX")}, cfg, dummy_seed)
         frames["DM"], frames["EX"] = dummy["DM"], dummy["EX"]  # the rest stays where it is
+        found = redact_findings(found)  # the real arms are in no file of the blinded run
 
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)
@@ -380,7 +382,7 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
         spilled = isinstance(frames, Frames) and frames.spilled(dom)
         # a large domain: read again from its SDTM file when asked for
         out[dom] = path if spilled else frames[dom]
-    stamp.write_csv(findings.frame(), validation_dir / "findings.csv")
+    stamp.write_csv(found, validation_dir / "findings.csv")
     stamp.write_csv(acct, validation_dir / "accounting.csv")
     stamp.write_csv(exclusions, validation_dir / "exclusions.csv")
     if stale is not None:

@@ -131,3 +131,17 @@ def _dummy_exposure(
             for c in cols
         ]
     ).select(ex.columns)
+
+
+REDACTED = "(blinded)"
+
+
+def redact_findings(findings: pl.DataFrame) -> pl.DataFrame:
+    """The validation findings of a blinded run without the real assignment: a finding on an arm
+    or exposure column (ARM, ACTARM, their codes, EXTRT, EXDOSE, EXDOSU) names its subject and
+    row, so its value (a real arm, or the dose that tells it) is replaced by ``(blinded)``."""
+    cols = [*ARM_COLUMNS, *ACT_COLUMNS, *EX_COLUMNS]
+    hide = pl.col("column").is_in(cols) & pl.col("value").is_not_null()
+    return findings.with_columns(
+        pl.when(hide).then(pl.lit(REDACTED)).otherwise("value").alias("value")
+    )

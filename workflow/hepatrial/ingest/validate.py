@@ -525,6 +525,23 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
                 usubjid=changed["USUBJID"][0],
             )
         dm = dm.with_columns(fixed.alias(col))
+    # treated as another arm of the study than the one assigned: counted under each where it applies
+    arms = [a.arm for a in cfg.arms]
+    swapped = dm.filter(
+        pl.col("ARM").is_in(arms)
+        & pl.col("ACTARM").is_in(arms)
+        & (pl.col("ARM") != pl.col("ACTARM"))
+    )
+    findings.add_rows(
+        swapped,
+        "WARNING",
+        "DM",
+        file,
+        "ACTARM_NOT_ARM",
+        "treated as another arm of the study (ACTARM) than the one assigned (ARM): efficacy "
+        "counts the subject under ARM, safety (SAFETY population) under ACTARM",
+        column="ACTARM",
+    )
     return dm
 
 
