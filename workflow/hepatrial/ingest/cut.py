@@ -398,7 +398,12 @@ def check_studyid(
     another study in the cut, or the config of another study. The study is the config's id when
     DM has it, else DM's most frequent STUDYID (one finding says so, at DM's first row)."""
     dm = frames["DM"]
-    counts = dm["STUDYID"].drop_nulls().value_counts(sort=True, name="n")
+    counts = (
+        dm["STUDYID"]
+        .drop_nulls()
+        .value_counts(name="n")
+        .sort(["n", "STUDYID"], descending=[True, False])
+    )
     if counts.height == 0:
         return
     ids = counts["STUDYID"].to_list()
