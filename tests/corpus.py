@@ -862,6 +862,12 @@ CASES: list[Case] = [
         targets=("res:ard/ard.parquet",),
         check=check_lab_missing,
     ),
+    Case(  # the error line held the whole cell (a 10 MB cell: 10 MB on the console)
+        "date_100k_characters",
+        "fatal",
+        cell("ae", "AESTDTC", "x" * 100_000, 1),
+        ("file ae.csv", "row 1", "column AESTDTC", "value 'xxxxxxxx", "... (100000 characters)"),
+    ),
     Case(
         "lab_time_impossible",
         "fatal",

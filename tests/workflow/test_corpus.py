@@ -62,6 +62,7 @@ def test_corpus_case(case, base, tmp_path):
         assert out.returncode != 0, out.stdout[-2000:]
         errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
         assert len(errors) == 1, out.stderr[-3000:]
+        assert len(errors[0]) < 1000, errors[0][:3000]  # one line a person can read
         for fragment in expect:
             assert fragment in errors[0], errors[0]
         assert "Traceback" not in out.stderr

@@ -1,6 +1,14 @@
 """Project exceptions. Each message says what is wrong and where, in one line."""
 
 
+def shown(value: object, limit: int = 80) -> str:
+    """``value`` as a one-line message shows it: its repr, cut after ``limit`` characters with the
+    length said (a 10 MB cell in an error line is no longer one clear line)."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}... ({len(value)} characters)"
+    return repr(value)
+
+
 class HepatrialError(Exception):
     """Base class: an error the user can act on (printed as one line, no traceback).
 

@@ -14,7 +14,7 @@ import polars as pl
 from hepatrial import stamp
 from hepatrial.config import cut_date
 from hepatrial.contract import DOMAINS, EXCL_SCHEMA
-from hepatrial.errors import DataContractError
+from hepatrial.errors import DataContractError, shown
 from hepatrial.ingest.cut import (
     apply_cut,
     check_randomisation,
@@ -53,8 +53,7 @@ ALL_DOMAINS = tuple(DOMAINS)
 
 def _finding_line(r: dict) -> str:
     where = ", ".join(f"{k} {r[k]}" for k in ("file", "row", "column") if r[k] is not None)
-    value = r["value"] if r["value"] is None or len(r["value"]) <= 80 else r["value"][:80] + "..."
-    return f"{r['severity']} {r['rule']}: {where}: {r['message']}: value {value!r}"
+    return f"{r['severity']} {r['rule']}: {where}: {r['message']}: value {shown(r['value'])}"
 
 
 def _raise_first_fatal(findings: Findings) -> None:
@@ -69,7 +68,7 @@ def _raise_first_fatal(findings: Findings) -> None:
             else ""
         )
         exc = DataContractError(
-            f"{r['message']}: value {r['value']!r}{more}",
+            f"{r['message']}: value {shown(r['value'])}{more}",
             file=r["file"],
             row=r["row"],
             column=r["column"],

@@ -19,7 +19,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.contract import LAB_UNITS, MUST_BE_POSITIVE, SCORE_TESTS
-from hepatrial.errors import DataContractError
+from hepatrial.errors import DataContractError, shown
 from hepatrial.ingest.findings import Findings, merged
 from hepatrial.spec import Study
 
@@ -171,7 +171,7 @@ def harmonise_lab_units(
     if bad.height:
         r = bad.row(0, named=True)
         col = "LBSTRESU" if has_std and r.get("LBSTRESN") is not None else "LBORRESU"
-        what = "no unit" if r["_unit"] is None else f"unknown unit {r['_unit']!r}"
+        what = "no unit" if r["_unit"] is None else f"unknown unit {shown(r['_unit'])}"
         raise DataContractError(
             f"{what} for {r['LBTESTCD']} (USUBJID {r['USUBJID']}); accepted: "
             f"{sorted(k or '(empty)' for k in LAB_UNITS[r['LBTESTCD']][1])}",

@@ -493,7 +493,7 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
 
     Values are rewritten to the config's spelling of the arm (an INFO finding when the case differed).
     """
-    from hepatrial.errors import DataContractError
+    from hepatrial.errors import DataContractError, shown
 
     canon = {a.arm.upper(): a.arm for a in cfg.arms}
     canon.update({v: v.title() for v in NON_ARM_VALUES if v not in canon})
@@ -503,7 +503,7 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
         if bad.height:
             r = bad.row(0, named=True)
             raise DataContractError(
-                f"unknown arm {r[col]!r} (study config arms: {[a.arm for a in cfg.arms]}; "
+                f"unknown arm {shown(r[col])} (study config arms: {[a.arm for a in cfg.arms]}; "
                 f"USUBJID {r['USUBJID']})",
                 file=file,
                 row=r["SRCROW"],
