@@ -260,6 +260,11 @@ def lab_duplicate(cut, study):
     write(cut, "lb", pl.concat([lb, lb.slice(row - 1, 1)]))
 
 
+def exposure_twice(cut, study):
+    ex = read(cut, "ex")
+    write(cut, "ex", pl.concat([ex, ex.slice(0, 1)]))
+
+
 def extra_domain(cut, study):
     pl.DataFrame({"USUBJID": ["X"], "VSTESTCD": ["SYSBP"]}).write_csv(cut / "vs.csv")
 
@@ -708,6 +713,7 @@ CASES: list[Case] = [
         ("LB_CENSORED",),
     ),
     Case("lab_duplicate", "flagged", lab_duplicate, ("LB_DUPLICATE",)),
+    Case("exposure_twice", "flagged", exposure_twice, ("EX_SAME_DAY",)),
     # -- dates -------------------------------------------------------------------------------------
     Case(
         "non_iso_date",

@@ -377,6 +377,20 @@ def cross_checks(
             "liver transplant dated after death; carried, check the data",
             column="PRSTDTC",
         )
+    if "EX" in frames:  # an infusion recorded twice: ADSL counts infusions by distinct date
+        ex = pl.concat(chunks(frames, "EX"))
+        day = dtc_date("EXSTDTC")
+        twice = ex.filter(day.is_not_null() & pl.struct("USUBJID", day).is_duplicated())
+        findings.add_rows(
+            twice,
+            "WARNING",
+            "EX",
+            files["EX"],
+            "EX_SAME_DAY",
+            "more than one administration for this subject on this date; counted as one "
+            "infusion (ADSL NINFUS)",
+            column="EXSTDTC",
+        )
     if "LB" in frames:
         dup = lb_duplicates(frames)
         findings.add_rows(
