@@ -366,3 +366,22 @@ def test_adce_category_is_the_first_ce_parameter_of_the_table():
     out = create_adce(ce, adsl).sort("SRCROW")
     # variceal bleeding is a DECOMP term first (VARBLEED, later in the table, does not take it)
     assert out["CECAT"].to_list() == ["DECOMP", "HCC", "LIVFAIL", "OTHER"]
+
+
+def test_source_date_epoch_values(monkeypatch):
+    """SOURCE_DATE_EPOCH, read once (config.source_date_epoch): whole seconds, empty is unset,
+    anything else a ConfigError; the reports' generated date from it."""
+    from hepatrial.config import source_date_epoch
+    from hepatrial.report.document import generated_date
+
+    for raw, want in (("1751241600", 1751241600), (" 0 ", 0), ("", None)):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
+        assert source_date_epoch() == want
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1751241600")
+    assert generated_date() == "2025-06-30"  # 1751241600 = 2025-06-30T00:00:00Z
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    assert source_date_epoch() is None and generated_date() == ""
+    for raw in ("abc", "-5", "1.5e9", "１２３", "99999999999999"):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
+        with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+            source_date_epoch()

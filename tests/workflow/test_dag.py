@@ -87,21 +87,3 @@ def test_a_malformed_source_date_epoch_is_one_line_and_an_empty_one_is_unset(tin
     ]
     out = snakemake("-n", *config_args(tmp_path, cut, study), env={"SOURCE_DATE_EPOCH": " "})
     assert out.returncode == 0, out.stderr[-2000:]
-
-
-def test_source_date_epoch_values(monkeypatch):
-    from hepatrial.config import source_date_epoch
-    from hepatrial.errors import ConfigError
-    from hepatrial.report.document import generated_date
-
-    for raw, want in (("1751241600", 1751241600), (" 0 ", 0), ("", None)):
-        monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
-        assert source_date_epoch() == want
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1751241600")
-    assert generated_date() == "2025-06-30"  # 1751241600 = 2025-06-30T00:00:00Z
-    monkeypatch.delenv("SOURCE_DATE_EPOCH")
-    assert source_date_epoch() is None and generated_date() == ""
-    for raw in ("abc", "-5", "1.5e9", "１２３", "99999999999999"):
-        monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
-        with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
-            source_date_epoch()

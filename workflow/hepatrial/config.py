@@ -431,6 +431,17 @@ def source_date_epoch() -> int | None:
     return int(raw)
 
 
+def check_source_date_epoch() -> None:
+    """At the start of a run: an empty ``SOURCE_DATE_EPOCH`` is removed from the environment (so
+    every step, and the libraries that read it, see it unset); a malformed one stops the run
+    (:func:`source_date_epoch`)."""
+    import os
+
+    if not os.environ.get("SOURCE_DATE_EPOCH", "x").strip():
+        del os.environ["SOURCE_DATE_EPOCH"]
+    source_date_epoch()
+
+
 def previous_cut_date(previous_cut: str | Path) -> dt.date:
     """The previous cut's date: its folder's name (ISO)."""
     name = Path(previous_cut).name

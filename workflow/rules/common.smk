@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from hepatrial import spec
-from hepatrial.config import cut_date, previous_cut_date, source_date_epoch
+from hepatrial.config import check_source_date_epoch, cut_date, previous_cut_date
 from hepatrial.spec import outputs as catalogue
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
@@ -19,10 +19,7 @@ from hepatrial.stamp import ENV as DUMMY_ENV
 from hepatrial.resources import mem_mb  # resources: mem_mb=mem_mb("<rule>") in every rule
 
 try:
-    # SOURCE_DATE_EPOCH (reproducible builds): empty is unset for every step; malformed stops here
-    if not os.environ.get("SOURCE_DATE_EPOCH", "x").strip():
-        os.environ.pop("SOURCE_DATE_EPOCH")
-    source_date_epoch()
+    check_source_date_epoch()  # reproducible builds: empty is unset for every step, malformed stops
     # Paths resolved ("<cut>/sub/.." is the cut itself) and checked before anything is planned: an
     # empty cut folder, a path Snakemake would read as a pattern, a file name that is not text.
     for _key in ("study", "results_dir", "reports_dir"):

@@ -412,16 +412,10 @@ def check_studyid(
     another study in the cut, or the config of another study. The study is the config's id when
     DM has it, else DM's most frequent STUDYID (one finding says so, at DM's first row)."""
     dm = frames["DM"]
-    counts = (
-        dm["STUDYID"]
-        .drop_nulls()
-        .value_counts(name="n")
-        .sort(["n", "STUDYID"], descending=[True, False])
-    )
-    if counts.height == 0:
+    ids = dm["STUDYID"].drop_nulls()
+    if ids.is_empty():
         return
-    ids = counts["STUDYID"].to_list()
-    study = cfg.id if cfg.id in ids else ids[0]
+    study = cfg.id if (ids == cfg.id).any() else ids.mode().sort()[0]  # ties: the first by name
     if study != cfg.id:
         first = dm.filter(pl.col("STUDYID") == study).head(1)
         findings.add_rows(
@@ -439,7 +433,7 @@ def check_studyid(
             continue
         other = df.filter(pl.col("STUDYID").is_not_null() & (pl.col("STUDYID") != study))
         findings.add_rows(
-            other.select([c for c in ("SRCROW", "USUBJID", "STUDYID") if c in other.columns]),
+            other,
             "WARNING",
             dom,
             files[dom],
@@ -457,13 +451,12 @@ def check_randomisation(
     left out of it: flagged here (WARNING, at the subject's DM row), never changed."""
     if not cfg.design.randomised:
         return
-    arms = [a.arm for a in cfg.arms]
     d = (
         frames["DM"]
         .select("USUBJID", "SRCROW", "ARM")
         .join(randomisation_dates(frames["DS"]), on="USUBJID", how="left")
     )
-    in_arm = pl.col("ARM").is_in(arms).fill_null(False)
+    in_arm = pl.col("ARM").is_in(cfg.dm_arms).fill_null(False)
     findings.add_rows(
         d.filter(in_arm & pl.col("RANDDT").is_null()),
         "WARNING",

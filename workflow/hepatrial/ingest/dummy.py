@@ -24,7 +24,7 @@ EX_COLUMNS = ("EXTRT", "EXDOSE", "EXDOSU")
 
 def _study_arms(dm: pl.DataFrame, study: Study) -> set[str]:
     """DM.ARM values of the study's arms (``arms[].arm``, default the label)."""
-    arms = {a.arm for a in study.arms}
+    arms = set(study.dm_arms)
     if not arms & set(dm["ARM"].drop_nulls().to_list()):
         raise HepatrialError(
             f"dummy randomisation: no DM.ARM value matches the study's arms {sorted(arms)}"

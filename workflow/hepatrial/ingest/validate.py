@@ -503,7 +503,7 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
         if bad.height:
             r = bad.row(0, named=True)
             raise DataContractError(
-                f"unknown arm {shown(r[col])} (study config arms: {[a.arm for a in cfg.arms]}; "
+                f"unknown arm {shown(r[col])} (study config arms: {cfg.dm_arms}; "
                 f"USUBJID {r['USUBJID']})",
                 file=file,
                 row=r["SRCROW"],
@@ -526,7 +526,7 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
             )
         dm = dm.with_columns(fixed.alias(col))
     # treated as another arm of the study than the one assigned: counted under each where it applies
-    arms = [a.arm for a in cfg.arms]
+    arms = cfg.dm_arms
     swapped = dm.filter(
         pl.col("ARM").is_in(arms)
         & pl.col("ACTARM").is_in(arms)

@@ -518,6 +518,11 @@ class Study:
         return [a.label for a in self.arms]
 
     @property
+    def dm_arms(self) -> list[str]:
+        """The DM ARM (and ACTARM) values of the study's arms (``arms[].arm``, default the label)."""
+        return [a.arm for a in self.arms]
+
+    @property
     def reference_arm(self) -> Arm | None:
         """The arm with ``reference: true`` (None when there is none, e.g. single-arm designs)."""
         return next((a for a in self.arms if a.reference), None)
