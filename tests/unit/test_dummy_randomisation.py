@@ -144,6 +144,43 @@ def test_no_real_arm_in_the_findings_of_a_blinded_run(tmp_path):
     ]
 
 
+def test_a_blinded_run_that_stops_shows_no_real_arm(tmp_path):
+    """A blinded run that stops on a fatal arm finding wrote the real value in its one-line error,
+    in the log's list of fatal findings and in the findings.csv beside the log. An arm spelled
+    with a lot number tells the subject's arm; it is "(blinded)" in all three now, and shown in a
+    real run."""
+    import shutil
+
+    from hepatrial.errors import DataContractError
+
+    cut = tmp_path / "cut" / "2025-06-30"
+    shutil.copytree(CUT, cut)
+    dm = pl.read_csv(cut / "dm.csv", infer_schema=False)
+    i = dm["ARM"].to_list().index("UC-MSC")
+    dm = dm.with_columns(
+        ARM=pl.when(pl.int_range(pl.len()) == i).then(pl.lit("UC-MSC lot 7")).otherwise("ARM")
+    )
+    dm.write_csv(cut / "dm.csv")
+    study = load_study(STUDY)
+
+    def stop(**kw):
+        logs = tmp_path / "logs"
+        with pytest.raises(DataContractError) as exc:
+            ingest_cut(cut, study, tmp_path / "sdtm", tmp_path / "v", failure_dir=logs, **kw)
+        found = stamp.read_csv(logs / "findings.csv", infer_schema=False)
+        return str(exc.value), "\n".join(exc.value.details), found.filter(rule="UNKNOWN_ARM")
+
+    line, log, found = stop()
+    assert f"row {i + 1}, column ARM: unknown arm" in line and "'UC-MSC lot 7'" in line
+    assert "'UC-MSC lot 7'" in log and found["value"].to_list() == ["UC-MSC lot 7"]
+    line, log, found = stop(dummy_seed=20240101)
+    assert f"row {i + 1}, column ARM: unknown arm" in line
+    assert "lot 7" not in line + log and "value '(blinded)'" in line
+    assert found.select("row", "USUBJID", "value").rows() == [
+        (str(i + 1), dm["USUBJID"][i], "(blinded)")
+    ]
+
+
 @pytest.mark.workflow
 def test_blinded_run_writes_only_to_its_own_folders(tmp_path):
     res, rep = tmp_path / "results", tmp_path / "reports"

@@ -24,6 +24,7 @@ from hepatrial.ingest.cut import (
     exclude_unknown_subjects,
     flag_partial_dates,
 )
+from hepatrial.ingest.dummy import BLINDED_COLUMNS, dummy_randomise
 from hepatrial.ingest.findings import FINDING_SCHEMA, Findings
 from hepatrial.ingest.read import (
     chunk_rows,
@@ -332,7 +333,7 @@ def ingest_cut(
         else load_spec(study)
     )
     cut = dt.date.fromisoformat(cut) if cut else cut_date(cfg, cut_dir)
-    findings = Findings()
+    findings = Findings(hidden=BLINDED_COLUMNS if dummy_seed is not None else ())
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None
     spill = spill_folder(Path(sdtm_dir).parent)
     try:
@@ -363,11 +364,8 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
     acct = accounting(rows_in, frames, exclusions, files)
     found = findings.frame()
     if dummy_seed is not None:
-        from hepatrial.ingest.dummy import dummy_randomise, redact_findings
-
         dummy = dummy_randomise({d: frames[d] for d in ("DM", "EX")}, cfg, dummy_seed)
         frames["DM"], frames["EX"] = dummy["DM"], dummy["EX"]  # the rest stays where it is
-        found = redact_findings(found)  # the real arms are in no file of the blinded run
 
     sdtm_dir, validation_dir = Path(sdtm_dir), Path(validation_dir)
     sdtm_dir.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,8 @@ DEFAULT_SEED = 20240101
 ARM_COLUMNS = ("ARM", "ARMCD")
 ACT_COLUMNS = ("ACTARM", "ACTARMCD")
 EX_COLUMNS = ("EXTRT", "EXDOSE", "EXDOSU")
+# columns whose values tell the real assignment: no finding of a blinded run shows them (Findings)
+BLINDED_COLUMNS = (*ARM_COLUMNS, *ACT_COLUMNS, *EX_COLUMNS)
 
 
 def _study_arms(dm: pl.DataFrame, study: Study) -> set[str]:
@@ -131,17 +133,3 @@ def _dummy_exposure(
             for c in cols
         ]
     ).select(ex.columns)
-
-
-REDACTED = "(blinded)"
-
-
-def redact_findings(findings: pl.DataFrame) -> pl.DataFrame:
-    """The validation findings of a blinded run without the real assignment: a finding on an arm
-    or exposure column (ARM, ACTARM, their codes, EXTRT, EXDOSE, EXDOSU) names its subject and
-    row, so its value (a real arm, or the dose that tells it) is replaced by ``(blinded)``."""
-    cols = [*ARM_COLUMNS, *ACT_COLUMNS, *EX_COLUMNS]
-    hide = pl.col("column").is_in(cols) & pl.col("value").is_not_null()
-    return findings.with_columns(
-        pl.when(hide).then(pl.lit(REDACTED)).otherwise("value").alias("value")
-    )

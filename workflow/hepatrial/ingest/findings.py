@@ -26,6 +26,7 @@ FINDING_SCHEMA = {
     "message": pl.Utf8,
 }
 SEVERITY_ORDER = {"FATAL": 0, "ERROR": 1, "WARNING": 2, "INFO": 3}
+HIDDEN = "(blinded)"  # the value of a finding on a hidden column (a blinded run's arm columns)
 
 
 def merged(a, b) -> tuple:
@@ -34,7 +35,13 @@ def merged(a, b) -> tuple:
 
 
 class Findings:
-    def __init__(self) -> None:
+    """The findings of one run. ``hidden``: columns whose values no finding shows (a blinded run's
+    arm and exposure columns, :data:`hepatrial.ingest.dummy.BLINDED_COLUMNS`): a finding names its
+    subject and row, so its value is written as :data:`HIDDEN` in every frame this object gives,
+    hence in findings.csv, in the one-line error and in the log of a run that stops."""
+
+    def __init__(self, hidden: tuple[str, ...] = ()) -> None:
+        self.hidden = hidden
         self._frames: list[pl.DataFrame | tuple] = []  # a tuple: the key of a tally
         self._tallies: dict[tuple, dict] = {}
 
@@ -173,8 +180,10 @@ class Findings:
         if not parts:
             return pl.DataFrame(schema=FINDING_SCHEMA)
         df = pl.concat(parts, how="vertical")
+        hide = pl.col("column").is_in(self.hidden) & pl.col("value").is_not_null()
         return (
             df.with_columns(
+                pl.when(hide).then(pl.lit(HIDDEN)).otherwise("value").alias("value"),
                 pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8).alias("_o")
             )
             .sort(["_o", "domain", "row", "column", "rule"], nulls_last=True, maintain_order=True)

@@ -489,26 +489,25 @@ def check_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
 
 
 def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> pl.DataFrame:
-    """ARM/ACTARM must be a configured arm or an SDTM non-arm value (case-insensitive; fatal otherwise).
+    """ARM/ACTARM must be a configured arm or an SDTM non-arm value (case-insensitive): a FATAL
+    finding per row otherwise (the run stops after reading every domain).
 
     Values are rewritten to the config's spelling of the arm (an INFO finding when the case differed).
     """
-    from hepatrial.errors import DataContractError, shown
-
     canon = {a.arm.upper(): a.arm for a in cfg.arms}
     canon.update({v: v.title() for v in NON_ARM_VALUES if v not in canon})
     for col in ("ARM", "ACTARM"):
         up = pl.col(col).str.to_uppercase()
-        bad = dm.filter(pl.col(col).is_not_null() & ~up.is_in(sorted(canon)))
-        if bad.height:
-            r = bad.row(0, named=True)
-            raise DataContractError(
-                f"unknown arm {shown(r[col])} (study config arms: {cfg.dm_arms}; "
-                f"USUBJID {r['USUBJID']})",
-                file=file,
-                row=r["SRCROW"],
-                column=col,
-            )
+        findings.add_rows(
+            dm.filter(pl.col(col).is_not_null() & ~up.is_in(sorted(canon))),
+            "FATAL",
+            "DM",
+            file,
+            "UNKNOWN_ARM",
+            f"unknown arm: not one of the study config's arms {cfg.dm_arms} nor an SDTM "
+            f"non-arm value {list(NON_ARM_VALUES)}",
+            column=col,
+        )
         fixed = up.replace_strict(canon, default=None)
         changed = dm.filter(pl.col(col).is_not_null() & (pl.col(col) != fixed))
         if changed.height:
