@@ -184,7 +184,7 @@ class Findings:
         return (
             df.with_columns(
                 pl.when(hide).then(pl.lit(HIDDEN)).otherwise("value").alias("value"),
-                pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8).alias("_o")
+                pl.col("severity").replace_strict(SEVERITY_ORDER, return_dtype=pl.Int8).alias("_o"),
             )
             .sort(["_o", "domain", "row", "column", "rule"], nulls_last=True, maintain_order=True)
             .drop("_o")
