@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import tinycut
-from studies import make_study
+from studies import MINIMAL, make_study
 
 from hepatrial.adam import read_sdtm
 from hepatrial.adam.adsl import create_adsl_core
@@ -108,14 +108,20 @@ def test_planned_infusions_per_arm_else_the_study():
 def test_primary_param_and_bds_params():
     s = make_study(
         endpoints={
-            "mmrm_params": [{"paramcd": "MELDKAM"}, {"paramcd": "CTPSCORE"}],
-            "desc_params": [{"paramcd": "BILI"}, {"paramcd": "MELDKAM", "dataset": "adlb"}],
+            "mmrm_params": [
+                {"paramcd": "MELDKAM"},
+                {"paramcd": "CTPSCORE"},
+                {"paramcd": "CD4", "dataset": "adlb"},
+            ],
+            # a code the parameter table does not know may name any dataset
+            "desc_params": [{"paramcd": "BILI"}, {"paramcd": "CD4", "dataset": "adqs"}],
         }
     )
     assert s.primary_param == "MELDKAM"
     assert s.bds_params() == {
         "MELDKAM": "adeff",
         "CTPSCORE": "adeff",
+        "CD4": "adlb",
         "BILI": "adlb",
     }  # MMRM first wins
     assert make_study(endpoints={"primary_param": "CTPSCORE"}).primary_param == "CTPSCORE"
@@ -206,6 +212,41 @@ def test_endpoint_config_checks(endpoints, message):
     with pytest.raises(ConfigError, match=message) as err:
         make_study(endpoints=endpoints)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "over, message",
+    [
+        # each ran to exit 0 and was silently wrong (found by mutating the bundled configs): every
+        # WEEK 24 record flagged out of its protocol window, every bilirubin implausible, a score
+        # looked for in the labs ("no records")
+        (
+            {"protocol_window": [366, 176]},
+            r"visits: WEEK 24: protocol_window \[366, 176\] does not hold the target_day 168",
+        ),
+        ({"protocol_window": [175, 190]}, "does not hold the target_day 168"),
+        ({"plausibility": {"BILI": [1e9, 500]}}, "plausibility/BILI: .* has low > high"),
+        (
+            {"endpoints": {"desc_params": [{"paramcd": "MELDKAM", "dataset": "adlb"}]}},
+            "endpoints/desc_params: MELDKAM is a parameter of ADEFF .dataset: adeff., not of ADLB",
+        ),
+        (
+            {"endpoints": {"mmrm_params": [{"paramcd": "BILI", "dataset": "adeff"}]}},
+            "endpoints/mmrm_params: BILI is a parameter of ADLB",
+        ),
+    ],
+)
+def test_config_values_that_contradict_each_other(over, message):
+    if "protocol_window" in over:
+        visits = [dict(v) for v in MINIMAL["visits"]]
+        visits[1]["protocol_window"] = over.pop("protocol_window")
+        over["visits"] = visits
+    with pytest.raises(ConfigError, match=message) as err:
+        make_study(**over)
+    assert "\n" not in str(err.value)
+    # the same keys with consistent values load: a lab code the table does not know is data-driven
+    make_study(plausibility={"BILI": [0, 500], "CD4": [0, 5000]})
+    make_study(endpoints={"desc_params": [{"paramcd": "CD4", "dataset": "adlb"}]})
 
 
 def test_labels_from_one_table():

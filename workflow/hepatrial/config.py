@@ -19,7 +19,7 @@ import yaml
 
 from hepatrial.errors import ConfigError
 from hepatrial.spec.design import design
-from hepatrial.spec.params import tte_paramcds
+from hepatrial.spec.params import PARAMS, tte_paramcds
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 # libyaml's parser where PyYAML was built with it (the same documents, about 8x faster to parse:
@@ -115,6 +115,13 @@ def check_study(cfg: dict, source: str) -> None:
     for v in cfg["visits"]:
         if not (v["window"][0] <= v["target_day"] <= v["window"][1]):
             raise ConfigError(f"{source}: visits: {v['label']}: target_day outside its window")
+        pw = v.get("protocol_window")
+        if pw and not (pw[0] <= v["target_day"] <= pw[1]):
+            raise ConfigError(
+                f"{source}: visits: {v['label']}: protocol_window {list(pw)} does not hold the "
+                f"target_day {v['target_day']} (low, then high; the protocol's window is around "
+                "the target)"
+            )
     if sum(bool(v.get("baseline")) for v in cfg["visits"]) > 1:
         raise ConfigError(f"{source}: visits: more than one visit has baseline: true")
     for v in cfg["visits"]:
@@ -149,6 +156,20 @@ def check_study(cfg: dict, source: str) -> None:
         twice = sorted({c for c in codes if codes.count(c) > 1})
         if twice:
             raise ConfigError(f"{source}: endpoints/{key}: {twice[0]} is listed twice")
+        for p in ep[key]:
+            known = PARAMS.get(p["paramcd"])
+            if known is not None and known.dataset != p["dataset"]:
+                raise ConfigError(
+                    f"{source}: endpoints/{key}: {p['paramcd']} is a parameter of "
+                    f"{known.dataset.upper()} (dataset: {known.dataset}), not of "
+                    f"{p['dataset'].upper()}"
+                )
+    for test, (lo, hi) in (cfg.get("plausibility") or {}).items():
+        if lo > hi:
+            raise ConfigError(
+                f"{source}: plausibility/{test}: [{lo}, {hi}] has low > high (every value would "
+                "be flagged)"
+            )
     mmrm = [p["paramcd"] for p in ep["mmrm_params"]]
     if ep.get("primary_param") and ep["primary_param"] not in mmrm:
         raise ConfigError(
