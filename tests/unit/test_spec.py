@@ -426,3 +426,40 @@ def test_source_date_epoch_values(monkeypatch):
         monkeypatch.setenv("SOURCE_DATE_EPOCH", raw)
         with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
             source_date_epoch()
+
+
+def test_schema_patterns_are_said_in_words():
+    """A value that breaks a pattern of the schema is said in words, not as the regex (a
+    statistician writing a config reads "no space and no |"); every pattern has its words."""
+    import yaml
+
+    from hepatrial.config import PATTERN_WORDS
+
+    def patterns(node):
+        if isinstance(node, dict):
+            yield from ([node["pattern"]] if "pattern" in node else [])
+            for v in node.values():
+                yield from patterns(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from patterns(v)
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/study.schema.yaml").read_text())
+    assert set(patterns(schema)) <= set(PATTERN_WORDS)
+    cases = [
+        # a | in a paramcd broke the composite ARD codes (LAB_SHIFT "ALT|HIGH|ALL") silently
+        (
+            {"endpoints": {"desc_params": [{"paramcd": "A|B", "dataset": "adlb"}]}},
+            "endpoints/desc_params/0/paramcd: 'A|B' is not allowed: a code: not empty, no space "
+            "and no |",
+        ),
+        ({"safety": {"labs": ["ALT", ""]}}, "safety/labs/1: '' is not allowed: a code"),
+        (
+            {"study": {"id": "UC MSC"}},
+            "study/id: 'UC MSC' is not allowed: letters, digits, _ and -",
+        ),
+    ]
+    for over, message in cases:
+        with pytest.raises(ConfigError) as err:
+            make_study(**over)
+        assert str(err.value).startswith(f"test study: {message}")

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from hepatrial.errors import ConfigError
+from hepatrial.errors import ConfigError, shown
 from hepatrial.spec.design import design
 from hepatrial.spec.params import PARAMS, tte_paramcds
 
@@ -64,6 +64,24 @@ def _extend_with_default(validator_class):
 _Validator = _extend_with_default(jsonschema.Draft202012Validator)
 
 
+# the schema's patterns in words: a statistician reads "no space and no |", not a regex
+PATTERN_WORDS = {
+    "^#[0-9A-Fa-f]{6}$": "a colour written #RRGGBB",
+    "^[0-9]+(\\.[0-9]+)*$": "numbers joined by dots (14.2.1)",
+    "^[A-Z0-9_]+$": "upper-case letters, digits and _ only",
+    "^[A-Z][A-Z0-9]{0,7}$": "an upper-case letter, then at most 7 upper-case letters or digits",
+    "^[A-Za-z0-9_-]+$": "letters, digits, _ and - only",
+    "^[^|\\s]+$": "a code: not empty, no space and no |",
+}
+
+
+def _message(e: jsonschema.ValidationError) -> str:
+    """The schema's message, with a pattern said in words (:data:`PATTERN_WORDS`)."""
+    if e.validator == "pattern" and e.validator_value in PATTERN_WORDS:
+        return f"{shown(e.instance)} is not allowed: {PATTERN_WORDS[e.validator_value]}"
+    return e.message
+
+
 def validate_with_defaults(instance: dict, schema: dict, source: str) -> dict:
     instance = copy.deepcopy(instance)
     # Two passes: the first fills defaults, whose own sub-defaults the second fills.
@@ -72,7 +90,7 @@ def validate_with_defaults(instance: dict, schema: dict, source: str) -> dict:
         if errors:
             e = errors[0]
             where = "/".join(str(p) for p in e.path) or "(top level)"
-            raise ConfigError(f"{source}: {where}: {e.message}")
+            raise ConfigError(f"{source}: {where}: {_message(e)}")
     return instance
 
 
