@@ -346,6 +346,27 @@ def _serious_ae_row(cut) -> int:
     return row
 
 
+def invisible_characters(cut, study):
+    """A serious AE whose PT ends in a NUL and whose SOC holds a zero-width space: each prints as
+    the clean term, and was counted as a PT and SOC of its own (two rows that look the same)."""
+    row = _serious_ae_row(cut)
+    set_cell(cut, "ae", row, "AEDECOD", value(cut, "ae", row, "AEDECOD") + "\x00")
+    soc = value(cut, "ae", row, "AEBODSYS")
+    set_cell(cut, "ae", row, "AEBODSYS", soc[:3] + "\u200b" + soc[3:])
+    return {"row": row}
+
+
+def check_invisible_characters(res, rep, out):
+    import csv
+    import re
+
+    with open(res / "tables/l_sae.csv", newline="", encoding="utf-8") as fh:
+        cells = [c for r in csv.reader(fh) for c in r]
+    assert not [c for c in cells if re.search("[\x00\u200b]", c)]
+    ard = pl.read_parquet(res / "ard/ard.parquet").filter(pl.col("analysis") == "AE_INCIDENCE")
+    assert not ard.filter(pl.col("paramcd").str.contains("[\x00\u200b]")).height
+
+
 def soc_with_pipe(cut, study):
     """A serious AE under the SOC "Hepatobiliary|biliary disorders" (PT "Biliary colic") and another
     under the SOC "Hepatobiliary" with the PT "biliary disorders|Biliary colic": joined on "|", the
@@ -916,6 +937,14 @@ CASES: list[Case] = [
         (),
         targets=("res:tables/l_sae.csv",),
         check=check_formula_cells,
+    ),
+    Case(
+        "invisible_characters_in_ae_terms",
+        "flagged",
+        invisible_characters,
+        ("INVISIBLE_CHARACTER",),
+        targets=("res:tables/l_sae.csv", "res:ard/ard.parquet"),
+        check=check_invisible_characters,
     ),
     Case(
         "site_id_mathtext",

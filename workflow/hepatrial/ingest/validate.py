@@ -239,11 +239,48 @@ def _case_variants(tokens: tuple[str, ...]) -> list[str]:
     )
 
 
+# Characters no one sees: C0 controls but tab, line feed and carriage return; DEL and the C1
+# controls (a text decoded with the wrong code page); zero-width space; a byte-order mark inside a
+# text. "Ascites" and "Ascites<NUL>" print alike and are two preferred terms (two AE rows).
+INVISIBLE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u200B\uFEFF]"  # Rust and Python regex alike
+
+
+def _escaped(value: str | None) -> str | None:
+    """``value`` with each :data:`INVISIBLE` character written as its code (``\\x00``, ``\\u200b``)."""
+    import re
+
+    return None if value is None else re.sub(INVISIBLE, lambda m: ascii(m.group())[1:-1], value)
+
+
+def remove_invisible(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
+    """Remove the :data:`INVISIBLE` characters from every text value: one WARNING finding per
+    column (``INVISIBLE_CHARACTER``), its value with the characters written as codes."""
+    text = [c for c in df.columns if c != "SRCROW" and df.schema[c] == pl.Utf8]
+    hits = _first_hits(df, {c: pl.col(c).str.contains(INVISIBLE) for c in text})
+    for c, (n, pos) in hits.items():
+        at = _at(df, pos, c)
+        findings.tally(
+            "WARNING",
+            domain,
+            file,
+            "INVISIBLE_CHARACTER",
+            lambda n, _: (
+                f"{n} value(s) held characters that do not print (control characters, "
+                "zero-width space); removed (first at this row, the characters as codes)"
+            ),
+            n=n,
+            **(at | {"value": _escaped(at["value"])}),
+        )
+    return df.with_columns(pl.col(c).str.replace_all(INVISIBLE, "") for c in hits)
+
+
 def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
-    """Trim spaces and read missing tokens ("NA", ".", ...) as missing; one INFO finding per column.
+    """Remove characters that do not print (:func:`remove_invisible`), trim spaces and read
+    missing tokens ("NA", ".", ...) as missing; one finding per column and rule.
 
     One pass per text column (trimmed once): the normalised column and the boolean masks of its
     rows with spaces and with missing tokens."""
+    df = remove_invisible(df, domain, file, findings)
     tokens = _case_variants(MISSING_TOKENS)
     text = [c for c in df.columns if c != "SRCROW" and df.schema[c] == pl.Utf8]
     trimmed = pl.col("__t")
