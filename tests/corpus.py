@@ -513,6 +513,14 @@ def lb_parquet_datetime(cut, study):
     lb.write_parquet(cut / "lb.parquet")
 
 
+def dm_parquet_list_column(cut, study):
+    """DM as Parquet with SEX a list column (an R list column written as it is): the reader's
+    cast error named no column."""
+    dm = read(cut, "dm").with_columns(pl.concat_list("SEX", "SEX").alias("SEX"))
+    (cut / "dm.csv").unlink()
+    dm.write_parquet(cut / "dm.parquet")
+
+
 def many_bad_dates(cut, study):
     lb = read(cut, "lb")
     write(cut, "lb", lb.with_columns(pl.lit("13/09/2023").alias("LBDTC")))
@@ -963,6 +971,12 @@ CASES: list[Case] = [
         check=check_chinese_reports,
     ),
     Case("lb_parquet_datetime_column", "flagged", lb_parquet_datetime, ("DATE_TYPED_COLUMN",)),
+    Case(
+        "dm_parquet_list_column",
+        "fatal",
+        dm_parquet_list_column,
+        ("file dm.parquet", "column SEX", "column of type List(String)"),
+    ),
     Case(
         "many_fatal_findings",
         "fatal",

@@ -176,9 +176,23 @@ def _read_csv(path: Path) -> pl.DataFrame:
         raise _unreadable("cannot parse CSV", exc, path) from None
 
 
-def _to_text(df: pl.DataFrame) -> pl.DataFrame:
+def _one_value(dtype: pl.DataType) -> bool:
+    """A column type that holds one text, number, date, time or flag a row."""
+    kinds = (pl.Utf8, pl.Boolean, pl.Null, pl.Date, pl.Datetime, pl.Time, pl.Categorical, pl.Enum)
+    return dtype.is_numeric() or isinstance(dtype, kinds) or dtype in kinds
+
+
+def _to_text(df: pl.DataFrame, file: str) -> pl.DataFrame:
+    """Every column as text, as a CSV export would write it. A column of another type (lists,
+    structs, bytes, durations) is an error naming it."""
     exprs = []
     for name, dtype in df.schema.items():
+        if not _one_value(dtype):
+            raise DataContractError(
+                f"column of type {dtype}: a domain column holds one text, number or date per row",
+                file=file,
+                column=name.strip().upper(),
+            )
         if dtype == pl.Utf8:
             exprs.append(pl.col(name))
         elif dtype.is_float():
@@ -198,7 +212,12 @@ def _to_text(df: pl.DataFrame) -> pl.DataFrame:
             exprs.append(pl.col(name).dt.to_string(fmt))
         else:
             exprs.append(pl.col(name).cast(pl.Utf8))
-    return df.select(exprs)
+    try:
+        return df.select(exprs)
+    except Exception as exc:  # a type polars cannot write as text
+        raise DataContractError(
+            f"cannot read the columns as text: {' '.join(str(exc).split())[:200]}", file=file
+        ) from None
 
 
 def _unreadable(what: str, exc: Exception, path: Path) -> DataContractError:
@@ -208,9 +227,10 @@ def _unreadable(what: str, exc: Exception, path: Path) -> DataContractError:
 
 def _read_parquet(path: Path) -> pl.DataFrame:
     try:
-        return _to_text(pl.read_parquet(path))
+        df = pl.read_parquet(path)
     except Exception as exc:
         raise _unreadable("cannot read Parquet", exc, path) from None
+    return _to_text(df, path.name)
 
 
 def _read_xpt(path: Path) -> pl.DataFrame:
@@ -222,7 +242,7 @@ def _read_xpt(path: Path) -> pl.DataFrame:
         raise _unreadable("cannot read SAS transport file", exc, path) from None
     df = pl.from_pandas(pdf)
     # XPT has no null for character variables: an empty string is missing
-    df = _to_text(df)
+    df = _to_text(df, path.name)
     return df.with_columns(
         pl.when(pl.col(c).str.strip_chars() == "").then(None).otherwise(pl.col(c)).alias(c)
         for c in df.columns
@@ -327,7 +347,7 @@ def iter_domain(
         if b.height == 0:
             continue
         if not csv:
-            b = _to_text(b)
+            b = _to_text(b, path.name)
         b.columns = names
         yield b.with_columns(
             pl.int_range(start, start + b.height, dtype=pl.Int64).alias("SRCROW")
