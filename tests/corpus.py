@@ -367,6 +367,23 @@ def check_invisible_characters(res, rep, out):
     assert not ard.filter(pl.col("paramcd").str.contains("[\x00\u200b]")).height
 
 
+def inner_spaces(cut, study):
+    """A serious AE coded "Hepatic  encephalopathy" (two spaces) under "Nervous<LF>system
+    disorders": an HTML page shows each like the single-spaced term, and each was a term of its
+    own."""
+    row = _serious_ae_row(cut)
+    set_cell(cut, "ae", row, "AEDECOD", "Hepatic  encephalopathy")
+    set_cell(cut, "ae", row, "AEBODSYS", "Nervous\nsystem disorders")
+    return {"row": row}
+
+
+def check_inner_spaces(res, rep, out):
+    ard = pl.read_parquet(res / "ard/ard.parquet").filter(pl.col("analysis") == "AE_INCIDENCE")
+    codes = ard["paramcd"].unique().to_list()
+    assert "Nervous system disorders|Hepatic encephalopathy" in codes
+    assert not [c for c in codes if "  " in c or "\n" in c]
+
+
 def soc_with_pipe(cut, study):
     """A serious AE under the SOC "Hepatobiliary|biliary disorders" (PT "Biliary colic") and another
     under the SOC "Hepatobiliary" with the PT "biliary disorders|Biliary colic": joined on "|", the
@@ -953,6 +970,14 @@ CASES: list[Case] = [
         ("INVISIBLE_CHARACTER",),
         targets=("res:tables/l_sae.csv", "res:ard/ard.parquet"),
         check=check_invisible_characters,
+    ),
+    Case(
+        "inner_spaces_in_ae_terms",
+        "flagged",
+        inner_spaces,
+        ("SPACES_COLLAPSED",),
+        targets=("res:ard/ard.parquet",),
+        check=check_inner_spaces,
     ),
     Case(
         "site_id_mathtext",

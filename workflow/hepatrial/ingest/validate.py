@@ -243,6 +243,10 @@ def _case_variants(tokens: tuple[str, ...]) -> list[str]:
 # controls (a text decoded with the wrong code page); zero-width space; a byte-order mark inside a
 # text. "Ascites" and "Ascites<NUL>" print alike and are two preferred terms (two AE rows).
 INVISIBLE = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u200B\uFEFF]"  # Rust and Python regex alike
+# Inside a trimmed value: a run of white space, or one that is not a plain space (tab, line break,
+# no-break space). "Hepatic  encephalopathy" is another term than "Hepatic encephalopathy", and
+# an HTML page shows both alike.
+INNER_SPACE = r"\s{2,}|[^\S ]"
 
 
 def _escaped(value: str | None) -> str | None:
@@ -252,35 +256,73 @@ def _escaped(value: str | None) -> str | None:
     return None if value is None else re.sub(INVISIBLE, lambda m: ascii(m.group())[1:-1], value)
 
 
-def remove_invisible(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
-    """Remove the :data:`INVISIBLE` characters from every text value: one WARNING finding per
-    column (``INVISIBLE_CHARACTER``), its value with the characters written as codes."""
+def clean_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
+    """Remove the :data:`INVISIBLE` characters from every text value (a WARNING finding per
+    column, ``INVISIBLE_CHARACTER``, its value with the characters written as codes) and make
+    each run of white space inside a value one space (an INFO finding per column,
+    ``SPACES_COLLAPSED``); white space at either end is :func:`normalise_text`'s. One search of
+    each column finds both; only a column with a hit is searched again."""
     text = [c for c in df.columns if c != "SRCROW" and df.schema[c] == pl.Utf8]
-    hits = _first_hits(df, {c: pl.col(c).str.contains(INVISIBLE) for c in text})
-    for c, (n, pos) in hits.items():
-        at = _at(df, pos, c)
-        findings.tally(
-            "WARNING",
-            domain,
-            file,
-            "INVISIBLE_CHARACTER",
-            lambda n, _: (
-                f"{n} value(s) held characters that do not print (control characters, "
-                "zero-width space); removed (first at this row, the characters as codes)"
-            ),
-            n=n,
-            **(at | {"value": _escaped(at["value"])}),
+    either = f"{INVISIBLE}|{INNER_SPACE}"
+    for c in _first_hits(df, {c: pl.col(c).str.contains(either) for c in text}):
+        cleaned = pl.col(c).str.replace_all(INVISIBLE, "")
+        hits = _first_hits(
+            df,
+            {
+                "invisible": pl.col(c).str.contains(INVISIBLE),
+                "inner": cleaned.str.strip_chars().str.contains(INNER_SPACE),
+            },
         )
-    return df.with_columns(pl.col(c).str.replace_all(INVISIBLE, "") for c in hits)
+        if "invisible" in hits:
+            n, pos = hits["invisible"]
+            at = _at(df, pos, c)
+            findings.tally(
+                "WARNING",
+                domain,
+                file,
+                "INVISIBLE_CHARACTER",
+                lambda n, _: (
+                    f"{n} value(s) held characters that do not print (control characters, "
+                    "zero-width space); removed (first at this row, the characters as codes)"
+                ),
+                n=n,
+                **(at | {"value": _escaped(at["value"])}),
+            )
+        if "inner" in hits:
+            n, pos = hits["inner"]
+            at = _at(df, pos, c)
+            findings.tally(
+                "INFO",
+                domain,
+                file,
+                "SPACES_COLLAPSED",
+                lambda n, _: (
+                    f"{n} value(s) held a run of spaces, a tab or a line break inside; made one "
+                    "space (first at this row)"
+                ),
+                n=n,
+                **(at | {"value": _escaped(at["value"])}),
+            )
+        # the inner runs made one space; white space at the ends left for normalise_text's finding
+        ends = [cleaned.str.extract(r"^(\s*)", 1), cleaned.str.extract(r"(\s*)$", 1)]
+        inner = cleaned.str.strip_chars().str.replace_all(r"\s+", " ")
+        df = df.with_columns(
+            pl.when(cleaned.str.strip_chars().str.contains(INNER_SPACE))
+            .then(pl.concat_str([ends[0], inner, ends[1]]))
+            .otherwise(cleaned)
+            .alias(c)
+        )
+    return df
 
 
 def normalise_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
-    """Remove characters that do not print (:func:`remove_invisible`), trim spaces and read
-    missing tokens ("NA", ".", ...) as missing; one finding per column and rule.
+    """Remove characters that do not print and collapse inner white space (:func:`clean_text`),
+    trim spaces and read missing tokens ("NA", ".", ...) as missing; one finding per column and
+    rule.
 
     One pass per text column (trimmed once): the normalised column and the boolean masks of its
     rows with spaces and with missing tokens."""
-    df = remove_invisible(df, domain, file, findings)
+    df = clean_text(df, domain, file, findings)
     tokens = _case_variants(MISSING_TOKENS)
     text = [c for c in df.columns if c != "SRCROW" and df.schema[c] == pl.Utf8]
     trimmed = pl.col("__t")
