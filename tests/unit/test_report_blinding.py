@@ -146,6 +146,9 @@ RCT = make_study(
         "ＵＣ－ＭＳＣ reaction",
         "given PLACEBO.",
         "Infusion of 6x10^7 cells x 3",
+        # spelled letter by letter: a window of the term's words + 3 tokens missed these
+        "P L A C E B O given",
+        "u-c-m-s-c reaction",
     ],
 )
 def test_near_miss_treatment_terms_are_redacted(text):

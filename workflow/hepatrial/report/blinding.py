@@ -153,7 +153,7 @@ def is_arm_column(name: str) -> bool:
 # Text and terms are compared after Unicode NFKC, case folding, and with every run of characters
 # that are not letters or digits (hyphens of any kind, spaces, punctuation) taken as one word
 # break; a term matches whole words only, also when its words are run together or split apart
-# ("UC-MSC", "UC MSC", "UCMSC", "UC\u2011MSC" all match each other).
+# ("UC-MSC", "UC MSC", "UCMSC", "UC\u2011MSC", "U C M S C" all match each other).
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -186,7 +186,8 @@ class TermMatcher:
                 continue
             for i in range(len(toks)):
                 joined = ""
-                for j in range(i, min(len(toks), i + len(ttoks) + 3)):
+                # up to one token a letter ("P L A C E B O"); the prefix test ends it sooner
+                for j in range(i, min(len(toks), i + len(compact))):
                     joined += toks[j]
                     if joined == compact:
                         hits.append((ms[i].start(), ms[j].end(), term))
