@@ -149,6 +149,9 @@ RCT = make_study(
         # spelled letter by letter: a window of the term's words + 3 tokens missed these
         "P L A C E B O given",
         "u-c-m-s-c reaction",
+        # a Cyrillic Es, a Cyrillic Er, a Greek omicron: drawn as the Latin letters
+        "UC-MS\u0421 reaction",
+        "\u0420lacebo giv\u03bfn",
     ],
 )
 def test_near_miss_treatment_terms_are_redacted(text):

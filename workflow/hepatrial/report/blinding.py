@@ -156,11 +156,18 @@ def is_arm_column(name: str) -> bool:
 # ("UC-MSC", "UC MSC", "UCMSC", "UC\u2011MSC", "U C M S C" all match each other).
 
 _WORD = re.compile(r"[^\W_]+")
+# Cyrillic and Greek letters drawn like Latin ones ("UC-MSС" with a Cyrillic Es): matched as the
+# Latin letter; one character for one, so the spans found are spans of the text as written
+_LOOKALIKE = str.maketrans(
+    "АВСЕНІЈКМОРЅТХУаеіјорсѕхуԁһԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ",
+    "ABCEHIJKMOPSTXYaeijopcsxydhqwABEZHIKMNOPTYXaikvoptux",
+)
 
 
 def _words(text: str) -> tuple[str, list[re.Match]]:
+    """The NFKC form of ``text`` and its words, found with lookalike letters read as Latin."""
     t = unicodedata.normalize("NFKC", str(text))
-    return t, list(_WORD.finditer(t))
+    return t, list(_WORD.finditer(t.translate(_LOOKALIKE)))
 
 
 class TermMatcher:
