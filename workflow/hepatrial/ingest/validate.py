@@ -256,6 +256,22 @@ def _escaped(value: str | None) -> str | None:
     return None if value is None else re.sub(INVISIBLE, lambda m: ascii(m.group())[1:-1], value)
 
 
+# what clean_text finds: severity, rule, what the finding says of the values
+TEXT_RULES = {
+    "invisible": (
+        "WARNING",
+        "INVISIBLE_CHARACTER",
+        "held characters that do not print (control characters, zero-width space); removed, the "
+        "characters shown as codes",
+    ),
+    "inner": (
+        "INFO",
+        "SPACES_COLLAPSED",
+        "held a run of spaces, a tab or a line break inside; made one space",
+    ),
+}
+
+
 def clean_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
     """Remove the :data:`INVISIBLE` characters from every text value (a WARNING finding per
     column, ``INVISIBLE_CHARACTER``, its value with the characters written as codes) and make
@@ -273,33 +289,15 @@ def clean_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
                 "inner": cleaned.str.strip_chars().str.contains(INNER_SPACE),
             },
         )
-        if "invisible" in hits:
-            n, pos = hits["invisible"]
+        for key, (n, pos) in hits.items():
+            severity, rule, what = TEXT_RULES[key]
             at = _at(df, pos, c)
             findings.tally(
-                "WARNING",
+                severity,
                 domain,
                 file,
-                "INVISIBLE_CHARACTER",
-                lambda n, _: (
-                    f"{n} value(s) held characters that do not print (control characters, "
-                    "zero-width space); removed (first at this row, the characters as codes)"
-                ),
-                n=n,
-                **(at | {"value": _escaped(at["value"])}),
-            )
-        if "inner" in hits:
-            n, pos = hits["inner"]
-            at = _at(df, pos, c)
-            findings.tally(
-                "INFO",
-                domain,
-                file,
-                "SPACES_COLLAPSED",
-                lambda n, _: (
-                    f"{n} value(s) held a run of spaces, a tab or a line break inside; made one "
-                    "space (first at this row)"
-                ),
+                rule,
+                lambda n, _, what=what: f"{n} value(s) {what} (first at this row)",
                 n=n,
                 **(at | {"value": _escaped(at["value"])}),
             )
