@@ -363,7 +363,8 @@ def check_invisible_characters(res, rep, out):
     with open(res / "tables/l_sae.csv", newline="", encoding="utf-8") as fh:
         cells = [c for r in csv.reader(fh) for c in r]
     assert not [c for c in cells if re.search("[\x00\u200b]", c)]
-    ard = pl.read_parquet(res / "ard/ard.parquet").filter(pl.col("analysis") == "AE_INCIDENCE")
+    ard = pl.read_parquet(res / "ard/parts/safety.parquet")
+    ard = ard.filter(pl.col("analysis") == "AE_INCIDENCE")
     assert not ard.filter(pl.col("paramcd").str.contains("[\x00\u200b]")).height
 
 
@@ -378,8 +379,8 @@ def inner_spaces(cut, study):
 
 
 def check_inner_spaces(res, rep, out):
-    ard = pl.read_parquet(res / "ard/ard.parquet").filter(pl.col("analysis") == "AE_INCIDENCE")
-    codes = ard["paramcd"].unique().to_list()
+    ard = pl.read_parquet(res / "ard/parts/safety.parquet")
+    codes = ard.filter(pl.col("analysis") == "AE_INCIDENCE")["paramcd"].unique().to_list()
     assert "Nervous system disorders|Hepatic encephalopathy" in codes
     assert not [c for c in codes if "  " in c or "\n" in c]
 
@@ -968,7 +969,7 @@ CASES: list[Case] = [
         "flagged",
         invisible_characters,
         ("INVISIBLE_CHARACTER",),
-        targets=("res:tables/l_sae.csv", "res:ard/ard.parquet"),
+        targets=("res:tables/l_sae.csv", "res:ard/parts/safety.parquet"),
         check=check_invisible_characters,
     ),
     Case(
@@ -976,7 +977,7 @@ CASES: list[Case] = [
         "flagged",
         inner_spaces,
         ("SPACES_COLLAPSED",),
-        targets=("res:ard/ard.parquet",),
+        targets=("res:ard/parts/safety.parquet",),
         check=check_inner_spaces,
     ),
     Case(
