@@ -179,7 +179,7 @@ def _read_csv(path: Path) -> pl.DataFrame:
 def _one_value(dtype: pl.DataType) -> bool:
     """A column type that holds one text, number, date, time or flag a row."""
     kinds = (pl.Utf8, pl.Boolean, pl.Null, pl.Date, pl.Datetime, pl.Time, pl.Categorical, pl.Enum)
-    return dtype.is_numeric() or isinstance(dtype, kinds) or dtype in kinds
+    return dtype.is_numeric() or isinstance(dtype, kinds)
 
 
 def _to_text(df: pl.DataFrame, file: str) -> pl.DataFrame:

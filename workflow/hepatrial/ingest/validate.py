@@ -282,13 +282,9 @@ def clean_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
     either = f"{INVISIBLE}|{INNER_SPACE}"
     for c in _first_hits(df, {c: pl.col(c).str.contains(either) for c in text}):
         cleaned = pl.col(c).str.replace_all(INVISIBLE, "")
-        hits = _first_hits(
-            df,
-            {
-                "invisible": pl.col(c).str.contains(INVISIBLE),
-                "inner": cleaned.str.strip_chars().str.contains(INNER_SPACE),
-            },
-        )
+        stripped = cleaned.str.strip_chars()
+        inner = stripped.str.contains(INNER_SPACE)
+        hits = _first_hits(df, {"invisible": pl.col(c).str.contains(INVISIBLE), "inner": inner})
         for key, (n, pos) in hits.items():
             severity, rule, what = TEXT_RULES[key]
             at = _at(df, pos, c)
@@ -303,13 +299,8 @@ def clean_text(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> 
             )
         # the inner runs made one space; white space at the ends left for normalise_text's finding
         ends = [cleaned.str.extract(r"^(\s*)", 1), cleaned.str.extract(r"(\s*)$", 1)]
-        inner = cleaned.str.strip_chars().str.replace_all(r"\s+", " ")
-        df = df.with_columns(
-            pl.when(cleaned.str.strip_chars().str.contains(INNER_SPACE))
-            .then(pl.concat_str([ends[0], inner, ends[1]]))
-            .otherwise(cleaned)
-            .alias(c)
-        )
+        collapsed = pl.concat_str([ends[0], stripped.str.replace_all(r"\s+", " "), ends[1]])
+        df = df.with_columns(pl.when(inner).then(collapsed).otherwise(cleaned).alias(c))
     return df
 
 
