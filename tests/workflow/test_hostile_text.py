@@ -57,7 +57,7 @@ def _cut(folder: Path, ae_terms: list[str], sites: list[str]) -> Path:
 
 @pytest.mark.workflow
 @settings(
-    max_examples=3,
+    max_examples=2,
     phases=[Phase.explicit, Phase.generate],  # no shrinking: each step is a DAG run
     deadline=None,
     derandomize=True,
