@@ -28,6 +28,7 @@ wildcard_constraints:
 
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/adam.smk"
+include: "workflow/rules/adam_entry.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/interim.smk"

@@ -7,7 +7,7 @@ and whether partial dates are allowed there, and the controlled terms it checks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import polars as pl
 
@@ -262,4 +262,58 @@ QS_ITEMS: dict[str, dict[str, tuple[float, float]]] = {
         )
         for i in range(1, 37)
     },
+}
+
+# The alternative entry (docs/data_contract.md, "A cut of ADaM datasets"): a cut that holds ADSL
+# instead of DM. What each dataset must hold (fatal when absent), what it should (a WARNING and an
+# all-missing column), its dates, numbers and flags; ADaM IG 1.x names. The study's population
+# flags and strata are required of ADSL as well (hepatrial.adam.entry).
+_FLAG = ("Y", "N")
+_BDS = DomainSpec(
+    "BDS",
+    False,
+    required=("USUBJID", "PARAMCD", "AVISIT", "AVISITN", "AVAL", "BASE", "CHG", "ABLFL", "ANL01FL"),
+    dates=("ADT",),
+    numeric=("AVAL", "AVISITN", "BASE", "CHG", "PCHG", "ADY", "ANRLO", "ANRHI", "LLOQ", "ULOQ"),
+    terms={"ABLFL": _FLAG, "ANL01FL": _FLAG},
+)
+ADAM_DOMAINS: dict[str, DomainSpec] = {
+    "ADSL": DomainSpec(
+        "ADSL",
+        True,
+        required=("USUBJID", "TRT01P"),
+        expected=("STUDYID", "SITEID", "TRT01A", "AGE", "SEX", "RACE", "TRTSDT"),
+        dates=("RANDDT", "TRTSDT", "TRTEDT", "ORIGDT", "LSTALVDT", "DTHDT", "LTXDT"),
+        numeric=("AGE", "NINFUS"),
+        ranges={"AGE": (0, 120), "NINFUS": (0, 1000)},
+        terms={
+            "SEX": ("M", "F", "U", "UNDIFFERENTIATED"),
+            **{f: _FLAG for f in ("ITTFL", "SAFFL", "PPFL", "ENRLFL", "COMPLFL", "DTHFL")},
+        },
+    ),
+    **{name: replace(_BDS, name=name) for name in ("ADEFF", "ADLB", "ADQS")},
+    "ADTTE": DomainSpec(
+        "ADTTE",
+        False,
+        required=("USUBJID", "PARAMCD", "AVAL", "CNSR", "STARTDT", "ADT"),
+        dates=("STARTDT", "ADT"),
+        numeric=("AVAL", "CNSR", "CRCODE"),
+        ranges={"AVAL": (0, 1e6), "CNSR": (0, 1e6), "CRCODE": (0, 1e6)},
+    ),
+    "ADAE": DomainSpec(
+        "ADAE",
+        False,
+        required=("USUBJID", "AEDECOD", "AEBODSYS"),
+        expected=("AETERM", "AESTDTC", "AESER", "TRTEMFL"),
+        dates=("AESTDTC", "AEENDTC", "ASTDT", "AENDT"),
+        partial_dates=("AESTDTC", "AEENDTC"),
+        numeric=("AETOXGR", "ATOXGR"),
+        terms={
+            "AESER": _FLAG,
+            "AETOXGR": ("1", "2", "3", "4", "5"),
+            "ATOXGR": ("1", "2", "3", "4", "5"),
+            "AESEV": ("MILD", "MODERATE", "SEVERE"),
+            **{f: _FLAG for f in ("TRTEMFL", "AREL", "FATALFL", "AEWDFL")},
+        },
+    ),
 }

@@ -45,6 +45,8 @@ MODELS: dict[str, Model] = {
     "adae": Model(500, 3.0, 3000),
     "trace_rows": Model(500, 4.0),
     "adsl": Model(500, 20.0, 3000),
+    # a cut of ADaM datasets: each dataset read whole (trial-size ADaM); input = its files
+    "adam_entry": Model(600, 10.0, 6000),
     # analyses reading ADaM (Parquet); lazy scans of the parameters and columns they use
     "desc": Model(600, 10.0),
     # one job for every MMRM parameter, read and fitted one at a time: 1 185 MB at 100k subjects

@@ -10,6 +10,8 @@ rule adsl_core:
         f"{RES}/adam/adsl_core.parquet",
     params:
         cut_date=run_cut_date,
+    wildcard_constraints:
+        cut=SDTM_CUT_PATTERN,  # a cut of ADaM datasets: rule adam_entry
     log:
         f"{RES}/logs/adsl_core.log",
     script:
@@ -30,6 +32,7 @@ rule adam_bds:
         xpt=f"{RES}/adam/{{bds}}.xpt",
         exclusions=f"{RES}/adam/{{bds}}_exclusions.csv",
     wildcard_constraints:
+        cut=SDTM_CUT_PATTERN,  # a cut of ADaM datasets: rule adam_entry
         bds="adlb|adeff|adqs",
     log:
         f"{RES}/logs/{{bds}}.log",
@@ -48,6 +51,8 @@ rule adtte:
     output:
         data=f"{RES}/adam/adtte.parquet",
         xpt=f"{RES}/adam/adtte.xpt",
+    wildcard_constraints:
+        cut=SDTM_CUT_PATTERN,  # a cut of ADaM datasets: rule adam_entry
     log:
         f"{RES}/logs/adtte.log",
     script:
@@ -67,6 +72,8 @@ rule adae:
         adae_xpt=f"{RES}/adam/adae.xpt",
         adce=f"{RES}/adam/adce.parquet",
         adce_xpt=f"{RES}/adam/adce.xpt",
+    wildcard_constraints:
+        cut=SDTM_CUT_PATTERN,  # a cut of ADaM datasets: rule adam_entry
     log:
         f"{RES}/logs/adae.log",
     script:
@@ -102,6 +109,8 @@ rule trace_rows:
         adam_exclusions=[f"{RES}/adam/{d}_exclusions.csv" for d in ("adlb", "adeff", "adqs")],
     output:
         f"{RES}/validation/traceability.csv",
+    wildcard_constraints:
+        cut=SDTM_CUT_PATTERN,  # a cut of ADaM datasets: rule adam_entry
     log:
         f"{RES}/logs/trace_rows.log",
     script:

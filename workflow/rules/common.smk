@@ -14,6 +14,7 @@ from hepatrial.config import check_source_date_epoch, cut_date, previous_cut_dat
 from hepatrial.spec import outputs as catalogue
 from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
+from hepatrial.adam.entry import is_adam_cut
 from hepatrial.ingest.read import check_path, cut_listing
 from hepatrial.stamp import ENV as DUMMY_ENV
 from hepatrial.resources import mem_mb  # resources: mem_mb=mem_mb("<rule>") in every rule
@@ -50,6 +51,9 @@ try:
         CUTS[f"{RUN}/previous"] = {"dir": _dir, "domains": _domains, "others": _others,
                                    "date": previous_cut_date(_dir), "name": _dir.name}
     # every step of a blinded run stamps what it writes (hepatrial.stamp); never inherited otherwise
+    if BLINDED and any(is_adam_cut(v["domains"]) for v in CUTS.values()):
+        raise ConfigError("a blinded run (dummy randomisation) needs a cut of SDTM domains: the "
+                          "dummy arms are drawn from DM; a cut of ADaM datasets holds ADSL")
     if BLINDED:
         os.environ[DUMMY_ENV] = "1"
     else:
@@ -73,6 +77,12 @@ CURRENT_CUT = re.escape(RUN)
 # The Snakefile's wildcard_constraints: the study id, and the run folders of CUTS only.
 STUDY_PATTERN = re.escape(STUDY_ID)
 CUT_PATTERN = "|".join(re.escape(c) for c in CUTS)
+# A cut of ADaM datasets (ADSL, no DM: hepatrial.adam.entry) goes through rule adam_entry, a cut
+# of SDTM domains through ingest and the ADaM rules: each rule set matches only its own cuts.
+_NOTHING = "(?!x)x"  # a pattern no run folder matches
+ADAM_CUTS = [c for c, v in CUTS.items() if is_adam_cut(v["domains"])]
+ADAM_CUT_PATTERN = "|".join(re.escape(c) for c in ADAM_CUTS) or _NOTHING
+SDTM_CUT_PATTERN = "|".join(re.escape(c) for c in CUTS if c not in ADAM_CUTS) or _NOTHING
 
 
 SDTM_DOMAINS = [d.lower() for d in DOMAINS]

@@ -16,6 +16,8 @@ rule ingest:
         cut_dir=cut_folder,  # the cut folder resolved (domain files can be absent: not input[0])
         other_files=cut_other_files,  # names only, as data: a change reruns ingest (params trigger)
         dummy_seed=DUMMY_SEED if BLINDED else None,
+    wildcard_constraints:
+        cut=SDTM_CUT_PATTERN,  # a cut of ADaM datasets: rule adam_entry
     log:
         f"{RES}/logs/ingest.log",
     script:

@@ -328,6 +328,9 @@ def _aesi_condition(d: dict) -> pl.Expr:
     return cond
 
 
+NO_EX = "not available: no EX (exposure) records in the cut"
+
+
 def onset_from_infusion(ae: pl.DataFrame, ex: pl.DataFrame) -> pl.DataFrame:
     """``_ONSET``: days from the most recent infusion on or before the AE's start (0 = that day);
     null when the start is unknown or before the first infusion."""
@@ -374,6 +377,8 @@ def aesi_summaries(
     for d in aesi_definitions(study):
         hit = ae.filter(_aesi_condition(d).fill_null(False))
         method = f"AESI {d['label']}; subjects, % of {population} in arm; onset: days from the most recent infusion"
+        if not ex.height:  # no EX (a cut of ADaM datasets): no infusion dates to count onset from
+            method = f"{NO_EX}; {method}"
         for arm in sorted(denom):
             h = hit.filter(pl.col("ARM") == arm)
             ns, ne = h["USUBJID"].n_unique(), h.height
@@ -382,6 +387,10 @@ def aesi_summaries(
                 "n_subjects": ns,
                 "pct": 100.0 * ns / denom[arm] if denom[arm] else None,
                 "n_events": ne,
+            }
+            if not ex.height and d.get("max_onset_days") is not None:  # defined by the onset
+                vals = dict.fromkeys(vals)
+            vals |= {
                 "onset_median": float(on.median()) if on.len() else None,
                 "onset_min": float(on.min()) if on.len() else None,
                 "onset_max": float(on.max()) if on.len() else None,

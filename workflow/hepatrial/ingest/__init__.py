@@ -223,14 +223,21 @@ def read_and_validate(
     return frames, files, rows_in
 
 
-def accounting(rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dict) -> pl.DataFrame:
-    """Per domain: rows in, kept, excluded, and excluded by reason. in = kept + excluded."""
+def accounting(
+    rows_in: dict, frames: dict, exclusions: pl.DataFrame, files: dict, domains=DOMAINS
+) -> pl.DataFrame:
+    """Per domain (or dataset of a cut of ADaM datasets, whose ``frames`` are its kept rows):
+    rows in, kept, excluded, and excluded by reason. in = kept + excluded."""
     out = []
-    for dom in DOMAINS:
+    for dom in domains:
         if dom not in rows_in:
             continue
         ex = exclusions.filter(pl.col("domain") == dom)
-        kept = height(frames, dom)
+        kept = (
+            frames[dom]
+            if isinstance(frames, dict) and isinstance(frames.get(dom), int)
+            else height(frames, dom)
+        )
         out.append(
             {
                 "domain": dom,

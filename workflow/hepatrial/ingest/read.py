@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial.contract import DOMAINS
+from hepatrial.contract import ADAM_DOMAINS, DOMAINS
 from hepatrial.errors import DataContractError
 
 DOMAIN_NAMES = frozenset(DOMAINS)
@@ -89,7 +89,9 @@ def cut_listing(cut_dir: str | Path) -> tuple[Path, list[Path], list[str]]:
                 "rename or remove the file",
                 file=ascii(p.name),
             )
-    domains = [p for p in files if p.suffix.lower() in FORMATS and p.stem.upper() in DOMAIN_NAMES]
+    # SDTM domains, or the datasets of a cut of ADaM datasets (hepatrial.adam.entry)
+    names = DOMAIN_NAMES | frozenset(ADAM_DOMAINS)
+    domains = [p for p in files if p.suffix.lower() in FORMATS and p.stem.upper() in names]
     others = [p.name for p in files if p not in domains]
     return folder, domains, others
 

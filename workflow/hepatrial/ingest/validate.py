@@ -423,13 +423,20 @@ def validate_domain(
         if cfg.etiology.column not in df.columns and not missing_req:
             missing_req.append(cfg.etiology.column)
             why = " (the study config's etiology.column: the CTP score and the Kamath MELD need it)"
+    if spec.name == "ADSL":  # a cut of ADaM datasets: the strata and the populations' flags
+        missing_req += [
+            c
+            for c in dict.fromkeys([*cfg.strata, *cfg.populations.values()])
+            if c not in df.columns
+        ]
     if missing_req:
         raise DataContractError(
             f"required column {missing_req[0]} is missing{why}",
             file=file,
             column=missing_req[0].split(" ")[0].split("/")[0],
         )
-    extra = cfg.baseline_columns if spec.name == "DM" else ()  # the config's, carried to ADSL
+    # the config's, carried to ADSL
+    extra = cfg.baseline_columns if spec.name in ("DM", "ADSL") else ()
     for c in dict.fromkeys([*spec.expected, *extra]):
         if c not in df.columns:
             findings.tally(

@@ -221,6 +221,9 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
 ADLB_COLUMNS = ("USUBJID", "ADY", "AVISIT")
 
 
+NO_SV = "not available: no SV (subject visits) records in the cut; "
+
+
 def summarise_visits(
     adsl: pl.DataFrame,
     sv: pl.DataFrame,
@@ -312,8 +315,10 @@ def summarise_visits(
                         "arm": arm,
                         "avisit": v.label,
                         "stat": stat,
-                        "value": int(df[stat].sum()),
-                        "method": (
+                        # no SV record at all (SV absent, a cut of ADaM datasets): attendance unknown
+                        "value": int(df[stat].sum()) if stat == "expected" or sv.height else None,
+                        "method": (NO_SV if not sv.height else "")
+                        + (
                             f"nominal visit (SV VISIT {', '.join(v.nominal_names)}); "
                             if nominal
                             else ""

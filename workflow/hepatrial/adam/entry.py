@@ -1,0 +1,529 @@
+"""A cut of ADaM datasets: the data contract's alternative entry (docs/data_contract.md, "A cut of
+ADaM datasets").
+
+A cut folder that holds ``adsl.<csv|parquet|xpt>`` (and no ``dm``) is a cut of ADaM datasets: the
+pipeline takes the sponsor's ADSL, BDS datasets (ADEFF, ADLB, ADQS), ADTTE and ADAE as they are
+and starts at the analyses. :func:`import_adam_cut` is the one step that replaces ingest and the
+ADaM derivations for such a cut. It reads every dataset with ingest's reader and row checks (one
+line naming file, row and column; the same findings), then writes the datasets in the layout the
+analyses read:
+
+- ADSL: the sponsor's variables, with TRT01PN/TRT01AN (the config's arm codes), ORIGDT (the
+  config's ``origin``: RANDDT or TRTSDT) and DCUTDT added when absent; CHOLFL/MELDETIO from the
+  config's etiology column when it is there;
+- BDS, ADTTE, ADAE: the sponsor's rows and analysis variables, each record given its subject's
+  ADSL treatment, population flags and strata (the dataset's own copies are replaced: one source
+  of a subject's arm); PARAM from the parameter table when absent, ADY from ADT and ORIGDT when
+  absent, PCHG from CHG and BASE when absent;
+- ADAE: the analysis flags the sponsor's dataset lacks (TRTEMFL, ATOXGR, AREL, FATALFL, ASTDT)
+  derived as from SDTM AE (:func:`hepatrial.adam.adae.create_adae`); those it has are kept;
+- ADTTE: CRCODE 1 for an event and 0 for a censored record when absent (no competing causes).
+
+Nothing is derived again that the sponsor gave: baseline, ANL01FL, CHG, AVAL and CNSR are used as
+they are. Every row ends in its dataset or in ``validation/exclusions.csv`` with a reason (a row
+of a subject ADSL does not hold; an ADTTE row without AVAL or CNSR). The SDTM-shaped files the
+later steps read (exposure, visits, procedures) are written with no rows: the summaries built
+from SDTM say so (an INFO ``SDTM_NOT_IN_CUT`` finding).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from hepatrial import stamp
+from hepatrial.contract import ADAM_DOMAINS, DOMAINS, EXCL_SCHEMA
+from hepatrial.errors import DataContractError
+from hepatrial.ingest.findings import Findings
+from hepatrial.ingest.read import FORMATS
+from hepatrial.spec import Study
+
+BDS_NAMES = ("ADEFF", "ADLB", "ADQS")
+# the ADSL variables every analysis dataset takes from ADSL (the dataset's own copies replaced)
+SUBJECT_VARS = (
+    "STUDYID",
+    "SITEID",
+    "TRT01P",
+    "TRT01PN",
+    "TRT01A",
+    "TRT01AN",
+    "ORIGDT",
+    "ITTFL",
+    "SAFFL",
+    "PPFL",
+    "ENRLFL",
+    "TRTSDT",
+    "TRTEDT",
+)
+ADSL_DATES = ADAM_DOMAINS["ADSL"].dates
+
+
+def is_adam_cut(domain_files) -> bool:
+    """True when the cut's files include ADSL and not DM (a cut of ADaM datasets; an SDTM cut
+    with a stray ADaM file reads it as a domain not used)."""
+    stems = {Path(p).stem.upper() for p in domain_files}
+    return "ADSL" in stems and "DM" not in stems
+
+
+def _locate(cut_dir: Path) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for p in sorted(cut_dir.iterdir()):
+        name = p.stem.upper()
+        if not p.is_file() or p.suffix.lower() not in FORMATS:
+            continue
+        if name in found:
+            raise DataContractError(
+                f"dataset {name} is present as both {found[name].name} and {p.name}; keep exactly "
+                "one",
+                file=p.name,
+            )
+        found[name] = p
+    return found
+
+
+def _arm_maps(study: Study) -> tuple[dict[str, str], dict[str, int]]:
+    """Upper-case arm label or ARM value -> the config's label; label -> arm code."""
+    canon = {}
+    for a in study.arms:
+        canon[a.arm.upper()] = a.label
+        canon[a.label.upper()] = a.label
+    return canon, {a.label: a.code for a in study.arms}
+
+
+def _dates(df: pl.DataFrame, cols) -> pl.DataFrame:
+    """ISO date text (checked by the row checks) -> Date; the date part of a datetime."""
+    return df.with_columns(
+        pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias(c)
+        for c in cols
+        if c in df.columns
+    )
+
+
+def _numbers(df: pl.DataFrame, cols, dtype=pl.Float64) -> pl.DataFrame:
+    return df.with_columns(
+        pl.col(c).cast(pl.Float64, strict=False).cast(dtype, strict=False).alias(c)
+        for c in cols
+        if c in df.columns
+    )
+
+
+def _flags(df: pl.DataFrame, cols) -> pl.DataFrame:
+    """ADaM flags as the analyses read them: "Y", else missing (an "N" of ABLFL/ANL01FL)."""
+    return df.with_columns(
+        pl.when(pl.col(c) == "Y").then(pl.lit("Y")).otherwise(None).alias(c)
+        for c in cols
+        if c in df.columns
+    )
+
+
+def _check_arms(adsl: pl.DataFrame, study: Study, file: str, findings: Findings) -> pl.DataFrame:
+    """TRT01P/TRT01A: a configured arm (its label or its ARM value, any case) or missing (not
+    assigned); a FATAL UNKNOWN_ARM finding per row otherwise. Written as the config's label."""
+    canon, _ = _arm_maps(study)
+    for col in ("TRT01P", "TRT01A"):
+        if col not in adsl.columns:
+            continue
+        up = pl.col(col).str.to_uppercase()
+        findings.add_rows(
+            adsl.filter(pl.col(col).is_not_null() & ~up.is_in(sorted(canon))),
+            "FATAL",
+            "ADSL",
+            file,
+            "UNKNOWN_ARM",
+            "treatment is not an arm of the study config (arms[].label or arms[].arm)",
+            column=col,
+        )
+        adsl = adsl.with_columns(up.replace_strict(canon, default=None).alias(col))
+    return adsl
+
+
+def _duplicates(df, keys, name, file, findings, what) -> None:
+    dup = df.filter(pl.struct(keys).is_duplicated() & pl.all_horizontal(pl.col(keys).is_not_null()))
+    findings.add_rows(dup, "FATAL", name, file, "ADAM_DUPLICATE", what, column=keys[-1])
+
+
+def build_adsl(adsl: pl.DataFrame, study: Study, cut: dt.date) -> pl.DataFrame:
+    """The sponsor's ADSL with the variables the analyses read added when absent."""
+    from hepatrial.adam.adsl import derive_vars_etiology
+
+    _, code = _arm_maps(study)
+    df = _numbers(_dates(adsl, ADSL_DATES), ["AGE"])
+    df = _numbers(df, ["NINFUS"], pl.Int64)
+    if "TRT01A" not in df.columns or df["TRT01A"].null_count() == df.height:
+        df = df.with_columns(pl.col("TRT01P").alias("TRT01A"))
+    for c in ADSL_DATES:
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(None, pl.Date).alias(c))
+    first, second = (
+        ("RANDDT", "TRTSDT") if study.origin == "randomization" else ("TRTSDT", "RANDDT")
+    )
+    df = df.with_columns(
+        pl.col("TRT01P").replace_strict(code, default=None, return_dtype=pl.Int64).alias("TRT01PN"),
+        pl.col("TRT01A").replace_strict(code, default=None, return_dtype=pl.Int64).alias("TRT01AN"),
+        pl.coalesce("ORIGDT", first, second).alias("ORIGDT"),
+        pl.lit(cut).alias("DCUTDT"),
+        pl.col("SRCROW").alias("DMSRCROW"),
+    )
+    if "ENRLFL" not in df.columns:
+        df = df.with_columns(
+            pl.when(pl.col("TRT01P").is_not_null())
+            .then(pl.lit("Y"))
+            .otherwise(pl.lit("N"))
+            .alias("ENRLFL")
+        )
+    if "NINFUS" not in df.columns:
+        df = df.with_columns(pl.lit(None, pl.Int64).alias("NINFUS"))
+    if study.etiology.column in df.columns:
+        df = df.drop("CHOLFL", "MELDETIO", strict=False).pipe(derive_vars_etiology, study)
+    # the baseline scores are ADSL's own only when it has them; otherwise from ADEFF (rule adsl)
+    return df.drop("SRCROW", "BLMELD", "BLCTPS", "BLCTPC", strict=False).sort("USUBJID")
+
+
+def _with_subject(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
+    """``df`` with its subject's ADSL treatment, flags and strata (its own copies replaced)."""
+    keep = [
+        c
+        for c in dict.fromkeys([*SUBJECT_VARS, *study.strata, *study.populations.values()])
+        if c in adsl.columns
+    ]
+    own = [c for c in keep if c in df.columns]
+    return df.drop(own).join(adsl.select("USUBJID", *keep), on="USUBJID", how="left")
+
+
+def build_bds(df: pl.DataFrame, adsl: pl.DataFrame, study: Study, name: str) -> pl.DataFrame:
+    from hepatrial.dates import compute_ady
+    from hepatrial.spec.params import adam_param_labels
+
+    labels = adam_param_labels(name.lower())
+    target = {v.label: v.target_day for v in study.visits}
+    df = _numbers(
+        _dates(df, ["ADT"]),
+        ["AVAL", "AVISITN", "BASE", "CHG", "PCHG", "ANRLO", "ANRHI", "LLOQ", "ULOQ"],
+    )
+    df = _flags(_numbers(df, ["ADY"], pl.Int64), ["ABLFL", "ANL01FL"])
+    df = _with_subject(df, adsl, study)
+    add = []
+    if "PARAM" not in df.columns:
+        add.append(
+            pl.col("PARAMCD").replace_strict(labels, default=pl.col("PARAMCD")).alias("PARAM")
+        )
+    if "ADT" not in df.columns:
+        add.append(pl.lit(None, pl.Date).alias("ADT"))
+    if "AVALC" not in df.columns:
+        add.append(pl.lit(None, pl.Utf8).alias("AVALC"))
+    df = df.with_columns(add) if add else df
+    if "ADY" not in df.columns:
+        df = df.with_columns(compute_ady("ADT", "ORIGDT").alias("ADY"))
+    if "PCHG" not in df.columns:
+        df = df.with_columns(
+            pl.when(pl.col("BASE") != 0)
+            .then(100 * pl.col("CHG") / pl.col("BASE"))
+            .otherwise(None)
+            .alias("PCHG")
+        )
+    df = df.with_columns(
+        pl.col("AVISIT")
+        .replace_strict(target, default=None, return_dtype=pl.Int64)
+        .alias("AWTARGET"),
+        pl.lit(name).alias("SRCDOM") if "SRCDOM" not in df.columns else pl.col("SRCDOM"),
+    ).with_columns((pl.col("ADY") - pl.col("AWTARGET")).alias("AWTDIFF"))
+    return df.sort(["USUBJID", "PARAMCD", "AVISITN", "ADT", "SRCROW"], nulls_last=True)
+
+
+def build_adtte(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
+    from hepatrial.spec.params import adam_param_labels
+
+    labels = adam_param_labels("adtte")
+    df = _numbers(_dates(df, ["STARTDT", "ADT"]), ["AVAL"])
+    df = _numbers(df, ["CNSR", "CRCODE"], pl.Int32)
+    df = _with_subject(df, adsl, study)
+    if "CRCODE" not in df.columns:  # no competing causes: an event is the event of interest
+        df = df.with_columns(
+            pl.when(pl.col("CNSR") == 0).then(1).otherwise(0).cast(pl.Int32).alias("CRCODE")
+        )
+    if "PARAM" not in df.columns:
+        df = df.with_columns(
+            pl.col("PARAMCD").replace_strict(labels, default=pl.col("PARAMCD")).alias("PARAM")
+        )
+    for c in ("EVNTDESC", "CNSDTDSC", "EVTTYPE"):
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(None, pl.Utf8).alias(c))
+    return df.with_columns(pl.lit("ADTTE").alias("SRCDOM")).sort(["USUBJID", "PARAMCD"])
+
+
+def build_adae(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
+    """The sponsor's ADAE; the flags it lacks derived as from SDTM AE, those it has kept."""
+    from hepatrial.adam.adae import create_adae
+
+    given = [
+        c for c in ("ASTDT", "AENDT", "TRTEMFL", "ATOXGR", "AREL", "FATALFL") if c in df.columns
+    ]
+    sdtm = df.drop(*given, *[c for c in SUBJECT_VARS if c in df.columns and c != "USUBJID"])
+    for c in ("AESTDTC", "AEENDTC", "AEREL", "AEOUT", "AETOXGR"):
+        if c not in sdtm.columns:
+            sdtm = sdtm.with_columns(pl.lit(None, pl.Utf8).alias(c))
+    derived = create_adae(sdtm, adsl, study)
+    if not given:
+        return derived
+    mine = _numbers(_dates(df.select("SRCROW", *given), ["ASTDT", "AENDT"]), ["ATOXGR"], pl.Int64)
+    out = derived.drop(given, strict=False).join(mine, on="SRCROW", how="left")
+    return out.select(derived.columns).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)
+
+
+def _empty_sdtm(cfg: Study) -> dict[str, pl.DataFrame]:
+    """The SDTM domains with no rows, as ingest writes an absent optional domain."""
+    from hepatrial.ingest import _checked
+
+    out = {}
+    for dom, spec in DOMAINS.items():
+        cols = (*spec.required, *spec.expected, *spec.numeric)
+        if dom == "DM":  # the study's own DM columns
+            cols += (*cfg.strata, cfg.etiology.column, *cfg.baseline_columns)
+        empty = pl.DataFrame(schema={"SRCROW": pl.Int64, **{c: pl.Utf8 for c in cols}})
+        parts = _checked(
+            dom, spec, iter([empty]), False, {dom: "(absent)"}, {dom: 0}, cfg, Findings()
+        )
+        out[dom] = next(parts)
+    return out
+
+
+def import_adam_cut(
+    cut_dir: str | Path,
+    study_path: str | Path,
+    res_dir: str | Path,
+    cut: str,
+    failure_dir: str | Path | None = None,
+) -> None:
+    """The whole step for a cut of ADaM datasets: ``res_dir`` gets ``adam/``, ``sdtm/`` (no rows)
+    and ``validation/`` (findings, accounting, exclusions, traceability)."""
+    from hepatrial.adam import _write, _write_excl
+    from hepatrial.ingest import _raise_first_fatal, _write_failure_findings, accounting
+    from hepatrial.ingest.read import read_domain
+    from hepatrial.ingest.validate import validate_domain
+    from hepatrial.parquet import FixedRowGroupWriter
+    from hepatrial.spec import load as load_spec
+
+    cfg, cut_day = load_spec(study_path), dt.date.fromisoformat(cut)
+    cut_dir, res = Path(cut_dir), Path(res_dir)
+    findings = Findings()
+    stale = Path(failure_dir) / "findings.csv" if failure_dir else None
+    try:
+        located = _locate(cut_dir)
+        if "DM" in located:
+            raise DataContractError(
+                "the cut holds both SDTM DM and ADaM ADSL: a cut is either SDTM domains or ADaM "
+                "datasets, not both",
+                file=located["DM"].name,
+            )
+        used = {located[n].name for n in ADAM_DOMAINS if n in located}
+        for p in sorted(cut_dir.iterdir()):
+            if p.is_file() and p.name not in used:
+                findings.add(
+                    "INFO",
+                    "",
+                    p.name,
+                    "FILE_NOT_USED",
+                    "not a dataset of a cut of ADaM datasets (adsl, adeff, adlb, adqs, adtte, "
+                    "adae); not read",
+                )
+        frames, files, rows_in = {}, {}, {}
+        for name, spec in ADAM_DOMAINS.items():
+            if name not in located:
+                if name != "ADSL":
+                    findings.add(
+                        "INFO",
+                        name,
+                        None,
+                        "DOMAIN_ABSENT",
+                        "dataset not in the cut; its analyses have no records",
+                    )
+                continue
+            path = located[name]
+            files[name] = path.name
+            cmap = cfg.column_map.get(name) or cfg.column_map.get(name.lower())
+            df = read_domain(path, cmap)
+            rows_in[name] = df.height
+            if df.height == 0:
+                if name == "ADSL":
+                    raise DataContractError(
+                        "ADSL has a header but no rows: no subjects", file=path.name
+                    )
+                findings.add(
+                    "WARNING", name, path.name, "DOMAIN_EMPTY", "file has a header but no rows"
+                )
+            df = validate_domain(df, spec, path.name, cfg, findings)
+            frames[name] = df
+        adsl_file = files["ADSL"]
+        adsl = frames["ADSL"]
+        _duplicates(
+            adsl,
+            ["USUBJID"],
+            "ADSL",
+            adsl_file,
+            findings,
+            "duplicate USUBJID in ADSL (one row per subject)",
+        )
+        adsl = _check_arms(adsl, cfg, adsl_file, findings)
+        for name in BDS_NAMES:
+            if name in frames:
+                _duplicates(
+                    frames[name].filter(pl.col("ANL01FL") == "Y"),
+                    ["USUBJID", "PARAMCD", "AVISIT"],
+                    name,
+                    files[name],
+                    findings,
+                    "two analysed records (ANL01FL Y) of one subject, parameter and visit",
+                )
+                _duplicates(
+                    frames[name].filter(pl.col("ABLFL") == "Y"),
+                    ["USUBJID", "PARAMCD", "ABLFL"],
+                    name,
+                    files[name],
+                    findings,
+                    "two baseline records (ABLFL Y) of one subject and parameter",
+                )
+        if "ADTTE" in frames:
+            _duplicates(
+                frames["ADTTE"],
+                ["USUBJID", "PARAMCD"],
+                "ADTTE",
+                files["ADTTE"],
+                findings,
+                "two records of one subject and time-to-event parameter",
+            )
+        _raise_first_fatal(findings)
+    except DataContractError as exc:
+        if stale is not None:
+            _write_failure_findings(findings, exc, stale)
+            if exc.details:
+                exc.args = (f"{exc.args[0]} (all findings: {stale})",)
+        raise
+
+    adsl = build_adsl(adsl, cfg, cut_day)
+    subjects = adsl.select("USUBJID")
+    excl, kept = [], {"ADSL": adsl.height}
+
+    def set_aside(name: str, df: pl.DataFrame, bad: pl.Expr, rule: str, reason: str):
+        out = df.filter(bad)
+        if out.height:
+            findings.add_rows(out, "WARNING", name, files[name], rule, reason + "; excluded")
+            excl.append(
+                out.select(
+                    pl.lit(name).alias("domain"),
+                    pl.lit(files[name]).alias("file"),
+                    pl.col("SRCROW").alias("row"),
+                    "USUBJID",
+                    pl.lit(reason).alias("reason"),
+                )
+            )
+        return df.filter(~bad)
+
+    known = pl.col("USUBJID").is_in(subjects["USUBJID"].implode())
+    out: dict[str, pl.DataFrame] = {}
+    for name in [n for n in ADAM_DOMAINS if n != "ADSL" and n in frames]:
+        df = set_aside(name, frames[name], ~known, "SUBJECT_NOT_IN_ADSL", "subject not in ADSL")
+        if name == "ADTTE":
+            df = set_aside(
+                name,
+                df,
+                pl.col("AVAL").is_null() | pl.col("CNSR").is_null(),
+                "TTE_INCOMPLETE",
+                "AVAL or CNSR missing: the record cannot be analysed",
+            )
+        kept[name] = df.height
+        out[name] = (
+            build_bds(df, adsl, cfg, name)
+            if name in BDS_NAMES
+            else build_adtte(df, adsl, cfg)
+            if name == "ADTTE"
+            else build_adae(df, adsl, cfg)
+        )
+    exclusions = (
+        pl.concat(excl, how="vertical_relaxed").cast(EXCL_SCHEMA)
+        if excl
+        else pl.DataFrame(schema=EXCL_SCHEMA)
+    ).sort(["domain", "row"])
+    findings.add(
+        "INFO",
+        "",
+        None,
+        "SDTM_NOT_IN_CUT",
+        "a cut of ADaM datasets: the summaries built from SDTM (exposure by infusion, visits, "
+        "procedures, data cleaning) have no records",
+    )
+
+    adam_dir, sdtm_dir, val_dir = res / "adam", res / "sdtm", res / "validation"
+    for d in (adam_dir, sdtm_dir, val_dir):
+        d.mkdir(parents=True, exist_ok=True)
+    empty = _empty_sdtm(cfg)
+    for dom, frame in empty.items():
+        with FixedRowGroupWriter(sdtm_dir / f"{dom.lower()}.parquet") as w:
+            w.write(frame)
+    _write(adsl, adam_dir / "adsl_core.parquet", "adslcore", xpt=False)
+    from hepatrial.adam.adae import create_adce
+
+    for name in BDS_NAMES:
+        df = out.get(name)
+        if df is None:  # not in the cut: the dataset with no records
+            df = build_bds(
+                pl.DataFrame(
+                    schema={c: pl.Utf8 for c in ("SRCROW", *ADAM_DOMAINS[name].required)}
+                ).with_columns(pl.col("SRCROW").cast(pl.Int64)),
+                adsl,
+                cfg,
+                name,
+            )
+        _write(df, adam_dir / f"{name.lower()}.parquet", name.lower())
+        _write_excl(
+            exclusions.filter(pl.col("domain") == name), adam_dir / f"{name.lower()}_exclusions.csv"
+        )
+    if "ADTTE" in out:
+        tte = out["ADTTE"]
+    else:
+        tte = build_adtte(
+            pl.DataFrame(
+                schema={c: pl.Utf8 for c in ("SRCROW", *ADAM_DOMAINS["ADTTE"].required)}
+            ).with_columns(pl.col("SRCROW").cast(pl.Int64)),
+            adsl,
+            cfg,
+        )
+    _write(tte, adam_dir / "adtte.parquet", "adtte")
+    ae = out.get("ADAE")
+    if ae is None:
+        ae = build_adae(empty["AE"], adsl, cfg)
+    _write(ae, adam_dir / "adae.parquet", "adae")
+    _write(create_adce(empty["CE"], adsl), adam_dir / "adce.parquet", "adce")
+
+    names = [n for n in ADAM_DOMAINS if n in files]
+    acct = accounting(rows_in, kept, exclusions, files, names)
+    stamp.write_csv(findings.frame(), val_dir / "findings.csv")
+    stamp.write_csv(acct, val_dir / "accounting.csv")
+    stamp.write_csv(exclusions, val_dir / "exclusions.csv")
+    trace = pl.DataFrame(
+        [
+            {
+                "domain": n,
+                "rows_in": rows_in[n],
+                "excluded_at_ingest": exclusions.filter(pl.col("domain") == n).height,
+                "in_adam": kept[n],
+                "excluded_at_adam": 0,
+                "unaccounted": rows_in[n]
+                - kept[n]
+                - exclusions.filter(pl.col("domain") == n).height,
+            }
+            for n in names
+        ],
+        schema={
+            "domain": pl.Utf8,
+            "rows_in": pl.Int64,
+            "excluded_at_ingest": pl.Int64,
+            "in_adam": pl.Int64,
+            "excluded_at_adam": pl.Int64,
+            "unaccounted": pl.Int64,
+        },
+    )
+    stamp.write_csv(trace, val_dir / "traceability.csv")
+    if stale is not None:
+        stale.unlink(missing_ok=True)
