@@ -378,7 +378,7 @@ def aesi_summaries(
         hit = ae.filter(_aesi_condition(d).fill_null(False))
         method = f"AESI {d['label']}; subjects, % of {population} in arm; onset: days from the most recent infusion"
         if not ex.height:  # no EX (a cut of ADaM datasets): no infusion dates to count onset from
-            method = f"{NO_EX}; {method}"
+            method = f"{method}; {NO_EX}"
         for arm in sorted(denom):
             h = hit.filter(pl.col("ARM") == arm)
             ns, ne = h["USUBJID"].n_unique(), h.height

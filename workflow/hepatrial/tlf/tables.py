@@ -950,7 +950,18 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
     for r in ard.rows("AESI", population=pop).iter_rows(named=True):
         labels.setdefault(r["paramcd"], (r["method"] or "").removeprefix("AESI ").split(";")[0])
     for code, label in labels.items():
-        t.add(label, "Subjects, n (%) [E]", [_n_pct_e(ard, "AESI", code, a, pop) for a in arms], 1)
+        t.add(
+            label,
+            "Subjects, n (%) [E]",
+            [
+                # an AESI defined by its onset, in a cut without infusion dates: not counted
+                F.NE
+                if F.is_missing(ard.get("AESI", code, a, "n_subjects", pop))
+                else _n_pct_e(ard, "AESI", code, a, pop)
+                for a in arms
+            ],
+            1,
+        )
         cells = []
         for a in arms:
             md, lo, hi = (
@@ -969,6 +980,11 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
         "from the most recent infusion on or before the AE's start (0 = the day of an infusion), over events. "
         "NE: not estimable (no event in the column)."
     ]
+    if any("no EX (exposure) records" in m for m in ard.methods("AESI")):
+        notes.append(
+            "Onset not available: the cut has no EX (exposure) records (a cut of ADaM datasets); an "
+            "AE of special interest defined by its onset is not counted (NE)."
+        )
     return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
 
 

@@ -1,0 +1,153 @@
+"""A cut of ADaM datasets (hepatrial.adam.entry): bad input stops with one line naming file, row and
+column; a row that cannot be analysed ends in the exclusions with a reason; the sponsor's values are
+used as given."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import tinycut
+
+from hepatrial.adam.entry import import_adam_cut, is_adam_cut
+from hepatrial.errors import DataContractError
+
+ADSL = [
+    {"STUDYID": "TINY", "USUBJID": "T-001", "SITEID": "01", "TRT01P": "UC-MSC", "ITTFL": "Y",
+     "SAFFL": "Y", "CTPSTRAT": "B", "ETIOLOGY": "HBV", "RANDDT": "2024-01-10", "AGE": "50",
+     "SEX": "M", "RACE": "ASIAN", "TRTSDT": "2024-01-11"},
+    {"STUDYID": "TINY", "USUBJID": "T-002", "SITEID": "01", "TRT01P": "placebo", "ITTFL": "Y",
+     "SAFFL": "Y", "CTPSTRAT": "C", "ETIOLOGY": "HBV", "RANDDT": "2024-01-12", "AGE": "61",
+     "SEX": "F", "RACE": "ASIAN", "TRTSDT": "2024-01-12"},
+]  # fmt: skip
+ADEFF = [
+    {"USUBJID": "T-001", "PARAMCD": "MELDKAM", "AVISIT": "BASELINE", "AVISITN": "0", "AVAL": "20",
+     "BASE": "20", "CHG": "", "ABLFL": "Y", "ANL01FL": "Y", "ADT": "2024-01-10"},
+    {"USUBJID": "T-001", "PARAMCD": "MELDKAM", "AVISIT": "WEEK 4", "AVISITN": "4", "AVAL": "17",
+     "BASE": "20", "CHG": "-3", "ABLFL": "", "ANL01FL": "Y", "ADT": "2024-02-07"},
+    {"USUBJID": "T-002", "PARAMCD": "MELDKAM", "AVISIT": "BASELINE", "AVISITN": "0", "AVAL": "25",
+     "BASE": "25", "CHG": "", "ABLFL": "Y", "ANL01FL": "Y", "ADT": "2024-01-12"},
+]  # fmt: skip
+ADTTE = [
+    {"USUBJID": "T-001", "PARAMCD": "OS", "STARTDT": "2024-01-10", "ADT": "2024-06-30",
+     "AVAL": "172", "CNSR": "1"},
+    {"USUBJID": "T-002", "PARAMCD": "OS", "STARTDT": "2024-01-12", "ADT": "2024-03-01",
+     "AVAL": "49", "CNSR": "0"},
+]  # fmt: skip
+
+
+def _cut(tmp_path: Path, **changes) -> tuple[Path, Path]:
+    data = {"adsl": ADSL, "adeff": ADEFF, "adtte": ADTTE} | changes
+    cut = tmp_path / "2024-06-30"
+    cut.mkdir()
+    for name, rows in data.items():
+        if rows is not None:
+            pl.DataFrame(rows, schema={k: pl.Utf8 for k in rows[0]}).write_csv(cut / f"{name}.csv")
+    return cut, tinycut.write_study(tmp_path / "study.yaml")
+
+
+def _run(tmp_path, **changes) -> Path:
+    cut, study = _cut(tmp_path, **changes)
+    import_adam_cut(cut, study, tmp_path / "res", "2024-06-30")
+    return tmp_path / "res"
+
+
+def test_a_cut_with_adsl_and_no_dm_is_a_cut_of_adam_datasets():
+    assert is_adam_cut([Path("c/adsl.csv"), Path("c/adeff.parquet")])
+    assert not is_adam_cut([Path("c/dm.csv"), Path("c/adsl.csv")])  # SDTM: ADSL not used
+    assert not is_adam_cut([Path("c/dm.csv")])
+
+
+def test_the_datasets_in_the_analyses_layout(tmp_path):
+    res = _run(tmp_path)
+    adsl = pl.read_parquet(res / "adam/adsl_core.parquet")
+    # the config's spelling of the arm, its code (arms in config order: UC-MSC 1, Placebo 2)
+    assert adsl.select("USUBJID", "TRT01P", "TRT01PN", "TRT01A").rows() == [
+        ("T-001", "UC-MSC", 1, "UC-MSC"),
+        ("T-002", "Placebo", 2, "Placebo"),
+    ]
+    assert adsl["ORIGDT"].cast(pl.Utf8).to_list() == ["2024-01-10", "2024-01-12"]  # RANDDT
+    eff = pl.read_parquet(res / "adam/adeff.parquet")
+    # each record takes its subject's arm and flags from ADSL; ADY = ADT - ORIGDT + 1 (on/after)
+    assert eff.select("USUBJID", "AVISIT", "TRT01P", "ITTFL", "ADY", "CHG", "ABLFL").rows() == [
+        ("T-001", "BASELINE", "UC-MSC", "Y", 1, None, "Y"),
+        ("T-001", "WEEK 4", "UC-MSC", "Y", 29, -3.0, None),
+        ("T-002", "BASELINE", "Placebo", "Y", 1, None, "Y"),
+    ]
+    tte = pl.read_parquet(res / "adam/adtte.parquet")
+    # no CRCODE given: an event is the event of interest (1), a censored record 0
+    assert tte.select("USUBJID", "AVAL", "CNSR", "CRCODE").rows() == [
+        ("T-001", 172.0, 1, 0),
+        ("T-002", 49.0, 0, 1),
+    ]
+    for dom in ("dm", "ex", "sv", "pr"):  # SDTM: no records, the columns the steps read
+        assert pl.read_parquet(res / f"sdtm/{dom}.parquet").height == 0
+
+
+def test_a_missing_required_column_is_one_line_naming_it(tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "TRT01P"} for r in ADSL]
+    with pytest.raises(DataContractError) as e:
+        _run(tmp_path, adsl=rows)
+    assert str(e.value) == "file adsl.csv, column TRT01P: required column TRT01P is missing"
+
+
+def test_a_population_flag_the_config_names_is_required(tmp_path):
+    rows = [{k: v for k, v in r.items() if k != "SAFFL"} for r in ADSL]
+    with pytest.raises(DataContractError, match="column SAFFL: required column SAFFL is missing"):
+        _run(tmp_path, adsl=rows)
+
+
+def test_an_unknown_arm_stops_naming_the_row(tmp_path):
+    rows = [dict(r) for r in ADSL]
+    rows[1]["TRT01P"] = "UC-MSC lot 7"
+    with pytest.raises(DataContractError) as e:
+        _run(tmp_path, adsl=rows)
+    assert str(e.value).startswith("file adsl.csv, row 2, column TRT01P: treatment is not an arm")
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "where"),
+    [
+        ("adsl", [ADSL[0], ADSL[0]], "file adsl.csv, row 1, column USUBJID: duplicate USUBJID"),
+        (
+            "adeff",
+            [*ADEFF, {**ADEFF[1], "AVAL": "18"}],
+            "file adeff.csv, row 2, column AVISIT: two analysed records",
+        ),
+        ("adtte", [ADTTE[0], ADTTE[0]], "file adtte.csv, row 1, column PARAMCD: two records"),
+    ],
+)
+def test_ambiguous_records_stop(tmp_path, name, rows, where):
+    with pytest.raises(DataContractError) as e:
+        _run(tmp_path, **{name: rows})
+    assert str(e.value).startswith(where), str(e.value)
+
+
+def test_rows_that_cannot_be_analysed_are_listed_with_a_reason(tmp_path):
+    eff = [*ADEFF, {**ADEFF[0], "USUBJID": "T-999"}]
+    tte = [ADTTE[0], {**ADTTE[1], "CNSR": ""}]
+    res = _run(tmp_path, adeff=eff, adtte=tte)
+    excl = pl.read_csv(res / "validation/exclusions.csv")
+    assert excl.select("domain", "row", "USUBJID", "reason").rows() == [
+        ("ADEFF", 4, "T-999", "subject not in ADSL"),
+        ("ADTTE", 2, "T-002", "AVAL or CNSR missing: the record cannot be analysed"),
+    ]
+    assert pl.read_parquet(res / "adam/adeff.parquet").height == 3
+    acct = pl.read_csv(res / "validation/accounting.csv")
+    kept = acct.filter(pl.col("category") == "rows_kept").select("domain", "n").rows()
+    assert kept == [("ADSL", 2), ("ADEFF", 3), ("ADTTE", 1)]
+    trace = pl.read_csv(res / "validation/traceability.csv")
+    assert trace["unaccounted"].to_list() == [0, 0, 0]
+
+
+def test_a_value_that_is_not_a_number_is_a_finding_and_missing(tmp_path):
+    eff = [dict(r) for r in ADEFF]
+    eff[1]["AVAL"] = "seventeen"
+    res = _run(tmp_path, adeff=eff)
+    f = pl.read_csv(res / "validation/findings.csv").filter(pl.col("rule") == "NOT_NUMERIC")
+    assert f.select("domain", "file", "row", "column", "value").rows() == [
+        ("ADEFF", "adeff.csv", 2, "AVAL", "seventeen")
+    ]
+    eff = pl.read_parquet(res / "adam/adeff.parquet")
+    assert eff.filter(pl.col("AVISIT") == "WEEK 4")["AVAL"].to_list() == [None]
