@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 import tinycut
 
-from hepatrial.adam.entry import import_adam_cut, is_adam_cut
+from hepatrial.adam.entry import import_adam_cut
 from hepatrial.errors import DataContractError
+from hepatrial.ingest.read import is_adam_cut
 
 ADSL = [
     {"STUDYID": "TINY", "USUBJID": "T-001", "SITEID": "01", "TRT01P": "UC-MSC", "ITTFL": "Y",
@@ -151,3 +152,60 @@ def test_a_value_that_is_not_a_number_is_a_finding_and_missing(tmp_path):
     ]
     eff = pl.read_parquet(res / "adam/adeff.parquet")
     assert eff.filter(pl.col("AVISIT") == "WEEK 4")["AVAL"].to_list() == [None]
+
+
+ESTIMAND = """
+estimands:
+  - id: PRIMARY
+    label: "Treatment policy (MAR)"
+    endpoint: {{param: MELDKAM}}
+    intercurrent_events:
+      - {{event: {event}, strategy: treatment_policy, assumption: MAR{terms}}}
+    methods: [{{method: condmean, resampling: jackknife}}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("event", "terms", "message"),
+    [
+        (
+            "treatment_discontinuation",
+            "",
+            "file adsl.csv, column NINFUS: required column NINFUS is missing (the study config's "
+            "estimands have the intercurrent event treatment_discontinuation",
+        ),
+        (
+            "rescue",
+            ", terms: [TIPS]",
+            "file adsl.csv: the study config's estimands have the intercurrent event rescue, "
+            "derived from the PR or CM domain, which a cut of ADaM datasets does not hold",
+        ),
+    ],
+)
+def test_an_intercurrent_event_without_its_source_stops(tmp_path, event, terms, message):
+    """Without NINFUS every subject would look discontinued, without PR every one rescue-free."""
+    cut, _ = _cut(tmp_path)
+    study = tinycut.write_study(
+        tmp_path / "study.yaml",
+        tinycut.STUDY_YAML + ESTIMAND.format(event=event, terms=terms),
+    )
+    with pytest.raises(DataContractError) as e:
+        import_adam_cut(cut, study, tmp_path / "res", "2024-06-30")
+    assert str(e.value).startswith(message), str(e.value)
+
+
+def test_records_after_the_data_cut_leave_it(tmp_path):
+    """As for SDTM: a BDS record dated after the cut is excluded; the sponsor's ADTTE is analysed
+    as given, with a WARNING where it runs past the cut."""
+    eff = [*ADEFF, {**ADEFF[1], "AVISIT": "WEEK 8", "AVISITN": "8", "ADT": "2024-07-15"}]
+    tte = [ADTTE[0], {**ADTTE[1], "ADT": "2024-07-02", "AVAL": "172"}]
+    res = _run(tmp_path, adeff=eff, adtte=tte)
+    excl = pl.read_csv(res / "validation/exclusions.csv")
+    assert excl.select("domain", "row", "reason").rows() == [
+        ("ADEFF", 4, "dated after the data cut")
+    ]
+    f = pl.read_csv(res / "validation/findings.csv").filter(pl.col("rule") == "TTE_AFTER_CUT")
+    assert f.select("file", "row", "column", "value").rows() == [
+        ("adtte.csv", 2, "ADT", "2024-07-02")
+    ]
+    assert pl.read_parquet(res / "adam/adtte.parquet").height == 2

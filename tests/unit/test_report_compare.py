@@ -137,3 +137,62 @@ def test_estimate_movement_joins_on_keys():
     out = compare.estimate_movement(rows(0.8), rows(0.6))
     assert out.select("previous", "current").rows() == [(0.8, 0.6)]
     assert abs(out["change"][0] + 0.2) < 1e-12
+
+
+def test_cuts_of_adam_datasets_are_compared_on_their_datasets():
+    """ADSL for new subjects, deaths (DTHDT) and transplants (LTXDT); ADAE for SAEs; a BDS
+    record keyed by parameter, visit and date."""
+    d = dt.date
+
+    def adsl(rows):
+        return pl.DataFrame(
+            rows,
+            orient="row",
+            schema={"USUBJID": pl.Utf8, "SITEID": pl.Utf8, "DTHDT": pl.Date, "LTXDT": pl.Date},
+        )
+
+    def adeff(rows):
+        return pl.DataFrame(
+            rows,
+            orient="row",
+            schema={
+                "USUBJID": pl.Utf8, "PARAMCD": pl.Utf8, "AVISIT": pl.Utf8, "ADT": pl.Date,
+                "AVAL": pl.Float64, "BASE": pl.Float64, "CHG": pl.Float64,
+            },
+        )  # fmt: skip
+
+    ae = lambda rows: _ae(rows).drop("AESEQ")  # noqa: E731  (ADAE keyed by term and date)
+    prev = {
+        "ADSL": adsl([("A1", "01", None, None), ("A2", "01", None, None)]),
+        "ADEFF": adeff([("A1", "MELD", "WEEK 4", d(2024, 2, 1), 18.0, 20.0, -2.0)]),
+        "ADAE": ae([("A1", "1", "Pyrexia", "2024-02-01", "N")]),
+    }
+    cur = {
+        "ADSL": adsl(
+            [
+                ("A1", "01", None, d(2024, 5, 2)),
+                ("A2", "01", d(2024, 5, 1), None),
+                ("A3", "02", None, None),
+            ]
+        ),
+        "ADEFF": adeff(
+            [
+                ("A1", "MELD", "WEEK 4", d(2024, 2, 1), 17.0, 20.0, -3.0),
+                ("A1", "MELD", "WEEK 8", d(2024, 3, 1), 16.0, 20.0, -4.0),
+            ]
+        ),
+        "ADAE": ae([("A1", "1", "Pyrexia", "2024-02-01", "Y")]),
+    }
+    assert compare.new_subjects(prev, cur).rows() == [("A3", "02", None)]
+    assert compare.new_events(prev, cur).select("event", "USUBJID", "term", "date").rows() == [
+        ("DEATH", "A2", "DEATH", "2024-05-01"),
+        ("LIVER TRANSPLANT", "A1", "LIVER TRANSPLANT", "2024-05-02"),
+        ("SAE", "A1", "Pyrexia", "2024-02-01"),
+    ]
+    ch = compare.compare_sdtm(prev, cur, d(2024, 3, 31))
+    got = ch.select("domain", "USUBJID", "kind", "column", "previous", "current").rows()
+    assert ("ADEFF", "A1", "CHANGED", "AVAL", "18.0", "17.0") in got
+    assert ("ADEFF", "A1", "CHANGED", "CHG", "-2.0", "-3.0") in got
+    assert ("ADEFF", "A1", "ADDED_LATE", "", "", "") in got  # WEEK 8, dated before the last cut
+    assert ("ADAE", "A1", "CHANGED", "AESER", "N", "Y") in got
+    assert ("ADSL", "A2", "FILLED", "DTHDT", "", "2024-05-01") in got

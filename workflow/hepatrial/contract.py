@@ -276,13 +276,26 @@ _BDS = DomainSpec(
     dates=("ADT",),
     numeric=("AVAL", "AVISITN", "BASE", "CHG", "PCHG", "ADY", "ANRLO", "ANRHI", "LLOQ", "ULOQ"),
     terms={"ABLFL": _FLAG, "ANL01FL": _FLAG},
+    main_date="ADT",
 )
 ADAM_DOMAINS: dict[str, DomainSpec] = {
     "ADSL": DomainSpec(
         "ADSL",
         True,
         required=("USUBJID", "TRT01P"),
-        expected=("STUDYID", "SITEID", "TRT01A", "AGE", "SEX", "RACE", "TRTSDT"),
+        expected=(
+            "STUDYID",
+            "SITEID",
+            "TRT01A",
+            "AGE",
+            "SEX",
+            "RACE",
+            "TRTSDT",
+            "TRTEDT",
+            "NINFUS",
+            "EOSSTT",
+            "DTHDT",
+        ),
         dates=("RANDDT", "TRTSDT", "TRTEDT", "ORIGDT", "LSTALVDT", "DTHDT", "LTXDT"),
         numeric=("AGE", "NINFUS"),
         ranges={"AGE": (0, 120), "NINFUS": (0, 1000)},
@@ -313,7 +326,13 @@ ADAM_DOMAINS: dict[str, DomainSpec] = {
             "AETOXGR": ("1", "2", "3", "4", "5"),
             "ATOXGR": ("1", "2", "3", "4", "5"),
             "AESEV": ("MILD", "MODERATE", "SEVERE"),
-            **{f: _FLAG for f in ("TRTEMFL", "AREL", "FATALFL", "AEWDFL")},
+            **{f: _FLAG for f in ("TRTEMFL", "AREL", "FATALFL", "AEWDFL", "DLTFL")},
         },
+        main_date="AESTDTC",
     ),
+}
+# a cut of ADaM datasets: the datasets compared with the previous cut's (hepatrial.report.compare)
+ADAM_COMPARED = {
+    "ADSL": "adsl_core",
+    **{d: d.lower() for d in ("ADEFF", "ADLB", "ADQS", "ADTTE", "ADAE")},
 }

@@ -12,10 +12,9 @@ from pathlib import Path
 from hepatrial import spec
 from hepatrial.config import check_source_date_epoch, cut_date, previous_cut_date
 from hepatrial.spec import outputs as catalogue
-from hepatrial.contract import DOMAINS
 from hepatrial.errors import ConfigError, HepatrialError
-from hepatrial.adam.entry import is_adam_cut
-from hepatrial.ingest.read import check_path, cut_listing
+from hepatrial.contract import ADAM_COMPARED, DOMAINS
+from hepatrial.ingest.read import check_path, cut_listing, is_adam_cut
 from hepatrial.stamp import ENV as DUMMY_ENV
 from hepatrial.resources import mem_mb  # resources: mem_mb=mem_mb("<rule>") in every rule
 
@@ -83,6 +82,10 @@ _NOTHING = "(?!x)x"  # a pattern no run folder matches
 ADAM_CUTS = [c for c, v in CUTS.items() if is_adam_cut(v["domains"])]
 ADAM_CUT_PATTERN = "|".join(re.escape(c) for c in ADAM_CUTS) or _NOTHING
 SDTM_CUT_PATTERN = "|".join(re.escape(c) for c in CUTS if c not in ADAM_CUTS) or _NOTHING
+if ADAM_CUTS and len(ADAM_CUTS) != len(CUTS):
+    sys.exit("ERROR: the cut and the previous cut (previous_cut) must be of one kind, both SDTM "
+             "domains or both ADaM datasets (ADSL): a comparison of the two kinds would report "
+             "every record as changed")
 
 
 SDTM_DOMAINS = [d.lower() for d in DOMAINS]

@@ -82,12 +82,15 @@ if PREVIOUS_CUT:
             prev_ard=f"{RES}/previous/ard/ard.parquet",
             ard=f"{RES}/ard/ard.parquet",
             adsl=f"{RES}/adam/adsl.parquet",
+            prev_adam=[f"{RES}/previous/adam/{d}.parquet" for d in ADAM_COMPARED.values()],
+            adam=[f"{RES}/adam/{d}.parquet" for d in ADAM_COMPARED.values()],
         output:
             **DSMB.compare_outputs(),
         wildcard_constraints:
             cut=CURRENT_CUT,
         params:
             previous_cut=PREVIOUS_CUT,
+            adam_entry=bool(ADAM_CUTS),  # cuts of ADaM datasets: their datasets are compared
         log:
             f"{RES}/logs/cut_compare.log",
         script:

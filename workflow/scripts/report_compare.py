@@ -13,5 +13,9 @@ run_step(
     sm.input.adsl,
     sm.params.previous_cut,
     dict(sm.output.items()),
+    # cuts of ADaM datasets: their datasets are compared (they hold no SDTM)
+    adam_dirs=[Path(sm.input.prev_adam[0]).parent, Path(sm.input.adam[0]).parent]
+    if sm.params.adam_entry
+    else None,
     log=sm.log[0],
 )

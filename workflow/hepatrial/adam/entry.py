@@ -35,6 +35,7 @@ import polars as pl
 
 from hepatrial import stamp
 from hepatrial.contract import ADAM_DOMAINS, DOMAINS, EXCL_SCHEMA
+from hepatrial.dates import dtc_earliest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import FORMATS
@@ -58,13 +59,8 @@ SUBJECT_VARS = (
     "TRTEDT",
 )
 ADSL_DATES = ADAM_DOMAINS["ADSL"].dates
-
-
-def is_adam_cut(domain_files) -> bool:
-    """True when the cut's files include ADSL and not DM (a cut of ADaM datasets; an SDTM cut
-    with a stray ADaM file reads it as a domain not used)."""
-    stems = {Path(p).stem.upper() for p in domain_files}
-    return "ADSL" in stems and "DM" not in stems
+# the date that places a record in time (the data cut), the first one a dataset has
+AFTER_CUT_DATES = {**dict.fromkeys(BDS_NAMES, ("ADT",)), "ADAE": ("AESTDTC", "ASTDT")}
 
 
 def _locate(cut_dir: Path) -> dict[str, Path]:
@@ -118,6 +114,10 @@ def _flags(df: pl.DataFrame, cols) -> pl.DataFrame:
     )
 
 
+def _cmap(study: Study, name: str):
+    return study.column_map.get(name) or study.column_map.get(name.lower())
+
+
 def _check_arms(adsl: pl.DataFrame, study: Study, file: str, findings: Findings) -> pl.DataFrame:
     """TRT01P/TRT01A: a configured arm (its label or its ARM value, any case) or missing (not
     assigned); a FATAL UNKNOWN_ARM finding per row otherwise. Written as the config's label."""
@@ -142,6 +142,46 @@ def _check_arms(adsl: pl.DataFrame, study: Study, file: str, findings: Findings)
 def _duplicates(df, keys, name, file, findings, what) -> None:
     dup = df.filter(pl.struct(keys).is_duplicated() & pl.all_horizontal(pl.col(keys).is_not_null()))
     findings.add_rows(dup, "FATAL", name, file, "ADAM_DUPLICATE", what, column=keys[-1])
+
+
+def _check_sources(
+    study: Study, columns: list[str], file: str, adae_columns=None, adae_file=None
+) -> None:
+    """What the study's analyses derive from SDTM must be in the ADaM datasets. The intercurrent
+    events of the study's estimands need their sources: treatment
+    discontinuation needs ADSL NINFUS (infusions received; with it TRTEDT, EOSSTT), and rescue
+    therapy needs the PR or CM domain, which a cut of ADaM datasets does not hold. Without them
+    every subject would look discontinued (no infusion) or rescue-free: a stop, not a guess. A
+    dose-escalation study's DLTs need the sponsor's ADAE DLTFL (no EX infusion dates to count
+    the DLT window from)."""
+    from hepatrial.analysis.estimands import ice_definitions
+
+    events = ice_definitions(study)
+    if "treatment_discontinuation" in events:
+        for col in ("NINFUS", "TRTEDT", "EOSSTT"):
+            if col not in columns:
+                raise DataContractError(
+                    f"required column {col} is missing (the study config's estimands have the "
+                    "intercurrent event treatment_discontinuation, derived from ADSL NINFUS, "
+                    "TRTEDT and EOSSTT)",
+                    file=file,
+                    column=col,
+                )
+    if study.design.has("DLT") and "DLTFL" not in (adae_columns or ()):
+        raise DataContractError(
+            "required column DLTFL is missing (a dose-escalation study's DLTs, in a cut of ADaM "
+            "datasets, are the sponsor's ADAE DLTFL: the EX infusion dates the DLT window is "
+            "counted from are not in such a cut)",
+            file=adae_file or "adae.*",
+            column="DLTFL",
+        )
+    if "rescue" in events:
+        raise DataContractError(
+            "the study config's estimands have the intercurrent event rescue, derived from the PR "
+            "or CM domain, which a cut of ADaM datasets does not hold: use an SDTM cut, or leave "
+            "rescue out of the estimands' intercurrent_events",
+            file=file,
+        )
 
 
 def build_adsl(adsl: pl.DataFrame, study: Study, cut: dt.date) -> pl.DataFrame:
@@ -257,9 +297,8 @@ def build_adae(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFra
     """The sponsor's ADAE; the flags it lacks derived as from SDTM AE, those it has kept."""
     from hepatrial.adam.adae import create_adae
 
-    given = [
-        c for c in ("ASTDT", "AENDT", "TRTEMFL", "ATOXGR", "AREL", "FATALFL") if c in df.columns
-    ]
+    flags = ("ASTDT", "AENDT", "TRTEMFL", "ATOXGR", "AREL", "FATALFL", "DLTFL")
+    given = [c for c in flags if c in df.columns]
     sdtm = df.drop(*given, *[c for c in SUBJECT_VARS if c in df.columns and c != "USUBJID"])
     for c in ("AESTDTC", "AEENDTC", "AEREL", "AEOUT", "AETOXGR"):
         if c not in sdtm.columns:
@@ -269,7 +308,8 @@ def build_adae(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFra
         return derived
     mine = _numbers(_dates(df.select("SRCROW", *given), ["ASTDT", "AENDT"]), ["ATOXGR"], pl.Int64)
     out = derived.drop(given, strict=False).join(mine, on="SRCROW", how="left")
-    return out.select(derived.columns).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)
+    cols = [*derived.columns, *(["DLTFL"] if "DLTFL" in given else [])]
+    return out.select(cols).sort(["USUBJID", "ASTDT", "SRCROW"], nulls_last=True)
 
 
 def _empty_sdtm(cfg: Study) -> dict[str, pl.DataFrame]:
@@ -328,7 +368,7 @@ def import_adam_cut(
                     "not a dataset of a cut of ADaM datasets (adsl, adeff, adlb, adqs, adtte, "
                     "adae); not read",
                 )
-        frames, files, rows_in = {}, {}, {}
+        frames, files, rows_in, given = {}, {}, {}, {}
         for name, spec in ADAM_DOMAINS.items():
             if name not in located:
                 if name != "ADSL":
@@ -342,8 +382,7 @@ def import_adam_cut(
                 continue
             path = located[name]
             files[name] = path.name
-            cmap = cfg.column_map.get(name) or cfg.column_map.get(name.lower())
-            df = read_domain(path, cmap)
+            df = read_domain(path, _cmap(cfg, name))
             rows_in[name] = df.height
             if df.height == 0:
                 if name == "ADSL":
@@ -353,9 +392,11 @@ def import_adam_cut(
                 findings.add(
                     "WARNING", name, path.name, "DOMAIN_EMPTY", "file has a header but no rows"
                 )
+            given[name] = df.columns  # before the expected columns are added as all missing
             df = validate_domain(df, spec, path.name, cfg, findings)
             frames[name] = df
         adsl_file = files["ADSL"]
+        _check_sources(cfg, given["ADSL"], adsl_file, given.get("ADAE"), files.get("ADAE"))
         adsl = frames["ADSL"]
         _duplicates(
             adsl,
@@ -405,10 +446,14 @@ def import_adam_cut(
     subjects = adsl.select("USUBJID")
     excl, kept = [], {"ADSL": adsl.height}
 
-    def set_aside(name: str, df: pl.DataFrame, bad: pl.Expr, rule: str, reason: str):
+    def set_aside(name: str, df: pl.DataFrame, bad: pl.Expr, rule: str | None, reason: str):
+        """``df`` without the rows ``bad`` selects, which go to the exclusions with ``reason``
+        (and a WARNING ``rule`` finding each, unless None)."""
+        bad = bad.fill_null(False)
         out = df.filter(bad)
         if out.height:
-            findings.add_rows(out, "WARNING", name, files[name], rule, reason + "; excluded")
+            if rule:
+                findings.add_rows(out, "WARNING", name, files[name], rule, reason + "; excluded")
             excl.append(
                 out.select(
                     pl.lit(name).alias("domain"),
@@ -424,7 +469,20 @@ def import_adam_cut(
     out: dict[str, pl.DataFrame] = {}
     for name in [n for n in ADAM_DOMAINS if n != "ADSL" and n in frames]:
         df = set_aside(name, frames[name], ~known, "SUBJECT_NOT_IN_ADSL", "subject not in ADSL")
+        # records dated after the data cut are not part of it (as for SDTM: excluded, no finding)
+        date = next((c for c in AFTER_CUT_DATES.get(name, ()) if c in df.columns), None)
+        if date:
+            df = set_aside(name, df, dtc_earliest(date) > cut_day, None, "dated after the data cut")
         if name == "ADTTE":
+            findings.add_rows(
+                df.filter((dtc_earliest("ADT") > cut_day).fill_null(False)),
+                "WARNING",
+                name,
+                files[name],
+                "TTE_AFTER_CUT",
+                "ADT after the data cut: the sponsor's time-to-event record is analysed as given",
+                column="ADT",
+            )
             df = set_aside(
                 name,
                 df,

@@ -60,8 +60,12 @@ MTD_STATUS = {
 }
 
 
-def dlt_definition(study: Study) -> str:
+def dlt_definition(study: Study, sponsor_flag: bool = False) -> str:
+    """The DLT definition as the method says it; ``sponsor_flag``: a cut of ADaM datasets, whose
+    ADAE DLTFL is the DLT (no EX infusion dates to count the window from)."""
     d = study.dlt
+    if sponsor_flag:
+        return "DLT: as flagged in the sponsor's ADAE (DLTFL = Y)"
     rel = "related, " if d.related_only else ""
     return (
         f"DLT: AE grade >= {d.min_grade}, {rel}onset within {d.window_days} days of an infusion "
@@ -82,6 +86,10 @@ def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.D
         The study (its ``dlt`` block).
     """
     d = study.dlt
+    if "DLTFL" in adae.columns:  # a cut of ADaM datasets: the sponsor's flag (hepatrial.adam.entry)
+        return adae.filter(pl.col("DLTFL") == "Y").with_columns(
+            pl.lit(None, pl.Date).alias("DLTEXDT")
+        )
     ex = (
         dataset_ex.select("USUBJID", dtc_date("EXSTDTC").alias("DLTEXDT"))
         .drop_nulls("DLTEXDT")
@@ -164,7 +172,7 @@ def dlt_ard(
     )
     subj = derive_var_dltevfl(pop, dlt, window)
     cohorts = study.arm_labels
-    definition = dlt_definition(study)
+    definition = dlt_definition(study, "DLTFL" in adae.columns)
     rows = []
 
     def add(analysis, paramcd, arm, stat, value, method):

@@ -96,6 +96,13 @@ def cut_listing(cut_dir: str | Path) -> tuple[Path, list[Path], list[str]]:
     return folder, domains, others
 
 
+def is_adam_cut(domain_files) -> bool:
+    """True when the cut's files include ADSL and not DM (a cut of ADaM datasets; an SDTM cut
+    with a stray ADaM file reads it as a domain not used)."""
+    stems = {Path(p).stem.upper() for p in domain_files}
+    return "ADSL" in stems and "DM" not in stems
+
+
 def locate_domains(cut_dir: str | Path) -> dict[str, Path]:
     """Map domain code (upper case) -> file. Two formats of one domain is an error."""
     cut_dir = Path(cut_dir)

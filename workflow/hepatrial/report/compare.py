@@ -16,6 +16,10 @@ being present or trustworthy.
   USUBJID and the domain's sequence number (``--SEQ``) when both cuts have it, else by USUBJID and
   the domain's topic and date with an occurrence number;
 - estimate movement (closed report only): key estimates of both ARDs side by side.
+
+Cuts of ADaM datasets (hepatrial.adam.entry) are compared the same way on their datasets as the
+pipeline wrote them: new subjects from ADSL, deaths and transplants from ADSL DTHDT and LTXDT,
+SAEs from ADAE, records keyed by the topics below (a BDS record by parameter, visit and date).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import datetime as dt
 
 import polars as pl
 
-from hepatrial.contract import DOMAINS
+from hepatrial.contract import ADAM_DOMAINS, DOMAINS
 
 TOPIC = {
     "DM": [],
@@ -38,7 +42,14 @@ TOPIC = {
     "CE": ["CEDECOD", "CESTDTC"],
     "PR": ["PRDECOD", "PRSTDTC"],
     "MH": ["MHDECOD"],
+    # a cut of ADaM datasets
+    "ADSL": [],
+    **dict.fromkeys(("ADEFF", "ADLB", "ADQS"), ["PARAMCD", "AVISIT", "ADT"]),
+    "ADTTE": ["PARAMCD"],
+    "ADAE": ["AEDECOD", "AESTDTC"],
 }
+SPECS = {**DOMAINS, **ADAM_DOMAINS}
+SUBJECTS = ("DM", "ADSL")  # the dataset of one row per subject
 CHANGE_SCHEMA = {
     "domain": pl.Utf8,
     "USUBJID": pl.Utf8,
@@ -67,7 +78,7 @@ KEYS = ["analysis", "paramcd", "population", "arm", "comparator", "avisit", "tim
 
 def _keyed(df: pl.DataFrame, domain: str, use_seq: bool) -> pl.DataFrame:
     seq = f"{domain}SEQ"
-    if domain == "DM":
+    if domain in SUBJECTS:
         parts = [pl.lit("")]
     elif use_seq:
         parts = [pl.col(seq).cast(pl.Utf8)]
@@ -96,12 +107,14 @@ def compare_domain(
     """Changed, vanished and late-added records of one domain (one row per changed value).
     ``known``: subjects of the previous cut (default: those of ``prev``)."""
     known = sorted(set(prev["USUBJID"].to_list())) if known is None else known
-    spec = DOMAINS[domain]
+    spec = SPECS[domain]
     seq = f"{domain}SEQ"
     use_seq = seq in prev.columns and seq in cur.columns
     cols = [
         c
-        for c in dict.fromkeys((*spec.required, *spec.expected, *spec.numeric))
+        for c in dict.fromkeys(
+            (*spec.required, *spec.expected, *spec.numeric, *filter(None, [spec.main_date]))
+        )
         if c in prev.columns and c in cur.columns and c not in ("USUBJID", seq)
     ]
     p = _keyed(prev, domain, use_seq).select(
@@ -147,7 +160,9 @@ def compare_domain(
     # late: a record of a subject already reported, dated on or before the previous cut, not in it
     added = c.join(p, on=["USUBJID", "_KEY"], how="anti").filter(pl.col("USUBJID").is_in(known))
     if spec.main_date and spec.main_date in added.columns:
-        late = added.filter(pl.col(spec.main_date).str.slice(0, 10) <= previous_cut.isoformat())
+        late = added.filter(
+            pl.col(spec.main_date).cast(pl.Utf8).str.slice(0, 10) <= previous_cut.isoformat()
+        )
         out.append(
             late.select(
                 pl.lit(domain).alias("domain"),
@@ -165,18 +180,55 @@ def compare_domain(
 def compare_sdtm(
     prev: dict[str, pl.DataFrame], cur: dict[str, pl.DataFrame], previous_cut: dt.date
 ) -> pl.DataFrame:
-    known = sorted(set(prev["DM"]["USUBJID"].to_list())) if "DM" in prev else None
+    subj = next((d for d in SUBJECTS if d in prev), None)
+    known = sorted(set(prev[subj]["USUBJID"].to_list())) if subj else None
     parts = [
         compare_domain(prev[d], cur[d], d, previous_cut, known)
-        for d in DOMAINS
+        for d in SPECS
         if d in prev and d in cur
     ]
     df = pl.concat(parts, how="vertical") if parts else pl.DataFrame(schema=CHANGE_SCHEMA)
     return df.sort("domain", "USUBJID", "key", "kind", "column")
 
 
+def _adam_key_events(adam: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Deaths (ADSL DTHDT), liver transplants (ADSL LTXDT) and SAEs (ADAE AESER) of a cut of ADaM
+    datasets, as (event, USUBJID, term, date)."""
+    adsl, out = adam["ADSL"], []
+    for event, col in (("DEATH", "DTHDT"), ("LIVER TRANSPLANT", "LTXDT")):
+        if col in adsl.columns:
+            out.append(
+                adsl.filter(pl.col(col).is_not_null()).select(
+                    pl.lit(event).alias("event"),
+                    "USUBJID",
+                    pl.lit(event).alias("term"),
+                    pl.col(col).cast(pl.Utf8).alias("date"),
+                )
+            )
+    ae = adam.get("ADAE")
+    if ae is not None and "AESER" in ae.columns:
+        date = pl.col("AESTDTC") if "AESTDTC" in ae.columns else pl.col("ASTDT").cast(pl.Utf8)
+        out.append(
+            ae.filter(pl.col("AESER").fill_null("") == "Y").select(
+                pl.lit("SAE").alias("event"),
+                "USUBJID",
+                pl.col("AEDECOD").alias("term"),
+                date.alias("date"),
+            )
+        )
+    if not out:
+        return pl.DataFrame(schema=EVENT_SCHEMA)
+    return (
+        pl.concat([o.cast(EVENT_SCHEMA) for o in out])
+        .unique()
+        .sort("event", "USUBJID", "date", "term")
+    )
+
+
 def key_events(sdtm: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """Deaths, liver transplants and SAEs as (event, USUBJID, term, date)."""
+    if "ADSL" in sdtm:  # a cut of ADaM datasets
+        return _adam_key_events(sdtm)
     out = []
     dm, ds = sdtm["DM"], sdtm["DS"]
     d1 = (
@@ -241,9 +293,14 @@ def new_events(prev: dict[str, pl.DataFrame], cur: dict[str, pl.DataFrame]) -> p
 
 
 def new_subjects(prev: dict[str, pl.DataFrame], cur: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    dm = cur["DM"].join(prev["DM"].select("USUBJID"), on="USUBJID", how="anti")
+    subj = "ADSL" if "ADSL" in cur else "DM"
+    dm = cur[subj].join(prev[subj].select("USUBJID"), on="USUBJID", how="anti")
     return dm.select(
-        "USUBJID", pl.col("SITEID").cast(pl.Utf8), pl.col("RFICDTC").cast(pl.Utf8)
+        "USUBJID",
+        *[
+            (pl.col(c) if c in dm.columns else pl.lit(None)).cast(pl.Utf8).alias(c)
+            for c in ("SITEID", "RFICDTC")
+        ],
     ).sort("USUBJID")
 
 

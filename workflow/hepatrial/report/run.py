@@ -12,6 +12,7 @@ import polars as pl
 
 from hepatrial import stamp
 from hepatrial.config import previous_cut_date
+from hepatrial.contract import ADAM_COMPARED
 from hepatrial.errors import HepatrialWarning
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, summaries
@@ -69,8 +70,19 @@ def run_summaries(
     _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
 
 
-def run_compare(prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict) -> None:
-    prev, cur = _domains(prev_sdtm), _domains(cur_sdtm)
+def _adam_datasets(adam_dir) -> dict[str, pl.DataFrame]:
+    return {k: pl.read_parquet(Path(adam_dir) / f"{v}.parquet") for k, v in ADAM_COMPARED.items()}
+
+
+def run_compare(
+    prev_sdtm, cur_sdtm, prev_ard, cur_ard, adsl, previous_cut, outs: dict, adam_dirs=None
+) -> None:
+    """``adam_dirs``: (previous, current) ADaM folders of cuts of ADaM datasets, compared in place
+    of the SDTM domains (which such cuts do not hold)."""
+    if adam_dirs:
+        prev, cur = (_adam_datasets(d) for d in adam_dirs)
+    else:
+        prev, cur = _domains(prev_sdtm), _domains(cur_sdtm)
     arm = pl.read_parquet(adsl).select(
         "USUBJID", pl.coalesce("TRT01P", "TRT01A", "ARM").alias("arm")
     )
