@@ -209,3 +209,32 @@ def test_records_after_the_data_cut_leave_it(tmp_path):
         ("adtte.csv", 2, "ADT", "2024-07-02")
     ]
     assert pl.read_parquet(res / "adam/adtte.parquet").height == 2
+
+
+def test_visits_in_the_configs_spelling_and_order(tmp_path):
+    """ "Week 4" is the config's WEEK 4 (INFO); an AVISITN other than the config's is replaced by
+    it (WARNING: it sets the visit order); a visit the config lacks is kept (INFO)."""
+    eff = [dict(r) for r in ADEFF]
+    eff[1]["AVISIT"], eff[1]["AVISITN"] = "Week 4", "5"
+    eff.append({**ADEFF[1], "AVISIT": "UNSCHEDULED", "AVISITN": "99", "ANL01FL": ""})
+    res = _run(tmp_path, adeff=eff)
+    f = pl.read_csv(res / "validation/findings.csv").filter(pl.col("domain") == "ADEFF")
+    assert f.select("severity", "rule", "row", "column", "value").sort("rule").rows() == [
+        ("WARNING", "AVISITN_NOT_CONFIG", 2, "AVISITN", "5"),
+        ("INFO", "AVISIT_NOT_IN_CONFIG", 4, "AVISIT", "UNSCHEDULED"),
+        ("INFO", "VISIT_CASE", 2, "AVISIT", "Week 4"),
+    ]
+    eff = pl.read_parquet(res / "adam/adeff.parquet")
+    assert eff.select("AVISIT", "AVISITN").rows() == [
+        ("BASELINE", 0.0),
+        ("WEEK 4", 4.0),
+        ("UNSCHEDULED", 99.0),
+        ("BASELINE", 0.0),
+    ]
+
+
+def test_the_same_visit_in_two_spellings_is_two_analysed_records(tmp_path):
+    eff = [*ADEFF, {**ADEFF[1], "AVISIT": "week 4", "AVAL": "18"}]
+    with pytest.raises(DataContractError) as e:
+        _run(tmp_path, adeff=eff)
+    assert str(e.value).startswith("file adeff.csv, row 2, column AVISIT: two analysed records")

@@ -184,6 +184,53 @@ def _check_sources(
         )
 
 
+def _check_visits(df: pl.DataFrame, study: Study, name: str, file: str, findings: Findings):
+    """A BDS dataset's AVISIT in the config's spelling (another case: INFO ``VISIT_CASE``) and
+    AVISITN the config's for it (another number: WARNING ``AVISITN_NOT_CONFIG``; the config's sets
+    the visit order); a visit the config does not have is kept, not summarised by visit (INFO
+    ``AVISIT_NOT_IN_CONFIG``), and PARAMCD in upper case (INFO ``TERM_CASE``)."""
+    from hepatrial.ingest.validate import upper_case_terms
+
+    df = upper_case_terms(df, ["PARAMCD"], name, file, findings)
+    label = {v.label.upper(): v.label for v in study.visits}
+    num = {v.label: v.avisitn for v in study.visits}
+    up = pl.col("AVISIT").str.to_uppercase()
+    known = up.is_in(sorted(label))
+    checks = (
+        ("INFO", "VISIT_CASE", known & (pl.col("AVISIT") != up.replace_strict(label, default=None)),
+         "analysis visit(s) spelled in another case than the study config's; written as the "
+         "config's"),
+        ("INFO", "AVISIT_NOT_IN_CONFIG", pl.col("AVISIT").is_not_null() & ~known,
+         "record(s) at an analysis visit the study config does not have; kept, not summarised by "
+         "visit"),
+    )  # fmt: skip
+    for sev, rule, mask, text in checks:
+        hit = df.filter(mask)
+        if hit.height:
+            first = hit.row(0, named=True)
+            findings.tally(
+                sev, name, file, rule, lambda n, _, t=text: f"{n} {t} (first at this row)",
+                n=hit.height, row=first["SRCROW"], usubjid=first["USUBJID"], column="AVISIT",
+                value=first["AVISIT"],
+            )  # fmt: skip
+    df = df.with_columns(up.replace_strict(label, default=pl.col("AVISIT")).alias("AVISIT"))
+    config_n = pl.col("AVISIT").replace_strict(num, default=None, return_dtype=pl.Float64)
+    other = df.filter(
+        config_n.is_not_null()
+        & (pl.col("AVISITN").cast(pl.Float64, strict=False) != config_n).fill_null(True)
+    )
+    if other.height:
+        first = other.row(0, named=True)
+        findings.tally(
+            "WARNING", name, file, "AVISITN_NOT_CONFIG",
+            lambda n, _: f"{n} AVISITN value(s) not the study config's number for the visit; the "
+            "config's used (it sets the visit order) (first at this row)",
+            n=other.height, row=first["SRCROW"], usubjid=first["USUBJID"], column="AVISITN",
+            value=first["AVISITN"],
+        )  # fmt: skip
+    return df.with_columns(pl.coalesce(config_n.cast(pl.Utf8), pl.col("AVISITN")).alias("AVISITN"))
+
+
 def build_adsl(adsl: pl.DataFrame, study: Study, cut: dt.date) -> pl.DataFrame:
     """The sponsor's ADSL with the variables the analyses read added when absent."""
     from hepatrial.adam.adsl import derive_vars_etiology
@@ -394,6 +441,8 @@ def import_adam_cut(
                 )
             given[name] = df.columns  # before the expected columns are added as all missing
             df = validate_domain(df, spec, path.name, cfg, findings)
+            if name in BDS_NAMES:  # before the duplicate checks: "Week 4" is WEEK 4
+                df = _check_visits(df, cfg, name, path.name, findings)
             frames[name] = df
         adsl_file = files["ADSL"]
         _check_sources(cfg, given["ADSL"], adsl_file, given.get("ADAE"), files.get("ADAE"))
