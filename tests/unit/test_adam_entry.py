@@ -17,10 +17,10 @@ from hepatrial.ingest.read import is_adam_cut
 ADSL = [
     {"STUDYID": "TINY", "USUBJID": "T-001", "SITEID": "01", "TRT01P": "UC-MSC", "ITTFL": "Y",
      "SAFFL": "Y", "CTPSTRAT": "B", "ETIOLOGY": "HBV", "RANDDT": "2024-01-10", "AGE": "50",
-     "SEX": "M", "RACE": "ASIAN", "TRTSDT": "2024-01-11"},
+     "SEX": "M", "RACE": "ASIAN", "TRTSDT": "2024-01-11", "EOSSTT": "ONGOING"},
     {"STUDYID": "TINY", "USUBJID": "T-002", "SITEID": "01", "TRT01P": "placebo", "ITTFL": "Y",
      "SAFFL": "Y", "CTPSTRAT": "C", "ETIOLOGY": "HBV", "RANDDT": "2024-01-12", "AGE": "61",
-     "SEX": "F", "RACE": "ASIAN", "TRTSDT": "2024-01-12"},
+     "SEX": "F", "RACE": "ASIAN", "TRTSDT": "2024-01-12", "EOSSTT": "ONGOING"},
 ]  # fmt: skip
 ADEFF = [
     {"USUBJID": "T-001", "PARAMCD": "MELDKAM", "AVISIT": "BASELINE", "AVISITN": "0", "AVAL": "20",
@@ -238,3 +238,29 @@ def test_the_same_visit_in_two_spellings_is_two_analysed_records(tmp_path):
     with pytest.raises(DataContractError) as e:
         _run(tmp_path, adeff=eff)
     assert str(e.value).startswith("file adeff.csv, row 2, column AVISIT: two analysed records")
+
+
+def test_the_open_reports_gate_knows_adsls_treatment_words(tmp_path):
+    """A cut of ADaM datasets has no DM or EX records: the sponsor's ADSL words for the arms
+    (ARM, ARMCD, TRTxxP) are redacted from the open report's free text as DM's and EX's are."""
+    from hepatrial.report.run import treatment_terms
+
+    adsl = tmp_path / "adsl.parquet"
+    pl.DataFrame(
+        {
+            "USUBJID": ["A", "B", "C"],
+            "ARM": ["UC-MSC low dose", "Placebo", "Screen Failure"],
+            "ARMCD": ["UCLOW", "PBO", "SCRNFAIL"],
+            "TRT01P": ["UC-MSC", "Placebo", None],
+            "TRT02P": ["Open-label UC-MSC", None, None],
+            "AGE": [50, 60, 70],
+        }
+    ).write_parquet(adsl)
+    assert treatment_terms(None, None, adsl) == [
+        "Open-label UC-MSC",
+        "PBO",
+        "Placebo",
+        "UC-MSC",
+        "UC-MSC low dose",
+        "UCLOW",
+    ]

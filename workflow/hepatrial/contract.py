@@ -282,7 +282,7 @@ ADAM_DOMAINS: dict[str, DomainSpec] = {
     "ADSL": DomainSpec(
         "ADSL",
         True,
-        required=("USUBJID", "TRT01P"),
+        required=("USUBJID", "TRT01P", "EOSSTT"),
         expected=(
             "STUDYID",
             "SITEID",
@@ -293,8 +293,9 @@ ADAM_DOMAINS: dict[str, DomainSpec] = {
             "TRTSDT",
             "TRTEDT",
             "NINFUS",
-            "EOSSTT",
+            "DCSREAS",
             "DTHDT",
+            "LSTALVDT",
         ),
         dates=("RANDDT", "TRTSDT", "TRTEDT", "ORIGDT", "LSTALVDT", "DTHDT", "LTXDT"),
         numeric=("AGE", "NINFUS"),
@@ -304,7 +305,9 @@ ADAM_DOMAINS: dict[str, DomainSpec] = {
             **{f: _FLAG for f in ("ITTFL", "SAFFL", "PPFL", "ENRLFL", "COMPLFL", "DTHFL")},
         },
     ),
-    **{name: replace(_BDS, name=name) for name in ("ADEFF", "ADLB", "ADQS")},
+    "ADEFF": replace(_BDS, name="ADEFF"),
+    "ADLB": replace(_BDS, name="ADLB", expected=("ANRLO", "ANRHI", "ANRIND")),
+    "ADQS": replace(_BDS, name="ADQS"),
     "ADTTE": DomainSpec(
         "ADTTE",
         False,

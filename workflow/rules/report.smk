@@ -108,6 +108,7 @@ rule open_inputs:
         deaths=f"{RES}/dsmb/deaths.parquet",
         dm=sdtm("dm"),
         ex=sdtm("ex"),
+        adsl=f"{RES}/adam/adsl.parquet",  # the treatment words of a cut of ADaM datasets
         study=config["study"],
     output:
         **DSMB.open_inputs_outputs(),

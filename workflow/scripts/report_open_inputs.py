@@ -13,6 +13,7 @@ run_step(
     dict(sm.output.items()),
     dm=sm.input.dm,
     ex=sm.input.ex,
+    adsl=sm.input.adsl,
     redactions_out=sm.output.redactions,
     log=sm.log[0],
 )

@@ -167,6 +167,16 @@ def _check_sources(
                     file=file,
                     column=col,
                 )
+    if study.design.has("DLT"):  # DLT-evaluable: followed to the end of the first DLT window
+        for col in ("TRTSDT", "LSTALVDT"):
+            if col not in columns:
+                raise DataContractError(
+                    f"required column {col} is missing (a dose-escalation study's DLT-evaluable "
+                    "subjects are those followed, LSTALVDT, to the end of the first infusion's "
+                    "(TRTSDT) DLT window)",
+                    file=file,
+                    column=col,
+                )
     if study.design.has("DLT") and "DLTFL" not in (adae_columns or ()):
         raise DataContractError(
             "required column DLTFL is missing (a dose-escalation study's DLTs, in a cut of ADaM "
@@ -262,6 +272,15 @@ def build_adsl(adsl: pl.DataFrame, study: Study, cut: dt.date) -> pl.DataFrame:
         )
     if "NINFUS" not in df.columns:
         df = df.with_columns(pl.lit(None, pl.Int64).alias("NINFUS"))
+    # the SDTM arm values (the config's arms[].arm) and the death flag, when ADSL lacks them
+    arm_of = {a.label: a.arm for a in study.arms}
+    for col, trt in (("ARM", "TRT01P"), ("ACTARM", "TRT01A")):
+        if col not in df.columns:
+            df = df.with_columns(pl.col(trt).replace_strict(arm_of, default=None).alias(col))
+    if "DTHFL" not in df.columns:
+        df = df.with_columns(
+            pl.when(pl.col("DTHDT").is_not_null()).then(pl.lit("Y")).otherwise(None).alias("DTHFL")
+        )
     if study.etiology.column in df.columns:
         df = df.drop("CHOLFL", "MELDETIO", strict=False).pipe(derive_vars_etiology, study)
     # the baseline scores are ADSL's own only when it has them; otherwise from ADEFF (rule adsl)
@@ -300,6 +319,13 @@ def build_bds(df: pl.DataFrame, adsl: pl.DataFrame, study: Study, name: str) -> 
         add.append(pl.lit(None, pl.Date).alias("ADT"))
     if "AVALC" not in df.columns:
         add.append(pl.lit(None, pl.Utf8).alias("AVALC"))
+    if name == "ADLB":  # the reference range and indicators the lab tables read
+        add += [
+            pl.lit(None, t).alias(c)
+            for c, t in (("ANRLO", pl.Float64), ("ANRHI", pl.Float64), ("ANRIND", pl.Utf8),
+                         ("BNRIND", pl.Utf8))
+            if c not in df.columns
+        ]  # fmt: skip
     df = df.with_columns(add) if add else df
     if "ADY" not in df.columns:
         df = df.with_columns(compute_ady("ADT", "ORIGDT").alias("ADY"))
@@ -344,7 +370,7 @@ def build_adae(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFra
     """The sponsor's ADAE; the flags it lacks derived as from SDTM AE, those it has kept."""
     from hepatrial.adam.adae import create_adae
 
-    flags = ("ASTDT", "AENDT", "TRTEMFL", "ATOXGR", "AREL", "FATALFL", "DLTFL")
+    flags = ("ASTDT", "AENDT", "TRTEMFL", "ATOXGR", "AREL", "FATALFL", "AEWDFL", "DLTFL")
     given = [c for c in flags if c in df.columns]
     sdtm = df.drop(*given, *[c for c in SUBJECT_VARS if c in df.columns and c != "USUBJID"])
     for c in ("AESTDTC", "AEENDTC", "AEREL", "AEOUT", "AETOXGR"):
@@ -456,6 +482,19 @@ def import_adam_cut(
             "duplicate USUBJID in ADSL (one row per subject)",
         )
         adsl = _check_arms(adsl, cfg, adsl_file, findings)
+        from hepatrial.analysis.estimands import ice_definitions
+
+        if "treatment_discontinuation" in ice_definitions(cfg):  # 0 is not a missing value
+            findings.add_rows(
+                adsl.filter(pl.col("TRT01P").is_not_null() & pl.col("NINFUS").is_null()),
+                "FATAL",
+                "ADSL",
+                adsl_file,
+                "NINFUS_MISSING",
+                "infusions received (NINFUS) missing for a subject in an arm: the estimands' "
+                "intercurrent event treatment_discontinuation cannot be derived",
+                column="NINFUS",
+            )
         for name in BDS_NAMES:
             if name in frames:
                 _duplicates(

@@ -118,14 +118,21 @@ NO_ARM_VALUES = {
 }
 
 
-def treatment_terms(dm_path, ex_path) -> list[str]:
-    """The cut's own words for the treatments: DM ARM, ACTARM, ARMCD, ACTARMCD and EX EXTRT values
-    (not CDISC's values for no arm, e.g. "Screen Failure")."""
+def treatment_terms(dm_path, ex_path, adsl_path=None) -> list[str]:
+    """The cut's own words for the treatments: DM ARM, ACTARM, ARMCD, ACTARMCD and EX EXTRT values,
+    and ADSL's (the same, and TRTxxP/TRTxxA: a cut of ADaM datasets has no DM or EX records), not
+    CDISC's values for no arm (e.g. "Screen Failure")."""
+    import re
+
     terms = set()
-    for path, cols in ((dm_path, ("ARM", "ACTARM", "ARMCD", "ACTARMCD")), (ex_path, ("EXTRT",))):
+    arm_cols = ("ARM", "ACTARM", "ARMCD", "ACTARMCD")
+    for path, cols in ((dm_path, arm_cols), (ex_path, ("EXTRT",)), (adsl_path, arm_cols)):
         if not path:
             continue
-        have = [c for c in cols if c in pl.read_parquet_schema(path)]
+        schema = pl.read_parquet_schema(path)
+        have = [c for c in cols if c in schema]
+        if path == adsl_path:
+            have += [c for c in schema if re.fullmatch(r"TRT\d\d[PA]", c)]
         for c in have:
             terms.update(
                 v
@@ -190,6 +197,7 @@ def run_open_inputs(
     dm=None,
     ex=None,
     redactions_out=None,
+    adsl=None,
 ) -> None:
     """The blinding gate of the open report (see hepatrial.report.blinding)."""
     study = load_study(study_path)
@@ -205,7 +213,7 @@ def run_open_inputs(
         pl.read_parquet(deaths),
         study,
         pooled_compare,
-        treatment_terms(dm, ex),
+        treatment_terms(dm, ex, adsl),
     )
     _warn_redactions(findings, redactions_out)
     if redactions_out:
@@ -214,7 +222,7 @@ def run_open_inputs(
     spec = blinding.presentation_spec(study, by_arm=False)
     blinding.assert_no_arm_information(
         {"study_spec": blinding.spec_frame(spec)},
-        blinding.arm_terms(study, treatment_terms(dm, ex)),
+        blinding.arm_terms(study, treatment_terms(dm, ex, adsl)),
     )
     for name in ("pooled_ard", "saes", "deaths"):
         _write(frames[name], outs[name])
