@@ -264,3 +264,39 @@ def test_the_open_reports_gate_knows_adsls_treatment_words(tmp_path):
         "UC-MSC low dose",
         "UCLOW",
     ]
+
+
+def test_define_xml_names_the_sponsors_variables_as_their_origin(tmp_path):
+    """In define.xml, a variable the sponsor delivered has the sponsor's dataset as its origin
+    (a BDS record's arm: ADSL's), and one the pipeline added is Derived, with how."""
+    import re
+
+    from hepatrial.define import define_xml
+    from hepatrial.spec import load
+
+    res = _run(tmp_path)
+    variables = pl.read_csv(res / "validation/adam_variables.csv")
+    delivered: dict[str, set[str]] = {}
+    for ds, var in variables.iter_rows():
+        delivered.setdefault(ds, set()).add(var)
+    assert delivered["ADTTE"] == {"USUBJID", "PARAMCD", "STARTDT", "ADT", "AVAL", "CNSR"}
+    data = {
+        "adsl": pl.read_parquet(res / "adam/adsl_core.parquet"),
+        "adeff": pl.read_parquet(res / "adam/adeff.parquet"),
+        "adtte": pl.read_parquet(res / "adam/adtte.parquet"),
+    }
+    text = define_xml(data, load(tmp_path / "study.yaml"), "2024-06-30", delivered=delivered)
+
+    def origin(oid):
+        item = re.search(rf'<ItemDef OID="{oid}".*?</ItemDef>', text).group(0)
+        return re.search(
+            r'<def:Origin Type="(\w+)">?(?:<Description><TranslatedText[^>]*>([^<]*))?', item
+        ).groups()
+
+    sponsor = "of the sponsor's ADaM datasets (a cut of ADaM datasets)"
+    assert origin("IT.ADEFF.AVAL") == ("Predecessor", f"ADEFF.AVAL {sponsor}")
+    assert origin("IT.ADEFF.TRT01P") == ("Predecessor", f"ADSL.TRT01P {sponsor}")
+    assert origin("IT.ADSL.TRT01PN") == ("Derived", None)
+    assert origin("IT.ADTTE.CRCODE") == ("Derived", None)
+    method = re.search(r'<MethodDef OID="MT.ADTTE.CRCODE".*?</MethodDef>', text).group(0)
+    assert "1 if CNSR = 0 (an event), otherwise 0" in method

@@ -210,6 +210,42 @@ def _few_values(s: pl.Series) -> list[str]:
     return sorted(distinct.to_list()) if distinct.len() <= CODELIST_MAX else []
 
 
+# A cut of ADaM datasets (hepatrial.adam.entry): what the pipeline adds to the sponsor's datasets.
+ENTRY_DERIVATION = {
+    "ARM": "The study config's arms[].arm of TRT01P (the sponsor's ADSL had no ARM).",
+    "ACTARM": "The study config's arms[].arm of TRT01A (the sponsor's ADSL had no ACTARM).",
+    "TRT01A": "TRT01P (the sponsor's ADSL had no TRT01A).",
+    "DTHFL": "Y if DTHDT is present (the sponsor's ADSL had no DTHFL).",
+    "ENRLFL": "Y if TRT01P is an arm of the study config, otherwise N.",
+    "ORIGDT": "RANDDT, else TRTSDT (the study config's origin); the sponsor's ORIGDT when given.",
+    "ADY": "ADT - ORIGDT + 1 if ADT >= ORIGDT, else ADT - ORIGDT.",
+    "PCHG": "100 * CHG / BASE when BASE is not 0.",
+    "CRCODE": "1 if CNSR = 0 (an event), otherwise 0: the sponsor's ADTTE has no competing causes.",
+    "AWTARGET": "Target day of AVISIT (study config visits[].target_day).",
+    "AWTDIFF": "ADY - AWTARGET.",
+}
+# the variables a record of a BDS dataset, ADTTE or ADAE takes from ADSL in such a cut
+ENTRY_FROM_ADSL = (
+    "STUDYID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL",
+    "PPFL", "ENRLFL", "TRTSDT", "TRTEDT",
+)  # fmt: skip
+
+
+def _entry_origin(up: str, col: str, delivered: Mapping[str, set[str]]) -> tuple[str, str | None]:
+    """(Origin element, derivation text or None) of ``col`` of dataset ``up`` in a cut of ADaM
+    datasets: the sponsor's variable (Predecessor), one taken from ADSL, or the pipeline's."""
+    # a record's subject variables come from ADSL (its own copies were replaced)
+    src = "ADSL" if up != "ADSL" and col in ENTRY_FROM_ADSL else up
+    if col not in delivered.get(src, ()):
+        return '<def:Origin Type="Derived"/>', ENTRY_DERIVATION.get(col, DERIVATION.get(col))
+    src = f"{src}.{col}"
+    text = f"{src} of the sponsor's ADaM datasets (a cut of ADaM datasets)"
+    return (
+        f'<def:Origin Type="Predecessor"><Description>{_text(text)}</Description></def:Origin>',
+        None,
+    )
+
+
 def _origin(name: str) -> str:
     if name in PREDECESSOR:
         return (
@@ -274,9 +310,12 @@ def define_xml(
     study: Study,
     cut: str,
     created: str = "2000-01-01T00:00:00",
+    delivered: Mapping[str, set[str]] | None = None,
 ) -> str:
     """The define.xml text of ``datasets`` (name -> frame; the XPT is ``<name>.xpt``). ``created``
-    is the CreationDateTime (the data cut by default, so that reruns are byte-identical)."""
+    is the CreationDateTime (the data cut by default, so that reruns are byte-identical).
+    ``delivered``: a cut of ADaM datasets, dataset (upper case) -> the sponsor's variables, whose
+    origin is the sponsor's dataset."""
     sid = study.id
     groups, items, codelists, methods = [], [], [], []
     valuelists, whereclauses, units = [], [], {}
@@ -294,14 +333,17 @@ def define_xml(
             mandatory = "Yes" if col in keys else "No"
             key = f' KeySequence="{keys.index(col) + 1}"' if col in keys else ""
             derived = col not in PREDECESSOR and col not in ASSIGNED
+            origin, how = _origin(col), DERIVATION.get(col)
+            if delivered is not None:
+                origin, how = _entry_origin(up, col, delivered)
+                derived = "Derived" in origin
             method = ""
             if derived:
                 mid = _oid("MT", up, col)
                 method = f' MethodOID="{mid}"'
-                how = DERIVATION.get(
-                    col,
+                how = how or (
                     f"{LABELS.get(col, col)}: derived by hepatrial "
-                    f"(workflow/hepatrial/adam/{name}.py).",
+                    f"(workflow/hepatrial/adam/{name}.py)."
                 )
                 name_attr = quoteattr(f"Derivation of {up}.{col}")
                 methods.append(
@@ -339,7 +381,7 @@ def define_xml(
                 )
             items.append(
                 f"<ItemDef {attrs}><Description>{_text(LABELS.get(col, col)[:40])}"
-                f"</Description>{cl}{_origin(col)}{vl}</ItemDef>"
+                f"</Description>{cl}{origin}{vl}</ItemDef>"
             )
         groups.append(
             f'<ItemGroupDef OID="IG.{up}" Name="{up}" SASDatasetName="{up}" Repeating='
@@ -583,8 +625,10 @@ def write_define(
     arm_out,
     tables: list[str],
     numbers: Mapping[str, str] | None = None,
+    delivered_path=None,
 ) -> None:
-    """The rule's entry point: define.xml of the ADaM datasets and arm.json of ``tables``."""
+    """The rule's entry point: define.xml of the ADaM datasets and arm.json of ``tables``.
+    ``delivered_path``: a cut of ADaM datasets, its ``validation/adam_variables.csv``."""
     from hepatrial.spec import load as load_study
     from hepatrial.tlf.tables import ARD
 
@@ -595,7 +639,12 @@ def write_define(
         name: ParquetColumns(p) for name, p in adam_paths.items()
     }  # a column at a time (issue 22)
     Path(define_out).parent.mkdir(parents=True, exist_ok=True)
-    text = define_xml(data, study, str(cut), f"{cut}T00:00:00")
+    delivered = None
+    if delivered_path:
+        delivered = {}
+        for ds, var in pl.read_csv(delivered_path).iter_rows():
+            delivered.setdefault(ds, set()).add(var)
+    text = define_xml(data, study, str(cut), f"{cut}T00:00:00", delivered)
     Path(define_out).write_text(text, encoding="utf-8")
     ard = ARD(pl.read_parquet(ard_path), study, str(cut))
     Path(arm_out).write_text(

@@ -14,6 +14,7 @@ rule adam_entry:
         accounting=f"{RES}/validation/accounting.csv",
         exclusions=f"{RES}/validation/exclusions.csv",
         traceability=f"{RES}/validation/traceability.csv",
+        variables=f"{RES}/validation/adam_variables.csv",  # the sponsor's (define.xml)
         adsl_core=f"{RES}/adam/adsl_core.parquet",
         data=[f"{RES}/adam/{d}.{x}" for d in ("adeff", "adlb", "adqs", "adtte", "adae", "adce")
               for x in ("parquet", "xpt")],

@@ -14,5 +14,6 @@ run_step(
     sm.output.arm,
     list(sm.params.tables),
     dict(sm.params.numbers),
+    delivered_path=sm.input.delivered[0] if sm.input.delivered else None,
     log=sm.log[0],
 )

@@ -671,5 +671,14 @@ def import_adam_cut(
         },
     )
     stamp.write_csv(trace, val_dir / "traceability.csv")
+    # the sponsor's variables of each dataset (define.xml: their origin is the sponsor's dataset)
+    stamp.write_csv(
+        pl.DataFrame(
+            [(n, c) for n in names for c in given[n] if c != "SRCROW"],
+            schema={"dataset": pl.Utf8, "variable": pl.Utf8},
+            orient="row",
+        ),
+        val_dir / "adam_variables.csv",
+    )
     if stale is not None:
         stale.unlink(missing_ok=True)
