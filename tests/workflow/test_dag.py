@@ -87,3 +87,43 @@ def test_a_malformed_source_date_epoch_is_one_line_and_an_empty_one_is_unset(tin
     ]
     out = snakemake("-n", *config_args(tmp_path, cut, study), env={"SOURCE_DATE_EPOCH": " "})
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def _adam_cut(folder: Path, trt01p: str = "Placebo") -> Path:
+    """A cut of ADaM datasets: ADSL alone (data contract, "A cut of ADaM datasets")."""
+    folder.mkdir(parents=True)
+    (folder / "adsl.csv").write_text(
+        "USUBJID,TRT01P,EOSSTT,ITTFL,SAFFL,CTPSTRAT,RANDDT\n"
+        "T-001,UC-MSC,ONGOING,Y,Y,B,2024-01-10\n"
+        f"T-002,{trt01p},ONGOING,Y,Y,C,2024-01-12\n"
+    )
+    return folder
+
+
+def test_a_cut_of_adam_datasets_plans_adam_entry_and_a_bad_one_stops_in_one_line(tmp_path):
+    study = tinycut.write_study(tmp_path / "study.yaml")
+    cut = _adam_cut(tmp_path / "adam" / "2024-06-30")
+    out = snakemake("-n", *config_args(tmp_path, cut, study))
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "adam_entry" in out.stdout and "ingest" not in out.stdout
+    bad = _adam_cut(tmp_path / "bad" / "2024-06-30", trt01p="UC-MSC lot 7")
+    out = snakemake(*config_args(tmp_path, bad, study))
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    errors = [ln for ln in out.stderr.splitlines() if ln.startswith("ERROR:")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "ERROR: file adsl.csv, row 2, column TRT01P: treatment is not an arm of the study config"
+    ), out.stderr[-2000:]
+
+
+def test_a_blinded_run_or_a_previous_cut_of_the_other_kind_needs_an_sdtm_cut(tiny, tmp_path):
+    sdtm, study = tiny
+    cut = _adam_cut(tmp_path / "adam" / "2024-06-30")
+    out = snakemake("-n", *config_args(tmp_path, cut, study), "blinded=true")
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "a blinded run (dummy randomisation) needs a cut of SDTM domains" in out.stderr
+    mixed = tinycut.write_study(
+        tmp_path / "mixed.yaml", tinycut.STUDY_YAML + f"previous_cut: {sdtm}\n"
+    )
+    out = snakemake("-n", *config_args(tmp_path, cut, mixed))
+    assert out.returncode != 0 and "Traceback" not in out.stderr
+    assert "must be of one kind, both SDTM domains or both ADaM datasets" in out.stderr
