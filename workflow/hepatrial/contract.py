@@ -334,6 +334,12 @@ ADAM_DOMAINS: dict[str, DomainSpec] = {
         main_date="AESTDTC",
     ),
 }
+# A cut of ADaM datasets: the ADSL variables each record of a BDS dataset, ADTTE and ADAE takes
+# from ADSL (its own copies replaced: one source of a subject's arm).
+ADAM_SUBJECT_VARS = (
+    "STUDYID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL",
+    "PPFL", "ENRLFL", "TRTSDT", "TRTEDT",
+)  # fmt: skip
 # a cut of ADaM datasets: the datasets compared with the previous cut's (hepatrial.report.compare)
 ADAM_COMPARED = {
     "ADSL": "adsl_core",

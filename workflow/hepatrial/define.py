@@ -24,6 +24,7 @@ import polars as pl
 import hepatrial
 from hepatrial import stamp
 from hepatrial.adam.io import LABELS
+from hepatrial.contract import ADAM_SUBJECT_VARS
 from hepatrial.spec import Study
 
 ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -224,18 +225,13 @@ ENTRY_DERIVATION = {
     "AWTARGET": "Target day of AVISIT (study config visits[].target_day).",
     "AWTDIFF": "ADY - AWTARGET.",
 }
-# the variables a record of a BDS dataset, ADTTE or ADAE takes from ADSL in such a cut
-ENTRY_FROM_ADSL = (
-    "STUDYID", "SITEID", "TRT01P", "TRT01PN", "TRT01A", "TRT01AN", "ORIGDT", "ITTFL", "SAFFL",
-    "PPFL", "ENRLFL", "TRTSDT", "TRTEDT",
-)  # fmt: skip
 
 
 def _entry_origin(up: str, col: str, delivered: Mapping[str, set[str]]) -> tuple[str, str | None]:
     """(Origin element, derivation text or None) of ``col`` of dataset ``up`` in a cut of ADaM
     datasets: the sponsor's variable (Predecessor), one taken from ADSL, or the pipeline's."""
     # a record's subject variables come from ADSL (its own copies were replaced)
-    src = "ADSL" if up != "ADSL" and col in ENTRY_FROM_ADSL else up
+    src = "ADSL" if up != "ADSL" and col in ADAM_SUBJECT_VARS else up
     if col not in delivered.get(src, ()):
         return '<def:Origin Type="Derived"/>', ENTRY_DERIVATION.get(col, DERIVATION.get(col))
     src = f"{src}.{col}"

@@ -21,7 +21,8 @@ analyses read:
 
 Nothing is derived again that the sponsor gave: baseline, ANL01FL, CHG, AVAL and CNSR are used as
 they are. Every row ends in its dataset or in ``validation/exclusions.csv`` with a reason (a row
-of a subject ADSL does not hold; an ADTTE row without AVAL or CNSR). The SDTM-shaped files the
+of a subject ADSL does not hold; a record dated after the data cut; an ADTTE row without AVAL or
+CNSR). The SDTM-shaped files the
 later steps read (exposure, visits, procedures) are written with no rows: the summaries built
 from SDTM say so (an INFO ``SDTM_NOT_IN_CUT`` finding).
 """
@@ -35,48 +36,17 @@ import polars as pl
 
 from hepatrial import stamp
 from hepatrial.contract import ADAM_DOMAINS, DOMAINS, EXCL_SCHEMA
+from hepatrial.contract import ADAM_SUBJECT_VARS as SUBJECT_VARS
 from hepatrial.dates import dtc_earliest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
-from hepatrial.ingest.read import FORMATS
+from hepatrial.ingest.read import locate_domains
 from hepatrial.spec import Study
 
 BDS_NAMES = ("ADEFF", "ADLB", "ADQS")
-# the ADSL variables every analysis dataset takes from ADSL (the dataset's own copies replaced)
-SUBJECT_VARS = (
-    "STUDYID",
-    "SITEID",
-    "TRT01P",
-    "TRT01PN",
-    "TRT01A",
-    "TRT01AN",
-    "ORIGDT",
-    "ITTFL",
-    "SAFFL",
-    "PPFL",
-    "ENRLFL",
-    "TRTSDT",
-    "TRTEDT",
-)
 ADSL_DATES = ADAM_DOMAINS["ADSL"].dates
 # the date that places a record in time (the data cut), the first one a dataset has
 AFTER_CUT_DATES = {**dict.fromkeys(BDS_NAMES, ("ADT",)), "ADAE": ("AESTDTC", "ASTDT")}
-
-
-def _locate(cut_dir: Path) -> dict[str, Path]:
-    found: dict[str, Path] = {}
-    for p in sorted(cut_dir.iterdir()):
-        name = p.stem.upper()
-        if not p.is_file() or p.suffix.lower() not in FORMATS:
-            continue
-        if name in found:
-            raise DataContractError(
-                f"dataset {name} is present as both {found[name].name} and {p.name}; keep exactly "
-                "one",
-                file=p.name,
-            )
-        found[name] = p
-    return found
 
 
 def _arm_maps(study: Study) -> tuple[dict[str, str], dict[str, int]]:
@@ -423,7 +393,12 @@ def import_adam_cut(
     findings = Findings()
     stale = Path(failure_dir) / "findings.csv" if failure_dir else None
     try:
-        located = _locate(cut_dir)
+        located = locate_domains(cut_dir)
+        if "ADSL" not in located:
+            raise DataContractError(
+                f"required dataset ADSL is missing: expected adsl.csv, .parquet or .xpt in {cut_dir}",
+                file="adsl.*",
+            )
         if "DM" in located:
             raise DataContractError(
                 "the cut holds both SDTM DM and ADaM ADSL: a cut is either SDTM domains or ADaM "
