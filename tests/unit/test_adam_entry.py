@@ -39,6 +39,7 @@ ADTTE = [
 
 
 def _cut(tmp_path: Path, **changes) -> tuple[Path, Path]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     data = {"adsl": ADSL, "adeff": ADEFF, "adtte": ADTTE} | changes
     cut = tmp_path / "2024-06-30"
     cut.mkdir()
@@ -300,3 +301,23 @@ def test_define_xml_names_the_sponsors_variables_as_their_origin(tmp_path):
     assert origin("IT.ADTTE.CRCODE") == ("Derived", None)
     method = re.search(r'<MethodDef OID="MT.ADTTE.CRCODE".*?</MethodDef>', text).group(0)
     assert "1 if CNSR = 0 (an event), otherwise 0" in method
+
+
+def test_competing_risks_need_crcode_and_a_known_cause(tmp_path):
+    """TFS has competing causes (2 death, 3 transplant): without CRCODE they cannot be told apart;
+    a CRCODE that is not a cause of its parameter stops the run naming the row."""
+    tfs = {"USUBJID": "T-002", "PARAMCD": "TFS", "STARTDT": "2024-01-12", "ADT": "2024-03-01",
+           "AVAL": "49", "CNSR": "0"}  # fmt: skip
+    with pytest.raises(DataContractError) as e:
+        _run(tmp_path / "a", adtte=[*ADTTE, tfs])
+    assert str(e.value).startswith(
+        "file adtte.csv, column CRCODE: required column CRCODE is missing (TFS has competing risks"
+    )
+    rows = [{**r, "CRCODE": c} for r, c in ((ADTTE[0], "0"), (ADTTE[1], "1"))]
+    with pytest.raises(DataContractError) as e:
+        _run(tmp_path / "b", adtte=[*rows, {**tfs, "CRCODE": "7"}])
+    assert str(e.value).startswith(
+        "file adtte.csv, row 3, column CRCODE: not a cause of TFS (CRCODE 0, 2, 3): value '7'"
+    ), str(e.value)
+    res = _run(tmp_path / "c", adtte=[*rows, {**tfs, "CRCODE": "2"}])
+    assert pl.read_parquet(res / "adam/adtte.parquet")["CRCODE"].to_list() == [0, 1, 2]

@@ -109,6 +109,43 @@ def _check_arms(adsl: pl.DataFrame, study: Study, file: str, findings: Findings)
     return adsl
 
 
+def _check_crcode(tte: pl.DataFrame, columns, study: Study, file: str, findings: Findings) -> None:
+    """CRCODE of the study's time-to-event parameters: a parameter with competing risks (a
+    cumulative incidence analysis) needs it (its causes cannot be told apart without it), and each
+    value must be 0 (censored) or one of the parameter's causes (the parameter table: 1 the event
+    of interest, 2 death, 3 transplant); a FATAL ``CRCODE_UNKNOWN`` finding per row otherwise."""
+    params = {p.paramcd: p for p in study.tte_params()}
+    present = set(tte["PARAMCD"].drop_nulls().to_list())
+    cif = sorted(p for p in present if p in params and params[p].has_cif)
+    if cif and "CRCODE" not in columns:
+        raise DataContractError(
+            f"required column CRCODE is missing ({', '.join(cif)} has competing risks: CRCODE "
+            "tells the causes apart, 0 censored, 1 the event of interest, 2 death, 3 liver "
+            "transplant)",
+            file=file,
+            column="CRCODE",
+        )
+    if "CRCODE" not in columns:
+        return
+    code = pl.col("CRCODE").cast(pl.Float64, strict=False)
+    for paramcd in sorted(present & set(params)):
+        causes = params[paramcd].cif_paramcds()
+        allowed = sorted({0, *causes} if causes else {0, 1})
+        findings.add_rows(
+            tte.filter(
+                (pl.col("PARAMCD") == paramcd)
+                & code.is_not_null()
+                & ~code.is_in([float(a) for a in allowed])
+            ),
+            "FATAL",
+            "ADTTE",
+            file,
+            "CRCODE_UNKNOWN",
+            f"not a cause of {paramcd} (CRCODE {', '.join(map(str, allowed))})",
+            column="CRCODE",
+        )
+
+
 def _duplicates(df, keys, name, file, findings, what) -> None:
     dup = df.filter(pl.struct(keys).is_duplicated() & pl.all_horizontal(pl.col(keys).is_not_null()))
     findings.add_rows(dup, "FATAL", name, file, "ADAM_DUPLICATE", what, column=keys[-1])
@@ -489,6 +526,7 @@ def import_adam_cut(
                     "two baseline records (ABLFL Y) of one subject and parameter",
                 )
         if "ADTTE" in frames:
+            _check_crcode(frames["ADTTE"], given["ADTTE"], cfg, files["ADTTE"], findings)
             _duplicates(
                 frames["ADTTE"],
                 ["USUBJID", "PARAMCD"],
