@@ -321,3 +321,32 @@ def test_competing_risks_need_crcode_and_a_known_cause(tmp_path):
     ), str(e.value)
     res = _run(tmp_path / "c", adtte=[*rows, {**tfs, "CRCODE": "2"}])
     assert pl.read_parquet(res / "adam/adtte.parquet")["CRCODE"].to_list() == [0, 1, 2]
+
+
+def test_a_bds_dataset_without_adt_is_dated_at_its_visits_target_day(tmp_path):
+    """The analyses place records in time by ADY (post-baseline, intercurrent events): without
+    ADT (or ADY) a record is dated at its visit's target day from ORIGDT, with a WARNING. No ADAE
+    is a WARNING too: the safety tables count no adverse events."""
+    eff = [{k: v for k, v in r.items() if k != "ADT"} for r in ADEFF]
+    res = _run(tmp_path, adeff=eff)
+    got = pl.read_parquet(res / "adam/adeff.parquet").select("USUBJID", "AVISIT", "ADY", "ADT")
+    d = __import__("datetime").date
+    # tiny study: BASELINE target day 1, WEEK 4 day 29; ORIGDT = RANDDT
+    assert got.rows() == [
+        ("T-001", "BASELINE", 1, d(2024, 1, 10)),
+        ("T-001", "WEEK 4", 29, d(2024, 2, 7)),
+        ("T-002", "BASELINE", 1, d(2024, 1, 12)),
+    ]
+    f = pl.read_csv(res / "validation/findings.csv")
+    assert f.filter(pl.col("rule") == "ADT_IMPUTED").select(
+        "severity", "domain", "message"
+    ).rows() == [
+        (
+            "WARNING",
+            "ADEFF",
+            "no ADT: each of the 3 record(s) dated from its visit's target day "
+            "(visits[].target_day) and the subject's ORIGDT",
+        )
+    ]
+    absent = f.filter((pl.col("rule") == "DOMAIN_ABSENT") & (pl.col("domain") == "ADAE"))
+    assert absent["severity"].to_list() == ["WARNING"]

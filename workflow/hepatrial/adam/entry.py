@@ -322,7 +322,10 @@ def build_bds(df: pl.DataFrame, adsl: pl.DataFrame, study: Study, name: str) -> 
         add.append(
             pl.col("PARAMCD").replace_strict(labels, default=pl.col("PARAMCD")).alias("PARAM")
         )
-    if "ADT" not in df.columns:
+    # no ADT: dated from ADY, else at the visit's target day (the analyses place records in time
+    # by ADY: post-baseline, the estimands' intercurrent events); a WARNING ADT_IMPUTED says so
+    no_adt = "ADT" not in df.columns
+    if no_adt:
         add.append(pl.lit(None, pl.Date).alias("ADT"))
     if "AVALC" not in df.columns:
         add.append(pl.lit(None, pl.Utf8).alias("AVALC"))
@@ -334,6 +337,15 @@ def build_bds(df: pl.DataFrame, adsl: pl.DataFrame, study: Study, name: str) -> 
             if c not in df.columns
         ]  # fmt: skip
     df = df.with_columns(add) if add else df
+    day = pl.col("AVISIT").replace_strict(target, default=None, return_dtype=pl.Int64)
+    if no_adt:
+        ady = pl.col("ADY") if "ADY" in df.columns else day
+        df = df.with_columns(
+            ady.alias("ADY"),
+            (
+                pl.col("ORIGDT") + pl.duration(days=pl.when(ady > 0).then(ady - 1).otherwise(ady))
+            ).alias("ADT"),
+        )
     if "ADY" not in df.columns:
         df = df.with_columns(compute_ady("ADT", "ORIGDT").alias("ADY"))
     if "PCHG" not in df.columns:
@@ -344,9 +356,7 @@ def build_bds(df: pl.DataFrame, adsl: pl.DataFrame, study: Study, name: str) -> 
             .alias("PCHG")
         )
     df = df.with_columns(
-        pl.col("AVISIT")
-        .replace_strict(target, default=None, return_dtype=pl.Int64)
-        .alias("AWTARGET"),
+        day.alias("AWTARGET"),
         pl.lit(name).alias("SRCDOM") if "SRCDOM" not in df.columns else pl.col("SRCDOM"),
     ).with_columns((pl.col("ADY") - pl.col("AWTARGET")).alias("AWTDIFF"))
     return df.sort(["USUBJID", "PARAMCD", "AVISITN", "ADT", "SRCROW"], nulls_last=True)
@@ -456,14 +466,14 @@ def import_adam_cut(
         frames, files, rows_in, given = {}, {}, {}, {}
         for name, spec in ADAM_DOMAINS.items():
             if name not in located:
-                if name != "ADSL":
-                    findings.add(
-                        "INFO",
-                        name,
-                        None,
-                        "DOMAIN_ABSENT",
-                        "dataset not in the cut; its analyses have no records",
-                    )
+                findings.add(  # no AEs is news a DSMB must see, not a normalisation
+                    "WARNING" if name == "ADAE" else "INFO",
+                    name,
+                    None,
+                    "DOMAIN_ABSENT",
+                    "dataset not in the cut; its analyses have no records"
+                    + ("; the safety tables count no adverse events" if name == "ADAE" else ""),
+                )
                 continue
             path = located[name]
             files[name] = path.name
@@ -590,6 +600,18 @@ def import_adam_cut(
                 pl.col("AVAL").is_null() | pl.col("CNSR").is_null(),
                 "TTE_INCOMPLETE",
                 "AVAL or CNSR missing: the record cannot be analysed",
+            )
+        if name in BDS_NAMES and "ADT" not in given[name]:
+            findings.tally(
+                "WARNING",
+                name,
+                files[name],
+                "ADT_IMPUTED",
+                lambda n, _, how=("its ADY" if "ADY" in given[name] else "its visit's target day (visits[].target_day)"): (
+                    f"no ADT: each of the {n} record(s) dated from {how} and the subject's ORIGDT"
+                ),
+                n=df.height,
+                column="ADT",
             )
         kept[name] = df.height
         out[name] = (
