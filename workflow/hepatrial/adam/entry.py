@@ -429,7 +429,12 @@ def import_adam_cut(
     """The whole step for a cut of ADaM datasets: ``res_dir`` gets ``adam/``, ``sdtm/`` (no rows)
     and ``validation/`` (findings, accounting, exclusions, traceability)."""
     from hepatrial.adam import _write, _write_excl
-    from hepatrial.ingest import _raise_first_fatal, _write_failure_findings, accounting
+    from hepatrial.ingest import (
+        _raise_first_fatal,
+        _write_failure_findings,
+        accounting,
+        note_unused_files,
+    )
     from hepatrial.ingest.read import read_domain
     from hepatrial.ingest.validate import validate_domain
     from hepatrial.parquet import FixedRowGroupWriter
@@ -452,17 +457,12 @@ def import_adam_cut(
                 "datasets, not both",
                 file=located["DM"].name,
             )
-        used = {located[n].name for n in ADAM_DOMAINS if n in located}
-        for p in sorted(cut_dir.iterdir()):
-            if p.is_file() and p.name not in used:
-                findings.add(
-                    "INFO",
-                    "",
-                    p.name,
-                    "FILE_NOT_USED",
-                    "not a dataset of a cut of ADaM datasets (adsl, adeff, adlb, adqs, adtte, "
-                    "adae); not read",
-                )
+        note_unused_files(
+            cut_dir,
+            {located[n].name for n in ADAM_DOMAINS if n in located},
+            findings,
+            "not a dataset of a cut of ADaM datasets (adsl, adeff, adlb, adqs, adtte, adae); not read",
+        )
         frames, files, rows_in, given = {}, {}, {}, {}
         for name, spec in ADAM_DOMAINS.items():
             if name not in located:
@@ -519,22 +519,14 @@ def import_adam_cut(
             )
         for name in BDS_NAMES:
             if name in frames:
-                _duplicates(
-                    frames[name].filter(pl.col("ANL01FL") == "Y"),
-                    ["USUBJID", "PARAMCD", "AVISIT"],
-                    name,
-                    files[name],
-                    findings,
-                    "two analysed records (ANL01FL Y) of one subject, parameter and visit",
-                )
-                _duplicates(
-                    frames[name].filter(pl.col("ABLFL") == "Y"),
-                    ["USUBJID", "PARAMCD", "ABLFL"],
-                    name,
-                    files[name],
-                    findings,
-                    "two baseline records (ABLFL Y) of one subject and parameter",
-                )
+                for flag, keys, what in (
+                    ("ANL01FL", ["USUBJID", "PARAMCD", "AVISIT"], "analysed records (ANL01FL Y) of "
+                     "one subject, parameter and visit"),
+                    ("ABLFL", ["USUBJID", "PARAMCD", "ABLFL"], "baseline records (ABLFL Y) of one "
+                     "subject and parameter"),
+                ):  # fmt: skip
+                    rows = frames[name].filter(pl.col(flag) == "Y")
+                    _duplicates(rows, keys, name, files[name], findings, f"two {what}")
         if "ADTTE" in frames:
             _check_crcode(frames["ADTTE"], given["ADTTE"], cfg, files["ADTTE"], findings)
             _duplicates(
@@ -682,29 +674,28 @@ def import_adam_cut(
     stamp.write_csv(findings.frame(), val_dir / "findings.csv")
     stamp.write_csv(acct, val_dir / "accounting.csv")
     stamp.write_csv(exclusions, val_dir / "exclusions.csv")
-    trace = pl.DataFrame(
-        [
+    # every row traced by its source row in the dataset written (not counted: a build that lost or
+    # doubled a row is a bug, not a data problem)
+    written = {"ADSL": adsl, **out}
+    rows = []
+    for n in names:
+        excluded = exclusions.filter(pl.col("domain") == n).height
+        traced = (
+            written[n].select(pl.col("DMSRCROW" if n == "ADSL" else "SRCROW").n_unique()).item()
+        )
+        rows.append(
             {
                 "domain": n,
                 "rows_in": rows_in[n],
-                "excluded_at_ingest": exclusions.filter(pl.col("domain") == n).height,
-                "in_adam": kept[n],
+                "excluded_at_ingest": excluded,
+                "in_adam": traced,
                 "excluded_at_adam": 0,
-                "unaccounted": rows_in[n]
-                - kept[n]
-                - exclusions.filter(pl.col("domain") == n).height,
+                "unaccounted": rows_in[n] - traced - excluded,
             }
-            for n in names
-        ],
-        schema={
-            "domain": pl.Utf8,
-            "rows_in": pl.Int64,
-            "excluded_at_ingest": pl.Int64,
-            "in_adam": pl.Int64,
-            "excluded_at_adam": pl.Int64,
-            "unaccounted": pl.Int64,
-        },
-    )
+        )
+    trace = pl.DataFrame(rows)
+    if trace.filter(pl.col("unaccounted") != 0).height:
+        raise AssertionError(f"rows unaccounted for in the ADaM datasets: {rows}")
     stamp.write_csv(trace, val_dir / "traceability.csv")
     # the sponsor's variables of each dataset (define.xml: their origin is the sponsor's dataset)
     stamp.write_csv(

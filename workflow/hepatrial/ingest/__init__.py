@@ -132,6 +132,13 @@ def _checked(dom, spec, parts, present, files, rows_in, cfg, findings):
         yield df
 
 
+def note_unused_files(cut_dir, used: set[str], findings: Findings, message: str) -> None:
+    """An INFO ``FILE_NOT_USED`` finding per file of the cut folder not in ``used``."""
+    for p in sorted(Path(cut_dir).iterdir()):
+        if p.is_file() and p.name not in used:
+            findings.add("INFO", "", p.name, "FILE_NOT_USED", message)
+
+
 def read_and_validate(
     cut_dir: str | Path, cfg: Study, findings: Findings, spill_dir: str | Path | None = None
 ) -> tuple[dict, dict, dict]:
@@ -153,16 +160,12 @@ def read_and_validate(
             "DOMAIN_NOT_USED",
             "domain is not part of the contract; not read",
         )
-    used = {p.name for p in located.values()}
-    for p in sorted(Path(cut_dir).iterdir()):
-        if p.is_file() and p.name not in used:
-            findings.add(
-                "INFO",
-                "",
-                p.name,
-                "FILE_NOT_USED",
-                "not a domain file (.csv, .parquet or .xpt); not read",
-            )
+    note_unused_files(
+        cut_dir,
+        {p.name for p in located.values()},
+        findings,
+        "not a domain file (.csv, .parquet or .xpt); not read",
+    )
     frames, files, rows_in = (Frames(spill_dir) if spill_dir is not None else {}), {}, {}
     for dom, spec in DOMAINS.items():
         if dom in located:
