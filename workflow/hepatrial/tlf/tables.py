@@ -982,8 +982,8 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
     ]
     if any("no EX (exposure) records" in m for m in ard.methods("AESI")):
         notes.append(
-            "Onset not available: the cut has no EX (exposure) records (a cut of ADaM datasets); an "
-            "AE of special interest defined by its onset is not counted (NE)."
+            "Onset not available: the cut has no EX (exposure) records (a cut of ADaM datasets has "
+            "none); an AE of special interest defined by its onset is not counted (NE)."
         )
     return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
 
