@@ -219,3 +219,9 @@ def interim_inputs(wildcards):
     if PREVIOUS_CUT and wildcards.cut == RUN:
         out["previous"] = f"{RES}/previous/ard/ard.parquet"
     return out
+
+
+def delivered_variables(wildcards):
+    """A cut of ADaM datasets: the list of the sponsor's variables (none for an SDTM cut)."""
+    adam = wildcards.cut in ADAM_CUTS
+    return [run_path(wildcards, f"{RES}/validation/adam_variables.csv")] if adam else []

@@ -2,12 +2,6 @@
 ADAM_DATASETS = ("adsl", "adlb", "adeff", "adqs", "adtte", "adae", "adce")
 
 
-def delivered_variables(wildcards):
-    """A cut of ADaM datasets: the list of the sponsor's variables (none for an SDTM cut)."""
-    adam = wildcards.cut in ADAM_CUTS
-    return [run_path(wildcards, f"{RES}/validation/adam_variables.csv")] if adam else []
-
-
 rule define_xml:
     """define.xml (Define-XML 2.1) of the ADaM datasets and arm.json: each table's ARD rows."""
     resources:
