@@ -350,3 +350,14 @@ def test_a_bds_dataset_without_adt_is_dated_at_its_visits_target_day(tmp_path):
     ]
     absent = f.filter((pl.col("rule") == "DOMAIN_ABSENT") & (pl.col("domain") == "ADAE"))
     assert absent["severity"].to_list() == ["WARNING"]
+
+
+def test_a_records_own_arm_that_is_not_adsls_is_a_warning_and_adsl_wins(tmp_path):
+    eff = [{**r, "TRT01P": t} for r, t in zip(ADEFF, ("UC-MSC", "Placebo", "placebo"))]
+    res = _run(tmp_path, adeff=eff)
+    f = pl.read_csv(res / "validation/findings.csv").filter(pl.col("rule") == "TRT_NOT_ADSL")
+    assert f.select("severity", "row", "column", "value").rows() == [
+        ("WARNING", 2, "TRT01P", "Placebo")
+    ]  # row 3 spells its subject's arm in another case: the same arm
+    eff = pl.read_parquet(res / "adam/adeff.parquet")
+    assert eff["TRT01P"].to_list() == ["UC-MSC", "UC-MSC", "Placebo"]

@@ -146,6 +146,32 @@ def _check_crcode(tte: pl.DataFrame, columns, study: Study, file: str, findings:
         )
 
 
+def _check_treatment(
+    df: pl.DataFrame, adsl: pl.DataFrame, study: Study, name: str, file: str, findings: Findings
+) -> None:
+    """A record's own TRT01P/TRT01A (any spelling of the arm) that is not its subject's in ADSL:
+    one WARNING ``TRT_NOT_ADSL`` per column; ADSL's is the one used."""
+    canon, _ = _arm_maps(study)
+    for col in ("TRT01P", "TRT01A"):
+        if col not in df.columns:
+            continue
+        own = pl.col(col).str.to_uppercase().replace_strict(canon, default=pl.col(col))
+        hit = (
+            df.select("SRCROW", "USUBJID", col, own.alias("_own"))
+            .join(adsl.select("USUBJID", pl.col(col).alias("_adsl")), on="USUBJID", how="left")
+            .filter(pl.col(col).is_not_null() & pl.col("_own").ne_missing(pl.col("_adsl")))
+        )
+        if hit.height:
+            first = hit.row(0, named=True)
+            findings.tally(
+                "WARNING", name, file, "TRT_NOT_ADSL",
+                lambda n, _, c=col: f"{n} record(s) whose {c} is not their subject's in ADSL; "
+                "ADSL's used (first at this row)",
+                n=hit.height, row=first["SRCROW"], usubjid=first["USUBJID"], column=col,
+                value=first[col],
+            )  # fmt: skip
+
+
 def _duplicates(df, keys, name, file, findings, what) -> None:
     dup = df.filter(pl.struct(keys).is_duplicated() & pl.all_horizontal(pl.col(keys).is_not_null()))
     findings.add_rows(dup, "FATAL", name, file, "ADAM_DUPLICATE", what, column=keys[-1])
@@ -572,6 +598,7 @@ def import_adam_cut(
     out: dict[str, pl.DataFrame] = {}
     for name in [n for n in ADAM_DOMAINS if n != "ADSL" and n in frames]:
         df = set_aside(name, frames[name], ~known, "SUBJECT_NOT_IN_ADSL", "subject not in ADSL")
+        _check_treatment(df, adsl, cfg, name, files[name], findings)
         # records dated after the data cut are not part of it (as for SDTM: excluded, no finding)
         date = next((c for c in AFTER_CUT_DATES.get(name, ()) if c in df.columns), None)
         if date:
