@@ -110,12 +110,17 @@ def derive_vars_dates(
             pl.col("NINFUS").fill_null(0),
         )
     )
+    return df.with_columns(origin_date(study).alias("ORIGDT"))
+
+
+def origin_date(study: Study) -> pl.Expr:
+    """The analysis origin from RANDDT and TRTSDT. Sponsor decision: the randomisation date (or
+    first dose, per config ``origin``); a subject without it (no randomisation in single-arm
+    designs; never dosed) falls back to the other date."""
     first, second = (
         ("RANDDT", "TRTSDT") if study.origin == "randomization" else ("TRTSDT", "RANDDT")
     )
-    # Sponsor decision: the origin is the randomisation date (or first dose, per config); a subject
-    # without it (no randomisation in single-arm designs; never dosed) falls back to the other date.
-    return df.with_columns(pl.coalesce(first, second).alias("ORIGDT"))
+    return pl.coalesce(first, second)
 
 
 def derive_vars_death(adsl: pl.DataFrame, ds: pl.DataFrame) -> pl.DataFrame:

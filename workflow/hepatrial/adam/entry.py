@@ -37,7 +37,7 @@ import polars as pl
 from hepatrial import stamp
 from hepatrial.contract import ADAM_DOMAINS, DOMAINS, EXCL_SCHEMA
 from hepatrial.contract import ADAM_SUBJECT_VARS as SUBJECT_VARS
-from hepatrial.dates import dtc_earliest
+from hepatrial.dates import dtc_date, dtc_earliest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
 from hepatrial.ingest.read import locate_domains
@@ -59,12 +59,8 @@ def _arm_maps(study: Study) -> tuple[dict[str, str], dict[str, int]]:
 
 
 def _dates(df: pl.DataFrame, cols) -> pl.DataFrame:
-    """ISO date text (checked by the row checks) -> Date; the date part of a datetime."""
-    return df.with_columns(
-        pl.col(c).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False).alias(c)
-        for c in cols
-        if c in df.columns
-    )
+    """ISO date text (checked by the row checks: never partial here) -> Date."""
+    return df.with_columns(dtc_date(c).alias(c) for c in cols if c in df.columns)
 
 
 def _numbers(df: pl.DataFrame, cols, dtype=pl.Float64) -> pl.DataFrame:
@@ -276,7 +272,7 @@ def _check_visits(df: pl.DataFrame, study: Study, name: str, file: str, findings
 
 def build_adsl(adsl: pl.DataFrame, study: Study, cut: dt.date) -> pl.DataFrame:
     """The sponsor's ADSL with the variables the analyses read added when absent."""
-    from hepatrial.adam.adsl import derive_vars_etiology
+    from hepatrial.adam.adsl import derive_vars_etiology, origin_date
 
     _, code = _arm_maps(study)
     df = _numbers(_dates(adsl, ADSL_DATES), ["AGE"])
@@ -286,13 +282,10 @@ def build_adsl(adsl: pl.DataFrame, study: Study, cut: dt.date) -> pl.DataFrame:
     for c in ADSL_DATES:
         if c not in df.columns:
             df = df.with_columns(pl.lit(None, pl.Date).alias(c))
-    first, second = (
-        ("RANDDT", "TRTSDT") if study.origin == "randomization" else ("TRTSDT", "RANDDT")
-    )
     df = df.with_columns(
         pl.col("TRT01P").replace_strict(code, default=None, return_dtype=pl.Int64).alias("TRT01PN"),
         pl.col("TRT01A").replace_strict(code, default=None, return_dtype=pl.Int64).alias("TRT01AN"),
-        pl.coalesce("ORIGDT", first, second).alias("ORIGDT"),
+        pl.coalesce("ORIGDT", origin_date(study)).alias("ORIGDT"),  # the sponsor's first
         pl.lit(cut).alias("DCUTDT"),
         pl.col("SRCROW").alias("DMSRCROW"),
     )
@@ -455,6 +448,7 @@ def import_adam_cut(
     """The whole step for a cut of ADaM datasets: ``res_dir`` gets ``adam/``, ``sdtm/`` (no rows)
     and ``validation/`` (findings, accounting, exclusions, traceability)."""
     from hepatrial.adam import _write, _write_excl
+    from hepatrial.analysis.estimands import ice_definitions
     from hepatrial.ingest import (
         _raise_first_fatal,
         _write_failure_findings,
@@ -530,8 +524,6 @@ def import_adam_cut(
             "duplicate USUBJID in ADSL (one row per subject)",
         )
         adsl = _check_arms(adsl, cfg, adsl_file, findings)
-        from hepatrial.analysis.estimands import ice_definitions
-
         if "treatment_discontinuation" in ice_definitions(cfg):  # 0 is not a missing value
             findings.add_rows(
                 adsl.filter(pl.col("TRT01P").is_not_null() & pl.col("NINFUS").is_null()),
