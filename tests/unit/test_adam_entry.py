@@ -326,7 +326,7 @@ def test_competing_risks_need_crcode_and_a_known_cause(tmp_path):
 def test_a_bds_dataset_without_adt_is_dated_at_its_visits_target_day(tmp_path):
     """The analyses place records in time by ADY (post-baseline, intercurrent events): without
     ADT (or ADY) a record is dated at its visit's target day from ORIGDT, with a WARNING. No ADAE
-    is a WARNING too: the safety tables count no adverse events."""
+    is a WARNING too: the adverse events are not known (every AE count "not available")."""
     eff = [{k: v for k, v in r.items() if k != "ADT"} for r in ADEFF]
     res = _run(tmp_path, adeff=eff)
     got = pl.read_parquet(res / "adam/adeff.parquet").select("USUBJID", "AVISIT", "ADY", "ADT")

@@ -201,6 +201,68 @@ def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
     assert "Forest plot" in h
 
 
+def test_a_cut_without_adae_reports_adverse_events_as_not_available_never_zero():
+    """A cut of ADaM datasets without ADAE: the safety ARD part says "not available"
+    (hepatrial.analysis.safety.ae_not_available); the closed report's key figures, AE tables, AESI
+    table and SAE listing say so, and no AE count reads 0."""
+    from hepatrial.analysis.safety import ae_not_available
+    from hepatrial.ard import ard_rows, finalise
+
+    spec = _spec(True)
+    a, b = spec.arms[0].label, spec.arms[1].label
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2", "S3"],
+            "ARM": [a, b, b],
+            "TRT01P": [a, b, b],
+            "TRT01A": [a, b, b],
+            "SAFFL": ["Y", "Y", "Y"],
+        }
+    )
+    big_n = ard_rows(
+        [
+            {
+                "analysis": "BIGN",
+                "paramcd": "N",
+                "population": p,
+                "arm": arm,
+                "stat": "n",
+                "value": float(n),
+                "method": "",
+            }
+            for p in ("SAFETY", "ITT")
+            for arm, n in ((a, 1), (b, 2), ("ALL", 3))
+        ]
+    )
+    ae = ae_not_available(adsl, spec)
+    ard = finalise(pl.concat([big_n, ae], how="vertical_relaxed"))
+    assert set(ae["value"].to_list()) == {None}
+    saes = pl.DataFrame(schema={"USUBJID": pl.Utf8})
+    km = pl.DataFrame(
+        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
+    )
+    arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
+    doc = content.closed_document(
+        ard,
+        arms,
+        saes,
+        saes,
+        km,
+        None,
+        {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
+        spec,
+    )
+    h = re.sub(r"<[^>]+>", " ", to_html(doc))
+    h = re.sub(r"\s+", " ", h)
+    assert "Subjects with a serious TEAE, n (%) not available not available not available" in h
+    assert "Any adverse event not available not available not available" in h
+    assert "Listing of serious adverse events: Not available: the cut has no ADAE" in h
+    assert "none in this cut" not in h.split("Listing of serious adverse events")[-1]
+    # the AESI table: one row saying why, no count
+    aesi = h.split("Adverse events of special interest Safety population")[1][:300]
+    assert "Not available: the cut has no ADAE (adverse events) dataset." in aesi
+
+
 def test_closed_report_cut_to_cut_section_lists_new_events_changes_and_estimate_movement():
     from hepatrial.ard import empty_ard
 

@@ -194,6 +194,24 @@ def test_death_causes_count_each_fatal_term_and_deaths_without_one():
     assert _get(ard, "DEATH_CAUSE", "Sepsis", "Active", "n") == 0
 
 
+def test_without_adae_the_cause_of_each_death_is_not_available_not_none_recorded():
+    """A cut of ADaM datasets without ADAE: a death's cause is not known; "No fatal AE recorded"
+    would say the AEs were looked at. The death listing says the same."""
+    adsl = _adsl()
+    no_adae = pl.DataFrame(
+        schema=dict.fromkeys(["USUBJID", "AEDECOD", "FATALFL", "AEOUT"], pl.Utf8)
+    )
+    ard = summaries.summarise_death_causes(adsl, no_adae, STUDY, ae_recorded=False)
+    assert set(ard["paramcd"]) == {summaries.CAUSE_UNKNOWN}
+    assert _get(ard, "DEATH_CAUSE", summaries.CAUSE_UNKNOWN, "Control", "n") == 1  # S2 died
+    assert _get(ard, "DEATH_CAUSE", summaries.CAUSE_UNKNOWN, "Active", "n") == 0
+    assert summaries.death_causes(adsl, no_adae, False)["CAUSE"].to_list() == [
+        summaries.CAUSE_UNKNOWN
+    ]
+    recorded = summaries.summarise_death_causes(adsl, no_adae, STUDY)
+    assert set(recorded["paramcd"]) == {summaries.NO_FATAL_AE}  # an empty ADAE: none recorded
+
+
 def test_the_reports_own_part_holds_no_analysis_of_the_tables_step():
     """BASELINE, EXPOSURE and LAB_SHIFT come from the ARD (hepatrial.analysis.baseline) only: the
     reports' step makes no second set of them."""

@@ -33,6 +33,8 @@ rule safety:
         study=config["study"],
     output:
         f"{RES}/ard/parts/safety.parquet",
+    params:
+        ae_recorded=ae_recorded,  # False: a cut of ADaM datasets without ADAE ("not available")
     log:
         f"{RES}/logs/safety.log",
     script:

@@ -53,6 +53,7 @@ rule tlf_listings:
         tables=[s[0] for s in TLF_LISTING_SPECS],
         numbers=tlf_numbers("listings"),
         dummy=BLINDED,
+        ae_recorded=ae_recorded,  # False: a cut of ADaM datasets without ADAE ("not available")
     log:
         f"{RES}/logs/tlf_listings.log",
     script:

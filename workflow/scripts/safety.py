@@ -9,5 +9,6 @@ run_step(
     sm.input.ex,
     sm.input.study,
     sm.output[0],
+    ae_recorded=sm.params.ae_recorded,
     log=sm.log[0],
 )

@@ -17,5 +17,6 @@ run_step(
     outputs,
     numbers=sm.params.get("numbers"),
     dummy=bool(sm.params.get("dummy")),
+    ae_recorded=sm.params.get("ae_recorded", True),
     log=sm.log[0],
 )

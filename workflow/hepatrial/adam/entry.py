@@ -492,7 +492,11 @@ def import_adam_cut(
                     None,
                     "DOMAIN_ABSENT",
                     "dataset not in the cut; its analyses have no records"
-                    + ("; the safety tables count no adverse events" if name == "ADAE" else ""),
+                    + (
+                        "; the adverse events are not known: every AE count reads not available"
+                        if name == "ADAE"
+                        else ""
+                    ),
                 )
                 continue
             path = located[name]

@@ -9,7 +9,12 @@ import polars as pl
 
 from hepatrial.analysis.common import parameter_frames, warn_no_records
 from hepatrial.analysis.descriptive import describe_by_visit, parameter_decimals
-from hepatrial.analysis.safety import ae_summaries, aesi_summaries, disposition
+from hepatrial.analysis.safety import (
+    ae_not_available,
+    ae_summaries,
+    aesi_summaries,
+    disposition,
+)
 from hepatrial.ard import ard_rows, write_part
 from hepatrial.errors import ConfigError
 from hepatrial.spec import load as load_study
@@ -39,12 +44,17 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     write_part(pl.concat(parts, how="vertical_relaxed"), out)
 
 
-def run_safety(adae_path, adsl_path, ex_path, study_path, out) -> None:
+def run_safety(adae_path, adsl_path, ex_path, study_path, out, ae_recorded: bool = True) -> None:
+    """The safety ARD part; ``ae_recorded`` False (a cut of ADaM datasets without ADAE): the
+    adverse events are not known, every AE statistic "not available" (:func:`ae_not_available`)."""
     adae, adsl, study = (
         pl.read_parquet(adae_path),
         pl.read_parquet(adsl_path),
         load_study(study_path),
     )
+    if not ae_recorded:
+        write_part(ae_not_available(adsl, study), out)
+        return
     ex = pl.read_parquet(ex_path, columns=["USUBJID", "EXSTDTC"])
     write_part(
         pl.concat([ae_summaries(adae, adsl, study), aesi_summaries(adae, adsl, ex, study)]), out

@@ -329,6 +329,35 @@ def _aesi_condition(d: dict) -> pl.Expr:
 
 
 NO_EX = "not available: no EX (exposure) records in the cut"
+# A cut of ADaM datasets without ADAE: its adverse events are unknown, not absent (never counted 0)
+NO_AE = "not available: no ADAE (adverse events) dataset in the cut"
+NO_AE_TEXT = "Not available: the cut has no ADAE (adverse events) dataset."
+
+
+def ae_not_available(adsl: pl.DataFrame, study: Study, population: str = "SAFETY") -> pl.DataFrame:
+    """The safety ARD part of a cut whose adverse events are not known (a cut of ADaM datasets
+    without ADAE): the overview's rows and each AESI's, every value missing and the method
+    :data:`NO_AE`, so that the tables and reports say "not available" where they would count 0;
+    no SOC/PT, grade or SAE rows (their categories are unknown)."""
+    arms = sorted(_denominators(adsl, study, population))
+    codes = [("AE_OVERVIEW", code, NO_AE) for code in OVERVIEW]
+    codes += [("AESI", d["id"], f"AESI {d['label']}; {NO_AE}") for d in aesi_definitions(study)]
+    return ard_rows(
+        [
+            {
+                "analysis": analysis,
+                "paramcd": code,
+                "population": population,
+                "arm": arm,
+                "stat": stat,
+                "value": None,
+                "method": method,
+            }
+            for analysis, code, method in codes
+            for arm in arms
+            for stat in ("n_subjects", "pct", "n_events")
+        ]
+    )
 
 
 def onset_from_infusion(ae: pl.DataFrame, ex: pl.DataFrame) -> pl.DataFrame:

@@ -214,7 +214,15 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
                 for x in arms
             ]
         )
-    if a.has("SAE_INCIDENCE"):
+    if T.ae_unknown(a):  # a cut of ADaM datasets without ADAE: not known, never 0
+        rows += [
+            [label] + [T.NOT_AVAILABLE] * len(arms)
+            for label in (
+                "Subjects with a serious TEAE, n (%)",
+                "Subjects with a TEAE of grade 3 or higher, n (%)",
+            )
+        ]
+    elif a.has("SAE_INCIDENCE"):
         rows.append(
             ["Subjects with a serious TEAE, n (%)"]
             + [
@@ -225,7 +233,7 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
                 for x in arms
             ]
         )
-    if a.has("AE_OVERVIEW"):
+    if a.has("AE_OVERVIEW") and not T.ae_unknown(a):
         rows.append(
             ["Subjects with a TEAE of grade 3 or higher, n (%)"]
             + [
@@ -724,13 +732,19 @@ def section_listings(
     max_rows: int | None = None,
     files: dict[str, str] | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
+    ae_recorded: bool = True,
 ) -> Section:
+    """The death and SAE listings; ``ae_recorded`` False (a cut of ADaM datasets without ADAE):
+    the SAE listing says its events are not known, not that there were none."""
     s = Section("Appendix: listings")
     files = files or {}
     for title, df, names, key in (
         ("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
         ("Listing of serious adverse events", saes, SAE_LISTING, "saes"),
     ):
+        if key == "saes" and not ae_recorded:
+            s.add(Para(f"{title}: {T.NO_AE_TEXT}"))
+            continue
         block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""), labels)
         for b in block if isinstance(block, list) else [block]:
             s.add(b)
@@ -1015,7 +1029,13 @@ def open_document(
         section_data_quality(a, False),
         section_compare_open(compare, meta),
         section_listings(
-            saes, deaths, False, _max_rows(meta), meta.get("listing_files"), spec.category_labels
+            saes,
+            deaths,
+            False,
+            _max_rows(meta),
+            meta.get("listing_files"),
+            spec.category_labels,
+            not T.ae_unknown(a),
         ),
     ]
     return doc
@@ -1063,7 +1083,13 @@ def closed_document(
         section_compare_closed(compare, meta, a.decimals),
         section_appendix_desc(a, RULE_CLOSED),
         section_listings(
-            saes, deaths, True, _max_rows(meta), meta.get("listing_files"), spec.category_labels
+            saes,
+            deaths,
+            True,
+            _max_rows(meta),
+            meta.get("listing_files"),
+            spec.category_labels,
+            not T.ae_unknown(a),
         ),
     ]
     return doc

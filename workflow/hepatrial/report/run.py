@@ -51,8 +51,19 @@ def _domains(sdtm_dir) -> dict[str, pl.DataFrame]:
 
 
 def run_summaries(
-    adsl, adae, adlb, sv, findings, study_path, cut_date: str, out_part, out_saes, out_deaths
+    adsl,
+    adae,
+    adlb,
+    sv,
+    findings,
+    study_path,
+    cut_date: str,
+    out_part,
+    out_saes,
+    out_deaths,
+    ae_recorded: bool = True,
 ) -> None:
+    """``ae_recorded`` False: a cut of ADaM datasets without ADAE (causes of death not known)."""
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
     # ADLB: a lazy scan reduced to what the summaries use (a large trial's ADLB is most of the memory)
@@ -64,10 +75,11 @@ def run_summaries(
         stamp.read_csv(findings, infer_schema_length=0),
         study,
         dt.date.fromisoformat(cut_date),
+        ae_recorded,
     )
     _write(part, out_part)
     _write(summaries.list_saes(adae_df), out_saes)
-    _write(summaries.list_deaths(adsl_df, adae_df), out_deaths)
+    _write(summaries.list_deaths(adsl_df, adae_df, ae_recorded), out_deaths)
 
 
 def _adam_datasets(adam_dir) -> dict[str, pl.DataFrame]:

@@ -75,9 +75,16 @@ def summarise_deaths(adsl: pl.DataFrame, study: Study, population: str = "ITT") 
     return ard_rows(rows)
 
 
-def death_causes(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
+def death_causes(adsl: pl.DataFrame, adae: pl.DataFrame, ae_recorded: bool = True) -> pl.DataFrame:
     """USUBJID -> CAUSE (the fatal AEs' preferred terms, ``; ``-joined; "No fatal AE recorded")
-    of every subject who died."""
+    of every subject who died; ``ae_recorded`` False (a cut of ADaM datasets without ADAE): the
+    cause is not known (:data:`CAUSE_UNKNOWN`)."""
+    if not ae_recorded:
+        return (
+            adsl.filter(pl.col("DTHFL") == "Y")
+            .select("USUBJID")
+            .with_columns(pl.lit(CAUSE_UNKNOWN).alias("CAUSE"))
+        )
     fatal = (
         adae.filter(
             (pl.col("FATALFL") == "Y")
@@ -100,16 +107,24 @@ def death_causes(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
 
 
 NO_FATAL_AE = "No fatal AE recorded"
+CAUSE_UNKNOWN = "Not available (no ADAE in the cut)"
 
 
 def summarise_death_causes(
-    adsl: pl.DataFrame, adae: pl.DataFrame, study: Study, population: str = "ITT"
+    adsl: pl.DataFrame,
+    adae: pl.DataFrame,
+    study: Study,
+    population: str = "ITT",
+    ae_recorded: bool = True,
 ) -> pl.DataFrame:
     """DEATH_CAUSE rows: deaths by cause (each fatal AE preferred term; a subject with two fatal
     AEs counts under both), n and % of the population in the arm."""
     groups = _by_arm(select_population(adsl, study, population))
-    causes = death_causes(adsl, adae).with_columns(pl.col("CAUSE").str.split("; ")).explode("CAUSE")
-    names = sorted(causes["CAUSE"].unique().to_list(), key=lambda c: (c == NO_FATAL_AE, c))
+    causes = death_causes(adsl, adae, ae_recorded)
+    causes = causes.with_columns(pl.col("CAUSE").str.split("; ")).explode("CAUSE")
+    names = sorted(
+        causes["CAUSE"].unique().to_list(), key=lambda c: (c in (NO_FATAL_AE, CAUSE_UNKNOWN), c)
+    )
     rows = []
     for arm, df in groups.items():
         c = dict(
@@ -361,11 +376,13 @@ def summarise_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> pl.DataFrame:
+def build_summaries(
+    adsl, adae, adlb, sv, findings, study, cut: dt.date, ae_recorded: bool = True
+) -> pl.DataFrame:
     """The ARD part of the reports' own analyses: DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS."""
     part = [
         summarise_deaths(adsl, study),
-        summarise_death_causes(adsl, adae, study),
+        summarise_death_causes(adsl, adae, study, ae_recorded=ae_recorded),
         summarise_enrolment(adsl, study),
         summarise_visits(adsl, sv, adlb, study, cut),
         summarise_findings(findings),
@@ -408,11 +425,11 @@ def list_saes(adae: pl.DataFrame) -> pl.DataFrame:
     return sae.select(SAE_COLUMNS).sort("USUBJID", "ASTDT", "AEDECOD", nulls_last=True)
 
 
-def list_deaths(adsl: pl.DataFrame, adae: pl.DataFrame) -> pl.DataFrame:
+def list_deaths(adsl: pl.DataFrame, adae: pl.DataFrame, ae_recorded: bool = True) -> pl.DataFrame:
     """Deaths with the planned arm (``arm``), the analysis day of death and the fatal AE terms."""
     d = (
         adsl.filter(pl.col("DTHFL") == "Y")
-        .join(death_causes(adsl, adae), on="USUBJID", how="left")
+        .join(death_causes(adsl, adae, ae_recorded), on="USUBJID", how="left")
         .with_columns(
             pl.coalesce("TRT01P", "TRT01A").alias("arm"),
             compute_ady(pl.col("DTHDT"), pl.col("ORIGDT")).cast(pl.Int64).alias("DTHDY"),

@@ -41,19 +41,21 @@ def write_tables(
     outputs: Mapping[str, tuple],
     numbers: Mapping[str, str] | None = None,
     dummy: bool = False,
+    ae_recorded: bool = True,
 ) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
     (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL
     (``ard_path`` may then be None). ``numbers``: name -> output number (``14.1.1``; the rules pass
     :func:`hepatrial.tlf.shell.assign_numbers` of every output of the cut). ``dummy``: a
-    dummy-randomisation run, every page stamped (:data:`hepatrial.tlf.shell.DUMMY_STAMP`)."""
+    dummy-randomisation run, every page stamped (:data:`hepatrial.tlf.shell.DUMMY_STAMP`).
+    ``ae_recorded`` False: a cut of ADaM datasets without ADAE (the listings say "not available")."""
     study = load_study(study_path)
     ard = adam = None
     for name, (csv, rtf, html) in outputs.items():
         if name in LISTINGS:
             if adam is None:
                 adam = pl.read_parquet(adsl_path), pl.read_parquet(adae_path)
-            table = _listing(name, *adam, study, str(cut), rule)
+            table = _listing(name, *adam, study, str(cut), rule, ae_recorded)
         else:
             if ard is None:
                 ard = ARD(pl.read_parquet(ard_path), study, str(cut))
@@ -65,12 +67,18 @@ def write_tables(
 
 
 def _listing(
-    name: str, adsl: pl.DataFrame, adae: pl.DataFrame, study: dict, cut: str, rule: str
+    name: str,
+    adsl: pl.DataFrame,
+    adae: pl.DataFrame,
+    study: dict,
+    cut: str,
+    rule: str,
+    ae_recorded: bool = True,
 ) -> Table:
     if name == "l_sae":
-        return listing_sae(adae, adsl, study, cut, rule)
+        return listing_sae(adae, adsl, study, cut, rule, ae_recorded)
     if name == "l_deaths":
-        return listing_deaths(adsl, adae, study, cut, rule)
+        return listing_deaths(adsl, adae, study, cut, rule, ae_recorded)
     raise HepatrialError(f"unknown listing {name!r}: {', '.join(LISTINGS)}")
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from hepatrial.analysis.safety import split_soc_pt
+from hepatrial.analysis.safety import NO_AE, NO_AE_TEXT, split_soc_pt
 from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED
 from hepatrial.errors import HepatrialError
 from hepatrial.spec import Study, decode, params
@@ -743,6 +743,27 @@ def _n_pct_e(ard: ARD, analysis: str, code: str, arm: str, pop: str) -> str:
     return F.fmt_n_pct(n, pct) + ("" if float(n) == 0 else f" [{F.fmt_int(e)}]")
 
 
+NOT_AVAILABLE = "not available"
+
+
+def ae_unknown(ard: ARD) -> bool:
+    """Whether the cut has no record of its adverse events (a cut of ADaM datasets without ADAE:
+    :func:`hepatrial.analysis.safety.ae_not_available`); its AE counts are "not available"."""
+    return NO_AE in ard.methods("AE_OVERVIEW")
+
+
+def _ae_unknown_table(t: Table, ard: ARD, rule: str, analyses: list[str]) -> Table:
+    """``t`` with one row saying that the cut's adverse events are not known."""
+    t.add("", NO_AE_TEXT)
+    return _finish(t, ard, rule, [*analyses, "BIGN"], [], [AE_UNKNOWN_NOTE])
+
+
+AE_UNKNOWN_NOTE = (
+    "Not available: the cut (ADaM datasets) has no ADAE dataset, so its adverse events are not "
+    "known and are not counted (not 0)."
+)
+
+
 def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
@@ -759,8 +780,11 @@ def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
             "paramcd"
         ].to_list()
     )
+    unknown = ae_unknown(ard)
     for code, label in AE_OVERVIEW_LABEL.items():
-        if code in absent:
+        if unknown and code in codes:
+            t.add("", label, [NOT_AVAILABLE] * len(arms))
+        elif code in absent:
             t.add("", label, ["not collected"] * len(arms))
         elif code in codes:
             t.add("", label, [_n_pct_e(ard, "AE_OVERVIEW", code, a, pop) for a in arms])
@@ -769,6 +793,8 @@ def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
         f"events]. {ae_period_note(ard.study)} Not collected: the data have no source for the flag "
         "(e.g. no action taken, AEACN)."
     ]
+    if unknown:
+        return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], [], [AE_UNKNOWN_NOTE])
     return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], ard.methods("AE_OVERVIEW"), notes)
 
 
@@ -783,6 +809,8 @@ def table_ae_soc_pt(ard: ARD, rule: str = "tlf_ae_soc_pt") -> Table:
         stub_header="System organ class / Preferred term",
         group_rows=False,
     )
+    if ae_unknown(ard):
+        return _ae_unknown_table(t, ard, rule, ["AE_INCIDENCE"])
 
     def add(group, code, indent):
         cells = [_n_pct_e(ard, "AE_INCIDENCE", code, a, pop) for a in arms]
@@ -866,6 +894,8 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
         stub_header="System organ class / Preferred term / Worst grade",
         group_rows=False,
     )
+    if ae_unknown(ard):
+        return _ae_unknown_table(t, ard, rule, ["AE_GRADE"])
     grades = [
         g
         for g in range(1, 6)
@@ -927,6 +957,8 @@ def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
         stub_header="System organ class / Preferred term",
         group_rows=False,
     )
+    if ae_unknown(ard):
+        return _ae_unknown_table(t, ard, rule, ["SAE_INCIDENCE"])
 
     def add(group, code, indent):
         label = "Any serious TEAE" if code == "ANY" else _pt_label(group, code)
@@ -946,6 +978,8 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
     pop = "SAFETY"
     arms = ard.arms + [POOLED]
     t = Table("aesi", "Adverse events of special interest", POP_LABEL[pop], ard.header(pop))
+    if ae_unknown(ard):
+        return _ae_unknown_table(t, ard, rule, ["AESI"])
     labels = {}
     for r in ard.rows("AESI", population=pop).iter_rows(named=True):
         labels.setdefault(r["paramcd"], (r["method"] or "").removeprefix("AESI ").split(";")[0])
@@ -1813,8 +1847,15 @@ def _arm_order(study: Study) -> dict[str, int]:
 
 
 def listing_sae(
-    adae: pl.DataFrame, adsl: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings"
+    adae: pl.DataFrame,
+    adsl: pl.DataFrame,
+    study: Study,
+    cut: str,
+    rule: str = "tlf_listings",
+    ae_recorded: bool = True,
 ) -> Table:
+    """The SAE listing; ``ae_recorded`` False (a cut of ADaM datasets without ADAE): its one row
+    says the adverse events are not known, not that there were none."""
     cols = [
         "Age/Sex",
         "Preferred term (reported term)",
@@ -1863,13 +1904,20 @@ def listing_sae(
         ["ADAE", "ADSL"],
         "Serious (AESER = Y) treatment-emergent AEs of the safety population, by treatment received. "
         "Day: study day of onset relative to the first infusion. Imputed start dates per the ADAE rules.",
-        "No serious treatment-emergent adverse events.",
+        "No serious treatment-emergent adverse events." if ae_recorded else NO_AE_TEXT,
     )
 
 
 def listing_deaths(
-    adsl: pl.DataFrame, adae: pl.DataFrame, study: Study, cut: str, rule: str = "tlf_listings"
+    adsl: pl.DataFrame,
+    adae: pl.DataFrame,
+    study: Study,
+    cut: str,
+    rule: str = "tlf_listings",
+    ae_recorded: bool = True,
 ) -> Table:
+    """The death listing; ``ae_recorded`` False (a cut of ADaM datasets without ADAE): the fatal AE
+    column reads "not available"."""
     cols = [
         "Age/Sex",
         "Randomised",
@@ -1905,7 +1953,7 @@ def listing_deaths(
                 "" if r["_day"] is None else str(int(r["_day"])),
                 str(r["LTXDT"] or "No"),
                 category_label(study, "DCSREAS", r["DCSREAS"] or ""),
-                r["_fatal"] or "",
+                (r["_fatal"] or "") if ae_recorded else NOT_AVAILABLE,
             ],
         )
     return _finish_listing(
