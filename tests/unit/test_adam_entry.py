@@ -176,6 +176,18 @@ estimands:
             "estimands have the intercurrent event treatment_discontinuation",
         ),
         (
+            "death",
+            "",
+            "file adsl.csv, column DTHDT: required column DTHDT is missing (the study config's "
+            "estimands have the intercurrent event death, dated by ADSL DTHDT",
+        ),
+        (
+            "transplant",
+            "",
+            "file adsl.csv, column LTXDT: required column LTXDT is missing (the study config's "
+            "estimands have the intercurrent event transplant, dated by ADSL LTXDT",
+        ),
+        (
             "rescue",
             ", terms: [TIPS]",
             "file adsl.csv: the study config's estimands have the intercurrent event rescue, "
@@ -361,3 +373,21 @@ def test_a_records_own_arm_that_is_not_adsls_is_a_warning_and_adsl_wins(tmp_path
     ]  # row 3 spells its subject's arm in another case: the same arm
     eff = pl.read_parquet(res / "adam/adeff.parquet")
     assert eff["TRT01P"].to_list() == ["UC-MSC", "UC-MSC", "Placebo"]
+
+
+def test_an_adsl_without_dthfl_or_dthdt_says_deaths_are_not_known(tmp_path):
+    """Deaths are the DSMB's first safety figure: an ADSL with neither DTHFL nor DTHDT does not
+    say that no one died. The entry's WARNING DEATHS_NOT_RECORDED is what the reports' summaries
+    read (DEATHS rows "not available"); either variable is enough to know them."""
+    from hepatrial.report import summaries
+
+    res = _run(tmp_path / "a")
+    f = pl.read_csv(res / "validation/findings.csv")
+    assert f.filter(pl.col("rule") == "DEATHS_NOT_RECORDED").select(
+        "severity", "domain", "file"
+    ).rows() == [("WARNING", "ADSL", "adsl.csv")]
+    assert not summaries.deaths_recorded(f)
+    for extra in ({"DTHFL": ""}, {"DTHDT": ""}):
+        res = _run(tmp_path / next(iter(extra)), adsl=[r | extra for r in ADSL])
+        f = pl.read_csv(res / "validation/findings.csv")
+        assert summaries.deaths_recorded(f), extra

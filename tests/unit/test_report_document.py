@@ -201,12 +201,16 @@ def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
     assert "Forest plot" in h
 
 
-def test_a_cut_without_adae_reports_adverse_events_as_not_available_never_zero():
-    """A cut of ADaM datasets without ADAE: the safety ARD part says "not available"
-    (hepatrial.analysis.safety.ae_not_available); the closed report's key figures, AE tables, AESI
-    table and SAE listing say so, and no AE count reads 0."""
+def test_a_cut_without_adae_or_deaths_reports_them_as_not_available_never_zero():
+    """A cut of ADaM datasets without ADAE, whose ADSL has neither DTHFL nor DTHDT: the ARD says
+    "not available" (hepatrial.analysis.safety.ae_not_available, summaries.summarise_deaths); the
+    closed report's key figures, AE tables, AESI table, death table and listings say so, and no
+    AE or death count reads 0."""
+    import datetime as dt
+
     from hepatrial.analysis.safety import ae_not_available
     from hepatrial.ard import ard_rows, finalise
+    from hepatrial.report.summaries import summarise_deaths
 
     spec = _spec(True)
     a, b = spec.arms[0].label, spec.arms[1].label
@@ -217,6 +221,9 @@ def test_a_cut_without_adae_reports_adverse_events_as_not_available_never_zero()
             "TRT01P": [a, b, b],
             "TRT01A": [a, b, b],
             "SAFFL": ["Y", "Y", "Y"],
+            "ITTFL": ["Y", "Y", "Y"],
+            "DTHFL": [None, None, None],  # not delivered: the entry's all-missing column
+            "LTXDT": [None, dt.date(2024, 5, 1), None],
         }
     )
     big_n = ard_rows(
@@ -235,7 +242,8 @@ def test_a_cut_without_adae_reports_adverse_events_as_not_available_never_zero()
         ]
     )
     ae = ae_not_available(adsl, spec)
-    ard = finalise(pl.concat([big_n, ae], how="vertical_relaxed"))
+    deaths = summarise_deaths(adsl.with_columns(ARM=pl.col("TRT01P")), spec, recorded=False)
+    ard = finalise(pl.concat([big_n, ae, deaths], how="vertical_relaxed"))
     assert set(ae["value"].to_list()) == {None}
     saes = pl.DataFrame(schema={"USUBJID": pl.Utf8})
     km = pl.DataFrame(
@@ -258,6 +266,9 @@ def test_a_cut_without_adae_reports_adverse_events_as_not_available_never_zero()
     assert "Any adverse event not available not available not available" in h
     assert "Listing of serious adverse events: Not available: the cut has no ADAE" in h
     assert "none in this cut" not in h.split("Listing of serious adverse events")[-1]
+    assert "Deaths, n (%) not available not available not available" in h
+    assert "Liver transplants 0 1 (50.0) 1 (33.3)" in h
+    assert "Listing of deaths: Not available: ADSL has neither DTHFL nor DTHDT" in h
     # the AESI table: one row saying why, no count
     aesi = h.split("Adverse events of special interest Safety population")[1][:300]
     assert "Not available: the cut has no ADAE (adverse events) dataset." in aesi

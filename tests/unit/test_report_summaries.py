@@ -261,3 +261,24 @@ def test_visits_attended_by_nominal_visit():
     assert (
         _get(ard, "DQ_VISITS", "VISITS", "ALL", "no_lab_data", "WEEK 4") == 1
     )  # S3: no ADLB at WEEK 4
+
+
+def test_deaths_not_recorded_are_not_available_and_transplants_still_counted():
+    """A cut of ADaM datasets whose ADSL has neither DTHFL nor DTHDT (the entry's finding
+    DEATHS_NOT_RECORDED): the death rows carry no value and say why; transplants (LTXDT) are
+    counted as ever."""
+    adsl = _adsl().with_columns(
+        pl.when(pl.col("USUBJID") == "S1").then(D(2024, 5, 1)).otherwise(None).alias("LTXDT")
+    )
+    findings = pl.DataFrame({"rule": ["DEATHS_NOT_RECORDED"], "domain": ["ADSL"]})
+    assert not summaries.deaths_recorded(findings)
+    assert summaries.deaths_recorded(pl.DataFrame({"rule": ["COLUMN_ABSENT"]}))
+    assert summaries.deaths_recorded(pl.DataFrame(schema={"rule": pl.Utf8}))
+    ard = summaries.summarise_deaths(adsl, STUDY, recorded=False)
+    death = ard.filter(pl.col("paramcd") != "LTX")
+    assert death["value"].null_count() == death.height > 0
+    assert set(death["method"]) == {summaries.NO_DEATHS}
+    assert _get(ard, "DEATHS", "LTX", "Active", "n") == 1  # S1
+    assert _get(ard, "DEATHS", "LTX", "ALL", "pct") == 25.0  # 1 of the 4 ITT subjects
+    known = summaries.summarise_deaths(adsl, STUDY)
+    assert _get(known, "DEATHS", "DEATH", "Control", "n") == 1  # S2, DTHFL Y

@@ -46,8 +46,12 @@ def project(tmp_path_factory):
     # ADaM and ARD files below, so that nothing upstream looks out of date
     cut = tinycut.write_cut(tmp / "cut" / "2024-06-30")
     res = tmp / "res" / "LIT" / "2024-06-30"
-    for sub in ("adam", "ard/km", "ard/cif"):
+    for sub in ("adam", "ard/km", "ard/cif", "validation"):
         (res / sub).mkdir(parents=True)
+    # ingest's findings (none): the listings read whether the cut records its deaths
+    (res / "validation" / "findings.csv").write_text(
+        "severity,domain,file,row,USUBJID,column,value,rule,message\n"
+    )
     for name, df in (
         ("adsl", adsl()),
         ("adeff", adeff()),

@@ -132,14 +132,16 @@ def test_a_blinded_run_or_a_previous_cut_of_the_other_kind_needs_an_sdtm_cut(tin
 def test_a_cut_of_adam_datasets_without_adae_says_its_adverse_events_are_not_available(tmp_path):
     """A cut of ADaM datasets may hold no ADAE (the data contract lists ADSL, BDS datasets and
     ADTTE): its adverse events are then unknown, and the safety ARD, the AE tables and the SAE
-    listing say "not available", never 0 (a DSMB would read 0 as no adverse events)."""
+    listing say "not available", never 0 (a DSMB would read 0 as no adverse events). The same for
+    deaths when ADSL has neither DTHFL nor DTHDT (this one has neither): the death listing."""
     import polars as pl
 
     study = tinycut.write_study(tmp_path / "study.yaml")
     cut = _adam_cut(tmp_path / "adam" / "2024-06-30")
     res = tmp_path / "results" / "TINY" / "2024-06-30"
     targets = [res / "ard/parts/safety.parquet", res / "tables/ae_overview.csv"]
-    out = snakemake(*targets, res / "tables/l_sae.csv", *config_args(tmp_path, cut, study))
+    listings = [res / "tables/l_sae.csv", res / "tables/l_deaths.csv"]
+    out = snakemake(*targets, *listings, *config_args(tmp_path, cut, study))
     assert out.returncode == 0, out.stderr[-3000:]
     part = pl.read_parquet(targets[0])
     assert part["value"].null_count() == part.height > 0  # not one count
@@ -150,3 +152,6 @@ def test_a_cut_of_adam_datasets_without_adae_says_its_adverse_events_are_not_ava
     sae = (res / "tables/l_sae.csv").read_text()
     assert "Not available: the cut has no ADAE (adverse events) dataset." in sae
     assert "No serious treatment-emergent adverse events" not in sae
+    deaths = (res / "tables/l_deaths.csv").read_text()
+    assert "Not available: ADSL has neither DTHFL nor DTHDT, so deaths are not known." in deaths
+    assert "No deaths." not in deaths

@@ -45,6 +45,7 @@ rule tlf_listings:
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adae=f"{RES}/adam/adae.parquet",
+        findings=f"{RES}/validation/findings.csv",  # deaths not recorded (a cut of ADaM datasets)
         study=config["study"],
     output:
         **tlf_table_outputs(TLF_LISTING_SPECS),

@@ -35,7 +35,7 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.contract import ADAM_DOMAINS, DOMAINS, EXCL_SCHEMA
+from hepatrial.contract import ADAM_DOMAINS, DEATHS_NOT_RECORDED, DOMAINS, EXCL_SCHEMA
 from hepatrial.contract import ADAM_SUBJECT_VARS as SUBJECT_VARS
 from hepatrial.dates import dtc_date, dtc_earliest
 from hepatrial.errors import DataContractError
@@ -178,7 +178,8 @@ def _check_sources(
 ) -> None:
     """What the study's analyses derive from SDTM must be in the ADaM datasets. The intercurrent
     events of the study's estimands need their sources: treatment
-    discontinuation needs ADSL NINFUS (infusions received; with it TRTEDT, EOSSTT), and rescue
+    discontinuation needs ADSL NINFUS (infusions received; with it TRTEDT, EOSSTT), death DTHDT,
+    liver transplant LTXDT, and rescue
     therapy needs the PR or CM domain, which a cut of ADaM datasets does not hold. Without them
     every subject would look discontinued (no infusion) or rescue-free: a stop, not a guess. A
     dose-escalation study's DLTs need the sponsor's ADAE DLTFL (no EX infusion dates to count
@@ -186,6 +187,15 @@ def _check_sources(
     from hepatrial.analysis.estimands import ice_definitions
 
     events = ice_definitions(study)
+    dated = {"death": ("DTHDT", "date of death"), "transplant": ("LTXDT", "transplant date")}
+    for event, (col, what) in dated.items():
+        if event in events and col not in columns:  # else no subject would have the event
+            raise DataContractError(
+                f"required column {col} is missing (the study config's estimands have the "
+                f"intercurrent event {event}, dated by ADSL {col}, the {what})",
+                file=file,
+                column=col,
+            )
     if "treatment_discontinuation" in events:
         for col in ("NINFUS", "TRTEDT", "EOSSTT"):
             if col not in columns:
@@ -518,6 +528,15 @@ def import_adam_cut(
             frames[name] = df
         adsl_file = files["ADSL"]
         _check_sources(cfg, given["ADSL"], adsl_file, given.get("ADAE"), files.get("ADAE"))
+        if not {"DTHFL", "DTHDT"} & set(given["ADSL"]):  # not known, which is not none
+            findings.add(
+                "WARNING",
+                "ADSL",
+                adsl_file,
+                DEATHS_NOT_RECORDED,
+                "ADSL has neither DTHFL nor DTHDT: deaths are not known; every death count reads "
+                "not available",
+            )
         adsl = frames["ADSL"]
         _duplicates(
             adsl,

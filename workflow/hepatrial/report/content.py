@@ -207,13 +207,7 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
     if a.has("BIGN"):
         rows.append(["Randomised (ITT), n"] + [F.fmt_int(a.big_n("ITT", x)) for x in arms])
     if a.has("DEATHS"):
-        rows.append(
-            ["Deaths, n (%)"]
-            + [
-                F.fmt_n_pct(a.get("DEATHS", "DEATH", x, "n"), a.get("DEATHS", "DEATH", x, "pct"))
-                for x in arms
-            ]
-        )
+        rows.append(["Deaths, n (%)"] + [T.death_cell(a, "DEATH", x) for x in arms])
     if T.ae_unknown(a):  # a cut of ADaM datasets without ADAE: not known, never 0
         rows += [
             [label] + [T.NOT_AVAILABLE] * len(arms)
@@ -733,17 +727,21 @@ def section_listings(
     files: dict[str, str] | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
     ae_recorded: bool = True,
+    deaths_recorded: bool = True,
 ) -> Section:
-    """The death and SAE listings; ``ae_recorded`` False (a cut of ADaM datasets without ADAE):
-    the SAE listing says its events are not known, not that there were none."""
+    """The death and SAE listings; ``ae_recorded`` / ``deaths_recorded`` False (a cut of ADaM
+    datasets without ADAE / whose ADSL has neither DTHFL nor DTHDT): the listing says its events
+    are not known, not that there were none."""
     s = Section("Appendix: listings")
     files = files or {}
+    unknown = {"saes": None if ae_recorded else T.NO_AE_TEXT}
+    unknown["deaths"] = None if deaths_recorded else T.NO_DEATHS_TEXT
     for title, df, names, key in (
         ("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
         ("Listing of serious adverse events", saes, SAE_LISTING, "saes"),
     ):
-        if key == "saes" and not ae_recorded:
-            s.add(Para(f"{title}: {T.NO_AE_TEXT}"))
+        if unknown[key]:
+            s.add(Para(f"{title}: {unknown[key]}"))
             continue
         block = listing_table(title, df, with_arm, names, max_rows, files.get(key, ""), labels)
         for b in block if isinstance(block, list) else [block]:
@@ -1036,6 +1034,7 @@ def open_document(
             meta.get("listing_files"),
             spec.category_labels,
             not T.ae_unknown(a),
+            not T.deaths_unknown(a),
         ),
     ]
     return doc
@@ -1090,6 +1089,7 @@ def closed_document(
             meta.get("listing_files"),
             spec.category_labels,
             not T.ae_unknown(a),
+            not T.deaths_unknown(a),
         ),
     ]
     return doc

@@ -28,6 +28,7 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows, empty_ard, finalise
+from hepatrial.contract import DEATHS_NOT_RECORDED
 from hepatrial.dates import compute_ady
 from hepatrial.spec import Study
 
@@ -39,7 +40,24 @@ def _by_arm(pop: pl.DataFrame) -> dict[str, pl.DataFrame]:
     }
 
 
-def summarise_deaths(adsl: pl.DataFrame, study: Study, population: str = "ITT") -> pl.DataFrame:
+# A cut of ADaM datasets whose ADSL has neither DTHFL nor DTHDT (hepatrial.adam.entry): its deaths
+# are not known, not absent; the entry's WARNING finding says so, and the death counts read "not
+# available" (never 0)
+NO_DEATHS = "not available: ADSL has neither DTHFL nor DTHDT"
+NO_DEATHS_TEXT = "Not available: ADSL has neither DTHFL nor DTHDT, so deaths are not known."
+
+
+def deaths_recorded(findings: pl.DataFrame) -> bool:
+    """Whether the cut records its deaths: no :data:`DEATHS_NOT_RECORDED` finding."""
+    return not findings.height or not (findings["rule"] == DEATHS_NOT_RECORDED).any()
+
+
+def summarise_deaths(
+    adsl: pl.DataFrame, study: Study, population: str = "ITT", recorded: bool = True
+) -> pl.DataFrame:
+    """DEATHS rows: deaths, liver transplants and either, n and % of the population in the arm;
+    ``recorded`` False (:func:`deaths_recorded`): the death rows carry no value and the method
+    :data:`NO_DEATHS`."""
     groups = _by_arm(select_population(adsl, study, population))
     rows = []
     cats = {
@@ -50,28 +68,22 @@ def summarise_deaths(adsl: pl.DataFrame, study: Study, population: str = "ITT") 
     for arm, df in groups.items():
         for name, cond in cats.items():
             k = df.filter(cond.fill_null(False)).height
-            rows.append(
-                {
-                    "analysis": "DEATHS",
-                    "paramcd": name,
-                    "population": population,
-                    "arm": arm,
-                    "stat": "n",
-                    "value": k,
-                    "method": "subjects",
-                }
-            )
-            rows.append(
-                {
-                    "analysis": "DEATHS",
-                    "paramcd": name,
-                    "population": population,
-                    "arm": arm,
-                    "stat": "pct",
-                    "value": 100.0 * k / df.height if df.height else None,
-                    "method": f"% of {population} in arm",
-                }
-            )
+            known = recorded or name == "LTX"
+            for stat, value, method in (
+                ("n", k, "subjects"),
+                ("pct", 100.0 * k / df.height if df.height else None, f"% of {population} in arm"),
+            ):
+                rows.append(
+                    {
+                        "analysis": "DEATHS",
+                        "paramcd": name,
+                        "population": population,
+                        "arm": arm,
+                        "stat": stat,
+                        "value": value if known else None,
+                        "method": method if known else NO_DEATHS,
+                    }
+                )
     return ard_rows(rows)
 
 
@@ -381,7 +393,7 @@ def build_summaries(
 ) -> pl.DataFrame:
     """The ARD part of the reports' own analyses: DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS."""
     part = [
-        summarise_deaths(adsl, study),
+        summarise_deaths(adsl, study, recorded=deaths_recorded(findings)),
         summarise_death_causes(adsl, adae, study, ae_recorded=ae_recorded),
         summarise_enrolment(adsl, study),
         summarise_visits(adsl, sv, adlb, study, cut),

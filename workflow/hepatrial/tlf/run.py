@@ -12,7 +12,9 @@ from pathlib import Path
 
 import polars as pl
 
+from hepatrial import stamp
 from hepatrial.errors import HepatrialError
+from hepatrial.report.summaries import deaths_recorded
 from hepatrial.spec import load as load_study
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.shell import DUMMY_STAMP, Shell
@@ -42,20 +44,26 @@ def write_tables(
     numbers: Mapping[str, str] | None = None,
     dummy: bool = False,
     ae_recorded: bool = True,
+    findings_path=None,
 ) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
     (:func:`~hepatrial.tlf.tables.build_table`), listings ``l_sae`` and ``l_deaths`` from ADAE and ADSL
     (``ard_path`` may then be None). ``numbers``: name -> output number (``14.1.1``; the rules pass
     :func:`hepatrial.tlf.shell.assign_numbers` of every output of the cut). ``dummy``: a
     dummy-randomisation run, every page stamped (:data:`hepatrial.tlf.shell.DUMMY_STAMP`).
-    ``ae_recorded`` False: a cut of ADaM datasets without ADAE (the listings say "not available")."""
+    ``ae_recorded`` False: a cut of ADaM datasets without ADAE (the listings say "not available");
+    ``findings_path``: the cut's findings.csv, which says whether its deaths are recorded
+    (:func:`hepatrial.report.summaries.deaths_recorded`)."""
     study = load_study(study_path)
     ard = adam = None
     for name, (csv, rtf, html) in outputs.items():
         if name in LISTINGS:
             if adam is None:
                 adam = pl.read_parquet(adsl_path), pl.read_parquet(adae_path)
-            table = _listing(name, *adam, study, str(cut), rule, ae_recorded)
+                deaths = findings_path is None or deaths_recorded(
+                    stamp.read_csv(findings_path, infer_schema_length=0)
+                )
+            table = _listing(name, *adam, study, str(cut), rule, ae_recorded, deaths)
         else:
             if ard is None:
                 ard = ARD(pl.read_parquet(ard_path), study, str(cut))
@@ -74,11 +82,12 @@ def _listing(
     cut: str,
     rule: str,
     ae_recorded: bool = True,
+    deaths_recorded: bool = True,
 ) -> Table:
     if name == "l_sae":
         return listing_sae(adae, adsl, study, cut, rule, ae_recorded)
     if name == "l_deaths":
-        return listing_deaths(adsl, adae, study, cut, rule, ae_recorded)
+        return listing_deaths(adsl, adae, study, cut, rule, ae_recorded, deaths_recorded)
     raise HepatrialError(f"unknown listing {name!r}: {', '.join(LISTINGS)}")
 
 

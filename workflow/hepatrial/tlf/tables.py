@@ -16,6 +16,7 @@ import polars as pl
 from hepatrial.analysis.safety import NO_AE, NO_AE_TEXT, split_soc_pt
 from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED
 from hepatrial.errors import HepatrialError
+from hepatrial.report.summaries import NO_DEATHS, NO_DEATHS_TEXT
 from hepatrial.spec import Study, decode, params
 from hepatrial.tlf import format as F
 from hepatrial.tlf.sap import estimand_methods_note, methods_note, mmrm_words
@@ -1031,22 +1032,14 @@ def table_death_causes(ard: ARD, rule: str = "tlf_death_causes") -> Table:
         POP_LABEL[pop],
         ard.header(pop),
     )
+    unknown = deaths_unknown(ard)
     for code, label in (
         ("DEATH", "Deaths"),
         ("LTX", "Liver transplants"),
         ("DEATH OR LTX", "Death or liver transplant"),
     ):
         if ard.has("DEATHS", paramcd=code):
-            t.add(
-                "",
-                label,
-                [
-                    F.fmt_n_pct(
-                        ard.get("DEATHS", code, a, "n", pop), ard.get("DEATHS", code, a, "pct", pop)
-                    )
-                    for a in arms
-                ],
-            )
+            t.add("", label, [death_cell(ard, code, a, pop) for a in arms])
     causes = ard.rows("DEATH_CAUSE", population=pop)["paramcd"].unique().to_list()
 
     def freq(c):
@@ -1068,7 +1061,23 @@ def table_death_causes(ard: ARD, rule: str = "tlf_death_causes") -> Table:
         "n (%) of the ITT subjects in the column. Cause: the preferred term of each fatal adverse event "
         "(a subject with two fatal AEs counts under both). Deaths and transplants up to the data cut."
     ]
+    if unknown:
+        notes.append(NO_DEATHS_TEXT)
     return _finish(t, ard, rule, ["DEATHS", "DEATH_CAUSE", "BIGN"], [], notes)
+
+
+def deaths_unknown(ard: ARD) -> bool:
+    """Whether the cut has no record of its deaths (a cut of ADaM datasets whose ADSL has neither
+    DTHFL nor DTHDT: :func:`hepatrial.report.summaries.summarise_deaths`)."""
+    return NO_DEATHS in ard.methods("DEATHS")
+
+
+def death_cell(ard: ARD, code: str, arm: str, pop: str = "ITT") -> str:
+    """n (%) of a DEATHS row; "not available" where the cut's deaths are not known."""
+    n = ard.get("DEATHS", code, arm, "n", pop)
+    if n is None and NO_DEATHS in ard.methods("DEATHS", paramcd=code):
+        return NOT_AVAILABLE
+    return F.fmt_n_pct(n, ard.get("DEATHS", code, arm, "pct", pop))
 
 
 DLT_DECISION = {0: "Pending", 1: "Proceed", 2: "Expand", 3: "Stop"}
@@ -1915,9 +1924,11 @@ def listing_deaths(
     cut: str,
     rule: str = "tlf_listings",
     ae_recorded: bool = True,
+    deaths_recorded: bool = True,
 ) -> Table:
     """The death listing; ``ae_recorded`` False (a cut of ADaM datasets without ADAE): the fatal AE
-    column reads "not available"."""
+    column reads "not available"; ``deaths_recorded`` False (its ADSL has neither DTHFL nor
+    DTHDT): the listing's one row says the deaths are not known."""
     cols = [
         "Age/Sex",
         "Randomised",
@@ -1964,7 +1975,7 @@ def listing_deaths(
         ["ADSL", "ADAE"],
         "Deaths up to the data cut in the ITT population, by randomised arm. Study day from randomisation "
         "(day 1). DTHDTF: D = day imputed, M = month and day imputed.",
-        "No deaths.",
+        "No deaths." if deaths_recorded else NO_DEATHS_TEXT,
     )
 
 
