@@ -460,3 +460,34 @@ def test_report_pdf_cuts_only_a_block_longer_than_a_page_and_says_cont(group_row
     assert "LONG (cont.)" not in pages[long_pages[0]]
     for g in ("SHORT", "AFTER"):
         assert len({i for r in range(1, 5) for i in _page_with(pages, f"{g} row {r}")}) == 1
+
+
+def test_the_comparison_with_the_previous_cut_does_not_count_events_the_cut_does_not_record():
+    """A cut of ADaM datasets without ADAE: "new SAEs" is not available, not 0 (both reports)."""
+    from hepatrial.analysis.safety import NO_AE_TEXT
+    from hepatrial.report.compare import summarise_open
+
+    empty = pl.DataFrame(schema={"event": pl.Utf8, "USUBJID": pl.Utf8})
+    changes = pl.DataFrame(
+        schema={"kind": pl.Utf8, "domain": pl.Utf8, "column": pl.Utf8, "key": pl.Utf8}
+    )
+    new_subj = pl.DataFrame({"USUBJID": ["S9"]})
+    pooled = summarise_open(new_subj, empty, changes, ())
+    h = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", to_html(_section_doc(
+        content.section_compare_open(pooled, {"previous_cut": "2025-01-01"}, {"SAE": NO_AE_TEXT})
+    ))))  # fmt: skip
+    assert "new subjects 1" in h and "new deaths 0" in h
+    assert "new SAEs not available" in h and NO_AE_TEXT in h
+    closed = content.section_compare_closed(
+        {"new_subjects": new_subj, "new_events": empty, "changes": changes, "estimates": empty},
+        {"previous_cut": "2025-01-01"},
+        None,
+        {"SAE": NO_AE_TEXT},
+    )
+    assert f"New SAEs: {NO_AE_TEXT}" in re.sub(r"\s+", " ", to_html(_section_doc(closed)))
+
+
+def _section_doc(section: Section) -> Document:
+    d = Document("CLOSED", "S", "t", "2025-06-30", "1", HASH)
+    d.sections = [section]
+    return d

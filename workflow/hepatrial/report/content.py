@@ -820,7 +820,24 @@ def section_data_quality(a: T.ARD, by_arm: bool) -> Section:
     return s
 
 
-def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
+def _not_recorded(a: T.ARD) -> dict[str, str]:
+    """The kinds of event (``DEATH``, ``SAE``) the cut does not record, each with its reason (a
+    cut of ADaM datasets without ADAE, or whose ADSL has neither DTHFL nor DTHDT)."""
+    out = {}
+    if T.deaths_unknown(a):
+        out["DEATH"] = T.NO_DEATHS_TEXT
+    if T.ae_unknown(a):
+        out["SAE"] = T.NO_AE_TEXT
+    return out
+
+
+def section_compare_open(
+    compare: pl.DataFrame | None, meta: dict, not_recorded: Mapping[str, str] | None = None
+) -> Section:
+    """Changes since the previous data cut, pooled; ``not_recorded``: event kinds the cut does not
+    record (:func:`_not_recorded`), counted "not available"."""
+    not_recorded = not_recorded or {}
+    unknown = {f"new {k.lower()}s" if k != "SAE" else "new SAEs" for k in not_recorded}
     s = Section("Changes since the previous data cut")
     if compare is None:
         return s.add(Para("No previous data cut is configured (previous_cut); nothing to compare."))
@@ -835,7 +852,11 @@ def section_compare_open(compare: pl.DataFrame | None, meta: dict) -> Section:
         Table(
             "New since the previous cut (pooled)",
             ["Item", "n"],
-            [[r["item"], F.fmt_int(r["n"])] for r in new.iter_rows(named=True)],
+            [
+                [r["item"], T.NOT_AVAILABLE if r["item"] in unknown else F.fmt_int(r["n"])]
+                for r in new.iter_rows(named=True)
+            ],
+            " ".join(not_recorded.values()),
         )
     )
     cl = compare.filter(pl.col("section") == "CLEANING")
@@ -863,9 +884,11 @@ def section_compare_closed(
     compare: dict[str, pl.DataFrame] | None,
     meta: dict,
     decimals: Mapping[str, int] | None = None,
+    not_recorded: Mapping[str, str] | None = None,
 ) -> Section:
     """Changes since the previous data cut; ``decimals``: the ARD's decimals of each parameter
-    (the estimates' movement is shown as the tables show the estimates)."""
+    (the estimates' movement is shown as the tables show the estimates); ``not_recorded``: event
+    kinds the cut does not record (:func:`_not_recorded`), said under the new events."""
     s = Section("Changes since the previous data cut")
     if compare is None:
         return s.add(Para("No previous data cut is configured (previous_cut); nothing to compare."))
@@ -893,6 +916,8 @@ def section_compare_closed(
             {"event": "Event", "USUBJID": "Subject", "arm": "Arm", "term": "Term", "date": "Date"},
         )
     )
+    for kind, why in (not_recorded or {}).items():
+        s.add(Para(f"New {'deaths' if kind == 'DEATH' else 'SAEs'}: {why}"))
     ch = compare["changes"]
     if ch.height:
         g = ch.group_by("kind", "domain", "column").len().sort("kind", "domain", "column")
@@ -1025,7 +1050,7 @@ def open_document(
         section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_OPEN),
         section_tables("Safety (pooled over arms)", a, SAFETY_TABLES, RULE_OPEN),
         section_data_quality(a, False),
-        section_compare_open(compare, meta),
+        section_compare_open(compare, meta, _not_recorded(a)),
         section_listings(
             saes,
             deaths,
@@ -1079,7 +1104,7 @@ def closed_document(
         *section_efficacy(a, km, RULE_CLOSED),
         *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
         section_data_quality(a, True),
-        section_compare_closed(compare, meta, a.decimals),
+        section_compare_closed(compare, meta, a.decimals, _not_recorded(a)),
         section_appendix_desc(a, RULE_CLOSED),
         section_listings(
             saes,

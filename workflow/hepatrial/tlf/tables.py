@@ -745,6 +745,10 @@ def _n_pct_e(ard: ARD, analysis: str, code: str, arm: str, pop: str) -> str:
 
 
 NOT_AVAILABLE = "not available"
+AE_UNKNOWN_NOTE = (
+    "Not available: the cut (ADaM datasets) has no ADAE dataset, so its adverse events are not "
+    "known and are not counted (not 0)."
+)
 
 
 def ae_unknown(ard: ARD) -> bool:
@@ -757,12 +761,6 @@ def _ae_unknown_table(t: Table, ard: ARD, rule: str, analyses: list[str]) -> Tab
     """``t`` with one row saying that the cut's adverse events are not known."""
     t.add("", NO_AE_TEXT)
     return _finish(t, ard, rule, [*analyses, "BIGN"], [], [AE_UNKNOWN_NOTE])
-
-
-AE_UNKNOWN_NOTE = (
-    "Not available: the cut (ADaM datasets) has no ADAE dataset, so its adverse events are not "
-    "known and are not counted (not 0)."
-)
 
 
 def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
