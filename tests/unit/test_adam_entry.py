@@ -391,3 +391,24 @@ def test_an_adsl_without_dthfl_or_dthdt_says_deaths_are_not_known(tmp_path):
         res = _run(tmp_path / next(iter(extra)), adsl=[r | extra for r in ADSL])
         f = pl.read_csv(res / "validation/findings.csv")
         assert summaries.deaths_recorded(f), extra
+
+
+def test_an_adae_without_trtemfl_needs_the_first_infusion_date(tmp_path):
+    """ADAE without TRTEMFL: treatment-emergent is derived from ADSL TRTSDT (as from SDTM AE);
+    without TRTSDT no AE would be treatment-emergent and the AE tables would count 0: a stop."""
+    adae = [
+        {"USUBJID": "T-001", "AEDECOD": "Pyrexia", "AEBODSYS": "General disorders",
+         "AESTDTC": "2024-02-01", "AESER": "N"},
+    ]  # fmt: skip
+    no_trtsdt = [{k: v for k, v in r.items() if k != "TRTSDT"} for r in ADSL]
+    cut, study = _cut(tmp_path / "a", adae=adae, adsl=no_trtsdt)
+    with pytest.raises(DataContractError) as e:
+        import_adam_cut(cut, study, tmp_path / "a" / "res", "2024-06-30")
+    assert str(e.value).startswith(
+        "file adsl.csv, column TRTSDT: required column TRTSDT is missing (ADAE has no TRTEMFL: "
+        "treatment-emergent adverse events are derived from the first infusion, ADSL TRTSDT"
+    )
+    res = _run(tmp_path / "b", adae=adae)  # with TRTSDT: derived, treatment-emergent
+    assert pl.read_parquet(res / "adam/adae.parquet")["TRTEMFL"].to_list() == ["Y"]
+    res = _run(tmp_path / "c", adae=[r | {"TRTEMFL": "Y"} for r in adae], adsl=no_trtsdt)
+    assert pl.read_parquet(res / "adam/adae.parquet")["TRTEMFL"].to_list() == ["Y"]

@@ -179,7 +179,7 @@ def _check_sources(
     """What the study's analyses derive from SDTM must be in the ADaM datasets. The intercurrent
     events of the study's estimands need their sources: treatment
     discontinuation needs ADSL NINFUS (infusions received; with it TRTEDT, EOSSTT), death DTHDT,
-    liver transplant LTXDT, and rescue
+    liver transplant LTXDT, treatment-emergent AEs (ADAE without TRTEMFL) TRTSDT, and rescue
     therapy needs the PR or CM domain, which a cut of ADaM datasets does not hold. Without them
     every subject would look discontinued (no infusion) or rescue-free: a stop, not a guess. A
     dose-escalation study's DLTs need the sponsor's ADAE DLTFL (no EX infusion dates to count
@@ -213,6 +213,17 @@ def _check_sources(
                     f"required column {col} is missing (a dose-escalation study's DLT-evaluable "
                     "subjects are those followed, LSTALVDT, to the end of the first infusion's "
                     "(TRTSDT) DLT window)",
+                    file=file,
+                    column=col,
+                )
+    if adae_columns is not None and "TRTEMFL" not in adae_columns:  # derived as from SDTM AE
+        window = study.ae.period == "treatment_window"
+        for col in ("TRTSDT", "TRTEDT") if window else ("TRTSDT",):
+            if col not in columns:  # else no AE would be treatment-emergent
+                raise DataContractError(
+                    f"required column {col} is missing (ADAE has no TRTEMFL: treatment-emergent "
+                    "adverse events are derived from the first infusion, ADSL TRTSDT"
+                    + (", to the last, TRTEDT, plus ae.followup_days)" if window else ")"),
                     file=file,
                     column=col,
                 )
@@ -412,12 +423,17 @@ def build_adtte(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFr
     return df.with_columns(pl.lit("ADTTE").alias("SRCDOM")).sort(["USUBJID", "PARAMCD"])
 
 
-def build_adae(df: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
-    """The sponsor's ADAE; the flags it lacks derived as from SDTM AE, those it has kept."""
+def build_adae(
+    df: pl.DataFrame, adsl: pl.DataFrame, study: Study, delivered: list[str] | None = None
+) -> pl.DataFrame:
+    """The sponsor's ADAE; the flags it lacks derived as from SDTM AE, those it has kept.
+    ``delivered``: the dataset's own columns (default ``df``'s), not those the checks added as
+    all missing (an expected TRTEMFL absent is derived, never taken as all missing)."""
     from hepatrial.adam.adae import create_adae
 
     flags = ("ASTDT", "AENDT", "TRTEMFL", "ATOXGR", "AREL", "FATALFL", "AEWDFL", "DLTFL")
-    given = [c for c in flags if c in df.columns]
+    own = df.columns if delivered is None else delivered
+    given = [c for c in flags if c in own]
     sdtm = df.drop(*given, *[c for c in SUBJECT_VARS if c in df.columns and c != "USUBJID"])
     for c in ("AESTDTC", "AEENDTC", "AEREL", "AEOUT", "AETOXGR"):
         if c not in sdtm.columns:
@@ -653,7 +669,7 @@ def import_adam_cut(
             if name in BDS_NAMES
             else build_adtte(df, adsl, cfg)
             if name == "ADTTE"
-            else build_adae(df, adsl, cfg)
+            else build_adae(df, adsl, cfg, given[name])
         )
     exclusions = (
         pl.concat(excl, how="vertical_relaxed").cast(EXCL_SCHEMA)
