@@ -158,3 +158,28 @@ def test_soc_pt_rows_group_each_pt_under_its_soc():
     out = []
     _soc_pt_rows(None, Stub(), "SAE_INCIDENCE", "SAFETY", [], lambda g, c, i: out.append((g, c, i)))
     assert out == [("A", "A", 0), ("A", "A|B|C", 1), ("A|B", "A\\|B", 0), ("A|B", "A\\|B|C", 1)]
+
+
+def test_a_flag_with_no_value_on_any_adverse_event_is_not_collected_never_zero():
+    """AE data without seriousness (no AESER, or an AESER column the checks added as all missing):
+    'Any serious adverse event' is "not collected", and no SAE table of zeros is made; the same
+    for grade (ATOXGR) and relatedness (AREL). One value is enough to count the flag."""
+    from hepatrial.analysis.safety import not_collected
+
+    blank = ADAE.with_columns(
+        pl.lit(None, pl.Utf8).alias("AESER"),
+        pl.lit(None, pl.Int64).alias("ATOXGR"),
+        pl.lit(None, pl.Utf8).alias("AREL"),
+    )
+    ard = ae_summaries(blank, ADSL, STUDY)
+    ov = ard.filter(pl.col("analysis") == "AE_OVERVIEW")
+    for code, col in (("SERTEAE", "AESER"), ("GR3TEAE", "ATOXGR"), ("RELTEAE", "AREL")):
+        rows = ov.filter(pl.col("paramcd") == code)
+        assert rows["value"].null_count() == rows.height > 0, code
+        assert set(rows["method"]) == {f"not collected (no {col} in the data)"}
+    assert _get(ard, "AE_OVERVIEW", "ANYTEAE", "ALL", "n_subjects") == 3  # still counted
+    assert ard.filter(pl.col("analysis") == "SAE_INCIDENCE").height == 0
+    one = blank.with_columns(pl.Series("AESER", [None, None, "Y", None, None]))
+    assert _get(ae_summaries(one, ADSL, STUDY), "AE_OVERVIEW", "SERTEAE", "ALL", "n_subjects") == 1
+    assert not not_collected(ADAE.head(0), "AESER")  # no AE at all: counted 0, not "not collected"
+    assert not_collected(ADAE.drop("AESER"), "AESER")

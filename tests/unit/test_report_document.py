@@ -491,3 +491,78 @@ def _section_doc(section: Section) -> Document:
     d = Document("CLOSED", "S", "t", "2025-06-30", "1", HASH)
     d.sections = [section]
     return d
+
+
+def test_ae_data_without_seriousness_say_sae_not_collected_in_the_report_and_listing():
+    """AE data whose AESER has no value: the key figures, the SAE table and both SAE listings say
+    "not collected", not 0 / "none in this cut"."""
+    from hepatrial.analysis.safety import ae_summaries
+    from hepatrial.ard import ard_rows, finalise
+    from hepatrial.tlf.tables import ARD, SAE_NOT_COLLECTED_TEXT, build_table, listing_sae
+
+    spec = _spec(True)
+    a, b = spec.arms[0].label, spec.arms[1].label
+    adsl = pl.DataFrame(
+        {
+            "USUBJID": ["S1", "S2"],
+            "TRT01P": [a, b],
+            "TRT01A": [a, b],
+            "SAFFL": ["Y", "Y"],
+            "AGE": [50, 60],
+            "SEX": ["M", "F"],
+        }
+    )
+    adae = pl.DataFrame(
+        {
+            "USUBJID": ["S1"],
+            "AEDECOD": ["Sepsis"],
+            "AETERM": ["sepsis"],
+            "AEBODSYS": ["Infections and infestations"],
+            "AESER": [None],
+            "ATOXGR": [4],
+            "AREL": ["N"],
+            "TRTEMFL": ["Y"],
+            "FATALFL": ["N"],
+            "AEWDFL": ["N"],
+            "AEACN": ["DOSE NOT CHANGED"],
+            "TRT01A": [a],
+            "SAFFL": ["Y"],
+            "ASTDT": [None],
+            "ASTDY": [None],
+            "AENDT": [None],
+            "AEOUT": [None],
+        },
+        schema_overrides={"AESER": pl.Utf8, "ASTDT": pl.Date, "AENDT": pl.Date, "AEOUT": pl.Utf8},
+    )
+    big_n = ard_rows(
+        [
+            {"analysis": "BIGN", "paramcd": "N", "population": "SAFETY", "arm": arm, "stat": "n",
+             "value": float(n), "method": ""}
+            for arm, n in ((a, 1), (b, 1), ("ALL", 2))
+        ]
+    )  # fmt: skip
+    ard = finalise(pl.concat([big_n, ae_summaries(adae, adsl, spec)], how="vertical_relaxed"))
+    sae = build_table("sae_soc_pt", ARD(ard, spec, "2025-01-01"), "r")
+    assert [r.label for r in sae.rows] == [SAE_NOT_COLLECTED_TEXT]
+    listing = listing_sae(adae, adsl, spec, "2025-01-01")
+    assert [r.label for r in listing.rows] == [SAE_NOT_COLLECTED_TEXT]
+    empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
+    km = pl.DataFrame(
+        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
+    )
+    arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
+    doc = content.closed_document(
+        ard,
+        arms,
+        empty,
+        empty,
+        km,
+        None,
+        {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
+        spec,
+    )
+    h = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", to_html(doc)))
+    assert "Subjects with a serious TEAE, n (%) not collected not collected not collected" in h
+    assert "grade 3 or higher, n (%) 1 (100.0) 0 1 (50.0)" in h
+    assert f"Listing of serious adverse events: {SAE_NOT_COLLECTED_TEXT}" in h
+    assert "Any serious adverse event not collected" in h

@@ -35,9 +35,23 @@ OVERVIEW = {
     "WDTEAE": ("TEAE leading to withdrawal", pl.col("AEWDFL") == "Y"),
     "FATALTEAE": ("TEAE with fatal outcome", pl.col("FATALFL") == "Y"),
 }
-# The SDTM column an overview flag is derived from: absent from the data, the row is "not collected".
-OVERVIEW_SOURCE = {"WDTEAE": "AEACN"}
+# The column an overview flag is derived from: absent from the data, or without a value on any of
+# its adverse events (an expected column the checks added as all missing), the row is "not
+# collected", never 0
+OVERVIEW_SOURCE = {"WDTEAE": "AEACN", "SERTEAE": "AESER", "RELTEAE": "AREL", "GR3TEAE": "ATOXGR"}
 NOT_COLLECTED = "not collected"
+
+
+def not_collected(adae: pl.DataFrame, column: str) -> bool:
+    """Whether ``column`` of the AE data records nothing: absent, or no AE has a value (no AE at
+    all is not "not collected": the counts are then 0)."""
+    if column not in adae.columns:
+        return True
+    return adae.height > 0 and adae[column].null_count() == adae.height
+
+
+def not_collected_method(column: str) -> str:
+    return f"{NOT_COLLECTED} (no {column} in the data)"
 
 
 def _denominators(adsl: pl.DataFrame, study: Study, population: str) -> dict[str, int]:
@@ -86,7 +100,7 @@ def ae_summaries(
     arms = sorted(denom)
     for code, (label, cond) in OVERVIEW.items():
         source = OVERVIEW_SOURCE.get(code)
-        if source and source not in adae.columns:  # not collected: no row says 0
+        if source and not_collected(adae, source):  # no row says 0
             for arm in arms:
                 for stat in ("n_subjects", "pct", "n_events"):
                     rows.append(
@@ -97,7 +111,7 @@ def ae_summaries(
                             "arm": arm,
                             "stat": stat,
                             "value": None,
-                            "method": f"{NOT_COLLECTED} (no {source} in the data)",
+                            "method": not_collected_method(source),
                         }
                     )
             continue
@@ -125,7 +139,8 @@ def ae_summaries(
             SOC_METHOD if split_soc_pt(cat)[1] is None else PT_METHOD,
         )
     rows += _grade_rows(ae, denom, population, arms)
-    rows += _sae_rows(ae, denom, population, arms)
+    if not not_collected(adae, "AESER"):  # seriousness not recorded: no SAE table of zeros
+        rows += _sae_rows(ae, denom, population, arms)
     return ard_rows(rows)
 
 

@@ -208,36 +208,15 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
         rows.append(["Randomised (ITT), n"] + [F.fmt_int(a.big_n("ITT", x)) for x in arms])
     if a.has("DEATHS"):
         rows.append(["Deaths, n (%)"] + [T.death_cell(a, "DEATH", x) for x in arms])
-    if T.ae_unknown(a):  # a cut of ADaM datasets without ADAE: not known, never 0
+    if a.has("AE_OVERVIEW"):  # "not available" / "not collected" where the data cannot say
         rows += [
-            [label] + [T.NOT_AVAILABLE] * len(arms)
-            for label in (
-                "Subjects with a serious TEAE, n (%)",
-                "Subjects with a TEAE of grade 3 or higher, n (%)",
+            [label] + [T.overview_cell(a, code, x) for x in arms]
+            for code, label in (
+                ("SERTEAE", "Subjects with a serious TEAE, n (%)"),
+                ("GR3TEAE", "Subjects with a TEAE of grade 3 or higher, n (%)"),
             )
+            if a.has("AE_OVERVIEW", paramcd=code)
         ]
-    elif a.has("SAE_INCIDENCE"):
-        rows.append(
-            ["Subjects with a serious TEAE, n (%)"]
-            + [
-                F.fmt_n_pct(
-                    a.get("SAE_INCIDENCE", "ANY", x, "n_subjects", "SAFETY"),
-                    a.get("SAE_INCIDENCE", "ANY", x, "pct", "SAFETY"),
-                )
-                for x in arms
-            ]
-        )
-    if a.has("AE_OVERVIEW") and not T.ae_unknown(a):
-        rows.append(
-            ["Subjects with a TEAE of grade 3 or higher, n (%)"]
-            + [
-                F.fmt_n_pct(
-                    a.get("AE_OVERVIEW", "GR3TEAE", x, "n_subjects", "SAFETY"),
-                    a.get("AE_OVERVIEW", "GR3TEAE", x, "pct", "SAFETY"),
-                )
-                for x in arms
-            ]
-        )
     if rows:
         s.add(
             Table(
@@ -726,16 +705,15 @@ def section_listings(
     max_rows: int | None = None,
     files: dict[str, str] | None = None,
     labels: Mapping[str, Mapping[str, str]] | None = None,
-    ae_recorded: bool = True,
-    deaths_recorded: bool = True,
+    not_recorded: Mapping[str, str] | None = None,
 ) -> Section:
-    """The death and SAE listings; ``ae_recorded`` / ``deaths_recorded`` False (a cut of ADaM
-    datasets without ADAE / whose ADSL has neither DTHFL nor DTHDT): the listing says its events
-    are not known, not that there were none."""
+    """The death and SAE listings; ``not_recorded``: the kinds of event the cut does not record
+    (``DEATH``, ``SAE``; :func:`_not_recorded`), each with its reason, which its listing says in
+    place of "none in this cut"."""
     s = Section("Appendix: listings")
     files = files or {}
-    unknown = {"saes": None if ae_recorded else T.NO_AE_TEXT}
-    unknown["deaths"] = None if deaths_recorded else T.NO_DEATHS_TEXT
+    not_recorded = not_recorded or {}
+    unknown = {"saes": not_recorded.get("SAE"), "deaths": not_recorded.get("DEATH")}
     for title, df, names, key in (
         ("Listing of deaths", deaths, DEATH_LISTING, "deaths"),
         ("Listing of serious adverse events", saes, SAE_LISTING, "saes"),
@@ -820,14 +798,21 @@ def section_data_quality(a: T.ARD, by_arm: bool) -> Section:
     return s
 
 
+def _sae_unknown(a: T.ARD) -> str | None:
+    """Why the cut's SAEs are not known (no ADAE; no seriousness recorded), or None."""
+    if T.ae_unknown(a):
+        return T.NO_AE_TEXT
+    return T.SAE_NOT_COLLECTED_TEXT if T.sae_not_collected(a) else None
+
+
 def _not_recorded(a: T.ARD) -> dict[str, str]:
     """The kinds of event (``DEATH``, ``SAE``) the cut does not record, each with its reason (a
     cut of ADaM datasets without ADAE, or whose ADSL has neither DTHFL nor DTHDT)."""
     out = {}
     if T.deaths_unknown(a):
         out["DEATH"] = T.NO_DEATHS_TEXT
-    if T.ae_unknown(a):
-        out["SAE"] = T.NO_AE_TEXT
+    if sae := _sae_unknown(a):
+        out["SAE"] = sae
     return out
 
 
@@ -1058,8 +1043,7 @@ def open_document(
             _max_rows(meta),
             meta.get("listing_files"),
             spec.category_labels,
-            not T.ae_unknown(a),
-            not T.deaths_unknown(a),
+            _not_recorded(a),
         ),
     ]
     return doc
@@ -1113,8 +1097,7 @@ def closed_document(
             _max_rows(meta),
             meta.get("listing_files"),
             spec.category_labels,
-            not T.ae_unknown(a),
-            not T.deaths_unknown(a),
+            _not_recorded(a),
         ),
     ]
     return doc

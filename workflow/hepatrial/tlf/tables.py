@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from hepatrial.analysis.safety import NO_AE, NO_AE_TEXT, split_soc_pt
+from hepatrial.analysis.safety import (
+    NO_AE,
+    NO_AE_TEXT,
+    NOT_COLLECTED,
+    not_collected,
+    split_soc_pt,
+)
 from hepatrial.ard import LAB_SHIFT_CATEGORIES, LAB_SHIFT_MARGIN, POOLED
 from hepatrial.errors import HepatrialError
 from hepatrial.report.summaries import NO_DEATHS, NO_DEATHS_TEXT
@@ -757,6 +763,28 @@ def ae_unknown(ard: ARD) -> bool:
     return NO_AE in ard.methods("AE_OVERVIEW")
 
 
+def overview_cell(ard: ARD, code: str, arm: str, pop: str = "SAFETY") -> str:
+    """n (%) of an AE_OVERVIEW row (``SERTEAE``, ``GR3TEAE``, ...); "not available" where the cut
+    does not record its adverse events, "not collected" where the data have no source for the
+    flag."""
+    methods = ard.methods("AE_OVERVIEW", paramcd=code)
+    if NO_AE in methods:
+        return NOT_AVAILABLE
+    if any(m.startswith(NOT_COLLECTED) for m in methods):
+        return NOT_COLLECTED
+    n, pct = (ard.get("AE_OVERVIEW", code, arm, s, pop) for s in ("n_subjects", "pct"))
+    return F.fmt_n_pct(n, pct)
+
+
+def sae_not_collected(ard: ARD) -> bool:
+    """Whether the data record no seriousness (no AESER value: the overview row is "not
+    collected" and there are no SAE_INCIDENCE rows)."""
+    return any(m.startswith(NOT_COLLECTED) for m in ard.methods("AE_OVERVIEW", paramcd="SERTEAE"))
+
+
+SAE_NOT_COLLECTED_TEXT = "Not collected: the adverse event data have no seriousness (AESER)."
+
+
 def _ae_unknown_table(t: Table, ard: ARD, rule: str, analyses: list[str]) -> Table:
     """``t`` with one row saying that the cut's adverse events are not known."""
     t.add("", NO_AE_TEXT)
@@ -958,6 +986,9 @@ def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
     )
     if ae_unknown(ard):
         return _ae_unknown_table(t, ard, rule, ["SAE_INCIDENCE"])
+    if sae_not_collected(ard):
+        t.add("", SAE_NOT_COLLECTED_TEXT)
+        return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], [], [])
 
     def add(group, code, indent):
         label = "Any serious TEAE" if code == "ANY" else _pt_label(group, code)
@@ -1911,7 +1942,11 @@ def listing_sae(
         ["ADAE", "ADSL"],
         "Serious (AESER = Y) treatment-emergent AEs of the safety population, by treatment received. "
         "Day: study day of onset relative to the first infusion. Imputed start dates per the ADAE rules.",
-        "No serious treatment-emergent adverse events." if ae_recorded else NO_AE_TEXT,
+        NO_AE_TEXT
+        if not ae_recorded
+        else SAE_NOT_COLLECTED_TEXT
+        if not_collected(adae, "AESER")
+        else "No serious treatment-emergent adverse events.",
     )
 
 
