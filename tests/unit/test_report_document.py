@@ -129,6 +129,17 @@ def _spec(by_arm: bool) -> Study:
     return Study.from_presentation(json.loads(json.dumps(presentation_spec(study, by_arm))))
 
 
+def _closed(ard: pl.DataFrame, spec: Study) -> Document:
+    """The closed report of ``ard`` (no listings, KM steps or comparison), the spec's arms coded."""
+    empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
+    km = pl.DataFrame(
+        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
+    )
+    arms = [{"display": x.label, "colour": "#000000"} for x in spec.arms]
+    meta = {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH}
+    return content.closed_document(ard, arms, empty, empty, km, None, meta, spec)
+
+
 def test_empty_analyses_say_not_available():
     empty = pl.DataFrame(
         schema={
@@ -181,21 +192,7 @@ def test_closed_report_shows_subgroups_as_the_formatted_table_not_ard_rows():
         }
         for s, v in (("estimate", -1.25), ("lower", -2.5), ("upper", 0.0), ("p", 0.05), ("n", 12.0))
     ]
-    empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
-    km = pl.DataFrame(
-        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
-    )
-    arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
-    doc = content.closed_document(
-        finalise(ard_rows(rows)),
-        arms,
-        empty,
-        empty,
-        km,
-        None,
-        {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
-        spec,
-    )
+    doc = _closed(finalise(ard_rows(rows)), spec)
     h = to_html(doc)
     assert "by subgroup (ANCOVA)" in h and "-1.3 (-2.5, 0.0)" in h and "SUBGROUP (1 rows)" not in h
     assert "Forest plot" in h
@@ -245,21 +242,7 @@ def test_a_cut_without_adae_or_deaths_reports_them_as_not_available_never_zero()
     deaths = summarise_deaths(adsl.with_columns(ARM=pl.col("TRT01P")), spec, recorded=False)
     ard = finalise(pl.concat([big_n, ae, deaths], how="vertical_relaxed"))
     assert set(ae["value"].to_list()) == {None}
-    saes = pl.DataFrame(schema={"USUBJID": pl.Utf8})
-    km = pl.DataFrame(
-        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
-    )
-    arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
-    doc = content.closed_document(
-        ard,
-        arms,
-        saes,
-        saes,
-        km,
-        None,
-        {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
-        spec,
-    )
+    doc = _closed(ard, spec)
     h = re.sub(r"<[^>]+>", " ", to_html(doc))
     h = re.sub(r"\s+", " ", h)
     assert "Subjects with a serious TEAE, n (%) not available not available not available" in h
@@ -546,21 +529,7 @@ def test_ae_data_without_seriousness_say_sae_not_collected_in_the_report_and_lis
     assert [r.label for r in sae.rows] == [SAE_NOT_COLLECTED_TEXT]
     listing = listing_sae(adae, adsl, spec, "2025-01-01")
     assert [r.label for r in listing.rows] == [SAE_NOT_COLLECTED_TEXT]
-    empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
-    km = pl.DataFrame(
-        schema={"paramcd": pl.Utf8, "arm": pl.Utf8, "time": pl.Float64, "surv": pl.Float64}
-    )
-    arms = [{"display": a, "colour": "#000000"}, {"display": b, "colour": "#111111"}]
-    doc = content.closed_document(
-        ard,
-        arms,
-        empty,
-        empty,
-        km,
-        None,
-        {"study_id": "S", "cut_date": "2025-01-01", "version": "1", "manifest_hash": HASH},
-        spec,
-    )
+    doc = _closed(ard, spec)
     h = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", to_html(doc)))
     assert "Subjects with a serious TEAE, n (%) not collected not collected not collected" in h
     assert "grade 3 or higher, n (%) 1 (100.0) 0 1 (50.0)" in h
