@@ -345,6 +345,3 @@ ADAM_COMPARED = {
     "ADSL": "adsl_core",
     **{d: d.lower() for d in ("ADEFF", "ADLB", "ADQS", "ADTTE", "ADAE")},
 }
-# a cut of ADaM datasets whose ADSL has neither DTHFL nor DTHDT: the rule of its WARNING finding,
-# which the reports' summaries read (deaths not known: "not available", never 0)
-DEATHS_NOT_RECORDED = "DEATHS_NOT_RECORDED"

@@ -30,11 +30,10 @@ rule safety:
         adae=f"{RES}/adam/adae.parquet",
         adsl=f"{RES}/adam/adsl.parquet",
         ex=sdtm("ex"),
+        findings=f"{RES}/validation/findings.csv",  # AEs not recorded (ADaM cut without ADAE)
         study=config["study"],
     output:
         f"{RES}/ard/parts/safety.parquet",
-    params:
-        ae_recorded=ae_recorded,  # False: a cut of ADaM datasets without ADAE ("not available")
     log:
         f"{RES}/logs/safety.log",
     script:

@@ -221,15 +221,6 @@ def interim_inputs(wildcards):
     return out
 
 
-def ae_recorded(wildcards):
-    """Whether the cut records its adverse events: an SDTM cut always (AE is required), a cut of
-    ADaM datasets when it holds ADAE. Without, the safety tables, listings and reports say "not
-    available", never 0."""
-    if wildcards.cut not in ADAM_CUTS:
-        return True
-    return any(Path(p).stem.upper() == "ADAE" for p in CUTS[wildcards.cut]["domains"])
-
-
 def delivered_variables(wildcards):
     """A cut of ADaM datasets: the list of the sponsor's variables (none for an SDTM cut)."""
     adam = wildcards.cut in ADAM_CUTS

@@ -64,7 +64,6 @@ rule dsmb_summaries:
         deaths=f"{RES}/dsmb/deaths.parquet",
     params:
         cut_date=run_cut_date,
-        ae_recorded=ae_recorded,  # False: a cut of ADaM datasets without ADAE ("not available")
     log:
         f"{RES}/logs/dsmb_summaries.log",
     script:

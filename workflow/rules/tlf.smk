@@ -45,7 +45,7 @@ rule tlf_listings:
     input:
         adsl=f"{RES}/adam/adsl.parquet",
         adae=f"{RES}/adam/adae.parquet",
-        findings=f"{RES}/validation/findings.csv",  # deaths not recorded (a cut of ADaM datasets)
+        findings=f"{RES}/validation/findings.csv",  # AEs or deaths not recorded (ADaM cuts)
         study=config["study"],
     output:
         **tlf_table_outputs(TLF_LISTING_SPECS),
@@ -54,7 +54,6 @@ rule tlf_listings:
         tables=[s[0] for s in TLF_LISTING_SPECS],
         numbers=tlf_numbers("listings"),
         dummy=BLINDED,
-        ae_recorded=ae_recorded,  # False: a cut of ADaM datasets without ADAE ("not available")
     log:
         f"{RES}/logs/tlf_listings.log",
     script:

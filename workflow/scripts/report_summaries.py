@@ -14,6 +14,5 @@ run_step(
     sm.output.part,
     sm.output.saes,
     sm.output.deaths,
-    ae_recorded=sm.params.ae_recorded,
     log=sm.log[0],
 )

@@ -9,6 +9,6 @@ run_step(
     sm.input.ex,
     sm.input.study,
     sm.output[0],
-    ae_recorded=sm.params.ae_recorded,
+    findings_path=sm.input.findings,
     log=sm.log[0],
 )

@@ -17,7 +17,6 @@ run_step(
     outputs,
     numbers=sm.params.get("numbers"),
     dummy=bool(sm.params.get("dummy")),
-    ae_recorded=sm.params.get("ae_recorded", True),
     findings_path=sm.input.get("findings"),
     log=sm.log[0],
 )

@@ -35,11 +35,11 @@ from pathlib import Path
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.contract import ADAM_DOMAINS, DEATHS_NOT_RECORDED, DOMAINS, EXCL_SCHEMA
+from hepatrial.contract import ADAM_DOMAINS, DOMAINS, EXCL_SCHEMA
 from hepatrial.contract import ADAM_SUBJECT_VARS as SUBJECT_VARS
 from hepatrial.dates import dtc_date, dtc_earliest
 from hepatrial.errors import DataContractError
-from hepatrial.ingest.findings import Findings
+from hepatrial.ingest.findings import DEATHS_NOT_RECORDED, Findings
 from hepatrial.ingest.read import locate_domains
 from hepatrial.spec import Study
 

@@ -44,15 +44,17 @@ def run_desc(data_path, study_path, paramcds: list[str], out) -> None:
     write_part(pl.concat(parts, how="vertical_relaxed"), out)
 
 
-def run_safety(adae_path, adsl_path, ex_path, study_path, out, ae_recorded: bool = True) -> None:
-    """The safety ARD part; ``ae_recorded`` False (a cut of ADaM datasets without ADAE): the
-    adverse events are not known, every AE statistic "not available" (:func:`ae_not_available`)."""
+def run_safety(adae_path, adsl_path, ex_path, study_path, out, findings_path=None) -> None:
+    """The safety ARD part; a cut whose findings say it does not record its adverse events (a cut
+    of ADaM datasets without ADAE): every AE statistic "not available" (:func:`ae_not_available`)."""
+    from hepatrial.ingest.findings import ae_recorded, read_findings
+
     adae, adsl, study = (
         pl.read_parquet(adae_path),
         pl.read_parquet(adsl_path),
         load_study(study_path),
     )
-    if not ae_recorded:
+    if findings_path is not None and not ae_recorded(read_findings(findings_path)):
         write_part(ae_not_available(adsl, study), out)
         return
     ex = pl.read_parquet(ex_path, columns=["USUBJID", "EXSTDTC"])

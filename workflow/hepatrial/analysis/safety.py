@@ -50,10 +50,6 @@ def not_collected(adae: pl.DataFrame, column: str) -> bool:
     return adae.height > 0 and adae[column].null_count() == adae.height
 
 
-def not_collected_method(column: str) -> str:
-    return f"{NOT_COLLECTED} (no {column} in the data)"
-
-
 def _denominators(adsl: pl.DataFrame, study: Study, population: str) -> dict[str, int]:
     pop = with_pooled(select_population(adsl, study, population))
     return dict(pop.group_by("ARM").len().iter_rows())
@@ -111,7 +107,7 @@ def ae_summaries(
                             "arm": arm,
                             "stat": stat,
                             "value": None,
-                            "method": not_collected_method(source),
+                            "method": f"{NOT_COLLECTED} (no {source} in the data)",
                         }
                     )
             continue

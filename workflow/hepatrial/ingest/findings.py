@@ -192,3 +192,28 @@ class Findings:
 
     def fatal(self) -> pl.DataFrame:
         return self.frame().filter(pl.col("severity") == "FATAL")
+
+
+# What a cut does not record, read from its findings (the one record of it: written by ingest or
+# the ADaM entry, read by the safety step, the reports' summaries and the listings, which then say
+# "not available" where they would count 0)
+DEATHS_NOT_RECORDED = "DEATHS_NOT_RECORDED"  # a cut of ADaM datasets: ADSL without DTHFL and DTHDT
+
+
+def read_findings(path) -> pl.DataFrame:
+    """A cut's validation/findings.csv, every column as text."""
+    from hepatrial import stamp
+
+    return stamp.read_csv(path, infer_schema_length=0)
+
+
+def ae_recorded(findings: pl.DataFrame) -> bool:
+    """Whether the cut records its adverse events: not a cut of ADaM datasets without ADAE (its
+    DOMAIN_ABSENT finding; SDTM AE is required)."""
+    absent = (pl.col("rule") == "DOMAIN_ABSENT") & (pl.col("domain") == "ADAE")
+    return findings.filter(absent).height == 0
+
+
+def deaths_recorded(findings: pl.DataFrame) -> bool:
+    """Whether the cut records its deaths: no :data:`DEATHS_NOT_RECORDED` finding."""
+    return not (findings["rule"] == DEATHS_NOT_RECORDED).any()

@@ -14,6 +14,7 @@ from hepatrial import stamp
 from hepatrial.config import previous_cut_date
 from hepatrial.contract import ADAM_COMPARED
 from hepatrial.errors import HepatrialWarning
+from hepatrial.ingest.findings import ae_recorded, read_findings
 from hepatrial.manifest import input_manifest_hash, write_json
 from hepatrial.report import blinding, compare, summaries
 from hepatrial.report.document import write_document
@@ -61,25 +62,25 @@ def run_summaries(
     out_part,
     out_saes,
     out_deaths,
-    ae_recorded: bool = True,
 ) -> None:
-    """``ae_recorded`` False: a cut of ADaM datasets without ADAE (causes of death not known)."""
+    """``findings``: the cut's findings.csv, which also says what it does not record (a cut of
+    ADaM datasets without ADAE: causes of death not known; without DTHFL/DTHDT: deaths)."""
     study = load_study(study_path)
     adsl_df, adae_df = pl.read_parquet(adsl), pl.read_parquet(adae)
+    found = read_findings(findings)
     # ADLB: a lazy scan reduced to what the summaries use (a large trial's ADLB is most of the memory)
     part = summaries.build_summaries(
         adsl_df,
         adae_df,
         summaries.scan_adlb(adlb),
         pl.read_parquet(sv),
-        stamp.read_csv(findings, infer_schema_length=0),
+        found,
         study,
         dt.date.fromisoformat(cut_date),
-        ae_recorded,
     )
     _write(part, out_part)
     _write(summaries.list_saes(adae_df), out_saes)
-    _write(summaries.list_deaths(adsl_df, adae_df, ae_recorded), out_deaths)
+    _write(summaries.list_deaths(adsl_df, adae_df, ae_recorded(found)), out_deaths)
 
 
 def _adam_datasets(adam_dir) -> dict[str, pl.DataFrame]:

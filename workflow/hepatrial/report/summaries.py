@@ -28,8 +28,9 @@ import polars as pl
 
 from hepatrial.analysis.common import select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows, empty_ard, finalise
-from hepatrial.contract import DEATHS_NOT_RECORDED
 from hepatrial.dates import compute_ady
+from hepatrial.ingest import findings as cut_findings
+from hepatrial.ingest.findings import deaths_recorded
 from hepatrial.spec import Study
 
 
@@ -45,11 +46,6 @@ def _by_arm(pop: pl.DataFrame) -> dict[str, pl.DataFrame]:
 # available" (never 0)
 NO_DEATHS = "not available: ADSL has neither DTHFL nor DTHDT"
 NO_DEATHS_TEXT = "Not available: ADSL has neither DTHFL nor DTHDT, so deaths are not known."
-
-
-def deaths_recorded(findings: pl.DataFrame) -> bool:
-    """Whether the cut records its deaths: no :data:`DEATHS_NOT_RECORDED` finding."""
-    return not findings.height or not (findings["rule"] == DEATHS_NOT_RECORDED).any()
 
 
 def summarise_deaths(
@@ -388,13 +384,12 @@ def summarise_findings(findings: pl.DataFrame) -> pl.DataFrame:
     return ard_rows(rows)
 
 
-def build_summaries(
-    adsl, adae, adlb, sv, findings, study, cut: dt.date, ae_recorded: bool = True
-) -> pl.DataFrame:
-    """The ARD part of the reports' own analyses: DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS, DQ_FINDINGS."""
+def build_summaries(adsl, adae, adlb, sv, findings, study, cut: dt.date) -> pl.DataFrame:
+    """The ARD part of the reports' own analyses: DEATHS, DEATH_CAUSE, ENROLMENT, DQ_VISITS,
+    DQ_FINDINGS; what the cut does not record (deaths, AEs) read from its ``findings``."""
     part = [
         summarise_deaths(adsl, study, recorded=deaths_recorded(findings)),
-        summarise_death_causes(adsl, adae, study, ae_recorded=ae_recorded),
+        summarise_death_causes(adsl, adae, study, ae_recorded=cut_findings.ae_recorded(findings)),
         summarise_enrolment(adsl, study),
         summarise_visits(adsl, sv, adlb, study, cut),
         summarise_findings(findings),

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import polars as pl
 
-from hepatrial import stamp
 from hepatrial.errors import HepatrialError
-from hepatrial.report.summaries import deaths_recorded
+from hepatrial.ingest import findings as cut_findings
 from hepatrial.spec import load as load_study
 from hepatrial.tlf.render import write_all
 from hepatrial.tlf.shell import DUMMY_STAMP, Shell
@@ -43,7 +42,6 @@ def write_tables(
     outputs: Mapping[str, tuple],
     numbers: Mapping[str, str] | None = None,
     dummy: bool = False,
-    ae_recorded: bool = True,
     findings_path=None,
 ) -> None:
     """Every table of ``outputs`` (name -> (csv, rtf, html)): summary tables by name from the ARD
@@ -51,19 +49,21 @@ def write_tables(
     (``ard_path`` may then be None). ``numbers``: name -> output number (``14.1.1``; the rules pass
     :func:`hepatrial.tlf.shell.assign_numbers` of every output of the cut). ``dummy``: a
     dummy-randomisation run, every page stamped (:data:`hepatrial.tlf.shell.DUMMY_STAMP`).
-    ``ae_recorded`` False: a cut of ADaM datasets without ADAE (the listings say "not available");
-    ``findings_path``: the cut's findings.csv, which says whether its deaths are recorded
-    (:func:`hepatrial.report.summaries.deaths_recorded`)."""
+    ``findings_path``: the cut's findings.csv, which says whether it records its adverse events
+    and deaths (a cut of ADaM datasets may not: the listings then say "not available")."""
     study = load_study(study_path)
     ard = adam = None
     for name, (csv, rtf, html) in outputs.items():
         if name in LISTINGS:
             if adam is None:
                 adam = pl.read_parquet(adsl_path), pl.read_parquet(adae_path)
-                deaths = findings_path is None or deaths_recorded(
-                    stamp.read_csv(findings_path, infer_schema_length=0)
+                found = None if findings_path is None else cut_findings.read_findings(findings_path)
+                recorded = (
+                    (True, True)
+                    if found is None
+                    else (cut_findings.ae_recorded(found), cut_findings.deaths_recorded(found))
                 )
-            table = _listing(name, *adam, study, str(cut), rule, ae_recorded, deaths)
+            table = _listing(name, *adam, study, str(cut), rule, *recorded)
         else:
             if ard is None:
                 ard = ARD(pl.read_parquet(ard_path), study, str(cut))

@@ -763,23 +763,28 @@ def ae_unknown(ard: ARD) -> bool:
     return NO_AE in ard.methods("AE_OVERVIEW")
 
 
-def overview_cell(ard: ARD, code: str, arm: str, pop: str = "SAFETY") -> str:
-    """n (%) of an AE_OVERVIEW row (``SERTEAE``, ``GR3TEAE``, ...); "not available" where the cut
-    does not record its adverse events, "not collected" where the data have no source for the
-    flag."""
+def overview_status(ard: ARD, code: str) -> str | None:
+    """Why an AE_OVERVIEW row (``SERTEAE``, ``GR3TEAE``, ...) has no count: "not available" (the
+    cut does not record its adverse events), "not collected" (the data have no source for the
+    flag); None when it is counted."""
     methods = ard.methods("AE_OVERVIEW", paramcd=code)
     if NO_AE in methods:
         return NOT_AVAILABLE
     if any(m.startswith(NOT_COLLECTED) for m in methods):
         return NOT_COLLECTED
+    return None
+
+
+def overview_cell(ard: ARD, code: str, arm: str, pop: str = "SAFETY") -> str:
+    """n (%) of an AE_OVERVIEW row, or why it has none (:func:`overview_status`)."""
     n, pct = (ard.get("AE_OVERVIEW", code, arm, s, pop) for s in ("n_subjects", "pct"))
-    return F.fmt_n_pct(n, pct)
+    return overview_status(ard, code) or F.fmt_n_pct(n, pct)
 
 
 def sae_not_collected(ard: ARD) -> bool:
     """Whether the data record no seriousness (no AESER value: the overview row is "not
     collected" and there are no SAE_INCIDENCE rows)."""
-    return any(m.startswith(NOT_COLLECTED) for m in ard.methods("AE_OVERVIEW", paramcd="SERTEAE"))
+    return overview_status(ard, "SERTEAE") == NOT_COLLECTED
 
 
 SAE_NOT_COLLECTED_TEXT = "Not collected: the adverse event data have no seriousness (AESER)."
@@ -802,19 +807,12 @@ def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
     )
     ov = ard.rows("AE_OVERVIEW", population=pop)
     codes = set(ov["paramcd"].to_list())
-    absent = set(
-        ov.filter(pl.col("method").fill_null("").str.starts_with("not collected"))[
-            "paramcd"
-        ].to_list()
-    )
     unknown = ae_unknown(ard)
     for code, label in AE_OVERVIEW_LABEL.items():
-        if unknown and code in codes:
-            t.add("", label, [NOT_AVAILABLE] * len(arms))
-        elif code in absent:
-            t.add("", label, ["not collected"] * len(arms))
-        elif code in codes:
-            t.add("", label, [_n_pct_e(ard, "AE_OVERVIEW", code, a, pop) for a in arms])
+        if code in codes:
+            why = overview_status(ard, code)
+            counts = [_n_pct_e(ard, "AE_OVERVIEW", code, a, pop) for a in arms]
+            t.add("", label, [why] * len(arms) if why else counts)
     notes = [
         "n (%) [E]: subjects with at least one event (% of the safety population in the column) [number of "
         f"events]. {ae_period_note(ard.study)} Not collected: the data have no source for the flag "
