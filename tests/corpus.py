@@ -254,15 +254,28 @@ def header_only(dom: str):
     return m
 
 
-def lab_duplicate(cut, study):
-    lb = read(cut, "lb")
-    row = _lab_row("BILI")(cut)
-    write(cut, "lb", pl.concat([lb, lb.slice(row - 1, 1)]))
+def _again(cut, dom: str, row: int, **values) -> int:
+    """Append source row ``row`` of ``dom`` again, with ``values`` changed; its row number."""
+    df = read(cut, dom)
+    again = df.slice(row - 1, 1).with_columns(pl.lit(v, pl.Utf8).alias(c) for c, v in values.items())
+    write(cut, dom, pl.concat([df, again]))
+    return df.height + 1
+
+
+def lab_duplicate(cut, study):  # a second result: another LBSEQ and value, same date/time
+    _again(cut, "lb", _lab_row("BILI")(cut), LBSEQ="9999", LBORRES="2.5")
 
 
 def exposure_twice(cut, study):
-    ex = read(cut, "ex")
-    write(cut, "ex", pl.concat([ex, ex.slice(0, 1)]))
+    _again(cut, "ex", 1, EXSEQ="9999")
+
+
+def ae_row_sent_twice(cut, study):
+    return {"row": _again(cut, "ae", 1)}
+
+
+def ae_under_another_seq(cut, study):
+    _again(cut, "ae", 1, AESEQ="9999")
 
 
 def extra_domain(cut, study):
@@ -761,6 +774,13 @@ CASES: list[Case] = [
     ),
     Case("lab_duplicate", "flagged", lab_duplicate, ("LB_DUPLICATE",)),
     Case("exposure_twice", "flagged", exposure_twice, ("EX_SAME_DAY",)),
+    Case("ae_under_another_seq", "flagged", ae_under_another_seq, ("DUPLICATE_RECORD",)),
+    Case(
+        "ae_row_sent_twice",
+        "excluded",
+        ae_row_sent_twice,
+        ("ae.csv", "{row}", "duplicate row: identical to an earlier row"),
+    ),
     # -- dates -------------------------------------------------------------------------------------
     Case(
         "non_iso_date",

@@ -452,3 +452,33 @@ def test_rtf_listing_with_line_breaks_and_control_characters(tmp_path):
     t.add("A", "S-1", ["first line\r\nsecond\x1c\x85 line {x}"])
     write_rtf(t, tmp_path / "l.rtf")
     assert "first line  second   line (x)" in (tmp_path / "l.rtf").read_text(encoding="utf-8")
+
+
+def test_a_row_sent_twice_is_excluded_and_a_repeat_under_another_seq_is_flagged(tmp_path):
+    """AE row 1 repeated exactly (source row 3) is excluded, naming row 1; the same AE under
+    another AESEQ (row 4) stays, flagged. An LB row sent twice is excluded, not an LB_DUPLICATE."""
+    doms = tinycut.domains()
+    for i, r in enumerate(doms["ae"], 1):
+        r["AESEQ"] = str(i)
+    doms["ae"] += [dict(doms["ae"][0]), dict(doms["ae"][0], AESEQ="9")]
+    n_lb = len(doms["lb"])
+    doms["lb"].append(dict(doms["lb"][0]))
+    frames = _ingest(tmp_path, doms)
+    assert frames["AE"]["SRCROW"].to_list() == [1, 2, 4]
+    assert 1 in frames["LB"]["SRCROW"] and n_lb + 1 not in frames["LB"]["SRCROW"]
+    val = tmp_path / "validation"
+    f = pl.read_csv(val / "findings.csv", infer_schema=False).filter(
+        pl.col("rule").str.contains("DUPLICATE")
+    )
+    got = sorted(f.select("domain", "row", "rule", "value").iter_rows())
+    assert got == [
+        ("AE", "3", "DUPLICATE_ROW", "row 1"),
+        ("AE", "4", "DUPLICATE_RECORD", "row 1"),
+        ("LB", str(n_lb + 1), "DUPLICATE_ROW", "row 1"),
+    ]
+    ex = pl.read_csv(val / "exclusions.csv", infer_schema=False)
+    dup = ex.filter(pl.col("reason").str.starts_with("duplicate"))
+    assert sorted(dup.select("domain", "row").iter_rows()) == [("AE", "3"), ("LB", str(n_lb + 1))]
+    acct = pl.read_csv(val / "accounting.csv", infer_schema=False)
+    ae = dict(acct.filter(pl.col("domain") == "AE").select("category", "n").iter_rows())
+    assert (ae["rows_in"], ae["rows_kept"], ae["rows_excluded"]) == ("4", "3", "1")

@@ -349,7 +349,14 @@ def _odd_cut(dst: Path, lb_format: str = "csv") -> Path:
     for i in (int(bili[0]), int(bili[-1])):
         lb = put(lb, i, "LBORRES", "1.2")
         lb = put(lb, i, "LBORRESU", "mg/dL")
-    lb = pl.concat([lb, lb.slice(a + 6, 1), lb.slice(b, 1).with_columns(USUBJID=pl.lit("NOBODY"))])
+    lb = pl.concat(
+        [
+            lb,
+            lb.slice(a + 6, 1),  # sent twice: excluded
+            lb.slice(a + 7, 1).with_columns(LBSEQ=pl.lit("99999")),  # a second result
+            lb.slice(b, 1).with_columns(USUBJID=pl.lit("NOBODY")),
+        ]
+    )
     if lb_format == "csv":
         lb.write_csv(dst / "lb.csv")
     else:
@@ -398,6 +405,8 @@ def test_ingest_in_chunks_gives_the_same_outputs(tmp_path, monkeypatch, lb_forma
     first_space = lbf.filter(pl.col("rule") == "SPACES_TRIMMED")["row"][0]
     assert first_space == "11"  # the first of the two (data row a + 1), not the later chunk's
     assert lbf.filter(pl.col("rule") == "LB_DUPLICATE").height >= 2
+    sent_twice = lbf.filter(pl.col("rule") == "DUPLICATE_ROW")  # data row a + 6 of _odd_cut
+    assert sent_twice["value"].to_list() == ["row 17"]
     assert lbf.filter(pl.col("rule") == "SUBJECT_NOT_IN_DM").height == 1
     qsf = found.filter(
         (pl.col("domain") == "QS") & pl.col("rule").is_in(["SPACES_TRIMMED", "MISSING_TOKEN"])

@@ -21,6 +21,7 @@ from hepatrial.ingest.cut import (
     check_studyid,
     check_windows,
     cross_checks,
+    exclude_duplicates,
     exclude_unknown_subjects,
     flag_partial_dates,
 )
@@ -358,6 +359,7 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
     try:
         frames, files, rows_in = read_and_validate(cut_dir, cfg, findings, spill)
         frames, excl1 = exclude_unknown_subjects(frames, files, findings)
+        frames, excl_dup = exclude_duplicates(frames, files, findings)
         frames, excl2 = apply_cut(frames, files, DOMAINS, cut, findings)
         cross_checks(frames, files, DOMAINS, findings)
         check_randomisation(frames, files, cfg, findings)
@@ -370,7 +372,11 @@ def _ingest(cut_dir, cfg, cut, findings, stale, spill, sdtm_dir, validation_dir,
             if exc.details:  # a stop on fatal findings: say where all of them are
                 exc.args = (f"{exc.args[0]} (all findings: {stale})",)
         raise
-    exclusions = pl.concat([excl1, excl2], how="vertical").cast(EXCL_SCHEMA).sort(["domain", "row"])
+    exclusions = (
+        pl.concat([excl1, excl_dup, excl2], how="vertical")
+        .cast(EXCL_SCHEMA)
+        .sort(["domain", "row"])
+    )
     acct = accounting(rows_in, frames, exclusions, files)
     found = findings.frame()
     if dummy_seed is not None:

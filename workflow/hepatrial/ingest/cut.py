@@ -190,6 +190,82 @@ def exclude_unknown_subjects(
     return frames, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 
+# Domains whose repeated records have a check of their own: DM one row per subject (FATAL), LB
+# one result per subject, test and time (LB_DUPLICATE), EX one infusion per day (EX_SAME_DAY).
+OWN_REPEAT_CHECK = ("DM", "LB", "EX")
+
+
+def exclude_duplicates(
+    frames: dict[str, pl.DataFrame], files: dict[str, str], findings: Findings
+) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    """Repeated records. A row identical to an earlier row of its file in every column (a record
+    sent twice) is excluded: WARNING ``DUPLICATE_ROW`` and an exclusion naming the row it repeats,
+    which stays; counted twice, it would add an adverse event, a questionnaire answer or a
+    procedure that happened once. A row identical to an earlier one in every column but its
+    sequence number (--SEQ) is flagged, WARNING ``DUPLICATE_RECORD``, and kept: the two have
+    different keys, and whether they are one event is the sponsor's query to make (DM, LB and EX
+    have checks of their own, ``OWN_REPEAT_CHECK``)."""
+    excl: list[pl.DataFrame] = []
+    for dom in list(frames):
+        if dom == "DM":
+            continue
+        cols = [c for c in next(chunks(frames, dom)).columns if c != "SRCROW"]
+        rep = _later(repeated_rows(frames, dom, cols))
+        if rep.height:
+            findings.add_rows(
+                rep,
+                "WARNING",
+                dom,
+                files[dom],
+                "DUPLICATE_ROW",
+                "identical in every column to an earlier row of the file (value: that row); "
+                "excluded, the earlier row kept",
+                value=pl.format("row {}", "_FIRST"),
+            )
+            excl.append(_excl(rep, dom, files[dom], "duplicate row: identical to an earlier row"))
+            gone = rep["SRCROW"].implode()
+            map_chunks(frames, dom, lambda df, gone=gone: df.filter(~pl.col("SRCROW").is_in(gone)))
+        seq = f"{dom}SEQ"
+        if dom not in OWN_REPEAT_CHECK and seq in cols:
+            findings.add_rows(
+                _later(repeated_rows(frames, dom, [c for c in cols if c != seq])),
+                "WARNING",
+                dom,
+                files[dom],
+                "DUPLICATE_RECORD",
+                f"identical to an earlier row of the file (value: that row) in every column but "
+                f"{seq}; kept: one event recorded twice?",
+                column=seq,
+                value=pl.format("row {}", "_FIRST"),
+            )
+    return frames, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
+
+
+def repeated_rows(frames, dom: str, cols: list[str]) -> pl.DataFrame:
+    """The rows of domain ``dom`` whose values in ``cols`` another row shares (nulls equal), in
+    row order, with the first such row's number as ``_FIRST``. Checked on a 64-bit hash over every
+    chunk, then exactly on the rows whose hash repeats: the domain is never in memory at once."""
+    key = pl.struct(cols)
+    hashes = pl.concat(
+        c.select("SRCROW", key.hash(seed=0).alias("_h")) for c in chunks(frames, dom)
+    )
+    maybe = hashes.filter(pl.col("_h").is_duplicated())["SRCROW"].implode()
+    del hashes
+    cand = pl.concat(c.filter(pl.col("SRCROW").is_in(maybe)) for c in chunks(frames, dom))
+    return (
+        cand.with_columns(key.alias("_k"))
+        .filter(pl.col("_k").is_duplicated())
+        .with_columns(pl.col("SRCROW").min().over("_k").alias("_FIRST"))
+        .drop("_k")
+        .sort("SRCROW")
+    )
+
+
+def _later(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows of :func:`repeated_rows` after the first of their kind."""
+    return rows.filter(pl.col("SRCROW") != pl.col("_FIRST"))
+
+
 def check_windows(
     frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings
 ) -> None:
@@ -392,7 +468,7 @@ def cross_checks(
             column="EXSTDTC",
         )
     if "LB" in frames:
-        dup = lb_duplicates(frames)
+        dup = repeated_rows(frames, "LB", ["USUBJID", "LBTESTCD", "LBDTC"])
         findings.add_rows(
             dup,
             "WARNING",
@@ -477,17 +553,3 @@ def check_randomisation(
         "(ITTFL N)",
         column="ARM",
     )
-
-
-def lb_duplicates(frames) -> pl.DataFrame:
-    """The LB rows sharing subject, test and date/time with another row, in row order. Checked on
-    a 64-bit hash of the key over every chunk, then exactly on the rows whose hash repeats: the key
-    columns of the whole domain are never in memory at once."""
-    key = pl.struct("USUBJID", "LBTESTCD", "LBDTC")
-    hashes = pl.concat(
-        c.select("SRCROW", key.hash(seed=0).alias("_h")) for c in chunks(frames, "LB")
-    )
-    maybe = hashes.filter(pl.col("_h").is_duplicated())["SRCROW"].implode()
-    del hashes
-    cand = pl.concat(c.filter(pl.col("SRCROW").is_in(maybe)) for c in chunks(frames, "LB"))
-    return cand.filter(key.is_duplicated())

@@ -85,8 +85,10 @@ class Findings:
         rule: str,
         message: str,
         column: str | None = None,
+        value: pl.Expr | None = None,
     ) -> None:
-        """One finding per row of ``rows`` (which has SRCROW, and USUBJID / ``column`` if present)."""
+        """One finding per row of ``rows`` (which has SRCROW, and USUBJID / ``column`` if present).
+        ``value``: the finding's value, when it is not the row's value of ``column``."""
         if rows.height == 0:
             return
         cols = rows.columns
@@ -100,7 +102,11 @@ class Findings:
             ),
             pl.lit(column, dtype=pl.Utf8).alias("column"),
             (
-                pl.col(column).cast(pl.Utf8) if column and column in cols else pl.lit(None, pl.Utf8)
+                value.cast(pl.Utf8)
+                if value is not None
+                else pl.col(column).cast(pl.Utf8)
+                if column and column in cols
+                else pl.lit(None, pl.Utf8)
             ).alias("value"),
             pl.lit(rule).alias("rule"),
             pl.lit(message).alias("message"),
