@@ -257,7 +257,9 @@ def header_only(dom: str):
 def _again(cut, dom: str, row: int, **values) -> int:
     """Append source row ``row`` of ``dom`` again, with ``values`` changed; its row number."""
     df = read(cut, dom)
-    again = df.slice(row - 1, 1).with_columns(pl.lit(v, pl.Utf8).alias(c) for c, v in values.items())
+    again = df.slice(row - 1, 1).with_columns(
+        pl.lit(v, pl.Utf8).alias(c) for c, v in values.items()
+    )
     write(cut, dom, pl.concat([df, again]))
     return df.height + 1
 
