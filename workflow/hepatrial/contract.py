@@ -165,6 +165,9 @@ DOMAINS: dict[str, DomainSpec] = {
     ),
 }
 
+# DS records that are protocol milestones, not disposition events, also when DSCAT is empty.
+PROTOCOL_MILESTONES = ("INFORMED CONSENT OBTAINED", "RANDOMIZED")
+
 # Arm values SDTM uses for subjects outside the randomised arms (SDTMIG 3.x).
 NON_ARM_VALUES = ("SCREEN FAILURE", "NOT ASSIGNED", "NOT TREATED", "UNPLANNED TREATMENT")
 

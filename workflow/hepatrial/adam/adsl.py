@@ -11,6 +11,7 @@ import datetime as dt
 
 import polars as pl
 
+from hepatrial.contract import PROTOCOL_MILESTONES
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 
@@ -190,9 +191,10 @@ def derive_vars_transplant(adsl: pl.DataFrame, pr: pl.DataFrame) -> pl.DataFrame
 
 
 def derive_vars_disposition(adsl: pl.DataFrame, ds: pl.DataFrame) -> pl.DataFrame:
-    """EOSSTT (COMPLETED / DISCONTINUED / ONGOING) and DCSREAS from the last DS disposition event."""
+    """EOSSTT (COMPLETED / DISCONTINUED / ONGOING) and DCSREAS from the last DS disposition event
+    (DSCAT ``DISPOSITION EVENT``, or empty; a protocol milestone, ``PROTOCOL_MILESTONES``, never)."""
     disp = ds.filter(
-        pl.col("DSDECOD").str.to_uppercase().is_in(["RANDOMIZED"]).not_()
+        pl.col("DSDECOD").str.to_uppercase().is_in(list(PROTOCOL_MILESTONES)).not_()
         & (pl.col("DSCAT").fill_null("DISPOSITION EVENT").str.to_uppercase() == "DISPOSITION EVENT")
     )
     last = (

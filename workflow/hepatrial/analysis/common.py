@@ -54,6 +54,12 @@ def select_population(df: pl.DataFrame, study: Study, population: str) -> pl.Dat
     return out.filter(pl.col(av).is_not_null()).with_columns(pl.col(av).alias("ARM"))
 
 
+def left_out(n: int, what: str) -> str:
+    """The method's note of an analysis that left ``n`` subjects out for a missing ``what`` (a
+    stratum, a covariate); "" when none."""
+    return f" ({n} subject{'' if n == 1 else 's'} with a missing {what} excluded)" if n else ""
+
+
 def quantile_sas5(values: np.ndarray, p: float) -> float:
     """Percentile by SAS PCTLDEF=5 (the PROC MEANS/UNIVARIATE default; R quantile type 2):
     with n p = j + g, x(j+1) if g > 0, else the mean of x(j) and x(j+1)."""

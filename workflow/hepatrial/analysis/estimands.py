@@ -48,7 +48,7 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from hepatrial.analysis.common import population_flag, select_population
+from hepatrial.analysis.common import left_out, population_flag, select_population
 from hepatrial.ard import POOLED, ard_rows, empty_ard
 from hepatrial.errors import ConvergenceError, DataContractError
 from hepatrial.models import mi
@@ -364,7 +364,14 @@ def estimand_data(
     )
     subj = subj.join(base, on="USUBJID", how="inner")
     n_no_base = pop.height - subj.height
+    n_with_base = subj.height
     subj = subj.drop_nulls([*strata, "ARM"]).sort("USUBJID")
+    n_no_stratum = n_with_base - subj.height
+    if subj.height == 0:
+        raise DataContractError(
+            f"estimand {est.id}: no subject of the {population} population has a baseline "
+            f"{param} value" + (f" and every stratum ({', '.join(strata)})" if strata else "")
+        )
     factors = [s for s in strata if subj[s].n_unique() > 1]
     present = set(recs.filter(pl.col("CHG").is_not_null())["AVISIT"].unique().to_list())
     vis = [v for v in post_visits(study) if v.label in present]
@@ -455,6 +462,7 @@ def estimand_data(
     counts = {
         "subjects": len(ids),
         "no_baseline": n_no_base,
+        "no_stratum": n_no_stratum,
         "removed": n_removed,
         "composite_cells": int(is_comp.sum()),
         "composite_subjects": int(is_comp.any(axis=1).sum()),
@@ -618,6 +626,7 @@ def estimand_ard(
     data_text = (
         f"{c['subjects']} subjects with a baseline value"
         + (f" ({c['no_baseline']} without one left out)" if c["no_baseline"] else "")
+        + left_out(c["no_stratum"], "stratum")
         + f"; {c['removed']} post-event values set missing"
         + (
             f"; {c['composite_cells']} visits of {c['composite_subjects']} subjects set "

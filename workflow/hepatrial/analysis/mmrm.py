@@ -21,7 +21,7 @@ import warnings
 
 import polars as pl
 
-from hepatrial.analysis.common import select_population
+from hepatrial.analysis.common import left_out, select_population
 from hepatrial.ard import ard_rows
 from hepatrial.errors import ConvergenceError, HepatrialWarning
 from hepatrial.models.lmm import SINGULAR_WARNING, fit_random_slope_lmm
@@ -232,6 +232,25 @@ def mmrm_ard(
 ) -> pl.DataFrame:
     cfg = study.mmrm
     df, order = mmrm_data(dataset, study, paramcd, population)
+    # the model's variables: a subject without one of them is left out here, and says so, so that
+    # the counts (n) are those of the model's data
+    needed = (
+        formula_variables(cfg.formula) if cfg.formula else [*cfg.covariates, *study.strata_in(df)]
+    )
+    complete = df.drop_nulls([c for c in needed if c in df.columns])
+    n_out = df["USUBJID"].n_unique() - complete["USUBJID"].n_unique()
+    note = left_out(n_out, "stratum or covariate")
+    df, seen = complete, set(complete["AVISIT"].unique().to_list())
+    order = [v for v in order if v in seen]
+    return _mmrm_ard(df, order, study, paramcd, population).with_columns(
+        pl.col("method") + pl.lit(note)
+    )
+
+
+def _mmrm_ard(
+    df: pl.DataFrame, order: list[str], study: Study, paramcd: str, population: str
+) -> pl.DataFrame:
+    cfg = study.mmrm
     arms = [a for a in study.arm_labels if a in set(df["ARM"].unique().to_list())]
     parallel = study.design.compares_arms
     ref = study.comparison_reference

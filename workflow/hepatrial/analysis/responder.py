@@ -49,7 +49,7 @@ import datetime as dt
 
 import polars as pl
 
-from hepatrial.analysis.common import arm_labels, select_population, with_pooled
+from hepatrial.analysis.common import arm_labels, left_out, select_population, with_pooled
 from hepatrial.ard import POOLED, ard_rows
 from hepatrial.errors import ConfigError
 from hepatrial.models.rates import clopper_pearson, cmh_risk_difference, miettinen_nurminen
@@ -332,9 +332,8 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: Study, d: dict
             m = f"{d['label']}: risk difference, 95% Miettinen-Nurminen score CI"
             for stat, v in (("rd", rd), ("lower", lo), ("upper", hi), ("n", n1 + n2)):
                 add(test, visit, stat, v, m, ref)
-            sub = _strata_key(
-                an.filter((pl.col("AVISIT") == visit) & pl.col("ARM").is_in([test, ref])), strata
-            )
+            pair = an.filter((pl.col("AVISIT") == visit) & pl.col("ARM").is_in([test, ref]))
+            sub = _strata_key(pair, strata)
             tabs = []
             for key in sorted(sub["_stratum"].unique().to_list()):
                 s = sub.filter(pl.col("_stratum") == key)
@@ -342,8 +341,9 @@ def responder_rows(data: pl.DataFrame, adsl: pl.DataFrame, study: Study, d: dict
                 tabs.append((int(t["RESP"].sum()), t.height, int(c["RESP"].sum()), c.height))
             res = cmh_risk_difference(tabs)
             res["n"] = float(sub.height)
+            m = cmh_method + left_out(pair.height - sub.height, "stratum")
             for stat, v in res.items():
-                add(test, visit, stat, v, cmh_method, ref, "RESPONDER_CMH")
+                add(test, visit, stat, v, m, ref, "RESPONDER_CMH")
     return rows
 
 

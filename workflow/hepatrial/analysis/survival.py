@@ -50,7 +50,7 @@ import numpy as np
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.analysis.common import arm_labels, select_population
+from hepatrial.analysis.common import arm_labels, left_out, select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
 from hepatrial.errors import ConvergenceError
 from hepatrial.spec import Study
@@ -422,7 +422,7 @@ def _comparisons(out: _Rows, pop: pl.DataFrame, study: Study, causes: dict[int, 
         df = derive_var_stratum(pop, strata if stratified else [])
         n_drop = df.filter(pl.col("_STRATUM").is_null()).height if stratified else 0
         df = df.filter(pl.col("_STRATUM").is_not_null()) if stratified else df
-        drop = f" ({n_drop} subjects with a missing stratum excluded)" if n_drop else ""
+        drop = left_out(n_drop, "stratum")
         by = ", ".join(strata)
         m_lr = ("log-rank" + (f" stratified by {by}" if stratified else "")) + drop + note
         m_cox = f"Cox {tie_name}, Wald CI" + (f", stratified by {by}" if stratified else "")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # annotations only: imported where used
     import pandera.polars as pa
 
 from hepatrial.contract import (
+    DOMAINS,
     ISO_FULL,
     ISO_OFFSET,
     ISO_PARTIAL,
@@ -451,6 +452,8 @@ def validate_domain(
     df = normalise_text(df, spec.name, file, findings)
     terms = domain_terms(spec, cfg)
     df = upper_case_terms(df, list(terms), spec.name, file, findings)
+    if spec.name in DOMAINS:  # SDTM, as sent (a value set missing below has its own finding)
+        check_required_values(df, spec, file, cfg, findings)
     fails = run_schema(df, build_schema(spec, df.columns, terms))
     if fails.height:
         fails = fails.join(
@@ -481,6 +484,60 @@ def validate_domain(
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df
+
+
+def required_value_columns(spec: DomainSpec, cfg: Study) -> dict[str, str]:
+    """The columns whose every row needs a value, each with what its absence means (the
+    ``VALUE_MISSING`` message). Not here: USUBJID (``USUBJID_MISSING``, fatal), the record's date
+    (``DATE_MISSING``), DM RFSTDTC (empty when never dosed) and ACTARM (:func:`check_arms`)."""
+    own = {"USUBJID", spec.main_date, "RFSTDTC", "ACTARM"}
+    cols = {c: VALUE_MISSING_TEXT for c in spec.required if c not in own}
+    if spec.name == "DM":
+        cols["ARM"] = "ARM is missing: the subject is in no arm (not in the ITT population)"
+        cols[cfg.etiology.column] = (
+            "the etiology is missing: the subject's CTP score and Kamath MELD are not computed"
+        )
+        for c in cfg.strata:
+            cols[c] = (
+                "a stratification factor is missing: the subject is left out of the stratified "
+                "analyses (MMRM, estimands, stratified log-rank, Cox and CMH), each says how many"
+            )
+    return cols
+
+
+VALUE_MISSING_TEXT = "a required value is missing; row kept, the analyses needing it leave it out"
+
+
+def check_required_values(
+    df: pl.DataFrame, spec: DomainSpec, file: str, cfg: Study, findings: Findings
+) -> None:
+    """ERROR ``VALUE_MISSING`` for each row without a value in a column that needs one
+    (:func:`required_value_columns`). A row marked not done (--STAT ``NOT DONE``) needs no result,
+    a DM subject outside the arms (SDTMIG 3.3 ARMNRS given) no ARM, and a subject not in one of
+    the study's arms (a screen failure) nothing else of DM."""
+    stat = f"{spec.name}STAT"
+    done = (
+        pl.col(stat).str.to_uppercase().ne_missing("NOT DONE")
+        if stat in df.columns
+        else pl.lit(True)
+    )
+    for col, text in required_value_columns(spec, cfg).items():
+        if col not in df.columns:
+            continue
+        need = done
+        if col == "ARM" and "ARMNRS" in df.columns:
+            need = need & pl.col("ARMNRS").is_null()
+        elif spec.name == "DM" and col != "ARM":
+            need = need & pl.col("ARM").str.to_uppercase().is_in([a.upper() for a in cfg.dm_arms])
+        findings.add_rows(
+            df.filter(pl.col(col).is_null() & need),
+            "ERROR",
+            spec.name,
+            file,
+            "VALUE_MISSING",
+            text,
+            column=col,
+        )
 
 
 def check_offsets(df: pl.DataFrame, spec: DomainSpec, file: str, findings: Findings) -> None:
@@ -599,6 +656,23 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
                 usubjid=changed["USUBJID"][0],
             )
         dm = dm.with_columns(fixed.alias(col))
+    # ACTARM not given for a subject with an arm (and no ARMNRS): treated as randomised
+    blank = pl.col("ACTARM").is_null() & pl.col("ARM").is_not_null()
+    if "ARMNRS" in dm.columns:
+        blank = blank & pl.col("ARMNRS").is_null()
+    findings.add_rows(
+        dm.filter(blank),
+        "WARNING",
+        "DM",
+        file,
+        "ACTARM_MISSING",
+        "ACTARM is missing: the actual arm is taken to be ARM (safety counts the subject under "
+        "the arm it was assigned)",
+        column="ACTARM",
+    )
+    dm = dm.with_columns(
+        pl.when(blank).then(pl.col("ARM")).otherwise(pl.col("ACTARM")).alias("ACTARM")
+    )
     # treated as another arm of the study than the one assigned: counted under each where it applies
     arms = cfg.dm_arms
     swapped = dm.filter(
