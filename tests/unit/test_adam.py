@@ -404,3 +404,38 @@ def test_a_study_config_of_another_study_is_flagged(tmp_path):
     ]
     assert "'TINY2'" in hit["message"][0]
     assert read_sdtm(tmp_path / "sdtm")["DM"].height == len(tinycut.domains()["dm"])
+
+
+def test_a_milestone_is_no_disposition_event_with_dscat_empty():
+    """DS without DSCAT: consent and randomisation are milestones (the subject stays ONGOING);
+    the last other record is the disposition (T-2 COMPLETED, T-3 DISCONTINUED, LOST TO FOLLOW-UP)."""
+    from hepatrial.adam.adsl import derive_vars_disposition
+
+    adsl = pl.DataFrame({"USUBJID": ["T-1", "T-2", "T-3"], "DTHFL": [None, None, None]})
+    ds = pl.DataFrame(
+        {
+            "USUBJID": ["T-1", "T-1", "T-2", "T-2", "T-3", "T-3"],
+            "DSCAT": [None] * 6,
+            "DSDECOD": [
+                "INFORMED CONSENT OBTAINED",
+                "Randomized",
+                "INFORMED CONSENT OBTAINED",
+                "COMPLETED",
+                "RANDOMIZED",
+                "LOST TO FOLLOW-UP",
+            ],
+            "DSSTDTC": [
+                "2024-01-01",
+                "2024-01-05",
+                "2024-01-01",
+                "2024-06-01",
+                "2024-01-02",
+                "2024-03-01",
+            ],
+            "SRCROW": [1, 2, 3, 4, 5, 6],
+        },
+        schema_overrides={"DSCAT": pl.Utf8},
+    )
+    out = derive_vars_disposition(adsl, ds).sort("USUBJID")
+    assert out["EOSSTT"].to_list() == ["ONGOING", "COMPLETED", "DISCONTINUED"]
+    assert out["DCSREAS"].to_list() == [None, None, "LOST TO FOLLOW-UP"]

@@ -225,3 +225,23 @@ def test_a_population_flag_the_data_lack_is_an_error_not_every_subject():
         select_population(synthetic_adeff(), st, "ITT")
     got = select_population(synthetic_adeff().with_columns(ENRLFL=pl.lit("N")), st, "ITT")
     assert got.height == 0
+
+
+@pytest.mark.parametrize("formula", [None, "CHG ~ BASE + STRATUM + ARM * AVISIT"])
+def test_a_subject_without_a_stratum_is_left_out_and_counted(formula):
+    """The subject's records with STRATUM missing give the numbers of the data without that
+    subject, n included (the formula engine dropped the records but counted them in n), and every
+    row's method says one subject was left out."""
+    data = synthetic_adeff()
+    who = data["USUBJID"][0]
+    study = _formula_study(formula) if formula else synthetic_study()
+    gap = data.with_columns(
+        pl.when(pl.col("USUBJID") == who).then(None).otherwise(pl.col("STRATUM")).alias("STRATUM")
+    )
+    got = mmrm_ard(gap, study, "MELD")
+    want = mmrm_ard(data.filter(pl.col("USUBJID") != who), study, "MELD")
+    note = " (1 subject with a missing stratum or covariate excluded)"
+    assert got["method"].to_list() == [m + note for m in want["method"]]
+    assert got.drop("method").equals(want.drop("method"))
+    n = dict(zip(*got.filter(pl.col("analysis") == "MMRM_FIT").select("stat", "value")))
+    assert n["n_subjects"] == 299

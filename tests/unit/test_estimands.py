@@ -12,7 +12,7 @@ import yaml
 
 from hepatrial import ard
 from hepatrial.analysis import estimands as E
-from hepatrial.errors import ConfigError
+from hepatrial.errors import ConfigError, DataContractError
 from hepatrial.models import MMRM
 from hepatrial.spec import load as load_study
 
@@ -766,3 +766,21 @@ def test_default_summary_names_the_arms_so_a_masked_report_can_turn_it_round(tmp
     part = E.estimands_ard({"adeff": bds}, adsl, study, dt.date(2025, 1, 1))
     summary = part.filter(pl.col("stat") == "attr_summary")["method"].to_list()
     assert summary == ["difference in mean change from baseline (Active minus Placebo)"]
+
+
+def test_a_missing_stratum_is_counted_and_all_missing_is_one_line(tmp_path):
+    """S04 without its stratum is left out of the estimand's data and counted (no_stratum 1);
+    with no stratum at all the step stops with one line (it was a polars SchemaError)."""
+    adsl, bds = _small()
+    study = _study(tmp_path, [_est("H", [dict(DISC, strategy="hypothetical")])])
+    ices = E.derive_ices(adsl, study, dt.date(2024, 6, 1))
+    est = study.estimands[0]
+    gap = adsl.with_columns(
+        pl.when(pl.col("USUBJID") == "S04").then(None).otherwise(pl.col("STRAT")).alias("STRAT")
+    )
+    h = E.estimand_data(bds, gap, ices, est, study)
+    assert h.counts["no_stratum"] == 1 and h.counts["subjects"] == 3
+    assert "S04" not in h.data["USUBJID"].to_list()
+    none = adsl.with_columns(pl.lit(None, pl.Utf8).alias("STRAT"))
+    with pytest.raises(DataContractError, match="every stratum"):
+        E.estimand_data(bds, none, ices, est, study)

@@ -482,3 +482,52 @@ def test_a_row_sent_twice_is_excluded_and_a_repeat_under_another_seq_is_flagged(
     acct = pl.read_csv(val / "accounting.csv", infer_schema=False)
     ae = dict(acct.filter(pl.col("domain") == "AE").select("category", "n").iter_rows())
     assert (ae["rows_in"], ae["rows_kept"], ae["rows_excluded"]) == ("4", "3", "1")
+
+
+def test_a_missing_value_that_changes_an_analysis_is_a_finding(tmp_path):
+    """In-arm subjects without a stratum (T-001) or an etiology (T-002) are ERROR VALUE_MISSING
+    naming what it costs; T-003 without ACTARM is taken to be on its ARM (WARNING); a QS answer
+    marked NOT DONE needs no category; a screen failure (T-004) needs no stratum."""
+    doms = tinycut.domains()
+    dm = doms["dm"]
+    dm[0]["CTPSTRAT"], dm[1]["ETIOLOGY"], dm[2]["ACTARM"] = "", "", ""
+    dm[3].update(ARM="SCREEN FAILURE", ACTARM="SCREEN FAILURE", CTPSTRAT="")
+    frames = _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").is_in(["VALUE_MISSING", "ACTARM_MISSING"]))
+    rows = sorted(got.select("row", "severity", "rule", "column").iter_rows())
+    assert rows == [
+        ("1", "ERROR", "VALUE_MISSING", "CTPSTRAT"),
+        ("2", "ERROR", "VALUE_MISSING", "ETIOLOGY"),
+        ("3", "WARNING", "ACTARM_MISSING", "ACTARM"),
+    ]
+    msg = dict(zip(got["column"], got["message"]))
+    assert "left out of the stratified analyses" in msg["CTPSTRAT"]
+    assert "Kamath MELD are not computed" in msg["ETIOLOGY"]
+    dm_out = frames["DM"].sort("SRCROW")
+    assert dm_out["ACTARM"][2] == dm_out["ARM"][2] == "UC-MSC"
+
+
+def test_qs_not_done_needs_no_category():
+    rows = [
+        dict(
+            USUBJID="T-001",
+            QSCAT="",
+            QSTESTCD="CLDQ01",
+            QSDTC="2024-01-10",
+            QSSTAT="NOT DONE",
+            QSSTRESN="",
+        ),
+        dict(
+            USUBJID="T-001",
+            QSCAT="",
+            QSTESTCD="CLDQ02",
+            QSDTC="2024-01-10",
+            QSSTAT="",
+            QSSTRESN="3",
+        ),
+    ]
+    rows = [{k: (v or None) for k, v in r.items()} for r in rows]
+    _out, f = _validate("QS", rows)
+    hit = f.filter(pl.col("rule") == "VALUE_MISSING")
+    assert hit.select("row", "column").rows() == [(2, "QSCAT")]

@@ -437,3 +437,27 @@ def test_shift_table_cells(tmp_path):
     assert _cell(t, "WEEK 4: Control (n=4)", "Total", "Total") == "4 (100.0)"
     ishak = build_table("resp_shift_ISHAKIMP", _table_ard(study(tmp_path)), "tlf_tables")
     assert ishak.columns[:3] == ["0", "1", "2"] and ishak.columns[-1] == "Total"
+
+
+def test_a_subject_without_a_stratum_is_out_of_the_cmh_and_counted(tmp_path):
+    """S3 (Active, stratum C) without its stratum: the week-4 CMH is the by-hand one of stratum B
+    alone and C without S3 ((1, 2, 0, 1), (0, 0, 0, 2)), n 5, and its method says so."""
+    st = study(tmp_path)
+    gap = adsl().with_columns(
+        pl.when(pl.col("USUBJID") == "S3")
+        .then(None)
+        .otherwise(pl.col("CTPSTRAT"))
+        .alias("CTPSTRAT")
+    )
+    a = finalise(responder_ard({"adeff": adeff(), "adlb": adlb()}, gap, st))
+    cmh = cmh_risk_difference([(1, 2, 0, 1), (0, 0, 0, 2)])
+    assert val(a, "RESPONDER_CMH", "CTPIMP", "Active", "WEEK 4", "rd", "Control") == pytest.approx(
+        cmh["rd"]
+    )
+    assert val(a, "RESPONDER_CMH", "CTPIMP", "Active", "WEEK 4", "n", "Control") == 5
+    m = a.filter(
+        (pl.col("analysis") == "RESPONDER_CMH")
+        & (pl.col("paramcd") == "CTPIMP")
+        & (pl.col("avisit") == "WEEK 4")
+    )["method"]
+    assert m[0].endswith(" (1 subject with a missing stratum excluded)")
