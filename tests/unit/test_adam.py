@@ -439,3 +439,19 @@ def test_a_milestone_is_no_disposition_event_with_dscat_empty():
     out = derive_vars_disposition(adsl, ds).sort("USUBJID")
     assert out["EOSSTT"].to_list() == ["ONGOING", "COMPLETED", "DISCONTINUED"]
     assert out["DCSREAS"].to_list() == [None, None, "LOST TO FOLLOW-UP"]
+
+
+def test_relatedness_terms_and_an_unknown_one_counted_as_related(tiny, tmp_path):
+    """AEREL 'Possibly' is related, 'Unlikely' not, 'Not assessable' is in neither list: related
+    (the conservative reading), with one WARNING AEREL_UNKNOWN naming its row; empty stays empty."""
+    doms = tinycut.domains()
+    ae = doms["ae"]
+    ae += [dict(ae[0], AESTDTC=f"2024-01-1{i}") for i in (3, 4)]
+    for r, v in zip(ae, ["Possibly", "Unlikely", "Not assessable", ""]):
+        r["AEREL"] = v
+    d, adsl, s = tiny(doms)
+    got = create_adae(d["AE"], adsl, s).sort("SRCROW")["AREL"].to_list()
+    assert got == ["Y", "N", "Y", None]
+    f = pl.read_csv(tmp_path / "val/findings.csv", infer_schema=False)
+    hit = f.filter(pl.col("rule") == "AEREL_UNKNOWN")
+    assert hit.select("row", "value").rows() == [("3", "Not assessable")]

@@ -165,6 +165,36 @@ DOMAINS: dict[str, DomainSpec] = {
     ),
 }
 
+# AE.AEREL (upper case): the terms read as related and as not related (ADAE AREL Y / N). Any
+# other value is counted as related, the conservative reading (WARNING AEREL_UNKNOWN at ingest).
+RELATED_TERMS = (
+    "Y",
+    "YES",
+    "RELATED",
+    "POSSIBLY RELATED",
+    "PROBABLY RELATED",
+    "DEFINITELY RELATED",
+    "LIKELY RELATED",
+    "POSSIBLE",
+    "PROBABLE",
+    "DEFINITE",
+    "POSSIBLY",
+    "PROBABLY",
+    "DEFINITELY",
+    "CERTAIN",
+    "SUSPECTED",
+)
+NOT_RELATED_TERMS = (
+    "N",
+    "NO",
+    "NOT RELATED",
+    "UNRELATED",
+    "UNLIKELY",
+    "UNLIKELY RELATED",
+    "NOT SUSPECTED",
+    "DOUBTFUL",
+)
+
 # DS records that are protocol milestones, not disposition events, also when DSCAT is empty.
 PROTOCOL_MILESTONES = ("INFORMED CONSENT OBTAINED", "RANDOMIZED")
 

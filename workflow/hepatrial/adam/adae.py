@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from hepatrial.adam.adsl import RELATED_TERMS
 from hepatrial.adam.common import carried
+from hepatrial.contract import NOT_RELATED_TERMS
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 from hepatrial.spec.params import TTE
@@ -77,9 +77,9 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
         grade.alias("ATOXGR"),
         pl.when(rel == "")
         .then(None)
-        .when(rel.is_in(list(RELATED_TERMS)))
-        .then(pl.lit("Y"))
-        .otherwise(pl.lit("N"))
+        .when(rel.is_in(list(NOT_RELATED_TERMS)))
+        .then(pl.lit("N"))
+        .otherwise(pl.lit("Y"))  # related, or a term of neither list: counted as related
         .alias("AREL"),
     )
     dosed = pl.col("TRTSDT").is_not_null()

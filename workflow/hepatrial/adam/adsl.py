@@ -15,19 +15,6 @@ from hepatrial.contract import PROTOCOL_MILESTONES
 from hepatrial.dates import dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 
-RELATED_TERMS = (
-    "Y",
-    "YES",
-    "RELATED",
-    "POSSIBLY RELATED",
-    "PROBABLY RELATED",
-    "DEFINITELY RELATED",
-    "POSSIBLE",
-    "PROBABLE",
-    "DEFINITE",
-    "LIKELY RELATED",
-)
-
 
 def compute_last_alive_dates(domains: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """USUBJID -> LSTALVDT: the latest complete date of the subject in any domain, death records excluded.

@@ -23,7 +23,9 @@ from hepatrial.contract import (
     ISO_PARTIAL,
     MISSING_TOKENS,
     NON_ARM_VALUES,
+    NOT_RELATED_TERMS,
     QS_ITEMS,
+    RELATED_TERMS,
     RS_TERMS,
     DomainSpec,
 )
@@ -481,9 +483,39 @@ def validate_domain(
                     .otherwise(pl.col(column))
                     .alias(column)
                 )
+    if spec.name == "AE" and "AEREL" in df.columns:
+        check_relatedness(df, file, findings)
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df
+
+
+def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
+    """WARNING ``AEREL_UNKNOWN``, one per AEREL value in neither ``RELATED_TERMS`` nor
+    ``NOT_RELATED_TERMS`` (case and spaces aside): ADAE counts such an AE as related."""
+    rel = pl.col("AEREL").str.to_uppercase().str.strip_chars()
+    odd = df.filter(
+        pl.col("AEREL").is_not_null() & ~rel.is_in([*RELATED_TERMS, *NOT_RELATED_TERMS])
+    )
+    for value, grp in odd.group_by(rel.alias("_v"), maintain_order=True):
+        first = grp.row(0, named=True)
+        findings.tally(
+            "WARNING",
+            "AE",
+            file,
+            "AEREL_UNKNOWN",
+            lambda n, _: (
+                f"{n} AE(s) with a relatedness (AEREL) that is neither a related nor a not-related "
+                "term (data contract): counted as related, the conservative reading (first at "
+                "this row)"
+            ),
+            n=grp.height,
+            row=int(first["SRCROW"]),
+            usubjid=first.get("USUBJID"),
+            column="AEREL",
+            value=first["AEREL"],
+            key=(value[0],),
+        )
 
 
 def required_value_columns(spec: DomainSpec, cfg: Study) -> dict[str, str]:
