@@ -786,8 +786,9 @@ def section_data_quality(a: T.ARD, by_arm: bool) -> Section:
                 "Validation findings by domain (ingest)",
                 ["Domain", "Severity", "Rule", "Findings", "Subjects"],
                 rows,
-                "From validation/findings.csv: FATAL stops the run; ERROR values are set missing or "
-                "rows excluded; WARNING values are carried and flagged; INFO are normalisations.",
+                "From validation/findings.csv: FATAL stops the run; ERROR: a value unusable (set "
+                "missing) or missing, or a row excluded; WARNING: flagged and carried (a row sent "
+                "twice: excluded); INFO: normalisations. Excluded rows: validation/exclusions.csv.",
             )
         )
     else:
