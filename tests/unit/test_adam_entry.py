@@ -412,3 +412,14 @@ def test_an_adae_without_trtemfl_needs_the_first_infusion_date(tmp_path):
     assert pl.read_parquet(res / "adam/adae.parquet")["TRTEMFL"].to_list() == ["Y"]
     res = _run(tmp_path / "c", adae=[r | {"TRTEMFL": "Y"} for r in adae], adsl=no_trtsdt)
     assert pl.read_parquet(res / "adam/adae.parquet")["TRTEMFL"].to_list() == ["Y"]
+
+
+def test_a_subject_without_trt01a_is_on_its_planned_arm_and_flagged(tmp_path):
+    """T-002 has no TRT01A (T-001 has one): it is taken to be TRT01P, with a WARNING; before,
+    the subject was in SAFFL but in no arm of the safety tables."""
+    adsl = [dict(ADSL[0], TRT01A="UC-MSC"), dict(ADSL[1], TRT01A="")]
+    res = _run(tmp_path, adsl=adsl)
+    f = pl.read_csv(res / "validation/findings.csv").filter(pl.col("rule") == "ACTARM_MISSING")
+    assert f.select("severity", "row", "column").rows() == [("WARNING", 2, "TRT01A")]
+    out = pl.read_parquet(res / "adam/adsl_core.parquet").sort("USUBJID")
+    assert out["TRT01A"].to_list() == ["UC-MSC", "Placebo"]
