@@ -531,3 +531,23 @@ def test_qs_not_done_needs_no_category():
     _out, f = _validate("QS", rows)
     hit = f.filter(pl.col("rule") == "VALUE_MISSING")
     assert hit.select("row", "column").rows() == [(2, "QSCAT")]
+
+
+def test_a_record_after_death_and_an_ae_ending_before_it_starts_are_flagged(tmp_path):
+    """T-002 died 2024-03-01: its lab of 2024-03-05 (row 16) is flagged, its death day's records
+    are not; AE row 1 ends (2024-01-05) before it starts (2024-01-11); AE row 2's partial start
+    (2024-02) may be on its end's day, not flagged. Both carried."""
+    doms = tinycut.domains()
+    assert doms["lb"][15]["USUBJID"] == "T-002"
+    doms["lb"][15]["LBDTC"] = "2024-03-05"
+    doms["lb"][16]["LBDTC"] = "2024-03-01"
+    doms["ae"][0]["AEENDTC"] = "2024-01-05"
+    doms["ae"][1]["AEENDTC"] = "2024-02-01"
+    frames = _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").is_in(["AFTER_DEATH", "AE_END_BEFORE_START"]))
+    assert sorted(got.select("domain", "row", "rule").iter_rows()) == [
+        ("AE", "1", "AE_END_BEFORE_START"),
+        ("LB", "16", "AFTER_DEATH"),
+    ]
+    assert 16 in frames["LB"]["SRCROW"] and 1 in frames["AE"]["SRCROW"]

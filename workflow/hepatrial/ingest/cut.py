@@ -392,10 +392,33 @@ def cross_checks(
     """Consistency across domains: flagged, never changed."""
     dm, ds = frames["DM"], frames["DS"]
     consent = dm.select("USUBJID", dtc_date("RFICDTC").alias("_ic"))
+    death = dm.select("USUBJID", dtc_latest("DTHDTC").alias("_dth")).drop_nulls()
     for dom, df in each_chunk(frames):
         spec = specs[dom]
         if dom == "DM" or not spec.main_date or spec.main_date not in df.columns:
             continue
+        if dom != "DS":  # (a disposition form may be dated after the death it records)
+            findings.add_rows(
+                df.select("USUBJID", "SRCROW", spec.main_date)
+                .join(death, on="USUBJID", how="inner")
+                .filter(dtc_earliest(spec.main_date) > pl.col("_dth")),
+                "WARNING",
+                dom,
+                files[dom],
+                "AFTER_DEATH",
+                "record dated after the subject's death (DM DTHDTC); carried, check the data",
+                column=spec.main_date,
+            )
+        if dom == "AE" and "AEENDTC" in df.columns:
+            findings.add_rows(
+                df.filter(dtc_latest("AEENDTC") < dtc_earliest("AESTDTC")),
+                "WARNING",
+                "AE",
+                files["AE"],
+                "AE_END_BEFORE_START",
+                "AE end date (AEENDTC) before its start date (AESTDTC); carried, check the data",
+                column="AEENDTC",
+            )
         early = (
             df.select("USUBJID", "SRCROW", spec.main_date)
             .join(consent, on="USUBJID", how="inner")
