@@ -551,3 +551,14 @@ def test_a_record_after_death_and_an_ae_ending_before_it_starts_are_flagged(tmp_
         ("LB", "16", "AFTER_DEATH"),
     ]
     assert 16 in frames["LB"]["SRCROW"] and 1 in frames["AE"]["SRCROW"]
+
+
+def test_a_fatal_ae_of_a_subject_with_no_death_is_flagged(tmp_path):
+    """T-001 is alive: its AE with outcome FATAL (row 1) is flagged; T-002's fatal AE (row 2, a
+    death on 2024-03-01) is not."""
+    doms = tinycut.domains()
+    doms["ae"][0]["AEOUT"] = "Fatal"
+    _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    hit = f.filter(pl.col("rule") == "FATAL_AE_NO_DEATH")
+    assert hit.select("row", "USUBJID").rows() == [("1", "T-001")]

@@ -393,6 +393,12 @@ def cross_checks(
     dm, ds = frames["DM"], frames["DS"]
     consent = dm.select("USUBJID", dtc_date("RFICDTC").alias("_ic"))
     death = dm.select("USUBJID", dtc_latest("DTHDTC").alias("_dth")).drop_nulls()
+    dead = pl.concat(
+        [
+            dm.filter(pl.col("DTHDTC").is_not_null() | pl.col("DTHFL").eq_missing("Y"))["USUBJID"],
+            ds.filter(pl.col("DSDECOD").str.to_uppercase() == "DEATH")["USUBJID"],
+        ]
+    ).implode()
     for dom, df in each_chunk(frames):
         spec = specs[dom]
         if dom == "DM" or not spec.main_date or spec.main_date not in df.columns:
@@ -408,6 +414,24 @@ def cross_checks(
                 "AFTER_DEATH",
                 "record dated after the subject's death (DM DTHDTC); carried, check the data",
                 column=spec.main_date,
+            )
+        if dom == "AE":
+            fatal = (
+                pl.col("AEOUT").str.to_uppercase().eq_missing("FATAL")
+                if "AEOUT" in df.columns
+                else pl.lit(False)
+            )
+            if "AETOXGR" in df.columns:
+                fatal = fatal | (pl.col("AETOXGR").cast(pl.Float64, strict=False) == 5)
+            findings.add_rows(
+                df.filter(fatal & ~pl.col("USUBJID").is_in(dead)),
+                "WARNING",
+                "AE",
+                files["AE"],
+                "FATAL_AE_NO_DEATH",
+                "fatal AE (AEOUT FATAL or grade 5) of a subject with no death in this cut (DM "
+                "DTHDTC/DTHFL, DS DEATH): the deaths tables do not count it; check the data",
+                column="AEOUT" if "AEOUT" in df.columns else "AETOXGR",
             )
         if dom == "AE" and "AEENDTC" in df.columns:
             findings.add_rows(
