@@ -535,3 +535,47 @@ def test_ae_data_without_seriousness_say_sae_not_collected_in_the_report_and_lis
     assert "grade 3 or higher, n (%) 1 (100.0) 0 1 (50.0)" in h
     assert f"Listing of serious adverse events: {SAE_NOT_COLLECTED_TEXT}" in h
     assert "Any serious adverse event not collected" in h
+
+
+@pytest.mark.parametrize("group_rows", [True, False], ids=["heading", "keyed"])
+def test_report_pdf_takes_a_group_with_no_rows_under_it(group_rows, tmp_path):
+    """A group row with nothing under it (a system organ class whose grades were not collected,
+    "Any TEAE" then the first class) followed by other groups across pages: Typst 0.14 panicked
+    on two level-2 table headers in a row ("range start index 1 out of range for slice of length
+    0"), and the DSMB report job died. It is a plain row now; the other blocks keep "(cont.)"."""
+    sizes = {"ALONE": 1, "FIRST": 40, "ALSO": 1, "LONG": 130, "AFTER": 3}
+    pages = _pages_of(tmp_path, content.from_tlf(_grouped_tlf(group_rows, sizes)), 10)
+    text = "\n".join(pages)
+    for g in sizes:
+        assert re.search(rf"(?m)^{g}(\s|$)", text), g
+    assert "LONG (cont.)" in text and "ALONE (cont.)" not in text
+
+
+def test_ae_data_without_grades_say_not_collected_in_the_grade_table():
+    """AETOXGR with no value: the table by worst grade is one "not collected" row, not the class
+    and term rows of a table without a grade (which also crashed the DSMB report's PDF)."""
+    from hepatrial.analysis.safety import ae_summaries
+    from hepatrial.ard import ard_rows, finalise
+    from hepatrial.tlf.tables import ARD, GRADE_NOT_COLLECTED_TEXT, build_table
+
+    spec = _spec(True)
+    a, b = spec.arms[0].label, spec.arms[1].label
+    adsl = pl.DataFrame({"USUBJID": ["S1", "S2"], "TRT01P": [a, b], "TRT01A": [a, b],
+                         "SAFFL": ["Y", "Y"]})  # fmt: skip
+    adae = pl.DataFrame(
+        {"USUBJID": ["S1"], "AEDECOD": ["Sepsis"], "AEBODSYS": ["Infections and infestations"],
+         "AESER": ["Y"], "ATOXGR": [None], "AREL": ["N"], "TRTEMFL": ["Y"], "FATALFL": ["N"],
+         "AEWDFL": ["N"], "AEACN": ["DOSE NOT CHANGED"], "TRT01A": [a], "SAFFL": ["Y"],
+         "ASTDT": [None], "ASTDY": [None]},
+        schema_overrides={"ATOXGR": pl.Int64, "ASTDT": pl.Date, "ASTDY": pl.Int64},
+    )  # fmt: skip
+    big_n = ard_rows(
+        [
+            {"analysis": "BIGN", "paramcd": "N", "population": "SAFETY", "arm": arm, "stat": "n",
+             "value": float(n), "method": ""}
+            for arm, n in ((a, 1), (b, 1), ("ALL", 2))
+        ]
+    )  # fmt: skip
+    ard = finalise(pl.concat([big_n, ae_summaries(adae, adsl, spec)], how="vertical_relaxed"))
+    t = build_table("ae_grade", ARD(ard, spec, "2025-01-01"), "r")
+    assert [r.label for r in t.rows] == [GRADE_NOT_COLLECTED_TEXT]

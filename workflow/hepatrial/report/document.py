@@ -380,6 +380,19 @@ def _typst_table(b: Table, label: str, n: int = 0) -> list[str]:
     for k, blk in enumerate(table_blocks(b)):
         key = f"hr-{n}-{k}"
         body = list(range(blk.start, blk.end))
+        if blk.group and len(body) == 1:  # a group row with no row under it: a plain row (as
+            # a level-2 header followed by another, Typst 0.14 panics laying the table out)
+            if named_before:
+                cells.append(
+                    f"table.header(level: 2, hr-none, table.cell(colspan: {ncol}, inset: 0pt, []))"
+                )
+            name = b.rows[blk.start][0]
+            cells += ["hr-none"] + (
+                [f"table.cell(colspan: {ncol}, fill: luma(245), strong({_s(name)}))"]
+                if blk.heading
+                else _typst_cells(b, blk.start)
+            )
+            continue
         if blk.group and blk.heading:
             name = b.rows[blk.start][0]
             cont = f"hr-cont({_str(key)}, strong({_s(name)}), strong({_s(blk.group + CONT)}))"

@@ -788,6 +788,7 @@ def sae_not_collected(ard: ARD) -> bool:
 
 
 SAE_NOT_COLLECTED_TEXT = "Not collected: the adverse event data have no seriousness (AESER)."
+GRADE_NOT_COLLECTED_TEXT = "Not collected: the adverse event data have no grade (AETOXGR)."
 
 
 def _ae_unknown_table(t: Table, ard: ARD, rule: str, analyses: list[str]) -> Table:
@@ -921,6 +922,9 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
     )
     if ae_unknown(ard):
         return _ae_unknown_table(t, ard, rule, ["AE_GRADE"])
+    if overview_status(ard, "GR3TEAE") == NOT_COLLECTED:  # no grade to show: not a table of zeros
+        t.add("", GRADE_NOT_COLLECTED_TEXT)
+        return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], [], [])
     grades = [
         g
         for g in range(1, 6)
