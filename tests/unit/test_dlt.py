@@ -245,3 +245,25 @@ def test_dlt_table_cells_are_the_ard_values():
     assert rows["Pyrexia"] == ["0 [0]", "2 [2]", "2 [2]"]
     assert rows["Escalation decision"] == ["Proceed", "Stop", ""]
     assert any("MTD determined: Low" in n for n in t.footnotes)
+
+
+def test_an_ae_without_a_grade_is_never_silently_no_dlt():
+    """Grades missing on every AE: the DLT job stops in one line (it reported 0 DLTs, 0%, and
+    PROCEED). One related AE in S2's window without a grade: not counted, and every DLT row's
+    method says so; S4's ungraded AE before its infusion is no candidate."""
+    from hepatrial.errors import DataContractError
+
+    none = adae([("S1", D(2024, 1, 5), None, "Y", "Pyrexia", 1)])
+    with pytest.raises(DataContractError, match="no grade"):
+        dlt_ard(none, adsl(), ex(), study())
+    some = adae(
+        [
+            ("S1", D(2024, 1, 5), 3, "Y", "Pyrexia", 1),
+            ("S2", D(2024, 1, 6), None, "Y", "Rash", 2),
+            ("S4", D(2023, 12, 31), None, "Y", "Rash", 3),
+        ]
+    )
+    ard = dlt_ard(some, adsl(), ex(), study())
+    assert value(ard, "DLT", "DLT", "Low", "n_dlt") == 1
+    m = ard.filter(pl.col("analysis") == "DLT")["method"]
+    assert m.str.contains("(1 AE(s) that would be a DLT but have no grade", literal=True).all()

@@ -43,7 +43,7 @@ import polars as pl
 from hepatrial.analysis.common import select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
 from hepatrial.dates import dtc_date
-from hepatrial.errors import ConfigError
+from hepatrial.errors import ConfigError, DataContractError
 from hepatrial.models.rates import clopper_pearson
 from hepatrial.spec import Study
 from hepatrial.spec import load as load_study
@@ -73,7 +73,9 @@ def dlt_definition(study: Study, sponsor_flag: bool = False) -> str:
     )
 
 
-def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.DataFrame:
+def flag_dlt(
+    adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study, ungraded: bool = False
+) -> pl.DataFrame:
     """ADAE rows that are DLTs (one row per AE), with ``DLTEXDT`` the infusion whose window holds it.
 
     Parameters
@@ -84,6 +86,8 @@ def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.D
         SDTM EX (USUBJID, EXSTDTC).
     study : Study
         The study (its ``dlt`` block).
+    ungraded : bool
+        Instead, the AEs that would be DLTs but for their missing grade (ATOXGR).
     """
     d = study.dlt
     if "DLTFL" in adae.columns:  # a cut of ADaM datasets: the sponsor's flag (hepatrial.adam.entry)
@@ -96,7 +100,7 @@ def flag_dlt(adae: pl.DataFrame, dataset_ex: pl.DataFrame, study: Study) -> pl.D
         .unique()
         .sort(["USUBJID", "DLTEXDT"])
     )
-    cond = pl.col("ATOXGR").fill_null(0) >= d.min_grade
+    cond = pl.col("ATOXGR").is_null() if ungraded else pl.col("ATOXGR") >= d.min_grade
     if d.related_only:
         cond = cond & (pl.col("AREL") == "Y")
     lag = (pl.col("ASTDT") - pl.col("DLTEXDT")).dt.total_days()
@@ -173,6 +177,22 @@ def dlt_ard(
     subj = derive_var_dltevfl(pop, dlt, window)
     cohorts = study.arm_labels
     definition = dlt_definition(study, "DLTFL" in adae.columns)
+    if "DLTFL" not in adae.columns:  # the grade decides: an AE without one cannot be counted
+        if adae.height and adae["ATOXGR"].null_count() == adae.height:
+            raise DataContractError(
+                "dlt: the adverse events have no grade (AETOXGR): whether an AE is a "
+                f"dose-limiting toxicity (grade >= {study.dlt.min_grade}) cannot be told"
+            )
+        n_ungraded = (
+            flag_dlt(adae, dataset_ex, study, ungraded=True)
+            .join(pop.select("USUBJID"), on="USUBJID", how="semi")
+            .height
+        )
+        if n_ungraded:
+            definition += (
+                f" ({n_ungraded} AE(s) that would be a DLT but have no grade, not counted: "
+                "check the data)"
+            )
     rows = []
 
     def add(analysis, paramcd, arm, stat, value, method):
