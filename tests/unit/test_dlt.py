@@ -248,9 +248,10 @@ def test_dlt_table_cells_are_the_ard_values():
 
 
 def test_an_ae_without_a_grade_is_never_silently_no_dlt():
-    """Grades missing on every AE: the DLT job stops in one line (it reported 0 DLTs, 0%, and
-    PROCEED). One related AE in S2's window without a grade: not counted, and every DLT row's
-    method says so; S4's ungraded AE before its infusion is no candidate."""
+    """Grades (or relatedness, with related_only) missing on every AE: the DLT job stops in one
+    line (it reported 0 DLTs, 0%, and PROCEED). One related AE in S2's window without a grade:
+    not counted, and every DLT row's method says so; S4's ungraded AE before its infusion is no
+    candidate; nor is an AE whose known grade or relatedness already rules it out."""
     from hepatrial.errors import DataContractError
 
     none = adae([("S1", D(2024, 1, 5), None, "Y", "Pyrexia", 1)])
@@ -266,4 +267,17 @@ def test_an_ae_without_a_grade_is_never_silently_no_dlt():
     ard = dlt_ard(some, adsl(), ex(), study())
     assert value(ard, "DLT", "DLT", "Low", "n_dlt") == 1
     m = ard.filter(pl.col("analysis") == "DLT")["method"]
-    assert m.str.contains("(1 AE(s) that would be a DLT but have no grade", literal=True).all()
+    assert m.str.contains("(1 AE(s) that could be a DLT but have no grade", literal=True).all()
+    unrelated = adae([("S1", D(2024, 1, 5), 3, None, "Pyrexia", 1)])
+    with pytest.raises(DataContractError, match="no relatedness"):
+        dlt_ard(unrelated, adsl(), ex(), study())
+    both = adae(
+        [
+            ("S1", D(2024, 1, 5), 3, "Y", "Pyrexia", 1),
+            ("S2", D(2024, 1, 6), 4, None, "Rash", 2),  # grade 4, relatedness unknown: candidate
+            ("S3", D(2024, 1, 6), 2, None, "Rash", 3),  # grade 2: no DLT whatever its relatedness
+            ("S3", D(2024, 1, 7), None, "N", "Rash", 4),  # not related: no DLT whatever its grade
+        ]
+    )
+    m = dlt_ard(both, adsl(), ex(), study()).filter(pl.col("analysis") == "DLT")["method"]
+    assert m.str.contains("(1 AE(s) that could be a DLT", literal=True).all()

@@ -87,7 +87,8 @@ def flag_dlt(
     study : Study
         The study (its ``dlt`` block).
     ungraded : bool
-        Instead, the AEs that would be DLTs but for their missing grade (ATOXGR).
+        Instead, the AEs that could be DLTs but for their missing grade (ATOXGR) or, with
+        ``related_only``, relatedness (AREL).
     """
     d = study.dlt
     if "DLTFL" in adae.columns:  # a cut of ADaM datasets: the sponsor's flag (hepatrial.adam.entry)
@@ -100,9 +101,17 @@ def flag_dlt(
         .unique()
         .sort(["USUBJID", "DLTEXDT"])
     )
-    cond = pl.col("ATOXGR").is_null() if ungraded else pl.col("ATOXGR") >= d.min_grade
-    if d.related_only:
-        cond = cond & (pl.col("AREL") == "Y")
+    grade, related = pl.col("ATOXGR") >= d.min_grade, pl.col("AREL") == "Y"
+    if not d.related_only:
+        related = pl.lit(True)
+    # unknown: missing where it decides (a known grade below the minimum, or a known N, is no DLT)
+    cond = (
+        (grade & related)
+        if not ungraded
+        else (
+            grade.is_null() & related.fill_null(True) | (related.is_null() & grade.fill_null(True))
+        )
+    )
     lag = (pl.col("ASTDT") - pl.col("DLTEXDT")).dt.total_days()
     return (
         adae.filter(cond & pl.col("ASTDT").is_not_null())
@@ -178,11 +187,15 @@ def dlt_ard(
     cohorts = study.arm_labels
     definition = dlt_definition(study, "DLTFL" in adae.columns)
     if "DLTFL" not in adae.columns:  # the grade decides: an AE without one cannot be counted
-        if adae.height and adae["ATOXGR"].null_count() == adae.height:
-            raise DataContractError(
-                "dlt: the adverse events have no grade (AETOXGR): whether an AE is a "
-                f"dose-limiting toxicity (grade >= {study.dlt.min_grade}) cannot be told"
-            )
+        need = {"ATOXGR": "grade (AETOXGR)"}
+        if study.dlt.related_only:
+            need["AREL"] = "relatedness (AEREL)"
+        for col, what in need.items():
+            if adae.height and adae[col].null_count() == adae.height:
+                raise DataContractError(
+                    f"dlt: the adverse events have no {what}: whether an AE is a dose-limiting "
+                    f"toxicity ({dlt_definition(study)}) cannot be told"
+                )
         n_ungraded = (
             flag_dlt(adae, dataset_ex, study, ungraded=True)
             .join(pop.select("USUBJID"), on="USUBJID", how="semi")
@@ -190,8 +203,8 @@ def dlt_ard(
         )
         if n_ungraded:
             definition += (
-                f" ({n_ungraded} AE(s) that would be a DLT but have no grade, not counted: "
-                "check the data)"
+                f" ({n_ungraded} AE(s) that could be a DLT but have no grade or relatedness, "
+                "not counted: check the data)"
             )
     rows = []
 
