@@ -476,11 +476,25 @@ def _section_doc(section: Section) -> Document:
     return d
 
 
+def _safety_ard(adae: pl.DataFrame, adsl: pl.DataFrame, spec) -> pl.DataFrame:
+    """The AE summaries of ``adae`` with the SAFETY big N of one subject in each of two arms."""
+    from hepatrial.analysis.safety import ae_summaries
+    from hepatrial.ard import ard_rows, finalise
+
+    a, b = spec.arms[0].label, spec.arms[1].label
+    big_n = ard_rows(
+        [
+            {"analysis": "BIGN", "paramcd": "N", "population": "SAFETY", "arm": arm, "stat": "n",
+             "value": float(n), "method": ""}
+            for arm, n in ((a, 1), (b, 1), ("ALL", 2))
+        ]
+    )  # fmt: skip
+    return finalise(pl.concat([big_n, ae_summaries(adae, adsl, spec)], how="vertical_relaxed"))
+
+
 def test_ae_data_without_seriousness_say_sae_not_collected_in_the_report_and_listing():
     """AE data whose AESER has no value: the key figures, the SAE table and both SAE listings say
     "not collected", not 0 / "none in this cut"."""
-    from hepatrial.analysis.safety import ae_summaries
-    from hepatrial.ard import ard_rows, finalise
     from hepatrial.tlf.tables import ARD, SAE_NOT_COLLECTED_TEXT, build_table, listing_sae
 
     spec = _spec(True)
@@ -517,14 +531,7 @@ def test_ae_data_without_seriousness_say_sae_not_collected_in_the_report_and_lis
         },
         schema_overrides={"AESER": pl.Utf8, "ASTDT": pl.Date, "AENDT": pl.Date, "AEOUT": pl.Utf8},
     )
-    big_n = ard_rows(
-        [
-            {"analysis": "BIGN", "paramcd": "N", "population": "SAFETY", "arm": arm, "stat": "n",
-             "value": float(n), "method": ""}
-            for arm, n in ((a, 1), (b, 1), ("ALL", 2))
-        ]
-    )  # fmt: skip
-    ard = finalise(pl.concat([big_n, ae_summaries(adae, adsl, spec)], how="vertical_relaxed"))
+    ard = _safety_ard(adae, adsl, spec)
     sae = build_table("sae_soc_pt", ARD(ard, spec, "2025-01-01"), "r")
     assert [r.label for r in sae.rows] == [SAE_NOT_COLLECTED_TEXT]
     listing = listing_sae(adae, adsl, spec, "2025-01-01")
@@ -554,8 +561,6 @@ def test_report_pdf_takes_a_group_with_no_rows_under_it(group_rows, tmp_path):
 def test_ae_data_without_grades_say_not_collected_in_the_grade_table():
     """AETOXGR with no value: the table by worst grade is one "not collected" row, not the class
     and term rows of a table without a grade (which also crashed the DSMB report's PDF)."""
-    from hepatrial.analysis.safety import ae_summaries
-    from hepatrial.ard import ard_rows, finalise
     from hepatrial.tlf.tables import ARD, GRADE_NOT_COLLECTED_TEXT, build_table
 
     spec = _spec(True)
@@ -569,13 +574,6 @@ def test_ae_data_without_grades_say_not_collected_in_the_grade_table():
          "ASTDT": [None], "ASTDY": [None]},
         schema_overrides={"ATOXGR": pl.Int64, "ASTDT": pl.Date, "ASTDY": pl.Int64},
     )  # fmt: skip
-    big_n = ard_rows(
-        [
-            {"analysis": "BIGN", "paramcd": "N", "population": "SAFETY", "arm": arm, "stat": "n",
-             "value": float(n), "method": ""}
-            for arm, n in ((a, 1), (b, 1), ("ALL", 2))
-        ]
-    )  # fmt: skip
-    ard = finalise(pl.concat([big_n, ae_summaries(adae, adsl, spec)], how="vertical_relaxed"))
+    ard = _safety_ard(adae, adsl, spec)
     t = build_table("ae_grade", ARD(ard, spec, "2025-01-01"), "r")
     assert [r.label for r in t.rows] == [GRADE_NOT_COLLECTED_TEXT]

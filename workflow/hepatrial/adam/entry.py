@@ -104,20 +104,9 @@ def _check_arms(adsl: pl.DataFrame, study: Study, file: str, findings: Findings)
         adsl = adsl.with_columns(up.replace_strict(canon, default=None).alias(col))
     if "TRT01A" in adsl.columns and adsl["TRT01A"].null_count() < adsl.height:
         # (all missing or absent: TRT01A is TRT01P, build_adsl) one subject's: as SDTM's ACTARM
-        blank = pl.col("TRT01A").is_null() & pl.col("TRT01P").is_not_null()
-        findings.add_rows(
-            adsl.filter(blank),
-            "WARNING",
-            "ADSL",
-            file,
-            "ACTARM_MISSING",
-            "TRT01A is missing: the actual arm is taken to be TRT01P (safety counts the subject "
-            "under the arm it was assigned)",
-            column="TRT01A",
-        )
-        adsl = adsl.with_columns(
-            pl.when(blank).then(pl.col("TRT01P")).otherwise(pl.col("TRT01A")).alias("TRT01A")
-        )
+        from hepatrial.ingest.validate import take_planned_arm
+
+        adsl = take_planned_arm(adsl, "TRT01A", "TRT01P", "ADSL", file, findings)
     return adsl
 
 

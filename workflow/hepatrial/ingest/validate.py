@@ -689,22 +689,8 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
             )
         dm = dm.with_columns(fixed.alias(col))
     # ACTARM not given for a subject with an arm (and no ARMNRS): treated as randomised
-    blank = pl.col("ACTARM").is_null() & pl.col("ARM").is_not_null()
-    if "ARMNRS" in dm.columns:
-        blank = blank & pl.col("ARMNRS").is_null()
-    findings.add_rows(
-        dm.filter(blank),
-        "WARNING",
-        "DM",
-        file,
-        "ACTARM_MISSING",
-        "ACTARM is missing: the actual arm is taken to be ARM (safety counts the subject under "
-        "the arm it was assigned)",
-        column="ACTARM",
-    )
-    dm = dm.with_columns(
-        pl.when(blank).then(pl.col("ARM")).otherwise(pl.col("ACTARM")).alias("ACTARM")
-    )
+    outside = pl.col("ARMNRS").is_not_null() if "ARMNRS" in dm.columns else pl.lit(False)
+    dm = take_planned_arm(dm, "ACTARM", "ARM", "DM", file, findings, ~outside)
     # treated as another arm of the study than the one assigned: counted under each where it applies
     arms = cfg.dm_arms
     swapped = dm.filter(
@@ -723,6 +709,36 @@ def check_arms(dm: pl.DataFrame, cfg: Study, file: str, findings: Findings) -> p
         column="ACTARM",
     )
     return dm
+
+
+def take_planned_arm(
+    df: pl.DataFrame,
+    actual: str,
+    planned: str,
+    domain: str,
+    file: str,
+    findings: Findings,
+    where: pl.Expr | None = None,
+) -> pl.DataFrame:
+    """The actual arm (DM ACTARM, ADSL TRT01A) missing for a subject with a planned one (``where``
+    besides): taken to be the planned arm, a WARNING ``ACTARM_MISSING`` per row (before, such a
+    subject was in the safety population and in none of its arms)."""
+    blank = pl.col(actual).is_null() & pl.col(planned).is_not_null()
+    if where is not None:
+        blank = blank & where
+    findings.add_rows(
+        df.filter(blank),
+        "WARNING",
+        domain,
+        file,
+        "ACTARM_MISSING",
+        f"{actual} is missing: the actual arm is taken to be {planned} (safety counts the "
+        "subject under the arm it was assigned)",
+        column=actual,
+    )
+    return df.with_columns(
+        pl.when(blank).then(pl.col(planned)).otherwise(pl.col(actual)).alias(actual)
+    )
 
 
 def check_rs_values(rs: pl.DataFrame, file: str, findings: Findings) -> pl.DataFrame:
