@@ -195,6 +195,13 @@ NOT_RELATED_TERMS = (
     "DOUBTFUL",
 )
 
+
+def fatal_ae(grade: pl.Expr) -> pl.Expr:
+    """An AE with a fatal outcome: AEOUT ``FATAL`` (any case) or ``grade`` 5 (ADAE FATALFL; the
+    ingest check FATAL_AE_NO_DEATH)."""
+    return pl.col("AEOUT").str.to_uppercase().eq_missing("FATAL") | (grade == 5).fill_null(False)
+
+
 # DS records that are protocol milestones, not disposition events, also when DSCAT is empty.
 PROTOCOL_MILESTONES = ("INFORMED CONSENT OBTAINED", "RANDOMIZED")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from hepatrial.adam.common import carried
-from hepatrial.contract import NOT_RELATED_TERMS
+from hepatrial.contract import NOT_RELATED_TERMS, fatal_ae
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest, dtc_precision
 from hepatrial.spec import Study
 from hepatrial.spec.params import TTE
@@ -85,7 +85,7 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
     dosed = pl.col("TRTSDT").is_not_null()
     upper = (pl.col("ASTDT") <= pl.col("TRTEDT") + pl.duration(days=fu)) if window else pl.lit(True)
     teae = dosed & (pl.col("ASTDT").is_null() | ((pl.col("ASTDT") >= pl.col("TRTSDT")) & upper))
-    fatal = (pl.col("AEOUT").fill_null("").str.to_uppercase() == "FATAL") | (pl.col("ATOXGR") == 5)
+    fatal = fatal_ae(pl.col("ATOXGR"))
     wd = (
         pl.col("AEACN")
         .fill_null("")

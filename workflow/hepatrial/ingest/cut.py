@@ -14,7 +14,7 @@ import datetime as dt
 
 import polars as pl
 
-from hepatrial.contract import EXCL_SCHEMA
+from hepatrial.contract import EXCL_SCHEMA, fatal_ae
 from hepatrial.dates import compute_ady, dtc_date, dtc_earliest, dtc_latest
 from hepatrial.errors import DataContractError
 from hepatrial.ingest.findings import Findings
@@ -190,9 +190,10 @@ def exclude_unknown_subjects(
     return frames, (pl.concat(excl) if excl else pl.DataFrame(schema=EXCL_SCHEMA))
 
 
-# Domains whose repeated records have a check of their own: DM one row per subject (FATAL), LB
-# one result per subject, test and time (LB_DUPLICATE), EX one infusion per day (EX_SAME_DAY).
-OWN_REPEAT_CHECK = ("DM", "LB", "EX")
+# Domains whose records repeated under another --SEQ have a check of their own: LB one result per
+# subject, test and time (LB_DUPLICATE), EX one infusion per day (EX_SAME_DAY). (DM: one row per
+# subject, a repeated USUBJID stops the run.)
+OWN_REPEAT_CHECK = ("LB", "EX")
 
 
 def exclude_duplicates(
@@ -416,22 +417,20 @@ def cross_checks(
                 column=spec.main_date,
             )
         if dom == "AE":
-            fatal = (
-                pl.col("AEOUT").str.to_uppercase().eq_missing("FATAL")
-                if "AEOUT" in df.columns
-                else pl.lit(False)
+            grade = (  # AEOUT is an expected column (read as missing when absent); AETOXGR is not
+                pl.col("AETOXGR").cast(pl.Float64, strict=False)
+                if "AETOXGR" in df.columns
+                else pl.lit(None, pl.Float64)
             )
-            if "AETOXGR" in df.columns:
-                fatal = fatal | (pl.col("AETOXGR").cast(pl.Float64, strict=False) == 5)
             findings.add_rows(
-                df.filter(fatal & ~pl.col("USUBJID").is_in(dead)),
+                df.filter(fatal_ae(grade) & ~pl.col("USUBJID").is_in(dead)),
                 "WARNING",
                 "AE",
                 files["AE"],
                 "FATAL_AE_NO_DEATH",
                 "fatal AE (AEOUT FATAL or grade 5) of a subject with no death in this cut (DM "
                 "DTHDTC/DTHFL, DS DEATH): the deaths tables do not count it; check the data",
-                column="AEOUT" if "AEOUT" in df.columns else "AETOXGR",
+                column="AEOUT",
             )
         if dom == "AE" and "AEENDTC" in df.columns:
             findings.add_rows(

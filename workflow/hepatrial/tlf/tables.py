@@ -793,8 +793,15 @@ GRADE_NOT_COLLECTED_TEXT = "Not collected: the adverse event data have no grade 
 
 def _ae_unknown_table(t: Table, ard: ARD, rule: str, analyses: list[str]) -> Table:
     """``t`` with one row saying that the cut's adverse events are not known."""
-    t.add("", NO_AE_TEXT)
-    return _finish(t, ard, rule, [*analyses, "BIGN"], [], [AE_UNKNOWN_NOTE])
+    return _one_row_table(t, ard, rule, NO_AE_TEXT, analyses, [AE_UNKNOWN_NOTE])
+
+
+def _one_row_table(
+    t: Table, ard: ARD, rule: str, text: str, analyses: list[str], notes: list[str]
+) -> Table:
+    """``t`` as one row, ``text``: why the table has no counts."""
+    t.add("", text)
+    return _finish(t, ard, rule, [*analyses, "BIGN"], [], notes)
 
 
 def table_ae_overview(ard: ARD, rule: str = "tlf_ae_overview") -> Table:
@@ -923,8 +930,7 @@ def table_ae_grade(ard: ARD, rule: str = "tlf_ae_grade") -> Table:
     if ae_unknown(ard):
         return _ae_unknown_table(t, ard, rule, ["AE_GRADE"])
     if overview_status(ard, "GR3TEAE") == NOT_COLLECTED:  # no grade to show: not a table of zeros
-        t.add("", GRADE_NOT_COLLECTED_TEXT)
-        return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], [], [])
+        return _one_row_table(t, ard, rule, GRADE_NOT_COLLECTED_TEXT, ["AE_OVERVIEW"], [])
     grades = [
         g
         for g in range(1, 6)
@@ -989,8 +995,7 @@ def table_sae_soc_pt(ard: ARD, rule: str = "tlf_sae_soc_pt") -> Table:
     if ae_unknown(ard):
         return _ae_unknown_table(t, ard, rule, ["SAE_INCIDENCE"])
     if sae_not_collected(ard):
-        t.add("", SAE_NOT_COLLECTED_TEXT)
-        return _finish(t, ard, rule, ["AE_OVERVIEW", "BIGN"], [], [])
+        return _one_row_table(t, ard, rule, SAE_NOT_COLLECTED_TEXT, ["AE_OVERVIEW"], [])
 
     def add(group, code, indent):
         label = "Any serious TEAE" if code == "ANY" else _pt_label(group, code)
