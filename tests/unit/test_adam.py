@@ -443,7 +443,8 @@ def test_a_milestone_is_no_disposition_event_with_dscat_empty():
 
 def test_relatedness_terms_and_an_unknown_one_counted_as_related(tiny, tmp_path):
     """AEREL 'Possibly' is related, 'Unlikely' not, 'Not assessable' is in neither list: related
-    (the conservative reading), with one WARNING AEREL_UNKNOWN naming its row; empty stays empty."""
+    (the conservative reading), with one WARNING AEREL_UNKNOWN naming its row; an empty one, among
+    AEs that have one, is related too (WARNING AEREL_MISSING naming its row)."""
     doms = tinycut.domains()
     ae = doms["ae"]
     ae += [dict(ae[0], AESTDTC=f"2024-01-1{i}") for i in (3, 4)]
@@ -451,7 +452,22 @@ def test_relatedness_terms_and_an_unknown_one_counted_as_related(tiny, tmp_path)
         r["AEREL"] = v
     d, adsl, s = tiny(doms)
     got = create_adae(d["AE"], adsl, s).sort("SRCROW")["AREL"].to_list()
-    assert got == ["Y", "N", "Y", None]
+    assert got == ["Y", "N", "Y", "Y"]
     f = pl.read_csv(tmp_path / "val/findings.csv", infer_schema=False)
     hit = f.filter(pl.col("rule") == "AEREL_UNKNOWN")
     assert hit.select("row", "value").rows() == [("3", "Not assessable")]
+    miss = f.filter(pl.col("rule") == "AEREL_MISSING")
+    assert miss.select("severity", "row", "column").rows() == [("WARNING", "4", "AEREL")]
+    assert miss["message"][0].startswith("1 AE(s) with no relatedness")
+
+
+def test_relatedness_recorded_for_no_ae_is_not_collected(tiny, tmp_path):
+    """AEREL empty on every AE: AREL stays empty (the overview's related row is "not collected",
+    tests/unit/test_safety.py), and no AEREL_MISSING finding: nothing was collected to miss."""
+    doms = tinycut.domains()
+    for r in doms["ae"]:
+        r["AEREL"] = ""
+    d, adsl, s = tiny(doms)
+    assert create_adae(d["AE"], adsl, s)["AREL"].null_count() == len(doms["ae"])
+    f = pl.read_csv(tmp_path / "val/findings.csv", infer_schema=False)
+    assert f.filter(pl.col("rule") == "AEREL_MISSING").height == 0

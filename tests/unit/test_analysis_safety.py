@@ -183,3 +183,21 @@ def test_a_flag_with_no_value_on_any_adverse_event_is_not_collected_never_zero()
     assert _get(ae_summaries(one, ADSL, STUDY), "AE_OVERVIEW", "SERTEAE", "ALL", "n_subjects") == 1
     assert not not_collected(ADAE.head(0), "AESER")  # no AE at all: counted 0, not "not collected"
     assert not_collected(ADAE.drop("AESER"), "AESER")
+
+
+def test_related_teae_row_says_how_many_were_counted_related_for_want_of_a_relatedness():
+    """S2's pyrexia has no AEREL and ADAE's conservative AREL Y: the related-TEAE row counts it
+    (Active 2 of 2 subjects: S1 and S2) and its method says "1 TEAE(s)", the same on every arm's
+    row, the pooled one counted once, not twice."""
+    aerel = ["Related", "Possibly", "Not related", None, "Unrelated"]
+    ard = ae_summaries(ADAE.with_columns(pl.Series("AEREL", aerel)), ADSL, STUDY)
+    rel = ard.filter((pl.col("analysis") == "AE_OVERVIEW") & (pl.col("paramcd") == "RELTEAE"))
+    assert _get(ard, "AE_OVERVIEW", "RELTEAE", "Active", "n_subjects") == 2
+    assert set(rel["method"]) == {
+        "subjects with related TEAE; % of SAFETY in arm"
+        " (1 TEAE(s) with no relatedness recorded counted as related)"
+    }
+    plain = ae_summaries(ADAE.with_columns(pl.Series("AEREL", ["x"] * 5)), ADSL, STUDY)
+    assert set(plain.filter(pl.col("paramcd") == "RELTEAE")["method"]) == {
+        "subjects with related TEAE; % of SAFETY in arm"
+    }

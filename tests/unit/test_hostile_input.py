@@ -114,6 +114,31 @@ def test_lab_result_1e400_is_not_numeric_and_missing(tmp_path):
     assert sorted(zip(f["row"], f["column"])) == [("1", "LBORRES"), ("2", "LBORNRHI")]
 
 
+def test_reference_limit_as_text_is_not_numeric_and_missing(tmp_path):
+    """A reference limit that is text ("<5", "zz") is an ERROR NOT_NUMERIC and read as missing, as
+    an infinite one is (it was read as missing in silence); a padded number is a number."""
+    doms = tinycut.domains()
+    doms["lb"][0]["LBORNRLO"] = "<5"
+    doms["lb"][1]["LBORNRHI"] = "zz"
+    doms["lb"][2]["LBORNRHI"] = " 40 "
+    frames = _ingest(tmp_path, doms)
+    lb = frames["LB"].sort("SRCROW")
+    assert lb["LBSTNRLO"][0] is None and lb["LBSTNRHI"][1] is None
+    assert lb["LBSTNRHI"][2] == pytest.approx(40.0 * _factor(lb, 2))
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False).filter(
+        pl.col("rule") == "NOT_NUMERIC"
+    )
+    assert sorted(zip(f["row"], f["column"], f["value"])) == [
+        ("1", "LBORNRLO", "<5"),
+        ("2", "LBORNRHI", "zz"),
+    ]
+
+
+def _factor(lb: pl.DataFrame, i: int) -> float:
+    """The unit factor of row ``i``: standard result over the reported one."""
+    return float(lb["LBSTRESN"][i]) / float(lb["LBORRES"][i])
+
+
 def test_every_fatal_finding_is_in_the_details_and_findings_written_on_a_stop(tmp_path):
     doms = tinycut.domains()
     for r in doms["lb"]:
@@ -565,3 +590,66 @@ def test_a_fatal_ae_of_a_subject_with_no_death_is_flagged(tmp_path):
     f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
     hit = f.filter(pl.col("rule") == "FATAL_AE_NO_DEATH")
     assert hit.select("row", "USUBJID").rows() == [("1", "T-001")]
+
+
+def test_age_in_months_weeks_or_days_is_converted_to_years_and_an_unknown_unit_is_missing(tmp_path):
+    """AGEU MONTHS: 660 months are 55 completed years (660 / 12); WEEKS: 2 870 weeks are
+    2 870 x 7 / 365.25 = 55.003 -> 55 years; DAYS: 20 088 days are 54.998 -> 54 years (not yet 55);
+    each unit a WARNING AGE_CONVERTED. AGEU "KG" is no age unit: ERROR AGEU_UNKNOWN, AGE missing.
+    (660 months was read as 660 years before, then OUT_OF_RANGE.)"""
+    doms = tinycut.domains()
+    for r, (age, unit) in zip(
+        doms["dm"], [("660", "months"), ("2870", "WEEKS"), ("20088", "DAYS"), ("55", "KG")]
+    ):
+        r["AGE"], r["AGEU"] = age, unit
+    frames = _ingest(tmp_path, doms)
+    dm = frames["DM"].sort("SRCROW").head(4)
+    assert [None if a is None else float(a) for a in dm["AGE"]] == [55.0, 55.0, 54.0, None]
+    assert dm["AGEU"].to_list()[:3] == ["YEARS"] * 3
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").is_in(["AGE_CONVERTED", "AGEU_UNKNOWN"]))
+    assert sorted(got.select("rule", "severity", "row", "value").rows()) == [
+        ("AGEU_UNKNOWN", "ERROR", "4", "KG"),
+        ("AGE_CONVERTED", "WARNING", "1", "months"),
+        ("AGE_CONVERTED", "WARNING", "2", "WEEKS"),
+        ("AGE_CONVERTED", "WARNING", "3", "DAYS"),
+    ]
+    assert f.filter(pl.col("rule") == "OUT_OF_RANGE").height == 0
+
+
+def test_declared_stratum_levels_recode_a_spelling_and_set_an_unknown_value_missing(tmp_path):
+    """stratum_levels {CTPSTRAT: [B, C]}: "c" and " c " (spaces are trimmed first) are C (WARNING
+    STRATUM_RECODED, one finding for the value "c", two rows); "zz" is no level: ERROR STRATUM_UNKNOWN, set missing
+    (it was a stratum of its own). Subjects 1-4 of the tiny cut: B, C, C, B as built."""
+    doms = tinycut.domains()
+    for r, v in zip(doms["dm"], ["B", "c", " c ", "zz"]):
+        r["CTPSTRAT"] = v
+    cut = tinycut.write_cut(tmp_path / "2024-06-30", doms)
+    study = tinycut.write_study(
+        tmp_path / "study.yaml", tinycut.STUDY_YAML + "stratum_levels: {CTPSTRAT: [B, C]}\n"
+    )
+    frames = ingest_cut(
+        cut, study, tmp_path / "sdtm", tmp_path / "validation", failure_dir=tmp_path / "logs"
+    )
+    assert frames["DM"].sort("SRCROW")["CTPSTRAT"].to_list()[:4] == ["B", "C", "C", None]
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").str.starts_with("STRATUM_"))
+    assert got.select("rule", "severity", "row", "value").rows() == [
+        ("STRATUM_UNKNOWN", "ERROR", "4", "zz"),
+        ("STRATUM_RECODED", "WARNING", "2", "c"),
+    ]
+    assert got["message"].to_list() == [
+        "1 stratum value(s) not a declared level (B, C); set missing (first at this row)",
+        "2 stratum value(s) spelled as the declared level C (first at this row)",
+    ]
+
+
+def test_stratum_levels_of_a_column_that_is_no_stratum_is_a_config_error(tmp_path):
+    from hepatrial.errors import ConfigError
+    from hepatrial.spec import load
+
+    bad = tinycut.write_study(
+        tmp_path / "s.yaml", tinycut.STUDY_YAML + "stratum_levels: {SEX: [M, F]}\n"
+    )
+    with pytest.raises(ConfigError, match="stratum_levels: SEX is not one of the strata"):
+        load(bad)

@@ -114,6 +114,16 @@ def check_study(cfg: dict, source: str) -> None:
                 f"{source}: arms: a parallel design needs exactly one arm with reference: true "
                 f"(found {len(refs)}); the reference arm must be one of the arms {labels}"
             )
+    for col, levels in cfg.get("stratum_levels", {}).items():
+        if col not in cfg.get("strata", []):
+            raise ConfigError(
+                f"{source}: stratum_levels: {col} is not one of the strata {cfg.get('strata', [])}"
+            )
+        keys = [" ".join(v.split()).upper() for v in levels]
+        if len(set(keys)) != len(keys):
+            raise ConfigError(
+                f"{source}: stratum_levels: {col}: two levels differ only in case or spaces"
+            )
     vlabels = [v["label"] for v in cfg["visits"]]
     if len(set(vlabels)) != len(vlabels):
         raise ConfigError(f"{source}: visits: duplicate visit label")

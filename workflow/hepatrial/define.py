@@ -129,8 +129,10 @@ DERIVATION = {
     "ASTDT": "AE.AESTDTC as a date; a partial date imputed as in the ADaM rules (ASTDTF).",
     "AENDT": "AE.AEENDTC as a date; a partial date imputed (AENDTF).",
     "ATOXGR": "AE.AETOXGR as a number.",
-    "AREL": "Y if AE.AEREL is related (RELATED, POSSIBLY, PROBABLY), otherwise N.",
-    "FATALFL": "Y if AE.AEOUT is FATAL, otherwise N.",
+    "AREL": "N if AE.AEREL is a not-related term (NOT RELATED, UNLIKELY, ...), otherwise Y: related "
+    "terms, other values and, when other AEs have a relatedness, no value (conservative); empty when "
+    "no AE has a relatedness.",
+    "FATALFL": "Y if AE.AEOUT is FATAL or ATOXGR is 5, otherwise N.",
     "DTHFL": "Y if the subject died (DM.DTHFL or a death in DS) up to the data cut.",
     "DTHDT": "DM.DTHDTC as a date; partial dates imputed (DTHDTF).",
     "EOSSTT": "COMPLETED, DISCONTINUED or ONGOING at the data cut from DS.",

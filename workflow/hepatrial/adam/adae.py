@@ -61,6 +61,9 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
     keep = carried(adsl, ADSL_KEEP, study.populations.values())
     ae = dataset_ae.join(adsl.select(keep), on="USUBJID", how="left")
     rel = pl.col("AEREL").fill_null("").str.to_uppercase().str.strip_chars()
+    # relatedness collected (any AE has a value): an AE without one is counted as related, the
+    # conservative reading (WARNING AEREL_MISSING at ingest); collected for none: not collected
+    collected = ae["AEREL"].fill_null("").str.strip_chars().ne("").any()
     grade = (
         pl.col("AETOXGR").cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
         if "AETOXGR" in ae.columns
@@ -76,7 +79,7 @@ def create_adae(dataset_ae: pl.DataFrame, adsl: pl.DataFrame, study: Study) -> p
         compute_imputation_flag("AEENDTC").alias("AENDTF"),
         grade.alias("ATOXGR"),
         pl.when(rel == "")
-        .then(None)
+        .then(pl.lit("Y" if collected else None, pl.Utf8))
         .when(rel.is_in(list(NOT_RELATED_TERMS)))
         .then(pl.lit("N"))
         .otherwise(pl.lit("Y"))  # related, or a term of neither list: counted as related

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from hepatrial.analysis.common import select_population, with_pooled
+from hepatrial.analysis.common import POOLED, select_population, with_pooled
 from hepatrial.ard import ard_rows
 from hepatrial.spec import Study
 
@@ -112,6 +112,7 @@ def ae_summaries(
                     )
             continue
         c = dict((r[0], r[1:]) for r in _counts(ae.filter(cond.fill_null(False)), []).iter_rows())
+        note = _relatedness_note(ae) if code == "RELTEAE" else ""
         for arm in arms:
             n_subj, n_ev = c.get(arm, (0, 0))
             emit(
@@ -120,7 +121,7 @@ def ae_summaries(
                 arm,
                 n_subj,
                 n_ev,
-                f"subjects with {label}; % of {population} in arm",
+                f"subjects with {label}; % of {population} in arm{note}",
             )
     # SOC rows (paramcd the SOC) and PT rows keyed by SOC and PT (paramcd "SOC|PT", as AE_GRADE and
     # SAE_INCIDENCE): a PT coded under two SOCs gives two rows, never one key twice.
@@ -138,6 +139,17 @@ def ae_summaries(
     if not not_collected(adae, "AESER"):  # seriousness not recorded: no SAE table of zeros
         rows += _sae_rows(ae, denom, population, arms)
     return ard_rows(rows)
+
+
+def _relatedness_note(ae: pl.DataFrame) -> str:
+    """The related-TEAE row's note on the TEAEs counted as related for want of a relatedness
+    (AEREL empty, AREL Y: ADAE's conservative reading); "" when there are none. Counted over all
+    arms (the pooled rows aside), so that the note is the same on every arm's row."""
+    if "AEREL" not in ae.columns:
+        return ""
+    blank = (pl.col("AEREL").fill_null("").str.strip_chars() == "") & (pl.col("AREL") == "Y")
+    n = ae.filter(blank & (pl.col("ARM") != POOLED)).height
+    return f" ({n} TEAE(s) with no relatedness recorded counted as related)" if n else ""
 
 
 GRADES = (1, 2, 3, 4, 5)

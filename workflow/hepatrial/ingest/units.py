@@ -225,8 +225,10 @@ def harmonise_lab_units(
         if c not in lb.columns:
             rng.append(pl.lit(None, pl.Float64))
             continue
-        num = pl.col(c).cast(pl.Float64, strict=False)
-        bad = num.is_not_null() & ~num.is_finite()
+        text = pl.col(c).cast(pl.Utf8).str.strip_chars()
+        num = text.cast(pl.Float64, strict=False)
+        sent = text.fill_null("") != ""
+        bad = sent & ~num.is_finite().fill_null(False)  # text (e.g. "<5"), NaN or infinite
         findings.add_rows(
             lb.filter(bad),
             "ERROR",

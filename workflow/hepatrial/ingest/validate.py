@@ -456,6 +456,10 @@ def validate_domain(
     df = upper_case_terms(df, list(terms), spec.name, file, findings)
     if spec.name in DOMAINS:  # SDTM, as sent (a value set missing below has its own finding)
         check_required_values(df, spec, file, cfg, findings)
+    if "AGEU" in df.columns and "AGE" in df.columns:  # before the AGE range check, in years
+        df = age_in_years(df, spec.name, file, findings)
+    if spec.name in ("DM", "ADSL"):
+        df = check_stratum_levels(df, spec.name, file, cfg, findings)
     fails = run_schema(df, build_schema(spec, df.columns, terms))
     if fails.height:
         fails = fails.join(
@@ -490,10 +494,156 @@ def validate_domain(
     return df
 
 
+def check_stratum_levels(
+    df: pl.DataFrame, domain: str, file: str, cfg: Study, findings: Findings
+) -> pl.DataFrame:
+    """The strata with declared levels (study config ``stratum_levels``): a value that is a level
+    but for case and inner spaces takes the level's spelling (WARNING ``STRATUM_RECODED``, one per
+    value); any other value is set missing (ERROR ``STRATUM_UNKNOWN``, one per value; the subject
+    then leaves the stratified analyses, whose methods count it)."""
+    for col, levels in cfg.stratum_levels.items():
+        if col not in df.columns:
+            continue
+        key = pl.col(col).cast(pl.Utf8).str.replace_all(r"\s+", " ").str.strip_chars()
+        key = key.str.to_uppercase()
+        level = key.replace_strict(
+            {" ".join(v.split()).upper(): v for v in levels}, default=None, return_dtype=pl.Utf8
+        )
+        sent = pl.col(col).cast(pl.Utf8).str.strip_chars().fill_null("") != ""
+        marks = df.select(
+            (sent & level.is_null()).alias("unknown"),
+            (sent & level.is_not_null() & (level != pl.col(col).cast(pl.Utf8))).alias("recoded"),
+        )
+        for what, sev, rule, text in (
+            ("recoded", "WARNING", "STRATUM_RECODED", "spelled as the declared level {}"),
+            ("unknown", "ERROR", "STRATUM_UNKNOWN", "not a declared level ({}); set missing"),
+        ):
+            hit = df.filter(marks[what])
+            for (value,), grp in hit.group_by(col, maintain_order=True):
+                first = grp.row(0, named=True)
+                detail = (
+                    grp.select(level.first()).item() if what == "recoded" else ", ".join(levels)
+                )
+                findings.tally(
+                    sev,
+                    domain,
+                    file,
+                    rule,
+                    lambda n, d, t=text: f"{n} stratum value(s) {t.format(d)} (first at this row)",
+                    n=grp.height,
+                    row=int(first["SRCROW"]),
+                    usubjid=first.get("USUBJID"),
+                    column=col,
+                    value=value,
+                    key=(value,),
+                    extra=detail,
+                )
+        df = df.with_columns(
+            pl.when(marks["unknown"])
+            .then(pl.lit(None, pl.Utf8))
+            .when(marks["recoded"])
+            .then(level)
+            .otherwise(pl.col(col).cast(pl.Utf8))
+            .alias(col)
+        )
+    return df
+
+
+# AGEU (upper case) -> days in one unit; AGE is analysed in years (completed years, floored)
+AGE_UNIT_DAYS = {
+    "YEARS": None,
+    "YEAR": None,
+    "MONTHS": 365.25 / 12,
+    "MONTH": 365.25 / 12,
+    "WEEKS": 7.0,
+    "WEEK": 7.0,
+    "DAYS": 1.0,
+    "DAY": 1.0,
+}
+
+
+def age_in_years(df: pl.DataFrame, domain: str, file: str, findings: Findings) -> pl.DataFrame:
+    """AGE in years whatever AGEU says: in months, weeks or days it is converted to completed years
+    (WARNING ``AGE_CONVERTED``, one per unit; months exactly, weeks and days by 365.25-day years);
+    an AGEU that is no age unit makes AGE missing (ERROR ``AGEU_UNKNOWN``, one per value). An empty
+    AGEU is taken as years. AGEU is then YEARS where AGE has a value."""
+    unit = pl.col("AGEU").cast(pl.Utf8).str.strip_chars().str.to_uppercase().fill_null("")
+    days = unit.replace_strict(
+        {k: v for k, v in AGE_UNIT_DAYS.items() if v is not None},
+        default=None,
+        return_dtype=pl.Float64,
+    )
+    convert = days.is_not_null()
+    unknown = (unit != "") & ~unit.is_in(list(AGE_UNIT_DAYS))
+    flags = df.select(convert.alias("c"), unknown.alias("u"), unit.alias("unit"))
+    if not (flags["c"].any() or flags["u"].any()):
+        return df
+    for bad, rule, sev in (("c", "AGE_CONVERTED", "WARNING"), ("u", "AGEU_UNKNOWN", "ERROR")):
+        hit = df.with_columns(flags["unit"].alias("_unit")).filter(flags[bad])
+        for (u,), grp in hit.group_by("_unit", maintain_order=True):
+            first = grp.row(0, named=True)
+            findings.tally(
+                sev,
+                domain,
+                file,
+                rule,
+                (
+                    (
+                        lambda n, _, u=u: (
+                            f"{n} age(s) in {u.lower()} (AGEU) converted to completed years"
+                        )
+                    )
+                    if bad == "c"
+                    else (
+                        lambda n, _: (
+                            f"{n} age unit(s) (AGEU) not an age unit; AGE treated as missing"
+                        )
+                    )
+                ),
+                n=grp.height,
+                row=int(first["SRCROW"]),
+                usubjid=first.get("USUBJID"),
+                column="AGEU",
+                value=first["AGEU"],
+                key=(u,),
+            )
+    age = pl.col("AGE").cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
+    years = (age * days / 365.25).floor().cast(pl.Int64)
+    years = years.cast(pl.Utf8) if df.schema["AGE"] == pl.Utf8 else years.cast(df.schema["AGE"])
+    return df.with_columns(
+        pl.when(unknown).then(None).when(convert).then(years).otherwise(pl.col("AGE")).alias("AGE"),
+        pl.when(convert & age.is_not_null())
+        .then(pl.lit("YEARS"))
+        .otherwise(pl.col("AGEU"))
+        .alias("AGEU"),
+    )
+
+
 def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
     """WARNING ``AEREL_UNKNOWN``, one per AEREL value in neither ``RELATED_TERMS`` nor
-    ``NOT_RELATED_TERMS`` (case and spaces aside): ADAE counts such an AE as related."""
+    ``NOT_RELATED_TERMS`` (case and spaces aside): ADAE counts such an AE as related. WARNING
+    ``AEREL_MISSING``, one for the AEs without a relatedness when other AEs of the file have one:
+    ADAE counts them as related too (no AE with one: relatedness is not collected, no finding)."""
     rel = pl.col("AEREL").str.to_uppercase().str.strip_chars()
+    empty = df.filter(rel.fill_null("") == "")
+    first = empty.row(0, named=True) if empty.height else {}
+    findings.tally(
+        "WARNING",
+        "AE",
+        file,
+        "AEREL_MISSING",
+        lambda n, _: (
+            f"{n} AE(s) with no relatedness (AEREL) where the other AEs have one: counted as "
+            "related, the conservative reading (first at this row)"
+        ),
+        n=empty.height,
+        row=int(first["SRCROW"]) if first else None,
+        usubjid=first.get("USUBJID"),
+        column="AEREL",
+        extra=(empty.height, df.height - empty.height),
+        merge=lambda a, b: (a[0] + b[0], a[1] + b[1]),
+        keep=lambda e: e[0] > 0 and e[1] > 0,
+    )
     odd = df.filter(
         pl.col("AEREL").is_not_null() & ~rel.is_in([*RELATED_TERMS, *NOT_RELATED_TERMS])
     )

@@ -388,6 +388,8 @@ class Study:
     )
     planned_infusions: int = 3
     strata: tuple[str, ...] = ()
+    # stratum column -> its levels (the randomisation system's spelling); none: any value
+    stratum_levels: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: freeze({}))
     baseline_columns: tuple[str, ...] = ("ETIOLOGY",)
     column_map: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: freeze({}))
     # how tables, listings, figures and reports print a code (variable -> code -> label), over
@@ -476,6 +478,7 @@ class Study:
             populations=freeze(cfg.get("populations", {"ITT": "ITTFL", "SAFETY": "SAFFL"})),
             planned_infusions=cfg.get("planned_infusions", 3),
             strata=tuple(cfg.get("strata", ())),
+            stratum_levels=freeze(cfg.get("stratum_levels", {})),
             baseline_columns=tuple(cfg.get("baseline_columns", ("ETIOLOGY",))),
             column_map=freeze(cfg.get("column_map", {})),
             category_labels=freeze(cfg.get("category_labels", {})),
