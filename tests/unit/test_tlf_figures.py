@@ -490,3 +490,42 @@ def test_tick_labels_that_would_run_into_each_other_are_thinned():
     rct_labels = ["BL", "4", "8", "12", "24", "36", "48"]
     for panels, width, rotated in ((1, 7.0, False), (3, 9.0, True), (2, 8.0, False)):
         assert G._legible(rct, rct_labels, panels, width, rotated) == rct_labels
+
+
+def test_an_lsmean_whose_df_is_below_1_has_no_bar_and_the_table_says_why(ard):
+    """A visit-specific variance from two subjects (AR1H, single-arm cut of 12) gave a
+    Satterthwaite df of 0.0032 and limits of +-1.41E+151: matplotlib's layout then failed ("left
+    cannot be >= right") and the table printed 150-digit numbers. Now the figure draws the point
+    without its bar and says so; the table prints the limits in E-notation and names the visit."""
+    import matplotlib.pyplot as plt
+
+    from hepatrial.tlf.tables import table_mmrm
+
+    df = ard.df
+    lsm = df.filter((pl.col("analysis") == "MMRM_LSMEAN") & (pl.col("paramcd") == "MELD"))
+    arm, visit = lsm.select("arm", "avisit").sort("avisit", "arm").row(0)
+    at = (pl.col("analysis") == "MMRM_LSMEAN") & (pl.col("paramcd") == "MELD")
+    at = at & (pl.col("arm") == arm) & (pl.col("avisit") == visit)
+    new = {"df": 0.0032, "lower": -1.4122e151, "upper": 1.4122e151}
+    for stat, value in new.items():
+        df = df.with_columns(
+            pl.when(at & (pl.col("stat") == stat))
+            .then(value)
+            .otherwise(pl.col("value"))
+            .alias("value")
+        )
+    low = ARD(df, ard.study, ard.cut)
+    plot = G.fig_mmrm(low, "MELD")
+    assert f"No CI drawn at {visit} (degrees of freedom below 1)." in plot.labels.caption
+    assert "No CI drawn" not in G.fig_mmrm(ard, "MELD").labels.caption
+    [bars] = [la for la in plot.layers if type(la.geom).__name__ == "geom_errorbar"]
+    assert len(bars._data) == len(plot.data) - 1
+    fig, _ = G.drawn(plot, dpi=DPI)
+    plt.close(fig)
+    t = table_mmrm(low, "MELD")
+    cells = [
+        c for r in t.rows if r.group.startswith(visit) and r.label == "95% CI" for c in r.cells
+    ]
+    assert "(-1.4E+151, 1.4E+151)" in cells  # MELD: d + 1 = 1 decimal
+    assert f"Satterthwaite degrees of freedom below 1 at {visit} (0.003)" in " ".join(t.footnotes)
+    assert "degrees of freedom below 1" not in " ".join(table_mmrm(ard, "MELD").footnotes)

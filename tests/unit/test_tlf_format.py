@@ -72,3 +72,15 @@ def test_not_estimable_and_percent_of_probability():
     assert F.fmt_ci(float("nan"), 1.0, 1) == "(NE, 1.0)"
     assert F.fmt_prob_pct(0.94875) == "94.9"
     assert F.fmt_prob_pct(None) == "NE"
+
+
+def test_infinite_and_huge_numbers_print_as_r_and_sas_do_not_as_150_digits():
+    """inf: Inf / -Inf (R); from 1E+15 on, E-notation (SAS BEST): a float64 has 15-16 significant
+    digits, so 1.4122E+151 printed in full was 150 digits of noise. Below it, decimals as ever."""
+    assert F.fmt_num(float("inf"), 2) == "Inf"
+    assert F.fmt_num(float("-inf"), 1) == "-Inf"
+    assert F.fmt_num(-1.4122e151, 2) == "-1.41E+151"
+    assert F.fmt_num(1e15, 0) == "1.0E+15"
+    assert F.fmt_num(999_999_999_999_999.0, 0) == "999999999999999"
+    assert F.fmt_num(2.345e8, 0) == "234500000"  # an HBV DNA mean stays as it was
+    assert F.fmt_ci(-1.4122e151, 1.4122e151, 2) == "(-1.41E+151, 1.41E+151)"

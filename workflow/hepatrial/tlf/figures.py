@@ -480,6 +480,18 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
             f"Mixed model for repeated measures with {COVARIANCE.get(cov, cov)}; arms offset "
             "horizontally at each visit."
         )
+    # no bar where the Satterthwaite df is below 1: its limits (up to 1E+151) say nothing and
+    # would set the axis (the table's note names the visits)
+    informative = pdf["df"].isna() | (pdf["df"] >= 1) if "df" in pdf else True
+    bars = pdf[informative & np.isfinite(pdf[["lower", "upper"]]).all(axis=1)]
+    if len(bars) < pdf[["lower", "upper"]].notna().all(axis=1).sum():
+        from hepatrial.tlf.tables import low_df_visits
+
+        note += (
+            " No CI drawn at "
+            + ", ".join(low_df_visits(ard, paramcd))
+            + " (degrees of freedom below 1)."
+        )
     plot = (
         p9.ggplot(pdf, p9.aes("x", "lsmean", colour="arm", group="arm", shape="arm"))
         + p9.geom_hline(yintercept=0, linetype="dashed", colour="#666666")
@@ -487,7 +499,7 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
         + p9.geom_point(size=2)
         + p9.geom_errorbar(
             p9.aes(ymin="lower", ymax="upper"),
-            data=_defined(pdf, "lower", "upper"),
+            data=bars if len(bars) < len(pdf) else None,
             width=_dodge_width(breaks) * 0.8,
         )
         + p9.scale_x_continuous(breaks=breaks, labels=labels, name="Week (analysis visit)")

@@ -12,7 +12,8 @@ Rules (docs/tlf.md):
 - p-values: ``<0.001`` below 0.001, ``>0.999`` when 3 decimals would show 1.000, otherwise 3 decimals;
 - hazard ratios and their CIs: 2 decimals; survival and cumulative incidence: percent, 1 decimal;
   times in days (medians): 1 decimal;
-- a value that is not estimable (NaN or missing) shows ``NE``.
+- a value that is not estimable (NaN or missing) shows ``NE``; an infinite one ``Inf`` or ``-Inf``;
+  one of magnitude 1E+15 or more in E-notation (``1.41E+151``: digits beyond float precision).
 """
 
 from __future__ import annotations
@@ -51,10 +52,22 @@ def is_missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
+# From this magnitude on a number shows in E-notation (as SAS's BEST format does): a float64 has 15-16
+# significant digits, so digits printed beyond them would be noise (a Satterthwaite interval with
+# df near 0 reaches 1E+151); no clinical or lab quantity comes near it.
+E_NOTATION_FROM = 1e15
+
+
 def fmt_rounded(x: float, decimals: int) -> str:
     """``x`` shown with ``decimals`` decimals, rounded by :func:`hepatrial.rounding.round_half_up`
-    (half away from zero); ``-0.0`` shows as ``0.0``."""
-    return f"{round_half_up(float(x), max(decimals, 0)):.{max(decimals, 0)}f}"
+    (half away from zero); ``-0.0`` shows as ``0.0``. Infinite: ``Inf`` / ``-Inf`` (as R prints
+    it); from :data:`E_NOTATION_FROM` on, E-notation with ``decimals`` decimals (``-1.41E+151``)."""
+    x = float(x)
+    if math.isinf(x):
+        return "Inf" if x > 0 else "-Inf"
+    if abs(x) >= E_NOTATION_FROM:
+        return f"{x:.{max(decimals, 1)}E}"
+    return f"{round_half_up(x, max(decimals, 0)):.{max(decimals, 0)}f}"
 
 
 def fmt_num(x, decimals: int) -> str:

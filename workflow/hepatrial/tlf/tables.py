@@ -456,6 +456,14 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
         f"Change from baseline in {label}. LS: least squares; SE: standard error; CI: confidence interval; "
         "p: two-sided."
     ]
+    low = low_df_visits(ard, paramcd, pop)
+    if low:
+        notes.append(
+            "Satterthwaite degrees of freedom below 1 at "
+            + ", ".join(f"{v} ({F.fmt_num(df, 3)})" for v, df in low.items())
+            + ": the confidence intervals and p-values there are not informative (too few "
+            "subjects at the visit for its variance)."
+        )
     formula = score_formula(ard.study, paramcd)
     if formula:
         notes.append(formula + ".")
@@ -470,6 +478,21 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
         )
     methods = ard.methods(["MMRM_LSMEAN", "MMRM_DIFF"], paramcd=paramcd, population=pop)
     return _finish(t, ard, rule, ["MMRM_LSMEAN", "MMRM_DIFF", "MMRM_FIT", "BIGN"], methods, notes)
+
+
+def low_df_visits(ard: ARD, paramcd: str, pop: str = "ITT") -> dict[str, float]:
+    """Visit -> the smallest Satterthwaite df below 1 of its LS means and differences (in visit
+    order): where a t interval is not informative (a visit-specific variance from one or two
+    subjects gives df near 0 and limits such as 1E+151)."""
+    rows = pl.concat(
+        [
+            ard.rows(a, paramcd=paramcd, population=pop, stat="df")
+            for a in ("MMRM_LSMEAN", "MMRM_DIFF")
+        ]
+    )
+    low = rows.filter(pl.col("value") < 1).group_by("avisit").agg(pl.col("value").min())
+    got = dict(low.iter_rows())
+    return {v: got[v] for v in ard.visits() if v in got}
 
 
 def table_desc(ard: ARD, paramcd: str, rule: str = "tlf_desc") -> Table:
