@@ -653,3 +653,25 @@ def test_stratum_levels_of_a_column_that_is_no_stratum_is_a_config_error(tmp_pat
     )
     with pytest.raises(ConfigError, match="stratum_levels: SEX is not one of the strata"):
         load(bad)
+
+
+def test_dosing_before_randomisation_and_an_rfstdtc_that_is_not_the_first_dose_are_flagged(
+    tmp_path,
+):
+    """T-003, randomised 2024-02-01, has an extra infusion on 2024-01-25 (EX row 8, added): its
+    first dose is before randomisation, and its RFSTDTC (2024-02-01, DM row 3) is no longer the
+    first EX date. T-001's RFSTDTC moved to 2024-01-11 (DM row 1) while its first infusion is
+    2024-01-10, on its randomisation day (not early). Both WARNING, carried."""
+    doms = tinycut.domains()
+    doms["ex"].append(dict(doms["ex"][3], EXSTDTC="2024-01-25"))
+    assert doms["ex"][3]["USUBJID"] == "T-003" and len(doms["ex"]) == 8
+    doms["dm"][0]["RFSTDTC"] = "2024-01-11"
+    frames = _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").is_in(["DOSE_BEFORE_RANDOMISATION", "RFSTDTC_NOT_FIRST_DOSE"]))
+    assert sorted(got.select("domain", "row", "USUBJID", "rule", "value").iter_rows()) == [
+        ("DM", "1", "T-001", "RFSTDTC_NOT_FIRST_DOSE", "2024-01-11"),
+        ("DM", "3", "T-003", "RFSTDTC_NOT_FIRST_DOSE", "2024-02-01"),
+        ("EX", "8", "T-003", "DOSE_BEFORE_RANDOMISATION", "2024-01-25"),
+    ]
+    assert frames["EX"].height == 8

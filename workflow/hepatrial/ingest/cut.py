@@ -502,6 +502,35 @@ def cross_checks(
     if "EX" in frames:  # an infusion recorded twice: ADSL counts infusions by distinct date
         ex = pl.concat(chunks(frames, "EX"))
         day = dtc_date("EXSTDTC")
+        first = (  # each subject's first administration (the earliest date, then row)
+            ex.filter(day.is_not_null())
+            .with_columns(day.alias("_first"))
+            .sort("USUBJID", "_first", "SRCROW")
+            .group_by("USUBJID", maintain_order=True)
+            .first()
+        )
+        findings.add_rows(
+            first.join(rand, on="USUBJID", how="inner").filter(pl.col("_first") < pl.col("RANDDT")),
+            "WARNING",
+            "EX",
+            files["EX"],
+            "DOSE_BEFORE_RANDOMISATION",
+            "first administration dated before the subject's randomisation (DS RANDOMIZED); "
+            "carried, check the data (TRTSDT is this date)",
+            column="EXSTDTC",
+        )
+        findings.add_rows(
+            dm.join(first.select("USUBJID", "_first"), on="USUBJID", how="inner").filter(
+                dtc_date("RFSTDTC").is_not_null() & (dtc_date("RFSTDTC") != pl.col("_first"))
+            ),
+            "WARNING",
+            "DM",
+            files["DM"],
+            "RFSTDTC_NOT_FIRST_DOSE",
+            "RFSTDTC is not the date of the subject's first administration in EX; carried, the "
+            "analyses take the first EX date (TRTSDT)",
+            column="RFSTDTC",
+        )
         twice = ex.filter(day.is_not_null() & pl.struct("USUBJID", day).is_duplicated())
         findings.add_rows(
             twice,
