@@ -675,3 +675,33 @@ def test_dosing_before_randomisation_and_an_rfstdtc_that_is_not_the_first_dose_a
         ("EX", "8", "T-003", "DOSE_BEFORE_RANDOMISATION", "2024-01-25"),
     ]
     assert frames["EX"].height == 8
+
+
+def test_declared_etiologies_make_a_typo_missing_not_a_kamath_term_of_1(tmp_path):
+    """etiology.other [HBV]: with the default cholestatic and Kamath-zero lists, the levels are
+    HBV, PBC, ..., ALCOHOL, ALCOHOLIC. "ALCHOLIC" (a typo, DM row 1) was taken as "other" (Kamath
+    MELD etiology term 1: 6.43 points more); now ERROR ETIOLOGY_UNKNOWN and missing (no Kamath
+    MELD for the subject, as VALUE_MISSING says for an empty one). "hbv" (row 3) is HBV
+    (WARNING ETIOLOGY_RECODED). Without etiology.other nothing is checked."""
+    doms = tinycut.domains()
+    doms["dm"][0]["ETIOLOGY"] = "ALCHOLIC"
+    doms["dm"][2]["ETIOLOGY"] = "hbv"
+    cut = tinycut.write_cut(tmp_path / "2024-06-30", doms)
+    study = tinycut.write_study(
+        tmp_path / "study.yaml", tinycut.STUDY_YAML + "etiology: {other: [HBV]}\n"
+    )
+    frames = ingest_cut(
+        cut, study, tmp_path / "sdtm", tmp_path / "validation", failure_dir=tmp_path / "logs"
+    )
+    assert frames["DM"].sort("SRCROW")["ETIOLOGY"].to_list()[:3] == [None, "PBC", "HBV"]
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").str.starts_with("ETIOLOGY_"))
+    assert got.select("rule", "severity", "row", "value").rows() == [
+        ("ETIOLOGY_UNKNOWN", "ERROR", "1", "ALCHOLIC"),
+        ("ETIOLOGY_RECODED", "WARNING", "3", "hbv"),
+    ]
+    plain = tinycut.write_study(tmp_path / "plain.yaml")
+    frames = ingest_cut(
+        cut, plain, tmp_path / "sdtm2", tmp_path / "val2", failure_dir=tmp_path / "logs2"
+    )
+    assert frames["DM"].sort("SRCROW")["ETIOLOGY"].to_list()[:3] == ["ALCHOLIC", "PBC", "hbv"]

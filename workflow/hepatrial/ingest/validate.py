@@ -459,7 +459,7 @@ def validate_domain(
     if "AGEU" in df.columns and "AGE" in df.columns:  # before the AGE range check, in years
         df = age_in_years(df, spec.name, file, findings)
     if spec.name in ("DM", "ADSL"):
-        df = check_stratum_levels(df, spec.name, file, cfg, findings)
+        df = check_declared_levels(df, spec.name, file, cfg, findings)
     fails = run_schema(df, build_schema(spec, df.columns, terms))
     if fails.height:
         fails = fails.join(
@@ -494,59 +494,80 @@ def validate_domain(
     return df
 
 
-def check_stratum_levels(
+def check_declared_levels(
     df: pl.DataFrame, domain: str, file: str, cfg: Study, findings: Findings
 ) -> pl.DataFrame:
-    """The strata with declared levels (study config ``stratum_levels``): a value that is a level
-    but for case and inner spaces takes the level's spelling (WARNING ``STRATUM_RECODED``, one per
-    value); any other value is set missing (ERROR ``STRATUM_UNKNOWN``, one per value; the subject
-    then leaves the stratified analyses, whose methods count it)."""
+    """The DM/ADSL columns whose values the study config lists: the strata with
+    ``stratum_levels`` (an unknown value: the subject leaves the stratified analyses, whose
+    methods count it) and the etiology when ``etiology.other`` is given (its levels: the
+    cholestatic, Kamath-zero and other lists; an unknown value: no CTP score or Kamath MELD, rather
+    than a wrong etiology term). Each through :func:`closed_levels`."""
     for col, levels in cfg.stratum_levels.items():
-        if col not in df.columns:
-            continue
-        key = pl.col(col).cast(pl.Utf8).str.replace_all(r"\s+", " ").str.strip_chars()
-        key = key.str.to_uppercase()
-        level = key.replace_strict(
-            {" ".join(v.split()).upper(): v for v in levels}, default=None, return_dtype=pl.Utf8
-        )
-        sent = pl.col(col).cast(pl.Utf8).str.strip_chars().fill_null("") != ""
-        marks = df.select(
-            (sent & level.is_null()).alias("unknown"),
-            (sent & level.is_not_null() & (level != pl.col(col).cast(pl.Utf8))).alias("recoded"),
-        )
-        for what, sev, rule, text in (
-            ("recoded", "WARNING", "STRATUM_RECODED", "spelled as the declared level {}"),
-            ("unknown", "ERROR", "STRATUM_UNKNOWN", "not a declared level ({}); set missing"),
-        ):
-            hit = df.filter(marks[what])
-            for (value,), grp in hit.group_by(col, maintain_order=True):
-                first = grp.row(0, named=True)
-                detail = (
-                    grp.select(level.first()).item() if what == "recoded" else ", ".join(levels)
-                )
-                findings.tally(
-                    sev,
-                    domain,
-                    file,
-                    rule,
-                    lambda n, d, t=text: f"{n} stratum value(s) {t.format(d)} (first at this row)",
-                    n=grp.height,
-                    row=int(first["SRCROW"]),
-                    usubjid=first.get("USUBJID"),
-                    column=col,
-                    value=value,
-                    key=(value,),
-                    extra=detail,
-                )
-        df = df.with_columns(
-            pl.when(marks["unknown"])
-            .then(pl.lit(None, pl.Utf8))
-            .when(marks["recoded"])
-            .then(level)
-            .otherwise(pl.col(col).cast(pl.Utf8))
-            .alias(col)
-        )
+        df = closed_levels(df, col, levels, "STRATUM", "stratum", domain, file, findings)
+    e = cfg.etiology
+    if e.other:
+        spelled = {
+            " ".join(v.split()).upper(): v for v in (*e.other, *e.meldkam_zero, *e.cholestatic)
+        }
+        levels = tuple(spelled.values())  # one spelling per level (the later list wins)
+        df = closed_levels(df, e.column, levels, "ETIOLOGY", "etiology", domain, file, findings)
     return df
+
+
+def closed_levels(
+    df: pl.DataFrame,
+    col: str,
+    levels: tuple[str, ...],
+    rule: str,
+    noun: str,
+    domain: str,
+    file: str,
+    findings: Findings,
+) -> pl.DataFrame:
+    """``col`` held to ``levels``: a value that is a level but for case and inner spaces takes the
+    level's spelling (WARNING ``<rule>_RECODED``, one per value); any other value is set missing
+    (ERROR ``<rule>_UNKNOWN``, one per value). An absent column is left to the other checks."""
+    if col not in df.columns:
+        return df
+    key = pl.col(col).cast(pl.Utf8).str.replace_all(r"\s+", " ").str.strip_chars()
+    level = key.str.to_uppercase().replace_strict(
+        {" ".join(v.split()).upper(): v for v in levels}, default=None, return_dtype=pl.Utf8
+    )
+    sent = pl.col(col).cast(pl.Utf8).str.strip_chars().fill_null("") != ""
+    marks = df.select(
+        (sent & level.is_null()).alias("unknown"),
+        (sent & level.is_not_null() & (level != pl.col(col).cast(pl.Utf8))).alias("recoded"),
+    )
+    for what, sev, text in (
+        ("recoded", "WARNING", "spelled as the declared level {}"),
+        ("unknown", "ERROR", "not a declared level ({}); set missing"),
+    ):
+        hit = df.filter(marks[what])
+        for (value,), grp in hit.group_by(col, maintain_order=True):
+            first = grp.row(0, named=True)
+            detail = grp.select(level.first()).item() if what == "recoded" else ", ".join(levels)
+            findings.tally(
+                sev,
+                domain,
+                file,
+                f"{rule}_{what.upper()}",
+                lambda n, d, t=text: f"{n} {noun} value(s) {t.format(d)} (first at this row)",
+                n=grp.height,
+                row=int(first["SRCROW"]),
+                usubjid=first.get("USUBJID"),
+                column=col,
+                value=value,
+                key=(value,),
+                extra=detail,
+            )
+    return df.with_columns(
+        pl.when(marks["unknown"])
+        .then(pl.lit(None, pl.Utf8))
+        .when(marks["recoded"])
+        .then(level)
+        .otherwise(pl.col(col).cast(pl.Utf8))
+        .alias(col)
+    )
 
 
 # AGEU (upper case) -> days in one unit; AGE is analysed in years (completed years, floored)

@@ -122,6 +122,8 @@ class Etiology:
     column: str = "ETIOLOGY"
     cholestatic: tuple[str, ...] = ()
     meldkam_zero: tuple[str, ...] = ()
+    # the other etiologies the CRF codes; given, the three lists are the column's levels
+    other: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
