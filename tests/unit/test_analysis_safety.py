@@ -201,3 +201,23 @@ def test_related_teae_row_says_how_many_were_counted_related_for_want_of_a_relat
     assert set(plain.filter(pl.col("paramcd") == "RELTEAE")["method"]) == {
         "subjects with related TEAE; % of SAFETY in arm"
     }
+
+
+def test_an_aesi_by_system_organ_class_says_how_many_uncoded_aes_it_could_not_assess():
+    """S3's sepsis and S2's pyrexia not yet coded (AEBODSYS empty): INFECTION (defined by the SOC
+    'Infections and infestations') counts S1's sepsis only, and its method says 2 TEAEs could not
+    be assessed (the pooled rows not counted twice); INFUSION (by PT) is unchanged, no note. The
+    AESI table's note names the AESI."""
+    from hepatrial.tlf.tables import ARD, table_aesi
+
+    soc = ["General disorders", "General disorders", "Infections and infestations", None, None]
+    ard = aesi_summaries(ADAE.with_columns(pl.Series("AEBODSYS", soc)), ADSL, EX, STUDY)
+    assert _get(ard, "AESI", "INFECTION", "ALL", "n_subjects") == 1
+    methods = dict(ard.select("paramcd", "method").unique().iter_rows())
+    assert methods["INFECTION"].endswith(
+        "; 2 TEAE(s) not coded to a system organ class (AEBODSYS) could not be assessed"
+    )
+    assert "could not be assessed" not in methods["INFUSION"]
+    assert _get(ard, "AESI", "INFUSION", "Active", "n_subjects") == 2
+    notes = " ".join(table_aesi(ARD(ard, STUDY, "2024-06-30")).footnotes)
+    assert "Infections, 2 TEAE(s) not coded to a system organ class" in notes

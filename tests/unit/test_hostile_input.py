@@ -705,3 +705,37 @@ def test_declared_etiologies_make_a_typo_missing_not_a_kamath_term_of_1(tmp_path
         cut, plain, tmp_path / "sdtm2", tmp_path / "val2", failure_dir=tmp_path / "logs2"
     )
     assert frames["DM"].sort("SRCROW")["ETIOLOGY"].to_list()[:3] == ["ALCHOLIC", "PBC", "hbv"]
+
+
+def test_an_ae_not_yet_coded_to_a_soc_is_a_warning_and_kept(tmp_path):
+    doms = tinycut.domains()
+    doms["ae"][1]["AEBODSYS"] = ""
+    frames = _ingest(tmp_path, doms)
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule") == "AE_UNCODED")
+    assert got.select("severity", "row", "column").rows() == [("WARNING", "2", "AEBODSYS")]
+    assert got["message"][0].startswith("1 AE(s) without a system organ class")
+    assert 2 in frames["AE"]["SRCROW"].to_list()
+
+
+def test_visit_windows_at_ingest_count_from_the_first_ex_date_as_adam_does(tmp_path):
+    """origin first_dose; T-001 (its DS RANDOMIZED record removed, as in a single-arm study) has
+    RFSTDTC empty and its first infusion (EX) on 2024-01-10. A WEEK 4 lab of T-001 on 2024-03-30
+    is on day 81, outside every window ([-14, 70]): OUT_OF_WINDOW. With the origin read from
+    RFSTDTC alone (as before) the day was unknown and the check silent, while ADSL (TRTSDT: the
+    first EX date) windowed the lab as usual."""
+    doms = tinycut.domains()
+    doms["dm"][0]["RFSTDTC"] = ""
+    doms["ds"] = [r for r in doms["ds"] if r["USUBJID"] != "T-001"]
+    i = next(k for k, r in enumerate(doms["lb"]) if r["USUBJID"] == "T-001")
+    doms["lb"][i] = dict(doms["lb"][i], LBDTC="2024-03-30", VISIT="WEEK 4")
+    cut = tinycut.write_cut(tmp_path / "2024-06-30", doms)
+    study = tinycut.write_study(
+        tmp_path / "study.yaml", tinycut.STUDY_YAML + "origin: first_dose\n"
+    )
+    ingest_cut(cut, study, tmp_path / "sdtm", tmp_path / "validation", failure_dir=tmp_path / "l")
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule") == "OUT_OF_WINDOW")
+    assert got.select("domain", "row", "USUBJID").rows() == [("LB", str(i + 1), "T-001")]
+    empty = f.filter(pl.col("rule") == "RFSTDTC_NOT_FIRST_DOSE")
+    assert empty.select("row", "USUBJID").rows() == [("1", "T-001")]  # dosed, RFSTDTC empty

@@ -336,13 +336,14 @@ def aesi_definitions(study: Study) -> list:
     return list(study.safety.aesi or DEFAULT_AESI)
 
 
-def _aesi_condition(d: dict) -> pl.Expr:
+def _aesi_condition(d: dict, by_soc: bool = True) -> pl.Expr:
+    """The AESI ``d`` holds the AE (``by_soc`` false: by its preferred terms alone)."""
     pt = pl.col("AEDECOD").fill_null("").str.to_lowercase()
     soc = pl.col("AEBODSYS").fill_null("").str.to_lowercase()
     cond = pl.lit(False)
     if d.get("pt"):
         cond = cond | pt.is_in([x.lower() for x in d["pt"]])
-    if d.get("soc"):
+    if d.get("soc") and by_soc:
         cond = cond | soc.is_in([x.lower() for x in d["soc"]])
     for w in d.get("pt_contains", []):
         cond = cond | pt.str.contains(w.lower(), literal=True)
@@ -426,11 +427,21 @@ def aesi_summaries(
     )
     ae = with_pooled(onset_from_infusion(ae, ex))
     rows = []
+    uncoded = pl.col("AEBODSYS").fill_null("").str.strip_chars() == ""
     for d in aesi_definitions(study):
         hit = ae.filter(_aesi_condition(d).fill_null(False))
         method = f"AESI {d['label']}; subjects, % of {population} in arm; onset: days from the most recent infusion"
         if not ex.height:  # no EX (a cut of ADaM datasets): no infusion dates to count onset from
             method = f"{method}; {NO_EX}"
+        if d.get("soc"):  # an AE not coded to a SOC may belong to it: counted, never in silence
+            unsure = ae.filter(
+                (pl.col("ARM") != POOLED) & uncoded & ~_aesi_condition(d, False).fill_null(False)
+            ).height
+            if unsure:
+                method = (
+                    f"{method}; {unsure} TEAE(s) not coded to a system organ class (AEBODSYS) "
+                    "could not be assessed"
+                )
         for arm in sorted(denom):
             h = hit.filter(pl.col("ARM") == arm)
             ns, ne = h["USUBJID"].n_unique(), h.height

@@ -267,6 +267,22 @@ def _later(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.filter(pl.col("SRCROW") != pl.col("_FIRST"))
 
 
+def first_doses(frames: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Each subject's first administration in EX (the earliest complete date, then the row), its
+    date as ``_first`` (ADSL TRTSDT); no rows when the cut has no EX."""
+    if "EX" not in frames:
+        return pl.DataFrame(schema={"USUBJID": pl.Utf8, "SRCROW": pl.Int64, "_first": pl.Date})
+    ex = pl.concat(chunks(frames, "EX"))
+    day = dtc_date("EXSTDTC")
+    return (
+        ex.filter(day.is_not_null())
+        .with_columns(day.alias("_first"))
+        .sort("USUBJID", "_first", "SRCROW")
+        .group_by("USUBJID", maintain_order=True)
+        .first()
+    )
+
+
 def check_windows(
     frames: dict[str, pl.DataFrame], files: dict[str, str], cfg: Study, findings: Findings
 ) -> None:
@@ -275,8 +291,11 @@ def check_windows(
     VISIT names (when VISIT uses the config's visit labels). Windowing in ADaM decides what is analysed."""
     dm, ds = frames["DM"], frames["DS"]
     first, second = ("RANDDT", "_fd") if cfg.origin == "randomization" else ("_fd", "RANDDT")
+    # the first dose as ADSL TRTSDT takes it: the first EX date, else RFSTDTC
     origin = (
-        dm.select("USUBJID", dtc_date("RFSTDTC").alias("_fd"))
+        dm.select("USUBJID", dtc_date("RFSTDTC").alias("_rf"))
+        .join(first_doses(frames).select("USUBJID", "_first"), on="USUBJID", how="left")
+        .with_columns(pl.coalesce("_first", "_rf").alias("_fd"))
         .join(randomisation_dates(ds), on="USUBJID", how="left")
         .select("USUBJID", pl.coalesce(first, second).alias("ORIGDT"))
     )
@@ -502,13 +521,7 @@ def cross_checks(
     if "EX" in frames:  # an infusion recorded twice: ADSL counts infusions by distinct date
         ex = pl.concat(chunks(frames, "EX"))
         day = dtc_date("EXSTDTC")
-        first = (  # each subject's first administration (the earliest date, then row)
-            ex.filter(day.is_not_null())
-            .with_columns(day.alias("_first"))
-            .sort("USUBJID", "_first", "SRCROW")
-            .group_by("USUBJID", maintain_order=True)
-            .first()
-        )
+        first = first_doses(frames)
         findings.add_rows(
             first.join(rand, on="USUBJID", how="inner").filter(pl.col("_first") < pl.col("RANDDT")),
             "WARNING",
@@ -521,14 +534,14 @@ def cross_checks(
         )
         findings.add_rows(
             dm.join(first.select("USUBJID", "_first"), on="USUBJID", how="inner").filter(
-                dtc_date("RFSTDTC").is_not_null() & (dtc_date("RFSTDTC") != pl.col("_first"))
+                dtc_date("RFSTDTC").ne_missing(pl.col("_first"))
             ),
             "WARNING",
             "DM",
             files["DM"],
             "RFSTDTC_NOT_FIRST_DOSE",
-            "RFSTDTC is not the date of the subject's first administration in EX; carried, the "
-            "analyses take the first EX date (TRTSDT)",
+            "RFSTDTC is empty or not the date of the subject's first administration in EX; "
+            "carried, the analyses take the first EX date (TRTSDT)",
             column="RFSTDTC",
         )
         twice = ex.filter(day.is_not_null() & pl.struct("USUBJID", day).is_duplicated())

@@ -489,6 +489,25 @@ def validate_domain(
                 )
     if spec.name == "AE" and "AEREL" in df.columns:
         check_relatedness(df, file, findings)
+    if spec.name == "AE" and "AEBODSYS" in df.columns:
+        uncoded = df.filter(pl.col("AEBODSYS").fill_null("").str.strip_chars() == "")
+        if uncoded.height:
+            first = uncoded.row(0, named=True)
+            findings.tally(
+                "WARNING",
+                "AE",
+                file,
+                "AE_UNCODED",
+                lambda n, _: (
+                    f"{n} AE(s) without a system organ class (AEBODSYS, not yet coded): shown "
+                    "under 'Uncoded'; AEs of special interest defined by a system organ class "
+                    "cannot count them (first at this row)"
+                ),
+                n=uncoded.height,
+                row=int(first["SRCROW"]),
+                usubjid=first.get("USUBJID"),
+                column="AEBODSYS",
+            )
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df

@@ -1079,6 +1079,18 @@ def table_aesi(ard: ARD, rule: str = "tlf_aesi") -> Table:
             "Onset not available: the cut has no EX (exposure) records (a cut of ADaM datasets has "
             "none); an AE of special interest defined by its onset is not counted (NE)."
         )
+    methods = ard.rows("AESI").select("paramcd", "method").unique(maintain_order=True)
+    unsure = [
+        f"{labels.get(code, code)}, {m.split('; ')[-1]}"
+        for code, m in methods.iter_rows()
+        if m and m.endswith("could not be assessed")
+    ]
+    if unsure:
+        notes.append(
+            "AEs of special interest defined by system organ class count only coded AEs: "
+            + "; ".join(unsure)
+            + " (counts are lower bounds until they are coded)."
+        )
     return _finish(t, ard, rule, ["AESI", "BIGN"], [], notes)
 
 
