@@ -739,3 +739,43 @@ def test_visit_windows_at_ingest_count_from_the_first_ex_date_as_adam_does(tmp_p
     assert got.select("domain", "row", "USUBJID").rows() == [("LB", str(i + 1), "T-001")]
     empty = f.filter(pl.col("rule") == "RFSTDTC_NOT_FIRST_DOSE")
     assert empty.select("row", "USUBJID").rows() == [("1", "T-001")]  # dosed, RFSTDTC empty
+
+
+def test_a_reference_limit_missing_on_some_results_leaves_them_unclassified(tmp_path):
+    """ALB results of the tiny cut all have a lower limit; two lose theirs (LBORNRLO empty): WARNING
+    LB_RANGE_PARTIAL for ALB, one finding of 2 results. In ADLB those two are not NORMAL (they
+    could be LOW): ANRIND missing unless above the upper limit. A cut whose results have no lower
+    limit at all: WARNING LB_RANGE_ABSENT (no result can be LOW)."""
+    import datetime as dt
+
+    from hepatrial.adam.adlb import create_adlb
+    from hepatrial.adam.adsl import create_adsl_core
+    from hepatrial.spec import load
+
+    doms = tinycut.domains()
+    alb = [i for i, r in enumerate(doms["lb"]) if r["LBTESTCD"] == "ALB"]
+    for i in alb[:2]:
+        doms["lb"][i]["LBORNRLO"] = ""
+    frames = _ingest(tmp_path / "a", doms)
+    f = pl.read_csv(tmp_path / "a/validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule").str.starts_with("LB_RANGE"))
+    assert got.select("rule", "row", "value").rows() == [
+        ("LB_RANGE_PARTIAL", str(alb[0] + 1), "ALB")
+    ]
+    assert got["message"][0].startswith("2 ALB result(s) without the lower reference limit")
+    s = load(tinycut.write_study(tmp_path / "s.yaml"))
+    adsl = create_adsl_core(frames, s, dt.date(2024, 6, 30))
+    adlb, _ = create_adlb(frames["LB"], adsl, s)
+    rows = adlb.filter(pl.col("SRCROW").is_in([alb[0] + 1, alb[1] + 1]))
+    assert rows.height == 2
+    for aval, hi, ind in rows.select("AVAL", "ANRHI", "ANRIND").iter_rows():
+        assert ind == ("HIGH" if aval > hi else None)
+    others = adlb.filter(
+        (pl.col("PARAMCD") == "ALB") & ~pl.col("SRCROW").is_in(rows["SRCROW"].implode())
+    )
+    assert others["ANRIND"].null_count() == 0  # the rest classified as before
+    for r in doms["lb"]:
+        r["LBORNRLO"] = ""
+    _ingest(tmp_path / "b", doms)
+    f = pl.read_csv(tmp_path / "b/validation/findings.csv", infer_schema=False)
+    assert f.filter(pl.col("rule") == "LB_RANGE_ABSENT")["column"].to_list() == ["LBORNRLO"]

@@ -183,9 +183,12 @@ def build_in_batches(
 def build_adlb(
     sdtm_dir, adsl_path, study_path, out, excl_out, batch_subjects: int = BATCH_SUBJECTS
 ) -> None:
+    from hepatrial.adam.adlb import ranged_tests
+
     adsl, study = pl.read_parquet(adsl_path), load_study(study_path)
+    ranged = ranged_tests(pl.scan_parquet(Path(sdtm_dir) / "lb.parquet"))  # the whole domain's
     build_in_batches(
-        lambda where: create_adlb(_scan(sdtm_dir, "LB", where), adsl, study),
+        lambda where: create_adlb(_scan(sdtm_dir, "LB", where), adsl, study, ranged),
         sdtm_dir,
         ["LB"],
         out,

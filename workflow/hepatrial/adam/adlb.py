@@ -10,8 +10,43 @@ from hepatrial.spec import Study
 from hepatrial.spec.params import adam_param_labels
 
 
-def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
-    """ANRIND: LOW (< ANRLO), HIGH (> ANRHI), NORMAL; BNRIND: the baseline record's ANRIND."""
+def ranged_tests(lb: pl.DataFrame | pl.LazyFrame) -> dict[str, list[str]]:
+    """The tests (LBTESTCD) with a lower (``"lo"``) and with an upper (``"hi"``) reference limit
+    (LBSTNRLO, LBSTNRHI) on at least one result, from the whole LB domain (a build in batches of
+    subjects reads it once, so each batch classifies as the whole would)."""
+    got = (
+        lb.lazy()
+        .group_by("LBTESTCD")
+        .agg(
+            pl.col("LBSTNRLO").is_not_null().any().alias("lo"),
+            pl.col("LBSTNRHI").is_not_null().any().alias("hi"),
+        )
+        .collect()
+    )
+    return {k: sorted(got.filter(pl.col(k))["LBTESTCD"].to_list()) for k in ("lo", "hi")}
+
+
+def derive_var_anrind(
+    dataset: pl.DataFrame, ranged: dict[str, list[str]] | None = None
+) -> pl.DataFrame:
+    """ANRIND: LOW (< ANRLO), HIGH (> ANRHI), NORMAL; BNRIND: the baseline record's ANRIND.
+
+    NORMAL needs every limit the test has elsewhere (``ranged``: :func:`ranged_tests`, default
+    from ``dataset``): a result without the lower limit its test's other results have cannot be
+    LOW, so it is not classified (missing, not NORMAL) unless its upper limit makes it HIGH; and
+    the same for the upper limit. A test with one limit everywhere (tumour markers: an upper
+    limit) is classified by that limit."""
+    test = pl.col("LBTESTCD") if "LBTESTCD" in dataset.columns else pl.col("PARAMCD")
+    if ranged is None:
+        ranged = ranged_tests(
+            dataset.select(
+                test.alias("LBTESTCD"),
+                pl.col("ANRLO").alias("LBSTNRLO"),
+                pl.col("ANRHI").alias("LBSTNRHI"),
+            )
+        )
+    lo_missing = pl.col("ANRLO").is_null() & test.is_in(ranged["lo"])
+    hi_missing = pl.col("ANRHI").is_null() & test.is_in(ranged["hi"])
     ind = (
         pl.when(pl.col("AVAL").is_null() | (pl.col("ANRLO").is_null() & pl.col("ANRHI").is_null()))
         .then(None)
@@ -19,6 +54,8 @@ def derive_var_anrind(dataset: pl.DataFrame) -> pl.DataFrame:
         .then(pl.lit("LOW"))
         .when(pl.col("AVAL") > pl.col("ANRHI"))
         .then(pl.lit("HIGH"))
+        .when(lo_missing | hi_missing)
+        .then(None)
         .otherwise(pl.lit("NORMAL"))
     )
     df = dataset.with_columns(ind.alias("ANRIND"))
@@ -86,13 +123,19 @@ def derive_params_log10(
 
 
 def create_adlb(
-    dataset_lb: pl.DataFrame, adsl: pl.DataFrame, study: Study
+    dataset_lb: pl.DataFrame,
+    adsl: pl.DataFrame,
+    study: Study,
+    ranged: dict[str, list[str]] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """ADLB from the clean LB domain. Returns (ADLB, exclusions).
+    """ADLB from the clean LB domain. Returns (ADLB, exclusions). ``ranged``: the tests with each
+    reference limit in the whole LB domain (:func:`ranged_tests`; default: in ``dataset_lb``).
 
     Excluded (listed with the reason): results not done (LBSTAT NOT DONE with no result) and
     records of subjects with no analysis origin (screen failures: neither randomised nor dosed).
     """
+    if ranged is None:
+        ranged = ranged_tests(dataset_lb)
     vars_ = adsl_vars(adsl, study)
     lean = [c for c in vars_ if c in ("USUBJID", "ORIGDT")]  # the rest joins the sorted result
     carried = [c for c in vars_ if c not in lean]
@@ -127,7 +170,7 @@ def create_adlb(
         )
         .pipe(derive_params_log10, dict(study.labs.log10), adam_param_labels("adlb"))
         .pipe(derive_bds_timing, study)
-        .pipe(derive_var_anrind)
+        .pipe(derive_var_anrind, ranged)
     )
     del lb
     keep = vars_ + [

@@ -239,6 +239,7 @@ def harmonise_lab_units(
             column=c,
         )
         rng.append(pl.when(num.is_finite()).then(num))
+        _tally_range_gaps(lb, c, num.is_finite().fill_null(False), file, findings)
     # Reference ranges are in the reported unit; with LBSTRESN given they are taken as standard.
     lb = lb.with_columns(
         (pl.col("_val") * factor).alias("LBSTRESN"),
@@ -305,3 +306,60 @@ def harmonise_lab_units(
             column="LBSTRESN",
         )
     return lb.drop("_val_txt", "_unit", "_val", "_ukey", "_factor", "_stdu", "_cdir", "_clim")
+
+
+def _tally_range_gaps(
+    lb: pl.DataFrame, column: str, has: pl.Expr, file: str, findings: Findings
+) -> None:
+    """Reference limits missing where they matter (tallied over the chunks of LB): WARNING
+    ``LB_RANGE_PARTIAL`` per test whose results have the limit ``column`` on some results but not
+    on others (ADLB leaves the others unclassified rather than NORMAL), and ``LB_RANGE_ABSENT``
+    when no result has it (no result can be LOW, or HIGH)."""
+    side = "lower" if column.endswith("LO") else "upper"
+    flag = "LOW" if side == "lower" else "HIGH"
+    per = (
+        lb.select("LBTESTCD", "SRCROW", has.alias("_has"), "USUBJID")
+        .group_by("LBTESTCD", maintain_order=True)
+        .agg(
+            pl.col("_has").sum().alias("n_has"),
+            (~pl.col("_has")).sum().alias("n_not"),
+            pl.col("SRCROW").filter(~pl.col("_has")).first().alias("row"),
+            pl.col("USUBJID").filter(~pl.col("_has")).first().alias("usubjid"),
+        )
+    )
+    for test, n_has, n_not, row, usubjid in per.iter_rows():
+        findings.tally(
+            "WARNING",
+            "LB",
+            file,
+            "LB_RANGE_PARTIAL",
+            lambda n, e, t=test: (
+                f"{n} {t} result(s) without the {side} reference limit ({column}) that other "
+                f"{t} results have: not classified against it (ADLB ANRIND missing, not NORMAL, "
+                "unless the other limit flags them) (first at this row)"
+            ),
+            n=n_not,
+            row=row,
+            usubjid=usubjid,
+            column=column,
+            value=test,
+            key=(test,),
+            extra=(n_not, n_has),
+            merge=lambda a, b: (a[0] + b[0], a[1] + b[1]),
+            keep=lambda e: e[0] > 0 and e[1] > 0,
+        )
+    findings.tally(
+        "WARNING",
+        "LB",
+        file,
+        "LB_RANGE_ABSENT",
+        lambda n, e: (
+            f"no lab result has a {side} reference limit ({column} empty on all {n} results): "
+            f"no result can be {flag}; check the data"
+        ),
+        n=lb.height,
+        column=column,
+        extra=(lb.height, int(per["n_has"].sum())),
+        merge=lambda a, b: (a[0] + b[0], a[1] + b[1]),
+        keep=lambda e: e[0] > 0 and e[1] == 0,
+    )
