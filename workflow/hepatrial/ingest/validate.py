@@ -492,7 +492,6 @@ def validate_domain(
     if spec.name == "AE" and "AEBODSYS" in df.columns:
         uncoded = df.filter(pl.col("AEBODSYS").fill_null("").str.strip_chars() == "")
         if uncoded.height:
-            first = uncoded.row(0, named=True)
             findings.tally(
                 "WARNING",
                 "AE",
@@ -504,9 +503,7 @@ def validate_domain(
                     "cannot count them (first at this row)"
                 ),
                 n=uncoded.height,
-                row=int(first["SRCROW"]),
-                usubjid=first.get("USUBJID"),
-                column="AEBODSYS",
+                **_at(uncoded, 0, "AEBODSYS"),
             )
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
@@ -563,7 +560,6 @@ def closed_levels(
     ):
         hit = df.filter(marks[what])
         for (value,), grp in hit.group_by(col, maintain_order=True):
-            first = grp.row(0, named=True)
             detail = grp.select(level.first()).item() if what == "recoded" else ", ".join(levels)
             findings.tally(
                 sev,
@@ -572,12 +568,9 @@ def closed_levels(
                 f"{rule}_{what.upper()}",
                 lambda n, d, t=text: f"{n} {noun} value(s) {t.format(d)} (first at this row)",
                 n=grp.height,
-                row=int(first["SRCROW"]),
-                usubjid=first.get("USUBJID"),
-                column=col,
-                value=value,
                 key=(value,),
                 extra=detail,
+                **_at(grp, 0, col),
             )
     return df.with_columns(
         pl.when(marks["unknown"])
@@ -621,7 +614,6 @@ def age_in_years(df: pl.DataFrame, domain: str, file: str, findings: Findings) -
     for bad, rule, sev in (("c", "AGE_CONVERTED", "WARNING"), ("u", "AGEU_UNKNOWN", "ERROR")):
         hit = df.with_columns(flags["unit"].alias("_unit")).filter(flags[bad])
         for (u,), grp in hit.group_by("_unit", maintain_order=True):
-            first = grp.row(0, named=True)
             findings.tally(
                 sev,
                 domain,
@@ -641,11 +633,8 @@ def age_in_years(df: pl.DataFrame, domain: str, file: str, findings: Findings) -
                     )
                 ),
                 n=grp.height,
-                row=int(first["SRCROW"]),
-                usubjid=first.get("USUBJID"),
-                column="AGEU",
-                value=first["AGEU"],
                 key=(u,),
+                **_at(grp, 0, "AGEU"),
             )
     age = pl.col("AGE").cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
     years = (age * days / 365.25).floor().cast(pl.Int64)
@@ -688,7 +677,6 @@ def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
         pl.col("AEREL").is_not_null() & ~rel.is_in([*RELATED_TERMS, *NOT_RELATED_TERMS])
     )
     for value, grp in odd.group_by(rel.alias("_v"), maintain_order=True):
-        first = grp.row(0, named=True)
         findings.tally(
             "WARNING",
             "AE",
@@ -700,11 +688,8 @@ def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
                 "this row)"
             ),
             n=grp.height,
-            row=int(first["SRCROW"]),
-            usubjid=first.get("USUBJID"),
-            column="AEREL",
-            value=first["AEREL"],
             key=(value[0],),
+            **_at(grp, 0, "AEREL"),
         )
 
 
