@@ -779,3 +779,39 @@ def test_a_reference_limit_missing_on_some_results_leaves_them_unclassified(tmp_
     _ingest(tmp_path / "b", doms)
     f = pl.read_csv(tmp_path / "b/validation/findings.csv", infer_schema=False)
     assert f.filter(pl.col("rule") == "LB_RANGE_ABSENT")["column"].to_list() == ["LBORNRLO"]
+
+
+def test_an_inverted_reference_range_is_an_error_and_both_limits_missing(tmp_path):
+    doms = tinycut.domains()
+    doms["lb"][0]["LBORNRLO"], doms["lb"][0]["LBORNRHI"] = "50", "5"
+    frames = _ingest(tmp_path, doms)
+    lb = frames["LB"].filter(pl.col("SRCROW") == 1)
+    assert lb["LBSTNRLO"][0] is None and lb["LBSTNRHI"][0] is None
+    f = pl.read_csv(tmp_path / "validation/findings.csv", infer_schema=False)
+    got = f.filter(pl.col("rule") == "LB_RANGE_INVERTED")
+    assert got.select("severity", "row", "value").rows() == [("ERROR", "1", "50")]
+
+
+def test_a_questionnaire_the_pipeline_does_not_score_is_a_warning():
+    """QSCAT "EQ-5D" (for EQ-5D-5L) gave no EQ-5D score and no finding; now WARNING
+    QSCAT_UNKNOWN, one for its two records (first at row 1); the CLDQ record is scored as ever."""
+    from hepatrial.ingest.validate import check_qs_values
+
+    rows = [("EQ-5D", "EQ5D0101", "2"), ("eq-5d", "EQ5D0102", "1"), ("CLDQ", "CLDQ01", "5")]
+    qs = pl.DataFrame(
+        {
+            "USUBJID": ["T-001"] * 3,
+            "QSCAT": [r[0] for r in rows],
+            "QSTESTCD": [r[1] for r in rows],
+            "QSSTRESN": [r[2] for r in rows],
+            "QSORRES": [None] * 3,
+            "SRCROW": [1, 2, 3],
+        },
+        schema_overrides={"QSORRES": pl.Utf8},
+    )
+    f = Findings()
+    check_qs_values(qs, "qs.csv", f)
+    got = f.frame().filter(pl.col("rule") == "QSCAT_UNKNOWN")
+    assert got.select("severity", "row", "value").rows() == [("WARNING", 1, "EQ-5D")]
+    assert got["message"][0].startswith("2 record(s) of a questionnaire (QSCAT)")
+    assert f.frame().filter(pl.col("rule") == "QS_ITEM_UNKNOWN").height == 0

@@ -240,6 +240,18 @@ def harmonise_lab_units(
         )
         rng.append(pl.when(num.is_finite()).then(num))
         _tally_range_gaps(lb, c, num.is_finite().fill_null(False), file, findings)
+    # a lower limit above the upper one: neither can be trusted (ERROR, both read as missing)
+    inverted = rng[0].is_not_null() & rng[1].is_not_null() & (rng[0] > rng[1])
+    findings.add_rows(
+        lb.filter(inverted),
+        "ERROR",
+        "LB",
+        file,
+        "LB_RANGE_INVERTED",
+        "lower reference limit (LBORNRLO) above the upper (LBORNRHI); both treated as missing",
+        column="LBORNRLO",
+    )
+    rng = [pl.when(~inverted.fill_null(False)).then(r) for r in rng]
     # Reference ranges are in the reported unit; with LBSTRESN given they are taken as standard.
     lb = lb.with_columns(
         (pl.col("_val") * factor).alias("LBSTRESN"),

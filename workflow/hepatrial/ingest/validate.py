@@ -978,6 +978,22 @@ def check_qs_values(qs: pl.DataFrame, file: str, findings: Findings) -> pl.DataF
         "item response outside the instrument's codes; treated as missing",
         column="QSSTRESN",
     )
+    other = qs.filter(pl.col("QSCAT").is_not_null() & ~pl.col("QSCAT").is_in(list(QS_ITEMS)))
+    for (cat,), grp in other.group_by("QSCAT", maintain_order=True):
+        findings.tally(
+            "WARNING",
+            "QS",
+            file,
+            "QSCAT_UNKNOWN",
+            lambda n, _: (
+                f"{n} record(s) of a questionnaire (QSCAT) the pipeline does not score ("
+                + ", ".join(QS_ITEMS)
+                + "): carried as items, no score derived (first at this row)"
+            ),
+            n=grp.height,
+            key=(cat,),
+            **_at(grp, 0, "QSCAT"),
+        )
     unknown = qs.filter(pl.col("QSCAT").is_in(list(QS_ITEMS)) & pl.col("_lo").is_null())
     findings.add_rows(
         unknown,
