@@ -341,3 +341,31 @@ def test_baseline_categories_print_as_decoded_labels_and_the_study_can_relabel(t
     t2 = build_table("baseline", ARD(build_ard(own), own, CUT), "r")
     etio = sorted(r.label for r in t2.rows if r.group.startswith("Etiology"))
     assert etio == ["Alcohol", "Hepatitis B", "PBC"]
+
+
+def test_an_mmrm_not_estimable_says_why_in_words_not_as_a_garbled_model(parallel):
+    """A primary-endpoint MMRM that converged under no covariance structure (a simulated RCT of 8
+    subjects): the table said "No data for this table" and its footnote read the reason as a model
+    ("not for the visits within a subject, estimated by estimable:, ..."). Now its one row gives
+    the reason's first clause (the ARD's method may be cut short) and the note says no model
+    could be estimated, from how many subjects and observations."""
+    from hepatrial.analysis.mmrm import _not_estimable
+
+    reason = (
+        "MMRM did not converge under any covariance structure: UN: fitted covariance matrix is "
+        "singular (boundary); TOEPH: fitted covariance matrix is sin"
+    )
+    df = parallel.df.filter(
+        ~(pl.col("analysis").str.starts_with("MMRM") & (pl.col("paramcd") == "MELD"))
+    )
+    df = pl.concat([df, _not_estimable("MELD", "ITT", reason, 7, 32)], how="diagonal_relaxed")
+    t = build_table("mmrm_MELD", ARD(df, parallel.study, CUT), "r")
+    assert [r.label for r in t.rows] == [
+        "Not estimable: MMRM did not converge under any covariance structure"
+    ]
+    notes = " ".join(t.footnotes)
+    assert (
+        "No model could be estimated from the 7 subjects and 32 post-baseline observations."
+        in notes
+    )
+    assert "estimated by estimable" not in notes and "Mixed model for repeated" not in notes

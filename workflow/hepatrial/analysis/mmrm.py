@@ -58,6 +58,9 @@ def mmrm_data(
     return df, order
 
 
+NOT_ESTIMABLE = "not estimable: "  # the method of an MMRM_FIT row the model could not be fitted
+
+
 def _not_estimable(
     paramcd: str, population: str, reason: str, n_subj: int, n_obs: int
 ) -> pl.DataFrame:
@@ -68,7 +71,7 @@ def _not_estimable(
             "population": population,
             "stat": s,
             "value": v,
-            "method": f"not estimable: {reason}",
+            "method": f"{NOT_ESTIMABLE}{reason}",
         }
         for s, v in (("converged", 0), ("n_subjects", n_subj), ("n_obs", n_obs))
     ]

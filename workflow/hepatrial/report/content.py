@@ -562,9 +562,11 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     params = [x.paramcd for x in a.study.endpoints.mmrm_params]
     params = sorted(params, key=lambda x: x != primary)
     for p in params:
-        if not (a.has("MMRM_LSMEAN", paramcd=p) or a.has("MMRM_DIFF", paramcd=p)):
-            continue
         prefix = "PRIMARY ENDPOINT. " if p == primary else "Secondary endpoint. "
+        if not (a.has("MMRM_LSMEAN", paramcd=p) or a.has("MMRM_DIFF", paramcd=p)):
+            if a.has("MMRM_FIT", paramcd=p, population="ITT"):  # fitted, not estimable: say why
+                m.add(_table(a, f"mmrm_{p}", rule, prefix))
+            continue
         m.add(_table(a, f"mmrm_{p}", rule, prefix))
         m.add(
             _figure(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from hepatrial.analysis.mmrm import NOT_ESTIMABLE
 from hepatrial.analysis.safety import (
     NO_AE,
     NO_AE_TEXT,
@@ -470,10 +471,21 @@ def table_mmrm(ard: ARD, paramcd: str, rule: str = "tlf_mmrm", pop: str = "ITT")
     if fit.height:
         models = sorted(fit["method"].drop_nulls().unique().to_list())
         stat = {r["stat"]: r["value"] for r in fit.iter_rows(named=True)}
-        notes += [mmrm_words(m, label) for m in models]
+        # a fit the engine could not estimate has its reason as the method, not a model to word
+        failed = [m.removeprefix(NOT_ESTIMABLE) for m in models if m.startswith(NOT_ESTIMABLE)]
+        notes += [mmrm_words(m, label) for m in models if not m.startswith(NOT_ESTIMABLE)]
+        if failed and not visits:  # the reason's first clause (the ARD's method may be cut short)
+            t.add(
+                "", "Not estimable: " + "; ".join(dict.fromkeys(m.split(": ")[0] for m in failed))
+            )
+        data = (
+            f"{F.fmt_int(stat.get('n_subjects'))} subjects and "
+            f"{F.fmt_int(stat.get('n_obs'))} post-baseline observations"
+        )
         notes.append(
-            f"The model was fitted to {F.fmt_int(stat.get('n_subjects'))} subjects and "
-            f"{F.fmt_int(stat.get('n_obs'))} post-baseline observations and "
+            f"No model could be estimated from the {data}."
+            if failed and not visits
+            else f"The model was fitted to {data} and "
             f"{'converged' if stat.get('converged') == 1 else 'did not converge'}."
         )
     methods = ard.methods(["MMRM_LSMEAN", "MMRM_DIFF"], paramcd=paramcd, population=pop)
