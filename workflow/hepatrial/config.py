@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from hepatrial.contract import level_key
 from hepatrial.errors import ConfigError, shown
 from hepatrial.spec.design import design
 from hepatrial.spec.params import PARAMS, tte_paramcds
@@ -119,7 +120,7 @@ def check_study(cfg: dict, source: str) -> None:
             raise ConfigError(
                 f"{source}: stratum_levels: {col} is not one of the strata {cfg.get('strata', [])}"
             )
-        keys = [" ".join(v.split()).upper() for v in levels]
+        keys = [level_key(v) for v in levels]
         if len(set(keys)) != len(keys):
             raise ConfigError(
                 f"{source}: stratum_levels: {col}: two levels differ only in case or spaces"

@@ -202,6 +202,13 @@ def fatal_ae(grade: pl.Expr) -> pl.Expr:
     return pl.col("AEOUT").str.to_uppercase().eq_missing("FATAL") | (grade == 5).fill_null(False)
 
 
+def level_key(value: str) -> str:
+    """A declared level (study config ``stratum_levels``, the etiology lists) as the checks
+    compare it: case and inner white space aside (upper case, runs of white space one space,
+    trimmed)."""
+    return " ".join(value.split()).upper()
+
+
 # DS records that are protocol milestones, not disposition events, also when DSCAT is empty.
 PROTOCOL_MILESTONES = ("INFORMED CONSENT OBTAINED", "RANDOMIZED")
 

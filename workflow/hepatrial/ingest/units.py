@@ -227,8 +227,8 @@ def harmonise_lab_units(
             continue
         text = pl.col(c).cast(pl.Utf8).str.strip_chars()
         num = text.cast(pl.Float64, strict=False)
-        sent = text.fill_null("") != ""
-        bad = sent & ~num.is_finite().fill_null(False)  # text (e.g. "<5"), NaN or infinite
+        finite = num.is_finite().fill_null(False)
+        bad = text.is_not_null() & ~finite  # text (e.g. "<5"), NaN or infinite (blank: missing)
         findings.add_rows(
             lb.filter(bad),
             "ERROR",
@@ -238,8 +238,8 @@ def harmonise_lab_units(
             "reference limit is not a finite number; treated as missing",
             column=c,
         )
-        rng.append(pl.when(num.is_finite()).then(num))
-        _tally_range_gaps(lb, c, num.is_finite().fill_null(False), file, findings)
+        rng.append(pl.when(finite).then(num))
+        _tally_range_gaps(lb, c, finite, file, findings)
     # a lower limit above the upper one: neither can be trusted (ERROR, both read as missing)
     inverted = rng[0].is_not_null() & rng[1].is_not_null() & (rng[0] > rng[1])
     findings.add_rows(

@@ -28,6 +28,7 @@ from hepatrial.contract import (
     RELATED_TERMS,
     RS_TERMS,
     DomainSpec,
+    level_key,
 )
 from hepatrial.ingest.findings import Findings, merged
 from hepatrial.spec import Study
@@ -490,21 +491,7 @@ def validate_domain(
     if spec.name == "AE" and "AEREL" in df.columns:
         check_relatedness(df, file, findings)
     if spec.name == "AE" and "AEBODSYS" in df.columns:
-        uncoded = df.filter(pl.col("AEBODSYS").fill_null("").str.strip_chars() == "")
-        if uncoded.height:
-            findings.tally(
-                "WARNING",
-                "AE",
-                file,
-                "AE_UNCODED",
-                lambda n, _: (
-                    f"{n} AE(s) without a system organ class (AEBODSYS, not yet coded): shown "
-                    "under 'Uncoded'; AEs of special interest defined by a system organ class "
-                    "cannot count them (first at this row)"
-                ),
-                n=uncoded.height,
-                **_at(uncoded, 0, "AEBODSYS"),
-            )
+        check_coding(df, file, findings)
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df
@@ -520,13 +507,9 @@ def check_declared_levels(
     than a wrong etiology term). Each through :func:`closed_levels`."""
     for col, levels in cfg.stratum_levels.items():
         df = closed_levels(df, col, levels, "STRATUM", "stratum", domain, file, findings)
-    e = cfg.etiology
-    if e.other:
-        spelled = {
-            " ".join(v.split()).upper(): v for v in (*e.other, *e.meldkam_zero, *e.cholestatic)
-        }
-        levels = tuple(spelled.values())  # one spelling per level (the later list wins)
-        df = closed_levels(df, e.column, levels, "ETIOLOGY", "etiology", domain, file, findings)
+    if cfg.etiology.levels:
+        e = cfg.etiology
+        df = closed_levels(df, e.column, e.levels, "ETIOLOGY", "etiology", domain, file, findings)
     return df
 
 
@@ -542,19 +525,21 @@ def closed_levels(
 ) -> pl.DataFrame:
     """``col`` held to ``levels``: a value that is a level but for case and inner spaces takes the
     level's spelling (WARNING ``<rule>_RECODED``, one per value); any other value is set missing
-    (ERROR ``<rule>_UNKNOWN``, one per value). An absent column is left to the other checks."""
+    (ERROR ``<rule>_UNKNOWN``, one per value). An absent column is left to the other checks; the
+    values are trimmed text here (:func:`normalise_text`), missing when blank."""
     if col not in df.columns:
         return df
-    key = pl.col(col).cast(pl.Utf8).str.replace_all(r"\s+", " ").str.strip_chars()
-    level = key.str.to_uppercase().replace_strict(
-        {" ".join(v.split()).upper(): v for v in levels}, default=None, return_dtype=pl.Utf8
+    text = pl.col(col).cast(pl.Utf8)
+    key = text.str.replace_all(r"\s+", " ").str.to_uppercase()  # level_key, as an expression
+    level = key.replace_strict(
+        {level_key(v): v for v in levels}, default=None, return_dtype=pl.Utf8
     )
-    sent = pl.col(col).cast(pl.Utf8).str.strip_chars().fill_null("") != ""
+    sent = text.is_not_null()
     marks = df.select(
         (sent & level.is_null()).alias("unknown"),
-        (sent & level.is_not_null() & (level != pl.col(col).cast(pl.Utf8))).alias("recoded"),
+        (sent & level.is_not_null() & (level != text)).alias("recoded"),
     )
-    for what, sev, text in (
+    for what, sev, words in (
         ("recoded", "WARNING", "spelled as the declared level {}"),
         ("unknown", "ERROR", "not a declared level ({}); set missing"),
     ):
@@ -566,7 +551,7 @@ def closed_levels(
                 domain,
                 file,
                 f"{rule}_{what.upper()}",
-                lambda n, d, t=text: f"{n} {noun} value(s) {t.format(d)} (first at this row)",
+                lambda n, d, t=words: f"{n} {noun} value(s) {t.format(d)} (first at this row)",
                 n=grp.height,
                 key=(value,),
                 extra=detail,
@@ -577,7 +562,7 @@ def closed_levels(
         .then(pl.lit(None, pl.Utf8))
         .when(marks["recoded"])
         .then(level)
-        .otherwise(pl.col(col).cast(pl.Utf8))
+        .otherwise(text)
         .alias(col)
     )
 
@@ -611,7 +596,15 @@ def age_in_years(df: pl.DataFrame, domain: str, file: str, findings: Findings) -
     flags = df.select(convert.alias("c"), unknown.alias("u"), unit.alias("unit"))
     if not (flags["c"].any() or flags["u"].any()):
         return df
-    for bad, rule, sev in (("c", "AGE_CONVERTED", "WARNING"), ("u", "AGEU_UNKNOWN", "ERROR")):
+    for bad, rule, sev, text in (
+        ("c", "AGE_CONVERTED", "WARNING", "{n} age(s) in {u} (AGEU) converted to completed years"),
+        (
+            "u",
+            "AGEU_UNKNOWN",
+            "ERROR",
+            "{n} age unit(s) (AGEU) not an age unit; AGE treated as missing",
+        ),
+    ):
         hit = df.with_columns(flags["unit"].alias("_unit")).filter(flags[bad])
         for (u,), grp in hit.group_by("_unit", maintain_order=True):
             findings.tally(
@@ -619,19 +612,7 @@ def age_in_years(df: pl.DataFrame, domain: str, file: str, findings: Findings) -
                 domain,
                 file,
                 rule,
-                (
-                    (
-                        lambda n, _, u=u: (
-                            f"{n} age(s) in {u.lower()} (AGEU) converted to completed years"
-                        )
-                    )
-                    if bad == "c"
-                    else (
-                        lambda n, _: (
-                            f"{n} age unit(s) (AGEU) not an age unit; AGE treated as missing"
-                        )
-                    )
-                ),
+                lambda n, _, u=u, t=text: t.format(n=n, u=u.lower()),
                 n=grp.height,
                 key=(u,),
                 **_at(grp, 0, "AGEU"),
@@ -648,14 +629,33 @@ def age_in_years(df: pl.DataFrame, domain: str, file: str, findings: Findings) -
     )
 
 
+def check_coding(df: pl.DataFrame, file: str, findings: Findings) -> None:
+    """WARNING ``AE_UNCODED``, one for the AEs without a system organ class (AEBODSYS missing:
+    not yet coded; text is trimmed here, a blank one missing)."""
+    uncoded = df.filter(pl.col("AEBODSYS").is_null())
+    if uncoded.height:
+        findings.tally(
+            "WARNING",
+            "AE",
+            file,
+            "AE_UNCODED",
+            lambda n, _: (
+                f"{n} AE(s) without a system organ class (AEBODSYS, not yet coded): shown "
+                "under 'Uncoded'; AEs of special interest defined by a system organ class "
+                "cannot count them (first at this row)"
+            ),
+            n=uncoded.height,
+            **_at(uncoded, 0, "AEBODSYS"),
+        )
+
+
 def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
     """WARNING ``AEREL_UNKNOWN``, one per AEREL value in neither ``RELATED_TERMS`` nor
     ``NOT_RELATED_TERMS`` (case and spaces aside): ADAE counts such an AE as related. WARNING
     ``AEREL_MISSING``, one for the AEs without a relatedness when other AEs of the file have one:
     ADAE counts them as related too (no AE with one: relatedness is not collected, no finding)."""
     rel = pl.col("AEREL").str.to_uppercase().str.strip_chars()
-    empty = df.filter(rel.fill_null("") == "")
-    first = empty.row(0, named=True) if empty.height else {}
+    empty = df.filter(pl.col("AEREL").is_null())  # (trimmed text here: a blank one is missing)
     findings.tally(
         "WARNING",
         "AE",
@@ -666,9 +666,7 @@ def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
             "related, the conservative reading (first at this row)"
         ),
         n=empty.height,
-        row=int(first["SRCROW"]) if first else None,
-        usubjid=first.get("USUBJID"),
-        column="AEREL",
+        **(_at(empty, 0, "AEREL") if empty.height else {"column": "AEREL"}),
         extra=(empty.height, df.height - empty.height),
         merge=lambda a, b: (a[0] + b[0], a[1] + b[1]),
         keep=lambda e: e[0] > 0 and e[1] > 0,

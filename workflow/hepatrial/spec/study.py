@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hepatrial.contract import level_key
 from hepatrial.errors import ConfigError
 from hepatrial.spec import params as P
 from hepatrial.spec.design import Design, design
@@ -124,6 +125,16 @@ class Etiology:
     meldkam_zero: tuple[str, ...] = ()
     # the other etiologies the CRF codes; given, the three lists are the column's levels
     other: tuple[str, ...] = ()
+
+    @property
+    def levels(self) -> tuple[str, ...]:
+        """The column's levels when ``other`` is given (the three lists, each level once, spelled
+        as the later list spells it), else () (any value: not cholestatic nor Kamath-zero is
+        other)."""
+        if not self.other:
+            return ()
+        spelled = {level_key(v): v for v in (*self.other, *self.meldkam_zero, *self.cholestatic)}
+        return tuple(spelled.values())
 
 
 @dataclass(frozen=True)

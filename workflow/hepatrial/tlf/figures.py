@@ -31,6 +31,7 @@ from hepatrial.tlf.tables import (  # noqa: E402
     POP_LABEL,
     VAR_LABEL,
     category_label,
+    low_df_visits,
     param_label,
 )
 
@@ -485,8 +486,6 @@ def fig_mmrm(ard: ARD, paramcd: str) -> p9.ggplot:
     informative = pdf["df"].isna() | (pdf["df"] >= 1) if "df" in pdf else True
     bars = pdf[informative & np.isfinite(pdf[["lower", "upper"]]).all(axis=1)]
     if len(bars) < pdf[["lower", "upper"]].notna().all(axis=1).sum():
-        from hepatrial.tlf.tables import low_df_visits
-
         note += (
             " No CI drawn at "
             + ", ".join(low_df_visits(ard, paramcd))
