@@ -236,6 +236,48 @@ def test_stratified_primary_and_unstratified_sensitivity():
     assert {"COX_UNSTRAT", "GRAY_UNSTRAT"} <= set(ard["analysis"])
 
 
+def test_time_to_event_primary_endpoint_rows_carry_the_role():
+    """endpoints.primary_param OS with primary_landmark_days 5: the ITT log-rank test (the
+    stratified one, the primary variant) and Cox model of OS and its KM estimates at day 5 end
+    their method with '; PRIMARY ENDPOINT'; the unstratified sensitivity tests, the other
+    landmark, another parameter and another population do not; the values are unchanged."""
+    st = make_study(
+        study={"id": "T", "design": "parallel"},
+        arms=[{"label": "A"}, {"label": "B", "reference": True}],
+        strata=["SEX"],
+        populations={"ITT": "ITTFL"},
+        endpoints={
+            "landmarks_days": [2, 5],
+            "tte": ["TFS", "OS"],
+            "primary_param": "OS",
+            "primary_landmark_days": 5,
+        },
+    )
+    assert st.primary_is_tte
+    ard, _ = survival_ard(adtte(paramcd="OS"), st, "OS")
+    role = "; PRIMARY ENDPOINT"
+    assert method(ard, "LOGRANK") == {"log-rank stratified by SEX" + role}
+    assert method(ard, "COX") == {"Cox Efron, Wald CI, stratified by SEX" + role}
+    assert method(ard, "LOGRANK_UNSTRAT") == {"log-rank"}
+    assert method(ard, "COX_UNSTRAT") == {"Cox Efron, Wald CI"}
+    km = ard.filter(pl.col("analysis") == "KM")
+    assert set(km.filter(pl.col("time") == 5)["method"]) == {"KM log-log Greenwood" + role}
+    assert set(km.filter(pl.col("time") == 2)["method"]) == {"KM log-log Greenwood"}
+    assert method(ard, "KM_MEDIAN") == {"KM median, log-log CI"}
+    # the same numbers as a study whose primary endpoint is the MMRM
+    plain, _ = survival_ard(adtte(paramcd="OS"), study(strata=["SEX"], landmarks=(2, 5)), "OS")
+    assert ard.drop("method").equals(plain.drop("method"))
+    assert not any(role in m for m in plain["method"])
+    # another parameter of the same study, and another population of OS: no role
+    tfs, _ = survival_ard(adtte(), st, "TFS")
+    assert not any(role in m for m in tfs["method"])
+    ittfl = ["Y"] * len(BASE)
+    d = adtte(paramcd="OS", ittfl=ittfl).with_columns(SAFFL=pl.lit("Y"), TRT01A=pl.col("TRT01P"))
+    st_saf = st.replace(populations={"ITT": "ITTFL", "SAFETY": "SAFFL"})
+    saf, _ = survival_ard(d, st_saf, "OS", population="SAFETY")
+    assert not any(role in m for m in saf["method"])
+
+
 def test_strata_not_in_adtte_fall_back_to_unstratified_with_a_note():
     ard, _ = survival_ard(adtte(), study(strata=["CTPSTRAT"]), "TFS")
     assert "LOGRANK_UNSTRAT" not in set(ard["analysis"])

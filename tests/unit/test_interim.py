@@ -300,6 +300,17 @@ def test_interim_config_checks(rct, change, match):
         check_interim(st.to_dict(), "study.yaml")
 
 
+def test_mmrm_interim_of_a_study_with_a_time_to_event_primary_names_its_parameter(rct):
+    """The MMRM monitored defaults to the primary endpoint; when that is a time to event the
+    config must name the MMRM parameter (it was read as OS, an MMRM of survival)."""
+    cfg = study_with(rct, paramcd=None).to_dict()
+    cfg["endpoints"].update(primary_param="OS", key_secondary_visit=None)
+    with pytest.raises(ConfigError, match="primary endpoint is a time to event: name the MMRM"):
+        check_interim(cfg, "study.yaml")
+    cfg["interim"]["paramcd"] = "MELDKAM"
+    check_interim(cfg, "study.yaml")  # named: valid
+
+
 # --- the closed report's section ---------------------------------------------------------------
 
 

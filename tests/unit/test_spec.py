@@ -126,6 +126,17 @@ def test_primary_param_and_bds_params():
     }  # MMRM first wins
     assert make_study(endpoints={"primary_param": "CTPSCORE"}).primary_param == "CTPSCORE"
     assert make_study(endpoints={"mmrm_params": []}).primary_param is None
+    assert not s.primary_is_tte
+    tte = make_study(
+        endpoints={
+            "primary_param": "OS",
+            "tte": ["TFS", "OS"],
+            "landmarks_days": [28, 364],
+            "primary_landmark_days": 364,
+        }
+    )
+    assert tte.primary_param == "OS" and tte.primary_is_tte
+    assert tte.endpoints.primary_landmark_days == 364
 
 
 def test_replace_keeps_the_rest_and_validates_nothing_away():
@@ -196,7 +207,29 @@ def test_unknown_or_repeated_tte_parameter_is_a_config_error():
     [
         # each loaded before and was then silently wrong: no table marked primary, no key
         # secondary row, the same MMRM twice
-        ({"primary_param": "BILI"}, "primary_param: 'BILI' is not in endpoints/mmrm_params"),
+        (
+            {"primary_param": "BILI"},
+            "primary_param: 'BILI' is in neither endpoints/mmrm_params",
+        ),
+        # a time-to-event primary: its landmark must be one the KM estimates are made at, and it
+        # has no later visit to be a key secondary endpoint at
+        (
+            {
+                "primary_param": "OS",
+                "tte": ["OS"],
+                "landmarks_days": [84, 168],
+                "primary_landmark_days": 364,
+            },
+            r"primary_landmark_days: 364 is not in endpoints/landmarks_days \[84, 168\]",
+        ),
+        (
+            {"primary_param": "OS", "tte": ["OS"], "key_secondary_visit": "WEEK 48"},
+            "key_secondary_visit: the primary endpoint OS is a time to event",
+        ),
+        (
+            {"tte": ["OS"], "landmarks_days": [364], "primary_landmark_days": 364},
+            "primary_landmark_days: the primary endpoint 'MELD' is not a time to event",
+        ),
         ({"key_secondary_visit": "WEEK 99"}, "key_secondary_visit: unknown post-baseline visit"),
         (
             {"mmrm_params": [{"paramcd": "MELD", "dataset": "adeff"}] * 2},

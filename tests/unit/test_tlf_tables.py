@@ -157,6 +157,38 @@ def test_mmrm_cells_decimals_p_and_covariance(parallel, tmp_path):
     assert not any("~" in f or "REML Satterthwaite" in f for f in t.footnotes)
 
 
+def test_km_table_of_a_time_to_event_primary_endpoint(tmp_path):
+    """A study whose primary endpoint is DECOMP with its KM estimate at day 56: DECOMP comes
+    first, its group and that landmark's row say "(primary endpoint)" (from the ARD methods the
+    survival step marks), the day-28 row and TFS do not, and the numbers are those of the same
+    table of a study with an MMRM primary."""
+    base = study(tmp_path)
+    ep = {**base.to_dict()["endpoints"], "primary_param": "DECOMP", "primary_landmark_days": 56}
+    st = base.replace(endpoints=ep)
+    assert st.primary_is_tte
+    ard = ARD(build_ard(st), st, CUT)
+    rows = read_back(build_table("km", ard, "r"), tmp_path)
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    assert groups == [
+        "Time to first new decompensation (primary endpoint)",
+        "Transplant-free survival",
+    ]
+    primary = [r["label"] for r in rows if "(primary endpoint)" in r["label"]]
+    assert primary == ["Event-free at day 56 (week 8) (primary endpoint), % (95% CI)"]
+    # the same cells as the table of the MMRM-primary study, row for row
+    (tmp_path / "plain").mkdir()
+    plain = read_back(build_table("km", ARD(build_ard(base), base, CUT), "r"), tmp_path / "plain")
+    key = lambda r: (
+        r["group"].replace(" (primary endpoint)", ""),  # noqa: E731
+        r["label"].replace(" (primary endpoint)", ""),
+    )
+    cols = [c for c in rows[0] if c not in ("group", "label")]
+    assert {key(r): [r[c] for c in cols] for r in rows} == {
+        key(r): [r[c] for c in cols] for r in plain
+    }
+    assert not any("primary endpoint" in r["group"] + r["label"] for r in plain)
+
+
 def test_km_risk_counts_and_comparisons(parallel, tmp_path):
     rows = read_back(build_table("km", parallel, "r"), tmp_path)
     for arm, col in (

@@ -199,12 +199,7 @@ def check_study(cfg: dict, source: str) -> None:
                 f"{source}: plausibility/{test}: [{lo}, {hi}] has low > high (every value would "
                 "be flagged)"
             )
-    mmrm = [p["paramcd"] for p in ep["mmrm_params"]]
-    if ep.get("primary_param") and ep["primary_param"] not in mmrm:
-        raise ConfigError(
-            f"{source}: endpoints/primary_param: {ep['primary_param']!r} is not in "
-            f"endpoints/mmrm_params {mmrm} (the primary endpoint is analysed by the MMRM)"
-        )
+    check_primary(ep, source)
     post = post_baseline_labels(cfg)
     if ep.get("key_secondary_visit") and ep["key_secondary_visit"] not in post:
         raise ConfigError(
@@ -310,7 +305,15 @@ def check_interim(cfg: dict, source: str) -> None:
             or (params[0] if params else None)
         )
         if p not in params:
-            raise ConfigError(f"{where}/paramcd: {p!r} is not in endpoints/mmrm_params {params}")
+            raise ConfigError(
+                f"{where}/paramcd: {p!r} is not in endpoints/mmrm_params {params}"
+                + (
+                    ""
+                    if im.get("paramcd")
+                    else " (the primary endpoint is a time to event: name the MMRM parameter "
+                    "monitored)"
+                )
+            )
         visit = im.get("avisit") or cfg["endpoints"]["primary_visit"]
         if visit not in [v["label"] for v in cfg["visits"]]:
             raise ConfigError(f"{where}/avisit: unknown visit {visit!r}")
@@ -332,6 +335,38 @@ def check_interim(cfg: dict, source: str) -> None:
             )
     if im["population"] not in cfg["populations"]:
         raise ConfigError(f"{where}/population: {im['population']!r} is not in populations")
+
+
+def check_primary(ep: dict, source: str) -> None:
+    """``endpoints.primary_param``: an MMRM parameter (change from baseline at the primary visit)
+    or a time-to-event one (log-rank, Cox and, with ``primary_landmark_days``, the Kaplan-Meier
+    estimate at that landmark)."""
+    mmrm = [p["paramcd"] for p in ep["mmrm_params"]]
+    primary, landmark = ep.get("primary_param"), ep.get("primary_landmark_days")
+    if primary and primary not in mmrm and primary not in ep["tte"]:
+        raise ConfigError(
+            f"{source}: endpoints/primary_param: {primary!r} is in neither endpoints/mmrm_params "
+            f"{mmrm} nor endpoints/tte {list(ep['tte'])} (the primary endpoint is analysed by "
+            "the MMRM or as a time to event)"
+        )
+    if primary in ep["tte"]:
+        if ep.get("key_secondary_visit"):
+            raise ConfigError(
+                f"{source}: endpoints/key_secondary_visit: the primary endpoint {primary} is a "
+                "time to event, which has no visits (key_secondary_visit names a later visit "
+                "of an MMRM primary endpoint)"
+            )
+        if landmark is not None and landmark not in ep["landmarks_days"]:
+            raise ConfigError(
+                f"{source}: endpoints/primary_landmark_days: {landmark:g} is not in "
+                f"endpoints/landmarks_days {list(ep['landmarks_days'])} (the Kaplan-Meier "
+                "estimates are made at those days)"
+            )
+    elif landmark is not None:
+        raise ConfigError(
+            f"{source}: endpoints/primary_landmark_days: the primary endpoint "
+            f"{primary or (mmrm[0] if mmrm else None)!r} is not a time to event (endpoints/tte)"
+        )
 
 
 def check_estimands(cfg: dict, source: str) -> None:

@@ -20,6 +20,8 @@ POP_FLAG = {
     "COMPLETERS": "COMPLFL",
     "ENROLLED": "ENRLFL",
 }
+# the role of the primary endpoint's ITT rows, written at the end of their ARD ``method``
+PRIMARY, KEY_SECONDARY = "PRIMARY ENDPOINT", "KEY SECONDARY ENDPOINT"
 # Efficacy populations are analysed by planned arm, safety by actual arm (ICH E9 / E3 convention).
 ARM_VAR = {"SAFETY": "TRT01A"}
 

@@ -21,7 +21,7 @@ import warnings
 
 import polars as pl
 
-from hepatrial.analysis.common import left_out, select_population
+from hepatrial.analysis.common import KEY_SECONDARY, PRIMARY, left_out, select_population
 from hepatrial.ard import ard_rows
 from hepatrial.errors import ConvergenceError, HepatrialWarning
 from hepatrial.models.lmm import SINGULAR_WARNING, fit_random_slope_lmm
@@ -76,9 +76,6 @@ def _not_estimable(
         for s, v in (("converged", 0), ("n_subjects", n_subj), ("n_obs", n_obs))
     ]
     return ard_rows(rows)
-
-
-PRIMARY, KEY_SECONDARY = "PRIMARY ENDPOINT", "KEY SECONDARY ENDPOINT"
 
 
 def primary_param(study: Study) -> str | None:

@@ -50,7 +50,7 @@ import numpy as np
 import polars as pl
 
 from hepatrial import stamp
-from hepatrial.analysis.common import arm_labels, left_out, select_population
+from hepatrial.analysis.common import PRIMARY, arm_labels, left_out, select_population
 from hepatrial.ard import POOLED, ard_rows, write_part
 from hepatrial.errors import ConvergenceError
 from hepatrial.spec import Study
@@ -499,7 +499,20 @@ def survival_ard(
         _cif_rows(out, groups, landmarks, causes)
     if study.design.compares_arms and len(labels) >= 2 and study.reference:
         _comparisons(out, pop, study, causes)
+    if population == "ITT" and paramcd == study.primary_param:
+        _mark_primary(out.rows, study.endpoints.primary_landmark_days)
     return ard_rows(out.rows), km
+
+
+def _mark_primary(rows: list[dict], landmark: float | None) -> None:
+    """The primary endpoint's rows (a time to event, ITT): its log-rank tests and Cox model and,
+    with ``endpoints.primary_landmark_days``, its Kaplan-Meier estimates at that day end their
+    ``method`` with "; PRIMARY ENDPOINT" (as the MMRM_DIFF rows of an MMRM primary do)."""
+    for r in rows:
+        if r["analysis"] in ("LOGRANK", "COX") or (
+            r["analysis"] == "KM" and landmark is not None and r["time"] == float(landmark)
+        ):
+            r["method"] += f"; {PRIMARY}"
 
 
 def build_survival(

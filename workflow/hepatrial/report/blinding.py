@@ -600,6 +600,7 @@ def presentation_spec(study: Study, by_arm: bool) -> dict:
             "landmarks_days": list(ep.landmarks_days),
             "mmrm_params": [{"paramcd": p} for p in mmrm_params],
             "primary_param": study.primary_param or "",
+            "primary_landmark_days": ep.primary_landmark_days,
         },
         "planned_infusions": study.planned_infusions,
         "ae": {"followup_days": study.ae.followup_days, "period": study.ae.period},

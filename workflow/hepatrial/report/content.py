@@ -227,7 +227,9 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
                 "Percentages of the population in the column.",
             )
         )
-    if by_arm:
+    if by_arm and a.study.primary_is_tte:
+        s.add(Para(primary_tte_sentence(a)))
+    elif by_arm:
         p = primary_param(a.study)
         visit = a.study.endpoints.primary_visit
         found = False
@@ -249,13 +251,13 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             )
         if not found and a.parallel:
             s.add(Para(f"Primary endpoint ({T.param_label(p)} at {visit}): {NA}"))
-        if not a.parallel:
-            s.add(
-                Para(
-                    "No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
-                    "between-arm comparisons."
-                )
+    if by_arm and not a.parallel:
+        s.add(
+            Para(
+                "No comparator (single-arm or dose-escalation design): within-arm estimates only, no "
+                "between-arm comparisons."
             )
+        )
     if by_arm and (a.has("GSD_STATUS") or a.has("GSD_BOUNDARY")):
         s.add(
             Para(
@@ -286,6 +288,43 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             )
         )
     return s
+
+
+def _stratified(a: T.ARD, analysis: str, paramcd: str, arm: str) -> str:
+    """ "stratified " when the ITT ``analysis`` row of ``arm`` says it is (its ARD method)."""
+    method = a.rows(analysis, paramcd=paramcd, arm=arm, population="ITT")["method"]
+    return "stratified " if method.len() and "stratified" in (method[0] or "") else ""
+
+
+def primary_tte_sentence(a: T.ARD) -> str:
+    """The executive summary's sentence on a time-to-event primary endpoint (ITT): the Kaplan-Meier
+    estimate of each arm at ``endpoints.primary_landmark_days`` and each test arm's hazard ratio
+    and log-rank p against the reference, as the ARD holds them."""
+    p = primary_param(a.study)
+    head = f"Primary endpoint ({T.param_label(p)}, time to event, ITT)"
+    parts = []
+    landmark = a.study.endpoints.primary_landmark_days
+    if landmark is not None:
+        cells = T._pct_ci_cells(a, "KM", "surv", p, "ITT", landmark, a.arms)
+        shown = [f"{arm} {c}" for arm, c in zip(a.arms, cells) if c]
+        if shown:
+            parts.append(f"event-free at {T._day(landmark)}, % (95% CI): " + ", ".join(shown))
+    for test in a.tests:
+        hr, lo, hi = (
+            a.get("COX", p, test, x, "ITT", comparator=a.reference)
+            for x in ("hr", "lower", "upper")
+        )
+        pv = a.get("LOGRANK", p, test, "p", "ITT", comparator=a.reference)
+        said = []
+        if hr is not None:
+            said.append(
+                f"{_stratified(a, 'COX', p, test)}hazard ratio {F.fmt_est_ci(hr, lo, hi, 2)}"
+            )
+        if pv is not None:
+            said.append(f"{_stratified(a, 'LOGRANK', p, test)}log-rank nominal p {F.fmt_p(pv)}")
+        if said:
+            parts.append(f"{test} vs {a.reference} " + ", ".join(said))
+    return f"{head}: " + ("; ".join(parts) if parts else NA) + "."
 
 
 class GsdView:
@@ -557,7 +596,12 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
     from hepatrial.tlf import figures as TF
 
     out = []
-    m = Section("Efficacy: primary endpoint and repeated measures (MMRM)")
+    tte_primary = a.study.primary_is_tte
+    m = Section(
+        "Efficacy: repeated measures (MMRM)"
+        if tte_primary
+        else "Efficacy: primary endpoint and repeated measures (MMRM)"
+    )
     primary = primary_param(a.study)
     params = [x.paramcd for x in a.study.endpoints.mmrm_params]
     params = sorted(params, key=lambda x: x != primary)
@@ -594,16 +638,19 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
         sg.add(_table(a, "subgroup", rule))
         sg.add(_figure("Forest plot of the treatment effect by subgroup", TF.fig_forest(a)))
         out.append(sg)
-    k = Section("Efficacy: time to event")
+    k = Section(
+        "Efficacy: primary endpoint and time to event" if tte_primary else "Efficacy: time to event"
+    )
     if a.has("KM") or a.has("KM_MEDIAN"):
-        k.add(_table(a, "km", rule))
-        for p in a.study.endpoints.tte:
+        k.add(_table(a, "km", rule, "PRIMARY ENDPOINT. " if tte_primary else ""))
+        for p in sorted(a.study.endpoints.tte, key=lambda x: not (tte_primary and x == primary)):
             step = km.filter(pl.col("paramcd") == p) if km.height else km
             if step.height:
                 step = step.rename({"arm": "group"}) if "arm" in step.columns else step
                 k.add(
                     _figure(
-                        f"{T.param_label(p)}: Kaplan-Meier estimate with 95% CI and numbers at risk",
+                        ("PRIMARY ENDPOINT. " if tte_primary and p == primary else "")
+                        + f"{T.param_label(p)}: Kaplan-Meier estimate with 95% CI and numbers at risk",
                         TF.fig_km(step, a, p),
                     )
                 )
@@ -611,8 +658,8 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
         k.add(_table(a, "cif", rule))
     if not k.blocks:
         k.add(Para(NA))
-    out.append(k)
-    return out
+    # the primary endpoint's section first
+    return [k, *out] if tte_primary else [*out, k]
 
 
 def section_estimands(a: T.ARD, rule: str) -> Section | None:

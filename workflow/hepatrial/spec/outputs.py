@@ -145,7 +145,7 @@ def table_specs(study: Study) -> list[TableSpec]:
         ]
     if study.design.has("MMRM_PP"):
         primary = study.primary_param
-        if primary:  # the per-protocol sensitivity MMRM of the primary parameter
+        if primary and not study.primary_is_tte:  # the per-protocol sensitivity MMRM of the primary
             specs.append(TableSpec(f"mmrmpp_{primary}", "mmrm", "Efficacy", primary))
     if study.design.has("DLT"):
         specs.append(TableSpec("dlt", "dlt", "Safety", None))

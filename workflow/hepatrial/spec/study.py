@@ -100,6 +100,7 @@ class BdsParam:
 class Endpoints:
     primary_visit: str = "WEEK 24"
     primary_param: str | None = None  # as configured; Study.primary_param resolves the default
+    primary_landmark_days: float | None = None  # a time-to-event primary: its KM landmark
     key_secondary_visit: str | None = None
     mmrm_params: tuple[BdsParam, ...] = ()
     desc_params: tuple[BdsParam, ...] = ()
@@ -593,6 +594,12 @@ class Study:
         if ep.primary_param:
             return ep.primary_param
         return ep.mmrm_params[0].paramcd if ep.mmrm_params else None
+
+    @property
+    def primary_is_tte(self) -> bool:
+        """Whether the primary endpoint is a time to event (``endpoints.primary_param`` in
+        ``endpoints.tte``), not an MMRM parameter."""
+        return self.primary_param is not None and self.primary_param in self.endpoints.tte
 
     def bds_params(self) -> dict[str, str]:
         """PARAMCD -> dataset of every BDS parameter summarised by visit: MMRM ones first, then DESC."""

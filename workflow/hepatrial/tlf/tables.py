@@ -623,6 +623,19 @@ def _add_test_p_rows(
             )
 
 
+def _primary_times(ard: ARD, paramcd: str) -> set[float] | None:
+    """None unless ``paramcd`` is the primary endpoint (its ARD LOGRANK, COX or KM rows end their
+    method with "PRIMARY ENDPOINT"); then the KM landmark days that are (empty: none named)."""
+    rows = ard.df.filter(
+        pl.col("analysis").is_in(["KM", "LOGRANK", "COX"])
+        & (pl.col("paramcd") == paramcd)
+        & pl.col("method").fill_null("").str.ends_with("PRIMARY ENDPOINT")
+    )
+    if not rows.height:
+        return None
+    return set(rows.filter(pl.col("analysis") == "KM")["time"].drop_nulls().to_list())
+
+
 def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
     pop = "ITT"
     arms = ard.arms + [POOLED]
@@ -634,8 +647,11 @@ def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
         for p in ard.study.endpoints.tte
         if ard.has("KM", paramcd=p) or ard.has("KM_MEDIAN", paramcd=p)
     ]
+    # the primary endpoint (a time to event) first, and said, as its ARD rows' method says
+    primary = {p: _primary_times(ard, p) for p in params}
+    params.sort(key=lambda p: primary[p] is None)
     for p in params:
-        g = param_label(p)
+        g = param_label(p) + (" (primary endpoint)" if primary[p] is not None else "")
         pop_p = _pop_of(ard, ["KM", "KM_MEDIAN"], p)
         # Subjects, events and censored: ARD KM_EVENTS (n, n_event, pct_event, n_censor, pct_censor) when the
         # survival rule writes it; the table does not count them itself.
@@ -676,9 +692,10 @@ def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
             )
         times = sorted({x for x in ard.rows("KM", paramcd=p)["time"].to_list() if x is not None})
         for tm in times:
+            role = " (primary endpoint)" if tm in (primary[p] or ()) else ""
             t.add(
                 g,
-                f"Event-free at {_day(tm)}, % (95% CI)",
+                f"Event-free at {_day(tm)}{role}, % (95% CI)",
                 _pct_ci_cells(ard, "KM", "surv", p, pop_p, tm, arms),
                 1,
             )
