@@ -281,3 +281,35 @@ def test_an_ae_without_a_grade_is_never_silently_no_dlt():
     )
     m = dlt_ard(both, adsl(), ex(), study()).filter(pl.col("analysis") == "DLT")["method"]
     assert m.str.contains("(1 AE(s) that could be a DLT", literal=True).all()
+
+
+def test_the_dlts_are_the_primary_endpoint_of_a_dose_escalation():
+    """A dose escalation's primary endpoint is the DLT analysis (its within-cohort MMRMs are
+    secondary) unless the config names endpoints.primary_param; the closed DSMB report then states
+    the DLTs in its executive summary and shows their table first under Safety, marked."""
+    from hepatrial.report import content
+    from hepatrial.report.document import Table
+    from hepatrial.tlf.tables import ARD
+
+    s = study()
+    assert s.primary_is_dlt and s.primary_param is None
+    assert content.primary_param(s) == ""
+    named = study(endpoints={"primary_param": "CTPSCORE"})
+    assert not named.primary_is_dlt and named.primary_param == "CTPSCORE"
+    assert not make_study().primary_is_dlt  # a parallel design: the first MMRM parameter
+    ae = adae(
+        [("S4", D(2024, 1, 2), 3, "Y", "Pyrexia", 1), ("S5", D(2024, 1, 2), 3, "Y", "Pyrexia", 3)]
+    )
+    a = ARD(dlt_ard(ae, adsl(), ex(), s), s, "2024-06-30")
+    # the counts of the ARD above (0 of 3 evaluable in Low, 2 of 2 in High; High stops: the MTD
+    # is Low, and so is the RP2D)
+    assert content.primary_dlt_sentence(a) == (
+        "Primary endpoint (dose-limiting toxicities, safety population): subjects with a DLT of "
+        "those DLT-evaluable: Low 0 of 3, High 2 of 2; MTD determined: Low; RP2D determined: Low."
+    )
+    names = [("dlt", "DLT"), *content.SAFETY_TABLES]
+    sec = content.section_tables("Safety", a, names, "r", {"dlt": "PRIMARY ENDPOINT. "})
+    tables = [b.title for b in sec.blocks if isinstance(b, Table)]
+    assert tables[0] == (
+        "PRIMARY ENDPOINT. Dose-limiting toxicities by dose cohort and the escalation decision"
+    )

@@ -102,7 +102,9 @@ def _figure(title: str, plot, note: str = "") -> Figure:
 
 def primary_param(spec: Study) -> str:
     """The primary parameter a report names (:attr:`Study.primary_param`; a spec without an MMRM
-    parameter: the primary MELD variant)."""
+    parameter: the primary MELD variant; "" when the primary endpoint is the DLT analysis)."""
+    if spec.primary_is_dlt:
+        return ""
     return spec.primary_param or spec.scores.meld_primary
 
 
@@ -229,6 +231,8 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
         )
     if by_arm and a.study.primary_is_tte:
         s.add(Para(primary_tte_sentence(a)))
+    elif by_arm and a.study.primary_is_dlt:
+        s.add(Para(primary_dlt_sentence(a)))
     elif by_arm:
         p = primary_param(a.study)
         visit = a.study.endpoints.primary_visit
@@ -288,6 +292,24 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             )
         )
     return s
+
+
+def primary_dlt_sentence(a: T.ARD) -> str:
+    """The executive summary's sentence on the dose-limiting toxicities (the primary endpoint of a
+    dose escalation): subjects with a DLT of the DLT-evaluable ones per cohort, the MTD and the
+    RP2D, as the ARD holds them (DLT, ESCALATION)."""
+    head = "Primary endpoint (dose-limiting toxicities, safety population)"
+    shown = []
+    for arm in a.arms:
+        n, k = (a.get("DLT", "DLT", arm, x, "SAFETY") for x in ("n_evaluable", "n_dlt"))
+        if n is not None and k is not None:
+            shown.append(f"{arm} {F.fmt_int(k)} of {F.fmt_int(n)}")
+    parts = [f"subjects with a DLT of those DLT-evaluable: {', '.join(shown)}"] if shown else []
+    for name in ("MTD", "RP2D"):
+        m = a.methods("ESCALATION", paramcd=name)
+        if m:
+            parts.append(m[0].split("; ")[0])
+    return f"{head}: " + ("; ".join(parts) if parts else NA) + "."
 
 
 def _stratified(a: T.ARD, analysis: str, paramcd: str, arm: str) -> str:
@@ -569,12 +591,19 @@ def section_interim(a: T.ARD) -> Section | None:
     return s
 
 
-def section_tables(title: str, a: T.ARD, names: list[tuple[str, str]], rule: str) -> Section:
-    """A section of TLF tables (``(name, analysis that must be present)``), "not available" if none."""
+def section_tables(
+    title: str,
+    a: T.ARD,
+    names: list[tuple[str, str]],
+    rule: str,
+    prefixes: dict[str, str] | None = None,
+) -> Section:
+    """A section of TLF tables (``(name, analysis that must be present)``, ``prefixes[name]``
+    before a table's title), "not available" if none."""
     s = Section(title)
     for name, analysis in names:
         if a.has(analysis):
-            s.add(_table(a, name, rule))
+            s.add(_table(a, name, rule, (prefixes or {}).get(name, "")))
     if not s.blocks:
         s.add(Para(NA))
     return s
@@ -597,12 +626,12 @@ def section_efficacy(a: T.ARD, km: pl.DataFrame, rule: str) -> list[Section]:
 
     out = []
     tte_primary = a.study.primary_is_tte
-    m = Section(
-        "Efficacy: repeated measures (MMRM)"
-        if tte_primary
-        else "Efficacy: primary endpoint and repeated measures (MMRM)"
-    )
     primary = primary_param(a.study)
+    m = Section(
+        "Efficacy: primary endpoint and repeated measures (MMRM)"
+        if primary in {x.paramcd for x in a.study.endpoints.mmrm_params}
+        else "Efficacy: repeated measures (MMRM)"
+    )
     params = [x.paramcd for x in a.study.endpoints.mmrm_params]
     params = sorted(params, key=lambda x: x != primary)
     for p in params:
@@ -1134,7 +1163,13 @@ def closed_document(
         section_tables("Disposition", a, [("disposition", "DISPOSITION")], RULE_CLOSED),
         section_tables("Baseline characteristics", a, [("baseline", "BASELINE")], RULE_CLOSED),
         section_tables("Exposure", a, [("exposure", "EXPOSURE")], RULE_CLOSED),
-        section_tables("Safety", a, SAFETY_TABLES, RULE_CLOSED),
+        section_tables(
+            "Safety",
+            a,
+            [("dlt", "DLT"), *SAFETY_TABLES],  # dose escalation: the DLTs first
+            RULE_CLOSED,
+            {"dlt": "PRIMARY ENDPOINT. "} if spec.primary_is_dlt else None,
+        ),
         *section_efficacy(a, km, RULE_CLOSED),
         *([est] if (est := section_estimands(a, RULE_CLOSED)) else []),
         section_data_quality(a, True),

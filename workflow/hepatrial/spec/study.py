@@ -589,11 +589,22 @@ class Study:
 
     @property
     def primary_param(self) -> str | None:
-        """PARAMCD of the primary endpoint: ``endpoints.primary_param``, else the first MMRM one."""
+        """PARAMCD of the primary endpoint: ``endpoints.primary_param``, else None in a design
+        whose primary endpoint is the DLT analysis (:attr:`primary_is_dlt`), else the first MMRM
+        one."""
         ep = self.endpoints
         if ep.primary_param:
             return ep.primary_param
+        if self.primary_is_dlt:
+            return None
         return ep.mmrm_params[0].paramcd if ep.mmrm_params else None
+
+    @property
+    def primary_is_dlt(self) -> bool:
+        """Whether the primary endpoint is the dose-limiting toxicities (ARD DLT, ESCALATION): a
+        dose-escalation design whose config names no ``endpoints.primary_param``; its MMRM
+        parameters are then secondary (within-cohort LS means)."""
+        return self.design.has("DLT") and not self.endpoints.primary_param
 
     @property
     def primary_is_tte(self) -> bool:
