@@ -113,6 +113,19 @@ def test_enrolment_by_month_and_site_cumulative():
     )
 
 
+def test_enrolment_of_a_design_counted_from_the_first_dose_says_enrolled():
+    """origin first_dose (dose escalation, single arm): the subjects are enrolled, not randomised;
+    the counts are the same."""
+    ard = summaries.summarise_enrolment(_adsl(), STUDY)
+    first = summaries.summarise_enrolment(_adsl(), STUDY.replace(origin="first_dose"))
+    assert STUDY.randomised and not STUDY.replace(origin="first_dose").randomised
+    methods = set(first.filter(pl.col("analysis") == "ENROLMENT")["method"].drop_nulls())
+    assert {"enrolled in the month", "enrolled by the end of the month"} <= methods
+    assert not any("randomised" in m for m in methods)
+    assert "randomised in the month" in set(ard["method"].drop_nulls())
+    assert first.drop("method").equals(ard.drop("method"))
+
+
 def test_missed_and_overdue_visits():
     # cut 2024-03-20. S1: origin 01-10, cut day 71 -> WEEK 4 (15-42) and WEEK 8 (43-70) expected;
     #   visits on day 29 only -> WEEK 8 missed. S2 died day 22 (02-10): follow-up ends day 13 at last alive

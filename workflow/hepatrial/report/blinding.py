@@ -577,6 +577,7 @@ def presentation_spec(study: Study, by_arm: bool) -> dict:
     mk = study.scores.meld_kamath
     return {
         "study": {"id": study.id, "design": study.design.name},
+        "origin": study.origin,
         "arms": arms,
         "visits": [
             {

@@ -108,6 +108,16 @@ def primary_param(spec: Study) -> str:
     return spec.primary_param or spec.scores.meld_primary
 
 
+def _allocation(spec: Study) -> tuple[str, str]:
+    """("randomised", "randomisation"), or ("enrolled", "enrolment") for a design counted from the
+    first dose (:attr:`Study.randomised`)."""
+    return ("randomised", "randomisation") if spec.randomised else ("enrolled", "enrolment")
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1] in "aeiou" else "a ") + noun
+
+
 def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm: bool) -> Section:
     """Randomisation against plan (ARD ENROLMENT); ``arm_colours``: arm -> colour (closed report)."""
     s = Section("Enrolment against plan")
@@ -122,9 +132,10 @@ def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm:
     months = sorted(rows["avisit"].unique().to_list())
     total = a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=months[-1]) if months else 0
     planned = meta.get("planned_subjects")
+    verb, noun = _allocation(a.study)
     s.add(
         Para(
-            f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; randomised: {F.fmt_int(total)} of "
+            f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; {verb}: {F.fmt_int(total)} of "
             f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%); planned enrolment period "
             f"{meta.get('enrolment_months')} months over {meta.get('sites')} sites."
         )
@@ -141,15 +152,16 @@ def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm:
             colours[arm] = arm_colours.get(arm, "#000000")
     s.add(
         Figure(
-            "Cumulative randomisation against plan",
+            f"Cumulative {noun} against plan",
             figures.enrolment_figure(
                 series,
                 colours,
                 planned,
                 meta.get("enrolment_months"),
-                "Randomised subjects, cumulative",
+                f"{verb.capitalize()} subjects, cumulative",
+                verb,
             ),
-            "Dashed: planned linear accrual from the first month with a randomisation.",
+            f"Dashed: planned linear accrual from the first month with {_a(noun)}.",
         )
     )
     sites = [p for p in _paramcds(a, "ENROLMENT") if p.startswith("SITE ")]
@@ -158,13 +170,14 @@ def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm:
     }
     s.add(
         Figure(
-            "Cumulative randomisation by site",
+            f"Cumulative {noun} by site",
             figures.enrolment_figure(
                 site_series,
                 dict(zip(sites, figures.SITE_COLOURS * 8)),
                 None,
                 None,
-                "Randomised subjects by site",
+                f"{verb.capitalize()} subjects by site",
+                verb,
             ),
         )
     )
@@ -182,10 +195,10 @@ def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm:
         )
     s.add(
         Table(
-            "Randomised subjects by site (pooled over arms)",
+            f"{verb.capitalize()} subjects by site (pooled over arms)",
             ["Site", *last, "Cumulative"],
             rows_t,
-            "Monthly counts of the last three months with randomisations, and the total to the cut.",
+            f"Monthly counts of the last three months with {noun}s, and the total to the cut.",
         )
     )
     return s
@@ -201,13 +214,17 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
     if total is not None and planned:
         s.add(
             Para(
-                f"Enrolment: {F.fmt_int(total)} of {planned} planned subjects randomised "
+                f"Enrolment: {F.fmt_int(total)} of {planned} planned subjects "
+                f"{_allocation(a.study)[0]} "
                 f"({F.fmt_pct(100.0 * total / planned)}%) by the data cut {meta['cut_date']}."
             )
         )
     rows = []
     if a.has("BIGN"):
-        rows.append(["Randomised (ITT), n"] + [F.fmt_int(a.big_n("ITT", x)) for x in arms])
+        rows.append(
+            [f"{_allocation(a.study)[0].capitalize()} (ITT), n"]
+            + [F.fmt_int(a.big_n("ITT", x)) for x in arms]
+        )
     if a.has("DEATHS"):
         rows.append(["Deaths, n (%)"] + [T.death_cell(a, "DEATH", x) for x in arms])
     if a.has("AE_OVERVIEW"):  # "not available" / "not collected" where the data cannot say

@@ -53,9 +53,10 @@ def enrolment_figure(
     planned: int | None,
     months_planned: float | None,
     title: str,
+    verb: str = "randomised",
 ) -> bytes:
-    """Cumulative randomised subjects by month per series, with the planned linear accrual line
-    (planned subjects over ``enrolment_months`` from the first month of randomisation)."""
+    """Cumulative subjects ``verb`` (randomised, enrolled) by month per series, with the planned
+    linear accrual line (planned subjects over ``enrolment_months`` from the first month)."""
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
     first = None
     # arms randomised 1:1 have near-equal counts: distinct line styles and widths keep each visible
@@ -85,7 +86,7 @@ def enrolment_figure(
             lw=1,
             label=f"plan ({planned} in {months_planned:g} months)",
         )
-    ax.set_ylabel("subjects randomised (cumulative)")
+    ax.set_ylabel(f"subjects {verb} (cumulative)")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, ncol=3, frameon=False, loc="upper left")
     fig.autofmt_xdate()

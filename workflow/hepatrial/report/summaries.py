@@ -180,6 +180,7 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     )
     months = sorted(rand["_MONTH"].unique().to_list())
     sites = sorted(rand["SITEID"].unique().to_list())
+    verb = "randomised" if study.randomised else "enrolled"
     for arm, df in _by_arm(rand).items():
         for site in [None, *sites]:
             d = df if site is None else df.filter(pl.col("SITEID").cast(pl.Utf8) == site)
@@ -198,7 +199,7 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
                         "avisit": m,
                         "stat": "n",
                         "value": n,
-                        "method": "randomised in the month",
+                        "method": f"{verb} in the month",
                     }
                 )
                 rows.append(
@@ -210,7 +211,7 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
                         "avisit": m,
                         "stat": "n_cum",
                         "value": cum,
-                        "method": "randomised by the end of the month",
+                        "method": f"{verb} by the end of the month",
                     }
                 )
     screened = adsl.height

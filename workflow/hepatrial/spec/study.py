@@ -607,6 +607,17 @@ class Study:
         return self.design.has("DLT") and not self.endpoints.primary_param
 
     @property
+    def randomised(self) -> bool:
+        """Whether day 1 is randomisation (``origin: randomization``); a design counted from the
+        first dose (dose escalation, single arm) enrols its subjects, and its outputs say so."""
+        return self.origin == "randomization"
+
+    @property
+    def origin_words(self) -> str:
+        """Day 1 in words, for footnotes: "randomisation" or "the first dose"."""
+        return "randomisation" if self.randomised else "the first dose"
+
+    @property
     def primary_is_tte(self) -> bool:
         """Whether the primary endpoint is a time to event (``endpoints.primary_param`` in
         ``endpoints.tte``), not an MMRM parameter."""

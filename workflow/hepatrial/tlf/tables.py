@@ -290,6 +290,8 @@ def table_disposition(ard: ARD, rule: str = "tlf_disposition") -> Table:
     reasons = sorted(c for c in codes if c.startswith("DISCONTINUED: "))
     for code in order + reasons:
         label = DISPOSITION_LABEL.get(code, code)
+        if code == "ITT" and not ard.study.randomised:
+            label = "Enrolled (ITT)"
         indent = 0
         if code.startswith("DISCONTINUED: "):  # DCSREAS: decoded, else in sentence case
             reason = code.removeprefix("DISCONTINUED: ")
@@ -732,7 +734,7 @@ def table_km(ard: ARD, rule: str = "tlf_km") -> Table:
                         g, f"Cox p-value{note}", [F.fmt_p(pv) if a == col else "" for a in arms], 1
                     )
     notes = [
-        "Time from randomisation in days. NE: not estimable. Event-free rates are Kaplan-Meier estimates "
+        f"Time from {ard.study.origin_words} in days. NE: not estimable. Event-free rates are Kaplan-Meier estimates "
         "shown as percentages."
     ]
     analyses = ["KM_EVENTS", "KM", "KM_MEDIAN", "LOGRANK", "LOGRANK_UNSTRAT", "COX", "COX_UNSTRAT"]
@@ -788,7 +790,7 @@ def table_cif(ard: ARD, rule: str = "tlf_cif") -> Table:
         if ard.parallel:
             _add_test_p_rows(t, ard, g, p, ("GRAY", "GRAY_UNSTRAT"), "Gray's test p-value", arms)
     notes = [
-        "Time from randomisation in days; competing events: death and liver transplant as coded in ADTTE "
+        f"Time from {ard.study.origin_words} in days; competing events: death and liver transplant as coded in ADTTE "
         "(CRCODE). Cumulative incidences shown as percentages."
     ]
     analyses = ["CIF", "GRAY", "GRAY_UNSTRAT"]
@@ -2035,7 +2037,7 @@ def listing_deaths(
     DTHDT): the listing's one row says the deaths are not known."""
     cols = [
         "Age/Sex",
-        "Randomised",
+        "Randomised" if study.randomised else "First dose",
         "Date of death",
         "Study day",
         "Liver transplant",
@@ -2063,7 +2065,7 @@ def listing_deaths(
             r["USUBJID"],
             [
                 f"{F.fmt_int(r['AGE'])}/{r['SEX'] or ''}",
-                str(r["RANDDT"] or ""),
+                str((r["RANDDT"] if study.randomised else r["ORIGDT"]) or ""),
                 f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
                 "" if r["_day"] is None else str(int(r["_day"])),
                 str(r["LTXDT"] or "No"),
@@ -2077,8 +2079,9 @@ def listing_deaths(
         cut,
         rule,
         ["ADSL", "ADAE"],
-        "Deaths up to the data cut in the ITT population, by randomised arm. Study day from randomisation "
-        "(day 1). DTHDTF: D = day imputed, M = month and day imputed.",
+        f"Deaths up to the data cut in the ITT population, by {'randomised' if study.randomised else 'planned'} "
+        f"arm. Study day from {study.origin_words} (day 1). DTHDTF: D = day imputed, M = month and day "
+        "imputed.",
         "No deaths." if deaths_recorded else NO_DEATHS_TEXT,
     )
 
