@@ -461,6 +461,25 @@ def test_relatedness_terms_and_an_unknown_one_counted_as_related(tiny, tmp_path)
     assert miss["message"][0].startswith("1 AE(s) with no relatedness")
 
 
+def test_an_outcome_outside_the_codelist_is_a_warning_and_not_fatal(tiny, tmp_path):
+    """AEOUT 'Died' (not the CDISC term FATAL) on a grade-3 AE: not fatal, as ADAE reads it, and
+    one WARNING AEOUT_UNKNOWN naming its row and value; 'fatal' in lower case is the term."""
+    doms = tinycut.domains()
+    ae = doms["ae"]
+    ae += [dict(ae[0], AESTDTC="2024-01-13")]
+    for r, v, g in zip(ae, ["Died", "fatal", "RECOVERED/RESOLVED"], ["3", "3", "1"]):
+        r["AEOUT"], r["AETOXGR"] = v, g
+    d, adsl, s = tiny(doms)
+    got = create_adae(d["AE"], adsl, s).sort("SRCROW")["FATALFL"].to_list()
+    assert got[:2] == ["N", "Y"]
+    f = pl.read_csv(tmp_path / "val/findings.csv", infer_schema=False)
+    hit = f.filter(pl.col("rule") == "AEOUT_UNKNOWN")
+    assert hit.select("severity", "row", "column", "value").rows() == [
+        ("WARNING", "1", "AEOUT", "Died")
+    ]
+    assert "not read as fatal" in hit["message"][0]
+
+
 def test_relatedness_recorded_for_no_ae_is_not_collected(tiny, tmp_path):
     """AEREL empty on every AE: AREL stays empty (the overview's related row is "not collected",
     tests/unit/test_safety.py), and no AEREL_MISSING finding: nothing was collected to miss."""

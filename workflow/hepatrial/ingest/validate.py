@@ -32,6 +32,7 @@ from hepatrial.contract import (
 )
 from hepatrial.ingest.findings import Findings, merged
 from hepatrial.spec import Study
+from hepatrial.spec.decode import CODELISTS
 
 
 def _pandera():
@@ -492,6 +493,8 @@ def validate_domain(
         check_relatedness(df, file, findings)
     if spec.name == "AE" and "AEBODSYS" in df.columns:
         check_coding(df, file, findings)
+    if spec.name == "AE" and "AEOUT" in df.columns:
+        check_outcome(df, file, findings)
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df
@@ -646,6 +649,30 @@ def check_coding(df: pl.DataFrame, file: str, findings: Findings) -> None:
             ),
             n=uncoded.height,
             **_at(uncoded, 0, "AEBODSYS"),
+        )
+
+
+def check_outcome(df: pl.DataFrame, file: str, findings: Findings) -> None:
+    """WARNING ``AEOUT_UNKNOWN``, one per AEOUT value outside the CDISC Outcome of Event codelist
+    (C66768; case aside): only ``FATAL`` (or grade 5) makes an AE fatal, so an outcome written
+    "DIED" or "FATL" would silently not count as one."""
+    known = list(CODELISTS["OUT"])
+    out = pl.col("AEOUT").str.to_uppercase()
+    odd = df.filter(pl.col("AEOUT").is_not_null() & ~out.is_in(known))
+    for value, grp in odd.group_by(out.alias("_v"), maintain_order=True):
+        findings.tally(
+            "WARNING",
+            "AE",
+            file,
+            "AEOUT_UNKNOWN",
+            lambda n, _: (
+                f"{n} AE(s) with an outcome (AEOUT) outside the CDISC codelist ("
+                + ", ".join(known)
+                + "): not read as fatal, which takes FATAL or grade 5 (first at this row)"
+            ),
+            n=grp.height,
+            key=(value[0],),
+            **_at(grp, 0, "AEOUT"),
         )
 
 
