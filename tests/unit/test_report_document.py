@@ -577,3 +577,19 @@ def test_ae_data_without_grades_say_not_collected_in_the_grade_table():
     ard = _safety_ard(adae, adsl, spec)
     t = build_table("ae_grade", ARD(ard, spec, "2025-01-01"), "r")
     assert [r.label for r in t.rows] == [GRADE_NOT_COLLECTED_TEXT]
+
+
+def test_enrolment_figure_legend_typesets_a_power_of_ten(monkeypatch):
+    """A dose cohort "Low 1x10^6/kg" reads 1x10⁶/kg in the enrolment figure's legend, as the
+    tables and the TLF figures print it (the legend showed the caret)."""
+    seen = {}
+
+    def capture(fig):
+        seen["labels"] = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        return b""
+
+    monkeypatch.setattr(figures, "png", capture)
+    figures.enrolment_figure(
+        {"Low 1x10^6/kg": [("2024-01", 1)], "Total": [("2024-01", 1)]}, {}, None, None, "t"
+    )
+    assert seen["labels"] == ["Low 1x10\u2076/kg", "Total"]

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from hepatrial.fonts import configure_matplotlib
+from hepatrial.tlf.format import superscripts
 
 configure_matplotlib()
 plt.rcParams.update(
@@ -71,7 +72,7 @@ def enrolment_figure(
             xs,
             [v for _, v in pts],
             where="post",
-            label=name,
+            label=superscripts(name),  # an arm "Low 1x10^6/kg": 1x10⁶/kg, as the tables print it
             color=colours.get(name, POOLED_COLOUR),
             lw=lw,
             ls=ls,
@@ -108,36 +109,6 @@ def km_figure(
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="lower left")
-    fig.tight_layout()
-    return png(fig)
-
-
-def lsmean_figure(
-    series: dict[str, list[tuple[str, float, float, float]]], colours: dict[str, str], title: str
-) -> bytes:
-    """LS means with 95% CI by visit, per arm (slightly dodged)."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    visits = list(dict.fromkeys(v for pts in series.values() for v, *_ in pts))
-    for k, (name, pts) in enumerate(series.items()):
-        xs = [visits.index(v) + (k - (len(series) - 1) / 2) * 0.08 for v, *_ in pts]
-        ys = [m for _, m, _, _ in pts]
-        err = [[m - lo for _, m, lo, _ in pts], [hi - m for _, m, _, hi in pts]]
-        ax.errorbar(
-            xs,
-            ys,
-            yerr=err,
-            marker="o",
-            ms=3,
-            capsize=2,
-            lw=1.2,
-            label=name,
-            color=colours.get(name, POOLED_COLOUR),
-        )
-    ax.set_xticks(range(len(visits)), visits, fontsize=7)
-    ax.axhline(0, color="#999999", lw=0.6)
-    ax.set_ylabel("LS mean change (95% CI)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
     return png(fig)
 
