@@ -61,3 +61,32 @@ def test_primary_section_first_and_the_mmrm_secondary(tte_primary):
     mmrm = [t for t in tables if "mixed model for repeated measures" in t]
     assert mmrm and all(t.startswith("Secondary endpoint. ") for t in mmrm)
     assert not any(isinstance(b, Para) and "MMRM" in b.text for s in sections for b in s.blocks)
+
+
+def test_executive_summary_of_a_single_arm_states_its_primary_ls_mean():
+    """A single-arm study: the primary endpoint's LS mean change at the primary visit with its CI
+    (ARD MMRM_LSMEAN), the numbers of the ARD rounded as the MMRM table rounds them."""
+    from studies import make_study
+
+    from hepatrial.ard import ard_rows, finalise
+
+    st = make_study(
+        study={"id": "T", "design": "single_arm"},
+        arms=[{"label": "UC-MSC"}],
+        endpoints={"primary_param": "MELD", "primary_visit": "WEEK 24"},
+    )
+    rows = [
+        {"analysis": "MMRM_LSMEAN", "paramcd": "MELD", "population": "ITT", "arm": "UC-MSC",
+         "avisit": v, "stat": s, "value": x, "method": "UN REML Satterthwaite"}
+        for v, vals in (("WEEK 24", (-1.2349, -2.04, -0.4251)), ("WEEK 12", (5.0, 4.0, 6.0)))
+        for s, x in zip(("lsmean", "lower", "upper"), vals)
+    ]  # fmt: skip
+    a = ARD(finalise(ard_rows(rows)), st, CUT)
+    d = a.stat_decimals("MELD", "lsmean")
+    assert content.primary_within_arm_sentence(a, "MELD", "WEEK 24") == (
+        "Primary endpoint, change from baseline in MELD (UNOS) at WEEK 24 (MMRM, within arm): "
+        f"LS mean (95% CI) UC-MSC {F.fmt_est_ci(-1.2349, -2.04, -0.4251, d)}."
+    )
+    assert content.primary_within_arm_sentence(a, "MELD", "WEEK 48").endswith(
+        f"LS mean (95% CI) {content.NA}."
+    )

@@ -270,7 +270,9 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
                     f"{a.reference} difference {F.fmt_est_ci(est, lo, hi, d)}, nominal p {F.fmt_p(pv)}."
                 )
             )
-        if not found and a.parallel:
+        if not a.parallel:
+            s.add(Para(primary_within_arm_sentence(a, p, visit)))
+        elif not found:
             s.add(Para(f"Primary endpoint ({T.param_label(p)} at {visit}): {NA}"))
     if by_arm and not a.parallel:
         s.add(
@@ -309,6 +311,24 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             )
         )
     return s
+
+
+def primary_within_arm_sentence(a: T.ARD, p: str, visit: str) -> str:
+    """The executive summary's sentence on an MMRM primary endpoint of a design without a
+    comparator (single arm): each arm's LS mean change from baseline at the primary visit with its
+    95% CI (ARD MMRM_LSMEAN, ITT)."""
+    d = a.stat_decimals(p, "lsmean")
+    shown = []
+    for arm in a.arms:
+        est, lo, hi = (
+            a.get("MMRM_LSMEAN", p, arm, x, "ITT", visit) for x in ("lsmean", "lower", "upper")
+        )
+        if est is not None:
+            shown.append(f"{arm} {F.fmt_est_ci(est, lo, hi, d)}")
+    return (
+        f"Primary endpoint, change from baseline in {T.param_label(p)} at {visit} (MMRM, within "
+        "arm): LS mean (95% CI) " + (", ".join(shown) if shown else NA) + "."
+    )
 
 
 def primary_dlt_sentence(a: T.ARD) -> str:
