@@ -627,7 +627,7 @@ def _add_test_p_rows(
 
 def _primary_times(ard: ARD, paramcd: str) -> set[float] | None:
     """None unless ``paramcd`` is the primary endpoint (its ARD LOGRANK, COX or KM rows end their
-    method with "PRIMARY ENDPOINT"); then the KM landmark days that are (empty: none named)."""
+    method with "PRIMARY ENDPOINT"); then the KM landmark days marked so (empty: none named)."""
     rows = ard.df.filter(
         pl.col("analysis").is_in(["KM", "LOGRANK", "COX"])
         & (pl.col("paramcd") == paramcd)
