@@ -593,3 +593,37 @@ def test_enrolment_figure_legend_typesets_a_power_of_ten(monkeypatch):
         {"Low 1x10^6/kg": [("2024-01", 1)], "Total": [("2024-01", 1)]}, {}, None, None, "t"
     )
     assert seen["labels"] == ["Low 1x10\u2076/kg", "Total"]
+
+
+def test_moved_estimates_skip_those_missing_at_both_cuts_and_name_cif_causes():
+    """The closed report's "Movement in key estimates": an estimate not estimable (NaN) at both
+    cuts has not moved (a "not collected" AE row listed NE, NE, NE); one that became estimable
+    has; a competing cause of a CIF reads as the CIF table names it ("Liver failure: death
+    (competing)", not its code LIVFAIL_DEATH)."""
+    nan = float("nan")
+    est = pl.DataFrame(
+        {
+            "analysis": ["AE_OVERVIEW", "AE_OVERVIEW", "CIF"],
+            "paramcd": ["WDTEAE", "SERTEAE", "LIVFAIL_DEATH"],
+            "population": ["SAFETY", "SAFETY", "ITT"],
+            "arm": ["ALL", "ALL", "ALL"],
+            "comparator": ["", "", ""],
+            "avisit": ["", "", ""],
+            "time": [None, None, 364.0],
+            "stat": ["n_subjects", "n_subjects", "cif"],
+            "previous": [nan, nan, 0.474],
+            "current": [nan, 3.0, 0.479],
+            "change": [nan, nan, 0.005],
+        },
+        schema_overrides={"time": pl.Float64},
+    )
+    empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
+    comp = {"new_subjects": empty, "new_events": empty, "changes": empty, "estimates": est}
+    sec = content.section_compare_closed(comp, {"previous_cut": "2025-03-31"})
+    table = next(b for b in sec.blocks if isinstance(b, Table) and b.title.startswith("Movement"))
+    assert [r[:2] for r in table.rows] == [
+        ["AE_OVERVIEW", "Any serious adverse event"],
+        ["CIF", "Liver failure: death (competing)"],
+    ]
+    assert table.note.startswith("Estimates that changed since the previous cut")
+    assert "1 key estimates unchanged are not listed" in table.note

@@ -21,6 +21,7 @@ from hepatrial.report.document import Block, Document, Figure, Para, Section, Ta
 from hepatrial.report.listings import DEATH_LISTING, SAE_LISTING, listing_columns
 from hepatrial.spec import Study
 from hepatrial.spec.decode import decode
+from hepatrial.spec.params import cif_label
 from hepatrial.tlf import format as F
 from hepatrial.tlf import tables as T
 
@@ -981,6 +982,15 @@ def section_compare_open(
     return s
 
 
+def _estimate_label(analysis: str, paramcd: str) -> str:
+    """A moved estimate's parameter as its table names it (a CIF's competing cause, an AE overview
+    row, a disposition category), else the parameter's label."""
+    if analysis == "CIF":
+        return cif_label(paramcd)
+    labels = {"AE_OVERVIEW": T.AE_OVERVIEW_LABEL, "DISPOSITION": T.DISPOSITION_LABEL}
+    return labels.get(analysis, {}).get(paramcd) or T.param_label(paramcd)
+
+
 def section_compare_closed(
     compare: dict[str, pl.DataFrame] | None,
     meta: dict,
@@ -1055,8 +1065,12 @@ def section_compare_closed(
     mv = compare["estimates"]
     if mv.height:
         primary = meta.get("primary_param", "")
+        # moved: a change, or a value at one cut only; an estimate missing (NE) at both has not
+        prev, cur = (pl.col(c).fill_nan(None) for c in ("previous", "current"))
         moved = mv.filter(
-            (pl.col("change").fill_nan(None).fill_null(1.0) != 0) | (pl.col("paramcd") == primary)
+            (pl.col("change").fill_nan(None).fill_null(1.0) != 0)
+            & (prev.is_not_null() | cur.is_not_null())
+            | (pl.col("paramcd") == primary)
         )
         rows = []
         for r in moved.iter_rows(named=True):
@@ -1069,7 +1083,7 @@ def section_compare_closed(
             rows.append(
                 [
                     r["analysis"],
-                    T.param_label(r["paramcd"]),
+                    _estimate_label(r["analysis"], r["paramcd"]),
                     shown(r["arm"]),
                     r["comparator"],
                     r["avisit"] or t,
