@@ -627,3 +627,28 @@ def test_moved_estimates_skip_those_missing_at_both_cuts_and_name_cif_causes():
     ]
     assert table.note.startswith("Estimates that changed since the previous cut")
     assert "1 key estimates unchanged are not listed" in table.note
+
+
+def test_moved_estimates_list_visits_in_their_order():
+    """WEEK 2 before WEEK 12 (the rows were sorted as text: WEEK 1, WEEK 12, WEEK 2)."""
+    est = pl.DataFrame(
+        {
+            "analysis": ["MMRM_DIFF"] * 3,
+            "paramcd": ["MELD"] * 3,
+            "population": ["ITT"] * 3,
+            "arm": ["Arm A"] * 3,
+            "comparator": ["Arm B"] * 3,
+            "avisit": ["WEEK 1", "WEEK 12", "WEEK 2"],
+            "time": [None] * 3,
+            "stat": ["estimate"] * 3,
+            "previous": [0.1, 0.2, 0.3],
+            "current": [0.2, 0.3, 0.4],
+            "change": [0.1, 0.1, 0.1],
+        },
+        schema_overrides={"time": pl.Float64},
+    )
+    empty = pl.DataFrame(schema={"USUBJID": pl.Utf8})
+    comp = {"new_subjects": empty, "new_events": empty, "changes": empty, "estimates": est}
+    sec = content.section_compare_closed(comp, {"previous_cut": "2025-03-31"})
+    table = next(b for b in sec.blocks if isinstance(b, Table) and b.title.startswith("Movement"))
+    assert [r[4] for r in table.rows] == ["WEEK 1", "WEEK 2", "WEEK 12"]

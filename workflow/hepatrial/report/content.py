@@ -1072,6 +1072,26 @@ def section_compare_closed(
             & (prev.is_not_null() | cur.is_not_null())
             | (pl.col("paramcd") == primary)
         )
+        # visits in their order (WEEK 2 before WEEK 12), not as text
+        visit = pl.col("avisit").fill_null("")
+        moved = moved.with_columns(
+            visit.str.replace(r"-?\d+$", "").alias("_vt"),
+            visit.str.extract(r"(-?\d+)$").cast(pl.Int64, strict=False).alias("_vn"),
+        ).sort(
+            [
+                "analysis",
+                "paramcd",
+                "population",
+                "arm",
+                "comparator",
+                "_vt",
+                "_vn",
+                "time",
+                "stat",
+            ],
+            nulls_last=False,
+            maintain_order=True,
+        )
         rows = []
         for r in moved.iter_rows(named=True):
             t = "" if r["time"] is None else f"day {F.fmt_int(r['time'])}"
