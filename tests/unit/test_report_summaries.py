@@ -114,13 +114,21 @@ def test_enrolment_by_month_and_site_cumulative():
 
 
 def test_enrolment_of_a_design_counted_from_the_first_dose_says_enrolled():
-    """origin first_dose (dose escalation, single arm): the subjects are enrolled, not randomised;
-    the counts are the same."""
+    """A design without randomisation (single arm, dose escalation): the ITT subjects are
+    enrolled and dosed, not randomised; the counts are the same."""
     ard = summaries.summarise_enrolment(_adsl(), STUDY)
-    first = summaries.summarise_enrolment(_adsl(), STUDY.replace(origin="first_dose"))
-    assert STUDY.randomised and not STUDY.replace(origin="first_dose").randomised
+    single = STUDY.replace(
+        study={**STUDY.to_dict()["study"], "design": "single_arm"},
+        arms=[{"label": "Active"}, {"label": "Control"}],
+        origin="first_dose",
+    )
+    assert STUDY.allocated == "randomised" and single.allocated == "enrolled and dosed"
+    first = summaries.summarise_enrolment(_adsl(), single)
     methods = set(first.filter(pl.col("analysis") == "ENROLMENT")["method"].drop_nulls())
-    assert {"enrolled in the month", "enrolled by the end of the month"} <= methods
+    assert {
+        "enrolled and dosed in the month",
+        "enrolled and dosed by the end of the month",
+    } <= methods
     assert not any("randomised" in m for m in methods)
     assert "randomised in the month" in set(ard["method"].drop_nulls())
     assert first.drop("method").equals(ard.drop("method"))

@@ -306,22 +306,24 @@ def test_listings_from_adam(tmp_path, parallel):
     assert "Randomised" in deaths[0]
 
 
-def test_a_design_counted_from_the_first_dose_says_so(tmp_path, parallel):
-    """origin first_dose: the deaths listing shows the first dose (ADSL ORIGDT), not an empty
-    randomisation date, and the footnotes of the listing and the KM table count from the first
-    dose; the disposition table's first row is the enrolled subjects."""
-    st = parallel.study.replace(origin="first_dose")
+def test_a_design_counted_from_the_first_dose_says_so(tmp_path, single):
+    """A single-arm design counted from the first dose: the deaths listing shows the first dose
+    (ADSL ORIGDT, the origin of a design without randomisation), not an empty randomisation date, and the footnotes of the listing and the KM
+    table count from the first dose; the disposition table's first row is the subjects enrolled
+    and dosed (ITTFL of a design without randomisation)."""
+    st = single.study.replace(origin="first_dose")
     t = listing_deaths(adsl(), adae(), st, CUT)
     deaths = read_back(t, tmp_path)
     s3 = adsl().filter(pl.col("USUBJID") == "S3").row(0, named=True)
+    assert s3["ORIGDT"] is not None  # a design without randomisation: the first dose
     assert deaths[0]["First dose"] == str(s3["ORIGDT"]) and "Randomised" not in deaths[0]
     assert any("Study day from the first dose (day 1)" in f for f in t.footnotes)
     assert not any("randomis" in f for f in t.footnotes)
-    a = ARD(parallel.df, st, CUT)
+    a = ARD(single.df, st, CUT)
     km = build_table("km", a, "r")
     assert any(f.startswith("Time from the first dose in days.") for f in km.footnotes)
     disp = read_back(build_table("disposition", a, "r"), tmp_path)
-    assert disp[0]["label"] == "Enrolled (ITT)"
+    assert disp[0]["label"] == "Enrolled and dosed (ITT)"
 
 
 def _methods(t) -> list[str]:

@@ -110,9 +110,9 @@ def primary_param(spec: Study) -> str:
 
 
 def _allocation(spec: Study) -> tuple[str, str]:
-    """("randomised", "randomisation"), or ("enrolled", "enrolment") for a design counted from the
-    first dose (:attr:`Study.randomised`)."""
-    return ("randomised", "randomisation") if spec.randomised else ("enrolled", "enrolment")
+    """("randomised", "randomisation"), or ("enrolled and dosed", "enrolment") in a design without
+    randomisation (:attr:`Study.allocated`)."""
+    return spec.allocated, "randomisation" if spec.design.randomised else "enrolment"
 
 
 def _a(noun: str) -> str:
@@ -134,11 +134,16 @@ def section_enrolment(a: T.ARD, arm_colours: dict[str, str], meta: dict, by_arm:
     total = a.get("ENROLMENT", "ALL SITES", TOTAL, "n_cum", avisit=months[-1]) if months else 0
     planned = meta.get("planned_subjects")
     verb, noun = _allocation(a.study)
+    # screened subjects who are neither screen failures nor in the ITT population (enrolled, never
+    # dosed, in a design without randomisation): counted, so that the three numbers add up
+    rest = (scr or 0) - (fail or 0) - (total or 0) if scr is not None else 0
     s.add(
         Para(
             f"Screened: {F.fmt_int(scr)}; screen failures: {F.fmt_int(fail)}; {verb}: {F.fmt_int(total)} of "
-            f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%); planned enrolment period "
-            f"{meta.get('enrolment_months')} months over {meta.get('sites')} sites."
+            f"{planned} planned ({F.fmt_pct(100.0 * (total or 0) / planned)}%)"
+            + (f"; neither screen failures nor {verb}: {F.fmt_int(rest)}" if rest > 0 else "")
+            + f"; planned enrolment period {meta.get('enrolment_months')} months over "
+            f"{meta.get('sites')} sites."
         )
     )
     series = {

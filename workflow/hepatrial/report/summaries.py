@@ -180,7 +180,7 @@ def summarise_enrolment(adsl: pl.DataFrame, study: Study) -> pl.DataFrame:
     )
     months = sorted(rand["_MONTH"].unique().to_list())
     sites = sorted(rand["SITEID"].unique().to_list())
-    verb = "randomised" if study.randomised else "enrolled"
+    verb = study.allocated
     for arm, df in _by_arm(rand).items():
         for site in [None, *sites]:
             d = df if site is None else df.filter(pl.col("SITEID").cast(pl.Utf8) == site)

@@ -607,15 +607,15 @@ class Study:
         return self.design.has("DLT") and not self.endpoints.primary_param
 
     @property
-    def randomised(self) -> bool:
-        """Whether day 1 is randomisation (``origin: randomization``); a design counted from the
-        first dose (dose escalation, single arm) enrols its subjects, and its outputs say so."""
-        return self.origin == "randomization"
+    def allocated(self) -> str:
+        """How a subject enters the ITT population (ADSL ITTFL), in words: "randomised", or
+        "enrolled and dosed" in a design without randomisation (dose escalation, single arm)."""
+        return "randomised" if self.design.randomised else "enrolled and dosed"
 
     @property
     def origin_words(self) -> str:
-        """Day 1 in words, for footnotes: "randomisation" or "the first dose"."""
-        return "randomisation" if self.randomised else "the first dose"
+        """Day 1 (``origin``) in words, for footnotes: "randomisation" or "the first dose"."""
+        return "randomisation" if self.origin == "randomization" else "the first dose"
 
     @property
     def primary_is_tte(self) -> bool:

@@ -290,8 +290,8 @@ def table_disposition(ard: ARD, rule: str = "tlf_disposition") -> Table:
     reasons = sorted(c for c in codes if c.startswith("DISCONTINUED: "))
     for code in order + reasons:
         label = DISPOSITION_LABEL.get(code, code)
-        if code == "ITT" and not ard.study.randomised:
-            label = "Enrolled (ITT)"
+        if code == "ITT" and not ard.study.design.randomised:
+            label = f"{ard.study.allocated.capitalize()} (ITT)"
         indent = 0
         if code.startswith("DISCONTINUED: "):  # DCSREAS: decoded, else in sentence case
             reason = code.removeprefix("DISCONTINUED: ")
@@ -2037,7 +2037,7 @@ def listing_deaths(
     DTHDT): the listing's one row says the deaths are not known."""
     cols = [
         "Age/Sex",
-        "Randomised" if study.randomised else "First dose",
+        "Randomised" if study.design.randomised else "First dose",
         "Date of death",
         "Study day",
         "Liver transplant",
@@ -2065,7 +2065,7 @@ def listing_deaths(
             r["USUBJID"],
             [
                 f"{F.fmt_int(r['AGE'])}/{r['SEX'] or ''}",
-                str((r["RANDDT"] if study.randomised else r["ORIGDT"]) or ""),
+                str((r["RANDDT"] if study.design.randomised else r["ORIGDT"]) or ""),
                 f"{r['DTHDT']}" + (f" (imputed: {r['DTHDTF']})" if r.get("DTHDTF") else ""),
                 "" if r["_day"] is None else str(int(r["_day"])),
                 str(r["LTXDT"] or "No"),
@@ -2079,7 +2079,7 @@ def listing_deaths(
         cut,
         rule,
         ["ADSL", "ADAE"],
-        f"Deaths up to the data cut in the ITT population, by {'randomised' if study.randomised else 'planned'} "
+        f"Deaths up to the data cut in the ITT population, by {'randomised' if study.design.randomised else 'planned'} "
         f"arm. Study day from {study.origin_words} (day 1). DTHDTF: D = day imputed, M = month and day "
         "imputed.",
         "No deaths." if deaths_recorded else NO_DEATHS_TEXT,
