@@ -480,6 +480,27 @@ def test_an_outcome_outside_the_codelist_is_a_warning_and_not_fatal(tiny, tmp_pa
     assert "not read as fatal" in hit["message"][0]
 
 
+def test_a_disposition_term_outside_the_codelist_is_a_warning(tiny, tmp_path):
+    """DS disposition event DSDECOD 'Died' (not the CDISC term DEATH): one WARNING
+    DSDECOD_UNKNOWN naming its row and value; ADSL reads it as a discontinuation for that reason,
+    as before. A protocol milestone with a term ADSL does not know ('ENROLLED') is no finding:
+    ADSL reads no milestone as a disposition event."""
+    doms = tinycut.domains()
+    ds = doms["ds"]
+    death = next(i for i, r in enumerate(ds) if r["DSDECOD"] == "DEATH")
+    ds[death]["DSDECOD"] = "Died"
+    ds.append(dict(ds[0], DSDECOD="ENROLLED", DSCAT="PROTOCOL MILESTONE"))
+    d, adsl, s = tiny(doms)
+    f = pl.read_csv(tmp_path / "val/findings.csv", infer_schema=False)
+    hit = f.filter(pl.col("rule") == "DSDECOD_UNKNOWN")
+    assert hit.select("severity", "row", "column", "value").rows() == [
+        ("WARNING", str(death + 1), "DSDECOD", "Died")
+    ]
+    assert "not as a death" in hit["message"][0]
+    t2 = adsl.filter(pl.col("USUBJID") == "T-002").row(0, named=True)
+    assert (t2["EOSSTT"], t2["DCSREAS"]) == ("DISCONTINUED", "DIED")
+
+
 def test_relatedness_recorded_for_no_ae_is_not_collected(tiny, tmp_path):
     """AEREL empty on every AE: AREL stays empty (the overview's related row is "not collected",
     tests/unit/test_safety.py), and no AEREL_MISSING finding: nothing was collected to miss."""

@@ -24,6 +24,7 @@ from hepatrial.contract import (
     MISSING_TOKENS,
     NON_ARM_VALUES,
     NOT_RELATED_TERMS,
+    PROTOCOL_MILESTONES,
     QS_ITEMS,
     RELATED_TERMS,
     RS_TERMS,
@@ -495,6 +496,8 @@ def validate_domain(
         check_coding(df, file, findings)
     if spec.name == "AE" and "AEOUT" in df.columns:
         check_outcome(df, file, findings)
+    if spec.name == "DS" and "DSDECOD" in df.columns:
+        check_disposition_terms(df, file, findings)
     check_offsets(df, spec, file, findings)
     check_text(df, spec.name, file, findings)
     return df
@@ -673,6 +676,37 @@ def check_outcome(df: pl.DataFrame, file: str, findings: Findings) -> None:
             n=grp.height,
             key=(value[0],),
             **_at(grp, 0, "AEOUT"),
+        )
+
+
+def check_disposition_terms(df: pl.DataFrame, file: str, findings: Findings) -> None:
+    """WARNING ``DSDECOD_UNKNOWN``, one per DSDECOD value of a disposition event (DSCAT
+    ``DISPOSITION EVENT`` or empty, as ADSL reads them) outside the CDISC Completion/Reason for
+    Non-Completion codelist (C66727) and the protocol milestones ADSL knows (case aside): ADSL
+    counts the subject as discontinued for that reason, and a death written "DIED" is not read as
+    a death from DS."""
+    known = [*CODELISTS["NCOMPLT"], *PROTOCOL_MILESTONES]
+    dec = pl.col("DSDECOD").str.to_uppercase()
+    event = (
+        pl.col("DSCAT").fill_null("DISPOSITION EVENT").str.to_uppercase() == "DISPOSITION EVENT"
+        if "DSCAT" in df.columns
+        else pl.lit(True)
+    )
+    odd = df.filter(pl.col("DSDECOD").is_not_null() & event & ~dec.is_in(known))
+    for value, grp in odd.group_by(dec.alias("_v"), maintain_order=True):
+        findings.tally(
+            "WARNING",
+            "DS",
+            file,
+            "DSDECOD_UNKNOWN",
+            lambda n, _: (
+                f"{n} disposition event(s) with a DSDECOD outside the CDISC codelist of "
+                "completion and reasons for non-completion: read as a discontinuation for that "
+                "reason, and not as a death or completion (first at this row)"
+            ),
+            n=grp.height,
+            key=(value[0],),
+            **_at(grp, 0, "DSDECOD"),
         )
 
 
