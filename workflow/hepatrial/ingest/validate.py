@@ -655,28 +655,48 @@ def check_coding(df: pl.DataFrame, file: str, findings: Findings) -> None:
         )
 
 
+def _tally_unknown(
+    odd: pl.DataFrame,
+    value: pl.Expr,
+    domain: str,
+    file: str,
+    rule: str,
+    column: str,
+    what: str,
+    findings: Findings,
+) -> None:
+    """One WARNING ``rule`` per distinct ``value`` of the rows ``odd`` (values outside a list):
+    "<n> <what> (first at this row)", at the first row of each value."""
+    for key, grp in odd.group_by(value.alias("_v"), maintain_order=True):
+        findings.tally(
+            "WARNING",
+            domain,
+            file,
+            rule,
+            lambda n, _: f"{n} {what} (first at this row)",
+            n=grp.height,
+            key=(key[0],),
+            **_at(grp, 0, column),
+        )
+
+
 def check_outcome(df: pl.DataFrame, file: str, findings: Findings) -> None:
     """WARNING ``AEOUT_UNKNOWN``, one per AEOUT value outside the CDISC Outcome of Event codelist
     (C66768; case aside): only ``FATAL`` (or grade 5) makes an AE fatal, so an outcome written
     "DIED" or "FATL" would silently not count as one."""
     known = list(CODELISTS["OUT"])
     out = pl.col("AEOUT").str.to_uppercase()
-    odd = df.filter(pl.col("AEOUT").is_not_null() & ~out.is_in(known))
-    for value, grp in odd.group_by(out.alias("_v"), maintain_order=True):
-        findings.tally(
-            "WARNING",
-            "AE",
-            file,
-            "AEOUT_UNKNOWN",
-            lambda n, _: (
-                f"{n} AE(s) with an outcome (AEOUT) outside the CDISC codelist ("
-                + ", ".join(known)
-                + "): not read as fatal, which takes FATAL or grade 5 (first at this row)"
-            ),
-            n=grp.height,
-            key=(value[0],),
-            **_at(grp, 0, "AEOUT"),
-        )
+    _tally_unknown(
+        df.filter(pl.col("AEOUT").is_not_null() & ~out.is_in(known)),
+        out,
+        "AE",
+        file,
+        "AEOUT_UNKNOWN",
+        "AEOUT",
+        f"AE(s) with an outcome (AEOUT) outside the CDISC codelist ({', '.join(known)}): not "
+        "read as fatal, which takes FATAL or grade 5",
+        findings,
+    )
 
 
 def check_disposition_terms(df: pl.DataFrame, file: str, findings: Findings) -> None:
@@ -692,22 +712,18 @@ def check_disposition_terms(df: pl.DataFrame, file: str, findings: Findings) -> 
         if "DSCAT" in df.columns
         else pl.lit(True)
     )
-    odd = df.filter(pl.col("DSDECOD").is_not_null() & event & ~dec.is_in(known))
-    for value, grp in odd.group_by(dec.alias("_v"), maintain_order=True):
-        findings.tally(
-            "WARNING",
-            "DS",
-            file,
-            "DSDECOD_UNKNOWN",
-            lambda n, _: (
-                f"{n} disposition event(s) with a DSDECOD outside the CDISC codelist of "
-                "completion and reasons for non-completion: read as a discontinuation for that "
-                "reason, and not as a death or completion (first at this row)"
-            ),
-            n=grp.height,
-            key=(value[0],),
-            **_at(grp, 0, "DSDECOD"),
-        )
+    _tally_unknown(
+        df.filter(pl.col("DSDECOD").is_not_null() & event & ~dec.is_in(known)),
+        dec,
+        "DS",
+        file,
+        "DSDECOD_UNKNOWN",
+        "DSDECOD",
+        "disposition event(s) with a DSDECOD outside the CDISC codelist of completion and "
+        "reasons for non-completion: read as a discontinuation for that reason, and not as a "
+        "death or completion",
+        findings,
+    )
 
 
 def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
@@ -732,24 +748,17 @@ def check_relatedness(df: pl.DataFrame, file: str, findings: Findings) -> None:
         merge=lambda a, b: (a[0] + b[0], a[1] + b[1]),
         keep=lambda e: e[0] > 0 and e[1] > 0,
     )
-    odd = df.filter(
-        pl.col("AEREL").is_not_null() & ~rel.is_in([*RELATED_TERMS, *NOT_RELATED_TERMS])
+    _tally_unknown(
+        df.filter(pl.col("AEREL").is_not_null() & ~rel.is_in([*RELATED_TERMS, *NOT_RELATED_TERMS])),
+        rel,
+        "AE",
+        file,
+        "AEREL_UNKNOWN",
+        "AEREL",
+        "AE(s) with a relatedness (AEREL) that is neither a related nor a not-related term (data "
+        "contract): counted as related, the conservative reading",
+        findings,
     )
-    for value, grp in odd.group_by(rel.alias("_v"), maintain_order=True):
-        findings.tally(
-            "WARNING",
-            "AE",
-            file,
-            "AEREL_UNKNOWN",
-            lambda n, _: (
-                f"{n} AE(s) with a relatedness (AEREL) that is neither a related nor a not-related "
-                "term (data contract): counted as related, the conservative reading (first at "
-                "this row)"
-            ),
-            n=grp.height,
-            key=(value[0],),
-            **_at(grp, 0, "AEREL"),
-        )
 
 
 def required_value_columns(spec: DomainSpec, cfg: Study) -> dict[str, str]:
