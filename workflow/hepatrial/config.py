@@ -308,10 +308,9 @@ def check_interim(cfg: dict, source: str) -> None:
             raise ConfigError(
                 f"{where}/paramcd: {p!r} is not in endpoints/mmrm_params {params}"
                 + (
-                    ""
-                    if im.get("paramcd")
-                    else " (the primary endpoint is a time to event: name the MMRM parameter "
-                    "monitored)"
+                    " (the primary endpoint is a time to event: name the MMRM parameter monitored)"
+                    if not im.get("paramcd") and p in cfg["endpoints"]["tte"]
+                    else ""
                 )
             )
         visit = im.get("avisit") or cfg["endpoints"]["primary_visit"]

@@ -252,34 +252,9 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
                 "Percentages of the population in the column.",
             )
         )
-    if by_arm and a.study.primary_is_tte:
-        s.add(Para(primary_tte_sentence(a)))
-    elif by_arm and a.study.primary_is_dlt:
-        s.add(Para(primary_dlt_sentence(a)))
-    elif by_arm:
-        p = primary_param(a.study)
-        visit = a.study.endpoints.primary_visit
-        found = False
-        for test in a.tests:
-            est = a.get("MMRM_DIFF", p, test, "estimate", "ITT", visit, a.reference)
-            if est is None:
-                continue
-            found = True
-            d = a.stat_decimals(p, "estimate")
-            lo, hi, pv = (
-                a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference)
-                for x in ("lower", "upper", "p")
-            )
-            s.add(
-                Para(
-                    f"Primary endpoint, change from baseline in {T.param_label(p)} at {visit} (MMRM): {test} vs "
-                    f"{a.reference} difference {F.fmt_est_ci(est, lo, hi, d)}, nominal p {F.fmt_p(pv)}."
-                )
-            )
-        if not a.parallel:
-            s.add(Para(primary_within_arm_sentence(a, p, visit)))
-        elif not found:
-            s.add(Para(f"Primary endpoint ({T.param_label(p)} at {visit}): {NA}"))
+    if by_arm:
+        for text in primary_sentences(a):
+            s.add(Para(text))
     if by_arm and not a.parallel:
         s.add(
             Para(
@@ -317,6 +292,33 @@ def section_summary(a: T.ARD, meta: dict, by_arm: bool) -> Section:
             )
         )
     return s
+
+
+def primary_sentences(a: T.ARD) -> list[str]:
+    """The closed executive summary's sentences on the primary endpoint, by its kind: a time to
+    event, the DLTs, an MMRM without a comparator (within-arm LS mean), else an MMRM difference
+    per test arm ("not available" when the ARD has none)."""
+    if a.study.primary_is_tte:
+        return [primary_tte_sentence(a)]
+    if a.study.primary_is_dlt:
+        return [primary_dlt_sentence(a)]
+    p, visit = primary_param(a.study), a.study.endpoints.primary_visit
+    if not a.parallel:
+        return [primary_within_arm_sentence(a, p, visit)]
+    out = []
+    d = a.stat_decimals(p, "estimate")
+    for test in a.tests:
+        est, lo, hi, pv = (
+            a.get("MMRM_DIFF", p, test, x, "ITT", visit, a.reference)
+            for x in ("estimate", "lower", "upper", "p")
+        )
+        if est is not None:
+            out.append(
+                f"Primary endpoint, change from baseline in {T.param_label(p)} at {visit} (MMRM): "
+                f"{test} vs {a.reference} difference {F.fmt_est_ci(est, lo, hi, d)}, nominal p "
+                f"{F.fmt_p(pv)}."
+            )
+    return out or [f"Primary endpoint ({T.param_label(p)} at {visit}): {NA}"]
 
 
 def primary_within_arm_sentence(a: T.ARD, p: str, visit: str) -> str:
